@@ -1,0 +1,19 @@
+"""A typed front for numba's ``njit`` so mypy sees kernels with their declared signatures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from numba import njit
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def kernel(function: F) -> F:
+    """Compile ``function`` with numba, cached on disk and releasing the GIL.
+
+    Caching keeps the first backtest after install from paying compilation twice; releasing
+    the GIL lets :func:`engine.indicators.compute_panel` run assets in parallel threads.
+    """
+    return cast(F, njit(cache=True, nogil=True)(function))

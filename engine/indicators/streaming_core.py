@@ -1,0 +1,141 @@
+"""Hand-written O(1) streaming classes for history-dependent and hot indicators.
+
+Each class replays TA-Lib's seeding rules bar by bar so that, fed the same rows, it returns
+the batch kernel's numbers (to floating-point rounding).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import TYPE_CHECKING
+
+from engine.indicators._common import Params
+from engine.indicators.streaming import StreamingIndicator
+
+if TYPE_CHECKING:
+    from engine.indicators.registry import IndicatorSpec
+
+NAN = math.nan
+
+
+class SmaStream(StreamingIndicator):
+    """Simple moving average over ``timeperiod`` values, via a running sum."""
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._period = int(params["timeperiod"])
+        self._window: deque[float] = deque()
+        self._total = 0.0
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        value = row[0]
+        self._window.append(value)
+        self._total += value
+        if len(self._window) > self._period:
+            self._total -= self._window.popleft()
+        if len(self._window) < self._period:
+            return (NAN,)
+        return (self._total / self._period,)
+
+    def _clear(self) -> None:
+        self._window.clear()
+        self._total = 0.0
+
+
+class EmaCore:
+    """An exponential average seeded by the mean of its first ``period`` inputs."""
+
+    __slots__ = ("count", "k", "period", "value")
+
+    def __init__(self, period: int, k: float) -> None:
+        self.period = period
+        self.k = k
+        self.count = 0
+        self.value = 0.0
+
+    def push(self, x: float) -> float:
+        """Add one input; return the average, or NaN during warm-up."""
+        self.count += 1
+        if self.count < self.period:
+            self.value += x
+            return NAN
+        if self.count == self.period:
+            self.value = (self.value + x) / self.period
+            return self.value
+        self.value = (x - self.value) * self.k + self.value
+        return self.value
+
+    def clear(self) -> None:
+        """Forget all inputs."""
+        self.count = 0
+        self.value = 0.0
+
+
+class EmaStream(StreamingIndicator):
+    """Exponential (or, with ``wilder=True``, Wilder's) moving average."""
+
+    def __init__(self, spec: IndicatorSpec, params: Params, wilder: bool = False) -> None:
+        super().__init__(spec, params)
+        period = int(params["timeperiod"])
+        self._core = EmaCore(period, 1.0 / period if wilder else 2.0 / (period + 1))
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        return (self._core.push(row[0]),)
+
+    def _clear(self) -> None:
+        self._core.clear()
+
+
+class RmaStream(EmaStream):
+    """Wilder's smoothed moving average."""
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params, wilder=True)
+
+
+class RsiStream(StreamingIndicator):
+    """Relative strength index with TA-Lib's Wilder smoothing."""
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._period = int(params["timeperiod"])
+        self._previous = NAN
+        self._count = 0
+        self._gain = 0.0
+        self._loss = 0.0
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        value = row[0]
+        previous, self._previous = self._previous, value
+        self._count += 1
+        if self._count == 1:
+            return (NAN,)
+        change = value - previous
+        period = self._period
+        if self._count <= period + 1:
+            if change < 0:
+                self._loss -= change
+            else:
+                self._gain += change
+            if self._count < period + 1:
+                return (NAN,)
+            self._gain /= period
+            self._loss /= period
+        else:
+            self._loss *= period - 1
+            self._gain *= period - 1
+            if change < 0:
+                self._loss -= change
+            else:
+                self._gain += change
+            self._loss /= period
+            self._gain /= period
+        total = self._gain + self._loss
+        return (0.0 if -1e-8 < total < 1e-8 else 100.0 * (self._gain / total),)
+
+    def _clear(self) -> None:
+        self._previous = NAN
+        self._count = 0
+        self._gain = 0.0
+        self._loss = 0.0
