@@ -1,0 +1,74 @@
+"""EventBus: type-keyed publish/subscribe, single-threaded, FIFO, deterministic.
+
+In: any event object. Out: calls to the handlers subscribed to that event's exact type, in
+subscription order. An event published while handlers run is queued and delivered after the
+current event's handlers have all returned, so handlers never run inside other handlers and
+the order of delivery depends only on the order of publication.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+__all__ = ["EventBus"]
+
+E = TypeVar("E")
+Handler = Callable[[Any], None]
+
+
+class EventBus:
+    """Deliver events to handlers by exact type, FIFO."""
+
+    __slots__ = ("_draining", "_handlers", "_queue", "_wildcard")
+
+    def __init__(self) -> None:
+        self._handlers: dict[type, tuple[Handler, ...]] = {}
+        self._wildcard: tuple[Handler, ...] = ()
+        self._queue: deque[object] = deque()
+        self._draining = False
+
+    def subscribe(self, event_type: type[E], handler: Callable[[E], None]) -> None:
+        """Call ``handler(event)`` for every published event whose type is ``event_type``."""
+        self._handlers[event_type] = (*self._handlers.get(event_type, ()), handler)
+
+    def subscribe_all(self, handler: Callable[[object], None]) -> None:
+        """Call ``handler(event)`` for every event, after the type-specific handlers."""
+        self._wildcard = (*self._wildcard, handler)
+
+    def handlers(self, event_type: type) -> tuple[Handler, ...]:
+        """Return the handlers that will receive events of ``event_type``, in order."""
+        return self._handlers.get(event_type, ()) + self._wildcard
+
+    def publish(self, event: object) -> None:
+        """Deliver ``event`` now, or queue it if a delivery is already running (FIFO)."""
+        if self._draining:
+            self._queue.append(event)
+            return
+        self._draining = True
+        try:
+            # Fast path: the first event of a cascade skips the queue (one per bar).
+            for handler in self._handlers.get(type(event), ()):
+                handler(event)
+            for handler in self._wildcard:
+                handler(event)
+            if self._queue:
+                self._drain()
+        except BaseException:
+            # A handler fault aborts the run; stale events must not leak into a later drain.
+            self._queue.clear()
+            raise
+        finally:
+            self._draining = False
+
+    def _drain(self) -> None:
+        queue = self._queue
+        handlers = self._handlers
+        wildcard = self._wildcard
+        while queue:
+            event = queue.popleft()
+            for handler in handlers.get(type(event), ()):
+                handler(event)
+            for handler in wildcard:
+                handler(event)

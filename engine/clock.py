@@ -1,0 +1,88 @@
+"""Clocks: where "now" comes from, and timers that fire at set times.
+
+In backtests the `SimClock` is moved by the data (each event's ``ts_event``); in paper and
+live the `WallClock` reads the system time. Strategies read time only through their
+`Context`, which reads a `Clock`, so strategy code never knows which one it has.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+__all__ = ["Clock", "SimClock", "WallClock"]
+
+TimerCallback = Callable[[str, int], None]
+
+
+class Clock(Protocol):
+    """Source of the current time in ns since the Unix epoch, UTC."""
+
+    def timestamp_ns(self) -> int:
+        """Return the current time in ns."""
+        ...
+
+
+class WallClock:
+    """The system's real time."""
+
+    def timestamp_ns(self) -> int:
+        """Return ``time.time_ns()``."""
+        return time.time_ns()
+
+
+class SimClock:
+    """A clock set by the data, with timers that fire as time is advanced.
+
+    Timers fire in time order (ties in the order they were set) when `advance_to` passes
+    their time; each callback receives the timer's name and its scheduled time.
+    """
+
+    __slots__ = ("_now", "_seq", "_timers")
+
+    def __init__(self, start_ns: int = 0) -> None:
+        self._now = start_ns
+        self._timers: list[tuple[int, int, str, int, TimerCallback]] = []
+        self._seq = 0
+
+    def timestamp_ns(self) -> int:
+        """Return the simulated time in ns."""
+        return self._now
+
+    def set_time(self, ts_ns: int) -> None:
+        """Move the clock to ``ts_ns`` without firing timers (the hot path's fast setter)."""
+        self._now = ts_ns
+
+    def set_timer(
+        self, name: str, interval_ns: int, callback: TimerCallback, start_ns: int | None = None
+    ) -> None:
+        """Fire ``callback`` every ``interval_ns`` starting at ``start_ns + interval_ns``."""
+        if interval_ns <= 0:
+            raise ValueError(f"timer {name!r}: interval must be > 0 ns, got {interval_ns}")
+        first = (self._now if start_ns is None else start_ns) + interval_ns
+        self._push(first, name, interval_ns, callback)
+
+    def set_alert(self, name: str, at_ns: int, callback: TimerCallback) -> None:
+        """Fire ``callback`` once when time reaches ``at_ns``."""
+        self._push(at_ns, name, 0, callback)
+
+    def has_timers(self) -> bool:
+        """Return True if any timer is pending."""
+        return bool(self._timers)
+
+    def advance_to(self, ts_ns: int) -> None:
+        """Move the clock to ``ts_ns``, firing every timer due at or before it, in order."""
+        timers = self._timers
+        while timers and timers[0][0] <= ts_ns:
+            due, _, name, interval, callback = heapq.heappop(timers)
+            self._now = due
+            if interval:
+                self._push(due + interval, name, interval, callback)
+            callback(name, due)
+        self._now = ts_ns
+
+    def _push(self, at_ns: int, name: str, interval_ns: int, callback: TimerCallback) -> None:
+        heapq.heappush(self._timers, (at_ns, self._seq, name, interval_ns, callback))
+        self._seq += 1

@@ -1,0 +1,305 @@
+"""Typed run configuration: TOML in, frozen dataclasses out, unknown keys rejected.
+
+In: a TOML file (and ``--set key=value`` overrides). Out: a `RunConfig`. Validation lives in
+`engine.typed.build` (types, unknown keys with "did you mean") and in ``__post_init__``
+methods here (ranges, cross-field rules). Every setting that changes a fill or a number is
+documented on its field; the README lists them.
+
+A complete example (``configs/sma_cross_btc.toml``)::
+
+    [run]
+    name = "sma_cross_btc"
+
+    [account]
+    initial_cash = 10000.0
+    currency = "USDT"
+
+    [[data]]
+    path = "data/binance_BTC_USDT_1h_20201201_20210717.csv"
+    symbol = "BTC/USDT"
+
+    [[instruments]]
+    symbol = "BTC/USDT"
+    quote_currency = "USDT"
+    tick_size = 0.01
+    lot_size = 0.00001
+
+    [strategy]
+    path = "strategies.sma_cross:SmaCross"
+    params = { fast = 10, slow = 30 }
+
+    [execution]
+    fee_rate = 0.001
+    slippage_bps = 0.0
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from engine.errors import ConfigError
+from engine.typed import build, to_plain
+
+__all__ = [
+    "AccountConfig",
+    "DataSourceConfig",
+    "ExecutionConfig",
+    "InstrumentConfig",
+    "RunConfig",
+    "RunSection",
+    "StrategyConfig",
+    "apply_overrides",
+    "dump_config",
+    "load_config",
+    "parse_config",
+]
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+@dataclass(frozen=True)
+class RunSection:
+    """Run identity. ``name`` labels artifacts and the run store; ``seed`` feeds any RNG."""
+
+    name: str = "backtest"
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """The simulated account.
+
+    Attributes:
+        initial_cash: Starting cash in ``currency``.
+        currency: Account currency; every instrument must be quoted in it.
+        leverage: Max gross exposure / equity. 1.0 is a cash account: buys must be paid in
+            full from cash and shorts are limited to equity.
+        allow_short: Whether sells beyond the held quantity (short sales) are allowed.
+    """
+
+    initial_cash: float = 10_000.0
+    currency: str = "USD"
+    leverage: float = 1.0
+    allow_short: bool = True
+
+    def __post_init__(self) -> None:
+        _require(self.initial_cash > 0, f"initial_cash must be > 0, got {self.initial_cash}")
+        _require(self.leverage >= 1.0, f"leverage must be >= 1.0, got {self.leverage}")
+
+
+@dataclass(frozen=True)
+class DataSourceConfig:
+    """One symbol's historical bars.
+
+    Attributes:
+        path: CSV/Parquet file, relative to the working directory (or, failing that, to
+            the config file's folder).
+        symbol: Symbol the bars belong to.
+        timeframe: Bar length ("1m", "1h", "1d"); inferred from the data when omitted.
+        resample: Coarser timeframe to aggregate to before the run (e.g. "4h").
+        start: First bar open time to use, ISO-8601 UTC, inclusive.
+        end: Bar open times before this are used, ISO-8601 UTC, exclusive.
+    """
+
+    path: str
+    symbol: str
+    timeframe: str | None = None
+    resample: str | None = None
+    start: str | None = None
+    end: str | None = None
+
+
+@dataclass(frozen=True)
+class InstrumentConfig:
+    """Venue rules for a symbol; a symbol without an entry gets these defaults."""
+
+    symbol: str
+    quote_currency: str | None = None  # defaults to the account currency
+    tick_size: float = 0.01
+    lot_size: float = 1e-8
+    min_quantity: float = 0.0
+    min_notional: float = 0.0
+
+
+@dataclass(frozen=True)
+class StrategyConfig:
+    """Which strategy plugin to run and with which parameters.
+
+    Attributes:
+        path: ``"package.module:Class"``, ``"path/to/file.py:Class"`` or the name of an
+            entry point in group ``kestrel.strategies``.
+        params: Parameter values, checked against the strategy's ``Params`` class.
+        id: Strategy id used in order ids and artifacts.
+    """
+
+    path: str
+    params: dict[str, Any] = field(default_factory=dict)
+    id: str = "S1"
+
+
+@dataclass(frozen=True)
+class ExecutionConfig:
+    """Fill assumptions of the simulated broker (each one named; see README "Fills").
+
+    Attributes:
+        fee_rate: Fee per fill as a fraction of notional (0.001 = 0.1%).
+        slippage_bps: Adverse price move applied to market and stop fills, in basis points.
+        market_fill: ``"next_open"`` (default): an order decided on bar t fills at bar
+            t+1's open. ``"same_close"``: fills at the close of the bar it was decided on
+            (optimistic; only honest for strategies that could really trade the close).
+        limit_fill: ``"through"`` (default): a limit fills only if the bar trades beyond
+            its price. ``"touch"``: reaching the price is enough.
+        cash_shortfall: What a cash-account buy does when, at the fill price, the cash
+            cannot pay for it: ``"reduce"`` (default) fills the affordable quantity and
+            cancels the rest; ``"cancel"`` cancels it whole.
+    """
+
+    fee_rate: float = 0.001
+    slippage_bps: float = 0.0
+    market_fill: Literal["next_open", "same_close"] = "next_open"
+    limit_fill: Literal["through", "touch"] = "through"
+    cash_shortfall: Literal["reduce", "cancel"] = "reduce"
+
+    def __post_init__(self) -> None:
+        _require(0 <= self.fee_rate < 1, f"fee_rate must be in [0, 1), got {self.fee_rate}")
+        _require(
+            0 <= self.slippage_bps < 10_000,
+            f"slippage_bps must be in [0, 10000), got {self.slippage_bps}",
+        )
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one backtest needs. Build it with `load_config` or `parse_config`."""
+
+    data: list[DataSourceConfig]
+    strategy: StrategyConfig
+    run: RunSection = field(default_factory=RunSection)
+    account: AccountConfig = field(default_factory=AccountConfig)
+    instruments: list[InstrumentConfig] = field(default_factory=list)
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    base_dir: str = field(default=".", compare=False)
+
+    def __post_init__(self) -> None:
+        _require(len(self.data) > 0, "data: at least one [[data]] source is required")
+        symbols = [source.symbol for source in self.data]
+        duplicates = sorted({s for s in symbols if symbols.count(s) > 1})
+        _require(not duplicates, f"data: symbol {duplicates} appears in more than one source")
+        known = set(symbols)
+        for instrument in self.instruments:
+            _require(
+                instrument.symbol in known,
+                f"instruments: {instrument.symbol!r} has no [[data]] source",
+            )
+
+    @property
+    def symbols(self) -> list[str]:
+        """Return the traded symbols in config order."""
+        return [source.symbol for source in self.data]
+
+
+def parse_config(document: dict[str, Any], base_dir: str | Path = ".") -> RunConfig:
+    """Return a validated `RunConfig` from a parsed TOML document.
+
+    Raises:
+        ConfigError: Unknown key, wrong type or out-of-range value.
+    """
+    if "base_dir" in document:
+        raise ConfigError("unknown key 'base_dir'")
+    config = build(RunConfig, document)
+    return replace(config, base_dir=str(base_dir))
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    """Read a TOML run config, apply ``key=value`` overrides, validate it.
+
+    Raises:
+        ConfigError: The file is missing or not TOML, or the content is invalid.
+    """
+    document = read_toml(path)
+    document = apply_overrides(document, overrides or [])
+    return parse_config(document, base_dir=Path(path).parent)
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Return the parsed TOML document at ``path``, or raise `ConfigError`."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"config file {str(file)!r} does not exist")
+    try:
+        with file.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: invalid TOML: {exc}") from None
+
+
+def apply_overrides(document: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Return a copy of ``document`` with ``a.b.c=value`` overrides applied.
+
+    Values are read as TOML literals (``10``, ``0.5``, ``true``, ``"x"``, ``[1, 2]``); a
+    value that is not a TOML literal is taken as a plain string. A number in the path
+    indexes a list (``data.0.path=...``).
+    """
+    result: dict[str, Any] = _deep_copy(document)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected key=value, e.g. strategy.params.fast=20")
+        value = _parse_literal(raw.strip())
+        parts = key.split(".")
+        node: Any = result
+        for depth, part in enumerate(parts[:-1]):
+            node = _step(node, part, ".".join(parts[: depth + 1]))
+        last = parts[-1]
+        if isinstance(node, list):
+            node[_index(node, last, key)] = value
+        else:
+            node[last] = value
+    return result
+
+
+def dump_config(config: RunConfig) -> dict[str, Any]:
+    """Return ``config`` as a TOML-writable dict (the resolved config of a run)."""
+    plain: dict[str, Any] = to_plain(config)
+    plain.pop("base_dir", None)
+    return plain
+
+
+def _step(node: Any, part: str, where: str) -> Any:
+    if isinstance(node, list):
+        return node[_index(node, part, where)]
+    if not isinstance(node, dict):
+        raise ConfigError(f"--set {where}: {where!r} is a value, not a table")
+    return node.setdefault(part, {})
+
+
+def _index(node: list[Any], part: str, where: str) -> int:
+    if not part.isdigit() or int(part) >= len(node):
+        raise ConfigError(f"--set {where}: expected a list index below {len(node)}")
+    return int(part)
+
+
+def _parse_literal(raw: str) -> Any:
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+    if isinstance(value, float) and not math.isfinite(value):
+        return raw
+    return value
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value

@@ -1,0 +1,21 @@
+"""Execution: the order book between risk and the broker, the simulated broker, cost models.
+
+- `engine`: `ExecutionEngine` (order entities and their state) and the `Broker` protocol.
+- `broker`: `SimulatedBroker`, the bar matching rules (documented in its docstring).
+- `models`: `FeeModel` / `SlippageModel` protocols and the default implementations.
+"""
+
+from engine.execution.broker import AccountView, SimulatedBroker
+from engine.execution.engine import Broker, ExecutionEngine
+from engine.execution.models import FeeModel, FixedBpsSlippage, PercentFeeModel, SlippageModel
+
+__all__ = [
+    "AccountView",
+    "Broker",
+    "ExecutionEngine",
+    "FeeModel",
+    "FixedBpsSlippage",
+    "PercentFeeModel",
+    "SimulatedBroker",
+    "SlippageModel",
+]

@@ -1,0 +1,58 @@
+"""Pure values shared by every stage: market data, instruments, orders and events.
+
+Nothing in `engine.model` imports any other part of `engine` (a test checks it), so every
+stage can depend on it without cycles. Timestamps are ``int`` nanoseconds since the Unix
+epoch, UTC: ``ts_event`` is when a thing happened at its source, ``ts_init`` when the
+engine created the object.
+
+Where things live:
+- `data`: `Bar`, `TradeTick`, `QuoteTick` (immutable named tuples: cheap on the hot path).
+- `instrument`: `Instrument` with tick/lot sizes, minimums and quote currency.
+- `enums`: sides, order types, time in force, order statuses.
+- `orders`: `Order` (the one stateful object, changed only by the execution stage) and the
+  order state transition table.
+- `events`: commands (`OrderRequested`, `CancelRequested`) and facts (`OrderDenied`,
+  `OrderAccepted`, `OrderRejected`, `OrderFilled`, `OrderCanceled`, `PositionChanged`,
+  `EquitySnapshot`).
+"""
+
+from engine.model.data import Bar, QuoteTick, TradeTick
+from engine.model.enums import OrderSide, OrderStatus, OrderType, TimeInForce
+from engine.model.events import (
+    CancelRequested,
+    EquitySnapshot,
+    OrderAccepted,
+    OrderApproved,
+    OrderCanceled,
+    OrderDenied,
+    OrderFilled,
+    OrderRejected,
+    OrderRequested,
+    PositionChanged,
+)
+from engine.model.instrument import Instrument
+from engine.model.orders import ORDER_TRANSITIONS, Order, next_status
+
+__all__ = [
+    "ORDER_TRANSITIONS",
+    "Bar",
+    "CancelRequested",
+    "EquitySnapshot",
+    "Instrument",
+    "Order",
+    "OrderAccepted",
+    "OrderApproved",
+    "OrderCanceled",
+    "OrderDenied",
+    "OrderFilled",
+    "OrderRejected",
+    "OrderRequested",
+    "OrderSide",
+    "OrderStatus",
+    "OrderType",
+    "PositionChanged",
+    "QuoteTick",
+    "TimeInForce",
+    "TradeTick",
+    "next_status",
+]

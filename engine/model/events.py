@@ -1,0 +1,144 @@
+"""Commands and facts that travel on the bus.
+
+Commands are imperative or "Requested" (`OrderRequested`, `CancelRequested`); facts are past
+tense (`OrderDenied`, `OrderFilled`, …). All are immutable. Business outcomes such as a risk
+denial or a venue rejection are facts carried by these events, never exceptions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from engine.model.enums import OrderSide, OrderType, TimeInForce
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequested:
+    """A strategy asks for an order. Risk approves (`OrderApproved`) or denies it."""
+
+    order_id: str
+    strategy_id: str
+    symbol: str
+    side: OrderSide
+    quantity: float  # > 0, base units
+    order_type: OrderType
+    limit_price: float | None
+    stop_price: float | None
+    time_in_force: TimeInForce
+    ts_event: int
+    ts_init: int
+    tag: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderApproved:
+    """Risk passed the order; ``order`` carries it rounded to the instrument's rules."""
+
+    order: OrderRequested
+    ts_event: int
+    ts_init: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDenied:
+    """Risk refused the order before it reached the broker. ``check`` names the rule."""
+
+    order_id: str
+    symbol: str
+    check: str
+    reason: str
+    ts_event: int
+    ts_init: int
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRequested:
+    """A strategy asks to cancel a working order."""
+
+    order_id: str
+    strategy_id: str
+    ts_event: int
+    ts_init: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAccepted:
+    """The broker accepted the order; it is now working."""
+
+    order_id: str
+    symbol: str
+    ts_event: int
+    ts_init: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRejected:
+    """The broker refused the order (venue rule, insufficient funds at the venue, …)."""
+
+    order_id: str
+    symbol: str
+    reason: str
+    ts_event: int
+    ts_init: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilled:
+    """Part or all of an order was executed.
+
+    Attributes:
+        quantity: Filled quantity of this fill, > 0 (the side gives the direction).
+        price: Fill price after slippage, in quote currency.
+        fee: Fee charged for this fill, in quote currency, >= 0.
+        liquidity: ``"taker"`` or ``"maker"``.
+        leaves_quantity: What is still open on the order after this fill.
+    """
+
+    order_id: str
+    fill_id: str
+    symbol: str
+    side: OrderSide
+    quantity: float
+    price: float
+    fee: float
+    liquidity: str
+    leaves_quantity: float
+    ts_event: int
+    ts_init: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCanceled:
+    """A working order stopped working without (further) fills."""
+
+    order_id: str
+    symbol: str
+    reason: str
+    ts_event: int
+    ts_init: int
+
+
+@dataclass(frozen=True, slots=True)
+class PositionChanged:
+    """A fill changed a position. ``quantity`` is signed: > 0 long, < 0 short, 0 flat."""
+
+    symbol: str
+    quantity: float
+    average_price: float
+    realized_pnl: float  # cumulative for the symbol, before fees
+    ts_event: int
+    ts_init: int
+
+
+class EquitySnapshot(NamedTuple):
+    """Account value after a bar's close was marked. Published once per timestamp.
+
+    A named tuple (not a dataclass) because one is created per bar on the hot path.
+    """
+
+    ts_event: int
+    ts_init: int
+    cash: float
+    equity: float
+    gross_exposure: float  # sum of |position value| in account currency

@@ -1,0 +1,60 @@
+"""Tradable instruments and their venue rules (tick size, lot size, minimums)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+
+def _decimals(step: float) -> int:
+    """Return the number of decimals needed to write ``step`` exactly (capped at 12)."""
+    text = f"{step:.12f}".rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """A tradable symbol and the rules the venue enforces on its orders.
+
+    Attributes:
+        symbol: Venue symbol, e.g. ``"BTC/USDT"`` or ``"GOOG"``.
+        quote_currency: Currency prices are quoted in (and cash is kept in).
+        tick_size: Smallest price increment; prices are rounded to it.
+        lot_size: Smallest quantity increment; quantities are rounded DOWN to it.
+        min_quantity: Smallest order quantity accepted (0 = no minimum).
+        min_notional: Smallest order value ``quantity * price`` accepted (0 = no minimum).
+    """
+
+    symbol: str
+    quote_currency: str = "USD"
+    tick_size: float = 0.01
+    lot_size: float = 1.0
+    min_quantity: float = 0.0
+    min_notional: float = 0.0
+    _price_decimals: int = field(init=False, repr=False, compare=False)
+    _quantity_decimals: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("tick_size", "lot_size"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{self.symbol}: {name} must be a positive number, got {value}")
+        for name in ("min_quantity", "min_notional"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{self.symbol}: {name} must be >= 0, got {value}")
+        object.__setattr__(self, "_price_decimals", _decimals(self.tick_size))
+        object.__setattr__(self, "_quantity_decimals", _decimals(self.lot_size))
+
+    def round_price(self, price: float) -> float:
+        """Return ``price`` rounded to the nearest tick."""
+        return round(round(price / self.tick_size) * self.tick_size, self._price_decimals)
+
+    def round_quantity(self, quantity: float) -> float:
+        """Return ``quantity`` rounded toward zero to a whole number of lots.
+
+        Rounding toward zero never makes an order larger than the caller asked for. A
+        relative epsilon keeps 0.3/0.1 from becoming 2 lots through float noise.
+        """
+        lots = math.floor(abs(quantity) / self.lot_size * (1.0 + 1e-12) + 1e-9)
+        return math.copysign(round(lots * self.lot_size, self._quantity_decimals), quantity)

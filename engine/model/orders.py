@@ -1,0 +1,98 @@
+"""The order entity and its state machine as a transition table.
+
+`Order` is the one mutable object in the model: the execution stage owns it and changes it
+only through `Order.transition`, which consults `ORDER_TRANSITIONS`. Everyone else learns
+about changes from the immutable events on the bus.
+
+```
+REQUESTED ──▶ DENIED (risk)
+    └──▶ SUBMITTED ──▶ REJECTED (broker)
+              └──▶ ACCEPTED ──▶ PARTIALLY_FILLED ──▶ FILLED
+                      │  └──────────────┬──────────▶ FILLED
+                      └─────────────────┴──────────▶ CANCELED
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.model.enums import OrderSide, OrderStatus, OrderType, TimeInForce
+
+S = OrderStatus
+ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.REQUESTED: frozenset({S.DENIED, S.SUBMITTED}),
+    S.SUBMITTED: frozenset({S.ACCEPTED, S.REJECTED, S.CANCELED}),
+    S.ACCEPTED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCELED}),
+    S.PARTIALLY_FILLED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCELED}),
+    S.DENIED: frozenset(),
+    S.REJECTED: frozenset(),
+    S.FILLED: frozenset(),
+    S.CANCELED: frozenset(),
+}
+
+
+class IllegalTransition(Exception):  # noqa: N818 - re-raised as engine.errors.InvalidStateTransition
+    """Raised by `next_status` when the table forbids a move (model imports nothing else)."""
+
+
+def next_status(current: OrderStatus, target: OrderStatus) -> OrderStatus:
+    """Return ``target`` if the table allows ``current -> target``, else raise.
+
+    Raises:
+        IllegalTransition: The move is not in `ORDER_TRANSITIONS`.
+    """
+    if target not in ORDER_TRANSITIONS[current]:
+        raise IllegalTransition(f"order cannot move from {current} to {target}")
+    return target
+
+
+@dataclass(slots=True)
+class Order:
+    """An order's current state as the execution stage knows it."""
+
+    order_id: str
+    strategy_id: str
+    symbol: str
+    side: OrderSide
+    quantity: float
+    order_type: OrderType
+    limit_price: float | None
+    stop_price: float | None
+    time_in_force: TimeInForce
+    ts_created: int
+    tag: str = ""
+    status: OrderStatus = OrderStatus.REQUESTED
+    filled_quantity: float = 0.0
+    average_fill_price: float = 0.0
+    fees: float = 0.0
+    ts_last: int = 0
+    reason: str = ""
+
+    @property
+    def leaves_quantity(self) -> float:
+        """Return the quantity still to be filled."""
+        return max(self.quantity - self.filled_quantity, 0.0)
+
+    @property
+    def is_open(self) -> bool:
+        """Return True while the order can still fill."""
+        return self.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+
+    def transition(self, target: OrderStatus, ts: int, reason: str = "") -> None:
+        """Move to ``target`` through the transition table, recording time and reason."""
+        self.status = next_status(self.status, target)
+        self.ts_last = ts
+        if reason:
+            self.reason = reason
+
+    def apply_fill(self, quantity: float, price: float, fee: float, ts: int) -> None:
+        """Record a fill: update filled quantity, average price, fees and status."""
+        total = self.filled_quantity + quantity
+        self.average_fill_price = (
+            self.average_fill_price * self.filled_quantity + price * quantity
+        ) / total
+        self.filled_quantity = total
+        self.fees += fee
+        done = self.leaves_quantity <= self.quantity * 1e-12
+        self.transition(OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED, ts)

@@ -1,0 +1,142 @@
+"""Cash, positions with average price, realized and unrealized PnL, equity.
+
+Accounting rules (all amounts in the account currency):
+- A buy of q at p with fee f: ``cash -= q * p + f``; a sell: ``cash += q * p - f``.
+- Adding to a position moves its average price to the quantity-weighted mean of fills.
+- Reducing a position realizes ``closed_quantity * (p - average_price) * sign(position)``;
+  the average price of what remains is unchanged. Crossing through zero closes the old
+  side and opens the new one at the fill price.
+- Unrealized PnL is ``quantity * (last_close - average_price)``.
+- Equity is ``cash + Σ quantity * last_close`` (a short's value is negative; its sale
+  proceeds are in cash). Fees are never part of realized PnL; they are in cash.
+"""
+
+from __future__ import annotations
+
+import math
+
+from engine.bus import EventBus
+from engine.clock import Clock
+from engine.model import Bar, EquitySnapshot, OrderFilled, OrderSide, PositionChanged
+
+__all__ = ["Portfolio", "Position"]
+
+
+class Position:
+    """One symbol's holding. ``quantity`` is signed: > 0 long, < 0 short."""
+
+    __slots__ = ("average_price", "fees", "quantity", "realized_pnl", "symbol")
+
+    def __init__(self, symbol: str) -> None:
+        self.symbol = symbol
+        self.quantity = 0.0
+        self.average_price = 0.0
+        self.realized_pnl = 0.0
+        self.fees = 0.0
+
+    def apply(self, signed_quantity: float, price: float) -> float:
+        """Apply a fill of ``signed_quantity`` at ``price``; return the PnL it realized."""
+        old = self.quantity
+        new = old + signed_quantity
+        if abs(new) <= 1e-9 * max(abs(old), abs(signed_quantity)):
+            new = 0.0  # float dust from lot arithmetic would leave a phantom position
+        realized = 0.0
+        if old == 0.0 or (old > 0) == (signed_quantity > 0):
+            self.average_price = (
+                abs(old) * self.average_price + abs(signed_quantity) * price
+            ) / abs(new)
+        else:
+            closed = min(abs(signed_quantity), abs(old))
+            realized = closed * (price - self.average_price) * (1.0 if old > 0 else -1.0)
+            if new == 0.0:
+                self.average_price = 0.0
+            elif (new > 0) != (old > 0):
+                self.average_price = price
+        self.quantity = new
+        self.realized_pnl += realized
+        return realized
+
+    def unrealized_pnl(self, last_price: float) -> float:
+        """Return ``quantity * (last_price - average_price)``."""
+        return self.quantity * (last_price - self.average_price) if self.quantity else 0.0
+
+
+class Portfolio:
+    """The account: cash and positions, marked to each bar's close."""
+
+    def __init__(self, bus: EventBus, clock: Clock, initial_cash: float, symbols: list[str]):
+        self._bus = bus
+        self._clock = clock
+        self.initial_cash = initial_cash
+        self._cash = initial_cash
+        self.positions: dict[str, Position] = {s: Position(s) for s in symbols}
+        self._open: dict[str, Position] = {}
+        self._last: dict[str, float] = dict.fromkeys(symbols, math.nan)
+        self.fees_paid = 0.0
+
+    @property
+    def cash(self) -> float:
+        """Return cash in account currency."""
+        return self._cash
+
+    def position_quantity(self, symbol: str) -> float:
+        """Return the signed quantity held in ``symbol``."""
+        return self.positions[symbol].quantity
+
+    def last_price(self, symbol: str) -> float:
+        """Return the last close marked for ``symbol`` (NaN before its first bar)."""
+        return self._last[symbol]
+
+    def equity(self) -> float:
+        """Return ``cash + Σ quantity * last_close`` over open positions."""
+        last = self._last
+        return self._cash + sum(p.quantity * last[s] for s, p in self._open.items())
+
+    def gross_exposure(self) -> float:
+        """Return ``Σ |quantity * last_close|`` over open positions."""
+        last = self._last
+        return sum(abs(p.quantity * last[s]) for s, p in self._open.items())
+
+    def on_bar(self, bar: Bar) -> None:
+        """Mark ``bar.symbol`` at the bar's close."""
+        self._last[bar.symbol] = bar.close
+
+    def on_order_filled(self, fill: OrderFilled) -> None:
+        """Apply a fill to cash and the position; publish `PositionChanged`."""
+        position = self.positions[fill.symbol]
+        signed = fill.quantity if fill.side is OrderSide.BUY else -fill.quantity
+        self._cash -= signed * fill.price + fill.fee
+        self.fees_paid += fill.fee
+        position.fees += fill.fee
+        position.apply(signed, fill.price)
+        if position.quantity:
+            self._open[fill.symbol] = position
+            if math.isnan(self._last[fill.symbol]):
+                self._last[fill.symbol] = fill.price
+        else:
+            self._open.pop(fill.symbol, None)
+        self._bus.publish(
+            PositionChanged(
+                fill.symbol,
+                position.quantity,
+                position.average_price,
+                position.realized_pnl,
+                fill.ts_event,
+                self._clock.timestamp_ns(),
+            )
+        )
+
+    def snapshot(self, ts_ns: int) -> None:
+        """Publish the account's `EquitySnapshot` at ``ts_ns`` (after a timestamp's bars)."""
+        cash = self._cash
+        if self._open:
+            last = self._last
+            value = 0.0
+            gross = 0.0
+            for symbol, position in self._open.items():
+                amount = position.quantity * last[symbol]
+                value += amount
+                gross += abs(amount)
+            self._bus.publish(EquitySnapshot(ts_ns, ts_ns, cash, cash + value, gross))
+        else:
+            self._bus.publish(EquitySnapshot(ts_ns, ts_ns, cash, cash, 0.0))

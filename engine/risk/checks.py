@@ -1,0 +1,214 @@
+"""Pre-trade checks: each has a ``name`` (shown in denial reasons) and one question.
+
+A check receives the order, already rounded to the instrument's lot and tick, and a
+`RiskState`; it returns None to pass or a sentence saying which numbers failed it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+from engine.model import Instrument, Order, OrderRequested, OrderSide, OrderType
+
+__all__ = [
+    "CashCheck",
+    "InstrumentRulesCheck",
+    "LeverageCheck",
+    "RiskCheck",
+    "RiskState",
+    "ShortSellingCheck",
+    "default_checks",
+]
+
+
+class PortfolioState(Protocol):
+    """The account as risk sees it."""
+
+    @property
+    def cash(self) -> float:
+        """Return cash."""
+        ...
+
+    def equity(self) -> float:
+        """Return equity."""
+        ...
+
+    def gross_exposure(self) -> float:
+        """Return Σ |position value|."""
+        ...
+
+    def position_quantity(self, symbol: str) -> float:
+        """Return the signed position."""
+        ...
+
+    def last_price(self, symbol: str) -> float:
+        """Return the last close."""
+        ...
+
+
+class OpenOrders(Protocol):
+    """Every working order, all strategies."""
+
+    def all_open_orders(self) -> list[Order]:
+        """Return every working order."""
+        ...
+
+
+@dataclass(frozen=True)
+class RiskState:
+    """What a check may look at besides the order."""
+
+    portfolio: PortfolioState
+    orders: OpenOrders
+    instrument: Instrument
+    fee_rate: float
+    leverage: float
+    allow_short: bool
+
+    def reference_price(self, order: OrderRequested) -> float:
+        """Return the price the order is expected to trade at: its limit/stop or last close."""
+        if order.order_type is OrderType.LIMIT and order.limit_price is not None:
+            return order.limit_price
+        if order.order_type is OrderType.STOP and order.stop_price is not None:
+            return order.stop_price
+        return self.portfolio.last_price(order.symbol)
+
+    def pending_quantity(self, symbol: str, side: OrderSide) -> float:
+        """Return the open (unfilled) quantity of working orders on ``symbol`` and ``side``."""
+        return sum(
+            o.leaves_quantity
+            for o in self.orders.all_open_orders()
+            if o.symbol == symbol and o.side is side
+        )
+
+
+class RiskCheck(Protocol):
+    """One pre-trade rule."""
+
+    name: str
+
+    def check(self, order: OrderRequested, state: RiskState) -> str | None:
+        """Return None if ``order`` passes, else the reason it is denied."""
+        ...
+
+
+class InstrumentRulesCheck:
+    """Minimum quantity and minimum notional of the instrument."""
+
+    name = "instrument_rules"
+
+    def check(self, order: OrderRequested, state: RiskState) -> str | None:
+        """Deny orders below the instrument's minimum quantity or notional."""
+        instrument = state.instrument
+        if order.quantity < instrument.min_quantity:
+            return (
+                f"quantity {order.quantity:g} is below the minimum "
+                f"{instrument.min_quantity:g} for {order.symbol}"
+            )
+        price = state.reference_price(order)
+        if math.isfinite(price) and order.quantity * price < instrument.min_notional:
+            return (
+                f"notional {order.quantity * price:.2f} is below the minimum "
+                f"{instrument.min_notional:g} for {order.symbol}"
+            )
+        return None
+
+
+class CashCheck:
+    """Cash account: a buy that adds to a long must be payable from free cash, fees included.
+
+    Free cash is cash minus what working buys on any symbol are expected to cost.
+    """
+
+    name = "cash"
+
+    def check(self, order: OrderRequested, state: RiskState) -> str | None:
+        """Deny a buy whose expected cost exceeds free cash (leverage 1 only)."""
+        if order.side is not OrderSide.BUY or state.leverage > 1.0:
+            return None
+        portfolio = state.portfolio
+        position = portfolio.position_quantity(order.symbol)
+        pending_cover = max(-position - state.pending_quantity(order.symbol, OrderSide.BUY), 0.0)
+        adding = order.quantity - min(order.quantity, pending_cover)
+        if adding <= 0:
+            return None
+        price = state.reference_price(order)
+        if not math.isfinite(price):
+            return f"no price known yet for {order.symbol} to value the order"
+        reserved = sum(
+            o.leaves_quantity * _order_price(o, portfolio.last_price(o.symbol))
+            for o in state.orders.all_open_orders()
+            if o.side is OrderSide.BUY
+        ) * (1.0 + state.fee_rate)
+        cost = adding * price * (1.0 + state.fee_rate)
+        free = portfolio.cash - reserved
+        if cost > free * (1.0 + 1e-12):
+            return (
+                f"insufficient cash: buying {adding:g} {order.symbol} at ~{price:g} costs "
+                f"{cost:.2f} with fees, free cash is {free:.2f}"
+            )
+        return None
+
+
+class ShortSellingCheck:
+    """Deny sells beyond the long position when ``allow_short`` is false."""
+
+    name = "short_selling"
+
+    def check(self, order: OrderRequested, state: RiskState) -> str | None:
+        """Deny a sell that would leave the position (with working sells) below zero."""
+        if order.side is not OrderSide.SELL or state.allow_short:
+            return None
+        held = state.portfolio.position_quantity(order.symbol)
+        pending = state.pending_quantity(order.symbol, OrderSide.SELL)
+        if order.quantity + pending > held * (1.0 + 1e-12):
+            return (
+                f"short selling is disabled (account.allow_short = false): selling "
+                f"{order.quantity:g} with {pending:g} pending exceeds the {held:g} held"
+            )
+        return None
+
+
+class LeverageCheck:
+    """Gross exposure after the order must stay within ``equity × leverage``.
+
+    Only orders that increase gross exposure are checked; reducing orders always pass.
+    """
+
+    name = "leverage"
+
+    def check(self, order: OrderRequested, state: RiskState) -> str | None:
+        """Deny an order that would take gross exposure beyond ``equity * leverage``."""
+        portfolio = state.portfolio
+        price = state.reference_price(order)
+        if not math.isfinite(price):
+            return f"no price known yet for {order.symbol} to value the order"
+        position = portfolio.position_quantity(order.symbol)
+        after = position + order.side.sign * order.quantity
+        if abs(after) <= abs(position):
+            return None
+        last = portfolio.last_price(order.symbol)
+        current_value = abs(position) * (last if math.isfinite(last) else price)
+        gross_after = portfolio.gross_exposure() - current_value + abs(after) * price
+        limit = portfolio.equity() * state.leverage
+        if gross_after > limit * (1.0 + 1e-9):
+            return (
+                f"gross exposure would be {gross_after:.2f}, above equity x leverage "
+                f"= {limit:.2f}"
+            )
+        return None
+
+
+def _order_price(order: Order, last: float) -> float:
+    if order.order_type is OrderType.LIMIT and order.limit_price is not None:
+        return order.limit_price
+    if order.order_type is OrderType.STOP and order.stop_price is not None:
+        return order.stop_price
+    return last if math.isfinite(last) else 0.0
+
+
+def default_checks() -> list[RiskCheck]:
+    """Return the checks every run has, in the order they are applied."""
+    return [InstrumentRulesCheck(), ShortSellingCheck(), CashCheck(), LeverageCheck()]

@@ -1,0 +1,110 @@
+"""RiskEngine: every order passes here between the strategy and execution, in every mode.
+
+In: `OrderRequested`. Out: `OrderApproved` carrying the order rounded to the instrument's
+tick and lot size, or `OrderDenied` naming the check that failed and the numbers that
+failed it. Nothing raises for a bad order: NaN or negative quantities, missing prices and
+unknown symbols are denials like any other.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from engine.bus import EventBus
+from engine.clock import Clock
+from engine.model import Instrument, OrderApproved, OrderDenied, OrderRequested, OrderType
+from engine.risk.checks import OpenOrders, PortfolioState, RiskCheck, RiskState, default_checks
+
+__all__ = ["RiskEngine"]
+
+
+class RiskEngine:
+    """Validates, rounds and checks orders; approves or denies them as events."""
+
+    def __init__(
+        self,
+        bus: EventBus,
+        clock: Clock,
+        instruments: Mapping[str, Instrument],
+        portfolio: PortfolioState,
+        orders: OpenOrders,
+        *,
+        fee_rate: float,
+        leverage: float = 1.0,
+        allow_short: bool = True,
+        checks: Sequence[RiskCheck] | None = None,
+    ) -> None:
+        self._bus = bus
+        self._clock = clock
+        self._instruments = instruments
+        self._portfolio = portfolio
+        self._orders = orders
+        self._fee_rate = fee_rate
+        self._leverage = leverage
+        self._allow_short = allow_short
+        self.checks: list[RiskCheck] = list(default_checks() if checks is None else checks)
+
+    def on_order_requested(self, order: OrderRequested) -> None:
+        """Approve (rounded) or deny ``order``."""
+        instrument = self._instruments.get(order.symbol)
+        if instrument is None:
+            self._deny(order, "unknown_symbol", f"no instrument {order.symbol!r} in this run")
+            return
+        problem = _malformed(order)
+        if problem:
+            self._deny(order, "order_validity", problem)
+            return
+        rounded = _rounded(order, instrument)
+        if rounded.quantity <= 0:
+            self._deny(
+                order,
+                "instrument_rules",
+                f"quantity {order.quantity:g} rounds to 0 at lot size {instrument.lot_size:g}",
+            )
+            return
+        state = RiskState(
+            self._portfolio,
+            self._orders,
+            instrument,
+            self._fee_rate,
+            self._leverage,
+            self._allow_short,
+        )
+        for check in self.checks:
+            reason = check.check(rounded, state)
+            if reason is not None:
+                self._deny(order, check.name, reason)
+                return
+        now = self._clock.timestamp_ns()
+        self._bus.publish(OrderApproved(rounded, now, now))
+
+    def _deny(self, order: OrderRequested, check: str, reason: str) -> None:
+        now = self._clock.timestamp_ns()
+        self._bus.publish(OrderDenied(order.order_id, order.symbol, check, reason, now, now))
+
+
+def _malformed(order: OrderRequested) -> str | None:
+    if not (math.isfinite(order.quantity) and order.quantity > 0):
+        return f"quantity must be a positive number, got {order.quantity}"
+    for name in ("limit_price", "stop_price"):
+        price = getattr(order, name)
+        if price is not None and not (math.isfinite(price) and price > 0):
+            return f"{name} must be a positive number, got {price}"
+    if order.order_type is OrderType.LIMIT and order.limit_price is None:
+        return "a limit order needs a limit_price"
+    if order.order_type is OrderType.STOP and order.stop_price is None:
+        return "a stop order needs a stop_price"
+    if order.order_type is OrderType.STOP and order.limit_price is not None:
+        return "stop-limit orders are not supported yet; use a stop or a limit order"
+    return None
+
+
+def _rounded(order: OrderRequested, instrument: Instrument) -> OrderRequested:
+    return replace(
+        order,
+        quantity=instrument.round_quantity(order.quantity),
+        limit_price=None if order.limit_price is None else instrument.round_price(order.limit_price),
+        stop_price=None if order.stop_price is None else instrument.round_price(order.stop_price),
+    )

@@ -1,0 +1,96 @@
+"""The `Strategy` base class: hooks a plugin overrides, and its typed parameters.
+
+A strategy is a plain class. It declares its parameters as a frozen dataclass named
+``Params`` (checked by the loader, typos answered with "did you mean") and overrides the
+hooks it needs. Every hook receives the `Context`, the strategy's only window on the
+world; the framework machinery lives in `engine.strategy.runner`, not here.
+
+Example::
+
+    @dataclass(frozen=True)
+    class BuyTheDipParams:
+        period: int = 14
+        threshold: float = 30.0
+
+    class BuyTheDip(Strategy):
+        Params = BuyTheDipParams
+        params: BuyTheDipParams
+
+        def on_start(self, ctx: Context) -> None:
+            self.rsi = {s: ctx.indicator("rsi", s, timeperiod=self.params.period)
+                        for s in ctx.symbols}
+
+        def on_bar(self, ctx: Context, bar: Bar) -> None:
+            if self.rsi[bar.symbol][-1] < self.params.threshold:
+                ctx.order_target_percent(bar.symbol, 0.5)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from engine.model import (
+        Bar,
+        OrderCanceled,
+        OrderDenied,
+        OrderFilled,
+        OrderRejected,
+        QuoteTick,
+        TradeTick,
+    )
+    from engine.strategy.context import Context
+
+__all__ = ["NoParams", "Strategy"]
+
+
+@dataclass(frozen=True)
+class NoParams:
+    """Parameters of a strategy that takes none."""
+
+
+class Strategy:
+    """Base class of strategy plugins. Override the hooks you need; all default to no-op.
+
+    Hooks run in this order: `on_start` once (declare indicators here), then per event
+    `on_bar` / `on_trade` / `on_quote` and the order hooks, then `on_stop` once. Orders
+    placed in a hook are sent after the hook returns; with the default fill model a market
+    order placed in `on_bar` fills at the next bar's open.
+    """
+
+    Params: ClassVar[type[Any]] = NoParams
+    params: Any
+
+    def __init__(self, params: Any = None) -> None:
+        self.params = self.Params() if params is None else params
+
+    def on_start(self, ctx: Context) -> None:
+        """Run once before the first event: declare indicators, set timers."""
+
+    def on_bar(self, ctx: Context, bar: Bar) -> None:
+        """Run when a bar of a subscribed symbol has closed."""
+
+    def on_trade(self, ctx: Context, tick: TradeTick) -> None:
+        """Run on each trade tick."""
+
+    def on_quote(self, ctx: Context, quote: QuoteTick) -> None:
+        """Run on each quote (top of book) update."""
+
+    def on_timer(self, ctx: Context, name: str) -> None:
+        """Run when a timer set with `Context.set_timer` fires."""
+
+    def on_order_filled(self, ctx: Context, event: OrderFilled) -> None:
+        """Run after one of this strategy's orders (partly) filled."""
+
+    def on_order_denied(self, ctx: Context, event: OrderDenied) -> None:
+        """Run when risk denied one of this strategy's orders (``event.reason`` says why)."""
+
+    def on_order_rejected(self, ctx: Context, event: OrderRejected) -> None:
+        """Run when the broker rejected one of this strategy's orders."""
+
+    def on_order_canceled(self, ctx: Context, event: OrderCanceled) -> None:
+        """Run when one of this strategy's orders was canceled."""
+
+    def on_stop(self, ctx: Context) -> None:
+        """Run once after the last event."""

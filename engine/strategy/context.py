@@ -1,0 +1,306 @@
+"""`Context`: everything a strategy may see and do, and nothing else.
+
+In: the clock, the bus, read-only views of the portfolio and of open orders, the bar
+history and the instruments. Out: commands on the bus (`OrderRequested`,
+`CancelRequested`); risk and execution decide what becomes of them and answer with events
+(`OrderDenied`, `OrderFilled`, …) delivered to the strategy's hooks. The context never
+fills, sizes against risk limits or touches the broker itself, so the same strategy code
+runs in backtest, paper and live.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import pandas as pd
+
+from engine.bus import EventBus
+from engine.clock import Clock
+from engine.errors import IndicatorError, StrategyError, did_you_mean
+from engine.indicators import registry
+from engine.model import (
+    CancelRequested,
+    Instrument,
+    Order,
+    OrderRequested,
+    OrderSide,
+    OrderType,
+    TimeInForce,
+)
+from engine.strategy.history import Indicator, SymbolHistory, precomputed_indicator
+
+__all__ = ["Context", "OrdersView", "PortfolioView"]
+
+PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+
+
+class PortfolioView(Protocol):
+    """Read-only account state the context exposes."""
+
+    @property
+    def cash(self) -> float:
+        """Return cash in account currency."""
+        ...
+
+    def equity(self) -> float:
+        """Return cash plus the marked value of all positions."""
+        ...
+
+    def position_quantity(self, symbol: str) -> float:
+        """Return the signed position quantity (> 0 long, < 0 short)."""
+        ...
+
+    def last_price(self, symbol: str) -> float:
+        """Return the last marked price of ``symbol`` (NaN before its first bar)."""
+        ...
+
+
+class OrdersView(Protocol):
+    """Read-only view of the orders the execution stage is working."""
+
+    def open_orders(self, strategy_id: str, symbol: str | None = None) -> list[Order]:
+        """Return the strategy's working orders, oldest first."""
+        ...
+
+
+IndicatorFactory = Callable[
+    [str, SymbolHistory, Mapping[str, str], Callable[..., dict[str, Any]]], Indicator
+]
+
+
+class Context:
+    """The strategy's window on the engine. One per strategy, passed to every hook."""
+
+    def __init__(
+        self,
+        *,
+        strategy_id: str,
+        clock: Clock,
+        bus: EventBus,
+        portfolio: PortfolioView,
+        orders: OrdersView,
+        histories: Mapping[str, SymbolHistory],
+        instruments: Mapping[str, Instrument],
+        sizing_fee_rate: float = 0.0,
+        indicator_factory: IndicatorFactory = precomputed_indicator,
+    ) -> None:
+        self.strategy_id = strategy_id
+        self._clock = clock
+        self._bus = bus
+        self._portfolio = portfolio
+        self._orders = orders
+        self._histories = histories
+        self._instruments = instruments
+        self._sizing_fee_rate = sizing_fee_rate
+        self._indicator_factory = indicator_factory
+        self._indicators: dict[tuple[str, str, str, tuple[tuple[str, Any], ...]], Indicator] = {}
+        self._next_order = 0
+
+    # --- time and account -------------------------------------------------------------
+
+    @property
+    def time_ns(self) -> int:
+        """Return the current time in ns since the epoch, UTC (a bar's close time in bars)."""
+        return self._clock.timestamp_ns()
+
+    @property
+    def now(self) -> datetime:
+        """Return the current time as an aware UTC datetime."""
+        return datetime.fromtimestamp(self._clock.timestamp_ns() / 1e9, tz=UTC)
+
+    @property
+    def symbols(self) -> list[str]:
+        """Return the symbols this run trades, in config order."""
+        return list(self._histories)
+
+    @property
+    def cash(self) -> float:
+        """Return cash in account currency."""
+        return self._portfolio.cash
+
+    @property
+    def equity(self) -> float:
+        """Return cash plus every position marked at its last close."""
+        return self._portfolio.equity()
+
+    def position(self, symbol: str) -> float:
+        """Return the signed position in ``symbol``: > 0 long, < 0 short, 0 flat."""
+        return self._portfolio.position_quantity(self._known(symbol))
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        """Return this strategy's working orders (optionally for one symbol)."""
+        return self._orders.open_orders(self.strategy_id, symbol)
+
+    def history(self, symbol: str, n: int | None = None) -> pd.DataFrame:
+        """Return the last ``n`` closed bars of ``symbol`` (open, high, low, close, volume).
+
+        The index is each bar's close time (UTC). The current bar is the last row.
+        """
+        return self._histories[self._known(symbol)].frame(n)
+
+    # --- indicators -------------------------------------------------------------------
+
+    def indicator(self, name: str, symbol: str, source: str = "close", **params: Any) -> Indicator:
+        """Declare an indicator on ``symbol`` and return it (cached per arguments).
+
+        Args:
+            name: TA-Lib function name, any case (``"sma"``, ``"RSI"``, ``"macd"``).
+            symbol: The symbol whose bars feed it.
+            source: Column for single-series indicators (``close``, ``open``, ``high``,
+                ``low``, ``volume``). Indicators that take high/low/close use those.
+            **params: TA-Lib parameters (``timeperiod=14``); omitted ones take defaults.
+
+        Returns:
+            An `Indicator`: ``ind[-1]`` is the current value of its first output,
+            ``ind["macdsignal"]`` another output.
+
+        Raises:
+            IndicatorError: Unknown name, parameter or source (with the nearest valid name).
+        """
+        history = self._histories[self._known(symbol)]
+        if source not in PRICE_COLUMNS:
+            raise IndicatorError(
+                f"indicator source {source!r} is not a bar column{did_you_mean(source, PRICE_COLUMNS)}"
+            )
+        spec, resolved = registry.resolve(name, params)
+        key = (spec.name, symbol, source, tuple(sorted(resolved.items())))
+        cached = self._indicators.get(key)
+        if cached is not None:
+            return cached
+        inputs = {
+            input_name: (source if input_name == "real" else input_name)
+            for input_name in spec.inputs
+        }
+        label = f"{spec.name}({', '.join(f'{k}={v}' for k, v in resolved.items())})"
+
+        def compute(arrays: Mapping[str, Any]) -> dict[str, Any]:
+            return spec.compute(arrays, **resolved)
+
+        indicator = self._indicator_factory(label, history, inputs, compute)
+        self._indicators[key] = indicator
+        return indicator
+
+    # --- orders -----------------------------------------------------------------------
+
+    def buy(
+        self,
+        symbol: str,
+        quantity: float,
+        *,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        tag: str = "",
+    ) -> str:
+        """Request a buy of ``quantity`` units; a limit and/or stop price make it conditional.
+
+        Returns:
+            The order id. The outcome arrives as `on_order_filled`, `on_order_denied`, ….
+        """
+        return self.submit_order(symbol, OrderSide.BUY, quantity, limit_price, stop_price, tag)
+
+    def sell(
+        self,
+        symbol: str,
+        quantity: float,
+        *,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        tag: str = "",
+    ) -> str:
+        """Request a sell of ``quantity`` units (beyond the position it opens a short)."""
+        return self.submit_order(symbol, OrderSide.SELL, quantity, limit_price, stop_price, tag)
+
+    def submit_order(
+        self,
+        symbol: str,
+        side: OrderSide,
+        quantity: float,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        tag: str = "",
+    ) -> str:
+        """Publish an `OrderRequested`; return its id. Risk validates and may deny it."""
+        self._known(symbol)
+        if limit_price is not None and stop_price is None:
+            order_type = OrderType.LIMIT
+        elif stop_price is not None:
+            order_type = OrderType.STOP
+        else:
+            order_type = OrderType.MARKET
+        self._next_order += 1
+        order_id = f"{self.strategy_id}-{self._next_order:06d}"
+        now = self._clock.timestamp_ns()
+        self._bus.publish(
+            OrderRequested(
+                order_id=order_id,
+                strategy_id=self.strategy_id,
+                symbol=symbol,
+                side=side,
+                quantity=float(quantity),
+                order_type=order_type,
+                limit_price=None if limit_price is None else float(limit_price),
+                stop_price=None if stop_price is None else float(stop_price),
+                time_in_force=TimeInForce.GTC,
+                ts_event=now,
+                ts_init=now,
+                tag=tag,
+            )
+        )
+        return order_id
+
+    def order_target_quantity(self, symbol: str, target: float, tag: str = "") -> str | None:
+        """Order the difference between ``target`` (signed units) and the position.
+
+        Working orders' open quantity counts as already ordered, so calling this on every
+        bar does not stack duplicate orders. Returns the order id, or None if nothing to do.
+        """
+        instrument = self._instruments[self._known(symbol)]
+        pending = sum(
+            order.side.sign * order.leaves_quantity for order in self.open_orders(symbol)
+        )
+        delta = instrument.round_quantity(target - self.position(symbol) - pending)
+        if delta == 0:
+            return None
+        side = OrderSide.BUY if delta > 0 else OrderSide.SELL
+        return self.submit_order(symbol, side, abs(delta), tag=tag)
+
+    def order_target_percent(self, symbol: str, fraction: float, tag: str = "") -> str | None:
+        """Hold a position worth ``fraction`` of equity (1.0 = 100%, -0.5 = 50% short).
+
+        Sized at the last close, leaving room for the configured fee so that
+        ``fraction=1.0`` is affordable at that price: ``quantity = equity * fraction /
+        (close * (1 + fee_rate))``, rounded toward zero to the lot size. If the price moves
+        before the fill, the broker's ``cash_shortfall`` setting decides what happens.
+        """
+        if not math.isfinite(fraction):
+            raise StrategyError(f"order_target_percent({symbol!r}, {fraction}): not a number")
+        price = self._portfolio.last_price(self._known(symbol))
+        if not (math.isfinite(price) and price > 0):
+            return None
+        target = self.equity * fraction / (price * (1.0 + self._sizing_fee_rate))
+        return self.order_target_quantity(symbol, target, tag=tag)
+
+    def close_position(self, symbol: str, tag: str = "") -> str | None:
+        """Order the position in ``symbol`` back to flat; None if already flat."""
+        return self.order_target_quantity(symbol, 0.0, tag=tag)
+
+    def cancel(self, order_id: str) -> None:
+        """Request cancellation of a working order (answered by `on_order_canceled`)."""
+        now = self._clock.timestamp_ns()
+        self._bus.publish(CancelRequested(order_id, self.strategy_id, now, now))
+
+    def cancel_all(self, symbol: str | None = None) -> None:
+        """Request cancellation of every working order (optionally of one symbol)."""
+        for order in self.open_orders(symbol):
+            self.cancel(order.order_id)
+
+    def _known(self, symbol: str) -> str:
+        if symbol not in self._histories:
+            raise StrategyError(
+                f"unknown symbol {symbol!r}{did_you_mean(symbol, self._histories)}; "
+                "add it as a [[data]] source"
+            )
+        return symbol

@@ -1,0 +1,116 @@
+"""Find strategy plugins and build them with validated parameters.
+
+In: a reference from the config — ``"package.module:Class"``, ``"path/to/file.py:Class"``
+or an entry-point name in group ``kestrel.strategies`` — and a parameter table. Out: a
+`Strategy` instance whose ``params`` is its ``Params`` dataclass, or a `PluginError` /
+`ConfigError` saying what was wrong and what the nearest valid name is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import sys
+from collections.abc import Mapping
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from engine.errors import PluginError, did_you_mean
+from engine.strategy.base import Strategy
+from engine.typed import build
+
+__all__ = ["ENTRY_POINT_GROUP", "available_strategies", "load_strategy_class", "make_strategy"]
+
+ENTRY_POINT_GROUP = "kestrel.strategies"
+
+
+def available_strategies() -> dict[str, str]:
+    """Return entry-point strategies: name → ``"module:Class"``, sorted by name."""
+    found = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return dict(sorted(found.items()))
+
+
+def load_strategy_class(reference: str, base_dir: str | Path = ".") -> type[Strategy]:
+    """Return the `Strategy` subclass named by ``reference``.
+
+    Raises:
+        PluginError: The module, file, class or entry point does not exist, fails to import,
+            or is not a `Strategy` subclass.
+    """
+    if ":" not in reference:
+        registered = available_strategies()
+        if reference not in registered:
+            raise PluginError(
+                f"unknown strategy {reference!r}{did_you_mean(reference, registered)}; "
+                "use 'module:Class', 'file.py:Class' or an entry point name "
+                "(see `kestrel strategies list`)"
+            )
+        reference = registered[reference]
+    location, _, class_name = reference.rpartition(":")
+    if location.endswith(".py") or "/" in location or "\\" in location:
+        module = _import_file(location, base_dir)
+    else:
+        module = _import_module(location)
+    candidate = getattr(module, class_name, None)
+    if candidate is None:
+        classes = [
+            name
+            for name, value in vars(module).items()
+            if isinstance(value, type) and issubclass(value, Strategy) and value is not Strategy
+        ]
+        raise PluginError(
+            f"{location!r} has no class {class_name!r}{did_you_mean(class_name, classes)}"
+        )
+    if not (isinstance(candidate, type) and issubclass(candidate, Strategy)):
+        raise PluginError(f"{reference!r} is not a subclass of engine.strategy.Strategy")
+    return candidate
+
+
+def make_strategy(cls: type[Strategy], params: Mapping[str, Any]) -> Strategy:
+    """Return ``cls(Params(**params))`` after strict validation of ``params``.
+
+    Raises:
+        ConfigError: Unknown parameter (with "did you mean"), wrong type, or a value the
+            ``Params`` class rejects.
+    """
+    return cls(build(cls.Params, params, "strategy.params"))
+
+
+def _import_module(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            raise PluginError(f"strategy module {name!r} not found ({exc})") from None
+        raise PluginError(f"strategy module {name!r} failed to import: {exc}") from exc
+    except Exception as exc:
+        raise PluginError(f"strategy module {name!r} failed to import: {exc!r}") from exc
+
+
+def _import_file(location: str, base_dir: str | Path) -> ModuleType:
+    path = Path(location)
+    if not path.is_absolute() and not path.exists():
+        path = Path(base_dir) / path
+    if not path.is_file():
+        raise PluginError(f"strategy file {location!r} does not exist")
+    resolved = path.resolve()
+    # A stable, unique module name per file: dataclasses and pickling need the module in
+    # sys.modules, and two files with the same stem must not shadow each other.
+    digest = hashlib.sha1(str(resolved).encode()).hexdigest()[:10]
+    module_name = f"kestrel_plugin_{resolved.stem}_{digest}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, resolved)
+    if spec is None or spec.loader is None:
+        raise PluginError(f"strategy file {location!r} cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[module_name]
+        raise PluginError(f"strategy file {location!r} failed to import: {exc!r}") from exc
+    return module

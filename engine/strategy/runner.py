@@ -1,0 +1,102 @@
+"""Runs one strategy: turns bus events into hook calls, advances its history cursors.
+
+In: `Bar`, tick and order events from the bus. Out: calls to the strategy's hooks with its
+`Context`. Exceptions from user code become a `StrategyError` naming the hook and the time,
+so the CLI can report them in one line; the original traceback is kept as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from engine.errors import KestrelError, StrategyError
+from engine.model import (
+    Bar,
+    OrderCanceled,
+    OrderDenied,
+    OrderFilled,
+    OrderRejected,
+    QuoteTick,
+    TradeTick,
+)
+from engine.strategy.base import Strategy
+from engine.strategy.context import Context
+from engine.strategy.history import Cursor, SymbolHistory
+
+__all__ = ["StrategyRunner"]
+
+
+class StrategyRunner:
+    """Adapter between the bus and one strategy instance."""
+
+    __slots__ = ("_cursors", "_owned", "context", "strategy")
+
+    def __init__(
+        self, strategy: Strategy, context: Context, histories: Mapping[str, SymbolHistory]
+    ) -> None:
+        self.strategy = strategy
+        self.context = context
+        self._cursors: dict[str, Cursor] = {s: h.cursor for s, h in histories.items()}
+        self._owned = context.strategy_id + "-"
+
+    def start(self) -> None:
+        """Call `Strategy.on_start`."""
+        self._call("on_start", self.strategy.on_start, self.context)
+
+    def stop(self) -> None:
+        """Call `Strategy.on_stop`."""
+        self._call("on_stop", self.strategy.on_stop, self.context)
+
+    def on_bar(self, bar: Bar) -> None:
+        """Reveal ``bar`` in the history, then call `Strategy.on_bar`."""
+        self._cursors[bar.symbol].n += 1
+        try:
+            self.strategy.on_bar(self.context, bar)
+        except Exception as exc:
+            raise self._fault("on_bar", exc) from exc
+
+    def on_trade(self, tick: TradeTick) -> None:
+        """Call `Strategy.on_trade`."""
+        self._call("on_trade", self.strategy.on_trade, self.context, tick)
+
+    def on_quote(self, quote: QuoteTick) -> None:
+        """Call `Strategy.on_quote`."""
+        self._call("on_quote", self.strategy.on_quote, self.context, quote)
+
+    def on_timer(self, name: str, ts_ns: int) -> None:
+        """Call `Strategy.on_timer` (the signature of a clock timer callback)."""
+        self._call("on_timer", self.strategy.on_timer, self.context, name)
+
+    def on_order_filled(self, event: OrderFilled) -> None:
+        """Forward fills of this strategy's orders."""
+        if event.order_id.startswith(self._owned):
+            self._call("on_order_filled", self.strategy.on_order_filled, self.context, event)
+
+    def on_order_denied(self, event: OrderDenied) -> None:
+        """Forward risk denials of this strategy's orders."""
+        if event.order_id.startswith(self._owned):
+            self._call("on_order_denied", self.strategy.on_order_denied, self.context, event)
+
+    def on_order_rejected(self, event: OrderRejected) -> None:
+        """Forward broker rejections of this strategy's orders."""
+        if event.order_id.startswith(self._owned):
+            self._call("on_order_rejected", self.strategy.on_order_rejected, self.context, event)
+
+    def on_order_canceled(self, event: OrderCanceled) -> None:
+        """Forward cancellations of this strategy's orders."""
+        if event.order_id.startswith(self._owned):
+            self._call("on_order_canceled", self.strategy.on_order_canceled, self.context, event)
+
+    def _call(self, hook: str, function: Callable[..., None], *args: Any) -> None:
+        try:
+            function(*args)
+        except Exception as exc:
+            raise self._fault(hook, exc) from exc
+
+    def _fault(self, hook: str, exc: Exception) -> KestrelError:
+        if isinstance(exc, KestrelError):
+            return exc
+        name = type(self.strategy).__name__
+        when = self.context.now.isoformat()
+        return StrategyError(f"{name}.{hook} raised at {when}: {type(exc).__name__}: {exc}")
