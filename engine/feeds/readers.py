@@ -1,0 +1,443 @@
+"""Read CSV, Parquet or a DataFrame and turn its columns into raw numpy arrays.
+
+Column rules (documented in :func:`engine.feeds.load_bars`):
+
+* Names are matched case-insensitively after stripping spaces.
+* The timestamp column is the first of ``timestamp, time, date, datetime, ts, open_time``
+  that exists; otherwise an unnamed first column (``",Open,High,..."`` CSVs, an index
+  written by pandas) or a ``DatetimeIndex``.
+* ``open, high, low, close`` are required; ``volume`` is optional (0.0 when absent).
+
+Timestamp rules (see :func:`to_epoch_ns`): numbers are epoch seconds, milliseconds,
+microseconds or nanoseconds chosen by magnitude; text is ISO-8601 and naive text is UTC.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from engine.errors import DataError, did_you_mean
+from engine.feeds.timeframe import format_timestamp
+
+__all__ = [
+    "TIMESTAMP_NAMES",
+    "Extracted",
+    "extract",
+    "read_source",
+    "rows_sentence",
+    "to_epoch_ns",
+]
+
+TIMESTAMP_NAMES = ("timestamp", "time", "date", "datetime", "ts", "open_time")
+PRICE_NAMES = ("open", "high", "low", "close")
+CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".csv.zst")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+# Epoch unit by magnitude of |value|: below 1e11 seconds (1e11 s is the year 5138), below
+# 1e14 milliseconds (1e11 ms is 1973-03-03), below 1e17 microseconds, else nanoseconds.
+_UNIT_LIMITS = np.array([1e11, 1e14, 1e17])
+_UNIT_NAMES = ("seconds", "milliseconds", "microseconds", "nanoseconds")
+_UNIT_NS = np.array([1_000_000_000, 1_000_000, 1_000, 1], dtype=np.int64)
+_INT64_MAX = np.iinfo(np.int64).max
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass
+class Extracted:
+    """Raw columns of one table before validation.
+
+    Attributes:
+        source: Path or ``"<DataFrame>"`` for messages.
+        columns: Column names as found in the source.
+        rows: Number of data rows.
+        ts_ns: int64 open times in ns UTC, or None if the timestamp column is missing.
+        ts_ok: True when every timestamp parsed (ordering checks are meaningful).
+        values: float64 arrays by lowercase name (``open``..``volume``); NaN where missing
+            or non-numeric.
+        has_volume: Whether the source had a volume column.
+        problems: Every problem found so far, as sentences.
+        reported: True for rows whose values were already reported as not numbers (so the
+            NaN check does not report them twice).
+    """
+
+    source: str
+    columns: list[str]
+    rows: int
+    ts_ns: IntArray | None = None
+    ts_ok: bool = False
+    values: dict[str, FloatArray] = field(default_factory=dict)
+    has_volume: bool = False
+    problems: list[str] = field(default_factory=list)
+    reported: BoolArray | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Whether all required columns were found (problems may still exist)."""
+        return self.ts_ns is not None and all(name in self.values for name in PRICE_NAMES)
+
+
+def read_source(source: str | os.PathLike[str] | pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Read a CSV or Parquet file, or pass a DataFrame through.
+
+    Args:
+        source: ``.csv`` (optionally compressed: ``.csv.gz``, ``.csv.zip``, ...),
+            ``.parquet``/``.pq`` path, or a DataFrame.
+
+    Returns:
+        The table and its name for messages (the path, or ``"<DataFrame>"``).
+
+    Raises:
+        DataError: If the file is missing, of an unknown type, empty or unreadable.
+    """
+    if isinstance(source, pd.DataFrame):
+        return source, "<DataFrame>"
+    if not isinstance(source, (str, os.PathLike)):
+        raise DataError(
+            f"Cannot read bars from a {type(source).__name__}; "
+            "pass a .csv/.parquet path or a pandas DataFrame."
+        )
+    path = Path(source)
+    name = str(source)
+    lower = path.name.lower()
+    if not path.is_file():
+        raise DataError(f"{name}: no such file; check the path (it is relative to {Path.cwd()}).")
+    try:
+        if lower.endswith(CSV_SUFFIXES):
+            return pd.read_csv(path), name
+        if lower.endswith(PARQUET_SUFFIXES):
+            return pd.read_parquet(path), name
+    except pd.errors.EmptyDataError as error:
+        raise DataError(
+            f"{name}: the file is empty; give a file with a header and rows."
+        ) from error
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DataError(f"{name}: cannot be read ({reason}); check that it is valid.") from error
+    raise DataError(
+        f"{name}: unsupported file type; use .csv, .csv.gz or .parquet "
+        "(or pass a pandas DataFrame)."
+    )
+
+
+def rows_sentence(
+    source: str,
+    mask: BoolArray,
+    what: str,
+    fix: str,
+    ts_ns: IntArray | None = None,
+    detail: str = "",
+) -> str:
+    """Describe the rows selected by ``mask`` in one sentence: count, first row, what to do.
+
+    Args:
+        source: Path or ``"<DataFrame>"``.
+        mask: True for each offending row (rows numbered from 1, header not counted).
+        what: What is wrong, e.g. ``"high is below low"``.
+        fix: What to do, e.g. ``"fix or remove those rows"``.
+        ts_ns: Open times, to show the first offending row's time.
+        detail: Extra text about the first offending row, e.g. ``"high=1.0, low=2.0"``.
+
+    Returns:
+        The sentence, ending with a period.
+    """
+    count = int(np.count_nonzero(mask))
+    first = int(np.argmax(mask))
+    where = f"row {first + 1}"
+    extras = []
+    if ts_ns is not None:
+        extras.append(_safe_iso(int(ts_ns[first])))
+    if detail:
+        extras.append(detail)
+    if extras:
+        where += f" ({', '.join(extras)})"
+    plural = "row" if count == 1 else "rows"
+    return f"{source}: {what} in {count} {plural}, first at {where}; {fix}."
+
+
+def _safe_iso(ns: int) -> str:
+    """Format a timestamp, tolerating the int64 sentinel used for unparsed values."""
+    if ns == np.iinfo(np.int64).min:
+        return "no time"
+    return format_timestamp(ns)
+
+
+def extract(frame: pd.DataFrame, source: str) -> Extracted:
+    """Find the timestamp and OHLCV columns and convert them to numpy arrays.
+
+    Never raises for bad data: every problem is appended to ``Extracted.problems``.
+
+    Args:
+        frame: The table as read.
+        source: Its name for messages.
+
+    Returns:
+        The raw arrays and the problems found in them.
+    """
+    frame = _index_to_column(frame)
+    columns = [str(name) for name in frame.columns]
+    result = Extracted(source=source, columns=columns, rows=len(frame))
+    if isinstance(frame.index, pd.MultiIndex) or isinstance(frame.columns, pd.MultiIndex):
+        result.problems.append(
+            f"{source}: has a multi-level index or header; give one row per bar with flat "
+            "columns timestamp, open, high, low, close, volume."
+        )
+        return result
+    by_name: dict[str, list[int]] = {}
+    for position, name in enumerate(columns):
+        by_name.setdefault(name.strip().lower(), []).append(position)
+    ts_position = _timestamp_position(by_name, columns)
+    wanted = {name: by_name.get(name, []) for name in (*PRICE_NAMES, "volume")}
+    if ts_position is None:
+        names = [name for name in columns if name.strip().lower() not in wanted]
+        result.problems.append(
+            f"{source}: no timestamp column{did_you_mean('timestamp', names)}; name one of "
+            f"{', '.join(TIMESTAMP_NAMES)} or put the times in the first, unnamed column."
+        )
+    missing = [name for name in PRICE_NAMES if not wanted[name]]
+    for name in missing:
+        others = [c.strip().lower() for c in columns]
+        result.problems.append(
+            f"{source}: missing required column '{name}'{did_you_mean(name, others)}; "
+            f"the columns are {', '.join(columns)}, rename one to '{name}'."
+        )
+    for name, positions in wanted.items():
+        if len(positions) > 1:
+            shown = ", ".join(repr(columns[p]) for p in positions)
+            result.problems.append(
+                f"{source}: several columns are named {name} ({shown}); keep exactly one."
+            )
+    if result.problems or result.rows == 0:
+        if result.rows == 0 and not result.problems:
+            result.problems.append(f"{source}: has no data rows; give at least one bar.")
+        return result
+    assert ts_position is not None  # for mypy: problems were appended otherwise
+    result.ts_ns, ts_problems = to_epoch_ns(
+        frame.iloc[:, ts_position], source, columns[ts_position]
+    )
+    result.ts_ok = not ts_problems
+    result.problems.extend(ts_problems)
+    result.reported = np.zeros(result.rows, dtype=bool)
+    for name, positions in wanted.items():
+        if positions:
+            values, bad, problem = _to_float(
+                frame.iloc[:, positions[0]], source, name, result.ts_ns
+            )
+            result.values[name] = values
+            result.reported |= bad
+            if problem:
+                result.problems.append(problem)
+    result.has_volume = "volume" in result.values
+    if not result.has_volume:
+        result.values["volume"] = np.zeros(result.rows, dtype=np.float64)
+    return result
+
+
+def _index_to_column(frame: pd.DataFrame) -> pd.DataFrame:
+    """Move a meaningful index (a DatetimeIndex or any named index) into the columns."""
+    index = frame.index
+    if isinstance(index, pd.DatetimeIndex) and index.name is None:
+        taken = {str(name).strip().lower() for name in frame.columns}
+        if not taken.intersection(TIMESTAMP_NAMES):
+            return frame.rename_axis("timestamp").reset_index()
+        return frame
+    if index.name is not None and not isinstance(index, pd.MultiIndex):
+        return frame.reset_index()
+    return frame
+
+
+def _timestamp_position(by_name: dict[str, list[int]], columns: list[str]) -> int | None:
+    """Return the position of the timestamp column, or None."""
+    for name in TIMESTAMP_NAMES:
+        if name in by_name:
+            return by_name[name][0]
+    first = columns[0].strip().lower() if columns else "close"
+    if first in ("", "index") or first.startswith("unnamed: 0"):
+        return 0
+    return None
+
+
+def to_epoch_ns(column: pd.Series, source: str, name: str) -> tuple[IntArray, list[str]]:
+    """Convert a timestamp column to int64 ns since the epoch, UTC.
+
+    Rules:
+        * datetime64 values: tz-aware ones are converted to UTC, naive ones are UTC.
+        * Numbers (or text that is all digits): epoch seconds if ``|v| < 1e11``,
+          milliseconds if ``< 1e14``, microseconds if ``< 1e17``, else nanoseconds; every
+          row must use the same unit. Fractions are kept to the ns.
+        * Other text: ISO-8601 (``2021-01-01``, ``2021-01-01 04:00:00``,
+          ``2021-01-01T04:00:00+02:00``); naive text is UTC. Day-first or month-first
+          formats such as ``01/02/2021`` are refused rather than guessed.
+
+    Args:
+        column: The timestamp values.
+        source: File name for messages.
+        name: Column name for messages.
+
+    Returns:
+        The int64 ns array (the int64 minimum marks rows that did not parse) and the
+        problems found.
+    """
+    if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(column):
+        return _datetimes_to_ns(column, source, name)
+    if pd.api.types.is_bool_dtype(column):
+        sentinel = np.full(len(column), np.iinfo(np.int64).min, dtype=np.int64)
+        return sentinel, [f"{source}: timestamp column {name!r} holds booleans; give times."]
+    if pd.api.types.is_numeric_dtype(column):
+        return _numbers_to_ns(column.to_numpy(), source, name)
+    text = column.astype("string")
+    numbers = pd.to_numeric(text.str.strip(), errors="coerce")
+    parsed = numbers.notna().to_numpy()
+    first_present = int(np.argmax(text.notna().to_numpy()))
+    if parsed.any() and parsed[first_present]:
+        values, problems = _numbers_to_ns(numbers.to_numpy(dtype=np.float64), source, name)
+        bad = text.notna().to_numpy() & ~parsed
+        if bad.any():
+            example = str(text.iloc[int(np.argmax(bad))])
+            problems.insert(
+                0,
+                rows_sentence(
+                    source,
+                    bad,
+                    f"timestamp column {name!r} has text that is not an epoch number",
+                    "write every time in the same unit",
+                    detail=f"{example!r}",
+                ),
+            )
+        return values, problems
+    stamps = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    return _datetimes_to_ns(stamps, source, name, original=text)
+
+
+def _datetimes_to_ns(
+    stamps: pd.Series, source: str, name: str, original: pd.Series | None = None
+) -> tuple[IntArray, list[str]]:
+    """Convert a datetime64 series to int64 ns UTC and report NaT rows."""
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    try:
+        stamps = stamps.dt.as_unit("ns")
+    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime) as error:
+        sentinel = np.full(len(stamps), np.iinfo(np.int64).min, dtype=np.int64)
+        return sentinel, [
+            f"{source}: timestamp column {name!r} has times outside 1677-2262 ({error}); "
+            "give times the engine can store as int64 ns."
+        ]
+    values: IntArray = stamps.to_numpy(dtype="datetime64[ns]").view(np.int64).copy()
+    missing = stamps.isna().to_numpy()
+    problems: list[str] = []
+    if missing.any():
+        if original is not None and bool(original.notna().to_numpy()[missing].any()):
+            bad = missing & original.notna().to_numpy()
+            example = str(original.iloc[int(np.argmax(bad))])
+            problems.append(
+                rows_sentence(
+                    source,
+                    bad,
+                    f"timestamp column {name!r} has text that is not an ISO-8601 time",
+                    "write times like 2021-01-01T04:00:00Z or as epoch milliseconds",
+                    detail=f"{example!r}",
+                )
+            )
+            missing = missing & ~bad
+        if missing.any():
+            problems.append(
+                rows_sentence(
+                    source, missing, "the timestamp is missing", "fill in or remove those rows"
+                )
+            )
+    return values, problems
+
+
+def _numbers_to_ns(
+    raw: npt.NDArray[np.generic], source: str, name: str
+) -> tuple[IntArray, list[str]]:
+    """Convert epoch numbers (unit by magnitude) to int64 ns UTC."""
+    sentinel = np.iinfo(np.int64).min
+    problems: list[str] = []
+    is_float = np.issubdtype(raw.dtype, np.floating)
+    numbers = raw.astype(np.float64) if is_float else raw.astype(np.int64)
+    usable = np.isfinite(numbers) if is_float else np.ones(len(numbers), dtype=bool)
+    if not usable.all():
+        problems.append(
+            rows_sentence(
+                source,
+                ~usable,
+                f"timestamp column {name!r} is missing or not finite",
+                "fill in or remove those rows",
+            )
+        )
+    magnitude = np.abs(np.where(usable, numbers, 0).astype(np.float64))
+    units = np.searchsorted(_UNIT_LIMITS, magnitude, side="right")
+    result = np.full(len(numbers), sentinel, dtype=np.int64)
+    if not usable.any():
+        return result, problems
+    first = int(np.argmax(usable))
+    mixed = usable & (units != units[first])
+    if mixed.any():
+        row = int(np.argmax(mixed))
+        problems.append(
+            rows_sentence(
+                source,
+                mixed,
+                f"timestamps mix units (row {first + 1} looks like epoch "
+                f"{_UNIT_NAMES[units[first]]})",
+                "write every time in one unit",
+                detail=f"{numbers[row].item()!r} looks like {_UNIT_NAMES[units[row]]}",
+            )
+        )
+        return result, problems
+    scale = _UNIT_NS[units[first]]
+    limit = _INT64_MAX // scale
+    out_of_range = usable & (magnitude >= limit)
+    if out_of_range.any():
+        problems.append(
+            rows_sentence(
+                source,
+                out_of_range,
+                f"timestamp column {name!r} has times after 2262 (int64 ns overflow)",
+                "check the unit of the timestamps",
+            )
+        )
+        return result, problems
+    if is_float:
+        whole = np.floor(np.where(usable, numbers, 0.0))
+        fraction = np.where(usable, numbers, 0.0) - whole
+        converted = whole.astype(np.int64) * scale + np.rint(fraction * scale).astype(np.int64)
+    else:
+        converted = numbers.astype(np.int64) * scale
+    result[usable] = converted[usable]
+    return result, problems
+
+
+def _to_float(
+    column: pd.Series, source: str, name: str, ts_ns: IntArray | None
+) -> tuple[FloatArray, BoolArray, str | None]:
+    """Convert a price or volume column to float64, reporting text that is not a number."""
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        return np.ascontiguousarray(values), np.zeros(len(values), dtype=bool), None
+    numbers = pd.to_numeric(column, errors="coerce")
+    values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = column.notna().to_numpy() & np.isnan(values)
+    problem = None
+    if bad.any():
+        example = column.iloc[int(np.argmax(bad))]
+        problem = rows_sentence(
+            source,
+            bad,
+            f"column {name} has values that are not numbers",
+            "write plain decimal numbers",
+            ts_ns,
+            f"{name}={example!r}",
+        )
+        values = np.where(bad, np.nan, values)
+    return np.ascontiguousarray(values, dtype=np.float64), bad, problem
