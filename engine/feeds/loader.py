@@ -92,12 +92,7 @@ def load_bars(
     raw = extract(frame, name)
     problems = validated(raw)
     if problems:
-        more = len(problems) - 1
-        hint = ""
-        if more:
-            where = f"kestrel data inspect {name}" if name != "<DataFrame>" else "inspect_file()"
-            hint = f" ({more} more problem{'s' if more > 1 else ''}: run `{where}` to list all)"
-        raise DataError(problems[0] + hint)
+        raise DataError(_first_of(problems, name))
     assert raw.ts_ns is not None
     ts = raw.ts_ns
     columns = {field: raw.values[field] for field in _FIELDS}
@@ -133,6 +128,16 @@ def load_bars(
         gaps=spacing.missing_bars,
         warnings=tuple(warnings),
     )
+
+
+def _first_of(problems: list[str], name: str) -> str:
+    """Return the first problem, saying how many more there are and how to list them."""
+    first, more = problems[0], len(problems) - 1
+    if not more:
+        return first
+    where = f"kestrel data inspect {name}" if name != "<DataFrame>" else "inspect_file(frame)"
+    noun = "problem" if more == 1 else "problems"
+    return f"{first.removesuffix('.')} ({more} more {noun}: run `{where}` to list them all)."
 
 
 def _source_timeframe(name: str, ts: np.ndarray, timeframe: str | None, notes: list[str]) -> int:

@@ -15,6 +15,7 @@ microseconds or nanoseconds chosen by magnitude; text is ISO-8601 and naive text
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,7 @@ _UNIT_LIMITS = np.array([1e11, 1e14, 1e17])
 _UNIT_NAMES = ("seconds", "milliseconds", "microseconds", "nanoseconds")
 _UNIT_NS = np.array([1_000_000_000, 1_000_000, 1_000, 1], dtype=np.int64)
 _INT64_MAX = np.iinfo(np.int64).max
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -294,12 +296,16 @@ def to_epoch_ns(column: pd.Series, source: str, name: str) -> tuple[IntArray, li
     if pd.api.types.is_numeric_dtype(column):
         return _numbers_to_ns(column.to_numpy(), source, name)
     text = column.astype("string")
-    numbers = pd.to_numeric(text.str.strip(), errors="coerce")
-    parsed = numbers.notna().to_numpy()
-    first_present = int(np.argmax(text.notna().to_numpy()))
-    if parsed.any() and parsed[first_present]:
-        values, problems = _numbers_to_ns(numbers.to_numpy(dtype=np.float64), source, name)
-        bad = text.notna().to_numpy() & ~parsed
+    present = text.notna().to_numpy()
+    first_text = str(text.iloc[int(np.argmax(present))]).strip() if present.any() else ""
+    if _NUMBER.match(first_text):
+        # Decided by the first value: parsing a million ISO strings as numbers is slow.
+        numbers = pd.to_numeric(text.str.strip(), errors="coerce")
+        parsed = numbers.notna().to_numpy()
+        bad = present & ~parsed
+        exact = pd.api.types.is_integer_dtype(numbers) and bool(parsed.all())
+        raw = numbers.to_numpy(dtype=np.int64 if exact else np.float64, na_value=np.nan)
+        values, problems = _numbers_to_ns(raw, source, name, reported=bad)
         if bad.any():
             example = str(text.iloc[int(np.argmax(bad))])
             problems.insert(
@@ -308,7 +314,7 @@ def to_epoch_ns(column: pd.Series, source: str, name: str) -> tuple[IntArray, li
                     source,
                     bad,
                     f"timestamp column {name!r} has text that is not an epoch number",
-                    "write every time in the same unit",
+                    "write every time as an epoch number, or every time as ISO-8601",
                     detail=f"{example!r}",
                 ),
             )
@@ -358,19 +364,23 @@ def _datetimes_to_ns(
 
 
 def _numbers_to_ns(
-    raw: npt.NDArray[np.generic], source: str, name: str
+    raw: npt.NDArray[np.generic], source: str, name: str, reported: BoolArray | None = None
 ) -> tuple[IntArray, list[str]]:
-    """Convert epoch numbers (unit by magnitude) to int64 ns UTC."""
+    """Convert epoch numbers (unit by magnitude) to int64 ns UTC.
+
+    Rows in ``reported`` were already reported by the caller and are not reported again.
+    """
     sentinel = np.iinfo(np.int64).min
     problems: list[str] = []
     is_float = np.issubdtype(raw.dtype, np.floating)
     numbers = raw.astype(np.float64) if is_float else raw.astype(np.int64)
     usable = np.isfinite(numbers) if is_float else np.ones(len(numbers), dtype=bool)
-    if not usable.all():
+    unreported = ~usable if reported is None else ~usable & ~reported
+    if unreported.any():
         problems.append(
             rows_sentence(
                 source,
-                ~usable,
+                unreported,
                 f"timestamp column {name!r} is missing or not finite",
                 "fill in or remove those rows",
             )
