@@ -1,0 +1,179 @@
+"""Recorder: turns the run's events into rows (orders, fills, round-trip trades, equity).
+
+In: order events, `OrderFilled`, `EquitySnapshot` from the bus. Out: plain Python rows,
+ready for CSV artifacts, the run store and metrics. Round trips are position-based: a
+trade opens when a symbol's position leaves zero and closes when it returns to zero; a
+fill that crosses zero closes one trade and opens the next, and its fee is split between
+them in proportion to quantity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.model import (
+    EquitySnapshot,
+    OrderAccepted,
+    OrderApproved,
+    OrderCanceled,
+    OrderDenied,
+    OrderFilled,
+    OrderRejected,
+    OrderRequested,
+    OrderSide,
+)
+
+__all__ = ["Recorder", "TradeRecord"]
+
+
+@dataclass
+class TradeRecord:
+    """One round trip (or the still-open trade of a symbol)."""
+
+    symbol: str
+    side: str  # "long" or "short"
+    entry_ts: int
+    entry_quantity: float = 0.0
+    entry_value: float = 0.0
+    exit_quantity: float = 0.0
+    exit_value: float = 0.0
+    fees: float = 0.0
+    exit_ts: int = 0
+    fill_ids: list[str] = field(default_factory=list)
+
+    @property
+    def entry_price(self) -> float:
+        """Return the quantity-weighted average entry price."""
+        return self.entry_value / self.entry_quantity if self.entry_quantity else 0.0
+
+    @property
+    def exit_price(self) -> float:
+        """Return the quantity-weighted average exit price."""
+        return self.exit_value / self.exit_quantity if self.exit_quantity else 0.0
+
+    @property
+    def gross_pnl(self) -> float:
+        """Return PnL before fees on the closed quantity."""
+        direction = 1.0 if self.side == "long" else -1.0
+        return direction * (self.exit_value - self.entry_price * self.exit_quantity)
+
+    @property
+    def net_pnl(self) -> float:
+        """Return PnL after all fees of the trade."""
+        return self.gross_pnl - self.fees
+
+
+class Recorder:
+    """Collects what happened during a run, in the order it happened."""
+
+    def __init__(self, symbols: list[str]) -> None:
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.fills: list[OrderFilled] = []
+        self.trades: list[TradeRecord] = []
+        self.open_trades: dict[str, TradeRecord] = {}
+        self._position: dict[str, float] = dict.fromkeys(symbols, 0.0)
+        self.equity: list[EquitySnapshot] = []
+        self.on_equity_snapshot = self.equity.append  # hot path: one append per bar
+
+    def on_order_requested(self, event: OrderRequested) -> None:
+        """Open the order's row."""
+        self.orders[event.order_id] = {
+            "order_id": event.order_id,
+            "strategy_id": event.strategy_id,
+            "symbol": event.symbol,
+            "side": str(event.side),
+            "order_type": str(event.order_type),
+            "quantity": event.quantity,
+            "limit_price": event.limit_price,
+            "stop_price": event.stop_price,
+            "time_in_force": str(event.time_in_force),
+            "tag": event.tag,
+            "status": "requested",
+            "filled_quantity": 0.0,
+            "average_fill_price": None,
+            "fees": 0.0,
+            "ts_requested": event.ts_event,
+            "ts_last": event.ts_event,
+            "check": "",
+            "reason": "",
+        }
+
+    def on_order_approved(self, event: OrderApproved) -> None:
+        """Record the rounded quantity and prices risk approved."""
+        row = self.orders[event.order.order_id]
+        row.update(
+            quantity=event.order.quantity,
+            limit_price=event.order.limit_price,
+            stop_price=event.order.stop_price,
+            status="submitted",
+            ts_last=event.ts_event,
+        )
+
+    def on_order_denied(self, event: OrderDenied) -> None:
+        """Record a risk denial with the failing check and reason."""
+        self.orders[event.order_id].update(
+            status="denied", check=event.check, reason=event.reason, ts_last=event.ts_event
+        )
+
+    def on_order_accepted(self, event: OrderAccepted) -> None:
+        """Record acceptance by the broker."""
+        self.orders[event.order_id].update(status="accepted", ts_last=event.ts_event)
+
+    def on_order_rejected(self, event: OrderRejected) -> None:
+        """Record a broker rejection."""
+        self.orders[event.order_id].update(
+            status="rejected", reason=event.reason, ts_last=event.ts_event
+        )
+
+    def on_order_canceled(self, event: OrderCanceled) -> None:
+        """Record a cancellation."""
+        self.orders[event.order_id].update(
+            status="canceled", reason=event.reason, ts_last=event.ts_event
+        )
+
+    def on_order_filled(self, event: OrderFilled) -> None:
+        """Record the fill, update the order's row and the symbol's round trip."""
+        self.fills.append(event)
+        row = self.orders[event.order_id]
+        filled = row["filled_quantity"] + event.quantity
+        average = row["average_fill_price"] or 0.0
+        row["average_fill_price"] = (
+            average * row["filled_quantity"] + event.price * event.quantity
+        ) / filled
+        row["filled_quantity"] = filled
+        row["fees"] += event.fee
+        row["status"] = "filled" if event.leaves_quantity <= 0 else "partially_filled"
+        row["ts_last"] = event.ts_event
+        self._track_round_trip(event)
+
+    def _track_round_trip(self, fill: OrderFilled) -> None:
+        symbol = fill.symbol
+        signed = fill.quantity if fill.side is OrderSide.BUY else -fill.quantity
+        position = self._position[symbol]
+        remaining = fill.quantity
+        trade = self.open_trades.get(symbol)
+        if trade is not None and (position > 0) != (signed > 0):
+            closing = min(remaining, abs(position))
+            trade.exit_quantity += closing
+            trade.exit_value += closing * fill.price
+            trade.fees += fill.fee * closing / fill.quantity
+            trade.fill_ids.append(fill.fill_id)
+            remaining -= closing
+            position += closing if signed > 0 else -closing
+            if abs(position) <= 1e-9 * trade.entry_quantity:
+                position = 0.0
+                trade.exit_ts = fill.ts_event
+                self.trades.append(trade)
+                del self.open_trades[symbol]
+        if remaining > 1e-12 * fill.quantity:
+            trade = self.open_trades.get(symbol)
+            if trade is None:
+                trade = TradeRecord(symbol, "long" if signed > 0 else "short", fill.ts_event)
+                self.open_trades[symbol] = trade
+            trade.entry_quantity += remaining
+            trade.entry_value += remaining * fill.price
+            trade.fees += fill.fee * remaining / fill.quantity
+            trade.fill_ids.append(fill.fill_id)
+            position += remaining if signed > 0 else -remaining
+        self._position[symbol] = position

@@ -1,0 +1,148 @@
+"""The kernel: every stage built and wired to the bus, the same way in every mode.
+
+Read `Kernel.wire` to see the whole flow. Only three things differ between modes (see
+DESIGN.md §1): the clock, where bars come from, and the broker. The backtest runner
+(`engine.runtime.backtest`) drives this kernel with historical bars and the
+`SimulatedBroker`; paper and live drive the same wiring with a wall clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from engine.bus import EventBus
+from engine.clock import Clock
+from engine.config import AccountConfig, ExecutionConfig
+from engine.execution import ExecutionEngine, FixedBpsSlippage, PercentFeeModel, SimulatedBroker
+from engine.model import (
+    Bar,
+    CancelRequested,
+    EquitySnapshot,
+    Instrument,
+    OrderAccepted,
+    OrderApproved,
+    OrderCanceled,
+    OrderDenied,
+    OrderFilled,
+    OrderRejected,
+    OrderRequested,
+    QuoteTick,
+    TradeTick,
+)
+from engine.portfolio import Portfolio
+from engine.report.recorder import Recorder
+from engine.risk import RiskEngine
+from engine.strategy import Context, Strategy, StrategyRunner, SymbolHistory
+
+__all__ = ["Kernel", "build_kernel"]
+
+
+@dataclass
+class Kernel:
+    """All stages of one trading node, wired to one bus."""
+
+    bus: EventBus
+    clock: Clock
+    portfolio: Portfolio
+    risk: RiskEngine
+    execution: ExecutionEngine
+    broker: SimulatedBroker
+    runner: StrategyRunner
+    recorder: Recorder
+
+    def wire(self) -> None:
+        """Subscribe every stage. Order within a type is delivery order."""
+        bus, portfolio, risk, execution = self.bus, self.portfolio, self.risk, self.execution
+        runner, recorder = self.runner, self.recorder
+        # market data: mark the portfolio first, then the strategy decides on marked prices
+        bus.subscribe(Bar, portfolio.on_bar)
+        bus.subscribe(Bar, runner.on_bar)
+        bus.subscribe(TradeTick, runner.on_trade)
+        bus.subscribe(QuoteTick, runner.on_quote)
+        # strategy intent -> risk -> execution -> broker
+        bus.subscribe(OrderRequested, recorder.on_order_requested)
+        bus.subscribe(OrderRequested, risk.on_order_requested)
+        bus.subscribe(OrderApproved, recorder.on_order_approved)
+        bus.subscribe(OrderApproved, execution.on_order_approved)
+        bus.subscribe(CancelRequested, execution.on_cancel_requested)
+        bus.subscribe(OrderDenied, recorder.on_order_denied)
+        bus.subscribe(OrderDenied, runner.on_order_denied)
+        # broker facts: execution's book first, then the account, the record, the strategy
+        bus.subscribe(OrderAccepted, execution.on_order_accepted)
+        bus.subscribe(OrderAccepted, recorder.on_order_accepted)
+        bus.subscribe(OrderRejected, execution.on_order_rejected)
+        bus.subscribe(OrderRejected, recorder.on_order_rejected)
+        bus.subscribe(OrderRejected, runner.on_order_rejected)
+        bus.subscribe(OrderFilled, execution.on_order_filled)
+        bus.subscribe(OrderFilled, portfolio.on_order_filled)
+        bus.subscribe(OrderFilled, recorder.on_order_filled)
+        bus.subscribe(OrderFilled, runner.on_order_filled)
+        bus.subscribe(OrderCanceled, execution.on_order_canceled)
+        bus.subscribe(OrderCanceled, recorder.on_order_canceled)
+        bus.subscribe(OrderCanceled, runner.on_order_canceled)
+        # accounting -> record
+        bus.subscribe(EquitySnapshot, recorder.on_equity_snapshot)
+
+
+def build_kernel(
+    *,
+    clock: Clock,
+    strategy: Strategy,
+    strategy_id: str,
+    histories: Mapping[str, SymbolHistory],
+    instruments: Mapping[str, Instrument],
+    account: AccountConfig,
+    execution: ExecutionConfig,
+) -> Kernel:
+    """Build and wire a kernel with the simulated broker (backtest and paper modes)."""
+    bus = EventBus()
+    symbols = list(histories)
+    portfolio = Portfolio(bus, clock, account.initial_cash, symbols)
+    fee_model = PercentFeeModel(execution.fee_rate)
+    broker = SimulatedBroker(
+        bus,
+        clock,
+        instruments,
+        portfolio,
+        fee_model,
+        FixedBpsSlippage(execution.slippage_bps),
+        market_fill=execution.market_fill,
+        limit_fill=execution.limit_fill,
+        cash_shortfall=execution.cash_shortfall,
+        leverage=account.leverage,
+    )
+    execution_engine = ExecutionEngine(broker)
+    risk = RiskEngine(
+        bus,
+        clock,
+        instruments,
+        portfolio,
+        execution_engine,
+        fee_rate=fee_model.sizing_rate,
+        leverage=account.leverage,
+        allow_short=account.allow_short,
+    )
+    context = Context(
+        strategy_id=strategy_id,
+        clock=clock,
+        bus=bus,
+        portfolio=portfolio,
+        orders=execution_engine,
+        histories=histories,
+        instruments=instruments,
+        # Sizing reserves fees and slippage so that "all-in" is affordable at the last close.
+        sizing_fee_rate=fee_model.sizing_rate + execution.slippage_bps / 10_000.0,
+    )
+    kernel = Kernel(
+        bus=bus,
+        clock=clock,
+        portfolio=portfolio,
+        risk=risk,
+        execution=execution_engine,
+        broker=broker,
+        runner=StrategyRunner(strategy, context, histories),
+        recorder=Recorder(symbols),
+    )
+    kernel.wire()
+    return kernel

@@ -1,0 +1,119 @@
+"""Finishing a run: artifacts on disk and rows in the run store.
+
+In: a `BacktestResult`, an output folder (or None for ``backtests/<run_id>``) and a store.
+Out: the run id and the folder. The run id is ``<UTC time>-<name>-<hash8>``, where the hash
+covers the resolved config and the data, so the same inputs share a hash suffix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from engine.config import dump_config
+from engine.persistence import RunStore
+from engine.report.artifacts import order_rows, trade_rows, write_artifacts
+from engine.runtime.backtest import BacktestResult
+
+__all__ = ["DEFAULT_OUT_ROOT", "finish_run", "inputs_hash", "new_run_id"]
+
+DEFAULT_OUT_ROOT = Path("backtests")
+
+
+def inputs_hash(result: BacktestResult) -> str:
+    """Return a sha256 over the resolved config and every bar of every frame."""
+    digest = hashlib.sha256(tomli_w.dumps(dump_config(result.config)).encode())
+    for frame in result.frames:
+        digest.update(frame.symbol.encode())
+        for name in ("ts_open_ns", "open", "high", "low", "close", "volume"):
+            digest.update(getattr(frame, name).tobytes())
+    return digest.hexdigest()
+
+
+def new_run_id(name: str, digest: str, now: datetime | None = None) -> str:
+    """Return ``YYYYmmddTHHMMSSffffffZ-<name>-<digest[:8]>`` (name made path-safe)."""
+    stamp = (now or datetime.now(tz=UTC)).strftime("%Y%m%dT%H%M%S%fZ")
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")[:60] or "run"
+    return f"{stamp}-{safe}-{digest[:8]}"
+
+
+def finish_run(
+    result: BacktestResult, *, out_dir: Path | None, store: RunStore | None
+) -> tuple[str, Path]:
+    """Write the run's artifacts and store its rows; return ``(run_id, folder)``."""
+    digest = inputs_hash(result)
+    created = datetime.now(tz=UTC)
+    run_id = new_run_id(result.config.run.name, digest, created)
+    folder = out_dir if out_dir is not None else DEFAULT_OUT_ROOT / run_id
+    info: dict[str, Any] = {
+        "run_id": run_id,
+        "created_at": created.isoformat(),
+        "elapsed_s": round(result.elapsed_s, 3),
+        "inputs_sha256": digest,
+        "data": [
+            {"symbol": f.symbol, "source": f.source, "bars": len(f), "warnings": list(f.warnings)}
+            for f in result.frames
+        ],
+    }
+    write_artifacts(result, folder, info)
+    if store is not None:
+        store.save_run(
+            _run_row(result, run_id, created, folder),
+            order_rows=order_rows(result),
+            fill_rows=(
+                {
+                    "fill_id": f.fill_id,
+                    "order_id": f.order_id,
+                    "symbol": f.symbol,
+                    "side": str(f.side),
+                    "quantity": f.quantity,
+                    "price": f.price,
+                    "fee": f.fee,
+                    "liquidity": f.liquidity,
+                    "ts_event": f.ts_event,
+                }
+                for f in result.recorder.fills
+            ),
+            trade_rows=trade_rows(result),
+            equity_rows=[
+                {
+                    "ts_event": s.ts_event,
+                    "cash": s.cash,
+                    "equity": s.equity,
+                    "gross_exposure": s.gross_exposure,
+                }
+                for s in result.recorder.equity
+            ],
+        )
+    return run_id, folder
+
+
+def _run_row(
+    result: BacktestResult, run_id: str, created: datetime, folder: Path
+) -> dict[str, Any]:
+    metrics = result.metrics
+    return {
+        "run_id": run_id,
+        "name": result.config.run.name,
+        "strategy": result.config.strategy.path,
+        "symbols": ",".join(result.config.symbols),
+        "created_at": created.isoformat(),
+        "start_ns": metrics["start"],
+        "end_ns": metrics["end"],
+        "bars": result.bars,
+        "initial_cash": result.config.account.initial_cash,
+        "final_equity": metrics["final_equity"],
+        "total_return": metrics["total_return"],
+        "sharpe": metrics["sharpe"],
+        "max_drawdown": metrics["max_drawdown"],
+        "num_trades": metrics["num_trades"],
+        "artifacts_dir": str(folder),
+        "config_toml": tomli_w.dumps(dump_config(result.config)),
+        "metrics_json": json.dumps(metrics, sort_keys=True),
+    }

@@ -1,0 +1,1 @@
+"""Strategies shipped with Kestrel. Each module holds one plugin class and its Params."""

@@ -1,0 +1,71 @@
+"""SMA crossover: long (or flat) when the fast SMA is above the slow one.
+
+Goes all-in (``target_percent`` of equity) on the bar where the fast SMA crosses above the
+slow SMA, and back to flat where it crosses below. With ``allow_short`` it goes short
+instead of flat. Decisions use closed bars only; with the default fill model the orders
+fill at the next bar's open.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from engine.model import Bar
+from engine.strategy import Context, Indicator, Strategy
+
+
+@dataclass(frozen=True)
+class SmaCrossParams:
+    """Parameters of `SmaCross`.
+
+    Attributes:
+        fast: Period of the fast SMA, in bars.
+        slow: Period of the slow SMA, in bars; must exceed ``fast``.
+        target_percent: Position size as a fraction of equity (1.0 = all-in).
+        allow_short: Go short on a downward cross instead of flat.
+    """
+
+    fast: int = 10
+    slow: int = 30
+    target_percent: float = 1.0
+    allow_short: bool = False
+
+    def __post_init__(self) -> None:
+        if self.fast < 1:
+            raise ValueError(f"fast must be >= 1, got {self.fast}")
+        if self.slow <= self.fast:
+            raise ValueError(f"slow ({self.slow}) must be greater than fast ({self.fast})")
+        if not 0 < self.target_percent <= 1:
+            raise ValueError(f"target_percent must be in (0, 1], got {self.target_percent}")
+
+
+class SmaCross(Strategy):
+    """Trend following on a fast/slow simple moving average crossover."""
+
+    Params = SmaCrossParams
+    params: SmaCrossParams
+
+    def on_start(self, ctx: Context) -> None:
+        """Declare the two SMAs on every symbol."""
+        self.fast: dict[str, Indicator] = {}
+        self.slow: dict[str, Indicator] = {}
+        for symbol in ctx.symbols:
+            self.fast[symbol] = ctx.indicator("sma", symbol, timeperiod=self.params.fast)
+            self.slow[symbol] = ctx.indicator("sma", symbol, timeperiod=self.params.slow)
+
+    def on_bar(self, ctx: Context, bar: Bar) -> None:
+        """Trade on the bar where the fast SMA crosses the slow one."""
+        fast, slow = self.fast[bar.symbol], self.slow[bar.symbol]
+        if len(fast) < 2:
+            return
+        now_fast, now_slow, was_fast, was_slow = fast[-1], slow[-1], fast[-2], slow[-2]
+        if math.isnan(was_slow):
+            return  # the slow SMA needs one bar of history before a cross is defined
+        if now_fast > now_slow and was_fast <= was_slow:
+            ctx.order_target_percent(bar.symbol, self.params.target_percent)
+        elif now_fast < now_slow and was_fast >= was_slow:
+            if self.params.allow_short:
+                ctx.order_target_percent(bar.symbol, -self.params.target_percent)
+            else:
+                ctx.close_position(bar.symbol)
