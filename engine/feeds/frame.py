@@ -10,6 +10,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from engine.errors import DataError
+from engine.feeds.timeframe import format_timeframe, format_timestamp
 
 __all__ = ["BarFrame", "merge_order"]
 
@@ -85,8 +86,6 @@ class BarFrame:
 
     def __repr__(self) -> str:
         """Return a short description (symbol, timeframe, count, range)."""
-        from engine.feeds.timeframe import format_timeframe, format_timestamp
-
         span = ""
         if len(self):
             first = format_timestamp(int(self.ts_open_ns[0]))
