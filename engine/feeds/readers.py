@@ -5,7 +5,8 @@ Column rules (documented in :func:`engine.feeds.load_bars`):
 * Names are matched case-insensitively after stripping spaces.
 * The timestamp column is the first of ``timestamp, time, date, datetime, ts, open_time``
   that exists; otherwise an unnamed first column (``",Open,High,..."`` CSVs, an index
-  written by pandas) or a ``DatetimeIndex``.
+  written by pandas) or a ``DatetimeIndex``. Separate ``date`` and ``time`` columns (and
+  no other timestamp column) are joined as ``"<date> <time>"``.
 * ``open, high, low, close`` are required; ``volume`` is optional (0.0 when absent).
 
 Timestamp rules (see :func:`to_epoch_ns`): numbers are epoch seconds, milliseconds,
@@ -222,9 +223,13 @@ def extract(frame: pd.DataFrame, source: str) -> Extracted:
             result.problems.append(f"{source}: has no data rows; give at least one bar.")
         return result
     assert ts_position is not None  # for mypy: problems were appended otherwise
-    result.ts_ns, ts_problems = to_epoch_ns(
-        frame.iloc[:, ts_position], source, columns[ts_position]
-    )
+    stamps, stamps_name = frame.iloc[:, ts_position], columns[ts_position]
+    if _split_date_time(by_name):
+        # Separate Date and Time columns (MetaTrader style): read them as one ISO text.
+        date, time = frame.iloc[:, by_name["date"][0]], frame.iloc[:, by_name["time"][0]]
+        stamps = date.astype("string").str.strip() + " " + time.astype("string").str.strip()
+        stamps_name = f"{columns[by_name['date'][0]]} + {columns[by_name['time'][0]]}"
+    result.ts_ns, ts_problems = to_epoch_ns(stamps, source, stamps_name)
     result.ts_ok = not ts_problems
     result.problems.extend(ts_problems)
     result.reported = np.zeros(result.rows, dtype=bool)
@@ -254,6 +259,12 @@ def _index_to_column(frame: pd.DataFrame) -> pd.DataFrame:
     if index.name is not None and not isinstance(index, pd.MultiIndex):
         return frame.reset_index()
     return frame
+
+
+def _split_date_time(by_name: dict[str, list[int]]) -> bool:
+    """Whether the times are split into a ``date`` and a ``time`` column and nothing else."""
+    single = ("timestamp", "datetime", "ts", "open_time")
+    return "date" in by_name and "time" in by_name and not any(n in by_name for n in single)
 
 
 def _timestamp_position(by_name: dict[str, list[int]], columns: list[str]) -> int | None:
@@ -294,7 +305,9 @@ def to_epoch_ns(column: pd.Series, source: str, name: str) -> tuple[IntArray, li
         sentinel = np.full(len(column), np.iinfo(np.int64).min, dtype=np.int64)
         return sentinel, [f"{source}: timestamp column {name!r} holds booleans; give times."]
     if pd.api.types.is_numeric_dtype(column):
-        return _numbers_to_ns(column.to_numpy(), source, name)
+        exact = pd.api.types.is_integer_dtype(column) and not bool(column.isna().any())
+        raw = column.to_numpy(dtype=np.int64 if exact else np.float64, na_value=np.nan)
+        return _numbers_to_ns(raw, source, name)
     text = column.astype("string")
     present = text.notna().to_numpy()
     first_text = str(text.iloc[int(np.argmax(present))]).strip() if present.any() else ""

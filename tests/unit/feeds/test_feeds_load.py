@@ -235,3 +235,31 @@ def test_arrays_are_frozen_copies(bars: pd.DataFrame) -> None:
 def test_symbol_required(bars: pd.DataFrame) -> None:
     with pytest.raises(DataError, match="symbol must be a non-empty string"):
         load_bars(bars, symbol=" ")
+
+
+def test_separate_date_and_time_columns() -> None:
+    frame = pd.DataFrame(
+        {
+            "Date": ["2021-01-01", "2021-01-01", "2021-01-01"],
+            "Time": ["00:00", "01:00", "02:00"],
+            "Open": [1.0, 2.0, 3.0],
+            "High": [1.0, 2.0, 3.0],
+            "Low": [1.0, 2.0, 3.0],
+            "Close": [1.0, 2.0, 3.0],
+        }
+    )
+    np.testing.assert_array_equal(load_bars(frame, symbol="X").ts_open_ns, EXPECTED_TS)
+
+
+def test_nullable_integer_and_spaced_headers(bars: pd.DataFrame) -> None:
+    frame = bars.rename(columns=lambda name: f" {name.title()} ")
+    frame[" Timestamp "] = pd.array(frame[" Timestamp "], dtype="Int64")
+    np.testing.assert_array_equal(load_bars(frame, symbol="X").ts_open_ns, EXPECTED_TS)
+    frame[" Timestamp "] = pd.array([1609459200000, None, 1609466400000], dtype="Int64")
+    with pytest.raises(DataError, match="timestamp column ' Timestamp ' is missing or not finite"):
+        load_bars(frame, symbol="X")
+
+
+def test_extra_columns_are_ignored(bars: pd.DataFrame) -> None:
+    frame = bars.assign(trades=[5, 6, 7], note=["a", "b", "c"])
+    np.testing.assert_array_equal(load_bars(frame, symbol="X").close, [11.0, 12.0, 13.0])
