@@ -59,9 +59,10 @@ def load_bars(
     ``DatetimeIndex``; ``open``, ``high``, ``low``, ``close`` (required); ``volume``
     (optional, 0.0 when absent). Other columns are ignored.
 
-    Timestamps are bar OPEN times. Numbers are epoch seconds if ``|v| < 1e11``, milliseconds
-    if ``< 1e14``, microseconds if ``< 1e17``, else nanoseconds (one unit per column).
-    Text is ISO-8601; text without an offset is UTC; offsets are converted to UTC.
+    Timestamps are bar OPEN times. Numbers are epoch seconds, milliseconds, microseconds or
+    nanoseconds, one unit per column chosen by its largest ``|v|``: ``< 1e11`` seconds,
+    ``< 1e14`` ms, ``< 1e17`` us, else ns. Text is ISO-8601; text without an offset is UTC;
+    offsets are converted to UTC. datetime64 values: naive ones are UTC.
 
     The data is validated as a whole before anything else; the first problem is raised
     (with a count of the others; ``kestrel data inspect FILE`` lists them all). Gaps are

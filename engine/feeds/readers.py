@@ -41,10 +41,9 @@ PRICE_NAMES = ("open", "high", "low", "close")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".csv.zst")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
-# Epoch unit by magnitude of |value|: below 1e11 seconds (1e11 s is the year 5138), below
-# 1e14 milliseconds (1e11 ms is 1973-03-03), below 1e17 microseconds, else nanoseconds.
+# Epoch unit by the column's largest |value|: below 1e11 seconds (1e11 s is the year 5138),
+# below 1e14 milliseconds (1e11 ms is 1973-03-03), below 1e17 microseconds, else ns.
 _UNIT_LIMITS = np.array([1e11, 1e14, 1e17])
-_UNIT_NAMES = ("seconds", "milliseconds", "microseconds", "nanoseconds")
 _UNIT_NS = np.array([1_000_000_000, 1_000_000, 1_000, 1], dtype=np.int64)
 _INT64_MAX = np.iinfo(np.int64).max
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -283,9 +282,9 @@ def to_epoch_ns(column: pd.Series, source: str, name: str) -> tuple[IntArray, li
 
     Rules:
         * datetime64 values: tz-aware ones are converted to UTC, naive ones are UTC.
-        * Numbers (or text that is all digits): epoch seconds if ``|v| < 1e11``,
-          milliseconds if ``< 1e14``, microseconds if ``< 1e17``, else nanoseconds; every
-          row must use the same unit. Fractions are kept to the ns.
+        * Numbers (or text holding numbers): one unit for the whole column, chosen by its
+          largest ``|v|``: epoch seconds if ``< 1e11``, milliseconds if ``< 1e14``,
+          microseconds if ``< 1e17``, else nanoseconds. Fractions are kept to the ns.
         * Other text: ISO-8601 (``2021-01-01``, ``2021-01-01 04:00:00``,
           ``2021-01-01T04:00:00+02:00``); naive text is UTC. Day-first or month-first
           formats such as ``01/02/2021`` are refused rather than guessed.
@@ -399,26 +398,13 @@ def _numbers_to_ns(
             )
         )
     magnitude = np.abs(np.where(usable, numbers, 0).astype(np.float64))
-    units = np.searchsorted(_UNIT_LIMITS, magnitude, side="right")
     result = np.full(len(numbers), sentinel, dtype=np.int64)
     if not usable.any():
         return result, problems
-    first = int(np.argmax(usable))
-    mixed = usable & (units != units[first])
-    if mixed.any():
-        row = int(np.argmax(mixed))
-        problems.append(
-            rows_sentence(
-                source,
-                mixed,
-                f"timestamps mix units (row {first + 1} looks like epoch "
-                f"{_UNIT_NAMES[units[first]]})",
-                "write every time in one unit",
-                detail=f"{numbers[row].item()!r} looks like {_UNIT_NAMES[units[row]]}",
-            )
-        )
-        return result, problems
-    scale = _UNIT_NS[units[first]]
+    # One unit for the whole column, from its largest value: synthetic ns series that start
+    # at 0 stay ns. A row in another unit then lands decades away and fails the order check.
+    unit = int(np.searchsorted(_UNIT_LIMITS, magnitude.max(), side="right"))
+    scale = _UNIT_NS[unit]
     limit = _INT64_MAX // scale
     out_of_range = usable & (magnitude >= limit)
     if out_of_range.any():
@@ -426,7 +412,7 @@ def _numbers_to_ns(
             rows_sentence(
                 source,
                 out_of_range,
-                f"timestamp column {name!r} has times after 2262 (int64 ns overflow)",
+                f"timestamp column {name!r} has times outside 1677-2262 (int64 ns overflow)",
                 "check the unit of the timestamps",
             )
         )

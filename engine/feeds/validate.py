@@ -265,15 +265,22 @@ class Spacing:
         tf = format_timeframe(self.timeframe_ns)
         if self.irregular and self.irregular_at_ns is not None:
             out.append(
-                f"{source}: {self.irregular} spacings are not a whole multiple of {tf}, first "
+                f"{source}: {_count(self.irregular, 'spacing is', 'spacings are')} not a whole "
+                f"multiple of {tf}, first "
                 f"before {format_timestamp(self.irregular_at_ns)}; the bars are irregular."
             )
         if self.shorter and self.shorter_at_ns is not None:
             out.append(
-                f"{source}: {self.shorter} spacings are shorter than {tf}, first before "
+                f"{source}: {_count(self.shorter, 'spacing is', 'spacings are')} shorter than "
+                f"{tf}, first before "
                 f"{format_timestamp(self.shorter_at_ns)}; those bars overlap the next one."
             )
         return out
+
+
+def _count(count: int, singular: str, plural: str) -> str:
+    """Return ``"1 spacing is"`` or ``"3 spacings are"``."""
+    return f"{count} {singular if count == 1 else plural}"
 
 
 def analyze_spacing(ts_ns: IntArray, timeframe_ns: int) -> Spacing:

@@ -263,3 +263,14 @@ def test_nullable_integer_and_spaced_headers(bars: pd.DataFrame) -> None:
 def test_extra_columns_are_ignored(bars: pd.DataFrame) -> None:
     frame = bars.assign(trades=[5, 6, 7], note=["a", "b", "c"])
     np.testing.assert_array_equal(load_bars(frame, symbol="X").close, [11.0, 12.0, 13.0])
+
+
+def test_numbers_near_1970_are_ambiguous_so_datetime64_is_exact() -> None:
+    """Epoch numbers get their unit from magnitude; datetime64 values need no guessing."""
+    times = np.arange(5, dtype=np.int64) * 60 * 10**9  # ns from 1970-01-01, max 2.4e11
+    frame = pd.DataFrame({"ts": times, "open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0})
+    assert load_bars(frame, symbol="X").timeframe_ns == 60 * 10**15  # read as milliseconds
+    frame["ts"] = times.astype("datetime64[ns]")
+    loaded = load_bars(frame, symbol="X")
+    np.testing.assert_array_equal(loaded.ts_open_ns, times)
+    assert loaded.timeframe_ns == 60 * 10**9
