@@ -9,9 +9,32 @@ CSV / .csv.gz / Parquet / DataFrame
 several BarFrames ─▶ merge_order (by ts_close_ns, ties in the given frame order)
 ```
 
-Times are int64 nanoseconds since the Unix epoch, UTC. ``BarFrame.ts_open_ns`` is each
-bar's open time; ``BarFrame.ts_close_ns`` (open + timeframe) is when the bar is known and
-is used as ``Bar.ts_event``.
+Rules (the reference; tests in ``tests/unit/feeds`` pin each one):
+
+* Times are int64 nanoseconds since the Unix epoch, UTC. Timestamps in files are bar OPEN
+  times. ``BarFrame.ts_close_ns`` (open + timeframe) is when a bar is known: it is the
+  time the bar becomes visible (``Bar.ts_event``).
+* Timestamp column: ``timestamp, time, date, datetime, ts, open_time`` (case-insensitive,
+  first found), else an unnamed first column or a ``DatetimeIndex``; separate ``date`` and
+  ``time`` columns are joined.
+* Epoch numbers: one unit per column from its largest ``|value|``: ``< 1e11`` seconds,
+  ``< 1e14`` milliseconds, ``< 1e17`` microseconds, else nanoseconds. Text: ISO-8601;
+  naive text and naive datetime64 are UTC; offsets are converted to UTC. ``01/02/2021``
+  style dates are refused, not guessed.
+* Columns ``open, high, low, close`` are required and ``volume`` is optional (0.0 with a
+  warning); names are case-insensitive; other columns are ignored.
+* Errors (``DataError``, first problem plus a count of the others): unreadable or empty
+  file, missing columns (with "did you mean"), unparseable, unsorted or duplicate times,
+  missing/NaN, infinite or negative values, non-numeric values, ``high < low``,
+  ``high < max(open, close)``, ``low > min(open, close)``. Zero prices are allowed.
+* Warnings (``BarFrame.warnings``, never errors): gaps with counts (``BarFrame.gaps`` is
+  the number of missing bars), irregular spacing, no volume, resampling notes.
+* Timeframe: inferred as the most common positive spacing (ties: the shorter), or given.
+* Resampling: whole multiples only; buckets aligned to the epoch (whole weeks: to Monday
+  00:00 UTC); a bar is labelled by its open time and visible at its close; the last
+  bucket is dropped when the data ends before it closes.
+* ``start``/``end``: ISO-8601; a bar is kept when ``start <= open`` and
+  ``open + timeframe <= end`` (whole bars inside ``[start, end)``), after resampling.
 """
 
 from engine.feeds.frame import BarFrame, merge_order

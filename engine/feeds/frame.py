@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -96,9 +97,9 @@ class BarFrame:
             f"{len(self)} bars{span}, gaps={self.gaps})"
         )
 
-    @property
+    @cached_property
     def ts_close_ns(self) -> IntArray:
-        """Bar close times in ns UTC: ``ts_open_ns + timeframe_ns``.
+        """Bar close times in ns UTC: ``ts_open_ns + timeframe_ns`` (computed once, read-only).
 
         This is when a bar's values are known, so it is the time a bar becomes visible to a
         strategy (``Bar.ts_event``).

@@ -198,17 +198,16 @@ def extract(frame: pd.DataFrame, source: str) -> Extracted:
         by_name.setdefault(name.strip().lower(), []).append(position)
     ts_position = _timestamp_position(by_name, columns)
     wanted = {name: by_name.get(name, []) for name in (*PRICE_NAMES, "volume")}
+    # Suggest only among columns that are not already used for something.
+    unused = [c for c in columns if c.strip().lower() not in (*wanted, *TIMESTAMP_NAMES)]
     if ts_position is None:
-        names = [name for name in columns if name.strip().lower() not in wanted]
         result.problems.append(
-            f"{source}: no timestamp column{did_you_mean('timestamp', names)}; name one of "
+            f"{source}: no timestamp column{_closest('timestamp', unused)}; name one of "
             f"{', '.join(TIMESTAMP_NAMES)} or put the times in the first, unnamed column."
         )
-    missing = [name for name in PRICE_NAMES if not wanted[name]]
-    for name in missing:
-        others = [c.strip().lower() for c in columns]
+    for name in (name for name in PRICE_NAMES if not wanted[name]):
         result.problems.append(
-            f"{source}: missing required column '{name}'{did_you_mean(name, others)}; "
+            f"{source}: missing required column '{name}'{_closest(name, unused)}; "
             f"the columns are {', '.join(columns)}, rename one to '{name}'."
         )
     for name, positions in wanted.items():
@@ -245,6 +244,16 @@ def extract(frame: pd.DataFrame, source: str) -> Extracted:
     if not result.has_volume:
         result.values["volume"] = np.zeros(result.rows, dtype=np.float64)
     return result
+
+
+def _closest(name: str, candidates: list[str]) -> str:
+    """Return ``" (did you mean 'x'?)"`` for a close candidate, else an empty string."""
+    lowered = {candidate.strip().lower(): candidate for candidate in candidates}
+    hint = did_you_mean(name, lowered)
+    if not hint.startswith(" (did you mean"):
+        return ""
+    match = hint.split("'")[1]
+    return f" (did you mean '{lowered[match]}'?)"
 
 
 def _index_to_column(frame: pd.DataFrame) -> pd.DataFrame:

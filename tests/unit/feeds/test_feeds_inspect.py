@@ -148,3 +148,9 @@ def test_barframe_direct_construction_checks_shapes() -> None:
         BarFrame("X", HOUR, ts, prices, prices, prices, prices[:1], prices)
     with pytest.raises(DataError, match="timeframe_ns must be positive"):
         BarFrame("X", 0, ts, prices, prices, prices, prices, prices)
+
+
+def test_ts_close_is_computed_once() -> None:
+    frame = load_bars(BTC_1H, symbol="BTC/USDT")
+    assert frame.ts_close_ns is frame.ts_close_ns
+    assert frame.ts_close_ns[0] == frame.ts_open_ns[0] + HOUR
