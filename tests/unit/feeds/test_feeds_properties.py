@@ -60,7 +60,7 @@ def _reference(frame: pd.DataFrame, step: int) -> list[tuple[int, float, float, 
     return out
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, database=None)
 @given(
     present=st.lists(st.booleans(), min_size=2, max_size=120).filter(lambda p: sum(p) >= 2),
     step=st.sampled_from([2, 3, 5, 15, 60]),
@@ -88,7 +88,7 @@ def test_resample_matches_a_plain_loop(present: list[bool], step: int, seed: int
     assert all(close <= frame["timestamp"].iloc[-1] + MINUTE for close in loaded.ts_close_ns)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, database=None)
 @given(present=st.lists(st.booleans(), min_size=2, max_size=80).filter(lambda p: sum(p) >= 2),
        seed=st.integers(0, 2**16))  # fmt: skip
 def test_dataframe_round_trip(present: list[bool], seed: int) -> None:
