@@ -12,6 +12,7 @@ import pandas as pd
 
 from engine.errors import DataError
 from engine.feeds.timeframe import format_timeframe, format_timestamp
+from engine.feeds.validate import analyze_spacing
 
 __all__ = ["BarFrame", "merge_order"]
 
@@ -107,6 +108,35 @@ class BarFrame:
         result: IntArray = self.ts_open_ns + np.int64(self.timeframe_ns)
         result.flags.writeable = False
         return result
+
+    def head(self, count: int) -> BarFrame:
+        """Return the first ``count`` bars as a new frame (for truncation/no-look-ahead tests).
+
+        Args:
+            count: Number of bars to keep (clipped to ``0..len(self)``).
+
+        Returns:
+            A frame with the same symbol, timeframe and source; ``gaps`` and the spacing
+            warnings are recounted for the kept bars, other warnings are kept.
+        """
+        keep = max(0, min(int(count), len(self)))
+        spacing = analyze_spacing(self.ts_open_ns[:keep], self.timeframe_ns)
+        old = set(analyze_spacing(self.ts_open_ns, self.timeframe_ns).sentences(self.source))
+        notes = tuple(w for w in self.warnings if w not in old)
+        notes += tuple(spacing.sentences(self.source))
+        return BarFrame(
+            symbol=self.symbol,
+            timeframe_ns=self.timeframe_ns,
+            ts_open_ns=self.ts_open_ns[:keep],
+            open=self.open[:keep],
+            high=self.high[:keep],
+            low=self.low[:keep],
+            close=self.close[:keep],
+            volume=self.volume[:keep],
+            source=self.source,
+            gaps=spacing.missing_bars,
+            warnings=notes,
+        )
 
     def to_dataframe(self) -> pd.DataFrame:
         """Return the bars as a DataFrame indexed by open time (``DatetimeIndex``, UTC).

@@ -154,3 +154,19 @@ def test_ts_close_is_computed_once() -> None:
     frame = load_bars(BTC_1H, symbol="BTC/USDT")
     assert frame.ts_close_ns is frame.ts_close_ns
     assert frame.ts_close_ns[0] == frame.ts_open_ns[0] + HOUR
+
+
+def test_head_recounts_gaps() -> None:
+    frame = load_bars(BTC_1H, symbol="BTC/USDT")
+    first_day = frame.head(24)
+    assert len(first_day) == 24
+    assert first_day.gaps == 0
+    assert first_day.warnings == ()
+    np.testing.assert_array_equal(first_day.close, frame.close[:24])
+    through_first_gap = frame.head(500)  # the first gap is after 2020-12-21 14:00 (row 495)
+    assert through_first_gap.gaps == 3
+    assert through_first_gap.warnings == (
+        f"{BTC_1H}: 1 gap (3 missing 1h bars), largest 3h missing from 2020-12-21T15:00:00Z.",
+    )
+    assert len(frame.head(10**9)) == len(frame)
+    assert len(frame.head(-1)) == 0
