@@ -62,12 +62,18 @@ def check_order(source: str, ts_ns: IntArray) -> list[str]:
             )
         )
     repeated = np.concatenate(([False], step == 0))
+    if backwards.any():
+        # Unsorted: repeats need not be neighbours. Mark every later copy of a time.
+        order = np.argsort(ts_ns, kind="stable")
+        again = np.concatenate(([False], np.diff(ts_ns[order]) == 0))
+        repeated = np.zeros(len(ts_ns), dtype=np.bool_)
+        repeated[order[again]] = True
     if repeated.any():
         problems.append(
             rows_sentence(
                 source,
                 repeated,
-                "a timestamp repeats the previous row's",
+                "a timestamp repeats an earlier row's",
                 "keep one bar per timestamp",
                 ts_ns,
             )

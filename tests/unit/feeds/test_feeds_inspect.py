@@ -75,7 +75,7 @@ def test_inspect_lists_every_problem(tmp_path: Path) -> None:
     assert not report.ok
     assert [p.split(": ", 1)[1].split(" in ")[0] for p in report.problems] == [
         "timestamps go backwards (data is not sorted by time)",
-        "a timestamp repeats the previous row's",
+        "a timestamp repeats an earlier row's",
         "a value is missing (empty or NaN)",
         "high is below low",
         "low is above the open or close",

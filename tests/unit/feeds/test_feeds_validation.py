@@ -54,7 +54,7 @@ def test_unsorted(tmp_path: Path) -> None:
 def test_duplicate(tmp_path: Path) -> None:
     rows = [ROWS[0], ROWS[1], ROWS[1].replace(",11,", ",11.2,"), ROWS[3]]
     message = _error(_csv(tmp_path, rows))
-    assert "a timestamp repeats the previous row's in 1 row, first at row 3" in message
+    assert "a timestamp repeats an earlier row's in 1 row, first at row 3" in message
     assert "(2021-01-01T01:00:00Z)" in message
     assert message.endswith("keep one bar per timestamp.")
 
@@ -214,3 +214,14 @@ def test_validation_is_vectorized_on_many_rows() -> None:
         DataError, match=rf"low is above the open or close in 1 row, first at row {n - 4}"
     ):
         load_bars(frame, symbol="X")
+
+
+def test_repeats_are_found_in_unsorted_data(tmp_path: Path) -> None:
+    rows = [ROWS[1], ROWS[0], ROWS[2], ROWS[0].replace(",10,", ",10.5,")]
+    report = inspect_file(_csv(tmp_path, rows))
+    assert len(report.problems) == 2
+    assert "timestamps go backwards" in report.problems[0]
+    assert (
+        "a timestamp repeats an earlier row's in 1 row, first at row 4 (2021-01-01T00:00:00Z)"
+        in report.problems[1]
+    )
