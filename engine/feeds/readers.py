@@ -91,7 +91,8 @@ def read_source(source: str | os.PathLike[str] | pd.DataFrame) -> tuple[pd.DataF
     """Read a CSV or Parquet file, or pass a DataFrame through.
 
     Args:
-        source: ``.csv`` (optionally compressed: ``.csv.gz``, ``.csv.zip``, ...),
+        source: ``.csv`` (optionally compressed: ``.csv.gz``, ``.csv.zip``, ...; separated
+            by commas, or by ``;``, tabs or ``|`` when the header has no comma),
             ``.parquet``/``.pq`` path, or a DataFrame.
 
     Returns:
@@ -114,7 +115,13 @@ def read_source(source: str | os.PathLike[str] | pd.DataFrame) -> tuple[pd.DataF
         raise DataError(f"{name}: no such file; check the path (it is relative to {Path.cwd()}).")
     try:
         if lower.endswith(CSV_SUFFIXES):
-            return pd.read_csv(path), name
+            table = pd.read_csv(path)
+            header = str(table.columns[0]) if table.shape[1] == 1 else ""
+            separator = next((sep for sep in (";", "\t", "|") if sep in header), None)
+            if separator is not None:
+                # One column whose name holds another separator: a ; or tab separated file.
+                table = pd.read_csv(path, sep=separator)
+            return table, name
         if lower.endswith(PARQUET_SUFFIXES):
             return pd.read_parquet(path), name
     except pd.errors.EmptyDataError as error:

@@ -274,3 +274,19 @@ def test_numbers_near_1970_are_ambiguous_so_datetime64_is_exact() -> None:
     loaded = load_bars(frame, symbol="X")
     np.testing.assert_array_equal(loaded.ts_open_ns, times)
     assert loaded.timeframe_ns == 60 * 10**9
+
+
+@pytest.mark.parametrize("separator", [";", "\t", "|"])
+def test_other_csv_separators(tmp_path: Path, separator: str) -> None:
+    path = tmp_path / "bars.csv"
+    lines = ["Date,Open,High,Low,Close", "2021-01-01,1,2,0.5,1.5", "2021-01-02,1.5,2,1,1"]
+    path.write_text("\n".join(line.replace(",", separator) for line in lines) + "\n")
+    frame = load_bars(path, symbol="X")
+    assert frame.timeframe_ns == 24 * HOUR_NS
+    np.testing.assert_array_equal(frame.close, [1.5, 1.0])
+
+
+def test_utf8_bom_header(tmp_path: Path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbftimestamp,open,high,low,close\n1609459200000,1,1,1,1\n")
+    assert load_bars(path, symbol="X", timeframe="1h").ts_open_ns.tolist() == [T0_NS]
