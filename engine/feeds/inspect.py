@@ -12,7 +12,7 @@ from engine.errors import DataError
 from engine.feeds.loader import validated
 from engine.feeds.readers import extract, read_source
 from engine.feeds.timeframe import format_duration, format_timeframe, format_timestamp
-from engine.feeds.validate import analyze_spacing, infer_timeframe
+from engine.feeds.validate import analyze_spacing, distinct_sorted, infer_timeframe
 
 __all__ = ["DataInspection", "GapSummary", "inspect_file"]
 
@@ -107,7 +107,7 @@ def inspect_file(source: str | os.PathLike[str] | pd.DataFrame) -> DataInspectio
             path=name, rows=raw.rows, columns=raw.columns, problems=problems, warnings=warnings
         )
     valid = raw.ts_ns[raw.ts_ns != np.iinfo(np.int64).min]
-    times = np.unique(valid)  # sorted and distinct, so gaps are meaningful even if unsorted
+    times = distinct_sorted(valid)  # so gaps are meaningful even in unsorted data
     if times.size == 0:
         return DataInspection(
             path=name, rows=raw.rows, columns=raw.columns, problems=problems, warnings=warnings

@@ -23,7 +23,14 @@ from engine.feeds.timeframe import (
     format_timestamp,
 )
 
-__all__ = ["Spacing", "analyze_spacing", "check_order", "check_values", "infer_timeframe"]
+__all__ = [
+    "Spacing",
+    "analyze_spacing",
+    "check_order",
+    "check_values",
+    "distinct_sorted",
+    "infer_timeframe",
+]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -202,6 +209,21 @@ def _check_ohlc(raw: Extracted, ts: IntArray | None) -> list[str]:
     return problems
 
 
+def distinct_sorted(ts_ns: IntArray) -> IntArray:
+    """Return the distinct values of ``ts_ns`` in increasing order.
+
+    Args:
+        ts_ns: Times in ns, in any order.
+
+    Returns:
+        A new strictly increasing int64 array (``ts_ns`` itself if already so).
+    """
+    if ts_ns.size < 2 or bool(np.all(ts_ns[1:] > ts_ns[:-1])):
+        return ts_ns
+    ordered = np.sort(ts_ns)
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+
+
 def infer_timeframe(ts_ns: IntArray) -> int | None:
     """Infer the bar length: the most common positive spacing of the open times.
 
@@ -217,8 +239,11 @@ def infer_timeframe(ts_ns: IntArray) -> int | None:
     step = step[step > 0]
     if step.size == 0:
         return None
-    values, counts = np.unique(step, return_counts=True)
-    return int(values[int(np.argmax(counts))])
+    # Sort and count runs: faster than np.unique's hashing when most steps are equal.
+    ordered = np.sort(step)
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    counts = np.diff(np.concatenate((starts, [ordered.size])))
+    return int(ordered[starts[int(np.argmax(counts))]])
 
 
 @dataclass(frozen=True)
