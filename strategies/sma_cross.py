@@ -8,7 +8,6 @@ fill at the next bar's open.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from engine.model import Bar
@@ -56,12 +55,11 @@ class SmaCross(Strategy):
 
     def on_bar(self, ctx: Context, bar: Bar) -> None:
         """Trade on the bar where the fast SMA crosses the slow one."""
-        fast, slow = self.fast[bar.symbol], self.slow[bar.symbol]
-        if len(fast) < 2:
-            return
+        slow = self.slow[bar.symbol]
+        if len(slow) <= self.params.slow:
+            return  # a cross needs the slow SMA on this bar and the one before
+        fast = self.fast[bar.symbol]
         now_fast, now_slow, was_fast, was_slow = fast[-1], slow[-1], fast[-2], slow[-2]
-        if math.isnan(was_slow):
-            return  # the slow SMA needs one bar of history before a cross is defined
         if now_fast > now_slow and was_fast <= was_slow:
             ctx.order_target_percent(bar.symbol, self.params.target_percent)
         elif now_fast < now_slow and was_fast >= was_slow:

@@ -23,6 +23,7 @@ Fill rules (each one a named setting of ``[execution]``, listed in the README):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Literal, Protocol
 
@@ -75,6 +76,7 @@ class SimulatedBroker:
         bus: EventBus,
         clock: Clock,
         instruments: Mapping[str, Instrument],
+        prices: Mapping[str, float],
         account: AccountView,
         fee_model: FeeModel,
         slippage: SlippageModel,
@@ -87,6 +89,7 @@ class SimulatedBroker:
         self._bus = bus
         self._clock = clock
         self._instruments = instruments
+        self._prices = prices
         self._account = account
         self._fees = fee_model
         self._slippage = slippage
@@ -94,8 +97,9 @@ class SimulatedBroker:
         self._touch = limit_fill == "touch"
         self._cash_shortfall = cash_shortfall
         self._cash_account = leverage <= 1.0
-        self._working: dict[str, list[_Working]] = {}
-        self._last_bar: dict[str, Bar] = {}
+        # symbol -> working orders; a symbol leaves the dict when its last order closes, so
+        # the dict is falsy when nothing works and the backtest loop can skip matching.
+        self.working: dict[str, list[_Working]] = {}
         self._fill_count = 0
 
     def submit(self, order: OrderRequested) -> None:
@@ -103,27 +107,35 @@ class SimulatedBroker:
         now = self._clock.timestamp_ns()
         self._bus.publish(OrderAccepted(order.order_id, order.symbol, now, now))
         working = _Working(order, now)
-        last = self._last_bar.get(order.symbol)
-        if self._market_fill == "same_close" and order.order_type is OrderType.MARKET and last:
-            self._fill(working, self._slippage.adjust(last.close, order.side), "taker", now)
+        last = self._prices.get(order.symbol, math.nan)
+        if (
+            self._market_fill == "same_close"
+            and order.order_type is OrderType.MARKET
+            and math.isfinite(last)
+        ):
+            self._fill(working, self._slippage.adjust(last, order.side), "taker", now)
             if working.leaves <= 0:
                 return
-        self._working.setdefault(order.symbol, []).append(working)
+        self.working.setdefault(order.symbol, []).append(working)
 
     def cancel(self, order_id: str) -> None:
         """Cancel a working order at the current time."""
-        for symbol, orders in self._working.items():
+        for symbol, orders in self.working.items():
             for working in orders:
                 if working.order.order_id == order_id:
                     orders.remove(working)
+                    if not orders:
+                        del self.working[symbol]
                     now = self._clock.timestamp_ns()
                     self._bus.publish(OrderCanceled(order_id, symbol, "canceled by request", now, now))
                     return
 
     def process_bar(self, bar: Bar) -> None:
-        """Match the symbol's working orders against ``bar`` (call before strategies see it)."""
-        self._last_bar[bar.symbol] = bar
-        orders = self._working.get(bar.symbol)
+        """Match the symbol's working orders against ``bar`` (call before strategies see it).
+
+        Works whether or not the caller skips bars of symbols without working orders.
+        """
+        orders = self.working.get(bar.symbol)
         if not orders:
             return
         for working in tuple(orders):
@@ -134,6 +146,8 @@ class SimulatedBroker:
                 price, liquidity, ts_fill = matched
                 self._fill(working, price, liquidity, ts_fill)
         orders[:] = [w for w in orders if w.leaves > 0]
+        if not orders:
+            del self.working[bar.symbol]
 
     def _match(self, order: OrderRequested, bar: Bar) -> tuple[float, str, int] | None:
         buy = order.side is OrderSide.BUY

@@ -3,18 +3,21 @@
 Commands are imperative or "Requested" (`OrderRequested`, `CancelRequested`); facts are past
 tense (`OrderDenied`, `OrderFilled`, …). All are immutable. Business outcomes such as a risk
 denial or a venue rejection are facts carried by these events, never exceptions.
+
+They are typed `NamedTuple`s rather than frozen dataclasses because a frozen dataclass
+pays one ``object.__setattr__`` per field on creation, several times the cost of a tuple;
+an active strategy creates a dozen of these per order. The bus dispatches on the exact
+type, so two events with equal fields but different types never mix.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from engine.model.enums import OrderSide, OrderType, TimeInForce
 
 
-@dataclass(frozen=True, slots=True)
-class OrderRequested:
+class OrderRequested(NamedTuple):
     """A strategy asks for an order. Risk approves (`OrderApproved`) or denies it."""
 
     order_id: str
@@ -31,8 +34,7 @@ class OrderRequested:
     tag: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class OrderApproved:
+class OrderApproved(NamedTuple):
     """Risk passed the order; ``order`` carries it rounded to the instrument's rules."""
 
     order: OrderRequested
@@ -40,8 +42,7 @@ class OrderApproved:
     ts_init: int
 
 
-@dataclass(frozen=True, slots=True)
-class OrderDenied:
+class OrderDenied(NamedTuple):
     """Risk refused the order before it reached the broker. ``check`` names the rule."""
 
     order_id: str
@@ -52,8 +53,7 @@ class OrderDenied:
     ts_init: int
 
 
-@dataclass(frozen=True, slots=True)
-class CancelRequested:
+class CancelRequested(NamedTuple):
     """A strategy asks to cancel a working order."""
 
     order_id: str
@@ -62,8 +62,7 @@ class CancelRequested:
     ts_init: int
 
 
-@dataclass(frozen=True, slots=True)
-class OrderAccepted:
+class OrderAccepted(NamedTuple):
     """The broker accepted the order; it is now working."""
 
     order_id: str
@@ -72,8 +71,7 @@ class OrderAccepted:
     ts_init: int
 
 
-@dataclass(frozen=True, slots=True)
-class OrderRejected:
+class OrderRejected(NamedTuple):
     """The broker refused the order (venue rule, insufficient funds at the venue, …)."""
 
     order_id: str
@@ -83,8 +81,7 @@ class OrderRejected:
     ts_init: int
 
 
-@dataclass(frozen=True, slots=True)
-class OrderFilled:
+class OrderFilled(NamedTuple):
     """Part or all of an order was executed.
 
     Attributes:
@@ -108,8 +105,7 @@ class OrderFilled:
     ts_init: int
 
 
-@dataclass(frozen=True, slots=True)
-class OrderCanceled:
+class OrderCanceled(NamedTuple):
     """A working order stopped working without (further) fills."""
 
     order_id: str
@@ -119,8 +115,7 @@ class OrderCanceled:
     ts_init: int
 
 
-@dataclass(frozen=True, slots=True)
-class PositionChanged:
+class PositionChanged(NamedTuple):
     """A fill changed a position. ``quantity`` is signed: > 0 long, < 0 short, 0 flat."""
 
     symbol: str

@@ -9,15 +9,19 @@ Accounting rules (all amounts in the account currency):
 - Unrealized PnL is ``quantity * (last_close - average_price)``.
 - Equity is ``cash + Σ quantity * last_close`` (a short's value is negative; its sale
   proceeds are in cash). Fees are never part of realized PnL; they are in cash.
+
+Last closes come from the shared ``prices`` mapping that `engine.cache.MarketCache`
+updates before anyone else sees a bar. The equity curve (one `EquitySnapshot` per
+timestamp, taken by `snapshot`) is kept in ``equity_curve``; with ``publish_snapshots``
+each snapshot is also published on the bus (paper/live subscribers), which a backtest
+skips to keep the per-bar path short.
 """
 
 from __future__ import annotations
 
-import math
-
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.model import Bar, EquitySnapshot, OrderFilled, OrderSide, PositionChanged
+from engine.model import EquitySnapshot, OrderFilled, OrderSide, PositionChanged
 
 __all__ = ["Portfolio", "Position"]
 
@@ -64,15 +68,25 @@ class Position:
 class Portfolio:
     """The account: cash and positions, marked to each bar's close."""
 
-    def __init__(self, bus: EventBus, clock: Clock, initial_cash: float, symbols: list[str]):
+    def __init__(
+        self,
+        bus: EventBus,
+        clock: Clock,
+        initial_cash: float,
+        prices: dict[str, float],
+        *,
+        publish_snapshots: bool = False,
+    ) -> None:
         self._bus = bus
         self._clock = clock
         self.initial_cash = initial_cash
         self._cash = initial_cash
-        self.positions: dict[str, Position] = {s: Position(s) for s in symbols}
+        self.positions: dict[str, Position] = {s: Position(s) for s in prices}
         self._open: dict[str, Position] = {}
-        self._last: dict[str, float] = dict.fromkeys(symbols, math.nan)
+        self._last = prices
+        self._publish_snapshots = publish_snapshots
         self.fees_paid = 0.0
+        self.equity_curve: list[EquitySnapshot] = []
 
     @property
     def cash(self) -> float:
@@ -97,10 +111,6 @@ class Portfolio:
         last = self._last
         return sum(abs(p.quantity * last[s]) for s, p in self._open.items())
 
-    def on_bar(self, bar: Bar) -> None:
-        """Mark ``bar.symbol`` at the bar's close."""
-        self._last[bar.symbol] = bar.close
-
     def on_order_filled(self, fill: OrderFilled) -> None:
         """Apply a fill to cash and the position; publish `PositionChanged`."""
         position = self.positions[fill.symbol]
@@ -111,8 +121,6 @@ class Portfolio:
         position.apply(signed, fill.price)
         if position.quantity:
             self._open[fill.symbol] = position
-            if math.isnan(self._last[fill.symbol]):
-                self._last[fill.symbol] = fill.price
         else:
             self._open.pop(fill.symbol, None)
         self._bus.publish(
@@ -127,7 +135,7 @@ class Portfolio:
         )
 
     def snapshot(self, ts_ns: int) -> None:
-        """Publish the account's `EquitySnapshot` at ``ts_ns`` (after a timestamp's bars)."""
+        """Record (and maybe publish) the `EquitySnapshot` at ``ts_ns``, after its bars."""
         cash = self._cash
         if self._open:
             last = self._last
@@ -137,6 +145,11 @@ class Portfolio:
                 amount = position.quantity * last[symbol]
                 value += amount
                 gross += abs(amount)
-            self._bus.publish(EquitySnapshot(ts_ns, ts_ns, cash, cash + value, gross))
+            row = (ts_ns, ts_ns, cash, cash + value, gross)
         else:
-            self._bus.publish(EquitySnapshot(ts_ns, ts_ns, cash, cash, 0.0))
+            row = (ts_ns, ts_ns, cash, cash, 0.0)
+        # tuple.__new__ skips the named tuple's Python-level __new__: this runs once per bar.
+        snapshot = tuple.__new__(EquitySnapshot, row)
+        self.equity_curve.append(snapshot)
+        if self._publish_snapshots:
+            self._bus.publish(snapshot)

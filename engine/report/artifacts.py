@@ -170,8 +170,14 @@ def write_artifacts(result: BacktestResult, out_dir: Path, run_info: dict[str, A
         out_dir / "equity.csv",
         ("ts_event", "cash", "equity", "gross_exposure"),
         (
-            [iso(s.ts_event), repr(s.cash), repr(s.equity), repr(s.gross_exposure)]
-            for s in result.recorder.equity
+            [iso(ts), repr(cash), repr(equity), repr(gross)]
+            for ts, cash, equity, gross in zip(
+                result.equity_curve.ts.tolist(),
+                result.equity_curve.cash.tolist(),
+                result.equity_curve.equity.tolist(),
+                result.equity_curve.gross_exposure.tolist(),
+                strict=True,
+            )
         ),
     )
     (out_dir / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True) + "\n")

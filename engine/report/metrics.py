@@ -39,29 +39,25 @@ def _clean(value: float) -> float | None:
 
 
 def drawdown_durations(ts: np.ndarray, equity: np.ndarray) -> tuple[float, float, float]:
-    """Return (max_drawdown, its episode's duration in days, longest episode in days)."""
+    """Return (max_drawdown, its episode's duration in days, longest episode in days).
+
+    An episode runs from the last peak before equity dips below it to the first time
+    equity is back at or above that peak (or the last bar, if it never recovers).
+    """
     if equity.size == 0:
         return 0.0, 0.0, 0.0
     peak = np.maximum.accumulate(equity)
     drawdown = equity / peak - 1.0
     trough = int(np.argmin(drawdown))
-    max_dd = float(drawdown[trough])
-    underwater = drawdown < 0
-    longest = 0
-    deepest = 0
-    start = -1
-    for i in range(underwater.size + 1):
-        below = i < underwater.size and bool(underwater[i])
-        if below and start < 0:
-            start = i - 1 if i > 0 else 0
-        elif not below and start >= 0:
-            end = min(i, underwater.size - 1)
-            span = int(ts[end] - ts[start])
-            longest = max(longest, span)
-            if start <= trough <= end:
-                deepest = span
-            start = -1
-    return max_dd, deepest / NS_PER_DAY, longest / NS_PER_DAY
+    edges = np.diff(np.concatenate(([0], (drawdown < 0).astype(np.int8), [0])))
+    starts = np.flatnonzero(edges == 1)  # first bar under water
+    ends = np.flatnonzero(edges == -1)  # first bar back at the peak (size: never)
+    if starts.size == 0:
+        return 0.0, 0.0, 0.0
+    spans = ts[np.minimum(ends, equity.size - 1)] - ts[np.maximum(starts - 1, 0)]
+    episode = int(np.searchsorted(starts, trough, side="right")) - 1
+    deepest = int(spans[episode]) if episode >= 0 and trough < ends[episode] else 0
+    return float(drawdown[trough]), deepest / NS_PER_DAY, int(spans.max()) / NS_PER_DAY
 
 
 def compute_metrics(

@@ -1,7 +1,7 @@
-"""Recorder: turns the run's events into rows (orders, fills, round-trip trades, equity).
+"""Recorder: turns the run's events into rows (orders, fills, round-trip trades).
 
-In: order events, `OrderFilled`, `EquitySnapshot` from the bus. Out: plain Python rows,
-ready for CSV artifacts, the run store and metrics. Round trips are position-based: a
+In: order events and `OrderFilled` from the bus. Out: plain Python rows, ready for CSV
+artifacts, the run store and metrics (the equity curve is the portfolio's). Round trips are position-based: a
 trade opens when a symbol's position leaves zero and closes when it returns to zero; a
 fill that crosses zero closes one trade and opens the next, and its fee is split between
 them in proportion to quantity.
@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.model import (
-    EquitySnapshot,
     OrderAccepted,
     OrderApproved,
     OrderCanceled,
@@ -73,8 +72,6 @@ class Recorder:
         self.trades: list[TradeRecord] = []
         self.open_trades: dict[str, TradeRecord] = {}
         self._position: dict[str, float] = dict.fromkeys(symbols, 0.0)
-        self.equity: list[EquitySnapshot] = []
-        self.on_equity_snapshot = self.equity.append  # hot path: one append per bar
 
     def on_order_requested(self, event: OrderRequested) -> None:
         """Open the order's row."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
 from engine.bus import EventBus
 from engine.clock import Clock
@@ -38,20 +37,20 @@ class RiskEngine:
     ) -> None:
         self._bus = bus
         self._clock = clock
-        self._instruments = instruments
-        self._portfolio = portfolio
-        self._orders = orders
-        self._fee_rate = fee_rate
-        self._leverage = leverage
-        self._allow_short = allow_short
         self.checks: list[RiskCheck] = list(default_checks() if checks is None else checks)
+        # One immutable state view per symbol, built once: checks read live values through it.
+        self._states = {
+            symbol: RiskState(portfolio, orders, instrument, fee_rate, leverage, allow_short)
+            for symbol, instrument in instruments.items()
+        }
 
     def on_order_requested(self, order: OrderRequested) -> None:
         """Approve (rounded) or deny ``order``."""
-        instrument = self._instruments.get(order.symbol)
-        if instrument is None:
+        state = self._states.get(order.symbol)
+        if state is None:
             self._deny(order, "unknown_symbol", f"no instrument {order.symbol!r} in this run")
             return
+        instrument = state.instrument
         problem = _malformed(order)
         if problem:
             self._deny(order, "order_validity", problem)
@@ -64,14 +63,6 @@ class RiskEngine:
                 f"quantity {order.quantity:g} rounds to 0 at lot size {instrument.lot_size:g}",
             )
             return
-        state = RiskState(
-            self._portfolio,
-            self._orders,
-            instrument,
-            self._fee_rate,
-            self._leverage,
-            self._allow_short,
-        )
         for check in self.checks:
             reason = check.check(rounded, state)
             if reason is not None:
@@ -102,8 +93,7 @@ def _malformed(order: OrderRequested) -> str | None:
 
 
 def _rounded(order: OrderRequested, instrument: Instrument) -> OrderRequested:
-    return replace(
-        order,
+    return order._replace(
         quantity=instrument.round_quantity(order.quantity),
         limit_price=None if order.limit_price is None else instrument.round_price(order.limit_price),
         stop_price=None if order.stop_price is None else instrument.round_price(order.stop_price),

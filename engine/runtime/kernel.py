@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from engine.bus import EventBus
+from engine.cache import MarketCache, SymbolHistory
 from engine.clock import Clock
 from engine.config import AccountConfig, ExecutionConfig
 from engine.execution import ExecutionEngine, FixedBpsSlippage, PercentFeeModel, SimulatedBroker
 from engine.model import (
     Bar,
     CancelRequested,
-    EquitySnapshot,
     Instrument,
     OrderAccepted,
     OrderApproved,
@@ -33,7 +33,7 @@ from engine.model import (
 from engine.portfolio import Portfolio
 from engine.report.recorder import Recorder
 from engine.risk import RiskEngine
-from engine.strategy import Context, Strategy, StrategyRunner, SymbolHistory
+from engine.strategy import Context, Strategy, StrategyRunner
 
 __all__ = ["Kernel", "build_kernel"]
 
@@ -44,6 +44,7 @@ class Kernel:
 
     bus: EventBus
     clock: Clock
+    cache: MarketCache
     portfolio: Portfolio
     risk: RiskEngine
     execution: ExecutionEngine
@@ -55,8 +56,8 @@ class Kernel:
         """Subscribe every stage. Order within a type is delivery order."""
         bus, portfolio, risk, execution = self.bus, self.portfolio, self.risk, self.execution
         runner, recorder = self.runner, self.recorder
-        # market data: mark the portfolio first, then the strategy decides on marked prices
-        bus.subscribe(Bar, portfolio.on_bar)
+        # market data: the cache records prices and reveals history first, then strategies
+        bus.subscribe(Bar, self.cache.on_bar)
         bus.subscribe(Bar, runner.on_bar)
         bus.subscribe(TradeTick, runner.on_trade)
         bus.subscribe(QuoteTick, runner.on_quote)
@@ -81,8 +82,6 @@ class Kernel:
         bus.subscribe(OrderCanceled, execution.on_order_canceled)
         bus.subscribe(OrderCanceled, recorder.on_order_canceled)
         bus.subscribe(OrderCanceled, runner.on_order_canceled)
-        # accounting -> record
-        bus.subscribe(EquitySnapshot, recorder.on_equity_snapshot)
 
 
 def build_kernel(
@@ -98,12 +97,14 @@ def build_kernel(
     """Build and wire a kernel with the simulated broker (backtest and paper modes)."""
     bus = EventBus()
     symbols = list(histories)
-    portfolio = Portfolio(bus, clock, account.initial_cash, symbols)
+    cache = MarketCache(histories)
+    portfolio = Portfolio(bus, clock, account.initial_cash, cache.last)
     fee_model = PercentFeeModel(execution.fee_rate)
     broker = SimulatedBroker(
         bus,
         clock,
         instruments,
+        cache.last,
         portfolio,
         fee_model,
         FixedBpsSlippage(execution.slippage_bps),
@@ -137,11 +138,12 @@ def build_kernel(
     kernel = Kernel(
         bus=bus,
         clock=clock,
+        cache=cache,
         portfolio=portfolio,
         risk=risk,
         execution=execution_engine,
         broker=broker,
-        runner=StrategyRunner(strategy, context, histories),
+        runner=StrategyRunner(strategy, context),
         recorder=Recorder(symbols),
     )
     kernel.wire()

@@ -82,13 +82,14 @@ def finish_run(
             ),
             trade_rows=trade_rows(result),
             equity_rows=[
-                {
-                    "ts_event": s.ts_event,
-                    "cash": s.cash,
-                    "equity": s.equity,
-                    "gross_exposure": s.gross_exposure,
-                }
-                for s in result.recorder.equity
+                {"ts_event": ts, "cash": cash, "equity": equity, "gross_exposure": gross}
+                for ts, cash, equity, gross in zip(
+                    result.equity_curve.ts.tolist(),
+                    result.equity_curve.cash.tolist(),
+                    result.equity_curve.equity.tolist(),
+                    result.equity_curve.gross_exposure.tolist(),
+                    strict=True,
+                )
             ],
         )
     return run_id, folder

@@ -6,13 +6,12 @@ and reads the world through protocols (`PortfolioView`, `OrdersView`).
 
 from engine.strategy.base import NoParams, Strategy
 from engine.strategy.context import Context, OrdersView, PortfolioView
-from engine.strategy.history import Cursor, Indicator, IndicatorSeries, SymbolHistory
+from engine.strategy.history import Indicator, IndicatorSeries
 from engine.strategy.loader import available_strategies, load_strategy_class, make_strategy
 from engine.strategy.runner import StrategyRunner
 
 __all__ = [
     "Context",
-    "Cursor",
     "Indicator",
     "IndicatorSeries",
     "NoParams",
@@ -20,7 +19,6 @@ __all__ = [
     "PortfolioView",
     "Strategy",
     "StrategyRunner",
-    "SymbolHistory",
     "available_strategies",
     "load_strategy_class",
     "make_strategy",

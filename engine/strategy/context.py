@@ -30,7 +30,8 @@ from engine.model import (
     OrderType,
     TimeInForce,
 )
-from engine.strategy.history import Indicator, SymbolHistory, precomputed_indicator
+from engine.cache import SymbolHistory
+from engine.strategy.history import Indicator, precomputed_indicator
 
 __all__ = ["Context", "OrdersView", "PortfolioView"]
 
@@ -154,8 +155,8 @@ class Context:
             **params: TA-Lib parameters (``timeperiod=14``); omitted ones take defaults.
 
         Returns:
-            An `Indicator`: ``ind[-1]`` is the current value of its first output,
-            ``ind["macdsignal"]`` another output.
+            An `Indicator`: a list of the closed bars' values of its first output
+            (``ind[-1]`` is the current bar's), other outputs by ``ind.output(name)``.
 
         Raises:
             IndicatorError: Unknown name, parameter or source (with the nearest valid name).

@@ -7,7 +7,10 @@ so the CLI can report them in one line; the original traceback is kept as ``__ca
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from engine.errors import KestrelError, StrategyError
@@ -22,22 +25,21 @@ from engine.model import (
 )
 from engine.strategy.base import Strategy
 from engine.strategy.context import Context
-from engine.strategy.history import Cursor, SymbolHistory
 
-__all__ = ["StrategyRunner"]
+__all__ = ["StrategyRunner", "strategy_fault"]
 
 
 class StrategyRunner:
     """Adapter between the bus and one strategy instance."""
 
-    __slots__ = ("_cursors", "_owned", "context", "strategy")
+    __slots__ = ("_owned", "context", "on_bar", "strategy")
 
-    def __init__(
-        self, strategy: Strategy, context: Context, histories: Mapping[str, SymbolHistory]
-    ) -> None:
+    def __init__(self, strategy: Strategy, context: Context) -> None:
         self.strategy = strategy
         self.context = context
-        self._cursors: dict[str, Cursor] = {s: h.cursor for s, h in histories.items()}
+        # Bars are the hot path: a C-level partial, no Python wrapper. Faults raised from
+        # it are translated by the driver with `strategy_fault`.
+        self.on_bar: Callable[[Bar], None] = partial(strategy.on_bar, context)
         self._owned = context.strategy_id + "-"
 
     def start(self) -> None:
@@ -47,14 +49,6 @@ class StrategyRunner:
     def stop(self) -> None:
         """Call `Strategy.on_stop`."""
         self._call("on_stop", self.strategy.on_stop, self.context)
-
-    def on_bar(self, bar: Bar) -> None:
-        """Reveal ``bar`` in the history, then call `Strategy.on_bar`."""
-        self._cursors[bar.symbol].n += 1
-        try:
-            self.strategy.on_bar(self.context, bar)
-        except Exception as exc:
-            raise self._fault("on_bar", exc) from exc
 
     def on_trade(self, tick: TradeTick) -> None:
         """Call `Strategy.on_trade`."""
@@ -100,3 +94,18 @@ class StrategyRunner:
         name = type(self.strategy).__name__
         when = self.context.now.isoformat()
         return StrategyError(f"{name}.{hook} raised at {when}: {type(exc).__name__}: {exc}")
+
+
+def strategy_fault(exc: BaseException, ts_ns: int) -> StrategyError:
+    """Return a one-line `StrategyError` for an exception raised while a bar was handled.
+
+    The message names the innermost frame of the traceback (file, line, function) so the
+    user can find the line at fault without the full traceback (``--debug`` shows it).
+    """
+    where = ""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        last = frames[-1]
+        where = f" in {last.filename}:{last.lineno} ({last.name})"
+    when = datetime.fromtimestamp(ts_ns / 1e9, tz=UTC).isoformat() if ts_ns >= 0 else "start"
+    return StrategyError(f"{type(exc).__name__}: {exc}{where}, at bar {when}")

@@ -1,0 +1,110 @@
+"""MarketCache: the latest market state every stage reads, updated once per bar.
+
+In: each `Bar`, as the first handler of the bus. Out: last prices (read by portfolio and
+risk), per-symbol bar history bounded by a cursor, and the revealed values of every
+declared indicator (read by strategies).
+
+In a backtest each symbol's full columns and each indicator's full batch output are
+loaded up front; per bar the cache advances the symbol's cursor and appends the bar's
+indicator values to the lists strategies hold. A strategy's indicator list therefore
+physically contains only values of closed bars — look-ahead is impossible by
+construction — and reading it is plain list indexing. Paper and live use the same lists,
+fed by streaming indicators.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from engine.model import Bar
+
+__all__ = ["COLUMNS", "Cursor", "MarketCache", "SymbolHistory"]
+
+COLUMNS = ("open", "high", "low", "close", "volume")
+
+
+class Cursor:
+    """How many bars of one symbol have been revealed."""
+
+    __slots__ = ("n",)
+
+    def __init__(self, n: int = 0) -> None:
+        self.n = n
+
+
+class SymbolHistory:
+    """Columns of one symbol's bars and the cursor that limits what is visible.
+
+    Attributes:
+        symbol: The symbol.
+        ts_event: int64 close times (ns, UTC) of every loaded bar.
+        columns: float64 ``open, high, low, close, volume`` of every loaded bar.
+        cursor: Revealed bar count; only rows ``[0, cursor.n)`` are visible.
+        feeds: ``(append, values)`` pairs: per revealed bar ``i``, ``append(values[i])``.
+    """
+
+    __slots__ = ("columns", "cursor", "feeds", "symbol", "ts_event")
+
+    def __init__(
+        self, symbol: str, ts_event: np.ndarray, columns: Mapping[str, np.ndarray]
+    ) -> None:
+        self.symbol = symbol
+        self.ts_event = np.ascontiguousarray(ts_event, dtype=np.int64)
+        self.columns = {
+            name: np.ascontiguousarray(columns[name], dtype=np.float64) for name in COLUMNS
+        }
+        self.cursor = Cursor()
+        self.feeds: list[tuple[Callable[[float], None], list[float]]] = []
+
+    def __len__(self) -> int:
+        return self.cursor.n
+
+    def add_feed(self, append: Callable[[float], None], values: list[float]) -> None:
+        """Reveal ``values`` bar by bar through ``append``, catching up to the cursor first."""
+        for i in range(self.cursor.n):
+            append(values[i])
+        self.feeds.append((append, values))
+
+    def frame(self, n: int | None = None) -> pd.DataFrame:
+        """Return the last ``n`` visible bars (all when None) indexed by close time, UTC."""
+        end = self.cursor.n
+        start = 0 if n is None else max(end - n, 0)
+        index = pd.DatetimeIndex(pd.to_datetime(self.ts_event[start:end], unit="ns", utc=True))
+        index.name = "ts_event"
+        return pd.DataFrame(
+            {name: self.columns[name][start:end] for name in COLUMNS}, index=index, copy=True
+        )
+
+
+class MarketCache:
+    """Last prices and histories of every symbol in the run."""
+
+    __slots__ = ("histories", "last")
+
+    def __init__(self, histories: Mapping[str, SymbolHistory]) -> None:
+        self.histories = dict(histories)
+        self.last: dict[str, float] = dict.fromkeys(self.histories, math.nan)
+
+    @property
+    def symbols(self) -> list[str]:
+        """Return the symbols in run order."""
+        return list(self.histories)
+
+    def last_price(self, symbol: str) -> float:
+        """Return the last close of ``symbol`` (NaN before its first bar)."""
+        return self.last[symbol]
+
+    def on_bar(self, bar: Bar) -> None:
+        """Record the bar's close and reveal its row and indicator values."""
+        symbol = bar.symbol
+        self.last[symbol] = bar.close
+        history = self.histories[symbol]
+        cursor = history.cursor
+        i = cursor.n
+        cursor.n = i + 1
+        for append, values in history.feeds:
+            append(values[i])
