@@ -128,6 +128,9 @@ def kama(x: FloatArray, period: int, start: int) -> FloatArray:
     """Kaufman adaptive moving average with TA-Lib's fast 2 / slow 30 constants."""
     n = x.shape[0]
     out = np.full(n, NAN)
+    if period <= 1:
+        out[start:] = x[start:]
+        return out
     first = start + period
     if first >= n:
         return out

@@ -10,6 +10,8 @@ import numpy as np
 
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
+from engine.indicators.kernels_ma import ema, ema_k, sma, wma
+from engine.indicators.kernels_overlap import ma, ma_lookback
 
 NAN = np.nan
 
@@ -52,4 +54,272 @@ def rsi(x: FloatArray, period: int, start: int) -> FloatArray:
         gain /= period
         total = gain + loss
         out[i] = 0.0 if is_zero(total) else 100.0 * (gain / total)
+    return out
+
+
+@kernel
+def cmo(x: FloatArray, period: int) -> FloatArray:
+    """Chande momentum oscillator with Wilder-smoothed gains and losses, like RSI."""
+    n = x.shape[0]
+    out = np.full(n, NAN)
+    if period >= n:
+        return out
+    gain = 0.0
+    loss = 0.0
+    for i in range(1, period + 1):
+        change = x[i] - x[i - 1]
+        if change < 0:
+            loss -= change
+        else:
+            gain += change
+    gain /= period
+    loss /= period
+    for i in range(period, n):
+        if i > period:
+            change = x[i] - x[i - 1]
+            loss *= period - 1
+            gain *= period - 1
+            if change < 0:
+                loss -= change
+            else:
+                gain += change
+            loss /= period
+            gain /= period
+        total = gain + loss
+        out[i] = 0.0 if is_zero(total) else 100.0 * ((gain - loss) / total)
+    return out
+
+
+@kernel
+def cmou(x: FloatArray, period: int) -> FloatArray:
+    """Chande momentum oscillator on plain sums of gains and losses over ``period`` changes."""
+    n = x.shape[0]
+    out = np.full(n, NAN)
+    gain = 0.0
+    loss = 0.0
+    for i in range(1, n):
+        change = x[i] - x[i - 1]
+        if change > 0:
+            gain += change
+        else:
+            loss -= change
+        if i >= period:
+            total = gain + loss
+            out[i] = 0.0 if is_zero(total) else 100.0 * ((gain - loss) / total)
+            old = x[i - period + 1] - x[i - period]
+            if old > 0:
+                gain -= old
+            else:
+                loss += old
+    return out
+
+
+@kernel
+def change(x: FloatArray, period: int, mode: int) -> FloatArray:
+    """MOM (0), ROC (1), ROCP (2), ROCR (3), ROCR100 (4) over ``period`` bars."""
+    n = x.shape[0]
+    out = np.full(n, NAN)
+    for i in range(period, n):
+        previous = x[i - period]
+        if mode == 0:
+            out[i] = x[i] - previous
+        elif previous == 0.0:
+            out[i] = 0.0
+        elif mode == 1:
+            out[i] = ((x[i] / previous) - 1.0) * 100.0
+        elif mode == 2:
+            out[i] = (x[i] - previous) / previous
+        elif mode == 3:
+            out[i] = x[i] / previous
+        else:
+            out[i] = (x[i] / previous) * 100.0
+    return out
+
+
+@kernel
+def po(x: FloatArray, fast: int, slow: int, matype: int, percent: bool) -> FloatArray:
+    """Price oscillator: fast MA minus slow MA (APO), or that as % of the slow MA (PPO)."""
+    if slow < fast:
+        fast, slow = slow, fast
+    lookback = ma_lookback(slow, matype)
+    fast_line = ma(x, fast, matype, 0)
+    slow_line = ma(x, slow, matype, 0)
+    n = x.shape[0]
+    out = np.full(n, NAN)
+    for i in range(lookback, n):
+        if percent:
+            s = slow_line[i]
+            out[i] = 0.0 if is_zero(s) else ((fast_line[i] - s) / s) * 100.0
+        else:
+            out[i] = fast_line[i] - slow_line[i]
+    return out
+
+
+@kernel
+def macd_lines(
+    fast_line: FloatArray, slow_line: FloatArray, signal_line_of: FloatArray, begin: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Blank everything before ``begin`` and return (macd, signal, histogram)."""
+    line = fast_line - slow_line
+    hist = line - signal_line_of
+    line[:begin] = NAN
+    hist[:begin] = NAN
+    signal = signal_line_of.copy()
+    signal[:begin] = NAN
+    return line, signal, hist
+
+
+@kernel
+def macd(
+    x: FloatArray, fast: int, slow: int, signal: int, fixed: bool
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """MACD with EMA legs; ``fixed`` uses MACDFIX's 0.15 / 0.075 factors for 12 / 26."""
+    if slow < fast:
+        fast, slow = slow, fast
+    k_fast = 0.15 if fixed else 2.0 / (fast + 1)
+    k_slow = 0.075 if fixed else 2.0 / (slow + 1)
+    fast_line = ema_k(x, fast, k_fast, slow - fast)
+    slow_line = ema_k(x, slow, k_slow, 0)
+    line = fast_line - slow_line
+    signal_line = ema_k(line, signal, 2.0 / (signal + 1), slow - 1)
+    return macd_lines(fast_line, slow_line, signal_line, slow - 1 + signal - 1)
+
+
+@kernel
+def macdext(
+    x: FloatArray, fast: int, fast_type: int, slow: int, slow_type: int, signal: int, sig_type: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """MACD with a chosen moving-average type for each leg."""
+    if slow < fast:
+        fast, slow = slow, fast
+        fast_type, slow_type = slow_type, fast_type
+    largest = max(ma_lookback(fast, fast_type), ma_lookback(slow, slow_type))
+    fast_line = ma(x, fast, fast_type, largest - ma_lookback(fast, fast_type))
+    slow_line = ma(x, slow, slow_type, largest - ma_lookback(slow, slow_type))
+    line = fast_line - slow_line
+    signal_line = ma(line, signal, sig_type, largest)
+    return macd_lines(fast_line, slow_line, signal_line, largest + ma_lookback(signal, sig_type))
+
+
+@kernel
+def trix(x: FloatArray, period: int) -> FloatArray:
+    """One-bar rate of change (%) of a triple EMA."""
+    step = period - 1
+    e1 = ema(x, period, 0)
+    e2 = ema(e1, period, step)
+    e3 = ema(e2, period, 2 * step)
+    n = x.shape[0]
+    out = np.full(n, NAN)
+    for i in range(3 * step + 1, n):
+        previous = e3[i - 1]
+        out[i] = 0.0 if previous == 0.0 else ((e3[i] / previous) - 1.0) * 100.0
+    return out
+
+
+@kernel
+def tsi(x: FloatArray, first: int, second: int) -> FloatArray:
+    """True strength index: double-smoothed momentum over double-smoothed |momentum|."""
+    n = x.shape[0]
+    momentum = np.full(n, NAN)
+    size = np.full(n, NAN)
+    for i in range(1, n):
+        momentum[i] = x[i] - x[i - 1]
+        size[i] = abs(momentum[i])
+    top = ema(ema(momentum, first, 1), second, first)
+    bottom = ema(ema(size, first, 1), second, first)
+    out = np.full(n, NAN)
+    for i in range(first + second - 1, n):
+        out[i] = 0.0 if is_zero(bottom[i]) else 100.0 * (top[i] / bottom[i])
+    return out
+
+
+@kernel
+def ao(high: FloatArray, low: FloatArray, fast: int, slow: int) -> FloatArray:
+    """Awesome oscillator: fast SMA minus slow SMA of the median price."""
+    median = (high + low) / 2.0
+    lookback = max(fast, slow) - 1
+    out = sma(median, fast, 0) - sma(median, slow, 0)
+    out[:lookback] = NAN
+    return out
+
+
+@kernel
+def ac(high: FloatArray, low: FloatArray, fast: int, slow: int, signal: int) -> FloatArray:
+    """Accelerator oscillator: AO minus its ``signal``-bar SMA."""
+    awesome = ao(high, low, fast, slow)
+    return awesome - sma(awesome, signal, max(fast, slow) - 1)
+
+
+@kernel
+def coppock(x: FloatArray, wma_period: int, roc1: int, roc2: int) -> FloatArray:
+    """Coppock curve: WMA of the sum of two rates of change."""
+    total = change(x, roc1, 1) + change(x, roc2, 1)
+    return wma(total, wma_period, max(roc1, roc2))
+
+
+@kernel
+def dpo(x: FloatArray, period: int) -> FloatArray:
+    """Detrended price oscillator: price ``period / 2 + 1`` bars ago minus the SMA now."""
+    n = x.shape[0]
+    average = sma(x, period, 0)
+    shift = period // 2 + 1
+    out = np.full(n, NAN)
+    for i in range(max(period - 1, shift), n):
+        out[i] = x[i - shift] - average[i]
+    return out
+
+
+@kernel
+def er(x: FloatArray, period: int) -> FloatArray:
+    """Kaufman efficiency ratio: net change over the sum of absolute changes."""
+    n = x.shape[0]
+    out = np.full(n, NAN)
+    noise = 0.0
+    for i in range(1, n):
+        noise += abs(x[i] - x[i - 1])
+        if i >= period:
+            net = abs(x[i] - x[i - period])
+            out[i] = 0.0 if is_zero(noise) else net / noise
+            noise -= abs(x[i - period + 1] - x[i - period])
+    return out
+
+
+@kernel
+def eri(
+    high: FloatArray, low: FloatArray, close: FloatArray, period: int
+) -> tuple[FloatArray, FloatArray]:
+    """Elder ray: high and low minus an EMA of the close (bull and bear power)."""
+    average = ema(close, period, 0)
+    return high - average, low - average
+
+
+@kernel
+def linreg_forecast_previous(x: FloatArray, period: int) -> FloatArray:
+    """Time-series forecast for bar ``t`` made from the ``period`` bars ending at ``t - 1``."""
+    n = x.shape[0]
+    out = np.full(n, NAN)
+    sum_x = period * (period - 1) * 0.5
+    sum_xx = period * (period - 1) * (2 * period - 1) / 6.0
+    divisor = sum_x * sum_x - period * sum_xx
+    for t in range(period, n):
+        sum_y = 0.0
+        sum_xy = 0.0
+        for k in range(period):
+            value = x[t - 1 - k]
+            sum_y += value
+            sum_xy += k * value
+        slope = (period * sum_xy - sum_x * sum_y) / divisor
+        intercept = (sum_y - slope * sum_x) / period
+        out[t] = intercept + slope * period
+    return out
+
+
+@kernel
+def fosc(x: FloatArray, period: int) -> FloatArray:
+    """Forecast oscillator: % gap between price and the previous bar's forecast for it."""
+    forecast = linreg_forecast_previous(x, period)
+    n = x.shape[0]
+    out = np.full(n, NAN)
+    for i in range(period, n):
+        out[i] = 0.0 if x[i] == 0.0 else 100.0 * (x[i] - forecast[i]) / x[i]
     return out

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from engine.indicators._binding import Binding
-from engine.indicators.bindings import momentum, overlap
+from engine.indicators.bindings import cycle, momentum, overlap
 
-BINDINGS: dict[str, Binding] = {**overlap.BINDINGS, **momentum.BINDINGS}
+BINDINGS: dict[str, Binding] = {**overlap.BINDINGS, **momentum.BINDINGS, **cycle.BINDINGS}

@@ -7,6 +7,10 @@ from collections.abc import Callable, Sequence
 from engine.indicators._common import FloatArray, Kernel, Params
 
 PeriodKernel = Callable[[FloatArray, int, int], FloatArray]
+Lookback = Callable[[Params], int]
+
+# TA-Lib's MA_Type 11 means "the function's own default moving average".
+OWN_DEFAULT_MATYPE = 11
 
 
 def period_kernel(function: PeriodKernel, param: str = "timeperiod") -> Kernel:
@@ -18,7 +22,7 @@ def period_kernel(function: PeriodKernel, param: str = "timeperiod") -> Kernel:
     return run
 
 
-def period_minus(offset: int, param: str = "timeperiod") -> Callable[[Params], int]:
+def period_minus(offset: int, param: str = "timeperiod") -> Lookback:
     """Return a lookback of ``params[param] - offset``."""
 
     def lookback(params: Params) -> int:
@@ -27,10 +31,26 @@ def period_minus(offset: int, param: str = "timeperiod") -> Callable[[Params], i
     return lookback
 
 
-def constant(value: int) -> Callable[[Params], int]:
+def constant(value: int) -> Lookback:
     """Return a lookback that does not depend on parameters."""
 
     def lookback(params: Params) -> int:
         return value
 
     return lookback
+
+
+def matype(params: Params, key: str, default: int) -> int:
+    """Return the MA type code in ``params[key]``, resolving 11 to ``default``."""
+    code = int(params[key])
+    return default if code == OWN_DEFAULT_MATYPE else code
+
+
+def ints(params: Params, *keys: str) -> tuple[int, ...]:
+    """Return ``params[key]`` as ints, in order."""
+    return tuple(int(params[key]) for key in keys)
+
+
+def outputs(value: FloatArray | tuple[FloatArray, ...]) -> tuple[FloatArray, ...]:
+    """Normalise a kernel's return value to a tuple of outputs."""
+    return value if isinstance(value, tuple) else (value,)

@@ -2,11 +2,212 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from engine.indicators import kernels_directional as di
 from engine.indicators import kernels_momentum as mo
+from engine.indicators import kernels_oscillators as osc
+from engine.indicators import kernels_overlap as ov
 from engine.indicators._binding import Binding
-from engine.indicators.bindings._helpers import period_kernel, period_minus
+from engine.indicators._common import FloatArray, Params
+from engine.indicators.bindings._helpers import constant, ints, matype, period_minus
 from engine.indicators.streaming_core import RsiStream
 
+A = Sequence[FloatArray]
+Out = tuple[FloatArray, ...]
+
+
+def _tp(p: Params) -> int:
+    return int(p["timeperiod"])
+
+
+def _change(mode: int) -> Binding:
+    return Binding(lambda a, p: (mo.change(a[0], _tp(p), mode),), period_minus(0))
+
+
+def _po(percent: bool, default: int) -> Binding:
+    def run(a: A, p: Params) -> Out:
+        fast, slow = ints(p, "fastperiod", "slowperiod")
+        return (mo.po(a[0], fast, slow, matype(p, "matype", default), percent),)
+
+    def lookback(p: Params) -> int:
+        period = max(ints(p, "fastperiod", "slowperiod"))
+        return int(ov.ma_lookback(period, matype(p, "matype", default)))
+
+    return Binding(run, lookback, "history")
+
+
+def _macd(a: A, p: Params) -> Out:
+    fast, slow, signal = ints(p, "fastperiod", "slowperiod", "signalperiod")
+    return mo.macd(a[0], fast, slow, signal, False)
+
+
+def _macd_lookback(p: Params) -> int:
+    fast, slow, signal = ints(p, "fastperiod", "slowperiod", "signalperiod")
+    return max(fast, slow) - 1 + signal - 1
+
+
+def _macdext_args(p: Params) -> tuple[int, int, int, int, int, int]:
+    fast, slow, signal = ints(p, "fastperiod", "slowperiod", "signalperiod")
+    fast_type = matype(p, "fastmatype", 0)
+    slow_type = matype(p, "slowmatype", 0)
+    return fast, fast_type, slow, slow_type, signal, matype(p, "signalmatype", 0)
+
+
+def _macdext(a: A, p: Params) -> Out:
+    return mo.macdext(a[0], *_macdext_args(p))
+
+
+def _macdext_lookback(p: Params) -> int:
+    fast, fast_type, slow, slow_type, signal, signal_type = _macdext_args(p)
+    largest = max(int(ov.ma_lookback(fast, fast_type)), int(ov.ma_lookback(slow, slow_type)))
+    return largest + int(ov.ma_lookback(signal, signal_type))
+
+
+def _stoch_args(p: Params, default: int) -> tuple[int, int, int, int, int]:
+    k, slow_k, slow_d = ints(p, "fastk_period", "slowk_period", "slowd_period")
+    return k, slow_k, matype(p, "slowk_matype", default), slow_d, matype(p, "slowd_matype", default)
+
+
+def _stoch_lookback(default: int) -> Binding:
+    def run(a: A, p: Params) -> Out:
+        fn = osc.stoch if default == 0 else osc.kdj
+        return fn(a[0], a[1], a[2], *_stoch_args(p, default))
+
+    def lookback(p: Params) -> int:
+        k, slow_k, k_type, slow_d, d_type = _stoch_args(p, default)
+        return k - 1 + int(ov.ma_lookback(slow_k, k_type)) + int(ov.ma_lookback(slow_d, d_type))
+
+    return Binding(run, lookback, "history")
+
+
+def _stochf(a: A, p: Params) -> Out:
+    k, d = ints(p, "fastk_period", "fastd_period")
+    return osc.stochf(a[0], a[1], a[2], k, d, matype(p, "fastd_matype", 0))
+
+
+def _stochf_lookback(p: Params) -> int:
+    k, d = ints(p, "fastk_period", "fastd_period")
+    return k - 1 + int(ov.ma_lookback(d, matype(p, "fastd_matype", 0)))
+
+
+def _stochrsi(a: A, p: Params) -> Out:
+    period, k, d = ints(p, "timeperiod", "fastk_period", "fastd_period")
+    return osc.stochrsi(a[0], period, k, d, matype(p, "fastd_matype", 0))
+
+
+def _stochrsi_lookback(p: Params) -> int:
+    return _tp(p) + _stochf_lookback(p)
+
+
+def _smi(a: A, p: Params) -> Out:
+    period, fast, slow, signal = ints(p, "timeperiod", "fastperiod", "slowperiod", "signalperiod")
+    return osc.smi(a[0], a[1], a[2], period, fast, slow, signal)
+
+
+def _smi_lookback(p: Params) -> int:
+    period, fast, slow, signal = ints(p, "timeperiod", "fastperiod", "slowperiod", "signalperiod")
+    return period - 1 + slow - 1 + fast - 1 + signal - 1
+
+
+def _ultosc(a: A, p: Params) -> Out:
+    p1, p2, p3 = ints(p, "timeperiod1", "timeperiod2", "timeperiod3")
+    return (osc.ultosc(a[0], a[1], a[2], p1, p2, p3),)
+
+
+def _coppock(a: A, p: Params) -> Out:
+    w, r1, r2 = ints(p, "wmaperiod", "roc1period", "roc2period")
+    return (mo.coppock(a[0], w, r1, r2),)
+
+
+def _coppock_lookback(p: Params) -> int:
+    w, r1, r2 = ints(p, "wmaperiod", "roc1period", "roc2period")
+    return max(r1, r2) + w - 1
+
+
+def _di(plus: bool) -> Binding:
+    return Binding(
+        lambda a, p: (di.di(a[0], a[1], a[2], _tp(p), plus),),
+        lambda p: max(_tp(p), 1),
+        "history",
+    )
+
+
+def _dm(plus: bool) -> Binding:
+    return Binding(
+        lambda a, p: (di.dm(a[0], a[1], _tp(p), plus),),
+        lambda p: max(_tp(p) - 1, 1),
+        "history",
+    )
+
+
 BINDINGS: dict[str, Binding] = {
-    "rsi": Binding(period_kernel(mo.rsi), period_minus(0), "history", stream=RsiStream),
+    "rsi": Binding(lambda a, p: (mo.rsi(a[0], _tp(p), 0),), period_minus(0), "history", RsiStream),
+    "cmo": Binding(lambda a, p: (mo.cmo(a[0], _tp(p)),), period_minus(0), "history"),
+    "cmou": Binding(lambda a, p: (mo.cmou(a[0], _tp(p)),), period_minus(0)),
+    "mom": _change(0),
+    "roc": _change(1),
+    "rocp": _change(2),
+    "rocr": _change(3),
+    "rocr100": _change(4),
+    "apo": _po(False, 1),
+    "ppo": _po(True, 1),
+    "macd": Binding(_macd, _macd_lookback, "history"),
+    "macdfix": Binding(
+        lambda a, p: mo.macd(a[0], 12, 26, int(p["signalperiod"]), True),
+        lambda p: 25 + int(p["signalperiod"]) - 1,
+        "history",
+    ),
+    "macdext": Binding(_macdext, _macdext_lookback, "history"),
+    "trix": Binding(
+        lambda a, p: (mo.trix(a[0], _tp(p)),), lambda p: 3 * (_tp(p) - 1) + 1, "history"
+    ),
+    "tsi": Binding(
+        lambda a, p: (mo.tsi(a[0], *ints(p, "firstperiod", "secondperiod")),),
+        lambda p: sum(ints(p, "firstperiod", "secondperiod")) - 1,
+        "history",
+    ),
+    "ao": Binding(
+        lambda a, p: (mo.ao(a[0], a[1], *ints(p, "fastperiod", "slowperiod")),),
+        lambda p: max(ints(p, "fastperiod", "slowperiod")) - 1,
+    ),
+    "ac": Binding(
+        lambda a, p: (mo.ac(a[0], a[1], *ints(p, "fastperiod", "slowperiod", "signalperiod")),),
+        lambda p: max(ints(p, "fastperiod", "slowperiod")) + int(p["signalperiod"]) - 2,
+    ),
+    "coppock": Binding(_coppock, _coppock_lookback),
+    "dpo": Binding(
+        lambda a, p: (mo.dpo(a[0], _tp(p)),), lambda p: max(_tp(p) - 1, _tp(p) // 2 + 1)
+    ),
+    "er": Binding(lambda a, p: (mo.er(a[0], _tp(p)),), period_minus(0)),
+    "eri": Binding(lambda a, p: mo.eri(a[0], a[1], a[2], _tp(p)), period_minus(1), "history"),
+    "fosc": Binding(lambda a, p: (mo.fosc(a[0], _tp(p)),), period_minus(0)),
+    "bop": Binding(lambda a, p: (osc.bop(a[0], a[1], a[2], a[3]),), constant(0)),
+    "cci": Binding(lambda a, p: (osc.cci(a[0], a[1], a[2], _tp(p)),), period_minus(1)),
+    "mfi": Binding(lambda a, p: (osc.mfi(a[0], a[1], a[2], a[3], _tp(p)),), period_minus(0)),
+    "stoch": _stoch_lookback(0),
+    "kdj": _stoch_lookback(13),
+    "stochf": Binding(_stochf, _stochf_lookback, "history"),
+    "stochrsi": Binding(_stochrsi, _stochrsi_lookback, "history"),
+    "willr": Binding(lambda a, p: (osc.willr(a[0], a[1], a[2], _tp(p)),), period_minus(1)),
+    "ultosc": Binding(_ultosc, lambda p: max(ints(p, "timeperiod1", "timeperiod2", "timeperiod3"))),
+    "imi": Binding(lambda a, p: (osc.imi(a[0], a[1], _tp(p)),), period_minus(1)),
+    "qstick": Binding(lambda a, p: (osc.qstick(a[0], a[1], _tp(p)),), period_minus(1)),
+    "vhf": Binding(lambda a, p: (osc.vhf(a[0], _tp(p)),), period_minus(0)),
+    "wad": Binding(lambda a, p: (osc.wad(a[0], a[1], a[2]),), constant(0), "history"),
+    "smi": Binding(_smi, _smi_lookback, "history"),
+    "plus_di": _di(True),
+    "minus_di": _di(False),
+    "plus_dm": _dm(True),
+    "minus_dm": _dm(False),
+    "dx": Binding(lambda a, p: (di.dx(a[0], a[1], a[2], _tp(p)),), period_minus(0), "history"),
+    "adx": Binding(
+        lambda a, p: (di.adx(a[0], a[1], a[2], _tp(p)),), lambda p: 2 * _tp(p) - 1, "history"
+    ),
+    "adxr": Binding(
+        lambda a, p: (di.adxr(a[0], a[1], a[2], _tp(p)),), lambda p: 3 * _tp(p) - 2, "history"
+    ),
+    "aroon": Binding(lambda a, p: di.aroon(a[0], a[1], _tp(p)), period_minus(0)),
+    "aroonosc": Binding(lambda a, p: (di.aroonosc(a[0], a[1], _tp(p)),), period_minus(0)),
+    "vortex": Binding(lambda a, p: di.vortex(a[0], a[1], a[2], _tp(p)), period_minus(0)),
 }

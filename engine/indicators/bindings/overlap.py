@@ -2,14 +2,113 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from engine.indicators import kernels_cycle as cy
 from engine.indicators import kernels_ma as ma
+from engine.indicators import kernels_overlap as ov
 from engine.indicators._binding import Binding
-from engine.indicators.bindings._helpers import period_kernel, period_minus
+from engine.indicators._common import FloatArray, Params
+from engine.indicators.bindings._helpers import (
+    constant,
+    ints,
+    matype,
+    period_kernel,
+    period_minus,
+)
 from engine.indicators.streaming_core import EmaStream, RmaStream, SmaStream
+
+A = Sequence[FloatArray]
+Out = tuple[FloatArray, ...]
+
+
+def _tp(p: Params) -> int:
+    return int(p["timeperiod"])
+
+
+def _ma(a: A, p: Params) -> Out:
+    return (ov.ma(a[0], int(p["timeperiod"]), matype(p, "matype", 0), 0),)
+
+
+def _ma_lookback(p: Params) -> int:
+    return int(ov.ma_lookback(int(p["timeperiod"]), matype(p, "matype", 0)))
+
+
+def _bbands(a: A, p: Params) -> Out:
+    kind = matype(p, "matype", 0)
+    return ov.bbands(a[0], int(p["timeperiod"]), p["nbdevup"], p["nbdevdn"], kind)
+
+
+def _bbands_lookback(p: Params) -> int:
+    period = int(p["timeperiod"])
+    return max(int(ov.ma_lookback(period, matype(p, "matype", 0))), period - 1)
+
+
+def _t3(a: A, p: Params) -> Out:
+    return (ma.t3(a[0], int(p["timeperiod"]), float(p["vfactor"]), 0),)
+
+
+def _hma_lookback(p: Params) -> int:
+    return int(ov.ma_lookback(int(p["timeperiod"]), 9))
+
+
+def _zlema_lookback(p: Params) -> int:
+    return int(ov.ma_lookback(int(p["timeperiod"]), 12))
+
+
+def _kc(a: A, p: Params) -> Out:
+    period, atr_period = ints(p, "timeperiod", "atrperiod")
+    return ov.kc(a[0], a[1], a[2], period, atr_period, float(p["nbdev"]))
+
+
+def _kc_lookback(p: Params) -> int:
+    return max(int(p["timeperiod"]) - 1, max(int(p["atrperiod"]), 1))
+
+
+def _supertrend(a: A, p: Params) -> Out:
+    return ov.supertrend(a[0], a[1], a[2], int(p["timeperiod"]), float(p["multiplier"]))
+
+
+def _mavp(a: A, p: Params) -> Out:
+    low, high = ints(p, "minperiod", "maxperiod")
+    return (ov.mavp(a[0], a[1], low, high, matype(p, "matype", 0)),)
+
+
+def _mavp_lookback(p: Params) -> int:
+    return int(ov.ma_lookback(int(p["maxperiod"]), matype(p, "matype", 0)))
+
+
+def _mama(a: A, p: Params) -> Out:
+    return cy.mama(a[0], float(p["fastlimit"]), float(p["slowlimit"]), 0)
+
 
 BINDINGS: dict[str, Binding] = {
     "sma": Binding(period_kernel(ma.sma), period_minus(1), stream=SmaStream),
     "ema": Binding(period_kernel(ma.ema), period_minus(1), "history", stream=EmaStream),
     "rma": Binding(period_kernel(ma.rma), period_minus(1), "history", stream=RmaStream),
     "wma": Binding(period_kernel(ma.wma), period_minus(1)),
+    "dema": Binding(period_kernel(ma.dema), lambda p: 2 * (int(p["timeperiod"]) - 1), "history"),
+    "tema": Binding(period_kernel(ma.tema), lambda p: 3 * (int(p["timeperiod"]) - 1), "history"),
+    "trima": Binding(period_kernel(ma.trima), period_minus(1)),
+    "kama": Binding(period_kernel(ma.kama), lambda p: 0 if _tp(p) <= 1 else _tp(p), "history"),
+    "t3": Binding(_t3, lambda p: 6 * (int(p["timeperiod"]) - 1), "history"),
+    "hma": Binding(period_kernel(ma.hma), _hma_lookback),
+    "zlema": Binding(period_kernel(ma.zlema), _zlema_lookback, "history"),
+    "ma": Binding(_ma, _ma_lookback, "history"),
+    "bbands": Binding(_bbands, _bbands_lookback, "history"),
+    "midpoint": Binding(lambda a, p: (ov.midpoint(a[0], int(p["timeperiod"])),), period_minus(1)),
+    "midprice": Binding(
+        lambda a, p: (ov.midprice(a[0], a[1], int(p["timeperiod"])),), period_minus(1)
+    ),
+    "donchian": Binding(
+        lambda a, p: ov.donchian(a[0], a[1], int(p["timeperiod"])), period_minus(1)
+    ),
+    "accbands": Binding(
+        lambda a, p: ov.accbands(a[0], a[1], a[2], int(p["timeperiod"])), period_minus(1)
+    ),
+    "kc": Binding(_kc, _kc_lookback, "history"),
+    "supertrend": Binding(_supertrend, lambda p: max(int(p["timeperiod"]), 1), "history"),
+    "vwma": Binding(lambda a, p: (ov.vwma(a[0], a[1], int(p["timeperiod"])),), period_minus(1)),
+    "mavp": Binding(_mavp, _mavp_lookback, "history"),
+    "mama": Binding(_mama, constant(ov.MAMA_LOOKBACK), "history"),
 }

@@ -1,0 +1,30 @@
+"""Bindings for TA-Lib's "Cycle Indicators" group and HT_TRENDLINE (an overlap study)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from engine.indicators import kernels_cycle as cy
+from engine.indicators._binding import Binding
+from engine.indicators._common import FloatArray, Kernel, Params
+from engine.indicators.bindings._helpers import constant
+
+
+def _rows(lookback: int, phase: bool, trend: bool, *rows: int) -> Kernel:
+    def run(a: Sequence[FloatArray], p: Params) -> tuple[FloatArray, ...]:
+        result = cy.hilbert(a[0], 0, lookback, phase, trend, (0.0, 0.0))
+        return tuple(result[row].copy() for row in rows)
+
+    return run
+
+
+BINDINGS: dict[str, Binding] = {
+    "ht_dcperiod": Binding(_rows(32, False, False, cy.PERIOD), constant(32), "history"),
+    "ht_dcphase": Binding(_rows(63, True, False, cy.PHASE), constant(63), "history"),
+    "ht_phasor": Binding(
+        _rows(32, False, False, cy.INPHASE, cy.QUADRATURE), constant(32), "history"
+    ),
+    "ht_sine": Binding(_rows(63, True, False, cy.SINE, cy.LEADSINE), constant(63), "history"),
+    "ht_trendmode": Binding(_rows(63, True, True, cy.TRENDMODE), constant(63), "history"),
+    "ht_trendline": Binding(_rows(63, True, True, cy.TRENDLINE), constant(63), "history"),
+}

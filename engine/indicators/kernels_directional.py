@@ -1,0 +1,251 @@
+"""Directional-movement family (TA-Lib group "Momentum Indicators"): DM, DI, DX, ADX, ...
+
+All of them smooth with Wilder's rule ``prev - prev / period + new``, first summing
+``period - 1`` raw values, exactly as TA-Lib's C code does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.indicators._common import FloatArray
+from engine.indicators._jit import kernel
+from engine.indicators.kernels_volatility import true_range_at
+
+NAN = np.nan
+
+
+@kernel
+def moves(high: FloatArray, low: FloatArray, i: int) -> tuple[float, float]:
+    """Return (+DM, -DM) of bar ``i`` against bar ``i - 1``."""
+    up = high[i] - high[i - 1]
+    down = low[i - 1] - low[i]
+    plus = up if (up > 0 and up > down) else 0.0
+    minus = down if (down > 0 and down > up) else 0.0
+    return plus, minus
+
+
+@kernel
+def dm(high: FloatArray, low: FloatArray, period: int, want_plus: bool) -> FloatArray:
+    """Smoothed +DM or -DM; with ``period == 1`` the raw movement."""
+    n = high.shape[0]
+    out = np.full(n, NAN)
+    if period <= 1:
+        for i in range(1, n):
+            plus, minus = moves(high, low, i)
+            out[i] = plus if want_plus else minus
+        return out
+    if period - 1 >= n:
+        return out
+    total = 0.0
+    for i in range(1, period):
+        plus, minus = moves(high, low, i)
+        total += plus if want_plus else minus
+    out[period - 1] = total
+    for i in range(period, n):
+        plus, minus = moves(high, low, i)
+        total = total - total / period + (plus if want_plus else minus)
+        out[i] = total
+    return out
+
+
+@kernel
+def di_parts(
+    high: FloatArray, low: FloatArray, close: FloatArray, period: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Smoothed +DM, -DM and true range, defined from bar ``period`` on."""
+    n = high.shape[0]
+    plus_out = np.full(n, NAN)
+    minus_out = np.full(n, NAN)
+    tr_out = np.full(n, NAN)
+    if period >= n:
+        return plus_out, minus_out, tr_out
+    plus_total = 0.0
+    minus_total = 0.0
+    tr_total = 0.0
+    for i in range(1, period):
+        plus, minus = moves(high, low, i)
+        plus_total += plus
+        minus_total += minus
+        tr_total += true_range_at(high, low, close, i)
+    for i in range(period, n):
+        plus, minus = moves(high, low, i)
+        plus_total = plus_total - plus_total / period + plus
+        minus_total = minus_total - minus_total / period + minus
+        tr_total = tr_total - tr_total / period + true_range_at(high, low, close, i)
+        plus_out[i] = plus_total
+        minus_out[i] = minus_total
+        tr_out[i] = tr_total
+    return plus_out, minus_out, tr_out
+
+
+@kernel
+def di(
+    high: FloatArray, low: FloatArray, close: FloatArray, period: int, want_plus: bool
+) -> FloatArray:
+    """+DI or -DI: 100 * smoothed DM / smoothed true range (0 when the range is ~0)."""
+    n = high.shape[0]
+    out = np.full(n, NAN)
+    if period <= 1:
+        for i in range(1, n):
+            plus, minus = moves(high, low, i)
+            tr = true_range_at(high, low, close, i)
+            move = plus if want_plus else minus
+            out[i] = 0.0 if -1e-8 < tr < 1e-8 else move / tr
+        return out
+    plus_s, minus_s, tr_s = di_parts(high, low, close, period)
+    for i in range(period, n):
+        move = plus_s[i] if want_plus else minus_s[i]
+        out[i] = 0.0 if -1e-8 < tr_s[i] < 1e-8 else 100.0 * (move / tr_s[i])
+    return out
+
+
+@kernel
+def dx_value(plus: float, minus: float, tr: float, fallback: float) -> float:
+    """DX from smoothed parts; ``fallback`` when the range or the DI sum is ~0."""
+    if -1e-8 < tr < 1e-8:
+        return fallback
+    minus_di = 100.0 * (minus / tr)
+    plus_di = 100.0 * (plus / tr)
+    total = minus_di + plus_di
+    if -1e-8 < total < 1e-8:
+        return fallback
+    return 100.0 * (abs(minus_di - plus_di) / total)
+
+
+@kernel
+def dx(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
+    """Directional movement index."""
+    n = high.shape[0]
+    out = np.full(n, NAN)
+    plus_s, minus_s, tr_s = di_parts(high, low, close, period)
+    previous = 0.0
+    for i in range(period, n):
+        previous = dx_value(plus_s[i], minus_s[i], tr_s[i], previous)
+        out[i] = previous
+    return out
+
+
+@kernel
+def adx(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
+    """Average directional index: Wilder average of DX seeded by the mean of ``period`` DX."""
+    n = high.shape[0]
+    out = np.full(n, NAN)
+    first = 2 * period - 1
+    if first >= n:
+        return out
+    plus_s, minus_s, tr_s = di_parts(high, low, close, period)
+    total = 0.0
+    for i in range(period, first + 1):
+        value = dx_value(plus_s[i], minus_s[i], tr_s[i], -1.0)
+        if value >= 0.0:
+            total += value
+    average = total / period
+    out[first] = average
+    for i in range(first + 1, n):
+        value = dx_value(plus_s[i], minus_s[i], tr_s[i], -1.0)
+        if value >= 0.0:
+            average = (average * (period - 1) + value) / period
+        out[i] = average
+    return out
+
+
+@kernel
+def adxr(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
+    """ADX rating: the mean of ADX now and ``period - 1`` bars ago."""
+    line = adx(high, low, close, period)
+    n = high.shape[0]
+    out = np.full(n, NAN)
+    for i in range(3 * period - 2, n):
+        out[i] = (line[i] + line[i - period + 1]) / 2.0
+    return out
+
+
+@kernel
+def aroon_indices(high: FloatArray, low: FloatArray, period: int) -> tuple[FloatArray, FloatArray]:
+    """Indices of the highest high and lowest low over ``period + 1`` bars (latest on ties)."""
+    n = high.shape[0]
+    high_idx = np.full(n, NAN)
+    low_idx = np.full(n, NAN)
+    hi = -1
+    lo = -1
+    highest = 0.0
+    lowest = 0.0
+    for today in range(period, n):
+        trailing = today - period
+        if lo < trailing:
+            lo = trailing
+            lowest = low[lo]
+            for i in range(lo + 1, today + 1):
+                if low[i] <= lowest:
+                    lo = i
+                    lowest = low[i]
+        elif low[today] <= lowest:
+            lo = today
+            lowest = low[today]
+        if hi < trailing:
+            hi = trailing
+            highest = high[hi]
+            for i in range(hi + 1, today + 1):
+                if high[i] >= highest:
+                    hi = i
+                    highest = high[i]
+        elif high[today] >= highest:
+            hi = today
+            highest = high[today]
+        high_idx[today] = hi
+        low_idx[today] = lo
+    return high_idx, low_idx
+
+
+@kernel
+def aroon(high: FloatArray, low: FloatArray, period: int) -> tuple[FloatArray, FloatArray]:
+    """Aroon down and up: 100 * (period - bars since the extreme) / period."""
+    hi, lo = aroon_indices(high, low, period)
+    n = high.shape[0]
+    down = np.full(n, NAN)
+    up = np.full(n, NAN)
+    factor = 100.0 / period
+    for t in range(period, n):
+        up[t] = factor * (period - (t - hi[t]))
+        down[t] = factor * (period - (t - lo[t]))
+    return down, up
+
+
+@kernel
+def aroonosc(high: FloatArray, low: FloatArray, period: int) -> FloatArray:
+    """Aroon oscillator: Aroon up minus Aroon down."""
+    hi, lo = aroon_indices(high, low, period)
+    factor = 100.0 / period
+    return factor * (hi - lo)
+
+
+@kernel
+def vortex(
+    high: FloatArray, low: FloatArray, close: FloatArray, period: int
+) -> tuple[FloatArray, FloatArray]:
+    """Vortex indicator: sums of |high - previous low| and |low - previous high| over TR."""
+    n = high.shape[0]
+    plus_out = np.full(n, NAN)
+    minus_out = np.full(n, NAN)
+    if period >= n:
+        return plus_out, minus_out
+    plus_total = 0.0
+    minus_total = 0.0
+    tr_total = 0.0
+    for i in range(1, n):
+        plus_total += abs(high[i] - low[i - 1])
+        minus_total += abs(low[i] - high[i - 1])
+        tr_total += true_range_at(high, low, close, i)
+        if i >= period:
+            if -1e-8 < tr_total < 1e-8:
+                plus_out[i] = 0.0
+                minus_out[i] = 0.0
+            else:
+                plus_out[i] = plus_total / tr_total
+                minus_out[i] = minus_total / tr_total
+            old = i - period + 1
+            plus_total -= abs(high[old] - low[old - 1])
+            minus_total -= abs(low[old] - high[old - 1])
+            tr_total -= true_range_at(high, low, close, old)
+    return plus_out, minus_out

@@ -1,0 +1,292 @@
+"""Range-based oscillators (TA-Lib group "Momentum Indicators"): stochastics, CCI, MFI, ..."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.indicators._common import FloatArray
+from engine.indicators._jit import kernel
+from engine.indicators.kernels_ma import ema, sma
+from engine.indicators.kernels_momentum import is_zero, rsi
+from engine.indicators.kernels_overlap import ma, ma_lookback
+from engine.indicators.kernels_window import rolling_max, rolling_min
+
+NAN = np.nan
+
+
+@kernel
+def bop(open_: FloatArray, high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArray:
+    """Balance of power: (close - open) / (high - low), 0 for a range of ~0 or less."""
+    n = open_.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        span = high[i] - low[i]
+        out[i] = 0.0 if span < 1e-8 else (close[i] - open_[i]) / span
+    return out
+
+
+@kernel
+def cci(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
+    """Commodity channel index on the typical price with mean absolute deviation."""
+    n = high.shape[0]
+    out = np.full(n, NAN)
+    typical = (high + low + close) / 3.0
+    total = 0.0
+    for i in range(n):
+        total += typical[i]
+        if i >= period - 1:
+            mean = total / period
+            deviation = 0.0
+            for k in range(i - period + 1, i + 1):
+                deviation += abs(typical[k] - mean)
+            gap = typical[i] - mean
+            valid = gap != 0.0 and deviation != 0.0
+            out[i] = gap / (0.015 * (deviation / period)) if valid else 0.0
+            total -= typical[i - period + 1]
+    return out
+
+
+@kernel
+def mfi(
+    high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, period: int
+) -> FloatArray:
+    """Money flow index over ``period`` typical-price changes (0 if total flow < 1)."""
+    n = high.shape[0]
+    out = np.full(n, NAN)
+    if period >= n:
+        return out
+    flow_up = np.zeros(n)
+    flow_down = np.zeros(n)
+    previous = (high[0] + low[0] + close[0]) / 3.0
+    for i in range(1, n):
+        typical = (high[i] + low[i] + close[i]) / 3.0
+        flow = typical * volume[i]
+        if typical > previous:
+            flow_up[i] = flow
+        elif typical < previous:
+            flow_down[i] = flow
+        previous = typical
+    up = 0.0
+    down = 0.0
+    for i in range(1, n):
+        up += flow_up[i]
+        down += flow_down[i]
+        if i >= period:
+            total = up + down
+            out[i] = 0.0 if total < 1.0 else 100.0 * (up / total)
+            up -= flow_up[i - period + 1]
+            down -= flow_down[i - period + 1]
+    return out
+
+
+@kernel
+def fast_k(
+    high: FloatArray, low: FloatArray, close: FloatArray, period: int, start: int
+) -> FloatArray:
+    """Raw stochastic %K: where the close sits in the ``period``-bar range, in percent."""
+    highest = rolling_max(high, period, start)
+    lowest = rolling_min(low, period, start)
+    n = high.shape[0]
+    out = np.full(n, NAN)
+    for i in range(start + period - 1, n):
+        span = (highest[i] - lowest[i]) / 100.0
+        out[i] = (close[i] - lowest[i]) / span if span != 0.0 else 0.0
+    return out
+
+
+@kernel
+def stochf(
+    high: FloatArray, low: FloatArray, close: FloatArray, k_period: int, d_period: int, d_type: int
+) -> tuple[FloatArray, FloatArray]:
+    """Fast stochastic: %K and its ``d_type`` moving average %D."""
+    k = fast_k(high, low, close, k_period, 0)
+    d = ma(k, d_period, d_type, k_period - 1)
+    k[: k_period - 1 + ma_lookback(d_period, d_type)] = NAN
+    return k, d
+
+
+@kernel
+def stoch(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    k_period: int,
+    slow_k: int,
+    slow_k_type: int,
+    slow_d: int,
+    slow_d_type: int,
+) -> tuple[FloatArray, FloatArray]:
+    """Slow stochastic: %K smoothed once (slow %K) and twice (slow %D)."""
+    k = fast_k(high, low, close, k_period, 0)
+    k_lookback = k_period - 1 + ma_lookback(slow_k, slow_k_type)
+    smooth_k = ma(k, slow_k, slow_k_type, k_period - 1)
+    smooth_d = ma(smooth_k, slow_d, slow_d_type, k_lookback)
+    smooth_k[: k_lookback + ma_lookback(slow_d, slow_d_type)] = NAN
+    return smooth_k, smooth_d
+
+
+@kernel
+def stochrsi(
+    x: FloatArray, period: int, k_period: int, d_period: int, d_type: int
+) -> tuple[FloatArray, FloatArray]:
+    """Fast stochastic applied to RSI."""
+    line = rsi(x, period, 0)
+    k = fast_k(line, line, line, k_period, period)
+    d = ma(k, d_period, d_type, period + k_period - 1)
+    k[: period + k_period - 1 + ma_lookback(d_period, d_type)] = NAN
+    return k, d
+
+
+@kernel
+def kdj(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    k_period: int,
+    slow_k: int,
+    slow_k_type: int,
+    slow_d: int,
+    slow_d_type: int,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """KDJ: slow stochastic K and D, and J = 3K - 2D."""
+    k, d = stoch(high, low, close, k_period, slow_k, slow_k_type, slow_d, slow_d_type)
+    return k, d, 3.0 * k - 2.0 * d
+
+
+@kernel
+def willr(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
+    """Williams %R: distance of the close below the ``period``-bar high, in -100..0."""
+    highest = rolling_max(high, period, 0)
+    lowest = rolling_min(low, period, 0)
+    n = high.shape[0]
+    out = np.full(n, NAN)
+    for i in range(period - 1, n):
+        span = (highest[i] - lowest[i]) / -100.0
+        out[i] = (highest[i] - close[i]) / span if span != 0.0 else 0.0
+    return out
+
+
+@kernel
+def ultosc(
+    high: FloatArray, low: FloatArray, close: FloatArray, p1: int, p2: int, p3: int
+) -> FloatArray:
+    """Ultimate oscillator: buying pressure over true range on three windows, weights 4:2:1."""
+    periods = np.sort(np.array([p1, p2, p3]))
+    short, middle, long = periods[0], periods[1], periods[2]
+    n = high.shape[0]
+    out = np.full(n, NAN)
+    pressure = np.zeros(n)
+    ranges = np.zeros(n)
+    for i in range(1, n):
+        floor = min(low[i], close[i - 1])
+        pressure[i] = close[i] - floor
+        ranges[i] = max(high[i], close[i - 1]) - floor
+    sums = np.zeros(6)
+    for i in range(1, n):
+        for j in range(3):
+            period = short if j == 0 else (middle if j == 1 else long)
+            sums[2 * j] += pressure[i]
+            sums[2 * j + 1] += ranges[i]
+            if i > period:
+                sums[2 * j] -= pressure[i - period]
+                sums[2 * j + 1] -= ranges[i - period]
+        if i >= long:
+            total = 0.0
+            for j in range(3):
+                weight = 4.0 if j == 0 else (2.0 if j == 1 else 1.0)
+                if not is_zero(sums[2 * j + 1]):
+                    total += weight * (sums[2 * j] / sums[2 * j + 1])
+            out[i] = 100.0 * (total / 7.0)
+    return out
+
+
+@kernel
+def imi(open_: FloatArray, close: FloatArray, period: int) -> FloatArray:
+    """Intraday momentum index: share of up-candle bodies in all bodies over ``period``."""
+    n = open_.shape[0]
+    out = np.full(n, NAN)
+    up = 0.0
+    down = 0.0
+    for i in range(n):
+        body = close[i] - open_[i]
+        if body > 0:
+            up += body
+        else:
+            down -= body
+        if i >= period - 1:
+            total = up + down
+            out[i] = 0.0 if is_zero(total) else 100.0 * (up / total)
+            old = close[i - period + 1] - open_[i - period + 1]
+            if old > 0:
+                up -= old
+            else:
+                down += old
+    return out
+
+
+@kernel
+def qstick(open_: FloatArray, close: FloatArray, period: int) -> FloatArray:
+    """Qstick: simple average of candle bodies (close - open)."""
+    return sma(close - open_, period, 0)
+
+
+@kernel
+def vhf(x: FloatArray, period: int) -> FloatArray:
+    """Vertical horizontal filter: range of closes over the sum of absolute changes."""
+    highest = rolling_max(x, period, 0)
+    lowest = rolling_min(x, period, 0)
+    n = x.shape[0]
+    out = np.full(n, NAN)
+    noise = 0.0
+    for i in range(1, n):
+        noise += abs(x[i] - x[i - 1])
+        if i >= period:
+            out[i] = 0.0 if is_zero(noise) else (highest[i] - lowest[i]) / noise
+            noise -= abs(x[i - period + 1] - x[i - period])
+    return out
+
+
+@kernel
+def wad(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArray:
+    """Williams accumulation/distribution, cumulative from 0 at the first bar."""
+    n = high.shape[0]
+    out = np.empty(n)
+    total = 0.0
+    if n:
+        out[0] = 0.0
+    for i in range(1, n):
+        previous = close[i - 1]
+        if close[i] > previous:
+            total += close[i] - min(low[i], previous)
+        elif close[i] < previous:
+            total += close[i] - max(high[i], previous)
+        out[i] = total
+    return out
+
+
+@kernel
+def smi(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    period: int,
+    fast: int,
+    slow: int,
+    signal: int,
+) -> tuple[FloatArray, FloatArray]:
+    """Stochastic momentum index: double-smoothed distance from the range midpoint."""
+    highest = rolling_max(high, period, 0)
+    lowest = rolling_min(low, period, 0)
+    start = period - 1
+    distance = close - (highest + lowest) / 2.0
+    span = highest - lowest
+    top = ema(ema(distance, slow, start), fast, start + slow - 1)
+    bottom = ema(ema(span, slow, start), fast, start + slow - 1)
+    n = high.shape[0]
+    line = np.full(n, NAN)
+    begin = start + slow - 1 + fast - 1
+    for i in range(begin, n):
+        line[i] = 0.0 if is_zero(bottom[i]) else 200.0 * (top[i] / bottom[i])
+    signal_line = ema(line, signal, begin)
+    line[: begin + signal - 1] = NAN
+    return line, signal_line

@@ -1,0 +1,237 @@
+"""Overlap-study kernels (TA-Lib group "Overlap Studies") beyond the plain averages.
+
+``ma`` dispatches on TA-Lib's MA_Type codes. Composite indicators enter each leg at that
+leg's own lookback before the first output, exactly as TA-Lib's C code does, so exponential
+legs are seeded over the same bars as in TA-Lib.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.indicators._common import FloatArray
+from engine.indicators._jit import kernel
+from engine.indicators.kernels_cycle import mama
+from engine.indicators.kernels_ma import dema, ema, hma, kama, rma, sma, t3, tema, trima, wma, zlema
+from engine.indicators.kernels_statistic import stddev
+from engine.indicators.kernels_volatility import atr
+from engine.indicators.kernels_window import rolling_max, rolling_min
+
+NAN = np.nan
+MAMA_LOOKBACK = 32
+
+
+@kernel
+def ma_lookback(period: int, matype: int) -> int:
+    """Warm-up length of TA-Lib's MA for ``period`` and ``matype`` (11 resolved by caller)."""
+    if period <= 1 or matype == 10:
+        return 0
+    if matype == 3:
+        return 2 * (period - 1)
+    if matype == 4:
+        return 3 * (period - 1)
+    if matype == 6:
+        return period
+    if matype == 7:
+        return MAMA_LOOKBACK
+    if matype == 8:
+        return 6 * (period - 1)
+    if matype == 9:
+        root = max(int(np.sqrt(period)), 1)
+        return period - 1 + root - 1
+    if matype == 12:
+        return (period - 1) // 2 + period - 1
+    return period - 1
+
+
+@kernel
+def ma(x: FloatArray, period: int, matype: int, start: int) -> FloatArray:
+    """TA-Lib's MA: dispatch on ``matype`` (0 SMA ... 13 Wilder; 11 resolved by caller)."""
+    if period <= 1 or matype == 10:
+        out = np.full(x.shape[0], NAN)
+        out[start:] = x[start:]
+        return out
+    if matype == 1:
+        return ema(x, period, start)
+    if matype == 2:
+        return wma(x, period, start)
+    if matype == 3:
+        return dema(x, period, start)
+    if matype == 4:
+        return tema(x, period, start)
+    if matype == 5:
+        return trima(x, period, start)
+    if matype == 6:
+        return kama(x, period, start)
+    if matype == 7:
+        return mama(x, 0.5, 0.05, start)[0]
+    if matype == 8:
+        return t3(x, period, 0.7, start)
+    if matype == 9:
+        return hma(x, period, start)
+    if matype == 12:
+        return zlema(x, period, start)
+    if matype == 13:
+        return rma(x, period, start)
+    return sma(x, period, start)
+
+
+@kernel
+def bbands(
+    x: FloatArray, period: int, up: float, down: float, matype: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Bollinger bands: MA of ``matype`` plus/minus multiples of the rolling stddev."""
+    lookback = max(ma_lookback(period, matype), period - 1)
+    middle = ma(x, period, matype, 0)
+    middle[:lookback] = NAN
+    deviation = stddev(x, period, 1.0, lookback - (period - 1))
+    n = x.shape[0]
+    upper = np.full(n, NAN)
+    lower = np.full(n, NAN)
+    for i in range(lookback, n):
+        upper[i] = middle[i] + up * deviation[i]
+        lower[i] = middle[i] - down * deviation[i]
+    return upper, middle, lower
+
+
+@kernel
+def midpoint(x: FloatArray, period: int) -> FloatArray:
+    """Midpoint of the highest and lowest value over ``period`` values."""
+    return (rolling_max(x, period, 0) + rolling_min(x, period, 0)) / 2.0
+
+
+@kernel
+def midprice(high: FloatArray, low: FloatArray, period: int) -> FloatArray:
+    """Midpoint of the highest high and the lowest low over ``period`` bars."""
+    return (rolling_max(high, period, 0) + rolling_min(low, period, 0)) / 2.0
+
+
+@kernel
+def donchian(
+    high: FloatArray, low: FloatArray, period: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Donchian channel: highest high, their midpoint, lowest low."""
+    upper = rolling_max(high, period, 0)
+    lower = rolling_min(low, period, 0)
+    return upper, (upper + lower) / 2.0, lower
+
+
+@kernel
+def accbands(
+    high: FloatArray, low: FloatArray, close: FloatArray, period: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Acceleration bands: SMAs of range-widened highs and lows around an SMA of close."""
+    n = high.shape[0]
+    wide_high = np.empty(n)
+    wide_low = np.empty(n)
+    for i in range(n):
+        total = high[i] + low[i]
+        if -1e-8 < total < 1e-8:
+            wide_high[i] = high[i]
+            wide_low[i] = low[i]
+        else:
+            factor = 4.0 * (high[i] - low[i]) / total
+            wide_high[i] = high[i] * (1.0 + factor)
+            wide_low[i] = low[i] * (1.0 - factor)
+    return sma(wide_high, period, 0), sma(close, period, 0), sma(wide_low, period, 0)
+
+
+@kernel
+def kc(
+    high: FloatArray, low: FloatArray, close: FloatArray, period: int, atr_period: int, nbdev: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Keltner channels: EMA of the typical price plus/minus ``nbdev`` ATRs."""
+    atr_lookback = max(atr_period, 1)
+    lookback = max(period - 1, atr_lookback)
+    typical = (high + low + close) / 3.0
+    middle = ema(typical, period, lookback - (period - 1))
+    width = atr(high, low, close, atr_period, lookback - atr_lookback)
+    band = width * nbdev
+    return middle + band, middle, middle - band
+
+
+@kernel
+def supertrend(
+    high: FloatArray, low: FloatArray, close: FloatArray, period: int, multiplier: float
+) -> tuple[FloatArray, FloatArray]:
+    """SuperTrend line and trend (+1 long, -1 short); the first bar is seeded long."""
+    n = high.shape[0]
+    line = np.full(n, NAN)
+    trend = np.full(n, NAN)
+    width = atr(high, low, close, period, 0)
+    if period >= n:
+        return line, trend
+    median = (high[period] + low[period]) / 2.0
+    band = multiplier * width[period]
+    final_upper = median + band
+    final_lower = median - band
+    uptrend = True
+    previous_close = close[period]
+    line[period] = final_lower
+    trend[period] = 1.0
+    for i in range(period + 1, n):
+        median = (high[i] + low[i]) / 2.0
+        band = multiplier * width[i]
+        basic_upper = median + band
+        basic_lower = median - band
+        # Each band ratchets toward price until a close on its far side releases it.
+        if basic_upper < final_upper or previous_close > final_upper:
+            final_upper = basic_upper
+        if basic_lower > final_lower or previous_close < final_lower:
+            final_lower = basic_lower
+        if uptrend:
+            if close[i] < final_lower:
+                uptrend = False
+        elif close[i] > final_upper:
+            uptrend = True
+        line[i] = final_lower if uptrend else final_upper
+        trend[i] = 1.0 if uptrend else -1.0
+        previous_close = close[i]
+    return line, trend
+
+
+@kernel
+def vwma(x: FloatArray, volume: FloatArray, period: int) -> FloatArray:
+    """Volume-weighted moving average over ``period`` bars."""
+    n = x.shape[0]
+    out = np.full(n, NAN)
+    if period > n:
+        return out
+    weighted = 0.0
+    total = 0.0
+    for i in range(n):
+        weighted += x[i] * volume[i]
+        total += volume[i]
+        if i >= period - 1:
+            out[i] = 0.0 if -1e-8 < total < 1e-8 else weighted / total
+            old = i - period + 1
+            weighted -= x[old] * volume[old]
+            total -= volume[old]
+    return out
+
+
+@kernel
+def mavp(
+    x: FloatArray, periods: FloatArray, min_period: int, max_period: int, matype: int
+) -> FloatArray:
+    """Moving average whose period varies per bar (clamped to ``[min, max]``)."""
+    n = x.shape[0]
+    out = np.full(n, NAN)
+    lookback = ma_lookback(max_period, matype)
+    if lookback >= n:
+        return out
+    chosen = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        p = int(periods[i])
+        chosen[i] = min(max(p, min_period), max_period)
+    done = np.zeros(max_period + 1, dtype=np.bool_)
+    for i in range(lookback, n):
+        p = chosen[i]
+        if done[p]:
+            continue
+        done[p] = True
+        line = ma(x, p, matype, lookback - ma_lookback(p, matype))
+        for j in range(i, n):
+            if chosen[j] == p:
+                out[j] = line[j]
+    return out

@@ -1,0 +1,115 @@
+"""Volatility kernels (TA-Lib group "Volatility Indicators") and the true range they share."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.indicators._common import FloatArray
+from engine.indicators._jit import kernel
+from engine.indicators.kernels_ma import ema, sma
+
+NAN = np.nan
+
+
+@kernel
+def true_range_at(high: FloatArray, low: FloatArray, close: FloatArray, i: int) -> float:
+    """True range of bar ``i`` (needs ``i >= 1``), in TA-Lib's comparison order."""
+    greatest = high[i] - low[i]
+    up = abs(close[i - 1] - high[i])
+    if up > greatest:
+        greatest = up
+    down = abs(close[i - 1] - low[i])
+    if down > greatest:
+        greatest = down
+    return greatest
+
+
+@kernel
+def trange(high: FloatArray, low: FloatArray, close: FloatArray, start: int) -> FloatArray:
+    """True range; the first bar has no previous close, so the output starts at bar 1."""
+    n = high.shape[0]
+    out = np.full(n, NAN)
+    for i in range(start + 1, n):
+        out[i] = true_range_at(high, low, close, i)
+    return out
+
+
+@kernel
+def atr(
+    high: FloatArray, low: FloatArray, close: FloatArray, period: int, start: int
+) -> FloatArray:
+    """Average true range: Wilder smoothing seeded by the mean of the first true ranges.
+
+    With ``period == 1`` TA-Lib returns the true range itself.
+    """
+    n = high.shape[0]
+    if period <= 1:
+        return trange(high, low, close, start)
+    out = np.full(n, NAN)
+    first = start + period
+    if first >= n:
+        return out
+    total = 0.0
+    for i in range(start + 1, first + 1):
+        total += true_range_at(high, low, close, i)
+    prev = total / period
+    out[first] = prev
+    for i in range(first + 1, n):
+        prev *= period - 1
+        prev += true_range_at(high, low, close, i)
+        prev /= period
+        out[i] = prev
+    return out
+
+
+@kernel
+def natr(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
+    """Average true range as a percentage of the close (0 where the close is ~0)."""
+    out = atr(high, low, close, period, 0)
+    for i in range(out.shape[0]):
+        if not np.isnan(out[i]):
+            c = close[i]
+            out[i] = 0.0 if -1e-8 < c < 1e-8 else (out[i] / c) * 100.0
+    return out
+
+
+@kernel
+def adr(high: FloatArray, low: FloatArray, period: int) -> FloatArray:
+    """Average day range: the simple average of ``high - low``."""
+    return sma(high - low, period, 0)
+
+
+@kernel
+def cvi(high: FloatArray, low: FloatArray, period: int, roc_period: int) -> FloatArray:
+    """Chaikin volatility: rate of change (%) of an EMA of ``high - low``."""
+    n = high.shape[0]
+    smooth = ema(high - low, period, 0)
+    out = np.full(n, NAN)
+    for i in range(period - 1 + roc_period, n):
+        previous = smooth[i - roc_period]
+        out[i] = 0.0 if previous == 0.0 else (smooth[i] - previous) / previous * 100.0
+    return out
+
+
+@kernel
+def massi(high: FloatArray, low: FloatArray, fast: int, slow: int) -> FloatArray:
+    """Mass index: the sum over ``slow`` bars of EMA(range) / EMA(EMA(range))."""
+    n = high.shape[0]
+    single = ema(high - low, fast, 0)
+    double = ema(single, fast, fast - 1)
+    ratio = np.full(n, NAN)
+    begin = 2 * (fast - 1)
+    for i in range(begin, n):
+        ratio[i] = 0.0 if double[i] == 0.0 else single[i] / double[i]
+    out = np.full(n, NAN)
+    first = begin + slow - 1
+    if first >= n:
+        return out
+    total = 0.0
+    for i in range(begin, first):
+        total += ratio[i]
+    for i in range(first, n):
+        total += ratio[i]
+        out[i] = total
+        total -= ratio[i - slow + 1]
+    return out
