@@ -33,14 +33,14 @@ def hilbert_filter(
     a = 0.0962
     b = 0.5769
     term = a * value
-    out = -buffer[index]
+    out = -float(buffer[index])
     buffer[index] = term
     out += term
     out -= previous[2 * slot]
     previous[2 * slot] = b * previous[2 * slot + 1]
     out += previous[2 * slot]
     previous[2 * slot + 1] = value
-    return out * adjust
+    return float(out * adjust)
 
 
 @kernel
@@ -141,10 +141,7 @@ def hilbert(
             delta = prev_phase - phase
             prev_phase = phase
             delta = max(delta, 1.0)
-            if delta > 1.0:
-                alpha = max(fast_limit / delta, slow_limit)
-            else:
-                alpha = fast_limit
+            alpha = max(fast_limit / delta, slow_limit) if delta > 1.0 else fast_limit
             mama = alpha * value + (1 - alpha) * mama
             alpha *= 0.5
             fama = alpha * mama + (1 - alpha) * fama

@@ -14,7 +14,7 @@ NAN = np.nan
 @kernel
 def true_range_at(high: FloatArray, low: FloatArray, close: FloatArray, i: int) -> float:
     """True range of bar ``i`` (needs ``i >= 1``), in TA-Lib's comparison order."""
-    greatest = high[i] - low[i]
+    greatest = float(high[i] - low[i])
     up = abs(close[i - 1] - high[i])
     if up > greatest:
         greatest = up
