@@ -51,7 +51,10 @@ def main() -> None:
             "account": {"initial_cash": 100_000.0, "currency": "USD"},
             "data": [{"path": "<synthetic>", "symbol": "SYN/USD"}],
             "instruments": [{"symbol": "SYN/USD", "tick_size": 0.0001, "lot_size": 0.0001}],
-            "strategy": {"path": "strategies.sma_cross:SmaCross", "params": {"fast": 10, "slow": 30}},
+            "strategy": {
+                "path": "strategies.sma_cross:SmaCross",
+                "params": {"fast": 10, "slow": 30},
+            },
             "execution": {"fee_rate": 0.001, "slippage_bps": 1.0},
         }
     )

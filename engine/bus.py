@@ -105,6 +105,5 @@ class EventBus:
 
     def _rebuild(self) -> None:
         self._handlers = {
-            event_type: specific + self._wildcard
-            for event_type, specific in self._specific.items()
+            event_type: specific + self._wildcard for event_type, specific in self._specific.items()
         }

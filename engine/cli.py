@@ -46,11 +46,26 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(strategies_app, name="strategies")
 app.add_typer(data_app, name="data")
 
-stdout = Console(highlight=False)
+
+class _Stdout:
+    """Console for results on stdout, made at print time (tests swap sys.stdout).
+
+    Piped output gets a wide console so tables are not folded at 80 columns.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        width = None if sys.stdout.isatty() else 200
+        return getattr(Console(highlight=False, width=width), name)
+
+
+stdout = _Stdout()
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="SQLAlchemy URL of the run store (default: $KESTREL_DB_URL or "
-                 "sqlite:///backtests/kestrel.db)."),
+    typer.Option(
+        "--db",
+        help="SQLAlchemy URL of the run store (default: $KESTREL_DB_URL or "
+        "sqlite:///backtests/kestrel.db).",
+    ),
 ]
 
 
@@ -247,7 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
     try:
-        app(args=args, prog_name="kestrel", standalone_mode=False)
+        code = app(args=args, prog_name="kestrel", standalone_mode=False)
+        if isinstance(code, int) and code:  # typer.Exit(code) returns instead of raising here
+            return code
     except KestrelError as exc:
         if debug:
             traceback.print_exc()

@@ -185,7 +185,7 @@ class RunConfig:
     account: AccountConfig = field(default_factory=AccountConfig)
     instruments: list[InstrumentConfig] = field(default_factory=list)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
-    base_dir: str = field(default=".", compare=False)
+    base_dir: str = field(default=".", compare=False, metadata={"config": False})
 
     def __post_init__(self) -> None:
         _require(len(self.data) > 0, "data: at least one [[data]] source is required")
@@ -211,8 +211,6 @@ def parse_config(document: dict[str, Any], base_dir: str | Path = ".") -> RunCon
     Raises:
         ConfigError: Unknown key, wrong type or out-of-range value.
     """
-    if "base_dir" in document:
-        raise ConfigError("unknown key 'base_dir'")
     config = build(RunConfig, document)
     return replace(config, base_dir=str(base_dir))
 
@@ -269,7 +267,6 @@ def apply_overrides(document: dict[str, Any], overrides: list[str]) -> dict[str,
 def dump_config(config: RunConfig) -> dict[str, Any]:
     """Return ``config`` as a TOML-writable dict (the resolved config of a run)."""
     plain: dict[str, Any] = to_plain(config)
-    plain.pop("base_dir", None)
     return plain
 
 

@@ -69,7 +69,7 @@ class PersistenceError(KestrelError):
     """Writing to or reading from the run store failed."""
 
 
-class InvalidStateTransition(KestrelError):
+class InvalidStateTransition(KestrelError):  # noqa: N818 - the name states the fault
     """An order was asked to move to a state its current state cannot reach."""
 
 

@@ -5,8 +5,10 @@ offending key by its dotted path and suggests the nearest valid key. Used for ru
 (`engine.config`) and strategy parameters (`engine.strategy.loader`) alike, so both reject
 unknown keys and wrong types with the same kind of message.
 
-Supported field types: bool, int, float, str, ``X | None``, ``list[X]``, ``dict[str, X]``,
-``Literal[...]`` and nested dataclasses.
+Fields with ``metadata={"config": False}`` are not settable from a mapping (they are
+filled in by code, e.g. the folder a config file was read from). Supported field types:
+bool, int, float, str, ``X | None``, ``list[X]``, ``dict[str, X]``, ``Literal[...]`` and
+nested dataclasses.
 """
 
 from __future__ import annotations
@@ -39,12 +41,14 @@ def build(cls: type[T], data: Mapping[str, Any], where: str = "") -> T:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where or 'config'}: expected a table, got {_describe(data)}")
     hints = get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    fields = {
+        f.name: f
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if f.init and f.metadata.get("config", True)
+    }
     for key in data:
         if key not in fields:
-            raise ConfigError(
-                f"unknown key '{_join(where, key)}'{did_you_mean(str(key), fields)}"
-            )
+            raise ConfigError(f"unknown key '{_join(where, key)}'{did_you_mean(str(key), fields)}")
     values: dict[str, Any] = {}
     for name, field in fields.items():
         path = _join(where, name)
@@ -64,7 +68,7 @@ def to_plain(value: Any) -> Any:
         return {
             f.name: to_plain(getattr(value, f.name))
             for f in dataclasses.fields(value)
-            if f.init and getattr(value, f.name) is not None
+            if f.init and f.metadata.get("config", True) and getattr(value, f.name) is not None
         }
     if isinstance(value, Mapping):
         return {str(k): to_plain(v) for k, v in value.items() if v is not None}
@@ -81,7 +85,7 @@ def _describe(value: object) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def _convert(tp: Any, value: Any, path: str) -> Any:  # noqa: PLR0911 - one branch per type
+def _convert(tp: Any, value: Any, path: str) -> Any:
     origin = get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         options = get_args(tp)

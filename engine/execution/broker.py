@@ -127,7 +127,9 @@ class SimulatedBroker:
                     if not orders:
                         del self.working[symbol]
                     now = self._clock.timestamp_ns()
-                    self._bus.publish(OrderCanceled(order_id, symbol, "canceled by request", now, now))
+                    self._bus.publish(
+                        OrderCanceled(order_id, symbol, "canceled by request", now, now)
+                    )
                     return
 
     def process_bar(self, bar: Bar) -> None:

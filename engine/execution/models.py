@@ -55,7 +55,7 @@ class PercentFeeModel:
 class FixedBpsSlippage:
     """Buys pay ``price × (1 + bps/10⁴)``, sells receive ``price × (1 − bps/10⁴)``."""
 
-    __slots__ = ("bps", "_factor")
+    __slots__ = ("_factor", "bps")
 
     def __init__(self, bps: float) -> None:
         self.bps = bps

@@ -87,12 +87,20 @@ class Order:
             self.reason = reason
 
     def apply_fill(self, quantity: float, price: float, fee: float, ts: int) -> None:
-        """Record a fill: update filled quantity, average price, fees and status."""
+        """Record a fill: update filled quantity, average price, fees and status.
+
+        Raises:
+            IllegalTransition: The order cannot fill in its state; it is left unchanged.
+        """
         total = self.filled_quantity + quantity
+        done = self.quantity - total <= self.quantity * 1e-12
+        # Check the move first so that a refused fill leaves the order as it was.
+        self.status = next_status(
+            self.status, OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
+        )
+        self.ts_last = ts
         self.average_fill_price = (
             self.average_fill_price * self.filled_quantity + price * quantity
         ) / total
         self.filled_quantity = total
         self.fees += fee
-        done = self.leaves_quantity <= self.quantity * 1e-12
-        self.transition(OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED, ts)

@@ -166,7 +166,9 @@ class RunStore:
             self.engine: Engine = create_engine(self.url)
             metadata.create_all(self.engine)
         except (ArgumentError, SQLAlchemyError, ModuleNotFoundError, OSError) as exc:
-            raise PersistenceError(f"cannot open run store {self.url!r}: {_first_line(exc)}") from exc
+            raise PersistenceError(
+                f"cannot open run store {self.url!r}: {_first_line(exc)}"
+            ) from exc
 
     def save_run(
         self,

@@ -71,9 +71,7 @@ def equity_curve(
         # position after the last of this symbol's fills applied by each snapshot
         quantity = quantity_levels[np.searchsorted(fill_index, last_fill, side="right")]
         # last close at or before each snapshot (0 before the symbol's first bar)
-        mark = np.concatenate(([0.0], symbol_close))[
-            np.searchsorted(symbol_ts, ts, side="right")
-        ]
+        mark = np.concatenate(([0.0], symbol_close))[np.searchsorted(symbol_ts, ts, side="right")]
         amount = np.where(quantity != 0.0, quantity * mark, 0.0)
         value += amount
         gross += np.abs(amount)

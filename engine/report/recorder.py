@@ -1,10 +1,10 @@
 """Recorder: turns the run's events into rows (orders, fills, round-trip trades).
 
 In: order events and `OrderFilled` from the bus. Out: plain Python rows, ready for CSV
-artifacts, the run store and metrics (the equity curve is the portfolio's). Round trips are position-based: a
-trade opens when a symbol's position leaves zero and closes when it returns to zero; a
-fill that crosses zero closes one trade and opens the next, and its fee is split between
-them in proportion to quantity.
+artifacts, the run store and metrics (the equity curve is the portfolio's). Round trips
+are position-based: a trade opens when a symbol's position leaves zero and closes when it
+returns to zero; a fill that crosses zero closes one trade and opens the next, and its fee
+is split between them in proportion to quantity.
 """
 
 from __future__ import annotations

@@ -195,8 +195,7 @@ class LeverageCheck:
         limit = portfolio.equity() * state.leverage
         if gross_after > limit * (1.0 + 1e-9):
             return (
-                f"gross exposure would be {gross_after:.2f}, above equity x leverage "
-                f"= {limit:.2f}"
+                f"gross exposure would be {gross_after:.2f}, above equity x leverage = {limit:.2f}"
             )
         return None
 

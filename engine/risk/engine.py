@@ -95,6 +95,8 @@ def _malformed(order: OrderRequested) -> str | None:
 def _rounded(order: OrderRequested, instrument: Instrument) -> OrderRequested:
     return order._replace(
         quantity=instrument.round_quantity(order.quantity),
-        limit_price=None if order.limit_price is None else instrument.round_price(order.limit_price),
+        limit_price=None
+        if order.limit_price is None
+        else instrument.round_price(order.limit_price),
         stop_price=None if order.stop_price is None else instrument.round_price(order.stop_price),
     )

@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import gc
 import time
-from itertools import repeat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
 
+from engine.cache import SymbolHistory
 from engine.clock import SimClock
 from engine.config import RunConfig
 from engine.errors import ConfigError, KestrelError
 from engine.feeds import BarFrame, load_bars, merge_order
-from engine.cache import SymbolHistory
 from engine.model import Bar, Instrument
 from engine.portfolio.curve import equity_curve
 from engine.report.metrics import compute_metrics
@@ -34,7 +34,15 @@ from engine.runtime.kernel import Kernel, build_kernel
 from engine.strategy import load_strategy_class, make_strategy
 from engine.strategy.runner import strategy_fault
 
-__all__ = ["BacktestResult", "EquityCurve", "iter_bar_chunks", "iter_bars", "load_frames", "make_instruments", "run_backtest"]
+__all__ = [
+    "BacktestResult",
+    "EquityCurve",
+    "iter_bar_chunks",
+    "iter_bars",
+    "load_frames",
+    "make_instruments",
+    "run_backtest",
+]
 
 CHUNK = 65_536
 ProgressFn = Callable[[int, int], None]

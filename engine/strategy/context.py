@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from engine.bus import EventBus
+from engine.cache import SymbolHistory
 from engine.clock import Clock
 from engine.errors import IndicatorError, StrategyError, did_you_mean
 from engine.indicators import registry
@@ -30,7 +31,6 @@ from engine.model import (
     OrderType,
     TimeInForce,
 )
-from engine.cache import SymbolHistory
 from engine.strategy.history import Indicator, precomputed_indicator
 
 __all__ = ["Context", "OrdersView", "PortfolioView"]
@@ -163,9 +163,8 @@ class Context:
         """
         history = self._histories[self._known(symbol)]
         if source not in PRICE_COLUMNS:
-            raise IndicatorError(
-                f"indicator source {source!r} is not a bar column{did_you_mean(source, PRICE_COLUMNS)}"
-            )
+            suggestion = did_you_mean(source, PRICE_COLUMNS)
+            raise IndicatorError(f"indicator source {source!r} is not a bar column{suggestion}")
         spec, resolved = registry.resolve(name, params)
         key = (spec.name, symbol, source, tuple(sorted(resolved.items())))
         cached = self._indicators.get(key)
@@ -259,9 +258,7 @@ class Context:
         bar does not stack duplicate orders. Returns the order id, or None if nothing to do.
         """
         instrument = self._instruments[self._known(symbol)]
-        pending = sum(
-            order.side.sign * order.leaves_quantity for order in self.open_orders(symbol)
-        )
+        pending = sum(order.side.sign * order.leaves_quantity for order in self.open_orders(symbol))
         delta = instrument.round_quantity(target - self.position(symbol) - pending)
         if delta == 0:
             return None
