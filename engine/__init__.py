@@ -1,1 +1,60 @@
-"""Kestrel: an event-driven trading engine with one kernel for backtest, paper and live."""
+"""Kestrel: an event-driven trading engine with one kernel for backtest, paper and live.
+
+```
+ feed ──Bar──▶ venue (engine.execution.broker: matches working orders first)
+          └──▶ bus (engine.bus) ──▶ cache (engine.cache) ──▶ strategy (engine.strategy)
+ strategy ──OrderRequested──▶ risk (engine.risk) ──OrderApproved──▶ execution (engine.execution)
+        ◀── OrderDenied / OrderAccepted / OrderFilled / OrderCanceled / OrderRejected ◀── broker
+ OrderFilled ──▶ portfolio (engine.portfolio) and recorder (engine.report) ──▶ artifacts, store
+```
+
+Where each piece lives: values and events in `engine.model`; historical data in
+`engine.feeds`; indicators in `engine.indicators`; the wiring in `engine.runtime.kernel`;
+the backtest loop in `engine.runtime.backtest`; the run store in `engine.persistence`; the
+command line in `engine.cli`; errors in `engine.errors`.
+
+Typical use from Python::
+
+    from engine import load_config, run_backtest
+    result = run_backtest(load_config("configs/sma_cross_goog.toml"))
+    print(result.metrics["sharpe"])
+"""
+
+from engine.config import RunConfig, load_config, parse_config
+from engine.errors import (
+    BrokerError,
+    ConfigError,
+    DataError,
+    IndicatorError,
+    KestrelError,
+    PluginError,
+    StrategyError,
+)
+from engine.feeds import BarFrame, load_bars
+from engine.model import Bar, Instrument, OrderSide
+from engine.runtime import BacktestResult, run_backtest
+from engine.strategy import Context, Indicator, Strategy
+
+__all__ = [
+    "BacktestResult",
+    "Bar",
+    "BarFrame",
+    "BrokerError",
+    "ConfigError",
+    "Context",
+    "DataError",
+    "Indicator",
+    "IndicatorError",
+    "Instrument",
+    "KestrelError",
+    "OrderSide",
+    "PluginError",
+    "RunConfig",
+    "Strategy",
+    "StrategyError",
+    "load_bars",
+    "load_config",
+    "parse_config",
+    "run_backtest",
+]
+__version__ = "0.1.0"

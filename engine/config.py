@@ -104,8 +104,8 @@ class DataSourceConfig:
         symbol: Symbol the bars belong to.
         timeframe: Bar length ("1m", "1h", "1d"); inferred from the data when omitted.
         resample: Coarser timeframe to aggregate to before the run (e.g. "4h").
-        start: First bar open time to use, ISO-8601 UTC, inclusive.
-        end: Bar open times before this are used, ISO-8601 UTC, exclusive.
+        start: Keep bars that open at or after this time (ISO-8601, UTC when naive).
+        end: Keep bars that have closed by this time (``open + timeframe <= end``).
     """
 
     path: str

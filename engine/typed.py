@@ -14,6 +14,7 @@ nested dataclasses.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
 import types
 import typing
@@ -139,6 +140,8 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
             raise ConfigError(f"{path}: expected a finite number, got {value!r}")
         return float(value)
     if tp is str:
+        if isinstance(value, datetime.date | datetime.time):
+            return value.isoformat()  # an unquoted TOML date or time
         if not isinstance(value, str):
             raise ConfigError(f"{path}: expected a string, got {_describe(value)}")
         return value
