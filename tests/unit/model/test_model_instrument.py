@@ -1,0 +1,96 @@
+"""Instrument: tick/lot rounding and the validation of its venue rules."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from engine.model import Instrument
+
+
+@pytest.mark.parametrize(
+    ("tick", "price", "expected"),
+    [
+        (0.01, 100.006, 100.01),
+        (0.01, 100.004, 100.0),
+        (0.01, 0.1 + 0.2, 0.3),
+        (0.5, 100.3, 100.5),
+        (0.5, 100.2, 100.0),
+        (0.25, 10.13, 10.25),
+        (0.25, 10.12, 10.0),
+        (1.0, 99.6, 100.0),
+        (0.0001, 1.23456, 1.2346),
+        (5.0, 1234.0, 1235.0),
+    ],
+)
+def test_round_price_goes_to_the_nearest_tick(tick: float, price: float, expected: float) -> None:
+    assert Instrument("X", tick_size=tick).round_price(price) == expected
+
+
+@pytest.mark.parametrize(
+    ("lot", "quantity", "expected"),
+    [
+        (0.1, 0.3, 0.3),  # 0.3 / 0.1 = 2.9999999999999996 in floats: still 3 lots
+        (0.1, 0.29, 0.2),
+        (0.1, -0.35, -0.3),  # toward zero for negatives too
+        (1.0, 2.999999, 2.0),
+        (1.0, 7.0, 7.0),
+        (1.0, 0.99, 0.0),
+        (0.001, 1.0009, 1.0),
+        (1e-8, 0.123456789, 0.12345678),
+        (0.00001, 0.7, 0.7),
+        (25.0, 99.0, 75.0),
+    ],
+)
+def test_round_quantity_goes_toward_zero_to_whole_lots(
+    lot: float, quantity: float, expected: float
+) -> None:
+    assert Instrument("X", lot_size=lot).round_quantity(quantity) == expected
+
+
+def test_round_quantity_never_grows_the_order() -> None:
+    instrument = Instrument("X", lot_size=0.01)
+    for k in range(1, 500):
+        quantity = k * 0.0137
+        rounded = instrument.round_quantity(quantity)
+        assert rounded <= quantity + 1e-12
+        assert quantity - rounded < 0.01 + 1e-12
+
+
+def test_defaults() -> None:
+    instrument = Instrument("GOOG")
+    assert (instrument.quote_currency, instrument.tick_size, instrument.lot_size) == (
+        "USD",
+        0.01,
+        1.0,
+    )
+    assert (instrument.min_quantity, instrument.min_notional) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"tick_size": 0.0},
+        {"tick_size": -0.01},
+        {"tick_size": math.nan},
+        {"tick_size": math.inf},
+        {"lot_size": 0.0},
+        {"lot_size": math.nan},
+        {"min_quantity": -1.0},
+        {"min_notional": -0.5},
+        {"min_notional": math.inf},
+    ],
+)
+def test_invalid_rules_raise_value_error_naming_the_field(kwargs: dict[str, float]) -> None:
+    (name,) = kwargs
+    with pytest.raises(ValueError, match=name):
+        Instrument("X", **kwargs)
+
+
+def test_instrument_is_frozen_and_compares_by_rules() -> None:
+    a = Instrument("X", tick_size=0.5)
+    assert a == Instrument("X", tick_size=0.5)
+    assert a != Instrument("X", tick_size=0.25)
+    with pytest.raises(AttributeError):
+        a.tick_size = 1.0  # type: ignore[misc]
