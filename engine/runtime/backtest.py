@@ -251,7 +251,7 @@ def _drive(
     pending = bus.pending  # truthy while events wait for delivery
     flush = bus.flush
     bar_handlers = bus.handlers(Bar)
-    set_time = clock.advance_to if clock.has_timers() else clock.set_time
+    set_time = clock.set_time
     current = -1
     done = 0
     # The loop creates millions of short-lived, acyclic objects (bars, events) that
@@ -260,12 +260,13 @@ def _drive(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     bus.hold()
+    clock.after_timer = flush
     try:
         for chunk in chunks:
             for bar in chunk:
                 ts = bar.ts_event
                 if ts != current:
-                    set_time(ts)
+                    set_time(ts)  # fires due timers; their events are delivered at their time
                     current = ts
                 if has_working:
                     process(bar)
@@ -283,6 +284,7 @@ def _drive(
     except Exception as exc:
         raise strategy_fault(exc, current) from exc
     finally:
+        clock.after_timer = None
         bus.release()
         if gc_was_enabled:
             gc.enable()

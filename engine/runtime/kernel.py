@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from engine.bus import EventBus
 from engine.cache import MarketCache, SymbolHistory
-from engine.clock import Clock
+from engine.clock import Clock, SimClock
 from engine.config import AccountConfig, ExecutionConfig
 from engine.execution import ExecutionEngine, FixedBpsSlippage, PercentFeeModel, SimulatedBroker
 from engine.model import (
@@ -134,6 +134,7 @@ def build_kernel(
         instruments=instruments,
         # Sizing reserves fees and slippage so that "all-in" is affordable at the last close.
         sizing_fee_rate=fee_model.sizing_rate + execution.slippage_bps / 10_000.0,
+        timers=clock if isinstance(clock, SimClock) else None,
     )
     kernel = Kernel(
         bus=bus,

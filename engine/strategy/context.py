@@ -21,6 +21,7 @@ from engine.bus import EventBus
 from engine.cache import SymbolHistory
 from engine.clock import Clock
 from engine.errors import IndicatorError, StrategyError, did_you_mean
+from engine.feeds.timeframe import parse_timeframe
 from engine.indicators import registry
 from engine.model import (
     CancelRequested,
@@ -59,6 +60,20 @@ class PortfolioView(Protocol):
         ...
 
 
+class TimerService(Protocol):
+    """Schedules callbacks on the run's clock (`engine.clock.SimClock` in backtests)."""
+
+    def set_timer(
+        self,
+        name: str,
+        interval_ns: int,
+        callback: Callable[[str, int], None],
+        start_ns: int | None = None,
+    ) -> None:
+        """Call ``callback(name, ts)`` every ``interval_ns``."""
+        ...
+
+
 class OrdersView(Protocol):
     """Read-only view of the orders the execution stage is working."""
 
@@ -87,6 +102,7 @@ class Context:
         instruments: Mapping[str, Instrument],
         sizing_fee_rate: float = 0.0,
         indicator_factory: IndicatorFactory = precomputed_indicator,
+        timers: TimerService | None = None,
     ) -> None:
         self.strategy_id = strategy_id
         self._clock = clock
@@ -97,6 +113,9 @@ class Context:
         self._instruments = instruments
         self._sizing_fee_rate = sizing_fee_rate
         self._indicator_factory = indicator_factory
+        self._timers = timers
+        # Set by the StrategyRunner: timers call back into the strategy's on_timer hook.
+        self.timer_callback: Callable[[str, int], None] | None = None
         self._indicators: dict[tuple[str, str, str, tuple[tuple[str, Any], ...]], Indicator] = {}
         self._next_order = 0
 
@@ -182,6 +201,20 @@ class Context:
         indicator = self._indicator_factory(label, history, inputs, compute)
         self._indicators[key] = indicator
         return indicator
+
+    def set_timer(self, name: str, interval: str | int) -> None:
+        """Call the strategy's ``on_timer(ctx, name)`` every ``interval`` from now.
+
+        Args:
+            name: Passed back to ``on_timer``.
+            interval: A timeframe string (``"1h"``, ``"1d"``) or nanoseconds.
+        """
+        if self._timers is None or self.timer_callback is None:
+            raise StrategyError("timers are not available in this mode")
+        interval_ns = parse_timeframe(interval) if isinstance(interval, str) else int(interval)
+        if interval_ns <= 0:
+            raise StrategyError(f"set_timer({name!r}): interval must be positive")
+        self._timers.set_timer(name, interval_ns, self.timer_callback)
 
     # --- orders -----------------------------------------------------------------------
 

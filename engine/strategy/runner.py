@@ -41,6 +41,7 @@ class StrategyRunner:
         # it are translated by the driver with `strategy_fault`.
         self.on_bar: Callable[[Bar], None] = partial(strategy.on_bar, context)
         self._owned = context.strategy_id + "-"
+        context.timer_callback = self.on_timer
 
     def start(self) -> None:
         """Call `Strategy.on_start`."""
