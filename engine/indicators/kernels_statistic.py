@@ -69,3 +69,164 @@ def var(x: FloatArray, period: int) -> FloatArray:
     if period == 1:
         return np.zeros(x.shape[0])
     return rolling_var(x, period, 0)
+
+
+@kernel
+def linreg(x: FloatArray, period: int, mode: int) -> FloatArray:
+    """Least-squares line over the last ``period`` values, TA-Lib style.
+
+    ``mode``: 0 value at the newest bar (LINEARREG), 1 slope, 2 intercept, 3 angle in
+    degrees, 4 one-bar-ahead forecast (TSF). As in TA-Lib, ``x`` runs backwards (0 = newest)
+    in the sums and the intercept refers to that axis. The sums are recomputed for every bar
+    in TA-Lib's order: an O(1) rolling update rounds differently by up to 1e-8 relative on
+    prices near 1e4, which breaks parity.
+    """
+    n = x.shape[0]
+    out = np.full(n, NAN)
+    sum_x = period * (period - 1) * 0.5
+    sum_xx = period * (period - 1) * (2 * period - 1) / 6.0
+    divisor = sum_x * sum_x - period * sum_xx
+    for t in range(period - 1, n):
+        sum_y = 0.0
+        sum_xy = 0.0
+        for i in range(period - 1, -1, -1):
+            value = x[t - i]
+            sum_y += value
+            sum_xy += i * value
+        slope = (period * sum_xy - sum_x * sum_y) / divisor
+        intercept = (sum_y - slope * sum_x) / period
+        if mode == 0:
+            out[t] = intercept + slope * (period - 1)
+        elif mode == 1:
+            out[t] = slope
+        elif mode == 2:
+            out[t] = intercept
+        elif mode == 3:
+            out[t] = math.atan(slope) * (180.0 / math.pi)
+        else:
+            out[t] = intercept + slope * period
+    return out
+
+
+@kernel
+def beta(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
+    """Beta of ``y``'s one-bar returns regressed on ``x``'s over ``period`` returns."""
+    n = x.shape[0]
+    out = np.full(n, NAN)
+    rx = np.zeros(n)
+    ry = np.zeros(n)
+    for i in range(1, n):
+        rx[i] = 0.0 if x[i - 1] == 0.0 else (x[i] - x[i - 1]) / x[i - 1]
+        ry[i] = 0.0 if y[i - 1] == 0.0 else (y[i] - y[i - 1]) / y[i - 1]
+    s_xx = s_xy = s_x = s_y = 0.0
+    for i in range(1, n):
+        s_xx += rx[i] * rx[i]
+        s_xy += rx[i] * ry[i]
+        s_x += rx[i]
+        s_y += ry[i]
+        if i >= period:
+            denominator = period * s_xx - s_x * s_x
+            if denominator == 0.0:
+                out[i] = 0.0
+            else:
+                out[i] = (period * s_xy - s_x * s_y) / denominator
+            old = i - period + 1
+            s_xx -= rx[old] * rx[old]
+            s_xy -= rx[old] * ry[old]
+            s_x -= rx[old]
+            s_y -= ry[old]
+    return out
+
+
+@kernel
+def correl(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
+    """Pearson correlation over ``period`` bars (sums re-anchored for accuracy)."""
+    n = x.shape[0]
+    out = np.full(n, NAN)
+    first = period - 1
+    if first >= n:
+        return out
+    ax = ay = 0.0
+    s_x = s_y = s_xx = s_yy = s_xy = 0.0
+    for t in range(first, n):
+        if (t - first) % period == 0:
+            ax = x[t]
+            ay = y[t]
+            s_x = s_y = s_xx = s_yy = s_xy = 0.0
+            for i in range(t - period + 1, t + 1):
+                dx = x[i] - ax
+                dy = y[i] - ay
+                s_x += dx
+                s_y += dy
+                s_xx += dx * dx
+                s_yy += dy * dy
+                s_xy += dx * dy
+        else:
+            dx = x[t] - ax
+            dy = y[t] - ay
+            ox = x[t - period] - ax
+            oy = y[t - period] - ay
+            s_x += dx - ox
+            s_y += dy - oy
+            s_xx += dx * dx - ox * ox
+            s_yy += dy * dy - oy * oy
+            s_xy += dx * dy - ox * oy
+        spread = (s_xx - s_x * s_x / period) * (s_yy - s_y * s_y / period)
+        r = (s_xy - s_x * s_y / period) / math.sqrt(spread) if spread > 0.0 else 0.0
+        out[t] = min(max(r, -1.0), 1.0)
+    return out
+
+
+@kernel
+def avgdev(x: FloatArray, period: int) -> FloatArray:
+    """Mean absolute deviation from the ``period``-bar mean."""
+    n = x.shape[0]
+    out = np.full(n, NAN)
+    total = 0.0
+    for t in range(n):
+        total += x[t]
+        if t >= period - 1:
+            mean = total / period
+            deviation = 0.0
+            for i in range(t - period + 1, t + 1):
+                deviation += abs(x[i] - mean)
+            out[t] = deviation / period
+            total -= x[t - period + 1]
+    return out
+
+
+@kernel
+def percentile(x: FloatArray, period: int, percent: float) -> FloatArray:
+    """Nearest-rank percentile of the last ``period`` values, via a sorted window."""
+    n = x.shape[0]
+    out = np.full(n, NAN)
+    if period > n:
+        return out
+    window = np.sort(x[:period].copy())
+    rank = math.ceil(percent / 100.0 * period)
+    rank = min(max(rank, 1), period)
+    out[period - 1] = window[rank - 1]
+    for t in range(period, n):
+        old = x[t - period]
+        position = np.searchsorted(window, old)
+        window[position:-1] = window[position + 1 :]
+        new = x[t]
+        insert = np.searchsorted(window[:-1], new)
+        window[insert + 1 :] = window[insert:-1].copy()
+        window[insert] = new
+        out[t] = window[rank - 1]
+    return out
+
+
+@kernel
+def percentrank(x: FloatArray, period: int) -> FloatArray:
+    """Percentage of the previous ``period`` values below the current one."""
+    n = x.shape[0]
+    out = np.full(n, NAN)
+    for t in range(period, n):
+        below = 0
+        for i in range(t - period, t):
+            if x[i] < x[t]:
+                below += 1
+        out[t] = 100.0 * below / period
+    return out

@@ -7,6 +7,7 @@ import numpy as np
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_ma import ema, sma
+from engine.indicators.kernels_statistic import rolling_var
 
 NAN = np.nan
 
@@ -66,6 +67,9 @@ def atr(
 def natr(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
     """Average true range as a percentage of the close (0 where the close is ~0)."""
     out = atr(high, low, close, period, 0)
+    if period <= 1:
+        # TA-Lib returns the raw true range here, not a percentage.
+        return out
     for i in range(out.shape[0]):
         if not np.isnan(out[i]):
             c = close[i]
@@ -112,4 +116,42 @@ def massi(high: FloatArray, low: FloatArray, fast: int, slow: int) -> FloatArray
         total += ratio[i]
         out[i] = total
         total -= ratio[i - slow + 1]
+    return out
+
+
+@kernel
+def rvi(x: FloatArray, period: int, stddev_period: int) -> FloatArray:
+    """Relative volatility index: Wilder averages of the stddev on up bars and on down bars.
+
+    The first average is the plain mean of ``period`` values; a bar with no change feeds
+    neither side, and an all-zero pair reads 50 (TA-Lib's convention).
+    """
+    n = x.shape[0]
+    out = np.full(n, NAN)
+    first_sigma = stddev_period - 1
+    first = first_sigma + period - 1
+    if first >= n:
+        return out
+    variance = rolling_var(x, stddev_period, 0)
+    beta = (period - 1) / period
+    alpha = 1.0 - beta
+    up = 0.0
+    down = 0.0
+    for i in range(first_sigma, first + 1):
+        sigma = np.sqrt(variance[i])
+        delta = x[i] - x[i - 1]
+        if delta > 0.0:
+            up += sigma
+        elif delta < 0.0:
+            down += sigma
+    up /= period
+    down /= period
+    for i in range(first, n):
+        if i > first:
+            sigma = np.sqrt(variance[i])
+            delta = x[i] - x[i - 1]
+            up = beta * up + alpha * (sigma if delta > 0.0 else 0.0)
+            down = beta * down + alpha * (sigma if delta < 0.0 else 0.0)
+        total = up + down
+        out[i] = 50.0 if total == 0.0 else 100.0 * (up / total)
     return out

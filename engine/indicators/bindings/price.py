@@ -1,0 +1,90 @@
+"""Bindings for "Price Transform", "Math Operators" and "Math Transform", plus FRACTAL.
+
+Element-wise functions use numpy's vectorised ufuncs: they are as fast as a numba loop
+and cost no compilation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from engine.indicators import kernels_price as pr
+from engine.indicators import kernels_window as wi
+from engine.indicators._binding import Binding
+from engine.indicators._common import FloatArray, Params
+from engine.indicators.bindings._helpers import constant, ints, period_minus
+
+A = Sequence[FloatArray]
+Out = tuple[FloatArray, ...]
+Ufunc = Callable[[FloatArray], FloatArray]
+
+
+def _tp(p: Params) -> int:
+    return int(p["timeperiod"])
+
+
+def _unary(function: Ufunc) -> Binding:
+    def run(a: A, p: Params) -> Out:
+        with np.errstate(all="ignore"):
+            return (np.asarray(function(a[0]), dtype=np.float64),)
+
+    return Binding(run, constant(0))
+
+
+def _binary(function: Callable[[FloatArray, FloatArray], FloatArray]) -> Binding:
+    def run(a: A, p: Params) -> Out:
+        with np.errstate(all="ignore"):
+            return (np.asarray(function(a[0], a[1]), dtype=np.float64),)
+
+    return Binding(run, constant(0))
+
+
+def _window(*functions: Callable[[FloatArray, int, int], FloatArray]) -> Binding:
+    def run(a: A, p: Params) -> Out:
+        return tuple(function(a[0], _tp(p), 0) for function in functions)
+
+    index = functions[0] in (wi.rolling_max_index, wi.rolling_min_index)
+    return Binding(run, period_minus(1), index_outputs=index)
+
+
+def _fractal(a: A, p: Params) -> Out:
+    return pr.fractal(a[0], a[1], *ints(p, "leftbars", "rightbars"))
+
+
+BINDINGS: dict[str, Binding] = {
+    "avgprice": Binding(lambda a, p: ((a[0] + a[1] + a[2] + a[3]) / 4.0,), constant(0)),
+    "medprice": Binding(lambda a, p: ((a[0] + a[1]) / 2.0,), constant(0)),
+    "typprice": Binding(lambda a, p: ((a[0] + a[1] + a[2]) / 3.0,), constant(0)),
+    "wclprice": Binding(lambda a, p: ((a[0] + a[1] + a[2] * 2.0) / 4.0,), constant(0)),
+    "ha": Binding(lambda a, p: pr.heikin_ashi(a[0], a[1], a[2], a[3]), constant(0), "history"),
+    "fractal": Binding(_fractal, lambda p: sum(ints(p, "leftbars", "rightbars"))),
+    "add": _binary(np.add),
+    "sub": _binary(np.subtract),
+    "mult": _binary(np.multiply),
+    "div": _binary(np.divide),
+    "cumsum": Binding(lambda a, p: (np.cumsum(a[0]),), constant(0), "history"),
+    "sum": _window(wi.rolling_sum),
+    "max": _window(wi.rolling_max),
+    "min": _window(wi.rolling_min),
+    "minmax": _window(wi.rolling_min, wi.rolling_max),
+    "maxindex": _window(wi.rolling_max_index),
+    "minindex": _window(wi.rolling_min_index),
+    "minmaxindex": _window(wi.rolling_min_index, wi.rolling_max_index),
+    "acos": _unary(np.arccos),
+    "asin": _unary(np.arcsin),
+    "atan": _unary(np.arctan),
+    "ceil": _unary(np.ceil),
+    "cos": _unary(np.cos),
+    "cosh": _unary(np.cosh),
+    "exp": _unary(np.exp),
+    "floor": _unary(np.floor),
+    "ln": _unary(np.log),
+    "log10": _unary(np.log10),
+    "sin": _unary(np.sin),
+    "sinh": _unary(np.sinh),
+    "sqrt": _unary(np.sqrt),
+    "tan": _unary(np.tan),
+    "tanh": _unary(np.tanh),
+}

@@ -1,0 +1,49 @@
+"""Bindings for TA-Lib's "Volume Indicators" group."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from engine.indicators import kernels_momentum as mo
+from engine.indicators import kernels_overlap as ov
+from engine.indicators import kernels_volume as vm
+from engine.indicators._binding import Binding
+from engine.indicators._common import FloatArray, Params
+from engine.indicators.bindings._helpers import constant, ints, matype, period_minus
+
+
+def _tp(p: Params) -> int:
+    return int(p["timeperiod"])
+
+
+def _pvo_lookback(p: Params) -> int:
+    return int(ov.ma_lookback(max(ints(p, "fastperiod", "slowperiod")), matype(p, "matype", 1)))
+
+
+def _pvo(a: Sequence[FloatArray], p: Params) -> tuple[FloatArray, ...]:
+    fast, slow = ints(p, "fastperiod", "slowperiod")
+    return (mo.po(a[0], fast, slow, matype(p, "matype", 1), True),)
+
+
+BINDINGS: dict[str, Binding] = {
+    "ad": Binding(lambda a, p: (vm.ad(a[0], a[1], a[2], a[3]),), constant(0), "history"),
+    "adosc": Binding(
+        lambda a, p: (vm.adosc(a[0], a[1], a[2], a[3], *ints(p, "fastperiod", "slowperiod")),),
+        lambda p: max(ints(p, "fastperiod", "slowperiod")) - 1,
+        "history",
+    ),
+    "cmf": Binding(lambda a, p: (vm.cmf(a[0], a[1], a[2], a[3], _tp(p)),), period_minus(1)),
+    "efi": Binding(lambda a, p: (vm.efi(a[0], a[1], _tp(p)),), period_minus(0), "history"),
+    "marketfi": Binding(lambda a, p: (vm.marketfi(a[0], a[1], a[2]),), constant(0)),
+    "nvi": Binding(lambda a, p: (vm.volume_index(a[0], a[1], False),), constant(0), "history"),
+    "pvi": Binding(lambda a, p: (vm.volume_index(a[0], a[1], True),), constant(0), "history"),
+    "obv": Binding(lambda a, p: (vm.obv(a[0], a[1]),), constant(0), "history"),
+    "pvt": Binding(lambda a, p: (vm.pvt(a[0], a[1]),), constant(0), "history"),
+    "pvo": Binding(
+        _pvo,
+        _pvo_lookback,
+        "history",
+    ),
+    "rvol": Binding(lambda a, p: (vm.rvol(a[0], _tp(p)),), period_minus(0)),
+    "vwap": Binding(lambda a, p: (vm.vwap(a[0], a[1], a[2], a[3]),), constant(0), "history"),
+}

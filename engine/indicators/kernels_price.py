@@ -1,0 +1,55 @@
+"""Price transforms, math operators and fractals: cheap element-wise or windowed kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.indicators._common import FloatArray
+from engine.indicators._jit import kernel
+
+NAN = np.nan
+
+
+@kernel
+def heikin_ashi(
+    open_: FloatArray, high: FloatArray, low: FloatArray, close: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Heikin-Ashi candles; the first open is the mid-point of the first real body."""
+    n = open_.shape[0]
+    ha_open = np.empty(n)
+    ha_high = np.empty(n)
+    ha_low = np.empty(n)
+    ha_close = np.empty(n)
+    for i in range(n):
+        ha_close[i] = (open_[i] + high[i] + low[i] + close[i]) / 4.0
+        if i == 0:
+            ha_open[i] = (open_[i] + close[i]) / 2.0
+        else:
+            ha_open[i] = (ha_open[i - 1] + ha_close[i - 1]) / 2.0
+        ha_high[i] = max(high[i], ha_open[i], ha_close[i])
+        ha_low[i] = min(low[i], ha_open[i], ha_close[i])
+    return ha_open, ha_high, ha_low, ha_close
+
+
+@kernel
+def fractal(
+    high: FloatArray, low: FloatArray, left: int, right: int
+) -> tuple[FloatArray, FloatArray]:
+    """Williams fractals: 100 at bar t when bar ``t - right`` is a strict swing high / low."""
+    n = high.shape[0]
+    swing_high = np.full(n, NAN)
+    swing_low = np.full(n, NAN)
+    for t in range(left + right, n):
+        center = t - right
+        is_high = True
+        is_low = True
+        for k in range(center - left, t + 1):
+            if k == center:
+                continue
+            if high[k] >= high[center]:
+                is_high = False
+            if low[k] <= low[center]:
+                is_low = False
+        swing_high[t] = 100.0 if is_high else 0.0
+        swing_low[t] = 100.0 if is_low else 0.0
+    return swing_high, swing_low

@@ -1,0 +1,174 @@
+"""Volume kernels (TA-Lib group "Volume Indicators")."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.indicators._common import FloatArray
+from engine.indicators._jit import kernel
+from engine.indicators.kernels_ma import ema, sma
+
+NAN = np.nan
+
+
+@kernel
+def money_flow_volume(
+    high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray
+) -> FloatArray:
+    """Close-location value times volume; 0 for bars with no range."""
+    n = high.shape[0]
+    out = np.zeros(n)
+    for i in range(n):
+        span = high[i] - low[i]
+        if span > 0.0:
+            out[i] = (((close[i] - low[i]) - (high[i] - close[i])) / span) * volume[i]
+    return out
+
+
+@kernel
+def ad(high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray) -> FloatArray:
+    """Chaikin accumulation/distribution line."""
+    return np.cumsum(money_flow_volume(high, low, close, volume))
+
+
+@kernel
+def adosc(
+    high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, fast: int, slow: int
+) -> FloatArray:
+    """Chaikin oscillator: fast minus slow EMA of the A/D line, both seeded with its first value.
+
+    TA-Lib seeds these EMAs with the first A/D value (not a simple average).
+    """
+    n = high.shape[0]
+    out = np.full(n, NAN)
+    lookback = max(fast, slow) - 1
+    if lookback >= n:
+        return out
+    line = ad(high, low, close, volume)
+    k_fast = 2.0 / (fast + 1)
+    k_slow = 2.0 / (slow + 1)
+    fast_ema = line[0]
+    slow_ema = line[0]
+    for i in range(1, n):
+        fast_ema = k_fast * line[i] + (1.0 - k_fast) * fast_ema
+        slow_ema = k_slow * line[i] + (1.0 - k_slow) * slow_ema
+        if i >= lookback:
+            out[i] = fast_ema - slow_ema
+    return out
+
+
+@kernel
+def cmf(
+    high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, period: int
+) -> FloatArray:
+    """Chaikin money flow: summed money-flow volume over summed volume."""
+    flow = money_flow_volume(high, low, close, volume)
+    n = high.shape[0]
+    out = np.full(n, NAN)
+    flow_sum = 0.0
+    volume_sum = 0.0
+    for i in range(n):
+        flow_sum += flow[i]
+        volume_sum += volume[i]
+        if i >= period - 1:
+            out[i] = 0.0 if volume_sum == 0.0 else flow_sum / volume_sum
+            flow_sum -= flow[i - period + 1]
+            volume_sum -= volume[i - period + 1]
+    return out
+
+
+@kernel
+def efi(close: FloatArray, volume: FloatArray, period: int) -> FloatArray:
+    """Elder's force index: EMA of price change times volume."""
+    n = close.shape[0]
+    force = np.full(n, NAN)
+    for i in range(1, n):
+        force[i] = (close[i] - close[i - 1]) * volume[i]
+    return ema(force, period, 1)
+
+
+@kernel
+def marketfi(high: FloatArray, low: FloatArray, volume: FloatArray) -> FloatArray:
+    """Market facilitation index: range per unit of volume (0 without volume)."""
+    n = high.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = 0.0 if volume[i] == 0.0 else (high[i] - low[i]) / volume[i]
+    return out
+
+
+@kernel
+def volume_index(close: FloatArray, volume: FloatArray, positive: bool) -> FloatArray:
+    """Positive (or negative) volume index, from 1000, moving only when volume rises (falls)."""
+    n = close.shape[0]
+    out = np.empty(n)
+    if n == 0:
+        return out
+    value = 1000.0
+    out[0] = value
+    for i in range(1, n):
+        moved = volume[i] > volume[i - 1] if positive else volume[i] < volume[i - 1]
+        if moved and close[i - 1] != 0.0:
+            value += value * (close[i] - close[i - 1]) / close[i - 1]
+        out[i] = value
+    return out
+
+
+@kernel
+def obv(close: FloatArray, volume: FloatArray) -> FloatArray:
+    """On-balance volume, starting from the first bar's volume."""
+    n = close.shape[0]
+    out = np.empty(n)
+    if n == 0:
+        return out
+    total = volume[0]
+    out[0] = total
+    for i in range(1, n):
+        if close[i] > close[i - 1]:
+            total += volume[i]
+        elif close[i] < close[i - 1]:
+            total -= volume[i]
+        out[i] = total
+    return out
+
+
+@kernel
+def pvt(close: FloatArray, volume: FloatArray) -> FloatArray:
+    """Price-volume trend: cumulative relative price change times volume."""
+    n = close.shape[0]
+    out = np.empty(n)
+    total = 0.0
+    if n:
+        out[0] = 0.0
+    for i in range(1, n):
+        if close[i - 1] != 0.0:
+            total += (close[i] - close[i - 1]) / close[i - 1] * volume[i]
+        out[i] = total
+    return out
+
+
+@kernel
+def rvol(volume: FloatArray, period: int) -> FloatArray:
+    """Relative volume: volume over the mean volume of the previous ``period`` bars."""
+    n = volume.shape[0]
+    out = np.full(n, NAN)
+    average = sma(volume, period, 0)
+    for i in range(period, n):
+        previous = average[i - 1]
+        out[i] = 0.0 if previous == 0.0 else volume[i] / previous
+    return out
+
+
+@kernel
+def vwap(high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray) -> FloatArray:
+    """Volume-weighted average typical price, cumulative from the first bar."""
+    n = high.shape[0]
+    out = np.empty(n)
+    weighted = 0.0
+    total = 0.0
+    for i in range(n):
+        typical = (high[i] + low[i] + close[i]) / 3.0
+        weighted += typical * volume[i]
+        total += volume[i]
+        out[i] = typical if total == 0.0 else weighted / total
+    return out
