@@ -1,41 +1,92 @@
-"""Performance metrics from an equity curve and a list of round-trip trades.
+"""Performance metrics from an equity curve, its round-trip trades and (optionally) its bars.
 
-Formulas (returns are simple per-bar returns of equity, the first taken from the
-initial cash; ``P`` is periods per year):
-- ``P = (number of returns) / (years spanned)``, years = (last close − first open) /
-  365.25 days. Inferring it from the data makes daily stock bars (~252/yr) and 24/7
-  crypto bars (8,766 h/yr) both come out right without a setting.
-- total_return = E_end / E_0 − 1; cagr = (E_end / E_0)^(1/years) − 1.
-- volatility (annualized) = std(r, ddof=1) · √P.
-- sharpe = mean(r) / std(r, ddof=1) · √P (risk-free rate 0).
-- sortino = mean(r) / √mean(min(r, 0)²) · √P.
-- max_drawdown = min(E / running_max(E) − 1), a fraction ≤ 0;
-  max_drawdown_duration_days: from the peak before the deepest trough to the recovery
-  of that peak (or the end); longest_drawdown_duration_days: the longest such episode.
-- win_rate = winners / closed trades (net of fees); profit_factor = Σ winning net PnL /
-  |Σ losing net PnL| (None when there is no losing trade).
-- exposure = fraction of bars that closed with a non-zero position.
-Undefined values (no trades, zero volatility) are None in JSON, never NaN.
+Notation: ``E_0`` is the initial cash at ``start_ns``, ``E_i`` the equity at bar close ``i``;
+``r_i = E_i / E_{i−1} − 1`` are per-bar simple returns (n of them); ``years`` = (last close −
+``start_ns``) / 365.25 days; ``P = n / years`` periods per year — inferred from the data, so
+daily stock bars (~252/yr) and 24/7 hourly crypto bars (~8,766/yr) both come out right.
+``rf`` is the annual risk-free rate (``risk_free_rate``, a fraction, default 0), per bar
+``rf_p = (1 + rf)^(1/P) − 1``, and ``x_i = r_i − rf_p`` the excess returns. ``d_j`` are
+daily returns: compounded per UTC calendar day from the last equity of each day
+(`engine.report.series.period_returns`), with ``P_d`` = days / years. Standard deviations
+use ddof = 1. Every fraction is a fraction (0.05 = 5%), never a percent.
+
+Returns and risk (per-bar unless stated):
+- total_return = E_n / E_0 − 1; cagr = (E_n / E_0)^(1/years) − 1.
+- volatility = std(r) · √P (annualized).
+- sharpe = mean(x) / std(x) · √P; sortino = mean(x) / √mean(min(x, 0)²) · √P.
+- calmar = cagr / |max_drawdown|.
+- omega = Σ max(x, 0) / Σ max(−x, 0) (threshold: the risk-free rate).
+- max_drawdown = min(E / running_max(E) − 1) (≤ 0); max_drawdown_duration_days: from the
+  peak before the deepest trough to its recovery (or the end); longest_drawdown_duration_days.
+- ulcer_index = √mean(dd²) over every bar's drawdown dd (a fraction).
+- Daily distribution: var_95 = 5th percentile of d (linear interpolation, ≤ 0 for a
+  loss); cvar_95 = mean of the d ≤ var_95; skew and kurtosis (excess) of d with the
+  bias-adjusted sample estimators G1 and G2 (as pandas ``skew``/``kurt``); tail_ratio =
+  |95th percentile of d| / |5th percentile of d|; best_day / worst_day = max / min of d;
+  best_month / worst_month likewise for calendar-month returns.
+- exposure = fraction of bars closing with a position; average_exposure = mean(gross
+  exposure / equity); turnover = traded notional / mean equity / years (times per year);
+  fees_paid (currency).
+- Trades: see `engine.report.trade_stats`.
+- Benchmark (``b_i``: per-bar returns of buy-and-hold of the traded symbols, or of the
+  given series; ``y_i = b_i − rf_p``): beta = cov(x, y) / var(y); alpha = (mean(x) −
+  beta · mean(y)) · P (annualized, arithmetic); information_ratio = mean(r − b) /
+  std(r − b) · √P; correlation = Pearson corr(r, b); benchmark_total_return, benchmark_cagr.
+- probabilistic_sharpe (Bailey & López de Prado 2012) = Φ((SR − SR*) · √(n − 1) /
+  √(1 − γ3 · SR + (γ4 − 1) / 4 · SR²)) with SR = mean(x) / std(x) per bar (not
+  annualized), γ3 the skewness and γ4 the (non-excess) kurtosis of r (population moments),
+  SR* = 0. deflated_sharpe (Bailey & López de Prado 2014) is the same with SR* =
+  √V · ((1 − γ) Φ⁻¹(1 − 1/N) + γ Φ⁻¹(1 − 1/(N e))), γ = 0.5772… (Euler–Mascheroni),
+  N = ``trials`` (strategy variants tried), V = ``trials_sharpe_variance`` (variance of
+  their per-bar Sharpe ratios; default: the estimator's variance (1 − γ3 SR + (γ4 − 1)/4
+  SR²) / (n − 1)). With one trial nothing is deflated: deflated_sharpe = probabilistic_sharpe.
+Undefined values (no trades, zero volatility, no benchmark) are None in JSON, never NaN.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from statistics import NormalDist
+from typing import Any, Protocol
 
 import numpy as np
 
+from engine.feeds import BarFrame
 from engine.report.recorder import TradeRecord
+from engine.report.series import (
+    NS_PER_DAY,
+    FloatArray,
+    IntArray,
+    benchmark_values,
+    drawdown,
+    period_returns,
+)
+from engine.report.trade_stats import trade_statistics
 
-__all__ = ["compute_metrics", "drawdown_durations"]
+__all__ = ["compute_metrics", "drawdown_durations", "sample_kurtosis", "sample_skew"]
 
-NS_PER_DAY = 86_400 * 10**9
 DAYS_PER_YEAR = 365.25
+EULER_GAMMA = 0.5772156649015329
+_NORMAL = NormalDist()
 
 
-def _clean(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
+class Traded(Protocol):
+    """Anything with a traded quantity and price (an `OrderFilled`, a fills.csv row)."""
+
+    @property
+    def quantity(self) -> float:
+        """Return the traded quantity."""
+        ...
+
+    @property
+    def price(self) -> float:
+        """Return the traded price."""
+        ...
+
+
+def _clean(value: float | None) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
 
 
 def drawdown_durations(ts: np.ndarray, equity: np.ndarray) -> tuple[float, float, float]:
@@ -46,10 +97,9 @@ def drawdown_durations(ts: np.ndarray, equity: np.ndarray) -> tuple[float, float
     """
     if equity.size == 0:
         return 0.0, 0.0, 0.0
-    peak = np.maximum.accumulate(equity)
-    drawdown = equity / peak - 1.0
-    trough = int(np.argmin(drawdown))
-    edges = np.diff(np.concatenate(([0], (drawdown < 0).astype(np.int8), [0])))
+    dd = drawdown(equity)
+    trough = int(np.argmin(dd))
+    edges = np.diff(np.concatenate(([0], (dd < 0).astype(np.int8), [0])))
     starts = np.flatnonzero(edges == 1)  # first bar under water
     ends = np.flatnonzero(edges == -1)  # first bar back at the peak (size: never)
     if starts.size == 0:
@@ -57,7 +107,108 @@ def drawdown_durations(ts: np.ndarray, equity: np.ndarray) -> tuple[float, float
     spans = ts[np.minimum(ends, equity.size - 1)] - ts[np.maximum(starts - 1, 0)]
     episode = int(np.searchsorted(starts, trough, side="right")) - 1
     deepest = int(spans[episode]) if episode >= 0 and trough < ends[episode] else 0
-    return float(drawdown[trough]), deepest / NS_PER_DAY, int(spans.max()) / NS_PER_DAY
+    return float(dd[trough]), deepest / NS_PER_DAY, int(spans.max()) / NS_PER_DAY
+
+
+def sample_skew(values: FloatArray) -> float:
+    """Return the bias-adjusted sample skewness G1 (NaN below 3 values or zero spread)."""
+    n = values.size
+    if n < 3:
+        return math.nan
+    centered = values - values.mean()
+    m2 = float(np.mean(centered**2))
+    if m2 <= 0:
+        return math.nan
+    g1 = float(np.mean(centered**3)) / math.pow(m2, 1.5)
+    return g1 * math.sqrt(n * (n - 1)) / (n - 2)
+
+
+def sample_kurtosis(values: FloatArray) -> float:
+    """Return the bias-adjusted sample excess kurtosis G2 (NaN below 4 values or no spread)."""
+    n = values.size
+    if n < 4:
+        return math.nan
+    centered = values - values.mean()
+    m2 = float(np.mean(centered**2))
+    if m2 <= 0:
+        return math.nan
+    g2 = float(np.mean(centered**4)) / m2**2 - 3.0
+    return (n - 1) / ((n - 2) * (n - 3)) * ((n + 1) * g2 + 6.0)
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator > 0 and math.isfinite(denominator) else math.nan
+
+
+def _sharpe_probability(
+    excess: FloatArray, returns: FloatArray, trials: int, variance: float | None
+) -> tuple[float, float]:
+    """Return (probabilistic Sharpe ratio, deflated Sharpe ratio); NaN when undefined."""
+    n = returns.size
+    if n < 3:
+        return math.nan, math.nan
+    std = float(np.std(excess, ddof=1))
+    if not std > 0:
+        return math.nan, math.nan
+    sharpe = float(np.mean(excess)) / std
+    centered = returns - returns.mean()
+    m2 = float(np.mean(centered**2))
+    skew = float(np.mean(centered**3)) / math.pow(m2, 1.5)
+    kurtosis = float(np.mean(centered**4)) / m2**2
+    spread = 1.0 - skew * sharpe + (kurtosis - 1.0) / 4.0 * sharpe**2
+    if not spread > 0:
+        return math.nan, math.nan
+
+    def psr(benchmark: float) -> float:
+        return _NORMAL.cdf((sharpe - benchmark) * math.sqrt(n - 1) / math.sqrt(spread))
+
+    probabilistic = psr(0.0)
+    if trials <= 1:
+        return probabilistic, probabilistic
+    trial_variance = spread / (n - 1) if variance is None else variance
+    expected_max = math.sqrt(trial_variance) * (
+        (1.0 - EULER_GAMMA) * _NORMAL.inv_cdf(1.0 - 1.0 / trials)
+        + EULER_GAMMA * _NORMAL.inv_cdf(1.0 - 1.0 / (trials * math.e))
+    )
+    return probabilistic, psr(expected_max)
+
+
+def _benchmark_metrics(
+    returns: FloatArray,
+    excess: FloatArray,
+    bench: FloatArray | None,
+    rf_period: float,
+    periods: float,
+    years: float,
+) -> dict[str, float | None]:
+    keys = (
+        "benchmark_total_return",
+        "benchmark_cagr",
+        "alpha",
+        "beta",
+        "information_ratio",
+        "correlation",
+    )
+    if bench is None or bench.size < 2 or returns.size < 2:
+        return dict.fromkeys(keys)
+    bench_returns = bench[1:] / bench[:-1] - 1.0
+    bench_excess = bench_returns - rf_period
+    total = float(bench[-1] / bench[0] - 1.0)
+    cagr = (1.0 + total) ** (1.0 / years) - 1.0 if years > 0 and total > -1 else math.nan
+    variance = float(np.var(bench_excess, ddof=1))
+    beta = (
+        float(np.cov(excess, bench_excess, ddof=1)[0, 1]) / variance if variance > 0 else math.nan
+    )
+    alpha = (float(np.mean(excess)) - beta * float(np.mean(bench_excess))) * periods
+    active = returns - bench_returns
+    tracking = float(np.std(active, ddof=1))
+    information = (
+        float(np.mean(active)) / tracking * math.sqrt(periods) if tracking > 0 else math.nan
+    )
+    both = float(np.std(returns)) > 0 and float(np.std(bench_returns)) > 0
+    correlation = float(np.corrcoef(returns, bench_returns)[0, 1]) if both else math.nan
+    values = (total, cagr, alpha, beta, information, correlation)
+    return {key: _clean(value) for key, value in zip(keys, values, strict=True)}
 
 
 def compute_metrics(
@@ -69,48 +220,102 @@ def compute_metrics(
     gross_exposure: np.ndarray,
     trades: Sequence[TradeRecord],
     fees_paid: float,
+    frames: Sequence[BarFrame] | None = None,
+    fills: Sequence[Traded] | None = None,
+    benchmark: tuple[IntArray, FloatArray] | None = None,
+    risk_free_rate: float = 0.0,
+    trials: int = 1,
+    trials_sharpe_variance: float | None = None,
 ) -> dict[str, Any]:
-    """Return the run's metrics as a JSON-ready dict (see module docstring for formulas)."""
-    values = np.concatenate(([initial_cash], equity.astype(np.float64)))
-    times = np.concatenate(([start_ns], ts.astype(np.int64)))
+    """Return the run's metrics as a JSON-ready dict (formulas: see the module docstring).
+
+    Args:
+        initial_cash: Account value before the first bar.
+        start_ns: Time of the initial value (the first bar's open time), ns UTC.
+        ts: Bar close times of the equity curve, int64 ns UTC.
+        equity: Equity at each close time.
+        gross_exposure: Σ |position value| at each close time.
+        trades: Closed round trips, in closing order.
+        fees_paid: Total fees of the run, in the account currency.
+        frames: The run's bars; enables the buy-and-hold benchmark and MAE/MFE.
+        fills: The run's fills; turnover uses their notional (else the trades').
+        benchmark: ``(ts_ns, values)`` of any benchmark series; replaces buy-and-hold.
+        risk_free_rate: Annual risk-free rate as a fraction (0.04 = 4%).
+        trials: How many strategy variants were tried (for the deflated Sharpe ratio).
+        trials_sharpe_variance: Variance of those variants' per-bar Sharpe ratios.
+    """
+    values = np.concatenate(([initial_cash], np.asarray(equity, dtype=np.float64)))
+    times = np.concatenate(([start_ns], np.asarray(ts, dtype=np.int64)))
     returns = values[1:] / values[:-1] - 1.0
     years = (times[-1] - times[0]) / NS_PER_DAY / DAYS_PER_YEAR if times.size > 1 else 0.0
     periods = returns.size / years if years > 0 else math.nan
+    root = math.sqrt(periods) if periods == periods else math.nan
+    rf_period = (1.0 + risk_free_rate) ** (1.0 / periods) - 1.0 if periods == periods else 0.0
+    excess = returns - rf_period
     final = float(values[-1])
     total_return = final / initial_cash - 1.0
     cagr = (final / initial_cash) ** (1.0 / years) - 1.0 if years > 0 and final > 0 else math.nan
     if returns.size > 1:
-        std = float(np.std(returns, ddof=1))
-        mean = float(np.mean(returns))
-        downside = float(np.sqrt(np.mean(np.minimum(returns, 0.0) ** 2)))
+        std = float(np.std(excess, ddof=1))
+        mean = float(np.mean(excess))
+        downside = float(np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2)))
+        volatility = float(np.std(returns, ddof=1)) * root
     else:
-        std = mean = downside = math.nan
-    root = math.sqrt(periods) if periods == periods else math.nan
-    sharpe = mean / std * root if std > 0 else math.nan
-    sortino = mean / downside * root if downside > 0 else math.nan
+        std = mean = downside = volatility = math.nan
     max_dd, dd_days, longest_days = drawdown_durations(times, values)
-    net = np.array([t.net_pnl for t in trades], dtype=np.float64)
-    wins = net[net > 0]
-    losses = net[net <= 0]
-    gross_loss = float(-losses.sum())
-    return {
+    ulcer = math.sqrt(float(np.mean(drawdown(values) ** 2)))
+    ts_array = np.asarray(ts, dtype=np.int64)
+    equity_array = np.asarray(equity, dtype=np.float64)
+    _, daily = period_returns(ts_array, equity_array, initial_cash, "D")
+    _, monthly = period_returns(ts_array, equity_array, initial_cash, "M")
+    low_tail = float(np.quantile(daily, 0.05)) if daily.size else math.nan
+    high_tail = float(np.quantile(daily, 0.95)) if daily.size else math.nan
+    losses = float(np.sum(np.maximum(-excess, 0.0)))
+    gross = np.asarray(gross_exposure, dtype=np.float64)
+    if fills is not None:
+        traded = sum(f.quantity * f.price for f in fills)
+    else:
+        traded = sum(t.entry_value + t.exit_value for t in trades)
+    psr, dsr = _sharpe_probability(excess, returns, trials, trials_sharpe_variance)
+    bench = benchmark_values(times, frames, benchmark) if (frames or benchmark) else None
+    metrics: dict[str, Any] = {
         "initial_cash": initial_cash,
         "final_equity": final,
         "total_return": total_return,
         "cagr": _clean(cagr),
-        "volatility": _clean(std * root),
-        "sharpe": _clean(sharpe),
-        "sortino": _clean(sortino),
+        "volatility": _clean(volatility),
+        "sharpe": _clean(mean / std * root if std > 0 else math.nan),
+        "sortino": _clean(mean / downside * root if downside > 0 else math.nan),
+        "calmar": _clean(cagr / -max_dd if max_dd < 0 else math.nan),
+        "omega": _clean(
+            float(np.sum(np.maximum(excess, 0.0))) / losses if losses > 0 else math.nan
+        ),
         "max_drawdown": max_dd,
         "max_drawdown_duration_days": dd_days,
         "longest_drawdown_duration_days": longest_days,
-        "num_trades": len(trades),
-        "win_rate": _clean(wins.size / net.size) if net.size else None,
-        "profit_factor": _clean(float(wins.sum()) / gross_loss) if gross_loss > 0 else None,
-        "exposure": float(np.mean(gross_exposure > 0)) if gross_exposure.size else 0.0,
+        "ulcer_index": ulcer,
+        "var_95": _clean(low_tail),
+        "cvar_95": _clean(float(np.mean(daily[daily <= low_tail])) if daily.size else math.nan),
+        "skew": _clean(sample_skew(daily)),
+        "kurtosis": _clean(sample_kurtosis(daily)),
+        "tail_ratio": _clean(_ratio(abs(high_tail), abs(low_tail))),
+        "best_day": _clean(float(daily.max())) if daily.size else None,
+        "worst_day": _clean(float(daily.min())) if daily.size else None,
+        "best_month": _clean(float(monthly.max())) if monthly.size else None,
+        "worst_month": _clean(float(monthly.min())) if monthly.size else None,
+        "exposure": float(np.mean(gross > 0)) if gross.size else 0.0,
+        "average_exposure": _clean(float(np.mean(gross / equity_array))) if gross.size else 0.0,
+        "turnover": _clean(_ratio(traded / float(np.mean(values)), years)),
         "fees_paid": fees_paid,
-        "bars": int(equity.size),
+        **trade_statistics(trades, frames),
+        **_benchmark_metrics(returns, excess, bench, rf_period, periods, years),
+        "probabilistic_sharpe": _clean(psr),
+        "deflated_sharpe": _clean(dsr),
+        "risk_free_rate": risk_free_rate,
+        "trials": trials,
+        "bars": int(equity_array.size),
         "periods_per_year": _clean(periods),
         "start": int(times[0]),
         "end": int(times[-1]),
     }
+    return metrics

@@ -1,0 +1,386 @@
+"""The report's charts as plotly figure dicts (data + layout), thinned for display only.
+
+In: a `ReportData` whose metrics are computed. Out: ``(chart id, title, figure)`` triples
+that the page hands to ``Plotly.newPlot``. Times are ms since the epoch on date axes.
+Long series are thinned with min/max buckets (`display_indices`): the first and last
+point of each bucket plus its lowest and highest, so peaks, troughs and drawdowns stay
+visible. Every metric is computed from the full series before any of this.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from engine.report.data import ReportData
+from engine.report.series import FloatArray, IntArray, benchmark_values, drawdown, period_returns
+from engine.report.trade_stats import trade_excursions
+
+__all__ = ["DISPLAY_BUCKETS", "MAX_MARKERS", "build_charts", "display_indices", "rolling_stats"]
+
+DISPLAY_BUCKETS = 1500
+MAX_MARKERS = 4000
+COLORS = {"strategy": "#1f6feb", "benchmark": "#8b949e", "loss": "#d1242f", "gain": "#1a7f37"}
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+Figure = dict[str, Any]
+
+
+def display_indices(values: FloatArray, buckets: int = DISPLAY_BUCKETS) -> IntArray:
+    """Return sorted indices that keep each bucket's first, last, min and max point."""
+    n = values.size
+    if n <= 4 * buckets:
+        return np.arange(n, dtype=np.int64)
+    size = math.ceil(n / buckets)
+    padded = np.concatenate((values, np.full(size * buckets - n, values[-1])))
+    shaped = padded.reshape(buckets, size)
+    base = np.arange(buckets, dtype=np.int64) * size
+    keep = np.concatenate(
+        (
+            base,
+            np.minimum(base + size - 1, n - 1),
+            base + np.nanargmin(shaped, axis=1),
+            base + np.nanargmax(shaped, axis=1),
+        )
+    )
+    return np.unique(np.minimum(keep, n - 1))
+
+
+def _ms(ts: IntArray) -> list[int]:
+    result: list[int] = (np.asarray(ts, dtype=np.int64) // 1_000_000).tolist()
+    return result
+
+
+def _values(array: FloatArray, digits: int = 6) -> list[float | None]:
+    """Return a JSON-safe list (NaN/inf become null, which plotly draws as a gap)."""
+    rounded = np.round(np.asarray(array, dtype=np.float64), digits)
+    return [v if math.isfinite(v) else None for v in rounded.tolist()]
+
+
+def _layout(title_y: str, **extra: Any) -> dict[str, Any]:
+    layout: dict[str, Any] = {
+        "margin": {"l": 60, "r": 20, "t": 30, "b": 40},
+        "height": 340,
+        "hovermode": "x unified",
+        "legend": {"orientation": "h", "y": 1.12},
+        "xaxis": {"type": "date"},
+        "yaxis": {"title": {"text": title_y}, "automargin": True},
+    }
+    layout.update(extra)
+    return layout
+
+
+def rolling_stats(
+    returns: FloatArray, window: int, periods: float
+) -> tuple[FloatArray, FloatArray]:
+    """Return rolling annualized (Sharpe, volatility) over ``window`` returns (NaN warm-up)."""
+    n = returns.size
+    sharpe = np.full(n, np.nan)
+    volatility = np.full(n, np.nan)
+    if n < window or window < 2:
+        return sharpe, volatility
+    sums = np.cumsum(np.concatenate(([0.0], returns)))
+    squares = np.cumsum(np.concatenate(([0.0], returns**2)))
+    total = sums[window:] - sums[:-window]
+    mean = total / window
+    variance = np.maximum(
+        (squares[window:] - squares[:-window] - window * mean**2) / (window - 1), 0
+    )
+    std = np.sqrt(variance)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sharpe[window - 1 :] = np.where(std > 1e-12, mean / std * math.sqrt(periods), np.nan)
+    volatility[window - 1 :] = std * math.sqrt(periods)
+    return sharpe, volatility
+
+
+def _equity_chart(data: ReportData, bench: FloatArray | None) -> Figure:
+    keep = display_indices(data.equity)
+    x = _ms(data.ts[keep])
+    traces: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "strategy",
+            "x": x,
+            "y": _values(data.equity[keep], 2),
+            "line": {"color": COLORS["strategy"], "width": 1.5},
+        },
+    ]
+    if bench is not None:
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": data.benchmark_label,
+                "x": x,
+                "y": _values(bench[1:][keep] * data.initial_cash, 2),
+                "line": {"color": COLORS["benchmark"], "width": 1.2},
+            }
+        )
+    buttons = [
+        {"label": "linear", "method": "relayout", "args": [{"yaxis.type": "linear"}]},
+        {"label": "log", "method": "relayout", "args": [{"yaxis.type": "log"}]},
+    ]
+    menu = {
+        "type": "buttons",
+        "direction": "right",
+        "x": 1.0,
+        "xanchor": "right",
+        "y": 1.2,
+        "buttons": buttons,
+        "showactive": True,
+    }
+    return {"data": traces, "layout": _layout("equity", updatemenus=[menu])}
+
+
+def _drawdown_chart(data: ReportData) -> Figure:
+    values = np.concatenate(([data.initial_cash], data.equity))
+    dd = drawdown(values)[1:] * 100
+    keep = display_indices(dd)
+    trace = {
+        "type": "scatter",
+        "mode": "lines",
+        "name": "drawdown",
+        "x": _ms(data.ts[keep]),
+        "y": _values(dd[keep], 3),
+        "fill": "tozeroy",
+        "line": {"color": COLORS["loss"], "width": 1},
+    }
+    return {"data": [trace], "layout": _layout("drawdown %", showlegend=False)}
+
+
+def _monthly_heatmap(data: ReportData) -> Figure:
+    labels, returns = period_returns(data.ts, data.equity, data.initial_cash, "M")
+    years = labels.astype("datetime64[Y]").astype(int) + 1970
+    months = labels.astype(int) % 12
+    rows = sorted(set(years.tolist()))
+    grid: list[list[float | None]] = [[None] * 12 for _ in rows]
+    for year, month, value in zip(years.tolist(), months.tolist(), returns.tolist(), strict=True):
+        grid[rows.index(year)][month] = round(value * 100, 2) if math.isfinite(value) else None
+    text = [["" if v is None else f"{v:.1f}" for v in row] for row in grid]
+    limit = max((abs(v) for row in grid for v in row if v is not None), default=1.0) or 1.0
+    trace = {
+        "type": "heatmap",
+        "z": grid,
+        "x": MONTHS,
+        "y": [str(y) for y in rows],
+        "text": text,
+        "texttemplate": "%{text}",
+        "colorscale": "RdYlGn",
+        "zmin": -limit,
+        "zmax": limit,
+        "hovertemplate": "%{y} %{x}: %{z:.2f}%<extra></extra>",
+        "xgap": 1,
+        "ygap": 1,
+        "colorbar": {"title": {"text": "%"}},
+    }
+    layout = _layout("year", height=max(220, 60 + 28 * len(rows)), hovermode="closest")
+    layout["xaxis"] = {"type": "category"}
+    layout["yaxis"] = {"type": "category", "autorange": "reversed"}
+    return {"data": [trace], "layout": layout}
+
+
+def _yearly_bars(data: ReportData) -> Figure:
+    labels, returns = period_returns(data.ts, data.equity, data.initial_cash, "Y")
+    values = _values(returns * 100, 2)
+    colors = [COLORS["gain"] if (v or 0) >= 0 else COLORS["loss"] for v in values]
+    trace = {
+        "type": "bar",
+        "x": [str(y) for y in labels.astype(int) + 1970],
+        "y": values,
+        "marker": {"color": colors},
+        "name": "year",
+        "hovertemplate": "%{x}: %{y:.2f}%<extra></extra>",
+    }
+    layout = _layout("return %", showlegend=False, hovermode="closest")
+    layout["xaxis"] = {"type": "category"}
+    return {"data": [trace], "layout": layout}
+
+
+def _rolling_chart(data: ReportData) -> Figure:
+    labels, daily = period_returns(data.ts, data.equity, data.initial_cash, "D")
+    years = (data.ts[-1] - data.start_ns) / 86_400e9 / 365.25 if data.ts.size else 0.0
+    per_year = daily.size / years if years > 0 else 365.25
+    window = min(63, max(2, daily.size // 4))
+    sharpe, volatility = rolling_stats(daily, window, per_year)
+    x = (labels.astype("datetime64[ms]").astype(np.int64) + 86_400_000).tolist()
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": f"Sharpe ({window}d)",
+            "x": x,
+            "y": _values(sharpe, 3),
+            "line": {"color": COLORS["strategy"]},
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": f"volatility ({window}d, %)",
+            "x": x,
+            "y": _values(volatility * 100, 3),
+            "yaxis": "y2",
+            "line": {"color": COLORS["loss"]},
+        },
+    ]
+    layout = _layout("Sharpe")
+    layout["yaxis2"] = {"title": {"text": "volatility %"}, "overlaying": "y", "side": "right"}
+    return {"data": traces, "layout": layout}
+
+
+def _distribution_chart(data: ReportData) -> Figure:
+    _, daily = period_returns(data.ts, data.equity, data.initial_cash, "D")
+    finite = daily[np.isfinite(daily)] * 100
+    counts, edges = (
+        np.histogram(finite, bins=min(60, max(5, finite.size // 5)))
+        if finite.size
+        else (np.zeros(1), np.array([-0.5, 0.5]))
+    )
+    centers = (edges[:-1] + edges[1:]) / 2
+    trace = {
+        "type": "bar",
+        "x": _values(centers, 4),
+        "y": counts.tolist(),
+        "name": "days",
+        "marker": {"color": COLORS["strategy"]},
+        "width": float(edges[1] - edges[0]),
+        "hovertemplate": "%{x:.2f}%: %{y} days<extra></extra>",
+    }
+    layout = _layout("days", showlegend=False, hovermode="closest")
+    layout["xaxis"] = {"title": {"text": "daily return %"}}
+    return {"data": [trace], "layout": layout}
+
+
+def _exposure_chart(data: ReportData) -> Figure:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exposure = np.where(data.equity > 0, data.gross_exposure / data.equity * 100, np.nan)
+    keep = display_indices(np.nan_to_num(exposure))
+    trace = {
+        "type": "scatter",
+        "mode": "lines",
+        "name": "gross exposure",
+        "x": _ms(data.ts[keep]),
+        "y": _values(exposure[keep], 2),
+        "fill": "tozeroy",
+        "line": {"color": COLORS["gain"], "width": 1},
+    }
+    return {"data": [trace], "layout": _layout("gross exposure % of equity", showlegend=False)}
+
+
+def _thin(count: int, limit: int = MAX_MARKERS) -> IntArray:
+    return (
+        np.unique(np.linspace(0, count - 1, min(count, limit)).astype(np.int64))
+        if count
+        else np.empty(0, np.int64)
+    )
+
+
+def _price_chart(data: ReportData, symbol: str) -> Figure:
+    frame = next(f for f in data.frames if f.symbol == symbol)
+    keep = display_indices(frame.close)
+    traces: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "close",
+            "x": _ms(frame.ts_close_ns[keep]),
+            "y": _values(frame.close[keep], 8),
+            "line": {"color": "#57606a", "width": 1},
+        },
+    ]
+    fills = [f for f in data.fills if f.symbol == symbol]
+    for side, symbol_marker, color in (
+        ("buy", "triangle-up", COLORS["gain"]),
+        ("sell", "triangle-down", COLORS["loss"]),
+    ):
+        chosen = [f for f in fills if f.side == side]
+        shown = [chosen[i] for i in _thin(len(chosen)).tolist()]
+        if shown:
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "markers",
+                    "name": f"{side} fills",
+                    "x": [f.ts_event // 1_000_000 for f in shown],
+                    "y": [f.price for f in shown],
+                    "marker": {"symbol": symbol_marker, "size": 8, "color": color},
+                }
+            )
+    stops = [
+        o
+        for o in data.orders
+        if o.get("symbol") == symbol and o.get("stop_price") not in (None, "")
+    ]
+    shown_stops = [stops[i] for i in _thin(len(stops)).tolist()]
+    if shown_stops:
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": "stop orders",
+                "x": [_order_ms(o.get("ts_requested")) for o in shown_stops],
+                "y": [float(o["stop_price"]) for o in shown_stops],
+                "marker": {
+                    "symbol": "x-thin-open",
+                    "size": 9,
+                    "color": "#9a6700",
+                    "line": {"width": 2},
+                },
+            }
+        )
+    return {"data": traces, "layout": _layout(symbol, hovermode="closest")}
+
+
+def _order_ms(value: Any) -> int:
+    return int(value or 0) // 1_000_000
+
+
+def _excursion_chart(data: ReportData) -> Figure:
+    excursions = trade_excursions(data.trades, data.frames)
+    index = _thin(len(excursions)).tolist()
+    maes = [round(excursions[i][0] * 100, 3) for i in index]
+    mfes = [round(excursions[i][1] * 100, 3) for i in index]
+    colors = [COLORS["gain"] if data.trades[i].net_pnl > 0 else COLORS["loss"] for i in index]
+    trace = {
+        "type": "scatter",
+        "mode": "markers",
+        "name": "trades",
+        "x": maes,
+        "y": mfes,
+        "text": [f"trade {i + 1}" for i in index],
+        "marker": {"color": colors, "size": 6, "opacity": 0.7},
+        "hovertemplate": "%{text}: MAE %{x:.2f}%, MFE %{y:.2f}%<extra></extra>",
+    }
+    layout = _layout("MFE % (best excursion)", showlegend=False, hovermode="closest")
+    layout["xaxis"] = {"title": {"text": "MAE % (worst excursion)"}}
+    return {"data": [trace], "layout": layout}
+
+
+def build_charts(
+    data: ReportData, bench: FloatArray | None = None
+) -> list[tuple[str, str, Figure]]:
+    """Return ``(id, title, figure)`` for every chart of the report, in page order."""
+    if bench is None and data.frames:
+        bench = benchmark_values(np.concatenate(([data.start_ns], data.ts)), data.frames)
+    charts = [
+        ("equity", "Equity vs benchmark", _equity_chart(data, bench)),
+        ("drawdown", "Drawdown (underwater)", _drawdown_chart(data)),
+        ("monthly", "Monthly returns %", _monthly_heatmap(data)),
+        ("yearly", "Yearly returns", _yearly_bars(data)),
+        ("rolling", "Rolling Sharpe and volatility (daily returns)", _rolling_chart(data)),
+        ("distribution", "Distribution of daily returns", _distribution_chart(data)),
+        ("exposure", "Exposure over time", _exposure_chart(data)),
+    ]
+    for number, frame in enumerate(data.frames):
+        charts.append(
+            (
+                f"price{number}",
+                f"{frame.symbol}: price, fills and stops",
+                _price_chart(data, frame.symbol),
+            )
+        )
+    if data.trades and data.frames:
+        charts.append(("excursions", "Trade excursions (MAE vs MFE)", _excursion_chart(data)))
+    return charts

@@ -1,0 +1,288 @@
+"""What a report needs, gathered from a finished `BacktestResult` or from a run's folder.
+
+In: a result (in memory, right after the run) or an artifacts folder written by
+`engine.report.artifacts.write_artifacts` (``config.toml``, ``run.json``, ``equity.csv``,
+``trades.csv``, ``fills.csv``, ``orders.csv``). Out: a `ReportData` with the full equity
+curve, trades, fills, orders, the bars (re-read from the data files named in the run's
+config when rendering from a folder; price charts and MAE/MFE are left out, with a note,
+when those files are gone) and the metrics computed from all of it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from engine.config import dump_config
+from engine.errors import KestrelError
+from engine.feeds import BarFrame, load_bars
+from engine.report.metrics import compute_metrics
+from engine.report.recorder import TradeRecord
+from engine.report.series import FloatArray, IntArray
+
+if TYPE_CHECKING:
+    from engine.runtime.backtest import BacktestResult
+
+__all__ = ["FillRow", "ReportData", "file_sha256", "iso_to_ns", "load_equity"]
+
+
+class FillRow(NamedTuple):
+    """One fill as the report uses it (times in ns UTC)."""
+
+    fill_id: str
+    order_id: str
+    symbol: str
+    side: str
+    quantity: float
+    price: float
+    fee: float
+    ts_event: int
+
+
+@dataclass
+class ReportData:
+    """Everything one run's report shows. Arrays are full length, never downsampled."""
+
+    run_id: str
+    config: dict[str, Any]
+    run_info: dict[str, Any]
+    initial_cash: float
+    start_ns: int
+    ts: IntArray
+    cash: FloatArray
+    equity: FloatArray
+    gross_exposure: FloatArray
+    trades: list[TradeRecord]
+    fills: list[FillRow]
+    orders: list[dict[str, Any]]
+    frames: list[BarFrame]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    benchmark_label: str = "buy & hold"
+
+    def compute(
+        self,
+        benchmark: tuple[IntArray, FloatArray] | None = None,
+        risk_free_rate: float = 0.0,
+        trials: int = 1,
+    ) -> None:
+        """Compute `metrics` from the full series (benchmark: ``(ts_ns, values)``)."""
+        self.metrics = compute_metrics(
+            initial_cash=self.initial_cash,
+            start_ns=self.start_ns,
+            ts=self.ts,
+            equity=self.equity,
+            gross_exposure=self.gross_exposure,
+            trades=self.trades,
+            fees_paid=sum(fill.fee for fill in self.fills),
+            frames=self.frames or None,
+            fills=self.fills,
+            benchmark=benchmark,
+            risk_free_rate=risk_free_rate,
+            trials=trials,
+        )
+
+    @classmethod
+    def from_result(cls, result: BacktestResult, folder: Path | None = None) -> ReportData:
+        """Gather a report from an in-memory result (``folder``: where run.json may be)."""
+        info = _read_json(folder / "run.json") if folder is not None else {}
+        curve = result.equity_curve
+        fills = [
+            FillRow(
+                f.fill_id, f.order_id, f.symbol, str(f.side), f.quantity, f.price, f.fee, f.ts_event
+            )
+            for f in result.recorder.fills
+        ]
+        starts = [int(frame.ts_open_ns[0]) for frame in result.frames if len(frame)]
+        return cls(
+            run_id=str(info.get("run_id", result.config.run.name)),
+            config=dump_config(result.config),
+            run_info=info,
+            initial_cash=result.config.account.initial_cash,
+            start_ns=min(starts) if starts else 0,
+            ts=curve.ts,
+            cash=curve.cash,
+            equity=curve.equity,
+            gross_exposure=curve.gross_exposure,
+            trades=list(result.recorder.trades),
+            fills=fills,
+            orders=list(result.recorder.orders.values()),
+            frames=list(result.frames),
+        )
+
+    @classmethod
+    def from_dir(cls, folder: Path) -> ReportData:
+        """Gather a report from a run's artifacts folder.
+
+        Raises:
+            KestrelError: The folder is not a run's artifacts folder.
+        """
+        if not (folder / "config.toml").is_file() or not (folder / "equity.csv").is_file():
+            raise KestrelError(
+                f"{folder} is not a run folder (no config.toml/equity.csv); pass the folder "
+                "a backtest wrote or a run id from `kestrel runs list`"
+            )
+        with (folder / "config.toml").open("rb") as handle:
+            config = tomllib.load(handle)
+        info = _read_json(folder / "run.json")
+        stored = _read_json(folder / "metrics.json")
+        ts, cash, equity, gross = load_equity(folder / "equity.csv")
+        notes: list[str] = []
+        frames = _reload_frames(config, info, folder, notes)
+        starts = [int(frame.ts_open_ns[0]) for frame in frames if len(frame)]
+        start = int(stored.get("start") or (min(starts) if starts else (ts[0] if ts.size else 0)))
+        return cls(
+            run_id=str(info.get("run_id", folder.name)),
+            config=config,
+            run_info=info,
+            initial_cash=float(config.get("account", {}).get("initial_cash", 10_000.0)),
+            start_ns=start,
+            ts=ts,
+            cash=cash,
+            equity=equity,
+            gross_exposure=gross,
+            trades=_read_trades(folder / "trades.csv"),
+            fills=_read_fills(folder / "fills.csv"),
+            orders=_read_orders(folder / "orders.csv"),
+            frames=frames,
+            notes=notes,
+        )
+
+
+def iso_to_ns(values: list[str] | pd.Series) -> IntArray:
+    """Return ISO-8601 UTC texts (``…Z``) as int64 ns since the epoch (empty text: 0)."""
+    series = pd.Series(values, dtype=object).replace("", None)
+    parsed = pd.to_datetime(series, utc=True, format="ISO8601").dt.as_unit("ns")
+    result: IntArray = np.array(parsed.astype("int64").to_numpy(), dtype=np.int64)
+    result[parsed.isna().to_numpy()] = 0
+    return result
+
+
+def load_equity(path: Path) -> tuple[IntArray, FloatArray, FloatArray, FloatArray]:
+    """Return ``(ts_ns, cash, equity, gross_exposure)`` from an ``equity.csv``."""
+    frame = pd.read_csv(path, dtype={"ts_event": str})
+    if frame.empty:
+        empty = np.empty(0)
+        return np.empty(0, dtype=np.int64), empty, empty, empty
+    return (
+        iso_to_ns(frame["ts_event"]),
+        frame["cash"].to_numpy(np.float64),
+        frame["equity"].to_numpy(np.float64),
+        frame["gross_exposure"].to_numpy(np.float64),
+    )
+
+
+def file_sha256(path: Path) -> str:
+    """Return the hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    loaded = json.loads(path.read_text())
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _read_rows(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _float(text: str) -> float:
+    return float(text) if text else 0.0
+
+
+def _read_orders(path: Path) -> list[dict[str, Any]]:
+    rows = _read_rows(path)
+    for column in ("ts_requested", "ts_last"):
+        times = iso_to_ns([row.get(column, "") for row in rows]).tolist()
+        for row, ts in zip(rows, times, strict=True):
+            row[column] = ts
+    return rows
+
+
+def _read_trades(path: Path) -> list[TradeRecord]:
+    rows = _read_rows(path)
+    entries = iso_to_ns([row["entry_time"] for row in rows]).tolist()
+    exits = iso_to_ns([row["exit_time"] for row in rows]).tolist()
+    trades = []
+    for row, entry_ts, exit_ts in zip(rows, entries, exits, strict=True):
+        quantity = _float(row["quantity"])
+        trades.append(
+            TradeRecord(
+                symbol=row["symbol"],
+                side=row["side"],
+                entry_ts=entry_ts,
+                entry_quantity=quantity,
+                entry_value=quantity * _float(row["entry_price"]),
+                exit_quantity=quantity,
+                exit_value=quantity * _float(row["exit_price"]),
+                fees=_float(row["fees"]),
+                exit_ts=exit_ts,
+            )
+        )
+    return trades
+
+
+def _read_fills(path: Path) -> list[FillRow]:
+    rows = _read_rows(path)
+    times = iso_to_ns([row["ts_event"] for row in rows]).tolist()
+    return [
+        FillRow(
+            row["fill_id"],
+            row["order_id"],
+            row["symbol"],
+            row["side"],
+            _float(row["quantity"]),
+            _float(row["price"]),
+            _float(row["fee"]),
+            ts,
+        )
+        for row, ts in zip(rows, times, strict=True)
+    ]
+
+
+def _reload_frames(
+    config: dict[str, Any], info: dict[str, Any], folder: Path, notes: list[str]
+) -> list[BarFrame]:
+    """Re-read the run's bars; a missing or unreadable file becomes a note, not an error."""
+    sources = {item.get("symbol"): item.get("source") for item in info.get("data", [])}
+    frames = []
+    for source in config.get("data", []):
+        symbol = source.get("symbol", "")
+        candidates = [sources.get(symbol), source.get("path")]
+        paths = [Path(c) for c in candidates if c and not str(c).startswith("<")]
+        paths += [folder / p for p in paths if not p.is_absolute()]
+        path = next((p for p in paths if p.is_file()), None)
+        if path is None:
+            notes.append(f"{symbol}: data file not found; its price chart and MAE/MFE are left out")
+            continue
+        try:
+            frames.append(
+                load_bars(
+                    path,
+                    symbol=symbol,
+                    timeframe=source.get("timeframe"),
+                    resample=source.get("resample"),
+                    start=source.get("start"),
+                    end=source.get("end"),
+                )
+            )
+        except KestrelError as exc:
+            notes.append(f"{symbol}: cannot re-read {path}: {exc}")
+    return frames

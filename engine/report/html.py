@@ -1,0 +1,397 @@
+"""The self-contained HTML report of one run (``report.html``).
+
+In: a `BacktestResult` or a run's artifacts folder. Out: one HTML file that opens offline:
+plotly.js (from the ``plotly`` package) is embedded inline, charts are JSON islands drawn
+by a few lines of script, and the trades table sorts in the browser. The page shows the
+metrics table, equity vs benchmark (linear/log), drawdown, monthly heatmap and yearly bars,
+rolling Sharpe and volatility, the return distribution, exposure, per-symbol price charts
+with fills and stops, MAE/MFE, the trades table, the config, data provenance and the fill
+assumptions. Undefined numbers are shown as "—", never "NaN".
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import tomli_w
+
+from engine.errors import KestrelError
+from engine.feeds import BarFrame
+from engine.feeds.timeframe import format_timeframe
+from engine.report.artifacts import iso
+from engine.report.charts import build_charts
+from engine.report.data import ReportData, file_sha256
+from engine.report.page import SCRIPT, STYLE, TEMPLATE
+from engine.report.series import FloatArray, IntArray, benchmark_values
+from engine.report.trade_stats import trade_excursions
+
+if TYPE_CHECKING:
+    from engine.runtime.backtest import BacktestResult
+
+__all__ = ["MAX_TABLE_TRADES", "METRIC_SECTIONS", "format_metric", "plotly_js", "render_report"]
+
+MAX_TABLE_TRADES = 5000
+
+# (key, label, format): pct = fraction shown as %, num = 2 decimals, int, days, money.
+METRIC_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
+    (
+        "Returns",
+        [
+            ("total_return", "Total return", "pct"),
+            ("cagr", "CAGR", "pct"),
+            ("final_equity", "Final equity", "money"),
+            ("initial_cash", "Initial cash", "money"),
+            ("best_day", "Best day", "pct"),
+            ("worst_day", "Worst day", "pct"),
+            ("best_month", "Best month", "pct"),
+            ("worst_month", "Worst month", "pct"),
+        ],
+    ),
+    (
+        "Risk-adjusted",
+        [
+            ("volatility", "Volatility (ann.)", "pct"),
+            ("sharpe", "Sharpe", "num"),
+            ("sortino", "Sortino", "num"),
+            ("calmar", "Calmar", "num"),
+            ("omega", "Omega", "num"),
+            ("probabilistic_sharpe", "Probabilistic Sharpe", "pct"),
+            ("deflated_sharpe", "Deflated Sharpe", "pct"),
+            ("risk_free_rate", "Risk-free rate", "pct"),
+        ],
+    ),
+    (
+        "Drawdown and tails",
+        [
+            ("max_drawdown", "Max drawdown", "pct"),
+            ("max_drawdown_duration_days", "Max drawdown duration", "days"),
+            ("longest_drawdown_duration_days", "Longest drawdown", "days"),
+            ("ulcer_index", "Ulcer index", "pct"),
+            ("var_95", "Daily VaR 95%", "pct"),
+            ("cvar_95", "Daily CVaR 95%", "pct"),
+            ("skew", "Skew (daily)", "num"),
+            ("kurtosis", "Excess kurtosis (daily)", "num"),
+            ("tail_ratio", "Tail ratio", "num"),
+        ],
+    ),
+    (
+        "Trades",
+        [
+            ("num_trades", "Trades", "int"),
+            ("win_rate", "Win rate", "pct"),
+            ("average_win", "Average win", "money"),
+            ("average_loss", "Average loss", "money"),
+            ("payoff_ratio", "Payoff ratio", "num"),
+            ("profit_factor", "Profit factor", "num"),
+            ("expectancy", "Expectancy per trade", "money"),
+            ("expectancy_pct", "Expectancy %", "pct"),
+            ("average_holding_days", "Average holding", "days"),
+            ("max_holding_days", "Max holding", "days"),
+            ("max_win_streak", "Longest winning streak", "int"),
+            ("max_loss_streak", "Longest losing streak", "int"),
+            ("average_mae", "Average MAE", "pct"),
+            ("average_mfe", "Average MFE", "pct"),
+        ],
+    ),
+    (
+        "Activity",
+        [
+            ("exposure", "Time in market", "pct"),
+            ("average_exposure", "Average exposure", "pct"),
+            ("turnover", "Turnover (per year)", "num"),
+            ("fees_paid", "Fees paid", "money"),
+            ("bars", "Bars", "int"),
+        ],
+    ),
+    (
+        "Against the benchmark",
+        [
+            ("benchmark_total_return", "Benchmark return", "pct"),
+            ("benchmark_cagr", "Benchmark CAGR", "pct"),
+            ("alpha", "Alpha (ann.)", "pct"),
+            ("beta", "Beta", "num"),
+            ("information_ratio", "Information ratio", "num"),
+            ("correlation", "Correlation", "num"),
+        ],
+    ),
+]
+
+FILL_ASSUMPTIONS = {
+    "fee_rate": "Fee per fill as a fraction of notional.",
+    "slippage_bps": "Adverse price move on market and stop fills, in basis points.",
+    "market_fill": "next_open: an order decided on bar t fills at bar t+1's open; "
+    "same_close: at the deciding bar's close (optimistic).",
+    "limit_fill": "through: a limit fills only if the bar trades beyond it; touch: reaching it.",
+    "cash_shortfall": "What a buy the cash cannot pay for does: reduce or cancel.",
+}
+
+
+def format_metric(value: Any, kind: str) -> str:
+    """Return a metric for display; None, NaN and inf become "—"."""
+    if value is None or isinstance(value, bool):
+        return "—" if value is None else str(value)
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return "—"
+    if kind == "pct":
+        return f"{value * 100:,.2f}%"
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "days":
+        return f"{value:,.1f} days"
+    return f"{value:,.2f}"
+
+
+def plotly_js() -> str:
+    """Return plotly.js (minified) from the installed ``plotly`` package."""
+    spec = importlib.util.find_spec("plotly")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        path = Path(location) / "package_data" / "plotly.min.js"
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    raise KestrelError("the HTML report needs the 'plotly' package: pip install plotly")
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _json_island(value: Any) -> str:
+    return json.dumps(value, allow_nan=False, separators=(",", ":")).replace("</", "<\\/")
+
+
+def _metrics_html(metrics: dict[str, Any]) -> str:
+    parts = []
+    for title, rows in METRIC_SECTIONS:
+        cells = "".join(
+            f'<tr><th scope="row">{_e(label)}</th>'
+            f"<td>{_e(format_metric(metrics.get(key), kind))}</td></tr>"
+            for key, label, kind in rows
+        )
+        parts.append(f'<table class="metrics"><caption>{_e(title)}</caption>{cells}</table>')
+    return '<div class="metric-grid">' + "".join(parts) + "</div>"
+
+
+def _trades_table(data: ReportData) -> tuple[dict[str, Any], str]:
+    trades = data.trades
+    note = ""
+    index = list(range(len(trades)))
+    if len(trades) > MAX_TABLE_TRADES:
+        index = sorted(sorted(index, key=lambda i: -abs(trades[i].net_pnl))[:MAX_TABLE_TRADES])
+        note = (
+            f"Showing the {MAX_TABLE_TRADES:,} trades with the largest absolute PnL of "
+            f"{len(trades):,}; every trade is in trades.csv."
+        )
+    excursions = trade_excursions(trades, data.frames) if data.frames else []
+    columns = [
+        "#",
+        "symbol",
+        "side",
+        "entry",
+        "exit",
+        "quantity",
+        "entry price",
+        "exit price",
+        "net PnL",
+        "return %",
+        "fees",
+        "days held",
+        "MAE %",
+        "MFE %",
+    ]
+    rows = []
+    for i in index:
+        t = trades[i]
+        mae, mfe = excursions[i] if excursions else (None, None)
+        rows.append(
+            [
+                i + 1,
+                t.symbol,
+                t.side,
+                iso(t.entry_ts)[:19],
+                iso(t.exit_ts)[:19],
+                _round(t.entry_quantity, 8),
+                _round(t.entry_price, 8),
+                _round(t.exit_price, 8),
+                _round(t.net_pnl, 2),
+                _round(t.net_pnl / t.entry_value * 100 if t.entry_value else None, 3),
+                _round(t.fees, 2),
+                _round((t.exit_ts - t.entry_ts) / 86_400e9, 3),
+                _round(None if mae is None else mae * 100, 3),
+                _round(None if mfe is None else mfe * 100, 3),
+            ]
+        )
+    return {"columns": columns, "rows": rows}, note
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(value, digits)
+
+
+def _provenance_html(data: ReportData) -> str:
+    by_symbol = {frame.symbol: frame for frame in data.frames}
+    info_by_symbol = {item.get("symbol"): item for item in data.run_info.get("data", [])}
+    rows = []
+    for source in data.config.get("data", []):
+        symbol = source.get("symbol", "")
+        frame = by_symbol.get(symbol)
+        info = info_by_symbol.get(symbol, {})
+        path_text = str(info.get("source") or (frame.source if frame else source.get("path", "")))
+        path = Path(path_text)
+        digest = file_sha256(path) if path.is_file() else "—"
+        if frame is not None and len(frame):
+            span = f"{iso(int(frame.ts_open_ns[0]))} → {iso(int(frame.ts_close_ns[-1]))}"
+            bars, timeframe, gaps = (
+                f"{len(frame):,}",
+                format_timeframe(frame.timeframe_ns),
+                str(frame.gaps),
+            )
+        else:
+            span, bars, timeframe, gaps = "—", str(info.get("bars", "—")), "—", "—"
+        warnings = list(info.get("warnings", [])) or (list(frame.warnings) if frame else [])
+        rows.append(
+            f"<tr><td>{_e(symbol)}</td><td><code>{_e(path_text)}</code></td><td>{_e(bars)}</td>"
+            f"<td>{_e(timeframe)}</td><td>{_e(span)}</td><td>{_e(gaps)}</td>"
+            f"<td><code class=hash>{_e(digest)}</code></td>"
+            f"<td>{_e('; '.join(warnings) or '—')}</td></tr>"
+        )
+    names = ("symbol", "file", "bars", "timeframe", "range (UTC)", "gaps", "sha256", "warnings")
+    head = "<tr>" + "".join(f"<th>{name}</th>" for name in names) + "</tr>"
+    inputs = data.run_info.get("inputs_sha256")
+    extra = f"<p>Inputs hash (config + every bar): <code>{_e(inputs)}</code></p>" if inputs else ""
+    return f'<table class="wide">{head}{"".join(rows)}</table>{extra}'
+
+
+def _setting_row(name: str, value: Any, meaning: str) -> str:
+    return (
+        f"<tr><th scope=row>{_e(name)}</th><td><code>{_e(value)}</code></td>"
+        f"<td>{_e(meaning)}</td></tr>"
+    )
+
+
+def _assumptions_html(data: ReportData) -> str:
+    execution = data.config.get("execution", {})
+    account = data.config.get("account", {})
+    rows = [
+        _setting_row(key, value, FILL_ASSUMPTIONS.get(key, "")) for key, value in execution.items()
+    ]
+    for key in ("leverage", "allow_short", "currency"):
+        if key in account:
+            rows.append(_setting_row(f"account.{key}", account[key], ""))
+    rows.append(
+        "<tr><th scope=row>stops and limits</th><td></td><td>Trigger on the bar's range; an order "
+        "placed on a bar can fill from the next bar on.</td></tr>"
+    )
+    return f'<table class="wide">{"".join(rows)}</table>'
+
+
+def _resolve_benchmark(
+    benchmark: BarFrame | tuple[IntArray, FloatArray] | None,
+) -> tuple[IntArray, FloatArray] | None:
+    if isinstance(benchmark, BarFrame):
+        return benchmark.ts_close_ns, benchmark.close
+    return benchmark
+
+
+def render_report(
+    result_or_dir: BacktestResult | Path | str,
+    path: Path | str | None = None,
+    *,
+    benchmark: BarFrame | tuple[IntArray, FloatArray] | None = None,
+    benchmark_label: str | None = None,
+    risk_free_rate: float = 0.0,
+    trials: int = 1,
+) -> Path:
+    """Write the run's HTML report and return its path.
+
+    Args:
+        result_or_dir: A `BacktestResult`, or a run's artifacts folder.
+        path: Output file. Default: ``<folder>/report.html`` for a folder,
+            ``backtests/<run name>-report.html`` for a result.
+        benchmark: Bars (their closes are used) or ``(ts_ns, values)`` to compare with;
+            default buy-and-hold of the traded symbols.
+        benchmark_label: Legend name of the benchmark.
+        risk_free_rate: Annual risk-free rate as a fraction, for Sharpe, Sortino, alpha.
+        trials: Strategy variants tried, for the deflated Sharpe ratio.
+
+    Raises:
+        KestrelError: Not a run folder, or plotly is not installed.
+    """
+    if isinstance(result_or_dir, str | Path):
+        folder = Path(result_or_dir)
+        data = ReportData.from_dir(folder)
+        target = Path(path) if path is not None else folder / "report.html"
+    else:
+        target = (
+            Path(path)
+            if path is not None
+            else Path("backtests") / f"{result_or_dir.config.run.name}-report.html"
+        )
+        data = ReportData.from_result(result_or_dir, target.parent)
+    series = _resolve_benchmark(benchmark)
+    if benchmark_label or series is not None:
+        data.benchmark_label = benchmark_label or "benchmark"
+    data.compute(series, risk_free_rate, trials)
+    bench = None
+    if series is not None or data.frames:
+        bench = benchmark_values(np.concatenate(([data.start_ns], data.ts)), data.frames, series)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(_page(data, bench), encoding="utf-8")
+    return target
+
+
+def _page(data: ReportData, bench: FloatArray | None) -> str:
+    charts = build_charts(data, bench)
+    table, table_note = _trades_table(data)
+    metrics = data.metrics
+    chart_html = "".join(
+        f'<section class="chart{" half" if chart_id in HALF else ""}"><h3>{_e(title)}</h3>'
+        f'<div id="chart-{chart_id}" class="plot"></div>'
+        f'<script type="application/json" data-chart="chart-{chart_id}">'
+        f"{_json_island(figure)}</script></section>"
+        for chart_id, title, figure in charts
+    )
+    period = f"{iso(metrics['start'])[:10]} → {iso(metrics['end'])[:10]}"
+    strategy = data.config.get("strategy", {})
+    notes = "".join(f'<p class="note">{_e(note)}</p>' for note in data.notes)
+    headline = " · ".join(
+        f"{label} <b>{_e(format_metric(metrics.get(key), kind))}</b>"
+        for key, label, kind in (
+            ("total_return", "return", "pct"),
+            ("cagr", "CAGR", "pct"),
+            ("sharpe", "Sharpe", "num"),
+            ("max_drawdown", "max DD", "pct"),
+            ("num_trades", "trades", "int"),
+        )
+    )
+    created = data.run_info.get("created_at", "")
+    return TEMPLATE.format(
+        title=_e(f"Kestrel report {data.run_id}"),
+        run_id=_e(data.run_id),
+        strategy=_e(strategy.get("path", "")),
+        params=_e(json.dumps(strategy.get("params", {}), sort_keys=True)),
+        symbols=_e(", ".join(s.get("symbol", "") for s in data.config.get("data", []))),
+        period=_e(period),
+        created=_e(created or "—"),
+        headline=headline,
+        notes=notes,
+        metrics=_metrics_html(metrics),
+        charts=chart_html,
+        trades_json=_json_island(table),
+        trades_note=_e(table_note),
+        config=_e(tomli_w.dumps(data.config)),
+        provenance=_provenance_html(data),
+        assumptions=_assumptions_html(data),
+        plotly=plotly_js(),
+        script=SCRIPT,
+        style=STYLE,
+    )
+
+
+HALF = {"yearly", "distribution", "rolling", "exposure", "excursions", "drawdown"}

@@ -1,0 +1,124 @@
+"""Trade statistics of closed round trips, and each trade's adverse and favorable excursion.
+
+Formulas (``pnl`` is a trade's net PnL after fees, in the account currency; a winner has
+``pnl > 0``, every other closed trade is a loser; trades are taken in the order they closed):
+- win_rate = winners / trades; average_win = mean pnl of winners; average_loss = mean pnl
+  of losers (≤ 0); payoff_ratio = average_win / |average_loss|.
+- profit_factor = Σ winning pnl / |Σ losing pnl| (None without a losing PnL).
+- expectancy = mean pnl per trade (currency); expectancy_pct = mean of
+  pnl / entry value (a fraction).
+- holding time = exit time − entry time (fill times), in days: average and max.
+- max_win_streak / max_loss_streak: most consecutive winners / losers.
+- MAE / MFE (maximum adverse / favorable excursion), fractions of the entry price, from
+  the bars the position was held through — every bar that closes after the entry fill and
+  opens before the exit fill, plus the entry and exit prices themselves. Long:
+  MAE = min(low)/entry − 1 (≤ 0), MFE = max(high)/entry − 1 (≥ 0); short: MAE =
+  1 − max(high)/entry, MFE = 1 − min(low)/entry.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from engine.feeds import BarFrame
+from engine.report.recorder import TradeRecord
+from engine.report.series import NS_PER_DAY
+
+__all__ = ["longest_streak", "trade_excursions", "trade_statistics"]
+
+
+def longest_streak(flags: Sequence[bool]) -> int:
+    """Return the length of the longest run of True in ``flags``."""
+    best = current = 0
+    for flag in flags:
+        current = current + 1 if flag else 0
+        best = max(best, current)
+    return best
+
+
+def trade_excursions(
+    trades: Sequence[TradeRecord], frames: Sequence[BarFrame]
+) -> list[tuple[float, float]]:
+    """Return ``(mae, mfe)`` per trade (see the module docstring); NaN-free.
+
+    A trade whose symbol has no frame gets excursions from its entry and exit prices only.
+    """
+    by_symbol = {frame.symbol: frame for frame in frames}
+    result = []
+    for trade in trades:
+        entry = trade.entry_price
+        if entry <= 0:
+            result.append((0.0, 0.0))
+            continue
+        low = high = entry
+        if trade.exit_quantity:
+            low = min(low, trade.exit_price)
+            high = max(high, trade.exit_price)
+        frame = by_symbol.get(trade.symbol)
+        if frame is not None and len(frame):
+            first = int(np.searchsorted(frame.ts_close_ns, trade.entry_ts, side="right"))
+            end_ts = trade.exit_ts if trade.exit_ts else int(frame.ts_close_ns[-1]) + 1
+            stop = int(np.searchsorted(frame.ts_open_ns, end_ts, side="left"))
+            if stop > first:
+                low = min(low, float(frame.low[first:stop].min()))
+                high = max(high, float(frame.high[first:stop].max()))
+        if trade.side == "long":
+            result.append((low / entry - 1.0, high / entry - 1.0))
+        else:
+            result.append((1.0 - high / entry, 1.0 - low / entry))
+    return result
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def trade_statistics(
+    trades: Sequence[TradeRecord], frames: Sequence[BarFrame] | None = None
+) -> dict[str, Any]:
+    """Return the trade statistics of closed ``trades`` (None where undefined)."""
+    pnl = [t.net_pnl for t in trades]
+    wins = [p for p in pnl if p > 0]
+    losses = [p for p in pnl if p <= 0]
+    gross_loss = -sum(losses)
+    average_win = _mean(wins)
+    average_loss = _mean(losses)
+    holding = [(t.exit_ts - t.entry_ts) / NS_PER_DAY for t in trades]
+    returns = [t.net_pnl / t.entry_value for t in trades if t.entry_value]
+    stats: dict[str, Any] = {
+        "num_trades": len(trades),
+        "win_rate": len(wins) / len(pnl) if pnl else None,
+        "average_win": average_win,
+        "average_loss": average_loss,
+        "payoff_ratio": (
+            average_win / -average_loss
+            if average_win is not None and average_loss is not None and average_loss < 0
+            else None
+        ),
+        "profit_factor": sum(wins) / gross_loss if gross_loss > 0 else None,
+        "expectancy": _mean(pnl),
+        "expectancy_pct": _mean(returns),
+        "average_holding_days": _mean(holding),
+        "max_holding_days": max(holding) if holding else None,
+        "max_win_streak": longest_streak([p > 0 for p in pnl]),
+        "max_loss_streak": longest_streak([p <= 0 for p in pnl]),
+        "average_mae": None,
+        "average_mfe": None,
+        "worst_mae": None,
+        "best_mfe": None,
+    }
+    if frames is not None and trades:
+        excursions = trade_excursions(trades, frames)
+        maes = [mae for mae, _ in excursions]
+        mfes = [mfe for _, mfe in excursions]
+        stats.update(
+            average_mae=_mean(maes),
+            average_mfe=_mean(mfes),
+            worst_mae=min(maes),
+            best_mfe=max(mfes),
+        )
+    return {k: (v if v is None or math.isfinite(v) else None) for k, v in stats.items()}
