@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from engine.cli_report import register as register_report_commands
 from engine.config import load_config
 from engine.errors import KestrelError
 from engine.feeds import inspect_file
@@ -202,6 +203,9 @@ def data_inspect(
             file=sys.stderr,
         )
         raise typer.Exit(EXIT_ERROR)
+
+
+register_report_commands(app, runs_app)
 
 
 def _progress_bar() -> Progress | None:

@@ -1,4 +1,4 @@
-"""SQLAlchemy Core tables and `RunStore` (save, list, show, delete runs).
+"""SQLAlchemy Core tables and `RunStore` (save, list, query, show, delete runs).
 
 Tables (``run_id`` ties them together; deleting a run deletes its rows):
 ``runs`` (one row per run: identity, config, headline metrics, metrics JSON),
@@ -33,7 +33,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from engine.errors import PersistenceError
 
-__all__ = ["DEFAULT_DB_URL", "RunStore", "metadata", "resolve_db_url"]
+__all__ = ["DEFAULT_DB_URL", "OPERATORS", "RunStore", "metadata", "resolve_db_url"]
 
 DEFAULT_DB_URL = "sqlite:///backtests/kestrel.db"
 BATCH = 50_000
@@ -203,6 +203,62 @@ class RunStore:
         )
         return self._rows(query)
 
+    def query_runs(
+        self,
+        *,
+        strategy: str | None = None,
+        symbol: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        conditions: Sequence[tuple[str, str, float]] = (),
+        sort: str = "created_at",
+        descending: bool = True,
+        limit: int | None = 50,
+    ) -> list[dict[str, Any]]:
+        """Return runs matching every filter, sorted, with ``metrics`` decoded.
+
+        Args:
+            strategy: Substring of the strategy path (case-insensitive).
+            symbol: One of the run's symbols (exact, case-insensitive).
+            since: Runs created on or after this ISO date/time (UTC).
+            until: Runs created before this ISO date/time (UTC).
+            conditions: ``(metric, op, value)`` with op in ``<, <=, >, >=, ==, !=``; a
+                metric is a ``runs`` column or any key of the run's metrics; a run whose
+                metric is missing or null does not match.
+            sort: A ``runs`` column or metric key; runs without it sort last.
+            descending: Largest first.
+            limit: At most this many rows (None: all).
+        """
+        query = select(runs)
+        if strategy:
+            query = query.where(runs.c.strategy.ilike(f"%{strategy}%"))
+        if since:
+            query = query.where(runs.c.created_at >= since)
+        if until:
+            query = query.where(runs.c.created_at < until)
+        rows = []
+        for row in self._rows(query.order_by(runs.c.created_at.desc(), runs.c.run_id.desc())):
+            row["metrics"] = json.loads(row.pop("metrics_json"))
+            row.pop("config_toml", None)
+            if symbol and symbol.lower() not in row["symbols"].lower().split(","):
+                continue
+            if all(_matches(_value(row, name), op, value) for name, op, value in conditions):
+                rows.append(row)
+        present = [r for r in rows if isinstance(_value(r, sort), int | float | str)]
+        missing = [r for r in rows if not isinstance(_value(r, sort), int | float | str)]
+        present.sort(key=lambda r: _value(r, sort), reverse=descending)
+        ordered = present + missing
+        return ordered if limit is None else ordered[:limit]
+
+    def find_run_ids(self, text: str) -> list[str]:
+        """Return run ids equal to ``text``, else starting with it, else containing it."""
+        ids = self.run_ids()
+        for test in (str.__eq__, str.startswith, str.__contains__):
+            found = sorted(run_id for run_id in ids if test(run_id, text))
+            if found:
+                return found
+        return []
+
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         """Return one run's row with ``metrics`` decoded, or None if there is no such run."""
         rows = self._rows(select(runs).where(runs.c.run_id == run_id))
@@ -239,6 +295,28 @@ class RunStore:
                 return [dict(row._mapping) for row in conn.execute(query)]
         except SQLAlchemyError as exc:
             raise PersistenceError(f"reading {self.url!r} failed: {_first_line(exc)}") from exc
+
+
+_OPERATORS = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+OPERATORS = tuple(_OPERATORS)
+
+
+def _value(row: Mapping[str, Any], name: str) -> Any:
+    value = row[name] if name in row and name != "metrics" else row["metrics"].get(name)
+    return value if not isinstance(value, bool) else int(value)
+
+
+def _matches(actual: Any, op: str, expected: float) -> bool:
+    if not isinstance(actual, int | float):
+        return False
+    return bool(_OPERATORS[op](actual, expected))
 
 
 def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -28,8 +28,8 @@ td{text-align:right;font-variant-numeric:tabular-nums}
 .wide td{text-align:left}
 .hash{font-size:11px;word-break:break-all}
 .charts{display:flex;flex-wrap:wrap;gap:12px}
-.chart{box-sizing:border-box;background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:8px;flex:1 1 100%;
-  min-width:0}
+.chart{box-sizing:border-box;background:#fff;border:1px solid #d0d7de;border-radius:6px;
+  padding:8px;flex:1 1 100%;min-width:0}
 .chart.half{flex:1 1 calc(50% - 12px);min-width:420px}
 .tablewrap{max-height:520px;overflow:auto;border:1px solid #d0d7de}
 #trades th{position:sticky;top:0;background:#f6f8fa;cursor:pointer;white-space:nowrap}

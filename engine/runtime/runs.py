@@ -19,6 +19,7 @@ import tomli_w
 from engine.config import dump_config
 from engine.persistence import RunStore
 from engine.report.artifacts import order_rows, trade_rows, write_artifacts
+from engine.report.html import render_report
 from engine.runtime.backtest import BacktestResult
 
 __all__ = ["DEFAULT_OUT_ROOT", "finish_run", "inputs_hash", "new_run_id"]
@@ -62,6 +63,7 @@ def finish_run(
         ],
     }
     write_artifacts(result, folder, info)
+    render_report(result, folder / "report.html")
     if store is not None:
         store.save_run(
             _run_row(result, run_id, created, folder),

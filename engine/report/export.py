@@ -1,0 +1,91 @@
+"""Export a run as one zip: its artifacts, its config and the hashes of its data.
+
+In: a run folder. Out: ``<run_id>.zip`` holding every file of the folder under
+``<run_id>/``, plus ``<run_id>/manifest.json``: the sha256 of every file in the zip and of
+every data file the config reads, and how to reproduce the run. With ``include_data`` the
+data files go in too (under ``<run_id>/data/``) with ``reproduce.toml``, the run's config
+pointing at them, so ``kestrel backtest <run_id>/reproduce.toml`` re-runs it from the
+unzipped folder alone (the runtime resolves data paths next to the config file).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from engine.errors import KestrelError
+from engine.report.data import file_sha256
+
+__all__ = ["export_run"]
+
+
+def _data_files(folder: Path, config: dict[str, Any]) -> list[dict[str, Any]]:
+    info_path = folder / "run.json"
+    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    sources = {item.get("symbol"): item.get("source") for item in info.get("data", [])}
+    found = []
+    for source in config.get("data", []):
+        symbol = source.get("symbol", "")
+        candidates = [sources.get(symbol), source.get("path")]
+        path = next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+        found.append(
+            {
+                "symbol": symbol,
+                "config_path": source.get("path", ""),
+                "read_from": str(path) if path else None,
+                "sha256": file_sha256(path) if path else None,
+            }
+        )
+    return found
+
+
+def export_run(folder: Path, target: Path | None = None, *, include_data: bool = False) -> Path:
+    """Write the run's zip and return its path (default ``<folder>/../<run_id>.zip``).
+
+    Raises:
+        KestrelError: ``folder`` is not a run folder, or a data file to include is missing.
+    """
+    if not (folder / "config.toml").is_file():
+        raise KestrelError(f"{folder} is not a run folder (no config.toml)")
+    with (folder / "config.toml").open("rb") as handle:
+        config = tomllib.load(handle)
+    info_path = folder / "run.json"
+    run_id = json.loads(info_path.read_text()).get("run_id") if info_path.is_file() else None
+    run_id = str(run_id or folder.resolve().name)
+    target = target if target is not None else folder.parent / f"{run_id}.zip"
+    data = _data_files(folder, config)
+    members: dict[str, Path] = {
+        f"{run_id}/{p.name}": p for p in sorted(folder.iterdir()) if p.is_file() and p != target
+    }
+    extra: dict[str, str] = {}
+    reproduce = f"kestrel backtest {run_id}/config.toml  (data files at the paths listed)"
+    if include_data:
+        missing = [d["symbol"] for d in data if d["read_from"] is None]
+        if missing:
+            raise KestrelError(f"cannot include data for {', '.join(missing)}: file not found")
+        rewritten = json.loads(json.dumps(config))
+        for source, item in zip(rewritten.get("data", []), data, strict=True):
+            name = f"data/{Path(item['read_from']).name}"
+            members[f"{run_id}/{name}"] = Path(item["read_from"])
+            source["path"] = name
+        extra[f"{run_id}/reproduce.toml"] = tomli_w.dumps(rewritten)
+        reproduce = f"kestrel backtest {run_id}/reproduce.toml"
+    manifest = {
+        "run_id": run_id,
+        "reproduce": reproduce,
+        "data": data,
+        "files": {name: file_sha256(path) for name, path in members.items()},
+    }
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, path in members.items():
+            archive.write(path, name)
+        for name, text in extra.items():
+            archive.writestr(name, text)
+        archive.writestr(f"{run_id}/manifest.json", json.dumps(manifest, indent=2) + "\n")
+    return target
