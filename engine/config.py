@@ -259,8 +259,11 @@ def apply_overrides(document: dict[str, Any], overrides: list[str]) -> dict[str,
         last = parts[-1]
         if isinstance(node, list):
             node[_index(node, last, key)] = value
-        else:
+        elif isinstance(node, dict):
             node[last] = value
+        else:
+            parent = ".".join(parts[:-1])
+            raise ConfigError(f"--set {key}: {parent!r} is a value, not a table")
     return result
 
 
