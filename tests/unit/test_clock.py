@@ -21,13 +21,31 @@ def recorder(log: list[tuple[str, int, int]], clock: SimClock) -> Callable[[str,
     return callback
 
 
-def test_set_time_moves_without_firing(clock: SimClock) -> None:
+def test_set_time_fires_due_timers_like_advance_to(clock: SimClock) -> None:
     log: list[tuple[str, int, int]] = []
-    clock.set_alert("a", 1_500, recorder(log, clock))
-    clock.set_time(2_000)
-    assert clock.timestamp_ns() == 2_000
+    cb = recorder(log, clock)
+    clock.set_alert("a", 1_500, cb)
+    clock.set_alert("b", 2_500, cb)
+    clock.set_time(1_200)
     assert log == []
-    assert clock.has_timers()
+    clock.set_time(2_000)
+    assert log == [("a", 1_500, 1_500)]
+    assert clock.timestamp_ns() == 2_000
+    assert clock.has_timers()  # "b" is not due yet
+
+
+def test_after_timer_runs_after_each_callback_at_the_timer_time(clock: SimClock) -> None:
+    log: list[tuple[str, int, int]] = []
+    clock.set_alert("a", 1_100, recorder(log, clock))
+    clock.set_alert("b", 1_300, recorder(log, clock))
+    clock.after_timer = lambda: log.append(("after", -1, clock.timestamp_ns()))
+    clock.advance_to(2_000)
+    assert log == [
+        ("a", 1_100, 1_100),
+        ("after", -1, 1_100),
+        ("b", 1_300, 1_300),
+        ("after", -1, 1_300),
+    ]
 
 
 def test_alerts_fire_in_time_order_ties_in_set_order(clock: SimClock) -> None:
