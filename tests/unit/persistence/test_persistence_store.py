@@ -1,0 +1,270 @@
+"""RunStore on a SQLite file and on PostgreSQL: save, list, get, delete, atomic saves.
+
+The tables have fixed names and the PostgreSQL database is shared, so every run id made
+here is unique to this test session and deleted again at teardown; assertions look only
+at this session's runs.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.errors import PersistenceError
+from engine.persistence import DEFAULT_DB_URL, RunStore, resolve_db_url
+from engine.persistence import store as store_module
+
+SESSION = uuid.uuid4().hex[:10]
+TS = 1_609_459_200_000_000_000  # 2021-01-01 in ns: needs a 64-bit column
+
+
+class Runs:
+    """A store plus the ids this test created (deleted at teardown)."""
+
+    def __init__(self, store: RunStore) -> None:
+        self.store = store
+        self.ids: list[str] = []
+
+    def new_id(self, label: str) -> str:
+        run_id = f"unit-{SESSION}-{label}-{len(self.ids)}"
+        self.ids.append(run_id)
+        return run_id
+
+    def save(self, run_id: str, created_at: str = "2030-01-01T00:00:00+00:00", **rows: Any) -> None:
+        self.store.save_run(
+            run_row(run_id, created_at),
+            order_rows=rows.get("orders", [order_row("S1-000001")]),
+            fill_rows=rows.get("fills", [fill_row("F-0000001")]),
+            trade_rows=rows.get("trades", [trade_row(0)]),
+            equity_rows=rows.get("equity", [equity_row(TS), equity_row(TS + 1)]),
+        )
+
+
+def run_row(run_id: str, created_at: str) -> dict[str, Any]:
+    metrics = {"sharpe": None, "total_return": 0.125, "bars": 2, "nested": {"a": [1, 2]}}
+    return {
+        "run_id": run_id,
+        "name": "unit test",
+        "strategy": "strategies.sma_cross:SmaCross",
+        "symbols": "BTC/USDT,ETH/USDT",
+        "created_at": created_at,
+        "start_ns": TS,
+        "end_ns": TS + 3_600 * 10**9,
+        "bars": 2,
+        "initial_cash": 10_000.0,
+        "final_equity": 11_250.0,
+        "total_return": 0.125,
+        "sharpe": None,
+        "max_drawdown": -0.0625,
+        "num_trades": 1,
+        "artifacts_dir": "backtests/x",
+        "config_toml": '[run]\nname = "unit test"\n',
+        "metrics_json": json.dumps(metrics, sort_keys=True),
+    }
+
+
+def order_row(order_id: str) -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "strategy_id": "S1",
+        "symbol": "BTC/USDT",
+        "side": "buy",
+        "order_type": "limit",
+        "quantity": 0.12345678,
+        "limit_price": 29_000.5,
+        "stop_price": None,
+        "time_in_force": "gtc",
+        "status": "filled",
+        "filled_quantity": 0.12345678,
+        "average_fill_price": 28_999.25,
+        "fees": 3.58,
+        "ts_requested": TS,
+        "ts_last": TS + 1,
+        "check": "",
+        "reason": "",
+        "tag": "entry",
+    }
+
+
+def fill_row(fill_id: str) -> dict[str, Any]:
+    return {
+        "fill_id": fill_id,
+        "order_id": "S1-000001",
+        "symbol": "BTC/USDT",
+        "side": "buy",
+        "quantity": 0.12345678,
+        "price": 28_999.25,
+        "fee": 3.58,
+        "liquidity": "maker",
+        "ts_event": TS + 1,
+    }
+
+
+def trade_row(trade_id: int) -> dict[str, Any]:
+    return {
+        "trade_id": trade_id,
+        "symbol": "BTC/USDT",
+        "side": "long",
+        "entry_time": TS,
+        "exit_time": TS + 10,
+        "quantity": 0.5,
+        "entry_price": 100.0,
+        "exit_price": 110.0,
+        "gross_pnl": 5.0,
+        "fees": 0.105,
+        "net_pnl": 4.895,
+        "return_pct": 9.79,
+    }
+
+
+def equity_row(ts: int) -> dict[str, Any]:
+    return {"ts_event": ts, "cash": 100.5, "equity": 101.25, "gross_exposure": 0.75}
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def runs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runs]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'nested' / 'dir' / 'kestrel.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    store = RunStore(url)
+    created = Runs(store)
+    yield created
+    for run_id in created.ids:
+        store.delete_run(run_id)
+    store.engine.dispose()
+
+
+def without_run_id(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in row.items() if k != "run_id"} for row in rows]
+
+
+def test_save_and_get_round_trip(runs: Runs) -> None:
+    run_id = runs.new_id("roundtrip")
+    runs.save(run_id)
+    row = runs.store.get_run(run_id)
+    assert row is not None
+    expected = run_row(run_id, "2030-01-01T00:00:00+00:00")
+    metrics = json.loads(expected.pop("metrics_json"))
+    assert row.pop("metrics") == metrics
+    assert row == expected
+    assert run_id in runs.store.run_ids()
+
+
+def test_child_rows_round_trip_in_key_order(runs: Runs) -> None:
+    run_id = runs.new_id("children")
+    orders = [order_row("S1-000002"), order_row("S1-000001")]
+    fills = [fill_row("F-0000002"), fill_row("F-0000001")]
+    trades = [trade_row(1), trade_row(0)]
+    equity = [equity_row(TS + 5), equity_row(TS)]
+    runs.save(run_id, orders=orders, fills=fills, trades=trades, equity=equity)
+    store = runs.store
+    for name, rows, key in [
+        ("orders", orders, "order_id"),
+        ("fills", fills, "fill_id"),
+        ("trades", trades, "trade_id"),
+        ("equity", equity, "ts_event"),
+    ]:
+        stored = store.table_rows(name, run_id)
+        assert all(r["run_id"] == run_id for r in stored)
+        assert without_run_id(stored) == sorted(rows, key=lambda r: r[key]), name
+    assert store.table_rows("equity", run_id)[1]["ts_event"] == TS + 5  # 64-bit intact
+
+
+def test_empty_child_tables(runs: Runs) -> None:
+    run_id = runs.new_id("empty")
+    runs.save(run_id, orders=[], fills=[], trades=[], equity=[])
+    assert runs.store.get_run(run_id) is not None
+    for name in ("orders", "fills", "trades", "equity"):
+        assert runs.store.table_rows(name, run_id) == []
+
+
+def test_rows_are_written_in_batches(runs: Runs, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "BATCH", 3)
+    run_id = runs.new_id("batches")
+    equity = [equity_row(TS + i) for i in range(8)]
+    runs.save(run_id, equity=equity)
+    assert [r["ts_event"] for r in runs.store.table_rows("equity", run_id)] == [
+        TS + i for i in range(8)
+    ]
+
+
+def test_list_runs_newest_first_with_summary_columns(runs: Runs) -> None:
+    # far-future creation times keep this session's runs at the top of a shared table
+    stamps = ["9999-01-01T00:00:01", "9999-01-01T00:00:03", "9999-01-01T00:00:02"]
+    ids = []
+    for stamp in stamps:
+        run_id = runs.new_id("list")
+        runs.save(run_id, created_at=f"{stamp}.{SESSION}")
+        ids.append(run_id)
+    listed = [r for r in runs.store.list_runs(limit=1_000) if r["run_id"] in ids]
+    assert [r["run_id"] for r in listed] == [ids[1], ids[2], ids[0]]
+    assert set(listed[0]) == set(store_module.RUN_SUMMARY_COLUMNS)
+    assert listed[0]["final_equity"] == 11_250.0
+    assert listed[0]["sharpe"] is None
+    assert len(runs.store.list_runs(limit=2)) == 2
+
+
+def test_delete_removes_the_run_and_its_rows_only(runs: Runs) -> None:
+    keep, gone = runs.new_id("keep"), runs.new_id("gone")
+    runs.save(keep)
+    runs.save(gone)
+    assert runs.store.delete_run(gone) is True
+    assert runs.store.get_run(gone) is None
+    assert gone not in runs.store.run_ids()
+    for name in ("orders", "fills", "trades", "equity"):
+        assert runs.store.table_rows(name, gone) == []
+        assert runs.store.table_rows(name, keep) != []
+    assert runs.store.delete_run(gone) is False
+    assert runs.store.get_run(keep) is not None
+
+
+def test_get_unknown_run_is_none(runs: Runs) -> None:
+    assert runs.store.get_run(f"unit-{SESSION}-never-saved") is None
+
+
+def test_a_failed_save_leaves_nothing_behind(runs: Runs) -> None:
+    run_id = runs.new_id("atomic")
+    duplicate_fills = [fill_row("F-0000001"), fill_row("F-0000001")]
+    with pytest.raises(PersistenceError, match=f"saving run {run_id} failed"):
+        runs.save(run_id, fills=duplicate_fills)
+    assert runs.store.get_run(run_id) is None
+    assert runs.store.table_rows("orders", run_id) == []
+    runs.save(run_id)  # the id is free: nothing was half-written
+    assert runs.store.get_run(run_id) is not None
+
+
+def test_saving_the_same_run_id_twice_fails(runs: Runs) -> None:
+    run_id = runs.new_id("twice")
+    runs.save(run_id)
+    with pytest.raises(PersistenceError, match="saving run"):
+        runs.save(run_id)
+    assert len(runs.store.table_rows("equity", run_id)) == 2
+
+
+def test_bad_url_is_a_persistence_error() -> None:
+    with pytest.raises(PersistenceError, match="cannot open run store 'nosuchdb://x'"):
+        RunStore("nosuchdb://x")
+
+
+def test_sqlite_folders_are_created(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "runs.db"
+    store = RunStore(f"sqlite:///{path}")
+    assert path.is_file()
+    assert store.run_ids() == []
+    store.engine.dispose()
+
+
+def test_resolve_db_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KESTREL_DB_URL", raising=False)
+    assert resolve_db_url(None) == DEFAULT_DB_URL == "sqlite:///backtests/kestrel.db"
+    monkeypatch.setenv("KESTREL_DB_URL", "sqlite:///from/env.db")
+    assert resolve_db_url(None) == "sqlite:///from/env.db"
+    assert resolve_db_url("sqlite:///given.db") == "sqlite:///given.db"
