@@ -18,12 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_backtest import synthetic_bars  # noqa: E402
+from bench_backtest import synthetic_bars
 
-from engine.config import parse_config  # noqa: E402
-from engine.report.artifacts import write_artifacts  # noqa: E402
-from engine.report.html import render_report  # noqa: E402
-from engine.runtime import run_backtest  # noqa: E402
+from engine.config import parse_config
+from engine.report.artifacts import write_artifacts
+from engine.report.html import render_report
+from engine.runtime import run_backtest
 
 MB = 1024 * 1024
 
@@ -60,7 +60,9 @@ def main() -> None:
         path = render_report(result, folder / "report.html")
         from_result = time.perf_counter() - started
         size = path.stat().st_size
-        print(f"report from result: {from_result:.2f} s, {size / MB:.2f} MB (targets < 10 s, < 10 MB)")
+        print(
+            f"report from result: {from_result:.2f} s, {size / MB:.2f} MB (targets < 10 s, < 10 MB)"
+        )
         started = time.perf_counter()
         again = render_report(folder, Path(tmp) / "again.html")
         from_dir = time.perf_counter() - started
