@@ -11,7 +11,6 @@ import numpy as np
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_ma import ema, ema_k, sma, wma
-from engine.indicators.kernels_overlap import ma, ma_lookback
 
 NAN = np.nan
 
@@ -137,25 +136,6 @@ def change(x: FloatArray, period: int, mode: int) -> FloatArray:
 
 
 @kernel
-def po(x: FloatArray, fast: int, slow: int, matype: int, percent: bool) -> FloatArray:
-    """Price oscillator: fast MA minus slow MA (APO), or that as % of the slow MA (PPO)."""
-    if slow < fast:
-        fast, slow = slow, fast
-    lookback = ma_lookback(slow, matype)
-    fast_line = ma(x, fast, matype, 0)
-    slow_line = ma(x, slow, matype, 0)
-    n = x.shape[0]
-    out = np.full(n, NAN)
-    for i in range(lookback, n):
-        if percent:
-            s = slow_line[i]
-            out[i] = 0.0 if is_zero(s) else ((fast_line[i] - s) / s) * 100.0
-        else:
-            out[i] = fast_line[i] - slow_line[i]
-    return out
-
-
-@kernel
 def macd_lines(
     fast_line: FloatArray, slow_line: FloatArray, signal_line_of: FloatArray, begin: int
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -183,22 +163,6 @@ def macd(
     line = fast_line - slow_line
     signal_line = ema_k(line, signal, 2.0 / (signal + 1), slow - 1)
     return macd_lines(fast_line, slow_line, signal_line, slow - 1 + signal - 1)
-
-
-@kernel
-def macdext(
-    x: FloatArray, fast: int, fast_type: int, slow: int, slow_type: int, signal: int, sig_type: int
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """MACD with a chosen moving-average type for each leg."""
-    if slow < fast:
-        fast, slow = slow, fast
-        fast_type, slow_type = slow_type, fast_type
-    largest = max(ma_lookback(fast, fast_type), ma_lookback(slow, slow_type))
-    fast_line = ma(x, fast, fast_type, largest - ma_lookback(fast, fast_type))
-    slow_line = ma(x, slow, slow_type, largest - ma_lookback(slow, slow_type))
-    line = fast_line - slow_line
-    signal_line = ma(line, signal, sig_type, largest)
-    return macd_lines(fast_line, slow_line, signal_line, largest + ma_lookback(signal, sig_type))
 
 
 @kernel

@@ -7,8 +7,7 @@ import numpy as np
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_ma import ema, sma
-from engine.indicators.kernels_momentum import is_zero, rsi
-from engine.indicators.kernels_overlap import ma, ma_lookback
+from engine.indicators.kernels_momentum import is_zero
 from engine.indicators.kernels_window import rolling_max, rolling_min
 
 NAN = np.nan
@@ -92,65 +91,6 @@ def fast_k(
         span = (highest[i] - lowest[i]) / 100.0
         out[i] = (close[i] - lowest[i]) / span if span != 0.0 else 0.0
     return out
-
-
-@kernel
-def stochf(
-    high: FloatArray, low: FloatArray, close: FloatArray, k_period: int, d_period: int, d_type: int
-) -> tuple[FloatArray, FloatArray]:
-    """Fast stochastic: %K and its ``d_type`` moving average %D."""
-    k = fast_k(high, low, close, k_period, 0)
-    d = ma(k, d_period, d_type, k_period - 1)
-    k[: k_period - 1 + ma_lookback(d_period, d_type)] = NAN
-    return k, d
-
-
-@kernel
-def stoch(
-    high: FloatArray,
-    low: FloatArray,
-    close: FloatArray,
-    k_period: int,
-    slow_k: int,
-    slow_k_type: int,
-    slow_d: int,
-    slow_d_type: int,
-) -> tuple[FloatArray, FloatArray]:
-    """Slow stochastic: %K smoothed once (slow %K) and twice (slow %D)."""
-    k = fast_k(high, low, close, k_period, 0)
-    k_lookback = k_period - 1 + ma_lookback(slow_k, slow_k_type)
-    smooth_k = ma(k, slow_k, slow_k_type, k_period - 1)
-    smooth_d = ma(smooth_k, slow_d, slow_d_type, k_lookback)
-    smooth_k[: k_lookback + ma_lookback(slow_d, slow_d_type)] = NAN
-    return smooth_k, smooth_d
-
-
-@kernel
-def stochrsi(
-    x: FloatArray, period: int, k_period: int, d_period: int, d_type: int
-) -> tuple[FloatArray, FloatArray]:
-    """Fast stochastic applied to RSI."""
-    line = rsi(x, period, 0)
-    k = fast_k(line, line, line, k_period, period)
-    d = ma(k, d_period, d_type, period + k_period - 1)
-    k[: period + k_period - 1 + ma_lookback(d_period, d_type)] = NAN
-    return k, d
-
-
-@kernel
-def kdj(
-    high: FloatArray,
-    low: FloatArray,
-    close: FloatArray,
-    k_period: int,
-    slow_k: int,
-    slow_k_type: int,
-    slow_d: int,
-    slow_d_type: int,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """KDJ: slow stochastic K and D, and J = 3K - 2D."""
-    k, d = stoch(high, low, close, k_period, slow_k, slow_k_type, slow_d, slow_d_type)
-    return k, d, 3.0 * k - 2.0 * d
 
 
 @kernel

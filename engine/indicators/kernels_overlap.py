@@ -1,8 +1,6 @@
 """Overlap-study kernels (TA-Lib group "Overlap Studies") beyond the plain averages.
 
-``ma`` dispatches on TA-Lib's MA_Type codes. Composite indicators enter each leg at that
-leg's own lookback before the first output, exactly as TA-Lib's C code does, so exponential
-legs are seeded over the same bars as in TA-Lib.
+Composites with a selectable MA type (BBANDS, MAVP, ...) live in ``composite.py``.
 """
 
 from __future__ import annotations
@@ -11,87 +9,11 @@ import numpy as np
 
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
-from engine.indicators.kernels_cycle import mama
-from engine.indicators.kernels_ma import dema, ema, hma, kama, rma, sma, t3, tema, trima, wma, zlema
-from engine.indicators.kernels_statistic import stddev
+from engine.indicators.kernels_ma import ema, sma
 from engine.indicators.kernels_volatility import atr
 from engine.indicators.kernels_window import rolling_max, rolling_min
 
 NAN = np.nan
-MAMA_LOOKBACK = 32
-
-
-@kernel
-def ma_lookback(period: int, matype: int) -> int:
-    """Warm-up length of TA-Lib's MA for ``period`` and ``matype`` (11 resolved by caller)."""
-    if period <= 1 or matype == 10:
-        return 0
-    if matype == 3:
-        return 2 * (period - 1)
-    if matype == 4:
-        return 3 * (period - 1)
-    if matype == 6:
-        return period
-    if matype == 7:
-        return MAMA_LOOKBACK
-    if matype == 8:
-        return 6 * (period - 1)
-    if matype == 9:
-        root = max(int(np.sqrt(period)), 1)
-        return period - 1 + root - 1
-    if matype == 12:
-        return (period - 1) // 2 + period - 1
-    return period - 1
-
-
-@kernel
-def ma(x: FloatArray, period: int, matype: int, start: int) -> FloatArray:
-    """TA-Lib's MA: dispatch on ``matype`` (0 SMA ... 13 Wilder; 11 resolved by caller)."""
-    if period <= 1 or matype == 10:
-        out = np.full(x.shape[0], NAN)
-        out[start:] = x[start:]
-        return out
-    if matype == 1:
-        return ema(x, period, start)
-    if matype == 2:
-        return wma(x, period, start)
-    if matype == 3:
-        return dema(x, period, start)
-    if matype == 4:
-        return tema(x, period, start)
-    if matype == 5:
-        return trima(x, period, start)
-    if matype == 6:
-        return kama(x, period, start)
-    if matype == 7:
-        return mama(x, 0.5, 0.05, start)[0]
-    if matype == 8:
-        return t3(x, period, 0.7, start)
-    if matype == 9:
-        return hma(x, period, start)
-    if matype == 12:
-        return zlema(x, period, start)
-    if matype == 13:
-        return rma(x, period, start)
-    return sma(x, period, start)
-
-
-@kernel
-def bbands(
-    x: FloatArray, period: int, up: float, down: float, matype: int
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Bollinger bands: MA of ``matype`` plus/minus multiples of the rolling stddev."""
-    lookback = max(ma_lookback(period, matype), period - 1)
-    middle = ma(x, period, matype, 0)
-    middle[:lookback] = NAN
-    deviation = stddev(x, period, 1.0, lookback - (period - 1))
-    n = x.shape[0]
-    upper = np.full(n, NAN)
-    lower = np.full(n, NAN)
-    for i in range(lookback, n):
-        upper[i] = middle[i] + up * deviation[i]
-        lower[i] = middle[i] - down * deviation[i]
-    return upper, middle, lower
 
 
 @kernel
@@ -207,31 +129,4 @@ def vwma(x: FloatArray, volume: FloatArray, period: int) -> FloatArray:
             old = i - period + 1
             weighted -= x[old] * volume[old]
             total -= volume[old]
-    return out
-
-
-@kernel
-def mavp(
-    x: FloatArray, periods: FloatArray, min_period: int, max_period: int, matype: int
-) -> FloatArray:
-    """Moving average whose period varies per bar (clamped to ``[min, max]``)."""
-    n = x.shape[0]
-    out = np.full(n, NAN)
-    lookback = ma_lookback(max_period, matype)
-    if lookback >= n:
-        return out
-    chosen = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        p = int(periods[i])
-        chosen[i] = min(max(p, min_period), max_period)
-    done = np.zeros(max_period + 1, dtype=np.bool_)
-    for i in range(lookback, n):
-        p = chosen[i]
-        if done[p]:
-            continue
-        done[p] = True
-        line = ma(x, p, matype, lookback - ma_lookback(p, matype))
-        for j in range(i, n):
-            if chosen[j] == p:
-                out[j] = line[j]
     return out

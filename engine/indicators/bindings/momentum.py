@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from engine.indicators import composite as co
 from engine.indicators import kernels_directional as di
 from engine.indicators import kernels_momentum as mo
 from engine.indicators import kernels_oscillators as osc
-from engine.indicators import kernels_overlap as ov
 from engine.indicators._binding import Binding
 from engine.indicators._common import FloatArray, Params
 from engine.indicators.bindings._helpers import constant, ints, matype, period_minus
@@ -28,11 +28,11 @@ def _change(mode: int) -> Binding:
 def _po(percent: bool, default: int) -> Binding:
     def run(a: A, p: Params) -> Out:
         fast, slow = ints(p, "fastperiod", "slowperiod")
-        return (mo.po(a[0], fast, slow, matype(p, "matype", default), percent),)
+        return (co.po(a[0], fast, slow, matype(p, "matype", default), percent),)
 
     def lookback(p: Params) -> int:
         period = max(ints(p, "fastperiod", "slowperiod"))
-        return int(ov.ma_lookback(period, matype(p, "matype", default)))
+        return int(co.ma_lookback(period, matype(p, "matype", default)))
 
     return Binding(run, lookback, "history")
 
@@ -55,13 +55,13 @@ def _macdext_args(p: Params) -> tuple[int, int, int, int, int, int]:
 
 
 def _macdext(a: A, p: Params) -> Out:
-    return mo.macdext(a[0], *_macdext_args(p))
+    return co.macdext(a[0], *_macdext_args(p))
 
 
 def _macdext_lookback(p: Params) -> int:
     fast, fast_type, slow, slow_type, signal, signal_type = _macdext_args(p)
-    largest = max(int(ov.ma_lookback(fast, fast_type)), int(ov.ma_lookback(slow, slow_type)))
-    return largest + int(ov.ma_lookback(signal, signal_type))
+    largest = max(int(co.ma_lookback(fast, fast_type)), int(co.ma_lookback(slow, slow_type)))
+    return largest + int(co.ma_lookback(signal, signal_type))
 
 
 def _stoch_args(p: Params, default: int) -> tuple[int, int, int, int, int]:
@@ -71,29 +71,29 @@ def _stoch_args(p: Params, default: int) -> tuple[int, int, int, int, int]:
 
 def _stoch_lookback(default: int) -> Binding:
     def run(a: A, p: Params) -> Out:
-        fn = osc.stoch if default == 0 else osc.kdj
+        fn = co.stoch if default == 0 else co.kdj
         return fn(a[0], a[1], a[2], *_stoch_args(p, default))
 
     def lookback(p: Params) -> int:
         k, slow_k, k_type, slow_d, d_type = _stoch_args(p, default)
-        return k - 1 + int(ov.ma_lookback(slow_k, k_type)) + int(ov.ma_lookback(slow_d, d_type))
+        return k - 1 + int(co.ma_lookback(slow_k, k_type)) + int(co.ma_lookback(slow_d, d_type))
 
     return Binding(run, lookback, "history")
 
 
 def _stochf(a: A, p: Params) -> Out:
     k, d = ints(p, "fastk_period", "fastd_period")
-    return osc.stochf(a[0], a[1], a[2], k, d, matype(p, "fastd_matype", 0))
+    return co.stochf(a[0], a[1], a[2], k, d, matype(p, "fastd_matype", 0))
 
 
 def _stochf_lookback(p: Params) -> int:
     k, d = ints(p, "fastk_period", "fastd_period")
-    return k - 1 + int(ov.ma_lookback(d, matype(p, "fastd_matype", 0)))
+    return k - 1 + int(co.ma_lookback(d, matype(p, "fastd_matype", 0)))
 
 
 def _stochrsi(a: A, p: Params) -> Out:
     period, k, d = ints(p, "timeperiod", "fastk_period", "fastd_period")
-    return osc.stochrsi(a[0], period, k, d, matype(p, "fastd_matype", 0))
+    return co.stochrsi(a[0], period, k, d, matype(p, "fastd_matype", 0))
 
 
 def _stochrsi_lookback(p: Params) -> int:

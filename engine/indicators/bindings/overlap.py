@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from engine.indicators import composite as co
 from engine.indicators import kernels_cycle as cy
 from engine.indicators import kernels_ma as ma
 from engine.indicators import kernels_overlap as ov
@@ -27,21 +28,21 @@ def _tp(p: Params) -> int:
 
 
 def _ma(a: A, p: Params) -> Out:
-    return (ov.ma(a[0], int(p["timeperiod"]), matype(p, "matype", 0), 0),)
+    return (co.ma(a[0], int(p["timeperiod"]), matype(p, "matype", 0), 0),)
 
 
 def _ma_lookback(p: Params) -> int:
-    return int(ov.ma_lookback(int(p["timeperiod"]), matype(p, "matype", 0)))
+    return int(co.ma_lookback(int(p["timeperiod"]), matype(p, "matype", 0)))
 
 
 def _bbands(a: A, p: Params) -> Out:
     kind = matype(p, "matype", 0)
-    return ov.bbands(a[0], int(p["timeperiod"]), p["nbdevup"], p["nbdevdn"], kind)
+    return co.bbands(a[0], int(p["timeperiod"]), p["nbdevup"], p["nbdevdn"], kind)
 
 
 def _bbands_lookback(p: Params) -> int:
     period = int(p["timeperiod"])
-    return max(int(ov.ma_lookback(period, matype(p, "matype", 0))), period - 1)
+    return max(int(co.ma_lookback(period, matype(p, "matype", 0))), period - 1)
 
 
 def _t3(a: A, p: Params) -> Out:
@@ -49,11 +50,11 @@ def _t3(a: A, p: Params) -> Out:
 
 
 def _hma_lookback(p: Params) -> int:
-    return int(ov.ma_lookback(int(p["timeperiod"]), 9))
+    return int(co.ma_lookback(int(p["timeperiod"]), 9))
 
 
 def _zlema_lookback(p: Params) -> int:
-    return int(ov.ma_lookback(int(p["timeperiod"]), 12))
+    return int(co.ma_lookback(int(p["timeperiod"]), 12))
 
 
 def _kc(a: A, p: Params) -> Out:
@@ -71,11 +72,11 @@ def _supertrend(a: A, p: Params) -> Out:
 
 def _mavp(a: A, p: Params) -> Out:
     low, high = ints(p, "minperiod", "maxperiod")
-    return (ov.mavp(a[0], a[1], low, high, matype(p, "matype", 0)),)
+    return (co.mavp(a[0], a[1], low, high, matype(p, "matype", 0)),)
 
 
 def _mavp_lookback(p: Params) -> int:
-    return int(ov.ma_lookback(int(p["maxperiod"]), matype(p, "matype", 0)))
+    return int(co.ma_lookback(int(p["maxperiod"]), matype(p, "matype", 0)))
 
 
 def _mama(a: A, p: Params) -> Out:
@@ -110,5 +111,5 @@ BINDINGS: dict[str, Binding] = {
     "supertrend": Binding(_supertrend, lambda p: max(int(p["timeperiod"]), 1), "history"),
     "vwma": Binding(lambda a, p: (ov.vwma(a[0], a[1], int(p["timeperiod"])),), period_minus(1)),
     "mavp": Binding(_mavp, _mavp_lookback, "history"),
-    "mama": Binding(_mama, constant(ov.MAMA_LOOKBACK), "history"),
+    "mama": Binding(_mama, constant(co.MAMA_LOOKBACK), "history"),
 }

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from engine.indicators import kernels_momentum as mo
-from engine.indicators import kernels_overlap as ov
+from engine.indicators import composite as co
 from engine.indicators import kernels_volume as vm
 from engine.indicators._binding import Binding
 from engine.indicators._common import FloatArray, Params
@@ -17,12 +16,12 @@ def _tp(p: Params) -> int:
 
 
 def _pvo_lookback(p: Params) -> int:
-    return int(ov.ma_lookback(max(ints(p, "fastperiod", "slowperiod")), matype(p, "matype", 1)))
+    return int(co.ma_lookback(max(ints(p, "fastperiod", "slowperiod")), matype(p, "matype", 1)))
 
 
 def _pvo(a: Sequence[FloatArray], p: Params) -> tuple[FloatArray, ...]:
     fast, slow = ints(p, "fastperiod", "slowperiod")
-    return (mo.po(a[0], fast, slow, matype(p, "matype", 1), True),)
+    return (co.po(a[0], fast, slow, matype(p, "matype", 1), True),)
 
 
 BINDINGS: dict[str, Binding] = {
