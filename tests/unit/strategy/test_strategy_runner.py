@@ -1,0 +1,106 @@
+"""StrategyRunner: hooks get only their own strategy's events; user faults become one line."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.bus import EventBus
+from engine.clock import SimClock
+from engine.errors import ConfigError, StrategyError
+from engine.model import OrderCanceled, OrderDenied, OrderFilled, OrderRejected, OrderSide
+from engine.strategy import Context, Strategy, StrategyRunner
+from engine.strategy.runner import strategy_fault
+
+T = 1_609_459_200 * 10**9  # 2021-01-01T00:00Z
+
+
+class Recording(Strategy):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def on_start(self, ctx: Context) -> None:
+        self.seen.append("start")
+
+    def on_order_filled(self, ctx: Context, event: OrderFilled) -> None:
+        self.seen.append(f"filled {event.order_id}")
+
+    def on_order_denied(self, ctx: Context, event: OrderDenied) -> None:
+        self.seen.append(f"denied {event.order_id}")
+
+    def on_order_rejected(self, ctx: Context, event: OrderRejected) -> None:
+        self.seen.append(f"rejected {event.order_id}")
+
+    def on_order_canceled(self, ctx: Context, event: OrderCanceled) -> None:
+        self.seen.append(f"canceled {event.order_id}")
+
+    def on_stop(self, ctx: Context) -> None:
+        raise ZeroDivisionError("division by zero")
+
+
+def make_runner(strategy: Strategy) -> StrategyRunner:
+    context = Context(
+        strategy_id="S1",
+        clock=SimClock(T),
+        bus=EventBus(),
+        portfolio=None,  # type: ignore[arg-type]
+        orders=None,  # type: ignore[arg-type]
+        histories={},
+        instruments={},
+    )
+    return StrategyRunner(strategy, context)
+
+
+def test_order_events_reach_only_the_owning_strategy() -> None:
+    strategy = Recording()
+    runner = make_runner(strategy)
+    runner.start()
+    for order_id in ("S1-000001", "S2-000001"):
+        runner.on_order_filled(
+            OrderFilled(order_id, "F1", "A", OrderSide.BUY, 1.0, 1.0, 0.0, "taker", 0.0, T, T)
+        )
+        runner.on_order_denied(OrderDenied(order_id, "A", "cash", "no", T, T))
+        runner.on_order_rejected(OrderRejected(order_id, "A", "no", T, T))
+        runner.on_order_canceled(OrderCanceled(order_id, "A", "no", T, T))
+    assert strategy.seen == [
+        "start",
+        "filled S1-000001",
+        "denied S1-000001",
+        "rejected S1-000001",
+        "canceled S1-000001",
+    ]
+
+
+def test_a_hook_fault_becomes_a_strategy_error_naming_hook_and_time() -> None:
+    runner = make_runner(Recording())
+    with pytest.raises(StrategyError) as info:
+        runner.stop()
+    assert str(info.value) == (
+        "Recording.on_stop raised at 2021-01-01T00:00:00+00:00: ZeroDivisionError: division by zero"
+    )
+    assert isinstance(info.value.__cause__, ZeroDivisionError)
+
+
+def test_kestrel_errors_pass_through_unchanged() -> None:
+    class Bad(Strategy):
+        def on_start(self, ctx: Context) -> None:
+            raise ConfigError("bad setting")
+
+    with pytest.raises(ConfigError, match=r"^bad setting$"):
+        make_runner(Bad()).start()
+
+
+def test_strategy_fault_names_the_innermost_frame_and_the_bar() -> None:
+    def user_code() -> None:
+        raise KeyError("missing")
+
+    try:
+        user_code()
+    except KeyError as exc:
+        error = strategy_fault(exc, T)
+    text = str(error)
+    assert text.startswith("KeyError: 'missing' in ")
+    assert "test_strategy_runner.py:" in text
+    assert "(user_code)" in text
+    assert text.endswith(", at bar 2021-01-01T00:00:00+00:00")
+    assert str(strategy_fault(ValueError("x"), -1)) == "ValueError: x, at bar start"
