@@ -128,7 +128,9 @@ def compute_panel(
     def column(j: int) -> None:
         series = [np.ascontiguousarray(panels[key][:, j]) for key in spec.inputs]
         for out, values in zip(
-            spec.outputs, run_kernel(spec.kernel, series, checked, len(spec.outputs)), strict=True
+            spec.outputs,
+            run_kernel(spec.kernel, series, checked, len(spec.outputs), spec.binding.index_outputs),
+            strict=True,
         ):
             outputs[out][:, j] = values
 

@@ -73,9 +73,17 @@ def first_valid_index(arrays: Sequence[FloatArray]) -> int:
 
 
 def run_kernel(
-    kernel: Kernel, arrays: Sequence[FloatArray], params: Params, n_outputs: int
+    kernel: Kernel,
+    arrays: Sequence[FloatArray],
+    params: Params,
+    n_outputs: int,
+    index_outputs: bool = False,
 ) -> tuple[FloatArray, ...]:
-    """Run ``kernel`` past the leading NaN rows and pad its outputs back to full length."""
+    """Run ``kernel`` past the leading NaN rows and pad its outputs back to full length.
+
+    With ``index_outputs`` the outputs are positions (MAXINDEX and kin) and are shifted so
+    they index the caller's full series, as TA-Lib's are.
+    """
     n = len(arrays[0]) if arrays else 0
     if n == 0:
         return tuple(np.empty(0, dtype=np.float64) for _ in range(n_outputs))
@@ -86,6 +94,6 @@ def run_kernel(
     outputs = []
     for tail in tails:
         full = np.full(n, np.nan)
-        full[begin:] = tail
+        full[begin:] = tail + begin if index_outputs else tail
         outputs.append(full)
     return tuple(outputs)

@@ -243,7 +243,8 @@ def er(x: FloatArray, period: int) -> FloatArray:
         noise += abs(x[i] - x[i - 1])
         if i >= period:
             net = abs(x[i] - x[i - period])
-            out[i] = 0.0 if is_zero(noise) else net / noise
+            # TA-Lib (as in KAMA) calls a flat or perfectly trending window fully efficient.
+            out[i] = 1.0 if (noise <= net or is_zero(noise)) else net / noise
             noise -= abs(x[i - period + 1] - x[i - period])
     return out
 

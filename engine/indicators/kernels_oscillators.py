@@ -155,7 +155,7 @@ def imi(open_: FloatArray, close: FloatArray, period: int) -> FloatArray:
             down -= body
         if i >= period - 1:
             total = up + down
-            out[i] = 0.0 if is_zero(total) else 100.0 * (up / total)
+            out[i] = 50.0 if is_zero(total) else 100.0 * (up / total)
             old = close[i - period + 1] - open_[i - period + 1]
             if old > 0:
                 up -= old

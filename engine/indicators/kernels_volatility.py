@@ -104,7 +104,7 @@ def massi(high: FloatArray, low: FloatArray, fast: int, slow: int) -> FloatArray
     ratio = np.full(n, NAN)
     begin = 2 * (fast - 1)
     for i in range(begin, n):
-        ratio[i] = 0.0 if double[i] == 0.0 else single[i] / double[i]
+        ratio[i] = 1.0 if double[i] == 0.0 else single[i] / double[i]
     out = np.full(n, NAN)
     first = begin + slow - 1
     if first >= n:

@@ -123,7 +123,9 @@ class IndicatorSpec:
             )
         series = [as_series(name, self.name, arrays[name]) for name in self.inputs]
         check_lengths(self.name, self.inputs, series)
-        outputs = run_kernel(self.kernel, series, checked, len(self.outputs))
+        outputs = run_kernel(
+            self.kernel, series, checked, len(self.outputs), self.binding.index_outputs
+        )
         return dict(zip(self.outputs, outputs, strict=True))
 
     def lookback(self, **params: int | float) -> int:
