@@ -159,6 +159,13 @@ class ExecutionConfig:
         cash_shortfall: What a cash-account buy does when, at the fill price, the cash
             cannot pay for it: ``"reduce"`` (default) fills the affordable quantity and
             cancels the rest; ``"cancel"`` cancels it whole.
+        bracket_conflict: Which member of a one-cancels-other group fills when one bar
+            reaches two: ``"stop_first"`` (default, pessimistic), ``"target_first"`` or
+            ``"path"`` (first along open → nearer extreme → farther extreme → close).
+        volume_participation: Largest fraction of a bar's volume one order may fill in
+            that bar (None: no cap). The remainder waits for later bars.
+        latency_ns: Time from a decision to the order's arrival at the venue; an order is
+            matched from the first bar that opens at or after its arrival.
     """
 
     fee_rate: float = 0.001
@@ -166,8 +173,17 @@ class ExecutionConfig:
     market_fill: Literal["next_open", "same_close"] = "next_open"
     limit_fill: Literal["through", "touch"] = "through"
     cash_shortfall: Literal["reduce", "cancel"] = "reduce"
+    bracket_conflict: Literal["stop_first", "target_first", "path"] = "stop_first"
+    volume_participation: float | None = None
+    latency_ns: int = 0
 
     def __post_init__(self) -> None:
+        if self.volume_participation is not None:
+            _require(
+                0 < self.volume_participation <= 1,
+                f"volume_participation must be in (0, 1], got {self.volume_participation}",
+            )
+        _require(self.latency_ns >= 0, f"latency_ns must be >= 0, got {self.latency_ns}")
         _require(0 <= self.fee_rate < 1, f"fee_rate must be in [0, 1), got {self.fee_rate}")
         _require(
             0 <= self.slippage_bps < 10_000,

@@ -1,47 +1,78 @@
-"""SimulatedBroker: matches working orders against bars (backtest and paper).
+"""SimulatedBroker: the venue of backtests and paper trading, matching orders on bars.
 
-In: approved orders (`submit`), cancels, and each bar before strategies see it
-(`process_bar`). Out: `OrderAccepted`, `OrderFilled`, `OrderCanceled` on the bus.
+In: approved orders (`submit`), cancels and modifications, and each bar before strategies
+see it (`process_bar`). Out on the bus: `OrderAccepted`, `OrderRejected`,
+`OrderTriggered`, `OrderFilled`, `OrderModified`, `OrderModifyRejected`,
+`OrderCanceled`, `OrderExpired`. Where a bar says a price was reached is decided in
+`engine.execution.matching`; this module keeps the working orders and applies the rules.
 
-Fill rules (each one a named setting of ``[execution]``, listed in the README):
-- No order fills on the bar during which it was placed: it is eligible from the next bar
-  of its symbol (``market_fill = "next_open"``, the default). With ``"same_close"`` a
-  market order fills at once at the close of the bar it was decided on.
-- Market: fills at the bar's open, moved against the taker by the slippage model.
-- Limit: if the bar opens through the limit it fills at the open (a gap gives the better
-  price); else it fills at the limit if the bar trades beyond it (``limit_fill =
-  "through"``) or reaches it (``"touch"``). Maker liquidity, no slippage.
-- Stop (stop-market): if the bar opens beyond the stop it fills at the open, not the stop
-  (gaps are not forgiven); else at the stop when the bar's range reaches it; taker, with
-  slippage.
-- Fill times: fills at the open carry the bar's open time; intrabar fills carry the bar's
-  close time (the first moment the engine can know they happened).
+Rules (each a named setting of ``[execution]``; the README's fill table lists them all):
+- Eligibility: an order is matched from the first bar that opens at or after it reached
+  the venue (acceptance time + ``latency_ns``). With zero latency that is the bar after
+  the one it was decided on. ``market_fill = "same_close"`` fills market orders at once at
+  the last close instead.
+- Market and market-on-open fill at the open; market-on-close at the close of the first
+  eligible bar. Stops (and trailing stops) trigger on the range and fill at the stop, or at
+  the open when the bar gaps beyond it; takers pay slippage. Limits fill at the limit when
+  the bar trades through it (``limit_fill = "through"``) or touches it (``"touch"``), at
+  the open when it opens beyond it; makers pay no slippage.
+- Stop-limit: when its stop is reached it becomes a limit (`OrderTriggered`); if the limit
+  is marketable at the trigger price it fills there at once, else it rests from the next
+  bar.
+- Trailing stop: the stop starts ``trailing_offset`` away from the last close at
+  acceptance (or at the given stop) and follows the best high (sells) or low (buys) of the
+  bars since, by price amount or percent; it is checked against a bar before that bar's
+  extremes move it (no intrabar ratcheting).
+- One-cancels-other groups (brackets): a fill of one member reduces the others by the
+  same quantity. When a bar reaches two members, ``bracket_conflict`` decides which
+  filled: ``"stop_first"`` (default, pessimistic: the stop-type order), ``"target_first"``
+  or ``"path"`` (the first reached along open → nearer extreme → farther extreme → close).
+- Partial fills: with ``volume_participation`` set, a bar fills at most that fraction of
+  its volume; the rest waits for later bars. IOC fills what it can on its first eligible
+  bar and cancels the rest; FOK fills completely there or is canceled.
+- Expiry: DAY orders expire at the first bar opening on a later UTC day than their
+  acceptance; GTD orders at the first bar opening at or after ``expire_time_ns``.
+- Post-only limits that would be marketable at the last close are rejected; reduce-only
+  fills are capped at the position they reduce (canceled when there is none).
 - Cash account (leverage 1): a buy that opens or adds to a long is capped at what cash
-  pays at the fill price including fees; ``cash_shortfall`` says whether the affordable
-  part fills (``"reduce"``) or the order is canceled (``"cancel"``).
+  pays at the fill price including fees (``cash_shortfall = "reduce"``) or canceled
+  (``"cancel"``).
+- Fill times: fills at the open carry the bar's open time; intrabar fills and closes carry
+  the bar's close time (the first moment the engine can know they happened).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from engine.bus import EventBus
 from engine.clock import Clock
+from engine.execution.matching import limit_reached, path_position, stop_reached
 from engine.execution.models import FeeModel, SlippageModel
 from engine.model import (
     Bar,
     Instrument,
     OrderAccepted,
     OrderCanceled,
+    OrderExpired,
     OrderFilled,
+    OrderModified,
+    OrderModifyRejected,
+    OrderRejected,
     OrderRequested,
     OrderSide,
+    OrderTriggered,
     OrderType,
+    TimeInForce,
+    TrailingOffsetType,
 )
 
-__all__ = ["AccountView", "SimulatedBroker"]
+__all__ = ["AccountView", "BrokerSettings", "SimulatedBroker"]
+
+_STOP_TYPES = (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP)
 
 
 class AccountView(Protocol):
@@ -57,15 +88,40 @@ class AccountView(Protocol):
         ...
 
 
+class BrokerSettings(Protocol):
+    """The ``[execution]`` settings the broker reads (see `engine.config.ExecutionConfig`)."""
+
+    @property
+    def market_fill(self) -> Literal["next_open", "same_close"]: ...
+    @property
+    def limit_fill(self) -> Literal["through", "touch"]: ...
+    @property
+    def cash_shortfall(self) -> Literal["reduce", "cancel"]: ...
+    @property
+    def bracket_conflict(self) -> Literal["stop_first", "target_first", "path"]: ...
+    @property
+    def volume_participation(self) -> float | None: ...
+    @property
+    def latency_ns(self) -> int: ...
+
+
 class _Working:
     """Venue-side state of a working order."""
 
-    __slots__ = ("leaves", "order", "ts_accepted")
+    __slots__ = ("best", "eligible_from", "expire_ns", "leaves", "order", "stop", "triggered")
 
-    def __init__(self, order: OrderRequested, ts_accepted: int) -> None:
+    def __init__(self, order: OrderRequested, eligible_from: int, expire_ns: int | None) -> None:
         self.order = order
         self.leaves = order.quantity
-        self.ts_accepted = ts_accepted
+        self.eligible_from = eligible_from
+        self.expire_ns = expire_ns
+        self.stop = order.stop_price
+        self.triggered = False
+        self.best = math.nan
+
+    @property
+    def filled(self) -> float:
+        return self.order.quantity - self.leaves
 
 
 class SimulatedBroker:
@@ -80,10 +136,8 @@ class SimulatedBroker:
         account: AccountView,
         fee_model: FeeModel,
         slippage: SlippageModel,
+        settings: BrokerSettings,
         *,
-        market_fill: Literal["next_open", "same_close"] = "next_open",
-        limit_fill: Literal["through", "touch"] = "through",
-        cash_shortfall: Literal["reduce", "cancel"] = "reduce",
         leverage: float = 1.0,
     ) -> None:
         self._bus = bus
@@ -93,44 +147,109 @@ class SimulatedBroker:
         self._account = account
         self._fees = fee_model
         self._slippage = slippage
-        self._market_fill = market_fill
-        self._touch = limit_fill == "touch"
-        self._cash_shortfall = cash_shortfall
+        self._settings = settings
+        self._touch = settings.limit_fill == "touch"
         self._cash_account = leverage <= 1.0
         # symbol -> working orders; a symbol leaves the dict when its last order closes, so
         # the dict is falsy when nothing works and the backtest loop can skip matching.
         self.working: dict[str, list[_Working]] = {}
         self._fill_count = 0
+        # Fills published but not yet applied by the portfolio (they wait in the bus queue):
+        # the cash cap must count them, or two buys on one bar could spend the cash twice.
+        self._unsettled_cash = 0.0
+        self._unsettled_position: dict[str, float] = {}
+
+    # --- commands ------------------------------------------------------------------------
 
     def submit(self, order: OrderRequested) -> None:
-        """Accept ``order``; fill it now only under ``market_fill = "same_close"``."""
+        """Accept or reject ``order``; fill at once only under ``market_fill = "same_close"``."""
         now = self._clock.timestamp_ns()
-        self._bus.publish(OrderAccepted(order.order_id, order.symbol, now, now))
-        working = _Working(order, now)
         last = self._prices.get(order.symbol, math.nan)
+        reason = self._rejection(order, last)
+        if reason:
+            self._bus.publish(OrderRejected(order.order_id, order.symbol, reason, now, now))
+            return
+        self._bus.publish(OrderAccepted(order.order_id, order.symbol, now, now))
+        working = _Working(order, now + self._settings.latency_ns, self._expiry(order, now))
+        if order.order_type is OrderType.TRAILING_STOP:
+            self._start_trailing(working, last)
         if (
-            self._market_fill == "same_close"
+            self._settings.market_fill == "same_close"
             and order.order_type is OrderType.MARKET
             and math.isfinite(last)
         ):
             self._fill(working, self._slippage.adjust(last, order.side), "taker", now)
+            self._finish_immediate(working, now)
             if working.leaves <= 0:
                 return
         self.working.setdefault(order.symbol, []).append(working)
 
-    def cancel(self, order_id: str) -> None:
-        """Cancel a working order at the current time."""
-        for symbol, orders in self.working.items():
-            for working in orders:
-                if working.order.order_id == order_id:
-                    orders.remove(working)
-                    if not orders:
-                        del self.working[symbol]
-                    now = self._clock.timestamp_ns()
-                    self._bus.publish(
-                        OrderCanceled(order_id, symbol, "canceled by request", now, now)
-                    )
-                    return
+    def cancel(self, order_id: str, reason: str = "canceled by request") -> None:
+        """Cancel a working order at the current time (unknown ids are ignored)."""
+        found = self._find(order_id)
+        if found is not None:
+            now = self._clock.timestamp_ns()
+            self._remove(found)
+            self._bus.publish(OrderCanceled(order_id, found.order.symbol, reason, now, now))
+
+    def modify(
+        self,
+        order_id: str,
+        quantity: float | None,
+        limit_price: float | None,
+        stop_price: float | None,
+    ) -> None:
+        """Change a working order's quantity or prices; answer `OrderModified` or a rejection."""
+        now = self._clock.timestamp_ns()
+        working = self._find(order_id)
+        if working is None:
+            self._bus.publish(OrderModifyRejected(order_id, "", "order is not working", now, now))
+            return
+        order = working.order
+        new_quantity = order.quantity if quantity is None else quantity
+        problem = ""
+        if not (math.isfinite(new_quantity) and new_quantity > working.filled):
+            problem = f"quantity {new_quantity:g} must exceed the filled {working.filled:g}"
+        for name, value in (("limit_price", limit_price), ("stop_price", stop_price)):
+            if value is not None and not (math.isfinite(value) and value > 0):
+                problem = f"{name} must be a positive number, got {value}"
+        if limit_price is not None and order.limit_price is None:
+            problem = f"a {order.order_type} order has no limit price to modify"
+        if stop_price is not None and order.order_type not in _STOP_TYPES:
+            problem = f"a {order.order_type} order has no stop price to modify"
+        if problem:
+            self._bus.publish(OrderModifyRejected(order_id, order.symbol, problem, now, now))
+            return
+        instrument = self._instruments[order.symbol]
+        working.order = order._replace(
+            quantity=instrument.round_quantity(new_quantity),
+            limit_price=order.limit_price
+            if limit_price is None
+            else instrument.round_price(limit_price),
+            stop_price=order.stop_price
+            if stop_price is None
+            else instrument.round_price(stop_price),
+        )
+        working.leaves = working.order.quantity - (order.quantity - working.leaves)
+        if stop_price is not None:
+            working.stop = working.order.stop_price
+        new = working.order
+        self._bus.publish(
+            OrderModified(
+                order_id, new.symbol, new.quantity, new.limit_price, new.stop_price, now, now
+            )
+        )
+
+    def on_fill_settled(self, fill: OrderFilled) -> None:
+        """Forget a fill's cash and position effect once the portfolio has applied it.
+
+        Subscribed to `OrderFilled` after the portfolio (see `engine.runtime.kernel`).
+        """
+        signed = fill.quantity if fill.side is OrderSide.BUY else -fill.quantity
+        self._unsettled_cash += signed * fill.price + fill.fee
+        self._unsettled_position[fill.symbol] -= signed
+
+    # --- market data ---------------------------------------------------------------------
 
     def process_bar(self, bar: Bar) -> None:
         """Match the symbol's working orders against ``bar`` (call before strategies see it).
@@ -140,59 +259,145 @@ class SimulatedBroker:
         orders = self.working.get(bar.symbol)
         if not orders:
             return
+        candidates: list[tuple[_Working, float, str, int, float]] = []
         for working in tuple(orders):
-            if working.ts_accepted >= bar.ts_event:
-                continue  # placed during this bar: eligible from the next one
-            matched = self._match(working.order, bar)
+            if working.expire_ns is not None and bar.ts_open >= working.expire_ns:
+                self._remove(working)
+                now = self._clock.timestamp_ns()
+                self._bus.publish(OrderExpired(working.order.order_id, bar.symbol, now, now))
+                continue
+            if working.eligible_from > bar.ts_open:
+                continue  # not at the venue yet when this bar opened
+            matched = self._match(working, bar)
             if matched is not None:
-                price, liquidity, ts_fill = matched
-                self._fill(working, price, liquidity, ts_fill)
-        orders[:] = [w for w in orders if w.leaves > 0]
-        if not orders:
-            del self.working[bar.symbol]
+                candidates.append((working, *matched))
+            elif working.order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+                self.cancel(working.order.order_id, f"{working.order.time_in_force}: not filled")
+        for working, price, liquidity, ts_fill, _ in self._resolve_groups(candidates):
+            if working.leaves > 0 and self._find(working.order.order_id) is working:
+                self._fill(working, price, liquidity, ts_fill, bar.volume)
+                self._finish_immediate(working, self._clock.timestamp_ns())
+        for working in tuple(self.working.get(bar.symbol, ())):
+            if working.order.order_type is OrderType.TRAILING_STOP:
+                self._trail(working, bar)
+        remaining = self.working.get(bar.symbol)
+        if remaining is not None:
+            remaining[:] = [w for w in remaining if w.leaves > 0]
+            if not remaining:
+                del self.working[bar.symbol]
 
-    def _match(self, order: OrderRequested, bar: Bar) -> tuple[float, str, int] | None:
-        buy = order.side is OrderSide.BUY
-        if order.order_type is OrderType.MARKET:
-            return self._slippage.adjust(bar.open, order.side), "taker", bar.ts_open
-        if order.order_type is OrderType.LIMIT:
-            limit = order.limit_price
-            assert limit is not None  # risk denies a limit order without a price
-            if (bar.open <= limit) if buy else (bar.open >= limit):
-                return bar.open, "maker", bar.ts_open
-            if buy:
-                crossed = bar.low <= limit if self._touch else bar.low < limit
-            else:
-                crossed = bar.high >= limit if self._touch else bar.high > limit
-            return (limit, "maker", bar.ts_event) if crossed else None
-        stop = order.stop_price
-        assert stop is not None  # risk denies a stop order without a price
-        if (bar.open >= stop) if buy else (bar.open <= stop):
-            return self._slippage.adjust(bar.open, order.side), "taker", bar.ts_open
-        if (bar.high >= stop) if buy else (bar.low <= stop):
-            return self._slippage.adjust(stop, order.side), "taker", bar.ts_event
-        return None
+    # --- matching ------------------------------------------------------------------------
 
-    def _fill(self, working: _Working, price: float, liquidity: str, ts_fill: int) -> None:
+    def _match(self, working: _Working, bar: Bar) -> tuple[float, str, int, float] | None:
+        """Return (price, liquidity, fill time, path position) if ``bar`` fills the order."""
         order = working.order
+        kind = order.order_type
+        side = order.side
+        if kind in (OrderType.MARKET, OrderType.MARKET_ON_OPEN):
+            return self._slippage.adjust(bar.open, side), "taker", bar.ts_open, 0.0
+        if kind is OrderType.MARKET_ON_CLOSE:
+            return self._slippage.adjust(bar.close, side), "taker", bar.ts_event, 3.0
+        if kind is OrderType.LIMIT or (kind is OrderType.STOP_LIMIT and working.triggered):
+            assert order.limit_price is not None  # risk denies limits without a price
+            reached = limit_reached(side, order.limit_price, bar, self._touch)
+            if reached is None:
+                return None
+            when = bar.ts_open if reached.at_open else bar.ts_event
+            return reached.price, "maker", when, path_position(reached.price, reached.at_open, bar)
+        stop = working.stop
+        assert stop is not None  # risk denies stops without a price; trailing sets one
+        reached = stop_reached(side, stop, bar)
+        if reached is None:
+            return None
+        when = bar.ts_open if reached.at_open else bar.ts_event
+        position = path_position(reached.price, reached.at_open, bar)
+        if kind is not OrderType.STOP_LIMIT:
+            return self._slippage.adjust(reached.price, side), "taker", when, position
+        working.triggered = True
+        now = self._clock.timestamp_ns()
+        self._bus.publish(OrderTriggered(order.order_id, order.symbol, now, now))
+        limit = order.limit_price
+        assert limit is not None
+        marketable = reached.price <= limit if side is OrderSide.BUY else reached.price >= limit
+        if not marketable:
+            return None  # rests as a limit from the next bar
+        price = self._slippage.adjust(reached.price, side)
+        price = min(price, limit) if side is OrderSide.BUY else max(price, limit)
+        return price, "taker", when, position
+
+    def _resolve_groups(
+        self, candidates: list[tuple[_Working, float, str, int, float]]
+    ) -> list[tuple[_Working, float, str, int, float]]:
+        """Keep one candidate per one-cancels-other group, chosen by ``bracket_conflict``."""
+        chosen: dict[str, tuple[_Working, float, str, int, float]] = {}
+        result = []
+        rule = self._settings.bracket_conflict
+        for candidate in candidates:
+            group = candidate[0].order.oco_group
+            if not group:
+                result.append(candidate)
+                continue
+            other = chosen.get(group)
+            if other is None or _prefer(candidate, other, rule):
+                chosen[group] = candidate
+        result.extend(chosen.values())
+        return result
+
+    # --- fills ---------------------------------------------------------------------------
+
+    def _fill(
+        self,
+        working: _Working,
+        price: float,
+        liquidity: str,
+        ts_fill: int,
+        bar_volume: float | None = None,
+    ) -> None:
+        order = working.order
+        instrument = self._instruments[order.symbol]
         quantity = working.leaves
-        shortfall = ""
-        if self._cash_account and order.side is OrderSide.BUY:
+        cap_reason = ""
+        participation = self._settings.volume_participation
+        if participation is not None and bar_volume is not None:
+            available = instrument.round_quantity(bar_volume * participation)
+            if available < quantity:
+                quantity = available
+                if order.time_in_force is TimeInForce.FOK:
+                    cap_reason = (
+                        f"fok: bar volume allows {available:g} of {working.leaves:g} "
+                        f"at {participation:g} participation"
+                    )
+        if order.reduce_only and not cap_reason:
+            position = self._account.position_quantity(order.symbol) + self._unsettled_position.get(
+                order.symbol, 0.0
+            )
+            reducible = max(-position, 0.0) if order.side is OrderSide.BUY else max(position, 0.0)
+            if reducible < quantity:
+                quantity = reducible
+                cap_reason = "reduce-only: the position left to reduce is smaller than the order"
+        if self._cash_account and order.side is OrderSide.BUY and not cap_reason:
             affordable = self._affordable(order.symbol, quantity, price)
             if affordable < quantity:
-                cash = self._account.cash
-                shortfall = (
+                cap_reason = (
                     f"insufficient cash at fill price {price:g}: {quantity:g} would cost "
                     f"{quantity * price + self._fees.fee(quantity, price, liquidity):.2f}, "
-                    f"cash is {cash:.2f}"
+                    f"cash is {self._account.cash:.2f}"
                 )
-                quantity = affordable if self._cash_shortfall == "reduce" else 0.0
+                quantity = affordable if self._settings.cash_shortfall == "reduce" else 0.0
+        if cap_reason.startswith("fok"):
+            quantity = 0.0
         now = self._clock.timestamp_ns()
         if quantity > 0:
             working.leaves -= quantity
             if working.leaves <= order.quantity * 1e-12:
                 working.leaves = 0.0
             self._fill_count += 1
+            fee = self._fees.fee(quantity, price, liquidity)
+            signed = quantity if order.side is OrderSide.BUY else -quantity
+            self._unsettled_cash -= signed * price + fee
+            self._unsettled_position[order.symbol] = (
+                self._unsettled_position.get(order.symbol, 0.0) + signed
+            )
             self._bus.publish(
                 OrderFilled(
                     order_id=order.order_id,
@@ -201,27 +406,129 @@ class SimulatedBroker:
                     side=order.side,
                     quantity=quantity,
                     price=price,
-                    fee=self._fees.fee(quantity, price, liquidity),
+                    fee=fee,
                     liquidity=liquidity,
                     leaves_quantity=working.leaves,
                     ts_event=ts_fill,
                     ts_init=now,
                 )
             )
-        if shortfall:
-            working.leaves = 0.0
-            self._bus.publish(OrderCanceled(order.order_id, order.symbol, shortfall, now, now))
+            if order.oco_group:
+                self._reduce_siblings(working, quantity)
+        if cap_reason and working.leaves > 0:
+            self._remove(working)
+            self._bus.publish(OrderCanceled(order.order_id, order.symbol, cap_reason, now, now))
+
+    def _finish_immediate(self, working: _Working, now: int) -> None:
+        """IOC/FOK: whatever did not fill on the first eligible bar is canceled."""
+        tif = working.order.time_in_force
+        if working.leaves > 0 and tif in (TimeInForce.IOC, TimeInForce.FOK):
+            if self._find(working.order.order_id) is working:
+                self.cancel(working.order.order_id, f"{tif}: remainder not filled")
+            else:
+                working.leaves = 0.0
+                self._bus.publish(
+                    OrderCanceled(
+                        working.order.order_id, working.order.symbol, f"{tif}: remainder", now, now
+                    )
+                )
+
+    def _reduce_siblings(self, filled: _Working, quantity: float) -> None:
+        group = filled.order.oco_group
+        for working in tuple(self.working.get(filled.order.symbol, ())):
+            if working is filled or working.order.oco_group != group:
+                continue
+            working.leaves = max(working.leaves - quantity, 0.0)
+            if working.leaves <= working.order.quantity * 1e-12:
+                self.cancel(working.order.order_id, f"oco: {filled.order.order_id} filled")
 
     def _affordable(self, symbol: str, quantity: float, price: float) -> float:
         """Return how much of a buy of ``quantity`` cash can pay for at ``price``."""
-        position = self._account.position_quantity(symbol)
+        position = self._account.position_quantity(symbol) + self._unsettled_position.get(
+            symbol, 0.0
+        )
         cover = min(quantity, max(-position, 0.0))  # buying back a short is always allowed
         if cover >= quantity:
             return quantity
         rate = self._fees.sizing_rate
-        cash_after_cover = self._account.cash - cover * price * (1.0 + rate)
+        cash = self._account.cash + self._unsettled_cash
+        cash_after_cover = cash - cover * price * (1.0 + rate)
         instrument = self._instruments[symbol]
         extra = instrument.round_quantity(max(cash_after_cover, 0.0) / (price * (1.0 + rate)))
         if extra < instrument.min_quantity:
             extra = 0.0
         return min(quantity, cover + extra)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _rejection(self, order: OrderRequested, last: float) -> str:
+        if order.post_only and order.order_type is OrderType.LIMIT and math.isfinite(last):
+            limit = order.limit_price
+            assert limit is not None
+            if (limit >= last) if order.side is OrderSide.BUY else (limit <= last):
+                return f"post-only limit {limit:g} would take liquidity at the last price {last:g}"
+        trailing = order.order_type is OrderType.TRAILING_STOP
+        if trailing and order.stop_price is None and not math.isfinite(last):
+            return "a trailing stop needs a last price to start from"
+        return ""
+
+    def _expiry(self, order: OrderRequested, now: int) -> int | None:
+        if order.time_in_force is TimeInForce.GTD:
+            return order.expire_time_ns
+        if order.time_in_force is TimeInForce.DAY:
+            day = datetime.fromtimestamp(now // 10**9, tz=UTC).replace(hour=0, minute=0, second=0)
+            return int((day + timedelta(days=1)).timestamp()) * 10**9
+        return None
+
+    def _start_trailing(self, working: _Working, last: float) -> None:
+        working.best = last
+        if working.stop is None:
+            working.stop = self._trail_level(working, last)
+
+    def _trail(self, working: _Working, bar: Bar) -> None:
+        if working.order.side is OrderSide.SELL:
+            working.best = max(working.best, bar.high)
+            level = self._trail_level(working, working.best)
+            working.stop = level if working.stop is None else max(working.stop, level)
+        else:
+            working.best = min(working.best, bar.low)
+            level = self._trail_level(working, working.best)
+            working.stop = level if working.stop is None else min(working.stop, level)
+
+    def _trail_level(self, working: _Working, best: float) -> float:
+        order = working.order
+        offset = order.trailing_offset or 0.0
+        if order.trailing_offset_type is TrailingOffsetType.PERCENT:
+            offset = best * offset / 100.0
+        level = best - offset if order.side is OrderSide.SELL else best + offset
+        return self._instruments[order.symbol].round_price(level)
+
+    def _find(self, order_id: str) -> _Working | None:
+        for orders in self.working.values():
+            for working in orders:
+                if working.order.order_id == order_id:
+                    return working
+        return None
+
+    def _remove(self, working: _Working) -> None:
+        working.leaves = 0.0
+        orders = self.working.get(working.order.symbol)
+        if orders is not None and working in orders:
+            orders.remove(working)
+            if not orders:
+                del self.working[working.order.symbol]
+
+
+def _prefer(
+    candidate: tuple[_Working, float, str, int, float],
+    incumbent: tuple[_Working, float, str, int, float],
+    rule: str,
+) -> bool:
+    """Return True if ``candidate`` should fill instead of ``incumbent`` in one OCO group."""
+    if rule == "path":
+        return candidate[4] < incumbent[4]
+    candidate_is_stop = candidate[0].order.order_type in _STOP_TYPES
+    incumbent_is_stop = incumbent[0].order.order_type in _STOP_TYPES
+    if candidate_is_stop == incumbent_is_stop:
+        return False
+    return candidate_is_stop if rule == "stop_first" else not candidate_is_stop

@@ -1,27 +1,41 @@
 """ExecutionEngine: the client-side book of orders between risk and the broker.
 
-In: `OrderApproved` and `CancelRequested` (sent to the broker), and the broker's answers
-(`OrderAccepted`, `OrderRejected`, `OrderFilled`, `OrderCanceled`). Out: calls to the
-`Broker` protocol, and the `Order` entities (state changed only through the transition
-table) that strategies and risk read through `open_orders`. The same engine fronts the
-simulated broker in backtest/paper and the ccxt broker in live.
+In: `OrderApproved`, `CancelRequested` and `ModifyRequested` (sent to the broker), and the
+broker's answers (`OrderAccepted`, `OrderRejected`, `OrderTriggered`, `OrderFilled`,
+`OrderModified`, `OrderCanceled`, `OrderExpired`). Out: calls to the `Broker` protocol,
+and the `Order` entities (changed only through the transition table) that strategies and
+risk read through `open_orders`. The same engine fronts the simulated broker in
+backtest/paper and a venue adapter in live.
+
+Contingent orders (OTO, brackets): an approved order with a ``parent_order_id`` whose
+parent has not filled is HELD here, not sent. When the parent fills completely the child
+is submitted for the parent's filled quantity; when the parent ends (canceled, expired,
+rejected) after a partial fill, for what did fill; with no fill at all, the child is
+canceled.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from engine.bus import EventBus
+from engine.clock import Clock
 from engine.errors import InvalidStateTransition
 from engine.model import (
     CancelRequested,
+    ModifyRequested,
     Order,
     OrderAccepted,
     OrderApproved,
     OrderCanceled,
+    OrderDenied,
+    OrderExpired,
     OrderFilled,
+    OrderModified,
     OrderRejected,
     OrderRequested,
     OrderStatus,
+    OrderTriggered,
 )
 from engine.model.orders import IllegalTransition
 
@@ -35,18 +49,31 @@ class Broker(Protocol):
         """Send an approved order; the answer comes back as events on the bus."""
         ...
 
-    def cancel(self, order_id: str) -> None:
+    def cancel(self, order_id: str, reason: str = ...) -> None:
         """Ask to cancel a working order; the answer comes back as an event."""
+        ...
+
+    def modify(
+        self,
+        order_id: str,
+        quantity: float | None,
+        limit_price: float | None,
+        stop_price: float | None,
+    ) -> None:
+        """Ask to change a working order; the answer comes back as an event."""
         ...
 
 
 class ExecutionEngine:
-    """Tracks every order's state; routes approved orders and cancels to the broker."""
+    """Tracks every order's state; routes approved orders, cancels and modifications."""
 
-    def __init__(self, broker: Broker) -> None:
+    def __init__(self, broker: Broker, bus: EventBus, clock: Clock) -> None:
         self._broker = broker
+        self._bus = bus
+        self._clock = clock
         self.orders: dict[str, Order] = {}
         self._open: dict[str, Order] = {}
+        self._held: dict[str, list[OrderRequested]] = {}  # parent id -> children
 
     def open_orders(self, strategy_id: str, symbol: str | None = None) -> list[Order]:
         """Return working orders of ``strategy_id`` (optionally one symbol), oldest first."""
@@ -61,7 +88,7 @@ class ExecutionEngine:
         return list(self._open.values())
 
     def on_order_approved(self, event: OrderApproved) -> None:
-        """Create the order entity, mark it submitted and hand it to the broker."""
+        """Create the order entity; hold it if its parent has not filled, else send it."""
         request = event.order
         order = Order(
             order_id=request.order_id,
@@ -75,15 +102,46 @@ class ExecutionEngine:
             time_in_force=request.time_in_force,
             ts_created=request.ts_event,
             tag=request.tag,
+            parent_order_id=request.parent_order_id,
+            oco_group=request.oco_group,
         )
-        self._move(order, OrderStatus.SUBMITTED, event.ts_event)
         self.orders[order.order_id] = order
+        if request.parent_order_id and request.parent_order_id not in self.orders:
+            # Approvals arrive in request order, so an unknown parent was denied by risk.
+            self._cancel_child(order, request, 0.0)
+            return
+        parent = self.orders.get(request.parent_order_id) if request.parent_order_id else None
+        if parent is not None and parent.status is not OrderStatus.FILLED:
+            if parent.status.is_closed:
+                self._cancel_child(order, request, parent.filled_quantity)
+                return
+            self._move(order, OrderStatus.HELD, event.ts_event)
+            self._held.setdefault(parent.order_id, []).append(request)
+            return
+        self._move(order, OrderStatus.SUBMITTED, event.ts_event)
         self._broker.submit(request)
 
+    def on_order_denied(self, event: OrderDenied) -> None:
+        """A denied parent takes its held children with it."""
+        self._release_children(event.order_id, 0.0)
+
     def on_cancel_requested(self, event: CancelRequested) -> None:
-        """Forward a cancel for a working order; unknown or closed orders are ignored."""
-        if event.order_id in self._open:
+        """Forward a cancel for a working order; held children are canceled here."""
+        order = self.orders.get(event.order_id)
+        if order is None:
+            return
+        if order.status is OrderStatus.HELD:
+            now = self._clock.timestamp_ns()
+            self._bus.publish(
+                OrderCanceled(order.order_id, order.symbol, "canceled by request", now, now)
+            )
+        elif event.order_id in self._open:
             self._broker.cancel(event.order_id)
+
+    def on_modify_requested(self, event: ModifyRequested) -> None:
+        """Forward a modification of a working order."""
+        if event.order_id in self._open:
+            self._broker.modify(event.order_id, event.quantity, event.limit_price, event.stop_price)
 
     def on_order_accepted(self, event: OrderAccepted) -> None:
         """Mark the order working."""
@@ -92,11 +150,18 @@ class ExecutionEngine:
         self._open[order.order_id] = order
 
     def on_order_rejected(self, event: OrderRejected) -> None:
-        """Mark the order rejected."""
+        """Mark the order rejected; its held children are canceled."""
         self._move(self.orders[event.order_id], OrderStatus.REJECTED, event.ts_event, event.reason)
+        self._release_children(event.order_id, 0.0)
+
+    def on_order_triggered(self, event: OrderTriggered) -> None:
+        """Mark a stop-limit triggered (now a working limit)."""
+        order = self.orders[event.order_id]
+        if order.status is OrderStatus.ACCEPTED:
+            self._move(order, OrderStatus.TRIGGERED, event.ts_event)
 
     def on_order_filled(self, event: OrderFilled) -> None:
-        """Record the fill on the order; closed orders leave the open book."""
+        """Record the fill; a completely filled parent releases its children."""
         order = self.orders[event.order_id]
         try:
             order.apply_fill(event.quantity, event.price, event.fee, event.ts_event)
@@ -104,12 +169,51 @@ class ExecutionEngine:
             raise InvalidStateTransition(f"order {order.order_id}: {exc}") from None
         if order.status is OrderStatus.FILLED:
             self._open.pop(order.order_id, None)
+            self._release_children(order.order_id, order.filled_quantity)
+
+    def on_order_modified(self, event: OrderModified) -> None:
+        """Apply the broker's new quantity and prices."""
+        order = self.orders[event.order_id]
+        order.quantity = event.quantity
+        order.limit_price = event.limit_price
+        order.stop_price = event.stop_price
+        order.ts_last = event.ts_event
 
     def on_order_canceled(self, event: OrderCanceled) -> None:
-        """Mark the order canceled."""
+        """Mark the order canceled; held children follow its filled quantity."""
         order = self.orders[event.order_id]
         self._move(order, OrderStatus.CANCELED, event.ts_event, event.reason)
         self._open.pop(order.order_id, None)
+        self._release_children(order.order_id, order.filled_quantity)
+
+    def on_order_expired(self, event: OrderExpired) -> None:
+        """Mark the order expired; held children follow its filled quantity."""
+        order = self.orders[event.order_id]
+        self._move(order, OrderStatus.EXPIRED, event.ts_event, "expired")
+        self._open.pop(order.order_id, None)
+        self._release_children(order.order_id, order.filled_quantity)
+
+    def _release_children(self, parent_id: str, filled: float) -> None:
+        for request in self._held.pop(parent_id, ()):
+            child = self.orders[request.order_id]
+            if child.status is not OrderStatus.HELD:
+                continue  # canceled while held
+            if filled <= 0:
+                self._cancel_child(child, request, filled)
+                continue
+            sized = request._replace(quantity=filled) if filled < request.quantity else request
+            child.quantity = sized.quantity
+            self._move(child, OrderStatus.SUBMITTED, self._clock.timestamp_ns())
+            self._broker.submit(sized)
+
+    def _cancel_child(self, child: Order, request: OrderRequested, filled: float) -> None:
+        now = self._clock.timestamp_ns()
+        reason = f"parent {request.parent_order_id} ended without a fill"
+        if child.status is OrderStatus.REQUESTED:
+            self._move(child, OrderStatus.HELD, now)
+        if filled <= 0 and request.parent_order_id not in self.orders:
+            reason = f"parent {request.parent_order_id} was denied"
+        self._bus.publish(OrderCanceled(child.order_id, child.symbol, reason, now, now))
 
     @staticmethod
     def _move(order: Order, status: OrderStatus, ts: int, reason: str = "") -> None:

@@ -11,23 +11,35 @@ Where things live:
 - `enums`: sides, order types, time in force, order statuses.
 - `orders`: `Order` (the one stateful object, changed only by the execution stage) and the
   order state transition table.
-- `events`: commands (`OrderRequested`, `CancelRequested`) and facts (`OrderDenied`,
-  `OrderAccepted`, `OrderRejected`, `OrderFilled`, `OrderCanceled`, `PositionChanged`,
-  `EquitySnapshot`).
+- `events`: commands (`OrderRequested`, `CancelRequested`, `ModifyRequested`) and facts
+  (`OrderDenied`, `OrderAccepted`, `OrderRejected`, `OrderTriggered`, `OrderFilled`,
+  `OrderModified`, `OrderModifyRejected`, `OrderCanceled`, `OrderExpired`,
+  `PositionChanged`, `EquitySnapshot`).
 """
 
 from engine.model.data import Bar, QuoteTick, TradeTick
-from engine.model.enums import OrderSide, OrderStatus, OrderType, TimeInForce
+from engine.model.enums import (
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    TrailingOffsetType,
+)
 from engine.model.events import (
     CancelRequested,
     EquitySnapshot,
+    ModifyRequested,
     OrderAccepted,
     OrderApproved,
     OrderCanceled,
     OrderDenied,
+    OrderExpired,
     OrderFilled,
+    OrderModified,
+    OrderModifyRejected,
     OrderRejected,
     OrderRequested,
+    OrderTriggered,
     PositionChanged,
 )
 from engine.model.instrument import Instrument
@@ -39,20 +51,26 @@ __all__ = [
     "CancelRequested",
     "EquitySnapshot",
     "Instrument",
+    "ModifyRequested",
     "Order",
     "OrderAccepted",
     "OrderApproved",
     "OrderCanceled",
     "OrderDenied",
+    "OrderExpired",
     "OrderFilled",
+    "OrderModified",
+    "OrderModifyRejected",
     "OrderRejected",
     "OrderRequested",
     "OrderSide",
     "OrderStatus",
+    "OrderTriggered",
     "OrderType",
     "PositionChanged",
     "QuoteTick",
     "TimeInForce",
     "TradeTick",
+    "TrailingOffsetType",
     "next_status",
 ]

@@ -14,17 +14,33 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from engine.model.enums import OrderSide, OrderType, TimeInForce
+from engine.model.enums import OrderSide, OrderType, TimeInForce, TrailingOffsetType
 
 
 class OrderRequested(NamedTuple):
-    """A strategy asks for an order. Risk approves (`OrderApproved`) or denies it."""
+    """A strategy asks for an order. Risk approves (`OrderApproved`) or denies it.
+
+    Attributes:
+        quantity: Base units, > 0 (the side gives the direction).
+        limit_price: Limit of LIMIT and STOP_LIMIT orders.
+        stop_price: Trigger of STOP and STOP_LIMIT orders; the initial stop of a trailing
+            stop (None: computed from the last close and the offset on acceptance).
+        expire_time_ns: When a GTD order expires (ns UTC).
+        post_only: The order must rest (maker); if it would take liquidity on arrival it
+            is rejected.
+        reduce_only: The order may only reduce the position; fills are capped at it.
+        trailing_offset: Distance of a trailing stop from the best price since acceptance,
+            in price units or percent (``trailing_offset_type``).
+        parent_order_id: OTO: the order is held until this parent order fills.
+        oco_group: Orders sharing a group are one-cancels-other: a fill of one reduces
+            the others by the same quantity (canceling them when nothing is left).
+    """
 
     order_id: str
     strategy_id: str
     symbol: str
     side: OrderSide
-    quantity: float  # > 0, base units
+    quantity: float
     order_type: OrderType
     limit_price: float | None
     stop_price: float | None
@@ -32,6 +48,65 @@ class OrderRequested(NamedTuple):
     ts_event: int
     ts_init: int
     tag: str = ""
+    expire_time_ns: int | None = None
+    post_only: bool = False
+    reduce_only: bool = False
+    trailing_offset: float | None = None
+    trailing_offset_type: TrailingOffsetType = TrailingOffsetType.PRICE
+    parent_order_id: str = ""
+    oco_group: str = ""
+
+
+class ModifyRequested(NamedTuple):
+    """A strategy asks to change a working order's quantity and/or prices (None: keep)."""
+
+    order_id: str
+    strategy_id: str
+    quantity: float | None
+    limit_price: float | None
+    stop_price: float | None
+    ts_event: int
+    ts_init: int
+
+
+class OrderModified(NamedTuple):
+    """The broker changed a working order; the fields are its new values."""
+
+    order_id: str
+    symbol: str
+    quantity: float
+    limit_price: float | None
+    stop_price: float | None
+    ts_event: int
+    ts_init: int
+
+
+class OrderModifyRejected(NamedTuple):
+    """The broker refused a modification; the order keeps working unchanged."""
+
+    order_id: str
+    symbol: str
+    reason: str
+    ts_event: int
+    ts_init: int
+
+
+class OrderTriggered(NamedTuple):
+    """A stop-limit's stop was reached: it now works as a limit order."""
+
+    order_id: str
+    symbol: str
+    ts_event: int
+    ts_init: int
+
+
+class OrderExpired(NamedTuple):
+    """A DAY or GTD order reached the end of its life without (completely) filling."""
+
+    order_id: str
+    symbol: str
+    ts_event: int
+    ts_init: int
 
 
 class OrderApproved(NamedTuple):

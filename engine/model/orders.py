@@ -6,10 +6,10 @@ about changes from the immutable events on the bus.
 
 ```
 REQUESTED ──▶ DENIED (risk)
+    ├──▶ HELD (child of an unfilled parent) ──▶ SUBMITTED / CANCELED
     └──▶ SUBMITTED ──▶ REJECTED (broker)
-              └──▶ ACCEPTED ──▶ PARTIALLY_FILLED ──▶ FILLED
-                      │  └──────────────┬──────────▶ FILLED
-                      └─────────────────┴──────────▶ CANCELED
+              └──▶ ACCEPTED ──▶ [TRIGGERED (stop-limit)] ──▶ PARTIALLY_FILLED ──▶ FILLED
+                      └──────────────────┴─────────────────────┴──▶ CANCELED / EXPIRED
 ```
 """
 
@@ -20,16 +20,23 @@ from dataclasses import dataclass
 from engine.model.enums import OrderSide, OrderStatus, OrderType, TimeInForce
 
 S = OrderStatus
+_WORKING_EXITS = frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.EXPIRED})
 ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.REQUESTED: frozenset({S.DENIED, S.SUBMITTED}),
+    S.REQUESTED: frozenset({S.DENIED, S.SUBMITTED, S.HELD}),
+    S.HELD: frozenset({S.SUBMITTED, S.CANCELED}),
     S.SUBMITTED: frozenset({S.ACCEPTED, S.REJECTED, S.CANCELED}),
-    S.ACCEPTED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCELED}),
-    S.PARTIALLY_FILLED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCELED}),
+    S.ACCEPTED: _WORKING_EXITS | {S.TRIGGERED},
+    S.TRIGGERED: _WORKING_EXITS,
+    S.PARTIALLY_FILLED: _WORKING_EXITS,
     S.DENIED: frozenset(),
     S.REJECTED: frozenset(),
     S.FILLED: frozenset(),
     S.CANCELED: frozenset(),
+    S.EXPIRED: frozenset(),
 }
+
+
+_OPEN = frozenset({S.ACCEPTED, S.TRIGGERED, S.PARTIALLY_FILLED})
 
 
 class IllegalTransition(Exception):  # noqa: N818 - re-raised as engine.errors.InvalidStateTransition
@@ -62,6 +69,8 @@ class Order:
     time_in_force: TimeInForce
     ts_created: int
     tag: str = ""
+    parent_order_id: str = ""
+    oco_group: str = ""
     status: OrderStatus = OrderStatus.REQUESTED
     filled_quantity: float = 0.0
     average_fill_price: float = 0.0
@@ -77,7 +86,7 @@ class Order:
     @property
     def is_open(self) -> bool:
         """Return True while the order can still fill."""
-        return self.status in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+        return self.status in _OPEN
 
     def transition(self, target: OrderStatus, ts: int, reason: str = "") -> None:
         """Move to ``target`` through the transition table, recording time and reason."""

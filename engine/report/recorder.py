@@ -17,10 +17,14 @@ from engine.model import (
     OrderApproved,
     OrderCanceled,
     OrderDenied,
+    OrderExpired,
     OrderFilled,
+    OrderModified,
+    OrderModifyRejected,
     OrderRejected,
     OrderRequested,
     OrderSide,
+    OrderTriggered,
 )
 
 __all__ = ["Recorder", "TradeRecord"]
@@ -127,6 +131,31 @@ class Recorder:
         """Record a cancellation."""
         self.orders[event.order_id].update(
             status="canceled", reason=event.reason, ts_last=event.ts_event
+        )
+
+    def on_order_triggered(self, event: OrderTriggered) -> None:
+        """Record that a stop-limit's stop was reached."""
+        self.orders[event.order_id].update(status="triggered", ts_last=event.ts_event)
+
+    def on_order_modified(self, event: OrderModified) -> None:
+        """Record the order's new quantity and prices."""
+        self.orders[event.order_id].update(
+            quantity=event.quantity,
+            limit_price=event.limit_price,
+            stop_price=event.stop_price,
+            ts_last=event.ts_event,
+        )
+
+    def on_order_modify_rejected(self, event: OrderModifyRejected) -> None:
+        """Record why a modification was refused (the order keeps working)."""
+        row = self.orders.get(event.order_id)
+        if row is not None:
+            row.update(reason=f"modify rejected: {event.reason}", ts_last=event.ts_event)
+
+    def on_order_expired(self, event: OrderExpired) -> None:
+        """Record an expiry."""
+        self.orders[event.order_id].update(
+            status="expired", reason="expired", ts_last=event.ts_event
         )
 
     def on_order_filled(self, event: OrderFilled) -> None:

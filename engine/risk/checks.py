@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
-from engine.model import Instrument, Order, OrderRequested, OrderSide, OrderType
+from engine.model import Instrument, Order, OrderRequested, OrderSide
 
 __all__ = [
     "CashCheck",
@@ -69,9 +69,9 @@ class RiskState:
 
     def reference_price(self, order: OrderRequested) -> float:
         """Return the price the order is expected to trade at: its limit/stop or last close."""
-        if order.order_type is OrderType.LIMIT and order.limit_price is not None:
+        if order.limit_price is not None:
             return order.limit_price
-        if order.order_type is OrderType.STOP and order.stop_price is not None:
+        if order.stop_price is not None:
             return order.stop_price
         return self.portfolio.last_price(order.symbol)
 
@@ -126,7 +126,7 @@ class CashCheck:
 
     def check(self, order: OrderRequested, state: RiskState) -> str | None:
         """Deny a buy whose expected cost exceeds free cash (leverage 1 only)."""
-        if order.side is not OrderSide.BUY or state.leverage > 1.0:
+        if order.side is not OrderSide.BUY or state.leverage > 1.0 or order.reduce_only:
             return None
         portfolio = state.portfolio
         position = portfolio.position_quantity(order.symbol)
@@ -159,7 +159,7 @@ class ShortSellingCheck:
 
     def check(self, order: OrderRequested, state: RiskState) -> str | None:
         """Deny a sell that would leave the position (with working sells) below zero."""
-        if order.side is not OrderSide.SELL or state.allow_short:
+        if order.side is not OrderSide.SELL or state.allow_short or order.reduce_only:
             return None
         held = state.portfolio.position_quantity(order.symbol)
         pending = state.pending_quantity(order.symbol, OrderSide.SELL)
@@ -181,6 +181,8 @@ class LeverageCheck:
 
     def check(self, order: OrderRequested, state: RiskState) -> str | None:
         """Deny an order that would take gross exposure beyond ``equity * leverage``."""
+        if order.reduce_only:
+            return None  # capped at the position by the broker: never adds exposure
         portfolio = state.portfolio
         price = state.reference_price(order)
         if not math.isfinite(price):
@@ -201,9 +203,9 @@ class LeverageCheck:
 
 
 def _order_price(order: Order, last: float) -> float:
-    if order.order_type is OrderType.LIMIT and order.limit_price is not None:
+    if order.limit_price is not None:
         return order.limit_price
-    if order.order_type is OrderType.STOP and order.stop_price is not None:
+    if order.stop_price is not None:
         return order.stop_price
     return last if math.isfinite(last) else 0.0
 

@@ -13,7 +13,15 @@ from collections.abc import Mapping, Sequence
 
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.model import Instrument, OrderApproved, OrderDenied, OrderRequested, OrderType
+from engine.model import (
+    Instrument,
+    OrderApproved,
+    OrderDenied,
+    OrderRequested,
+    OrderSide,
+    OrderType,
+    TimeInForce,
+)
 from engine.risk.checks import OpenOrders, PortfolioState, RiskCheck, RiskState, default_checks
 
 __all__ = ["RiskEngine"]
@@ -63,6 +71,18 @@ class RiskEngine:
                 f"quantity {order.quantity:g} rounds to 0 at lot size {instrument.lot_size:g}",
             )
             return
+        if rounded.reduce_only and not rounded.parent_order_id:
+            # A child of an unfilled parent cannot be judged yet: the broker caps it at fill.
+            position = state.portfolio.position_quantity(rounded.symbol)
+            reducing = position < 0 if rounded.side is OrderSide.BUY else position > 0
+            if not reducing:
+                self._deny(
+                    order,
+                    "reduce_only",
+                    f"reduce-only {rounded.side} of {rounded.quantity:g} would increase the "
+                    f"{rounded.symbol} position of {position:g}",
+                )
+                return
         for check in self.checks:
             reason = check.check(rounded, state)
             if reason is not None:
@@ -83,12 +103,21 @@ def _malformed(order: OrderRequested) -> str | None:
         price = getattr(order, name)
         if price is not None and not (math.isfinite(price) and price > 0):
             return f"{name} must be a positive number, got {price}"
-    if order.order_type is OrderType.LIMIT and order.limit_price is None:
-        return "a limit order needs a limit_price"
-    if order.order_type is OrderType.STOP and order.stop_price is None:
-        return "a stop order needs a stop_price"
-    if order.order_type is OrderType.STOP and order.limit_price is not None:
-        return "stop-limit orders are not supported yet; use a stop or a limit order"
+    kind = order.order_type
+    if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) and order.limit_price is None:
+        return f"a {kind} order needs a limit_price"
+    if kind in (OrderType.STOP, OrderType.STOP_LIMIT) and order.stop_price is None:
+        return f"a {kind} order needs a stop_price"
+    if kind is OrderType.STOP and order.limit_price is not None:
+        return "a stop order with a limit price is a stop_limit order; set order_type"
+    if kind is OrderType.TRAILING_STOP:
+        offset = order.trailing_offset
+        if offset is None or not (math.isfinite(offset) and offset > 0):
+            return f"a trailing stop needs a positive trailing_offset, got {offset}"
+    if order.time_in_force is TimeInForce.GTD and order.expire_time_ns is None:
+        return "a GTD order needs an expire_time"
+    if order.post_only and kind is not OrderType.LIMIT:
+        return f"post_only applies to limit orders, not {kind}"
     return None
 
 

@@ -20,13 +20,18 @@ from engine.model import (
     Bar,
     CancelRequested,
     Instrument,
+    ModifyRequested,
     OrderAccepted,
     OrderApproved,
     OrderCanceled,
     OrderDenied,
+    OrderExpired,
     OrderFilled,
+    OrderModified,
+    OrderModifyRejected,
     OrderRejected,
     OrderRequested,
+    OrderTriggered,
     QuoteTick,
     TradeTick,
 )
@@ -67,7 +72,9 @@ class Kernel:
         bus.subscribe(OrderApproved, recorder.on_order_approved)
         bus.subscribe(OrderApproved, execution.on_order_approved)
         bus.subscribe(CancelRequested, execution.on_cancel_requested)
+        bus.subscribe(ModifyRequested, execution.on_modify_requested)
         bus.subscribe(OrderDenied, recorder.on_order_denied)
+        bus.subscribe(OrderDenied, execution.on_order_denied)
         bus.subscribe(OrderDenied, runner.on_order_denied)
         # broker facts: execution's book first, then the account, the record, the strategy
         bus.subscribe(OrderAccepted, execution.on_order_accepted)
@@ -75,8 +82,20 @@ class Kernel:
         bus.subscribe(OrderRejected, execution.on_order_rejected)
         bus.subscribe(OrderRejected, recorder.on_order_rejected)
         bus.subscribe(OrderRejected, runner.on_order_rejected)
+        bus.subscribe(OrderTriggered, execution.on_order_triggered)
+        bus.subscribe(OrderTriggered, recorder.on_order_triggered)
+        bus.subscribe(OrderTriggered, runner.on_order_updated)
+        bus.subscribe(OrderModified, execution.on_order_modified)
+        bus.subscribe(OrderModified, recorder.on_order_modified)
+        bus.subscribe(OrderModified, runner.on_order_updated)
+        bus.subscribe(OrderModifyRejected, recorder.on_order_modify_rejected)
+        bus.subscribe(OrderModifyRejected, runner.on_order_updated)
+        bus.subscribe(OrderExpired, execution.on_order_expired)
+        bus.subscribe(OrderExpired, recorder.on_order_expired)
+        bus.subscribe(OrderExpired, runner.on_order_expired)
         bus.subscribe(OrderFilled, execution.on_order_filled)
         bus.subscribe(OrderFilled, portfolio.on_order_filled)
+        bus.subscribe(OrderFilled, self.broker.on_fill_settled)
         bus.subscribe(OrderFilled, recorder.on_order_filled)
         bus.subscribe(OrderFilled, runner.on_order_filled)
         bus.subscribe(OrderCanceled, execution.on_order_canceled)
@@ -108,12 +127,10 @@ def build_kernel(
         portfolio,
         fee_model,
         FixedBpsSlippage(execution.slippage_bps),
-        market_fill=execution.market_fill,
-        limit_fill=execution.limit_fill,
-        cash_shortfall=execution.cash_shortfall,
+        execution,
         leverage=account.leverage,
     )
-    execution_engine = ExecutionEngine(broker)
+    execution_engine = ExecutionEngine(broker, bus, clock)
     risk = RiskEngine(
         bus,
         clock,

@@ -35,8 +35,12 @@ if TYPE_CHECKING:
         Bar,
         OrderCanceled,
         OrderDenied,
+        OrderExpired,
         OrderFilled,
+        OrderModified,
+        OrderModifyRejected,
         OrderRejected,
+        OrderTriggered,
         QuoteTick,
         TradeTick,
     )
@@ -91,6 +95,14 @@ class Strategy:
 
     def on_order_canceled(self, ctx: Context, event: OrderCanceled) -> None:
         """Run when one of this strategy's orders was canceled."""
+
+    def on_order_expired(self, ctx: Context, event: OrderExpired) -> None:
+        """Run when one of this strategy's DAY/GTD orders expired."""
+
+    def on_order_updated(
+        self, ctx: Context, event: OrderTriggered | OrderModified | OrderModifyRejected
+    ) -> None:
+        """Run when a working order was triggered (stop-limit), modified, or not modified."""
 
     def on_stop(self, ctx: Context) -> None:
         """Run once after the last event."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import pandas as pd
 
@@ -21,16 +21,18 @@ from engine.bus import EventBus
 from engine.cache import SymbolHistory
 from engine.clock import Clock
 from engine.errors import IndicatorError, StrategyError, did_you_mean
-from engine.feeds.timeframe import parse_timeframe
+from engine.feeds.timeframe import parse_timeframe, parse_timestamp
 from engine.indicators import registry
 from engine.model import (
     CancelRequested,
     Instrument,
+    ModifyRequested,
     Order,
     OrderRequested,
     OrderSide,
     OrderType,
     TimeInForce,
+    TrailingOffsetType,
 )
 from engine.strategy.history import Indicator, precomputed_indicator
 
@@ -225,14 +227,33 @@ class Context:
         *,
         limit_price: float | None = None,
         stop_price: float | None = None,
+        time_in_force: str = "gtc",
+        expire_time: str | int | None = None,
+        post_only: bool = False,
+        reduce_only: bool = False,
         tag: str = "",
     ) -> str:
-        """Request a buy of ``quantity`` units; a limit and/or stop price make it conditional.
+        """Request a buy of ``quantity`` units.
+
+        A ``limit_price`` makes it a limit order, a ``stop_price`` a stop (market) order,
+        both a stop-limit. ``time_in_force`` is ``gtc``, ``day``, ``gtd`` (with
+        ``expire_time``: ISO-8601 or ns), ``ioc`` or ``fok``.
 
         Returns:
             The order id. The outcome arrives as `on_order_filled`, `on_order_denied`, ….
         """
-        return self.submit_order(symbol, OrderSide.BUY, quantity, limit_price, stop_price, tag)
+        return self.submit_order(
+            symbol,
+            OrderSide.BUY,
+            quantity,
+            limit_price=limit_price,
+            stop_price=stop_price,
+            time_in_force=time_in_force,
+            expire_time=expire_time,
+            post_only=post_only,
+            reduce_only=reduce_only,
+            tag=tag,
+        )
 
     def sell(
         self,
@@ -241,28 +262,61 @@ class Context:
         *,
         limit_price: float | None = None,
         stop_price: float | None = None,
+        time_in_force: str = "gtc",
+        expire_time: str | int | None = None,
+        post_only: bool = False,
+        reduce_only: bool = False,
         tag: str = "",
     ) -> str:
-        """Request a sell of ``quantity`` units (beyond the position it opens a short)."""
-        return self.submit_order(symbol, OrderSide.SELL, quantity, limit_price, stop_price, tag)
+        """Request a sell of ``quantity`` units (beyond the position it opens a short).
+
+        Arguments as for `buy`.
+        """
+        return self.submit_order(
+            symbol,
+            OrderSide.SELL,
+            quantity,
+            limit_price=limit_price,
+            stop_price=stop_price,
+            time_in_force=time_in_force,
+            expire_time=expire_time,
+            post_only=post_only,
+            reduce_only=reduce_only,
+            tag=tag,
+        )
 
     def submit_order(
         self,
         symbol: str,
         side: OrderSide,
         quantity: float,
+        *,
+        order_type: OrderType | str | None = None,
         limit_price: float | None = None,
         stop_price: float | None = None,
+        time_in_force: TimeInForce | str = TimeInForce.GTC,
+        expire_time: str | int | None = None,
+        post_only: bool = False,
+        reduce_only: bool = False,
+        trailing_offset: float | None = None,
+        trailing_offset_type: TrailingOffsetType | str = TrailingOffsetType.PRICE,
+        parent_order_id: str = "",
+        oco_group: str = "",
         tag: str = "",
     ) -> str:
-        """Publish an `OrderRequested`; return its id. Risk validates and may deny it."""
+        """Publish an `OrderRequested`; return its id. Risk validates and may deny it.
+
+        ``order_type`` defaults from the prices given (limit, stop, stop-limit, market).
+        """
         self._known(symbol)
-        if limit_price is not None and stop_price is None:
-            order_type = OrderType.LIMIT
-        elif stop_price is not None:
-            order_type = OrderType.STOP
-        else:
-            order_type = OrderType.MARKET
+        if order_type is None:
+            if limit_price is not None:
+                order_type = OrderType.STOP_LIMIT if stop_price is not None else OrderType.LIMIT
+            else:
+                order_type = OrderType.STOP if stop_price is not None else OrderType.MARKET
+        kind = _choice(OrderType, order_type, "order_type")
+        tif = _choice(TimeInForce, time_in_force, "time_in_force")
+        offset_type = _choice(TrailingOffsetType, trailing_offset_type, "trailing_offset_type")
         self._next_order += 1
         order_id = f"{self.strategy_id}-{self._next_order:06d}"
         now = self._clock.timestamp_ns()
@@ -273,16 +327,123 @@ class Context:
                 symbol=symbol,
                 side=side,
                 quantity=float(quantity),
-                order_type=order_type,
+                order_type=kind,
                 limit_price=None if limit_price is None else float(limit_price),
                 stop_price=None if stop_price is None else float(stop_price),
-                time_in_force=TimeInForce.GTC,
+                time_in_force=tif,
                 ts_event=now,
                 ts_init=now,
                 tag=tag,
+                expire_time_ns=_to_ns(expire_time),
+                post_only=post_only,
+                reduce_only=reduce_only,
+                trailing_offset=None if trailing_offset is None else float(trailing_offset),
+                trailing_offset_type=offset_type,
+                parent_order_id=parent_order_id,
+                oco_group=oco_group,
             )
         )
         return order_id
+
+    def trailing_stop(
+        self,
+        symbol: str,
+        side: OrderSide,
+        quantity: float,
+        *,
+        offset: float | None = None,
+        percent: float | None = None,
+        atr_multiple: float | None = None,
+        atr_period: int = 14,
+        reduce_only: bool = True,
+        tag: str = "",
+    ) -> str:
+        """Place a trailing stop (market) order; give exactly one of the three offsets.
+
+        Args:
+            offset: Distance from the best price since placement, in price units.
+            percent: Distance as a percent of the best price (2.0 = 2%).
+            atr_multiple: Distance as a multiple of ATR(``atr_period``) at the current bar,
+                converted to a price amount now (the trail then keeps that amount).
+        """
+        given = [v for v in (offset, percent, atr_multiple) if v is not None]
+        if len(given) != 1:
+            raise StrategyError("trailing_stop: give one of offset, percent, atr_multiple")
+        offset_type = TrailingOffsetType.PRICE if percent is None else TrailingOffsetType.PERCENT
+        amount = percent if percent is not None else offset
+        if atr_multiple is not None:
+            atr = self.indicator("atr", symbol, timeperiod=atr_period)
+            amount = atr_multiple * atr.value
+        return self.submit_order(
+            symbol,
+            side,
+            quantity,
+            order_type=OrderType.TRAILING_STOP,
+            trailing_offset=amount,
+            trailing_offset_type=offset_type,
+            reduce_only=reduce_only,
+            tag=tag,
+        )
+
+    def bracket(
+        self,
+        symbol: str,
+        side: OrderSide,
+        quantity: float,
+        *,
+        stop_loss: float,
+        take_profit: float,
+        entry_price: float | None = None,
+        tag: str = "",
+    ) -> tuple[str, str, str]:
+        """Enter with a protective stop-loss and a take-profit that cancel each other.
+
+        The entry is a market order, or a limit at ``entry_price``. The two exits are held
+        until the entry fills, then work as a reduce-only stop and limit in one
+        one-cancels-other group (`ExecutionConfig.bracket_conflict` decides a bar that
+        reaches both).
+
+        Returns:
+            ``(entry_id, stop_loss_id, take_profit_id)``.
+        """
+        entry = self.submit_order(symbol, side, quantity, limit_price=entry_price, tag=tag)
+        exit_side = OrderSide.SELL if side is OrderSide.BUY else OrderSide.BUY
+        group = f"oco-{entry}"
+        stop = self.submit_order(
+            symbol,
+            exit_side,
+            quantity,
+            stop_price=stop_loss,
+            reduce_only=True,
+            parent_order_id=entry,
+            oco_group=group,
+            tag=tag or "stop_loss",
+        )
+        target = self.submit_order(
+            symbol,
+            exit_side,
+            quantity,
+            limit_price=take_profit,
+            reduce_only=True,
+            parent_order_id=entry,
+            oco_group=group,
+            tag=tag or "take_profit",
+        )
+        return entry, stop, target
+
+    def modify(
+        self,
+        order_id: str,
+        *,
+        quantity: float | None = None,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+    ) -> None:
+        """Request a change of a working order (answered by `on_order_updated`)."""
+        now = self._clock.timestamp_ns()
+        self._bus.publish(
+            ModifyRequested(order_id, self.strategy_id, quantity, limit_price, stop_price, now, now)
+        )
 
     def order_target_quantity(self, symbol: str, target: float, tag: str = "") -> str | None:
         """Order the difference between ``target`` (signed units) and the position.
@@ -335,3 +496,23 @@ class Context:
                 "add it as a [[data]] source"
             )
         return symbol
+
+
+E = TypeVar("E", OrderType, TimeInForce, TrailingOffsetType)
+
+
+def _choice(enum: type[E], value: E | str, name: str) -> E:
+    try:
+        return enum(value)
+    except ValueError:
+        options = [member.value for member in enum]
+        suggestion = did_you_mean(str(value), options)
+        raise StrategyError(
+            f"{name} {value!r} is not one of {', '.join(options)}{suggestion}"
+        ) from None
+
+
+def _to_ns(value: str | int | None) -> int | None:
+    if value is None or isinstance(value, int):
+        return value
+    return parse_timestamp(value, what="expire_time")

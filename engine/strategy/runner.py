@@ -18,8 +18,12 @@ from engine.model import (
     Bar,
     OrderCanceled,
     OrderDenied,
+    OrderExpired,
     OrderFilled,
+    OrderModified,
+    OrderModifyRejected,
     OrderRejected,
+    OrderTriggered,
     QuoteTick,
     TradeTick,
 )
@@ -82,6 +86,16 @@ class StrategyRunner:
         """Forward cancellations of this strategy's orders."""
         if event.order_id.startswith(self._owned):
             self._call("on_order_canceled", self.strategy.on_order_canceled, self.context, event)
+
+    def on_order_expired(self, event: OrderExpired) -> None:
+        """Forward expiries of this strategy's orders."""
+        if event.order_id.startswith(self._owned):
+            self._call("on_order_expired", self.strategy.on_order_expired, self.context, event)
+
+    def on_order_updated(self, event: OrderTriggered | OrderModified | OrderModifyRejected) -> None:
+        """Forward triggers and modification answers of this strategy's orders."""
+        if event.order_id.startswith(self._owned):
+            self._call("on_order_updated", self.strategy.on_order_updated, self.context, event)
 
     def _call(self, hook: str, function: Callable[..., None], *args: Any) -> None:
         try:

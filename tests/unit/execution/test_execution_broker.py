@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from engine.bus import EventBus
+from engine.config import ExecutionConfig
 from engine.clock import SimClock
 from engine.execution import FixedBpsSlippage, PercentFeeModel, SimulatedBroker
 from engine.model import (
@@ -72,7 +73,8 @@ class Venue:
             self.account,
             PercentFeeModel(fee_rate),
             FixedBpsSlippage(slippage_bps),
-            **options,
+            ExecutionConfig(**{k: v for k, v in options.items() if k != "leverage"}),
+            leverage=options.get("leverage", 1.0),
         )
         self._n = 0
 
@@ -375,19 +377,13 @@ def test_fill_ids_count_up_across_orders() -> None:
     assert [f.fill_id for f in venue.fills()] == ["F-0000001", "F-0000002"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG engine/execution/broker.py SimulatedBroker._fill/_affordable: the cash cap "
-    "reads the account's cash, which the fills published earlier in the same process_bar "
-    "(queued on the bus, not yet applied by the portfolio) have not reduced yet; two buys "
-    "filling on one bar can together spend more than the cash",
-)
 def test_two_buys_filling_on_one_bar_cannot_overspend() -> None:
     from engine.portfolio import Portfolio
 
     venue = Venue(slippage_bps=0.0, fee_rate=0.0)
     portfolio = Portfolio(venue.bus, venue.clock, 1_000.0, venue.prices)
     venue.bus.subscribe(OrderFilled, portfolio.on_order_filled)
+    venue.bus.subscribe(OrderFilled, venue.broker.on_fill_settled)
     venue.broker._account = portfolio  # the real account, as the kernel wires it
     venue.submit(BUY, 15)
     venue.submit(BUY, 15)

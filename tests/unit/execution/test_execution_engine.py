@@ -6,6 +6,7 @@ import pytest
 
 from engine.bus import EventBus
 from engine.clock import SimClock
+from engine.config import ExecutionConfig
 from engine.errors import InvalidStateTransition
 from engine.execution import ExecutionEngine, FixedBpsSlippage, PercentFeeModel, SimulatedBroker
 from engine.model import (
@@ -75,7 +76,7 @@ def broker() -> RecordingBroker:
 
 @pytest.fixture
 def engine(broker: RecordingBroker) -> ExecutionEngine:
-    return ExecutionEngine(broker)
+    return ExecutionEngine(broker, EventBus(), SimClock(0))
 
 
 def test_life_cycle_of_a_filled_order(engine: ExecutionEngine, broker: RecordingBroker) -> None:
@@ -203,8 +204,9 @@ def test_with_the_simulated_broker_on_a_bus() -> None:
         Rich(),
         PercentFeeModel(0.0),
         FixedBpsSlippage(0.0),
+        ExecutionConfig(),
     )
-    engine = ExecutionEngine(broker)
+    engine = ExecutionEngine(broker, bus, clock)
     bus.subscribe(OrderApproved, engine.on_order_approved)
     bus.subscribe(CancelRequested, engine.on_cancel_requested)
     bus.subscribe(OrderAccepted, engine.on_order_accepted)

@@ -192,7 +192,7 @@ def test_unknown_symbol_is_denied() -> None:
         (request(BUY, 3, order_type=OrderType.STOP), "a stop order needs a stop_price"),
         (
             request(BUY, 3, limit=101.0, stop=100.0),
-            "stop-limit orders are not supported yet; use a stop or a limit order",
+            "a stop order with a limit price is a stop_limit order; set order_type",
         ),
     ],
 )
