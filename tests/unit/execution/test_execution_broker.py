@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from engine.bus import EventBus
-from engine.config import ExecutionConfig
 from engine.clock import SimClock
+from engine.config import ExecutionConfig
 from engine.execution import FixedBpsSlippage, PercentFeeModel, SimulatedBroker
 from engine.model import (
     Bar,
