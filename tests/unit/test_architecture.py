@@ -1,0 +1,148 @@
+"""Import rules of DESIGN.md §2, checked on the source with `ast` (no imports executed).
+
+- `engine.model` imports nothing else from `engine`.
+- `engine.strategy` never imports `engine.execution`, `engine.adapters`, `engine.persistence`.
+- Only `engine.runtime` and `engine.cli` import `engine.persistence`, `engine.adapters` and
+  `engine.optimize` (each package may import its own modules). The CLI may be split into
+  sibling modules named ``engine/cli_*.py``; they count as the CLI.
+
+Every import counts: module level, inside functions, under ``TYPE_CHECKING``, relative
+imports, and ``importlib.import_module("engine....")`` with a literal name.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ENGINE = Path(__file__).resolve().parents[2] / "engine"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ENGINE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Return every ``engine`` module ``path`` imports (``from x import y`` gives x and x.y)."""
+    package = module_name(path)
+    if path.name != "__init__.py":
+        package = package.rpartition(".")[0]
+    return imports_in(path.read_text(encoding="utf-8"), package)
+
+
+def imports_in(source: str, package: str) -> set[str]:
+    """Return the ``engine`` modules ``source`` imports; relative ones resolved in ``package``."""
+    tree = ast.parse(source)
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                module = ".".join([*base, node.module] if node.module else base)
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute | ast.Name)
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            found.add(node.args[0].value)
+    return {name for name in found if name == "engine" or name.startswith("engine.")}
+
+
+def within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+SOURCES = sorted(ENGINE.rglob("*.py"))
+IMPORTS = {module_name(path): imported_modules(path) for path in SOURCES}
+
+
+def violations(importers: str | None, forbidden: list[str], allowed: list[str]) -> list[str]:
+    """Return ``importer -> imported`` pairs breaking a rule."""
+    found = []
+    for importer, modules in sorted(IMPORTS.items()):
+        if importers is not None and not within(importer, importers):
+            continue
+        if any(within(importer, ok) for ok in allowed):
+            continue
+        for module in sorted(modules):
+            if any(within(module, bad) for bad in forbidden):
+                found.append(f"{importer} -> {module}")
+    return found
+
+
+def test_the_scan_sees_the_engine() -> None:
+    assert len(SOURCES) > 30
+    assert "engine.model.orders" in IMPORTS
+    assert "engine.model.enums" in IMPORTS["engine.model.orders"]  # absolute imports seen
+    assert "engine.runtime.kernel" in IMPORTS
+
+
+def test_model_imports_nothing_else_from_engine() -> None:
+    bad = [
+        f"{importer} -> {module}"
+        for importer, modules in sorted(IMPORTS.items())
+        if within(importer, "engine.model")
+        for module in sorted(modules)
+        if not within(module, "engine.model")
+    ]
+    assert bad == []
+
+
+def test_strategy_does_not_import_execution_adapters_or_persistence() -> None:
+    forbidden = ["engine.execution", "engine.adapters", "engine.persistence"]
+    assert violations("engine.strategy", forbidden, []) == []
+
+
+CLI_MODULES = [name for name in IMPORTS if name == "engine.cli" or name.startswith("engine.cli_")]
+
+
+@pytest.mark.parametrize("package", ["engine.persistence", "engine.adapters", "engine.optimize"])
+def test_only_runtime_and_cli_import_the_outer_packages(package: str) -> None:
+    allowed = ["engine.runtime", *CLI_MODULES, package]
+    assert violations(None, [package], allowed) == []
+
+
+TYPE_CHECKED = (
+    "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from engine.optimize import a"
+)
+LAZY = "def f():\n    import importlib\n    importlib.import_module('engine.adapters.ccxt')"
+
+
+@pytest.mark.parametrize(
+    ("source", "package", "expected"),
+    [
+        (
+            "from ..execution import broker",
+            "engine.strategy",
+            {"engine.execution", "engine.execution.broker"},
+        ),
+        ("from . import base", "engine.strategy", {"engine.strategy", "engine.strategy.base"}),
+        (
+            "from .history import X",
+            "engine.strategy",
+            {"engine.strategy.history", "engine.strategy.history.X"},
+        ),
+        ("import engine.persistence.store as s", "engine.x", {"engine.persistence.store"}),
+        ("from engine import persistence", "engine.x", {"engine", "engine.persistence"}),
+        (LAZY, "engine.x", {"engine.adapters.ccxt"}),
+        (TYPE_CHECKED, "engine.x", {"engine.optimize", "engine.optimize.a"}),
+        ("import numpy\nfrom pandas import DataFrame", "engine.x", set()),
+    ],
+)
+def test_the_checker_sees_every_kind_of_import(
+    source: str, package: str, expected: set[str]
+) -> None:
+    assert imports_in(source, package) == expected
