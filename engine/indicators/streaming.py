@@ -44,6 +44,7 @@ class StreamingIndicator:
         self._outputs: tuple[float, ...] = tuple(math.nan for _ in spec.outputs)
         self._started = False
         self._rows = 0
+        self._skipped = 0
 
     @property
     def value(self) -> Value:
@@ -73,6 +74,7 @@ class StreamingIndicator:
         row = self._row(args, kwargs)
         if not self._started:
             if any(math.isnan(v) for v in row):
+                self._skipped += 1
                 return self.value
             self._started = True
         self._rows += 1
@@ -91,6 +93,7 @@ class StreamingIndicator:
         self._outputs = tuple(math.nan for _ in self.spec.outputs)
         self._started = False
         self._rows = 0
+        self._skipped = 0
         self._clear()
 
     def _row(self, args: tuple[float, ...], kwargs: Mapping[str, float]) -> tuple[float, ...]:
@@ -147,7 +150,7 @@ class WindowStream(StreamingIndicator):
         begin = self._position
         window = [self._ring[k, begin : begin + size] for k in range(len(row))]
         outputs = self.spec.kernel(window, self.params)
-        offset = float(self._rows - size) if self._index_outputs else 0.0
+        offset = float(self._rows - size + self._skipped) if self._index_outputs else 0.0
         return tuple(float(out[-1]) + offset for out in outputs)
 
     def _clear(self) -> None:
