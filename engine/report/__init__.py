@@ -1,8 +1,13 @@
 """Reporting: the recorder of a run's events, metrics, and the artifact files.
 
 - `recorder`: `Recorder` — orders, fills, round-trip trades and equity as rows.
-- `metrics`: `compute_metrics` — documented formulas.
+- `metrics`: `compute_metrics` — documented formulas (returns, risk, tails, benchmark,
+  probabilistic/deflated Sharpe); `trade_stats`: trade statistics and MAE/MFE;
+  `series`: the period returns, drawdowns and benchmark series both of them use.
 - `artifacts`: `write_artifacts` — config.toml, metrics.json and the CSV files.
+- `html`: `render_report` — the self-contained ``report.html`` (from a result or a run
+  folder, gathered by `data`; charts in `charts`, page assets in `page`).
+- `compare`: several runs side by side; `export`: a run as a reproducible zip.
 """
 
 from engine.report.metrics import compute_metrics

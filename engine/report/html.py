@@ -214,8 +214,8 @@ def _trades_table(data: ReportData) -> tuple[dict[str, Any], str]:
                 i + 1,
                 t.symbol,
                 t.side,
-                iso(t.entry_ts)[:19],
-                iso(t.exit_ts)[:19],
+                _when(t.entry_ts),
+                _when(t.exit_ts),
                 _round(t.entry_quantity, 8),
                 _round(t.entry_price, 8),
                 _round(t.exit_price, 8),
@@ -228,6 +228,10 @@ def _trades_table(data: ReportData) -> tuple[dict[str, Any], str]:
             ]
         )
     return {"columns": columns, "rows": rows}, note
+
+
+def _when(ts_ns: int) -> str:
+    return iso(ts_ns)[:19].replace("T", " ")
 
 
 def _round(value: float | None, digits: int) -> float | None:
@@ -394,4 +398,4 @@ def _page(data: ReportData, bench: FloatArray | None) -> str:
     )
 
 
-HALF = {"yearly", "distribution", "rolling", "exposure", "excursions", "drawdown"}
+HALF = {"yearly", "distribution", "rolling", "exposure"}

@@ -24,7 +24,7 @@ caption{text-align:left;font-weight:600;padding:4px 0}
 .metrics{width:100%}
 .metrics th{text-align:left;font-weight:400;color:#57606a}
 td,th{padding:3px 8px;border-bottom:1px solid #eaeef2}
-td{text-align:right;font-variant-numeric:tabular-nums}
+td{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .wide td{text-align:left}
 .hash{font-size:11px;word-break:break-all}
 .charts{display:flex;flex-wrap:wrap;gap:12px}
