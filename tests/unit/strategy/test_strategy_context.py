@@ -159,14 +159,20 @@ def test_buy_sell_and_order_types(world: World) -> None:
     assert (world.last().order_type, world.last().stop_price) == (OrderType.STOP, 95.0)
 
 
-def test_unknown_symbol_is_a_strategy_error(world: World) -> None:
+def test_unknown_symbol_in_a_query_is_a_strategy_error(world: World) -> None:
     with pytest.raises(
-        StrategyError, match=r"unknown symbol 'a' .*add it as a \[\[data\]\] source"
+        StrategyError, match=r"unknown symbol 'AA' \(did you mean 'A'\?\); add it as a \[\[data"
     ):
-        world.ctx.buy("a", 1)
-    with pytest.raises(StrategyError, match="did you mean 'A'"):
         world.ctx.position("AA")
+    with pytest.raises(StrategyError, match="unknown symbol 'a'"):
+        world.ctx.history("a")
     assert world.sent == []
+
+
+def test_an_order_for_an_unknown_symbol_goes_to_risk(world: World) -> None:
+    # orders never raise for bad input: risk denies them as an event ("unknown_symbol")
+    world.ctx.buy("ZZZ", 1)
+    assert world.last().symbol == "ZZZ"
 
 
 def test_order_target_quantity_counts_position_and_pending_orders(world: World) -> None:
