@@ -244,8 +244,33 @@ def compute_metrics(
         trials: How many strategy variants were tried (for the deflated Sharpe ratio).
         trials_sharpe_variance: Variance of those variants' per-bar Sharpe ratios.
     """
-    values = np.concatenate(([initial_cash], np.asarray(equity, dtype=np.float64)))
-    times = np.concatenate(([start_ns], np.asarray(ts, dtype=np.int64)))
+    # A ruined account (equity 0) makes some ratios infinite: they become None, not warnings.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _compute(
+            initial_cash, start_ns, np.asarray(ts, dtype=np.int64),
+            np.asarray(equity, dtype=np.float64), np.asarray(gross_exposure, dtype=np.float64),
+            trades, fees_paid, frames, fills, benchmark, risk_free_rate, trials,
+            trials_sharpe_variance,
+        )  # fmt: skip
+
+
+def _compute(
+    initial_cash: float,
+    start_ns: int,
+    ts: IntArray,
+    equity: FloatArray,
+    gross_exposure: FloatArray,
+    trades: Sequence[TradeRecord],
+    fees_paid: float,
+    frames: Sequence[BarFrame] | None,
+    fills: Sequence[Traded] | None,
+    benchmark: tuple[IntArray, FloatArray] | None,
+    risk_free_rate: float,
+    trials: int,
+    trials_sharpe_variance: float | None,
+) -> dict[str, Any]:
+    values = np.concatenate(([initial_cash], equity))
+    times = np.concatenate(([start_ns], ts))
     returns = values[1:] / values[:-1] - 1.0
     years = (times[-1] - times[0]) / NS_PER_DAY / DAYS_PER_YEAR if times.size > 1 else 0.0
     periods = returns.size / years if years > 0 else math.nan
@@ -264,14 +289,13 @@ def compute_metrics(
         std = mean = downside = volatility = math.nan
     max_dd, dd_days, longest_days = drawdown_durations(times, values)
     ulcer = math.sqrt(float(np.mean(drawdown(values) ** 2)))
-    ts_array = np.asarray(ts, dtype=np.int64)
-    equity_array = np.asarray(equity, dtype=np.float64)
-    _, daily = period_returns(ts_array, equity_array, initial_cash, "D")
-    _, monthly = period_returns(ts_array, equity_array, initial_cash, "M")
+
+    _, daily = period_returns(ts, equity, initial_cash, "D")
+    _, monthly = period_returns(ts, equity, initial_cash, "M")
     low_tail = float(np.quantile(daily, 0.05)) if daily.size else math.nan
     high_tail = float(np.quantile(daily, 0.95)) if daily.size else math.nan
     losses = float(np.sum(np.maximum(-excess, 0.0)))
-    gross = np.asarray(gross_exposure, dtype=np.float64)
+
     if fills is not None:
         traded = sum(f.quantity * f.price for f in fills)
     else:
@@ -303,8 +327,10 @@ def compute_metrics(
         "worst_day": _clean(float(daily.min())) if daily.size else None,
         "best_month": _clean(float(monthly.max())) if monthly.size else None,
         "worst_month": _clean(float(monthly.min())) if monthly.size else None,
-        "exposure": float(np.mean(gross > 0)) if gross.size else 0.0,
-        "average_exposure": _clean(float(np.mean(gross / equity_array))) if gross.size else 0.0,
+        "exposure": float(np.mean(gross_exposure > 0)) if gross_exposure.size else 0.0,
+        "average_exposure": _clean(float(np.mean(gross_exposure / equity)))
+        if gross_exposure.size
+        else 0.0,
         "turnover": _clean(_ratio(traded / float(np.mean(values)), years)),
         "fees_paid": fees_paid,
         **trade_statistics(trades, frames),
@@ -313,7 +339,7 @@ def compute_metrics(
         "deflated_sharpe": _clean(dsr),
         "risk_free_rate": risk_free_rate,
         "trials": trials,
-        "bars": int(equity_array.size),
+        "bars": int(equity.size),
         "periods_per_year": _clean(periods),
         "start": int(times[0]),
         "end": int(times[-1]),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -223,3 +224,19 @@ def test_rolling_stats_match_a_plain_loop() -> None:
         assert volatility[end] == pytest.approx(window.std(ddof=1) * np.sqrt(252), rel=1e-9)
         expected = window.mean() / window.std(ddof=1) * np.sqrt(252)
         assert sharpe[end] == pytest.approx(expected, rel=1e-9)
+
+
+def test_same_run_renders_byte_identical_reports(tmp_path: Path) -> None:
+    result = scripted_run(tmp_path, "losing", EDGE_CASES["losing"])
+    first = render_report(result, tmp_path / "a" / "report.html").read_bytes()
+    second = render_report(result, tmp_path / "b" / "report.html").read_bytes()
+    assert first == second
+
+
+def test_collapsing_prices_render_without_warnings(tmp_path: Path) -> None:
+    prices = np.concatenate((np.full(5, 100.0), np.full(43, 1e-6)))
+    result = scripted_run(tmp_path, "losing", prices)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        page = render_report(result, tmp_path / "r.html").read_text()
+    assert "NaN" not in visible_text(page)
