@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.errors import ConfigError
+from engine.execution.costs_config import FeeConfig, SlippageConfig
 from engine.typed import build, to_plain
 
 __all__ = [
@@ -166,6 +167,10 @@ class ExecutionConfig:
             that bar (None: no cap). The remainder waits for later bars.
         latency_ns: Time from a decision to the order's arrival at the venue; an order is
             matched from the first bar that opens at or after its arrival.
+        fees: ``[execution.fees]`` table (``model = "percent" | "per_unit" | "tiered"``);
+            when absent, ``fee_rate`` applies to makers and takers alike.
+        slippage: ``[execution.slippage]`` table (``model = "fixed_bps" | "half_spread" |
+            "volume_share"``); when absent, ``slippage_bps`` applies.
     """
 
     fee_rate: float = 0.001
@@ -176,6 +181,8 @@ class ExecutionConfig:
     bracket_conflict: Literal["stop_first", "target_first", "path"] = "stop_first"
     volume_participation: float | None = None
     latency_ns: int = 0
+    fees: FeeConfig | None = None
+    slippage: SlippageConfig | None = None
 
     def __post_init__(self) -> None:
         if self.volume_participation is not None:

@@ -178,7 +178,7 @@ class SimulatedBroker:
             and order.order_type is OrderType.MARKET
             and math.isfinite(last)
         ):
-            self._fill(working, self._slippage.adjust(last, order.side), "taker", now)
+            self._fill(working, last, "taker", now)
             self._finish_immediate(working, now)
             if working.leaves <= 0:
                 return
@@ -294,9 +294,9 @@ class SimulatedBroker:
         kind = order.order_type
         side = order.side
         if kind in (OrderType.MARKET, OrderType.MARKET_ON_OPEN):
-            return self._slippage.adjust(bar.open, side), "taker", bar.ts_open, 0.0
+            return bar.open, "taker", bar.ts_open, 0.0
         if kind is OrderType.MARKET_ON_CLOSE:
-            return self._slippage.adjust(bar.close, side), "taker", bar.ts_event, 3.0
+            return bar.close, "taker", bar.ts_event, 3.0
         if kind is OrderType.LIMIT or (kind is OrderType.STOP_LIMIT and working.triggered):
             assert order.limit_price is not None  # risk denies limits without a price
             reached = limit_reached(side, order.limit_price, bar, self._touch)
@@ -312,7 +312,7 @@ class SimulatedBroker:
         when = bar.ts_open if reached.at_open else bar.ts_event
         position = path_position(reached.price, reached.at_open, bar)
         if kind is not OrderType.STOP_LIMIT:
-            return self._slippage.adjust(reached.price, side), "taker", when, position
+            return reached.price, "taker", when, position
         working.triggered = True
         now = self._clock.timestamp_ns()
         self._bus.publish(OrderTriggered(order.order_id, order.symbol, now, now))
@@ -321,9 +321,7 @@ class SimulatedBroker:
         marketable = reached.price <= limit if side is OrderSide.BUY else reached.price >= limit
         if not marketable:
             return None  # rests as a limit from the next bar
-        price = self._slippage.adjust(reached.price, side)
-        price = min(price, limit) if side is OrderSide.BUY else max(price, limit)
-        return price, "taker", when, position
+        return reached.price, "taker", when, position  # `_fill` caps slippage at the limit
 
     def _resolve_groups(
         self, candidates: list[tuple[_Working, float, str, int, float]]
@@ -348,11 +346,12 @@ class SimulatedBroker:
     def _fill(
         self,
         working: _Working,
-        price: float,
+        raw_price: float,
         liquidity: str,
         ts_fill: int,
         bar_volume: float | None = None,
     ) -> None:
+        """Fill what the caps allow at ``raw_price`` (plus slippage when taking)."""
         order = working.order
         instrument = self._instruments[order.symbol]
         quantity = working.leaves
@@ -375,6 +374,14 @@ class SimulatedBroker:
             if reducible < quantity:
                 quantity = reducible
                 cap_reason = "reduce-only: the position left to reduce is smaller than the order"
+        price = raw_price
+        if liquidity == "taker":
+            price = self._slippage.adjust(
+                raw_price, order.side, quantity=quantity, bar_volume=bar_volume
+            )
+            limit = order.limit_price  # a triggered stop-limit never pays beyond its limit
+            if limit is not None:
+                price = min(price, limit) if order.side is OrderSide.BUY else max(price, limit)
         if self._cash_account and order.side is OrderSide.BUY and not cap_reason:
             affordable = self._affordable(order.symbol, quantity, price)
             if affordable < quantity:

@@ -31,7 +31,7 @@ from engine.portfolio.curve import equity_curve
 from engine.report.metrics import compute_metrics
 from engine.report.recorder import Recorder
 from engine.runtime.kernel import Kernel, build_kernel
-from engine.strategy import load_strategy_class, make_strategy
+from engine.strategy import Strategy, load_strategy_class, make_strategy
 from engine.strategy.runner import strategy_fault
 
 __all__ = [
@@ -178,6 +178,7 @@ def run_backtest(
     config: RunConfig,
     *,
     frames: list[BarFrame] | None = None,
+    strategy: Strategy | None = None,
     progress: ProgressFn | None = None,
 ) -> BacktestResult:
     """Run ``config`` and return its result (artifacts are written by the caller).
@@ -185,14 +186,17 @@ def run_backtest(
     Args:
         config: The run configuration.
         frames: Pre-loaded bars (one per ``[[data]]`` source); loaded from files when None.
+        strategy: A strategy instance to run instead of loading ``config.strategy`` (handy
+            in notebooks and tests; ``config.strategy.path`` is then only a label).
         progress: Called as ``progress(done_bars, total_bars)`` every few thousand bars.
 
     Raises:
         ConfigError, DataError, PluginError, StrategyError: see `engine.errors`.
     """
     started = time.perf_counter()
-    strategy_class = load_strategy_class(config.strategy.path, config.base_dir)
-    strategy = make_strategy(strategy_class, config.strategy.params)
+    if strategy is None:
+        strategy_class = load_strategy_class(config.strategy.path, config.base_dir)
+        strategy = make_strategy(strategy_class, config.strategy.params)
     frames = load_frames(config) if frames is None else frames
     instruments = make_instruments(config)
     histories = {

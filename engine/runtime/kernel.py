@@ -15,7 +15,9 @@ from engine.bus import EventBus
 from engine.cache import MarketCache, SymbolHistory
 from engine.clock import Clock, SimClock
 from engine.config import AccountConfig, ExecutionConfig
-from engine.execution import ExecutionEngine, FixedBpsSlippage, PercentFeeModel, SimulatedBroker
+from engine.execution import ExecutionEngine, SimulatedBroker
+from engine.execution.costs_config import build_cost_models
+from engine.execution.models import TieredFeeModel
 from engine.model import (
     Bar,
     CancelRequested,
@@ -118,7 +120,15 @@ def build_kernel(
     symbols = list(histories)
     cache = MarketCache(histories)
     portfolio = Portfolio(bus, clock, account.initial_cash, cache.last)
-    fee_model = PercentFeeModel(execution.fee_rate)
+    fee_model, slippage_model = build_cost_models(
+        execution.fees,
+        execution.slippage,
+        fee_rate=execution.fee_rate,
+        slippage_bps=execution.slippage_bps,
+        clock=clock,
+    )
+    if isinstance(fee_model, TieredFeeModel):
+        bus.subscribe(OrderFilled, fee_model.on_fill)
     broker = SimulatedBroker(
         bus,
         clock,
@@ -126,7 +136,7 @@ def build_kernel(
         cache.last,
         portfolio,
         fee_model,
-        FixedBpsSlippage(execution.slippage_bps),
+        slippage_model,
         execution,
         leverage=account.leverage,
     )
@@ -150,7 +160,7 @@ def build_kernel(
         histories=histories,
         instruments=instruments,
         # Sizing reserves fees and slippage so that "all-in" is affordable at the last close.
-        sizing_fee_rate=fee_model.sizing_rate + execution.slippage_bps / 10_000.0,
+        sizing_fee_rate=fee_model.sizing_rate + slippage_model.sizing_rate,
         timers=clock if isinstance(clock, SimClock) else None,
     )
     kernel = Kernel(

@@ -307,8 +307,8 @@ class Context:
         """Publish an `OrderRequested`; return its id. Risk validates and may deny it.
 
         ``order_type`` defaults from the prices given (limit, stop, stop-limit, market).
+        An order for a symbol the run does not trade is denied by risk, like any bad order.
         """
-        self._known(symbol)
         if order_type is None:
             if limit_price is not None:
                 order_type = OrderType.STOP_LIMIT if stop_price is not None else OrderType.LIMIT
