@@ -134,7 +134,7 @@ SCENARIOS: dict[str, Scenario] = {
         ["filled"],
         10,
         9020,
-    ),  # fmt: skip
+    ),
     "limit_buy_touch_is_not_through": S(
         [FLAT, (100, 101, 98, 100)], {0: [buy(10, limit_price=98)]}, [], ["accepted"], 0, 10000
     ),
@@ -152,7 +152,7 @@ SCENARIOS: dict[str, Scenario] = {
         ["filled"],
         10,
         9050,
-    ),  # fmt: skip
+    ),
     "limit_sell_through": S(
         [FLAT, (100, 104, 99, 103)],
         {0: [sell(10, limit_price=103)]},
@@ -160,7 +160,7 @@ SCENARIOS: dict[str, Scenario] = {
         ["filled"],
         -10,
         11030,
-    ),  # fmt: skip
+    ),
     "limit_no_slippage": S(
         [FLAT, (100, 101, 97, 100)],
         {0: [buy(10, limit_price=98)]},
@@ -178,7 +178,7 @@ SCENARIOS: dict[str, Scenario] = {
         ["filled"],
         10,
         8950,
-    ),  # fmt: skip
+    ),
     "stop_buy_gap_fills_at_open": S(
         [FLAT, (107, 108, 106, 107)], {0: [buy(10, stop_price=105)]}, [("o1", 107.0, 10)]
     ),
@@ -389,7 +389,7 @@ SCENARIOS: dict[str, Scenario] = {
         {
             0: [
                 lambda ctx: ctx.bracket("X", BUY, 10, stop_loss=80, take_profit=120, entry_price=90)
-            ],  # fmt: skip
+            ],
             1: [lambda ctx: ctx.cancel("S1-000001")],
         },
         [],
