@@ -128,11 +128,11 @@ def render_compare(runs: list[RunSeries], path: Path) -> Path:
         "</title><style>body{font:14px system-ui,sans-serif;margin:20px;color:#1f2328}"
         "table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #eaeef2}"
         "td{text-align:right}th{text-align:left}</style>"
-        f"<script>{plotly_js()}</script></head><body><h1>Run comparison</h1>"
+        f"<script>{plotly_js() or ''}</script></head><body><h1>Run comparison</h1>"
         '<div id="chart-compare"></div>'
         f'<script type="application/json" data-chart="chart-compare">{figure}</script>'
         f"<table><tr><th>metric</th>{header}</tr>{body}</table>"
-        "<script>document.querySelectorAll('script[data-chart]').forEach(function(s){"
+        "<script>if(window.Plotly)document.querySelectorAll('script[data-chart]').forEach(function(s){"
         "var f=JSON.parse(s.textContent);Plotly.newPlot(document.getElementById(s.dataset.chart),"
         "f.data,f.layout,{responsive:true,displaylogo:false});});"
         "document.body.dataset.ready='1';</script></body></html>"

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import tomli_w
 
-from engine.errors import KestrelError
 from engine.feeds import BarFrame
 from engine.feeds.timeframe import format_timeframe
 from engine.report.artifacts import iso
@@ -147,15 +146,21 @@ def format_metric(value: Any, kind: str) -> str:
     return f"{value:,.2f}"
 
 
-def plotly_js() -> str:
-    """Return plotly.js (minified) from the installed ``plotly`` package."""
+PLOTLY_MISSING = (
+    "Charts are not drawn: the 'plotly' package (which ships plotly.js) is not installed; "
+    "`pip install plotly`, then `kestrel report RUN` re-renders this page."
+)
+
+
+def plotly_js() -> str | None:
+    """Return plotly.js (minified) from the installed ``plotly`` package, None without it."""
     spec = importlib.util.find_spec("plotly")
     locations = list(spec.submodule_search_locations or []) if spec else []
     for location in locations:
         path = Path(location) / "package_data" / "plotly.min.js"
         if path.is_file():
             return path.read_text(encoding="utf-8")
-    raise KestrelError("the HTML report needs the 'plotly' package: pip install plotly")
+    return None
 
 
 def _e(text: Any) -> str:
@@ -325,7 +330,8 @@ def render_report(
         trials: Strategy variants tried, for the deflated Sharpe ratio.
 
     Raises:
-        KestrelError: Not a run folder, or plotly is not installed.
+        KestrelError: Not a run folder. (Without the ``plotly`` package the page is
+            written without charts and says why.)
     """
     if isinstance(result_or_dir, str | Path):
         folder = Path(result_or_dir)
@@ -363,7 +369,10 @@ def _page(data: ReportData, bench: FloatArray | None) -> str:
     )
     period = f"{iso(metrics['start'])[:10]} → {iso(metrics['end'])[:10]}"
     strategy = data.config.get("strategy", {})
-    notes = "".join(f'<p class="note">{_e(note)}</p>' for note in data.notes)
+    plotly = plotly_js()
+    # A missing plotly must not fail the run that writes this page: say so on the page.
+    notes = [*data.notes, *([] if plotly else [PLOTLY_MISSING])]
+    notes_html = "".join(f'<p class="note">{_e(note)}</p>' for note in notes)
     headline = " · ".join(
         f"{label} <b>{_e(format_metric(metrics.get(key), kind))}</b>"
         for key, label, kind in (
@@ -384,7 +393,7 @@ def _page(data: ReportData, bench: FloatArray | None) -> str:
         period=_e(period),
         created=_e(created or "—"),
         headline=headline,
-        notes=notes,
+        notes=notes_html,
         metrics=_metrics_html(metrics),
         charts=chart_html,
         trades_json=_json_island(table),
@@ -392,7 +401,7 @@ def _page(data: ReportData, bench: FloatArray | None) -> str:
         config=_e(tomli_w.dumps(data.config)),
         provenance=_provenance_html(data),
         assumptions=_assumptions_html(data),
-        plotly=plotly_js(),
+        plotly=plotly or "",
         script=SCRIPT,
         style=STYLE,
     )

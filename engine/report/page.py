@@ -40,7 +40,7 @@ pre{background:#fff;border:1px solid #d0d7de;padding:10px;overflow:auto}
 
 SCRIPT = """
 (function(){
-  document.querySelectorAll('script[data-chart]').forEach(function(island){
+  if(window.Plotly)document.querySelectorAll('script[data-chart]').forEach(function(island){
     var fig=JSON.parse(island.textContent);
     Plotly.newPlot(document.getElementById(island.dataset.chart),fig.data,fig.layout,
       {responsive:true,displaylogo:false});

@@ -240,3 +240,16 @@ def test_collapsing_prices_render_without_warnings(tmp_path: Path) -> None:
         warnings.simplefilter("error")
         page = render_report(result, tmp_path / "r.html").read_text()
     assert "NaN" not in visible_text(page)
+
+
+def test_without_plotly_the_page_says_so_and_the_run_still_finishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.report.html as report_html
+
+    monkeypatch.setattr(report_html, "plotly_js", lambda: None)
+    result = scripted_run(tmp_path, "one", EDGE_CASES["one"])
+    _, folder = finish_run(result, out_dir=tmp_path / "run", store=None)
+    page = (folder / "report.html").read_text()
+    assert "Charts are not drawn" in page
+    assert "pip install plotly" in page
