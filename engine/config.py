@@ -167,6 +167,9 @@ class ExecutionConfig:
             that bar (None: no cap). The remainder waits for later bars.
         latency_ns: Time from a decision to the order's arrival at the venue; an order is
             matched from the first bar that opens at or after its arrival.
+        instrument_rules: ``"round"`` (default): quantities are rounded toward zero to
+            the lot and prices to the nearest tick; ``"reject"``: an order off the lot or
+            tick grid is denied naming the rule.
         fees: ``[execution.fees]`` table (``model = "percent" | "per_unit" | "tiered"``);
             when absent, ``fee_rate`` applies to makers and takers alike.
         slippage: ``[execution.slippage]`` table (``model = "fixed_bps" | "half_spread" |
@@ -183,6 +186,7 @@ class ExecutionConfig:
     latency_ns: int = 0
     fees: FeeConfig | None = None
     slippage: SlippageConfig | None = None
+    instrument_rules: Literal["round", "reject"] = "round"
 
     def __post_init__(self) -> None:
         if self.volume_participation is not None:

@@ -41,10 +41,12 @@ class RiskEngine:
         fee_rate: float,
         leverage: float = 1.0,
         allow_short: bool = True,
+        instrument_rules: str = "round",
         checks: Sequence[RiskCheck] | None = None,
     ) -> None:
         self._bus = bus
         self._clock = clock
+        self._reject_off_grid = instrument_rules == "reject"
         self.checks: list[RiskCheck] = list(default_checks() if checks is None else checks)
         # One immutable state view per symbol, built once: checks read live values through it.
         self._states = {
@@ -64,6 +66,11 @@ class RiskEngine:
             self._deny(order, "order_validity", problem)
             return
         rounded = _rounded(order, instrument)
+        if self._reject_off_grid:
+            off_grid = _off_grid(order, rounded, instrument)
+            if off_grid:
+                self._deny(order, "instrument_rules", off_grid)
+                return
         if rounded.quantity <= 0:
             self._deny(
                 order,
@@ -129,3 +136,17 @@ def _rounded(order: OrderRequested, instrument: Instrument) -> OrderRequested:
         else instrument.round_price(order.limit_price),
         stop_price=None if order.stop_price is None else instrument.round_price(order.stop_price),
     )
+
+
+def _off_grid(order: OrderRequested, rounded: OrderRequested, instrument: Instrument) -> str:
+    """Return why ``order`` is off the lot/tick grid (empty if rounding changes nothing)."""
+    if not math.isclose(order.quantity, rounded.quantity, rel_tol=1e-12, abs_tol=1e-15):
+        return (
+            f"quantity {order.quantity:g} is not a multiple of the lot size "
+            f"{instrument.lot_size:g} of {order.symbol}"
+        )
+    for name in ("limit_price", "stop_price"):
+        given, snapped = getattr(order, name), getattr(rounded, name)
+        if given is not None and not math.isclose(given, snapped, rel_tol=1e-12, abs_tol=1e-15):
+            return f"{name} {given:g} is not on the tick size {instrument.tick_size:g} grid"
+    return ""

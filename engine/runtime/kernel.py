@@ -150,6 +150,7 @@ def build_kernel(
         fee_rate=fee_model.sizing_rate,
         leverage=account.leverage,
         allow_short=account.allow_short,
+        instrument_rules=execution.instrument_rules,
     )
     context = Context(
         strategy_id=strategy_id,

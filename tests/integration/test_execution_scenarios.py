@@ -494,6 +494,16 @@ SCENARIOS: dict[str, Scenario] = {
         {0: [buy(10, limit_price=98.004)]},
         [("c1", 98.0, 10)],
     ),
+    "off_lot_quantity_rejected_in_reject_mode": S(
+        [FLAT, FLAT], {0: [buy(10.7)]}, [], ["denied"], 0, execution={"instrument_rules": "reject"}
+    ),
+    "off_tick_price_rejected_in_reject_mode": S(
+        [FLAT, FLAT],
+        {0: [buy(10, limit_price=98.004)]},
+        [],
+        ["denied"],
+        execution={"instrument_rules": "reject"},
+    ),
     "nan_quantity_denied": S([FLAT, FLAT], {0: [buy(float("nan"))]}, [], ["denied"], 0),
     "negative_quantity_denied": S([FLAT, FLAT], {0: [buy(-5)]}, [], ["denied"], 0),
     "nan_limit_denied": S([FLAT, FLAT], {0: [buy(5, limit_price=float("nan"))]}, [], ["denied"]),
