@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from engine.model import Instrument
@@ -94,3 +95,37 @@ def test_instrument_is_frozen_and_compares_by_rules() -> None:
     assert a != Instrument("X", tick_size=0.25)
     with pytest.raises(AttributeError):
         a.tick_size = 1.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("lot", "quantity", "expected"),
+    [
+        # many lots: the float-noise allowance must stay far below one lot
+        (1e-8, 50_000.1234567899, 50_000.12345678),
+        (1e-8, 1_000_000.0, 1_000_000.0),
+        (1e-8, 123_456.78901234, 123_456.78901234),
+        (1e-8, 99_999.99999999, 99_999.99999999),
+        (1.0, 999_999_999_999_999.5, 999_999_999_999_999.0),
+        (0.001, 12_345_678.9999, 12_345_678.999),
+        # exact multiples stay put even when the division is inexact
+        (1e-8, 0.00000003, 0.00000003),
+        (0.1, 1234567.8, 1234567.8),
+    ],
+)
+def test_round_quantity_never_rounds_up_by_a_lot_for_large_quantities(
+    lot: float, quantity: float, expected: float
+) -> None:
+    rounded = Instrument("X", lot_size=lot).round_quantity(quantity)
+    assert rounded == expected
+    assert Instrument("X", lot_size=lot).round_quantity(-quantity) == -expected
+
+
+@pytest.mark.parametrize("lot", [1e-8, 1e-5, 0.001, 0.1, 1.0, 25.0])
+def test_round_quantity_stays_within_one_lot_below_at_every_magnitude(lot: float) -> None:
+    rng = np.random.default_rng(7)
+    instrument = Instrument("X", lot_size=lot)
+    for quantity in 10.0 ** rng.uniform(-3, 9, 2_000):
+        rounded = instrument.round_quantity(quantity)
+        # never up by more than the float resolution of the quantity itself
+        assert rounded <= quantity + max(2 * math.ulp(quantity), 1e-9 * lot)
+        assert quantity - rounded < lot * (1 + 1e-9) + math.ulp(quantity)
