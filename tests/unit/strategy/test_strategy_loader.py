@@ -172,3 +172,21 @@ def test_a_strategy_without_params_refuses_any() -> None:
     assert isinstance(make_strategy(Bare, {}).params, NoParams)
     with pytest.raises(ConfigError, match=r"unknown key 'strategy\.params\.x'"):
         make_strategy(Bare, {"x": 1})
+
+
+def test_a_missing_dependency_whose_name_prefixes_the_module_is_not_called_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "kestrel_ut_sma_plus" fails on "import kestrel_ut_sma": a string prefix of its own
+    # name, but a different module; the user must hear that the dependency is missing
+    (tmp_path / "kestrel_ut_sma_plus.py").write_text("import kestrel_ut_sma\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(PluginError) as info:
+        load_strategy_class("kestrel_ut_sma_plus:X")
+    assert "failed to import" in str(info.value)
+    assert "No module named 'kestrel_ut_sma'" in str(info.value)
+
+
+def test_a_missing_submodule_of_an_existing_package_is_not_found() -> None:
+    with pytest.raises(PluginError, match=r"strategy module 'strategies\.sma_cross\.deeper' not"):
+        load_strategy_class("strategies.sma_cross.deeper:X")
