@@ -96,6 +96,8 @@ METRIC_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
             ("max_loss_streak", "Longest losing streak", "int"),
             ("average_mae", "Average MAE", "pct"),
             ("average_mfe", "Average MFE", "pct"),
+            ("worst_mae", "Worst MAE", "pct"),
+            ("best_mfe", "Best MFE", "pct"),
         ],
     ),
     (

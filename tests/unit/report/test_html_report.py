@@ -18,6 +18,7 @@ import pytest
 from engine.config import parse_config
 from engine.feeds import BarFrame
 from engine.report.charts import display_indices, rolling_stats
+from engine.report.data import ReportData
 from engine.report.html import MAX_TABLE_TRADES, format_metric, render_report
 from engine.runtime import finish_run, run_backtest
 from engine.runtime.backtest import BacktestResult
@@ -253,3 +254,38 @@ def test_without_plotly_the_page_says_so_and_the_run_still_finishes(
     page = (folder / "report.html").read_text()
     assert "Charts are not drawn" in page
     assert "pip install plotly" in page
+
+
+def test_two_symbol_run_has_a_price_chart_each_and_an_equal_weight_benchmark(
+    tmp_path: Path,
+) -> None:
+    from engine.feeds import load_bars
+
+    repo = Path(__file__).resolve().parents[3]
+    names = {"BTC/USDT": "binance_BTC_USDT_1h_20201201_20210717.csv",
+             "ETH/USDT": "binance_ETH_USDT_1h_20201201_20210717.csv"}  # fmt: skip
+    frames = [load_bars(repo / "data" / file, symbol=symbol) for symbol, file in names.items()]
+    config = parse_config(
+        {
+            "account": {"initial_cash": 10_000.0, "currency": "USDT"},
+            "data": [{"path": str(repo / "data" / f), "symbol": s} for s, f in names.items()],
+            "strategy": {"path": "strategies.sma_cross:SmaCross",
+                         "params": {"fast": 10, "slow": 30, "target_percent": 0.45}},
+        }
+    )  # fmt: skip
+    result = run_backtest(config, frames=frames)
+    page = render_report(result, tmp_path / "r.html").read_text()
+    assert 'data-chart="chart-price0"' in page
+    assert 'data-chart="chart-price1"' in page
+    assert "ETH/USDT: price, fills and stops" in page
+    data = report_data_for(result)
+    btc, eth = frames
+    expected = (btc.close[-1] / btc.open[0] + eth.close[-1] / eth.open[0]) / 2 - 1
+    assert data.metrics["benchmark_total_return"] == pytest.approx(expected, rel=1e-12)
+
+
+def report_data_for(result: BacktestResult) -> ReportData:
+    """Return the report's data with metrics computed, as render_report does."""
+    data = ReportData.from_result(result)
+    data.compute()
+    return data
