@@ -153,6 +153,11 @@ def test_type_errors(path: str, value: Any, message: str) -> None:
         ("data", [], "at least one [[data]] source is required"),
         ("data.1.symbol", "A", "symbol ['A'] appears in more than one source"),
         ("instruments.0.symbol", "C", "instruments: 'C' has no [[data]] source"),
+        (
+            "instruments",
+            [{"symbol": "B"}, {"symbol": "A"}, {"symbol": "B", "lot_size": 0.5}],
+            "instruments: symbol ['B'] has more than one [[instruments]] entry",
+        ),
     ],
 )
 def test_ranges_and_cross_field_rules(path: str, value: Any, message: str) -> None:
