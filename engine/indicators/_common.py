@@ -7,6 +7,7 @@ NaN-free start, so :func:`run_kernel` reproduces that convention around them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -16,6 +17,8 @@ from engine.errors import IndicatorError
 
 FloatArray = npt.NDArray[np.float64]
 Params = Mapping[str, int | float]
+# Leading-NaN scans look at this many rows at a time, so a short prefix costs little.
+_CHUNK = 4096
 Kernel = Callable[[Sequence[FloatArray], Params], tuple[FloatArray, ...]]
 
 
@@ -60,16 +63,22 @@ def check_lengths(indicator: str, names: Sequence[str], arrays: Sequence[FloatAr
 def first_valid_index(arrays: Sequence[FloatArray]) -> int:
     """Return the first row where no input is NaN, as TA-Lib's wrapper does.
 
-    When every row has a NaN, TA-Lib starts at the last row; so do we.
+    When every row has a NaN, TA-Lib starts at the last row; so do we. The common case (no
+    NaN in the first row) costs one scalar check per input, not a pass over the data.
     """
     n = len(arrays[0])
     if n == 0:
         return 0
-    valid = np.ones(n, dtype=np.bool_)
-    for array in arrays:
-        valid &= ~np.isnan(array)
-    hits = np.flatnonzero(valid)
-    return int(hits[0]) if hits.size else n - 1
+    if not any(math.isnan(array[0]) for array in arrays):
+        return 0
+    for i in range(0, n, _CHUNK):
+        valid = np.ones(min(_CHUNK, n - i), dtype=np.bool_)
+        for array in arrays:
+            valid &= ~np.isnan(array[i : i + _CHUNK])
+        hits = np.flatnonzero(valid)
+        if hits.size:
+            return i + int(hits[0])
+    return n - 1
 
 
 def run_kernel(

@@ -16,4 +16,4 @@ def kernel(function: F) -> F:
     Caching keeps the first backtest after install from paying compilation twice; releasing
     the GIL lets :func:`engine.indicators.compute_panel` run assets in parallel threads.
     """
-    return cast(F, njit(cache=True, nogil=True)(function))
+    return cast(F, njit(cache=True, nogil=True, fastmath={"contract"})(function))

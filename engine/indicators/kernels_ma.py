@@ -22,8 +22,9 @@ NAN = np.nan
 def sma(x: FloatArray, period: int, start: int) -> FloatArray:
     """Simple moving average; first value at ``start + period - 1``."""
     n = x.shape[0]
-    out = np.full(n, NAN)
     first = start + period - 1
+    out = np.empty(n)
+    out[: min(first, n)] = NAN
     if first >= n:
         return out
     total = 0.0
@@ -40,8 +41,9 @@ def sma(x: FloatArray, period: int, start: int) -> FloatArray:
 def ema_k(x: FloatArray, period: int, k: float, start: int) -> FloatArray:
     """Exponential average with factor ``k`` seeded by the mean of the first ``period`` values."""
     n = x.shape[0]
-    out = np.full(n, NAN)
     first = start + period - 1
+    out = np.empty(n)
+    out[: min(first, n)] = NAN
     if first >= n:
         return out
     prev = 0.0
@@ -71,8 +73,9 @@ def rma(x: FloatArray, period: int, start: int) -> FloatArray:
 def wma(x: FloatArray, period: int, start: int) -> FloatArray:
     """Linearly weighted moving average (weights 1..period, newest heaviest)."""
     n = x.shape[0]
-    out = np.full(n, NAN)
     first = start + period - 1
+    out = np.empty(n)
+    out[: min(first, n)] = NAN
     if first >= n:
         return out
     divider = period * (period + 1) / 2.0
@@ -95,20 +98,53 @@ def wma(x: FloatArray, period: int, start: int) -> FloatArray:
 
 
 @kernel
+def ema_cascade(
+    x: FloatArray, period: int, k: float, weights: FloatArray, start: int
+) -> FloatArray:
+    """Blend of chained EMAs ``sum(weights[j] * e_(j+1))`` computed in one pass.
+
+    Stage ``j + 1`` is an EMA of stage ``j``, seeded (as TA-Lib seeds DEMA, TEMA and T3)
+    by the mean of stage ``j``'s first ``period`` values. One pass with a few scalars per
+    stage is several times faster than materialising every stage as an array.
+    """
+    n = x.shape[0]
+    depth = weights.shape[0]
+    first = start + depth * (period - 1)
+    out = np.empty(n)
+    out[: min(first, n)] = NAN
+    values = np.zeros(depth)
+    counts = np.zeros(depth, dtype=np.int64)
+    for i in range(start, n):
+        v = x[i]
+        for j in range(depth):
+            c = counts[j]
+            if c < period:
+                values[j] += v
+                counts[j] = c + 1
+                if c + 1 < period:
+                    break
+                values[j] /= period
+            else:
+                values[j] = (v - values[j]) * k + values[j]
+            v = values[j]
+        if i >= first:
+            total = 0.0
+            for j in range(depth):
+                total += weights[j] * values[j]
+            out[i] = total
+    return out
+
+
+@kernel
 def dema(x: FloatArray, period: int, start: int) -> FloatArray:
     """Double exponential moving average ``2 * e1 - e2``."""
-    e1 = ema(x, period, start)
-    e2 = ema(e1, period, start + period - 1)
-    return 2.0 * e1 - e2
+    return ema_cascade(x, period, 2.0 / (period + 1), np.array([2.0, -1.0]), start)
 
 
 @kernel
 def tema(x: FloatArray, period: int, start: int) -> FloatArray:
     """Triple exponential moving average ``3 * e1 - 3 * e2 + e3``."""
-    e1 = ema(x, period, start)
-    e2 = ema(e1, period, start + period - 1)
-    e3 = ema(e2, period, start + 2 * (period - 1))
-    return 3.0 * e1 - 3.0 * e2 + e3
+    return ema_cascade(x, period, 2.0 / (period + 1), np.array([3.0, -3.0, 1.0]), start)
 
 
 @kernel
@@ -157,20 +193,14 @@ def kama(x: FloatArray, period: int, start: int) -> FloatArray:
 @kernel
 def t3(x: FloatArray, period: int, vfactor: float, start: int) -> FloatArray:
     """Tillson T3: six chained exponential averages blended by the volume factor."""
-    step = period - 1
-    e1 = ema(x, period, start)
-    e2 = ema(e1, period, start + step)
-    e3 = ema(e2, period, start + 2 * step)
-    e4 = ema(e3, period, start + 3 * step)
-    e5 = ema(e4, period, start + 4 * step)
-    e6 = ema(e5, period, start + 5 * step)
     v2 = vfactor * vfactor
     v3 = v2 * vfactor
     c1 = -v3
     c2 = 3.0 * (v2 + v3)
     c3 = -6.0 * v2 - 3.0 * (vfactor + v3)
     c4 = 1.0 + 3.0 * vfactor + v3 + 3.0 * v2
-    return c1 * e6 + c2 * e5 + c3 * e4 + c4 * e3
+    weights = np.array([0.0, 0.0, c4, c3, c2, c1])
+    return ema_cascade(x, period, 2.0 / (period + 1), weights, start)
 
 
 @kernel

@@ -10,7 +10,7 @@ import numpy as np
 
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
-from engine.indicators.kernels_ma import ema, ema_k, sma, wma
+from engine.indicators.kernels_ma import ema, ema_cascade, sma, wma
 
 NAN = np.nan
 
@@ -153,30 +153,63 @@ def macd_lines(
 def macd(
     x: FloatArray, fast: int, slow: int, signal: int, fixed: bool
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """MACD with EMA legs; ``fixed`` uses MACDFIX's 0.15 / 0.075 factors for 12 / 26."""
+    """MACD with EMA legs in one pass; ``fixed`` uses MACDFIX's 0.15 / 0.075 factors.
+
+    The fast EMA is seeded over the ``fast`` bars ending where the slow one is first
+    defined, and the signal EMA by the mean of the first ``signal`` MACD values (TA-Lib).
+    """
     if slow < fast:
         fast, slow = slow, fast
     k_fast = 0.15 if fixed else 2.0 / (fast + 1)
     k_slow = 0.075 if fixed else 2.0 / (slow + 1)
-    fast_line = ema_k(x, fast, k_fast, slow - fast)
-    slow_line = ema_k(x, slow, k_slow, 0)
-    line = fast_line - slow_line
-    signal_line = ema_k(line, signal, 2.0 / (signal + 1), slow - 1)
-    return macd_lines(fast_line, slow_line, signal_line, slow - 1 + signal - 1)
+    k_signal = 2.0 / (signal + 1)
+    n = x.shape[0]
+    begin = slow - 1 + signal - 1
+    line = np.empty(n)
+    signal_out = np.empty(n)
+    hist = np.empty(n)
+    stop = min(begin, n)
+    line[:stop] = NAN
+    signal_out[:stop] = NAN
+    hist[:stop] = NAN
+    if slow - 1 >= n:
+        return line, signal_out, hist
+    fast_value = 0.0
+    slow_value = 0.0
+    for i in range(slow - fast, slow):
+        fast_value += x[i]
+    for i in range(slow):
+        slow_value += x[i]
+    fast_value /= fast
+    slow_value /= slow
+    signal_value = 0.0
+    for i in range(slow - 1, n):
+        if i >= slow:
+            fast_value = (x[i] - fast_value) * k_fast + fast_value
+            slow_value = (x[i] - slow_value) * k_slow + slow_value
+        value = fast_value - slow_value
+        if i < begin:
+            signal_value += value
+            continue
+        if i == begin:
+            signal_value = (signal_value + value) / signal
+        else:
+            signal_value = (value - signal_value) * k_signal + signal_value
+        line[i] = value
+        signal_out[i] = signal_value
+        hist[i] = value - signal_value
+    return line, signal_out, hist
 
 
 @kernel
 def trix(x: FloatArray, period: int) -> FloatArray:
     """One-bar rate of change (%) of a triple EMA."""
-    step = period - 1
-    e1 = ema(x, period, 0)
-    e2 = ema(e1, period, step)
-    e3 = ema(e2, period, 2 * step)
+    triple = ema_cascade(x, period, 2.0 / (period + 1), np.array([0.0, 0.0, 1.0]), 0)
     n = x.shape[0]
     out = np.full(n, NAN)
-    for i in range(3 * step + 1, n):
-        previous = e3[i - 1]
-        out[i] = 0.0 if previous == 0.0 else ((e3[i] / previous) - 1.0) * 100.0
+    for i in range(3 * (period - 1) + 1, n):
+        previous = triple[i - 1]
+        out[i] = 0.0 if previous == 0.0 else ((triple[i] / previous) - 1.0) * 100.0
     return out
 
 

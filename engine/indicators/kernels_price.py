@@ -53,3 +53,17 @@ def fractal(
         swing_high[t] = 100.0 if is_high else 0.0
         swing_low[t] = 100.0 if is_low else 0.0
     return swing_high, swing_low
+
+
+@kernel
+def blend(
+    a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray, weights: FloatArray
+) -> FloatArray:
+    """``(w0*a + w1*b + w2*c + w3*d) / w4`` per bar, summed left to right like TA-Lib."""
+    n = a.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = (weights[0] * a[i] + weights[1] * b[i] + weights[2] * c[i] + weights[3] * d[i]) / (
+            weights[4]
+        )
+    return out

@@ -64,25 +64,51 @@ def rolling_min_index(x: FloatArray, period: int, start: int) -> FloatArray:
 
 
 @kernel
-def take(x: FloatArray, index: FloatArray) -> FloatArray:
-    """Return ``x[index]`` where ``index`` is defined, NaN elsewhere."""
-    out = np.full(x.shape[0], NAN)
-    for i in range(x.shape[0]):
-        if not np.isnan(index[i]):
-            out[i] = x[int(index[i])]
+def rolling_max(x: FloatArray, period: int, start: int) -> FloatArray:
+    """Highest value over the last ``period`` values, in one pass."""
+    n = x.shape[0]
+    out = np.full(n, NAN)
+    best = -1
+    highest = 0.0
+    for today in range(start + period - 1, n):
+        trailing = today - period + 1
+        value = x[today]
+        if best < trailing:
+            best = trailing
+            highest = x[best]
+            for i in range(best + 1, today + 1):
+                if x[i] > highest:
+                    best = i
+                    highest = x[i]
+        elif value >= highest:
+            best = today
+            highest = value
+        out[today] = highest
     return out
 
 
 @kernel
-def rolling_max(x: FloatArray, period: int, start: int) -> FloatArray:
-    """Highest value over the last ``period`` values."""
-    return take(x, rolling_max_index(x, period, start))
-
-
-@kernel
 def rolling_min(x: FloatArray, period: int, start: int) -> FloatArray:
-    """Lowest value over the last ``period`` values."""
-    return take(x, rolling_min_index(x, period, start))
+    """Lowest value over the last ``period`` values, in one pass."""
+    n = x.shape[0]
+    out = np.full(n, NAN)
+    best = -1
+    lowest = 0.0
+    for today in range(start + period - 1, n):
+        trailing = today - period + 1
+        value = x[today]
+        if best < trailing:
+            best = trailing
+            lowest = x[best]
+            for i in range(best + 1, today + 1):
+                if x[i] < lowest:
+                    best = i
+                    lowest = x[i]
+        elif value <= lowest:
+            best = today
+            lowest = value
+        out[today] = lowest
+    return out
 
 
 @kernel

@@ -49,15 +49,25 @@ def _window(*functions: Callable[[FloatArray, int, int], FloatArray]) -> Binding
     return Binding(run, period_minus(1), index_outputs=index)
 
 
+def _blend(*weights: float) -> Binding:
+    vector = np.array(weights)
+
+    def run(a: A, p: Params) -> Out:
+        padded = [*a, *([a[0]] * (4 - len(a)))]
+        return (pr.blend(padded[0], padded[1], padded[2], padded[3], vector),)
+
+    return Binding(run, constant(0))
+
+
 def _fractal(a: A, p: Params) -> Out:
     return pr.fractal(a[0], a[1], *ints(p, "leftbars", "rightbars"))
 
 
 BINDINGS: dict[str, Binding] = {
-    "avgprice": Binding(lambda a, p: ((a[0] + a[1] + a[2] + a[3]) / 4.0,), constant(0)),
-    "medprice": Binding(lambda a, p: ((a[0] + a[1]) / 2.0,), constant(0)),
-    "typprice": Binding(lambda a, p: ((a[0] + a[1] + a[2]) / 3.0,), constant(0)),
-    "wclprice": Binding(lambda a, p: ((a[0] + a[1] + a[2] * 2.0) / 4.0,), constant(0)),
+    "avgprice": _blend(1.0, 1.0, 1.0, 1.0, 4.0),
+    "medprice": _blend(1.0, 1.0, 0.0, 0.0, 2.0),
+    "typprice": _blend(1.0, 1.0, 1.0, 0.0, 3.0),
+    "wclprice": _blend(1.0, 1.0, 2.0, 0.0, 4.0),
     "ha": Binding(lambda a, p: pr.heikin_ashi(a[0], a[1], a[2], a[3]), constant(0), "history"),
     "fractal": Binding(_fractal, lambda p: sum(ints(p, "leftbars", "rightbars"))),
     "add": _binary(np.add),
