@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import engine.indicators as ta  # noqa: E402
+import engine.indicators as ta
 
 STREAM_WARMUP = 300
 STREAM_UPDATES = 2000
