@@ -219,3 +219,37 @@ def test_handlers_of_unknown_type_are_the_wildcards(bus: EventBus) -> None:
     assert bus.handlers(Ping) == ()
     bus.subscribe_all(everything)
     assert bus.handlers(Ping) == (everything,)
+
+
+class Late(NamedTuple):
+    n: int
+
+
+def test_a_handler_subscribed_during_a_delivery_gets_events_published_after_it(
+    bus: EventBus,
+) -> None:
+    log: list[str] = []
+
+    def on_ping(event: Ping) -> None:
+        bus.publish(Pong(1))
+
+    def on_pong(event: Pong) -> None:
+        bus.subscribe(Late, lambda e: log.append(f"late{e.n}"))
+        bus.subscribe_all(lambda e: log.append(f"all:{type(e).__name__}"))
+        bus.publish(Late(1))
+        bus.publish("text")
+
+    bus.subscribe(Ping, on_ping)
+    bus.subscribe(Pong, on_pong)
+    bus.publish(Ping(0))
+    assert log == ["late1", "all:Late", "all:str"]
+
+
+def test_subscriptions_made_while_held_are_seen_by_flush(bus: EventBus) -> None:
+    log: list[int] = []
+    bus.hold()
+    bus.publish(Late(1))
+    bus.subscribe(Late, lambda e: log.append(e.n))
+    bus.flush()
+    bus.release()
+    assert log == [1]
