@@ -1,8 +1,8 @@
 """MarketCache: the latest market state every stage reads, updated once per bar.
 
-In: each `Bar`, as the first handler of the bus. Out: last prices (read by portfolio and
-risk), per-symbol bar history bounded by a cursor, and the revealed values of every
-declared indicator (read by strategies).
+In: each `Bar` (and trade or quote tick), as the first handler of the bus. Out: last
+prices (read by portfolio and risk), per-symbol bar history bounded by a cursor, and the
+revealed values of every declared indicator (read by strategies).
 
 In a backtest each symbol's full columns and each indicator's full batch output are
 loaded up front; per bar the cache advances the symbol's cursor and appends the bar's
@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from engine.model import Bar
+from engine.model import Bar, QuoteTick, TradeTick
 
 __all__ = ["COLUMNS", "Cursor", "MarketCache", "SymbolHistory"]
 
@@ -97,6 +97,14 @@ class MarketCache:
     def last_price(self, symbol: str) -> float:
         """Return the last close of ``symbol`` (NaN before its first bar)."""
         return self.last[symbol]
+
+    def on_trade(self, tick: TradeTick) -> None:
+        """Record a trade's price as the symbol's last price."""
+        self.last[tick.symbol] = tick.price
+
+    def on_quote(self, quote: QuoteTick) -> None:
+        """Record the quote's mid price as the symbol's last price."""
+        self.last[quote.symbol] = (quote.bid_price + quote.ask_price) / 2.0
 
     def on_bar(self, bar: Bar) -> None:
         """Record the bar's close and reveal its row and indicator values."""

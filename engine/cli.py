@@ -106,31 +106,6 @@ def backtest(
         stdout.print(f"stored in: {store.url}", markup=False)
 
 
-@runs_app.command("list")
-def runs_list(
-    db: DbOption = None,
-    limit: Annotated[int, typer.Option(min=1, help="Show at most this many runs.")] = 50,
-) -> None:
-    """List stored runs, newest first."""
-    rows = RunStore(db).list_runs(limit)
-    if not rows:
-        stdout.print("no runs stored yet: run `kestrel backtest CONFIG` first")
-        return
-    table = Table("run id", "strategy", "symbols", "bars", "return", "sharpe", "max dd", "trades")
-    for row in rows:
-        table.add_row(
-            row["run_id"],
-            row["strategy"],
-            row["symbols"],
-            str(row["bars"]),
-            _pct(row["total_return"]),
-            _num(row["sharpe"]),
-            _pct(row["max_drawdown"]),
-            str(row["num_trades"]),
-        )
-    stdout.print(table)
-
-
 @runs_app.command("show")
 def runs_show(run_id: Annotated[str, typer.Argument(help="Run id.")], db: DbOption = None) -> None:
     """Show one stored run's metrics and where its artifacts are."""

@@ -103,6 +103,9 @@ class DataSourceConfig:
         path: CSV/Parquet file, relative to the working directory (or, failing that, to
             the config file's folder).
         symbol: Symbol the bars belong to.
+        kind: ``"bars"`` (OHLCV), ``"trades"`` (timestamp, price, amount/size, side) or
+            ``"quotes"`` (timestamp, bid, ask, bid_size, ask_size): the broker matches on
+            whatever the data gives (see `engine.execution.broker`).
         timeframe: Bar length ("1m", "1h", "1d"); inferred from the data when omitted.
         resample: Coarser timeframe to aggregate to before the run (e.g. "4h").
         start: Keep bars that open at or after this time (ISO-8601, UTC when naive).
@@ -111,10 +114,19 @@ class DataSourceConfig:
 
     path: str
     symbol: str
+    kind: Literal["bars", "trades", "quotes"] = "bars"
     timeframe: str | None = None
     resample: str | None = None
     start: str | None = None
     end: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind != "bars":
+            for name in ("timeframe", "resample", "start", "end"):
+                _require(
+                    getattr(self, name) is None,
+                    f"{name} applies to bars, not to a source of kind {self.kind!r}",
+                )
 
 
 @dataclass(frozen=True)
@@ -219,6 +231,9 @@ class RunConfig:
         symbols = [source.symbol for source in self.data]
         duplicates = sorted({s for s in symbols if symbols.count(s) > 1})
         _require(not duplicates, f"data: symbol {duplicates} appears in more than one source")
+        listed = [instrument.symbol for instrument in self.instruments]
+        twice = sorted({s for s in listed if listed.count(s) > 1})
+        _require(not twice, f"instruments: symbol {twice} has more than one [[instruments]] entry")
         known = set(symbols)
         for instrument in self.instruments:
             _require(

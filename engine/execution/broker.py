@@ -66,7 +66,9 @@ from engine.model import (
     OrderSide,
     OrderTriggered,
     OrderType,
+    QuoteTick,
     TimeInForce,
+    TradeTick,
     TrailingOffsetType,
 )
 
@@ -108,7 +110,16 @@ class BrokerSettings(Protocol):
 class _Working:
     """Venue-side state of a working order."""
 
-    __slots__ = ("best", "eligible_from", "expire_ns", "leaves", "order", "stop", "triggered")
+    __slots__ = (
+        "best",
+        "eligible_from",
+        "expire_ns",
+        "leaves",
+        "order",
+        "seen",
+        "stop",
+        "triggered",
+    )
 
     def __init__(self, order: OrderRequested, eligible_from: int, expire_ns: int | None) -> None:
         self.order = order
@@ -118,6 +129,7 @@ class _Working:
         self.stop = order.stop_price
         self.triggered = False
         self.best = math.nan
+        self.seen = False  # has met the market on a tick (a marketable limit then takes)
 
     @property
     def filled(self) -> float:
@@ -286,6 +298,105 @@ class SimulatedBroker:
             if not remaining:
                 del self.working[bar.symbol]
 
+    def process_trade(self, tick: TradeTick) -> None:
+        """Match the symbol's working orders against one trade (before strategies see it).
+
+        Takers fill at the trade's price; a buy limit fills at its limit when a trade
+        prints below it (``touch``: at it), a sell limit when one prints above; stops
+        trigger when a trade reaches them and fill at that trade's price.
+        """
+        self._process_tick(tick.symbol, tick.ts_event, tick.price, tick.price, tick.size, None)
+
+    def process_quote(self, quote: QuoteTick) -> None:
+        """Match the symbol's working orders against a top-of-book update.
+
+        Buys take the ask and sells the bid, at most the displayed size per update; a buy
+        limit fills at its limit when the ask drops below it (``touch``: to it), a sell
+        limit when the bid rises above it; stops trigger on the price they would trade at.
+        """
+        self._process_tick(
+            quote.symbol,
+            quote.ts_event,
+            quote.ask_price,
+            quote.bid_price,
+            None,
+            (quote.ask_size, quote.bid_size),
+        )
+
+    def _process_tick(
+        self,
+        symbol: str,
+        ts: int,
+        buy_price: float,
+        sell_price: float,
+        size: float | None,
+        depth: tuple[float, float] | None,
+    ) -> None:
+        orders = self.working.get(symbol)
+        if not orders:
+            return
+        for working in tuple(orders):
+            order = working.order
+            if working.expire_ns is not None and ts >= working.expire_ns:
+                self._remove(working)
+                now = self._clock.timestamp_ns()
+                self._bus.publish(OrderExpired(order.order_id, symbol, now, now))
+                continue
+            if working.eligible_from > ts or working.leaves <= 0:
+                continue
+            buy = order.side is OrderSide.BUY
+            take = buy_price if buy else sell_price  # where this order would take
+            cross = sell_price if buy else buy_price  # where the other side trades
+            matched = self._match_tick(working, take, cross)
+            if matched is None:
+                if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+                    self.cancel(order.order_id, f"{order.time_in_force}: not filled")
+            else:
+                price, liquidity = matched
+                shown = None if depth is None else (depth[0] if buy else depth[1])
+                self._fill(
+                    working, price, liquidity, ts, size, shown if liquidity == "taker" else None
+                )
+                self._finish_immediate(working, self._clock.timestamp_ns())
+            if order.order_type is OrderType.TRAILING_STOP and working.leaves > 0:
+                self._trail_to(working, cross)
+        remaining = self.working.get(symbol)
+        if remaining is not None:
+            remaining[:] = [w for w in remaining if w.leaves > 0]
+            if not remaining:
+                del self.working[symbol]
+
+    def _match_tick(self, working: _Working, take: float, cross: float) -> tuple[float, str] | None:
+        order = working.order
+        kind = order.order_type
+        buy = order.side is OrderSide.BUY
+        if kind in (OrderType.MARKET, OrderType.MARKET_ON_OPEN, OrderType.MARKET_ON_CLOSE):
+            return take, "taker"
+        if kind is OrderType.LIMIT or (kind is OrderType.STOP_LIMIT and working.triggered):
+            limit = order.limit_price
+            assert limit is not None
+            first_look = not working.seen
+            working.seen = True
+            if first_look and ((take <= limit) if buy else (take >= limit)):
+                return take, "taker"  # marketable on arrival: it takes, at a better price
+            if self._touch:
+                crossed = cross <= limit if buy else cross >= limit
+            else:
+                crossed = cross < limit if buy else cross > limit
+            return (limit, "maker") if crossed else None
+        stop = working.stop
+        assert stop is not None
+        if not ((take >= stop) if buy else (take <= stop)):
+            return None
+        if kind is not OrderType.STOP_LIMIT:
+            return take, "taker"
+        working.triggered = True
+        now = self._clock.timestamp_ns()
+        self._bus.publish(OrderTriggered(order.order_id, order.symbol, now, now))
+        limit = order.limit_price
+        assert limit is not None
+        return (take, "taker") if ((take <= limit) if buy else (take >= limit)) else None
+
     # --- matching ------------------------------------------------------------------------
 
     def _match(self, working: _Working, bar: Bar) -> tuple[float, str, int, float] | None:
@@ -350,21 +461,28 @@ class SimulatedBroker:
         liquidity: str,
         ts_fill: int,
         bar_volume: float | None = None,
+        depth: float | None = None,
     ) -> None:
-        """Fill what the caps allow at ``raw_price`` (plus slippage when taking)."""
+        """Fill what the caps allow at ``raw_price`` (plus slippage when taking).
+
+        ``bar_volume`` (bar or trade size) caps the fill only under
+        ``volume_participation``; ``depth`` (the quote's displayed size) always caps it.
+        """
         order = working.order
         instrument = self._instruments[order.symbol]
         quantity = working.leaves
         cap_reason = ""
         participation = self._settings.volume_participation
-        if participation is not None and bar_volume is not None:
-            available = instrument.round_quantity(bar_volume * participation)
+        limit_volume = depth if depth is not None else bar_volume
+        if limit_volume is not None and (participation is not None or depth is not None):
+            share = 1.0 if participation is None else participation
+            available = instrument.round_quantity(limit_volume * share)
             if available < quantity:
                 quantity = available
                 if order.time_in_force is TimeInForce.FOK:
                     cap_reason = (
-                        f"fok: bar volume allows {available:g} of {working.leaves:g} "
-                        f"at {participation:g} participation"
+                        f"fok: volume allows {available:g} of {working.leaves:g} "
+                        f"at {share:g} participation"
                     )
         if order.reduce_only and not cap_reason:
             position = self._account.position_quantity(order.symbol) + self._unsettled_position.get(
@@ -493,12 +611,16 @@ class SimulatedBroker:
             working.stop = self._trail_level(working, last)
 
     def _trail(self, working: _Working, bar: Bar) -> None:
+        self._trail_to(working, bar.high if working.order.side is OrderSide.SELL else bar.low)
+
+    def _trail_to(self, working: _Working, price: float) -> None:
+        """Move the best price (high for sells, low for buys) and ratchet the stop."""
         if working.order.side is OrderSide.SELL:
-            working.best = max(working.best, bar.high)
+            working.best = max(working.best, price)
             level = self._trail_level(working, working.best)
             working.stop = level if working.stop is None else max(working.stop, level)
         else:
-            working.best = min(working.best, bar.low)
+            working.best = min(working.best, price)
             level = self._trail_level(working, working.best)
             working.stop = level if working.stop is None else min(working.stop, level)
 

@@ -10,7 +10,9 @@ Why not a snapshot per bar during the run: the curve is fully determined by the 
 change marks), so taking it afterwards gives the same numbers while keeping the per-bar
 loop free of accounting work. The fills' ``ts_init`` is the simulated time at which they
 were applied, which is exactly the snapshot they first belong to. Cash and positions are
-accumulated fill by fill with the same arithmetic as `Portfolio`.
+accumulated fill by fill with the same arithmetic as `Portfolio`. Cash flows that are not
+fills (`CashAdjusted`: borrow fees, funding) change cash too; they are passed in as well
+and counted from the snapshot of their ``ts_init`` on.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from engine.model import OrderFilled, OrderSide
+from engine.portfolio.events import CashAdjusted
 
 __all__ = ["equity_curve"]
 
@@ -28,6 +31,7 @@ def equity_curve(
     initial_cash: float,
     closes: Sequence[tuple[str, np.ndarray, np.ndarray]],
     fills: Sequence[OrderFilled],
+    adjustments: Sequence[CashAdjusted] = (),
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Return ``(ts, cash, equity, gross_exposure)`` arrays, one row per bar close time.
 
@@ -35,9 +39,12 @@ def equity_curve(
         initial_cash: Cash before the first fill.
         closes: Per symbol ``(symbol, ts_close_ns, close)``, each sorted by time.
         fills: Every fill, in the order they were applied.
+        adjustments: Every `CashAdjusted`, in the order they were applied.
     """
     if len(closes) == 1:
-        ts = np.asarray(closes[0][1], dtype=np.int64)  # one symbol: already sorted, unique
+        ts = np.asarray(closes[0][1], dtype=np.int64)  # one symbol: already sorted
+        if ts.size > 1 and bool(np.any(ts[1:] == ts[:-1])):
+            ts = np.unique(ts)  # ticks may share a timestamp
     elif closes:
         ts = np.unique(np.concatenate([t for _, t, _ in closes]))
     else:
@@ -60,6 +67,10 @@ def equity_curve(
     # index of the last fill applied at or before each snapshot time (-1: none yet)
     last_fill = np.searchsorted(fill_ts, ts, side="right") - 1
     cash_curve = np.concatenate(([initial_cash], cash_after))[last_fill + 1]
+    if adjustments:
+        adjusted_ts = np.fromiter((a.ts_init for a in adjustments), np.int64, len(adjustments))
+        flows = np.cumsum([0.0] + [a.amount for a in adjustments])
+        cash_curve = cash_curve + flows[np.searchsorted(adjusted_ts, ts, side="right")]
     value = np.zeros(ts.size)
     gross = np.zeros(ts.size)
     for symbol, symbol_ts, symbol_close in closes:

@@ -15,22 +15,25 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from engine.cache import SymbolHistory
+from engine.cache import COLUMNS, SymbolHistory
 from engine.clock import SimClock
 from engine.config import RunConfig
 from engine.errors import ConfigError, KestrelError
 from engine.feeds import BarFrame, load_bars, merge_order
+from engine.feeds.ticks import TickFrame, load_ticks
 from engine.model import Bar, Instrument
 from engine.portfolio.curve import equity_curve
 from engine.report.metrics import compute_metrics
 from engine.report.recorder import Recorder
 from engine.runtime.kernel import Kernel, build_kernel
+from engine.runtime.ticks import drive_events, iter_events, tick_marks
 from engine.strategy import Strategy, load_strategy_class, make_strategy
 from engine.strategy.runner import strategy_fault
 
@@ -71,16 +74,29 @@ class BacktestResult:
     equity_curve: EquityCurve
     metrics: dict[str, object]
     elapsed_s: float
+    tick_frames: list[TickFrame] = field(default_factory=list)
 
     @property
     def recorder(self) -> Recorder:
         """Return the run's recorder (orders, fills, trades, equity)."""
         return self.kernel.recorder
 
+    def report(self, path: str | Path | None = None, **options: Any) -> Path:
+        """Write this run's self-contained HTML report and return its path.
+
+        Args:
+            path: Where to write it (default: a temporary file name chosen by the renderer).
+            **options: Passed to `engine.report.html.render_report` (``benchmark``,
+                ``risk_free_rate``, ``trials``).
+        """
+        from engine.report.html import render_report  # the renderer is only needed here
+
+        return render_report(self, path, **options)
+
     @property
     def bars(self) -> int:
-        """Return the number of bars processed."""
-        return sum(len(frame) for frame in self.frames)
+        """Return the number of bars (and ticks) processed."""
+        return sum(len(frame) for frame in self.frames) + sum(len(t) for t in self.tick_frames)
 
 
 def resolve_data_path(path: str, base_dir: str) -> Path:
@@ -92,19 +108,25 @@ def resolve_data_path(path: str, base_dir: str) -> Path:
     return beside_config if beside_config.exists() else candidate
 
 
-def load_frames(config: RunConfig) -> list[BarFrame]:
-    """Load and validate every ``[[data]]`` source of ``config``."""
-    return [
-        load_bars(
-            resolve_data_path(source.path, config.base_dir),
-            symbol=source.symbol,
-            timeframe=source.timeframe,
-            resample=source.resample,
-            start=source.start,
-            end=source.end,
+def load_frames(config: RunConfig) -> list[BarFrame | TickFrame]:
+    """Load and validate every ``[[data]]`` source of ``config`` (bars or ticks)."""
+    frames: list[BarFrame | TickFrame] = []
+    for source in config.data:
+        path = resolve_data_path(source.path, config.base_dir)
+        if source.kind != "bars":
+            frames.append(load_ticks(path, symbol=source.symbol, kind=source.kind))
+            continue
+        frames.append(
+            load_bars(
+                path,
+                symbol=source.symbol,
+                timeframe=source.timeframe,
+                resample=source.resample,
+                start=source.start,
+                end=source.end,
+            )
         )
-        for source in config.data
-    ]
+    return frames
 
 
 def make_instruments(config: RunConfig) -> dict[str, Instrument]:
@@ -177,7 +199,7 @@ def iter_bars(frames: list[BarFrame]) -> Iterator[Bar]:
 def run_backtest(
     config: RunConfig,
     *,
-    frames: list[BarFrame] | None = None,
+    frames: list[BarFrame | TickFrame] | None = None,
     strategy: Strategy | None = None,
     progress: ProgressFn | None = None,
 ) -> BacktestResult:
@@ -197,7 +219,9 @@ def run_backtest(
     if strategy is None:
         strategy_class = load_strategy_class(config.strategy.path, config.base_dir)
         strategy = make_strategy(strategy_class, config.strategy.params)
-    frames = load_frames(config) if frames is None else frames
+    loaded = load_frames(config) if frames is None else frames
+    ticks = [frame for frame in loaded if isinstance(frame, TickFrame)]
+    bar_frames = [frame for frame in loaded if isinstance(frame, BarFrame)]
     instruments = make_instruments(config)
     histories = {
         frame.symbol: SymbolHistory(
@@ -205,9 +229,17 @@ def run_backtest(
             frame.ts_close_ns,
             {name: getattr(frame, name) for name in ("open", "high", "low", "close", "volume")},
         )
-        for frame in frames
+        for frame in bar_frames
     }
-    first_open = min(int(frame.ts_open_ns[0]) for frame in frames if len(frame))
+    for tick_frame in ticks:  # tick-only symbols have an empty bar history
+        empty = np.empty(0)
+        histories[tick_frame.symbol] = SymbolHistory(
+            tick_frame.symbol, np.empty(0, dtype=np.int64), dict.fromkeys(COLUMNS, empty)
+        )
+    histories = {symbol: histories[symbol] for symbol in config.symbols if symbol in histories}
+    starts = [int(frame.ts_open_ns[0]) for frame in bar_frames if len(frame)]
+    starts += [int(frame.ts_ns[0]) for frame in ticks if len(frame)]
+    first_open = min(starts)
     clock = SimClock(first_open)
     kernel = build_kernel(
         clock=clock,
@@ -218,16 +250,16 @@ def run_backtest(
         account=config.account,
         execution=config.execution,
     )
-    total = sum(len(frame) for frame in frames)
+    total = sum(len(frame) for frame in bar_frames) + sum(len(frame) for frame in ticks)
     kernel.runner.start()
-    _drive(kernel, clock, iter_bar_chunks(frames), total, progress)
+    if ticks:
+        drive_events(kernel, clock, iter_events(bar_frames, ticks), progress, total)
+    else:
+        _drive(kernel, clock, iter_bar_chunks(bar_frames), total, progress)
     kernel.runner.stop()
+    marks = [(frame.symbol, frame.ts_close_ns, frame.close) for frame in bar_frames]
     curve = EquityCurve(
-        *equity_curve(
-            config.account.initial_cash,
-            [(frame.symbol, frame.ts_close_ns, frame.close) for frame in frames],
-            kernel.recorder.fills,
-        )
+        *equity_curve(config.account.initial_cash, marks + tick_marks(ticks), kernel.recorder.fills)
     )
     metrics = compute_metrics(
         initial_cash=config.account.initial_cash,
@@ -237,8 +269,11 @@ def run_backtest(
         gross_exposure=curve.gross_exposure,
         trades=kernel.recorder.trades,
         fees_paid=kernel.portfolio.fees_paid,
+        frames=bar_frames,
+        fills=kernel.recorder.fills,
     )
-    return BacktestResult(config, frames, kernel, curve, metrics, time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    return BacktestResult(config, bar_frames, kernel, curve, metrics, elapsed, ticks)
 
 
 def _drive(

@@ -66,7 +66,9 @@ class Kernel:
         # market data: the cache records prices and reveals history first, then strategies
         bus.subscribe(Bar, self.cache.on_bar)
         bus.subscribe(Bar, runner.on_bar)
+        bus.subscribe(TradeTick, self.cache.on_trade)
         bus.subscribe(TradeTick, runner.on_trade)
+        bus.subscribe(QuoteTick, self.cache.on_quote)
         bus.subscribe(QuoteTick, runner.on_quote)
         # strategy intent -> risk -> execution -> broker
         bus.subscribe(OrderRequested, recorder.on_order_requested)

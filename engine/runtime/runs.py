@@ -34,6 +34,11 @@ def inputs_hash(result: BacktestResult) -> str:
         digest.update(frame.symbol.encode())
         for name in ("ts_open_ns", "open", "high", "low", "close", "volume"):
             digest.update(getattr(frame, name).tobytes())
+    for ticks in result.tick_frames:
+        digest.update(f"{ticks.symbol}:{ticks.kind}".encode())
+        digest.update(ticks.ts_ns.tobytes())
+        for column in ticks.columns.values():
+            digest.update(column.tobytes())
     return digest.hexdigest()
 
 

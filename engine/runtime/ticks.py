@@ -1,0 +1,142 @@
+"""Backtests on trade and quote ticks: merge them with any bars and drive the kernel.
+
+In: `TickFrame`s (and the bars of the same run). Out: every event delivered in time order
+— bars by close time, ticks by their own time, ties in source order — with the venue
+first (`SimulatedBroker.process_trade` / ``process_quote`` / ``process_bar``) and then the
+bus's handlers, exactly as the bar-only loop in `engine.runtime.backtest` does. A run
+without ticks never comes here, so the bar loop stays as lean as it is.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator
+from itertools import repeat
+
+import numpy as np
+
+from engine.clock import SimClock
+from engine.errors import KestrelError
+from engine.feeds import BarFrame
+from engine.feeds.ticks import TickFrame
+from engine.model import Bar, QuoteTick, TradeTick
+from engine.runtime.kernel import Kernel
+from engine.strategy.runner import strategy_fault
+
+__all__ = ["drive_events", "iter_events", "tick_marks"]
+
+Event = Bar | TradeTick | QuoteTick
+
+
+def _tick_objects(frame: TickFrame) -> list[TradeTick] | list[QuoteTick]:
+    ts = frame.ts_ns.tolist()
+    names = repeat(frame.symbol)
+    make = tuple.__new__
+    if frame.kind == "trades":
+        columns = frame.columns
+        rows = zip(
+            names, ts, ts, columns["price"].tolist(), columns["size"].tolist(),
+            frame.sides, frame.ids, strict=False,
+        )  # fmt: skip
+        return list(map(make, repeat(TradeTick), rows))
+    c = frame.columns
+    rows = zip(
+        names, ts, ts, c["bid"].tolist(), c["ask"].tolist(), c["bid_size"].tolist(),
+        c["ask_size"].tolist(), strict=False,
+    )  # fmt: skip
+    return list(map(make, repeat(QuoteTick), rows))
+
+
+def iter_events(bars: list[BarFrame], ticks: list[TickFrame]) -> Iterator[Event]:
+    """Yield every bar and tick merged by the time it becomes known (stable by source)."""
+    sources: list[list[Event]] = []
+    times = []
+    for frame in bars:
+        close = frame.ts_close_ns.tolist()
+        tf = frame.timeframe_ns
+        rows = zip(
+            repeat(frame.symbol), close, close, frame.open.tolist(), frame.high.tolist(),
+            frame.low.tolist(), frame.close.tolist(), frame.volume.tolist(), repeat(tf),
+            strict=False,
+        )  # fmt: skip
+        sources.append(list(map(tuple.__new__, repeat(Bar), rows)))
+        times.append(frame.ts_close_ns)
+    for tick_frame in ticks:
+        sources.append(list(_tick_objects(tick_frame)))
+        times.append(tick_frame.ts_ns)
+    if not sources:
+        return
+    ts = np.concatenate(times)
+    source = np.concatenate([np.full(t.size, i, dtype=np.int64) for i, t in enumerate(times)])
+    row = np.concatenate([np.arange(t.size, dtype=np.int64) for t in times])
+    order = np.lexsort((row, source, ts))
+    for i, j in zip(source[order].tolist(), row[order].tolist(), strict=True):
+        yield sources[i][j]
+
+
+def tick_marks(ticks: list[TickFrame]) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Return ``(symbol, ts, mark)`` per tick frame: trade price, or quote mid price."""
+    marks = []
+    for frame in ticks:
+        if frame.kind == "trades":
+            marks.append((frame.symbol, frame.ts_ns, frame.columns["price"]))
+        else:
+            mid = (frame.columns["bid"] + frame.columns["ask"]) / 2.0
+            marks.append((frame.symbol, frame.ts_ns, mid))
+    return marks
+
+
+def drive_events(
+    kernel: Kernel,
+    clock: SimClock,
+    events: Iterator[Event],
+    progress: Callable[[int, int], None] | None,
+    total: int,
+) -> None:
+    """Deliver every event: venue first, then the bus's handlers for its type (FIFO)."""
+    bus = kernel.bus
+    broker = kernel.broker
+    venue: dict[type, Callable[[object], None]] = {
+        Bar: broker.process_bar,  # type: ignore[dict-item]
+        TradeTick: broker.process_trade,  # type: ignore[dict-item]
+        QuoteTick: broker.process_quote,  # type: ignore[dict-item]
+    }
+    handlers = {kind: bus.handlers(kind) for kind in venue}
+    pending = bus.pending
+    flush = bus.flush
+    has_working = broker.working
+    current = -1
+    done = 0
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    bus.hold()
+    clock.after_timer = flush
+    try:
+        for event in events:
+            ts = event.ts_event
+            if ts != current:
+                clock.set_time(ts)
+                current = ts
+            kind = type(event)
+            if has_working:
+                venue[kind](event)
+                if pending:
+                    flush()
+            for handler in handlers[kind]:
+                handler(event)
+            if pending:
+                flush()
+            done += 1
+            if progress is not None and not done % 65_536:
+                progress(done, total)
+    except KestrelError:
+        raise
+    except Exception as exc:
+        raise strategy_fault(exc, current) from exc
+    finally:
+        clock.after_timer = None
+        bus.release()
+        if gc_was_enabled:
+            gc.enable()
+    if progress is not None:
+        progress(done, total)
