@@ -174,7 +174,9 @@ class ShortSellingCheck:
 class LeverageCheck:
     """Gross exposure after the order must stay within ``equity × leverage``.
 
-    Only orders that increase gross exposure are checked; reducing orders always pass.
+    Working orders count as if filled (at their limit/stop, else the last close), so a
+    series of orders cannot pass one by one what they break together. Only orders that
+    increase gross exposure are checked; reducing orders always pass.
     """
 
     name = "leverage"
@@ -187,13 +189,24 @@ class LeverageCheck:
         price = state.reference_price(order)
         if not math.isfinite(price):
             return f"no price known yet for {order.symbol} to value the order"
+        pending: dict[str, float] = {}
+        pending_price: dict[str, float] = {}
+        for working in state.orders.all_open_orders():
+            signed = working.side.sign * working.leaves_quantity
+            pending[working.symbol] = pending.get(working.symbol, 0.0) + signed
+            last_other = portfolio.last_price(working.symbol)
+            pending_price[working.symbol] = _order_price(working, last_other)
         position = portfolio.position_quantity(order.symbol)
-        after = position + order.side.sign * order.quantity
-        if abs(after) <= abs(position):
+        expected = position + pending.pop(order.symbol, 0.0)
+        after = expected + order.side.sign * order.quantity
+        if abs(after) <= abs(expected):
             return None
         last = portfolio.last_price(order.symbol)
         current_value = abs(position) * (last if math.isfinite(last) else price)
         gross_after = portfolio.gross_exposure() - current_value + abs(after) * price
+        for symbol, signed in pending.items():  # other symbols' working orders
+            held = portfolio.position_quantity(symbol)
+            gross_after += max(abs(held + signed) - abs(held), 0.0) * pending_price[symbol]
         limit = portfolio.equity() * state.leverage
         if gross_after > limit * (1.0 + 1e-9):
             return (

@@ -396,13 +396,6 @@ def test_reference_price() -> None:
     assert state.reference_price(request(SELL, 1, stop=95.0)) == 95.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG engine/risk/checks.py LeverageCheck ignores working orders: with equity 1000 "
-    "and leverage 1, a working short of 10 @100 plus a new short of 10 is approved (2000 "
-    "gross). CashCheck reserves working buys, nothing reserves working sells, and the broker "
-    "caps only buys at fill time.",
-)
 def test_leverage_counts_working_orders() -> None:
     orders = FakeOrders([working("A", SELL, 10)])
     harness = Harness(portfolio=FakePortfolio(equity_value=1_000.0), orders=orders)
