@@ -50,7 +50,7 @@ from typing import Literal, Protocol
 
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.execution.matching import limit_reached, path_position, stop_reached
+from engine.execution.matching import WorkingOrder, match_bar, match_tick
 from engine.execution.models import FeeModel, SlippageModel
 from engine.model import (
     Bar,
@@ -107,35 +107,6 @@ class BrokerSettings(Protocol):
     def latency_ns(self) -> int: ...
 
 
-class _Working:
-    """Venue-side state of a working order."""
-
-    __slots__ = (
-        "best",
-        "eligible_from",
-        "expire_ns",
-        "leaves",
-        "order",
-        "seen",
-        "stop",
-        "triggered",
-    )
-
-    def __init__(self, order: OrderRequested, eligible_from: int, expire_ns: int | None) -> None:
-        self.order = order
-        self.leaves = order.quantity
-        self.eligible_from = eligible_from
-        self.expire_ns = expire_ns
-        self.stop = order.stop_price
-        self.triggered = False
-        self.best = math.nan
-        self.seen = False  # has met the market on a tick (a marketable limit then takes)
-
-    @property
-    def filled(self) -> float:
-        return self.order.quantity - self.leaves
-
-
 class SimulatedBroker:
     """Bar-based matching engine with pluggable fees and slippage."""
 
@@ -164,7 +135,7 @@ class SimulatedBroker:
         self._cash_account = leverage <= 1.0
         # symbol -> working orders; a symbol leaves the dict when its last order closes, so
         # the dict is falsy when nothing works and the backtest loop can skip matching.
-        self.working: dict[str, list[_Working]] = {}
+        self.working: dict[str, list[WorkingOrder]] = {}
         self._fill_count = 0
         # Fills published but not yet applied by the portfolio (they wait in the bus queue):
         # the cash cap must count them, or two buys on one bar could spend the cash twice.
@@ -182,7 +153,7 @@ class SimulatedBroker:
             self._bus.publish(OrderRejected(order.order_id, order.symbol, reason, now, now))
             return
         self._bus.publish(OrderAccepted(order.order_id, order.symbol, now, now))
-        working = _Working(order, now + self._settings.latency_ns, self._expiry(order, now))
+        working = WorkingOrder(order, now + self._settings.latency_ns, self._expiry(order, now))
         if order.order_type is OrderType.TRAILING_STOP:
             self._start_trailing(working, last)
         if (
@@ -271,7 +242,7 @@ class SimulatedBroker:
         orders = self.working.get(bar.symbol)
         if not orders:
             return
-        candidates: list[tuple[_Working, float, str, int, float]] = []
+        candidates: list[tuple[WorkingOrder, float, str, int, float]] = []
         for working in tuple(orders):
             if working.expire_ns is not None and bar.ts_open >= working.expire_ns:
                 self._remove(working)
@@ -280,7 +251,10 @@ class SimulatedBroker:
                 continue
             if working.eligible_from > bar.ts_open:
                 continue  # not at the venue yet when this bar opened
-            matched = self._match(working, bar)
+            was_triggered = working.triggered
+            matched = match_bar(working, bar, self._touch)
+            if working.triggered and not was_triggered:
+                self._triggered(working)
             if matched is not None:
                 candidates.append((working, *matched))
             elif working.order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
@@ -347,7 +321,10 @@ class SimulatedBroker:
             buy = order.side is OrderSide.BUY
             take = buy_price if buy else sell_price  # where this order would take
             cross = sell_price if buy else buy_price  # where the other side trades
-            matched = self._match_tick(working, take, cross)
+            was_triggered = working.triggered
+            matched = match_tick(working, take, cross, self._touch)
+            if working.triggered and not was_triggered:
+                self._triggered(working)
             if matched is None:
                 if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
                     self.cancel(order.order_id, f"{order.time_in_force}: not filled")
@@ -366,79 +343,13 @@ class SimulatedBroker:
             if not remaining:
                 del self.working[symbol]
 
-    def _match_tick(self, working: _Working, take: float, cross: float) -> tuple[float, str] | None:
-        order = working.order
-        kind = order.order_type
-        buy = order.side is OrderSide.BUY
-        if kind in (OrderType.MARKET, OrderType.MARKET_ON_OPEN, OrderType.MARKET_ON_CLOSE):
-            return take, "taker"
-        if kind is OrderType.LIMIT or (kind is OrderType.STOP_LIMIT and working.triggered):
-            limit = order.limit_price
-            assert limit is not None
-            first_look = not working.seen
-            working.seen = True
-            if first_look and ((take <= limit) if buy else (take >= limit)):
-                return take, "taker"  # marketable on arrival: it takes, at a better price
-            if self._touch:
-                crossed = cross <= limit if buy else cross >= limit
-            else:
-                crossed = cross < limit if buy else cross > limit
-            return (limit, "maker") if crossed else None
-        stop = working.stop
-        assert stop is not None
-        if not ((take >= stop) if buy else (take <= stop)):
-            return None
-        if kind is not OrderType.STOP_LIMIT:
-            return take, "taker"
-        working.triggered = True
-        now = self._clock.timestamp_ns()
-        self._bus.publish(OrderTriggered(order.order_id, order.symbol, now, now))
-        limit = order.limit_price
-        assert limit is not None
-        return (take, "taker") if ((take <= limit) if buy else (take >= limit)) else None
-
     # --- matching ------------------------------------------------------------------------
 
-    def _match(self, working: _Working, bar: Bar) -> tuple[float, str, int, float] | None:
-        """Return (price, liquidity, fill time, path position) if ``bar`` fills the order."""
-        order = working.order
-        kind = order.order_type
-        side = order.side
-        if kind in (OrderType.MARKET, OrderType.MARKET_ON_OPEN):
-            return bar.open, "taker", bar.ts_open, 0.0
-        if kind is OrderType.MARKET_ON_CLOSE:
-            return bar.close, "taker", bar.ts_event, 3.0
-        if kind is OrderType.LIMIT or (kind is OrderType.STOP_LIMIT and working.triggered):
-            assert order.limit_price is not None  # risk denies limits without a price
-            reached = limit_reached(side, order.limit_price, bar, self._touch)
-            if reached is None:
-                return None
-            when = bar.ts_open if reached.at_open else bar.ts_event
-            return reached.price, "maker", when, path_position(reached.price, reached.at_open, bar)
-        stop = working.stop
-        assert stop is not None  # risk denies stops without a price; trailing sets one
-        reached = stop_reached(side, stop, bar)
-        if reached is None:
-            return None
-        when = bar.ts_open if reached.at_open else bar.ts_event
-        position = path_position(reached.price, reached.at_open, bar)
-        if kind is not OrderType.STOP_LIMIT:
-            return reached.price, "taker", when, position
-        working.triggered = True
-        now = self._clock.timestamp_ns()
-        self._bus.publish(OrderTriggered(order.order_id, order.symbol, now, now))
-        limit = order.limit_price
-        assert limit is not None
-        marketable = reached.price <= limit if side is OrderSide.BUY else reached.price >= limit
-        if not marketable:
-            return None  # rests as a limit from the next bar
-        return reached.price, "taker", when, position  # `_fill` caps slippage at the limit
-
     def _resolve_groups(
-        self, candidates: list[tuple[_Working, float, str, int, float]]
-    ) -> list[tuple[_Working, float, str, int, float]]:
+        self, candidates: list[tuple[WorkingOrder, float, str, int, float]]
+    ) -> list[tuple[WorkingOrder, float, str, int, float]]:
         """Keep one candidate per one-cancels-other group, chosen by ``bracket_conflict``."""
-        chosen: dict[str, tuple[_Working, float, str, int, float]] = {}
+        chosen: dict[str, tuple[WorkingOrder, float, str, int, float]] = {}
         result = []
         rule = self._settings.bracket_conflict
         for candidate in candidates:
@@ -456,7 +367,7 @@ class SimulatedBroker:
 
     def _fill(
         self,
-        working: _Working,
+        working: WorkingOrder,
         raw_price: float,
         liquidity: str,
         ts_fill: int,
@@ -544,7 +455,7 @@ class SimulatedBroker:
             self._remove(working)
             self._bus.publish(OrderCanceled(order.order_id, order.symbol, cap_reason, now, now))
 
-    def _finish_immediate(self, working: _Working, now: int) -> None:
+    def _finish_immediate(self, working: WorkingOrder, now: int) -> None:
         """IOC/FOK: whatever did not fill on the first eligible bar is canceled."""
         tif = working.order.time_in_force
         if working.leaves > 0 and tif in (TimeInForce.IOC, TimeInForce.FOK):
@@ -558,7 +469,7 @@ class SimulatedBroker:
                     )
                 )
 
-    def _reduce_siblings(self, filled: _Working, quantity: float) -> None:
+    def _reduce_siblings(self, filled: WorkingOrder, quantity: float) -> None:
         group = filled.order.oco_group
         for working in tuple(self.working.get(filled.order.symbol, ())):
             if working is filled or working.order.oco_group != group:
@@ -605,15 +516,15 @@ class SimulatedBroker:
             return int((day + timedelta(days=1)).timestamp()) * 10**9
         return None
 
-    def _start_trailing(self, working: _Working, last: float) -> None:
+    def _start_trailing(self, working: WorkingOrder, last: float) -> None:
         working.best = last
         if working.stop is None:
             working.stop = self._trail_level(working, last)
 
-    def _trail(self, working: _Working, bar: Bar) -> None:
+    def _trail(self, working: WorkingOrder, bar: Bar) -> None:
         self._trail_to(working, bar.high if working.order.side is OrderSide.SELL else bar.low)
 
-    def _trail_to(self, working: _Working, price: float) -> None:
+    def _trail_to(self, working: WorkingOrder, price: float) -> None:
         """Move the best price (high for sells, low for buys) and ratchet the stop."""
         if working.order.side is OrderSide.SELL:
             working.best = max(working.best, price)
@@ -624,7 +535,7 @@ class SimulatedBroker:
             level = self._trail_level(working, working.best)
             working.stop = level if working.stop is None else min(working.stop, level)
 
-    def _trail_level(self, working: _Working, best: float) -> float:
+    def _trail_level(self, working: WorkingOrder, best: float) -> float:
         order = working.order
         offset = order.trailing_offset or 0.0
         if order.trailing_offset_type is TrailingOffsetType.PERCENT:
@@ -632,14 +543,19 @@ class SimulatedBroker:
         level = best - offset if order.side is OrderSide.SELL else best + offset
         return self._instruments[order.symbol].round_price(level)
 
-    def _find(self, order_id: str) -> _Working | None:
+    def _triggered(self, working: WorkingOrder) -> None:
+        now = self._clock.timestamp_ns()
+        order = working.order
+        self._bus.publish(OrderTriggered(order.order_id, order.symbol, now, now))
+
+    def _find(self, order_id: str) -> WorkingOrder | None:
         for orders in self.working.values():
             for working in orders:
                 if working.order.order_id == order_id:
                     return working
         return None
 
-    def _remove(self, working: _Working) -> None:
+    def _remove(self, working: WorkingOrder) -> None:
         working.leaves = 0.0
         orders = self.working.get(working.order.symbol)
         if orders is not None and working in orders:
@@ -649,8 +565,8 @@ class SimulatedBroker:
 
 
 def _prefer(
-    candidate: tuple[_Working, float, str, int, float],
-    incumbent: tuple[_Working, float, str, int, float],
+    candidate: tuple[WorkingOrder, float, str, int, float],
+    incumbent: tuple[WorkingOrder, float, str, int, float],
     rule: str,
 ) -> bool:
     """Return True if ``candidate`` should fill instead of ``incumbent`` in one OCO group."""

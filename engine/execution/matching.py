@@ -13,11 +13,20 @@ encode the assumptions (each documented in the README's fill table):
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
-from engine.model import Bar, OrderSide
+from engine.model import Bar, OrderRequested, OrderSide, OrderType
 
-__all__ = ["Reached", "limit_reached", "path_position", "stop_reached"]
+__all__ = [
+    "Reached",
+    "WorkingOrder",
+    "limit_reached",
+    "match_bar",
+    "match_tick",
+    "path_position",
+    "stop_reached",
+]
 
 
 class Reached(NamedTuple):
@@ -72,3 +81,109 @@ def path_position(price: float, at_open: bool, bar: Bar) -> float:
             span = end - start
             return leg + (abs(price - start) / abs(span) if span else 0.0)
     return 3.0
+
+
+class WorkingOrder:
+    """Venue-side state of a working order (owned and mutated by the broker)."""
+
+    __slots__ = (
+        "best",
+        "eligible_from",
+        "expire_ns",
+        "leaves",
+        "order",
+        "seen",
+        "stop",
+        "triggered",
+    )
+
+    def __init__(self, order: OrderRequested, eligible_from: int, expire_ns: int | None) -> None:
+        self.order = order
+        self.leaves = order.quantity
+        self.eligible_from = eligible_from
+        self.expire_ns = expire_ns
+        self.stop = order.stop_price
+        self.triggered = False
+        self.best = math.nan
+        self.seen = False  # has met the market on a tick (a marketable limit then takes)
+
+    @property
+    def filled(self) -> float:
+        return self.order.quantity - self.leaves
+
+
+def match_bar(working: WorkingOrder, bar: Bar, touch: bool) -> tuple[float, str, int, float] | None:
+    """Return (raw price, liquidity, fill time, path position) if ``bar`` fills the order.
+
+    A stop-limit whose stop is reached gets ``working.triggered`` set (the caller
+    announces it); it fills at once only when marketable at the trigger price.
+    """
+    order = working.order
+    kind = order.order_type
+    side = order.side
+    if kind in (OrderType.MARKET, OrderType.MARKET_ON_OPEN):
+        return bar.open, "taker", bar.ts_open, 0.0
+    if kind is OrderType.MARKET_ON_CLOSE:
+        return bar.close, "taker", bar.ts_event, 3.0
+    if kind is OrderType.LIMIT or (kind is OrderType.STOP_LIMIT and working.triggered):
+        assert order.limit_price is not None  # risk denies limits without a price
+        reached = limit_reached(side, order.limit_price, bar, touch)
+        if reached is None:
+            return None
+        when = bar.ts_open if reached.at_open else bar.ts_event
+        return reached.price, "maker", when, path_position(reached.price, reached.at_open, bar)
+    stop = working.stop
+    assert stop is not None  # risk denies stops without a price; trailing sets one
+    reached = stop_reached(side, stop, bar)
+    if reached is None:
+        return None
+    when = bar.ts_open if reached.at_open else bar.ts_event
+    position = path_position(reached.price, reached.at_open, bar)
+    if kind is not OrderType.STOP_LIMIT:
+        return reached.price, "taker", when, position
+    working.triggered = True
+    limit = order.limit_price
+    assert limit is not None
+    marketable = reached.price <= limit if side is OrderSide.BUY else reached.price >= limit
+    if not marketable:
+        return None  # rests as a limit from the next bar
+    return reached.price, "taker", when, position  # the broker caps slippage at the limit
+
+
+def match_tick(
+    working: WorkingOrder, take: float, cross: float, touch: bool
+) -> tuple[float, str] | None:
+    """Return (raw price, liquidity) if a tick fills the order.
+
+    ``take`` is where this order would take liquidity (the trade price, or the ask for a
+    buy / bid for a sell); ``cross`` is where the other side trades (the trade price, or
+    the bid for a buy / ask for a sell). A limit marketable on its first look takes at
+    ``take``; a resting limit fills at its limit when ``cross`` trades through it.
+    """
+    order = working.order
+    kind = order.order_type
+    buy = order.side is OrderSide.BUY
+    if kind in (OrderType.MARKET, OrderType.MARKET_ON_OPEN, OrderType.MARKET_ON_CLOSE):
+        return take, "taker"
+    if kind is OrderType.LIMIT or (kind is OrderType.STOP_LIMIT and working.triggered):
+        limit = order.limit_price
+        assert limit is not None
+        first_look = not working.seen
+        working.seen = True
+        if first_look and ((take <= limit) if buy else (take >= limit)):
+            return take, "taker"  # marketable on arrival: it takes, at a better price
+        if touch:
+            crossed = cross <= limit if buy else cross >= limit
+        else:
+            crossed = cross < limit if buy else cross > limit
+        return (limit, "maker") if crossed else None
+    stop = working.stop
+    assert stop is not None
+    if not ((take >= stop) if buy else (take <= stop)):
+        return None
+    if kind is not OrderType.STOP_LIMIT:
+        return take, "taker"
+    working.triggered = True
+    limit = order.limit_price
+    assert limit is not None
+    return (take, "taker") if ((take <= limit) if buy else (take >= limit)) else None
