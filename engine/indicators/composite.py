@@ -21,7 +21,7 @@ from engine.indicators import kernels_ma as kma
 from engine.indicators._common import FloatArray
 from engine.indicators.kernels_momentum import macd_lines, rsi
 from engine.indicators.kernels_oscillators import fast_k
-from engine.indicators.kernels_statistic import stddev
+from engine.indicators.kernels_statistic import bbands_sma, stddev
 
 MAMA_LOOKBACK = 32
 SMA, EMA, WMA, DEMA, TEMA, TRIMA, KAMA, MAMA, T3, HMA, IDENTITY, OWN, ZLEMA, WILDER = range(14)
@@ -78,6 +78,8 @@ def bbands(
     x: FloatArray, period: int, up: float, down: float, matype: int
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Bollinger bands: MA of ``matype`` plus/minus multiples of the population stddev."""
+    if matype == SMA:
+        return bbands_sma(x, period, up, down)
     lookback = max(ma_lookback(period, matype), period - 1)
     middle = ma(x, period, matype, 0)
     middle[:lookback] = np.nan

@@ -50,16 +50,21 @@ def dm(high: FloatArray, low: FloatArray, period: int, want_plus: bool) -> Float
 
 
 @kernel
-def di_parts(
-    high: FloatArray, low: FloatArray, close: FloatArray, period: int
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Smoothed +DM, -DM and true range, defined from bar ``period`` on."""
+def directional(
+    high: FloatArray, low: FloatArray, close: FloatArray, period: int, mode: int
+) -> FloatArray:
+    """+DI (mode 0), -DI (1), DX (2) or ADX (3) in one pass over Wilder-smoothed sums.
+
+    +DM, -DM and the true range are summed raw over bars 1..period-1, then smoothed with
+    ``prev - prev / period + new``; ADX is seeded by the mean of its first ``period`` DX.
+    A DX with a ~0 range or DI sum is skipped by ADX and repeats the last DX in DX.
+    """
     n = high.shape[0]
-    plus_out = np.full(n, NAN)
-    minus_out = np.full(n, NAN)
-    tr_out = np.full(n, NAN)
-    if period >= n:
-        return plus_out, minus_out, tr_out
+    first = 2 * period - 1 if mode == 3 else period
+    out = np.empty(n)
+    out[: min(first, n)] = NAN
+    if first >= n:
+        return out
     plus_total = 0.0
     minus_total = 0.0
     tr_total = 0.0
@@ -68,35 +73,54 @@ def di_parts(
         plus_total += plus
         minus_total += minus
         tr_total += true_range_at(high, low, close, i)
+    last_dx = 0.0
+    adx_sum = 0.0
     for i in range(period, n):
         plus, minus = moves(high, low, i)
         plus_total = plus_total - plus_total / period + plus
         minus_total = minus_total - minus_total / period + minus
         tr_total = tr_total - tr_total / period + true_range_at(high, low, close, i)
-        plus_out[i] = plus_total
-        minus_out[i] = minus_total
-        tr_out[i] = tr_total
-    return plus_out, minus_out, tr_out
+        if mode < 2:
+            move = plus_total if mode == 0 else minus_total
+            out[i] = 0.0 if -1e-8 < tr_total < 1e-8 else 100.0 * (move / tr_total)
+            continue
+        value = dx_value(plus_total, minus_total, tr_total, -1.0)
+        if mode == 2:
+            if value >= 0.0:
+                last_dx = value
+            out[i] = last_dx
+        elif i < first:
+            if value >= 0.0:
+                adx_sum += value
+        elif i == first:
+            if value >= 0.0:
+                adx_sum += value
+            adx_sum /= period
+            out[i] = adx_sum
+        else:
+            if value >= 0.0:
+                adx_sum = (adx_sum * (period - 1) + value) / period
+            out[i] = adx_sum
+    return out
 
 
 @kernel
 def di(
     high: FloatArray, low: FloatArray, close: FloatArray, period: int, want_plus: bool
 ) -> FloatArray:
-    """+DI or -DI: 100 * smoothed DM / smoothed true range (0 when the range is ~0)."""
+    """+DI or -DI: 100 * smoothed DM / smoothed true range (0 when the range is ~0).
+
+    With ``period == 1`` TA-Lib returns the raw ratio without the factor 100.
+    """
     n = high.shape[0]
+    if period > 1:
+        return directional(high, low, close, period, 0 if want_plus else 1)
     out = np.full(n, NAN)
-    if period <= 1:
-        for i in range(1, n):
-            plus, minus = moves(high, low, i)
-            tr = true_range_at(high, low, close, i)
-            move = plus if want_plus else minus
-            out[i] = 0.0 if -1e-8 < tr < 1e-8 else move / tr
-        return out
-    plus_s, minus_s, tr_s = di_parts(high, low, close, period)
-    for i in range(period, n):
-        move = plus_s[i] if want_plus else minus_s[i]
-        out[i] = 0.0 if -1e-8 < tr_s[i] < 1e-8 else 100.0 * (move / tr_s[i])
+    for i in range(1, n):
+        plus, minus = moves(high, low, i)
+        tr = true_range_at(high, low, close, i)
+        move = plus if want_plus else minus
+        out[i] = 0.0 if -1e-8 < tr < 1e-8 else move / tr
     return out
 
 
@@ -116,44 +140,19 @@ def dx_value(plus: float, minus: float, tr: float, fallback: float) -> float:
 @kernel
 def dx(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
     """Directional movement index."""
-    n = high.shape[0]
-    out = np.full(n, NAN)
-    plus_s, minus_s, tr_s = di_parts(high, low, close, period)
-    previous = 0.0
-    for i in range(period, n):
-        previous = dx_value(plus_s[i], minus_s[i], tr_s[i], previous)
-        out[i] = previous
-    return out
+    return directional(high, low, close, period, 2)
 
 
 @kernel
 def adx(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
-    """Average directional index: Wilder average of DX seeded by the mean of ``period`` DX."""
-    n = high.shape[0]
-    out = np.full(n, NAN)
-    first = 2 * period - 1
-    if first >= n:
-        return out
-    plus_s, minus_s, tr_s = di_parts(high, low, close, period)
-    total = 0.0
-    for i in range(period, first + 1):
-        value = dx_value(plus_s[i], minus_s[i], tr_s[i], -1.0)
-        if value >= 0.0:
-            total += value
-    average = total / period
-    out[first] = average
-    for i in range(first + 1, n):
-        value = dx_value(plus_s[i], minus_s[i], tr_s[i], -1.0)
-        if value >= 0.0:
-            average = (average * (period - 1) + value) / period
-        out[i] = average
-    return out
+    """Average directional index."""
+    return directional(high, low, close, period, 3)
 
 
 @kernel
 def adxr(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
     """ADX rating: the mean of ADX now and ``period - 1`` bars ago."""
-    line = adx(high, low, close, period)
+    line = directional(high, low, close, period, 3)
     n = high.shape[0]
     out = np.full(n, NAN)
     for i in range(3 * period - 2, n):

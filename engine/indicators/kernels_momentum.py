@@ -10,7 +10,7 @@ import numpy as np
 
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
-from engine.indicators.kernels_ma import ema, ema_cascade, sma, wma
+from engine.indicators.kernels_ma import ema, ema_cascade, wma
 
 NAN = np.nan
 
@@ -232,11 +232,23 @@ def tsi(x: FloatArray, first: int, second: int) -> FloatArray:
 
 @kernel
 def ao(high: FloatArray, low: FloatArray, fast: int, slow: int) -> FloatArray:
-    """Awesome oscillator: fast SMA minus slow SMA of the median price."""
-    median = (high + low) / 2.0
+    """Awesome oscillator: fast SMA minus slow SMA of the median price, in one pass."""
+    n = high.shape[0]
     lookback = max(fast, slow) - 1
-    out = sma(median, fast, 0) - sma(median, slow, 0)
-    out[:lookback] = NAN
+    out = np.empty(n)
+    out[: min(lookback, n)] = NAN
+    fast_sum = 0.0
+    slow_sum = 0.0
+    for i in range(n):
+        median = (high[i] + low[i]) / 2.0
+        fast_sum += median
+        slow_sum += median
+        if i >= fast:
+            fast_sum -= (high[i - fast] + low[i - fast]) / 2.0
+        if i >= slow:
+            slow_sum -= (high[i - slow] + low[i - slow]) / 2.0
+        if i >= lookback:
+            out[i] = fast_sum / fast - slow_sum / slow
     return out
 
 
@@ -244,7 +256,17 @@ def ao(high: FloatArray, low: FloatArray, fast: int, slow: int) -> FloatArray:
 def ac(high: FloatArray, low: FloatArray, fast: int, slow: int, signal: int) -> FloatArray:
     """Accelerator oscillator: AO minus its ``signal``-bar SMA."""
     awesome = ao(high, low, fast, slow)
-    return awesome - sma(awesome, signal, max(fast, slow) - 1)
+    n = high.shape[0]
+    first = max(fast, slow) - 1 + signal - 1
+    out = np.empty(n)
+    out[: min(first, n)] = NAN
+    total = 0.0
+    for i in range(max(fast, slow) - 1, n):
+        total += awesome[i]
+        if i >= first:
+            out[i] = awesome[i] - total / signal
+            total -= awesome[i - signal + 1]
+    return out
 
 
 @kernel
@@ -258,11 +280,17 @@ def coppock(x: FloatArray, wma_period: int, roc1: int, roc2: int) -> FloatArray:
 def dpo(x: FloatArray, period: int) -> FloatArray:
     """Detrended price oscillator: price ``period / 2 + 1`` bars ago minus the SMA now."""
     n = x.shape[0]
-    average = sma(x, period, 0)
     shift = period // 2 + 1
-    out = np.full(n, NAN)
-    for i in range(max(period - 1, shift), n):
-        out[i] = x[i - shift] - average[i]
+    first = max(period - 1, shift)
+    out = np.empty(n)
+    out[: min(first, n)] = NAN
+    total = 0.0
+    for i in range(n):
+        total += x[i]
+        if i >= period:
+            total -= x[i - period]
+        if i >= first:
+            out[i] = x[i - shift] - total / period
     return out
 
 

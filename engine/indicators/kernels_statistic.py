@@ -13,28 +13,38 @@ import numpy as np
 
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
+from engine.indicators.kernels_ma import sma
 
 NAN = np.nan
 
 
 @kernel
-def rolling_var(x: FloatArray, period: int, start: int) -> FloatArray:
-    """Population variance over the last ``period`` values."""
+def rolling_moments(
+    x: FloatArray, period: int, start: int, root: bool, scale: float
+) -> tuple[FloatArray, FloatArray]:
+    """Rolling mean and population variance (or ``scale * stddev`` with ``root``).
+
+    The sums run around an anchor re-centred on the window mean every ``period`` bars:
+    the textbook ``E[x^2] - E[x]^2`` loses about ten digits on prices near 1e4 with small
+    windows, and TA-Lib 0.8 is accurate there.
+    """
     n = x.shape[0]
-    out = np.full(n, NAN)
     first = start + period - 1
+    mean_out = np.empty(n)
+    out = np.empty(n)
+    mean_out[: min(first, n)] = NAN
+    out[: min(first, n)] = NAN
     if first >= n:
-        return out
+        return mean_out, out
     anchor = 0.0
     s1 = 0.0
     s2 = 0.0
     for i in range(first, n):
         if (i - first) % period == 0:
-            # Re-anchor on the exact window mean so the running sums stay small.
-            mean = 0.0
+            total = 0.0
             for k in range(i - period + 1, i + 1):
-                mean += x[k]
-            anchor = mean / period
+                total += x[k]
+            anchor = total / period
             s1 = 0.0
             s2 = 0.0
             for k in range(i - period + 1, i + 1):
@@ -48,19 +58,41 @@ def rolling_var(x: FloatArray, period: int, start: int) -> FloatArray:
             s2 += d_new * d_new - d_old * d_old
         m1 = s1 / period
         variance = s2 / period - m1 * m1
-        out[i] = variance if variance > 0.0 else 0.0
-    return out
+        variance = variance if variance > 0.0 else 0.0
+        mean_out[i] = anchor + m1
+        out[i] = np.sqrt(variance) * scale if root else variance
+    return mean_out, out
+
+
+@kernel
+def rolling_var(x: FloatArray, period: int, start: int) -> FloatArray:
+    """Population variance over the last ``period`` values."""
+    return rolling_moments(x, period, start, False, 1.0)[1]
 
 
 @kernel
 def stddev(x: FloatArray, period: int, nbdev: float, start: int) -> FloatArray:
     """Population standard deviation times ``nbdev``."""
-    variance = rolling_var(x, period, start)
-    out = np.full(x.shape[0], NAN)
-    for i in range(start + period - 1, x.shape[0]):
-        v = variance[i]
-        out[i] = math.sqrt(v) * nbdev if v > 0.0 else 0.0
-    return out
+    return rolling_moments(x, period, start, True, nbdev)[1]
+
+
+@kernel
+def bbands_sma(
+    x: FloatArray, period: int, up: float, down: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Bollinger bands around a simple average, fused into one pass."""
+    n = x.shape[0]
+    first = period - 1
+    upper = np.empty(n)
+    middle = sma(x, period, 0)
+    lower = np.empty(n)
+    upper[: min(first, n)] = NAN
+    lower[: min(first, n)] = NAN
+    deviation = rolling_moments(x, period, 0, True, 1.0)[1]
+    for i in range(first, n):
+        upper[i] = middle[i] + up * deviation[i]
+        lower[i] = middle[i] - down * deviation[i]
+    return upper, middle, lower
 
 
 @kernel

@@ -6,7 +6,7 @@ import numpy as np
 
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
-from engine.indicators.kernels_ma import ema, sma
+from engine.indicators.kernels_ma import sma
 
 NAN = np.nan
 
@@ -28,7 +28,15 @@ def money_flow_volume(
 @kernel
 def ad(high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray) -> FloatArray:
     """Chaikin accumulation/distribution line."""
-    return np.cumsum(money_flow_volume(high, low, close, volume))
+    n = high.shape[0]
+    out = np.empty(n)
+    total = 0.0
+    for i in range(n):
+        span = high[i] - low[i]
+        if span > 0.0:
+            total += (((close[i] - low[i]) - (high[i] - close[i])) / span) * volume[i]
+        out[i] = total
+    return out
 
 
 @kernel
@@ -40,18 +48,26 @@ def adosc(
     TA-Lib seeds these EMAs with the first A/D value (not a simple average).
     """
     n = high.shape[0]
-    out = np.full(n, NAN)
     lookback = max(fast, slow) - 1
+    out = np.empty(n)
+    out[: min(lookback, n)] = NAN
     if lookback >= n:
         return out
-    line = ad(high, low, close, volume)
     k_fast = 2.0 / (fast + 1)
     k_slow = 2.0 / (slow + 1)
-    fast_ema = line[0]
-    slow_ema = line[0]
-    for i in range(1, n):
-        fast_ema = k_fast * line[i] + (1.0 - k_fast) * fast_ema
-        slow_ema = k_slow * line[i] + (1.0 - k_slow) * slow_ema
+    total = 0.0
+    fast_ema = 0.0
+    slow_ema = 0.0
+    for i in range(n):
+        span = high[i] - low[i]
+        if span > 0.0:
+            total += (((close[i] - low[i]) - (high[i] - close[i])) / span) * volume[i]
+        if i == 0:
+            fast_ema = total
+            slow_ema = total
+        else:
+            fast_ema = k_fast * total + (1.0 - k_fast) * fast_ema
+            slow_ema = k_slow * total + (1.0 - k_slow) * slow_ema
         if i >= lookback:
             out[i] = fast_ema - slow_ema
     return out
@@ -79,12 +95,22 @@ def cmf(
 
 @kernel
 def efi(close: FloatArray, volume: FloatArray, period: int) -> FloatArray:
-    """Elder's force index: EMA of price change times volume."""
+    """Elder's force index: EMA of price change times volume, seeded by a plain mean."""
     n = close.shape[0]
-    force = np.full(n, NAN)
-    for i in range(1, n):
-        force[i] = (close[i] - close[i - 1]) * volume[i]
-    return ema(force, period, 1)
+    out = np.empty(n)
+    out[: min(period, n)] = NAN
+    if period >= n:
+        return out
+    k = 2.0 / (period + 1)
+    value = 0.0
+    for i in range(1, period + 1):
+        value += (close[i] - close[i - 1]) * volume[i]
+    value /= period
+    out[period] = value
+    for i in range(period + 1, n):
+        value = ((close[i] - close[i - 1]) * volume[i] - value) * k + value
+        out[i] = value
+    return out
 
 
 @kernel

@@ -137,7 +137,10 @@ class IndicatorSpec:
         checked = self.check_params(params)
         if self.binding.stream is not None:
             return self.binding.stream(self, checked)
-        if self.binding.memory == "window":
+        memory = self.binding.memory
+        if callable(memory):
+            memory = memory(checked)
+        if memory == "window":
             return WindowStream(self, checked, index_outputs=self.binding.index_outputs)
         return HistoryStream(self, checked)
 

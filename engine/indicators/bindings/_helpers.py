@@ -54,3 +54,19 @@ def ints(params: Params, *keys: str) -> tuple[int, ...]:
 def outputs(value: FloatArray | tuple[FloatArray, ...]) -> tuple[FloatArray, ...]:
     """Normalise a kernel's return value to a tuple of outputs."""
     return value if isinstance(value, tuple) else (value,)
+
+
+# MA types whose value depends only on a finite window: SMA, WMA, TRIMA, HMA, identity.
+FINITE_MATYPES = frozenset({0, 2, 5, 9, 10})
+
+
+def memory_of(*keys_and_defaults: tuple[str, int]) -> Callable[[Params], str]:
+    """Return a memory rule: "window" when every named MA type has finite memory."""
+
+    def memory(params: Params) -> str:
+        finite = all(
+            matype(params, key, default) in FINITE_MATYPES for key, default in keys_and_defaults
+        )
+        return "window" if finite else "history"
+
+    return memory

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from engine.indicators import composite as co
 from engine.indicators import kernels_directional as di
@@ -10,8 +11,18 @@ from engine.indicators import kernels_momentum as mo
 from engine.indicators import kernels_oscillators as osc
 from engine.indicators._binding import Binding
 from engine.indicators._common import FloatArray, Params
-from engine.indicators.bindings._helpers import constant, ints, matype, period_minus
+from engine.indicators.bindings._helpers import constant, ints, matype, memory_of, period_minus
+from engine.indicators.streaming import StreamingIndicator, WindowStream
 from engine.indicators.streaming_core import RsiStream
+from engine.indicators.streaming_more import (
+    CascadeStream,
+    DirectionalStream,
+    LineStream,
+    MacdStream,
+)
+
+if TYPE_CHECKING:
+    from engine.indicators.registry import IndicatorSpec
 
 A = Sequence[FloatArray]
 Out = tuple[FloatArray, ...]
@@ -34,7 +45,7 @@ def _po(percent: bool, default: int) -> Binding:
         period = max(ints(p, "fastperiod", "slowperiod"))
         return int(co.ma_lookback(period, matype(p, "matype", default)))
 
-    return Binding(run, lookback, "history")
+    return Binding(run, lookback, memory_of(("matype", default)))
 
 
 def _macd(a: A, p: Params) -> Out:
@@ -78,7 +89,8 @@ def _stoch_lookback(default: int) -> Binding:
         k, slow_k, k_type, slow_d, d_type = _stoch_args(p, default)
         return k - 1 + int(co.ma_lookback(slow_k, k_type)) + int(co.ma_lookback(slow_d, d_type))
 
-    return Binding(run, lookback, "history")
+    memory = memory_of(("slowk_matype", default), ("slowd_matype", default))
+    return Binding(run, lookback, memory)
 
 
 def _stochf(a: A, p: Params) -> Out:
@@ -125,11 +137,17 @@ def _coppock_lookback(p: Params) -> int:
     return max(r1, r2) + w - 1
 
 
+def _di_stream(spec: IndicatorSpec, p: Params) -> StreamingIndicator:
+    # Period 1 has no smoothing and a one-bar memory: the window engine is exact there.
+    return DirectionalStream(spec, p) if _tp(p) > 1 else WindowStream(spec, p)
+
+
 def _di(plus: bool) -> Binding:
     return Binding(
         lambda a, p: (di.di(a[0], a[1], a[2], _tp(p), plus),),
         lambda p: max(_tp(p), 1),
         "history",
+        _di_stream,
     )
 
 
@@ -152,15 +170,23 @@ BINDINGS: dict[str, Binding] = {
     "rocr100": _change(4),
     "apo": _po(False, 1),
     "ppo": _po(True, 1),
-    "macd": Binding(_macd, _macd_lookback, "history"),
+    "macd": Binding(_macd, _macd_lookback, "history", stream=MacdStream),
     "macdfix": Binding(
         lambda a, p: mo.macd(a[0], 12, 26, int(p["signalperiod"]), True),
         lambda p: 25 + int(p["signalperiod"]) - 1,
         "history",
+        stream=MacdStream,
     ),
-    "macdext": Binding(_macdext, _macdext_lookback, "history"),
+    "macdext": Binding(
+        _macdext,
+        _macdext_lookback,
+        memory_of(("fastmatype", 0), ("slowmatype", 0), ("signalmatype", 0)),
+    ),
     "trix": Binding(
-        lambda a, p: (mo.trix(a[0], _tp(p)),), lambda p: 3 * (_tp(p) - 1) + 1, "history"
+        lambda a, p: (mo.trix(a[0], _tp(p)),),
+        lambda p: 3 * (_tp(p) - 1) + 1,
+        "history",
+        stream=CascadeStream,
     ),
     "tsi": Binding(
         lambda a, p: (mo.tsi(a[0], *ints(p, "firstperiod", "secondperiod")),),
@@ -187,25 +213,38 @@ BINDINGS: dict[str, Binding] = {
     "mfi": Binding(lambda a, p: (osc.mfi(a[0], a[1], a[2], a[3], _tp(p)),), period_minus(0)),
     "stoch": _stoch_lookback(0),
     "kdj": _stoch_lookback(13),
-    "stochf": Binding(_stochf, _stochf_lookback, "history"),
+    "stochf": Binding(_stochf, _stochf_lookback, memory_of(("fastd_matype", 0))),
     "stochrsi": Binding(_stochrsi, _stochrsi_lookback, "history"),
     "willr": Binding(lambda a, p: (osc.willr(a[0], a[1], a[2], _tp(p)),), period_minus(1)),
     "ultosc": Binding(_ultosc, lambda p: max(ints(p, "timeperiod1", "timeperiod2", "timeperiod3"))),
     "imi": Binding(lambda a, p: (osc.imi(a[0], a[1], _tp(p)),), period_minus(1)),
     "qstick": Binding(lambda a, p: (osc.qstick(a[0], a[1], _tp(p)),), period_minus(1)),
     "vhf": Binding(lambda a, p: (osc.vhf(a[0], _tp(p)),), period_minus(0)),
-    "wad": Binding(lambda a, p: (osc.wad(a[0], a[1], a[2]),), constant(0), "history"),
+    "wad": Binding(
+        lambda a, p: (osc.wad(a[0], a[1], a[2]),), constant(0), "history", stream=LineStream
+    ),
     "smi": Binding(_smi, _smi_lookback, "history"),
     "plus_di": _di(True),
     "minus_di": _di(False),
     "plus_dm": _dm(True),
     "minus_dm": _dm(False),
-    "dx": Binding(lambda a, p: (di.dx(a[0], a[1], a[2], _tp(p)),), period_minus(0), "history"),
+    "dx": Binding(
+        lambda a, p: (di.dx(a[0], a[1], a[2], _tp(p)),),
+        period_minus(0),
+        "history",
+        stream=DirectionalStream,
+    ),
     "adx": Binding(
-        lambda a, p: (di.adx(a[0], a[1], a[2], _tp(p)),), lambda p: 2 * _tp(p) - 1, "history"
+        lambda a, p: (di.adx(a[0], a[1], a[2], _tp(p)),),
+        lambda p: 2 * _tp(p) - 1,
+        "history",
+        stream=DirectionalStream,
     ),
     "adxr": Binding(
-        lambda a, p: (di.adxr(a[0], a[1], a[2], _tp(p)),), lambda p: 3 * _tp(p) - 2, "history"
+        lambda a, p: (di.adxr(a[0], a[1], a[2], _tp(p)),),
+        lambda p: 3 * _tp(p) - 2,
+        "history",
+        stream=DirectionalStream,
     ),
     "aroon": Binding(lambda a, p: di.aroon(a[0], a[1], _tp(p)), period_minus(0)),
     "aroonosc": Binding(lambda a, p: (di.aroonosc(a[0], a[1], _tp(p)),), period_minus(0)),

@@ -14,10 +14,12 @@ from engine.indicators.bindings._helpers import (
     constant,
     ints,
     matype,
+    memory_of,
     period_kernel,
     period_minus,
 )
 from engine.indicators.streaming_core import EmaStream, RmaStream, SmaStream
+from engine.indicators.streaming_more import CascadeStream
 
 A = Sequence[FloatArray]
 Out = tuple[FloatArray, ...]
@@ -88,15 +90,15 @@ BINDINGS: dict[str, Binding] = {
     "ema": Binding(period_kernel(ma.ema), period_minus(1), "history", stream=EmaStream),
     "rma": Binding(period_kernel(ma.rma), period_minus(1), "history", stream=RmaStream),
     "wma": Binding(period_kernel(ma.wma), period_minus(1)),
-    "dema": Binding(period_kernel(ma.dema), lambda p: 2 * (int(p["timeperiod"]) - 1), "history"),
-    "tema": Binding(period_kernel(ma.tema), lambda p: 3 * (int(p["timeperiod"]) - 1), "history"),
+    "dema": Binding(period_kernel(ma.dema), lambda p: 2 * (_tp(p) - 1), "history", CascadeStream),
+    "tema": Binding(period_kernel(ma.tema), lambda p: 3 * (_tp(p) - 1), "history", CascadeStream),
     "trima": Binding(period_kernel(ma.trima), period_minus(1)),
     "kama": Binding(period_kernel(ma.kama), lambda p: 0 if _tp(p) <= 1 else _tp(p), "history"),
-    "t3": Binding(_t3, lambda p: 6 * (int(p["timeperiod"]) - 1), "history"),
+    "t3": Binding(_t3, lambda p: 6 * (_tp(p) - 1), "history", CascadeStream),
     "hma": Binding(period_kernel(ma.hma), _hma_lookback),
     "zlema": Binding(period_kernel(ma.zlema), _zlema_lookback, "history"),
-    "ma": Binding(_ma, _ma_lookback, "history"),
-    "bbands": Binding(_bbands, _bbands_lookback, "history"),
+    "ma": Binding(_ma, _ma_lookback, memory_of(("matype", 0))),
+    "bbands": Binding(_bbands, _bbands_lookback, memory_of(("matype", 0))),
     "midpoint": Binding(lambda a, p: (ov.midpoint(a[0], int(p["timeperiod"])),), period_minus(1)),
     "midprice": Binding(
         lambda a, p: (ov.midprice(a[0], a[1], int(p["timeperiod"])),), period_minus(1)
@@ -110,6 +112,6 @@ BINDINGS: dict[str, Binding] = {
     "kc": Binding(_kc, _kc_lookback, "history"),
     "supertrend": Binding(_supertrend, lambda p: max(int(p["timeperiod"]), 1), "history"),
     "vwma": Binding(lambda a, p: (ov.vwma(a[0], a[1], int(p["timeperiod"])),), period_minus(1)),
-    "mavp": Binding(_mavp, _mavp_lookback, "history"),
+    "mavp": Binding(_mavp, _mavp_lookback, memory_of(("matype", 0))),
     "mama": Binding(_mama, constant(co.MAMA_LOOKBACK), "history"),
 }

@@ -15,6 +15,7 @@ from engine.indicators import kernels_window as wi
 from engine.indicators._binding import Binding
 from engine.indicators._common import FloatArray, Params
 from engine.indicators.bindings._helpers import constant, ints, period_minus
+from engine.indicators.streaming_more import LineStream
 
 A = Sequence[FloatArray]
 Out = tuple[FloatArray, ...]
@@ -74,7 +75,7 @@ BINDINGS: dict[str, Binding] = {
     "sub": _binary(np.subtract),
     "mult": _binary(np.multiply),
     "div": _binary(np.divide),
-    "cumsum": Binding(lambda a, p: (np.cumsum(a[0]),), constant(0), "history"),
+    "cumsum": Binding(lambda a, p: (np.cumsum(a[0]),), constant(0), "history", stream=LineStream),
     "sum": _window(wi.rolling_sum),
     "max": _window(wi.rolling_max),
     "min": _window(wi.rolling_min),

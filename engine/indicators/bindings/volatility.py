@@ -6,6 +6,7 @@ from engine.indicators import kernels_volatility as vo
 from engine.indicators._binding import Binding
 from engine.indicators._common import Params
 from engine.indicators.bindings._helpers import constant, ints, period_minus
+from engine.indicators.streaming_more import AtrStream
 
 
 def _tp(p: Params) -> int:
@@ -15,10 +16,16 @@ def _tp(p: Params) -> int:
 BINDINGS: dict[str, Binding] = {
     "trange": Binding(lambda a, p: (vo.trange(a[0], a[1], a[2], 0),), constant(1)),
     "atr": Binding(
-        lambda a, p: (vo.atr(a[0], a[1], a[2], _tp(p), 0),), lambda p: max(_tp(p), 1), "history"
+        lambda a, p: (vo.atr(a[0], a[1], a[2], _tp(p), 0),),
+        lambda p: max(_tp(p), 1),
+        "history",
+        stream=AtrStream,
     ),
     "natr": Binding(
-        lambda a, p: (vo.natr(a[0], a[1], a[2], _tp(p)),), lambda p: max(_tp(p), 1), "history"
+        lambda a, p: (vo.natr(a[0], a[1], a[2], _tp(p)),),
+        lambda p: max(_tp(p), 1),
+        "history",
+        stream=AtrStream,
     ),
     "adr": Binding(lambda a, p: (vo.adr(a[0], a[1], _tp(p)),), period_minus(1)),
     "cvi": Binding(

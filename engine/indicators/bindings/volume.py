@@ -8,7 +8,8 @@ from engine.indicators import composite as co
 from engine.indicators import kernels_volume as vm
 from engine.indicators._binding import Binding
 from engine.indicators._common import FloatArray, Params
-from engine.indicators.bindings._helpers import constant, ints, matype, period_minus
+from engine.indicators.bindings._helpers import constant, ints, matype, memory_of, period_minus
+from engine.indicators.streaming_more import LineStream
 
 
 def _tp(p: Params) -> int:
@@ -25,24 +26,36 @@ def _pvo(a: Sequence[FloatArray], p: Params) -> tuple[FloatArray, ...]:
 
 
 BINDINGS: dict[str, Binding] = {
-    "ad": Binding(lambda a, p: (vm.ad(a[0], a[1], a[2], a[3]),), constant(0), "history"),
+    "ad": Binding(
+        lambda a, p: (vm.ad(a[0], a[1], a[2], a[3]),), constant(0), "history", stream=LineStream
+    ),
     "adosc": Binding(
         lambda a, p: (vm.adosc(a[0], a[1], a[2], a[3], *ints(p, "fastperiod", "slowperiod")),),
         lambda p: max(ints(p, "fastperiod", "slowperiod")) - 1,
         "history",
+        stream=LineStream,
     ),
     "cmf": Binding(lambda a, p: (vm.cmf(a[0], a[1], a[2], a[3], _tp(p)),), period_minus(1)),
     "efi": Binding(lambda a, p: (vm.efi(a[0], a[1], _tp(p)),), period_minus(0), "history"),
     "marketfi": Binding(lambda a, p: (vm.marketfi(a[0], a[1], a[2]),), constant(0)),
-    "nvi": Binding(lambda a, p: (vm.volume_index(a[0], a[1], False),), constant(0), "history"),
-    "pvi": Binding(lambda a, p: (vm.volume_index(a[0], a[1], True),), constant(0), "history"),
-    "obv": Binding(lambda a, p: (vm.obv(a[0], a[1]),), constant(0), "history"),
-    "pvt": Binding(lambda a, p: (vm.pvt(a[0], a[1]),), constant(0), "history"),
+    "nvi": Binding(
+        lambda a, p: (vm.volume_index(a[0], a[1], False),),
+        constant(0),
+        "history",
+        stream=LineStream,
+    ),
+    "pvi": Binding(
+        lambda a, p: (vm.volume_index(a[0], a[1], True),), constant(0), "history", stream=LineStream
+    ),
+    "obv": Binding(lambda a, p: (vm.obv(a[0], a[1]),), constant(0), "history", stream=LineStream),
+    "pvt": Binding(lambda a, p: (vm.pvt(a[0], a[1]),), constant(0), "history", stream=LineStream),
     "pvo": Binding(
         _pvo,
         _pvo_lookback,
-        "history",
+        memory_of(("matype", 1)),
     ),
     "rvol": Binding(lambda a, p: (vm.rvol(a[0], _tp(p)),), period_minus(0)),
-    "vwap": Binding(lambda a, p: (vm.vwap(a[0], a[1], a[2], a[3]),), constant(0), "history"),
+    "vwap": Binding(
+        lambda a, p: (vm.vwap(a[0], a[1], a[2], a[3]),), constant(0), "history", stream=LineStream
+    ),
 }
