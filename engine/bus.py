@@ -96,14 +96,17 @@ class EventBus:
 
     def _drain(self) -> None:
         queue = self._queue
-        handlers = self._handlers
-        wildcard = self._wildcard
+        handlers = self._handlers  # updated in place by `_rebuild`, so never stale
         while queue:
             event = queue.popleft()
-            for handler in handlers.get(type(event), wildcard):
+            for handler in handlers.get(type(event)) or self._wildcard:
                 handler(event)
 
     def _rebuild(self) -> None:
-        self._handlers = {
+        # In place: a drain in progress holds this dict and must see subscriptions made by
+        # the handlers it runs.
+        handlers = {
             event_type: specific + self._wildcard for event_type, specific in self._specific.items()
         }
+        self._handlers.clear()
+        self._handlers.update(handlers)

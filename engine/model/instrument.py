@@ -54,7 +54,13 @@ class Instrument:
         """Return ``quantity`` rounded toward zero to a whole number of lots.
 
         Rounding toward zero never makes an order larger than the caller asked for. A
-        relative epsilon keeps 0.3/0.1 from becoming 2 lots through float noise.
+        quantity within float noise below a whole number of lots (0.3 / 0.1 is
+        2.9999999999999996) counts as that number; the allowance is 1e-9 lot plus one unit
+        in the last place of the lot count, so it never grows into whole lots when the
+        count is large (1,000,000 units at lot 1e-8 is 1e14 lots).
         """
-        lots = math.floor(abs(quantity) / self.lot_size * (1.0 + 1e-12) + 1e-9)
+        exact = abs(quantity) / self.lot_size
+        lots = round(exact)
+        if lots - exact > 1e-9 + math.ulp(exact):
+            lots -= 1
         return math.copysign(round(lots * self.lot_size, self._quantity_decimals), quantity)

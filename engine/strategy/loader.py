@@ -83,7 +83,9 @@ def _import_module(name: str) -> ModuleType:
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name and name.startswith(exc.name):
+        # Missing only if the module itself or a package on its dotted path is absent
+        # ("sma_plus" failing on its own "import sma" is a missing dependency, not this).
+        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
             raise PluginError(f"strategy module {name!r} not found ({exc})") from None
         raise PluginError(f"strategy module {name!r} failed to import: {exc}") from exc
     except Exception as exc:
