@@ -55,22 +55,27 @@ def main() -> None:
                 "path": "strategies.sma_cross:SmaCross",
                 "params": {"fast": 10, "slow": 30},
             },
-            "execution": {"fee_rate": 0.001, "slippage_bps": 1.0},
+            # Costs are computed on every fill; small ones keep equity (and so order sizes)
+            # realistic across ~8,000 round trips of a random walk.
+            "execution": {"fee_rate": 0.0001, "slippage_bps": 0.0},
         }
     )
-    best = 0.0
+    best = best_cpu = 0.0
     for attempt in range(1, args.repeat + 1):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         result = run_backtest(config, frames=[frame])
         elapsed = time.perf_counter() - started
-        rate = args.bars / elapsed
-        best = max(best, rate)
+        cpu = time.process_time() - started_cpu
+        rate, cpu_rate = args.bars / elapsed, args.bars / cpu
+        best, best_cpu = max(best, rate), max(best_cpu, cpu_rate)
         print(
-            f"run {attempt}: {args.bars:,} bars in {elapsed:.3f} s = {rate:,.0f} bars/s "
+            f"run {attempt}: {args.bars:,} bars in {elapsed:.3f} s wall ({cpu:.3f} s CPU) = "
+            f"{rate:,.0f} bars/s wall, {cpu_rate:,.0f} bars/s CPU "
             f"({result.metrics['num_trades']} trades, {len(result.recorder.fills)} fills, "
             f"final equity {result.metrics['final_equity']:,.2f})"
         )
-    print(f"best: {best:,.0f} bars/s (target >= 500,000)")
+    print(f"best: {best:,.0f} bars/s wall, {best_cpu:,.0f} bars/s CPU (target >= 500,000)")
+    print("(CPU time counts only this process: it is the figure to trust on a busy machine)")
     print(f"whole process: {time.perf_counter() - PROCESS_START:.2f} s")
 
 

@@ -47,18 +47,20 @@ class SmaCross(Strategy):
 
     def on_start(self, ctx: Context) -> None:
         """Declare the two SMAs on every symbol."""
-        self.fast: dict[str, Indicator] = {}
-        self.slow: dict[str, Indicator] = {}
-        for symbol in ctx.symbols:
-            self.fast[symbol] = ctx.indicator("sma", symbol, timeperiod=self.params.fast)
-            self.slow[symbol] = ctx.indicator("sma", symbol, timeperiod=self.params.slow)
+        self.smas: dict[str, tuple[Indicator, Indicator]] = {
+            symbol: (
+                ctx.indicator("sma", symbol, timeperiod=self.params.fast),
+                ctx.indicator("sma", symbol, timeperiod=self.params.slow),
+            )
+            for symbol in ctx.symbols
+        }
+        self.warmup = self.params.slow  # a cross needs the slow SMA on two bars
 
     def on_bar(self, ctx: Context, bar: Bar) -> None:
         """Trade on the bar where the fast SMA crosses the slow one."""
-        slow = self.slow[bar.symbol]
-        if len(slow) <= self.params.slow:
-            return  # a cross needs the slow SMA on this bar and the one before
-        fast = self.fast[bar.symbol]
+        fast, slow = self.smas[bar.symbol]
+        if len(slow) <= self.warmup:
+            return
         now_fast, now_slow, was_fast, was_slow = fast[-1], slow[-1], fast[-2], slow[-2]
         if now_fast > now_slow and was_fast <= was_slow:
             ctx.order_target_percent(bar.symbol, self.params.target_percent)
