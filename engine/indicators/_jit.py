@@ -13,7 +13,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 def kernel(function: F) -> F:
     """Compile ``function`` with numba, cached on disk and releasing the GIL.
 
+    Fused multiply-add contraction is allowed: TA-Lib 0.8 builds with FMA too, and it
+    shortens the dependency chain of recursive averages.
     Caching keeps the first backtest after install from paying compilation twice; releasing
     the GIL lets :func:`engine.indicators.compute_panel` run assets in parallel threads.
     """
     return cast(F, njit(cache=True, nogil=True, fastmath={"contract"})(function))
+
+
+def exact_kernel(function: F) -> F:
+    """Like :func:`kernel` but without fused multiply-add contraction.
+
+    The Hilbert-transform kernels must round exactly as TA-Lib's plain C does: on a flat
+    series their phase is atan of two rounding residues, which one fused operation flips.
+    """
+    return cast(F, njit(cache=True, nogil=True)(function))

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from engine.indicators._common import FloatArray
-from engine.indicators._jit import kernel
+from engine.indicators._jit import exact_kernel as kernel
 
 NAN = np.nan
 
