@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from engine.indicators._common import FloatArray
-from engine.indicators._jit import kernel
+from engine.indicators._jit import exact_kernel, kernel
 from engine.indicators.kernels_ma import sma
 
 NAN = np.nan
@@ -140,7 +140,7 @@ def linreg(x: FloatArray, period: int, mode: int) -> FloatArray:
     return out
 
 
-@kernel
+@exact_kernel
 def beta(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
     """Beta of ``y``'s one-bar returns regressed on ``x``'s over ``period`` returns."""
     n = x.shape[0]
