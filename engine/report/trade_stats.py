@@ -46,30 +46,49 @@ def trade_excursions(
     """Return ``(mae, mfe)`` per trade (see the module docstring); NaN-free.
 
     A trade whose symbol has no frame gets excursions from its entry and exit prices only.
+    The bar ranges of all trades are gathered in one vectorized pass per symbol.
     """
     by_symbol = {frame.symbol: frame for frame in frames}
-    result = []
-    for trade in trades:
-        entry = trade.entry_price
-        if entry <= 0:
-            result.append((0.0, 0.0))
+    entry = np.array([t.entry_price for t in trades], dtype=np.float64)
+    low = entry.copy()
+    high = entry.copy()
+    exits = np.array([t.exit_price if t.exit_quantity else np.nan for t in trades])
+    has_exit = ~np.isnan(exits)
+    low[has_exit] = np.minimum(low[has_exit], exits[has_exit])
+    high[has_exit] = np.maximum(high[has_exit], exits[has_exit])
+    symbols = np.array([t.symbol for t in trades], dtype=object)
+    for symbol, frame in by_symbol.items():
+        if not len(frame):
             continue
-        low = high = entry
-        if trade.exit_quantity:
-            low = min(low, trade.exit_price)
-            high = max(high, trade.exit_price)
-        frame = by_symbol.get(trade.symbol)
-        if frame is not None and len(frame):
-            first = int(np.searchsorted(frame.ts_close_ns, trade.entry_ts, side="right"))
-            end_ts = trade.exit_ts if trade.exit_ts else int(frame.ts_close_ns[-1]) + 1
-            stop = int(np.searchsorted(frame.ts_open_ns, end_ts, side="left"))
-            if stop > first:
-                low = min(low, float(frame.low[first:stop].min()))
-                high = max(high, float(frame.high[first:stop].max()))
-        if trade.side == "long":
-            result.append((low / entry - 1.0, high / entry - 1.0))
+        rows = np.flatnonzero(symbols == symbol)
+        if rows.size == 0:
+            continue
+        entry_ts = np.array([trades[i].entry_ts for i in rows], dtype=np.int64)
+        end_ts = np.array(
+            [trades[i].exit_ts or int(frame.ts_close_ns[-1]) + 1 for i in rows], dtype=np.int64
+        )
+        first = np.searchsorted(frame.ts_close_ns, entry_ts, side="right")
+        stop = np.searchsorted(frame.ts_open_ns, end_ts, side="left")
+        lengths = np.maximum(stop - first, 0)
+        spans = rows[lengths > 0]
+        if spans.size == 0:
+            continue
+        first, lengths = first[lengths > 0], lengths[lengths > 0]
+        # every bar index of every span, then one min/max per span (segments start at
+        # the running total of lengths)
+        offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        index = np.repeat(first - offsets, lengths) + np.arange(int(lengths.sum()))
+        low[spans] = np.minimum(low[spans], np.minimum.reduceat(frame.low[index], offsets))
+        high[spans] = np.maximum(high[spans], np.maximum.reduceat(frame.high[index], offsets))
+    result = []
+    for i, trade in enumerate(trades):
+        price = entry[i]
+        if price <= 0:
+            result.append((0.0, 0.0))
+        elif trade.side == "long":
+            result.append((float(low[i] / price - 1.0), float(high[i] / price - 1.0)))
         else:
-            result.append((1.0 - high / entry, 1.0 - low / entry))
+            result.append((float(1.0 - high[i] / price), float(1.0 - low[i] / price)))
     return result
 
 

@@ -502,6 +502,8 @@ E = TypeVar("E", OrderType, TimeInForce, TrailingOffsetType)
 
 
 def _choice(enum: type[E], value: E | str, name: str) -> E:
+    if type(value) is enum:
+        return value  # the common case, on the order path: no conversion
     try:
         return enum(value)
     except ValueError:
