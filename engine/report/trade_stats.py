@@ -63,9 +63,10 @@ def trade_excursions(
         rows = np.flatnonzero(symbols == symbol)
         if rows.size == 0:
             continue
-        entry_ts = np.array([trades[i].entry_ts for i in rows], dtype=np.int64)
+        entry_ts = np.array([trades[i].entry_ts for i in rows.tolist()], dtype=np.int64)
         end_ts = np.array(
-            [trades[i].exit_ts or int(frame.ts_close_ns[-1]) + 1 for i in rows], dtype=np.int64
+            [trades[i].exit_ts or int(frame.ts_close_ns[-1]) + 1 for i in rows.tolist()],
+            dtype=np.int64,
         )
         first = np.searchsorted(frame.ts_close_ns, entry_ts, side="right")
         stop = np.searchsorted(frame.ts_open_ns, end_ts, side="left")
