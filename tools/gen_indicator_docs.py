@@ -33,6 +33,18 @@ parameters (TA-Lib's lookback). *Streaming*: **O(1)** hand-written incremental c
 **history** reruns it on all bars seen (exact, O(n) per bar) for history-dependent
 indicators that have no incremental class yet. Integer TA-Lib outputs (MAXINDEX, trend
 flags, patterns) are returned as float64 with NaN warm-up instead of 0.
+
+Parity with TA-Lib 0.8.2 (C 0.8.1) is tested for every function on random walks, the BTC
+sample in `data/`, flat series, NaN-prefixed series, series shorter than the warm-up,
+random parameter sets and every MA type (`tests/parity`). Known deviations:
+
+* `linearreg_angle`: TA-Lib 0.8.1's slope rounds about 1e-10 away from the exact value on
+  prices near 3e4 (ours is closer to exact rational arithmetic); the angle is within 1e-7.
+* `stochrsi` with `fastd_matype=7` (MAMA): TA-Lib's %D differs from its own MAMA of %K;
+  ours is MAMA of %K.
+
+2-D form: `engine.indicators.compute_panel(name, {input: array(bars, assets)}, **params)`
+runs every column through the same kernels in parallel threads.
 """
 
 
