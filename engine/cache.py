@@ -22,7 +22,7 @@ import pandas as pd
 
 from engine.model import Bar, QuoteTick, TradeTick
 
-__all__ = ["COLUMNS", "Cursor", "MarketCache", "SymbolHistory"]
+__all__ = ["COLUMNS", "Cursor", "LiveMarketCache", "MarketCache", "SymbolHistory"]
 
 COLUMNS = ("open", "high", "low", "close", "volume")
 
@@ -47,7 +47,7 @@ class SymbolHistory:
         feeds: ``(append, values)`` pairs: per revealed bar ``i``, ``append(values[i])``.
     """
 
-    __slots__ = ("columns", "cursor", "feeds", "symbol", "ts_event")
+    __slots__ = ("columns", "cursor", "feeds", "symbol", "ts_event", "updaters")
 
     def __init__(
         self, symbol: str, ts_event: np.ndarray, columns: Mapping[str, np.ndarray]
@@ -59,6 +59,32 @@ class SymbolHistory:
         }
         self.cursor = Cursor()
         self.feeds: list[tuple[Callable[[float], None], list[float]]] = []
+        # paper/live: called with each appended bar (streaming indicators)
+        self.updaters: list[Callable[[Bar], None]] = []
+
+    @classmethod
+    def empty(cls, symbol: str, capacity: int = 1024) -> SymbolHistory:
+        """Return a history with no bars yet, to be grown with `append_bar` (paper/live)."""
+        columns = {name: np.zeros(capacity) for name in COLUMNS}
+        history = cls(symbol, np.zeros(capacity, dtype=np.int64), columns)
+        return history
+
+    def append_bar(self, bar: Bar) -> None:
+        """Store ``bar`` as the next row and reveal it (the buffers double when full)."""
+        n = self.cursor.n
+        if n >= self.ts_event.size:
+            grow = max(self.ts_event.size, 16)
+            self.ts_event = np.concatenate((self.ts_event, np.zeros(grow, dtype=np.int64)))
+            for name in COLUMNS:
+                self.columns[name] = np.concatenate((self.columns[name], np.zeros(grow)))
+        self.ts_event[n] = bar.ts_event
+        columns = self.columns
+        columns["open"][n] = bar.open
+        columns["high"][n] = bar.high
+        columns["low"][n] = bar.low
+        columns["close"][n] = bar.close
+        columns["volume"][n] = bar.volume
+        self.cursor.n = n + 1
 
     def __len__(self) -> int:
         return self.cursor.n
@@ -116,3 +142,22 @@ class MarketCache:
         cursor.n = i + 1
         for append, values in history.feeds:
             append(values[i])
+
+
+class LiveMarketCache(MarketCache):
+    """The cache of paper and live trading: histories grow as bars arrive.
+
+    Each bar is appended to its symbol's history, then every streaming indicator declared
+    on the symbol is updated with it, so strategies read the same lists as in a backtest.
+    """
+
+    __slots__ = ()
+
+    def on_bar(self, bar: Bar) -> None:
+        """Record the bar's close, append it to the history and update its indicators."""
+        symbol = bar.symbol
+        self.last[symbol] = bar.close
+        history = self.histories[symbol]
+        history.append_bar(bar)
+        for update in history.updaters:
+            update(bar)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from engine.bus import EventBus
-from engine.cache import MarketCache, SymbolHistory
+from engine.cache import LiveMarketCache, MarketCache, SymbolHistory
 from engine.clock import Clock, SimClock
 from engine.config import AccountConfig, ExecutionConfig
 from engine.execution import ExecutionEngine, SimulatedBroker
@@ -41,6 +41,7 @@ from engine.portfolio import Portfolio
 from engine.report.recorder import Recorder
 from engine.risk import RiskEngine
 from engine.strategy import Context, Strategy, StrategyRunner
+from engine.strategy.history import precomputed_indicator, streaming_indicator
 
 __all__ = ["Kernel", "build_kernel"]
 
@@ -116,12 +117,15 @@ def build_kernel(
     instruments: Mapping[str, Instrument],
     account: AccountConfig,
     execution: ExecutionConfig,
+    live: bool = False,
 ) -> Kernel:
     """Build and wire a kernel with the simulated broker (backtest and paper modes)."""
     bus = EventBus()
     symbols = list(histories)
-    cache = MarketCache(histories)
-    portfolio = Portfolio(bus, clock, account.initial_cash, cache.last)
+    # live (paper/live trading): histories grow bar by bar, indicators stream, and the
+    # portfolio publishes an EquitySnapshot per bar instead of the backtest's rebuilt curve
+    cache = LiveMarketCache(histories) if live else MarketCache(histories)
+    portfolio = Portfolio(bus, clock, account.initial_cash, cache.last, publish_snapshots=live)
     fee_model, slippage_model = build_cost_models(
         execution.fees,
         execution.slippage,
@@ -165,6 +169,7 @@ def build_kernel(
         # Sizing reserves fees and slippage so that "all-in" is affordable at the last close.
         sizing_fee_rate=fee_model.sizing_rate + slippage_model.sizing_rate,
         timers=clock if isinstance(clock, SimClock) else None,
+        indicator_factory=streaming_indicator if live else precomputed_indicator,
     )
     kernel = Kernel(
         bus=bus,

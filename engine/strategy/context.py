@@ -34,7 +34,7 @@ from engine.model import (
     TimeInForce,
     TrailingOffsetType,
 )
-from engine.strategy.history import Indicator, precomputed_indicator
+from engine.strategy.history import Declaration, Indicator, precomputed_indicator
 
 __all__ = ["Context", "OrdersView", "PortfolioView"]
 
@@ -84,9 +84,7 @@ class OrdersView(Protocol):
         ...
 
 
-IndicatorFactory = Callable[
-    [str, SymbolHistory, Mapping[str, str], Callable[..., dict[str, Any]]], Indicator
-]
+IndicatorFactory = Callable[[str, SymbolHistory, Mapping[str, str], Declaration], Indicator]
 
 
 class Context:
@@ -197,10 +195,7 @@ class Context:
         }
         label = f"{spec.name}({', '.join(f'{k}={v}' for k, v in resolved.items())})"
 
-        def compute(arrays: Mapping[str, Any]) -> dict[str, Any]:
-            return spec.compute(arrays, **resolved)
-
-        indicator = self._indicator_factory(label, history, inputs, compute)
+        indicator = self._indicator_factory(label, history, inputs, Declaration(spec, resolved))
         self._indicators[key] = indicator
         return indicator
 

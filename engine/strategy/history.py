@@ -10,14 +10,24 @@ Reading is native list indexing: the per-bar hot path pays nothing for the safet
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from operator import attrgetter
+from typing import NamedTuple
 
 import numpy as np
 
 from engine.cache import SymbolHistory
 from engine.errors import IndicatorError, did_you_mean
+from engine.indicators.registry import IndicatorSpec
+from engine.indicators.streaming import StreamingIndicator
 
-__all__ = ["Indicator", "IndicatorSeries", "precomputed_indicator"]
+__all__ = [
+    "Declaration",
+    "Indicator",
+    "IndicatorSeries",
+    "precomputed_indicator",
+    "streaming_indicator",
+]
 
 
 class IndicatorSeries(list[float]):
@@ -78,23 +88,68 @@ class Indicator(IndicatorSeries):
         return all(not math.isnan(series.value) for series in self.outputs.values())
 
 
-ComputeFn = Callable[[Mapping[str, np.ndarray]], Mapping[str, np.ndarray]]
+class Declaration(NamedTuple):
+    """An indicator as a strategy declared it: the registry spec and full parameters."""
+
+    spec: IndicatorSpec
+    params: dict[str, int | float]
+
+    def compute(self, arrays: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+        """Return the batch outputs over whole input columns (TA-Lib order)."""
+        return self.spec.compute(arrays, **self.params)
+
+    def streaming(self) -> StreamingIndicator:
+        """Return a fresh O(1) streaming instance."""
+        return self.spec.streaming(**self.params)
 
 
 def precomputed_indicator(
-    name: str, history: SymbolHistory, inputs: Mapping[str, str], compute: ComputeFn
+    name: str, history: SymbolHistory, inputs: Mapping[str, str], declared: Declaration
 ) -> Indicator:
     """Compute an indicator over a symbol's whole loaded columns; reveal it bar by bar.
+
+    The backtest form: the batch kernel runs once, `MarketCache.on_bar` appends one value
+    per bar to the lists the strategy holds.
 
     Args:
         name: Display name (e.g. ``"sma(timeperiod=10)"``).
         history: The symbol's history; its cursor decides how much is revealed.
         inputs: Indicator input name → history column (``{"real": "close"}``).
-        compute: Batch function from input arrays to named outputs (TA-Lib order).
+        declared: What to compute.
     """
     arrays = {key: history.columns[column] for key, column in inputs.items()}
-    outputs = compute(arrays)
+    outputs = declared.compute(arrays)
     indicator = Indicator(name, tuple(outputs))
     for output_name, values in outputs.items():
         history.add_feed(indicator.outputs[output_name].append, np.asarray(values).tolist())
+    return indicator
+
+
+def streaming_indicator(
+    name: str, history: SymbolHistory, inputs: Mapping[str, str], declared: Declaration
+) -> Indicator:
+    """Update an indicator bar by bar with its streaming form (paper and live).
+
+    The stream is first fed the bars already in the history (warm-up), then
+    `engine.cache.LiveMarketCache` feeds it each new bar; its values land in the same
+    lists a backtest fills, and equal the batch values (the indicator library's parity
+    tests show it).
+    """
+    stream = declared.streaming()
+    indicator = Indicator(name, declared.spec.outputs)
+    series = [indicator.outputs[output] for output in declared.spec.outputs]
+    columns = list(inputs.values())
+
+    def push(*row: float) -> None:
+        value = stream.update(*row)
+        if isinstance(value, tuple):
+            for out, item in zip(series, value, strict=True):
+                out.append(float(item))
+        else:
+            series[0].append(float(value))
+
+    for row in range(history.cursor.n):  # warm up on the bars already seen
+        push(*(float(history.columns[column][row]) for column in columns))
+    getters = [attrgetter(column) for column in columns]
+    history.updaters.append(lambda bar: push(*(get(bar) for get in getters)))
     return indicator
