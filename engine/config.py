@@ -43,6 +43,7 @@ from typing import Any, Literal
 
 from engine.errors import ConfigError
 from engine.execution.costs_config import FeeConfig, SlippageConfig
+from engine.risk.config import RiskConfig
 from engine.typed import build, to_plain
 
 __all__ = [
@@ -81,18 +82,37 @@ class AccountConfig:
         initial_cash: Starting cash in ``currency``.
         currency: Account currency; every instrument must be quoted in it.
         leverage: Max gross exposure / equity. 1.0 is a cash account: buys must be paid in
-            full from cash and shorts are limited to equity.
+            full from cash and shorts are limited to equity. Above 1.0 a margin account:
+            cash may go negative (borrowed), risk caps gross exposure at equity × leverage.
         allow_short: Whether sells beyond the held quantity (short sales) are allowed.
+        maintenance_margin: Fraction of gross exposure equity must stay at or above,
+            checked after each bar's close is marked; below it the account is liquidated
+            with market orders (see `engine.portfolio.accounts`). 0.0 (default): never.
+            Must be below the initial margin ``1 / leverage``.
+        borrow_rate: Annual fee on the value of short positions (0.05 = 5% a year, ACT/365),
+            charged once per UTC day on shorts held over midnight. Perpetuals (symbols
+            with a ``funding`` series) pay funding instead. 0.0 (default): free.
     """
 
     initial_cash: float = 10_000.0
     currency: str = "USD"
     leverage: float = 1.0
     allow_short: bool = True
+    maintenance_margin: float = 0.0
+    borrow_rate: float = 0.0
 
     def __post_init__(self) -> None:
         _require(self.initial_cash > 0, f"initial_cash must be > 0, got {self.initial_cash}")
         _require(self.leverage >= 1.0, f"leverage must be >= 1.0, got {self.leverage}")
+        _require(
+            0.0 <= self.maintenance_margin < 1.0 / self.leverage,
+            f"maintenance_margin must be >= 0 and below the initial margin 1 / leverage = "
+            f"{1.0 / self.leverage:g}, got {self.maintenance_margin}",
+        )
+        _require(
+            0.0 <= self.borrow_rate < 10.0,
+            f"borrow_rate must be an annual fraction in [0, 10), got {self.borrow_rate}",
+        )
 
 
 @dataclass(frozen=True)
@@ -110,6 +130,10 @@ class DataSourceConfig:
         resample: Coarser timeframe to aggregate to before the run (e.g. "4h").
         start: Keep bars that open at or after this time (ISO-8601, UTC when naive).
         end: Keep bars that have closed by this time (``open + timeframe <= end``).
+        funding: CSV of the symbol's funding rates (columns timestamp, rate; rate a
+            fraction per payment), resolved like ``path``. The symbol is then a perpetual
+            future: at each funding time its position pays ``quantity × price × rate``
+            (longs pay shorts when the rate is positive). None (default): no funding.
     """
 
     path: str
@@ -119,10 +143,11 @@ class DataSourceConfig:
     resample: str | None = None
     start: str | None = None
     end: str | None = None
+    funding: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind != "bars":
-            for name in ("timeframe", "resample", "start", "end"):
+            for name in ("timeframe", "resample", "start", "end", "funding"):
                 _require(
                     getattr(self, name) is None,
                     f"{name} applies to bars, not to a source of kind {self.kind!r}",
@@ -224,6 +249,7 @@ class RunConfig:
     account: AccountConfig = field(default_factory=AccountConfig)
     instruments: list[InstrumentConfig] = field(default_factory=list)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    risk: RiskConfig = field(default_factory=RiskConfig)
     base_dir: str = field(default=".", compare=False, metadata={"config": False})
 
     def __post_init__(self) -> None:

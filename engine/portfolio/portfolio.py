@@ -9,6 +9,10 @@ Accounting rules (all amounts in the account currency):
 - Unrealized PnL is ``quantity * (last_close - average_price)``.
 - Equity is ``cash + Σ quantity * last_close`` (a short's value is negative; its sale
   proceeds are in cash). Fees are never part of realized PnL; they are in cash.
+- Cash flows that are not fills (borrow fees, funding; see `engine.portfolio.accounts`)
+  go through `apply_cash_flow`: ``cash += amount``, summed in ``cash_flows`` (and per
+  position), and published as `CashAdjusted`. So realized + unrealized − fees +
+  cash_flows = equity − initial cash, always.
 
 Last closes come from the shared ``prices`` mapping that `engine.cache.MarketCache`
 updates before anyone else sees a bar. The equity curve (one `EquitySnapshot` per
@@ -22,6 +26,7 @@ from __future__ import annotations
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.model import EquitySnapshot, OrderFilled, OrderSide, PositionChanged
+from engine.portfolio.events import CashAdjusted
 
 __all__ = ["Portfolio", "Position"]
 
@@ -29,7 +34,7 @@ __all__ = ["Portfolio", "Position"]
 class Position:
     """One symbol's holding. ``quantity`` is signed: > 0 long, < 0 short."""
 
-    __slots__ = ("average_price", "fees", "quantity", "realized_pnl", "symbol")
+    __slots__ = ("average_price", "cash_flows", "fees", "quantity", "realized_pnl", "symbol")
 
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol
@@ -37,6 +42,7 @@ class Position:
         self.average_price = 0.0
         self.realized_pnl = 0.0
         self.fees = 0.0
+        self.cash_flows = 0.0  # borrow fees and funding, signed (< 0: paid)
 
     def apply(self, signed_quantity: float, price: float) -> float:
         """Apply a fill of ``signed_quantity`` at ``price``; return the PnL it realized."""
@@ -86,6 +92,7 @@ class Portfolio:
         self._last = prices
         self._publish_snapshots = publish_snapshots
         self.fees_paid = 0.0
+        self.cash_flows = 0.0  # Σ CashAdjusted amounts (borrow fees, funding), signed
         self.equity_curve: list[EquitySnapshot] = []
 
     @property
@@ -110,6 +117,34 @@ class Portfolio:
         """Return ``Σ |quantity * last_close|`` over open positions."""
         last = self._last
         return sum(abs(p.quantity * last[s]) for s, p in self._open.items())
+
+    def open_positions(self) -> dict[str, Position]:
+        """Return the non-flat positions by symbol (a live view: do not modify it)."""
+        return self._open
+
+    def margin_state(self) -> tuple[float, float]:
+        """Return ``(equity, gross_exposure)`` in one pass over the open positions."""
+        last = self._last
+        value = 0.0
+        gross = 0.0
+        for symbol, position in self._open.items():
+            amount = position.quantity * last[symbol]
+            value += amount
+            gross += abs(amount)
+        return self._cash + value, gross
+
+    def apply_cash_flow(self, symbol: str, amount: float, reason: str, ts_event: int) -> None:
+        """Add ``amount`` (signed, account currency) to cash; publish `CashAdjusted`.
+
+        For cash flows that are not fills: borrow fees (``reason="borrow_fee"``) and
+        funding payments (``"funding"``). ``ts_event`` is when the flow was due.
+        """
+        self._cash += amount
+        self.cash_flows += amount
+        self.positions[symbol].cash_flows += amount
+        self._bus.publish(
+            CashAdjusted(symbol, amount, reason, ts_event, self._clock.timestamp_ns())
+        )
 
     def on_order_filled(self, fill: OrderFilled) -> None:
         """Apply a fill to cash and the position; publish `PositionChanged`."""

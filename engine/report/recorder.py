@@ -4,7 +4,9 @@ In: order events and `OrderFilled` from the bus. Out: plain Python rows, ready f
 artifacts, the run store and metrics (the equity curve is the portfolio's). Round trips
 are position-based: a trade opens when a symbol's position leaves zero and closes when it
 returns to zero; a fill that crosses zero closes one trade and opens the next, and its fee
-is split between them in proportion to quantity.
+is split between them in proportion to quantity. Account facts are kept as they came:
+`CashAdjusted` (borrow fees, funding) in ``cash_adjustments``, `MarginCalled` and
+`AccountLiquidated` in ``account_events``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from engine.model import (
     OrderSide,
     OrderTriggered,
 )
+from engine.portfolio.events import AccountLiquidated, CashAdjusted, MarginCalled
 
 __all__ = ["Recorder", "TradeRecord"]
 
@@ -75,6 +78,8 @@ class Recorder:
         self.fills: list[OrderFilled] = []
         self.trades: list[TradeRecord] = []
         self.open_trades: dict[str, TradeRecord] = {}
+        self.cash_adjustments: list[CashAdjusted] = []
+        self.account_events: list[MarginCalled | AccountLiquidated] = []
         self._position: dict[str, float] = dict.fromkeys(symbols, 0.0)
 
     def on_order_requested(self, event: OrderRequested) -> None:
@@ -172,6 +177,14 @@ class Recorder:
         row["status"] = "filled" if event.leaves_quantity <= 0 else "partially_filled"
         row["ts_last"] = event.ts_event
         self._track_round_trip(event)
+
+    def on_cash_adjusted(self, event: CashAdjusted) -> None:
+        """Record a cash flow that is not a fill (borrow fee, funding)."""
+        self.cash_adjustments.append(event)
+
+    def on_account_event(self, event: MarginCalled | AccountLiquidated) -> None:
+        """Record a margin call or the end of a liquidation."""
+        self.account_events.append(event)
 
     def _track_round_trip(self, fill: OrderFilled) -> None:
         symbol = fill.symbol

@@ -29,6 +29,7 @@ from engine.errors import ConfigError, KestrelError
 from engine.feeds import BarFrame, load_bars, merge_order
 from engine.feeds.ticks import TickFrame, load_ticks
 from engine.model import Bar, Instrument
+from engine.portfolio.accounts import FundingRates, load_funding_rates
 from engine.portfolio.curve import equity_curve
 from engine.report.metrics import compute_metrics
 from engine.report.recorder import Recorder
@@ -43,6 +44,7 @@ __all__ = [
     "iter_bar_chunks",
     "iter_bars",
     "load_frames",
+    "load_funding",
     "make_instruments",
     "run_backtest",
 ]
@@ -127,6 +129,15 @@ def load_frames(config: RunConfig) -> list[BarFrame | TickFrame]:
             )
         )
     return frames
+
+
+def load_funding(config: RunConfig) -> dict[str, FundingRates]:
+    """Load the funding-rate series named by ``[[data]] funding`` (perpetual symbols)."""
+    return {
+        source.symbol: load_funding_rates(resolve_data_path(source.funding, config.base_dir))
+        for source in config.data
+        if source.funding is not None
+    }
 
 
 def make_instruments(config: RunConfig) -> dict[str, Instrument]:
@@ -249,6 +260,7 @@ def run_backtest(
         instruments=instruments,
         account=config.account,
         execution=config.execution,
+        funding=load_funding(config),
     )
     total = sum(len(frame) for frame in bar_frames) + sum(len(frame) for frame in ticks)
     kernel.runner.start()
@@ -259,7 +271,12 @@ def run_backtest(
     kernel.runner.stop()
     marks = [(frame.symbol, frame.ts_close_ns, frame.close) for frame in bar_frames]
     curve = EquityCurve(
-        *equity_curve(config.account.initial_cash, marks + tick_marks(ticks), kernel.recorder.fills)
+        *equity_curve(
+            config.account.initial_cash,
+            marks + tick_marks(ticks),
+            kernel.recorder.fills,
+            kernel.recorder.cash_adjustments,
+        )
     )
     metrics = compute_metrics(
         initial_cash=config.account.initial_cash,

@@ -38,6 +38,8 @@ from engine.model import (
     TradeTick,
 )
 from engine.portfolio import Portfolio
+from engine.portfolio.accounts import AccountRules, FundingRates
+from engine.portfolio.events import AccountLiquidated, CashAdjusted, MarginCalled
 from engine.report.recorder import Recorder
 from engine.risk import RiskEngine
 from engine.strategy import Context, Strategy, StrategyRunner
@@ -59,6 +61,7 @@ class Kernel:
     broker: SimulatedBroker
     runner: StrategyRunner
     recorder: Recorder
+    account_rules: AccountRules | None = None  # borrow fees, funding, liquidation; None: off
 
     def wire(self) -> None:
         """Subscribe every stage. Order within a type is delivery order."""
@@ -66,6 +69,8 @@ class Kernel:
         runner, recorder = self.runner, self.recorder
         # market data: the cache records prices and reveals history first, then strategies
         bus.subscribe(Bar, self.cache.on_bar)
+        if self.account_rules is not None:  # margin rules see the marked close first
+            bus.subscribe(Bar, self.account_rules.on_bar)
         bus.subscribe(Bar, runner.on_bar)
         bus.subscribe(TradeTick, self.cache.on_trade)
         bus.subscribe(TradeTick, runner.on_trade)
@@ -106,6 +111,17 @@ class Kernel:
         bus.subscribe(OrderCanceled, execution.on_order_canceled)
         bus.subscribe(OrderCanceled, recorder.on_order_canceled)
         bus.subscribe(OrderCanceled, runner.on_order_canceled)
+        # account facts (cash flows that are not fills, margin calls) and liquidation orders
+        bus.subscribe(CashAdjusted, recorder.on_cash_adjusted)
+        bus.subscribe(MarginCalled, recorder.on_account_event)
+        bus.subscribe(AccountLiquidated, recorder.on_account_event)
+        rules = self.account_rules
+        if rules is not None:
+            bus.subscribe(OrderFilled, rules.on_order_filled)
+            bus.subscribe(OrderCanceled, rules.on_order_ended)
+            bus.subscribe(OrderDenied, rules.on_order_ended)
+            bus.subscribe(OrderRejected, rules.on_order_ended)
+            bus.subscribe(OrderExpired, rules.on_order_ended)
 
 
 def build_kernel(
@@ -117,9 +133,13 @@ def build_kernel(
     instruments: Mapping[str, Instrument],
     account: AccountConfig,
     execution: ExecutionConfig,
+    funding: Mapping[str, FundingRates] | None = None,
     live: bool = False,
 ) -> Kernel:
-    """Build and wire a kernel with the simulated broker (backtest and paper modes)."""
+    """Build and wire a kernel with the simulated broker (backtest and paper modes).
+
+    ``funding`` holds the funding-rate series of perpetual symbols (``[[data]] funding``).
+    """
     bus = EventBus()
     symbols = list(histories)
     # live (paper/live trading): histories grow bar by bar, indicators stream, and the
@@ -171,6 +191,16 @@ def build_kernel(
         timers=clock if isinstance(clock, SimClock) else None,
         indicator_factory=streaming_indicator if live else precomputed_indicator,
     )
+    rules = AccountRules(
+        bus,
+        clock,
+        portfolio,
+        execution_engine,
+        start_ns=clock.timestamp_ns(),
+        borrow_rate=account.borrow_rate,
+        maintenance_margin=account.maintenance_margin,
+        funding=funding,
+    )
     kernel = Kernel(
         bus=bus,
         clock=clock,
@@ -181,6 +211,7 @@ def build_kernel(
         broker=broker,
         runner=StrategyRunner(strategy, context),
         recorder=Recorder(symbols),
+        account_rules=rules if rules.active else None,
     )
     kernel.wire()
     return kernel

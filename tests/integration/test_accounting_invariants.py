@@ -3,14 +3,19 @@
 After each event delivered on the bus:
 - equity = cash + Σ position × last close (computed here from the positions, not by the
   portfolio's own ``equity()``);
-- realized PnL + unrealized PnL − fees = equity − initial cash, i.e. position accounting
-  (average prices) and cash accounting agree to the cent.
-Orders are random in type, side, size and price, including ones risk must deny.
+- realized PnL + unrealized PnL − fees + other cash flows (borrow fees, funding) = equity −
+  initial cash, i.e. position accounting (average prices) and cash accounting agree to the
+  cent.
+Orders are random in type, side, size and price, including ones risk must deny. Accounts
+are random too: cash or margin, with or without a borrow fee, a maintenance margin (and
+so liquidations) and a funding-rate series that makes the symbol a perpetual.
 """
 
 from __future__ import annotations
 
 import math
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -86,8 +91,16 @@ def scenario(draw: st.DrawFn) -> tuple[BarFrame, list[tuple[int, int, float, flo
         "slippage_bps": draw(st.sampled_from([0.0, 5.0])),
         "volume_participation": draw(st.sampled_from([None, 0.05])),
     }
-    account = {"leverage": draw(st.sampled_from([1.0, 2.0])), "allow_short": draw(st.booleans())}
-    return bars(draw, n), plan, {"execution": execution, "account": account}
+    leverage = draw(st.sampled_from([1.0, 2.0, 5.0]))
+    account = {
+        "leverage": leverage,
+        "allow_short": draw(st.booleans()),
+        "borrow_rate": draw(st.sampled_from([0.0, 0.05, 3.0])),
+        # 0, or close to the initial margin 1 / leverage so that liquidations happen
+        "maintenance_margin": draw(st.sampled_from([0.0, 0.9 / leverage])),
+    }
+    funding = draw(st.one_of(st.none(), st.lists(st.floats(-0.01, 0.01), min_size=1, max_size=20)))
+    return bars(draw, n), plan, {"execution": execution, "account": account, "funding": funding}
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -109,21 +122,31 @@ def test_accounting_identities_after_every_event(case: tuple[BarFrame, list, dic
                 unrealized += position.unrealized_pnl(last)
         equity = cash + value
         assert portfolio.equity() == pytest.approx(equity, abs=1e-6)
-        assert realized + unrealized - portfolio.fees_paid == pytest.approx(
+        flows = portfolio.cash_flows
+        assert flows == pytest.approx(sum(p.cash_flows for p in portfolio.positions.values()))
+        assert realized + unrealized - portfolio.fees_paid + flows == pytest.approx(
             equity - INITIAL, abs=1e-6
         )
         checked[0] += 1
 
-    config = parse_config(
-        {
-            "account": {"initial_cash": INITIAL, **settings_["account"]},
-            "data": [{"path": "<memory>", "symbol": "X"}],
-            "instruments": [{"symbol": "X", "lot_size": 0.5, "tick_size": 0.01}],
-            "strategy": {"path": "random"},
-            "execution": settings_["execution"],
-        }
-    )
-    result = run_backtest(config, frames=[frame], strategy=RandomTrader(plan, check))
+    source: dict[str, Any] = {"path": "<memory>", "symbol": "X"}
+    with tempfile.TemporaryDirectory() as folder:
+        if settings_["funding"] is not None:  # one funding time every 3 hours from the start
+            path = Path(folder) / "funding.csv"
+            start = int(frame.ts_open_ns[0])
+            rows = [f"{start + k * 3 * HOUR},{r}" for k, r in enumerate(settings_["funding"])]
+            path.write_text("timestamp,rate\n" + "\n".join(rows) + "\n")
+            source["funding"] = str(path)
+        config = parse_config(
+            {
+                "account": {"initial_cash": INITIAL, **settings_["account"]},
+                "data": [source],
+                "instruments": [{"symbol": "X", "lot_size": 0.5, "tick_size": 0.01}],
+                "strategy": {"path": "random"},
+                "execution": settings_["execution"],
+            }
+        )
+        result = run_backtest(config, frames=[frame], strategy=RandomTrader(plan, check))
     assert checked[0] >= len(frame)
     # the rebuilt equity curve ends where the live accounting ends
     assert result.equity_curve.equity[-1] == pytest.approx(

@@ -1,0 +1,267 @@
+"""Account rules that run at bar closes: borrow fees, perpetual funding, maintenance margin.
+
+In: each `Bar` (after `engine.cache.MarketCache` marked it, before strategies see it) and
+the ends of liquidation orders. Out: cash flows through `Portfolio.apply_cash_flow`
+(published as `CashAdjusted`), `MarginCalled`, liquidation `OrderRequested`s and
+`AccountLiquidated`. The kernel subscribes `AccountRules.on_bar` only when one of the rules
+is configured, so a plain cash account does no per-bar work here.
+
+Rules (settings in ``[account]`` and ``[[data]]``; the README's fill table lists them):
+- Borrow fee (``account.borrow_rate``, annual fraction, ACT/365): charged once per UTC day.
+  At the first bar closing at or after a UTC midnight, every short open at that moment
+  (except perpetuals) pays ``|quantity| × last close × borrow_rate × days / 365``, where
+  ``days`` counts the midnights passed since the last charge (a weekend gap pays for each
+  calendar day). A short opened and closed between two midnights pays nothing.
+- Funding (``[[data]] funding = "rates.csv"``: columns timestamp, rate): a symbol with a
+  funding series is a perpetual future. For each funding time ``t`` the position held at
+  the close of the symbol's first bar closing at or after ``t`` pays
+  ``quantity × that close × rate`` (rate > 0: longs pay, shorts receive). Bars that end at
+  the funding times make this exact; a longer bar settles every funding time it spans at
+  its close. Perpetuals pay no borrow fee.
+- Maintenance margin (``account.maintenance_margin``, fraction of gross exposure): after
+  each bar's close is marked, if ``equity < maintenance_margin × gross exposure`` the
+  account publishes `MarginCalled`, cancels every working order and sends one reduce-only
+  market order per open position (strategy id ``LIQ``, tag ``"liquidation"``). They pass
+  risk and fill like any market order: at the next bar's open by default (at once at the
+  last close under ``execution.market_fill = "same_close"``), paying fees and slippage.
+  No new margin call is made while they work; when the last one ends, `AccountLiquidated`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from engine.bus import EventBus
+from engine.clock import Clock
+from engine.errors import DataError
+from engine.feeds.readers import to_epoch_ns
+from engine.model import (
+    Bar,
+    CancelRequested,
+    Order,
+    OrderCanceled,
+    OrderDenied,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderRequested,
+    OrderSide,
+    OrderType,
+    TimeInForce,
+)
+from engine.portfolio.events import AccountLiquidated, MarginCalled
+from engine.portfolio.portfolio import Portfolio
+
+__all__ = ["LIQUIDATION_STRATEGY_ID", "AccountRules", "FundingRates", "load_funding_rates"]
+
+DAY_NS = 86_400 * 10**9
+LIQUIDATION_STRATEGY_ID = "LIQ"
+
+
+@dataclass(frozen=True)
+class FundingRates:
+    """A perpetual's funding schedule: times (int64 ns UTC, increasing) and rates (fractions)."""
+
+    ts: np.ndarray
+    rate: np.ndarray
+
+
+def load_funding_rates(path: str | Path) -> FundingRates:
+    """Read a funding-rate CSV: a timestamp column and a ``rate`` column (fraction per payment).
+
+    The timestamp column is ``timestamp``/``time``/``ts`` (or the first column); times follow
+    the bar files' rules (epoch s/ms/us/ns by magnitude, or ISO-8601, naive = UTC). The rate
+    column is ``rate`` or ``funding_rate`` (or the second column).
+
+    Raises:
+        DataError: Missing file, missing columns, unparsable or unordered times, NaN rates.
+    """
+    source = str(path)
+    if not Path(path).is_file():
+        raise DataError(f"funding file {source!r} does not exist")
+    try:
+        table = pd.read_csv(path)
+    except (ValueError, OSError) as exc:
+        raise DataError(f"{source}: cannot read the funding CSV: {exc}") from None
+    names = {str(name).strip().lower(): name for name in table.columns}
+    time_name = next((names[n] for n in ("timestamp", "time", "ts") if n in names), None)
+    rate_name = next((names[n] for n in ("rate", "funding_rate") if n in names), None)
+    if time_name is None and len(table.columns) >= 1:
+        time_name = table.columns[0]
+    if rate_name is None and len(table.columns) >= 2:
+        rate_name = table.columns[1]
+    if time_name is None or rate_name is None or time_name == rate_name:
+        raise DataError(
+            f"{source}: a funding file needs a timestamp and a rate column, found "
+            f"{list(table.columns)}"
+        )
+    ts, problems = to_epoch_ns(table[time_name], source, str(time_name))
+    if problems:
+        raise DataError(problems[0])
+    rate = pd.to_numeric(table[rate_name], errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(rate))
+    if bad.size:
+        raise DataError(
+            f"{source}: funding rate on data row {int(bad[0]) + 1} is not a number; "
+            "fill or remove it"
+        )
+    if ts.size > 1 and not bool(np.all(np.diff(ts) > 0)):
+        raise DataError(f"{source}: funding times must be strictly increasing; sort the file")
+    return FundingRates(ts.astype(np.int64), rate)
+
+
+class OpenOrders(Protocol):
+    """Every working order, all strategies."""
+
+    def all_open_orders(self) -> list[Order]:
+        """Return every working order."""
+        ...
+
+
+class _Schedule:
+    """Funding times of one symbol and the index of the next one due."""
+
+    __slots__ = ("index", "next_ts", "rates", "times")
+
+    def __init__(self, rates: FundingRates) -> None:
+        self.times: list[int] = rates.ts.tolist()
+        self.rates: list[float] = rates.rate.tolist()
+        self.index = 0
+        self.next_ts = self.times[0] if self.times else _NEVER
+
+
+_NEVER = np.iinfo(np.int64).max
+
+
+class AccountRules:
+    """Borrow fees, funding payments and maintenance-margin liquidation, at bar closes."""
+
+    def __init__(
+        self,
+        bus: EventBus,
+        clock: Clock,
+        portfolio: Portfolio,
+        orders: OpenOrders,
+        *,
+        start_ns: int,
+        borrow_rate: float = 0.0,
+        maintenance_margin: float = 0.0,
+        funding: Mapping[str, FundingRates] | None = None,
+    ) -> None:
+        self._bus = bus
+        self._clock = clock
+        self._portfolio = portfolio
+        self._orders = orders
+        self._borrow_rate = borrow_rate
+        self._maintenance = maintenance_margin
+        self._schedules = {s: _Schedule(r) for s, r in (funding or {}).items()}
+        self._next_midnight = (start_ns // DAY_NS + 1) * DAY_NS if borrow_rate > 0 else _NEVER
+        self._liquidating: set[str] = set()  # ids of working liquidation orders
+        self._liquidated: tuple[str, ...] = ()
+        self._liquidation_count = 0
+
+    @property
+    def active(self) -> bool:
+        """Return True if any rule is configured (the kernel subscribes `on_bar` only then)."""
+        return self._borrow_rate > 0 or self._maintenance > 0 or bool(self._schedules)
+
+    def on_bar(self, bar: Bar) -> None:
+        """Apply the rules due at ``bar``'s close (its close is already marked)."""
+        ts = bar.ts_event
+        if ts >= self._next_midnight:
+            self._charge_borrow(ts)
+        schedule = self._schedules.get(bar.symbol)
+        if schedule is not None and ts >= schedule.next_ts:
+            self._pay_funding(bar, schedule)
+        if self._maintenance and not self._liquidating and self._portfolio.open_positions():
+            self._check_margin(ts)
+
+    # --- borrow fees and funding ---------------------------------------------------------
+
+    def _charge_borrow(self, ts: int) -> None:
+        days = (ts - self._next_midnight) // DAY_NS + 1
+        midnight = self._next_midnight + (days - 1) * DAY_NS  # the last midnight passed
+        self._next_midnight = midnight + DAY_NS
+        portfolio = self._portfolio
+        charges = [
+            (symbol, position.quantity * portfolio.last_price(symbol))
+            for symbol, position in portfolio.open_positions().items()
+            if position.quantity < 0 and symbol not in self._schedules
+        ]
+        for symbol, value in charges:  # value < 0: a short's signed value
+            amount = value * self._borrow_rate * days / 365.0
+            portfolio.apply_cash_flow(symbol, amount, "borrow_fee", midnight)
+
+    def _pay_funding(self, bar: Bar, schedule: _Schedule) -> None:
+        quantity = self._portfolio.position_quantity(bar.symbol)
+        times, rates = schedule.times, schedule.rates
+        index = schedule.index
+        while index < len(times) and times[index] <= bar.ts_event:
+            if quantity:
+                amount = -quantity * bar.close * rates[index]
+                self._portfolio.apply_cash_flow(bar.symbol, amount, "funding", times[index])
+            index += 1
+        schedule.index = index
+        schedule.next_ts = times[index] if index < len(times) else _NEVER
+
+    # --- maintenance margin and liquidation ----------------------------------------------
+
+    def _check_margin(self, ts: int) -> None:
+        equity, gross = self._portfolio.margin_state()
+        required = self._maintenance * gross
+        if not equity < required:
+            return
+        bus = self._bus
+        now = self._clock.timestamp_ns()
+        bus.publish(MarginCalled(equity, required, gross, ts, now))
+        for order in self._orders.all_open_orders():
+            bus.publish(CancelRequested(order.order_id, order.strategy_id, now, now))
+        symbols = []
+        for symbol, position in self._portfolio.open_positions().items():
+            self._liquidation_count += 1
+            order_id = f"{LIQUIDATION_STRATEGY_ID}-{self._liquidation_count:06d}"
+            self._liquidating.add(order_id)
+            symbols.append(symbol)
+            bus.publish(
+                OrderRequested(
+                    order_id=order_id,
+                    strategy_id=LIQUIDATION_STRATEGY_ID,
+                    symbol=symbol,
+                    side=OrderSide.SELL if position.quantity > 0 else OrderSide.BUY,
+                    quantity=abs(position.quantity),
+                    order_type=OrderType.MARKET,
+                    limit_price=None,
+                    stop_price=None,
+                    time_in_force=TimeInForce.GTC,
+                    ts_event=now,
+                    ts_init=now,
+                    tag="liquidation",
+                    reduce_only=True,
+                )
+            )
+        self._liquidated = tuple(symbols)
+
+    def on_order_filled(self, event: OrderFilled) -> None:
+        """A liquidation order that filled completely has ended."""
+        if event.order_id in self._liquidating and event.leaves_quantity <= 0:
+            self._ended(event.order_id)
+
+    def on_order_ended(
+        self, event: OrderCanceled | OrderDenied | OrderRejected | OrderExpired
+    ) -> None:
+        """A liquidation order that was canceled, denied, rejected or expired has ended."""
+        if event.order_id in self._liquidating:
+            self._ended(event.order_id)
+
+    def _ended(self, order_id: str) -> None:
+        self._liquidating.discard(order_id)
+        if not self._liquidating:
+            now = self._clock.timestamp_ns()
+            equity, _ = self._portfolio.margin_state()
+            self._bus.publish(AccountLiquidated(self._liquidated, equity, now, now))
