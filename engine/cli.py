@@ -102,6 +102,8 @@ def backtest(
             print(f"warning: {frame.symbol}: {warning}", file=sys.stderr)
     _print_summary(run_id, result.metrics, result.bars, result.elapsed_s)
     stdout.print(f"artifacts: {folder}", markup=False)
+    if (folder / "report.html").is_file():
+        stdout.print(f"report: {folder / 'report.html'}", markup=False)
     if store is not None:
         stdout.print(f"stored in: {store.url}", markup=False)
 
