@@ -66,8 +66,7 @@ class SymbolHistory:
     def empty(cls, symbol: str, capacity: int = 1024) -> SymbolHistory:
         """Return a history with no bars yet, to be grown with `append_bar` (paper/live)."""
         columns = {name: np.zeros(capacity) for name in COLUMNS}
-        history = cls(symbol, np.zeros(capacity, dtype=np.int64), columns)
-        return history
+        return cls(symbol, np.zeros(capacity, dtype=np.int64), columns)
 
     def append_bar(self, bar: Bar) -> None:
         """Store ``bar`` as the next row and reveal it (the buffers double when full)."""
