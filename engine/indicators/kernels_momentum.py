@@ -215,18 +215,41 @@ def trix(x: FloatArray, period: int) -> FloatArray:
 
 @kernel
 def tsi(x: FloatArray, first: int, second: int) -> FloatArray:
-    """True strength index: double-smoothed momentum over double-smoothed |momentum|."""
+    """True strength index: double-smoothed momentum over double-smoothed |momentum|.
+
+    One pass; each EMA is seeded by the mean of its first ``period`` inputs.
+    """
     n = x.shape[0]
-    momentum = np.full(n, NAN)
-    size = np.full(n, NAN)
+    begin = first + second - 1
+    out = np.empty(n)
+    out[: min(begin, n)] = NAN
+    k1 = 2.0 / (first + 1)
+    k2 = 2.0 / (second + 1)
+    top1 = top2 = bottom1 = bottom2 = 0.0
     for i in range(1, n):
-        momentum[i] = x[i] - x[i - 1]
-        size[i] = abs(momentum[i])
-    top = ema(ema(momentum, first, 1), second, first)
-    bottom = ema(ema(size, first, 1), second, first)
-    out = np.full(n, NAN)
-    for i in range(first + second - 1, n):
-        out[i] = 0.0 if is_zero(bottom[i]) else 100.0 * (top[i] / bottom[i])
+        momentum = x[i] - x[i - 1]
+        size = abs(momentum)
+        if i < first:
+            top1 += momentum
+            bottom1 += size
+            continue
+        if i == first:
+            top1 = (top1 + momentum) / first
+            bottom1 = (bottom1 + size) / first
+        else:
+            top1 = (momentum - top1) * k1 + top1
+            bottom1 = (size - bottom1) * k1 + bottom1
+        if i < begin:
+            top2 += top1
+            bottom2 += bottom1
+            continue
+        if i == begin:
+            top2 = (top2 + top1) / second
+            bottom2 = (bottom2 + bottom1) / second
+        else:
+            top2 = (top1 - top2) * k2 + top2
+            bottom2 = (bottom1 - bottom2) * k2 + bottom2
+        out[i] = 0.0 if is_zero(bottom2) else 100.0 * (top2 / bottom2)
     return out
 
 

@@ -6,9 +6,10 @@ import numpy as np
 
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
-from engine.indicators.kernels_ma import ema, sma
+from engine.indicators.kernels_ma import ema
 from engine.indicators.kernels_momentum import is_zero
-from engine.indicators.kernels_window import rolling_max, rolling_min
+from engine.indicators.kernels_volatility import range_sma
+from engine.indicators.kernels_window import extremes, rolling_max, rolling_min
 
 NAN = np.nan
 
@@ -96,14 +97,13 @@ def fast_k(
 @kernel
 def willr(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
     """Williams %R: distance of the close below the ``period``-bar high, in -100..0."""
-    highest = rolling_max(high, period, 0)
-    lowest = rolling_min(low, period, 0)
+    highest = extremes(high, low, period, 2)
+    lowest = extremes(high, low, period, 3)
     n = high.shape[0]
-    out = np.full(n, NAN)
     for i in range(period - 1, n):
         span = (highest[i] - lowest[i]) / -100.0
-        out[i] = (highest[i] - close[i]) / span if span != 0.0 else 0.0
-    return out
+        highest[i] = (highest[i] - close[i]) / span if span != 0.0 else 0.0
+    return highest
 
 
 @kernel
@@ -167,7 +167,7 @@ def imi(open_: FloatArray, close: FloatArray, period: int) -> FloatArray:
 @kernel
 def qstick(open_: FloatArray, close: FloatArray, period: int) -> FloatArray:
     """Qstick: simple average of candle bodies (close - open)."""
-    return sma(close - open_, period, 0)
+    return range_sma(close, open_, period)
 
 
 @kernel

@@ -11,7 +11,7 @@ from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_ma import ema, sma
 from engine.indicators.kernels_volatility import atr
-from engine.indicators.kernels_window import rolling_max, rolling_min
+from engine.indicators.kernels_window import extremes
 
 NAN = np.nan
 
@@ -19,13 +19,13 @@ NAN = np.nan
 @kernel
 def midpoint(x: FloatArray, period: int) -> FloatArray:
     """Midpoint of the highest and lowest value over ``period`` values."""
-    return (rolling_max(x, period, 0) + rolling_min(x, period, 0)) / 2.0
+    return extremes(x, x, period, 0)
 
 
 @kernel
 def midprice(high: FloatArray, low: FloatArray, period: int) -> FloatArray:
     """Midpoint of the highest high and the lowest low over ``period`` bars."""
-    return (rolling_max(high, period, 0) + rolling_min(low, period, 0)) / 2.0
+    return extremes(high, low, period, 0)
 
 
 @kernel
@@ -33,9 +33,11 @@ def donchian(
     high: FloatArray, low: FloatArray, period: int
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Donchian channel: highest high, their midpoint, lowest low."""
-    upper = rolling_max(high, period, 0)
-    lower = rolling_min(low, period, 0)
-    return upper, (upper + lower) / 2.0, lower
+    return (
+        extremes(high, low, period, 2),
+        extremes(high, low, period, 0),
+        extremes(high, low, period, 3),
+    )
 
 
 @kernel

@@ -109,24 +109,35 @@ def linreg(x: FloatArray, period: int, mode: int) -> FloatArray:
 
     ``mode``: 0 value at the newest bar (LINEARREG), 1 slope, 2 intercept, 3 angle in
     degrees, 4 one-bar-ahead forecast (TSF). As in TA-Lib, ``x`` runs backwards (0 = newest)
-    in the sums and the intercept refers to that axis. The sums are recomputed for every bar
-    in TA-Lib's order: an O(1) rolling update rounds differently by up to 1e-8 relative on
-    prices near 1e4, which breaks parity.
+    in the sums and the intercept refers to that axis. The sums are updated in O(1) around
+    an anchor and recomputed exactly every ``period`` bars, so rounding cannot drift.
     """
     n = x.shape[0]
-    out = np.full(n, NAN)
+    first = period - 1
+    out = np.empty(n)
+    out[: min(first, n)] = NAN
     sum_x = period * (period - 1) * 0.5
     sum_xx = period * (period - 1) * (2 * period - 1) / 6.0
     divisor = sum_x * sum_x - period * sum_xx
-    for t in range(period - 1, n):
-        sum_y = 0.0
-        sum_xy = 0.0
-        for i in range(period - 1, -1, -1):
-            value = x[t - i]
-            sum_y += value
-            sum_xy += i * value
+    sum_y = 0.0
+    sum_xy = 0.0
+    anchor = 0.0
+    for t in range(first, n):
+        if (t - first) % period == 0:
+            # Sums are kept around an anchor (the slope is shift-invariant) to stay small.
+            anchor = x[t]
+            sum_y = 0.0
+            sum_xy = 0.0
+            for i in range(period):
+                value = x[t - i] - anchor
+                sum_y += value
+                sum_xy += i * value
+        else:
+            # Every value ages by one bar: add the old plain sum, drop the leaving value.
+            sum_xy += sum_y - period * (x[t - period] - anchor)
+            sum_y += x[t] - x[t - period]
         slope = (period * sum_xy - sum_x * sum_y) / divisor
-        intercept = (sum_y - slope * sum_x) / period
+        intercept = (sum_y - slope * sum_x) / period + anchor
         if mode == 0:
             out[t] = intercept + slope * (period - 1)
         elif mode == 1:

@@ -6,7 +6,6 @@ import numpy as np
 
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
-from engine.indicators.kernels_ma import ema, sma
 from engine.indicators.kernels_statistic import rolling_var
 
 NAN = np.nan
@@ -78,18 +77,55 @@ def natr(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> F
 
 
 @kernel
+def range_sma(high: FloatArray, low: FloatArray, period: int) -> FloatArray:
+    """Simple average of ``high - low`` over ``period`` bars."""
+    n = high.shape[0]
+    out = np.empty(n)
+    out[: min(period - 1, n)] = NAN
+    total = 0.0
+    for i in range(n):
+        total += high[i] - low[i]
+        if i >= period - 1:
+            out[i] = total / period
+            total -= high[i - period + 1] - low[i - period + 1]
+    return out
+
+
+@kernel
 def adr(high: FloatArray, low: FloatArray, period: int) -> FloatArray:
     """Average day range: the simple average of ``high - low``."""
-    return sma(high - low, period, 0)
+    return range_sma(high, low, period)
+
+
+@kernel
+def range_ema(high: FloatArray, low: FloatArray, period: int) -> FloatArray:
+    """EMA of ``high - low`` seeded by the mean of the first ``period`` ranges."""
+    n = high.shape[0]
+    out = np.empty(n)
+    out[: min(period - 1, n)] = NAN
+    if period - 1 >= n:
+        return out
+    k = 2.0 / (period + 1)
+    value = 0.0
+    for i in range(period):
+        value += high[i] - low[i]
+    value /= period
+    out[period - 1] = value
+    for i in range(period, n):
+        value = ((high[i] - low[i]) - value) * k + value
+        out[i] = value
+    return out
 
 
 @kernel
 def cvi(high: FloatArray, low: FloatArray, period: int, roc_period: int) -> FloatArray:
     """Chaikin volatility: rate of change (%) of an EMA of ``high - low``."""
+    smooth = range_ema(high, low, period)
     n = high.shape[0]
-    smooth = ema(high - low, period, 0)
-    out = np.full(n, NAN)
-    for i in range(period - 1 + roc_period, n):
+    first = period - 1 + roc_period
+    out = np.empty(n)
+    out[: min(first, n)] = NAN
+    for i in range(first, n):
         previous = smooth[i - roc_period]
         out[i] = 0.0 if previous == 0.0 else (smooth[i] - previous) / previous * 100.0
     return out
@@ -98,24 +134,31 @@ def cvi(high: FloatArray, low: FloatArray, period: int, roc_period: int) -> Floa
 @kernel
 def massi(high: FloatArray, low: FloatArray, fast: int, slow: int) -> FloatArray:
     """Mass index: the sum over ``slow`` bars of EMA(range) / EMA(EMA(range))."""
+    single = range_ema(high, low, fast)
     n = high.shape[0]
-    single = ema(high - low, fast, 0)
-    double = ema(single, fast, fast - 1)
-    ratio = np.full(n, NAN)
     begin = 2 * (fast - 1)
-    for i in range(begin, n):
-        ratio[i] = 1.0 if double[i] == 0.0 else single[i] / double[i]
-    out = np.full(n, NAN)
     first = begin + slow - 1
-    if first >= n:
+    out = np.empty(n)
+    out[: min(first, n)] = NAN
+    if begin >= n:
         return out
+    k = 2.0 / (fast + 1)
+    ratios = np.empty(slow)
+    double = 0.0
     total = 0.0
-    for i in range(begin, first):
-        total += ratio[i]
-    for i in range(first, n):
-        total += ratio[i]
-        out[i] = total
-        total -= ratio[i - slow + 1]
+    for i in range(fast - 1, n):
+        if i < begin:
+            double += single[i]
+            continue
+        double = (double + single[i]) / fast if i == begin else (single[i] - double) * k + double
+        ratio = 1.0 if double == 0.0 else single[i] / double
+        slot = (i - begin) % slow
+        if i - begin >= slow:
+            total -= ratios[slot]
+        ratios[slot] = ratio
+        total += ratio
+        if i >= first:
+            out[i] = total
     return out
 
 

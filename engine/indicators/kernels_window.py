@@ -127,3 +127,48 @@ def rolling_sum(x: FloatArray, period: int, start: int) -> FloatArray:
         out[i] = total
         total -= x[i - period + 1]
     return out
+
+
+@kernel
+def extremes(high: FloatArray, low: FloatArray, period: int, mode: int) -> FloatArray:
+    """One pass over rolling highest ``high`` and lowest ``low``, combined per ``mode``.
+
+    Modes: 0 midpoint ``(hh + ll) / 2``, 2 highest high, 3 lowest low.
+    """
+    n = high.shape[0]
+    first = period - 1
+    out = np.empty(n)
+    out[: min(first, n)] = NAN
+    hi = -1
+    lo = -1
+    highest = 0.0
+    lowest = 0.0
+    for today in range(first, n):
+        trailing = today - period + 1
+        if hi < trailing:
+            hi = trailing
+            highest = high[hi]
+            for i in range(hi + 1, today + 1):
+                if high[i] > highest:
+                    hi = i
+                    highest = high[i]
+        elif high[today] >= highest:
+            hi = today
+            highest = high[today]
+        if lo < trailing:
+            lo = trailing
+            lowest = low[lo]
+            for i in range(lo + 1, today + 1):
+                if low[i] < lowest:
+                    lo = i
+                    lowest = low[i]
+        elif low[today] <= lowest:
+            lo = today
+            lowest = low[today]
+        if mode == 0:
+            out[today] = (highest + lowest) / 2.0
+        elif mode == 2:
+            out[today] = highest
+        else:
+            out[today] = lowest
+    return out

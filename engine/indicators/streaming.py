@@ -45,6 +45,8 @@ class StreamingIndicator:
         self._started = False
         self._rows = 0
         self._skipped = 0
+        self._n_inputs = len(spec.inputs)
+        self._single = len(spec.outputs) == 1
 
     @property
     def value(self) -> Value:
@@ -71,6 +73,11 @@ class StreamingIndicator:
         Returns:
             The newest value: a float, or a tuple in output order.
         """
+        if self._started and not kwargs and len(args) == self._n_inputs:
+            # Hot path for live feeds: positional floats after the first valid bar.
+            self._rows += 1
+            outputs = self._outputs = self._step(args)
+            return outputs[0] if self._single else outputs
         row = self._row(args, kwargs)
         if not self._started:
             if any(math.isnan(v) for v in row):
