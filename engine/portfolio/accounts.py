@@ -25,6 +25,8 @@ Rules (settings in ``[account]`` and ``[[data]]``; the README's fill table lists
   risk and fill like any market order: at the next bar's open by default (at once at the
   last close under ``execution.market_fill = "same_close"``), paying fees and slippage.
   No new margin call is made while they work; when the last one ends, `AccountLiquidated`.
+  A call none of whose orders filled (all denied, e.g. below the instrument's minimum
+  notional) is not repeated until some order fills: one call, not one per bar.
 """
 
 from __future__ import annotations
@@ -164,6 +166,7 @@ class AccountRules:
         self._next_midnight = (start_ns // DAY_NS + 1) * DAY_NS if borrow_rate > 0 else _NEVER
         self._liquidating: set[str] = set()  # ids of working liquidation orders
         self._liquidated: tuple[str, ...] = ()
+        self._unfilled_call = False  # a margin call was made and nothing has filled since
         self._liquidation_count = 0
 
     @property
@@ -179,7 +182,12 @@ class AccountRules:
         schedule = self._schedules.get(bar.symbol)
         if schedule is not None and ts >= schedule.next_ts:
             self._pay_funding(bar, schedule)
-        if self._maintenance and not self._liquidating and self._portfolio.open_positions():
+        if (
+            self._maintenance
+            and not self._liquidating
+            and not self._unfilled_call
+            and self._portfolio.open_positions()
+        ):
             self._check_margin(ts)
 
     # --- borrow fees and funding ---------------------------------------------------------
@@ -220,6 +228,7 @@ class AccountRules:
         bus = self._bus
         now = self._clock.timestamp_ns()
         bus.publish(MarginCalled(equity, required, gross, ts, now))
+        self._unfilled_call = True
         for order in self._orders.all_open_orders():
             bus.publish(CancelRequested(order.order_id, order.strategy_id, now, now))
         symbols = []
@@ -248,7 +257,8 @@ class AccountRules:
         self._liquidated = tuple(symbols)
 
     def on_order_filled(self, event: OrderFilled) -> None:
-        """A liquidation order that filled completely has ended."""
+        """Any fill allows a new margin call; a liquidation order filled completely has ended."""
+        self._unfilled_call = False
         if event.order_id in self._liquidating and event.leaves_quantity <= 0:
             self._ended(event.order_id)
 

@@ -47,6 +47,7 @@ class Scenario:
     cash: float | None = None
     account: dict[str, Any] = field(default_factory=dict)
     execution: dict[str, Any] = field(default_factory=dict)
+    instrument: dict[str, Any] = field(default_factory=dict)
     funding: list[tuple[int, float]] | None = None  # (ns offset from T0, rate)
     step: int = DAY
     offsets: list[int] | None = None  # bar k opens at T0 + offsets[k] * step
@@ -80,7 +81,7 @@ def run(scenario: Scenario, folder: Path) -> Any:
         {
             "account": {"initial_cash": 10_000.0, **scenario.account},
             "data": [source],
-            "instruments": [{"symbol": "X", "lot_size": 1.0}],
+            "instruments": [{"symbol": "X", "lot_size": 1.0, **scenario.instrument}],
             "strategy": {"path": "scripted"},
             "execution": {"fee_rate": 0.0, **scenario.execution},
         }
@@ -262,6 +263,19 @@ SCENARIOS: dict[str, Scenario] = {
         cash=-30_040 + 31_200 - 31.2,
         account=MARGIN_5X,
         execution={"fee_rate": 0.001},
+    ),
+    "margin_liquidation_denied_is_not_repeated": S(
+        CRASH,
+        {0: [buy(400)]},
+        # 400 x 80 = 32,000 is below the 35,000 minimum notional: the liquidation is denied,
+        # and c3 (still below maintenance) makes no second call since nothing filled
+        [("o1", 100.0, 400)],
+        margin_calls=[(2_000.0, 3_200.0, 32_000.0)],
+        statuses=["filled", "denied"],
+        position=400,
+        cash=-30_000,
+        account=MARGIN_5X,
+        instrument={"min_notional": 35_000.0},
     ),
     "margin_short_squeezed": S(
         [FLAT, FLAT, (100, 141, 99, 140), (150, 151, 149, 150)],
