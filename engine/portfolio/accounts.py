@@ -64,6 +64,7 @@ __all__ = ["LIQUIDATION_STRATEGY_ID", "AccountRules", "FundingRates", "load_fund
 
 DAY_NS = 86_400 * 10**9
 LIQUIDATION_STRATEGY_ID = "LIQ"
+_NEVER = int(np.iinfo(np.int64).max)  # a time no bar reaches
 
 
 @dataclass(frozen=True)
@@ -136,9 +137,6 @@ class _Schedule:
         self.rates: list[float] = rates.rate.tolist()
         self.index = 0
         self.next_ts = self.times[0] if self.times else _NEVER
-
-
-_NEVER = np.iinfo(np.int64).max
 
 
 class AccountRules:
