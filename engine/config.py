@@ -43,6 +43,7 @@ from typing import Any, Literal
 
 from engine.errors import ConfigError
 from engine.execution.costs_config import FeeConfig, SlippageConfig
+from engine.risk.config import RiskConfig
 from engine.typed import build, to_plain
 
 __all__ = [
@@ -248,6 +249,7 @@ class RunConfig:
     account: AccountConfig = field(default_factory=AccountConfig)
     instruments: list[InstrumentConfig] = field(default_factory=list)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    risk: RiskConfig = field(default_factory=RiskConfig)
     base_dir: str = field(default=".", compare=False, metadata={"config": False})
 
     def __post_init__(self) -> None:

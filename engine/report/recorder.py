@@ -29,6 +29,7 @@ from engine.model import (
     OrderTriggered,
 )
 from engine.portfolio.events import AccountLiquidated, CashAdjusted, MarginCalled
+from engine.risk.events import TradingStateChanged
 
 __all__ = ["Recorder", "TradeRecord"]
 
@@ -80,6 +81,7 @@ class Recorder:
         self.open_trades: dict[str, TradeRecord] = {}
         self.cash_adjustments: list[CashAdjusted] = []
         self.account_events: list[MarginCalled | AccountLiquidated] = []
+        self.trading_states: list[TradingStateChanged] = []  # risk's ACTIVE/REDUCING/HALTED
         self._position: dict[str, float] = dict.fromkeys(symbols, 0.0)
 
     def on_order_requested(self, event: OrderRequested) -> None:
@@ -185,6 +187,10 @@ class Recorder:
     def on_account_event(self, event: MarginCalled | AccountLiquidated) -> None:
         """Record a margin call or the end of a liquidation."""
         self.account_events.append(event)
+
+    def on_trading_state_changed(self, event: TradingStateChanged) -> None:
+        """Record a change of risk's trading state (guard tripped, cooldown, user)."""
+        self.trading_states.append(event)
 
     def _track_round_trip(self, fill: OrderFilled) -> None:
         symbol = fill.symbol

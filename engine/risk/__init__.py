@@ -3,6 +3,11 @@
 - `engine`: `RiskEngine` (validate, round to tick/lot, run checks, approve or deny).
 - `checks`: the `RiskCheck` protocol and the built-in checks (instrument minimums, short
   selling, cash, leverage).
+- `limits`: configurable limits (order size, position, exposure, open orders, rate, price
+  band, direction, symbol lists, trading hours).
+- `config`: the ``[risk]`` section (`RiskConfig`) and what it builds.
+- `events`: `TradingState` (ACTIVE / REDUCING / HALTED) and `TradingStateChanged`.
+- `guards`: `PortfolioGuard` (max drawdown, daily loss, losing streak, cooldown).
 """
 
 from engine.risk.checks import (
@@ -15,6 +20,7 @@ from engine.risk.checks import (
     default_checks,
 )
 from engine.risk.engine import RiskEngine
+from engine.risk.events import TradingState, TradingStateChanged
 
 __all__ = [
     "CashCheck",
@@ -24,5 +30,7 @@ __all__ = [
     "RiskEngine",
     "RiskState",
     "ShortSellingCheck",
+    "TradingState",
+    "TradingStateChanged",
     "default_checks",
 ]

@@ -4,6 +4,11 @@ In: `OrderRequested`. Out: `OrderApproved` carrying the order rounded to the ins
 tick and lot size, or `OrderDenied` naming the check that failed and the numbers that
 failed it. Nothing raises for a bad order: NaN or negative quantities, missing prices and
 unknown symbols are denials like any other.
+
+The engine also holds the trading state (`engine.risk.events.TradingState`): in REDUCING
+only orders that reduce exposure pass, in HALTED no order passes (cancels never come
+here). Guards (`engine.risk.guards`) or the user (`set_trading_state`) change it; each
+change is a `TradingStateChanged` event.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from engine.model import (
     TimeInForce,
 )
 from engine.risk.checks import OpenOrders, PortfolioState, RiskCheck, RiskState, default_checks
+from engine.risk.events import TradingState, TradingStateChanged
+from engine.risk.limits import expected_positions
 
 __all__ = ["RiskEngine"]
 
@@ -53,6 +60,29 @@ class RiskEngine:
             symbol: RiskState(portfolio, orders, instrument, fee_rate, leverage, allow_short)
             for symbol, instrument in instruments.items()
         }
+        self.trading_state = TradingState.ACTIVE
+        self.trading_state_reason = ""
+
+    def set_trading_state(
+        self, state: TradingState | str, reason: str = "set by the user", ts_ns: int | None = None
+    ) -> None:
+        """Change the trading state and publish `TradingStateChanged` (no-op if unchanged).
+
+        Args:
+            state: ``"active"``, ``"reducing"`` or ``"halted"`` (or a `TradingState`).
+            reason: Why, shown in denials and in the report.
+            ts_ns: When (ns UTC); the clock's time when None.
+        """
+        target = TradingState(state)
+        previous = self.trading_state
+        if target is previous:
+            return
+        self.trading_state = target
+        self.trading_state_reason = reason
+        now = self._clock.timestamp_ns()
+        self._bus.publish(
+            TradingStateChanged(previous, target, reason, now if ts_ns is None else ts_ns, now)
+        )
 
     def on_order_requested(self, order: OrderRequested) -> None:
         """Approve (rounded) or deny ``order``."""
@@ -90,6 +120,11 @@ class RiskEngine:
                     f"{rounded.symbol} position of {position:g}",
                 )
                 return
+        if self.trading_state is not TradingState.ACTIVE:
+            blocked = self._blocked_by_state(rounded, state)
+            if blocked:
+                self._deny(order, "trading_state", blocked)
+                return
         for check in self.checks:
             reason = check.check(rounded, state)
             if reason is not None:
@@ -97,6 +132,18 @@ class RiskEngine:
                 return
         now = self._clock.timestamp_ns()
         self._bus.publish(OrderApproved(rounded, now, now))
+
+    def _blocked_by_state(self, order: OrderRequested, state: RiskState) -> str:
+        why = f" ({self.trading_state_reason})" if self.trading_state_reason else ""
+        if self.trading_state is TradingState.HALTED:
+            return f"trading is HALTED{why}: only cancels pass"
+        before, after = expected_positions(order, state)
+        if order.reduce_only or abs(after) <= abs(before) * (1.0 + 1e-9):
+            return ""
+        return (
+            f"trading is REDUCING{why}: only orders that reduce exposure pass, and this one "
+            f"takes the expected {order.symbol} position from {before:g} to {after:g}"
+        )
 
     def _deny(self, order: OrderRequested, check: str, reason: str) -> None:
         now = self._clock.timestamp_ns()

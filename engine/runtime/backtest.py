@@ -260,6 +260,7 @@ def run_backtest(
         instruments=instruments,
         account=config.account,
         execution=config.execution,
+        risk_config=config.risk,
         funding=load_funding(config),
     )
     total = sum(len(frame) for frame in bar_frames) + sum(len(frame) for frame in ticks)

@@ -41,7 +41,10 @@ from engine.portfolio import Portfolio
 from engine.portfolio.accounts import AccountRules, FundingRates
 from engine.portfolio.events import AccountLiquidated, CashAdjusted, MarginCalled
 from engine.report.recorder import Recorder
-from engine.risk import RiskEngine
+from engine.risk import RiskEngine, default_checks
+from engine.risk.config import RiskConfig, build_guard, build_limit_checks, merge_risk_defaults
+from engine.risk.events import TradingStateChanged
+from engine.risk.guards import PortfolioGuard
 from engine.strategy import Context, Strategy, StrategyRunner
 from engine.strategy.history import precomputed_indicator, streaming_indicator
 
@@ -62,6 +65,7 @@ class Kernel:
     runner: StrategyRunner
     recorder: Recorder
     account_rules: AccountRules | None = None  # borrow fees, funding, liquidation; None: off
+    guard: PortfolioGuard | None = None  # drawdown / daily loss / losing streak; None: off
 
     def wire(self) -> None:
         """Subscribe every stage. Order within a type is delivery order."""
@@ -71,6 +75,9 @@ class Kernel:
         bus.subscribe(Bar, self.cache.on_bar)
         if self.account_rules is not None:  # margin rules see the marked close first
             bus.subscribe(Bar, self.account_rules.on_bar)
+        guard = self.guard
+        if guard is not None and guard.watches_bars:  # equity guards see the marked close
+            bus.subscribe(Bar, guard.on_bar)
         bus.subscribe(Bar, runner.on_bar)
         bus.subscribe(TradeTick, self.cache.on_trade)
         bus.subscribe(TradeTick, runner.on_trade)
@@ -107,10 +114,13 @@ class Kernel:
         bus.subscribe(OrderFilled, portfolio.on_order_filled)
         bus.subscribe(OrderFilled, self.broker.on_fill_settled)
         bus.subscribe(OrderFilled, recorder.on_order_filled)
+        if guard is not None:
+            bus.subscribe(OrderFilled, guard.on_order_filled)
         bus.subscribe(OrderFilled, runner.on_order_filled)
         bus.subscribe(OrderCanceled, execution.on_order_canceled)
         bus.subscribe(OrderCanceled, recorder.on_order_canceled)
         bus.subscribe(OrderCanceled, runner.on_order_canceled)
+        bus.subscribe(TradingStateChanged, recorder.on_trading_state_changed)
         # account facts (cash flows that are not fills, margin calls) and liquidation orders
         bus.subscribe(CashAdjusted, recorder.on_cash_adjusted)
         bus.subscribe(MarginCalled, recorder.on_account_event)
@@ -133,6 +143,7 @@ def build_kernel(
     instruments: Mapping[str, Instrument],
     account: AccountConfig,
     execution: ExecutionConfig,
+    risk_config: RiskConfig | None = None,
     funding: Mapping[str, FundingRates] | None = None,
     live: bool = False,
 ) -> Kernel:
@@ -167,6 +178,8 @@ def build_kernel(
         leverage=account.leverage,
     )
     execution_engine = ExecutionEngine(broker, bus, clock)
+    risk_defaults = getattr(strategy, "risk_defaults", None) or {}  # the strategy's, overridden
+    risk_settings = merge_risk_defaults(risk_config or RiskConfig(), risk_defaults)
     risk = RiskEngine(
         bus,
         clock,
@@ -177,7 +190,9 @@ def build_kernel(
         leverage=account.leverage,
         allow_short=account.allow_short,
         instrument_rules=execution.instrument_rules,
+        checks=default_checks() + build_limit_checks(risk_settings),
     )
+    guard = build_guard(risk_settings, risk, portfolio, clock)
     context = Context(
         strategy_id=strategy_id,
         clock=clock,
@@ -212,6 +227,7 @@ def build_kernel(
         runner=StrategyRunner(strategy, context),
         recorder=Recorder(symbols),
         account_rules=rules if rules.active else None,
+        guard=guard,
     )
     kernel.wire()
     return kernel

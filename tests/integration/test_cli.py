@@ -141,7 +141,7 @@ def test_missing_data_file(kestrel: CliRunner, tmp_path: Path) -> None:
 
 
 BAD_CONFIG = {
-    "unknown_top_key": ("[risks]\nmax = 1", "unknown key 'risks'", "(valid: 'account', 'data'"),
+    "unknown_top_key": ("[zzz]\nmax = 1", "unknown key 'zzz'", "(valid: 'account', 'data'"),
     "misspelt_section": (
         '[strateg]\npath = "x"',
         "unknown key 'strateg'",

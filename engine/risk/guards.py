@@ -1,0 +1,203 @@
+"""Portfolio guards: they watch equity and closed trades and change the trading state.
+
+In: `Bar` (after the cache marked its close) and `OrderFilled`. Out: calls to
+`RiskEngine.set_trading_state`, which publishes `TradingStateChanged`. Wired only when a
+guard is configured, so a run without guards does no per-bar work here.
+
+- Max drawdown: equity below its running peak by ``max_drawdown_pct`` % or more.
+- Daily loss: equity below the equity at the start of the UTC day (the last equity seen
+  before the day began) by ``daily_loss_pct`` % or more.
+- Consecutive losses: ``max_consecutive_losses`` losing round trips (net of fees) in a row.
+
+A tripped guard moves the state to ``action`` (never to a less severe state than the
+current one). With ``cooldown_ns`` the guard re-activates trading on the first bar at or
+after trip time + cooldown, and starts afresh: the peak and the day's start become the
+equity then and the loss streak is reset. A state set by the user is never lifted by a
+cooldown.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from engine.clock import Clock
+from engine.model import Bar, OrderFilled, OrderSide
+from engine.risk.events import TradingState
+
+__all__ = ["PortfolioGuard", "RoundTrips", "TradingStateSink"]
+
+DAY_NS = 86_400 * 10**9
+
+
+class EquitySource(Protocol):
+    """Where the guard reads equity from (the portfolio)."""
+
+    def equity(self) -> float:
+        """Return cash plus the marked value of all positions."""
+        ...
+
+
+class TradingStateSink(Protocol):
+    """The risk engine as a guard sees it."""
+
+    @property
+    def trading_state(self) -> TradingState:
+        """Return the current state."""
+        ...
+
+    @property
+    def trading_state_reason(self) -> str:
+        """Return the reason of the last change."""
+        ...
+
+    def set_trading_state(self, state: TradingState, reason: str, ts_ns: int | None = None) -> None:
+        """Change the state (publishes `TradingStateChanged` if it changed)."""
+        ...
+
+
+class RoundTrips:
+    """Net PnL of closed round trips (position-based: flat → open → flat), per symbol.
+
+    A fill that crosses zero closes one trip and opens the next; its cash and fee are split
+    in proportion to quantity.
+    """
+
+    def __init__(self) -> None:
+        self.closed: list[float] = []  # net PnL of each closed trip, in order
+        self._position: dict[str, float] = {}
+        self._cash: dict[str, float] = {}
+
+    def on_order_filled(self, fill: OrderFilled) -> float | None:
+        """Account for ``fill``; return the net PnL of the trip it closed, if any."""
+        symbol = fill.symbol
+        sign = 1.0 if fill.side is OrderSide.BUY else -1.0
+        position = self._position.get(symbol, 0.0)
+        cash = self._cash.get(symbol, 0.0)
+        flow = -sign * fill.quantity * fill.price - fill.fee
+        after = position + sign * fill.quantity
+        tolerance = 1e-12 * max(abs(position), fill.quantity)
+        closed: float | None = None
+        if position != 0.0 and (abs(after) <= tolerance or after * position < 0):
+            share = min(abs(position) / fill.quantity, 1.0)
+            closed = cash + flow * share
+            self.closed.append(closed)
+            cash = flow * (1.0 - share)
+            after = 0.0 if abs(after) <= tolerance else after
+        else:
+            cash += flow
+        self._position[symbol] = after
+        self._cash[symbol] = cash if after != 0.0 else 0.0
+        return closed
+
+
+class PortfolioGuard:
+    """Trips the trading state on drawdown, daily loss or a losing streak."""
+
+    def __init__(
+        self,
+        risk: TradingStateSink,
+        portfolio: EquitySource,
+        clock: Clock,
+        *,
+        max_drawdown_pct: float | None = None,
+        daily_loss_pct: float | None = None,
+        max_consecutive_losses: int | None = None,
+        action: TradingState = TradingState.HALTED,
+        cooldown_ns: int | None = None,
+    ) -> None:
+        self._risk = risk
+        self._portfolio = portfolio
+        self._clock = clock
+        self.max_drawdown_pct = max_drawdown_pct
+        self.daily_loss_pct = daily_loss_pct
+        self.max_consecutive_losses = max_consecutive_losses
+        self.action = action
+        self.cooldown_ns = cooldown_ns
+        equity = portfolio.equity()
+        self.peak = equity
+        self._day = clock.timestamp_ns() // DAY_NS
+        self._day_start = equity
+        self._last_equity = equity
+        self.losing_streak = 0
+        self.round_trips = RoundTrips()
+        self._resume_at: int | None = None
+        self._tripped_reason = ""
+
+    @property
+    def watches_bars(self) -> bool:
+        """Return whether equity guards are on (the guard then needs every bar)."""
+        return (
+            self.max_drawdown_pct is not None
+            or self.daily_loss_pct is not None
+            or self.cooldown_ns is not None
+        )
+
+    def on_bar(self, bar: Bar) -> None:
+        """Mark equity after ``bar``'s close and trip or lift the trading state."""
+        now = bar.ts_event
+        equity = self._portfolio.equity()
+        if self._resume_at is not None and now >= self._resume_at:
+            self._resume(equity, now)
+        if equity > self.peak:
+            self.peak = equity
+        day = now // DAY_NS
+        if day != self._day:
+            self._day = day
+            self._day_start = self._last_equity
+        self._last_equity = equity
+        limit = self.max_drawdown_pct
+        if limit is not None and self.peak > 0:
+            drawdown = 100.0 * (self.peak - equity) / self.peak
+            if drawdown >= limit:
+                self._trip(
+                    f"max_drawdown: equity {equity:.2f} is {drawdown:.2f}% below its peak "
+                    f"{self.peak:.2f} (limit {limit:g}%)",
+                    now,
+                )
+        limit = self.daily_loss_pct
+        if limit is not None and self._day_start > 0:
+            loss = 100.0 * (self._day_start - equity) / self._day_start
+            if loss >= limit:
+                self._trip(
+                    f"daily_loss: equity {equity:.2f} is {loss:.2f}% below the day's start "
+                    f"{self._day_start:.2f} (limit {limit:g}%)",
+                    now,
+                )
+
+    def on_order_filled(self, fill: OrderFilled) -> None:
+        """Count losing round trips in a row; trip at ``max_consecutive_losses``."""
+        pnl = self.round_trips.on_order_filled(fill)
+        if pnl is None:
+            return
+        self.losing_streak = self.losing_streak + 1 if pnl < 0 else 0
+        limit = self.max_consecutive_losses
+        if limit is not None and self.losing_streak >= limit:
+            self._trip(
+                f"consecutive_losses: {self.losing_streak} losing round trips in a row, the "
+                f"last {pnl:.2f} (limit {limit})",
+                fill.ts_event,
+            )
+
+    def _trip(self, reason: str, now: int) -> None:
+        if self._risk.trading_state.severity >= self.action.severity:
+            return
+        self._risk.set_trading_state(self.action, reason, now)
+        self._tripped_reason = reason
+        if self.cooldown_ns is not None:
+            self._resume_at = now + self.cooldown_ns
+
+    def _resume(self, equity: float, now: int) -> None:
+        self._resume_at = None
+        risk = self._risk
+        if (
+            risk.trading_state is not self.action
+            or risk.trading_state_reason != self._tripped_reason
+        ):
+            return  # changed since by someone else (the user): not ours to lift
+        self.peak = equity
+        self._day_start = equity
+        self.losing_streak = 0
+        cooldown_s = (self.cooldown_ns or 0) / 1e9
+        self._risk.set_trading_state(
+            TradingState.ACTIVE, f"cooldown of {cooldown_s:g} s ended", now
+        )

@@ -1,0 +1,441 @@
+"""Configurable pre-trade limits: each a `RiskCheck` built from ``[risk]`` settings.
+
+Every check has a ``name`` (the ``check`` of an `OrderDenied`) and returns a sentence with
+the numbers that failed it. Exposure limits (position, gross, net, leverage) never block
+an order that reduces exposure: reduce-only orders, and orders whose expected position
+after the fill is no larger in absolute size than before it. The expected position counts
+the symbol's working orders as if filled, so a series of orders cannot pass one by one
+what they break together.
+
+Percent settings (``_pct``) are percent: 5.0 means 5%.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+
+from engine.model import OrderRequested
+from engine.risk.checks import RiskState
+
+__all__ = [
+    "AllowedSymbolsCheck",
+    "BlockedSymbolsCheck",
+    "DirectionCheck",
+    "GrossExposureCheck",
+    "LeverageLimitCheck",
+    "MaxOpenOrdersCheck",
+    "NetExposureCheck",
+    "OrderNotionalCheck",
+    "OrderQuantityCheck",
+    "OrderRateCheck",
+    "PositionNotionalCheck",
+    "PositionPercentCheck",
+    "PositionQuantityCheck",
+    "PriceBandCheck",
+    "Session",
+    "TradingHoursCheck",
+    "expected_positions",
+]
+
+DAY_NS = 86_400 * 10**9
+_TOLERANCE = 1.0 + 1e-9
+
+
+def expected_positions(order: OrderRequested, state: RiskState) -> tuple[float, float]:
+    """Return ``(before, after)``: the symbol's position plus its working orders, without
+    and with ``order`` filled."""
+    before = state.portfolio.position_quantity(order.symbol)
+    for working in state.orders.all_open_orders():
+        # OCO members (protective exits) are alternatives, not additions: left out.
+        if working.symbol == order.symbol and not working.oco_group:
+            before += working.side.sign * working.leaves_quantity
+    return before, before + order.side.sign * order.quantity
+
+
+def _reduces(order: OrderRequested, state: RiskState) -> tuple[bool, float, float]:
+    before, after = expected_positions(order, state)
+    return order.reduce_only or abs(after) <= abs(before) * _TOLERANCE, before, after
+
+
+def _price(order: OrderRequested, state: RiskState) -> float:
+    return state.reference_price(order)
+
+
+def _no_price(order: OrderRequested) -> str:
+    return f"no price known yet for {order.symbol} to value the order"
+
+
+class OrderQuantityCheck:
+    """An order's quantity may not exceed ``limit`` (base units)."""
+
+    name = "max_order_quantity"
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+
+    def check(self, order: OrderRequested, state: RiskState) -> str | None:
+        """Deny an order larger than the limit."""
+        if order.quantity > self.limit * _TOLERANCE:
+            return f"order quantity {order.quantity:g} exceeds the maximum {self.limit:g}"
+        return None
+
+
+class OrderNotionalCheck:
+    """An order's notional (quantity × reference price) may not exceed ``limit``."""
+
+    name = "max_order_notional"
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+
+    def check(self, order: OrderRequested, state: RiskState) -> str | None:
+        """Deny an order worth more than the limit."""
+        price = _price(order, state)
+        if not math.isfinite(price):
+            return _no_price(order)
+        notional = order.quantity * price
+        if notional > self.limit * _TOLERANCE:
+            return (
+                f"order notional {notional:.2f} ({order.quantity:g} x {price:g}) exceeds "
+                f"the maximum {self.limit:.2f}"
+            )
+        return None
+
+
+class PositionQuantityCheck:
+    """The expected absolute position per symbol may not exceed ``limit`` base units."""
+
+    name = "max_position_quantity"
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+
+    def check(self, order: OrderRequested, state: RiskState) -> str | None:
+        """Deny an order that takes |position| beyond the limit."""
+        reducing, before, after = _reduces(order, state)
+        if reducing or abs(after) <= self.limit * _TOLERANCE:
+            return None
+        return (
+            f"{order.symbol} position would be {after:g} (from {before:g}), beyond the "
+            f"maximum {self.limit:g}"
+        )
+
+
+class PositionNotionalCheck:
+    """The expected absolute position value per symbol may not exceed ``limit``."""
+
+    name = "max_position_notional"
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+
+    def check(self, order: OrderRequested, state: RiskState) -> str | None:
+        """Deny an order that takes the position's value beyond the limit."""
+        reducing, _, after = _reduces(order, state)
+        if reducing:
+            return None
+        price = _price(order, state)
+        if not math.isfinite(price):
+            return _no_price(order)
+        value = abs(after) * price
+        if value > self.limit * _TOLERANCE:
+            return (
+                f"{order.symbol} position value would be {value:.2f} ({abs(after):g} x "
+                f"{price:g}), beyond the maximum {self.limit:.2f}"
+            )
+        return None
+
+
+class PositionPercentCheck:
+    """The expected position value per symbol may not exceed ``limit_pct`` % of equity."""
+
+    name = "max_position_pct"
+
+    def __init__(self, limit_pct: float) -> None:
+        self.limit_pct = limit_pct
+
+    def check(self, order: OrderRequested, state: RiskState) -> str | None:
+        """Deny an order that takes the position beyond the percentage of equity."""
+        reducing, _, after = _reduces(order, state)
+        if reducing:
+            return None
+        price = _price(order, state)
+        if not math.isfinite(price):
+            return _no_price(order)
+        equity = state.portfolio.equity()
+        value = abs(after) * price
+        limit = max(equity, 0.0) * self.limit_pct / 100.0
+        if value > limit * _TOLERANCE:
+            share = math.inf if equity <= 0 else 100.0 * value / equity
+            return (
+                f"{order.symbol} position value would be {value:.2f} = {share:.2f}% of "
+                f"equity {equity:.2f}, beyond the maximum {self.limit_pct:g}%"
+            )
+        return None
+
+
+def _exposures(order: OrderRequested, state: RiskState) -> tuple[float, float, float, float]:
+    """Return gross and net exposure now and after ``order`` fills (at its reference price).
+
+    Positions are valued at the last close; the order's symbol after the fill at the
+    order's reference price. Working orders of the symbol count as if filled.
+    """
+    portfolio = state.portfolio
+    last = portfolio.last_price(order.symbol)
+    price = _price(order, state)
+    position = portfolio.position_quantity(order.symbol)
+    before, after = expected_positions(order, state)
+    gross = portfolio.gross_exposure()
+    mark = last if math.isfinite(last) else price
+    net = portfolio.equity() - portfolio.cash  # Σ signed position values
+    gross_before = gross - abs(position) * mark + abs(before) * price
+    net_before = net - position * mark + before * price
+    gross_after = gross - abs(position) * mark + abs(after) * price
+    net_after = net - position * mark + after * price
+    return gross_before, gross_after, net_before, net_after
+
+
+class GrossExposureCheck:
+    """Σ |position value| after the order may not exceed ``limit`` (account currency)."""
+
+    name = "max_gross_exposure"
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+
+    def check(self, order: OrderRequested, state: RiskState) -> str | None:
+        """Deny an exposure-increasing order that takes gross exposure beyond the limit."""
+        if _reduces(order, state)[0]:
+            return None
+        if not math.isfinite(_price(order, state)):
+            return _no_price(order)
+        _, gross_after, _, _ = _exposures(order, state)
+        if gross_after > self.limit * _TOLERANCE:
+            return f"gross exposure would be {gross_after:.2f}, above the maximum {self.limit:.2f}"
+        return None
+
+
+class NetExposureCheck:
+    """|Σ signed position value| after the order may not exceed ``limit``.
+
+    An order that moves net exposure toward zero always passes.
+    """
+
+    name = "max_net_exposure"
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+
+    def check(self, order: OrderRequested, state: RiskState) -> str | None:
+        """Deny an order that takes |net exposure| beyond the limit."""
+        if order.reduce_only:
+            return None
+        if not math.isfinite(_price(order, state)):
+            return _no_price(order)
+        _, _, net_before, net_after = _exposures(order, state)
+        if abs(net_after) <= abs(net_before) or abs(net_after) <= self.limit * _TOLERANCE:
+            return None
+        return f"net exposure would be {net_after:.2f}, beyond the maximum +/-{self.limit:.2f}"
+
+
+class LeverageLimitCheck:
+    """Gross exposure / equity after the order may not exceed ``limit``."""
+
+    name = "max_leverage"
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+
+    def check(self, order: OrderRequested, state: RiskState) -> str | None:
+        """Deny an exposure-increasing order that takes leverage beyond the limit."""
+        if _reduces(order, state)[0]:
+            return None
+        if not math.isfinite(_price(order, state)):
+            return _no_price(order)
+        _, gross_after, _, _ = _exposures(order, state)
+        equity = state.portfolio.equity()
+        if equity <= 0:
+            return f"equity is {equity:.2f}: no exposure may be added"
+        leverage = gross_after / equity
+        if leverage > self.limit * _TOLERANCE:
+            return (
+                f"leverage would be {leverage:.3f} (gross {gross_after:.2f} / equity "
+                f"{equity:.2f}), above the maximum {self.limit:g}"
+            )
+        return None
+
+
+class MaxOpenOrdersCheck:
+    """At most ``limit`` working orders (all strategies, all symbols) at a time."""
+
+    name = "max_open_orders"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def check(self, order: OrderRequested, state: RiskState) -> str | None:
+        """Deny a new order when ``limit`` orders are already working."""
+        count = len(state.orders.all_open_orders())
+        if count >= self.limit:
+            return f"{count} orders are working, the maximum is {self.limit}"
+        return None
+
+
+class OrderRateCheck:
+    """At most ``limit`` approved-so-far orders per ``window_ns`` of simulated time.
+
+    Counts the orders that passed every check before this one, by their ``ts_event`` (the
+    decision time: the simulated time in a backtest, the wall clock live). Must therefore
+    come last in the check list so that denied orders do not use up the budget.
+    """
+
+    name = "order_rate"
+
+    def __init__(self, limit: int, window_ns: int) -> None:
+        self.limit = limit
+        self.window_ns = window_ns
+        self._times: deque[int] = deque()
+
+    def check(self, order: OrderRequested, state: RiskState) -> str | None:
+        """Deny an order when ``limit`` orders were already sent within the window."""
+        times = self._times
+        start = order.ts_event - self.window_ns
+        while times and times[0] <= start:
+            times.popleft()
+        if len(times) >= self.limit:
+            seconds = self.window_ns / 1e9
+            return f"{len(times)} orders in the last {seconds:g} s, the maximum is {self.limit}"
+        times.append(order.ts_event)
+        return None
+
+
+class PriceBandCheck:
+    """A limit or stop price may be at most ``band_pct`` % away from the last price.
+
+    Catches fat fingers (a misplaced decimal). Market orders have no price to check.
+    """
+
+    name = "price_band"
+
+    def __init__(self, band_pct: float) -> None:
+        self.band_pct = band_pct
+
+    def check(self, order: OrderRequested, state: RiskState) -> str | None:
+        """Deny a limit/stop price outside the band around the last price."""
+        last = state.portfolio.last_price(order.symbol)
+        if not math.isfinite(last) or last <= 0:
+            return None
+        for label, price in (("limit", order.limit_price), ("stop", order.stop_price)):
+            if price is None:
+                continue
+            away = 100.0 * abs(price - last) / last
+            if away > self.band_pct * _TOLERANCE:
+                return (
+                    f"{label} price {price:g} is {away:.2f}% away from the last price "
+                    f"{last:g}, beyond the band of {self.band_pct:g}%"
+                )
+        return None
+
+
+class DirectionCheck:
+    """Long-only (no short position) or short-only (no long position) trading."""
+
+    def __init__(self, direction: str) -> None:
+        if direction not in ("long_only", "short_only"):
+            raise ValueError(f"direction must be long_only or short_only, got {direction!r}")
+        self.name = direction
+        self._sign = 1.0 if direction == "long_only" else -1.0
+
+    def check(self, order: OrderRequested, state: RiskState) -> str | None:
+        """Deny an order whose expected position after the fill is on the forbidden side."""
+        if order.reduce_only:
+            return None
+        before, after = expected_positions(order, state)
+        if after * self._sign >= -1e-12 or (after * before > 0 and abs(after) <= abs(before)):
+            return None
+        side = "short" if self._sign > 0 else "long"
+        return (
+            f"{self.name}: {order.side} {order.quantity:g} {order.symbol} would leave a "
+            f"{side} position of {after:g}"
+        )
+
+
+class AllowedSymbolsCheck:
+    """Only symbols on the allow-list may be traded (reducing orders always pass)."""
+
+    name = "allowed_symbols"
+
+    def __init__(self, symbols: Sequence[str]) -> None:
+        self.symbols = frozenset(symbols)
+
+    def check(self, order: OrderRequested, state: RiskState) -> str | None:
+        """Deny an order on a symbol not in the allow-list."""
+        if order.symbol in self.symbols or _reduces(order, state)[0]:
+            return None
+        return f"{order.symbol} is not in the allowed symbols {sorted(self.symbols)}"
+
+
+class BlockedSymbolsCheck:
+    """Symbols on the block-list may not be traded (reducing orders always pass)."""
+
+    name = "blocked_symbols"
+
+    def __init__(self, symbols: Sequence[str]) -> None:
+        self.symbols = frozenset(symbols)
+
+    def check(self, order: OrderRequested, state: RiskState) -> str | None:
+        """Deny an order on a blocked symbol."""
+        if order.symbol not in self.symbols or _reduces(order, state)[0]:
+            return None
+        return f"{order.symbol} is in the blocked symbols"
+
+
+class Session:
+    """A daily UTC trading window ``[start, end)`` on the given weekdays (0 = Monday).
+
+    ``end`` before ``start`` wraps past midnight (22:00-02:00); the weekday is that of
+    the window's start.
+    """
+
+    def __init__(self, start_s: int, end_s: int, weekdays: Sequence[int]) -> None:
+        self.start_s = start_s
+        self.end_s = end_s
+        self.weekdays = frozenset(weekdays)
+
+    def contains(self, ts_ns: int) -> bool:
+        """Return whether ``ts_ns`` (UTC) falls in this session."""
+        day, rest = divmod(ts_ns, DAY_NS)
+        second = rest // 10**9
+        weekday = (day + 3) % 7  # 1970-01-01 was a Thursday
+        if self.start_s <= self.end_s:
+            return weekday in self.weekdays and self.start_s <= second < self.end_s
+        if second >= self.start_s:
+            return weekday in self.weekdays
+        return (weekday - 1) % 7 in self.weekdays and second < self.end_s
+
+
+class TradingHoursCheck:
+    """Orders may be placed only inside one of the sessions (by the order's ``ts_event``).
+
+    Reducing orders pass outside the sessions too, so a position can always be closed.
+    """
+
+    name = "trading_hours"
+
+    def __init__(self, sessions: Sequence[Session]) -> None:
+        self.sessions = list(sessions)
+
+    def check(self, order: OrderRequested, state: RiskState) -> str | None:
+        """Deny an exposure-adding order decided outside every session."""
+        ts = order.ts_event
+        if any(session.contains(ts) for session in self.sessions):
+            return None
+        if _reduces(order, state)[0]:
+            return None
+        day, rest = divmod(ts, DAY_NS)
+        weekday = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[(day + 3) % 7]
+        seconds = rest // 10**9
+        clock = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        return f"{weekday} {clock} UTC is outside the trading sessions"

@@ -1,0 +1,100 @@
+"""Portfolio guards on real data: SMA(10)/SMA(30) on Binance BTC/USDT hourly bars.
+
+A max-drawdown guard trips once; afterwards the equity curve moves only with what the
+trading state allows: in REDUCING the strategy's exits (sells) still fill and the
+account ends flat with constant equity; in HALTED nothing fills and equity moves only
+with the position held at the trip, marked to each close.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from engine.config import load_config
+from engine.model import OrderSide
+from engine.risk import TradingState
+from engine.runtime import BacktestResult, run_backtest
+
+CONFIG = "configs/sma_cross_btc.toml"
+
+
+def run(*overrides: str) -> BacktestResult:
+    return run_backtest(load_config(CONFIG, list(overrides)))
+
+
+@pytest.fixture(scope="module")
+def unguarded() -> BacktestResult:
+    return run()
+
+
+def trip_time(result: BacktestResult, state: TradingState, limit: float) -> int:
+    (change,) = result.recorder.trading_states
+    assert (change.previous, change.state) == (TradingState.ACTIVE, state)
+    drawdown = float(change.reason.split(" is ")[1].split("%")[0])
+    assert change.reason.startswith("max_drawdown: equity ")
+    assert drawdown >= limit
+    return change.ts_event
+
+
+def same_until(guarded: BacktestResult, unguarded: BacktestResult, ts: int) -> None:
+    before = guarded.equity_curve.ts <= ts
+    np.testing.assert_array_equal(
+        guarded.equity_curve.equity[before], unguarded.equity_curve.equity[before]
+    )
+
+
+def denials(result: BacktestResult, after: int) -> list[dict[str, Any]]:
+    return [
+        row
+        for row in result.recorder.orders.values()
+        if row["status"] == "denied" and row["ts_requested"] >= after
+    ]
+
+
+def test_reducing_lets_only_exits_fill_then_equity_is_flat(unguarded: BacktestResult) -> None:
+    result = run("risk.max_drawdown_pct=15.0", 'risk.guard_action="reducing"')
+    ts = trip_time(result, TradingState.REDUCING, 15.0)
+    same_until(result, unguarded, ts)
+    later = [fill for fill in result.recorder.fills if fill.ts_event > ts]
+    assert later
+    assert all(fill.side is OrderSide.SELL for fill in later)
+    denied = denials(result, ts)
+    assert denied
+    assert all(row["check"] == "trading_state" for row in denied)
+    assert all(row["side"] == "buy" for row in denied)
+    assert all("trading is REDUCING (max_drawdown:" in row["reason"] for row in denied)
+    assert result.kernel.portfolio.position_quantity("BTC/USDT") == 0.0
+    flat_from = later[-1].ts_event
+    curve = result.equity_curve
+    after = curve.equity[curve.ts > flat_from]  # a fill at an open is in that bar's close
+    assert after.size > 100
+    assert np.all(after == after[0])
+    assert result.metrics["num_trades"] < unguarded.metrics["num_trades"]
+
+
+def test_halted_fills_nothing_and_equity_follows_the_held_position(
+    unguarded: BacktestResult,
+) -> None:
+    result = run("risk.max_drawdown_pct=15.0")
+    ts = trip_time(result, TradingState.HALTED, 15.0)
+    same_until(result, unguarded, ts)
+    # an order approved before the trip may still fill at the next open; nothing after that
+    approved_before = {
+        order_id for order_id, row in result.recorder.orders.items() if row["ts_requested"] <= ts
+    }
+    later = [fill for fill in result.recorder.fills if fill.ts_event > ts]
+    assert all(fill.order_id in approved_before for fill in later)
+    denied = denials(result, ts + 1)
+    assert denied
+    assert all(row["reason"].startswith("trading is HALTED") for row in denied)
+    settled = max([ts, *(fill.ts_event for fill in later)])
+    quantity = result.kernel.portfolio.position_quantity("BTC/USDT")
+    curve, frame = result.equity_curve, result.frames[0]
+    mask = curve.ts > settled
+    closes = frame.close[np.isin(frame.ts_close_ns, curve.ts[mask])]
+    np.testing.assert_allclose(
+        np.diff(curve.equity[mask]), quantity * np.diff(closes), rtol=1e-9, atol=1e-6
+    )
