@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine import Context, Strategy, parse_config, run_backtest
+from engine import Context, Strategy, load_config, parse_config, run_backtest
 from engine.errors import ConfigError, DataError
 from engine.feeds import BarFrame
 from engine.model import Bar
@@ -428,3 +428,32 @@ def test_funding_file_with_iso_times_and_funding_rate_column(tmp_path: Path) -> 
     rates = load_funding_rates(path)
     assert rates.ts.tolist() == [1_609_459_200 * 10**9, 1_609_488_000 * 10**9]
     assert rates.rate.tolist() == [0.0001, -0.0002]
+
+
+def test_funding_path_in_a_toml_config_is_resolved_beside_it(tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "bars.csv").write_text(
+        "timestamp,open,high,low,close,volume\n"
+        "2021-01-01 00:00,100,101,99,100,1000\n"
+        "2021-01-01 08:00,100,101,99,100,1000\n"
+        "2021-01-01 16:00,100,201,99,200,1000\n"
+    )
+    (folder / "funding.csv").write_text(
+        "timestamp,rate\n2021-01-01 16:00,0.01\n2021-01-02 00:00,0.01\n"
+    )
+    (folder / "run.toml").write_text(
+        '[[data]]\npath = "bars.csv"\nsymbol = "PERP"\nfunding = "funding.csv"\n\n'
+        '[strategy]\npath = "scripted"\n\n[execution]\nfee_rate = 0.0\n'
+    )
+    config = load_config(folder / "run.toml")
+    buy_perp: Action = lambda ctx: ctx.buy("PERP", 10)  # noqa: E731
+    result = run_backtest(config, strategy=Scripted({0: [buy_perp]}))
+    # bought 10 at 100 (08:00 open); 16:00 funding settles at the 08:00 bar's close (100),
+    # 24:00 at the 16:00 bar's close (200)
+    flows = [(a.ts_event, a.amount) for a in result.recorder.cash_adjustments]
+    assert flows == [
+        (1_609_488_000 * 10**9 + 8 * 3_600 * 10**9, pytest.approx(-10.0)),
+        (1_609_545_600 * 10**9, pytest.approx(-20.0)),
+    ]
+    assert result.equity_curve.equity[-1] == pytest.approx(10_000 - 1_000 - 30 + 2_000)
