@@ -24,6 +24,7 @@ from engine.indicators._common import (
 )
 from engine.indicators.bindings import BINDINGS
 from engine.indicators.streaming import HistoryStream, StreamingIndicator, WindowStream
+from engine.indicators.streaming_simple import ELEMENTWISE, ElementwiseStream, LagStream
 
 __all__ = ["Binding", "IndicatorSpec", "get", "names", "resolve", "specs"]
 
@@ -137,6 +138,10 @@ class IndicatorSpec:
         checked = self.check_params(params)
         if self.binding.stream is not None:
             return self.binding.stream(self, checked)
+        if self.name in ELEMENTWISE:
+            return ElementwiseStream(self, checked)
+        if self.name in LagStream.MODES:
+            return LagStream(self, checked)
         memory = self.binding.memory
         if callable(memory):
             memory = memory(checked)
