@@ -8,7 +8,7 @@ through ``ctx.indicator(name, symbol, **params)``, which calls :func:`resolve`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -24,6 +24,13 @@ from engine.indicators._common import (
 )
 from engine.indicators.bindings import BINDINGS
 from engine.indicators.streaming import HistoryStream, StreamingIndicator, WindowStream
+from engine.indicators.streaming_core import RsiStream
+from engine.indicators.streaming_more import (
+    DmStream,
+    EmaOfStream,
+    KamaStream,
+    PriceOscillatorStream,
+)
 from engine.indicators.streaming_simple import ELEMENTWISE, ElementwiseStream, LagStream
 
 __all__ = ["Binding", "IndicatorSpec", "get", "names", "resolve", "specs"]
@@ -142,12 +149,43 @@ class IndicatorSpec:
             return ElementwiseStream(self, checked)
         if self.name in LagStream.MODES:
             return LagStream(self, checked)
+        special = _SPECIAL_STREAMS.get(self.name)
+        if special is not None and special[1](checked):
+            return special[0](self, checked)
         memory = self.binding.memory
         if callable(memory):
             memory = memory(checked)
         if memory == "window":
             return WindowStream(self, checked, index_outputs=self.binding.index_outputs)
         return HistoryStream(self, checked)
+
+
+def _ema_legs(params: Mapping[str, int | float]) -> bool:
+    # APO/PPO/PVO stream in O(1) with exponential legs (TA-Lib's default, code 1 or 11).
+    return int(params["matype"]) in (1, 11)
+
+
+def _always(params: Mapping[str, int | float]) -> bool:
+    return True
+
+
+_SPECIAL_STREAMS: Mapping[
+    str, tuple[type[StreamingIndicator], Callable[[Mapping[str, int | float]], bool]]
+] = MappingProxyType(
+    {
+        "cmo": (RsiStream, _always),
+        "kama": (KamaStream, _always),
+        "plus_dm": (DmStream, _always),
+        "minus_dm": (DmStream, _always),
+        "eri": (EmaOfStream, _always),
+        "efi": (EmaOfStream, _always),
+        "zlema": (EmaOfStream, _always),
+        "ha": (EmaOfStream, _always),
+        "apo": (PriceOscillatorStream, _ema_legs),
+        "ppo": (PriceOscillatorStream, _ema_legs),
+        "pvo": (PriceOscillatorStream, _ema_legs),
+    }
+)
 
 
 def _fmt(value: float) -> str:

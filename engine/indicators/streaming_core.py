@@ -95,11 +95,12 @@ class RmaStream(EmaStream):
 
 
 class RsiStream(StreamingIndicator):
-    """Relative strength index with TA-Lib's Wilder smoothing."""
+    """RSI (and CMO) with TA-Lib's Wilder smoothing of gains and losses."""
 
     def __init__(self, spec: IndicatorSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
+        self._chande = spec.name == "cmo"  # CMO shares RSI's smoothing, not its ratio
         self._previous = NAN
         self._count = 0
         self._gain = 0.0
@@ -132,7 +133,11 @@ class RsiStream(StreamingIndicator):
             self._loss /= period
             self._gain /= period
         total = self._gain + self._loss
-        return (0.0 if -1e-8 < total < 1e-8 else 100.0 * (self._gain / total),)
+        if -1e-8 < total < 1e-8:
+            return (0.0,)
+        if self._chande:
+            return (100.0 * ((self._gain - self._loss) / total),)
+        return (100.0 * (self._gain / total),)
 
     def _clear(self) -> None:
         self._previous = NAN

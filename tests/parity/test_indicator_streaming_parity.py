@@ -64,3 +64,35 @@ def test_warmup_then_update_matches_batch(
             assert got == pytest.approx(batch[output][i], rel=1e-9, abs=1e-9)
     stream.reset()
     assert not stream.is_ready
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("plus_dm", {"timeperiod": 1}),
+        ("minus_di", {"timeperiod": 1}),
+        ("kama", {"timeperiod": 1}),
+        ("apo", {"matype": 0}),
+        ("ppo", {"matype": 3}),
+        ("bbands", {"matype": 1}),
+        ("stoch", {"slowk_matype": 1}),
+        ("atr", {"timeperiod": 1}),
+        ("natr", {"timeperiod": 1}),
+        ("t3", {"timeperiod": 3, "vfactor": 0.4}),
+        ("macd", {"fastperiod": 26, "slowperiod": 12}),
+        ("adxr", {"timeperiod": 3}),
+        ("roc", {"timeperiod": 1}),
+    ],
+)
+def test_streaming_matches_batch_with_parameters(
+    name: str, params: dict[str, float], datasets: dict[str, dict[str, np.ndarray]]
+) -> None:
+    spec = ta.get(name)
+    data = {k: v[:200] for k, v in datasets["nan_prefix"].items()}
+    batch = spec.compute({k: data[k] for k in spec.inputs}, **params)
+    stream = spec.streaming(**params)
+    rows = zip(*(data[k] for k in spec.inputs), strict=True)
+    values = [stream.update(*row) for row in rows]
+    columns = zip(*(v if isinstance(v, tuple) else (v,) for v in values), strict=True)
+    for output, column in zip(spec.outputs, columns, strict=True):
+        assert_close(name, f"{params}/{output}", np.array(column), batch[output])
