@@ -176,13 +176,13 @@ def _malformed(order: OrderRequested) -> str | None:
 
 
 def _rounded(order: OrderRequested, instrument: Instrument) -> OrderRequested:
-    return order._replace(
-        quantity=instrument.round_quantity(order.quantity),
-        limit_price=None
-        if order.limit_price is None
-        else instrument.round_price(order.limit_price),
-        stop_price=None if order.stop_price is None else instrument.round_price(order.stop_price),
-    )
+    quantity = instrument.round_quantity(order.quantity)
+    limit, stop = order.limit_price, order.stop_price
+    limit = None if limit is None else instrument.round_price(limit)
+    stop = None if stop is None else instrument.round_price(stop)
+    if quantity == order.quantity and limit == order.limit_price and stop == order.stop_price:
+        return order  # already on the grid: skip the copy (the common case on the order path)
+    return order._replace(quantity=quantity, limit_price=limit, stop_price=stop)
 
 
 def _off_grid(order: OrderRequested, rounded: OrderRequested, instrument: Instrument) -> str:
