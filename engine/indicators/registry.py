@@ -25,6 +25,8 @@ from engine.indicators._common import (
 from engine.indicators.bindings import BINDINGS
 from engine.indicators.streaming import HistoryStream, StreamingIndicator, WindowStream
 from engine.indicators.streaming_core import RsiStream
+from engine.indicators.streaming_cycle import LAYOUT as HILBERT_LAYOUT
+from engine.indicators.streaming_cycle import HilbertStream
 from engine.indicators.streaming_more import (
     DmStream,
     EmaOfStream,
@@ -181,6 +183,7 @@ _SPECIAL_STREAMS: Mapping[
         "efi": (EmaOfStream, _always),
         "zlema": (EmaOfStream, _always),
         "ha": (EmaOfStream, _always),
+        **dict.fromkeys(HILBERT_LAYOUT, (HilbertStream, _always)),
         "apo": (PriceOscillatorStream, _ema_legs),
         "ppo": (PriceOscillatorStream, _ema_legs),
         "pvo": (PriceOscillatorStream, _ema_legs),
