@@ -56,6 +56,7 @@ class TradingNode:
             instruments=make_instruments(config),
             account=config.account,
             execution=config.execution,
+            risk_config=config.risk,
             live=True,
         )
         self._current = -1

@@ -18,15 +18,28 @@ from tests.integration.conftest import REPO
 
 
 @pytest.mark.parametrize(
-    ("config", "overrides"),
+    ("config", "sets"),
     [
-        ("configs/sma_cross_btc.toml", {}),
-        ("configs/sma_cross_goog.toml", {}),
-        ("configs/sma_cross_btc.toml", {"strategy.params.allow_short": True}),
+        ("configs/sma_cross_btc.toml", []),
+        ("configs/sma_cross_goog.toml", []),
+        ("configs/sma_cross_btc.toml", ["strategy.params.allow_short=true"]),
+        # risk decisions: limits that deny orders, and a drawdown guard that halts trading
+        (
+            "configs/sma_cross_btc.toml",
+            ["risk.max_order_notional=12000.0", "risk.max_drawdown_pct=20.0"],
+        ),
+        (
+            "configs/sma_cross_btc.toml",
+            [
+                "strategy.params.allow_short=true",
+                'risk.direction="long_only"',
+                "risk.max_drawdown_pct=15.0",
+                'risk.guard_action="reducing"',
+            ],
+        ),
     ],
 )
-def test_backtest_and_paper_replay_agree(config: str, overrides: dict[str, object]) -> None:
-    sets = [f"{key}={str(value).lower()}" for key, value in overrides.items()]
+def test_backtest_and_paper_replay_agree(config: str, sets: list[str]) -> None:
     run_config = load_config(REPO / config, sets)
     frames = load_frames(run_config)
     backtest = run_backtest(run_config, frames=frames)
@@ -38,6 +51,11 @@ def test_backtest_and_paper_replay_agree(config: str, overrides: dict[str, objec
     assert list(live.orders.values()) == list(backtest.recorder.orders.values())
     assert [tuple(f) for f in live.fills] == [tuple(f) for f in backtest.recorder.fills]
     assert len(backtest.recorder.orders) > 20
+    assert live.trading_states == backtest.recorder.trading_states
+    if run_config.risk.max_drawdown_pct:
+        assert len(live.trading_states) == 1  # the guard tripped, identically in both paths
+    if run_config.risk.max_order_notional or run_config.risk.direction != "both":
+        assert any(row["status"] == "denied" for row in live.orders.values())
     curve = node.equity_curve
     assert [s.ts_event for s in curve] == backtest.equity_curve.ts.tolist()
     for snapshot, equity in zip(curve, backtest.equity_curve.equity.tolist(), strict=True):
