@@ -32,6 +32,9 @@ from engine.indicators.streaming_more import (
     EmaOfStream,
     KamaStream,
     PriceOscillatorStream,
+    RangeEmaStream,
+    SupertrendStream,
+    TsiStream,
 )
 from engine.indicators.streaming_simple import ELEMENTWISE, ElementwiseStream, LagStream
 
@@ -184,6 +187,10 @@ _SPECIAL_STREAMS: Mapping[
         "zlema": (EmaOfStream, _always),
         "ha": (EmaOfStream, _always),
         **dict.fromkeys(HILBERT_LAYOUT, (HilbertStream, _always)),
+        "tsi": (TsiStream, _always),
+        "cvi": (RangeEmaStream, _always),
+        "massi": (RangeEmaStream, _always),
+        "supertrend": (SupertrendStream, _always),
         "apo": (PriceOscillatorStream, _ema_legs),
         "ppo": (PriceOscillatorStream, _ema_legs),
         "pvo": (PriceOscillatorStream, _ema_legs),

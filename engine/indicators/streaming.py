@@ -46,7 +46,7 @@ class StreamingIndicator:
         self._rows = 0
         self._skipped = 0
         self._n_inputs = len(spec.inputs)
-        self._single = len(spec.outputs) == 1
+        self._one_output = len(spec.outputs) == 1
 
     @property
     def value(self) -> Value:
@@ -77,7 +77,7 @@ class StreamingIndicator:
             # Hot path for live feeds: positional floats after the first valid bar.
             self._rows += 1
             outputs = self._outputs = self._step(args)
-            return outputs[0] if self._single else outputs
+            return outputs[0] if self._one_output else outputs
         row = self._row(args, kwargs)
         if not self._started:
             if any(math.isnan(v) for v in row):

@@ -481,3 +481,142 @@ class PriceOscillatorStream(StreamingIndicator):
     def _clear(self) -> None:
         self._fast.clear()
         self._slow.clear()
+
+
+class TsiStream(StreamingIndicator):
+    """True strength index: two double-smoothed EMAs of momentum and |momentum|."""
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        first, second = int(params["firstperiod"]), int(params["secondperiod"])
+        self._cores = [
+            EmaCore(first, 2.0 / (first + 1)),
+            EmaCore(second, 2.0 / (second + 1)),
+            EmaCore(first, 2.0 / (first + 1)),
+            EmaCore(second, 2.0 / (second + 1)),
+        ]
+        self._previous = NAN
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        value = row[0]
+        previous, self._previous = self._previous, value
+        if math.isnan(previous):
+            return (NAN,)
+        momentum = value - previous
+        top_single, top_double, bottom_single, bottom_double = self._cores
+        top = top_single.push(momentum)
+        bottom = bottom_single.push(abs(momentum))
+        if math.isnan(top):
+            return (NAN,)
+        top = top_double.push(top)
+        bottom = bottom_double.push(bottom)
+        if math.isnan(top):
+            return (NAN,)
+        return (0.0 if -1e-8 < bottom < 1e-8 else 100.0 * (top / bottom),)
+
+    def _clear(self) -> None:
+        for core in self._cores:
+            core.clear()
+        self._previous = NAN
+
+
+class RangeEmaStream(StreamingIndicator):
+    """CVI (rate of change of an EMA of the range) and MASSI (sum of EMA / EMA-of-EMA)."""
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._massi = spec.name == "massi"
+        period = int(params["fastperiod" if self._massi else "timeperiod"])
+        self._single = EmaCore(period, 2.0 / (period + 1))
+        self._double = EmaCore(period, 2.0 / (period + 1))
+        size = int(params["slowperiod"]) if self._massi else int(params["rocperiod"]) + 1
+        self._window: deque[float] = deque(maxlen=size)
+        self._total = 0.0
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        high, low = row
+        single = self._single.push(high - low)
+        if math.isnan(single):
+            return (NAN,)
+        window = self._window
+        if not self._massi:
+            window.append(single)
+            if len(window) < window.maxlen:  # type: ignore[operator]
+                return (NAN,)
+            previous = window[0]
+            return (0.0 if previous == 0.0 else (single - previous) / previous * 100.0,)
+        double = self._double.push(single)
+        if math.isnan(double):
+            return (NAN,)
+        ratio = 1.0 if double == 0.0 else single / double
+        if len(window) == window.maxlen:
+            self._total -= window[0]
+        window.append(ratio)
+        self._total += ratio
+        return (self._total if len(window) == window.maxlen else NAN,)
+
+    def _clear(self) -> None:
+        self._single.clear()
+        self._double.clear()
+        self._window.clear()
+        self._total = 0.0
+
+
+class SupertrendStream(StreamingIndicator):
+    """SuperTrend line and trend flag, seeded long on its first bar like TA-Lib."""
+
+    _close: float
+    _count: int
+    _atr: float
+    _upper: float
+    _lower: float
+    _uptrend: bool
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._period = int(params["timeperiod"])
+        self._multiplier = float(params["multiplier"])
+        self._clear()
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        high, low, close = row
+        previous_close, self._close = self._close, close
+        if math.isnan(previous_close):
+            return (NAN, NAN)
+        tr = true_range(high, low, previous_close)
+        period = self._period
+        self._count += 1  # true ranges seen
+        if self._count < period:
+            self._atr += tr
+            return (NAN, NAN)
+        median = (high + low) / 2.0
+        if self._count == period:
+            self._atr = (self._atr + tr) / period
+            band = self._multiplier * self._atr
+            self._upper = median + band
+            self._lower = median - band
+            self._uptrend = True
+            return (self._lower, 1.0)
+        self._atr *= period - 1
+        self._atr += tr
+        self._atr /= period
+        band = self._multiplier * self._atr
+        basic_upper = median + band
+        basic_lower = median - band
+        if basic_upper < self._upper or previous_close > self._upper:
+            self._upper = basic_upper
+        if basic_lower > self._lower or previous_close < self._lower:
+            self._lower = basic_lower
+        if self._uptrend:
+            if close < self._lower:
+                self._uptrend = False
+        elif close > self._upper:
+            self._uptrend = True
+        return (self._lower, 1.0) if self._uptrend else (self._upper, -1.0)
+
+    def _clear(self) -> None:
+        self._close = NAN
+        self._count = 0
+        self._atr = 0.0
+        self._upper = self._lower = 0.0
+        self._uptrend = True
