@@ -12,7 +12,12 @@ Streaming, for paper and live trading::
     stream = ta.get("rsi").streaming(timeperiod=14)
     stream.update(101.5); stream.value; stream.is_ready
 
+Many assets at once (rows are bars, columns are assets; columns run in threads)::
+
+    ta.compute_panel("atr", {"high": h2d, "low": l2d, "close": c2d}, timeperiod=14)
+
 Where things live: ``kernels_*.py`` (numba batch kernels by TA-Lib group),
+``composite.py`` (indicators with a selectable MA type, dispatched in Python),
 ``streaming.py`` and ``streaming_*.py`` (incremental classes), ``bindings/`` (which
 kernel, warm-up length and stream serve each name), ``registry.py`` (lookup by name,
 parameter checks), ``_catalog.py`` (TA-Lib's names, defaults and limits). Candlestick

@@ -27,7 +27,8 @@ from engine.indicators.streaming import HistoryStream, StreamingIndicator, Windo
 from engine.indicators.streaming_core import RsiStream
 from engine.indicators.streaming_cycle import LAYOUT as HILBERT_LAYOUT
 from engine.indicators.streaming_cycle import HilbertStream
-from engine.indicators.streaming_more import (
+from engine.indicators.streaming_simple import ELEMENTWISE, ElementwiseStream, LagStream
+from engine.indicators.streaming_smooth import (
     DmStream,
     EmaOfStream,
     KamaStream,
@@ -36,7 +37,6 @@ from engine.indicators.streaming_more import (
     SupertrendStream,
     TsiStream,
 )
-from engine.indicators.streaming_simple import ELEMENTWISE, ElementwiseStream, LagStream
 
 __all__ = ["Binding", "IndicatorSpec", "get", "names", "resolve", "specs"]
 

@@ -1,0 +1,315 @@
+"""O(1) streams for adaptive and EMA-built indicators: KAMA, DM, ERI, EFI, ZLEMA, HA,
+APO/PPO/PVO, TSI, CVI, MASSI and SUPERTREND.
+
+Like the other streaming modules, each class repeats its batch kernel's arithmetic bar by
+bar, so fed the same rows it returns the batch numbers to floating-point rounding.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import TYPE_CHECKING
+
+from engine.indicators._common import Params
+from engine.indicators.streaming import StreamingIndicator
+from engine.indicators.streaming_core import EmaCore
+from engine.indicators.streaming_more import true_range
+
+if TYPE_CHECKING:
+    from engine.indicators.registry import IndicatorSpec
+
+NAN = math.nan
+
+
+class KamaStream(StreamingIndicator):
+    """Kaufman adaptive moving average (period 1: the input itself)."""
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._period = int(params["timeperiod"])
+        self._window: deque[float] = deque(maxlen=self._period + 1)
+        self._noise = 0.0
+        self._value = NAN
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        value = row[0]
+        period = self._period
+        if period <= 1:
+            return (value,)
+        window = self._window
+        if window:
+            self._noise += abs(value - window[-1])
+        if len(window) == period + 1:
+            self._noise -= abs(window[1] - window[0])
+        window.append(value)
+        if len(window) <= period:
+            return (NAN,)
+        if math.isnan(self._value):
+            self._value = window[-2]
+        change = value - window[0]
+        noise = self._noise
+        ratio = 1.0 if noise <= change or -1e-8 < noise < 1e-8 else abs(change / noise)
+        const_max = 2.0 / 31.0
+        sc = ratio * (2.0 / 3.0 - const_max) + const_max
+        sc *= sc
+        self._value = (value - self._value) * sc + self._value
+        return (self._value,)
+
+    def _clear(self) -> None:
+        self._window.clear()
+        self._noise = 0.0
+        self._value = NAN
+
+
+class DmStream(StreamingIndicator):
+    """+DM / -DM with Wilder smoothing (period 1: the raw movement)."""
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._period = int(params["timeperiod"])
+        self._plus = spec.name == "plus_dm"
+        self._previous: tuple[float, ...] = ()
+        self._count = 0
+        self._total = 0.0
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        self._count += 1
+        if self._count == 1:
+            self._previous = row
+            return (NAN,)
+        high, low = row
+        up = high - self._previous[0]
+        down = self._previous[1] - low
+        self._previous = row
+        move = (
+            (up if (up > 0 and up > down) else 0.0)
+            if self._plus
+            else (down if (down > 0 and down > up) else 0.0)
+        )
+        period = self._period
+        if period <= 1:
+            return (move,)
+        if self._count < period:
+            self._total += move
+            return (NAN,)
+        if self._count == period:
+            self._total += move
+        else:
+            self._total = self._total - self._total / period + move
+        return (self._total,)
+
+    def _clear(self) -> None:
+        self._previous = ()
+        self._count = 0
+        self._total = 0.0
+
+
+class EmaOfStream(StreamingIndicator):
+    """EMA-based one-liners: ERI (bull/bear power), EFI (force), ZLEMA, HA candles."""
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._name = spec.name
+        period = int(params.get("timeperiod", 1))
+        self._ema = EmaCore(period, 2.0 / (period + 1))
+        self._lag = (period - 1) // 2
+        self._history: deque[float] = deque(maxlen=self._lag + 1)
+        self._ha: tuple[float, float] = (NAN, NAN)
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        name = self._name
+        if name == "eri":
+            high, low, close = row
+            average = self._ema.push(close)
+            return (high - average, low - average)
+        if name == "efi":
+            close, volume = row
+            previous = self._history[-1] if self._history else NAN
+            self._history.append(close)
+            if math.isnan(previous):
+                return (NAN,)
+            return (self._ema.push((close - previous) * volume),)
+        if name == "zlema":
+            value = row[0]
+            self._history.append(value)
+            if len(self._history) <= self._lag:
+                return (NAN,)
+            return (self._ema.push(2.0 * value - self._history[0]),)
+        open_, high, low, close = row
+        ha_close = (open_ + high + low + close) / 4.0
+        previous_open, previous_close = self._ha
+        if math.isnan(previous_open):
+            ha_open = (open_ + close) / 2.0
+        else:
+            ha_open = (previous_open + previous_close) / 2.0
+        self._ha = (ha_open, ha_close)
+        return (ha_open, max(high, ha_open, ha_close), min(low, ha_open, ha_close), ha_close)
+
+    def _clear(self) -> None:
+        self._ema.clear()
+        self._history.clear()
+        self._ha = (NAN, NAN)
+
+
+class PriceOscillatorStream(StreamingIndicator):
+    """APO, PPO and PVO with exponential legs, both started at the first bar."""
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        fast, slow = sorted((int(params["fastperiod"]), int(params["slowperiod"])))
+        self._fast = EmaCore(fast, 2.0 / (fast + 1))
+        self._slow = EmaCore(slow, 2.0 / (slow + 1))
+        self._percent = spec.name != "apo"
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        fast = self._fast.push(row[0])
+        slow = self._slow.push(row[0])
+        if math.isnan(slow):
+            return (NAN,)
+        if not self._percent:
+            return (fast - slow,)
+        return (0.0 if abs(slow) < 1e-8 else ((fast - slow) / slow) * 100.0,)
+
+    def _clear(self) -> None:
+        self._fast.clear()
+        self._slow.clear()
+
+
+class TsiStream(StreamingIndicator):
+    """True strength index: two double-smoothed EMAs of momentum and |momentum|."""
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        first, second = int(params["firstperiod"]), int(params["secondperiod"])
+        self._cores = [
+            EmaCore(first, 2.0 / (first + 1)),
+            EmaCore(second, 2.0 / (second + 1)),
+            EmaCore(first, 2.0 / (first + 1)),
+            EmaCore(second, 2.0 / (second + 1)),
+        ]
+        self._previous = NAN
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        value = row[0]
+        previous, self._previous = self._previous, value
+        if math.isnan(previous):
+            return (NAN,)
+        momentum = value - previous
+        top_single, top_double, bottom_single, bottom_double = self._cores
+        top = top_single.push(momentum)
+        bottom = bottom_single.push(abs(momentum))
+        if math.isnan(top):
+            return (NAN,)
+        top = top_double.push(top)
+        bottom = bottom_double.push(bottom)
+        if math.isnan(top):
+            return (NAN,)
+        return (0.0 if -1e-8 < bottom < 1e-8 else 100.0 * (top / bottom),)
+
+    def _clear(self) -> None:
+        for core in self._cores:
+            core.clear()
+        self._previous = NAN
+
+
+class RangeEmaStream(StreamingIndicator):
+    """CVI (rate of change of an EMA of the range) and MASSI (sum of EMA / EMA-of-EMA)."""
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._massi = spec.name == "massi"
+        period = int(params["fastperiod" if self._massi else "timeperiod"])
+        self._single = EmaCore(period, 2.0 / (period + 1))
+        self._double = EmaCore(period, 2.0 / (period + 1))
+        size = int(params["slowperiod"]) if self._massi else int(params["rocperiod"]) + 1
+        self._window: deque[float] = deque(maxlen=size)
+        self._total = 0.0
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        high, low = row
+        single = self._single.push(high - low)
+        if math.isnan(single):
+            return (NAN,)
+        window = self._window
+        if not self._massi:
+            window.append(single)
+            if len(window) < window.maxlen:  # type: ignore[operator]
+                return (NAN,)
+            previous = window[0]
+            return (0.0 if previous == 0.0 else (single - previous) / previous * 100.0,)
+        double = self._double.push(single)
+        if math.isnan(double):
+            return (NAN,)
+        ratio = 1.0 if double == 0.0 else single / double
+        if len(window) == window.maxlen:
+            self._total -= window[0]
+        window.append(ratio)
+        self._total += ratio
+        return (self._total if len(window) == window.maxlen else NAN,)
+
+    def _clear(self) -> None:
+        self._single.clear()
+        self._double.clear()
+        self._window.clear()
+        self._total = 0.0
+
+
+class SupertrendStream(StreamingIndicator):
+    """SuperTrend line and trend flag, seeded long on its first bar like TA-Lib."""
+
+    _close: float
+    _count: int
+    _atr: float
+    _upper: float
+    _lower: float
+    _uptrend: bool
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._period = int(params["timeperiod"])
+        self._multiplier = float(params["multiplier"])
+        self._clear()
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        high, low, close = row
+        previous_close, self._close = self._close, close
+        if math.isnan(previous_close):
+            return (NAN, NAN)
+        tr = true_range(high, low, previous_close)
+        period = self._period
+        self._count += 1  # true ranges seen
+        if self._count < period:
+            self._atr += tr
+            return (NAN, NAN)
+        median = (high + low) / 2.0
+        if self._count == period:
+            self._atr = (self._atr + tr) / period
+            band = self._multiplier * self._atr
+            self._upper = median + band
+            self._lower = median - band
+            self._uptrend = True
+            return (self._lower, 1.0)
+        self._atr *= period - 1
+        self._atr += tr
+        self._atr /= period
+        band = self._multiplier * self._atr
+        basic_upper = median + band
+        basic_lower = median - band
+        if basic_upper < self._upper or previous_close > self._upper:
+            self._upper = basic_upper
+        if basic_lower > self._lower or previous_close < self._lower:
+            self._lower = basic_lower
+        if self._uptrend:
+            if close < self._lower:
+                self._uptrend = False
+        elif close > self._upper:
+            self._uptrend = True
+        return (self._lower, 1.0) if self._uptrend else (self._upper, -1.0)
+
+    def _clear(self) -> None:
+        self._close = NAN
+        self._count = 0
+        self._atr = 0.0
+        self._upper = self._lower = 0.0
+        self._uptrend = True
