@@ -12,7 +12,6 @@ of the per-bar path; paper and live take the same snapshots as they go.
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ import numpy as np
 from engine.cache import COLUMNS, SymbolHistory
 from engine.clock import SimClock
 from engine.config import RunConfig
-from engine.errors import ConfigError, KestrelError
+from engine.errors import ConfigError
 from engine.feeds import BarFrame, load_bars, merge_order
 from engine.feeds.ticks import TickFrame, load_ticks
 from engine.model import Bar, Instrument
@@ -33,10 +32,10 @@ from engine.portfolio.accounts import FundingRates, load_funding_rates
 from engine.portfolio.curve import equity_curve
 from engine.report.metrics import compute_metrics
 from engine.report.recorder import Recorder
+from engine.runtime.delivery import delivering
 from engine.runtime.kernel import Kernel, build_kernel
 from engine.runtime.ticks import drive_events, iter_events, tick_marks
 from engine.strategy import Strategy, load_strategy_class, make_strategy
-from engine.strategy.runner import strategy_fault
 
 __all__ = [
     "BacktestResult",
@@ -308,17 +307,13 @@ def _drive(
     pending = bus.pending  # truthy while events wait for delivery
     flush = bus.flush
     bar_handlers = bus.handlers(Bar)
+    # The kernel wires exactly two Bar handlers (cache, strategy); calling them by name
+    # instead of looping saves a measurable share of the per-bar time.
+    first, second = bar_handlers if len(bar_handlers) == 2 else (None, None)
     set_time = clock.set_time
     current = -1
     done = 0
-    # The loop creates millions of short-lived, acyclic objects (bars, events) that
-    # reference counting frees at once; the cyclic collector would only rescan the
-    # long-lived history and indicator lists again and again (measured: ~40% of the run).
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    bus.hold()
-    clock.after_timer = flush
-    try:
+    with delivering(bus, clock):
         for chunk in chunks:
             for bar in chunk:
                 ts = bar.ts_event
@@ -329,19 +324,14 @@ def _drive(
                     process(bar)
                     if pending:
                         flush()
-                for handler in bar_handlers:
-                    handler(bar)
+                if first is not None and second is not None:
+                    first(bar)
+                    second(bar)
+                else:
+                    for handler in bar_handlers:
+                        handler(bar)
                 if pending:
                     flush()
             done += len(chunk)
             if progress is not None:
                 progress(done, total)
-    except KestrelError:
-        raise
-    except Exception as exc:
-        raise strategy_fault(exc, current) from exc
-    finally:
-        clock.after_timer = None
-        bus.release()
-        if gc_was_enabled:
-            gc.enable()

@@ -9,19 +9,17 @@ without ticks never comes here, so the bar loop stays as lean as it is.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterator
 from itertools import repeat
 
 import numpy as np
 
 from engine.clock import SimClock
-from engine.errors import KestrelError
 from engine.feeds import BarFrame
 from engine.feeds.ticks import TickFrame
 from engine.model import Bar, QuoteTick, TradeTick
+from engine.runtime.delivery import delivering
 from engine.runtime.kernel import Kernel
-from engine.strategy.runner import strategy_fault
 
 __all__ = ["drive_events", "iter_events", "tick_marks"]
 
@@ -107,11 +105,7 @@ def drive_events(
     has_working = broker.working
     current = -1
     done = 0
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    bus.hold()
-    clock.after_timer = flush
-    try:
+    with delivering(bus, clock):
         for event in events:
             ts = event.ts_event
             if ts != current:
@@ -129,14 +123,5 @@ def drive_events(
             done += 1
             if progress is not None and not done % 65_536:
                 progress(done, total)
-    except KestrelError:
-        raise
-    except Exception as exc:
-        raise strategy_fault(exc, current) from exc
-    finally:
-        clock.after_timer = None
-        bus.release()
-        if gc_was_enabled:
-            gc.enable()
     if progress is not None:
         progress(done, total)

@@ -1,0 +1,43 @@
+"""The delivery session shared by the backtest loops (bars only, and bars with ticks).
+
+Inside `delivering`, the bus is held (events published by handlers are queued and the
+loop flushes them: FIFO exactly as `EventBus.publish`), timers deliver the events they
+cause at their own time, and the cyclic garbage collector is paused: the loops create
+millions of short-lived, acyclic objects (bars, events) that reference counting frees at
+once, while the collector would only rescan the long-lived history and indicator lists
+(measured: ~40% of a run). A non-Kestrel exception raised by user code leaves as one
+`StrategyError` naming the place and the simulated time.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from engine.bus import EventBus
+from engine.clock import SimClock
+from engine.errors import KestrelError
+from engine.strategy.runner import strategy_fault
+
+__all__ = ["delivering"]
+
+
+@contextmanager
+def delivering(bus: EventBus, clock: SimClock) -> Iterator[None]:
+    """Hold the bus, route timers through it, pause the GC; translate user faults."""
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    bus.hold()
+    clock.after_timer = bus.flush
+    try:
+        yield
+    except KestrelError:
+        raise
+    except Exception as exc:
+        raise strategy_fault(exc, clock.timestamp_ns()) from exc
+    finally:
+        clock.after_timer = None
+        bus.release()
+        if gc_was_enabled:
+            gc.enable()
