@@ -243,7 +243,11 @@ class SimulatedBroker:
         if not orders:
             return
         candidates: list[tuple[WorkingOrder, float, str, int, float]] = []
+        trailing: list[WorkingOrder] = []
+        grouped = False
         for working in tuple(orders):
+            if working.order.order_type is OrderType.TRAILING_STOP:
+                trailing.append(working)
             if working.expire_ns is not None and bar.ts_open >= working.expire_ns:
                 self._remove(working)
                 now = self._clock.timestamp_ns()
@@ -257,14 +261,18 @@ class SimulatedBroker:
                 self._triggered(working)
             if matched is not None:
                 candidates.append((working, *matched))
+                grouped = grouped or bool(working.order.oco_group)
             elif working.order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
                 self.cancel(working.order.order_id, f"{working.order.time_in_force}: not filled")
-        for working, price, liquidity, ts_fill, _ in self._resolve_groups(candidates):
-            if working.leaves > 0 and self._find(working.order.order_id) is working:
+        if grouped:
+            candidates = self._resolve_groups(candidates)
+        for working, price, liquidity, ts_fill, _ in candidates:
+            if working.leaves > 0 and working in orders:  # a sibling's fill may have ended it
                 self._fill(working, price, liquidity, ts_fill, bar.volume)
-                self._finish_immediate(working, self._clock.timestamp_ns())
-        for working in tuple(self.working.get(bar.symbol, ())):
-            if working.order.order_type is OrderType.TRAILING_STOP:
+                if working.order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+                    self._finish_immediate(working, self._clock.timestamp_ns())
+        for working in trailing:
+            if working.leaves > 0:
                 self._trail(working, bar)
         remaining = self.working.get(bar.symbol)
         if remaining is not None:
