@@ -24,7 +24,7 @@ from engine.clock import Clock, SimClock
 from engine.config import RunConfig
 from engine.errors import KestrelError
 from engine.model import Bar, EquitySnapshot
-from engine.runtime.backtest import make_instruments
+from engine.runtime.backtest import load_funding, make_instruments
 from engine.runtime.kernel import Kernel, build_kernel
 from engine.strategy import Strategy, load_strategy_class, make_strategy
 from engine.strategy.runner import strategy_fault
@@ -57,6 +57,7 @@ class TradingNode:
             account=config.account,
             execution=config.execution,
             risk_config=config.risk,
+            funding=load_funding(config),
             live=True,
         )
         self._current = -1
