@@ -48,11 +48,20 @@ from engine.risk.limits import (
     Session,
     TradingHoursCheck,
 )
+from engine.risk.sizing import (
+    FixedFraction,
+    FixedNotional,
+    FixedQuantity,
+    FractionalKelly,
+    Sizer,
+    VolatilityTarget,
+)
 from engine.typed import build
 
 __all__ = [
     "RiskConfig",
     "SessionConfig",
+    "SizerConfig",
     "build_guard",
     "build_limit_checks",
     "merge_risk_defaults",
@@ -105,6 +114,69 @@ class SessionConfig:
 
 
 @dataclass(frozen=True)
+class SizerConfig:
+    """``[risk.sizer]``: how `Context.size` / `Context.order_target_signal` size a signal.
+
+    Attributes:
+        kind: ``"fixed_quantity"`` (``quantity``), ``"fixed_notional"`` (``notional``),
+            ``"fixed_fraction"`` (``fraction`` of equity), ``"volatility_target"`` (risk
+            ``risk_fraction`` of equity at ``atr_multiple`` × ATR(``atr_period``), position
+            capped at ``max_fraction`` of equity) or ``"fractional_kelly"``
+            (``kelly_fraction`` × Kelly from the last ``kelly_window`` closed trades, at most
+            ``max_fraction``; ``fraction`` until ``kelly_min_trades`` trades closed).
+    """
+
+    kind: Literal[
+        "fixed_quantity",
+        "fixed_notional",
+        "fixed_fraction",
+        "volatility_target",
+        "fractional_kelly",
+    ] = "fixed_fraction"
+    quantity: float = 1.0
+    notional: float = 1_000.0
+    fraction: float = 0.1
+    risk_fraction: float = 0.01
+    atr_period: int = 14
+    atr_multiple: float = 2.0
+    max_fraction: float = 1.0
+    kelly_fraction: float = 0.5
+    kelly_window: int = 50
+    kelly_min_trades: int = 10
+
+    def __post_init__(self) -> None:
+        for name in ("quantity", "notional", "fraction", "risk_fraction", "atr_multiple"):
+            value = getattr(self, name)
+            _require(value > 0, f"sizer.{name} must be > 0, got {value}")
+        for name in ("fraction", "risk_fraction", "kelly_fraction", "max_fraction"):
+            value = getattr(self, name)
+            _require(0 < value <= 10, f"sizer.{name} must be in (0, 10], got {value}")
+        for name in ("atr_period", "kelly_window", "kelly_min_trades"):
+            value = getattr(self, name)
+            _require(value >= 1, f"sizer.{name} must be >= 1, got {value}")
+
+    def build(self) -> Sizer:
+        """Return the sizer this section describes."""
+        if self.kind == "fixed_quantity":
+            return FixedQuantity(self.quantity)
+        if self.kind == "fixed_notional":
+            return FixedNotional(self.notional)
+        if self.kind == "fixed_fraction":
+            return FixedFraction(self.fraction)
+        if self.kind == "volatility_target":
+            return VolatilityTarget(
+                self.risk_fraction, self.atr_multiple, self.atr_period, self.max_fraction
+            )
+        return FractionalKelly(
+            self.kelly_fraction,
+            self.kelly_window,
+            self.kelly_min_trades,
+            self.fraction,
+            self.max_fraction,
+        )
+
+
+@dataclass(frozen=True)
 class RiskConfig:
     """Pre-trade limits and portfolio guards; None (or empty) switches a limit off.
 
@@ -135,6 +207,7 @@ class RiskConfig:
         guard_action: State a tripped guard moves to: ``"reducing"`` (only orders that
             reduce exposure pass) or ``"halted"`` (default: no order passes).
         cooldown_s: Seconds after a trip when the guard re-activates trading (None: never).
+        sizer: ``[risk.sizer]`` (`SizerConfig`); None: `Context.size` is unavailable.
 
     Limits that reduce exposure are never blocked by exposure limits (position, gross,
     net, leverage, direction, symbol lists, sessions).
@@ -161,6 +234,7 @@ class RiskConfig:
     max_consecutive_losses: int | None = None
     guard_action: Literal["reducing", "halted"] = "halted"
     cooldown_s: float | None = None
+    sizer: SizerConfig | None = None
 
     def __post_init__(self) -> None:
         for name in (

@@ -45,6 +45,7 @@ from engine.risk import RiskEngine, default_checks
 from engine.risk.config import RiskConfig, build_guard, build_limit_checks, merge_risk_defaults
 from engine.risk.events import TradingStateChanged
 from engine.risk.guards import PortfolioGuard
+from engine.risk.sizing import Sizer
 from engine.strategy import Context, Strategy, StrategyRunner
 from engine.strategy.history import precomputed_indicator, streaming_indicator
 
@@ -66,6 +67,7 @@ class Kernel:
     recorder: Recorder
     account_rules: AccountRules | None = None  # borrow fees, funding, liquidation; None: off
     guard: PortfolioGuard | None = None  # drawdown / daily loss / losing streak; None: off
+    sizer: Sizer | None = None  # [risk.sizer], used by Context.size
 
     def wire(self) -> None:
         """Subscribe every stage. Order within a type is delivery order."""
@@ -116,6 +118,8 @@ class Kernel:
         bus.subscribe(OrderFilled, recorder.on_order_filled)
         if guard is not None:
             bus.subscribe(OrderFilled, guard.on_order_filled)
+        if self.sizer is not None and self.sizer.needs_fills:  # Kelly: closed-trade statistics
+            bus.subscribe(OrderFilled, self.sizer.on_order_filled)
         bus.subscribe(OrderFilled, runner.on_order_filled)
         bus.subscribe(OrderCanceled, execution.on_order_canceled)
         bus.subscribe(OrderCanceled, recorder.on_order_canceled)
@@ -206,6 +210,8 @@ def build_kernel(
         timers=clock if isinstance(clock, SimClock) else None,
         indicator_factory=streaming_indicator if live else precomputed_indicator,
     )
+    sizer = None if risk_settings.sizer is None else risk_settings.sizer.build()
+    context.use_sizer(sizer)
     rules = AccountRules(
         bus,
         clock,
@@ -228,6 +234,7 @@ def build_kernel(
         recorder=Recorder(symbols),
         account_rules=rules if rules.active else None,
         guard=guard,
+        sizer=sizer,
     )
     kernel.wire()
     return kernel

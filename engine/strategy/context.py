@@ -34,6 +34,8 @@ from engine.model import (
     TimeInForce,
     TrailingOffsetType,
 )
+from engine.risk.sizing import Sizer, SizingInputs, average_true_range
+from engine.risk.sizing import size as size_signal
 from engine.strategy.history import Declaration, Indicator, precomputed_indicator
 
 __all__ = ["Context", "OrdersView", "PortfolioView"]
@@ -468,6 +470,60 @@ class Context:
         if not (math.isfinite(price) and price > 0):
             return None
         target = self.equity * fraction / (price * (1.0 + self._sizing_fee_rate))
+        return self.order_target_quantity(symbol, target, tag=tag)
+
+    # --- sizing (engine.risk.sizing; the run's sizer is [risk.sizer]) ------------------
+
+    _sizer: Sizer | None = None
+
+    def use_sizer(self, sizer: Sizer | None) -> None:
+        """Set the sizer `size` and `order_target_signal` use by default.
+
+        The kernel sets the run's ``[risk.sizer]``; a strategy may set its own in
+        ``on_start`` (e.g. ``ctx.use_sizer(VolatilityTarget(0.01))``).
+        """
+        self._sizer = sizer
+
+    def size(self, symbol: str, strength: float = 1.0, sizer: Sizer | None = None) -> float:
+        """Return the signed quantity for a signal ``strength`` in [-1, 1] on ``symbol``.
+
+        The sizer (``sizer``, else the one set by `use_sizer` / ``[risk.sizer]``) sees the
+        equity now, the last close and, if it needs one, the ATR of the last bars; the
+        result is scaled by ``|strength|`` and rounded toward zero to the lot size. 0 when
+        nothing can be sized yet (no price, too few bars for the ATR).
+
+        Raises:
+            StrategyError: No sizer is set.
+        """
+        chosen = sizer or self._sizer
+        if chosen is None:
+            raise StrategyError(
+                f"size({symbol!r}): no sizer; add a [risk.sizer] section or call ctx.use_sizer"
+            )
+        history = self._histories[self._known(symbol)]
+        price = self._portfolio.last_price(symbol)
+        if not (math.isfinite(price) and price > 0):
+            return 0.0
+        atr = math.nan
+        if chosen.atr_period > 0:
+            n = len(history)
+            columns = history.columns
+            atr = average_true_range(
+                columns["high"][:n], columns["low"][:n], columns["close"][:n], chosen.atr_period
+            )
+        inputs = SizingInputs(self.equity, price, atr)
+        return size_signal(chosen, inputs, strength, self._instruments[symbol])
+
+    def order_target_signal(
+        self, symbol: str, strength: float, tag: str = "", sizer: Sizer | None = None
+    ) -> str | None:
+        """Hold the position `size` gives for ``strength`` (1 long, -1 short, 0 flat).
+
+        Returns the order id, or None if the position (with working orders) is already there.
+        """
+        if not math.isfinite(strength):
+            raise StrategyError(f"order_target_signal({symbol!r}, {strength}): not a number")
+        target = self.size(symbol, strength, sizer) if strength else 0.0
         return self.order_target_quantity(symbol, target, tag=tag)
 
     def close_position(self, symbol: str, tag: str = "") -> str | None:
