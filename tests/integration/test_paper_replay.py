@@ -23,6 +23,16 @@ from tests.integration.conftest import REPO
         ("configs/sma_cross_btc.toml", []),
         ("configs/sma_cross_goog.toml", []),
         ("configs/sma_cross_btc.toml", ["strategy.params.allow_short=true"]),
+        # a margin account: borrow fees on shorts, maintenance margin
+        (
+            "configs/sma_cross_btc.toml",
+            [
+                "strategy.params.allow_short=true",
+                "account.leverage=2.0",
+                "account.maintenance_margin=0.3",
+                "account.borrow_rate=0.05",
+            ],
+        ),
         # risk decisions: limits that deny orders, and a drawdown guard that halts trading
         (
             "configs/sma_cross_btc.toml",
