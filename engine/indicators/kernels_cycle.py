@@ -60,7 +60,7 @@ def hilbert(
         lookback: 32 for period/phasor/MAMA, 63 for phase/sine/trendline/trend mode; it
             sets how many bars pre-warm the price smoother, as in TA-Lib.
         want_phase: Compute the dominant-cycle phase and sine rows (costly).
-        want_trend: Compute the trendline and trend-mode rows (costly).
+        want_trend: Compute the trendline row, and with ``want_phase`` the trend mode.
         mama_limits: (fast, slow) limits for the MAMA rows; (0, 0) skips them.
     """
     n = x.shape[0]
@@ -105,6 +105,8 @@ def hilbert(
     sine = lead_sine = 0.0
     trend1 = trend2 = trend3 = 0.0
     days_in_trend = 0
+    prev_dc_phase = prev_sine = prev_lead_sine = 0.0
+    trend = 1
     while today < n:
         adjust = 0.075 * period + 0.54
         value = x[today]
@@ -168,7 +170,7 @@ def hilbert(
         smooth_period = 0.33 * period + 0.67 * smooth_period
         if today >= first_out:
             out[PERIOD, today] = smooth_period
-        if want_phase or want_trend:
+        if want_phase:
             prev_dc_phase = dc_phase
             cycle = int(smooth_period + 0.5)
             real_part = 0.0
@@ -202,17 +204,18 @@ def hilbert(
                 out[PHASE, today] = dc_phase
                 out[SINE, today] = sine
                 out[LEADSINE, today] = lead_sine
-            if want_trend:
-                cycle = int(smooth_period + 0.5)
-                average = 0.0
-                for k in range(cycle):
-                    average += x[today - k]
-                if cycle > 0:
-                    average = average / cycle
-                trendline = (4.0 * average + 3.0 * trend1 + 2.0 * trend2 + trend3) / 10.0
-                trend3 = trend2
-                trend2 = trend1
-                trend1 = average
+        if want_trend:
+            cycle = int(smooth_period + 0.5)
+            average = 0.0
+            for k in range(cycle):
+                average += x[today - k]
+            if cycle > 0:
+                average = average / cycle
+            trendline = (4.0 * average + 3.0 * trend1 + 2.0 * trend2 + trend3) / 10.0
+            trend3 = trend2
+            trend2 = trend1
+            trend1 = average
+            if want_phase:
                 trend = 1
                 crossed_up = sine > lead_sine and prev_sine <= prev_lead_sine
                 crossed_down = sine < lead_sine and prev_sine >= prev_lead_sine
@@ -230,8 +233,9 @@ def hilbert(
                 price = smooth_prices[smooth_index]
                 if trendline != 0.0 and abs((price - trendline) / trendline) >= 0.015:
                     trend = 1
-                if today >= first_out:
-                    out[TRENDLINE, today] = trendline
+            if today >= first_out:
+                out[TRENDLINE, today] = trendline
+                if want_phase:
                     out[TRENDMODE, today] = trend
         smooth_index = 0 if smooth_index == 49 else smooth_index + 1
         today += 1

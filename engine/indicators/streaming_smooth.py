@@ -313,3 +313,110 @@ class SupertrendStream(StreamingIndicator):
         self._atr = 0.0
         self._upper = self._lower = 0.0
         self._uptrend = True
+
+
+class KcStream(StreamingIndicator):
+    """Keltner channels: each leg starts where TA-Lib 0.8 enters it (its own lookback)."""
+
+    _t: int
+    _trs: int
+    _atr: float
+    _close: float
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._period = int(params["timeperiod"])
+        self._atr_period = int(params["atrperiod"])
+        self._nbdev = float(params["nbdev"])
+        atr_lookback = max(self._atr_period, 1)
+        self._total_lookback = max(self._period - 1, atr_lookback)
+        self._ema_start = self._total_lookback - (self._period - 1)
+        self._tr_start = self._total_lookback - atr_lookback + 1
+        self._ema = EmaCore(self._period, 2.0 / (self._period + 1))
+        self._clear()
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        high, low, close = row
+        t = self._t
+        self._t = t + 1
+        previous_close, self._close = self._close, close
+        middle = NAN
+        if t >= self._ema_start:
+            middle = self._ema.push((high + low + close) / 3.0)
+        if t >= self._tr_start:
+            self._push_true_range(true_range(high, low, previous_close))
+        if t < self._total_lookback:
+            return (NAN, NAN, NAN)
+        band = self._atr * self._nbdev
+        return (middle + band, middle, middle - band)
+
+    def _push_true_range(self, tr: float) -> None:
+        period = self._atr_period
+        self._trs += 1
+        if period <= 1:
+            self._atr = tr
+        elif self._trs < period:
+            self._atr += tr
+        elif self._trs == period:
+            self._atr = (self._atr + tr) / period
+        else:
+            self._atr *= period - 1
+            self._atr += tr
+            self._atr /= period
+
+    def _clear(self) -> None:
+        self._t = 0
+        self._trs = 0
+        self._atr = 0.0
+        self._close = NAN
+        self._ema.clear()
+
+
+class RviStream(StreamingIndicator):
+    """Relative volatility index: Wilder averages of the stddev on up and down bars."""
+
+    _seen: int
+    _up: float
+    _down: float
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._period = int(params["timeperiod"])
+        self._window: deque[float] = deque(maxlen=int(params["stddevperiod"]))
+        self._clear()
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        value = row[0]
+        window = self._window
+        previous = window[-1] if window else NAN
+        window.append(value)
+        if len(window) < window.maxlen:  # type: ignore[operator]
+            return (NAN,)
+        size = len(window)
+        mean = sum(window) / size
+        sigma = math.sqrt(sum((v - mean) * (v - mean) for v in window) / size)
+        delta = value - previous
+        up = sigma if delta > 0.0 else 0.0
+        down = sigma if delta < 0.0 else 0.0
+        period = self._period
+        self._seen += 1
+        if self._seen <= period:
+            self._up += up
+            self._down += down
+            if self._seen < period:
+                return (NAN,)
+            self._up /= period
+            self._down /= period
+        else:
+            beta = (period - 1) / period
+            alpha = 1.0 - beta
+            self._up = beta * self._up + alpha * up
+            self._down = beta * self._down + alpha * down
+        total = self._up + self._down
+        return (50.0 if total == 0.0 else 100.0 * (self._up / total),)
+
+    def _clear(self) -> None:
+        self._window.clear()
+        self._seen = 0
+        self._up = 0.0
+        self._down = 0.0

@@ -26,5 +26,5 @@ BINDINGS: dict[str, Binding] = {
     ),
     "ht_sine": Binding(_rows(63, True, False, cy.SINE, cy.LEADSINE), constant(63), "history"),
     "ht_trendmode": Binding(_rows(63, True, True, cy.TRENDMODE), constant(63), "history"),
-    "ht_trendline": Binding(_rows(63, True, True, cy.TRENDLINE), constant(63), "history"),
+    "ht_trendline": Binding(_rows(63, False, True, cy.TRENDLINE), constant(63), "history"),
 }
