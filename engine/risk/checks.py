@@ -7,7 +7,7 @@ A check receives the order, already rounded to the instrument's lot and tick, an
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from engine.model import Instrument, Order, OrderRequested, OrderSide
@@ -66,6 +66,8 @@ class RiskState:
     fee_rate: float
     leverage: float
     allow_short: bool
+    # ids of approved reduce-only orders: capped at the position, they never add exposure
+    reduce_only_ids: set[str] = field(default_factory=set)
 
     def reference_price(self, order: OrderRequested) -> float:
         """Return the price the order is expected to trade at: its limit/stop or last close."""
@@ -77,10 +79,11 @@ class RiskState:
 
     def pending_quantity(self, symbol: str, side: OrderSide) -> float:
         """Return the open (unfilled) quantity of working orders on ``symbol`` and ``side``."""
+        skip = self.reduce_only_ids
         return sum(
             o.leaves_quantity
             for o in self.orders.all_open_orders()
-            if o.symbol == symbol and o.side is side
+            if o.symbol == symbol and o.side is side and o.order_id not in skip
         )
 
 
@@ -140,7 +143,7 @@ class CashCheck:
         reserved = sum(
             o.leaves_quantity * _order_price(o, portfolio.last_price(o.symbol))
             for o in state.orders.all_open_orders()
-            if o.side is OrderSide.BUY
+            if o.side is OrderSide.BUY and o.order_id not in state.reduce_only_ids
         ) * (1.0 + state.fee_rate)
         cost = adding * price * (1.0 + state.fee_rate)
         free = portfolio.cash - reserved
@@ -192,6 +195,8 @@ class LeverageCheck:
         pending: dict[str, float] = {}
         pending_price: dict[str, float] = {}
         for working in state.orders.all_open_orders():
+            if working.order_id in state.reduce_only_ids:
+                continue
             signed = working.side.sign * working.leaves_quantity
             pending[working.symbol] = pending.get(working.symbol, 0.0) + signed
             last_other = portfolio.last_price(working.symbol)

@@ -29,6 +29,7 @@ from typing import Any, Literal
 from engine.clock import Clock
 from engine.risk.checks import RiskCheck
 from engine.risk.events import TradingState
+from engine.risk.exits import ExitConfig
 from engine.risk.guards import EquitySource, PortfolioGuard, TradingStateSink
 from engine.risk.limits import (
     AllowedSymbolsCheck,
@@ -208,6 +209,8 @@ class RiskConfig:
             reduce exposure pass) or ``"halted"`` (default: no order passes).
         cooldown_s: Seconds after a trip when the guard re-activates trading (None: never).
         sizer: ``[risk.sizer]`` (`SizerConfig`); None: `Context.size` is unavailable.
+        exits: ``[risk.exits]`` (`engine.risk.exits.ExitConfig`): protective exits the
+            engine attaches to every position.
 
     Limits that reduce exposure are never blocked by exposure limits (position, gross,
     net, leverage, direction, symbol lists, sessions).
@@ -235,6 +238,7 @@ class RiskConfig:
     guard_action: Literal["reducing", "halted"] = "halted"
     cooldown_s: float | None = None
     sizer: SizerConfig | None = None
+    exits: ExitConfig = field(default_factory=ExitConfig)
 
     def __post_init__(self) -> None:
         for name in (

@@ -55,9 +55,18 @@ class RiskEngine:
         self._clock = clock
         self._reject_off_grid = instrument_rules == "reject"
         self.checks: list[RiskCheck] = list(default_checks() if checks is None else checks)
+        self._reduce_only_ids: set[str] = set()  # shared by the states; grows on approval
         # One immutable state view per symbol, built once: checks read live values through it.
         self._states = {
-            symbol: RiskState(portfolio, orders, instrument, fee_rate, leverage, allow_short)
+            symbol: RiskState(
+                portfolio,
+                orders,
+                instrument,
+                fee_rate,
+                leverage,
+                allow_short,
+                self._reduce_only_ids,
+            )
             for symbol, instrument in instruments.items()
         }
         self.trading_state = TradingState.ACTIVE
@@ -130,6 +139,8 @@ class RiskEngine:
             if reason is not None:
                 self._deny(order, check.name, reason)
                 return
+        if rounded.reduce_only:
+            self._reduce_only_ids.add(rounded.order_id)
         now = self._clock.timestamp_ns()
         self._bus.publish(OrderApproved(rounded, now, now))
 

@@ -47,9 +47,15 @@ def expected_positions(order: OrderRequested, state: RiskState) -> tuple[float, 
     """Return ``(before, after)``: the symbol's position plus its working orders, without
     and with ``order`` filled."""
     before = state.portfolio.position_quantity(order.symbol)
+    skip = state.reduce_only_ids
     for working in state.orders.all_open_orders():
-        # OCO members (protective exits) are alternatives, not additions: left out.
-        if working.symbol == order.symbol and not working.oco_group:
+        # Reduce-only orders never add exposure, and OCO members (protective exits) are
+        # alternatives, not additions: both are left out.
+        if (
+            working.symbol == order.symbol
+            and not working.oco_group
+            and working.order_id not in skip
+        ):
             before += working.side.sign * working.leaves_quantity
     return before, before + order.side.sign * order.quantity
 

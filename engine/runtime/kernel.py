@@ -44,6 +44,7 @@ from engine.report.recorder import Recorder
 from engine.risk import RiskEngine, default_checks
 from engine.risk.config import RiskConfig, build_guard, build_limit_checks, merge_risk_defaults
 from engine.risk.events import TradingStateChanged
+from engine.risk.exits import ExitManager
 from engine.risk.guards import PortfolioGuard
 from engine.risk.sizing import Sizer
 from engine.strategy import Context, Strategy, StrategyRunner
@@ -68,6 +69,7 @@ class Kernel:
     account_rules: AccountRules | None = None  # borrow fees, funding, liquidation; None: off
     guard: PortfolioGuard | None = None  # drawdown / daily loss / losing streak; None: off
     sizer: Sizer | None = None  # [risk.sizer], used by Context.size
+    exits: ExitManager | None = None  # [risk.exits] protective exits; None: off
 
     def wire(self) -> None:
         """Subscribe every stage. Order within a type is delivery order."""
@@ -80,6 +82,9 @@ class Kernel:
         guard = self.guard
         if guard is not None and guard.watches_bars:  # equity guards see the marked close
             bus.subscribe(Bar, guard.on_bar)
+        exits = self.exits
+        if exits is not None and exits.config.watches_bars:  # time stop, break-even
+            bus.subscribe(Bar, exits.on_bar)
         bus.subscribe(Bar, runner.on_bar)
         bus.subscribe(TradeTick, self.cache.on_trade)
         bus.subscribe(TradeTick, runner.on_trade)
@@ -118,6 +123,8 @@ class Kernel:
         bus.subscribe(OrderFilled, recorder.on_order_filled)
         if guard is not None:
             bus.subscribe(OrderFilled, guard.on_order_filled)
+        if exits is not None:  # after the portfolio: exits follow the new position
+            bus.subscribe(OrderFilled, exits.on_order_filled)
         if self.sizer is not None and self.sizer.needs_fills:  # Kelly: closed-trade statistics
             bus.subscribe(OrderFilled, self.sizer.on_order_filled)
         bus.subscribe(OrderFilled, runner.on_order_filled)
@@ -235,6 +242,18 @@ def build_kernel(
         account_rules=rules if rules.active else None,
         guard=guard,
         sizer=sizer,
+        exits=ExitManager(
+            risk_settings.exits,
+            bus,
+            clock,
+            portfolio,
+            execution_engine,
+            instruments,
+            histories,
+            strategy_id,
+        )
+        if risk_settings.exits.active
+        else None,
     )
     kernel.wire()
     return kernel
