@@ -45,8 +45,9 @@ def atr(
     n = high.shape[0]
     if period <= 1:
         return trange(high, low, close, start)
-    out = np.full(n, NAN)
     first = start + period
+    out = np.empty(n)
+    out[: min(first, n)] = NAN
     if first >= n:
         return out
     total = 0.0
@@ -54,10 +55,10 @@ def atr(
         total += true_range_at(high, low, close, i)
     prev = total / period
     out[first] = prev
+    inverse = 1.0 / period
+    keep = period - 1.0
     for i in range(first + 1, n):
-        prev *= period - 1
-        prev += true_range_at(high, low, close, i)
-        prev /= period
+        prev = (prev * keep + true_range_at(high, low, close, i)) * inverse
         out[i] = prev
     return out
 
