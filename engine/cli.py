@@ -101,6 +101,10 @@ def backtest(
         for warning in frame.warnings:
             print(f"warning: {frame.symbol}: {warning}", file=sys.stderr)
     _print_summary(run_id, result.metrics, result.bars, result.elapsed_s)
+    for change in result.recorder.trading_states:  # risk guards tripped, cooldowns ended
+        when = iso(change.ts_event)
+        line = f"trading state {change.previous} -> {change.state} at {when}: {change.reason}"
+        stdout.print(line, markup=False)
     stdout.print(f"artifacts: {folder}", markup=False)
     if (folder / "report.html").is_file():
         stdout.print(f"report: {folder / 'report.html'}", markup=False)

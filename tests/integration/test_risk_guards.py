@@ -8,15 +8,18 @@ with the position held at the trip, marked to each close.
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
 
 from engine.config import load_config
-from engine.model import OrderSide
+from engine.model import Bar, OrderDenied, OrderSide
 from engine.risk import TradingState
 from engine.runtime import BacktestResult, run_backtest
+from engine.strategy import Context, Strategy
+from tests.integration.conftest import CliRunner
 
 CONFIG = "configs/sma_cross_btc.toml"
 
@@ -98,3 +101,46 @@ def test_halted_fills_nothing_and_equity_follows_the_held_position(
     np.testing.assert_allclose(
         np.diff(curve.equity[mask]), quantity * np.diff(closes), rtol=1e-9, atol=1e-6
     )
+
+
+def test_cli_prints_the_trading_state_changes(kestrel: CliRunner, tmp_path: Path) -> None:
+    out = str(tmp_path / "runs")
+    result = kestrel(
+        "backtest", CONFIG, "--out", out, "--no-db", "--set", "risk.max_drawdown_pct=15.0"
+    )
+    assert result.code == 0, result.err
+    assert "trading state active -> halted at 2021-01-28" in result.out
+    assert "max_drawdown: equity 18086.86 is 15.32% below its peak 21358.05" in result.out
+
+
+class Capped(Strategy):
+    """Buys 0.1 on the first bar; declares a risk default the run's [risk] may override."""
+
+    risk_defaults: ClassVar[dict[str, object]] = {"max_order_quantity": 5.0}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.denied: list[OrderDenied] = []
+        self.done = False
+
+    def on_bar(self, ctx: Context, bar: Bar) -> None:
+        if not self.done:
+            self.done = True
+            ctx.buy(bar.symbol, 0.1)
+
+    def on_order_denied(self, ctx: Context, event: OrderDenied) -> None:
+        self.denied.append(event)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "denied"),
+    [([], ["order quantity 0.1 exceeds the maximum 0.05"]), (["risk.max_order_quantity=1.0"], [])],
+)
+def test_strategy_risk_defaults_apply_unless_the_config_overrides(
+    overrides: list[str], denied: list[str]
+) -> None:
+    strategy = Capped()
+    strategy.risk_defaults = {"max_order_quantity": 0.05}
+    run_backtest(load_config(CONFIG, overrides), strategy=strategy)
+    assert [event.reason for event in strategy.denied] == denied
+    assert all(event.check == "max_order_quantity" for event in strategy.denied)
