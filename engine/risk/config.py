@@ -49,6 +49,7 @@ from engine.risk.limits import (
     Session,
     TradingHoursCheck,
 )
+from engine.risk.plugins import CheckPluginConfig, load_check
 from engine.risk.sizing import (
     FixedFraction,
     FixedNotional,
@@ -211,6 +212,7 @@ class RiskConfig:
         sizer: ``[risk.sizer]`` (`SizerConfig`); None: `Context.size` is unavailable.
         exits: ``[risk.exits]`` (`engine.risk.exits.ExitConfig`): protective exits the
             engine attaches to every position.
+        checks: ``[[risk.checks]]`` plugin checks (`engine.risk.plugins`).
 
     Limits that reduce exposure are never blocked by exposure limits (position, gross,
     net, leverage, direction, symbol lists, sessions).
@@ -239,6 +241,7 @@ class RiskConfig:
     cooldown_s: float | None = None
     sizer: SizerConfig | None = None
     exits: ExitConfig = field(default_factory=ExitConfig)
+    checks: list[CheckPluginConfig] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for name in (
@@ -285,7 +288,11 @@ class RiskConfig:
 def build_limit_checks(config: RiskConfig) -> list[RiskCheck]:
     """Return the configured limit checks, cheapest and most basic first.
 
-    The order-rate check comes last: it counts only orders every other check passed.
+    Plugin checks (``[[risk.checks]]``) follow the built-in limits. The order-rate check
+    comes last: it counts only orders every other check passed.
+
+    Raises:
+        PluginError, ConfigError: A plugin check cannot be loaded or built.
     """
     checks: list[RiskCheck] = []
     if config.allowed_symbols is not None:
@@ -316,6 +323,7 @@ def build_limit_checks(config: RiskConfig) -> list[RiskCheck]:
         checks.append(LeverageLimitCheck(config.max_leverage))
     if config.max_open_orders is not None:
         checks.append(MaxOpenOrdersCheck(config.max_open_orders))
+    checks.extend(load_check(entry) for entry in config.checks)
     if config.order_rate_limit is not None:
         window_ns = round(config.order_rate_window_s * 1e9)
         checks.append(OrderRateCheck(config.order_rate_limit, window_ns))

@@ -1,0 +1,74 @@
+"""Risk-check plugins: ``[[risk.checks]]`` entries naming a class by ``"module:Class"``.
+
+The class is built with the entry's ``params`` as keyword arguments and must have the
+`RiskCheck` shape: a ``name`` attribute (shown in denials) and ``check(order, state)``.
+Plugin checks run after the built-in limits and before the order-rate limit.
+
+    [[risk.checks]]
+    path = "my_risk.spread:MaxSpreadCheck"
+    params = { max_spread_bps = 20.0 }
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import ConfigError, PluginError, did_you_mean
+from engine.risk.checks import RiskCheck
+
+__all__ = ["CheckPluginConfig", "load_check"]
+
+
+@dataclass(frozen=True)
+class CheckPluginConfig:
+    """One ``[[risk.checks]]`` entry.
+
+    Attributes:
+        path: ``"package.module:Class"`` of the check (importable from the working
+            directory or an installed package).
+        params: Keyword arguments of the class.
+    """
+
+    path: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        module, sep, name = self.path.rpartition(":")
+        if not (sep and module and name):
+            raise ValueError(f"path must be 'package.module:Class', got {self.path!r}")
+
+
+def load_check(entry: CheckPluginConfig) -> RiskCheck:
+    """Import, build and return the check ``entry`` names.
+
+    Raises:
+        PluginError: The module or class does not exist, or the object is not a check.
+        ConfigError: The class rejects ``params``.
+    """
+    module_name, _, class_name = entry.path.rpartition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise PluginError(f"risk check module {module_name!r} not found ({exc})") from None
+    except Exception as exc:
+        raise PluginError(f"risk check module {module_name!r} failed to import: {exc!r}") from exc
+    cls = getattr(module, class_name, None)
+    if cls is None:
+        names = [n for n, v in vars(module).items() if isinstance(v, type)]
+        raise PluginError(
+            f"{module_name!r} has no class {class_name!r}{did_you_mean(class_name, names)}"
+        )
+    try:
+        check = cls(**entry.params)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"risk.checks {entry.path!r}: {exc}") from None
+    if not (
+        isinstance(getattr(check, "name", None), str) and callable(getattr(check, "check", None))
+    ):
+        raise PluginError(
+            f"{entry.path!r} is not a risk check: it needs a `name` and a `check(order, state)`"
+        )
+    result: RiskCheck = check
+    return result
