@@ -13,7 +13,6 @@ import numpy as np
 
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import exact_kernel, kernel
-from engine.indicators.kernels_ma import sma
 
 NAN = np.nan
 
@@ -80,18 +79,54 @@ def stddev(x: FloatArray, period: int, nbdev: float, start: int) -> FloatArray:
 def bbands_sma(
     x: FloatArray, period: int, up: float, down: float
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Bollinger bands around a simple average, fused into one pass."""
+    """Bollinger bands around a simple average, fused into one pass.
+
+    The middle band is the running-sum SMA (as the ``sma`` kernel computes it) and the
+    deviation uses the anchored sums of :func:`rolling_moments`.
+    """
     n = x.shape[0]
     first = period - 1
     upper = np.empty(n)
-    middle = sma(x, period, 0)
+    middle = np.empty(n)
     lower = np.empty(n)
-    upper[: min(first, n)] = NAN
-    lower[: min(first, n)] = NAN
-    deviation = rolling_moments(x, period, 0, True, 1.0)[1]
+    stop = min(first, n)
+    upper[:stop] = NAN
+    middle[:stop] = NAN
+    lower[:stop] = NAN
+    if first >= n:
+        return upper, middle, lower
+    total = 0.0
+    for i in range(first):
+        total += x[i]
+    anchor = 0.0
+    s1 = 0.0
+    s2 = 0.0
     for i in range(first, n):
-        upper[i] = middle[i] + up * deviation[i]
-        lower[i] = middle[i] - down * deviation[i]
+        total += x[i]
+        mean = total / period
+        total -= x[i - period + 1]
+        if (i - first) % period == 0:
+            window_total = 0.0
+            for k in range(i - period + 1, i + 1):
+                window_total += x[k]
+            anchor = window_total / period
+            s1 = 0.0
+            s2 = 0.0
+            for k in range(i - period + 1, i + 1):
+                d = x[k] - anchor
+                s1 += d
+                s2 += d * d
+        else:
+            d_new = x[i] - anchor
+            d_old = x[i - period] - anchor
+            s1 += d_new - d_old
+            s2 += d_new * d_new - d_old * d_old
+        m1 = s1 / period
+        variance = s2 / period - m1 * m1
+        deviation = np.sqrt(variance) if variance > 0.0 else 0.0
+        middle[i] = mean
+        upper[i] = mean + up * deviation
+        lower[i] = mean - down * deviation
     return upper, middle, lower
 
 
