@@ -118,7 +118,7 @@ class Context:
         self._timers = timers
         # Set by the StrategyRunner: timers call back into the strategy's on_timer hook.
         self.timer_callback: Callable[[str, int], None] | None = None
-        self._indicators: dict[tuple[str, str, str, tuple[tuple[str, Any], ...]], Indicator] = {}
+        self._indicators: dict[tuple[object, ...], Indicator] = {}
         self._next_order = 0
 
     # --- time and account -------------------------------------------------------------
@@ -165,7 +165,14 @@ class Context:
 
     # --- indicators -------------------------------------------------------------------
 
-    def indicator(self, name: str, symbol: str, source: str = "close", **params: Any) -> Indicator:
+    def indicator(
+        self,
+        name: str,
+        symbol: str,
+        source: str = "close",
+        inputs: Mapping[str, str] | None = None,
+        **params: Any,
+    ) -> Indicator:
         """Declare an indicator on ``symbol`` and return it (cached per arguments).
 
         Args:
@@ -173,6 +180,9 @@ class Context:
             symbol: The symbol whose bars feed it.
             source: Column for single-series indicators (``close``, ``open``, ``high``,
                 ``low``, ``volume``). Indicators that take high/low/close use those.
+            inputs: Column per TA-Lib input name, for the two-series functions
+                (``real0``/``real1`` of BETA, CORREL, ADD, …: default ``high`` and
+                ``low``, as TA-Lib's abstract API) and MAVP's ``periods``.
             **params: TA-Lib parameters (``timeperiod=14``); omitted ones take defaults.
 
         Returns:
@@ -187,17 +197,14 @@ class Context:
             suggestion = did_you_mean(source, PRICE_COLUMNS)
             raise IndicatorError(f"indicator source {source!r} is not a bar column{suggestion}")
         spec, resolved = registry.resolve(name, params)
-        key = (spec.name, symbol, source, tuple(sorted(resolved.items())))
+        columns = _input_columns(spec.name, spec.inputs, source, inputs or {})
+        key = (spec.name, symbol, tuple(columns.items()), tuple(sorted(resolved.items())))
         cached = self._indicators.get(key)
         if cached is not None:
             return cached
-        inputs = {
-            input_name: (source if input_name == "real" else input_name)
-            for input_name in spec.inputs
-        }
         label = f"{spec.name}({', '.join(f'{k}={v}' for k, v in resolved.items())})"
 
-        indicator = self._indicator_factory(label, history, inputs, Declaration(spec, resolved))
+        indicator = self._indicator_factory(label, history, columns, Declaration(spec, resolved))
         self._indicators[key] = indicator
         return indicator
 
@@ -569,3 +576,39 @@ def _to_ns(value: str | int | None) -> int | None:
     if value is None or isinstance(value, int):
         return value
     return parse_timestamp(value, what="expire_time")
+
+
+_DEFAULT_COLUMNS = {"real": "close", "real0": "high", "real1": "low"}
+
+
+def _input_columns(
+    name: str, wanted: tuple[str, ...], source: str, given: Mapping[str, str]
+) -> dict[str, str]:
+    """Return the bar column feeding each TA-Lib input of indicator ``name``."""
+    unknown = [key for key in given if key not in wanted]
+    if unknown:
+        raise IndicatorError(
+            f"{name} has no input {unknown[0]!r}{did_you_mean(unknown[0], wanted)}"
+        )
+    columns: dict[str, str] = {}
+    for input_name in wanted:
+        if input_name in given:
+            column = given[input_name]
+        elif input_name == "real":
+            column = source
+        elif input_name in PRICE_COLUMNS:
+            column = input_name
+        elif input_name in _DEFAULT_COLUMNS:
+            column = _DEFAULT_COLUMNS[input_name]
+        else:
+            raise IndicatorError(
+                f"{name} needs a column for its input {input_name!r}: pass "
+                f"inputs={{{input_name!r}: 'volume'}} (any of {', '.join(PRICE_COLUMNS)})"
+            )
+        if column not in PRICE_COLUMNS:
+            raise IndicatorError(
+                f"{name}: input {input_name!r} column {column!r} is not a bar column"
+                f"{did_you_mean(column, PRICE_COLUMNS)}"
+            )
+        columns[input_name] = column
+    return columns
