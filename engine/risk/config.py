@@ -30,7 +30,7 @@ from engine.clock import Clock
 from engine.risk.checks import RiskCheck
 from engine.risk.events import TradingState
 from engine.risk.exits import ExitConfig
-from engine.risk.guards import EquitySource, PortfolioGuard, TradingStateSink
+from engine.risk.guards import EquitySource, HeldQuantity, PortfolioGuard, TradingStateSink
 from engine.risk.limits import (
     AllowedSymbolsCheck,
     BlockedSymbolsCheck,
@@ -354,9 +354,18 @@ def merge_risk_defaults(config: RiskConfig, defaults: Mapping[str, Any]) -> Risk
 
 
 def build_guard(
-    config: RiskConfig, risk: TradingStateSink, portfolio: EquitySource, clock: Clock
+    config: RiskConfig,
+    risk: TradingStateSink,
+    portfolio: EquitySource,
+    clock: Clock,
+    positions: Mapping[str, HeldQuantity] | None = None,
+    prices: Mapping[str, float] | None = None,
 ) -> PortfolioGuard | None:
-    """Return the portfolio guard ``config`` asks for, or None when no guard is set."""
+    """Return the portfolio guard ``config`` asks for, or None when no guard is set.
+
+    ``positions`` and ``prices`` are optional live views (open positions, last prices)
+    the guard sums equity from on every bar instead of calling ``portfolio.equity()``.
+    """
     if not config.has_guards:
         return None
     return PortfolioGuard(
@@ -368,4 +377,6 @@ def build_guard(
         max_consecutive_losses=config.max_consecutive_losses,
         action=TradingState(config.guard_action),
         cooldown_ns=None if config.cooldown_s is None else round(config.cooldown_s * 1e9),
+        positions=positions,
+        prices=prices,
     )

@@ -18,6 +18,8 @@ cooldown.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import Protocol
 
 from engine.clock import Clock
@@ -32,8 +34,22 @@ DAY_NS = 86_400 * 10**9
 class EquitySource(Protocol):
     """Where the guard reads equity from (the portfolio)."""
 
+    @property
+    def cash(self) -> float:
+        """Return cash."""
+        ...
+
     def equity(self) -> float:
         """Return cash plus the marked value of all positions."""
+        ...
+
+
+class HeldQuantity(Protocol):
+    """One open position."""
+
+    @property
+    def quantity(self) -> float:
+        """Return the signed quantity."""
         ...
 
 
@@ -104,6 +120,8 @@ class PortfolioGuard:
         max_consecutive_losses: int | None = None,
         action: TradingState = TradingState.HALTED,
         cooldown_ns: int | None = None,
+        positions: Mapping[str, HeldQuantity] | None = None,
+        prices: Mapping[str, float] | None = None,
     ) -> None:
         self._risk = risk
         self._portfolio = portfolio
@@ -122,6 +140,12 @@ class PortfolioGuard:
         self.round_trips = RoundTrips()
         self._resume_at: int | None = None
         self._tripped_reason = ""
+        # Optional live views of the open positions and last prices: equity is then summed
+        # here without a call into the portfolio (it runs on every bar).
+        self._positions = positions
+        self._prices = prices
+        self._floor = -math.inf
+        self._set_floor()
 
     @property
     def watches_bars(self) -> bool:
@@ -135,16 +159,20 @@ class PortfolioGuard:
     def on_bar(self, bar: Bar) -> None:
         """Mark equity after ``bar``'s close and trip or lift the trading state."""
         now = bar.ts_event
-        equity = self._portfolio.equity()
-        if self._resume_at is not None and now >= self._resume_at:
-            self._resume(equity, now)
+        equity = self._equity()
         if equity > self.peak:
             self.peak = equity
+            self._set_floor()
         day = now // DAY_NS
         if day != self._day:
             self._day = day
             self._day_start = self._last_equity
+            self._set_floor()
         self._last_equity = equity
+        if equity > self._floor and self._resume_at is None:
+            return  # the common case: no limit near, no cooldown running
+        if self._resume_at is not None and now >= self._resume_at:
+            self._resume(equity, now)
         limit = self.max_drawdown_pct
         if limit is not None and self.peak > 0:
             drawdown = 100.0 * (self.peak - equity) / self.peak
@@ -163,6 +191,25 @@ class PortfolioGuard:
                     f"{self._day_start:.2f} (limit {limit:g}%)",
                     now,
                 )
+
+    def _equity(self) -> float:
+        positions, prices = self._positions, self._prices
+        if positions is None or prices is None:
+            return self._portfolio.equity()
+        value = self._portfolio.cash
+        for symbol, position in positions.items():
+            value += position.quantity * prices[symbol]
+        return value
+
+    def _set_floor(self) -> None:
+        """Set the equity above which no equity guard can trip (a hair high: exact checks
+        below it decide)."""
+        floor = -math.inf
+        if self.max_drawdown_pct is not None:
+            floor = self.peak * (1.0 - self.max_drawdown_pct / 100.0)
+        if self.daily_loss_pct is not None:
+            floor = max(floor, self._day_start * (1.0 - self.daily_loss_pct / 100.0))
+        self._floor = floor + abs(floor) * 1e-9
 
     def on_order_filled(self, fill: OrderFilled) -> None:
         """Count losing round trips in a row; trip at ``max_consecutive_losses``."""
@@ -197,6 +244,7 @@ class PortfolioGuard:
         self.peak = equity
         self._day_start = equity
         self.losing_streak = 0
+        self._set_floor()
         cooldown_s = (self.cooldown_ns or 0) / 1e9
         self._risk.set_trading_state(
             TradingState.ACTIVE, f"cooldown of {cooldown_s:g} s ended", now

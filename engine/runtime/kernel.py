@@ -203,7 +203,9 @@ def build_kernel(
         instrument_rules=execution.instrument_rules,
         checks=default_checks() + build_limit_checks(risk_settings),
     )
-    guard = build_guard(risk_settings, risk, portfolio, clock)
+    guard = build_guard(
+        risk_settings, risk, portfolio, clock, portfolio.open_positions(), cache.last
+    )
     context = Context(
         strategy_id=strategy_id,
         clock=clock,
