@@ -211,3 +211,31 @@ def test_consecutive_losses_guard() -> None:
     guard.on_order_filled(fill(SELL, 1, 99.0, ts=42))
     reason = "consecutive_losses: 2 losing round trips in a row, the last -1.00 (limit 2)"
     assert h.drain()[-1] == TradingStateChanged(ACTIVE, HALTED, reason, 42, 0)
+
+
+@dataclass
+class Held:
+    quantity: float
+
+
+def test_guard_sums_equity_from_live_position_and_price_views() -> None:
+    h = Harness()
+    positions = {"A": Held(20.0)}
+    prices = {"A": 100.0}
+    h.account.cash = 8_000.0  # equity 8,000 + 20 x 100 = 10,000
+    guard = PortfolioGuard(
+        h.risk, h.account, h.clock, max_drawdown_pct=10.0, positions=positions, prices=prices
+    )
+    prices["A"] = 150.0  # 11,000: the peak
+    guard.on_bar(bar(HOUR))
+    assert guard.peak == 11_000.0
+    prices["A"] = 101.0  # 10,020 is 8.9% below
+    guard.on_bar(bar(2 * HOUR))
+    assert h.risk.trading_state is ACTIVE
+    positions["A"] = Held(10.0)  # a sale at 101 would add cash; here only the view changes
+    h.account.cash = 8_900.0  # 8,900 + 10 x 101 = 9,910 is 9.91% below
+    guard.on_bar(bar(3 * HOUR))
+    assert h.risk.trading_state is ACTIVE
+    prices["A"] = 100.0  # 9,900 is exactly 10% below 11,000
+    guard.on_bar(bar(4 * HOUR))
+    assert h.risk.trading_state is HALTED
