@@ -2,7 +2,9 @@
 
 Tables (``run_id`` ties them together; deleting a run deletes its rows):
 ``runs`` (one row per run: identity, config, headline metrics, metrics JSON),
-``orders``, ``fills``, ``trades``, ``equity`` (one row per bar timestamp).
+``orders``, ``fills``, ``trades``, ``equity`` (one row per bar timestamp), ``events``
+(account and risk events: borrow fees, funding, margin calls, liquidations, trading-state
+changes).
 Rows are written in one transaction per run: a failed save leaves nothing half-written.
 """
 
@@ -125,6 +127,15 @@ trades = _child(
     Column("net_pnl", Float),
     Column("return_pct", Float),
 )
+events = _child(
+    "events",
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("ts_event", BigInteger),
+    Column("kind", String(32)),
+    Column("symbol", String(200)),
+    Column("amount", Float),
+    Column("detail", Text),
+)
 equity = _child(
     "equity",
     Column("ts_event", BigInteger, primary_key=True, autoincrement=False),
@@ -178,6 +189,7 @@ class RunStore:
         fill_rows: Iterable[Mapping[str, Any]],
         trade_rows: Iterable[Mapping[str, Any]],
         equity_rows: Sequence[Mapping[str, Any]],
+        event_rows: Iterable[Mapping[str, Any]] = (),
     ) -> None:
         """Insert one run and all its rows in a single transaction."""
         run_id = run["run_id"]
@@ -189,6 +201,7 @@ class RunStore:
                     (fills, fill_rows),
                     (trades, trade_rows),
                     (equity, equity_rows),
+                    (events, [{**row, "seq": i} for i, row in enumerate(event_rows)]),
                 ):
                     _insert(conn, table, [{**row, "run_id": run_id} for row in rows])
         except SQLAlchemyError as exc:
@@ -282,7 +295,7 @@ class RunStore:
         """Delete a run and its rows; return False if it did not exist."""
         try:
             with self.engine.begin() as conn:
-                for table in (orders, fills, trades, equity):
+                for table in (orders, fills, trades, equity, events):
                     conn.execute(delete(table).where(table.c.run_id == run_id))
                 result = conn.execute(delete(runs).where(runs.c.run_id == run_id))
                 return bool(result.rowcount)

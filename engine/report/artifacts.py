@@ -33,7 +33,10 @@ ARTIFACT_FILES = (
     "orders.csv",
     "fills.csv",
     "equity.csv",
+    "events.csv",
 )
+
+EVENT_COLUMNS = ("ts_event", "kind", "symbol", "amount", "detail")
 
 
 def iso(ts_ns: int | None) -> str:
@@ -179,6 +182,11 @@ def write_artifacts(result: BacktestResult, out_dir: Path, run_info: dict[str, A
                 strict=True,
             )
         ),
+    )
+    _csv(
+        out_dir / "events.csv",
+        EVENT_COLUMNS,
+        ([_cell(k, row[k]) for k in EVENT_COLUMNS] for row in result.recorder.event_rows()),
     )
     (out_dir / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True) + "\n")
     return out_dir

@@ -67,6 +67,8 @@ class ReportData:
     metrics: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     benchmark_label: str = "buy & hold"
+    # account and risk events as text cells: time, kind, symbol, amount, detail
+    events: list[dict[str, str]] = field(default_factory=list)
 
     def compute(
         self,
@@ -116,6 +118,7 @@ class ReportData:
             fills=fills,
             orders=list(result.recorder.orders.values()),
             frames=list(result.frames),
+            events=[_event_cells(row) for row in result.recorder.event_rows()],
         )
 
     @classmethod
@@ -154,6 +157,7 @@ class ReportData:
             orders=_read_orders(folder / "orders.csv"),
             frames=frames,
             notes=notes,
+            events=_read_events(folder / "events.csv"),
         )
 
 
@@ -286,3 +290,30 @@ def _reload_frames(
         except KestrelError as exc:
             notes.append(f"{symbol}: cannot re-read {path}: {exc}")
     return frames
+
+
+def _event_cells(row: dict[str, Any]) -> dict[str, str]:
+    from engine.report.artifacts import iso  # artifacts imports this module's users
+
+    amount = row["amount"]
+    return {
+        "ts_event": iso(row["ts_event"]),
+        "kind": str(row["kind"]),
+        "symbol": str(row["symbol"]),
+        "amount": "" if amount is None else f"{amount:,.2f}",
+        "detail": str(row["detail"]),
+    }
+
+
+def _read_events(path: Path) -> list[dict[str, str]]:
+    """Return ``events.csv`` rows as text cells (older runs have no such file: none)."""
+    if not path.is_file():
+        return []
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    rows: list[dict[str, str]] = []
+    for record in frame.to_dict("records"):
+        cells = {str(key): str(value) for key, value in record.items()}
+        if cells.get("amount"):
+            cells["amount"] = f"{float(cells['amount']):,.2f}"
+        rows.append(cells)
+    return rows

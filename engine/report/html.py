@@ -302,6 +302,29 @@ def _assumptions_html(data: ReportData) -> str:
     return f'<table class="wide">{"".join(rows)}</table>'
 
 
+MAX_EVENT_ROWS = 500
+
+
+def _events_html(data: ReportData) -> str:
+    """Return the table of borrow fees, funding, margin calls and trading-state changes."""
+    if not data.events:
+        return '<p class="sub">No account or risk events (fees, funding, margin, guards).</p>'
+    shown = data.events[:MAX_EVENT_ROWS]
+    more = len(data.events) - len(shown)
+    head = "".join(f"<th>{name}</th>" for name in ("time", "kind", "symbol", "amount", "detail"))
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{_e(row.get(key, ''))}</td>"
+            for key in ("ts_event", "kind", "symbol", "amount", "detail")
+        )
+        + "</tr>"
+        for row in shown
+    )
+    note = f'<p class="sub">{more:,} more in events.csv.</p>' if more > 0 else ""
+    return f'<div class="tablewrap"><table class="wide"><tr>{head}</tr>{body}</table></div>{note}'
+
+
 def _resolve_benchmark(
     benchmark: BarFrame | tuple[IntArray, FloatArray] | None,
 ) -> tuple[IntArray, FloatArray] | None:
@@ -403,6 +426,7 @@ def _page(data: ReportData, bench: FloatArray | None) -> str:
         config=_e(tomli_w.dumps(data.config)),
         provenance=_provenance_html(data),
         assumptions=_assumptions_html(data),
+        events=_events_html(data),
         plotly=plotly or "",
         script=SCRIPT,
         style=STYLE,

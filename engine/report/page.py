@@ -95,6 +95,7 @@ TEMPLATE = """<!DOCTYPE html>
 <p class="sub">Click a column to sort. {trades_note} <span id="trade-count"></span></p>
 <div class="tablewrap"><table id="trades"><thead></thead><tbody></tbody></table></div>
 <script type="application/json" id="trades-data">{trades_json}</script>
+<h2>Account and risk events</h2>{events}
 <h2>Fill assumptions</h2>{assumptions}
 <h2>Data provenance</h2>{provenance}
 <h2>Config</h2><pre>{config}</pre>

@@ -12,6 +12,7 @@ is split between them in proportion to quantity. Account facts are kept as they 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from engine.model import (
@@ -192,6 +193,62 @@ class Recorder:
         """Record a change of risk's trading state (guard tripped, cooldown, user)."""
         self.trading_states.append(event)
 
+    def event_rows(self) -> list[dict[str, Any]]:
+        """Return the run's account and risk events as rows, in time order.
+
+        Columns: ``ts_event``, ``kind`` (``borrow_fee``, ``funding``, ``margin_called``,
+        ``account_liquidated``, ``trading_state``), ``symbol``, ``amount`` (cash change, or
+        equity for margin events) and ``detail`` (a sentence).
+        """
+        rows: list[dict[str, Any]] = []
+        for cash in self.cash_adjustments:
+            rows.append(
+                {
+                    "ts_event": cash.ts_init,
+                    "kind": cash.reason,
+                    "symbol": cash.symbol,
+                    "amount": cash.amount,
+                    "detail": f"{cash.reason} due at {_utc(cash.ts_event)}",
+                }
+            )
+        for event in self.account_events:
+            if isinstance(event, AccountLiquidated):
+                rows.append(
+                    {
+                        "ts_event": event.ts_event,
+                        "kind": "account_liquidated",
+                        "symbol": ",".join(event.symbols),
+                        "amount": event.equity,
+                        "detail": "every position closed after a margin call",
+                    }
+                )
+            else:
+                rows.append(
+                    {
+                        "ts_event": event.ts_event,
+                        "kind": "margin_called",
+                        "symbol": "",
+                        "amount": event.equity,
+                        "detail": (
+                            f"equity {event.equity:.2f} below maintenance margin "
+                            f"{event.maintenance_margin:.2f} (gross exposure "
+                            f"{event.gross_exposure:.2f})"
+                        ),
+                    }
+                )
+        for change in self.trading_states:
+            rows.append(
+                {
+                    "ts_event": change.ts_event,
+                    "kind": "trading_state",
+                    "symbol": "",
+                    "amount": None,
+                    "detail": f"{change.previous} -> {change.state}: {change.reason}",
+                }
+            )
+        rows.sort(key=lambda row: row["ts_event"])  # stable: same-time rows keep their kind order
+        return rows
+
     def _track_round_trip(self, fill: OrderFilled) -> None:
         symbol = fill.symbol
         signed = fill.quantity if fill.side is OrderSide.BUY else -fill.quantity
@@ -222,3 +279,8 @@ class Recorder:
             trade.fill_ids.append(fill.fill_id)
             position += remaining if signed > 0 else -remaining
         self._position[symbol] = position
+
+
+def _utc(ts_ns: int) -> str:
+    """Return ``ts_ns`` as ISO-8601 UTC text for event details."""
+    return datetime.fromtimestamp(ts_ns // 10**9, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -88,6 +88,7 @@ def finish_run(
                 for f in result.recorder.fills
             ),
             trade_rows=trade_rows(result),
+            event_rows=result.recorder.event_rows(),
             equity_rows=[
                 {"ts_event": ts, "cash": cash, "equity": equity, "gross_exposure": gross}
                 for ts, cash, equity, gross in zip(
