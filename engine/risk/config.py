@@ -122,8 +122,10 @@ class SizerConfig:
     Attributes:
         kind: ``"fixed_quantity"`` (``quantity``), ``"fixed_notional"`` (``notional``),
             ``"fixed_fraction"`` (``fraction`` of equity), ``"volatility_target"`` (risk
-            ``risk_fraction`` of equity at ``atr_multiple`` × ATR(``atr_period``), position
-            capped at ``max_fraction`` of equity) or ``"fractional_kelly"``
+            ``risk_fraction`` of equity at ``atr_multiple`` × σ over ``atr_period`` bars,
+            σ the ATR or, with ``volatility = "realized"``, the standard deviation of
+            close-to-close changes; position capped at ``max_fraction`` of equity) or
+            ``"fractional_kelly"``
             (``kelly_fraction`` × Kelly from the last ``kelly_window`` closed trades, at most
             ``max_fraction``; ``fraction`` until ``kelly_min_trades`` trades closed).
     """
@@ -145,6 +147,7 @@ class SizerConfig:
     kelly_fraction: float = 0.5
     kelly_window: int = 50
     kelly_min_trades: int = 10
+    volatility: Literal["atr", "realized"] = "atr"
 
     def __post_init__(self) -> None:
         for name in ("quantity", "notional", "fraction", "risk_fraction", "atr_multiple"):
@@ -167,7 +170,11 @@ class SizerConfig:
             return FixedFraction(self.fraction)
         if self.kind == "volatility_target":
             return VolatilityTarget(
-                self.risk_fraction, self.atr_multiple, self.atr_period, self.max_fraction
+                self.risk_fraction,
+                self.atr_multiple,
+                self.atr_period,
+                self.max_fraction,
+                self.volatility,
             )
         return FractionalKelly(
             self.kelly_fraction,

@@ -8,8 +8,9 @@ toward zero to the lot size. Strategies reach them through `Context.size` and
 - `FixedQuantity`: always ``quantity`` units.
 - `FixedNotional`: ``notional / price``.
 - `FixedFraction`: ``equity × fraction / price``.
-- `VolatilityTarget`: risk ``risk_fraction`` of equity at a stop ``atr_multiple × ATR``
-  away: ``equity × risk_fraction / (atr_multiple × ATR)``.
+- `VolatilityTarget`: risk ``risk_fraction`` of equity at a stop ``atr_multiple × σ``
+  away: ``equity × risk_fraction / (atr_multiple × σ)``, where σ is the ATR (default) or
+  the realized volatility of close-to-close changes over the same bars, in price units.
 - `FractionalKelly`: ``equity × f / price`` with ``f = kelly_fraction × (W − (1 − W) / R)``
   from the last ``window`` closed round trips (W win rate, R average win / average loss),
   clipped to ``[0, max_fraction]``; ``fallback_fraction`` until ``min_trades`` trips closed.
@@ -39,6 +40,7 @@ __all__ = [
     "average_true_range",
     "inverse_volatility_weights",
     "kelly_fraction",
+    "realized_volatility",
     "size",
 ]
 
@@ -50,7 +52,8 @@ class SizingInputs:
     Attributes:
         equity: Account equity now (account currency).
         price: Price the order is expected to trade at (the last close).
-        atr: Average true range of the symbol (price units; NaN when not known).
+        atr: The sizer's volatility of the symbol in price units: the average true range,
+            or the realized volatility for ``measure = "realized"`` (NaN when not known).
     """
 
     equity: float
@@ -93,6 +96,7 @@ def size(sizer: Sizer, inputs: SizingInputs, strength: float, instrument: Instru
 class _NoFills:
     needs_fills = False
     atr_period = 0
+    measure = "atr"  # which volatility `SizingInputs.atr` carries: "atr" or "realized"
 
     def on_order_filled(self, fill: OrderFilled) -> None:
         """Ignore fills."""
@@ -154,11 +158,13 @@ class VolatilityTarget(_NoFills):
         atr_multiple: float = 2.0,
         atr_period: int = 14,
         max_fraction: float = 1.0,
+        measure: str = "atr",
     ) -> None:
         self.risk_fraction = risk_fraction
         self.atr_multiple = atr_multiple
         self.atr_period = atr_period
         self.max_fraction = max_fraction
+        self.measure = measure
 
     def quantity(self, inputs: SizingInputs) -> float:
         """Return ``equity * risk_fraction / (atr_multiple * ATR)``, capped."""
@@ -240,6 +246,19 @@ def average_true_range(high: np.ndarray, low: np.ndarray, close: np.ndarray, per
     h, lo, prev = high[n - period :], low[n - period :], close[n - period - 1 : n - 1]
     true_range = np.maximum(h, prev) - np.minimum(lo, prev)
     return float(true_range.mean())
+
+
+def realized_volatility(close: np.ndarray, period: int) -> float:
+    """Return the standard deviation (ddof=1) of the last ``period`` close-to-close changes.
+
+    In price units, comparable with an ATR: σ of ``close[t] - close[t-1]`` over the window.
+    NaN when fewer than ``period + 1`` closes are known.
+    """
+    n = close.size
+    if period < 2 or n < period + 1:
+        return math.nan
+    changes = np.diff(close[n - period - 1 :])
+    return float(np.std(changes, ddof=1))
 
 
 def inverse_volatility_weights(volatilities: Mapping[str, float]) -> dict[str, float]:

@@ -34,7 +34,7 @@ from engine.model import (
     TimeInForce,
     TrailingOffsetType,
 )
-from engine.risk.sizing import Sizer, SizingInputs, average_true_range
+from engine.risk.sizing import Sizer, SizingInputs, average_true_range, realized_volatility
 from engine.risk.sizing import size as size_signal
 from engine.strategy.history import Declaration, Indicator, precomputed_indicator
 
@@ -515,9 +515,12 @@ class Context:
         if chosen.atr_period > 0:
             n = len(history)
             columns = history.columns
-            atr = average_true_range(
-                columns["high"][:n], columns["low"][:n], columns["close"][:n], chosen.atr_period
-            )
+            if getattr(chosen, "measure", "atr") == "realized":
+                atr = realized_volatility(columns["close"][:n], chosen.atr_period)
+            else:
+                atr = average_true_range(
+                    columns["high"][:n], columns["low"][:n], columns["close"][:n], chosen.atr_period
+                )
         inputs = SizingInputs(self.equity, price, atr)
         return size_signal(chosen, inputs, strength, self._instruments[symbol])
 
