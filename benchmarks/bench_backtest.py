@@ -56,11 +56,29 @@ class SignalsOnly(SmaCross):
         del crossed
 
 
+class SizedSmaCross(SmaCross):
+    """The SMA crossover with its position sized by the configured ``[risk.sizer]``."""
+
+    def on_bar(self, ctx: Context, bar: Bar) -> None:
+        fast, slow = self.smas[bar.symbol]
+        if len(slow) <= self.warmup:
+            return
+        if fast[-1] > slow[-1] and fast[-2] <= slow[-2]:
+            ctx.order_target_signal(bar.symbol, 1.0)
+        elif fast[-1] < slow[-1] and fast[-2] >= slow[-2]:
+            ctx.order_target_signal(bar.symbol, 0.0)
+
+
 def main() -> None:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--risk",
+        action="store_true",
+        help="add three pre-trade checks and a sizer (issue 5's throughput comparison)",
+    )
     parser.add_argument(
         "--parts",
         action="store_true",
@@ -81,12 +99,25 @@ def main() -> None:
             # Costs are computed on every fill; small ones keep equity (and so order sizes)
             # realistic across ~8,000 round trips of a random walk.
             "execution": {"fee_rate": 0.0001, "slippage_bps": 0.0},
+            **(
+                {
+                    "risk": {
+                        "max_order_notional": 1e9,
+                        "max_position_pct": 500.0,
+                        "price_band_pct": 50.0,
+                        "sizer": {"kind": "fixed_fraction", "fraction": 0.99},
+                    }
+                }
+                if args.risk
+                else {}
+            ),
         }
     )
     best = best_cpu = 0.0
     for attempt in range(1, args.repeat + 1):
         started, started_cpu = time.perf_counter(), time.process_time()
-        result = run_backtest(config, frames=[frame])
+        strategy = SizedSmaCross(SmaCross.Params()) if args.risk else None
+        result = run_backtest(config, frames=[frame], strategy=strategy)
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - started_cpu
         rate, cpu_rate = args.bars / elapsed, args.bars / cpu
