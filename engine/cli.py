@@ -31,7 +31,6 @@ from engine.strategy import available_strategies, load_strategy_class
 __all__ = ["app", "main"]
 
 EXIT_ERROR = 2
-PROGRESS_MIN_BARS = 200_000
 
 app = typer.Typer(
     name="kestrel",
