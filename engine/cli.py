@@ -93,7 +93,12 @@ def backtest(
             task = progress.add_task("backtest", total=None)
             result = run_backtest(
                 run_config,
-                progress=lambda done, total: progress.update(task, completed=done, total=total),
+                progress=lambda done, total: progress.update(
+                    task,
+                    completed=done,
+                    total=total,
+                    description=f"backtest {done:,}/{total:,} bars",
+                ),
             )
     run_id, folder = finish_run(result, out_dir=out, store=store)
     for frame in result.frames:
@@ -194,7 +199,6 @@ def _progress_bar() -> Progress | None:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,} bars"),
         TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,

@@ -247,3 +247,12 @@ def test_console_script_runs_as_a_subprocess(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         f"error: config file '{tmp_path / 'missing.toml'}' does not exist"
     ]
+
+
+def test_progress_bar_on_a_terminal(
+    kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    result = kestrel("backtest", "configs/sma_cross_goog.toml", "--no-db", "--out", str(tmp_path))
+    assert result.code == 0, result.err
+    assert "final equity" in result.out
