@@ -34,7 +34,10 @@ EXIT_ERROR = 2
 
 app = typer.Typer(
     name="kestrel",
-    help="Kestrel: event-driven trading engine. Backtest a strategy from a TOML config.",
+    help=(
+        "Kestrel: event-driven trading engine. Backtest a strategy from a TOML config. "
+        "Errors are one line with exit code 2; add --debug anywhere to see the traceback."
+    ),
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
