@@ -44,7 +44,9 @@ class StrategyRunner:
         # Bars are the hot path: a C-level partial, no Python wrapper. Faults raised from
         # it are translated by the driver with `strategy_fault`.
         self.on_bar: Callable[[Bar], None] = partial(strategy.on_bar, context)
-        self._owned = context.strategy_id + "-"
+        # Order ids are "<strategy_id>-<n>" (engine exits: "<strategy_id>-X<n>"): ownership is
+        # the part before the last "-", compared whole, so "S1" never sees "S1-b"'s orders.
+        self._owned = context.strategy_id
         context.timer_callback = self.on_timer
 
     def start(self) -> None:
@@ -69,32 +71,32 @@ class StrategyRunner:
 
     def on_order_filled(self, event: OrderFilled) -> None:
         """Forward fills of this strategy's orders."""
-        if event.order_id.startswith(self._owned):
+        if event.order_id.rpartition("-")[0] == self._owned:
             self._call("on_order_filled", self.strategy.on_order_filled, self.context, event)
 
     def on_order_denied(self, event: OrderDenied) -> None:
         """Forward risk denials of this strategy's orders."""
-        if event.order_id.startswith(self._owned):
+        if event.order_id.rpartition("-")[0] == self._owned:
             self._call("on_order_denied", self.strategy.on_order_denied, self.context, event)
 
     def on_order_rejected(self, event: OrderRejected) -> None:
         """Forward broker rejections of this strategy's orders."""
-        if event.order_id.startswith(self._owned):
+        if event.order_id.rpartition("-")[0] == self._owned:
             self._call("on_order_rejected", self.strategy.on_order_rejected, self.context, event)
 
     def on_order_canceled(self, event: OrderCanceled) -> None:
         """Forward cancellations of this strategy's orders."""
-        if event.order_id.startswith(self._owned):
+        if event.order_id.rpartition("-")[0] == self._owned:
             self._call("on_order_canceled", self.strategy.on_order_canceled, self.context, event)
 
     def on_order_expired(self, event: OrderExpired) -> None:
         """Forward expiries of this strategy's orders."""
-        if event.order_id.startswith(self._owned):
+        if event.order_id.rpartition("-")[0] == self._owned:
             self._call("on_order_expired", self.strategy.on_order_expired, self.context, event)
 
     def on_order_updated(self, event: OrderTriggered | OrderModified | OrderModifyRejected) -> None:
         """Forward triggers and modification answers of this strategy's orders."""
-        if event.order_id.startswith(self._owned):
+        if event.order_id.rpartition("-")[0] == self._owned:
             self._call("on_order_updated", self.strategy.on_order_updated, self.context, event)
 
     def _call(self, hook: str, function: Callable[..., None], *args: Any) -> None:

@@ -45,3 +45,39 @@ def test_daily_timer_fires_every_day_and_orders_fill_next_bar(tmp_path: Path) ->
     # placed on Sunday 2004-08-22: fills at the open of the next bar (Monday 08-23, 110.75)
     (fill,) = result.recorder.fills
     assert (iso(fill.ts_event), fill.price) == ("2004-08-23T00:00:00Z", 110.75)
+
+
+def test_strategy_hooks_see_only_their_own_orders() -> None:
+    from engine.bus import EventBus
+    from engine.model import OrderCanceled
+    from engine.strategy import Context, Strategy, StrategyRunner
+
+    class Seen(Strategy):
+        def on_start(self, ctx: Context) -> None:
+            self.canceled: list[str] = []
+
+        def on_order_canceled(self, ctx: Context, event: OrderCanceled) -> None:
+            self.canceled.append(event.order_id)
+
+    def runner(strategy_id: str, strategy: Seen) -> StrategyRunner:
+        context = Context(
+            strategy_id=strategy_id,
+            clock=None,  # type: ignore[arg-type]
+            bus=EventBus(),
+            portfolio=None,  # type: ignore[arg-type]
+            orders=None,  # type: ignore[arg-type]
+            histories={},
+            instruments={},
+        )
+        return StrategyRunner(strategy, context)
+
+    plain, suffixed = Seen(), Seen()
+    plain_runner, suffixed_runner = runner("S1", plain), runner("S1-b", suffixed)
+    plain_runner.start()
+    suffixed_runner.start()
+    for order_id in ("S1-000001", "S1-X000002", "S1-b-000001"):
+        event = OrderCanceled(order_id, "X", "test", 0, 0)
+        plain_runner.on_order_canceled(event)
+        suffixed_runner.on_order_canceled(event)
+    assert plain.canceled == ["S1-000001", "S1-X000002"]
+    assert suffixed.canceled == ["S1-b-000001"]
