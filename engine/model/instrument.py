@@ -50,6 +50,21 @@ class Instrument:
         """Return ``price`` rounded to the nearest tick."""
         return round(round(price / self.tick_size) * self.tick_size, self._price_decimals)
 
+    def round_price_passive(self, price: float, up: bool) -> float:
+        """Return ``price`` on the tick grid, rounded up (``up``) or down, never past a tick.
+
+        Risk uses it so that rounding never makes an order more aggressive than asked: a
+        buy limit rounds down and a sell limit up; a buy stop rounds up and a sell stop down.
+        A price already on the grid (within float noise) is left there.
+        """
+        ticks = price / self.tick_size
+        nearest = round(ticks)
+        if abs(ticks - nearest) <= 1e-9 * max(1.0, abs(ticks)):
+            whole = nearest
+        else:
+            whole = math.ceil(ticks) if up else math.floor(ticks)
+        return round(whole * self.tick_size, self._price_decimals)
+
     def round_quantity(self, quantity: float) -> float:
         """Return ``quantity`` rounded toward zero to a whole number of lots.
 

@@ -187,10 +187,17 @@ def _malformed(order: OrderRequested) -> str | None:
 
 
 def _rounded(order: OrderRequested, instrument: Instrument) -> OrderRequested:
+    """Return ``order`` on the lot and tick grid, never more aggressive than asked.
+
+    Quantities round toward zero; a buy limit rounds down and a sell limit up (never pay
+    more or sell for less than asked); a buy stop rounds up and a sell stop down (never
+    trigger earlier than asked).
+    """
     quantity = instrument.round_quantity(order.quantity)
+    buy = order.side is OrderSide.BUY
     limit, stop = order.limit_price, order.stop_price
-    limit = None if limit is None else instrument.round_price(limit)
-    stop = None if stop is None else instrument.round_price(stop)
+    limit = None if limit is None else instrument.round_price_passive(limit, up=not buy)
+    stop = None if stop is None else instrument.round_price_passive(stop, up=buy)
     if quantity == order.quantity and limit == order.limit_price and stop == order.stop_price:
         return order  # already on the grid: skip the copy (the common case on the order path)
     return order._replace(quantity=quantity, limit_price=limit, stop_price=stop)

@@ -216,10 +216,11 @@ def test_quantity_rounding_to_zero_is_denied() -> None:
 
 def test_approved_order_is_rounded_to_lot_and_tick() -> None:
     harness = Harness()
+    # prices round passively: a buy limit down, a sell stop down (never more aggressive)
     approved = harness.approved(request(BUY, 5.7, limit=99.996))
-    assert (approved.quantity, approved.limit_price) == (5.0, 100.0)
+    assert (approved.quantity, approved.limit_price) == (5.0, 99.99)
     approved = harness.approved(request(SELL, 3.33, symbol="B", stop=50.3))
-    assert (approved.quantity, approved.stop_price) == (3.3, 50.5)
+    assert (approved.quantity, approved.stop_price) == (3.3, 50.0)
     assert approved.order_id == "S1-000001"
 
 
