@@ -205,7 +205,9 @@ class ExecutionConfig:
         latency_ns: Time from a decision to the order's arrival at the venue; an order is
             matched from the first bar that opens at or after its arrival.
         instrument_rules: ``"round"`` (default): quantities are rounded toward zero to
-            the lot and prices to the nearest tick; ``"reject"``: an order off the lot or
+            the lot and prices to the tick passively (never more aggressive than asked: buy
+            limits and sell stops down, sell limits and buy stops up); ``"reject"``: an
+            order off the lot or
             tick grid is denied naming the rule.
         fees: ``[execution.fees]`` table (``model = "percent" | "per_unit" | "tiered"``);
             when absent, ``fee_rate`` applies to makers and takers alike.
