@@ -207,8 +207,7 @@ class ExecutionConfig:
         instrument_rules: ``"round"`` (default): quantities are rounded toward zero to
             the lot and prices to the tick passively (never more aggressive than asked: buy
             limits and sell stops down, sell limits and buy stops up); ``"reject"``: an
-            order off the lot or
-            tick grid is denied naming the rule.
+            order off the lot or tick grid is denied naming the rule.
         fees: ``[execution.fees]`` table (``model = "percent" | "per_unit" | "tiered"``);
             when absent, ``fee_rate`` applies to makers and takers alike.
         slippage: ``[execution.slippage]`` table (``model = "fixed_bps" | "half_spread" |
