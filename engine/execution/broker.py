@@ -133,6 +133,10 @@ class SimulatedBroker:
         self._settings = settings
         self._touch = settings.limit_fill == "touch"
         self._cash_account = leverage <= 1.0
+        # Read on every fill and submission: settings are fixed for the run, so keep them.
+        self._participation = settings.volume_participation
+        self._latency_ns = settings.latency_ns
+        self._fill_at_close = settings.market_fill == "same_close"
         # symbol -> working orders; a symbol leaves the dict when its last order closes, so
         # the dict is falsy when nothing works and the backtest loop can skip matching.
         self.working: dict[str, list[WorkingOrder]] = {}
@@ -153,14 +157,12 @@ class SimulatedBroker:
             self._bus.publish(OrderRejected(order.order_id, order.symbol, reason, now, now))
             return
         self._bus.publish(OrderAccepted(order.order_id, order.symbol, now, now))
-        working = WorkingOrder(order, now + self._settings.latency_ns, self._expiry(order, now))
+        tif = order.time_in_force
+        expiry = None if tif is TimeInForce.GTC else self._expiry(order, now)
+        working = WorkingOrder(order, now + self._latency_ns, expiry)
         if order.order_type is OrderType.TRAILING_STOP:
             self._start_trailing(working, last)
-        if (
-            self._settings.market_fill == "same_close"
-            and order.order_type is OrderType.MARKET
-            and math.isfinite(last)
-        ):
+        if self._fill_at_close and order.order_type is OrderType.MARKET and math.isfinite(last):
             self._fill(working, last, "taker", now)
             self._finish_immediate(working, now)
             if working.leaves <= 0:
@@ -245,31 +247,38 @@ class SimulatedBroker:
         candidates: list[tuple[WorkingOrder, float, str, int, float]] = []
         trailing: list[WorkingOrder] = []
         grouped = False
+        ts_open = bar.ts_open
         for working in tuple(orders):
-            if working.order.order_type is OrderType.TRAILING_STOP:
+            order = working.order
+            kind = order.order_type
+            if kind is OrderType.TRAILING_STOP:
                 trailing.append(working)
-            if working.expire_ns is not None and bar.ts_open >= working.expire_ns:
+            if working.expire_ns is not None and ts_open >= working.expire_ns:
                 self._remove(working)
                 now = self._clock.timestamp_ns()
-                self._bus.publish(OrderExpired(working.order.order_id, bar.symbol, now, now))
+                self._bus.publish(OrderExpired(order.order_id, bar.symbol, now, now))
                 continue
-            if working.eligible_from > bar.ts_open:
+            if working.eligible_from > ts_open:
                 continue  # not at the venue yet when this bar opened
+            if kind is OrderType.MARKET:  # the common case, as in `match_bar`
+                candidates.append((working, bar.open, "taker", ts_open, 0.0))
+                continue
             was_triggered = working.triggered
             matched = match_bar(working, bar, self._touch)
             if working.triggered and not was_triggered:
                 self._triggered(working)
             if matched is not None:
                 candidates.append((working, *matched))
-                grouped = grouped or bool(working.order.oco_group)
-            elif working.order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
-                self.cancel(working.order.order_id, f"{working.order.time_in_force}: not filled")
+                grouped = grouped or bool(order.oco_group)
+            elif order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+                self.cancel(order.order_id, f"{order.time_in_force}: not filled")
         if grouped:
             candidates = self._resolve_groups(candidates)
+        immediate = (TimeInForce.IOC, TimeInForce.FOK)
         for working, price, liquidity, ts_fill, _ in candidates:
             if working.leaves > 0 and working in orders:  # a sibling's fill may have ended it
                 self._fill(working, price, liquidity, ts_fill, bar.volume)
-                if working.order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+                if working.order.time_in_force in immediate:
                     self._finish_immediate(working, self._clock.timestamp_ns())
         for working in trailing:
             if working.leaves > 0:
@@ -388,14 +397,15 @@ class SimulatedBroker:
         ``volume_participation``; ``depth`` (the quote's displayed size) always caps it.
         """
         order = working.order
-        instrument = self._instruments[order.symbol]
+        symbol = order.symbol
+        buy = order.side is OrderSide.BUY
         quantity = working.leaves
         cap_reason = ""
-        participation = self._settings.volume_participation
+        participation = self._participation
         limit_volume = depth if depth is not None else bar_volume
         if limit_volume is not None and (participation is not None or depth is not None):
             share = 1.0 if participation is None else participation
-            available = instrument.round_quantity(limit_volume * share)
+            available = self._instruments[symbol].round_quantity(limit_volume * share)
             if available < quantity:
                 quantity = available
                 if order.time_in_force is TimeInForce.FOK:
@@ -404,10 +414,10 @@ class SimulatedBroker:
                         f"at {share:g} participation"
                     )
         if order.reduce_only and not cap_reason:
-            position = self._account.position_quantity(order.symbol) + self._unsettled_position.get(
-                order.symbol, 0.0
+            position = self._account.position_quantity(symbol) + self._unsettled_position.get(
+                symbol, 0.0
             )
-            reducible = max(-position, 0.0) if order.side is OrderSide.BUY else max(position, 0.0)
+            reducible = max(-position, 0.0) if buy else max(position, 0.0)
             if reducible < quantity:
                 quantity = reducible
                 cap_reason = "reduce-only: the position left to reduce is smaller than the order"
@@ -418,9 +428,9 @@ class SimulatedBroker:
             )
             limit = order.limit_price  # a triggered stop-limit never pays beyond its limit
             if limit is not None:
-                price = min(price, limit) if order.side is OrderSide.BUY else max(price, limit)
-        if self._cash_account and order.side is OrderSide.BUY and not cap_reason:
-            affordable = self._affordable(order.symbol, quantity, price)
+                price = min(price, limit) if buy else max(price, limit)
+        if self._cash_account and buy and not cap_reason:
+            affordable = self._affordable(symbol, quantity, price)
             if affordable < quantity:
                 cap_reason = (
                     f"insufficient cash at fill price {price:g}: {quantity:g} would cost "
@@ -432,36 +442,36 @@ class SimulatedBroker:
             quantity = 0.0
         now = self._clock.timestamp_ns()
         if quantity > 0:
-            working.leaves -= quantity
-            if working.leaves <= order.quantity * 1e-12:
-                working.leaves = 0.0
+            leaves = working.leaves - quantity
+            if leaves <= order.quantity * 1e-12:
+                leaves = 0.0
+            working.leaves = leaves
             self._fill_count += 1
             fee = self._fees.fee(quantity, price, liquidity)
-            signed = quantity if order.side is OrderSide.BUY else -quantity
+            signed = quantity if buy else -quantity
             self._unsettled_cash -= signed * price + fee
-            self._unsettled_position[order.symbol] = (
-                self._unsettled_position.get(order.symbol, 0.0) + signed
-            )
+            unsettled = self._unsettled_position
+            unsettled[symbol] = unsettled.get(symbol, 0.0) + signed
             self._bus.publish(
-                OrderFilled(
-                    order_id=order.order_id,
-                    fill_id=f"F-{self._fill_count:07d}",
-                    symbol=order.symbol,
-                    side=order.side,
-                    quantity=quantity,
-                    price=price,
-                    fee=fee,
-                    liquidity=liquidity,
-                    leaves_quantity=working.leaves,
-                    ts_event=ts_fill,
-                    ts_init=now,
+                OrderFilled(  # positional, in field order: one per fill
+                    order.order_id,
+                    f"F-{self._fill_count:07d}",
+                    symbol,
+                    order.side,
+                    quantity,
+                    price,
+                    fee,
+                    liquidity,
+                    leaves,
+                    ts_fill,
+                    now,
                 )
             )
             if order.oco_group:
                 self._reduce_siblings(working, quantity)
         if cap_reason and working.leaves > 0:
             self._remove(working)
-            self._bus.publish(OrderCanceled(order.order_id, order.symbol, cap_reason, now, now))
+            self._bus.publish(OrderCanceled(order.order_id, symbol, cap_reason, now, now))
 
     def _finish_immediate(self, working: WorkingOrder, now: int) -> None:
         """IOC/FOK: whatever did not fill on the first eligible bar is canceled."""

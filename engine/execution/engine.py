@@ -77,6 +77,8 @@ class ExecutionEngine:
 
     def open_orders(self, strategy_id: str, symbol: str | None = None) -> list[Order]:
         """Return working orders of ``strategy_id`` (optionally one symbol), oldest first."""
+        if not self._open:
+            return []  # nothing works: asked on every order_target_* call
         return [
             order
             for order in self._open.values()
@@ -90,27 +92,28 @@ class ExecutionEngine:
     def on_order_approved(self, event: OrderApproved) -> None:
         """Create the order entity; hold it if its parent has not filled, else send it."""
         request = event.order
-        order = Order(
-            order_id=request.order_id,
-            strategy_id=request.strategy_id,
-            symbol=request.symbol,
-            side=request.side,
-            quantity=request.quantity,
-            order_type=request.order_type,
-            limit_price=request.limit_price,
-            stop_price=request.stop_price,
-            time_in_force=request.time_in_force,
-            ts_created=request.ts_event,
-            tag=request.tag,
-            parent_order_id=request.parent_order_id,
-            oco_group=request.oco_group,
+        order = Order(  # positional, in field order: once per order
+            request.order_id,
+            request.strategy_id,
+            request.symbol,
+            request.side,
+            request.quantity,
+            request.order_type,
+            request.limit_price,
+            request.stop_price,
+            request.time_in_force,
+            request.ts_event,
+            request.tag,
+            request.parent_order_id,
+            request.oco_group,
         )
         self.orders[order.order_id] = order
-        if request.parent_order_id and request.parent_order_id not in self.orders:
+        parent_id = request.parent_order_id
+        if parent_id and parent_id not in self.orders:
             # Approvals arrive in request order, so an unknown parent was denied by risk.
             self._cancel_child(order, request, 0.0)
             return
-        parent = self.orders.get(request.parent_order_id) if request.parent_order_id else None
+        parent = self.orders.get(parent_id) if parent_id else None
         if parent is not None and parent.status is not OrderStatus.FILLED:
             if parent.status.is_closed:
                 self._cancel_child(order, request, parent.filled_quantity)

@@ -90,7 +90,9 @@ class Order:
 
     def transition(self, target: OrderStatus, ts: int, reason: str = "") -> None:
         """Move to ``target`` through the transition table, recording time and reason."""
-        self.status = next_status(self.status, target)
+        if target not in ORDER_TRANSITIONS[self.status]:  # `next_status`, inlined: per order
+            raise IllegalTransition(f"order cannot move from {self.status} to {target}")
+        self.status = target
         self.ts_last = ts
         if reason:
             self.reason = reason
@@ -104,9 +106,10 @@ class Order:
         total = self.filled_quantity + quantity
         done = self.quantity - total <= self.quantity * 1e-12
         # Check the move first so that a refused fill leaves the order as it was.
-        self.status = next_status(
-            self.status, OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
-        )
+        target = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
+        if target not in ORDER_TRANSITIONS[self.status]:
+            raise IllegalTransition(f"order cannot move from {self.status} to {target}")
+        self.status = target
         self.ts_last = ts
         self.average_fill_price = (
             self.average_fill_price * self.filled_quantity + price * quantity

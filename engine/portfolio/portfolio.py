@@ -158,16 +158,17 @@ class Portfolio:
             self._open[fill.symbol] = position
         else:
             self._open.pop(fill.symbol, None)
-        self._bus.publish(
-            PositionChanged(
-                fill.symbol,
-                position.quantity,
-                position.average_price,
-                position.realized_pnl,
-                fill.ts_event,
-                self._clock.timestamp_ns(),
+        if self._bus.handlers(PositionChanged):  # a backtest has no listener: skip the event
+            self._bus.publish(
+                PositionChanged(
+                    fill.symbol,
+                    position.quantity,
+                    position.average_price,
+                    position.realized_pnl,
+                    fill.ts_event,
+                    self._clock.timestamp_ns(),
+                )
             )
-        )
 
     def snapshot(self, ts_ns: int) -> None:
         """Record (and maybe publish) the `EquitySnapshot` at ``ts_ns``, after its bars."""

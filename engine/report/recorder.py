@@ -1,7 +1,8 @@
 """Recorder: turns the run's events into rows (orders, fills, round-trip trades).
 
 In: order events and `OrderFilled` from the bus. Out: plain Python rows, ready for CSV
-artifacts, the run store and metrics (the equity curve is the portfolio's). Round trips
+artifacts, the run store and metrics (the equity curve is the portfolio's). Rows and
+round trips are built when read, not per event, so recording costs the run little. Round trips
 are position-based: a trade opens when a symbol's position leaves zero and closes when it
 returns to zero; a fill that crosses zero closes one trade and opens the next, and its fee
 is split between them in proportion to quantity. Account facts are kept as they came:
@@ -72,114 +73,141 @@ class TradeRecord:
         return self.gross_pnl - self.fees
 
 
+# An order's live record: [request, status, quantity, limit, stop, filled, average fill
+# price, fees, ts_last, check, reason]. Lists, not dicts: one is touched by every order
+# event, so the record costs a few item assignments per event; `Recorder.orders` turns
+# them into the dict rows of the artifacts when asked.
+_STATUS, _QUANTITY, _LIMIT, _STOP, _FILLED, _AVERAGE, _FEES, _TS, _CHECK, _REASON = range(1, 11)
+
+
 class Recorder:
-    """Collects what happened during a run, in the order it happened."""
+    """Collects what happened during a run, in the order it happened.
+
+    ``orders`` and ``trades`` are built when read (rows as of that moment): the run's hot
+    path only appends events and updates small records.
+    """
 
     def __init__(self, symbols: list[str]) -> None:
-        self.orders: dict[str, dict[str, Any]] = {}
+        self._orders: dict[str, list[Any]] = {}
         self.fills: list[OrderFilled] = []
-        self.trades: list[TradeRecord] = []
-        self.open_trades: dict[str, TradeRecord] = {}
+        self._trades: list[TradeRecord] = []
+        self._open_trades: dict[str, TradeRecord] = {}
+        self._tracked_fills = 0  # fills already folded into the round trips
         self.cash_adjustments: list[CashAdjusted] = []
         self.account_events: list[MarginCalled | AccountLiquidated] = []
         self.trading_states: list[TradingStateChanged] = []  # risk's ACTIVE/REDUCING/HALTED
         self._position: dict[str, float] = dict.fromkeys(symbols, 0.0)
 
+    @property
+    def orders(self) -> dict[str, dict[str, Any]]:
+        """Return every order's row by id, in request order (a snapshot: read it again later)."""
+        return {order_id: _order_row(record) for order_id, record in self._orders.items()}
+
+    @property
+    def trades(self) -> list[TradeRecord]:
+        """Return the closed round trips, in the order they closed."""
+        self._track_new_fills()
+        return self._trades
+
+    @property
+    def open_trades(self) -> dict[str, TradeRecord]:
+        """Return the trade still open per symbol (none when flat)."""
+        self._track_new_fills()
+        return self._open_trades
+
     def on_order_requested(self, event: OrderRequested) -> None:
-        """Open the order's row."""
-        self.orders[event.order_id] = {
-            "order_id": event.order_id,
-            "strategy_id": event.strategy_id,
-            "symbol": event.symbol,
-            "side": str(event.side),
-            "order_type": str(event.order_type),
-            "quantity": event.quantity,
-            "limit_price": event.limit_price,
-            "stop_price": event.stop_price,
-            "time_in_force": str(event.time_in_force),
-            "tag": event.tag,
-            "status": "requested",
-            "filled_quantity": 0.0,
-            "average_fill_price": None,
-            "fees": 0.0,
-            "ts_requested": event.ts_event,
-            "ts_last": event.ts_event,
-            "check": "",
-            "reason": "",
-        }
+        """Open the order's record."""
+        ts = event.ts_event
+        self._orders[event.order_id] = [
+            event,
+            "requested",
+            event.quantity,
+            event.limit_price,
+            event.stop_price,
+            0.0,
+            None,
+            0.0,
+            ts,
+            "",
+            "",
+        ]
 
     def on_order_approved(self, event: OrderApproved) -> None:
         """Record the rounded quantity and prices risk approved."""
-        row = self.orders[event.order.order_id]
-        row.update(
-            quantity=event.order.quantity,
-            limit_price=event.order.limit_price,
-            stop_price=event.order.stop_price,
-            status="submitted",
-            ts_last=event.ts_event,
-        )
+        order = event.order
+        record = self._orders[order.order_id]
+        record[_STATUS] = "submitted"
+        record[_QUANTITY] = order.quantity
+        record[_LIMIT] = order.limit_price
+        record[_STOP] = order.stop_price
+        record[_TS] = event.ts_event
 
     def on_order_denied(self, event: OrderDenied) -> None:
         """Record a risk denial with the failing check and reason."""
-        self.orders[event.order_id].update(
-            status="denied", check=event.check, reason=event.reason, ts_last=event.ts_event
-        )
+        record = self._orders[event.order_id]
+        record[_STATUS] = "denied"
+        record[_CHECK] = event.check
+        record[_REASON] = event.reason
+        record[_TS] = event.ts_event
 
     def on_order_accepted(self, event: OrderAccepted) -> None:
         """Record acceptance by the broker."""
-        self.orders[event.order_id].update(status="accepted", ts_last=event.ts_event)
+        record = self._orders[event.order_id]
+        record[_STATUS] = "accepted"
+        record[_TS] = event.ts_event
 
     def on_order_rejected(self, event: OrderRejected) -> None:
         """Record a broker rejection."""
-        self.orders[event.order_id].update(
-            status="rejected", reason=event.reason, ts_last=event.ts_event
-        )
+        self._end(event.order_id, "rejected", event.reason, event.ts_event)
 
     def on_order_canceled(self, event: OrderCanceled) -> None:
         """Record a cancellation."""
-        self.orders[event.order_id].update(
-            status="canceled", reason=event.reason, ts_last=event.ts_event
-        )
+        self._end(event.order_id, "canceled", event.reason, event.ts_event)
 
     def on_order_triggered(self, event: OrderTriggered) -> None:
         """Record that a stop-limit's stop was reached."""
-        self.orders[event.order_id].update(status="triggered", ts_last=event.ts_event)
+        record = self._orders[event.order_id]
+        record[_STATUS] = "triggered"
+        record[_TS] = event.ts_event
 
     def on_order_modified(self, event: OrderModified) -> None:
         """Record the order's new quantity and prices."""
-        self.orders[event.order_id].update(
-            quantity=event.quantity,
-            limit_price=event.limit_price,
-            stop_price=event.stop_price,
-            ts_last=event.ts_event,
-        )
+        record = self._orders[event.order_id]
+        record[_QUANTITY] = event.quantity
+        record[_LIMIT] = event.limit_price
+        record[_STOP] = event.stop_price
+        record[_TS] = event.ts_event
 
     def on_order_modify_rejected(self, event: OrderModifyRejected) -> None:
         """Record why a modification was refused (the order keeps working)."""
-        row = self.orders.get(event.order_id)
-        if row is not None:
-            row.update(reason=f"modify rejected: {event.reason}", ts_last=event.ts_event)
+        record = self._orders.get(event.order_id)
+        if record is not None:
+            record[_REASON] = f"modify rejected: {event.reason}"
+            record[_TS] = event.ts_event
 
     def on_order_expired(self, event: OrderExpired) -> None:
         """Record an expiry."""
-        self.orders[event.order_id].update(
-            status="expired", reason="expired", ts_last=event.ts_event
-        )
+        self._end(event.order_id, "expired", "expired", event.ts_event)
 
     def on_order_filled(self, event: OrderFilled) -> None:
-        """Record the fill, update the order's row and the symbol's round trip."""
+        """Record the fill and update the order's record (round trips follow when read)."""
         self.fills.append(event)
-        row = self.orders[event.order_id]
-        filled = row["filled_quantity"] + event.quantity
-        average = row["average_fill_price"] or 0.0
-        row["average_fill_price"] = (
-            average * row["filled_quantity"] + event.price * event.quantity
-        ) / filled
-        row["filled_quantity"] = filled
-        row["fees"] += event.fee
-        row["status"] = "filled" if event.leaves_quantity <= 0 else "partially_filled"
-        row["ts_last"] = event.ts_event
-        self._track_round_trip(event)
+        record = self._orders[event.order_id]
+        before = record[_FILLED]
+        filled = before + event.quantity
+        record[_AVERAGE] = ((record[_AVERAGE] or 0.0) * before + event.price * event.quantity) / (
+            filled
+        )
+        record[_FILLED] = filled
+        record[_FEES] += event.fee
+        record[_STATUS] = "filled" if event.leaves_quantity <= 0 else "partially_filled"
+        record[_TS] = event.ts_event
+
+    def _end(self, order_id: str, status: str, reason: str, ts: int) -> None:
+        record = self._orders[order_id]
+        record[_STATUS] = status
+        record[_REASON] = reason
+        record[_TS] = ts
 
     def on_cash_adjusted(self, event: CashAdjusted) -> None:
         """Record a cash flow that is not a fill (borrow fee, funding)."""
@@ -249,12 +277,19 @@ class Recorder:
         rows.sort(key=lambda row: row["ts_event"])  # stable: same-time rows keep their kind order
         return rows
 
+    def _track_new_fills(self) -> None:
+        """Fold the fills recorded since the last read into the round trips, in order."""
+        fills = self.fills
+        for index in range(self._tracked_fills, len(fills)):
+            self._track_round_trip(fills[index])
+        self._tracked_fills = len(fills)
+
     def _track_round_trip(self, fill: OrderFilled) -> None:
         symbol = fill.symbol
         signed = fill.quantity if fill.side is OrderSide.BUY else -fill.quantity
         position = self._position[symbol]
         remaining = fill.quantity
-        trade = self.open_trades.get(symbol)
+        trade = self._open_trades.get(symbol)
         if trade is not None and (position > 0) != (signed > 0):
             closing = min(remaining, abs(position))
             trade.exit_quantity += closing
@@ -266,19 +301,44 @@ class Recorder:
             if abs(position) <= 1e-9 * trade.entry_quantity:
                 position = 0.0
                 trade.exit_ts = fill.ts_event
-                self.trades.append(trade)
-                del self.open_trades[symbol]
+                self._trades.append(trade)
+                del self._open_trades[symbol]
         if remaining > 1e-12 * fill.quantity:
-            trade = self.open_trades.get(symbol)
+            trade = self._open_trades.get(symbol)
             if trade is None:
                 trade = TradeRecord(symbol, "long" if signed > 0 else "short", fill.ts_event)
-                self.open_trades[symbol] = trade
+                self._open_trades[symbol] = trade
             trade.entry_quantity += remaining
             trade.entry_value += remaining * fill.price
             trade.fees += fill.fee * remaining / fill.quantity
             trade.fill_ids.append(fill.fill_id)
             position += remaining if signed > 0 else -remaining
         self._position[symbol] = position
+
+
+def _order_row(record: list[Any]) -> dict[str, Any]:
+    """Return an order record as the row of ``orders.csv`` and the run store."""
+    event: OrderRequested = record[0]
+    return {
+        "order_id": event.order_id,
+        "strategy_id": event.strategy_id,
+        "symbol": event.symbol,
+        "side": str(event.side),
+        "order_type": str(event.order_type),
+        "quantity": record[_QUANTITY],
+        "limit_price": record[_LIMIT],
+        "stop_price": record[_STOP],
+        "time_in_force": str(event.time_in_force),
+        "tag": event.tag,
+        "status": record[_STATUS],
+        "filled_quantity": record[_FILLED],
+        "average_fill_price": record[_AVERAGE],
+        "fees": record[_FEES],
+        "ts_requested": event.ts_event,
+        "ts_last": record[_TS],
+        "check": record[_CHECK],
+        "reason": record[_REASON],
+    }
 
 
 def _utc(ts_ns: int) -> str:

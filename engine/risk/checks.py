@@ -39,6 +39,10 @@ class PortfolioState(Protocol):
         """Return Σ |position value|."""
         ...
 
+    def margin_state(self) -> tuple[float, float]:
+        """Return ``(equity, gross_exposure)`` (one pass over the positions)."""
+        ...
+
     def position_quantity(self, symbol: str) -> float:
         """Return the signed position."""
         ...
@@ -105,6 +109,8 @@ class InstrumentRulesCheck:
     def check(self, order: OrderRequested, state: RiskState) -> str | None:
         """Deny orders below the instrument's minimum quantity or notional."""
         instrument = state.instrument
+        if not (instrument.min_quantity or instrument.min_notional):
+            return None  # no minimums: nothing to check (most instruments, the hot path)
         if order.quantity < instrument.min_quantity:
             return (
                 f"quantity {order.quantity:g} is below the minimum "
@@ -132,19 +138,23 @@ class CashCheck:
         if order.side is not OrderSide.BUY or state.leverage > 1.0 or order.reduce_only:
             return None
         portfolio = state.portfolio
+        working = state.orders.all_open_orders()
         position = portfolio.position_quantity(order.symbol)
-        pending_cover = max(-position - state.pending_quantity(order.symbol, OrderSide.BUY), 0.0)
+        pending = state.pending_quantity(order.symbol, OrderSide.BUY) if working else 0.0
+        pending_cover = max(-position - pending, 0.0)
         adding = order.quantity - min(order.quantity, pending_cover)
         if adding <= 0:
             return None
         price = state.reference_price(order)
         if not math.isfinite(price):
             return f"no price known yet for {order.symbol} to value the order"
-        reserved = sum(
-            o.leaves_quantity * _order_price(o, portfolio.last_price(o.symbol))
-            for o in state.orders.all_open_orders()
-            if o.side is OrderSide.BUY and o.order_id not in state.reduce_only_ids
-        ) * (1.0 + state.fee_rate)
+        reserved = 0.0
+        if working:  # what working buys are expected to cost (none: the common case)
+            reserved = sum(
+                o.leaves_quantity * _order_price(o, portfolio.last_price(o.symbol))
+                for o in working
+                if o.side is OrderSide.BUY and o.order_id not in state.reduce_only_ids
+            ) * (1.0 + state.fee_rate)
         cost = adding * price * (1.0 + state.fee_rate)
         free = portfolio.cash - reserved
         if cost > free * (1.0 + 1e-12):
@@ -192,27 +202,31 @@ class LeverageCheck:
         price = state.reference_price(order)
         if not math.isfinite(price):
             return f"no price known yet for {order.symbol} to value the order"
+        position = portfolio.position_quantity(order.symbol)
+        working_orders = state.orders.all_open_orders()
+        if not working_orders and abs(position + order.side.sign * order.quantity) <= abs(position):
+            return None  # reduces the position and nothing else works: the hot path's exit
         pending: dict[str, float] = {}
         pending_price: dict[str, float] = {}
-        for working in state.orders.all_open_orders():
+        for working in working_orders:
             if working.order_id in state.reduce_only_ids:
                 continue
             signed = working.side.sign * working.leaves_quantity
             pending[working.symbol] = pending.get(working.symbol, 0.0) + signed
             last_other = portfolio.last_price(working.symbol)
             pending_price[working.symbol] = _order_price(working, last_other)
-        position = portfolio.position_quantity(order.symbol)
-        expected = position + pending.pop(order.symbol, 0.0)
+        expected = position + pending.pop(order.symbol, 0.0) if pending else position
         after = expected + order.side.sign * order.quantity
         if abs(after) <= abs(expected):
             return None
         last = portfolio.last_price(order.symbol)
         current_value = abs(position) * (last if math.isfinite(last) else price)
-        gross_after = portfolio.gross_exposure() - current_value + abs(after) * price
+        equity, gross = portfolio.margin_state()
+        gross_after = gross - current_value + abs(after) * price
         for symbol, signed in pending.items():  # other symbols' working orders
             held = portfolio.position_quantity(symbol)
             gross_after += max(abs(held + signed) - abs(held), 0.0) * pending_price[symbol]
-        limit = portfolio.equity() * state.leverage
+        limit = equity * state.leverage
         if gross_after > limit * (1.0 + 1e-9):
             return (
                 f"gross exposure would be {gross_after:.2f}, above equity x leverage = {limit:.2f}"

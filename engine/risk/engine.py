@@ -162,22 +162,29 @@ class RiskEngine:
 
 
 def _malformed(order: OrderRequested) -> str | None:
-    if not (math.isfinite(order.quantity) and order.quantity > 0):
+    # ``0 < x < inf`` is False for NaN, inf and non-positive numbers alike.
+    if not 0.0 < order.quantity < math.inf:
         return f"quantity must be a positive number, got {order.quantity}"
-    for name in ("limit_price", "stop_price"):
-        price = getattr(order, name)
-        if price is not None and not (math.isfinite(price) and price > 0):
-            return f"{name} must be a positive number, got {price}"
-    kind = order.order_type
-    if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) and order.limit_price is None:
-        return f"a {kind} order needs a limit_price"
-    if kind in (OrderType.STOP, OrderType.STOP_LIMIT) and order.stop_price is None:
-        return f"a {kind} order needs a stop_price"
-    if kind is OrderType.STOP and order.limit_price is not None:
-        return "a stop order with a limit price is a stop_limit order; set order_type"
-    if kind is OrderType.TRAILING_STOP:
+    limit, stop, kind = order.limit_price, order.stop_price, order.order_type
+    if limit is not None and not 0.0 < limit < math.inf:
+        return f"limit_price must be a positive number, got {limit}"
+    if stop is not None and not 0.0 < stop < math.inf:
+        return f"stop_price must be a positive number, got {stop}"
+    if kind is OrderType.MARKET:
+        pass  # the common case: nothing more to check
+    elif kind is OrderType.LIMIT or kind is OrderType.STOP_LIMIT:
+        if limit is None:
+            return f"a {kind} order needs a limit_price"
+        if kind is OrderType.STOP_LIMIT and stop is None:
+            return f"a {kind} order needs a stop_price"
+    elif kind is OrderType.STOP:
+        if stop is None:
+            return f"a {kind} order needs a stop_price"
+        if limit is not None:
+            return "a stop order with a limit price is a stop_limit order; set order_type"
+    elif kind is OrderType.TRAILING_STOP:
         offset = order.trailing_offset
-        if offset is None or not (math.isfinite(offset) and offset > 0):
+        if offset is None or not 0.0 < offset < math.inf:
             return f"a trailing stop needs a positive trailing_offset, got {offset}"
     if order.time_in_force is TimeInForce.GTD and order.expire_time_ns is None:
         return "a GTD order needs an expire_time"

@@ -72,7 +72,11 @@ class Kernel:
     exits: ExitManager | None = None  # [risk.exits] protective exits; None: off
 
     def wire(self) -> None:
-        """Subscribe every stage. Order within a type is delivery order."""
+        """Subscribe every stage. Order within a type is delivery order.
+
+        The strategy's event hooks are subscribed only where its class overrides them
+        (`StrategyRunner.handles`): a hook left as the base no-op costs nothing per event.
+        """
         bus, portfolio, risk, execution = self.bus, self.portfolio, self.risk, self.execution
         runner, recorder = self.runner, self.recorder
         # market data: the cache records prices and reveals history first, then strategies
@@ -87,9 +91,11 @@ class Kernel:
             bus.subscribe(Bar, exits.on_bar)
         bus.subscribe(Bar, runner.on_bar)
         bus.subscribe(TradeTick, self.cache.on_trade)
-        bus.subscribe(TradeTick, runner.on_trade)
+        if runner.handles("on_trade"):
+            bus.subscribe(TradeTick, runner.on_trade)
         bus.subscribe(QuoteTick, self.cache.on_quote)
-        bus.subscribe(QuoteTick, runner.on_quote)
+        if runner.handles("on_quote"):
+            bus.subscribe(QuoteTick, runner.on_quote)
         # strategy intent -> risk -> execution -> broker
         bus.subscribe(OrderRequested, recorder.on_order_requested)
         bus.subscribe(OrderRequested, risk.on_order_requested)
@@ -99,24 +105,30 @@ class Kernel:
         bus.subscribe(ModifyRequested, execution.on_modify_requested)
         bus.subscribe(OrderDenied, recorder.on_order_denied)
         bus.subscribe(OrderDenied, execution.on_order_denied)
-        bus.subscribe(OrderDenied, runner.on_order_denied)
+        if runner.handles("on_order_denied"):
+            bus.subscribe(OrderDenied, runner.on_order_denied)
         # broker facts: execution's book first, then the account, the record, the strategy
         bus.subscribe(OrderAccepted, execution.on_order_accepted)
         bus.subscribe(OrderAccepted, recorder.on_order_accepted)
         bus.subscribe(OrderRejected, execution.on_order_rejected)
         bus.subscribe(OrderRejected, recorder.on_order_rejected)
-        bus.subscribe(OrderRejected, runner.on_order_rejected)
+        if runner.handles("on_order_rejected"):
+            bus.subscribe(OrderRejected, runner.on_order_rejected)
         bus.subscribe(OrderTriggered, execution.on_order_triggered)
         bus.subscribe(OrderTriggered, recorder.on_order_triggered)
-        bus.subscribe(OrderTriggered, runner.on_order_updated)
+        if runner.handles("on_order_updated"):
+            bus.subscribe(OrderTriggered, runner.on_order_updated)
         bus.subscribe(OrderModified, execution.on_order_modified)
         bus.subscribe(OrderModified, recorder.on_order_modified)
-        bus.subscribe(OrderModified, runner.on_order_updated)
+        if runner.handles("on_order_updated"):
+            bus.subscribe(OrderModified, runner.on_order_updated)
         bus.subscribe(OrderModifyRejected, recorder.on_order_modify_rejected)
-        bus.subscribe(OrderModifyRejected, runner.on_order_updated)
+        if runner.handles("on_order_updated"):
+            bus.subscribe(OrderModifyRejected, runner.on_order_updated)
         bus.subscribe(OrderExpired, execution.on_order_expired)
         bus.subscribe(OrderExpired, recorder.on_order_expired)
-        bus.subscribe(OrderExpired, runner.on_order_expired)
+        if runner.handles("on_order_expired"):
+            bus.subscribe(OrderExpired, runner.on_order_expired)
         bus.subscribe(OrderFilled, execution.on_order_filled)
         bus.subscribe(OrderFilled, portfolio.on_order_filled)
         bus.subscribe(OrderFilled, self.broker.on_fill_settled)
@@ -127,10 +139,12 @@ class Kernel:
             bus.subscribe(OrderFilled, exits.on_order_filled)
         if self.sizer is not None and self.sizer.needs_fills:  # Kelly: closed-trade statistics
             bus.subscribe(OrderFilled, self.sizer.on_order_filled)
-        bus.subscribe(OrderFilled, runner.on_order_filled)
+        if runner.handles("on_order_filled"):
+            bus.subscribe(OrderFilled, runner.on_order_filled)
         bus.subscribe(OrderCanceled, execution.on_order_canceled)
         bus.subscribe(OrderCanceled, recorder.on_order_canceled)
-        bus.subscribe(OrderCanceled, runner.on_order_canceled)
+        if runner.handles("on_order_canceled"):
+            bus.subscribe(OrderCanceled, runner.on_order_canceled)
         bus.subscribe(TradingStateChanged, recorder.on_trading_state_changed)
         # account facts (cash flows that are not fills, margin calls) and liquidation orders
         bus.subscribe(CashAdjusted, recorder.on_cash_adjusted)

@@ -324,27 +324,29 @@ class Context:
         self._next_order += 1
         order_id = f"{self.strategy_id}-{self._next_order:06d}"
         now = self._clock.timestamp_ns()
+        # Positional: this runs once per order, and keyword construction of a 19-field
+        # named tuple costs several times more. The order is `OrderRequested`'s fields.
         self._bus.publish(
             OrderRequested(
-                order_id=order_id,
-                strategy_id=self.strategy_id,
-                symbol=symbol,
-                side=side,
-                quantity=float(quantity),
-                order_type=kind,
-                limit_price=None if limit_price is None else float(limit_price),
-                stop_price=None if stop_price is None else float(stop_price),
-                time_in_force=tif,
-                ts_event=now,
-                ts_init=now,
-                tag=tag,
-                expire_time_ns=_to_ns(expire_time),
-                post_only=post_only,
-                reduce_only=reduce_only,
-                trailing_offset=None if trailing_offset is None else float(trailing_offset),
-                trailing_offset_type=offset_type,
-                parent_order_id=parent_order_id,
-                oco_group=oco_group,
+                order_id,
+                self.strategy_id,
+                symbol,
+                side,
+                float(quantity),
+                kind,
+                None if limit_price is None else float(limit_price),
+                None if stop_price is None else float(stop_price),
+                tif,
+                now,
+                now,
+                tag,
+                None if expire_time is None else _to_ns(expire_time),
+                post_only,
+                reduce_only,
+                None if trailing_offset is None else float(trailing_offset),
+                offset_type,
+                parent_order_id,
+                oco_group,
             )
         )
         return order_id
@@ -456,8 +458,13 @@ class Context:
         bar does not stack duplicate orders. Returns the order id, or None if nothing to do.
         """
         instrument = self._instruments[self._known(symbol)]
-        pending = sum(order.side.sign * order.leaves_quantity for order in self.open_orders(symbol))
-        delta = instrument.round_quantity(target - self.position(symbol) - pending)
+        working = self._orders.open_orders(self.strategy_id, symbol)
+        pending = 0.0
+        if working:  # orders still working count as already ordered
+            pending = sum(order.side.sign * order.leaves_quantity for order in working)
+        delta = instrument.round_quantity(
+            target - self._portfolio.position_quantity(symbol) - pending
+        )
         if delta == 0:
             return None
         side = OrderSide.BUY if delta > 0 else OrderSide.SELL
@@ -474,9 +481,9 @@ class Context:
         if not math.isfinite(fraction):
             raise StrategyError(f"order_target_percent({symbol!r}, {fraction}): not a number")
         price = self._portfolio.last_price(self._known(symbol))
-        if not (math.isfinite(price) and price > 0):
+        if not 0.0 < price < math.inf:  # NaN before the first bar
             return None
-        target = self.equity * fraction / (price * (1.0 + self._sizing_fee_rate))
+        target = self._portfolio.equity() * fraction / (price * (1.0 + self._sizing_fee_rate))
         return self.order_target_quantity(symbol, target, tag=tag)
 
     # --- sizing (engine.risk.sizing; the run's sizer is [risk.sizer]) ------------------

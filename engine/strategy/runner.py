@@ -49,6 +49,14 @@ class StrategyRunner:
         self._owned = context.strategy_id
         context.timer_callback = self.on_timer
 
+    def handles(self, hook: str) -> bool:
+        """Return True if the strategy's class overrides ``hook`` (e.g. ``"on_order_filled"``).
+
+        The kernel subscribes only the hooks a strategy defines, so a strategy that ignores
+        fills costs nothing per fill. Hooks are looked up on the class, once, at wiring.
+        """
+        return getattr(type(self.strategy), hook) is not getattr(Strategy, hook)
+
     def start(self) -> None:
         """Call `Strategy.on_start`."""
         self._call("on_start", self.strategy.on_start, self.context)

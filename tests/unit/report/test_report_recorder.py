@@ -219,6 +219,8 @@ def test_order_rows_follow_the_order_events(recorder: Recorder) -> None:
     assert (row["side"], row["order_type"], row["time_in_force"]) == ("buy", "limit", "gtc")
     rounded = request("S1-1", BUY, 10.0, limit=100.0)
     recorder.on_order_approved(OrderApproved(rounded, 6, 6))
+    assert row["status"] == "requested"  # a row is a snapshot: read it again after events
+    row = recorder.orders["S1-1"]
     assert (row["status"], row["quantity"], row["limit_price"], row["ts_last"]) == (
         "submitted",
         10.0,
@@ -226,10 +228,12 @@ def test_order_rows_follow_the_order_events(recorder: Recorder) -> None:
         6,
     )
     recorder.on_order_accepted(OrderAccepted("S1-1", "A", 7, 7))
+    row = recorder.orders["S1-1"]
     assert row["status"] == "accepted"
     recorder.on_order_filled(
         OrderFilled("S1-1", "F1", "A", BUY, 4.0, 100.0, 0.4, "maker", 6.0, 8, 8)
     )
+    row = recorder.orders["S1-1"]
     assert (row["status"], row["filled_quantity"], row["average_fill_price"]) == (
         "partially_filled",
         4.0,
@@ -238,6 +242,7 @@ def test_order_rows_follow_the_order_events(recorder: Recorder) -> None:
     recorder.on_order_filled(
         OrderFilled("S1-1", "F2", "A", BUY, 6.0, 99.0, 0.594, "maker", 0.0, 9, 9)
     )
+    row = recorder.orders["S1-1"]
     assert (row["status"], row["filled_quantity"], row["ts_last"]) == ("filled", 10.0, 9)
     assert row["average_fill_price"] == pytest.approx(99.4)  # (400 + 594) / 10
     assert row["fees"] == pytest.approx(0.994)

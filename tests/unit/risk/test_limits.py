@@ -57,6 +57,9 @@ class Account:
     def gross_exposure(self) -> float:
         return sum(abs(q * self.prices[s]) for s, q in self.positions.items())
 
+    def margin_state(self) -> tuple[float, float]:
+        return self.equity(), self.gross_exposure()
+
     def position_quantity(self, symbol: str) -> float:
         return self.positions.get(symbol, 0.0)
 

@@ -45,6 +45,9 @@ class FakePortfolio:
     def gross_exposure(self) -> float:
         return self.gross
 
+    def margin_state(self) -> tuple[float, float]:
+        return self.equity(), self.gross_exposure()
+
     def position_quantity(self, symbol: str) -> float:
         return self.positions.get(symbol, 0.0)
 

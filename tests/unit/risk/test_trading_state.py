@@ -42,6 +42,9 @@ class Account:
     def gross_exposure(self) -> float:
         return sum(abs(q) * 100.0 for q in self.positions.values())
 
+    def margin_state(self) -> tuple[float, float]:
+        return self.equity(), self.gross_exposure()
+
     def position_quantity(self, symbol: str) -> float:
         return self.positions.get(symbol, 0.0)
 
