@@ -11,6 +11,7 @@ from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_ma import ema, sma
 from engine.indicators.kernels_volatility import atr
+from engine.indicators.kernels_window import donchian as window_donchian
 from engine.indicators.kernels_window import extremes
 
 NAN = np.nan
@@ -33,11 +34,7 @@ def donchian(
     high: FloatArray, low: FloatArray, period: int
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Donchian channel: highest high, their midpoint, lowest low."""
-    return (
-        extremes(high, low, period, 2),
-        extremes(high, low, period, 0),
-        extremes(high, low, period, 3),
-    )
+    return window_donchian(high, low, period)
 
 
 @kernel

@@ -79,7 +79,7 @@ BINDINGS: dict[str, Binding] = {
     "sum": _window(wi.rolling_sum),
     "max": _window(wi.rolling_max),
     "min": _window(wi.rolling_min),
-    "minmax": _window(wi.rolling_min, wi.rolling_max),
+    "minmax": Binding(lambda a, p: wi.rolling_min_max(a[0], _tp(p), 0), period_minus(1)),
     "maxindex": _window(wi.rolling_max_index),
     "minindex": _window(wi.rolling_min_index),
     "minmaxindex": _window(wi.rolling_min_index, wi.rolling_max_index),

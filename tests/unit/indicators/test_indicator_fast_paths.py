@@ -1,0 +1,41 @@
+"""The fast kernels equal their exact reference paths, including their fallbacks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.indicators import kernels_window as wi
+
+
+def _scan(x: np.ndarray, period: int, start: int, is_max: bool) -> np.ndarray:
+    return wi._scan_extreme(x, period, start, is_max)
+
+
+@pytest.mark.parametrize("period", [1, 2, 3, 4, 7, 16, 30, 100, 1500])
+@pytest.mark.parametrize("length", [1, 5, 31, 1024, 1100, 3000])
+def test_doubling_extremes_equal_the_scan(period: int, length: int) -> None:
+    rng = np.random.default_rng(period * 7919 + length)
+    # Rounded values make ties common, which is where max/min orders could differ.
+    x = np.round(np.cumsum(rng.normal(size=length)), 1)
+    for start in (0, 3):
+        np.testing.assert_array_equal(
+            wi.rolling_max(x, period, start), _scan(x, period, start, True)
+        )
+        np.testing.assert_array_equal(
+            wi.rolling_min(x, period, start), _scan(x, period, start, False)
+        )
+
+
+@pytest.mark.parametrize("period", [2, 3, 5, 30])
+def test_interior_nan_falls_back_to_the_exact_scan(period: int) -> None:
+    x = np.cumsum(np.random.default_rng(period).normal(size=2500))
+    x[1800] = np.nan
+    np.testing.assert_array_equal(wi.rolling_max(x, period, 0), _scan(x, period, 0, True))
+    np.testing.assert_array_equal(wi.rolling_min(x, period, 0), _scan(x, period, 0, False))
+    hh, ll = _scan(x, period, 0, True), _scan(x, period, 0, False)
+    np.testing.assert_array_equal(wi.extremes(x, x, period, 0), (hh + ll) / 2.0)
+    upper, middle, lower = wi.donchian(x, x, period)
+    np.testing.assert_array_equal(upper, hh)
+    np.testing.assert_array_equal(lower, ll)
+    np.testing.assert_array_equal(middle, (hh + ll) / 2.0)
