@@ -51,7 +51,7 @@ from typing import Literal, Protocol
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.execution.matching import WorkingOrder, match_bar, match_tick
-from engine.execution.models import FeeModel, SlippageModel
+from engine.execution.models import FeeModel, FixedBpsSlippage, SlippageModel
 from engine.model import (
     Bar,
     Instrument,
@@ -137,6 +137,8 @@ class SimulatedBroker:
         self._participation = settings.volume_participation
         self._latency_ns = settings.latency_ns
         self._fill_at_close = settings.market_fill == "same_close"
+        # A model that never moves the price (0 bps) need not be asked on every fill.
+        self._slippage_on = not (isinstance(slippage, FixedBpsSlippage) and slippage.bps == 0)
         # symbol -> working orders; a symbol leaves the dict when its last order closes, so
         # the dict is falsy when nothing works and the backtest loop can skip matching.
         self.working: dict[str, list[WorkingOrder]] = {}
@@ -152,7 +154,7 @@ class SimulatedBroker:
         """Accept or reject ``order``; fill at once only under ``market_fill = "same_close"``."""
         now = self._clock.timestamp_ns()
         last = self._prices.get(order.symbol, math.nan)
-        reason = self._rejection(order, last)
+        reason = self._rejection(order, last) if order.order_type is not OrderType.MARKET else ""
         if reason:
             self._bus.publish(OrderRejected(order.order_id, order.symbol, reason, now, now))
             return
@@ -422,7 +424,7 @@ class SimulatedBroker:
                 quantity = reducible
                 cap_reason = "reduce-only: the position left to reduce is smaller than the order"
         price = raw_price
-        if liquidity == "taker":
+        if liquidity == "taker" and self._slippage_on:
             price = self._slippage.adjust(
                 raw_price, order.side, quantity=quantity, bar_volume=bar_volume
             )
@@ -506,8 +508,11 @@ class SimulatedBroker:
             return quantity
         rate = self._fees.sizing_rate
         cash = self._account.cash + self._unsettled_cash
-        cash_after_cover = cash - cover * price * (1.0 + rate)
         instrument = self._instruments[symbol]
+        if not cover and quantity * price * (1.0 + rate) <= cash:
+            # Cash covers it all: the rounding below would give back ``quantity``.
+            return quantity if quantity >= instrument.min_quantity else 0.0
+        cash_after_cover = cash - cover * price * (1.0 + rate)
         extra = instrument.round_quantity(max(cash_after_cover, 0.0) / (price * (1.0 + rate)))
         if extra < instrument.min_quantity:
             extra = 0.0

@@ -172,7 +172,8 @@ class ExecutionEngine:
             raise InvalidStateTransition(f"order {order.order_id}: {exc}") from None
         if order.status is OrderStatus.FILLED:
             self._open.pop(order.order_id, None)
-            self._release_children(order.order_id, order.filled_quantity)
+            if order.order_id in self._held:
+                self._release_children(order.order_id, order.filled_quantity)
 
     def on_order_modified(self, event: OrderModified) -> None:
         """Apply the broker's new quantity and prices."""

@@ -74,8 +74,10 @@ class Instrument:
         in the last place of the lot count, so it never grows into whole lots when the
         count is large (1,000,000 units at lot 1e-8 is 1e14 lots).
         """
-        exact = abs(quantity) / self.lot_size
+        negative = quantity < 0.0
+        exact = (-quantity if negative else quantity) / self.lot_size
         lots = round(exact)
         if lots - exact > 1e-9 + math.ulp(exact):
             lots -= 1
-        return math.copysign(round(lots * self.lot_size, self._quantity_decimals), quantity)
+        rounded = round(lots * self.lot_size, self._quantity_decimals)
+        return -rounded if negative else rounded

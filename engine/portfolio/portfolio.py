@@ -47,11 +47,15 @@ class Position:
     def apply(self, signed_quantity: float, price: float) -> float:
         """Apply a fill of ``signed_quantity`` at ``price``; return the PnL it realized."""
         old = self.quantity
+        if old == 0.0:  # opening: the common case, nothing to net
+            self.quantity = signed_quantity
+            self.average_price = price
+            return 0.0
         new = old + signed_quantity
         if abs(new) <= 1e-9 * max(abs(old), abs(signed_quantity)):
             new = 0.0  # float dust from lot arithmetic would leave a phantom position
         realized = 0.0
-        if old == 0.0 or (old > 0) == (signed_quantity > 0):
+        if (old > 0) == (signed_quantity > 0):
             self.average_price = (
                 abs(old) * self.average_price + abs(signed_quantity) * price
             ) / abs(new)

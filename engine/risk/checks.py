@@ -203,8 +203,9 @@ class LeverageCheck:
         if not math.isfinite(price):
             return f"no price known yet for {order.symbol} to value the order"
         position = portfolio.position_quantity(order.symbol)
+        signed_quantity = order.quantity if order.side is OrderSide.BUY else -order.quantity
         working_orders = state.orders.all_open_orders()
-        if not working_orders and abs(position + order.side.sign * order.quantity) <= abs(position):
+        if not working_orders and abs(position + signed_quantity) <= abs(position):
             return None  # reduces the position and nothing else works: the hot path's exit
         pending: dict[str, float] = {}
         pending_price: dict[str, float] = {}
@@ -216,7 +217,7 @@ class LeverageCheck:
             last_other = portfolio.last_price(working.symbol)
             pending_price[working.symbol] = _order_price(working, last_other)
         expected = position + pending.pop(order.symbol, 0.0) if pending else position
-        after = expected + order.side.sign * order.quantity
+        after = expected + signed_quantity
         if abs(after) <= abs(expected):
             return None
         last = portfolio.last_price(order.symbol)

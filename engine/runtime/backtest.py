@@ -32,7 +32,7 @@ from engine.portfolio.accounts import FundingRates, load_funding_rates
 from engine.portfolio.curve import equity_curve
 from engine.report.metrics import compute_metrics
 from engine.report.recorder import Recorder
-from engine.runtime.delivery import delivering
+from engine.runtime.delivery import delivering, paused_gc
 from engine.runtime.kernel import Kernel, build_kernel
 from engine.runtime.ticks import drive_events, iter_events, tick_marks
 from engine.strategy import Strategy, load_strategy_class, make_strategy
@@ -173,6 +173,9 @@ def make_instruments(config: RunConfig) -> dict[str, Instrument]:
 
 def iter_bar_chunks(frames: list[BarFrame]) -> Iterator[list[Bar]]:
     """Yield every frame's bars merged by close time, as lists of up to `CHUNK` bars."""
+    if len(frames) == 1:
+        yield from _single_frame_chunks(frames[0])
+        return
     frame_ids, rows = merge_order(frames)
     symbols = [frame.symbol for frame in frames]
     columns = [np.stack([f.open, f.high, f.low, f.close, f.volume], axis=1) for f in frames]
@@ -181,22 +184,39 @@ def iter_bar_chunks(frames: list[BarFrame]) -> Iterator[list[Bar]]:
     for start in range(0, rows.size, CHUNK):
         ids = frame_ids[start : start + CHUNK]
         idx = rows[start : start + CHUNK]
-        if len(frames) == 1:
-            values = columns[0][idx]
-            ts = closes[0][idx]
-        else:
-            values = np.empty((idx.size, 5))
-            ts = np.empty(idx.size, dtype=np.int64)
-            for position in range(len(frames)):
-                mask = ids == position
-                values[mask] = columns[position][idx[mask]]
-                ts[mask] = closes[position][idx[mask]]
+        values = np.empty((idx.size, 5))
+        ts = np.empty(idx.size, dtype=np.int64)
+        for position in range(len(frames)):
+            mask = ids == position
+            values[mask] = columns[position][idx[mask]]
+            ts[mask] = closes[position][idx[mask]]
         ts_list = ts.tolist()
         timeframes = [frames[i].timeframe_ns for i in ids.tolist()]
         names = [symbols[i] for i in ids.tolist()]
         o, h, low, c, v = values.T.tolist()
         # tuple.__new__ through map builds each Bar without a Python-level call.
         records = zip(names, ts_list, ts_list, o, h, low, c, v, timeframes, strict=True)
+        yield list(map(make, repeat(Bar), records))
+
+
+def _single_frame_chunks(frame: BarFrame) -> Iterator[list[Bar]]:
+    """`iter_bar_chunks` of one frame: its rows are already in order, so slice, not gather."""
+    make = tuple.__new__
+    for start in range(0, len(frame), CHUNK):
+        end = min(start + CHUNK, len(frame))
+        ts = frame.ts_close_ns[start:end].tolist()
+        records = zip(
+            repeat(frame.symbol, end - start),
+            ts,
+            ts,
+            frame.open[start:end].tolist(),
+            frame.high[start:end].tolist(),
+            frame.low[start:end].tolist(),
+            frame.close[start:end].tolist(),
+            frame.volume[start:end].tolist(),
+            repeat(frame.timeframe_ns, end - start),
+            strict=True,
+        )
         yield list(map(make, repeat(Bar), records))
 
 
@@ -269,6 +289,20 @@ def run_backtest(
     else:
         _drive(kernel, clock, iter_bar_chunks(bar_frames), total, progress)
     kernel.runner.stop()
+    with paused_gc():
+        curve, metrics = _summarize(config, kernel, bar_frames, ticks, first_open)
+    elapsed = time.perf_counter() - started
+    return BacktestResult(config, bar_frames, kernel, curve, metrics, elapsed, ticks)
+
+
+def _summarize(
+    config: RunConfig,
+    kernel: Kernel,
+    bar_frames: list[BarFrame],
+    ticks: list[TickFrame],
+    first_open: int,
+) -> tuple[EquityCurve, dict[str, Any]]:
+    """Rebuild the equity curve from the fills and compute the run's metrics."""
     marks = [(frame.symbol, frame.ts_close_ns, frame.close) for frame in bar_frames]
     curve = EquityCurve(
         *equity_curve(
@@ -289,8 +323,7 @@ def run_backtest(
         frames=bar_frames,
         fills=kernel.recorder.fills,
     )
-    elapsed = time.perf_counter() - started
-    return BacktestResult(config, bar_frames, kernel, curve, metrics, elapsed, ticks)
+    return curve, metrics
 
 
 def _drive(

@@ -318,9 +318,21 @@ class Context:
                 order_type = OrderType.STOP_LIMIT if stop_price is not None else OrderType.LIMIT
             else:
                 order_type = OrderType.STOP if stop_price is not None else OrderType.MARKET
-        kind = _choice(OrderType, order_type, "order_type")
-        tif = _choice(TimeInForce, time_in_force, "time_in_force")
-        offset_type = _choice(TrailingOffsetType, trailing_offset_type, "trailing_offset_type")
+        kind = (
+            order_type
+            if type(order_type) is OrderType
+            else _choice(OrderType, order_type, "order_type")
+        )
+        tif = (
+            time_in_force
+            if type(time_in_force) is TimeInForce
+            else _choice(TimeInForce, time_in_force, "time_in_force")
+        )
+        offset_type = (
+            trailing_offset_type
+            if type(trailing_offset_type) is TrailingOffsetType
+            else _choice(TrailingOffsetType, trailing_offset_type, "trailing_offset_type")
+        )
         self._next_order += 1
         order_id = f"{self.strategy_id}-{self._next_order:06d}"
         now = self._clock.timestamp_ns()
