@@ -57,14 +57,53 @@ _PRICE: dict[str, Scalar] = {
 ELEMENTWISE = frozenset(_MATH) | frozenset(_PRICE)
 
 
+# Inputs beyond which ``math`` raises but numpy returns a special value. Prices are often
+# outside these domains (ACOS of 1000, EXP of 1000), and a raised exception plus the numpy
+# fallback costs ~1.5 µs, so those inputs take the answer numpy would give directly.
+_OVERFLOW = 710.5  # exp/cosh/sinh of anything beyond this is infinite in float64
+
+
+def _acos(x: float) -> float:
+    return math.acos(x) if -1.0 <= x <= 1.0 or x != x else math.nan
+
+
+def _asin(x: float) -> float:
+    return math.asin(x) if -1.0 <= x <= 1.0 or x != x else math.nan
+
+
+def _exp(x: float) -> float:
+    return math.inf if x > _OVERFLOW else _guarded(math.exp, np.exp)(x)
+
+
+def _cosh(x: float) -> float:
+    return math.inf if abs(x) > _OVERFLOW + 1.0 else _guarded(math.cosh, np.cosh)(x)
+
+
+def _sinh(x: float) -> float:
+    if abs(x) > _OVERFLOW + 1.0:
+        return math.copysign(math.inf, x)
+    return _guarded(math.sinh, np.sinh)(x)
+
+
+_DOMAIN: dict[str, Scalar] = {
+    "acos": _acos,
+    "asin": _asin,
+    "exp": _exp,
+    "cosh": _cosh,
+    "sinh": _sinh,
+}
+
+
 class ElementwiseStream(StreamingIndicator):
     """A value computed from the current bar alone."""
 
     def __init__(self, spec: IndicatorSpec, params: Params) -> None:
         super().__init__(spec, params)
-        if spec.name in _MATH:
+        if spec.name in _DOMAIN:
+            self._function: Scalar = _DOMAIN[spec.name]
+        elif spec.name in _MATH:
             fast, slow = _MATH[spec.name]
-            self._function: Scalar = _guarded(fast, slow)
+            self._function = _guarded(fast, slow)
         else:
             self._function = _PRICE[spec.name]
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from engine.indicators import composite as co
 from engine.indicators import kernels_cycle as cy
@@ -18,8 +19,13 @@ from engine.indicators.bindings._helpers import (
     period_kernel,
     period_minus,
 )
+from engine.indicators.streaming import HistoryStream, StreamingIndicator, WindowStream
 from engine.indicators.streaming_core import EmaStream, RmaStream, SmaStream
 from engine.indicators.streaming_more import CascadeStream
+from engine.indicators.streaming_window import ExtremeStream, WmaStream
+
+if TYPE_CHECKING:
+    from engine.indicators.registry import IndicatorSpec
 
 A = Sequence[FloatArray]
 Out = tuple[FloatArray, ...]
@@ -35,6 +41,24 @@ def _ma(a: A, p: Params) -> Out:
 
 def _ma_lookback(p: Params) -> int:
     return int(co.ma_lookback(int(p["timeperiod"]), matype(p, "matype", 0)))
+
+
+def _ma_stream(spec: IndicatorSpec, p: Params) -> StreamingIndicator:
+    # The common MA types stream in O(1); the others use the generic engines.
+    kind = matype(p, "matype", 0)
+    if int(p["timeperiod"]) > 1 and kind in _MA_STREAMS:
+        return _MA_STREAMS[kind](spec, p)
+    if memory_of(("matype", 0))(p) == "window":
+        return WindowStream(spec, p)
+    return HistoryStream(spec, p)
+
+
+_MA_STREAMS: dict[int, Callable[[IndicatorSpec, Params], StreamingIndicator]] = {
+    co.SMA: SmaStream,
+    co.EMA: EmaStream,
+    co.WMA: WmaStream,
+    co.WILDER: RmaStream,
+}
 
 
 def _bbands(a: A, p: Params) -> Out:
@@ -89,7 +113,7 @@ BINDINGS: dict[str, Binding] = {
     "sma": Binding(period_kernel(ma.sma), period_minus(1), stream=SmaStream),
     "ema": Binding(period_kernel(ma.ema), period_minus(1), "history", stream=EmaStream),
     "rma": Binding(period_kernel(ma.rma), period_minus(1), "history", stream=RmaStream),
-    "wma": Binding(period_kernel(ma.wma), period_minus(1)),
+    "wma": Binding(period_kernel(ma.wma), period_minus(1), stream=WmaStream),
     "dema": Binding(period_kernel(ma.dema), lambda p: 2 * (_tp(p) - 1), "history", CascadeStream),
     "tema": Binding(period_kernel(ma.tema), lambda p: 3 * (_tp(p) - 1), "history", CascadeStream),
     "trima": Binding(period_kernel(ma.trima), period_minus(1)),
@@ -97,11 +121,17 @@ BINDINGS: dict[str, Binding] = {
     "t3": Binding(_t3, lambda p: 6 * (_tp(p) - 1), "history", CascadeStream),
     "hma": Binding(period_kernel(ma.hma), _hma_lookback),
     "zlema": Binding(period_kernel(ma.zlema), _zlema_lookback, "history"),
-    "ma": Binding(_ma, _ma_lookback, memory_of(("matype", 0))),
+    "ma": Binding(_ma, _ma_lookback, memory_of(("matype", 0)), _ma_stream),
     "bbands": Binding(_bbands, _bbands_lookback, memory_of(("matype", 0))),
-    "midpoint": Binding(lambda a, p: (ov.midpoint(a[0], int(p["timeperiod"])),), period_minus(1)),
+    "midpoint": Binding(
+        lambda a, p: (ov.midpoint(a[0], int(p["timeperiod"])),),
+        period_minus(1),
+        stream=ExtremeStream,
+    ),
     "midprice": Binding(
-        lambda a, p: (ov.midprice(a[0], a[1], int(p["timeperiod"])),), period_minus(1)
+        lambda a, p: (ov.midprice(a[0], a[1], int(p["timeperiod"])),),
+        period_minus(1),
+        stream=ExtremeStream,
     ),
     "donchian": Binding(
         lambda a, p: ov.donchian(a[0], a[1], int(p["timeperiod"])), period_minus(1)

@@ -12,10 +12,11 @@ import numpy as np
 
 from engine.indicators import kernels_price as pr
 from engine.indicators import kernels_window as wi
-from engine.indicators._binding import Binding
+from engine.indicators._binding import Binding, StreamFactory
 from engine.indicators._common import FloatArray, Params
 from engine.indicators.bindings._helpers import constant, ints, period_minus
 from engine.indicators.streaming_more import LineStream
+from engine.indicators.streaming_window import ExtremeStream, SumStream
 
 A = Sequence[FloatArray]
 Out = tuple[FloatArray, ...]
@@ -42,12 +43,14 @@ def _binary(function: Callable[[FloatArray, FloatArray], FloatArray]) -> Binding
     return Binding(run, constant(0))
 
 
-def _window(*functions: Callable[[FloatArray, int, int], FloatArray]) -> Binding:
+def _window(
+    *functions: Callable[[FloatArray, int, int], FloatArray], stream: StreamFactory | None = None
+) -> Binding:
     def run(a: A, p: Params) -> Out:
         return tuple(function(a[0], _tp(p), 0) for function in functions)
 
     index = functions[0] in (wi.rolling_max_index, wi.rolling_min_index)
-    return Binding(run, period_minus(1), index_outputs=index)
+    return Binding(run, period_minus(1), index_outputs=index, stream=stream)
 
 
 def _blend(*weights: float) -> Binding:
@@ -76,10 +79,12 @@ BINDINGS: dict[str, Binding] = {
     "mult": _binary(np.multiply),
     "div": _binary(np.divide),
     "cumsum": Binding(lambda a, p: (np.cumsum(a[0]),), constant(0), "history", stream=LineStream),
-    "sum": _window(wi.rolling_sum),
-    "max": _window(wi.rolling_max),
-    "min": _window(wi.rolling_min),
-    "minmax": Binding(lambda a, p: wi.rolling_min_max(a[0], _tp(p), 0), period_minus(1)),
+    "sum": _window(wi.rolling_sum, stream=SumStream),
+    "max": _window(wi.rolling_max, stream=ExtremeStream),
+    "min": _window(wi.rolling_min, stream=ExtremeStream),
+    "minmax": Binding(
+        lambda a, p: wi.rolling_min_max(a[0], _tp(p), 0), period_minus(1), stream=ExtremeStream
+    ),
     "maxindex": _window(wi.rolling_max_index),
     "minindex": _window(wi.rolling_min_index),
     "minmaxindex": _window(wi.rolling_min_index, wi.rolling_max_index),

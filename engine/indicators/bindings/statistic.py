@@ -6,6 +6,7 @@ from engine.indicators import kernels_statistic as st
 from engine.indicators._binding import Binding
 from engine.indicators._common import Params
 from engine.indicators.bindings._helpers import period_minus
+from engine.indicators.streaming_window import LinregStream, MomentStream
 
 
 def _tp(p: Params) -> int:
@@ -13,7 +14,9 @@ def _tp(p: Params) -> int:
 
 
 def _linreg(mode: int) -> Binding:
-    return Binding(lambda a, p: (st.linreg(a[0], _tp(p), mode),), period_minus(1))
+    return Binding(
+        lambda a, p: (st.linreg(a[0], _tp(p), mode),), period_minus(1), stream=LinregStream
+    )
 
 
 BINDINGS: dict[str, Binding] = {
@@ -23,9 +26,11 @@ BINDINGS: dict[str, Binding] = {
     "linearreg_angle": _linreg(3),
     "tsf": _linreg(4),
     "stddev": Binding(
-        lambda a, p: (st.stddev(a[0], _tp(p), float(p["nbdev"]), 0),), period_minus(1)
+        lambda a, p: (st.stddev(a[0], _tp(p), float(p["nbdev"]), 0),),
+        period_minus(1),
+        stream=MomentStream,
     ),
-    "var": Binding(lambda a, p: (st.var(a[0], _tp(p)),), period_minus(1)),
+    "var": Binding(lambda a, p: (st.var(a[0], _tp(p)),), period_minus(1), stream=MomentStream),
     "beta": Binding(lambda a, p: (st.beta(a[0], a[1], _tp(p)),), period_minus(0)),
     "correl": Binding(lambda a, p: (st.correl(a[0], a[1], _tp(p)),), period_minus(1)),
     "avgdev": Binding(lambda a, p: (st.avgdev(a[0], _tp(p)),), period_minus(1)),

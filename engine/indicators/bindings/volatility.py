@@ -7,6 +7,7 @@ from engine.indicators._binding import Binding
 from engine.indicators._common import Params
 from engine.indicators.bindings._helpers import constant, ints, period_minus
 from engine.indicators.streaming_more import AtrStream
+from engine.indicators.streaming_window import TrangeStream
 
 
 def _tp(p: Params) -> int:
@@ -14,7 +15,9 @@ def _tp(p: Params) -> int:
 
 
 BINDINGS: dict[str, Binding] = {
-    "trange": Binding(lambda a, p: (vo.trange(a[0], a[1], a[2], 0),), constant(1)),
+    "trange": Binding(
+        lambda a, p: (vo.trange(a[0], a[1], a[2], 0),), constant(1), stream=TrangeStream
+    ),
     "atr": Binding(
         lambda a, p: (vo.atr(a[0], a[1], a[2], _tp(p), 0),),
         lambda p: max(_tp(p), 1),

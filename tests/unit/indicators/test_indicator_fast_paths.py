@@ -39,3 +39,17 @@ def test_interior_nan_falls_back_to_the_exact_scan(period: int) -> None:
     np.testing.assert_array_equal(upper, hh)
     np.testing.assert_array_equal(lower, ll)
     np.testing.assert_array_equal(middle, (hh + ll) / 2.0)
+
+
+@pytest.mark.parametrize("period", [1, 2, 5, 30])
+def test_monotonic_extreme_equals_brute_force(period: int) -> None:
+    from engine.indicators.streaming_window import MonotonicExtreme
+
+    values = np.round(np.random.default_rng(period).normal(size=400), 0)  # many ties
+    highest, lowest = MonotonicExtreme(period, True), MonotonicExtreme(period, False)
+    for i, value in enumerate(values):
+        window = values[max(0, i - period + 1) : i + 1]
+        assert highest.push(float(value)) == window.max()
+        assert lowest.push(float(value)) == window.min()
+    highest.clear()
+    assert highest.push(-5.0) == -5.0

@@ -1,0 +1,304 @@
+"""O(1) streams for finite-window indicators that the generic window engine served.
+
+:class:`~engine.indicators.streaming.WindowStream` reruns the numba kernel over the last
+``lookback + 1`` rows on every update: exact, but ~2-3 µs of numpy and dispatch overhead per
+bar. The classes here keep running state in plain Python floats instead (a deque for the
+window, running sums, a monotonic deque for extremes) and replay the batch kernel's
+arithmetic in the same order, so fed the same rows they return the batch numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import TYPE_CHECKING, ClassVar
+
+from engine.indicators._common import Params
+from engine.indicators.streaming import StreamingIndicator
+from engine.indicators.streaming_more import true_range
+
+if TYPE_CHECKING:
+    from engine.indicators.registry import IndicatorSpec
+
+NAN = math.nan
+
+
+class SumStream(StreamingIndicator):
+    """SUM: running total, updated in the batch kernel's order (add, emit, drop oldest)."""
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._period = int(params["timeperiod"])
+        self._window: deque[float] = deque()
+        self._total = 0.0
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        value = row[0]
+        window = self._window
+        window.append(value)
+        self._total += value
+        if len(window) < self._period:
+            return (NAN,)
+        total = self._total
+        self._total = total - window.popleft()
+        return (total,)
+
+    def _clear(self) -> None:
+        self._window.clear()
+        self._total = 0.0
+
+
+class TrangeStream(StreamingIndicator):
+    """TRANGE: the true range against the previous bar's close."""
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._close = NAN
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        high, low, close = row
+        previous, self._close = self._close, close
+        if previous != previous:
+            return (NAN,)
+        return (true_range(high, low, previous),)
+
+    def _clear(self) -> None:
+        self._close = NAN
+
+
+class MonotonicExtreme:
+    """Rolling max (or min) of the last ``period`` pushes: amortised O(1) per push.
+
+    The deque holds (position, value) pairs whose values decrease (increase for a min)
+    from front to back; anything a newer value dominates can never be the extreme again.
+    """
+
+    __slots__ = ("count", "items", "period", "sign")
+
+    def __init__(self, period: int, is_max: bool) -> None:
+        self.period = period
+        self.sign = 1.0 if is_max else -1.0
+        self.items: deque[tuple[int, float]] = deque()
+        self.count = 0
+
+    def push(self, value: float) -> float:
+        """Add one value; return the extreme of the last ``period`` values seen."""
+        items = self.items
+        key = self.sign * value
+        while items and self.sign * items[-1][1] <= key:
+            items.pop()
+        items.append((self.count, value))
+        self.count += 1
+        if items[0][0] <= self.count - 1 - self.period:
+            items.popleft()
+        return items[0][1]
+
+    def clear(self) -> None:
+        """Forget every value."""
+        self.items.clear()
+        self.count = 0
+
+
+class ExtremeStream(StreamingIndicator):
+    """MAX, MIN, MINMAX, MIDPOINT and MIDPRICE from monotonic deques."""
+
+    MODES: ClassVar[dict[str, int]] = {
+        "max": 0,
+        "min": 1,
+        "minmax": 2,
+        "midpoint": 3,
+        "midprice": 4,
+    }
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._period = int(params["timeperiod"])
+        self._mode = self.MODES[spec.name]
+        self._high = MonotonicExtreme(self._period, True)
+        self._low = MonotonicExtreme(self._period, False)
+        self._seen = 0
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        mode = self._mode
+        self._seen += 1
+        ready = self._seen >= self._period
+        if mode == 0:
+            highest = self._high.push(row[0])
+            return (highest if ready else NAN,)
+        if mode == 1:
+            lowest = self._low.push(row[0])
+            return (lowest if ready else NAN,)
+        highest = self._high.push(row[0])
+        lowest = self._low.push(row[1] if mode == 4 else row[0])
+        if not ready:
+            return (NAN, NAN) if mode == 2 else (NAN,)
+        if mode == 2:
+            return (lowest, highest)
+        return ((highest + lowest) / 2.0,)
+
+    def _clear(self) -> None:
+        self._high.clear()
+        self._low.clear()
+        self._seen = 0
+
+
+class WmaStream(StreamingIndicator):
+    """WMA with the batch kernel's weighted and plain running sums."""
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._period = int(params["timeperiod"])
+        self._divider = self._period * (self._period + 1) / 2.0
+        self._window: deque[float] = deque()
+        self._weighted = 0.0
+        self._plain = 0.0
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        value = row[0]
+        window = self._window
+        window.append(value)
+        count = len(window)
+        period = self._period
+        if count < period:
+            self._weighted += value * count
+            self._plain += value
+            return (NAN,)
+        weighted = self._weighted + value * period
+        plain = self._plain + value
+        result = weighted / self._divider
+        self._weighted = weighted - plain
+        self._plain = plain - window.popleft()
+        return (result,)
+
+    def _clear(self) -> None:
+        self._window.clear()
+        self._weighted = 0.0
+        self._plain = 0.0
+
+
+class MomentStream(StreamingIndicator):
+    """VAR and STDDEV with the batch kernel's anchored sums (re-centred every period)."""
+
+    _seen: int
+    _phase: int
+    _anchor: float
+    _s1: float
+    _s2: float
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._period = int(params["timeperiod"])
+        self._root = spec.name == "stddev"
+        self._scale = float(params.get("nbdev", 1.0))
+        # TA-Lib's VAR with period 1 is identically 0 (the batch kernel special-cases it).
+        self._zero = spec.name == "var" and self._period == 1
+        self._window: deque[float] = deque(maxlen=self._period + 1)
+        self._clear()
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        if self._zero:
+            return (0.0,)
+        window = self._window
+        window.append(row[0])
+        period = self._period
+        seen = self._seen = self._seen + 1
+        if seen < period:
+            return (NAN,)
+        if self._phase == 0:
+            values = list(window)[-period:]
+            total = 0.0
+            for value in values:
+                total += value
+            anchor = self._anchor = total / period
+            s1 = s2 = 0.0
+            for value in values:
+                d = value - anchor
+                s1 += d
+                s2 += d * d
+        else:
+            anchor = self._anchor
+            d_new = row[0] - anchor
+            d_old = window[0] - anchor
+            s1 = self._s1 + (d_new - d_old)
+            s2 = self._s2 + (d_new * d_new - d_old * d_old)
+        self._s1, self._s2 = s1, s2
+        self._phase = self._phase + 1 if self._phase + 1 < period else 0
+        m1 = s1 / period
+        variance = s2 / period - m1 * m1
+        variance = variance if variance > 0.0 else 0.0
+        return (math.sqrt(variance) * self._scale if self._root else variance,)
+
+    def _clear(self) -> None:
+        self._window.clear()
+        self._seen = 0
+        self._phase = 0
+        self._anchor = self._s1 = self._s2 = 0.0
+
+
+class LinregStream(StreamingIndicator):
+    """LINEARREG and kin with the batch kernel's anchored, periodically exact sums."""
+
+    _seen: int
+    _phase: int
+    _anchor: float
+    _sum_y: float
+    _sum_xy: float
+
+    MODES: ClassVar[dict[str, int]] = {
+        "linearreg": 0,
+        "linearreg_slope": 1,
+        "linearreg_intercept": 2,
+        "linearreg_angle": 3,
+        "tsf": 4,
+    }
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        period = self._period = int(params["timeperiod"])
+        self._mode = self.MODES[spec.name]
+        self._sum_x = period * (period - 1) * 0.5
+        sum_xx = period * (period - 1) * (2 * period - 1) / 6.0
+        self._divisor = self._sum_x * self._sum_x - period * sum_xx
+        self._window: deque[float] = deque(maxlen=period + 1)
+        self._clear()
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        value = row[0]
+        window = self._window
+        window.append(value)
+        period = self._period
+        seen = self._seen = self._seen + 1
+        if seen < period:
+            return (NAN,)
+        if self._phase == 0:
+            anchor = self._anchor = value
+            sum_y = sum_xy = 0.0
+            for i in range(period):
+                shifted = window[-1 - i] - anchor
+                sum_y += shifted
+                sum_xy += i * shifted
+        else:
+            anchor = self._anchor
+            sum_xy = self._sum_xy + (self._sum_y - period * (window[0] - anchor))
+            sum_y = self._sum_y + (value - window[0])
+        self._sum_y, self._sum_xy = sum_y, sum_xy
+        self._phase = self._phase + 1 if self._phase + 1 < period else 0
+        sum_x = self._sum_x
+        slope = (period * sum_xy - sum_x * sum_y) / self._divisor
+        intercept = (sum_y - slope * sum_x) / period + anchor
+        mode = self._mode
+        if mode == 0:
+            return (intercept + slope * (period - 1),)
+        if mode == 1:
+            return (slope,)
+        if mode == 2:
+            return (intercept,)
+        if mode == 3:
+            return (math.atan(slope) * (180.0 / math.pi),)
+        return (intercept + slope * period,)
+
+    def _clear(self) -> None:
+        self._window.clear()
+        self._seen = 0
+        self._phase = 0
+        self._anchor = self._sum_y = self._sum_xy = 0.0
