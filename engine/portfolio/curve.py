@@ -54,16 +54,23 @@ def equity_curve(
     cash = initial_cash
     held: dict[str, float] = {}
     held_after: dict[str, list[tuple[int, float]]] = {}
+    buy = OrderSide.BUY
     for k, fill in enumerate(fills):
-        signed = fill.quantity if fill.side is OrderSide.BUY else -fill.quantity
+        symbol = fill.symbol
+        signed = fill.quantity if fill.side is buy else -fill.quantity
         cash -= signed * fill.price + fill.fee
         cash_after[k] = cash
-        old = held.get(fill.symbol, 0.0)
+        old = held.get(symbol, 0.0)
         new = old + signed
-        if abs(new) <= 1e-9 * max(abs(old), abs(signed)):
-            new = 0.0  # same dust rule as Position.apply
-        held[fill.symbol] = new
-        held_after.setdefault(fill.symbol, []).append((k, new))
+        if old:  # same dust rule as Position.apply (which skips it when opening)
+            larger = old if abs(old) > abs(signed) else signed
+            if abs(new) <= 1e-9 * abs(larger):
+                new = 0.0
+        held[symbol] = new
+        changes = held_after.get(symbol)
+        if changes is None:
+            held_after[symbol] = changes = []
+        changes.append((k, new))
     # index of the last fill applied at or before each snapshot time (-1: none yet)
     last_fill = np.searchsorted(fill_ts, ts, side="right") - 1
     cash_curve = np.concatenate(([initial_cash], cash_after))[last_fill + 1]

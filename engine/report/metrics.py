@@ -110,16 +110,30 @@ def drawdown_durations(ts: np.ndarray, equity: np.ndarray) -> tuple[float, float
     return float(dd[trough]), deepest / NS_PER_DAY, int(spans.max()) / NS_PER_DAY
 
 
+def central_moments(values: FloatArray) -> tuple[float, float, float]:
+    """Return the 2nd, 3rd and 4th central moments (population: divided by n).
+
+    By products of the centered values rather than ``**3`` / ``**4``, which numpy computes
+    with ``pow`` (several times slower over a million returns).
+    """
+    centered = values - values.mean()
+    squared = centered * centered
+    return (
+        float(np.mean(squared)),
+        float(np.mean(squared * centered)),
+        float(np.mean(squared * squared)),
+    )
+
+
 def sample_skew(values: FloatArray) -> float:
     """Return the bias-adjusted sample skewness G1 (NaN below 3 values or zero spread)."""
     n = values.size
     if n < 3:
         return math.nan
-    centered = values - values.mean()
-    m2 = float(np.mean(centered**2))
+    m2, m3, _ = central_moments(values)
     if m2 <= 0:
         return math.nan
-    g1 = float(np.mean(centered**3)) / math.pow(m2, 1.5)
+    g1 = m3 / math.pow(m2, 1.5)
     return g1 * math.sqrt(n * (n - 1)) / (n - 2)
 
 
@@ -128,11 +142,10 @@ def sample_kurtosis(values: FloatArray) -> float:
     n = values.size
     if n < 4:
         return math.nan
-    centered = values - values.mean()
-    m2 = float(np.mean(centered**2))
+    m2, _, m4 = central_moments(values)
     if m2 <= 0:
         return math.nan
-    g2 = float(np.mean(centered**4)) / m2**2 - 3.0
+    g2 = m4 / m2**2 - 3.0
     return (n - 1) / ((n - 2) * (n - 3)) * ((n + 1) * g2 + 6.0)
 
 
@@ -151,10 +164,9 @@ def _sharpe_probability(
     if not std > 0:
         return math.nan, math.nan
     sharpe = float(np.mean(excess)) / std
-    centered = returns - returns.mean()
-    m2 = float(np.mean(centered**2))
-    skew = float(np.mean(centered**3)) / math.pow(m2, 1.5)
-    kurtosis = float(np.mean(centered**4)) / m2**2
+    m2, m3, m4 = central_moments(returns)
+    skew = m3 / math.pow(m2, 1.5)
+    kurtosis = m4 / m2**2
     spread = 1.0 - skew * sharpe + (kurtosis - 1.0) / 4.0 * sharpe**2
     if not spread > 0:
         return math.nan, math.nan

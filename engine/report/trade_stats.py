@@ -36,7 +36,8 @@ def longest_streak(flags: Sequence[bool]) -> int:
     best = current = 0
     for flag in flags:
         current = current + 1 if flag else 0
-        best = max(best, current)
+        if current > best:
+            best = current
     return best
 
 
