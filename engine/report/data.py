@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,19 +228,30 @@ def _read_trades(path: Path) -> list[TradeRecord]:
     trades = []
     for row, entry_ts, exit_ts in zip(rows, entries, exits, strict=True):
         quantity = _float(row["quantity"])
-        trades.append(
-            TradeRecord(
-                symbol=row["symbol"],
-                side=row["side"],
-                entry_ts=entry_ts,
-                entry_quantity=quantity,
-                entry_value=quantity * _float(row["entry_price"]),
-                exit_quantity=quantity,
-                exit_value=quantity * _float(row["exit_price"]),
-                fees=_float(row["fees"]),
-                exit_ts=exit_ts,
-            )
+        trade = TradeRecord(
+            symbol=row["symbol"],
+            side=row["side"],
+            entry_ts=entry_ts,
+            entry_quantity=quantity,
+            entry_value=quantity * _float(row["entry_price"]),
+            exit_quantity=quantity,
+            exit_value=quantity * _float(row["exit_price"]),
+            fees=_float(row["fees"]),
+            exit_ts=exit_ts,
         )
+        gross = _float(row["gross_pnl"])
+        if math.isfinite(gross) and not math.isclose(
+            gross, trade.gross_pnl, rel_tol=1e-9, abs_tol=1e-9
+        ):
+            # a foreign-quoted trade: its PnL (account currency) is not the price difference
+            # (quote currency); keep the recorded PnL and the entry value behind return_pct
+            direction = 1.0 if trade.side == "long" else -1.0
+            net = _float(row["net_pnl"])
+            percent = _float(row["return_pct"])
+            cost = net / percent * 100 if percent and math.isfinite(percent) else trade.entry_value
+            trade.entry_cost = cost
+            trade.exit_proceeds = cost + direction * gross
+        trades.append(trade)
     return trades
 
 

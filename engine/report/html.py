@@ -227,7 +227,7 @@ def _trades_table(data: ReportData) -> tuple[dict[str, Any], str]:
                 _round(t.entry_price, 8),
                 _round(t.exit_price, 8),
                 _round(t.net_pnl, 2),
-                _round(t.net_pnl / t.entry_value * 100 if t.entry_value else None, 3),
+                _round(t.net_pnl / t.entry_value_account * 100 if t.entry_value else None, 3),
                 _round(t.fees, 2),
                 _round((t.exit_ts - t.entry_ts) / 86_400e9, 3),
                 _round(None if mae is None else mae * 100, 3),

@@ -2,11 +2,17 @@
 
 A check receives the order, already rounded to the instrument's lot and tick, and a
 `RiskState`; it returns None to pass or a sentence saying which numbers failed it.
+
+Valuations compared with cash or equity are in the account currency: a price of an
+instrument quoted in a foreign currency is multiplied by `RiskState.rate` (the rate as of
+now, see `engine.portfolio.fx`). Price bands and the instrument's ``min_notional`` stay in
+the quote currency.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -68,6 +74,12 @@ class RiskState:
     allow_short: bool
     # ids of approved reduce-only orders: capped at the position, they never add exposure
     reduce_only_ids: set[str] = field(default_factory=set)
+    # quote-to-account-currency rate of a symbol now; None: every symbol is in the account's
+    fx_rate: Callable[[str], float] | None = None
+
+    def rate(self, symbol: str) -> float:
+        """Return ``symbol``'s rate into the account currency now (1.0 without FX)."""
+        return 1.0 if self.fx_rate is None else self.fx_rate(symbol)
 
     def reference_price(self, order: OrderRequested) -> float:
         """Return the price the order is expected to trade at: its limit/stop or last close."""
@@ -137,11 +149,13 @@ class CashCheck:
         adding = order.quantity - min(order.quantity, pending_cover)
         if adding <= 0:
             return None
-        price = state.reference_price(order)
+        price = state.reference_price(order) * state.rate(order.symbol)
         if not math.isfinite(price):
             return f"no price known yet for {order.symbol} to value the order"
         reserved = sum(
-            o.leaves_quantity * _order_price(o, portfolio.last_price(o.symbol))
+            o.leaves_quantity
+            * _order_price(o, portfolio.last_price(o.symbol))
+            * state.rate(o.symbol)
             for o in state.orders.all_open_orders()
             if o.side is OrderSide.BUY and o.order_id not in state.reduce_only_ids
         ) * (1.0 + state.fee_rate)
@@ -189,7 +203,8 @@ class LeverageCheck:
         if order.reduce_only:
             return None  # capped at the position by the broker: never adds exposure
         portfolio = state.portfolio
-        price = state.reference_price(order)
+        rate = state.rate(order.symbol)
+        price = state.reference_price(order) * rate
         if not math.isfinite(price):
             return f"no price known yet for {order.symbol} to value the order"
         pending: dict[str, float] = {}
@@ -200,13 +215,15 @@ class LeverageCheck:
             signed = working.side.sign * working.leaves_quantity
             pending[working.symbol] = pending.get(working.symbol, 0.0) + signed
             last_other = portfolio.last_price(working.symbol)
-            pending_price[working.symbol] = _order_price(working, last_other)
+            pending_price[working.symbol] = _order_price(working, last_other) * state.rate(
+                working.symbol
+            )
         position = portfolio.position_quantity(order.symbol)
         expected = position + pending.pop(order.symbol, 0.0)
         after = expected + order.side.sign * order.quantity
         if abs(after) <= abs(expected):
             return None
-        last = portfolio.last_price(order.symbol)
+        last = portfolio.last_price(order.symbol) * rate
         current_value = abs(position) * (last if math.isfinite(last) else price)
         gross_after = portfolio.gross_exposure() - current_value + abs(after) * price
         for symbol, signed in pending.items():  # other symbols' working orders
