@@ -25,6 +25,7 @@ import pandas as pd
 from engine.config import dump_config
 from engine.errors import KestrelError
 from engine.feeds import BarFrame, load_bars
+from engine.portfolio.fx import FxPortfolio
 from engine.report.metrics import compute_metrics
 from engine.report.recorder import TradeRecord
 from engine.report.series import FloatArray, IntArray
@@ -70,6 +71,11 @@ class ReportData:
     benchmark_label: str = "buy & hold"
     # account and risk events as text cells: time, kind, symbol, amount, detail
     events: list[dict[str, str]] = field(default_factory=list)
+    # multi-currency runs: the fills with price and fee in the account currency (for fees
+    # and turnover; ``fills`` keep quote prices for the charts), and stored metrics that
+    # cannot be recomputed from the artifacts alone
+    account_fills: list[FillRow] | None = None
+    metric_overrides: dict[str, Any] = field(default_factory=dict)
 
     def compute(
         self,
@@ -78,6 +84,7 @@ class ReportData:
         trials: int = 1,
     ) -> None:
         """Compute `metrics` from the full series (benchmark: ``(ts_ns, values)``)."""
+        fills = self.fills if self.account_fills is None else self.account_fills
         self.metrics = compute_metrics(
             initial_cash=self.initial_cash,
             start_ns=self.start_ns,
@@ -85,13 +92,14 @@ class ReportData:
             equity=self.equity,
             gross_exposure=self.gross_exposure,
             trades=self.trades,
-            fees_paid=sum(fill.fee for fill in self.fills),
+            fees_paid=sum(fill.fee for fill in fills),
             frames=self.frames or None,
-            fills=self.fills,
+            fills=fills,
             benchmark=benchmark,
             risk_free_rate=risk_free_rate,
             trials=trials,
         )
+        self.metrics.update(self.metric_overrides)
 
     @classmethod
     def from_result(cls, result: BacktestResult, folder: Path | None = None) -> ReportData:
@@ -105,7 +113,19 @@ class ReportData:
             for f in result.recorder.fills
         ]
         starts = [int(frame.ts_open_ns[0]) for frame in result.frames if len(frame)]
+        account_fills = None
+        portfolio = result.kernel.portfolio
+        if isinstance(portfolio, FxPortfolio):
+            rate = portfolio.rates.rate
+            account_fills = [
+                row._replace(
+                    price=row.price * rate(row.symbol, row.ts_event),
+                    fee=row.fee * rate(row.symbol, row.ts_event),
+                )
+                for row in fills
+            ]
         return cls(
+            account_fills=account_fills,
             run_id=str(info.get("run_id", result.config.run.name)),
             config=dump_config(result.config),
             run_info=info,
@@ -159,6 +179,10 @@ class ReportData:
             frames=frames,
             notes=notes,
             events=_read_events(folder / "events.csv"),
+            # fills.csv is in quote currencies: a multi-currency run keeps its stored figures
+            metric_overrides={k: stored[k] for k in ("fees_paid", "turnover") if k in stored}
+            if config.get("fx")
+            else {},
         )
 
 

@@ -295,6 +295,16 @@ def _assumptions_html(data: ReportData) -> str:
     for key in ("leverage", "allow_short", "currency"):
         if key in account:
             rows.append(_setting_row(f"account.{key}", account[key], ""))
+    for table in data.config.get("fx", []):  # multi-currency runs only
+        rows.append(
+            _setting_row(
+                f"fx.{table.get('currency', '?')}",
+                table.get("path", ""),
+                "Rate into the account currency (1 / close when invert), as of each time: "
+                "fills convert at their time, marks at each bar close"
+                + (" (inverted)" if table.get("invert") else ""),
+            )
+        )
     rows.append(
         "<tr><th scope=row>stops and limits</th><td></td><td>Trigger on the bar's range; an order "
         "placed on a bar can fill from the next bar on.</td></tr>"

@@ -15,6 +15,8 @@ Hand arithmetic of the long round trip (fee 0.1%): buy 10 at o1 = 100 (rate 1.2)
 
 from __future__ import annotations
 
+import csv
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from engine import Context, Strategy, parse_config, run_backtest
 from engine.feeds import BarFrame
 from engine.model import Bar
 from engine.portfolio.fx import FxPortfolio, load_rate_series
+from engine.report.data import ReportData
 from tests.integration.conftest import CliRunner, assert_one_line_error
 
 DAY = 86_400 * 10**9
@@ -258,8 +261,34 @@ def test_sample_eur_account_config_runs(kestrel: CliRunner, tmp_path: Path) -> N
     )
     assert result.code == 0, result.err
     assert "fx" in (out / "config.toml").read_text()
-    rows = (out / "trades.csv").read_text().splitlines()
+    with (out / "trades.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
     assert len(rows) > 10
+    stored = json.loads((out / "metrics.json").read_text())
+    # the re-rendered report keeps account-currency PnL and fees (fills.csv is in USD)
+    data = ReportData.from_dir(out)
+    data.compute()
+    assert data.metrics["fees_paid"] == stored["fees_paid"]
+    assert data.metrics["total_return"] == pytest.approx(stored["total_return"])
+    assert [t.gross_pnl for t in data.trades] == pytest.approx(
+        [float(row["gross_pnl"]) for row in rows]
+    )
+    assert (out / "report.html").read_text().count("fx.USD") == 1
+
+
+def test_report_metrics_of_a_multi_currency_run_are_in_the_account_currency(
+    tmp_path: Path,
+) -> None:
+    result = run(
+        tmp_path,
+        {0: [lambda c: c.buy("X", 10)], 2: [lambda c: c.sell("X", 10)]},
+        execution={"fee_rate": 0.001},
+    )
+    assert result.metrics["fees_paid"] == pytest.approx(2.63)
+    data = ReportData.from_result(result)
+    data.compute()
+    assert data.metrics["fees_paid"] == pytest.approx(2.63)
+    assert data.metrics["turnover"] == pytest.approx(result.metrics["turnover"])
 
 
 def fx_config(tmp_path: Path, fx_table: str, quote: str = "EUR") -> Path:
