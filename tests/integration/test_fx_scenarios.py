@@ -80,6 +80,7 @@ def run(
     *,
     account: dict[str, Any] | None = None,
     execution: dict[str, Any] | None = None,
+    risk: dict[str, Any] | None = None,
     with_y: bool = False,
     rates: list[float] = RATES,
     bars: list[tuple[float, float, float, float]] = BARS,
@@ -99,6 +100,7 @@ def run(
             "fx": [{"currency": "EUR", "path": str(write_rates(tmp_path / "eur.csv", rates))}],
             "strategy": {"path": "scripted"},
             "execution": {"fee_rate": 0.0, **(execution or {})},
+            "risk": risk or {},
         }
     )
     return run_backtest(config, frames=frames, strategy=Scripted(actions))
@@ -218,6 +220,33 @@ def test_order_target_value_and_fx_rate_on_the_context(tmp_path: Path) -> None:
     )
     assert seen[0] == pytest.approx(1.2)  # at c0 (T0 + 1 day) the last rate is R[1]
     assert fills(result) == [("X", 100.0, 25, 0.0)]  # 3,000 / 120
+
+
+def test_sizer_values_in_the_account_currency(tmp_path: Path) -> None:
+    # fixed notional 1,800 USD at c0: 1,800 / (100 EUR × 1.2) = 15
+    result = run(
+        tmp_path,
+        {0: [lambda c: c.order_target_signal("X", 1.0)]},
+        risk={"sizer": {"kind": "fixed_notional", "notional": 1_800.0}},
+    )
+    assert fills(result) == [("X", 100.0, 15, 0.0)]
+
+
+def test_borrow_fee_of_a_foreign_short_is_converted_at_the_bar_close(tmp_path: Path) -> None:
+    # short 10 at o1; borrow 0.0365 a year = 0.01% a day of |q| × close × rate at the close:
+    # c1 (rate R[2] = 1.25): 10 × 105 × 1.25 × 0.0001; c2 (R[3] = 1.3): 10 × 110 × 1.3 × …
+    result = run(
+        tmp_path,
+        {0: [lambda c: c.sell("X", 10)], 2: [lambda c: c.buy("X", 10)]},
+        account={"borrow_rate": 0.0365},
+    )
+    flows = [(a.reason, a.amount) for a in result.recorder.cash_adjustments]
+    assert flows == [
+        ("borrow_fee", pytest.approx(-0.13125)),
+        ("borrow_fee", pytest.approx(-0.143)),
+    ]
+    assert result.kernel.portfolio.cash == pytest.approx(9_770 - 0.13125 - 0.143)
+    assert result.equity_curve.cash[-1] == pytest.approx(result.kernel.portfolio.cash)
 
 
 def test_rate_series_starting_after_the_first_bar_is_refused(tmp_path: Path) -> None:
@@ -350,3 +379,27 @@ def test_bad_rate_value_is_one_line_exit_2(kestrel: CliRunner, tmp_path: Path, b
     config = fx_config(tmp_path, f'[[fx]]\ncurrency = "EUR"\npath = "{rates}"')
     result = kestrel("backtest", str(config), "--no-db", "--out", str(tmp_path / "out"))
     assert_one_line_error(result, "fx EUR")
+
+
+def test_paper_and_live_refuse_fx_for_now(tmp_path: Path) -> None:
+    from engine.errors import ConfigError
+    from engine.runtime.node import TradingNode
+
+    config = parse_config(
+        {
+            "data": [{"path": "<memory>", "symbol": "X"}],
+            "instruments": [{"symbol": "X", "quote_currency": "EUR"}],
+            "fx": [{"currency": "EUR", "path": str(write_rates(tmp_path / "r.csv", RATES))}],
+            "strategy": {"path": "scripted"},
+        }
+    )
+    with pytest.raises(ConfigError, match="backtests only"):
+        TradingNode(config, strategy=Scripted({}))
+
+
+def test_sample_config_is_deterministic(kestrel: CliRunner, tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        args = ("backtest", "configs/sma_cross_eurusd_eur_account.toml", "--no-db")
+        assert kestrel(*args, "--out", str(tmp_path / name)).code == 0
+    for name in ("equity.csv", "fills.csv", "trades.csv", "metrics.json", "orders.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
