@@ -149,7 +149,8 @@ class CashCheck:
         adding = order.quantity - min(order.quantity, pending_cover)
         if adding <= 0:
             return None
-        price = state.reference_price(order) * state.rate(order.symbol)
+        quote = state.reference_price(order)
+        price = quote * state.rate(order.symbol)  # in the account currency
         if not math.isfinite(price):
             return f"no price known yet for {order.symbol} to value the order"
         reserved = sum(
@@ -163,7 +164,7 @@ class CashCheck:
         free = portfolio.cash - reserved
         if cost > free * (1.0 + 1e-12):
             return (
-                f"insufficient cash: buying {adding:g} {order.symbol} at ~{price:g} costs "
+                f"insufficient cash: buying {adding:g} {order.symbol} at ~{quote:g} costs "
                 f"{cost:.2f} with fees, free cash is {free:.2f}"
             )
         return None

@@ -3,7 +3,9 @@
 In: `OrderRequested`. Out: `OrderApproved` carrying the order rounded to the instrument's
 tick and lot size, or `OrderDenied` naming the check that failed and the numbers that
 failed it. Nothing raises for a bad order: NaN or negative quantities, missing prices and
-unknown symbols are denials like any other.
+unknown symbols are denials like any other. In a multi-currency account (``fx_rate``) an
+order on a symbol whose quote currency has no known rate yet is denied (check
+``fx_rate``); otherwise checks value it in the account currency (`engine.risk.checks`).
 
 The engine also holds the trading state (`engine.risk.events.TradingState`): in REDUCING
 only orders that reduce exposure pass, in HALTED no order passes (cancels never come

@@ -186,7 +186,7 @@ def test_risk_denies_a_buy_the_cash_cannot_pay_at_the_current_rate(tmp_path: Pat
     (row,) = result.recorder.orders.values()
     assert row["status"] == "denied"
     assert row["check"] == "cash"
-    assert "1080.00" in row["reason"]
+    assert "at ~100 costs 1080.00" in row["reason"]  # quote price, account-currency cost
     assert result.recorder.fills == []
 
 
