@@ -50,6 +50,7 @@ __all__ = [
     "AccountConfig",
     "DataSourceConfig",
     "ExecutionConfig",
+    "FxRateConfig",
     "InstrumentConfig",
     "RunConfig",
     "RunSection",
@@ -80,7 +81,9 @@ class AccountConfig:
 
     Attributes:
         initial_cash: Starting cash in ``currency``.
-        currency: Account currency; every instrument must be quoted in it.
+        currency: Account currency: cash, equity, fees, PnL and every risk limit are in
+            it. An instrument quoted in another currency needs an ``[[fx]]`` rate series
+            for that currency (see `FxRateConfig`).
         leverage: Max gross exposure / equity. 1.0 is a cash account: buys must be paid in
             full from cash and shorts are limited to equity. Above 1.0 a margin account:
             cash may go negative (borrowed), risk caps gross exposure at equity × leverage.
@@ -164,6 +167,36 @@ class InstrumentConfig:
     lot_size: float = 1e-8
     min_quantity: float = 0.0
     min_notional: float = 0.0
+
+
+@dataclass(frozen=True)
+class FxRateConfig:
+    """The rate series converting one foreign quote currency into the account currency.
+
+    An ``[[fx]]`` table per currency that some instrument is quoted in and the account is
+    not. The file is read like a ``[[data]]`` bar file (same formats and validation). The
+    rate at time ``t`` is the close of the last rate bar that closed at or before ``t``
+    (as of, never ahead); the first rate bar must close no later than the first bar of
+    every instrument quoted in ``currency``. See `engine.portfolio.fx`.
+
+    Attributes:
+        currency: The foreign currency, as written in ``[[instruments]] quote_currency``.
+        path: Bar file of the rate, resolved like ``[[data]] path``. Its close is the
+            price of one unit of ``currency`` in the account currency (EURUSD for a EUR
+            quote in a USD account), unless ``invert``.
+        invert: True when the file quotes the other way round (the price of one account
+            currency unit in ``currency``, e.g. EURUSD for a USD quote in a EUR account):
+            the rate used is ``1 / close``.
+        timeframe: Bar length of the rate file; inferred when omitted.
+    """
+
+    currency: str
+    path: str
+    invert: bool = False
+    timeframe: str | None = None
+
+    def __post_init__(self) -> None:
+        _require(bool(self.currency.strip()), "fx: currency must not be empty")
 
 
 @dataclass(frozen=True)
@@ -251,6 +284,7 @@ class RunConfig:
     instruments: list[InstrumentConfig] = field(default_factory=list)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)
+    fx: list[FxRateConfig] = field(default_factory=list)
     base_dir: str = field(default=".", compare=False, metadata={"config": False})
 
     def __post_init__(self) -> None:
@@ -266,6 +300,28 @@ class RunConfig:
             _require(
                 instrument.symbol in known,
                 f"instruments: {instrument.symbol!r} has no [[data]] source",
+            )
+        currencies = [rate.currency for rate in self.fx]
+        repeated = sorted({c for c in currencies if currencies.count(c) > 1})
+        _require(not repeated, f"fx: currency {repeated} has more than one [[fx]] table")
+        _require(
+            self.account.currency not in currencies,
+            f"fx: {self.account.currency} is the account currency and needs no rate series",
+        )
+        quoted = {i.quote_currency for i in self.instruments if i.quote_currency}
+        for currency in currencies:
+            _require(
+                currency in quoted,
+                f"fx: no instrument is quoted in {currency!r} (instrument quote currencies: "
+                f"{sorted(quoted) or 'none'}); remove the [[fx]] table or fix the currency",
+            )
+        for instrument in self.instruments:
+            quote = instrument.quote_currency
+            _require(
+                quote is None or quote == self.account.currency or quote in currencies,
+                f"instruments: {instrument.symbol} is quoted in {quote} but the account is "
+                f"in {self.account.currency}; add an [[fx]] table with currency = "
+                f"{quote!r} and the path of its rate series",
             )
 
     @property
@@ -339,6 +395,8 @@ def apply_overrides(document: dict[str, Any], overrides: list[str]) -> dict[str,
 def dump_config(config: RunConfig) -> dict[str, Any]:
     """Return ``config`` as a TOML-writable dict (the resolved config of a run)."""
     plain: dict[str, Any] = to_plain(config)
+    if not plain.get("fx"):
+        plain.pop("fx", None)  # single-currency configs dump exactly as before [[fx]] existed
     return plain
 
 

@@ -36,7 +36,8 @@ Rules (each a named setting of ``[execution]``; the README's fill table lists th
   fills are capped at the position they reduce (canceled when there is none).
 - Cash account (leverage 1): a buy that opens or adds to a long is capped at what cash
   pays at the fill price including fees (``cash_shortfall = "reduce"``) or canceled
-  (``"cancel"``).
+  (``"cancel"``). For an instrument quoted in a foreign currency the cost is converted at
+  the rate as of the fill's ``ts_event`` (``fx``; see `engine.portfolio.fx`).
 - Fill times: fills at the open carry the bar's open time; intrabar fills and closes carry
   the bar's close time (the first moment the engine can know they happened).
 """
@@ -44,7 +45,7 @@ Rules (each a named setting of ``[execution]``; the README's fill table lists th
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
@@ -122,8 +123,11 @@ class SimulatedBroker:
         settings: BrokerSettings,
         *,
         leverage: float = 1.0,
+        fx: Callable[[str, int], float] | None = None,
     ) -> None:
+        """Build the venue; ``fx(symbol, ts_ns)`` is a quote-to-account rate (None: no FX)."""
         self._bus = bus
+        self._fx = fx
         self._clock = clock
         self._instruments = instruments
         self._prices = prices
@@ -233,7 +237,11 @@ class SimulatedBroker:
         Subscribed to `OrderFilled` after the portfolio (see `engine.runtime.kernel`).
         """
         signed = fill.quantity if fill.side is OrderSide.BUY else -fill.quantity
-        self._unsettled_cash += signed * fill.price + fill.fee
+        if self._fx is None:
+            self._unsettled_cash += signed * fill.price + fill.fee
+        else:
+            rate = self._fx(fill.symbol, fill.ts_event)
+            self._unsettled_cash += (signed * fill.price + fill.fee) * rate
         self._unsettled_position[fill.symbol] -= signed
 
     # --- market data ---------------------------------------------------------------------
@@ -431,13 +439,14 @@ class SimulatedBroker:
             limit = order.limit_price  # a triggered stop-limit never pays beyond its limit
             if limit is not None:
                 price = min(price, limit) if buy else max(price, limit)
+        rate = 1.0 if self._fx is None else self._fx(symbol, ts_fill)
         if self._cash_account and buy and not cap_reason:
-            affordable = self._affordable(symbol, quantity, price)
+            affordable = self._affordable(symbol, quantity, price, rate)
             if affordable < quantity:
+                cost = (quantity * price + self._fees.fee(quantity, price, liquidity)) * rate
                 cap_reason = (
                     f"insufficient cash at fill price {price:g}: {quantity:g} would cost "
-                    f"{quantity * price + self._fees.fee(quantity, price, liquidity):.2f}, "
-                    f"cash is {self._account.cash:.2f}"
+                    f"{cost:.2f}, cash is {self._account.cash:.2f}"
                 )
                 quantity = affordable if self._settings.cash_shortfall == "reduce" else 0.0
         if cap_reason.startswith("fok"):
@@ -451,7 +460,7 @@ class SimulatedBroker:
             self._fill_count += 1
             fee = self._fees.fee(quantity, price, liquidity)
             signed = quantity if buy else -quantity
-            self._unsettled_cash -= signed * price + fee
+            self._unsettled_cash -= (signed * price + fee) * rate
             unsettled = self._unsettled_position
             unsettled[symbol] = unsettled.get(symbol, 0.0) + signed
             self._bus.publish(
@@ -498,8 +507,11 @@ class SimulatedBroker:
             if working.leaves <= working.order.quantity * 1e-12:
                 self.cancel(working.order.order_id, f"oco: {filled.order.order_id} filled")
 
-    def _affordable(self, symbol: str, quantity: float, price: float) -> float:
-        """Return how much of a buy of ``quantity`` cash can pay for at ``price``."""
+    def _affordable(self, symbol: str, quantity: float, price: float, fx: float = 1.0) -> float:
+        """Return how much of a buy of ``quantity`` cash can pay for at ``price``.
+
+        ``fx`` converts the quote-currency cost into the account currency of the cash.
+        """
         position = self._account.position_quantity(symbol) + self._unsettled_position.get(
             symbol, 0.0
         )
@@ -509,11 +521,11 @@ class SimulatedBroker:
         rate = self._fees.sizing_rate
         cash = self._account.cash + self._unsettled_cash
         instrument = self._instruments[symbol]
-        if not cover and quantity * price * (1.0 + rate) <= cash:
+        if not cover and quantity * price * fx * (1.0 + rate) <= cash:
             # Cash covers it all: the rounding below would give back ``quantity``.
             return quantity if quantity >= instrument.min_quantity else 0.0
-        cash_after_cover = cash - cover * price * (1.0 + rate)
-        extra = instrument.round_quantity(max(cash_after_cover, 0.0) / (price * (1.0 + rate)))
+        cash_after_cover = cash - cover * price * fx * (1.0 + rate)
+        extra = instrument.round_quantity(max(cash_after_cover, 0.0) / (price * fx * (1.0 + rate)))
         if extra < instrument.min_quantity:
             extra = 0.0
         return min(quantity, cover + extra)

@@ -25,13 +25,16 @@ Rules (settings in ``[account]`` and ``[[data]]``; the README's fill table lists
   risk and fill like any market order: at the next bar's open by default (at once at the
   last close under ``execution.market_fill = "same_close"``), paying fees and slippage.
   No new margin call is made while they work; when the last one ends, `AccountLiquidated`.
+- Currencies: amounts are in the account currency. For a symbol quoted in a foreign
+  currency, borrow fees and funding are converted at the rate as of the bar's close
+  (``fx``; `engine.portfolio.fx`), and the margin state values positions at that rate.
   A call none of whose orders filled (all denied, e.g. below the instrument's minimum
   notional) is not repeated until some order fills: one call, not one per bar.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -153,7 +156,10 @@ class AccountRules:
         borrow_rate: float = 0.0,
         maintenance_margin: float = 0.0,
         funding: Mapping[str, FundingRates] | None = None,
+        fx: Callable[[str, int], float] | None = None,
     ) -> None:
+        """Set up the rules; ``fx(symbol, ts_ns)`` converts quote amounts (None: no FX)."""
+        self._fx = fx
         self._bus = bus
         self._clock = clock
         self._portfolio = portfolio
@@ -201,6 +207,8 @@ class AccountRules:
             if position.quantity < 0 and symbol not in self._schedules
         ]
         for symbol, value in charges:  # value < 0: a short's signed value
+            if self._fx is not None:
+                value *= self._fx(symbol, ts)
             amount = value * self._borrow_rate * days / 365.0
             portfolio.apply_cash_flow(symbol, amount, "borrow_fee", midnight)
 
@@ -211,6 +219,8 @@ class AccountRules:
         while index < len(times) and times[index] <= bar.ts_event:
             if quantity:
                 amount = -quantity * bar.close * rates[index]
+                if self._fx is not None:
+                    amount *= self._fx(bar.symbol, bar.ts_event)
                 self._portfolio.apply_cash_flow(bar.symbol, amount, "funding", times[index])
             index += 1
         schedule.index = index

@@ -13,16 +13,21 @@ were applied, which is exactly the snapshot they first belong to. Cash and posit
 accumulated fill by fill with the same arithmetic as `Portfolio`. Cash flows that are not
 fills (`CashAdjusted`: borrow fees, funding) change cash too; they are passed in as well
 and counted from the snapshot of their ``ts_init`` on.
+
+Symbols quoted in a foreign currency (``rates``) follow `engine.portfolio.fx`: a fill's
+cash converts at the rate as of its ``ts_event``, a mark at snapshot ``T`` at the rate as
+of ``T`` — the same rates `FxPortfolio` uses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from engine.model import OrderFilled, OrderSide
 from engine.portfolio.events import CashAdjusted
+from engine.portfolio.fx import RateSeries
 
 __all__ = ["equity_curve"]
 
@@ -32,6 +37,7 @@ def equity_curve(
     closes: Sequence[tuple[str, np.ndarray, np.ndarray]],
     fills: Sequence[OrderFilled],
     adjustments: Sequence[CashAdjusted] = (),
+    rates: Mapping[str, RateSeries] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Return ``(ts, cash, equity, gross_exposure)`` arrays, one row per bar close time.
 
@@ -40,7 +46,9 @@ def equity_curve(
         closes: Per symbol ``(symbol, ts_close_ns, close)``, each sorted by time.
         fills: Every fill, in the order they were applied.
         adjustments: Every `CashAdjusted`, in the order they were applied.
+        rates: Per symbol quoted in a foreign currency, its rate into the account currency.
     """
+    rates = rates or {}
     if len(closes) == 1:
         ts = np.asarray(closes[0][1], dtype=np.int64)  # one symbol: already sorted
         if ts.size > 1 and bool(np.any(ts[1:] == ts[:-1])):
@@ -58,7 +66,11 @@ def equity_curve(
     for k, fill in enumerate(fills):
         symbol = fill.symbol
         signed = fill.quantity if fill.side is buy else -fill.quantity
-        cash -= signed * fill.price + fill.fee
+        series = rates.get(symbol)
+        if series is None:
+            cash -= signed * fill.price + fill.fee
+        else:
+            cash -= (signed * fill.price + fill.fee) * series.at(fill.ts_event)
         cash_after[k] = cash
         old = held.get(symbol, 0.0)
         new = old + signed
@@ -90,6 +102,10 @@ def equity_curve(
         quantity = quantity_levels[np.searchsorted(fill_index, last_fill, side="right")]
         # last close at or before each snapshot (0 before the symbol's first bar)
         mark = np.concatenate(([0.0], symbol_close))[np.searchsorted(symbol_ts, ts, side="right")]
+        series = rates.get(symbol)
+        if series is not None:  # the rate as of each snapshot (NaN before the first)
+            known = np.searchsorted(series.ts, ts, side="right")
+            mark = mark * np.concatenate(([np.nan], series.rate))[known]
         amount = np.where(quantity != 0.0, quantity * mark, 0.0)
         value += amount
         gross += np.abs(amount)

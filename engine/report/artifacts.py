@@ -73,7 +73,11 @@ TRADE_COLUMNS = (
 
 
 def trade_rows(result: BacktestResult) -> list[dict[str, Any]]:
-    """Return closed round trips as rows (``return_pct`` = net PnL / entry value × 100)."""
+    """Return closed round trips as rows (``return_pct`` = net PnL / entry value × 100).
+
+    Prices are in the instrument's quote currency; ``gross_pnl``, ``fees`` and ``net_pnl``
+    in the account currency (``return_pct`` divides by the entry value in it too).
+    """
     rows = []
     for number, trade in enumerate(result.recorder.trades, start=1):
         rows.append(
@@ -89,7 +93,9 @@ def trade_rows(result: BacktestResult) -> list[dict[str, Any]]:
                 "gross_pnl": trade.gross_pnl,
                 "fees": trade.fees,
                 "net_pnl": trade.net_pnl,
-                "return_pct": trade.net_pnl / trade.entry_value * 100 if trade.entry_value else 0,
+                "return_pct": trade.net_pnl / trade.entry_value_account * 100
+                if trade.entry_value
+                else 0,
             }
         )
     return rows

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ import pandas as pd
 from engine.config import dump_config
 from engine.errors import KestrelError
 from engine.feeds import BarFrame, load_bars
+from engine.portfolio.fx import FxPortfolio
 from engine.report.metrics import compute_metrics
 from engine.report.recorder import TradeRecord
 from engine.report.series import FloatArray, IntArray
@@ -69,6 +71,11 @@ class ReportData:
     benchmark_label: str = "buy & hold"
     # account and risk events as text cells: time, kind, symbol, amount, detail
     events: list[dict[str, str]] = field(default_factory=list)
+    # multi-currency runs: the fills with price and fee in the account currency (for fees
+    # and turnover; ``fills`` keep quote prices for the charts), and stored metrics that
+    # cannot be recomputed from the artifacts alone
+    account_fills: list[FillRow] | None = None
+    metric_overrides: dict[str, Any] = field(default_factory=dict)
 
     def compute(
         self,
@@ -77,6 +84,7 @@ class ReportData:
         trials: int = 1,
     ) -> None:
         """Compute `metrics` from the full series (benchmark: ``(ts_ns, values)``)."""
+        fills = self.fills if self.account_fills is None else self.account_fills
         self.metrics = compute_metrics(
             initial_cash=self.initial_cash,
             start_ns=self.start_ns,
@@ -84,13 +92,14 @@ class ReportData:
             equity=self.equity,
             gross_exposure=self.gross_exposure,
             trades=self.trades,
-            fees_paid=sum(fill.fee for fill in self.fills),
+            fees_paid=sum(fill.fee for fill in fills),
             frames=self.frames or None,
-            fills=self.fills,
+            fills=fills,
             benchmark=benchmark,
             risk_free_rate=risk_free_rate,
             trials=trials,
         )
+        self.metrics.update(self.metric_overrides)
 
     @classmethod
     def from_result(cls, result: BacktestResult, folder: Path | None = None) -> ReportData:
@@ -104,7 +113,19 @@ class ReportData:
             for f in result.recorder.fills
         ]
         starts = [int(frame.ts_open_ns[0]) for frame in result.frames if len(frame)]
+        account_fills = None
+        portfolio = result.kernel.portfolio
+        if isinstance(portfolio, FxPortfolio):
+            rate = portfolio.rates.rate
+            account_fills = [
+                row._replace(
+                    price=row.price * rate(row.symbol, row.ts_event),
+                    fee=row.fee * rate(row.symbol, row.ts_event),
+                )
+                for row in fills
+            ]
         return cls(
+            account_fills=account_fills,
             run_id=str(info.get("run_id", result.config.run.name)),
             config=dump_config(result.config),
             run_info=info,
@@ -158,6 +179,10 @@ class ReportData:
             frames=frames,
             notes=notes,
             events=_read_events(folder / "events.csv"),
+            # fills.csv is in quote currencies: a multi-currency run keeps its stored figures
+            metric_overrides={k: stored[k] for k in ("fees_paid", "turnover") if k in stored}
+            if config.get("fx")
+            else {},
         )
 
 
@@ -227,19 +252,30 @@ def _read_trades(path: Path) -> list[TradeRecord]:
     trades = []
     for row, entry_ts, exit_ts in zip(rows, entries, exits, strict=True):
         quantity = _float(row["quantity"])
-        trades.append(
-            TradeRecord(
-                symbol=row["symbol"],
-                side=row["side"],
-                entry_ts=entry_ts,
-                entry_quantity=quantity,
-                entry_value=quantity * _float(row["entry_price"]),
-                exit_quantity=quantity,
-                exit_value=quantity * _float(row["exit_price"]),
-                fees=_float(row["fees"]),
-                exit_ts=exit_ts,
-            )
+        trade = TradeRecord(
+            symbol=row["symbol"],
+            side=row["side"],
+            entry_ts=entry_ts,
+            entry_quantity=quantity,
+            entry_value=quantity * _float(row["entry_price"]),
+            exit_quantity=quantity,
+            exit_value=quantity * _float(row["exit_price"]),
+            fees=_float(row["fees"]),
+            exit_ts=exit_ts,
         )
+        gross = _float(row["gross_pnl"])
+        if math.isfinite(gross) and not math.isclose(
+            gross, trade.gross_pnl, rel_tol=1e-9, abs_tol=1e-9
+        ):
+            # a foreign-quoted trade: its PnL (account currency) is not the price difference
+            # (quote currency); keep the recorded PnL and the entry value behind return_pct
+            direction = 1.0 if trade.side == "long" else -1.0
+            net = _float(row["net_pnl"])
+            percent = _float(row["return_pct"])
+            cost = net / percent * 100 if percent and math.isfinite(percent) else trade.entry_value
+            trade.entry_cost = cost
+            trade.exit_proceeds = cost + direction * gross
+        trades.append(trade)
     return trades
 
 

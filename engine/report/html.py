@@ -227,7 +227,7 @@ def _trades_table(data: ReportData) -> tuple[dict[str, Any], str]:
                 _round(t.entry_price, 8),
                 _round(t.exit_price, 8),
                 _round(t.net_pnl, 2),
-                _round(t.net_pnl / t.entry_value * 100 if t.entry_value else None, 3),
+                _round(t.net_pnl / t.entry_value_account * 100 if t.entry_value else None, 3),
                 _round(t.fees, 2),
                 _round((t.exit_ts - t.entry_ts) / 86_400e9, 3),
                 _round(None if mae is None else mae * 100, 3),
@@ -295,6 +295,16 @@ def _assumptions_html(data: ReportData) -> str:
     for key in ("leverage", "allow_short", "currency"):
         if key in account:
             rows.append(_setting_row(f"account.{key}", account[key], ""))
+    for table in data.config.get("fx", []):  # multi-currency runs only
+        rows.append(
+            _setting_row(
+                f"fx.{table.get('currency', '?')}",
+                table.get("path", ""),
+                "Rate into the account currency (1 / close when invert), as of each time: "
+                "fills convert at their time, marks at each bar close"
+                + (" (inverted)" if table.get("invert") else ""),
+            )
+        )
     rows.append(
         "<tr><th scope=row>stops and limits</th><td></td><td>Trigger on the bar's range; an order "
         "placed on a bar can fill from the next bar on.</td></tr>"

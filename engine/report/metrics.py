@@ -311,7 +311,7 @@ def _compute(
     if fills is not None:
         traded = sum(f.quantity * f.price for f in fills)
     else:
-        traded = sum(t.entry_value + t.exit_value for t in trades)
+        traded = sum(t.entry_value_account + _exit_value_account(t) for t in trades)
     psr, dsr = _sharpe_probability(excess, returns, trials, trials_sharpe_variance)
     bench = benchmark_values(times, frames, benchmark) if (frames or benchmark) else None
     metrics: dict[str, Any] = {
@@ -357,3 +357,8 @@ def _compute(
         "end": int(times[-1]),
     }
     return metrics
+
+
+def _exit_value_account(trade: TradeRecord) -> float:
+    """Return a trade's exit value in the account currency."""
+    return trade.exit_value if trade.exit_proceeds is None else trade.exit_proceeds

@@ -8,10 +8,18 @@ returns to zero; a fill that crosses zero closes one trade and opens the next, a
 is split between them in proportion to quantity. Account facts are kept as they came:
 `CashAdjusted` (borrow fees, funding) in ``cash_adjustments``, `MarginCalled` and
 `AccountLiquidated` in ``account_events``.
+
+Currencies: a trade's prices (``entry_price``, ``exit_price``, ``entry_value``,
+``exit_value``) are in the instrument's quote currency; ``fees``, ``gross_pnl`` and
+``net_pnl`` are in the account currency. With ``fx`` (a multi-currency run) every fill is
+converted at the rate as of its ``ts_event`` (`engine.portfolio.fx`): ``entry_cost`` and
+``exit_proceeds`` hold the account-currency values, so a round trip's gross PnL is the
+proceeds at the exit rates minus the cost at the entry rates.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +58,15 @@ class TradeRecord:
     fees: float = 0.0
     exit_ts: int = 0
     fill_ids: list[str] = field(default_factory=list)
+    # account-currency entry cost and exit proceeds (multi-currency runs); None: they equal
+    # entry_value and exit_value (the instrument is quoted in the account currency)
+    entry_cost: float | None = None
+    exit_proceeds: float | None = None
+
+    @property
+    def entry_value_account(self) -> float:
+        """Return what the entry cost in the account currency."""
+        return self.entry_value if self.entry_cost is None else self.entry_cost
 
     @property
     def entry_price(self) -> float:
@@ -63,8 +80,11 @@ class TradeRecord:
 
     @property
     def gross_pnl(self) -> float:
-        """Return PnL before fees on the closed quantity."""
+        """Return PnL before fees on the closed quantity (account currency)."""
         direction = 1.0 if self.side == "long" else -1.0
+        if self.entry_cost is not None and self.exit_proceeds is not None:
+            average_cost = self.entry_cost / self.entry_quantity if self.entry_quantity else 0.0
+            return direction * (self.exit_proceeds - average_cost * self.exit_quantity)
         return direction * (self.exit_value - self.entry_price * self.exit_quantity)
 
     @property
@@ -87,7 +107,9 @@ class Recorder:
     path only appends events and updates small records.
     """
 
-    def __init__(self, symbols: list[str]) -> None:
+    def __init__(self, symbols: list[str], fx: Callable[[str, int], float] | None = None) -> None:
+        """Record ``symbols``; ``fx(symbol, ts_ns)`` converts quote amounts (None: no FX)."""
+        self._fx = fx
         self._orders: dict[str, list[Any]] = {}
         self.fills: list[OrderFilled] = []
         self._trades: list[TradeRecord] = []
@@ -289,12 +311,15 @@ class Recorder:
         signed = fill.quantity if fill.side is OrderSide.BUY else -fill.quantity
         position = self._position[symbol]
         remaining = fill.quantity
+        rate = 1.0 if self._fx is None else self._fx(symbol, fill.ts_event)
         trade = self._open_trades.get(symbol)
         if trade is not None and (position > 0) != (signed > 0):
             closing = min(remaining, abs(position))
             trade.exit_quantity += closing
             trade.exit_value += closing * fill.price
-            trade.fees += fill.fee * closing / fill.quantity
+            if trade.exit_proceeds is not None:
+                trade.exit_proceeds += closing * fill.price * rate
+            trade.fees += fill.fee * rate * closing / fill.quantity
             trade.fill_ids.append(fill.fill_id)
             remaining -= closing
             position += closing if signed > 0 else -closing
@@ -307,10 +332,14 @@ class Recorder:
             trade = self._open_trades.get(symbol)
             if trade is None:
                 trade = TradeRecord(symbol, "long" if signed > 0 else "short", fill.ts_event)
+                if self._fx is not None:
+                    trade.entry_cost = trade.exit_proceeds = 0.0
                 self._open_trades[symbol] = trade
             trade.entry_quantity += remaining
             trade.entry_value += remaining * fill.price
-            trade.fees += fill.fee * remaining / fill.quantity
+            if trade.entry_cost is not None:
+                trade.entry_cost += remaining * fill.price * rate
+            trade.fees += fill.fee * rate * remaining / fill.quantity
             trade.fill_ids.append(fill.fill_id)
             position += remaining if signed > 0 else -remaining
         self._position[symbol] = position

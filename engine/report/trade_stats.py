@@ -6,7 +6,7 @@ Formulas (``pnl`` is a trade's net PnL after fees, in the account currency; a wi
   of losers (≤ 0); payoff_ratio = average_win / |average_loss|.
 - profit_factor = Σ winning pnl / |Σ losing pnl| (None without a losing PnL).
 - expectancy = mean pnl per trade (currency); expectancy_pct = mean of
-  pnl / entry value (a fraction).
+  pnl / entry value (a fraction; the entry value in the account currency too).
 - holding time = exit time − entry time (fill times), in days: average and max.
 - max_win_streak / max_loss_streak: most consecutive winners / losers.
 - MAE / MFE (maximum adverse / favorable excursion), fractions of the entry price, from
@@ -109,7 +109,7 @@ def trade_statistics(
     average_win = _mean(wins)
     average_loss = _mean(losses)
     holding = [(t.exit_ts - t.entry_ts) / NS_PER_DAY for t in trades]
-    returns = [t.net_pnl / t.entry_value for t in trades if t.entry_value]
+    returns = [t.net_pnl / t.entry_value_account for t in trades if t.entry_value]
     stats: dict[str, Any] = {
         "num_trades": len(trades),
         "win_rate": len(wins) / len(pnl) if pnl else None,

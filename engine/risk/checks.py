@@ -2,11 +2,17 @@
 
 A check receives the order, already rounded to the instrument's lot and tick, and a
 `RiskState`; it returns None to pass or a sentence saying which numbers failed it.
+
+Valuations compared with cash or equity are in the account currency: a price of an
+instrument quoted in a foreign currency is multiplied by `RiskState.rate` (the rate as of
+now, see `engine.portfolio.fx`). Price bands and the instrument's ``min_notional`` stay in
+the quote currency.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -72,6 +78,12 @@ class RiskState:
     allow_short: bool
     # ids of approved reduce-only orders: capped at the position, they never add exposure
     reduce_only_ids: set[str] = field(default_factory=set)
+    # quote-to-account-currency rate of a symbol now; None: every symbol is in the account's
+    fx_rate: Callable[[str], float] | None = None
+
+    def rate(self, symbol: str) -> float:
+        """Return ``symbol``'s rate into the account currency now (1.0 without FX)."""
+        return 1.0 if self.fx_rate is None else self.fx_rate(symbol)
 
     def reference_price(self, order: OrderRequested) -> float:
         """Return the price the order is expected to trade at: its limit/stop or last close."""
@@ -145,13 +157,16 @@ class CashCheck:
         adding = order.quantity - min(order.quantity, pending_cover)
         if adding <= 0:
             return None
-        price = state.reference_price(order)
+        quote = state.reference_price(order)
+        price = quote * state.rate(order.symbol)  # in the account currency
         if not math.isfinite(price):
             return f"no price known yet for {order.symbol} to value the order"
         reserved = 0.0
         if working:  # what working buys are expected to cost (none: the common case)
             reserved = sum(
-                o.leaves_quantity * _order_price(o, portfolio.last_price(o.symbol))
+                o.leaves_quantity
+                * _order_price(o, portfolio.last_price(o.symbol))
+                * state.rate(o.symbol)
                 for o in working
                 if o.side is OrderSide.BUY and o.order_id not in state.reduce_only_ids
             ) * (1.0 + state.fee_rate)
@@ -159,7 +174,7 @@ class CashCheck:
         free = portfolio.cash - reserved
         if cost > free * (1.0 + 1e-12):
             return (
-                f"insufficient cash: buying {adding:g} {order.symbol} at ~{price:g} costs "
+                f"insufficient cash: buying {adding:g} {order.symbol} at ~{quote:g} costs "
                 f"{cost:.2f} with fees, free cash is {free:.2f}"
             )
         return None
@@ -199,7 +214,8 @@ class LeverageCheck:
         if order.reduce_only:
             return None  # capped at the position by the broker: never adds exposure
         portfolio = state.portfolio
-        price = state.reference_price(order)
+        rate = state.rate(order.symbol)
+        price = state.reference_price(order) * rate
         if not math.isfinite(price):
             return f"no price known yet for {order.symbol} to value the order"
         position = portfolio.position_quantity(order.symbol)
@@ -215,12 +231,14 @@ class LeverageCheck:
             signed = working.side.sign * working.leaves_quantity
             pending[working.symbol] = pending.get(working.symbol, 0.0) + signed
             last_other = portfolio.last_price(working.symbol)
-            pending_price[working.symbol] = _order_price(working, last_other)
+            pending_price[working.symbol] = _order_price(working, last_other) * state.rate(
+                working.symbol
+            )
         expected = position + pending.pop(order.symbol, 0.0) if pending else position
         after = expected + signed_quantity
         if abs(after) <= abs(expected):
             return None
-        last = portfolio.last_price(order.symbol)
+        last = portfolio.last_price(order.symbol) * rate
         current_value = abs(position) * (last if math.isfinite(last) else price)
         equity, gross = portfolio.margin_state()
         gross_after = gross - current_value + abs(after) * price

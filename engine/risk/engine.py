@@ -3,7 +3,9 @@
 In: `OrderRequested`. Out: `OrderApproved` carrying the order rounded to the instrument's
 tick and lot size, or `OrderDenied` naming the check that failed and the numbers that
 failed it. Nothing raises for a bad order: NaN or negative quantities, missing prices and
-unknown symbols are denials like any other.
+unknown symbols are denials like any other. In a multi-currency account (``fx_rate``) an
+order on a symbol whose quote currency has no known rate yet is denied (check
+``fx_rate``); otherwise checks value it in the account currency (`engine.risk.checks`).
 
 The engine also holds the trading state (`engine.risk.events.TradingState`): in REDUCING
 only orders that reduce exposure pass, in HALTED no order passes (cancels never come
@@ -14,7 +16,7 @@ change is a `TradingStateChanged` event.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from engine.bus import EventBus
 from engine.clock import Clock
@@ -50,12 +52,15 @@ class RiskEngine:
         allow_short: bool = True,
         instrument_rules: str = "round",
         checks: Sequence[RiskCheck] | None = None,
+        fx_rate: Callable[[str], float] | None = None,
     ) -> None:
+        """Build the engine; ``fx_rate(symbol)`` converts quote prices now (None: no FX)."""
         self._bus = bus
         self._clock = clock
         self._reject_off_grid = instrument_rules == "reject"
         self.checks: list[RiskCheck] = list(default_checks() if checks is None else checks)
         self._reduce_only_ids: set[str] = set()  # shared by the states; grows on approval
+        self._fx_rate = fx_rate
         # One immutable state view per symbol, built once: checks read live values through it.
         self._states = {
             symbol: RiskState(
@@ -66,6 +71,7 @@ class RiskEngine:
                 leverage,
                 allow_short,
                 self._reduce_only_ids,
+                fx_rate,
             )
             for symbol, instrument in instruments.items()
         }
@@ -129,6 +135,14 @@ class RiskEngine:
                     f"{rounded.symbol} position of {position:g}",
                 )
                 return
+        if self._fx_rate is not None and not math.isfinite(state.rate(rounded.symbol)):
+            self._deny(
+                order,
+                "fx_rate",
+                f"no {instrument.quote_currency} rate into the account currency is known yet "
+                f"to value the {rounded.symbol} order",
+            )
+            return
         if self.trading_state is not TradingState.ACTIVE:
             blocked = self._blocked_by_state(rounded, state)
             if blocked:

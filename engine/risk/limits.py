@@ -7,7 +7,9 @@ after the fill is no larger in absolute size than before it. The expected positi
 the symbol's working orders as if filled, so a series of orders cannot pass one by one
 what they break together.
 
-Percent settings (``_pct``) are percent: 5.0 means 5%.
+Percent settings (``_pct``) are percent: 5.0 means 5%. Notional and exposure limits are
+in the account currency: a foreign-quoted instrument's prices are converted at the rate
+as of now (`RiskState.rate`); the price band compares quote-currency prices.
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ def _reduces(order: OrderRequested, state: RiskState) -> tuple[bool, float, floa
 
 
 def _price(order: OrderRequested, state: RiskState) -> float:
-    return state.reference_price(order)
+    """Return the order's reference price in the account currency (× the FX rate now)."""
+    return state.reference_price(order) * state.rate(order.symbol)
 
 
 def _no_price(order: OrderRequested) -> str:
@@ -189,7 +192,7 @@ def _exposures(order: OrderRequested, state: RiskState) -> tuple[float, float, f
     order's reference price. Working orders of the symbol count as if filled.
     """
     portfolio = state.portfolio
-    last = portfolio.last_price(order.symbol)
+    last = portfolio.last_price(order.symbol) * state.rate(order.symbol)
     price = _price(order, state)
     position = portfolio.position_quantity(order.symbol)
     before, after = expected_positions(order, state)

@@ -7,29 +7,32 @@ strategies do, so a market order placed at bar t fills at bar t+1's open before 
 strategy hears of bar t+1 — then (3) publishes the bar (the cache records it, the
 strategy decides). The equity curve, one row per bar close time, is rebuilt from the
 fills and closes after the loop (`engine.portfolio.curve`), which keeps accounting out
-of the per-bar path; paper and live take the same snapshots as they go.
+of the per-bar path; paper and live take the same snapshots as they go. Instruments
+quoted in a foreign currency are valued through the ``[[fx]]`` rate series (`load_fx`,
+`engine.portfolio.fx`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from engine.cache import COLUMNS, SymbolHistory
 from engine.clock import SimClock
 from engine.config import RunConfig
-from engine.errors import ConfigError
-from engine.feeds import BarFrame, load_bars, merge_order
+from engine.errors import ConfigError, DataError
+from engine.feeds import BarFrame, format_timestamp, load_bars, merge_order
 from engine.feeds.ticks import TickFrame, load_ticks
 from engine.model import Bar, Instrument
 from engine.portfolio.accounts import FundingRates, load_funding_rates
 from engine.portfolio.curve import equity_curve
+from engine.portfolio.fx import FxRates, RateSeries, load_rate_series
 from engine.report.metrics import compute_metrics
 from engine.report.recorder import Recorder
 from engine.runtime.delivery import delivering, paused_gc
@@ -44,6 +47,7 @@ __all__ = [
     "iter_bars",
     "load_frames",
     "load_funding",
+    "load_fx",
     "make_instruments",
     "run_backtest",
 ]
@@ -162,13 +166,67 @@ def make_instruments(config: RunConfig) -> dict[str, Instrument]:
             )
         except ValueError as exc:
             raise ConfigError(f"instruments: {exc}") from None
-        if quote != config.account.currency:
+        if quote != config.account.currency and quote not in {r.currency for r in config.fx}:
             raise ConfigError(
                 f"instruments: {symbol} is quoted in {quote} but the account is in "
-                f"{config.account.currency}; multi-currency accounts are not supported yet, "
-                "set account.currency to the quote currency"
+                f"{config.account.currency}; add an [[fx]] table with currency = {quote!r} "
+                "and the path of its rate series"
             )
     return instruments
+
+
+def load_fx(
+    config: RunConfig,
+    instruments: Mapping[str, Instrument],
+    frames: list[BarFrame | TickFrame],
+) -> FxRates:
+    """Load the ``[[fx]]`` rate series and map them to the symbols quoted in their currency.
+
+    Raises:
+        DataError: A rate file is missing or invalid, or holds a rate that is not > 0.
+        ConfigError: A rate series starts too late: its first rate must be known (its first
+            bar closed) no later than the first bar close (or tick) of every symbol quoted
+            in its currency, so that every mark and fill has a rate.
+    """
+    by_currency: dict[str, tuple[RateSeries, str]] = {}
+    for item in config.fx:
+        path = resolve_data_path(item.path, config.base_dir)
+        try:
+            series = load_rate_series(
+                path, item.currency, invert=item.invert, timeframe=item.timeframe
+            )
+        except DataError as exc:
+            raise DataError(f"fx {item.currency}: {exc}") from None
+        by_currency[item.currency] = (series, str(path))
+    first_known: dict[str, int] = {}
+    for frame in frames:
+        if len(frame) == 0:
+            continue
+        first = frame.ts_close_ns[0] if isinstance(frame, BarFrame) else frame.ts_ns[0]
+        first_known[frame.symbol] = int(first)
+    by_symbol: dict[str, RateSeries] = {}
+    for symbol, instrument in instruments.items():
+        found = by_currency.get(instrument.quote_currency)
+        if found is None:
+            continue  # quoted in the account currency (make_instruments checked the rest)
+        series, source = found
+        start = first_known.get(symbol)
+        if start is not None and int(series.ts[0]) > start:
+            raise ConfigError(
+                f"fx: the {instrument.quote_currency} rate series {source} is first known at "
+                f"{format_timestamp(int(series.ts[0]))} (its first bar's close), after "
+                f"{symbol}'s first bar closes at {format_timestamp(start)}; give rates that "
+                f"start earlier or a later [[data]] start"
+            )
+        by_symbol[symbol] = series
+    return FxRates(by_symbol)
+
+
+class _Converted(NamedTuple):
+    """A fill's quantity and its price in the account currency (for turnover)."""
+
+    quantity: float
+    price: float
 
 
 def iter_bar_chunks(frames: list[BarFrame]) -> Iterator[list[Bar]]:
@@ -253,6 +311,7 @@ def run_backtest(
     ticks = [frame for frame in loaded if isinstance(frame, TickFrame)]
     bar_frames = [frame for frame in loaded if isinstance(frame, BarFrame)]
     instruments = make_instruments(config)
+    fx = load_fx(config, instruments, loaded)
     histories = {
         frame.symbol: SymbolHistory(
             frame.symbol,
@@ -281,6 +340,7 @@ def run_backtest(
         execution=config.execution,
         risk_config=config.risk,
         funding=load_funding(config),
+        fx=fx,
     )
     total = sum(len(frame) for frame in bar_frames) + sum(len(frame) for frame in ticks)
     kernel.runner.start()
@@ -290,7 +350,7 @@ def run_backtest(
         _drive(kernel, clock, iter_bar_chunks(bar_frames), total, progress)
     kernel.runner.stop()
     with paused_gc():
-        curve, metrics = _summarize(config, kernel, bar_frames, ticks, first_open)
+        curve, metrics = _summarize(config, kernel, bar_frames, ticks, first_open, fx)
     elapsed = time.perf_counter() - started
     return BacktestResult(config, bar_frames, kernel, curve, metrics, elapsed, ticks)
 
@@ -301,6 +361,7 @@ def _summarize(
     bar_frames: list[BarFrame],
     ticks: list[TickFrame],
     first_open: int,
+    fx: FxRates,
 ) -> tuple[EquityCurve, dict[str, Any]]:
     """Rebuild the equity curve from the fills and compute the run's metrics."""
     marks = [(frame.symbol, frame.ts_close_ns, frame.close) for frame in bar_frames]
@@ -310,8 +371,12 @@ def _summarize(
             marks + tick_marks(ticks),
             kernel.recorder.fills,
             kernel.recorder.cash_adjustments,
+            fx.series,
         )
     )
+    fills: list[Any] = kernel.recorder.fills
+    if fx:  # turnover in the account currency: each fill at its rate
+        fills = [_Converted(f.quantity, f.price * fx.rate(f.symbol, f.ts_event)) for f in fills]
     metrics = compute_metrics(
         initial_cash=config.account.initial_cash,
         start_ns=first_open,
@@ -321,7 +386,7 @@ def _summarize(
         trades=kernel.recorder.trades,
         fees_paid=kernel.portfolio.fees_paid,
         frames=bar_frames,
-        fills=kernel.recorder.fills,
+        fills=fills,
     )
     return curve, metrics
 

@@ -40,6 +40,7 @@ from engine.model import (
 from engine.portfolio import Portfolio
 from engine.portfolio.accounts import AccountRules, FundingRates
 from engine.portfolio.events import AccountLiquidated, CashAdjusted, MarginCalled
+from engine.portfolio.fx import FxPortfolio, FxRates
 from engine.report.recorder import Recorder
 from engine.risk import RiskEngine, default_checks
 from engine.risk.config import RiskConfig, build_guard, build_limit_checks, merge_risk_defaults
@@ -171,17 +172,35 @@ def build_kernel(
     risk_config: RiskConfig | None = None,
     funding: Mapping[str, FundingRates] | None = None,
     live: bool = False,
+    fx: FxRates | None = None,
 ) -> Kernel:
     """Build and wire a kernel with the simulated broker (backtest and paper modes).
 
     ``funding`` holds the funding-rate series of perpetual symbols (``[[data]] funding``).
+    ``fx`` holds the rates of symbols quoted in a foreign currency (``[[fx]]``); with it
+    the account converts every quote-currency amount (`engine.portfolio.fx`), without it
+    (or when empty) the run is single-currency and nothing is converted.
     """
     bus = EventBus()
     symbols = list(histories)
     # live (paper/live trading): histories grow bar by bar, indicators stream, and the
     # portfolio publishes an EquitySnapshot per bar instead of the backtest's rebuilt curve
     cache = LiveMarketCache(histories) if live else MarketCache(histories)
-    portfolio = Portfolio(bus, clock, account.initial_cash, cache.last, publish_snapshots=live)
+    fx = fx or None  # an empty FxRates is a single-currency run
+    portfolio: Portfolio
+    if fx is None:
+        portfolio = Portfolio(bus, clock, account.initial_cash, cache.last, publish_snapshots=live)
+    else:
+        portfolio = FxPortfolio(
+            bus, clock, account.initial_cash, cache.last, fx, publish_snapshots=live
+        )
+    fx_at = None if fx is None else fx.rate  # (symbol, ts_ns) -> rate
+
+    def fx_now(symbol: str) -> float:
+        assert fx is not None
+        return fx.rate(symbol, clock.timestamp_ns())
+
+    fx_rate = None if fx is None else fx_now
     fee_model, slippage_model = build_cost_models(
         execution.fees,
         execution.slippage,
@@ -201,6 +220,7 @@ def build_kernel(
         slippage_model,
         execution,
         leverage=account.leverage,
+        fx=fx_at,
     )
     execution_engine = ExecutionEngine(broker, bus, clock)
     risk_defaults = getattr(strategy, "risk_defaults", None) or {}  # the strategy's, overridden
@@ -216,9 +236,16 @@ def build_kernel(
         allow_short=account.allow_short,
         instrument_rules=execution.instrument_rules,
         checks=default_checks() + build_limit_checks(risk_settings),
+        fx_rate=fx_rate,
     )
+    # the guard's fast equity sum knows no rates: a multi-currency run asks the portfolio
     guard = build_guard(
-        risk_settings, risk, portfolio, clock, portfolio.open_positions(), cache.last
+        risk_settings,
+        risk,
+        portfolio,
+        clock,
+        portfolio.open_positions() if fx is None else None,
+        cache.last if fx is None else None,
     )
     context = Context(
         strategy_id=strategy_id,
@@ -232,6 +259,7 @@ def build_kernel(
         sizing_fee_rate=fee_model.sizing_rate + slippage_model.sizing_rate,
         timers=clock if isinstance(clock, SimClock) else None,
         indicator_factory=streaming_indicator if live else precomputed_indicator,
+        fx_rate=fx_rate,
     )
     sizer = None if risk_settings.sizer is None else risk_settings.sizer.build()
     context.use_sizer(sizer)
@@ -244,6 +272,7 @@ def build_kernel(
         borrow_rate=account.borrow_rate,
         maintenance_margin=account.maintenance_margin,
         funding=funding,
+        fx=fx_at,
     )
     kernel = Kernel(
         bus=bus,
@@ -254,7 +283,7 @@ def build_kernel(
         execution=execution_engine,
         broker=broker,
         runner=StrategyRunner(strategy, context),
-        recorder=Recorder(symbols),
+        recorder=Recorder(symbols, fx=fx_at),
         account_rules=rules if rules.active else None,
         guard=guard,
         sizer=sizer,

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from engine.cache import SymbolHistory
 from engine.clock import Clock, SimClock
 from engine.config import RunConfig
-from engine.errors import KestrelError
+from engine.errors import ConfigError, KestrelError
 from engine.model import Bar, EquitySnapshot
 from engine.runtime.backtest import load_funding, make_instruments
 from engine.runtime.kernel import Kernel, build_kernel
@@ -42,6 +42,11 @@ class TradingNode:
         clock: Clock | None = None,
         strategy: Strategy | None = None,
     ) -> None:
+        if config.fx:
+            raise ConfigError(
+                "fx: multi-currency accounts ([[fx]]) run in backtests only for now; paper "
+                "and live trading need instruments quoted in account.currency"
+            )
         if strategy is None:
             strategy_class = load_strategy_class(config.strategy.path, config.base_dir)
             strategy = make_strategy(strategy_class, config.strategy.params)

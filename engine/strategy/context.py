@@ -105,8 +105,11 @@ class Context:
         sizing_fee_rate: float = 0.0,
         indicator_factory: IndicatorFactory = precomputed_indicator,
         timers: TimerService | None = None,
+        fx_rate: Callable[[str], float] | None = None,
     ) -> None:
+        """Build a context; ``fx_rate(symbol)`` is the quote-to-account rate now (None: 1)."""
         self.strategy_id = strategy_id
+        self._fx_rate = fx_rate
         self._clock = clock
         self._bus = bus
         self._portfolio = portfolio
@@ -487,16 +490,40 @@ class Context:
 
         Sized at the last close, leaving room for the configured fee so that
         ``fraction=1.0`` is affordable at that price: ``quantity = equity * fraction /
-        (close * (1 + fee_rate))``, rounded toward zero to the lot size. If the price moves
-        before the fill, the broker's ``cash_shortfall`` setting decides what happens.
+        (close * rate * (1 + fee_rate))``, rounded toward zero to the lot size, where
+        ``rate`` converts the symbol's quote currency into the account currency now (1.0
+        when they are the same; see `fx_rate`). If the price moves before the fill, the
+        broker's ``cash_shortfall`` setting decides what happens.
         """
         if not math.isfinite(fraction):
             raise StrategyError(f"order_target_percent({symbol!r}, {fraction}): not a number")
+        return self.order_target_value(symbol, self._portfolio.equity() * fraction, tag=tag)
+
+    def order_target_value(self, symbol: str, value: float, tag: str = "") -> str | None:
+        """Hold a position worth ``value`` in the account currency (< 0: short).
+
+        ``quantity = value / (close * rate * (1 + fee_rate))`` at the last close and the
+        rate now, rounded toward zero to the lot size (fee and slippage reserved as in
+        `order_target_percent`). None when nothing is ordered (no price or rate yet, or
+        the position is already there).
+        """
+        if not math.isfinite(value):
+            raise StrategyError(f"order_target_value({symbol!r}, {value}): not a number")
         price = self._portfolio.last_price(self._known(symbol))
-        if not 0.0 < price < math.inf:  # NaN before the first bar
+        if self._fx_rate is not None:
+            price *= self._fx_rate(symbol)
+        if not 0.0 < price < math.inf:  # NaN before the first bar (or the first rate)
             return None
-        target = self._portfolio.equity() * fraction / (price * (1.0 + self._sizing_fee_rate))
+        target = value / (price * (1.0 + self._sizing_fee_rate))
         return self.order_target_quantity(symbol, target, tag=tag)
+
+    def fx_rate(self, symbol: str) -> float:
+        """Return the price of one unit of ``symbol``'s quote currency in the account currency.
+
+        The rate as of now (the last rate bar closed at or before the current time); 1.0
+        for symbols quoted in the account currency; NaN while no rate is known yet.
+        """
+        return 1.0 if self._fx_rate is None else self._fx_rate(self._known(symbol))
 
     # --- sizing (engine.risk.sizing; the run's sizer is [risk.sizer]) ------------------
 
@@ -514,7 +541,8 @@ class Context:
         """Return the signed quantity for a signal ``strength`` in [-1, 1] on ``symbol``.
 
         The sizer (``sizer``, else the one set by `use_sizer` / ``[risk.sizer]``) sees the
-        equity now, the last close and, if it needs one, the ATR of the last bars; the
+        equity now, the last close and, if it needs one, the ATR of the last bars — price
+        and ATR converted into the account currency at the rate now (`fx_rate`); the
         result is scaled by ``|strength|`` and rounded toward zero to the lot size. 0 when
         nothing can be sized yet (no price, too few bars for the ATR).
 
@@ -527,7 +555,8 @@ class Context:
                 f"size({symbol!r}): no sizer; add a [risk.sizer] section or call ctx.use_sizer"
             )
         history = self._histories[self._known(symbol)]
-        price = self._portfolio.last_price(symbol)
+        rate = self.fx_rate(symbol)
+        price = self._portfolio.last_price(symbol) * rate
         if not (math.isfinite(price) and price > 0):
             return 0.0
         atr = math.nan
@@ -540,7 +569,7 @@ class Context:
                 atr = average_true_range(
                     columns["high"][:n], columns["low"][:n], columns["close"][:n], chosen.atr_period
                 )
-        inputs = SizingInputs(self.equity, price, atr)
+        inputs = SizingInputs(self.equity, price, atr * rate)
         return size_signal(chosen, inputs, strength, self._instruments[symbol])
 
     def order_target_signal(

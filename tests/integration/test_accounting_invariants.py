@@ -8,7 +8,11 @@ After each event delivered on the bus:
   cent.
 Orders are random in type, side, size and price, including ones risk must deny. Accounts
 are random too: cash or margin, with or without a borrow fee, a maintenance margin (and
-so liquidations) and a funding-rate series that makes the symbol a perpetual.
+so liquidations) and a funding-rate series that makes the symbol a perpetual. The symbol
+may be quoted in a foreign currency (EUR, account USD) with a moving hourly rate: then
+values are ``position × last close × rate now`` and unrealized PnL is ``position × (last
+close × rate now − average cost in USD)``, so FX revaluation is part of unrealized PnL and
+the same identity holds (`engine.portfolio.fx`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from hypothesis import strategies as st
 from engine import Context, Strategy, parse_config, run_backtest
 from engine.feeds import BarFrame
 from engine.model import Bar, OrderSide
+from engine.portfolio.fx import FxPortfolio
 
 HOUR = 3_600 * 10**9
 INITIAL = 10_000.0
@@ -100,7 +105,14 @@ def scenario(draw: st.DrawFn) -> tuple[BarFrame, list[tuple[int, int, float, flo
         "maintenance_margin": draw(st.sampled_from([0.0, 0.9 / leverage])),
     }
     funding = draw(st.one_of(st.none(), st.lists(st.floats(-0.01, 0.01), min_size=1, max_size=20)))
-    return bars(draw, n), plan, {"execution": execution, "account": account, "funding": funding}
+    fx = draw(
+        st.one_of(st.none(), st.lists(st.floats(-0.02, 0.02), min_size=n + 1, max_size=n + 1))
+    )
+    return (
+        bars(draw, n),
+        plan,
+        {"execution": execution, "account": account, "funding": funding, "fx": fx},
+    )
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -113,13 +125,18 @@ def test_accounting_identities_after_every_event(case: tuple[BarFrame, list, dic
         portfolio = ctx._portfolio  # type: ignore[attr-defined]
         cash = portfolio.cash
         value = realized = unrealized = 0.0
+        foreign = isinstance(portfolio, FxPortfolio)
         for symbol, position in portfolio.positions.items():
             last = portfolio.last_price(symbol)
             realized += position.realized_pnl
             if position.quantity:
                 assert math.isfinite(last)
-                value += position.quantity * last
-                unrealized += position.unrealized_pnl(last)
+                rate = portfolio.fx_rate(symbol) if foreign else 1.0
+                assert math.isfinite(rate)
+                assert rate > 0
+                value += position.quantity * last * rate
+                cost = position.average_cost if foreign else position.average_price
+                unrealized += position.quantity * (last * rate - cost)
         equity = cash + value
         assert portfolio.equity() == pytest.approx(equity, abs=1e-6)
         flows = portfolio.cash_flows
@@ -137,11 +154,22 @@ def test_accounting_identities_after_every_event(case: tuple[BarFrame, list, dic
             rows = [f"{start + k * 3 * HOUR},{r}" for k, r in enumerate(settings_["funding"])]
             path.write_text("timestamp,rate\n" + "\n".join(rows) + "\n")
             source["funding"] = str(path)
+        instrument: dict[str, Any] = {"symbol": "X", "lot_size": 0.5, "tick_size": 0.01}
+        fx_tables = []
+        if settings_["fx"] is not None:  # EUR rate bars closing at each bar's open and close
+            instrument["quote_currency"] = "EUR"
+            rates = 1.1 * np.exp(np.cumsum(settings_["fx"]))
+            first = int(frame.ts_open_ns[0]) - HOUR
+            rows = [f"{first + k * HOUR},{r},{r},{r},{r}" for k, r in enumerate(rates)]
+            path = Path(folder) / "eur.csv"
+            path.write_text("timestamp,open,high,low,close\n" + "\n".join(rows) + "\n")
+            fx_tables.append({"currency": "EUR", "path": str(path)})
         config = parse_config(
             {
-                "account": {"initial_cash": INITIAL, **settings_["account"]},
+                "account": {"initial_cash": INITIAL, "currency": "USD", **settings_["account"]},
                 "data": [source],
-                "instruments": [{"symbol": "X", "lot_size": 0.5, "tick_size": 0.01}],
+                "instruments": [instrument],
+                "fx": fx_tables,
                 "strategy": {"path": "random"},
                 "execution": settings_["execution"],
             }
