@@ -96,12 +96,19 @@ def equity_curve(
         changes = held_after.get(symbol)
         if not changes:
             continue
-        fill_index = np.array([k for k, _ in changes], dtype=np.int64)
         quantity_levels = np.array([0.0] + [q for _, q in changes])
         # position after the last of this symbol's fills applied by each snapshot
-        quantity = quantity_levels[np.searchsorted(fill_index, last_fill, side="right")]
+        if len(changes) == len(fills):  # every fill is this symbol's: same index
+            quantity = quantity_levels[last_fill + 1]
+        else:
+            fill_index = np.array([k for k, _ in changes], dtype=np.int64)
+            quantity = quantity_levels[np.searchsorted(fill_index, last_fill, side="right")]
         # last close at or before each snapshot (0 before the symbol's first bar)
-        mark = np.concatenate(([0.0], symbol_close))[np.searchsorted(symbol_ts, ts, side="right")]
+        if symbol_ts is ts or np.array_equal(symbol_ts, ts):  # one symbol: its own closes
+            mark = np.asarray(symbol_close, dtype=np.float64)
+        else:
+            at = np.searchsorted(symbol_ts, ts, side="right")
+            mark = np.concatenate(([0.0], symbol_close))[at]
         series = rates.get(symbol)
         if series is not None:  # the rate as of each snapshot (NaN before the first)
             known = np.searchsorted(series.ts, ts, side="right")
