@@ -114,7 +114,8 @@ def ema_cascade(
     out[: min(first, n)] = NAN
     values = np.zeros(depth)
     counts = np.zeros(depth, dtype=np.int64)
-    for i in range(start, n):
+    # Seeding: stages fill one after another, so a bar may stop at any stage.
+    for i in range(start, min(first + 1, n)):
         v = x[i]
         for j in range(depth):
             c = counts[j]
@@ -132,7 +133,79 @@ def ema_cascade(
             for j in range(depth):
                 total += weights[j] * values[j]
             out[i] = total
+    if first + 1 < n:
+        _cascade_steady(x, k, weights, values, first + 1, out)
     return out
+
+
+@kernel
+def _cascade_steady(
+    x: FloatArray, k: float, weights: FloatArray, values: FloatArray, begin: int, out: FloatArray
+) -> None:
+    """Every stage seeded: the same updates with the stages in registers, not an array.
+
+    Keeping ``values[j]`` in memory puts a store-to-load round trip on the recursive chain
+    of every stage; named scalars for the depths TA-Lib uses (2, 3, 6) remove it.
+    """
+    n = x.shape[0]
+    depth = values.shape[0]
+    if depth == 2:
+        e1, e2 = values[0], values[1]
+        w1, w2 = weights[0], weights[1]
+        for i in range(begin, n):
+            e1 = (x[i] - e1) * k + e1
+            e2 = (e1 - e2) * k + e2
+            total = 0.0
+            total += w1 * e1
+            total += w2 * e2
+            out[i] = total
+    elif depth == 3:
+        e1, e2, e3 = values[0], values[1], values[2]
+        w1, w2, w3 = weights[0], weights[1], weights[2]
+        for i in range(begin, n):
+            e1 = (x[i] - e1) * k + e1
+            e2 = (e1 - e2) * k + e2
+            e3 = (e2 - e3) * k + e3
+            total = 0.0
+            total += w1 * e1
+            total += w2 * e2
+            total += w3 * e3
+            out[i] = total
+    elif depth == 6:
+        e1, e2, e3, e4, e5, e6 = values[0], values[1], values[2], values[3], values[4], values[5]
+        w1, w2, w3, w4, w5, w6 = (
+            weights[0],
+            weights[1],
+            weights[2],
+            weights[3],
+            weights[4],
+            weights[5],
+        )
+        for i in range(begin, n):
+            e1 = (x[i] - e1) * k + e1
+            e2 = (e1 - e2) * k + e2
+            e3 = (e2 - e3) * k + e3
+            e4 = (e3 - e4) * k + e4
+            e5 = (e4 - e5) * k + e5
+            e6 = (e5 - e6) * k + e6
+            total = 0.0
+            total += w1 * e1
+            total += w2 * e2
+            total += w3 * e3
+            total += w4 * e4
+            total += w5 * e5
+            total += w6 * e6
+            out[i] = total
+    else:
+        for i in range(begin, n):
+            v = x[i]
+            for j in range(depth):
+                values[j] = (v - values[j]) * k + values[j]
+                v = values[j]
+            total = 0.0
+            for j in range(depth):
+                total += weights[j] * values[j]
+            out[i] = total
 
 
 @kernel
@@ -149,14 +222,95 @@ def tema(x: FloatArray, period: int, start: int) -> FloatArray:
 
 @kernel
 def trima(x: FloatArray, period: int, start: int) -> FloatArray:
-    """Triangular moving average: a simple average of a simple average."""
+    """Triangular moving average: a simple average of a simple average (second one in place)."""
     if period % 2 == 1:
         half = (period + 1) // 2
-        inner = sma(x, half, start)
-        return sma(inner, half, start + half - 1)
+        out = sma(x, half, start)
+        sma_inplace(out, half, start + half - 1)
+        return out
     half = period // 2
-    inner = sma(x, half, start)
-    return sma(inner, half + 1, start + half - 1)
+    out = sma(x, half, start)
+    sma_inplace(out, half + 1, start + half - 1)
+    return out
+
+
+@kernel
+def sma_inplace(buf: FloatArray, period: int, start: int) -> None:
+    """Replace ``buf[start:]`` by its simple average, with :func:`sma`'s exact arithmetic.
+
+    Chained averages (TRIMA) reuse one array this way: a fresh full-length temporary costs
+    more in first-touch page faults than the pass itself. A ring keeps the raw values the
+    running sum must drop.
+    """
+    n = buf.shape[0]
+    first = start + period - 1
+    if first >= n:
+        buf[start:] = NAN
+        return
+    ring = np.empty(period)
+    total = 0.0
+    for i in range(start, first):
+        value = buf[i]
+        ring[i - start] = value
+        total += value
+    slot = period - 1
+    for i in range(first, n):
+        value = buf[i]
+        ring[slot] = value
+        total += value
+        buf[i] = total / period
+        slot = slot + 1 if slot + 1 < period else 0
+        total -= ring[slot]
+    buf[start:first] = NAN
+
+
+@kernel
+def wma_inplace(buf: FloatArray, period: int, start: int) -> None:
+    """Replace ``buf[start:]`` by its weighted average, with :func:`wma`'s exact arithmetic."""
+    n = buf.shape[0]
+    first = start + period - 1
+    if first >= n:
+        buf[start:] = NAN
+        return
+    divider = period * (period + 1) / 2.0
+    ring = np.empty(period)
+    weighted = 0.0
+    plain = 0.0
+    for i in range(start, first):
+        value = buf[i]
+        ring[i - start] = value
+        weighted += value * (i - start + 1)
+        plain += value
+    slot = period - 1
+    for i in range(first, n):
+        value = buf[i]
+        ring[slot] = value
+        weighted += value * period
+        plain += value
+        buf[i] = weighted / divider
+        weighted -= plain
+        slot = slot + 1 if slot + 1 < period else 0
+        plain -= ring[slot]
+    buf[start:first] = NAN
+
+
+@kernel
+def ema_inplace(buf: FloatArray, period: int, k: float, start: int) -> None:
+    """Replace ``buf[start:]`` by its EMA, with :func:`ema_k`'s exact arithmetic."""
+    n = buf.shape[0]
+    first = start + period - 1
+    if first >= n:
+        buf[start:] = NAN
+        return
+    prev = 0.0
+    for i in range(start, first + 1):
+        prev += buf[i]
+    prev /= period
+    buf[start:first] = NAN
+    buf[first] = prev
+    for i in range(first + 1, n):
+        prev = (buf[i] - prev) * k + prev
+        buf[i] = prev
 
 
 @kernel
@@ -205,11 +359,38 @@ def t3(x: FloatArray, period: int, vfactor: float, start: int) -> FloatArray:
 
 @kernel
 def hma(x: FloatArray, period: int, start: int) -> FloatArray:
-    """Hull moving average ``WMA(2 * WMA(x, p / 2) - WMA(x, p), sqrt(p))``."""
+    """Hull moving average ``WMA(2 * WMA(x, p / 2) - WMA(x, p), sqrt(p))``, in one array."""
     half = max(period // 2, 1)
     root = max(int(math.sqrt(period)), 1)
-    raw = 2.0 * wma(x, half, start) - wma(x, period, start)
-    return wma(raw, root, start + period - 1)
+    out = wma(x, half, start)
+    _double_minus_wma(x, period, start, out)
+    wma_inplace(out, root, start + period - 1)
+    return out
+
+
+@kernel
+def _double_minus_wma(x: FloatArray, period: int, start: int, buf: FloatArray) -> None:
+    """``buf = 2 * buf - wma(x, period, start)`` without materialising the second WMA."""
+    n = x.shape[0]
+    first = start + period - 1
+    buf[: min(first, n)] = NAN
+    if first >= n:
+        return
+    divider = period * (period + 1) / 2.0
+    weighted = 0.0
+    plain = 0.0
+    for i in range(start, first):
+        weighted += x[i] * (i - start + 1)
+        plain += x[i]
+    trailing = start
+    for i in range(first, n):
+        value = x[i]
+        weighted += value * period
+        plain += value
+        buf[i] = 2.0 * buf[i] - weighted / divider
+        weighted -= plain
+        plain -= x[trailing]
+        trailing += 1
 
 
 @kernel
@@ -217,7 +398,9 @@ def zlema(x: FloatArray, period: int, start: int) -> FloatArray:
     """Zero-lag EMA: an EMA of ``2 * x[t] - x[t - lag]`` with ``lag = (period - 1) // 2``."""
     lag = (period - 1) // 2
     n = x.shape[0]
-    adjusted = np.full(n, NAN)
+    out = np.empty(n)
+    out[: min(start + lag, n)] = NAN
     for i in range(start + lag, n):
-        adjusted[i] = 2.0 * x[i] - x[i - lag]
-    return ema(adjusted, period, start + lag)
+        out[i] = 2.0 * x[i] - x[i - lag]
+    ema_inplace(out, period, 2.0 / (period + 1), start + lag)
+    return out

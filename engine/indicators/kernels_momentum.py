@@ -10,7 +10,7 @@ import numpy as np
 
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
-from engine.indicators.kernels_ma import ema, ema_cascade, wma
+from engine.indicators.kernels_ma import ema_cascade, wma_inplace
 
 NAN = np.nan
 
@@ -207,12 +207,18 @@ def macd(
 @kernel
 def trix(x: FloatArray, period: int) -> FloatArray:
     """One-bar rate of change (%) of a triple EMA."""
-    triple = ema_cascade(x, period, 2.0 / (period + 1), np.array([0.0, 0.0, 1.0]), 0)
+    # The rate of change overwrites the triple EMA in place (a scalar keeps the previous).
+    out = ema_cascade(x, period, 2.0 / (period + 1), np.array([0.0, 0.0, 1.0]), 0)
     n = x.shape[0]
-    out = np.full(n, NAN)
-    for i in range(3 * (period - 1) + 1, n):
-        previous = triple[i - 1]
-        out[i] = 0.0 if previous == 0.0 else ((triple[i] / previous) - 1.0) * 100.0
+    first = 3 * (period - 1)
+    if first >= n:
+        return out
+    previous = out[first]
+    out[first] = NAN
+    for i in range(first + 1, n):
+        current = out[i]
+        out[i] = 0.0 if previous == 0.0 else ((current / previous) - 1.0) * 100.0
+        previous = current
     return out
 
 
@@ -280,26 +286,47 @@ def ao(high: FloatArray, low: FloatArray, fast: int, slow: int) -> FloatArray:
 
 @kernel
 def ac(high: FloatArray, low: FloatArray, fast: int, slow: int, signal: int) -> FloatArray:
-    """Accelerator oscillator: AO minus its ``signal``-bar SMA."""
-    awesome = ao(high, low, fast, slow)
+    """Accelerator oscillator: AO minus its ``signal``-bar SMA (in place, ring of AO)."""
+    out = ao(high, low, fast, slow)
     n = high.shape[0]
-    first = max(fast, slow) - 1 + signal - 1
-    out = np.empty(n)
-    out[: min(first, n)] = NAN
+    begin = max(fast, slow) - 1
+    first = begin + signal - 1
+    if first >= n:
+        out[begin:] = NAN
+        return out
+    ring = np.empty(signal)
     total = 0.0
-    for i in range(max(fast, slow) - 1, n):
-        total += awesome[i]
+    slot = 0
+    for i in range(begin, n):
+        awesome = out[i]
+        ring[slot] = awesome
+        total += awesome
+        slot = slot + 1 if slot + 1 < signal else 0
         if i >= first:
-            out[i] = awesome[i] - total / signal
-            total -= awesome[i - signal + 1]
+            out[i] = awesome - total / signal
+            total -= ring[slot]
+    out[begin:first] = NAN
     return out
 
 
 @kernel
 def coppock(x: FloatArray, wma_period: int, roc1: int, roc2: int) -> FloatArray:
-    """Coppock curve: WMA of the sum of two rates of change."""
-    total = change(x, roc1, 1) + change(x, roc2, 1)
-    return wma(total, wma_period, max(roc1, roc2))
+    """Coppock curve: WMA of the sum of two rates of change, built in one array."""
+    n = x.shape[0]
+    begin = max(roc1, roc2)
+    out = np.empty(n)
+    out[: min(begin, n)] = NAN
+    for i in range(begin, n):
+        out[i] = _roc_at(x, i, roc1) + _roc_at(x, i, roc2)
+    wma_inplace(out, wma_period, begin)
+    return out
+
+
+@kernel
+def _roc_at(x: FloatArray, i: int, period: int) -> float:
+    """ROC of bar ``i`` over ``period`` bars, exactly as :func:`change` mode 1 computes it."""
+    previous = x[i - period]
+    return 0.0 if previous == 0.0 else ((x[i] / previous) - 1.0) * 100.0
 
 
 @kernel
@@ -340,9 +367,27 @@ def er(x: FloatArray, period: int) -> FloatArray:
 def eri(
     high: FloatArray, low: FloatArray, close: FloatArray, period: int
 ) -> tuple[FloatArray, FloatArray]:
-    """Elder ray: high and low minus an EMA of the close (bull and bear power)."""
-    average = ema(close, period, 0)
-    return high - average, low - average
+    """Elder ray: high and low minus an EMA of the close (bull and bear power), one pass."""
+    n = close.shape[0]
+    bull = np.empty(n)
+    bear = np.empty(n)
+    first = period - 1
+    bull[: min(first, n)] = NAN
+    bear[: min(first, n)] = NAN
+    if first >= n:
+        return bull, bear
+    k = 2.0 / (period + 1)
+    average = 0.0
+    for i in range(first + 1):
+        average += close[i]
+    average /= period
+    bull[first] = high[first] - average
+    bear[first] = low[first] - average
+    for i in range(first + 1, n):
+        average = (close[i] - average) * k + average
+        bull[i] = high[i] - average
+        bear[i] = low[i] - average
+    return bull, bear
 
 
 @kernel

@@ -18,28 +18,27 @@ NAN = np.nan
 
 
 @kernel
-def rolling_moments(
-    x: FloatArray, period: int, start: int, root: bool, scale: float
-) -> tuple[FloatArray, FloatArray]:
-    """Rolling mean and population variance (or ``scale * stddev`` with ``root``).
+def rolling_moments(x: FloatArray, period: int, start: int, root: bool, scale: float) -> FloatArray:
+    """Rolling population variance (or ``scale * stddev`` with ``root``).
 
     The sums run around an anchor re-centred on the window mean every ``period`` bars:
     the textbook ``E[x^2] - E[x]^2`` loses about ten digits on prices near 1e4 with small
-    windows, and TA-Lib 0.8 is accurate there.
+    windows, and TA-Lib 0.8 is accurate there. A countdown, not ``i % period``, decides
+    when to re-centre: an integer division per bar cost more than the arithmetic.
     """
     n = x.shape[0]
     first = start + period - 1
-    mean_out = np.empty(n)
     out = np.empty(n)
-    mean_out[: min(first, n)] = NAN
     out[: min(first, n)] = NAN
     if first >= n:
-        return mean_out, out
+        return out
     anchor = 0.0
     s1 = 0.0
     s2 = 0.0
+    countdown = 0
     for i in range(first, n):
-        if (i - first) % period == 0:
+        if countdown == 0:
+            countdown = period
             total = 0.0
             for k in range(i - period + 1, i + 1):
                 total += x[k]
@@ -55,24 +54,24 @@ def rolling_moments(
             d_old = x[i - period] - anchor
             s1 += d_new - d_old
             s2 += d_new * d_new - d_old * d_old
+        countdown -= 1
         m1 = s1 / period
         variance = s2 / period - m1 * m1
         variance = variance if variance > 0.0 else 0.0
-        mean_out[i] = anchor + m1
         out[i] = np.sqrt(variance) * scale if root else variance
-    return mean_out, out
+    return out
 
 
 @kernel
 def rolling_var(x: FloatArray, period: int, start: int) -> FloatArray:
     """Population variance over the last ``period`` values."""
-    return rolling_moments(x, period, start, False, 1.0)[1]
+    return rolling_moments(x, period, start, False, 1.0)
 
 
 @kernel
 def stddev(x: FloatArray, period: int, nbdev: float, start: int) -> FloatArray:
     """Population standard deviation times ``nbdev``."""
-    return rolling_moments(x, period, start, True, nbdev)[1]
+    return rolling_moments(x, period, start, True, nbdev)
 
 
 @kernel
@@ -101,11 +100,13 @@ def bbands_sma(
     anchor = 0.0
     s1 = 0.0
     s2 = 0.0
+    countdown = 0
     for i in range(first, n):
         total += x[i]
         mean = total / period
         total -= x[i - period + 1]
-        if (i - first) % period == 0:
+        if countdown == 0:
+            countdown = period
             window_total = 0.0
             for k in range(i - period + 1, i + 1):
                 window_total += x[k]
@@ -121,6 +122,7 @@ def bbands_sma(
             d_old = x[i - period] - anchor
             s1 += d_new - d_old
             s2 += d_new * d_new - d_old * d_old
+        countdown -= 1
         m1 = s1 / period
         variance = s2 / period - m1 * m1
         deviation = np.sqrt(variance) if variance > 0.0 else 0.0
@@ -157,9 +159,11 @@ def linreg(x: FloatArray, period: int, mode: int) -> FloatArray:
     sum_y = 0.0
     sum_xy = 0.0
     anchor = 0.0
+    countdown = 0
     for t in range(first, n):
-        if (t - first) % period == 0:
+        if countdown == 0:
             # Sums are kept around an anchor (the slope is shift-invariant) to stay small.
+            countdown = period
             anchor = x[t]
             sum_y = 0.0
             sum_xy = 0.0
@@ -171,6 +175,7 @@ def linreg(x: FloatArray, period: int, mode: int) -> FloatArray:
             # Every value ages by one bar: add the old plain sum, drop the leaving value.
             sum_xy += sum_y - period * (x[t - period] - anchor)
             sum_y += x[t] - x[t - period]
+        countdown -= 1
         slope = (period * sum_xy - sum_x * sum_y) / divisor
         intercept = (sum_y - slope * sum_x) / period + anchor
         if mode == 0:
@@ -226,8 +231,10 @@ def correl(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
         return out
     ax = ay = 0.0
     s_x = s_y = s_xx = s_yy = s_xy = 0.0
+    countdown = 0
     for t in range(first, n):
-        if (t - first) % period == 0:
+        if countdown == 0:
+            countdown = period
             ax = x[t]
             ay = y[t]
             s_x = s_y = s_xx = s_yy = s_xy = 0.0
@@ -249,6 +256,7 @@ def correl(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
             s_xx += dx * dx - ox * ox
             s_yy += dy * dy - oy * oy
             s_xy += dx * dy - ox * oy
+        countdown -= 1
         spread = (s_xx - s_x * s_x / period) * (s_yy - s_y * s_y / period)
         r = (s_xy - s_x * s_y / period) / math.sqrt(spread) if spread > 0.0 else 0.0
         out[t] = min(max(r, -1.0), 1.0)
@@ -275,36 +283,53 @@ def avgdev(x: FloatArray, period: int) -> FloatArray:
 
 @kernel
 def percentile(x: FloatArray, period: int, percent: float) -> FloatArray:
-    """Nearest-rank percentile of the last ``period`` values, via a sorted window."""
+    """Nearest-rank percentile of the last ``period`` values, via a sorted window.
+
+    Each bar removes the leaving value and inserts the new one with a single shift of the
+    entries between their two positions: no temporary arrays inside the loop.
+    """
     n = x.shape[0]
-    out = np.full(n, NAN)
+    out = np.empty(n)
+    out[: min(period - 1, n)] = NAN
     if period > n:
         return out
     window = np.sort(x[:period].copy())
     rank = math.ceil(percent / 100.0 * period)
-    rank = min(max(rank, 1), period)
-    out[period - 1] = window[rank - 1]
+    rank = min(max(rank, 1), period) - 1
+    out[period - 1] = window[rank]
     for t in range(period, n):
         old = x[t - period]
-        position = np.searchsorted(window, old)
-        window[position:-1] = window[position + 1 :]
         new = x[t]
-        insert = np.searchsorted(window[:-1], new)
-        window[insert + 1 :] = window[insert:-1].copy()
-        window[insert] = new
-        out[t] = window[rank - 1]
+        position = np.searchsorted(window, old)
+        if new >= old:
+            # Shift left the entries smaller than ``new`` that sit after the old slot.
+            while position + 1 < period and window[position + 1] < new:
+                window[position] = window[position + 1]
+                position += 1
+        else:
+            while position > 0 and window[position - 1] > new:
+                window[position] = window[position - 1]
+                position -= 1
+        window[position] = new
+        out[t] = window[rank]
     return out
+
+
+@kernel
+def _count_below(window: FloatArray, value: float) -> int:
+    """How many of ``window`` are below ``value`` (a zero-based view, so it vectorises)."""
+    below = 0
+    for i in range(window.shape[0]):
+        below += window[i] < value
+    return below
 
 
 @kernel
 def percentrank(x: FloatArray, period: int) -> FloatArray:
     """Percentage of the previous ``period`` values below the current one."""
     n = x.shape[0]
-    out = np.full(n, NAN)
+    out = np.empty(n)
+    out[: min(period, n)] = NAN
     for t in range(period, n):
-        below = 0
-        for i in range(t - period, t):
-            if x[i] < x[t]:
-                below += 1
-        out[t] = 100.0 * below / period
+        out[t] = 100.0 * _count_below(x[t - period : t], x[t]) / period
     return out

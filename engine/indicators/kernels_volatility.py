@@ -171,18 +171,18 @@ def rvi(x: FloatArray, period: int, stddev_period: int) -> FloatArray:
     neither side, and an all-zero pair reads 50 (TA-Lib's convention).
     """
     n = x.shape[0]
-    out = np.full(n, NAN)
     first_sigma = stddev_period - 1
     first = first_sigma + period - 1
     if first >= n:
-        return out
-    variance = rolling_var(x, stddev_period, 0)
+        return np.full(n, NAN)
+    # The variance is read at bar i just before RVI is written there: one array serves both.
+    out = rolling_var(x, stddev_period, 0)
     beta = (period - 1) / period
     alpha = 1.0 - beta
     up = 0.0
     down = 0.0
     for i in range(first_sigma, first + 1):
-        sigma = np.sqrt(variance[i])
+        sigma = np.sqrt(out[i])
         delta = x[i] - x[i - 1]
         if delta > 0.0:
             up += sigma
@@ -190,9 +190,10 @@ def rvi(x: FloatArray, period: int, stddev_period: int) -> FloatArray:
             down += sigma
     up /= period
     down /= period
+    out[first_sigma:first] = NAN
     for i in range(first, n):
         if i > first:
-            sigma = np.sqrt(variance[i])
+            sigma = np.sqrt(out[i])
             delta = x[i] - x[i - 1]
             up = beta * up + alpha * (sigma if delta > 0.0 else 0.0)
             down = beta * down + alpha * (sigma if delta < 0.0 else 0.0)
