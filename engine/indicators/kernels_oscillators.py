@@ -9,7 +9,14 @@ from engine.indicators._jit import kernel
 from engine.indicators.kernels_ma import ema
 from engine.indicators.kernels_momentum import is_zero
 from engine.indicators.kernels_volatility import range_sma
-from engine.indicators.kernels_window import extremes, rolling_max, rolling_min
+from engine.indicators.kernels_window import (
+    BLOCK,
+    block_extreme,
+    new_scratch,
+    rolling_max,
+    rolling_min,
+    scan_extreme,
+)
 
 NAN = np.nan
 
@@ -84,26 +91,57 @@ def fast_k(
     high: FloatArray, low: FloatArray, close: FloatArray, period: int, start: int
 ) -> FloatArray:
     """Raw stochastic %K: where the close sits in the ``period``-bar range, in percent."""
-    highest = rolling_max(high, period, start)
-    lowest = rolling_min(low, period, start)
-    n = high.shape[0]
-    out = np.full(n, NAN)
-    for i in range(start + period - 1, n):
-        span = (highest[i] - lowest[i]) / 100.0
-        out[i] = (close[i] - lowest[i]) / span if span != 0.0 else 0.0
-    return out
+    return _range_position(high, low, close, period, start, False)
 
 
 @kernel
 def willr(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
     """Williams %R: distance of the close below the ``period``-bar high, in -100..0."""
-    highest = extremes(high, low, period, 2)
-    lowest = extremes(high, low, period, 3)
+    return _range_position(high, low, close, period, 0, True)
+
+
+@kernel
+def _range_position(
+    high: FloatArray, low: FloatArray, close: FloatArray, period: int, start: int, williams: bool
+) -> FloatArray:
+    """%K (or, with ``williams``, %R) from rolling extremes computed block by block.
+
+    The extremes of each block live in two small buffers, so no full-length temporary is
+    allocated; a NaN in the data switches to the exact scan for the whole series.
+    """
     n = high.shape[0]
-    for i in range(period - 1, n):
-        span = (highest[i] - lowest[i]) / -100.0
-        highest[i] = (highest[i] - close[i]) / span if span != 0.0 else 0.0
-    return highest
+    first = start + period - 1
+    out = np.empty(n)
+    out[: min(first, n)] = NAN
+    highest = np.empty(BLOCK)
+    lowest = np.empty(BLOCK)
+    scratch = new_scratch(period)
+    for o0 in range(first, n, BLOCK):
+        o1 = min(o0 + BLOCK, n)
+        m = o1 - o0
+        bad = block_extreme(high, period, o0, o1, True, highest[:m], scratch)
+        bad = bad or block_extreme(low, period, o0, o1, False, lowest[:m], scratch)
+        if bad:
+            hh = scan_extreme(high, period, start, True)
+            ll = scan_extreme(low, period, start, False)
+            _position(hh[first:], ll[first:], close[first:], out[first:], williams)
+            return out
+        _position(highest[:m], lowest[:m], close[o0:o1], out[o0:o1], williams)
+    return out
+
+
+@kernel
+def _position(
+    highest: FloatArray, lowest: FloatArray, close: FloatArray, out: FloatArray, williams: bool
+) -> None:
+    if williams:
+        for i in range(out.shape[0]):
+            span = (highest[i] - lowest[i]) / -100.0
+            out[i] = (highest[i] - close[i]) / span if span != 0.0 else 0.0
+    else:
+        for i in range(out.shape[0]):
+            span = (highest[i] - lowest[i]) / 100.0
+            out[i] = (close[i] - lowest[i]) / span if span != 0.0 else 0.0
 
 
 @kernel

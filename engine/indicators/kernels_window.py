@@ -188,14 +188,14 @@ def _doubling(x: FloatArray, period: int, start: int, out: FloatArray, is_max: b
 def rolling_max_into(x: FloatArray, period: int, start: int, out: FloatArray) -> None:
     """Write the highest of the last ``period`` values into ``out[start + period - 1:]``."""
     if _doubling(x, period, start, out, True):
-        out[start + period - 1 :] = _scan_extreme(x, period, start, True)[start + period - 1 :]
+        out[start + period - 1 :] = scan_extreme(x, period, start, True)[start + period - 1 :]
 
 
 @kernel
 def rolling_min_into(x: FloatArray, period: int, start: int, out: FloatArray) -> None:
     """Write the lowest of the last ``period`` values into ``out[start + period - 1:]``."""
     if _doubling(x, period, start, out, False):
-        out[start + period - 1 :] = _scan_extreme(x, period, start, False)[start + period - 1 :]
+        out[start + period - 1 :] = scan_extreme(x, period, start, False)[start + period - 1 :]
 
 
 @kernel
@@ -225,7 +225,7 @@ def rolling_min_max(x: FloatArray, period: int, start: int) -> tuple[FloatArray,
 
 
 @kernel
-def _scan_extreme(x: FloatArray, period: int, start: int, is_max: bool) -> FloatArray:
+def scan_extreme(x: FloatArray, period: int, start: int, is_max: bool) -> FloatArray:
     """TA-Lib's rescanning extreme: the exact reference when the data holds NaNs."""
     index = rolling_max_index(x, period, start) if is_max else rolling_min_index(x, period, start)
     out = np.full(x.shape[0], NAN)
@@ -277,8 +277,8 @@ def extremes(high: FloatArray, low: FloatArray, period: int, mode: int) -> Float
         bad = block_extreme(high, period, o0, o1, True, out[o0:o1], scratch)
         bad = bad or block_extreme(low, period, o0, o1, False, lowest[:m], scratch)
         if bad:
-            hh = _scan_extreme(high, period, 0, True)
-            ll = _scan_extreme(low, period, 0, False)
+            hh = scan_extreme(high, period, 0, True)
+            ll = scan_extreme(low, period, 0, False)
             _midpoints(hh[period - 1 :], ll[period - 1 :], out[period - 1 :])
             return out
         _midpoints(out[o0:o1], lowest[:m], out[o0:o1])
@@ -304,8 +304,8 @@ def donchian(
         bad = block_extreme(high, period, o0, o1, True, upper[o0:o1], scratch)
         bad = bad or block_extreme(low, period, o0, o1, False, lower[o0:o1], scratch)
         if bad:
-            upper[period - 1 :] = _scan_extreme(high, period, 0, True)[period - 1 :]
-            lower[period - 1 :] = _scan_extreme(low, period, 0, False)[period - 1 :]
+            upper[period - 1 :] = scan_extreme(high, period, 0, True)[period - 1 :]
+            lower[period - 1 :] = scan_extreme(low, period, 0, False)[period - 1 :]
             _midpoints(upper[period - 1 :], lower[period - 1 :], middle[period - 1 :])
             return upper, middle, lower
         _midpoints(upper[o0:o1], lower[o0:o1], middle[o0:o1])

@@ -9,7 +9,7 @@ from engine.indicators import kernels_window as wi
 
 
 def _scan(x: np.ndarray, period: int, start: int, is_max: bool) -> np.ndarray:
-    return wi._scan_extreme(x, period, start, is_max)
+    return wi.scan_extreme(x, period, start, is_max)
 
 
 @pytest.mark.parametrize("period", [1, 2, 3, 4, 7, 16, 30, 100, 1500])
@@ -53,3 +53,24 @@ def test_monotonic_extreme_equals_brute_force(period: int) -> None:
         assert lowest.push(float(value)) == window.min()
     highest.clear()
     assert highest.push(-5.0) == -5.0
+
+
+@pytest.mark.parametrize("period", [1, 2, 14])
+def test_range_position_nan_fallback_equals_the_scan(period: int) -> None:
+    from engine.indicators import kernels_oscillators as osc
+
+    rng = np.random.default_rng(period)
+    close = np.cumsum(rng.normal(size=3000))
+    high, low = close + 1.0, close - 1.0
+    for data in (high, low):
+        clean_k = osc.fast_k(high, low, close, period, 0)
+        data[2500] = np.nan
+        hh, ll = wi.scan_extreme(high, period, 0, True), wi.scan_extreme(low, period, 0, False)
+        with np.errstate(all="ignore"):
+            expected_k = np.where(hh - ll != 0.0, (close - ll) / ((hh - ll) / 100.0), 0.0)
+            expected_r = np.where(hh - ll != 0.0, (hh - close) / ((hh - ll) / -100.0), 0.0)
+        expected_k[: period - 1] = expected_r[: period - 1] = np.nan
+        np.testing.assert_array_equal(osc.fast_k(high, low, close, period, 0), expected_k)
+        np.testing.assert_array_equal(osc.willr(high, low, close, period), expected_r)
+        np.testing.assert_array_equal(clean_k[:2400], expected_k[:2400])
+        data[2500] = close[2500] + (1.0 if data is high else -1.0)
