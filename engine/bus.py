@@ -83,10 +83,15 @@ class EventBus:
 
     def flush(self) -> None:
         """Deliver every queued event (and those they cause) in FIFO order."""
-        try:
-            self._drain()
+        queue = self._queue
+        handlers = self._handlers
+        try:  # `_drain`, inlined: the backtest loop flushes after every order step
+            while queue:
+                event = queue.popleft()
+                for handler in handlers.get(type(event)) or self._wildcard:
+                    handler(event)
         except BaseException:
-            self._queue.clear()
+            queue.clear()
             raise
 
     def release(self) -> None:

@@ -162,7 +162,7 @@ class SimulatedBroker:
         if reason:
             self._bus.publish(OrderRejected(order.order_id, order.symbol, reason, now, now))
             return
-        self._bus.publish(OrderAccepted(order.order_id, order.symbol, now, now))
+        self._bus.publish(tuple.__new__(OrderAccepted, (order.order_id, order.symbol, now, now)))
         tif = order.time_in_force
         expiry = None if tif is TimeInForce.GTC else self._expiry(order, now)
         working = WorkingOrder(order, now + self._latency_ns, expiry)
@@ -464,18 +464,21 @@ class SimulatedBroker:
             unsettled = self._unsettled_position
             unsettled[symbol] = unsettled.get(symbol, 0.0) + signed
             self._bus.publish(
-                OrderFilled(  # positional, in field order: one per fill
-                    order.order_id,
-                    f"F-{self._fill_count:07d}",
-                    symbol,
-                    order.side,
-                    quantity,
-                    price,
-                    fee,
-                    liquidity,
-                    leaves,
-                    ts_fill,
-                    now,
+                tuple.__new__(  # an `OrderFilled`, fields in order: the hot path's C call
+                    OrderFilled,
+                    (
+                        order.order_id,
+                        f"F-{self._fill_count:07d}",
+                        symbol,
+                        order.side,
+                        quantity,
+                        price,
+                        fee,
+                        liquidity,
+                        leaves,
+                        ts_fill,
+                        now,
+                    ),
                 )
             )
             if order.oco_group:

@@ -77,7 +77,8 @@ class Instrument:
         negative = quantity < 0.0
         exact = (-quantity if negative else quantity) / self.lot_size
         lots = round(exact)
-        if lots - exact > 1e-9 + math.ulp(exact):
+        excess = lots - exact  # > 0 when round() went up; on the grid it is ~0: skip ulp()
+        if excess > 1e-9 and excess > 1e-9 + math.ulp(exact):
             lots -= 1
         rounded = round(lots * self.lot_size, self._quantity_decimals)
         return -rounded if negative else rounded

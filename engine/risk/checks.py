@@ -104,7 +104,13 @@ class RiskState:
 
 
 class RiskCheck(Protocol):
-    """One pre-trade rule."""
+    """One pre-trade rule.
+
+    A check may also define ``applies(state: RiskState) -> bool``: returning False says it
+    passes every order of that symbol in this run (no minimums to enforce, shorting
+    allowed, …), and the engine then skips it for the symbol. It is asked once, when the
+    engine is built; without the method the check always runs.
+    """
 
     name: str
 
@@ -117,6 +123,10 @@ class InstrumentRulesCheck:
     """Minimum quantity and minimum notional of the instrument."""
 
     name = "instrument_rules"
+
+    def applies(self, state: RiskState) -> bool:
+        """Return True if the instrument has a minimum quantity or notional."""
+        return bool(state.instrument.min_quantity or state.instrument.min_notional)
 
     def check(self, order: OrderRequested, state: RiskState) -> str | None:
         """Deny orders below the instrument's minimum quantity or notional."""
@@ -144,6 +154,10 @@ class CashCheck:
     """
 
     name = "cash"
+
+    def applies(self, state: RiskState) -> bool:
+        """Return True on a cash account (leverage 1)."""
+        return state.leverage <= 1.0
 
     def check(self, order: OrderRequested, state: RiskState) -> str | None:
         """Deny a buy whose expected cost exceeds free cash (leverage 1 only)."""
@@ -184,6 +198,10 @@ class ShortSellingCheck:
     """Deny sells beyond the long position when ``allow_short`` is false."""
 
     name = "short_selling"
+
+    def applies(self, state: RiskState) -> bool:
+        """Return True when short selling is disabled."""
+        return not state.allow_short
 
     def check(self, order: OrderRequested, state: RiskState) -> str | None:
         """Deny a sell that would leave the position (with working sells) below zero."""

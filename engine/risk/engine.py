@@ -58,7 +58,6 @@ class RiskEngine:
         self._bus = bus
         self._clock = clock
         self._reject_off_grid = instrument_rules == "reject"
-        self.checks: list[RiskCheck] = list(default_checks() if checks is None else checks)
         self._reduce_only_ids: set[str] = set()  # shared by the states; grows on approval
         self._fx_rate = fx_rate
         # One immutable state view per symbol, built once: checks read live values through it.
@@ -75,8 +74,25 @@ class RiskEngine:
             )
             for symbol, instrument in instruments.items()
         }
+        self.checks = list(default_checks() if checks is None else checks)
         self.trading_state = TradingState.ACTIVE
         self.trading_state_reason = ""
+
+    @property
+    def checks(self) -> list[RiskCheck]:
+        """Return the pre-trade checks, in the order they are applied."""
+        return self._checks
+
+    @checks.setter
+    def checks(self, checks: Sequence[RiskCheck]) -> None:
+        # Per symbol, only the checks that can fail for it (`RiskCheck.applies`, decided
+        # once): a cash check on a margin account or a minimum check on an instrument
+        # without minimums would pass every order, and each order pays for each check.
+        self._checks = list(checks)
+        self._symbol_checks = {
+            symbol: [check for check in self._checks if _applies(check, state)]
+            for symbol, state in self._states.items()
+        }
 
     def set_trading_state(
         self, state: TradingState | str, reason: str = "set by the user", ts_ns: int | None = None
@@ -148,7 +164,7 @@ class RiskEngine:
             if blocked:
                 self._deny(order, "trading_state", blocked)
                 return
-        for check in self.checks:
+        for check in self._symbol_checks[rounded.symbol]:
             reason = check.check(rounded, state)
             if reason is not None:
                 self._deny(order, check.name, reason)
@@ -156,7 +172,7 @@ class RiskEngine:
         if rounded.reduce_only:
             self._reduce_only_ids.add(rounded.order_id)
         now = self._clock.timestamp_ns()
-        self._bus.publish(OrderApproved(rounded, now, now))
+        self._bus.publish(tuple.__new__(OrderApproved, (rounded, now, now)))  # C-level
 
     def _blocked_by_state(self, order: OrderRequested, state: RiskState) -> str:
         why = f" ({self.trading_state_reason})" if self.trading_state_reason else ""
@@ -173,6 +189,12 @@ class RiskEngine:
     def _deny(self, order: OrderRequested, check: str, reason: str) -> None:
         now = self._clock.timestamp_ns()
         self._bus.publish(OrderDenied(order.order_id, order.symbol, check, reason, now, now))
+
+
+def _applies(check: RiskCheck, state: RiskState) -> bool:
+    """Return False if ``check`` declares (by an ``applies`` method) it cannot fail here."""
+    applies = getattr(check, "applies", None)
+    return applies is None or bool(applies(state))
 
 
 def _malformed(order: OrderRequested) -> str | None:
