@@ -96,12 +96,14 @@ def mavp(
     lookback = ma_lookback(max_period, matype)
     if lookback >= n:
         return out
-    chosen = np.clip(np.trunc(periods), min_period, max_period).astype(np.int64)
+    chosen = kma.clamp_periods(periods, min_period, max_period)
     for period in np.unique(chosen[lookback:]):
+        if matype == SMA and period > 1:
+            # One running sum per distinct period, stored only on the bars that chose it.
+            kma.mavp_sma(x, chosen, int(period), lookback, out)
+            continue
         line = ma(x, int(period), matype, lookback - ma_lookback(int(period), matype))
-        rows = np.flatnonzero(chosen == period)
-        rows = rows[rows >= lookback]
-        out[rows] = line[rows]
+        kma.scatter_rows(out, line, chosen, int(period), lookback)
     return out
 
 

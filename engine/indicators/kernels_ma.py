@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
@@ -404,3 +405,45 @@ def zlema(x: FloatArray, period: int, start: int) -> FloatArray:
         out[i] = 2.0 * x[i] - x[i - lag]
     ema_inplace(out, period, 2.0 / (period + 1), start + lag)
     return out
+
+
+@kernel
+def clamp_periods(periods: FloatArray, low: int, high: int) -> npt.NDArray[np.int64]:
+    """MAVP's per-bar periods: truncated toward zero and clamped to ``[low, high]``."""
+    n = periods.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        value = math.trunc(periods[i]) if periods[i] == periods[i] else low
+        out[i] = min(max(value, low), high)
+    return out
+
+
+@kernel
+def scatter_rows(
+    out: FloatArray, line: FloatArray, chosen: npt.NDArray[np.int64], period: int, begin: int
+) -> None:
+    """``out[i] = line[i]`` wherever bar ``i >= begin`` chose ``period``."""
+    for i in range(begin, out.shape[0]):
+        if chosen[i] == period:
+            out[i] = line[i]
+
+
+@kernel
+def mavp_sma(
+    x: FloatArray, chosen: npt.NDArray[np.int64], period: int, begin: int, out: FloatArray
+) -> None:
+    """MAVP's simple-average leg for one ``period``, written only where it was chosen.
+
+    Replays :func:`sma` started at ``begin - period + 1`` (its first value lands on
+    ``begin``), without materialising the whole average.
+    """
+    n = x.shape[0]
+    start = begin - period + 1
+    total = 0.0
+    for i in range(start, begin):
+        total += x[i]
+    for i in range(begin, n):
+        total += x[i]
+        if chosen[i] == period:
+            out[i] = total / period
+        total -= x[i - period + 1]

@@ -6,7 +6,6 @@ import numpy as np
 
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
-from engine.indicators.kernels_ma import ema
 from engine.indicators.kernels_momentum import is_zero
 from engine.indicators.kernels_volatility import range_sma
 from engine.indicators.kernels_window import (
@@ -252,19 +251,83 @@ def smi(
     slow: int,
     signal: int,
 ) -> tuple[FloatArray, FloatArray]:
-    """Stochastic momentum index: double-smoothed distance from the range midpoint."""
-    highest = rolling_max(high, period, 0)
-    lowest = rolling_min(low, period, 0)
-    start = period - 1
-    distance = close - (highest + lowest) / 2.0
-    span = highest - lowest
-    top = ema(ema(distance, slow, start), fast, start + slow - 1)
-    bottom = ema(ema(span, slow, start), fast, start + slow - 1)
+    """Stochastic momentum index: double-smoothed distance from the range midpoint.
+
+    One pass: the extremes come block by block and the five EMAs are scalar states that
+    replay :func:`ema`'s seeding (mean of the first ``period`` inputs) and recursion.
+    """
     n = high.shape[0]
-    line = np.full(n, NAN)
+    start = period - 1
     begin = start + slow - 1 + fast - 1
-    for i in range(begin, n):
-        line[i] = 0.0 if is_zero(bottom[i]) else 200.0 * (top[i] / bottom[i])
-    signal_line = ema(line, signal, begin)
-    line[: begin + signal - 1] = NAN
+    line = np.empty(n)
+    signal_line = np.empty(n)
+    line[: min(begin + signal - 1, n)] = NAN
+    signal_line[: min(begin + signal - 1, n)] = NAN
+    highest = np.empty(BLOCK)
+    lowest = np.empty(BLOCK)
+    scratch = new_scratch(period)
+    k_slow = 2.0 / (slow + 1)
+    k_fast = 2.0 / (fast + 1)
+    k_signal = 2.0 / (signal + 1)
+    # EMA states: (value, inputs seen) for top/bottom stage 1 and 2, and the signal.
+    t1 = b1 = t2 = b2 = sg = 0.0
+    c1 = c2 = cs = 0
+    for o0 in range(start, n, BLOCK):
+        o1 = min(o0 + BLOCK, n)
+        m = o1 - o0
+        bad = block_extreme(high, period, o0, o1, True, highest[:m], scratch)
+        bad = bad or block_extreme(low, period, o0, o1, False, lowest[:m], scratch)
+        if bad:
+            hh = scan_extreme(high, period, 0, True)
+            ll = scan_extreme(low, period, 0, False)
+            highest_all, lowest_all = hh[o0:], ll[o0:]
+        else:
+            highest_all, lowest_all = highest[:m], lowest[:m]
+        stop = n if bad else o1
+        for i in range(o0, stop):
+            hh_i = highest_all[i - o0]
+            ll_i = lowest_all[i - o0]
+            distance = close[i] - (hh_i + ll_i) / 2.0
+            span = hh_i - ll_i
+            if c1 < slow:
+                t1 += distance
+                b1 += span
+                c1 += 1
+                if c1 < slow:
+                    continue
+                t1 /= slow
+                b1 /= slow
+            else:
+                t1 = (distance - t1) * k_slow + t1
+                b1 = (span - b1) * k_slow + b1
+            if c2 < fast:
+                t2 += t1
+                b2 += b1
+                c2 += 1
+                if c2 < fast:
+                    continue
+                t2 /= fast
+                b2 /= fast
+            else:
+                t2 = (t1 - t2) * k_fast + t2
+                b2 = (b1 - b2) * k_fast + b2
+            value = 0.0 if is_zero(b2) else 200.0 * (t2 / b2)
+            sg, cs, ready = _ema_push(value, sg, cs, signal, k_signal)
+            if ready:
+                line[i] = value
+                signal_line[i] = sg
+        if bad:
+            break
     return line, signal_line
+
+
+@kernel
+def _ema_push(value: float, state: float, count: int, period: int, k: float) -> tuple:  # type: ignore[type-arg]
+    """One step of :func:`ema`: sum the first ``period`` inputs, then recurse."""
+    if count < period:
+        state += value
+        count += 1
+        if count == period:
+            return state / period, count, True
+        return state, count, False
+    return (value - state) * k + state, count, True

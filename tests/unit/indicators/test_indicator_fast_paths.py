@@ -74,3 +74,16 @@ def test_range_position_nan_fallback_equals_the_scan(period: int) -> None:
         np.testing.assert_array_equal(osc.willr(high, low, close, period), expected_r)
         np.testing.assert_array_equal(clean_k[:2400], expected_k[:2400])
         data[2500] = close[2500] + (1.0 if data is high else -1.0)
+
+
+def test_smi_with_an_interior_nan_keeps_earlier_values() -> None:
+    from engine.indicators import kernels_oscillators as osc
+
+    close = np.cumsum(np.random.default_rng(5).normal(size=3000))
+    high, low = close + 1.0, close - 1.0
+    clean = osc.smi(high, low, close, 13, 2, 25, 9)
+    high[2600] = np.nan
+    dirty = osc.smi(high, low, close, 13, 2, 25, 9)
+    for ours, reference in zip(dirty, clean, strict=True):
+        np.testing.assert_array_equal(ours[:2600], reference[:2600])
+        assert ours.shape == reference.shape
