@@ -53,7 +53,7 @@ def ema_k(x: FloatArray, period: int, k: float, start: int) -> FloatArray:
     prev /= period
     out[first] = prev
     for i in range(first + 1, n):
-        prev = (x[i] - prev) * k + prev
+        prev = prev * (1.0 - k) + x[i] * k
         out[i] = prev
     return out
 
@@ -127,7 +127,7 @@ def ema_cascade(
                     break
                 values[j] /= period
             else:
-                values[j] = (v - values[j]) * k + values[j]
+                values[j] = values[j] * (1.0 - k) + v * k
             v = values[j]
         if i >= first:
             total = 0.0
@@ -154,8 +154,8 @@ def _cascade_steady(
         e1, e2 = values[0], values[1]
         w1, w2 = weights[0], weights[1]
         for i in range(begin, n):
-            e1 = (x[i] - e1) * k + e1
-            e2 = (e1 - e2) * k + e2
+            e1 = e1 * (1.0 - k) + x[i] * k
+            e2 = e2 * (1.0 - k) + e1 * k
             total = 0.0
             total += w1 * e1
             total += w2 * e2
@@ -164,9 +164,9 @@ def _cascade_steady(
         e1, e2, e3 = values[0], values[1], values[2]
         w1, w2, w3 = weights[0], weights[1], weights[2]
         for i in range(begin, n):
-            e1 = (x[i] - e1) * k + e1
-            e2 = (e1 - e2) * k + e2
-            e3 = (e2 - e3) * k + e3
+            e1 = e1 * (1.0 - k) + x[i] * k
+            e2 = e2 * (1.0 - k) + e1 * k
+            e3 = e3 * (1.0 - k) + e2 * k
             total = 0.0
             total += w1 * e1
             total += w2 * e2
@@ -183,12 +183,12 @@ def _cascade_steady(
             weights[5],
         )
         for i in range(begin, n):
-            e1 = (x[i] - e1) * k + e1
-            e2 = (e1 - e2) * k + e2
-            e3 = (e2 - e3) * k + e3
-            e4 = (e3 - e4) * k + e4
-            e5 = (e4 - e5) * k + e5
-            e6 = (e5 - e6) * k + e6
+            e1 = e1 * (1.0 - k) + x[i] * k
+            e2 = e2 * (1.0 - k) + e1 * k
+            e3 = e3 * (1.0 - k) + e2 * k
+            e4 = e4 * (1.0 - k) + e3 * k
+            e5 = e5 * (1.0 - k) + e4 * k
+            e6 = e6 * (1.0 - k) + e5 * k
             total = 0.0
             total += w1 * e1
             total += w2 * e2
@@ -201,7 +201,7 @@ def _cascade_steady(
         for i in range(begin, n):
             v = x[i]
             for j in range(depth):
-                values[j] = (v - values[j]) * k + values[j]
+                values[j] = values[j] * (1.0 - k) + v * k
                 v = values[j]
             total = 0.0
             for j in range(depth):
@@ -310,7 +310,7 @@ def ema_inplace(buf: FloatArray, period: int, k: float, start: int) -> None:
     buf[start:first] = NAN
     buf[first] = prev
     for i in range(first + 1, n):
-        prev = (buf[i] - prev) * k + prev
+        prev = prev * (1.0 - k) + buf[i] * k
         buf[i] = prev
 
 
@@ -340,7 +340,7 @@ def kama(x: FloatArray, period: int, start: int) -> FloatArray:
         ratio = 1.0 if noise <= change or -1e-8 < noise < 1e-8 else abs(change / noise)
         sc = ratio * const_diff + const_max
         sc *= sc
-        prev = (x[i] - prev) * sc + prev
+        prev = prev * (1.0 - sc) + x[i] * sc
         out[i] = prev
     return out
 

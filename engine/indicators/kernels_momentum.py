@@ -41,18 +41,19 @@ def rsi(x: FloatArray, period: int, start: int) -> FloatArray:
     loss /= period
     total = gain + loss
     out[first] = 100.0 * (gain / total) if total >= 1e-8 else 0.0
-    # Multiplying by the reciprocal instead of dividing twice per bar halves the loop's
-    # latency; it moves results by at most an ulp per step, far inside parity tolerance.
+    # ``avg * (p - 1) / p + new / p`` as one fused multiply-add on the recursive chain
+    # (the ``new / p`` product is off it): a third of TA-Lib's latency per bar. It moves
+    # results by about an ulp per step, damped by the average, far inside parity tolerance.
     inverse = 1.0 / period
-    keep = period - 1.0
+    keep = (period - 1.0) / period
     for i in range(first + 1, n):
         change = x[i] - x[i - 1]
         if change != change:
             # A NaN bar poisons both averages, as in TA-Lib (max() would drop it).
             gain = loss = change
         # Branch-free: adding an exact 0.0 to the idle side rounds like not adding at all.
-        gain = (gain * keep + max(change, 0.0)) * inverse
-        loss = (loss * keep + max(-change, 0.0)) * inverse
+        gain = gain * keep + max(change, 0.0) * inverse
+        loss = loss * keep + max(-change, 0.0) * inverse
         total = gain + loss
         # Written as a positive test so a NaN bar reads 0 afterwards, as in TA-Lib.
         out[i] = 100.0 * (gain / total) if total >= 1e-8 else 0.0
@@ -188,8 +189,8 @@ def macd(
     signal_value = 0.0
     for i in range(slow - 1, n):
         if i >= slow:
-            fast_value = (x[i] - fast_value) * k_fast + fast_value
-            slow_value = (x[i] - slow_value) * k_slow + slow_value
+            fast_value = fast_value * (1.0 - k_fast) + x[i] * k_fast
+            slow_value = slow_value * (1.0 - k_slow) + x[i] * k_slow
         value = fast_value - slow_value
         if i < begin:
             signal_value += value
@@ -197,7 +198,7 @@ def macd(
         if i == begin:
             signal_value = (signal_value + value) / signal
         else:
-            signal_value = (value - signal_value) * k_signal + signal_value
+            signal_value = signal_value * (1.0 - k_signal) + value * k_signal
         line[i] = value
         signal_out[i] = signal_value
         hist[i] = value - signal_value
@@ -246,8 +247,8 @@ def tsi(x: FloatArray, first: int, second: int) -> FloatArray:
             top1 = (top1 + momentum) / first
             bottom1 = (bottom1 + size) / first
         else:
-            top1 = (momentum - top1) * k1 + top1
-            bottom1 = (size - bottom1) * k1 + bottom1
+            top1 = top1 * (1.0 - k1) + momentum * k1
+            bottom1 = bottom1 * (1.0 - k1) + size * k1
         if i < begin:
             top2 += top1
             bottom2 += bottom1
@@ -256,8 +257,8 @@ def tsi(x: FloatArray, first: int, second: int) -> FloatArray:
             top2 = (top2 + top1) / second
             bottom2 = (bottom2 + bottom1) / second
         else:
-            top2 = (top1 - top2) * k2 + top2
-            bottom2 = (bottom1 - bottom2) * k2 + bottom2
+            top2 = top2 * (1.0 - k2) + top1 * k2
+            bottom2 = bottom2 * (1.0 - k2) + bottom1 * k2
         out[i] = 0.0 if is_zero(bottom2) else 100.0 * (top2 / bottom2)
     return out
 
@@ -384,7 +385,7 @@ def eri(
     bull[first] = high[first] - average
     bear[first] = low[first] - average
     for i in range(first + 1, n):
-        average = (close[i] - average) * k + average
+        average = average * (1.0 - k) + close[i] * k
         bull[i] = high[i] - average
         bear[i] = low[i] - average
     return bull, bear

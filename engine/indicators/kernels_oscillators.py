@@ -298,8 +298,8 @@ def smi(
                 t1 /= slow
                 b1 /= slow
             else:
-                t1 = (distance - t1) * k_slow + t1
-                b1 = (span - b1) * k_slow + b1
+                t1 = t1 * (1.0 - k_slow) + distance * k_slow
+                b1 = b1 * (1.0 - k_slow) + span * k_slow
             if c2 < fast:
                 t2 += t1
                 b2 += b1
@@ -309,8 +309,8 @@ def smi(
                 t2 /= fast
                 b2 /= fast
             else:
-                t2 = (t1 - t2) * k_fast + t2
-                b2 = (b1 - b2) * k_fast + b2
+                t2 = t2 * (1.0 - k_fast) + t1 * k_fast
+                b2 = b2 * (1.0 - k_fast) + b1 * k_fast
             value = 0.0 if is_zero(b2) else 200.0 * (t2 / b2)
             sg, cs, ready = _ema_push(value, sg, cs, signal, k_signal)
             if ready:
@@ -330,4 +330,4 @@ def _ema_push(value: float, state: float, count: int, period: int, k: float) -> 
         if count == period:
             return state / period, count, True
         return state, count, False
-    return (value - state) * k + state, count, True
+    return state * (1.0 - k) + value * k, count, True

@@ -55,10 +55,11 @@ def atr(
         total += true_range_at(high, low, close, i)
     prev = total / period
     out[first] = prev
+    # One fused multiply-add on the recursive chain (see ``rsi``): within an ulp per step.
     inverse = 1.0 / period
-    keep = period - 1.0
+    keep = (period - 1.0) / period
     for i in range(first + 1, n):
-        prev = (prev * keep + true_range_at(high, low, close, i)) * inverse
+        prev = prev * keep + true_range_at(high, low, close, i) * inverse
         out[i] = prev
     return out
 
@@ -113,7 +114,7 @@ def range_ema(high: FloatArray, low: FloatArray, period: int) -> FloatArray:
     value /= period
     out[period - 1] = value
     for i in range(period, n):
-        value = ((high[i] - low[i]) - value) * k + value
+        value = value * (1.0 - k) + (high[i] - low[i]) * k
         out[i] = value
     return out
 
@@ -151,7 +152,7 @@ def massi(high: FloatArray, low: FloatArray, fast: int, slow: int) -> FloatArray
         if i < begin:
             double += single[i]
             continue
-        double = (double + single[i]) / fast if i == begin else (single[i] - double) * k + double
+        double = (double + single[i]) / fast if i == begin else double * (1.0 - k) + single[i] * k
         ratio = 1.0 if double == 0.0 else single[i] / double
         slot = (i - begin) % slow
         if i - begin >= slow:

@@ -108,7 +108,7 @@ def efi(close: FloatArray, volume: FloatArray, period: int) -> FloatArray:
     value /= period
     out[period] = value
     for i in range(period + 1, n):
-        value = ((close[i] - close[i - 1]) * volume[i] - value) * k + value
+        value = value * (1.0 - k) + ((close[i] - close[i - 1]) * volume[i]) * k
         out[i] = value
     return out
 
