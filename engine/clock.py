@@ -38,13 +38,20 @@ class SimClock:
 
     Timers fire in time order (ties in the order they were set) when `advance_to` passes
     their time; each callback receives the timer's name and its scheduled time.
+
+    Attributes:
+        timers: The pending timers as a heap of ``(due_ns, seq, name, interval_ns,
+            callback)``; ``timers[0][0]`` is the next due time. Read-only for callers.
+        now_ns: The simulated time. A driver that saw no timer due at ``ts`` (``not timers
+            or timers[0][0] > ts``) may set it directly instead of calling `set_time`:
+            the backtest loop does, once per bar.
     """
 
-    __slots__ = ("_now", "_seq", "_timers", "after_timer")
+    __slots__ = ("_seq", "after_timer", "now_ns", "timers")
 
     def __init__(self, start_ns: int = 0) -> None:
-        self._now = start_ns
-        self._timers: list[tuple[int, int, str, int, TimerCallback]] = []
+        self.now_ns = start_ns
+        self.timers: list[tuple[int, int, str, int, TimerCallback]] = []
         self._seq = 0
         # Called after each timer callback, while the clock still reads the timer's time:
         # the backtest driver delivers the events a timer caused at that time.
@@ -52,13 +59,13 @@ class SimClock:
 
     def timestamp_ns(self) -> int:
         """Return the simulated time in ns."""
-        return self._now
+        return self.now_ns
 
     def set_time(self, ts_ns: int) -> None:
         """Move the clock to ``ts_ns``, firing due timers first (see `advance_to`)."""
-        if self._timers and self._timers[0][0] <= ts_ns:
+        if self.timers and self.timers[0][0] <= ts_ns:
             self.advance_to(ts_ns)
-        self._now = ts_ns
+        self.now_ns = ts_ns
 
     def set_timer(
         self, name: str, interval_ns: int, callback: TimerCallback, start_ns: int | None = None
@@ -66,7 +73,7 @@ class SimClock:
         """Fire ``callback`` every ``interval_ns`` starting at ``start_ns + interval_ns``."""
         if interval_ns <= 0:
             raise ValueError(f"timer {name!r}: interval must be > 0 ns, got {interval_ns}")
-        first = (self._now if start_ns is None else start_ns) + interval_ns
+        first = (self.now_ns if start_ns is None else start_ns) + interval_ns
         self._push(first, name, interval_ns, callback)
 
     def set_alert(self, name: str, at_ns: int, callback: TimerCallback) -> None:
@@ -75,21 +82,21 @@ class SimClock:
 
     def has_timers(self) -> bool:
         """Return True if any timer is pending."""
-        return bool(self._timers)
+        return bool(self.timers)
 
     def advance_to(self, ts_ns: int) -> None:
         """Move the clock to ``ts_ns``, firing every timer due at or before it, in order."""
-        timers = self._timers
+        timers = self.timers
         while timers and timers[0][0] <= ts_ns:
             due, _, name, interval, callback = heapq.heappop(timers)
-            self._now = due
+            self.now_ns = due
             if interval:
                 self._push(due + interval, name, interval, callback)
             callback(name, due)
             if self.after_timer is not None:
                 self.after_timer()
-        self._now = ts_ns
+        self.now_ns = ts_ns
 
     def _push(self, at_ns: int, name: str, interval_ns: int, callback: TimerCallback) -> None:
-        heapq.heappush(self._timers, (at_ns, self._seq, name, interval_ns, callback))
+        heapq.heappush(self.timers, (at_ns, self._seq, name, interval_ns, callback))
         self._seq += 1

@@ -157,8 +157,11 @@ class SimulatedBroker:
     def submit(self, order: OrderRequested) -> None:
         """Accept or reject ``order``; fill at once only under ``market_fill = "same_close"``."""
         now = self._clock.timestamp_ns()
-        last = self._prices.get(order.symbol, math.nan)
-        reason = self._rejection(order, last) if order.order_type is not OrderType.MARKET else ""
+        market = order.order_type is OrderType.MARKET
+        last = math.nan
+        if not market or self._fill_at_close:  # the last price matters to these only
+            last = self._prices.get(order.symbol, math.nan)
+        reason = "" if market else self._rejection(order, last)
         if reason:
             self._bus.publish(OrderRejected(order.order_id, order.symbol, reason, now, now))
             return
@@ -168,7 +171,7 @@ class SimulatedBroker:
         working = WorkingOrder(order, now + self._latency_ns, expiry)
         if order.order_type is OrderType.TRAILING_STOP:
             self._start_trailing(working, last)
-        if self._fill_at_close and order.order_type is OrderType.MARKET and math.isfinite(last):
+        if self._fill_at_close and market and math.isfinite(last):
             self._fill(working, last, "taker", now)
             self._finish_immediate(working, now)
             if working.leaves <= 0:
@@ -254,6 +257,8 @@ class SimulatedBroker:
         orders = self.working.get(bar.symbol)
         if not orders:
             return
+        if len(orders) == 1 and self._fills_lone_market_order(orders[0], bar):
+            return
         candidates: list[tuple[WorkingOrder, float, str, int, float]] = []
         trailing: list[WorkingOrder] = []
         grouped = False
@@ -298,6 +303,25 @@ class SimulatedBroker:
             remaining[:] = [w for w in remaining if w.leaves > 0]
             if not remaining:
                 del self.working[bar.symbol]
+
+    def _fills_lone_market_order(self, working: WorkingOrder, bar: Bar) -> bool:
+        """The common case of `process_bar`, by the same rules: one market order, due now.
+
+        Returns False (nothing done) for anything else, which takes the general path.
+        """
+        ts_open = bar.ts_open
+        if (
+            working.order.order_type is not OrderType.MARKET
+            or working.expire_ns is not None
+            or working.eligible_from > ts_open
+        ):
+            return False
+        self._fill(working, bar.open, "taker", ts_open, bar.volume)
+        if working.order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+            self._finish_immediate(working, self._clock.timestamp_ns())
+        if working.leaves <= 0:
+            self._remove(working)
+        return True
 
     def process_trade(self, tick: TradeTick) -> None:
         """Match the symbol's working orders against one trade (before strategies see it).

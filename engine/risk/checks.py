@@ -166,13 +166,15 @@ class CashCheck:
         portfolio = state.portfolio
         working = state.orders.all_open_orders()
         position = portfolio.position_quantity(order.symbol)
-        pending = state.pending_quantity(order.symbol, OrderSide.BUY) if working else 0.0
-        pending_cover = max(-position - pending, 0.0)
-        adding = order.quantity - min(order.quantity, pending_cover)
+        cover = -position  # a buy first covers a short (what working buys leave of it)
+        if working:
+            cover -= state.pending_quantity(order.symbol, OrderSide.BUY)
+        adding = order.quantity - cover if cover > 0.0 else order.quantity
         if adding <= 0:
             return None
         quote = state.reference_price(order)
-        price = quote * state.rate(order.symbol)  # in the account currency
+        fx_rate = state.fx_rate
+        price = quote if fx_rate is None else quote * fx_rate(order.symbol)  # account currency
         if not math.isfinite(price):
             return f"no price known yet for {order.symbol} to value the order"
         reserved = 0.0
@@ -232,7 +234,7 @@ class LeverageCheck:
         if order.reduce_only:
             return None  # capped at the position by the broker: never adds exposure
         portfolio = state.portfolio
-        rate = state.rate(order.symbol)
+        rate = 1.0 if state.fx_rate is None else state.fx_rate(order.symbol)
         price = state.reference_price(order) * rate
         if not math.isfinite(price):
             return f"no price known yet for {order.symbol} to value the order"

@@ -122,11 +122,23 @@ class RiskEngine:
             self._deny(order, "unknown_symbol", f"no instrument {order.symbol!r} in this run")
             return
         instrument = state.instrument
-        problem = _malformed(order)
-        if problem:
-            self._deny(order, "order_validity", problem)
-            return
-        rounded = _rounded(order, instrument)
+        quantity = order.quantity
+        if (  # the common order, a plain market order: valid when its quantity is
+            order.order_type is OrderType.MARKET
+            and order.limit_price is None
+            and order.stop_price is None
+            and order.time_in_force is TimeInForce.GTC
+            and not order.post_only
+            and 0.0 < quantity < math.inf
+        ):
+            lots = instrument.round_quantity(quantity)
+            rounded = order if lots == quantity else order._replace(quantity=lots)
+        else:
+            problem = _malformed(order)
+            if problem:
+                self._deny(order, "order_validity", problem)
+                return
+            rounded = _rounded(order, instrument)
         if self._reject_off_grid:
             off_grid = _off_grid(order, rounded, instrument)
             if off_grid:

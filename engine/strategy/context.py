@@ -336,6 +336,43 @@ class Context:
             if type(trailing_offset_type) is TrailingOffsetType
             else _choice(TrailingOffsetType, trailing_offset_type, "trailing_offset_type")
         )
+        return self._publish_order(
+            symbol,
+            side,
+            float(quantity),
+            kind,
+            None if limit_price is None else float(limit_price),
+            None if stop_price is None else float(stop_price),
+            tif,
+            None if expire_time is None else _to_ns(expire_time),
+            post_only,
+            reduce_only,
+            None if trailing_offset is None else float(trailing_offset),
+            offset_type,
+            parent_order_id,
+            oco_group,
+            tag,
+        )
+
+    def _publish_order(
+        self,
+        symbol: str,
+        side: OrderSide,
+        quantity: float,
+        kind: OrderType,
+        limit_price: float | None,
+        stop_price: float | None,
+        tif: TimeInForce,
+        expire_time_ns: int | None,
+        post_only: bool,
+        reduce_only: bool,
+        trailing_offset: float | None,
+        offset_type: TrailingOffsetType,
+        parent_order_id: str,
+        oco_group: str,
+        tag: str,
+    ) -> str:
+        """Number the order and publish its `OrderRequested` (arguments already checked)."""
         self._next_order += 1
         order_id = f"{self.strategy_id}-{self._next_order:06d}"
         now = self._clock.timestamp_ns()
@@ -350,18 +387,18 @@ class Context:
                     self.strategy_id,
                     symbol,
                     side,
-                    float(quantity),
+                    quantity,
                     kind,
-                    None if limit_price is None else float(limit_price),
-                    None if stop_price is None else float(stop_price),
+                    limit_price,
+                    stop_price,
                     tif,
                     now,
                     now,
                     tag,
-                    None if expire_time is None else _to_ns(expire_time),
+                    expire_time_ns,
                     post_only,
                     reduce_only,
-                    None if trailing_offset is None else float(trailing_offset),
+                    trailing_offset,
                     offset_type,
                     parent_order_id,
                     oco_group,
@@ -476,7 +513,9 @@ class Context:
         Working orders' open quantity counts as already ordered, so calling this on every
         bar does not stack duplicate orders. Returns the order id, or None if nothing to do.
         """
-        instrument = self._instruments[self._known(symbol)]
+        if symbol not in self._histories:
+            self._known(symbol)  # raises, naming the nearest symbol
+        instrument = self._instruments[symbol]
         working = self._orders.open_orders(self.strategy_id, symbol)
         pending = 0.0
         if working:  # orders still working count as already ordered
@@ -487,7 +526,23 @@ class Context:
         if delta == 0:
             return None
         side = OrderSide.BUY if delta > 0 else OrderSide.SELL
-        return self.submit_order(symbol, side, abs(delta), tag=tag)
+        return self._publish_order(  # a plain market order: nothing to parse or convert
+            symbol,
+            side,
+            delta if delta > 0 else -delta,
+            OrderType.MARKET,
+            None,
+            None,
+            TimeInForce.GTC,
+            None,
+            False,
+            False,
+            None,
+            TrailingOffsetType.PRICE,
+            "",
+            "",
+            tag,
+        )
 
     def order_target_percent(self, symbol: str, fraction: float, tag: str = "") -> str | None:
         """Hold a position worth ``fraction`` of equity (1.0 = 100%, -0.5 = 50% short).
