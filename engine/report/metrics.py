@@ -207,18 +207,23 @@ def _benchmark_metrics(
     bench_excess = bench_returns - rf_period
     total = float(bench[-1] / bench[0] - 1.0)
     cagr = (1.0 + total) ** (1.0 / years) - 1.0 if years > 0 and total > -1 else math.nan
-    variance = float(np.var(bench_excess, ddof=1))
-    beta = (
-        float(np.cov(excess, bench_excess, ddof=1)[0, 1]) / variance if variance > 0 else math.nan
-    )
-    alpha = (float(np.mean(excess)) - beta * float(np.mean(bench_excess))) * periods
+    # Centered series and their products, once (np.cov / np.corrcoef would stack copies):
+    # beta = cov(excess, bench) / var(bench); correlation = cov / (std * std_bench).
+    own_mean, bench_mean = float(np.mean(excess)), float(np.mean(bench_excess))
+    own_centered = excess - own_mean
+    bench_centered = bench_excess - bench_mean
+    co_moment = float(np.dot(own_centered, bench_centered))
+    bench_moment = float(np.dot(bench_centered, bench_centered))
+    own_moment = float(np.dot(own_centered, own_centered))
+    beta = co_moment / bench_moment if bench_moment > 0 else math.nan
+    alpha = (own_mean - beta * bench_mean) * periods
     active = returns - bench_returns
     tracking = float(np.std(active, ddof=1))
     information = (
         float(np.mean(active)) / tracking * math.sqrt(periods) if tracking > 0 else math.nan
     )
-    both = float(np.std(returns)) > 0 and float(np.std(bench_returns)) > 0
-    correlation = float(np.corrcoef(returns, bench_returns)[0, 1]) if both else math.nan
+    both = own_moment > 0 and bench_moment > 0
+    correlation = co_moment / math.sqrt(own_moment * bench_moment) if both else math.nan
     values = (total, cagr, alpha, beta, information, correlation)
     return {key: _clean(value) for key, value in zip(keys, values, strict=True)}
 

@@ -44,7 +44,7 @@ from engine.risk.events import TradingStateChanged
 __all__ = ["Recorder", "TradeRecord"]
 
 
-@dataclass
+@dataclass(slots=True)
 class TradeRecord:
     """One round trip (or the still-open trade of a symbol)."""
 

@@ -72,6 +72,10 @@ def period_returns(
 
 def series_on(ts: IntArray, source_ts: IntArray, values: FloatArray, before: float) -> FloatArray:
     """Return the last ``values`` at or before each ``ts`` (``before`` when there is none)."""
+    if ts.size == source_ts.size + 1 and ts[0] < source_ts[0] and np.array_equal(ts[1:], source_ts):
+        # the equity curve of one symbol's bars: its own close times, after the start
+        aligned: FloatArray = np.concatenate(([before], values))
+        return aligned
     index = np.searchsorted(source_ts, ts, side="right")
     result: FloatArray = np.concatenate(([before], values))[index]
     return result

@@ -109,7 +109,7 @@ def trade_statistics(
     average_win = _mean(wins)
     average_loss = _mean(losses)
     holding = [(t.exit_ts - t.entry_ts) / NS_PER_DAY for t in trades]
-    returns = [t.net_pnl / t.entry_value_account for t in trades if t.entry_value]
+    returns = [p / t.entry_value_account for p, t in zip(pnl, trades, strict=True) if t.entry_value]
     stats: dict[str, Any] = {
         "num_trades": len(trades),
         "win_rate": len(wins) / len(pnl) if pnl else None,
