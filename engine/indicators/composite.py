@@ -109,6 +109,8 @@ def mavp(
 
 def po(x: FloatArray, fast: int, slow: int, matype: int, percent: bool) -> FloatArray:
     """Price oscillator: fast MA minus slow MA (APO), or that as % of the slow MA (PPO)."""
+    if matype == EMA and min(fast, slow) > 1:
+        return kma.ema_oscillator(x, fast, slow, percent)
     if slow < fast:
         fast, slow = slow, fast
     lookback = ma_lookback(slow, matype)

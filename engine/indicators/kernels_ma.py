@@ -447,3 +447,43 @@ def mavp_sma(
         if chosen[i] == period:
             out[i] = total / period
         total -= x[i - period + 1]
+
+
+@kernel
+def ema_oscillator(x: FloatArray, fast: int, slow: int, percent: bool) -> FloatArray:
+    """APO/PPO/PVO with exponential legs: both EMAs in one pass, no leg arrays.
+
+    Each leg is :func:`ema` (seeded by its own first mean); the output starts where the
+    slower leg does. ``percent`` gives ``(fast - slow) / slow * 100`` (0 if ``|slow| <
+    1e-8``), as TA-Lib's PPO.
+    """
+    if slow < fast:
+        fast, slow = slow, fast
+    n = x.shape[0]
+    out = np.empty(n)
+    out[: min(slow - 1, n)] = NAN
+    if slow - 1 >= n:
+        return out
+    k_fast = 2.0 / (fast + 1)
+    k_slow = 2.0 / (slow + 1)
+    fast_value = 0.0
+    for i in range(fast):
+        fast_value += x[i]
+    fast_value /= fast
+    slow_value = 0.0
+    for i in range(slow):
+        slow_value += x[i]
+    slow_value /= slow
+    for i in range(fast, slow):
+        fast_value = fast_value * (1.0 - k_fast) + x[i] * k_fast
+    for i in range(slow - 1, n):
+        if i >= slow:
+            fast_value = fast_value * (1.0 - k_fast) + x[i] * k_fast
+            slow_value = slow_value * (1.0 - k_slow) + x[i] * k_slow
+        if not percent:
+            out[i] = fast_value - slow_value
+        elif abs(slow_value) < 1e-8:
+            out[i] = 0.0
+        else:
+            out[i] = ((fast_value - slow_value) / slow_value) * 100.0
+    return out

@@ -122,21 +122,20 @@ def range_ema(high: FloatArray, low: FloatArray, period: int) -> FloatArray:
 @kernel
 def cvi(high: FloatArray, low: FloatArray, period: int, roc_period: int) -> FloatArray:
     """Chaikin volatility: rate of change (%) of an EMA of ``high - low``."""
-    smooth = range_ema(high, low, period)
+    # ROC in place, newest bar first, so each bar still reads an unmodified EMA behind it.
+    out = range_ema(high, low, period)
     n = high.shape[0]
     first = period - 1 + roc_period
-    out = np.empty(n)
+    for i in range(n - 1, first - 1, -1):
+        previous = out[i - roc_period]
+        out[i] = 0.0 if previous == 0.0 else (out[i] - previous) / previous * 100.0
     out[: min(first, n)] = NAN
-    for i in range(first, n):
-        previous = smooth[i - roc_period]
-        out[i] = 0.0 if previous == 0.0 else (smooth[i] - previous) / previous * 100.0
     return out
 
 
 @kernel
 def massi(high: FloatArray, low: FloatArray, fast: int, slow: int) -> FloatArray:
     """Mass index: the sum over ``slow`` bars of EMA(range) / EMA(EMA(range))."""
-    single = range_ema(high, low, fast)
     n = high.shape[0]
     begin = 2 * (fast - 1)
     first = begin + slow - 1
@@ -146,19 +145,27 @@ def massi(high: FloatArray, low: FloatArray, fast: int, slow: int) -> FloatArray
         return out
     k = 2.0 / (fast + 1)
     ratios = np.empty(slow)
+    # The single EMA is :func:`range_ema`, inlined so no full-length array is needed.
+    single = 0.0
+    for i in range(fast):
+        single += high[i] - low[i]
+    single /= fast
     double = 0.0
     total = 0.0
+    slot = 0
     for i in range(fast - 1, n):
+        if i >= fast:
+            single = single * (1.0 - k) + (high[i] - low[i]) * k
         if i < begin:
-            double += single[i]
+            double += single
             continue
-        double = (double + single[i]) / fast if i == begin else double * (1.0 - k) + single[i] * k
-        ratio = 1.0 if double == 0.0 else single[i] / double
-        slot = (i - begin) % slow
+        double = (double + single) / fast if i == begin else double * (1.0 - k) + single * k
+        ratio = 1.0 if double == 0.0 else single / double
         if i - begin >= slow:
             total -= ratios[slot]
         ratios[slot] = ratio
         total += ratio
+        slot = slot + 1 if slot + 1 < slow else 0
         if i >= first:
             out[i] = total
     return out

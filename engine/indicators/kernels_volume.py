@@ -78,19 +78,36 @@ def cmf(
     high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, period: int
 ) -> FloatArray:
     """Chaikin money flow: summed money-flow volume over summed volume."""
-    flow = money_flow_volume(high, low, close, volume)
+    # A ring of the last ``period`` flows replaces a full-length flow array.
     n = high.shape[0]
-    out = np.full(n, NAN)
+    out = np.empty(n)
+    out[: min(period - 1, n)] = NAN
+    ring = np.empty(period)
+    slot = 0
     flow_sum = 0.0
     volume_sum = 0.0
     for i in range(n):
-        flow_sum += flow[i]
+        flow = _flow_at(high, low, close, volume, i)
+        ring[slot] = flow
+        slot = slot + 1 if slot + 1 < period else 0
+        flow_sum += flow
         volume_sum += volume[i]
         if i >= period - 1:
             out[i] = 0.0 if volume_sum == 0.0 else flow_sum / volume_sum
-            flow_sum -= flow[i - period + 1]
+            flow_sum -= ring[slot]
             volume_sum -= volume[i - period + 1]
     return out
+
+
+@kernel
+def _flow_at(
+    high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, i: int
+) -> float:
+    """Money-flow volume of bar ``i``, as :func:`money_flow_volume` computes it."""
+    span = high[i] - low[i]
+    if span > 0.0:
+        return (((close[i] - low[i]) - (high[i] - close[i])) / span) * volume[i]
+    return 0.0
 
 
 @kernel
