@@ -106,7 +106,7 @@ def _flow_at(
     """Money-flow volume of bar ``i``, as :func:`money_flow_volume` computes it."""
     span = high[i] - low[i]
     if span > 0.0:
-        return (((close[i] - low[i]) - (high[i] - close[i])) / span) * volume[i]
+        return float((((close[i] - low[i]) - (high[i] - close[i])) / span) * volume[i])
     return 0.0
 
 
