@@ -435,6 +435,7 @@ class SimulatedBroker:
         buy = order.side is OrderSide.BUY
         quantity = working.leaves
         cap_reason = ""
+        fok_short = False  # a fill-or-kill the volume cannot fill completely: fills nothing
         participation = self._participation
         limit_volume = depth if depth is not None else bar_volume
         if limit_volume is not None and (participation is not None or depth is not None):
@@ -443,6 +444,7 @@ class SimulatedBroker:
             if available < quantity:
                 quantity = available
                 if order.time_in_force is TimeInForce.FOK:
+                    fok_short = True
                     cap_reason = (
                         f"fok: volume allows {available:g} of {working.leaves:g} "
                         f"at {share:g} participation"
@@ -473,7 +475,7 @@ class SimulatedBroker:
                     f"{cost:.2f}, cash is {self._account.cash:.2f}"
                 )
                 quantity = affordable if self._settings.cash_shortfall == "reduce" else 0.0
-        if cap_reason.startswith("fok"):
+        if fok_short:
             quantity = 0.0
         now = self._clock.timestamp_ns()
         if quantity > 0:

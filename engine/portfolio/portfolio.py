@@ -114,6 +114,8 @@ class Portfolio:
 
     def equity(self) -> float:
         """Return ``cash + Σ quantity * last_close`` over open positions."""
+        if not self._open:
+            return self._cash  # flat: nothing to mark
         last = self._last
         return self._cash + sum(p.quantity * last[s] for s, p in self._open.items())
 
