@@ -212,9 +212,10 @@ def _benchmark_metrics(
     own_mean, bench_mean = float(np.mean(excess)), float(np.mean(bench_excess))
     own_centered = excess - own_mean
     bench_centered = bench_excess - bench_mean
-    co_moment = float(np.dot(own_centered, bench_centered))
-    bench_moment = float(np.dot(bench_centered, bench_centered))
-    own_moment = float(np.dot(own_centered, own_centered))
+    # Sums of products, not np.dot: BLAS would start threads (more CPU, not less time).
+    co_moment = float(np.sum(own_centered * bench_centered))
+    bench_moment = float(np.sum(bench_centered * bench_centered))
+    own_moment = float(np.sum(own_centered * own_centered))
     beta = co_moment / bench_moment if bench_moment > 0 else math.nan
     alpha = (own_mean - beta * bench_mean) * periods
     active = returns - bench_returns
