@@ -89,15 +89,19 @@ def _clean(value: float | None) -> float | None:
     return float(value) if value is not None and math.isfinite(value) else None
 
 
-def drawdown_durations(ts: np.ndarray, equity: np.ndarray) -> tuple[float, float, float]:
+def drawdown_durations(
+    ts: np.ndarray, equity: np.ndarray, dd: np.ndarray | None = None
+) -> tuple[float, float, float]:
     """Return (max_drawdown, its episode's duration in days, longest episode in days).
 
     An episode runs from the last peak before equity dips below it to the first time
     equity is back at or above that peak (or the last bar, if it never recovers).
+    ``dd`` is ``drawdown(equity)`` when the caller has it already.
     """
     if equity.size == 0:
         return 0.0, 0.0, 0.0
-    dd = drawdown(equity)
+    if dd is None:
+        dd = drawdown(equity)
     trough = int(np.argmin(dd))
     edges = np.diff(np.concatenate(([0], (dd < 0).astype(np.int8), [0])))
     starts = np.flatnonzero(edges == 1)  # first bar under water
@@ -154,16 +158,18 @@ def _ratio(numerator: float, denominator: float) -> float:
 
 
 def _sharpe_probability(
-    excess: FloatArray, returns: FloatArray, trials: int, variance: float | None
+    mean: float, std: float, returns: FloatArray, trials: int, variance: float | None
 ) -> tuple[float, float]:
-    """Return (probabilistic Sharpe ratio, deflated Sharpe ratio); NaN when undefined."""
+    """Return (probabilistic Sharpe ratio, deflated Sharpe ratio); NaN when undefined.
+
+    ``mean`` and ``std`` (ddof 1) are those of the per-bar excess returns.
+    """
     n = returns.size
     if n < 3:
         return math.nan, math.nan
-    std = float(np.std(excess, ddof=1))
     if not std > 0:
         return math.nan, math.nan
-    sharpe = float(np.mean(excess)) / std
+    sharpe = mean / std
     m2, m3, m4 = central_moments(returns)
     skew = m3 / math.pow(m2, 1.5)
     kurtosis = m4 / m2**2
@@ -294,7 +300,7 @@ def _compute(
     periods = returns.size / years if years > 0 else math.nan
     root = math.sqrt(periods) if periods == periods else math.nan
     rf_period = (1.0 + risk_free_rate) ** (1.0 / periods) - 1.0 if periods == periods else 0.0
-    excess = returns - rf_period
+    excess = returns - rf_period if rf_period else returns
     final = float(values[-1])
     total_return = final / initial_cash - 1.0
     cagr = (final / initial_cash) ** (1.0 / years) - 1.0 if years > 0 and final > 0 else math.nan
@@ -302,11 +308,14 @@ def _compute(
         std = float(np.std(excess, ddof=1))
         mean = float(np.mean(excess))
         downside = float(np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2)))
-        volatility = float(np.std(returns, ddof=1)) * root
+        # excess is returns shifted by a constant: the same spread (the same array at rf 0)
+        spread = std if excess is returns else float(np.std(returns, ddof=1))
+        volatility = spread * root
     else:
         std = mean = downside = volatility = math.nan
-    max_dd, dd_days, longest_days = drawdown_durations(times, values)
-    ulcer = math.sqrt(float(np.mean(drawdown(values) ** 2)))
+    underwater = drawdown(values)
+    max_dd, dd_days, longest_days = drawdown_durations(times, values, underwater)
+    ulcer = math.sqrt(float(np.mean(underwater**2)))
 
     _, daily = period_returns(ts, equity, initial_cash, "D")
     _, monthly = period_returns(ts, equity, initial_cash, "M")
@@ -318,7 +327,7 @@ def _compute(
         traded = sum(f.quantity * f.price for f in fills)
     else:
         traded = sum(t.entry_value_account + _exit_value_account(t) for t in trades)
-    psr, dsr = _sharpe_probability(excess, returns, trials, trials_sharpe_variance)
+    psr, dsr = _sharpe_probability(mean, std, returns, trials, trials_sharpe_variance)
     bench = benchmark_values(times, frames, benchmark) if (frames or benchmark) else None
     metrics: dict[str, Any] = {
         "initial_cash": initial_cash,

@@ -241,8 +241,14 @@ class LeverageCheck:
         position = portfolio.position_quantity(order.symbol)
         signed_quantity = order.quantity if order.side is OrderSide.BUY else -order.quantity
         working_orders = state.orders.all_open_orders()
-        if not working_orders and abs(position + signed_quantity) <= abs(position):
-            return None  # reduces the position and nothing else works: the hot path's exit
+        if not working_orders:  # nothing else works (the common case): no pending exposure
+            after = position + signed_quantity
+            if abs(after) <= abs(position):
+                return None  # reduces the position
+            last = portfolio.last_price(order.symbol) * rate
+            current_value = abs(position) * (last if math.isfinite(last) else price)
+            equity, gross = portfolio.margin_state()
+            return _over_leverage(gross - current_value + abs(after) * price, equity, state)
         pending: dict[str, float] = {}
         pending_price: dict[str, float] = {}
         for working in working_orders:
@@ -265,12 +271,15 @@ class LeverageCheck:
         for symbol, signed in pending.items():  # other symbols' working orders
             held = portfolio.position_quantity(symbol)
             gross_after += max(abs(held + signed) - abs(held), 0.0) * pending_price[symbol]
-        limit = equity * state.leverage
-        if gross_after > limit * (1.0 + 1e-9):
-            return (
-                f"gross exposure would be {gross_after:.2f}, above equity x leverage = {limit:.2f}"
-            )
-        return None
+        return _over_leverage(gross_after, equity, state)
+
+
+def _over_leverage(gross_after: float, equity: float, state: RiskState) -> str | None:
+    """Return the denial if ``gross_after`` exceeds ``equity × leverage``, else None."""
+    limit = equity * state.leverage
+    if gross_after > limit * (1.0 + 1e-9):
+        return f"gross exposure would be {gross_after:.2f}, above equity x leverage = {limit:.2f}"
+    return None
 
 
 def _order_price(order: Order, last: float) -> float:
