@@ -119,24 +119,37 @@ def cmou(x: FloatArray, period: int) -> FloatArray:
 
 @kernel
 def change(x: FloatArray, period: int, mode: int) -> FloatArray:
-    """MOM (0), ROC (1), ROCP (2), ROCR (3), ROCR100 (4) over ``period`` bars."""
+    """MOM (0), ROC (1), ROCP (2), ROCR (3), ROCR100 (4) over ``period`` bars.
+
+    The loop runs on zero-based views of "now" and "``period`` bars ago", one loop per
+    mode, so LLVM vectorises it (indices that might wrap around would prevent that).
+    """
     n = x.shape[0]
-    out = np.full(n, NAN)
-    for i in range(period, n):
-        previous = x[i - period]
-        if mode == 0:
-            out[i] = x[i] - previous
-        elif previous == 0.0:
-            out[i] = 0.0
-        elif mode == 1:
-            out[i] = ((x[i] / previous) - 1.0) * 100.0
-        elif mode == 2:
-            out[i] = (x[i] - previous) / previous
-        elif mode == 3:
-            out[i] = x[i] / previous
-        else:
-            out[i] = (x[i] / previous) * 100.0
+    out = np.empty(n)
+    out[: min(period, n)] = NAN
+    if period < n:
+        _change_views(x[period:], x[: n - period], out[period:], mode)
     return out
+
+
+@kernel
+def _change_views(now: FloatArray, then: FloatArray, out: FloatArray, mode: int) -> None:
+    m = out.shape[0]
+    if mode == 0:
+        for i in range(m):
+            out[i] = now[i] - then[i]
+    elif mode == 1:
+        for i in range(m):
+            out[i] = 0.0 if then[i] == 0.0 else ((now[i] / then[i]) - 1.0) * 100.0
+    elif mode == 2:
+        for i in range(m):
+            out[i] = 0.0 if then[i] == 0.0 else (now[i] - then[i]) / then[i]
+    elif mode == 3:
+        for i in range(m):
+            out[i] = 0.0 if then[i] == 0.0 else now[i] / then[i]
+    else:
+        for i in range(m):
+            out[i] = 0.0 if then[i] == 0.0 else (now[i] / then[i]) * 100.0
 
 
 @kernel

@@ -56,20 +56,6 @@ def fractal(
 
 
 @kernel
-def blend(
-    a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray, weights: FloatArray
-) -> FloatArray:
-    """``(w0*a + w1*b + w2*c + w3*d) / w4`` per bar, summed left to right like TA-Lib."""
-    n = a.shape[0]
-    out = np.empty(n)
-    for i in range(n):
-        out[i] = (weights[0] * a[i] + weights[1] * b[i] + weights[2] * c[i] + weights[3] * d[i]) / (
-            weights[4]
-        )
-    return out
-
-
-@kernel
 def cumsum(x: FloatArray) -> FloatArray:
     """Running total, added left to right as TA-Lib does (numpy's cumsum is 4x slower)."""
     n = x.shape[0]
@@ -78,4 +64,30 @@ def cumsum(x: FloatArray) -> FloatArray:
     for i in range(n):
         total += x[i]
         out[i] = total
+    return out
+
+
+@kernel
+def price_average(
+    a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray, mode: int
+) -> FloatArray:
+    """AVGPRICE (0), MEDPRICE (1), TYPPRICE (2), WCLPRICE (3), summed left to right.
+
+    One dedicated loop per transform (no weight array, no unused inputs read), so each is
+    a plain vectorised pass.
+    """
+    n = a.shape[0]
+    out = np.empty(n)
+    if mode == 0:
+        for i in range(n):
+            out[i] = (a[i] + b[i] + c[i] + d[i]) / 4.0
+    elif mode == 1:
+        for i in range(n):
+            out[i] = (a[i] + b[i]) / 2.0
+    elif mode == 2:
+        for i in range(n):
+            out[i] = (a[i] + b[i] + c[i]) / 3.0
+    else:
+        for i in range(n):
+            out[i] = (a[i] + b[i] + c[i] * 2.0) / 4.0
     return out

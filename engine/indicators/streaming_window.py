@@ -223,8 +223,9 @@ class MomentStream(StreamingIndicator):
             s2 = self._s2 + (d_new * d_new - d_old * d_old)
         self._s1, self._s2 = s1, s2
         self._phase = self._phase + 1 if self._phase + 1 < period else 0
-        m1 = s1 / period
-        variance = s2 / period - m1 * m1
+        inverse = 1.0 / period
+        m1 = s1 * inverse
+        variance = s2 * inverse - m1 * m1
         variance = variance if variance > 0.0 else 0.0
         return (math.sqrt(variance) * self._scale if self._root else variance,)
 

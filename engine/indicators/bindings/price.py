@@ -53,12 +53,10 @@ def _window(
     return Binding(run, period_minus(1), index_outputs=index, stream=stream)
 
 
-def _blend(*weights: float) -> Binding:
-    vector = np.array(weights)
-
+def _average(mode: int) -> Binding:
     def run(a: A, p: Params) -> Out:
         padded = [*a, *([a[0]] * (4 - len(a)))]
-        return (pr.blend(padded[0], padded[1], padded[2], padded[3], vector),)
+        return (pr.price_average(padded[0], padded[1], padded[2], padded[3], mode),)
 
     return Binding(run, constant(0))
 
@@ -68,10 +66,10 @@ def _fractal(a: A, p: Params) -> Out:
 
 
 BINDINGS: dict[str, Binding] = {
-    "avgprice": _blend(1.0, 1.0, 1.0, 1.0, 4.0),
-    "medprice": _blend(1.0, 1.0, 0.0, 0.0, 2.0),
-    "typprice": _blend(1.0, 1.0, 1.0, 0.0, 3.0),
-    "wclprice": _blend(1.0, 1.0, 2.0, 0.0, 4.0),
+    "avgprice": _average(0),
+    "medprice": _average(1),
+    "typprice": _average(2),
+    "wclprice": _average(3),
     "ha": Binding(lambda a, p: pr.heikin_ashi(a[0], a[1], a[2], a[3]), constant(0), "history"),
     "fractal": Binding(_fractal, lambda p: sum(ints(p, "leftbars", "rightbars"))),
     "add": _binary(np.add),
