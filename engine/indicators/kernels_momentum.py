@@ -11,6 +11,7 @@ import numpy as np
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_ma import ema_cascade, wma_inplace
+from engine.indicators.kernels_statistic import linreg
 
 NAN = np.nan
 
@@ -405,32 +406,13 @@ def eri(
 
 
 @kernel
-def linreg_forecast_previous(x: FloatArray, period: int) -> FloatArray:
-    """Time-series forecast for bar ``t`` made from the ``period`` bars ending at ``t - 1``."""
-    n = x.shape[0]
-    out = np.full(n, NAN)
-    sum_x = period * (period - 1) * 0.5
-    sum_xx = period * (period - 1) * (2 * period - 1) / 6.0
-    divisor = sum_x * sum_x - period * sum_xx
-    for t in range(period, n):
-        sum_y = 0.0
-        sum_xy = 0.0
-        for k in range(period):
-            value = x[t - 1 - k]
-            sum_y += value
-            sum_xy += k * value
-        slope = (period * sum_xy - sum_x * sum_y) / divisor
-        intercept = (sum_y - slope * sum_x) / period
-        out[t] = intercept + slope * period
-    return out
-
-
-@kernel
 def fosc(x: FloatArray, period: int) -> FloatArray:
     """Forecast oscillator: % gap between price and the previous bar's forecast for it."""
-    forecast = linreg_forecast_previous(x, period)
+    # Bar t's forecast is TSF at t - 1; the TSF array is shifted into FOSC in place, newest
+    # bar first, so each bar still reads an unmodified forecast behind it.
+    out = linreg(x, period, 4)
     n = x.shape[0]
-    out = np.full(n, NAN)
-    for i in range(period, n):
-        out[i] = 0.0 if x[i] == 0.0 else 100.0 * (x[i] - forecast[i]) / x[i]
+    for i in range(n - 1, period - 1, -1):
+        out[i] = 0.0 if x[i] == 0.0 else 100.0 * (x[i] - out[i - 1]) / x[i]
+    out[: min(period, n)] = NAN
     return out

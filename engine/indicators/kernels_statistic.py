@@ -23,34 +23,40 @@ def rolling_moments(x: FloatArray, period: int, start: int, root: bool, scale: f
 
     The sums run around an anchor re-centred on the window mean every ``period`` bars:
     the textbook ``E[x^2] - E[x]^2`` loses about ten digits on prices near 1e4 with small
-    windows, and TA-Lib 0.8 is accurate there. Each re-centring period is one branch-free
-    run over zero-based views (no ``i % period``, no wrap-around indices), and the means
-    multiply by ``1 / period`` (an ulp from dividing, far inside parity tolerance).
+    windows, and TA-Lib 0.8 is accurate there. A countdown (not ``i % period``) decides
+    when to re-centre, and the means multiply by ``1 / period`` (an ulp from dividing, far
+    inside parity tolerance).
     """
     n = x.shape[0]
     first = start + period - 1
     out = np.empty(n)
     out[: min(first, n)] = NAN
     inverse = 1.0 / period
-    i = first
-    while i < n:
-        total = 0.0
-        for k in range(i - period + 1, i + 1):
-            total += x[k]
-        anchor = total / period
-        s1 = 0.0
-        s2 = 0.0
-        for k in range(i - period + 1, i + 1):
-            d = x[k] - anchor
-            s1 += d
-            s2 += d * d
-        out[i] = _moment(s1, s2, inverse, root, scale)
-        stop = min(i + period, n)
-        s1, s2 = _moment_run(
-            x[i + 1 : stop], x[i + 1 - period : stop - period], out[i + 1 : stop], anchor, s1, s2,
-            inverse, root, scale,
-        )  # fmt: skip
-        i = stop
+    anchor = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    countdown = 0
+    for i in range(first, n):
+        if countdown == 0:
+            countdown = period
+            total = 0.0
+            for k in range(i - period + 1, i + 1):
+                total += x[k]
+            anchor = total / period
+            s1 = 0.0
+            s2 = 0.0
+            for k in range(i - period + 1, i + 1):
+                d = x[k] - anchor
+                s1 += d
+                s2 += d * d
+        else:
+            # Unsigned indices: numba then skips its negative-index wrap-around select.
+            d_new = x[np.uint64(i)] - anchor
+            d_old = x[np.uint64(i - period)] - anchor
+            s1 += d_new - d_old
+            s2 += d_new * d_new - d_old * d_old
+        countdown -= 1
+        out[np.uint64(i)] = _moment(s1, s2, inverse, root, scale)
     return out
 
 
@@ -60,28 +66,6 @@ def _moment(s1: float, s2: float, inverse: float, root: bool, scale: float) -> f
     variance = s2 * inverse - m1 * m1
     variance = variance if variance > 0.0 else 0.0
     return float(np.sqrt(variance) * scale) if root else variance
-
-
-@kernel
-def _moment_run(
-    new: FloatArray,
-    old: FloatArray,
-    out: FloatArray,
-    anchor: float,
-    s1: float,
-    s2: float,
-    inverse: float,
-    root: bool,
-    scale: float,
-) -> tuple[float, float]:
-    """Slide the anchored sums over one re-centring period (zero-based views, no branch)."""
-    for j in range(out.shape[0]):
-        d_new = new[j] - anchor
-        d_old = old[j] - anchor
-        s1 += d_new - d_old
-        s2 += d_new * d_new - d_old * d_old
-        out[j] = _moment(s1, s2, inverse, root, scale)
-    return s1, s2
 
 
 @kernel
@@ -178,6 +162,7 @@ def linreg(x: FloatArray, period: int, mode: int) -> FloatArray:
     sum_x = period * (period - 1) * 0.5
     sum_xx = period * (period - 1) * (2 * period - 1) / 6.0
     divisor = sum_x * sum_x - period * sum_xx
+    inverse = 1.0 / divisor
     sum_y = 0.0
     sum_xy = 0.0
     anchor = 0.0
@@ -195,10 +180,12 @@ def linreg(x: FloatArray, period: int, mode: int) -> FloatArray:
                 sum_xy += i * value
         else:
             # Every value ages by one bar: add the old plain sum, drop the leaving value.
-            sum_xy += sum_y - period * (x[t - period] - anchor)
-            sum_y += x[t] - x[t - period]
+            # Unsigned indices: numba then skips its negative-index wrap-around select.
+            leaving = x[np.uint64(t - period)]
+            sum_xy += sum_y - period * (leaving - anchor)
+            sum_y += x[np.uint64(t)] - leaving
         countdown -= 1
-        slope = (period * sum_xy - sum_x * sum_y) / divisor
+        slope = (period * sum_xy - sum_x * sum_y) * inverse
         intercept = (sum_y - slope * sum_x) / period + anchor
         if mode == 0:
             out[t] = intercept + slope * (period - 1)
