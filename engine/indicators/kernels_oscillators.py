@@ -33,55 +33,88 @@ def bop(open_: FloatArray, high: FloatArray, low: FloatArray, close: FloatArray)
 
 @kernel
 def cci(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
-    """Commodity channel index on the typical price with mean absolute deviation."""
+    """Commodity channel index on the typical price with mean absolute deviation.
+
+    The typical prices of the window live in a ring stored twice (at ``j`` and ``j +
+    period``), so the window is always one contiguous run: no full-length array, and the
+    deviation loop reads it in order with four partial sums (its rounding then differs
+    from a single running sum by ~1e-16, far inside parity tolerance).
+    """
     n = high.shape[0]
-    out = np.full(n, NAN)
-    typical = (high + low + close) / 3.0
+    out = np.empty(n)
+    out[: min(period - 1, n)] = NAN
+    ring = np.empty(2 * period)
+    slot = 0
     total = 0.0
     for i in range(n):
-        total += typical[i]
+        typical = (high[i] + low[i] + close[i]) / 3.0
+        ring[slot] = typical
+        ring[slot + period] = typical
+        slot = slot + 1 if slot + 1 < period else 0
+        total += typical
         if i >= period - 1:
             mean = total / period
-            deviation = 0.0
-            for k in range(i - period + 1, i + 1):
-                deviation += abs(typical[k] - mean)
-            gap = typical[i] - mean
+            deviation = _abs_deviation(ring, slot, period, mean)
+            gap = typical - mean
             valid = gap != 0.0 and deviation != 0.0
             out[i] = gap / (0.015 * (deviation / period)) if valid else 0.0
-            total -= typical[i - period + 1]
+            total -= ring[slot]
     return out
+
+
+@kernel
+def _abs_deviation(ring: FloatArray, begin: int, period: int, mean: float) -> float:
+    """Sum of ``|v - mean|`` over ``ring[begin : begin + period]``, four sums at a time."""
+    a = b = c = d = 0.0
+    j = begin
+    stop = begin + period
+    while j + 4 <= stop:
+        a += abs(ring[np.uint64(j)] - mean)
+        b += abs(ring[np.uint64(j + 1)] - mean)
+        c += abs(ring[np.uint64(j + 2)] - mean)
+        d += abs(ring[np.uint64(j + 3)] - mean)
+        j += 4
+    while j < stop:
+        a += abs(ring[np.uint64(j)] - mean)
+        j += 1
+    return (a + b) + (c + d)
 
 
 @kernel
 def mfi(
     high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, period: int
 ) -> FloatArray:
-    """Money flow index over ``period`` typical-price changes (0 if total flow < 1)."""
+    """Money flow index over ``period`` typical-price changes (0 if total flow < 1).
+
+    Rings of the last ``period`` up and down flows replace two full-length flow arrays.
+    """
     n = high.shape[0]
-    out = np.full(n, NAN)
+    out = np.empty(n)
+    out[: min(period, n)] = NAN
     if period >= n:
         return out
-    flow_up = np.zeros(n)
-    flow_down = np.zeros(n)
+    ring_up = np.zeros(period)
+    ring_down = np.zeros(period)
+    slot = 0
     previous = (high[0] + low[0] + close[0]) / 3.0
-    for i in range(1, n):
-        typical = (high[i] + low[i] + close[i]) / 3.0
-        flow = typical * volume[i]
-        if typical > previous:
-            flow_up[i] = flow
-        elif typical < previous:
-            flow_down[i] = flow
-        previous = typical
     up = 0.0
     down = 0.0
     for i in range(1, n):
-        up += flow_up[i]
-        down += flow_down[i]
+        typical = (high[i] + low[i] + close[i]) / 3.0
+        flow = typical * volume[i]
+        flow_up = flow if typical > previous else 0.0
+        flow_down = flow if typical < previous else 0.0
+        previous = typical
+        ring_up[slot] = flow_up
+        ring_down[slot] = flow_down
+        slot = slot + 1 if slot + 1 < period else 0
+        up += flow_up
+        down += flow_down
         if i >= period:
             total = up + down
             out[i] = 0.0 if total < 1.0 else 100.0 * (up / total)
-            up -= flow_up[i - period + 1]
-            down -= flow_down[i - period + 1]
+            up -= ring_up[slot]
+            down -= ring_down[slot]
     return out
 
 
@@ -147,34 +180,57 @@ def _position(
 def ultosc(
     high: FloatArray, low: FloatArray, close: FloatArray, p1: int, p2: int, p3: int
 ) -> FloatArray:
-    """Ultimate oscillator: buying pressure over true range on three windows, weights 4:2:1."""
+    """Ultimate oscillator: buying pressure over true range on three windows, weights 4:2:1.
+
+    One pass: a leaving bar's pressure and range are recomputed from the inputs (the same
+    operations give the same values) instead of being kept in full-length arrays.
+    """
     periods = np.sort(np.array([p1, p2, p3]))
     short, middle, long = periods[0], periods[1], periods[2]
     n = high.shape[0]
-    out = np.full(n, NAN)
-    pressure = np.zeros(n)
-    ranges = np.zeros(n)
+    out = np.empty(n)
+    out[: min(long, n)] = NAN
+    p_short = r_short = p_middle = r_middle = p_long = r_long = 0.0
     for i in range(1, n):
-        floor = min(low[i], close[i - 1])
-        pressure[i] = close[i] - floor
-        ranges[i] = max(high[i], close[i - 1]) - floor
-    sums = np.zeros(6)
-    for i in range(1, n):
-        for j in range(3):
-            period = short if j == 0 else (middle if j == 1 else long)
-            sums[2 * j] += pressure[i]
-            sums[2 * j + 1] += ranges[i]
-            if i > period:
-                sums[2 * j] -= pressure[i - period]
-                sums[2 * j + 1] -= ranges[i - period]
+        pressure, span = _pressure_at(high, low, close, i)
+        p_short += pressure
+        r_short += span
+        p_middle += pressure
+        r_middle += span
+        p_long += pressure
+        r_long += span
+        if i > short:
+            pressure, span = _pressure_at(high, low, close, i - short)
+            p_short -= pressure
+            r_short -= span
+        if i > middle:
+            pressure, span = _pressure_at(high, low, close, i - middle)
+            p_middle -= pressure
+            r_middle -= span
+        if i > long:
+            pressure, span = _pressure_at(high, low, close, i - long)
+            p_long -= pressure
+            r_long -= span
         if i >= long:
             total = 0.0
-            for j in range(3):
-                weight = 4.0 if j == 0 else (2.0 if j == 1 else 1.0)
-                if not is_zero(sums[2 * j + 1]):
-                    total += weight * (sums[2 * j] / sums[2 * j + 1])
+            if not is_zero(r_short):
+                total += 4.0 * (p_short / r_short)
+            if not is_zero(r_middle):
+                total += 2.0 * (p_middle / r_middle)
+            if not is_zero(r_long):
+                total += 1.0 * (p_long / r_long)
             out[i] = 100.0 * (total / 7.0)
     return out
+
+
+@kernel
+def _pressure_at(
+    high: FloatArray, low: FloatArray, close: FloatArray, i: int
+) -> tuple[float, float]:
+    """Buying pressure and true range of bar ``i`` (needs ``i >= 1``)."""
+    previous = close[np.uint64(i - 1)]
+    floor = min(low[np.uint64(i)], previous)
+    return close[np.uint64(i)] - floor, max(high[np.uint64(i)], previous) - floor
 
 
 @kernel
