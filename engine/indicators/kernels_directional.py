@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.indicators._alloc import nan_array, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_volatility import true_range_at
@@ -29,7 +30,7 @@ def moves(high: FloatArray, low: FloatArray, i: int) -> tuple[float, float]:
 def dm(high: FloatArray, low: FloatArray, period: int, want_plus: bool) -> FloatArray:
     """Smoothed +DM or -DM; with ``period == 1`` the raw movement."""
     n = high.shape[0]
-    out = np.full(n, NAN)
+    out = nan_array(n)
     if period <= 1:
         for i in range(1, n):
             plus, minus = moves(high, low, i)
@@ -61,7 +62,7 @@ def directional(
     """
     n = high.shape[0]
     first = 2 * period - 1 if mode == 3 else period
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(first, n)] = NAN
     if first >= n:
         return out
@@ -115,7 +116,7 @@ def di(
     n = high.shape[0]
     if period > 1:
         return directional(high, low, close, period, 0 if want_plus else 1)
-    out = np.full(n, NAN)
+    out = nan_array(n)
     for i in range(1, n):
         plus, minus = moves(high, low, i)
         tr = true_range_at(high, low, close, i)
@@ -154,7 +155,7 @@ def adxr(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> F
     """ADX rating: the mean of ADX now and ``period - 1`` bars ago."""
     line = directional(high, low, close, period, 3)
     n = high.shape[0]
-    out = np.full(n, NAN)
+    out = nan_array(n)
     for i in range(3 * period - 2, n):
         out[i] = (line[i] + line[i - period + 1]) / 2.0
     return out
@@ -164,8 +165,8 @@ def adxr(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> F
 def aroon_indices(high: FloatArray, low: FloatArray, period: int) -> tuple[FloatArray, FloatArray]:
     """Indices of the highest high and lowest low over ``period + 1`` bars (latest on ties)."""
     n = high.shape[0]
-    high_idx = np.full(n, NAN)
-    low_idx = np.full(n, NAN)
+    high_idx = nan_array(n)
+    low_idx = nan_array(n)
     hi = -1
     lo = -1
     highest = 0.0
@@ -202,8 +203,8 @@ def aroon(high: FloatArray, low: FloatArray, period: int) -> tuple[FloatArray, F
     """Aroon down and up: 100 * (period - bars since the extreme) / period."""
     hi, lo = aroon_indices(high, low, period)
     n = high.shape[0]
-    down = np.full(n, NAN)
-    up = np.full(n, NAN)
+    down = nan_array(n)
+    up = nan_array(n)
     factor = 100.0 / period
     for t in range(period, n):
         up[t] = factor * (period - (t - hi[t]))
@@ -225,8 +226,8 @@ def vortex(
 ) -> tuple[FloatArray, FloatArray]:
     """Vortex indicator: sums of |high - previous low| and |low - previous high| over TR."""
     n = high.shape[0]
-    plus_out = np.full(n, NAN)
-    minus_out = np.full(n, NAN)
+    plus_out = nan_array(n)
+    minus_out = nan_array(n)
     if period >= n:
         return plus_out, minus_out
     plus_total = 0.0

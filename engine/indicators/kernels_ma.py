@@ -13,6 +13,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from engine.indicators._alloc import nan_array, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 
@@ -24,7 +25,7 @@ def sma(x: FloatArray, period: int, start: int) -> FloatArray:
     """Simple moving average; first value at ``start + period - 1``."""
     n = x.shape[0]
     first = start + period - 1
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(first, n)] = NAN
     if first >= n:
         return out
@@ -43,7 +44,7 @@ def ema_k(x: FloatArray, period: int, k: float, start: int) -> FloatArray:
     """Exponential average with factor ``k`` seeded by the mean of the first ``period`` values."""
     n = x.shape[0]
     first = start + period - 1
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(first, n)] = NAN
     if first >= n:
         return out
@@ -75,7 +76,7 @@ def wma(x: FloatArray, period: int, start: int) -> FloatArray:
     """Linearly weighted moving average (weights 1..period, newest heaviest)."""
     n = x.shape[0]
     first = start + period - 1
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(first, n)] = NAN
     if first >= n:
         return out
@@ -111,7 +112,7 @@ def ema_cascade(
     n = x.shape[0]
     depth = weights.shape[0]
     first = start + depth * (period - 1)
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(first, n)] = NAN
     values = np.zeros(depth)
     counts = np.zeros(depth, dtype=np.int64)
@@ -318,7 +319,7 @@ def ema_inplace(buf: FloatArray, period: int, k: float, start: int) -> None:
 def kama(x: FloatArray, period: int, start: int) -> FloatArray:
     """Kaufman adaptive moving average with TA-Lib's fast 2 / slow 30 constants."""
     n = x.shape[0]
-    out = np.full(n, NAN)
+    out = nan_array(n)
     if period <= 1:
         out[start:] = x[start:]
         return out
@@ -399,7 +400,7 @@ def zlema(x: FloatArray, period: int, start: int) -> FloatArray:
     """Zero-lag EMA: an EMA of ``2 * x[t] - x[t - lag]`` with ``lag = (period - 1) // 2``."""
     lag = (period - 1) // 2
     n = x.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(start + lag, n)] = NAN
     for i in range(start + lag, n):
         out[i] = 2.0 * x[i] - x[i - lag]
@@ -460,7 +461,7 @@ def ema_oscillator(x: FloatArray, fast: int, slow: int, percent: bool) -> FloatA
     if slow < fast:
         fast, slow = slow, fast
     n = x.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(slow - 1, n)] = NAN
     if slow - 1 >= n:
         return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.indicators._alloc import nan_array, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_ma import ema_cascade, wma_inplace
@@ -26,7 +27,7 @@ def is_zero(value: float) -> bool:
 def rsi(x: FloatArray, period: int, start: int) -> FloatArray:
     """Relative strength index with Wilder smoothing seeded by plain averages."""
     n = x.shape[0]
-    out = np.full(n, NAN)
+    out = nan_array(n)
     first = start + period
     if first >= n:
         return out
@@ -63,9 +64,14 @@ def rsi(x: FloatArray, period: int, start: int) -> FloatArray:
 
 @kernel
 def cmo(x: FloatArray, period: int) -> FloatArray:
-    """Chande momentum oscillator with Wilder-smoothed gains and losses, like RSI."""
+    """Chande momentum oscillator with Wilder-smoothed gains and losses, like RSI.
+
+    The smoothing is RSI's one-FMA form (see :func:`rsi`), within an ulp per step of
+    TA-Lib's multiply-add-divide.
+    """
     n = x.shape[0]
-    out = np.full(n, NAN)
+    out = new_array(n)
+    out[: min(period, n)] = NAN
     if period >= n:
         return out
     gain = 0.0
@@ -78,19 +84,18 @@ def cmo(x: FloatArray, period: int) -> FloatArray:
             gain += change
     gain /= period
     loss /= period
-    for i in range(period, n):
-        if i > period:
-            change = x[i] - x[i - 1]
-            loss *= period - 1
-            gain *= period - 1
-            if change < 0:
-                loss -= change
-            else:
-                gain += change
-            loss /= period
-            gain /= period
+    total = gain + loss
+    out[period] = 0.0 if is_zero(total) else 100.0 * ((gain - loss) / total)
+    inverse = 1.0 / period
+    keep = (period - 1.0) / period
+    for i in range(period + 1, n):
+        change = x[np.uint64(i)] - x[np.uint64(i - 1)]
+        if change != change:
+            gain = loss = change
+        gain = gain * keep + max(change, 0.0) * inverse
+        loss = loss * keep + max(-change, 0.0) * inverse
         total = gain + loss
-        out[i] = 0.0 if is_zero(total) else 100.0 * ((gain - loss) / total)
+        out[np.uint64(i)] = 0.0 if is_zero(total) else 100.0 * ((gain - loss) / total)
     return out
 
 
@@ -98,7 +103,7 @@ def cmo(x: FloatArray, period: int) -> FloatArray:
 def cmou(x: FloatArray, period: int) -> FloatArray:
     """Chande momentum oscillator on plain sums of gains and losses over ``period`` changes."""
     n = x.shape[0]
-    out = np.full(n, NAN)
+    out = nan_array(n)
     gain = 0.0
     loss = 0.0
     for i in range(1, n):
@@ -126,7 +131,7 @@ def change(x: FloatArray, period: int, mode: int) -> FloatArray:
     mode, so LLVM vectorises it (indices that might wrap around would prevent that).
     """
     n = x.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(period, n)] = NAN
     if period < n:
         _change_views(x[period:], x[: n - period], out[period:], mode)
@@ -183,9 +188,9 @@ def macd(
     k_signal = 2.0 / (signal + 1)
     n = x.shape[0]
     begin = slow - 1 + signal - 1
-    line = np.empty(n)
-    signal_out = np.empty(n)
-    hist = np.empty(n)
+    line = new_array(n)
+    signal_out = new_array(n)
+    hist = new_array(n)
     stop = min(begin, n)
     line[:stop] = NAN
     signal_out[:stop] = NAN
@@ -201,7 +206,7 @@ def macd(
     fast_value /= fast
     slow_value /= slow
     signal_value = 0.0
-    for i in range(slow - 1, n):
+    for i in range(slow - 1, min(begin + 1, n)):
         if i >= slow:
             fast_value = fast_value * (1.0 - k_fast) + x[i] * k_fast
             slow_value = slow_value * (1.0 - k_slow) + x[i] * k_slow
@@ -209,13 +214,20 @@ def macd(
         if i < begin:
             signal_value += value
             continue
-        if i == begin:
-            signal_value = (signal_value + value) / signal
-        else:
-            signal_value = signal_value * (1.0 - k_signal) + value * k_signal
+        signal_value = (signal_value + value) / signal
         line[i] = value
         signal_out[i] = signal_value
         hist[i] = value - signal_value
+    # Steady state: no warm-up branches, unsigned indices (no wrap-around selects).
+    for i in range(begin + 1, n):
+        u = np.uint64(i)
+        fast_value = fast_value * (1.0 - k_fast) + x[u] * k_fast
+        slow_value = slow_value * (1.0 - k_slow) + x[u] * k_slow
+        value = fast_value - slow_value
+        signal_value = signal_value * (1.0 - k_signal) + value * k_signal
+        line[u] = value
+        signal_out[u] = signal_value
+        hist[u] = value - signal_value
     return line, signal_out, hist
 
 
@@ -245,7 +257,7 @@ def tsi(x: FloatArray, first: int, second: int) -> FloatArray:
     """
     n = x.shape[0]
     begin = first + second - 1
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(begin, n)] = NAN
     k1 = 2.0 / (first + 1)
     k2 = 2.0 / (second + 1)
@@ -282,7 +294,7 @@ def ao(high: FloatArray, low: FloatArray, fast: int, slow: int) -> FloatArray:
     """Awesome oscillator: fast SMA minus slow SMA of the median price, in one pass."""
     n = high.shape[0]
     lookback = max(fast, slow) - 1
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(lookback, n)] = NAN
     fast_sum = 0.0
     slow_sum = 0.0
@@ -329,7 +341,7 @@ def coppock(x: FloatArray, wma_period: int, roc1: int, roc2: int) -> FloatArray:
     """Coppock curve: WMA of the sum of two rates of change, built in one array."""
     n = x.shape[0]
     begin = max(roc1, roc2)
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(begin, n)] = NAN
     for i in range(begin, n):
         out[i] = _roc_at(x, i, roc1) + _roc_at(x, i, roc2)
@@ -350,7 +362,7 @@ def dpo(x: FloatArray, period: int) -> FloatArray:
     n = x.shape[0]
     shift = period // 2 + 1
     first = max(period - 1, shift)
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(first, n)] = NAN
     total = 0.0
     for i in range(n):
@@ -366,7 +378,7 @@ def dpo(x: FloatArray, period: int) -> FloatArray:
 def er(x: FloatArray, period: int) -> FloatArray:
     """Kaufman efficiency ratio: net change over the sum of absolute changes."""
     n = x.shape[0]
-    out = np.full(n, NAN)
+    out = nan_array(n)
     noise = 0.0
     for i in range(1, n):
         noise += abs(x[i] - x[i - 1])
@@ -384,8 +396,8 @@ def eri(
 ) -> tuple[FloatArray, FloatArray]:
     """Elder ray: high and low minus an EMA of the close (bull and bear power), one pass."""
     n = close.shape[0]
-    bull = np.empty(n)
-    bear = np.empty(n)
+    bull = new_array(n)
+    bear = new_array(n)
     first = period - 1
     bull[: min(first, n)] = NAN
     bear[: min(first, n)] = NAN

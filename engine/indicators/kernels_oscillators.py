@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.indicators._alloc import nan_array, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_momentum import is_zero
@@ -24,7 +25,7 @@ NAN = np.nan
 def bop(open_: FloatArray, high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArray:
     """Balance of power: (close - open) / (high - low), 0 for a range of ~0 or less."""
     n = open_.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     for i in range(n):
         span = high[i] - low[i]
         out[i] = 0.0 if span < 1e-8 else (close[i] - open_[i]) / span
@@ -41,7 +42,7 @@ def cci(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> Fl
     from a single running sum by ~1e-16, far inside parity tolerance).
     """
     n = high.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(period - 1, n)] = NAN
     ring = np.empty(2 * period)
     slot = 0
@@ -89,7 +90,7 @@ def mfi(
     Rings of the last ``period`` up and down flows replace two full-length flow arrays.
     """
     n = high.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(period, n)] = NAN
     if period >= n:
         return out
@@ -143,7 +144,7 @@ def _range_position(
     """
     n = high.shape[0]
     first = start + period - 1
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(first, n)] = NAN
     highest = np.empty(BLOCK)
     lowest = np.empty(BLOCK)
@@ -188,7 +189,7 @@ def ultosc(
     periods = np.sort(np.array([p1, p2, p3]))
     short, middle, long = periods[0], periods[1], periods[2]
     n = high.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(long, n)] = NAN
     p_short = r_short = p_middle = r_middle = p_long = r_long = 0.0
     for i in range(1, n):
@@ -237,7 +238,7 @@ def _pressure_at(
 def imi(open_: FloatArray, close: FloatArray, period: int) -> FloatArray:
     """Intraday momentum index: share of up-candle bodies in all bodies over ``period``."""
     n = open_.shape[0]
-    out = np.full(n, NAN)
+    out = nan_array(n)
     up = 0.0
     down = 0.0
     for i in range(n):
@@ -269,7 +270,7 @@ def vhf(x: FloatArray, period: int) -> FloatArray:
     highest = rolling_max(x, period, 0)
     lowest = rolling_min(x, period, 0)
     n = x.shape[0]
-    out = np.full(n, NAN)
+    out = nan_array(n)
     noise = 0.0
     for i in range(1, n):
         noise += abs(x[i] - x[i - 1])
@@ -283,7 +284,7 @@ def vhf(x: FloatArray, period: int) -> FloatArray:
 def wad(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArray:
     """Williams accumulation/distribution, cumulative from 0 at the first bar."""
     n = high.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     total = 0.0
     if n:
         out[0] = 0.0
@@ -315,8 +316,8 @@ def smi(
     n = high.shape[0]
     start = period - 1
     begin = start + slow - 1 + fast - 1
-    line = np.empty(n)
-    signal_line = np.empty(n)
+    line = new_array(n)
+    signal_line = new_array(n)
     line[: min(begin + signal - 1, n)] = NAN
     signal_line[: min(begin + signal - 1, n)] = NAN
     highest = np.empty(BLOCK)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.indicators._alloc import nan_array, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_ma import ema, sma
@@ -43,8 +44,8 @@ def accbands(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Acceleration bands: SMAs of range-widened highs and lows around an SMA of close."""
     n = high.shape[0]
-    wide_high = np.empty(n)
-    wide_low = np.empty(n)
+    wide_high = new_array(n)
+    wide_low = new_array(n)
     for i in range(n):
         total = high[i] + low[i]
         if -1e-8 < total < 1e-8:
@@ -77,8 +78,8 @@ def supertrend(
 ) -> tuple[FloatArray, FloatArray]:
     """SuperTrend line and trend (+1 long, -1 short); the first bar is seeded long."""
     n = high.shape[0]
-    line = np.full(n, NAN)
-    trend = np.full(n, NAN)
+    line = nan_array(n)
+    trend = nan_array(n)
     width = atr(high, low, close, period, 0)
     if period >= n:
         return line, trend
@@ -115,7 +116,7 @@ def supertrend(
 def vwma(x: FloatArray, volume: FloatArray, period: int) -> FloatArray:
     """Volume-weighted moving average over ``period`` bars."""
     n = x.shape[0]
-    out = np.full(n, NAN)
+    out = nan_array(n)
     if period > n:
         return out
     weighted = 0.0

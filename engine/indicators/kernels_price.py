@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from engine.indicators._alloc import nan_array, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 
@@ -18,10 +19,10 @@ def heikin_ashi(
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Heikin-Ashi candles; the first open is the mid-point of the first real body."""
     n = open_.shape[0]
-    ha_open = np.empty(n)
-    ha_high = np.empty(n)
-    ha_low = np.empty(n)
-    ha_close = np.empty(n)
+    ha_open = new_array(n)
+    ha_high = new_array(n)
+    ha_low = new_array(n)
+    ha_close = new_array(n)
     for i in range(n):
         ha_close[i] = (open_[i] + high[i] + low[i] + close[i]) / 4.0
         if i == 0:
@@ -39,8 +40,8 @@ def fractal(
 ) -> tuple[FloatArray, FloatArray]:
     """Williams fractals: 100 at bar t when bar ``t - right`` is a strict swing high / low."""
     n = high.shape[0]
-    swing_high = np.full(n, NAN)
-    swing_low = np.full(n, NAN)
+    swing_high = nan_array(n)
+    swing_low = nan_array(n)
     for t in range(left + right, n):
         center = t - right
         is_high = True
@@ -61,7 +62,7 @@ def fractal(
 def cumsum(x: FloatArray) -> FloatArray:
     """Running total, added left to right as TA-Lib does (numpy's cumsum is 4x slower)."""
     n = x.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     total = 0.0
     for i in range(n):
         total += x[i]
@@ -79,7 +80,7 @@ def price_average(
     a plain vectorised pass.
     """
     n = a.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     if mode == 0:
         for i in range(n):
             out[i] = (a[i] + b[i] + c[i] + d[i]) / 4.0
@@ -103,7 +104,7 @@ def arc(x: FloatArray, cosine: bool) -> FloatArray:
     finding that out and flagging the error, a comparison takes well under one.
     """
     n = x.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     for i in range(n):
         value = x[i]
         if -1.0 <= value <= 1.0:

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from engine.indicators._alloc import nan_array, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import exact_kernel, kernel
 
@@ -29,7 +30,7 @@ def rolling_moments(x: FloatArray, period: int, start: int, root: bool, scale: f
     """
     n = x.shape[0]
     first = start + period - 1
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(first, n)] = NAN
     inverse = 1.0 / period
     anchor = 0.0
@@ -91,9 +92,9 @@ def bbands_sma(
     """
     n = x.shape[0]
     first = period - 1
-    upper = np.empty(n)
-    middle = np.empty(n)
-    lower = np.empty(n)
+    upper = new_array(n)
+    middle = new_array(n)
+    lower = new_array(n)
     stop = min(first, n)
     upper[:stop] = NAN
     middle[:stop] = NAN
@@ -157,7 +158,7 @@ def linreg(x: FloatArray, period: int, mode: int) -> FloatArray:
     """
     n = x.shape[0]
     first = period - 1
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(first, n)] = NAN
     sum_x = period * (period - 1) * 0.5
     sum_xx = period * (period - 1) * (2 * period - 1) / 6.0
@@ -204,7 +205,7 @@ def linreg(x: FloatArray, period: int, mode: int) -> FloatArray:
 def beta(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
     """Beta of ``y``'s one-bar returns regressed on ``x``'s over ``period`` returns."""
     n = x.shape[0]
-    out = np.full(n, NAN)
+    out = nan_array(n)
     rx = np.zeros(n)
     ry = np.zeros(n)
     for i in range(1, n):
@@ -234,7 +235,7 @@ def beta(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
 def correl(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
     """Pearson correlation over ``period`` bars (sums re-anchored for accuracy)."""
     n = x.shape[0]
-    out = np.full(n, NAN)
+    out = nan_array(n)
     first = period - 1
     if first >= n:
         return out
@@ -276,7 +277,7 @@ def correl(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
 def avgdev(x: FloatArray, period: int) -> FloatArray:
     """Mean absolute deviation from the ``period``-bar mean."""
     n = x.shape[0]
-    out = np.full(n, NAN)
+    out = nan_array(n)
     total = 0.0
     for t in range(n):
         total += x[t]
@@ -298,7 +299,7 @@ def percentile(x: FloatArray, period: int, percent: float) -> FloatArray:
     entries between their two positions: no temporary arrays inside the loop.
     """
     n = x.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(period - 1, n)] = NAN
     if period > n:
         return out
@@ -337,7 +338,7 @@ def _count_below(window: FloatArray, value: float) -> int:
 def percentrank(x: FloatArray, period: int) -> FloatArray:
     """Percentage of the previous ``period`` values below the current one."""
     n = x.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(period, n)] = NAN
     for t in range(period, n):
         out[t] = 100.0 * _count_below(x[t - period : t], x[t]) / period

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.indicators._alloc import nan_array, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_statistic import rolling_var
@@ -28,7 +29,7 @@ def true_range_at(high: FloatArray, low: FloatArray, close: FloatArray, i: int) 
 def trange(high: FloatArray, low: FloatArray, close: FloatArray, start: int) -> FloatArray:
     """True range; the first bar has no previous close, so the output starts at bar 1."""
     n = high.shape[0]
-    out = np.full(n, NAN)
+    out = nan_array(n)
     for i in range(start + 1, n):
         out[i] = true_range_at(high, low, close, i)
     return out
@@ -46,7 +47,7 @@ def atr(
     if period <= 1:
         return trange(high, low, close, start)
     first = start + period
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(first, n)] = NAN
     if first >= n:
         return out
@@ -82,7 +83,7 @@ def natr(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> F
 def range_sma(high: FloatArray, low: FloatArray, period: int) -> FloatArray:
     """Simple average of ``high - low`` over ``period`` bars."""
     n = high.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(period - 1, n)] = NAN
     total = 0.0
     for i in range(n):
@@ -103,7 +104,7 @@ def adr(high: FloatArray, low: FloatArray, period: int) -> FloatArray:
 def range_ema(high: FloatArray, low: FloatArray, period: int) -> FloatArray:
     """EMA of ``high - low`` seeded by the mean of the first ``period`` ranges."""
     n = high.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(period - 1, n)] = NAN
     if period - 1 >= n:
         return out
@@ -139,7 +140,7 @@ def massi(high: FloatArray, low: FloatArray, fast: int, slow: int) -> FloatArray
     n = high.shape[0]
     begin = 2 * (fast - 1)
     first = begin + slow - 1
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(first, n)] = NAN
     if begin >= n:
         return out
@@ -182,7 +183,7 @@ def rvi(x: FloatArray, period: int, stddev_period: int) -> FloatArray:
     first_sigma = stddev_period - 1
     first = first_sigma + period - 1
     if first >= n:
-        return np.full(n, NAN)
+        return nan_array(n)
     # The variance is read at bar i just before RVI is written there: one array serves both.
     out = rolling_var(x, stddev_period, 0)
     beta = (period - 1) / period

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.indicators._alloc import nan_array, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_ma import sma
@@ -12,24 +13,10 @@ NAN = np.nan
 
 
 @kernel
-def money_flow_volume(
-    high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray
-) -> FloatArray:
-    """Close-location value times volume; 0 for bars with no range."""
-    n = high.shape[0]
-    out = np.zeros(n)
-    for i in range(n):
-        span = high[i] - low[i]
-        if span > 0.0:
-            out[i] = (((close[i] - low[i]) - (high[i] - close[i])) / span) * volume[i]
-    return out
-
-
-@kernel
 def ad(high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray) -> FloatArray:
     """Chaikin accumulation/distribution line."""
     n = high.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     total = 0.0
     for i in range(n):
         span = high[i] - low[i]
@@ -49,7 +36,7 @@ def adosc(
     """
     n = high.shape[0]
     lookback = max(fast, slow) - 1
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(lookback, n)] = NAN
     if lookback >= n:
         return out
@@ -80,7 +67,7 @@ def cmf(
     """Chaikin money flow: summed money-flow volume over summed volume."""
     # A ring of the last ``period`` flows replaces a full-length flow array.
     n = high.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(period - 1, n)] = NAN
     ring = np.empty(period)
     slot = 0
@@ -103,7 +90,7 @@ def cmf(
 def _flow_at(
     high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, i: int
 ) -> float:
-    """Money-flow volume of bar ``i``, as :func:`money_flow_volume` computes it."""
+    """Money-flow volume of bar ``i``: close-location value times volume, 0 with no range."""
     span = high[i] - low[i]
     if span > 0.0:
         return float((((close[i] - low[i]) - (high[i] - close[i])) / span) * volume[i])
@@ -114,7 +101,7 @@ def _flow_at(
 def efi(close: FloatArray, volume: FloatArray, period: int) -> FloatArray:
     """Elder's force index: EMA of price change times volume, seeded by a plain mean."""
     n = close.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(period, n)] = NAN
     if period >= n:
         return out
@@ -134,7 +121,7 @@ def efi(close: FloatArray, volume: FloatArray, period: int) -> FloatArray:
 def marketfi(high: FloatArray, low: FloatArray, volume: FloatArray) -> FloatArray:
     """Market facilitation index: range per unit of volume (0 without volume)."""
     n = high.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     for i in range(n):
         out[i] = 0.0 if volume[i] == 0.0 else (high[i] - low[i]) / volume[i]
     return out
@@ -144,7 +131,7 @@ def marketfi(high: FloatArray, low: FloatArray, volume: FloatArray) -> FloatArra
 def volume_index(close: FloatArray, volume: FloatArray, positive: bool) -> FloatArray:
     """Positive (or negative) volume index, from 1000, moving only when volume rises (falls)."""
     n = close.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     if n == 0:
         return out
     value = 1000.0
@@ -161,7 +148,7 @@ def volume_index(close: FloatArray, volume: FloatArray, positive: bool) -> Float
 def obv(close: FloatArray, volume: FloatArray) -> FloatArray:
     """On-balance volume, starting from the first bar's volume."""
     n = close.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     if n == 0:
         return out
     total = volume[0]
@@ -179,7 +166,7 @@ def obv(close: FloatArray, volume: FloatArray) -> FloatArray:
 def pvt(close: FloatArray, volume: FloatArray) -> FloatArray:
     """Price-volume trend: cumulative relative price change times volume."""
     n = close.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     total = 0.0
     if n:
         out[0] = 0.0
@@ -194,7 +181,7 @@ def pvt(close: FloatArray, volume: FloatArray) -> FloatArray:
 def rvol(volume: FloatArray, period: int) -> FloatArray:
     """Relative volume: volume over the mean volume of the previous ``period`` bars."""
     n = volume.shape[0]
-    out = np.full(n, NAN)
+    out = nan_array(n)
     average = sma(volume, period, 0)
     for i in range(period, n):
         previous = average[i - 1]
@@ -206,7 +193,7 @@ def rvol(volume: FloatArray, period: int) -> FloatArray:
 def vwap(high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray) -> FloatArray:
     """Volume-weighted average typical price, cumulative from the first bar."""
     n = high.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     weighted = 0.0
     total = 0.0
     for i in range(n):

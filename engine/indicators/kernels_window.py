@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.indicators._alloc import nan_array, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 
@@ -28,7 +29,7 @@ NAN = np.nan
 def rolling_max_index(x: FloatArray, period: int, start: int) -> FloatArray:
     """Index of the highest value over the last ``period`` values (NaN during warm-up)."""
     n = x.shape[0]
-    out = np.full(n, NAN)
+    out = nan_array(n)
     best = -1
     highest = 0.0
     for today in range(start + period - 1, n):
@@ -52,7 +53,7 @@ def rolling_max_index(x: FloatArray, period: int, start: int) -> FloatArray:
 def rolling_min_index(x: FloatArray, period: int, start: int) -> FloatArray:
     """Index of the lowest value over the last ``period`` values (NaN during warm-up)."""
     n = x.shape[0]
-    out = np.full(n, NAN)
+    out = nan_array(n)
     best = -1
     lowest = 0.0
     for today in range(start + period - 1, n):
@@ -202,7 +203,7 @@ def rolling_min_into(x: FloatArray, period: int, start: int, out: FloatArray) ->
 def rolling_max(x: FloatArray, period: int, start: int) -> FloatArray:
     """Highest value over the last ``period`` values (NaN during warm-up)."""
     n = x.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(start + period - 1, n)] = NAN
     rolling_max_into(x, period, start, out)
     return out
@@ -212,7 +213,7 @@ def rolling_max(x: FloatArray, period: int, start: int) -> FloatArray:
 def rolling_min(x: FloatArray, period: int, start: int) -> FloatArray:
     """Lowest value over the last ``period`` values (NaN during warm-up)."""
     n = x.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(start + period - 1, n)] = NAN
     rolling_min_into(x, period, start, out)
     return out
@@ -238,7 +239,7 @@ def scan_extreme(x: FloatArray, period: int, start: int, is_max: bool) -> FloatA
 def rolling_sum(x: FloatArray, period: int, start: int) -> FloatArray:
     """Sum over the last ``period`` values."""
     n = x.shape[0]
-    out = np.full(n, NAN)
+    out = nan_array(n)
     first = start + period - 1
     if first >= n:
         return out
@@ -261,7 +262,7 @@ def extremes(high: FloatArray, low: FloatArray, period: int, mode: int) -> Float
     first-touching a fresh 8 MB array costs more than the whole computation.
     """
     n = high.shape[0]
-    out = np.empty(n)
+    out = new_array(n)
     out[: min(period - 1, n)] = NAN
     if mode == 2:
         rolling_max_into(high, period, 0, out)
@@ -291,9 +292,9 @@ def donchian(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Donchian channel (highest high, midpoint, lowest low) in one blockwise pass."""
     n = high.shape[0]
-    upper = np.empty(n)
-    middle = np.empty(n)
-    lower = np.empty(n)
+    upper = new_array(n)
+    middle = new_array(n)
+    lower = new_array(n)
     head = min(period - 1, n)
     upper[:head] = NAN
     middle[:head] = NAN

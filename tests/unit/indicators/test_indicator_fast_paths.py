@@ -87,3 +87,14 @@ def test_smi_with_an_interior_nan_keeps_earlier_values() -> None:
     for ours, reference in zip(dirty, clean, strict=True):
         np.testing.assert_array_equal(ours[:2600], reference[:2600])
         assert ours.shape == reference.shape
+
+
+@pytest.mark.parametrize("n", [0, 1, 1000, 600_000])
+def test_kernel_arrays_are_plain_float_arrays(n: int) -> None:
+    from engine.indicators._alloc import nan_array, new_array
+
+    empty = new_array(n)
+    assert empty.shape == (n,) and empty.dtype == np.float64 and empty.flags.c_contiguous
+    empty[:] = 1.5  # writable over its whole length, huge-page advice or not
+    assert empty.sum() == 1.5 * n
+    assert np.isnan(nan_array(n)).all()
