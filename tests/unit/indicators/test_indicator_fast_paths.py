@@ -94,7 +94,9 @@ def test_kernel_arrays_are_plain_float_arrays(n: int) -> None:
     from engine.indicators._alloc import nan_array, new_array
 
     empty = new_array(n)
-    assert empty.shape == (n,) and empty.dtype == np.float64 and empty.flags.c_contiguous
+    assert empty.shape == (n,)
+    assert empty.dtype == np.float64
+    assert empty.flags.c_contiguous
     empty[:] = 1.5  # writable over its whole length, huge-page advice or not
     assert empty.sum() == 1.5 * n
     assert np.isnan(nan_array(n)).all()
