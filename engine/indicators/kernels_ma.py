@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from engine.indicators._alloc import nan_array, new_array
 from engine.indicators._common import FloatArray
-from engine.indicators._jit import kernel
+from engine.indicators._jit import exact_kernel, kernel
 
 NAN = np.nan
 
@@ -71,9 +71,13 @@ def rma(x: FloatArray, period: int, start: int) -> FloatArray:
     return ema_k(x, period, 1.0 / period, start)
 
 
-@kernel
+@exact_kernel
 def wma(x: FloatArray, period: int, start: int) -> FloatArray:
-    """Linearly weighted moving average (weights 1..period, newest heaviest)."""
+    """Linearly weighted moving average (weights 1..period, newest heaviest).
+
+    Compiled without FMA contraction: fusing ``weighted += value * period`` would put the
+    multiply's latency on the running sum's chain (1.7 ms instead of 1.0 on 1M bars).
+    """
     n = x.shape[0]
     first = start + period - 1
     out = new_array(n)
@@ -86,16 +90,15 @@ def wma(x: FloatArray, period: int, start: int) -> FloatArray:
     for i in range(start, first):
         weighted += x[i] * (i - start + 1)
         plain += x[i]
-    trailing = start
     for i in range(first, n):
-        value = x[i]
+        # Unsigned indices: numba then skips its negative-index wrap-around select.
+        value = x[np.uint64(i)]
         weighted += value * period
         plain += value
-        out[i] = weighted / divider
+        out[np.uint64(i)] = weighted / divider
         # Dropping one weight from every term is the same as subtracting the plain sum.
         weighted -= plain
-        plain -= x[trailing]
-        trailing += 1
+        plain -= x[np.uint64(i - period + 1)]
     return out
 
 
@@ -266,7 +269,7 @@ def sma_inplace(buf: FloatArray, period: int, start: int) -> None:
     buf[start:first] = NAN
 
 
-@kernel
+@exact_kernel
 def wma_inplace(buf: FloatArray, period: int, start: int) -> None:
     """Replace ``buf[start:]`` by its weighted average, with :func:`wma`'s exact arithmetic."""
     n = buf.shape[0]
@@ -370,7 +373,7 @@ def hma(x: FloatArray, period: int, start: int) -> FloatArray:
     return out
 
 
-@kernel
+@exact_kernel
 def _double_minus_wma(x: FloatArray, period: int, start: int, buf: FloatArray) -> None:
     """``buf = 2 * buf - wma(x, period, start)`` without materialising the second WMA."""
     n = x.shape[0]
