@@ -78,3 +78,15 @@ def nan_array(n: int) -> FloatArray:
     out = new_array(n)
     out[:] = NAN
     return out
+
+
+@kernel
+def nan_head(n: int, head: int) -> FloatArray:
+    """:func:`new_array` with NaN in its first ``head`` slots only.
+
+    For kernels that write every slot from ``head`` on: filling the whole array with NaN
+    first would be one more pass over memory than TA-Lib makes.
+    """
+    out = new_array(n)
+    out[: min(max(head, 0), n)] = NAN
+    return out

@@ -336,16 +336,20 @@ def kama(x: FloatArray, period: int, start: int) -> FloatArray:
         noise += abs(x[i] - x[i + 1])
     prev = x[first - 1]
     for i in range(first, n):
+        # Unsigned indices: numba then skips its negative-index wrap-around selects.
+        u = np.uint64(i)
+        back = np.uint64(i - period)
         if i > first:
-            noise -= abs(x[i - period] - x[i - period - 1])
-            noise += abs(x[i] - x[i - 1])
-        change = x[i] - x[i - period]
+            noise -= abs(x[back] - x[np.uint64(i - period - 1)])
+            noise += abs(x[u] - x[np.uint64(i - 1)])
+        change = x[u] - x[back]
         # TA-Lib caps the efficiency ratio at 1 and treats a flat window as fully efficient.
-        ratio = 1.0 if noise <= change or -1e-8 < noise < 1e-8 else abs(change / noise)
+        flat = (noise <= change) | (noise > -1e-8) & (noise < 1e-8)
+        ratio = 1.0 if flat else abs(change / noise)
         sc = ratio * const_diff + const_max
         sc *= sc
-        prev = prev * (1.0 - sc) + x[i] * sc
-        out[i] = prev
+        prev = prev * (1.0 - sc) + x[u] * sc
+        out[u] = prev
     return out
 
 
@@ -362,9 +366,13 @@ def t3(x: FloatArray, period: int, vfactor: float, start: int) -> FloatArray:
     return ema_cascade(x, period, 2.0 / (period + 1), weights, start)
 
 
-@kernel
+@exact_kernel
 def hma(x: FloatArray, period: int, start: int) -> FloatArray:
-    """Hull moving average ``WMA(2 * WMA(x, p / 2) - WMA(x, p), sqrt(p))``, in one array."""
+    """Hull moving average ``WMA(2 * WMA(x, p / 2) - WMA(x, p), sqrt(p))``, in one array.
+
+    An exact kernel like the WMAs it calls: numba compiles a callee first reached from a
+    caller with the caller's fastmath flags, which would bring the contraction back.
+    """
     half = max(period // 2, 1)
     root = max(int(math.sqrt(period)), 1)
     out = wma(x, half, start)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.indicators._alloc import nan_array, new_array
+from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
-from engine.indicators._jit import kernel
+from engine.indicators._jit import exact_kernel, kernel
 from engine.indicators.kernels_ma import ema_cascade, wma_inplace
 from engine.indicators.kernels_statistic import linreg
 
@@ -27,8 +27,8 @@ def is_zero(value: float) -> bool:
 def rsi(x: FloatArray, period: int, start: int) -> FloatArray:
     """Relative strength index with Wilder smoothing seeded by plain averages."""
     n = x.shape[0]
-    out = nan_array(n)
     first = start + period
+    out = nan_head(n, first)
     if first >= n:
         return out
     gain = 0.0
@@ -103,7 +103,7 @@ def cmo(x: FloatArray, period: int) -> FloatArray:
 def cmou(x: FloatArray, period: int) -> FloatArray:
     """Chande momentum oscillator on plain sums of gains and losses over ``period`` changes."""
     n = x.shape[0]
-    out = nan_array(n)
+    out = nan_head(n, period)
     gain = 0.0
     loss = 0.0
     for i in range(1, n):
@@ -336,7 +336,7 @@ def ac(high: FloatArray, low: FloatArray, fast: int, slow: int, signal: int) -> 
     return out
 
 
-@kernel
+@exact_kernel
 def coppock(x: FloatArray, wma_period: int, roc1: int, roc2: int) -> FloatArray:
     """Coppock curve: WMA of the sum of two rates of change, built in one array."""
     n = x.shape[0]
@@ -378,15 +378,18 @@ def dpo(x: FloatArray, period: int) -> FloatArray:
 def er(x: FloatArray, period: int) -> FloatArray:
     """Kaufman efficiency ratio: net change over the sum of absolute changes."""
     n = x.shape[0]
-    out = nan_array(n)
+    out = nan_head(n, period)
     noise = 0.0
     for i in range(1, n):
-        noise += abs(x[i] - x[i - 1])
+        # Unsigned indices: numba then skips its negative-index wrap-around selects.
+        u = np.uint64(i)
+        noise += abs(x[u] - x[np.uint64(i - 1)])
         if i >= period:
-            net = abs(x[i] - x[i - period])
+            back = np.uint64(i - period)
+            net = abs(x[u] - x[back])
             # TA-Lib (as in KAMA) calls a flat or perfectly trending window fully efficient.
-            out[i] = 1.0 if (noise <= net or is_zero(noise)) else net / noise
-            noise -= abs(x[i - period + 1] - x[i - period])
+            out[u] = 1.0 if (noise <= net) | is_zero(noise) else net / noise
+            noise -= abs(x[np.uint64(i - period + 1)] - x[back])
     return out
 
 

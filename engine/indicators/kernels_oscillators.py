@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.indicators._alloc import nan_array, new_array
+from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_momentum import is_zero
@@ -238,7 +238,7 @@ def _pressure_at(
 def imi(open_: FloatArray, close: FloatArray, period: int) -> FloatArray:
     """Intraday momentum index: share of up-candle bodies in all bodies over ``period``."""
     n = open_.shape[0]
-    out = nan_array(n)
+    out = nan_head(n, period - 1)
     up = 0.0
     down = 0.0
     for i in range(n):
@@ -270,7 +270,7 @@ def vhf(x: FloatArray, period: int) -> FloatArray:
     highest = rolling_max(x, period, 0)
     lowest = rolling_min(x, period, 0)
     n = x.shape[0]
-    out = nan_array(n)
+    out = nan_head(n, period)
     noise = 0.0
     for i in range(1, n):
         noise += abs(x[i] - x[i - 1])

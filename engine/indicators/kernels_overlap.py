@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.indicators._alloc import nan_array, new_array
+from engine.indicators._alloc import nan_array, nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_ma import ema, sma
@@ -116,7 +116,7 @@ def supertrend(
 def vwma(x: FloatArray, volume: FloatArray, period: int) -> FloatArray:
     """Volume-weighted moving average over ``period`` bars."""
     n = x.shape[0]
-    out = nan_array(n)
+    out = nan_head(n, period - 1)
     if period > n:
         return out
     weighted = 0.0

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from engine.indicators._alloc import nan_array, new_array
+from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 
@@ -40,8 +40,8 @@ def fractal(
 ) -> tuple[FloatArray, FloatArray]:
     """Williams fractals: 100 at bar t when bar ``t - right`` is a strict swing high / low."""
     n = high.shape[0]
-    swing_high = nan_array(n)
-    swing_low = nan_array(n)
+    swing_high = nan_head(n, left + right)
+    swing_low = nan_head(n, left + right)
     for t in range(left + right, n):
         center = t - right
         is_high = True

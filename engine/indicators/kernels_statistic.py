@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from engine.indicators._alloc import nan_array, new_array
+from engine.indicators._alloc import nan_array, nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import exact_kernel, kernel
 
@@ -235,8 +235,8 @@ def beta(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
 def correl(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
     """Pearson correlation over ``period`` bars (sums re-anchored for accuracy)."""
     n = x.shape[0]
-    out = nan_array(n)
     first = period - 1
+    out = nan_head(n, first)
     if first >= n:
         return out
     ax = ay = 0.0
@@ -277,7 +277,7 @@ def correl(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
 def avgdev(x: FloatArray, period: int) -> FloatArray:
     """Mean absolute deviation from the ``period``-bar mean."""
     n = x.shape[0]
-    out = nan_array(n)
+    out = nan_head(n, period - 1)
     total = 0.0
     for t in range(n):
         total += x[t]

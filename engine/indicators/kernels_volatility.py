@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.indicators._alloc import nan_array, new_array
+from engine.indicators._alloc import nan_array, nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_statistic import rolling_var
@@ -15,11 +15,13 @@ NAN = np.nan
 @kernel
 def true_range_at(high: FloatArray, low: FloatArray, close: FloatArray, i: int) -> float:
     """True range of bar ``i`` (needs ``i >= 1``), in TA-Lib's comparison order."""
-    greatest = float(high[i] - low[i])
-    up = abs(close[i - 1] - high[i])
+    u = np.uint64(i)  # unsigned: no wrap-around selects
+    previous = close[np.uint64(i - 1)]
+    greatest = float(high[u] - low[u])
+    up = abs(previous - high[u])
     if up > greatest:
         greatest = up
-    down = abs(close[i - 1] - low[i])
+    down = abs(previous - low[u])
     if down > greatest:
         greatest = down
     return greatest
@@ -29,7 +31,7 @@ def true_range_at(high: FloatArray, low: FloatArray, close: FloatArray, i: int) 
 def trange(high: FloatArray, low: FloatArray, close: FloatArray, start: int) -> FloatArray:
     """True range; the first bar has no previous close, so the output starts at bar 1."""
     n = high.shape[0]
-    out = nan_array(n)
+    out = nan_head(n, start + 1)
     for i in range(start + 1, n):
         out[i] = true_range_at(high, low, close, i)
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.indicators._alloc import nan_array, new_array
+from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_ma import sma
@@ -181,7 +181,7 @@ def pvt(close: FloatArray, volume: FloatArray) -> FloatArray:
 def rvol(volume: FloatArray, period: int) -> FloatArray:
     """Relative volume: volume over the mean volume of the previous ``period`` bars."""
     n = volume.shape[0]
-    out = nan_array(n)
+    out = nan_head(n, period)
     average = sma(volume, period, 0)
     for i in range(period, n):
         previous = average[i - 1]

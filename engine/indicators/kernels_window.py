@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.indicators._alloc import nan_array, new_array
+from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 
@@ -29,7 +29,7 @@ NAN = np.nan
 def rolling_max_index(x: FloatArray, period: int, start: int) -> FloatArray:
     """Index of the highest value over the last ``period`` values (NaN during warm-up)."""
     n = x.shape[0]
-    out = nan_array(n)
+    out = nan_head(n, start + period - 1)
     best = -1
     highest = 0.0
     for today in range(start + period - 1, n):
@@ -53,7 +53,7 @@ def rolling_max_index(x: FloatArray, period: int, start: int) -> FloatArray:
 def rolling_min_index(x: FloatArray, period: int, start: int) -> FloatArray:
     """Index of the lowest value over the last ``period`` values (NaN during warm-up)."""
     n = x.shape[0]
-    out = nan_array(n)
+    out = nan_head(n, start + period - 1)
     best = -1
     lowest = 0.0
     for today in range(start + period - 1, n):
@@ -239,17 +239,18 @@ def scan_extreme(x: FloatArray, period: int, start: int, is_max: bool) -> FloatA
 def rolling_sum(x: FloatArray, period: int, start: int) -> FloatArray:
     """Sum over the last ``period`` values."""
     n = x.shape[0]
-    out = nan_array(n)
     first = start + period - 1
+    out = nan_head(n, first)
     if first >= n:
         return out
     total = 0.0
     for i in range(start, first):
         total += x[i]
     for i in range(first, n):
-        total += x[i]
-        out[i] = total
-        total -= x[i - period + 1]
+        # Unsigned indices: numba then skips its negative-index wrap-around select.
+        total += x[np.uint64(i)]
+        out[np.uint64(i)] = total
+        total -= x[np.uint64(i - period + 1)]
     return out
 
 
