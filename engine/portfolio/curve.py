@@ -58,7 +58,7 @@ def equity_curve(
     else:
         ts = np.empty(0, dtype=np.int64)
     fill_ts = np.fromiter((f.ts_init for f in fills), dtype=np.int64, count=len(fills))
-    cash_after = np.empty(len(fills))
+    cash_after: list[float] = []  # a list, then one array: faster than item assignment
     cash = initial_cash
     held: dict[str, float] = {}
     held_after: dict[str, list[tuple[int, float]]] = {}
@@ -71,7 +71,7 @@ def equity_curve(
             cash -= signed * fill.price + fill.fee
         else:
             cash -= (signed * fill.price + fill.fee) * series.at(fill.ts_event)
-        cash_after[k] = cash
+        cash_after.append(cash)
         old = held.get(symbol, 0.0)
         new = old + signed
         if old:  # same dust rule as Position.apply (which skips it when opening)
@@ -85,7 +85,7 @@ def equity_curve(
         changes.append((k, new))
     # index of the last fill applied at or before each snapshot time (-1: none yet)
     last_fill = np.searchsorted(fill_ts, ts, side="right") - 1
-    cash_curve = np.concatenate(([initial_cash], cash_after))[last_fill + 1]
+    cash_curve = np.array([initial_cash, *cash_after])[last_fill + 1]
     if adjustments:
         adjusted_ts = np.fromiter((a.ts_init for a in adjustments), np.int64, len(adjustments))
         flows = np.cumsum([0.0] + [a.amount for a in adjustments])
