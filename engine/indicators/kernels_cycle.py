@@ -11,11 +11,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
+from engine.indicators._alloc import new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import exact_kernel as kernel
 
 NAN = np.nan
+MAX_CYCLE = 50  # the smoothed period is clamped to [6, 50]
 
 # Output rows of ``hilbert``.
 PERIOD, PHASE, INPHASE, QUADRATURE, SINE, LEADSINE, TRENDLINE, TRENDMODE, MAMA, FAMA = range(10)
@@ -23,23 +26,32 @@ PERIOD, PHASE, INPHASE, QUADRATURE, SINE, LEADSINE, TRENDLINE, TRENDMODE, MAMA, 
 
 @kernel
 def hilbert_filter(
-    buffer: FloatArray, previous: FloatArray, slot: int, index: int, value: float, adjust: float
+    buffers: FloatArray,
+    row: int,
+    previous: FloatArray,
+    stage: int,
+    slot: int,
+    index: int,
+    value: float,
+    adjust: float,
 ) -> float:
     """One step of TA-Lib's Hilbert FIR in a circular buffer.
 
-    ``buffer`` holds 3 delayed products; ``previous[2k]`` / ``previous[2k+1]`` are the
-    filter's previous output term and input for the odd (k=1) or even (k=0) stream.
+    ``buffers[row]`` holds 3 delayed products; ``previous[stage, 2k]`` / ``previous[stage,
+    2k+1]`` are the filter's previous output term and input for the odd (k=1) or even (k=0)
+    stream. Whole 2-D arrays and indices, not row views, are passed: four filters per bar
+    made eight views, and each costs reference-count updates.
     """
     a = 0.0962
     b = 0.5769
     term = a * value
-    out = -float(buffer[index])
-    buffer[index] = term
+    out = -float(buffers[row, index])
+    buffers[row, index] = term
     out += term
-    out -= previous[2 * slot]
-    previous[2 * slot] = b * previous[2 * slot + 1]
-    out += previous[2 * slot]
-    previous[2 * slot + 1] = value
+    out -= previous[stage, 2 * slot]
+    previous[stage, 2 * slot] = b * previous[stage, 2 * slot + 1]
+    out += previous[stage, 2 * slot]
+    previous[stage, 2 * slot + 1] = value
     return float(out * adjust)
 
 
@@ -51,8 +63,14 @@ def hilbert(
     want_phase: bool,
     want_trend: bool,
     mama_limits: tuple[float, float],
+    rows: npt.NDArray[np.int64],
 ) -> FloatArray:
-    """Run the Hilbert pipeline over ``x[start:]`` and return a (10, n) array of outputs.
+    """Run the Hilbert pipeline over ``x[start:]``; return the ``rows`` asked for, (k, n).
+
+    Only the requested outputs are stored (a full 10-row result is 80 MB for 1M bars, and
+    touching it cost more than the pipeline). Every requested row must be one the flags
+    compute; it is then written at every bar from the warm-up on, so only the warm-up
+    head is filled with NaN.
 
     Args:
         x: Prices.
@@ -62,16 +80,31 @@ def hilbert(
         want_phase: Compute the dominant-cycle phase and sine rows (costly).
         want_trend: Compute the trendline row, and with ``want_phase`` the trend mode.
         mama_limits: (fast, slow) limits for the MAMA rows; (0, 0) skips them.
+        rows: Output row ids (PERIOD, PHASE, ...) in the order to return them.
     """
     n = x.shape[0]
-    out = np.full((10, n), NAN)
+    out = new_array(rows.shape[0] * n).reshape((rows.shape[0], n))
     first_out = start + lookback
+    out[:, : min(first_out, n)] = NAN
     if first_out >= n:
         return out
+    slots = np.full(10, -1, dtype=np.int64)
+    for j in range(rows.shape[0]):
+        slots[rows[j]] = j
     rad2deg = 45.0 / math.atan(1.0)
     deg2rad = 1.0 / rad2deg
     deg2rad_by_360 = math.atan(1.0) * 8.0
     fast_limit, slow_limit = mama_limits
+    # The phase sums need sin/cos of k * 360deg / cycle for every bar; cycle never exceeds
+    # 50, so a table of the very same expressions replaces ~40 libm calls per bar.
+    sines = np.zeros((MAX_CYCLE + 1, MAX_CYCLE))
+    cosines = np.zeros((MAX_CYCLE + 1, MAX_CYCLE))
+    if want_phase:
+        for cycle in range(1, MAX_CYCLE + 1):
+            for k in range(cycle):
+                angle = k * deg2rad_by_360 / cycle
+                sines[cycle, k] = math.sin(angle)
+                cosines[cycle, k] = math.cos(angle)
     trailing = start
     today = start
     wma_sub = x[today]
@@ -107,6 +140,7 @@ def hilbert(
     days_in_trend = 0
     prev_dc_phase = prev_sine = prev_lead_sine = 0.0
     trend = 1
+    even = (today - start) % 2 == 0
     while today < n:
         adjust = 0.075 * period + 0.54
         value = x[today]
@@ -118,14 +152,14 @@ def hilbert(
         smoothed = wma_sum * 0.1
         wma_sum -= wma_sub
         smooth_prices[smooth_index] = smoothed
-        slot = 0 if (today - start) % 2 == 0 else 1
+        slot = 0 if even else 1
+        even = not even
         i1 = i1_even_prev3 if slot == 0 else i1_odd_prev3
-        detrender = hilbert_filter(
-            buffers[slot], previous[0], slot, hilbert_index, smoothed, adjust
-        )
-        q1 = hilbert_filter(buffers[2 + slot], previous[1], slot, hilbert_index, detrender, adjust)
-        j_i = hilbert_filter(buffers[4 + slot], previous[2], slot, hilbert_index, i1, adjust)
-        j_q = hilbert_filter(buffers[6 + slot], previous[3], slot, hilbert_index, q1, adjust)
+        h = hilbert_index
+        detrender = hilbert_filter(buffers, slot, previous, 0, slot, h, smoothed, adjust)
+        q1 = hilbert_filter(buffers, 2 + slot, previous, 1, slot, h, detrender, adjust)
+        j_i = hilbert_filter(buffers, 4 + slot, previous, 2, slot, h, i1, adjust)
+        j_q = hilbert_filter(buffers, 6 + slot, previous, 3, slot, h, q1, adjust)
         if slot == 0:
             hilbert_index += 1
             if hilbert_index == 3:
@@ -148,11 +182,11 @@ def hilbert(
             alpha *= 0.5
             fama = alpha * mama + (1 - alpha) * fama
             if today >= first_out:
-                out[MAMA, today] = mama
-                out[FAMA, today] = fama
+                _put(out, slots, MAMA, today, mama)
+                _put(out, slots, FAMA, today, fama)
         if today >= first_out:
-            out[INPHASE, today] = i1
-            out[QUADRATURE, today] = q1
+            _put(out, slots, INPHASE, today, i1)
+            _put(out, slots, QUADRATURE, today, q1)
         re = 0.2 * (i2 * prev_i2 + q2 * prev_q2) + 0.8 * re
         im = 0.2 * (i2 * prev_q2 - q2 * prev_i2) + 0.8 * im
         prev_q2 = q2
@@ -169,18 +203,24 @@ def hilbert(
         period = 0.2 * period + 0.8 * last_period
         smooth_period = 0.33 * period + 0.67 * smooth_period
         if today >= first_out:
-            out[PERIOD, today] = smooth_period
+            _put(out, slots, PERIOD, today, smooth_period)
         if want_phase:
             prev_dc_phase = dc_phase
             cycle = int(smooth_period + 0.5)
             real_part = 0.0
             imag_part = 0.0
             idx = smooth_index
-            for k in range(cycle):
-                angle = k * deg2rad_by_360 / cycle
-                real_part += math.sin(angle) * smooth_prices[idx]
-                imag_part += math.cos(angle) * smooth_prices[idx]
-                idx = 49 if idx == 0 else idx - 1
+            if 0 <= cycle <= MAX_CYCLE:
+                for k in range(cycle):
+                    real_part += sines[cycle, k] * smooth_prices[idx]
+                    imag_part += cosines[cycle, k] * smooth_prices[idx]
+                    idx = 49 if idx == 0 else idx - 1
+            else:
+                for k in range(cycle):
+                    angle = k * deg2rad_by_360 / cycle
+                    real_part += math.sin(angle) * smooth_prices[idx]
+                    imag_part += math.cos(angle) * smooth_prices[idx]
+                    idx = 49 if idx == 0 else idx - 1
             magnitude = abs(imag_part)
             if magnitude > 0.0:
                 dc_phase = math.atan(real_part / imag_part) * rad2deg
@@ -201,9 +241,9 @@ def hilbert(
             sine = math.sin(dc_phase * deg2rad)
             lead_sine = math.sin((dc_phase + 45) * deg2rad)
             if today >= first_out:
-                out[PHASE, today] = dc_phase
-                out[SINE, today] = sine
-                out[LEADSINE, today] = lead_sine
+                _put(out, slots, PHASE, today, dc_phase)
+                _put(out, slots, SINE, today, sine)
+                _put(out, slots, LEADSINE, today, lead_sine)
         if want_trend:
             cycle = int(smooth_period + 0.5)
             average = 0.0
@@ -234,9 +274,9 @@ def hilbert(
                 if trendline != 0.0 and abs((price - trendline) / trendline) >= 0.015:
                     trend = 1
             if today >= first_out:
-                out[TRENDLINE, today] = trendline
+                _put(out, slots, TRENDLINE, today, trendline)
                 if want_phase:
-                    out[TRENDMODE, today] = trend
+                    _put(out, slots, TRENDMODE, today, trend)
         smooth_index = 0 if smooth_index == 49 else smooth_index + 1
         today += 1
     return out
@@ -247,5 +287,13 @@ def mama(
     x: FloatArray, fast_limit: float, slow_limit: float, start: int
 ) -> tuple[FloatArray, FloatArray]:
     """MESA adaptive moving average and its following average (FAMA)."""
-    rows = hilbert(x, start, 32, False, False, (fast_limit, slow_limit))
-    return rows[MAMA].copy(), rows[FAMA].copy()
+    rows = hilbert(x, start, 32, False, False, (fast_limit, slow_limit), np.array([MAMA, FAMA]))
+    return rows[0], rows[1]
+
+
+@kernel
+def _put(out: FloatArray, slots: npt.NDArray[np.int64], row: int, t: int, value: float) -> None:
+    """Store ``value`` at bar ``t`` of output ``row`` if that row was asked for."""
+    j = slots[row]
+    if j >= 0:
+        out[j, t] = value

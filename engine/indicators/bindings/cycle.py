@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from engine.indicators import kernels_cycle as cy
 from engine.indicators._binding import Binding
 from engine.indicators._common import FloatArray, Kernel, Params
@@ -11,9 +13,11 @@ from engine.indicators.bindings._helpers import constant
 
 
 def _rows(lookback: int, phase: bool, trend: bool, *rows: int) -> Kernel:
+    wanted = np.array(rows, dtype=np.int64)
+
     def run(a: Sequence[FloatArray], p: Params) -> tuple[FloatArray, ...]:
-        result = cy.hilbert(a[0], 0, lookback, phase, trend, (0.0, 0.0))
-        return tuple(result[row].copy() for row in rows)
+        result = cy.hilbert(a[0], 0, lookback, phase, trend, (0.0, 0.0), wanted)
+        return tuple(result[j] for j in range(len(rows)))
 
     return run
 
