@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.indicators._alloc import nan_array, nan_head, new_array
+from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_volatility import true_range_at
@@ -166,11 +166,17 @@ def adxr(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> F
 
 
 @kernel
-def aroon_indices(high: FloatArray, low: FloatArray, period: int) -> tuple[FloatArray, FloatArray]:
-    """Indices of the highest high and lowest low over ``period + 1`` bars (latest on ties)."""
+def _aroon_scan(
+    high: FloatArray, low: FloatArray, period: int, down: FloatArray, up: FloatArray
+) -> None:
+    """Aroon from the indices of the highest high and lowest low over ``period + 1`` bars.
+
+    Ties go to the latest bar. With an empty ``down`` the oscillator (up - down) is written
+    to ``up``; otherwise both lines. Outputs are written directly, with no index arrays.
+    """
     n = high.shape[0]
-    high_idx = nan_array(n)
-    low_idx = nan_array(n)
+    factor = 100.0 / period
+    both = down.shape[0] > 0
     hi = -1
     lo = -1
     highest = 0.0
@@ -197,31 +203,29 @@ def aroon_indices(high: FloatArray, low: FloatArray, period: int) -> tuple[Float
         elif high[today] >= highest:
             hi = today
             highest = high[today]
-        high_idx[today] = hi
-        low_idx[today] = lo
-    return high_idx, low_idx
+        if both:
+            up[today] = factor * (period - (today - hi))
+            down[today] = factor * (period - (today - lo))
+        else:
+            up[today] = factor * (float(hi) - float(lo))
 
 
 @kernel
 def aroon(high: FloatArray, low: FloatArray, period: int) -> tuple[FloatArray, FloatArray]:
     """Aroon down and up: 100 * (period - bars since the extreme) / period."""
-    hi, lo = aroon_indices(high, low, period)
     n = high.shape[0]
     down = nan_head(n, period)
     up = nan_head(n, period)
-    factor = 100.0 / period
-    for t in range(period, n):
-        up[t] = factor * (period - (t - hi[t]))
-        down[t] = factor * (period - (t - lo[t]))
+    _aroon_scan(high, low, period, down, up)
     return down, up
 
 
 @kernel
 def aroonosc(high: FloatArray, low: FloatArray, period: int) -> FloatArray:
     """Aroon oscillator: Aroon up minus Aroon down."""
-    hi, lo = aroon_indices(high, low, period)
-    factor = 100.0 / period
-    return factor * (hi - lo)
+    out = nan_head(high.shape[0], period)
+    _aroon_scan(high, low, period, np.empty(0), out)
+    return out
 
 
 @kernel
@@ -230,26 +234,30 @@ def vortex(
 ) -> tuple[FloatArray, FloatArray]:
     """Vortex indicator: sums of |high - previous low| and |low - previous high| over TR."""
     n = high.shape[0]
-    plus_out = nan_array(n)
-    minus_out = nan_array(n)
+    plus_out = nan_head(n, period)
+    minus_out = nan_head(n, period)
     if period >= n:
         return plus_out, minus_out
     plus_total = 0.0
     minus_total = 0.0
     tr_total = 0.0
     for i in range(1, n):
-        plus_total += abs(high[i] - low[i - 1])
-        minus_total += abs(low[i] - high[i - 1])
+        # Unsigned indices: numba then skips its negative-index wrap-around selects.
+        u = np.uint64(i)
+        back = np.uint64(i - 1)
+        plus_total += abs(high[u] - low[back])
+        minus_total += abs(low[u] - high[back])
         tr_total += true_range_at(high, low, close, i)
         if i >= period:
             if -1e-8 < tr_total < 1e-8:
-                plus_out[i] = 0.0
-                minus_out[i] = 0.0
+                plus_out[u] = 0.0
+                minus_out[u] = 0.0
             else:
-                plus_out[i] = plus_total / tr_total
-                minus_out[i] = minus_total / tr_total
-            old = i - period + 1
-            plus_total -= abs(high[old] - low[old - 1])
-            minus_total -= abs(low[old] - high[old - 1])
-            tr_total -= true_range_at(high, low, close, old)
+                plus_out[u] = plus_total / tr_total
+                minus_out[u] = minus_total / tr_total
+            old = np.uint64(i - period + 1)
+            older = np.uint64(i - period)
+            plus_total -= abs(high[old] - low[older])
+            minus_total -= abs(low[old] - high[older])
+            tr_total -= true_range_at(high, low, close, i - period + 1)
     return plus_out, minus_out

@@ -11,7 +11,7 @@ import numpy as np
 from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import exact_kernel, kernel
-from engine.indicators.kernels_ma import ema_cascade, wma_inplace
+from engine.indicators.kernels_ma import wma_inplace
 from engine.indicators.kernels_statistic import linreg
 
 NAN = np.nan
@@ -233,19 +233,40 @@ def macd(
 
 @kernel
 def trix(x: FloatArray, period: int) -> FloatArray:
-    """One-bar rate of change (%) of a triple EMA."""
-    # The rate of change overwrites the triple EMA in place (a scalar keeps the previous).
-    out = ema_cascade(x, period, 2.0 / (period + 1), np.array([0.0, 0.0, 1.0]), 0)
+    """One-bar rate of change (%) of a triple EMA, in one pass.
+
+    The EMAs are seeded as :func:`ema_cascade` seeds them (each stage by the mean of its
+    input's first ``period`` values), then run as three registers.
+    """
     n = x.shape[0]
+    k = 2.0 / (period + 1)
     first = 3 * (period - 1)
+    out = new_array(n)
+    out[: min(first + 1, n)] = NAN
     if first >= n:
         return out
-    previous = out[first]
-    out[first] = NAN
+    values = np.zeros(3)
+    counts = np.zeros(3, dtype=np.int64)
+    for i in range(first + 1):
+        v = x[i]
+        for j in range(3):
+            c = counts[j]
+            if c < period:
+                values[j] += v
+                counts[j] = c + 1
+                if c + 1 < period:
+                    break
+                values[j] /= period
+            else:
+                values[j] = values[j] * (1.0 - k) + v * k
+            v = values[j]
+    e1, e2, e3 = values[0], values[1], values[2]
     for i in range(first + 1, n):
-        current = out[i]
-        out[i] = 0.0 if previous == 0.0 else ((current / previous) - 1.0) * 100.0
-        previous = current
+        previous = e3
+        e1 = e1 * (1.0 - k) + x[np.uint64(i)] * k
+        e2 = e2 * (1.0 - k) + e1 * k
+        e3 = e3 * (1.0 - k) + e2 * k
+        out[np.uint64(i)] = 0.0 if previous == 0.0 else ((e3 / previous) - 1.0) * 100.0
     return out
 
 

@@ -45,8 +45,28 @@ def atr(
 
     With ``period == 1`` TA-Lib returns the true range itself.
     """
+    return _atr(high, low, close, period, start, False)
+
+
+@kernel
+def natr(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
+    """Average true range as a percentage of the close (0 where the close is ~0)."""
+    return _atr(high, low, close, period, 0, True)
+
+
+@kernel
+def _atr(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    period: int,
+    start: int,
+    normalised: bool,
+) -> FloatArray:
+    """ATR, or with ``normalised`` NATR, written in one pass (no second pass for NATR)."""
     n = high.shape[0]
     if period <= 1:
+        # TA-Lib returns the raw true range here, for NATR too.
         return trange(high, low, close, start)
     first = start + period
     out = new_array(n)
@@ -57,28 +77,21 @@ def atr(
     for i in range(start + 1, first + 1):
         total += true_range_at(high, low, close, i)
     prev = total / period
-    out[first] = prev
+    out[first] = _scaled(prev, close[first], normalised)
     # One fused multiply-add on the recursive chain (see ``rsi``): within an ulp per step.
     inverse = 1.0 / period
     keep = (period - 1.0) / period
     for i in range(first + 1, n):
         prev = prev * keep + true_range_at(high, low, close, i) * inverse
-        out[i] = prev
+        out[np.uint64(i)] = _scaled(prev, close[np.uint64(i)], normalised)
     return out
 
 
 @kernel
-def natr(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
-    """Average true range as a percentage of the close (0 where the close is ~0)."""
-    out = atr(high, low, close, period, 0)
-    if period <= 1:
-        # TA-Lib returns the raw true range here, not a percentage.
-        return out
-    for i in range(out.shape[0]):
-        if not np.isnan(out[i]):
-            c = close[i]
-            out[i] = 0.0 if -1e-8 < c < 1e-8 else (out[i] / c) * 100.0
-    return out
+def _scaled(average: float, close: float, normalised: bool) -> float:
+    if not normalised:
+        return average
+    return 0.0 if -1e-8 < close < 1e-8 else (average / close) * 100.0
 
 
 @kernel
