@@ -42,19 +42,22 @@ def fractal(
     n = high.shape[0]
     swing_high = nan_head(n, left + right)
     swing_low = nan_head(n, left + right)
+    # Branch-free comparisons on unsigned indices: which neighbour breaks the swing is
+    # random, so per-comparison branches mispredicted about every other bar.
     for t in range(left + right, n):
         center = t - right
+        top = high[np.uint64(center)]
+        bottom = low[np.uint64(center)]
         is_high = True
         is_low = True
-        for k in range(center - left, t + 1):
-            if k == center:
-                continue
-            if high[k] >= high[center]:
-                is_high = False
-            if low[k] <= low[center]:
-                is_low = False
-        swing_high[t] = 100.0 if is_high else 0.0
-        swing_low[t] = 100.0 if is_low else 0.0
+        for k in range(center - left, center):
+            is_high &= high[np.uint64(k)] < top
+            is_low &= low[np.uint64(k)] > bottom
+        for k in range(center + 1, t + 1):
+            is_high &= high[np.uint64(k)] < top
+            is_low &= low[np.uint64(k)] > bottom
+        swing_high[np.uint64(t)] = 100.0 if is_high else 0.0
+        swing_low[np.uint64(t)] = 100.0 if is_low else 0.0
     return swing_high, swing_low
 
 

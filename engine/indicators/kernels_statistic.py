@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from engine.indicators._alloc import nan_array, nan_head, new_array
+from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import exact_kernel, kernel
 
@@ -204,30 +204,37 @@ def linreg(x: FloatArray, period: int, mode: int) -> FloatArray:
 @exact_kernel
 def beta(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
     """Beta of ``y``'s one-bar returns regressed on ``x``'s over ``period`` returns."""
+    # Rings of the last ``period`` returns replace two full-length return arrays.
     n = x.shape[0]
-    out = nan_array(n)
-    rx = np.zeros(n)
-    ry = np.zeros(n)
-    for i in range(1, n):
-        rx[i] = 0.0 if x[i - 1] == 0.0 else (x[i] - x[i - 1]) / x[i - 1]
-        ry[i] = 0.0 if y[i - 1] == 0.0 else (y[i] - y[i - 1]) / y[i - 1]
+    out = nan_head(n, period)
+    ring_x = np.zeros(period)
+    ring_y = np.zeros(period)
+    slot = 0
     s_xx = s_xy = s_x = s_y = 0.0
     for i in range(1, n):
-        s_xx += rx[i] * rx[i]
-        s_xy += rx[i] * ry[i]
-        s_x += rx[i]
-        s_y += ry[i]
+        u = np.uint64(i)
+        back = np.uint64(i - 1)
+        rx = 0.0 if x[back] == 0.0 else (x[u] - x[back]) / x[back]
+        ry = 0.0 if y[back] == 0.0 else (y[u] - y[back]) / y[back]
+        ring_x[slot] = rx
+        ring_y[slot] = ry
+        slot = slot + 1 if slot + 1 < period else 0
+        s_xx += rx * rx
+        s_xy += rx * ry
+        s_x += rx
+        s_y += ry
         if i >= period:
             denominator = period * s_xx - s_x * s_x
             if denominator == 0.0:
-                out[i] = 0.0
+                out[u] = 0.0
             else:
-                out[i] = (period * s_xy - s_x * s_y) / denominator
-            old = i - period + 1
-            s_xx -= rx[old] * rx[old]
-            s_xy -= rx[old] * ry[old]
-            s_x -= rx[old]
-            s_y -= ry[old]
+                out[u] = (period * s_xy - s_x * s_y) / denominator
+            old_x = ring_x[slot]
+            old_y = ring_y[slot]
+            s_xx -= old_x * old_x
+            s_xy -= old_x * old_y
+            s_x -= old_x
+            s_y -= old_y
     return out
 
 
