@@ -133,6 +133,8 @@ def macdext(
     if slow < fast:
         fast, slow = slow, fast
         fast_type, slow_type = slow_type, fast_type
+    if fast_type == slow_type == sig_type == SMA and min(fast, signal) > 1:
+        return kma.macd_sma(x, fast, slow, signal)
     largest = max(ma_lookback(fast, fast_type), ma_lookback(slow, slow_type))
     fast_line = ma(x, fast, fast_type, largest - ma_lookback(fast, fast_type))
     slow_line = ma(x, slow, slow_type, largest - ma_lookback(slow, slow_type))

@@ -499,3 +499,53 @@ def ema_oscillator(x: FloatArray, fast: int, slow: int, percent: bool) -> FloatA
         else:
             out[i] = ((fast_value - slow_value) / slow_value) * 100.0
     return out
+
+
+@kernel
+def macd_sma(
+    x: FloatArray, fast: int, slow: int, signal: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """MACDEXT with simple averages on every leg (its default), in one pass.
+
+    Replays the composite exactly: the fast SMA starts where it ends with the slow one
+    (bar ``slow - 1``), the signal SMA runs over the MACD line from there; each running
+    sum adds, emits, then drops its oldest input, as :func:`sma` does. ``fast <= slow``.
+    """
+    n = x.shape[0]
+    begin = slow - 1 + signal - 1
+    line = new_array(n)
+    signal_out = new_array(n)
+    hist = new_array(n)
+    head = min(begin, n)
+    line[:head] = NAN
+    signal_out[:head] = NAN
+    hist[:head] = NAN
+    if slow - 1 >= n:
+        return line, signal_out, hist
+    fast_total = 0.0
+    for i in range(slow - fast, slow - 1):
+        fast_total += x[i]
+    slow_total = 0.0
+    for i in range(slow - 1):
+        slow_total += x[i]
+    ring = np.empty(signal)  # the MACD values the signal sum must drop
+    slot = 0
+    signal_total = 0.0
+    for i in range(slow - 1, n):
+        u = np.uint64(i)
+        value = x[u]
+        fast_total += value
+        slow_total += value
+        macd = fast_total / fast - slow_total / slow
+        fast_total -= x[np.uint64(i - fast + 1)]
+        slow_total -= x[np.uint64(i - slow + 1)]
+        ring[slot] = macd
+        slot = slot + 1 if slot + 1 < signal else 0
+        signal_total += macd
+        if i >= begin:
+            average = signal_total / signal
+            signal_total -= ring[slot]
+            line[u] = macd
+            signal_out[u] = average
+            hist[u] = macd - average
+    return line, signal_out, hist

@@ -23,14 +23,21 @@ def heikin_ashi(
     ha_high = new_array(n)
     ha_low = new_array(n)
     ha_close = new_array(n)
+    if n == 0:
+        return ha_open, ha_high, ha_low, ha_close
+    # The recursive open stays in registers (reading it back from the output array put a
+    # store-to-load round trip on the chain).
+    bar_open = (open_[0] + close[0]) / 2.0
+    previous_close = 0.0
     for i in range(n):
-        ha_close[i] = (open_[i] + high[i] + low[i] + close[i]) / 4.0
-        if i == 0:
-            ha_open[i] = (open_[i] + close[i]) / 2.0
-        else:
-            ha_open[i] = (ha_open[i - 1] + ha_close[i - 1]) / 2.0
-        ha_high[i] = max(high[i], ha_open[i], ha_close[i])
-        ha_low[i] = min(low[i], ha_open[i], ha_close[i])
+        bar_close = (open_[i] + high[i] + low[i] + close[i]) / 4.0
+        if i > 0:
+            bar_open = (bar_open + previous_close) / 2.0
+        ha_open[i] = bar_open
+        ha_close[i] = bar_close
+        ha_high[i] = max(high[i], bar_open, bar_close)
+        ha_low[i] = min(low[i], bar_open, bar_close)
+        previous_close = bar_close
     return ha_open, ha_high, ha_low, ha_close
 
 
