@@ -52,7 +52,13 @@ __all__ = [
     "run_backtest",
 ]
 
-CHUNK = 65_536
+# Bars per list handed to the loop. The bars of a chunk (tuples and their floats) die
+# together when the loop moves on; a few hundred at a time, the next chunk reuses their
+# memory at once, whereas 64k-bar chunks (~17 MB) made the allocator hand whole arenas
+# back to the OS and fault fresh 4 kB pages in again for the next one (measured on the
+# 1M-bar bench: ~82k -> ~22k page faults per run, ~490k -> ~550k bars/s).
+CHUNK = 512
+GATHER = 65_536  # rows merged per numpy pass when several frames interleave
 ProgressFn = Callable[[int, int], None]
 
 
@@ -239,22 +245,24 @@ def iter_bar_chunks(frames: list[BarFrame]) -> Iterator[list[Bar]]:
     columns = [np.stack([f.open, f.high, f.low, f.close, f.volume], axis=1) for f in frames]
     closes = [frame.ts_close_ns for frame in frames]
     make = tuple.__new__
-    for start in range(0, rows.size, CHUNK):
-        ids = frame_ids[start : start + CHUNK]
-        idx = rows[start : start + CHUNK]
-        values = np.empty((idx.size, 5))
-        ts = np.empty(idx.size, dtype=np.int64)
+    for start in range(0, rows.size, GATHER):
+        block_ids = frame_ids[start : start + GATHER]
+        idx = rows[start : start + GATHER]
+        block = np.empty((idx.size, 5))
+        block_ts = np.empty(idx.size, dtype=np.int64)
         for position in range(len(frames)):
-            mask = ids == position
-            values[mask] = columns[position][idx[mask]]
-            ts[mask] = closes[position][idx[mask]]
-        ts_list = ts.tolist()
-        timeframes = [frames[i].timeframe_ns for i in ids.tolist()]
-        names = [symbols[i] for i in ids.tolist()]
-        o, h, low, c, v = values.T.tolist()
-        # tuple.__new__ through map builds each Bar without a Python-level call.
-        records = zip(names, ts_list, ts_list, o, h, low, c, v, timeframes, strict=True)
-        yield list(map(make, repeat(Bar), records))
+            mask = block_ids == position
+            block[mask] = columns[position][idx[mask]]
+            block_ts[mask] = closes[position][idx[mask]]
+        for offset in range(0, idx.size, CHUNK):
+            ids = block_ids[offset : offset + CHUNK].tolist()
+            ts_list = block_ts[offset : offset + CHUNK].tolist()
+            timeframes = [frames[i].timeframe_ns for i in ids]
+            names = [symbols[i] for i in ids]
+            o, h, low, c, v = block[offset : offset + CHUNK].T.tolist()
+            # tuple.__new__ through map builds each Bar without a Python-level call.
+            records = zip(names, ts_list, ts_list, o, h, low, c, v, timeframes, strict=True)
+            yield list(map(make, repeat(Bar), records))
 
 
 def _single_frame_chunks(frame: BarFrame) -> Iterator[list[Bar]]:
