@@ -97,11 +97,14 @@ def mavp(
     if lookback >= n:
         return out
     chosen = kma.clamp_periods(periods, min_period, max_period)
-    for period in np.unique(chosen[lookback:]):
-        if matype == SMA and period > 1:
-            # One running sum per distinct period, stored only on the bars that chose it.
-            kma.mavp_sma(x, chosen, int(period), lookback, out)
-            continue
+    distinct = np.unique(chosen[lookback:])
+    if matype == SMA:
+        # One running sum per distinct period, stored only on the bars that chose it.
+        summed = distinct[distinct > 1]
+        if summed.size:
+            kma.mavp_sma(x, chosen, summed, lookback, out)
+        distinct = distinct[distinct <= 1]
+    for period in distinct:
         line = ma(x, int(period), matype, lookback - ma_lookback(int(period), matype))
         kma.scatter_rows(out, line, chosen, int(period), lookback)
     return out

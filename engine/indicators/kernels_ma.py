@@ -22,7 +22,12 @@ NAN = np.nan
 
 @kernel
 def sma(x: FloatArray, period: int, start: int) -> FloatArray:
-    """Simple moving average; first value at ``start + period - 1``."""
+    """Simple moving average; first value at ``start + period - 1``.
+
+    The mean multiplies by ``1 / period``: a divide per bar was the loop's bottleneck, and
+    the result moves by at most an ulp, far inside parity tolerance. Unsigned indices let
+    numba skip its wrap-around selects.
+    """
     n = x.shape[0]
     first = start + period - 1
     out = new_array(n)
@@ -32,10 +37,11 @@ def sma(x: FloatArray, period: int, start: int) -> FloatArray:
     total = 0.0
     for i in range(start, first):
         total += x[i]
+    scale = 1.0 / period
     for i in range(first, n):
-        total += x[i]
-        out[i] = total / period
-        total -= x[i - period + 1]
+        total += x[np.uint64(i)]
+        out[np.uint64(i)] = total * scale
+        total -= x[np.uint64(i - period + 1)]
     return out
 
 
@@ -227,15 +233,40 @@ def tema(x: FloatArray, period: int, start: int) -> FloatArray:
 
 @kernel
 def trima(x: FloatArray, period: int, start: int) -> FloatArray:
-    """Triangular moving average: a simple average of a simple average (second one in place)."""
-    if period % 2 == 1:
-        half = (period + 1) // 2
-        out = sma(x, half, start)
-        sma_inplace(out, half, start + half - 1)
+    """Triangular moving average: a simple average of a simple average, in one pass.
+
+    The inner average feeds the outer running sum as it is produced; a ring keeps the
+    inner values the outer sum must drop. Both sums add, emit, then drop, as :func:`sma`;
+    the means multiply by reciprocals (two divides per bar were the bottleneck; an ulp of
+    difference, far inside parity tolerance).
+    """
+    inner_period = (period + 1) // 2
+    outer_period = inner_period if period % 2 == 1 else period // 2 + 1
+    n = x.shape[0]
+    first_inner = start + inner_period - 1
+    first = first_inner + outer_period - 1
+    out = new_array(n)
+    out[: min(first, n)] = NAN
+    if first_inner >= n:
         return out
-    half = period // 2
-    out = sma(x, half, start)
-    sma_inplace(out, half + 1, start + half - 1)
+    inner_total = 0.0
+    for i in range(start, first_inner):
+        inner_total += x[i]
+    ring = np.empty(outer_period)
+    slot = 0
+    outer_total = 0.0
+    inner_scale = 1.0 / inner_period
+    outer_scale = 1.0 / outer_period
+    for i in range(first_inner, n):
+        inner_total += x[np.uint64(i)]
+        inner = inner_total * inner_scale
+        inner_total -= x[np.uint64(i - inner_period + 1)]
+        ring[slot] = inner
+        slot = slot + 1 if slot + 1 < outer_period else 0
+        outer_total += inner
+        if i >= first:
+            out[np.uint64(i)] = outer_total * outer_scale
+            outer_total -= ring[slot]
     return out
 
 
@@ -259,11 +290,12 @@ def sma_inplace(buf: FloatArray, period: int, start: int) -> None:
         ring[i - start] = value
         total += value
     slot = period - 1
+    scale = 1.0 / period  # as in ``sma``
     for i in range(first, n):
         value = buf[i]
         ring[slot] = value
         total += value
-        buf[i] = total / period
+        buf[i] = total * scale
         slot = slot + 1 if slot + 1 < period else 0
         total -= ring[slot]
     buf[start:first] = NAN
@@ -442,23 +474,37 @@ def scatter_rows(
 
 @kernel
 def mavp_sma(
-    x: FloatArray, chosen: npt.NDArray[np.int64], period: int, begin: int, out: FloatArray
+    x: FloatArray,
+    chosen: npt.NDArray[np.int64],
+    periods: npt.NDArray[np.int64],
+    begin: int,
+    out: FloatArray,
 ) -> None:
-    """MAVP's simple-average leg for one ``period``, written only where it was chosen.
+    """MAVP's simple-average legs for all distinct ``periods`` (each > 1) in one pass.
 
-    Replays :func:`sma` started at ``begin - period + 1`` (its first value lands on
-    ``begin``), without materialising the whole average.
+    Each period keeps the running sum :func:`sma` would (started at ``begin - period +
+    1``, so its first value lands on ``begin``); a bar reads the sum of the period it chose.
+    One pass updating every sum is independent work the CPU overlaps, where one pass per
+    period was a latency-bound chain each.
     """
     n = x.shape[0]
-    start = begin - period + 1
-    total = 0.0
-    for i in range(start, begin):
-        total += x[i]
+    m = periods.shape[0]
+    slot_of = np.full(periods.max() + 1, -1, dtype=np.int64)
+    totals = np.zeros(m)
+    for j in range(m):
+        period = periods[j]
+        slot_of[period] = j
+        total = 0.0
+        for i in range(begin - period + 1, begin):
+            total += x[i]
+        totals[j] = total
     for i in range(begin, n):
-        total += x[i]
-        if chosen[i] == period:
-            out[i] = total / period
-        total -= x[i - period + 1]
+        value = x[np.uint64(i)]
+        period = chosen[np.uint64(i)]
+        if period < slot_of.shape[0] and slot_of[period] >= 0:
+            out[np.uint64(i)] = (totals[slot_of[period]] + value) / period
+        for j in range(m):
+            totals[j] = (totals[j] + value) - x[np.uint64(i - periods[j] + 1)]
 
 
 @kernel
@@ -530,20 +576,23 @@ def macd_sma(
         slow_total += x[i]
     ring = np.empty(signal)  # the MACD values the signal sum must drop
     slot = 0
+    fast_scale = 1.0 / fast  # reciprocals, as in ``sma``
+    slow_scale = 1.0 / slow
+    signal_scale = 1.0 / signal
     signal_total = 0.0
     for i in range(slow - 1, n):
         u = np.uint64(i)
         value = x[u]
         fast_total += value
         slow_total += value
-        macd = fast_total / fast - slow_total / slow
+        macd = fast_total * fast_scale - slow_total * slow_scale
         fast_total -= x[np.uint64(i - fast + 1)]
         slow_total -= x[np.uint64(i - slow + 1)]
         ring[slot] = macd
         slot = slot + 1 if slot + 1 < signal else 0
         signal_total += macd
         if i >= begin:
-            average = signal_total / signal
+            average = signal_total * signal_scale
             signal_total -= ring[slot]
             line[u] = macd
             signal_out[u] = average

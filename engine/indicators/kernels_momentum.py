@@ -319,6 +319,8 @@ def ao(high: FloatArray, low: FloatArray, fast: int, slow: int) -> FloatArray:
     out[: min(lookback, n)] = NAN
     fast_sum = 0.0
     slow_sum = 0.0
+    fast_scale = 1.0 / fast  # reciprocals, as in ``sma``
+    slow_scale = 1.0 / slow
     for i in range(n):
         median = (high[i] + low[i]) / 2.0
         fast_sum += median
@@ -328,7 +330,7 @@ def ao(high: FloatArray, low: FloatArray, fast: int, slow: int) -> FloatArray:
         if i >= slow:
             slow_sum -= (high[i - slow] + low[i - slow]) / 2.0
         if i >= lookback:
-            out[i] = fast_sum / fast - slow_sum / slow
+            out[i] = fast_sum * fast_scale - slow_sum * slow_scale
     return out
 
 
@@ -345,13 +347,14 @@ def ac(high: FloatArray, low: FloatArray, fast: int, slow: int, signal: int) -> 
     ring = np.empty(signal)
     total = 0.0
     slot = 0
+    scale = 1.0 / signal  # as in ``sma``
     for i in range(begin, n):
         awesome = out[i]
         ring[slot] = awesome
         total += awesome
         slot = slot + 1 if slot + 1 < signal else 0
         if i >= first:
-            out[i] = awesome - total / signal
+            out[i] = awesome - total * scale
             total -= ring[slot]
     out[begin:first] = NAN
     return out
@@ -386,12 +389,13 @@ def dpo(x: FloatArray, period: int) -> FloatArray:
     out = new_array(n)
     out[: min(first, n)] = NAN
     total = 0.0
+    scale = 1.0 / period  # as in ``sma``
     for i in range(n):
         total += x[i]
         if i >= period:
             total -= x[i - period]
         if i >= first:
-            out[i] = x[i - shift] - total / period
+            out[i] = x[i - shift] - total * scale
     return out
 
 

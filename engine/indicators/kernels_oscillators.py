@@ -8,6 +8,7 @@ from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_momentum import is_zero
+from engine.indicators.kernels_statistic import abs_deviation
 from engine.indicators.kernels_volatility import range_sma
 from engine.indicators.kernels_window import (
     BLOCK,
@@ -47,6 +48,7 @@ def cci(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> Fl
     ring = np.empty(2 * period)
     slot = 0
     total = 0.0
+    scale = 1.0 / period  # reciprocal means, as in ``sma``
     for i in range(n):
         typical = (high[i] + low[i] + close[i]) / 3.0
         ring[slot] = typical
@@ -54,31 +56,13 @@ def cci(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> Fl
         slot = slot + 1 if slot + 1 < period else 0
         total += typical
         if i >= period - 1:
-            mean = total / period
-            deviation = _abs_deviation(ring, slot, period, mean)
+            mean = total * scale
+            deviation = abs_deviation(ring, slot, period, mean)
             gap = typical - mean
             valid = gap != 0.0 and deviation != 0.0
-            out[i] = gap / (0.015 * (deviation / period)) if valid else 0.0
+            out[i] = gap / (0.015 * (deviation * scale)) if valid else 0.0
             total -= ring[slot]
     return out
-
-
-@kernel
-def _abs_deviation(ring: FloatArray, begin: int, period: int, mean: float) -> float:
-    """Sum of ``|v - mean|`` over ``ring[begin : begin + period]``, four sums at a time."""
-    a = b = c = d = 0.0
-    j = begin
-    stop = begin + period
-    while j + 4 <= stop:
-        a += abs(ring[np.uint64(j)] - mean)
-        b += abs(ring[np.uint64(j + 1)] - mean)
-        c += abs(ring[np.uint64(j + 2)] - mean)
-        d += abs(ring[np.uint64(j + 3)] - mean)
-        j += 4
-    while j < stop:
-        a += abs(ring[np.uint64(j)] - mean)
-        j += 1
-    return (a + b) + (c + d)
 
 
 @kernel

@@ -101,10 +101,11 @@ def range_sma(high: FloatArray, low: FloatArray, period: int) -> FloatArray:
     out = new_array(n)
     out[: min(period - 1, n)] = NAN
     total = 0.0
+    scale = 1.0 / period  # as in ``sma``
     for i in range(n):
         total += high[i] - low[i]
         if i >= period - 1:
-            out[i] = total / period
+            out[i] = total * scale
             total -= high[i - period + 1] - low[i - period + 1]
     return out
 
