@@ -10,7 +10,7 @@ import numpy as np
 from engine.indicators._alloc import nan_array, nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
-from engine.indicators.kernels_ma import ema, sma
+from engine.indicators.kernels_ma import ema
 from engine.indicators.kernels_volatility import atr
 from engine.indicators.kernels_window import donchian as window_donchian
 from engine.indicators.kernels_window import extremes
@@ -42,20 +42,47 @@ def donchian(
 def accbands(
     high: FloatArray, low: FloatArray, close: FloatArray, period: int
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Acceleration bands: SMAs of range-widened highs and lows around an SMA of close."""
+    """Acceleration bands: SMAs of range-widened highs and lows around an SMA of close.
+
+    One pass with three running sums (:func:`sma`'s arithmetic); rings keep the widened
+    values the sums must drop, instead of two full-length arrays of them.
+    """
     n = high.shape[0]
-    wide_high = new_array(n)
-    wide_low = new_array(n)
+    upper = new_array(n)
+    middle = new_array(n)
+    lower = new_array(n)
+    head = min(period - 1, n)
+    upper[:head] = NAN
+    middle[:head] = NAN
+    lower[:head] = NAN
+    ring_high = np.empty(period)
+    ring_low = np.empty(period)
+    slot = 0
+    scale = 1.0 / period
+    high_total = close_total = low_total = 0.0
     for i in range(n):
         total = high[i] + low[i]
         if -1e-8 < total < 1e-8:
-            wide_high[i] = high[i]
-            wide_low[i] = low[i]
+            wide_high = high[i]
+            wide_low = low[i]
         else:
             factor = 4.0 * (high[i] - low[i]) / total
-            wide_high[i] = high[i] * (1.0 + factor)
-            wide_low[i] = low[i] * (1.0 - factor)
-    return sma(wide_high, period, 0), sma(close, period, 0), sma(wide_low, period, 0)
+            wide_high = high[i] * (1.0 + factor)
+            wide_low = low[i] * (1.0 - factor)
+        ring_high[slot] = wide_high
+        ring_low[slot] = wide_low
+        slot = slot + 1 if slot + 1 < period else 0
+        high_total += wide_high
+        close_total += close[i]
+        low_total += wide_low
+        if i >= period - 1:
+            upper[i] = high_total * scale
+            middle[i] = close_total * scale
+            lower[i] = low_total * scale
+            high_total -= ring_high[slot]
+            close_total -= close[i - period + 1]
+            low_total -= ring_low[slot]
+    return upper, middle, lower
 
 
 @kernel

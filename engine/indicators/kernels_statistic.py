@@ -1,7 +1,7 @@
 """Statistic kernels (TA-Lib group "Statistic Functions"): variance, regression, ...
 
 Rolling variance is computed around an anchor that is re-centred on the window's mean every
-``period`` bars. The textbook ``E[x^2] - E[x]^2`` loses about ten digits on prices near
+few periods. The textbook ``E[x^2] - E[x]^2`` loses about ten digits on prices near
 1e4 with small windows; TA-Lib 0.8 is accurate there, and so must we be.
 """
 
@@ -19,14 +19,25 @@ NAN = np.nan
 
 
 @kernel
+def reanchor_interval(period: int) -> int:
+    """Bars between exact recomputations of the anchored window sums.
+
+    A whole number of periods, at least ~64 bars: re-anchoring every period cost about as
+    much as the sliding updates for short periods (a period-long multiply-add chain plus a
+    mispredicted branch), while the rounding a sum can gather in 64 bars is ~1e-14.
+    """
+    return period * max(1, 64 // period)
+
+
+@kernel
 def rolling_moments(x: FloatArray, period: int, start: int, root: bool, scale: float) -> FloatArray:
     """Rolling population variance (or ``scale * stddev`` with ``root``).
 
-    The sums run around an anchor re-centred on the window mean every ``period`` bars:
+    The sums run around an anchor re-centred on the window mean every few periods:
     the textbook ``E[x^2] - E[x]^2`` loses about ten digits on prices near 1e4 with small
     windows, and TA-Lib 0.8 is accurate there. A countdown (not ``i % period``) decides
-    when to re-centre, and the means multiply by ``1 / period`` (an ulp from dividing, far
-    inside parity tolerance).
+    when to re-centre (see :func:`reanchor_interval`), and the means multiply by ``1 /
+    period`` (an ulp from dividing, far inside parity tolerance).
     """
     n = x.shape[0]
     first = start + period - 1
@@ -39,7 +50,7 @@ def rolling_moments(x: FloatArray, period: int, start: int, root: bool, scale: f
     countdown = 0
     for i in range(first, n):
         if countdown == 0:
-            countdown = period
+            countdown = reanchor_interval(period)
             total = 0.0
             for k in range(i - period + 1, i + 1):
                 total += x[k]
@@ -114,7 +125,7 @@ def bbands_sma(
         mean = total * scale
         total -= x[np.uint64(i - period + 1)]
         if countdown == 0:
-            countdown = period
+            countdown = reanchor_interval(period)
             window_total = 0.0
             for k in range(i - period + 1, i + 1):
                 window_total += x[k]
@@ -155,7 +166,8 @@ def linreg(x: FloatArray, period: int, mode: int) -> FloatArray:
     ``mode``: 0 value at the newest bar (LINEARREG), 1 slope, 2 intercept, 3 angle in
     degrees, 4 one-bar-ahead forecast (TSF). As in TA-Lib, ``x`` runs backwards (0 = newest)
     in the sums and the intercept refers to that axis. The sums are updated in O(1) around
-    an anchor and recomputed exactly every ``period`` bars, so rounding cannot drift.
+    an anchor and recomputed exactly every few periods (:func:`reanchor_interval`), so
+    rounding cannot drift.
     """
     n = x.shape[0]
     first = period - 1
@@ -173,7 +185,7 @@ def linreg(x: FloatArray, period: int, mode: int) -> FloatArray:
     for t in range(first, n):
         if countdown == 0:
             # Sums are kept around an anchor (the slope is shift-invariant) to stay small.
-            countdown = period
+            countdown = reanchor_interval(period)
             anchor = x[t]
             sum_y = 0.0
             sum_xy = 0.0
@@ -250,11 +262,10 @@ def correl(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
         return out
     ax = ay = 0.0
     s_x = s_y = s_xx = s_yy = s_xy = 0.0
-    scale = 1.0 / period  # reciprocal, as in ``sma``
     countdown = 0
     for t in range(first, n):
         if countdown == 0:
-            countdown = period
+            countdown = period  # a one-bar window must re-anchor every bar to read exactly 0
             ax = x[t]
             ay = y[t]
             s_x = s_y = s_xx = s_yy = s_xy = 0.0
@@ -277,8 +288,8 @@ def correl(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
             s_yy += dy * dy - oy * oy
             s_xy += dx * dy - ox * oy
         countdown -= 1
-        spread = (s_xx - s_x * s_x * scale) * (s_yy - s_y * s_y * scale)
-        r = (s_xy - s_x * s_y * scale) / math.sqrt(spread) if spread > 0.0 else 0.0
+        spread = (s_xx - s_x * s_x / period) * (s_yy - s_y * s_y / period)
+        r = (s_xy - s_x * s_y / period) / math.sqrt(spread) if spread > 0.0 else 0.0
         out[t] = min(max(r, -1.0), 1.0)
     return out
 

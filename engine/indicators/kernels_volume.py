@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.indicators._alloc import nan_head, new_array
+from engine.indicators._alloc import new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_ma import sma
@@ -180,12 +180,14 @@ def pvt(close: FloatArray, volume: FloatArray) -> FloatArray:
 @kernel
 def rvol(volume: FloatArray, period: int) -> FloatArray:
     """Relative volume: volume over the mean volume of the previous ``period`` bars."""
+    # The ratio overwrites the average in place, newest bar first, so each bar still reads
+    # an unmodified average behind it.
     n = volume.shape[0]
-    out = nan_head(n, period)
-    average = sma(volume, period, 0)
-    for i in range(period, n):
-        previous = average[i - 1]
+    out = sma(volume, period, 0)
+    for i in range(n - 1, period - 1, -1):
+        previous = out[i - 1]
         out[i] = 0.0 if previous == 0.0 else volume[i] / previous
+    out[: min(period, n)] = NAN
     return out
 
 

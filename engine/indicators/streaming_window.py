@@ -14,6 +14,7 @@ from collections import deque
 from typing import TYPE_CHECKING, ClassVar
 
 from engine.indicators._common import Params
+from engine.indicators.kernels_statistic import reanchor_interval
 from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_more import true_range
 
@@ -177,7 +178,7 @@ class WmaStream(StreamingIndicator):
 
 
 class MomentStream(StreamingIndicator):
-    """VAR and STDDEV with the batch kernel's anchored sums (re-centred every period)."""
+    """VAR and STDDEV with the batch kernel's anchored sums (re-centred as it does)."""
 
     _seen: int
     _phase: int
@@ -193,6 +194,7 @@ class MomentStream(StreamingIndicator):
         # TA-Lib's VAR with period 1 is identically 0 (the batch kernel special-cases it).
         self._zero = spec.name == "var" and self._period == 1
         self._window: deque[float] = deque(maxlen=self._period + 1)
+        self._interval = reanchor_interval(self._period)
         self._clear()
 
     def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
@@ -222,7 +224,7 @@ class MomentStream(StreamingIndicator):
             s1 = self._s1 + (d_new - d_old)
             s2 = self._s2 + (d_new * d_new - d_old * d_old)
         self._s1, self._s2 = s1, s2
-        self._phase = self._phase + 1 if self._phase + 1 < period else 0
+        self._phase = self._phase + 1 if self._phase + 1 < self._interval else 0
         inverse = 1.0 / period
         m1 = s1 * inverse
         variance = s2 * inverse - m1 * m1
@@ -261,6 +263,7 @@ class LinregStream(StreamingIndicator):
         sum_xx = period * (period - 1) * (2 * period - 1) / 6.0
         self._divisor = self._sum_x * self._sum_x - period * sum_xx
         self._window: deque[float] = deque(maxlen=period + 1)
+        self._interval = reanchor_interval(period)
         self._clear()
 
     def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
@@ -283,7 +286,7 @@ class LinregStream(StreamingIndicator):
             sum_xy = self._sum_xy + (self._sum_y - period * (window[0] - anchor))
             sum_y = self._sum_y + (value - window[0])
         self._sum_y, self._sum_xy = sum_y, sum_xy
-        self._phase = self._phase + 1 if self._phase + 1 < period else 0
+        self._phase = self._phase + 1 if self._phase + 1 < self._interval else 0
         sum_x = self._sum_x
         slope = (period * sum_xy - sum_x * sum_y) / self._divisor
         intercept = (sum_y - slope * sum_x) / period + anchor
