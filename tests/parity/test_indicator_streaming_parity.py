@@ -97,6 +97,18 @@ def test_warmup_then_update_matches_batch(
         ("sum", {"timeperiod": 2}),
         ("wma", {"timeperiod": 1}),
         ("wma", {"timeperiod": 2}),
+        ("stoch", {"slowk_matype": 1, "slowd_matype": 2}),
+        ("stoch", {"slowk_matype": 13, "slowd_period": 1}),
+        ("stoch", {"slowk_matype": 3}),
+        ("kdj", {"slowk_matype": 0, "slowd_matype": 1}),
+        ("kdj", {"fastk_period": 1, "slowk_period": 1}),
+        ("stochf", {"fastd_matype": 1}),
+        ("stochf", {"fastd_matype": 2, "fastd_period": 5}),
+        ("stochrsi", {"fastd_matype": 13, "fastk_period": 3}),
+        ("stochrsi", {"fastd_matype": 3}),
+        ("stochrsi", {"timeperiod": 5, "fastd_period": 1}),
+        ("smi", {"fastperiod": 2, "slowperiod": 3, "signalperiod": 2}),
+        ("smi", {"timeperiod": 2, "fastperiod": 5, "slowperiod": 2}),
     ],
 )
 def test_streaming_matches_batch_with_parameters(

@@ -20,6 +20,12 @@ from engine.indicators.streaming_more import (
     LineStream,
     MacdStream,
 )
+from engine.indicators.streaming_stoch import (
+    SmiStream,
+    stoch_stream,
+    stochf_stream,
+    stochrsi_stream,
+)
 
 if TYPE_CHECKING:
     from engine.indicators.registry import IndicatorSpec
@@ -90,7 +96,7 @@ def _stoch_lookback(default: int) -> Binding:
         return k - 1 + int(co.ma_lookback(slow_k, k_type)) + int(co.ma_lookback(slow_d, d_type))
 
     memory = memory_of(("slowk_matype", default), ("slowd_matype", default))
-    return Binding(run, lookback, memory)
+    return Binding(run, lookback, memory, stoch_stream)
 
 
 def _stochf(a: A, p: Params) -> Out:
@@ -213,8 +219,8 @@ BINDINGS: dict[str, Binding] = {
     "mfi": Binding(lambda a, p: (osc.mfi(a[0], a[1], a[2], a[3], _tp(p)),), period_minus(0)),
     "stoch": _stoch_lookback(0),
     "kdj": _stoch_lookback(13),
-    "stochf": Binding(_stochf, _stochf_lookback, memory_of(("fastd_matype", 0))),
-    "stochrsi": Binding(_stochrsi, _stochrsi_lookback, "history"),
+    "stochf": Binding(_stochf, _stochf_lookback, memory_of(("fastd_matype", 0)), stochf_stream),
+    "stochrsi": Binding(_stochrsi, _stochrsi_lookback, "history", stochrsi_stream),
     "willr": Binding(lambda a, p: (osc.willr(a[0], a[1], a[2], _tp(p)),), period_minus(1)),
     "ultosc": Binding(_ultosc, lambda p: max(ints(p, "timeperiod1", "timeperiod2", "timeperiod3"))),
     "imi": Binding(lambda a, p: (osc.imi(a[0], a[1], _tp(p)),), period_minus(1)),
@@ -223,7 +229,7 @@ BINDINGS: dict[str, Binding] = {
     "wad": Binding(
         lambda a, p: (osc.wad(a[0], a[1], a[2]),), constant(0), "history", stream=LineStream
     ),
-    "smi": Binding(_smi, _smi_lookback, "history"),
+    "smi": Binding(_smi, _smi_lookback, "history", SmiStream),
     "plus_di": _di(True),
     "minus_di": _di(False),
     "plus_dm": _dm(True),

@@ -100,3 +100,27 @@ def test_kernel_arrays_are_plain_float_arrays(n: int) -> None:
     empty[:] = 1.5  # writable over its whole length, huge-page advice or not
     assert empty.sum() == 1.5 * n
     assert np.isnan(nan_array(n)).all()
+
+
+@pytest.mark.parametrize("kind", [0, 1, 2, 10, 13])
+@pytest.mark.parametrize("period", [1, 2, 7])
+def test_ma_core_equals_the_batch_moving_average(kind: int, period: int) -> None:
+    from engine.indicators import composite
+    from engine.indicators.streaming_stoch import MaCore
+
+    x = np.cumsum(np.random.default_rng(kind * 10 + period).normal(size=300)) + 50.0
+    batch = composite.ma(x, period, kind, 0)
+    core = MaCore(period, kind)
+    streamed = np.array([core.push(float(v)) for v in x])
+    np.testing.assert_allclose(streamed, batch, rtol=1e-12, atol=1e-12)
+    core.clear()
+    assert np.isnan(core.push(1.0)) == (period > 1 and kind != 10)
+
+
+@pytest.mark.parametrize("name", ["stoch", "stochf", "kdj", "stochrsi", "smi"])
+def test_stochastic_family_streams_in_constant_time(name: str) -> None:
+    import engine.indicators as ta
+    from engine.indicators.streaming import HistoryStream, WindowStream
+
+    stream = ta.get(name).streaming()
+    assert not isinstance(stream, HistoryStream | WindowStream)

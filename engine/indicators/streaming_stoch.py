@@ -1,0 +1,338 @@
+"""O(1) streams for the stochastic family: STOCH, STOCHF, KDJ, STOCHRSI and SMI.
+
+They used to rerun their kernel over the last warm-up + 1 bars (STOCH, STOCHF) or over every
+bar seen (KDJ, STOCHRSI, SMI: their Wilder/EMA legs remember the whole history), 5-12 µs
+per update and, for the latter, growing without bound in a long live session. Here each
+stage is a small running state: monotonic deques for the range, and :class:`MaCore` for
+the moving-average legs, replaying the batch kernels' seeding and arithmetic. MA types
+without an incremental form here (DEMA, KAMA, ...) keep the generic engines.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from engine.indicators._common import Params
+from engine.indicators.bindings._helpers import matype
+from engine.indicators.streaming import HistoryStream, StreamingIndicator, WindowStream
+from engine.indicators.streaming_window import MonotonicExtreme
+
+if TYPE_CHECKING:
+    from engine.indicators.registry import IndicatorSpec
+
+NAN = math.nan
+SMA, EMA, WMA, IDENTITY, WILDER = 0, 1, 2, 10, 13
+STREAMED_MATYPES = frozenset({SMA, EMA, WMA, IDENTITY, WILDER})
+
+
+class MaCore:
+    """One moving-average leg fed value by value, as ``composite.ma`` computes it batch-wise.
+
+    SMA keeps a running sum (add, emit, drop oldest); EMA and Wilder are seeded by the mean
+    of their first ``period`` inputs; WMA keeps weighted and plain sums; a period of 1 (or
+    MA type 10) passes values through.
+    """
+
+    __slots__ = ("count", "divider", "k", "kind", "period", "plain", "total", "window")
+
+    def __init__(self, period: int, kind: int) -> None:
+        self.period = period
+        self.kind = IDENTITY if period <= 1 else kind
+        self.k = 1.0 / period if kind == WILDER else 2.0 / (period + 1)
+        self.divider = period * (period + 1) / 2.0
+        self.window: deque[float] = deque()
+        self.count = 0
+        self.total = 0.0
+        self.plain = 0.0
+
+    def clear(self) -> None:
+        """Forget every input."""
+        self.window.clear()
+        self.count = 0
+        self.total = 0.0
+        self.plain = 0.0
+
+    def push(self, value: float) -> float:
+        """Add one input; return the average, or NaN during the warm-up."""
+        kind = self.kind
+        if kind == IDENTITY:
+            return value
+        period = self.period
+        if kind == SMA:
+            window = self.window
+            window.append(value)
+            self.total += value
+            if len(window) < period:
+                return NAN
+            total = self.total
+            self.total = total - window.popleft()
+            return total * (1.0 / period)
+        if kind == WMA:
+            window = self.window
+            window.append(value)
+            count = len(window)
+            if count < period:
+                self.total += value * count
+                self.plain += value
+                return NAN
+            weighted = self.total + value * period
+            plain = self.plain + value
+            self.total = weighted - plain
+            self.plain = plain - window.popleft()
+            return weighted / self.divider
+        self.count += 1
+        if self.count < period:
+            self.total += value
+            return NAN
+        if self.count == period:
+            self.total = (self.total + value) / period
+        else:
+            self.total = self.total * (1.0 - self.k) + value * self.k
+        return self.total
+
+
+def generic_stream(spec: IndicatorSpec, params: Params) -> StreamingIndicator:
+    """The engine the registry picks when no O(1) class applies (window or history)."""
+    memory = spec.binding.memory
+    if callable(memory):
+        memory = memory(params)
+    if memory == "window":
+        return WindowStream(spec, params, index_outputs=spec.binding.index_outputs)
+    return HistoryStream(spec, params)
+
+
+def _fast_k(highest: float, lowest: float, close: float) -> float:
+    span = (highest - lowest) / 100.0
+    return (close - lowest) / span if span != 0.0 else 0.0
+
+
+class StochStream(StreamingIndicator):
+    """STOCH and KDJ (slow %K and %D, KDJ's J = 3K - 2D), or STOCHF (fast %K and %D)."""
+
+    def __init__(self, spec: IndicatorSpec, params: Params, fast: bool, legs: tuple[int, ...]):
+        super().__init__(spec, params)
+        self._fast = fast
+        self._kdj = spec.name == "kdj"
+        k_period = int(params["fastk_period"])
+        self._high = MonotonicExtreme(k_period, True)
+        self._low = MonotonicExtreme(k_period, False)
+        self._k_period = k_period
+        if fast:
+            self._legs = [MaCore(int(params["fastd_period"]), legs[0])]
+        else:
+            self._legs = [
+                MaCore(int(params["slowk_period"]), legs[0]),
+                MaCore(int(params["slowd_period"]), legs[1]),
+            ]
+        self._seen = 0
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        high, low, close = row
+        highest = self._high.push(high)
+        lowest = self._low.push(low)
+        self._seen += 1
+        none = (NAN, NAN, NAN) if self._kdj else (NAN, NAN)
+        if self._seen < self._k_period:
+            return none
+        k = _fast_k(highest, lowest, close)
+        if self._fast:
+            d = self._legs[0].push(k)
+            return none if d != d else (k, d)
+        slow_k = self._legs[0].push(k)
+        if slow_k != slow_k:
+            return none
+        slow_d = self._legs[1].push(slow_k)
+        if slow_d != slow_d:
+            return none
+        if self._kdj:
+            return (slow_k, slow_d, 3.0 * slow_k - 2.0 * slow_d)
+        return (slow_k, slow_d)
+
+    def _clear(self) -> None:
+        self._high.clear()
+        self._low.clear()
+        for leg in self._legs:
+            leg.clear()
+        self._seen = 0
+
+
+class RsiCore:
+    """RSI value by value with the batch kernel's seeding and one-FMA Wilder smoothing."""
+
+    __slots__ = ("count", "gain", "inverse", "keep", "loss", "period", "previous")
+
+    def __init__(self, period: int) -> None:
+        self.period = period
+        self.inverse = 1.0 / period
+        self.keep = (period - 1.0) / period
+        self.count = 0
+        self.previous = NAN
+        self.gain = 0.0
+        self.loss = 0.0
+
+    def push(self, value: float) -> float:
+        """Add one price; return RSI, or NaN during the warm-up."""
+        previous, self.previous = self.previous, value
+        self.count += 1
+        if self.count == 1:
+            return NAN
+        change = value - previous
+        period = self.period
+        if self.count <= period + 1:
+            if change < 0:
+                self.loss -= change
+            else:
+                self.gain += change
+            if self.count < period + 1:
+                return NAN
+            self.gain /= period
+            self.loss /= period
+        else:
+            if change != change:
+                self.gain = self.loss = change
+            self.gain = self.gain * self.keep + max(change, 0.0) * self.inverse
+            self.loss = self.loss * self.keep + max(-change, 0.0) * self.inverse
+        total = self.gain + self.loss
+        return 100.0 * (self.gain / total) if total >= 1e-8 else 0.0
+
+
+class StochRsiStream(StreamingIndicator):
+    """STOCHRSI: the fast stochastic of RSI, with RSI and the %D leg kept incrementally."""
+
+    _rsi: RsiCore
+    _high: MonotonicExtreme
+    _low: MonotonicExtreme
+    _d: MaCore
+    _seen: int
+
+    def __init__(self, spec: IndicatorSpec, params: Params, leg: int) -> None:
+        super().__init__(spec, params)
+        self._rsi_period = int(params["timeperiod"])
+        self._k_period = int(params["fastk_period"])
+        self._d_period = int(params["fastd_period"])
+        self._leg = leg
+        self._clear()
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        rsi = self._rsi.push(row[0])
+        if rsi != rsi:
+            return (NAN, NAN)
+        highest = self._high.push(rsi)
+        lowest = self._low.push(rsi)
+        self._seen += 1
+        if self._seen < self._k_period:
+            return (NAN, NAN)
+        k = _fast_k(highest, lowest, rsi)
+        d = self._d.push(k)
+        return (NAN, NAN) if d != d else (k, d)
+
+    def _clear(self) -> None:
+        self._rsi = RsiCore(self._rsi_period)
+        self._high = MonotonicExtreme(self._k_period, True)
+        self._low = MonotonicExtreme(self._k_period, False)
+        self._d = MaCore(self._d_period, self._leg)
+        self._seen = 0
+
+
+class SmiStream(StreamingIndicator):
+    """SMI: the batch kernel's one-pass state machine (range, four EMAs, signal EMA)."""
+
+    _high: MonotonicExtreme
+    _low: MonotonicExtreme
+    _seen: int
+    _c1: int
+    _c2: int
+    _t1: float
+    _b1: float
+    _t2: float
+    _b2: float
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._period = int(params["timeperiod"])
+        self._fast_period = int(params["fastperiod"])
+        self._slow_period = int(params["slowperiod"])
+        self._signal = MaCore(int(params["signalperiod"]), EMA)
+        self._k_slow = 2.0 / (self._slow_period + 1)
+        self._k_fast = 2.0 / (self._fast_period + 1)
+        self._clear()
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        high, low, close = row
+        highest = self._high.push(high)
+        lowest = self._low.push(low)
+        self._seen += 1
+        if self._seen < self._period:
+            return (NAN, NAN)
+        distance = close - (highest + lowest) / 2.0
+        span = highest - lowest
+        slow, fast = self._slow_period, self._fast_period
+        if self._c1 < slow:
+            self._t1 += distance
+            self._b1 += span
+            self._c1 += 1
+            if self._c1 < slow:
+                return (NAN, NAN)
+            self._t1 /= slow
+            self._b1 /= slow
+        else:
+            k = self._k_slow
+            self._t1 = self._t1 * (1.0 - k) + distance * k
+            self._b1 = self._b1 * (1.0 - k) + span * k
+        if self._c2 < fast:
+            self._t2 += self._t1
+            self._b2 += self._b1
+            self._c2 += 1
+            if self._c2 < fast:
+                return (NAN, NAN)
+            self._t2 /= fast
+            self._b2 /= fast
+        else:
+            k = self._k_fast
+            self._t2 = self._t2 * (1.0 - k) + self._t1 * k
+            self._b2 = self._b2 * (1.0 - k) + self._b1 * k
+        bottom = self._b2
+        value = 0.0 if -1e-8 < bottom < 1e-8 else 200.0 * (self._t2 / bottom)
+        signal = self._signal.push(value)
+        return (NAN, NAN) if signal != signal else (value, signal)
+
+    def _clear(self) -> None:
+        self._high = MonotonicExtreme(self._period, True)
+        self._low = MonotonicExtreme(self._period, False)
+        self._signal.clear()
+        self._seen = self._c1 = self._c2 = 0
+        self._t1 = self._b1 = self._t2 = self._b2 = 0.0
+
+
+def _legs(
+    params: Mapping[str, int | float], keys: tuple[str, ...], default: int
+) -> tuple[int, ...]:
+    return tuple(matype(params, key, default) for key in keys)
+
+
+def stoch_stream(spec: IndicatorSpec, params: Params) -> StreamingIndicator:
+    """STOCH/KDJ in O(1) when both legs are SMA, EMA, WMA or Wilder; else the generic engine."""
+    default = 13 if spec.name == "kdj" else 0
+    legs = _legs(params, ("slowk_matype", "slowd_matype"), default)
+    if all(leg in STREAMED_MATYPES for leg in legs):
+        return StochStream(spec, params, False, legs)
+    return generic_stream(spec, params)
+
+
+def stochf_stream(spec: IndicatorSpec, params: Params) -> StreamingIndicator:
+    """STOCHF in O(1) for the streamed MA types; else the generic engine."""
+    legs = _legs(params, ("fastd_matype",), 0)
+    if legs[0] in STREAMED_MATYPES:
+        return StochStream(spec, params, True, legs)
+    return generic_stream(spec, params)
+
+
+def stochrsi_stream(spec: IndicatorSpec, params: Params) -> StreamingIndicator:
+    """STOCHRSI in O(1) for the streamed MA types; else the generic engine."""
+    leg = matype(params, "fastd_matype", 0)
+    if leg in STREAMED_MATYPES:
+        return StochRsiStream(spec, params, leg)
+    return generic_stream(spec, params)
