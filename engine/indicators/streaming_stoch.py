@@ -336,3 +336,55 @@ def stochrsi_stream(spec: IndicatorSpec, params: Params) -> StreamingIndicator:
     if leg in STREAMED_MATYPES:
         return StochRsiStream(spec, params, leg)
     return generic_stream(spec, params)
+
+
+class MacdSmaStream(StreamingIndicator):
+    """MACDEXT with SMA legs (its default), as the fused batch kernel ``macd_sma``."""
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        fast, slow = int(params["fastperiod"]), int(params["slowperiod"])
+        self._fast, self._slow = min(fast, slow), max(fast, slow)
+        self._signal = int(params["signalperiod"])
+        self._window: deque[float] = deque(maxlen=self._slow)
+        self._lines: deque[float] = deque()
+        self._clear()
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        value = row[0]
+        fast, slow = self._fast, self._slow
+        window = self._window
+        window.append(value)
+        index = self._seen
+        self._seen += 1
+        self._slow_total += value
+        if index >= slow - fast:
+            self._fast_total += value
+        if index < slow - 1:
+            return (NAN, NAN, NAN)
+        line = self._fast_total * (1.0 / fast) - self._slow_total * (1.0 / slow)
+        self._fast_total -= window[-fast]
+        self._slow_total -= window[0]
+        lines = self._lines
+        lines.append(line)
+        self._signal_total += line
+        if len(lines) < self._signal:
+            return (NAN, NAN, NAN)
+        average = self._signal_total * (1.0 / self._signal)
+        self._signal_total -= lines.popleft()
+        return (line, average, line - average)
+
+    def _clear(self) -> None:
+        self._window.clear()
+        self._lines.clear()
+        self._seen = 0
+        self._fast_total = self._slow_total = self._signal_total = 0.0
+
+
+def macdext_stream(spec: IndicatorSpec, params: Params) -> StreamingIndicator:
+    """MACDEXT in O(1) with its default SMA legs; other MA types use the generic engine."""
+    legs = _legs(params, ("fastmatype", "slowmatype", "signalmatype"), 0)
+    fast = min(int(params["fastperiod"]), int(params["slowperiod"]))
+    if legs == (SMA, SMA, SMA) and min(fast, int(params["signalperiod"])) > 1:
+        return MacdSmaStream(spec, params)
+    return generic_stream(spec, params)

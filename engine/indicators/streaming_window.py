@@ -200,12 +200,19 @@ class MomentStream(StreamingIndicator):
     def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
         if self._zero:
             return (0.0,)
+        variance = self._variance(row[0])
+        if variance != variance or not self._root:
+            return (variance,)
+        return (math.sqrt(variance) * self._scale,)
+
+    def _variance(self, value: float) -> float:
+        """Add one value; return the clamped population variance (NaN in the warm-up)."""
         window = self._window
-        window.append(row[0])
+        window.append(value)
         period = self._period
         seen = self._seen = self._seen + 1
         if seen < period:
-            return (NAN,)
+            return NAN
         if self._phase == 0:
             values = list(window)[-period:]
             total = 0.0
@@ -219,7 +226,7 @@ class MomentStream(StreamingIndicator):
                 s2 += d * d
         else:
             anchor = self._anchor
-            d_new = row[0] - anchor
+            d_new = value - anchor
             d_old = window[0] - anchor
             s1 = self._s1 + (d_new - d_old)
             s2 = self._s2 + (d_new * d_new - d_old * d_old)
@@ -228,14 +235,40 @@ class MomentStream(StreamingIndicator):
         inverse = 1.0 / period
         m1 = s1 * inverse
         variance = s2 * inverse - m1 * m1
-        variance = variance if variance > 0.0 else 0.0
-        return (math.sqrt(variance) * self._scale if self._root else variance,)
+        return variance if variance > 0.0 else 0.0
 
     def _clear(self) -> None:
         self._window.clear()
         self._seen = 0
         self._phase = 0
         self._anchor = self._s1 = self._s2 = 0.0
+
+
+class BbandsStream(MomentStream):
+    """BBANDS around an SMA: the batch kernel's running sum and anchored moments."""
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        self._total = 0.0
+        super().__init__(spec, params)
+        self._root = True
+        self._up = float(params["nbdevup"])
+        self._down = float(params["nbdevdn"])
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        value = row[0]
+        variance = self._variance(value)
+        self._total += value
+        if variance != variance:
+            return (NAN, NAN, NAN)
+        total = self._total
+        mean = total * (1.0 / self._period)
+        self._total = total - self._window[-self._period]
+        deviation = math.sqrt(variance)
+        return (mean + self._up * deviation, mean, mean - self._down * deviation)
+
+    def _clear(self) -> None:
+        super()._clear()
+        self._total = 0.0
 
 
 class LinregStream(StreamingIndicator):

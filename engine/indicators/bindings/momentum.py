@@ -22,6 +22,7 @@ from engine.indicators.streaming_more import (
 )
 from engine.indicators.streaming_stoch import (
     SmiStream,
+    macdext_stream,
     stoch_stream,
     stochf_stream,
     stochrsi_stream,
@@ -187,6 +188,7 @@ BINDINGS: dict[str, Binding] = {
         _macdext,
         _macdext_lookback,
         memory_of(("fastmatype", 0), ("slowmatype", 0), ("signalmatype", 0)),
+        macdext_stream,
     ),
     "trix": Binding(
         lambda a, p: (mo.trix(a[0], _tp(p)),),

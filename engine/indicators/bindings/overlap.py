@@ -22,7 +22,7 @@ from engine.indicators.bindings._helpers import (
 from engine.indicators.streaming import HistoryStream, StreamingIndicator, WindowStream
 from engine.indicators.streaming_core import EmaStream, RmaStream, SmaStream
 from engine.indicators.streaming_more import CascadeStream
-from engine.indicators.streaming_window import ExtremeStream, WmaStream
+from engine.indicators.streaming_window import BbandsStream, ExtremeStream, WmaStream
 
 if TYPE_CHECKING:
     from engine.indicators.registry import IndicatorSpec
@@ -64,6 +64,16 @@ _MA_STREAMS: dict[int, Callable[[IndicatorSpec, Params], StreamingIndicator]] = 
 def _bbands(a: A, p: Params) -> Out:
     kind = matype(p, "matype", 0)
     return co.bbands(a[0], int(p["timeperiod"]), p["nbdevup"], p["nbdevdn"], kind)
+
+
+def _bbands_stream(spec: IndicatorSpec, p: Params) -> StreamingIndicator:
+    # Around an SMA (the default) BBANDS streams in O(1); other MA types use the generic
+    # engines.
+    if matype(p, "matype", 0) == co.SMA and int(p["timeperiod"]) > 1:
+        return BbandsStream(spec, p)
+    if memory_of(("matype", 0))(p) == "window":
+        return WindowStream(spec, p)
+    return HistoryStream(spec, p)
 
 
 def _bbands_lookback(p: Params) -> int:
@@ -122,7 +132,7 @@ BINDINGS: dict[str, Binding] = {
     "hma": Binding(period_kernel(ma.hma), _hma_lookback),
     "zlema": Binding(period_kernel(ma.zlema), _zlema_lookback, "history"),
     "ma": Binding(_ma, _ma_lookback, memory_of(("matype", 0)), _ma_stream),
-    "bbands": Binding(_bbands, _bbands_lookback, memory_of(("matype", 0))),
+    "bbands": Binding(_bbands, _bbands_lookback, memory_of(("matype", 0)), _bbands_stream),
     "midpoint": Binding(
         lambda a, p: (ov.midpoint(a[0], int(p["timeperiod"])),),
         period_minus(1),
