@@ -22,6 +22,18 @@ RAD2DEG = 45.0 / math.atan(1.0)
 DEG2RAD = 1.0 / RAD2DEG
 DEG2RAD_BY_360 = math.atan(1.0) * 8.0
 
+# sin/cos of k * 360deg / cycle for every cycle the smoothed period allows, computed with
+# the kernel's expression (it builds the same table), so the phase sums match it exactly.
+MAX_CYCLE = 50
+SINES = [
+    tuple(math.sin(k * DEG2RAD_BY_360 / cycle) for k in range(cycle))
+    for cycle in range(MAX_CYCLE + 1)
+]
+COSINES = [
+    tuple(math.cos(k * DEG2RAD_BY_360 / cycle) for k in range(cycle))
+    for cycle in range(MAX_CYCLE + 1)
+]
+
 # name -> (lookback, want_phase, want_trend, output keys)
 LAYOUT: dict[str, tuple[int, bool, bool, tuple[str, ...]]] = {
     "ht_dcperiod": (32, False, False, ("period",)),
@@ -29,7 +41,7 @@ LAYOUT: dict[str, tuple[int, bool, bool, tuple[str, ...]]] = {
     "ht_phasor": (32, False, False, ("inphase", "quadrature")),
     "ht_sine": (63, True, False, ("sine", "leadsine")),
     "ht_trendmode": (63, True, True, ("trendmode",)),
-    "ht_trendline": (63, True, True, ("trendline",)),
+    "ht_trendline": (63, False, True, ("trendline",)),
     "mama": (32, False, False, ("mama", "fama")),
 }
 
@@ -178,37 +190,48 @@ class HilbertStream(StreamingIndicator):
         smooth_period = self._smooth_period
         prev_dc_phase = self._dc_phase
         cycle = int(smooth_period + 0.5)
-        real_part = 0.0
-        imag_part = 0.0
-        idx = self._smooth_index
-        prices = self._smooth_prices
-        for k in range(cycle):
-            angle = k * DEG2RAD_BY_360 / cycle
-            real_part += math.sin(angle) * prices[idx]
-            imag_part += math.cos(angle) * prices[idx]
-            idx = 49 if idx == 0 else idx - 1
-        dc_phase = self._dc_phase
-        magnitude = abs(imag_part)
-        if magnitude > 0.0:
-            dc_phase = math.atan(real_part / imag_part) * RAD2DEG
-        elif magnitude <= 0.01:
-            if real_part < 0.0:
-                dc_phase -= 90.0
-            elif real_part > 0.0:
-                dc_phase += 90.0
-        dc_phase += 90.0
-        dc_phase += 360.0 / smooth_period
-        if imag_part < 0.0:
-            dc_phase += 180.0
-        if dc_phase > 315.0:
-            dc_phase -= 360.0
-        self._dc_phase = dc_phase
-        prev_sine, prev_lead_sine = self._sine, self._lead_sine
-        self._sine = sine = math.sin(dc_phase * DEG2RAD)
-        self._lead_sine = lead_sine = math.sin((dc_phase + 45) * DEG2RAD)
-        outputs["phase"] = dc_phase
-        outputs["sine"] = sine
-        outputs["leadsine"] = lead_sine
+        # HT_TRENDLINE needs only the cycle length, not the phase (the kernel skips it too).
+        sine = lead_sine = prev_sine = prev_lead_sine = dc_phase = 0.0
+        if self._want_phase:
+            real_part = 0.0
+            imag_part = 0.0
+            idx = self._smooth_index
+            prices = self._smooth_prices
+            if 0 <= cycle <= MAX_CYCLE:
+                # Newest first, wrapping around the 50-slot ring, against the tabulated angles.
+                newest_first = prices[idx::-1] + prices[:idx:-1]
+                angles = zip(SINES[cycle], COSINES[cycle], newest_first, strict=False)
+                for sine_k, cosine_k, price in angles:
+                    real_part += sine_k * price
+                    imag_part += cosine_k * price
+            else:
+                for k in range(cycle):
+                    angle = k * DEG2RAD_BY_360 / cycle
+                    real_part += math.sin(angle) * prices[idx]
+                    imag_part += math.cos(angle) * prices[idx]
+                    idx = 49 if idx == 0 else idx - 1
+            dc_phase = self._dc_phase
+            magnitude = abs(imag_part)
+            if magnitude > 0.0:
+                dc_phase = math.atan(real_part / imag_part) * RAD2DEG
+            elif magnitude <= 0.01:
+                if real_part < 0.0:
+                    dc_phase -= 90.0
+                elif real_part > 0.0:
+                    dc_phase += 90.0
+            dc_phase += 90.0
+            dc_phase += 360.0 / smooth_period
+            if imag_part < 0.0:
+                dc_phase += 180.0
+            if dc_phase > 315.0:
+                dc_phase -= 360.0
+            self._dc_phase = dc_phase
+            prev_sine, prev_lead_sine = self._sine, self._lead_sine
+            self._sine = sine = math.sin(dc_phase * DEG2RAD)
+            self._lead_sine = lead_sine = math.sin((dc_phase + 45) * DEG2RAD)
+            outputs["phase"] = dc_phase
+            outputs["sine"] = sine
+            outputs["leadsine"] = lead_sine
         if not self._want_trend:
             return
         average = 0.0
@@ -221,6 +244,9 @@ class HilbertStream(StreamingIndicator):
         self._trend3 = self._trend2
         self._trend2 = self._trend1
         self._trend1 = average
+        outputs["trendline"] = trendline
+        if not self._want_phase:
+            return
         trend = 1
         crossed_up = sine > lead_sine and prev_sine <= prev_lead_sine
         crossed_down = sine < lead_sine and prev_sine >= prev_lead_sine
@@ -238,5 +264,4 @@ class HilbertStream(StreamingIndicator):
         price = self._smooth_prices[self._smooth_index]
         if trendline != 0.0 and abs((price - trendline) / trendline) >= 0.015:
             trend = 1
-        outputs["trendline"] = trendline
         outputs["trendmode"] = float(trend)

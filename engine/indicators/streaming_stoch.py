@@ -1,11 +1,12 @@
-"""O(1) streams for the stochastic family: STOCH, STOCHF, KDJ, STOCHRSI and SMI.
+"""O(1) streams for the stochastic family (STOCH, STOCHF, KDJ, STOCHRSI, SMI) and MACDEXT.
 
 They used to rerun their kernel over the last warm-up + 1 bars (STOCH, STOCHF) or over every
 bar seen (KDJ, STOCHRSI, SMI: their Wilder/EMA legs remember the whole history), 5-12 µs
 per update and, for the latter, growing without bound in a long live session. Here each
 stage is a small running state: monotonic deques for the range, and :class:`MaCore` for
-the moving-average legs, replaying the batch kernels' seeding and arithmetic. MA types
-without an incremental form here (DEMA, KAMA, ...) keep the generic engines.
+the moving-average legs, replaying the batch kernels' seeding and arithmetic. MACDEXT with
+its default SMA legs streams the same way. MA types without an incremental form here (DEMA,
+KAMA, ...) keep the generic engines.
 """
 
 from __future__ import annotations
