@@ -20,6 +20,7 @@ from engine.indicators.streaming_more import (
     LineStream,
     MacdStream,
 )
+from engine.indicators.streaming_range import AroonStream, AwesomeStream, RangeStream
 from engine.indicators.streaming_stoch import (
     SmiStream,
     macdext_stream,
@@ -204,10 +205,12 @@ BINDINGS: dict[str, Binding] = {
     "ao": Binding(
         lambda a, p: (mo.ao(a[0], a[1], *ints(p, "fastperiod", "slowperiod")),),
         lambda p: max(ints(p, "fastperiod", "slowperiod")) - 1,
+        stream=AwesomeStream,
     ),
     "ac": Binding(
         lambda a, p: (mo.ac(a[0], a[1], *ints(p, "fastperiod", "slowperiod", "signalperiod")),),
         lambda p: max(ints(p, "fastperiod", "slowperiod")) + int(p["signalperiod"]) - 2,
+        stream=AwesomeStream,
     ),
     "coppock": Binding(_coppock, _coppock_lookback),
     "dpo": Binding(
@@ -223,7 +226,9 @@ BINDINGS: dict[str, Binding] = {
     "kdj": _stoch_lookback(13),
     "stochf": Binding(_stochf, _stochf_lookback, memory_of(("fastd_matype", 0)), stochf_stream),
     "stochrsi": Binding(_stochrsi, _stochrsi_lookback, "history", stochrsi_stream),
-    "willr": Binding(lambda a, p: (osc.willr(a[0], a[1], a[2], _tp(p)),), period_minus(1)),
+    "willr": Binding(
+        lambda a, p: (osc.willr(a[0], a[1], a[2], _tp(p)),), period_minus(1), stream=RangeStream
+    ),
     "ultosc": Binding(_ultosc, lambda p: max(ints(p, "timeperiod1", "timeperiod2", "timeperiod3"))),
     "imi": Binding(lambda a, p: (osc.imi(a[0], a[1], _tp(p)),), period_minus(1)),
     "qstick": Binding(lambda a, p: (osc.qstick(a[0], a[1], _tp(p)),), period_minus(1)),
@@ -254,7 +259,11 @@ BINDINGS: dict[str, Binding] = {
         "history",
         stream=DirectionalStream,
     ),
-    "aroon": Binding(lambda a, p: di.aroon(a[0], a[1], _tp(p)), period_minus(0)),
-    "aroonosc": Binding(lambda a, p: (di.aroonosc(a[0], a[1], _tp(p)),), period_minus(0)),
+    "aroon": Binding(
+        lambda a, p: di.aroon(a[0], a[1], _tp(p)), period_minus(0), stream=AroonStream
+    ),
+    "aroonosc": Binding(
+        lambda a, p: (di.aroonosc(a[0], a[1], _tp(p)),), period_minus(0), stream=AroonStream
+    ),
     "vortex": Binding(lambda a, p: di.vortex(a[0], a[1], a[2], _tp(p)), period_minus(0)),
 }

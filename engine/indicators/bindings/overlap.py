@@ -22,6 +22,7 @@ from engine.indicators.bindings._helpers import (
 from engine.indicators.streaming import HistoryStream, StreamingIndicator, WindowStream
 from engine.indicators.streaming_core import EmaStream, RmaStream, SmaStream
 from engine.indicators.streaming_more import CascadeStream
+from engine.indicators.streaming_range import AccbandsStream, RangeStream
 from engine.indicators.streaming_window import BbandsStream, ExtremeStream, WmaStream
 
 if TYPE_CHECKING:
@@ -144,10 +145,14 @@ BINDINGS: dict[str, Binding] = {
         stream=ExtremeStream,
     ),
     "donchian": Binding(
-        lambda a, p: ov.donchian(a[0], a[1], int(p["timeperiod"])), period_minus(1)
+        lambda a, p: ov.donchian(a[0], a[1], int(p["timeperiod"])),
+        period_minus(1),
+        stream=RangeStream,
     ),
     "accbands": Binding(
-        lambda a, p: ov.accbands(a[0], a[1], a[2], int(p["timeperiod"])), period_minus(1)
+        lambda a, p: ov.accbands(a[0], a[1], a[2], int(p["timeperiod"])),
+        period_minus(1),
+        stream=AccbandsStream,
     ),
     "kc": Binding(_kc, _kc_lookback, "history"),
     "supertrend": Binding(_supertrend, lambda p: max(int(p["timeperiod"]), 1), "history"),
