@@ -28,6 +28,12 @@ from engine.indicators.streaming_stoch import (
     stochf_stream,
     stochrsi_stream,
 )
+from engine.indicators.streaming_sums import (
+    ChangeSumStream,
+    CoppockStream,
+    DifferenceSmaStream,
+    DpoStream,
+)
 
 if TYPE_CHECKING:
     from engine.indicators.registry import IndicatorSpec
@@ -170,7 +176,7 @@ def _dm(plus: bool) -> Binding:
 BINDINGS: dict[str, Binding] = {
     "rsi": Binding(lambda a, p: (mo.rsi(a[0], _tp(p), 0),), period_minus(0), "history", RsiStream),
     "cmo": Binding(lambda a, p: (mo.cmo(a[0], _tp(p)),), period_minus(0), "history"),
-    "cmou": Binding(lambda a, p: (mo.cmou(a[0], _tp(p)),), period_minus(0)),
+    "cmou": Binding(lambda a, p: (mo.cmou(a[0], _tp(p)),), period_minus(0), stream=ChangeSumStream),
     "mom": _change(0),
     "roc": _change(1),
     "rocp": _change(2),
@@ -212,11 +218,13 @@ BINDINGS: dict[str, Binding] = {
         lambda p: max(ints(p, "fastperiod", "slowperiod")) + int(p["signalperiod"]) - 2,
         stream=AwesomeStream,
     ),
-    "coppock": Binding(_coppock, _coppock_lookback),
+    "coppock": Binding(_coppock, _coppock_lookback, stream=CoppockStream),
     "dpo": Binding(
-        lambda a, p: (mo.dpo(a[0], _tp(p)),), lambda p: max(_tp(p) - 1, _tp(p) // 2 + 1)
+        lambda a, p: (mo.dpo(a[0], _tp(p)),),
+        lambda p: max(_tp(p) - 1, _tp(p) // 2 + 1),
+        stream=DpoStream,
     ),
-    "er": Binding(lambda a, p: (mo.er(a[0], _tp(p)),), period_minus(0)),
+    "er": Binding(lambda a, p: (mo.er(a[0], _tp(p)),), period_minus(0), stream=ChangeSumStream),
     "eri": Binding(lambda a, p: mo.eri(a[0], a[1], a[2], _tp(p)), period_minus(1), "history"),
     "fosc": Binding(lambda a, p: (mo.fosc(a[0], _tp(p)),), period_minus(0)),
     "bop": Binding(lambda a, p: (osc.bop(a[0], a[1], a[2], a[3]),), constant(0)),
@@ -230,8 +238,12 @@ BINDINGS: dict[str, Binding] = {
         lambda a, p: (osc.willr(a[0], a[1], a[2], _tp(p)),), period_minus(1), stream=RangeStream
     ),
     "ultosc": Binding(_ultosc, lambda p: max(ints(p, "timeperiod1", "timeperiod2", "timeperiod3"))),
-    "imi": Binding(lambda a, p: (osc.imi(a[0], a[1], _tp(p)),), period_minus(1)),
-    "qstick": Binding(lambda a, p: (osc.qstick(a[0], a[1], _tp(p)),), period_minus(1)),
+    "imi": Binding(
+        lambda a, p: (osc.imi(a[0], a[1], _tp(p)),), period_minus(1), stream=ChangeSumStream
+    ),
+    "qstick": Binding(
+        lambda a, p: (osc.qstick(a[0], a[1], _tp(p)),), period_minus(1), stream=DifferenceSmaStream
+    ),
     "vhf": Binding(lambda a, p: (osc.vhf(a[0], _tp(p)),), period_minus(0)),
     "wad": Binding(
         lambda a, p: (osc.wad(a[0], a[1], a[2]),), constant(0), "history", stream=LineStream

@@ -23,6 +23,7 @@ from engine.indicators.streaming import HistoryStream, StreamingIndicator, Windo
 from engine.indicators.streaming_core import EmaStream, RmaStream, SmaStream
 from engine.indicators.streaming_more import CascadeStream
 from engine.indicators.streaming_range import AccbandsStream, RangeStream
+from engine.indicators.streaming_sums import ChainStream, FlowRatioStream
 from engine.indicators.streaming_window import BbandsStream, ExtremeStream, WmaStream
 
 if TYPE_CHECKING:
@@ -127,10 +128,10 @@ BINDINGS: dict[str, Binding] = {
     "wma": Binding(period_kernel(ma.wma), period_minus(1), stream=WmaStream),
     "dema": Binding(period_kernel(ma.dema), lambda p: 2 * (_tp(p) - 1), "history", CascadeStream),
     "tema": Binding(period_kernel(ma.tema), lambda p: 3 * (_tp(p) - 1), "history", CascadeStream),
-    "trima": Binding(period_kernel(ma.trima), period_minus(1)),
+    "trima": Binding(period_kernel(ma.trima), period_minus(1), stream=ChainStream),
     "kama": Binding(period_kernel(ma.kama), lambda p: 0 if _tp(p) <= 1 else _tp(p), "history"),
     "t3": Binding(_t3, lambda p: 6 * (_tp(p) - 1), "history", CascadeStream),
-    "hma": Binding(period_kernel(ma.hma), _hma_lookback),
+    "hma": Binding(period_kernel(ma.hma), _hma_lookback, stream=ChainStream),
     "zlema": Binding(period_kernel(ma.zlema), _zlema_lookback, "history"),
     "ma": Binding(_ma, _ma_lookback, memory_of(("matype", 0)), _ma_stream),
     "bbands": Binding(_bbands, _bbands_lookback, memory_of(("matype", 0)), _bbands_stream),
@@ -156,7 +157,11 @@ BINDINGS: dict[str, Binding] = {
     ),
     "kc": Binding(_kc, _kc_lookback, "history"),
     "supertrend": Binding(_supertrend, lambda p: max(int(p["timeperiod"]), 1), "history"),
-    "vwma": Binding(lambda a, p: (ov.vwma(a[0], a[1], int(p["timeperiod"])),), period_minus(1)),
+    "vwma": Binding(
+        lambda a, p: (ov.vwma(a[0], a[1], int(p["timeperiod"])),),
+        period_minus(1),
+        stream=FlowRatioStream,
+    ),
     "mavp": Binding(_mavp, _mavp_lookback, memory_of(("matype", 0))),
     "mama": Binding(_mama, constant(co.MAMA_LOOKBACK), "history"),
 }

@@ -7,6 +7,7 @@ from engine.indicators._binding import Binding
 from engine.indicators._common import Params
 from engine.indicators.bindings._helpers import constant, ints, period_minus
 from engine.indicators.streaming_more import AtrStream
+from engine.indicators.streaming_sums import DifferenceSmaStream
 from engine.indicators.streaming_window import TrangeStream
 
 
@@ -30,7 +31,9 @@ BINDINGS: dict[str, Binding] = {
         "history",
         stream=AtrStream,
     ),
-    "adr": Binding(lambda a, p: (vo.adr(a[0], a[1], _tp(p)),), period_minus(1)),
+    "adr": Binding(
+        lambda a, p: (vo.adr(a[0], a[1], _tp(p)),), period_minus(1), stream=DifferenceSmaStream
+    ),
     "cvi": Binding(
         lambda a, p: (vo.cvi(a[0], a[1], *ints(p, "timeperiod", "rocperiod")),),
         lambda p: _tp(p) - 1 + int(p["rocperiod"]),

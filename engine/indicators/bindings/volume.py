@@ -10,6 +10,7 @@ from engine.indicators._binding import Binding
 from engine.indicators._common import FloatArray, Params
 from engine.indicators.bindings._helpers import constant, ints, matype, memory_of, period_minus
 from engine.indicators.streaming_more import LineStream
+from engine.indicators.streaming_sums import FlowRatioStream, RvolStream
 
 
 def _tp(p: Params) -> int:
@@ -35,7 +36,11 @@ BINDINGS: dict[str, Binding] = {
         "history",
         stream=LineStream,
     ),
-    "cmf": Binding(lambda a, p: (vm.cmf(a[0], a[1], a[2], a[3], _tp(p)),), period_minus(1)),
+    "cmf": Binding(
+        lambda a, p: (vm.cmf(a[0], a[1], a[2], a[3], _tp(p)),),
+        period_minus(1),
+        stream=FlowRatioStream,
+    ),
     "efi": Binding(lambda a, p: (vm.efi(a[0], a[1], _tp(p)),), period_minus(0), "history"),
     "marketfi": Binding(lambda a, p: (vm.marketfi(a[0], a[1], a[2]),), constant(0)),
     "nvi": Binding(
@@ -54,7 +59,7 @@ BINDINGS: dict[str, Binding] = {
         _pvo_lookback,
         memory_of(("matype", 1)),
     ),
-    "rvol": Binding(lambda a, p: (vm.rvol(a[0], _tp(p)),), period_minus(0)),
+    "rvol": Binding(lambda a, p: (vm.rvol(a[0], _tp(p)),), period_minus(0), stream=RvolStream),
     "vwap": Binding(
         lambda a, p: (vm.vwap(a[0], a[1], a[2], a[3]),), constant(0), "history", stream=LineStream
     ),
