@@ -14,6 +14,7 @@ from engine.indicators._common import FloatArray, Params
 from engine.indicators.bindings._helpers import constant, ints, matype, memory_of, period_minus
 from engine.indicators.streaming import StreamingIndicator, WindowStream
 from engine.indicators.streaming_core import RsiStream
+from engine.indicators.streaming_misc import UltoscStream, WindowSumsStream
 from engine.indicators.streaming_more import (
     CascadeStream,
     DirectionalStream,
@@ -229,7 +230,11 @@ BINDINGS: dict[str, Binding] = {
     "fosc": Binding(lambda a, p: (mo.fosc(a[0], _tp(p)),), period_minus(0)),
     "bop": Binding(lambda a, p: (osc.bop(a[0], a[1], a[2], a[3]),), constant(0)),
     "cci": Binding(lambda a, p: (osc.cci(a[0], a[1], a[2], _tp(p)),), period_minus(1)),
-    "mfi": Binding(lambda a, p: (osc.mfi(a[0], a[1], a[2], a[3], _tp(p)),), period_minus(0)),
+    "mfi": Binding(
+        lambda a, p: (osc.mfi(a[0], a[1], a[2], a[3], _tp(p)),),
+        period_minus(0),
+        stream=WindowSumsStream,
+    ),
     "stoch": _stoch_lookback(0),
     "kdj": _stoch_lookback(13),
     "stochf": Binding(_stochf, _stochf_lookback, memory_of(("fastd_matype", 0)), stochf_stream),
@@ -237,14 +242,18 @@ BINDINGS: dict[str, Binding] = {
     "willr": Binding(
         lambda a, p: (osc.willr(a[0], a[1], a[2], _tp(p)),), period_minus(1), stream=RangeStream
     ),
-    "ultosc": Binding(_ultosc, lambda p: max(ints(p, "timeperiod1", "timeperiod2", "timeperiod3"))),
+    "ultosc": Binding(
+        _ultosc,
+        lambda p: max(ints(p, "timeperiod1", "timeperiod2", "timeperiod3")),
+        stream=UltoscStream,
+    ),
     "imi": Binding(
         lambda a, p: (osc.imi(a[0], a[1], _tp(p)),), period_minus(1), stream=ChangeSumStream
     ),
     "qstick": Binding(
         lambda a, p: (osc.qstick(a[0], a[1], _tp(p)),), period_minus(1), stream=DifferenceSmaStream
     ),
-    "vhf": Binding(lambda a, p: (osc.vhf(a[0], _tp(p)),), period_minus(0)),
+    "vhf": Binding(lambda a, p: (osc.vhf(a[0], _tp(p)),), period_minus(0), stream=WindowSumsStream),
     "wad": Binding(
         lambda a, p: (osc.wad(a[0], a[1], a[2]),), constant(0), "history", stream=LineStream
     ),
@@ -277,5 +286,7 @@ BINDINGS: dict[str, Binding] = {
     "aroonosc": Binding(
         lambda a, p: (di.aroonosc(a[0], a[1], _tp(p)),), period_minus(0), stream=AroonStream
     ),
-    "vortex": Binding(lambda a, p: di.vortex(a[0], a[1], a[2], _tp(p)), period_minus(0)),
+    "vortex": Binding(
+        lambda a, p: di.vortex(a[0], a[1], a[2], _tp(p)), period_minus(0), stream=WindowSumsStream
+    ),
 }

@@ -15,6 +15,7 @@ from engine.indicators import kernels_window as wi
 from engine.indicators._binding import Binding, StreamFactory
 from engine.indicators._common import FloatArray, Params
 from engine.indicators.bindings._helpers import constant, ints, period_minus
+from engine.indicators.streaming_misc import FractalStream
 from engine.indicators.streaming_more import LineStream
 from engine.indicators.streaming_window import ExtremeStream, SumStream
 
@@ -71,7 +72,9 @@ BINDINGS: dict[str, Binding] = {
     "typprice": _average(2),
     "wclprice": _average(3),
     "ha": Binding(lambda a, p: pr.heikin_ashi(a[0], a[1], a[2], a[3]), constant(0), "history"),
-    "fractal": Binding(_fractal, lambda p: sum(ints(p, "leftbars", "rightbars"))),
+    "fractal": Binding(
+        _fractal, lambda p: sum(ints(p, "leftbars", "rightbars")), stream=FractalStream
+    ),
     "add": _binary(np.add),
     "sub": _binary(np.subtract),
     "mult": _binary(np.multiply),

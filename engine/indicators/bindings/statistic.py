@@ -6,6 +6,7 @@ from engine.indicators import kernels_statistic as st
 from engine.indicators._binding import Binding
 from engine.indicators._common import Params
 from engine.indicators.bindings._helpers import period_minus
+from engine.indicators.streaming_misc import BetaStream, CorrelStream, PercentileStream
 from engine.indicators.streaming_window import LinregStream, MomentStream
 
 
@@ -31,11 +32,17 @@ BINDINGS: dict[str, Binding] = {
         stream=MomentStream,
     ),
     "var": Binding(lambda a, p: (st.var(a[0], _tp(p)),), period_minus(1), stream=MomentStream),
-    "beta": Binding(lambda a, p: (st.beta(a[0], a[1], _tp(p)),), period_minus(0)),
-    "correl": Binding(lambda a, p: (st.correl(a[0], a[1], _tp(p)),), period_minus(1)),
+    "beta": Binding(
+        lambda a, p: (st.beta(a[0], a[1], _tp(p)),), period_minus(0), stream=BetaStream
+    ),
+    "correl": Binding(
+        lambda a, p: (st.correl(a[0], a[1], _tp(p)),), period_minus(1), stream=CorrelStream
+    ),
     "avgdev": Binding(lambda a, p: (st.avgdev(a[0], _tp(p)),), period_minus(1)),
     "percentile": Binding(
-        lambda a, p: (st.percentile(a[0], _tp(p), float(p["percentile"])),), period_minus(1)
+        lambda a, p: (st.percentile(a[0], _tp(p), float(p["percentile"])),),
+        period_minus(1),
+        stream=PercentileStream,
     ),
     "percentrank": Binding(lambda a, p: (st.percentrank(a[0], _tp(p)),), period_minus(0)),
 }

@@ -1,0 +1,300 @@
+"""More O(1) streams replacing the window engine: MFI, ULTOSC, VORTEX, VHF, BETA, CORREL,
+FRACTAL and PERCENTILE.
+
+Each replays its batch kernel's running state bar by bar (sums over a deque of the values
+they must drop, monotonic deques for extremes, periodically re-anchored sums for CORREL,
+a sorted window for PERCENTILE), so fed the same rows it returns the batch numbers.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import deque
+from typing import TYPE_CHECKING
+
+from engine.indicators._common import Params
+from engine.indicators.streaming import StreamingIndicator
+from engine.indicators.streaming_more import true_range
+from engine.indicators.streaming_window import MonotonicExtreme
+
+if TYPE_CHECKING:
+    from engine.indicators.registry import IndicatorSpec
+
+NAN = math.nan
+
+
+def _is_zero(value: float) -> bool:
+    return -1e-8 < value < 1e-8
+
+
+class WindowSumsStream(StreamingIndicator):
+    """MFI, VORTEX and VHF: sums over the last ``period`` bar-to-bar items."""
+
+    _previous: tuple[float, ...] | None
+    _sums: list[float]
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._period = int(params["timeperiod"])
+        self._mode = {"mfi": 0, "vortex": 1, "vhf": 2}[spec.name]
+        self._items: deque[tuple[float, ...]] = deque()
+        self._high = MonotonicExtreme(self._period, True)
+        self._low = MonotonicExtreme(self._period, False)
+        self._clear()
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        mode = self._mode
+        previous, self._previous = self._previous, row
+        nothing = (NAN, NAN) if mode == 1 else (NAN,)
+        if mode == 2:
+            highest = self._high.push(row[0])
+            lowest = self._low.push(row[0])
+        if previous is None:
+            return nothing
+        item: tuple[float, ...]
+        if mode == 0:
+            typical = (row[0] + row[1] + row[2]) / 3.0
+            before = (previous[0] + previous[1] + previous[2]) / 3.0
+            flow = typical * row[3]
+            item = (flow if typical > before else 0.0, flow if typical < before else 0.0)
+        elif mode == 1:
+            item = (
+                abs(row[0] - previous[1]),
+                abs(row[1] - previous[0]),
+                true_range(row[0], row[1], previous[2]),
+            )
+        else:
+            item = (abs(row[0] - previous[0]),)
+        items = self._items
+        items.append(item)
+        sums = self._sums
+        for k, value in enumerate(item):
+            sums[k] += value
+        if len(items) < self._period:
+            return nothing
+        if mode == 0:
+            total = sums[0] + sums[1]
+            result: tuple[float, ...] = (0.0 if total < 1.0 else 100.0 * (sums[0] / total),)
+        elif mode == 1:
+            tr = sums[2]
+            result = (0.0, 0.0) if _is_zero(tr) else (sums[0] / tr, sums[1] / tr)
+        else:
+            noise = sums[0]
+            result = (0.0 if _is_zero(noise) else (highest - lowest) / noise,)
+        for k, value in enumerate(items.popleft()):
+            sums[k] -= value
+        return result
+
+    def _clear(self) -> None:
+        self._items.clear()
+        self._high.clear()
+        self._low.clear()
+        self._previous = None
+        self._sums = [0.0, 0.0, 0.0]
+
+
+class UltoscStream(StreamingIndicator):
+    """ULTOSC: buying pressure over true range on three windows, weighted 4:2:1."""
+
+    _close: float
+    _sums: list[float]
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        periods = sorted(int(params[key]) for key in ("timeperiod1", "timeperiod2", "timeperiod3"))
+        self._periods = periods
+        self._items: deque[tuple[float, float]] = deque(maxlen=periods[2] + 1)
+        self._clear()
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        high, low, close = row
+        previous, self._close = self._close, close
+        if previous != previous:
+            return (NAN,)
+        floor = min(low, previous)
+        item = (close - floor, max(high, previous) - floor)
+        items = self._items
+        items.append(item)
+        self._count += 1
+        sums = self._sums
+        for j, period in enumerate(self._periods):
+            sums[2 * j] += item[0]
+            sums[2 * j + 1] += item[1]
+            if self._count > period:
+                old = items[-1 - period]
+                sums[2 * j] -= old[0]
+                sums[2 * j + 1] -= old[1]
+        if self._count < self._periods[2]:
+            return (NAN,)
+        total = 0.0
+        for j, weight in enumerate((4.0, 2.0, 1.0)):
+            if not _is_zero(sums[2 * j + 1]):
+                total += weight * (sums[2 * j] / sums[2 * j + 1])
+        return (100.0 * (total / 7.0),)
+
+    def _clear(self) -> None:
+        self._items.clear()
+        self._close = NAN
+        self._count = 0
+        self._sums = [0.0] * 6
+
+
+class BetaStream(StreamingIndicator):
+    """BETA of the second input's one-bar returns on the first's (exact kernel arithmetic)."""
+
+    _previous: tuple[float, ...] | None
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._period = int(params["timeperiod"])
+        self._returns: deque[tuple[float, float]] = deque()
+        self._clear()
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        previous, self._previous = self._previous, row
+        if previous is None:
+            return (NAN,)
+        x, y = row
+        px, py = previous
+        rx = 0.0 if px == 0.0 else (x - px) / px
+        ry = 0.0 if py == 0.0 else (y - py) / py
+        returns = self._returns
+        returns.append((rx, ry))
+        self._s_xx += rx * rx
+        self._s_xy += rx * ry
+        self._s_x += rx
+        self._s_y += ry
+        if len(returns) < self._period:
+            return (NAN,)
+        period = self._period
+        denominator = period * self._s_xx - self._s_x * self._s_x
+        if denominator == 0.0:
+            value = 0.0
+        else:
+            value = (period * self._s_xy - self._s_x * self._s_y) / denominator
+        old_x, old_y = returns.popleft()
+        self._s_xx -= old_x * old_x
+        self._s_xy -= old_x * old_y
+        self._s_x -= old_x
+        self._s_y -= old_y
+        return (value,)
+
+    def _clear(self) -> None:
+        self._returns.clear()
+        self._previous = None
+        self._s_xx = self._s_xy = self._s_x = self._s_y = 0.0
+
+
+class CorrelStream(StreamingIndicator):
+    """CORREL with the batch kernel's sums, re-anchored on the newest bar every period."""
+
+    _sums: list[float]
+    _countdown: int
+    _seen: int
+    _anchor: tuple[float, float]
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._period = int(params["timeperiod"])
+        self._pairs: deque[tuple[float, float]] = deque(maxlen=self._period + 1)
+        self._clear()
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        x, y = row
+        pairs = self._pairs
+        pairs.append((x, y))
+        period = self._period
+        self._seen += 1
+        if self._seen < period:
+            return (NAN,)
+        if self._countdown == 0:
+            self._countdown = period
+            self._anchor = (x, y)
+            s_x = s_y = s_xx = s_yy = s_xy = 0.0
+            for px, py in list(pairs)[-period:]:
+                dx = px - x
+                dy = py - y
+                s_x += dx
+                s_y += dy
+                s_xx += dx * dx
+                s_yy += dy * dy
+                s_xy += dx * dy
+        else:
+            ax, ay = self._anchor
+            s_x, s_y, s_xx, s_yy, s_xy = self._sums
+            dx = x - ax
+            dy = y - ay
+            ox = pairs[0][0] - ax
+            oy = pairs[0][1] - ay
+            s_x += dx - ox
+            s_y += dy - oy
+            s_xx += dx * dx - ox * ox
+            s_yy += dy * dy - oy * oy
+            s_xy += dx * dy - ox * oy
+        self._countdown -= 1
+        self._sums = [s_x, s_y, s_xx, s_yy, s_xy]
+        spread = (s_xx - s_x * s_x / period) * (s_yy - s_y * s_y / period)
+        r = (s_xy - s_x * s_y / period) / math.sqrt(spread) if spread > 0.0 else 0.0
+        return (min(max(r, -1.0), 1.0),)
+
+    def _clear(self) -> None:
+        self._pairs.clear()
+        self._seen = 0
+        self._countdown = 0
+        self._anchor = (0.0, 0.0)
+        self._sums = [0.0] * 5
+
+
+class FractalStream(StreamingIndicator):
+    """FRACTAL: 100 when the bar ``rightbars`` back is a strict swing high (low)."""
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._left = int(params["leftbars"])
+        self._right = int(params["rightbars"])
+        self._bars: deque[tuple[float, float]] = deque(maxlen=self._left + self._right + 1)
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        bars = self._bars
+        bars.append((row[0], row[1]))
+        if len(bars) < bars.maxlen:  # type: ignore[operator]
+            return (NAN, NAN)
+        top, bottom = bars[self._left]
+        is_high = is_low = True
+        for k, (high, low) in enumerate(bars):
+            if k != self._left:
+                is_high = is_high and high < top
+                is_low = is_low and low > bottom
+        return (100.0 if is_high else 0.0, 100.0 if is_low else 0.0)
+
+    def _clear(self) -> None:
+        self._bars.clear()
+
+
+class PercentileStream(StreamingIndicator):
+    """PERCENTILE: nearest-rank percentile of the last ``period`` values (sorted window)."""
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        period = self._period = int(params["timeperiod"])
+        rank = math.ceil(float(params["percentile"]) / 100.0 * period)
+        self._rank = min(max(rank, 1), period) - 1
+        self._values: deque[float] = deque()
+        self._sorted: list[float] = []
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        value = row[0]
+        values = self._values
+        values.append(value)
+        bisect.insort(self._sorted, value)
+        if len(values) > self._period:
+            old = values.popleft()
+            del self._sorted[bisect.bisect_left(self._sorted, old)]
+        if len(values) < self._period:
+            return (NAN,)
+        return (self._sorted[self._rank],)
+
+    def _clear(self) -> None:
+        self._values.clear()
+        self._sorted.clear()
