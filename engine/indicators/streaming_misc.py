@@ -298,3 +298,111 @@ class PercentileStream(StreamingIndicator):
     def _clear(self) -> None:
         self._values.clear()
         self._sorted.clear()
+
+
+class PercentRankStream(StreamingIndicator):
+    """PERCENTRANK: share of the previous ``period`` values below the current one.
+
+    A sorted copy of the window turns the count into a binary search.
+    """
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._period = int(params["timeperiod"])
+        self._values: deque[float] = deque()
+        self._sorted: list[float] = []
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        value = row[0]
+        values = self._values
+        result = NAN
+        if len(values) == self._period:
+            result = 100.0 * bisect.bisect_left(self._sorted, value) / self._period
+            del self._sorted[bisect.bisect_left(self._sorted, values.popleft())]
+        values.append(value)
+        bisect.insort(self._sorted, value)
+        return (result,)
+
+    def _clear(self) -> None:
+        self._values.clear()
+        self._sorted.clear()
+
+
+class IndexExtremeStream(StreamingIndicator):
+    """MAXINDEX, MININDEX and MINMAXINDEX with TA-Lib's tie rules, as the batch scan.
+
+    A new value takes over on ties; when the extreme leaves the window the rest of the
+    window is rescanned and the earliest of equal values wins. The rescan is O(period)
+    but rare (amortised O(1) per bar on market data). Positions count from the first row
+    of the series, skipped leading NaN rows included, as the batch outputs do.
+    """
+
+    _today: int
+    _best: list[int]
+    _extreme: list[float]
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._period = int(params["timeperiod"])
+        self._wanted = {"maxindex": (True,), "minindex": (False,), "minmaxindex": (False, True)}[
+            spec.name
+        ]
+        self._values: deque[float] = deque(maxlen=self._period)
+        self._clear()
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        value = row[0]
+        self._values.append(value)
+        today = self._today = self._today + 1
+        trailing = today - self._period + 1
+        if trailing < 0:
+            # Like the batch scan, start only once the window is full (first step rescans).
+            return tuple(NAN for _ in self._wanted)
+        outputs = []
+        for is_max in self._wanted:
+            slot = 0 if is_max else 1
+            best, extreme = self._best[slot], self._extreme[slot]
+            if best < trailing:
+                # Rescan the window (oldest first); strict comparison keeps the earliest.
+                best = trailing
+                values = self._values
+                extreme = values[0]
+                for offset in range(1, len(values)):
+                    candidate = values[offset]
+                    if candidate > extreme if is_max else candidate < extreme:
+                        best = trailing + offset
+                        extreme = candidate
+            elif value >= extreme if is_max else value <= extreme:
+                best = today
+                extreme = value
+            self._best[slot], self._extreme[slot] = best, extreme
+            outputs.append(float(best + self._skipped))
+        return tuple(outputs)
+
+    def _clear(self) -> None:
+        self._values.clear()
+        self._today = -1
+        self._best = [-1, -1]
+        self._extreme = [0.0, 0.0]
+
+
+class FoscStream(StreamingIndicator):
+    """FOSC: % gap between the price and the previous bar's time-series forecast (TSF)."""
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        from engine.indicators.registry import get  # the registry imports this module
+
+        self._tsf = get("tsf").streaming(timeperiod=int(params["timeperiod"]))
+        self._forecast = NAN
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        value = row[0]
+        forecast, self._forecast = self._forecast, float(self._tsf.update(value))  # type: ignore[arg-type]
+        if forecast != forecast:
+            return (NAN,)
+        return (0.0 if value == 0.0 else 100.0 * (value - forecast) / value,)
+
+    def _clear(self) -> None:
+        self._tsf.reset()
+        self._forecast = NAN

@@ -14,7 +14,7 @@ from engine.indicators._common import FloatArray, Params
 from engine.indicators.bindings._helpers import constant, ints, matype, memory_of, period_minus
 from engine.indicators.streaming import StreamingIndicator, WindowStream
 from engine.indicators.streaming_core import RsiStream
-from engine.indicators.streaming_misc import UltoscStream, WindowSumsStream
+from engine.indicators.streaming_misc import FoscStream, UltoscStream, WindowSumsStream
 from engine.indicators.streaming_more import (
     CascadeStream,
     DirectionalStream,
@@ -227,7 +227,7 @@ BINDINGS: dict[str, Binding] = {
     ),
     "er": Binding(lambda a, p: (mo.er(a[0], _tp(p)),), period_minus(0), stream=ChangeSumStream),
     "eri": Binding(lambda a, p: mo.eri(a[0], a[1], a[2], _tp(p)), period_minus(1), "history"),
-    "fosc": Binding(lambda a, p: (mo.fosc(a[0], _tp(p)),), period_minus(0)),
+    "fosc": Binding(lambda a, p: (mo.fosc(a[0], _tp(p)),), period_minus(0), stream=FoscStream),
     "bop": Binding(lambda a, p: (osc.bop(a[0], a[1], a[2], a[3]),), constant(0)),
     "cci": Binding(lambda a, p: (osc.cci(a[0], a[1], a[2], _tp(p)),), period_minus(1)),
     "mfi": Binding(

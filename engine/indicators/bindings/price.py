@@ -15,7 +15,7 @@ from engine.indicators import kernels_window as wi
 from engine.indicators._binding import Binding, StreamFactory
 from engine.indicators._common import FloatArray, Params
 from engine.indicators.bindings._helpers import constant, ints, period_minus
-from engine.indicators.streaming_misc import FractalStream
+from engine.indicators.streaming_misc import FractalStream, IndexExtremeStream
 from engine.indicators.streaming_more import LineStream
 from engine.indicators.streaming_window import ExtremeStream, SumStream
 
@@ -86,9 +86,9 @@ BINDINGS: dict[str, Binding] = {
     "minmax": Binding(
         lambda a, p: wi.rolling_min_max(a[0], _tp(p), 0), period_minus(1), stream=ExtremeStream
     ),
-    "maxindex": _window(wi.rolling_max_index),
-    "minindex": _window(wi.rolling_min_index),
-    "minmaxindex": _window(wi.rolling_min_index, wi.rolling_max_index),
+    "maxindex": _window(wi.rolling_max_index, stream=IndexExtremeStream),
+    "minindex": _window(wi.rolling_min_index, stream=IndexExtremeStream),
+    "minmaxindex": _window(wi.rolling_min_index, wi.rolling_max_index, stream=IndexExtremeStream),
     "acos": Binding(lambda a, p: (pr.arc(a[0], True),), constant(0)),
     "asin": Binding(lambda a, p: (pr.arc(a[0], False),), constant(0)),
     "atan": _unary(np.arctan),

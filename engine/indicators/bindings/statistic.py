@@ -6,7 +6,12 @@ from engine.indicators import kernels_statistic as st
 from engine.indicators._binding import Binding
 from engine.indicators._common import Params
 from engine.indicators.bindings._helpers import period_minus
-from engine.indicators.streaming_misc import BetaStream, CorrelStream, PercentileStream
+from engine.indicators.streaming_misc import (
+    BetaStream,
+    CorrelStream,
+    PercentileStream,
+    PercentRankStream,
+)
 from engine.indicators.streaming_window import LinregStream, MomentStream
 
 
@@ -44,5 +49,7 @@ BINDINGS: dict[str, Binding] = {
         period_minus(1),
         stream=PercentileStream,
     ),
-    "percentrank": Binding(lambda a, p: (st.percentrank(a[0], _tp(p)),), period_minus(0)),
+    "percentrank": Binding(
+        lambda a, p: (st.percentrank(a[0], _tp(p)),), period_minus(0), stream=PercentRankStream
+    ),
 }

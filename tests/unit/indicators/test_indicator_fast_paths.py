@@ -124,3 +124,21 @@ def test_stochastic_family_streams_in_constant_time(name: str) -> None:
 
     stream = ta.get(name).streaming()
     assert not isinstance(stream, HistoryStream | WindowStream)
+
+
+@pytest.mark.parametrize("name", ["maxindex", "minindex", "minmaxindex", "aroon", "aroonosc"])
+def test_index_streams_follow_the_batch_tie_rules(name: str) -> None:
+    import engine.indicators as ta
+
+    rng = np.random.default_rng(3)
+    high = np.round(np.cumsum(rng.normal(size=400)), 0)  # rounded: many exact ties
+    low = high - np.round(rng.uniform(0, 2, size=400), 0)
+    high[:5] = np.nan  # positions must count the skipped NaN rows
+    spec = ta.get(name)
+    data = {"real": high, "high": high, "low": low}
+    batch = spec.compute({k: data[k] for k in spec.inputs}, timeperiod=6)
+    stream = spec.streaming(timeperiod=6)
+    rows = [stream.update(*(float(data[k][i]) for k in spec.inputs)) for i in range(400)]
+    columns = zip(*(r if isinstance(r, tuple) else (r,) for r in rows), strict=True)
+    for output, column in zip(spec.outputs, columns, strict=True):
+        np.testing.assert_array_equal(np.array(column), batch[output])
