@@ -252,9 +252,14 @@ def beta(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
     return out
 
 
-@kernel
+@exact_kernel
 def correl(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
-    """Pearson correlation over ``period`` bars (sums re-anchored for accuracy)."""
+    """Pearson correlation over ``period`` bars (sums re-anchored for accuracy).
+
+    Compiled without FMA contraction so a one-bar window's spread is exactly 0 (a fused
+    ``s_xx - s_x * s_x * scale`` leaves a rounding residue that reads as +-1); that in
+    turn allows multiplying by ``1 / period`` instead of three divides per bar.
+    """
     n = x.shape[0]
     first = period - 1
     out = nan_head(n, first)
@@ -262,6 +267,7 @@ def correl(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
         return out
     ax = ay = 0.0
     s_x = s_y = s_xx = s_yy = s_xy = 0.0
+    scale = 1.0 / period
     countdown = 0
     for t in range(first, n):
         if countdown == 0:
@@ -288,8 +294,8 @@ def correl(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
             s_yy += dy * dy - oy * oy
             s_xy += dx * dy - ox * oy
         countdown -= 1
-        spread = (s_xx - s_x * s_x / period) * (s_yy - s_y * s_y / period)
-        r = (s_xy - s_x * s_y / period) / math.sqrt(spread) if spread > 0.0 else 0.0
+        spread = (s_xx - s_x * s_x * scale) * (s_yy - s_y * s_y * scale)
+        r = (s_xy - s_x * s_y * scale) / math.sqrt(spread) if spread > 0.0 else 0.0
         out[t] = min(max(r, -1.0), 1.0)
     return out
 
