@@ -31,8 +31,11 @@ computed by TA-Lib itself. *Warm-up* is the number of leading NaNs with default
 parameters (TA-Lib's lookback). *Streaming*: **O(1)** hand-written incremental class;
 **window** reruns the kernel on the last warm-up + 1 bars (exact, O(warm-up) per bar);
 **history** reruns it on all bars seen (exact, O(n) per bar) for history-dependent
-indicators that have no incremental class yet. Integer TA-Lib outputs (MAXINDEX, trend
-flags, patterns) are returned as float64 with NaN warm-up instead of 0.
+indicators that have no incremental class yet. The column is for default parameters:
+with another MA type, MA and the stochastics stay O(1) for SMA, EMA, WMA and Wilder legs,
+APO/PPO/PVO for EMA legs, BBANDS and MACDEXT only for SMA legs; other MA types (DEMA,
+KAMA, T3, ...) use the window or history engine. Integer TA-Lib outputs
+(MAXINDEX, trend flags, patterns) are returned as float64 with NaN warm-up instead of 0.
 
 Parity with TA-Lib 0.8.2 (C 0.8.1) is tested for every function on random walks, the BTC
 sample in `data/`, flat series, NaN-prefixed series, series shorter than the warm-up,
