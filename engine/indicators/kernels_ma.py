@@ -13,7 +13,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from engine.indicators._alloc import nan_array, new_array
+from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import exact_kernel, kernel
 
@@ -354,11 +354,12 @@ def ema_inplace(buf: FloatArray, period: int, k: float, start: int) -> None:
 def kama(x: FloatArray, period: int, start: int) -> FloatArray:
     """Kaufman adaptive moving average with TA-Lib's fast 2 / slow 30 constants."""
     n = x.shape[0]
-    out = nan_array(n)
     if period <= 1:
+        out = nan_head(n, start)
         out[start:] = x[start:]
         return out
     first = start + period
+    out = nan_head(n, first)
     if first >= n:
         return out
     const_max = 2.0 / 31.0
@@ -380,7 +381,7 @@ def kama(x: FloatArray, period: int, start: int) -> FloatArray:
         ratio = 1.0 if flat else abs(change / noise)
         sc = ratio * const_diff + const_max
         sc *= sc
-        prev = prev * (1.0 - sc) + x[u] * sc
+        prev = (x[u] - prev) * sc + prev  # TA-Lib's form: here the shorter chain
         out[u] = prev
     return out
 

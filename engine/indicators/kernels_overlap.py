@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.indicators._alloc import nan_array, nan_head, new_array
+from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_ma import ema
@@ -104,12 +104,14 @@ def supertrend(
     high: FloatArray, low: FloatArray, close: FloatArray, period: int, multiplier: float
 ) -> tuple[FloatArray, FloatArray]:
     """SuperTrend line and trend (+1 long, -1 short); the first bar is seeded long."""
+    # The ATR is read at bar i just before the line is written there: one array serves both.
     n = high.shape[0]
-    line = nan_array(n)
-    trend = nan_array(n)
-    width = atr(high, low, close, period, 0)
+    line = atr(high, low, close, period, 0)
+    line[: min(period, n)] = NAN
+    trend = nan_head(n, period)
     if period >= n:
         return line, trend
+    width = line
     median = (high[period] + low[period]) / 2.0
     band = multiplier * width[period]
     final_upper = median + band
