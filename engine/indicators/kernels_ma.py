@@ -270,40 +270,14 @@ def trima(x: FloatArray, period: int, start: int) -> FloatArray:
     return out
 
 
-@kernel
-def sma_inplace(buf: FloatArray, period: int, start: int) -> None:
-    """Replace ``buf[start:]`` by its simple average, with :func:`sma`'s exact arithmetic.
-
-    Chained averages (TRIMA) reuse one array this way: a fresh full-length temporary costs
-    more in first-touch page faults than the pass itself. A ring keeps the raw values the
-    running sum must drop.
-    """
-    n = buf.shape[0]
-    first = start + period - 1
-    if first >= n:
-        buf[start:] = NAN
-        return
-    ring = np.empty(period)
-    total = 0.0
-    for i in range(start, first):
-        value = buf[i]
-        ring[i - start] = value
-        total += value
-    slot = period - 1
-    scale = 1.0 / period  # as in ``sma``
-    for i in range(first, n):
-        value = buf[i]
-        ring[slot] = value
-        total += value
-        buf[i] = total * scale
-        slot = slot + 1 if slot + 1 < period else 0
-        total -= ring[slot]
-    buf[start:first] = NAN
-
-
 @exact_kernel
 def wma_inplace(buf: FloatArray, period: int, start: int) -> None:
-    """Replace ``buf[start:]`` by its weighted average, with :func:`wma`'s exact arithmetic."""
+    """Replace ``buf[start:]`` by its weighted average, with :func:`wma`'s exact arithmetic.
+
+    Chained averages (HMA, COPPOCK) reuse one array this way: a fresh full-length
+    temporary costs more in first-touch page faults than the pass itself. A ring keeps the
+    raw values the running sums must drop.
+    """
     n = buf.shape[0]
     first = start + period - 1
     if first >= n:
