@@ -48,7 +48,7 @@ from engine.bus import EventBus
 from engine.clock import Clock
 from engine.errors import DataError
 from engine.feeds import load_bars
-from engine.model import EquitySnapshot, OrderFilled, OrderSide, PositionChanged
+from engine.model import EquitySnapshot, OrderFilled, OrderSide
 from engine.portfolio.portfolio import Portfolio, Position
 
 __all__ = ["FxPortfolio", "FxPosition", "FxRates", "RateSeries", "load_rate_series"]
@@ -228,20 +228,7 @@ class FxPortfolio(Portfolio):
         self.fees_paid += fee
         position.fees += fee
         position.apply_converted(signed, fill.price, rate)
-        if position.quantity:
-            self._open[fill.symbol] = position
-        else:
-            self._open.pop(fill.symbol, None)
-        self._bus.publish(
-            PositionChanged(
-                fill.symbol,
-                position.quantity,
-                position.average_price,
-                position.realized_pnl,
-                fill.ts_event,
-                self._clock.timestamp_ns(),
-            )
-        )
+        self._position_changed(fill, position)
 
     def snapshot(self, ts_ns: int) -> None:
         """Record (and maybe publish) the `EquitySnapshot` at ``ts_ns`` at its rates."""

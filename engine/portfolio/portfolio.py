@@ -160,6 +160,10 @@ class Portfolio:
         self.fees_paid += fill.fee
         position.fees += fill.fee
         position.apply(signed, fill.price)
+        self._position_changed(fill, position)
+
+    def _position_changed(self, fill: OrderFilled, position: Position) -> None:
+        """Track ``position`` as open or flat after ``fill``; publish `PositionChanged`."""
         if position.quantity:
             self._open[fill.symbol] = position
         else:
