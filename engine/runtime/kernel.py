@@ -80,6 +80,11 @@ class Kernel:
         """
         bus, portfolio, risk, execution = self.bus, self.portfolio, self.risk, self.execution
         runner, recorder = self.runner, self.recorder
+
+        def strategy_hook(event_type: type, hook: str) -> None:
+            if runner.handles(hook):
+                bus.subscribe(event_type, getattr(runner, hook))
+
         # market data: the cache records prices and reveals history first, then strategies
         bus.subscribe(Bar, self.cache.on_bar)
         if self.account_rules is not None:  # margin rules see the marked close first
@@ -92,11 +97,9 @@ class Kernel:
             bus.subscribe(Bar, exits.on_bar)
         bus.subscribe(Bar, runner.on_bar)
         bus.subscribe(TradeTick, self.cache.on_trade)
-        if runner.handles("on_trade"):
-            bus.subscribe(TradeTick, runner.on_trade)
+        strategy_hook(TradeTick, "on_trade")
         bus.subscribe(QuoteTick, self.cache.on_quote)
-        if runner.handles("on_quote"):
-            bus.subscribe(QuoteTick, runner.on_quote)
+        strategy_hook(QuoteTick, "on_quote")
         # strategy intent -> risk -> execution -> broker
         bus.subscribe(OrderRequested, recorder.on_order_requested)
         bus.subscribe(OrderRequested, risk.on_order_requested)
@@ -106,30 +109,24 @@ class Kernel:
         bus.subscribe(ModifyRequested, execution.on_modify_requested)
         bus.subscribe(OrderDenied, recorder.on_order_denied)
         bus.subscribe(OrderDenied, execution.on_order_denied)
-        if runner.handles("on_order_denied"):
-            bus.subscribe(OrderDenied, runner.on_order_denied)
+        strategy_hook(OrderDenied, "on_order_denied")
         # broker facts: execution's book first, then the account, the record, the strategy
         bus.subscribe(OrderAccepted, execution.on_order_accepted)
         bus.subscribe(OrderAccepted, recorder.on_order_accepted)
         bus.subscribe(OrderRejected, execution.on_order_rejected)
         bus.subscribe(OrderRejected, recorder.on_order_rejected)
-        if runner.handles("on_order_rejected"):
-            bus.subscribe(OrderRejected, runner.on_order_rejected)
+        strategy_hook(OrderRejected, "on_order_rejected")
         bus.subscribe(OrderTriggered, execution.on_order_triggered)
         bus.subscribe(OrderTriggered, recorder.on_order_triggered)
-        if runner.handles("on_order_updated"):
-            bus.subscribe(OrderTriggered, runner.on_order_updated)
+        strategy_hook(OrderTriggered, "on_order_updated")
         bus.subscribe(OrderModified, execution.on_order_modified)
         bus.subscribe(OrderModified, recorder.on_order_modified)
-        if runner.handles("on_order_updated"):
-            bus.subscribe(OrderModified, runner.on_order_updated)
+        strategy_hook(OrderModified, "on_order_updated")
         bus.subscribe(OrderModifyRejected, recorder.on_order_modify_rejected)
-        if runner.handles("on_order_updated"):
-            bus.subscribe(OrderModifyRejected, runner.on_order_updated)
+        strategy_hook(OrderModifyRejected, "on_order_updated")
         bus.subscribe(OrderExpired, execution.on_order_expired)
         bus.subscribe(OrderExpired, recorder.on_order_expired)
-        if runner.handles("on_order_expired"):
-            bus.subscribe(OrderExpired, runner.on_order_expired)
+        strategy_hook(OrderExpired, "on_order_expired")
         bus.subscribe(OrderFilled, execution.on_order_filled)
         bus.subscribe(OrderFilled, portfolio.on_order_filled)
         bus.subscribe(OrderFilled, self.broker.on_fill_settled)
@@ -140,12 +137,10 @@ class Kernel:
             bus.subscribe(OrderFilled, exits.on_order_filled)
         if self.sizer is not None and self.sizer.needs_fills:  # Kelly: closed-trade statistics
             bus.subscribe(OrderFilled, self.sizer.on_order_filled)
-        if runner.handles("on_order_filled"):
-            bus.subscribe(OrderFilled, runner.on_order_filled)
+        strategy_hook(OrderFilled, "on_order_filled")
         bus.subscribe(OrderCanceled, execution.on_order_canceled)
         bus.subscribe(OrderCanceled, recorder.on_order_canceled)
-        if runner.handles("on_order_canceled"):
-            bus.subscribe(OrderCanceled, runner.on_order_canceled)
+        strategy_hook(OrderCanceled, "on_order_canceled")
         bus.subscribe(TradingStateChanged, recorder.on_trading_state_changed)
         # account facts (cash flows that are not fills, margin calls) and liquidation orders
         bus.subscribe(CashAdjusted, recorder.on_cash_adjusted)

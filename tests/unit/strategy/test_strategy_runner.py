@@ -104,3 +104,40 @@ def test_strategy_fault_names_the_innermost_frame_and_the_bar() -> None:
     assert "(user_code)" in text
     assert text.endswith(", at bar 2021-01-01T00:00:00+00:00")
     assert str(strategy_fault(ValueError("x"), -1)) == "ValueError: x, at bar start"
+
+
+def test_handles_names_the_hooks_a_strategy_overrides() -> None:
+    runner = make_runner(Recording())
+    assert runner.handles("on_order_filled")
+    assert runner.handles("on_order_canceled")
+    assert not runner.handles("on_order_expired")
+    assert not runner.handles("on_trade")
+    assert not make_runner(Strategy()).handles("on_order_filled")
+
+
+def test_the_kernel_subscribes_only_the_hooks_a_strategy_overrides() -> None:
+    from engine.config import AccountConfig, ExecutionConfig
+    from engine.model import Instrument, OrderExpired, TradeTick
+    from engine.runtime.kernel import build_kernel
+
+    def wired(strategy: Strategy) -> tuple[bool, bool, bool]:
+        kernel = build_kernel(
+            clock=SimClock(T),
+            strategy=strategy,
+            strategy_id="S1",
+            histories={},
+            instruments={"A": Instrument("A")},
+            account=AccountConfig(),
+            execution=ExecutionConfig(),
+        )
+
+        def subscribed(event_type: type) -> bool:
+            return any(
+                getattr(handler, "__self__", None) is kernel.runner
+                for handler in kernel.bus.handlers(event_type)
+            )
+
+        return subscribed(OrderFilled), subscribed(OrderExpired), subscribed(TradeTick)
+
+    assert wired(Recording()) == (True, False, False)
+    assert wired(Strategy()) == (False, False, False)
