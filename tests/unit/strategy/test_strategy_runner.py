@@ -6,8 +6,19 @@ import pytest
 
 from engine.bus import EventBus
 from engine.clock import SimClock
+from engine.config import AccountConfig, ExecutionConfig
 from engine.errors import ConfigError, StrategyError
-from engine.model import OrderCanceled, OrderDenied, OrderFilled, OrderRejected, OrderSide
+from engine.model import (
+    Instrument,
+    OrderCanceled,
+    OrderDenied,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderSide,
+    TradeTick,
+)
+from engine.runtime.kernel import build_kernel
 from engine.strategy import Context, Strategy, StrategyRunner
 from engine.strategy.runner import strategy_fault
 
@@ -116,10 +127,6 @@ def test_handles_names_the_hooks_a_strategy_overrides() -> None:
 
 
 def test_the_kernel_subscribes_only_the_hooks_a_strategy_overrides() -> None:
-    from engine.config import AccountConfig, ExecutionConfig
-    from engine.model import Instrument, OrderExpired, TradeTick
-    from engine.runtime.kernel import build_kernel
-
     def wired(strategy: Strategy) -> tuple[bool, bool, bool]:
         kernel = build_kernel(
             clock=SimClock(T),
