@@ -534,13 +534,9 @@ def macd_sma(
     """
     n = x.shape[0]
     begin = slow - 1 + signal - 1
-    line = new_array(n)
-    signal_out = new_array(n)
-    hist = new_array(n)
-    head = min(begin, n)
-    line[:head] = NAN
-    signal_out[:head] = NAN
-    hist[:head] = NAN
+    line = nan_head(n, begin)
+    signal_out = nan_head(n, begin)
+    hist = nan_head(n, begin)
     if slow - 1 >= n:
         return line, signal_out, hist
     fast_total = 0.0

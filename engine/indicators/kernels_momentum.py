@@ -188,13 +188,9 @@ def macd(
     k_signal = 2.0 / (signal + 1)
     n = x.shape[0]
     begin = slow - 1 + signal - 1
-    line = new_array(n)
-    signal_out = new_array(n)
-    hist = new_array(n)
-    stop = min(begin, n)
-    line[:stop] = NAN
-    signal_out[:stop] = NAN
-    hist[:stop] = NAN
+    line = nan_head(n, begin)
+    signal_out = nan_head(n, begin)
+    hist = nan_head(n, begin)
     if slow - 1 >= n:
         return line, signal_out, hist
     fast_value = 0.0

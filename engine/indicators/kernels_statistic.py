@@ -19,6 +19,26 @@ NAN = np.nan
 
 
 @kernel
+def anchored_sums(x: FloatArray, i: int, period: int) -> tuple[float, float, float]:
+    """Return ``(anchor, Σ(x - anchor), Σ(x - anchor)²)`` over the window ending at ``i``.
+
+    The anchor is the window's mean, so the deviation sums start exact; the kernels then
+    slide them until the next `reanchor_interval`.
+    """
+    total = 0.0
+    for k in range(i - period + 1, i + 1):
+        total += x[k]
+    anchor = total / period
+    s1 = 0.0
+    s2 = 0.0
+    for k in range(i - period + 1, i + 1):
+        d = x[k] - anchor
+        s1 += d
+        s2 += d * d
+    return anchor, s1, s2
+
+
+@kernel
 def reanchor_interval(period: int) -> int:
     """Bars between exact recomputations of the anchored window sums.
 
@@ -51,16 +71,7 @@ def rolling_moments(x: FloatArray, period: int, start: int, root: bool, scale: f
     for i in range(first, n):
         if countdown == 0:
             countdown = reanchor_interval(period)
-            total = 0.0
-            for k in range(i - period + 1, i + 1):
-                total += x[k]
-            anchor = total / period
-            s1 = 0.0
-            s2 = 0.0
-            for k in range(i - period + 1, i + 1):
-                d = x[k] - anchor
-                s1 += d
-                s2 += d * d
+            anchor, s1, s2 = anchored_sums(x, i, period)
         else:
             # Unsigned indices: numba then skips its negative-index wrap-around select.
             d_new = x[np.uint64(i)] - anchor
@@ -126,16 +137,7 @@ def bbands_sma(
         total -= x[np.uint64(i - period + 1)]
         if countdown == 0:
             countdown = reanchor_interval(period)
-            window_total = 0.0
-            for k in range(i - period + 1, i + 1):
-                window_total += x[k]
-            anchor = window_total / period
-            s1 = 0.0
-            s2 = 0.0
-            for k in range(i - period + 1, i + 1):
-                d = x[k] - anchor
-                s1 += d
-                s2 += d * d
+            anchor, s1, s2 = anchored_sums(x, i, period)
         else:
             d_new = x[np.uint64(i)] - anchor
             d_old = x[np.uint64(i - period)] - anchor
