@@ -373,7 +373,7 @@ class SimulatedBroker:
             take = buy_price if buy else sell_price  # where this order would take
             cross = sell_price if buy else buy_price  # where the other side trades
             was_triggered = working.triggered
-            matched = match_tick(working, take, cross, self._touch)
+            matched = match_tick(working, take, cross, self._touch, depth is not None)
             if working.triggered and not was_triggered:
                 self._triggered(working)
             if matched is None:

@@ -5,7 +5,11 @@ encode the assumptions (each documented in the README's fill table):
 - The open is the first price of the bar. A stop or limit already beyond it at the open
   fills at the open (a gap is neither forgiven nor denied its improvement).
 - Otherwise a level is reached if it lies within [low, high]; a limit needs the bar to
-  trade beyond it (``touch=False``) or only to reach it (``touch=True``).
+  trade beyond it (``touch=False``) or only to reach it (``touch=True``). Under
+  ``touch=False`` an open exactly at the limit is not "beyond" it either; the same
+  strictness holds for a triggered stop-limit's resting limit and for trade ticks
+  (`match_tick`). A quote whose ask (buys) / bid (sells) is at the limit does fill it:
+  that is displayed liquidity at the limit, which a marketable order takes.
 - Intrabar order (used only to decide which of two sibling orders was reached first when
   ``bracket_conflict = "path"``): open, then the extreme nearer the open, then the other
   extreme, then the close.
@@ -48,13 +52,19 @@ def stop_reached(side: OrderSide, stop: float, bar: Bar) -> Reached | None:
 
 
 def limit_reached(side: OrderSide, limit: float, bar: Bar, touch: bool) -> Reached | None:
-    """Return where a resting limit of ``side`` fills on ``bar``, or None."""
+    """Return where a resting limit of ``side`` fills on ``bar``, or None.
+
+    A bar opening beyond the limit fills it at the open. A bar opening exactly at the
+    limit does so only under ``touch``: under "through" (``touch=False``) an open at the
+    limit is one more touch, and the limit fills (at its price, intrabar) only if the bar
+    then trades beyond it — a buy at 100 on a bar with open = low = 100 does not fill.
+    """
     if side is OrderSide.BUY:
-        if bar.open <= limit:
+        if bar.open < limit or (touch and bar.open == limit):
             return Reached(bar.open, True)
         crossed = bar.low <= limit if touch else bar.low < limit
     else:
-        if bar.open >= limit:
+        if bar.open > limit or (touch and bar.open == limit):
             return Reached(bar.open, True)
         crossed = bar.high >= limit if touch else bar.high > limit
     return Reached(limit, False) if crossed else None
@@ -151,14 +161,17 @@ def match_bar(working: WorkingOrder, bar: Bar, touch: bool) -> tuple[float, str,
 
 
 def match_tick(
-    working: WorkingOrder, take: float, cross: float, touch: bool
+    working: WorkingOrder, take: float, cross: float, touch: bool, quote: bool = False
 ) -> tuple[float, str] | None:
     """Return (raw price, liquidity) if a tick fills the order.
 
     ``take`` is where this order would take liquidity (the trade price, or the ask for a
     buy / bid for a sell); ``cross`` is where the other side trades (the trade price, or
-    the bid for a buy / ask for a sell). A limit marketable on its first look takes at
-    ``take``; a resting limit fills at its limit when ``cross`` trades through it.
+    the bid for a buy / ask for a sell); ``quote`` says the tick is a quote. A limit
+    marketable on its first look takes at ``take``; a resting limit fills at its limit
+    when ``cross`` trades through it. Under "through" (``touch=False``) a trade exactly
+    at the limit is a touch, not a fill, on the first look too; a quote's ask (bid) at
+    a buy (sell) limit is displayed liquidity and fills it.
     """
     order = working.order
     kind = order.order_type
@@ -170,7 +183,10 @@ def match_tick(
         assert limit is not None
         first_look = not working.seen
         working.seen = True
-        if first_look and ((take <= limit) if buy else (take >= limit)):
+        if first_look and (
+            ((take < limit) if buy else (take > limit))
+            or ((touch or quote) and take == limit)
+        ):
             return take, "taker"  # marketable on arrival: it takes, at a better price
         if touch:
             crossed = cross <= limit if buy else cross >= limit

@@ -180,7 +180,12 @@ def test_orders_wait_for_their_own_symbol() -> None:
         (BUY, 48.0, (50.0, 51.0, 48.5, 50.0), True, None),
         # opening through the limit fills at the open: the gap gives the better price
         (BUY, 48.0, (47.0, 49.0, 46.0, 48.0), False, (47.0, "open")),
-        (BUY, 48.0, (48.0, 49.0, 47.5, 48.0), False, (48.0, "open")),
+        # opening AT the limit is a touch: "through" fills when the bar then trades below
+        (BUY, 48.0, (48.0, 49.0, 47.5, 48.0), False, (48.0, "close")),
+        (BUY, 48.0, (48.0, 49.0, 47.5, 48.0), True, (48.0, "open")),
+        (BUY, 48.0, (48.0, 49.0, 48.0, 48.5), False, None),
+        (SELL, 52.0, (52.0, 52.0, 51.0, 51.5), False, None),
+        (SELL, 52.0, (52.0, 52.0, 51.0, 51.5), True, (52.0, "open")),
         # sell limit 52: high must go above it (or reach it with touch)
         (SELL, 52.0, (50.0, 52.0, 49.0, 51.0), False, None),
         (SELL, 52.0, (50.0, 52.0, 49.0, 51.0), True, (52.0, "close")),
