@@ -29,15 +29,18 @@ Rules (each a named setting of ``[execution]``; the README's fill table lists th
   or ``"path"`` (the first reached along open → nearer extreme → farther extreme → close).
 - Partial fills: with ``volume_participation`` set, a bar fills at most that fraction of
   its volume; the rest waits for later bars. IOC fills what it can on its first eligible
-  bar and cancels the rest; FOK fills completely there or is canceled.
+  bar and cancels the rest; FOK fills completely there or is canceled, whatever would
+  have trimmed it (volume, a quote's displayed size, reduce-only, the cash cap).
 - Expiry: DAY orders expire at the first bar opening on a later UTC day than their
   acceptance; GTD orders at the first bar opening at or after ``expire_time_ns``.
 - Post-only limits that would be marketable at the last close are rejected; reduce-only
   fills are capped at the position they reduce (canceled when there is none).
 - Cash account (leverage 1): a buy that opens or adds to a long is capped at what cash
-  pays at the fill price including fees (``cash_shortfall = "reduce"``) or canceled
-  (``"cancel"``). For an instrument quoted in a foreign currency the cost is converted at
-  the rate as of the fill's ``ts_event`` (``fx``; see `engine.portfolio.fx`).
+  pays at the fill price including the fee the configured model charges for that very
+  fill (``cash_shortfall = "reduce"``) or canceled (``"cancel"``); cash never goes below
+  zero. Margin accounts are not capped here (risk caps their exposure). For an
+  instrument quoted in a foreign currency the cost is converted at the rate as of the
+  fill's ``ts_event`` (``fx``; see `engine.portfolio.fx`).
 - Fill times: fills at the open carry the bar's open time; intrabar fills and closes carry
   the bar's close time (the first moment the engine can know they happened).
 """
@@ -52,7 +55,7 @@ from typing import Literal, Protocol
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.execution.matching import WorkingOrder, match_bar, match_tick
-from engine.execution.models import FeeModel, FixedBpsSlippage, SlippageModel
+from engine.execution.models import FeeModel, FixedBpsSlippage, SlippageModel, TieredFeeModel
 from engine.model import (
     Bar,
     Instrument,
@@ -141,6 +144,8 @@ class SimulatedBroker:
         self._participation = settings.volume_participation
         self._latency_ns = settings.latency_ns
         self._fill_at_close = settings.market_fill == "same_close"
+        # Volume-tiered fees learn each fill's notional from the broker as it is priced.
+        self._record_volume = fee_model.record if isinstance(fee_model, TieredFeeModel) else None
         # A model that never moves the price (0 bps) need not be asked on every fill.
         self._slippage_on = not (isinstance(slippage, FixedBpsSlippage) and slippage.bps == 0)
         # symbol -> working orders; a symbol leaves the dict when its last order closes, so
@@ -435,7 +440,6 @@ class SimulatedBroker:
         buy = order.side is OrderSide.BUY
         quantity = working.leaves
         cap_reason = ""
-        fok_short = False  # a fill-or-kill the volume cannot fill completely: fills nothing
         participation = self._participation
         limit_volume = depth if depth is not None else bar_volume
         if limit_volume is not None and (participation is not None or depth is not None):
@@ -444,9 +448,8 @@ class SimulatedBroker:
             if available < quantity:
                 quantity = available
                 if order.time_in_force is TimeInForce.FOK:
-                    fok_short = True
                     cap_reason = (
-                        f"fok: volume allows {available:g} of {working.leaves:g} "
+                        f"volume allows {available:g} of {working.leaves:g} "
                         f"at {share:g} participation"
                     )
         if order.reduce_only and not cap_reason:
@@ -467,15 +470,18 @@ class SimulatedBroker:
                 price = min(price, limit) if buy else max(price, limit)
         rate = 1.0 if self._fx is None else self._fx(symbol, ts_fill)
         if self._cash_account and buy and not cap_reason:
-            affordable = self._affordable(symbol, quantity, price, rate)
+            affordable = self._affordable(symbol, quantity, price, liquidity, rate)
             if affordable < quantity:
                 cost = (quantity * price + self._fees.fee(quantity, price, liquidity)) * rate
                 cap_reason = (
                     f"insufficient cash at fill price {price:g}: {quantity:g} would cost "
-                    f"{cost:.2f}, cash is {self._account.cash:.2f}"
+                    f"{cost:.2f}, cash is {self._account.cash + self._unsettled_cash:.2f}"
                 )
                 quantity = affordable if self._settings.cash_shortfall == "reduce" else 0.0
-        if fok_short:
+        if order.time_in_force is TimeInForce.FOK and quantity < working.leaves * (1 - 1e-12):
+            # Fill-or-kill is all or nothing whatever trimmed it: volume, displayed size,
+            # reduce-only or cash.
+            cap_reason = f"fok: {cap_reason or 'cannot fill completely'}"
             quantity = 0.0
         now = self._clock.timestamp_ns()
         if quantity > 0:
@@ -485,6 +491,10 @@ class SimulatedBroker:
             working.leaves = leaves
             self._fill_count += 1
             fee = self._fees.fee(quantity, price, liquidity)
+            if self._record_volume is not None:
+                # At once, not when the bus delivers the fill: the next fill of this bar
+                # (or tick) must already be priced at the tier this one moves the account to.
+                self._record_volume(quantity * price, ts_fill)
             signed = quantity if buy else -quantity
             self._unsettled_cash -= (signed * price + fee) * rate
             unsettled = self._unsettled_position
@@ -536,10 +546,19 @@ class SimulatedBroker:
             if working.leaves <= working.order.quantity * 1e-12:
                 self.cancel(working.order.order_id, f"oco: {filled.order.order_id} filled")
 
-    def _affordable(self, symbol: str, quantity: float, price: float, fx: float = 1.0) -> float:
+    def _affordable(
+        self, symbol: str, quantity: float, price: float, liquidity: str, fx: float = 1.0
+    ) -> float:
         """Return how much of a buy of ``quantity`` cash can pay for at ``price``.
 
-        ``fx`` converts the quote-currency cost into the account currency of the cash.
+        The cost of ``q`` is ``(q × price + fee(q)) × fx`` with the fee the configured
+        model will charge for exactly that fill (its ``liquidity``, the tier it is in, a
+        minimum or maximum) — not an estimate — so cash never goes below zero. ``fx``
+        converts the quote-currency cost into the account currency of the cash. The part
+        that buys back a short is always allowed; the rest must be paid for, on the lot
+        grid and at least ``min_quantity``. Fee models only grow with the quantity, so the
+        largest affordable number of lots is found by bisection (this runs only when the
+        cash does not cover the whole fill).
         """
         position = self._account.position_quantity(symbol) + self._unsettled_position.get(
             symbol, 0.0
@@ -547,14 +566,21 @@ class SimulatedBroker:
         cover = min(quantity, max(-position, 0.0))  # buying back a short is always allowed
         if cover >= quantity:
             return quantity
-        rate = self._fees.sizing_rate
+        fees = self._fees
         cash = self._account.cash + self._unsettled_cash
         instrument = self._instruments[symbol]
-        if not cover and quantity * price * fx * (1.0 + rate) <= cash:
-            # Cash covers it all: the rounding below would give back ``quantity``.
-            return quantity if quantity >= instrument.min_quantity else 0.0
-        cash_after_cover = cash - cover * price * fx * (1.0 + rate)
-        extra = instrument.round_quantity(max(cash_after_cover, 0.0) / (price * fx * (1.0 + rate)))
+        if (quantity * price + fees.fee(quantity, price, liquidity)) * fx <= cash:
+            return quantity if cover or quantity >= instrument.min_quantity else 0.0
+        lot = instrument.lot_size
+        low, high = 0, int((quantity - cover) / lot + 1e-9)  # lots of ``extra``; 0 fits
+        while low < high:
+            middle = (low + high + 1) // 2
+            total = cover + instrument.round_quantity(middle * lot)
+            if (total * price + fees.fee(total, price, liquidity)) * fx <= cash:
+                low = middle
+            else:
+                high = middle - 1
+        extra = instrument.round_quantity(low * lot)
         if extra < instrument.min_quantity:
             extra = 0.0
         return min(quantity, cover + extra)

@@ -184,8 +184,7 @@ def match_tick(
         first_look = not working.seen
         working.seen = True
         if first_look and (
-            ((take < limit) if buy else (take > limit))
-            or ((touch or quote) and take == limit)
+            ((take < limit) if buy else (take > limit)) or ((touch or quote) and take == limit)
         ):
             return take, "taker"  # marketable on arrival: it takes, at a better price
         if touch:

@@ -47,7 +47,12 @@ _NS_PER_DAY = 86_400 * 1_000_000_000
 
 
 class FeeModel(Protocol):
-    """Fee charged for a fill."""
+    """Fee charged for a fill.
+
+    The broker's cash-account cap asks `fee` for candidate quantities of one fill and
+    reserves exactly that, so ``fee`` must not decrease when the quantity grows (all
+    models here satisfy it); ``sizing_rate`` is only for sizing orders before the fill.
+    """
 
     def fee(self, quantity: float, price: float, liquidity: str) -> float:
         """Return the fee in quote currency for ``quantity`` at ``price`` (``taker``/``maker``)."""
@@ -217,9 +222,12 @@ class TieredFeeModel:
     leaves the window when it is ``window_days`` old at the time of the next fee query
     (``clock`` gives the time; without a clock, at the time of the latest recorded fill).
 
-    The model learns volume only through `on_fill` (subscribe it to ``OrderFilled`` on the
-    bus) or `record`; `fee` itself never adds volume, so calling it twice for one fill is
-    harmless. Volume is summed in each fill's quote currency without conversion.
+    The model learns volume only through `record` or `on_fill`; `fee` itself never adds
+    volume, so calling it twice for one fill is harmless. The `SimulatedBroker` calls
+    `record` as it prices each fill, so a second fill on the same bar or tick already
+    sees the first one's notional (a bus subscriber would hear of it only after the whole
+    bar was matched); use `on_fill` on the bus only with another venue, never both.
+    Volume is summed in each fill's quote currency without conversion.
 
     ``sizing_rate`` is the highest rate of any tier (rolling volume can fall back into a
     dearer tier).

@@ -17,7 +17,6 @@ from engine.clock import Clock, SimClock
 from engine.config import AccountConfig, ExecutionConfig
 from engine.execution import ExecutionEngine, SimulatedBroker
 from engine.execution.costs_config import build_cost_models
-from engine.execution.models import TieredFeeModel
 from engine.model import (
     Bar,
     CancelRequested,
@@ -203,8 +202,6 @@ def build_kernel(
         slippage_bps=execution.slippage_bps,
         clock=clock,
     )
-    if isinstance(fee_model, TieredFeeModel):
-        bus.subscribe(OrderFilled, fee_model.on_fill)
     broker = SimulatedBroker(
         bus,
         clock,
