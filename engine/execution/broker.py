@@ -22,7 +22,8 @@ Rules (each a named setting of ``[execution]``; the README's fill table lists th
 - Trailing stop: the stop starts ``trailing_offset`` away from the last close at
   acceptance (or at the given stop) and follows the best high (sells) or low (buys) of the
   bars since, by price amount or percent; it is checked against a bar before that bar's
-  extremes move it (no intrabar ratcheting).
+  extremes move it (no intrabar ratcheting). Each level is put on the tick grid
+  passively (a sell stop down, a buy stop up: 100 − 2.003 sits at 97.99, not 98.00).
 - One-cancels-other groups (brackets): a fill of one member reduces the others by the
   same quantity. When a bar reaches two members, ``bracket_conflict`` decides which
   filled: ``"stop_first"`` (default, pessimistic: the stop-type order), ``"target_first"``
@@ -198,7 +199,11 @@ class SimulatedBroker:
         limit_price: float | None,
         stop_price: float | None,
     ) -> None:
-        """Change a working order's quantity or prices; answer `OrderModified` or a rejection."""
+        """Change a working order's quantity or prices; answer `OrderModified` or a rejection.
+
+        New prices go on the tick grid passively, as on submission
+        (`Instrument.round_order_price`): a buy limit down, a buy stop up, and so on.
+        """
         now = self._clock.timestamp_ns()
         working = self._find(order_id)
         if working is None:
@@ -220,14 +225,15 @@ class SimulatedBroker:
             self._bus.publish(OrderModifyRejected(order_id, order.symbol, problem, now, now))
             return
         instrument = self._instruments[order.symbol]
+        buy = order.side is OrderSide.BUY
         working.order = order._replace(
             quantity=instrument.round_quantity(new_quantity),
             limit_price=order.limit_price
             if limit_price is None
-            else instrument.round_price(limit_price),
+            else instrument.round_order_price(limit_price, buy, stop=False),
             stop_price=order.stop_price
             if stop_price is None
-            else instrument.round_price(stop_price),
+            else instrument.round_order_price(stop_price, buy, stop=True),
         )
         working.leaves = working.order.quantity - (order.quantity - working.leaves)
         if stop_price is not None:
@@ -630,8 +636,9 @@ class SimulatedBroker:
         offset = order.trailing_offset or 0.0
         if order.trailing_offset_type is TrailingOffsetType.PERCENT:
             offset = best * offset / 100.0
-        level = best - offset if order.side is OrderSide.SELL else best + offset
-        return self._instruments[order.symbol].round_price(level)
+        buy = order.side is OrderSide.BUY
+        level = best + offset if buy else best - offset
+        return self._instruments[order.symbol].round_order_price(level, buy, stop=True)
 
     def _triggered(self, working: WorkingOrder) -> None:
         now = self._clock.timestamp_ns()

@@ -65,6 +65,17 @@ class Instrument:
             whole = math.ceil(ticks) if up else math.floor(ticks)
         return round(whole * self.tick_size, self._price_decimals)
 
+    def round_order_price(self, price: float, buy: bool, stop: bool) -> float:
+        """Return an order's limit (``stop=False``) or stop price on the tick grid, passively.
+
+        The one rounding rule for every price an order carries, wherever it is set (risk on
+        submit, the broker on modify and on each trailing-stop move, protective exits):
+        never more aggressive than asked. A buy limit rounds down and a sell limit up (never
+        pay more or receive less); a buy stop rounds up and a sell stop down (never trigger
+        earlier): a sell stop asked at 97.997 sits at 97.99, not 98.00.
+        """
+        return self.round_price_passive(price, up=buy == stop)
+
     def round_quantity(self, quantity: float) -> float:
         """Return ``quantity`` rounded toward zero to a whole number of lots.
 

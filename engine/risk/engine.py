@@ -251,8 +251,8 @@ def _rounded(order: OrderRequested, instrument: Instrument) -> OrderRequested:
     quantity = instrument.round_quantity(order.quantity)
     buy = order.side is OrderSide.BUY
     limit, stop = order.limit_price, order.stop_price
-    limit = None if limit is None else instrument.round_price_passive(limit, up=not buy)
-    stop = None if stop is None else instrument.round_price_passive(stop, up=buy)
+    limit = None if limit is None else instrument.round_order_price(limit, buy, stop=False)
+    stop = None if stop is None else instrument.round_order_price(stop, buy, stop=True)
     if quantity == order.quantity and limit == order.limit_price and stop == order.stop_price:
         return order  # already on the grid: skip the copy (the common case on the order path)
     return order._replace(quantity=quantity, limit_price=limit, stop_price=stop)

@@ -230,7 +230,9 @@ class ExitManager:
             if direction * (bar.close - held.entry) >= held.entry * gain / 100.0:
                 held.moved_to_break_even = True
                 now = self._clock.timestamp_ns()
-                stop = self._instruments[bar.symbol].round_price(held.entry)
+                stop = self._instruments[bar.symbol].round_order_price(
+                    held.entry, held.quantity < 0, stop=True
+                )
                 self._bus.publish(
                     ModifyRequested(held.stop_id, self.strategy_id, None, None, stop, now, now)
                 )
@@ -242,13 +244,17 @@ class ExitManager:
         group = f"{self._prefix}{self._count + 1:06d}"
         close = -held.quantity
         if config.stop_loss_pct is not None:
-            price = instrument.round_price(
-                held.entry * (1.0 - direction * config.stop_loss_pct / 100)
+            price = instrument.round_order_price(
+                held.entry * (1.0 - direction * config.stop_loss_pct / 100),
+                direction < 0,
+                stop=True,
             )
             held.stop_id = self._submit(symbol, close, OrderType.STOP, "stop_loss", group, price)
         if config.take_profit_pct is not None:
-            price = instrument.round_price(
-                held.entry * (1.0 + direction * config.take_profit_pct / 100)
+            price = instrument.round_order_price(
+                held.entry * (1.0 + direction * config.take_profit_pct / 100),
+                direction < 0,
+                stop=False,
             )
             self._submit(symbol, close, OrderType.LIMIT, "take_profit", group, price)
         offset, kind = self._trailing_offset(symbol)
