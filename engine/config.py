@@ -241,6 +241,10 @@ class ExecutionConfig:
             the lot and prices to the tick passively (never more aggressive than asked: buy
             limits and sell stops down, sell limits and buy stops up); ``"reject"``: an
             order off the lot or tick grid is denied naming the rule.
+        slippage_within_range: ``True`` (default): slippage never moves a fill beyond the
+            prices the data shows — a bar's high (buys) or low (sells), a trade tick's
+            price, a quote's ask (buys) or bid (sells); ``False``: the model's price as is.
+            Either way a slipped price is put on the tick grid against the taker.
         fees: ``[execution.fees]`` table (``model = "percent" | "per_unit" | "tiered"``);
             when absent, ``fee_rate`` applies to makers and takers alike.
         slippage: ``[execution.slippage]`` table (``model = "fixed_bps" | "half_spread" |
@@ -258,6 +262,7 @@ class ExecutionConfig:
     fees: FeeConfig | None = None
     slippage: SlippageConfig | None = None
     instrument_rules: Literal["round", "reject"] = "round"
+    slippage_within_range: bool = True
 
     def __post_init__(self) -> None:
         if self.volume_participation is not None:

@@ -13,9 +13,12 @@ Rules (each a named setting of ``[execution]``; the README's fill table lists th
   the last close instead.
 - Market and market-on-open fill at the open; market-on-close at the close of the first
   eligible bar. Stops (and trailing stops) trigger on the range and fill at the stop, or at
-  the open when the bar gaps beyond it; takers pay slippage. Limits fill at the limit when
-  the bar trades through it (``limit_fill = "through"``) or touches it (``"touch"``), at
-  the open when it opens beyond it; makers pay no slippage.
+  the open when the bar gaps beyond it; takers pay slippage, put on the tick grid against
+  them and, under ``slippage_within_range`` (default), never beyond the bar's high (buys)
+  or low (sells) — on ticks the trade's price or the quote's ask (buys) / bid (sells).
+  Limits fill at the limit when the bar trades through it (``limit_fill = "through"``)
+  or touches it (``"touch"``), at the open when it opens beyond it (at the limit: only
+  under ``"touch"``); makers pay no slippage.
 - Stop-limit: when its stop is reached it becomes a limit (`OrderTriggered`); if the limit
   is marketable at the trigger price it fills there at once, else it rests from the next
   bar.
@@ -110,6 +113,8 @@ class BrokerSettings(Protocol):
     def volume_participation(self) -> float | None: ...
     @property
     def latency_ns(self) -> int: ...
+    @property
+    def slippage_within_range(self) -> bool: ...
 
 
 class SimulatedBroker:
@@ -147,6 +152,7 @@ class SimulatedBroker:
         self._fill_at_close = settings.market_fill == "same_close"
         # Volume-tiered fees learn each fill's notional from the broker as it is priced.
         self._record_volume = fee_model.record if isinstance(fee_model, TieredFeeModel) else None
+        self._within_range = settings.slippage_within_range
         # A model that never moves the price (0 bps) need not be asked on every fill.
         self._slippage_on = not (isinstance(slippage, FixedBpsSlippage) and slippage.bps == 0)
         # symbol -> working orders; a symbol leaves the dict when its last order closes, so
@@ -272,6 +278,7 @@ class SimulatedBroker:
             return
         candidates: list[tuple[WorkingOrder, float, str, int, float]] = []
         trailing: list[WorkingOrder] = []
+        high, low = bar.high, bar.low
         grouped = False
         ts_open = bar.ts_open
         for working in tuple(orders):
@@ -303,7 +310,7 @@ class SimulatedBroker:
         immediate = (TimeInForce.IOC, TimeInForce.FOK)
         for working, price, liquidity, ts_fill, _ in candidates:
             if working.leaves > 0 and working in orders:  # a sibling's fill may have ended it
-                self._fill(working, price, liquidity, ts_fill, bar.volume)
+                self._fill(working, price, liquidity, ts_fill, bar.volume, None, high, low)
                 if working.order.time_in_force in immediate:
                     self._finish_immediate(working, self._clock.timestamp_ns())
         for working in trailing:
@@ -327,7 +334,7 @@ class SimulatedBroker:
             or working.eligible_from > ts_open
         ):
             return False
-        self._fill(working, bar.open, "taker", ts_open, bar.volume)
+        self._fill(working, bar.open, "taker", ts_open, bar.volume, None, bar.high, bar.low)
         if working.order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
             self._finish_immediate(working, self._clock.timestamp_ns())
         if working.leaves <= 0:
@@ -393,9 +400,9 @@ class SimulatedBroker:
             else:
                 price, liquidity = matched
                 shown = None if depth is None else (depth[0] if buy else depth[1])
-                self._fill(
-                    working, price, liquidity, ts, size, shown if liquidity == "taker" else None
-                )
+                shown = shown if liquidity == "taker" else None
+                # a trade's price bounds both sides; a quote: the ask buys, the bid sells
+                self._fill(working, price, liquidity, ts, size, shown, buy_price, sell_price)
                 self._finish_immediate(working, self._clock.timestamp_ns())
             if order.order_type is OrderType.TRAILING_STOP and working.leaves > 0:
                 self._trail_to(working, cross)
@@ -435,11 +442,17 @@ class SimulatedBroker:
         ts_fill: int,
         bar_volume: float | None = None,
         depth: float | None = None,
+        high: float = math.inf,
+        low: float = -math.inf,
     ) -> None:
         """Fill what the caps allow at ``raw_price`` (plus slippage when taking).
 
         ``bar_volume`` (bar or trade size) caps the fill only under
         ``volume_participation``; ``depth`` (the quote's displayed size) always caps it.
+        ``high`` / ``low`` are the worst prices the data shows a buy / sell could get in
+        this event (the bar's high and low, a trade's price, a quote's ask and bid;
+        infinite when unknown, as for ``same_close`` fills): under
+        ``slippage_within_range`` a slipped price goes no further.
         """
         order = working.order
         symbol = order.symbol
@@ -471,9 +484,14 @@ class SimulatedBroker:
             price = self._slippage.adjust(
                 raw_price, order.side, quantity=quantity, bar_volume=bar_volume
             )
+            # On the tick grid, rounded against the taker (a venue never fills between ticks
+            # and slippage is a cost) ...
+            price = self._instruments[symbol].round_price_passive(price, up=buy)
             limit = order.limit_price  # a triggered stop-limit never pays beyond its limit
             if limit is not None:
                 price = min(price, limit) if buy else max(price, limit)
+            if self._within_range:  # ... but never beyond a price the data shows traded
+                price = min(price, high) if buy else max(price, low)
         rate = 1.0 if self._fx is None else self._fx(symbol, ts_fill)
         if self._cash_account and buy and not cap_reason:
             affordable = self._affordable(symbol, quantity, price, liquidity, rate)

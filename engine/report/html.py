@@ -130,6 +130,9 @@ FILL_ASSUMPTIONS = {
     "same_close: at the deciding bar's close (optimistic).",
     "limit_fill": "through: a limit fills only if the bar trades beyond it; touch: reaching it.",
     "cash_shortfall": "What a buy the cash cannot pay for does: reduce or cancel.",
+    "slippage_within_range": "true: slippage never moves a fill beyond the bar's high (buys) "
+    "or low (sells), a trade tick's price or a quote's ask/bid; slipped prices sit on the "
+    "tick grid, rounded against the trader.",
 }
 
 

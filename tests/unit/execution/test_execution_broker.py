@@ -218,16 +218,18 @@ def test_limit_rules(
 @pytest.mark.parametrize(
     ("side", "stop", "ohlc", "expected"),
     [
-        # buy stop 55: a gap above it fills at the open (gaps are not forgiven) + slippage
-        (BUY, 55.0, (56.0, 57.0, 55.5, 56.0), (56.056, "open")),
-        (BUY, 55.0, (55.0, 57.0, 54.0, 56.0), (55.055, "open")),
+        # buy stop 55: a gap above it fills at the open (gaps are not forgiven) + slippage,
+        # rounded up to the 0.01 tick (56.056 -> 56.06)
+        (BUY, 55.0, (56.0, 57.0, 55.5, 56.0), (56.06, "open")),
+        (BUY, 55.0, (55.0, 57.0, 54.0, 56.0), (55.06, "open")),
         # reached inside the bar: fills at the stop + slippage, at the bar's close time
-        (BUY, 55.0, (50.0, 55.5, 49.0, 55.0), (55.055, "close")),
-        (BUY, 55.0, (50.0, 55.0, 49.0, 55.0), (55.055, "close")),
+        (BUY, 55.0, (50.0, 55.5, 49.0, 55.0), (55.06, "close")),
+        # ... but never above the bar's high (55.055 > 55.0)
+        (BUY, 55.0, (50.0, 55.0, 49.0, 55.0), (55.0, "close")),
         (BUY, 55.0, (50.0, 54.99, 49.0, 54.0), None),
-        # sell stop 45
-        (SELL, 45.0, (44.0, 46.0, 43.0, 44.0), (43.956, "open")),
-        (SELL, 45.0, (50.0, 51.0, 45.0, 46.0), (44.955, "close")),
+        # sell stop 45: 43.956 -> 43.95; 44.955 -> 44.95 is below the low 45.0
+        (SELL, 45.0, (44.0, 46.0, 43.0, 44.0), (43.95, "open")),
+        (SELL, 45.0, (50.0, 51.0, 45.0, 46.0), (45.0, "close")),
         (SELL, 45.0, (50.0, 51.0, 45.01, 46.0), None),
     ],
 )
