@@ -110,7 +110,7 @@ def test_cli_prints_the_trading_state_changes(kestrel: CliRunner, tmp_path: Path
     )
     assert result.code == 0, result.err
     assert "trading state active -> halted at 2021-01-28" in result.out
-    assert "max_drawdown: equity 18086.86 is 15.32% below its peak 21358.05" in result.out
+    assert "max_drawdown: equity 18086.99 is 15.32% below its peak 21358.25" in result.out
 
 
 class Capped(Strategy):
