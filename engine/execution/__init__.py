@@ -3,6 +3,8 @@
 - `engine`: `ExecutionEngine` (order entities and their state) and the `Broker` protocol.
 - `broker`: `SimulatedBroker`, the bar matching rules (documented in its docstring).
 - `models`: `FeeModel` / `SlippageModel` protocols and the default implementations.
+- `matching`: where a bar or tick reaches an order's price (pure functions).
+- `caps`: how much of a cash-account buy the cash pays for, fee included.
 """
 
 from engine.execution.broker import AccountView, SimulatedBroker

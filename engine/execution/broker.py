@@ -58,7 +58,14 @@ from typing import Literal, Protocol
 
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.execution.matching import WorkingOrder, match_bar, match_tick
+from engine.execution.caps import affordable_quantity
+from engine.execution.matching import (
+    WorkingOrder,
+    match_bar,
+    match_tick,
+    prefer_in_group,
+    trailing_level,
+)
 from engine.execution.models import FeeModel, FixedBpsSlippage, SlippageModel, TieredFeeModel
 from engine.model import (
     Bar,
@@ -77,7 +84,6 @@ from engine.model import (
     QuoteTick,
     TimeInForce,
     TradeTick,
-    TrailingOffsetType,
 )
 
 __all__ = ["AccountView", "BrokerSettings", "SimulatedBroker"]
@@ -427,7 +433,7 @@ class SimulatedBroker:
                 result.append(candidate)
                 continue
             other = chosen.get(group)
-            if other is None or _prefer(candidate, other, rule):
+            if other is None or prefer_in_group(candidate, other, rule):
                 chosen[group] = candidate
         result.extend(chosen.values())
         return result
@@ -494,7 +500,17 @@ class SimulatedBroker:
                 price = min(price, high) if buy else max(price, low)
         rate = 1.0 if self._fx is None else self._fx(symbol, ts_fill)
         if self._cash_account and buy and not cap_reason:
-            affordable = self._affordable(symbol, quantity, price, liquidity, rate)
+            affordable = affordable_quantity(
+                self._instruments[symbol],
+                self._fees,
+                quantity,
+                price,
+                liquidity,
+                cash=self._account.cash + self._unsettled_cash,
+                position=self._account.position_quantity(symbol)
+                + self._unsettled_position.get(symbol, 0.0),
+                fx=rate,
+            )
             if affordable < quantity:
                 cost = (quantity * price + self._fees.fee(quantity, price, liquidity)) * rate
                 cap_reason = (
@@ -570,45 +586,6 @@ class SimulatedBroker:
             if working.leaves <= working.order.quantity * 1e-12:
                 self.cancel(working.order.order_id, f"oco: {filled.order.order_id} filled")
 
-    def _affordable(
-        self, symbol: str, quantity: float, price: float, liquidity: str, fx: float = 1.0
-    ) -> float:
-        """Return how much of a buy of ``quantity`` cash can pay for at ``price``.
-
-        The cost of ``q`` is ``(q × price + fee(q)) × fx`` with the fee the configured
-        model will charge for exactly that fill (its ``liquidity``, the tier it is in, a
-        minimum or maximum) — not an estimate — so cash never goes below zero. ``fx``
-        converts the quote-currency cost into the account currency of the cash. The part
-        that buys back a short is always allowed; the rest must be paid for, on the lot
-        grid and at least ``min_quantity``. Fee models only grow with the quantity, so the
-        largest affordable number of lots is found by bisection (this runs only when the
-        cash does not cover the whole fill).
-        """
-        position = self._account.position_quantity(symbol) + self._unsettled_position.get(
-            symbol, 0.0
-        )
-        cover = min(quantity, max(-position, 0.0))  # buying back a short is always allowed
-        if cover >= quantity:
-            return quantity
-        fees = self._fees
-        cash = self._account.cash + self._unsettled_cash
-        instrument = self._instruments[symbol]
-        if (quantity * price + fees.fee(quantity, price, liquidity)) * fx <= cash:
-            return quantity if cover or quantity >= instrument.min_quantity else 0.0
-        lot = instrument.lot_size
-        low, high = 0, int((quantity - cover) / lot + 1e-9)  # lots of ``extra``; 0 fits
-        while low < high:
-            middle = (low + high + 1) // 2
-            total = cover + instrument.round_quantity(middle * lot)
-            if (total * price + fees.fee(total, price, liquidity)) * fx <= cash:
-                low = middle
-            else:
-                high = middle - 1
-        extra = instrument.round_quantity(low * lot)
-        if extra < instrument.min_quantity:
-            extra = 0.0
-        return min(quantity, cover + extra)
-
     # --- helpers -------------------------------------------------------------------------
 
     def _rejection(self, order: OrderRequested, last: float) -> str:
@@ -633,30 +610,23 @@ class SimulatedBroker:
     def _start_trailing(self, working: WorkingOrder, last: float) -> None:
         working.best = last
         if working.stop is None:
-            working.stop = self._trail_level(working, last)
+            order = working.order
+            working.stop = trailing_level(order, last, self._instruments[order.symbol])
 
     def _trail(self, working: WorkingOrder, bar: Bar) -> None:
         self._trail_to(working, bar.high if working.order.side is OrderSide.SELL else bar.low)
 
     def _trail_to(self, working: WorkingOrder, price: float) -> None:
         """Move the best price (high for sells, low for buys) and ratchet the stop."""
+        instrument = self._instruments[working.order.symbol]
         if working.order.side is OrderSide.SELL:
             working.best = max(working.best, price)
-            level = self._trail_level(working, working.best)
+            level = trailing_level(working.order, working.best, instrument)
             working.stop = level if working.stop is None else max(working.stop, level)
         else:
             working.best = min(working.best, price)
-            level = self._trail_level(working, working.best)
+            level = trailing_level(working.order, working.best, instrument)
             working.stop = level if working.stop is None else min(working.stop, level)
-
-    def _trail_level(self, working: WorkingOrder, best: float) -> float:
-        order = working.order
-        offset = order.trailing_offset or 0.0
-        if order.trailing_offset_type is TrailingOffsetType.PERCENT:
-            offset = best * offset / 100.0
-        buy = order.side is OrderSide.BUY
-        level = best + offset if buy else best - offset
-        return self._instruments[order.symbol].round_order_price(level, buy, stop=True)
 
     def _triggered(self, working: WorkingOrder) -> None:
         now = self._clock.timestamp_ns()
@@ -677,18 +647,3 @@ class SimulatedBroker:
             orders.remove(working)
             if not orders:
                 del self.working[working.order.symbol]
-
-
-def _prefer(
-    candidate: tuple[WorkingOrder, float, str, int, float],
-    incumbent: tuple[WorkingOrder, float, str, int, float],
-    rule: str,
-) -> bool:
-    """Return True if ``candidate`` should fill instead of ``incumbent`` in one OCO group."""
-    if rule == "path":
-        return candidate[4] < incumbent[4]
-    candidate_is_stop = candidate[0].order.order_type in _STOP_TYPES
-    incumbent_is_stop = incumbent[0].order.order_type in _STOP_TYPES
-    if candidate_is_stop == incumbent_is_stop:
-        return False
-    return candidate_is_stop if rule == "stop_first" else not candidate_is_stop

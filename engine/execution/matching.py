@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from engine.model import Bar, OrderRequested, OrderSide, OrderType
+from engine.model import Bar, Instrument, OrderRequested, OrderSide, OrderType, TrailingOffsetType
 
 __all__ = [
     "Reached",
@@ -29,8 +29,12 @@ __all__ = [
     "match_bar",
     "match_tick",
     "path_position",
+    "prefer_in_group",
     "stop_reached",
+    "trailing_level",
 ]
+
+_STOP_TYPES = (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP)
 
 
 class Reached(NamedTuple):
@@ -202,3 +206,37 @@ def match_tick(
     limit = order.limit_price
     assert limit is not None
     return (take, "taker") if ((take <= limit) if buy else (take >= limit)) else None
+
+
+def trailing_level(order: OrderRequested, best: float, instrument: Instrument) -> float:
+    """Return a trailing stop's level for the best price ``best`` since it was placed.
+
+    ``trailing_offset`` away from ``best`` (a price amount, or percent of ``best``): below
+    for sells, above for buys; on the tick grid passively (a sell stop down, a buy stop
+    up), so the level is never nearer the market than the offset asked for.
+    """
+    offset = order.trailing_offset or 0.0
+    if order.trailing_offset_type is TrailingOffsetType.PERCENT:
+        offset = best * offset / 100.0
+    buy = order.side is OrderSide.BUY
+    level = best + offset if buy else best - offset
+    return instrument.round_order_price(level, buy, stop=True)
+
+
+def prefer_in_group(
+    candidate: tuple[WorkingOrder, float, str, int, float],
+    incumbent: tuple[WorkingOrder, float, str, int, float],
+    rule: str,
+) -> bool:
+    """Return True if ``candidate`` should fill instead of ``incumbent`` in one OCO group.
+
+    Candidates are ``(order, price, liquidity, fill time, path position)`` as from
+    `match_bar`; ``rule`` is ``bracket_conflict``.
+    """
+    if rule == "path":
+        return candidate[4] < incumbent[4]
+    candidate_is_stop = candidate[0].order.order_type in _STOP_TYPES
+    incumbent_is_stop = incumbent[0].order.order_type in _STOP_TYPES
+    if candidate_is_stop == incumbent_is_stop:
+        return False
+    return candidate_is_stop if rule == "stop_first" else not candidate_is_stop
