@@ -226,7 +226,8 @@ class ExecutionConfig:
             t+1's open. ``"same_close"``: fills at the close of the bar it was decided on
             (optimistic; only honest for strategies that could really trade the close).
         limit_fill: ``"through"`` (default): a limit fills only if the bar trades beyond
-            its price. ``"touch"``: reaching the price is enough.
+            its price (a bar that only opens at it has not). ``"touch"``: reaching the
+            price is enough.
         cash_shortfall: What a cash-account buy does when, at the fill price, the cash
             cannot pay for it: ``"reduce"`` (default) fills the affordable quantity and
             cancels the rest; ``"cancel"`` cancels it whole.

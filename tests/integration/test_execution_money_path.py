@@ -51,6 +51,7 @@ class Case:
     scenario: Scenario
     fees: list[float] | None = None  # fee of each fill, quote currency
     risk: dict[str, Any] = field(default_factory=dict)
+    account: dict[str, Any] = field(default_factory=dict)  # e.g. leverage for margin rows
 
 
 def _modify(order_id: str, **kw: Any) -> Any:
@@ -160,6 +161,30 @@ CASES: dict[str, Case] = {
             10,
             9000,
         )
+    ),
+    "fok_margin_account_is_not_cash_capped": Case(  # leverage 2: borrows 2,500
+        S(
+            [FLAT, (125, 126, 124, 125)],
+            {0: [buy(100, time_in_force="fok")]},
+            [("o1", 125.0, 100)],
+            ["filled"],
+            100,
+            -2500,
+        ),
+        account={"leverage": 2.0},
+    ),
+    "fok_margin_account_volume_cap_fills_nothing": Case(
+        S(
+            [FLAT, FLAT],
+            {0: [buy(100, time_in_force="fok")]},
+            [],
+            ["canceled"],
+            0,
+            10000,
+            execution={"volume_participation": 0.5},
+            volume=60.0,
+        ),
+        account={"leverage": 2.0},
     ),
     "ioc_trimmed_by_cash_fills_what_it_can": Case(
         S(
@@ -576,7 +601,7 @@ def run_case(case: Case) -> Any:
     o, h, low, c = (np.array(column, dtype=float) for column in zip(*scenario.bars, strict=True))
     frame = BarFrame("X", DAY, T0 + np.arange(n) * DAY, o, h, low, c, np.full(n, scenario.volume))
     raw: dict[str, Any] = {
-        "account": {"initial_cash": scenario.initial_cash},
+        "account": {"initial_cash": scenario.initial_cash, **case.account},
         "data": [{"path": "<memory>", "symbol": "X"}],
         "instruments": [{"symbol": "X", "lot_size": 1.0, **scenario.instrument}],
         "strategy": {"path": "scripted"},
@@ -605,7 +630,8 @@ def test_money_path_case(name: str) -> None:
         assert position == pytest.approx(scenario.position)
     if scenario.cash is not None:
         assert portfolio.cash == pytest.approx(scenario.cash, abs=1e-6)
-    assert portfolio.cash >= 0.0  # every row is a cash account: never below zero
+    if not case.account:
+        assert portfolio.cash >= 0.0  # a cash account never goes below zero
     for fill in fills:  # every fill on the 0.01 tick grid
         assert round(fill.price, 2) == pytest.approx(fill.price, abs=1e-9)
     assert result.equity_curve.equity[-1] == pytest.approx(
