@@ -394,10 +394,12 @@ class SimulatedBroker:
             if working.eligible_from > ts or working.leaves <= 0:
                 continue
             buy = order.side is OrderSide.BUY
-            take = buy_price if buy else sell_price  # where this order would take
-            cross = sell_price if buy else buy_price  # where the other side trades
+            # Where this order would trade: the trade's price, or the ask (buys) / bid
+            # (sells). A resting limit fills only when that side moves through it; the
+            # opposite side (a bid under a buy limit) says nothing of who would sell to it.
+            take = buy_price if buy else sell_price
             was_triggered = working.triggered
-            matched = match_tick(working, take, cross, self._touch, depth is not None)
+            matched = match_tick(working, take, self._touch, depth is not None)
             if working.triggered and not was_triggered:
                 self._triggered(working)
             if matched is None:
@@ -411,7 +413,7 @@ class SimulatedBroker:
                 self._fill(working, price, liquidity, ts, size, shown, buy_price, sell_price)
                 self._finish_immediate(working, self._clock.timestamp_ns())
             if order.order_type is OrderType.TRAILING_STOP and working.leaves > 0:
-                self._trail_to(working, cross)
+                self._trail_to(working, take)
         remaining = self.working.get(symbol)
         if remaining is not None:
             remaining[:] = [w for w in remaining if w.leaves > 0]

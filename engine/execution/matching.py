@@ -165,17 +165,17 @@ def match_bar(working: WorkingOrder, bar: Bar, touch: bool) -> tuple[float, str,
 
 
 def match_tick(
-    working: WorkingOrder, take: float, cross: float, touch: bool, quote: bool = False
+    working: WorkingOrder, take: float, touch: bool, quote: bool = False
 ) -> tuple[float, str] | None:
     """Return (raw price, liquidity) if a tick fills the order.
 
-    ``take`` is where this order would take liquidity (the trade price, or the ask for a
-    buy / bid for a sell); ``cross`` is where the other side trades (the trade price, or
-    the bid for a buy / ask for a sell); ``quote`` says the tick is a quote. A limit
-    marketable on its first look takes at ``take``; a resting limit fills at its limit
-    when ``cross`` trades through it. Under "through" (``touch=False``) a trade exactly
-    at the limit is a touch, not a fill, on the first look too; a quote's ask (bid) at
-    a buy (sell) limit is displayed liquidity and fills it.
+    ``take`` is where this order would trade: the trade price, or the ask for a buy / the
+    bid for a sell (``quote``). A limit marketable on its first look takes at ``take``; a
+    resting limit fills at its limit when ``take`` moves through it (``touch``: reaches
+    it) — sellers offering below a buy limit, buyers bidding above a sell limit. Under
+    "through" (``touch=False``) a trade exactly at the limit is a touch, not a fill, on
+    the first look too; a quote's ask (bid) at a buy (sell) limit is displayed liquidity
+    at the limit, which the arriving order takes.
     """
     order = working.order
     kind = order.order_type
@@ -187,14 +187,10 @@ def match_tick(
         assert limit is not None
         first_look = not working.seen
         working.seen = True
-        if first_look and (
-            ((take < limit) if buy else (take > limit)) or ((touch or quote) and take == limit)
-        ):
+        beyond = (take < limit) if buy else (take > limit)
+        if first_look and (beyond or ((touch or quote) and take == limit)):
             return take, "taker"  # marketable on arrival: it takes, at a better price
-        if touch:
-            crossed = cross <= limit if buy else cross >= limit
-        else:
-            crossed = cross < limit if buy else cross > limit
+        crossed = beyond or (touch and take == limit)
         return (limit, "maker") if crossed else None
     stop = working.stop
     assert stop is not None

@@ -309,3 +309,25 @@ def test_tick_slippage_without_the_cap_rounds_against_the_taker() -> None:
     desk.submit(SELL, 10)
     desk.trade(100.03)  # 100.040003 -> 100.05; 100.019997 -> 100.01
     assert [f.price for f in desk.fills()] == [100.05, 100.01]
+
+
+# --- quotes: a resting limit needs the opposite touch through it, not the spread ----------
+
+
+def test_quote_buy_limit_inside_the_spread_waits_for_the_ask() -> None:
+    desk = Desk()
+    desk.submit(BUY, 10, OrderType.LIMIT, limit=99.5)
+    desk.quote(99.0, 101.0)  # the bid below the limit says nothing of sellers at 99.5
+    desk.quote(99.0, 99.5)  # the ask at the limit: a touch, not through
+    assert desk.fills() == []
+    desk.quote(99.2, 99.4)  # sellers offer below it: it fills at its limit, as maker
+    assert [(f.price, f.liquidity) for f in desk.fills()] == [(99.5, "maker")]
+
+
+def test_quote_sell_limit_inside_the_spread_waits_for_the_bid() -> None:
+    desk = Desk()
+    desk.submit(SELL, 10, OrderType.LIMIT, limit=100.5)
+    desk.quote(99.0, 101.0)
+    assert desk.fills() == []
+    desk.quote(100.6, 100.8)
+    assert [(f.price, f.liquidity) for f in desk.fills()] == [(100.5, "maker")]
