@@ -169,8 +169,15 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+# Inside <script> the HTML parser looks for "</script" and, after "<!--", for "<script"
+# (which would swallow the rest of the page): no markup character is left in an island.
+# JSON.parse reads the escapes back as the original characters.
+_ISLAND_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
 def _json_island(value: Any) -> str:
-    return json.dumps(value, allow_nan=False, separators=(",", ":")).replace("</", "<\\/")
+    """Return ``value`` as compact JSON safe inside ``<script type="application/json">``."""
+    return json.dumps(value, allow_nan=False, separators=(",", ":")).translate(_ISLAND_ESCAPES)
 
 
 def _metrics_html(metrics: dict[str, Any]) -> str:
