@@ -18,7 +18,8 @@ h3{font-size:14px;margin:0 0 6px}
 .sub{color:#57606a}
 .headline{margin-top:6px}
 .note{color:#9a6700}
-.metric-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:12px}
+.metric-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:12px;
+  align-items:start}
 table{border-collapse:collapse;background:#fff}
 caption{text-align:left;font-weight:600;padding:4px 0}
 .metrics{width:100%}
@@ -26,9 +27,12 @@ caption{text-align:left;font-weight:600;padding:4px 0}
 td,th{padding:3px 8px;border-bottom:1px solid #eaeef2}
 td{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .wide td{text-align:left}
-/* long paths, hashes and warnings wrap: no table may widen the page beyond the window */
+/* no table may widen the page beyond the window: text wraps at spaces, and paths, hashes
+   and the last (free-text) column may also break inside a word; names and numbers do not */
 .wide{width:100%}
-.wide td{white-space:normal;overflow-wrap:anywhere}
+.wide td{white-space:normal}
+.wide code,.wide td:last-child{overflow-wrap:anywhere}
+.wide th,.settings code{white-space:nowrap;overflow-wrap:normal}
 header .sub{overflow-wrap:anywhere}
 .hash{font-size:11px;word-break:break-all}
 .charts{display:flex;flex-wrap:wrap;gap:12px}

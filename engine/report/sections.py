@@ -46,7 +46,7 @@ def attribute_docs(cls: type) -> dict[str, str]:
             found[current] += " " + line.strip()
         elif line.strip():
             break  # the next section
-    return {name: text.replace("``", "") for name, text in found.items()}
+    return {name: text.replace("``", "").replace("`", "") for name, text in found.items()}
 
 
 # Settings that are not attributes of a config class, and the rule that has no setting.
@@ -87,7 +87,7 @@ def assumptions_html(data: ReportData) -> str:
         )
     for name, meaning in OTHER_SETTINGS.items():
         rows.append(f"<tr><th scope=row>{_e(name)}</th><td></td><td>{_e(meaning)}</td></tr>")
-    return f'<table class="wide">{"".join(rows)}</table>'
+    return f'<table class="wide settings">{"".join(rows)}</table>'
 
 
 def drawdowns_html(data: ReportData, count: int = 5) -> str:
