@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import CliRunner
+from tests.integration.conftest import CliRunner, assert_one_line_error
 
 
 def test_summary_counts_denied_orders_with_top_reasons(kestrel: CliRunner, tmp_path: Path) -> None:
@@ -54,3 +54,15 @@ def test_report_open_without_a_browser_says_so(
         f"warning: no web browser could be opened here; open {(run / 'report.html').resolve()} "
         "yourself"
     )
+
+
+def test_a_data_table_without_path_is_one_line_from_the_cli(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    config = tmp_path / "nopath.toml"
+    config.write_text(
+        '[run]\nname = "nopath"\n[[data]]\nsymbol = "BTC/USDT"\n'
+        '[strategy]\npath = "strategies.sma_cross:SmaCross"\n'
+    )
+    result = kestrel("backtest", str(config), "--no-db", "--out", str(tmp_path / "run"))
+    assert_one_line_error(result, "BTC/USDT has no path", "run_backtest(config, data=")
