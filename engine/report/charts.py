@@ -456,7 +456,7 @@ def build_charts(
         charts.append(
             (
                 f"price{number}",
-                f"{frame.symbol}: price, fills and stops",
+                f"{frame.symbol}: price, indicators, fills, stops and trades",
                 _price_chart(data, frame.symbol),
             )
         )

@@ -27,6 +27,10 @@ def test_summary_counts_denied_orders_with_top_reasons(kestrel: CliRunner, tmp_p
     assert line.startswith(f"denied orders: {len(denied):,} — max_order_quantity ×{len(denied):,}")
     page = (tmp_path / "run" / "report.html").read_text()
     assert f"{len(denied):,} order(s) denied by risk" in page
+    # re-rendered from the folder (orders.csv), the page says the same
+    again = kestrel("report", str(tmp_path / "run"), "--out", str(tmp_path / "again.html"))
+    assert again.code == 0, again.err
+    assert f"{len(denied):,} order(s) denied by risk" in (tmp_path / "again.html").read_text()
 
 
 def test_summary_says_no_order_was_denied(kestrel: CliRunner, tmp_path: Path) -> None:
