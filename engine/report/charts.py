@@ -18,7 +18,14 @@ from engine.report.data import ReportData
 from engine.report.series import FloatArray, IntArray, benchmark_values, drawdown, period_returns
 from engine.report.trade_stats import trade_excursions
 
-__all__ = ["DISPLAY_BUCKETS", "MAX_MARKERS", "build_charts", "display_indices", "rolling_stats"]
+__all__ = [
+    "DISPLAY_BUCKETS",
+    "MAX_MARKERS",
+    "build_charts",
+    "display_indices",
+    "plotly_text",
+    "rolling_stats",
+]
 
 DISPLAY_BUCKETS = 1500
 MAX_MARKERS = 4000
@@ -48,6 +55,15 @@ def display_indices(values: FloatArray, buckets: int = DISPLAY_BUCKETS) -> IntAr
         )
     )
     return np.unique(np.minimum(keep, n - 1))
+
+
+def plotly_text(text: str) -> str:
+    """Return user text (a symbol, a benchmark's name) for a plotly title or legend.
+
+    Plotly reads a subset of HTML in those strings (``<b>``, ``<br>``, ``<a href>``) and
+    decodes entities; escaping ``&``, ``<`` and ``>`` makes it draw the text as written.
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _ms(ts: IntArray) -> list[int]:
@@ -115,7 +131,7 @@ def _equity_chart(data: ReportData, bench: FloatArray | None) -> Figure:
             {
                 "type": "scatter",
                 "mode": "lines",
-                "name": data.benchmark_label,
+                "name": plotly_text(data.benchmark_label),
                 "x": x,
                 "y": _values(bench[1:][keep] * data.initial_cash, 2),
                 "line": {"color": COLORS["benchmark"], "width": 1.2},
@@ -343,7 +359,7 @@ def _price_chart(data: ReportData, symbol: str) -> Figure:
                 },
             }
         )
-    layout = _layout(symbol, hovermode="closest")
+    layout = _layout(plotly_text(symbol), hovermode="closest")
     if any(trace.get("yaxis") == "y2" for trace in traces):
         layout["yaxis2"] = {"overlaying": "y", "side": "right", "automargin": True}
         layout["margin"] = {"l": 60, "r": 60, "t": 30, "b": 40}

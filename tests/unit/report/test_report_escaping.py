@@ -55,6 +55,10 @@ def test_hostile_symbol_stays_inside_its_islands_and_cells(tmp_path: Path) -> No
         json.loads(island)
     trades = json.loads(islands[-1])
     assert trades["rows"][0][1] == HOSTILE  # the symbol cell, decoded intact
+    # plotly reads tags in titles: the price axis is titled with the entity-escaped symbol
+    figures = [json.loads(island) for island in islands[:-1]]
+    price = next(f for f in figures if any(t.get("name") == "close" for t in f["data"]))
+    assert price["layout"]["yaxis"]["title"]["text"] == "&lt;!--&lt;script&gt;&amp;amp;"
     # outside the islands the raw text never appears: only its HTML-escaped form
     outside = re.sub(r'<script type="application/json".*?</script>', "", page, flags=re.S)
     outside = re.sub(r"<script>.*?</script>", "", outside, flags=re.S)  # plotly and page script
