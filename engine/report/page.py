@@ -18,6 +18,7 @@ h3{font-size:14px;margin:0 0 6px}
 .sub{color:#57606a}
 .headline{margin-top:6px}
 .note{color:#9a6700}
+main p{overflow-wrap:anywhere}
 .metric-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:12px;
   align-items:start}
 table{border-collapse:collapse;background:#fff}
