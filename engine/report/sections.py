@@ -56,9 +56,20 @@ OTHER_SETTINGS = {
 }
 
 
+def _toml_value(value: Any) -> str:
+    """Return a setting as the config file spells it (``true``, ``{ model = "percent" }``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
 def _setting_row(name: str, value: Any, meaning: str) -> str:
     return (
-        f"<tr><th scope=row>{_e(name)}</th><td><code>{_e(value)}</code></td>"
+        f"<tr><th scope=row>{_e(name)}</th><td><code>{_e(_toml_value(value))}</code></td>"
         f"<td>{_e(meaning)}</td></tr>"
     )
 

@@ -144,6 +144,9 @@ def test_every_fill_assumption_row_has_a_description(tmp_path: Path) -> None:
     assert {f"account.{k}" for k in config["account"] if k != "initial_cash"} <= names
     for name, meaning in rows:
         assert len(meaning) > 20, name  # a sentence, not an empty cell
+    # values as the config file spells them
+    assert "<th scope=row>account.allow_short</th><td><code>true</code></td>" in section
+    assert "<th scope=row>market_fill</th><td><code>&quot;next_open&quot;</code></td>" in section
 
 
 def test_attribute_docs_cover_every_config_field() -> None:
