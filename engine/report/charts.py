@@ -141,11 +141,11 @@ def _equity_chart(data: ReportData, bench: FloatArray | None) -> Figure:
         {"label": "linear", "method": "relayout", "args": [{"yaxis.type": "linear"}]},
         {"label": "log", "method": "relayout", "args": [{"yaxis.type": "log"}]},
     ]
-    menu = {
+    menu = {  # centred: at the right it sat under plotly's toolbar
         "type": "buttons",
         "direction": "right",
-        "x": 1.0,
-        "xanchor": "right",
+        "x": 0.5,
+        "xanchor": "center",
         "y": 1.2,
         "buttons": buttons,
         "showactive": True,
