@@ -25,6 +25,7 @@ from engine.errors import KestrelError
 from engine.feeds import inspect_file
 from engine.persistence import RunStore
 from engine.report.artifacts import iso
+from engine.report.denials import denial_summary, format_denials
 from engine.runtime import finish_run, run_backtest
 from engine.strategy import available_strategies, load_strategy_class
 
@@ -108,6 +109,8 @@ def backtest(
         for warning in frame.warnings:
             print(f"warning: {frame.symbol}: {warning}", file=sys.stderr)
     _print_summary(run_id, result.metrics, result.bars, result.elapsed_s)
+    # denials are events, not errors: without this line a run could deny every order quietly
+    stdout.print(format_denials(denial_summary(result.recorder.orders.values())), markup=False)
     for change in result.recorder.trading_states:  # risk guards tripped, cooldowns ended
         when = iso(change.ts_event)
         line = f"trading state {change.previous} -> {change.state} at {when}: {change.reason}"

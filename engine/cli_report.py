@@ -134,8 +134,13 @@ def report(
         trials=trials,
     )
     console.print(f"report: {path}", markup=False)
-    if open_browser:
-        webbrowser.open(path.resolve().as_uri())
+    # webbrowser.open returns False (it does not raise) when no browser can be started,
+    # e.g. on a server without a desktop: say so instead of appearing to have opened it
+    if open_browser and not webbrowser.open(path.resolve().as_uri()):
+        print(
+            f"warning: no web browser could be opened here; open {path.resolve()} yourself",
+            file=sys.stderr,
+        )
 
 
 def runs_list(

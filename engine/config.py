@@ -124,7 +124,8 @@ class DataSourceConfig:
 
     Attributes:
         path: CSV/Parquet file, relative to the working directory (or, failing that, to
-            the config file's folder).
+            the config file's folder). May be omitted when the bars are passed from
+            Python (``run_backtest(config, data={symbol: DataFrame})``).
         symbol: Symbol the bars belong to.
         kind: ``"bars"`` (OHLCV), ``"trades"`` (timestamp, price, amount/size, side) or
             ``"quotes"`` (timestamp, bid, ask, bid_size, ask_size): the broker matches on
@@ -139,8 +140,10 @@ class DataSourceConfig:
             (longs pay shorts when the rate is positive). None (default): no funding.
     """
 
-    path: str
-    symbol: str
+    # path keeps its place (first: config.toml artifacts list it first); a default lets
+    # it be omitted for DataFrame runs, so symbol needs one too and is checked below
+    path: str = ""
+    symbol: str = ""
     kind: Literal["bars", "trades", "quotes"] = "bars"
     timeframe: str | None = None
     resample: str | None = None
@@ -149,6 +152,7 @@ class DataSourceConfig:
     funding: str | None = None
 
     def __post_init__(self) -> None:
+        _require(bool(self.symbol), "data: every [[data]] table needs a symbol")
         if self.kind != "bars":
             for name in ("timeframe", "resample", "start", "end", "funding"):
                 _require(

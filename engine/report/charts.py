@@ -18,11 +18,20 @@ from engine.report.data import ReportData
 from engine.report.series import FloatArray, IntArray, benchmark_values, drawdown, period_returns
 from engine.report.trade_stats import trade_excursions
 
-__all__ = ["DISPLAY_BUCKETS", "MAX_MARKERS", "build_charts", "display_indices", "rolling_stats"]
+__all__ = [
+    "DISPLAY_BUCKETS",
+    "MAX_MARKERS",
+    "build_charts",
+    "display_indices",
+    "plotly_text",
+    "rolling_stats",
+]
 
 DISPLAY_BUCKETS = 1500
 MAX_MARKERS = 4000
 COLORS = {"strategy": "#1f6feb", "benchmark": "#8b949e", "loss": "#d1242f", "gain": "#1a7f37"}
+INDICATOR_COLORS = ["#bf8700", "#8250df", "#0a3069", "#bc4c00", "#1b7c83", "#cf222e"]
+MAX_INDICATOR_LINES = 8
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 Figure = dict[str, Any]
@@ -46,6 +55,15 @@ def display_indices(values: FloatArray, buckets: int = DISPLAY_BUCKETS) -> IntAr
         )
     )
     return np.unique(np.minimum(keep, n - 1))
+
+
+def plotly_text(text: str) -> str:
+    """Return user text (a symbol, a benchmark's name) for a plotly title or legend.
+
+    Plotly reads a subset of HTML in those strings (``<b>``, ``<br>``, ``<a href>``) and
+    decodes entities; escaping ``&``, ``<`` and ``>`` makes it draw the text as written.
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _ms(ts: IntArray) -> list[int]:
@@ -113,7 +131,7 @@ def _equity_chart(data: ReportData, bench: FloatArray | None) -> Figure:
             {
                 "type": "scatter",
                 "mode": "lines",
-                "name": data.benchmark_label,
+                "name": plotly_text(data.benchmark_label),
                 "x": x,
                 "y": _values(bench[1:][keep] * data.initial_cash, 2),
                 "line": {"color": COLORS["benchmark"], "width": 1.2},
@@ -123,11 +141,11 @@ def _equity_chart(data: ReportData, bench: FloatArray | None) -> Figure:
         {"label": "linear", "method": "relayout", "args": [{"yaxis.type": "linear"}]},
         {"label": "log", "method": "relayout", "args": [{"yaxis.type": "log"}]},
     ]
-    menu = {
+    menu = {  # centred: at the right it sat under plotly's toolbar
         "type": "buttons",
         "direction": "right",
-        "x": 1.0,
-        "xanchor": "right",
+        "x": 0.5,
+        "xanchor": "center",
         "y": 1.2,
         "buttons": buttons,
         "showactive": True,
@@ -168,7 +186,9 @@ def _monthly_heatmap(data: ReportData) -> Figure:
         "y": [str(y) for y in rows],
         "text": text,
         "texttemplate": "%{text}",
-        "colorscale": "RdYlGn",
+        # one convention across the page: losses red, gains green (the yearly bars, the
+        # excursions); an explicit scale, since plotly's named scales run either way
+        "colorscale": [[0.0, COLORS["loss"]], [0.5, "#f6f8fa"], [1.0, COLORS["gain"]]],
         "zmin": -limit,
         "zmax": limit,
         "hovertemplate": "%{y} %{x}: %{z:.2f}%<extra></extra>",
@@ -225,8 +245,15 @@ def _rolling_chart(data: ReportData) -> Figure:
             "line": {"color": COLORS["loss"]},
         },
     ]
-    layout = _layout("Sharpe")
-    layout["yaxis2"] = {"title": {"text": "volatility %"}, "overlaying": "y", "side": "right"}
+    layout = _layout("Sharpe", margin={"l": 60, "r": 60, "t": 30, "b": 40})
+    # automargin widens the right margin to the tick labels and title of the second axis,
+    # which the default 20 px cut off
+    layout["yaxis2"] = {
+        "title": {"text": "volatility %"},
+        "overlaying": "y",
+        "side": "right",
+        "automargin": True,
+    }
     return {"data": traces, "layout": layout}
 
 
@@ -290,6 +317,8 @@ def _price_chart(data: ReportData, symbol: str) -> Figure:
             "line": {"color": "#57606a", "width": 1},
         },
     ]
+    traces += _indicator_traces(data, symbol, frame.ts_close_ns, keep)
+    traces += _round_trip_traces(data, symbol)
     fills = [f for f in data.fills if f.symbol == symbol]
     for side, symbol_marker, color in (
         ("buy", "triangle-up", COLORS["gain"]),
@@ -330,7 +359,73 @@ def _price_chart(data: ReportData, symbol: str) -> Figure:
                 },
             }
         )
-    return {"data": traces, "layout": _layout(symbol, hovermode="closest")}
+    layout = _layout(plotly_text(symbol), hovermode="closest")
+    if any(trace.get("yaxis") == "y2" for trace in traces):
+        layout["yaxis2"] = {"overlaying": "y", "side": "right", "automargin": True}
+        layout["margin"] = {"l": 60, "r": 60, "t": 30, "b": 40}
+    return {"data": traces, "layout": layout}
+
+
+def _indicator_traces(
+    data: ReportData, symbol: str, ts: IntArray, keep: IntArray
+) -> list[dict[str, Any]]:
+    """Return a line per declared indicator output: price-unit ones on the price axis.
+
+    Oscillators (RSI, MACD, ...) go on a second axis at the right. At most
+    `MAX_INDICATOR_LINES` lines, in declaration order, so the chart stays readable.
+    """
+    traces: list[dict[str, Any]] = []
+    for number, line in enumerate(data.indicators.get(symbol, [])[:MAX_INDICATOR_LINES]):
+        shown = keep[keep < line.values.size]
+        trace: dict[str, Any] = {
+            "type": "scatter",
+            "mode": "lines",
+            "name": line.label,
+            "x": _ms(ts[shown]),
+            "y": _values(line.values[shown], 8),
+            "line": {"width": 1, "color": INDICATOR_COLORS[number % len(INDICATOR_COLORS)]},
+        }
+        if not line.on_price_axis:
+            trace["yaxis"] = "y2"
+            trace["line"]["dash"] = "dot"
+        traces.append(trace)
+    return traces
+
+
+def _round_trip_traces(data: ReportData, symbol: str) -> list[dict[str, Any]]:
+    """Return entry→exit lines of the closed trades: green for a gain, red for a loss.
+
+    One trace per colour with a gap (null) between trades; at most `MAX_MARKERS` trades,
+    evenly spaced, are drawn.
+    """
+    trades = [t for t in data.trades if t.symbol == symbol]
+    chosen = [trades[i] for i in _thin(len(trades)).tolist()]
+    traces: list[dict[str, Any]] = []
+    for name, color, wanted in (("winning trades", "gain", True), ("losing trades", "loss", False)):
+        x: list[int | None] = []
+        y: list[float | None] = []
+        for trade in chosen:
+            if (trade.net_pnl > 0) is wanted:
+                x += [trade.entry_ts // 1_000_000, trade.exit_ts // 1_000_000, None]
+                y += [_price(trade.entry_price), _price(trade.exit_price), None]
+        if x:
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": f"{name} (entry → exit)",
+                    "x": x,
+                    "y": y,
+                    "line": {"color": COLORS[color], "width": 1.5, "dash": "dash"},
+                    "connectgaps": False,
+                    "hoverinfo": "skip",
+                }
+            )
+    return traces
+
+
+def _price(value: float) -> float | None:
+    return round(value, 8) if math.isfinite(value) else None
 
 
 def _order_ms(value: Any) -> int:
@@ -377,7 +472,7 @@ def build_charts(
         charts.append(
             (
                 f"price{number}",
-                f"{frame.symbol}: price, fills and stops",
+                f"{frame.symbol}: price, indicators, fills, stops and trades",
                 _price_chart(data, frame.symbol),
             )
         )

@@ -25,6 +25,7 @@ import pandas as pd
 from engine.config import dump_config
 from engine.errors import KestrelError
 from engine.feeds import BarFrame, load_bars
+from engine.indicators import registry
 from engine.portfolio.fx import FxPortfolio
 from engine.report.metrics import compute_metrics
 from engine.report.recorder import TradeRecord
@@ -33,7 +34,10 @@ from engine.report.series import FloatArray, IntArray
 if TYPE_CHECKING:
     from engine.runtime.backtest import BacktestResult
 
-__all__ = ["FillRow", "ReportData", "file_sha256", "iso_to_ns", "load_equity"]
+__all__ = ["FillRow", "IndicatorLine", "ReportData", "file_sha256", "iso_to_ns", "load_equity"]
+
+# TA-Lib groups whose values are prices: drawn on the price axis (others on a second axis)
+PRICE_GROUPS = frozenset({"Overlap Studies", "Price Transform"})
 
 
 class FillRow(NamedTuple):
@@ -47,6 +51,14 @@ class FillRow(NamedTuple):
     price: float
     fee: float
     ts_event: int
+
+
+class IndicatorLine(NamedTuple):
+    """One output of a declared indicator, aligned with its symbol's bars from the first."""
+
+    label: str  # e.g. "sma(timeperiod=10)" or "bbands(...).upperband"
+    on_price_axis: bool  # True for overlap studies (moving averages, bands): price units
+    values: FloatArray  # one value per bar revealed, NaN in the warm-up
 
 
 @dataclass
@@ -76,6 +88,9 @@ class ReportData:
     # cannot be recomputed from the artifacts alone
     account_fills: list[FillRow] | None = None
     metric_overrides: dict[str, Any] = field(default_factory=dict)
+    # the strategy's declared indicators per symbol: only known from an in-memory result
+    # (a run folder does not store them), so a re-rendered report draws prices without them
+    indicators: dict[str, list[IndicatorLine]] = field(default_factory=dict)
 
     def compute(
         self,
@@ -140,6 +155,7 @@ class ReportData:
             orders=list(result.recorder.orders.values()),
             frames=list(result.frames),
             events=[_event_cells(row) for row in result.recorder.event_rows()],
+            indicators=_indicator_lines(result),
         )
 
     @classmethod
@@ -326,6 +342,21 @@ def _reload_frames(
         except KestrelError as exc:
             notes.append(f"{symbol}: cannot re-read {path}: {exc}")
     return frames
+
+
+def _indicator_lines(result: BacktestResult) -> dict[str, list[IndicatorLine]]:
+    """Return every output of the indicators the strategy declared, per symbol."""
+    context = result.kernel.runner.context
+    found: dict[str, list[IndicatorLine]] = {}
+    for frame in result.frames:
+        lines = []
+        for name, indicator in context.declared_indicators(frame.symbol):
+            on_price = registry.get(name).group in PRICE_GROUPS
+            for series in indicator.outputs.values():
+                lines.append(IndicatorLine(series.name, on_price, series.to_numpy()))
+        if lines:
+            found[frame.symbol] = lines
+    return found
 
 
 def _event_cells(row: dict[str, Any]) -> dict[str, str]:

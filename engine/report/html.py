@@ -5,8 +5,11 @@ plotly.js (from the ``plotly`` package) is embedded inline, charts are JSON isla
 by a few lines of script, and the trades table sorts in the browser. The page shows the
 metrics table, equity vs benchmark (linear/log), drawdown, monthly heatmap and yearly bars,
 rolling Sharpe and volatility, the return distribution, exposure, per-symbol price charts
-with fills and stops, MAE/MFE, the trades table, the config, data provenance and the fill
-assumptions. Undefined numbers are shown as "—", never "NaN".
+with the strategy's indicators, fills, stops and entry→exit lines, MAE/MFE, the five worst
+drawdowns, the trades table, the orders risk denied (count and reasons by check), the config,
+data provenance and the fill assumptions (each setting with its meaning, taken from the
+config classes' docstrings). Gains are green and losses red everywhere. Undefined numbers
+are shown as "—", never "NaN".
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from engine.report.artifacts import iso
 from engine.report.charts import build_charts
 from engine.report.data import ReportData, file_sha256
 from engine.report.page import SCRIPT, STYLE, TEMPLATE
+from engine.report.sections import assumptions_html, denials_html, drawdowns_html
 from engine.report.series import FloatArray, IntArray, benchmark_values
 from engine.report.trade_stats import trade_excursions
 
@@ -123,18 +127,6 @@ METRIC_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
     ),
 ]
 
-FILL_ASSUMPTIONS = {
-    "fee_rate": "Fee per fill as a fraction of notional.",
-    "slippage_bps": "Adverse price move on market and stop fills, in basis points.",
-    "market_fill": "next_open: an order decided on bar t fills at bar t+1's open; "
-    "same_close: at the deciding bar's close (optimistic).",
-    "limit_fill": "through: a limit fills only if the bar trades beyond it; touch: reaching it.",
-    "cash_shortfall": "What a buy the cash cannot pay for does: reduce or cancel.",
-    "slippage_within_range": "true: slippage never moves a fill beyond the bar's high (buys) "
-    "or low (sells), a trade tick's price or a quote's ask/bid; slipped prices sit on the "
-    "tick grid, rounded against the trader.",
-}
-
 
 def format_metric(value: Any, kind: str) -> str:
     """Return a metric for display; None, NaN and inf become "—"."""
@@ -172,8 +164,15 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+# Inside <script> the HTML parser looks for "</script" and, after "<!--", for "<script"
+# (which would swallow the rest of the page): no markup character is left in an island.
+# JSON.parse reads the escapes back as the original characters.
+_ISLAND_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
 def _json_island(value: Any) -> str:
-    return json.dumps(value, allow_nan=False, separators=(",", ":")).replace("</", "<\\/")
+    """Return ``value`` as compact JSON safe inside ``<script type="application/json">``."""
+    return json.dumps(value, allow_nan=False, separators=(",", ":")).translate(_ISLAND_ESCAPES)
 
 
 def _metrics_html(metrics: dict[str, Any]) -> str:
@@ -280,39 +279,6 @@ def _provenance_html(data: ReportData) -> str:
     inputs = data.run_info.get("inputs_sha256")
     extra = f"<p>Inputs hash (config + every bar): <code>{_e(inputs)}</code></p>" if inputs else ""
     return f'<table class="wide">{head}{"".join(rows)}</table>{extra}'
-
-
-def _setting_row(name: str, value: Any, meaning: str) -> str:
-    return (
-        f"<tr><th scope=row>{_e(name)}</th><td><code>{_e(value)}</code></td>"
-        f"<td>{_e(meaning)}</td></tr>"
-    )
-
-
-def _assumptions_html(data: ReportData) -> str:
-    execution = data.config.get("execution", {})
-    account = data.config.get("account", {})
-    rows = [
-        _setting_row(key, value, FILL_ASSUMPTIONS.get(key, "")) for key, value in execution.items()
-    ]
-    for key in ("leverage", "allow_short", "currency"):
-        if key in account:
-            rows.append(_setting_row(f"account.{key}", account[key], ""))
-    for table in data.config.get("fx", []):  # multi-currency runs only
-        rows.append(
-            _setting_row(
-                f"fx.{table.get('currency', '?')}",
-                table.get("path", ""),
-                "Rate into the account currency (1 / close when invert), as of each time: "
-                "fills convert at their time, marks at each bar close"
-                + (" (inverted)" if table.get("invert") else ""),
-            )
-        )
-    rows.append(
-        "<tr><th scope=row>stops and limits</th><td></td><td>Trigger on the bar's range; an order "
-        "placed on a bar can fill from the next bar on.</td></tr>"
-    )
-    return f'<table class="wide">{"".join(rows)}</table>'
 
 
 MAX_EVENT_ROWS = 500
@@ -438,7 +404,9 @@ def _page(data: ReportData, bench: FloatArray | None) -> str:
         trades_note=_e(table_note),
         config=_e(tomli_w.dumps(data.config)),
         provenance=_provenance_html(data),
-        assumptions=_assumptions_html(data),
+        assumptions=assumptions_html(data),
+        drawdowns=drawdowns_html(data),
+        denials=denials_html(data),
         events=_events_html(data),
         plotly=plotly or "",
         script=SCRIPT,

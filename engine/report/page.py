@@ -18,7 +18,9 @@ h3{font-size:14px;margin:0 0 6px}
 .sub{color:#57606a}
 .headline{margin-top:6px}
 .note{color:#9a6700}
-.metric-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:12px}
+main p{overflow-wrap:anywhere}
+.metric-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:12px;
+  align-items:start}
 table{border-collapse:collapse;background:#fff}
 caption{text-align:left;font-weight:600;padding:4px 0}
 .metrics{width:100%}
@@ -26,6 +28,13 @@ caption{text-align:left;font-weight:600;padding:4px 0}
 td,th{padding:3px 8px;border-bottom:1px solid #eaeef2}
 td{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .wide td{text-align:left}
+/* no table may widen the page beyond the window: text wraps at spaces, and paths, hashes
+   and the last (free-text) column may also break inside a word; names and numbers do not */
+.wide{width:100%}
+.wide td{white-space:normal}
+.wide code,.wide td:last-child{overflow-wrap:anywhere}
+.wide th,.settings code{white-space:nowrap;overflow-wrap:normal}
+header .sub{overflow-wrap:anywhere}
 .hash{font-size:11px;word-break:break-all}
 .charts{display:flex;flex-wrap:wrap;gap:12px}
 .chart{box-sizing:border-box;background:#fff;border:1px solid #d0d7de;border-radius:6px;
@@ -91,10 +100,12 @@ TEMPLATE = """<!DOCTYPE html>
 <main>{notes}
 <h2>Metrics</h2>{metrics}
 <h2>Charts</h2><div class="charts">{charts}</div>
+<h2>Worst drawdowns</h2>{drawdowns}
 <h2>Trades</h2>
 <p class="sub">Click a column to sort. {trades_note} <span id="trade-count"></span></p>
 <div class="tablewrap"><table id="trades"><thead></thead><tbody></tbody></table></div>
 <script type="application/json" id="trades-data">{trades_json}</script>
+<h2>Denied orders</h2>{denials}
 <h2>Account and risk events</h2>{events}
 <h2>Fill assumptions</h2>{assumptions}
 <h2>Data provenance</h2>{provenance}

@@ -13,7 +13,7 @@ at 2021-03-02T00:00Z) is 2021-03-01's return.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -22,12 +22,14 @@ from engine.feeds import BarFrame
 
 __all__ = [
     "NS_PER_DAY",
+    "Drawdown",
     "FloatArray",
     "IntArray",
     "benchmark_values",
     "drawdown",
     "period_returns",
     "series_on",
+    "worst_drawdowns",
 ]
 
 NS_PER_DAY = 86_400 * 10**9
@@ -44,6 +46,58 @@ def drawdown(values: FloatArray) -> FloatArray:
     peak: FloatArray = np.maximum.accumulate(values)
     result: FloatArray = values / peak - 1.0
     return result
+
+
+class Drawdown(NamedTuple):
+    """One drawdown period of an equity curve (times in ns UTC; depth a fraction < 0).
+
+    It starts at ``peak_ns`` (the last time the curve stood at its running high before
+    falling), bottoms at ``trough_ns`` and ends at ``recovery_ns``, the first time the
+    curve is back at or above the peak (None while it is still under water at the end).
+    ``length_ns`` runs from the peak to the recovery, or to the curve's last time.
+    """
+
+    peak_ns: int
+    trough_ns: int
+    recovery_ns: int | None
+    depth: float
+    length_ns: int
+
+
+def worst_drawdowns(ts: IntArray, values: FloatArray, count: int = 5) -> list[Drawdown]:
+    """Return the ``count`` deepest drawdown periods of ``values``, deepest first.
+
+    Args:
+        ts: Time of each value, ns UTC, increasing (include the starting value with the
+            run's start time, so a loss from the very first bar has a peak).
+        values: Account values (> 0) at those times.
+        count: How many periods to return (fewer when the curve has fewer).
+
+    Equal depths are ordered by peak time. Computed on the full curve (not thinned).
+    """
+    if values.size == 0:
+        return []
+    under = drawdown(values) < 0
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], under, [False])).astype(np.int8)))
+    starts, ends = edges[0::2], edges[1::2]  # each run of bars under water: [start, end)
+    if starts.size == 0:
+        return []
+    # the first value is never under water (it is its own peak), so start - 1 >= 0
+    # reduceat spans start_k .. start_(k+1): run k plus the values above water after it,
+    # which are at or above run k's peak, so the minimum is run k's trough
+    minima = np.minimum.reduceat(values, starts)
+    depths = minima / values[starts - 1] - 1.0
+    chosen = np.lexsort((starts, depths))[:count]
+    found = []
+    last = int(ts[-1])
+    for k in chosen.tolist():
+        start, end = int(starts[k]), int(ends[k])
+        trough = start + int(np.argmin(values[start:end]))
+        peak_ns = int(ts[start - 1])
+        recovery = int(ts[end]) if end < values.size else None
+        length = (recovery if recovery is not None else last) - peak_ns
+        found.append(Drawdown(peak_ns, int(ts[trough]), recovery, float(depths[k]), length))
+    return found
 
 
 def period_keys(ts: IntArray, period: Period) -> npt.NDArray[np.datetime64]:

@@ -211,6 +211,14 @@ class Context:
         self._indicators[key] = indicator
         return indicator
 
+    def declared_indicators(self, symbol: str) -> list[tuple[str, Indicator]]:
+        """Return ``(registry name, indicator)`` for each indicator declared on ``symbol``.
+
+        In declaration order. Each indicator holds the values revealed so far (after a
+        backtest: one per bar of the symbol). The HTML report draws them on the price chart.
+        """
+        return [(str(key[0]), ind) for key, ind in self._indicators.items() if key[1] == symbol]
+
     def set_timer(self, name: str, interval: str | int) -> None:
         """Call the strategy's ``on_timer(ctx, name)`` every ``interval`` from now.
 

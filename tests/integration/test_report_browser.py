@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import load_config
+from engine.config import load_config, parse_config, read_toml
 from engine.report.html import render_report
 from engine.runtime import finish_run, run_backtest
 from tests.integration.conftest import REPO
@@ -146,3 +146,41 @@ def test_rendering_from_a_folder_matches_the_in_memory_page_size(tmp_path: Path)
     first = (folder / "report.html").stat().st_size
     again = render_report(folder, tmp_path / "again.html").stat().st_size
     assert abs(again - first) / first < 0.05
+
+
+# Written into the DOM once the page (and plotly's responsive relayout) has settled, so that
+# --dump-dom shows the page's full width as the browser laid it out.
+MEASURE = (
+    "<script>window.addEventListener('load',function(){setTimeout(function(){"
+    "document.body.dataset.scrollWidth=String(document.documentElement.scrollWidth);"
+    "},1000);});</script></body></html>"
+)
+
+
+@pytest.mark.slow
+def test_report_is_no_wider_than_a_1400px_window(tmp_path: Path) -> None:
+    """The page fits a 1,400 px window: long paths, hashes and warnings wrap."""
+    binary = chromium()
+    # a deep absolute data path and the file's gap warnings: the provenance table's longest
+    # cells (they once widened the page to 2,498 px)
+    deep = tmp_path / ("a_rather_long_folder_name_" * 4) / "market_data_archive"
+    deep.mkdir(parents=True)
+    source = REPO / "data" / "binance_BTC_USDT_1h_20201201_20210717.csv"
+    data = deep / f"very_long_file_name_for_{source.name}"
+    data.write_bytes(source.read_bytes())
+    document = read_toml(REPO / "configs" / "sma_cross_btc.toml")
+    document["data"][0]["path"] = str(data)
+    result = run_backtest(parse_config(document, base_dir=REPO))
+    assert result.frames[0].warnings  # the gap warning is in the provenance table
+    _, folder = finish_run(result, out_dir=tmp_path / "run", store=None)
+    page = (folder / "report.html").read_text()
+    assert str(data) in page
+    measured = tmp_path / "measured.html"
+    measured.write_text(page.replace("</body></html>", MEASURE))
+    flags = [f for f in CHROMIUM_FLAGS if not f.startswith("--window-size")]
+    command = [binary, *flags, "--window-size=1400,1000", f"--user-data-dir={tmp_path / 'p'}",
+               "--dump-dom", measured.resolve().as_uri()]  # fmt: skip
+    loaded = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+    found = re.search(r'data-scroll-width="(\d+)"', loaded.stdout)
+    assert found, loaded.stderr[-2000:]
+    assert int(found.group(1)) <= 1400

@@ -277,7 +277,7 @@ def test_two_symbol_run_has_a_price_chart_each_and_an_equal_weight_benchmark(
     page = render_report(result, tmp_path / "r.html").read_text()
     assert 'data-chart="chart-price0"' in page
     assert 'data-chart="chart-price1"' in page
-    assert "ETH/USDT: price, fills and stops" in page
+    assert "ETH/USDT: price, indicators, fills, stops and trades" in page
     data = report_data_for(result)
     btc, eth = frames
     expected = (btc.close[-1] / btc.open[0] + eth.close[-1] / eth.open[0]) / 2 - 1

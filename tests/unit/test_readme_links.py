@@ -1,0 +1,22 @@
+"""The README links nothing outside the repository, and every file it links exists."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_readme_links_stay_inside_the_repository() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)\s]+)\)", text)
+    assert "docs/strategy-api.md" in links
+    for link in links:
+        assert not re.match(r"^[a-z]+:", link), f"external link {link}"
+        target = (ROOT / link.split("#", 1)[0]).resolve()
+        assert target.is_relative_to(ROOT), f"{link} points outside the repository"
+        assert target.exists(), f"{link} does not exist"
+    # paths in code spans are references too: none may leave the repository
+    outside = re.findall(r"`(\.\./[^`]*|/[^`\s]*|https?://[^`]*)`", text)
+    assert outside == []
