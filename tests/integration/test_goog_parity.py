@@ -2,7 +2,8 @@
 
 The reference below shares no code with the engine: pandas rolling means for the SMAs and
 a plain Python loop for signals, sizing, fills and cash, following the documented rules:
-- signal on bar t's close: fast SMA(10) crosses above / below slow SMA(30);
+- signal on bar t's close: fast SMA(10) crosses above / below slow SMA(30), strictly (the
+  previous bar strictly below / above: a tie is neither, as SmaCross);
 - buy all-in at bar t+1's open: quantity = floor(equity_t / (close_t × 1.001)), capped at
   fill time by what cash pays at the open, floor(cash / (open × 1.001)) (whole shares);
 - sell the whole position at bar t+1's open; fee 0.1% of notional on every fill;
@@ -50,8 +51,8 @@ def reference_run(path: Path, cash: float = 10_000.0) -> tuple[list[dict[str, ob
             pending = None
         if t < 30:
             continue
-        crossed_up = fast[t] > slow[t] and fast[t - 1] <= slow[t - 1]
-        crossed_down = fast[t] < slow[t] and fast[t - 1] >= slow[t - 1]
+        crossed_up = fast[t] > slow[t] and fast[t - 1] < slow[t - 1]
+        crossed_down = fast[t] < slow[t] and fast[t - 1] > slow[t - 1]
         if crossed_up and shares == 0:
             pending = ("buy", math.floor(cash / (closes[t] * (1 + FEE))))
         elif crossed_down and shares > 0:
