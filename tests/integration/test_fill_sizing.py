@@ -9,6 +9,7 @@ position × fill price, and the order fills target − position (see
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -129,3 +130,73 @@ def test_close_sizing_is_unchanged() -> None:
     # the default: floor(10,000 / 100.1) = 99 at the close, filled at open 80 (affordable)
     recorder, _ = run([(100, 100), (80, 80)], {0: 1.0}, fee_rate=0.001, target_sizing="close")
     assert fills(recorder) == [("buy", 99.0, 80.0)]
+
+
+class XThenY(Strategy):
+    """Buys 10 Y on bar 0, asks for 50% of equity in X on bar 1 (acting on X's bars)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.index = -1
+
+    def on_bar(self, ctx: Context, bar: Bar) -> None:
+        if bar.symbol != "X":
+            return
+        self.index += 1
+        if self.index == 0:
+            ctx.buy("Y", 10)
+        elif self.index == 1:
+            ctx.order_target_percent("X", 0.5)
+
+
+def test_other_positions_count_at_their_last_close() -> None:
+    # Y's bars come first at each time. Y: 10 bought at bar 1's open 200 (cash 8,000). X's
+    # order is requested at bar 1's close (equity 8,000 + 10 × 250: provisional 52) and
+    # fills at bar 2's open 100, after Y's bar 2 closed at 300: equity 8,000 + 3,000 =
+    # 11,000, target floor(0.5 × 11,000 / 100) = 55.
+    n = 3
+    ts = T0 + np.arange(n) * DAY
+    x = BarFrame("X", DAY, ts, *(np.full(n, v) for v in (100.0, 101.0, 99.0, 100.0)), np.ones(n))
+    y_open, y_close = np.array([200.0, 200.0, 250.0]), np.array([200.0, 250.0, 300.0])
+    y = BarFrame("Y", DAY, ts, y_open, y_close + 1, y_open - 1, y_close, np.ones(n))
+    config = parse_config(
+        {
+            "account": {"initial_cash": 10_000.0},
+            "data": [{"path": "<memory>", "symbol": "Y"}, {"path": "<memory>", "symbol": "X"}],
+            "instruments": [{"symbol": "X", "lot_size": 1.0}, {"symbol": "Y", "lot_size": 1.0}],
+            "strategy": {"path": "x_then_y"},
+            "execution": {"fee_rate": 0.0, "target_sizing": "fill"},
+        }
+    )
+    result = run_backtest(config, frames=[y, x], strategy=XThenY())
+    assert [(f.symbol, f.quantity, f.price) for f in result.recorder.fills] == [
+        ("Y", 10.0, 200.0),
+        ("X", 55.0, 100.0),
+    ]
+
+
+def test_foreign_quote_is_sized_at_the_rate_of_the_fill(tmp_path: Path) -> None:
+    # USD account, X quoted in EUR; rate bars close at T0 + j days with 1.1, 1.2, 1.3.
+    # Requested at bar 0's close (rate 1.1: provisional floor(10,000 / 110) = 90); filled at
+    # bar 1's open 100 at the rate as of then, 1.2: floor(10,000 / 120) = 83, cost
+    # 83 × 100 × 1.2 = 9,960 USD.
+    lines = ["timestamp,open,high,low,close"]
+    for j, rate in enumerate([1.1, 1.2, 1.3]):
+        lines.append(f"{(T0 - DAY + j * DAY) // 10**6},{rate},{rate},{rate},{rate}")
+    (tmp_path / "eur.csv").write_text("\n".join(lines) + "\n")
+    n = 2
+    ts = T0 + np.arange(n) * DAY
+    x = BarFrame("X", DAY, ts, *(np.full(n, v) for v in (100.0, 101.0, 99.0, 100.0)), np.ones(n))
+    config = parse_config(
+        {
+            "account": {"initial_cash": 10_000.0, "currency": "USD"},
+            "data": [{"path": "<memory>", "symbol": "X"}],
+            "instruments": [{"symbol": "X", "lot_size": 1.0, "quote_currency": "EUR"}],
+            "fx": [{"currency": "EUR", "path": str(tmp_path / "eur.csv")}],
+            "strategy": {"path": "targets"},
+            "execution": {"fee_rate": 0.0, "target_sizing": "fill"},
+        }
+    )
+    result = run_backtest(config, frames=[x], strategy=Targets({0: 1.0}))
+    assert fills(result.recorder) == [("buy", 83.0, 100.0)]
+    assert result.kernel.portfolio.cash == pytest.approx(40.0)
