@@ -566,7 +566,17 @@ class SimulatedBroker:
             elif quantity:
                 mark = self._prices.get(other, math.nan)
                 equity += quantity * mark * (1.0 if fx is None else fx(other, ts_fill))
-        target = target_quantity(fraction, equity, price, rate, self._fees.sizing_rate, instrument)
+        fees = self._fees
+        target = target_quantity(
+            fraction,
+            equity,
+            price,
+            rate,
+            fees.sizing_rate,
+            instrument,
+            held,
+            lambda quantity: fees.fee(quantity, price, liquidity),
+        )
         wanted = target - held if order.side is OrderSide.BUY else held - target
         wanted = instrument.round_quantity(wanted) if wanted > 0 else 0.0
         now = self._clock.timestamp_ns()

@@ -11,7 +11,9 @@ replaces that quantity by the one the fraction gives at that moment:
   symbol at its last close (account currency; fills not yet applied by the portfolio count);
 - target = ``fraction × equity / (price × rate × (1 + fee))``, rounded toward zero to the
   lot, where ``fee`` is the fee model's ``sizing_rate`` (0.001 for a 0.1% fee), so the
-  target and its fee are affordable: ``target × price × (1 + fee) ≤ equity`` — all-in
+  target and its fee are affordable: ``target × price × (1 + fee) ≤ equity``; a fee model
+  whose real fee exceeds that reserve (per-unit fees, minimums) shrinks the target until
+  the position plus the fee of this fill fit in ``|fraction| × equity`` — all-in
   (1.0) from flat buys ``floor(cash / (open × 1.001))`` whole shares at a 0.1% fee, as
   backtesting.py, backtrader, vectorbt, NautilusTrader and zipline do;
 - the order fills ``target − position`` in its own direction. The side decided at the
@@ -26,6 +28,8 @@ fill (the context already counted them when it sized the provisional order).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from engine.model import Instrument
 
 __all__ = ["target_quantity"]
@@ -38,6 +42,8 @@ def target_quantity(
     rate: float,
     fee_rate: float,
     instrument: Instrument,
+    held: float = 0.0,
+    fee: Callable[[float], float] | None = None,
 ) -> float:
     """Return the signed position ``fraction`` of ``equity`` buys at ``price``, fee included.
 
@@ -48,8 +54,26 @@ def target_quantity(
         rate: Quote-to-account conversion rate at the fill (1.0 without FX).
         fee_rate: Fee to reserve, a fraction of notional (the fee model's ``sizing_rate``).
         instrument: Gives the lot size the quantity is rounded to (toward zero).
+        held: The position before the fill (signed units); only the fee of the traded
+            difference is checked.
+        fee: ``fee(quantity)``: the fee model's fee in quote currency for trading
+            ``quantity`` at ``price``. When the reserve ``fee_rate`` falls short of it (a
+            per-unit fee, a minimum), the target shrinks until ``|target| × price × rate
+            + fee(|target − held|) × rate ≤ |fraction| × equity``.
     """
     unit_cost = price * rate * (1.0 + fee_rate)
     if not (unit_cost > 0.0 and equity > 0.0):
         return 0.0
-    return instrument.round_quantity(fraction * equity / unit_cost)
+    target = instrument.round_quantity(fraction * equity / unit_cost)
+    if fee is None:
+        return target
+    budget = abs(fraction) * equity
+    sign = 1.0 if fraction > 0 else -1.0
+    for _ in range(8):  # the fee of a smaller trade is no larger: a few steps settle it
+        charged = fee(abs(target - held)) if target != held else 0.0
+        # a relative allowance of 1e-12: float noise must not cost a whole lot
+        if target == 0 or (abs(target) * price + charged) * rate <= budget * (1 + 1e-12):
+            break
+        smaller = instrument.round_quantity(sign * max(budget / rate - charged, 0.0) / price)
+        target = smaller if abs(smaller) < abs(target) else target - sign * instrument.lot_size
+    return target

@@ -200,3 +200,13 @@ def test_foreign_quote_is_sized_at_the_rate_of_the_fill(tmp_path: Path) -> None:
     result = run_backtest(config, frames=[x], strategy=Targets({0: 1.0}))
     assert fills(result.recorder) == [("buy", 83.0, 100.0)]
     assert result.kernel.portfolio.cash == pytest.approx(40.0)
+
+
+def test_per_unit_fee_beyond_the_reserve_shrinks_the_target() -> None:
+    # 5.00 per share, reserve 0.1%: floor(10,000 / 100.1) = 99 would cost 9,900 + 495 =
+    # 10,395 > 10,000. Shrunk: floor((10,000 − 495) / 100) = 95: 9,500 + 475 = 9,975.
+    recorder, portfolio = run(
+        [(100, 100), (100, 100)], {0: 1.0}, fees={"model": "per_unit", "per_unit": 5.0}
+    )
+    assert fills(recorder) == [("buy", 95.0, 100.0)]
+    assert portfolio.cash == pytest.approx(25.0, abs=1e-9)
