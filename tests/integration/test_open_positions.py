@@ -27,6 +27,7 @@ import pytest
 from engine import Context, Strategy, parse_config, run_backtest
 from engine.feeds import BarFrame
 from engine.model import Bar
+from engine.report.compare import compare_rows, run_series_from_dir
 from engine.report.data import ReportData
 from tests.integration.conftest import CliRunner
 
@@ -119,6 +120,10 @@ def test_open_losing_position_is_shown_everywhere(kestrel: CliRunner, tmp_path: 
     data.compute()
     assert data.metrics["open_positions"] == 1
     assert data.metrics["win_rate"] == 1.0
+    # `runs compare` shows it beside the trade statistics
+    rows = dict(compare_rows([run_series_from_dir(out)]))
+    assert rows["open at end"] == ["1"]
+    assert rows["unrealized PnL at end"] == ["-100.00"]
 
 
 class Scripted(Strategy):
