@@ -20,6 +20,12 @@ replaces that quantity by the one the fraction gives at that moment:
   close is kept: when the price moved so that the position already reaches the target,
   nothing is filled and the order is canceled (reason ``target reached at fill``).
 
+Only `Context.order_target_percent` is sized this way (a fraction of equity is what
+changes with the price); ``order_target_value``, ``order_target_quantity``, sizers and
+plain orders keep the quantity they were sent with. The request is registered with the
+broker while it still waits on the bus, so it is known before the order can fill (also
+under ``market_fill = "same_close"``).
+
 The broker publishes `OrderModified` with the resolved quantity before the fill, so
 orders.csv and ``on_order_updated`` show it. The cash-account cap (``cash_shortfall``)
 still applies after the resize. Working orders other than this one are not counted at the

@@ -21,7 +21,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.integration.conftest import REPO, CliRunner
+from engine.report.artifacts import ARTIFACT_FILES
+from tests.integration.conftest import REPO, CliRunner, assert_one_line_error
 
 CONFIG = "configs/sma_cross_goog_consensus.toml"
 
@@ -107,3 +108,19 @@ def test_sizing_at_the_close_differs_on_the_same_data(kestrel: CliRunner, tmp_pa
     assert result.code == 0, result.err
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert round(metrics["final_equity"], 2) == 544_674.61
+
+
+def test_consensus_run_is_deterministic(kestrel: CliRunner, tmp_path: Path) -> None:
+    for folder in ("a", "b"):
+        result = kestrel("backtest", CONFIG, "--out", str(tmp_path / folder), "--no-db")
+        assert result.code == 0, result.err
+    for name in ARTIFACT_FILES:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_a_misspelt_sizing_setting_is_one_line(kestrel: CliRunner, tmp_path: Path) -> None:
+    result = kestrel(
+        "backtest", CONFIG, "--out", str(tmp_path), "--no-db",
+        "--set", "execution.target_sizing=fil",
+    )  # fmt: skip
+    assert_one_line_error(result, "target_sizing", "did you mean 'fill'")
