@@ -54,7 +54,7 @@ from typing import Literal, Protocol
 
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.execution.fill_sizing import target_quantity
+from engine.execution.fill_sizing import FillAt, quantity_at_fill
 from engine.execution.matching import WorkingOrder, match_bar, match_tick
 from engine.execution.models import FeeModel, FixedBpsSlippage, SlippageModel
 from engine.model import (
@@ -547,51 +547,36 @@ class SimulatedBroker:
         order = working.order
         fraction = self._fill_targets.pop(order.order_id)
         symbol = order.symbol
-        instrument = self._instruments[symbol]
         price = raw_price
         if liquidity == "taker" and self._slippage_on:
             price = self._slippage.adjust(
                 raw_price, order.side, quantity=working.leaves, bar_volume=bar_volume
             )
-        fx = self._fx
-        rate = 1.0 if fx is None else fx(symbol, ts_fill)
-        unsettled = self._unsettled_position
-        equity = self._account.cash + self._unsettled_cash
-        held = 0.0
-        for other in self._instruments:
-            quantity = self._account.position_quantity(other) + unsettled.get(other, 0.0)
-            if other == symbol:
-                held = quantity
-                equity += quantity * price * rate
-            elif quantity:
-                mark = self._prices.get(other, math.nan)
-                equity += quantity * mark * (1.0 if fx is None else fx(other, ts_fill))
-        fees = self._fees
-        target = target_quantity(
+        positions = {
+            other: self._account.position_quantity(other) + self._unsettled_position.get(other, 0.0)
+            for other in self._instruments
+        }
+        wanted, reason = quantity_at_fill(
             fraction,
-            equity,
-            price,
-            rate,
-            fees.sizing_rate,
-            instrument,
-            held,
-            lambda quantity: fees.fee(quantity, price, liquidity),
+            order.side is OrderSide.BUY,
+            self._account.cash + self._unsettled_cash,
+            positions,
+            self._prices,
+            self._fx,
+            FillAt(symbol, price, ts_fill, liquidity),
+            self._fees,
+            self._instruments[symbol],
         )
-        wanted = target - held if order.side is OrderSide.BUY else held - target
-        wanted = instrument.round_quantity(wanted) if wanted > 0 else 0.0
-        now = self._clock.timestamp_ns()
-        if wanted <= 0 or wanted < instrument.min_quantity:
+        if reason:
             self._remove(working)
-            reason = (
-                f"target reached at fill: {fraction:g} of equity {equity:.2f} at {price:g} "
-                f"is {target:g}, the position is {held:g}"
-            )
+            now = self._clock.timestamp_ns()
             self._bus.publish(OrderCanceled(order.order_id, symbol, reason, now, now))
             return False
         if wanted != working.leaves:
             working.order = order._replace(quantity=working.filled + wanted)
             working.leaves = wanted
             new = working.order
+            now = self._clock.timestamp_ns()
             self._bus.publish(
                 OrderModified(
                     order.order_id, symbol, new.quantity, new.limit_price, new.stop_price, now, now

@@ -34,11 +34,92 @@ fill (the context already counted them when it sized the provisional order).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
+from engine.execution.models import FeeModel
 from engine.model import Instrument
 
-__all__ = ["target_quantity"]
+__all__ = ["FillAt", "equity_at_fill", "quantity_at_fill", "target_quantity"]
+
+
+class FillAt(NamedTuple):
+    """The fill a target is resolved at."""
+
+    symbol: str
+    price: float  # after slippage, quote currency
+    ts_ns: int  # the fill's ts_event: rates are taken as of it
+    liquidity: str  # "taker" or "maker", for the fee model
+
+
+def quantity_at_fill(
+    fraction: float,
+    buy: bool,
+    cash: float,
+    positions: Mapping[str, float],
+    last_prices: Mapping[str, float],
+    fx: Callable[[str, int], float] | None,
+    fill: FillAt,
+    fee_model: FeeModel,
+    instrument: Instrument,
+) -> tuple[float, str]:
+    """Return ``(quantity to fill, "")``, or ``(0, reason)`` when there is nothing to fill.
+
+    ``cash`` and ``positions`` include fills the portfolio has not applied yet; see the
+    module docstring for the rule and `equity_at_fill` / `target_quantity` for the parts.
+    """
+    symbol, price = fill.symbol, fill.price
+    rate = 1.0 if fx is None else fx(symbol, fill.ts_ns)
+    held = positions.get(symbol, 0.0)
+    equity = equity_at_fill(cash, positions, last_prices, fx, symbol, price, fill.ts_ns)
+    target = target_quantity(
+        fraction,
+        equity,
+        price,
+        rate,
+        fee_model.sizing_rate,
+        instrument,
+        held,
+        lambda quantity: fee_model.fee(quantity, price, fill.liquidity),
+    )
+    wanted = target - held if buy else held - target  # the order's side is kept
+    wanted = instrument.round_quantity(wanted) if wanted > 0 else 0.0
+    if wanted <= 0 or wanted < instrument.min_quantity:
+        return 0.0, (
+            f"target reached at fill: {fraction:g} of equity {equity:.2f} at {price:g} "
+            f"is {target:g}, the position is {held:g}"
+        )
+    return wanted, ""
+
+
+def equity_at_fill(
+    cash: float,
+    positions: Mapping[str, float],
+    last_prices: Mapping[str, float],
+    fx: Callable[[str, int], float] | None,
+    symbol: str,
+    price: float,
+    ts_ns: int,
+) -> float:
+    """Return the account's equity at a fill of ``symbol`` at ``price`` (account currency).
+
+    Args:
+        cash: Cash, fills not yet applied by the portfolio included (account currency).
+        positions: Signed quantity per symbol, likewise including unapplied fills.
+        last_prices: Last close per symbol (quote currency): the mark of the other symbols.
+        fx: ``fx(symbol, ts_ns)``: quote-to-account rate as of ``ts_ns`` (None: all 1.0).
+        symbol: The symbol being filled; its position is marked at ``price``.
+        price: The fill price after slippage (quote currency).
+        ts_ns: The fill's time; every rate is taken as of it.
+    """
+    equity = cash
+    for other, quantity in positions.items():
+        if not quantity:
+            continue
+        mark = price if other == symbol else last_prices.get(other, math.nan)
+        equity += quantity * mark * (1.0 if fx is None else fx(other, ts_ns))
+    return equity
 
 
 def target_quantity(
