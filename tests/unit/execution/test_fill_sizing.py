@@ -12,13 +12,15 @@ SHARES = Instrument("X", quote_currency="USD", tick_size=0.01, lot_size=1.0)
 
 
 def test_an_exact_fit_is_not_lost_to_float_noise() -> None:
-    # 10,010 / (100 × 1.001) = 100 exactly in decimals (100.1 × 100 is not exact in
-    # floats): 100 shares, cost 10,000 + fee 10 = 10,010, all of it.
+    # equity = 7 × 99.99 × 1.001 (700.6299299999998 in floats): the division gives
+    # 6.999999999999999, still 7 shares, and their cost plus fee is the equity.
+    equity = 7 * 99.99 * 1.001
+    assert equity / (99.99 * 1.001) < 7  # the noise this test is about
     fee = PercentFeeModel(0.001)
     quantity = target_quantity(
-        1.0, 10_010.0, 100.0, 1.0, 0.001, SHARES, fee=lambda q: fee.fee(q, 100.0, "taker")
+        1.0, equity, 99.99, 1.0, 0.001, SHARES, fee=lambda q: fee.fee(q, 99.99, "taker")
     )
-    assert quantity == 100.0
+    assert quantity == 7.0
 
 
 def test_short_and_partial_fractions() -> None:
