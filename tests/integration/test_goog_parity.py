@@ -69,8 +69,19 @@ def test_goog_sma_cross_matches_independent_loop(kestrel: CliRunner, tmp_path: P
     assert result.code == 0, result.err
 
     with (tmp_path / "trades.csv").open() as handle:
-        got = list(csv.DictReader(handle))
+        rows = list(csv.DictReader(handle))
+    got = [row for row in rows if row["status"] == "closed"]
     assert len(got) == len(closed)
+    # the position still held at the end follows, marked to the last close
+    held = [t for t in expected_trades if "exit" not in t]
+    marked = [row for row in rows if row["status"] == "open"]
+    assert len(marked) == len(held) == 1
+    last_close = float(pd.read_csv(REPO / "data" / "GOOG.csv")["Close"].iloc[-1])
+    assert marked[0]["entry_time"][:10] == held[0]["entry"]
+    assert float(marked[0]["quantity"]) == held[0]["quantity"]
+    assert float(marked[0]["exit_price"]) == last_close
+    unrealized = float(held[0]["quantity"]) * (last_close - float(held[0]["entry_price"]))
+    assert float(marked[0]["unrealized_pnl"]) == pytest.approx(unrealized, abs=1e-6)
     for mine, theirs in zip(got, closed, strict=True):
         assert mine["entry_time"][:10] == theirs["entry"]
         assert mine["exit_time"][:10] == theirs["exit"]
