@@ -5,12 +5,15 @@ slow SMA, and back to flat where it crosses below. With ``allow_short`` it goes 
 instead of flat. Decisions use closed bars only; with the default fill model the orders
 fill at the next bar's open.
 
-Cross convention (strict, as backtesting.py's ``crossover``, backtrader's ``CrossOver``,
-vectorbt, NautilusTrader and zipline examples): an upward cross on bar t needs
-``fast[t-1] < slow[t-1]`` and ``fast[t] > slow[t]``; a downward one ``fast[t-1] > slow[t-1]``
-and ``fast[t] < slow[t]``. A bar where the two SMAs are equal is neither below nor above,
-so below → equal → above is not a cross (no trade), and a tie on bar t is not a cross
-either. Equal SMAs are rare on real prices (floats), common on synthetic flat data.
+Cross convention (strict, as backtesting.py's ``lib.crossover``: ``a[-2] < b[-2] and
+a[-1] > b[-1]``): an upward cross on bar t needs ``fast[t-1] < slow[t-1]`` and
+``fast[t] > slow[t]``; a downward one ``fast[t-1] > slow[t-1]`` and ``fast[t] < slow[t]``.
+A bar where the two SMAs are equal is neither below nor above, so below → equal → above
+is not a cross (no trade), and a tie on bar t is not a cross either. (backtrader's
+``CrossOver`` differs in one case: it remembers the last non-zero difference, so it does
+count below → equal → above.) Equal SMAs are rare on real prices (floats; none on the
+shipped GOOG data, where every convention gives the same trades), common on flat
+synthetic data.
 """
 
 from __future__ import annotations
