@@ -63,9 +63,9 @@ class SizedSmaCross(SmaCross):
         fast, slow = self.smas[bar.symbol]
         if len(slow) <= self.warmup:
             return
-        if fast[-1] > slow[-1] and fast[-2] <= slow[-2]:
+        if fast[-1] > slow[-1] and fast[-2] < slow[-2]:  # strict, as SmaCross
             ctx.order_target_signal(bar.symbol, 1.0)
-        elif fast[-1] < slow[-1] and fast[-2] >= slow[-2]:
+        elif fast[-1] < slow[-1] and fast[-2] > slow[-2]:
             ctx.order_target_signal(bar.symbol, 0.0)
 
 

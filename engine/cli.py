@@ -240,6 +240,11 @@ def _print_summary(run_id: str, metrics: dict[str, Any], bars: int, elapsed: flo
         ("trades", str(metrics["num_trades"])),
         ("win rate", _pct(metrics["win_rate"])),
         ("profit factor", _num(metrics["profit_factor"])),
+    ]
+    if metrics.get("open_positions"):  # trade stats count closed trades; these are not in them
+        open_note = f"{metrics['open_positions']} (unrealized {_num(metrics['unrealized_pnl'])})"
+        rows.append(("open at end", open_note))
+    rows += [
         ("exposure", _pct(metrics["exposure"])),
         ("fees paid", _num(metrics["fees_paid"])),
     ]

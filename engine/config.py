@@ -254,6 +254,10 @@ class ExecutionConfig:
             when absent, ``fee_rate`` applies to makers and takers alike.
         slippage: ``[execution.slippage]`` table (``model = "fixed_bps" | "half_spread" |
             "volume_share"``); when absent, ``slippage_bps`` applies.
+        target_sizing: When ``order_target_percent`` turns its fraction into a quantity:
+            ``"close"`` (default) at the last close when the order is requested; ``"fill"``
+            at the fill, from the equity then and the fill price after slippage, fees
+            reserved (`engine.execution.fill_sizing`).
     """
 
     fee_rate: float = 0.001
@@ -268,6 +272,7 @@ class ExecutionConfig:
     slippage: SlippageConfig | None = None
     instrument_rules: Literal["round", "reject"] = "round"
     slippage_within_range: bool = True
+    target_sizing: Literal["close", "fill"] = "close"
 
     def __post_init__(self) -> None:
         if self.volume_participation is not None:

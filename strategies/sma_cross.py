@@ -4,6 +4,16 @@ Goes all-in (``target_percent`` of equity) on the bar where the fast SMA crosses
 slow SMA, and back to flat where it crosses below. With ``allow_short`` it goes short
 instead of flat. Decisions use closed bars only; with the default fill model the orders
 fill at the next bar's open.
+
+Cross convention (strict, as backtesting.py's ``lib.crossover``: ``a[-2] < b[-2] and
+a[-1] > b[-1]``): an upward cross on bar t needs ``fast[t-1] < slow[t-1]`` and
+``fast[t] > slow[t]``; a downward one ``fast[t-1] > slow[t-1]`` and ``fast[t] < slow[t]``.
+A bar where the two SMAs are equal is neither below nor above, so below → equal → above
+is not a cross (no trade), and a tie on bar t is not a cross either. (backtrader's
+``CrossOver`` differs in one case: it remembers the last non-zero difference, so it does
+count below → equal → above.) Equal SMAs are rare on real prices (floats; none on the
+shipped GOOG data, where every convention gives the same trades), common on flat
+synthetic data.
 """
 
 from __future__ import annotations
@@ -62,9 +72,10 @@ class SmaCross(Strategy):
         if len(slow) <= self.warmup:
             return
         now_fast, now_slow, was_fast, was_slow = fast[-1], slow[-1], fast[-2], slow[-2]
-        if now_fast > now_slow and was_fast <= was_slow:
+        # strict on both bars (see the module docstring): a tie is neither side
+        if now_fast > now_slow and was_fast < was_slow:
             ctx.order_target_percent(bar.symbol, self.params.target_percent)
-        elif now_fast < now_slow and was_fast >= was_slow:
+        elif now_fast < now_slow and was_fast > was_slow:
             if self.params.allow_short:
                 ctx.order_target_percent(bar.symbol, -self.params.target_percent)
             else:

@@ -45,6 +45,9 @@ Rules (each a named setting of ``[execution]``; the README's fill table lists th
   zero. Margin accounts are not capped here (risk caps their exposure). For an
   instrument quoted in a foreign currency the cost is converted at the rate as of the
   fill's ``ts_event`` (``fx``; see `engine.portfolio.fx`).
+- Sizing at the fill (``target_sizing = "fill"``): a market order registered with
+  `size_at_fill` gets its quantity from a fraction of equity at the fill price
+  (`engine.execution.fill_sizing`).
 - Fill times: fills at the open carry the bar's open time; intrabar fills and closes carry
   the bar's close time (the first moment the engine can know they happened).
 """
@@ -59,6 +62,7 @@ from typing import Literal, Protocol
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.execution.caps import affordable_quantity
+from engine.execution.fill_sizing import FillAt, quantity_at_fill
 from engine.execution.matching import (
     WorkingOrder,
     match_bar,
@@ -169,6 +173,8 @@ class SimulatedBroker:
         # the cash cap must count them, or two buys on one bar could spend the cash twice.
         self._unsettled_cash = 0.0
         self._unsettled_position: dict[str, float] = {}
+        # order id -> target fraction of equity, resolved into a quantity at its first fill
+        self._fill_targets: dict[str, float] = {}
 
     # --- commands ------------------------------------------------------------------------
 
@@ -256,6 +262,13 @@ class SimulatedBroker:
                 order_id, new.symbol, new.quantity, new.limit_price, new.stop_price, now, now
             )
         )
+
+    def size_at_fill(self, order_id: str, fraction: float) -> None:
+        """Size the market order ``order_id`` at its fill: ``fraction`` of equity then.
+
+        See `engine.execution.fill_sizing`; the order's quantity until then is provisional.
+        """
+        self._fill_targets[order_id] = fraction
 
     def on_fill_settled(self, fill: OrderFilled) -> None:
         """Forget a fill's cash and position effect once the portfolio has applied it.
@@ -462,6 +475,12 @@ class SimulatedBroker:
         infinite when unknown, as for ``same_close`` fills): under
         ``slippage_within_range`` a slipped price goes no further.
         """
+        if (
+            self._fill_targets
+            and working.order.order_id in self._fill_targets
+            and not self._resize_to_target(working, raw_price, liquidity, ts_fill, bar_volume)
+        ):
+            return  # sized at the fill to nothing: canceled
         order = working.order
         symbol = order.symbol
         buy = order.side is OrderSide.BUY
@@ -564,6 +583,58 @@ class SimulatedBroker:
         if cap_reason and working.leaves > 0:
             self._remove(working)
             self._bus.publish(OrderCanceled(order.order_id, symbol, cap_reason, now, now))
+
+    def _resize_to_target(
+        self,
+        working: WorkingOrder,
+        raw_price: float,
+        liquidity: str,
+        ts_fill: int,
+        bar_volume: float | None,
+    ) -> bool:
+        """Set a fill-sized order's quantity from its target (False: canceled, nothing to do).
+
+        Runs once, at the order's first fill (`engine.execution.fill_sizing`).
+        """
+        order = working.order
+        fraction = self._fill_targets.pop(order.order_id)
+        symbol = order.symbol
+        price = raw_price
+        if liquidity == "taker" and self._slippage_on:
+            price = self._slippage.adjust(
+                raw_price, order.side, quantity=working.leaves, bar_volume=bar_volume
+            )
+        positions = {
+            other: self._account.position_quantity(other) + self._unsettled_position.get(other, 0.0)
+            for other in self._instruments
+        }
+        wanted, reason = quantity_at_fill(
+            fraction,
+            order.side is OrderSide.BUY,
+            self._account.cash + self._unsettled_cash,
+            positions,
+            self._prices,
+            self._fx,
+            FillAt(symbol, price, ts_fill, liquidity),
+            self._fees,
+            self._instruments[symbol],
+        )
+        if reason:
+            self._remove(working)
+            now = self._clock.timestamp_ns()
+            self._bus.publish(OrderCanceled(order.order_id, symbol, reason, now, now))
+            return False
+        if wanted != working.leaves:
+            working.order = order._replace(quantity=working.filled + wanted)
+            working.leaves = wanted
+            new = working.order
+            now = self._clock.timestamp_ns()
+            self._bus.publish(
+                OrderModified(
+                    order.order_id, symbol, new.quantity, new.limit_price, new.stop_price, now, now
+                )
+            )
+        return True
 
     def _finish_immediate(self, working: WorkingOrder, now: int) -> None:
         """IOC/FOK: whatever did not fill on the first eligible bar is canceled."""

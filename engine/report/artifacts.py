@@ -1,7 +1,10 @@
 """Run artifacts: the files a backtest leaves in its output folder.
 
 In: a `BacktestResult`. Out, in ``DIR``: ``config.toml`` (resolved config), ``metrics.json``,
-``trades.csv`` (closed round trips), ``orders.csv``, ``fills.csv``, ``equity.csv`` — all
+``trades.csv`` (closed round trips, then the positions still open at the end with
+``status = open``: exit time and price are the mark — the symbol's last close at its last
+bar's close time —, PnL includes ``unrealized_pnl``, fees are those paid so far),
+``orders.csv``, ``fills.csv``, ``equity.csv`` — all
 byte-identical for the same inputs — and ``run.json`` with what differs between runs
 (run id, creation time, wall time), kept apart so the others can be compared with ``cmp``.
 Times are ISO-8601 UTC with a ``Z``; floats are written with ``repr`` (shortest exact).
@@ -22,9 +25,17 @@ import tomli_w
 from engine.config import dump_config
 
 if TYPE_CHECKING:
+    from engine.report.recorder import TradeRecord
     from engine.runtime.backtest import BacktestResult
 
-__all__ = ["ARTIFACT_FILES", "iso", "order_rows", "trade_rows", "write_artifacts"]
+__all__ = [
+    "ARTIFACT_FILES",
+    "iso",
+    "open_trade_rows",
+    "order_rows",
+    "trade_rows",
+    "write_artifacts",
+]
 
 ARTIFACT_FILES = (
     "config.toml",
@@ -69,36 +80,50 @@ TRADE_COLUMNS = (
     "fees",
     "net_pnl",
     "return_pct",
+    "status",
+    "unrealized_pnl",
 )
+
+
+def _trade_row(number: int, trade: TradeRecord) -> dict[str, Any]:
+    return {
+        "trade_id": number,
+        "symbol": trade.symbol,
+        "side": trade.side,
+        "entry_time": trade.entry_ts,
+        "exit_time": trade.exit_ts,
+        "quantity": trade.entry_quantity,
+        "entry_price": trade.entry_price,
+        "exit_price": trade.exit_price,
+        "gross_pnl": trade.gross_pnl,
+        "fees": trade.fees,
+        "net_pnl": trade.net_pnl,
+        "return_pct": trade.net_pnl / trade.entry_value_account * 100 if trade.entry_value else 0,
+    }
 
 
 def trade_rows(result: BacktestResult) -> list[dict[str, Any]]:
     """Return closed round trips as rows (``return_pct`` = net PnL / entry value × 100).
 
     Prices are in the instrument's quote currency; ``gross_pnl``, ``fees`` and ``net_pnl``
-    in the account currency (``return_pct`` divides by the entry value in it too).
+    in the account currency (``return_pct`` divides by the entry value in it too). These
+    are the run store's trade rows; trades.csv adds ``status`` and the open positions.
     """
-    rows = []
-    for number, trade in enumerate(result.recorder.trades, start=1):
-        rows.append(
-            {
-                "trade_id": number,
-                "symbol": trade.symbol,
-                "side": trade.side,
-                "entry_time": trade.entry_ts,
-                "exit_time": trade.exit_ts,
-                "quantity": trade.entry_quantity,
-                "entry_price": trade.entry_price,
-                "exit_price": trade.exit_price,
-                "gross_pnl": trade.gross_pnl,
-                "fees": trade.fees,
-                "net_pnl": trade.net_pnl,
-                "return_pct": trade.net_pnl / trade.entry_value_account * 100
-                if trade.entry_value
-                else 0,
-            }
-        )
-    return rows
+    return [_trade_row(n, trade) for n, trade in enumerate(result.recorder.trades, start=1)]
+
+
+def open_trade_rows(result: BacktestResult) -> list[dict[str, Any]]:
+    """Return the positions open at the end as trade rows marked to their last close.
+
+    Numbered after the closed trades, with ``status = "open"`` and ``unrealized_pnl``
+    (account currency); ``exit_time`` / ``exit_price`` are the mark, ``gross_pnl`` is
+    realized + unrealized and ``fees`` are those paid so far (no exit fee is assumed).
+    """
+    first = len(result.recorder.trades) + 1
+    return [
+        {**_trade_row(n, trade), "status": "open", "unrealized_pnl": trade.unrealized_pnl}
+        for n, trade in enumerate(result.open_trades, start=first)
+    ]
 
 
 ORDER_COLUMNS = (
@@ -147,10 +172,11 @@ def write_artifacts(result: BacktestResult, out_dir: Path, run_info: dict[str, A
     (out_dir / "config.toml").write_text(tomli_w.dumps(dump_config(result.config)))
     metrics = json.dumps(result.metrics, indent=2, sort_keys=True, allow_nan=False)
     (out_dir / "metrics.json").write_text(metrics + "\n")
+    closed = [{**row, "status": "closed", "unrealized_pnl": 0.0} for row in trade_rows(result)]
     _csv(
         out_dir / "trades.csv",
         TRADE_COLUMNS,
-        ([_cell(k, row[k]) for k in TRADE_COLUMNS] for row in trade_rows(result)),
+        ([_cell(k, row[k]) for k in TRADE_COLUMNS] for row in closed + open_trade_rows(result)),
     )
     _csv(
         out_dir / "orders.csv",

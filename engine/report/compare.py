@@ -34,6 +34,8 @@ COMPARE_METRICS: list[tuple[str, str, str]] = [
     ("num_trades", "trades", "int"),
     ("win_rate", "win rate", "pct"),
     ("profit_factor", "profit factor", "num"),
+    ("open_positions", "open at end", "int"),  # not in the trade statistics above
+    ("unrealized_pnl", "unrealized PnL at end", "num"),
     ("expectancy", "expectancy per trade", "num"),
     ("exposure", "time in market", "pct"),
     ("fees_paid", "fees paid", "num"),

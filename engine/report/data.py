@@ -91,6 +91,8 @@ class ReportData:
     # the strategy's declared indicators per symbol: only known from an in-memory result
     # (a run folder does not store them), so a re-rendered report draws prices without them
     indicators: dict[str, list[IndicatorLine]] = field(default_factory=dict)
+    # positions still open at the end, marked to their last close (trades.csv status=open)
+    open_trades: list[TradeRecord] = field(default_factory=list)
 
     def compute(
         self,
@@ -113,6 +115,7 @@ class ReportData:
             benchmark=benchmark,
             risk_free_rate=risk_free_rate,
             trials=trials,
+            open_trades=self.open_trades,
         )
         self.metrics.update(self.metric_overrides)
 
@@ -151,6 +154,7 @@ class ReportData:
             equity=curve.equity,
             gross_exposure=curve.gross_exposure,
             trades=list(result.recorder.trades),
+            open_trades=list(result.open_trades),
             fills=fills,
             orders=list(result.recorder.orders.values()),
             frames=list(result.frames),
@@ -175,6 +179,7 @@ class ReportData:
         info = _read_json(folder / "run.json")
         stored = _read_json(folder / "metrics.json")
         ts, cash, equity, gross = load_equity(folder / "equity.csv")
+        all_trades = _read_trades(folder / "trades.csv")
         notes: list[str] = []
         frames = _reload_frames(config, info, folder, notes)
         starts = [int(frame.ts_open_ns[0]) for frame in frames if len(frame)]
@@ -189,7 +194,8 @@ class ReportData:
             cash=cash,
             equity=equity,
             gross_exposure=gross,
-            trades=_read_trades(folder / "trades.csv"),
+            trades=[t for t in all_trades if not t.is_open],
+            open_trades=[t for t in all_trades if t.is_open],
             fills=_read_fills(folder / "fills.csv"),
             orders=_read_orders(folder / "orders.csv"),
             frames=frames,
@@ -278,6 +284,9 @@ def _read_trades(path: Path) -> list[TradeRecord]:
             exit_value=quantity * _float(row["exit_price"]),
             fees=_float(row["fees"]),
             exit_ts=exit_ts,
+            # older run folders have no status column: all their rows are closed trades
+            is_open=row.get("status") == "open",
+            unrealized_pnl=_float(row.get("unrealized_pnl") or "0"),
         )
         gross = _float(row["gross_pnl"])
         if math.isfinite(gross) and not math.isclose(

@@ -6,6 +6,14 @@ every data file the config reads, and how to reproduce the run. With ``include_d
 data files go in too (under ``<run_id>/data/``) with ``reproduce.toml``, the run's config
 pointing at them, so ``kestrel backtest <run_id>/reproduce.toml`` re-runs it from the
 unzipped folder alone (the runtime resolves data paths next to the config file).
+
+The strategy's source file (the module file run.json names under ``strategy``; its
+sha256 is part of the run's inputs hash) goes in as ``<run_id>/strategy/<file>.py`` when it
+is still the file that ran (same sha256), and ``reproduce.toml`` names it as a file plugin
+(``"strategy/<file>.py:Class"``). With ``include_data`` a strategy file that is missing or
+was edited since the run is an error (the zip would not reproduce the run); without it,
+the manifest says so and the file is left out. A strategy module that imports sibling
+modules of its own needs them on the Python path when re-run (only its file is exported).
 """
 
 from __future__ import annotations
@@ -44,6 +52,22 @@ def _data_files(folder: Path, config: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def _strategy_file(info: dict[str, Any]) -> dict[str, Any] | None:
+    """Return the run's strategy source entry for the manifest (None: run.json has none)."""
+    entry = info.get("strategy") or {}
+    source = entry.get("source")
+    if not source:
+        return None
+    path = Path(source)
+    now = file_sha256(path) if path.is_file() else None
+    return {
+        "class": entry.get("class", ""),
+        "source": source,
+        "sha256": entry.get("sha256"),
+        "unchanged": now is not None and now == entry.get("sha256"),
+    }
+
+
 def export_run(folder: Path, target: Path | None = None, *, include_data: bool = False) -> Path:
     """Write the run's zip and return its path (default ``<folder>/../<run_id>.zip``).
 
@@ -55,8 +79,8 @@ def export_run(folder: Path, target: Path | None = None, *, include_data: bool =
     with (folder / "config.toml").open("rb") as handle:
         config = tomllib.load(handle)
     info_path = folder / "run.json"
-    run_id = json.loads(info_path.read_text()).get("run_id") if info_path.is_file() else None
-    run_id = str(run_id or folder.resolve().name)
+    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    run_id = str(info.get("run_id") or folder.resolve().name)
     target = target if target is not None else folder.parent / f"{run_id}.zip"
     data = _data_files(folder, config)
     members: dict[str, Path] = {
@@ -64,11 +88,25 @@ def export_run(folder: Path, target: Path | None = None, *, include_data: bool =
     }
     extra: dict[str, str] = {}
     reproduce = f"kestrel backtest {run_id}/config.toml  (data files at the paths listed)"
+    strategy = _strategy_file(info)
+    strategy_member = ""
+    if strategy is not None and strategy["unchanged"]:
+        strategy_member = f"strategy/{Path(strategy['source']).name}"
+        members[f"{run_id}/{strategy_member}"] = Path(strategy["source"])
     if include_data:
         missing = [d["symbol"] for d in data if d["read_from"] is None]
         if missing:
             raise KestrelError(f"cannot include data for {', '.join(missing)}: file not found")
+        if strategy is not None and not strategy_member:
+            raise KestrelError(
+                f"cannot include the strategy: {strategy['source']} is missing or was edited "
+                f"since the run (its sha256 then: {strategy['sha256']}); restore that file or "
+                "run the backtest again"
+            )
         rewritten = json.loads(json.dumps(config))
+        if strategy is not None and strategy_member:
+            class_name = str(strategy["class"]).rpartition(":")[2]
+            rewritten.setdefault("strategy", {})["path"] = f"{strategy_member}:{class_name}"
         for source, item in zip(rewritten.get("data", []), data, strict=True):
             name = f"data/{Path(item['read_from']).name}"
             members[f"{run_id}/{name}"] = Path(item["read_from"])
@@ -79,6 +117,7 @@ def export_run(folder: Path, target: Path | None = None, *, include_data: bool =
         "run_id": run_id,
         "reproduce": reproduce,
         "data": data,
+        "strategy": strategy,
         "files": {name: file_sha256(path) for name, path in members.items()},
     }
     target.parent.mkdir(parents=True, exist_ok=True)

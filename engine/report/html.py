@@ -197,11 +197,23 @@ def _trades_table(data: ReportData) -> tuple[dict[str, Any], str]:
             f"Showing the {MAX_TABLE_TRADES:,} trades with the largest absolute PnL of "
             f"{len(trades):,}; every trade is in trades.csv."
         )
+    # positions open at the end follow the closed trades, always shown, flagged "open"
+    # (marked to the last close; not counted in the trade statistics)
+    still_open = data.open_trades
+    if still_open:
+        unrealized = sum(t.unrealized_pnl for t in still_open)
+        note = (
+            f"{note} {len(still_open)} position(s) still open at the end, marked to the last "
+            f"close (status open; unrealized PnL {unrealized:,.2f}), not in the trade statistics."
+        ).strip()
+        index += range(len(trades), len(trades) + len(still_open))
+        trades = [*trades, *still_open]
     excursions = trade_excursions(trades, data.frames) if data.frames else []
     columns = [
         "#",
         "symbol",
         "side",
+        "status",
         "entry",
         "exit",
         "quantity",
@@ -223,6 +235,7 @@ def _trades_table(data: ReportData) -> tuple[dict[str, Any], str]:
                 i + 1,
                 t.symbol,
                 t.side,
+                "open" if t.is_open else "closed",
                 _when(t.entry_ts),
                 _when(t.exit_ts),
                 _round(t.entry_quantity, 8),

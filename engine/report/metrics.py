@@ -27,7 +27,9 @@ Returns and risk (per-bar unless stated):
 - exposure = fraction of bars closing with a position; average_exposure = mean(gross
   exposure / equity); turnover = traded notional / mean equity / years (times per year);
   fees_paid (currency).
-- Trades: see `engine.report.trade_stats`.
+- Trades: see `engine.report.trade_stats` (closed round trips only). Positions still
+  open at the end are beside them: open_positions (how many), unrealized_pnl (Σ of
+  their unrealized PnL at the last close, account currency; already in E_n).
 - Benchmark (``b_i``: per-bar returns of buy-and-hold of the traded symbols, or of the
   given series; ``y_i = b_i − rf_p``): beta = cov(x, y) / var(y); alpha = (mean(x) −
   beta · mean(y)) · P (annualized, arithmetic); information_ratio = mean(r − b) /
@@ -250,6 +252,7 @@ def compute_metrics(
     risk_free_rate: float = 0.0,
     trials: int = 1,
     trials_sharpe_variance: float | None = None,
+    open_trades: Sequence[TradeRecord] = (),
 ) -> dict[str, Any]:
     """Return the run's metrics as a JSON-ready dict (formulas: see the module docstring).
 
@@ -267,15 +270,20 @@ def compute_metrics(
         risk_free_rate: Annual risk-free rate as a fraction (0.04 = 4%).
         trials: How many strategy variants were tried (for the deflated Sharpe ratio).
         trials_sharpe_variance: Variance of those variants' per-bar Sharpe ratios.
+        open_trades: Positions still open at the end, marked to their last close
+            (`engine.report.recorder.Recorder.marked_open_trades`).
     """
     # A ruined account (equity 0) makes some ratios infinite: they become None, not warnings.
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _compute(
+        metrics = _compute(
             initial_cash, start_ns, np.asarray(ts, dtype=np.int64),
             np.asarray(equity, dtype=np.float64), np.asarray(gross_exposure, dtype=np.float64),
             trades, fees_paid, frames, fills, benchmark, risk_free_rate, trials,
             trials_sharpe_variance,
         )  # fmt: skip
+    metrics["open_positions"] = len(open_trades)
+    metrics["unrealized_pnl"] = float(sum(t.unrealized_pnl for t in open_trades))
+    return metrics
 
 
 def _compute(

@@ -15,14 +15,22 @@ Currencies: a trade's prices (``entry_price``, ``exit_price``, ``entry_value``,
 converted at the rate as of its ``ts_event`` (`engine.portfolio.fx`): ``entry_cost`` and
 ``exit_proceeds`` hold the account-currency values, so a round trip's gross PnL is the
 proceeds at the exit rates minus the cost at the entry rates.
+
+Open positions at the end: `Recorder.marked_open_trades` returns each trade still open as
+if its remaining quantity were sold (bought back) at its mark — the symbol's last close, at
+its last bar's close time — flagged ``is_open``, without an exit fee (none was paid). Its
+gross PnL is then realized + unrealized, so the net PnL of every closed and open trade sums
+to the equity change (less borrow fees and funding); ``unrealized_pnl`` is the portfolio's
+``quantity × (last close × rate − average cost)``. Trade statistics (win rate, profit
+factor, …) count closed trades only; the open ones are reported beside them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.model import (
     OrderAccepted,
@@ -41,7 +49,7 @@ from engine.model import (
 from engine.portfolio.events import AccountLiquidated, CashAdjusted, MarginCalled
 from engine.risk.events import TradingStateChanged
 
-__all__ = ["Recorder", "TradeRecord"]
+__all__ = ["Mark", "Recorder", "TradeRecord"]
 
 
 @dataclass(slots=True)
@@ -62,6 +70,9 @@ class TradeRecord:
     # entry_value and exit_value (the instrument is quoted in the account currency)
     entry_cost: float | None = None
     exit_proceeds: float | None = None
+    # a position still open at the end, marked to its last close (`marked_open_trades`)
+    is_open: bool = False
+    unrealized_pnl: float = 0.0  # account currency; 0 for closed trades
 
     @property
     def entry_value_account(self) -> float:
@@ -91,6 +102,15 @@ class TradeRecord:
     def net_pnl(self) -> float:
         """Return PnL after all fees of the trade."""
         return self.gross_pnl - self.fees
+
+
+class Mark(NamedTuple):
+    """Where an open position is marked at the end of a run."""
+
+    ts_ns: int  # close time of the symbol's last bar (or last tick), ns UTC
+    price: float  # last close, quote currency
+    rate: float  # quote-to-account rate at the end (1.0 without FX)
+    unrealized_pnl: float  # the portfolio's unrealized PnL of the position, account currency
 
 
 # An order's live record: [request, status, quantity, limit, stop, filled, average fill
@@ -136,6 +156,39 @@ class Recorder:
         """Return the trade still open per symbol (none when flat)."""
         self._track_new_fills()
         return self._open_trades
+
+    def marked_open_trades(self, marks: Mapping[str, Mark]) -> list[TradeRecord]:
+        """Return the open trades marked to ``marks`` (see the module docstring).
+
+        Copies, in the order they opened; the open trades themselves are not changed. A
+        symbol without a mark is skipped (it has no price to mark at).
+        """
+        marked = []
+        for symbol, trade in self.open_trades.items():
+            mark = marks.get(symbol)
+            if mark is None:
+                continue
+            remaining = trade.entry_quantity - trade.exit_quantity
+            copy = TradeRecord(
+                symbol=symbol,
+                side=trade.side,
+                entry_ts=trade.entry_ts,
+                entry_quantity=trade.entry_quantity,
+                entry_value=trade.entry_value,
+                exit_quantity=trade.entry_quantity,
+                exit_value=trade.exit_value + remaining * mark.price,
+                fees=trade.fees,
+                exit_ts=mark.ts_ns,
+                fill_ids=list(trade.fill_ids),
+                entry_cost=trade.entry_cost,
+                exit_proceeds=None
+                if trade.exit_proceeds is None
+                else trade.exit_proceeds + remaining * mark.price * mark.rate,
+                is_open=True,
+                unrealized_pnl=mark.unrealized_pnl,
+            )
+            marked.append(copy)
+        return marked
 
     def on_order_requested(self, event: OrderRequested) -> None:
         """Open the order's record."""

@@ -34,10 +34,10 @@ from engine.feeds.ticks import TickFrame, load_ticks
 from engine.model import Bar, Instrument
 from engine.portfolio.accounts import FundingRates, load_funding_rates
 from engine.portfolio.curve import equity_curve
-from engine.portfolio.fx import FxRates, RateSeries, load_rate_series
+from engine.portfolio.fx import FxPosition, FxRates, RateSeries, load_rate_series
 from engine.report.frames import equity_frame, fills_frame, orders_frame, trades_frame
 from engine.report.metrics import compute_metrics
-from engine.report.recorder import Recorder
+from engine.report.recorder import Mark, Recorder, TradeRecord
 from engine.runtime.delivery import delivering, paused_gc
 from engine.runtime.kernel import Kernel, build_kernel
 from engine.runtime.ticks import drive_events, iter_events, tick_marks
@@ -90,6 +90,8 @@ class BacktestResult:
     metrics: dict[str, object]
     elapsed_s: float
     tick_frames: list[TickFrame] = field(default_factory=list)
+    # positions still open at the end, marked to their last close (flagged ``is_open``)
+    open_trades: list[TradeRecord] = field(default_factory=list)
 
     @property
     def recorder(self) -> Recorder:
@@ -405,9 +407,9 @@ def run_backtest(
         _drive(kernel, clock, iter_bar_chunks(bar_frames), total, progress)
     kernel.runner.stop()
     with paused_gc():
-        curve, metrics = _summarize(config, kernel, bar_frames, ticks, first_open, fx)
+        curve, metrics, still_open = _summarize(config, kernel, bar_frames, ticks, first_open, fx)
     elapsed = time.perf_counter() - started
-    return BacktestResult(config, bar_frames, kernel, curve, metrics, elapsed, ticks)
+    return BacktestResult(config, bar_frames, kernel, curve, metrics, elapsed, ticks, still_open)
 
 
 def _from_dataframes(
@@ -462,18 +464,20 @@ def _summarize(
     ticks: list[TickFrame],
     first_open: int,
     fx: FxRates,
-) -> tuple[EquityCurve, dict[str, Any]]:
-    """Rebuild the equity curve from the fills and compute the run's metrics."""
+) -> tuple[EquityCurve, dict[str, Any], list[TradeRecord]]:
+    """Rebuild the equity curve, mark the open positions and compute the run's metrics."""
     marks = [(frame.symbol, frame.ts_close_ns, frame.close) for frame in bar_frames]
+    marks += tick_marks(ticks)
     curve = EquityCurve(
         *equity_curve(
             config.account.initial_cash,
-            marks + tick_marks(ticks),
+            marks,
             kernel.recorder.fills,
             kernel.recorder.cash_adjustments,
             fx.series,
         )
     )
+    still_open = _mark_open_trades(kernel, marks, curve, fx)
     fills: list[Any] = kernel.recorder.fills
     if fx:  # turnover in the account currency: each fill at its rate
         fills = [_Converted(f.quantity, f.price * fx.rate(f.symbol, f.ts_event)) for f in fills]
@@ -487,8 +491,41 @@ def _summarize(
         fees_paid=kernel.portfolio.fees_paid,
         frames=bar_frames,
         fills=fills,
+        open_trades=still_open,
     )
-    return curve, metrics
+    return curve, metrics, still_open
+
+
+def _mark_open_trades(
+    kernel: Kernel,
+    marks: list[tuple[str, np.ndarray, np.ndarray]],
+    curve: EquityCurve,
+    fx: FxRates,
+) -> list[TradeRecord]:
+    """Return the trades still open, marked where the equity curve's last row marks them.
+
+    Each symbol's mark is its last price in ``marks`` (last bar close, or last tick) at
+    that time; the rate is the one as of the curve's last row, as in equity.csv.
+    """
+    open_trades = kernel.recorder.open_trades
+    if not open_trades or not len(curve):
+        return []
+    end = int(curve.ts[-1])
+    last: dict[str, Mark] = {}
+    for symbol, ts, prices in marks:
+        if symbol not in open_trades or ts.size == 0:
+            continue
+        if symbol in last and last[symbol].ts_ns >= int(ts[-1]):
+            continue
+        price = float(prices[-1])
+        position = kernel.portfolio.positions[symbol]
+        rate = fx.rate(symbol, end) if symbol in fx.series else 1.0
+        if isinstance(position, FxPosition):  # cost basis in the account currency
+            unrealized = position.unrealized_pnl(price, rate)
+        else:
+            unrealized = position.unrealized_pnl(price)
+        last[symbol] = Mark(int(ts[-1]), price, rate, unrealized)
+    return kernel.recorder.marked_open_trades(last)
 
 
 def _unused(bar: Bar) -> None:

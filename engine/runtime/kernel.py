@@ -252,6 +252,7 @@ def build_kernel(
         timers=clock if isinstance(clock, SimClock) else None,
         indicator_factory=streaming_indicator if live else precomputed_indicator,
         fx_rate=fx_rate,
+        size_at_fill=broker.size_at_fill if execution.target_sizing == "fill" else None,
     )
     sizer = None if risk_settings.sizer is None else risk_settings.sizer.build()
     context.use_sizer(sizer)

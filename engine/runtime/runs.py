@@ -2,7 +2,20 @@
 
 In: a `BacktestResult`, an output folder (or None for ``backtests/<run_id>``) and a store.
 Out: the run id and the folder. The run id is ``<UTC time>-<name>-<hash8>``, where the hash
-covers the resolved config and the data, so the same inputs share a hash suffix.
+(``inputs_sha256`` in run.json) covers everything that decides the run's numbers, so the
+same inputs share a hash suffix and different ones do not:
+- the resolved config (TOML text, paths as written);
+- every bar and tick of every data source (the loaded values, not the file bytes);
+- the bytes of the ``[[fx]]`` rate files and ``[[data]] funding`` files;
+- the strategy's source: the bytes of the file of the module that defines the strategy
+  class — the ``.py`` file of a file plugin (``"x.py:Class"``), of the module of a dotted
+  path (``"strategies.sma_cross:SmaCross"``) and of the module an entry point names —
+  and likewise the module of every ``[[risk.checks]]`` plugin. Other modules they import
+  are not hashed (a strategy split over helper modules changes identity only through
+  its own file). A class whose module has no file (defined in a notebook cell) hashes its
+  ``module:Class`` name only.
+run.json records the strategy's module file and its sha256 (``strategy``), which
+``runs export`` uses to put the file in the zip.
 """
 
 from __future__ import annotations
@@ -10,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,16 +34,63 @@ from engine.config import dump_config
 from engine.persistence import RunStore
 from engine.report.artifacts import order_rows, trade_rows, write_artifacts
 from engine.report.html import render_report
-from engine.runtime.backtest import BacktestResult
+from engine.runtime.backtest import BacktestResult, resolve_data_path
 
-__all__ = ["DEFAULT_OUT_ROOT", "finish_run", "inputs_hash", "new_run_id"]
+__all__ = ["DEFAULT_OUT_ROOT", "finish_run", "inputs_hash", "new_run_id", "strategy_source"]
 
 DEFAULT_OUT_ROOT = Path("backtests")
 
 
+def _module_file(module_name: str) -> Path | None:
+    """Return the file an imported module was loaded from (None: no file, e.g. __main__)."""
+    file = getattr(sys.modules.get(module_name), "__file__", None)
+    return Path(file) if file and Path(file).is_file() else None
+
+
+def strategy_source(result: BacktestResult) -> dict[str, Any]:
+    """Return what identifies the run's strategy code (the ``strategy`` entry of run.json).
+
+    Keys: ``reference`` (as in the config), ``class`` (``module:Class`` of the instance
+    that ran), ``source`` (absolute path of the class's module file, or None) and
+    ``sha256`` (of that file's bytes, or None).
+    """
+    cls = type(result.kernel.runner.strategy)
+    path = _module_file(cls.__module__)
+    return {
+        "reference": result.config.strategy.path,
+        "class": f"{cls.__module__}:{cls.__qualname__}",
+        "source": str(path.resolve()) if path else None,
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest() if path else None,
+    }
+
+
+def _code_and_side_files(result: BacktestResult) -> list[tuple[str, bytes]]:
+    """Return (label, bytes) of the strategy and risk-check sources and the fx/funding files."""
+    config = result.config
+    found: list[tuple[str, bytes]] = []
+    cls = type(result.kernel.runner.strategy)
+    path = _module_file(cls.__module__)
+    found.append(("strategy", path.read_bytes() if path else cls.__qualname__.encode()))
+    for check in config.risk.checks:
+        module_name = check.path.partition(":")[0]
+        path = _module_file(module_name)
+        found.append(("risk.check", path.read_bytes() if path else check.path.encode()))
+    side = [item.path for item in config.fx] + [
+        source.funding for source in config.data if source.funding is not None
+    ]
+    for name in side:
+        path = resolve_data_path(name, config.base_dir)
+        found.append(("file", path.read_bytes() if path.is_file() else name.encode()))
+    return found
+
+
 def inputs_hash(result: BacktestResult) -> str:
-    """Return a sha256 over the resolved config and every bar of every frame."""
+    """Return a sha256 over everything that decides the run (see the module docstring)."""
     digest = hashlib.sha256(tomli_w.dumps(dump_config(result.config)).encode())
+    for label, content in _code_and_side_files(result):
+        # length-prefixed, so that no two different inputs can concatenate alike
+        digest.update(f"{label}:{len(content)}:".encode())
+        digest.update(content)
     for frame in result.frames:
         digest.update(frame.symbol.encode())
         for name in ("ts_open_ns", "open", "high", "low", "close", "volume"):
@@ -62,6 +123,7 @@ def finish_run(
         "created_at": created.isoformat(),
         "elapsed_s": round(result.elapsed_s, 3),
         "inputs_sha256": digest,
+        "strategy": strategy_source(result),
         "data": [
             {"symbol": f.symbol, "source": f.source, "bars": len(f), "warnings": list(f.warnings)}
             for f in result.frames

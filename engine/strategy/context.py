@@ -106,9 +106,15 @@ class Context:
         indicator_factory: IndicatorFactory = precomputed_indicator,
         timers: TimerService | None = None,
         fx_rate: Callable[[str], float] | None = None,
+        size_at_fill: Callable[[str, float], None] | None = None,
     ) -> None:
-        """Build a context; ``fx_rate(symbol)`` is the quote-to-account rate now (None: 1)."""
+        """Build a context; ``fx_rate(symbol)`` is the quote-to-account rate now (None: 1).
+
+        ``size_at_fill(order_id, fraction)`` (``execution.target_sizing = "fill"``) hands
+        `order_target_percent`'s fraction to the venue, which sizes the order at its fill.
+        """
         self.strategy_id = strategy_id
+        self._size_at_fill = size_at_fill
         self._fx_rate = fx_rate
         self._clock = clock
         self._bus = bus
@@ -561,10 +567,18 @@ class Context:
         ``rate`` converts the symbol's quote currency into the account currency now (1.0
         when they are the same; see `fx_rate`). If the price moves before the fill, the
         broker's ``cash_shortfall`` setting decides what happens.
+
+        With ``execution.target_sizing = "fill"`` that quantity is provisional (what risk
+        checks): the broker replaces it at the fill by ``fraction`` of the equity then, at
+        the fill price (`engine.execution.fill_sizing`).
         """
         if not math.isfinite(fraction):
             raise StrategyError(f"order_target_percent({symbol!r}, {fraction}): not a number")
-        return self.order_target_value(symbol, self._portfolio.equity() * fraction, tag=tag)
+        order_id = self.order_target_value(symbol, self._portfolio.equity() * fraction, tag=tag)
+        if order_id is not None and self._size_at_fill is not None:
+            # the request is still queued on the bus: the venue knows before it sees it
+            self._size_at_fill(order_id, fraction)
+        return order_id
 
     def order_target_value(self, symbol: str, value: float, tag: str = "") -> str | None:
         """Hold a position worth ``value`` in the account currency (< 0: short).

@@ -99,9 +99,11 @@ def _import_file(location: str, base_dir: str | Path) -> ModuleType:
     if not path.is_file():
         raise PluginError(f"strategy file {location!r} does not exist")
     resolved = path.resolve()
-    # A stable, unique module name per file: dataclasses and pickling need the module in
-    # sys.modules, and two files with the same stem must not shadow each other.
-    digest = hashlib.sha1(str(resolved).encode()).hexdigest()[:10]
+    # A stable, unique module name per file and content: dataclasses and pickling need the
+    # module in sys.modules, two files with the same stem must not shadow each other, and
+    # a file edited since it was imported (a notebook, a test, a parameter sweep in one
+    # process) must run its new code, not the module imported before.
+    digest = hashlib.sha1(str(resolved).encode() + b"\0" + resolved.read_bytes()).hexdigest()[:10]
     module_name = f"kestrel_plugin_{resolved.stem}_{digest}"
     if module_name in sys.modules:
         return sys.modules[module_name]

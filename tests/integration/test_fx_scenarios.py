@@ -299,9 +299,13 @@ def test_sample_eur_account_config_runs(kestrel: CliRunner, tmp_path: Path) -> N
     data.compute()
     assert data.metrics["fees_paid"] == stored["fees_paid"]
     assert data.metrics["total_return"] == pytest.approx(stored["total_return"])
-    assert [t.gross_pnl for t in data.trades] == pytest.approx(
+    # trades.csv: the closed trades, then the position open at the end (status "open")
+    assert [t.gross_pnl for t in data.trades + data.open_trades] == pytest.approx(
         [float(row["gross_pnl"]) for row in rows]
     )
+    assert [t.is_open for t in data.open_trades] == [row["status"] == "open" for row in rows][
+        len(data.trades) :
+    ]
     assert (out / "report.html").read_text().count("fx.USD") == 1
 
 

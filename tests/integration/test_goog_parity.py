@@ -2,7 +2,8 @@
 
 The reference below shares no code with the engine: pandas rolling means for the SMAs and
 a plain Python loop for signals, sizing, fills and cash, following the documented rules:
-- signal on bar t's close: fast SMA(10) crosses above / below slow SMA(30);
+- signal on bar t's close: fast SMA(10) crosses above / below slow SMA(30), strictly (the
+  previous bar strictly below / above: a tie is neither, as SmaCross);
 - buy all-in at bar t+1's open: quantity = floor(equity_t / (close_t × 1.001)), capped at
   fill time by what cash pays at the open, floor(cash / (open × 1.001)) (whole shares);
 - sell the whole position at bar t+1's open; fee 0.1% of notional on every fill;
@@ -50,8 +51,8 @@ def reference_run(path: Path, cash: float = 10_000.0) -> tuple[list[dict[str, ob
             pending = None
         if t < 30:
             continue
-        crossed_up = fast[t] > slow[t] and fast[t - 1] <= slow[t - 1]
-        crossed_down = fast[t] < slow[t] and fast[t - 1] >= slow[t - 1]
+        crossed_up = fast[t] > slow[t] and fast[t - 1] < slow[t - 1]
+        crossed_down = fast[t] < slow[t] and fast[t - 1] > slow[t - 1]
         if crossed_up and shares == 0:
             pending = ("buy", math.floor(cash / (closes[t] * (1 + FEE))))
         elif crossed_down and shares > 0:
@@ -68,8 +69,19 @@ def test_goog_sma_cross_matches_independent_loop(kestrel: CliRunner, tmp_path: P
     assert result.code == 0, result.err
 
     with (tmp_path / "trades.csv").open() as handle:
-        got = list(csv.DictReader(handle))
+        rows = list(csv.DictReader(handle))
+    got = [row for row in rows if row["status"] == "closed"]
     assert len(got) == len(closed)
+    # the position still held at the end follows, marked to the last close
+    held = [t for t in expected_trades if "exit" not in t]
+    marked = [row for row in rows if row["status"] == "open"]
+    assert len(marked) == len(held) == 1
+    last_close = float(pd.read_csv(REPO / "data" / "GOOG.csv")["Close"].iloc[-1])
+    assert marked[0]["entry_time"][:10] == held[0]["entry"]
+    assert float(marked[0]["quantity"]) == held[0]["quantity"]
+    assert float(marked[0]["exit_price"]) == last_close
+    unrealized = float(held[0]["quantity"]) * (last_close - float(held[0]["entry_price"]))
+    assert float(marked[0]["unrealized_pnl"]) == pytest.approx(unrealized, abs=1e-6)
     for mine, theirs in zip(got, closed, strict=True):
         assert mine["entry_time"][:10] == theirs["entry"]
         assert mine["exit_time"][:10] == theirs["exit"]

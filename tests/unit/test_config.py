@@ -287,7 +287,9 @@ def test_dump_config_round_trips_through_toml(document: dict[str, Any]) -> None:
     assert dump_config(reread) == dumped
 
 
-@pytest.mark.parametrize("name", ["sma_cross_btc.toml", "sma_cross_goog.toml"])
+@pytest.mark.parametrize(
+    "name", ["sma_cross_btc.toml", "sma_cross_goog.toml", "sma_cross_goog_consensus.toml"]
+)
 def test_shipped_configs_load_and_round_trip(name: str) -> None:
     config = load_config(REPO / "configs" / name)
     assert isinstance(config, RunConfig)
