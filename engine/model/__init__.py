@@ -8,7 +8,8 @@ engine created the object.
 Where things live:
 - `data`: `Bar`, `TradeTick`, `QuoteTick` (immutable named tuples: cheap on the hot path).
 - `instrument`: `Instrument` with tick/lot sizes, minimums and quote currency.
-- `enums`: sides, order types, time in force, order statuses.
+- `enums`: sides, order types, time in force, order statuses; `parse_enum` reads a
+  member from its string value at the public boundaries.
 - `orders`: `Order` (the one stateful object, changed only by the execution stage) and the
   order state transition table.
 - `events`: commands (`OrderRequested`, `CancelRequested`, `ModifyRequested`) and facts
@@ -24,6 +25,7 @@ from engine.model.enums import (
     OrderType,
     TimeInForce,
     TrailingOffsetType,
+    parse_enum,
 )
 from engine.model.events import (
     CancelRequested,
@@ -73,4 +75,5 @@ __all__ = [
     "TradeTick",
     "TrailingOffsetType",
     "next_status",
+    "parse_enum",
 ]

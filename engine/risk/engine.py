@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from enum import StrEnum
 
 from engine.bus import EventBus
 from engine.clock import Clock
+from engine.errors import did_you_mean
 from engine.model import (
     Instrument,
     OrderApproved,
@@ -28,6 +30,8 @@ from engine.model import (
     OrderSide,
     OrderType,
     TimeInForce,
+    TrailingOffsetType,
+    parse_enum,
 )
 from engine.risk.checks import OpenOrders, PortfolioState, RiskCheck, RiskState, default_checks
 from engine.risk.events import TradingState, TradingStateChanged
@@ -100,11 +104,20 @@ class RiskEngine:
         """Change the trading state and publish `TradingStateChanged` (no-op if unchanged).
 
         Args:
-            state: ``"active"``, ``"reducing"`` or ``"halted"`` (or a `TradingState`).
+            state: ``"active"``, ``"reducing"`` or ``"halted"`` in any case (or a
+                `TradingState`).
             reason: Why, shown in denials and in the report.
             ts_ns: When (ns UTC); the clock's time when None.
+
+        Raises:
+            ValueError: ``state`` names no trading state (the message lists them).
         """
-        target = TradingState(state)
+        target = parse_enum(TradingState, state)
+        if target is None:
+            allowed = [member.value for member in TradingState]
+            hint = did_you_mean(str(state).strip().lower(), allowed)
+            hint = hint if "did you mean" in hint else ""
+            raise ValueError(f"trading state {state!r} is not one of {', '.join(allowed)}{hint}")
         previous = self.trading_state
         if target is previous:
             return
@@ -130,11 +143,13 @@ class RiskEngine:
             and order.time_in_force is TimeInForce.GTC
             and not order.post_only
             and 0.0 < quantity < math.inf
+            and type(order.side) is OrderSide  # a str side would misread as a sell below
         ):
             lots = instrument.round_quantity(quantity)
             rounded = order if lots == quantity else order._replace(quantity=lots)
         else:
-            problem = _malformed(order)
+            order, unreadable = _normalized(order)
+            problem = unreadable or _malformed(order)
             if problem:
                 self._deny(order, "order_validity", problem)
                 return
@@ -207,6 +222,48 @@ def _applies(check: RiskCheck, state: RiskState) -> bool:
     """Return False if ``check`` declares (by an ``applies`` method) it cannot fail here."""
     applies = getattr(check, "applies", None)
     return applies is None or bool(applies(state))
+
+
+def _normalized(order: OrderRequested) -> tuple[OrderRequested, str]:
+    """Return ``order`` with its enum fields as members, or the reason it cannot be read.
+
+    `Context` already converts what strategies pass; this is the same rule for anything
+    else that publishes an `OrderRequested` (engine exits, adapters, tests, user code on
+    the bus), because every later stage compares members by identity
+    (``side is OrderSide.BUY``), which a plain ``"buy"`` fails: a str side would book
+    the opposite position. A string value in any case is converted; anything else denied.
+    """
+    side = parse_enum(OrderSide, order.side)
+    kind = parse_enum(OrderType, order.order_type)
+    tif = parse_enum(TimeInForce, order.time_in_force)
+    offset = parse_enum(TrailingOffsetType, order.trailing_offset_type)
+    if side is None or kind is None or tif is None or offset is None:
+        return order, _unreadable(order)
+    if (
+        side is order.side
+        and kind is order.order_type
+        and tif is order.time_in_force
+        and offset is order.trailing_offset_type
+    ):
+        return order, ""
+    return order._replace(
+        side=side, order_type=kind, time_in_force=tif, trailing_offset_type=offset
+    ), ""
+
+
+def _unreadable(order: OrderRequested) -> str:
+    """Return which enum field of ``order`` names no member, with the allowed values."""
+    fields: tuple[tuple[str, type[StrEnum]], ...] = (
+        ("side", OrderSide),
+        ("order_type", OrderType),
+        ("time_in_force", TimeInForce),
+        ("trailing_offset_type", TrailingOffsetType),
+    )
+    for name, enum in fields:
+        value = getattr(order, name)
+        if parse_enum(enum, value) is None:
+            return f"{name} {value!r} is not one of {', '.join(m.value for m in enum)}"
+    return ""
 
 
 def _malformed(order: OrderRequested) -> str | None:

@@ -33,6 +33,7 @@ from engine.model import (
     OrderType,
     TimeInForce,
     TrailingOffsetType,
+    parse_enum,
 )
 from engine.risk.sizing import Sizer, SizingInputs, average_true_range, realized_volatility
 from engine.risk.sizing import size as size_signal
@@ -234,7 +235,7 @@ class Context:
         *,
         limit_price: float | None = None,
         stop_price: float | None = None,
-        time_in_force: str = "gtc",
+        time_in_force: TimeInForce | str = TimeInForce.GTC,
         expire_time: str | int | None = None,
         post_only: bool = False,
         reduce_only: bool = False,
@@ -269,7 +270,7 @@ class Context:
         *,
         limit_price: float | None = None,
         stop_price: float | None = None,
-        time_in_force: str = "gtc",
+        time_in_force: TimeInForce | str = TimeInForce.GTC,
         expire_time: str | int | None = None,
         post_only: bool = False,
         reduce_only: bool = False,
@@ -295,7 +296,7 @@ class Context:
     def submit_order(
         self,
         symbol: str,
-        side: OrderSide,
+        side: OrderSide | str,
         quantity: float,
         *,
         order_type: OrderType | str | None = None,
@@ -315,30 +316,25 @@ class Context:
 
         ``order_type`` defaults from the prices given (limit, stop, stop-limit, market).
         An order for a symbol the run does not trade is denied by risk, like any bad order.
+        Enum arguments (``side``, ``order_type``, ``time_in_force``,
+        ``trailing_offset_type``) take the member or its string value in any case
+        (``"buy"``, ``"BUY"``, ``"stop_limit"``).
+
+        Raises:
+            StrategyError: An enum argument names no member (the message lists the
+                allowed values), before anything is published.
         """
         if order_type is None:
             if limit_price is not None:
                 order_type = OrderType.STOP_LIMIT if stop_price is not None else OrderType.LIMIT
             else:
                 order_type = OrderType.STOP if stop_price is not None else OrderType.MARKET
-        kind = (
-            order_type
-            if type(order_type) is OrderType
-            else _choice(OrderType, order_type, "order_type")
-        )
-        tif = (
-            time_in_force
-            if type(time_in_force) is TimeInForce
-            else _choice(TimeInForce, time_in_force, "time_in_force")
-        )
-        offset_type = (
-            trailing_offset_type
-            if type(trailing_offset_type) is TrailingOffsetType
-            else _choice(TrailingOffsetType, trailing_offset_type, "trailing_offset_type")
-        )
+        kind = _choice(OrderType, order_type, "order_type")
+        tif = _choice(TimeInForce, time_in_force, "time_in_force")
+        offset_type = _choice(TrailingOffsetType, trailing_offset_type, "trailing_offset_type")
         return self._publish_order(
             symbol,
-            side,
+            _choice(OrderSide, side, "side"),
             float(quantity),
             kind,
             None if limit_price is None else float(limit_price),
@@ -410,7 +406,7 @@ class Context:
     def trailing_stop(
         self,
         symbol: str,
-        side: OrderSide,
+        side: OrderSide | str,
         quantity: float,
         *,
         offset: float | None = None,
@@ -428,6 +424,7 @@ class Context:
             atr_multiple: Distance as a multiple of ATR(``atr_period``) at the current bar,
                 converted to a price amount now (the trail then keeps that amount).
         """
+        side = _choice(OrderSide, side, "side")  # before any work: a bad side raises first
         given = [v for v in (offset, percent, atr_multiple) if v is not None]
         if len(given) != 1:
             raise StrategyError("trailing_stop: give one of offset, percent, atr_multiple")
@@ -450,7 +447,7 @@ class Context:
     def bracket(
         self,
         symbol: str,
-        side: OrderSide,
+        side: OrderSide | str,
         quantity: float,
         *,
         stop_loss: float,
@@ -468,6 +465,7 @@ class Context:
         Returns:
             ``(entry_id, stop_loss_id, take_profit_id)``.
         """
+        side = _choice(OrderSide, side, "side")  # a str would flip the exits' side below
         entry = self.submit_order(symbol, side, quantity, limit_price=entry_price, tag=tag)
         exit_side = OrderSide.SELL if side is OrderSide.BUY else OrderSide.BUY
         group = f"oco-{entry}"
@@ -666,20 +664,27 @@ class Context:
         return symbol
 
 
-E = TypeVar("E", OrderType, TimeInForce, TrailingOffsetType)
+E = TypeVar("E", OrderSide, OrderType, TimeInForce, TrailingOffsetType)
 
 
 def _choice(enum: type[E], value: E | str, name: str) -> E:
-    if type(value) is enum:
-        return value  # the common case, on the order path: no conversion
-    try:
-        return enum(value)
-    except ValueError:
-        options = [member.value for member in enum]
-        suggestion = did_you_mean(str(value), options)
-        raise StrategyError(
-            f"{name} {value!r} is not one of {', '.join(options)}{suggestion}"
-        ) from None
+    """Return the member ``value`` names (its value or name, any case) or raise.
+
+    Every public order method passes its enum arguments through here, so a string never
+    reaches risk or the broker, which compare members by identity.
+
+    Raises:
+        StrategyError: ``value`` names no member; the message lists the allowed values and
+            the nearest one.
+    """
+    member = parse_enum(enum, value)
+    if member is not None:
+        return member
+    options = [m.value for m in enum]
+    suggestion = did_you_mean(str(value).strip().lower(), options)
+    if "did you mean" not in suggestion:
+        suggestion = ""  # the allowed values are listed already
+    raise StrategyError(f"{name} {value!r} is not one of {', '.join(options)}{suggestion}")
 
 
 def _to_ns(value: str | int | None) -> int | None:

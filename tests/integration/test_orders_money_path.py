@@ -1,0 +1,236 @@
+"""Issue 10, strategy context and risk: hand-computed scenarios through the whole kernel.
+
+Bars are daily, bar k opening at ``T0 + k`` days; a scripted strategy runs its actions on
+the given bars (decided at bar k's close, so market orders fill at bar k+1's open).
+Defaults: symbol X, lot 1, tick 0.01, cash 10,000, no fee, no slippage; ``MARGIN_2X`` is
+a margin account with leverage 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from engine import Context, Strategy, parse_config, run_backtest
+from engine.errors import StrategyError
+from engine.feeds import BarFrame
+from engine.model import Bar, OrderRequested, OrderSide, OrderType
+from engine.risk import TradingState
+from engine.runtime import BacktestResult
+
+DAY = 86_400 * 10**9
+T0 = 1_600_000_000 * 10**9 // DAY * DAY  # a UTC midnight
+FLAT = (100.0, 101.0, 99.0, 100.0)
+MARGIN_2X = {"leverage": 2.0}
+Action = Callable[[Context], object]
+
+
+class Scripted(Strategy):
+    def __init__(self, actions: dict[int, list[Action]]) -> None:
+        super().__init__()
+        self.actions = actions
+        self.bar_index = -1
+        self.errors: list[str] = []
+
+    def on_bar(self, ctx: Context, bar: Bar) -> None:
+        self.bar_index += 1
+        for action in self.actions.get(self.bar_index, ()):
+            action(ctx)
+
+
+def run(
+    bars: list[tuple[float, float, float, float]],
+    actions: dict[int, list[Action]],
+    *,
+    account: dict[str, Any] | None = None,
+    risk: dict[str, Any] | None = None,
+    execution: dict[str, Any] | None = None,
+) -> BacktestResult:
+    n = len(bars)
+    o, h, low, c = (np.array(column, dtype=float) for column in zip(*bars, strict=True))
+    frame = BarFrame("X", DAY, T0 + np.arange(n) * DAY, o, h, low, c, np.full(n, 1e6))
+    config = parse_config(
+        {
+            "account": {"initial_cash": 10_000.0, **(account or {})},
+            "data": [{"path": "<memory>", "symbol": "X"}],
+            "instruments": [{"symbol": "X", "lot_size": 1.0}],
+            "strategy": {"path": "scripted"},
+            "execution": {"fee_rate": 0.0, **(execution or {})},
+            "risk": risk or {},
+        }
+    )
+    return run_backtest(config, frames=[frame], strategy=Scripted(actions))
+
+
+def position(result: BacktestResult) -> float:
+    return result.kernel.portfolio.position_quantity("X")
+
+
+def cash(result: BacktestResult) -> float:
+    return result.kernel.portfolio.cash
+
+
+def fills(result: BacktestResult) -> list[tuple[str, float, float]]:
+    """Return (side, price, quantity) of every fill, in order."""
+    return [(str(f.side), f.price, f.quantity) for f in result.recorder.fills]
+
+
+def rows(result: BacktestResult) -> list[tuple[str, str, str, float]]:
+    """Return (side, type, status, quantity) of every orders.csv row, in request order."""
+    return [
+        (str(r["side"]), str(r["order_type"]), str(r["status"]), float(r["quantity"]))
+        for r in result.recorder.orders.values()
+    ]
+
+
+# --- string enums: read as the member they name, or refused -----------------------------
+
+
+@pytest.mark.parametrize("side", ["buy", "BUY", " Buy ", OrderSide.BUY])
+@pytest.mark.parametrize("account", [{}, MARGIN_2X], ids=["cash", "margin"])
+def test_a_string_buy_side_opens_a_long(side: str, account: dict[str, Any]) -> None:
+    result = run([FLAT] * 3, {0: [lambda ctx: ctx.submit_order("X", side, 10)]}, account=account)
+    # was: a short of 10 booked (cash 11,000) while orders.csv said "buy"
+    assert fills(result) == [("buy", 100.0, 10.0)]
+    assert position(result) == 10.0
+    assert cash(result) == 10_000.0 - 1_000.0
+    assert rows(result) == [("buy", "market", "filled", 10.0)]
+
+
+@pytest.mark.parametrize("side", ["sell", "SELL"])
+def test_a_string_sell_side_opens_a_short(side: str) -> None:
+    result = run([FLAT] * 3, {0: [lambda ctx: ctx.submit_order("X", side, 10)]})
+    assert fills(result) == [("sell", 100.0, 10.0)]
+    assert (position(result), cash(result)) == (-10.0, 11_000.0)
+
+
+def test_a_string_bracket_side_puts_its_exits_on_the_other_side() -> None:
+    # Long 10 at o1 = 100; bar 2 reaches the take-profit at 104 (high 105): sold there.
+    bars = [FLAT, FLAT, (100.0, 105.0, 99.5, 104.0), FLAT]
+
+    def bracket(ctx: Context) -> None:
+        ctx.bracket("X", "buy", 10, stop_loss=95, take_profit=104)
+
+    result = run(bars, {0: [bracket]}, account=MARGIN_2X)
+    # was: entry sold short 10 at 100 and the "exits" were buys
+    assert fills(result) == [("buy", 100.0, 10.0), ("sell", 104.0, 10.0)]
+    assert (position(result), cash(result)) == (0.0, 10_040.0)
+    assert [r[:3] for r in rows(result)] == [
+        ("buy", "market", "filled"),
+        ("sell", "stop", "canceled"),
+        ("sell", "limit", "filled"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"order_type": "LIMIT", "limit_price": 99.5}, ("buy", 99.5, 10.0)),
+        ({"order_type": "Stop", "stop_price": 100.5}, ("buy", 100.5, 10.0)),
+        (
+            {"order_type": "stop_limit", "stop_price": 100.5, "limit_price": 100.8},
+            ("buy", 100.5, 10.0),
+        ),
+        ({"time_in_force": "IOC"}, ("buy", 100.0, 10.0)),
+        ({"time_in_force": "Day", "limit_price": 99.5}, ("buy", 99.5, 10.0)),
+    ],
+)
+def test_string_order_types_and_time_in_force_are_read(
+    kwargs: dict[str, Any], expected: tuple[str, float, float]
+) -> None:
+    result = run([FLAT] * 3, {0: [lambda ctx: ctx.submit_order("X", "buy", 10, **kwargs)]})
+    assert fills(result)[0] == expected
+    assert position(result) == 10.0
+
+
+def test_a_string_trailing_stop_side_and_offset_type() -> None:
+    # Long 10 at o1 = 100 (bar 0); trailing sell stop 2% from the best price placed at c1:
+    # best 101 (bar 2 high) -> stop 98.98; bar 3's low 98 reaches it, fills at 98.98.
+    bars = [FLAT, FLAT, (100.0, 101.0, 99.5, 100.0), (99.5, 99.6, 98.0, 98.5), FLAT]
+
+    def trail(ctx: Context) -> None:
+        ctx.submit_order(
+            "X",
+            "SELL",
+            10,
+            order_type="trailing_stop",
+            trailing_offset=2.0,
+            trailing_offset_type="Percent",
+            reduce_only=True,
+        )
+
+    result = run(bars, {0: [lambda ctx: ctx.buy("X", 10)], 1: [trail]})
+    assert fills(result) == [("buy", 100.0, 10.0), ("sell", 98.98, 10.0)]
+    assert position(result) == 0.0
+
+
+def test_a_misspelled_enum_argument_is_a_clear_strategy_error() -> None:
+    errors: list[str] = []
+
+    def attempt(**kwargs: Any) -> Action:
+        def act(ctx: Context) -> None:
+            try:
+                ctx.submit_order("X", kwargs.pop("side", "buy"), 10, **kwargs)
+            except StrategyError as exc:
+                errors.append(str(exc))
+
+        return act
+
+    def bad_bracket(ctx: Context) -> None:
+        try:
+            ctx.bracket("X", "long", 1, stop_loss=95, take_profit=105)
+        except StrategyError as exc:
+            errors.append(str(exc))
+
+    actions = [
+        attempt(side="by"),
+        attempt(order_type="limt", limit_price=99.0),
+        attempt(time_in_force="gtx"),
+        attempt(trailing_offset_type="percentage"),
+        attempt(side=OrderType.MARKET),  # another enum's member is never reinterpreted
+        bad_bracket,
+    ]
+    result = run([FLAT] * 3, {0: actions})
+    assert errors == [
+        "side 'by' is not one of buy, sell (did you mean 'buy'?)",
+        "order_type 'limt' is not one of market, limit, stop, stop_limit, trailing_stop, "
+        "market_on_open, market_on_close (did you mean 'limit'?)",
+        "time_in_force 'gtx' is not one of gtc, day, gtd, ioc, fok (did you mean 'gtd'?)",
+        "trailing_offset_type 'percentage' is not one of price, percent (did you mean 'percent'?)",
+        "side <OrderType.MARKET: 'market'> is not one of buy, sell",
+        "side 'long' is not one of buy, sell",
+    ]
+    assert result.recorder.orders == {}  # nothing was published
+
+
+def test_risk_reads_string_enums_published_on_the_bus_and_denies_unreadable_ones() -> None:
+    def publish(side: str, kind: str, tif: str) -> Action:
+        def act(ctx: Context) -> None:
+            ctx._bus.publish(
+                OrderRequested(f"raw-{side}", "S", "X", side, 10.0, kind, None, None, tif, 0, 0)  # type: ignore[arg-type]
+            )
+
+        return act
+
+    result = run(
+        [FLAT] * 3,
+        {0: [publish("Buy", "MARKET", "gtc"), publish("long", "market", "gtc")]},
+        account=MARGIN_2X,
+    )
+    assert fills(result) == [("buy", 100.0, 10.0)]
+    assert position(result) == 10.0
+    denied = result.recorder.orders["raw-long"]
+    assert (denied["status"], denied["check"]) == ("denied", "order_validity")
+    assert denied["reason"] == "side 'long' is not one of buy, sell"
+
+
+def test_set_trading_state_reads_any_case_and_refuses_unknown_states() -> None:
+    result = run([FLAT] * 2, {})
+    risk = result.kernel.risk
+    risk.set_trading_state("HALTED", "test")
+    assert risk.trading_state is TradingState.HALTED
+    with pytest.raises(ValueError, match=r"'halt' is not one of active, reducing, halted \(did"):
+        risk.set_trading_state("halt")
