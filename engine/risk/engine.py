@@ -24,8 +24,12 @@ from engine.clock import Clock
 from engine.errors import did_you_mean
 from engine.model import (
     Instrument,
+    Order,
+    OrderAccepted,
     OrderApproved,
+    OrderCanceled,
     OrderDenied,
+    OrderRejected,
     OrderRequested,
     OrderSide,
     OrderType,
@@ -37,7 +41,7 @@ from engine.risk.checks import OpenOrders, PortfolioState, RiskCheck, RiskState,
 from engine.risk.events import TradingState, TradingStateChanged
 from engine.risk.limits import expected_positions
 
-__all__ = ["RiskEngine"]
+__all__ = ["RiskEngine", "WorkingBook"]
 
 
 class RiskEngine:
@@ -64,11 +68,14 @@ class RiskEngine:
         self._reject_off_grid = instrument_rules == "reject"
         self._reduce_only_ids: set[str] = set()  # shared by the states; grows on approval
         self._fx_rate = fx_rate
+        # Checks count working orders through this book: execution's plus the approvals
+        # execution has not booked yet (see `WorkingBook`).
+        self._book = WorkingBook(orders)
         # One immutable state view per symbol, built once: checks read live values through it.
         self._states = {
             symbol: RiskState(
                 portfolio,
-                orders,
+                self._book,
                 instrument,
                 fee_rate,
                 leverage,
@@ -198,8 +205,19 @@ class RiskEngine:
                 return
         if rounded.reduce_only:
             self._reduce_only_ids.add(rounded.order_id)
+        self._book.in_flight[rounded.order_id] = _entity(rounded)
         now = self._clock.timestamp_ns()
         self._bus.publish(tuple.__new__(OrderApproved, (rounded, now, now)))  # C-level
+
+    def on_order_answered(self, event: OrderAccepted | OrderRejected | OrderCanceled) -> None:
+        """Stop counting an approval as in flight once the broker answered it.
+
+        Subscribed to `OrderAccepted` (execution's book lists the order from then on),
+        `OrderRejected` and `OrderCanceled` (a held child canceled with its parent).
+        """
+        in_flight = self._book.in_flight
+        if in_flight:
+            in_flight.pop(event.order_id, None)
 
     def _blocked_by_state(self, order: OrderRequested, state: RiskState) -> str:
         why = f" ({self.trading_state_reason})" if self.trading_state_reason else ""
@@ -216,6 +234,52 @@ class RiskEngine:
     def _deny(self, order: OrderRequested, check: str, reason: str) -> None:
         now = self._clock.timestamp_ns()
         self._bus.publish(OrderDenied(order.order_id, order.symbol, check, reason, now, now))
+
+
+class WorkingBook:
+    """The working orders risk counts: execution's book plus approvals still in flight.
+
+    Execution books an approved order only when it handles the `OrderApproved` and lists
+    it as working only once the broker accepts it, but the bus delivers events in order:
+    every order a strategy placed on the same bar is checked before any of their
+    approvals reach execution. Without this book two buys of 150 at 100 on 10,000 of
+    equity at leverage 2 each passed alone (15,000 <= 20,000) and filled together
+    (30,000). So an approval counts as working from the moment risk grants it (for its
+    whole quantity, at its limit/stop or the last close) until execution's book takes it
+    over (`OrderAccepted`) or it ends unsent (`OrderRejected`, `OrderCanceled` of a held
+    child). Held bracket children are in flight until their parent fills; being
+    reduce-only, they add no exposure (`RiskState.reduce_only_ids`).
+    """
+
+    def __init__(self, orders: OpenOrders) -> None:
+        self._orders = orders
+        self.in_flight: dict[str, Order] = {}
+
+    def all_open_orders(self) -> list[Order]:
+        """Return every working order, execution's first, then those in flight."""
+        working = self._orders.all_open_orders()
+        if not self.in_flight:
+            return working  # nothing approved since the last answer: the common case
+        return working + list(self.in_flight.values())
+
+
+def _entity(order: OrderRequested) -> Order:
+    """Return the `Order` view of an approval (positional, in field order: per order)."""
+    return Order(
+        order.order_id,
+        order.strategy_id,
+        order.symbol,
+        order.side,
+        order.quantity,
+        order.order_type,
+        order.limit_price,
+        order.stop_price,
+        order.time_in_force,
+        order.ts_event,
+        order.tag,
+        order.parent_order_id,
+        order.oco_group,
+    )
 
 
 def _applies(check: RiskCheck, state: RiskState) -> bool:

@@ -112,7 +112,9 @@ class Kernel:
         strategy_hook(OrderDenied, "on_order_denied")
         # broker facts: execution's book first, then the account, the record, the strategy
         bus.subscribe(OrderAccepted, execution.on_order_accepted)
+        bus.subscribe(OrderAccepted, risk.on_order_answered)  # no longer in flight (same bar)
         bus.subscribe(OrderAccepted, recorder.on_order_accepted)
+        bus.subscribe(OrderRejected, risk.on_order_answered)
         bus.subscribe(OrderRejected, execution.on_order_rejected)
         bus.subscribe(OrderRejected, recorder.on_order_rejected)
         strategy_hook(OrderRejected, "on_order_rejected")
@@ -139,6 +141,7 @@ class Kernel:
             bus.subscribe(OrderFilled, self.sizer.on_order_filled)
         strategy_hook(OrderFilled, "on_order_filled")
         bus.subscribe(OrderCanceled, execution.on_order_canceled)
+        bus.subscribe(OrderCanceled, risk.on_order_answered)
         bus.subscribe(OrderCanceled, recorder.on_order_canceled)
         strategy_hook(OrderCanceled, "on_order_canceled")
         bus.subscribe(TradingStateChanged, recorder.on_trading_state_changed)

@@ -123,6 +123,7 @@ def test_a_string_bracket_side_puts_its_exits_on_the_other_side() -> None:
         ("sell", "stop", "canceled"),
         ("sell", "limit", "filled"),
     ]
+    assert result.kernel.risk._book.in_flight == {}  # every approval was answered
 
 
 @pytest.mark.parametrize(
@@ -234,3 +235,102 @@ def test_set_trading_state_reads_any_case_and_refuses_unknown_states() -> None:
     assert risk.trading_state is TradingState.HALTED
     with pytest.raises(ValueError, match=r"'halt' is not one of active, reducing, halted \(did"):
         risk.set_trading_state("halt")
+
+
+# --- orders placed on the same bar see each other ----------------------------------------
+
+
+def denied(result: BacktestResult) -> list[tuple[str, str]]:
+    """Return (check, reason) of every denied order, in request order."""
+    return [
+        (str(r["check"]), str(r["reason"]))
+        for r in result.recorder.orders.values()
+        if r["status"] == "denied"
+    ]
+
+
+def test_two_same_bar_buys_on_margin_cannot_pass_leverage_together() -> None:
+    # Equity 10,000 x leverage 2 = 20,000. The first 150 @ 100 (15,000) passes; the second
+    # counts the first (still in flight): 30,000 > 20,000. Was: both filled (3x equity).
+    twice = [lambda ctx: ctx.buy("X", 150), lambda ctx: ctx.buy("X", 150)]
+    result = run([FLAT] * 3, {0: twice}, account=MARGIN_2X)
+    assert fills(result) == [("buy", 100.0, 150.0)]
+    assert (position(result), cash(result)) == (150.0, 10_000.0 - 15_000.0)
+    assert denied(result) == [
+        ("leverage", "gross exposure would be 30000.00, above equity x leverage = 20000.00")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "price"),
+    [
+        ({"limit_price": 100.0}, 100.0),  # limit: valued at its limit
+        ({"stop_price": 100.5}, 100.5),  # stop: valued at its stop
+        ({"stop_price": 100.5, "limit_price": 100.8}, 100.8),  # stop-limit: at its limit
+    ],
+    ids=["limit", "stop", "stop_limit"],
+)
+def test_same_bar_priced_orders_count_each_other(kwargs: dict[str, Any], price: float) -> None:
+    twice = [lambda ctx: ctx.buy("X", 150, **kwargs), lambda ctx: ctx.buy("X", 150, **kwargs)]
+    bars = [FLAT, (100.0, 102.0, 99.0, 100.0), FLAT]
+    result = run(bars, {0: twice}, account=MARGIN_2X)
+    assert [f[2] for f in fills(result)] == [150.0]
+    assert position(result) == 150.0
+    gross = 300 * price
+    assert denied(result) == [
+        ("leverage", f"gross exposure would be {gross:.2f}, above equity x leverage = 20000.00")
+    ]
+
+
+def test_two_same_bar_shorts_on_margin_cannot_pass_leverage_together() -> None:
+    twice = [lambda ctx: ctx.sell("X", 150), lambda ctx: ctx.sell("X", 150)]
+    result = run([FLAT] * 3, {0: twice}, account=MARGIN_2X)
+    assert fills(result) == [("sell", 100.0, 150.0)]
+    assert (position(result), cash(result)) == (-150.0, 25_000.0)
+    assert [check for check, _ in denied(result)] == ["leverage"]
+
+
+def test_two_same_bar_buys_on_a_cash_account_cannot_spend_the_cash_twice() -> None:
+    # 60 @ 100 = 6,000 each: the second sees 6,000 reserved, free cash 4,000 < 6,000.
+    twice = [lambda ctx: ctx.buy("X", 60), lambda ctx: ctx.buy("X", 60)]
+    result = run([FLAT] * 3, {0: twice})
+    assert fills(result) == [("buy", 100.0, 60.0)]
+    assert (position(result), cash(result)) == (60.0, 4_000.0)
+    assert denied(result) == [
+        (
+            "cash",
+            "insufficient cash: buying 60 X at ~100 costs 6000.00 with fees, free cash is 4000.00",
+        )
+    ]
+
+
+def test_same_bar_sells_cannot_short_when_shorting_is_disabled() -> None:
+    # Long 10 (bar 0); on bar 1 two sells of 10: the second would sell 20 of the 10 held.
+    sells = [lambda ctx: ctx.sell("X", 10), lambda ctx: ctx.sell("X", 10)]
+    result = run(
+        [FLAT] * 4,
+        {0: [lambda ctx: ctx.buy("X", 10)], 1: sells},
+        account={"allow_short": False},
+    )
+    assert fills(result) == [("buy", 100.0, 10.0), ("sell", 100.0, 10.0)]
+    assert (position(result), cash(result)) == (0.0, 10_000.0)
+    assert [check for check, _ in denied(result)] == ["short_selling"]
+
+
+def test_same_bar_orders_count_each_other_in_configured_position_limits() -> None:
+    twice = [lambda ctx: ctx.buy("X", 60), lambda ctx: ctx.buy("X", 60)]
+    result = run([FLAT] * 3, {0: twice}, account=MARGIN_2X, risk={"max_position_quantity": 100})
+    assert position(result) == 60.0
+    assert denied(result) == [
+        ("max_position_quantity", "X position would be 120 (from 60), beyond the maximum 100")
+    ]
+
+
+def test_a_same_bar_exit_and_reentry_within_limits_both_pass() -> None:
+    # Long 150 on 2x (15,000 of 20,000): a reduce-only sell of 150 never adds exposure and
+    # a buy of 40 more (19,000) is within the limit: both pass and fill at o2.
+    later = [lambda ctx: ctx.sell("X", 150, reduce_only=True), lambda ctx: ctx.buy("X", 40)]
+    result = run([FLAT] * 4, {0: [lambda ctx: ctx.buy("X", 150)], 1: later}, account=MARGIN_2X)
+    assert denied(result) == []
+    assert fills(result) == [("buy", 100.0, 150.0), ("sell", 100.0, 150.0), ("buy", 100.0, 40.0)]
+    assert (position(result), cash(result)) == (40.0, 6_000.0)

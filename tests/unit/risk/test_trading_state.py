@@ -13,6 +13,7 @@ from engine.model import (
     Bar,
     Instrument,
     Order,
+    OrderAccepted,
     OrderApproved,
     OrderDenied,
     OrderFilled,
@@ -92,6 +93,9 @@ class Harness:
         )
         self.risk.on_order_requested(request)
         self.bus.flush()
+        # each order is checked alone against the account: answer the approval so that it
+        # is no longer counted in flight by the next one
+        self.risk.on_order_answered(OrderAccepted("S1-1", "A", 0, 0))
         event = self.events[-1]
         self.events.clear()
         return event
