@@ -1,6 +1,6 @@
 """ExecutionEngine: the client-side book of orders between risk and the broker.
 
-In: `OrderApproved`, `CancelRequested` and `ModifyRequested` (sent to the broker), and the
+In: `OrderApproved`, `CancelRequested` and `ModifyApproved` (sent to the broker), and the
 broker's answers (`OrderAccepted`, `OrderRejected`, `OrderTriggered`, `OrderFilled`,
 `OrderModified`, `OrderCanceled`, `OrderExpired`). Out: calls to the `Broker` protocol,
 and the `Order` entities (changed only through the transition table) that strategies and
@@ -23,6 +23,7 @@ from engine.clock import Clock
 from engine.errors import InvalidStateTransition
 from engine.model import (
     CancelRequested,
+    ModifyApproved,
     ModifyRequested,
     Order,
     OrderAccepted,
@@ -140,6 +141,10 @@ class ExecutionEngine:
             )
         elif event.order_id in self._open:
             self._broker.cancel(event.order_id)
+
+    def on_modify_approved(self, event: ModifyApproved) -> None:
+        """Forward a modification risk let through (`RiskEngine.on_modify_requested`)."""
+        self.on_modify_requested(event.request)
 
     def on_modify_requested(self, event: ModifyRequested) -> None:
         """Forward a modification of a working order."""

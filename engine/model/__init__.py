@@ -13,8 +13,8 @@ Where things live:
 - `orders`: `Order` (the one stateful object, changed only by the execution stage) and the
   order state transition table.
 - `events`: commands (`OrderRequested`, `CancelRequested`, `ModifyRequested`) and facts
-  (`OrderDenied`, `OrderAccepted`, `OrderRejected`, `OrderTriggered`, `OrderFilled`,
-  `OrderModified`, `OrderModifyRejected`, `OrderCanceled`, `OrderExpired`,
+  (`ModifyApproved`, `OrderDenied`, `OrderAccepted`, `OrderRejected`, `OrderTriggered`,
+  `OrderFilled`, `OrderModified`, `OrderModifyRejected`, `OrderCanceled`, `OrderExpired`,
   `PositionChanged`, `EquitySnapshot`).
 """
 
@@ -30,6 +30,7 @@ from engine.model.enums import (
 from engine.model.events import (
     CancelRequested,
     EquitySnapshot,
+    ModifyApproved,
     ModifyRequested,
     OrderAccepted,
     OrderApproved,
@@ -53,6 +54,7 @@ __all__ = [
     "CancelRequested",
     "EquitySnapshot",
     "Instrument",
+    "ModifyApproved",
     "ModifyRequested",
     "Order",
     "OrderAccepted",

@@ -1,9 +1,13 @@
 """RiskEngine: every order passes here between the strategy and execution, in every mode.
 
-In: `OrderRequested`. Out: `OrderApproved` carrying the order rounded to the instrument's
-tick and lot size, or `OrderDenied` naming the check that failed and the numbers that
-failed it. Nothing raises for a bad order: NaN or negative quantities, missing prices and
-unknown symbols are denials like any other. In a multi-currency account (``fx_rate``) an
+In: `OrderRequested` and `ModifyRequested`. Out: `OrderApproved` carrying the order
+rounded to the instrument's tick and lot size, or `OrderDenied` naming the check that
+failed and the numbers that failed it; `ModifyApproved` or `OrderModifyRejected` for a
+modification (checked as the order it would make, see `RiskEngine.on_modify_requested`).
+Working orders count in the checks from their approval on (`WorkingBook`).
+
+Nothing raises for a bad order: NaN or negative quantities, missing prices and unknown
+symbols are denials like any other. In a multi-currency account (``fx_rate``) an
 order on a symbol whose quote currency has no known rate yet is denied (check
 ``fx_rate``); otherwise checks value it in the account currency (`engine.risk.checks`).
 
@@ -24,11 +28,14 @@ from engine.clock import Clock
 from engine.errors import did_you_mean
 from engine.model import (
     Instrument,
+    ModifyApproved,
+    ModifyRequested,
     Order,
     OrderAccepted,
     OrderApproved,
     OrderCanceled,
     OrderDenied,
+    OrderModifyRejected,
     OrderRejected,
     OrderRequested,
     OrderSide,
@@ -209,6 +216,94 @@ class RiskEngine:
         now = self._clock.timestamp_ns()
         self._bus.publish(tuple.__new__(OrderApproved, (rounded, now, now)))  # C-level
 
+    def on_modify_requested(self, event: ModifyRequested) -> None:
+        """Let a modification through (`ModifyApproved`) or refuse it (`OrderModifyRejected`).
+
+        A modification is a request for risk like a new order: the working order as it
+        would be after the change (its remaining quantity ``new quantity - filled``, its
+        new prices) is rounded and run through the trading state and every check, with the
+        order's current self left out of the working orders so that it is not counted
+        twice. Was: ``ctx.modify`` went straight to the broker, and a limit buy of 10
+        modified to 1,000 on a 2x margin account filled at ~10x equity.
+
+        Passed without checks: changes that neither raise the quantity nor move a price
+        (they only reduce what the order can do), modifications of orders risk does not
+        see working (the broker answers "not working"), and malformed values (the broker
+        rejects them with the reason). A reduce-only order's change is checked (price band,
+        …) but not blocked by the trading state: moving a protective exit is always allowed.
+        Counts against ``order_rate_limit`` like an order (a venue counts it too). A
+        refusal's reason reads ``risk <check>: <why>``.
+        """
+        order = next(
+            (o for o in self._book.all_open_orders() if o.order_id == event.order_id), None
+        )
+        state = None if order is None else self._states.get(order.symbol)
+        request = None if order is None or state is None else self._modified(order, event)
+        if order is None or state is None or request is None:
+            self._approve_modify(event)
+            return
+        book = self._book
+        book.excluded = order.order_id  # its current self is what the change replaces
+        try:
+            problem = self._modify_problem(request, state)
+        finally:
+            book.excluded = ""
+        if problem:
+            now = self._clock.timestamp_ns()
+            self._bus.publish(OrderModifyRejected(order.order_id, order.symbol, problem, now, now))
+            return
+        self._approve_modify(event)
+
+    def _modified(self, order: Order, event: ModifyRequested) -> OrderRequested | None:
+        """Return ``order`` as a request for what it may still fill after ``event``'s change.
+
+        None when the change needs no check (nothing raised or moved) or is malformed.
+        """
+        quantity = order.quantity if event.quantity is None else event.quantity
+        limit = order.limit_price if event.limit_price is None else event.limit_price
+        stop = order.stop_price if event.stop_price is None else event.stop_price
+        if quantity <= order.quantity and (limit, stop) == (order.limit_price, order.stop_price):
+            return None
+        values = (quantity, limit or 1.0, stop or 1.0)
+        if not all(0.0 < value < math.inf for value in values):
+            return None
+        remaining = quantity - order.filled_quantity
+        if remaining <= 0:
+            return None
+        return OrderRequested(
+            order.order_id,
+            order.strategy_id,
+            order.symbol,
+            order.side,
+            remaining,
+            order.order_type,
+            limit,
+            stop,
+            order.time_in_force,
+            event.ts_event,
+            event.ts_init,
+            order.tag,
+            reduce_only=order.order_id in self._reduce_only_ids,
+            parent_order_id=order.parent_order_id,
+            oco_group=order.oco_group,
+        )
+
+    def _modify_problem(self, request: OrderRequested, state: RiskState) -> str:
+        rounded = _rounded(request, state.instrument)
+        if self.trading_state is not TradingState.ACTIVE and not rounded.reduce_only:
+            blocked = self._blocked_by_state(rounded, state)
+            if blocked:
+                return f"risk trading_state: {blocked}"
+        for check in self._symbol_checks[rounded.symbol]:
+            reason = check.check(rounded, state)
+            if reason is not None:
+                return f"risk {check.name}: {reason}"
+        return ""
+
+    def _approve_modify(self, event: ModifyRequested) -> None:
+        now = self._clock.timestamp_ns()
+        self._bus.publish(ModifyApproved(event, now, now))
+
     def on_order_answered(self, event: OrderAccepted | OrderRejected | OrderCanceled) -> None:
         """Stop counting an approval as in flight once the broker answered it.
 
@@ -254,13 +349,16 @@ class WorkingBook:
     def __init__(self, orders: OpenOrders) -> None:
         self._orders = orders
         self.in_flight: dict[str, Order] = {}
+        self.excluded = ""  # an order being modified: its change is checked in its place
 
     def all_open_orders(self) -> list[Order]:
         """Return every working order, execution's first, then those in flight."""
         working = self._orders.all_open_orders()
-        if not self.in_flight:
-            return working  # nothing approved since the last answer: the common case
-        return working + list(self.in_flight.values())
+        if self.in_flight:
+            working = working + list(self.in_flight.values())
+        if self.excluded:
+            return [order for order in working if order.order_id != self.excluded]
+        return working
 
 
 def _entity(order: OrderRequested) -> Order:

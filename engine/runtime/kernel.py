@@ -22,6 +22,7 @@ from engine.model import (
     Bar,
     CancelRequested,
     Instrument,
+    ModifyApproved,
     ModifyRequested,
     OrderAccepted,
     OrderApproved,
@@ -106,7 +107,8 @@ class Kernel:
         bus.subscribe(OrderApproved, recorder.on_order_approved)
         bus.subscribe(OrderApproved, execution.on_order_approved)
         bus.subscribe(CancelRequested, execution.on_cancel_requested)
-        bus.subscribe(ModifyRequested, execution.on_modify_requested)
+        bus.subscribe(ModifyRequested, risk.on_modify_requested)  # a change is checked too
+        bus.subscribe(ModifyApproved, execution.on_modify_approved)
         bus.subscribe(OrderDenied, recorder.on_order_denied)
         bus.subscribe(OrderDenied, execution.on_order_denied)
         strategy_hook(OrderDenied, "on_order_denied")

@@ -334,3 +334,128 @@ def test_a_same_bar_exit_and_reentry_within_limits_both_pass() -> None:
     assert denied(result) == []
     assert fills(result) == [("buy", 100.0, 150.0), ("sell", 100.0, 150.0), ("buy", 100.0, 40.0)]
     assert (position(result), cash(result)) == (40.0, 6_000.0)
+
+
+# --- ctx.modify is a request for risk ---------------------------------------------------
+
+DIP = (96.0, 97.0, 94.0, 95.0)  # trades through a buy limit at 95 (fills at 95)
+POP = (104.0, 106.0, 103.0, 105.0)  # trades through a sell limit at 105
+
+
+def modify_first(**change: float) -> Action:
+    return lambda ctx: ctx.modify(ctx.open_orders("X")[0].order_id, **change)
+
+
+def order_reason(result: BacktestResult, index: int = 0) -> str:
+    return str(list(result.recorder.orders.values())[index]["reason"])
+
+
+def test_a_limit_buy_modified_beyond_leverage_is_refused_and_fills_as_it_was() -> None:
+    # Limit buy 10 @ 95 on 2x; modified on bar 1 to 1,000 (95,000 > 20,000): refused, the
+    # order keeps working and fills 10 @ 95 on bar 2. Was: 1,000 filled (cash -84,999.50).
+    actions = {0: [lambda ctx: ctx.buy("X", 10, limit_price=95)], 1: [modify_first(quantity=1000)]}
+    result = run([FLAT, FLAT, DIP, FLAT], actions, account=MARGIN_2X)
+    assert fills(result) == [("buy", 95.0, 10.0)]
+    assert (position(result), cash(result)) == (10.0, 9_050.0)
+    assert order_reason(result) == (
+        "modify rejected: risk leverage: gross exposure would be 95000.00, above equity x "
+        "leverage = 20000.00"
+    )
+
+
+def test_a_modification_within_limits_passes_and_fills_at_the_new_quantity() -> None:
+    # 10 -> 200 @ 95 = 19,000 <= 20,000: passes; fills 200 @ 95.
+    actions = {0: [lambda ctx: ctx.buy("X", 10, limit_price=95)], 1: [modify_first(quantity=200)]}
+    result = run([FLAT, FLAT, DIP, FLAT], actions, account=MARGIN_2X)
+    assert fills(result) == [("buy", 95.0, 200.0)]
+    assert (position(result), cash(result)) == (200.0, 10_000.0 - 19_000.0)
+
+
+def test_a_modified_buy_on_a_cash_account_must_be_payable() -> None:
+    # 10 -> 200 @ 95 costs 19,000 of 10,000 cash (the order's own 950 is not reserved twice).
+    actions = {0: [lambda ctx: ctx.buy("X", 10, limit_price=95)], 1: [modify_first(quantity=200)]}
+    result = run([FLAT, FLAT, DIP, FLAT], actions)
+    assert fills(result) == [("buy", 95.0, 10.0)]
+    assert order_reason(result) == (
+        "modify rejected: risk cash: insufficient cash: buying 200 X at ~95 costs 19000.00 "
+        "with fees, free cash is 10000.00"
+    )
+
+
+def test_a_modified_short_is_checked_for_leverage() -> None:
+    # Sell limit 10 @ 105 -> 1,000 (105,000 > 20,000) refused; fills 10 @ 105 on bar 2.
+    actions = {
+        0: [lambda ctx: ctx.sell("X", 10, limit_price=105)],
+        1: [modify_first(quantity=1000)],
+    }
+    result = run([FLAT, FLAT, POP, FLAT], actions, account=MARGIN_2X)
+    assert fills(result) == [("sell", 105.0, 10.0)]
+    assert (position(result), cash(result)) == (-10.0, 11_050.0)
+    assert order_reason(result).startswith("modify rejected: risk leverage: gross exposure would")
+
+
+def test_a_modified_sell_cannot_go_short_when_shorting_is_disabled() -> None:
+    # Long 10 (o1 = 100); a sell limit of 10 @ 105 modified to 20 would sell 10 short.
+    actions = {
+        0: [lambda ctx: ctx.buy("X", 10)],
+        1: [lambda ctx: ctx.sell("X", 10, limit_price=105)],
+        2: [modify_first(quantity=20)],
+    }
+    result = run([FLAT, FLAT, FLAT, POP, FLAT], actions, account={"allow_short": False})
+    assert fills(result) == [("buy", 100.0, 10.0), ("sell", 105.0, 10.0)]
+    assert (position(result), cash(result)) == (0.0, 10_050.0)
+    assert order_reason(result, 1) == (
+        "modify rejected: risk short_selling: short selling is disabled (account.allow_short "
+        "= false): selling 20 with 0 pending exceeds the 10 held"
+    )
+
+
+@pytest.mark.parametrize(
+    ("place", "change", "reason"),
+    [
+        (
+            {"limit_price": 95},
+            {"limit_price": 50},
+            "risk price_band: limit price 50 is 50.00% away from the last price 100, beyond "
+            "the band of 10%",
+        ),
+        (
+            {"stop_price": 110},
+            {"stop_price": 150},
+            "risk price_band: stop price 150 is 50.00% away from the last price 100, beyond "
+            "the band of 10%",
+        ),
+        (
+            {"stop_price": 110},
+            {"quantity": 60},
+            "risk max_order_quantity: order quantity 60 exceeds the maximum 50",
+        ),
+        (
+            {"stop_price": 105, "limit_price": 106},
+            {"quantity": 60},
+            "risk max_order_quantity: order quantity 60 exceeds the maximum 50",
+        ),
+    ],
+    ids=["limit_price", "stop_price", "stop_quantity", "stop_limit_quantity"],
+)
+def test_modifications_meet_the_configured_limits(
+    place: dict[str, float], change: dict[str, float], reason: str
+) -> None:
+    actions = {0: [lambda ctx: ctx.buy("X", 10, **place)], 1: [modify_first(**change)]}
+    limits = {"price_band_pct": 10.0, "max_order_quantity": 50}
+    result = run([FLAT] * 3, actions, account=MARGIN_2X, risk=limits)
+    assert order_reason(result) == f"modify rejected: {reason}"
+    row = next(iter(result.recorder.orders.values()))
+    assert (row["quantity"], row["limit_price"], row["stop_price"]) == (
+        10.0,
+        place.get("limit_price"),
+        place.get("stop_price"),
+    )
+
+
+def test_a_modification_that_lowers_the_quantity_always_passes() -> None:
+    # Lowering 40 -> 30 only reduces what the order can do: no check; fills 30 @ 95.
+    actions = {0: [lambda ctx: ctx.buy("X", 40, limit_price=95)], 1: [modify_first(quantity=30)]}
+    result = run([FLAT, FLAT, DIP, FLAT], actions, risk={"max_order_quantity": 40})
+    assert fills(result) == [("buy", 95.0, 30.0)]
+    assert order_reason(result) == ""
