@@ -124,6 +124,9 @@ class Context:
         self.timer_callback: Callable[[str, int], None] | None = None
         self._indicators: dict[tuple[object, ...], Indicator] = {}
         self._next_order = 0
+        # ids of this strategy's reduce-only orders (`Order` does not carry the flag):
+        # exits, left out of the pending quantity `order_target_quantity` counts
+        self._reduce_only_ids: set[str] = set()
 
     # --- time and account -------------------------------------------------------------
 
@@ -371,6 +374,8 @@ class Context:
         """Number the order and publish its `OrderRequested` (arguments already checked)."""
         self._next_order += 1
         order_id = f"{self.strategy_id}-{self._next_order:06d}"
+        if reduce_only:
+            self._reduce_only_ids.add(order_id)
         now = self._clock.timestamp_ns()
         # tuple.__new__ with the fields in `OrderRequested`'s order: this runs once per
         # order, and the named tuple's own (Python-level, keyword-friendly) __new__ costs
@@ -509,15 +514,24 @@ class Context:
         """Order the difference between ``target`` (signed units) and the position.
 
         Working orders' open quantity counts as already ordered, so calling this on every
-        bar does not stack duplicate orders. Returns the order id, or None if nothing to do.
+        bar does not stack duplicate orders. Protective exits do not count: reduce-only
+        orders and one-cancels-other members (a bracket's stop-loss and take-profit) may
+        never fill, and counting them as pending sells made a long with a working stop
+        buy as much again. They stay working (`close_position` cancels them). Returns the
+        order id, or None if nothing to do.
         """
         if symbol not in self._histories:
             self._known(symbol)  # raises, naming the nearest symbol
         instrument = self._instruments[symbol]
         working = self._orders.open_orders(self.strategy_id, symbol)
         pending = 0.0
-        if working:  # orders still working count as already ordered
-            pending = sum(order.side.sign * order.leaves_quantity for order in working)
+        if working:  # orders still working count as already ordered, exits excepted
+            exits = self._reduce_only_ids
+            pending = sum(
+                order.side.sign * order.leaves_quantity
+                for order in working
+                if not order.oco_group and order.order_id not in exits
+            )
         delta = instrument.round_quantity(
             target - self._portfolio.position_quantity(symbol) - pending
         )
@@ -642,8 +656,62 @@ class Context:
         return self.order_target_quantity(symbol, target, tag=tag)
 
     def close_position(self, symbol: str, tag: str = "") -> str | None:
-        """Order the position in ``symbol`` back to flat; None if already flat."""
-        return self.order_target_quantity(symbol, 0.0, tag=tag)
+        """Make the position in ``symbol`` flat, whatever protective orders are working.
+
+        Cancels every working order of this strategy on ``symbol`` first — its exits
+        (bracket stop-loss and take-profit, reduce-only stops, trailing stops) and any
+        entry still working, which would open the position again — then sends one
+        reduce-only market order for the whole net position (a sell for a long, a buy for
+        a short). The cancels are published before the order, so in a backtest they are
+        done before it is checked and sent; being reduce-only, the close can never
+        overshoot into the opposite side even if an exit fills first (paper/live, where a
+        cancel may race a fill). Exits the engine keeps (``[risk.exits]``) are canceled by
+        the engine once the position is flat. Was: working exits were counted as pending
+        sells, so a long 10 with a bracket's two exits working bought 10 more, and with a
+        reduce-only stop working nothing was sent.
+
+        A close sent earlier that is still working for the whole position is kept, so
+        calling this on every bar does not churn orders.
+
+        Returns:
+            The close order's id; None when the position is already flat (working orders
+            on the symbol are canceled all the same) or an earlier close is still working.
+        """
+        self._known(symbol)
+        position = self._portfolio.position_quantity(symbol)
+        closing = OrderSide.SELL if position > 0 else OrderSide.BUY
+        kept = False
+        for order in self._orders.open_orders(self.strategy_id, symbol):
+            if (
+                not kept
+                and position != 0
+                and order.order_type is OrderType.MARKET
+                and order.side is closing
+                and order.order_id in self._reduce_only_ids
+                and order.leaves_quantity == abs(position)
+            ):
+                kept = True  # our earlier close, still on its way
+                continue
+            self.cancel(order.order_id)
+        if position == 0 or kept:
+            return None
+        return self._publish_order(
+            symbol,
+            closing,
+            abs(position),
+            OrderType.MARKET,
+            None,
+            None,
+            TimeInForce.GTC,
+            None,
+            False,
+            True,
+            None,
+            TrailingOffsetType.PRICE,
+            "",
+            "",
+            tag,
+        )
 
     def cancel(self, order_id: str) -> None:
         """Request cancellation of a working order (answered by `on_order_canceled`)."""

@@ -459,3 +459,105 @@ def test_a_modification_that_lowers_the_quantity_always_passes() -> None:
     result = run([FLAT, FLAT, DIP, FLAT], actions, risk={"max_order_quantity": 40})
     assert fills(result) == [("buy", 95.0, 30.0)]
     assert order_reason(result) == ""
+
+
+# --- close_position makes the position flat whatever exits are working ------------------
+
+
+def statuses(result: BacktestResult) -> list[tuple[str, str, str]]:
+    """Return (side, type, status) of every order, in request order."""
+    return [row[:3] for row in rows(result)]
+
+
+def bracket_of(side: str, **prices: float) -> Action:
+    return lambda ctx: ctx.bracket("X", side, 10, **prices)
+
+
+def test_close_position_with_a_brackets_exits_working_sells_the_long() -> None:
+    # Long 10 @ 100 (bar 0 bracket, filled o1); close on bar 1: the stop and target are
+    # canceled and one reduce-only sell of 10 fills at o2 = 100. Was: a BUY of 10 (long 20).
+    bracket = bracket_of("buy", stop_loss=90, take_profit=110)
+    actions = {0: [bracket], 1: [lambda ctx: ctx.close_position("X")]}
+    result = run([FLAT] * 4, actions, account=MARGIN_2X)
+    assert fills(result) == [("buy", 100.0, 10.0), ("sell", 100.0, 10.0)]
+    assert (position(result), cash(result)) == (0.0, 10_000.0)
+    assert statuses(result) == [
+        ("buy", "market", "filled"),
+        ("sell", "stop", "canceled"),
+        ("sell", "limit", "canceled"),
+        ("sell", "market", "filled"),
+    ]
+
+
+def test_close_position_with_a_brackets_exits_working_covers_the_short() -> None:
+    bracket = bracket_of("sell", stop_loss=110, take_profit=90)
+    actions = {0: [bracket], 1: [lambda ctx: ctx.close_position("X")]}
+    result = run([FLAT] * 4, actions, account=MARGIN_2X)
+    assert fills(result) == [("sell", 100.0, 10.0), ("buy", 100.0, 10.0)]
+    assert (position(result), cash(result)) == (0.0, 10_000.0)
+
+
+@pytest.mark.parametrize(
+    "exit_order",
+    [
+        lambda ctx: ctx.sell("X", 10, stop_price=90, reduce_only=True),
+        lambda ctx: ctx.sell("X", 10, limit_price=110, reduce_only=True),
+        lambda ctx: ctx.sell("X", 10, stop_price=90, limit_price=89, reduce_only=True),
+        lambda ctx: ctx.trailing_stop("X", "sell", 10, percent=5.0),
+    ],
+    ids=["stop", "limit", "stop_limit", "trailing"],
+)
+def test_close_position_with_a_reduce_only_exit_working_sells(exit_order: Action) -> None:
+    # Long 10 @ 100; a reduce-only exit works from bar 1; close on bar 2 sells 10 at o3.
+    # Was: the exit counted as a pending sell of 10, so nothing was sent.
+    actions = {
+        0: [lambda ctx: ctx.buy("X", 10)],
+        1: [exit_order],
+        2: [lambda ctx: ctx.close_position("X")],
+    }
+    result = run([FLAT] * 5, actions)
+    assert fills(result) == [("buy", 100.0, 10.0), ("sell", 100.0, 10.0)]
+    assert (position(result), cash(result)) == (0.0, 10_000.0)
+    assert statuses(result)[1][2] == "canceled"
+
+
+def test_close_position_cancels_a_working_entry_when_flat() -> None:
+    # A limit buy at 90 works (never reached); close_position while flat cancels it.
+    actions = {
+        0: [lambda ctx: ctx.buy("X", 10, limit_price=90)],
+        1: [lambda ctx: ctx.close_position("X")],
+    }
+    result = run([FLAT] * 4, actions)
+    assert fills(result) == []
+    assert statuses(result) == [("buy", "limit", "canceled")]
+
+
+@pytest.mark.parametrize(
+    "flatten",
+    [
+        lambda ctx: ctx.order_target_quantity("X", 0),
+        lambda ctx: ctx.order_target_percent("X", 0.0),
+        lambda ctx: ctx.order_target_value("X", 0.0),
+    ],
+    ids=["quantity", "percent", "value"],
+)
+def test_order_target_zero_with_exits_working_sells_the_position(flatten: Action) -> None:
+    # Exits are not pending sells: target 0 from long 10 sells 10 (was: bought 10 with a
+    # bracket's two exits working). The exits stay working, then cap at the flat position.
+    bracket = bracket_of("buy", stop_loss=90, take_profit=110)
+    result = run([FLAT] * 4, {0: [bracket], 1: [flatten]}, account=MARGIN_2X)
+    assert fills(result) == [("buy", 100.0, 10.0), ("sell", 100.0, 10.0)]
+    assert (position(result), cash(result)) == (0.0, 10_000.0)
+
+
+def test_order_target_on_every_bar_with_a_stop_working_does_not_double() -> None:
+    # Target 10 every bar with a reduce-only stop for 10 working: still 10 at the end
+    # (was: the stop counted as a pending sell, so each bar bought 10 more).
+    def hold(ctx: Context) -> None:
+        ctx.order_target_quantity("X", 10)
+        if ctx.position("X") and not ctx.open_orders("X"):
+            ctx.sell("X", 10, stop_price=90, reduce_only=True)
+
+    result = run([FLAT] * 6, {k: [hold] for k in range(6)})
+    assert fills(result) == [("buy", 100.0, 10.0)]
+    assert position(result) == 10.0
