@@ -561,3 +561,44 @@ def test_order_target_on_every_bar_with_a_stop_working_does_not_double() -> None
     result = run([FLAT] * 6, {k: [hold] for k in range(6)})
     assert fills(result) == [("buy", 100.0, 10.0)]
     assert position(result) == 10.0
+
+
+# --- held bracket exits are "held" until their parent fills ------------------------------
+
+
+def test_a_brackets_exits_are_held_until_the_entry_fills() -> None:
+    # A limit entry at 90 that the data never reaches: its exits were never sent, so
+    # orders.csv says "held" (was: "submitted").
+    actions = {
+        0: [lambda ctx: ctx.bracket("X", "buy", 10, stop_loss=80, take_profit=110, entry_price=90)]
+    }
+    result = run([FLAT] * 3, actions)
+    assert statuses(result) == [
+        ("buy", "limit", "accepted"),
+        ("sell", "stop", "held"),
+        ("sell", "limit", "held"),
+    ]
+
+
+def test_held_exits_follow_their_entry_canceled_or_filled() -> None:
+    # Bracket A's limit entry at 90 is canceled on bar 1: its exits end "canceled".
+    # Bracket B's market entry fills at o1: its exits are released ("accepted").
+    def bracket_a(ctx: Context) -> None:
+        ctx.bracket("X", "buy", 10, stop_loss=80, take_profit=110, entry_price=90)
+
+    def bracket_b(ctx: Context) -> None:
+        ctx.bracket("X", "buy", 5, stop_loss=80, take_profit=120)
+
+    actions = {
+        0: [bracket_a, bracket_b],
+        1: [lambda ctx: ctx.cancel(ctx.open_orders("X")[0].order_id)],  # A's entry: oldest
+    }
+    result = run([FLAT] * 3, actions)
+    assert statuses(result) == [
+        ("buy", "limit", "canceled"),
+        ("sell", "stop", "canceled"),
+        ("sell", "limit", "canceled"),
+        ("buy", "market", "filled"),
+        ("sell", "stop", "accepted"),
+        ("sell", "limit", "accepted"),
+    ]
