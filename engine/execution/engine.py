@@ -135,6 +135,11 @@ class ExecutionEngine:
         if order is None:
             return
         if order.status is OrderStatus.HELD:
+            # Out of its parent's list at once: a parent that ends before this cancel is
+            # delivered must not cancel the child a second time.
+            siblings = self._held.get(order.parent_order_id)
+            if siblings:
+                siblings[:] = [r for r in siblings if r.order_id != order.order_id]
             now = self._clock.timestamp_ns()
             self._bus.publish(
                 OrderCanceled(order.order_id, order.symbol, "canceled by request", now, now)

@@ -27,6 +27,7 @@ from engine.bus import EventBus
 from engine.clock import Clock
 from engine.errors import did_you_mean
 from engine.model import (
+    CancelRequested,
     Instrument,
     ModifyApproved,
     ModifyRequested,
@@ -95,6 +96,8 @@ class RiskEngine:
         self.checks = list(default_checks() if checks is None else checks)
         self.trading_state = TradingState.ACTIVE
         self.trading_state_reason = ""
+        self._flatten_ids: set[str] = set()  # the closing orders `flatten` sent: pass HALTED
+        self._flattened = 0
 
     @property
     def checks(self) -> list[RiskCheck]:
@@ -141,6 +144,53 @@ class RiskEngine:
         self._bus.publish(
             TradingStateChanged(previous, target, reason, now if ts_ns is None else ts_ns, now)
         )
+
+    def flatten(self, reason: str, ts_ns: int | None = None) -> None:
+        """Halt trading, cancel every working order and close every position.
+
+        What ``[risk] guard_action = "flatten"`` does when a guard trips. The state moves
+        to HALTED at once (the strategy's orders from now on are denied); then a
+        `CancelRequested` goes out for every working order (all strategies, held bracket
+        exits and approvals still in flight included) and one reduce-only market order
+        per open position, on the closing side, for its whole quantity. Those orders
+        (ids ``risk-flatten-<n>``, strategy id ``risk``, tag ``flatten``) are the only
+        ones HALTED lets through; they fill like any market order (next bar's open by
+        default), so the strategy sees its positions go flat but no ``on_order_filled``
+        for them.
+
+        Args:
+            reason: Why (the guard's sentence), shown in the state change and denials.
+            ts_ns: When (ns UTC); the clock's time when None.
+        """
+        self.set_trading_state(TradingState.HALTED, reason, ts_ns)
+        now = self._clock.timestamp_ns()
+        for order in self._book.all_open_orders():
+            self._bus.publish(CancelRequested(order.order_id, order.strategy_id, now, now))
+        for symbol, state in self._states.items():
+            position = state.portfolio.position_quantity(symbol)
+            if position == 0:
+                continue
+            self._flattened += 1
+            order_id = f"risk-flatten-{self._flattened:06d}"
+            self._flatten_ids.add(order_id)
+            side = OrderSide.SELL if position > 0 else OrderSide.BUY
+            self._bus.publish(
+                OrderRequested(
+                    order_id,
+                    "risk",
+                    symbol,
+                    side,
+                    abs(position),
+                    OrderType.MARKET,
+                    None,
+                    None,
+                    TimeInForce.GTC,
+                    now,
+                    now,
+                    "flatten",
+                    reduce_only=True,
+                )
+            )
 
     def on_order_requested(self, order: OrderRequested) -> None:
         """Approve (rounded) or deny ``order``."""
@@ -317,6 +367,8 @@ class RiskEngine:
     def _blocked_by_state(self, order: OrderRequested, state: RiskState) -> str:
         why = f" ({self.trading_state_reason})" if self.trading_state_reason else ""
         if self.trading_state is TradingState.HALTED:
+            if order.order_id in self._flatten_ids:
+                return ""  # closing what a "flatten" guard action closes
             return f"trading is HALTED{why}: only cancels pass"
         before, after = expected_positions(order, state)
         if order.reduce_only or abs(after) <= abs(before) * (1.0 + 1e-9):

@@ -35,6 +35,7 @@ from engine.portfolio.curve import equity_curve
 from engine.portfolio.fx import FxRates, RateSeries, load_rate_series
 from engine.report.metrics import compute_metrics
 from engine.report.recorder import Recorder
+from engine.risk.guards import guard_metrics
 from engine.runtime.delivery import delivering, paused_gc
 from engine.runtime.kernel import Kernel, build_kernel
 from engine.runtime.ticks import drive_events, iter_events, tick_marks
@@ -396,6 +397,10 @@ def _summarize(
         frames=bar_frames,
         fills=fills,
     )
+    if kernel.guard is not None:  # runs without a guard (the shipped configs) keep their keys
+        metrics.update(
+            guard_metrics(kernel.recorder.trading_states, curve.ts, curve.gross_exposure)
+        )
     return curve, metrics
 
 

@@ -9,6 +9,7 @@ a margin account with leverage 2.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -601,4 +602,149 @@ def test_held_exits_follow_their_entry_canceled_or_filled() -> None:
         ("buy", "market", "filled"),
         ("sell", "stop", "accepted"),
         ("sell", "limit", "accepted"),
+    ]
+
+
+# --- guards: the default lets exits through, "flatten" closes, "halted" says what it left --
+
+DROP = (100.0, 100.0, 69.0, 70.0)  # long 50 from 100: equity 8,500 at this close (-15%)
+RISE = (100.0, 131.0, 100.0, 130.0)  # short 50 from 100: equity 8,500 at this close
+AFTER_DROP = (72.0, 73.0, 71.0, 72.0)
+AFTER_RISE = (128.0, 129.0, 127.0, 128.0)
+
+
+def guard(action: str | None = None, **limits: float) -> dict[str, Any]:
+    settings: dict[str, Any] = dict(limits or {"max_drawdown_pct": 10.0})
+    if action is not None:
+        settings["guard_action"] = action
+    return settings
+
+
+@pytest.mark.parametrize(
+    ("entry", "bars", "close_side", "close_price", "final_cash", "account"),
+    [
+        ("buy", [FLAT, FLAT, DROP, AFTER_DROP, FLAT], "sell", 72.0, 5_000 + 3_600, {}),
+        ("buy", [FLAT, FLAT, DROP, AFTER_DROP, FLAT], "sell", 72.0, 5_000 + 3_600, MARGIN_2X),
+        ("sell", [FLAT, FLAT, RISE, AFTER_RISE, FLAT], "buy", 128.0, 15_000 - 6_400, MARGIN_2X),
+    ],
+    ids=["long_cash", "long_margin", "short_margin"],
+)
+@pytest.mark.parametrize(
+    "limits",
+    [{"max_drawdown_pct": 10.0}, {"daily_loss_pct": 10.0}],
+    ids=["drawdown", "daily_loss"],
+)
+def test_flatten_closes_the_position_at_the_next_open_and_denies_the_rest(
+    entry: str,
+    bars: list[tuple[float, float, float, float]],
+    close_side: str,
+    close_price: float,
+    final_cash: float,
+    account: dict[str, Any],
+    limits: dict[str, float],
+) -> None:
+    # 50 @ 100 at o1; c2 is 30 against it: equity 8,500, 15% down (peak and day start
+    # 10,000) -> trip at c2. Flatten: the working stop is canceled, 50 closes at o3, and the
+    # strategy's order on bar 3 is denied (HALTED).
+    protective = "sell" if entry == "buy" else "buy"
+    stop = 50.0 if entry == "buy" else 150.0
+    actions = {
+        0: [lambda ctx: ctx.submit_order("X", entry, 50)],
+        1: [lambda ctx: ctx.submit_order("X", protective, 50, stop_price=stop, reduce_only=True)],
+        3: [lambda ctx: ctx.submit_order("X", entry, 1)],
+    }
+    result = run(bars, actions, account=account, risk=guard("flatten", **limits))
+    assert fills(result) == [(entry, 100.0, 50.0), (close_side, close_price, 50.0)]
+    assert (position(result), cash(result)) == (0.0, final_cash)
+    assert statuses(result) == [
+        (entry, "market", "filled"),
+        (protective, "stop", "canceled"),
+        (close_side, "market", "filled"),  # risk-flatten-000001
+        (entry, "market", "denied"),
+    ]
+    (change,) = result.recorder.trading_states
+    assert (change.state, change.ts_event) == (TradingState.HALTED, T0 + 3 * DAY)
+    assert result.metrics["guard_exposure_at_trip"] == pytest.approx(50 * bars[2][3])
+    assert result.metrics["guard_exposure_left_open"] == 0.0
+
+
+def test_flatten_on_a_losing_streak_cancels_working_entries_and_held_exits() -> None:
+    # One losing round trip (buy 10 @ 100 at o1, sell 10 @ 90 at o2) trips
+    # max_consecutive_losses = 1 at that fill; nothing is held, but the working limit entry
+    # (with its held bracket exits) is canceled.
+    bars = [FLAT, FLAT, (90.0, 91.0, 89.0, 90.0), FLAT, FLAT]
+
+    def entry_with_bracket(ctx: Context) -> None:
+        ctx.bracket("X", "buy", 5, stop_loss=70, take_profit=99, entry_price=80)
+
+    actions = {
+        0: [lambda ctx: ctx.buy("X", 10)],
+        1: [lambda ctx: ctx.sell("X", 10), entry_with_bracket],
+    }
+    result = run(bars, actions, risk=guard("flatten", max_consecutive_losses=1))
+    assert fills(result) == [("buy", 100.0, 10.0), ("sell", 90.0, 10.0)]
+    assert (position(result), cash(result)) == (0.0, 9_900.0)
+    assert statuses(result)[2:] == [
+        ("buy", "limit", "canceled"),
+        ("sell", "stop", "canceled"),
+        ("sell", "limit", "canceled"),
+    ]
+    assert result.metrics["guard_final_state"] == "halted"
+
+
+def test_the_default_guard_action_lets_the_strategys_exit_through() -> None:
+    # Default "reducing": the strategy's plain (not reduce-only) sell of 50 at c3 passes and
+    # fills at o4 = 100; its buy is denied. Was ("halted" by default): both denied, the
+    # long 50 rode to the end.
+    bars = [FLAT, FLAT, DROP, AFTER_DROP, FLAT, FLAT]
+    actions = {
+        0: [lambda ctx: ctx.buy("X", 50)],
+        3: [lambda ctx: ctx.buy("X", 5), lambda ctx: ctx.sell("X", 50)],
+    }
+    result = run(bars, actions, risk=guard())
+    assert fills(result) == [("buy", 100.0, 50.0), ("sell", 100.0, 50.0)]
+    assert (position(result), cash(result)) == (0.0, 10_000.0)
+    assert [check for check, _ in denied(result)] == ["trading_state"]
+    assert result.metrics["guard_final_state"] == "reducing"
+    assert result.metrics["guard_exposure_left_open"] == 0.0
+
+
+def test_halted_denies_the_exit_and_reports_the_exposure_left_open(tmp_path: Path) -> None:
+    # "halted": the sell at c3 is denied, the long 50 rides to the last close 100.
+    bars = [FLAT, FLAT, DROP, AFTER_DROP, FLAT, FLAT]
+    actions = {0: [lambda ctx: ctx.buy("X", 50)], 3: [lambda ctx: ctx.sell("X", 50)]}
+    result = run(bars, actions, risk=guard("halted"))
+    assert fills(result) == [("buy", 100.0, 50.0)]
+    assert position(result) == 50.0
+    assert result.metrics["guard_exposure_at_trip"] == 50 * 70.0
+    assert result.metrics["guard_exposure_left_open"] == 50 * 100.0
+    assert result.metrics["guard_trips"] == 1
+    html = result.report(tmp_path / "report.html").read_text()
+    assert "A guard (halted) left 5,000.00 of gross exposure open." in html
+
+
+def test_runs_without_a_guard_have_no_guard_metrics() -> None:
+    result = run([FLAT] * 2, {})
+    assert not [key for key in result.metrics if key.startswith("guard")]
+
+
+def test_canceling_a_held_exit_and_its_entry_on_one_bar_cancels_each_once() -> None:
+    # Found while testing "flatten": the entry's cancel used to cancel its held exit a
+    # second time (InvalidStateTransition: canceled -> canceled).
+    ids: list[str] = []
+
+    def place(ctx: Context) -> None:
+        ids.extend(ctx.bracket("X", "buy", 5, stop_loss=70, take_profit=99, entry_price=80))
+
+    def cancel_both(ctx: Context) -> None:
+        ctx.cancel(ids[0])  # the entry, then its held stop
+        ctx.cancel(ids[1])
+
+    result = run([FLAT] * 3, {0: [place], 1: [cancel_both]})
+    assert [row[2] for row in statuses(result)] == ["canceled"] * 3
+    reasons = [str(row["reason"]) for row in result.recorder.orders.values()]
+    assert reasons == [
+        "canceled by request",
+        "canceled by request",
+        f"parent {ids[0]} ended without a fill",
     ]
