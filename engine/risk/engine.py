@@ -262,7 +262,7 @@ class RiskEngine:
                 return
         if rounded.reduce_only:
             self._reduce_only_ids.add(rounded.order_id)
-        self._book.in_flight[rounded.order_id] = _entity(rounded)
+        self._book.in_flight[rounded.order_id] = rounded  # an `Order` view only when asked
         now = self._clock.timestamp_ns()
         self._bus.publish(tuple.__new__(OrderApproved, (rounded, now, now)))  # C-level
 
@@ -400,14 +400,14 @@ class WorkingBook:
 
     def __init__(self, orders: OpenOrders) -> None:
         self._orders = orders
-        self.in_flight: dict[str, Order] = {}
+        self.in_flight: dict[str, OrderRequested] = {}
         self.excluded = ""  # an order being modified: its change is checked in its place
 
     def all_open_orders(self) -> list[Order]:
         """Return every working order, execution's first, then those in flight."""
         working = self._orders.all_open_orders()
-        if self.in_flight:
-            working = working + list(self.in_flight.values())
+        if self.in_flight:  # viewed as `Order`s here, not at approval: rarely asked
+            working = working + [_entity(request) for request in self.in_flight.values()]
         if self.excluded:
             return [order for order in working if order.order_id != self.excluded]
         return working
