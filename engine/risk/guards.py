@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.clock import Clock
-from engine.model import Bar, OrderFilled, OrderSide
+from engine.model import Bar, OrderFilled, OrderSide, parse_enum
 from engine.risk.events import TradingState, TradingStateChanged
 
 __all__ = ["PortfolioGuard", "RoundTrips", "TradingStateSink", "guard_metrics"]
@@ -129,7 +129,7 @@ class PortfolioGuard:
         max_drawdown_pct: float | None = None,
         daily_loss_pct: float | None = None,
         max_consecutive_losses: int | None = None,
-        action: TradingState = TradingState.REDUCING,
+        action: TradingState | str = TradingState.REDUCING,
         flatten: bool = False,
         cooldown_ns: int | None = None,
         positions: Mapping[str, HeldQuantity] | None = None,
@@ -141,7 +141,11 @@ class PortfolioGuard:
         self.max_drawdown_pct = max_drawdown_pct
         self.daily_loss_pct = daily_loss_pct
         self.max_consecutive_losses = max_consecutive_losses
-        self.action = TradingState.HALTED if flatten else action
+        state = parse_enum(TradingState, action)
+        if state is None:  # a str must not reach the identity checks (`is not self.action`)
+            allowed = ", ".join(member.value for member in TradingState)
+            raise ValueError(f"guard action {action!r} is not one of {allowed}")
+        self.action = TradingState.HALTED if flatten else state
         self.flatten = flatten
         self.cooldown_ns = cooldown_ns
         equity = portfolio.equity()

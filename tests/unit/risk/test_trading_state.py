@@ -254,3 +254,14 @@ def test_guard_sums_equity_from_live_position_and_price_views() -> None:
     prices["A"] = 100.0  # 9,900 is exactly 10% below 11,000
     guard.on_bar(bar(4 * HOUR))
     assert h.risk.trading_state is HALTED
+
+
+def test_a_guard_action_given_as_a_string_in_any_case_is_the_state() -> None:
+    h = Harness()
+    guard = PortfolioGuard(h.risk, h.account, h.clock, max_drawdown_pct=5.0, action="Halted")
+    assert guard.action is HALTED
+    h.account.equity_value = 9_000.0
+    guard.on_bar(bar(HOUR))
+    assert h.risk.trading_state is HALTED
+    with pytest.raises(ValueError, match="guard action 'stop' is not one of active, reducing"):
+        PortfolioGuard(h.risk, h.account, h.clock, max_drawdown_pct=5.0, action="stop")
