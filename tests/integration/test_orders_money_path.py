@@ -748,3 +748,27 @@ def test_canceling_a_held_exit_and_its_entry_on_one_bar_cancels_each_once() -> N
         "canceled by request",
         f"parent {ids[0]} ended without a fill",
     ]
+
+
+def test_under_reducing_a_modification_that_adds_is_refused_and_an_exit_may_move() -> None:
+    # Long 50 @ 100; the guard trips at c2 (REDUCING). On bar 3 the working limit buy of 1
+    # @ 60 raised to 10 is refused; the reduce-only sell limit @ 130 moved to 120 passes
+    # (and a move that only lowers a quantity never needs a check).
+    actions = {
+        0: [lambda ctx: ctx.buy("X", 50), lambda ctx: ctx.buy("X", 1, limit_price=60)],
+        1: [lambda ctx: ctx.sell("X", 50, limit_price=130, reduce_only=True)],
+        3: [
+            lambda ctx: ctx.modify(ctx.open_orders("X")[0].order_id, quantity=10),
+            lambda ctx: ctx.modify(ctx.open_orders("X")[1].order_id, limit_price=120),
+        ],
+    }
+    bars = [FLAT, FLAT, DROP, AFTER_DROP, (119.0, 125.0, 118.0, 121.0), FLAT]
+    result = run(bars, actions, risk=guard())
+    assert fills(result) == [("buy", 100.0, 50.0), ("sell", 120.0, 50.0)]
+    assert (position(result), cash(result)) == (0.0, 11_000.0)
+    assert order_reason(result, 1) == (
+        "modify rejected: risk trading_state: trading is REDUCING (max_drawdown: equity "
+        "8500.00 is 15.00% below its peak 10000.00 (limit 10%)): only orders that reduce "
+        "exposure pass, and this one takes the expected X position from 50 to 60"
+    )
+    assert order_reason(result, 2) == ""
