@@ -363,14 +363,19 @@ def test_a_modified_sell_cannot_go_short_when_shorting_is_disabled() -> None:
             {"quantity": 60},
             "risk max_order_quantity: order quantity 60 exceeds the maximum 50",
         ),
+        (
+            {"limit_price": 95},
+            {"quantity": 30},
+            "risk max_order_notional: order notional 2850.00 (30 x 95) exceeds the maximum 2000.00",
+        ),
     ],
-    ids=["limit_price", "stop_price", "stop_quantity", "stop_limit_quantity"],
+    ids=["limit_price", "stop_price", "stop_quantity", "stop_limit_quantity", "notional"],
 )
 def test_modifications_meet_the_configured_limits(
     place: dict[str, float], change: dict[str, float], reason: str
 ) -> None:
     actions = {0: [lambda ctx: ctx.buy("X", 10, **place)], 1: [modify_first(**change)]}
-    limits = {"price_band_pct": 10.0, "max_order_quantity": 50}
+    limits = {"price_band_pct": 10.0, "max_order_quantity": 50, "max_order_notional": 2000}
     result = run([FLAT] * 3, actions, account=MARGIN_2X, risk=limits)
     assert order_reason(result) == f"modify rejected: {reason}"
     row = next(iter(result.recorder.orders.values()))
