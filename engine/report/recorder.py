@@ -167,6 +167,7 @@ class Recorder:
         parent = self._orders.get(order.parent_order_id) if order.parent_order_id else None
         held = order.parent_order_id and (parent is None or parent[_STATUS] != "filled")
         record[_STATUS] = "held" if held else "submitted"
+        record[0] = order  # risk's reading: a side given as "Buy" on the bus shows as "buy"
         record[_QUANTITY] = order.quantity
         record[_LIMIT] = order.limit_price
         record[_STOP] = order.stop_price

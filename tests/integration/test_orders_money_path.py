@@ -164,6 +164,7 @@ def test_risk_reads_string_enums_published_on_the_bus_and_denies_unreadable_ones
     )
     assert fills(result) == [("buy", 100.0, 10.0)]
     assert position(result) == 10.0
+    assert rows(result)[0] == ("buy", "market", "filled", 10.0)  # as risk read it
     denied = result.recorder.orders["raw-long"]
     assert (denied["status"], denied["check"]) == ("denied", "order_validity")
     assert denied["reason"] == "side 'long' is not one of buy, sell"
