@@ -333,3 +333,20 @@ def test_under_reducing_a_modification_that_adds_is_refused_and_an_exit_may_move
         "exposure pass, and this one takes the expected X position from 50 to 60"
     )
     assert order_reason(result, 2) == ""
+
+
+def test_flatten_also_cancels_the_engines_protective_exits() -> None:
+    # [risk.exits] keeps a stop 50% below and a target 50% above the entry (an OCO pair of
+    # the "<strategy>.exits" id); flatten cancels them with everything else, sells 50 at
+    # o3 = 72 and no exit is placed again on the flat position.
+    bars = [FLAT, FLAT, DROP, AFTER_DROP, FLAT]
+    risk = guard("flatten") | {"exits": {"stop_loss_pct": 50.0, "take_profit_pct": 50.0}}
+    result = run(bars, {0: [lambda ctx: ctx.buy("X", 50)]}, risk=risk)
+    assert fills(result) == [("buy", 100.0, 50.0), ("sell", 72.0, 50.0)]
+    assert (position(result), cash(result)) == (0.0, 8_600.0)
+    assert statuses(result) == [
+        ("buy", "market", "filled"),
+        ("sell", "stop", "canceled"),
+        ("sell", "limit", "canceled"),
+        ("sell", "market", "filled"),
+    ]
