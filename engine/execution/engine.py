@@ -33,6 +33,7 @@ from engine.model import (
     OrderExpired,
     OrderFilled,
     OrderModified,
+    OrderModifyRejected,
     OrderRejected,
     OrderRequested,
     OrderStatus,
@@ -152,9 +153,24 @@ class ExecutionEngine:
         self.on_modify_requested(event.request)
 
     def on_modify_requested(self, event: ModifyRequested) -> None:
-        """Forward a modification of a working order."""
+        """Forward a modification of a working order; refuse one of any other order.
+
+        A held child (its parent has not filled) is not at the broker yet, and an ended or
+        unknown order cannot change: both are answered with `OrderModifyRejected` rather
+        than dropped, so the strategy's ``on_order_updated`` learns the change did not
+        happen.
+        """
         if event.order_id in self._open:
             self._broker.modify(event.order_id, event.quantity, event.limit_price, event.stop_price)
+            return
+        order = self.orders.get(event.order_id)
+        if order is not None and order.status is OrderStatus.HELD:
+            reason = f"order is held until its parent {order.parent_order_id} fills"
+        else:
+            reason = "order is not working"
+        now = self._clock.timestamp_ns()
+        symbol = "" if order is None else order.symbol
+        self._bus.publish(OrderModifyRejected(event.order_id, symbol, reason, now, now))
 
     def on_order_accepted(self, event: OrderAccepted) -> None:
         """Mark the order working."""

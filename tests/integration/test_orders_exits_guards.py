@@ -350,3 +350,24 @@ def test_flatten_also_cancels_the_engines_protective_exits() -> None:
         ("sell", "limit", "canceled"),
         ("sell", "market", "filled"),
     ]
+
+
+def test_modifying_a_held_exit_or_an_ended_order_is_answered_not_dropped() -> None:
+    # The bracket's stop is held (limit entry at 80 never reached): moving it is refused
+    # with the reason; modifying a filled order says it is not working. Was: no answer.
+    ids: list[str] = []
+
+    def place(ctx: Context) -> None:
+        ids.extend(ctx.bracket("X", "buy", 5, stop_loss=70, take_profit=99, entry_price=80))
+        ids.append(ctx.buy("X", 1))
+
+    def move(ctx: Context) -> None:
+        ctx.modify(ids[1], stop_price=75)
+        ctx.modify(ids[3], quantity=2)
+
+    result = run([FLAT] * 3, {0: [place], 1: [move]})
+    assert order_reason(result, 1) == (
+        f"modify rejected: order is held until its parent {ids[0]} fills"
+    )
+    assert order_reason(result, 3) == "modify rejected: order is not working"
+    assert result.recorder.orders[ids[1]]["stop_price"] == 70.0
