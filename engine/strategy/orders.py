@@ -322,7 +322,20 @@ class OrderMethods:
         limit_price: float | None = None,
         stop_price: float | None = None,
     ) -> None:
-        """Request a change of a working order (answered by `on_order_updated`)."""
+        """Request a change of a working order (answered by `on_order_updated`).
+
+        Args:
+            order_id: The order to change.
+            quantity: New total quantity (filled part included); None keeps it.
+            limit_price: New limit price (quote currency); None keeps it.
+            stop_price: New stop price (quote currency); None keeps it.
+
+        Risk checks a change that raises the quantity or moves a price like a new order
+        (the order as it would be after the change, its current self left out); a refusal,
+        or a change of an order that is held or no longer working, arrives as
+        `OrderModifyRejected` whose reason says why (``risk <check>: …``). Was: changes
+        went straight to the broker, past every limit.
+        """
         now = self._clock.timestamp_ns()
         self._bus.publish(
             ModifyRequested(order_id, self.strategy_id, quantity, limit_price, stop_price, now, now)
