@@ -115,6 +115,10 @@ def backtest(
         when = iso(change.ts_event)
         line = f"trading state {change.previous} -> {change.state} at {when}: {change.reason}"
         stdout.print(line, markup=False)
+    left = result.metrics.get("guard_exposure_left_open")
+    if isinstance(left, float) and left > 0:  # a guard's state held a position to the end
+        state = result.metrics.get("guard_final_state")
+        stdout.print(f"guard left {left:,.2f} of gross exposure open ({state})", markup=False)
     stdout.print(f"artifacts: {folder}", markup=False)
     if (folder / "report.html").is_file():
         stdout.print(f"report: {folder / 'report.html'}", markup=False)

@@ -173,19 +173,32 @@ def signature(name: str, member: Any) -> str:
 
 
 def members(cls: type[Any]) -> list[tuple[str, Any]]:
-    """Return the public methods and properties defined on ``cls``, in source order."""
-    found = [
-        (name, value)
-        for name, value in vars(cls).items()
-        if not name.startswith("_") and (inspect.isfunction(value) or isinstance(value, property))
-    ]
-    source = inspect.getsource(cls)
+    """Return the public methods and properties of ``cls``, inherited ones included.
 
-    def position(item: tuple[str, Any]) -> int:
-        match = re.search(rf"\n    def {item[0]}\(", source)
-        return match.start() if match else len(source)
+    The class's own members come first, then each base class's (``Context`` inherits its
+    order methods from ``OrderMethods``), each group in source order.
+    """
+    found: list[tuple[str, Any]] = []
+    seen: set[str] = set()
+    for owner in cls.__mro__:
+        if not owner.__module__.startswith("engine."):  # builtins (list), typing, object
+            continue
+        source = inspect.getsource(owner)
+        own = [
+            (name, value)
+            for name, value in vars(owner).items()
+            if not name.startswith("_")
+            and name not in seen
+            and (inspect.isfunction(value) or isinstance(value, property))
+        ]
 
-    return sorted(found, key=position)
+        def position(item: tuple[str, Any], source: str = source) -> int:
+            match = re.search(rf"\n    def {item[0]}\(", source)
+            return match.start() if match else len(source)
+
+        found += sorted(own, key=position)
+        seen.update(name for name, _ in own)
+    return found
 
 
 def class_section(cls: type[Any], title: str) -> list[str]:

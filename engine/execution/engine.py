@@ -1,6 +1,6 @@
 """ExecutionEngine: the client-side book of orders between risk and the broker.
 
-In: `OrderApproved`, `CancelRequested` and `ModifyRequested` (sent to the broker), and the
+In: `OrderApproved`, `CancelRequested` and `ModifyApproved` (sent to the broker), and the
 broker's answers (`OrderAccepted`, `OrderRejected`, `OrderTriggered`, `OrderFilled`,
 `OrderModified`, `OrderCanceled`, `OrderExpired`). Out: calls to the `Broker` protocol,
 and the `Order` entities (changed only through the transition table) that strategies and
@@ -23,6 +23,7 @@ from engine.clock import Clock
 from engine.errors import InvalidStateTransition
 from engine.model import (
     CancelRequested,
+    ModifyApproved,
     ModifyRequested,
     Order,
     OrderAccepted,
@@ -32,6 +33,7 @@ from engine.model import (
     OrderExpired,
     OrderFilled,
     OrderModified,
+    OrderModifyRejected,
     OrderRejected,
     OrderRequested,
     OrderStatus,
@@ -134,6 +136,11 @@ class ExecutionEngine:
         if order is None:
             return
         if order.status is OrderStatus.HELD:
+            # Out of its parent's list at once: a parent that ends before this cancel is
+            # delivered must not cancel the child a second time.
+            siblings = self._held.get(order.parent_order_id)
+            if siblings:
+                siblings[:] = [r for r in siblings if r.order_id != order.order_id]
             now = self._clock.timestamp_ns()
             self._bus.publish(
                 OrderCanceled(order.order_id, order.symbol, "canceled by request", now, now)
@@ -141,10 +148,29 @@ class ExecutionEngine:
         elif event.order_id in self._open:
             self._broker.cancel(event.order_id)
 
+    def on_modify_approved(self, event: ModifyApproved) -> None:
+        """Forward a modification risk let through (`RiskEngine.on_modify_requested`)."""
+        self.on_modify_requested(event.request)
+
     def on_modify_requested(self, event: ModifyRequested) -> None:
-        """Forward a modification of a working order."""
+        """Forward a modification of a working order; refuse one of any other order.
+
+        A held child (its parent has not filled) is not at the broker yet, and an ended or
+        unknown order cannot change: both are answered with `OrderModifyRejected` rather
+        than dropped, so the strategy's ``on_order_updated`` learns the change did not
+        happen.
+        """
         if event.order_id in self._open:
             self._broker.modify(event.order_id, event.quantity, event.limit_price, event.stop_price)
+            return
+        order = self.orders.get(event.order_id)
+        if order is not None and order.status is OrderStatus.HELD:
+            reason = f"order is held until its parent {order.parent_order_id} fills"
+        else:
+            reason = "order is not working"
+        now = self._clock.timestamp_ns()
+        symbol = "" if order is None else order.symbol
+        self._bus.publish(OrderModifyRejected(event.order_id, symbol, reason, now, now))
 
     def on_order_accepted(self, event: OrderAccepted) -> None:
         """Mark the order working."""

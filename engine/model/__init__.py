@@ -8,12 +8,13 @@ engine created the object.
 Where things live:
 - `data`: `Bar`, `TradeTick`, `QuoteTick` (immutable named tuples: cheap on the hot path).
 - `instrument`: `Instrument` with tick/lot sizes, minimums and quote currency.
-- `enums`: sides, order types, time in force, order statuses.
+- `enums`: sides, order types, time in force, order statuses; `parse_enum` reads a
+  member from its string value at the public boundaries.
 - `orders`: `Order` (the one stateful object, changed only by the execution stage) and the
   order state transition table.
 - `events`: commands (`OrderRequested`, `CancelRequested`, `ModifyRequested`) and facts
-  (`OrderDenied`, `OrderAccepted`, `OrderRejected`, `OrderTriggered`, `OrderFilled`,
-  `OrderModified`, `OrderModifyRejected`, `OrderCanceled`, `OrderExpired`,
+  (`ModifyApproved`, `OrderDenied`, `OrderAccepted`, `OrderRejected`, `OrderTriggered`,
+  `OrderFilled`, `OrderModified`, `OrderModifyRejected`, `OrderCanceled`, `OrderExpired`,
   `PositionChanged`, `EquitySnapshot`).
 """
 
@@ -24,10 +25,12 @@ from engine.model.enums import (
     OrderType,
     TimeInForce,
     TrailingOffsetType,
+    parse_enum,
 )
 from engine.model.events import (
     CancelRequested,
     EquitySnapshot,
+    ModifyApproved,
     ModifyRequested,
     OrderAccepted,
     OrderApproved,
@@ -51,6 +54,7 @@ __all__ = [
     "CancelRequested",
     "EquitySnapshot",
     "Instrument",
+    "ModifyApproved",
     "ModifyRequested",
     "Order",
     "OrderAccepted",
@@ -73,4 +77,5 @@ __all__ = [
     "TradeTick",
     "TrailingOffsetType",
     "next_status",
+    "parse_enum",
 ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import Enum, StrEnum
+from typing import TypeVar
 
 
 class OrderSide(StrEnum):
@@ -81,3 +82,27 @@ _CLOSED = frozenset(
         OrderStatus.EXPIRED,
     }
 )
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def parse_enum(enum: type[E], value: object) -> E | None:
+    """Return the member of ``enum`` that ``value`` names, or None if it names none.
+
+    Accepted: the member itself, or a string equal to its value or its name in any case
+    and with surrounding spaces (``"buy"``, ``"BUY"``, ``" Buy "`` all give
+    ``OrderSide.BUY``). A member of another enum is never reinterpreted, even when its
+    value is spelled the same. Callers at the public boundaries (the strategy `Context`,
+    the risk engine) turn None into a clear error or a denial: a ``str`` must not travel
+    further, because the engine compares members by identity (``side is OrderSide.BUY``),
+    which a plain string never passes.
+    """
+    if type(value) is enum:
+        return value  # the common case: nothing to convert
+    if isinstance(value, Enum) or not isinstance(value, str):
+        return None
+    try:
+        return enum(value.strip().lower())
+    except ValueError:
+        return None

@@ -69,6 +69,15 @@ class ModifyRequested(NamedTuple):
     ts_init: int
 
 
+class ModifyApproved(NamedTuple):
+    """Risk let a `ModifyRequested` through (a modification that adds exposure or moves a
+    price was checked like a new order); execution forwards it to the broker."""
+
+    request: ModifyRequested
+    ts_event: int
+    ts_init: int
+
+
 class OrderModified(NamedTuple):
     """The broker changed a working order; the fields are its new values."""
 

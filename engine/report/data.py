@@ -160,6 +160,7 @@ class ReportData:
             frames=list(result.frames),
             events=[_event_cells(row) for row in result.recorder.event_rows()],
             indicators=_indicator_lines(result),
+            metric_overrides=_guard_metrics(result.metrics),
         )
 
     @classmethod
@@ -202,10 +203,18 @@ class ReportData:
             notes=notes,
             events=_read_events(folder / "events.csv"),
             # fills.csv is in quote currencies: a multi-currency run keeps its stored figures
-            metric_overrides={k: stored[k] for k in ("fees_paid", "turnover") if k in stored}
-            if config.get("fx")
-            else {},
+            metric_overrides=_guard_metrics(stored)
+            | (
+                {k: stored[k] for k in ("fees_paid", "turnover") if k in stored}
+                if config.get("fx")
+                else {}
+            ),
         )
+
+
+def _guard_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Return the guard figures (`engine.risk.guards.guard_metrics`): not in the artifacts."""
+    return {key: value for key, value in metrics.items() if key.startswith("guard_")}
 
 
 def iso_to_ns(values: list[str] | pd.Series) -> IntArray:

@@ -314,6 +314,10 @@ def _events_html(data: ReportData) -> str:
         for row in shown
     )
     note = f'<p class="sub">{more:,} more in events.csv.</p>' if more > 0 else ""
+    left = data.metrics.get("guard_exposure_left_open")
+    if left:  # a halt held a position to the end: say how much (issue 10)
+        state = _e(data.metrics.get("guard_final_state", ""))
+        note += f'<p class="sub">A guard ({state}) left {left:,.2f} of gross exposure open.</p>'
     return f'<div class="tablewrap"><table class="wide"><tr>{head}</tr>{body}</table></div>{note}'
 
 

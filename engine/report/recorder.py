@@ -208,10 +208,19 @@ class Recorder:
         ]
 
     def on_order_approved(self, event: OrderApproved) -> None:
-        """Record the rounded quantity and prices risk approved."""
+        """Record the rounded quantity and prices risk approved.
+
+        The status is ``submitted``, or ``held`` for a contingent child (a bracket's
+        stop-loss and take-profit) whose parent has not filled: execution holds it back
+        until then (`engine.execution.engine`), and it shows ``accepted`` once released
+        to the broker, ``canceled`` if the parent ends unfilled.
+        """
         order = event.order
         record = self._orders[order.order_id]
-        record[_STATUS] = "submitted"
+        parent = self._orders.get(order.parent_order_id) if order.parent_order_id else None
+        held = order.parent_order_id and (parent is None or parent[_STATUS] != "filled")
+        record[_STATUS] = "held" if held else "submitted"
+        record[0] = order  # risk's reading: a side given as "Buy" on the bus shows as "buy"
         record[_QUANTITY] = order.quantity
         record[_LIMIT] = order.limit_price
         record[_STOP] = order.stop_price

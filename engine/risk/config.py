@@ -213,8 +213,15 @@ class RiskConfig:
         max_drawdown_pct: Guard: equity this many percent below its peak trips it.
         daily_loss_pct: Guard: equity this many percent below the UTC day's start trips it.
         max_consecutive_losses: Guard: this many losing round trips in a row trip it.
-        guard_action: State a tripped guard moves to: ``"reducing"`` (only orders that
-            reduce exposure pass) or ``"halted"`` (default: no order passes).
+        guard_action: What a tripped guard does. ``"reducing"`` (default): only orders
+            that reduce exposure pass from then on, so the strategy's own exits still
+            close the position. ``"flatten"``: cancel every working order, close every
+            position with a reduce-only market order (filled at the next open), then
+            nothing passes (HALTED). ``"halted"``: nothing passes at all, exits included
+            — the open position rides until the cooldown or the end of the data (the
+            summary's ``guard_exposure_left_open`` says how much). Was ``"halted"`` by
+            default, which froze a losing position: on the BTC sample a 10% drawdown
+            halt denied the strategy's later exits and kept the whole position to the end.
         cooldown_s: Seconds after a trip when the guard re-activates trading (None: never).
         sizer: ``[risk.sizer]`` (`SizerConfig`); None: `Context.size` is unavailable.
         exits: ``[risk.exits]`` (`engine.risk.exits.ExitConfig`): protective exits the
@@ -244,7 +251,7 @@ class RiskConfig:
     max_drawdown_pct: float | None = None
     daily_loss_pct: float | None = None
     max_consecutive_losses: int | None = None
-    guard_action: Literal["reducing", "halted"] = "halted"
+    guard_action: Literal["reducing", "flatten", "halted"] = "reducing"
     cooldown_s: float | None = None
     sizer: SizerConfig | None = None
     exits: ExitConfig = field(default_factory=ExitConfig)
@@ -382,7 +389,10 @@ def build_guard(
         max_drawdown_pct=config.max_drawdown_pct,
         daily_loss_pct=config.daily_loss_pct,
         max_consecutive_losses=config.max_consecutive_losses,
-        action=TradingState(config.guard_action),
+        action=TradingState.HALTED
+        if config.guard_action == "flatten"
+        else TradingState(config.guard_action),
+        flatten=config.guard_action == "flatten",
         cooldown_ns=None if config.cooldown_s is None else round(config.cooldown_s * 1e9),
         positions=positions,
         prices=prices,

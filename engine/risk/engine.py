@@ -1,9 +1,13 @@
 """RiskEngine: every order passes here between the strategy and execution, in every mode.
 
-In: `OrderRequested`. Out: `OrderApproved` carrying the order rounded to the instrument's
-tick and lot size, or `OrderDenied` naming the check that failed and the numbers that
-failed it. Nothing raises for a bad order: NaN or negative quantities, missing prices and
-unknown symbols are denials like any other. In a multi-currency account (``fx_rate``) an
+In: `OrderRequested` and `ModifyRequested`. Out: `OrderApproved` carrying the order
+rounded to the instrument's tick and lot size, or `OrderDenied` naming the check that
+failed and the numbers that failed it; `ModifyApproved` or `OrderModifyRejected` for a
+modification (checked as the order it would make, see `RiskEngine.on_modify_requested`).
+Working orders count in the checks from their approval on (`WorkingBook`).
+
+Nothing raises for a bad order: NaN or negative quantities, missing prices and unknown
+symbols are denials like any other. In a multi-currency account (``fx_rate``) an
 order on a symbol whose quote currency has no known rate yet is denied (check
 ``fx_rate``); otherwise checks value it in the account currency (`engine.risk.checks`).
 
@@ -17,23 +21,35 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from enum import StrEnum
 
 from engine.bus import EventBus
 from engine.clock import Clock
+from engine.errors import did_you_mean
 from engine.model import (
+    CancelRequested,
     Instrument,
+    ModifyApproved,
+    ModifyRequested,
+    Order,
+    OrderAccepted,
     OrderApproved,
+    OrderCanceled,
     OrderDenied,
+    OrderModifyRejected,
+    OrderRejected,
     OrderRequested,
     OrderSide,
     OrderType,
     TimeInForce,
+    TrailingOffsetType,
+    parse_enum,
 )
 from engine.risk.checks import OpenOrders, PortfolioState, RiskCheck, RiskState, default_checks
 from engine.risk.events import TradingState, TradingStateChanged
 from engine.risk.limits import expected_positions
 
-__all__ = ["RiskEngine"]
+__all__ = ["RiskEngine", "WorkingBook"]
 
 
 class RiskEngine:
@@ -60,11 +76,14 @@ class RiskEngine:
         self._reject_off_grid = instrument_rules == "reject"
         self._reduce_only_ids: set[str] = set()  # shared by the states; grows on approval
         self._fx_rate = fx_rate
+        # Checks count working orders through this book: execution's plus the approvals
+        # execution has not booked yet (see `WorkingBook`).
+        self._book = WorkingBook(orders)
         # One immutable state view per symbol, built once: checks read live values through it.
         self._states = {
             symbol: RiskState(
                 portfolio,
-                orders,
+                self._book,
                 instrument,
                 fee_rate,
                 leverage,
@@ -77,6 +96,8 @@ class RiskEngine:
         self.checks = list(default_checks() if checks is None else checks)
         self.trading_state = TradingState.ACTIVE
         self.trading_state_reason = ""
+        self._flatten_ids: set[str] = set()  # the closing orders `flatten` sent: pass HALTED
+        self._flattened = 0
 
     @property
     def checks(self) -> list[RiskCheck]:
@@ -100,11 +121,20 @@ class RiskEngine:
         """Change the trading state and publish `TradingStateChanged` (no-op if unchanged).
 
         Args:
-            state: ``"active"``, ``"reducing"`` or ``"halted"`` (or a `TradingState`).
+            state: ``"active"``, ``"reducing"`` or ``"halted"`` in any case (or a
+                `TradingState`).
             reason: Why, shown in denials and in the report.
             ts_ns: When (ns UTC); the clock's time when None.
+
+        Raises:
+            ValueError: ``state`` names no trading state (the message lists them).
         """
-        target = TradingState(state)
+        target = parse_enum(TradingState, state)
+        if target is None:
+            allowed = [member.value for member in TradingState]
+            hint = did_you_mean(str(state).strip().lower(), allowed)
+            hint = hint if "did you mean" in hint else ""
+            raise ValueError(f"trading state {state!r} is not one of {', '.join(allowed)}{hint}")
         previous = self.trading_state
         if target is previous:
             return
@@ -114,6 +144,53 @@ class RiskEngine:
         self._bus.publish(
             TradingStateChanged(previous, target, reason, now if ts_ns is None else ts_ns, now)
         )
+
+    def flatten(self, reason: str, ts_ns: int | None = None) -> None:
+        """Halt trading, cancel every working order and close every position.
+
+        What ``[risk] guard_action = "flatten"`` does when a guard trips. The state moves
+        to HALTED at once (the strategy's orders from now on are denied); then a
+        `CancelRequested` goes out for every working order (all strategies, held bracket
+        exits and approvals still in flight included) and one reduce-only market order
+        per open position, on the closing side, for its whole quantity. Those orders
+        (ids ``risk-flatten-<n>``, strategy id ``risk``, tag ``flatten``) are the only
+        ones HALTED lets through; they fill like any market order (next bar's open by
+        default), so the strategy sees its positions go flat but no ``on_order_filled``
+        for them.
+
+        Args:
+            reason: Why (the guard's sentence), shown in the state change and denials.
+            ts_ns: When (ns UTC); the clock's time when None.
+        """
+        self.set_trading_state(TradingState.HALTED, reason, ts_ns)
+        now = self._clock.timestamp_ns()
+        for order in self._book.all_open_orders():
+            self._bus.publish(CancelRequested(order.order_id, order.strategy_id, now, now))
+        for symbol, state in self._states.items():
+            position = state.portfolio.position_quantity(symbol)
+            if position == 0:
+                continue
+            self._flattened += 1
+            order_id = f"risk-flatten-{self._flattened:06d}"
+            self._flatten_ids.add(order_id)
+            side = OrderSide.SELL if position > 0 else OrderSide.BUY
+            self._bus.publish(
+                OrderRequested(
+                    order_id,
+                    "risk",
+                    symbol,
+                    side,
+                    abs(position),
+                    OrderType.MARKET,
+                    None,
+                    None,
+                    TimeInForce.GTC,
+                    now,
+                    now,
+                    "flatten",
+                    reduce_only=True,
+                )
+            )
 
     def on_order_requested(self, order: OrderRequested) -> None:
         """Approve (rounded) or deny ``order``."""
@@ -130,11 +207,13 @@ class RiskEngine:
             and order.time_in_force is TimeInForce.GTC
             and not order.post_only
             and 0.0 < quantity < math.inf
+            and type(order.side) is OrderSide  # a str side would misread as a sell below
         ):
             lots = instrument.round_quantity(quantity)
             rounded = order if lots == quantity else order._replace(quantity=lots)
         else:
-            problem = _malformed(order)
+            order, unreadable = _normalized(order)
+            problem = unreadable or _malformed(order)
             if problem:
                 self._deny(order, "order_validity", problem)
                 return
@@ -183,12 +262,113 @@ class RiskEngine:
                 return
         if rounded.reduce_only:
             self._reduce_only_ids.add(rounded.order_id)
+        self._book.in_flight[rounded.order_id] = rounded  # an `Order` view only when asked
         now = self._clock.timestamp_ns()
         self._bus.publish(tuple.__new__(OrderApproved, (rounded, now, now)))  # C-level
+
+    def on_modify_requested(self, event: ModifyRequested) -> None:
+        """Let a modification through (`ModifyApproved`) or refuse it (`OrderModifyRejected`).
+
+        A modification is a request for risk like a new order: the working order as it
+        would be after the change (its remaining quantity ``new quantity - filled``, its
+        new prices) is rounded and run through the trading state and every check, with the
+        order's current self left out of the working orders so that it is not counted
+        twice. Was: ``ctx.modify`` went straight to the broker, and a limit buy of 10
+        modified to 1,000 on a 2x margin account filled at ~10x equity.
+
+        Passed without checks: changes that neither raise the quantity nor move a price
+        (they only reduce what the order can do), modifications of orders risk does not
+        see working (the broker answers "not working"), and malformed values (the broker
+        rejects them with the reason). A reduce-only order's change is checked (price band,
+        …) but not blocked by the trading state: moving a protective exit is always allowed.
+        Counts against ``order_rate_limit`` like an order (a venue counts it too). A
+        refusal's reason reads ``risk <check>: <why>``.
+        """
+        order = next(
+            (o for o in self._book.all_open_orders() if o.order_id == event.order_id), None
+        )
+        state = None if order is None else self._states.get(order.symbol)
+        request = None if order is None or state is None else self._modified(order, event)
+        if order is None or state is None or request is None:
+            self._approve_modify(event)
+            return
+        book = self._book
+        book.excluded = order.order_id  # its current self is what the change replaces
+        try:
+            problem = self._modify_problem(request, state)
+        finally:
+            book.excluded = ""
+        if problem:
+            now = self._clock.timestamp_ns()
+            self._bus.publish(OrderModifyRejected(order.order_id, order.symbol, problem, now, now))
+            return
+        self._approve_modify(event)
+
+    def _modified(self, order: Order, event: ModifyRequested) -> OrderRequested | None:
+        """Return ``order`` as a request for what it may still fill after ``event``'s change.
+
+        None when the change needs no check (nothing raised or moved) or is malformed.
+        """
+        quantity = order.quantity if event.quantity is None else event.quantity
+        limit = order.limit_price if event.limit_price is None else event.limit_price
+        stop = order.stop_price if event.stop_price is None else event.stop_price
+        if quantity <= order.quantity and (limit, stop) == (order.limit_price, order.stop_price):
+            return None
+        values = (quantity, limit or 1.0, stop or 1.0)
+        if not all(0.0 < value < math.inf for value in values):
+            return None
+        remaining = quantity - order.filled_quantity
+        if remaining <= 0:
+            return None
+        return OrderRequested(
+            order.order_id,
+            order.strategy_id,
+            order.symbol,
+            order.side,
+            remaining,
+            order.order_type,
+            limit,
+            stop,
+            order.time_in_force,
+            event.ts_event,
+            event.ts_init,
+            order.tag,
+            reduce_only=order.order_id in self._reduce_only_ids,
+            parent_order_id=order.parent_order_id,
+            oco_group=order.oco_group,
+        )
+
+    def _modify_problem(self, request: OrderRequested, state: RiskState) -> str:
+        rounded = _rounded(request, state.instrument)
+        if self.trading_state is not TradingState.ACTIVE and not rounded.reduce_only:
+            blocked = self._blocked_by_state(rounded, state)
+            if blocked:
+                return f"risk trading_state: {blocked}"
+        for check in self._symbol_checks[rounded.symbol]:
+            reason = check.check(rounded, state)
+            if reason is not None:
+                return f"risk {check.name}: {reason}"
+        return ""
+
+    def _approve_modify(self, event: ModifyRequested) -> None:
+        now = self._clock.timestamp_ns()
+        self._bus.publish(ModifyApproved(event, now, now))
+
+    def on_order_answered(self, event: OrderAccepted | OrderRejected | OrderCanceled) -> None:
+        """Stop counting an approval as in flight once the broker answered it.
+
+        Subscribed to `OrderAccepted` (execution's book lists the order from then on),
+        `OrderRejected` and `OrderCanceled` (a held child canceled with its parent).
+        """
+        in_flight = self._book.in_flight
+        if in_flight:
+            in_flight.pop(event.order_id, None)
 
     def _blocked_by_state(self, order: OrderRequested, state: RiskState) -> str:
         why = f" ({self.trading_state_reason})" if self.trading_state_reason else ""
         if self.trading_state is TradingState.HALTED:
+            if order.order_id in self._flatten_ids:
+                return ""  # closing what a "flatten" guard action closes
             return f"trading is HALTED{why}: only cancels pass"
         before, after = expected_positions(order, state)
         if order.reduce_only or abs(after) <= abs(before) * (1.0 + 1e-9):
@@ -203,10 +383,101 @@ class RiskEngine:
         self._bus.publish(OrderDenied(order.order_id, order.symbol, check, reason, now, now))
 
 
+class WorkingBook:
+    """The working orders risk counts: execution's book plus approvals still in flight.
+
+    Execution books an approved order only when it handles the `OrderApproved` and lists
+    it as working only once the broker accepts it, but the bus delivers events in order:
+    every order a strategy placed on the same bar is checked before any of their
+    approvals reach execution. Without this book two buys of 150 at 100 on 10,000 of
+    equity at leverage 2 each passed alone (15,000 <= 20,000) and filled together
+    (30,000). So an approval counts as working from the moment risk grants it (for its
+    whole quantity, at its limit/stop or the last close) until execution's book takes it
+    over (`OrderAccepted`) or it ends unsent (`OrderRejected`, `OrderCanceled` of a held
+    child). Held bracket children are in flight until their parent fills; being
+    reduce-only, they add no exposure (`RiskState.reduce_only_ids`).
+    """
+
+    def __init__(self, orders: OpenOrders) -> None:
+        self._orders = orders
+        self.in_flight: dict[str, OrderRequested] = {}
+        self.excluded = ""  # an order being modified: its change is checked in its place
+
+    def all_open_orders(self) -> list[Order]:
+        """Return every working order, execution's first, then those in flight."""
+        working = self._orders.all_open_orders()
+        if self.in_flight:  # viewed as `Order`s here, not at approval: rarely asked
+            working = working + [_entity(request) for request in self.in_flight.values()]
+        if self.excluded:
+            return [order for order in working if order.order_id != self.excluded]
+        return working
+
+
+def _entity(order: OrderRequested) -> Order:
+    """Return the `Order` view of an approval (positional, in field order: per order)."""
+    return Order(
+        order.order_id,
+        order.strategy_id,
+        order.symbol,
+        order.side,
+        order.quantity,
+        order.order_type,
+        order.limit_price,
+        order.stop_price,
+        order.time_in_force,
+        order.ts_event,
+        order.tag,
+        order.parent_order_id,
+        order.oco_group,
+    )
+
+
 def _applies(check: RiskCheck, state: RiskState) -> bool:
     """Return False if ``check`` declares (by an ``applies`` method) it cannot fail here."""
     applies = getattr(check, "applies", None)
     return applies is None or bool(applies(state))
+
+
+def _normalized(order: OrderRequested) -> tuple[OrderRequested, str]:
+    """Return ``order`` with its enum fields as members, or the reason it cannot be read.
+
+    `Context` already converts what strategies pass; this is the same rule for anything
+    else that publishes an `OrderRequested` (engine exits, adapters, tests, user code on
+    the bus), because every later stage compares members by identity
+    (``side is OrderSide.BUY``), which a plain ``"buy"`` fails: a str side would book
+    the opposite position. A string value in any case is converted; anything else denied.
+    """
+    side = parse_enum(OrderSide, order.side)
+    kind = parse_enum(OrderType, order.order_type)
+    tif = parse_enum(TimeInForce, order.time_in_force)
+    offset = parse_enum(TrailingOffsetType, order.trailing_offset_type)
+    if side is None or kind is None or tif is None or offset is None:
+        return order, _unreadable(order)
+    if (
+        side is order.side
+        and kind is order.order_type
+        and tif is order.time_in_force
+        and offset is order.trailing_offset_type
+    ):
+        return order, ""
+    return order._replace(
+        side=side, order_type=kind, time_in_force=tif, trailing_offset_type=offset
+    ), ""
+
+
+def _unreadable(order: OrderRequested) -> str:
+    """Return which enum field of ``order`` names no member, with the allowed values."""
+    fields: tuple[tuple[str, type[StrEnum]], ...] = (
+        ("side", OrderSide),
+        ("order_type", OrderType),
+        ("time_in_force", TimeInForce),
+        ("trailing_offset_type", TrailingOffsetType),
+    )
+    for name, enum in fields:
+        value = getattr(order, name)
+        if parse_enum(enum, value) is None:
+            return f"{name} {value!r} is not one of {', '.join(m.value for m in enum)}"
+    return ""
 
 
 def _malformed(order: OrderRequested) -> str | None:

@@ -10,8 +10,12 @@ guard is configured, so a run without guards does no per-bar work here.
 - Consecutive losses: ``max_consecutive_losses`` losing round trips (net of fees) in a row.
 
 A tripped guard moves the state to ``action`` (never to a less severe state than the
-current one). With ``cooldown_ns`` the guard re-activates trading on the first bar at or
-after trip time + cooldown, and starts afresh: the peak and the day's start become the
+current one): REDUCING by default (``[risk] guard_action``), so exits still pass and a
+losing position can be closed; HALTED on request. With ``flatten`` risk halts, cancels
+every working order and closes every position with orders only it may send
+(`RiskEngine.flatten`). All three guards trip through `PortfolioGuard._trip`, so they
+share the action. With ``cooldown_ns`` the guard re-activates trading on the first bar at
+or after trip time + cooldown, and starts afresh: the peak and the day's start become the
 equity then and the loss streak is reset. A state set by the user is never lifted by a
 cooldown.
 """
@@ -19,14 +23,17 @@ cooldown.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from engine.clock import Clock
-from engine.model import Bar, OrderFilled, OrderSide
-from engine.risk.events import TradingState
+import numpy as np
+import numpy.typing as npt
 
-__all__ = ["PortfolioGuard", "RoundTrips", "TradingStateSink"]
+from engine.clock import Clock
+from engine.model import Bar, OrderFilled, OrderSide, parse_enum
+from engine.risk.events import TradingState, TradingStateChanged
+
+__all__ = ["PortfolioGuard", "RoundTrips", "TradingStateSink", "guard_metrics"]
 
 DAY_NS = 86_400 * 10**9
 
@@ -68,6 +75,10 @@ class TradingStateSink(Protocol):
 
     def set_trading_state(self, state: TradingState, reason: str, ts_ns: int | None = None) -> None:
         """Change the state (publishes `TradingStateChanged` if it changed)."""
+        ...
+
+    def flatten(self, reason: str, ts_ns: int | None = None) -> None:
+        """Halt, cancel every working order and close every position."""
         ...
 
 
@@ -118,7 +129,8 @@ class PortfolioGuard:
         max_drawdown_pct: float | None = None,
         daily_loss_pct: float | None = None,
         max_consecutive_losses: int | None = None,
-        action: TradingState = TradingState.HALTED,
+        action: TradingState | str = TradingState.REDUCING,
+        flatten: bool = False,
         cooldown_ns: int | None = None,
         positions: Mapping[str, HeldQuantity] | None = None,
         prices: Mapping[str, float] | None = None,
@@ -129,7 +141,12 @@ class PortfolioGuard:
         self.max_drawdown_pct = max_drawdown_pct
         self.daily_loss_pct = daily_loss_pct
         self.max_consecutive_losses = max_consecutive_losses
-        self.action = action
+        state = parse_enum(TradingState, action)
+        if state is None:  # a str must not reach the identity checks (`is not self.action`)
+            allowed = ", ".join(member.value for member in TradingState)
+            raise ValueError(f"guard action {action!r} is not one of {allowed}")
+        self.action = TradingState.HALTED if flatten else state
+        self.flatten = flatten
         self.cooldown_ns = cooldown_ns
         equity = portfolio.equity()
         self.peak = equity
@@ -228,7 +245,10 @@ class PortfolioGuard:
     def _trip(self, reason: str, now: int) -> None:
         if self._risk.trading_state.severity >= self.action.severity:
             return
-        self._risk.set_trading_state(self.action, reason, now)
+        if self.flatten:
+            self._risk.flatten(reason, now)
+        else:
+            self._risk.set_trading_state(self.action, reason, now)
         self._tripped_reason = reason
         if self.cooldown_ns is not None:
             self._resume_at = now + self.cooldown_ns
@@ -249,3 +269,37 @@ class PortfolioGuard:
         self._risk.set_trading_state(
             TradingState.ACTIVE, f"cooldown of {cooldown_s:g} s ended", now
         )
+
+
+def guard_metrics(
+    changes: Sequence[TradingStateChanged],
+    ts: npt.NDArray[np.int64],
+    gross_exposure: npt.NDArray[np.float64],
+) -> dict[str, object]:
+    """Return what the guards did, for metrics.json and the CLI summary.
+
+    Args:
+        changes: The run's trading-state changes, in order (`Recorder.trading_states`).
+        ts: The equity curve's times (bar closes, ns UTC), ascending.
+        gross_exposure: Σ |position value| at each of those times, account currency.
+
+    Returns:
+        ``guard_trips``: changes to a more severe state; ``guard_final_state``: the state
+        at the end; ``guard_exposure_at_trip``: gross exposure at the last curve point at
+        or before the first trip (None without a trip); ``guard_exposure_left_open``: gross
+        exposure at the end of the run if trading was not active then (what a halt left
+        riding), else 0.0.
+    """
+    trips = [c for c in changes if c.state.severity > c.previous.severity]
+    final = changes[-1].state if changes else TradingState.ACTIVE
+    at_trip: float | None = None
+    if trips and len(ts):
+        index = int(np.searchsorted(ts, trips[0].ts_event, side="right")) - 1
+        at_trip = float(gross_exposure[max(index, 0)])
+    left = float(gross_exposure[-1]) if final is not TradingState.ACTIVE and len(ts) else 0.0
+    return {
+        "guard_trips": len(trips),
+        "guard_final_state": str(final),
+        "guard_exposure_at_trip": at_trip,
+        "guard_exposure_left_open": left,
+    }

@@ -38,6 +38,7 @@ from engine.portfolio.fx import FxPosition, FxRates, RateSeries, load_rate_serie
 from engine.report.frames import equity_frame, fills_frame, orders_frame, trades_frame
 from engine.report.metrics import compute_metrics
 from engine.report.recorder import Mark, Recorder, TradeRecord
+from engine.risk.guards import guard_metrics
 from engine.runtime.delivery import delivering, paused_gc
 from engine.runtime.kernel import Kernel, build_kernel
 from engine.runtime.ticks import drive_events, iter_events, tick_marks
@@ -493,6 +494,10 @@ def _summarize(
         fills=fills,
         open_trades=still_open,
     )
+    if kernel.guard is not None:  # runs without a guard (the shipped configs) keep their keys
+        metrics.update(
+            guard_metrics(kernel.recorder.trading_states, curve.ts, curve.gross_exposure)
+        )
     return curve, metrics, still_open
 
 

@@ -21,6 +21,7 @@ from engine.model import (
     Bar,
     CancelRequested,
     Instrument,
+    ModifyApproved,
     ModifyRequested,
     OrderAccepted,
     OrderApproved,
@@ -105,13 +106,16 @@ class Kernel:
         bus.subscribe(OrderApproved, recorder.on_order_approved)
         bus.subscribe(OrderApproved, execution.on_order_approved)
         bus.subscribe(CancelRequested, execution.on_cancel_requested)
-        bus.subscribe(ModifyRequested, execution.on_modify_requested)
+        bus.subscribe(ModifyRequested, risk.on_modify_requested)  # a change is checked too
+        bus.subscribe(ModifyApproved, execution.on_modify_approved)
         bus.subscribe(OrderDenied, recorder.on_order_denied)
         bus.subscribe(OrderDenied, execution.on_order_denied)
         strategy_hook(OrderDenied, "on_order_denied")
         # broker facts: execution's book first, then the account, the record, the strategy
         bus.subscribe(OrderAccepted, execution.on_order_accepted)
+        bus.subscribe(OrderAccepted, risk.on_order_answered)  # no longer in flight (same bar)
         bus.subscribe(OrderAccepted, recorder.on_order_accepted)
+        bus.subscribe(OrderRejected, risk.on_order_answered)
         bus.subscribe(OrderRejected, execution.on_order_rejected)
         bus.subscribe(OrderRejected, recorder.on_order_rejected)
         strategy_hook(OrderRejected, "on_order_rejected")
@@ -138,6 +142,7 @@ class Kernel:
             bus.subscribe(OrderFilled, self.sizer.on_order_filled)
         strategy_hook(OrderFilled, "on_order_filled")
         bus.subscribe(OrderCanceled, execution.on_order_canceled)
+        bus.subscribe(OrderCanceled, risk.on_order_answered)
         bus.subscribe(OrderCanceled, recorder.on_order_canceled)
         strategy_hook(OrderCanceled, "on_order_canceled")
         bus.subscribe(TradingStateChanged, recorder.on_trading_state_changed)

@@ -2,7 +2,8 @@
 
 In: the clock, the bus, read-only views of the portfolio and of open orders, the bar
 history and the instruments. Out: commands on the bus (`OrderRequested`,
-`CancelRequested`); risk and execution decide what becomes of them and answer with events
+`CancelRequested`, `ModifyRequested`: the order methods live in `engine.strategy.orders`,
+which `Context` inherits); risk and execution decide what becomes of them and answer with events
 (`OrderDenied`, `OrderFilled`, …) delivered to the strategy's hooks. The context never
 fills, sizes against risk limits or touches the broker itself, so the same strategy code
 runs in backtest, paper and live.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -21,47 +22,22 @@ from engine.bus import EventBus
 from engine.cache import SymbolHistory
 from engine.clock import Clock
 from engine.errors import IndicatorError, StrategyError, did_you_mean
-from engine.feeds.timeframe import parse_timeframe, parse_timestamp
+from engine.feeds.timeframe import parse_timeframe
 from engine.indicators import registry
 from engine.model import (
-    CancelRequested,
     Instrument,
-    ModifyRequested,
-    Order,
-    OrderRequested,
     OrderSide,
     OrderType,
-    TimeInForce,
     TrailingOffsetType,
 )
 from engine.risk.sizing import Sizer, SizingInputs, average_true_range, realized_volatility
 from engine.risk.sizing import size as size_signal
 from engine.strategy.history import Declaration, Indicator, precomputed_indicator
+from engine.strategy.orders import OrderMethods, OrdersView, PortfolioView, choice
 
 __all__ = ["Context", "OrdersView", "PortfolioView"]
 
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
-
-
-class PortfolioView(Protocol):
-    """Read-only account state the context exposes."""
-
-    @property
-    def cash(self) -> float:
-        """Return cash in account currency."""
-        ...
-
-    def equity(self) -> float:
-        """Return cash plus the marked value of all positions."""
-        ...
-
-    def position_quantity(self, symbol: str) -> float:
-        """Return the signed position quantity (> 0 long, < 0 short)."""
-        ...
-
-    def last_price(self, symbol: str) -> float:
-        """Return the last marked price of ``symbol`` (NaN before its first bar)."""
-        ...
 
 
 class TimerService(Protocol):
@@ -78,18 +54,10 @@ class TimerService(Protocol):
         ...
 
 
-class OrdersView(Protocol):
-    """Read-only view of the orders the execution stage is working."""
-
-    def open_orders(self, strategy_id: str, symbol: str | None = None) -> list[Order]:
-        """Return the strategy's working orders, oldest first."""
-        ...
-
-
 IndicatorFactory = Callable[[str, SymbolHistory, Mapping[str, str], Declaration], Indicator]
 
 
-class Context:
+class Context(OrderMethods):
     """The strategy's window on the engine. One per strategy, passed to every hook."""
 
     def __init__(
@@ -129,6 +97,7 @@ class Context:
         self.timer_callback: Callable[[str, int], None] | None = None
         self._indicators: dict[tuple[object, ...], Indicator] = {}
         self._next_order = 0
+        self._reduce_only_ids: set[str] = set()  # see `OrderMethods`
 
     # --- time and account -------------------------------------------------------------
 
@@ -160,10 +129,6 @@ class Context:
     def position(self, symbol: str) -> float:
         """Return the signed position in ``symbol``: > 0 long, < 0 short, 0 flat."""
         return self._portfolio.position_quantity(self._known(symbol))
-
-    def open_orders(self, symbol: str | None = None) -> list[Order]:
-        """Return this strategy's working orders (optionally for one symbol)."""
-        return self._orders.open_orders(self.strategy_id, symbol)
 
     def history(self, symbol: str, n: int | None = None) -> pd.DataFrame:
         """Return the last ``n`` closed bars of ``symbol`` (open, high, low, close, volume).
@@ -241,190 +206,10 @@ class Context:
 
     # --- orders -----------------------------------------------------------------------
 
-    def buy(
-        self,
-        symbol: str,
-        quantity: float,
-        *,
-        limit_price: float | None = None,
-        stop_price: float | None = None,
-        time_in_force: str = "gtc",
-        expire_time: str | int | None = None,
-        post_only: bool = False,
-        reduce_only: bool = False,
-        tag: str = "",
-    ) -> str:
-        """Request a buy of ``quantity`` units.
-
-        A ``limit_price`` makes it a limit order, a ``stop_price`` a stop (market) order,
-        both a stop-limit. ``time_in_force`` is ``gtc``, ``day``, ``gtd`` (with
-        ``expire_time``: ISO-8601 or ns), ``ioc`` or ``fok``.
-
-        Returns:
-            The order id. The outcome arrives as `on_order_filled`, `on_order_denied`, ….
-        """
-        return self.submit_order(
-            symbol,
-            OrderSide.BUY,
-            quantity,
-            limit_price=limit_price,
-            stop_price=stop_price,
-            time_in_force=time_in_force,
-            expire_time=expire_time,
-            post_only=post_only,
-            reduce_only=reduce_only,
-            tag=tag,
-        )
-
-    def sell(
-        self,
-        symbol: str,
-        quantity: float,
-        *,
-        limit_price: float | None = None,
-        stop_price: float | None = None,
-        time_in_force: str = "gtc",
-        expire_time: str | int | None = None,
-        post_only: bool = False,
-        reduce_only: bool = False,
-        tag: str = "",
-    ) -> str:
-        """Request a sell of ``quantity`` units (beyond the position it opens a short).
-
-        Arguments as for `buy`.
-        """
-        return self.submit_order(
-            symbol,
-            OrderSide.SELL,
-            quantity,
-            limit_price=limit_price,
-            stop_price=stop_price,
-            time_in_force=time_in_force,
-            expire_time=expire_time,
-            post_only=post_only,
-            reduce_only=reduce_only,
-            tag=tag,
-        )
-
-    def submit_order(
-        self,
-        symbol: str,
-        side: OrderSide,
-        quantity: float,
-        *,
-        order_type: OrderType | str | None = None,
-        limit_price: float | None = None,
-        stop_price: float | None = None,
-        time_in_force: TimeInForce | str = TimeInForce.GTC,
-        expire_time: str | int | None = None,
-        post_only: bool = False,
-        reduce_only: bool = False,
-        trailing_offset: float | None = None,
-        trailing_offset_type: TrailingOffsetType | str = TrailingOffsetType.PRICE,
-        parent_order_id: str = "",
-        oco_group: str = "",
-        tag: str = "",
-    ) -> str:
-        """Publish an `OrderRequested`; return its id. Risk validates and may deny it.
-
-        ``order_type`` defaults from the prices given (limit, stop, stop-limit, market).
-        An order for a symbol the run does not trade is denied by risk, like any bad order.
-        """
-        if order_type is None:
-            if limit_price is not None:
-                order_type = OrderType.STOP_LIMIT if stop_price is not None else OrderType.LIMIT
-            else:
-                order_type = OrderType.STOP if stop_price is not None else OrderType.MARKET
-        kind = (
-            order_type
-            if type(order_type) is OrderType
-            else _choice(OrderType, order_type, "order_type")
-        )
-        tif = (
-            time_in_force
-            if type(time_in_force) is TimeInForce
-            else _choice(TimeInForce, time_in_force, "time_in_force")
-        )
-        offset_type = (
-            trailing_offset_type
-            if type(trailing_offset_type) is TrailingOffsetType
-            else _choice(TrailingOffsetType, trailing_offset_type, "trailing_offset_type")
-        )
-        return self._publish_order(
-            symbol,
-            side,
-            float(quantity),
-            kind,
-            None if limit_price is None else float(limit_price),
-            None if stop_price is None else float(stop_price),
-            tif,
-            None if expire_time is None else _to_ns(expire_time),
-            post_only,
-            reduce_only,
-            None if trailing_offset is None else float(trailing_offset),
-            offset_type,
-            parent_order_id,
-            oco_group,
-            tag,
-        )
-
-    def _publish_order(
-        self,
-        symbol: str,
-        side: OrderSide,
-        quantity: float,
-        kind: OrderType,
-        limit_price: float | None,
-        stop_price: float | None,
-        tif: TimeInForce,
-        expire_time_ns: int | None,
-        post_only: bool,
-        reduce_only: bool,
-        trailing_offset: float | None,
-        offset_type: TrailingOffsetType,
-        parent_order_id: str,
-        oco_group: str,
-        tag: str,
-    ) -> str:
-        """Number the order and publish its `OrderRequested` (arguments already checked)."""
-        self._next_order += 1
-        order_id = f"{self.strategy_id}-{self._next_order:06d}"
-        now = self._clock.timestamp_ns()
-        # tuple.__new__ with the fields in `OrderRequested`'s order: this runs once per
-        # order, and the named tuple's own (Python-level, keyword-friendly) __new__ costs
-        # several times more.
-        self._bus.publish(
-            tuple.__new__(
-                OrderRequested,
-                (
-                    order_id,
-                    self.strategy_id,
-                    symbol,
-                    side,
-                    quantity,
-                    kind,
-                    limit_price,
-                    stop_price,
-                    tif,
-                    now,
-                    now,
-                    tag,
-                    expire_time_ns,
-                    post_only,
-                    reduce_only,
-                    trailing_offset,
-                    offset_type,
-                    parent_order_id,
-                    oco_group,
-                ),
-            )
-        )
-        return order_id
-
     def trailing_stop(
         self,
         symbol: str,
-        side: OrderSide,
+        side: OrderSide | str,
         quantity: float,
         *,
         offset: float | None = None,
@@ -442,6 +227,7 @@ class Context:
             atr_multiple: Distance as a multiple of ATR(``atr_period``) at the current bar,
                 converted to a price amount now (the trail then keeps that amount).
         """
+        side = choice(OrderSide, side, "side")  # before any work: a bad side raises first
         given = [v for v in (offset, percent, atr_multiple) if v is not None]
         if len(given) != 1:
             raise StrategyError("trailing_stop: give one of offset, percent, atr_multiple")
@@ -460,143 +246,6 @@ class Context:
             reduce_only=reduce_only,
             tag=tag,
         )
-
-    def bracket(
-        self,
-        symbol: str,
-        side: OrderSide,
-        quantity: float,
-        *,
-        stop_loss: float,
-        take_profit: float,
-        entry_price: float | None = None,
-        tag: str = "",
-    ) -> tuple[str, str, str]:
-        """Enter with a protective stop-loss and a take-profit that cancel each other.
-
-        The entry is a market order, or a limit at ``entry_price``. The two exits are held
-        until the entry fills, then work as a reduce-only stop and limit in one
-        one-cancels-other group (`ExecutionConfig.bracket_conflict` decides a bar that
-        reaches both).
-
-        Returns:
-            ``(entry_id, stop_loss_id, take_profit_id)``.
-        """
-        entry = self.submit_order(symbol, side, quantity, limit_price=entry_price, tag=tag)
-        exit_side = OrderSide.SELL if side is OrderSide.BUY else OrderSide.BUY
-        group = f"oco-{entry}"
-        stop = self.submit_order(
-            symbol,
-            exit_side,
-            quantity,
-            stop_price=stop_loss,
-            reduce_only=True,
-            parent_order_id=entry,
-            oco_group=group,
-            tag=tag or "stop_loss",
-        )
-        target = self.submit_order(
-            symbol,
-            exit_side,
-            quantity,
-            limit_price=take_profit,
-            reduce_only=True,
-            parent_order_id=entry,
-            oco_group=group,
-            tag=tag or "take_profit",
-        )
-        return entry, stop, target
-
-    def modify(
-        self,
-        order_id: str,
-        *,
-        quantity: float | None = None,
-        limit_price: float | None = None,
-        stop_price: float | None = None,
-    ) -> None:
-        """Request a change of a working order (answered by `on_order_updated`)."""
-        now = self._clock.timestamp_ns()
-        self._bus.publish(
-            ModifyRequested(order_id, self.strategy_id, quantity, limit_price, stop_price, now, now)
-        )
-
-    def order_target_quantity(self, symbol: str, target: float, tag: str = "") -> str | None:
-        """Order the difference between ``target`` (signed units) and the position.
-
-        Working orders' open quantity counts as already ordered, so calling this on every
-        bar does not stack duplicate orders. Returns the order id, or None if nothing to do.
-        """
-        if symbol not in self._histories:
-            self._known(symbol)  # raises, naming the nearest symbol
-        instrument = self._instruments[symbol]
-        working = self._orders.open_orders(self.strategy_id, symbol)
-        pending = 0.0
-        if working:  # orders still working count as already ordered
-            pending = sum(order.side.sign * order.leaves_quantity for order in working)
-        delta = instrument.round_quantity(
-            target - self._portfolio.position_quantity(symbol) - pending
-        )
-        if delta == 0:
-            return None
-        side = OrderSide.BUY if delta > 0 else OrderSide.SELL
-        return self._publish_order(  # a plain market order: nothing to parse or convert
-            symbol,
-            side,
-            delta if delta > 0 else -delta,
-            OrderType.MARKET,
-            None,
-            None,
-            TimeInForce.GTC,
-            None,
-            False,
-            False,
-            None,
-            TrailingOffsetType.PRICE,
-            "",
-            "",
-            tag,
-        )
-
-    def order_target_percent(self, symbol: str, fraction: float, tag: str = "") -> str | None:
-        """Hold a position worth ``fraction`` of equity (1.0 = 100%, -0.5 = 50% short).
-
-        Sized at the last close, leaving room for the configured fee so that
-        ``fraction=1.0`` is affordable at that price: ``quantity = equity * fraction /
-        (close * rate * (1 + fee_rate))``, rounded toward zero to the lot size, where
-        ``rate`` converts the symbol's quote currency into the account currency now (1.0
-        when they are the same; see `fx_rate`). If the price moves before the fill, the
-        broker's ``cash_shortfall`` setting decides what happens.
-
-        With ``execution.target_sizing = "fill"`` that quantity is provisional (what risk
-        checks): the broker replaces it at the fill by ``fraction`` of the equity then, at
-        the fill price (`engine.execution.fill_sizing`).
-        """
-        if not math.isfinite(fraction):
-            raise StrategyError(f"order_target_percent({symbol!r}, {fraction}): not a number")
-        order_id = self.order_target_value(symbol, self._portfolio.equity() * fraction, tag=tag)
-        if order_id is not None and self._size_at_fill is not None:
-            # the request is still queued on the bus: the venue knows before it sees it
-            self._size_at_fill(order_id, fraction)
-        return order_id
-
-    def order_target_value(self, symbol: str, value: float, tag: str = "") -> str | None:
-        """Hold a position worth ``value`` in the account currency (< 0: short).
-
-        ``quantity = value / (close * rate * (1 + fee_rate))`` at the last close and the
-        rate now, rounded toward zero to the lot size (fee and slippage reserved as in
-        `order_target_percent`). None when nothing is ordered (no price or rate yet, or
-        the position is already there).
-        """
-        if not math.isfinite(value):
-            raise StrategyError(f"order_target_value({symbol!r}, {value}): not a number")
-        price = self._portfolio.last_price(self._known(symbol))
-        if self._fx_rate is not None:
-            price *= self._fx_rate(symbol)
-        if not 0.0 < price < math.inf:  # NaN before the first bar (or the first rate)
-            return None
-        target = value / (price * (1.0 + self._sizing_fee_rate))
-        return self.order_target_quantity(symbol, target, tag=tag)
 
     def fx_rate(self, symbol: str) -> float:
         """Return the price of one unit of ``symbol``'s quote currency in the account currency.
@@ -664,50 +313,6 @@ class Context:
             raise StrategyError(f"order_target_signal({symbol!r}, {strength}): not a number")
         target = self.size(symbol, strength, sizer) if strength else 0.0
         return self.order_target_quantity(symbol, target, tag=tag)
-
-    def close_position(self, symbol: str, tag: str = "") -> str | None:
-        """Order the position in ``symbol`` back to flat; None if already flat."""
-        return self.order_target_quantity(symbol, 0.0, tag=tag)
-
-    def cancel(self, order_id: str) -> None:
-        """Request cancellation of a working order (answered by `on_order_canceled`)."""
-        now = self._clock.timestamp_ns()
-        self._bus.publish(CancelRequested(order_id, self.strategy_id, now, now))
-
-    def cancel_all(self, symbol: str | None = None) -> None:
-        """Request cancellation of every working order (optionally of one symbol)."""
-        for order in self.open_orders(symbol):
-            self.cancel(order.order_id)
-
-    def _known(self, symbol: str) -> str:
-        if symbol not in self._histories:
-            raise StrategyError(
-                f"unknown symbol {symbol!r}{did_you_mean(symbol, self._histories)}; "
-                "add it as a [[data]] source"
-            )
-        return symbol
-
-
-E = TypeVar("E", OrderType, TimeInForce, TrailingOffsetType)
-
-
-def _choice(enum: type[E], value: E | str, name: str) -> E:
-    if type(value) is enum:
-        return value  # the common case, on the order path: no conversion
-    try:
-        return enum(value)
-    except ValueError:
-        options = [member.value for member in enum]
-        suggestion = did_you_mean(str(value), options)
-        raise StrategyError(
-            f"{name} {value!r} is not one of {', '.join(options)}{suggestion}"
-        ) from None
-
-
-def _to_ns(value: str | int | None) -> int | None:
-    if value is None or isinstance(value, int):
-        return value
-    return parse_timestamp(value, what="expire_time")
 
 
 _DEFAULT_COLUMNS = {"real": "close", "real0": "high", "real1": "low"}

@@ -16,7 +16,8 @@ def test_guard_and_borrow_fees_are_recorded_everywhere(kestrel: CliRunner, tmp_p
     result = kestrel(
         "backtest", "configs/sma_cross_btc.toml", "--out", str(tmp_path / "run"),
         "--db", f"sqlite:///{db}",
-        "--set", "risk.max_drawdown_pct=20.0", "--set", "account.leverage=2.0",
+        "--set", "risk.max_drawdown_pct=20.0", "--set", 'risk.guard_action="halted"',
+        "--set", "account.leverage=2.0",
         "--set", "account.borrow_rate=0.05", "--set", "strategy.params.allow_short=true",
     )  # fmt: skip
     assert result.code == 0, result.err

@@ -99,7 +99,10 @@ def test_curve_with_account_rules_equals_live_snapshots(seed: int) -> None:
     assert reasons == {"funding", "borrow_fee"}
     assert all(a.symbol == "STOCK" for a in recorder.cash_adjustments if a.reason == "borrow_fee")
     calls = [e for e in recorder.account_events if isinstance(e, MarginCalled)]
-    assert len(calls) == {1: 2}.get(seed, 0)  # seed 1 is called twice: liquidations included
+    # seed 1 is called twice (liquidations included); seed 3 once since issue 10's fixes
+    # (close_position cancels working stops first, same-bar orders count against each
+    # other) changed its path
+    assert len(calls) == {1: 2, 3: 1}.get(seed, 0)
     expected = np.array([tuple(s) for s in kernel.portfolio.equity_curve], dtype=np.float64)
     closes = [(s, ts, histories[s].columns["close"]) for s in histories]
     got_ts, cash, equity, gross = equity_curve(

@@ -13,6 +13,7 @@ from engine.model import (
     Bar,
     Instrument,
     Order,
+    OrderAccepted,
     OrderApproved,
     OrderDenied,
     OrderFilled,
@@ -92,6 +93,9 @@ class Harness:
         )
         self.risk.on_order_requested(request)
         self.bus.flush()
+        # each order is checked alone against the account: answer the approval so that it
+        # is no longer counted in flight by the next one
+        self.risk.on_order_answered(OrderAccepted("S1-1", "A", 0, 0))
         event = self.events[-1]
         self.events.clear()
         return event
@@ -156,7 +160,9 @@ def test_drawdown_guard_trips_at_the_limit_and_cooldown_resumes() -> None:
 
 def test_cooldown_never_lifts_a_state_the_user_set_since() -> None:
     h = Harness()
-    guard = PortfolioGuard(h.risk, h.account, h.clock, max_drawdown_pct=5.0, cooldown_ns=HOUR)
+    guard = PortfolioGuard(
+        h.risk, h.account, h.clock, max_drawdown_pct=5.0, action=HALTED, cooldown_ns=HOUR
+    )
     h.account.equity_value = 9_000.0
     guard.on_bar(bar(HOUR))
     assert h.risk.trading_state is HALTED
@@ -170,7 +176,7 @@ def test_cooldown_never_lifts_a_state_the_user_set_since() -> None:
 
 def test_daily_loss_is_measured_from_the_equity_at_the_start_of_the_utc_day() -> None:
     h = Harness()
-    guard = PortfolioGuard(h.risk, h.account, h.clock, daily_loss_pct=5.0)
+    guard = PortfolioGuard(h.risk, h.account, h.clock, daily_loss_pct=5.0, action=HALTED)
     h.account.equity_value = 8_000.0  # day 0: 20% down from 10,000 at the start
     guard.on_bar(bar(HOUR))
     assert h.risk.trading_state is HALTED
@@ -204,7 +210,7 @@ def test_round_trips_net_of_fees_and_split_when_crossing_zero() -> None:
 
 def test_consecutive_losses_guard() -> None:
     h = Harness()
-    guard = PortfolioGuard(h.risk, h.account, h.clock, max_consecutive_losses=2)
+    guard = PortfolioGuard(h.risk, h.account, h.clock, max_consecutive_losses=2, action=HALTED)
     assert not guard.watches_bars  # needs fills only
     for price in (90.0, 120.0, 95.0):  # loss, win, loss
         guard.on_order_filled(fill(BUY, 1, 100.0))
@@ -227,7 +233,13 @@ def test_guard_sums_equity_from_live_position_and_price_views() -> None:
     prices = {"A": 100.0}
     h.account.cash = 8_000.0  # equity 8,000 + 20 x 100 = 10,000
     guard = PortfolioGuard(
-        h.risk, h.account, h.clock, max_drawdown_pct=10.0, positions=positions, prices=prices
+        h.risk,
+        h.account,
+        h.clock,
+        max_drawdown_pct=10.0,
+        action=HALTED,
+        positions=positions,
+        prices=prices,
     )
     prices["A"] = 150.0  # 11,000: the peak
     guard.on_bar(bar(HOUR))
@@ -242,3 +254,14 @@ def test_guard_sums_equity_from_live_position_and_price_views() -> None:
     prices["A"] = 100.0  # 9,900 is exactly 10% below 11,000
     guard.on_bar(bar(4 * HOUR))
     assert h.risk.trading_state is HALTED
+
+
+def test_a_guard_action_given_as_a_string_in_any_case_is_the_state() -> None:
+    h = Harness()
+    guard = PortfolioGuard(h.risk, h.account, h.clock, max_drawdown_pct=5.0, action="Halted")
+    assert guard.action is HALTED
+    h.account.equity_value = 9_000.0
+    guard.on_bar(bar(HOUR))
+    assert h.risk.trading_state is HALTED
+    with pytest.raises(ValueError, match="guard action 'stop' is not one of active, reducing"):
+        PortfolioGuard(h.risk, h.account, h.clock, max_drawdown_pct=5.0, action="stop")

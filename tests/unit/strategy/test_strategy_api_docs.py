@@ -35,7 +35,12 @@ def test_reference_page_is_up_to_date() -> None:
 
 def test_page_documents_every_public_context_member_and_the_order_methods() -> None:
     page = generator().render()
-    public = [name for name in vars(Context) if not name.startswith("_")]
+    public = [
+        name
+        for owner in Context.__mro__[:-1]  # Context and its bases (OrderMethods), not object
+        for name in vars(owner)
+        if not name.startswith("_")
+    ]
     for name in public:
         assert f"### `Context.{name}`" in page, name
     for name in ("bracket", "trailing_stop", "modify", "cancel_all", "set_timer", "submit_order"):

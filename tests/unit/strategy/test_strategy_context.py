@@ -236,6 +236,7 @@ def test_close_position(world: World) -> None:
     world.portfolio.positions["A"] = -7.0
     world.ctx.close_position("A", tag="exit")
     assert (world.last().side, world.last().quantity, world.last().tag) == (BUY, 7.0, "exit")
+    assert world.last().reduce_only  # can never overshoot into a long
     world.orders.orders = [working("S1-000001", "A", BUY, 7.0)]
     assert world.ctx.close_position("A") is None  # the close is already working
     world.orders.orders = [working("S1-000001", "A", BUY, 7.0, filled=3.0)]

@@ -1,0 +1,534 @@
+"""`OrderMethods`: the order half of the strategy `Context` (buy, sell, targets, close).
+
+Every method publishes commands on the bus (`OrderRequested`, `CancelRequested`,
+`ModifyRequested`) and returns at once; risk and execution answer with events delivered to
+the strategy's hooks. Nothing here fills, sizes against risk limits or touches the broker.
+
+Arguments are read at this boundary: enum arguments become members (`parse_enum`: the
+member or its string value in any case) or raise `StrategyError` naming the allowed values,
+because every later stage compares members by identity (``side is OrderSide.BUY``), which
+a plain ``"buy"`` fails.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Protocol, TypeVar
+
+from engine.bus import EventBus
+from engine.cache import SymbolHistory
+from engine.clock import Clock
+from engine.errors import StrategyError, did_you_mean
+from engine.feeds.timeframe import parse_timestamp
+from engine.model import (
+    CancelRequested,
+    Instrument,
+    ModifyRequested,
+    Order,
+    OrderRequested,
+    OrderSide,
+    OrderType,
+    TimeInForce,
+    TrailingOffsetType,
+    parse_enum,
+)
+
+__all__ = ["OrderMethods", "OrdersView", "PortfolioView", "choice"]
+
+
+class PortfolioView(Protocol):
+    """Read-only account state the context exposes."""
+
+    @property
+    def cash(self) -> float:
+        """Return cash in account currency."""
+        ...
+
+    def equity(self) -> float:
+        """Return cash plus the marked value of all positions."""
+        ...
+
+    def position_quantity(self, symbol: str) -> float:
+        """Return the signed position quantity (> 0 long, < 0 short)."""
+        ...
+
+    def last_price(self, symbol: str) -> float:
+        """Return the last marked price of ``symbol`` (NaN before its first bar)."""
+        ...
+
+
+class OrdersView(Protocol):
+    """Read-only view of the orders the execution stage is working."""
+
+    def open_orders(self, strategy_id: str, symbol: str | None = None) -> list[Order]:
+        """Return the strategy's working orders, oldest first."""
+        ...
+
+
+class OrderMethods:
+    """Order methods of `Context` (which inherits them), with the state they use.
+
+    The attributes are set by `Context.__init__`; this class holds no state of its own.
+    """
+
+    strategy_id: str
+    _clock: Clock
+    _bus: EventBus
+    _portfolio: PortfolioView
+    _orders: OrdersView
+    _histories: Mapping[str, SymbolHistory]
+    _instruments: Mapping[str, Instrument]
+    _sizing_fee_rate: float
+    _fx_rate: Callable[[str], float] | None
+    _size_at_fill: Callable[[str, float], None] | None
+    _next_order: int
+    # ids of this strategy's reduce-only orders (`Order` does not carry the flag): exits,
+    # left out of the pending quantity `order_target_quantity` counts
+    _reduce_only_ids: set[str]
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        """Return this strategy's working orders (optionally for one symbol)."""
+        return self._orders.open_orders(self.strategy_id, symbol)
+
+    def buy(
+        self,
+        symbol: str,
+        quantity: float,
+        *,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        time_in_force: TimeInForce | str = TimeInForce.GTC,
+        expire_time: str | int | None = None,
+        post_only: bool = False,
+        reduce_only: bool = False,
+        tag: str = "",
+    ) -> str:
+        """Request a buy of ``quantity`` units.
+
+        A ``limit_price`` makes it a limit order, a ``stop_price`` a stop (market) order,
+        both a stop-limit. ``time_in_force`` is ``gtc``, ``day``, ``gtd`` (with
+        ``expire_time``: ISO-8601 or ns), ``ioc`` or ``fok``.
+
+        Returns:
+            The order id. The outcome arrives as `on_order_filled`, `on_order_denied`, ….
+        """
+        return self.submit_order(
+            symbol,
+            OrderSide.BUY,
+            quantity,
+            limit_price=limit_price,
+            stop_price=stop_price,
+            time_in_force=time_in_force,
+            expire_time=expire_time,
+            post_only=post_only,
+            reduce_only=reduce_only,
+            tag=tag,
+        )
+
+    def sell(
+        self,
+        symbol: str,
+        quantity: float,
+        *,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        time_in_force: TimeInForce | str = TimeInForce.GTC,
+        expire_time: str | int | None = None,
+        post_only: bool = False,
+        reduce_only: bool = False,
+        tag: str = "",
+    ) -> str:
+        """Request a sell of ``quantity`` units (beyond the position it opens a short).
+
+        Arguments as for `buy`.
+        """
+        return self.submit_order(
+            symbol,
+            OrderSide.SELL,
+            quantity,
+            limit_price=limit_price,
+            stop_price=stop_price,
+            time_in_force=time_in_force,
+            expire_time=expire_time,
+            post_only=post_only,
+            reduce_only=reduce_only,
+            tag=tag,
+        )
+
+    def submit_order(
+        self,
+        symbol: str,
+        side: OrderSide | str,
+        quantity: float,
+        *,
+        order_type: OrderType | str | None = None,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        time_in_force: TimeInForce | str = TimeInForce.GTC,
+        expire_time: str | int | None = None,
+        post_only: bool = False,
+        reduce_only: bool = False,
+        trailing_offset: float | None = None,
+        trailing_offset_type: TrailingOffsetType | str = TrailingOffsetType.PRICE,
+        parent_order_id: str = "",
+        oco_group: str = "",
+        tag: str = "",
+    ) -> str:
+        """Publish an `OrderRequested`; return its id. Risk validates and may deny it.
+
+        ``order_type`` defaults from the prices given (limit, stop, stop-limit, market).
+        An order for a symbol the run does not trade is denied by risk, like any bad order.
+        Enum arguments (``side``, ``order_type``, ``time_in_force``,
+        ``trailing_offset_type``) take the member or its string value in any case
+        (``"buy"``, ``"BUY"``, ``"stop_limit"``).
+
+        Raises:
+            StrategyError: An enum argument names no member (the message lists the
+                allowed values), before anything is published.
+        """
+        if order_type is None:
+            if limit_price is not None:
+                order_type = OrderType.STOP_LIMIT if stop_price is not None else OrderType.LIMIT
+            else:
+                order_type = OrderType.STOP if stop_price is not None else OrderType.MARKET
+        kind = choice(OrderType, order_type, "order_type")
+        tif = choice(TimeInForce, time_in_force, "time_in_force")
+        offset_type = choice(TrailingOffsetType, trailing_offset_type, "trailing_offset_type")
+        return self._publish_order(
+            symbol,
+            choice(OrderSide, side, "side"),
+            float(quantity),
+            kind,
+            None if limit_price is None else float(limit_price),
+            None if stop_price is None else float(stop_price),
+            tif,
+            None if expire_time is None else _to_ns(expire_time),
+            post_only,
+            reduce_only,
+            None if trailing_offset is None else float(trailing_offset),
+            offset_type,
+            parent_order_id,
+            oco_group,
+            tag,
+        )
+
+    def _publish_order(
+        self,
+        symbol: str,
+        side: OrderSide,
+        quantity: float,
+        kind: OrderType,
+        limit_price: float | None,
+        stop_price: float | None,
+        tif: TimeInForce,
+        expire_time_ns: int | None,
+        post_only: bool,
+        reduce_only: bool,
+        trailing_offset: float | None,
+        offset_type: TrailingOffsetType,
+        parent_order_id: str,
+        oco_group: str,
+        tag: str,
+    ) -> str:
+        """Number the order and publish its `OrderRequested` (arguments already checked)."""
+        self._next_order += 1
+        order_id = f"{self.strategy_id}-{self._next_order:06d}"
+        if reduce_only:
+            self._reduce_only_ids.add(order_id)
+        now = self._clock.timestamp_ns()
+        # tuple.__new__ with the fields in `OrderRequested`'s order: this runs once per
+        # order, and the named tuple's own (Python-level, keyword-friendly) __new__ costs
+        # several times more.
+        self._bus.publish(
+            tuple.__new__(
+                OrderRequested,
+                (
+                    order_id,
+                    self.strategy_id,
+                    symbol,
+                    side,
+                    quantity,
+                    kind,
+                    limit_price,
+                    stop_price,
+                    tif,
+                    now,
+                    now,
+                    tag,
+                    expire_time_ns,
+                    post_only,
+                    reduce_only,
+                    trailing_offset,
+                    offset_type,
+                    parent_order_id,
+                    oco_group,
+                ),
+            )
+        )
+        return order_id
+
+    def bracket(
+        self,
+        symbol: str,
+        side: OrderSide | str,
+        quantity: float,
+        *,
+        stop_loss: float,
+        take_profit: float,
+        entry_price: float | None = None,
+        tag: str = "",
+    ) -> tuple[str, str, str]:
+        """Enter with a protective stop-loss and a take-profit that cancel each other.
+
+        The entry is a market order, or a limit at ``entry_price``. The two exits are held
+        until the entry fills, then work as a reduce-only stop and limit in one
+        one-cancels-other group (`ExecutionConfig.bracket_conflict` decides a bar that
+        reaches both).
+
+        Returns:
+            ``(entry_id, stop_loss_id, take_profit_id)``.
+        """
+        side = choice(OrderSide, side, "side")  # a str would flip the exits' side below
+        entry = self.submit_order(symbol, side, quantity, limit_price=entry_price, tag=tag)
+        exit_side = OrderSide.SELL if side is OrderSide.BUY else OrderSide.BUY
+        group = f"oco-{entry}"
+        stop = self.submit_order(
+            symbol,
+            exit_side,
+            quantity,
+            stop_price=stop_loss,
+            reduce_only=True,
+            parent_order_id=entry,
+            oco_group=group,
+            tag=tag or "stop_loss",
+        )
+        target = self.submit_order(
+            symbol,
+            exit_side,
+            quantity,
+            limit_price=take_profit,
+            reduce_only=True,
+            parent_order_id=entry,
+            oco_group=group,
+            tag=tag or "take_profit",
+        )
+        return entry, stop, target
+
+    def modify(
+        self,
+        order_id: str,
+        *,
+        quantity: float | None = None,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+    ) -> None:
+        """Request a change of a working order (answered by `on_order_updated`).
+
+        Args:
+            order_id: The order to change.
+            quantity: New total quantity (filled part included); None keeps it.
+            limit_price: New limit price (quote currency); None keeps it.
+            stop_price: New stop price (quote currency); None keeps it.
+
+        Risk checks a change that raises the quantity or moves a price like a new order
+        (the order as it would be after the change, its current self left out); a refusal,
+        or a change of an order that is held or no longer working, arrives as
+        `OrderModifyRejected` whose reason says why (``risk <check>: …``). Was: changes
+        went straight to the broker, past every limit.
+        """
+        now = self._clock.timestamp_ns()
+        self._bus.publish(
+            ModifyRequested(order_id, self.strategy_id, quantity, limit_price, stop_price, now, now)
+        )
+
+    def order_target_quantity(self, symbol: str, target: float, tag: str = "") -> str | None:
+        """Order the difference between ``target`` (signed units) and the position.
+
+        Working orders' open quantity counts as already ordered, so calling this on every
+        bar does not stack duplicate orders. Protective exits do not count: reduce-only
+        orders and one-cancels-other members (a bracket's stop-loss and take-profit) may
+        never fill, and counting them as pending sells made a long with a working stop
+        buy as much again. They stay working (`close_position` cancels them). Returns the
+        order id, or None if nothing to do.
+        """
+        if symbol not in self._histories:
+            self._known(symbol)  # raises, naming the nearest symbol
+        instrument = self._instruments[symbol]
+        working = self._orders.open_orders(self.strategy_id, symbol)
+        pending = 0.0
+        if working:  # orders still working count as already ordered, exits excepted
+            exits = self._reduce_only_ids
+            pending = sum(
+                order.side.sign * order.leaves_quantity
+                for order in working
+                if not order.oco_group and order.order_id not in exits
+            )
+        delta = instrument.round_quantity(
+            target - self._portfolio.position_quantity(symbol) - pending
+        )
+        if delta == 0:
+            return None
+        side = OrderSide.BUY if delta > 0 else OrderSide.SELL
+        return self._publish_order(  # a plain market order: nothing to parse or convert
+            symbol,
+            side,
+            delta if delta > 0 else -delta,
+            OrderType.MARKET,
+            None,
+            None,
+            TimeInForce.GTC,
+            None,
+            False,
+            False,
+            None,
+            TrailingOffsetType.PRICE,
+            "",
+            "",
+            tag,
+        )
+
+    def order_target_percent(self, symbol: str, fraction: float, tag: str = "") -> str | None:
+        """Hold a position worth ``fraction`` of equity (1.0 = 100%, -0.5 = 50% short).
+
+        Sized at the last close, leaving room for the configured fee so that
+        ``fraction=1.0`` is affordable at that price: ``quantity = equity * fraction /
+        (close * rate * (1 + fee_rate))``, rounded toward zero to the lot size, where
+        ``rate`` converts the symbol's quote currency into the account currency now (1.0
+        when they are the same; see `fx_rate`). If the price moves before the fill, the
+        broker's ``cash_shortfall`` setting decides what happens.
+
+        With ``execution.target_sizing = "fill"`` that quantity is provisional (what risk
+        checks): the broker replaces it at the fill by ``fraction`` of the equity then, at
+        the fill price (`engine.execution.fill_sizing`).
+        """
+        if not math.isfinite(fraction):
+            raise StrategyError(f"order_target_percent({symbol!r}, {fraction}): not a number")
+        order_id = self.order_target_value(symbol, self._portfolio.equity() * fraction, tag=tag)
+        if order_id is not None and self._size_at_fill is not None:
+            # the request is still queued on the bus: the venue knows before it sees it
+            self._size_at_fill(order_id, fraction)
+        return order_id
+
+    def order_target_value(self, symbol: str, value: float, tag: str = "") -> str | None:
+        """Hold a position worth ``value`` in the account currency (< 0: short).
+
+        ``quantity = value / (close * rate * (1 + fee_rate))`` at the last close and the
+        rate now, rounded toward zero to the lot size (fee and slippage reserved as in
+        `order_target_percent`). None when nothing is ordered (no price or rate yet, or
+        the position is already there).
+        """
+        if not math.isfinite(value):
+            raise StrategyError(f"order_target_value({symbol!r}, {value}): not a number")
+        price = self._portfolio.last_price(self._known(symbol))
+        if self._fx_rate is not None:
+            price *= self._fx_rate(symbol)
+        if not 0.0 < price < math.inf:  # NaN before the first bar (or the first rate)
+            return None
+        target = value / (price * (1.0 + self._sizing_fee_rate))
+        return self.order_target_quantity(symbol, target, tag=tag)
+
+    def close_position(self, symbol: str, tag: str = "") -> str | None:
+        """Make the position in ``symbol`` flat, whatever protective orders are working.
+
+        Cancels every working order of this strategy on ``symbol`` first — its exits
+        (bracket stop-loss and take-profit, reduce-only stops, trailing stops) and any
+        entry still working, which would open the position again — then sends one
+        reduce-only market order for the whole net position (a sell for a long, a buy for
+        a short). The cancels are published before the order, so in a backtest they are
+        done before it is checked and sent; being reduce-only, the close can never
+        overshoot into the opposite side even if an exit fills first (paper/live, where a
+        cancel may race a fill). Exits the engine keeps (``[risk.exits]``) are canceled by
+        the engine once the position is flat. Was: working exits were counted as pending
+        sells, so a long 10 with a bracket's two exits working bought 10 more, and with a
+        reduce-only stop working nothing was sent.
+
+        A close sent earlier that is still working for the whole position is kept, so
+        calling this on every bar does not churn orders.
+
+        Returns:
+            The close order's id; None when the position is already flat (working orders
+            on the symbol are canceled all the same) or an earlier close is still working.
+        """
+        self._known(symbol)
+        position = self._portfolio.position_quantity(symbol)
+        closing = OrderSide.SELL if position > 0 else OrderSide.BUY
+        kept = False
+        for order in self._orders.open_orders(self.strategy_id, symbol):
+            if (
+                not kept
+                and position != 0
+                and order.order_type is OrderType.MARKET
+                and order.side is closing
+                and order.order_id in self._reduce_only_ids
+                and order.leaves_quantity == abs(position)
+            ):
+                kept = True  # our earlier close, still on its way
+                continue
+            self.cancel(order.order_id)
+        if position == 0 or kept:
+            return None
+        return self._publish_order(
+            symbol,
+            closing,
+            abs(position),
+            OrderType.MARKET,
+            None,
+            None,
+            TimeInForce.GTC,
+            None,
+            False,
+            True,
+            None,
+            TrailingOffsetType.PRICE,
+            "",
+            "",
+            tag,
+        )
+
+    def cancel(self, order_id: str) -> None:
+        """Request cancellation of a working order (answered by `on_order_canceled`)."""
+        now = self._clock.timestamp_ns()
+        self._bus.publish(CancelRequested(order_id, self.strategy_id, now, now))
+
+    def cancel_all(self, symbol: str | None = None) -> None:
+        """Request cancellation of every working order (optionally of one symbol)."""
+        for order in self.open_orders(symbol):
+            self.cancel(order.order_id)
+
+    def _known(self, symbol: str) -> str:
+        if symbol not in self._histories:
+            raise StrategyError(
+                f"unknown symbol {symbol!r}{did_you_mean(symbol, self._histories)}; "
+                "add it as a [[data]] source"
+            )
+        return symbol
+
+
+E = TypeVar("E", OrderSide, OrderType, TimeInForce, TrailingOffsetType)
+
+
+def choice(enum: type[E], value: E | str, name: str) -> E:
+    """Return the member ``value`` names (its value or name, any case) or raise.
+
+    Every public order method passes its enum arguments through here, so a string never
+    reaches risk or the broker, which compare members by identity.
+
+    Raises:
+        StrategyError: ``value`` names no member; the message lists the allowed values and
+            the nearest one.
+    """
+    member = parse_enum(enum, value)
+    if member is not None:
+        return member
+    options = [m.value for m in enum]
+    suggestion = did_you_mean(str(value).strip().lower(), options)
+    if "did you mean" not in suggestion:
+        suggestion = ""  # the allowed values are listed already
+    raise StrategyError(f"{name} {value!r} is not one of {', '.join(options)}{suggestion}")
+
+
+def _to_ns(value: str | int | None) -> int | None:
+    if value is None or isinstance(value, int):
+        return value
+    return parse_timestamp(value, what="expire_time")
