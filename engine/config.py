@@ -67,6 +67,26 @@ def _require(condition: bool, message: str) -> None:
         raise ValueError(message)
 
 
+# Sane ranges of account and instrument numbers. Amounts are float64: above 1e15 one ulp is
+# 0.125, so cash could no longer hold cents, and products such as cash x leverage or
+# quantity x price head for overflow (1e308 cash made the first order size inf). Ticks and
+# lots outside [1e-12, 1e6] are typos, not instruments (crypto goes down to 1e-8, share
+# lots up to 1e3, index futures ticks up to a few hundred).
+MAX_AMOUNT = 1e15
+MIN_STEP = 1e-12
+MAX_STEP = 1e6
+MAX_LEVERAGE = 1_000.0
+
+
+def _in_range(name: str, value: float, low: float, high: float, *, low_open: bool) -> None:
+    """Require ``low < value <= high`` (``low <= value`` when not ``low_open``), finite."""
+    above = value > low if low_open else value >= low
+    _require(
+        math.isfinite(value) and above and value <= high,
+        f"{name} must be in {'(' if low_open else '['}{low:g}, {high:g}], got {value}",
+    )
+
+
 @dataclass(frozen=True)
 class RunSection:
     """Run identity. ``name`` labels artifacts and the run store; ``seed`` feeds any RNG."""
@@ -80,12 +100,14 @@ class AccountConfig:
     """The simulated account.
 
     Attributes:
-        initial_cash: Starting cash in ``currency``.
+        initial_cash: Starting cash in ``currency``, in (0, 1e15] (beyond, float64 loses
+            the cents and order sizes overflow).
         currency: Account currency: cash, equity, fees, PnL and every risk limit are in
             it. An instrument quoted in another currency needs an ``[[fx]]`` rate series
             for that currency (see `FxRateConfig`).
-        leverage: Max gross exposure / equity. 1.0 is a cash account: buys must be paid in
-            full from cash and shorts are limited to equity. Above 1.0 a margin account:
+        leverage: Max gross exposure / equity, in [1, 1000]. 1.0 is a cash account: buys
+            must be paid in full from cash and shorts are limited to equity. Above 1.0 a
+            margin account:
             cash may go negative (borrowed), risk caps gross exposure at equity × leverage.
         allow_short: Whether sells beyond the held quantity (short sales) are allowed.
         maintenance_margin: Fraction of gross exposure equity must stay at or above,
@@ -105,8 +127,8 @@ class AccountConfig:
     borrow_rate: float = 0.0
 
     def __post_init__(self) -> None:
-        _require(self.initial_cash > 0, f"initial_cash must be > 0, got {self.initial_cash}")
-        _require(self.leverage >= 1.0, f"leverage must be >= 1.0, got {self.leverage}")
+        _in_range("initial_cash", self.initial_cash, 0.0, MAX_AMOUNT, low_open=True)
+        _in_range("leverage", self.leverage, 1.0, MAX_LEVERAGE, low_open=False)
         _require(
             0.0 <= self.maintenance_margin < 1.0 / self.leverage,
             f"maintenance_margin must be >= 0 and below the initial margin 1 / leverage = "
@@ -159,7 +181,11 @@ class DataSourceConfig:
 
 @dataclass(frozen=True)
 class InstrumentConfig:
-    """Venue rules for a symbol; a symbol without an entry gets these defaults."""
+    """Venue rules for a symbol; a symbol without an entry gets these defaults.
+
+    Ranges (checked when the config is read): ``tick_size`` and ``lot_size`` in
+    [1e-12, 1e6]; ``min_quantity`` and ``min_notional`` (quote currency) in [0, 1e15].
+    """
 
     symbol: str
     quote_currency: str | None = None  # defaults to the account currency
@@ -167,6 +193,13 @@ class InstrumentConfig:
     lot_size: float = 1e-8
     min_quantity: float = 0.0
     min_notional: float = 0.0
+
+    def __post_init__(self) -> None:
+        where = f"{self.symbol}: "
+        for name in ("tick_size", "lot_size"):
+            _in_range(where + name, getattr(self, name), MIN_STEP, MAX_STEP, low_open=False)
+        _in_range(where + "min_quantity", self.min_quantity, 0.0, MAX_AMOUNT, low_open=False)
+        _in_range(where + "min_notional", self.min_notional, 0.0, MAX_AMOUNT, low_open=False)
 
 
 @dataclass(frozen=True)
@@ -354,13 +387,22 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Return the parsed TOML document at ``path``, or raise `ConfigError`."""
     file = Path(path)
-    if not file.is_file():
+    if not file.exists():
         raise ConfigError(f"config file {str(file)!r} does not exist")
+    if file.is_dir():
+        raise ConfigError(f"config file {str(file)!r} is a folder; give the .toml file in it")
     try:
         with file.open("rb") as handle:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{file}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "TOML files must be UTF-8: re-save it as UTF-8"
+        ) from None
+    except OSError as exc:  # a folder, no permission
+        raise ConfigError(f"config file {str(file)!r} cannot be read: {exc.strerror}") from None
 
 
 def apply_overrides(document: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
