@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -20,17 +21,20 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from engine.cli_report import register as register_report_commands
-from engine.config import load_config
+from engine.config import RunConfig, load_config
 from engine.errors import KestrelError
 from engine.feeds import inspect_file
-from engine.persistence import RunStore
+from engine.paths import project_root
+from engine.persistence import DEFAULT_DB_URL, RunStore, resolve_db_url
+from engine.persistence.store import check_db_url
 from engine.report.artifacts import iso
-from engine.runtime import finish_run, run_backtest
+from engine.runtime import BacktestResult, finish_run, run_backtest
 from engine.strategy import available_strategies, load_strategy_class
 
 __all__ = ["app", "main"]
 
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 app = typer.Typer(
     name="kestrel",
@@ -80,30 +84,40 @@ def backtest(
         typer.Option("--set", help="Override a config value: key=value (repeatable)."),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Artifact folder (default backtests/<run_id>).")
+        Path | None,
+        typer.Option("--out", help="Artifact folder (default <project root>/backtests/<run_id>)."),
     ] = None,
     db: DbOption = None,
     no_db: Annotated[bool, typer.Option("--no-db", help="Do not write to the run store.")] = False,
 ) -> None:
     """Run a backtest, print its summary and write its artifacts."""
     run_config = load_config(config, overrides or [])
-    store = None if no_db else RunStore(db)
-    progress = _progress_bar()
-    if progress is None:
-        result = run_backtest(run_config)
-    else:
-        with progress:
-            task = progress.add_task("backtest", total=None)
-            result = run_backtest(
-                run_config,
-                progress=lambda done, total: progress.update(
-                    task,
-                    completed=done,
-                    total=total,
-                    description=f"backtest {done:,}/{total:,} bars",
-                ),
-            )
-    run_id, folder = finish_run(result, out_dir=out, store=store)
+    # Defaults anchor at the project root, so they do not move with the working directory;
+    # nothing is created before the run has finished (see engine/paths.py).
+    out_root = project_root(run_config.base_dir) / "backtests"
+    _check_writable(out, out_root)
+    db_url = None if no_db else check_db_url(_default_db(db, out_root))
+    try:
+        result = _run_with_progress(run_config)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            "the backtest stopped before its last bar; nothing was written (no artifacts "
+            "folder, no store rows)"
+        ) from None
+    target = out if out is not None else out_root
+    try:
+        store = None if db_url is None else RunStore(db_url)
+        run_id, folder = finish_run(result, out_dir=out, store=store, out_root=out_root)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"while saving the finished run to {target}: its artifacts or store rows may be "
+            "incomplete; delete them and run the backtest again"
+        ) from None
+    except OSError as exc:
+        raise KestrelError(
+            f"cannot write the run's artifacts under {str(target)!r}: "
+            f"{exc.strerror or exc}; give --out a folder you can write to"
+        ) from None
     for frame in result.frames:
         for warning in frame.warnings:
             print(f"warning: {frame.symbol}: {warning}", file=sys.stderr)
@@ -196,6 +210,49 @@ def data_inspect(
 register_report_commands(app, runs_app)
 
 
+class Interrupted(Exception):  # noqa: N818 - it names what happened, like KeyboardInterrupt
+    """Ctrl-C during a command; the message says what was kept. Exit code 130 (128 + SIGINT)."""
+
+
+def _run_with_progress(run_config: RunConfig) -> BacktestResult:
+    progress = _progress_bar()
+    if progress is None:
+        return run_backtest(run_config)
+    with progress:
+        task = progress.add_task("backtest", total=None)
+        return run_backtest(
+            run_config,
+            progress=lambda done, total: progress.update(
+                task, completed=done, total=total, description=f"backtest {done:,}/{total:,} bars"
+            ),
+        )
+
+
+def _default_db(db: str | None, out_root: Path) -> str:
+    """Return ``--db``, else ``$KESTREL_DB_URL``, else SQLite in the project's backtests/."""
+    url = resolve_db_url(db)
+    return f"sqlite:///{out_root / 'kestrel.db'}" if url == DEFAULT_DB_URL else url
+
+
+def _check_writable(out: Path | None, out_root: Path) -> None:
+    """Fail before the run when its artifacts folder cannot be made; create nothing.
+
+    Raises:
+        KestrelError: ``--out`` (or a folder above it) is a file, or is not writable.
+    """
+    target = out if out is not None else out_root
+    label = f"--out {str(target)!r}" if out is not None else f"artifacts folder {str(target)!r}"
+    if target.exists() and not target.is_dir():
+        raise KestrelError(f"{label} is a file, not a folder; give a folder (created if missing)")
+    existing = target if target.exists() else target.absolute().parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise KestrelError(f"{label}: {existing} is a file, so no folder can be made under it")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise KestrelError(f"{label}: {existing} is not writable; give a folder you can write to")
+
+
 def _progress_bar() -> Progress | None:
     if not sys.stderr.isatty():
         return None
@@ -256,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
         code = app(args=args, prog_name="kestrel", standalone_mode=False)
         if isinstance(code, int) and code:  # typer.Exit(code) returns instead of raising here
             return code
+    except Interrupted as exc:
+        print(f"interrupted: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except KestrelError as exc:
         if debug:
             traceback.print_exc()
@@ -263,9 +323,18 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except typer.Exit as exc:
         return int(exc.exit_code)
-    except typer.Abort:
-        print("error: aborted", file=sys.stderr)
+    except typer.Abort as exc:  # click turns Ctrl-C and end of input into Abort
+        if debug:
+            traceback.print_exc()
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            print("interrupted: the command stopped before it finished", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        reason = f" ({exc.__cause__})" if exc.__cause__ is not None and str(exc.__cause__) else ""
+        print(f"error: unexpected end of input{reason}; nothing was done", file=sys.stderr)
         return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted: the command stopped before it finished", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except typer.TyperException as exc:  # usage errors: unknown option, missing argument
         if debug:
             traceback.print_exc()

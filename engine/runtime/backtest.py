@@ -30,6 +30,7 @@ from engine.errors import ConfigError, DataError
 from engine.feeds import BarFrame, format_timestamp, load_bars, merge_order
 from engine.feeds.ticks import TickFrame, load_ticks
 from engine.model import Bar, Instrument
+from engine.paths import find_relative, places_text
 from engine.portfolio.accounts import FundingRates, load_funding_rates
 from engine.portfolio.curve import equity_curve
 from engine.portfolio.fx import FxRates, RateSeries, load_rate_series
@@ -110,13 +111,22 @@ class BacktestResult:
         return sum(len(frame) for frame in self.frames) + sum(len(t) for t in self.tick_frames)
 
 
-def resolve_data_path(path: str, base_dir: str) -> Path:
-    """Return ``path`` relative to the working directory, else to the config's folder."""
-    candidate = Path(path)
-    if candidate.is_absolute() or candidate.exists():
-        return candidate
-    beside_config = Path(base_dir) / candidate
-    return beside_config if beside_config.exists() else candidate
+def resolve_data_path(path: str, base_dir: str, key: str = "[[data]] path") -> Path:
+    """Return the file a config's relative ``path`` names (see `engine.paths`).
+
+    Looked up beside the config (``base_dir``), then under the project root, never in the
+    working directory: the same config reads the same files wherever the command runs.
+
+    Raises:
+        DataError: No such file in either place; the message names every place tried.
+    """
+    found, tried = find_relative(path, base_dir)
+    if found is not None:
+        return found
+    raise DataError(
+        f"{key} {path!r}: no such file: {places_text(tried)}; fix the path (relative "
+        "paths are read beside the config file, then under the project root)"
+    )
 
 
 def load_frames(config: RunConfig) -> list[BarFrame | TickFrame]:
@@ -143,7 +153,9 @@ def load_frames(config: RunConfig) -> list[BarFrame | TickFrame]:
 def load_funding(config: RunConfig) -> dict[str, FundingRates]:
     """Load the funding-rate series named by ``[[data]] funding`` (perpetual symbols)."""
     return {
-        source.symbol: load_funding_rates(resolve_data_path(source.funding, config.base_dir))
+        source.symbol: load_funding_rates(
+            resolve_data_path(source.funding, config.base_dir, "[[data]] funding")
+        )
         for source in config.data
         if source.funding is not None
     }
@@ -196,8 +208,8 @@ def load_fx(
     """
     by_currency: dict[str, tuple[RateSeries, str]] = {}
     for item in config.fx:
-        path = resolve_data_path(item.path, config.base_dir)
         try:
+            path = resolve_data_path(item.path, config.base_dir, "[[fx]] path")
             series = load_rate_series(
                 path, item.currency, invert=item.invert, timeframe=item.timeframe
             )
