@@ -253,8 +253,12 @@ def _provenance_html(data: ReportData) -> str:
         symbol = source.get("symbol", "")
         frame = by_symbol.get(symbol)
         info = info_by_symbol.get(symbol, {})
-        path_text = str(info.get("source") or (frame.source if frame else source.get("path", "")))
-        path = Path(path_text)
+        # Shown: the path as the config writes it, the same from every working directory
+        # (the report is byte-identical wherever the run was started). Hashed: the file
+        # actually read, whose sha256 identifies the data wherever it lives.
+        read = str(info.get("source") or (frame.source if frame else source.get("path", "")))
+        path_text = str(source.get("path") or read)
+        path = Path(read)
         digest = file_sha256(path) if path.is_file() else "—"
         if frame is not None and len(frame):
             span = f"{iso(int(frame.ts_open_ns[0]))} → {iso(int(frame.ts_close_ns[-1]))}"

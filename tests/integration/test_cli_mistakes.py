@@ -1,0 +1,236 @@
+"""Mistakes that deserve better messages (issue 11), through the CLI.
+
+Each mistake gives one line on stderr naming what was wrong and what to do, a non-zero exit
+(2 for errors, 130 for Ctrl-C) and no traceback; a run that fails leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import REPO, CliRunner, assert_one_line_error
+
+GOOG = REPO / "data" / "GOOG.csv"
+
+
+def write_strategy(folder: Path, body: str) -> Path:
+    path = folder / "faulty.py"
+    path.write_text(
+        "import sys\n"
+        "from engine.strategy import Strategy\n\n\n"
+        "class Faulty(Strategy):\n"
+        "    def on_bar(self, ctx, bar):\n"
+        f"        {body}\n"
+    )
+    return path
+
+
+def write_config(
+    folder: Path, *, data: str = str(GOOG), extra: str = "", strategy: str = ""
+) -> Path:
+    config = folder / "run.toml"
+    config.write_text(
+        f"""
+[run]
+name = "mistakes"
+[[data]]
+path = "{data}"
+symbol = "GOOG"
+[strategy]
+path = "{strategy or "strategies.sma_cross:SmaCross"}"
+params = {{}}
+{extra}
+"""
+    )
+    return config
+
+
+def test_sys_exit_in_strategy_code_is_a_strategy_error_with_file_and_line(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    strategy = write_strategy(tmp_path, "sys.exit(0)")
+    config = write_config(tmp_path, strategy=f"{strategy}:Faulty")
+    out = tmp_path / "out"
+    result = kestrel("backtest", str(config), "--out", str(out), "--no-db")
+    assert_one_line_error(
+        result,
+        f"sys.exit(0) called in {strategy}:7 (on_bar)",
+        "strategy code must not exit the process",
+        "at bar 2004-08-20T00:00:00+00:00",  # the first bar's close: GOOG opens 2004-08-19
+    )
+    assert not out.exists()
+
+
+def test_sys_exit_while_importing_the_strategy_file_is_a_plugin_error(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    strategy = tmp_path / "quits.py"
+    strategy.write_text("import sys\nsys.exit('bye')\n")
+    config = write_config(tmp_path, strategy=f"{strategy}:Quits")
+    result = kestrel("backtest", str(config), "--no-db", "--out", str(tmp_path / "out"))
+    assert_one_line_error(result, "failed to import: sys.exit('bye') called", f"{strategy}:2")
+
+
+def test_ctrl_c_says_interrupted_and_what_was_kept_and_exits_130(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("")  # the project root: default outputs go here
+    strategy = write_strategy(tmp_path, "raise KeyboardInterrupt")
+    config = write_config(tmp_path, strategy=f"{strategy}:Faulty")
+    result = kestrel("backtest", str(config))
+    lines = result.err.strip().splitlines()
+    assert result.code == 130
+    assert lines == [
+        "interrupted: the backtest stopped before its last bar; nothing was written (no "
+        "artifacts folder, no store rows)"
+    ]
+    assert not (tmp_path / "backtests").exists()  # no folder, no empty SQLite file
+
+
+def test_a_failed_run_leaves_no_folder_and_no_database(
+    kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".git").mkdir()
+    strategy = write_strategy(tmp_path, "1 / 0")
+    config = write_config(tmp_path, strategy=f"{strategy}:Faulty")
+    monkeypatch.chdir(tmp_path)
+    result = kestrel("backtest", str(config))
+    assert_one_line_error(result, "ZeroDivisionError", f"{strategy}:7 (on_bar)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".git", "faulty.py", "run.toml"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (
+            "[account]\ninitial_cash = 1e308",
+            "account: initial_cash must be in (0, 1e+15], got 1e+308",
+        ),
+        (
+            '[[instruments]]\nsymbol = "GOOG"\ntick_size = 1e308',
+            "instruments.0: GOOG: tick_size must be in [1e-12, 1e+06], got 1e+308",
+        ),
+        ("[account]\nleverage = 1e6", "account: leverage must be in [1, 1000], got 1000000.0"),
+    ],
+    ids=["cash_1e308", "tick_1e308", "leverage_1e6"],
+)
+def test_config_numbers_outside_sane_ranges_are_refused(
+    kestrel: CliRunner, tmp_path: Path, extra: str, fragment: str
+) -> None:
+    config = write_config(tmp_path, extra=extra)
+    result = kestrel("backtest", str(config), "--no-db", "--out", str(tmp_path / "out"))
+    assert_one_line_error(result, fragment)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_config_that_is_not_utf8_is_named_with_the_byte(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    config = tmp_path / "latin1.toml"
+    config.write_bytes('[run]\nname = "caf\u00e9"\n'.encode("latin-1"))
+    result = kestrel("backtest", str(config), "--no-db")
+    assert_one_line_error(
+        result, f"{config}: not UTF-8 text (byte 0xe9 at offset 17)", "re-save it as UTF-8"
+    )
+
+
+def test_out_that_is_a_file_is_refused_before_the_run(kestrel: CliRunner, tmp_path: Path) -> None:
+    blocker = tmp_path / "taken"
+    blocker.write_text("mine")
+    config = write_config(tmp_path)
+    result = kestrel("backtest", str(config), "--no-db", "--out", str(blocker))
+    assert_one_line_error(result, f"--out '{blocker}' is a file, not a folder")
+    result = kestrel("backtest", str(config), "--no-db", "--out", str(blocker / "run"))
+    assert_one_line_error(result, f"{blocker} is a file, so no folder can be made under it")
+    assert blocker.read_text() == "mine"
+    assert "final equity" not in result.out  # refused before running
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_out_where_no_folder_can_be_made_is_one_line(kestrel: CliRunner, tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    result = kestrel("backtest", str(config), "--no-db", "--out", "/proc/kestrel-out")
+    assert_one_line_error(
+        result,
+        "cannot write the run's artifacts under '/proc/kestrel-out'",
+        "give --out a folder you can write to",
+    )
+
+
+def test_postgresql_url_without_the_driver_names_the_extra(
+    kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg now fails
+    monkeypatch.setitem(sys.modules, "psycopg2", None)
+    config = write_config(tmp_path)
+    out = tmp_path / "out"
+    for url in ("postgresql+psycopg://me@127.0.0.1:5432/test", "postgresql://me@localhost/test"):
+        result = kestrel("backtest", str(config), "--db", url, "--out", str(out))
+        assert_one_line_error(
+            result, f"cannot open run store '{url}'", "pip install 'kestrel[postgres]'"
+        )
+        assert "final equity" not in result.out  # refused before running
+    assert not out.exists()
+
+
+def test_shipped_config_runs_from_another_folder_with_the_same_report(
+    kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = kestrel(
+        "backtest", "configs/sma_cross_goog.toml", "--no-db", "--out", str(tmp_path / "a")
+    )
+    assert here.code == 0, here.err
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = REPO / "configs" / "sma_cross_goog.toml"
+    there = kestrel("backtest", str(config), "--no-db", "--out", str(tmp_path / "b"))
+    assert there.code == 0, there.err
+
+    def report(folder: Path) -> bytes:
+        # run identity (id, creation time) is the only thing allowed to differ
+        info = json.loads((folder / "run.json").read_text())
+        text = (folder / "report.html").read_text()
+        return text.replace(info["run_id"], "RUN").replace(info["created_at"], "NOW").encode()
+
+    assert report(tmp_path / "a") == report(tmp_path / "b")
+    assert b"<code>data/GOOG.csv</code>" in report(tmp_path / "a")  # the path as configured
+    for name in ("config.toml", "metrics.json", "trades.csv", "equity.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_default_outputs_live_under_the_project_root_wherever_the_command_runs(
+    kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    (project / "configs").mkdir(parents=True)
+    (project / "data").mkdir()
+    (project / "pyproject.toml").write_text("")
+    (project / "data" / "GOOG.csv").write_bytes(GOOG.read_bytes())
+    config = write_config(project / "configs", data="data/GOOG.csv")  # relative to the root
+    monkeypatch.chdir(tmp_path)
+    result = kestrel("backtest", str(config))
+    assert result.code == 0, result.err
+    runs = [p for p in (project / "backtests").iterdir() if p.is_dir()]
+    assert len(runs) == 1
+    assert (runs[0] / "metrics.json").is_file()
+    assert (project / "backtests" / "kestrel.db").is_file()
+    assert f"artifacts: {runs[0]}" in result.out
+    assert not (tmp_path / "backtests").exists()
+
+
+def test_a_missing_data_file_names_both_places_tried(kestrel: CliRunner, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "configs").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("")
+    config = write_config(project / "configs", data="data/NOPE.csv")
+    result = kestrel("backtest", str(config), "--no-db", "--out", str(tmp_path / "out"))
+    assert_one_line_error(
+        result,
+        "[[data]] path 'data/NOPE.csv': no such file",
+        f"neither {project / 'configs' / 'data' / 'NOPE.csv'} nor {project / 'data' / 'NOPE.csv'}",
+    )
