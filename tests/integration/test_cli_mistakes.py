@@ -6,7 +6,9 @@ Each mistake gives one line on stderr naming what was wrong and what to do, a no
 
 from __future__ import annotations
 
+import gzip
 import json
+import lzma
 import sys
 from pathlib import Path
 
@@ -233,4 +235,88 @@ def test_a_missing_data_file_names_both_places_tried(kestrel: CliRunner, tmp_pat
         result,
         "[[data]] path 'data/NOPE.csv': no such file",
         f"neither {project / 'configs' / 'data' / 'NOPE.csv'} nor {project / 'data' / 'NOPE.csv'}",
+    )
+
+
+def _compressed(tmp_path: Path) -> dict[str, Path]:
+    """Broken files of every supported compression (and one good one to break)."""
+    good = tmp_path / "good.csv.gz"
+    good.write_bytes(gzip.compress(GOOG.read_bytes(), mtime=0))
+    damaged = bytearray(good.read_bytes())
+    middle = len(damaged) // 2
+    damaged[middle : middle + 4] = bytes(b ^ 0xFF for b in damaged[middle : middle + 4])
+    files = {
+        "truncated.csv.gz": good.read_bytes()[:5000],
+        "damaged.csv.gz": bytes(damaged),
+        "notgzip.csv.gz": b"timestamp,open\n",
+        "bad.csv.xz": b"junk",
+        "bad.csv.bz2": b"junk",
+        "bad.csv.zip": b"junk",
+        "truncated.csv.xz": lzma.compress(GOOG.read_bytes())[:3000],
+    }
+    paths = {}
+    for name, content in files.items():
+        paths[name] = tmp_path / name
+        paths[name].write_bytes(content)
+    return paths
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        (
+            "truncated.csv.gz",
+            "gzip-compressed CSV: it is truncated (the compressed data ends early)",
+        ),
+        ("damaged.csv.gz", "gzip-compressed CSV: it is not valid gzip data ("),
+        ("notgzip.csv.gz", "gzip-compressed CSV: it is not valid gzip data (Not a gzipped file"),
+        ("bad.csv.xz", "xz-compressed CSV: it is not valid xz data ("),
+        ("bad.csv.bz2", "bzip2-compressed CSV: it is not valid bzip2 data ("),
+        ("bad.csv.zip", "zip-compressed CSV: it is not valid zip data (File is not a zip file)"),
+        ("truncated.csv.xz", "xz-compressed CSV: it is truncated"),
+    ],
+)
+def test_broken_compressed_data_says_which_compression_and_what_failed(
+    kestrel: CliRunner, tmp_path: Path, name: str, fragment: str
+) -> None:
+    path = _compressed(tmp_path)[name]
+    config = write_config(tmp_path, data=str(path))
+    result = kestrel("backtest", str(config), "--no-db", "--out", str(tmp_path / "out"))
+    assert_one_line_error(result, f"{path}: cannot be read as {fragment}")
+    inspected = kestrel("data", "inspect", str(path))
+    assert_one_line_error(inspected, f"{path}: cannot be read as {fragment}")
+    assert not (tmp_path / "out").exists()
+
+
+def test_zstd_without_its_package_names_the_package_and_what_is_supported(
+    kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "zstandard", None)
+    path = tmp_path / "bars.csv.zst"
+    path.write_bytes(b"\x28\xb5\x2f\xfd junk")
+    result = kestrel("data", "inspect", str(path))
+    assert_one_line_error(
+        result,
+        "reading zstd-compressed CSV needs the zstandard package (pip install zstandard)",
+        "supported: .csv, .csv.gz, .csv.bz2, .csv.xz, .csv.zip (one CSV inside), .csv.zst",
+    )
+
+
+def test_an_unsupported_suffix_lists_the_supported_ones(kestrel: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "bars.csv.7z"
+    path.write_bytes(b"7z")
+    result = kestrel("data", "inspect", str(path))
+    assert_one_line_error(result, "unsupported file type; use .csv, .csv.gz, .csv.bz2, .csv.xz")
+
+
+def test_a_truncated_funding_file_is_one_line(kestrel: CliRunner, tmp_path: Path) -> None:
+    funding = tmp_path / "funding.csv.gz"
+    funding.write_bytes(gzip.compress(b"timestamp,rate\n" + b"2004-08-20,0.0001\n" * 500)[:40])
+    config = write_config(tmp_path, data=str(GOOG))
+    config.write_text(
+        config.read_text().replace('symbol = "GOOG"', f'symbol = "GOOG"\nfunding = "{funding}"')
+    )
+    result = kestrel("backtest", str(config), "--no-db", "--out", str(tmp_path / "out"))
+    assert_one_line_error(
+        result, f"{funding}: cannot be read as gzip-compressed CSV: it is truncated"
     )
