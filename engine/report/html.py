@@ -27,7 +27,7 @@ from engine.report.artifacts import iso
 from engine.report.charts import build_charts
 from engine.report.data import ReportData, file_sha256
 from engine.report.page import SCRIPT, STYLE, TEMPLATE
-from engine.report.series import FloatArray, IntArray, benchmark_values
+from engine.report.series import FloatArray, IntArray, benchmark_values, check_benchmark_span
 from engine.report.trade_stats import trade_excursions
 
 if TYPE_CHECKING:
@@ -369,6 +369,7 @@ def render_report(
         trials: Strategy variants tried, for the deflated Sharpe ratio.
 
     Raises:
+        DataError: The benchmark has fewer than two values during the run (no overlap).
         KestrelError: Not a run folder. (Without the ``plotly`` package the page is
             written without charts and says why.)
     """
@@ -386,6 +387,10 @@ def render_report(
     series = _resolve_benchmark(benchmark)
     if benchmark_label or series is not None:
         data.benchmark_label = benchmark_label or "benchmark"
+    if series is not None:  # refuse one that cannot move during the run (it reads 0.00 %)
+        times = np.concatenate(([data.start_ns], data.ts))
+        note = check_benchmark_span(times, np.asarray(series[0]), data.benchmark_label)
+        data.notes.extend([note] if note else [])
     data.compute(series, risk_free_rate, trials)
     bench = None
     if series is not None or data.frames:

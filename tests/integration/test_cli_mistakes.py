@@ -320,3 +320,39 @@ def test_a_truncated_funding_file_is_one_line(kestrel: CliRunner, tmp_path: Path
     assert_one_line_error(
         result, f"{funding}: cannot be read as gzip-compressed CSV: it is truncated"
     )
+
+
+def test_a_benchmark_that_does_not_overlap_the_run_is_refused(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "goog"
+    assert (
+        kestrel("backtest", "configs/sma_cross_goog.toml", "--no-db", "--out", str(out)).code == 0
+    )
+    before = (out / "report.html").read_bytes()
+    btc = "data/binance_BTC_USDT_1h_20201201_20210717.csv"  # 2020-2021; GOOG runs 2004-2013
+    result = kestrel("report", str(out), "--benchmark", btc)
+    assert_one_line_error(
+        result,
+        "benchmark binance_BTC_USDT_1h_20201201_20210717 (2020-12-01T01:00:00Z → "
+        "2021-07-17T21:00:00Z) does not overlap the run (2004-08-19T00:00:00Z → "
+        "2013-03-02T00:00:00Z), so it would read 0.00%",
+    )
+    assert (out / "report.html").read_bytes() == before  # nothing rewritten
+
+
+def test_a_benchmark_covering_part_of_the_run_is_used_with_a_note(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "goog"
+    assert (
+        kestrel("backtest", "configs/sma_cross_goog.toml", "--no-db", "--out", str(out)).code == 0
+    )
+    rows = GOOG.read_text().splitlines()
+    part = tmp_path / "late.csv"  # the header and the last 100 days only
+    part.write_text("\n".join([rows[0], *rows[-100:]]) + "\n")
+    result = kestrel("report", str(out), "--benchmark", str(part))
+    assert result.code == 0, result.err
+    page = (out / "report.html").read_text()
+    assert "The benchmark late covers " in page
+    assert "outside its span it is held at its nearest value." in page
