@@ -170,11 +170,15 @@ def strategies_list() -> None:
 def data_inspect(
     file: Annotated[Path, typer.Argument(help="CSV or Parquet file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    calendar: Annotated[
+        str | None,
+        typer.Option(help="Gap calendar: '24/7' or 'weekdays' (default: inferred from the data)."),
+    ] = None,
 ) -> None:
     """Report rows, time range, timeframe, gaps and every problem found in a data file."""
     if not file.is_file():
         raise KestrelError(f"data file {str(file)!r} does not exist")
-    report = inspect_file(file)
+    report = inspect_file(file, calendar)
     if as_json:
         stdout.print_json(json.dumps(report.as_dict()))
     else:
@@ -184,6 +188,7 @@ def data_inspect(
         gaps = report.gaps
         gap_text = f"{gaps.count} ({gaps.missing_bars} missing bars"
         gap_text += f", largest {gaps.largest} at {gaps.largest_at})" if gaps.largest else ")"
+        gap_text += f"; calendar {gaps.calendar}" if gaps.calendar else ""
         for name, value in (
             ("rows", f"{report.rows:,}"),
             ("columns", ", ".join(report.columns)),

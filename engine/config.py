@@ -159,6 +159,9 @@ class DataSourceConfig:
             fraction per payment), resolved like ``path``. The symbol is then a perpetual
             future: at each funding time its position pays ``quantity × price × rate``
             (longs pay shorts when the rate is positive). None (default): no funding.
+        calendar: Which bar slots gap warnings count: ``"24/7"`` (every slot) or
+            ``"weekdays"`` (weekend slots are not expected; holidays still count). None
+            (default): inferred from the bars (none on weekends → ``"weekdays"``).
     """
 
     path: str
@@ -169,10 +172,11 @@ class DataSourceConfig:
     start: str | None = None
     end: str | None = None
     funding: str | None = None
+    calendar: Literal["24/7", "weekdays"] | None = None
 
     def __post_init__(self) -> None:
         if self.kind != "bars":
-            for name in ("timeframe", "resample", "start", "end", "funding"):
+            for name in ("timeframe", "resample", "start", "end", "funding", "calendar"):
                 _require(
                     getattr(self, name) is None,
                     f"{name} applies to bars, not to a source of kind {self.kind!r}",

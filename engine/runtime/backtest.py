@@ -145,6 +145,7 @@ def load_frames(config: RunConfig) -> list[BarFrame | TickFrame]:
                 resample=source.resample,
                 start=source.start,
                 end=source.end,
+                calendar=source.calendar,
             )
         )
     return frames

@@ -356,3 +356,57 @@ def test_a_benchmark_covering_part_of_the_run_is_used_with_a_note(
     page = (out / "report.html").read_text()
     assert "The benchmark late covers " in page
     assert "outside its span it is held at its nearest value." in page
+
+
+def test_goog_gap_warnings_count_missing_weekdays_not_weekends(kestrel: CliRunner) -> None:
+    # 77 gaps / 79 missing weekdays: what numpy's business-day count of the file gives
+    # (tests/unit/feeds/test_feeds_inspect.py); the old count, 463 gaps, was mostly weekends.
+    expected = (
+        "warning: GOOG: data/GOOG.csv: 77 gaps (79 missing 1d weekday bars), largest 2d "
+        "missing from 2007-01-01T00:00:00Z; weekday calendar: weekends are not gaps, holidays are."
+    )
+    inspected = kestrel("data", "inspect", "data/GOOG.csv", "--json")
+    assert inspected.code == 0, inspected.err
+    gaps = json.loads(inspected.out)["gaps"]
+    assert (gaps["count"], gaps["missing_bars"], gaps["calendar"], gaps["weekend"]) == (
+        77,
+        79,
+        "weekdays",
+        0,
+    )
+    table = kestrel("data", "inspect", "data/GOOG.csv")
+    assert "warning: data/GOOG.csv: 77 gaps (79 missing 1d weekday bars)" in table.out
+    assert expected.removeprefix("warning: GOOG: ") in table.out.replace("\n", " ")
+
+
+def test_goog_backtest_warns_about_holidays_only_and_the_calendar_can_be_overridden(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    result = kestrel(
+        "backtest", "configs/sma_cross_goog.toml", "--no-db", "--out", str(tmp_path / "a")
+    )
+    assert result.code == 0, result.err
+    gap_lines = [line for line in result.err.splitlines() if "gaps" in line]
+    assert len(gap_lines) == 1
+    assert "77 gaps (79 missing 1d weekday bars)" in gap_lines[0]
+    assert "GOOG" in gap_lines[0]
+    forced = kestrel(
+        "backtest", "configs/sma_cross_goog.toml", "--no-db", "--out", str(tmp_path / "b"),
+        "--set", "data.0.calendar=24/7",
+    )  # fmt: skip
+    assert forced.code == 0, forced.err
+    assert "463 gaps (969 missing 1d bars)" in forced.err
+    metrics_a = (tmp_path / "a" / "metrics.json").read_bytes()
+    assert metrics_a == (tmp_path / "b" / "metrics.json").read_bytes()  # warnings only
+
+
+def test_an_unknown_calendar_gets_did_you_mean(kestrel: CliRunner, tmp_path: Path) -> None:
+    result = kestrel(
+        "backtest", "configs/sma_cross_goog.toml", "--no-db", "--out", str(tmp_path / "a"),
+        "--set", "data.0.calendar=weekday",
+    )  # fmt: skip
+    assert_one_line_error(
+        result, "data.0.calendar: 'weekday' is not one of '24/7', 'weekdays' (did you mean"
+    )
+    inspected = kestrel("data", "inspect", "data/GOOG.csv", "--calendar", "24-7")
+    assert_one_line_error(inspected, "unknown calendar '24-7' (did you mean '24/7'?)")
