@@ -121,7 +121,9 @@ def backtest(
     for frame in result.frames:
         for warning in frame.warnings:
             print(f"warning: {frame.symbol}: {warning}", file=sys.stderr)
-    _print_summary(run_id, result.metrics, result.bars, result.elapsed_s)
+    per_symbol = [(f.symbol, len(f)) for f in result.frames]
+    per_symbol += [(f"{t.symbol} {t.kind}", len(t)) for t in result.tick_frames]
+    _print_summary(run_id, result.metrics, per_symbol, result.elapsed_s)
     for change in result.recorder.trading_states:  # risk guards tripped, cooldowns ended
         when = iso(change.ts_event)
         line = f"trading state {change.previous} -> {change.state} at {when}: {change.reason}"
@@ -148,7 +150,7 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="Run id.")], db: DbOpti
     stdout.print(f"run: {run['run_id']}", markup=False)
     stdout.print(f"strategy: {run['strategy']}  symbols: {run['symbols']}", markup=False)
     stdout.print(f"artifacts: {run['artifacts_dir']}", markup=False)
-    _print_summary(run["run_id"], run["metrics"], run["bars"], None)
+    _print_summary(run["run_id"], run["metrics"], [], None)
 
 
 @strategies_app.command("list")
@@ -280,13 +282,28 @@ def _num(value: Any, digits: int = 2) -> str:
     return f"{value:,.{digits}f}"
 
 
-def _print_summary(run_id: str, metrics: dict[str, Any], bars: int, elapsed: float | None) -> None:
+def _print_summary(
+    run_id: str,
+    metrics: dict[str, Any],
+    per_symbol: list[tuple[str, int]],
+    elapsed: float | None,
+) -> None:
+    """Print a run's summary table.
+
+    "bars" is the metrics' count: the bar close times stepped (one equity row each), which
+    is also the symbol's bar count for a single symbol; with several symbols or tick
+    sources, a "per symbol" row gives each one's own count.
+    """
     table = Table(title=f"Backtest {run_id}", show_header=False, title_justify="left")
     table.add_column("metric")
     table.add_column("value", justify="right")
     rows = [
         ("period", f"{iso(metrics['start'])[:10]} → {iso(metrics['end'])[:10]}"),
-        ("bars", f"{bars:,}"),
+        ("bars", f"{metrics['bars']:,}"),
+    ]
+    if len(per_symbol) > 1:
+        rows.append(("per symbol", ", ".join(f"{name} {count:,}" for name, count in per_symbol)))
+    rows += [
         ("initial cash", _num(metrics["initial_cash"])),
         ("final equity", _num(metrics["final_equity"])),
         ("total return", _pct(metrics["total_return"])),

@@ -107,7 +107,12 @@ class BacktestResult:
 
     @property
     def bars(self) -> int:
-        """Return the number of bars (and ticks) processed."""
+        """Return the number of market events processed: every symbol's bars plus ticks.
+
+        This is the progress count. The "bars" of the summary, ``metrics.json`` and the run
+        store is ``metrics["bars"]``: the bar close times stepped (5,482 for two hourly
+        symbols of 5,482 bars each, where this says 10,964).
+        """
         return sum(len(frame) for frame in self.frames) + sum(len(t) for t in self.tick_frames)
 
 

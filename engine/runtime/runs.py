@@ -123,7 +123,7 @@ def _run_row(
         "created_at": created.isoformat(),
         "start_ns": metrics["start"],
         "end_ns": metrics["end"],
-        "bars": result.bars,
+        "bars": metrics["bars"],  # bar close times stepped, as metrics.json and the summary
         "initial_cash": result.config.account.initial_cash,
         "final_equity": metrics["final_equity"],
         "total_return": metrics["total_return"],

@@ -410,3 +410,42 @@ def test_an_unknown_calendar_gets_did_you_mean(kestrel: CliRunner, tmp_path: Pat
     )
     inspected = kestrel("data", "inspect", "data/GOOG.csv", "--calendar", "24-7")
     assert_one_line_error(inspected, "unknown calendar '24-7' (did you mean '24/7'?)")
+
+
+def test_multi_symbol_bars_mean_time_steps_in_summary_metrics_and_store(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    config = tmp_path / "two.toml"
+    config.write_text(
+        f"""
+[[data]]
+path = "{REPO / "data" / "binance_BTC_USDT_1h_20201201_20210717.csv"}"
+symbol = "BTC/USDT"
+[[data]]
+path = "{REPO / "data" / "binance_ETH_USDT_1h_20201201_20210717.csv"}"
+symbol = "ETH/USDT"
+[strategy]
+path = "strategies.sma_cross:SmaCross"
+"""
+    )
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    result = kestrel("backtest", str(config), "--out", str(tmp_path / "run"), "--db", db)
+    assert result.code == 0, result.err
+    rows = {
+        cells[0]: cells[1]
+        for line in result.out.splitlines()
+        if len(cells := [c.strip() for c in line.strip("│ ").split("│")]) == 2
+    }
+    # two hourly files of 5,482 bars each, on the same 5,482 close times
+    assert rows["bars"] == "5,482"  # it said 10,964 (the sum) while metrics said 5,482
+    assert rows["per symbol"] == "BTC/USDT 5,482, ETH/USDT 5,482"
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["bars"] == 5482
+    run_id = json.loads((tmp_path / "run" / "run.json").read_text())["run_id"]
+    shown = kestrel("runs", "show", run_id, "--db", db)
+    shown_rows = [line for line in shown.out.splitlines() if "│ bars" in line]
+    assert len(shown_rows) == 1
+    assert "5,482" in shown_rows[0]
+    listed = kestrel("runs", "list", "--db", db)
+    assert "5,482" in listed.out
+    assert "10,964" not in listed.out
