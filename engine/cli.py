@@ -7,6 +7,7 @@ Every `KestrelError` (and every usage error) becomes one line on stderr and exit
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -260,6 +261,16 @@ def _check_writable(out: Path | None, out_root: Path) -> None:
         raise KestrelError(f"{label}: {existing} is not writable; give a folder you can write to")
 
 
+def _os_error_text(exc: OSError) -> str:
+    """Return one line for a file system error on a path the user gave (``--out`` etc.)."""
+    name = str(exc.filename) if exc.filename else ""
+    if name and Path(name).is_file() and exc.errno in (errno.EEXIST, errno.ENOTDIR):
+        # mkdir(parents=True) on a path through a file says "File exists": say which file
+        return f"{name} is a file, not a folder; give another output path"
+    where = f" {name}" if name else ""
+    return f"cannot use{where}: {exc.strerror or exc}; check the path and its permissions"
+
+
 def _progress_bar() -> Progress | None:
     if not sys.stderr.isatty():
         return None
@@ -333,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     args = [a for a in args if a != "--debug"]
     try:
         code = app(args=args, prog_name="kestrel", standalone_mode=False)
+        if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C into a silent exit code 130
+            print("interrupted: the command stopped before it finished", file=sys.stderr)
         if isinstance(code, int) and code:  # typer.Exit(code) returns instead of raising here
             return code
     except Interrupted as exc:
@@ -345,18 +358,20 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except typer.Exit as exc:
         return int(exc.exit_code)
-    except typer.Abort as exc:  # click turns Ctrl-C and end of input into Abort
+    except typer.Abort as exc:  # typer turns an EOFError (end of input) into Abort
         if debug:
             traceback.print_exc()
-        if isinstance(exc.__cause__, KeyboardInterrupt):
-            print("interrupted: the command stopped before it finished", file=sys.stderr)
-            return EXIT_INTERRUPTED
         reason = f" ({exc.__cause__})" if exc.__cause__ is not None and str(exc.__cause__) else ""
         print(f"error: unexpected end of input{reason}; nothing was done", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # outside a command (while typer parses): same line
         print("interrupted: the command stopped before it finished", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as exc:  # a path the user gave cannot be written or read: not a bug
+        if debug:
+            traceback.print_exc()
+        print(f"error: {_os_error_text(exc)}", file=sys.stderr)
+        return EXIT_ERROR
     except typer.TyperException as exc:  # usage errors: unknown option, missing argument
         if debug:
             traceback.print_exc()

@@ -449,3 +449,51 @@ path = "strategies.sma_cross:SmaCross"
     listed = kestrel("runs", "list", "--db", db)
     assert "5,482" in listed.out
     assert "10,964" not in listed.out
+
+
+def test_sys_exit_on_the_paper_node_is_a_strategy_error(tmp_path: Path) -> None:
+    from engine.config import load_config
+    from engine.errors import StrategyError
+    from engine.runtime.backtest import iter_bars, load_frames
+    from engine.runtime.node import TradingNode
+
+    strategy = write_strategy(tmp_path, "sys.exit(5)")
+    config = load_config(write_config(tmp_path, strategy=f"{strategy}:Faulty"))
+    node = TradingNode(config)
+    with pytest.raises(StrategyError, match=rf"sys.exit\(5\) called in {strategy}:7 \(on_bar\)"):
+        node.run(iter_bars(load_frames(config)))  # type: ignore[arg-type]
+
+
+def test_ctrl_c_in_another_command_exits_130(
+    kestrel: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.cli
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine.cli, "inspect_file", interrupted)
+    result = kestrel("data", "inspect", "data/GOOG.csv")
+    assert result.code == 130
+    assert result.err.strip() == "interrupted: the command stopped before it finished"
+
+
+def test_other_commands_writing_through_a_file_get_one_line(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    assert (
+        kestrel("backtest", "configs/sma_cross_goog.toml", "--no-db", "--out", str(run)).code == 0
+    )
+    blocker = tmp_path / "taken"
+    blocker.write_text("mine")
+    for args in (
+        ("report", str(run), "--out", str(blocker / "report.html")),
+        ("runs", "export", str(run), "--out", str(blocker / "run.zip")),
+        ("runs", "compare", str(run), str(run), "--html", str(blocker / "compare.html")),
+    ):
+        result = kestrel(*args)
+        assert_one_line_error(
+            result, f"{blocker} is a file, not a folder; give another output path"
+        )
+    assert blocker.read_text() == "mine"
