@@ -145,8 +145,8 @@ class DataSourceConfig:
     """One symbol's historical bars.
 
     Attributes:
-        path: CSV/Parquet file, relative to the working directory (or, failing that, to
-            the config file's folder).
+        path: CSV/Parquet file; a relative path is looked up beside the config file,
+            then under the project root, never in the working directory (`engine.paths`).
         symbol: Symbol the bars belong to.
         kind: ``"bars"`` (OHLCV), ``"trades"`` (timestamp, price, amount/size, side) or
             ``"quotes"`` (timestamp, bid, ask, bid_size, ask_size): the broker matches on
