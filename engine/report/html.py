@@ -270,6 +270,7 @@ def _provenance_html(data: ReportData) -> str:
         else:
             span, bars, timeframe, gaps = "—", str(info.get("bars", "—")), "—", "—"
         warnings = list(info.get("warnings", [])) or (list(frame.warnings) if frame else [])
+        warnings = [text.replace(read, path_text) for text in warnings]  # name it as shown
         rows.append(
             f"<tr><td>{_e(symbol)}</td><td><code>{_e(path_text)}</code></td><td>{_e(bars)}</td>"
             f"<td>{_e(timeframe)}</td><td>{_e(span)}</td><td>{_e(gaps)}</td>"
