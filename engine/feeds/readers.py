@@ -167,7 +167,10 @@ def _unreadable_csv(name: str, lower: str, error: BaseException) -> str:
     compression = next(
         (kind for suffix, kind in _COMPRESSIONS.items() if lower.endswith(suffix)), None
     )
-    if compression is None or isinstance(error, UnicodeDecodeError | pd.errors.ParserError):
+    if isinstance(error, UnicodeDecodeError):
+        # No offset: pandas decodes in chunks, so the error's offset is not the file's.
+        return f"{name}: not UTF-8 text (byte {error.object[error.start]:#04x}); save it as UTF-8."
+    if compression is None or isinstance(error, pd.errors.ParserError):
         return f"{name}: cannot be read ({_reason(error)}); check that it is valid CSV."
     if isinstance(error, ImportError):
         return (

@@ -497,3 +497,15 @@ def test_other_commands_writing_through_a_file_get_one_line(
             result, f"{blocker} is a file, not a folder; give another output path"
         )
     assert blocker.read_text() == "mine"
+
+
+@pytest.mark.parametrize("name", ["latin1.csv", "latin1.csv.gz"])
+def test_a_data_file_that_is_not_utf8_says_so(
+    kestrel: CliRunner, tmp_path: Path, name: str
+) -> None:
+    text = "timestamp,open,high,low,close\n2021-01-01,1,1,1,1\n2021-01-02,1,1,1,1 caf\u00e9\n"
+    content = text.encode("latin-1")
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(content) if name.endswith(".gz") else content)
+    result = kestrel("data", "inspect", str(path))
+    assert_one_line_error(result, f"{path}: not UTF-8 text (byte 0xe9); save it as UTF-8.")
