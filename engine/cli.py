@@ -2,7 +2,8 @@
 
 Commands: ``backtest``, ``runs list``, ``runs show``, ``strategies list``, ``data inspect``.
 Every `KestrelError` (and every usage error) becomes one line on stderr and exit code 2;
-``--debug`` anywhere on the command line shows the traceback instead.
+``--debug`` anywhere on the command line shows the traceback instead. Ctrl-C prints one
+``interrupted: …`` line saying what was kept and exits 130 (128 + SIGINT, as shells do).
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from engine.errors import ConfigError
+from engine.errors import ConfigError, did_you_mean
 from engine.execution.costs_config import FeeConfig, SlippageConfig
 from engine.risk.config import RiskConfig
 from engine.typed import build, to_plain
@@ -392,7 +392,10 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     """Return the parsed TOML document at ``path``, or raise `ConfigError`."""
     file = Path(path)
     if not file.exists():
-        raise ConfigError(f"config file {str(file)!r} does not exist")
+        folder = file.parent
+        nearby = [p.name for p in folder.glob("*.toml")] if folder.is_dir() else []
+        hint = did_you_mean(file.name, nearby)
+        raise ConfigError(f"config file {str(file)!r} does not exist{hint}")
     if file.is_dir():
         raise ConfigError(f"config file {str(file)!r} is a folder; give the .toml file in it")
     try:

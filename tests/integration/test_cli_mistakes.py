@@ -509,3 +509,12 @@ def test_a_data_file_that_is_not_utf8_says_so(
     path.write_bytes(gzip.compress(content) if name.endswith(".gz") else content)
     result = kestrel("data", "inspect", str(path))
     assert_one_line_error(result, f"{path}: not UTF-8 text (byte 0xe9); save it as UTF-8.")
+
+
+def test_a_mistyped_config_name_gets_did_you_mean(kestrel: CliRunner) -> None:
+    result = kestrel("backtest", "configs/sma_cross_gog.toml", "--no-db")
+    assert_one_line_error(
+        result,
+        "config file 'configs/sma_cross_gog.toml' does not exist (did you mean "
+        "'sma_cross_goog.toml'?)",
+    )
