@@ -26,7 +26,7 @@ from engine.cli_report import register as register_report_commands
 from engine.config import RunConfig, load_config
 from engine.errors import KestrelError
 from engine.feeds import inspect_file
-from engine.paths import project_root
+from engine.paths import nearby_hint, project_root
 from engine.persistence import DEFAULT_DB_URL, RunStore, resolve_db_url
 from engine.persistence.store import check_db_url
 from engine.report.artifacts import iso
@@ -181,7 +181,7 @@ def data_inspect(
 ) -> None:
     """Report rows, time range, timeframe, gaps and every problem found in a data file."""
     if not file.is_file():
-        raise KestrelError(f"data file {str(file)!r} does not exist")
+        raise KestrelError(f"data file {str(file)!r} does not exist{nearby_hint([file])}")
     report = inspect_file(file, calendar)
     if as_json:
         stdout.print_json(json.dumps(report.as_dict()))

@@ -21,9 +21,17 @@ working directory, as every command-line path does.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
-__all__ = ["PROJECT_MARKERS", "candidates", "find_relative", "places_text", "project_root"]
+__all__ = [
+    "PROJECT_MARKERS",
+    "candidates",
+    "find_relative",
+    "nearby_hint",
+    "places_text",
+    "project_root",
+]
 
 PROJECT_MARKERS = ("pyproject.toml", ".git", "backtests")
 
@@ -72,3 +80,18 @@ def places_text(tried: list[Path]) -> str:
     if len(tried) == 1:
         return f"{tried[0]} does not exist"
     return "neither " + " nor ".join(str(place) for place in tried) + " exists"
+
+
+def nearby_hint(tried: list[Path]) -> str:
+    """Return ``" (did you mean '<folder>/GOOG.csv'?)"`` for a file beside a place tried.
+
+    Only a close match to the file name is offered (a typo); "" when there is none.
+    """
+    for place in tried:
+        folder = place.parent
+        if folder.is_dir():
+            names = [entry.name for entry in folder.iterdir() if entry.is_file()]
+            close = difflib.get_close_matches(place.name, names, n=1, cutoff=0.6)
+            if close:
+                return f" (did you mean '{folder / close[0]}'?)"
+    return ""

@@ -30,7 +30,7 @@ from engine.errors import ConfigError, DataError
 from engine.feeds import BarFrame, format_timestamp, load_bars, merge_order
 from engine.feeds.ticks import TickFrame, load_ticks
 from engine.model import Bar, Instrument
-from engine.paths import find_relative, places_text
+from engine.paths import find_relative, nearby_hint, places_text
 from engine.portfolio.accounts import FundingRates, load_funding_rates
 from engine.portfolio.curve import equity_curve
 from engine.portfolio.fx import FxRates, RateSeries, load_rate_series
@@ -129,8 +129,8 @@ def resolve_data_path(path: str, base_dir: str, key: str = "[[data]] path") -> P
     if found is not None:
         return found
     raise DataError(
-        f"{key} {path!r}: no such file: {places_text(tried)}; fix the path (relative "
-        "paths are read beside the config file, then under the project root)"
+        f"{key} {path!r}: no such file: {places_text(tried)}{nearby_hint(tried)}; fix the "
+        "path (relative paths are read beside the config file, then under the project root)"
     )
 
 

@@ -518,3 +518,16 @@ def test_a_mistyped_config_name_gets_did_you_mean(kestrel: CliRunner) -> None:
         "config file 'configs/sma_cross_gog.toml' does not exist (did you mean "
         "'sma_cross_goog.toml'?)",
     )
+
+
+def test_a_mistyped_data_file_name_gets_did_you_mean(kestrel: CliRunner) -> None:
+    result = kestrel("data", "inspect", "data/GOOG.cvs")
+    assert_one_line_error(result, "'data/GOOG.cvs' does not exist (did you mean 'data/GOOG.csv'?)")
+    run = kestrel(
+        "backtest", "configs/sma_cross_goog.toml", "--no-db", "--set", "data.0.path=data/GOGG.csv"
+    )
+    assert_one_line_error(
+        run,
+        f"[[data]] path 'data/GOGG.csv': no such file: neither configs/data/GOGG.csv nor "
+        f"{REPO / 'data' / 'GOGG.csv'} exists (did you mean '{REPO / 'data' / 'GOOG.csv'}'?)",
+    )
