@@ -27,7 +27,7 @@ from engine.config import RunConfig, load_config
 from engine.errors import KestrelError
 from engine.feeds import inspect_file
 from engine.paths import nearby_hint, project_root
-from engine.persistence import DEFAULT_DB_URL, RunStore, resolve_db_url
+from engine.persistence import RunStore, resolve_db_url
 from engine.persistence.store import check_db_url
 from engine.report.artifacts import iso
 from engine.runtime import BacktestResult, finish_run, run_backtest
@@ -97,8 +97,11 @@ def backtest(
     # Defaults anchor at the project root, so they do not move with the working directory;
     # nothing is created before the run has finished (see engine/paths.py).
     out_root = project_root(run_config.base_dir) / "backtests"
-    _check_writable(out, out_root)
+    _check_writable(out or out_root, f"--out {str(out)!r}" if out else None)
     db_url = None if no_db else check_db_url(_default_db(db, out_root))
+    sqlite_file = _sqlite_file(db_url)
+    if sqlite_file is not None:
+        _check_writable(sqlite_file.parent, f"--db {db_url!r}")
     try:
         result = _run_with_progress(run_config)
     except KeyboardInterrupt:
@@ -239,20 +242,32 @@ def _run_with_progress(run_config: RunConfig) -> BacktestResult:
 
 def _default_db(db: str | None, out_root: Path) -> str:
     """Return ``--db``, else ``$KESTREL_DB_URL``, else SQLite in the project's backtests/."""
-    url = resolve_db_url(db)
-    return f"sqlite:///{out_root / 'kestrel.db'}" if url == DEFAULT_DB_URL else url
+    if db is None and not os.environ.get("KESTREL_DB_URL"):
+        return f"sqlite:///{out_root / 'kestrel.db'}"
+    return resolve_db_url(db)
 
 
-def _check_writable(out: Path | None, out_root: Path) -> None:
-    """Fail before the run when its artifacts folder cannot be made; create nothing.
+def _sqlite_file(url: str | None) -> Path | None:
+    """Return the file of a ``sqlite:///path`` URL (None for other URLs and memory)."""
+    if url is None or not url.startswith("sqlite:///"):
+        return None
+    path = url.removeprefix("sqlite:///").partition("?")[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def _check_writable(target: Path, label: str | None) -> None:
+    """Fail before the run when the folder ``target`` cannot be made or written; create nothing.
+
+    Args:
+        target: The folder the run will write into (made, with its parents, if missing).
+        label: How the user named it (``--out 'x'``); None for the default artifacts folder.
 
     Raises:
-        KestrelError: ``--out`` (or a folder above it) is a file, or is not writable.
+        KestrelError: ``target`` (or a folder above it) is a file, or is not writable.
     """
-    target = out if out is not None else out_root
-    label = f"--out {str(target)!r}" if out is not None else f"artifacts folder {str(target)!r}"
+    label = label or f"artifacts folder {str(target)!r}"
     if target.exists() and not target.is_dir():
-        raise KestrelError(f"{label} is a file, not a folder; give a folder (created if missing)")
+        raise KestrelError(f"{label}: {target} is a file, not a folder; give another path")
     existing = target if target.exists() else target.absolute().parent
     while not existing.exists():
         existing = existing.parent

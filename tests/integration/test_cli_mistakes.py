@@ -145,11 +145,15 @@ def test_out_that_is_a_file_is_refused_before_the_run(kestrel: CliRunner, tmp_pa
     blocker.write_text("mine")
     config = write_config(tmp_path)
     result = kestrel("backtest", str(config), "--no-db", "--out", str(blocker))
-    assert_one_line_error(result, f"--out '{blocker}' is a file, not a folder")
+    assert_one_line_error(result, f"--out '{blocker}': {blocker} is a file, not a folder")
     result = kestrel("backtest", str(config), "--no-db", "--out", str(blocker / "run"))
     assert_one_line_error(result, f"{blocker} is a file, so no folder can be made under it")
+    db = f"sqlite:///{blocker / 'runs.db'}"
+    result = kestrel("backtest", str(config), "--db", db, "--out", str(tmp_path / "out"))
+    assert_one_line_error(result, f"--db '{db}': {blocker} is a file, not a folder")
     assert blocker.read_text() == "mine"
     assert "final equity" not in result.out  # refused before running
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
