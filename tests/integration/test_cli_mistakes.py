@@ -535,3 +535,21 @@ def test_a_mistyped_data_file_name_gets_did_you_mean(kestrel: CliRunner) -> None
         f"[[data]] path 'data/GOGG.csv': no such file: neither configs/data/GOGG.csv nor "
         f"{REPO / 'data' / 'GOGG.csv'} exists (did you mean '{REPO / 'data' / 'GOOG.csv'}'?)",
     )
+
+
+def test_ctrl_c_while_saving_says_what_may_be_incomplete(
+    kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.cli
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine.cli, "finish_run", interrupted)
+    out = tmp_path / "out"
+    result = kestrel("backtest", "configs/sma_cross_goog.toml", "--no-db", "--out", str(out))
+    assert result.code == 130
+    assert result.err.strip() == (
+        f"interrupted: while saving the finished run to {out}: its artifacts or store rows "
+        "may be incomplete; delete them and run the backtest again"
+    )
