@@ -76,6 +76,9 @@ MAX_AMOUNT = 1e15
 MIN_STEP = 1e-12
 MAX_STEP = 1e6
 MAX_LEVERAGE = 1_000.0
+# A latency above a day is a unit mistake, not a latency: orders would silently reach the
+# venue long after the decision (or never, within the data).
+MAX_LATENCY_NS = 86_400 * 10**9
 
 
 def _in_range(name: str, value: float, low: float, high: float, *, low_open: bool) -> None:
@@ -272,8 +275,9 @@ class ExecutionConfig:
             ``"path"`` (first along open → nearer extreme → farther extreme → close).
         volume_participation: Largest fraction of a bar's volume one order may fill in
             that bar (None: no cap). The remainder waits for later bars.
-        latency_ns: Time from a decision to the order's arrival at the venue; an order is
-            matched from the first bar that opens at or after its arrival.
+        latency_ns: Time from a decision to the order's arrival at the venue, in ns, at
+            most one day; an order is matched from the first bar that opens at or after its
+            arrival.
         instrument_rules: ``"round"`` (default): quantities are rounded toward zero to
             the lot and prices to the tick passively (never more aggressive than asked: buy
             limits and sell stops down, sell limits and buy stops up); ``"reject"``: an
@@ -302,7 +306,10 @@ class ExecutionConfig:
                 0 < self.volume_participation <= 1,
                 f"volume_participation must be in (0, 1], got {self.volume_participation}",
             )
-        _require(self.latency_ns >= 0, f"latency_ns must be >= 0, got {self.latency_ns}")
+        _require(
+            0 <= self.latency_ns <= MAX_LATENCY_NS,
+            f"latency_ns must be in [0, {MAX_LATENCY_NS}] (one day, in ns), got {self.latency_ns}",
+        )
         _require(0 <= self.fee_rate < 1, f"fee_rate must be in [0, 1), got {self.fee_rate}")
         _require(
             0 <= self.slippage_bps < 10_000,

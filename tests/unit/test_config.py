@@ -156,6 +156,8 @@ def test_type_errors(path: str, value: Any, message: str) -> None:
         ("instruments.0.lot_size", math.nan, "lot_size: expected a finite number, got nan"),
         ("instruments.0.min_quantity", -1.0, "B: min_quantity must be in [0, 1e+15], got -1.0"),
         ("instruments.0.min_notional", 1e300, "B: min_notional must be in [0, 1e+15], got 1e+300"),
+        ("execution.latency_ns", 10**18, "latency_ns must be in [0, 86400000000000] (one day"),
+        ("execution.latency_ns", -1, "latency_ns must be in [0, 86400000000000]"),
         ("execution.fee_rate", 1.0, "fee_rate must be in [0, 1), got 1.0"),
         ("execution.fee_rate", -0.001, "fee_rate must be in [0, 1), got -0.001"),
         ("execution.slippage_bps", 10_000, "slippage_bps must be in [0, 10000), got 10000.0"),
