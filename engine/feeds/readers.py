@@ -144,16 +144,7 @@ def read_source(source: str | os.PathLike[str] | pd.DataFrame) -> tuple[pd.DataF
         raise DataError(
             f"{name}: the file is empty; give a file with a header and rows."
         ) from error
-    except (
-        ImportError,
-        EOFError,
-        ValueError,
-        OSError,
-        lzma.LZMAError,
-        zlib.error,
-        BadZipFile,
-    ) as error:
-        # Decompression faults first: pandas lets the codecs' own exceptions through.
+    except (ImportError, EOFError, ValueError, OSError, *_CODEC_ERRORS) as error:
         raise DataError(_unreadable_csv(name, lower, error)) from error
 
 
