@@ -11,7 +11,8 @@
 Where each piece lives: values and events in `engine.model`; historical data in
 `engine.feeds`; indicators in `engine.indicators`; the wiring in `engine.runtime.kernel`;
 the backtest loop in `engine.runtime.backtest`; the run store in `engine.persistence`; the
-command line in `engine.cli`; errors in `engine.errors`.
+command line in `engine.cli`; errors in `engine.errors`; where a config's relative paths
+and the default outputs point (config folder, project root) in `engine.paths`.
 
 Typical use from Python::
 

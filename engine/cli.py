@@ -2,13 +2,16 @@
 
 Commands: ``backtest``, ``runs list``, ``runs show``, ``strategies list``, ``data inspect``.
 Every `KestrelError` (and every usage error) becomes one line on stderr and exit code 2;
-``--debug`` anywhere on the command line shows the traceback instead.
+``--debug`` anywhere on the command line shows the traceback instead. Ctrl-C prints one
+``interrupted: …`` line saying what was kept and exits 130 (128 + SIGINT, as shells do).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -20,18 +23,21 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from engine.cli_report import register as register_report_commands
-from engine.config import load_config
+from engine.config import RunConfig, load_config
 from engine.errors import KestrelError
 from engine.feeds import inspect_file
-from engine.persistence import RunStore
+from engine.paths import nearby_hint, project_root
+from engine.persistence import RunStore, resolve_db_url
+from engine.persistence.store import check_db_url
 from engine.report.artifacts import iso
 from engine.report.denials import denial_summary, format_denials
-from engine.runtime import finish_run, run_backtest
+from engine.runtime import BacktestResult, finish_run, run_backtest
 from engine.strategy import available_strategies, load_strategy_class
 
 __all__ = ["app", "main"]
 
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 app = typer.Typer(
     name="kestrel",
@@ -81,34 +87,49 @@ def backtest(
         typer.Option("--set", help="Override a config value: key=value (repeatable)."),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Artifact folder (default backtests/<run_id>).")
+        Path | None,
+        typer.Option("--out", help="Artifact folder (default <project root>/backtests/<run_id>)."),
     ] = None,
     db: DbOption = None,
     no_db: Annotated[bool, typer.Option("--no-db", help="Do not write to the run store.")] = False,
 ) -> None:
     """Run a backtest, print its summary and write its artifacts."""
     run_config = load_config(config, overrides or [])
-    store = None if no_db else RunStore(db)
-    progress = _progress_bar()
-    if progress is None:
-        result = run_backtest(run_config)
-    else:
-        with progress:
-            task = progress.add_task("backtest", total=None)
-            result = run_backtest(
-                run_config,
-                progress=lambda done, total: progress.update(
-                    task,
-                    completed=done,
-                    total=total,
-                    description=f"backtest {done:,}/{total:,} bars",
-                ),
-            )
-    run_id, folder = finish_run(result, out_dir=out, store=store)
+    # Defaults anchor at the project root, so they do not move with the working directory;
+    # nothing is created before the run has finished (see engine/paths.py).
+    out_root = project_root(run_config.base_dir) / "backtests"
+    _check_writable(out or out_root, f"--out {str(out)!r}" if out else None)
+    db_url = None if no_db else check_db_url(_default_db(db, out_root))
+    sqlite_file = _sqlite_file(db_url)
+    if sqlite_file is not None:
+        _check_writable(sqlite_file.parent, f"--db {db_url!r}")
+    try:
+        result = _run_with_progress(run_config)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            "the backtest stopped before its last bar; nothing was written (no artifacts "
+            "folder, no store rows)"
+        ) from None
+    target = out if out is not None else out_root
+    try:
+        store = None if db_url is None else RunStore(db_url)
+        run_id, folder = finish_run(result, out_dir=out, store=store, out_root=out_root)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"while saving the finished run to {target}: its artifacts or store rows may be "
+            "incomplete; delete them and run the backtest again"
+        ) from None
+    except OSError as exc:
+        raise KestrelError(
+            f"cannot write the run's artifacts under {str(target)!r}: "
+            f"{exc.strerror or exc}; give --out a folder you can write to"
+        ) from None
     for frame in result.frames:
         for warning in frame.warnings:
             print(f"warning: {frame.symbol}: {warning}", file=sys.stderr)
-    _print_summary(run_id, result.metrics, result.bars, result.elapsed_s)
+    per_symbol = [(f.symbol, len(f)) for f in result.frames]
+    per_symbol += [(f"{t.symbol} {t.kind}", len(t)) for t in result.tick_frames]
+    _print_summary(run_id, result.metrics, per_symbol, result.elapsed_s)
     # denials are events, not errors: without this line a run could deny every order quietly
     stdout.print(format_denials(denial_summary(result.recorder.orders.values())), markup=False)
     for change in result.recorder.trading_states:  # risk guards tripped, cooldowns ended
@@ -141,7 +162,7 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="Run id.")], db: DbOpti
     stdout.print(f"run: {run['run_id']}", markup=False)
     stdout.print(f"strategy: {run['strategy']}  symbols: {run['symbols']}", markup=False)
     stdout.print(f"artifacts: {run['artifacts_dir']}", markup=False)
-    _print_summary(run["run_id"], run["metrics"], run["bars"], None)
+    _print_summary(run["run_id"], run["metrics"], [], None)
 
 
 @strategies_app.command("list")
@@ -163,11 +184,15 @@ def strategies_list() -> None:
 def data_inspect(
     file: Annotated[Path, typer.Argument(help="CSV or Parquet file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    calendar: Annotated[
+        str | None,
+        typer.Option(help="Gap calendar: '24/7' or 'weekdays' (default: inferred from the data)."),
+    ] = None,
 ) -> None:
     """Report rows, time range, timeframe, gaps and every problem found in a data file."""
     if not file.is_file():
-        raise KestrelError(f"data file {str(file)!r} does not exist")
-    report = inspect_file(file)
+        raise KestrelError(f"data file {str(file)!r} does not exist{nearby_hint([file])}")
+    report = inspect_file(file, calendar)
     if as_json:
         stdout.print_json(json.dumps(report.as_dict()))
     else:
@@ -177,6 +202,7 @@ def data_inspect(
         gaps = report.gaps
         gap_text = f"{gaps.count} ({gaps.missing_bars} missing bars"
         gap_text += f", largest {gaps.largest} at {gaps.largest_at})" if gaps.largest else ")"
+        gap_text += f"; calendar {gaps.calendar}" if gaps.calendar else ""
         for name, value in (
             ("rows", f"{report.rows:,}"),
             ("columns", ", ".join(report.columns)),
@@ -203,6 +229,71 @@ def data_inspect(
 register_report_commands(app, runs_app)
 
 
+class Interrupted(Exception):  # noqa: N818 - it names what happened, like KeyboardInterrupt
+    """Ctrl-C during a command; the message says what was kept. Exit code 130 (128 + SIGINT)."""
+
+
+def _run_with_progress(run_config: RunConfig) -> BacktestResult:
+    progress = _progress_bar()
+    if progress is None:
+        return run_backtest(run_config)
+    with progress:
+        task = progress.add_task("backtest", total=None)
+        return run_backtest(
+            run_config,
+            progress=lambda done, total: progress.update(
+                task, completed=done, total=total, description=f"backtest {done:,}/{total:,} bars"
+            ),
+        )
+
+
+def _default_db(db: str | None, out_root: Path) -> str:
+    """Return ``--db``, else ``$KESTREL_DB_URL``, else SQLite in the project's backtests/."""
+    if db is None and not os.environ.get("KESTREL_DB_URL"):
+        return f"sqlite:///{out_root / 'kestrel.db'}"
+    return resolve_db_url(db)
+
+
+def _sqlite_file(url: str | None) -> Path | None:
+    """Return the file of a ``sqlite:///path`` URL (None for other URLs and memory)."""
+    if url is None or not url.startswith("sqlite:///"):
+        return None
+    path = url.removeprefix("sqlite:///").partition("?")[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def _check_writable(target: Path, label: str | None) -> None:
+    """Fail before the run when the folder ``target`` cannot be made or written; create nothing.
+
+    Args:
+        target: The folder the run will write into (made, with its parents, if missing).
+        label: How the user named it (``--out 'x'``); None for the default artifacts folder.
+
+    Raises:
+        KestrelError: ``target`` (or a folder above it) is a file, or is not writable.
+    """
+    label = label or f"artifacts folder {str(target)!r}"
+    if target.exists() and not target.is_dir():
+        raise KestrelError(f"{label}: {target} is a file, not a folder; give another path")
+    existing = target if target.exists() else target.absolute().parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise KestrelError(f"{label}: {existing} is a file, so no folder can be made under it")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise KestrelError(f"{label}: {existing} is not writable; give a folder you can write to")
+
+
+def _os_error_text(exc: OSError) -> str:
+    """Return one line for a file system error on a path the user gave (``--out`` etc.)."""
+    name = str(exc.filename) if exc.filename else ""
+    if name and Path(name).is_file() and exc.errno in (errno.EEXIST, errno.ENOTDIR):
+        # mkdir(parents=True) on a path through a file says "File exists": say which file
+        return f"{name} is a file, not a folder; give another output path"
+    where = f" {name}" if name else ""
+    return f"cannot use{where}: {exc.strerror or exc}; check the path and its permissions"
+
+
 def _progress_bar() -> Progress | None:
     if not sys.stderr.isatty():
         return None
@@ -225,13 +316,28 @@ def _num(value: Any, digits: int = 2) -> str:
     return f"{value:,.{digits}f}"
 
 
-def _print_summary(run_id: str, metrics: dict[str, Any], bars: int, elapsed: float | None) -> None:
+def _print_summary(
+    run_id: str,
+    metrics: dict[str, Any],
+    per_symbol: list[tuple[str, int]],
+    elapsed: float | None,
+) -> None:
+    """Print a run's summary table.
+
+    "bars" is the metrics' count: the bar close times stepped (one equity row each), which
+    is also the symbol's bar count for a single symbol; with several symbols or tick
+    sources, a "per symbol" row gives each one's own count.
+    """
     table = Table(title=f"Backtest {run_id}", show_header=False, title_justify="left")
     table.add_column("metric")
     table.add_column("value", justify="right")
     rows = [
         ("period", f"{iso(metrics['start'])[:10]} → {iso(metrics['end'])[:10]}"),
-        ("bars", f"{bars:,}"),
+        ("bars", f"{metrics['bars']:,}"),
+    ]
+    if len(per_symbol) > 1:
+        rows.append(("per symbol", ", ".join(f"{name} {count:,}" for name, count in per_symbol)))
+    rows += [
         ("initial cash", _num(metrics["initial_cash"])),
         ("final equity", _num(metrics["final_equity"])),
         ("total return", _pct(metrics["total_return"])),
@@ -266,8 +372,13 @@ def main(argv: list[str] | None = None) -> int:
     args = [a for a in args if a != "--debug"]
     try:
         code = app(args=args, prog_name="kestrel", standalone_mode=False)
+        if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C into a silent exit code 130
+            print("interrupted: the command stopped before it finished", file=sys.stderr)
         if isinstance(code, int) and code:  # typer.Exit(code) returns instead of raising here
             return code
+    except Interrupted as exc:
+        print(f"interrupted: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except KestrelError as exc:
         if debug:
             traceback.print_exc()
@@ -275,8 +386,19 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except typer.Exit as exc:
         return int(exc.exit_code)
-    except typer.Abort:
-        print("error: aborted", file=sys.stderr)
+    except typer.Abort as exc:  # typer turns an EOFError (end of input) into Abort
+        if debug:
+            traceback.print_exc()
+        reason = f" ({exc.__cause__})" if exc.__cause__ is not None and str(exc.__cause__) else ""
+        print(f"error: unexpected end of input{reason}; nothing was done", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:  # outside a command (while typer parses): same line
+        print("interrupted: the command stopped before it finished", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OSError as exc:  # a path the user gave cannot be written or read: not a bug
+        if debug:
+            traceback.print_exc()
+        print(f"error: {_os_error_text(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except typer.TyperException as exc:  # usage errors: unknown option, missing argument
         if debug:

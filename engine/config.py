@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from engine.errors import ConfigError
+from engine.errors import ConfigError, did_you_mean
 from engine.execution.costs_config import FeeConfig, SlippageConfig
 from engine.risk.config import RiskConfig
 from engine.typed import build, to_plain
@@ -67,6 +67,29 @@ def _require(condition: bool, message: str) -> None:
         raise ValueError(message)
 
 
+# Sane ranges of account and instrument numbers. Amounts are float64: above 1e15 one ulp is
+# 0.125, so cash could no longer hold cents, and products such as cash x leverage or
+# quantity x price head for overflow (1e308 cash made the first order size inf). Ticks and
+# lots outside [1e-12, 1e6] are typos, not instruments (crypto goes down to 1e-8, share
+# lots up to 1e3, index futures ticks up to a few hundred).
+MAX_AMOUNT = 1e15
+MIN_STEP = 1e-12
+MAX_STEP = 1e6
+MAX_LEVERAGE = 1_000.0
+# A latency above a day is a unit mistake, not a latency: orders would silently reach the
+# venue long after the decision (or never, within the data).
+MAX_LATENCY_NS = 86_400 * 10**9
+
+
+def _in_range(name: str, value: float, low: float, high: float, *, low_open: bool) -> None:
+    """Require ``low < value <= high`` (``low <= value`` when not ``low_open``), finite."""
+    above = value > low if low_open else value >= low
+    _require(
+        math.isfinite(value) and above and value <= high,
+        f"{name} must be in {'(' if low_open else '['}{low:g}, {high:g}], got {value}",
+    )
+
+
 @dataclass(frozen=True)
 class RunSection:
     """Run identity. ``name`` labels artifacts and the run store; ``seed`` feeds any RNG."""
@@ -80,12 +103,14 @@ class AccountConfig:
     """The simulated account.
 
     Attributes:
-        initial_cash: Starting cash in ``currency``.
+        initial_cash: Starting cash in ``currency``, in (0, 1e15] (beyond, float64 loses
+            the cents and order sizes overflow).
         currency: Account currency: cash, equity, fees, PnL and every risk limit are in
             it. An instrument quoted in another currency needs an ``[[fx]]`` rate series
             for that currency (see `FxRateConfig`).
-        leverage: Max gross exposure / equity. 1.0 is a cash account: buys must be paid in
-            full from cash and shorts are limited to equity. Above 1.0 a margin account:
+        leverage: Max gross exposure / equity, in [1, 1000]. 1.0 is a cash account: buys
+            must be paid in full from cash and shorts are limited to equity. Above 1.0 a
+            margin account:
             cash may go negative (borrowed), risk caps gross exposure at equity × leverage.
         allow_short: Whether sells beyond the held quantity (short sales) are allowed.
         maintenance_margin: Fraction of gross exposure equity must stay at or above,
@@ -105,8 +130,8 @@ class AccountConfig:
     borrow_rate: float = 0.0
 
     def __post_init__(self) -> None:
-        _require(self.initial_cash > 0, f"initial_cash must be > 0, got {self.initial_cash}")
-        _require(self.leverage >= 1.0, f"leverage must be >= 1.0, got {self.leverage}")
+        _in_range("initial_cash", self.initial_cash, 0.0, MAX_AMOUNT, low_open=True)
+        _in_range("leverage", self.leverage, 1.0, MAX_LEVERAGE, low_open=False)
         _require(
             0.0 <= self.maintenance_margin < 1.0 / self.leverage,
             f"maintenance_margin must be >= 0 and below the initial margin 1 / leverage = "
@@ -123,9 +148,10 @@ class DataSourceConfig:
     """One symbol's historical bars.
 
     Attributes:
-        path: CSV/Parquet file, relative to the working directory (or, failing that, to
-            the config file's folder). May be omitted when the bars are passed from
-            Python (``run_backtest(config, data={symbol: DataFrame})``).
+        path: CSV/Parquet file; a relative path is looked up beside the config file,
+            then under the project root, never in the working directory (`engine.paths`).
+            May be omitted when the bars are passed from Python
+            (``run_backtest(config, data={symbol: DataFrame})``).
         symbol: Symbol the bars belong to.
         kind: ``"bars"`` (OHLCV), ``"trades"`` (timestamp, price, amount/size, side) or
             ``"quotes"`` (timestamp, bid, ask, bid_size, ask_size): the broker matches on
@@ -138,6 +164,9 @@ class DataSourceConfig:
             fraction per payment), resolved like ``path``. The symbol is then a perpetual
             future: at each funding time its position pays ``quantity × price × rate``
             (longs pay shorts when the rate is positive). None (default): no funding.
+        calendar: Which bar slots gap warnings count: ``"24/7"`` (every slot) or
+            ``"weekdays"`` (weekend slots are not expected; holidays still count). None
+            (default): inferred from the bars (none on weekends → ``"weekdays"``).
     """
 
     # path keeps its place (first: config.toml artifacts list it first); a default lets
@@ -150,11 +179,12 @@ class DataSourceConfig:
     start: str | None = None
     end: str | None = None
     funding: str | None = None
+    calendar: Literal["24/7", "weekdays"] | None = None
 
     def __post_init__(self) -> None:
         _require(bool(self.symbol), "data: every [[data]] table needs a symbol")
         if self.kind != "bars":
-            for name in ("timeframe", "resample", "start", "end", "funding"):
+            for name in ("timeframe", "resample", "start", "end", "funding", "calendar"):
                 _require(
                     getattr(self, name) is None,
                     f"{name} applies to bars, not to a source of kind {self.kind!r}",
@@ -163,7 +193,11 @@ class DataSourceConfig:
 
 @dataclass(frozen=True)
 class InstrumentConfig:
-    """Venue rules for a symbol; a symbol without an entry gets these defaults."""
+    """Venue rules for a symbol; a symbol without an entry gets these defaults.
+
+    Ranges (checked when the config is read): ``tick_size`` and ``lot_size`` in
+    [1e-12, 1e6]; ``min_quantity`` and ``min_notional`` (quote currency) in [0, 1e15].
+    """
 
     symbol: str
     quote_currency: str | None = None  # defaults to the account currency
@@ -171,6 +205,13 @@ class InstrumentConfig:
     lot_size: float = 1e-8
     min_quantity: float = 0.0
     min_notional: float = 0.0
+
+    def __post_init__(self) -> None:
+        where = f"{self.symbol}: "
+        for name in ("tick_size", "lot_size"):
+            _in_range(where + name, getattr(self, name), MIN_STEP, MAX_STEP, low_open=False)
+        _in_range(where + "min_quantity", self.min_quantity, 0.0, MAX_AMOUNT, low_open=False)
+        _in_range(where + "min_notional", self.min_notional, 0.0, MAX_AMOUNT, low_open=False)
 
 
 @dataclass(frozen=True)
@@ -240,8 +281,9 @@ class ExecutionConfig:
             ``"path"`` (first along open → nearer extreme → farther extreme → close).
         volume_participation: Largest fraction of a bar's volume one order may fill in
             that bar (None: no cap). The remainder waits for later bars.
-        latency_ns: Time from a decision to the order's arrival at the venue; an order is
-            matched from the first bar that opens at or after its arrival.
+        latency_ns: Time from a decision to the order's arrival at the venue, in ns, at
+            most one day; an order is matched from the first bar that opens at or after its
+            arrival.
         instrument_rules: ``"round"`` (default): quantities are rounded toward zero to
             the lot and prices to the tick passively (never more aggressive than asked: buy
             limits and sell stops down, sell limits and buy stops up); ``"reject"``: an
@@ -280,7 +322,10 @@ class ExecutionConfig:
                 0 < self.volume_participation <= 1,
                 f"volume_participation must be in (0, 1], got {self.volume_participation}",
             )
-        _require(self.latency_ns >= 0, f"latency_ns must be >= 0, got {self.latency_ns}")
+        _require(
+            0 <= self.latency_ns <= MAX_LATENCY_NS,
+            f"latency_ns must be in [0, {MAX_LATENCY_NS}] (one day, in ns), got {self.latency_ns}",
+        )
         _require(0 <= self.fee_rate < 1, f"fee_rate must be in [0, 1), got {self.fee_rate}")
         _require(
             0 <= self.slippage_bps < 10_000,
@@ -369,13 +414,25 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Return the parsed TOML document at ``path``, or raise `ConfigError`."""
     file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"config file {str(file)!r} does not exist")
+    if not file.exists():
+        folder = file.parent
+        nearby = [p.name for p in folder.glob("*.toml")] if folder.is_dir() else []
+        hint = did_you_mean(file.name, nearby)
+        raise ConfigError(f"config file {str(file)!r} does not exist{hint}")
+    if file.is_dir():
+        raise ConfigError(f"config file {str(file)!r} is a folder; give the .toml file in it")
     try:
         with file.open("rb") as handle:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{file}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "TOML files must be UTF-8: re-save it as UTF-8"
+        ) from None
+    except OSError as exc:  # a folder, no permission
+        raise ConfigError(f"config file {str(file)!r} cannot be read: {exc.strerror}") from None
 
 
 def apply_overrides(document: dict[str, Any], overrides: list[str]) -> dict[str, Any]:

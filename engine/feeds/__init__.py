@@ -29,6 +29,10 @@ Rules (the reference; tests in ``tests/unit/feeds`` pin each one):
   ``high < max(open, close)``, ``low > min(open, close)``. Zero prices are allowed.
 * Warnings (``BarFrame.warnings``, never errors): gaps with counts (``BarFrame.gaps`` is
   the number of missing bars), irregular spacing, no volume, resampling notes.
+* Gap calendar (``calendar=`` / ``[[data]] calendar``): ``"24/7"`` expects every bar slot;
+  ``"weekdays"`` expects none on Saturdays and Sundays (UTC), so weekends are no gaps and
+  holidays are. Inferred when not given: bars of a day or less, none on a weekend though
+  the data spans one → ``"weekdays"``; else ``"24/7"`` (see `engine.feeds.validate`).
 * Timeframe: inferred as the most common positive spacing (ties: the shorter), or given.
 * Resampling: whole multiples only; buckets aligned to the epoch (whole weeks: to Monday
   00:00 UTC); a bar is labelled by its open time and visible at its close; the last

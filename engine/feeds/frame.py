@@ -41,8 +41,10 @@ class BarFrame:
         volume: float64 traded volume in base units (0.0 when the source has no volume).
         source: The file path read, or ``"<DataFrame>"``.
         gaps: Number of missing bars: the sum over spacings longer than one timeframe of
-            ``spacing // timeframe_ns - 1``.
+            ``spacing // timeframe_ns - 1`` (weekday slots only under the weekday calendar).
         warnings: Human sentences about the data that are not errors (gaps, dropped bars).
+        calendar: The trading calendar gaps were counted against (``"24/7"`` or
+            ``"weekdays"``, see `engine.feeds.validate`); None: inferred from the bars.
     """
 
     symbol: str
@@ -56,6 +58,7 @@ class BarFrame:
     source: str = "<DataFrame>"
     gaps: int = 0
     warnings: tuple[str, ...] = ()
+    calendar: str | None = None
 
     def __post_init__(self) -> None:
         """Check shapes and dtypes, then freeze the arrays (contents are not re-validated)."""
@@ -120,8 +123,9 @@ class BarFrame:
             warnings are recounted for the kept bars, other warnings are kept.
         """
         keep = max(0, min(int(count), len(self)))
-        spacing = analyze_spacing(self.ts_open_ns[:keep], self.timeframe_ns)
-        old = set(analyze_spacing(self.ts_open_ns, self.timeframe_ns).sentences(self.source))
+        spacing = analyze_spacing(self.ts_open_ns[:keep], self.timeframe_ns, self.calendar)
+        whole = analyze_spacing(self.ts_open_ns, self.timeframe_ns, self.calendar)
+        old = set(whole.sentences(self.source))
         notes = tuple(w for w in self.warnings if w not in old)
         notes += tuple(spacing.sentences(self.source))
         return BarFrame(
@@ -136,6 +140,7 @@ class BarFrame:
             source=self.source,
             gaps=spacing.missing_bars,
             warnings=notes,
+            calendar=self.calendar,
         )
 
     def to_dataframe(self) -> pd.DataFrame:

@@ -12,7 +12,12 @@ from engine.errors import DataError
 from engine.feeds.loader import validated
 from engine.feeds.readers import extract, read_source
 from engine.feeds.timeframe import format_duration, format_timeframe, format_timestamp
-from engine.feeds.validate import analyze_spacing, distinct_sorted, infer_timeframe
+from engine.feeds.validate import (
+    analyze_spacing,
+    check_calendar,
+    distinct_sorted,
+    infer_timeframe,
+)
 
 __all__ = ["DataInspection", "GapSummary", "inspect_file"]
 
@@ -26,7 +31,10 @@ class GapSummary:
         missing_bars: Bars missing in those gaps.
         largest: Longest stretch of missing bars as text (``"3h"``), or None.
         largest_at: ISO-8601 UTC open time of its first missing bar, or None.
-        weekend: Gaps of at most 4 days that contain a whole Saturday (UTC).
+        weekend: Gaps of at most 4 days that contain a whole Saturday (UTC); 0 under the
+            weekday calendar, where weekends are no gaps.
+        calendar: The calendar gaps were counted against (``"24/7"`` or ``"weekdays"``),
+            given or inferred exactly as `engine.feeds.load_bars` does.
     """
 
     count: int = 0
@@ -34,6 +42,7 @@ class GapSummary:
     largest: str | None = None
     largest_at: str | None = None
     weekend: int = 0
+    calendar: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,9 @@ class DataInspection:
         return asdict(self)
 
 
-def inspect_file(source: str | os.PathLike[str] | pd.DataFrame) -> DataInspection:
+def inspect_file(
+    source: str | os.PathLike[str] | pd.DataFrame, calendar: str | None = None
+) -> DataInspection:
     """Read a bar file and report rows, time range, timeframe, gaps and all problems.
 
     Unlike :func:`engine.feeds.load_bars` this does not stop at the first problem: it runs
@@ -83,6 +94,7 @@ def inspect_file(source: str | os.PathLike[str] | pd.DataFrame) -> DataInspectio
 
     Args:
         source: Path to ``.csv``/``.csv.gz``/``.parquet`` (or a DataFrame).
+        calendar: ``"24/7"`` or ``"weekdays"`` for the gap count; inferred when None.
 
     Returns:
         The inspection.
@@ -91,6 +103,7 @@ def inspect_file(source: str | os.PathLike[str] | pd.DataFrame) -> DataInspectio
         DataError: Only if the file does not exist or is not a supported type.
     """
     name = str(source) if not isinstance(source, pd.DataFrame) else "<DataFrame>"
+    check_calendar(calendar, name)
     try:
         frame, name = read_source(source)
     except DataError as error:
@@ -115,7 +128,7 @@ def inspect_file(source: str | os.PathLike[str] | pd.DataFrame) -> DataInspectio
     timeframe_ns = infer_timeframe(times)
     gaps = GapSummary()
     if timeframe_ns is not None:
-        spacing = analyze_spacing(times, timeframe_ns)
+        spacing = analyze_spacing(times, timeframe_ns, calendar)
         warnings.extend(spacing.sentences(name))
         gaps = GapSummary(
             count=spacing.gaps,
@@ -127,6 +140,7 @@ def inspect_file(source: str | os.PathLike[str] | pd.DataFrame) -> DataInspectio
                 else None
             ),
             weekend=spacing.weekend_gaps,
+            calendar=spacing.calendar,
         )
     return DataInspection(
         path=name,

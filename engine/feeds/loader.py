@@ -17,7 +17,13 @@ from engine.feeds.timeframe import (
     parse_timeframe,
     parse_timestamp,
 )
-from engine.feeds.validate import analyze_spacing, check_order, check_values, infer_timeframe
+from engine.feeds.validate import (
+    analyze_spacing,
+    check_calendar,
+    check_order,
+    check_values,
+    infer_timeframe,
+)
 
 __all__ = ["load_bars", "validated"]
 
@@ -51,6 +57,7 @@ def load_bars(
     resample: str | None = None,
     start: str | None = None,
     end: str | None = None,
+    calendar: str | None = None,
 ) -> BarFrame:
     """Load one symbol's OHLCV bars from CSV, Parquet or a DataFrame and validate them.
 
@@ -78,6 +85,8 @@ def load_bars(
         start: Keep bars opening at or after this ISO-8601 time (naive = UTC).
         end: Keep bars closing at or before this ISO-8601 time, i.e. the window is
             ``[start, end)`` and a bar is kept only when it lies wholly inside it.
+        calendar: ``"24/7"`` or ``"weekdays"``: which bar slots gaps are counted in (see
+            `engine.feeds.validate`); inferred from the loaded bars when None.
 
     Returns:
         The validated, read-only bars.
@@ -90,6 +99,7 @@ def load_bars(
     if not isinstance(symbol, str) or not symbol.strip():
         raise DataError(f"The symbol must be a non-empty string, got {symbol!r}; pass symbol=.")
     frame, name = read_source(source)
+    check_calendar(calendar, name)
     raw = extract(frame, name)
     problems = validated(raw)
     if problems:
@@ -114,7 +124,7 @@ def load_bars(
     if start is not None or end is not None:
         ts, columns = _window(name, ts, columns, timeframe_ns, start, end)
 
-    spacing = analyze_spacing(ts, timeframe_ns)
+    spacing = analyze_spacing(ts, timeframe_ns, calendar)
     warnings.extend(spacing.sentences(name))
     return BarFrame(
         symbol=symbol,
@@ -128,6 +138,7 @@ def load_bars(
         source=name,
         gaps=spacing.missing_bars,
         warnings=tuple(warnings),
+        calendar=spacing.calendar,
     )
 
 

@@ -15,10 +15,13 @@ microseconds or nanoseconds chosen by magnitude; text is ISO-8601 and naive text
 
 from __future__ import annotations
 
+import lzma
 import os
 import re
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from zipfile import BadZipFile
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +43,15 @@ TIMESTAMP_NAMES = ("timestamp", "time", "date", "datetime", "ts", "open_time")
 PRICE_NAMES = ("open", "high", "low", "close")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".csv.zst")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+# The compression pandas infers from each suffix, named as users know it.
+_COMPRESSIONS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zip": "zip", ".zst": "zstd"}
+# pandas lets the codecs' own exceptions through (a truncated file is an EOFError, which
+# click would even turn into "Aborted!"); ImportError: .zst without the zstandard package.
+_CODEC_ERRORS = (lzma.LZMAError, zlib.error, BadZipFile)
+SUPPORTED = (
+    ".csv, .csv.gz, .csv.bz2, .csv.xz, .csv.zip (one CSV inside), .csv.zst (needs the "
+    "zstandard package), .parquet or .pq"
+)
 
 # Epoch unit by the column's largest |value|: below 1e11 seconds (1e11 s is the year 5138),
 # below 1e14 milliseconds (1e11 ms is 1973-03-03), below 1e17 microseconds, else ns.
@@ -113,28 +125,56 @@ def read_source(source: str | os.PathLike[str] | pd.DataFrame) -> tuple[pd.DataF
     lower = path.name.lower()
     if not path.is_file():
         raise DataError(f"{name}: no such file; check the path (it is relative to {Path.cwd()}).")
-    try:
-        if lower.endswith(CSV_SUFFIXES):
-            table = pd.read_csv(path)
-            header = str(table.columns[0]) if table.shape[1] == 1 else ""
-            separator = next((sep for sep in (";", "\t", "|") if sep in header), None)
-            if separator is not None:
-                # One column whose name holds another separator: a ; or tab separated file.
-                table = pd.read_csv(path, sep=separator)
-            return table, name
-        if lower.endswith(PARQUET_SUFFIXES):
+    if lower.endswith(PARQUET_SUFFIXES):
+        try:
             return pd.read_parquet(path), name
+        except (ValueError, OSError) as error:
+            raise DataError(f"{name}: cannot be read as Parquet ({_reason(error)}).") from error
+    if not lower.endswith(CSV_SUFFIXES):
+        raise DataError(f"{name}: unsupported file type; use {SUPPORTED} (or a pandas DataFrame).")
+    try:
+        table = pd.read_csv(path)
+        header = str(table.columns[0]) if table.shape[1] == 1 else ""
+        separator = next((sep for sep in (";", "\t", "|") if sep in header), None)
+        if separator is not None:
+            # One column whose name holds another separator: a ; or tab separated file.
+            table = pd.read_csv(path, sep=separator)
+        return table, name
     except pd.errors.EmptyDataError as error:
         raise DataError(
             f"{name}: the file is empty; give a file with a header and rows."
         ) from error
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise DataError(f"{name}: cannot be read ({reason}); check that it is valid.") from error
-    raise DataError(
-        f"{name}: unsupported file type; use .csv, .csv.gz or .parquet "
-        "(or pass a pandas DataFrame)."
+    except (ImportError, EOFError, ValueError, OSError, *_CODEC_ERRORS) as error:
+        raise DataError(_unreadable_csv(name, lower, error)) from error
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _unreadable_csv(name: str, lower: str, error: BaseException) -> str:
+    """Return the one-line reason a CSV (maybe compressed) cannot be read, and the fix."""
+    compression = next(
+        (kind for suffix, kind in _COMPRESSIONS.items() if lower.endswith(suffix)), None
     )
+    if isinstance(error, UnicodeDecodeError):
+        # No offset: pandas decodes in chunks, so the error's offset is not the file's.
+        return f"{name}: not UTF-8 text (byte {error.object[error.start]:#04x}); save it as UTF-8."
+    if compression is None or isinstance(error, pd.errors.ParserError):
+        return f"{name}: cannot be read ({_reason(error)}); check that it is valid CSV."
+    if isinstance(error, ImportError):
+        return (
+            f"{name}: reading {compression}-compressed CSV needs the zstandard package "
+            f"(pip install zstandard), or decompress it and give the .csv; supported: {SUPPORTED}."
+        )
+    if isinstance(error, EOFError):
+        what = "is truncated (the compressed data ends early)"
+        fix = "copy or download it again"
+    else:
+        what = f"is not valid {compression} data ({_reason(error)})"
+        fix = "check the file, or decompress it yourself and give the .csv"
+    return f"{name}: cannot be read as {compression}-compressed CSV: it {what}; {fix}."
 
 
 def rows_sentence(

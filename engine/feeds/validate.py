@@ -6,6 +6,13 @@ unsorted or duplicate timestamps, missing (NaN), infinite or negative prices or 
 
 Warnings (never errors): gaps, i.e. spacings longer than one timeframe, counted in missing
 bars; spacings that are not whole multiples of the timeframe.
+
+Gaps are counted against a trading calendar (`CALENDARS`): ``"24/7"`` (crypto: every
+bar slot is expected) or ``"weekdays"`` (stocks: slots opening on a Saturday or Sunday,
+UTC, are not expected, so a weekend is no gap; exchange holidays still are, since no
+holiday list is kept). Unless given, the calendar is inferred from the data
+(`infer_calendar`): bars of a day or less, none opening on a weekend although the data
+spans one, mean ``"weekdays"``; anything else ``"24/7"``.
 """
 
 from __future__ import annotations
@@ -15,20 +22,25 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from engine.errors import DataError, did_you_mean
 from engine.feeds.readers import Extracted, rows_sentence
 from engine.feeds.timeframe import (
     NS_PER_DAY,
+    NS_PER_WEEK,
     format_duration,
     format_timeframe,
     format_timestamp,
 )
 
 __all__ = [
+    "CALENDARS",
     "Spacing",
     "analyze_spacing",
+    "check_calendar",
     "check_order",
     "check_values",
     "distinct_sorted",
+    "infer_calendar",
     "infer_timeframe",
 ]
 
@@ -39,6 +51,10 @@ BoolArray = npt.NDArray[np.bool_]
 _FIX_ROWS = "fix or remove those rows"
 # A gap of at most this long that contains a whole Saturday is called a weekend gap.
 _WEEKEND_GAP_MAX_NS = 4 * NS_PER_DAY
+CALENDARS = ("24/7", "weekdays")
+# 1970-01-05 00:00 UTC, the first Monday after the epoch: weeks are counted from it.
+_MONDAY_NS = 4 * NS_PER_DAY
+_WEEKDAYS_NS = 5 * NS_PER_DAY  # Monday 00:00 to Saturday 00:00
 
 
 def check_order(source: str, ts_ns: IntArray) -> list[str]:
@@ -273,6 +289,7 @@ class Spacing:
     irregular_at_ns: int | None = None
     shorter: int = 0
     shorter_at_ns: int | None = None
+    calendar: str = "24/7"
 
     def gap_sentence(self, source: str) -> str | None:
         """Describe the gaps in one sentence, or None without gaps."""
@@ -281,11 +298,15 @@ class Spacing:
         tf = format_timeframe(self.timeframe_ns)
         noun = "gap" if self.gaps == 1 else "gaps"
         bars = "bar" if self.missing_bars == 1 else "bars"
+        if self.calendar == "weekdays":
+            bars = f"weekday {bars}"
         where = format_timestamp(self.largest_at_ns) if self.largest_at_ns is not None else "?"
         text = (
             f"{source}: {self.gaps} {noun} ({self.missing_bars} missing {tf} {bars}), largest "
             f"{format_duration(self.largest_missing_ns)} missing from {where}"
         )
+        if self.calendar == "weekdays":
+            text += "; weekday calendar: weekends are not gaps, holidays are"
         if self.weekend_gaps:
             text += f"; {self.weekend_gaps} of them span a weekend (normal for markets that close)"
         return text + "."
@@ -314,23 +335,65 @@ def _count(count: int, singular: str, plural: str) -> str:
     return f"{count} {singular if count == 1 else plural}"
 
 
-def analyze_spacing(ts_ns: IntArray, timeframe_ns: int) -> Spacing:
+def check_calendar(calendar: str | None, source: str) -> None:
+    """Raise `DataError` (with "did you mean") unless ``calendar`` is None or in `CALENDARS`."""
+    if calendar is not None and calendar not in CALENDARS:
+        raise DataError(
+            f"{source}: unknown calendar {calendar!r}{did_you_mean(calendar, CALENDARS)}; "
+            f"use one of {', '.join(repr(c) for c in CALENDARS)}."
+        )
+
+
+def _weekend_ns_before(ts_ns: IntArray) -> IntArray:
+    """Return the weekend time (Saturday and Sunday, UTC) between 1970-01-05 and each time."""
+    since = ts_ns - _MONDAY_NS
+    weeks, into_week = np.divmod(since, NS_PER_WEEK)
+    closed: IntArray = weeks * (2 * NS_PER_DAY) + np.maximum(into_week - _WEEKDAYS_NS, 0)
+    return closed
+
+
+def infer_calendar(ts_ns: IntArray, timeframe_ns: int) -> str:
+    """Return ``"weekdays"`` when bars of a day or less skip every weekend, else ``"24/7"``.
+
+    Evidence is needed both ways: no bar opens on a Saturday or Sunday (UTC), and at least
+    one spacing spans a whole weekend (a few weekdays of data say nothing).
+    """
+    if timeframe_ns > NS_PER_DAY or len(ts_ns) < 2:
+        return "24/7"
+    weekday = (ts_ns // NS_PER_DAY + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+    if bool((weekday >= 5).any()):
+        return "24/7"
+    skipped = _weekend_ns_before(ts_ns[1:]) - _weekend_ns_before(ts_ns[:-1] + timeframe_ns)
+    return "weekdays" if bool((skipped >= 2 * NS_PER_DAY).any()) else "24/7"
+
+
+def analyze_spacing(ts_ns: IntArray, timeframe_ns: int, calendar: str | None = None) -> Spacing:
     """Count gaps, missing bars and irregular spacings of sorted open times.
 
     Args:
         ts_ns: Strictly increasing open times in ns UTC.
         timeframe_ns: Bar length in ns.
+        calendar: ``"24/7"`` or ``"weekdays"`` (see the module docstring); inferred from
+            ``ts_ns`` when None. Under ``"weekdays"`` only time on Monday to Friday (UTC)
+            is expected to hold bars: missing bars are the weekday slots of a spacing.
 
     Returns:
         The analysis; all counts are 0 for fewer than two bars.
     """
+    used = calendar if calendar is not None else infer_calendar(ts_ns, timeframe_ns)
     if len(ts_ns) < 2:
-        return Spacing(timeframe_ns)
+        return Spacing(timeframe_ns, calendar=used)
     step = np.diff(ts_ns)
     shorter = (step > 0) & (step < timeframe_ns)
     irregular = (step > timeframe_ns) & (step % timeframe_ns != 0)
-    is_gap = step > timeframe_ns
-    missing = np.where(is_gap, step // timeframe_ns - 1, 0)
+    # Time between one bar's close and the next bar's open in which bars were expected.
+    expected = step - timeframe_ns
+    if used == "weekdays":
+        gap_start = ts_ns[:-1] + timeframe_ns
+        weekend = _weekend_ns_before(ts_ns[1:]) - _weekend_ns_before(gap_start)
+        expected = expected - np.where(expected > 0, weekend, 0)
+    is_gap = expected > 0
+    missing = np.where(is_gap, expected // timeframe_ns, 0)
     gaps = int(np.count_nonzero(is_gap))
     result = Spacing(
         timeframe_ns,
@@ -340,21 +403,33 @@ def analyze_spacing(ts_ns: IntArray, timeframe_ns: int) -> Spacing:
         irregular_at_ns=int(ts_ns[int(np.argmax(irregular)) + 1]) if irregular.any() else None,
         shorter=int(np.count_nonzero(shorter)),
         shorter_at_ns=int(ts_ns[int(np.argmax(shorter)) + 1]) if shorter.any() else None,
+        calendar=used,
     )
     if not gaps:
         return result
-    missing_span = np.where(is_gap, step - timeframe_ns, 0)
+    missing_span = np.where(is_gap, expected, 0)
     largest = int(np.argmax(missing_span))
-    gap_start = ts_ns[:-1][is_gap] + timeframe_ns
-    gap_end = ts_ns[1:][is_gap]
+    largest_at = int(ts_ns[largest] + timeframe_ns)
+    if used == "weekdays" and (largest_at // NS_PER_DAY + 3) % 7 >= 5:
+        largest_at = _next_monday(largest_at)  # the first missing slot the calendar expects
     return Spacing(
         **{
             **result.__dict__,
             "largest_missing_ns": int(missing_span[largest]),
-            "largest_at_ns": int(ts_ns[largest] + timeframe_ns),
-            "weekend_gaps": _count_weekend_gaps(gap_start, gap_end),
+            "largest_at_ns": largest_at,
+            "weekend_gaps": (
+                _count_weekend_gaps(ts_ns[:-1][is_gap] + timeframe_ns, ts_ns[1:][is_gap])
+                if used == "24/7"
+                else 0
+            ),
         }
     )
+
+
+def _next_monday(ts_ns: int) -> int:
+    """Return the Monday 00:00 UTC after a Saturday or Sunday time."""
+    since = ts_ns - _MONDAY_NS
+    return _MONDAY_NS + (since // NS_PER_WEEK + 1) * NS_PER_WEEK
 
 
 def _count_weekend_gaps(start_ns: IntArray, end_ns: IntArray) -> int:

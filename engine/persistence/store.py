@@ -35,7 +35,14 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from engine.errors import PersistenceError
 
-__all__ = ["DEFAULT_DB_URL", "OPERATORS", "RunStore", "metadata", "resolve_db_url"]
+__all__ = [
+    "DEFAULT_DB_URL",
+    "OPERATORS",
+    "RunStore",
+    "check_db_url",
+    "metadata",
+    "resolve_db_url",
+]
 
 DEFAULT_DB_URL = "sqlite:///backtests/kestrel.db"
 BATCH = 50_000
@@ -177,9 +184,7 @@ class RunStore:
             self.engine: Engine = create_engine(self.url)
             metadata.create_all(self.engine)
         except (ArgumentError, SQLAlchemyError, ModuleNotFoundError, OSError) as exc:
-            raise PersistenceError(
-                f"cannot open run store {self.url!r}: {_first_line(exc)}"
-            ) from exc
+            raise PersistenceError(_open_error(self.url, exc)) from exc
 
     def save_run(
         self,
@@ -335,6 +340,35 @@ def _matches(actual: Any, op: str, expected: float) -> bool:
 def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), BATCH):
         conn.execute(table.insert(), rows[start : start + BATCH])
+
+
+def check_db_url(url: str | None) -> str:
+    """Return the resolved store URL once it parses and its driver imports.
+
+    Nothing is created or connected (no SQLite file, no folder): the CLI calls this before
+    a backtest so a bad ``--db`` fails at once, and opens the store only after the run.
+
+    Raises:
+        PersistenceError: The URL is malformed or names a driver that is not installed.
+    """
+    resolved = resolve_db_url(url)
+    try:
+        create_engine(resolved).dispose()
+    except (ArgumentError, SQLAlchemyError, ModuleNotFoundError) as exc:
+        raise PersistenceError(_open_error(resolved, exc)) from exc
+    return resolved
+
+
+def _open_error(url: str, exc: BaseException) -> str:
+    """Return the one-line reason a store cannot be opened, with the fix when it is known."""
+    text = f"cannot open run store {url!r}: {_first_line(exc)}"
+    if isinstance(exc, ModuleNotFoundError) and url.startswith("postgresql"):
+        # A plain postgresql:// URL means psycopg2 to SQLAlchemy; the extra installs psycopg 3.
+        text += (
+            "; the PostgreSQL driver is missing: pip install 'kestrel[postgres]' and use a "
+            "postgresql+psycopg://user@host:5432/db URL"
+        )
+    return text
 
 
 def _first_line(exc: BaseException) -> str:

@@ -45,7 +45,7 @@ import pandas as pd
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.errors import DataError
-from engine.feeds.readers import to_epoch_ns
+from engine.feeds.readers import read_source, to_epoch_ns
 from engine.model import (
     Bar,
     CancelRequested,
@@ -91,10 +91,7 @@ def load_funding_rates(path: str | Path) -> FundingRates:
     source = str(path)
     if not Path(path).is_file():
         raise DataError(f"funding file {source!r} does not exist")
-    try:
-        table = pd.read_csv(path)
-    except (ValueError, OSError) as exc:
-        raise DataError(f"{source}: cannot read the funding CSV: {exc}") from None
+    table, _ = read_source(path)  # the bar files' formats, compressions and read errors
     names = {str(name).strip().lower(): name for name in table.columns}
     time_name = next((names[n] for n in ("timestamp", "time", "ts") if n in names), None)
     rate_name = next((names[n] for n in ("rate", "funding_rate") if n in names), None)

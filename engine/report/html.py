@@ -31,7 +31,7 @@ from engine.report.charts import build_charts
 from engine.report.data import ReportData, file_sha256
 from engine.report.page import SCRIPT, STYLE, TEMPLATE
 from engine.report.sections import assumptions_html, denials_html, drawdowns_html
-from engine.report.series import FloatArray, IntArray, benchmark_values
+from engine.report.series import FloatArray, IntArray, benchmark_values, check_benchmark_span
 from engine.report.trade_stats import trade_excursions
 
 if TYPE_CHECKING:
@@ -268,8 +268,12 @@ def _provenance_html(data: ReportData) -> str:
         symbol = source.get("symbol", "")
         frame = by_symbol.get(symbol)
         info = info_by_symbol.get(symbol, {})
-        path_text = str(info.get("source") or (frame.source if frame else source.get("path", "")))
-        path = Path(path_text)
+        # Shown: the path as the config writes it, the same from every working directory
+        # (the report is byte-identical wherever the run was started). Hashed: the file
+        # actually read, whose sha256 identifies the data wherever it lives.
+        read = str(info.get("source") or (frame.source if frame else source.get("path", "")))
+        path_text = str(source.get("path") or read)
+        path = Path(read)
         digest = file_sha256(path) if path.is_file() else "—"
         if frame is not None and len(frame):
             span = f"{iso(int(frame.ts_open_ns[0]))} → {iso(int(frame.ts_close_ns[-1]))}"
@@ -281,6 +285,7 @@ def _provenance_html(data: ReportData) -> str:
         else:
             span, bars, timeframe, gaps = "—", str(info.get("bars", "—")), "—", "—"
         warnings = list(info.get("warnings", [])) or (list(frame.warnings) if frame else [])
+        warnings = [text.replace(read, path_text) for text in warnings]  # name it as shown
         rows.append(
             f"<tr><td>{_e(symbol)}</td><td><code>{_e(path_text)}</code></td><td>{_e(bars)}</td>"
             f"<td>{_e(timeframe)}</td><td>{_e(span)}</td><td>{_e(gaps)}</td>"
@@ -351,6 +356,7 @@ def render_report(
         trials: Strategy variants tried, for the deflated Sharpe ratio.
 
     Raises:
+        DataError: The benchmark has fewer than two values during the run (no overlap).
         KestrelError: Not a run folder. (Without the ``plotly`` package the page is
             written without charts and says why.)
     """
@@ -368,6 +374,10 @@ def render_report(
     series = _resolve_benchmark(benchmark)
     if benchmark_label or series is not None:
         data.benchmark_label = benchmark_label or "benchmark"
+    if series is not None:  # refuse one that cannot move during the run (it reads 0.00 %)
+        times = np.concatenate(([data.start_ns], data.ts))
+        note = check_benchmark_span(times, np.asarray(series[0]), data.benchmark_label)
+        data.notes.extend([note] if note else [])
     data.compute(series, risk_free_rate, trials)
     bench = None
     if series is not None or data.frames:

@@ -18,7 +18,8 @@ from typing import Literal, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from engine.feeds import BarFrame
+from engine.errors import DataError
+from engine.feeds import BarFrame, format_timestamp
 
 __all__ = [
     "NS_PER_DAY",
@@ -26,6 +27,7 @@ __all__ = [
     "FloatArray",
     "IntArray",
     "benchmark_values",
+    "check_benchmark_span",
     "drawdown",
     "period_returns",
     "series_on",
@@ -167,3 +169,45 @@ def benchmark_values(
         total += series_on(times, frame.ts_close_ns, frame.close, start) / start
     result: FloatArray = total / len(usable)
     return result
+
+
+def check_benchmark_span(times: IntArray, series_ts: IntArray, label: str) -> str | None:
+    """Refuse a benchmark that cannot move during the run; describe partial coverage.
+
+    The benchmark at time ``t`` is its last value at or before ``t`` (its first value
+    before it starts), so during the run it takes the values stamped inside
+    ``(times[0], times[-1]]`` plus the one in effect at ``times[0]``. Fewer than two such
+    values make it flat: its return would read 0.00 %, which is not a comparison.
+
+    Args:
+        times: The run's curve times (start, then each bar close), ns UTC, sorted.
+        series_ts: The benchmark's value times (bar close times), ns UTC, sorted.
+        label: The benchmark's name for messages (its file name).
+
+    Returns:
+        A note for the report when the benchmark starts after the run or ends before it
+        (held flat outside its span), else None.
+
+    Raises:
+        DataError: The benchmark has fewer than two values in effect during the run.
+    """
+    start, end = int(times[0]), int(times[-1])
+    inside = int(
+        np.searchsorted(series_ts, end, "right") - np.searchsorted(series_ts, start, "right")
+    )
+    in_effect = inside + (1 if series_ts.size and int(series_ts[0]) <= start else 0)
+    run_span = f"{format_timestamp(start)} → {format_timestamp(end)}"
+    if series_ts.size == 0:
+        raise DataError(f"benchmark {label} has no values; give a benchmark with bars")
+    bench_span = f"{format_timestamp(int(series_ts[0]))} → {format_timestamp(int(series_ts[-1]))}"
+    if in_effect < 2:
+        raise DataError(
+            f"benchmark {label} ({bench_span}) does not overlap the run ({run_span}), so it "
+            "would read 0.00%; give a benchmark whose dates cover the run"
+        )
+    if int(series_ts[0]) > start or int(series_ts[-1]) < end:
+        return (
+            f"The benchmark {label} covers {bench_span} only, not the whole run ({run_span}); "
+            "outside its span it is held at its nearest value."
+        )
+    return None

@@ -52,7 +52,7 @@ def load_check(entry: CheckPluginConfig) -> RiskCheck:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         raise PluginError(f"risk check module {module_name!r} not found ({exc})") from None
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() at import must not end the process
         raise PluginError(f"risk check module {module_name!r} failed to import: {exc!r}") from exc
     cls = getattr(module, class_name, None)
     if cls is None:

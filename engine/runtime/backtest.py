@@ -32,6 +32,7 @@ from engine.errors import ConfigError, DataError, did_you_mean
 from engine.feeds import BarFrame, format_timestamp, load_bars, merge_order
 from engine.feeds.ticks import TickFrame, load_ticks
 from engine.model import Bar, Instrument
+from engine.paths import find_relative, nearby_hint, places_text
 from engine.portfolio.accounts import FundingRates, load_funding_rates
 from engine.portfolio.curve import equity_curve
 from engine.portfolio.fx import FxPosition, FxRates, RateSeries, load_rate_series
@@ -113,7 +114,12 @@ class BacktestResult:
 
     @property
     def bars(self) -> int:
-        """Return the number of bars (and ticks) processed."""
+        """Return the number of market events processed: every symbol's bars plus ticks.
+
+        This is the progress count. The "bars" of the summary, ``metrics.json`` and the run
+        store is ``metrics["bars"]``: the bar close times stepped (5,482 for two hourly
+        symbols of 5,482 bars each, where this says 10,964).
+        """
         return sum(len(frame) for frame in self.frames) + sum(len(t) for t in self.tick_frames)
 
     # The four tables below are built on first access and kept (cached_property): the
@@ -146,13 +152,22 @@ class BacktestResult:
         return equity_frame(self)
 
 
-def resolve_data_path(path: str, base_dir: str) -> Path:
-    """Return ``path`` relative to the working directory, else to the config's folder."""
-    candidate = Path(path)
-    if candidate.is_absolute() or candidate.exists():
-        return candidate
-    beside_config = Path(base_dir) / candidate
-    return beside_config if beside_config.exists() else candidate
+def resolve_data_path(path: str, base_dir: str, key: str = "[[data]] path") -> Path:
+    """Return the file a config's relative ``path`` names (see `engine.paths`).
+
+    Looked up beside the config (``base_dir``), then under the project root, never in the
+    working directory: the same config reads the same files wherever the command runs.
+
+    Raises:
+        DataError: No such file in either place; the message names every place tried.
+    """
+    found, tried = find_relative(path, base_dir)
+    if found is not None:
+        return found
+    raise DataError(
+        f"{key} {path!r}: no such file: {places_text(tried)}{nearby_hint(tried)}; fix the "
+        "path (relative paths are read beside the config file, then under the project root)"
+    )
 
 
 def load_frames(config: RunConfig) -> list[BarFrame | TickFrame]:
@@ -176,6 +191,7 @@ def load_frames(config: RunConfig) -> list[BarFrame | TickFrame]:
                 resample=source.resample,
                 start=source.start,
                 end=source.end,
+                calendar=source.calendar,
             )
         )
     return frames
@@ -184,7 +200,9 @@ def load_frames(config: RunConfig) -> list[BarFrame | TickFrame]:
 def load_funding(config: RunConfig) -> dict[str, FundingRates]:
     """Load the funding-rate series named by ``[[data]] funding`` (perpetual symbols)."""
     return {
-        source.symbol: load_funding_rates(resolve_data_path(source.funding, config.base_dir))
+        source.symbol: load_funding_rates(
+            resolve_data_path(source.funding, config.base_dir, "[[data]] funding")
+        )
         for source in config.data
         if source.funding is not None
     }
@@ -237,8 +255,8 @@ def load_fx(
     """
     by_currency: dict[str, tuple[RateSeries, str]] = {}
     for item in config.fx:
-        path = resolve_data_path(item.path, config.base_dir)
         try:
+            path = resolve_data_path(item.path, config.base_dir, "[[fx]] path")
             series = load_rate_series(
                 path, item.currency, invert=item.invert, timeframe=item.timeframe
             )

@@ -50,7 +50,7 @@ def delivering(bus: EventBus, clock: SimClock) -> Iterator[None]:
             yield
         except KestrelError:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() in strategy code is its fault
             raise strategy_fault(exc, clock.timestamp_ns()) from exc
         finally:
             clock.after_timer = None

@@ -94,7 +94,7 @@ class TradingNode:
             kernel.bus.publish(bar)
         except KestrelError:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() in strategy code is its fault
             raise strategy_fault(exc, self._current) from exc
 
     def run(self, bars: Iterable[Bar]) -> None:

@@ -111,13 +111,21 @@ def new_run_id(name: str, digest: str, now: datetime | None = None) -> str:
 
 
 def finish_run(
-    result: BacktestResult, *, out_dir: Path | None, store: RunStore | None
+    result: BacktestResult,
+    *,
+    out_dir: Path | None,
+    store: RunStore | None,
+    out_root: Path = DEFAULT_OUT_ROOT,
 ) -> tuple[str, Path]:
-    """Write the run's artifacts and store its rows; return ``(run_id, folder)``."""
+    """Write the run's artifacts and store its rows; return ``(run_id, folder)``.
+
+    ``out_dir`` None writes to ``out_root / run_id`` (the CLI passes the project root's
+    ``backtests``, see `engine.paths`).
+    """
     digest = inputs_hash(result)
     created = datetime.now(tz=UTC)
     run_id = new_run_id(result.config.run.name, digest, created)
-    folder = out_dir if out_dir is not None else DEFAULT_OUT_ROOT / run_id
+    folder = out_dir if out_dir is not None else out_root / run_id
     info: dict[str, Any] = {
         "run_id": run_id,
         "created_at": created.isoformat(),
@@ -177,7 +185,7 @@ def _run_row(
         "created_at": created.isoformat(),
         "start_ns": metrics["start"],
         "end_ns": metrics["end"],
-        "bars": result.bars,
+        "bars": metrics["bars"],  # bar close times stepped, as metrics.json and the summary
         "initial_cash": result.config.account.initial_cash,
         "final_equity": metrics["final_equity"],
         "total_return": metrics["total_return"],

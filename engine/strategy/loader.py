@@ -19,7 +19,9 @@ from types import ModuleType
 from typing import Any
 
 from engine.errors import PluginError, did_you_mean
+from engine.paths import find_relative, places_text
 from engine.strategy.base import Strategy
+from engine.strategy.runner import describe_fault
 from engine.typed import build
 
 __all__ = ["ENTRY_POINT_GROUP", "available_strategies", "load_strategy_class", "make_strategy"]
@@ -88,16 +90,21 @@ def _import_module(name: str) -> ModuleType:
         if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
             raise PluginError(f"strategy module {name!r} not found ({exc})") from None
         raise PluginError(f"strategy module {name!r} failed to import: {exc}") from exc
-    except Exception as exc:
-        raise PluginError(f"strategy module {name!r} failed to import: {exc!r}") from exc
+    except (Exception, SystemExit) as exc:
+        reason = describe_fault(exc)
+        raise PluginError(f"strategy module {name!r} failed to import: {reason}") from exc
 
 
 def _import_file(location: str, base_dir: str | Path) -> ModuleType:
-    path = Path(location)
-    if not path.is_absolute() and not path.exists():
-        path = Path(base_dir) / path
-    if not path.is_file():
-        raise PluginError(f"strategy file {location!r} does not exist")
+    # Beside the config, then under the project root: never the working directory, so a
+    # config finds its strategy file wherever the command runs (see `engine.paths`).
+    found, tried = find_relative(location, base_dir)
+    if found is None or not found.is_file():
+        raise PluginError(
+            f"strategy file {location!r} does not exist: {places_text(tried)}; "
+            "relative paths are read beside the config file, then under the project root"
+        )
+    path = found
     resolved = path.resolve()
     # A stable, unique module name per file and content: dataclasses and pickling need the
     # module in sys.modules, two files with the same stem must not shadow each other, and
@@ -114,7 +121,9 @@ def _import_file(location: str, base_dir: str | Path) -> ModuleType:
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() at import time must not end the run
         del sys.modules[module_name]
-        raise PluginError(f"strategy file {location!r} failed to import: {exc!r}") from exc
+        raise PluginError(
+            f"strategy file {location!r} failed to import: {describe_fault(exc)}"
+        ) from exc
     return module

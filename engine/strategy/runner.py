@@ -30,7 +30,7 @@ from engine.model import (
 from engine.strategy.base import Strategy
 from engine.strategy.context import Context
 
-__all__ = ["StrategyRunner", "strategy_fault"]
+__all__ = ["StrategyRunner", "describe_fault", "strategy_fault"]
 
 
 class StrategyRunner:
@@ -110,15 +110,35 @@ class StrategyRunner:
     def _call(self, hook: str, function: Callable[..., None], *args: Any) -> None:
         try:
             function(*args)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() in a hook is a fault too
             raise self._fault(hook, exc) from exc
 
-    def _fault(self, hook: str, exc: Exception) -> KestrelError:
+    def _fault(self, hook: str, exc: BaseException) -> KestrelError:
         if isinstance(exc, KestrelError):
             return exc
         name = type(self.strategy).__name__
         when = self.context.now.isoformat()
-        return StrategyError(f"{name}.{hook} raised at {when}: {type(exc).__name__}: {exc}")
+        return StrategyError(f"{name}.{hook} raised at {when}: {describe_fault(exc)}")
+
+
+def describe_fault(exc: BaseException) -> str:
+    """Return ``"<Type>: <message> in <file>:<line> (<function>)"`` for user code's fault.
+
+    The innermost frame of the traceback is where the user looks first; ``--debug`` shows
+    the rest. ``SystemExit`` (``sys.exit()`` in strategy code) would otherwise end the whole
+    process silently with its code, so it gets a sentence that says what to do instead.
+    """
+    where = ""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        last = frames[-1]
+        where = f" in {last.filename}:{last.lineno} ({last.name})"
+    if isinstance(exc, SystemExit):
+        return (
+            f"sys.exit({exc.code!r}) called{where}; strategy code must not exit the process: "
+            "raise an exception to stop the run"
+        )
+    return f"{type(exc).__name__}: {exc}{where}"
 
 
 def strategy_fault(exc: BaseException, ts_ns: int) -> StrategyError:
@@ -127,10 +147,5 @@ def strategy_fault(exc: BaseException, ts_ns: int) -> StrategyError:
     The message names the innermost frame of the traceback (file, line, function) so the
     user can find the line at fault without the full traceback (``--debug`` shows it).
     """
-    where = ""
-    frames = traceback.extract_tb(exc.__traceback__)
-    if frames:
-        last = frames[-1]
-        where = f" in {last.filename}:{last.lineno} ({last.name})"
     when = datetime.fromtimestamp(ts_ns / 1e9, tz=UTC).isoformat() if ts_ns >= 0 else "start"
-    return StrategyError(f"{type(exc).__name__}: {exc}{where}, at bar {when}")
+    return StrategyError(f"{describe_fault(exc)}, at bar {when}")

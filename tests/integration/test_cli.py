@@ -159,7 +159,7 @@ BAD_CONFIG = {
         "market_fill",
         "did you mean 'next_open'",
     ),
-    "negative_cash": ("[account]\ninitial_cash = -5.0", "initial_cash must be > 0"),
+    "negative_cash": ("[account]\ninitial_cash = -5.0", "initial_cash must be in (0, 1e+15]"),
 }
 
 

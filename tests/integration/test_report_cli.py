@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import CliRunner, assert_one_line_error
+from tests.integration.conftest import REPO, CliRunner, assert_one_line_error
 
 
 def test_summary_counts_denied_orders_with_top_reasons(kestrel: CliRunner, tmp_path: Path) -> None:
     config = tmp_path / "deny.toml"
     config.write_text(
         '[run]\nname = "deny"\n[[data]]\n'
-        'path = "data/binance_BTC_USDT_1h_20201201_20210717.csv"\nsymbol = "BTC/USDT"\n'
+        f'path = "{REPO / "data/binance_BTC_USDT_1h_20201201_20210717.csv"}"\n'
+        'symbol = "BTC/USDT"\n'
         '[strategy]\npath = "strategies.sma_cross:SmaCross"\n'
         "[risk]\nmax_order_quantity = 0.001\n"  # every SMA entry is larger: all denied
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -143,9 +144,20 @@ def test_type_errors(path: str, value: Any, message: str) -> None:
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        ("account.initial_cash", 0.0, "initial_cash must be > 0, got 0.0"),
-        ("account.initial_cash", -5, "initial_cash must be > 0, got -5.0"),
-        ("account.leverage", 0.5, "leverage must be >= 1.0, got 0.5"),
+        ("account.initial_cash", 0.0, "initial_cash must be in (0, 1e+15], got 0.0"),
+        ("account.initial_cash", -5, "initial_cash must be in (0, 1e+15], got -5.0"),
+        ("account.initial_cash", 1e308, "initial_cash must be in (0, 1e+15], got 1e+308"),
+        ("account.initial_cash", math.inf, "initial_cash: expected a finite number, got inf"),
+        ("account.initial_cash", math.nan, "initial_cash: expected a finite number, got nan"),
+        ("account.leverage", 0.5, "leverage must be in [1, 1000], got 0.5"),
+        ("account.leverage", math.inf, "leverage: expected a finite number, got inf"),
+        ("instruments.0.tick_size", 1e308, "B: tick_size must be in [1e-12, 1e+06], got 1e+308"),
+        ("instruments.0.tick_size", 0.0, "B: tick_size must be in [1e-12, 1e+06], got 0.0"),
+        ("instruments.0.lot_size", math.nan, "lot_size: expected a finite number, got nan"),
+        ("instruments.0.min_quantity", -1.0, "B: min_quantity must be in [0, 1e+15], got -1.0"),
+        ("instruments.0.min_notional", 1e300, "B: min_notional must be in [0, 1e+15], got 1e+300"),
+        ("execution.latency_ns", 10**18, "latency_ns must be in [0, 86400000000000] (one day"),
+        ("execution.latency_ns", -1, "latency_ns must be in [0, 86400000000000]"),
         ("execution.fee_rate", 1.0, "fee_rate must be in [0, 1), got 1.0"),
         ("execution.fee_rate", -0.001, "fee_rate must be in [0, 1), got -0.001"),
         ("execution.slippage_bps", 10_000, "slippage_bps must be in [0, 10000), got 10000.0"),

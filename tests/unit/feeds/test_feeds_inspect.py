@@ -33,7 +33,12 @@ def test_inspect_btc_1h() -> None:
     # Spacings of 4h, 2h, 2h, 2h, 3h, 4h: 6 gaps, 3+1+1+1+2+3 = 11 missing bars
     # (2020-12-01 00:00 .. 2021-07-17 20:00 spans 5493 hours).
     assert report.gaps == GapSummary(
-        count=6, missing_bars=11, largest="3h", largest_at="2020-12-21T15:00:00Z", weekend=0
+        count=6,
+        missing_bars=11,
+        largest="3h",
+        largest_at="2020-12-21T15:00:00Z",
+        weekend=0,
+        calendar="24/7",  # crypto trades on weekends: inferred from the weekend bars
     )
     assert report.problems == []
     assert report.ok
@@ -53,7 +58,24 @@ def test_inspect_shipped_files() -> None:
         "2013-03-01T00:00:00Z",
     )
     assert goog.columns[0] == "Unnamed: 0"
-    assert goog.gaps.weekend > 0.9 * goog.gaps.count  # stock data: mostly weekends
+    # Stock data has no weekend bars: the weekday calendar is inferred and only missing
+    # weekdays (exchange holidays) are gaps. Expected, independently of the engine: the
+    # weekdays strictly between consecutive dates, by numpy's business-day counter.
+    dates = pd.to_datetime(pd.read_csv(GOOG).iloc[:, 0]).to_numpy().astype("datetime64[D]")
+    between = np.busday_count(dates[:-1] + 1, dates[1:])
+    assert (goog.gaps.calendar, goog.gaps.count, goog.gaps.missing_bars) == (
+        "weekdays",
+        int(np.count_nonzero(between)),
+        int(between.sum()),
+    )
+    assert (goog.gaps.count, goog.gaps.missing_bars) == (77, 79)  # ~9 holidays a year
+    all_weekdays = pd.bdate_range("2004-08-19", "2013-03-01")
+    assert goog.gaps.missing_bars == len(all_weekdays) - goog.rows
+    assert (goog.gaps.largest, goog.gaps.largest_at) == ("2d", "2007-01-01T00:00:00Z")
+    assert goog.gaps.weekend == 0
+    every_day = inspect_file(GOOG, calendar="24/7")  # the override counts weekends again
+    assert (every_day.gaps.count, every_day.gaps.missing_bars) == (463, 969)
+    assert every_day.gaps.weekend > 0.9 * every_day.gaps.count
     eurusd = inspect_file(EURUSD)
     assert (eurusd.rows, eurusd.timeframe, eurusd.last) == (5000, "1h", "2018-02-07T15:00:00Z")
     assert eurusd.gaps.weekend == eurusd.gaps.count == 42

@@ -195,7 +195,7 @@ def test_missing_and_unsupported_files(tmp_path: Path) -> None:
     other = tmp_path / "bars.json"
     other.write_text("[]")
     with pytest.raises(
-        DataError, match=r"unsupported file type; use \.csv, \.csv\.gz or \.parquet"
+        DataError, match=r"unsupported file type; use \.csv, \.csv\.gz, \.csv\.bz2, \.csv\.xz"
     ):
         load_bars(other, symbol="X")
     broken = tmp_path / "broken.parquet"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from engine.config import parse_config
@@ -62,3 +64,12 @@ def test_bad_plugins_are_clear_errors(
 ) -> None:
     with pytest.raises(error, match=message):
         checks(entry)
+
+
+def test_a_plugin_module_calling_sys_exit_at_import_is_a_plugin_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "exits_on_import.py").write_text("import sys\nsys.exit(4)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(PluginError, match=r"'exits_on_import' failed to import: SystemExit\(4\)"):
+        checks({"path": "exits_on_import:Check"})

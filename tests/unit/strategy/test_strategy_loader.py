@@ -74,13 +74,42 @@ def test_relative_file_path_is_found_beside_the_config(tmp_path: Path) -> None:
     assert cls().params.label == "beside"
 
 
-def test_relative_file_path_from_the_working_directory(
+def test_relative_file_path_resolves_beside_the_config_not_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write_plugin(tmp_path / "cwd_strats", label="cwd")
+    config_dir = tmp_path / "project" / "configs"
+    config_dir.mkdir(parents=True)
+    (tmp_path / "project" / "pyproject.toml").write_text("")
+    write_plugin(config_dir / "strats", label="beside")
+    write_plugin(tmp_path / "project" / "strats", label="root")
+    write_plugin(tmp_path / "elsewhere" / "strats", label="cwd")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    cls = load_strategy_class("strats/my_plugin.py:Mine", base_dir=config_dir)
+    assert cls().params.label == "beside"
+
+
+def test_relative_file_path_falls_back_to_the_project_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_dir = tmp_path / "project" / "configs"
+    config_dir.mkdir(parents=True)
+    (tmp_path / "project" / "pyproject.toml").write_text("")
+    write_plugin(tmp_path / "project" / "root_strats", label="root")
+    write_plugin(tmp_path / "root_strats", label="cwd")
     monkeypatch.chdir(tmp_path)
-    cls = load_strategy_class("./cwd_strats/my_plugin.py:Mine", base_dir="/nonexistent")
-    assert cls().params.label == "cwd"
+    cls = load_strategy_class("root_strats/my_plugin.py:Mine", base_dir=config_dir)
+    assert cls().params.label == "root"
+
+
+def test_a_missing_strategy_file_names_both_places_tried(tmp_path: Path) -> None:
+    config_dir = tmp_path / "project" / "configs"
+    config_dir.mkdir(parents=True)
+    (tmp_path / "project" / ".git").mkdir()
+    with pytest.raises(PluginError) as info:
+        load_strategy_class("strats/none.py:Mine", base_dir=config_dir)
+    message = str(info.value)
+    assert str(config_dir / "strats" / "none.py") in message
+    assert str(tmp_path / "project" / "strats" / "none.py") in message
 
 
 def test_two_files_with_the_same_name_do_not_shadow_each_other(tmp_path: Path) -> None:

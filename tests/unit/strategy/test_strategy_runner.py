@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from engine.bus import EventBus
@@ -86,10 +88,30 @@ def test_a_hook_fault_becomes_a_strategy_error_naming_hook_and_time() -> None:
     runner = make_runner(Recording())
     with pytest.raises(StrategyError) as info:
         runner.stop()
+    line = Recording.on_stop.__code__.co_firstlineno + 1
     assert str(info.value) == (
-        "Recording.on_stop raised at 2021-01-01T00:00:00+00:00: ZeroDivisionError: division by zero"
+        "Recording.on_stop raised at 2021-01-01T00:00:00+00:00: ZeroDivisionError: division by "
+        f"zero in {__file__}:{line} (on_stop)"
     )
     assert isinstance(info.value.__cause__, ZeroDivisionError)
+
+
+class Exits(Strategy):
+    def on_stop(self, ctx: Context) -> None:
+        sys.exit(3)
+
+
+def test_sys_exit_in_a_hook_is_a_strategy_error_with_file_and_line() -> None:
+    runner = make_runner(Exits())
+    with pytest.raises(StrategyError) as info:
+        runner.stop()
+    line = Exits.on_stop.__code__.co_firstlineno + 1
+    assert str(info.value) == (
+        "Exits.on_stop raised at 2021-01-01T00:00:00+00:00: sys.exit(3) called in "
+        f"{__file__}:{line} (on_stop); strategy code must not exit the process: raise an "
+        "exception to stop the run"
+    )
+    assert isinstance(info.value.__cause__, SystemExit)
 
 
 def test_kestrel_errors_pass_through_unchanged() -> None:

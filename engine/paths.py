@@ -1,0 +1,97 @@
+"""Where a config's relative paths point, whatever folder the command runs from.
+
+A run must not depend on the working directory: ``kestrel backtest configs/x.toml`` run from
+the project and ``kestrel backtest /abs/project/configs/x.toml`` run from ``/tmp`` read the
+same files and write to the same places. Two folders anchor everything:
+
+* the **config folder**: the folder of the TOML file (the working directory for a config
+  built in Python with `engine.config.parse_config` and no ``base_dir``);
+* the **project root**: the nearest folder at or above the config folder that holds a
+  ``pyproject.toml``, a ``.git`` or a ``backtests`` folder (the shipped configs live in
+  ``configs/`` and name ``data/...`` relative to the root); the config folder itself when no
+  folder above it is marked.
+
+A relative file in a config (``[[data]] path``, ``funding``, ``[[fx]] path``, a strategy's
+``file.py``) is looked up beside the config first, then under the project root; the error
+for a missing file names both places. The default artifacts folder (``backtests/<run_id>``)
+and the default SQLite store (``backtests/kestrel.db``) are under the project root.
+Explicit ``--out`` and ``--db`` values are the user's own words: they stay relative to the
+working directory, as every command-line path does.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+__all__ = [
+    "PROJECT_MARKERS",
+    "candidates",
+    "find_relative",
+    "nearby_hint",
+    "places_text",
+    "project_root",
+]
+
+PROJECT_MARKERS = ("pyproject.toml", ".git", "backtests")
+
+
+def project_root(config_dir: str | Path) -> Path:
+    """Return the nearest folder at or above ``config_dir`` holding a project marker.
+
+    Args:
+        config_dir: The config file's folder (relative to the working directory or absolute).
+
+    Returns:
+        An absolute path: the marked folder, else ``config_dir`` itself.
+    """
+    start = Path(config_dir).resolve()
+    for folder in (start, *start.parents):
+        if any((folder / marker).exists() for marker in PROJECT_MARKERS):
+            return folder
+    return start
+
+
+def candidates(path: str | Path, config_dir: str | Path) -> list[Path]:
+    """Return the places a config's ``path`` may name, in lookup order (no duplicates).
+
+    An absolute path is only itself; a relative one is beside the config, then under the
+    project root.
+    """
+    given = Path(path).expanduser()
+    if given.is_absolute():
+        return [given]
+    beside = Path(config_dir) / given
+    under_root = project_root(config_dir) / given
+    if under_root.resolve() == beside.resolve():
+        return [beside]
+    return [beside, under_root]
+
+
+def find_relative(path: str | Path, config_dir: str | Path) -> tuple[Path | None, list[Path]]:
+    """Return ``(the first existing candidate or None, every candidate tried)``."""
+    tried = candidates(path, config_dir)
+    found = next((place for place in tried if place.exists()), None)
+    return found, tried
+
+
+def places_text(tried: list[Path]) -> str:
+    """Return ``"A does not exist"`` or ``"neither A nor B exists"`` for an error message."""
+    if len(tried) == 1:
+        return f"{tried[0]} does not exist"
+    return "neither " + " nor ".join(str(place) for place in tried) + " exists"
+
+
+def nearby_hint(tried: list[Path]) -> str:
+    """Return ``" (did you mean '<folder>/GOOG.csv'?)"`` for a file beside a place tried.
+
+    Only a close match to the file name is offered (a typo); "" when there is none.
+    """
+    for place in tried:
+        folder = place.parent
+        if folder.is_dir():
+            names = [entry.name for entry in folder.iterdir() if entry.is_file()]
+            close = difflib.get_close_matches(place.name, names, n=1, cutoff=0.6)
+            if close:
+                return f" (did you mean '{folder / close[0]}'?)"
+    return ""
