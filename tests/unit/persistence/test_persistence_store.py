@@ -154,6 +154,8 @@ def test_save_and_get_round_trip(runs: Runs) -> None:
     expected = run_row(run_id, "2030-01-01T00:00:00+00:00")
     metrics = json.loads(expected.pop("metrics_json"))
     assert row.pop("metrics") == metrics
+    assert row.pop("params") == {}  # the config has no [strategy.params]
+    assert (row.pop("status"), row.pop("writer")) == ("complete", None)
     assert row == expected
     assert run_id in runs.store.run_ids()
 
