@@ -1,6 +1,7 @@
 """The ``kestrel`` command (typer + rich).
 
-Commands: ``backtest``, ``runs list``, ``runs show``, ``strategies list``, ``data inspect``.
+Commands: ``backtest``, ``runs list|show|compare|export|delete|gc``, ``strategies list``,
+``data inspect``.
 Every `KestrelError` (and every usage error) becomes one line on stderr and exit code 2;
 ``--debug`` anywhere on the command line shows the traceback instead.
 """
@@ -25,6 +26,7 @@ from engine.errors import KestrelError
 from engine.feeds import inspect_file
 from engine.persistence import RunStore
 from engine.report.artifacts import iso
+from engine.report.run_folder import prepare_output
 from engine.runtime import finish_run, run_backtest
 from engine.strategy import available_strategies, load_strategy_class
 
@@ -84,9 +86,15 @@ def backtest(
     ] = None,
     db: DbOption = None,
     no_db: Annotated[bool, typer.Option("--no-db", help="Do not write to the run store.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Write into a non-empty --out folder that is not a run's."),
+    ] = False,
 ) -> None:
     """Run a backtest, print its summary and write its artifacts."""
     run_config = load_config(config, overrides or [])
+    if out is not None:  # refuse a user's folder now, not after the run
+        prepare_output(out, force=force)
     store = None if no_db else RunStore(db)
     progress = _progress_bar()
     if progress is None:
@@ -103,7 +111,7 @@ def backtest(
                     description=f"backtest {done:,}/{total:,} bars",
                 ),
             )
-    run_id, folder = finish_run(result, out_dir=out, store=store)
+    run_id, folder = finish_run(result, out_dir=out, store=store, force=force)
     for frame in result.frames:
         for warning in frame.warnings:
             print(f"warning: {frame.symbol}: {warning}", file=sys.stderr)
@@ -116,21 +124,15 @@ def backtest(
     if (folder / "report.html").is_file():
         stdout.print(f"report: {folder / 'report.html'}", markup=False)
     if store is not None:
-        stdout.print(f"stored in: {store.url}", markup=False)
+        stdout.print(f"stored in: {store.display_url}", markup=False)
 
 
 @runs_app.command("show")
 def runs_show(run_id: Annotated[str, typer.Argument(help="Run id.")], db: DbOption = None) -> None:
     """Show one stored run's metrics and where its artifacts are."""
     store = RunStore(db)
-    run = store.get_run(run_id)
-    if run is None:
-        matches = [r for r in store.run_ids() if r.startswith(run_id) or run_id in r]
-        if len(matches) == 1:
-            run = store.get_run(matches[0])
-        if run is None:
-            hint = f" (did you mean {', '.join(matches[:3])}?)" if matches else ""
-            raise KestrelError(f"no run {run_id!r} in {store.url}{hint}; see `kestrel runs list`")
+    run = store.get_run(store.resolve_id(run_id))
+    assert run is not None  # just resolved
     stdout.print(f"run: {run['run_id']}", markup=False)
     stdout.print(f"strategy: {run['strategy']}  symbols: {run['symbols']}", markup=False)
     stdout.print(f"artifacts: {run['artifacts_dir']}", markup=False)

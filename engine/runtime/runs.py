@@ -3,13 +3,30 @@
 In: a `BacktestResult`, an output folder (or None for ``backtests/<run_id>``) and a store.
 Out: the run id and the folder. The run id is ``<UTC time>-<name>-<hash8>``, where the hash
 covers the resolved config and the data, so the same inputs share a hash suffix.
+
+Order of writes (so that a crash, even ``kill -9``, never leaves a run that looks complete
+and is not, nor files the store does not know about):
+
+1. the store row is inserted with ``status = 'writing'`` (it names the folder and the
+   writing process) — from here on the store knows every file the run may leave;
+2. the files go to a ``.<run_id>.partial`` folder, the manifest last
+   (`engine.report.run_folder`);
+3. in one store transaction the run's rows are inserted, the folder is published (renamed
+   into place, or its files moved in) and then the row is marked ``complete`` and
+   committed. A crash before the commit leaves a ``writing`` row: hidden from
+   ``runs list``, shown by ``runs list --all``, removed with its files by ``runs gc``.
+
+A failure (an exception, Ctrl-C) undoes all of it: partial folder, published files, row.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
+import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,9 +34,11 @@ from typing import Any
 import tomli_w
 
 from engine.config import dump_config
+from engine.errors import KestrelError
 from engine.persistence import RunStore
 from engine.report.artifacts import order_rows, trade_rows, write_artifacts
 from engine.report.html import render_report
+from engine.report.run_folder import prepare_output, publish, remove_run_files, start_partial
 from engine.runtime.backtest import BacktestResult
 
 __all__ = ["DEFAULT_OUT_ROOT", "finish_run", "inputs_hash", "new_run_id"]
@@ -50,13 +69,25 @@ def new_run_id(name: str, digest: str, now: datetime | None = None) -> str:
 
 
 def finish_run(
-    result: BacktestResult, *, out_dir: Path | None, store: RunStore | None
+    result: BacktestResult, *, out_dir: Path | None, store: RunStore | None, force: bool = False
 ) -> tuple[str, Path]:
-    """Write the run's artifacts and store its rows; return ``(run_id, folder)``."""
+    """Write the run's artifacts and store its rows; return ``(run_id, folder)``.
+
+    Args:
+        result: The finished backtest.
+        out_dir: The run folder; None for ``backtests/<run_id>``.
+        store: Where the rows go; None for files only.
+        force: Write into a non-empty ``out_dir`` that is not a previous run's folder.
+
+    Raises:
+        KestrelError: ``out_dir`` is a user's non-empty folder (without ``force``).
+        PersistenceError: The store failed (nothing of the run is left behind).
+    """
     digest = inputs_hash(result)
     created = datetime.now(tz=UTC)
     run_id = new_run_id(result.config.run.name, digest, created)
     folder = out_dir if out_dir is not None else DEFAULT_OUT_ROOT / run_id
+    plan = prepare_output(folder, force=force)
     info: dict[str, Any] = {
         "run_id": run_id,
         "created_at": created.isoformat(),
@@ -67,40 +98,63 @@ def finish_run(
             for f in result.frames
         ],
     }
-    write_artifacts(result, folder, info)
-    render_report(result, folder / "report.html")
+    row = _run_row(result, run_id, created, folder)
     if store is not None:
-        store.save_run(
-            _run_row(result, run_id, created, folder),
-            order_rows=order_rows(result),
-            fill_rows=(
-                {
-                    "fill_id": f.fill_id,
-                    "order_id": f.order_id,
-                    "symbol": f.symbol,
-                    "side": str(f.side),
-                    "quantity": f.quantity,
-                    "price": f.price,
-                    "fee": f.fee,
-                    "liquidity": f.liquidity,
-                    "ts_event": f.ts_event,
-                }
-                for f in result.recorder.fills
-            ),
-            trade_rows=trade_rows(result),
-            event_rows=result.recorder.event_rows(),
-            equity_rows=[
-                {"ts_event": ts, "cash": cash, "equity": equity, "gross_exposure": gross}
-                for ts, cash, equity, gross in zip(
-                    result.equity_curve.ts.tolist(),
-                    result.equity_curve.cash.tolist(),
-                    result.equity_curve.equity.tolist(),
-                    result.equity_curve.gross_exposure.tolist(),
-                    strict=True,
-                )
-            ],
-        )
+        store.begin_run(row)
+    partial: Path | None = None
+    try:
+        partial = start_partial(plan, run_id)
+        write_artifacts(result, partial, info)
+        render_report(result, partial / "report.html")
+        if store is None:
+            publish(partial, plan, run_id)
+        else:
+            _complete(result, store, row, lambda: publish(partial, plan, run_id))
+    except BaseException:  # Ctrl-C too: leave nothing half-done behind
+        if partial is not None:
+            shutil.rmtree(partial, ignore_errors=True)
+        remove_run_files(folder, run_id)
+        if store is not None:
+            with contextlib.suppress(KestrelError):
+                store.delete_run(run_id)
+        raise
     return run_id, folder
+
+
+def _complete(
+    result: BacktestResult, store: RunStore, row: dict[str, Any], publish: Callable[[], Any]
+) -> None:
+    store.complete_run(
+        row,
+        order_rows=order_rows(result),
+        fill_rows=(
+            {
+                "fill_id": f.fill_id,
+                "order_id": f.order_id,
+                "symbol": f.symbol,
+                "side": str(f.side),
+                "quantity": f.quantity,
+                "price": f.price,
+                "fee": f.fee,
+                "liquidity": f.liquidity,
+                "ts_event": f.ts_event,
+            }
+            for f in result.recorder.fills
+        ),
+        trade_rows=trade_rows(result),
+        event_rows=result.recorder.event_rows(),
+        equity_rows=[
+            {"ts_event": ts, "cash": cash, "equity": equity, "gross_exposure": gross}
+            for ts, cash, equity, gross in zip(
+                result.equity_curve.ts.tolist(),
+                result.equity_curve.cash.tolist(),
+                result.equity_curve.equity.tolist(),
+                result.equity_curve.gross_exposure.tolist(),
+                strict=True,
+            )
+        ],
+        before_commit=publish,
+    )
 
 
 def _run_row(
