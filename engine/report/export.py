@@ -51,26 +51,12 @@ def _data_files(folder: Path, config: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def _refuse_unsafe_id(folder: Path) -> None:
-    """Refuse a folder whose ``run.json`` carries an id that is not a safe file name."""
-    try:
-        run_id = json.loads((folder / "run.json").read_text()).get("run_id")
-    except (OSError, ValueError, AttributeError):
-        return
-    if run_id is not None and not is_safe_run_id(run_id):
-        raise KestrelError(
-            f"{folder}/run.json names run id {str(run_id)[:80]!r}, which is not a safe file "
-            "name; refusing to export it (was the folder tampered with?)"
-        )
-
-
 def export_run(folder: Path, target: Path | None = None, *, include_data: bool = False) -> Path:
     """Write the run's zip and return its path (default ``<folder>/../<run_id>.zip``).
 
     Raises:
         KestrelError: ``folder`` is not a run folder, or a data file to include is missing.
     """
-    _refuse_unsafe_id(folder)
     run_id, files = check_complete(folder)
     if not is_safe_run_id(run_id):  # check_complete only returns safe ids; kept explicit
         raise KestrelError(f"{folder}: run id {run_id!r} is not a safe file name")

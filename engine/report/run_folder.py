@@ -201,11 +201,17 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     return manifest
 
 
-def _legacy_run_id(folder: Path) -> str | None:
+def _legacy_run_id(folder: Path, *, strict: bool = False) -> str | None:
+    """Return the id ``run.json`` names if it is safe; with ``strict``, refuse an unsafe one."""
     try:
         run_id = json.loads((folder / "run.json").read_text()).get("run_id")
     except (OSError, ValueError, AttributeError):
         return None
+    if strict and run_id is not None and not is_safe_run_id(run_id):
+        raise KestrelError(
+            f"{folder}/run.json names run id {str(run_id)[:80]!r}, which is not a safe file "
+            "name; refusing to use it (was the folder tampered with?)"
+        )
     return run_id if is_safe_run_id(run_id) else None
 
 
@@ -225,7 +231,7 @@ def check_complete(folder: Path, run_id: str | None = None) -> tuple[str, list[s
     if manifest is not None:
         found, files = str(manifest["run_id"]), list(manifest["files"])
     else:
-        legacy = _legacy_run_id(folder) if (folder / "config.toml").is_file() else None
+        legacy = _legacy_run_id(folder, strict=True) if (folder / "config.toml").is_file() else None
         if legacy is None or (folder / MANIFEST).exists():
             what = f"run {run_id}'s folder" if run_id else "folder"
             raise KestrelError(
