@@ -45,7 +45,9 @@ DbOption = Annotated[
         "sqlite:///backtests/kestrel.db).",
     ),
 ]
-_CONDITION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|==|!=|<|>)\s*([-+0-9.eE]+)(%?)\s*$")
+_CONDITION = re.compile(
+    r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(<=|>=|==|!=|<|>)\s*([-+0-9.eE]+)(%?)\s*$"
+)
 
 
 def parse_condition(text: str) -> tuple[str, str, float]:
