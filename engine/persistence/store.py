@@ -122,7 +122,14 @@ class RunStore:
             self.engine: Engine = _make_engine(self.url, sqlite=self._sqlite)
             self._writer = self.engine.execution_options(kestrel_write=True)
             self._retry(self._ensure_schema)
-        except (ArgumentError, SQLAlchemyError, ModuleNotFoundError, OSError, RuntimeError) as e:
+        except (
+            ArgumentError,
+            SQLAlchemyError,
+            ImportError,
+            OSError,
+            ValueError,
+            RuntimeError,
+        ) as e:
             raise self._error(f"cannot open run store {self.display_url!r}", e) from None
 
     def _ensure_schema(self) -> None:
