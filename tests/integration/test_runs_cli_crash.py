@@ -1,0 +1,113 @@
+"""Issue 11: ``kill -9`` at any moment never leaves a run that looks complete and is not.
+
+Real ``kestrel backtest`` processes are killed at seeded random moments and at the two
+moments that matter (while their ``.partial`` folder is being written, and as soon as the
+published folder appears). Then: every run ``runs list`` shows has a complete folder and
+all its rows and works with ``report``, ``runs compare`` and ``runs export``; every
+incomplete one is listed only by ``runs list --all`` and refused by those commands; every
+folder on disk is one the store knows; ``runs gc`` removes the leftovers and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.persistence import RunStore
+from engine.report.run_folder import MANIFEST, check_complete, partial_folders
+from tests.integration.conftest import REPO, CliRunner, assert_one_line_error
+from tests.integration.test_runs_cli_concurrency import spawn
+
+SEED = 20261204
+
+
+def kill_when(proc: subprocess.Popen[str], backtests: Path, moment: str, delay: float) -> None:
+    """Kill ``proc`` with SIGKILL after ``delay`` s, or when ``moment`` shows in ``backtests``."""
+    start = time.monotonic()
+    while time.monotonic() - start < 60 and proc.poll() is None:
+        if moment == "partial" and partial_folders(backtests):
+            break
+        if moment == "published" and list(backtests.glob(f"*/{MANIFEST}")):
+            break
+        if moment == "random" and time.monotonic() - start >= delay:
+            break
+        time.sleep(0.002)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait()  # reaped: its pid is really gone
+
+
+def test_kill_9_never_leaves_a_false_complete_run(
+    kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "data").mkdir()
+    shutil.copy(REPO / "data" / "GOOG.csv", tmp_path / "data" / "GOOG.csv")
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    config = str(REPO / "configs" / "sma_cross_goog.toml")
+    rng = random.Random(SEED)
+    moments = ["partial", "published", *(["random"] * 4)]
+    for moment in moments:  # one at a time, so each moment is watched on its own
+        proc = spawn("backtest", config, "--db", url, cwd=tmp_path)
+        kill_when(proc, tmp_path / "backtests", moment, rng.uniform(0.3, 3.5))
+    # without a store only the .partial folder can be left (next to --out)
+    no_db = spawn("backtest", config, "--no-db", "--out", str(tmp_path / "nodb"), cwd=tmp_path)
+    kill_when(no_db, tmp_path, "partial", 0.0)
+    finished = spawn("backtest", config, "--db", url, cwd=tmp_path)
+    assert finished.wait(timeout=300) == 0
+
+    monkeypatch.chdir(tmp_path)
+    store = RunStore(url)
+    complete = set(store.run_ids())
+    everything = set(store.run_ids(include_incomplete=True))
+    incomplete = everything - complete
+    assert complete  # at least the finished run
+    for run_id in complete:
+        run = store.get_run(run_id)
+        assert run is not None
+        folder = Path(run["artifacts_dir"])
+        assert check_complete(folder, run_id)[0] == run_id
+        bars = json.loads((folder / "metrics.json").read_text())["bars"]
+        assert len(store.table_rows("equity", run_id)) == bars
+    # every published folder belongs to a run the store knows
+    for manifest in (tmp_path / "backtests").glob(f"*/{MANIFEST}"):
+        known = json.loads(manifest.read_text())["run_id"]
+        assert known in everything, known
+
+    listed = kestrel("runs", "list", "--db", url)
+    assert all(run_id in listed.out for run_id in complete)
+    assert not any(run_id in listed.out for run_id in incomplete)
+    every = kestrel("runs", "list", "--db", url, "--all")
+    assert all(run_id in every.out for run_id in everything)
+    good = sorted(complete)[0]
+    for command in (["report", good], ["runs", "export", good], ["runs", "compare", good, good]):
+        monkeypatch.chdir(tmp_path)
+        result = kestrel(*command, "--db", url)
+        assert result.code == 0, (command, result.err)
+    for run_id in incomplete:
+        monkeypatch.chdir(tmp_path)
+        assert_one_line_error(kestrel("report", run_id, "--db", url), "no run")
+        assert_one_line_error(kestrel("runs", "export", run_id, "--db", url), "no run")
+    for partial in partial_folders(tmp_path / "backtests"):
+        assert_one_line_error(kestrel("report", str(partial)), "no complete run")
+
+    monkeypatch.chdir(tmp_path)
+    cleaned = kestrel("runs", "gc", "--db", url, "--dir", str(tmp_path))
+    assert cleaned.code == 0, cleaned.err
+    assert set(store.run_ids(include_incomplete=True)) == complete
+    assert partial_folders(tmp_path / "backtests") == []
+    assert partial_folders(tmp_path) == []
+    assert not (tmp_path / "nodb").exists() or check_complete(tmp_path / "nodb")
+    for run_id in complete:  # gc never touches a complete run
+        run = store.get_run(run_id)
+        assert run is not None
+        assert check_complete(Path(run["artifacts_dir"]), run_id)[0] == run_id
+    for folder in (tmp_path / "backtests").iterdir():
+        if folder.is_dir():
+            assert check_complete(folder)[0] in complete  # no unknown folder is left
