@@ -44,7 +44,7 @@ def assert_intact(root: Path, files: dict[str, bytes]) -> None:
 
 
 def run_id_in(folder: Path) -> str:
-    return str(json.loads((folder / MANIFEST).read_text())["run_id"])
+    return str(json.loads((folder / "run.json").read_text())["run_id"])
 
 
 def test_out_refuses_a_users_non_empty_folder(kestrel: CliRunner, tmp_path: Path) -> None:
