@@ -17,11 +17,15 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from engine.config import load_config
+from engine.errors import PersistenceError
 from engine.persistence import RunStore
 from engine.report.run_folder import MANIFEST, check_complete, partial_folders
+from engine.runtime import finish_run, run_backtest
 from tests.integration.conftest import REPO, CliRunner, assert_one_line_error
 from tests.integration.test_runs_cli_concurrency import spawn
 
@@ -111,3 +115,52 @@ def test_kill_9_never_leaves_a_false_complete_run(
     for folder in (tmp_path / "backtests").iterdir():
         if folder.is_dir():
             assert check_complete(folder)[0] in complete  # no unknown folder is left
+
+
+class FailingStore(RunStore):
+    """A real store whose commit fails right after the folder was published."""
+
+    def complete_run(self, run: Any, **rows: Any) -> None:
+        publish = rows.pop("before_commit")
+
+        def publish_then_fail() -> None:
+            publish()
+            raise PersistenceError("the disk is full")
+
+        super().complete_run(run, **rows, before_commit=publish_then_fail)
+
+
+def test_a_failed_save_leaves_no_files_and_no_row(tmp_path: Path) -> None:
+    result = run_backtest(load_config(REPO / "configs" / "sma_cross_goog.toml"))
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "notes.txt").write_text("keep")
+    for out in (tmp_path / "new", user):
+        with pytest.raises(PersistenceError, match="disk is full"):
+            finish_run(result, out_dir=out, store=FailingStore(url), force=True)
+        assert partial_folders(out.parent) == []
+        assert partial_folders(user) == []
+    assert not (tmp_path / "new").exists()
+    assert [p.name for p in user.iterdir()] == ["notes.txt"]
+    assert RunStore(url).run_ids(include_incomplete=True) == []
+
+
+def test_gc_keeps_a_run_whose_writer_is_alive(kestrel: CliRunner, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    store = RunStore(url)
+    row = {
+        "run_id": "live-run", "name": "n", "strategy": "s:S", "symbols": "X",
+        "created_at": "2026-01-01T00:00:00+00:00", "start_ns": 0, "end_ns": 1, "bars": 1,
+        "initial_cash": 1.0, "final_equity": 1.0, "total_return": 0.0, "sharpe": None,
+        "max_drawdown": None, "num_trades": 0, "artifacts_dir": str(tmp_path / "live"),
+        "config_toml": "", "metrics_json": "{}",
+    }  # fmt: skip
+    store.begin_run(row)  # written by this (living) process
+    assert "live-run" not in kestrel("runs", "list", "--db", url).out
+    every = kestrel("runs", "list", "--db", url, "--all")
+    assert "live-run" in every.out
+    assert "writing" in every.out
+    kept = kestrel("runs", "gc", "--db", url)
+    assert "kept live-run" in kept.out
+    assert store.run_ids(include_incomplete=True) == ["live-run"]
