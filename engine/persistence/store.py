@@ -490,9 +490,11 @@ def _field_names(rows: Sequence[Mapping[str, Any]]) -> set[str]:
 
 
 def _check_field(name: str, known: set[str], *, have_runs: bool) -> None:
-    if name in known or (not have_runs and name not in _QUERYABLE_COLUMNS and "." not in name):
+    if name in known:
         return
     close = difflib.get_close_matches(name, sorted(known), n=3)
+    if not have_runs and not close:  # an empty store cannot know its metrics' names yet
+        return
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
     raise KestrelError(
         f"unknown field {name!r}: not a column, metric or strategy parameter of any stored "

@@ -221,3 +221,11 @@ def test_list_filters_and_sorts_by_trades_and_parameters(
     assert _listed(kestrel("runs", "list", *db, "--sort", "sharpe").out) == ["p10", "p20", "p5"]
     by_metric = kestrel("runs", "list", *db, "--where", "calmar>0.6", "--sort", "calmar")
     assert _listed(by_metric.out) == ["p20", "p10"]
+
+
+def test_list_on_an_empty_store_still_catches_typos(kestrel: CliRunner, tmp_path: Path) -> None:
+    db = ("--db", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert_one_line_error(kestrel("runs", "list", *db, "--where", "sharp>1"), "sharpe")
+    calmar = kestrel("runs", "list", *db, "--where", "calmar>1")  # a metric, no run yet
+    assert calmar.code == 0, calmar.err
+    assert "no matching runs" in calmar.out
