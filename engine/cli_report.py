@@ -28,6 +28,7 @@ from engine.report.export import export_run
 from engine.report.html import render_report
 from engine.report.run_folder import (
     check_complete,
+    is_safe_run_id,
     partial_folders,
     remove_run_files,
     writer_alive,
@@ -325,7 +326,7 @@ def runs_gc(
             continue
         folder = Path(run["artifacts_dir"]) if run["artifacts_dir"] else None
         if not dry_run:
-            if folder is not None:
+            if folder is not None and is_safe_run_id(run["run_id"]):  # ids never trusted as paths
                 remove_run_files(folder, run["run_id"])
                 for partial in (
                     folder / f".{run['run_id']}.partial",

@@ -326,4 +326,11 @@ def writer_alive(partial_or_writer: Path | str | None) -> bool:
 
 
 def _is_partial(path: Path) -> bool:
-    return path.name.startswith(".") and path.name.endswith(PARTIAL_SUFFIX) and path.is_dir()
+    name = path.name
+    run_id = name[1 : -len(PARTIAL_SUFFIX)]
+    return (
+        name.startswith(".")
+        and name.endswith(PARTIAL_SUFFIX)
+        and is_safe_run_id(run_id)
+        and (path.is_dir() and not path.is_symlink())
+    )
