@@ -17,6 +17,7 @@ a hostile id is refused, never used to build a path.
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 import zipfile
 from pathlib import Path
@@ -97,10 +98,17 @@ def export_run(folder: Path, target: Path | None = None, *, include_data: bool =
         if parts[0] != run_id or any(part in {"", ".", ".."} for part in parts):
             raise KestrelError(f"refusing to write zip entry {name!r}: not inside {run_id}/")
     target.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, path in members.items():
-            archive.write(path, name)
-        for name, text in extra.items():
-            archive.writestr(name, text)
-        archive.writestr(f"{run_id}/manifest.json", json.dumps(manifest, indent=2) + "\n")
+    # Written beside the target and renamed when whole: a killed export leaves no zip that
+    # looks complete (a hidden .partial file at worst).
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name, path in members.items():
+                archive.write(path, name)
+            for name, text in extra.items():
+                archive.writestr(name, text)
+            archive.writestr(f"{run_id}/manifest.json", json.dumps(manifest, indent=2) + "\n")
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
     return target
