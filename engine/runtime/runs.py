@@ -15,6 +15,9 @@ and is not, nor files the store does not know about):
    into place, or its files moved in) and then the row is marked ``complete`` and
    committed. A crash before the commit leaves a ``writing`` row: hidden from
    ``runs list``, shown by ``runs list --all``, removed with its files by ``runs gc``.
+   Publishing before the commit (not after) is the safe order: a crash between the two
+   leaves a folder whose row says ``writing`` (cleaned up), never a ``complete`` row whose
+   folder is missing.
 
 A failure (an exception, Ctrl-C) undoes all of it: partial folder, published files, row.
 """
