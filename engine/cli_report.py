@@ -292,10 +292,11 @@ def runs_delete(
     for run_id in chosen:
         run = store.get_run(run_id)
         folder = Path(run["artifacts_dir"]) if run and run["artifacts_dir"] else None
-        store.delete_run(run_id)
         removed = []
         if not keep_files and folder is not None:
+            store.mark_deleting(run_id)  # hidden first: a crash below leaves work for runs gc
             removed = remove_run_files(folder, run_id)
+        store.delete_run(run_id)
         what = f" and {len(removed)} file(s) in {folder}" if removed else ""
         console.print(f"deleted {run_id}{what}", markup=False)
 

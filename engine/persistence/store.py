@@ -346,6 +346,16 @@ class RunStore:
         keys = [c for c in table.primary_key.columns if c.name != "run_id"]
         return self._rows(select(table).where(table.c.run_id == run_id).order_by(*keys))
 
+    def mark_deleting(self, run_id: str) -> None:
+        """Hide a run as ``deleting`` (by this process) before its files are removed.
+
+        A crash between removing the files and `delete_run` then leaves a hidden run that
+        ``kestrel runs gc`` finishes deleting, never a listed run whose files are gone.
+        """
+        change = update(runs).where(runs.c.run_id == run_id)
+        change = change.values(status="deleting", writer=writer_id())
+        self._write(f"deleting run {run_id}", lambda c: c.execute(change))
+
     def delete_run(self, run_id: str) -> bool:
         """Delete a run and its rows; return False if it did not exist."""
 

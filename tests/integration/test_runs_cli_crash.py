@@ -14,6 +14,7 @@ import json
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ import pytest
 from engine.config import load_config
 from engine.errors import PersistenceError
 from engine.persistence import RunStore
+from engine.persistence.schema import runs as runs_table
 from engine.report.run_folder import MANIFEST, check_complete, partial_folders
 from engine.runtime import finish_run, run_backtest
 from tests.integration.conftest import REPO, CliRunner, assert_one_line_error
@@ -164,3 +166,25 @@ def test_gc_keeps_a_run_whose_writer_is_alive(kestrel: CliRunner, tmp_path: Path
     kept = kestrel("runs", "gc", "--db", url)
     assert "kept live-run" in kept.out
     assert store.run_ids(include_incomplete=True) == ["live-run"]
+
+
+def test_gc_finishes_a_delete_that_was_killed(kestrel: CliRunner, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    out = tmp_path / "run"
+    assert (
+        kestrel("backtest", "configs/sma_cross_goog.toml", "--db", url, "--out", str(out)).code == 0
+    )
+    store = RunStore(url)
+    (run_id,) = store.run_ids()
+    store.mark_deleting(run_id)  # what `runs delete` does first; then it was killed
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    with store.engine.begin() as conn:
+        conn.execute(runs_table.update().values(writer=f"{socket.gethostname()}:{dead.pid}"))
+    assert run_id not in kestrel("runs", "list", "--db", url).out  # hidden, files still there
+    assert "deleting" in kestrel("runs", "list", "--db", url, "--all").out
+    assert (out / MANIFEST).is_file()
+    cleaned = kestrel("runs", "gc", "--db", url)
+    assert f"removed incomplete run {run_id}" in cleaned.out
+    assert store.run_ids(include_incomplete=True) == []
+    assert not out.exists()
