@@ -154,21 +154,27 @@ def start_partial(plan: OutputPlan, run_id: str) -> Path:
 
 
 def publish(partial: Path, plan: OutputPlan, run_id: str) -> Path:
-    """Move a finished partial folder's files to ``plan.folder``, manifest last."""
+    """Move a finished partial folder's files to ``plan.folder``, manifest last.
+
+    Raises:
+        KestrelError: The folder appeared meanwhile as a user's non-empty folder.
+    """
     files = sorted(p.name for p in partial.iterdir() if p.is_file() and p.name != WRITER)
-    manifest = {
-        "complete": True,
-        "created_folder": plan.created,
-        "files": files,
-        "kestrel_run_manifest": 1,
-        "run_id": run_id,
-    }
-    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    if plan.created and plan.folder.exists():  # it appeared while the run was writing
+        plan = prepare_output(plan.folder)
     if plan.created and not plan.folder.exists():
-        (partial / MANIFEST).write_text(text)
-        os.rename(partial, plan.folder)  # atomic: the folder appears complete
-        (plan.folder / WRITER).unlink(missing_ok=True)  # kept until here: gc sees a live writer
-        return plan.folder
+        (partial / MANIFEST).write_text(_manifest_text(plan, run_id, files))
+        try:
+            os.rename(partial, plan.folder)  # atomic: the folder appears complete
+        except OSError:
+            if not plan.folder.is_dir():
+                raise
+            # another run published there first: replace it as a previous run's folder
+            (partial / MANIFEST).unlink()
+            plan = prepare_output(plan.folder)
+        else:
+            (plan.folder / WRITER).unlink(missing_ok=True)  # kept until here for gc
+            return plan.folder
     folder = plan.folder
     for name in (MANIFEST, "run.json"):  # the old run stops looking complete first
         (folder / name).unlink(missing_ok=True)
@@ -178,10 +184,21 @@ def publish(partial: Path, plan: OutputPlan, run_id: str) -> Path:
     for name in [f for f in files if f != "run.json"] + ["run.json"] * ("run.json" in files):
         os.replace(partial / name, folder / name)
     temporary = partial / MANIFEST
-    temporary.write_text(text)
+    temporary.write_text(_manifest_text(plan, run_id, files))
     os.replace(temporary, folder / MANIFEST)
     shutil.rmtree(partial, ignore_errors=True)
     return folder
+
+
+def _manifest_text(plan: OutputPlan, run_id: str, files: list[str]) -> str:
+    manifest = {
+        "complete": True,
+        "created_folder": plan.created,
+        "files": files,
+        "kestrel_run_manifest": 1,
+        "run_id": run_id,
+    }
+    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:

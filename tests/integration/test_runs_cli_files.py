@@ -12,8 +12,17 @@ from pathlib import Path
 
 import pytest
 
+from engine.errors import KestrelError
 from engine.persistence import RunStore
-from engine.report.run_folder import MANIFEST
+from engine.report.run_folder import (
+    MANIFEST,
+    OutputPlan,
+    check_complete,
+    partial_folders,
+    prepare_output,
+    publish,
+    start_partial,
+)
 from tests.integration.conftest import REPO, CliRunner, assert_one_line_error
 
 GOOG = "configs/sma_cross_goog.toml"
@@ -213,3 +222,34 @@ def test_export_zips_only_the_runs_files(kestrel: CliRunner, tmp_path: Path) -> 
     }
     assert not any("notes.txt" in n or "kestrel.db" in n for n in names)
     assert_intact(project, {k: v for k, v in files.items() if k != "trades.csv"})
+
+
+def _partial_with(plan: OutputPlan, run_id: str) -> Path:
+    partial = start_partial(plan, run_id)
+    (partial / "config.toml").write_text(f"# {run_id}\n")
+    (partial / "run.json").write_text(json.dumps({"run_id": run_id}))
+    return partial
+
+
+def test_two_runs_racing_for_one_new_out_folder(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    plan_a, plan_b = prepare_output(out), prepare_output(out)  # both see no folder
+    partial_a, partial_b = _partial_with(plan_a, "run-a"), _partial_with(plan_b, "run-b")
+    publish(partial_a, plan_a, "run-a")
+    publish(partial_b, plan_b, "run-b")  # the rename fails: replaces run-a's folder instead
+    assert check_complete(out) == ("run-b", ["config.toml", "run.json"])
+    assert (out / "config.toml").read_text() == "# run-b\n"
+    assert json.loads((out / MANIFEST).read_text())["created_folder"] is True
+    assert partial_folders(tmp_path) == []
+    assert sorted(p.name for p in out.iterdir()) == ["config.toml", MANIFEST, "run.json"]
+
+
+def test_a_user_folder_appearing_before_publish_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    plan = prepare_output(out)
+    partial = _partial_with(plan, "run-a")
+    out.mkdir()
+    (out / "mine.txt").write_text("mine")
+    with pytest.raises(KestrelError, match="is not empty"):
+        publish(partial, plan, "run-a")
+    assert [p.name for p in out.iterdir()] == ["mine.txt"]
