@@ -143,3 +143,39 @@ def test_big_concurrent_writes_and_reads_on_sqlite(tmp_path: Path) -> None:
     for i in range(PROCESSES):
         rows = store.table_rows("equity", f"big-{i}")
         assert (len(rows), rows[-1]["ts_event"]) == (40_000, 39_999)
+
+
+OPEN = "import sys\nfrom engine.persistence import RunStore\nRunStore(sys.argv[1])\n"
+
+
+def open_at_once(url: str, processes: int = PROCESSES) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN, url],
+            env=env,
+            cwd=REPO,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(processes)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err  # before: "table runs already exists" / pg_type
+    store = RunStore(url)
+    with store.engine.connect() as conn:
+        version = conn.execute(sa.text("SELECT version FROM schema_version")).scalar()
+        rows = conn.execute(sa.text("SELECT count(*) FROM schema_version")).scalar()
+    assert (version, rows) == (2, 1)
+    store.engine.dispose()
+
+
+def test_a_fresh_sqlite_store_opened_by_many_processes_at_once(tmp_path: Path) -> None:
+    open_at_once(f"sqlite:///{tmp_path / 'race.db'}")
+
+
+@pytest.mark.postgres
+def test_a_fresh_postgres_store_opened_by_many_processes_at_once(fresh_postgres: str) -> None:
+    open_at_once(fresh_postgres)
