@@ -1,7 +1,9 @@
 """CLI commands for reports and stored runs: ``report``, ``runs list|compare|export|delete|gc``.
 
 Registered on the main app by `register` (called from `engine.cli`). A run is named by
-its folder or by its id in the run store (a unique prefix or substring is enough).
+its folder or by its id in the run store (a unique prefix or substring is enough; for
+``runs delete`` only the id or a unique prefix). A folder counts only when it holds a
+complete run (`engine.report.run_folder`).
 Errors are `KestrelError`s, which ``kestrel`` prints as one line with exit code 2.
 """
 

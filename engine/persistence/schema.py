@@ -7,7 +7,8 @@ per run: identity, config, headline metrics, metrics JSON, strategy parameters J
 
 Versions: 1 is the schema of the first release (no ``schema_version`` table: a store whose
 ``runs`` table exists without it is version 1). 2 adds ``runs.status`` (``writing`` until a
-run's rows and folder are complete, existing runs become ``complete``), ``runs.writer``
+run's rows and folder are complete, then ``complete``; ``deleting`` while ``runs delete``
+removes its files; existing runs become ``complete``), ``runs.writer``
 (``host:pid`` of the process saving it, so ``kestrel runs gc`` can tell a crashed writer from
 a live one) and ``runs.params_json`` (the strategy parameters, backfilled from each stored
 config, so ``runs list`` can filter and sort on them), plus an index on ``created_at``.
