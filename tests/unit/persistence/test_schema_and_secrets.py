@@ -117,3 +117,33 @@ def test_store_errors_never_show_the_password() -> None:
     with pytest.raises(PersistenceError) as unparsable:
         RunStore(f"postgresql+psycopg://postgres:{SECRET}@127.0.0.1:notaport/test")
     assert SECRET not in str(unparsable.value)
+
+
+def test_a_locked_sqlite_write_is_retried_until_the_lock_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holds the write lock longer than the busy timeout: retried, saved."""
+    import sqlite3
+    import threading
+
+    from engine.persistence import store as store_module
+
+    path = tmp_path / "locked.db"
+    RunStore(f"sqlite:///{path}").engine.dispose()  # schema in place
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 0.05)
+    store = RunStore(f"sqlite:///{path}")
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, as a big run's save holds it
+    release = threading.Timer(0.4, holder.execute, ["COMMIT"])
+    release.start()
+    row = {
+        "run_id": "after-lock", "name": "n", "strategy": "s:S", "symbols": "X",
+        "created_at": "2026-01-01T00:00:00+00:00", "start_ns": 0, "end_ns": 1, "bars": 1,
+        "initial_cash": 1.0, "final_equity": 1.0, "total_return": 0.0, "sharpe": None,
+        "max_drawdown": None, "num_trades": 0, "artifacts_dir": None, "config_toml": "",
+        "metrics_json": "{}",
+    }  # fmt: skip
+    store.save_run(row, order_rows=[], fill_rows=[], trade_rows=[], equity_rows=[])
+    release.join()
+    holder.close()
+    assert store.run_ids() == ["after-lock"]
