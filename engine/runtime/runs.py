@@ -179,7 +179,7 @@ def _run_row(
         "sharpe": metrics["sharpe"],
         "max_drawdown": metrics["max_drawdown"],
         "num_trades": metrics["num_trades"],
-        "artifacts_dir": str(folder),
+        "artifacts_dir": str(folder.absolute()),  # delete and gc work from any cwd
         "config_toml": tomli_w.dumps(dump_config(result.config)),
         "metrics_json": json.dumps(metrics, sort_keys=True),
     }

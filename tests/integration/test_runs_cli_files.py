@@ -253,3 +253,18 @@ def test_a_user_folder_appearing_before_publish_is_refused(tmp_path: Path) -> No
     with pytest.raises(KestrelError, match="is not empty"):
         publish(partial, plan, "run-a")
     assert [p.name for p in out.iterdir()] == ["mine.txt"]
+
+
+def test_delete_from_another_folder_finds_a_relative_out(
+    kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    monkeypatch.chdir(tmp_path)
+    data = f"data.0.path={REPO / 'data' / 'GOOG.csv'}"
+    made = kestrel("backtest", str(REPO / GOOG), "--set", data, "--db", db, "--out", "rel")
+    assert made.code == 0, made.err
+    run_id = run_id_in(tmp_path / "rel")
+    monkeypatch.chdir(REPO)
+    done = kestrel("runs", "delete", run_id, "--db", db, "--yes")
+    assert done.code == 0, done.err
+    assert not (tmp_path / "rel").exists()
