@@ -1,6 +1,7 @@
 """The ``kestrel`` command (typer + rich).
 
-Commands: ``backtest``, ``runs list``, ``runs show``, ``strategies list``, ``data inspect``.
+Commands: ``backtest``, ``runs list|show|compare|export|delete|gc``, ``strategies list``,
+``data inspect``.
 Every `KestrelError` (and every usage error) becomes one line on stderr and exit code 2;
 ``--debug`` anywhere on the command line shows the traceback instead. Ctrl-C prints one
 ``interrupted: …`` line saying what was kept and exits 130 (128 + SIGINT, as shells do).
@@ -31,6 +32,7 @@ from engine.persistence import RunStore, resolve_db_url
 from engine.persistence.store import check_db_url
 from engine.report.artifacts import iso
 from engine.report.denials import denial_summary, format_denials
+from engine.report.run_folder import prepare_output
 from engine.runtime import BacktestResult, finish_run, run_backtest
 from engine.strategy import available_strategies, load_strategy_class
 
@@ -92,6 +94,10 @@ def backtest(
     ] = None,
     db: DbOption = None,
     no_db: Annotated[bool, typer.Option("--no-db", help="Do not write to the run store.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Write into a non-empty --out folder that is not a run's."),
+    ] = False,
 ) -> None:
     """Run a backtest, print its summary and write its artifacts."""
     run_config = load_config(config, overrides or [])
@@ -99,6 +105,8 @@ def backtest(
     # nothing is created before the run has finished (see engine/paths.py).
     out_root = project_root(run_config.base_dir) / "backtests"
     _check_writable(out or out_root, f"--out {str(out)!r}" if out else None)
+    if out is not None:  # refuse a user's folder now, not after the run
+        prepare_output(out, force=force)
     db_url = None if no_db else check_db_url(_default_db(db, out_root))
     sqlite_file = _sqlite_file(db_url)
     if sqlite_file is not None:
@@ -113,7 +121,9 @@ def backtest(
     target = out if out is not None else out_root
     try:
         store = None if db_url is None else RunStore(db_url)
-        run_id, folder = finish_run(result, out_dir=out, store=store, out_root=out_root)
+        run_id, folder = finish_run(
+            result, out_dir=out, store=store, out_root=out_root, force=force
+        )
     except KeyboardInterrupt:
         raise Interrupted(
             f"while saving the finished run to {target}: its artifacts or store rows may be "
@@ -144,21 +154,15 @@ def backtest(
     if (folder / "report.html").is_file():
         stdout.print(f"report: {folder / 'report.html'}", markup=False)
     if store is not None:
-        stdout.print(f"stored in: {store.url}", markup=False)
+        stdout.print(f"stored in: {store.display_url}", markup=False)
 
 
 @runs_app.command("show")
 def runs_show(run_id: Annotated[str, typer.Argument(help="Run id.")], db: DbOption = None) -> None:
     """Show one stored run's metrics and where its artifacts are."""
     store = RunStore(db)
-    run = store.get_run(run_id)
-    if run is None:
-        matches = [r for r in store.run_ids() if r.startswith(run_id) or run_id in r]
-        if len(matches) == 1:
-            run = store.get_run(matches[0])
-        if run is None:
-            hint = f" (did you mean {', '.join(matches[:3])}?)" if matches else ""
-            raise KestrelError(f"no run {run_id!r} in {store.url}{hint}; see `kestrel runs list`")
+    run = store.get_run(store.resolve_id(run_id))
+    assert run is not None  # just resolved
     stdout.print(f"run: {run['run_id']}", markup=False)
     stdout.print(f"strategy: {run['strategy']}  symbols: {run['symbols']}", markup=False)
     stdout.print(f"artifacts: {run['artifacts_dir']}", markup=False)

@@ -1,7 +1,9 @@
-"""CLI commands for reports and stored runs: ``report``, ``runs list|compare|export|delete``.
+"""CLI commands for reports and stored runs: ``report``, ``runs list|compare|export|delete|gc``.
 
 Registered on the main app by `register` (called from `engine.cli`). A run is named by
-its folder or by its id in the run store (a unique prefix or substring is enough).
+its folder or by its id in the run store (a unique prefix or substring is enough; for
+``runs delete`` only the id or a unique prefix). A folder counts only when it holds a
+complete run (`engine.report.run_folder`).
 Errors are `KestrelError`s, which ``kestrel`` prints as one line with exit code 2.
 """
 
@@ -22,10 +24,18 @@ from rich.table import Table
 from engine.errors import KestrelError
 from engine.feeds import load_bars
 from engine.persistence import RunStore
-from engine.persistence.store import OPERATORS
+from engine.persistence.store import FIELD_ALIASES, OPERATORS, field_value
 from engine.report.compare import RunSeries, compare_rows, render_compare, run_series_from_dir
 from engine.report.export import export_run
 from engine.report.html import render_report
+from engine.report.run_folder import (
+    check_complete,
+    is_safe_run_id,
+    partial_folders,
+    remove_run_files,
+    writer_alive,
+)
+from engine.runtime.runs import DEFAULT_OUT_ROOT
 
 __all__ = ["parse_condition", "register"]
 
@@ -38,7 +48,9 @@ DbOption = Annotated[
         "sqlite:///backtests/kestrel.db).",
     ),
 ]
-_CONDITION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|==|!=|<|>)\s*([-+0-9.eE]+)(%?)\s*$")
+_CONDITION = re.compile(
+    r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(<=|>=|==|!=|<|>)\s*([-+0-9.eE]+)(%?)\s*$"
+)
 
 
 def parse_condition(text: str) -> tuple[str, str, float]:
@@ -65,27 +77,21 @@ def parse_condition(text: str) -> tuple[str, str, float]:
 
 def _resolve(target: str, db: str | None) -> tuple[Path, RunStore | None, str | None]:
     """Return ``(folder, store, run_id)`` for a run folder or a stored run id."""
+    if not target.strip():
+        raise KestrelError("an empty name names no run: give a run folder or a run id")
     folder = Path(target)
     if folder.is_dir():
         return folder, None, None
     store = RunStore(db)
-    matches = store.find_run_ids(target)
-    if not matches:
-        raise KestrelError(
-            f"{target!r} is neither a folder nor a run id in {store.url}; see `kestrel runs list`"
-        )
-    if len(matches) > 1:
-        shown = ", ".join(matches[:5]) + (" …" if len(matches) > 5 else "")
-        raise KestrelError(f"{target!r} matches {len(matches)} runs ({shown}); give more of the id")
-    run = store.get_run(matches[0])
-    assert run is not None  # just listed
-    return Path(run["artifacts_dir"] or ""), store, matches[0]
+    run_id = store.resolve_id(target)
+    run = store.get_run(run_id)
+    assert run is not None  # just resolved
+    return Path(run["artifacts_dir"] or ""), store, run_id
 
 
 def _existing_folder(folder: Path, run_id: str | None) -> Path:
-    if not (folder / "config.toml").is_file():
-        what = f"run {run_id}'s artifacts folder" if run_id else "folder"
-        raise KestrelError(f"{what} {str(folder)!r} has no run artifacts (moved or deleted?)")
+    """Return ``folder`` if it holds the complete run ``run_id`` (any run if None)."""
+    check_complete(folder, run_id)
     return folder
 
 
@@ -162,8 +168,16 @@ def runs_list(
     ] = "created_at",
     ascending: Annotated[bool, typer.Option("--asc", help="Smallest first.")] = False,
     limit: Annotated[int, typer.Option(min=1, help="Show at most this many runs.")] = 50,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also runs being written or left by a crash.")
+    ] = False,
 ) -> None:
-    """List stored runs (newest first), with filters and sorting."""
+    """List stored runs (newest first), with filters and sorting.
+
+    Fields for ``--where`` and ``--sort``: the columns shown (``trades`` is the trade
+    count), any metric in ``metrics.json`` and any strategy parameter (``fast`` or
+    ``params.fast``). An unknown field is an error with "did you mean".
+    """
     conditions = [parse_condition(text) for text in where or []]
     rows = RunStore(db).query_runs(
         strategy=strategy,
@@ -174,13 +188,15 @@ def runs_list(
         sort=sort,
         descending=not ascending,
         limit=limit,
+        include_incomplete=show_all,
     )
     if not rows:
         console.print("no matching runs: run `kestrel backtest CONFIG` or loosen the filters")
         return
     columns = ["run id", "strategy", "symbols", "created", "bars", "return", "sharpe", "max dd"]
-    table = Table(*columns, "trades")
-    extra = sort not in {"created_at", "total_return", "sharpe", "max_drawdown", "num_trades"}
+    table = Table(*columns, "trades", *(["status"] if show_all else []))
+    shown = {"created_at", "total_return", "sharpe", "max_drawdown", "num_trades", "bars"}
+    extra = FIELD_ALIASES.get(sort, sort) not in shown
     if extra:
         table.add_column(sort)
     for row in rows:
@@ -194,9 +210,10 @@ def runs_list(
             _fmt_num(row["sharpe"]),
             _fmt_pct(row["max_drawdown"]),
             str(row["num_trades"]),
+            *([row["status"]] if show_all else []),
         ]
         if extra:
-            value = row.get(sort, row["metrics"].get(sort))
+            value = field_value(row, sort)
             cells.append(_fmt_num(value) if isinstance(value, int | float) else str(value or "—"))
         table.add_row(*cells)
     console.print(table)
@@ -204,10 +221,14 @@ def runs_list(
 
 def _series(target: str, db: str | None) -> RunSeries:
     folder, store, run_id = _resolve(target, db)
-    if (folder / "equity.csv").is_file():
-        return run_series_from_dir(folder)
     if store is None or run_id is None:
-        raise KestrelError(f"{target!r} is not a run folder (no equity.csv)")
+        check_complete(folder)
+        return run_series_from_dir(folder)
+    try:
+        check_complete(folder, run_id)
+        return run_series_from_dir(folder)
+    except KestrelError:  # folder moved or replaced: the stored rows are the run
+        pass
     run = store.get_run(run_id)
     assert run is not None
     rows = store.table_rows("equity", run_id)
@@ -256,22 +277,21 @@ def runs_export(
 
 
 def runs_delete(
-    targets: Annotated[list[str], typer.Argument(help="Run ids to delete.")],
+    targets: Annotated[list[str], typer.Argument(help="Run ids (or their unique beginning).")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     keep_files: Annotated[
         bool, typer.Option("--keep-files", help="Delete the stored rows only.")
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Delete stored runs and (unless --keep-files) their artifacts folders."""
+    """Delete stored runs and (unless --keep-files) the files they wrote.
+
+    Only the files listed in a run's manifest are removed, and its folder only if Kestrel
+    created it and it is then empty: a user's own files in an ``--out`` folder stay. An id
+    must be exact or a unique beginning (never a substring, never empty).
+    """
     store = RunStore(db)
-    chosen = []
-    for target in targets:
-        matches = store.find_run_ids(target)
-        if len(matches) != 1:
-            found = f"matches {len(matches)} runs" if matches else "matches no run"
-            raise KestrelError(f"{target!r} {found} in {store.url}; give one exact run id")
-        chosen.append(matches[0])
+    chosen = list(dict.fromkeys(store.resolve_id(target, substring=False) for target in targets))
     if not yes:
         if not sys.stdin.isatty():
             raise KestrelError("runs delete asks for confirmation: pass --yes to delete")
@@ -279,23 +299,68 @@ def runs_delete(
     for run_id in chosen:
         run = store.get_run(run_id)
         folder = Path(run["artifacts_dir"]) if run and run["artifacts_dir"] else None
+        removed = []
+        if not keep_files and folder is not None:
+            store.mark_deleting(run_id)  # hidden first: a crash below leaves work for runs gc
+            removed = remove_run_files(folder, run_id)
         store.delete_run(run_id)
-        removed = ""
-        # Only a folder that says it belongs to this run is removed: never a user's --out dir
-        # that happens to hold other things.
-        if not keep_files and folder is not None and _owned_by(folder, run_id):
-            shutil.rmtree(folder)
-            removed = f" and {folder}"
-        console.print(f"deleted {run_id}{removed}", markup=False)
+        what = f" and {len(removed)} file(s) in {folder}" if removed else ""
+        console.print(f"deleted {run_id}{what}", markup=False)
 
 
-def _owned_by(folder: Path, run_id: str) -> bool:
-    info = folder / "run.json"
-    return info.is_file() and f'"run_id": "{run_id}"' in info.read_text()
+def runs_gc(
+    dirs: Annotated[
+        list[Path] | None,
+        typer.Option("--dir", help="Also look for partial folders here (repeatable)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only say what would be removed.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Remove what interrupted runs left: incomplete stored runs and ``.partial`` folders.
+
+    A run whose writer (``host:pid``) is still alive, or runs on another host, is left
+    alone. Looks in ``backtests/``, next to and inside every stored run's folder and in
+    each ``--dir``.
+    """
+    store = RunStore(db)
+    roots = {DEFAULT_OUT_ROOT, *(dirs or [])}
+    verb = "would remove" if dry_run else "removed"
+    cleaned = 0
+    for run in store.incomplete_runs():
+        if writer_alive(run["writer"]):
+            console.print(f"kept {run['run_id']}: still being written by {run['writer']}")
+            continue
+        folder = Path(run["artifacts_dir"]) if run["artifacts_dir"] else None
+        if not dry_run:
+            if folder is not None and is_safe_run_id(run["run_id"]):  # ids never trusted as paths
+                remove_run_files(folder, run["run_id"])
+                for partial in (
+                    folder / f".{run['run_id']}.partial",
+                    folder.parent / f".{run['run_id']}.partial",
+                ):
+                    shutil.rmtree(partial, ignore_errors=True)
+            store.delete_run(run["run_id"])
+        console.print(f"{verb} incomplete run {run['run_id']}", markup=False)
+        cleaned += 1
+    for run_dir in store.query_runs(limit=None, include_incomplete=True):
+        if run_dir["artifacts_dir"]:
+            roots.update({Path(run_dir["artifacts_dir"]), Path(run_dir["artifacts_dir"]).parent})
+    for root in sorted(roots):
+        for partial in partial_folders(root):
+            if writer_alive(partial):
+                continue
+            if not dry_run:
+                shutil.rmtree(partial, ignore_errors=True)
+            console.print(f"{verb} {partial}", markup=False)
+            cleaned += 1
+    if not cleaned:
+        console.print("nothing to clean")
 
 
 def register(app: typer.Typer, runs_app: typer.Typer) -> None:
-    """Add ``report`` to ``app`` and ``list``/``compare``/``export``/``delete`` to ``runs``.
+    """Add ``report`` to ``app`` and ``list``/``compare``/``export``/``delete``/``gc`` to ``runs``.
 
     Replaces an existing ``runs list`` (this one adds filters and sorting).
     """
@@ -305,3 +370,4 @@ def register(app: typer.Typer, runs_app: typer.Typer) -> None:
     runs_app.command("compare")(runs_compare)
     runs_app.command("export")(runs_export)
     runs_app.command("delete")(runs_delete)
+    runs_app.command("gc")(runs_gc)

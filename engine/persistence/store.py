@@ -1,39 +1,56 @@
-"""SQLAlchemy Core tables and `RunStore` (save, list, query, show, delete runs).
+"""`RunStore`: save, list, query, show and delete runs in any SQLAlchemy database.
 
-Tables (``run_id`` ties them together; deleting a run deletes its rows):
-``runs`` (one row per run: identity, config, headline metrics, metrics JSON),
-``orders``, ``fills``, ``trades``, ``equity`` (one row per bar timestamp), ``events``
-(account and risk events: borrow fees, funding, margin calls, liquidations, trading-state
-changes).
-Rows are written in one transaction per run: a failed save leaves nothing half-written.
+Concurrency (many ``kestrel backtest`` processes on one store, ``runs list`` while a big
+run saves):
+
+- Opening a store creates or migrates its schema (`engine.persistence.schema.migrate`)
+  under a lock: ``pg_advisory_xact_lock`` on PostgreSQL, a ``BEGIN IMMEDIATE`` write
+  transaction on SQLite. The first process creates the tables, the others wait and then
+  see them. A store already at the current version skips the lock (one read).
+- SQLite runs in WAL mode (readers never wait for a writer, a writer never waits for
+  readers) with a busy timeout of `BUSY_TIMEOUT_S`; write transactions start with
+  ``BEGIN IMMEDIATE`` so two writers queue on the lock instead of failing when one tries
+  to upgrade a read lock. A write that still meets "database is locked" (or a PostgreSQL
+  deadlock / serialization failure) is retried `RETRIES` times with exponential backoff.
+- A run is saved in two short transactions: `begin_run` inserts its ``runs`` row with
+  ``status = 'writing'`` before any file is written (so the store knows every folder a run
+  writes), and `complete_run` inserts its rows in batches of `BATCH` and sets ``status =
+  'complete'`` in one transaction. Queries show complete runs only unless asked.
+
+Every message shows the URL with its password masked (`engine.persistence.urls`).
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import random
+import socket
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Float,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    delete,
-    select,
+from sqlalchemy import create_engine, delete, event, select, text, update
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+
+from engine.errors import KestrelError, PersistenceError
+from engine.persistence.schema import (
+    SCHEMA_VERSION,
+    equity,
+    events,
+    fills,
+    metadata,
+    migrate,
+    orders,
+    params_json,
+    runs,
+    schema_version,
+    trades,
 )
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-
-from engine.errors import PersistenceError
+from engine.persistence.urls import mask_url, scrub
 
 __all__ = [
     "DEFAULT_DB_URL",
@@ -42,114 +59,15 @@ __all__ = [
     "check_db_url",
     "metadata",
     "resolve_db_url",
+    "writer_id",
 ]
 
 DEFAULT_DB_URL = "sqlite:///backtests/kestrel.db"
 BATCH = 50_000
-
-metadata = MetaData()
-
-runs = Table(
-    "runs",
-    metadata,
-    Column("run_id", String(96), primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("strategy", String(300), nullable=False),
-    Column("symbols", String(1000), nullable=False),
-    Column("created_at", String(40), nullable=False),
-    Column("start_ns", BigInteger),
-    Column("end_ns", BigInteger),
-    Column("bars", Integer, nullable=False),
-    Column("initial_cash", Float, nullable=False),
-    Column("final_equity", Float, nullable=False),
-    Column("total_return", Float, nullable=False),
-    Column("sharpe", Float),
-    Column("max_drawdown", Float),
-    Column("num_trades", Integer, nullable=False),
-    Column("artifacts_dir", String(1000)),
-    Column("config_toml", Text, nullable=False),
-    Column("metrics_json", Text, nullable=False),
-)
-
-
-def _child(name: str, *columns: Column[Any]) -> Table:
-    return Table(
-        name,
-        metadata,
-        Column(
-            "run_id",
-            String(96),
-            ForeignKey("runs.run_id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
-        *columns,
-    )
-
-
-orders = _child(
-    "orders",
-    Column("order_id", String(64), primary_key=True),
-    Column("strategy_id", String(64)),
-    Column("symbol", String(64)),
-    Column("side", String(8)),
-    Column("order_type", String(16)),
-    Column("quantity", Float),
-    Column("limit_price", Float),
-    Column("stop_price", Float),
-    Column("time_in_force", String(8)),
-    Column("status", String(24)),
-    Column("filled_quantity", Float),
-    Column("average_fill_price", Float),
-    Column("fees", Float),
-    Column("ts_requested", BigInteger),
-    Column("ts_last", BigInteger),
-    Column("check", String(64)),
-    Column("reason", Text),
-    Column("tag", String(200)),
-)
-fills = _child(
-    "fills",
-    Column("fill_id", String(32), primary_key=True),
-    Column("order_id", String(64)),
-    Column("symbol", String(64)),
-    Column("side", String(8)),
-    Column("quantity", Float),
-    Column("price", Float),
-    Column("fee", Float),
-    Column("liquidity", String(8)),
-    Column("ts_event", BigInteger),
-)
-trades = _child(
-    "trades",
-    Column("trade_id", Integer, primary_key=True, autoincrement=False),
-    Column("symbol", String(64)),
-    Column("side", String(8)),
-    Column("entry_time", BigInteger),
-    Column("exit_time", BigInteger),
-    Column("quantity", Float),
-    Column("entry_price", Float),
-    Column("exit_price", Float),
-    Column("gross_pnl", Float),
-    Column("fees", Float),
-    Column("net_pnl", Float),
-    Column("return_pct", Float),
-)
-events = _child(
-    "events",
-    Column("seq", Integer, primary_key=True, autoincrement=False),
-    Column("ts_event", BigInteger),
-    Column("kind", String(32)),
-    Column("symbol", String(200)),
-    Column("amount", Float),
-    Column("detail", Text),
-)
-equity = _child(
-    "equity",
-    Column("ts_event", BigInteger, primary_key=True, autoincrement=False),
-    Column("cash", Float),
-    Column("equity", Float),
-    Column("gross_exposure", Float),
-)
+BUSY_TIMEOUT_S = 60.0
+RETRIES = 8
+_ADVISORY_KEY = 0x4B455354  # "KEST": the schema lock of every Kestrel store on a server
+_T = TypeVar("_T")
 
 RUN_SUMMARY_COLUMNS = (
     "run_id",
@@ -164,6 +82,20 @@ RUN_SUMMARY_COLUMNS = (
     "max_drawdown",
     "num_trades",
 )
+#: Short names accepted by ``--where`` and ``--sort`` (the column header `runs list` shows).
+FIELD_ALIASES = {"trades": "num_trades", "return": "total_return", "max_dd": "max_drawdown"}
+_QUERYABLE_COLUMNS = (
+    "created_at",
+    "start_ns",
+    "end_ns",
+    "bars",
+    "initial_cash",
+    "final_equity",
+    "total_return",
+    "sharpe",
+    "max_drawdown",
+    "num_trades",
+)
 
 
 def resolve_db_url(url: str | None) -> str:
@@ -171,20 +103,47 @@ def resolve_db_url(url: str | None) -> str:
     return url or os.environ.get("KESTREL_DB_URL") or DEFAULT_DB_URL
 
 
+def writer_id() -> str:
+    """Return ``host:pid`` of this process (recorded on a run while it is being written)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 class RunStore:
-    """Save and query runs in any SQLAlchemy database."""
+    """Save and query runs in any SQLAlchemy database (SQLite and PostgreSQL tested)."""
 
     def __init__(self, url: str | None = None) -> None:
         self.url = resolve_db_url(url)
+        self.display_url = mask_url(self.url)
         try:
-            if self.url.startswith("sqlite:///") and not self.url.startswith("sqlite:////:"):
-                path = self.url.removeprefix("sqlite:///")
-                if path and path != ":memory:":
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(self.url)
-            metadata.create_all(self.engine)
-        except (ArgumentError, SQLAlchemyError, ModuleNotFoundError, OSError) as exc:
-            raise PersistenceError(_open_error(self.url, exc)) from exc
+            self._sqlite = make_url(self.url).get_backend_name() == "sqlite"
+            if self._sqlite:
+                database = make_url(self.url).database
+                if database and database != ":memory:" and not database.startswith("file:"):
+                    Path(database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = _make_engine(self.url, sqlite=self._sqlite)
+            self._writer = self.engine.execution_options(kestrel_write=True)
+            self._retry(self._ensure_schema)
+        except (
+            ArgumentError,
+            SQLAlchemyError,
+            ImportError,
+            OSError,
+            ValueError,
+            RuntimeError,
+        ) as e:
+            raise PersistenceError(_open_error(self.url, e)) from None
+
+    def _ensure_schema(self) -> None:
+        with self.engine.connect() as conn:  # fast path: one read, no lock
+            try:
+                if conn.execute(select(schema_version.c.version)).scalar() == SCHEMA_VERSION:
+                    return
+            except SQLAlchemyError:
+                conn.rollback()
+        with self._writer.begin() as conn:
+            if not self._sqlite and conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEY})
+            migrate(conn)
 
     def save_run(
         self,
@@ -196,26 +155,71 @@ class RunStore:
         equity_rows: Sequence[Mapping[str, Any]],
         event_rows: Iterable[Mapping[str, Any]] = (),
     ) -> None:
-        """Insert one run and all its rows in a single transaction."""
+        """Insert one complete run and all its rows in a single transaction."""
         run_id = run["run_id"]
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(runs.insert(), [dict(run)])
-                for table, rows in (
-                    (orders, order_rows),
-                    (fills, fill_rows),
-                    (trades, trade_rows),
-                    (equity, equity_rows),
-                    (events, [{**row, "seq": i} for i, row in enumerate(event_rows)]),
-                ):
-                    _insert(conn, table, [{**row, "run_id": run_id} for row in rows])
-        except SQLAlchemyError as exc:
-            raise PersistenceError(f"saving run {run_id} failed: {_first_line(exc)}") from exc
+        row = {**run, "status": "complete", "writer": None}
+        row["params_json"] = params_json(str(run.get("config_toml", "")))
+        tables = _child_tables(order_rows, fill_rows, trade_rows, equity_rows, event_rows)
+
+        def write(conn: Connection) -> None:
+            conn.execute(runs.insert(), [row])
+            _insert_children(conn, run_id, tables)
+
+        self._write(f"saving run {run_id}", write)
+
+    def begin_run(self, run: Mapping[str, Any]) -> None:
+        """Insert a run's row as ``writing`` (hidden from queries) before its files exist."""
+        row = {
+            **run,
+            "status": "writing",
+            "writer": writer_id(),
+            "params_json": params_json(str(run.get("config_toml", ""))),
+        }
+        self._write(f"saving run {run['run_id']}", lambda c: c.execute(runs.insert(), [row]))
+
+    def complete_run(
+        self,
+        run: Mapping[str, Any],
+        *,
+        order_rows: Iterable[Mapping[str, Any]],
+        fill_rows: Iterable[Mapping[str, Any]],
+        trade_rows: Iterable[Mapping[str, Any]],
+        equity_rows: Sequence[Mapping[str, Any]],
+        event_rows: Iterable[Mapping[str, Any]] = (),
+        before_commit: Callable[[], None] | None = None,
+    ) -> None:
+        """Insert a begun run's rows and mark it ``complete``, all in one transaction.
+
+        Args:
+            run: The run's row (its values replace the ones `begin_run` stored).
+            order_rows: Orders; likewise ``fill_rows``, ``trade_rows``, ``equity_rows``
+                (one per bar) and ``event_rows`` (numbered here, in order).
+            before_commit: Called inside the transaction after every row is written and
+                before it commits (the run folder is published there, so a crash leaves
+                either a complete run or a ``writing`` one, never a complete row without
+                its folder). If it raises, nothing is committed.
+        """
+        run_id = run["run_id"]
+        tables = _child_tables(order_rows, fill_rows, trade_rows, equity_rows, event_rows)
+        values = {k: v for k, v in run.items() if k != "run_id"}
+        values.update(status="complete", writer=None)
+        values["params_json"] = params_json(str(run.get("config_toml", "")))
+
+        def write(conn: Connection) -> None:
+            _insert_children(conn, run_id, tables)
+            found = conn.execute(update(runs).where(runs.c.run_id == run_id).values(**values))
+            if not found.rowcount:
+                raise PersistenceError(f"run {run_id} was deleted while it was being saved")
+            if before_commit is not None:
+                before_commit()
+
+        self._write(f"saving run {run_id}", write)
 
     def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
-        """Return the newest runs first (summary columns only)."""
+        """Return the newest complete runs first (summary columns only)."""
         query = (
             select(*(runs.c[name] for name in RUN_SUMMARY_COLUMNS))
+            .where(runs.c.status == "complete")
             .order_by(runs.c.created_at.desc(), runs.c.run_id.desc())
             .limit(limit)
         )
@@ -232,63 +236,110 @@ class RunStore:
         sort: str = "created_at",
         descending: bool = True,
         limit: int | None = 50,
+        include_incomplete: bool = False,
     ) -> list[dict[str, Any]]:
-        """Return runs matching every filter, sorted, with ``metrics`` decoded.
+        """Return runs matching every filter, sorted, with ``metrics`` and ``params`` decoded.
 
         Args:
             strategy: Substring of the strategy path (case-insensitive).
             symbol: One of the run's symbols (exact, case-insensitive).
             since: Runs created on or after this ISO date/time (UTC).
             until: Runs created before this ISO date/time (UTC).
-            conditions: ``(metric, op, value)`` with op in ``<, <=, >, >=, ==, !=``; a
-                metric is a ``runs`` column or any key of the run's metrics; a run whose
-                metric is missing or null does not match.
-            sort: A ``runs`` column or metric key; runs without it sort last.
+            conditions: ``(field, op, value)`` with op in ``<, <=, >, >=, ==, !=``; a field
+                is a ``runs`` column, a metric key, a strategy parameter (``fast`` or
+                ``params.fast``) or an alias in `FIELD_ALIASES` (``trades``); a run whose
+                value is missing or not a number does not match.
+            sort: A field as above; runs without it sort last.
             descending: Largest first.
             limit: At most this many rows (None: all).
+            include_incomplete: Also runs still being written or left by a crash.
+
+        Raises:
+            KestrelError: A field no stored run has (with "did you mean").
         """
         query = select(runs)
-        if strategy:
-            query = query.where(runs.c.strategy.ilike(f"%{strategy}%"))
-        if since:
-            query = query.where(runs.c.created_at >= since)
-        if until:
-            query = query.where(runs.c.created_at < until)
+        if not include_incomplete:
+            query = query.where(runs.c.status == "complete")
+        all_rows = [_decode(row) for row in self._rows(query)]
+        names = [name for name, _, _ in conditions]
+        known = _field_names(all_rows)
+        for name in [*names, sort]:
+            _check_field(name, known, have_runs=bool(all_rows))
         rows = []
-        for row in self._rows(query.order_by(runs.c.created_at.desc(), runs.c.run_id.desc())):
-            row["metrics"] = json.loads(row.pop("metrics_json"))
-            row.pop("config_toml", None)
+        for row in sorted(all_rows, key=lambda r: (r["created_at"], r["run_id"]), reverse=True):
+            if strategy and strategy.lower() not in row["strategy"].lower():
+                continue
+            if since and row["created_at"] < since:
+                continue
+            if until and row["created_at"] >= until:
+                continue
             if symbol and symbol.lower() not in row["symbols"].lower().split(","):
                 continue
-            if all(_matches(_value(row, name), op, value) for name, op, value in conditions):
+            if all(_matches(field_value(row, name), op, value) for name, op, value in conditions):
                 rows.append(row)
-        present = [r for r in rows if isinstance(_value(r, sort), int | float | str)]
-        missing = [r for r in rows if not isinstance(_value(r, sort), int | float | str)]
-        present.sort(key=lambda r: _value(r, sort), reverse=descending)
+        present = [r for r in rows if isinstance(field_value(r, sort), int | float | str)]
+        missing = [r for r in rows if not isinstance(field_value(r, sort), int | float | str)]
+        present.sort(key=lambda r: field_value(r, sort), reverse=descending)
         ordered = present + missing
         return ordered if limit is None else ordered[:limit]
 
-    def find_run_ids(self, text: str) -> list[str]:
-        """Return run ids equal to ``text``, else starting with it, else containing it."""
-        ids = self.run_ids()
+    def find_run_ids(self, text: str, *, include_incomplete: bool = False) -> list[str]:
+        """Return run ids equal to ``text``, else starting with it, else containing it.
+
+        An empty or blank ``text`` matches nothing (it would otherwise match every run).
+        """
+        if not text.strip():
+            return []
+        ids = self.run_ids(include_incomplete=include_incomplete)
         for test in (str.__eq__, str.startswith, str.__contains__):
             found = sorted(run_id for run_id in ids if test(run_id, text))
             if found:
                 return found
         return []
 
-    def get_run(self, run_id: str) -> dict[str, Any] | None:
-        """Return one run's row with ``metrics`` decoded, or None if there is no such run."""
-        rows = self._rows(select(runs).where(runs.c.run_id == run_id))
-        if not rows:
-            return None
-        row = rows[0]
-        row["metrics"] = json.loads(row.pop("metrics_json"))
-        return row
+    def resolve_id(self, text: str, *, substring: bool = True) -> str:
+        """Return the one run id ``text`` names: exact, else a unique prefix (or substring).
 
-    def run_ids(self) -> list[str]:
-        """Return every stored run id."""
-        return [row["run_id"] for row in self._rows(select(runs.c.run_id))]
+        Raises:
+            KestrelError: ``text`` is blank, names no run, or names several (they are listed).
+        """
+        if not text.strip():
+            raise KestrelError("an empty run id names no run; see `kestrel runs list`")
+        matches = self.find_run_ids(text)
+        if not substring and matches and not all(m.startswith(text) for m in matches):
+            matches = []
+        if not matches:
+            raise KestrelError(
+                f"no run {text!r} in {self.display_url}; see `kestrel runs list`"
+                + ("" if substring else " (give the run id or its beginning)")
+            )
+        if len(matches) > 1 and text not in matches:
+            shown = ", ".join(matches[:5]) + (
+                f" and {len(matches) - 5} more" if len(matches) > 5 else ""
+            )
+            raise KestrelError(
+                f"{text!r} matches {len(matches)} runs: {shown}; give more of the id"
+            )
+        return text if text in matches else matches[0]
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        """Return one run's row with ``metrics`` and ``params`` decoded, or None."""
+        rows = self._rows(select(runs).where(runs.c.run_id == run_id))
+        return _decode(rows[0], keep_config=True) if rows else None
+
+    def run_ids(self, *, include_incomplete: bool = False) -> list[str]:
+        """Return every complete run id (and incomplete ones if asked)."""
+        query = select(runs.c.run_id)
+        if not include_incomplete:
+            query = query.where(runs.c.status == "complete")
+        return [row["run_id"] for row in self._rows(query)]
+
+    def incomplete_runs(self) -> list[dict[str, Any]]:
+        """Return runs whose saving never finished: run id, writer, folder, creation time."""
+        query = select(runs.c.run_id, runs.c.writer, runs.c.artifacts_dir, runs.c.created_at).where(
+            runs.c.status != "complete"
+        )
+        return self._rows(query.order_by(runs.c.created_at, runs.c.run_id))
 
     def table_rows(self, table_name: str, run_id: str) -> list[dict[str, Any]]:
         """Return a run's rows of ``orders``/``fills``/``trades``/``equity`` in key order."""
@@ -296,23 +347,170 @@ class RunStore:
         keys = [c for c in table.primary_key.columns if c.name != "run_id"]
         return self._rows(select(table).where(table.c.run_id == run_id).order_by(*keys))
 
+    def mark_deleting(self, run_id: str) -> None:
+        """Hide a run as ``deleting`` (by this process) before its files are removed.
+
+        A crash between removing the files and `delete_run` then leaves a hidden run that
+        ``kestrel runs gc`` finishes deleting, never a listed run whose files are gone.
+        """
+        change = update(runs).where(runs.c.run_id == run_id)
+        change = change.values(status="deleting", writer=writer_id())
+        self._write(f"deleting run {run_id}", lambda c: c.execute(change))
+
     def delete_run(self, run_id: str) -> bool:
         """Delete a run and its rows; return False if it did not exist."""
+
+        def remove(conn: Connection) -> bool:
+            for table in (orders, fills, trades, equity, events):
+                conn.execute(delete(table).where(table.c.run_id == run_id))
+            return bool(conn.execute(delete(runs).where(runs.c.run_id == run_id)).rowcount)
+
+        return self._write(f"deleting run {run_id}", remove)
+
+    def _write(self, what: str, work: Callable[[Connection], _T]) -> _T:
+        def attempt() -> _T:
+            with self._writer.begin() as conn:
+                return work(conn)
+
         try:
-            with self.engine.begin() as conn:
-                for table in (orders, fills, trades, equity, events):
-                    conn.execute(delete(table).where(table.c.run_id == run_id))
-                result = conn.execute(delete(runs).where(runs.c.run_id == run_id))
-                return bool(result.rowcount)
+            return self._retry(attempt)
         except SQLAlchemyError as exc:
-            raise PersistenceError(f"deleting run {run_id} failed: {_first_line(exc)}") from exc
+            raise self._error(f"{what} failed", exc) from None
 
     def _rows(self, query: Any) -> list[dict[str, Any]]:
-        try:
+        def read() -> list[dict[str, Any]]:
             with self.engine.connect() as conn:
                 return [dict(row._mapping) for row in conn.execute(query)]
+
+        try:
+            return self._retry(read)
         except SQLAlchemyError as exc:
-            raise PersistenceError(f"reading {self.url!r} failed: {_first_line(exc)}") from exc
+            raise self._error(f"reading {self.display_url} failed", exc) from None
+
+    def _retry(self, work: Callable[[], _T]) -> _T:
+        """Run ``work``; retry it with backoff while the database says it is busy."""
+        for attempt in range(RETRIES + 1):
+            try:
+                return work()
+            except OperationalError as exc:
+                if attempt == RETRIES or not _transient(exc):
+                    raise
+                time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
+        raise AssertionError("unreachable")
+
+    def _error(self, what: str, exc: BaseException) -> PersistenceError:
+        """Return a `PersistenceError` for ``exc`` with the URL's password masked."""
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return PersistenceError(scrub(f"{what}: {first}", self.url))
+
+
+def _make_engine(url: str, *, sqlite: bool) -> Engine:
+    if not sqlite:
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # SQLAlchemy then leaves BEGIN to the "begin" hook below (pysqlite's own would be
+        # a deferred BEGIN, which fails at once instead of waiting when it must upgrade).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")  # persistent; readers never block
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("kestrel_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+_Rows = list[tuple[Any, list[Mapping[str, Any]]]]
+
+
+def _child_tables(
+    order_rows: Iterable[Mapping[str, Any]],
+    fill_rows: Iterable[Mapping[str, Any]],
+    trade_rows: Iterable[Mapping[str, Any]],
+    equity_rows: Iterable[Mapping[str, Any]],
+    event_rows: Iterable[Mapping[str, Any]],
+) -> _Rows:
+    return [
+        (orders, list(order_rows)),
+        (fills, list(fill_rows)),
+        (trades, list(trade_rows)),
+        (equity, list(equity_rows)),
+        (events, [{**row, "seq": i} for i, row in enumerate(event_rows)]),
+    ]
+
+
+def _insert_children(conn: Connection, run_id: str, tables: _Rows) -> None:
+    """Insert a run's rows in batches of `BATCH` (lists are materialized once, retries reuse)."""
+    for table, rows in tables:
+        for start in range(0, len(rows), BATCH):
+            batch = rows[start : start + BATCH]
+            conn.execute(table.insert(), [{**row, "run_id": run_id} for row in batch])
+
+
+def _transient(exc: OperationalError) -> bool:
+    message = str(exc).lower()
+    return any(
+        text in message
+        for text in (
+            "database is locked",
+            "database is busy",
+            "deadlock detected",
+            "could not serialize",
+        )
+    )
+
+
+def _decode(row: dict[str, Any], *, keep_config: bool = False) -> dict[str, Any]:
+    row["metrics"] = json.loads(row.pop("metrics_json"))
+    raw = row.pop("params_json", None)
+    row["params"] = json.loads(raw) if raw else json.loads(params_json(row["config_toml"]))
+    if not keep_config:
+        row.pop("config_toml", None)
+    return row
+
+
+def field_value(row: Mapping[str, Any], name: str) -> Any:
+    """Return a run's value of ``name``: a column, a metric, a parameter or an alias."""
+    name = FIELD_ALIASES.get(name, name)
+    if name.startswith("params."):
+        value = row["params"].get(name.removeprefix("params."))
+    elif name in _QUERYABLE_COLUMNS:
+        value = row[name]
+    elif name in row["metrics"]:
+        value = row["metrics"][name]
+    else:
+        value = row["params"].get(name)
+    return value if not isinstance(value, bool) else int(value)
+
+
+def _field_names(rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    names = set(_QUERYABLE_COLUMNS) | set(FIELD_ALIASES)
+    for row in rows:
+        names.update(row["metrics"])
+        names.update(row["params"])
+        names.update(f"params.{key}" for key in row["params"])
+    return names
+
+
+def _check_field(name: str, known: set[str], *, have_runs: bool) -> None:
+    if name in known:
+        return
+    close = difflib.get_close_matches(name, sorted(known), n=3)
+    if not have_runs and not close:  # an empty store cannot know its metrics' names yet
+        return
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    raise KestrelError(
+        f"unknown field {name!r}: not a column, metric or strategy parameter of any stored "
+        f"run{hint} (e.g. sharpe, total_return, trades, or a parameter such as fast)"
+    )
 
 
 _OPERATORS = {
@@ -326,20 +524,10 @@ _OPERATORS = {
 OPERATORS = tuple(_OPERATORS)
 
 
-def _value(row: Mapping[str, Any], name: str) -> Any:
-    value = row[name] if name in row and name != "metrics" else row["metrics"].get(name)
-    return value if not isinstance(value, bool) else int(value)
-
-
 def _matches(actual: Any, op: str, expected: float) -> bool:
     if not isinstance(actual, int | float):
         return False
     return bool(_OPERATORS[op](actual, expected))
-
-
-def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), BATCH):
-        conn.execute(table.insert(), rows[start : start + BATCH])
 
 
 def check_db_url(url: str | None) -> str:
@@ -354,22 +542,19 @@ def check_db_url(url: str | None) -> str:
     resolved = resolve_db_url(url)
     try:
         create_engine(resolved).dispose()
-    except (ArgumentError, SQLAlchemyError, ModuleNotFoundError) as exc:
-        raise PersistenceError(_open_error(resolved, exc)) from exc
+    except (ArgumentError, SQLAlchemyError, ImportError, ValueError) as exc:
+        raise PersistenceError(_open_error(resolved, exc)) from None
     return resolved
 
 
 def _open_error(url: str, exc: BaseException) -> str:
-    """Return the one-line reason a store cannot be opened, with the fix when it is known."""
-    text = f"cannot open run store {url!r}: {_first_line(exc)}"
-    if isinstance(exc, ModuleNotFoundError) and url.startswith("postgresql"):
+    """Return the one-line reason a store cannot be opened (password masked), with the fix."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = f"cannot open run store {mask_url(url)!r}: {first}"
+    if isinstance(exc, ImportError) and url.startswith("postgresql"):
         # A plain postgresql:// URL means psycopg2 to SQLAlchemy; the extra installs psycopg 3.
         text += (
             "; the PostgreSQL driver is missing: pip install 'kestrel[postgres]' and use a "
             "postgresql+psycopg://user@host:5432/db URL"
         )
-    return text
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return scrub(text, url)

@@ -1,11 +1,17 @@
 """Export a run as one zip: its artifacts, its config and the hashes of its data.
 
-In: a run folder. Out: ``<run_id>.zip`` holding every file of the folder under
-``<run_id>/``, plus ``<run_id>/manifest.json``: the sha256 of every file in the zip and of
-every data file the config reads, and how to reproduce the run. With ``include_data`` the
-data files go in too (under ``<run_id>/data/``) with ``reproduce.toml``, the run's config
-pointing at them, so ``kestrel backtest <run_id>/reproduce.toml`` re-runs it from the
-unzipped folder alone (the runtime resolves data paths next to the config file).
+In: a complete run folder (`engine.report.run_folder.check_complete`). Out:
+``<run_id>.zip`` holding the files the run wrote (its manifest's list; never other files a
+user keeps in an ``--out`` folder) under ``<run_id>/``, plus ``<run_id>/manifest.json``:
+the sha256 of every file in the zip and of every data file the config reads, and how to
+reproduce the run. With ``include_data`` the data files go in too (under
+``<run_id>/data/``) with ``reproduce.toml``, the run's config pointing at them, so
+``kestrel backtest <run_id>/reproduce.toml`` re-runs it from the unzipped folder alone
+(the runtime resolves data paths next to the config file).
+
+The run id names the zip and prefixes its entries, so it is only taken from a manifest or
+``run.json`` when it is a safe path component (`is_safe_run_id`: no ``/``, ``\\``, ``..``);
+a hostile id is refused, never used to build a path.
 
 The strategy's source file (the module file run.json names under ``strategy``; its
 sha256 is part of the run's inputs hash) goes in as ``<run_id>/strategy/<file>.py`` when it
@@ -19,6 +25,7 @@ modules of its own needs them on the Python path when re-run (only its file is e
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 import zipfile
 from pathlib import Path
@@ -28,6 +35,7 @@ import tomli_w
 
 from engine.errors import KestrelError
 from engine.report.data import file_sha256
+from engine.report.run_folder import check_complete, is_safe_name, is_safe_run_id
 
 __all__ = ["export_run"]
 
@@ -74,17 +82,20 @@ def export_run(folder: Path, target: Path | None = None, *, include_data: bool =
     Raises:
         KestrelError: ``folder`` is not a run folder, or a data file to include is missing.
     """
-    if not (folder / "config.toml").is_file():
-        raise KestrelError(f"{folder} is not a run folder (no config.toml)")
+    run_id, files = check_complete(folder)
+    if not is_safe_run_id(run_id):  # check_complete only returns safe ids; kept explicit
+        raise KestrelError(f"{folder}: run id {run_id!r} is not a safe file name")
     with (folder / "config.toml").open("rb") as handle:
         config = tomllib.load(handle)
     info_path = folder / "run.json"
     info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-    run_id = str(info.get("run_id") or folder.resolve().name)
     target = target if target is not None else folder.parent / f"{run_id}.zip"
     data = _data_files(folder, config)
+    resolved_target = target.resolve()
     members: dict[str, Path] = {
-        f"{run_id}/{p.name}": p for p in sorted(folder.iterdir()) if p.is_file() and p != target
+        f"{run_id}/{name}": folder / name
+        for name in sorted(files)
+        if (folder / name).is_file() and (folder / name).resolve() != resolved_target
     }
     extra: dict[str, str] = {}
     reproduce = f"kestrel backtest {run_id}/config.toml  (data files at the paths listed)"
@@ -108,7 +119,10 @@ def export_run(folder: Path, target: Path | None = None, *, include_data: bool =
             class_name = str(strategy["class"]).rpartition(":")[2]
             rewritten.setdefault("strategy", {})["path"] = f"{strategy_member}:{class_name}"
         for source, item in zip(rewritten.get("data", []), data, strict=True):
-            name = f"data/{Path(item['read_from']).name}"
+            base = Path(item["read_from"]).name
+            if not is_safe_name(base):
+                raise KestrelError(f"data file {item['read_from']!r} has no usable file name")
+            name = f"data/{base}"
             members[f"{run_id}/{name}"] = Path(item["read_from"])
             source["path"] = name
         extra[f"{run_id}/reproduce.toml"] = tomli_w.dumps(rewritten)
@@ -120,11 +134,22 @@ def export_run(folder: Path, target: Path | None = None, *, include_data: bool =
         "strategy": strategy,
         "files": {name: file_sha256(path) for name, path in members.items()},
     }
+    for name in [*members, *extra]:  # every entry stays inside <run_id>/ when unzipped
+        parts = name.split("/")
+        if parts[0] != run_id or any(part in {"", ".", ".."} for part in parts):
+            raise KestrelError(f"refusing to write zip entry {name!r}: not inside {run_id}/")
     target.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, path in members.items():
-            archive.write(path, name)
-        for name, text in extra.items():
-            archive.writestr(name, text)
-        archive.writestr(f"{run_id}/manifest.json", json.dumps(manifest, indent=2) + "\n")
+    # Written beside the target and renamed when whole: a killed export leaves no zip that
+    # looks complete (a hidden .partial file at worst).
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name, path in members.items():
+                archive.write(path, name)
+            for name, text in extra.items():
+                archive.writestr(name, text)
+            archive.writestr(f"{run_id}/manifest.json", json.dumps(manifest, indent=2) + "\n")
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
     return target

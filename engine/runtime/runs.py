@@ -16,14 +16,34 @@ same inputs share a hash suffix and different ones do not:
   ``module:Class`` name only.
 run.json records the strategy's module file and its sha256 (``strategy``), which
 ``runs export`` uses to put the file in the zip.
+
+Order of writes (so that a crash, even ``kill -9``, never leaves a run that looks complete
+and is not, nor files the store does not know about):
+
+1. the store row is inserted with ``status = 'writing'`` (it names the folder and the
+   writing process) — from here on the store knows every file the run may leave;
+2. the files go to a ``.<run_id>.partial`` folder, the manifest last
+   (`engine.report.run_folder`);
+3. in one store transaction the run's rows are inserted, the folder is published (renamed
+   into place, or its files moved in) and then the row is marked ``complete`` and
+   committed. A crash before the commit leaves a ``writing`` row: hidden from
+   ``runs list``, shown by ``runs list --all``, removed with its files by ``runs gc``.
+   Publishing before the commit (not after) is the safe order: a crash between the two
+   leaves a folder whose row says ``writing`` (cleaned up), never a ``complete`` row whose
+   folder is missing.
+
+A failure (an exception, Ctrl-C) undoes all of it: partial folder, published files, row.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
+import shutil
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,9 +51,11 @@ from typing import Any
 import tomli_w
 
 from engine.config import dump_config
+from engine.errors import KestrelError
 from engine.persistence import RunStore
 from engine.report.artifacts import order_rows, trade_rows, write_artifacts
 from engine.report.html import render_report
+from engine.report.run_folder import prepare_output, publish, remove_run_files, start_partial
 from engine.runtime.backtest import BacktestResult, resolve_data_path
 
 __all__ = ["DEFAULT_OUT_ROOT", "finish_run", "inputs_hash", "new_run_id", "strategy_source"]
@@ -116,16 +138,27 @@ def finish_run(
     out_dir: Path | None,
     store: RunStore | None,
     out_root: Path = DEFAULT_OUT_ROOT,
+    force: bool = False,
 ) -> tuple[str, Path]:
     """Write the run's artifacts and store its rows; return ``(run_id, folder)``.
 
-    ``out_dir`` None writes to ``out_root / run_id`` (the CLI passes the project root's
-    ``backtests``, see `engine.paths`).
+    Args:
+        result: The finished backtest.
+        out_dir: The run folder; None for ``out_root / run_id``.
+        store: Where the rows go; None for files only.
+        out_root: Where runs go without ``out_dir`` (the CLI passes the project root's
+            ``backtests``, see `engine.paths`).
+        force: Write into a non-empty ``out_dir`` that is not a previous run's folder.
+
+    Raises:
+        KestrelError: ``out_dir`` is a user's non-empty folder (without ``force``).
+        PersistenceError: The store failed (nothing of the run is left behind).
     """
     digest = inputs_hash(result)
     created = datetime.now(tz=UTC)
     run_id = new_run_id(result.config.run.name, digest, created)
     folder = out_dir if out_dir is not None else out_root / run_id
+    plan = prepare_output(folder, force=force)
     info: dict[str, Any] = {
         "run_id": run_id,
         "created_at": created.isoformat(),
@@ -137,40 +170,63 @@ def finish_run(
             for f in result.frames
         ],
     }
-    write_artifacts(result, folder, info)
-    render_report(result, folder / "report.html")
+    row = _run_row(result, run_id, created, folder)
     if store is not None:
-        store.save_run(
-            _run_row(result, run_id, created, folder),
-            order_rows=order_rows(result),
-            fill_rows=(
-                {
-                    "fill_id": f.fill_id,
-                    "order_id": f.order_id,
-                    "symbol": f.symbol,
-                    "side": str(f.side),
-                    "quantity": f.quantity,
-                    "price": f.price,
-                    "fee": f.fee,
-                    "liquidity": f.liquidity,
-                    "ts_event": f.ts_event,
-                }
-                for f in result.recorder.fills
-            ),
-            trade_rows=trade_rows(result),
-            event_rows=result.recorder.event_rows(),
-            equity_rows=[
-                {"ts_event": ts, "cash": cash, "equity": equity, "gross_exposure": gross}
-                for ts, cash, equity, gross in zip(
-                    result.equity_curve.ts.tolist(),
-                    result.equity_curve.cash.tolist(),
-                    result.equity_curve.equity.tolist(),
-                    result.equity_curve.gross_exposure.tolist(),
-                    strict=True,
-                )
-            ],
-        )
+        store.begin_run(row)
+    partial: Path | None = None
+    try:
+        partial = start_partial(plan, run_id)
+        write_artifacts(result, partial, info)
+        render_report(result, partial / "report.html")
+        if store is None:
+            publish(partial, plan, run_id)
+        else:
+            _complete(result, store, row, lambda: publish(partial, plan, run_id))
+    except BaseException:  # Ctrl-C too: leave nothing half-done behind
+        if partial is not None:
+            shutil.rmtree(partial, ignore_errors=True)
+        remove_run_files(folder, run_id)
+        if store is not None:
+            with contextlib.suppress(KestrelError):
+                store.delete_run(run_id)
+        raise
     return run_id, folder
+
+
+def _complete(
+    result: BacktestResult, store: RunStore, row: dict[str, Any], publish: Callable[[], Any]
+) -> None:
+    store.complete_run(
+        row,
+        order_rows=order_rows(result),
+        fill_rows=(
+            {
+                "fill_id": f.fill_id,
+                "order_id": f.order_id,
+                "symbol": f.symbol,
+                "side": str(f.side),
+                "quantity": f.quantity,
+                "price": f.price,
+                "fee": f.fee,
+                "liquidity": f.liquidity,
+                "ts_event": f.ts_event,
+            }
+            for f in result.recorder.fills
+        ),
+        trade_rows=trade_rows(result),
+        event_rows=result.recorder.event_rows(),
+        equity_rows=[
+            {"ts_event": ts, "cash": cash, "equity": equity, "gross_exposure": gross}
+            for ts, cash, equity, gross in zip(
+                result.equity_curve.ts.tolist(),
+                result.equity_curve.cash.tolist(),
+                result.equity_curve.equity.tolist(),
+                result.equity_curve.gross_exposure.tolist(),
+                strict=True,
+            )
+        ],
+        before_commit=publish,
+    )
 
 
 def _run_row(
@@ -192,7 +248,7 @@ def _run_row(
         "sharpe": metrics["sharpe"],
         "max_drawdown": metrics["max_drawdown"],
         "num_trades": metrics["num_trades"],
-        "artifacts_dir": str(folder),
+        "artifacts_dir": str(folder.absolute()),  # delete and gc work from any cwd
         "config_toml": tomli_w.dumps(dump_config(result.config)),
         "metrics_json": json.dumps(metrics, sort_keys=True),
     }

@@ -168,3 +168,64 @@ def test_delete_removes_rows_and_its_own_folder(kestrel: CliRunner, tmp_path: Pa
     assert done.code == 0, done.err
     assert RunStore(url).run_ids() == []
     assert not (tmp_path / "g").exists()
+
+
+def _stored_row(run_id: str, fast: int, sharpe: float, trades: int) -> dict[str, object]:
+    return {
+        "run_id": run_id, "name": "p", "strategy": "strategies.sma_cross:SmaCross",
+        "symbols": "GOOG", "created_at": f"2026-01-0{fast % 9 + 1}T00:00:00+00:00",
+        "start_ns": 0, "end_ns": 1, "bars": 10, "initial_cash": 100.0, "final_equity": 110.0,
+        "total_return": 0.1, "sharpe": sharpe, "max_drawdown": -0.1, "num_trades": trades,
+        "artifacts_dir": None,
+        "config_toml": f'[strategy]\npath = "x:Y"\nparams = {{ fast = {fast}, slow = 30 }}\n',
+        "metrics_json": json.dumps({"sharpe": sharpe, "calmar": fast / 10}),
+    }  # fmt: skip
+
+
+@pytest.fixture
+def param_runs(tmp_path: Path) -> str:
+    """Three stored runs (ids p5, p10, p20) differing in ``fast``, Sharpe and trades."""
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    store = RunStore(url)
+    for fast, sharpe, trades in ((5, 0.5, 40), (10, 1.5, 20), (20, 1.2, 10)):
+        store.save_run(
+            _stored_row(f"p{fast}", fast, sharpe, trades),
+            order_rows=[], fill_rows=[], trade_rows=[], equity_rows=[],
+        )  # fmt: skip
+    return url
+
+
+def _listed(out: str) -> list[str]:
+    return [line.split()[1] for line in out.splitlines() if line.startswith("│ p")]
+
+
+def test_list_unknown_fields_get_did_you_mean(kestrel: CliRunner, param_runs: str) -> None:
+    db = ("--db", param_runs)
+    assert_one_line_error(kestrel("runs", "list", *db, "--where", "sharp>1"), "'sharp'", "sharpe")
+    assert_one_line_error(kestrel("runs", "list", *db, "--sort", "sharp"), "'sharp'", "sharpe")
+    assert_one_line_error(kestrel("runs", "list", *db, "--where", "fats>1"), "'fats'", "fast")
+    assert_one_line_error(kestrel("runs", "list", *db, "--sort", "nonsense_field"), "nonsense")
+
+
+def test_list_filters_and_sorts_by_trades_and_parameters(
+    kestrel: CliRunner, param_runs: str
+) -> None:
+    db = ("--db", param_runs)
+    assert _listed(kestrel("runs", "list", *db, "--where", "trades>=20").out) == ["p5", "p10"]
+    assert _listed(kestrel("runs", "list", *db, "--where", "fast>5").out) == ["p20", "p10"]
+    assert _listed(kestrel("runs", "list", *db, "--where", "params.fast==10").out) == ["p10"]
+    by_fast = kestrel("runs", "list", *db, "--sort", "fast", "--asc")
+    assert _listed(by_fast.out) == ["p5", "p10", "p20"]
+    assert "fast" in by_fast.out.splitlines()[1]  # the sort column is shown
+    assert _listed(kestrel("runs", "list", *db, "--sort", "trades").out) == ["p5", "p10", "p20"]
+    assert _listed(kestrel("runs", "list", *db, "--sort", "sharpe").out) == ["p10", "p20", "p5"]
+    by_metric = kestrel("runs", "list", *db, "--where", "calmar>0.6", "--sort", "calmar")
+    assert _listed(by_metric.out) == ["p20", "p10"]
+
+
+def test_list_on_an_empty_store_still_catches_typos(kestrel: CliRunner, tmp_path: Path) -> None:
+    db = ("--db", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert_one_line_error(kestrel("runs", "list", *db, "--where", "sharp>1"), "sharpe")
+    calmar = kestrel("runs", "list", *db, "--where", "calmar>1")  # a metric, no run yet
+    assert calmar.code == 0, calmar.err
+    assert "no matching runs" in calmar.out

@@ -18,5 +18,7 @@ def test_readme_links_stay_inside_the_repository() -> None:
         assert target.is_relative_to(ROOT), f"{link} points outside the repository"
         assert target.exists(), f"{link} does not exist"
     # paths in code spans are references too: none may leave the repository
-    outside = re.findall(r"`(\.\./[^`]*|/[^`\s]*|https?://[^`]*)`", text)
+    # (spans are read pairwise, left to right, so the "/" between `runs`/`report` is no span)
+    spans = re.findall(r"`([^`\n]+)`", re.sub(r"```.*?```", "", text, flags=re.S))
+    outside = [span for span in spans if re.match(r"\.\./|/\w|https?://", span)]
     assert outside == []

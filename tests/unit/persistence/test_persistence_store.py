@@ -154,6 +154,8 @@ def test_save_and_get_round_trip(runs: Runs) -> None:
     expected = run_row(run_id, "2030-01-01T00:00:00+00:00")
     metrics = json.loads(expected.pop("metrics_json"))
     assert row.pop("metrics") == metrics
+    assert row.pop("params") == {}  # the config has no [strategy.params]
+    assert (row.pop("status"), row.pop("writer")) == ("complete", None)
     assert row == expected
     assert run_id in runs.store.run_ids()
 
@@ -268,3 +270,49 @@ def test_resolve_db_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KESTREL_DB_URL", "sqlite:///from/env.db")
     assert resolve_db_url(None) == "sqlite:///from/env.db"
     assert resolve_db_url("sqlite:///given.db") == "sqlite:///given.db"
+
+
+def test_a_run_being_written_is_hidden_until_complete(runs: Runs) -> None:
+    run_id = runs.new_id("twophase")
+    row = run_row(run_id, "9998-01-01T00:00:00+00:00")
+    runs.store.begin_run(row)
+    assert run_id not in runs.store.run_ids()
+    assert run_id in runs.store.run_ids(include_incomplete=True)
+    assert run_id not in [r["run_id"] for r in runs.store.list_runs(limit=1_000)]
+    assert runs.store.find_run_ids(run_id) == []
+    pending = [r for r in runs.store.incomplete_runs() if r["run_id"] == run_id]
+    assert pending[0]["writer"] == store_module.writer_id()
+    published = []
+    runs.store.complete_run(
+        row,
+        order_rows=[order_row("S1-000001")],
+        fill_rows=[],
+        trade_rows=[],
+        equity_rows=[equity_row(TS), equity_row(TS + 1)],
+        before_commit=lambda: published.append(run_id),
+    )
+    assert published == [run_id]
+    stored = runs.store.get_run(run_id)
+    assert stored is not None
+    assert (stored["status"], stored["writer"]) == ("complete", None)
+    assert run_id in runs.store.run_ids()
+    assert len(runs.store.table_rows("equity", run_id)) == 2
+
+
+def test_a_failing_before_commit_commits_nothing(runs: Runs) -> None:
+    run_id = runs.new_id("nocommit")
+    row = run_row(run_id, "9998-01-01T00:00:00+00:00")
+    runs.store.begin_run(row)
+
+    def fail() -> None:
+        raise OSError("rename failed")
+
+    with pytest.raises(OSError, match="rename failed"):
+        runs.store.complete_run(
+            row, order_rows=[], fill_rows=[], trade_rows=[],
+            equity_rows=[equity_row(TS)], before_commit=fail,
+        )  # fmt: skip
+    stored = runs.store.get_run(run_id)
+    assert stored is not None
+    assert stored["status"] == "writing"
+    assert runs.store.table_rows("equity", run_id) == []

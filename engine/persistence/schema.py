@@ -1,0 +1,243 @@
+"""The store's tables, its schema version and the migrations between versions.
+
+Tables (``run_id`` ties them together; deleting a run deletes its rows): ``runs`` (one row
+per run: identity, config, headline metrics, metrics JSON, strategy parameters JSON and a
+``status``), ``orders``, ``fills``, ``trades``, ``equity`` (one row per bar timestamp),
+``events`` (account and risk events), and ``schema_version`` (one row: the version).
+
+Versions: 1 is the schema of the first release (no ``schema_version`` table: a store whose
+``runs`` table exists without it is version 1). 2 adds ``runs.status`` (``writing`` until a
+run's rows and folder are complete, then ``complete``; ``deleting`` while ``runs delete``
+removes its files; existing runs become ``complete``), ``runs.writer``
+(``host:pid`` of the process saving it, so ``kestrel runs gc`` can tell a crashed writer from
+a live one) and ``runs.params_json`` (the strategy parameters, backfilled from each stored
+config, so ``runs list`` can filter and sort on them), plus an index on ``created_at``.
+A later release appends a function to `MIGRATIONS`; stored runs are kept.
+
+Why not Alembic: migrations here must run inside the same locked transaction that creates
+a fresh store (many processes start together), on SQLite and PostgreSQL alike, from an
+installed wheel with no migration scripts folder. A version row plus ordered functions run
+under that lock does this in one screen; the functions use Alembic-style plain DDL.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection
+
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "equity",
+    "events",
+    "fills",
+    "metadata",
+    "migrate",
+    "orders",
+    "params_json",
+    "runs",
+    "schema_version",
+    "trades",
+]
+
+metadata = MetaData()
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(96), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("strategy", String(300), nullable=False),
+    Column("symbols", String(1000), nullable=False),
+    Column("created_at", String(40), nullable=False, index=True),
+    Column("start_ns", BigInteger),
+    Column("end_ns", BigInteger),
+    Column("bars", Integer, nullable=False),
+    Column("initial_cash", Float, nullable=False),
+    Column("final_equity", Float, nullable=False),
+    Column("total_return", Float, nullable=False),
+    Column("sharpe", Float),
+    Column("max_drawdown", Float),
+    Column("num_trades", Integer, nullable=False),
+    Column("artifacts_dir", String(1000)),
+    Column("config_toml", Text, nullable=False),
+    Column("metrics_json", Text, nullable=False),
+    Column("status", String(16), nullable=False, server_default="complete"),
+    Column("writer", String(200)),
+    Column("params_json", Text),
+)
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", Integer, nullable=False),
+)
+
+
+def _child(name: str, *columns: Column[Any]) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column(
+            "run_id",
+            String(96),
+            ForeignKey("runs.run_id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        *columns,
+    )
+
+
+orders = _child(
+    "orders",
+    Column("order_id", String(64), primary_key=True),
+    Column("strategy_id", String(64)),
+    Column("symbol", String(64)),
+    Column("side", String(8)),
+    Column("order_type", String(16)),
+    Column("quantity", Float),
+    Column("limit_price", Float),
+    Column("stop_price", Float),
+    Column("time_in_force", String(8)),
+    Column("status", String(24)),
+    Column("filled_quantity", Float),
+    Column("average_fill_price", Float),
+    Column("fees", Float),
+    Column("ts_requested", BigInteger),
+    Column("ts_last", BigInteger),
+    Column("check", String(64)),
+    Column("reason", Text),
+    Column("tag", String(200)),
+)
+fills = _child(
+    "fills",
+    Column("fill_id", String(32), primary_key=True),
+    Column("order_id", String(64)),
+    Column("symbol", String(64)),
+    Column("side", String(8)),
+    Column("quantity", Float),
+    Column("price", Float),
+    Column("fee", Float),
+    Column("liquidity", String(8)),
+    Column("ts_event", BigInteger),
+)
+trades = _child(
+    "trades",
+    Column("trade_id", Integer, primary_key=True, autoincrement=False),
+    Column("symbol", String(64)),
+    Column("side", String(8)),
+    Column("entry_time", BigInteger),
+    Column("exit_time", BigInteger),
+    Column("quantity", Float),
+    Column("entry_price", Float),
+    Column("exit_price", Float),
+    Column("gross_pnl", Float),
+    Column("fees", Float),
+    Column("net_pnl", Float),
+    Column("return_pct", Float),
+)
+events = _child(
+    "events",
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("ts_event", BigInteger),
+    Column("kind", String(32)),
+    Column("symbol", String(200)),
+    Column("amount", Float),
+    Column("detail", Text),
+)
+equity = _child(
+    "equity",
+    Column("ts_event", BigInteger, primary_key=True, autoincrement=False),
+    Column("cash", Float),
+    Column("equity", Float),
+    Column("gross_exposure", Float),
+)
+
+
+def params_json(config_toml: str) -> str:
+    """Return the ``[strategy.params]`` table of a stored config as sorted JSON (``{}``)."""
+    try:
+        params = tomllib.loads(config_toml).get("strategy", {}).get("params", {})
+    except tomllib.TOMLDecodeError:
+        params = {}
+    return json.dumps(params if isinstance(params, dict) else {}, sort_keys=True, default=str)
+
+
+def _v2_status_writer_params(conn: Connection) -> None:
+    columns = {c["name"] for c in inspect(conn).get_columns("runs")}
+    if "status" not in columns:
+        conn.execute(
+            text("ALTER TABLE runs ADD COLUMN status VARCHAR(16) NOT NULL DEFAULT 'complete'")
+        )
+    if "writer" not in columns:
+        conn.execute(text("ALTER TABLE runs ADD COLUMN writer VARCHAR(200)"))
+    if "params_json" not in columns:
+        conn.execute(text("ALTER TABLE runs ADD COLUMN params_json TEXT"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_runs_created_at ON runs (created_at)"))
+    for run_id, config in conn.execute(select(runs.c.run_id, runs.c.config_toml)).all():
+        conn.execute(
+            update(runs).where(runs.c.run_id == run_id).values(params_json=params_json(config))
+        )
+
+
+#: ``MIGRATIONS[k]`` upgrades a store from version ``k + 1`` to ``k + 2``.
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v2_status_writer_params,)
+SCHEMA_VERSION = len(MIGRATIONS) + 1
+
+
+def stored_version(conn: Connection) -> int | None:
+    """Return the store's schema version (1 for a first-release store, None if empty)."""
+    tables = set(inspect(conn).get_table_names())
+    if "schema_version" in tables:
+        found = conn.execute(select(schema_version.c.version)).scalar()
+        if found is not None:
+            return int(found)
+    return 1 if "runs" in tables else None
+
+
+def migrate(conn: Connection) -> tuple[int | None, int]:
+    """Create or upgrade the schema on ``conn``; return ``(version before, version after)``.
+
+    Runs inside the caller's transaction, which must hold the store's schema lock (see
+    `engine.persistence.store`), so concurrent first openings create the tables once.
+
+    Raises:
+        RuntimeError: The store was written by a newer release (its version is higher).
+    """
+    before = stored_version(conn)
+    if before is not None and before > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"its schema version {before} is newer than this Kestrel's ({SCHEMA_VERSION}); "
+            "upgrade Kestrel"
+        )
+    if before is None:
+        metadata.create_all(conn, checkfirst=True)
+    else:
+        for step in MIGRATIONS[before - 1 :]:
+            step(conn)
+        schema_version.create(conn, checkfirst=True)
+    if conn.execute(select(schema_version.c.version)).scalar() is None:
+        conn.execute(schema_version.insert().values(id=1, version=SCHEMA_VERSION))
+    else:
+        conn.execute(update(schema_version).values(version=SCHEMA_VERSION))
+    return before, SCHEMA_VERSION

@@ -1,0 +1,272 @@
+"""Issue 11: never lose a user's files or runs (``backtest --out``, ``runs delete|export``).
+
+Every case puts a user's own files next to a run's and checks, byte for byte, that they
+survive; ids read from files are never used as paths.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from engine.errors import KestrelError
+from engine.persistence import RunStore
+from engine.report.run_folder import (
+    MANIFEST,
+    OutputPlan,
+    check_complete,
+    partial_folders,
+    prepare_output,
+    publish,
+    start_partial,
+)
+from tests.integration.conftest import REPO, CliRunner, assert_one_line_error
+
+GOOG = "configs/sma_cross_goog.toml"
+RUN_FILES = {
+    "config.toml", "metrics.json", "trades.csv", "orders.csv", "fills.csv", "equity.csv",
+    "events.csv", "run.json", "report.html", MANIFEST,
+}  # fmt: skip
+
+
+def user_project(root: Path) -> dict[str, bytes]:
+    """Make a folder that looks like a user's project; return its files' contents."""
+    files = {
+        "data/my_prices.csv": b"ts,open\n1,2\n",
+        "strategies/mine.py": b"print('my strategy')\n",
+        "kestrel.db": b"not really a database",
+        "notes.txt": b"do not lose me\n",
+        "trades.csv": b"my own trades, not a run's\n",
+    }
+    for name, content in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(content)
+    return files
+
+
+def assert_intact(root: Path, files: dict[str, bytes]) -> None:
+    for name, content in files.items():
+        assert (root / name).read_bytes() == content, name
+
+
+def run_id_in(folder: Path) -> str:
+    return str(json.loads((folder / "run.json").read_text())["run_id"])
+
+
+def test_out_refuses_a_users_non_empty_folder(kestrel: CliRunner, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    files = user_project(project)
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    refused = kestrel("backtest", GOOG, "--db", db, "--out", str(project))
+    assert_one_line_error(refused, "is not empty", "--force")
+    assert_intact(project, files)
+    assert not (project / "config.toml").exists()
+    assert RunStore(db).run_ids() == []  # refused before anything ran or was stored
+    a_file = kestrel("backtest", GOOG, "--no-db", "--out", str(project / "notes.txt"))
+    assert_one_line_error(a_file, "is a file")
+    assert_intact(project, files)
+
+
+def test_force_then_delete_removes_only_the_runs_files(kestrel: CliRunner, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    files = user_project(project)
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    made = kestrel("backtest", GOOG, "--db", db, "--out", str(project), "--force")
+    assert made.code == 0, made.err
+    run_id = run_id_in(project)
+    manifest = json.loads((project / MANIFEST).read_text())
+    assert manifest["created_folder"] is False
+    assert set(manifest["files"]) == RUN_FILES - {MANIFEST}
+    assert "net_pnl" in (project / "trades.csv").read_text()  # --force replaced that one
+    files.pop("trades.csv")
+    done = kestrel("runs", "delete", run_id, "--db", db, "--yes")
+    assert done.code == 0, done.err
+    assert_intact(project, files)
+    left = {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
+    assert left == set(files)  # the run's files are gone, the user's stay
+    assert RunStore(db).run_ids() == []
+
+
+def test_out_dot_in_a_project_then_delete_keeps_the_project(
+    kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reported disaster: ``--out .`` and ``runs delete`` emptied the project."""
+    project = tmp_path / "project"
+    files = user_project(project)
+    files["data/GOOG.csv"] = (REPO / "data" / "GOOG.csv").read_bytes()  # the config reads it
+    (project / "data" / "GOOG.csv").write_bytes(files["data/GOOG.csv"])
+    config = REPO / GOOG
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    monkeypatch.chdir(project)
+    assert_one_line_error(kestrel("backtest", str(config), "--db", db, "--out", "."), "--force")
+    monkeypatch.chdir(project)
+    made = kestrel("backtest", str(config), "--db", db, "--out", ".", "--force")
+    assert made.code == 0, made.err
+    run_id = run_id_in(project)
+    monkeypatch.chdir(project)
+    done = kestrel("runs", "delete", run_id, "--db", db, "--yes")
+    assert done.code == 0, done.err
+    files.pop("trades.csv")  # replaced by the forced run, then removed as the run's
+    assert_intact(project, files)
+    assert project.is_dir()
+    assert not [p for p in project.iterdir() if p.name.endswith(".partial")]
+
+
+def test_a_previous_run_folder_is_reused_and_each_delete_is_precise(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    assert kestrel("backtest", GOOG, "--db", db, "--out", str(out)).code == 0
+    first = run_id_in(out)
+    again = kestrel("backtest", GOOG, "--db", db, "--out", str(out))
+    assert again.code == 0, again.err  # a previous run's folder: no --force needed
+    second = run_id_in(out)
+    assert first != second
+    assert json.loads((out / MANIFEST).read_text())["created_folder"] is True  # inherited
+    # the first run's folder now holds the second: report refuses to show it as the first
+    assert_one_line_error(kestrel("report", first, "--db", db), f"now holds run {second}")
+    gone = kestrel("runs", "delete", first, "--db", db, "--yes")
+    assert gone.code == 0, gone.err
+    assert {p.name for p in out.iterdir()} == RUN_FILES  # not the first run's files any more
+    assert kestrel("runs", "delete", second, "--db", db, "--yes").code == 0
+    assert not out.exists()  # Kestrel created it and it is empty now
+
+
+def test_empty_folder_given_by_the_user_is_kept(kestrel: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    assert kestrel("backtest", GOOG, "--db", db, "--out", str(out)).code == 0
+    run_id = run_id_in(out)
+    assert kestrel("runs", "delete", run_id, "--db", db, "--yes").code == 0
+    assert out.is_dir()
+    assert list(out.iterdir()) == []
+
+
+def test_delete_refuses_empty_ambiguous_and_substring_ids(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    for name in ("a", "b"):
+        assert kestrel("backtest", GOOG, "--db", db, "--out", str(tmp_path / name)).code == 0
+    ids = sorted(RunStore(db).run_ids())
+    assert_one_line_error(kestrel("runs", "delete", "", "--db", db, "--yes"), "empty")
+    assert_one_line_error(kestrel("runs", "delete", "  ", "--db", db, "--yes"), "empty")
+    ambiguous = kestrel("runs", "delete", "2", "--db", db, "--yes")
+    assert_one_line_error(ambiguous, "matches 2 runs", ids[0], ids[1])
+    assert_one_line_error(kestrel("runs", "delete", "sma_cross_goog", "--db", db, "--yes"))
+    shown = kestrel("runs", "show", ids[0][:4], "--db", db)
+    assert_one_line_error(shown, "matches 2 runs", ids[0], ids[1])
+    assert sorted(RunStore(db).run_ids()) == ids  # nothing was deleted
+    assert (tmp_path / "a" / "config.toml").is_file()
+    assert (tmp_path / "b" / "config.toml").is_file()
+    by_prefix = kestrel("runs", "delete", ids[0][:-3], "--db", db, "--yes")
+    assert by_prefix.code == 0, by_prefix.err
+    assert RunStore(db).run_ids() == [ids[1]]
+
+
+def test_a_legacy_folder_loses_only_its_artifacts(kestrel: CliRunner, tmp_path: Path) -> None:
+    """A run written before manifests: run.json names it; only artifact names go."""
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    out = tmp_path / "legacy"
+    assert kestrel("backtest", GOOG, "--db", db, "--out", str(out)).code == 0
+    run_id = run_id_in(out)
+    (out / MANIFEST).unlink()  # as the previous release left it
+    (out / "mine.txt").write_text("user file")
+    assert kestrel("runs", "delete", run_id, "--db", db, "--yes").code == 0
+    assert [p.name for p in out.iterdir()] == ["mine.txt"]
+
+
+def test_export_refuses_a_hostile_run_id(kestrel: CliRunner, tmp_path: Path) -> None:
+    folder = tmp_path / "runs" / "run"
+    assert kestrel("backtest", GOOG, "--no-db", "--out", str(folder)).code == 0
+    # a legacy folder whose run.json was tampered with
+    (folder / MANIFEST).unlink()
+    info = json.loads((folder / "run.json").read_text())
+    for hostile in ("../../evil", "/tmp/evil", "..", "a/../../b"):
+        info["run_id"] = hostile
+        (folder / "run.json").write_text(json.dumps(info))
+        result = kestrel("runs", "export", str(folder))
+        assert_one_line_error(result, "not a safe file name")
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["run"]
+    assert not list(tmp_path.rglob("*.zip"))
+    assert not (tmp_path / "evil.zip").exists()
+    # a manifest with a hostile id is not a complete run at all
+    info["run_id"] = "good-id"
+    (folder / "run.json").write_text(json.dumps(info))
+    names = sorted(p.name for p in folder.iterdir() if p.name in RUN_FILES)
+    manifest = {"complete": True, "run_id": "../../evil", "files": names}
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    assert_one_line_error(kestrel("runs", "export", str(folder)), "no complete run")
+    (folder / MANIFEST).write_text(json.dumps({**manifest, "run_id": "ok", "files": ["../x"]}))
+    assert_one_line_error(kestrel("runs", "export", str(folder)), "no complete run")
+    assert not list(tmp_path.rglob("*.zip"))
+
+
+def test_export_zips_only_the_runs_files(kestrel: CliRunner, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    files = user_project(project)
+    assert kestrel("backtest", GOOG, "--no-db", "--out", str(project), "--force").code == 0
+    run_id = run_id_in(project)
+    target = tmp_path / "x.zip"
+    result = kestrel("runs", "export", str(project), "--out", str(target))
+    assert result.code == 0, result.err
+    with zipfile.ZipFile(target) as archive:
+        names = set(archive.namelist())
+    # the run's own files, the export's manifest and the strategy's source (run identity)
+    assert names == {f"{run_id}/{name}" for name in RUN_FILES - {MANIFEST}} | {
+        f"{run_id}/manifest.json",
+        f"{run_id}/strategy/sma_cross.py",
+    }
+    assert not any("notes.txt" in n or "kestrel.db" in n for n in names)
+    assert_intact(project, {k: v for k, v in files.items() if k != "trades.csv"})
+
+
+def _partial_with(plan: OutputPlan, run_id: str) -> Path:
+    partial = start_partial(plan, run_id)
+    (partial / "config.toml").write_text(f"# {run_id}\n")
+    (partial / "run.json").write_text(json.dumps({"run_id": run_id}))
+    return partial
+
+
+def test_two_runs_racing_for_one_new_out_folder(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    plan_a, plan_b = prepare_output(out), prepare_output(out)  # both see no folder
+    partial_a, partial_b = _partial_with(plan_a, "run-a"), _partial_with(plan_b, "run-b")
+    publish(partial_a, plan_a, "run-a")
+    publish(partial_b, plan_b, "run-b")  # the rename fails: replaces run-a's folder instead
+    assert check_complete(out) == ("run-b", ["config.toml", "run.json"])
+    assert (out / "config.toml").read_text() == "# run-b\n"
+    assert json.loads((out / MANIFEST).read_text())["created_folder"] is True
+    assert partial_folders(tmp_path) == []
+    assert sorted(p.name for p in out.iterdir()) == ["config.toml", MANIFEST, "run.json"]
+
+
+def test_a_user_folder_appearing_before_publish_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    plan = prepare_output(out)
+    partial = _partial_with(plan, "run-a")
+    out.mkdir()
+    (out / "mine.txt").write_text("mine")
+    with pytest.raises(KestrelError, match="is not empty"):
+        publish(partial, plan, "run-a")
+    assert [p.name for p in out.iterdir()] == ["mine.txt"]
+
+
+def test_delete_from_another_folder_finds_a_relative_out(
+    kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    monkeypatch.chdir(tmp_path)
+    data = f"data.0.path={REPO / 'data' / 'GOOG.csv'}"
+    made = kestrel("backtest", str(REPO / GOOG), "--set", data, "--db", db, "--out", "rel")
+    assert made.code == 0, made.err
+    run_id = run_id_in(tmp_path / "rel")
+    monkeypatch.chdir(REPO)
+    done = kestrel("runs", "delete", run_id, "--db", db, "--yes")
+    assert done.code == 0, done.err
+    assert not (tmp_path / "rel").exists()

@@ -1,0 +1,44 @@
+"""The database password never reaches the terminal (``--db`` or ``KESTREL_DB_URL``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.persistence import RunStore
+from tests.integration.conftest import CliRunner, assert_one_line_error
+
+SECRET = "s3cr3t-Pw"
+
+
+@pytest.mark.parametrize("where", ["--db", "env"])
+def test_cli_never_prints_the_password(
+    kestrel: CliRunner, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    bad = f"postgresql+psycopg://postgres:{SECRET}@127.0.0.1:1/test?connect_timeout=2"
+    args = ["runs", "list"] + (["--db", bad] if where == "--db" else [])
+    if where == "env":
+        monkeypatch.setenv("KESTREL_DB_URL", bad)  # after the fixture cleared it
+    result = kestrel(*args)
+    assert_one_line_error(result, "***")
+    assert SECRET not in result.err + result.out
+
+
+@pytest.mark.postgres
+def test_stored_in_line_masks_the_password(
+    kestrel: CliRunner, postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trust auth ignores the password, so a real run can be stored through such a URL."""
+    with_password = postgres_url.replace("postgres@", f"postgres:{SECRET}@")
+    monkeypatch.setenv("KESTREL_DB_URL", with_password)  # after the fixture cleared it
+    made = kestrel("backtest", "configs/sma_cross_goog.toml", "--out", str(tmp_path / "h"))
+    assert made.code == 0, made.err
+    assert SECRET not in made.out + made.err
+    assert "stored in: postgresql+psycopg://postgres:***@127.0.0.1:5432/test" in made.out
+    run_id = json.loads((tmp_path / "h" / "run.json").read_text())["run_id"]
+    missing = kestrel("runs", "show", "no-such-run-" + run_id)
+    assert_one_line_error(missing, "postgres:***@")
+    assert SECRET not in missing.err
+    RunStore(postgres_url).delete_run(run_id)
