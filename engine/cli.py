@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from engine.cli_report import open_store
 from engine.cli_report import register as register_report_commands
 from engine.config import RunConfig, load_config
 from engine.errors import KestrelError
@@ -160,7 +161,7 @@ def backtest(
 @runs_app.command("show")
 def runs_show(run_id: Annotated[str, typer.Argument(help="Run id.")], db: DbOption = None) -> None:
     """Show one stored run's metrics and where its artifacts are."""
-    store = RunStore(db)
+    store = open_store(db)
     run = store.get_run(store.resolve_id(run_id))
     assert run is not None  # just resolved
     stdout.print(f"run: {run['run_id']}", markup=False)

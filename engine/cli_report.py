@@ -9,6 +9,7 @@ Errors are `KestrelError`s, which ``kestrel`` prints as one line with exit code 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sys
@@ -23,6 +24,7 @@ from rich.table import Table
 
 from engine.errors import KestrelError
 from engine.feeds import load_bars
+from engine.paths import project_root
 from engine.persistence import RunStore
 from engine.persistence.store import FIELD_ALIASES, OPERATORS, field_value
 from engine.report.compare import RunSeries, compare_rows, render_compare, run_series_from_dir
@@ -35,9 +37,8 @@ from engine.report.run_folder import (
     remove_run_files,
     writer_alive,
 )
-from engine.runtime.runs import DEFAULT_OUT_ROOT
 
-__all__ = ["parse_condition", "register"]
+__all__ = ["open_store", "parse_condition", "project_backtests", "register"]
 
 console = Console(highlight=False, width=200)
 DbOption = Annotated[
@@ -45,9 +46,28 @@ DbOption = Annotated[
     typer.Option(
         "--db",
         help="SQLAlchemy URL of the run store (default: $KESTREL_DB_URL or "
-        "sqlite:///backtests/kestrel.db).",
+        "sqlite:///<project root>/backtests/kestrel.db).",
     ),
 ]
+
+
+def project_backtests() -> Path:
+    """Return the ``backtests/`` folder of the project the working directory is in.
+
+    Commands without a config (``runs``, ``report``) find the project root by walking up
+    from the working directory (`engine.paths.project_root`), as ``backtest`` does from its
+    config's folder, so they see the store and runs it wrote from any subfolder.
+    """
+    return project_root(Path.cwd()) / "backtests"
+
+
+def open_store(db: str | None) -> RunStore:
+    """Open ``--db``, else ``$KESTREL_DB_URL``, else the project's SQLite store."""
+    if db is None and not os.environ.get("KESTREL_DB_URL"):
+        db = f"sqlite:///{project_backtests() / 'kestrel.db'}"
+    return RunStore(db)
+
+
 _CONDITION = re.compile(
     r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(<=|>=|==|!=|<|>)\s*([-+0-9.eE]+)(%?)\s*$"
 )
@@ -82,7 +102,7 @@ def _resolve(target: str, db: str | None) -> tuple[Path, RunStore | None, str | 
     folder = Path(target)
     if folder.is_dir():
         return folder, None, None
-    store = RunStore(db)
+    store = open_store(db)
     run_id = store.resolve_id(target)
     run = store.get_run(run_id)
     assert run is not None  # just resolved
@@ -179,7 +199,7 @@ def runs_list(
     ``params.fast``). An unknown field is an error with "did you mean".
     """
     conditions = [parse_condition(text) for text in where or []]
-    rows = RunStore(db).query_runs(
+    rows = open_store(db).query_runs(
         strategy=strategy,
         symbol=symbol,
         since=since,
@@ -246,7 +266,9 @@ def runs_compare(
     targets: Annotated[list[str], typer.Argument(help="Two or more run folders or run ids.")],
     html: Annotated[
         Path | None,
-        typer.Option("--html", help="Comparison page (default backtests/compare.html)."),
+        typer.Option(
+            "--html", help="Comparison page (default <project root>/backtests/compare.html)."
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -258,7 +280,7 @@ def runs_compare(
     for label, values in compare_rows(runs):
         table.add_row(label, *values)
     console.print(table)
-    path = render_compare(runs, html if html is not None else Path("backtests") / "compare.html")
+    path = render_compare(runs, html if html is not None else project_backtests() / "compare.html")
     console.print(f"chart: {path}", markup=False)
 
 
@@ -290,7 +312,7 @@ def runs_delete(
     created it and it is then empty: a user's own files in an ``--out`` folder stay. An id
     must be exact or a unique beginning (never a substring, never empty).
     """
-    store = RunStore(db)
+    store = open_store(db)
     chosen = list(dict.fromkeys(store.resolve_id(target, substring=False) for target in targets))
     if not yes:
         if not sys.stdin.isatty():
@@ -321,11 +343,11 @@ def runs_gc(
     """Remove what interrupted runs left: incomplete stored runs and ``.partial`` folders.
 
     A run whose writer (``host:pid``) is still alive, or runs on another host, is left
-    alone. Looks in ``backtests/``, next to and inside every stored run's folder and in
-    each ``--dir``.
+    alone. Looks in the project's ``backtests/``, next to and inside every stored run's
+    folder and in each ``--dir``.
     """
-    store = RunStore(db)
-    roots = {DEFAULT_OUT_ROOT, *(dirs or [])}
+    store = open_store(db)
+    roots = {project_backtests(), *(dirs or [])}
     verb = "would remove" if dry_run else "removed"
     cleaned = 0
     for run in store.incomplete_runs():

@@ -270,3 +270,27 @@ def test_delete_from_another_folder_finds_a_relative_out(
     done = kestrel("runs", "delete", run_id, "--db", db, "--yes")
     assert done.code == 0, done.err
     assert not (tmp_path / "rel").exists()
+
+
+def test_runs_commands_find_the_projects_store_from_any_subfolder(
+    kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # backtest anchors backtests/ at the project root found from its config; runs/report
+    # must find the same store from wherever they run (was: the working directory's)
+    project = tmp_path / "project"
+    (project / "configs").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[project]\nname = 'mine'\n")
+    config = project / "configs" / "goog.toml"
+    config.write_text((REPO / GOOG).read_text().replace('"data/', f'"{REPO}/data/'))
+    deep = project / "notebooks" / "scratch"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    assert kestrel("backtest", str(config)).code == 0
+    assert (project / "backtests" / "kestrel.db").is_file()
+    assert not (deep / "backtests").exists()
+    for where in (deep, project, project / "configs"):
+        monkeypatch.chdir(where)
+        listed = kestrel("runs", "list")
+        assert listed.code == 0, listed.err
+        assert "sma_cross_goog" in listed.out
+    assert not (project / "configs" / "backtests").exists()
