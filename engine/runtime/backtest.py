@@ -28,6 +28,12 @@ from engine.clock import SimClock
 from engine.config import RunConfig
 from engine.errors import ConfigError, DataError
 from engine.feeds import BarFrame, format_timestamp, load_bars, merge_order
+from engine.feeds.catalog import (
+    CATALOG_SCHEME,
+    DEFAULT_CATALOG,
+    catalog_path,
+    parse_catalog_uri,
+)
 from engine.feeds.ticks import TickFrame, load_ticks
 from engine.model import Bar, Instrument
 from engine.portfolio.accounts import FundingRates, load_funding_rates
@@ -111,7 +117,13 @@ class BacktestResult:
 
 
 def resolve_data_path(path: str, base_dir: str) -> Path:
-    """Return ``path`` relative to the working directory, else to the config's folder."""
+    """Return ``path`` relative to the working directory, else to the config's folder.
+
+    ``catalog://<exchange>/<symbol>/<timeframe>`` names a file of the catalog
+    (`engine.feeds.catalog`) under ``data/catalog``, resolved the same way.
+    """
+    if path.startswith(CATALOG_SCHEME):
+        path = str(catalog_path(DEFAULT_CATALOG, *parse_catalog_uri(path)))
     candidate = Path(path)
     if candidate.is_absolute() or candidate.exists():
         return candidate

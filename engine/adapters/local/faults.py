@@ -19,8 +19,9 @@ first ``after`` matching requests through (to break a download mid-way).
 | ws_drop      | every websocket is closed by the server now               | NetworkError on watch |
 | ws_stall     | websockets stay open but receive nothing until resumed    | (silence)             |
 
-ccxt's binance maps both 418 and 429 to ``DDoSProtection`` (its ``RateLimitExceeded`` is a
-subclass of it; handle the parent).
+ccxt's binance maps both 418 and 429 to ``DDoSProtection`` before it reads the body (so a
+429 does not reach ``RateLimitExceeded``); both are ccxt ``NetworkError``s, which the adapter
+translates to `engine.errors.ExchangeTransientError` and retries with backoff.
 """
 
 from __future__ import annotations

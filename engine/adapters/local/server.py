@@ -40,6 +40,7 @@ from engine.adapters.local.venue import BinanceError, Venue
 
 __all__ = ["ExchangeApp"]
 
+_DELAY = web.RequestKey("delay_s", float)  # an injected timeout's delay, set per request
 _SIGNED = ("account", "order", "openOrders", "allOrders", "myTrades")
 
 
@@ -114,7 +115,7 @@ class ExchangeApp:
         if fault is None:
             return None
         if fault.kind == "timeout":
-            request["delay_s"] = fault.delay_s
+            request[_DELAY] = fault.delay_s
             return None
         if fault.kind in ("rate_limit", "ban"):
             status = 429 if fault.kind == "rate_limit" else 418
@@ -129,12 +130,13 @@ class ExchangeApp:
     @web.middleware
     async def _faults_middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         if request.path.startswith(("/ws", "/stream")):
-            return await handler(request)  # websockets check faults themselves
+            served: web.StreamResponse = await handler(request)  # websockets check faults
+            return served
         blocked = self.http_fault(request)
         if blocked is not None:
             return blocked
         response: web.StreamResponse = await handler(request)
-        delay = request.get("delay_s")
+        delay = request.get(_DELAY)
         if delay:
             # The work is done (an order exists); the answer comes too late or never.
             await asyncio.sleep(delay)
@@ -185,7 +187,7 @@ class ExchangeApp:
         body = await request.text() if request.can_read_body else ""
         params = dict(request.query)
         if body:
-            params.update(dict(await request.post()))
+            params.update({k: str(v) for k, v in (await request.post()).items()})
         if signed:
             if not request.headers.get("X-MBX-APIKEY"):
                 raise BinanceError(401, -2014, "API-key format invalid.")

@@ -125,8 +125,8 @@ class StreamHub:
         elif method == "time":
             result = {"serverTime": self.app.replay.now_ms}
         elif method != "ping":
-            error = {"code": -1100, "msg": f"Unknown method {method!r}."}
-            await self._send(connection, {"id": request_id, "status": 400, "error": error})
+            unknown = {"code": -1100, "msg": f"Unknown method {method!r}."}
+            await self._send(connection, {"id": request_id, "status": 400, "error": unknown})
             return
         await self._send(connection, {"id": request_id, "status": 200, "result": result})
 

@@ -295,8 +295,9 @@ class Venue:
         remaining = order.quantity - order.filled
         quantity = remaining
         if order.partial_fraction < 1.0:
-            part = math.floor(order.quantity * order.partial_fraction / instrument.lot_size)
-            quantity = min(remaining, max(part, 1) * instrument.lot_size)
+            # Whole lots, floored; the epsilon keeps 0.02 * 0.25 / 1e-5 from flooring to 499.
+            part = math.floor(order.quantity * order.partial_fraction / instrument.lot_size + 1e-9)
+            quantity = min(remaining, round(max(part, 1) * instrument.lot_size, 12))
             order.partial_fraction = 1.0  # one partial fill per injected fault
         notional = quantity * price
         fee = notional * self.fee_rate
