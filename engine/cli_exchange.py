@@ -173,7 +173,6 @@ def data_download(
         local_url=local_url,
         retry=RetryPolicy(attempts=retries, backoff_s=backoff),
     )
-    out = Console(highlight=False)
     if sys.stderr.isatty():
         from rich.progress import BarColumn, Progress, TaskID, TextColumn
 
@@ -195,11 +194,8 @@ def data_download(
             print(f"note: {result.symbol}: {note}", file=sys.stderr)
         for gap in result.gaps:
             print(f"gap: {result.symbol}: {gap.sentence()}", file=sys.stderr)
-        out.print(
-            f"{result.symbol}: {result.added} new, {result.total} stored in {result.path}"
-            + (f", {len(result.gaps)} gap(s)" if result.gaps else ""),
-            markup=False,
-        )
+        gaps = f", {len(result.gaps)} gap(s)" if result.gaps else ""
+        print(f"{result.symbol}: {result.added} new, {result.total} stored in {result.path}{gaps}")
 
 
 def data_list(

@@ -66,6 +66,11 @@ def ccxt_client(exchange: LocalExchange, pro: bool = False, **config: Any) -> An
 @pytest.fixture
 def exchange_factory() -> Iterator[Callable[..., LocalExchange]]:
     """Return ``make(rows, **options)``; every exchange made is stopped after the test."""
+    yield from exchange_makers()
+
+
+def exchange_makers() -> Iterator[Callable[..., LocalExchange]]:
+    """Yield ``make(rows, **options)``, then stop every exchange it made (fixture body)."""
     made: list[LocalExchange] = []
 
     def make(rows: pd.DataFrame, **options: Any) -> LocalExchange:
