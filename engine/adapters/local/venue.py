@@ -8,10 +8,12 @@ Fill rules (the same as the backtest's bar matching, `engine.execution.matching`
   No slippage model is applied: the price is the open, the fee is the configured rate.
 * LIMIT that is marketable at placement (a buy at or above the market price, a sell at or
   below) fills at once at the market price, as a taker. Otherwise it rests and is checked
-  against every bar that closes afterwards with `engine.execution.matching.limit_reached`:
-  a bar opening beyond the limit fills at the open, a bar trading through the limit (or
-  reaching it, when ``touch``) fills at the limit, as a maker. IOC/FOK limits that do not
-  fill at once expire.
+  against every later bar with `engine.execution.matching.limit_reached`: a bar opening
+  beyond the limit fills it at the open as soon as the bar opens (a taker); a bar trading
+  through the limit (or reaching it, when ``touch``) fills it at the limit when the bar
+  closes (a maker) — the replay knows the range only then. The prices are the backtest's;
+  the backtest stamps both at the bar's close. IOC/FOK limits that do not fill at once
+  expire.
 * Fees: ``fee_rate`` of the notional, charged in the quote asset on both sides (Binance
   charges the received asset; one asset keeps the arithmetic equal to the backtest's).
 * Balances: a buy needs ``quantity * price * (1 + fee_rate)`` free quote (a resting buy
@@ -247,6 +249,14 @@ class Venue:
             for order in self._open_orders(symbol):
                 if order.type == "MARKET":
                     self._fill(order, kline.open, maker=False)
+                    continue
+                # A bar opening beyond a resting limit fills it at the open, at once, as the
+                # backtest's `limit_reached` does (there at the bar's close; same price).
+                side = OrderSide.BUY if order.side == "BUY" else OrderSide.SELL
+                opening = kline.as_bar(symbol)
+                reached = limit_reached(side, order.price, opening, self.touch)
+                if reached is not None and reached.at_open:
+                    self._fill(order, reached.price, maker=False)
 
     # -- internals ------------------------------------------------------------------------
 
