@@ -25,7 +25,7 @@ from engine.feeds import (
     load_bars,
     parse_timestamp,
 )
-from engine.feeds.catalog import DEFAULT_CATALOG, list_catalog
+from engine.feeds.catalog import CATALOG_SCHEME, DEFAULT_CATALOG, list_catalog, parse_catalog_uri
 from engine.model import Instrument
 from engine.runtime.backtest import load_frames, make_instruments, resolve_data_path
 
@@ -59,14 +59,16 @@ def _replay_source(
         balances = {config.account.currency: config.account.initial_cash}
         touch = config.execution.limit_fill == "touch"
         return frames, instruments, balances, config.execution.fee_rate, touch
-    symbol = symbol or _symbol_from_name(replay)
-    if symbol is None:
-        raise ConfigError(f"cannot tell the symbol of {replay!r}; pass --symbol BASE/QUOTE")
     path = resolve_data_path(replay, ".")
-    if not str(replay).startswith("catalog://") and not path.is_file():
+    if not path.is_file():
         raise ConfigError(
             f"replay source {replay!r} does not exist (a .toml config or a data file)"
         )
+    if replay.startswith(CATALOG_SCHEME):
+        symbol = symbol or parse_catalog_uri(replay)[1]
+    symbol = symbol or _symbol_from_name(replay)
+    if symbol is None:
+        raise ConfigError(f"cannot tell the symbol of {replay!r}; pass --symbol BASE/QUOTE")
     frame = load_bars(path, symbol=symbol)
     quote_asset = symbol.partition("/")[2] or quote
     instrument = Instrument(symbol, quote_currency=quote_asset, lot_size=1e-8)

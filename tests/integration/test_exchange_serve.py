@@ -1,0 +1,62 @@
+"""``kestrel exchange serve``: prints its URLs and a ccxt snippet, serves, stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import ccxt
+import pytest
+
+from tests.integration.conftest import CliRunner
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_serve_a_config_then_stop_with_ctrl_c() -> None:
+    command = [sys.executable, "-m", "engine.cli", "exchange", "serve"]
+    command += ["configs/sma_cross_btc.toml", "--speed", "max", "--port", "0", "--secret", "s"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    server = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline()
+        match = re.search(r"REST (http://127\.0\.0\.1:\d+)/api/v3", first)
+        assert match, first
+        base = match.group(1)
+        lines = [server.stdout.readline() for _ in range(8)]
+        assert any('"secret": "s"' in line for line in lines)  # the connect snippet
+        client = ccxt.binance({"apiKey": "k", "secret": "s"})
+        client.options.update(
+            {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False}
+        )
+        client.urls["api"] = {"public": f"{base}/api/v3", "private": f"{base}/api/v3"}
+        client.load_markets()
+        assert client.fetch_balance()["USDT"]["free"] == 10000.0  # [account] of the config
+        fee = client.market("BTC/USDT")["limits"]["cost"]["min"]
+        assert fee == 10.0  # [[instruments]] min_notional of the config
+    finally:
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=30) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["nope.csv"], "replay source 'nope.csv' does not exist"),
+        (["data/GOOG.csv"], "cannot tell the symbol of 'data/GOOG.csv'; pass --symbol"),
+        (["configs/sma_cross_btc.toml", "--speed", "fast"], "--speed must be a number or max"),
+        (["configs/sma_cross_btc.toml", "--speed", "-1"], "speed must be > 0 or max"),
+    ],
+)
+def test_bad_serve_input_is_one_line_and_exit_2(
+    kestrel: CliRunner, args: list[str], expected: str
+) -> None:
+    result = kestrel("exchange", "serve", *args, "--port", "0")
+    assert result.code == 2
+    assert result.err.count("\n") == 1
+    assert expected in result.err
