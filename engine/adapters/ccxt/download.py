@@ -16,8 +16,8 @@ How a download goes (``kestrel data download``; layout in `engine.feeds.catalog`
    interrupted run keeps every page it got and a rerun continues where it stopped; the
    result is byte-identical to an uninterrupted run (deterministic Parquet writer, same rows).
 5. Transient errors (network, 429/418, 5xx, timeouts) are retried with bounded exponential
-   backoff (`RetryPolicy`); when retries run out the error says how much is stored and to
-   run the command again. Nothing else is retried.
+   backoff, lengthened to the server's ``Retry-After`` (`RetryPolicy`); when retries run
+   out the error says how much is stored and to run the command again. Nothing else is retried.
 6. Gaps (consecutive candles further apart than one timeframe) are reported, not filled.
 """
 
@@ -32,7 +32,7 @@ from typing import Any
 import pyarrow as pa
 
 from engine.adapters.ccxt.capabilities import capabilities
-from engine.adapters.ccxt.errors import RetryPolicy, call_with_retry
+from engine.adapters.ccxt.errors import RetryPolicy, call_with_retry, retry_after_s
 from engine.errors import ExchangeError, ExchangeInputError, did_you_mean
 from engine.feeds.catalog import CANDLE_SCHEMA, catalog_path, read_candles, write_table
 from engine.feeds.timeframe import format_timestamp
@@ -210,7 +210,10 @@ def _candles(
             return exchange.fetch_ohlcv(symbol, request.timeframe, since=since, limit=limit)
 
         try:
-            page = call_with_retry(request.retry, name, f"fetching {symbol} candles", fetch)
+            what = f"fetching {symbol} candles"
+            page = call_with_retry(
+                request.retry, name, what, fetch, lambda: retry_after_s(exchange)
+            )
         except ExchangeError as exc:
             raise _stored_note(exc, result) from None
         rows = [
@@ -265,7 +268,10 @@ def _trades(
             return exchange.fetch_trades(symbol, since=since, limit=limit)
 
         try:
-            page = call_with_retry(request.retry, name, f"fetching {symbol} trades", fetch)
+            what = f"fetching {symbol} trades"
+            page = call_with_retry(
+                request.retry, name, what, fetch, lambda: retry_after_s(exchange)
+            )
         except ExchangeError as exc:
             raise _stored_note(exc, result) from None
         rows = [t for t in page if str(t["id"]) not in seen and cursor <= t["timestamp"] < end_ms]

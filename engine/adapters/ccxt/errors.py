@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from engine.errors import ExchangeError, ExchangeInputError, ExchangeTransientError
 
-__all__ = ["RetryPolicy", "call_with_retry", "translate"]
+__all__ = ["RetryPolicy", "call_with_retry", "retry_after_s", "translate"]
 
 T = TypeVar("T")
 
@@ -50,8 +50,9 @@ class RetryPolicy:
     """Bounded exponential backoff for transient exchange errors.
 
     Attempt ``k`` (from 0) that fails transiently waits ``backoff_s * 2**k`` seconds before
-    the next one; after ``attempts`` failures the last error is raised. Nothing else is
-    retried.
+    the next one — longer if the exchange asked for more with a ``Retry-After`` header (429,
+    418), but never more than ``max_pause_s``; after ``attempts`` failures the last error is
+    raised. Nothing else is retried.
     """
 
     def __init__(
@@ -59,15 +60,41 @@ class RetryPolicy:
         attempts: int = 5,
         backoff_s: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
+        max_pause_s: float = 120.0,
     ) -> None:
         """Allow ``attempts`` tries in all, the first pause being ``backoff_s`` seconds."""
         self.attempts = max(1, attempts)
         self.backoff_s = backoff_s
         self.sleep = sleep
+        self.max_pause_s = max_pause_s
+
+    def pause_s(self, attempt: int, retry_after_s: float | None) -> float:
+        """Return the pause after failed attempt ``attempt`` (from 0), in seconds."""
+        pause: float = max(self.backoff_s * 2.0**attempt, retry_after_s or 0.0)
+        return min(pause, self.max_pause_s)
 
 
-def call_with_retry(policy: RetryPolicy, exchange_id: str, what: str, call: Callable[[], T]) -> T:
+def retry_after_s(exchange: Any) -> float | None:
+    """Return the ``Retry-After`` seconds of ``exchange``'s last response, if it sent one."""
+    headers = getattr(exchange, "last_response_headers", None) or {}
+    value = next((v for k, v in headers.items() if str(k).lower() == "retry-after"), None)
+    try:
+        return float(value) if value is not None else None
+    except ValueError:  # an HTTP date: not worth parsing, the backoff applies
+        return None
+
+
+def call_with_retry(
+    policy: RetryPolicy,
+    exchange_id: str,
+    what: str,
+    call: Callable[[], T],
+    retry_after: Callable[[], float | None] | None = None,
+) -> T:
     """Return ``call()``, retrying transient ccxt errors per ``policy``; translate the rest.
+
+    ``retry_after`` returns the server's ``Retry-After`` of the failed call (see
+    `retry_after_s`), which can lengthen the pause.
 
     Raises:
         ExchangeTransientError: When every attempt failed transiently (message says how many).
@@ -86,5 +113,5 @@ def call_with_retry(policy: RetryPolicy, exchange_id: str, what: str, call: Call
                 raise ExchangeTransientError(
                     f"{error} (gave up after {policy.attempts} attempts)"
                 ) from None
-            policy.sleep(policy.backoff_s * 2**attempt)
+            policy.sleep(policy.pause_s(attempt, retry_after() if retry_after else None))
     raise AssertionError("unreachable")  # pragma: no cover

@@ -7,6 +7,7 @@ import pytest
 
 from engine.adapters.ccxt import RetryPolicy, call_with_retry, capabilities, translate
 from engine.adapters.ccxt.download import open_exchange
+from engine.adapters.ccxt.errors import retry_after_s
 from engine.errors import (
     BrokerError,
     ExchangeError,
@@ -64,6 +65,31 @@ def test_transient_errors_are_retried_with_doubling_backoff() -> None:
     policy = RetryPolicy(attempts=3, backoff_s=0.5, sleep=pauses.append)
     assert call_with_retry(policy, "binance", "x", flaky) == "ok"
     assert pauses == [0.5, 1.0]
+
+
+def test_retry_after_lengthens_the_pause_up_to_the_cap() -> None:
+    pauses: list[float] = []
+    failures = [ccxt.DDoSProtection("429"), ccxt.DDoSProtection("429"), ccxt.DDoSProtection("x")]
+
+    def limited() -> str:
+        if failures:
+            raise failures.pop(0)
+        return "ok"
+
+    asked = iter([7.0, 500.0, None])
+    policy = RetryPolicy(attempts=4, backoff_s=1.0, sleep=pauses.append, max_pause_s=60.0)
+    assert call_with_retry(policy, "binance", "x", limited, lambda: next(asked)) == "ok"
+    assert pauses == [7.0, 60.0, 4.0]  # Retry-After 7 s; 500 s capped; the backoff 1*2**2
+
+
+def test_retry_after_is_read_from_the_last_response_headers() -> None:
+    class Client:
+        def __init__(self, headers: dict[str, str]) -> None:
+            self.last_response_headers = headers
+
+    assert retry_after_s(Client({"retry-after": "3"})) == 3.0
+    assert retry_after_s(Client({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) is None
+    assert retry_after_s(Client({})) is None
 
 
 def test_retries_are_bounded() -> None:
