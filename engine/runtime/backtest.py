@@ -123,7 +123,15 @@ def resolve_data_path(path: str, base_dir: str) -> Path:
     (`engine.feeds.catalog`) under ``data/catalog``, resolved the same way.
     """
     if path.startswith(CATALOG_SCHEME):
-        path = str(catalog_path(DEFAULT_CATALOG, *parse_catalog_uri(path)))
+        exchange, symbol, timeframe = parse_catalog_uri(path)
+        relative = catalog_path(DEFAULT_CATALOG, exchange, symbol, timeframe)
+        found = resolve_data_path(str(relative), base_dir)
+        if not found.is_file():
+            raise DataError(
+                f"{path}: no catalog file {found}; download it with `kestrel data download "
+                f"--exchange {exchange} --symbols {symbol} --timeframe {timeframe} --since ...`"
+            )
+        return found
     candidate = Path(path)
     if candidate.is_absolute() or candidate.exists():
         return candidate

@@ -32,10 +32,16 @@ def btc_rows(count: int, drop: tuple[int, ...] = ()) -> pd.DataFrame:
     return frame.drop(frame.index[list(drop)]).reset_index(drop=True)
 
 
-def make_exchange(rows: pd.DataFrame, **options: Any) -> LocalExchange:
-    """Return a started local exchange replaying ``rows`` as BTC/USDT 1h bars."""
-    frame = load_bars(rows, symbol="BTC/USDT", timeframe="1h")
-    exchange = LocalExchange([frame], {"BTC/USDT": BTC}, secret=SECRET, **options)
+def make_exchange(
+    rows: pd.DataFrame, extra: dict[str, pd.DataFrame] | None = None, **options: Any
+) -> LocalExchange:
+    """Return a started local exchange replaying ``rows`` as BTC/USDT 1h bars (+ ``extra``)."""
+    frames = [load_bars(rows, symbol="BTC/USDT", timeframe="1h")]
+    instruments = {"BTC/USDT": BTC}
+    for symbol, more in (extra or {}).items():
+        frames.append(load_bars(more, symbol=symbol, timeframe="1h"))
+        instruments[symbol] = Instrument(symbol, quote_currency="USDT", lot_size=0.0001)
+    exchange = LocalExchange(frames, instruments, secret=SECRET, **options)
     exchange.start()
     return exchange
 
@@ -74,7 +80,7 @@ def exchange_makers() -> Iterator[Callable[..., LocalExchange]]:
     made: list[LocalExchange] = []
 
     def make(rows: pd.DataFrame, **options: Any) -> LocalExchange:
-        exchange = make_exchange(rows, **options)
+        exchange = make_exchange(rows, **options)  # extra= adds symbols
         made.append(exchange)
         return exchange
 

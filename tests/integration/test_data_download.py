@@ -17,7 +17,7 @@ import pytest
 
 from engine.adapters.local import LocalExchange
 from engine.report.artifacts import ARTIFACT_FILES
-from tests.contract.conftest import BTC_CSV, btc_rows, exchange_makers
+from tests.contract.conftest import BTC_CSV, REPO, btc_rows, exchange_makers
 from tests.integration.conftest import CliRunner
 
 
@@ -125,6 +125,23 @@ def test_until_is_exclusive_and_trades_are_stored(
     assert listing.code == 0, listing.err
     assert "BTC/USDT" in listing.out
     assert "2020-12-01T00:00:00Z" in listing.out
+
+
+def test_two_symbols_in_one_download(
+    kestrel: CliRunner, exchange_factory: Any, tmp_path: Path
+) -> None:
+    eth = pd.read_csv(REPO / "data" / "binance_ETH_USDT_1h_20201201_20210717.csv").iloc[:40]
+    both = exchange_factory(btc_rows(40), paused=True, history=10**6, extra={"ETH/USDT": eth})
+    result = kestrel(
+        "data", "download", "--exchange", "binance", "--symbols", "BTC/USDT,ETH/USDT",
+        "--timeframe", "1h", "--since", "2020-12-01", "--catalog", str(tmp_path),
+        "--local-url", both.urls["http"],
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert "BTC/USDT: 39 new" in result.out
+    assert "ETH/USDT: 39 new" in result.out
+    stored = pq.read_table(tmp_path / "binance" / "ETH_USDT" / "1h.parquet").to_pandas()
+    assert stored["close"].tolist() == eth["close"].iloc[:39].tolist()
 
 
 @pytest.mark.parametrize(
