@@ -10,7 +10,7 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -28,6 +28,9 @@ from engine.feeds import (
 from engine.feeds.catalog import CATALOG_SCHEME, DEFAULT_CATALOG, list_catalog, parse_catalog_uri
 from engine.model import Instrument
 from engine.runtime.backtest import load_frames, make_instruments, resolve_data_path
+
+if TYPE_CHECKING:  # ccxt-side types only; the modules load inside the commands
+    from engine.adapters.ccxt import Download, SymbolResult
 
 __all__ = ["register"]
 
@@ -156,7 +159,7 @@ def data_download(
     backoff: Annotated[float, typer.Option("--retry-backoff", hidden=True)] = 1.0,
 ) -> None:
     """Download candles into the Parquet catalog (resumable; only closed candles)."""
-    from engine.adapters.ccxt import Download, RetryPolicy, download
+    from engine.adapters.ccxt import Download, RetryPolicy
 
     names = [s.strip() for s in symbols.split(",") if s.strip()]
     if not names:
@@ -175,22 +178,13 @@ def data_download(
         local_url=local_url,
         retry=RetryPolicy(attempts=retries, backoff_s=backoff),
     )
-    if sys.stderr.isatty():
-        from rich.progress import BarColumn, Progress, TaskID, TextColumn
-
-        with Progress(
-            TextColumn("{task.description}"), BarColumn(), console=Console(stderr=True)
-        ) as bar:
-            tasks: dict[str, TaskID] = {}
-
-            def report(label: str, done: int, total: int | None) -> None:
-                if label not in tasks:
-                    tasks[label] = bar.add_task(label, total=total)
-                bar.update(tasks[label], completed=done, description=f"{label} {done:,}")
-
-            results = download(request, report)
-    else:
-        results = download(request)
+    try:
+        results = _download_with_progress(request)
+    except KeyboardInterrupt:
+        raise KestrelError(
+            f"download interrupted; every page fetched so far is stored in {catalog}: "
+            "run the same command again to resume"
+        ) from None
     for result in results:
         for note in result.notes:
             print(f"note: {result.symbol}: {note}", file=sys.stderr)
@@ -198,6 +192,27 @@ def data_download(
             print(f"gap: {result.symbol}: {gap.sentence()}", file=sys.stderr)
         gaps = f", {len(result.gaps)} gap(s)" if result.gaps else ""
         print(f"{result.symbol}: {result.added} new, {result.total} stored in {result.path}{gaps}")
+
+
+def _download_with_progress(request: Download) -> list[SymbolResult]:
+    """Run the download with a rich progress bar on a terminal, silently otherwise."""
+    from engine.adapters.ccxt import download
+
+    if not sys.stderr.isatty():
+        return download(request)
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), console=Console(stderr=True)
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def report(label: str, done: int, total: int | None) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done, description=f"{label} {done:,}")
+
+        return download(request, report)
 
 
 def data_list(

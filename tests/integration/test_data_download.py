@@ -193,3 +193,20 @@ def test_the_catalog_backtests_like_the_same_bars_as_csv(
         csv_bytes = (tmp_path / "csv" / name).read_bytes()
         assert csv_bytes == (tmp_path / "catalog" / name).read_bytes(), name
     assert json.loads((tmp_path / "csv" / "metrics.json").read_text())["num_trades"] > 0
+
+
+def test_ctrl_c_is_one_line_saying_how_to_resume(
+    kestrel: CliRunner, served: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.adapters.ccxt as adapter
+
+    def interrupted(request: Any, progress: Any = None) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(adapter, "download", interrupted)
+    result = download(kestrel, served, tmp_path)
+    assert result.code == 2
+    assert result.err == (
+        f"error: download interrupted; every page fetched so far is stored in {tmp_path}: "
+        "run the same command again to resume\n"
+    )
