@@ -93,6 +93,9 @@ def exchange_serve(
     history: Annotated[
         int, typer.Option("--history", help="Closed bars already there at the start.")
     ] = 500,
+    paused: Annotated[
+        bool, typer.Option("--paused", help="Start with the clock stopped (POST /_admin/advance).")
+    ] = False,
 ) -> None:
     """Serve a local Binance-like exchange replaying history; runs until Ctrl-C."""
     from engine.adapters.local import LocalExchange
@@ -112,6 +115,7 @@ def exchange_serve(
         secret=secret,
         speed=rate,
         history=history,
+        paused=paused,
         fee_rate=fee_rate,
         touch=touch,
         port=port,

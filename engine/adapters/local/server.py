@@ -17,8 +17,10 @@ data and order times follow the replay clock. Do not enable ccxt's
 ``adjustForTimeDifference`` against it.
 
 Speed: ``speed`` replay seconds pass per wall second (``60``: an hourly bar each minute);
-``None`` ("max") steps as fast as the websocket clients take the messages. ``paused`` keeps
-the clock still until `resume` or `advance`.
+``None`` ("max") steps as fast as the websocket clients take the messages — with nobody
+connected it runs straight to the last bar, leaving the whole history closed (what a
+download wants). ``paused`` keeps the clock still until `resume` or `advance` (what a test
+or a step-by-step session wants).
 """
 
 from __future__ import annotations
