@@ -40,19 +40,19 @@ def run(venue: Any, scenario: Callable[[Any], Awaitable[Any]]) -> Any:
     return asyncio.run(main())
 
 
-async def advance_when_subscribed(venue: Any, steps: int = 1) -> None:
-    """Give the watch time to connect and subscribe, then step the replay."""
-    await asyncio.sleep(0.3)
+async def advance_when_subscribed(venue: Any, stream: str, steps: int = 1) -> None:
+    """Wait until the watch has subscribed to ``stream``, then step the replay."""
+    await asyncio.to_thread(venue.wait_for_listener, stream)
     await asyncio.to_thread(venue.advance, steps)
 
 
 def test_watch_ohlcv_gets_the_closed_bar_then_the_new_one(venue: Any) -> None:
     async def scenario(client: Any) -> tuple[list[list[float]], list[list[float]]]:
         watch = asyncio.ensure_future(client.watch_ohlcv("BTC/USDT", "1h"))
-        await advance_when_subscribed(venue)
+        await advance_when_subscribed(venue, "btcusdt@kline_1h")
         first = await asyncio.wait_for(watch, 5)
         watch = asyncio.ensure_future(client.watch_ohlcv("BTC/USDT", "1h"))
-        await advance_when_subscribed(venue)
+        await advance_when_subscribed(venue, "btcusdt@kline_1h")
         return first, await asyncio.wait_for(watch, 5)
 
     first, second = run(venue, scenario)
@@ -71,7 +71,7 @@ def test_watch_ohlcv_gets_the_closed_bar_then_the_new_one(venue: Any) -> None:
 def test_watch_trades_gets_the_trade_of_each_bar_open(venue: Any) -> None:
     async def scenario(client: Any) -> list[dict[str, Any]]:
         watch = asyncio.ensure_future(client.watch_trades("BTC/USDT"))
-        await advance_when_subscribed(venue)
+        await advance_when_subscribed(venue, "btcusdt@trade")
         trades: list[dict[str, Any]] = await asyncio.wait_for(watch, 5)
         return trades
 
@@ -84,10 +84,10 @@ def test_watch_trades_gets_the_trade_of_each_bar_open(venue: Any) -> None:
 def test_watch_order_book_follows_the_price(venue: Any) -> None:
     async def scenario(client: Any) -> dict[str, Any]:
         watch = asyncio.ensure_future(client.watch_order_book("BTC/USDT"))
-        await advance_when_subscribed(venue)
+        await advance_when_subscribed(venue, "btcusdt@depth")
         await asyncio.wait_for(watch, 5)
         watch = asyncio.ensure_future(client.watch_order_book("BTC/USDT"))
-        await advance_when_subscribed(venue)
+        await advance_when_subscribed(venue, "btcusdt@depth")
         book: dict[str, Any] = await asyncio.wait_for(watch, 5)
         return book
 
@@ -102,7 +102,7 @@ def test_watch_order_book_follows_the_price(venue: Any) -> None:
 def test_watch_orders_gets_execution_reports(venue: Any) -> None:
     async def scenario(client: Any) -> list[dict[str, Any]]:
         watch = asyncio.ensure_future(client.watch_orders("BTC/USDT"))
-        await asyncio.sleep(0.5)
+        await asyncio.to_thread(venue.wait_for_listener, user=True)
         await client.create_order(
             "BTC/USDT", "market", "buy", 0.01, params={"clientOrderId": "w-1"}
         )
@@ -122,7 +122,7 @@ def test_watch_orders_gets_execution_reports(venue: Any) -> None:
 def test_a_dropped_websocket_reaches_ccxt_as_a_network_error(venue: Any) -> None:
     async def scenario(client: Any) -> None:
         watch = asyncio.ensure_future(client.watch_ohlcv("BTC/USDT", "1h"))
-        await asyncio.sleep(0.3)
+        await asyncio.to_thread(venue.wait_for_listener, "btcusdt@kline_1h")
         await asyncio.to_thread(venue.inject, "ws_drop")
         await asyncio.wait_for(watch, 5)
 
@@ -133,7 +133,7 @@ def test_a_dropped_websocket_reaches_ccxt_as_a_network_error(venue: Any) -> None
 def test_a_stalled_websocket_stays_silent_until_resumed(venue: Any) -> None:
     async def scenario(client: Any) -> tuple[bool, list[list[float]]]:
         watch = asyncio.ensure_future(client.watch_ohlcv("BTC/USDT", "1h"))
-        await asyncio.sleep(0.3)
+        await asyncio.to_thread(venue.wait_for_listener, "btcusdt@kline_1h")
         await asyncio.to_thread(venue.inject, "ws_stall")
         await asyncio.to_thread(venue.advance, 1)
         done, _ = await asyncio.wait({watch}, timeout=0.5)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -181,6 +182,33 @@ class LocalExchange:
             self._app.running.set()
 
         self._call(go())
+
+    def wait_for_listener(
+        self, stream: str = "", user: bool = False, timeout_s: float = 10.0
+    ) -> None:
+        """Block until a websocket listens to a stream starting with ``stream`` (or user data).
+
+        Tests call it between starting a ``watch_*`` and stepping the replay, so the step's
+        messages are not sent before the client has subscribed.
+
+        Raises:
+            TimeoutError: If no such listener appears within ``timeout_s`` seconds.
+        """
+
+        async def listening() -> bool:
+            assert self._app is not None
+            for connection in self._app.hub.connections:
+                if user and connection.user:
+                    return True
+                if not user and any(s.startswith(stream) for s in connection.streams):
+                    return True
+            return False
+
+        deadline = time.monotonic() + timeout_s
+        while not self._call(listening()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no websocket listens to {stream or 'user data'!r}")
+            time.sleep(0.02)
 
     def inject(self, kind: str, **spec: Any) -> None:
         """Arm a fault by kind, as ``POST /_admin/fault`` does (see `faults`)."""
