@@ -170,6 +170,8 @@ def data_download(
         raise ConfigError("--symbols is empty; write e.g. --symbols BTC/USDT,ETH/USDT")
     since_ms = parse_timestamp(since, what="--since") // 1_000_000
     until_ms = None if until is None else parse_timestamp(until, what="--until") // 1_000_000
+    if until_ms is not None and until_ms <= since_ms:
+        raise ConfigError(f"--until {until} is not after --since {since}; nothing to download")
     request = Download(
         exchange=exchange,
         symbols=names,

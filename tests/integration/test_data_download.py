@@ -151,6 +151,7 @@ def test_two_symbols_in_one_download(
         ("--timeframe", "1hr", "binance has no timeframe '1hr' (did you mean '1h'?)"),
         ("--symbols", "BTC/USDX", "binance has no symbol 'BTC/USDX' (did you mean 'BTC/USDT'?)"),
         ("--since", "yesterday", "--since"),
+        ("--timeframe", "4h", 'refused: BadRequest: binance {"code":-1120'),  # not served
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -167,6 +168,8 @@ def test_bad_input_is_one_line_and_exit_2(
     result = kestrel(
         "data", "download", *flat, "--catalog", str(tmp_path), "--local-url", served.urls["http"]
     )
+    if option == "--timeframe" and value == "4h":  # the exchange, not ccxt, refuses it
+        assert result.err.endswith('"msg":"Invalid interval."}\n')  # no "resume" advice
     assert result.code == 2
     assert result.err.count("\n") == 1
     assert expected in result.err
@@ -193,6 +196,14 @@ def test_the_catalog_backtests_like_the_same_bars_as_csv(
         csv_bytes = (tmp_path / "csv" / name).read_bytes()
         assert csv_bytes == (tmp_path / "catalog" / name).read_bytes(), name
     assert json.loads((tmp_path / "csv" / "metrics.json").read_text())["num_trades"] > 0
+
+
+def test_until_before_since_is_refused(kestrel: CliRunner, served: Any, tmp_path: Path) -> None:
+    result = download(kestrel, served, tmp_path, "--until", "2020-11-01")
+    assert result.code == 2
+    assert result.err == (
+        "error: --until 2020-11-01 is not after --since 2020-12-01; nothing to download\n"
+    )
 
 
 def test_ctrl_c_is_one_line_saying_how_to_resume(

@@ -175,6 +175,11 @@ def download(request: Download, progress: Progress | None = None) -> list[Symbol
 
 
 def _stored_note(error: ExchangeError, result: SymbolResult) -> ExchangeError:
+    """Add what is stored (and, unless the input is at fault, how to resume) to ``error``."""
+    if isinstance(error, ExchangeInputError):
+        if not result.total:
+            return error
+        return type(error)(f"{error}; {result.total} {result.symbol} row(s) stay in {result.path}")
     message = (
         f"{error}; {result.total} {result.symbol} row(s) are safely stored in {result.path} "
         f"({result.added} new): run the same command again to resume"

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import secrets
 import time
 from typing import Any
@@ -46,8 +47,14 @@ _DELAY = web.RequestKey("delay_s", float)  # an injected timeout's delay, set pe
 _SIGNED = ("account", "order", "openOrders", "allOrders", "myTrades")
 
 
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """Answer JSON without spaces, as Binance does (``{"code":-1121,"msg":"..."}``)."""
+    body = json.dumps(data, separators=(",", ":"))
+    return web.Response(text=body, status=status, headers=headers, content_type="application/json")
+
+
 def _error(error: BinanceError) -> web.Response:
-    return web.json_response({"code": error.code, "msg": error.msg}, status=error.status)
+    return _json({"code": error.code, "msg": error.msg}, status=error.status)
 
 
 class ExchangeApp:
@@ -122,7 +129,7 @@ class ExchangeApp:
         if fault.kind in ("rate_limit", "ban"):
             status = 429 if fault.kind == "rate_limit" else 418
             word = "Too many requests" if status == 429 else "Way too many requests; IP banned"
-            return web.json_response(
+            return _json(
                 {"code": -1003, "msg": f"{word} (injected fault)."},
                 status=status,
                 headers={"Retry-After": str(fault.retry_after_s)},
@@ -203,16 +210,16 @@ class ExchangeApp:
 
     async def ping(self, request: web.Request) -> web.Response:
         """GET ping."""
-        return web.json_response({})
+        return _json({})
 
     async def time(self, request: web.Request) -> web.Response:
         """GET time: the replay clock."""
-        return web.json_response({"serverTime": self.replay.now_ms})
+        return _json({"serverTime": self.replay.now_ms})
 
     async def exchange_info(self, request: web.Request) -> web.Response:
         """GET exchangeInfo."""
         info = payloads.exchange_info(self.venue.instruments, self.replay.now_ms, self.quote)
-        return web.json_response(info)
+        return _json(info)
 
     def _market(self, params: dict[str, str]) -> Any:
         instrument = self.venue.instrument(params.get("symbol", ""))
@@ -230,8 +237,10 @@ class ExchangeApp:
             end = int(params["endTime"]) if "endTime" in params else None
         except BinanceError as exc:
             return _error(exc)
+        except ValueError:
+            return _error(BinanceError(400, -1100, "Illegal characters found in a parameter."))
         rows = market.klines(self.replay.now_ms, start, end, limit)
-        return web.json_response([payloads.kline_row(k) for k in rows])
+        return _json([payloads.kline_row(k) for k in rows])
 
     async def ticker_24h(self, request: web.Request) -> web.Response:
         """GET ticker/24hr, one symbol or all."""
@@ -273,9 +282,9 @@ class ExchangeApp:
                 market, instrument = self._market(params)
             except BinanceError as exc:
                 return _error(exc)
-            return web.json_response(build(market, instrument))
+            return _json(build(market, instrument))
         rows = [build(self.replay.markets[s], i) for s, i in sorted(self.venue.instruments.items())]
-        return web.json_response(rows)
+        return _json(rows)
 
     async def depth(self, request: web.Request) -> web.Response:
         """GET depth: the synthetic book and its update id."""
@@ -287,7 +296,7 @@ class ExchangeApp:
         levels = min(int(params.get("limit", "100")), payloads.BOOK_LEVELS)
         bids, asks = payloads.book(market, instrument, self.now, levels)
         version = self.book_versions[market.symbol]
-        return web.json_response({"lastUpdateId": version, "bids": bids, "asks": asks})
+        return _json({"lastUpdateId": version, "bids": bids, "asks": asks})
 
     async def agg_trades(self, request: web.Request) -> web.Response:
         """GET aggTrades / trades: the synthetic trade of every visible bar open."""
@@ -319,7 +328,7 @@ class ExchangeApp:
                 }
                 for r in rows
             ]
-        return web.json_response(rows)
+        return _json(rows)
 
     # -- private --------------------------------------------------------------------------
 
@@ -327,7 +336,7 @@ class ExchangeApp:
         """Signed endpoints: account, order, openOrders, allOrders, myTrades."""
         endpoint = request.match_info["endpoint"]
         if endpoint not in _SIGNED:
-            return web.json_response({"code": -1, "msg": f"No endpoint {endpoint}."}, status=404)
+            return _json({"code": -1, "msg": f"No endpoint {endpoint}."}, status=404)
         try:
             params = await self._params(request, signed=True)
             async with self.lock:
@@ -336,7 +345,7 @@ class ExchangeApp:
             await self._flush_user()
             return _error(exc)
         await self._flush_user()
-        return web.json_response(result)
+        return _json(result)
 
     def _private(self, method: str, endpoint: str, params: dict[str, str]) -> Any:
         venue = self.venue
@@ -386,13 +395,13 @@ class ExchangeApp:
         if request.method == "POST":
             key = secrets.token_hex(32)
             self.listen_keys.add(key)
-            return web.json_response({"listenKey": key})
+            return _json({"listenKey": key})
         key = params.get("listenKey", "")
         if key not in self.listen_keys:
             return _error(BinanceError(400, -1125, "This listenKey does not exist."))
         if request.method == "DELETE":
             self.listen_keys.discard(key)
-        return web.json_response({})
+        return _json({})
 
     async def _flush_user(self) -> None:
         events, self.venue.events = self.venue.events, []
@@ -491,8 +500,8 @@ class ExchangeApp:
         try:
             await self.arm(dict(spec))
         except (KeyError, TypeError, ValueError) as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response({"armed": spec})
+            return _json({"error": str(exc)}, status=400)
+        return _json({"armed": spec})
 
     async def arm(self, spec: dict[str, Any]) -> None:
         """Arm the fault described by ``spec`` (see `engine.adapters.local.faults`)."""
@@ -520,17 +529,17 @@ class ExchangeApp:
         for _ in range(int(spec.get("bars", 1))):
             if not await self.step():
                 break
-        return web.json_response({"now": self.now})
+        return _json({"now": self.now})
 
     async def admin_pause(self, request: web.Request) -> web.Response:
         """POST /_admin/pause stops the replay clock."""
         self.running.clear()
-        return web.json_response({"now": self.now, "paused": True})
+        return _json({"now": self.now, "paused": True})
 
     async def admin_resume(self, request: web.Request) -> web.Response:
         """POST /_admin/resume restarts the replay clock."""
         self.running.set()
-        return web.json_response({"now": self.now, "paused": False})
+        return _json({"now": self.now, "paused": False})
 
     async def admin_state(self, request: web.Request) -> web.Response:
         """GET /_admin/state: clock, balances and orders."""
@@ -542,4 +551,4 @@ class ExchangeApp:
             "balances": self.venue.balances_json(),
             "orders": orders,
         }
-        return web.json_response(state)
+        return _json(state)

@@ -132,7 +132,7 @@ class StreamHub:
 
     async def _send(self, connection: Connection, payload: dict[str, Any]) -> None:
         with contextlib.suppress(ConnectionError, RuntimeError):
-            await connection.socket.send_str(json.dumps(payload))
+            await connection.socket.send_str(json.dumps(payload, separators=(",", ":")))
 
     async def publish(self, stream: str, data: dict[str, Any]) -> None:
         """Send ``data`` to every connection subscribed to ``stream`` (dropped while stalled)."""
