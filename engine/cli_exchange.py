@@ -121,11 +121,9 @@ def exchange_serve(
         port=port,
     )
     urls = exchange.start()
-    out = Console(highlight=False)
-    out.print(
-        f"local exchange: REST {urls['http']}/api/v3  websockets {urls['ws']}/ws", markup=False
-    )
-    out.print(f"admin: POST {urls['http']}/_admin/fault | advance | pause | resume", markup=False)
+    # Plain prints: the URLs and the snippet must not be wrapped (they are copied as is).
+    print(f"local exchange: REST {urls['http']}/api/v3  websockets {urls['ws']}/ws")
+    print(f"admin: POST {urls['http']}/_admin/fault | advance | pause | resume")
     first = frames[0]
     snippet = CONNECT_SNIPPET.format(
         secret=secret,
@@ -134,7 +132,7 @@ def exchange_serve(
         symbol=first.symbol,
         timeframe=format_timeframe(first.timeframe_ns),
     )
-    out.print("connect with ccxt:\n" + snippet, markup=False)
+    print("connect with ccxt:\n" + snippet + "\nstop with Ctrl-C", flush=True)
     try:
         while True:
             time.sleep(1.0)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import io
 import os
 import re
 import signal
@@ -28,8 +31,17 @@ def test_serve_a_config_then_stop_with_ctrl_c() -> None:
         match = re.search(r"REST (http://127\.0\.0\.1:\d+)/api/v3", first)
         assert match, first
         base = match.group(1)
-        lines = [server.stdout.readline() for _ in range(8)]
-        assert any('"secret": "s"' in line for line in lines)  # the connect snippet
+        lines: list[str] = []
+        while not lines or lines[-1].strip() != "stop with Ctrl-C":
+            lines.append(server.stdout.readline())
+        text = "".join(lines)
+        snippet = text.split("connect with ccxt:\n", 1)[1].rsplit("stop with Ctrl-C", 1)[0]
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(snippet, {})  # the snippet works as printed
+        candles = ast.literal_eval(printed.getvalue())
+        assert len(candles) == 3
+        assert candles[-1][1:5] == [candles[-1][1]] * 4  # the last one is in progress
         client = ccxt.binance({"apiKey": "k", "secret": "s"})
         client.options.update(
             {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False}
@@ -37,8 +49,8 @@ def test_serve_a_config_then_stop_with_ctrl_c() -> None:
         client.urls["api"] = {"public": f"{base}/api/v3", "private": f"{base}/api/v3"}
         client.load_markets()
         assert client.fetch_balance()["USDT"]["free"] == 10000.0  # [account] of the config
-        fee = client.market("BTC/USDT")["limits"]["cost"]["min"]
-        assert fee == 10.0  # [[instruments]] min_notional of the config
+        min_cost = client.market("BTC/USDT")["limits"]["cost"]["min"]
+        assert min_cost == 10.0  # [[instruments]] min_notional of the config
     finally:
         server.send_signal(signal.SIGINT)
         assert server.wait(timeout=30) == 0
