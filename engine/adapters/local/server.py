@@ -385,7 +385,10 @@ class ExchangeApp:
             return [o.as_json() for o in open_orders]
         if endpoint == "allOrders":
             return [o.as_json() for o in matches]
-        return [t for t in venue.trades if not symbol or t["symbol"] == symbol]
+        trades = [t for t in venue.trades if not symbol or t["symbol"] == symbol]
+        if "orderId" in params:  # Binance's myTrades filter
+            trades = [t for t in trades if str(t["orderId"]) == params["orderId"]]
+        return trades
 
     async def user_data_stream(self, request: web.Request) -> web.Response:
         """POST makes a listenKey, PUT keeps it alive, DELETE closes it (API key only)."""
