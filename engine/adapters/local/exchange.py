@@ -73,7 +73,8 @@ class LocalExchange:
             history: Closed bars already there at the start.
             fee_rate: Fee as a fraction of notional, in the quote asset.
             touch: Resting limits fill when the price only reaches them (default: through).
-            quote: Quote asset of symbols without one (``"GOOG"``).
+            quote: The asset of the default balance (assets of symbols come from
+                ``instruments``: the base before the ``/``, the quote its ``quote_currency``).
             host: Interface to listen on.
             port: TCP port (0: any free port).
         """
@@ -93,7 +94,7 @@ class LocalExchange:
             touch=touch,
         )
         self.secret = secret
-        self._options = (speed, paused, quote, host, port)
+        self._options = (speed, paused, host, port)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._app: ExchangeApp | None = None
@@ -124,8 +125,8 @@ class LocalExchange:
         return dict(self.urls)
 
     async def _serve(self, ready: threading.Event) -> None:
-        speed, paused, quote, host, port = self._options
-        app = ExchangeApp(self.replay, self.venue, self.faults, self.secret, speed, paused, quote)
+        speed, paused, host, port = self._options
+        app = ExchangeApp(self.replay, self.venue, self.faults, self.secret, speed, paused)
         self._app = app
         self._stopping = asyncio.Event()
         runner = web.AppRunner(app.app, handle_signals=False)

@@ -36,11 +36,11 @@ def interval(market: Market) -> str:
     return format_timeframe(market.timeframe_ms * 1_000_000)
 
 
-def exchange_info(instruments: dict[str, Instrument], server_ms: int, quote: str) -> dict[str, Any]:
+def exchange_info(instruments: dict[str, Instrument], server_ms: int) -> dict[str, Any]:
     """Return GET /api/v3/exchangeInfo for the replayed symbols."""
     symbols = []
     for symbol, instrument in sorted(instruments.items()):
-        base, quote_asset = split_symbol(symbol, quote)
+        base, quote_asset = split_symbol(instrument)
         symbols.append(
             {
                 "symbol": symbol.replace("/", ""),

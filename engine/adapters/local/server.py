@@ -68,7 +68,6 @@ class ExchangeApp:
         secret: str,
         speed: float | None,
         paused: bool,
-        quote: str,
     ) -> None:
         """Serve ``replay`` and ``venue``; signatures are checked with ``secret``."""
         self.replay = replay
@@ -76,7 +75,6 @@ class ExchangeApp:
         self.faults = faults
         self.secret = secret
         self.speed = speed
-        self.quote = quote
         self.listen_keys: set[str] = set()
         self.hub = StreamHub(self)
         self.book_versions = dict.fromkeys(replay.markets, 1)
@@ -218,7 +216,7 @@ class ExchangeApp:
 
     async def exchange_info(self, request: web.Request) -> web.Response:
         """GET exchangeInfo."""
-        info = payloads.exchange_info(self.venue.instruments, self.replay.now_ms, self.quote)
+        info = payloads.exchange_info(self.venue.instruments, self.replay.now_ms)
         return _json(info)
 
     def _market(self, params: dict[str, str]) -> Any:

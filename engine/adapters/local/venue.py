@@ -50,10 +50,9 @@ class BinanceError(Exception):
         self.msg = msg
 
 
-def split_symbol(symbol: str, default_quote: str) -> tuple[str, str]:
-    """Return ``(base, quote)`` of ``"BTC/USDT"``; a bare ``"GOOG"`` is quoted in the default."""
-    base, _, quote = symbol.partition("/")
-    return base, (quote or default_quote)
+def split_symbol(instrument: Instrument) -> tuple[str, str]:
+    """Return the ``(base, quote)`` assets: ``BTC/USDT`` -> ``BTC``; quote = its currency."""
+    return instrument.symbol.partition("/")[0], instrument.quote_currency
 
 
 def fmt(value: float) -> str:
@@ -196,7 +195,7 @@ class Venue:
         now = self.replay.now_ms
         reference = price if kind == "LIMIT" else (market.price(now) or 0.0)
         self._check_filters(instrument, kind, price, quantity, reference)
-        base, quote = split_symbol(instrument.symbol, "USDT")
+        base, quote = split_symbol(instrument)
         if side == "BUY":
             need_asset, need = quote, quantity * reference * (1.0 + self.fee_rate)
         else:
@@ -279,7 +278,7 @@ class Venue:
         self.locked[asset] = self.locked.get(asset, 0.0) + amount
 
     def _locked_asset(self, order: Order) -> str:
-        base, quote = split_symbol(order.symbol, "USDT")
+        base, quote = split_symbol(self.instruments[order.symbol])
         return quote if order.side == "BUY" else base
 
     def _match_now(self, order: Order) -> None:
@@ -311,7 +310,7 @@ class Venue:
             order.partial_fraction = 1.0  # one partial fill per injected fault
         notional = quantity * price
         fee = notional * self.fee_rate
-        base, quote = split_symbol(order.symbol, "USDT")
+        base, quote = split_symbol(self.instruments[order.symbol])
         # Release the share of the lock this fill used, then move the assets.
         share = order.locked * quantity / remaining
         order.locked -= share
