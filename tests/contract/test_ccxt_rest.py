@@ -134,6 +134,13 @@ def test_cancel_by_client_order_id_and_unknown_order_codes(client: Any) -> None:
     assert [o["clientOrderId"] for o in client.fetch_orders("BTC/USDT")] == ["k-3"]
 
 
+def test_signatures_cover_the_percent_encoded_query(client: Any) -> None:
+    odd = "a:b/c d"  # ':' '/' ' ' are percent-encoded in the signed query
+    client.create_order("BTC/USDT", "limit", "buy", 0.01, 18000, params={"clientOrderId": odd})
+    found = client.fetch_order(None, "BTC/USDT", params={"origClientOrderId": odd})
+    assert found["clientOrderId"] == odd
+
+
 def test_duplicate_client_order_id_is_invalid_order(client: Any) -> None:
     client.create_order("BTC/USDT", "market", "buy", 0.001, params={"clientOrderId": "dup"})
     with pytest.raises(ccxt.InvalidOrder, match="Duplicate order sent"):

@@ -31,6 +31,7 @@ import hmac
 import json
 import secrets
 import time
+import urllib.parse
 from typing import Any
 
 from aiohttp import web
@@ -169,11 +170,18 @@ class ExchangeApp:
         return None
 
     def check_ws_signature(self, params: dict[str, str]) -> BinanceError | None:
-        """Check a ws-api signature: HMAC of the other params sorted by name, ``k=v&...``."""
-        signature = params.get("signature", "")
-        payload = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "signature")
-        expected = hmac.new(self.secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(signature.lower(), expected):
+        """Check a ws-api signature: HMAC of the other params sorted by name, ``k=v&...``.
+
+        Binance documents the values as written; ccxt URL-encodes them: both are accepted.
+        """
+        signature = params.get("signature", "").lower()
+        others = sorted((k, v) for k, v in params.items() if k != "signature")
+        payloads = {"&".join(f"{k}={v}" for k, v in others), urllib.parse.urlencode(others)}
+        key = self.secret.encode()
+        if not any(
+            hmac.compare_digest(signature, hmac.new(key, p.encode(), hashlib.sha256).hexdigest())
+            for p in payloads
+        ):
             return BinanceError(400, -1022, "Signature for this request is not valid.")
         return self._check_timestamp(params)
 
@@ -198,7 +206,8 @@ class ExchangeApp:
         if signed:
             if not request.headers.get("X-MBX-APIKEY"):
                 raise BinanceError(401, -2014, "API-key format invalid.")
-            error = self.check_signature(request.query_string, body)
+            # The raw (still percent-encoded) query: the client signed exactly those bytes.
+            error = self.check_signature(request.rel_url.raw_query_string, body)
             error = error or self._check_timestamp(params)
             if error is not None:
                 raise error
