@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from engine.errors import DataError
 
@@ -86,6 +85,8 @@ def parse_catalog_uri(uri: str) -> tuple[str, str, str]:
 
 def write_table(path: Path, table: pa.Table) -> None:
     """Write ``table`` to ``path`` atomically (temporary file, fsync, rename)."""
+    import pyarrow.parquet as pq  # lazy: the CLI imports this module; only downloads write
+
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.partial")
     pq.write_table(table, temporary, compression="zstd")
@@ -96,6 +97,8 @@ def write_table(path: Path, table: pa.Table) -> None:
 
 def read_candles(path: Path) -> pa.Table:
     """Return the candle table at ``path`` (empty with the schema when absent)."""
+    import pyarrow.parquet as pq
+
     if not path.is_file():
         return CANDLE_SCHEMA.empty_table()
     try:
@@ -121,6 +124,8 @@ class CatalogEntry:
 
 def list_catalog(root: str | os.PathLike[str] = DEFAULT_CATALOG) -> list[CatalogEntry]:
     """Return every Parquet file of the catalog at ``root``, sorted by path."""
+    import pyarrow.parquet as pq
+
     entries: list[CatalogEntry] = []
     base = Path(root)
     for path in sorted(base.glob("*/*/*.parquet")):

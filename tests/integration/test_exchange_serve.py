@@ -72,3 +72,13 @@ def test_bad_serve_input_is_one_line_and_exit_2(
     assert result.code == 2
     assert result.err.count("\n") == 1
     assert expected in result.err
+
+
+def test_the_cli_does_not_import_ccxt_or_aiohttp_until_a_command_needs_them() -> None:
+    probe = "import sys, engine.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in "
+    probe += "('ccxt', 'aiohttp') or m == 'pyarrow.parquet'))"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    found = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True, check=True
+    )
+    assert found.stdout.strip() == "[]"
