@@ -144,6 +144,20 @@ def test_two_symbols_in_one_download(
     assert stored["close"].tolist() == eth["close"].iloc[:39].tolist()
 
 
+def test_trades_resume_without_duplicates(
+    kestrel: CliRunner, exchange_factory: Any, tmp_path: Path
+) -> None:
+    small = exchange_factory(btc_rows(30), paused=True, history=10**6)
+    first = download(kestrel, small, tmp_path, "--until", "2020-12-01T05:00:00", "--trades")
+    assert first.code == 0, first.err
+    assert "BTC/USDT trades: 5 new, 5 stored" in first.out
+    second = download(kestrel, small, tmp_path, "--until", "2020-12-01T10:00:00", "--trades")
+    assert second.code == 0, second.err
+    assert "BTC/USDT trades: 5 new, 10 stored" in second.out
+    trades = pq.read_table(tmp_path / "binance" / "BTC_USDT" / "trades.parquet").to_pandas()
+    assert trades["id"].tolist() == [str(i) for i in range(1, 11)]  # bar i's trade has id i+1
+
+
 @pytest.mark.parametrize(
     ("option", "value", "expected"),
     [
