@@ -1,7 +1,8 @@
 """The ``kestrel`` command (typer + rich).
 
 Commands: ``backtest``, ``runs list|show|compare|export|delete|gc``, ``strategies list``,
-``data inspect``.
+``data inspect``; ``report`` and ``runs`` other than ``show`` live in `engine.cli_report`,
+``data download``, ``data list`` and ``exchange serve`` in `engine.cli_exchange`.
 Every `KestrelError` (and every usage error) becomes one line on stderr and exit code 2;
 ``--debug`` anywhere on the command line shows the traceback instead. Ctrl-C prints one
 ``interrupted: …`` line saying what was kept and exits 130 (128 + SIGINT, as shells do).
@@ -23,6 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from engine.cli_exchange import register as register_exchange_commands
 from engine.cli_report import open_store
 from engine.cli_report import register as register_report_commands
 from engine.config import RunConfig, load_config
@@ -54,7 +56,7 @@ app = typer.Typer(
 )
 runs_app = typer.Typer(help="List and inspect stored runs.", no_args_is_help=True)
 strategies_app = typer.Typer(help="Discover strategy plugins.", no_args_is_help=True)
-data_app = typer.Typer(help="Look at market data files.", no_args_is_help=True)
+data_app = typer.Typer(help="Inspect, download and list market data.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 app.add_typer(strategies_app, name="strategies")
 app.add_typer(data_app, name="data")
@@ -232,6 +234,7 @@ def data_inspect(
 
 
 register_report_commands(app, runs_app)
+register_exchange_commands(app, data_app)
 
 
 class Interrupted(Exception):  # noqa: N818 - it names what happened, like KeyboardInterrupt

@@ -14,7 +14,12 @@ KestrelError                    base; the CLI prints str(error) on one line, exi
 ├── InvalidStateTransition      an order state change the transition table forbids (a bug)
 └── BrokerError                 a venue or adapter fault
     ├── TransientBrokerError    retried with backoff (timeouts, rate limits, network)
-    └── PermanentBrokerError    never retried (auth, bad symbol, insufficient funds)
+    ├── PermanentBrokerError    never retried (auth, bad symbol, insufficient funds)
+    └── ExchangeError           an exchange reached through an adapter (ccxt) failed
+        ├── ExchangeTransientError  retried with bounded backoff, then raised: network,
+        │                           rate limit (429/418), exchange unavailable (5xx), timeout
+        └── ExchangeInputError      refused, never retried: unknown exchange, symbol or
+                                    timeframe, bad credentials — the user must fix the input
 ```
 
 Messages are sentences that say what was found and what to do about it.
@@ -29,6 +34,9 @@ __all__ = [
     "BrokerError",
     "ConfigError",
     "DataError",
+    "ExchangeError",
+    "ExchangeInputError",
+    "ExchangeTransientError",
     "IndicatorError",
     "InvalidStateTransition",
     "KestrelError",
@@ -83,6 +91,18 @@ class TransientBrokerError(BrokerError):
 
 class PermanentBrokerError(BrokerError):
     """A fault that will fail again if retried: authentication, unknown symbol, funds."""
+
+
+class ExchangeError(BrokerError):
+    """An exchange reached through an adapter failed; ccxt errors are translated to these."""
+
+
+class ExchangeTransientError(ExchangeError, TransientBrokerError):
+    """A transient exchange fault (network, rate limit, unavailable, timeout): retry later."""
+
+
+class ExchangeInputError(ExchangeError, PermanentBrokerError):
+    """The exchange refused the request's input (exchange id, symbol, timeframe, keys)."""
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -30,6 +30,12 @@ from engine.clock import SimClock
 from engine.config import DataSourceConfig, RunConfig
 from engine.errors import ConfigError, DataError, did_you_mean
 from engine.feeds import BarFrame, format_timestamp, load_bars, merge_order
+from engine.feeds.catalog import (
+    CATALOG_SCHEME,
+    DEFAULT_CATALOG,
+    catalog_path,
+    parse_catalog_uri,
+)
 from engine.feeds.ticks import TickFrame, load_ticks
 from engine.model import Bar, Instrument
 from engine.paths import find_relative, nearby_hint, places_text
@@ -158,9 +164,23 @@ def resolve_data_path(path: str, base_dir: str, key: str = "[[data]] path") -> P
     Looked up beside the config (``base_dir``), then under the project root, never in the
     working directory: the same config reads the same files wherever the command runs.
 
+    ``catalog://<exchange>/<symbol>/<timeframe>`` names a file of the market-data catalog
+    (`engine.feeds.catalog`): ``data/catalog/...``, looked up the same way.
+
     Raises:
         DataError: No such file in either place; the message names every place tried.
     """
+    if path.startswith(CATALOG_SCHEME):
+        exchange, symbol, timeframe = parse_catalog_uri(path)
+        relative = catalog_path(DEFAULT_CATALOG, exchange, symbol, timeframe)
+        found, tried = find_relative(str(relative), base_dir)
+        if found is None or not found.is_file():
+            raise DataError(
+                f"{key} {path!r}: no catalog file ({places_text(tried)}); download it with "
+                f"`kestrel data download --exchange {exchange} --symbols {symbol} "
+                f"--timeframe {timeframe} --since ...`"
+            )
+        return found
     found, tried = find_relative(path, base_dir)
     if found is not None:
         return found

@@ -1,0 +1,21 @@
+"""Exchanges through ccxt: history download into the catalog, error translation, capabilities.
+
+ccxt is imported lazily inside the functions that call it (the CLI's start-up stays fast).
+"""
+
+from engine.adapters.ccxt.capabilities import Capabilities, capabilities
+from engine.adapters.ccxt.download import LOCAL_URL_ENV, Download, Gap, SymbolResult, download
+from engine.adapters.ccxt.errors import RetryPolicy, call_with_retry, translate
+
+__all__ = [
+    "LOCAL_URL_ENV",
+    "Capabilities",
+    "Download",
+    "Gap",
+    "RetryPolicy",
+    "SymbolResult",
+    "call_with_retry",
+    "capabilities",
+    "download",
+    "translate",
+]

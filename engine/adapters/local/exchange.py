@@ -1,0 +1,235 @@
+"""LocalExchange: the local exchange as an object — start it, use it, stop it.
+
+It runs its aiohttp server and replay driver on an event loop in a background thread, so
+a test (or a notebook) can point real ccxt clients at it and command it from the calling
+thread::
+
+    exchange = LocalExchange(frames, instruments, secret="s3cret", paused=True)
+    urls = exchange.start()          # {"http": "http://127.0.0.1:PORT", "ws": "ws://..."}
+    exchange.advance(3)              # three replay steps (bar boundaries)
+    exchange.faults.not_found(2)     # the next order is "missing" for two look-ups
+    exchange.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+
+from engine.adapters.local.faults import Faults
+from engine.adapters.local.replay import Replay
+from engine.adapters.local.server import ExchangeApp
+from engine.adapters.local.venue import Venue
+from engine.errors import ConfigError
+from engine.feeds import BarFrame
+from engine.model import Instrument
+
+__all__ = ["LocalExchange", "ccxt_urls"]
+
+
+def ccxt_urls(http: str, ws: str) -> dict[str, Any]:
+    """Return the ``exchange.urls['api']`` that sends every ccxt binance call to the server."""
+    return {
+        "public": f"{http}/api/v3",
+        "private": f"{http}/api/v3",
+        "v1": f"{http}/api/v1",
+        "ws": {"spot": f"{ws}/ws", "ws-api": {"spot": f"{ws}/ws-api/v3"}},
+    }
+
+
+class LocalExchange:
+    """A Binance-like spot exchange on 127.0.0.1 replaying ``frames``."""
+
+    def __init__(
+        self,
+        frames: Sequence[BarFrame],
+        instruments: dict[str, Instrument],
+        *,
+        balances: dict[str, float] | None = None,
+        secret: str = "local-secret",
+        speed: float | None = None,
+        paused: bool = False,
+        history: int = 500,
+        fee_rate: float = 0.001,
+        touch: bool = False,
+        quote: str = "USDT",
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        """Prepare the exchange (nothing listens until `start`).
+
+        Args:
+            frames: One bar frame per symbol to replay.
+            instruments: Venue rules (tick, lot, minimums) per symbol of ``frames``.
+            balances: Free balance per asset at the start (default 10,000 of ``quote``).
+            secret: The API secret signatures are checked with (any API key is accepted).
+            speed: Replay seconds per wall second; None replays as fast as clients read.
+            paused: Start with the replay clock stopped (`advance` / `resume` move it).
+            history: Closed bars already there at the start.
+            fee_rate: Fee as a fraction of notional, in the quote asset.
+            touch: Resting limits fill when the price only reaches them (default: through).
+            quote: The asset of the default balance (assets of symbols come from
+                ``instruments``: the base before the ``/``, the quote its ``quote_currency``).
+            host: Interface to listen on.
+            port: TCP port (0: any free port).
+        """
+        missing = [f.symbol for f in frames if f.symbol not in instruments]
+        if missing or not frames:
+            raise ConfigError(f"local exchange: no instrument for {missing or 'any symbol'}")
+        if speed is not None and not speed > 0:
+            raise ConfigError(f"local exchange: speed must be > 0 or max, got {speed}")
+        self.faults = Faults()
+        self.replay = Replay(frames, history=history)
+        self.venue = Venue(
+            self.replay,
+            {s: instruments[s] for s in self.replay.markets},
+            balances if balances is not None else {quote: 10_000.0},
+            self.faults,
+            fee_rate=fee_rate,
+            touch=touch,
+        )
+        self.secret = secret
+        self._options = (speed, paused, host, port)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._app: ExchangeApp | None = None
+        self._stopping: asyncio.Event | None = None
+        self.urls: dict[str, str] = {}
+
+    def start(self) -> dict[str, str]:
+        """Start serving in a background thread; return ``{"http": ..., "ws": ...}``."""
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                loop.run_until_complete(self._serve(ready))
+            except BaseException as exc:  # reported to start()'s caller
+                failure.append(exc)
+                ready.set()
+            finally:
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="local-exchange", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            raise ConfigError(f"local exchange: cannot start: {failure[0]}")
+        return dict(self.urls)
+
+    async def _serve(self, ready: threading.Event) -> None:
+        speed, paused, host, port = self._options
+        app = ExchangeApp(self.replay, self.venue, self.faults, self.secret, speed, paused)
+        self._app = app
+        self._stopping = asyncio.Event()
+        runner = web.AppRunner(app.app, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = runner.addresses[0][1]
+        self.urls = {"http": f"http://{host}:{bound}", "ws": f"ws://{host}:{bound}"}
+        driver = asyncio.ensure_future(app.drive())
+        ready.set()
+        try:
+            await self._stopping.wait()
+        finally:
+            driver.cancel()
+            await app.hub.drop_all()
+            await runner.cleanup()
+
+    def ccxt_urls(self) -> dict[str, Any]:
+        """Return the ``exchange.urls['api']`` for ccxt's binance (see module `ccxt_urls`)."""
+        return ccxt_urls(self.urls["http"], self.urls["ws"])
+
+    def _call(self, coroutine: Any) -> Any:
+        if self._loop is None:
+            raise RuntimeError("the local exchange is not started")
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=30)
+
+    def advance(self, steps: int = 1) -> int:
+        """Step the replay ``steps`` boundaries (bar opens/closes); return the new clock (ms)."""
+
+        async def go() -> int:
+            assert self._app is not None
+            for _ in range(steps):
+                if not await self._app.step():
+                    break
+            return self.replay.now_ms
+
+        result: int = self._call(go())
+        return result
+
+    def pause(self) -> None:
+        """Stop the replay clock."""
+
+        async def go() -> None:
+            assert self._app is not None
+            self._app.running.clear()
+
+        self._call(go())
+
+    def resume(self) -> None:
+        """Restart the replay clock."""
+
+        async def go() -> None:
+            assert self._app is not None
+            self._app.running.set()
+
+        self._call(go())
+
+    def wait_for_listener(
+        self, stream: str = "", user: bool = False, timeout_s: float = 10.0
+    ) -> None:
+        """Block until a websocket listens to a stream starting with ``stream`` (or user data).
+
+        Tests call it between starting a ``watch_*`` and stepping the replay, so the step's
+        messages are not sent before the client has subscribed.
+
+        Raises:
+            TimeoutError: If no such listener appears within ``timeout_s`` seconds.
+        """
+
+        async def listening() -> bool:
+            assert self._app is not None
+            for connection in self._app.hub.connections:
+                if user and connection.user:
+                    return True
+                if not user and any(s.startswith(stream) for s in connection.streams):
+                    return True
+            return False
+
+        deadline = time.monotonic() + timeout_s
+        while not self._call(listening()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no websocket listens to {stream or 'user data'!r}")
+            time.sleep(0.02)
+
+    def inject(self, kind: str, **spec: Any) -> None:
+        """Arm a fault by kind, as ``POST /_admin/fault`` does (see `faults`)."""
+        assert self._app is not None
+        self._call(self._app.arm({"kind": kind, **spec}))
+
+    def stop(self) -> None:
+        """Close every connection and stop the server thread."""
+        if self._loop is None or self._stopping is None:
+            return
+        self._loop.call_soon_threadsafe(self._stopping.set)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self._loop = None
+
+    def __enter__(self) -> LocalExchange:
+        """Start on entering a ``with`` block."""
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop on leaving it."""
+        self.stop()

@@ -1,0 +1,417 @@
+"""The local exchange's account and matching: Binance spot order semantics over the replay.
+
+Fill rules (the same as the backtest's bar matching, `engine.execution.matching`):
+
+* MARKET fills at once at the market price (the in-progress bar's open), which is the
+  backtest's ``market_fill = "next_open"``: a client that saw bar t close and sends an
+  order fills at bar t+1's open. In a gap (no bar in progress) it waits for the next open.
+  No slippage model is applied: the price is the open, the fee is the configured rate.
+* LIMIT that is marketable at placement (a buy at or above the market price, a sell at or
+  below) fills at once at the market price, as a taker. Otherwise it rests and is checked
+  against every later bar with `engine.execution.matching.limit_reached`: a bar opening
+  beyond the limit fills it at the open as soon as the bar opens (a taker); a bar trading
+  through the limit (or reaching it, when ``touch``) fills it at the limit when the bar
+  closes (a maker) — the replay knows the range only then. The prices are the backtest's;
+  the backtest stamps both at the bar's close. IOC/FOK limits that do not fill at once
+  expire.
+* Fees: ``fee_rate`` of the notional, charged in the quote asset on both sides (Binance
+  charges the received asset; one asset keeps the arithmetic equal to the backtest's).
+* Balances: a buy needs ``quantity * price * (1 + fee_rate)`` free quote (a resting buy
+  locks that much at its limit price), a sell needs ``quantity`` free base.
+* Filters: price on the tick (PRICE_FILTER), quantity on the lot and at least the minimum
+  (LOT_SIZE), notional at least the minimum (NOTIONAL) -> ``-1013 Filter failure: ...``.
+* Ids: ``orderId`` counts from 1; ``clientOrderId`` is the client's ``newClientOrderId`` or
+  ``local-<orderId>``; reusing a client id -> ``-2010 Duplicate order sent.``.
+* Times: orders and trades are stamped with the replay clock (the exchange's "now").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.adapters.local.faults import Faults
+from engine.adapters.local.replay import Kline, Replay
+from engine.execution.matching import limit_reached
+from engine.model import Instrument, OrderSide
+
+__all__ = ["BinanceError", "Order", "Venue", "split_symbol"]
+
+
+class BinanceError(Exception):
+    """A Binance error answer: HTTP ``status`` with body ``{"code": code, "msg": msg}``."""
+
+    def __init__(self, status: int, code: int, msg: str) -> None:
+        """Keep the HTTP status, Binance error code and message."""
+        super().__init__(msg)
+        self.status = status
+        self.code = code
+        self.msg = msg
+
+
+def split_symbol(instrument: Instrument) -> tuple[str, str]:
+    """Return the ``(base, quote)`` assets: ``BTC/USDT`` -> ``BTC``; quote = its currency."""
+    return instrument.symbol.partition("/")[0], instrument.quote_currency
+
+
+def fmt(value: float) -> str:
+    """Format a number as Binance does: a decimal string with 8 places."""
+    return f"{value:.8f}"
+
+
+def _off_grid(value: float, step: float) -> bool:
+    return abs(round(value / step) * step - value) > step * 1e-6
+
+
+@dataclass
+class Order:
+    """One order's state, in Binance's vocabulary."""
+
+    order_id: int
+    client_id: str
+    symbol: str
+    side: str  # BUY / SELL
+    type: str  # MARKET / LIMIT
+    time_in_force: str
+    price: float
+    quantity: float
+    time_ms: int
+    status: str = "NEW"
+    filled: float = 0.0
+    quote_filled: float = 0.0
+    update_ms: int = 0
+    locked: float = 0.0
+    partial_fraction: float = 1.0
+    fills: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def open(self) -> bool:
+        """True while the order can still fill."""
+        return self.status in ("NEW", "PARTIALLY_FILLED")
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the order as Binance's GET /api/v3/order answers it."""
+        return {
+            "symbol": self.symbol.replace("/", ""),
+            "orderId": self.order_id,
+            "orderListId": -1,
+            "clientOrderId": self.client_id,
+            "price": fmt(self.price),
+            "origQty": fmt(self.quantity),
+            "executedQty": fmt(self.filled),
+            "cummulativeQuoteQty": fmt(self.quote_filled),
+            "status": self.status,
+            "timeInForce": self.time_in_force,
+            "type": self.type,
+            "side": self.side,
+            "stopPrice": fmt(0.0),
+            "icebergQty": fmt(0.0),
+            "time": self.time_ms,
+            "updateTime": self.update_ms or self.time_ms,
+            "isWorking": True,
+            "workingTime": self.time_ms,
+            "origQuoteOrderQty": fmt(0.0),
+            "selfTradePreventionMode": "NONE",
+        }
+
+
+class Venue:
+    """Balances, orders and trades of the single local account, matched against a replay."""
+
+    def __init__(
+        self,
+        replay: Replay,
+        instruments: dict[str, Instrument],
+        balances: dict[str, float],
+        faults: Faults,
+        fee_rate: float = 0.001,
+        touch: bool = False,
+    ) -> None:
+        """Start with ``balances`` (asset -> free amount) and no orders."""
+        self.replay = replay
+        self.instruments = instruments
+        self.free = dict(balances)
+        self.locked: dict[str, float] = dict.fromkeys(balances, 0.0)
+        self.faults = faults
+        self.fee_rate = fee_rate
+        self.touch = touch
+        self.orders: dict[int, Order] = {}
+        self.by_client: dict[str, int] = {}
+        self.trades: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []  # user-data events not yet sent
+
+    # -- lookups --------------------------------------------------------------------------
+
+    def instrument(self, symbol_id: str) -> Instrument:
+        """Return the instrument of a Binance symbol id (``BTCUSDT``) or raise -1121."""
+        for symbol, instrument in self.instruments.items():
+            if symbol.replace("/", "") == symbol_id:
+                return instrument
+        raise BinanceError(400, -1121, "Invalid symbol.")
+
+    def find(self, symbol_id: str, order_id: str | None, client_id: str | None) -> Order:
+        """Return the order by id or client id, or raise -2013 (also for injected misses)."""
+        self.instrument(symbol_id)
+        number = int(order_id) if order_id else self.by_client.get(client_id or "", -1)
+        order = self.orders.get(number)
+        if order is None or order.symbol.replace("/", "") != symbol_id:
+            raise BinanceError(400, -2013, "Order does not exist.")
+        if self.faults.hide_order(order.order_id):
+            raise BinanceError(400, -2013, "Order does not exist.")
+        return order
+
+    def balances_json(self) -> list[dict[str, Any]]:
+        """Return Binance's ``balances`` list, assets sorted."""
+        return [
+            {"asset": a, "free": fmt(self.free[a]), "locked": fmt(self.locked.get(a, 0.0))}
+            for a in sorted(self.free)
+        ]
+
+    # -- orders ---------------------------------------------------------------------------
+
+    def create(self, params: dict[str, str]) -> Order:
+        """Validate and place an order from POST /api/v3/order parameters; match it at once."""
+        instrument = self.instrument(params.get("symbol", ""))
+        side = params.get("side", "")
+        kind = params.get("type", "")
+        if side not in ("BUY", "SELL"):
+            raise BinanceError(400, -1102, "Mandatory parameter 'side' was not sent or invalid.")
+        if kind not in ("MARKET", "LIMIT"):
+            raise BinanceError(400, -1116, "Invalid orderType.")
+        client_id = params.get("newClientOrderId") or f"local-{len(self.orders) + 1}"
+        if client_id in self.by_client:
+            raise BinanceError(400, -2010, "Duplicate order sent.")
+        if self.faults.take_reject():
+            raise BinanceError(400, -2010, "Order was rejected (injected fault).")
+        try:
+            quantity = float(params.get("quantity", "nan"))
+            price = float(params["price"]) if kind == "LIMIT" else 0.0
+        except (KeyError, ValueError):
+            raise BinanceError(400, -1102, "Mandatory parameter was not sent or invalid.") from None
+        if not (math.isfinite(quantity) and quantity > 0):
+            raise BinanceError(400, -1013, "Invalid quantity.")
+        market = self.replay.markets[instrument.symbol]
+        now = self.replay.now_ms
+        reference = price if kind == "LIMIT" else (market.price(now) or 0.0)
+        self._check_filters(instrument, kind, price, quantity, reference)
+        base, quote = split_symbol(instrument)
+        if side == "BUY":
+            need_asset, need = quote, quantity * reference * (1.0 + self.fee_rate)
+        else:
+            need_asset, need = base, quantity
+        if self.free.get(need_asset, 0.0) + 1e-12 < need:
+            raise BinanceError(400, -2010, "Account has insufficient balance for requested action.")
+        order = Order(
+            order_id=len(self.orders) + 1,
+            client_id=client_id,
+            symbol=instrument.symbol,
+            side=side,
+            type=kind,
+            time_in_force=params.get("timeInForce", "GTC") if kind == "LIMIT" else "GTC",
+            price=price,
+            quantity=quantity,
+            time_ms=now,
+            partial_fraction=self.faults.take_partial(),
+        )
+        self.orders[order.order_id] = order
+        self.by_client[client_id] = order.order_id
+        self.faults.note_new_order(order.order_id)
+        self._lock(order, need_asset, need)
+        self._report(order, "NEW")
+        self._match_now(order)
+        return order
+
+    def cancel(self, symbol_id: str, order_id: str | None, client_id: str | None) -> Order:
+        """Cancel an open order or raise -2011 (unknown or no longer open)."""
+        try:
+            order = self.find(symbol_id, order_id, client_id)
+        except BinanceError:
+            raise BinanceError(400, -2011, "Unknown order sent.") from None
+        if not order.open:
+            raise BinanceError(400, -2011, "Unknown order sent.")
+        self._close(order, "CANCELED")
+        return order
+
+    def on_bars(self, closed: list[tuple[str, Kline]], opened: list[tuple[str, Kline]]) -> None:
+        """Match open orders: limits against bars that closed, markets at bars that opened."""
+        for symbol, kline in closed:
+            bar = kline.as_bar(symbol)
+            for order in self._open_orders(symbol):
+                if order.type != "LIMIT":
+                    continue
+                side = OrderSide.BUY if order.side == "BUY" else OrderSide.SELL
+                reached = limit_reached(side, order.price, bar, self.touch)
+                if reached is not None:
+                    self._fill(order, reached.price, maker=not reached.at_open)
+        for symbol, kline in opened:
+            for order in self._open_orders(symbol):
+                if order.type == "MARKET":
+                    self._fill(order, kline.open, maker=False)
+                    continue
+                # A bar opening beyond a resting limit fills it at the open, at once, as the
+                # backtest's `limit_reached` does (there at the bar's close; same price).
+                side = OrderSide.BUY if order.side == "BUY" else OrderSide.SELL
+                opening = kline.as_bar(symbol)
+                reached = limit_reached(side, order.price, opening, self.touch)
+                if reached is not None and reached.at_open:
+                    self._fill(order, reached.price, maker=False)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _open_orders(self, symbol: str) -> list[Order]:
+        return [o for o in self.orders.values() if o.open and o.symbol == symbol]
+
+    def _check_filters(
+        self, instrument: Instrument, kind: str, price: float, quantity: float, reference: float
+    ) -> None:
+        if kind == "LIMIT" and (price <= 0 or _off_grid(price, instrument.tick_size)):
+            raise BinanceError(400, -1013, "Filter failure: PRICE_FILTER")
+        if _off_grid(quantity, instrument.lot_size) or quantity < instrument.min_quantity:
+            raise BinanceError(400, -1013, "Filter failure: LOT_SIZE")
+        if quantity * reference < instrument.min_notional:
+            raise BinanceError(400, -1013, "Filter failure: NOTIONAL")
+
+    def _lock(self, order: Order, asset: str, amount: float) -> None:
+        order.locked = amount
+        self.free[asset] = self.free.get(asset, 0.0) - amount
+        self.locked[asset] = self.locked.get(asset, 0.0) + amount
+
+    def _locked_asset(self, order: Order) -> str:
+        base, quote = split_symbol(self.instruments[order.symbol])
+        return quote if order.side == "BUY" else base
+
+    def _match_now(self, order: Order) -> None:
+        market = self.replay.markets[order.symbol]
+        now = self.replay.now_ms
+        if market.in_progress(now) is None:
+            if order.type == "LIMIT" and order.time_in_force in ("IOC", "FOK"):
+                self._close(order, "EXPIRED")
+            return  # a market order in a gap waits for the next open
+        price = market.price(now)
+        assert price is not None
+        if order.type == "MARKET":
+            self._fill(order, price, maker=False)
+            return
+        marketable = price <= order.price if order.side == "BUY" else price >= order.price
+        if marketable:
+            self._fill(order, price, maker=False)
+        if order.open and order.time_in_force in ("IOC", "FOK"):
+            self._close(order, "EXPIRED")
+
+    def _fill(self, order: Order, price: float, maker: bool) -> None:
+        instrument = self.instruments[order.symbol]
+        remaining = order.quantity - order.filled
+        quantity = remaining
+        if order.partial_fraction < 1.0:
+            # Whole lots, floored; the epsilon keeps 0.02 * 0.25 / 1e-5 from flooring to 499.
+            part = math.floor(order.quantity * order.partial_fraction / instrument.lot_size + 1e-9)
+            quantity = min(remaining, round(max(part, 1) * instrument.lot_size, 12))
+            order.partial_fraction = 1.0  # one partial fill per injected fault
+        notional = quantity * price
+        fee = notional * self.fee_rate
+        base, quote = split_symbol(self.instruments[order.symbol])
+        # Release the share of the lock this fill used, then move the assets.
+        share = order.locked * quantity / remaining
+        order.locked -= share
+        self.locked[self._locked_asset(order)] -= share
+        self.free[self._locked_asset(order)] += share
+        sign = 1.0 if order.side == "BUY" else -1.0
+        self.free[base] = self.free.get(base, 0.0) + sign * quantity
+        self.free[quote] = self.free.get(quote, 0.0) - sign * notional - fee
+        self.locked.setdefault(base, 0.0)
+        order.filled += quantity
+        order.quote_filled += notional
+        order.update_ms = self.replay.now_ms
+        done = order.quantity - order.filled <= instrument.lot_size * 1e-6
+        order.status = "FILLED" if done else "PARTIALLY_FILLED"
+        trade = {
+            "symbol": order.symbol.replace("/", ""),
+            "id": len(self.trades) + 1,
+            "orderId": order.order_id,
+            "orderListId": -1,
+            "price": fmt(price),
+            "qty": fmt(quantity),
+            "quoteQty": fmt(notional),
+            "commission": fmt(fee),
+            "commissionAsset": quote,
+            "time": self.replay.now_ms,
+            "isBuyer": order.side == "BUY",
+            "isMaker": maker,
+            "isBestMatch": True,
+        }
+        self.trades.append(trade)
+        order.fills.append(
+            {
+                "price": fmt(price),
+                "qty": fmt(quantity),
+                "commission": fmt(fee),
+                "commissionAsset": quote,
+                "tradeId": trade["id"],
+            }
+        )
+        if done and order.locked:
+            self._release(order)
+        self._report(order, "TRADE", trade)
+
+    def _release(self, order: Order) -> None:
+        asset = self._locked_asset(order)
+        self.locked[asset] -= order.locked
+        self.free[asset] += order.locked
+        order.locked = 0.0
+
+    def _close(self, order: Order, status: str) -> None:
+        self._release(order)
+        order.status = status
+        order.update_ms = self.replay.now_ms
+        self._report(order, status)
+
+    def _report(self, order: Order, execution: str, trade: dict[str, Any] | None = None) -> None:
+        now = self.replay.now_ms
+        self.events.append(
+            {
+                "e": "executionReport",
+                "E": now,
+                "s": order.symbol.replace("/", ""),
+                "c": order.client_id,
+                "S": order.side,
+                "o": order.type,
+                "f": order.time_in_force,
+                "q": fmt(order.quantity),
+                "p": fmt(order.price),
+                "P": fmt(0.0),
+                "F": fmt(0.0),
+                "g": -1,
+                "C": order.client_id if execution == "CANCELED" else "",
+                "x": execution,
+                "X": order.status,
+                "r": "NONE",
+                "i": order.order_id,
+                "l": trade["qty"] if trade else fmt(0.0),
+                "z": fmt(order.filled),
+                "L": trade["price"] if trade else fmt(0.0),
+                "n": trade["commission"] if trade else "0",
+                "N": trade["commissionAsset"] if trade else None,
+                "T": now,
+                "t": trade["id"] if trade else -1,
+                "w": order.open,
+                "m": bool(trade and trade["isMaker"]),
+                "M": False,
+                "O": order.time_ms,
+                "Z": fmt(order.quote_filled),
+                "Y": trade["quoteQty"] if trade else fmt(0.0),
+                "Q": fmt(0.0),
+            }
+        )
+        if trade is not None or execution in ("NEW", "CANCELED", "EXPIRED"):
+            self.events.append(
+                {
+                    "e": "outboundAccountPosition",
+                    "E": now,
+                    "u": now,
+                    "B": [
+                        {"a": b["asset"], "f": b["free"], "l": b["locked"]}
+                        for b in self.balances_json()
+                    ],
+                }
+            )

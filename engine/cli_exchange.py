@@ -1,0 +1,268 @@
+"""CLI commands for exchanges: ``exchange serve``, ``data download``, ``data list``.
+
+ccxt and aiohttp are imported inside the commands that use them, so ``kestrel backtest``
+does not pay for them at start-up. Errors are `KestrelError`s: one line, exit code 2.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from engine.config import load_config
+from engine.errors import ConfigError, KestrelError
+from engine.feeds import (
+    BarFrame,
+    format_timeframe,
+    format_timestamp,
+    load_bars,
+    parse_timestamp,
+)
+from engine.feeds.catalog import CATALOG_SCHEME, DEFAULT_CATALOG, list_catalog, parse_catalog_uri
+from engine.model import Instrument
+from engine.paths import project_root
+from engine.runtime.backtest import load_frames, make_instruments, resolve_data_path
+
+if TYPE_CHECKING:  # ccxt-side types only; the modules load inside the commands
+    from engine.adapters.ccxt import Download, SymbolResult
+
+__all__ = ["register"]
+
+CONNECT_SNIPPET = """\
+import ccxt
+exchange = ccxt.binance({{"apiKey": "any", "secret": "{secret}", "options": {{
+    "fetchMarkets": {{"types": ["spot"]}}, "fetchCurrencies": False, "fetchMargins": False}}}})
+exchange.urls["api"] = {{"public": "{http}/api/v3", "private": "{http}/api/v3",
+    "v1": "{http}/api/v1", "ws": {{"spot": "{ws}/ws", "ws-api": {{"spot": "{ws}/ws-api/v3"}}}}}}
+print(exchange.fetch_ohlcv("{symbol}", "{timeframe}", limit=3))"""
+
+
+def _symbol_from_name(path: str) -> str | None:
+    """Guess ``BTC/USDT`` from a file name such as ``binance_BTC_USDT_1h_2020.csv``."""
+    match = re.search(r"(?:^|_)([A-Z0-9]{2,10})_([A-Z]{3,5})(?:_|\.|$)", Path(path).name)
+    return f"{match.group(1)}/{match.group(2)}" if match else None
+
+
+def _replay_source(
+    replay: str, symbol: str | None, quote: str
+) -> tuple[list[BarFrame], dict[str, Instrument], dict[str, float], float, bool]:
+    """Return frames, instruments, balances, fee rate and touch from a config or a data file."""
+    if replay.endswith(".toml"):
+        config = load_config(replay)
+        frames = [f for f in load_frames(config) if isinstance(f, BarFrame)]
+        if not frames:
+            raise ConfigError(f"{replay}: no bar data to replay (the exchange replays bars)")
+        instruments = make_instruments(config)
+        balances = {config.account.currency: config.account.initial_cash}
+        touch = config.execution.limit_fill == "touch"
+        return frames, instruments, balances, config.execution.fee_rate, touch
+    # a file named on the command line is taken as typed; a catalog:// one is looked up
+    # from here as a config's would be (this folder, then the project root)
+    path = resolve_data_path(replay, ".") if replay.startswith(CATALOG_SCHEME) else Path(replay)
+    if not path.is_file():
+        raise ConfigError(
+            f"replay source {replay!r} does not exist (a .toml config or a data file)"
+        )
+    if replay.startswith(CATALOG_SCHEME):
+        symbol = symbol or parse_catalog_uri(replay)[1]
+    symbol = symbol or _symbol_from_name(replay)
+    if symbol is None:
+        raise ConfigError(f"cannot tell the symbol of {replay!r}; pass --symbol BASE/QUOTE")
+    frame = load_bars(path, symbol=symbol)
+    quote_asset = symbol.partition("/")[2] or quote
+    instrument = Instrument(symbol, quote_currency=quote_asset, lot_size=1e-8)
+    return [frame], {symbol: instrument}, {quote_asset: 10_000.0}, 0.001, False
+
+
+def exchange_serve(
+    replay: Annotated[str, typer.Argument(help="Run config (.toml) or bar file to replay.")],
+    speed: Annotated[
+        str, typer.Option("--speed", help="Replay seconds per second, or 0/max: as fast as read.")
+    ] = "60",
+    port: Annotated[int, typer.Option("--port", help="TCP port on 127.0.0.1.")] = 8765,
+    secret: Annotated[
+        str, typer.Option("--secret", help="API secret that signatures are checked with.")
+    ] = "local-secret",
+    symbol: Annotated[
+        str | None, typer.Option("--symbol", help="Symbol of a data file (BASE/QUOTE).")
+    ] = None,
+    history: Annotated[
+        int, typer.Option("--history", help="Closed bars already there at the start.")
+    ] = 500,
+    paused: Annotated[
+        bool, typer.Option("--paused", help="Start with the clock stopped (POST /_admin/advance).")
+    ] = False,
+) -> None:
+    """Serve a local Binance-like exchange replaying history; runs until Ctrl-C."""
+    from engine.adapters.local import LocalExchange
+
+    if speed in ("0", "max"):
+        rate: float | None = None
+    else:
+        try:
+            rate = float(speed)
+        except ValueError:
+            raise ConfigError(f"--speed must be a number or max, got {speed!r}") from None
+    frames, instruments, balances, fee_rate, touch = _replay_source(replay, symbol, "USDT")
+    exchange = LocalExchange(
+        frames,
+        instruments,
+        balances=balances,
+        secret=secret,
+        speed=rate,
+        history=history,
+        paused=paused,
+        fee_rate=fee_rate,
+        touch=touch,
+        port=port,
+    )
+    urls = exchange.start()
+    # Plain prints: the URLs and the snippet must not be wrapped (they are copied as is).
+    print(f"local exchange: REST {urls['http']}/api/v3  websockets {urls['ws']}/ws")
+    print(f"admin: POST {urls['http']}/_admin/fault | advance | pause | resume")
+    first = frames[0]
+    snippet = CONNECT_SNIPPET.format(
+        secret=secret,
+        http=urls["http"],
+        ws=urls["ws"],
+        symbol=first.symbol,
+        timeframe=format_timeframe(first.timeframe_ns),
+    )
+    print("connect with ccxt:\n" + snippet + "\nstop with Ctrl-C", flush=True)
+    try:
+        while True:
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        exchange.stop()
+
+
+def data_download(
+    exchange: Annotated[str, typer.Option("--exchange", help="ccxt exchange id, e.g. binance.")],
+    symbols: Annotated[str, typer.Option("--symbols", help="Comma-separated: BTC/USDT,ETH/USDT.")],
+    timeframe: Annotated[str, typer.Option("--timeframe", help="Candle timeframe, e.g. 1h.")],
+    since: Annotated[str, typer.Option("--since", help="First candle, ISO-8601 (UTC).")],
+    until: Annotated[
+        str | None, typer.Option("--until", help="Stop before this time (exclusive).")
+    ] = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option("--catalog", help="Catalog folder (default <project root>/data/catalog)."),
+    ] = None,
+    trades: Annotated[bool, typer.Option("--trades", help="Also download trades.")] = False,
+    local_url: Annotated[
+        str | None,
+        typer.Option("--local-url", hidden=True, help="Send every call to a local exchange."),
+    ] = None,
+    page_limit: Annotated[int | None, typer.Option("--page-limit", hidden=True)] = None,
+    retries: Annotated[int, typer.Option("--retries", hidden=True)] = 5,
+    backoff: Annotated[float, typer.Option("--retry-backoff", hidden=True)] = 1.0,
+) -> None:
+    """Download candles into the Parquet catalog (resumable; only closed candles)."""
+    from engine.adapters.ccxt import Download, RetryPolicy
+
+    catalog = catalog or default_catalog()
+    names = [s.strip() for s in symbols.split(",") if s.strip()]
+    if not names:
+        raise ConfigError("--symbols is empty; write e.g. --symbols BTC/USDT,ETH/USDT")
+    since_ms = parse_timestamp(since, what="--since") // 1_000_000
+    until_ms = None if until is None else parse_timestamp(until, what="--until") // 1_000_000
+    if until_ms is not None and until_ms <= since_ms:
+        raise ConfigError(f"--until {until} is not after --since {since}; nothing to download")
+    request = Download(
+        exchange=exchange,
+        symbols=names,
+        timeframe=timeframe,
+        since_ms=since_ms,
+        until_ms=until_ms,
+        catalog=catalog,
+        trades=trades,
+        page_limit=page_limit,
+        local_url=local_url,
+        retry=RetryPolicy(attempts=retries, backoff_s=backoff),
+    )
+    try:
+        results = _download_with_progress(request)
+    except KeyboardInterrupt:
+        raise KestrelError(
+            f"download interrupted; every page fetched so far is stored in {catalog}: "
+            "run the same command again to resume"
+        ) from None
+    for result in results:
+        for note in result.notes:
+            print(f"note: {result.symbol}: {note}", file=sys.stderr)
+        for gap in result.gaps:
+            print(f"gap: {result.symbol}: {gap.sentence()}", file=sys.stderr)
+        gaps = f", {len(result.gaps)} gap(s)" if result.gaps else ""
+        print(f"{result.symbol}: {result.added} new, {result.total} stored in {result.path}{gaps}")
+
+
+def default_catalog() -> Path:
+    """Return the project's catalog folder, where its configs' ``catalog://`` paths look.
+
+    That is ``data/catalog`` under the project root found from the working directory
+    (`engine.paths`), so downloads land in the same place from any subfolder.
+    """
+    return project_root(Path.cwd()) / DEFAULT_CATALOG
+
+
+def _download_with_progress(request: Download) -> list[SymbolResult]:
+    """Run the download with a rich progress bar on a terminal, silently otherwise."""
+    from engine.adapters.ccxt import download
+
+    if not sys.stderr.isatty():
+        return download(request)
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), console=Console(stderr=True)
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def report(label: str, done: int, total: int | None) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done, description=f"{label} {done:,}")
+
+        return download(request, report)
+
+
+def data_list(
+    catalog: Annotated[
+        Path | None,
+        typer.Option("--catalog", help="Catalog folder (default <project root>/data/catalog)."),
+    ] = None,
+) -> None:
+    """Show what the catalog holds: exchange, symbol, timeframe, rows and time range."""
+    catalog = catalog or default_catalog()
+    if not catalog.is_dir():
+        raise KestrelError(f"no catalog at {catalog}; fill it with `kestrel data download`")
+    table = Table("exchange", "symbol", "file", "rows", "first", "last", "path")
+    for entry in list_catalog(catalog):
+        first = "—" if entry.first_ms is None else format_timestamp(entry.first_ms * 1_000_000)
+        last = "—" if entry.last_ms is None else format_timestamp(entry.last_ms * 1_000_000)
+        symbol = entry.symbol_folder.replace("_", "/")
+        table.add_row(
+            entry.exchange, symbol, entry.name, f"{entry.rows:,}", first, last, str(entry.path)
+        )
+    width = None if sys.stdout.isatty() else 200
+    Console(highlight=False, width=width).print(table)
+
+
+def register(app: typer.Typer, data_app: typer.Typer) -> None:
+    """Add ``exchange serve`` to ``app`` and ``download``/``list`` to ``data``."""
+    exchange_app = typer.Typer(
+        help="The local exchange (practice and tests).", no_args_is_help=True
+    )
+    exchange_app.command("serve")(exchange_serve)
+    app.add_typer(exchange_app, name="exchange")
+    data_app.command("download")(data_download)
+    data_app.command("list")(data_list)
