@@ -33,3 +33,57 @@ def assert_close(name: str, label: str, ours: np.ndarray, theirs: np.ndarray) ->
             f"{name}/{label}: error {error.max():.3g} > {limit:g} at {worst}: "
             f"ours={ours[worst]!r} talib={theirs[worst]!r}"
         )
+
+
+def assert_decisions_and_values(
+    name: str, label: str, ours: np.ndarray, theirs: np.ndarray
+) -> None:
+    """Assert equal NaN masks, signs and exact zeros, then values within tolerance.
+
+    A sign or zero that differs is a different decision (a tie broken the other way, a flat
+    window read as non-flat), never rounding, so it is reported with its count and the first
+    row, which is where to start debugging.
+    """
+    ours = np.asarray(ours, dtype=np.float64)
+    theirs = np.asarray(theirs, dtype=np.float64)
+    both = ~np.isnan(ours) & ~np.isnan(theirs)
+    flipped = np.flatnonzero(both & (np.sign(ours) != np.sign(theirs)))
+    if flipped.size:
+        first = flipped[0]
+        raise AssertionError(
+            f"{name}/{label}: sign or zero differs on {flipped.size} rows, first at {first}: "
+            f"ours={ours[first]!r} talib={theirs[first]!r}"
+        )
+    assert_close(name, label, ours, theirs)
+
+
+def talib_outputs(
+    name: str, data: dict[str, np.ndarray], params: dict[str, object]
+) -> tuple[np.ndarray, ...]:
+    """Return TA-Lib's outputs for ``name`` as float64, integer outputs NaN-padded like ours."""
+    import talib
+    import talib.abstract
+
+    import engine.indicators as ta
+
+    spec = ta.get(name)
+    result = getattr(talib, name.upper())(*[data[k] for k in spec.inputs], **params)
+    result = result if isinstance(result, tuple) else (result,)
+    lookback = talib.abstract.Function(name.upper(), **params).lookback
+    outputs = []
+    for output, values in zip(spec.outputs, result, strict=True):
+        values = values.astype(np.float64)
+        if output in spec.integer_outputs:
+            # TA-Lib pads integer outputs with 0; the library pads every output with NaN.
+            begin = _first_row(data, spec.inputs) + lookback
+            values[: min(begin, len(values))] = np.nan
+        outputs.append(values)
+    return tuple(outputs)
+
+
+def _first_row(data: dict[str, np.ndarray], inputs: tuple[str, ...]) -> int:
+    valid = np.ones(len(data[inputs[0]]), dtype=bool)
+    for key in inputs:
+        valid &= ~np.isnan(data[key])
+    hits = np.flatnonzero(valid)
+    return int(hits[0]) if hits.size else len(valid) - 1
