@@ -12,7 +12,10 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from engine.indicators._common import Params
+from engine.indicators.kernels_sar import STATE_SIZE, sar_arguments, sar_start, sar_step
 from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_window import MonotonicExtreme
 
@@ -168,3 +171,28 @@ class AccbandsStream(StreamingIndicator):
     def _clear(self) -> None:
         self._bars.clear()
         self._high_total = self._close_total = self._low_total = 0.0
+
+
+class SarStream(StreamingIndicator):
+    """SAR and SAREXT in O(1): the batch kernel's own compiled step on a 7-float state.
+
+    Bar 0 only seeds the stop, so the first value comes with bar 1, as in batch.
+    """
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._params = sar_arguments(spec.name, params)
+        self._state = np.empty(STATE_SIZE)
+        self._first: tuple[float, ...] = ()
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        high, low = row
+        if not self._first:
+            self._first = row
+            return (NAN,)
+        if self._rows == 2:
+            sar_start(self._state, self._params, self._first[0], self._first[1], high, low)
+        return (float(sar_step(self._state, self._params, high, low)),)
+
+    def _clear(self) -> None:
+        self._first = ()
