@@ -351,7 +351,7 @@ def kama(x: FloatArray, period: int, start: int) -> FloatArray:
             noise += abs(x[u] - x[np.uint64(i - 1)])
         change = x[u] - x[back]
         # TA-Lib caps the efficiency ratio at 1 and treats a flat window as fully efficient.
-        flat = (noise <= change) | (noise > -1e-8) & (noise < 1e-8)
+        flat = (noise <= change) | (noise == 0.0)
         ratio = 1.0 if flat else abs(change / noise)
         sc = ratio * const_diff + const_max
         sc *= sc
@@ -488,7 +488,7 @@ def ema_oscillator(x: FloatArray, fast: int, slow: int, percent: bool) -> FloatA
 
     Each leg is :func:`ema` (seeded by its own first mean); the output starts where the
     slower leg does. ``percent`` gives ``(fast - slow) / slow * 100`` (0 if ``|slow| <
-    1e-8``), as TA-Lib's PPO.
+    1e-14``), as TA-Lib's PPO.
     """
     if slow < fast:
         fast, slow = slow, fast
@@ -515,7 +515,7 @@ def ema_oscillator(x: FloatArray, fast: int, slow: int, percent: bool) -> FloatA
             slow_value = slow_value * (1.0 - k_slow) + x[i] * k_slow
         if not percent:
             out[i] = fast_value - slow_value
-        elif abs(slow_value) < 1e-8:
+        elif abs(slow_value) < 1e-14:
             out[i] = 0.0
         else:
             out[i] = ((fast_value - slow_value) / slow_value) * 100.0

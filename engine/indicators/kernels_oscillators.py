@@ -29,7 +29,7 @@ def bop(open_: FloatArray, high: FloatArray, low: FloatArray, close: FloatArray)
     out = new_array(n)
     for i in range(n):
         span = high[i] - low[i]
-        out[i] = 0.0 if span < 1e-8 else (close[i] - open_[i]) / span
+        out[i] = 0.0 if span <= 0.0 else (close[i] - open_[i]) / span
     return out
 
 

@@ -147,7 +147,7 @@ class AccbandsStream(StreamingIndicator):
     def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
         high, low, close = row
         total = high + low
-        if -1e-8 < total < 1e-8:
+        if total == 0.0:
             wide_high, wide_low = high, low
         else:
             factor = 4.0 * (high - low) / total

@@ -197,7 +197,7 @@ class RsiCore:
             self.gain = self.gain * self.keep + max(change, 0.0) * self.inverse
             self.loss = self.loss * self.keep + max(-change, 0.0) * self.inverse
         total = self.gain + self.loss
-        return 100.0 * (self.gain / total) if total >= 1e-8 else 0.0
+        return 100.0 * (self.gain / total) if total > 0.0 else 0.0
 
 
 class StochRsiStream(StreamingIndicator):
@@ -296,7 +296,7 @@ class SmiStream(StreamingIndicator):
             self._t2 = self._t2 * (1.0 - k) + self._t1 * k
             self._b2 = self._b2 * (1.0 - k) + self._b1 * k
         bottom = self._b2
-        value = 0.0 if -1e-8 < bottom < 1e-8 else 200.0 * (self._t2 / bottom)
+        value = 0.0 if bottom == 0.0 else 200.0 * (self._t2 / bottom)
         signal = self._signal.push(value)
         return (NAN, NAN) if signal != signal else (value, signal)
 

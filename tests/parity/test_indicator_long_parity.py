@@ -25,8 +25,8 @@ import numpy as np
 import pytest
 
 import engine.indicators as ta
-from tests.parity._compare import assert_decisions_and_values, talib_outputs
-from tests.parity.conftest import Series, with_aliases
+from tests.parity._compare import assert_close, assert_decisions_and_values, talib_outputs
+from tests.parity.conftest import Series, random_walk, with_aliases
 
 talib = pytest.importorskip("talib")
 
@@ -106,3 +106,25 @@ def test_long_series_match_talib(function: str, long_series: dict[str, Series]) 
         theirs = talib_outputs(spec.name, data, params)
         for output, values in zip(spec.outputs, theirs, strict=True):
             assert_decisions_and_values(spec.name, f"{label}/{output}", ours[output], values)
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_tiny_prices_are_not_zeroed(function: str) -> None:
+    """An instrument quoted near 1e-9 (SHIB/BTC) gets TA-Lib's ratios, not a flat 0.
+
+    TA-Lib 0.8.1 tests denominators against exactly zero (PPO/PVO against 1e-14), so RSI,
+    DX, BOP, ... of such prices are ordinary numbers; a fixed 1e-8 band zeroed them all.
+    """
+    spec = ta.get(function.lower())
+    walk = random_walk(2000, 9)
+    data = {k: (v if k == "periods" else v * 1e-9) for k, v in walk.items()}
+    params = dict(spec.params)
+    ours = spec.compute({k: data[k] for k in spec.inputs}, **params)
+    theirs = talib_outputs(spec.name, data, params)
+    for output, values in zip(spec.outputs, theirs, strict=True):
+        zeros = np.flatnonzero((ours[output] == 0.0) != (values == 0.0))
+        assert zeros.size == 0, (
+            f"{function}/{output}: zero differs on {zeros.size} rows, first at {zeros[0]}: "
+            f"ours={ours[output][zeros[0]]!r} talib={values[zeros[0]]!r}"
+        )
+        assert_close(spec.name, f"tiny/{output}", ours[output], values)
