@@ -69,9 +69,15 @@ def cci(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> Fl
 def mfi(
     high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, period: int
 ) -> FloatArray:
-    """Money flow index over ``period`` typical-price changes (0 if total flow < 1).
+    """Money flow index over ``period`` typical-price changes, as TA-Lib 0.8.1.
 
-    Rings of the last ``period`` up and down flows replace two full-length flow arrays.
+    A bar's flow (typical price times volume) counts as up or down by the sign of its
+    typical-price change, but two typical prices within ``TIE`` of their size are a tie and
+    count neither: on prices quoted in cents, ``(h + l + c) / 3`` of equal decimals can
+    differ by an ulp depending on the addition order, and TA-Lib reads that as no move.
+    Rings of the last ``period`` up and down flows keep running sums; a side with no flow
+    left in its window is reset to exactly 0 (the subtractions leave a ~1e-12 residue),
+    so a flat window reads 0 and a one-sided window exactly 0 or 100.
     """
     n = high.shape[0]
     out = new_array(n)
@@ -84,23 +90,47 @@ def mfi(
     previous = (high[0] + low[0] + close[0]) / 3.0
     up = 0.0
     down = 0.0
+    ups = 0
+    downs = 0
     for i in range(1, n):
         typical = (high[i] + low[i] + close[i]) / 3.0
         flow = typical * volume[i]
-        flow_up = flow if typical > previous else 0.0
-        flow_down = flow if typical < previous else 0.0
+        flow_up, flow_down = money_flow(typical, previous, flow)
         previous = typical
         ring_up[slot] = flow_up
         ring_down[slot] = flow_down
         slot = slot + 1 if slot + 1 < period else 0
         up += flow_up
         down += flow_down
+        ups += flow_up != 0.0
+        downs += flow_down != 0.0
         if i >= period:
             total = up + down
-            out[i] = 0.0 if total < 1.0 else 100.0 * (up / total)
-            up -= ring_up[slot]
-            down -= ring_down[slot]
+            out[i] = 0.0 if total == 0.0 else 100.0 * (up / total)
+            old_up = ring_up[slot]
+            old_down = ring_down[slot]
+            ups -= old_up != 0.0
+            downs -= old_down != 0.0
+            up = up - old_up if ups else 0.0
+            down = down - old_down if downs else 0.0
     return out
+
+
+# Relative size under which two typical prices are one (TA-Lib 0.8.1's scaled zero test).
+TIE = 1e-14
+
+
+@kernel
+def money_flow(typical: float, previous: float, flow: float) -> tuple[float, float]:
+    """Return (up flow, down flow) of one bar; a relative change within ``TIE`` is neither."""
+    change = typical - previous
+    if abs(change) <= TIE * (abs(typical) + abs(previous)):
+        return 0.0, 0.0
+    if change > 0.0:
+        return flow, 0.0
+    if change < 0.0:
+        return 0.0, flow
+    return 0.0, 0.0
 
 
 @kernel

@@ -14,6 +14,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from engine.indicators._common import Params
+from engine.indicators.kernels_oscillators import TIE
 from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_more import true_range
 from engine.indicators.streaming_window import MonotonicExtreme
@@ -33,6 +34,7 @@ class WindowSumsStream(StreamingIndicator):
 
     _previous: tuple[float, ...] | None
     _sums: list[float]
+    _counts: list[int]
 
     def __init__(self, spec: IndicatorSpec, params: Params) -> None:
         super().__init__(spec, params)
@@ -57,7 +59,13 @@ class WindowSumsStream(StreamingIndicator):
             typical = (row[0] + row[1] + row[2]) / 3.0
             before = (previous[0] + previous[1] + previous[2]) / 3.0
             flow = typical * row[3]
-            item = (flow if typical > before else 0.0, flow if typical < before else 0.0)
+            change = typical - before
+            if abs(change) <= TIE * (abs(typical) + abs(before)):
+                item = (0.0, 0.0)
+            else:
+                item = (flow if change > 0.0 else 0.0, flow if change < 0.0 else 0.0)
+            self._counts[0] += item[0] != 0.0
+            self._counts[1] += item[1] != 0.0
         elif mode == 1:
             item = (
                 abs(row[0] - previous[1]),
@@ -75,15 +83,22 @@ class WindowSumsStream(StreamingIndicator):
             return nothing
         if mode == 0:
             total = sums[0] + sums[1]
-            result: tuple[float, ...] = (0.0 if total < 1.0 else 100.0 * (sums[0] / total),)
+            result: tuple[float, ...] = (0.0 if total == 0.0 else 100.0 * (sums[0] / total),)
         elif mode == 1:
             tr = sums[2]
             result = (0.0, 0.0) if _is_zero(tr) else (sums[0] / tr, sums[1] / tr)
         else:
             noise = sums[0]
             result = (0.0 if _is_zero(noise) else (highest - lowest) / noise,)
-        for k, value in enumerate(items.popleft()):
+        oldest = items.popleft()
+        for k, value in enumerate(oldest):
             sums[k] -= value
+        if mode == 0:
+            # As the kernel: a side with no flow left in the window is exactly 0.
+            for k in (0, 1):
+                self._counts[k] -= oldest[k] != 0.0
+                if not self._counts[k]:
+                    sums[k] = 0.0
         return result
 
     def _clear(self) -> None:
@@ -92,6 +107,7 @@ class WindowSumsStream(StreamingIndicator):
         self._low.clear()
         self._previous = None
         self._sums = [0.0, 0.0, 0.0]
+        self._counts = [0, 0]
 
 
 class UltoscStream(StreamingIndicator):
@@ -99,6 +115,7 @@ class UltoscStream(StreamingIndicator):
 
     _close: float
     _sums: list[float]
+    _counts: list[int]
 
     def __init__(self, spec: IndicatorSpec, params: Params) -> None:
         super().__init__(spec, params)
@@ -190,6 +207,7 @@ class CorrelStream(StreamingIndicator):
     """CORREL with the batch kernel's sums, re-anchored on the newest bar every period."""
 
     _sums: list[float]
+    _counts: list[int]
     _countdown: int
     _seen: int
     _anchor: tuple[float, float]

@@ -1,0 +1,40 @@
+"""Decisions on prices quoted in cents: ties that differ by an ulp, flat windows."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import engine.indicators as ta
+
+
+def test_mfi_reads_an_ulp_apart_typical_price_as_no_move() -> None:
+    # Bars 0 and 1 have the same typical price in decimal, 300.08 / 3, but the sums round
+    # differently: (100.04 + 100.01 + 100.03) / 3 is 100.02666666666669 and
+    # (100.05 + 100.01 + 100.02) / 3 is 100.02666666666666, an ulp-sized "fall".
+    high = np.array([100.04, 100.05, 101.0])
+    low = np.array([100.01, 100.01, 100.0])
+    close = np.array([100.03, 100.02, 100.5])
+    volume = np.ones(3)
+    typical = (high + low + close) / 3.0
+    assert typical[1] < typical[0]
+    # TA-Lib counts bar 1 as neither up nor down, so the 2-bar window holds only bar 2's
+    # up flow: MFI = 100 * up / (up + down) = 100 exactly. Counting bar 1's flow as "down"
+    # gave 100 * 100.5 / (100.5 + 100.02666) = 50.1.
+    out = ta.mfi(high, low, close, volume, timeperiod=2)
+    assert math.isnan(out[1])
+    assert out[2] == 100.0
+    stream = ta.get("mfi").streaming(timeperiod=2)
+    assert [stream.update(*bar) for bar in zip(high, low, close, volume, strict=True)][2] == 100.0
+    talib = pytest.importorskip("talib")
+    assert talib.MFI(high, low, close, volume, timeperiod=2)[2] == 100.0
+
+
+def test_mfi_flat_window_is_exactly_zero() -> None:
+    # One move in, then 3 flat bars: once the move leaves the 2-bar window both sides are
+    # empty and MFI is exactly 0 (running sums would leave a residue of subtractions).
+    high = np.array([10.0, 10.07, 10.07, 10.07, 10.07])
+    out = ta.mfi(high, high, high, np.full(5, 3.0), timeperiod=2)
+    assert list(out[2:]) == [100.0, 0.0, 0.0]
