@@ -219,19 +219,27 @@ def linreg(x: FloatArray, period: int, mode: int) -> FloatArray:
 
 @exact_kernel
 def beta(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
-    """Beta of ``y``'s one-bar returns regressed on ``x``'s over ``period`` returns."""
-    # Rings of the last ``period`` returns replace two full-length return arrays.
+    """Beta of ``y``'s one-bar returns regressed on ``x``'s over ``period`` returns.
+
+    Running sums over rings of the last ``period`` returns. When every return of one input
+    in the window is zero (a flat stretch, common on prices quoted in cents) its sums are
+    reset to exactly 0: the subtractions would leave a ~1e-20 residue, and a residue in the
+    denominator read as a beta of -0.94 where TA-Lib reads 0.
+    """
     n = x.shape[0]
     out = nan_head(n, period)
     ring_x = np.zeros(period)
     ring_y = np.zeros(period)
     slot = 0
     s_xx = s_xy = s_x = s_y = 0.0
+    moves_x = moves_y = 0  # nonzero returns in the window
     for i in range(1, n):
         u = np.uint64(i)
         back = np.uint64(i - 1)
         rx = 0.0 if x[back] == 0.0 else (x[u] - x[back]) / x[back]
         ry = 0.0 if y[back] == 0.0 else (y[u] - y[back]) / y[back]
+        moves_x += rx != 0.0
+        moves_y += ry != 0.0
         ring_x[slot] = rx
         ring_y[slot] = ry
         slot = slot + 1 if slot + 1 < period else 0
@@ -251,6 +259,12 @@ def beta(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
             s_xy -= old_x * old_y
             s_x -= old_x
             s_y -= old_y
+            moves_x -= old_x != 0.0
+            moves_y -= old_y != 0.0
+            if moves_x == 0:
+                s_xx = s_x = s_xy = 0.0
+            if moves_y == 0:
+                s_y = s_xy = 0.0
     return out
 
 

@@ -161,6 +161,12 @@ class BetaStream(StreamingIndicator):
     """BETA of the second input's one-bar returns on the first's (exact kernel arithmetic)."""
 
     _previous: tuple[float, ...] | None
+    _moves_x: int
+    _moves_y: int
+    _s_xx: float
+    _s_xy: float
+    _s_x: float
+    _s_y: float
 
     def __init__(self, spec: IndicatorSpec, params: Params) -> None:
         super().__init__(spec, params)
@@ -178,6 +184,8 @@ class BetaStream(StreamingIndicator):
         ry = 0.0 if py == 0.0 else (y - py) / py
         returns = self._returns
         returns.append((rx, ry))
+        self._moves_x += rx != 0.0
+        self._moves_y += ry != 0.0
         self._s_xx += rx * rx
         self._s_xy += rx * ry
         self._s_x += rx
@@ -195,12 +203,20 @@ class BetaStream(StreamingIndicator):
         self._s_xy -= old_x * old_y
         self._s_x -= old_x
         self._s_y -= old_y
+        # As the kernel: an input with no move left in the window has sums of exactly 0.
+        self._moves_x -= old_x != 0.0
+        self._moves_y -= old_y != 0.0
+        if not self._moves_x:
+            self._s_xx = self._s_x = self._s_xy = 0.0
+        if not self._moves_y:
+            self._s_y = self._s_xy = 0.0
         return (value,)
 
     def _clear(self) -> None:
         self._returns.clear()
         self._previous = None
         self._s_xx = self._s_xy = self._s_x = self._s_y = 0.0
+        self._moves_x = self._moves_y = 0
 
 
 class CorrelStream(StreamingIndicator):

@@ -18,6 +18,8 @@ NOISE_FLOOR = {
     # TA-Lib keeps running flow sums, so a side whose window holds no flow reads a ~1e-15
     # residue; ours resets that side to exactly 0 (MFI exactly 0 or 100).
     "mfi": 1e-9,
+    # Same for one input flat over the window: TA-Lib's running sums leave ~1e-15, ours 0.
+    "beta": 1e-9,
 }
 
 

@@ -38,3 +38,16 @@ def test_mfi_flat_window_is_exactly_zero() -> None:
     high = np.array([10.0, 10.07, 10.07, 10.07, 10.07])
     out = ta.mfi(high, high, high, np.full(5, 3.0), timeperiod=2)
     assert list(out[2:]) == [100.0, 0.0, 0.0]
+
+
+def test_beta_of_a_flat_window_is_exactly_zero() -> None:
+    # x moves for five bars, then stays flat; y keeps moving. Once the window (3 returns)
+    # holds only flat x bars, x's variance is 0, so beta is 0 -- not the ratio of the
+    # subtraction residues left in running sums.
+    x = np.array([100.01, 100.03, 99.98, 100.07, 100.02, 100.05, 100.05, 100.05, 100.05, 100.05])
+    y = np.array([50.0, 50.02, 50.01, 50.05, 50.03, 50.04, 50.06, 50.02, 50.07, 50.01])
+    out = ta.beta(x, y, timeperiod=3)
+    assert list(out[-2:]) == [0.0, 0.0]
+    stream = ta.get("beta").streaming(timeperiod=3)
+    streamed = [stream.update(a, b) for a, b in zip(x, y, strict=True)]
+    assert streamed[-2:] == [0.0, 0.0]
