@@ -39,6 +39,20 @@ def anchored_sums(x: FloatArray, i: int, period: int) -> tuple[float, float, flo
 
 
 @kernel
+def changes_in(x: FloatArray, i: int, period: int) -> int:
+    """Return how many bars of the window ending at ``i`` differ from the bar before.
+
+    Zero means a flat window, whose variance is exactly 0 (TA-Lib reads 0 there; sliding
+    sums would leave a ~1e-20 residue, 1e-10 once square-rooted). The kernels slide the
+    count: ``+ (x[i] != x[i - 1]) - (x[i - period + 1] != x[i - period])``.
+    """
+    count = 0
+    for k in range(i - period + 2, i + 1):
+        count += x[k] != x[k - 1]
+    return count
+
+
+@kernel
 def reanchor_interval(period: int) -> int:
     """Bars between exact recomputations of the anchored window sums.
 
@@ -68,6 +82,7 @@ def rolling_moments(x: FloatArray, period: int, start: int, root: bool, scale: f
     s1 = 0.0
     s2 = 0.0
     countdown = 0
+    changes = changes_in(x, first, period) if first < n else 0
     for i in range(first, n):
         if countdown == 0:
             countdown = reanchor_interval(period)
@@ -78,8 +93,12 @@ def rolling_moments(x: FloatArray, period: int, start: int, root: bool, scale: f
             d_old = x[np.uint64(i - period)] - anchor
             s1 += d_new - d_old
             s2 += d_new * d_new - d_old * d_old
+        if i > first:
+            changes += (x[np.uint64(i)] != x[np.uint64(i - 1)]) - (
+                x[np.uint64(i - period + 1)] != x[np.uint64(i - period)]
+            )
         countdown -= 1
-        out[np.uint64(i)] = _moment(s1, s2, inverse, root, scale)
+        out[np.uint64(i)] = _moment(s1, s2, inverse, root, scale) if changes else 0.0
     return out
 
 
@@ -131,6 +150,7 @@ def bbands_sma(
     s2 = 0.0
     countdown = 0
     scale = 1.0 / period  # reciprocal means, as in ``sma``
+    changes = changes_in(x, first, period)
     for i in range(first, n):
         total += x[np.uint64(i)]
         mean = total * scale
@@ -143,10 +163,15 @@ def bbands_sma(
             d_old = x[np.uint64(i - period)] - anchor
             s1 += d_new - d_old
             s2 += d_new * d_new - d_old * d_old
+        if i > first:
+            changes += (x[np.uint64(i)] != x[np.uint64(i - 1)]) - (
+                x[np.uint64(i - period + 1)] != x[np.uint64(i - period)]
+            )
         countdown -= 1
         m1 = s1 * scale
         variance = s2 * scale - m1 * m1
-        deviation = np.sqrt(variance) if variance > 0.0 else 0.0
+        # A flat window has no spread at all (see :func:`changes_in`).
+        deviation = np.sqrt(variance) if variance > 0.0 and changes else 0.0
         middle[i] = mean
         upper[i] = mean + up * deviation
         lower[i] = mean - down * deviation

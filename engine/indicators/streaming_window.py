@@ -182,6 +182,7 @@ class MomentStream(StreamingIndicator):
 
     _seen: int
     _phase: int
+    _changes: int
     _anchor: float
     _s1: float
     _s2: float
@@ -208,8 +209,13 @@ class MomentStream(StreamingIndicator):
     def _variance(self, value: float) -> float:
         """Add one value; return the clamped population variance (NaN in the warm-up)."""
         window = self._window
+        if window:
+            self._changes += value != window[-1]
         window.append(value)
         period = self._period
+        if len(window) > period:
+            # The pair leaving the window (its first two values) no longer counts.
+            self._changes -= window[0] != window[1]
         seen = self._seen = self._seen + 1
         if seen < period:
             return NAN
@@ -232,6 +238,8 @@ class MomentStream(StreamingIndicator):
             s2 = self._s2 + (d_new * d_new - d_old * d_old)
         self._s1, self._s2 = s1, s2
         self._phase = self._phase + 1 if self._phase + 1 < self._interval else 0
+        if not self._changes:
+            return 0.0  # a flat window, exactly (as the kernel's change count)
         inverse = 1.0 / period
         m1 = s1 * inverse
         variance = s2 * inverse - m1 * m1
@@ -241,6 +249,7 @@ class MomentStream(StreamingIndicator):
         self._window.clear()
         self._seen = 0
         self._phase = 0
+        self._changes = 0
         self._anchor = self._s1 = self._s2 = 0.0
 
 
@@ -276,6 +285,7 @@ class LinregStream(StreamingIndicator):
 
     _seen: int
     _phase: int
+    _changes: int
     _anchor: float
     _sum_y: float
     _sum_xy: float

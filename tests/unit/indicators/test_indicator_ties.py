@@ -51,3 +51,21 @@ def test_beta_of_a_flat_window_is_exactly_zero() -> None:
     stream = ta.get("beta").streaming(timeperiod=3)
     streamed = [stream.update(a, b) for a, b in zip(x, y, strict=True)]
     assert streamed[-2:] == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("name", ["stddev", "var", "bbands"])
+def test_spread_of_a_flat_window_is_exactly_zero(name: str) -> None:
+    # Five moving cents, then a flat stretch: the sliding sums keep a rounding residue
+    # (VAR ~1e-20, STDDEV ~1e-10 after the square root); a flat window's spread is 0.
+    x = np.array([100.01, 100.07, 99.93, 100.11, 100.02, 100.07] + [100.05] * 8)
+    spec = ta.get(name)
+    batch = spec.compute({"real": x}, timeperiod=5)
+    stream = spec.streaming(timeperiod=5)
+    streamed = [stream.update(v) for v in x]
+    if name == "bbands":
+        upper, middle, lower = batch["upperband"], batch["middleband"], batch["lowerband"]
+        assert list(upper[-3:]) == list(middle[-3:]) == list(lower[-3:])
+        assert [row[0] - row[2] for row in streamed[-3:]] == [0.0, 0.0, 0.0]
+    else:
+        assert list(batch["real"][-3:]) == [0.0, 0.0, 0.0]
+        assert streamed[-3:] == [0.0, 0.0, 0.0]
