@@ -8,7 +8,6 @@ from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_momentum import is_zero
-from engine.indicators.kernels_statistic import abs_deviation
 from engine.indicators.kernels_volatility import range_sma
 from engine.indicators.kernels_window import (
     BLOCK,
@@ -20,6 +19,9 @@ from engine.indicators.kernels_window import (
 )
 
 NAN = np.nan
+# TA-Lib 0.8.1's scaled zero test: a difference within 1e-14 of its operands' size is zero
+# (two typical prices an ulp apart are a tie; a CCI gap that small is no gap).
+TIE = 1e-14
 
 
 @kernel
@@ -37,31 +39,32 @@ def bop(open_: FloatArray, high: FloatArray, low: FloatArray, close: FloatArray)
 def cci(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
     """Commodity channel index on the typical price with mean absolute deviation.
 
-    The typical prices of the window live in a ring stored twice (at ``j`` and ``j +
-    period``), so the window is always one contiguous run: no full-length array, and the
-    deviation loop reads it in order with four partial sums (its rounding then differs
-    from a single running sum by ~1e-16, far inside parity tolerance).
+    Bit for bit TA-Lib 0.8.1's arithmetic: every bar re-sums the ring of the last
+    ``period`` typical prices in its storage order (slot ``i % period``), divides by the
+    period, and sums ``|tp - mean|`` the same way -- no running total, so nothing drifts
+    over a million bars (a running sum drifted 2e-7). A gap or deviation within 1e-14 of
+    the mean's size reads as zero (TA-Lib's scaled zero test), so a flat window gives 0.
     """
     n = high.shape[0]
     out = new_array(n)
     out[: min(period - 1, n)] = NAN
-    ring = np.empty(2 * period)
-    slot = 0
-    total = 0.0
-    scale = 1.0 / period  # reciprocal means, as in ``sma``
+    ring = np.empty(period)
     for i in range(n):
         typical = (high[i] + low[i] + close[i]) / 3.0
-        ring[slot] = typical
-        ring[slot + period] = typical
-        slot = slot + 1 if slot + 1 < period else 0
-        total += typical
+        ring[i % period] = typical
         if i >= period - 1:
-            mean = total * scale
-            deviation = abs_deviation(ring, slot, period, mean)
+            total = 0.0
+            for j in range(period):
+                total += ring[j]
+            mean = total / period
+            deviation = 0.0
+            for j in range(period):
+                deviation += abs(ring[j] - mean)
+            deviation /= period
             gap = typical - mean
-            valid = gap != 0.0 and deviation != 0.0
-            out[i] = gap / (0.015 * (deviation * scale)) if valid else 0.0
-            total -= ring[slot]
+            level = TIE * abs(mean)
+            flat = abs(gap) <= level or abs(deviation) <= level
+            out[i] = 0.0 if flat else gap / (0.015 * deviation)
     return out
 
 
@@ -114,10 +117,6 @@ def mfi(
             up = up - old_up if ups else 0.0
             down = down - old_down if downs else 0.0
     return out
-
-
-# Relative size under which two typical prices are one (TA-Lib 0.8.1's scaled zero test).
-TIE = 1e-14
 
 
 @kernel

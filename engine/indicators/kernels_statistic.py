@@ -343,40 +343,23 @@ def correl(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
 
 @kernel
 def avgdev(x: FloatArray, period: int) -> FloatArray:
-    """Mean absolute deviation from the ``period``-bar mean."""
+    """Mean absolute deviation from the ``period``-bar mean.
+
+    Each bar re-sums its window in order and divides by the period, as TA-Lib does; a
+    running total drifts over a long series and left ~1e-13 where a flat window is 0.
+    """
     n = x.shape[0]
     out = nan_head(n, period - 1)
-    total = 0.0
-    scale = 1.0 / period  # reciprocal means, as in ``sma``
-    for t in range(n):
-        total += x[t]
-        if t >= period - 1:
-            mean = total * scale
-            out[t] = abs_deviation(x, t - period + 1, period, mean) * scale
-            total -= x[t - period + 1]
+    for t in range(period - 1, n):
+        total = 0.0
+        for k in range(t - period + 1, t + 1):
+            total += x[k]
+        mean = total / period
+        deviation = 0.0
+        for k in range(t - period + 1, t + 1):
+            deviation += abs(x[k] - mean)
+        out[t] = deviation / period
     return out
-
-
-@kernel
-def abs_deviation(values: FloatArray, begin: int, period: int, mean: float) -> float:
-    """Sum of ``|v - mean|`` over ``values[begin : begin + period]``, four sums at a time.
-
-    Four partial sums break the add chain; the rounding then differs from one running sum
-    by ~1e-16 relative, far inside parity tolerance.
-    """
-    a = b = c = d = 0.0
-    j = begin
-    stop = begin + period
-    while j + 4 <= stop:
-        a += abs(values[np.uint64(j)] - mean)
-        b += abs(values[np.uint64(j + 1)] - mean)
-        c += abs(values[np.uint64(j + 2)] - mean)
-        d += abs(values[np.uint64(j + 3)] - mean)
-        j += 4
-    while j < stop:
-        a += abs(values[np.uint64(j)] - mean)
-        j += 1
-    return (a + b) + (c + d)
 
 
 @kernel

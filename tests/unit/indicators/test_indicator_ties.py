@@ -69,3 +69,16 @@ def test_spread_of_a_flat_window_is_exactly_zero(name: str) -> None:
     else:
         assert list(batch["real"][-3:]) == [0.0, 0.0, 0.0]
         assert streamed[-3:] == [0.0, 0.0, 0.0]
+
+
+def test_cci_does_not_drift_over_a_long_series() -> None:
+    # CCI depends on its last 14 bars only, so after 400,000 bars it must equal CCI computed
+    # on those bars alone; a running total of typical prices drifted ~1e-7 from it.
+    rng = np.random.default_rng(3)
+    close = 1000.0 + np.cumsum(rng.normal(0.0, 0.05, 400_000))
+    high, low = close + 0.03, close - 0.04
+    full = ta.cci(high, low, close)
+    tail = ta.cci(high[-14:], low[-14:], close[-14:])
+    assert full[-1] == pytest.approx(tail[-1], rel=1e-12)
+    flat = np.full(20, 100.07)
+    assert list(ta.cci(flat, flat, flat)[13:]) == [0.0] * 7
