@@ -180,14 +180,25 @@ def _range_position(
 def _position(
     highest: FloatArray, lowest: FloatArray, close: FloatArray, out: FloatArray, williams: bool
 ) -> None:
+    # A range within TIE of the extremes' size is flat and reads 0 (TA-Lib 0.8.1's scaled
+    # test): STOCHRSI's RSI wobbles by ulps through a flat stretch, and an exact test turned
+    # that wobble into %K anywhere between 0 and 100.
     if williams:
         for i in range(out.shape[0]):
             span = (highest[i] - lowest[i]) / -100.0
-            out[i] = (highest[i] - close[i]) / span if span != 0.0 else 0.0
+            flat = flat_range(highest[i], lowest[i])
+            out[i] = 0.0 if flat else (highest[i] - close[i]) / span
     else:
         for i in range(out.shape[0]):
             span = (highest[i] - lowest[i]) / 100.0
-            out[i] = (close[i] - lowest[i]) / span if span != 0.0 else 0.0
+            flat = flat_range(highest[i], lowest[i])
+            out[i] = 0.0 if flat else (close[i] - lowest[i]) / span
+
+
+@kernel
+def flat_range(highest: float, lowest: float) -> bool:
+    """Return True when ``highest - lowest`` is within ``TIE`` of their size."""
+    return abs(highest - lowest) <= TIE * (abs(highest) + abs(lowest))
 
 
 @kernel

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engine.indicators._common import Params
+from engine.indicators.kernels_oscillators import TIE
 from engine.indicators.kernels_sar import STATE_SIZE, sar_arguments, sar_start, sar_step
 from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_window import MonotonicExtreme
@@ -44,7 +45,9 @@ class RangeStream(StreamingIndicator):
             if self._seen < self._period:
                 return (NAN,)
             span = (highest - lowest) / -100.0
-            return ((highest - row[2]) / span if span != 0.0 else 0.0,)
+            if abs(highest - lowest) <= TIE * (abs(highest) + abs(lowest)):
+                return (0.0,)  # the batch kernel's scaled flat test
+            return ((highest - row[2]) / span,)
         if self._seen < self._period:
             return (NAN, NAN, NAN)
         return (highest, (highest + lowest) / 2.0, lowest)

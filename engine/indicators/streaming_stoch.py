@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from engine.indicators._common import Params
 from engine.indicators.bindings._helpers import matype
+from engine.indicators.kernels_oscillators import TIE
 from engine.indicators.streaming import HistoryStream, StreamingIndicator, WindowStream
 from engine.indicators.streaming_window import MonotonicExtreme
 
@@ -107,7 +108,10 @@ def generic_stream(spec: IndicatorSpec, params: Params) -> StreamingIndicator:
 
 def _fast_k(highest: float, lowest: float, close: float) -> float:
     span = (highest - lowest) / 100.0
-    return (close - lowest) / span if span != 0.0 else 0.0
+    # The batch kernel's scaled flat test (``flat_range``), in plain Python.
+    if abs(highest - lowest) <= TIE * (abs(highest) + abs(lowest)):
+        return 0.0
+    return (close - lowest) / span
 
 
 class StochStream(StreamingIndicator):

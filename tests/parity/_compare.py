@@ -27,6 +27,33 @@ NOISE_FLOOR = {
     "mfi": 1e-9,
     # Same for one input flat over the window: TA-Lib's running sums leave ~1e-15, ours 0.
     "beta": 1e-9,
+    # Differences of two averages that are equal in exact arithmetic (fast and slow SMA of a
+    # flat stretch, a price and its own average, the smoothed %K of a flat range, a
+    # regression slope of a flat window): each side rounds its running sums in its own
+    # order, so both print a residue of 1e-16..1e-10 of either sign. Worst measured
+    # residues on the 1M-bar cent grid: AO 1.9e-11, AC 5.3e-14, ADOSC 1.5e-11, COPPOCK
+    # 8e-16, DPO 1.9e-11, ERI 8.5e-14, FOSC 2.4e-11, LINEARREG_SLOPE 9.5e-12, its ANGLE
+    # (x 57 degrees per unit) 5.5e-10, MACDEXT 3.9e-14, MACDFIX 1.7e-13, STOCH/STOCHF
+    # 3.6e-11, STOCHRSI 3.7e-12.
+    **dict.fromkeys(
+        (
+            "ao",
+            "ac",
+            "adosc",
+            "coppock",
+            "dpo",
+            "eri",
+            "fosc",
+            "linearreg_slope",
+            "macdext",
+            "macdfix",
+            "stoch",
+            "stochf",
+            "stochrsi",
+        ),
+        1e-9,
+    ),
+    "linearreg_angle": 1e-8,
 }
 
 

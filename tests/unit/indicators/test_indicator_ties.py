@@ -82,3 +82,20 @@ def test_cci_does_not_drift_over_a_long_series() -> None:
     assert full[-1] == pytest.approx(tail[-1], rel=1e-12)
     flat = np.full(20, 100.07)
     assert list(ta.cci(flat, flat, flat)[13:]) == [0.0] * 7
+
+
+def test_stochrsi_of_a_flat_stretch_is_zero() -> None:
+    # Through a flat stretch RSI keeps its value but wobbles by ulps (both Wilder averages
+    # decay by the same factor, rounded separately), so the 5-bar RSI range is ~1e-14,
+    # not 0. TA-Lib reads a range that small against the RSI's size as flat: %K = 0. An
+    # exact test turned the wobble into %K anywhere from 0 to 100.
+    rng = np.random.default_rng(11)
+    moves = 100.0 + np.cumsum(rng.integers(-3, 4, 60)) / 100.0
+    x = np.concatenate([moves, np.full(150, moves[-1])])
+    fastk, _ = ta.stochrsi(x)
+    line = ta.rsi(x)
+    tail = slice(100, None)
+    assert np.ptp(line[tail]) < 1e-12  # the wobble
+    assert np.all(fastk[tail] == 0.0)
+    talib = pytest.importorskip("talib")
+    assert np.all(talib.STOCHRSI(x)[0][tail] == 0.0)
