@@ -310,7 +310,14 @@ def correl(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
     s_x = s_y = s_xx = s_yy = s_xy = 0.0
     scale = 1.0 / period
     countdown = 0
+    # A flat input has no spread: correlation 0 exactly (see :func:`changes_in`), where the
+    # sliding sums' residue read as anything in -1..1.
+    changes_x = changes_in(x, first, period)
+    changes_y = changes_in(y, first, period)
     for t in range(first, n):
+        if t > first:
+            changes_x += (x[t] != x[t - 1]) - (x[t - period + 1] != x[t - period])
+            changes_y += (y[t] != y[t - 1]) - (y[t - period + 1] != y[t - period])
         if countdown == 0:
             countdown = period  # a one-bar window must re-anchor every bar to read exactly 0
             ax = x[t]
@@ -337,7 +344,7 @@ def correl(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
         countdown -= 1
         spread = (s_xx - s_x * s_x * scale) * (s_yy - s_y * s_y * scale)
         r = (s_xy - s_x * s_y * scale) / math.sqrt(spread) if spread > 0.0 else 0.0
-        out[t] = min(max(r, -1.0), 1.0)
+        out[t] = min(max(r, -1.0), 1.0) if changes_x and changes_y else 0.0
     return out
 
 

@@ -237,8 +237,16 @@ class CorrelStream(StreamingIndicator):
     def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
         x, y = row
         pairs = self._pairs
+        counts = self._counts
+        if pairs:
+            counts[0] += x != pairs[-1][0]
+            counts[1] += y != pairs[-1][1]
         pairs.append((x, y))
         period = self._period
+        if len(pairs) > period:
+            # The pair of bars leaving the window no longer counts (as ``changes_in``).
+            counts[0] -= pairs[0][0] != pairs[1][0]
+            counts[1] -= pairs[0][1] != pairs[1][1]
         self._seen += 1
         if self._seen < period:
             return (NAN,)
@@ -269,6 +277,8 @@ class CorrelStream(StreamingIndicator):
         self._countdown -= 1
         self._sums = [s_x, s_y, s_xx, s_yy, s_xy]
         spread = (s_xx - s_x * s_x / period) * (s_yy - s_y * s_y / period)
+        if not (counts[0] and counts[1]):
+            return (0.0,)  # a flat input: no spread, as the kernel
         r = (s_xy - s_x * s_y / period) / math.sqrt(spread) if spread > 0.0 else 0.0
         return (min(max(r, -1.0), 1.0),)
 
@@ -278,6 +288,7 @@ class CorrelStream(StreamingIndicator):
         self._countdown = 0
         self._anchor = (0.0, 0.0)
         self._sums = [0.0] * 5
+        self._counts = [0, 0]
 
 
 class FractalStream(StreamingIndicator):

@@ -34,9 +34,10 @@ NOISE_FLOOR = {
     # residues on the 1M-bar cent grid: AO 1.9e-11, AC 5.3e-14, ADOSC 1.5e-11, COPPOCK
     # 8e-16, DPO 1.9e-11, ERI 8.5e-14, FOSC 2.4e-11, LINEARREG_SLOPE 9.5e-12, its ANGLE
     # (x 57 degrees per unit) 5.5e-10, MACDEXT 3.9e-14, MACDFIX 1.7e-13, STOCH/STOCHF
-    # 3.6e-11, STOCHRSI 3.7e-12.
+    # 3.6e-11, STOCHRSI 3.7e-12, CORREL 8e-11 (uncorrelated windows, r ~ 0).
     **dict.fromkeys(
         (
+            "correl",
             "ao",
             "ac",
             "adosc",

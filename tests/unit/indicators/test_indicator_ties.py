@@ -99,3 +99,21 @@ def test_stochrsi_of_a_flat_stretch_is_zero() -> None:
     assert np.all(fastk[tail] == 0.0)
     talib = pytest.importorskip("talib")
     assert np.all(talib.STOCHRSI(x)[0][tail] == 0.0)
+
+
+def test_correl_with_a_flat_input_is_exactly_zero() -> None:
+    # Cent prices from the long-series parity grid: x is flat over the last 30-bar window,
+    # y is not. A flat input has no spread, so CORREL is 0 (TA-Lib too); the sliding sums,
+    # anchored before the flat stretch, left a residue that read -2.6e-9.
+    x_cents = [20008] * 8 + [20006, 20006, 20005, 20007, 20008, 20009, 20007, 20007, 20006]
+    x_cents += [20004, 20005, 20004, 20002, 20000, 20000, 19998, 19997, 19998, 19999]
+    y_cents = [20008] * 8 + [20009, 20006, 20007, 20005, 20008, 20007, 20010, 20008, 20006]
+    y_cents += [20007, 20004, 20005, 20005, 20002, 19999, 20001, 19999, 19996, 19999, 19998]
+    y_cents += [19999]
+    x = np.array(x_cents + [20000] * 30) / 100.0
+    y = np.array(y_cents + [20000] * 28) / 100.0
+    assert len(x) == len(y) == 57
+    assert np.ptp(x[-30:]) == 0.0 and np.ptp(y[-30:]) > 0.0
+    assert ta.correl(x, y)[-1] == 0.0
+    stream = ta.get("correl").streaming()
+    assert [stream.update(a, b) for a, b in zip(x, y, strict=True)][-1] == 0.0
