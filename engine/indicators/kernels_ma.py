@@ -96,16 +96,51 @@ def wma(x: FloatArray, period: int, start: int) -> FloatArray:
     for i in range(start, first):
         weighted += x[i] * (i - start + 1)
         plain += x[i]
+    interval = wma_reanchor_interval(period)
+    countdown = interval
     for i in range(first, n):
         # Unsigned indices: numba then skips its negative-index wrap-around select.
         value = x[np.uint64(i)]
-        weighted += value * period
-        plain += value
+        if countdown == 0:
+            countdown = interval
+            weighted, plain = wma_sums(x, i - period + 1, period)
+        else:
+            weighted += value * period
+            plain += value
+        countdown -= 1
         out[np.uint64(i)] = weighted / divider
         # Dropping one weight from every term is the same as subtracting the plain sum.
         weighted -= plain
         plain -= x[np.uint64(i - period + 1)]
     return out
+
+
+@kernel
+def wma_reanchor_interval(period: int) -> int:
+    """Bars between exact recomputations of a WMA's running sums.
+
+    The O(1) update (add ``value * period``, subtract the plain sum) gathers rounding:
+    after 10^6 bars near 1000 it was 1.8e-6 off the exact average (HMA, built on three
+    WMAs, 1e-5); TA-Lib 0.8.1 stays within 1e-11. Re-summing the window every 64 bars (or
+    every period, if longer) bounds that at O(1) amortised cost.
+    """
+    return max(64, period)
+
+
+@exact_kernel
+def wma_sums(x: FloatArray, begin: int, period: int) -> tuple[float, float]:
+    """Return (sum of ``x[begin + k] * (k + 1)``, plain sum) over ``period`` values.
+
+    Additions only, newest first (the newest value is in every partial sum, the oldest in
+    one): no product a caller's fastmath flags could fuse, so the stream's Python re-sum
+    (``wma_window_sums``) rounds identically.
+    """
+    weighted = 0.0
+    plain = 0.0
+    for k in range(period - 1, -1, -1):
+        plain += x[begin + k]
+        weighted += plain
+    return weighted, plain
 
 
 @kernel
@@ -293,11 +328,23 @@ def wma_inplace(buf: FloatArray, period: int, start: int) -> None:
         weighted += value * (i - start + 1)
         plain += value
     slot = period - 1
+    interval = wma_reanchor_interval(period)
+    countdown = interval
     for i in range(first, n):
         value = buf[i]
         ring[slot] = value
-        weighted += value * period
-        plain += value
+        if countdown == 0:
+            # Re-sum the window (oldest first, in the ring after ``slot``); see :func:`wma`.
+            countdown = interval
+            weighted = 0.0
+            plain = 0.0
+            for k in range(period - 1, -1, -1):  # additions only, as :func:`wma_sums`
+                plain += ring[(slot + 1 + k) % period]
+                weighted += plain
+        else:
+            weighted += value * period
+            plain += value
+        countdown -= 1
         buf[i] = weighted / divider
         weighted -= plain
         slot = slot + 1 if slot + 1 < period else 0
@@ -403,10 +450,17 @@ def _double_minus_wma(x: FloatArray, period: int, start: int, buf: FloatArray) -
         weighted += x[i] * (i - start + 1)
         plain += x[i]
     trailing = start
+    interval = wma_reanchor_interval(period)
+    countdown = interval
     for i in range(first, n):
         value = x[i]
-        weighted += value * period
-        plain += value
+        if countdown == 0:
+            countdown = interval  # as :func:`wma`
+            weighted, plain = wma_sums(x, i - period + 1, period)
+        else:
+            weighted += value * period
+            plain += value
+        countdown -= 1
         buf[i] = 2.0 * buf[i] - weighted / divider
         weighted -= plain
         plain -= x[trailing]

@@ -371,9 +371,13 @@ def coppock(x: FloatArray, wma_period: int, roc1: int, roc2: int) -> FloatArray:
     return out
 
 
-@kernel
+@exact_kernel
 def _roc_at(x: FloatArray, i: int, period: int) -> float:
-    """ROC of bar ``i`` over ``period`` bars, exactly as :func:`change` mode 1 computes it."""
+    """ROC of bar ``i`` over ``period`` bars, exactly as :func:`change` mode 1 computes it.
+
+    Exact (no FMA): COPPOCK adds two of these, and a fused ``r1 + q * 100`` rounded an ulp
+    away from the stream's Python sum.
+    """
     previous = x[i - period]
     return 0.0 if previous == 0.0 else ((x[i] / previous) - 1.0) * 100.0
 

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 
 from engine.indicators._common import Params
 from engine.indicators.bindings._helpers import matype
+from engine.indicators.kernels_ma import wma_reanchor_interval
 from engine.indicators.kernels_oscillators import TIE
 from engine.indicators.streaming import HistoryStream, StreamingIndicator, WindowStream
-from engine.indicators.streaming_window import MonotonicExtreme
+from engine.indicators.streaming_window import MonotonicExtreme, wma_window_sums
 
 if TYPE_CHECKING:
     from engine.indicators.registry import IndicatorSpec
@@ -80,8 +81,13 @@ class MaCore:
                 self.total += value * count
                 self.plain += value
                 return NAN
-            weighted = self.total + value * period
-            plain = self.plain + value
+            outputs = self.count
+            self.count = outputs + 1
+            if outputs and outputs % wma_reanchor_interval(period) == 0:
+                weighted, plain = wma_window_sums(window)  # the kernel's exact re-sum
+            else:
+                weighted = self.total + value * period
+                plain = self.plain + value
             self.total = weighted - plain
             self.plain = plain - window.popleft()
             return weighted / self.divider

@@ -14,6 +14,7 @@ from collections import deque
 from typing import TYPE_CHECKING, ClassVar
 
 from engine.indicators._common import Params
+from engine.indicators.kernels_ma import wma_reanchor_interval
 from engine.indicators.kernels_statistic import reanchor_interval
 from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_more import true_range
@@ -143,6 +144,16 @@ class ExtremeStream(StreamingIndicator):
         self._seen = 0
 
 
+def wma_window_sums(window: deque[float]) -> tuple[float, float]:
+    """Return a WMA window's weighted and plain sums exactly as the kernels' ``wma_sums``."""
+    weighted = 0.0
+    plain = 0.0
+    for value in reversed(window):
+        plain += value
+        weighted += plain
+    return weighted, plain
+
+
 class WmaStream(StreamingIndicator):
     """WMA with the batch kernel's weighted and plain running sums."""
 
@@ -153,6 +164,8 @@ class WmaStream(StreamingIndicator):
         self._window: deque[float] = deque()
         self._weighted = 0.0
         self._plain = 0.0
+        self._interval = int(wma_reanchor_interval(self._period))
+        self._outputs_seen = 0
 
     def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
         value = row[0]
@@ -164,8 +177,13 @@ class WmaStream(StreamingIndicator):
             self._weighted += value * count
             self._plain += value
             return (NAN,)
-        weighted = self._weighted + value * period
-        plain = self._plain + value
+        outputs = self._outputs_seen
+        self._outputs_seen = outputs + 1
+        if outputs and outputs % self._interval == 0:
+            weighted, plain = wma_window_sums(window)  # the kernel's periodic exact re-sum
+        else:
+            weighted = self._weighted + value * period
+            plain = self._plain + value
         result = weighted / self._divider
         self._weighted = weighted - plain
         self._plain = plain - window.popleft()
@@ -175,6 +193,7 @@ class WmaStream(StreamingIndicator):
         self._window.clear()
         self._weighted = 0.0
         self._plain = 0.0
+        self._outputs_seen = 0
 
 
 class MomentStream(StreamingIndicator):

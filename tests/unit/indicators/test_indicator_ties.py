@@ -118,3 +118,33 @@ def test_correl_with_a_flat_input_is_exactly_zero() -> None:
     assert ta.correl(x, y)[-1] == 0.0
     stream = ta.get("correl").streaming()
     assert [stream.update(a, b) for a, b in zip(x, y, strict=True)][-1] == 0.0
+
+
+@pytest.mark.parametrize("name", ["wma", "hma"])
+def test_weighted_averages_do_not_drift_over_a_long_series(name: str) -> None:
+    # WMA depends on its last bars only, so after 400,000 bars it must equal the WMA of
+    # those bars alone; the O(1) running sums drifted ~1e-9 relative (HMA 1e-8) before the
+    # periodic exact re-sum.
+    rng = np.random.default_rng(5)
+    x = 1000.0 + np.cumsum(rng.normal(0.0, 0.05, 400_000))
+    spec = ta.get(name)
+    full = spec.compute({"real": x})["real"]
+    window = spec.lookback() + 1
+    tail = spec.compute({"real": x[-window:]})["real"]
+    assert full[-1] == pytest.approx(tail[-1], rel=1e-13)
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [("wma", {}), ("hma", {}), ("coppock", {}), ("stoch", {"slowk_matype": 2})],
+)
+def test_weighted_average_streams_re_sum_with_batch(name: str, params: dict[str, int]) -> None:
+    rng = np.random.default_rng(8)
+    close = 1000.0 + np.cumsum(rng.normal(0.0, 0.05, 3000))
+    data = {"real": close, "high": close + 0.02, "low": close - 0.03, "close": close}
+    spec = ta.get(name)
+    batch = spec.compute({k: data[k] for k in spec.inputs}, **params)
+    stream = spec.streaming(**params)
+    rows = [stream.update(*r) for r in zip(*(data[k] for k in spec.inputs), strict=True)]
+    first = np.asarray([r[0] if isinstance(r, tuple) else r for r in rows])
+    np.testing.assert_array_equal(first, batch[spec.outputs[0]])
