@@ -21,12 +21,15 @@ one pass per function per series: about 30-60 s in all on one core.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import engine.indicators as ta
 from tests.parity._compare import (
     NOISE_FLOOR,
+    TOLERANCE,
     assert_close,
     assert_decisions_and_values,
     talib_outputs,
@@ -135,3 +138,11 @@ def test_tiny_prices_are_not_zeroed(function: str) -> None:
             f"ours={ours[output][zeros[0]]!r} talib={values[zeros[0]]!r}"
         )
         assert_close(spec.name, f"tiny/{output}", ours[output], values)
+
+
+def test_every_allowance_is_documented() -> None:
+    """Each per-function tolerance and noise floor is listed in docs/indicators.md."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "indicators.md").read_text()
+    head = docs.split("## ", 1)[0]
+    missing = [name for name in {**TOLERANCE, **NOISE_FLOOR} if f"`{name}`" not in head]
+    assert missing == []
