@@ -146,3 +146,22 @@ def test_every_allowance_is_documented() -> None:
     head = docs.split("## ", 1)[0]
     missing = [name for name in {**TOLERANCE, **NOISE_FLOOR} if f"`{name}`" not in head]
     assert missing == []
+
+
+@pytest.fixture(scope="module")
+def short_grid() -> Series:
+    """4,000 bars of the cent grid: enough flat stretches and ties for every stream."""
+    return cent_grid(4000, 77)
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_streams_make_batch_decisions_on_the_grid(function: str, short_grid: Series) -> None:
+    """Streams (what paper/live trading runs) flatten, tie and zero exactly as batch."""
+    spec = ta.get(function.lower())
+    batch = spec.compute({k: short_grid[k] for k in spec.inputs})
+    stream = spec.streaming()
+    inputs = [short_grid[k] for k in spec.inputs]
+    rows = [stream.update(*row) for row in zip(*inputs, strict=True)]
+    columns = zip(*(row if isinstance(row, tuple) else (row,) for row in rows), strict=True)
+    for output, column in zip(spec.outputs, columns, strict=True):
+        assert_decisions_and_values(spec.name, f"stream/{output}", np.array(column), batch[output])
