@@ -9,7 +9,7 @@ import numpy as np
 
 from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
-from engine.indicators._jit import kernel
+from engine.indicators._jit import exact_kernel, kernel
 from engine.indicators.kernels_ma import ema
 from engine.indicators.kernels_volatility import atr
 from engine.indicators.kernels_window import donchian as window_donchian
@@ -141,7 +141,7 @@ def supertrend(
     return line, trend
 
 
-@kernel
+@exact_kernel
 def vwma(x: FloatArray, volume: FloatArray, period: int) -> FloatArray:
     """Volume-weighted moving average over ``period`` bars."""
     n = x.shape[0]
