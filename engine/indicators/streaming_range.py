@@ -12,11 +12,9 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from engine.indicators._common import Params
 from engine.indicators.kernels_oscillators import TIE
-from engine.indicators.kernels_sar import STATE_SIZE, sar_arguments, sar_start, sar_step
+from engine.indicators.kernels_sar import SarState, sar_arguments, sar_start, sar_step
 from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_window import MonotonicExtreme
 
@@ -182,20 +180,25 @@ class SarStream(StreamingIndicator):
     Bar 0 only seeds the stop, so the first value comes with bar 1, as in batch.
     """
 
+    _state: SarState | None
+
     def __init__(self, spec: IndicatorSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._params = sar_arguments(spec.name, params)
-        self._state = np.empty(STATE_SIZE)
         self._first: tuple[float, ...] = ()
+        self._state = None
 
     def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
         high, low = row
         if not self._first:
             self._first = row
             return (NAN,)
-        if self._rows == 2:
-            sar_start(self._state, self._params, self._first[0], self._first[1], high, low)
-        return (float(sar_step(self._state, self._params, high, low)),)
+        state = self._state
+        if state is None:
+            state = sar_start(self._params, self._first[0], self._first[1], high, low)
+        value, self._state = sar_step(state, self._params, high, low)
+        return (float(value),)
 
     def _clear(self) -> None:
         self._first = ()
+        self._state = None
