@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from engine.indicators._common import Params
 from engine.indicators.bindings._helpers import matype
-from engine.indicators.kernels_ma import wma_reanchor_interval
 from engine.indicators.kernels_oscillators import TIE
+from engine.indicators.kernels_window import wma_reanchor_interval
 from engine.indicators.streaming import HistoryStream, StreamingIndicator, WindowStream
 from engine.indicators.streaming_window import MonotonicExtreme, wma_window_sums
 

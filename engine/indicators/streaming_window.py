@@ -14,8 +14,8 @@ from collections import deque
 from typing import TYPE_CHECKING, ClassVar
 
 from engine.indicators._common import Params
-from engine.indicators.kernels_ma import wma_reanchor_interval
 from engine.indicators.kernels_statistic import reanchor_interval
+from engine.indicators.kernels_window import wma_reanchor_interval
 from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_more import true_range
 
