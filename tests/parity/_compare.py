@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-# TA-Lib 0.8.1 computes the regression slope with a rounding about 1e-10 away from the
-# exact value on prices near 3e4 (ours is closer to exact rational arithmetic); the angle
-# multiplies that by 57, so it gets a looser bound. Every other function meets 1e-9.
+# Values: relative error (absolute below 1) per function; every function not listed meets
+# DEFAULT_TOLERANCE. Each entry is also listed in docs/indicators.md.
 TOLERANCE = {
+    # TA-Lib 0.8.1 computes the regression slope with a rounding about 1e-10 away from the
+    # exact value on prices near 3e4 (ours is closer to exact rational arithmetic); the
+    # angle multiplies that by 57, so it gets a looser bound.
     "linearreg_angle": 1e-7,
     # BETA divides by n * sum(x^2) - sum(x)^2, which cancels 7+ digits when a window's
     # returns are nearly equal (a steady trend on a cent grid: beta of -1963); TA-Lib
