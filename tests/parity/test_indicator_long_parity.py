@@ -125,16 +125,17 @@ def test_long_series_match_talib(function: str, long_series: dict[str, Series]) 
                 np.testing.assert_array_equal(ours[output], values, err_msg=spec.name)
 
 
+@pytest.mark.parametrize("scale", [1e-9, 1e-13])
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_tiny_prices_are_not_zeroed(function: str) -> None:
-    """An instrument quoted near 1e-9 (SHIB/BTC) gets TA-Lib's ratios, not a flat 0.
+def test_tiny_prices_are_not_zeroed(function: str, scale: float) -> None:
+    """An instrument quoted near 1e-9 (SHIB/BTC) or 1e-13 gets TA-Lib's ratios, not 0.
 
     TA-Lib 0.8.1 tests denominators against exactly zero (PPO/PVO against 1e-14), so RSI,
     DX, BOP, ... of such prices are ordinary numbers; a fixed 1e-8 band zeroed them all.
     """
     spec = ta.get(function.lower())
     walk = random_walk(2000, 9)
-    data = {k: (v if k == "periods" else v * 1e-9) for k, v in walk.items()}
+    data = {k: (v if k == "periods" else v * scale) for k, v in walk.items()}
     params = dict(spec.params)
     ours = spec.compute({k: data[k] for k in spec.inputs}, **params)
     theirs = talib_outputs(spec.name, data, params)
