@@ -123,7 +123,7 @@ def po(x: FloatArray, fast: int, slow: int, matype: int, percent: bool) -> Float
     if percent:
         with np.errstate(all="ignore"):
             ratio = ((fast_line - slow_line) / slow_line) * 100.0
-        out[lookback:] = np.where(np.abs(slow_line) < 1e-8, 0.0, ratio)[lookback:]
+        out[lookback:] = np.where(np.abs(slow_line) < 1e-14, 0.0, ratio)[lookback:]
     else:
         out[lookback:] = (fast_line - slow_line)[lookback:]
     return out

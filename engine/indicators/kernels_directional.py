@@ -87,7 +87,7 @@ def directional(
         tr_total = tr_total * keep + true_range_at(high, low, close, i)
         if mode < 2:
             move = plus_total if mode == 0 else minus_total
-            out[i] = 0.0 if -1e-8 < tr_total < 1e-8 else 100.0 * (move / tr_total)
+            out[i] = 0.0 if tr_total == 0.0 else 100.0 * (move / tr_total)
             continue
         value = dx_value(plus_total, minus_total, tr_total, -1.0)
         if mode == 2:
@@ -125,19 +125,19 @@ def di(
         plus, minus = moves(high, low, i)
         tr = true_range_at(high, low, close, i)
         move = plus if want_plus else minus
-        out[i] = 0.0 if -1e-8 < tr < 1e-8 else move / tr
+        out[i] = 0.0 if tr == 0.0 else move / tr
     return out
 
 
 @kernel
 def dx_value(plus: float, minus: float, tr: float, fallback: float) -> float:
     """DX from smoothed parts; ``fallback`` when the range or the DI sum is ~0."""
-    if -1e-8 < tr < 1e-8:
+    if tr == 0.0:
         return fallback
     minus_di = 100.0 * (minus / tr)
     plus_di = 100.0 * (plus / tr)
     total = minus_di + plus_di
-    if -1e-8 < total < 1e-8:
+    if total == 0.0:
         return fallback
     return 100.0 * (abs(minus_di - plus_di) / total)
 
@@ -249,7 +249,7 @@ def vortex(
         minus_total += abs(low[u] - high[back])
         tr_total += true_range_at(high, low, close, i)
         if i >= period:
-            if -1e-8 < tr_total < 1e-8:
+            if tr_total == 0.0:
                 plus_out[u] = 0.0
                 minus_out[u] = 0.0
             else:

@@ -16,6 +16,7 @@ import numpy.typing as npt
 from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import exact_kernel, kernel
+from engine.indicators.kernels_window import wma_reanchor_interval, wma_sums
 
 NAN = np.nan
 
@@ -96,11 +97,18 @@ def wma(x: FloatArray, period: int, start: int) -> FloatArray:
     for i in range(start, first):
         weighted += x[i] * (i - start + 1)
         plain += x[i]
+    interval = wma_reanchor_interval(period)
+    countdown = interval
     for i in range(first, n):
         # Unsigned indices: numba then skips its negative-index wrap-around select.
         value = x[np.uint64(i)]
-        weighted += value * period
-        plain += value
+        if countdown == 0:
+            countdown = interval
+            weighted, plain = wma_sums(x, i - period + 1, period)
+        else:
+            weighted += value * period
+            plain += value
+        countdown -= 1
         out[np.uint64(i)] = weighted / divider
         # Dropping one weight from every term is the same as subtracting the plain sum.
         weighted -= plain
@@ -293,11 +301,23 @@ def wma_inplace(buf: FloatArray, period: int, start: int) -> None:
         weighted += value * (i - start + 1)
         plain += value
     slot = period - 1
+    interval = wma_reanchor_interval(period)
+    countdown = interval
     for i in range(first, n):
         value = buf[i]
         ring[slot] = value
-        weighted += value * period
-        plain += value
+        if countdown == 0:
+            # Re-sum the window (oldest first, in the ring after ``slot``); see :func:`wma`.
+            countdown = interval
+            weighted = 0.0
+            plain = 0.0
+            for k in range(period - 1, -1, -1):  # additions only, as :func:`wma_sums`
+                plain += ring[(slot + 1 + k) % period]
+                weighted += plain
+        else:
+            weighted += value * period
+            plain += value
+        countdown -= 1
         buf[i] = weighted / divider
         weighted -= plain
         slot = slot + 1 if slot + 1 < period else 0
@@ -351,7 +371,7 @@ def kama(x: FloatArray, period: int, start: int) -> FloatArray:
             noise += abs(x[u] - x[np.uint64(i - 1)])
         change = x[u] - x[back]
         # TA-Lib caps the efficiency ratio at 1 and treats a flat window as fully efficient.
-        flat = (noise <= change) | (noise > -1e-8) & (noise < 1e-8)
+        flat = (noise <= change) | (noise == 0.0)
         ratio = 1.0 if flat else abs(change / noise)
         sc = ratio * const_diff + const_max
         sc *= sc
@@ -403,10 +423,17 @@ def _double_minus_wma(x: FloatArray, period: int, start: int, buf: FloatArray) -
         weighted += x[i] * (i - start + 1)
         plain += x[i]
     trailing = start
+    interval = wma_reanchor_interval(period)
+    countdown = interval
     for i in range(first, n):
         value = x[i]
-        weighted += value * period
-        plain += value
+        if countdown == 0:
+            countdown = interval  # as :func:`wma`
+            weighted, plain = wma_sums(x, i - period + 1, period)
+        else:
+            weighted += value * period
+            plain += value
+        countdown -= 1
         buf[i] = 2.0 * buf[i] - weighted / divider
         weighted -= plain
         plain -= x[trailing]
@@ -488,7 +515,7 @@ def ema_oscillator(x: FloatArray, fast: int, slow: int, percent: bool) -> FloatA
 
     Each leg is :func:`ema` (seeded by its own first mean); the output starts where the
     slower leg does. ``percent`` gives ``(fast - slow) / slow * 100`` (0 if ``|slow| <
-    1e-8``), as TA-Lib's PPO.
+    1e-14``), as TA-Lib's PPO.
     """
     if slow < fast:
         fast, slow = slow, fast
@@ -515,7 +542,7 @@ def ema_oscillator(x: FloatArray, fast: int, slow: int, percent: bool) -> FloatA
             slow_value = slow_value * (1.0 - k_slow) + x[i] * k_slow
         if not percent:
             out[i] = fast_value - slow_value
-        elif abs(slow_value) < 1e-8:
+        elif abs(slow_value) < 1e-14:
             out[i] = 0.0
         else:
             out[i] = ((fast_value - slow_value) / slow_value) * 100.0

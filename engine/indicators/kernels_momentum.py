@@ -1,7 +1,9 @@
 """Momentum kernels (TA-Lib group "Momentum Indicators"), part one: oscillators on one series.
 
-TA-Lib treats a denominator within 1e-8 of zero as zero (its ``TA_IS_ZERO``); the kernels do
-the same so flat markets give TA-Lib's numbers, not a division blow-up.
+A ratio whose denominator is exactly zero (a flat window) reads 0, as in TA-Lib 0.8.1. Older
+TA-Lib releases zeroed any denominator within 1e-8 (``TA_IS_ZERO``); 0.8.1 does not, so
+an instrument quoted at 1e-9 (SHIB/BTC) or a flat stretch whose Wilder averages have decayed
+below 1e-8 still gets its real ratio. Only PPO/PVO keep a fixed band, 1e-14.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ NAN = np.nan
 
 @kernel
 def is_zero(value: float) -> bool:
-    """Return True when ``value`` is within TA-Lib's zero tolerance (1e-8)."""
-    return -1e-8 < value < 1e-8
+    """Return True when ``value`` is exactly zero, TA-Lib 0.8.1's test for a flat window."""
+    return value == 0.0
 
 
 @kernel
@@ -42,7 +44,7 @@ def rsi(x: FloatArray, period: int, start: int) -> FloatArray:
     gain /= period
     loss /= period
     total = gain + loss
-    out[first] = 100.0 * (gain / total) if total >= 1e-8 else 0.0
+    out[first] = 100.0 * (gain / total) if total > 0.0 else 0.0
     # ``avg * (p - 1) / p + new / p`` as one fused multiply-add on the recursive chain
     # (the ``new / p`` product is off it): a third of TA-Lib's latency per bar. It moves
     # results by about an ulp per step, damped by the average, far inside parity tolerance.
@@ -58,7 +60,7 @@ def rsi(x: FloatArray, period: int, start: int) -> FloatArray:
         loss = loss * keep + max(-change, 0.0) * inverse
         total = gain + loss
         # Written as a positive test so a NaN bar reads 0 afterwards, as in TA-Lib.
-        out[i] = 100.0 * (gain / total) if total >= 1e-8 else 0.0
+        out[i] = 100.0 * (gain / total) if total > 0.0 else 0.0
     return out
 
 
@@ -369,9 +371,13 @@ def coppock(x: FloatArray, wma_period: int, roc1: int, roc2: int) -> FloatArray:
     return out
 
 
-@kernel
+@exact_kernel
 def _roc_at(x: FloatArray, i: int, period: int) -> float:
-    """ROC of bar ``i`` over ``period`` bars, exactly as :func:`change` mode 1 computes it."""
+    """ROC of bar ``i`` over ``period`` bars, exactly as :func:`change` mode 1 computes it.
+
+    Exact (no FMA): COPPOCK adds two of these, and a fused ``r1 + q * 100`` rounded an ulp
+    away from the stream's Python sum.
+    """
     previous = x[i - period]
     return 0.0 if previous == 0.0 else ((x[i] / previous) - 1.0) * 100.0
 

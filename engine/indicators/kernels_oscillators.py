@@ -8,7 +8,6 @@ from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.kernels_momentum import is_zero
-from engine.indicators.kernels_statistic import abs_deviation
 from engine.indicators.kernels_volatility import range_sma
 from engine.indicators.kernels_window import (
     BLOCK,
@@ -20,6 +19,9 @@ from engine.indicators.kernels_window import (
 )
 
 NAN = np.nan
+# TA-Lib 0.8.1's scaled zero test: a difference within 1e-14 of its operands' size is zero
+# (two typical prices an ulp apart are a tie; a CCI gap that small is no gap).
+TIE = 1e-14
 
 
 @kernel
@@ -29,7 +31,7 @@ def bop(open_: FloatArray, high: FloatArray, low: FloatArray, close: FloatArray)
     out = new_array(n)
     for i in range(n):
         span = high[i] - low[i]
-        out[i] = 0.0 if span < 1e-8 else (close[i] - open_[i]) / span
+        out[i] = 0.0 if span <= 0.0 else (close[i] - open_[i]) / span
     return out
 
 
@@ -37,31 +39,32 @@ def bop(open_: FloatArray, high: FloatArray, low: FloatArray, close: FloatArray)
 def cci(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
     """Commodity channel index on the typical price with mean absolute deviation.
 
-    The typical prices of the window live in a ring stored twice (at ``j`` and ``j +
-    period``), so the window is always one contiguous run: no full-length array, and the
-    deviation loop reads it in order with four partial sums (its rounding then differs
-    from a single running sum by ~1e-16, far inside parity tolerance).
+    Bit for bit TA-Lib 0.8.1's arithmetic: every bar re-sums the ring of the last
+    ``period`` typical prices in its storage order (slot ``i % period``), divides by the
+    period, and sums ``|tp - mean|`` the same way -- no running total, so nothing drifts
+    over a million bars (a running sum drifted 2e-7). A gap or deviation within 1e-14 of
+    the mean's size reads as zero (TA-Lib's scaled zero test), so a flat window gives 0.
     """
     n = high.shape[0]
     out = new_array(n)
     out[: min(period - 1, n)] = NAN
-    ring = np.empty(2 * period)
-    slot = 0
-    total = 0.0
-    scale = 1.0 / period  # reciprocal means, as in ``sma``
+    ring = np.empty(period)
     for i in range(n):
         typical = (high[i] + low[i] + close[i]) / 3.0
-        ring[slot] = typical
-        ring[slot + period] = typical
-        slot = slot + 1 if slot + 1 < period else 0
-        total += typical
+        ring[i % period] = typical
         if i >= period - 1:
-            mean = total * scale
-            deviation = abs_deviation(ring, slot, period, mean)
+            total = 0.0
+            for j in range(period):
+                total += ring[j]
+            mean = total / period
+            deviation = 0.0
+            for j in range(period):
+                deviation += abs(ring[j] - mean)
+            deviation /= period
             gap = typical - mean
-            valid = gap != 0.0 and deviation != 0.0
-            out[i] = gap / (0.015 * (deviation * scale)) if valid else 0.0
-            total -= ring[slot]
+            level = TIE * abs(mean)
+            flat = abs(gap) <= level or abs(deviation) <= level
+            out[i] = 0.0 if flat else gap / (0.015 * deviation)
     return out
 
 
@@ -69,9 +72,15 @@ def cci(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> Fl
 def mfi(
     high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, period: int
 ) -> FloatArray:
-    """Money flow index over ``period`` typical-price changes (0 if total flow < 1).
+    """Money flow index over ``period`` typical-price changes, as TA-Lib 0.8.1.
 
-    Rings of the last ``period`` up and down flows replace two full-length flow arrays.
+    A bar's flow (typical price times volume) counts as up or down by the sign of its
+    typical-price change, but two typical prices within ``TIE`` of their size are a tie and
+    count neither: on prices quoted in cents, ``(h + l + c) / 3`` of equal decimals can
+    differ by an ulp depending on the addition order, and TA-Lib reads that as no move.
+    Rings of the last ``period`` up and down flows keep running sums; a side with no flow
+    left in its window is reset to exactly 0 (the subtractions leave a ~1e-12 residue),
+    so a flat window reads 0 and a one-sided window exactly 0 or 100.
     """
     n = high.shape[0]
     out = new_array(n)
@@ -84,23 +93,43 @@ def mfi(
     previous = (high[0] + low[0] + close[0]) / 3.0
     up = 0.0
     down = 0.0
+    ups = 0
+    downs = 0
     for i in range(1, n):
         typical = (high[i] + low[i] + close[i]) / 3.0
         flow = typical * volume[i]
-        flow_up = flow if typical > previous else 0.0
-        flow_down = flow if typical < previous else 0.0
+        flow_up, flow_down = money_flow(typical, previous, flow)
         previous = typical
         ring_up[slot] = flow_up
         ring_down[slot] = flow_down
         slot = slot + 1 if slot + 1 < period else 0
         up += flow_up
         down += flow_down
+        ups += flow_up != 0.0
+        downs += flow_down != 0.0
         if i >= period:
             total = up + down
-            out[i] = 0.0 if total < 1.0 else 100.0 * (up / total)
-            up -= ring_up[slot]
-            down -= ring_down[slot]
+            out[i] = 0.0 if total == 0.0 else 100.0 * (up / total)
+            old_up = ring_up[slot]
+            old_down = ring_down[slot]
+            ups -= old_up != 0.0
+            downs -= old_down != 0.0
+            up = up - old_up if ups else 0.0
+            down = down - old_down if downs else 0.0
     return out
+
+
+@kernel
+def money_flow(typical: float, previous: float, flow: float) -> tuple[float, float]:
+    """Return (up flow, down flow) of one bar; a relative change within ``TIE`` is neither."""
+    change = typical - previous
+    if abs(change) <= TIE * (abs(typical) + abs(previous)):
+        return 0.0, 0.0
+    if change > 0.0:
+        return flow, 0.0
+    if change < 0.0:
+        return 0.0, flow
+    return 0.0, 0.0
 
 
 @kernel
@@ -151,14 +180,25 @@ def _range_position(
 def _position(
     highest: FloatArray, lowest: FloatArray, close: FloatArray, out: FloatArray, williams: bool
 ) -> None:
+    # A range within TIE of the extremes' size is flat and reads 0 (TA-Lib 0.8.1's scaled
+    # test): STOCHRSI's RSI wobbles by ulps through a flat stretch, and an exact test turned
+    # that wobble into %K anywhere between 0 and 100.
     if williams:
         for i in range(out.shape[0]):
             span = (highest[i] - lowest[i]) / -100.0
-            out[i] = (highest[i] - close[i]) / span if span != 0.0 else 0.0
+            flat = flat_range(highest[i], lowest[i])
+            out[i] = 0.0 if flat else (highest[i] - close[i]) / span
     else:
         for i in range(out.shape[0]):
             span = (highest[i] - lowest[i]) / 100.0
-            out[i] = (close[i] - lowest[i]) / span if span != 0.0 else 0.0
+            flat = flat_range(highest[i], lowest[i])
+            out[i] = 0.0 if flat else (close[i] - lowest[i]) / span
+
+
+@kernel
+def flat_range(highest: float, lowest: float) -> bool:
+    """Return True when ``highest - lowest`` is within ``TIE`` of their size."""
+    return abs(highest - lowest) <= TIE * (abs(highest) + abs(lowest))
 
 
 @kernel

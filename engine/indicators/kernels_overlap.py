@@ -9,7 +9,7 @@ import numpy as np
 
 from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
-from engine.indicators._jit import kernel
+from engine.indicators._jit import exact_kernel, kernel
 from engine.indicators.kernels_ma import ema
 from engine.indicators.kernels_volatility import atr
 from engine.indicators.kernels_window import donchian as window_donchian
@@ -62,7 +62,7 @@ def accbands(
     high_total = close_total = low_total = 0.0
     for i in range(n):
         total = high[i] + low[i]
-        if -1e-8 < total < 1e-8:
+        if total == 0.0:
             wide_high = high[i]
             wide_low = low[i]
         else:
@@ -141,7 +141,7 @@ def supertrend(
     return line, trend
 
 
-@kernel
+@exact_kernel
 def vwma(x: FloatArray, volume: FloatArray, period: int) -> FloatArray:
     """Volume-weighted moving average over ``period`` bars."""
     n = x.shape[0]
@@ -154,7 +154,7 @@ def vwma(x: FloatArray, volume: FloatArray, period: int) -> FloatArray:
         weighted += x[i] * volume[i]
         total += volume[i]
         if i >= period - 1:
-            out[i] = 0.0 if -1e-8 < total < 1e-8 else weighted / total
+            out[i] = 0.0 if total == 0.0 else weighted / total
             old = i - period + 1
             weighted -= x[old] * volume[old]
             total -= volume[old]

@@ -39,6 +39,20 @@ def anchored_sums(x: FloatArray, i: int, period: int) -> tuple[float, float, flo
 
 
 @kernel
+def changes_in(x: FloatArray, i: int, period: int) -> int:
+    """Return how many bars of the window ending at ``i`` differ from the bar before.
+
+    Zero means a flat window, whose variance is exactly 0 (TA-Lib reads 0 there; sliding
+    sums would leave a ~1e-20 residue, 1e-10 once square-rooted). The kernels slide the
+    count: ``+ (x[i] != x[i - 1]) - (x[i - period + 1] != x[i - period])``.
+    """
+    count = 0
+    for k in range(i - period + 2, i + 1):
+        count += x[k] != x[k - 1]
+    return count
+
+
+@kernel
 def reanchor_interval(period: int) -> int:
     """Bars between exact recomputations of the anchored window sums.
 
@@ -68,6 +82,7 @@ def rolling_moments(x: FloatArray, period: int, start: int, root: bool, scale: f
     s1 = 0.0
     s2 = 0.0
     countdown = 0
+    changes = changes_in(x, first, period) if first < n else 0
     for i in range(first, n):
         if countdown == 0:
             countdown = reanchor_interval(period)
@@ -78,8 +93,12 @@ def rolling_moments(x: FloatArray, period: int, start: int, root: bool, scale: f
             d_old = x[np.uint64(i - period)] - anchor
             s1 += d_new - d_old
             s2 += d_new * d_new - d_old * d_old
+        if i > first:
+            changes += (x[np.uint64(i)] != x[np.uint64(i - 1)]) - (
+                x[np.uint64(i - period + 1)] != x[np.uint64(i - period)]
+            )
         countdown -= 1
-        out[np.uint64(i)] = _moment(s1, s2, inverse, root, scale)
+        out[np.uint64(i)] = _moment(s1, s2, inverse, root, scale) if changes else 0.0
     return out
 
 
@@ -131,6 +150,7 @@ def bbands_sma(
     s2 = 0.0
     countdown = 0
     scale = 1.0 / period  # reciprocal means, as in ``sma``
+    changes = changes_in(x, first, period)
     for i in range(first, n):
         total += x[np.uint64(i)]
         mean = total * scale
@@ -143,10 +163,15 @@ def bbands_sma(
             d_old = x[np.uint64(i - period)] - anchor
             s1 += d_new - d_old
             s2 += d_new * d_new - d_old * d_old
+        if i > first:
+            changes += (x[np.uint64(i)] != x[np.uint64(i - 1)]) - (
+                x[np.uint64(i - period + 1)] != x[np.uint64(i - period)]
+            )
         countdown -= 1
         m1 = s1 * scale
         variance = s2 * scale - m1 * m1
-        deviation = np.sqrt(variance) if variance > 0.0 else 0.0
+        # A flat window has no spread at all (see :func:`changes_in`).
+        deviation = np.sqrt(variance) if variance > 0.0 and changes else 0.0
         middle[i] = mean
         upper[i] = mean + up * deviation
         lower[i] = mean - down * deviation
@@ -219,19 +244,27 @@ def linreg(x: FloatArray, period: int, mode: int) -> FloatArray:
 
 @exact_kernel
 def beta(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
-    """Beta of ``y``'s one-bar returns regressed on ``x``'s over ``period`` returns."""
-    # Rings of the last ``period`` returns replace two full-length return arrays.
+    """Beta of ``y``'s one-bar returns regressed on ``x``'s over ``period`` returns.
+
+    Running sums over rings of the last ``period`` returns. When every return of one input
+    in the window is zero (a flat stretch, common on prices quoted in cents) its sums are
+    reset to exactly 0: the subtractions would leave a ~1e-20 residue, and a residue in the
+    denominator read as a beta of -0.94 where TA-Lib reads 0.
+    """
     n = x.shape[0]
     out = nan_head(n, period)
     ring_x = np.zeros(period)
     ring_y = np.zeros(period)
     slot = 0
     s_xx = s_xy = s_x = s_y = 0.0
+    moves_x = moves_y = 0  # nonzero returns in the window
     for i in range(1, n):
         u = np.uint64(i)
         back = np.uint64(i - 1)
         rx = 0.0 if x[back] == 0.0 else (x[u] - x[back]) / x[back]
         ry = 0.0 if y[back] == 0.0 else (y[u] - y[back]) / y[back]
+        moves_x += rx != 0.0
+        moves_y += ry != 0.0
         ring_x[slot] = rx
         ring_y[slot] = ry
         slot = slot + 1 if slot + 1 < period else 0
@@ -251,6 +284,12 @@ def beta(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
             s_xy -= old_x * old_y
             s_x -= old_x
             s_y -= old_y
+            moves_x -= old_x != 0.0
+            moves_y -= old_y != 0.0
+            if moves_x == 0:
+                s_xx = s_x = s_xy = 0.0
+            if moves_y == 0:
+                s_y = s_xy = 0.0
     return out
 
 
@@ -271,7 +310,14 @@ def correl(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
     s_x = s_y = s_xx = s_yy = s_xy = 0.0
     scale = 1.0 / period
     countdown = 0
+    # A flat input has no spread: correlation 0 exactly (see :func:`changes_in`), where the
+    # sliding sums' residue read as anything in -1..1.
+    changes_x = changes_in(x, first, period)
+    changes_y = changes_in(y, first, period)
     for t in range(first, n):
+        if t > first:
+            changes_x += (x[t] != x[t - 1]) - (x[t - period + 1] != x[t - period])
+            changes_y += (y[t] != y[t - 1]) - (y[t - period + 1] != y[t - period])
         if countdown == 0:
             countdown = period  # a one-bar window must re-anchor every bar to read exactly 0
             ax = x[t]
@@ -298,46 +344,29 @@ def correl(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
         countdown -= 1
         spread = (s_xx - s_x * s_x * scale) * (s_yy - s_y * s_y * scale)
         r = (s_xy - s_x * s_y * scale) / math.sqrt(spread) if spread > 0.0 else 0.0
-        out[t] = min(max(r, -1.0), 1.0)
+        out[t] = min(max(r, -1.0), 1.0) if changes_x and changes_y else 0.0
     return out
 
 
 @kernel
 def avgdev(x: FloatArray, period: int) -> FloatArray:
-    """Mean absolute deviation from the ``period``-bar mean."""
+    """Mean absolute deviation from the ``period``-bar mean.
+
+    Each bar re-sums its window in order and divides by the period, as TA-Lib does; a
+    running total drifts over a long series and left ~1e-13 where a flat window is 0.
+    """
     n = x.shape[0]
     out = nan_head(n, period - 1)
-    total = 0.0
-    scale = 1.0 / period  # reciprocal means, as in ``sma``
-    for t in range(n):
-        total += x[t]
-        if t >= period - 1:
-            mean = total * scale
-            out[t] = abs_deviation(x, t - period + 1, period, mean) * scale
-            total -= x[t - period + 1]
+    for t in range(period - 1, n):
+        total = 0.0
+        for k in range(t - period + 1, t + 1):
+            total += x[k]
+        mean = total / period
+        deviation = 0.0
+        for k in range(t - period + 1, t + 1):
+            deviation += abs(x[k] - mean)
+        out[t] = deviation / period
     return out
-
-
-@kernel
-def abs_deviation(values: FloatArray, begin: int, period: int, mean: float) -> float:
-    """Sum of ``|v - mean|`` over ``values[begin : begin + period]``, four sums at a time.
-
-    Four partial sums break the add chain; the rounding then differs from one running sum
-    by ~1e-16 relative, far inside parity tolerance.
-    """
-    a = b = c = d = 0.0
-    j = begin
-    stop = begin + period
-    while j + 4 <= stop:
-        a += abs(values[np.uint64(j)] - mean)
-        b += abs(values[np.uint64(j + 1)] - mean)
-        c += abs(values[np.uint64(j + 2)] - mean)
-        d += abs(values[np.uint64(j + 3)] - mean)
-        j += 4
-    while j < stop:
-        a += abs(values[np.uint64(j)] - mean)
-        j += 1
-    return (a + b) + (c + d)
 
 
 @kernel

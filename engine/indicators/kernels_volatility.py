@@ -91,7 +91,7 @@ def _atr(
 def _scaled(average: float, close: float, normalised: bool) -> float:
     if not normalised:
         return average
-    return 0.0 if -1e-8 < close < 1e-8 else (average / close) * 100.0
+    return 0.0 if close == 0.0 else (average / close) * 100.0
 
 
 @kernel

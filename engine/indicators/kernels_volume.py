@@ -6,13 +6,13 @@ import numpy as np
 
 from engine.indicators._alloc import new_array
 from engine.indicators._common import FloatArray
-from engine.indicators._jit import kernel
+from engine.indicators._jit import exact_kernel, kernel
 from engine.indicators.kernels_ma import sma
 
 NAN = np.nan
 
 
-@kernel
+@exact_kernel
 def ad(high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray) -> FloatArray:
     """Chaikin accumulation/distribution line."""
     n = high.shape[0]
@@ -162,7 +162,7 @@ def obv(close: FloatArray, volume: FloatArray) -> FloatArray:
     return out
 
 
-@kernel
+@exact_kernel
 def pvt(close: FloatArray, volume: FloatArray) -> FloatArray:
     """Price-volume trend: cumulative relative price change times volume."""
     n = close.shape[0]
@@ -191,7 +191,7 @@ def rvol(volume: FloatArray, period: int) -> FloatArray:
     return out
 
 
-@kernel
+@exact_kernel
 def vwap(high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray) -> FloatArray:
     """Volume-weighted average typical price, cumulative from the first bar."""
     n = high.shape[0]

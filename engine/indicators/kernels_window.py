@@ -20,7 +20,7 @@ import numpy as np
 
 from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
-from engine.indicators._jit import kernel
+from engine.indicators._jit import exact_kernel, kernel
 
 NAN = np.nan
 
@@ -319,3 +319,31 @@ def _midpoints(highest: FloatArray, lowest: FloatArray, out: FloatArray) -> None
     """``out = (highest + lowest) / 2`` on zero-based views (so LLVM vectorises it)."""
     for i in range(out.shape[0]):
         out[i] = (highest[i] + lowest[i]) / 2.0
+
+
+@kernel
+def wma_reanchor_interval(period: int) -> int:
+    """Bars between exact recomputations of a WMA's running sums.
+
+    The O(1) update (add ``value * period``, subtract the plain sum) gathers rounding:
+    after 10^6 bars near 1000 it was 1.8e-6 off the exact average (HMA, built on three
+    WMAs, 1e-5); TA-Lib 0.8.1 stays within 1e-11. Re-summing the window every 64 bars (or
+    every period, if longer) bounds that at O(1) amortised cost.
+    """
+    return max(64, period)
+
+
+@exact_kernel
+def wma_sums(x: FloatArray, begin: int, period: int) -> tuple[float, float]:
+    """Return (sum of ``x[begin + k] * (k + 1)``, plain sum) over ``period`` values.
+
+    Additions only, newest first (the newest value is in every partial sum, the oldest in
+    one): no product a caller's fastmath flags could fuse, so the stream's Python re-sum
+    (``wma_window_sums``) rounds identically.
+    """
+    weighted = 0.0
+    plain = 0.0
+    for k in range(period - 1, -1, -1):
+        plain += x[begin + k]
+        weighted += plain
+    return weighted, plain

@@ -133,7 +133,7 @@ class RsiStream(StreamingIndicator):
             self._loss /= period
             self._gain /= period
         total = self._gain + self._loss
-        if not total >= 1e-8:
+        if not total > 0.0:
             return (0.0,)
         if self._chande:
             return (100.0 * ((self._gain - self._loss) / total),)

@@ -14,6 +14,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from engine.indicators._common import Params
+from engine.indicators.kernels_oscillators import TIE
 from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_more import true_range
 from engine.indicators.streaming_window import MonotonicExtreme
@@ -25,7 +26,7 @@ NAN = math.nan
 
 
 def _is_zero(value: float) -> bool:
-    return -1e-8 < value < 1e-8
+    return value == 0.0
 
 
 class WindowSumsStream(StreamingIndicator):
@@ -33,6 +34,7 @@ class WindowSumsStream(StreamingIndicator):
 
     _previous: tuple[float, ...] | None
     _sums: list[float]
+    _counts: list[int]
 
     def __init__(self, spec: IndicatorSpec, params: Params) -> None:
         super().__init__(spec, params)
@@ -57,7 +59,13 @@ class WindowSumsStream(StreamingIndicator):
             typical = (row[0] + row[1] + row[2]) / 3.0
             before = (previous[0] + previous[1] + previous[2]) / 3.0
             flow = typical * row[3]
-            item = (flow if typical > before else 0.0, flow if typical < before else 0.0)
+            change = typical - before
+            if abs(change) <= TIE * (abs(typical) + abs(before)):
+                item = (0.0, 0.0)
+            else:
+                item = (flow if change > 0.0 else 0.0, flow if change < 0.0 else 0.0)
+            self._counts[0] += item[0] != 0.0
+            self._counts[1] += item[1] != 0.0
         elif mode == 1:
             item = (
                 abs(row[0] - previous[1]),
@@ -75,15 +83,22 @@ class WindowSumsStream(StreamingIndicator):
             return nothing
         if mode == 0:
             total = sums[0] + sums[1]
-            result: tuple[float, ...] = (0.0 if total < 1.0 else 100.0 * (sums[0] / total),)
+            result: tuple[float, ...] = (0.0 if total == 0.0 else 100.0 * (sums[0] / total),)
         elif mode == 1:
             tr = sums[2]
             result = (0.0, 0.0) if _is_zero(tr) else (sums[0] / tr, sums[1] / tr)
         else:
             noise = sums[0]
             result = (0.0 if _is_zero(noise) else (highest - lowest) / noise,)
-        for k, value in enumerate(items.popleft()):
+        oldest = items.popleft()
+        for k, value in enumerate(oldest):
             sums[k] -= value
+        if mode == 0:
+            # As the kernel: a side with no flow left in the window is exactly 0.
+            for k in (0, 1):
+                self._counts[k] -= oldest[k] != 0.0
+                if not self._counts[k]:
+                    sums[k] = 0.0
         return result
 
     def _clear(self) -> None:
@@ -92,6 +107,7 @@ class WindowSumsStream(StreamingIndicator):
         self._low.clear()
         self._previous = None
         self._sums = [0.0, 0.0, 0.0]
+        self._counts = [0, 0]
 
 
 class UltoscStream(StreamingIndicator):
@@ -99,6 +115,7 @@ class UltoscStream(StreamingIndicator):
 
     _close: float
     _sums: list[float]
+    _counts: list[int]
 
     def __init__(self, spec: IndicatorSpec, params: Params) -> None:
         super().__init__(spec, params)
@@ -144,6 +161,12 @@ class BetaStream(StreamingIndicator):
     """BETA of the second input's one-bar returns on the first's (exact kernel arithmetic)."""
 
     _previous: tuple[float, ...] | None
+    _moves_x: int
+    _moves_y: int
+    _s_xx: float
+    _s_xy: float
+    _s_x: float
+    _s_y: float
 
     def __init__(self, spec: IndicatorSpec, params: Params) -> None:
         super().__init__(spec, params)
@@ -161,6 +184,8 @@ class BetaStream(StreamingIndicator):
         ry = 0.0 if py == 0.0 else (y - py) / py
         returns = self._returns
         returns.append((rx, ry))
+        self._moves_x += rx != 0.0
+        self._moves_y += ry != 0.0
         self._s_xx += rx * rx
         self._s_xy += rx * ry
         self._s_x += rx
@@ -178,18 +203,27 @@ class BetaStream(StreamingIndicator):
         self._s_xy -= old_x * old_y
         self._s_x -= old_x
         self._s_y -= old_y
+        # As the kernel: an input with no move left in the window has sums of exactly 0.
+        self._moves_x -= old_x != 0.0
+        self._moves_y -= old_y != 0.0
+        if not self._moves_x:
+            self._s_xx = self._s_x = self._s_xy = 0.0
+        if not self._moves_y:
+            self._s_y = self._s_xy = 0.0
         return (value,)
 
     def _clear(self) -> None:
         self._returns.clear()
         self._previous = None
         self._s_xx = self._s_xy = self._s_x = self._s_y = 0.0
+        self._moves_x = self._moves_y = 0
 
 
 class CorrelStream(StreamingIndicator):
     """CORREL with the batch kernel's sums, re-anchored on the newest bar every period."""
 
     _sums: list[float]
+    _counts: list[int]
     _countdown: int
     _seen: int
     _anchor: tuple[float, float]
@@ -203,8 +237,16 @@ class CorrelStream(StreamingIndicator):
     def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
         x, y = row
         pairs = self._pairs
+        counts = self._counts
+        if pairs:
+            counts[0] += x != pairs[-1][0]
+            counts[1] += y != pairs[-1][1]
         pairs.append((x, y))
         period = self._period
+        if len(pairs) > period:
+            # The pair of bars leaving the window no longer counts (as ``changes_in``).
+            counts[0] -= pairs[0][0] != pairs[1][0]
+            counts[1] -= pairs[0][1] != pairs[1][1]
         self._seen += 1
         if self._seen < period:
             return (NAN,)
@@ -235,6 +277,8 @@ class CorrelStream(StreamingIndicator):
         self._countdown -= 1
         self._sums = [s_x, s_y, s_xx, s_yy, s_xy]
         spread = (s_xx - s_x * s_x / period) * (s_yy - s_y * s_y / period)
+        if not (counts[0] and counts[1]):
+            return (0.0,)  # a flat input: no spread, as the kernel
         r = (s_xy - s_x * s_y / period) / math.sqrt(spread) if spread > 0.0 else 0.0
         return (min(max(r, -1.0), 1.0),)
 
@@ -244,6 +288,7 @@ class CorrelStream(StreamingIndicator):
         self._countdown = 0
         self._anchor = (0.0, 0.0)
         self._sums = [0.0] * 5
+        self._counts = [0, 0]
 
 
 class FractalStream(StreamingIndicator):

@@ -145,7 +145,7 @@ class AtrStream(StreamingIndicator):
             self._average = (self._average * (period - 1) + tr) / period
         if not self._normalised:
             return (self._average,)
-        return (0.0 if -1e-8 < close < 1e-8 else (self._average / close) * 100.0,)
+        return (0.0 if close == 0.0 else (self._average / close) * 100.0,)
 
     def _clear(self) -> None:
         self._close = NAN
@@ -195,7 +195,7 @@ class DirectionalStream(StreamingIndicator):
         self._minus = self._minus - self._minus / period + minus
         self._tr = self._tr - self._tr / period + tr
         mode = self._mode
-        small = -1e-8 < self._tr < 1e-8
+        small = self._tr == 0.0
         if mode < 2:
             move = self._plus if mode == 0 else self._minus
             return (0.0 if small else 100.0 * (move / self._tr),)
@@ -204,7 +204,7 @@ class DirectionalStream(StreamingIndicator):
             minus_di = 100.0 * (self._minus / self._tr)
             plus_di = 100.0 * (self._plus / self._tr)
             total = minus_di + plus_di
-            if not -1e-8 < total < 1e-8:
+            if total != 0.0:
                 value = 100.0 * (abs(minus_di - plus_di) / total)
         if mode == 2:
             if value >= 0.0:

@@ -13,6 +13,8 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from engine.indicators._common import Params
+from engine.indicators.kernels_oscillators import TIE
+from engine.indicators.kernels_sar import SarState, sar_arguments, sar_start, sar_step
 from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_window import MonotonicExtreme
 
@@ -41,7 +43,9 @@ class RangeStream(StreamingIndicator):
             if self._seen < self._period:
                 return (NAN,)
             span = (highest - lowest) / -100.0
-            return ((highest - row[2]) / span if span != 0.0 else 0.0,)
+            if abs(highest - lowest) <= TIE * (abs(highest) + abs(lowest)):
+                return (0.0,)  # the batch kernel's scaled flat test
+            return ((highest - row[2]) / span,)
         if self._seen < self._period:
             return (NAN, NAN, NAN)
         return (highest, (highest + lowest) / 2.0, lowest)
@@ -144,7 +148,7 @@ class AccbandsStream(StreamingIndicator):
     def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
         high, low, close = row
         total = high + low
-        if -1e-8 < total < 1e-8:
+        if total == 0.0:
             wide_high, wide_low = high, low
         else:
             factor = 4.0 * (high - low) / total
@@ -168,3 +172,33 @@ class AccbandsStream(StreamingIndicator):
     def _clear(self) -> None:
         self._bars.clear()
         self._high_total = self._close_total = self._low_total = 0.0
+
+
+class SarStream(StreamingIndicator):
+    """SAR and SAREXT in O(1): the batch kernel's own compiled step on a 7-float state.
+
+    Bar 0 only seeds the stop, so the first value comes with bar 1, as in batch.
+    """
+
+    _state: SarState | None
+
+    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+        super().__init__(spec, params)
+        self._params = sar_arguments(spec.name, params)
+        self._first: tuple[float, ...] = ()
+        self._state = None
+
+    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        high, low = row
+        if not self._first:
+            self._first = row
+            return (NAN,)
+        state = self._state
+        if state is None:
+            state = sar_start(self._params, self._first[0], self._first[1], high, low)
+        value, self._state = sar_step(state, self._params, high, low)
+        return (float(value),)
+
+    def _clear(self) -> None:
+        self._first = ()
+        self._state = None

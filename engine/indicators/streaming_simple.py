@@ -50,7 +50,7 @@ _PRICE: dict[str, Scalar] = {
     "medprice": lambda h, low: (h + low) / 2.0,
     "typprice": lambda h, low, c: (h + low + c) / 3.0,
     "wclprice": lambda h, low, c: (h + low + c * 2.0) / 4.0,
-    "bop": lambda o, h, low, c: 0.0 if h - low < 1e-8 else (c - o) / (h - low),
+    "bop": lambda o, h, low, c: 0.0 if h - low <= 0.0 else (c - o) / (h - low),
     "marketfi": lambda h, low, v: 0.0 if v == 0.0 else (h - low) / v,
 }
 

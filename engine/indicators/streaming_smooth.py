@@ -49,7 +49,7 @@ class KamaStream(StreamingIndicator):
             self._value = window[-2]
         change = value - window[0]
         noise = self._noise
-        ratio = 1.0 if noise <= change or -1e-8 < noise < 1e-8 else abs(change / noise)
+        ratio = 1.0 if noise <= change or noise == 0.0 else abs(change / noise)
         const_max = 2.0 / 31.0
         sc = ratio * (2.0 / 3.0 - const_max) + const_max
         sc *= sc
@@ -169,7 +169,7 @@ class PriceOscillatorStream(StreamingIndicator):
             return (NAN,)
         if not self._percent:
             return (fast - slow,)
-        return (0.0 if abs(slow) < 1e-8 else ((fast - slow) / slow) * 100.0,)
+        return (0.0 if abs(slow) < 1e-14 else ((fast - slow) / slow) * 100.0,)
 
     def _clear(self) -> None:
         self._fast.clear()
@@ -205,7 +205,7 @@ class TsiStream(StreamingIndicator):
         bottom = bottom_double.push(bottom)
         if math.isnan(top):
             return (NAN,)
-        return (0.0 if -1e-8 < bottom < 1e-8 else 100.0 * (top / bottom),)
+        return (0.0 if bottom == 0.0 else 100.0 * (top / bottom),)
 
     def _clear(self) -> None:
         for core in self._cores:

@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING
 
 from engine.indicators._common import Params
 from engine.indicators.bindings._helpers import matype
+from engine.indicators.kernels_oscillators import TIE
+from engine.indicators.kernels_window import wma_reanchor_interval
 from engine.indicators.streaming import HistoryStream, StreamingIndicator, WindowStream
-from engine.indicators.streaming_window import MonotonicExtreme
+from engine.indicators.streaming_window import MonotonicExtreme, wma_window_sums
 
 if TYPE_CHECKING:
     from engine.indicators.registry import IndicatorSpec
@@ -79,8 +81,13 @@ class MaCore:
                 self.total += value * count
                 self.plain += value
                 return NAN
-            weighted = self.total + value * period
-            plain = self.plain + value
+            outputs = self.count
+            self.count = outputs + 1
+            if outputs and outputs % wma_reanchor_interval(period) == 0:
+                weighted, plain = wma_window_sums(window)  # the kernel's exact re-sum
+            else:
+                weighted = self.total + value * period
+                plain = self.plain + value
             self.total = weighted - plain
             self.plain = plain - window.popleft()
             return weighted / self.divider
@@ -107,7 +114,10 @@ def generic_stream(spec: IndicatorSpec, params: Params) -> StreamingIndicator:
 
 def _fast_k(highest: float, lowest: float, close: float) -> float:
     span = (highest - lowest) / 100.0
-    return (close - lowest) / span if span != 0.0 else 0.0
+    # The batch kernel's scaled flat test (``flat_range``), in plain Python.
+    if abs(highest - lowest) <= TIE * (abs(highest) + abs(lowest)):
+        return 0.0
+    return (close - lowest) / span
 
 
 class StochStream(StreamingIndicator):
@@ -197,7 +207,7 @@ class RsiCore:
             self.gain = self.gain * self.keep + max(change, 0.0) * self.inverse
             self.loss = self.loss * self.keep + max(-change, 0.0) * self.inverse
         total = self.gain + self.loss
-        return 100.0 * (self.gain / total) if total >= 1e-8 else 0.0
+        return 100.0 * (self.gain / total) if total > 0.0 else 0.0
 
 
 class StochRsiStream(StreamingIndicator):
@@ -296,7 +306,7 @@ class SmiStream(StreamingIndicator):
             self._t2 = self._t2 * (1.0 - k) + self._t1 * k
             self._b2 = self._b2 * (1.0 - k) + self._b1 * k
         bottom = self._b2
-        value = 0.0 if -1e-8 < bottom < 1e-8 else 200.0 * (self._t2 / bottom)
+        value = 0.0 if bottom == 0.0 else 200.0 * (self._t2 / bottom)
         signal = self._signal.push(value)
         return (NAN, NAN) if signal != signal else (value, signal)
 

@@ -22,7 +22,7 @@ NAN = math.nan
 
 
 def _is_zero(value: float) -> bool:
-    return -1e-8 < value < 1e-8
+    return value == 0.0
 
 
 class DifferenceSmaStream(StreamingIndicator):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from engine.indicators._common import Params
 from engine.indicators.kernels_statistic import reanchor_interval
+from engine.indicators.kernels_window import wma_reanchor_interval
 from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_more import true_range
 
@@ -143,6 +144,16 @@ class ExtremeStream(StreamingIndicator):
         self._seen = 0
 
 
+def wma_window_sums(window: deque[float]) -> tuple[float, float]:
+    """Return a WMA window's weighted and plain sums exactly as the kernels' ``wma_sums``."""
+    weighted = 0.0
+    plain = 0.0
+    for value in reversed(window):
+        plain += value
+        weighted += plain
+    return weighted, plain
+
+
 class WmaStream(StreamingIndicator):
     """WMA with the batch kernel's weighted and plain running sums."""
 
@@ -153,6 +164,8 @@ class WmaStream(StreamingIndicator):
         self._window: deque[float] = deque()
         self._weighted = 0.0
         self._plain = 0.0
+        self._interval = int(wma_reanchor_interval(self._period))
+        self._outputs_seen = 0
 
     def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
         value = row[0]
@@ -164,8 +177,13 @@ class WmaStream(StreamingIndicator):
             self._weighted += value * count
             self._plain += value
             return (NAN,)
-        weighted = self._weighted + value * period
-        plain = self._plain + value
+        outputs = self._outputs_seen
+        self._outputs_seen = outputs + 1
+        if outputs and outputs % self._interval == 0:
+            weighted, plain = wma_window_sums(window)  # the kernel's periodic exact re-sum
+        else:
+            weighted = self._weighted + value * period
+            plain = self._plain + value
         result = weighted / self._divider
         self._weighted = weighted - plain
         self._plain = plain - window.popleft()
@@ -175,6 +193,7 @@ class WmaStream(StreamingIndicator):
         self._window.clear()
         self._weighted = 0.0
         self._plain = 0.0
+        self._outputs_seen = 0
 
 
 class MomentStream(StreamingIndicator):
@@ -182,6 +201,7 @@ class MomentStream(StreamingIndicator):
 
     _seen: int
     _phase: int
+    _changes: int
     _anchor: float
     _s1: float
     _s2: float
@@ -208,8 +228,13 @@ class MomentStream(StreamingIndicator):
     def _variance(self, value: float) -> float:
         """Add one value; return the clamped population variance (NaN in the warm-up)."""
         window = self._window
+        if window:
+            self._changes += value != window[-1]
         window.append(value)
         period = self._period
+        if len(window) > period:
+            # The pair leaving the window (its first two values) no longer counts.
+            self._changes -= window[0] != window[1]
         seen = self._seen = self._seen + 1
         if seen < period:
             return NAN
@@ -232,6 +257,8 @@ class MomentStream(StreamingIndicator):
             s2 = self._s2 + (d_new * d_new - d_old * d_old)
         self._s1, self._s2 = s1, s2
         self._phase = self._phase + 1 if self._phase + 1 < self._interval else 0
+        if not self._changes:
+            return 0.0  # a flat window, exactly (as the kernel's change count)
         inverse = 1.0 / period
         m1 = s1 * inverse
         variance = s2 * inverse - m1 * m1
@@ -241,6 +268,7 @@ class MomentStream(StreamingIndicator):
         self._window.clear()
         self._seen = 0
         self._phase = 0
+        self._changes = 0
         self._anchor = self._s1 = self._s2 = 0.0
 
 
@@ -276,6 +304,7 @@ class LinregStream(StreamingIndicator):
 
     _seen: int
     _phase: int
+    _changes: int
     _anchor: float
     _sum_y: float
     _sum_xy: float

@@ -9,37 +9,13 @@ import numpy as np
 import pytest
 
 import engine.indicators as ta
-from tests.parity._compare import assert_close
+from tests.parity._compare import assert_close, talib_outputs
 
 talib = pytest.importorskip("talib")
 abstract = pytest.importorskip("talib.abstract")
 
 NAMES = [spec.name for spec in ta.specs() if spec.group != "Pattern Recognition"]
 CANDLES = [spec.name for spec in ta.specs() if spec.group == "Pattern Recognition"]
-
-
-def talib_outputs(name: str, data: dict[str, np.ndarray], params: dict[str, object]) -> tuple:
-    spec = ta.get(name)
-    result = getattr(talib, name.upper())(*[data[k] for k in spec.inputs], **params)
-    result = result if isinstance(result, tuple) else (result,)
-    lookback = abstract.Function(name.upper(), **params).lookback
-    outputs = []
-    for output, values in zip(spec.outputs, result, strict=True):
-        values = values.astype(np.float64)
-        if output in spec.integer_outputs:
-            # TA-Lib pads integer outputs with 0; the library pads every output with NaN.
-            begin = _first_row(data, spec.inputs) + lookback
-            values[: min(begin, len(values))] = np.nan
-        outputs.append(values)
-    return tuple(outputs)
-
-
-def _first_row(data: dict[str, np.ndarray], inputs: tuple[str, ...]) -> int:
-    valid = np.ones(len(data[inputs[0]]), dtype=bool)
-    for key in inputs:
-        valid &= ~np.isnan(data[key])
-    hits = np.flatnonzero(valid)
-    return int(hits[0]) if hits.size else len(valid) - 1
 
 
 @pytest.mark.parametrize("name", NAMES)

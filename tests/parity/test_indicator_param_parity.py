@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 import engine.indicators as ta
-from tests.parity._compare import assert_close
-from tests.parity.test_indicator_batch_parity import talib_outputs
+from tests.parity._compare import assert_close, talib_outputs
 
 pytest.importorskip("talib")
 

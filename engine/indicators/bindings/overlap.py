@@ -9,6 +9,7 @@ from engine.indicators import composite as co
 from engine.indicators import kernels_cycle as cy
 from engine.indicators import kernels_ma as ma
 from engine.indicators import kernels_overlap as ov
+from engine.indicators import kernels_sar as sr
 from engine.indicators._binding import Binding
 from engine.indicators._common import FloatArray, Params
 from engine.indicators.bindings._helpers import (
@@ -22,7 +23,7 @@ from engine.indicators.bindings._helpers import (
 from engine.indicators.streaming import HistoryStream, StreamingIndicator, WindowStream
 from engine.indicators.streaming_core import EmaStream, RmaStream, SmaStream
 from engine.indicators.streaming_more import CascadeStream
-from engine.indicators.streaming_range import AccbandsStream, RangeStream
+from engine.indicators.streaming_range import AccbandsStream, RangeStream, SarStream
 from engine.indicators.streaming_sums import ChainStream, FlowRatioStream
 from engine.indicators.streaming_window import BbandsStream, ExtremeStream, WmaStream
 
@@ -121,6 +122,13 @@ def _mama(a: A, p: Params) -> Out:
     return cy.mama(a[0], float(p["fastlimit"]), float(p["slowlimit"]), 0)
 
 
+def _sar(name: str) -> Callable[[A, Params], Out]:
+    def run(a: A, p: Params) -> Out:
+        return (sr.sarext(a[0], a[1], sr.sar_arguments(name, p)),)
+
+    return run
+
+
 BINDINGS: dict[str, Binding] = {
     "sma": Binding(period_kernel(ma.sma), period_minus(1), stream=SmaStream),
     "ema": Binding(period_kernel(ma.ema), period_minus(1), "history", stream=EmaStream),
@@ -164,4 +172,6 @@ BINDINGS: dict[str, Binding] = {
     ),
     "mavp": Binding(_mavp, _mavp_lookback, memory_of(("matype", 0))),
     "mama": Binding(_mama, constant(co.MAMA_LOOKBACK), "history"),
+    "sar": Binding(_sar("sar"), constant(1), "history", SarStream),
+    "sarext": Binding(_sar("sarext"), constant(1), "history", SarStream),
 }
