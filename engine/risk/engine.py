@@ -69,8 +69,14 @@ class RiskEngine:
         instrument_rules: str = "round",
         checks: Sequence[RiskCheck] | None = None,
         fx_rate: Callable[[str], float] | None = None,
+        fee: Callable[[float, float, str], float] | None = None,
     ) -> None:
-        """Build the engine; ``fx_rate(symbol)`` converts quote prices now (None: no FX)."""
+        """Build the engine.
+
+        ``fx_rate(symbol)`` converts quote prices now (None: no FX); ``fee(quantity,
+        price, liquidity)`` is the fee model's (`FeeModel.fee`, quote currency), which the
+        cash check charges (None: ``fee_rate`` × notional).
+        """
         self._bus = bus
         self._clock = clock
         self._reject_off_grid = instrument_rules == "reject"
@@ -90,6 +96,7 @@ class RiskEngine:
                 allow_short,
                 self._reduce_only_ids,
                 fx_rate,
+                fee,
             )
             for symbol, instrument in instruments.items()
         }

@@ -80,6 +80,9 @@ class OrderMethods:
     _histories: Mapping[str, SymbolHistory]
     _instruments: Mapping[str, Instrument]
     _sizing_fee_rate: float
+    # the run's fee model, ``fee(quantity, price, liquidity)`` in quote currency (None: the
+    # reserve ``_sizing_fee_rate`` is all the sizing knows of fees)
+    _fee: Callable[[float, float, str], float] | None
     _fx_rate: Callable[[str], float] | None
     _size_at_fill: Callable[[str, float], None] | None
     _next_order: int
@@ -420,13 +423,39 @@ class OrderMethods:
         """
         if not math.isfinite(value):
             raise StrategyError(f"order_target_value({symbol!r}, {value}): not a number")
-        price = self._portfolio.last_price(self._known(symbol))
-        if self._fx_rate is not None:
-            price *= self._fx_rate(symbol)
+        quote = self._portfolio.last_price(self._known(symbol))
+        rate = 1.0 if self._fx_rate is None else self._fx_rate(symbol)
+        price = quote * rate
         if not 0.0 < price < math.inf:  # NaN before the first bar (or the first rate)
             return None
         target = value / (price * (1.0 + self._sizing_fee_rate))
+        if self._fee is not None and target > 0.0:
+            target = self._fee_fit(symbol, target, value, quote, rate)
         return self.order_target_quantity(symbol, target, tag=tag)
+
+    def _fee_fit(
+        self, symbol: str, target: float, value: float, quote: float, rate: float
+    ) -> float:
+        """Shrink a long ``target`` by lots until it and the fee of the buy fit in ``value``.
+
+        The reserve (``_sizing_fee_rate``) covers a fee that is a fraction of notional; a
+        per-unit fee or a minimum can charge more, and risk's cash check (which charges
+        the model's fee) would then deny the all-in buy that ``fraction=1.0`` is meant to
+        be (was: it passed risk and the broker's cash cap cut it at the fill). The fee is
+        a taker's, on the buy from the position now to the target, as at the fill
+        (`engine.execution.fill_sizing`). Runs one fee computation when the reserve
+        suffices (a percent fee within the sizing rate), a few more otherwise.
+        """
+        assert self._fee is not None
+        instrument = self._instruments[symbol]
+        lots = instrument.round_quantity(target)
+        held = self._portfolio.position_quantity(symbol)
+        while lots > held:
+            cost = (lots * quote + self._fee(lots - held, quote, "taker")) * rate
+            if cost <= value * (1.0 + 1e-12):
+                break
+            lots = instrument.round_quantity(lots - instrument.lot_size)
+        return lots
 
     def close_position(self, symbol: str, tag: str = "") -> str | None:
         """Make the position in ``symbol`` flat, whatever protective orders are working.

@@ -237,6 +237,82 @@ def test_two_same_bar_buys_on_a_cash_account_cannot_spend_the_cash_twice() -> No
     ]
 
 
+PER_UNIT_5 = {"fees": {"model": "per_unit", "per_unit": 5.0}, "cash_shortfall": "cancel"}
+
+
+@pytest.mark.parametrize(
+    ("fees", "quantity", "cost"),
+    [
+        ({"model": "per_unit", "per_unit": 5.0}, 98, "10290.00"),  # 9,800 + 98 x 5
+        ({"model": "per_unit", "per_unit": 0.01, "minimum": 150.0}, 99, "10050.00"),  # 9,900 + 150
+        ({"model": "percent", "maker_rate": 0.0, "taker_rate": 0.02}, 99, "10098.00"),  # 2 % taker
+    ],
+    ids=["per_unit", "minimum", "taker_rate"],
+)
+def test_cash_check_charges_the_fee_models_fee_not_the_sizing_rate(
+    fees: dict[str, Any], quantity: int, cost: str
+) -> None:
+    # Was: risk reserved the sizing rate (0.1 %: 98 x 100 x 1.001 = 9,809.80) and approved
+    # the buy; at the unchanged price of 100 the broker's cap (which charges the model's
+    # fee) then canceled it whole under cash_shortfall = "cancel".
+    execution = {"fees": fees, "cash_shortfall": "cancel"}
+    result = run([FLAT] * 3, {0: [lambda ctx: ctx.buy("X", quantity)]}, execution=execution)
+    assert fills(result) == []
+    assert denied(result) == [
+        (
+            "cash",
+            f"insufficient cash: buying {quantity} X at ~100 costs {cost} with fees, "
+            "free cash is 10000.00",
+        )
+    ]
+
+
+def test_a_buy_the_fee_model_lets_the_cash_pay_passes_and_fills_whole() -> None:
+    # 95 x 100 + 95 x 5 = 9,975 <= 10,000: approved and filled, cash 25.
+    result = run([FLAT] * 3, {0: [lambda ctx: ctx.buy("X", 95)]}, execution=PER_UNIT_5)
+    assert fills(result) == [("buy", 100.0, 95.0)]
+    assert cash(result) == 25.0
+
+
+@pytest.mark.parametrize(
+    ("fees", "quantity", "spent"),
+    [
+        ({"model": "per_unit", "per_unit": 5.0}, 95.0, 9_975.0),  # 96 would cost 10,080
+        ({"model": "per_unit", "per_unit": 0.01, "minimum": 150.0}, 98.0, 9_950.0),
+        ({"model": "percent", "rate": 0.001}, 99.0, 9_909.9),  # the reserve suffices
+    ],
+    ids=["per_unit", "minimum", "percent"],
+)
+def test_all_in_target_shrinks_until_the_fee_models_fee_fits(
+    fees: dict[str, Any], quantity: float, spent: float
+) -> None:
+    # floor(10,000 / (100 x 1.001)) = 99 reserves 0.1 %; a per-unit fee of 5 charges 495.
+    # Was: 99 ordered, approved, then cut to 95 by the broker's cash cap at the same price
+    # (and, with risk charging the model's fee, it would be denied outright).
+    def all_in(ctx: Context) -> None:
+        ctx.order_target_percent("X", 1.0)
+
+    result = run([FLAT] * 3, {0: [all_in]}, execution={"fees": fees})
+    assert fills(result) == [("buy", 100.0, quantity)]
+    assert cash(result) == pytest.approx(10_000.0 - spent, abs=1e-9)
+    assert rows(result) == [("buy", "market", "filled", quantity)]
+
+
+def test_same_bar_buys_reserve_the_fee_models_fee_for_each_other() -> None:
+    # 50 @ 100 costs 5,000 + 250 = 5,250 reserved; 48 more cost 4,800 + 240 = 5,040 >
+    # 4,750 free. Was: 5,005 reserved and 4,804.80 asked, so both passed risk.
+    twice = [lambda ctx: ctx.buy("X", 50), lambda ctx: ctx.buy("X", 48)]
+    result = run([FLAT] * 3, {0: twice}, execution=PER_UNIT_5)
+    assert fills(result) == [("buy", 100.0, 50.0)]
+    assert cash(result) == 10_000.0 - 5_250.0
+    assert denied(result) == [
+        (
+            "cash",
+            "insufficient cash: buying 48 X at ~100 costs 5040.00 with fees, free cash is 4750.00",
+        )
+    ]
+
+
 def test_same_bar_sells_cannot_short_when_shorting_is_disabled() -> None:
     # Long 10 (bar 0); on bar 1 two sells of 10: the second would sell 20 of the 10 held.
     sells = [lambda ctx: ctx.sell("X", 10), lambda ctx: ctx.sell("X", 10)]
