@@ -143,9 +143,15 @@ class SimulatedBroker:
         *,
         leverage: float = 1.0,
         fx: Callable[[str, int], float] | None = None,
+        bar_range: Callable[[str], tuple[float, float]] | None = None,
     ) -> None:
-        """Build the venue; ``fx(symbol, ts_ns)`` is a quote-to-account rate (None: no FX)."""
+        """Build the venue; ``fx(symbol, ts_ns)`` is a quote-to-account rate (None: no FX).
+
+        ``bar_range(symbol)`` is ``(high, low)`` of the bar whose close is the last price
+        (`MarketCache.bar_range`): the range a ``same_close`` fill's slippage stays in.
+        """
         self._bus = bus
+        self._bar_range = bar_range
         self._fx = fx
         self._clock = clock
         self._instruments = instruments
@@ -196,7 +202,11 @@ class SimulatedBroker:
         if order.order_type is OrderType.TRAILING_STOP:
             self._start_trailing(working, last)
         if self._fill_at_close and market and math.isfinite(last):
-            self._fill(working, last, "taker", now)
+            # at the close of the bar just seen: its high/low bound the slipped price
+            high, low = (math.inf, -math.inf)
+            if self._bar_range is not None:
+                high, low = self._bar_range(order.symbol)
+            self._fill(working, last, "taker", now, None, None, high, low)
             self._finish_immediate(working, now)
             if working.leaves <= 0:
                 return
@@ -471,8 +481,9 @@ class SimulatedBroker:
         ``bar_volume`` (bar or trade size) caps the fill only under
         ``volume_participation``; ``depth`` (the quote's displayed size) always caps it.
         ``high`` / ``low`` are the worst prices the data shows a buy / sell could get in
-        this event (the bar's high and low, a trade's price, a quote's ask and bid;
-        infinite when unknown, as for ``same_close`` fills): under
+        this event (the bar's high and low — for a ``same_close`` fill, those of the bar it
+        fills at the close of —, a trade's price, a quote's ask and bid; infinite when
+        unknown): under
         ``slippage_within_range`` a slipped price goes no further.
         """
         if (
