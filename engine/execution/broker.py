@@ -238,10 +238,19 @@ class SimulatedBroker:
             self._bus.publish(OrderModifyRejected(order_id, "", "order is not working", now, now))
             return
         order = working.order
+        instrument = self._instruments[order.symbol]
         new_quantity = order.quantity if quantity is None else quantity
         problem = ""
         if not (math.isfinite(new_quantity) and new_quantity > working.filled):
             problem = f"quantity {new_quantity:g} must exceed the filled {working.filled:g}"
+        elif instrument.round_quantity(new_quantity) <= working.filled:
+            # Checked on the lots it would get: 0.4 at lot 1 (or 5.4 with 5 filled) left the
+            # order nothing to fill, and it vanished from the venue unanswered.
+            problem = (
+                f"quantity {new_quantity:g} rounds to {instrument.round_quantity(new_quantity):g}"
+                f" at lot size {instrument.lot_size:g}, which must exceed the filled "
+                f"{working.filled:g}"
+            )
         for name, value in (("limit_price", limit_price), ("stop_price", stop_price)):
             if value is not None and not (math.isfinite(value) and value > 0):
                 problem = f"{name} must be a positive number, got {value}"
@@ -252,7 +261,6 @@ class SimulatedBroker:
         if problem:
             self._bus.publish(OrderModifyRejected(order_id, order.symbol, problem, now, now))
             return
-        instrument = self._instruments[order.symbol]
         buy = order.side is OrderSide.BUY
         working.order = order._replace(
             quantity=instrument.round_quantity(new_quantity),

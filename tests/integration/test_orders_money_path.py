@@ -469,3 +469,41 @@ def test_a_modification_that_lowers_the_quantity_always_passes() -> None:
     result = run([FLAT, FLAT, DIP, FLAT], actions, risk={"max_order_quantity": 40})
     assert fills(result) == [("buy", 95.0, 30.0)]
     assert order_reason(result) == ""
+
+
+@pytest.mark.parametrize(
+    ("place", "change", "bars", "filled"),
+    [
+        # 10 @ 95 modified to 0.4: lot 1 rounds it to 0 — refused, 10 fill on the dip
+        ({}, 0.4, [FLAT, FLAT, DIP, FLAT], [("buy", 95.0, 10.0)]),
+        # 5 of 10 filled on the first dip (5 per bar by volume), then 5.4 -> 5: nothing
+        # left to fill — refused, the other 5 fill on the second dip
+        (
+            {"volume_participation": 5e-6},
+            5.4,
+            [FLAT, DIP, DIP, FLAT],
+            [("buy", 95.0, 5.0), ("buy", 95.0, 5.0)],
+        ),
+    ],
+    ids=["to_zero", "to_the_filled"],
+)
+def test_a_modified_quantity_that_rounds_to_no_more_than_filled_is_refused(
+    place: dict[str, Any],
+    change: float,
+    bars: list[tuple[float, float, float, float]],
+    filled: list[tuple[str, float, float]],
+) -> None:
+    # Was: accepted, the order's quantity became 0 (or the filled 5): it vanished from the
+    # venue without a fill or cancel and stayed "accepted" / working in the book forever.
+    actions = {
+        0: [lambda ctx: ctx.buy("X", 10, limit_price=95)],
+        1: [modify_first(quantity=change)],
+    }
+    result = run(bars, actions, execution=place)
+    assert fills(result) == filled
+    assert order_reason(result) == (
+        f"modify rejected: quantity {change:g} rounds to {change // 1:g} at lot size 1, "
+        f"which must exceed the filled {filled[0][2] if len(filled) > 1 else 0:g}"
+    )
+    assert rows(result) == [("buy", "limit", "filled", 10.0)]
+    assert result.kernel.execution.open_orders("S1") == []
