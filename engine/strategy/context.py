@@ -101,6 +101,7 @@ class Context(OrderMethods):
         self._indicators: dict[tuple[object, ...], Indicator] = {}
         self._next_order = 0
         self._reduce_only_ids: set[str] = set()  # see `OrderMethods`
+        self._queued: dict[str, tuple[str, float]] = {}  # see `OrderMethods`
 
     # --- time and account -------------------------------------------------------------
 

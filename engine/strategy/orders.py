@@ -65,6 +65,11 @@ class OrdersView(Protocol):
         """Return the strategy's working orders, oldest first."""
         ...
 
+    @property
+    def orders(self) -> Mapping[str, Order]:
+        """Return every order execution has booked (any status), by id."""
+        ...
+
 
 class OrderMethods:
     """Order methods of `Context` (which inherits them), with the state they use.
@@ -89,6 +94,8 @@ class OrderMethods:
     # ids of this strategy's reduce-only orders (`Order` does not carry the flag): exits,
     # left out of the pending quantity `order_target_quantity` counts
     _reduce_only_ids: set[str]
+    # order id -> (symbol, signed quantity) of requests not yet booked (`_queued_quantity`)
+    _queued: dict[str, tuple[str, float]]
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         """Return this strategy's working orders (optionally for one symbol)."""
@@ -239,6 +246,8 @@ class OrderMethods:
         order_id = f"{self.strategy_id}-{self._next_order:06d}"
         if reduce_only:
             self._reduce_only_ids.add(order_id)
+        if self._queued and not self._bus.pending:
+            self._queued.clear()  # nothing waits on the bus: every earlier request was handled
         now = self._clock.timestamp_ns()
         # tuple.__new__ with the fields in `OrderRequested`'s order: this runs once per
         # order, and the named tuple's own (Python-level, keyword-friendly) __new__ costs
@@ -269,6 +278,10 @@ class OrderMethods:
                 ),
             )
         )
+        if self._bus.pending and not (reduce_only or oco_group):
+            # queued (published from a hook), not delivered: counted until booked; exits
+            # are not counted (see `order_target_quantity`)
+            self._queued[order_id] = (symbol, quantity if side is OrderSide.BUY else -quantity)
         return order_id
 
     def bracket(
@@ -348,12 +361,12 @@ class OrderMethods:
     def order_target_quantity(self, symbol: str, target: float, tag: str = "") -> str | None:
         """Order the difference between ``target`` (signed units) and the position.
 
-        Working orders' open quantity counts as already ordered, so calling this on every
-        bar does not stack duplicate orders. Protective exits do not count: reduce-only
-        orders and one-cancels-other members (a bracket's stop-loss and take-profit) may
-        never fill, and counting them as pending sells made a long with a working stop
-        buy as much again. They stay working (`close_position` cancels them). Returns the
-        order id, or None if nothing to do.
+        Working orders' open quantity, and requests still on their way (`_queued_quantity`),
+        count as already ordered: calls on every bar, or twice on one, do not stack orders.
+        Protective exits do not count: reduce-only orders and one-cancels-other members (a
+        bracket's stop-loss and take-profit) may never fill, and counting them as pending
+        sells made a long with a working stop buy as much again. They stay working
+        (`close_position` cancels them). Returns the order id, or None if nothing to do.
         """
         if symbol not in self._histories:
             self._known(symbol)  # raises, naming the nearest symbol
@@ -367,6 +380,8 @@ class OrderMethods:
                 for order in working
                 if not order.oco_group and order.order_id not in exits
             )
+        if self._queued:
+            pending += self._queued_quantity(symbol)
         delta = instrument.round_quantity(
             target - self._portfolio.position_quantity(symbol) - pending
         )
@@ -390,6 +405,28 @@ class OrderMethods:
             "",
             tag,
         )
+
+    def _queued_quantity(self, symbol: str) -> float:
+        """Return the signed quantity of ``symbol`` requested but not yet booked.
+
+        A request from a hook waits on the bus until the hook returns, so neither working
+        orders nor the position show it: two ``order_target_quantity(sym, 10)`` in one
+        ``on_bar`` bought 20. Booked requests are dropped (counted as working or filled),
+        all once the bus is empty; one risk denied meanwhile counts until then (the next
+        call orders less, never more).
+        """
+        queued = self._queued
+        if not self._bus.pending:
+            queued.clear()
+            return 0.0
+        booked = self._orders.orders
+        total = 0.0
+        for order_id, (queued_symbol, signed) in list(queued.items()):
+            if order_id in booked:
+                del queued[order_id]
+            elif queued_symbol == symbol:
+                total += signed
+        return total
 
     def order_target_percent(self, symbol: str, fraction: float, tag: str = "") -> str | None:
         """Hold a position worth ``fraction`` of equity (1.0 = 100%, -0.5 = 50% short).
@@ -440,11 +477,10 @@ class OrderMethods:
 
         The reserve (``_sizing_fee_rate``) covers a fee that is a fraction of notional; a
         per-unit fee or a minimum can charge more, and risk's cash check (which charges
-        the model's fee) would then deny the all-in buy that ``fraction=1.0`` is meant to
-        be (was: it passed risk and the broker's cash cap cut it at the fill). The fee is
-        a taker's, on the buy from the position now to the target, as at the fill
-        (`engine.execution.fill_sizing`). Runs one fee computation when the reserve
-        suffices (a percent fee within the sizing rate), a few more otherwise.
+        the model's fee) would deny the all-in buy (was: risk passed it and the broker's
+        cash cap cut it at the fill). The fee is a taker's on the buy from the position
+        to the target, as at the fill (`engine.execution.fill_sizing`); one fee call when
+        the reserve suffices.
         """
         assert self._fee is not None
         instrument = self._instruments[symbol]

@@ -182,6 +182,35 @@ def test_set_trading_state_reads_any_case_and_refuses_unknown_states() -> None:
 # --- orders placed on the same bar see each other ----------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "expected", "held"),
+    [
+        # target 10 twice: the second sees the first's 10 as ordered. Was: 10 + 10 = 20.
+        (("quantity", 10.0), ("quantity", 10.0), [("buy", 100.0, 10.0)], 10.0),
+        # target 10, then 4: the second sells the 6 the first buys too many
+        (
+            ("quantity", 10.0),
+            ("quantity", 4.0),
+            [("buy", 100.0, 10.0), ("sell", 100.0, 6.0)],
+            4.0,
+        ),
+        # all-in twice on 2x margin: 100 @ 100 = 1x equity. Was: 200 (2x, within leverage).
+        (("percent", 1.0), ("percent", 1.0), [("buy", 100.0, 100.0)], 100.0),
+        (("value", -5_000.0), ("value", -5_000.0), [("sell", 100.0, 50.0)], -50.0),
+    ],
+    ids=["quantity", "quantity_then_less", "percent", "value_short"],
+)
+def test_order_targets_called_twice_on_one_bar_do_not_stack(
+    first: tuple[str, float], second: tuple[str, float], expected: list[Any], held: float
+) -> None:
+    def target(kind: str, amount: float) -> Action:
+        return lambda ctx: getattr(ctx, f"order_target_{kind}")("X", amount)
+
+    result = run([FLAT] * 3, {0: [target(*first), target(*second)]}, account=MARGIN_2X)
+    assert fills(result) == expected
+    assert position(result) == held
+
+
 def test_two_same_bar_buys_on_margin_cannot_pass_leverage_together() -> None:
     # Equity 10,000 x leverage 2 = 20,000. The first 150 @ 100 (15,000) passes; the second
     # counts the first (still in flight): 30,000 > 20,000. Was: both filled (3x equity).
