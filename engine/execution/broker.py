@@ -143,15 +143,16 @@ class SimulatedBroker:
         *,
         leverage: float = 1.0,
         fx: Callable[[str, int], float] | None = None,
-        bar_range: Callable[[str], tuple[float, float]] | None = None,
+        last_bar: Callable[[str], tuple[float, float, float | None]] | None = None,
     ) -> None:
         """Build the venue; ``fx(symbol, ts_ns)`` is a quote-to-account rate (None: no FX).
 
-        ``bar_range(symbol)`` is ``(high, low)`` of the bar whose close is the last price
-        (`MarketCache.bar_range`): the range a ``same_close`` fill's slippage stays in.
+        ``last_bar(symbol)`` is ``(high, low, volume)`` of the bar whose close is the last
+        price (`MarketCache.last_bar`): a ``same_close`` fill's slippage stays in that
+        range, and volume-share slippage and ``volume_participation`` read that volume.
         """
         self._bus = bus
-        self._bar_range = bar_range
+        self._last_bar = last_bar
         self._fx = fx
         self._clock = clock
         self._instruments = instruments
@@ -202,11 +203,12 @@ class SimulatedBroker:
         if order.order_type is OrderType.TRAILING_STOP:
             self._start_trailing(working, last)
         if self._fill_at_close and market and math.isfinite(last):
-            # at the close of the bar just seen: its high/low bound the slipped price
-            high, low = (math.inf, -math.inf)
-            if self._bar_range is not None:
-                high, low = self._bar_range(order.symbol)
-            self._fill(working, last, "taker", now, None, None, high, low)
+            # at the close of the bar just seen: its range bounds the slipped price and its
+            # volume is the one the fill takes a share of (the rest waits for later bars)
+            high, low, volume = math.inf, -math.inf, None
+            if self._last_bar is not None:
+                high, low, volume = self._last_bar(order.symbol)
+            self._fill(working, last, "taker", now, volume, None, high, low)
             self._finish_immediate(working, now)
             if working.leaves <= 0:
                 return

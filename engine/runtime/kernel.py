@@ -218,7 +218,7 @@ def build_kernel(
         execution,
         leverage=account.leverage,
         fx=fx_at,
-        bar_range=cache.bar_range,
+        last_bar=cache.last_bar,
     )
     execution_engine = ExecutionEngine(broker, bus, clock)
     risk_defaults = getattr(strategy, "risk_defaults", None) or {}  # the strategy's, overridden
