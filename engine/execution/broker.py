@@ -560,6 +560,18 @@ class SimulatedBroker:
                     f"{cost:.2f}, cash is {self._account.cash + self._unsettled_cash:.2f}"
                 )
                 quantity = affordable if self._settings.cash_shortfall == "reduce" else 0.0
+        elif self._cash_account and not buy and not cap_reason:
+            # A sell pays its fee from its proceeds; a per-unit fee or a minimum can exceed
+            # them, and the cash must pay the difference (it never goes below zero).
+            short_by = self._fees.fee(quantity, price, liquidity) - quantity * price
+            cash = self._account.cash + self._unsettled_cash
+            if short_by > 0 and short_by * rate > cash:
+                cap_reason = (
+                    f"insufficient cash for the fee: selling {quantity:g} at {price:g} brings "
+                    f"{quantity * price:.2f}, {short_by:.2f} less than its fee, and cash is "
+                    f"{cash:.2f}"
+                )
+                quantity = 0.0
         if order.time_in_force is TimeInForce.FOK and quantity < working.leaves * (1 - 1e-12):
             # Fill-or-kill is all or nothing whatever trimmed it: volume, displayed size,
             # reduce-only or cash.

@@ -302,6 +302,34 @@ CASES: dict[str, Case] = {
         ),
         fees=[98 * 10.01 * 0.01],
     ),
+    # A sell's fee beyond its proceeds is paid from cash too: 10 in, 20 out with 0 left.
+    # Was: filled, cash -10 on a cash account.
+    "cash_account_sell_whose_minimum_fee_exceeds_proceeds_and_cash": Case(
+        S(
+            [TEN, TEN, TEN],
+            {0: [buy(98)], 1: [sell(1)]},
+            [("o1", 10.0, 98)],
+            ["filled", "canceled"],
+            98,
+            0.0,
+            execution={"fees": {"model": "per_unit", "per_unit": 0.001, "minimum": 20.0}},
+            initial_cash=1000.0,
+        ),
+        fees=[20.0],
+    ),
+    "cash_account_sell_whose_fee_the_cash_covers_fills": Case(  # 990 - 2 = 988 left
+        S(
+            [TEN, TEN, TEN],
+            {0: [buy(1)], 1: [sell(1)]},
+            [("o1", 10.0, 1), ("o2", 10.0, 1)],
+            ["filled", "filled"],
+            0,
+            1000.0 - 12.0 - 12.0,
+            execution={"fees": {"model": "per_unit", "per_unit": 0.001, "minimum": 12.0}},
+            initial_cash=1000.0,
+        ),
+        fees=[12.0, 12.0],
+    ),
     # --- tiered fees see every earlier fill, also on the same bar -----------------------
     "tiered_second_fill_on_one_open": Case(  # 1,000 traded at 1% puts the next in tier 2
         S(
