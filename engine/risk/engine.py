@@ -512,6 +512,10 @@ def _malformed(order: OrderRequested) -> str | None:
         offset = order.trailing_offset
         if offset is None or not 0.0 < offset < math.inf:
             return f"a trailing stop needs a positive trailing_offset, got {offset}"
+        percent = order.trailing_offset_type is TrailingOffsetType.PERCENT
+        if percent and order.side is OrderSide.SELL and offset >= 100.0:
+            # the level, best × (1 − offset / 100), would be at or below 0: it never triggers
+            return f"a sell trailing stop's percent offset must be below 100, got {offset:g}"
     if order.time_in_force is TimeInForce.GTD and order.expire_time_ns is None:
         return "a GTD order needs an expire_time"
     if order.post_only and kind is not OrderType.LIMIT:

@@ -148,6 +148,17 @@ def test_a_misspelled_enum_argument_is_a_clear_strategy_error() -> None:
     assert result.recorder.orders == {}  # nothing was published
 
 
+def test_a_sell_trailing_stop_of_100_percent_or_more_is_denied() -> None:
+    # 150 % below the best price is a negative level that never triggers. Was: accepted.
+    def trail(ctx: Context) -> None:
+        ctx.trailing_stop("X", "sell", 10, percent=150)
+
+    result = run([FLAT] * 4, {0: [lambda ctx: ctx.buy("X", 10)], 1: [trail]}, account=MARGIN_2X)
+    assert denied(result) == [
+        ("order_validity", "a sell trailing stop's percent offset must be below 100, got 150")
+    ]
+
+
 def test_risk_reads_string_enums_published_on_the_bus_and_denies_unreadable_ones() -> None:
     def publish(side: str, kind: str, tif: str) -> Action:
         def act(ctx: Context) -> None:
