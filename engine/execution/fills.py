@@ -42,6 +42,7 @@ from engine.model import (
     OrderCanceled,
     OrderFilled,
     OrderModified,
+    OrderRequested,
     OrderSide,
     TimeInForce,
 )
@@ -139,7 +140,9 @@ class FillMethods:
         if (
             self._fill_targets
             and working.order.order_id in self._fill_targets
-            and not self._resize_to_target(working, raw_price, liquidity, ts_fill, bar_volume)
+            and not self._resize_to_target(
+                working, raw_price, liquidity, ts_fill, bar_volume, high, low
+            )
         ):
             return  # sized at the fill to nothing: canceled
         order = working.order
@@ -169,17 +172,7 @@ class FillMethods:
                 cap_reason = "reduce-only: the position left to reduce is smaller than the order"
         price = raw_price
         if liquidity == "taker" and self._slippage_on:
-            price = self._slippage.adjust(
-                raw_price, order.side, quantity=quantity, bar_volume=bar_volume
-            )
-            # On the tick grid, rounded against the taker (a venue never fills between ticks
-            # and slippage is a cost) ...
-            price = self._instruments[symbol].round_price_passive(price, up=buy)
-            limit = order.limit_price  # a triggered stop-limit never pays beyond its limit
-            if limit is not None:
-                price = min(price, limit) if buy else max(price, limit)
-            if self._within_range:  # ... but never beyond a price the data shows traded
-                price = min(price, high) if buy else max(price, low)
+            price = self._taker_price(order, raw_price, quantity, bar_volume, high, low)
         rate = 1.0 if self._fx is None else self._fx(symbol, ts_fill)
         if self._cash_account and buy and not cap_reason:
             affordable = affordable_quantity(
@@ -264,19 +257,22 @@ class FillMethods:
         liquidity: str,
         ts_fill: int,
         bar_volume: float | None,
+        high: float,
+        low: float,
     ) -> bool:
         """Set a fill-sized order's quantity from its target (False: canceled, nothing to do).
 
-        Runs once, at the order's first fill (`engine.execution.fill_sizing`).
+        Runs once, at the order's first fill (`engine.execution.fill_sizing`), at the price
+        that fill gets (slipped, on the grid, within ``high`` / ``low``: see `_fill`). Was:
+        the slipped price before the grid and the range cap, which could size more than
+        the cash pays at the fill (the cap then cut it) or less than it could.
         """
         order = working.order
         fraction = self._fill_targets.pop(order.order_id)
         symbol = order.symbol
-        price = raw_price
+        price = raw_price  # the price `_fill` will give it, so that the size is affordable
         if liquidity == "taker" and self._slippage_on:
-            price = self._slippage.adjust(
-                raw_price, order.side, quantity=working.leaves, bar_volume=bar_volume
-            )
+            price = self._taker_price(order, raw_price, working.leaves, bar_volume, high, low)
         positions = {
             other: self._account.position_quantity(other) + self._unsettled_position.get(other, 0.0)
             for other in self._instruments
@@ -308,3 +304,31 @@ class FillMethods:
                 )
             )
         return True
+
+    def _taker_price(
+        self,
+        order: OrderRequested,
+        raw_price: float,
+        quantity: float,
+        bar_volume: float | None,
+        high: float,
+        low: float,
+    ) -> float:
+        """Return a taker's fill price: ``raw_price`` slipped, on the grid, within the data.
+
+        Arguments as for `_fill`; ``quantity`` is what the fill would take (volume-share
+        slippage reads it).
+        """
+        buy = order.side is OrderSide.BUY
+        price = self._slippage.adjust(
+            raw_price, order.side, quantity=quantity, bar_volume=bar_volume
+        )
+        # On the tick grid, rounded against the taker (a venue never fills between ticks
+        # and slippage is a cost) ...
+        price = self._instruments[order.symbol].round_price_passive(price, up=buy)
+        limit = order.limit_price  # a triggered stop-limit never pays beyond its limit
+        if limit is not None:
+            price = min(price, limit) if buy else max(price, limit)
+        if self._within_range:  # ... but never beyond a price the data shows traded
+            price = min(price, high) if buy else max(price, low)
+        return price
