@@ -142,11 +142,13 @@ class ExecutionEngine:
             if siblings:
                 siblings[:] = [r for r in siblings if r.order_id != order.order_id]
             now = self._clock.timestamp_ns()
-            self._bus.publish(
-                OrderCanceled(order.order_id, order.symbol, "canceled by request", now, now)
-            )
+            reason = event.reason or "canceled by request"
+            self._bus.publish(OrderCanceled(order.order_id, order.symbol, reason, now, now))
         elif event.order_id in self._open:
-            self._broker.cancel(event.order_id)
+            if event.reason:
+                self._broker.cancel(event.order_id, event.reason)
+            else:
+                self._broker.cancel(event.order_id)
 
     def on_modify_approved(self, event: ModifyApproved) -> None:
         """Forward a modification risk let through (`RiskEngine.on_modify_requested`)."""

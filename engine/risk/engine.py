@@ -199,6 +199,30 @@ class RiskEngine:
                 )
             )
 
+    def cancel_adding(self, reason: str) -> None:
+        """Cancel every working order that would add exposure; keep those that reduce it.
+
+        What a guard trip to REDUCING or HALTED does besides changing the state: the state
+        only stops new orders, and an entry left working (a limit buy under a long) would
+        still fill and add exposure under the guard. Canceled: orders that are not
+        reduce-only on the side that grows the position (a buy when flat or long, a sell
+        when flat or short), held bracket entries included (their exits go with them).
+        Kept: reduce-only orders and orders on the reducing side (the strategy's exits).
+
+        Args:
+            reason: Why (the guard's sentence); the cancel's reason in orders.csv.
+        """
+        now = self._clock.timestamp_ns()
+        for order in self._book.all_open_orders():
+            state = self._states.get(order.symbol)
+            if state is None or order.order_id in self._reduce_only_ids:
+                continue
+            position = state.portfolio.position_quantity(order.symbol)
+            if position >= 0 if order.side is OrderSide.BUY else position <= 0:
+                self._bus.publish(
+                    CancelRequested(order.order_id, order.strategy_id, now, now, reason)
+                )
+
     def on_order_requested(self, order: OrderRequested) -> None:
         """Approve (rounded) or deny ``order``."""
         state = self._states.get(order.symbol)
