@@ -94,7 +94,7 @@ class OrderMethods:
     # ids of this strategy's reduce-only orders (`Order` does not carry the flag): exits,
     # left out of the pending quantity `order_target_quantity` counts
     _reduce_only_ids: set[str]
-    # order id -> (symbol, signed quantity) of requests not yet booked (`_queued_quantity`)
+    # order id -> (symbol, signed quantity) of requests not yet booked (`_unbooked`)
     _queued: dict[str, tuple[str, float]]
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
@@ -361,7 +361,7 @@ class OrderMethods:
     def order_target_quantity(self, symbol: str, target: float, tag: str = "") -> str | None:
         """Order the difference between ``target`` (signed units) and the position.
 
-        Working orders' open quantity, and requests still on their way (`_queued_quantity`),
+        Working orders' open quantity, and requests still on their way (`_unbooked`),
         count as already ordered: calls on every bar, or twice on one, do not stack orders.
         Protective exits do not count: reduce-only orders and one-cancels-other members (a
         bracket's stop-loss and take-profit) may never fill, and counting them as pending
@@ -381,7 +381,7 @@ class OrderMethods:
                 if not order.oco_group and order.order_id not in exits
             )
         if self._queued:
-            pending += self._queued_quantity(symbol)
+            pending += sum(signed for _, signed in self._unbooked(symbol))
         delta = instrument.round_quantity(
             target - self._portfolio.position_quantity(symbol) - pending
         )
@@ -406,27 +406,23 @@ class OrderMethods:
             tag,
         )
 
-    def _queued_quantity(self, symbol: str) -> float:
-        """Return the signed quantity of ``symbol`` requested but not yet booked.
+    def _unbooked(self, symbol: str) -> list[tuple[str, float]]:
+        """Return ``(order id, signed quantity)`` of requests on ``symbol`` not yet booked.
 
         A request from a hook waits on the bus until the hook returns, so neither working
         orders nor the position show it: two ``order_target_quantity(sym, 10)`` in one
-        ``on_bar`` bought 20. Booked requests are dropped (counted as working or filled),
-        all once the bus is empty; one risk denied meanwhile counts until then (the next
-        call orders less, never more).
+        ``on_bar`` bought 20, a close after a buy left the buy to fill. Booked requests
+        are dropped (they are working or filled), all once the bus is empty; one risk
+        denied meanwhile stays until then (the next target orders less, never more).
         """
         queued = self._queued
         if not self._bus.pending:
             queued.clear()
-            return 0.0
+            return []
         booked = self._orders.orders
-        total = 0.0
-        for order_id, (queued_symbol, signed) in list(queued.items()):
-            if order_id in booked:
-                del queued[order_id]
-            elif queued_symbol == symbol:
-                total += signed
-        return total
+        for order_id in [order_id for order_id in queued if order_id in booked]:
+            del queued[order_id]
+        return [(i, signed) for i, (sym, signed) in queued.items() if sym == symbol]
 
     def order_target_percent(self, symbol: str, fraction: float, tag: str = "") -> str | None:
         """Hold a position worth ``fraction`` of equity (1.0 = 100%, -0.5 = 50% short).
@@ -498,7 +494,8 @@ class OrderMethods:
 
         Cancels every working order of this strategy on ``symbol`` first — its exits
         (bracket stop-loss and take-profit, reduce-only stops, trailing stops) and any
-        entry still working, which would open the position again — then sends one
+        entry working or requested earlier in this hook (`_unbooked`), which would open
+        the position again — then sends one
         reduce-only market order for the whole net position (a sell for a long, a buy for
         a short). The cancels are published before the order, so in a backtest they are
         done before it is checked and sent; being reduce-only, the close can never
@@ -516,6 +513,8 @@ class OrderMethods:
             on the symbol are canceled all the same) or an earlier close is still working.
         """
         self._known(symbol)
+        for order_id, _ in self._unbooked(symbol) if self._queued else ():
+            self.cancel(order_id)  # requested earlier in this hook, not yet working
         position = self._portfolio.position_quantity(symbol)
         closing = OrderSide.SELL if position > 0 else OrderSide.BUY
         kept = False

@@ -83,6 +83,47 @@ def test_close_position_with_a_reduce_only_exit_working_sells(exit_order: Action
     assert statuses(result)[1][2] == "canceled"
 
 
+@pytest.mark.parametrize(
+    ("actions", "expected", "orders"),
+    [
+        # flat: a target of 10 then a close in one on_bar leaves nothing (was: long 10)
+        (
+            {
+                0: [
+                    lambda ctx: ctx.order_target_quantity("X", 10),
+                    lambda ctx: ctx.close_position("X"),
+                ]
+            },
+            [],
+            [("buy", "market", "canceled")],
+        ),
+        # long 10: a buy of 5 then a close in one on_bar sells the 10 (was: long 5 left)
+        (
+            {
+                0: [lambda ctx: ctx.buy("X", 10)],
+                1: [lambda ctx: ctx.buy("X", 5), lambda ctx: ctx.close_position("X")],
+            },
+            [("buy", 100.0, 10.0), ("sell", 100.0, 10.0)],
+            [
+                ("buy", "market", "filled"),
+                ("buy", "market", "canceled"),
+                ("sell", "market", "filled"),
+            ],
+        ),
+    ],
+    ids=["flat", "long"],
+)
+def test_close_position_cancels_an_entry_requested_earlier_in_the_same_hook(
+    actions: dict[int, list[Action]],
+    expected: list[tuple[str, float, float]],
+    orders: list[tuple[str, str, str]],
+) -> None:
+    result = run([FLAT] * 4, actions, account=MARGIN_2X)
+    assert fills(result) == expected
+    assert position(result) == 0.0
+    assert statuses(result) == orders
+
+
 def test_close_position_cancels_a_working_entry_when_flat() -> None:
     # A limit buy at 90 works (never reached); close_position while flat cancels it.
     actions = {
