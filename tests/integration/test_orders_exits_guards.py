@@ -124,6 +124,20 @@ def test_close_position_cancels_an_entry_requested_earlier_in_the_same_hook(
     assert statuses(result) == orders
 
 
+def test_a_cancel_in_the_same_hook_as_its_order_cancels_it() -> None:
+    # The cancel reaches execution before the order's approval does. Was: ignored (the
+    # order unknown there), and the buy filled 10 @ 100.
+    def buy_then_cancel(ctx: Context) -> None:
+        ctx.cancel(ctx.buy("X", 10))
+
+    result = run([FLAT] * 3, {0: [buy_then_cancel]})
+    assert fills(result) == []
+    assert (position(result), cash(result)) == (0.0, 10_000.0)
+    assert statuses(result) == [("buy", "market", "canceled")]
+    assert order_reason(result) == "canceled by request"
+    assert result.kernel.risk._book.in_flight == {}
+
+
 def test_close_position_cancels_a_working_entry_when_flat() -> None:
     # A limit buy at 90 works (never reached); close_position while flat cancels it.
     actions = {
