@@ -123,6 +123,22 @@ class MarketCache:
         """Return the last close of ``symbol`` (NaN before its first bar)."""
         return self.last[symbol]
 
+    def last_bar(self, symbol: str) -> tuple[float, float, float | None]:
+        """Return ``(high, low, volume)`` of the bar whose close is ``symbol``'s last price.
+
+        What a fill at the last price (``market_fill = "same_close"``) may be slipped to at
+        worst, and the volume that volume-share slippage and ``volume_participation``
+        read. ``(inf, -inf, None)`` when the last price is not a bar's close (no bar yet,
+        or a trade or quote came later): nothing is known then.
+        """
+        history = self.histories[symbol]
+        n = history.cursor.n
+        columns = history.columns
+        if n == 0 or columns["close"][n - 1] != self.last[symbol]:
+            return math.inf, -math.inf, None
+        i = n - 1
+        return float(columns["high"][i]), float(columns["low"][i]), float(columns["volume"][i])
+
     def on_trade(self, tick: TradeTick) -> None:
         """Record a trade's price as the symbol's last price."""
         self.last[tick.symbol] = tick.price

@@ -2,6 +2,9 @@
 
 - `engine`: `ExecutionEngine` (order entities and their state) and the `Broker` protocol.
 - `broker`: `SimulatedBroker`, the bar matching rules (documented in its docstring).
+- `fills`: how much of a matched order fills and at what price (slippage, caps, FOK),
+  methods `SimulatedBroker` inherits.
+- `fill_sizing`: ``target_sizing = "fill"``: a fraction of equity resolved at the fill.
 - `models`: `FeeModel` / `SlippageModel` protocols and the default implementations.
 - `matching`: where a bar or tick reaches an order's price (pure functions).
 - `caps`: how much of a cash-account buy the cash pays for, fee included.

@@ -39,15 +39,9 @@ Rules (each a named setting of ``[execution]``; the README's fill table lists th
   acceptance; GTD orders at the first bar opening at or after ``expire_time_ns``.
 - Post-only limits that would be marketable at the last close are rejected; reduce-only
   fills are capped at the position they reduce (canceled when there is none).
-- Cash account (leverage 1): a buy that opens or adds to a long is capped at what cash
-  pays at the fill price including the fee the configured model charges for that very
-  fill (``cash_shortfall = "reduce"``) or canceled (``"cancel"``); cash never goes below
-  zero. Margin accounts are not capped here (risk caps their exposure). For an
-  instrument quoted in a foreign currency the cost is converted at the rate as of the
-  fill's ``ts_event`` (``fx``; see `engine.portfolio.fx`).
-- Sizing at the fill (``target_sizing = "fill"``): a market order registered with
-  `size_at_fill` gets its quantity from a fraction of equity at the fill price
-  (`engine.execution.fill_sizing`).
+- How much of a matched order fills and at what price (slippage, volume, reduce-only
+  and cash-account caps, sizing at the fill, FOK): `engine.execution.fills`, whose
+  `FillMethods` this class inherits.
 - Fill times: fills at the open carry the bar's open time; intrabar fills and closes carry
   the bar's close time (the first moment the engine can know they happened).
 """
@@ -57,12 +51,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol
 
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.execution.caps import affordable_quantity
-from engine.execution.fill_sizing import FillAt, quantity_at_fill
+from engine.execution.fills import AccountView, BrokerSettings, FillMethods
 from engine.execution.matching import (
     WorkingOrder,
     match_bar,
@@ -95,39 +87,7 @@ __all__ = ["AccountView", "BrokerSettings", "SimulatedBroker"]
 _STOP_TYPES = (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP)
 
 
-class AccountView(Protocol):
-    """What the broker needs to know of the account to enforce cash at fill time."""
-
-    @property
-    def cash(self) -> float:
-        """Return cash in account currency."""
-        ...
-
-    def position_quantity(self, symbol: str) -> float:
-        """Return the signed position quantity."""
-        ...
-
-
-class BrokerSettings(Protocol):
-    """The ``[execution]`` settings the broker reads (see `engine.config.ExecutionConfig`)."""
-
-    @property
-    def market_fill(self) -> Literal["next_open", "same_close"]: ...
-    @property
-    def limit_fill(self) -> Literal["through", "touch"]: ...
-    @property
-    def cash_shortfall(self) -> Literal["reduce", "cancel"]: ...
-    @property
-    def bracket_conflict(self) -> Literal["stop_first", "target_first", "path"]: ...
-    @property
-    def volume_participation(self) -> float | None: ...
-    @property
-    def latency_ns(self) -> int: ...
-    @property
-    def slippage_within_range(self) -> bool: ...
-
-
-class SimulatedBroker:
+class SimulatedBroker(FillMethods):
     """Bar-based matching engine with pluggable fees and slippage."""
 
     def __init__(
@@ -143,9 +103,16 @@ class SimulatedBroker:
         *,
         leverage: float = 1.0,
         fx: Callable[[str, int], float] | None = None,
+        last_bar: Callable[[str], tuple[float, float, float | None]] | None = None,
     ) -> None:
-        """Build the venue; ``fx(symbol, ts_ns)`` is a quote-to-account rate (None: no FX)."""
+        """Build the venue; ``fx(symbol, ts_ns)`` is a quote-to-account rate (None: no FX).
+
+        ``last_bar(symbol)`` is ``(high, low, volume)`` of the bar whose close is the last
+        price (`MarketCache.last_bar`): a ``same_close`` fill's slippage stays in that
+        range, and volume-share slippage and ``volume_participation`` read that volume.
+        """
         self._bus = bus
+        self._last_bar = last_bar
         self._fx = fx
         self._clock = clock
         self._instruments = instruments
@@ -196,7 +163,12 @@ class SimulatedBroker:
         if order.order_type is OrderType.TRAILING_STOP:
             self._start_trailing(working, last)
         if self._fill_at_close and market and math.isfinite(last):
-            self._fill(working, last, "taker", now)
+            # at the close of the bar just seen: its range bounds the slipped price and its
+            # volume is the one the fill takes a share of (the rest waits for later bars)
+            high, low, volume = math.inf, -math.inf, None
+            if self._last_bar is not None:
+                high, low, volume = self._last_bar(order.symbol)
+            self._fill(working, last, "taker", now, volume, None, high, low)
             self._finish_immediate(working, now)
             if working.leaves <= 0:
                 return
@@ -228,10 +200,19 @@ class SimulatedBroker:
             self._bus.publish(OrderModifyRejected(order_id, "", "order is not working", now, now))
             return
         order = working.order
+        instrument = self._instruments[order.symbol]
         new_quantity = order.quantity if quantity is None else quantity
         problem = ""
         if not (math.isfinite(new_quantity) and new_quantity > working.filled):
             problem = f"quantity {new_quantity:g} must exceed the filled {working.filled:g}"
+        elif instrument.round_quantity(new_quantity) <= working.filled:
+            # Checked on the lots it would get: 0.4 at lot 1 (or 5.4 with 5 filled) left the
+            # order nothing to fill, and it vanished from the venue unanswered.
+            problem = (
+                f"quantity {new_quantity:g} rounds to {instrument.round_quantity(new_quantity):g}"
+                f" at lot size {instrument.lot_size:g}, which must exceed the filled "
+                f"{working.filled:g}"
+            )
         for name, value in (("limit_price", limit_price), ("stop_price", stop_price)):
             if value is not None and not (math.isfinite(value) and value > 0):
                 problem = f"{name} must be a positive number, got {value}"
@@ -242,7 +223,6 @@ class SimulatedBroker:
         if problem:
             self._bus.publish(OrderModifyRejected(order_id, order.symbol, problem, now, now))
             return
-        instrument = self._instruments[order.symbol]
         buy = order.side is OrderSide.BUY
         working.order = order._replace(
             quantity=instrument.round_quantity(new_quantity),
@@ -452,189 +432,6 @@ class SimulatedBroker:
                 chosen[group] = candidate
         result.extend(chosen.values())
         return result
-
-    # --- fills ---------------------------------------------------------------------------
-
-    def _fill(
-        self,
-        working: WorkingOrder,
-        raw_price: float,
-        liquidity: str,
-        ts_fill: int,
-        bar_volume: float | None = None,
-        depth: float | None = None,
-        high: float = math.inf,
-        low: float = -math.inf,
-    ) -> None:
-        """Fill what the caps allow at ``raw_price`` (plus slippage when taking).
-
-        ``bar_volume`` (bar or trade size) caps the fill only under
-        ``volume_participation``; ``depth`` (the quote's displayed size) always caps it.
-        ``high`` / ``low`` are the worst prices the data shows a buy / sell could get in
-        this event (the bar's high and low, a trade's price, a quote's ask and bid;
-        infinite when unknown, as for ``same_close`` fills): under
-        ``slippage_within_range`` a slipped price goes no further.
-        """
-        if (
-            self._fill_targets
-            and working.order.order_id in self._fill_targets
-            and not self._resize_to_target(working, raw_price, liquidity, ts_fill, bar_volume)
-        ):
-            return  # sized at the fill to nothing: canceled
-        order = working.order
-        symbol = order.symbol
-        buy = order.side is OrderSide.BUY
-        quantity = working.leaves
-        cap_reason = ""
-        participation = self._participation
-        limit_volume = depth if depth is not None else bar_volume
-        if limit_volume is not None and (participation is not None or depth is not None):
-            share = 1.0 if participation is None else participation
-            available = self._instruments[symbol].round_quantity(limit_volume * share)
-            if available < quantity:
-                quantity = available
-                if order.time_in_force is TimeInForce.FOK:
-                    cap_reason = (
-                        f"volume allows {available:g} of {working.leaves:g} "
-                        f"at {share:g} participation"
-                    )
-        if order.reduce_only and not cap_reason:
-            position = self._account.position_quantity(symbol) + self._unsettled_position.get(
-                symbol, 0.0
-            )
-            reducible = max(-position, 0.0) if buy else max(position, 0.0)
-            if reducible < quantity:
-                quantity = reducible
-                cap_reason = "reduce-only: the position left to reduce is smaller than the order"
-        price = raw_price
-        if liquidity == "taker" and self._slippage_on:
-            price = self._slippage.adjust(
-                raw_price, order.side, quantity=quantity, bar_volume=bar_volume
-            )
-            # On the tick grid, rounded against the taker (a venue never fills between ticks
-            # and slippage is a cost) ...
-            price = self._instruments[symbol].round_price_passive(price, up=buy)
-            limit = order.limit_price  # a triggered stop-limit never pays beyond its limit
-            if limit is not None:
-                price = min(price, limit) if buy else max(price, limit)
-            if self._within_range:  # ... but never beyond a price the data shows traded
-                price = min(price, high) if buy else max(price, low)
-        rate = 1.0 if self._fx is None else self._fx(symbol, ts_fill)
-        if self._cash_account and buy and not cap_reason:
-            affordable = affordable_quantity(
-                self._instruments[symbol],
-                self._fees,
-                quantity,
-                price,
-                liquidity,
-                cash=self._account.cash + self._unsettled_cash,
-                position=self._account.position_quantity(symbol)
-                + self._unsettled_position.get(symbol, 0.0),
-                fx=rate,
-            )
-            if affordable < quantity:
-                cost = (quantity * price + self._fees.fee(quantity, price, liquidity)) * rate
-                cap_reason = (
-                    f"insufficient cash at fill price {price:g}: {quantity:g} would cost "
-                    f"{cost:.2f}, cash is {self._account.cash + self._unsettled_cash:.2f}"
-                )
-                quantity = affordable if self._settings.cash_shortfall == "reduce" else 0.0
-        if order.time_in_force is TimeInForce.FOK and quantity < working.leaves * (1 - 1e-12):
-            # Fill-or-kill is all or nothing whatever trimmed it: volume, displayed size,
-            # reduce-only or cash.
-            cap_reason = f"fok: {cap_reason or 'cannot fill completely'}"
-            quantity = 0.0
-        now = self._clock.timestamp_ns()
-        if quantity > 0:
-            leaves = working.leaves - quantity
-            if leaves <= order.quantity * 1e-12:
-                leaves = 0.0
-            working.leaves = leaves
-            self._fill_count += 1
-            fee = self._fees.fee(quantity, price, liquidity)
-            if self._record_volume is not None:
-                # At once, not when the bus delivers the fill: the next fill of this bar
-                # (or tick) must already be priced at the tier this one moves the account to.
-                self._record_volume(quantity * price, ts_fill)
-            signed = quantity if buy else -quantity
-            self._unsettled_cash -= (signed * price + fee) * rate
-            unsettled = self._unsettled_position
-            unsettled[symbol] = unsettled.get(symbol, 0.0) + signed
-            self._bus.publish(
-                tuple.__new__(  # an `OrderFilled`, fields in order: the hot path's C call
-                    OrderFilled,
-                    (
-                        order.order_id,
-                        f"F-{self._fill_count:07d}",
-                        symbol,
-                        order.side,
-                        quantity,
-                        price,
-                        fee,
-                        liquidity,
-                        leaves,
-                        ts_fill,
-                        now,
-                    ),
-                )
-            )
-            if order.oco_group:
-                self._reduce_siblings(working, quantity)
-        if cap_reason and working.leaves > 0:
-            self._remove(working)
-            self._bus.publish(OrderCanceled(order.order_id, symbol, cap_reason, now, now))
-
-    def _resize_to_target(
-        self,
-        working: WorkingOrder,
-        raw_price: float,
-        liquidity: str,
-        ts_fill: int,
-        bar_volume: float | None,
-    ) -> bool:
-        """Set a fill-sized order's quantity from its target (False: canceled, nothing to do).
-
-        Runs once, at the order's first fill (`engine.execution.fill_sizing`).
-        """
-        order = working.order
-        fraction = self._fill_targets.pop(order.order_id)
-        symbol = order.symbol
-        price = raw_price
-        if liquidity == "taker" and self._slippage_on:
-            price = self._slippage.adjust(
-                raw_price, order.side, quantity=working.leaves, bar_volume=bar_volume
-            )
-        positions = {
-            other: self._account.position_quantity(other) + self._unsettled_position.get(other, 0.0)
-            for other in self._instruments
-        }
-        wanted, reason = quantity_at_fill(
-            fraction,
-            order.side is OrderSide.BUY,
-            self._account.cash + self._unsettled_cash,
-            positions,
-            self._prices,
-            self._fx,
-            FillAt(symbol, price, ts_fill, liquidity),
-            self._fees,
-            self._instruments[symbol],
-        )
-        if reason:
-            self._remove(working)
-            now = self._clock.timestamp_ns()
-            self._bus.publish(OrderCanceled(order.order_id, symbol, reason, now, now))
-            return False
-        if wanted != working.leaves:
-            working.order = order._replace(quantity=working.filled + wanted)
-            working.leaves = wanted
-            new = working.order
-            now = self._clock.timestamp_ns()
-            self._bus.publish(
-                OrderModified(
-                    order.order_id, symbol, new.quantity, new.limit_price, new.stop_price, now, now
-                )
-            )
-        return True
 
     def _finish_immediate(self, working: WorkingOrder, now: int) -> None:
         """IOC/FOK: whatever did not fill on the first eligible bar is canceled."""

@@ -76,6 +76,9 @@ class ExecutionEngine:
         self.orders: dict[str, Order] = {}
         self._open: dict[str, Order] = {}
         self._held: dict[str, list[OrderRequested]] = {}  # parent id -> children
+        # order id -> reason of a cancel that arrived before the order's approval (a cancel
+        # published in the same hook as its order overtakes the approval on the bus)
+        self._early_cancels: dict[str, str] = {}
 
     def open_orders(self, strategy_id: str, symbol: str | None = None) -> list[Order]:
         """Return working orders of ``strategy_id`` (optionally one symbol), oldest first."""
@@ -110,6 +113,12 @@ class ExecutionEngine:
             request.oco_group,
         )
         self.orders[order.order_id] = order
+        if self._early_cancels and order.order_id in self._early_cancels:
+            reason = self._early_cancels.pop(order.order_id) or "canceled by request"
+            now = self._clock.timestamp_ns()
+            self._move(order, OrderStatus.HELD, now)  # never sent: canceled as it arrives
+            self._bus.publish(OrderCanceled(order.order_id, order.symbol, reason, now, now))
+            return
         parent_id = request.parent_order_id
         if parent_id and parent_id not in self.orders:
             # Approvals arrive in request order, so an unknown parent was denied by risk.
@@ -134,6 +143,8 @@ class ExecutionEngine:
         """Forward a cancel for a working order; held children are canceled here."""
         order = self.orders.get(event.order_id)
         if order is None:
+            # Not approved yet (still in risk, or denied there): canceled when it arrives.
+            self._early_cancels[event.order_id] = event.reason
             return
         if order.status is OrderStatus.HELD:
             # Out of its parent's list at once: a parent that ends before this cancel is
@@ -142,11 +153,13 @@ class ExecutionEngine:
             if siblings:
                 siblings[:] = [r for r in siblings if r.order_id != order.order_id]
             now = self._clock.timestamp_ns()
-            self._bus.publish(
-                OrderCanceled(order.order_id, order.symbol, "canceled by request", now, now)
-            )
+            reason = event.reason or "canceled by request"
+            self._bus.publish(OrderCanceled(order.order_id, order.symbol, reason, now, now))
         elif event.order_id in self._open:
-            self._broker.cancel(event.order_id)
+            if event.reason:
+                self._broker.cancel(event.order_id, event.reason)
+            else:
+                self._broker.cancel(event.order_id)
 
     def on_modify_approved(self, event: ModifyApproved) -> None:
         """Forward a modification risk let through (`RiskEngine.on_modify_requested`)."""

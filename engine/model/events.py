@@ -138,12 +138,16 @@ class OrderDenied(NamedTuple):
 
 
 class CancelRequested(NamedTuple):
-    """A strategy asks to cancel a working order."""
+    """A strategy (or the engine: a guard, margin rules) asks to cancel a working order.
+
+    ``reason`` becomes the `OrderCanceled` reason ("" : ``"canceled by request"``).
+    """
 
     order_id: str
     strategy_id: str
     ts_event: int
     ts_init: int
+    reason: str = ""
 
 
 class OrderAccepted(NamedTuple):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from engine.model import Instrument, Order, OrderRequested, OrderSide
+from engine.model import Instrument, Order, OrderRequested, OrderSide, OrderType
 
 __all__ = [
     "CashCheck",
@@ -80,6 +80,26 @@ class RiskState:
     reduce_only_ids: set[str] = field(default_factory=set)
     # quote-to-account-currency rate of a symbol now; None: every symbol is in the account's
     fx_rate: Callable[[str], float] | None = None
+    # the run's fee model, ``fee(quantity, price, liquidity)`` in quote currency (`FeeModel`);
+    # None: ``fee_rate`` × notional
+    fee: Callable[[float, float, str], float] | None = None
+
+    def cost(self, order: Order | OrderRequested, quantity: float, last: float) -> float:
+        """Return what buying ``quantity`` of ``order`` costs, fee included.
+
+        At the order's limit/stop price (its last close ``last`` for a market order), in
+        the account currency at the rate now. The fee is the fee model's for exactly that
+        fill (per-unit fees and minimums included), not a fixed rate of the notional: a
+        maker's for a limit buy below ``last`` (on bars such a limit fills as a maker), a
+        taker's for anything else.
+        """
+        price = _order_price(order, last)
+        fee = self.fee
+        if fee is None:
+            return quantity * price * self.rate(order.symbol) * (1.0 + self.fee_rate)
+        resting = order.order_type is OrderType.LIMIT and price < last
+        charged = fee(quantity, price, "maker" if resting else "taker")
+        return (quantity * price + charged) * self.rate(order.symbol)
 
     def rate(self, symbol: str) -> float:
         """Return ``symbol``'s rate into the account currency now (1.0 without FX)."""
@@ -173,20 +193,18 @@ class CashCheck:
         if adding <= 0:
             return None
         quote = state.reference_price(order)
-        fx_rate = state.fx_rate
-        price = quote if fx_rate is None else quote * fx_rate(order.symbol)  # account currency
-        if not math.isfinite(price):
+        if not math.isfinite(quote * state.rate(order.symbol)):
             return f"no price known yet for {order.symbol} to value the order"
         reserved = 0.0
         if working:  # what working buys are expected to cost (none: the common case)
             reserved = sum(
-                o.leaves_quantity
-                * _order_price(o, portfolio.last_price(o.symbol))
-                * state.rate(o.symbol)
+                state.cost(o, o.leaves_quantity, portfolio.last_price(o.symbol))
                 for o in working
                 if o.side is OrderSide.BUY and o.order_id not in state.reduce_only_ids
-            ) * (1.0 + state.fee_rate)
-        cost = adding * price * (1.0 + state.fee_rate)
+            )
+        # The fee model's own fee (was: the sizing rate, 0.1 % for per-unit fees, so a buy
+        # the cash could not pay at this very price passed and the broker's cap cut it).
+        cost = state.cost(order, adding, portfolio.last_price(order.symbol))
         free = portfolio.cash - reserved
         if cost > free * (1.0 + 1e-12):
             return (
@@ -282,7 +300,7 @@ def _over_leverage(gross_after: float, equity: float, state: RiskState) -> str |
     return None
 
 
-def _order_price(order: Order, last: float) -> float:
+def _order_price(order: Order | OrderRequested, last: float) -> float:
     if order.limit_price is not None:
         return order.limit_price
     if order.stop_price is not None:

@@ -222,6 +222,8 @@ class RiskConfig:
             summary's ``guard_exposure_left_open`` says how much). Was ``"halted"`` by
             default, which froze a losing position: on the BTC sample a 10% drawdown
             halt denied the strategy's later exits and kept the whole position to the end.
+            ``"reducing"`` and ``"halted"`` also cancel working orders that would add
+            exposure (`RiskEngine.cancel_adding`): an entry left working filled under them.
         cooldown_s: Seconds after a trip when the guard re-activates trading (None: never).
         sizer: ``[risk.sizer]`` (`SizerConfig`); None: `Context.size` is unavailable.
         exits: ``[risk.exits]`` (`engine.risk.exits.ExitConfig`): protective exits the

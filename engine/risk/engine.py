@@ -69,8 +69,14 @@ class RiskEngine:
         instrument_rules: str = "round",
         checks: Sequence[RiskCheck] | None = None,
         fx_rate: Callable[[str], float] | None = None,
+        fee: Callable[[float, float, str], float] | None = None,
     ) -> None:
-        """Build the engine; ``fx_rate(symbol)`` converts quote prices now (None: no FX)."""
+        """Build the engine.
+
+        ``fx_rate(symbol)`` converts quote prices now (None: no FX); ``fee(quantity,
+        price, liquidity)`` is the fee model's (`FeeModel.fee`, quote currency), which the
+        cash check charges (None: ``fee_rate`` × notional).
+        """
         self._bus = bus
         self._clock = clock
         self._reject_off_grid = instrument_rules == "reject"
@@ -90,6 +96,7 @@ class RiskEngine:
                 allow_short,
                 self._reduce_only_ids,
                 fx_rate,
+                fee,
             )
             for symbol, instrument in instruments.items()
         }
@@ -191,6 +198,30 @@ class RiskEngine:
                     reduce_only=True,
                 )
             )
+
+    def cancel_adding(self, reason: str) -> None:
+        """Cancel every working order that would add exposure; keep those that reduce it.
+
+        What a guard trip to REDUCING or HALTED does besides changing the state: the state
+        only stops new orders, and an entry left working (a limit buy under a long) would
+        still fill and add exposure under the guard. Canceled: orders that are not
+        reduce-only on the side that grows the position (a buy when flat or long, a sell
+        when flat or short), held bracket entries included (their exits go with them).
+        Kept: reduce-only orders and orders on the reducing side (the strategy's exits).
+
+        Args:
+            reason: Why (the guard's sentence); the cancel's reason in orders.csv.
+        """
+        now = self._clock.timestamp_ns()
+        for order in self._book.all_open_orders():
+            state = self._states.get(order.symbol)
+            if state is None or order.order_id in self._reduce_only_ids:
+                continue
+            position = state.portfolio.position_quantity(order.symbol)
+            if position >= 0 if order.side is OrderSide.BUY else position <= 0:
+                self._bus.publish(
+                    CancelRequested(order.order_id, order.strategy_id, now, now, reason)
+                )
 
     def on_order_requested(self, order: OrderRequested) -> None:
         """Approve (rounded) or deny ``order``."""
@@ -505,6 +536,10 @@ def _malformed(order: OrderRequested) -> str | None:
         offset = order.trailing_offset
         if offset is None or not 0.0 < offset < math.inf:
             return f"a trailing stop needs a positive trailing_offset, got {offset}"
+        percent = order.trailing_offset_type is TrailingOffsetType.PERCENT
+        if percent and order.side is OrderSide.SELL and offset >= 100.0:
+            # the level, best × (1 − offset / 100), would be at or below 0: it never triggers
+            return f"a sell trailing stop's percent offset must be below 100, got {offset:g}"
     if order.time_in_force is TimeInForce.GTD and order.expire_time_ns is None:
         return "a GTD order needs an expire_time"
     if order.post_only and kind is not OrderType.LIMIT:

@@ -96,6 +96,10 @@ class ExitConfig:
             )
         if self.stop_loss_pct is not None and self.stop_loss_pct >= 100:
             raise ValueError(f"exits.stop_loss_pct must be below 100, got {self.stop_loss_pct}")
+        if self.trailing_stop_pct is not None and self.trailing_stop_pct >= 100:
+            raise ValueError(
+                f"exits.trailing_stop_pct must be below 100, got {self.trailing_stop_pct:g}"
+            )
         if self.time_stop_bars is not None and self.time_stop_bars < 1:
             raise ValueError(f"exits.time_stop_bars must be >= 1, got {self.time_stop_bars}")
         if self.atr_period < 1:

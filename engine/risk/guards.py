@@ -81,6 +81,10 @@ class TradingStateSink(Protocol):
         """Halt, cancel every working order and close every position."""
         ...
 
+    def cancel_adding(self, reason: str) -> None:
+        """Cancel every working order that would add exposure (keep the exits)."""
+        ...
+
 
 class RoundTrips:
     """Net PnL of closed round trips (position-based: flat → open → flat), per symbol.
@@ -249,6 +253,8 @@ class PortfolioGuard:
             self._risk.flatten(reason, now)
         else:
             self._risk.set_trading_state(self.action, reason, now)
+            # The state stops new orders only: an entry already working would still fill.
+            self._risk.cancel_adding(reason)
         self._tripped_reason = reason
         if self.cooldown_ns is not None:
             self._resume_at = now + self.cooldown_ns

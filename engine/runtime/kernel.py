@@ -218,6 +218,7 @@ def build_kernel(
         execution,
         leverage=account.leverage,
         fx=fx_at,
+        last_bar=cache.last_bar,
     )
     execution_engine = ExecutionEngine(broker, bus, clock)
     risk_defaults = getattr(strategy, "risk_defaults", None) or {}  # the strategy's, overridden
@@ -234,6 +235,7 @@ def build_kernel(
         instrument_rules=execution.instrument_rules,
         checks=default_checks() + build_limit_checks(risk_settings),
         fx_rate=fx_rate,
+        fee=fee_model.fee,
     )
     # the guard's fast equity sum knows no rates: a multi-currency run asks the portfolio
     guard = build_guard(
@@ -254,6 +256,7 @@ def build_kernel(
         instruments=instruments,
         # Sizing reserves fees and slippage so that "all-in" is affordable at the last close.
         sizing_fee_rate=fee_model.sizing_rate + slippage_model.sizing_rate,
+        fee=fee_model.fee,  # and a fee beyond that reserve (per unit, minimum) shrinks it
         timers=clock if isinstance(clock, SimClock) else None,
         indicator_factory=streaming_indicator if live else precomputed_indicator,
         fx_rate=fx_rate,

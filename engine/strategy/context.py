@@ -75,11 +75,13 @@ class Context(OrderMethods):
         timers: TimerService | None = None,
         fx_rate: Callable[[str], float] | None = None,
         size_at_fill: Callable[[str, float], None] | None = None,
+        fee: Callable[[float, float, str], float] | None = None,
     ) -> None:
         """Build a context; ``fx_rate(symbol)`` is the quote-to-account rate now (None: 1).
 
         ``size_at_fill(order_id, fraction)`` (``execution.target_sizing = "fill"``) hands
         `order_target_percent`'s fraction to the venue, which sizes the order at its fill.
+        ``fee`` is the run's `FeeModel.fee`: long targets shrink until its fee fits.
         """
         self.strategy_id = strategy_id
         self._size_at_fill = size_at_fill
@@ -91,6 +93,7 @@ class Context(OrderMethods):
         self._histories = histories
         self._instruments = instruments
         self._sizing_fee_rate = sizing_fee_rate
+        self._fee = fee
         self._indicator_factory = indicator_factory
         self._timers = timers
         # Set by the StrategyRunner: timers call back into the strategy's on_timer hook.
@@ -98,6 +101,7 @@ class Context(OrderMethods):
         self._indicators: dict[tuple[object, ...], Indicator] = {}
         self._next_order = 0
         self._reduce_only_ids: set[str] = set()  # see `OrderMethods`
+        self._queued: dict[str, tuple[str, float]] = {}  # see `OrderMethods`
 
     # --- time and account -------------------------------------------------------------
 

@@ -65,6 +65,11 @@ class OrdersView(Protocol):
         """Return the strategy's working orders, oldest first."""
         ...
 
+    @property
+    def orders(self) -> Mapping[str, Order]:
+        """Return every order execution has booked (any status), by id."""
+        ...
+
 
 class OrderMethods:
     """Order methods of `Context` (which inherits them), with the state they use.
@@ -80,12 +85,17 @@ class OrderMethods:
     _histories: Mapping[str, SymbolHistory]
     _instruments: Mapping[str, Instrument]
     _sizing_fee_rate: float
+    # the run's fee model, ``fee(quantity, price, liquidity)`` in quote currency (None: the
+    # reserve ``_sizing_fee_rate`` is all the sizing knows of fees)
+    _fee: Callable[[float, float, str], float] | None
     _fx_rate: Callable[[str], float] | None
     _size_at_fill: Callable[[str, float], None] | None
     _next_order: int
     # ids of this strategy's reduce-only orders (`Order` does not carry the flag): exits,
     # left out of the pending quantity `order_target_quantity` counts
     _reduce_only_ids: set[str]
+    # order id -> (symbol, signed quantity) of requests not yet booked (`_unbooked`)
+    _queued: dict[str, tuple[str, float]]
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         """Return this strategy's working orders (optionally for one symbol)."""
@@ -236,6 +246,8 @@ class OrderMethods:
         order_id = f"{self.strategy_id}-{self._next_order:06d}"
         if reduce_only:
             self._reduce_only_ids.add(order_id)
+        if self._queued and not self._bus.pending:
+            self._queued.clear()  # nothing waits on the bus: every earlier request was handled
         now = self._clock.timestamp_ns()
         # tuple.__new__ with the fields in `OrderRequested`'s order: this runs once per
         # order, and the named tuple's own (Python-level, keyword-friendly) __new__ costs
@@ -266,6 +278,10 @@ class OrderMethods:
                 ),
             )
         )
+        if self._bus.pending and not (reduce_only or oco_group):
+            # queued (published from a hook), not delivered: counted until booked; exits
+            # are not counted (see `order_target_quantity`)
+            self._queued[order_id] = (symbol, quantity if side is OrderSide.BUY else -quantity)
         return order_id
 
     def bracket(
@@ -345,12 +361,12 @@ class OrderMethods:
     def order_target_quantity(self, symbol: str, target: float, tag: str = "") -> str | None:
         """Order the difference between ``target`` (signed units) and the position.
 
-        Working orders' open quantity counts as already ordered, so calling this on every
-        bar does not stack duplicate orders. Protective exits do not count: reduce-only
-        orders and one-cancels-other members (a bracket's stop-loss and take-profit) may
-        never fill, and counting them as pending sells made a long with a working stop
-        buy as much again. They stay working (`close_position` cancels them). Returns the
-        order id, or None if nothing to do.
+        Working orders' open quantity, and requests still on their way (`_unbooked`),
+        count as already ordered: calls on every bar, or twice on one, do not stack orders.
+        Protective exits do not count: reduce-only orders and one-cancels-other members (a
+        bracket's stop-loss and take-profit) may never fill, and counting them as pending
+        sells made a long with a working stop buy as much again. They stay working
+        (`close_position` cancels them). Returns the order id, or None if nothing to do.
         """
         if symbol not in self._histories:
             self._known(symbol)  # raises, naming the nearest symbol
@@ -364,6 +380,8 @@ class OrderMethods:
                 for order in working
                 if not order.oco_group and order.order_id not in exits
             )
+        if self._queued:
+            pending += sum(signed for _, signed in self._unbooked(symbol))
         delta = instrument.round_quantity(
             target - self._portfolio.position_quantity(symbol) - pending
         )
@@ -387,6 +405,24 @@ class OrderMethods:
             "",
             tag,
         )
+
+    def _unbooked(self, symbol: str) -> list[tuple[str, float]]:
+        """Return ``(order id, signed quantity)`` of requests on ``symbol`` not yet booked.
+
+        A request from a hook waits on the bus until the hook returns, so neither working
+        orders nor the position show it: two ``order_target_quantity(sym, 10)`` in one
+        ``on_bar`` bought 20, a close after a buy left the buy to fill. Booked requests
+        are dropped (they are working or filled), all once the bus is empty; one risk
+        denied meanwhile stays until then (the next target orders less, never more).
+        """
+        queued = self._queued
+        if not self._bus.pending:
+            queued.clear()
+            return []
+        booked = self._orders.orders
+        for order_id in [order_id for order_id in queued if order_id in booked]:
+            del queued[order_id]
+        return [(i, signed) for i, (sym, signed) in queued.items() if sym == symbol]
 
     def order_target_percent(self, symbol: str, fraction: float, tag: str = "") -> str | None:
         """Hold a position worth ``fraction`` of equity (1.0 = 100%, -0.5 = 50% short).
@@ -420,20 +456,46 @@ class OrderMethods:
         """
         if not math.isfinite(value):
             raise StrategyError(f"order_target_value({symbol!r}, {value}): not a number")
-        price = self._portfolio.last_price(self._known(symbol))
-        if self._fx_rate is not None:
-            price *= self._fx_rate(symbol)
+        quote = self._portfolio.last_price(self._known(symbol))
+        rate = 1.0 if self._fx_rate is None else self._fx_rate(symbol)
+        price = quote * rate
         if not 0.0 < price < math.inf:  # NaN before the first bar (or the first rate)
             return None
         target = value / (price * (1.0 + self._sizing_fee_rate))
+        if self._fee is not None and target > 0.0:
+            target = self._fee_fit(symbol, target, value, quote, rate)
         return self.order_target_quantity(symbol, target, tag=tag)
+
+    def _fee_fit(
+        self, symbol: str, target: float, value: float, quote: float, rate: float
+    ) -> float:
+        """Shrink a long ``target`` by lots until it and the fee of the buy fit in ``value``.
+
+        The reserve (``_sizing_fee_rate``) covers a fee that is a fraction of notional; a
+        per-unit fee or a minimum can charge more, and risk's cash check (which charges
+        the model's fee) would deny the all-in buy (was: risk passed it and the broker's
+        cash cap cut it at the fill). The fee is a taker's on the buy from the position
+        to the target, as at the fill (`engine.execution.fill_sizing`); one fee call when
+        the reserve suffices.
+        """
+        assert self._fee is not None
+        instrument = self._instruments[symbol]
+        lots = instrument.round_quantity(target)
+        held = self._portfolio.position_quantity(symbol)
+        while lots > held:
+            cost = (lots * quote + self._fee(lots - held, quote, "taker")) * rate
+            if cost <= value * (1.0 + 1e-12):
+                break
+            lots = instrument.round_quantity(lots - instrument.lot_size)
+        return lots
 
     def close_position(self, symbol: str, tag: str = "") -> str | None:
         """Make the position in ``symbol`` flat, whatever protective orders are working.
 
         Cancels every working order of this strategy on ``symbol`` first — its exits
         (bracket stop-loss and take-profit, reduce-only stops, trailing stops) and any
-        entry still working, which would open the position again — then sends one
+        entry working or requested earlier in this hook (`_unbooked`), which would open
+        the position again — then sends one
         reduce-only market order for the whole net position (a sell for a long, a buy for
         a short). The cancels are published before the order, so in a backtest they are
         done before it is checked and sent; being reduce-only, the close can never
@@ -451,6 +513,8 @@ class OrderMethods:
             on the symbol are canceled all the same) or an earlier close is still working.
         """
         self._known(symbol)
+        for order_id, _ in self._unbooked(symbol) if self._queued else ():
+            self.cancel(order_id)  # requested earlier in this hook, not yet working
         position = self._portfolio.position_quantity(symbol)
         closing = OrderSide.SELL if position > 0 else OrderSide.BUY
         kept = False

@@ -37,6 +37,9 @@ from tests.integration.test_execution_scenarios import (
 
 S = Scenario
 TEN = (10.0, 10.1, 9.9, 10.0)  # a flat bar at 10 for the cash-cap rows (cash 1,000)
+# The bar the cash-cap rows decide on: risk checks the buy at its close of 9 with the fee
+# model's fee (and passes it); the cap meets it at 10, the next open.
+NINE = (9.0, 9.1, 8.9, 9.0)
 
 
 @dataclass
@@ -129,7 +132,7 @@ CASES: dict[str, Case] = {
     ),
     "fok_per_unit_fee_trimmed_by_cash_fills_nothing": Case(
         S(
-            [TEN, TEN],
+            [NINE, TEN],
             {0: [buy(99, time_in_force="fok")]},
             [],
             ["canceled"],
@@ -186,7 +189,7 @@ CASES: dict[str, Case] = {
     # --- cash cap reserves the configured fee model's fee -------------------------------
     "cash_cap_per_unit_fee": Case(  # 95 x 10 + 95 x 0.5 = 997.5; 96 would cost 1,008
         S(
-            [TEN, TEN],
+            [NINE, TEN],
             {0: [buy(99)]},
             [("o1", 10.0, 95)],
             ["canceled"],
@@ -199,7 +202,7 @@ CASES: dict[str, Case] = {
     ),
     "cash_cap_per_unit_minimum_fee": Case(  # 98 x 10 + 12 = 992; 99 would cost 1,002
         S(
-            [TEN, TEN],
+            [NINE, TEN],
             {0: [buy(99)]},
             [("o1", 10.0, 98)],
             ["canceled"],
@@ -212,7 +215,7 @@ CASES: dict[str, Case] = {
     ),
     "cash_cap_percent_fee_above_sizing_rate": Case(  # 99 x 10 x 1.01 = 999.9
         S(
-            [TEN, TEN],
+            [NINE, TEN],
             {0: [buy(100)]},
             [("o1", 10.0, 99)],
             ["canceled"],
@@ -225,7 +228,7 @@ CASES: dict[str, Case] = {
     ),
     "cash_cap_taker_rate_of_maker_taker_fees": Case(  # 98 x 10 x 1.02 = 999.6
         S(
-            [TEN, TEN],
+            [NINE, TEN],
             {0: [buy(100)]},
             [("o1", 10.0, 98)],
             ["canceled"],
@@ -243,9 +246,10 @@ CASES: dict[str, Case] = {
         ),
         fees=[19.6],
     ),
-    "cash_cap_maker_rate_of_maker_taker_fees": Case(  # a maker pays 0: all 100 at 10
+    # A maker pays 0: all 100 at 10 (risk too charges a maker's fee to a limit below the close)
+    "cash_cap_maker_rate_of_maker_taker_fees": Case(
         S(
-            [TEN, (10.05, 10.1, 9.9, 10)],
+            [(10.05, 10.1, 10.0, 10.05), (10.05, 10.1, 9.9, 10)],
             {0: [buy(100, limit_price=10)]},
             [("c1", 10.0, 100)],
             ["filled"],
@@ -265,7 +269,7 @@ CASES: dict[str, Case] = {
     ),
     "cash_cap_tiered_fee": Case(  # 99 x 10 x 1.01 = 999.9
         S(
-            [TEN, TEN],
+            [NINE, TEN],
             {0: [buy(100)]},
             [("o1", 10.0, 99)],
             ["canceled"],
@@ -284,7 +288,7 @@ CASES: dict[str, Case] = {
     ),
     "cash_cap_with_slippage_and_fee": Case(  # 10.01 (1 bp, up to the tick) x 1.01 x 98
         S(
-            [TEN, TEN],
+            [NINE, TEN],
             {0: [buy(100)]},
             [("o1", 10.01, 98)],
             ["canceled"],
@@ -297,6 +301,34 @@ CASES: dict[str, Case] = {
             initial_cash=1000.0,
         ),
         fees=[98 * 10.01 * 0.01],
+    ),
+    # A sell's fee beyond its proceeds is paid from cash too: 10 in, 20 out with 0 left.
+    # Was: filled, cash -10 on a cash account.
+    "cash_account_sell_whose_minimum_fee_exceeds_proceeds_and_cash": Case(
+        S(
+            [TEN, TEN, TEN],
+            {0: [buy(98)], 1: [sell(1)]},
+            [("o1", 10.0, 98)],
+            ["filled", "canceled"],
+            98,
+            0.0,
+            execution={"fees": {"model": "per_unit", "per_unit": 0.001, "minimum": 20.0}},
+            initial_cash=1000.0,
+        ),
+        fees=[20.0],
+    ),
+    "cash_account_sell_whose_fee_the_cash_covers_fills": Case(  # 990 - 2 = 988 left
+        S(
+            [TEN, TEN, TEN],
+            {0: [buy(1)], 1: [sell(1)]},
+            [("o1", 10.0, 1), ("o2", 10.0, 1)],
+            ["filled", "filled"],
+            0,
+            1000.0 - 12.0 - 12.0,
+            execution={"fees": {"model": "per_unit", "per_unit": 0.001, "minimum": 12.0}},
+            initial_cash=1000.0,
+        ),
+        fees=[12.0, 12.0],
     ),
     # --- tiered fees see every earlier fill, also on the same bar -----------------------
     "tiered_second_fill_on_one_open": Case(  # 1,000 traded at 1% puts the next in tier 2

@@ -256,7 +256,65 @@ CASES: dict[str, Case] = {
             execution={"slippage_bps": 10.0},
         )
     ),
-    "slippage_same_close_on_the_grid": Case(  # 100.03 x 1.0001 -> 100.05 (no range known)
+    # same_close fills at the close of the bar just seen: its range caps them too. Was: no
+    # range, 101 x 1.005 = 101.505 -> 101.51 above that bar's high of 101.
+    "slippage_same_close_buy_capped_at_the_bars_high": Case(
+        S(
+            [(100, 101, 99, 101), FLAT],
+            {0: [buy(10)]},
+            [("c0", 101.0, 10)],
+            position=10,
+            execution={"slippage_bps": 50.0, "market_fill": "same_close"},
+        )
+    ),
+    "slippage_same_close_sell_capped_at_the_bars_low": Case(  # 99 x 0.995 = 98.505 < 99
+        S(
+            [(100, 101, 99, 99), FLAT],
+            {0: [sell(10)]},
+            [("c0", 99.0, 10)],
+            position=-10,
+            execution={"slippage_bps": 50.0, "market_fill": "same_close"},
+        )
+    ),
+    "slippage_same_close_cap_off_fills_beyond_the_high": Case(
+        S(
+            [(100, 101, 99, 101), FLAT],
+            {0: [buy(10)]},
+            [("c0", 101.51, 10)],
+            position=10,
+            execution={
+                "slippage_bps": 50.0,
+                "market_fill": "same_close",
+                "slippage_within_range": False,
+            },
+        )
+    ),
+    # ... and the bar's volume: volume_share reads it (was: unknown, so max_impact 10 %:
+    # 110, capped at the high 105), volume_participation caps by it (was: no cap)
+    "slippage_same_close_volume_share_reads_the_bars_volume": Case(  # 0.1 x 0.1^2 = 0.1 %
+        S(
+            [(100, 105, 95, 100), FLAT],
+            {0: [buy(10)]},
+            [("c0", 100.1, 10)],
+            position=10,
+            execution={
+                "market_fill": "same_close",
+                "slippage": {"model": "volume_share", "impact_coefficient": 0.1},
+            },
+            volume=100.0,
+        )
+    ),
+    "same_close_volume_participation_caps_the_fill_the_rest_waits": Case(
+        S(
+            [FLAT, FLAT, FLAT],
+            {0: [buy(8)]},
+            [("c0", 100.0, 5), ("o1", 100.0, 3)],
+            position=8,
+            execution={"market_fill": "same_close", "volume_participation": 0.5},
+            volume=10.0,
+        )
+    ),
+    "slippage_same_close_on_the_grid": Case(  # 100.03 x 1.0001 -> 100.05 (high 101)
         S(
             [(100, 101, 99, 100.03), FLAT],
             {0: [buy(10)]},

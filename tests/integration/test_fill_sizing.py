@@ -210,3 +210,32 @@ def test_per_unit_fee_beyond_the_reserve_shrinks_the_target() -> None:
     )
     assert fills(recorder) == [("buy", 95.0, 100.0)]
     assert portfolio.cash == pytest.approx(25.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("bars", "slippage_bps", "filled"),
+    [
+        # open = high = 100, 50 bps: the fill is capped at the high, 100, and all-in is 100
+        # shares. Was: sized at the uncapped 100.50 -> floor(10,000 / 100.5) = 99.
+        ([(100.0, 101.0, 99.0, 100.0), (100.0, 100.0, 99.0, 100.0)], 50.0, (100.0, 100.0)),
+        # open 0.99, 100 bps: 0.9999 goes up to the tick, 1.00, and all-in is 10,000. Was:
+        # sized at 0.9999 -> 10,001, which the cash cap then cut (remainder canceled).
+        ([(1.0, 1.01, 0.98, 1.0), (0.99, 1.02, 0.98, 1.0)], 100.0, (1.0, 10_000.0)),
+    ],
+    ids=["capped_at_the_high", "on_the_tick_grid"],
+)
+def test_the_size_divides_by_the_price_the_fill_gets(
+    bars: list[tuple[float, float, float, float]],
+    slippage_bps: float,
+    filled: tuple[float, float],
+) -> None:
+    from tests.integration import scripted_run
+
+    def all_in(ctx: Context) -> None:
+        ctx.order_target_percent("X", 1.0)
+
+    execution = {"target_sizing": "fill", "slippage_bps": slippage_bps}
+    result = scripted_run.run(bars, {0: [all_in]}, execution=execution)
+    assert scripted_run.fills(result) == [("buy", *filled)]
+    assert scripted_run.rows(result) == [("buy", "market", "filled", filled[1])]
+    assert scripted_run.cash(result) == pytest.approx(0.0, abs=1e-9)

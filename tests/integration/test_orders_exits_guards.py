@@ -83,6 +83,61 @@ def test_close_position_with_a_reduce_only_exit_working_sells(exit_order: Action
     assert statuses(result)[1][2] == "canceled"
 
 
+@pytest.mark.parametrize(
+    ("actions", "expected", "orders"),
+    [
+        # flat: a target of 10 then a close in one on_bar leaves nothing (was: long 10)
+        (
+            {
+                0: [
+                    lambda ctx: ctx.order_target_quantity("X", 10),
+                    lambda ctx: ctx.close_position("X"),
+                ]
+            },
+            [],
+            [("buy", "market", "canceled")],
+        ),
+        # long 10: a buy of 5 then a close in one on_bar sells the 10 (was: long 5 left)
+        (
+            {
+                0: [lambda ctx: ctx.buy("X", 10)],
+                1: [lambda ctx: ctx.buy("X", 5), lambda ctx: ctx.close_position("X")],
+            },
+            [("buy", 100.0, 10.0), ("sell", 100.0, 10.0)],
+            [
+                ("buy", "market", "filled"),
+                ("buy", "market", "canceled"),
+                ("sell", "market", "filled"),
+            ],
+        ),
+    ],
+    ids=["flat", "long"],
+)
+def test_close_position_cancels_an_entry_requested_earlier_in_the_same_hook(
+    actions: dict[int, list[Action]],
+    expected: list[tuple[str, float, float]],
+    orders: list[tuple[str, str, str]],
+) -> None:
+    result = run([FLAT] * 4, actions, account=MARGIN_2X)
+    assert fills(result) == expected
+    assert position(result) == 0.0
+    assert statuses(result) == orders
+
+
+def test_a_cancel_in_the_same_hook_as_its_order_cancels_it() -> None:
+    # The cancel reaches execution before the order's approval does. Was: ignored (the
+    # order unknown there), and the buy filled 10 @ 100.
+    def buy_then_cancel(ctx: Context) -> None:
+        ctx.cancel(ctx.buy("X", 10))
+
+    result = run([FLAT] * 3, {0: [buy_then_cancel]})
+    assert fills(result) == []
+    assert (position(result), cash(result)) == (0.0, 10_000.0)
+    assert statuses(result) == [("buy", "market", "canceled")]
+    assert order_reason(result) == "canceled by request"
+    assert result.kernel.risk._book.in_flight == {}
+
+
 def test_close_position_cancels_a_working_entry_when_flat() -> None:
     # A limit buy at 90 works (never reached); close_position while flat cancels it.
     actions = {
@@ -284,6 +339,32 @@ def test_halted_denies_the_exit_and_reports_the_exposure_left_open(tmp_path: Pat
     assert "A guard (halted) left 5,000.00 of gross exposure open." in html
 
 
+@pytest.mark.parametrize("action", [None, "halted"], ids=["reducing", "halted"])
+def test_a_trip_cancels_working_orders_that_add_exposure_and_keeps_the_exits(
+    action: str | None,
+) -> None:
+    # Long 50 at 100 (o1); on bar 1 a limit buy of 50 @ 65 (an entry), a reduce-only stop
+    # sell @ 60 and a plain limit sell of 50 @ 110 (exits). DROP's close 70 trips the guard
+    # (-15 %); bar 3 then trades down to 64. Was: the entry stayed working and filled 50
+    # more at 65 under the guard (100 held, as if the guard let exposure through).
+    def place(ctx: Context) -> None:
+        ctx.buy("X", 50, limit_price=65)
+        ctx.sell("X", 50, stop_price=60, reduce_only=True)
+        ctx.sell("X", 50, limit_price=110)
+
+    bars = [FLAT, FLAT, DROP, (66.0, 67.0, 64.0, 66.0), FLAT]
+    result = run(bars, {0: [lambda ctx: ctx.buy("X", 50)], 1: [place]}, risk=guard(action))
+    assert fills(result) == [("buy", 100.0, 50.0)]
+    assert position(result) == 50.0
+    assert statuses(result) == [
+        ("buy", "market", "filled"),
+        ("buy", "limit", "canceled"),
+        ("sell", "stop", "accepted"),
+        ("sell", "limit", "accepted"),
+    ]
+    assert order_reason(result, 1).startswith("max_drawdown: ")
+
+
 def test_runs_without_a_guard_have_no_guard_metrics() -> None:
     result = run([FLAT] * 2, {})
     assert not [key for key in result.metrics if key.startswith("guard")]
@@ -312,14 +393,16 @@ def test_canceling_a_held_exit_and_its_entry_on_one_bar_cancels_each_once() -> N
 
 
 def test_under_reducing_a_modification_that_adds_is_refused_and_an_exit_may_move() -> None:
-    # Long 50 @ 100; the guard trips at c2 (REDUCING). On bar 3 the working limit buy of 1
-    # @ 60 raised to 10 is refused; the reduce-only sell limit @ 130 moved to 120 passes
-    # (and a move that only lowers a quantity never needs a check).
+    # Long 50 @ 100; the guard trips at c2 (REDUCING). On bar 3 the working plain sell
+    # limit of 10 @ 140 (an exit: the trip keeps it) raised to 120 would go short 70: it
+    # is refused; the reduce-only sell limit @ 130 moved to 120 passes (and a move that
+    # only lowers a quantity never needs a check). (Until issue 10's audit this used a
+    # limit buy left working under REDUCING; the trip now cancels such entries.)
     actions = {
-        0: [lambda ctx: ctx.buy("X", 50), lambda ctx: ctx.buy("X", 1, limit_price=60)],
+        0: [lambda ctx: ctx.buy("X", 50), lambda ctx: ctx.sell("X", 10, limit_price=140)],
         1: [lambda ctx: ctx.sell("X", 50, limit_price=130, reduce_only=True)],
         3: [
-            lambda ctx: ctx.modify(ctx.open_orders("X")[0].order_id, quantity=10),
+            lambda ctx: ctx.modify(ctx.open_orders("X")[0].order_id, quantity=120),
             lambda ctx: ctx.modify(ctx.open_orders("X")[1].order_id, limit_price=120),
         ],
     }
@@ -330,7 +413,7 @@ def test_under_reducing_a_modification_that_adds_is_refused_and_an_exit_may_move
     assert order_reason(result, 1) == (
         "modify rejected: risk trading_state: trading is REDUCING (max_drawdown: equity "
         "8500.00 is 15.00% below its peak 10000.00 (limit 10%)): only orders that reduce "
-        "exposure pass, and this one takes the expected X position from 50 to 60"
+        "exposure pass, and this one takes the expected X position from 50 to -70"
     )
     assert order_reason(result, 2) == ""
 

@@ -148,6 +148,17 @@ def test_a_misspelled_enum_argument_is_a_clear_strategy_error() -> None:
     assert result.recorder.orders == {}  # nothing was published
 
 
+def test_a_sell_trailing_stop_of_100_percent_or_more_is_denied() -> None:
+    # 150 % below the best price is a negative level that never triggers. Was: accepted.
+    def trail(ctx: Context) -> None:
+        ctx.trailing_stop("X", "sell", 10, percent=150)
+
+    result = run([FLAT] * 4, {0: [lambda ctx: ctx.buy("X", 10)], 1: [trail]}, account=MARGIN_2X)
+    assert denied(result) == [
+        ("order_validity", "a sell trailing stop's percent offset must be below 100, got 150")
+    ]
+
+
 def test_risk_reads_string_enums_published_on_the_bus_and_denies_unreadable_ones() -> None:
     def publish(side: str, kind: str, tif: str) -> Action:
         def act(ctx: Context) -> None:
@@ -180,6 +191,35 @@ def test_set_trading_state_reads_any_case_and_refuses_unknown_states() -> None:
 
 
 # --- orders placed on the same bar see each other ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expected", "held"),
+    [
+        # target 10 twice: the second sees the first's 10 as ordered. Was: 10 + 10 = 20.
+        (("quantity", 10.0), ("quantity", 10.0), [("buy", 100.0, 10.0)], 10.0),
+        # target 10, then 4: the second sells the 6 the first buys too many
+        (
+            ("quantity", 10.0),
+            ("quantity", 4.0),
+            [("buy", 100.0, 10.0), ("sell", 100.0, 6.0)],
+            4.0,
+        ),
+        # all-in twice on 2x margin: 100 @ 100 = 1x equity. Was: 200 (2x, within leverage).
+        (("percent", 1.0), ("percent", 1.0), [("buy", 100.0, 100.0)], 100.0),
+        (("value", -5_000.0), ("value", -5_000.0), [("sell", 100.0, 50.0)], -50.0),
+    ],
+    ids=["quantity", "quantity_then_less", "percent", "value_short"],
+)
+def test_order_targets_called_twice_on_one_bar_do_not_stack(
+    first: tuple[str, float], second: tuple[str, float], expected: list[Any], held: float
+) -> None:
+    def target(kind: str, amount: float) -> Action:
+        return lambda ctx: getattr(ctx, f"order_target_{kind}")("X", amount)
+
+    result = run([FLAT] * 3, {0: [target(*first), target(*second)]}, account=MARGIN_2X)
+    assert fills(result) == expected
+    assert position(result) == held
 
 
 def test_two_same_bar_buys_on_margin_cannot_pass_leverage_together() -> None:
@@ -233,6 +273,82 @@ def test_two_same_bar_buys_on_a_cash_account_cannot_spend_the_cash_twice() -> No
         (
             "cash",
             "insufficient cash: buying 60 X at ~100 costs 6000.00 with fees, free cash is 4000.00",
+        )
+    ]
+
+
+PER_UNIT_5 = {"fees": {"model": "per_unit", "per_unit": 5.0}, "cash_shortfall": "cancel"}
+
+
+@pytest.mark.parametrize(
+    ("fees", "quantity", "cost"),
+    [
+        ({"model": "per_unit", "per_unit": 5.0}, 98, "10290.00"),  # 9,800 + 98 x 5
+        ({"model": "per_unit", "per_unit": 0.01, "minimum": 150.0}, 99, "10050.00"),  # 9,900 + 150
+        ({"model": "percent", "maker_rate": 0.0, "taker_rate": 0.02}, 99, "10098.00"),  # 2 % taker
+    ],
+    ids=["per_unit", "minimum", "taker_rate"],
+)
+def test_cash_check_charges_the_fee_models_fee_not_the_sizing_rate(
+    fees: dict[str, Any], quantity: int, cost: str
+) -> None:
+    # Was: risk reserved the sizing rate (0.1 %: 98 x 100 x 1.001 = 9,809.80) and approved
+    # the buy; at the unchanged price of 100 the broker's cap (which charges the model's
+    # fee) then canceled it whole under cash_shortfall = "cancel".
+    execution = {"fees": fees, "cash_shortfall": "cancel"}
+    result = run([FLAT] * 3, {0: [lambda ctx: ctx.buy("X", quantity)]}, execution=execution)
+    assert fills(result) == []
+    assert denied(result) == [
+        (
+            "cash",
+            f"insufficient cash: buying {quantity} X at ~100 costs {cost} with fees, "
+            "free cash is 10000.00",
+        )
+    ]
+
+
+def test_a_buy_the_fee_model_lets_the_cash_pay_passes_and_fills_whole() -> None:
+    # 95 x 100 + 95 x 5 = 9,975 <= 10,000: approved and filled, cash 25.
+    result = run([FLAT] * 3, {0: [lambda ctx: ctx.buy("X", 95)]}, execution=PER_UNIT_5)
+    assert fills(result) == [("buy", 100.0, 95.0)]
+    assert cash(result) == 25.0
+
+
+@pytest.mark.parametrize(
+    ("fees", "quantity", "spent"),
+    [
+        ({"model": "per_unit", "per_unit": 5.0}, 95.0, 9_975.0),  # 96 would cost 10,080
+        ({"model": "per_unit", "per_unit": 0.01, "minimum": 150.0}, 98.0, 9_950.0),
+        ({"model": "percent", "rate": 0.001}, 99.0, 9_909.9),  # the reserve suffices
+    ],
+    ids=["per_unit", "minimum", "percent"],
+)
+def test_all_in_target_shrinks_until_the_fee_models_fee_fits(
+    fees: dict[str, Any], quantity: float, spent: float
+) -> None:
+    # floor(10,000 / (100 x 1.001)) = 99 reserves 0.1 %; a per-unit fee of 5 charges 495.
+    # Was: 99 ordered, approved, then cut to 95 by the broker's cash cap at the same price
+    # (and, with risk charging the model's fee, it would be denied outright).
+    def all_in(ctx: Context) -> None:
+        ctx.order_target_percent("X", 1.0)
+
+    result = run([FLAT] * 3, {0: [all_in]}, execution={"fees": fees})
+    assert fills(result) == [("buy", 100.0, quantity)]
+    assert cash(result) == pytest.approx(10_000.0 - spent, abs=1e-9)
+    assert rows(result) == [("buy", "market", "filled", quantity)]
+
+
+def test_same_bar_buys_reserve_the_fee_models_fee_for_each_other() -> None:
+    # 50 @ 100 costs 5,000 + 250 = 5,250 reserved; 48 more cost 4,800 + 240 = 5,040 >
+    # 4,750 free. Was: 5,005 reserved and 4,804.80 asked, so both passed risk.
+    twice = [lambda ctx: ctx.buy("X", 50), lambda ctx: ctx.buy("X", 48)]
+    result = run([FLAT] * 3, {0: twice}, execution=PER_UNIT_5)
+    assert fills(result) == [("buy", 100.0, 50.0)]
+    assert cash(result) == 10_000.0 - 5_250.0
+    assert denied(result) == [
+        (
+            "cash",
+            "insufficient cash: buying 48 X at ~100 costs 5040.00 with fees, free cash is 4750.00",
         )
     ]
 
@@ -393,3 +509,41 @@ def test_a_modification_that_lowers_the_quantity_always_passes() -> None:
     result = run([FLAT, FLAT, DIP, FLAT], actions, risk={"max_order_quantity": 40})
     assert fills(result) == [("buy", 95.0, 30.0)]
     assert order_reason(result) == ""
+
+
+@pytest.mark.parametrize(
+    ("place", "change", "bars", "filled"),
+    [
+        # 10 @ 95 modified to 0.4: lot 1 rounds it to 0 — refused, 10 fill on the dip
+        ({}, 0.4, [FLAT, FLAT, DIP, FLAT], [("buy", 95.0, 10.0)]),
+        # 5 of 10 filled on the first dip (5 per bar by volume), then 5.4 -> 5: nothing
+        # left to fill — refused, the other 5 fill on the second dip
+        (
+            {"volume_participation": 5e-6},
+            5.4,
+            [FLAT, DIP, DIP, FLAT],
+            [("buy", 95.0, 5.0), ("buy", 95.0, 5.0)],
+        ),
+    ],
+    ids=["to_zero", "to_the_filled"],
+)
+def test_a_modified_quantity_that_rounds_to_no_more_than_filled_is_refused(
+    place: dict[str, Any],
+    change: float,
+    bars: list[tuple[float, float, float, float]],
+    filled: list[tuple[str, float, float]],
+) -> None:
+    # Was: accepted, the order's quantity became 0 (or the filled 5): it vanished from the
+    # venue without a fill or cancel and stayed "accepted" / working in the book forever.
+    actions = {
+        0: [lambda ctx: ctx.buy("X", 10, limit_price=95)],
+        1: [modify_first(quantity=change)],
+    }
+    result = run(bars, actions, execution=place)
+    assert fills(result) == filled
+    assert order_reason(result) == (
+        f"modify rejected: quantity {change:g} rounds to {change // 1:g} at lot size 1, "
+        f"which must exceed the filled {filled[0][2] if len(filled) > 1 else 0:g}"
+    )
+    assert rows(result) == [("buy", "limit", "filled", 10.0)]
+    assert result.kernel.execution.open_orders("S1") == []

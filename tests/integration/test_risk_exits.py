@@ -170,3 +170,7 @@ def test_exit_settings_are_validated() -> None:
         parse_config({**base, "risk": {"exits": {"stop_los_pct": 1.0}}})
     with pytest.raises(ConfigError, match="set stop_loss_pct too"):
         parse_config({**base, "risk": {"exits": {"break_even_pct": 1.0}}})
+    # A long's trailing stop 100 % or more below the best price never triggers (the order
+    # itself is denied by risk since issue 10's audit): refused when the config is read.
+    with pytest.raises(ConfigError, match="trailing_stop_pct must be below 100, got 100"):
+        parse_config({**base, "risk": {"exits": {"trailing_stop_pct": 100.0}}})
