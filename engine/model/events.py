@@ -14,7 +14,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from engine.model.enums import OrderSide, OrderType, TimeInForce, TrailingOffsetType
+from engine.model.enums import (
+    OrderSide,
+    OrderType,
+    TimeInForce,
+    TradingState,
+    TrailingOffsetType,
+)
 
 
 class OrderRequested(NamedTuple):
@@ -221,3 +227,76 @@ class EquitySnapshot(NamedTuple):
     cash: float
     equity: float
     gross_exposure: float  # sum of |position value| in account currency
+
+
+# --- account facts (produced by the portfolio's account rules; amounts in account currency) ---
+
+
+class CashAdjusted(NamedTuple):
+    """Cash changed without a fill: a borrow fee or a funding payment.
+
+    Attributes:
+        symbol: The position the flow belongs to.
+        amount: Signed change of cash (< 0: the account paid, > 0: it received).
+        reason: ``"borrow_fee"`` or ``"funding"``.
+        ts_event: When it was due at the source (funding time, or the UTC midnight that
+            closed the last borrow day).
+        ts_init: Simulated time at which the portfolio applied it (the bar close being
+            processed); the equity curve counts it from that snapshot on.
+    """
+
+    symbol: str
+    amount: float
+    reason: str
+    ts_event: int
+    ts_init: int
+
+
+class MarginCalled(NamedTuple):
+    """At a bar close, equity fell below the maintenance margin: liquidation follows.
+
+    Attributes:
+        equity: Cash plus positions marked at their last closes.
+        maintenance_margin: ``account.maintenance_margin × gross_exposure``.
+        gross_exposure: Σ |quantity × last close|.
+    """
+
+    equity: float
+    maintenance_margin: float
+    gross_exposure: float
+    ts_event: int
+    ts_init: int
+
+
+class AccountLiquidated(NamedTuple):
+    """Every liquidation order of a margin call has ended (filled, canceled or denied).
+
+    Attributes:
+        symbols: The symbols whose positions were ordered closed.
+        equity: Equity once the last liquidation order ended.
+    """
+
+    symbols: tuple[str, ...]
+    equity: float
+    ts_event: int
+    ts_init: int
+
+
+# --- risk facts ---
+
+
+class TradingStateChanged(NamedTuple):
+    """The risk engine's trading state changed (a guard tripped, a cooldown ended, a user).
+
+    Attributes:
+        previous: State before.
+        state: State after.
+        reason: Who or what changed it, with the numbers (e.g. the drawdown that tripped).
+        ts_event: When it changed (ns UTC; the bar close or fill time that caused it).
+    """
+
+    previous: TradingState
+    state: TradingState
+    reason: str
+    ts_event: int
+    ts_init: int

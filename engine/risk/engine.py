@@ -42,11 +42,12 @@ from engine.model import (
     OrderSide,
     OrderType,
     TimeInForce,
+    TradingState,
+    TradingStateChanged,
     TrailingOffsetType,
     parse_enum,
 )
 from engine.risk.checks import OpenOrders, PortfolioState, RiskCheck, RiskState, default_checks
-from engine.risk.events import TradingState, TradingStateChanged
 from engine.risk.limits import expected_positions
 
 __all__ = ["RiskEngine", "WorkingBook"]
