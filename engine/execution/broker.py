@@ -187,9 +187,15 @@ class SimulatedBroker:
             last = self._prices.get(order.symbol, math.nan)
         reason = "" if market else self._rejection(order, last)
         if reason:
-            self._bus.publish(OrderRejected(order.order_id, order.symbol, reason, now, now))
+            self._bus.publish(
+                OrderRejected(order.order_id, order.strategy_id, order.symbol, reason, now, now)
+            )
             return
-        self._bus.publish(tuple.__new__(OrderAccepted, (order.order_id, order.symbol, now, now)))
+        self._bus.publish(
+            tuple.__new__(
+                OrderAccepted, (order.order_id, order.strategy_id, order.symbol, now, now)
+            )
+        )
         tif = order.time_in_force
         expiry = None if tif is TimeInForce.GTC else self._expiry(order, now)
         working = WorkingOrder(order, now + self._latency_ns, expiry)
@@ -208,7 +214,11 @@ class SimulatedBroker:
         if found is not None:
             now = self._clock.timestamp_ns()
             self._remove(found)
-            self._bus.publish(OrderCanceled(order_id, found.order.symbol, reason, now, now))
+            self._bus.publish(
+                OrderCanceled(
+                    order_id, found.order.strategy_id, found.order.symbol, reason, now, now
+                )
+            )
 
     def modify(
         self,
@@ -225,7 +235,9 @@ class SimulatedBroker:
         now = self._clock.timestamp_ns()
         working = self._find(order_id)
         if working is None:
-            self._bus.publish(OrderModifyRejected(order_id, "", "order is not working", now, now))
+            self._bus.publish(
+                OrderModifyRejected(order_id, "", "", "order is not working", now, now)
+            )
             return
         order = working.order
         new_quantity = order.quantity if quantity is None else quantity
@@ -240,7 +252,9 @@ class SimulatedBroker:
         if stop_price is not None and order.order_type not in _STOP_TYPES:
             problem = f"a {order.order_type} order has no stop price to modify"
         if problem:
-            self._bus.publish(OrderModifyRejected(order_id, order.symbol, problem, now, now))
+            self._bus.publish(
+                OrderModifyRejected(order_id, order.strategy_id, order.symbol, problem, now, now)
+            )
             return
         instrument = self._instruments[order.symbol]
         buy = order.side is OrderSide.BUY
@@ -259,7 +273,14 @@ class SimulatedBroker:
         new = working.order
         self._bus.publish(
             OrderModified(
-                order_id, new.symbol, new.quantity, new.limit_price, new.stop_price, now, now
+                order_id,
+                new.strategy_id,
+                new.symbol,
+                new.quantity,
+                new.limit_price,
+                new.stop_price,
+                now,
+                now,
             )
         )
 
@@ -308,7 +329,9 @@ class SimulatedBroker:
             if working.expire_ns is not None and ts_open >= working.expire_ns:
                 self._remove(working)
                 now = self._clock.timestamp_ns()
-                self._bus.publish(OrderExpired(order.order_id, bar.symbol, now, now))
+                self._bus.publish(
+                    OrderExpired(order.order_id, order.strategy_id, bar.symbol, now, now)
+                )
                 continue
             if working.eligible_from > ts_open:
                 continue  # not at the venue yet when this bar opened
@@ -402,7 +425,7 @@ class SimulatedBroker:
             if working.expire_ns is not None and ts >= working.expire_ns:
                 self._remove(working)
                 now = self._clock.timestamp_ns()
-                self._bus.publish(OrderExpired(order.order_id, symbol, now, now))
+                self._bus.publish(OrderExpired(order.order_id, order.strategy_id, symbol, now, now))
                 continue
             if working.eligible_from > ts or working.leaves <= 0:
                 continue
@@ -565,6 +588,7 @@ class SimulatedBroker:
                     OrderFilled,
                     (
                         order.order_id,
+                        order.strategy_id,
                         f"F-{self._fill_count:07d}",
                         symbol,
                         order.side,
@@ -582,7 +606,9 @@ class SimulatedBroker:
                 self._reduce_siblings(working, quantity)
         if cap_reason and working.leaves > 0:
             self._remove(working)
-            self._bus.publish(OrderCanceled(order.order_id, symbol, cap_reason, now, now))
+            self._bus.publish(
+                OrderCanceled(order.order_id, order.strategy_id, symbol, cap_reason, now, now)
+            )
 
     def _resize_to_target(
         self,
@@ -622,7 +648,9 @@ class SimulatedBroker:
         if reason:
             self._remove(working)
             now = self._clock.timestamp_ns()
-            self._bus.publish(OrderCanceled(order.order_id, symbol, reason, now, now))
+            self._bus.publish(
+                OrderCanceled(order.order_id, order.strategy_id, symbol, reason, now, now)
+            )
             return False
         if wanted != working.leaves:
             working.order = order._replace(quantity=working.filled + wanted)
@@ -631,7 +659,14 @@ class SimulatedBroker:
             now = self._clock.timestamp_ns()
             self._bus.publish(
                 OrderModified(
-                    order.order_id, symbol, new.quantity, new.limit_price, new.stop_price, now, now
+                    order.order_id,
+                    order.strategy_id,
+                    symbol,
+                    new.quantity,
+                    new.limit_price,
+                    new.stop_price,
+                    now,
+                    now,
                 )
             )
         return True
@@ -646,7 +681,12 @@ class SimulatedBroker:
                 working.leaves = 0.0
                 self._bus.publish(
                     OrderCanceled(
-                        working.order.order_id, working.order.symbol, f"{tif}: remainder", now, now
+                        working.order.order_id,
+                        working.order.strategy_id,
+                        working.order.symbol,
+                        f"{tif}: remainder",
+                        now,
+                        now,
                     )
                 )
 
@@ -704,7 +744,7 @@ class SimulatedBroker:
     def _triggered(self, working: WorkingOrder) -> None:
         now = self._clock.timestamp_ns()
         order = working.order
-        self._bus.publish(OrderTriggered(order.order_id, order.symbol, now, now))
+        self._bus.publish(OrderTriggered(order.order_id, order.strategy_id, order.symbol, now, now))
 
     def _find(self, order_id: str) -> WorkingOrder | None:
         for orders in self.working.values():

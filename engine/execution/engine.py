@@ -143,7 +143,9 @@ class ExecutionEngine:
                 siblings[:] = [r for r in siblings if r.order_id != order.order_id]
             now = self._clock.timestamp_ns()
             self._bus.publish(
-                OrderCanceled(order.order_id, order.symbol, "canceled by request", now, now)
+                OrderCanceled(
+                    order.order_id, order.strategy_id, order.symbol, "canceled by request", now, now
+                )
             )
         elif event.order_id in self._open:
             self._broker.cancel(event.order_id)
@@ -170,7 +172,9 @@ class ExecutionEngine:
             reason = "order is not working"
         now = self._clock.timestamp_ns()
         symbol = "" if order is None else order.symbol
-        self._bus.publish(OrderModifyRejected(event.order_id, symbol, reason, now, now))
+        self._bus.publish(
+            OrderModifyRejected(event.order_id, event.strategy_id, symbol, reason, now, now)
+        )
 
     def on_order_accepted(self, event: OrderAccepted) -> None:
         """Mark the order working."""
@@ -243,7 +247,9 @@ class ExecutionEngine:
             self._move(child, OrderStatus.HELD, now)
         if filled <= 0 and request.parent_order_id not in self.orders:
             reason = f"parent {request.parent_order_id} was denied"
-        self._bus.publish(OrderCanceled(child.order_id, child.symbol, reason, now, now))
+        self._bus.publish(
+            OrderCanceled(child.order_id, child.strategy_id, child.symbol, reason, now, now)
+        )
 
     @staticmethod
     def _move(order: Order, status: OrderStatus, ts: int, reason: str = "") -> None:

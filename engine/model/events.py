@@ -8,6 +8,11 @@ They are typed `NamedTuple`s rather than frozen dataclasses because a frozen dat
 pays one ``object.__setattr__`` per field on creation, several times the cost of a tuple;
 an active strategy creates a dozen of these per order. The bus dispatches on the exact
 type, so two events with equal fields but different types never mix.
+
+Every event about an order carries ``strategy_id``, the id of the strategy that placed it
+(engine exits carry their strategy's id too): the strategy runner forwards an event to its
+strategy by comparing that field, never by parsing the order id, so order ids are free to
+take any form a venue needs.
 """
 
 from __future__ import annotations
@@ -88,6 +93,7 @@ class OrderModified(NamedTuple):
     """The broker changed a working order; the fields are its new values."""
 
     order_id: str
+    strategy_id: str  # the strategy that placed the order; each strategy hears only its own
     symbol: str
     quantity: float
     limit_price: float | None
@@ -100,6 +106,7 @@ class OrderModifyRejected(NamedTuple):
     """The broker refused a modification; the order keeps working unchanged."""
 
     order_id: str
+    strategy_id: str  # the strategy that placed the order; each strategy hears only its own
     symbol: str
     reason: str
     ts_event: int
@@ -110,6 +117,7 @@ class OrderTriggered(NamedTuple):
     """A stop-limit's stop was reached: it now works as a limit order."""
 
     order_id: str
+    strategy_id: str  # the strategy that placed the order; each strategy hears only its own
     symbol: str
     ts_event: int
     ts_init: int
@@ -119,6 +127,7 @@ class OrderExpired(NamedTuple):
     """A DAY or GTD order reached the end of its life without (completely) filling."""
 
     order_id: str
+    strategy_id: str  # the strategy that placed the order; each strategy hears only its own
     symbol: str
     ts_event: int
     ts_init: int
@@ -136,6 +145,7 @@ class OrderDenied(NamedTuple):
     """Risk refused the order before it reached the broker. ``check`` names the rule."""
 
     order_id: str
+    strategy_id: str  # the strategy that placed the order; each strategy hears only its own
     symbol: str
     check: str
     reason: str
@@ -156,6 +166,7 @@ class OrderAccepted(NamedTuple):
     """The broker accepted the order; it is now working."""
 
     order_id: str
+    strategy_id: str  # the strategy that placed the order; each strategy hears only its own
     symbol: str
     ts_event: int
     ts_init: int
@@ -165,6 +176,7 @@ class OrderRejected(NamedTuple):
     """The broker refused the order (venue rule, insufficient funds at the venue, …)."""
 
     order_id: str
+    strategy_id: str  # the strategy that placed the order; each strategy hears only its own
     symbol: str
     reason: str
     ts_event: int
@@ -183,6 +195,7 @@ class OrderFilled(NamedTuple):
     """
 
     order_id: str
+    strategy_id: str  # the strategy that placed the order; each strategy hears only its own
     fill_id: str
     symbol: str
     side: OrderSide
@@ -199,6 +212,7 @@ class OrderCanceled(NamedTuple):
     """A working order stopped working without (further) fills."""
 
     order_id: str
+    strategy_id: str  # the strategy that placed the order; each strategy hears only its own
     symbol: str
     reason: str
     ts_event: int

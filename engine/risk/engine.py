@@ -301,7 +301,11 @@ class RiskEngine:
             book.excluded = ""
         if problem:
             now = self._clock.timestamp_ns()
-            self._bus.publish(OrderModifyRejected(order.order_id, order.symbol, problem, now, now))
+            self._bus.publish(
+                OrderModifyRejected(
+                    order.order_id, order.strategy_id, order.symbol, problem, now, now
+                )
+            )
             return
         self._approve_modify(event)
 
@@ -381,7 +385,9 @@ class RiskEngine:
 
     def _deny(self, order: OrderRequested, check: str, reason: str) -> None:
         now = self._clock.timestamp_ns()
-        self._bus.publish(OrderDenied(order.order_id, order.symbol, check, reason, now, now))
+        self._bus.publish(
+            OrderDenied(order.order_id, order.strategy_id, order.symbol, check, reason, now, now)
+        )
 
 
 class WorkingBook:

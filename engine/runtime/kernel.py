@@ -274,20 +274,8 @@ def build_kernel(
         funding=funding,
         fx=fx_at,
     )
-    kernel = Kernel(
-        bus=bus,
-        clock=clock,
-        cache=cache,
-        portfolio=portfolio,
-        risk=risk,
-        execution=execution_engine,
-        broker=broker,
-        runner=StrategyRunner(strategy, context),
-        recorder=Recorder(symbols, fx=fx_at),
-        account_rules=rules if rules.active else None,
-        guard=guard,
-        sizer=sizer,
-        exits=ExitManager(
+    exits = (
+        ExitManager(
             risk_settings.exits,
             bus,
             clock,
@@ -298,7 +286,24 @@ def build_kernel(
             strategy_id,
         )
         if risk_settings.exits.active
-        else None,
+        else None
+    )
+    # The strategy hears the order events of the protective exits placed on its behalf.
+    also_owns = (exits.strategy_id,) if exits is not None else ()
+    kernel = Kernel(
+        bus=bus,
+        clock=clock,
+        cache=cache,
+        portfolio=portfolio,
+        risk=risk,
+        execution=execution_engine,
+        broker=broker,
+        runner=StrategyRunner(strategy, context, also_owns),
+        recorder=Recorder(symbols, fx=fx_at),
+        account_rules=rules if rules.active else None,
+        guard=guard,
+        sizer=sizer,
+        exits=exits,
     )
     kernel.wire()
     return kernel
