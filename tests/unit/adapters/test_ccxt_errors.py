@@ -10,6 +10,7 @@ from engine.adapters.ccxt.download import open_exchange
 from engine.adapters.ccxt.errors import retry_after_s
 from engine.errors import (
     ExchangeError,
+    ExchangeFatalError,
     ExchangeInputError,
     ExchangeTransientError,
     UserInputError,
@@ -43,6 +44,13 @@ def test_input_errors_are_refused(error: type[Exception]) -> None:
     assert isinstance(translated, ExchangeInputError)
     assert isinstance(translated, UserInputError)  # refused: the input must change
     assert "refused" in str(translated)
+
+
+def test_a_suspended_account_stops_the_node_rather_than_asking_for_new_input() -> None:
+    translated = translate(ccxt.AccountSuspended("banned"), "binance", "ordering")
+    assert isinstance(translated, ExchangeFatalError)
+    assert not isinstance(translated, UserInputError)
+    assert str(translated) == "binance: ordering failed: account suspended: banned"
 
 
 def test_other_exchange_errors_are_neither() -> None:
