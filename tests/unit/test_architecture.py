@@ -5,6 +5,9 @@
 - Only `engine.runtime` and `engine.cli` import `engine.persistence`, `engine.adapters` and
   `engine.optimize` (each package may import its own modules). The CLI may be split into
   sibling modules named ``engine/cli_*.py``; they count as the CLI.
+- No import cycle anywhere in ``engine`` (strongly connected components of the module
+  graph; ``engine.indicators`` is allowed one until branch ``indfamilies`` lands).
+- Every event (a named tuple with ``ts_event`` and ``ts_init``) lives in ``engine.model``.
 
 Every import counts: module level, inside functions, under ``TYPE_CHECKING``, relative
 imports, and ``importlib.import_module("engine....")`` with a literal name.
