@@ -8,6 +8,7 @@
 - No import cycle anywhere in ``engine`` (strongly connected components of the module
   graph; ``engine.indicators`` is allowed one until branch ``indfamilies`` lands).
 - Every event (a named tuple with ``ts_event`` and ``ts_init``) lives in ``engine.model``.
+- No metaclasses and no stack walking (``sys._getframe``, ``inspect.stack``, …).
 
 Every import counts: module level, inside functions, under ``TYPE_CHECKING``, relative
 imports, and ``importlib.import_module("engine....")`` with a literal name.
@@ -292,3 +293,38 @@ def test_every_event_class_lives_in_model() -> None:
 
 def test_the_engine_imports_events_from_model_not_their_old_homes() -> None:
     assert violations(None, EVENT_SHIMS, EVENT_SHIMS) == []
+
+
+# --- DESIGN §2: "No metaclasses, no stack walking" ---------------------------------------------
+
+STACK_WALKERS = {"_getframe", "currentframe", "stack", "getouterframes", "getframeinfo"}
+
+
+def design_breaks(source: str, module: str) -> list[str]:
+    """Return the metaclasses and stack-walking calls in ``source``."""
+    bad = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ClassDef) and any(k.arg == "metaclass" for k in node.keywords):
+            bad.append(f"{module}.{node.name}: metaclass")
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in STACK_WALKERS
+            and isinstance(node.value, ast.Name)
+            and node.value.id in {"sys", "inspect"}
+        ):
+            bad.append(f"{module}:{node.lineno}: {node.value.id}.{node.attr}")
+    return bad
+
+
+def test_the_design_checker_sees_metaclasses_and_stack_walks() -> None:
+    source = "import sys\nclass A(metaclass=type):\n    pass\nf = sys._getframe(1)\n"
+    assert design_breaks(source, "m") == ["m.A: metaclass", "m:4: sys._getframe"]
+
+
+def test_no_metaclasses_and_no_stack_walking() -> None:
+    bad = [
+        line
+        for path in SOURCES
+        for line in design_breaks(path.read_text(encoding="utf-8"), module_name(path))
+    ]
+    assert bad == []
