@@ -23,13 +23,14 @@ Typical use from Python::
 
 from engine.config import RunConfig, load_config, parse_config
 from engine.errors import (
-    BrokerError,
     ConfigError,
     DataError,
+    ExchangeError,
     IndicatorError,
     KestrelError,
     PluginError,
     StrategyError,
+    UserInputError,
 )
 from engine.feeds import BarFrame, load_bars
 from engine.model import Bar, Instrument, OrderSide
@@ -40,10 +41,10 @@ __all__ = [
     "BacktestResult",
     "Bar",
     "BarFrame",
-    "BrokerError",
     "ConfigError",
     "Context",
     "DataError",
+    "ExchangeError",
     "Indicator",
     "IndicatorError",
     "Instrument",
@@ -53,6 +54,7 @@ __all__ = [
     "RunConfig",
     "Strategy",
     "StrategyError",
+    "UserInputError",
     "load_bars",
     "load_config",
     "parse_config",

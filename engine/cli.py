@@ -28,7 +28,7 @@ from engine.cli_exchange import register as register_exchange_commands
 from engine.cli_report import open_store
 from engine.cli_report import register as register_report_commands
 from engine.config import RunConfig, load_config
-from engine.errors import KestrelError
+from engine.errors import EXIT_INTERNAL, InternalError, KestrelError, exit_code
 from engine.feeds import inspect_file
 from engine.paths import nearby_hint, project_root
 from engine.persistence import RunStore, resolve_db_url
@@ -41,7 +41,7 @@ from engine.strategy import available_strategies, load_strategy_class
 
 __all__ = ["app", "main"]
 
-EXIT_ERROR = 2
+EXIT_ERROR = 2  # input to fix; the other groups' codes: `engine.errors.exit_code`
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 app = typer.Typer(
@@ -374,7 +374,12 @@ def _print_summary(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; return the exit code (0 ok, 2 error)."""
+    """Run the CLI; return the exit code (README "Exit codes").
+
+    0 ok; an error is one line on stderr and the code of its group (`engine.errors`): 2
+    input to fix (also usage errors and unusable paths), 3 strategy code, 4 exchange
+    unavailable, 5 other exchange trouble, 6 run store, 70 internal; 130 interrupted.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
@@ -390,8 +395,11 @@ def main(argv: list[str] | None = None) -> int:
     except KestrelError as exc:
         if debug:
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        if isinstance(exc, InternalError):  # a bug, whatever raised it: say so, as below
+            print(f"error: internal error: {exc}{_REPORT_IT}", file=sys.stderr)
+        else:
+            print(f"error: {exc}", file=sys.stderr)
+        return exit_code(exc)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.Abort as exc:  # typer turns an EOFError (end of input) into Abort
@@ -417,13 +425,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: still one line, but say so and how to see more
         if debug:
             traceback.print_exc()
-        print(
-            f"error: internal error {type(exc).__name__}: {exc} (rerun with --debug for the "
-            "traceback and please report it)",
-            file=sys.stderr,
-        )
-        return EXIT_ERROR
+        print(f"error: internal error {type(exc).__name__}: {exc}{_REPORT_IT}", file=sys.stderr)
+        return EXIT_INTERNAL
     return 0
+
+
+_REPORT_IT = " (rerun with --debug for the traceback and please report it)"
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from engine.feeds import (
 from engine.feeds.catalog import CATALOG_SCHEME, DEFAULT_CATALOG, list_catalog, parse_catalog_uri
 from engine.model import Instrument
 from engine.paths import project_root
-from engine.runtime.backtest import load_frames, make_instruments, resolve_data_path
+from engine.runtime.inputs import load_frames, make_instruments, resolve_data_path
 
 if TYPE_CHECKING:  # ccxt-side types only; the modules load inside the commands
     from engine.adapters.ccxt import Download, SymbolResult

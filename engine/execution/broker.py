@@ -154,9 +154,15 @@ class SimulatedBroker(FillMethods):
             last = self._prices.get(order.symbol, math.nan)
         reason = "" if market else self._rejection(order, last)
         if reason:
-            self._bus.publish(OrderRejected(order.order_id, order.symbol, reason, now, now))
+            self._bus.publish(
+                OrderRejected(order.order_id, order.strategy_id, order.symbol, reason, now, now)
+            )
             return
-        self._bus.publish(tuple.__new__(OrderAccepted, (order.order_id, order.symbol, now, now)))
+        self._bus.publish(
+            tuple.__new__(
+                OrderAccepted, (order.order_id, order.strategy_id, order.symbol, now, now)
+            )
+        )
         tif = order.time_in_force
         expiry = None if tif is TimeInForce.GTC else self._expiry(order, now)
         working = WorkingOrder(order, now + self._latency_ns, expiry)
@@ -180,7 +186,11 @@ class SimulatedBroker(FillMethods):
         if found is not None:
             now = self._clock.timestamp_ns()
             self._remove(found)
-            self._bus.publish(OrderCanceled(order_id, found.order.symbol, reason, now, now))
+            self._bus.publish(
+                OrderCanceled(
+                    order_id, found.order.strategy_id, found.order.symbol, reason, now, now
+                )
+            )
 
     def modify(
         self,
@@ -197,7 +207,9 @@ class SimulatedBroker(FillMethods):
         now = self._clock.timestamp_ns()
         working = self._find(order_id)
         if working is None:
-            self._bus.publish(OrderModifyRejected(order_id, "", "order is not working", now, now))
+            self._bus.publish(
+                OrderModifyRejected(order_id, "", "", "order is not working", now, now)
+            )
             return
         order = working.order
         instrument = self._instruments[order.symbol]
@@ -221,7 +233,9 @@ class SimulatedBroker(FillMethods):
         if stop_price is not None and order.order_type not in _STOP_TYPES:
             problem = f"a {order.order_type} order has no stop price to modify"
         if problem:
-            self._bus.publish(OrderModifyRejected(order_id, order.symbol, problem, now, now))
+            self._bus.publish(
+                OrderModifyRejected(order_id, order.strategy_id, order.symbol, problem, now, now)
+            )
             return
         buy = order.side is OrderSide.BUY
         working.order = order._replace(
@@ -239,7 +253,14 @@ class SimulatedBroker(FillMethods):
         new = working.order
         self._bus.publish(
             OrderModified(
-                order_id, new.symbol, new.quantity, new.limit_price, new.stop_price, now, now
+                order_id,
+                new.strategy_id,
+                new.symbol,
+                new.quantity,
+                new.limit_price,
+                new.stop_price,
+                now,
+                now,
             )
         )
 
@@ -288,7 +309,9 @@ class SimulatedBroker(FillMethods):
             if working.expire_ns is not None and ts_open >= working.expire_ns:
                 self._remove(working)
                 now = self._clock.timestamp_ns()
-                self._bus.publish(OrderExpired(order.order_id, bar.symbol, now, now))
+                self._bus.publish(
+                    OrderExpired(order.order_id, order.strategy_id, bar.symbol, now, now)
+                )
                 continue
             if working.eligible_from > ts_open:
                 continue  # not at the venue yet when this bar opened
@@ -382,7 +405,7 @@ class SimulatedBroker(FillMethods):
             if working.expire_ns is not None and ts >= working.expire_ns:
                 self._remove(working)
                 now = self._clock.timestamp_ns()
-                self._bus.publish(OrderExpired(order.order_id, symbol, now, now))
+                self._bus.publish(OrderExpired(order.order_id, order.strategy_id, symbol, now, now))
                 continue
             if working.eligible_from > ts or working.leaves <= 0:
                 continue
@@ -443,7 +466,12 @@ class SimulatedBroker(FillMethods):
                 working.leaves = 0.0
                 self._bus.publish(
                     OrderCanceled(
-                        working.order.order_id, working.order.symbol, f"{tif}: remainder", now, now
+                        working.order.order_id,
+                        working.order.strategy_id,
+                        working.order.symbol,
+                        f"{tif}: remainder",
+                        now,
+                        now,
                     )
                 )
 
@@ -501,7 +529,7 @@ class SimulatedBroker(FillMethods):
     def _triggered(self, working: WorkingOrder) -> None:
         now = self._clock.timestamp_ns()
         order = working.order
-        self._bus.publish(OrderTriggered(order.order_id, order.symbol, now, now))
+        self._bus.publish(OrderTriggered(order.order_id, order.strategy_id, order.symbol, now, now))
 
     def _find(self, order_id: str) -> WorkingOrder | None:
         for orders in self.working.values():

@@ -117,7 +117,9 @@ class ExecutionEngine:
             reason = self._early_cancels.pop(order.order_id) or "canceled by request"
             now = self._clock.timestamp_ns()
             self._move(order, OrderStatus.HELD, now)  # never sent: canceled as it arrives
-            self._bus.publish(OrderCanceled(order.order_id, order.symbol, reason, now, now))
+            self._bus.publish(
+                OrderCanceled(order.order_id, order.strategy_id, order.symbol, reason, now, now)
+            )
             return
         parent_id = request.parent_order_id
         if parent_id and parent_id not in self.orders:
@@ -154,7 +156,9 @@ class ExecutionEngine:
                 siblings[:] = [r for r in siblings if r.order_id != order.order_id]
             now = self._clock.timestamp_ns()
             reason = event.reason or "canceled by request"
-            self._bus.publish(OrderCanceled(order.order_id, order.symbol, reason, now, now))
+            self._bus.publish(
+                OrderCanceled(order.order_id, order.strategy_id, order.symbol, reason, now, now)
+            )
         elif event.order_id in self._open:
             if event.reason:
                 self._broker.cancel(event.order_id, event.reason)
@@ -183,7 +187,9 @@ class ExecutionEngine:
             reason = "order is not working"
         now = self._clock.timestamp_ns()
         symbol = "" if order is None else order.symbol
-        self._bus.publish(OrderModifyRejected(event.order_id, symbol, reason, now, now))
+        self._bus.publish(
+            OrderModifyRejected(event.order_id, event.strategy_id, symbol, reason, now, now)
+        )
 
     def on_order_accepted(self, event: OrderAccepted) -> None:
         """Mark the order working."""
@@ -256,7 +262,9 @@ class ExecutionEngine:
             self._move(child, OrderStatus.HELD, now)
         if filled <= 0 and request.parent_order_id not in self.orders:
             reason = f"parent {request.parent_order_id} was denied"
-        self._bus.publish(OrderCanceled(child.order_id, child.symbol, reason, now, now))
+        self._bus.publish(
+            OrderCanceled(child.order_id, child.strategy_id, child.symbol, reason, now, now)
+        )
 
     @staticmethod
     def _move(order: Order, status: OrderStatus, ts: int, reason: str = "") -> None:

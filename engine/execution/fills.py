@@ -231,6 +231,7 @@ class FillMethods:
                     OrderFilled,
                     (
                         order.order_id,
+                        order.strategy_id,
                         f"F-{self._fill_count:07d}",
                         symbol,
                         order.side,
@@ -248,7 +249,9 @@ class FillMethods:
                 self._reduce_siblings(working, quantity)
         if cap_reason and working.leaves > 0:
             self._remove(working)
-            self._bus.publish(OrderCanceled(order.order_id, symbol, cap_reason, now, now))
+            self._bus.publish(
+                OrderCanceled(order.order_id, order.strategy_id, symbol, cap_reason, now, now)
+            )
 
     def _resize_to_target(
         self,
@@ -291,7 +294,9 @@ class FillMethods:
         if reason:
             self._remove(working)
             now = self._clock.timestamp_ns()
-            self._bus.publish(OrderCanceled(order.order_id, symbol, reason, now, now))
+            self._bus.publish(
+                OrderCanceled(order.order_id, order.strategy_id, symbol, reason, now, now)
+            )
             return False
         if wanted != working.leaves:
             working.order = order._replace(quantity=working.filled + wanted)
@@ -300,7 +305,14 @@ class FillMethods:
             now = self._clock.timestamp_ns()
             self._bus.publish(
                 OrderModified(
-                    order.order_id, symbol, new.quantity, new.limit_price, new.stop_price, now, now
+                    order.order_id,
+                    order.strategy_id,
+                    symbol,
+                    new.quantity,
+                    new.limit_price,
+                    new.stop_price,
+                    now,
+                    now,
                 )
             )
         return True

@@ -8,14 +8,16 @@ engine created the object.
 Where things live:
 - `data`: `Bar`, `TradeTick`, `QuoteTick` (immutable named tuples: cheap on the hot path).
 - `instrument`: `Instrument` with tick/lot sizes, minimums and quote currency.
-- `enums`: sides, order types, time in force, order statuses; `parse_enum` reads a
+- `enums`: sides, order types, time in force, order statuses, the risk engine's
+  `TradingState`; `parse_enum` reads a
   member from its string value at the public boundaries.
 - `orders`: `Order` (the one stateful object, changed only by the execution stage) and the
   order state transition table.
 - `events`: commands (`OrderRequested`, `CancelRequested`, `ModifyRequested`) and facts
   (`ModifyApproved`, `OrderDenied`, `OrderAccepted`, `OrderRejected`, `OrderTriggered`,
   `OrderFilled`, `OrderModified`, `OrderModifyRejected`, `OrderCanceled`, `OrderExpired`,
-  `PositionChanged`, `EquitySnapshot`).
+  `PositionChanged`, `EquitySnapshot`), account facts (`CashAdjusted`, `MarginCalled`,
+  `AccountLiquidated`) and risk facts (`TradingStateChanged`): every event on the bus.
 """
 
 from engine.model.data import Bar, QuoteTick, TradeTick
@@ -24,12 +26,16 @@ from engine.model.enums import (
     OrderStatus,
     OrderType,
     TimeInForce,
+    TradingState,
     TrailingOffsetType,
     parse_enum,
 )
 from engine.model.events import (
+    AccountLiquidated,
     CancelRequested,
+    CashAdjusted,
     EquitySnapshot,
+    MarginCalled,
     ModifyApproved,
     ModifyRequested,
     OrderAccepted,
@@ -44,16 +50,20 @@ from engine.model.events import (
     OrderRequested,
     OrderTriggered,
     PositionChanged,
+    TradingStateChanged,
 )
 from engine.model.instrument import Instrument
 from engine.model.orders import ORDER_TRANSITIONS, Order, next_status
 
 __all__ = [
     "ORDER_TRANSITIONS",
+    "AccountLiquidated",
     "Bar",
     "CancelRequested",
+    "CashAdjusted",
     "EquitySnapshot",
     "Instrument",
+    "MarginCalled",
     "ModifyApproved",
     "ModifyRequested",
     "Order",
@@ -75,6 +85,8 @@ __all__ = [
     "QuoteTick",
     "TimeInForce",
     "TradeTick",
+    "TradingState",
+    "TradingStateChanged",
     "TrailingOffsetType",
     "next_status",
     "parse_enum",

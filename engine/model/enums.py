@@ -106,3 +106,26 @@ def parse_enum(enum: type[E], value: object) -> E | None:
         return enum(value.strip().lower())
     except ValueError:
         return None
+
+
+class TradingState(StrEnum):
+    """What the risk engine lets through.
+
+    - ``ACTIVE``: every order that passes the checks is approved.
+    - ``REDUCING``: only orders that reduce exposure pass (reduce-only orders, and orders
+      that bring the expected position closer to zero).
+    - ``HALTED``: no new order passes; cancels (which never go through risk) still do, and
+      orders already working at the broker (protective exits) keep working.
+    """
+
+    ACTIVE = "active"
+    REDUCING = "reducing"
+    HALTED = "halted"
+
+    @property
+    def severity(self) -> int:
+        """Return 0 (active), 1 (reducing) or 2 (halted)."""
+        return _SEVERITY[self]
+
+
+_SEVERITY = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}

@@ -8,13 +8,24 @@ They are typed `NamedTuple`s rather than frozen dataclasses because a frozen dat
 pays one ``object.__setattr__`` per field on creation, several times the cost of a tuple;
 an active strategy creates a dozen of these per order. The bus dispatches on the exact
 type, so two events with equal fields but different types never mix.
+
+Every event about an order carries ``strategy_id``, the id of the strategy that placed it
+(engine exits carry their strategy's id too): the strategy runner forwards an event to its
+strategy by comparing that field, never by parsing the order id, so order ids are free to
+take any form a venue needs.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from engine.model.enums import OrderSide, OrderType, TimeInForce, TrailingOffsetType
+from engine.model.enums import (
+    OrderSide,
+    OrderType,
+    TimeInForce,
+    TradingState,
+    TrailingOffsetType,
+)
 
 
 class OrderRequested(NamedTuple):
@@ -82,6 +93,7 @@ class OrderModified(NamedTuple):
     """The broker changed a working order; the fields are its new values."""
 
     order_id: str
+    strategy_id: str  # the strategy that placed the order; each strategy hears only its own
     symbol: str
     quantity: float
     limit_price: float | None
@@ -94,6 +106,7 @@ class OrderModifyRejected(NamedTuple):
     """The broker refused a modification; the order keeps working unchanged."""
 
     order_id: str
+    strategy_id: str  # the strategy that placed the order; each strategy hears only its own
     symbol: str
     reason: str
     ts_event: int
@@ -104,6 +117,7 @@ class OrderTriggered(NamedTuple):
     """A stop-limit's stop was reached: it now works as a limit order."""
 
     order_id: str
+    strategy_id: str  # the strategy that placed the order; each strategy hears only its own
     symbol: str
     ts_event: int
     ts_init: int
@@ -113,6 +127,7 @@ class OrderExpired(NamedTuple):
     """A DAY or GTD order reached the end of its life without (completely) filling."""
 
     order_id: str
+    strategy_id: str  # the strategy that placed the order; each strategy hears only its own
     symbol: str
     ts_event: int
     ts_init: int
@@ -130,6 +145,7 @@ class OrderDenied(NamedTuple):
     """Risk refused the order before it reached the broker. ``check`` names the rule."""
 
     order_id: str
+    strategy_id: str  # the strategy that placed the order; each strategy hears only its own
     symbol: str
     check: str
     reason: str
@@ -154,6 +170,7 @@ class OrderAccepted(NamedTuple):
     """The broker accepted the order; it is now working."""
 
     order_id: str
+    strategy_id: str  # the strategy that placed the order; each strategy hears only its own
     symbol: str
     ts_event: int
     ts_init: int
@@ -163,6 +180,7 @@ class OrderRejected(NamedTuple):
     """The broker refused the order (venue rule, insufficient funds at the venue, …)."""
 
     order_id: str
+    strategy_id: str  # the strategy that placed the order; each strategy hears only its own
     symbol: str
     reason: str
     ts_event: int
@@ -181,6 +199,7 @@ class OrderFilled(NamedTuple):
     """
 
     order_id: str
+    strategy_id: str  # the strategy that placed the order; each strategy hears only its own
     fill_id: str
     symbol: str
     side: OrderSide
@@ -197,6 +216,7 @@ class OrderCanceled(NamedTuple):
     """A working order stopped working without (further) fills."""
 
     order_id: str
+    strategy_id: str  # the strategy that placed the order; each strategy hears only its own
     symbol: str
     reason: str
     ts_event: int
@@ -225,3 +245,76 @@ class EquitySnapshot(NamedTuple):
     cash: float
     equity: float
     gross_exposure: float  # sum of |position value| in account currency
+
+
+# --- account facts (produced by the portfolio's account rules; amounts in account currency) ---
+
+
+class CashAdjusted(NamedTuple):
+    """Cash changed without a fill: a borrow fee or a funding payment.
+
+    Attributes:
+        symbol: The position the flow belongs to.
+        amount: Signed change of cash (< 0: the account paid, > 0: it received).
+        reason: ``"borrow_fee"`` or ``"funding"``.
+        ts_event: When it was due at the source (funding time, or the UTC midnight that
+            closed the last borrow day).
+        ts_init: Simulated time at which the portfolio applied it (the bar close being
+            processed); the equity curve counts it from that snapshot on.
+    """
+
+    symbol: str
+    amount: float
+    reason: str
+    ts_event: int
+    ts_init: int
+
+
+class MarginCalled(NamedTuple):
+    """At a bar close, equity fell below the maintenance margin: liquidation follows.
+
+    Attributes:
+        equity: Cash plus positions marked at their last closes.
+        maintenance_margin: ``account.maintenance_margin × gross_exposure``.
+        gross_exposure: Σ |quantity × last close|.
+    """
+
+    equity: float
+    maintenance_margin: float
+    gross_exposure: float
+    ts_event: int
+    ts_init: int
+
+
+class AccountLiquidated(NamedTuple):
+    """Every liquidation order of a margin call has ended (filled, canceled or denied).
+
+    Attributes:
+        symbols: The symbols whose positions were ordered closed.
+        equity: Equity once the last liquidation order ended.
+    """
+
+    symbols: tuple[str, ...]
+    equity: float
+    ts_event: int
+    ts_init: int
+
+
+# --- risk facts ---
+
+
+class TradingStateChanged(NamedTuple):
+    """The risk engine's trading state changed (a guard tripped, a cooldown ended, a user).
+
+    Attributes:
+        previous: State before.
+        state: State after.
+        reason: Who or what changed it, with the numbers (e.g. the drawdown that tripped).
+        ts_event: When it changed (ns UTC; the bar close or fill time that caused it).
+    """
+
+    previous: TradingState
+    state: TradingState
+    reason: str
+    ts_event: int
+    ts_init: int

@@ -36,7 +36,7 @@ from sqlalchemy import create_engine, delete, event, select, text, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
-from engine.errors import KestrelError, PersistenceError
+from engine.errors import KestrelError, PersistenceError, StoreOpenError
 from engine.persistence.schema import (
     SCHEMA_VERSION,
     equity,
@@ -131,7 +131,7 @@ class RunStore:
             ValueError,
             RuntimeError,
         ) as e:
-            raise PersistenceError(_open_error(self.url, e)) from None
+            raise StoreOpenError(_open_error(self.url, e)) from None
 
     def _ensure_schema(self) -> None:
         with self.engine.connect() as conn:  # fast path: one read, no lock
@@ -537,13 +537,14 @@ def check_db_url(url: str | None) -> str:
     a backtest so a bad ``--db`` fails at once, and opens the store only after the run.
 
     Raises:
-        PersistenceError: The URL is malformed or names a driver that is not installed.
+        StoreOpenError: The URL is malformed or names a driver that is not installed (a
+            `PersistenceError` that is input to fix: exit code 2).
     """
     resolved = resolve_db_url(url)
     try:
         create_engine(resolved).dispose()
     except (ArgumentError, SQLAlchemyError, ImportError, ValueError) as exc:
-        raise PersistenceError(_open_error(resolved, exc)) from None
+        raise StoreOpenError(_open_error(resolved, exc)) from None
     return resolved
 
 

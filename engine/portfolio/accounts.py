@@ -47,8 +47,10 @@ from engine.clock import Clock
 from engine.errors import DataError
 from engine.feeds.readers import read_source, to_epoch_ns
 from engine.model import (
+    AccountLiquidated,
     Bar,
     CancelRequested,
+    MarginCalled,
     Order,
     OrderCanceled,
     OrderDenied,
@@ -60,7 +62,6 @@ from engine.model import (
     OrderType,
     TimeInForce,
 )
-from engine.portfolio.events import AccountLiquidated, MarginCalled
 from engine.portfolio.portfolio import Portfolio
 
 __all__ = ["LIQUIDATION_STRATEGY_ID", "AccountRules", "FundingRates", "load_funding_rates"]

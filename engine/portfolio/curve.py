@@ -25,8 +25,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from engine.model import OrderFilled, OrderSide
-from engine.portfolio.events import CashAdjusted
+from engine.model import CashAdjusted, OrderFilled, OrderSide
 from engine.portfolio.fx import RateSeries
 
 __all__ = ["equity_curve"]

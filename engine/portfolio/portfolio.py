@@ -25,8 +25,7 @@ from __future__ import annotations
 
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.model import EquitySnapshot, OrderFilled, OrderSide, PositionChanged
-from engine.portfolio.events import CashAdjusted
+from engine.model import CashAdjusted, EquitySnapshot, OrderFilled, OrderSide, PositionChanged
 
 __all__ = ["Portfolio", "Position"]
 

@@ -25,8 +25,8 @@ import tomli_w
 from engine.config import dump_config
 
 if TYPE_CHECKING:
+    from engine.report.outputs import RunOutputs as BacktestResult  # see outputs.py
     from engine.report.recorder import TradeRecord
-    from engine.runtime.backtest import BacktestResult
 
 __all__ = [
     "ARTIFACT_FILES",

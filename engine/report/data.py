@@ -32,7 +32,7 @@ from engine.report.recorder import TradeRecord
 from engine.report.series import FloatArray, IntArray
 
 if TYPE_CHECKING:
-    from engine.runtime.backtest import BacktestResult
+    from engine.report.outputs import RunOutputs as BacktestResult  # see outputs.py
 
 __all__ = ["FillRow", "IndicatorLine", "ReportData", "file_sha256", "iso_to_ns", "load_equity"]
 

@@ -25,7 +25,7 @@ from engine.report.artifacts import (
 )
 
 if TYPE_CHECKING:
-    from engine.runtime.backtest import BacktestResult
+    from engine.report.outputs import RunOutputs as BacktestResult  # see outputs.py
 
 __all__ = ["equity_frame", "fills_frame", "orders_frame", "trades_frame"]
 

@@ -35,7 +35,7 @@ from engine.report.series import FloatArray, IntArray, benchmark_values, check_b
 from engine.report.trade_stats import trade_excursions
 
 if TYPE_CHECKING:
-    from engine.runtime.backtest import BacktestResult
+    from engine.report.outputs import RunOutputs as BacktestResult  # see outputs.py
 
 __all__ = ["MAX_TABLE_TRADES", "METRIC_SECTIONS", "format_metric", "plotly_js", "render_report"]
 

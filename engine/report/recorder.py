@@ -33,6 +33,9 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from engine.model import (
+    AccountLiquidated,
+    CashAdjusted,
+    MarginCalled,
     OrderAccepted,
     OrderApproved,
     OrderCanceled,
@@ -45,9 +48,8 @@ from engine.model import (
     OrderRequested,
     OrderSide,
     OrderTriggered,
+    TradingStateChanged,
 )
-from engine.portfolio.events import AccountLiquidated, CashAdjusted, MarginCalled
-from engine.risk.events import TradingStateChanged
 
 __all__ = ["Mark", "Recorder", "TradeRecord"]
 

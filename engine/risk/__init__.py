@@ -10,6 +10,7 @@
 - `guards`: `PortfolioGuard` (max drawdown, daily loss, losing streak, cooldown).
 """
 
+from engine.model import TradingState, TradingStateChanged
 from engine.risk.checks import (
     CashCheck,
     InstrumentRulesCheck,
@@ -20,7 +21,6 @@ from engine.risk.checks import (
     default_checks,
 )
 from engine.risk.engine import RiskEngine
-from engine.risk.events import TradingState, TradingStateChanged
 
 __all__ = [
     "CashCheck",

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 from engine.clock import Clock
+from engine.model import TradingState
 from engine.risk.checks import RiskCheck
-from engine.risk.events import TradingState
 from engine.risk.exits import ExitConfig
 from engine.risk.guards import EquitySource, HeldQuantity, PortfolioGuard, TradingStateSink
 from engine.risk.limits import (

@@ -42,11 +42,12 @@ from engine.model import (
     OrderSide,
     OrderType,
     TimeInForce,
+    TradingState,
+    TradingStateChanged,
     TrailingOffsetType,
     parse_enum,
 )
 from engine.risk.checks import OpenOrders, PortfolioState, RiskCheck, RiskState, default_checks
-from engine.risk.events import TradingState, TradingStateChanged
 from engine.risk.limits import expected_positions
 
 __all__ = ["RiskEngine", "WorkingBook"]
@@ -331,7 +332,11 @@ class RiskEngine:
             book.excluded = ""
         if problem:
             now = self._clock.timestamp_ns()
-            self._bus.publish(OrderModifyRejected(order.order_id, order.symbol, problem, now, now))
+            self._bus.publish(
+                OrderModifyRejected(
+                    order.order_id, order.strategy_id, order.symbol, problem, now, now
+                )
+            )
             return
         self._approve_modify(event)
 
@@ -411,7 +416,9 @@ class RiskEngine:
 
     def _deny(self, order: OrderRequested, check: str, reason: str) -> None:
         now = self._clock.timestamp_ns()
-        self._bus.publish(OrderDenied(order.order_id, order.symbol, check, reason, now, now))
+        self._bus.publish(
+            OrderDenied(order.order_id, order.strategy_id, order.symbol, check, reason, now, now)
+        )
 
 
 class WorkingBook:

@@ -30,8 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.clock import Clock
-from engine.model import Bar, OrderFilled, OrderSide, parse_enum
-from engine.risk.events import TradingState, TradingStateChanged
+from engine.model import Bar, OrderFilled, OrderSide, TradingState, TradingStateChanged, parse_enum
 
 __all__ = ["PortfolioGuard", "RoundTrips", "TradingStateSink", "guard_metrics"]
 

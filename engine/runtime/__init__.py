@@ -2,11 +2,14 @@
 
 - `kernel`: `build_kernel` and `Kernel.wire` — the whole bus wiring on one screen.
 - `backtest`: `run_backtest` — historical bars through the kernel.
+- `inputs`: a config's bars, ticks, instruments, fx and funding, for every mode.
+- `result`: `BacktestResult` — what a backtest produced (the report reads it by protocol).
 - `runs`: `finish_run` — artifacts on disk and rows in the run store.
 """
 
-from engine.runtime.backtest import BacktestResult, run_backtest
+from engine.runtime.backtest import run_backtest
 from engine.runtime.kernel import Kernel, build_kernel
+from engine.runtime.result import BacktestResult
 from engine.runtime.runs import finish_run
 
 __all__ = ["BacktestResult", "Kernel", "build_kernel", "finish_run", "run_backtest"]

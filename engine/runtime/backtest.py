@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from functools import cached_property
 from itertools import repeat
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -27,27 +24,29 @@ import pandas as pd
 
 from engine.cache import COLUMNS, SymbolHistory
 from engine.clock import SimClock
-from engine.config import DataSourceConfig, RunConfig
-from engine.errors import ConfigError, DataError, did_you_mean
-from engine.feeds import BarFrame, format_timestamp, load_bars, merge_order
-from engine.feeds.catalog import (
-    CATALOG_SCHEME,
-    DEFAULT_CATALOG,
-    catalog_path,
-    parse_catalog_uri,
-)
-from engine.feeds.ticks import TickFrame, load_ticks
-from engine.model import Bar, Instrument
-from engine.paths import find_relative, nearby_hint, places_text
-from engine.portfolio.accounts import FundingRates, load_funding_rates
+from engine.config import RunConfig
+from engine.feeds import BarFrame, merge_order
+from engine.feeds.ticks import TickFrame
+from engine.model import Bar
 from engine.portfolio.curve import equity_curve
-from engine.portfolio.fx import FxPosition, FxRates, RateSeries, load_rate_series
-from engine.report.frames import equity_frame, fills_frame, orders_frame, trades_frame
+from engine.portfolio.fx import FxPosition, FxRates
 from engine.report.metrics import compute_metrics
-from engine.report.recorder import Mark, Recorder, TradeRecord
+from engine.report.recorder import Mark, TradeRecord
 from engine.risk.guards import guard_metrics
 from engine.runtime.delivery import delivering, paused_gc
+
+# The run-input loaders and the result moved to their own modules (issue 12); their names
+# stay importable from here for the code and notebooks that import them from this module.
+from engine.runtime.inputs import (
+    from_dataframes,
+    load_frames,
+    load_funding,
+    load_fx,
+    make_instruments,
+    resolve_data_path,
+)
 from engine.runtime.kernel import Kernel, build_kernel
+from engine.runtime.result import BacktestResult, EquityCurve
 from engine.runtime.ticks import drive_events, iter_events, tick_marks
 from engine.strategy import Strategy, load_strategy_class, make_strategy
 
@@ -60,6 +59,7 @@ __all__ = [
     "load_funding",
     "load_fx",
     "make_instruments",
+    "resolve_data_path",
     "run_backtest",
 ]
 
@@ -69,242 +69,8 @@ __all__ = [
 # back to the OS and fault fresh 4 kB pages in again for the next one (measured on the
 # 1M-bar bench: ~82k -> ~22k page faults per run, ~490k -> ~550k bars/s).
 CHUNK = 512
-DATAFRAME_PATH = "<DataFrame>"  # the path a source run from a DataFrame is recorded with
 GATHER = 65_536  # rows merged per numpy pass when several frames interleave
 ProgressFn = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class EquityCurve:
-    """Account value per bar close time: int64 ns and float64 columns of equal length."""
-
-    ts: np.ndarray
-    cash: np.ndarray
-    equity: np.ndarray
-    gross_exposure: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.ts.size)
-
-
-@dataclass
-class BacktestResult:
-    """What a backtest produced. ``elapsed_s`` is wall time, kept out of the artifacts."""
-
-    config: RunConfig
-    frames: list[BarFrame]
-    kernel: Kernel
-    equity_curve: EquityCurve
-    metrics: dict[str, object]
-    elapsed_s: float
-    tick_frames: list[TickFrame] = field(default_factory=list)
-    # positions still open at the end, marked to their last close (flagged ``is_open``)
-    open_trades: list[TradeRecord] = field(default_factory=list)
-
-    @property
-    def recorder(self) -> Recorder:
-        """Return the run's recorder (orders, fills, trades, equity)."""
-        return self.kernel.recorder
-
-    def report(self, path: str | Path | None = None, **options: Any) -> Path:
-        """Write this run's self-contained HTML report and return its path.
-
-        Args:
-            path: Where to write it (default: a temporary file name chosen by the renderer).
-            **options: Passed to `engine.report.html.render_report` (``benchmark``,
-                ``risk_free_rate``, ``trials``).
-        """
-        from engine.report.html import render_report  # the renderer is only needed here
-
-        return render_report(self, path, **options)
-
-    @property
-    def bars(self) -> int:
-        """Return the number of market events processed: every symbol's bars plus ticks.
-
-        This is the progress count. The "bars" of the summary, ``metrics.json`` and the run
-        store is ``metrics["bars"]``: the bar close times stepped (5,482 for two hourly
-        symbols of 5,482 bars each, where this says 10,964).
-        """
-        return sum(len(frame) for frame in self.frames) + sum(len(t) for t in self.tick_frames)
-
-    # The four tables below are built on first access and kept (cached_property): the
-    # backtest itself never builds them, so they cost nothing unless a user reads them.
-    @cached_property
-    def trades(self) -> pd.DataFrame:
-        """Return the closed round trips as a DataFrame (the columns of ``trades.csv``).
-
-        ``entry_time``/``exit_time`` are UTC timestamps; prices are in the quote currency,
-        PnL and fees in the account currency; ``return_pct`` is percent.
-        """
-        return trades_frame(self)
-
-    @cached_property
-    def orders(self) -> pd.DataFrame:
-        """Return every order with its final status (the columns of ``orders.csv``).
-
-        A denied order has ``status == "denied"`` and the risk ``check`` and ``reason``.
-        """
-        return orders_frame(self)
-
-    @cached_property
-    def fills(self) -> pd.DataFrame:
-        """Return every fill (the columns of ``fills.csv``; ``ts_event`` a UTC timestamp)."""
-        return fills_frame(self)
-
-    @cached_property
-    def equity(self) -> pd.DataFrame:
-        """Return cash, equity and gross exposure per bar close (a UTC ``DatetimeIndex``)."""
-        return equity_frame(self)
-
-
-def resolve_data_path(path: str, base_dir: str, key: str = "[[data]] path") -> Path:
-    """Return the file a config's relative ``path`` names (see `engine.paths`).
-
-    Looked up beside the config (``base_dir``), then under the project root, never in the
-    working directory: the same config reads the same files wherever the command runs.
-
-    ``catalog://<exchange>/<symbol>/<timeframe>`` names a file of the market-data catalog
-    (`engine.feeds.catalog`): ``data/catalog/...``, looked up the same way.
-
-    Raises:
-        DataError: No such file in either place; the message names every place tried.
-    """
-    if path.startswith(CATALOG_SCHEME):
-        exchange, symbol, timeframe = parse_catalog_uri(path)
-        relative = catalog_path(DEFAULT_CATALOG, exchange, symbol, timeframe)
-        found, tried = find_relative(str(relative), base_dir)
-        if found is None or not found.is_file():
-            raise DataError(
-                f"{key} {path!r}: no catalog file ({places_text(tried)}); download it with "
-                f"`kestrel data download --exchange {exchange} --symbols {symbol} "
-                f"--timeframe {timeframe} --since ...`"
-            )
-        return found
-    found, tried = find_relative(path, base_dir)
-    if found is not None:
-        return found
-    raise DataError(
-        f"{key} {path!r}: no such file: {places_text(tried)}{nearby_hint(tried)}; fix the "
-        "path (relative paths are read beside the config file, then under the project root)"
-    )
-
-
-def load_frames(config: RunConfig) -> list[BarFrame | TickFrame]:
-    """Load and validate every ``[[data]]`` source of ``config`` (bars or ticks)."""
-    frames: list[BarFrame | TickFrame] = []
-    for source in config.data:
-        if not source.path:
-            raise ConfigError(
-                f"data: {source.symbol} has no path; give [[data]] path = FILE, or pass its "
-                "bars from Python as run_backtest(config, data={symbol: DataFrame})"
-            )
-        path = resolve_data_path(source.path, config.base_dir)
-        if source.kind != "bars":
-            frames.append(load_ticks(path, symbol=source.symbol, kind=source.kind))
-            continue
-        frames.append(
-            load_bars(
-                path,
-                symbol=source.symbol,
-                timeframe=source.timeframe,
-                resample=source.resample,
-                start=source.start,
-                end=source.end,
-                calendar=source.calendar,
-            )
-        )
-    return frames
-
-
-def load_funding(config: RunConfig) -> dict[str, FundingRates]:
-    """Load the funding-rate series named by ``[[data]] funding`` (perpetual symbols)."""
-    return {
-        source.symbol: load_funding_rates(
-            resolve_data_path(source.funding, config.base_dir, "[[data]] funding")
-        )
-        for source in config.data
-        if source.funding is not None
-    }
-
-
-def make_instruments(config: RunConfig) -> dict[str, Instrument]:
-    """Return an `Instrument` per symbol from ``[[instruments]]`` or the defaults."""
-    given = {item.symbol: item for item in config.instruments}
-    instruments: dict[str, Instrument] = {}
-    for symbol in config.symbols:
-        item = given.get(symbol)
-        try:
-            if item is None:
-                instruments[symbol] = Instrument(
-                    symbol, quote_currency=config.account.currency, lot_size=1e-8
-                )
-                continue
-            quote = item.quote_currency or config.account.currency
-            instruments[symbol] = Instrument(
-                symbol,
-                quote_currency=quote,
-                tick_size=item.tick_size,
-                lot_size=item.lot_size,
-                min_quantity=item.min_quantity,
-                min_notional=item.min_notional,
-            )
-        except ValueError as exc:
-            raise ConfigError(f"instruments: {exc}") from None
-        if quote != config.account.currency and quote not in {r.currency for r in config.fx}:
-            raise ConfigError(
-                f"instruments: {symbol} is quoted in {quote} but the account is in "
-                f"{config.account.currency}; add an [[fx]] table with currency = {quote!r} "
-                "and the path of its rate series"
-            )
-    return instruments
-
-
-def load_fx(
-    config: RunConfig,
-    instruments: Mapping[str, Instrument],
-    frames: list[BarFrame | TickFrame],
-) -> FxRates:
-    """Load the ``[[fx]]`` rate series and map them to the symbols quoted in their currency.
-
-    Raises:
-        DataError: A rate file is missing or invalid, or holds a rate that is not > 0.
-        ConfigError: A rate series starts too late: its first rate must be known (its first
-            bar closed) no later than the first bar close (or tick) of every symbol quoted
-            in its currency, so that every mark and fill has a rate.
-    """
-    by_currency: dict[str, tuple[RateSeries, str]] = {}
-    for item in config.fx:
-        try:
-            path = resolve_data_path(item.path, config.base_dir, "[[fx]] path")
-            series = load_rate_series(
-                path, item.currency, invert=item.invert, timeframe=item.timeframe
-            )
-        except DataError as exc:
-            raise DataError(f"fx {item.currency}: {exc}") from None
-        by_currency[item.currency] = (series, str(path))
-    first_known: dict[str, int] = {}
-    for frame in frames:
-        if len(frame) == 0:
-            continue
-        first = frame.ts_close_ns[0] if isinstance(frame, BarFrame) else frame.ts_ns[0]
-        first_known[frame.symbol] = int(first)
-    by_symbol: dict[str, RateSeries] = {}
-    for symbol, instrument in instruments.items():
-        found = by_currency.get(instrument.quote_currency)
-        if found is None:
-            continue  # quoted in the account currency (make_instruments checked the rest)
-        series, source = found
-        start = first_known.get(symbol)
-        if start is not None and int(series.ts[0]) > start:
-            raise ConfigError(
-                f"fx: the {instrument.quote_currency} rate series {source} is first known at "
-                f"{format_timestamp(int(series.ts[0]))} (its first bar's close), after "
-                f"{symbol}'s first bar closes at {format_timestamp(start)}; give rates that "
-                f"start earlier or a later [[data]] start"
-            )
-        by_symbol[symbol] = series
-    return FxRates(by_symbol)
 
 
 class _Converted(NamedTuple):
@@ -399,7 +165,7 @@ def run_backtest(
     """
     started = time.perf_counter()
     if data is not None:
-        config, frames = _from_dataframes(config, data)
+        config, frames = from_dataframes(config, data)
     if strategy is None:
         strategy_class = load_strategy_class(config.strategy.path, config.base_dir)
         strategy = make_strategy(strategy_class, config.strategy.params)
@@ -449,51 +215,6 @@ def run_backtest(
         curve, metrics, still_open = _summarize(config, kernel, bar_frames, ticks, first_open, fx)
     elapsed = time.perf_counter() - started
     return BacktestResult(config, bar_frames, kernel, curve, metrics, elapsed, ticks, still_open)
-
-
-def _from_dataframes(
-    config: RunConfig, data: Mapping[str, pd.DataFrame]
-) -> tuple[RunConfig, list[BarFrame | TickFrame]]:
-    """Return ``config`` with every DataFrame's symbol as a source, and their bars.
-
-    Raises:
-        ConfigError: A source has neither a path nor a DataFrame, or is not bars.
-        DataError: A DataFrame is not valid OHLCV bars.
-    """
-    known = {source.symbol: source for source in config.data}
-    sources = list(config.data)
-    for symbol in data:
-        if symbol not in known:
-            sources.append(DataSourceConfig(path=DATAFRAME_PATH, symbol=symbol))
-    sources = [
-        replace(source, path=DATAFRAME_PATH) if source.symbol in data else source
-        for source in sources
-    ]
-    config = replace(config, data=sources)
-    frames: list[BarFrame | TickFrame] = []
-    for source in config.data:
-        if source.symbol not in data:
-            if not source.path or source.path == DATAFRAME_PATH:
-                hint = did_you_mean(source.symbol, list(data))
-                raise ConfigError(
-                    f"data: {source.symbol} has no path and no DataFrame was passed for it"
-                    f"{hint}; give [[data]] path = FILE or data={{{source.symbol!r}: frame}}"
-                )
-            frames.extend(load_frames(replace(config, data=[source])))
-            continue
-        if source.kind != "bars":
-            raise ConfigError(f"data: {source.symbol}: a DataFrame must hold bars (kind='bars')")
-        frames.append(
-            load_bars(
-                data[source.symbol],
-                symbol=source.symbol,
-                timeframe=source.timeframe,
-                resample=source.resample,
-                start=source.start,
-                end=source.end,
-            )
-        )
-    return config, frames
 
 
 def _summarize(

@@ -18,9 +18,12 @@ from engine.config import AccountConfig, ExecutionConfig
 from engine.execution import ExecutionEngine, SimulatedBroker
 from engine.execution.costs_config import build_cost_models
 from engine.model import (
+    AccountLiquidated,
     Bar,
     CancelRequested,
+    CashAdjusted,
     Instrument,
+    MarginCalled,
     ModifyApproved,
     ModifyRequested,
     OrderAccepted,
@@ -36,15 +39,14 @@ from engine.model import (
     OrderTriggered,
     QuoteTick,
     TradeTick,
+    TradingStateChanged,
 )
 from engine.portfolio import Portfolio
 from engine.portfolio.accounts import AccountRules, FundingRates
-from engine.portfolio.events import AccountLiquidated, CashAdjusted, MarginCalled
 from engine.portfolio.fx import FxPortfolio, FxRates
 from engine.report.recorder import Recorder
 from engine.risk import RiskEngine, default_checks
 from engine.risk.config import RiskConfig, build_guard, build_limit_checks, merge_risk_defaults
-from engine.risk.events import TradingStateChanged
 from engine.risk.exits import ExitManager
 from engine.risk.guards import PortfolioGuard
 from engine.risk.sizing import Sizer
@@ -275,20 +277,8 @@ def build_kernel(
         funding=funding,
         fx=fx_at,
     )
-    kernel = Kernel(
-        bus=bus,
-        clock=clock,
-        cache=cache,
-        portfolio=portfolio,
-        risk=risk,
-        execution=execution_engine,
-        broker=broker,
-        runner=StrategyRunner(strategy, context),
-        recorder=Recorder(symbols, fx=fx_at),
-        account_rules=rules if rules.active else None,
-        guard=guard,
-        sizer=sizer,
-        exits=ExitManager(
+    exits = (
+        ExitManager(
             risk_settings.exits,
             bus,
             clock,
@@ -299,7 +289,24 @@ def build_kernel(
             strategy_id,
         )
         if risk_settings.exits.active
-        else None,
+        else None
+    )
+    # The strategy hears the order events of the protective exits placed on its behalf.
+    also_owns = (exits.strategy_id,) if exits is not None else ()
+    kernel = Kernel(
+        bus=bus,
+        clock=clock,
+        cache=cache,
+        portfolio=portfolio,
+        risk=risk,
+        execution=execution_engine,
+        broker=broker,
+        runner=StrategyRunner(strategy, context, also_owns),
+        recorder=Recorder(symbols, fx=fx_at),
+        account_rules=rules if rules.active else None,
+        guard=guard,
+        sizer=sizer,
+        exits=exits,
     )
     kernel.wire()
     return kernel

@@ -24,7 +24,7 @@ from engine.clock import Clock, SimClock
 from engine.config import RunConfig
 from engine.errors import ConfigError, KestrelError
 from engine.model import Bar, EquitySnapshot
-from engine.runtime.backtest import load_funding, make_instruments
+from engine.runtime.inputs import load_funding, make_instruments
 from engine.runtime.kernel import Kernel, build_kernel
 from engine.strategy import Strategy, load_strategy_class, make_strategy
 from engine.strategy.runner import strategy_fault

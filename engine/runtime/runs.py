@@ -56,7 +56,8 @@ from engine.persistence import RunStore
 from engine.report.artifacts import order_rows, trade_rows, write_artifacts
 from engine.report.html import render_report
 from engine.report.run_folder import prepare_output, publish, remove_run_files, start_partial
-from engine.runtime.backtest import BacktestResult, resolve_data_path
+from engine.runtime.inputs import resolve_data_path
+from engine.runtime.result import BacktestResult
 
 __all__ = ["DEFAULT_OUT_ROOT", "finish_run", "inputs_hash", "new_run_id", "strategy_source"]
 

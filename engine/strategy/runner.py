@@ -38,15 +38,25 @@ class StrategyRunner:
 
     __slots__ = ("_owned", "context", "on_bar", "strategy")
 
-    def __init__(self, strategy: Strategy, context: Context) -> None:
+    def __init__(
+        self, strategy: Strategy, context: Context, also_owns: tuple[str, ...] = ()
+    ) -> None:
+        """Run ``strategy`` with ``context``.
+
+        Args:
+            strategy: The user's strategy instance.
+            context: Its context (its ``strategy_id`` names the orders it owns).
+            also_owns: Ids of engine parts placing orders on the strategy's behalf whose
+                order events it hears too (the protective exits, ``"<id>.exits"``).
+        """
         self.strategy = strategy
         self.context = context
         # Bars are the hot path: a C-level partial, no Python wrapper. Faults raised from
         # it are translated by the driver with `strategy_fault`.
         self.on_bar: Callable[[Bar], None] = partial(strategy.on_bar, context)
-        # Order ids are "<strategy_id>-<n>" (engine exits: "<strategy_id>-X<n>"): ownership is
-        # the part before the last "-", compared whole, so "S1" never sees "S1-b"'s orders.
-        self._owned = context.strategy_id
+        # Every order event carries the owning strategy's id (`engine.model.events`); the
+        # runner compares it whole and never parses order ids, whose form is the venue's.
+        self._owned = (context.strategy_id, *also_owns)
         context.timer_callback = self.on_timer
 
     def handles(self, hook: str) -> bool:
@@ -79,32 +89,32 @@ class StrategyRunner:
 
     def on_order_filled(self, event: OrderFilled) -> None:
         """Forward fills of this strategy's orders."""
-        if event.order_id.rpartition("-")[0] == self._owned:
+        if event.strategy_id in self._owned:
             self._call("on_order_filled", self.strategy.on_order_filled, self.context, event)
 
     def on_order_denied(self, event: OrderDenied) -> None:
         """Forward risk denials of this strategy's orders."""
-        if event.order_id.rpartition("-")[0] == self._owned:
+        if event.strategy_id in self._owned:
             self._call("on_order_denied", self.strategy.on_order_denied, self.context, event)
 
     def on_order_rejected(self, event: OrderRejected) -> None:
         """Forward broker rejections of this strategy's orders."""
-        if event.order_id.rpartition("-")[0] == self._owned:
+        if event.strategy_id in self._owned:
             self._call("on_order_rejected", self.strategy.on_order_rejected, self.context, event)
 
     def on_order_canceled(self, event: OrderCanceled) -> None:
         """Forward cancellations of this strategy's orders."""
-        if event.order_id.rpartition("-")[0] == self._owned:
+        if event.strategy_id in self._owned:
             self._call("on_order_canceled", self.strategy.on_order_canceled, self.context, event)
 
     def on_order_expired(self, event: OrderExpired) -> None:
         """Forward expiries of this strategy's orders."""
-        if event.order_id.rpartition("-")[0] == self._owned:
+        if event.strategy_id in self._owned:
             self._call("on_order_expired", self.strategy.on_order_expired, self.context, event)
 
     def on_order_updated(self, event: OrderTriggered | OrderModified | OrderModifyRejected) -> None:
         """Forward triggers and modification answers of this strategy's orders."""
-        if event.order_id.rpartition("-")[0] == self._owned:
+        if event.strategy_id in self._owned:
             self._call("on_order_updated", self.strategy.on_order_updated, self.context, event)
 
     def _call(self, hook: str, function: Callable[..., None], *args: Any) -> None:

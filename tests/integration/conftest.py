@@ -40,10 +40,11 @@ def kestrel(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
     return run
 
 
-def assert_one_line_error(result: CliResult, *fragments: str) -> None:
-    """Assert exit code 2 and exactly one stderr line starting with 'error:'."""
+def assert_one_line_error(result: CliResult, *fragments: str, code: int = 2) -> None:
+    """Assert the exit code (2: input to fix; see `engine.errors.exit_code` for the other
+    groups) and exactly one stderr line starting with 'error:'."""
     lines = [line for line in result.err.splitlines() if line.strip()]
-    assert result.code == 2, (result.code, result.err)
+    assert result.code == code, (result.code, result.err)
     assert len(lines) == 1, result.err
     assert lines[0].startswith("error: "), lines[0]
     assert "Traceback" not in result.err

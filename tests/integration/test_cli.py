@@ -232,9 +232,11 @@ def test_strategy_exception_is_one_line_with_location(kestrel: CliRunner, tmp_pa
     config_path = tmp_path / "boom.toml"
     config_path.write_text(config.replace("params = { fast = 2, slow = 3 }", ""))
     result = kestrel("backtest", str(config_path), "--no-db")
-    assert_one_line_error(result, "ZeroDivisionError: bad math", "boom.py:5", "2021-01-01T03:00")
+    assert_one_line_error(
+        result, "ZeroDivisionError: bad math", "boom.py:5", "2021-01-01T03:00", code=3
+    )  # 3: the strategy's code is at fault (engine.errors.exit_code)
     debug = kestrel("backtest", str(config_path), "--no-db", "--debug")
-    assert debug.code == 2
+    assert debug.code == 3
     assert "Traceback" in debug.err
 
 

@@ -63,6 +63,7 @@ def test_sys_exit_in_strategy_code_is_a_strategy_error_with_file_and_line(
         f"sys.exit(0) called in {strategy}:7 (on_bar)",
         "strategy code must not exit the process",
         "at bar 2004-08-20T00:00:00+00:00",  # the first bar's close: GOOG opens 2004-08-19
+        code=3,  # the strategy's code is at fault
     )
     assert not out.exists()
 
@@ -101,7 +102,7 @@ def test_a_failed_run_leaves_no_folder_and_no_database(
     config = write_config(tmp_path, strategy=f"{strategy}:Faulty")
     monkeypatch.chdir(tmp_path)
     result = kestrel("backtest", str(config))
-    assert_one_line_error(result, "ZeroDivisionError", f"{strategy}:7 (on_bar)")
+    assert_one_line_error(result, "ZeroDivisionError", f"{strategy}:7 (on_bar)", code=3)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".git", "faulty.py", "run.toml"]
 
 

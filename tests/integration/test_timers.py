@@ -75,8 +75,9 @@ def test_strategy_hooks_see_only_their_own_orders() -> None:
     plain_runner, suffixed_runner = runner("S1", plain), runner("S1-b", suffixed)
     plain_runner.start()
     suffixed_runner.start()
-    for order_id in ("S1-000001", "S1-X000002", "S1-b-000001"):
-        event = OrderCanceled(order_id, "X", "test", 0, 0)
+    owners = {"S1-000001": "S1", "S1-X000002": "S1", "S1-b-000001": "S1-b"}
+    for order_id, owner in owners.items():
+        event = OrderCanceled(order_id, owner, "X", "test", 0, 0)
         plain_runner.on_order_canceled(event)
         suffixed_runner.on_order_canceled(event)
     assert plain.canceled == ["S1-000001", "S1-X000002"]

@@ -5,6 +5,10 @@
 - Only `engine.runtime` and `engine.cli` import `engine.persistence`, `engine.adapters` and
   `engine.optimize` (each package may import its own modules). The CLI may be split into
   sibling modules named ``engine/cli_*.py``; they count as the CLI.
+- No import cycle anywhere in ``engine`` (strongly connected components of the module
+  graph; ``engine.indicators`` is allowed one until branch ``indfamilies`` lands).
+- Every event (a named tuple with ``ts_event`` and ``ts_init``) lives in ``engine.model``.
+- No metaclasses and no stack walking (``sys._getframe``, ``inspect.stack``, …).
 
 Every import counts: module level, inside functions, under ``TYPE_CHECKING``, relative
 imports, and ``importlib.import_module("engine....")`` with a literal name.
@@ -146,3 +150,181 @@ def test_the_checker_sees_every_kind_of_import(
     source: str, package: str, expected: set[str]
 ) -> None:
     assert imports_in(source, package) == expected
+
+
+# --- import cycles --------------------------------------------------------------------------
+#
+# Edges are every import the scan above sees, function-level and ``TYPE_CHECKING`` ones
+# included: a deferred import hides a cycle from the interpreter, not from a reader, and the
+# layering it breaks is the same (report needing runtime while runtime needs report means
+# neither can be understood or moved alone). ``from pkg import name`` counts as an edge to
+# ``pkg.name`` only when that is a module; importing a package counts as an edge to its
+# ``__init__`` (which is what Python executes).
+#
+# ALLOWED_CYCLES: engine.indicators holds a 22-file cycle that branch ``indfamilies`` removes
+# by regrouping indicators/ into family modules (issue 12). Remove this allowance when that
+# branch is merged; the test then covers indicators/ too.
+ALLOWED_CYCLES = ["engine.indicators"]
+
+
+def import_graph(imports: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Return ``module -> engine modules it imports``, restricted to modules that exist.
+
+    ``imports`` holds both ``x`` and ``x.y`` for ``from x import y``; when ``x.y`` is a module
+    the edge goes to it alone, since ``x`` (a package) is then only the path to it, and a
+    package's ``__init__`` re-exporting its modules must not make every sibling import of the
+    form ``from . import payloads`` look like a cycle through the package.
+    """
+    graph: dict[str, set[str]] = {}
+    for importer, names in imports.items():
+        precise = {name for name in names if name in imports and name != importer}
+        graph[importer] = {
+            name
+            for name in precise
+            if not any(other.startswith(name + ".") and other in imports for other in precise)
+            or name in EXPLICIT[importer]
+        }
+    return graph
+
+
+def explicit_imports(path: Path) -> set[str]:
+    """Return the modules ``path`` imports whole: ``import x``, ``from x import <non-module>``."""
+    package = module_name(path)
+    if path.name != "__init__.py":
+        package = package.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            module = imports_in(f"from {'.' * node.level}{node.module or ''} import _", package)
+            base = min(module, key=len) if module else ""
+            if any(f"{base}.{alias.name}" not in IMPORTS for alias in node.names):
+                found.add(base)
+    return found
+
+
+EXPLICIT = {module_name(path): explicit_imports(path) for path in SOURCES}
+
+
+def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Return the components of ``graph`` with more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    components.append(sorted(component))
+    return sorted(components)
+
+
+def test_the_cycle_finder_finds_cycles() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"e", "d"}}
+    assert strongly_connected(graph) == [["a", "b", "c"]]
+    assert strongly_connected({"x": {"y"}, "y": set()}) == []
+
+
+def test_engine_has_no_import_cycles() -> None:
+    cycles = [
+        component
+        for component in strongly_connected(import_graph(IMPORTS))
+        if not all(any(within(m, ok) for ok in ALLOWED_CYCLES) for m in component)
+    ]
+    assert cycles == []
+
+
+# --- one home for events ----------------------------------------------------------------------
+
+# Old homes of events, kept only as re-exports of engine.model for code and branches written
+# against them (issue 12). The engine itself imports events from engine.model.
+EVENT_SHIMS = ["engine.portfolio.events", "engine.risk.events"]
+
+
+def test_every_event_class_lives_in_model() -> None:
+    bad = []
+    for path in SOURCES:
+        if within(module_name(path), "engine.model"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and any(
+                isinstance(base, ast.Name) and base.id == "NamedTuple" for base in node.bases
+            ):
+                fields = {
+                    item.target.id
+                    for item in node.body
+                    if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
+                }
+                if {"ts_event", "ts_init"} <= fields:  # an event: DESIGN §3's two clocks
+                    bad.append(f"{module_name(path)}.{node.name}")
+    assert bad == []
+
+
+def test_the_engine_imports_events_from_model_not_their_old_homes() -> None:
+    assert violations(None, EVENT_SHIMS, EVENT_SHIMS) == []
+
+
+# --- DESIGN §2: "No metaclasses, no stack walking" ---------------------------------------------
+
+STACK_WALKERS = {"_getframe", "currentframe", "stack", "getouterframes", "getframeinfo"}
+
+
+def design_breaks(source: str, module: str) -> list[str]:
+    """Return the metaclasses and stack-walking calls in ``source``."""
+    bad = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ClassDef) and any(k.arg == "metaclass" for k in node.keywords):
+            bad.append(f"{module}.{node.name}: metaclass")
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in STACK_WALKERS
+            and isinstance(node.value, ast.Name)
+            and node.value.id in {"sys", "inspect"}
+        ):
+            bad.append(f"{module}:{node.lineno}: {node.value.id}.{node.attr}")
+    return bad
+
+
+def test_the_design_checker_sees_metaclasses_and_stack_walks() -> None:
+    source = "import sys\nclass A(metaclass=type):\n    pass\nf = sys._getframe(1)\n"
+    assert design_breaks(source, "m") == ["m.A: metaclass", "m:4: sys._getframe"]
+
+
+def test_no_metaclasses_and_no_stack_walking() -> None:
+    bad = [
+        line
+        for path in SOURCES
+        for line in design_breaks(path.read_text(encoding="utf-8"), module_name(path))
+    ]
+    assert bad == []

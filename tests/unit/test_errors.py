@@ -11,17 +11,24 @@ from engine.errors import did_you_mean
 @pytest.mark.parametrize(
     ("child", "parent"),
     [
-        (errors.ConfigError, errors.KestrelError),
-        (errors.DataError, errors.KestrelError),
-        (errors.PluginError, errors.KestrelError),
-        (errors.StrategyError, errors.KestrelError),
-        (errors.IndicatorError, errors.KestrelError),
+        (errors.UserInputError, errors.KestrelError),
+        (errors.ConfigError, errors.UserInputError),
+        (errors.DataError, errors.UserInputError),
+        (errors.PluginError, errors.UserInputError),
+        (errors.IndicatorError, errors.UserInputError),
         (errors.IndicatorError, ValueError),
+        (errors.StrategyError, errors.KestrelError),
+        (errors.ExchangeError, errors.KestrelError),
+        (errors.ExchangeTransientError, errors.ExchangeError),
+        (errors.ExchangeStateUnknownError, errors.ExchangeError),
+        (errors.ExchangeInputError, errors.ExchangeError),
+        (errors.ExchangeInputError, errors.UserInputError),
+        (errors.ExchangeFatalError, errors.ExchangeError),
         (errors.PersistenceError, errors.KestrelError),
-        (errors.InvalidStateTransition, errors.KestrelError),
-        (errors.BrokerError, errors.KestrelError),
-        (errors.TransientBrokerError, errors.BrokerError),
-        (errors.PermanentBrokerError, errors.BrokerError),
+        (errors.StoreOpenError, errors.PersistenceError),
+        (errors.StoreOpenError, errors.UserInputError),
+        (errors.InternalError, errors.KestrelError),
+        (errors.InvalidStateTransition, errors.InternalError),
         (errors.KestrelError, Exception),
     ],
 )
@@ -29,9 +36,58 @@ def test_tree(child: type[BaseException], parent: type[BaseException]) -> None:
     assert issubclass(child, parent)
 
 
-def test_transient_and_permanent_are_disjoint() -> None:
-    assert not issubclass(errors.TransientBrokerError, errors.PermanentBrokerError)
-    assert not issubclass(errors.PermanentBrokerError, errors.TransientBrokerError)
+def test_the_venue_policies_are_disjoint() -> None:
+    policies = [
+        errors.ExchangeTransientError,  # retry
+        errors.ExchangeStateUnknownError,  # reconcile
+        errors.ExchangeInputError,  # refuse
+        errors.ExchangeFatalError,  # stop
+    ]
+    for one in policies:
+        for other in policies:
+            assert one is other or not issubclass(one, other), (one, other)
+
+
+def test_the_broker_branches_are_gone() -> None:
+    for name in ("BrokerError", "TransientBrokerError", "PermanentBrokerError"):
+        assert not hasattr(errors, name)
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (errors.ConfigError("x"), 2),
+        (errors.DataError("x"), 2),
+        (errors.PluginError("x"), 2),
+        (errors.IndicatorError("x"), 2),
+        (errors.ExchangeInputError("x"), 2),  # input first: the user's fix is what matters
+        (errors.StrategyError("x"), 3),
+        (errors.ExchangeTransientError("x"), 4),
+        (errors.ExchangeStateUnknownError("x"), 5),
+        (errors.ExchangeFatalError("x"), 5),
+        (errors.ExchangeError("x"), 5),
+        (errors.PersistenceError("x"), 6),
+        (errors.StoreOpenError("x"), 2),  # a --db URL, a driver, a server: input to fix
+        (errors.InvalidStateTransition("x"), 70),
+        (errors.KestrelError("x"), 2),  # the bare base: older raises of an input to fix
+        (RuntimeError("x"), 70),
+    ],
+)
+def test_each_group_has_its_exit_code(error: BaseException, code: int) -> None:
+    assert errors.exit_code(error) == code
+
+
+def test_every_error_class_belongs_to_exactly_one_first_level_group() -> None:
+    groups = [group for group, _ in errors.EXIT_CODES]
+    classes = [
+        value
+        for value in vars(errors).values()
+        if isinstance(value, type) and issubclass(value, errors.KestrelError)
+    ]
+    for cls in classes:
+        if cls is errors.KestrelError:
+            continue
+        assert any(issubclass(cls, group) for group in groups), cls
 
 
 def test_every_exported_name_exists() -> None:

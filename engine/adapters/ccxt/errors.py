@@ -4,11 +4,15 @@
 |-----------------------------------------------------------------|--------------------------|
 | NetworkError (RequestTimeout, ExchangeNotAvailable, DDoSProtection, | ExchangeTransientError: |
 | RateLimitExceeded, ...)                                          | retried with backoff     |
+| AccountSuspended                                                 | ExchangeFatalError:      |
+|                                                                  | stop, a human must look  |
 | BadSymbol, AuthenticationError, PermissionDenied, BadRequest,    | ExchangeInputError:      |
 | ArgumentsRequired, NotSupported                                  | refused, never retried   |
 | any other ccxt.BaseError                                         | ExchangeError            |
 
-Only the adapters call ccxt; nothing above them sees a ccxt class.
+Only the adapters call ccxt; nothing above them sees a ccxt class. `ExchangeStateUnknownError`
+(reconcile before acting) is not produced here: only an order path can know that a timed-out
+request was an order, and the live order path does not exist yet.
 """
 
 from __future__ import annotations
@@ -17,7 +21,12 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from engine.errors import ExchangeError, ExchangeInputError, ExchangeTransientError
+from engine.errors import (
+    ExchangeError,
+    ExchangeFatalError,
+    ExchangeInputError,
+    ExchangeTransientError,
+)
 
 __all__ = ["RetryPolicy", "call_with_retry", "retry_after_s", "translate"]
 
@@ -32,6 +41,8 @@ def translate(exc: BaseException, exchange_id: str, what: str) -> ExchangeError:
     if isinstance(exc, ccxt.NetworkError):
         kind = type(exc).__name__
         return ExchangeTransientError(f"{exchange_id}: {what} failed: {kind}: {detail}")
+    if isinstance(exc, ccxt.AccountSuspended):  # before its base, AuthenticationError (refused)
+        return ExchangeFatalError(f"{exchange_id}: {what} failed: account suspended: {detail}")
     refused = (
         ccxt.BadSymbol,
         ccxt.AuthenticationError,

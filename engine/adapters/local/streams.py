@@ -22,14 +22,15 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
 
-if TYPE_CHECKING:
-    from engine.adapters.local.server import ExchangeApp
+from engine.adapters.local.faults import Faults
+from engine.adapters.local.replay import Replay
+from engine.adapters.local.venue import BinanceError
 
-__all__ = ["Connection", "StreamHub"]
+__all__ = ["Connection", "HubApp", "StreamHub"]
 
 
 @dataclass(eq=False)
@@ -43,10 +44,30 @@ class Connection:
     user_wrapped: bool = False  # ws-api subscription: events wrapped with subscriptionId
 
 
+class HubApp(Protocol):
+    """What the hub uses of the server's app (``server.ExchangeApp`` satisfies it).
+
+    A protocol rather than an import of ``server``: the server owns the hub, so importing the
+    server here would make the two modules an import cycle.
+    """
+
+    replay: Replay
+    faults: Faults
+    listen_keys: set[str]
+
+    def http_fault(self, request: web.Request) -> web.Response | None:
+        """Return the armed HTTP fault's response for ``request``, or None."""
+        ...
+
+    def check_ws_signature(self, params: dict[str, str]) -> BinanceError | None:
+        """Return the error a signed ws-api request deserves, or None when it is valid."""
+        ...
+
+
 class StreamHub:
     """Every open websocket; fans replay and account events out to them."""
 
-    def __init__(self, app: ExchangeApp) -> None:
+    def __init__(self, app: HubApp) -> None:
         """Serve the streams of ``app`` (its replay, venue, faults and listenKeys)."""
         self.app = app
         self.connections: set[Connection] = set()

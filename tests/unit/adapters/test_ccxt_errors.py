@@ -9,12 +9,11 @@ from engine.adapters.ccxt import RetryPolicy, call_with_retry, capabilities, tra
 from engine.adapters.ccxt.download import open_exchange
 from engine.adapters.ccxt.errors import retry_after_s
 from engine.errors import (
-    BrokerError,
     ExchangeError,
+    ExchangeFatalError,
     ExchangeInputError,
     ExchangeTransientError,
-    PermanentBrokerError,
-    TransientBrokerError,
+    UserInputError,
 )
 
 
@@ -31,7 +30,7 @@ from engine.errors import (
 def test_transient_ccxt_errors_are_retryable(error: type[Exception]) -> None:
     translated = translate(error("binance GET /klines 503"), "binance", "fetching candles")
     assert isinstance(translated, ExchangeTransientError)
-    assert isinstance(translated, TransientBrokerError)
+    assert not isinstance(translated, UserInputError)
     assert str(translated) == (
         f"binance: fetching candles failed: {error.__name__}: binance GET /klines 503"
     )
@@ -43,14 +42,21 @@ def test_transient_ccxt_errors_are_retryable(error: type[Exception]) -> None:
 def test_input_errors_are_refused(error: type[Exception]) -> None:
     translated = translate(error("nope"), "binance", "loading markets")
     assert isinstance(translated, ExchangeInputError)
-    assert isinstance(translated, PermanentBrokerError)
+    assert isinstance(translated, UserInputError)  # refused: the input must change
     assert "refused" in str(translated)
+
+
+def test_a_suspended_account_stops_the_node_rather_than_asking_for_new_input() -> None:
+    translated = translate(ccxt.AccountSuspended("banned"), "binance", "ordering")
+    assert isinstance(translated, ExchangeFatalError)
+    assert not isinstance(translated, UserInputError)
+    assert str(translated) == "binance: ordering failed: account suspended: banned"
 
 
 def test_other_exchange_errors_are_neither() -> None:
     translated = translate(ccxt.InsufficientFunds("no money"), "binance", "ordering")
     assert type(translated) is ExchangeError
-    assert isinstance(translated, BrokerError)
+    assert not isinstance(translated, ExchangeTransientError | UserInputError)
 
 
 def test_transient_errors_are_retried_with_doubling_backoff() -> None:

@@ -148,6 +148,7 @@ def test_tiered_learns_volume_from_fill_events() -> None:
     model = TieredFeeModel(_tiers())
     fill = OrderFilled(
         order_id="O-1",
+        strategy_id="S1",
         fill_id="F-1",
         symbol="BTC/USDT",
         side=BUY,

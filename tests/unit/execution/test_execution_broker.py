@@ -132,7 +132,7 @@ def only_fill(events: list[object]) -> OrderFilled:
 def test_submit_accepts_at_once() -> None:
     venue = Venue()
     order_id = venue.submit(BUY, 10)
-    assert venue.events == [OrderAccepted(order_id, "A", T0, T0)]
+    assert venue.events == [OrderAccepted(order_id, "S1", "A", T0, T0)]
     assert list(venue.broker.working) == ["A"]
 
 
@@ -277,7 +277,7 @@ def test_same_close_fills_market_orders_at_once_at_the_last_close() -> None:
     venue = Venue(market_fill="same_close", last=50.0)
     order_id = venue.submit(BUY, 10)
     accepted, fill = venue.events
-    assert accepted == OrderAccepted(order_id, "A", T0, T0)
+    assert accepted == OrderAccepted(order_id, "S1", "A", T0, T0)
     assert isinstance(fill, OrderFilled)
     assert fill.price == pytest.approx(50.05, abs=1e-12)
     assert (fill.ts_event, fill.ts_init, fill.leaves_quantity) == (T0, T0, 0.0)
@@ -304,6 +304,7 @@ def test_cash_shortfall_reduce_fills_what_cash_pays_and_cancels_the_rest() -> No
     assert fill.fee == pytest.approx(0.95, abs=1e-12)
     assert canceled == OrderCanceled(
         order_id,
+        "S1",
         "A",
         "insufficient cash at fill price 50: 25 would cost 1251.25, cash is 1000.00",
         T0 + TF,
@@ -364,7 +365,9 @@ def test_cancel_a_working_order() -> None:
     second = venue.submit(BUY, 1, limit=11.0)
     venue.clock.set_time(T0 + 50)
     venue.broker.cancel(first)
-    assert venue.events[-1] == OrderCanceled(first, "A", "canceled by request", T0 + 50, T0 + 50)
+    assert venue.events[-1] == OrderCanceled(
+        first, "S1", "A", "canceled by request", T0 + 50, T0 + 50
+    )
     assert [w.order.order_id for w in venue.broker.working["A"]] == [second]
     venue.broker.cancel(second)
     assert not venue.broker.working

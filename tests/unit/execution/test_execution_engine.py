@@ -66,7 +66,9 @@ def request(
 
 
 def fill(order_id: str, quantity: float, price: float, leaves: float, ts: int = 30) -> OrderFilled:
-    return OrderFilled(order_id, f"F-{ts}", "A", BUY, quantity, price, 0.1, "taker", leaves, ts, ts)
+    return OrderFilled(
+        order_id, "S1", f"F-{ts}", "A", BUY, quantity, price, 0.1, "taker", leaves, ts, ts
+    )
 
 
 @pytest.fixture
@@ -87,7 +89,7 @@ def test_life_cycle_of_a_filled_order(engine: ExecutionEngine, broker: Recording
     assert broker.submitted == ["S1-1"]
     assert engine.all_open_orders() == []  # submitted is not yet working
 
-    engine.on_order_accepted(OrderAccepted("S1-1", "A", 20, 20))
+    engine.on_order_accepted(OrderAccepted("S1-1", "S1", "A", 20, 20))
     assert order.status is OrderStatus.ACCEPTED
     assert engine.open_orders("S1") == [order]
 
@@ -107,14 +109,14 @@ def test_life_cycle_of_a_filled_order(engine: ExecutionEngine, broker: Recording
 
 def test_rejected_and_canceled(engine: ExecutionEngine) -> None:
     engine.on_order_approved(OrderApproved(request("S1-1"), 10, 10))
-    engine.on_order_rejected(OrderRejected("S1-1", "A", "venue says no", 11, 11))
+    engine.on_order_rejected(OrderRejected("S1-1", "S1", "A", "venue says no", 11, 11))
     assert engine.orders["S1-1"].status is OrderStatus.REJECTED
     assert engine.orders["S1-1"].reason == "venue says no"
 
     engine.on_order_approved(OrderApproved(request("S1-2"), 10, 10))
-    engine.on_order_accepted(OrderAccepted("S1-2", "A", 11, 11))
+    engine.on_order_accepted(OrderAccepted("S1-2", "S1", "A", 11, 11))
     engine.on_order_filled(fill("S1-2", 1.0, 100.0, 9.0))
-    engine.on_order_canceled(OrderCanceled("S1-2", "A", "user", 50, 50))
+    engine.on_order_canceled(OrderCanceled("S1-2", "S1", "A", "user", 50, 50))
     order = engine.orders["S1-2"]
     assert (order.status, order.reason, order.ts_last, order.filled_quantity) == (
         OrderStatus.CANCELED,
@@ -135,7 +137,7 @@ def test_open_orders_filter_by_strategy_and_symbol_oldest_first(engine: Executio
         engine.on_order_approved(
             OrderApproved(request(order_id, strategy=strategy, symbol=symbol), 1, 1)
         )
-        engine.on_order_accepted(OrderAccepted(order_id, symbol, 2, 2))
+        engine.on_order_accepted(OrderAccepted(order_id, "S1", symbol, 2, 2))
     ids = [o.order_id for o in engine.open_orders("S1")]
     assert ids == ["S1-1", "S1-2", "S1-3"]
     assert [o.order_id for o in engine.open_orders("S1", "A")] == ["S1-1", "S1-3"]
@@ -148,7 +150,7 @@ def test_cancel_requests_go_to_the_broker_only_for_working_orders(
 ) -> None:
     engine.on_order_approved(OrderApproved(request("S1-1"), 1, 1))
     engine.on_cancel_requested(CancelRequested("S1-1", "S1", 2, 2))  # not accepted yet
-    engine.on_order_accepted(OrderAccepted("S1-1", "A", 2, 2))
+    engine.on_order_accepted(OrderAccepted("S1-1", "S1", "A", 2, 2))
     engine.on_cancel_requested(CancelRequested("S1-1", "S1", 3, 3))
     engine.on_cancel_requested(CancelRequested("S1-404", "S1", 3, 3))
     engine.on_order_filled(fill("S1-1", 10.0, 1.0, 0.0))
@@ -160,7 +162,7 @@ def test_cancel_requests_go_to_the_broker_only_for_working_orders(
     "event",
     [
         fill("S1-1", 1.0, 100.0, 9.0),  # a fill before the venue accepted the order
-        OrderAccepted("S1-1", "A", 3, 3),  # accepted twice
+        OrderAccepted("S1-1", "S1", "A", 3, 3),  # accepted twice
     ],
 )
 def test_illegal_moves_raise_invalid_state_transition(
@@ -168,7 +170,7 @@ def test_illegal_moves_raise_invalid_state_transition(
 ) -> None:
     engine.on_order_approved(OrderApproved(request("S1-1"), 1, 1))
     if isinstance(event, OrderAccepted):
-        engine.on_order_accepted(OrderAccepted("S1-1", "A", 2, 2))
+        engine.on_order_accepted(OrderAccepted("S1-1", "S1", "A", 2, 2))
         with pytest.raises(InvalidStateTransition, match="order S1-1: order cannot move"):
             engine.on_order_accepted(event)
     else:
@@ -178,10 +180,10 @@ def test_illegal_moves_raise_invalid_state_transition(
 
 def test_cancel_of_a_filled_order_is_illegal(engine: ExecutionEngine) -> None:
     engine.on_order_approved(OrderApproved(request("S1-1"), 1, 1))
-    engine.on_order_accepted(OrderAccepted("S1-1", "A", 2, 2))
+    engine.on_order_accepted(OrderAccepted("S1-1", "S1", "A", 2, 2))
     engine.on_order_filled(fill("S1-1", 10.0, 1.0, 0.0))
     with pytest.raises(InvalidStateTransition, match="from filled to canceled"):
-        engine.on_order_canceled(OrderCanceled("S1-1", "A", "late", 5, 5))
+        engine.on_order_canceled(OrderCanceled("S1-1", "S1", "A", "late", 5, 5))
 
 
 def test_with_the_simulated_broker_on_a_bus() -> None:

@@ -29,7 +29,7 @@ SERIES = RateSeries("EUR", np.array([10, 20, 30], dtype=np.int64), np.array([1.1
 
 
 def fill(side: OrderSide, quantity: float, price: float, fee: float, ts: int) -> OrderFilled:
-    return OrderFilled("O", f"F{ts}", "X", side, quantity, price, fee, "taker", 0.0, ts, ts)
+    return OrderFilled("O", "S1", f"F{ts}", "X", side, quantity, price, fee, "taker", 0.0, ts, ts)
 
 
 def test_rates_are_as_of_and_one_for_account_currency_symbols() -> None:

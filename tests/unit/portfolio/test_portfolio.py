@@ -59,7 +59,9 @@ def test_unrealized_pnl() -> None:
 def fill(
     symbol: str, side: OrderSide, quantity: float, price: float, fee: float, ts: int
 ) -> OrderFilled:
-    return OrderFilled("S1-1", f"F-{ts}", symbol, side, quantity, price, fee, "taker", 0.0, ts, ts)
+    return OrderFilled(
+        "S1-1", "S1", f"F-{ts}", symbol, side, quantity, price, fee, "taker", 0.0, ts, ts
+    )
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ BUY, SELL = OrderSide.BUY, OrderSide.SELL
 def make_fill(k: int, symbol: str, signed: float, price: float, fee: float, ts: int) -> OrderFilled:
     side = BUY if signed > 0 else SELL
     return OrderFilled(
-        f"S1-{k}", f"F-{k}", symbol, side, abs(signed), price, fee, "taker", 0.0, ts - 1, ts
+        f"S1-{k}", "S1", f"F-{k}", symbol, side, abs(signed), price, fee, "taker", 0.0, ts - 1, ts
     )
 
 

@@ -41,6 +41,7 @@ class Fills:
         self.recorder.on_order_filled(
             OrderFilled(
                 order_id,
+                "S1",
                 fill_id,
                 self.symbol,
                 side,
@@ -227,11 +228,11 @@ def test_order_rows_follow_the_order_events(recorder: Recorder) -> None:
         100.0,
         6,
     )
-    recorder.on_order_accepted(OrderAccepted("S1-1", "A", 7, 7))
+    recorder.on_order_accepted(OrderAccepted("S1-1", "S1", "A", 7, 7))
     row = recorder.orders["S1-1"]
     assert row["status"] == "accepted"
     recorder.on_order_filled(
-        OrderFilled("S1-1", "F1", "A", BUY, 4.0, 100.0, 0.4, "maker", 6.0, 8, 8)
+        OrderFilled("S1-1", "S1", "F1", "A", BUY, 4.0, 100.0, 0.4, "maker", 6.0, 8, 8)
     )
     row = recorder.orders["S1-1"]
     assert (row["status"], row["filled_quantity"], row["average_fill_price"]) == (
@@ -240,7 +241,7 @@ def test_order_rows_follow_the_order_events(recorder: Recorder) -> None:
         100.0,
     )
     recorder.on_order_filled(
-        OrderFilled("S1-1", "F2", "A", BUY, 6.0, 99.0, 0.594, "maker", 0.0, 9, 9)
+        OrderFilled("S1-1", "S1", "F2", "A", BUY, 6.0, 99.0, 0.594, "maker", 0.0, 9, 9)
     )
     row = recorder.orders["S1-1"]
     assert (row["status"], row["filled_quantity"], row["ts_last"]) == ("filled", 10.0, 9)
@@ -248,7 +249,7 @@ def test_order_rows_follow_the_order_events(recorder: Recorder) -> None:
     assert row["fees"] == pytest.approx(0.994)
 
     recorder.on_order_requested(request("S1-2", SELL, 1))
-    recorder.on_order_denied(OrderDenied("S1-2", "A", "cash", "too poor", 10, 10))
+    recorder.on_order_denied(OrderDenied("S1-2", "S1", "A", "cash", "too poor", 10, 10))
     assert {k: recorder.orders["S1-2"][k] for k in ("status", "check", "reason", "ts_last")} == {
         "status": "denied",
         "check": "cash",
@@ -256,12 +257,12 @@ def test_order_rows_follow_the_order_events(recorder: Recorder) -> None:
         "ts_last": 10,
     }
     recorder.on_order_requested(request("S1-3", SELL, 1))
-    recorder.on_order_rejected(OrderRejected("S1-3", "A", "venue", 11, 11))
+    recorder.on_order_rejected(OrderRejected("S1-3", "S1", "A", "venue", 11, 11))
     assert (recorder.orders["S1-3"]["status"], recorder.orders["S1-3"]["reason"]) == (
         "rejected",
         "venue",
     )
     recorder.on_order_requested(request("S1-4", SELL, 1))
-    recorder.on_order_canceled(OrderCanceled("S1-4", "A", "bye", 12, 12))
+    recorder.on_order_canceled(OrderCanceled("S1-4", "S1", "A", "bye", 12, 12))
     assert recorder.orders["S1-4"]["status"] == "canceled"
     assert list(recorder.orders) == ["S1-1", "S1-2", "S1-3", "S1-4"]

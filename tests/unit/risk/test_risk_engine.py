@@ -150,7 +150,7 @@ class Harness:
         assert isinstance(event, OrderApproved | OrderDenied)
         # Each order here is checked alone against the book the test gives (`orders`):
         # answer the approval so that it is no longer counted in flight by the next one.
-        self.risk.on_order_answered(OrderAccepted(order.order_id, order.symbol, NOW, NOW))
+        self.risk.on_order_answered(OrderAccepted(order.order_id, "S1", order.symbol, NOW, NOW))
         return event
 
     def denied(self, order: OrderRequested, check: str) -> str:

@@ -67,7 +67,7 @@ def test_kelly_fraction_from_win_rate_and_payoff() -> None:
 
 
 def fill(side: OrderSide, price: float) -> OrderFilled:
-    return OrderFilled("o", "f", "X", side, 1.0, price, 0.0, "taker", 0.0, 0, 0)
+    return OrderFilled("o", "S1", "f", "X", side, 1.0, price, 0.0, "taker", 0.0, 0, 0)
 
 
 def test_fractional_kelly_uses_closed_trades_and_a_fallback() -> None:

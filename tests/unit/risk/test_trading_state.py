@@ -95,7 +95,7 @@ class Harness:
         self.bus.flush()
         # each order is checked alone against the account: answer the approval so that it
         # is no longer counted in flight by the next one
-        self.risk.on_order_answered(OrderAccepted("S1-1", "A", 0, 0))
+        self.risk.on_order_answered(OrderAccepted("S1-1", "S1", "A", 0, 0))
         event = self.events[-1]
         self.events.clear()
         return event
@@ -194,7 +194,7 @@ def test_daily_loss_is_measured_from_the_equity_at_the_start_of_the_utc_day() ->
 def fill(
     side: OrderSide, quantity: float, price: float, fee: float = 0.0, ts: int = 0
 ) -> OrderFilled:
-    return OrderFilled("o", "f", "A", side, quantity, price, fee, "taker", 0.0, ts, ts)
+    return OrderFilled("o", "S1", "f", "A", side, quantity, price, fee, "taker", 0.0, ts, ts)
 
 
 def test_round_trips_net_of_fees_and_split_when_crossing_zero() -> None:

@@ -68,13 +68,15 @@ def test_order_events_reach_only_the_owning_strategy() -> None:
     strategy = Recording()
     runner = make_runner(strategy)
     runner.start()
-    for order_id in ("S1-000001", "S2-000001"):
+    for order_id, owner in (("S1-000001", "S1"), ("S2-000001", "S2")):
         runner.on_order_filled(
-            OrderFilled(order_id, "F1", "A", OrderSide.BUY, 1.0, 1.0, 0.0, "taker", 0.0, T, T)
+            OrderFilled(
+                order_id, owner, "F1", "A", OrderSide.BUY, 1.0, 1.0, 0.0, "taker", 0.0, T, T
+            )
         )
-        runner.on_order_denied(OrderDenied(order_id, "A", "cash", "no", T, T))
-        runner.on_order_rejected(OrderRejected(order_id, "A", "no", T, T))
-        runner.on_order_canceled(OrderCanceled(order_id, "A", "no", T, T))
+        runner.on_order_denied(OrderDenied(order_id, owner, "A", "cash", "no", T, T))
+        runner.on_order_rejected(OrderRejected(order_id, owner, "A", "no", T, T))
+        runner.on_order_canceled(OrderCanceled(order_id, owner, "A", "no", T, T))
     assert strategy.seen == [
         "start",
         "filled S1-000001",
@@ -82,6 +84,18 @@ def test_order_events_reach_only_the_owning_strategy() -> None:
         "rejected S1-000001",
         "canceled S1-000001",
     ]
+
+
+def test_ownership_is_the_events_strategy_id_not_the_form_of_the_order_id() -> None:
+    # A venue's own ids ("BINANCE-123"), or an id that looks like another strategy's: the
+    # runner routes by the event's strategy_id alone (it used to parse "<strategy>-<n>").
+    strategy = Recording()
+    runner = make_runner(strategy)
+    runner.start()
+    runner.on_order_canceled(OrderCanceled("BINANCE-123", "S1", "A", "no", T, T))
+    runner.on_order_canceled(OrderCanceled("S2-000001", "S1", "A", "no", T, T))
+    runner.on_order_canceled(OrderCanceled("S1-000009", "S2", "A", "no", T, T))
+    assert strategy.seen == ["start", "canceled BINANCE-123", "canceled S2-000001"]
 
 
 def test_a_hook_fault_becomes_a_strategy_error_naming_hook_and_time() -> None:
