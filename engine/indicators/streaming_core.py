@@ -14,7 +14,7 @@ from engine.indicators._common import Params
 from engine.indicators.streaming import StreamingIndicator
 
 if TYPE_CHECKING:
-    from engine.indicators.registry import IndicatorSpec
+    from engine.indicators.streaming import StreamSpec
 
 NAN = math.nan
 
@@ -22,7 +22,7 @@ NAN = math.nan
 class SmaStream(StreamingIndicator):
     """Simple moving average over ``timeperiod`` values, via a running sum."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._window: deque[float] = deque()
@@ -75,7 +75,7 @@ class EmaCore:
 class EmaStream(StreamingIndicator):
     """Exponential (or, with ``wilder=True``, Wilder's) moving average."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params, wilder: bool = False) -> None:
+    def __init__(self, spec: StreamSpec, params: Params, wilder: bool = False) -> None:
         super().__init__(spec, params)
         period = int(params["timeperiod"])
         self._core = EmaCore(period, 1.0 / period if wilder else 2.0 / (period + 1))
@@ -90,14 +90,14 @@ class EmaStream(StreamingIndicator):
 class RmaStream(EmaStream):
     """Wilder's smoothed moving average."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params, wilder=True)
 
 
 class RsiStream(StreamingIndicator):
     """RSI (and CMO) with TA-Lib's Wilder smoothing of gains and losses."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._chande = spec.name == "cmo"  # CMO shares RSI's smoothing, not its ratio

@@ -15,7 +15,7 @@ from engine.indicators._common import Params
 from engine.indicators.streaming import StreamingIndicator
 
 if TYPE_CHECKING:
-    from engine.indicators.registry import IndicatorSpec
+    from engine.indicators.streaming import StreamSpec
 
 NAN = math.nan
 RAD2DEG = 45.0 / math.atan(1.0)
@@ -72,7 +72,7 @@ class _Filter:
 class HilbertStream(StreamingIndicator):
     """HT_DCPERIOD, HT_DCPHASE, HT_PHASOR, HT_SINE, HT_TRENDMODE, HT_TRENDLINE and MAMA."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._lookback_bars, self._want_phase, self._want_trend, self._keys = LAYOUT[spec.name]
         self._prewarm = self._lookback_bars - 29 if self._lookback_bars == 63 else 9

@@ -20,7 +20,7 @@ from engine.indicators.streaming_more import true_range
 from engine.indicators.streaming_window import MonotonicExtreme
 
 if TYPE_CHECKING:
-    from engine.indicators.registry import IndicatorSpec
+    from engine.indicators.streaming import StreamSpec
 
 NAN = math.nan
 
@@ -36,7 +36,7 @@ class WindowSumsStream(StreamingIndicator):
     _sums: list[float]
     _counts: list[int]
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._mode = {"mfi": 0, "vortex": 1, "vhf": 2}[spec.name]
@@ -117,7 +117,7 @@ class UltoscStream(StreamingIndicator):
     _sums: list[float]
     _counts: list[int]
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         periods = sorted(int(params[key]) for key in ("timeperiod1", "timeperiod2", "timeperiod3"))
         self._periods = periods
@@ -168,7 +168,7 @@ class BetaStream(StreamingIndicator):
     _s_x: float
     _s_y: float
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._returns: deque[tuple[float, float]] = deque()
@@ -228,7 +228,7 @@ class CorrelStream(StreamingIndicator):
     _seen: int
     _anchor: tuple[float, float]
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._pairs: deque[tuple[float, float]] = deque(maxlen=self._period + 1)
@@ -294,7 +294,7 @@ class CorrelStream(StreamingIndicator):
 class FractalStream(StreamingIndicator):
     """FRACTAL: 100 when the bar ``rightbars`` back is a strict swing high (low)."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._left = int(params["leftbars"])
         self._right = int(params["rightbars"])
@@ -320,7 +320,7 @@ class FractalStream(StreamingIndicator):
 class PercentileStream(StreamingIndicator):
     """PERCENTILE: nearest-rank percentile of the last ``period`` values (sorted window)."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         period = self._period = int(params["timeperiod"])
         rank = math.ceil(float(params["percentile"]) / 100.0 * period)
@@ -351,7 +351,7 @@ class PercentRankStream(StreamingIndicator):
     A sorted copy of the window turns the count into a binary search.
     """
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._values: deque[float] = deque()
@@ -386,7 +386,7 @@ class IndexExtremeStream(StreamingIndicator):
     _best: list[int]
     _extreme: list[float]
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._wanted = {"maxindex": (True,), "minindex": (False,), "minmaxindex": (False, True)}[
@@ -434,11 +434,9 @@ class IndexExtremeStream(StreamingIndicator):
 class FoscStream(StreamingIndicator):
     """FOSC: % gap between the price and the previous bar's time-series forecast (TSF)."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
-        from engine.indicators.registry import get  # the registry imports this module
-
-        self._tsf = get("tsf").streaming(timeperiod=int(params["timeperiod"]))
+        self._tsf = spec.sibling_stream("tsf", timeperiod=int(params["timeperiod"]))
         self._forecast = NAN
 
     def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:

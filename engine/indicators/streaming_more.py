@@ -15,7 +15,7 @@ from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_core import EmaCore
 
 if TYPE_CHECKING:
-    from engine.indicators.registry import IndicatorSpec
+    from engine.indicators.streaming import StreamSpec
 
 NAN = math.nan
 
@@ -33,7 +33,7 @@ def true_range(high: float, low: float, previous_close: float) -> float:
 class MacdStream(StreamingIndicator):
     """MACD / MACDFIX: fast EMA seeded over the bars ending where the slow one starts."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         fixed = spec.name == "macdfix"
         fast, slow = (12, 26) if fixed else (int(params["fastperiod"]), int(params["slowperiod"]))
@@ -71,7 +71,7 @@ class MacdStream(StreamingIndicator):
 class CascadeStream(StreamingIndicator):
     """DEMA, TEMA, T3 and TRIX: chained EMAs, each seeded by its input's first mean."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         period = int(params["timeperiod"])
         k = 2.0 / (period + 1)
@@ -120,7 +120,7 @@ class AtrStream(StreamingIndicator):
     _count: int
     _average: float
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._normalised = spec.name == "natr"
@@ -165,7 +165,7 @@ class DirectionalStream(StreamingIndicator):
     _dx: float
     _adx: float
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._mode = self.MODES[spec.name]
@@ -248,7 +248,7 @@ class LineStream(StreamingIndicator):
     _fast: float
     _slow: float
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._name = spec.name
         if spec.name == "adosc":

@@ -19,7 +19,7 @@ from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_window import MonotonicExtreme
 
 if TYPE_CHECKING:
-    from engine.indicators.registry import IndicatorSpec
+    from engine.indicators.streaming import StreamSpec
 
 NAN = math.nan
 
@@ -27,7 +27,7 @@ NAN = math.nan
 class RangeStream(StreamingIndicator):
     """DONCHIAN (upper, middle, lower) and WILLR from the rolling high and low."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._williams = spec.name == "willr"
@@ -63,7 +63,7 @@ class AroonStream(StreamingIndicator):
     is the index the batch scan reports.
     """
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._oscillator = spec.name == "aroonosc"
@@ -92,7 +92,7 @@ class AroonStream(StreamingIndicator):
 class AwesomeStream(StreamingIndicator):
     """AO (fast SMA minus slow SMA of the median price) and AC (AO minus its SMA)."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._fast = int(params["fastperiod"])
         self._slow = int(params["slowperiod"])
@@ -139,7 +139,7 @@ class AwesomeStream(StreamingIndicator):
 class AccbandsStream(StreamingIndicator):
     """ACCBANDS: SMAs of range-widened highs and lows around an SMA of the close."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._bars: deque[tuple[float, float, float]] = deque()
@@ -182,7 +182,7 @@ class SarStream(StreamingIndicator):
 
     _state: SarState | None
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._params = sar_arguments(spec.name, params)
         self._first: tuple[float, ...] = ()

@@ -19,7 +19,7 @@ from engine.indicators._common import Params
 from engine.indicators.streaming import StreamingIndicator
 
 if TYPE_CHECKING:
-    from engine.indicators.registry import IndicatorSpec
+    from engine.indicators.streaming import StreamSpec
 
 Scalar = Callable[..., float]
 
@@ -97,7 +97,7 @@ _DOMAIN: dict[str, Scalar] = {
 class ElementwiseStream(StreamingIndicator):
     """A value computed from the current bar alone."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         if spec.name in _DOMAIN:
             self._function: Scalar = _DOMAIN[spec.name]
@@ -130,7 +130,7 @@ class LagStream(StreamingIndicator):
 
     MODES: dict[str, int] = {"mom": 0, "roc": 1, "rocp": 2, "rocr": 3, "rocr100": 4}  # noqa: RUF012
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._mode = self.MODES[spec.name]

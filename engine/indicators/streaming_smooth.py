@@ -17,7 +17,7 @@ from engine.indicators.streaming_core import EmaCore
 from engine.indicators.streaming_more import true_range
 
 if TYPE_CHECKING:
-    from engine.indicators.registry import IndicatorSpec
+    from engine.indicators.streaming import StreamSpec
 
 NAN = math.nan
 
@@ -25,7 +25,7 @@ NAN = math.nan
 class KamaStream(StreamingIndicator):
     """Kaufman adaptive moving average (period 1: the input itself)."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._window: deque[float] = deque(maxlen=self._period + 1)
@@ -65,7 +65,7 @@ class KamaStream(StreamingIndicator):
 class DmStream(StreamingIndicator):
     """+DM / -DM with Wilder smoothing (period 1: the raw movement)."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._plus = spec.name == "plus_dm"
@@ -108,7 +108,7 @@ class DmStream(StreamingIndicator):
 class EmaOfStream(StreamingIndicator):
     """EMA-based one-liners: ERI (bull/bear power), EFI (force), ZLEMA, HA candles."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._name = spec.name
         period = int(params.get("timeperiod", 1))
@@ -155,7 +155,7 @@ class EmaOfStream(StreamingIndicator):
 class PriceOscillatorStream(StreamingIndicator):
     """APO, PPO and PVO with exponential legs, both started at the first bar."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         fast, slow = sorted((int(params["fastperiod"]), int(params["slowperiod"])))
         self._fast = EmaCore(fast, 2.0 / (fast + 1))
@@ -179,7 +179,7 @@ class PriceOscillatorStream(StreamingIndicator):
 class TsiStream(StreamingIndicator):
     """True strength index: two double-smoothed EMAs of momentum and |momentum|."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         first, second = int(params["firstperiod"]), int(params["secondperiod"])
         self._cores = [
@@ -216,7 +216,7 @@ class TsiStream(StreamingIndicator):
 class RangeEmaStream(StreamingIndicator):
     """CVI (rate of change of an EMA of the range) and MASSI (sum of EMA / EMA-of-EMA)."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._massi = spec.name == "massi"
         period = int(params["fastperiod" if self._massi else "timeperiod"])
@@ -265,7 +265,7 @@ class SupertrendStream(StreamingIndicator):
     _lower: float
     _uptrend: bool
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._multiplier = float(params["multiplier"])
@@ -323,7 +323,7 @@ class KcStream(StreamingIndicator):
     _atr: float
     _close: float
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._atr_period = int(params["atrperiod"])
@@ -379,7 +379,7 @@ class RviStream(StreamingIndicator):
     _up: float
     _down: float
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._window: deque[float] = deque(maxlen=int(params["stddevperiod"]))
@@ -420,3 +420,11 @@ class RviStream(StreamingIndicator):
         self._seen = 0
         self._up = 0.0
         self._down = 0.0
+
+
+def price_oscillator_stream(spec: StreamSpec, params: Params) -> StreamingIndicator | None:
+    """APO/PPO/PVO in O(1) with exponential legs (TA-Lib's default, MA type 1 or 11).
+
+    Other MA types return None, so the binding falls back to the generic engine.
+    """
+    return PriceOscillatorStream(spec, params) if int(params["matype"]) in (1, 11) else None

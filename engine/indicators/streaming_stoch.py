@@ -20,11 +20,11 @@ from engine.indicators._common import Params
 from engine.indicators.bindings._helpers import matype
 from engine.indicators.kernels_oscillators import TIE
 from engine.indicators.kernels_window import wma_reanchor_interval
-from engine.indicators.streaming import HistoryStream, StreamingIndicator, WindowStream
+from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_window import MonotonicExtreme, wma_window_sums
 
 if TYPE_CHECKING:
-    from engine.indicators.registry import IndicatorSpec
+    from engine.indicators.streaming import StreamSpec
 
 NAN = math.nan
 SMA, EMA, WMA, IDENTITY, WILDER = 0, 1, 2, 10, 13
@@ -102,16 +102,6 @@ class MaCore:
         return self.total
 
 
-def generic_stream(spec: IndicatorSpec, params: Params) -> StreamingIndicator:
-    """The engine the registry picks when no O(1) class applies (window or history)."""
-    memory = spec.binding.memory
-    if callable(memory):
-        memory = memory(params)
-    if memory == "window":
-        return WindowStream(spec, params, index_outputs=spec.binding.index_outputs)
-    return HistoryStream(spec, params)
-
-
 def _fast_k(highest: float, lowest: float, close: float) -> float:
     span = (highest - lowest) / 100.0
     # The batch kernel's scaled flat test (``flat_range``), in plain Python.
@@ -123,7 +113,7 @@ def _fast_k(highest: float, lowest: float, close: float) -> float:
 class StochStream(StreamingIndicator):
     """STOCH and KDJ (slow %K and %D, KDJ's J = 3K - 2D), or STOCHF (fast %K and %D)."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params, fast: bool, legs: tuple[int, ...]):
+    def __init__(self, spec: StreamSpec, params: Params, fast: bool, legs: tuple[int, ...]):
         super().__init__(spec, params)
         self._fast = fast
         self._kdj = spec.name == "kdj"
@@ -219,7 +209,7 @@ class StochRsiStream(StreamingIndicator):
     _d: MaCore
     _seen: int
 
-    def __init__(self, spec: IndicatorSpec, params: Params, leg: int) -> None:
+    def __init__(self, spec: StreamSpec, params: Params, leg: int) -> None:
         super().__init__(spec, params)
         self._rsi_period = int(params["timeperiod"])
         self._k_period = int(params["fastk_period"])
@@ -261,7 +251,7 @@ class SmiStream(StreamingIndicator):
     _t2: float
     _b2: float
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._fast_period = int(params["fastperiod"])
@@ -324,35 +314,35 @@ def _legs(
     return tuple(matype(params, key, default) for key in keys)
 
 
-def stoch_stream(spec: IndicatorSpec, params: Params) -> StreamingIndicator:
+def stoch_stream(spec: StreamSpec, params: Params) -> StreamingIndicator | None:
     """STOCH/KDJ in O(1) when both legs are SMA, EMA, WMA or Wilder; else the generic engine."""
     default = 13 if spec.name == "kdj" else 0
     legs = _legs(params, ("slowk_matype", "slowd_matype"), default)
     if all(leg in STREAMED_MATYPES for leg in legs):
         return StochStream(spec, params, False, legs)
-    return generic_stream(spec, params)
+    return None
 
 
-def stochf_stream(spec: IndicatorSpec, params: Params) -> StreamingIndicator:
+def stochf_stream(spec: StreamSpec, params: Params) -> StreamingIndicator | None:
     """STOCHF in O(1) for the streamed MA types; else the generic engine."""
     legs = _legs(params, ("fastd_matype",), 0)
     if legs[0] in STREAMED_MATYPES:
         return StochStream(spec, params, True, legs)
-    return generic_stream(spec, params)
+    return None
 
 
-def stochrsi_stream(spec: IndicatorSpec, params: Params) -> StreamingIndicator:
+def stochrsi_stream(spec: StreamSpec, params: Params) -> StreamingIndicator | None:
     """STOCHRSI in O(1) for the streamed MA types; else the generic engine."""
     leg = matype(params, "fastd_matype", 0)
     if leg in STREAMED_MATYPES:
         return StochRsiStream(spec, params, leg)
-    return generic_stream(spec, params)
+    return None
 
 
 class MacdSmaStream(StreamingIndicator):
     """MACDEXT with SMA legs (its default), as the fused batch kernel ``macd_sma``."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         fast, slow = int(params["fastperiod"]), int(params["slowperiod"])
         self._fast, self._slow = min(fast, slow), max(fast, slow)
@@ -392,10 +382,10 @@ class MacdSmaStream(StreamingIndicator):
         self._fast_total = self._slow_total = self._signal_total = 0.0
 
 
-def macdext_stream(spec: IndicatorSpec, params: Params) -> StreamingIndicator:
+def macdext_stream(spec: StreamSpec, params: Params) -> StreamingIndicator | None:
     """MACDEXT in O(1) with its default SMA legs; other MA types use the generic engine."""
     legs = _legs(params, ("fastmatype", "slowmatype", "signalmatype"), 0)
     fast = min(int(params["fastperiod"]), int(params["slowperiod"]))
     if legs == (SMA, SMA, SMA) and min(fast, int(params["signalperiod"])) > 1:
         return MacdSmaStream(spec, params)
-    return generic_stream(spec, params)
+    return None

@@ -16,7 +16,7 @@ from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_stoch import SMA, WMA, MaCore
 
 if TYPE_CHECKING:
-    from engine.indicators.registry import IndicatorSpec
+    from engine.indicators.streaming import StreamSpec
 
 NAN = math.nan
 
@@ -28,7 +28,7 @@ def _is_zero(value: float) -> bool:
 class DifferenceSmaStream(StreamingIndicator):
     """ADR (average of high - low) and QSTICK (average of close - open)."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._qstick = spec.name == "qstick"  # inputs (open, close); ADR's are (high, low)
@@ -54,7 +54,7 @@ class DifferenceSmaStream(StreamingIndicator):
 class ChainStream(StreamingIndicator):
     """TRIMA (SMA of an SMA) and HMA (WMA of 2 * WMA(p / 2) - WMA(p)) from MA legs."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         period = int(params["timeperiod"])
         self._hull = spec.name == "hma"
@@ -89,7 +89,7 @@ class ChainStream(StreamingIndicator):
 class CoppockStream(StreamingIndicator):
     """COPPOCK: WMA of the sum of two rates of change."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._roc1 = int(params["roc1period"])
         self._roc2 = int(params["roc2period"])
@@ -115,7 +115,7 @@ class CoppockStream(StreamingIndicator):
 class FlowRatioStream(StreamingIndicator):
     """CMF (money-flow volume over volume) and VWMA (price times volume over volume)."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._vwma = spec.name == "vwma"
@@ -158,7 +158,7 @@ class ChangeSumStream(StreamingIndicator):
     _up: float
     _down: float
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._mode = {"er": 0, "cmou": 1, "imi": 2}[spec.name]
@@ -219,7 +219,7 @@ class DpoStream(StreamingIndicator):
     _seen: int
     _total: float
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._shift = self._period // 2 + 1
@@ -248,7 +248,7 @@ class DpoStream(StreamingIndicator):
 class RvolStream(StreamingIndicator):
     """RVOL: volume over the previous bar's ``period``-bar SMA of volume."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._sma = MaCore(int(params["timeperiod"]), SMA)
         self._previous = NAN

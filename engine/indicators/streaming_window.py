@@ -20,7 +20,7 @@ from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_more import true_range
 
 if TYPE_CHECKING:
-    from engine.indicators.registry import IndicatorSpec
+    from engine.indicators.streaming import StreamSpec
 
 NAN = math.nan
 
@@ -28,7 +28,7 @@ NAN = math.nan
 class SumStream(StreamingIndicator):
     """SUM: running total, updated in the batch kernel's order (add, emit, drop oldest)."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._window: deque[float] = deque()
@@ -53,7 +53,7 @@ class SumStream(StreamingIndicator):
 class TrangeStream(StreamingIndicator):
     """TRANGE: the true range against the previous bar's close."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._close = NAN
 
@@ -112,7 +112,7 @@ class ExtremeStream(StreamingIndicator):
         "midprice": 4,
     }
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._mode = self.MODES[spec.name]
@@ -157,7 +157,7 @@ def wma_window_sums(window: deque[float]) -> tuple[float, float]:
 class WmaStream(StreamingIndicator):
     """WMA with the batch kernel's weighted and plain running sums."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._divider = self._period * (self._period + 1) / 2.0
@@ -206,7 +206,7 @@ class MomentStream(StreamingIndicator):
     _s1: float
     _s2: float
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._period = int(params["timeperiod"])
         self._root = spec.name == "stddev"
@@ -275,7 +275,7 @@ class MomentStream(StreamingIndicator):
 class BbandsStream(MomentStream):
     """BBANDS around an SMA: the batch kernel's running sum and anchored moments."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         self._total = 0.0
         super().__init__(spec, params)
         self._root = True
@@ -317,7 +317,7 @@ class LinregStream(StreamingIndicator):
         "tsf": 4,
     }
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         period = self._period = int(params["timeperiod"])
         self._mode = self.MODES[spec.name]

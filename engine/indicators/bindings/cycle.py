@@ -10,6 +10,7 @@ from engine.indicators import kernels_cycle as cy
 from engine.indicators._binding import Binding
 from engine.indicators._common import FloatArray, Kernel, Params
 from engine.indicators.bindings._helpers import constant
+from engine.indicators.streaming_cycle import HilbertStream
 
 
 def _rows(lookback: int, phase: bool, trend: bool, *rows: int) -> Kernel:
@@ -23,12 +24,20 @@ def _rows(lookback: int, phase: bool, trend: bool, *rows: int) -> Kernel:
 
 
 BINDINGS: dict[str, Binding] = {
-    "ht_dcperiod": Binding(_rows(32, False, False, cy.PERIOD), constant(32), "history"),
-    "ht_dcphase": Binding(_rows(63, True, False, cy.PHASE), constant(63), "history"),
-    "ht_phasor": Binding(
-        _rows(32, False, False, cy.INPHASE, cy.QUADRATURE), constant(32), "history"
+    "ht_dcperiod": Binding(
+        _rows(32, False, False, cy.PERIOD), constant(32), "history", HilbertStream
     ),
-    "ht_sine": Binding(_rows(63, True, False, cy.SINE, cy.LEADSINE), constant(63), "history"),
-    "ht_trendmode": Binding(_rows(63, True, True, cy.TRENDMODE), constant(63), "history"),
-    "ht_trendline": Binding(_rows(63, False, True, cy.TRENDLINE), constant(63), "history"),
+    "ht_dcphase": Binding(_rows(63, True, False, cy.PHASE), constant(63), "history", HilbertStream),
+    "ht_phasor": Binding(
+        _rows(32, False, False, cy.INPHASE, cy.QUADRATURE), constant(32), "history", HilbertStream
+    ),
+    "ht_sine": Binding(
+        _rows(63, True, False, cy.SINE, cy.LEADSINE), constant(63), "history", HilbertStream
+    ),
+    "ht_trendmode": Binding(
+        _rows(63, True, True, cy.TRENDMODE), constant(63), "history", HilbertStream
+    ),
+    "ht_trendline": Binding(
+        _rows(63, False, True, cy.TRENDLINE), constant(63), "history", HilbertStream
+    ),
 }

@@ -12,7 +12,7 @@ from engine.indicators import kernels_oscillators as osc
 from engine.indicators._binding import Binding
 from engine.indicators._common import FloatArray, Params
 from engine.indicators.bindings._helpers import constant, ints, matype, memory_of, period_minus
-from engine.indicators.streaming import StreamingIndicator, WindowStream
+from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_core import RsiStream
 from engine.indicators.streaming_misc import FoscStream, UltoscStream, WindowSumsStream
 from engine.indicators.streaming_more import (
@@ -22,6 +22,13 @@ from engine.indicators.streaming_more import (
     MacdStream,
 )
 from engine.indicators.streaming_range import AroonStream, AwesomeStream, RangeStream
+from engine.indicators.streaming_simple import ElementwiseStream, LagStream
+from engine.indicators.streaming_smooth import (
+    DmStream,
+    EmaOfStream,
+    TsiStream,
+    price_oscillator_stream,
+)
 from engine.indicators.streaming_stoch import (
     SmiStream,
     macdext_stream,
@@ -37,7 +44,7 @@ from engine.indicators.streaming_sums import (
 )
 
 if TYPE_CHECKING:
-    from engine.indicators.registry import IndicatorSpec
+    from engine.indicators.streaming import StreamSpec
 
 A = Sequence[FloatArray]
 Out = tuple[FloatArray, ...]
@@ -48,7 +55,7 @@ def _tp(p: Params) -> int:
 
 
 def _change(mode: int) -> Binding:
-    return Binding(lambda a, p: (mo.change(a[0], _tp(p), mode),), period_minus(0))
+    return Binding(lambda a, p: (mo.change(a[0], _tp(p), mode),), period_minus(0), stream=LagStream)
 
 
 def _po(percent: bool, default: int) -> Binding:
@@ -60,7 +67,7 @@ def _po(percent: bool, default: int) -> Binding:
         period = max(ints(p, "fastperiod", "slowperiod"))
         return int(co.ma_lookback(period, matype(p, "matype", default)))
 
-    return Binding(run, lookback, memory_of(("matype", default)))
+    return Binding(run, lookback, memory_of(("matype", default)), price_oscillator_stream)
 
 
 def _macd(a: A, p: Params) -> Out:
@@ -152,16 +159,20 @@ def _coppock_lookback(p: Params) -> int:
     return max(r1, r2) + w - 1
 
 
-def _di_stream(spec: IndicatorSpec, p: Params) -> StreamingIndicator:
+def _di_stream(spec: StreamSpec, p: Params) -> StreamingIndicator | None:
     # Period 1 has no smoothing and a one-bar memory: the window engine is exact there.
-    return DirectionalStream(spec, p) if _tp(p) > 1 else WindowStream(spec, p)
+    return DirectionalStream(spec, p) if _tp(p) > 1 else None
+
+
+def _di_memory(p: Params) -> str:
+    return "window" if _tp(p) <= 1 else "history"
 
 
 def _di(plus: bool) -> Binding:
     return Binding(
         lambda a, p: (di.di(a[0], a[1], a[2], _tp(p), plus),),
         lambda p: max(_tp(p), 1),
-        "history",
+        _di_memory,
         _di_stream,
     )
 
@@ -171,12 +182,13 @@ def _dm(plus: bool) -> Binding:
         lambda a, p: (di.dm(a[0], a[1], _tp(p), plus),),
         lambda p: max(_tp(p) - 1, 1),
         "history",
+        DmStream,
     )
 
 
 BINDINGS: dict[str, Binding] = {
     "rsi": Binding(lambda a, p: (mo.rsi(a[0], _tp(p), 0),), period_minus(0), "history", RsiStream),
-    "cmo": Binding(lambda a, p: (mo.cmo(a[0], _tp(p)),), period_minus(0), "history"),
+    "cmo": Binding(lambda a, p: (mo.cmo(a[0], _tp(p)),), period_minus(0), "history", RsiStream),
     "cmou": Binding(lambda a, p: (mo.cmou(a[0], _tp(p)),), period_minus(0), stream=ChangeSumStream),
     "mom": _change(0),
     "roc": _change(1),
@@ -208,6 +220,7 @@ BINDINGS: dict[str, Binding] = {
         lambda a, p: (mo.tsi(a[0], *ints(p, "firstperiod", "secondperiod")),),
         lambda p: sum(ints(p, "firstperiod", "secondperiod")) - 1,
         "history",
+        TsiStream,
     ),
     "ao": Binding(
         lambda a, p: (mo.ao(a[0], a[1], *ints(p, "fastperiod", "slowperiod")),),
@@ -226,9 +239,13 @@ BINDINGS: dict[str, Binding] = {
         stream=DpoStream,
     ),
     "er": Binding(lambda a, p: (mo.er(a[0], _tp(p)),), period_minus(0), stream=ChangeSumStream),
-    "eri": Binding(lambda a, p: mo.eri(a[0], a[1], a[2], _tp(p)), period_minus(1), "history"),
+    "eri": Binding(
+        lambda a, p: mo.eri(a[0], a[1], a[2], _tp(p)), period_minus(1), "history", EmaOfStream
+    ),
     "fosc": Binding(lambda a, p: (mo.fosc(a[0], _tp(p)),), period_minus(0), stream=FoscStream),
-    "bop": Binding(lambda a, p: (osc.bop(a[0], a[1], a[2], a[3]),), constant(0)),
+    "bop": Binding(
+        lambda a, p: (osc.bop(a[0], a[1], a[2], a[3]),), constant(0), stream=ElementwiseStream
+    ),
     "cci": Binding(lambda a, p: (osc.cci(a[0], a[1], a[2], _tp(p)),), period_minus(1)),
     "mfi": Binding(
         lambda a, p: (osc.mfi(a[0], a[1], a[2], a[3], _tp(p)),),

@@ -20,15 +20,17 @@ from engine.indicators.bindings._helpers import (
     period_kernel,
     period_minus,
 )
-from engine.indicators.streaming import HistoryStream, StreamingIndicator, WindowStream
+from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_core import EmaStream, RmaStream, SmaStream
+from engine.indicators.streaming_cycle import HilbertStream
 from engine.indicators.streaming_more import CascadeStream
 from engine.indicators.streaming_range import AccbandsStream, RangeStream, SarStream
+from engine.indicators.streaming_smooth import EmaOfStream, KamaStream, KcStream, SupertrendStream
 from engine.indicators.streaming_sums import ChainStream, FlowRatioStream
 from engine.indicators.streaming_window import BbandsStream, ExtremeStream, WmaStream
 
 if TYPE_CHECKING:
-    from engine.indicators.registry import IndicatorSpec
+    from engine.indicators.streaming import StreamSpec
 
 A = Sequence[FloatArray]
 Out = tuple[FloatArray, ...]
@@ -46,17 +48,15 @@ def _ma_lookback(p: Params) -> int:
     return int(co.ma_lookback(int(p["timeperiod"]), matype(p, "matype", 0)))
 
 
-def _ma_stream(spec: IndicatorSpec, p: Params) -> StreamingIndicator:
+def _ma_stream(spec: StreamSpec, p: Params) -> StreamingIndicator | None:
     # The common MA types stream in O(1); the others use the generic engines.
     kind = matype(p, "matype", 0)
     if int(p["timeperiod"]) > 1 and kind in _MA_STREAMS:
         return _MA_STREAMS[kind](spec, p)
-    if memory_of(("matype", 0))(p) == "window":
-        return WindowStream(spec, p)
-    return HistoryStream(spec, p)
+    return None
 
 
-_MA_STREAMS: dict[int, Callable[[IndicatorSpec, Params], StreamingIndicator]] = {
+_MA_STREAMS: dict[int, Callable[[StreamSpec, Params], StreamingIndicator]] = {
     co.SMA: SmaStream,
     co.EMA: EmaStream,
     co.WMA: WmaStream,
@@ -69,14 +69,12 @@ def _bbands(a: A, p: Params) -> Out:
     return co.bbands(a[0], int(p["timeperiod"]), p["nbdevup"], p["nbdevdn"], kind)
 
 
-def _bbands_stream(spec: IndicatorSpec, p: Params) -> StreamingIndicator:
+def _bbands_stream(spec: StreamSpec, p: Params) -> StreamingIndicator | None:
     # Around an SMA (the default) BBANDS streams in O(1); other MA types use the generic
     # engines.
     if matype(p, "matype", 0) == co.SMA and int(p["timeperiod"]) > 1:
         return BbandsStream(spec, p)
-    if memory_of(("matype", 0))(p) == "window":
-        return WindowStream(spec, p)
-    return HistoryStream(spec, p)
+    return None
 
 
 def _bbands_lookback(p: Params) -> int:
@@ -137,10 +135,12 @@ BINDINGS: dict[str, Binding] = {
     "dema": Binding(period_kernel(ma.dema), lambda p: 2 * (_tp(p) - 1), "history", CascadeStream),
     "tema": Binding(period_kernel(ma.tema), lambda p: 3 * (_tp(p) - 1), "history", CascadeStream),
     "trima": Binding(period_kernel(ma.trima), period_minus(1), stream=ChainStream),
-    "kama": Binding(period_kernel(ma.kama), lambda p: 0 if _tp(p) <= 1 else _tp(p), "history"),
+    "kama": Binding(
+        period_kernel(ma.kama), lambda p: 0 if _tp(p) <= 1 else _tp(p), "history", KamaStream
+    ),
     "t3": Binding(_t3, lambda p: 6 * (_tp(p) - 1), "history", CascadeStream),
     "hma": Binding(period_kernel(ma.hma), _hma_lookback, stream=ChainStream),
-    "zlema": Binding(period_kernel(ma.zlema), _zlema_lookback, "history"),
+    "zlema": Binding(period_kernel(ma.zlema), _zlema_lookback, "history", EmaOfStream),
     "ma": Binding(_ma, _ma_lookback, memory_of(("matype", 0)), _ma_stream),
     "bbands": Binding(_bbands, _bbands_lookback, memory_of(("matype", 0)), _bbands_stream),
     "midpoint": Binding(
@@ -163,15 +163,17 @@ BINDINGS: dict[str, Binding] = {
         period_minus(1),
         stream=AccbandsStream,
     ),
-    "kc": Binding(_kc, _kc_lookback, "history"),
-    "supertrend": Binding(_supertrend, lambda p: max(int(p["timeperiod"]), 1), "history"),
+    "kc": Binding(_kc, _kc_lookback, "history", KcStream),
+    "supertrend": Binding(
+        _supertrend, lambda p: max(int(p["timeperiod"]), 1), "history", SupertrendStream
+    ),
     "vwma": Binding(
         lambda a, p: (ov.vwma(a[0], a[1], int(p["timeperiod"])),),
         period_minus(1),
         stream=FlowRatioStream,
     ),
     "mavp": Binding(_mavp, _mavp_lookback, memory_of(("matype", 0))),
-    "mama": Binding(_mama, constant(co.MAMA_LOOKBACK), "history"),
+    "mama": Binding(_mama, constant(co.MAMA_LOOKBACK), "history", HilbertStream),
     "sar": Binding(_sar("sar"), constant(1), "history", SarStream),
     "sarext": Binding(_sar("sarext"), constant(1), "history", SarStream),
 }

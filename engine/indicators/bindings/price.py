@@ -17,6 +17,8 @@ from engine.indicators._common import FloatArray, Params
 from engine.indicators.bindings._helpers import constant, ints, period_minus
 from engine.indicators.streaming_misc import FractalStream, IndexExtremeStream
 from engine.indicators.streaming_more import LineStream
+from engine.indicators.streaming_simple import ElementwiseStream
+from engine.indicators.streaming_smooth import EmaOfStream
 from engine.indicators.streaming_window import ExtremeStream, SumStream
 
 A = Sequence[FloatArray]
@@ -33,7 +35,7 @@ def _unary(function: Ufunc) -> Binding:
         with np.errstate(all="ignore"):
             return (np.asarray(function(a[0]), dtype=np.float64),)
 
-    return Binding(run, constant(0))
+    return Binding(run, constant(0), stream=ElementwiseStream)
 
 
 def _binary(function: Callable[[FloatArray, FloatArray], FloatArray]) -> Binding:
@@ -41,7 +43,7 @@ def _binary(function: Callable[[FloatArray, FloatArray], FloatArray]) -> Binding
         with np.errstate(all="ignore"):
             return (np.asarray(function(a[0], a[1]), dtype=np.float64),)
 
-    return Binding(run, constant(0))
+    return Binding(run, constant(0), stream=ElementwiseStream)
 
 
 def _window(
@@ -59,7 +61,7 @@ def _average(mode: int) -> Binding:
         padded = [*a, *([a[0]] * (4 - len(a)))]
         return (pr.price_average(padded[0], padded[1], padded[2], padded[3], mode),)
 
-    return Binding(run, constant(0))
+    return Binding(run, constant(0), stream=ElementwiseStream)
 
 
 def _fractal(a: A, p: Params) -> Out:
@@ -71,7 +73,9 @@ BINDINGS: dict[str, Binding] = {
     "medprice": _average(1),
     "typprice": _average(2),
     "wclprice": _average(3),
-    "ha": Binding(lambda a, p: pr.heikin_ashi(a[0], a[1], a[2], a[3]), constant(0), "history"),
+    "ha": Binding(
+        lambda a, p: pr.heikin_ashi(a[0], a[1], a[2], a[3]), constant(0), "history", EmaOfStream
+    ),
     "fractal": Binding(
         _fractal, lambda p: sum(ints(p, "leftbars", "rightbars")), stream=FractalStream
     ),
@@ -89,8 +93,8 @@ BINDINGS: dict[str, Binding] = {
     "maxindex": _window(wi.rolling_max_index, stream=IndexExtremeStream),
     "minindex": _window(wi.rolling_min_index, stream=IndexExtremeStream),
     "minmaxindex": _window(wi.rolling_min_index, wi.rolling_max_index, stream=IndexExtremeStream),
-    "acos": Binding(lambda a, p: (pr.arc(a[0], True),), constant(0)),
-    "asin": Binding(lambda a, p: (pr.arc(a[0], False),), constant(0)),
+    "acos": Binding(lambda a, p: (pr.arc(a[0], True),), constant(0), stream=ElementwiseStream),
+    "asin": Binding(lambda a, p: (pr.arc(a[0], False),), constant(0), stream=ElementwiseStream),
     "atan": _unary(np.arctan),
     "ceil": _unary(np.ceil),
     "cos": _unary(np.cos),

@@ -7,6 +7,7 @@ from engine.indicators._binding import Binding
 from engine.indicators._common import Params
 from engine.indicators.bindings._helpers import constant, ints, period_minus
 from engine.indicators.streaming_more import AtrStream
+from engine.indicators.streaming_smooth import RangeEmaStream, RviStream
 from engine.indicators.streaming_sums import DifferenceSmaStream
 from engine.indicators.streaming_window import TrangeStream
 
@@ -38,15 +39,18 @@ BINDINGS: dict[str, Binding] = {
         lambda a, p: (vo.cvi(a[0], a[1], *ints(p, "timeperiod", "rocperiod")),),
         lambda p: _tp(p) - 1 + int(p["rocperiod"]),
         "history",
+        RangeEmaStream,
     ),
     "massi": Binding(
         lambda a, p: (vo.massi(a[0], a[1], *ints(p, "fastperiod", "slowperiod")),),
         lambda p: 2 * (int(p["fastperiod"]) - 1) + int(p["slowperiod"]) - 1,
         "history",
+        RangeEmaStream,
     ),
     "rvi": Binding(
         lambda a, p: (vo.rvi(a[0], *ints(p, "timeperiod", "stddevperiod")),),
         lambda p: int(p["stddevperiod"]) - 1 + _tp(p) - 1,
         "history",
+        RviStream,
     ),
 }

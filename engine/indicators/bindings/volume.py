@@ -10,6 +10,8 @@ from engine.indicators._binding import Binding
 from engine.indicators._common import FloatArray, Params
 from engine.indicators.bindings._helpers import constant, ints, matype, memory_of, period_minus
 from engine.indicators.streaming_more import LineStream
+from engine.indicators.streaming_simple import ElementwiseStream
+from engine.indicators.streaming_smooth import EmaOfStream, price_oscillator_stream
 from engine.indicators.streaming_sums import FlowRatioStream, RvolStream
 
 
@@ -41,8 +43,12 @@ BINDINGS: dict[str, Binding] = {
         period_minus(1),
         stream=FlowRatioStream,
     ),
-    "efi": Binding(lambda a, p: (vm.efi(a[0], a[1], _tp(p)),), period_minus(0), "history"),
-    "marketfi": Binding(lambda a, p: (vm.marketfi(a[0], a[1], a[2]),), constant(0)),
+    "efi": Binding(
+        lambda a, p: (vm.efi(a[0], a[1], _tp(p)),), period_minus(0), "history", EmaOfStream
+    ),
+    "marketfi": Binding(
+        lambda a, p: (vm.marketfi(a[0], a[1], a[2]),), constant(0), stream=ElementwiseStream
+    ),
     "nvi": Binding(
         lambda a, p: (vm.volume_index(a[0], a[1], False),),
         constant(0),
@@ -58,6 +64,7 @@ BINDINGS: dict[str, Binding] = {
         _pvo,
         _pvo_lookback,
         memory_of(("matype", 1)),
+        price_oscillator_stream,
     ),
     "rvol": Binding(lambda a, p: (vm.rvol(a[0], _tp(p)),), period_minus(0), stream=RvolStream),
     "vwap": Binding(
