@@ -16,9 +16,9 @@ import math
 
 import numpy as np
 
-from engine.indicators import kernels_cycle as cy
 from engine.indicators import kernels_ma as kma
 from engine.indicators._common import FloatArray
+from engine.indicators.families.cycle import kernels as cy
 from engine.indicators.kernels_momentum import macd_lines, rsi
 from engine.indicators.kernels_oscillators import fast_k
 from engine.indicators.kernels_statistic import bbands_sma, stddev

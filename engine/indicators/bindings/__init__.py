@@ -5,7 +5,6 @@ from __future__ import annotations
 from engine.indicators._binding import Binding
 from engine.indicators.bindings import (
     candles,
-    cycle,
     momentum,
     overlap,
     price,
@@ -13,6 +12,7 @@ from engine.indicators.bindings import (
     volatility,
     volume,
 )
+from engine.indicators.families.cycle import binding as cycle
 
 BINDINGS: dict[str, Binding] = {
     **overlap.BINDINGS,

@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from engine.indicators import composite as co
-from engine.indicators import kernels_cycle as cy
 from engine.indicators import kernels_ma as ma
 from engine.indicators import kernels_overlap as ov
 from engine.indicators import kernels_sar as sr
@@ -20,9 +19,10 @@ from engine.indicators.bindings._helpers import (
     period_kernel,
     period_minus,
 )
+from engine.indicators.families.cycle import kernels as cy
+from engine.indicators.families.cycle.streams import HilbertStream
 from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_core import EmaStream, RmaStream, SmaStream
-from engine.indicators.streaming_cycle import HilbertStream
 from engine.indicators.streaming_more import CascadeStream
 from engine.indicators.streaming_range import AccbandsStream, RangeStream, SarStream
 from engine.indicators.streaming_smooth import EmaOfStream, KamaStream, KcStream, SupertrendStream

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engine.indicators import kernels_cycle as cy
 from engine.indicators._binding import Binding
 from engine.indicators._common import FloatArray, Kernel, Params
 from engine.indicators.bindings._helpers import constant
-from engine.indicators.streaming_cycle import HilbertStream
+from engine.indicators.families.cycle import kernels as cy
+from engine.indicators.families.cycle.streams import HilbertStream
 
 
 def _rows(lookback: int, phase: bool, trend: bool, *rows: int) -> Kernel:

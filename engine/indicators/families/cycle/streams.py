@@ -1,6 +1,6 @@
 """O(1) streaming for the Hilbert-transform family (HT_*, MAMA).
 
-A line-by-line port of ``kernels_cycle.hilbert``'s loop body to plain Python floats. The
+A line-by-line port of ``kernels.hilbert``'s loop body to plain Python floats. The
 kernel is compiled without fused multiply-add, so the same operations in the same order
 give bit-identical results here.
 """
