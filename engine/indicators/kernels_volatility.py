@@ -7,7 +7,7 @@ import numpy as np
 from engine.indicators._alloc import nan_array, nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
-from engine.indicators.kernels_statistic import rolling_var
+from engine.indicators.families.statistic.kernels import rolling_var
 
 NAN = np.nan
 

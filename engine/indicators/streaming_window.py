@@ -14,7 +14,7 @@ from collections import deque
 from typing import TYPE_CHECKING, ClassVar
 
 from engine.indicators._common import Params
-from engine.indicators.kernels_statistic import reanchor_interval
+from engine.indicators.families.statistic.streams import MomentStream
 from engine.indicators.kernels_window import wma_reanchor_interval
 from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_more import true_range
@@ -196,82 +196,6 @@ class WmaStream(StreamingIndicator):
         self._outputs_seen = 0
 
 
-class MomentStream(StreamingIndicator):
-    """VAR and STDDEV with the batch kernel's anchored sums (re-centred as it does)."""
-
-    _seen: int
-    _phase: int
-    _changes: int
-    _anchor: float
-    _s1: float
-    _s2: float
-
-    def __init__(self, spec: StreamSpec, params: Params) -> None:
-        super().__init__(spec, params)
-        self._period = int(params["timeperiod"])
-        self._root = spec.name == "stddev"
-        self._scale = float(params.get("nbdev", 1.0))
-        # TA-Lib's VAR with period 1 is identically 0 (the batch kernel special-cases it).
-        self._zero = spec.name == "var" and self._period == 1
-        self._window: deque[float] = deque(maxlen=self._period + 1)
-        self._interval = reanchor_interval(self._period)
-        self._clear()
-
-    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
-        if self._zero:
-            return (0.0,)
-        variance = self._variance(row[0])
-        if variance != variance or not self._root:
-            return (variance,)
-        return (math.sqrt(variance) * self._scale,)
-
-    def _variance(self, value: float) -> float:
-        """Add one value; return the clamped population variance (NaN in the warm-up)."""
-        window = self._window
-        if window:
-            self._changes += value != window[-1]
-        window.append(value)
-        period = self._period
-        if len(window) > period:
-            # The pair leaving the window (its first two values) no longer counts.
-            self._changes -= window[0] != window[1]
-        seen = self._seen = self._seen + 1
-        if seen < period:
-            return NAN
-        if self._phase == 0:
-            values = list(window)[-period:]
-            total = 0.0
-            for value in values:
-                total += value
-            anchor = self._anchor = total / period
-            s1 = s2 = 0.0
-            for value in values:
-                d = value - anchor
-                s1 += d
-                s2 += d * d
-        else:
-            anchor = self._anchor
-            d_new = value - anchor
-            d_old = window[0] - anchor
-            s1 = self._s1 + (d_new - d_old)
-            s2 = self._s2 + (d_new * d_new - d_old * d_old)
-        self._s1, self._s2 = s1, s2
-        self._phase = self._phase + 1 if self._phase + 1 < self._interval else 0
-        if not self._changes:
-            return 0.0  # a flat window, exactly (as the kernel's change count)
-        inverse = 1.0 / period
-        m1 = s1 * inverse
-        variance = s2 * inverse - m1 * m1
-        return variance if variance > 0.0 else 0.0
-
-    def _clear(self) -> None:
-        self._window.clear()
-        self._seen = 0
-        self._phase = 0
-        self._changes = 0
-        self._anchor = self._s1 = self._s2 = 0.0
-
-
 class BbandsStream(MomentStream):
     """BBANDS around an SMA: the batch kernel's running sum and anchored moments."""
 
@@ -297,74 +221,3 @@ class BbandsStream(MomentStream):
     def _clear(self) -> None:
         super()._clear()
         self._total = 0.0
-
-
-class LinregStream(StreamingIndicator):
-    """LINEARREG and kin with the batch kernel's anchored, periodically exact sums."""
-
-    _seen: int
-    _phase: int
-    _changes: int
-    _anchor: float
-    _sum_y: float
-    _sum_xy: float
-
-    MODES: ClassVar[dict[str, int]] = {
-        "linearreg": 0,
-        "linearreg_slope": 1,
-        "linearreg_intercept": 2,
-        "linearreg_angle": 3,
-        "tsf": 4,
-    }
-
-    def __init__(self, spec: StreamSpec, params: Params) -> None:
-        super().__init__(spec, params)
-        period = self._period = int(params["timeperiod"])
-        self._mode = self.MODES[spec.name]
-        self._sum_x = period * (period - 1) * 0.5
-        sum_xx = period * (period - 1) * (2 * period - 1) / 6.0
-        self._divisor = self._sum_x * self._sum_x - period * sum_xx
-        self._window: deque[float] = deque(maxlen=period + 1)
-        self._interval = reanchor_interval(period)
-        self._clear()
-
-    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
-        value = row[0]
-        window = self._window
-        window.append(value)
-        period = self._period
-        seen = self._seen = self._seen + 1
-        if seen < period:
-            return (NAN,)
-        if self._phase == 0:
-            anchor = self._anchor = value
-            sum_y = sum_xy = 0.0
-            for i in range(period):
-                shifted = window[-1 - i] - anchor
-                sum_y += shifted
-                sum_xy += i * shifted
-        else:
-            anchor = self._anchor
-            sum_xy = self._sum_xy + (self._sum_y - period * (window[0] - anchor))
-            sum_y = self._sum_y + (value - window[0])
-        self._sum_y, self._sum_xy = sum_y, sum_xy
-        self._phase = self._phase + 1 if self._phase + 1 < self._interval else 0
-        sum_x = self._sum_x
-        slope = (period * sum_xy - sum_x * sum_y) / self._divisor
-        intercept = (sum_y - slope * sum_x) / period + anchor
-        mode = self._mode
-        if mode == 0:
-            return (intercept + slope * (period - 1),)
-        if mode == 1:
-            return (slope,)
-        if mode == 2:
-            return (intercept,)
-        if mode == 3:
-            return (math.atan(slope) * (180.0 / math.pi),)
-        return (intercept + slope * period,)
-
-    def _clear(self) -> None:
-        self._window.clear()
-        self._seen = 0
-        self._phase = 0
-        self._anchor = self._sum_y = self._sum_xy = 0.0

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from engine.indicators import kernels_statistic as st
 from engine.indicators._binding import Binding
 from engine.indicators._common import Params
 from engine.indicators.bindings._helpers import period_minus
-from engine.indicators.streaming_misc import (
+from engine.indicators.families.statistic import kernels as st
+from engine.indicators.families.statistic.streams import (
     BetaStream,
     CorrelStream,
+    LinregStream,
+    MomentStream,
     PercentileStream,
     PercentRankStream,
 )
-from engine.indicators.streaming_window import LinregStream, MomentStream
 
 
 def _tp(p: Params) -> int:
