@@ -11,7 +11,7 @@ import numpy as np
 from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
-from engine.indicators.kernels_volatility import true_range_at
+from engine.indicators.families.volatility.kernels import true_range_at
 
 NAN = np.nan
 

@@ -11,6 +11,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from engine.indicators._common import Params
+from engine.indicators.stream_parts import EmaCore
 from engine.indicators.streaming import StreamingIndicator
 
 if TYPE_CHECKING:
@@ -41,35 +42,6 @@ class SmaStream(StreamingIndicator):
     def _clear(self) -> None:
         self._window.clear()
         self._total = 0.0
-
-
-class EmaCore:
-    """An exponential average seeded by the mean of its first ``period`` inputs."""
-
-    __slots__ = ("count", "k", "period", "value")
-
-    def __init__(self, period: int, k: float) -> None:
-        self.period = period
-        self.k = k
-        self.count = 0
-        self.value = 0.0
-
-    def push(self, x: float) -> float:
-        """Add one input; return the average, or NaN during warm-up."""
-        self.count += 1
-        if self.count < self.period:
-            self.value += x
-            return NAN
-        if self.count == self.period:
-            self.value = (self.value + x) / self.period
-            return self.value
-        self.value = (x - self.value) * self.k + self.value
-        return self.value
-
-    def clear(self) -> None:
-        """Forget all inputs."""
-        self.count = 0
-        self.value = 0.0
 
 
 class EmaStream(StreamingIndicator):

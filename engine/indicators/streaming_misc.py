@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING
 
 from engine.indicators._common import Params
 from engine.indicators.kernels_oscillators import TIE
+from engine.indicators.stream_parts import MonotonicExtreme, true_range
 from engine.indicators.streaming import StreamingIndicator
-from engine.indicators.streaming_more import true_range
-from engine.indicators.streaming_window import MonotonicExtreme
 
 if TYPE_CHECKING:
     from engine.indicators.streaming import StreamSpec

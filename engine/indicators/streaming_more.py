@@ -11,23 +11,13 @@ from collections import deque
 from typing import TYPE_CHECKING, ClassVar
 
 from engine.indicators._common import Params
+from engine.indicators.stream_parts import EmaCore, true_range
 from engine.indicators.streaming import StreamingIndicator
-from engine.indicators.streaming_core import EmaCore
 
 if TYPE_CHECKING:
     from engine.indicators.streaming import StreamSpec
 
 NAN = math.nan
-
-
-def true_range(high: float, low: float, previous_close: float) -> float:
-    """True range in TA-Lib's comparison order."""
-    greatest = high - low
-    up = abs(previous_close - high)
-    if up > greatest:
-        greatest = up
-    down = abs(previous_close - low)
-    return down if down > greatest else greatest
 
 
 class MacdStream(StreamingIndicator):
@@ -111,46 +101,6 @@ class CascadeStream(StreamingIndicator):
         for stage in self._stages:
             stage.clear()
         self._previous = NAN
-
-
-class AtrStream(StreamingIndicator):
-    """ATR and NATR (period 1: the raw true range, as TA-Lib returns for both)."""
-
-    _close: float
-    _count: int
-    _average: float
-
-    def __init__(self, spec: StreamSpec, params: Params) -> None:
-        super().__init__(spec, params)
-        self._period = int(params["timeperiod"])
-        self._normalised = spec.name == "natr"
-        self._clear()
-
-    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
-        high, low, close = row
-        previous, self._close = self._close, close
-        if math.isnan(previous):
-            return (NAN,)
-        tr = true_range(high, low, previous)
-        period = self._period
-        self._count += 1
-        if period <= 1:
-            return (tr,)
-        if self._count < period:
-            self._average += tr
-            return (NAN,)
-        if self._count == period:
-            self._average = (self._average + tr) / period
-        else:
-            self._average = (self._average * (period - 1) + tr) / period
-        if not self._normalised:
-            return (self._average,)
-        return (0.0 if close == 0.0 else (self._average / close) * 100.0,)
-
-    def _clear(self) -> None:
-        self._close = NAN
-        self._count = 0
-        self._average = 0.0
 
 
 class DirectionalStream(StreamingIndicator):

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from engine.indicators._common import Params
 from engine.indicators.kernels_oscillators import TIE
 from engine.indicators.kernels_sar import SarState, sar_arguments, sar_start, sar_step
+from engine.indicators.stream_parts import MonotonicExtreme
 from engine.indicators.streaming import StreamingIndicator
-from engine.indicators.streaming_window import MonotonicExtreme
 
 if TYPE_CHECKING:
     from engine.indicators.streaming import StreamSpec

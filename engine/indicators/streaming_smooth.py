@@ -12,9 +12,8 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from engine.indicators._common import Params
+from engine.indicators.stream_parts import EmaCore, true_range
 from engine.indicators.streaming import StreamingIndicator
-from engine.indicators.streaming_core import EmaCore
-from engine.indicators.streaming_more import true_range
 
 if TYPE_CHECKING:
     from engine.indicators.streaming import StreamSpec
@@ -213,48 +212,6 @@ class TsiStream(StreamingIndicator):
         self._previous = NAN
 
 
-class RangeEmaStream(StreamingIndicator):
-    """CVI (rate of change of an EMA of the range) and MASSI (sum of EMA / EMA-of-EMA)."""
-
-    def __init__(self, spec: StreamSpec, params: Params) -> None:
-        super().__init__(spec, params)
-        self._massi = spec.name == "massi"
-        period = int(params["fastperiod" if self._massi else "timeperiod"])
-        self._single = EmaCore(period, 2.0 / (period + 1))
-        self._double = EmaCore(period, 2.0 / (period + 1))
-        size = int(params["slowperiod"]) if self._massi else int(params["rocperiod"]) + 1
-        self._window: deque[float] = deque(maxlen=size)
-        self._total = 0.0
-
-    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
-        high, low = row
-        single = self._single.push(high - low)
-        if math.isnan(single):
-            return (NAN,)
-        window = self._window
-        if not self._massi:
-            window.append(single)
-            if len(window) < window.maxlen:  # type: ignore[operator]
-                return (NAN,)
-            previous = window[0]
-            return (0.0 if previous == 0.0 else (single - previous) / previous * 100.0,)
-        double = self._double.push(single)
-        if math.isnan(double):
-            return (NAN,)
-        ratio = 1.0 if double == 0.0 else single / double
-        if len(window) == window.maxlen:
-            self._total -= window[0]
-        window.append(ratio)
-        self._total += ratio
-        return (self._total if len(window) == window.maxlen else NAN,)
-
-    def _clear(self) -> None:
-        self._single.clear()
-        self._double.clear()
-        self._window.clear()
-        self._total = 0.0
-
-
 class SupertrendStream(StreamingIndicator):
     """SuperTrend line and trend flag, seeded long on its first bar like TA-Lib."""
 
@@ -370,56 +327,6 @@ class KcStream(StreamingIndicator):
         self._atr = 0.0
         self._close = NAN
         self._ema.clear()
-
-
-class RviStream(StreamingIndicator):
-    """Relative volatility index: Wilder averages of the stddev on up and down bars."""
-
-    _seen: int
-    _up: float
-    _down: float
-
-    def __init__(self, spec: StreamSpec, params: Params) -> None:
-        super().__init__(spec, params)
-        self._period = int(params["timeperiod"])
-        self._window: deque[float] = deque(maxlen=int(params["stddevperiod"]))
-        self._clear()
-
-    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
-        value = row[0]
-        window = self._window
-        previous = window[-1] if window else NAN
-        window.append(value)
-        if len(window) < window.maxlen:  # type: ignore[operator]
-            return (NAN,)
-        size = len(window)
-        mean = sum(window) / size
-        sigma = math.sqrt(sum((v - mean) * (v - mean) for v in window) / size)
-        delta = value - previous
-        up = sigma if delta > 0.0 else 0.0
-        down = sigma if delta < 0.0 else 0.0
-        period = self._period
-        self._seen += 1
-        if self._seen <= period:
-            self._up += up
-            self._down += down
-            if self._seen < period:
-                return (NAN,)
-            self._up /= period
-            self._down /= period
-        else:
-            beta = (period - 1) / period
-            alpha = 1.0 - beta
-            self._up = beta * self._up + alpha * up
-            self._down = beta * self._down + alpha * down
-        total = self._up + self._down
-        return (50.0 if total == 0.0 else 100.0 * (self._up / total),)
-
-    def _clear(self) -> None:
-        self._window.clear()
-        self._seen = 0
-        self._up = 0.0
-        self._down = 0.0
 
 
 def price_oscillator_stream(spec: StreamSpec, params: Params) -> StreamingIndicator | None:

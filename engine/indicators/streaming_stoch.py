@@ -19,87 +19,13 @@ from typing import TYPE_CHECKING
 from engine.indicators._common import Params
 from engine.indicators.bindings._helpers import matype
 from engine.indicators.kernels_oscillators import TIE
-from engine.indicators.kernels_window import wma_reanchor_interval
+from engine.indicators.stream_parts import EMA, SMA, STREAMED_MATYPES, MaCore, MonotonicExtreme
 from engine.indicators.streaming import StreamingIndicator
-from engine.indicators.streaming_window import MonotonicExtreme, wma_window_sums
 
 if TYPE_CHECKING:
     from engine.indicators.streaming import StreamSpec
 
 NAN = math.nan
-SMA, EMA, WMA, IDENTITY, WILDER = 0, 1, 2, 10, 13
-STREAMED_MATYPES = frozenset({SMA, EMA, WMA, IDENTITY, WILDER})
-
-
-class MaCore:
-    """One moving-average leg fed value by value, as ``composite.ma`` computes it batch-wise.
-
-    SMA keeps a running sum (add, emit, drop oldest); EMA and Wilder are seeded by the mean
-    of their first ``period`` inputs; WMA keeps weighted and plain sums; a period of 1 (or
-    MA type 10) passes values through.
-    """
-
-    __slots__ = ("count", "divider", "k", "kind", "period", "plain", "total", "window")
-
-    def __init__(self, period: int, kind: int) -> None:
-        self.period = period
-        self.kind = IDENTITY if period <= 1 else kind
-        self.k = 1.0 / period if kind == WILDER else 2.0 / (period + 1)
-        self.divider = period * (period + 1) / 2.0
-        self.window: deque[float] = deque()
-        self.count = 0
-        self.total = 0.0
-        self.plain = 0.0
-
-    def clear(self) -> None:
-        """Forget every input."""
-        self.window.clear()
-        self.count = 0
-        self.total = 0.0
-        self.plain = 0.0
-
-    def push(self, value: float) -> float:
-        """Add one input; return the average, or NaN during the warm-up."""
-        kind = self.kind
-        if kind == IDENTITY:
-            return value
-        period = self.period
-        if kind == SMA:
-            window = self.window
-            window.append(value)
-            self.total += value
-            if len(window) < period:
-                return NAN
-            total = self.total
-            self.total = total - window.popleft()
-            return total * (1.0 / period)
-        if kind == WMA:
-            window = self.window
-            window.append(value)
-            count = len(window)
-            if count < period:
-                self.total += value * count
-                self.plain += value
-                return NAN
-            outputs = self.count
-            self.count = outputs + 1
-            if outputs and outputs % wma_reanchor_interval(period) == 0:
-                weighted, plain = wma_window_sums(window)  # the kernel's exact re-sum
-            else:
-                weighted = self.total + value * period
-                plain = self.plain + value
-            self.total = weighted - plain
-            self.plain = plain - window.popleft()
-            return weighted / self.divider
-        self.count += 1
-        if self.count < period:
-            self.total += value
-            return NAN
-        if self.count == period:
-            self.total = (self.total + value) / period
-        else:
-            self.total = self.total * (1.0 - self.k) + value * self.k
-        return self.total
 
 
 def _fast_k(highest: float, lowest: float, close: float) -> float:

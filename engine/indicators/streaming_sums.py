@@ -12,8 +12,8 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from engine.indicators._common import Params
+from engine.indicators.stream_parts import SMA, WMA, MaCore
 from engine.indicators.streaming import StreamingIndicator
-from engine.indicators.streaming_stoch import SMA, WMA, MaCore
 
 if TYPE_CHECKING:
     from engine.indicators.streaming import StreamSpec
@@ -23,32 +23,6 @@ NAN = math.nan
 
 def _is_zero(value: float) -> bool:
     return value == 0.0
-
-
-class DifferenceSmaStream(StreamingIndicator):
-    """ADR (average of high - low) and QSTICK (average of close - open)."""
-
-    def __init__(self, spec: StreamSpec, params: Params) -> None:
-        super().__init__(spec, params)
-        self._period = int(params["timeperiod"])
-        self._qstick = spec.name == "qstick"  # inputs (open, close); ADR's are (high, low)
-        self._values: deque[float] = deque()
-        self._total = 0.0
-
-    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
-        value = row[1] - row[0] if self._qstick else row[0] - row[1]
-        values = self._values
-        values.append(value)
-        self._total += value
-        if len(values) < self._period:
-            return (NAN,)
-        total = self._total
-        self._total = total - values.popleft()
-        return (total * (1.0 / self._period),)
-
-    def _clear(self) -> None:
-        self._values.clear()
-        self._total = 0.0
 
 
 class ChainStream(StreamingIndicator):

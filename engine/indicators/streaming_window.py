@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, ClassVar
 from engine.indicators._common import Params
 from engine.indicators.families.statistic.streams import MomentStream
 from engine.indicators.kernels_window import wma_reanchor_interval
+from engine.indicators.stream_parts import MonotonicExtreme, wma_window_sums
 from engine.indicators.streaming import StreamingIndicator
-from engine.indicators.streaming_more import true_range
 
 if TYPE_CHECKING:
     from engine.indicators.streaming import StreamSpec
@@ -48,57 +48,6 @@ class SumStream(StreamingIndicator):
     def _clear(self) -> None:
         self._window.clear()
         self._total = 0.0
-
-
-class TrangeStream(StreamingIndicator):
-    """TRANGE: the true range against the previous bar's close."""
-
-    def __init__(self, spec: StreamSpec, params: Params) -> None:
-        super().__init__(spec, params)
-        self._close = NAN
-
-    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
-        high, low, close = row
-        previous, self._close = self._close, close
-        if previous != previous:
-            return (NAN,)
-        return (true_range(high, low, previous),)
-
-    def _clear(self) -> None:
-        self._close = NAN
-
-
-class MonotonicExtreme:
-    """Rolling max (or min) of the last ``period`` pushes: amortised O(1) per push.
-
-    The deque holds (position, value) pairs whose values decrease (increase for a min)
-    from front to back; anything a newer value dominates can never be the extreme again.
-    """
-
-    __slots__ = ("count", "items", "period", "sign")
-
-    def __init__(self, period: int, is_max: bool) -> None:
-        self.period = period
-        self.sign = 1.0 if is_max else -1.0
-        self.items: deque[tuple[int, float]] = deque()
-        self.count = 0
-
-    def push(self, value: float) -> float:
-        """Add one value; return the extreme of the last ``period`` values seen."""
-        items = self.items
-        key = self.sign * value
-        while items and self.sign * items[-1][1] <= key:
-            items.pop()
-        items.append((self.count, value))
-        self.count += 1
-        if items[0][0] <= self.count - 1 - self.period:
-            items.popleft()
-        return items[0][1]
-
-    def clear(self) -> None:
-        """Forget every value."""
-        self.items.clear()
-        self.count = 0
 
 
 class ExtremeStream(StreamingIndicator):
@@ -142,16 +91,6 @@ class ExtremeStream(StreamingIndicator):
         self._high.clear()
         self._low.clear()
         self._seen = 0
-
-
-def wma_window_sums(window: deque[float]) -> tuple[float, float]:
-    """Return a WMA window's weighted and plain sums exactly as the kernels' ``wma_sums``."""
-    weighted = 0.0
-    plain = 0.0
-    for value in reversed(window):
-        plain += value
-        weighted += plain
-    return weighted, plain
 
 
 class WmaStream(StreamingIndicator):

@@ -12,6 +12,7 @@ from engine.indicators import kernels_oscillators as osc
 from engine.indicators._binding import Binding
 from engine.indicators._common import FloatArray, Params
 from engine.indicators.bindings._helpers import constant, ints, matype, memory_of, period_minus
+from engine.indicators.families.volatility.streams import DifferenceSmaStream
 from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_core import RsiStream
 from engine.indicators.streaming_misc import FoscStream, UltoscStream, WindowSumsStream
@@ -36,12 +37,7 @@ from engine.indicators.streaming_stoch import (
     stochf_stream,
     stochrsi_stream,
 )
-from engine.indicators.streaming_sums import (
-    ChangeSumStream,
-    CoppockStream,
-    DifferenceSmaStream,
-    DpoStream,
-)
+from engine.indicators.streaming_sums import ChangeSumStream, CoppockStream, DpoStream
 
 if TYPE_CHECKING:
     from engine.indicators.streaming import StreamSpec

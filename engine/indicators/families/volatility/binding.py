@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from engine.indicators import kernels_volatility as vo
 from engine.indicators._binding import Binding
 from engine.indicators._common import Params
 from engine.indicators.bindings._helpers import constant, ints, period_minus
-from engine.indicators.streaming_more import AtrStream
-from engine.indicators.streaming_smooth import RangeEmaStream, RviStream
-from engine.indicators.streaming_sums import DifferenceSmaStream
-from engine.indicators.streaming_window import TrangeStream
+from engine.indicators.families.volatility import kernels as vo
+from engine.indicators.families.volatility.streams import (
+    AtrStream,
+    DifferenceSmaStream,
+    RangeEmaStream,
+    RviStream,
+    TrangeStream,
+)
 
 
 def _tp(p: Params) -> int:
