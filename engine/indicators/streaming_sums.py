@@ -86,45 +86,6 @@ class CoppockStream(StreamingIndicator):
         self._wma.clear()
 
 
-class FlowRatioStream(StreamingIndicator):
-    """CMF (money-flow volume over volume) and VWMA (price times volume over volume)."""
-
-    def __init__(self, spec: StreamSpec, params: Params) -> None:
-        super().__init__(spec, params)
-        self._period = int(params["timeperiod"])
-        self._vwma = spec.name == "vwma"
-        self._pairs: deque[tuple[float, float]] = deque()
-        self._top = self._volume = 0.0
-
-    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
-        if self._vwma:
-            price, volume = row
-            top = price * volume
-        else:
-            high, low, close, volume = row
-            span = high - low
-            top = (((close - low) - (high - close)) / span) * volume if span > 0.0 else 0.0
-        pairs = self._pairs
-        pairs.append((top, volume))
-        self._top += top
-        self._volume += volume
-        if len(pairs) < self._period:
-            return (NAN,)
-        total, weight = self._top, self._volume
-        if self._vwma:
-            value = 0.0 if _is_zero(weight) else total / weight
-        else:
-            value = 0.0 if weight == 0.0 else total / weight
-        old_top, old_volume = pairs.popleft()
-        self._top = total - old_top
-        self._volume = weight - old_volume
-        return (value,)
-
-    def _clear(self) -> None:
-        self._pairs.clear()
-        self._top = self._volume = 0.0
-
-
 class ChangeSumStream(StreamingIndicator):
     """ER (net over summed absolute change), CMOU (plain-sum CMO) and IMI (candle bodies)."""
 
@@ -217,23 +178,3 @@ class DpoStream(StreamingIndicator):
         self._prices.clear()
         self._seen = 0
         self._total = 0.0
-
-
-class RvolStream(StreamingIndicator):
-    """RVOL: volume over the previous bar's ``period``-bar SMA of volume."""
-
-    def __init__(self, spec: StreamSpec, params: Params) -> None:
-        super().__init__(spec, params)
-        self._sma = MaCore(int(params["timeperiod"]), SMA)
-        self._previous = NAN
-
-    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
-        volume = row[0]
-        previous, self._previous = self._previous, self._sma.push(volume)
-        if previous != previous:
-            return (NAN,)
-        return (0.0 if previous == 0.0 else volume / previous,)
-
-    def _clear(self) -> None:
-        self._sma.clear()
-        self._previous = NAN

@@ -11,86 +11,18 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from engine.indicators._common import Params
 from engine.indicators.families.statistic.streams import MomentStream
 from engine.indicators.kernels_window import wma_reanchor_interval
-from engine.indicators.stream_parts import MonotonicExtreme, wma_window_sums
+from engine.indicators.stream_parts import wma_window_sums
 from engine.indicators.streaming import StreamingIndicator
 
 if TYPE_CHECKING:
     from engine.indicators.streaming import StreamSpec
 
 NAN = math.nan
-
-
-class SumStream(StreamingIndicator):
-    """SUM: running total, updated in the batch kernel's order (add, emit, drop oldest)."""
-
-    def __init__(self, spec: StreamSpec, params: Params) -> None:
-        super().__init__(spec, params)
-        self._period = int(params["timeperiod"])
-        self._window: deque[float] = deque()
-        self._total = 0.0
-
-    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
-        value = row[0]
-        window = self._window
-        window.append(value)
-        self._total += value
-        if len(window) < self._period:
-            return (NAN,)
-        total = self._total
-        self._total = total - window.popleft()
-        return (total,)
-
-    def _clear(self) -> None:
-        self._window.clear()
-        self._total = 0.0
-
-
-class ExtremeStream(StreamingIndicator):
-    """MAX, MIN, MINMAX, MIDPOINT and MIDPRICE from monotonic deques."""
-
-    MODES: ClassVar[dict[str, int]] = {
-        "max": 0,
-        "min": 1,
-        "minmax": 2,
-        "midpoint": 3,
-        "midprice": 4,
-    }
-
-    def __init__(self, spec: StreamSpec, params: Params) -> None:
-        super().__init__(spec, params)
-        self._period = int(params["timeperiod"])
-        self._mode = self.MODES[spec.name]
-        self._high = MonotonicExtreme(self._period, True)
-        self._low = MonotonicExtreme(self._period, False)
-        self._seen = 0
-
-    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
-        mode = self._mode
-        self._seen += 1
-        ready = self._seen >= self._period
-        if mode == 0:
-            highest = self._high.push(row[0])
-            return (highest if ready else NAN,)
-        if mode == 1:
-            lowest = self._low.push(row[0])
-            return (lowest if ready else NAN,)
-        highest = self._high.push(row[0])
-        lowest = self._low.push(row[1] if mode == 4 else row[0])
-        if not ready:
-            return (NAN, NAN) if mode == 2 else (NAN,)
-        if mode == 2:
-            return (lowest, highest)
-        return ((highest + lowest) / 2.0,)
-
-    def _clear(self) -> None:
-        self._high.clear()
-        self._low.clear()
-        self._seen = 0
 
 
 class WmaStream(StreamingIndicator):

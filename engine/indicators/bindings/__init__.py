@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from engine.indicators._binding import Binding
-from engine.indicators.bindings import momentum, overlap, price, volume
+from engine.indicators.bindings import momentum, overlap
 from engine.indicators.families.candles import binding as candles
 from engine.indicators.families.cycle import binding as cycle
+from engine.indicators.families.price import binding as price
 from engine.indicators.families.statistic import binding as statistic
 from engine.indicators.families.volatility import binding as volatility
+from engine.indicators.families.volume import binding as volume
 
 BINDINGS: dict[str, Binding] = {
     **overlap.BINDINGS,

@@ -12,18 +12,15 @@ from engine.indicators import kernels_oscillators as osc
 from engine.indicators._binding import Binding
 from engine.indicators._common import FloatArray, Params
 from engine.indicators.bindings._helpers import constant, ints, matype, memory_of, period_minus
+from engine.indicators.families.price.streams import ElementwiseStream
 from engine.indicators.families.volatility.streams import DifferenceSmaStream
+from engine.indicators.families.volume.streams import LineStream
 from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_core import RsiStream
 from engine.indicators.streaming_misc import FoscStream, UltoscStream, WindowSumsStream
-from engine.indicators.streaming_more import (
-    CascadeStream,
-    DirectionalStream,
-    LineStream,
-    MacdStream,
-)
+from engine.indicators.streaming_more import CascadeStream, DirectionalStream, MacdStream
 from engine.indicators.streaming_range import AroonStream, AwesomeStream, RangeStream
-from engine.indicators.streaming_simple import ElementwiseStream, LagStream
+from engine.indicators.streaming_simple import LagStream
 from engine.indicators.streaming_smooth import (
     DmStream,
     EmaOfStream,

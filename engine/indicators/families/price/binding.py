@@ -10,16 +10,20 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from engine.indicators import kernels_price as pr
 from engine.indicators import kernels_window as wi
 from engine.indicators._binding import Binding, StreamFactory
 from engine.indicators._common import FloatArray, Params
 from engine.indicators.bindings._helpers import constant, ints, period_minus
-from engine.indicators.streaming_misc import FractalStream, IndexExtremeStream
-from engine.indicators.streaming_more import LineStream
-from engine.indicators.streaming_simple import ElementwiseStream
+from engine.indicators.families.price import kernels as pr
+from engine.indicators.families.price.streams import (
+    ElementwiseStream,
+    ExtremeStream,
+    FractalStream,
+    IndexExtremeStream,
+    SumStream,
+)
+from engine.indicators.families.volume.streams import LineStream
 from engine.indicators.streaming_smooth import EmaOfStream
-from engine.indicators.streaming_window import ExtremeStream, SumStream
 
 A = Sequence[FloatArray]
 Out = tuple[FloatArray, ...]

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engine.indicators import composite as co
-from engine.indicators import kernels_volume as vm
 from engine.indicators._binding import Binding
 from engine.indicators._common import FloatArray, Params
 from engine.indicators.bindings._helpers import constant, ints, matype, memory_of, period_minus
-from engine.indicators.streaming_more import LineStream
-from engine.indicators.streaming_simple import ElementwiseStream
+from engine.indicators.families.price.streams import ElementwiseStream
+from engine.indicators.families.volume import kernels as vm
+from engine.indicators.families.volume.streams import FlowRatioStream, LineStream, RvolStream
 from engine.indicators.streaming_smooth import EmaOfStream, price_oscillator_stream
-from engine.indicators.streaming_sums import FlowRatioStream, RvolStream
 
 
 def _tp(p: Params) -> int:
