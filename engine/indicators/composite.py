@@ -19,9 +19,9 @@ import numpy as np
 from engine.indicators import kernels_ma as kma
 from engine.indicators._common import FloatArray
 from engine.indicators.families.cycle import kernels as cy
+from engine.indicators.families.momentum.kernels import macd_lines, rsi
+from engine.indicators.families.momentum.kernels_oscillators import fast_k
 from engine.indicators.families.statistic.kernels import bbands_sma, stddev
-from engine.indicators.kernels_momentum import macd_lines, rsi
-from engine.indicators.kernels_oscillators import fast_k
 
 MAMA_LOOKBACK = 32
 SMA, EMA, WMA, DEMA, TEMA, TRIMA, KAMA, MAMA, T3, HMA, IDENTITY, OWN, ZLEMA, WILDER = range(14)

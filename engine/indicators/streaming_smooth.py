@@ -61,49 +61,6 @@ class KamaStream(StreamingIndicator):
         self._value = NAN
 
 
-class DmStream(StreamingIndicator):
-    """+DM / -DM with Wilder smoothing (period 1: the raw movement)."""
-
-    def __init__(self, spec: StreamSpec, params: Params) -> None:
-        super().__init__(spec, params)
-        self._period = int(params["timeperiod"])
-        self._plus = spec.name == "plus_dm"
-        self._previous: tuple[float, ...] = ()
-        self._count = 0
-        self._total = 0.0
-
-    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
-        self._count += 1
-        if self._count == 1:
-            self._previous = row
-            return (NAN,)
-        high, low = row
-        up = high - self._previous[0]
-        down = self._previous[1] - low
-        self._previous = row
-        move = (
-            (up if (up > 0 and up > down) else 0.0)
-            if self._plus
-            else (down if (down > 0 and down > up) else 0.0)
-        )
-        period = self._period
-        if period <= 1:
-            return (move,)
-        if self._count < period:
-            self._total += move
-            return (NAN,)
-        if self._count == period:
-            self._total += move
-        else:
-            self._total = self._total - self._total / period + move
-        return (self._total,)
-
-    def _clear(self) -> None:
-        self._previous = ()
-        self._count = 0
-        self._total = 0.0
-
-
 class EmaOfStream(StreamingIndicator):
     """EMA-based one-liners: ERI (bull/bear power), EFI (force), ZLEMA, HA candles."""
 
@@ -149,67 +106,6 @@ class EmaOfStream(StreamingIndicator):
         self._ema.clear()
         self._history.clear()
         self._ha = (NAN, NAN)
-
-
-class PriceOscillatorStream(StreamingIndicator):
-    """APO, PPO and PVO with exponential legs, both started at the first bar."""
-
-    def __init__(self, spec: StreamSpec, params: Params) -> None:
-        super().__init__(spec, params)
-        fast, slow = sorted((int(params["fastperiod"]), int(params["slowperiod"])))
-        self._fast = EmaCore(fast, 2.0 / (fast + 1))
-        self._slow = EmaCore(slow, 2.0 / (slow + 1))
-        self._percent = spec.name != "apo"
-
-    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
-        fast = self._fast.push(row[0])
-        slow = self._slow.push(row[0])
-        if math.isnan(slow):
-            return (NAN,)
-        if not self._percent:
-            return (fast - slow,)
-        return (0.0 if abs(slow) < 1e-14 else ((fast - slow) / slow) * 100.0,)
-
-    def _clear(self) -> None:
-        self._fast.clear()
-        self._slow.clear()
-
-
-class TsiStream(StreamingIndicator):
-    """True strength index: two double-smoothed EMAs of momentum and |momentum|."""
-
-    def __init__(self, spec: StreamSpec, params: Params) -> None:
-        super().__init__(spec, params)
-        first, second = int(params["firstperiod"]), int(params["secondperiod"])
-        self._cores = [
-            EmaCore(first, 2.0 / (first + 1)),
-            EmaCore(second, 2.0 / (second + 1)),
-            EmaCore(first, 2.0 / (first + 1)),
-            EmaCore(second, 2.0 / (second + 1)),
-        ]
-        self._previous = NAN
-
-    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
-        value = row[0]
-        previous, self._previous = self._previous, value
-        if math.isnan(previous):
-            return (NAN,)
-        momentum = value - previous
-        top_single, top_double, bottom_single, bottom_double = self._cores
-        top = top_single.push(momentum)
-        bottom = bottom_single.push(abs(momentum))
-        if math.isnan(top):
-            return (NAN,)
-        top = top_double.push(top)
-        bottom = bottom_double.push(bottom)
-        if math.isnan(top):
-            return (NAN,)
-        return (0.0 if bottom == 0.0 else 100.0 * (top / bottom),)
-
-    def _clear(self) -> None:
-        for core in self._cores:
-            core.clear()
-        self._previous = NAN
 
 
 class SupertrendStream(StreamingIndicator):
@@ -327,11 +223,3 @@ class KcStream(StreamingIndicator):
         self._atr = 0.0
         self._close = NAN
         self._ema.clear()
-
-
-def price_oscillator_stream(spec: StreamSpec, params: Params) -> StreamingIndicator | None:
-    """APO/PPO/PVO in O(1) with exponential legs (TA-Lib's default, MA type 1 or 11).
-
-    Other MA types return None, so the binding falls back to the generic engine.
-    """
-    return PriceOscillatorStream(spec, params) if int(params["matype"]) in (1, 11) else None

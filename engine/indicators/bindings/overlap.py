@@ -21,12 +21,13 @@ from engine.indicators.bindings._helpers import (
 )
 from engine.indicators.families.cycle import kernels as cy
 from engine.indicators.families.cycle.streams import HilbertStream
+from engine.indicators.families.momentum.streams_range import RangeStream
 from engine.indicators.families.price.streams import ExtremeStream
 from engine.indicators.families.volume.streams import FlowRatioStream
 from engine.indicators.streaming import StreamingIndicator
 from engine.indicators.streaming_core import EmaStream, RmaStream, SmaStream
 from engine.indicators.streaming_more import CascadeStream
-from engine.indicators.streaming_range import AccbandsStream, RangeStream, SarStream
+from engine.indicators.streaming_range import AccbandsStream, SarStream
 from engine.indicators.streaming_smooth import EmaOfStream, KamaStream, KcStream, SupertrendStream
 from engine.indicators.streaming_sums import ChainStream
 from engine.indicators.streaming_window import BbandsStream, WmaStream

@@ -57,7 +57,7 @@ def test_monotonic_extreme_equals_brute_force(period: int) -> None:
 
 @pytest.mark.parametrize("period", [1, 2, 14])
 def test_range_position_nan_fallback_equals_the_scan(period: int) -> None:
-    from engine.indicators import kernels_oscillators as osc
+    from engine.indicators.families.momentum import kernels_oscillators as osc
 
     rng = np.random.default_rng(period)
     close = np.cumsum(rng.normal(size=3000))
@@ -77,7 +77,7 @@ def test_range_position_nan_fallback_equals_the_scan(period: int) -> None:
 
 
 def test_smi_with_an_interior_nan_keeps_earlier_values() -> None:
-    from engine.indicators import kernels_oscillators as osc
+    from engine.indicators.families.momentum import kernels_oscillators as osc
 
     close = np.cumsum(np.random.default_rng(5).normal(size=3000))
     high, low = close + 1.0, close - 1.0

@@ -6,35 +6,45 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from engine.indicators import composite as co
-from engine.indicators import kernels_directional as di
-from engine.indicators import kernels_momentum as mo
-from engine.indicators import kernels_oscillators as osc
 from engine.indicators._binding import Binding
 from engine.indicators._common import FloatArray, Params
 from engine.indicators.bindings._helpers import constant, ints, matype, memory_of, period_minus
-from engine.indicators.families.price.streams import ElementwiseStream
-from engine.indicators.families.volatility.streams import DifferenceSmaStream
-from engine.indicators.families.volume.streams import LineStream
-from engine.indicators.streaming import StreamingIndicator
-from engine.indicators.streaming_core import RsiStream
-from engine.indicators.streaming_misc import FoscStream, UltoscStream, WindowSumsStream
-from engine.indicators.streaming_more import CascadeStream, DirectionalStream, MacdStream
-from engine.indicators.streaming_range import AroonStream, AwesomeStream, RangeStream
-from engine.indicators.streaming_simple import LagStream
-from engine.indicators.streaming_smooth import (
+from engine.indicators.families.momentum import kernels as mo
+from engine.indicators.families.momentum import kernels_directional as di
+from engine.indicators.families.momentum import kernels_oscillators as osc
+from engine.indicators.families.momentum.streams import (
+    ChangeSumStream,
+    CoppockStream,
+    DirectionalStream,
     DmStream,
-    EmaOfStream,
+    DpoStream,
+    FoscStream,
+    LagStream,
+    MacdStream,
+    RsiStream,
     TsiStream,
     price_oscillator_stream,
 )
-from engine.indicators.streaming_stoch import (
+from engine.indicators.families.momentum.streams_range import (
+    AroonStream,
+    AwesomeStream,
+    RangeStream,
+    UltoscStream,
+    WindowSumsStream,
+)
+from engine.indicators.families.momentum.streams_stoch import (
     SmiStream,
     macdext_stream,
     stoch_stream,
     stochf_stream,
     stochrsi_stream,
 )
-from engine.indicators.streaming_sums import ChangeSumStream, CoppockStream, DpoStream
+from engine.indicators.families.price.streams import ElementwiseStream
+from engine.indicators.families.volatility.streams import DifferenceSmaStream
+from engine.indicators.families.volume.streams import LineStream
+from engine.indicators.streaming import StreamingIndicator
+from engine.indicators.streaming_more import CascadeStream
+from engine.indicators.streaming_smooth import EmaOfStream
 
 if TYPE_CHECKING:
     from engine.indicators.streaming import StreamSpec

@@ -7,8 +7,8 @@ import numpy as np
 from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import kernel
+from engine.indicators.families.momentum.kernels import is_zero
 from engine.indicators.families.volatility.kernels import range_sma
-from engine.indicators.kernels_momentum import is_zero
 from engine.indicators.kernels_window import (
     BLOCK,
     block_extreme,

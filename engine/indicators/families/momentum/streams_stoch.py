@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from engine.indicators._common import Params
 from engine.indicators.bindings._helpers import matype
-from engine.indicators.kernels_oscillators import TIE
+from engine.indicators.families.momentum.kernels_oscillators import TIE
 from engine.indicators.stream_parts import EMA, SMA, STREAMED_MATYPES, MaCore, MonotonicExtreme
 from engine.indicators.streaming import StreamingIndicator
 
