@@ -16,11 +16,11 @@ import math
 
 import numpy as np
 
-from engine.indicators import kernels_ma as kma
 from engine.indicators._common import FloatArray
 from engine.indicators.families.cycle import kernels as cy
 from engine.indicators.families.momentum.kernels import macd_lines, rsi
 from engine.indicators.families.momentum.kernels_oscillators import fast_k
+from engine.indicators.families.overlap import kernels_ma as kma
 from engine.indicators.families.statistic.kernels import bbands_sma, stddev
 
 MAMA_LOOKBACK = 32

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from engine.indicators._binding import Binding
-from engine.indicators.bindings import overlap
 from engine.indicators.families.candles import binding as candles
 from engine.indicators.families.cycle import binding as cycle
 from engine.indicators.families.momentum import binding as momentum
+from engine.indicators.families.overlap import binding as overlap
 from engine.indicators.families.price import binding as price
 from engine.indicators.families.statistic import binding as statistic
 from engine.indicators.families.volatility import binding as volatility

@@ -39,12 +39,11 @@ from engine.indicators.families.momentum.streams_stoch import (
     stochf_stream,
     stochrsi_stream,
 )
+from engine.indicators.families.overlap.streams import CascadeStream, EmaOfStream
 from engine.indicators.families.price.streams import ElementwiseStream
 from engine.indicators.families.volatility.streams import DifferenceSmaStream
 from engine.indicators.families.volume.streams import LineStream
 from engine.indicators.streaming import StreamingIndicator
-from engine.indicators.streaming_more import CascadeStream
-from engine.indicators.streaming_smooth import EmaOfStream
 
 if TYPE_CHECKING:
     from engine.indicators.streaming import StreamSpec

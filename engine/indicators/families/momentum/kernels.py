@@ -13,8 +13,8 @@ import numpy as np
 from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import exact_kernel, kernel
+from engine.indicators.families.overlap.kernels_ma import wma_inplace
 from engine.indicators.families.statistic.kernels import linreg
-from engine.indicators.kernels_ma import wma_inplace
 
 NAN = np.nan
 

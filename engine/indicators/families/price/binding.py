@@ -14,6 +14,7 @@ from engine.indicators import kernels_window as wi
 from engine.indicators._binding import Binding, StreamFactory
 from engine.indicators._common import FloatArray, Params
 from engine.indicators.bindings._helpers import constant, ints, period_minus
+from engine.indicators.families.overlap.streams import EmaOfStream
 from engine.indicators.families.price import kernels as pr
 from engine.indicators.families.price.streams import (
     ElementwiseStream,
@@ -23,7 +24,6 @@ from engine.indicators.families.price.streams import (
     SumStream,
 )
 from engine.indicators.families.volume.streams import LineStream
-from engine.indicators.streaming_smooth import EmaOfStream
 
 A = Sequence[FloatArray]
 Out = tuple[FloatArray, ...]

@@ -9,10 +9,10 @@ from engine.indicators._binding import Binding
 from engine.indicators._common import FloatArray, Params
 from engine.indicators.bindings._helpers import constant, ints, matype, memory_of, period_minus
 from engine.indicators.families.momentum.streams import price_oscillator_stream
+from engine.indicators.families.overlap.streams import EmaOfStream
 from engine.indicators.families.price.streams import ElementwiseStream
 from engine.indicators.families.volume import kernels as vm
 from engine.indicators.families.volume.streams import FlowRatioStream, LineStream, RvolStream
-from engine.indicators.streaming_smooth import EmaOfStream
 
 
 def _tp(p: Params) -> int:

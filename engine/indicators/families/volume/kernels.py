@@ -7,7 +7,7 @@ import numpy as np
 from engine.indicators._alloc import new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import exact_kernel, kernel
-from engine.indicators.kernels_ma import sma
+from engine.indicators.families.overlap.kernels_ma import sma
 
 NAN = np.nan
 

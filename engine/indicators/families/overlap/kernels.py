@@ -10,8 +10,8 @@ import numpy as np
 from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import exact_kernel, kernel
+from engine.indicators.families.overlap.kernels_ma import ema
 from engine.indicators.families.volatility.kernels import atr
-from engine.indicators.kernels_ma import ema
 from engine.indicators.kernels_window import donchian as window_donchian
 from engine.indicators.kernels_window import extremes
 

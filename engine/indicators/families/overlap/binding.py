@@ -6,9 +6,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from engine.indicators import composite as co
-from engine.indicators import kernels_ma as ma
-from engine.indicators import kernels_overlap as ov
-from engine.indicators import kernels_sar as sr
 from engine.indicators._binding import Binding
 from engine.indicators._common import FloatArray, Params
 from engine.indicators.bindings._helpers import (
@@ -22,15 +19,27 @@ from engine.indicators.bindings._helpers import (
 from engine.indicators.families.cycle import kernels as cy
 from engine.indicators.families.cycle.streams import HilbertStream
 from engine.indicators.families.momentum.streams_range import RangeStream
+from engine.indicators.families.overlap import kernels as ov
+from engine.indicators.families.overlap import kernels_ma as ma
+from engine.indicators.families.overlap import kernels_sar as sr
+from engine.indicators.families.overlap.streams import (
+    AccbandsStream,
+    BbandsStream,
+    CascadeStream,
+    ChainStream,
+    EmaOfStream,
+    EmaStream,
+    KamaStream,
+    KcStream,
+    RmaStream,
+    SarStream,
+    SmaStream,
+    SupertrendStream,
+    WmaStream,
+)
 from engine.indicators.families.price.streams import ExtremeStream
 from engine.indicators.families.volume.streams import FlowRatioStream
 from engine.indicators.streaming import StreamingIndicator
-from engine.indicators.streaming_core import EmaStream, RmaStream, SmaStream
-from engine.indicators.streaming_more import CascadeStream
-from engine.indicators.streaming_range import AccbandsStream, SarStream
-from engine.indicators.streaming_smooth import EmaOfStream, KamaStream, KcStream, SupertrendStream
-from engine.indicators.streaming_sums import ChainStream
-from engine.indicators.streaming_window import BbandsStream, WmaStream
 
 if TYPE_CHECKING:
     from engine.indicators.streaming import StreamSpec
