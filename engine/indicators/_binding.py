@@ -1,20 +1,15 @@
-"""The :class:`Binding` record tying a catalogue entry to its kernel and streaming engine.
+"""The :class:`Binding` of one indicator (kernel, warm-up, stream) and the helpers to build it.
 
 :meth:`Binding.open_stream` is the one place that chooses how an indicator streams.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from engine.indicators._common import Kernel, Params
-from engine.indicators.streaming import (
-    HistoryStream,
-    StreamingIndicator,
-    StreamSpec,
-    WindowStream,
-)
+from engine.indicators._common import FloatArray, Kernel, Params
+from engine.indicators.streaming import HistoryStream, StreamingIndicator, StreamSpec, WindowStream
 
 StreamFactory = Callable[[StreamSpec, Params], StreamingIndicator | None]
 """Builds an indicator's O(1) stream, or returns None when these parameters have none."""
@@ -57,3 +52,72 @@ class Binding:
         if memory == "window":
             return WindowStream(spec, params, index_outputs=self.index_outputs)
         return HistoryStream(spec, params)
+
+
+PeriodKernel = Callable[[FloatArray, int, int], FloatArray]
+
+
+Lookback = Callable[[Params], int]
+
+
+# TA-Lib's MA_Type 11 means "the function's own default moving average".
+OWN_DEFAULT_MATYPE = 11
+
+
+def period_kernel(function: PeriodKernel, param: str = "timeperiod") -> Kernel:
+    """Adapt ``function(x, period, start)`` to a one-input, one-output kernel."""
+
+    def run(arrays: Sequence[FloatArray], params: Params) -> tuple[FloatArray, ...]:
+        return (function(arrays[0], int(params[param]), 0),)
+
+    return run
+
+
+def period_minus(offset: int, param: str = "timeperiod") -> Lookback:
+    """Return a lookback of ``params[param] - offset``."""
+
+    def lookback(params: Params) -> int:
+        return int(params[param]) - offset
+
+    return lookback
+
+
+def constant(value: int) -> Lookback:
+    """Return a lookback that does not depend on parameters."""
+
+    def lookback(params: Params) -> int:
+        return value
+
+    return lookback
+
+
+def matype(params: Params, key: str, default: int) -> int:
+    """Return the MA type code in ``params[key]``, resolving 11 to ``default``."""
+    code = int(params[key])
+    return default if code == OWN_DEFAULT_MATYPE else code
+
+
+def ints(params: Params, *keys: str) -> tuple[int, ...]:
+    """Return ``params[key]`` as ints, in order."""
+    return tuple(int(params[key]) for key in keys)
+
+
+def outputs(value: FloatArray | tuple[FloatArray, ...]) -> tuple[FloatArray, ...]:
+    """Normalise a kernel's return value to a tuple of outputs."""
+    return value if isinstance(value, tuple) else (value,)
+
+
+# MA types whose value depends only on a finite window: SMA, WMA, TRIMA, HMA, identity.
+FINITE_MATYPES = frozenset({0, 2, 5, 9, 10})
+
+
+def memory_of(*keys_and_defaults: tuple[str, int]) -> Callable[[Params], str]:
+    """Return a memory rule: "window" when every named MA type has finite memory."""
+
+    def memory(params: Params) -> str:
+        finite = all(
+            matype(params, key, default) in FINITE_MATYPES for key, default in keys_and_defaults
+        )
+        return "window" if finite else "history"
+
+    return memory

@@ -22,7 +22,7 @@ from engine.indicators._common import (
     check_lengths,
     run_kernel,
 )
-from engine.indicators.bindings import BINDINGS
+from engine.indicators.families import BINDINGS
 from engine.indicators.streaming import StreamingIndicator
 
 __all__ = ["Binding", "IndicatorSpec", "get", "names", "resolve", "specs"]

@@ -118,3 +118,38 @@ def test_engine_indicators_has_no_import_cycle() -> None:
     assert found == [], "import cycles in engine.indicators: " + "; ".join(
         " <-> ".join(component) for component in found
     )
+
+
+def _all_imports(path: Path) -> set[str]:
+    """Return every module name ``path`` imports (absolute names, any block)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def test_kernel_modules_import_only_numeric_code() -> None:
+    # DESIGN section 5: numba kernels import numpy/numba/math only (plus the package's jit,
+    # allocation and array-type helpers and other kernel modules), never streams, bindings
+    # or the registry, so they compile and cache on their own.
+    helpers = {f"{PACKAGE}._alloc", f"{PACKAGE}._common", f"{PACKAGE}._jit"}
+    modules = _modules()
+    kernels = {name for name in modules if name.rpartition(".")[2].startswith("kernels")}
+    assert len(kernels) >= 12, sorted(kernels)  # every family has at least one
+    allowed_std = {"__future__", "math", "typing", "collections.abc"}
+    offenders: dict[str, set[str]] = {}
+    for name in sorted(kernels):
+        bad = {
+            target
+            for target in _all_imports(modules[name])
+            if target not in allowed_std
+            and target.split(".")[0] not in {"numpy", "numba"}
+            and target not in helpers
+            and target not in kernels
+        }
+        if bad:
+            offenders[name] = bad
+    assert offenders == {}, offenders

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engine.indicators._binding import Binding
+from engine.indicators._binding import Binding, constant
 from engine.indicators._common import FloatArray, Kernel, Params
-from engine.indicators.bindings._helpers import constant
 from engine.indicators.families.cycle import kernels as cy
 from engine.indicators.families.cycle.streams import HilbertStream
 

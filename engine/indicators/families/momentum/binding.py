@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from engine.indicators import composite as co
-from engine.indicators._binding import Binding
+from engine.indicators._binding import Binding, constant, ints, matype, memory_of, period_minus
 from engine.indicators._common import FloatArray, Params
-from engine.indicators.bindings._helpers import constant, ints, matype, memory_of, period_minus
 from engine.indicators.families.momentum import kernels as mo
 from engine.indicators.families.momentum import kernels_directional as di
 from engine.indicators.families.momentum import kernels_oscillators as osc

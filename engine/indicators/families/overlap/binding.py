@@ -6,9 +6,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from engine.indicators import composite as co
-from engine.indicators._binding import Binding
-from engine.indicators._common import FloatArray, Params
-from engine.indicators.bindings._helpers import (
+from engine.indicators._binding import (
+    Binding,
     constant,
     ints,
     matype,
@@ -16,6 +15,7 @@ from engine.indicators.bindings._helpers import (
     period_kernel,
     period_minus,
 )
+from engine.indicators._common import FloatArray, Params
 from engine.indicators.families.cycle import kernels as cy
 from engine.indicators.families.cycle.streams import HilbertStream
 from engine.indicators.families.momentum.streams_range import RangeStream

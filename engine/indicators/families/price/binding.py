@@ -11,9 +11,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from engine.indicators import kernels_window as wi
-from engine.indicators._binding import Binding, StreamFactory
+from engine.indicators._binding import Binding, StreamFactory, constant, ints, period_minus
 from engine.indicators._common import FloatArray, Params
-from engine.indicators.bindings._helpers import constant, ints, period_minus
 from engine.indicators.families.overlap.streams import EmaOfStream
 from engine.indicators.families.price import kernels as pr
 from engine.indicators.families.price.streams import (

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from engine.indicators._binding import Binding
+from engine.indicators._binding import Binding, period_minus
 from engine.indicators._common import Params
-from engine.indicators.bindings._helpers import period_minus
 from engine.indicators.families.statistic import kernels as st
 from engine.indicators.families.statistic.streams import (
     BetaStream,

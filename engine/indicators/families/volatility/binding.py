@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from engine.indicators._binding import Binding
+from engine.indicators._binding import Binding, constant, ints, period_minus
 from engine.indicators._common import Params
-from engine.indicators.bindings._helpers import constant, ints, period_minus
 from engine.indicators.families.volatility import kernels as vo
 from engine.indicators.families.volatility.streams import (
     AtrStream,

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engine.indicators import composite as co
-from engine.indicators._binding import Binding
+from engine.indicators._binding import Binding, constant, ints, matype, memory_of, period_minus
 from engine.indicators._common import FloatArray, Params
-from engine.indicators.bindings._helpers import constant, ints, matype, memory_of, period_minus
 from engine.indicators.families.momentum.streams import price_oscillator_stream
 from engine.indicators.families.overlap.streams import EmaOfStream
 from engine.indicators.families.price.streams import ElementwiseStream
