@@ -54,9 +54,9 @@ class Binding:
         return HistoryStream(spec, params)
 
 
+# Helpers the families' binding modules build their Bindings from.
+
 PeriodKernel = Callable[[FloatArray, int, int], FloatArray]
-
-
 Lookback = Callable[[Params], int]
 
 

@@ -153,3 +153,22 @@ def test_kernel_modules_import_only_numeric_code() -> None:
         if bad:
             offenders[name] = bad
     assert offenders == {}, offenders
+
+
+def test_only_the_binding_chooses_a_generic_stream() -> None:
+    # One place chooses a stream (Binding.open_stream): family streams and bindings return
+    # their O(1) class or None, never a WindowStream/HistoryStream of their own.
+    generic = {"WindowStream", "HistoryStream"}
+    allowed = {f"{PACKAGE}._binding", f"{PACKAGE}.streaming"}
+    offenders: list[str] = []
+    for name, path in sorted(_modules().items()):
+        if name in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in generic
+            ):
+                offenders.append(f"{name}:{node.lineno} {node.func.id}")
+    assert offenders == []
