@@ -172,3 +172,26 @@ def test_only_the_binding_chooses_a_generic_stream() -> None:
             ):
                 offenders.append(f"{name}:{node.lineno} {node.func.id}")
     assert offenders == []
+
+
+def test_families_depend_on_each_other_without_a_cycle() -> None:
+    # A family may use another family's kernels (MOM's kernels use overlap's WMA), but two
+    # families must never need each other: then neither could be read, moved or tested
+    # alone. Streams that serve several families live in streams_shared.py instead.
+    prefix = f"{PACKAGE}.families."
+
+    def family(module: str) -> str | None:
+        return module[len(prefix) :].split(".")[0] if module.startswith(prefix) else None
+
+    graph: dict[str, set[str]] = {}
+    for module, targets in import_graph().items():
+        source = family(module)
+        if source is None:
+            continue
+        graph.setdefault(source, set())
+        for target in targets:
+            other = family(target)
+            if other is not None and other != source:
+                graph[source].add(other)
+    assert len(graph) == 8, sorted(graph)
+    assert cycles(graph) == []

@@ -22,12 +22,10 @@ from engine.indicators.families.momentum.streams import (
     MacdStream,
     RsiStream,
     TsiStream,
-    price_oscillator_stream,
 )
 from engine.indicators.families.momentum.streams_range import (
     AroonStream,
     AwesomeStream,
-    RangeStream,
     UltoscStream,
     WindowSumsStream,
 )
@@ -38,11 +36,16 @@ from engine.indicators.families.momentum.streams_stoch import (
     stochf_stream,
     stochrsi_stream,
 )
-from engine.indicators.families.overlap.streams import CascadeStream, EmaOfStream
-from engine.indicators.families.price.streams import ElementwiseStream
-from engine.indicators.families.volatility.streams import DifferenceSmaStream
-from engine.indicators.families.volume.streams import LineStream
 from engine.indicators.streaming import StreamingIndicator
+from engine.indicators.streams_shared import (
+    CascadeStream,
+    DifferenceSmaStream,
+    ElementwiseStream,
+    EmaOfStream,
+    LineStream,
+    RangeStream,
+    price_oscillator_stream,
+)
 
 if TYPE_CHECKING:
     from engine.indicators.streaming import StreamSpec

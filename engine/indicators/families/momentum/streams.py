@@ -1,8 +1,9 @@
-"""O(1) streams for the momentum family: RSI/CMO, MACD, DI/DX/ADX, DM, APO/PPO, TSI, MOM/ROC, ...
+"""O(1) streams for the momentum family: RSI/CMO, MACD, DI/DX/ADX, DM, TSI, MOM/ROC, FOSC, ...
 
 Each replays its batch kernel's seeding and arithmetic bar by bar in plain Python floats,
-so fed the same rows it returns the batch numbers (the parity tests compare them). PVO
-(volume family) uses :func:`price_oscillator_stream` from here.
+so fed the same rows it returns the batch numbers (the parity tests compare them).
+APO/PPO, TRIX, WILLR and other names whose class also serves another family stream
+through :mod:`engine.indicators.streams_shared`.
 """
 
 from __future__ import annotations
@@ -243,30 +244,6 @@ class DmStream(StreamingIndicator):
         self._total = 0.0
 
 
-class PriceOscillatorStream(StreamingIndicator):
-    """APO, PPO and PVO with exponential legs, both started at the first bar."""
-
-    def __init__(self, spec: StreamSpec, params: Params) -> None:
-        super().__init__(spec, params)
-        fast, slow = sorted((int(params["fastperiod"]), int(params["slowperiod"])))
-        self._fast = EmaCore(fast, 2.0 / (fast + 1))
-        self._slow = EmaCore(slow, 2.0 / (slow + 1))
-        self._percent = spec.name != "apo"
-
-    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
-        fast = self._fast.push(row[0])
-        slow = self._slow.push(row[0])
-        if math.isnan(slow):
-            return (NAN,)
-        if not self._percent:
-            return (fast - slow,)
-        return (0.0 if abs(slow) < 1e-14 else ((fast - slow) / slow) * 100.0,)
-
-    def _clear(self) -> None:
-        self._fast.clear()
-        self._slow.clear()
-
-
 class TsiStream(StreamingIndicator):
     """True strength index: two double-smoothed EMAs of momentum and |momentum|."""
 
@@ -302,14 +279,6 @@ class TsiStream(StreamingIndicator):
         for core in self._cores:
             core.clear()
         self._previous = NAN
-
-
-def price_oscillator_stream(spec: StreamSpec, params: Params) -> StreamingIndicator | None:
-    """APO/PPO/PVO in O(1) with exponential legs (TA-Lib's default, MA type 1 or 11).
-
-    Other MA types return None, so the binding falls back to the generic engine.
-    """
-    return PriceOscillatorStream(spec, params) if int(params["matype"]) in (1, 11) else None
 
 
 class LagStream(StreamingIndicator):

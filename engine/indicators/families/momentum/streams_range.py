@@ -1,6 +1,6 @@
 """O(1) streams for the momentum oscillators built on a rolling range or window sums.
 
-WILLR and kin (:class:`RangeStream`), AROON/AROONOSC, AO/AC, MFI/VORTEX/VHF
+AROON/AROONOSC, AO/AC, MFI/VORTEX/VHF
 (:class:`WindowSumsStream`) and ULTOSC: monotonic deques for the extremes, running sums for
 the rest, replaying the batch kernels' arithmetic so results match bar for bar.
 """
@@ -21,38 +21,6 @@ if TYPE_CHECKING:
 
 
 NAN = math.nan
-
-
-class RangeStream(StreamingIndicator):
-    """DONCHIAN (upper, middle, lower) and WILLR from the rolling high and low."""
-
-    def __init__(self, spec: StreamSpec, params: Params) -> None:
-        super().__init__(spec, params)
-        self._period = int(params["timeperiod"])
-        self._williams = spec.name == "willr"
-        self._high = MonotonicExtreme(self._period, True)
-        self._low = MonotonicExtreme(self._period, False)
-        self._seen = 0
-
-    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
-        highest = self._high.push(row[0])
-        lowest = self._low.push(row[1])
-        self._seen += 1
-        if self._williams:
-            if self._seen < self._period:
-                return (NAN,)
-            span = (highest - lowest) / -100.0
-            if abs(highest - lowest) <= TIE * (abs(highest) + abs(lowest)):
-                return (0.0,)  # the batch kernel's scaled flat test
-            return ((highest - row[2]) / span,)
-        if self._seen < self._period:
-            return (NAN, NAN, NAN)
-        return (highest, (highest + lowest) / 2.0, lowest)
-
-    def _clear(self) -> None:
-        self._high.clear()
-        self._low.clear()
-        self._seen = 0
 
 
 class AroonStream(StreamingIndicator):

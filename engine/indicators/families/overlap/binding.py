@@ -18,16 +18,13 @@ from engine.indicators._binding import (
 from engine.indicators._common import FloatArray, Params
 from engine.indicators.families.cycle import kernels as cy
 from engine.indicators.families.cycle.streams import HilbertStream
-from engine.indicators.families.momentum.streams_range import RangeStream
 from engine.indicators.families.overlap import kernels as ov
 from engine.indicators.families.overlap import kernels_ma as ma
 from engine.indicators.families.overlap import kernels_sar as sr
 from engine.indicators.families.overlap.streams import (
     AccbandsStream,
     BbandsStream,
-    CascadeStream,
     ChainStream,
-    EmaOfStream,
     EmaStream,
     KamaStream,
     KcStream,
@@ -37,9 +34,14 @@ from engine.indicators.families.overlap.streams import (
     SupertrendStream,
     WmaStream,
 )
-from engine.indicators.families.price.streams import ExtremeStream
-from engine.indicators.families.volume.streams import FlowRatioStream
 from engine.indicators.streaming import StreamingIndicator
+from engine.indicators.streams_shared import (
+    CascadeStream,
+    EmaOfStream,
+    ExtremeStream,
+    FlowRatioStream,
+    RangeStream,
+)
 
 if TYPE_CHECKING:
     from engine.indicators.streaming import StreamSpec

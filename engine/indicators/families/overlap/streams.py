@@ -1,9 +1,8 @@
-"""O(1) streams for the overlap family: SMA, EMA, WMA, DEMA/TEMA, KAMA, TRIMA/HMA, BBANDS, SAR, ...
+"""O(1) streams for the overlap family: SMA, EMA, WMA, KAMA, TRIMA/HMA, BBANDS, SAR, KC, ...
 
 Each replays its batch kernel's seeding and arithmetic bar by bar in plain Python floats,
 so fed the same rows it returns the batch numbers (the parity tests compare them).
-:class:`EmaOfStream` (an EMA of a per-bar quantity) also serves ERI (momentum), EFI
-(volume) and HA (price).
+DEMA/TEMA and ZLEMA use classes in :mod:`engine.indicators.streams_shared`.
 """
 
 from __future__ import annotations
@@ -75,51 +74,6 @@ class RmaStream(EmaStream):
 
     def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params, wilder=True)
-
-
-class CascadeStream(StreamingIndicator):
-    """DEMA, TEMA, T3 and TRIX: chained EMAs, each seeded by its input's first mean."""
-
-    def __init__(self, spec: StreamSpec, params: Params) -> None:
-        super().__init__(spec, params)
-        period = int(params["timeperiod"])
-        k = 2.0 / (period + 1)
-        if spec.name == "dema":
-            self._weights: tuple[float, ...] = (2.0, -1.0)
-        elif spec.name == "tema":
-            self._weights = (3.0, -3.0, 1.0)
-        elif spec.name == "trix":
-            self._weights = (0.0, 0.0, 1.0)
-        else:
-            v = float(params["vfactor"])
-            v2, v3 = v * v, v * v * v
-            c1, c2 = -v3, 3.0 * (v2 + v3)
-            c3, c4 = -6.0 * v2 - 3.0 * (v + v3), 1.0 + 3.0 * v + v3 + 3.0 * v2
-            self._weights = (0.0, 0.0, c4, c3, c2, c1)
-        self._stages = [EmaCore(period, k) for _ in self._weights]
-        self._trix = spec.name == "trix"
-        self._previous = NAN
-
-    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
-        value = row[0]
-        for stage in self._stages:
-            value = stage.push(value)
-            if math.isnan(value):
-                return (NAN,)
-        total = 0.0
-        for weight, stage in zip(self._weights, self._stages, strict=True):
-            total += weight * stage.value
-        if not self._trix:
-            return (total,)
-        previous, self._previous = self._previous, total
-        if math.isnan(previous):
-            return (NAN,)
-        return (0.0 if previous == 0.0 else ((total / previous) - 1.0) * 100.0,)
-
-    def _clear(self) -> None:
-        for stage in self._stages:
-            stage.clear()
-        self._previous = NAN
 
 
 class AccbandsStream(StreamingIndicator):
@@ -228,53 +182,6 @@ class KamaStream(StreamingIndicator):
         self._window.clear()
         self._noise = 0.0
         self._value = NAN
-
-
-class EmaOfStream(StreamingIndicator):
-    """EMA-based one-liners: ERI (bull/bear power), EFI (force), ZLEMA, HA candles."""
-
-    def __init__(self, spec: StreamSpec, params: Params) -> None:
-        super().__init__(spec, params)
-        self._name = spec.name
-        period = int(params.get("timeperiod", 1))
-        self._ema = EmaCore(period, 2.0 / (period + 1))
-        self._lag = (period - 1) // 2
-        self._history: deque[float] = deque(maxlen=self._lag + 1)
-        self._ha: tuple[float, float] = (NAN, NAN)
-
-    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
-        name = self._name
-        if name == "eri":
-            high, low, close = row
-            average = self._ema.push(close)
-            return (high - average, low - average)
-        if name == "efi":
-            close, volume = row
-            previous = self._history[-1] if self._history else NAN
-            self._history.append(close)
-            if math.isnan(previous):
-                return (NAN,)
-            return (self._ema.push((close - previous) * volume),)
-        if name == "zlema":
-            value = row[0]
-            self._history.append(value)
-            if len(self._history) <= self._lag:
-                return (NAN,)
-            return (self._ema.push(2.0 * value - self._history[0]),)
-        open_, high, low, close = row
-        ha_close = (open_ + high + low + close) / 4.0
-        previous_open, previous_close = self._ha
-        if math.isnan(previous_open):
-            ha_open = (open_ + close) / 2.0
-        else:
-            ha_open = (previous_open + previous_close) / 2.0
-        self._ha = (ha_open, ha_close)
-        return (ha_open, max(high, ha_open, ha_close), min(low, ha_open, ha_close), ha_close)
-
-    def _clear(self) -> None:
-        self._ema.clear()
-        self._history.clear()
-        self._ha = (NAN, NAN)
 
 
 class SupertrendStream(StreamingIndicator):

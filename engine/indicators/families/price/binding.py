@@ -13,16 +13,14 @@ import numpy as np
 from engine.indicators import kernels_window as wi
 from engine.indicators._binding import Binding, StreamFactory, constant, ints, period_minus
 from engine.indicators._common import FloatArray, Params
-from engine.indicators.families.overlap.streams import EmaOfStream
 from engine.indicators.families.price import kernels as pr
-from engine.indicators.families.price.streams import (
+from engine.indicators.families.price.streams import FractalStream, IndexExtremeStream, SumStream
+from engine.indicators.streams_shared import (
     ElementwiseStream,
+    EmaOfStream,
     ExtremeStream,
-    FractalStream,
-    IndexExtremeStream,
-    SumStream,
+    LineStream,
 )
-from engine.indicators.families.volume.streams import LineStream
 
 A = Sequence[FloatArray]
 Out = tuple[FloatArray, ...]

@@ -7,11 +7,11 @@ from engine.indicators._common import Params
 from engine.indicators.families.volatility import kernels as vo
 from engine.indicators.families.volatility.streams import (
     AtrStream,
-    DifferenceSmaStream,
     RangeEmaStream,
     RviStream,
     TrangeStream,
 )
+from engine.indicators.streams_shared import DifferenceSmaStream
 
 
 def _tp(p: Params) -> int:

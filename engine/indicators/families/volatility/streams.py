@@ -153,32 +153,6 @@ class RviStream(StreamingIndicator):
         self._down = 0.0
 
 
-class DifferenceSmaStream(StreamingIndicator):
-    """ADR (average of high - low) and QSTICK (average of close - open)."""
-
-    def __init__(self, spec: StreamSpec, params: Params) -> None:
-        super().__init__(spec, params)
-        self._period = int(params["timeperiod"])
-        self._qstick = spec.name == "qstick"  # inputs (open, close); ADR's are (high, low)
-        self._values: deque[float] = deque()
-        self._total = 0.0
-
-    def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
-        value = row[1] - row[0] if self._qstick else row[0] - row[1]
-        values = self._values
-        values.append(value)
-        self._total += value
-        if len(values) < self._period:
-            return (NAN,)
-        total = self._total
-        self._total = total - values.popleft()
-        return (total * (1.0 / self._period),)
-
-    def _clear(self) -> None:
-        self._values.clear()
-        self._total = 0.0
-
-
 class TrangeStream(StreamingIndicator):
     """TRANGE: the true range against the previous bar's close."""
 

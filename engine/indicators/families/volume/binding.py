@@ -7,11 +7,15 @@ from collections.abc import Sequence
 from engine.indicators import composite as co
 from engine.indicators._binding import Binding, constant, ints, matype, memory_of, period_minus
 from engine.indicators._common import FloatArray, Params
-from engine.indicators.families.momentum.streams import price_oscillator_stream
-from engine.indicators.families.overlap.streams import EmaOfStream
-from engine.indicators.families.price.streams import ElementwiseStream
 from engine.indicators.families.volume import kernels as vm
-from engine.indicators.families.volume.streams import FlowRatioStream, LineStream, RvolStream
+from engine.indicators.families.volume.streams import RvolStream
+from engine.indicators.streams_shared import (
+    ElementwiseStream,
+    EmaOfStream,
+    FlowRatioStream,
+    LineStream,
+    price_oscillator_stream,
+)
 
 
 def _tp(p: Params) -> int:
