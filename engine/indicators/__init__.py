@@ -16,12 +16,52 @@ Many assets at once (rows are bars, columns are assets; columns run in threads):
 
     ta.compute_panel("atr", {"high": h2d, "low": l2d, "close": c2d}, timeperiod=14)
 
-Where things live: ``kernels_*.py`` (numba batch kernels by TA-Lib group),
+Layout: one package per indicator family (TA-Lib group) under ``families/``, holding
+everything about its indicators::
+
+    families/<family>/kernels*.py   @njit(cache=True) batch kernels; they import only numpy,
+                                    numba, math, the _jit/_alloc/_common helpers and other
+                                    kernel modules (DESIGN section 5)
+    families/<family>/streams*.py   O(1) incremental classes (StreamingIndicator subclasses)
+    families/<family>/binding.py    BINDINGS: name -> Binding(kernel, lookback, memory, stream)
+
+Families: ``overlap``, ``momentum``, ``volatility``, ``volume``, ``statistic``, ``cycle``,
+``price`` (price transforms and math operators/transforms) and ``candles`` (CDL*, served
+by TA-Lib itself, binding only). A family is a package rather than one module so each
+file stays under ~600 lines; the large ones split their kernels or streams by technique
+(``momentum/kernels_directional.py``, ``momentum/streams_stoch.py``, ...).
+A family may import another family's kernels (momentum's use overlap's WMA), never in a
+circle; stream classes that serve names of several families (element-wise math, EMA-of,
+running lines, MAX/MIN, ...) live in ``streams_shared.py``.
+``tests/unit/indicators/test_indicator_import_graph.py`` checks, by parsing imports, that
+no module cycle and no family cycle exists, that kernels import only numeric code, and
+that no stream or binding builds a generic stream itself.
+
+Shared modules: ``_catalog.py`` (TA-Lib's names, defaults, limits, outputs: the catalog),
+``_binding.py`` (:class:`Binding`, the lookback/MA-type helpers, and
+``Binding.open_stream``, the one place a stream is chosen: the binding's O(1) factory, or
+the generic window/history engine when it has none for those parameters),
+``streaming.py`` (the stream base class, the generic engines and the ``StreamSpec``
+protocol streams type against), ``stream_parts.py`` (running state several families'
+streams share), ``streams_shared.py`` (stream classes several families use),
+``kernels_window.py`` (rolling sums/extremes several families' kernels share),
 ``composite.py`` (indicators with a selectable MA type, dispatched in Python),
-``streaming.py`` and ``streaming_*.py`` (incremental classes), ``bindings/`` (which
-kernel, warm-up length and stream serve each name), ``registry.py`` (lookup by name,
-parameter checks), ``_catalog.py`` (TA-Lib's names, defaults and limits). Candlestick
-patterns (CDL*) are served by TA-Lib itself through the same registry.
+``families/__init__.py`` (gathers every family's BINDINGS), ``registry.py`` (lookup by
+name, parameter checks).
+
+How to add an indicator ``foo`` to an existing family:
+
+1. Add its TA-Lib-style entry (inputs, parameter defaults and limits, outputs, group) to
+   ``_catalog.py``.
+2. In the family: the kernel in ``kernels*.py``, its O(1) stream (optional) in
+   ``streams*.py`` (or a new mode of a class in ``streams_shared.py``), and
+   ``"foo": Binding(kernel, lookback, memory, stream)`` in ``binding.py``. Without a
+   stream, ``memory`` picks the generic engine; a stream factory may return None for
+   parameters it does not cover.
+
+Nothing else changes: the registry, ``engine.indicators.foo(...)``, ``get("foo")``,
+``compute_panel`` and ``docs/indicators.md`` (regenerate it) pick it up. A new family is a
+new package under ``families/`` plus one line in ``families/__init__.py``.
 """
 
 from __future__ import annotations

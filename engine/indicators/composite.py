@@ -16,12 +16,12 @@ import math
 
 import numpy as np
 
-from engine.indicators import kernels_cycle as cy
-from engine.indicators import kernels_ma as kma
 from engine.indicators._common import FloatArray
-from engine.indicators.kernels_momentum import macd_lines, rsi
-from engine.indicators.kernels_oscillators import fast_k
-from engine.indicators.kernels_statistic import bbands_sma, stddev
+from engine.indicators.families.cycle import kernels as cy
+from engine.indicators.families.momentum.kernels import macd_lines, rsi
+from engine.indicators.families.momentum.kernels_oscillators import fast_k
+from engine.indicators.families.overlap import kernels_ma as kma
+from engine.indicators.families.statistic.kernels import bbands_sma, stddev
 
 MAMA_LOOKBACK = 32
 SMA, EMA, WMA, DEMA, TEMA, TRIMA, KAMA, MAMA, T3, HMA, IDENTITY, OWN, ZLEMA, WILDER = range(14)

@@ -8,7 +8,7 @@ through ``ctx.indicator(name, symbol, **params)``, which calls :func:`resolve`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -22,23 +22,8 @@ from engine.indicators._common import (
     check_lengths,
     run_kernel,
 )
-from engine.indicators.bindings import BINDINGS
-from engine.indicators.streaming import HistoryStream, StreamingIndicator, WindowStream
-from engine.indicators.streaming_core import RsiStream
-from engine.indicators.streaming_cycle import LAYOUT as HILBERT_LAYOUT
-from engine.indicators.streaming_cycle import HilbertStream
-from engine.indicators.streaming_simple import ELEMENTWISE, ElementwiseStream, LagStream
-from engine.indicators.streaming_smooth import (
-    DmStream,
-    EmaOfStream,
-    KamaStream,
-    KcStream,
-    PriceOscillatorStream,
-    RangeEmaStream,
-    RviStream,
-    SupertrendStream,
-    TsiStream,
-)
+from engine.indicators.families import BINDINGS
+from engine.indicators.streaming import StreamingIndicator
 
 __all__ = ["Binding", "IndicatorSpec", "get", "names", "resolve", "specs"]
 
@@ -149,57 +134,11 @@ class IndicatorSpec:
 
     def streaming(self, **params: int | float) -> StreamingIndicator:
         """Return a fresh streaming instance for these parameters."""
-        checked = self.check_params(params)
-        if self.binding.stream is not None:
-            return self.binding.stream(self, checked)
-        if self.name in ELEMENTWISE:
-            return ElementwiseStream(self, checked)
-        if self.name in LagStream.MODES:
-            return LagStream(self, checked)
-        special = _SPECIAL_STREAMS.get(self.name)
-        if special is not None and special[1](checked):
-            return special[0](self, checked)
-        memory = self.binding.memory
-        if callable(memory):
-            memory = memory(checked)
-        if memory == "window":
-            return WindowStream(self, checked, index_outputs=self.binding.index_outputs)
-        return HistoryStream(self, checked)
+        return self.binding.open_stream(self, self.check_params(params))
 
-
-def _ema_legs(params: Mapping[str, int | float]) -> bool:
-    # APO/PPO/PVO stream in O(1) with exponential legs (TA-Lib's default, code 1 or 11).
-    return int(params["matype"]) in (1, 11)
-
-
-def _always(params: Mapping[str, int | float]) -> bool:
-    return True
-
-
-_SPECIAL_STREAMS: Mapping[
-    str, tuple[type[StreamingIndicator], Callable[[Mapping[str, int | float]], bool]]
-] = MappingProxyType(
-    {
-        "cmo": (RsiStream, _always),
-        "kama": (KamaStream, _always),
-        "plus_dm": (DmStream, _always),
-        "minus_dm": (DmStream, _always),
-        "eri": (EmaOfStream, _always),
-        "efi": (EmaOfStream, _always),
-        "zlema": (EmaOfStream, _always),
-        "ha": (EmaOfStream, _always),
-        **dict.fromkeys(HILBERT_LAYOUT, (HilbertStream, _always)),
-        "tsi": (TsiStream, _always),
-        "cvi": (RangeEmaStream, _always),
-        "massi": (RangeEmaStream, _always),
-        "supertrend": (SupertrendStream, _always),
-        "kc": (KcStream, _always),
-        "rvi": (RviStream, _always),
-        "apo": (PriceOscillatorStream, _ema_legs),
-        "ppo": (PriceOscillatorStream, _ema_legs),
-        "pvo": (PriceOscillatorStream, _ema_legs),
-    }
-)
+    def sibling_stream(self, name: str, **params: int | float) -> StreamingIndicator:
+        """Return a fresh stream of indicator ``name`` (FOSC runs a TSF stream inside)."""
+        return get(name).streaming(**params)
 
 
 def _fmt(value: float) -> str:

@@ -17,17 +17,41 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from engine.errors import IndicatorError
-from engine.indicators._common import FloatArray, Params
-
-if TYPE_CHECKING:
-    from engine.indicators.registry import IndicatorSpec
+from engine.indicators._common import FloatArray, Kernel, Params
 
 Value = float | tuple[float, ...]
+
+
+class StreamSpec(Protocol):
+    """What a stream needs from its indicator: names, the batch kernel, the warm-up.
+
+    :class:`engine.indicators.registry.IndicatorSpec` satisfies it. Streams type against
+    this protocol rather than the registry's class so that no stream module imports the
+    registry (which imports every family): the package has no import cycle.
+    """
+
+    @property
+    def name(self) -> str: ...  # lowercase TA-Lib name, e.g. "rsi"
+
+    @property
+    def inputs(self) -> tuple[str, ...]: ...
+
+    @property
+    def outputs(self) -> tuple[str, ...]: ...
+
+    @property
+    def kernel(self) -> Kernel: ...
+
+    def lookback(self, **params: int | float) -> int: ...
+
+    def sibling_stream(self, name: str, **params: int | float) -> StreamingIndicator:
+        """Return a fresh stream of another indicator (FOSC runs a TSF stream inside)."""
+        ...
 
 
 class StreamingIndicator:
@@ -37,7 +61,7 @@ class StreamingIndicator:
     float per output) and :meth:`_clear`.
     """
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         self.spec = spec
         self.params: dict[str, int | float] = dict(params)
         self.lookback = spec.lookback(**params)
@@ -137,7 +161,7 @@ class WindowStream(StreamingIndicator):
     are always one contiguous slice, which the kernel needs.
     """
 
-    def __init__(self, spec: IndicatorSpec, params: Params, index_outputs: bool = False) -> None:
+    def __init__(self, spec: StreamSpec, params: Params, index_outputs: bool = False) -> None:
         super().__init__(spec, params)
         self._size = self.lookback + 1
         self._ring = np.zeros((len(spec.inputs), 2 * self._size))
@@ -168,7 +192,7 @@ class WindowStream(StreamingIndicator):
 class HistoryStream(StreamingIndicator):
     """Exact but O(n) streaming: rerun the batch kernel over every row seen so far."""
 
-    def __init__(self, spec: IndicatorSpec, params: Params) -> None:
+    def __init__(self, spec: StreamSpec, params: Params) -> None:
         super().__init__(spec, params)
         self._data = np.zeros((len(spec.inputs), 64))
 

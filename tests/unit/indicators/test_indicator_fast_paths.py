@@ -43,7 +43,7 @@ def test_interior_nan_falls_back_to_the_exact_scan(period: int) -> None:
 
 @pytest.mark.parametrize("period", [1, 2, 5, 30])
 def test_monotonic_extreme_equals_brute_force(period: int) -> None:
-    from engine.indicators.streaming_window import MonotonicExtreme
+    from engine.indicators.stream_parts import MonotonicExtreme
 
     values = np.round(np.random.default_rng(period).normal(size=400), 0)  # many ties
     highest, lowest = MonotonicExtreme(period, True), MonotonicExtreme(period, False)
@@ -57,7 +57,7 @@ def test_monotonic_extreme_equals_brute_force(period: int) -> None:
 
 @pytest.mark.parametrize("period", [1, 2, 14])
 def test_range_position_nan_fallback_equals_the_scan(period: int) -> None:
-    from engine.indicators import kernels_oscillators as osc
+    from engine.indicators.families.momentum import kernels_oscillators as osc
 
     rng = np.random.default_rng(period)
     close = np.cumsum(rng.normal(size=3000))
@@ -77,7 +77,7 @@ def test_range_position_nan_fallback_equals_the_scan(period: int) -> None:
 
 
 def test_smi_with_an_interior_nan_keeps_earlier_values() -> None:
-    from engine.indicators import kernels_oscillators as osc
+    from engine.indicators.families.momentum import kernels_oscillators as osc
 
     close = np.cumsum(np.random.default_rng(5).normal(size=3000))
     high, low = close + 1.0, close - 1.0
@@ -106,7 +106,7 @@ def test_kernel_arrays_are_plain_float_arrays(n: int) -> None:
 @pytest.mark.parametrize("period", [1, 2, 7])
 def test_ma_core_equals_the_batch_moving_average(kind: int, period: int) -> None:
     from engine.indicators import composite
-    from engine.indicators.streaming_stoch import MaCore
+    from engine.indicators.stream_parts import MaCore
 
     x = np.cumsum(np.random.default_rng(kind * 10 + period).normal(size=300)) + 50.0
     batch = composite.ma(x, period, kind, 0)

@@ -1,0 +1,161 @@
+"""Overlap-study kernels (TA-Lib group "Overlap Studies") beyond the plain averages.
+
+Composites with a selectable MA type (BBANDS, MAVP, ...) live in ``composite.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.indicators._alloc import nan_head, new_array
+from engine.indicators._common import FloatArray
+from engine.indicators._jit import exact_kernel, kernel
+from engine.indicators.families.overlap.kernels_ma import ema
+from engine.indicators.families.volatility.kernels import atr
+from engine.indicators.kernels_window import donchian as window_donchian
+from engine.indicators.kernels_window import extremes
+
+NAN = np.nan
+
+
+@kernel
+def midpoint(x: FloatArray, period: int) -> FloatArray:
+    """Midpoint of the highest and lowest value over ``period`` values."""
+    return extremes(x, x, period, 0)
+
+
+@kernel
+def midprice(high: FloatArray, low: FloatArray, period: int) -> FloatArray:
+    """Midpoint of the highest high and the lowest low over ``period`` bars."""
+    return extremes(high, low, period, 0)
+
+
+@kernel
+def donchian(
+    high: FloatArray, low: FloatArray, period: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Donchian channel: highest high, their midpoint, lowest low."""
+    return window_donchian(high, low, period)
+
+
+@kernel
+def accbands(
+    high: FloatArray, low: FloatArray, close: FloatArray, period: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Acceleration bands: SMAs of range-widened highs and lows around an SMA of close.
+
+    One pass with three running sums (:func:`sma`'s arithmetic); rings keep the widened
+    values the sums must drop, instead of two full-length arrays of them.
+    """
+    n = high.shape[0]
+    upper = new_array(n)
+    middle = new_array(n)
+    lower = new_array(n)
+    head = min(period - 1, n)
+    upper[:head] = NAN
+    middle[:head] = NAN
+    lower[:head] = NAN
+    ring_high = np.empty(period)
+    ring_low = np.empty(period)
+    slot = 0
+    scale = 1.0 / period
+    high_total = close_total = low_total = 0.0
+    for i in range(n):
+        total = high[i] + low[i]
+        if total == 0.0:
+            wide_high = high[i]
+            wide_low = low[i]
+        else:
+            factor = 4.0 * (high[i] - low[i]) / total
+            wide_high = high[i] * (1.0 + factor)
+            wide_low = low[i] * (1.0 - factor)
+        ring_high[slot] = wide_high
+        ring_low[slot] = wide_low
+        slot = slot + 1 if slot + 1 < period else 0
+        high_total += wide_high
+        close_total += close[i]
+        low_total += wide_low
+        if i >= period - 1:
+            upper[i] = high_total * scale
+            middle[i] = close_total * scale
+            lower[i] = low_total * scale
+            high_total -= ring_high[slot]
+            close_total -= close[i - period + 1]
+            low_total -= ring_low[slot]
+    return upper, middle, lower
+
+
+@kernel
+def kc(
+    high: FloatArray, low: FloatArray, close: FloatArray, period: int, atr_period: int, nbdev: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Keltner channels: EMA of the typical price plus/minus ``nbdev`` ATRs."""
+    atr_lookback = max(atr_period, 1)
+    lookback = max(period - 1, atr_lookback)
+    typical = (high + low + close) / 3.0
+    middle = ema(typical, period, lookback - (period - 1))
+    width = atr(high, low, close, atr_period, lookback - atr_lookback)
+    band = width * nbdev
+    return middle + band, middle, middle - band
+
+
+@kernel
+def supertrend(
+    high: FloatArray, low: FloatArray, close: FloatArray, period: int, multiplier: float
+) -> tuple[FloatArray, FloatArray]:
+    """SuperTrend line and trend (+1 long, -1 short); the first bar is seeded long."""
+    # The ATR is read at bar i just before the line is written there: one array serves both.
+    n = high.shape[0]
+    line = atr(high, low, close, period, 0)
+    line[: min(period, n)] = NAN
+    trend = nan_head(n, period)
+    if period >= n:
+        return line, trend
+    width = line
+    median = (high[period] + low[period]) / 2.0
+    band = multiplier * width[period]
+    final_upper = median + band
+    final_lower = median - band
+    uptrend = True
+    previous_close = close[period]
+    line[period] = final_lower
+    trend[period] = 1.0
+    for i in range(period + 1, n):
+        median = (high[i] + low[i]) / 2.0
+        band = multiplier * width[i]
+        basic_upper = median + band
+        basic_lower = median - band
+        # Each band ratchets toward price until a close on its far side releases it.
+        if basic_upper < final_upper or previous_close > final_upper:
+            final_upper = basic_upper
+        if basic_lower > final_lower or previous_close < final_lower:
+            final_lower = basic_lower
+        if uptrend:
+            if close[i] < final_lower:
+                uptrend = False
+        elif close[i] > final_upper:
+            uptrend = True
+        line[i] = final_lower if uptrend else final_upper
+        trend[i] = 1.0 if uptrend else -1.0
+        previous_close = close[i]
+    return line, trend
+
+
+@exact_kernel
+def vwma(x: FloatArray, volume: FloatArray, period: int) -> FloatArray:
+    """Volume-weighted moving average over ``period`` bars."""
+    n = x.shape[0]
+    out = nan_head(n, period - 1)
+    if period > n:
+        return out
+    weighted = 0.0
+    total = 0.0
+    for i in range(n):
+        weighted += x[i] * volume[i]
+        total += volume[i]
+        if i >= period - 1:
+            out[i] = 0.0 if total == 0.0 else weighted / total
+            old = i - period + 1
+            weighted -= x[old] * volume[old]
+            total -= volume[old]
+    return out
