@@ -11,7 +11,7 @@ symbols are denials like any other. In a multi-currency account (``fx_rate``) an
 order on a symbol whose quote currency has no known rate yet is denied (check
 ``fx_rate``); otherwise checks value it in the account currency (`engine.risk.checks`).
 
-The engine also holds the trading state (`engine.risk.events.TradingState`): in REDUCING
+The engine also holds the trading state (`engine.model.TradingState`): in REDUCING
 only orders that reduce exposure pass, in HALTED no order passes (cancels never come
 here). Guards (`engine.risk.guards`) or the user (`set_trading_state`) change it; each
 change is a `TradingStateChanged` event.

@@ -24,9 +24,8 @@ import pytest
 from engine import Context, Strategy, load_config, parse_config, run_backtest
 from engine.errors import ConfigError, DataError
 from engine.feeds import BarFrame
-from engine.model import Bar
+from engine.model import AccountLiquidated, Bar, MarginCalled
 from engine.portfolio.accounts import load_funding_rates
-from engine.portfolio.events import AccountLiquidated, MarginCalled
 
 DAY = 86_400 * 10**9
 HOUR = 3_600 * 10**9

@@ -161,10 +161,9 @@ def test_the_checker_sees_every_kind_of_import(
 # ``pkg.name`` only when that is a module; importing a package counts as an edge to its
 # ``__init__`` (which is what Python executes).
 #
-# ALLOWED_CYCLES: engine.indicators holds a 22-file cycle that branch ``indfamilies`` removes
-# by regrouping indicators/ into family modules (issue 12). Remove this allowance when that
-# branch is merged; the test then covers indicators/ too.
-ALLOWED_CYCLES = ["engine.indicators"]
+# ALLOWED_CYCLES: packages whose internal cycles are tolerated. None: the indicators' 22-file
+# cycle went with their regrouping into family packages (issue 12).
+ALLOWED_CYCLES: list[str] = []
 
 
 def import_graph(imports: dict[str, set[str]]) -> dict[str, set[str]]:
@@ -267,10 +266,6 @@ def test_engine_has_no_import_cycles() -> None:
 
 # --- one home for events ----------------------------------------------------------------------
 
-# Old homes of events, kept only as re-exports of engine.model for code and branches written
-# against them (issue 12). The engine itself imports events from engine.model.
-EVENT_SHIMS = ["engine.portfolio.events", "engine.risk.events"]
-
 
 def test_every_event_class_lives_in_model() -> None:
     bad = []
@@ -289,10 +284,6 @@ def test_every_event_class_lives_in_model() -> None:
                 if {"ts_event", "ts_init"} <= fields:  # an event: DESIGN §3's two clocks
                     bad.append(f"{module_name(path)}.{node.name}")
     assert bad == []
-
-
-def test_the_engine_imports_events_from_model_not_their_old_homes() -> None:
-    assert violations(None, EVENT_SHIMS, EVENT_SHIMS) == []
 
 
 # --- DESIGN §2: "No metaclasses, no stack walking" ---------------------------------------------

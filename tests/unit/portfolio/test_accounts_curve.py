@@ -14,10 +14,9 @@ import pytest
 from engine.cache import SymbolHistory
 from engine.clock import SimClock
 from engine.config import AccountConfig, ExecutionConfig
-from engine.model import Bar, Instrument
+from engine.model import Bar, CashAdjusted, Instrument, MarginCalled
 from engine.portfolio.accounts import FundingRates
 from engine.portfolio.curve import equity_curve
-from engine.portfolio.events import CashAdjusted, MarginCalled
 from engine.runtime.kernel import build_kernel
 from engine.strategy import Context, Strategy
 
