@@ -1,7 +1,8 @@
 """Clocks: where "now" comes from, and timers that fire at set times.
 
 In backtests the `SimClock` is moved by the data (each event's ``ts_event``); in paper and
-live the `WallClock` reads the system time. Strategies read time only through their
+live the `WallClock` reads the system time. Both carry timers (`TimerClock`), fired by the
+driver (`engine.runtime.driver`) before each event. Strategies read time only through their
 `Context`, which reads a `Clock`, so strategy code never knows which one it has.
 """
 
@@ -12,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["Clock", "SimClock", "WallClock"]
+__all__ = ["Clock", "SimClock", "TimerClock", "WallClock"]
 
 TimerCallback = Callable[[str, int], None]
 
@@ -25,47 +26,34 @@ class Clock(Protocol):
         ...
 
 
-class WallClock:
-    """The system's real time."""
+class TimerClock:
+    """Timers on a clock: a heap of due times fired in time order (ties: order they were set).
 
-    def timestamp_ns(self) -> int:
-        """Return ``time.time_ns()``."""
-        return time.time_ns()
-
-
-class SimClock:
-    """A clock set by the data, with timers that fire as time is advanced.
-
-    Timers fire in time order (ties in the order they were set) when `advance_to` passes
-    their time; each callback receives the timer's name and its scheduled time.
+    Shared by `SimClock` (backtest, replay) and `WallClock` (paper, live). A driver calls
+    ``set_time(ts)`` before each event; every timer due at or before ``ts`` fires then,
+    and while its callback runs the clock reads the timer's scheduled time, so an order a
+    timer places is stamped with that time in every mode.
 
     Attributes:
         timers: The pending timers as a heap of ``(due_ns, seq, name, interval_ns,
             callback)``; ``timers[0][0]`` is the next due time. Read-only for callers.
-        now_ns: The simulated time. A driver that saw no timer due at ``ts`` (``not timers
-            or timers[0][0] > ts``) may set it directly instead of calling `set_time`:
-            the backtest loop does, once per bar.
+        now_ns: The time the clock reads (`SimClock`), or, on a `WallClock`, the time of the
+            timer being fired and -1 otherwise.
+        after_timer: Called after each timer callback, while the clock still reads the
+            timer's time: the driver delivers the events a timer caused at that time.
     """
 
     __slots__ = ("_seq", "after_timer", "now_ns", "timers")
 
-    def __init__(self, start_ns: int = 0) -> None:
-        self.now_ns = start_ns
+    def __init__(self, now_ns: int) -> None:
+        self.now_ns = now_ns
         self.timers: list[tuple[int, int, str, int, TimerCallback]] = []
         self._seq = 0
-        # Called after each timer callback, while the clock still reads the timer's time:
-        # the backtest driver delivers the events a timer caused at that time.
         self.after_timer: Callable[[], None] | None = None
 
     def timestamp_ns(self) -> int:
-        """Return the simulated time in ns."""
+        """Return the current time in ns."""
         return self.now_ns
-
-    def set_time(self, ts_ns: int) -> None:
-        """Move the clock to ``ts_ns``, firing due timers first (see `advance_to`)."""
-        if self.timers and self.timers[0][0] <= ts_ns:
-            self.advance_to(ts_ns)
-        self.now_ns = ts_ns
 
     def set_timer(
         self, name: str, interval_ns: int, callback: TimerCallback, start_ns: int | None = None
@@ -73,7 +61,7 @@ class SimClock:
         """Fire ``callback`` every ``interval_ns`` starting at ``start_ns + interval_ns``."""
         if interval_ns <= 0:
             raise ValueError(f"timer {name!r}: interval must be > 0 ns, got {interval_ns}")
-        first = (self.now_ns if start_ns is None else start_ns) + interval_ns
+        first = (self.timestamp_ns() if start_ns is None else start_ns) + interval_ns
         self._push(first, name, interval_ns, callback)
 
     def set_alert(self, name: str, at_ns: int, callback: TimerCallback) -> None:
@@ -84,8 +72,8 @@ class SimClock:
         """Return True if any timer is pending."""
         return bool(self.timers)
 
-    def advance_to(self, ts_ns: int) -> None:
-        """Move the clock to ``ts_ns``, firing every timer due at or before it, in order."""
+    def _fire_due(self, ts_ns: int) -> None:
+        """Fire every timer due at or before ``ts_ns`` in order, the clock reading each's time."""
         timers = self.timers
         while timers and timers[0][0] <= ts_ns:
             due, _, name, interval, callback = heapq.heappop(timers)
@@ -95,8 +83,63 @@ class SimClock:
             callback(name, due)
             if self.after_timer is not None:
                 self.after_timer()
-        self.now_ns = ts_ns
 
     def _push(self, at_ns: int, name: str, interval_ns: int, callback: TimerCallback) -> None:
         heapq.heappush(self.timers, (at_ns, self._seq, name, interval_ns, callback))
         self._seq += 1
+
+
+class WallClock(TimerClock):
+    """The system's real time, with timers the node's driver fires (paper and live).
+
+    Nothing fires on its own (no threads): the driver calls `set_time` with each event's
+    time before delivering it, and `engine.runtime.node.TradingNode.poll` calls it with
+    the current time when no event arrives, so a timer fires at the first of those calls
+    at or after its due time — with the clock reading the scheduled time meanwhile.
+    """
+
+    __slots__ = ("_source",)
+
+    def __init__(self, source: Callable[[], int] = time.time_ns) -> None:
+        """Read time from ``source`` (``time.time_ns``; a test may pass its own)."""
+        super().__init__(-1)
+        self._source = source
+
+    def timestamp_ns(self) -> int:
+        """Return the system time (the timer's time while a timer fires)."""
+        pinned = self.now_ns
+        return pinned if pinned >= 0 else self._source()
+
+    def set_time(self, ts_ns: int) -> None:
+        """Fire the timers due at or before ``ts_ns``; the clock then reads real time again."""
+        if self.timers and self.timers[0][0] <= ts_ns:
+            try:
+                self._fire_due(ts_ns)
+            finally:
+                self.now_ns = -1
+
+
+class SimClock(TimerClock):
+    """A clock set by the data, with timers that fire as time is advanced.
+
+    Timers fire in time order (ties in the order they were set) when `advance_to` passes
+    their time; each callback receives the timer's name and its scheduled time.
+    A driver that saw no timer due at ``ts`` (``not timers or timers[0][0] > ts``) may set
+    ``now_ns`` directly instead of calling `set_time`: the backtest loop does, once per bar.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, start_ns: int = 0) -> None:
+        super().__init__(start_ns)
+
+    def set_time(self, ts_ns: int) -> None:
+        """Move the clock to ``ts_ns``, firing due timers first (see `advance_to`)."""
+        if self.timers and self.timers[0][0] <= ts_ns:
+            self._fire_due(ts_ns)
+        self.now_ns = ts_ns
+
+    def advance_to(self, ts_ns: int) -> None:
+        """Move the clock to ``ts_ns``, firing every timer due at or before it, in order."""
+        self._fire_due(ts_ns)
+        self.now_ns = ts_ns

@@ -1,6 +1,7 @@
 """Execution: the order book between risk and the broker, the simulated broker, cost models.
 
-- `engine`: `ExecutionEngine` (order entities and their state) and the `Broker` protocol.
+- `venue`: the `Venue` protocol (what the kernel needs of a broker) and its `OrderCommands`.
+- `engine`: `ExecutionEngine` (order entities and their state), typed against `OrderCommands`.
 - `broker`: `SimulatedBroker`, the bar matching rules (documented in its docstring).
 - `fills`: how much of a matched order fills and at what price (slippage, caps, FOK),
   methods `SimulatedBroker` inherits.
@@ -13,6 +14,7 @@
 from engine.execution.broker import AccountView, SimulatedBroker
 from engine.execution.engine import Broker, ExecutionEngine
 from engine.execution.models import FeeModel, FixedBpsSlippage, PercentFeeModel, SlippageModel
+from engine.execution.venue import OrderCommands, Venue
 
 __all__ = [
     "AccountView",
@@ -20,7 +22,9 @@ __all__ = [
     "ExecutionEngine",
     "FeeModel",
     "FixedBpsSlippage",
+    "OrderCommands",
     "PercentFeeModel",
     "SimulatedBroker",
     "SlippageModel",
+    "Venue",
 ]

@@ -2,7 +2,8 @@
 
 In: `OrderApproved`, `CancelRequested` and `ModifyApproved` (sent to the broker), and the
 broker's answers (`OrderAccepted`, `OrderRejected`, `OrderTriggered`, `OrderFilled`,
-`OrderModified`, `OrderCanceled`, `OrderExpired`). Out: calls to the `Broker` protocol,
+`OrderModified`, `OrderCanceled`, `OrderExpired`). Out: calls to the venue's order
+commands (`engine.execution.venue.OrderCommands`, part of the `Venue` protocol),
 and the `Order` entities (changed only through the transition table) that strategies and
 risk read through `open_orders`. The same engine fronts the simulated broker in
 backtest/paper and a venue adapter in live.
@@ -16,11 +17,10 @@ canceled.
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.errors import InvalidStateTransition
+from engine.execution.venue import OrderCommands
 from engine.model import (
     CancelRequested,
     ModifyApproved,
@@ -44,32 +44,14 @@ from engine.model.orders import IllegalTransition
 __all__ = ["Broker", "ExecutionEngine"]
 
 
-class Broker(Protocol):
-    """Where orders go: the simulated matching engine or a real venue adapter."""
-
-    def submit(self, order: OrderRequested) -> None:
-        """Send an approved order; the answer comes back as events on the bus."""
-        ...
-
-    def cancel(self, order_id: str, reason: str = ...) -> None:
-        """Ask to cancel a working order; the answer comes back as an event."""
-        ...
-
-    def modify(
-        self,
-        order_id: str,
-        quantity: float | None,
-        limit_price: float | None,
-        stop_price: float | None,
-    ) -> None:
-        """Ask to change a working order; the answer comes back as an event."""
-        ...
+# The order commands of a venue (`engine.execution.venue`); the old name stays importable.
+Broker = OrderCommands
 
 
 class ExecutionEngine:
     """Tracks every order's state; routes approved orders, cancels and modifications."""
 
-    def __init__(self, broker: Broker, bus: EventBus, clock: Clock) -> None:
+    def __init__(self, broker: OrderCommands, bus: EventBus, clock: Clock) -> None:
         self._broker = broker
         self._bus = bus
         self._clock = clock

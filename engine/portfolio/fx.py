@@ -101,7 +101,11 @@ def load_rate_series(
 
 
 class FxRates:
-    """Conversion factor per symbol into the account currency, as of a time."""
+    """Conversion factor per symbol into the account currency, as of a time.
+
+    Loaded from the ``[[fx]]`` files before a run; paper and live append rates as a live
+    source delivers them (`add_rate`), and every reader sees them at once.
+    """
 
     def __init__(self, series: Mapping[str, RateSeries]) -> None:
         """Keep ``series`` by symbol (only symbols quoted in a foreign currency)."""
@@ -116,6 +120,38 @@ class FxRates:
         times, rates = found
         index = bisect_right(times, ts_ns) - 1
         return rates[index] if index >= 0 else math.nan
+
+    def add_rate(self, currency: str, ts_ns: int, rate: float) -> None:
+        """Append ``currency``'s rate known from ``ts_ns`` on (paper/live: as rates arrive).
+
+        Every symbol quoted in ``currency`` sees it at once (`rate` reads the same lists).
+        The rate bar's close time is ``ts_ns``: append it when the bar closes, never
+        earlier, so that no mark or fill reads a rate before it was known.
+
+        Raises:
+            DataError: ``rate`` is not a positive finite number, ``ts_ns`` is not after the
+                currency's last rate, or no symbol of the run is quoted in ``currency``.
+        """
+        if not (math.isfinite(rate) and rate > 0):
+            raise DataError(f"fx {currency}: rate {rate!r} at {ts_ns}; a rate must be > 0")
+        symbols = [s for s, series in self.series.items() if series.currency == currency]
+        if not symbols:
+            known = sorted({series.currency for series in self.series.values()})
+            raise DataError(f"fx {currency}: no symbol of the run is quoted in it {known}")
+        for symbol in symbols:
+            times, rates = self._lookup[symbol]
+            if times and ts_ns <= times[-1]:
+                raise DataError(
+                    f"fx {currency}: rate at {ts_ns} is not after the last one ({times[-1]})"
+                )
+        for symbol in symbols:
+            times, rates = self._lookup[symbol]
+            times.append(ts_ns)
+            rates.append(float(rate))
+            old = self.series[symbol]  # the arrays follow, for the curve and open marks
+            self.series[symbol] = RateSeries(
+                currency, np.append(old.ts, np.int64(ts_ns)), np.append(old.rate, float(rate))
+            )
 
     def __bool__(self) -> bool:
         return bool(self.series)

@@ -1,11 +1,14 @@
 """Backtest runner: historical bars through the kernel, in time order, one at a time.
 
 In: a `RunConfig`. Out: a `BacktestResult` (metrics, recorded orders/fills/trades/equity).
-Per bar the loop (1) moves the simulated clock to the bar's close time, (2) lets the
-simulated broker match working orders against the bar — the venue sees data before
-strategies do, so a market order placed at bar t fills at bar t+1's open before the
-strategy hears of bar t+1 — then (3) publishes the bar (the cache records it, the
-strategy decides). The equity curve, one row per bar close time, is rebuilt from the
+The kernel is built in the `BACKTEST` mode (`engine.runtime.modes`) and driven by the
+`engine.runtime.driver.Driver` every mode uses: per bar it (1) moves the simulated clock to
+the bar's close time, (2) lets the simulated broker match working orders against the bar
+— the venue sees data before strategies do, so a market order placed at bar t fills at
+bar t+1's open before the strategy hears of bar t+1 — then (3) delivers the bar (the
+cache records it, the strategy decides). Bars alone go through `Driver.run_bars` (the
+step specialised for batches); with ticks, every event goes through `Driver.run`.
+The equity curve, one row per bar close time, is rebuilt from the
 fills and closes after the loop (`engine.portfolio.curve`), which keeps accounting out
 of the per-bar path; paper and live take the same snapshots as they go. Instruments
 quoted in a foreign currency are valued through the ``[[fx]]`` rate series (`load_fx`,
@@ -15,7 +18,7 @@ quoted in a foreign currency are valued through the ``[[fx]]`` rate series (`loa
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from itertools import repeat
 from typing import Any, NamedTuple
 
@@ -33,7 +36,8 @@ from engine.portfolio.fx import FxPosition, FxRates
 from engine.report.metrics import compute_metrics
 from engine.report.recorder import Mark, TradeRecord
 from engine.risk.guards import guard_metrics
-from engine.runtime.delivery import delivering, paused_gc
+from engine.runtime.delivery import paused_gc
+from engine.runtime.driver import Driver, ProgressFn
 
 # The run-input loaders and the result moved to their own modules (issue 12); their names
 # stay importable from here for the code and notebooks that import them from this module.
@@ -46,8 +50,9 @@ from engine.runtime.inputs import (
     resolve_data_path,
 )
 from engine.runtime.kernel import Kernel, build_kernel
+from engine.runtime.modes import BACKTEST
 from engine.runtime.result import BacktestResult, EquityCurve
-from engine.runtime.ticks import drive_events, iter_events, tick_marks
+from engine.runtime.ticks import iter_events, tick_marks
 from engine.strategy import Strategy, load_strategy_class, make_strategy
 
 __all__ = [
@@ -70,7 +75,6 @@ __all__ = [
 # 1M-bar bench: ~82k -> ~22k page faults per run, ~490k -> ~550k bars/s).
 CHUNK = 512
 GATHER = 65_536  # rows merged per numpy pass when several frames interleave
-ProgressFn = Callable[[int, int], None]
 
 
 class _Converted(NamedTuple):
@@ -202,14 +206,16 @@ def run_backtest(
         execution=config.execution,
         risk_config=config.risk,
         funding=load_funding(config),
+        mode=BACKTEST,
         fx=fx,
     )
     total = sum(len(frame) for frame in bar_frames) + sum(len(frame) for frame in ticks)
     kernel.runner.start()
+    driver = Driver(kernel, clock)
     if ticks:
-        drive_events(kernel, clock, iter_events(bar_frames, ticks), progress, total)
+        driver.run(iter_events(bar_frames, ticks), total, progress)
     else:
-        _drive(kernel, clock, iter_bar_chunks(bar_frames), total, progress)
+        driver.run_bars(iter_bar_chunks(bar_frames), total, progress)
     kernel.runner.stop()
     with paused_gc():
         curve, metrics, still_open = _summarize(config, kernel, bar_frames, ticks, first_open, fx)
@@ -290,57 +296,3 @@ def _mark_open_trades(
             unrealized = position.unrealized_pnl(price)
         last[symbol] = Mark(int(ts[-1]), price, rate, unrealized)
     return kernel.recorder.marked_open_trades(last)
-
-
-def _unused(bar: Bar) -> None:
-    """Stands in for the two named handlers when `_drive` loops over all of them."""
-
-
-def _drive(
-    kernel: Kernel,
-    clock: SimClock,
-    chunks: Iterator[list[Bar]],
-    total: int,
-    progress: ProgressFn | None,
-) -> None:
-    """Deliver every bar: venue first, then the bus's `Bar` handlers, FIFO as `publish`."""
-    bus = kernel.bus
-    process = kernel.broker.process_bar
-    has_working = kernel.broker.working  # truthy while any order is working
-    pending = bus.pending  # truthy while events wait for delivery
-    flush = bus.flush
-    bar_handlers = bus.handlers(Bar)
-    # The kernel wires two Bar handlers (cache, strategy) unless account rules, guards or
-    # exits watch bars too; calling two by name instead of looping saves a measurable
-    # share of the per-bar time.
-    two = len(bar_handlers) == 2
-    first, second = bar_handlers if two else (_unused, _unused)
-    set_time = clock.set_time
-    timers = clock.timers  # the clock's heap: a timer is due when timers[0][0] <= ts
-    current = -1
-    done = 0
-    with delivering(bus, clock):
-        for chunk in chunks:
-            for bar in chunk:
-                ts = bar.ts_event
-                if ts != current:
-                    if timers and timers[0][0] <= ts:
-                        set_time(ts)  # fires due timers; their events are delivered then
-                    else:
-                        clock.now_ns = ts
-                    current = ts
-                if has_working:
-                    process(bar)
-                    if pending:
-                        flush()
-                if two:
-                    first(bar)
-                    second(bar)
-                else:
-                    for handler in bar_handlers:
-                        handler(bar)
-                if pending:
-                    flush()
-            done += len(chunk)
-            if progress is not None:
-                progress(done, total)

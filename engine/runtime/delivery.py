@@ -1,8 +1,8 @@
-"""The delivery session shared by the backtest loops (bars only, and bars with ticks).
+"""The delivery session of the driver (`engine.runtime.driver.Driver.session`), every mode.
 
 Inside `delivering`, the bus is held (events published by handlers are queued and the
-loop flushes them: FIFO exactly as `EventBus.publish`), timers deliver the events they
-cause at their own time, and the cyclic garbage collector is paused: the loops create
+driver flushes them: FIFO exactly as `EventBus.publish`), timers deliver the events they
+cause at their own time, and the cyclic garbage collector is paused: a run creates
 millions of short-lived, acyclic objects (bars, events) that reference counting frees at
 once, while the collector would only rescan the long-lived history and indicator lists
 (measured: ~40% of a run). A non-Kestrel exception raised by user code leaves as one
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from engine.bus import EventBus
-from engine.clock import SimClock
+from engine.clock import TimerClock
 from engine.errors import KestrelError
 from engine.strategy.runner import strategy_fault
 
@@ -41,7 +41,7 @@ def paused_gc() -> Iterator[None]:
 
 
 @contextmanager
-def delivering(bus: EventBus, clock: SimClock) -> Iterator[None]:
+def delivering(bus: EventBus, clock: TimerClock) -> Iterator[None]:
     """Hold the bus, route timers through it, pause the GC; translate user faults."""
     with paused_gc():
         bus.hold()

@@ -1,9 +1,11 @@
 """The kernel: every stage built and wired to the bus, the same way in every mode.
 
 Read `Kernel.wire` to see the whole flow. Only three things differ between modes (see
-DESIGN.md §1): the clock, where bars come from, and the broker. The backtest runner
-(`engine.runtime.backtest`) drives this kernel with historical bars and the
-`SimulatedBroker`; paper and live drive the same wiring with a wall clock.
+DESIGN.md §1): the clock, where bars come from, and the venue. The clock is passed in; the
+rest is a `engine.runtime.modes.RunMode` (`BACKTEST`: precomputed histories and
+indicators; `NODE`: growing histories, streaming indicators, equity snapshots). The
+kernel types its venue against the `engine.execution.venue.Venue` protocol. Every mode
+drives the kernel through the same `engine.runtime.driver.Driver` step.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from dataclasses import dataclass
 
 from engine.bus import EventBus
 from engine.cache import LiveMarketCache, MarketCache, SymbolHistory
-from engine.clock import Clock, SimClock
+from engine.clock import Clock, TimerClock
 from engine.config import AccountConfig, ExecutionConfig
-from engine.execution import ExecutionEngine, SimulatedBroker
+from engine.execution import ExecutionEngine, Venue
 from engine.execution.costs_config import build_cost_models
 from engine.model import (
     AccountLiquidated,
@@ -50,6 +52,7 @@ from engine.risk.config import RiskConfig, build_guard, build_limit_checks, merg
 from engine.risk.exits import ExitManager
 from engine.risk.guards import PortfolioGuard
 from engine.risk.sizing import Sizer
+from engine.runtime.modes import BACKTEST, RunMode, VenueParts
 from engine.strategy import Context, Strategy, StrategyRunner
 from engine.strategy.history import precomputed_indicator, streaming_indicator
 
@@ -66,7 +69,7 @@ class Kernel:
     portfolio: Portfolio
     risk: RiskEngine
     execution: ExecutionEngine
-    broker: SimulatedBroker
+    venue: Venue  # the simulated broker, or an exchange adapter
     runner: StrategyRunner
     recorder: Recorder
     account_rules: AccountRules | None = None  # borrow fees, funding, liquidation; None: off
@@ -134,7 +137,7 @@ class Kernel:
         strategy_hook(OrderExpired, "on_order_expired")
         bus.subscribe(OrderFilled, execution.on_order_filled)
         bus.subscribe(OrderFilled, portfolio.on_order_filled)
-        bus.subscribe(OrderFilled, self.broker.on_fill_settled)
+        bus.subscribe(OrderFilled, self.venue.on_fill_settled)
         bus.subscribe(OrderFilled, recorder.on_order_filled)
         if guard is not None:
             bus.subscribe(OrderFilled, guard.on_order_filled)
@@ -172,10 +175,10 @@ def build_kernel(
     execution: ExecutionConfig,
     risk_config: RiskConfig | None = None,
     funding: Mapping[str, FundingRates] | None = None,
-    live: bool = False,
+    mode: RunMode = BACKTEST,
     fx: FxRates | None = None,
 ) -> Kernel:
-    """Build and wire a kernel with the simulated broker (backtest and paper modes).
+    """Build and wire a kernel for ``mode`` (`BACKTEST` unless told; the node passes `NODE`).
 
     ``funding`` holds the funding-rate series of perpetual symbols (``[[data]] funding``).
     ``fx`` holds the rates of symbols quoted in a foreign currency (``[[fx]]``); with it
@@ -184,16 +187,20 @@ def build_kernel(
     """
     bus = EventBus()
     symbols = list(histories)
-    # live (paper/live trading): histories grow bar by bar, indicators stream, and the
-    # portfolio publishes an EquitySnapshot per bar instead of the backtest's rebuilt curve
-    cache = LiveMarketCache(histories) if live else MarketCache(histories)
+    # streaming (paper/live trading): histories grow bar by bar, indicators stream; with
+    # snapshots the portfolio publishes an EquitySnapshot per bar time instead of the
+    # backtest's rebuilt curve
+    cache = LiveMarketCache(histories) if mode.streaming else MarketCache(histories)
+    snapshots = mode.snapshots
     fx = fx or None  # an empty FxRates is a single-currency run
     portfolio: Portfolio
     if fx is None:
-        portfolio = Portfolio(bus, clock, account.initial_cash, cache.last, publish_snapshots=live)
+        portfolio = Portfolio(
+            bus, clock, account.initial_cash, cache.last, publish_snapshots=snapshots
+        )
     else:
         portfolio = FxPortfolio(
-            bus, clock, account.initial_cash, cache.last, fx, publish_snapshots=live
+            bus, clock, account.initial_cash, cache.last, fx, publish_snapshots=snapshots
         )
     fx_at = None if fx is None else fx.rate  # (symbol, ts_ns) -> rate
 
@@ -209,20 +216,22 @@ def build_kernel(
         slippage_bps=execution.slippage_bps,
         clock=clock,
     )
-    broker = SimulatedBroker(
-        bus,
-        clock,
-        instruments,
-        cache.last,
-        portfolio,
-        fee_model,
-        slippage_model,
-        execution,
-        leverage=account.leverage,
-        fx=fx_at,
-        last_bar=cache.last_bar,
+    venue = mode.venue(
+        VenueParts(
+            bus=bus,
+            clock=clock,
+            instruments=instruments,
+            prices=cache.last,
+            account=portfolio,
+            fee_model=fee_model,
+            slippage_model=slippage_model,
+            settings=execution,
+            leverage=account.leverage,
+            fx=fx_at,
+            last_bar=cache.last_bar,
+        )
     )
-    execution_engine = ExecutionEngine(broker, bus, clock)
+    execution_engine = ExecutionEngine(venue, bus, clock)
     risk_defaults = getattr(strategy, "risk_defaults", None) or {}  # the strategy's, overridden
     risk_settings = merge_risk_defaults(risk_config or RiskConfig(), risk_defaults)
     risk = RiskEngine(
@@ -259,10 +268,10 @@ def build_kernel(
         # Sizing reserves fees and slippage so that "all-in" is affordable at the last close.
         sizing_fee_rate=fee_model.sizing_rate + slippage_model.sizing_rate,
         fee=fee_model.fee,  # and a fee beyond that reserve (per unit, minimum) shrinks it
-        timers=clock if isinstance(clock, SimClock) else None,
-        indicator_factory=streaming_indicator if live else precomputed_indicator,
+        timers=clock if isinstance(clock, TimerClock) else None,
+        indicator_factory=streaming_indicator if mode.streaming else precomputed_indicator,
         fx_rate=fx_rate,
-        size_at_fill=broker.size_at_fill if execution.target_sizing == "fill" else None,
+        size_at_fill=venue.size_at_fill if execution.target_sizing == "fill" else None,
     )
     sizer = None if risk_settings.sizer is None else risk_settings.sizer.build()
     context.use_sizer(sizer)
@@ -300,7 +309,7 @@ def build_kernel(
         portfolio=portfolio,
         risk=risk,
         execution=execution_engine,
-        broker=broker,
+        venue=venue,
         runner=StrategyRunner(strategy, context, also_owns),
         recorder=Recorder(symbols, fx=fx_at),
         account_rules=rules if rules.active else None,

@@ -1,29 +1,25 @@
-"""Backtests on trade and quote ticks: merge them with any bars and drive the kernel.
+"""Backtests on trade and quote ticks: merge them with any bars into one event stream.
 
-In: `TickFrame`s (and the bars of the same run). Out: every event delivered in time order
-— bars by close time, ticks by their own time, ties in source order — with the venue
-first (`SimulatedBroker.process_trade` / ``process_quote`` / ``process_bar``) and then the
-bus's handlers, exactly as the bar-only loop in `engine.runtime.backtest` does. A run
-without ticks never comes here, so the bar loop stays as lean as it is.
+In: `TickFrame`s (and the bars of the same run). Out: every event in time order — bars by
+close time, ticks by their own time, ties in source order (`iter_events`) — which the
+backtest hands to `engine.runtime.driver.Driver.run` (the same step the bar loop and the
+node take), and the marks of the equity curve (`tick_marks`). A run without ticks never
+comes here, so the bar loop stays as lean as it is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from itertools import repeat
 
 import numpy as np
 
-from engine.clock import SimClock
 from engine.feeds import BarFrame
 from engine.feeds.ticks import TickFrame
 from engine.model import Bar, QuoteTick, TradeTick
-from engine.runtime.delivery import delivering
-from engine.runtime.kernel import Kernel
+from engine.runtime.driver import Event
 
-__all__ = ["drive_events", "iter_events", "tick_marks"]
-
-Event = Bar | TradeTick | QuoteTick
+__all__ = ["iter_events", "tick_marks"]
 
 
 def _tick_objects(frame: TickFrame) -> list[TradeTick] | list[QuoteTick]:
@@ -82,46 +78,3 @@ def tick_marks(ticks: list[TickFrame]) -> list[tuple[str, np.ndarray, np.ndarray
             mid = (frame.columns["bid"] + frame.columns["ask"]) / 2.0
             marks.append((frame.symbol, frame.ts_ns, mid))
     return marks
-
-
-def drive_events(
-    kernel: Kernel,
-    clock: SimClock,
-    events: Iterator[Event],
-    progress: Callable[[int, int], None] | None,
-    total: int,
-) -> None:
-    """Deliver every event: venue first, then the bus's handlers for its type (FIFO)."""
-    bus = kernel.bus
-    broker = kernel.broker
-    venue: dict[type, Callable[[object], None]] = {
-        Bar: broker.process_bar,  # type: ignore[dict-item]
-        TradeTick: broker.process_trade,  # type: ignore[dict-item]
-        QuoteTick: broker.process_quote,  # type: ignore[dict-item]
-    }
-    handlers = {kind: bus.handlers(kind) for kind in venue}
-    pending = bus.pending
-    flush = bus.flush
-    has_working = broker.working
-    current = -1
-    done = 0
-    with delivering(bus, clock):
-        for event in events:
-            ts = event.ts_event
-            if ts != current:
-                clock.set_time(ts)
-                current = ts
-            kind = type(event)
-            if has_working:
-                venue[kind](event)
-                if pending:
-                    flush()
-            for handler in handlers[kind]:
-                handler(event)
-            if pending:
-                flush()
-            done += 1
-            if progress is not None and not done % 65_536:
-                progress(done, total)
-    if progress is not None:
-        progress(done, total)

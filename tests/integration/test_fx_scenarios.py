@@ -385,20 +385,49 @@ def test_bad_rate_value_is_one_line_exit_2(kestrel: CliRunner, tmp_path: Path, b
     assert_one_line_error(result, "fx EUR")
 
 
-def test_paper_and_live_refuse_fx_for_now(tmp_path: Path) -> None:
-    from engine.errors import ConfigError
+def test_the_node_converts_fx_and_takes_rates_as_they_arrive(tmp_path: Path) -> None:
+    """Paper/live load [[fx]] like the backtest; a live source appends later rates.
+
+    Rates known: 1.10 from T0, 1.20 from T0 + 1d (file); 1.50 from T0 + 2d (appended).
+    Buy 10 decided at bar 0's close fills at bar 1's open (T0 + 1d, 100 EUR at 1.20):
+    cash 10,000 − 1,200 = 8,800. Bar 1 closes at T0 + 2d at 105: marked at the appended
+    1.50, equity = 8,800 + 10 × 105 × 1.50 = 10,375 (10,060 without the new rate).
+    """
+    from engine.clock import SimClock
+    from engine.errors import DataError
+    from engine.runtime.backtest import iter_bars
     from engine.runtime.node import TradingNode
 
     config = parse_config(
         {
             "data": [{"path": "<memory>", "symbol": "X"}],
-            "instruments": [{"symbol": "X", "quote_currency": "EUR"}],
-            "fx": [{"currency": "EUR", "path": str(write_rates(tmp_path / "r.csv", RATES))}],
+            "instruments": [{"symbol": "X", "quote_currency": "EUR", "lot_size": 1.0}],
+            "fx": [{"currency": "EUR", "path": str(write_rates(tmp_path / "r.csv", RATES[:2]))}],
             "strategy": {"path": "scripted"},
+            "execution": {"fee_rate": 0.0},
         }
     )
-    with pytest.raises(ConfigError, match="backtests only"):
-        TradingNode(config, strategy=Scripted({}))
+    buy: Action = lambda ctx: ctx.buy("X", 10)  # noqa: E731
+    node = TradingNode(config, clock=SimClock(T0), strategy=Scripted({0: [buy]}))
+    bar0, bar1 = list(iter_bars([frame("X", BARS[:2])]))
+    node.on_bar(bar0)
+    node.add_fx_rate("EUR", T0 + 2 * DAY, 1.5)
+    node.on_bar(bar1)
+    node.stop()
+    (fill,) = node.kernel.recorder.fills
+    assert (fill.ts_event, fill.price, fill.quantity) == (T0 + DAY, 100.0, 10.0)
+    assert node.kernel.portfolio.cash == pytest.approx(8_800.0, abs=1e-9)
+    curve = [(s.ts_event, s.cash, s.equity) for s in node.equity_curve]
+    assert curve == [
+        (T0 + DAY, 10_000.0, 10_000.0),
+        (T0 + 2 * DAY, pytest.approx(8_800.0), pytest.approx(10_375.0)),
+    ]
+    with pytest.raises(DataError, match="not after the last one"):
+        node.add_fx_rate("EUR", T0 + 2 * DAY, 1.6)
+    with pytest.raises(DataError, match="must be > 0"):
+        node.add_fx_rate("EUR", T0 + 3 * DAY, 0.0)
+    with pytest.raises(DataError, match="no symbol of the run is quoted in it"):
+        node.add_fx_rate("GBP", T0 + 3 * DAY, 1.3)
 
 
 def test_sample_config_is_deterministic(kestrel: CliRunner, tmp_path: Path) -> None:

@@ -89,7 +89,7 @@ def test_curve_with_account_rules_equals_live_snapshots(seed: int) -> None:
             kernel.portfolio.snapshot(current)
         current = t
         clock.set_time(t)
-        kernel.broker.process_bar(bar)  # the venue sees the bar first
+        kernel.venue.process_bar(bar)  # the venue sees the bar first
         kernel.bus.publish(bar)
     assert current is not None
     kernel.portfolio.snapshot(current)

@@ -205,7 +205,7 @@ def test_kernel_fills_rebuild_the_snapshots_a_live_portfolio_takes(seed: int) ->
             kernel.portfolio.snapshot(current)
         current = t
         clock.set_time(t)
-        kernel.broker.process_bar(bar)  # the venue sees the bar first
+        kernel.venue.process_bar(bar)  # the venue sees the bar first
         kernel.bus.publish(bar)
     assert current is not None
     kernel.portfolio.snapshot(current)

@@ -1,0 +1,221 @@
+"""The driver: the one step that moves a kernel forward, in every mode.
+
+In: events (`Bar`, `TradeTick`, `QuoteTick`) in time order — from a backtest's frames, a
+tick replay, or a paper/live feed one at a time — and, when no event arrives, the current
+time (`Driver.idle`). Out: nothing returned; the kernel's stages react on the bus.
+
+The rule, for each event (`Driver.step`):
+
+1. Clock: when the event's time differs from the last one, take the previous time's
+   equity snapshot (modes with snapshots; its event is delivered at once), then move the
+   clock to the event's
+   ``ts_event``; every timer due at or before it fires first, in time order, the clock
+   reading the timer's scheduled time, and the events each timer causes are delivered
+   before the next timer fires (``after_timer``).
+2. Venue: the venue sees the event before any strategy does — its working orders are
+   matched against the bar or tick (``process_bar`` / ``process_trade`` /
+   ``process_quote``) — so a market order placed at bar t fills at bar t+1's open before
+   the strategy hears of bar t+1. Skipped while no order works (``venue.working``).
+3. Bus: the bus is held during a session, so the venue's answers and the event itself
+   are delivered by draining the queue: the venue's events first, then the event's
+   handlers (cache, account rules, guards, exits, strategy — `Kernel.wire`), then the
+   events those handlers published, FIFO, exactly as `EventBus.publish` would. Every
+   step starts and ends with an empty queue: a strategy reads "nothing waits on the bus"
+   as "every earlier request was handled" (`Context._unbooked`).
+
+`Driver.run_bars` is the same step specialised for the backtest's batches of bars: the
+Bar handlers and the venue's matcher are bound to locals once, the clock is a `SimClock`
+whose time is set directly when no timer is due, and the body is step's, inlined. The
+tick replay (`Driver.run`) and the node (`engine.runtime.node.TradingNode`) call `step`.
+A session (`Driver.session`) holds the bus, routes timers through it, pauses the cyclic
+GC and turns a non-Kestrel exception from user code into one `StrategyError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from engine.clock import SimClock, WallClock
+from engine.errors import InternalError
+from engine.model import Bar, QuoteTick, TradeTick
+from engine.runtime.delivery import delivering
+from engine.runtime.kernel import Kernel
+
+__all__ = ["Driver", "Event", "ProgressFn"]
+
+Event = Bar | TradeTick | QuoteTick
+ProgressFn = Callable[[int, int], None]
+_EVENT_TYPES = (Bar, TradeTick, QuoteTick)
+TICK_PROGRESS = 65_536  # events between progress calls of `Driver.run`
+
+
+class Driver:
+    """Delivers events to one kernel: clock, then venue, then bus (see the module)."""
+
+    def __init__(
+        self,
+        kernel: Kernel,
+        clock: SimClock | WallClock,
+        *,
+        snapshot: Callable[[int], None] | None = None,
+    ) -> None:
+        """Drive ``kernel`` on ``clock``; ``snapshot(ts)`` records equity as of ``ts``.
+
+        ``snapshot`` is called once per event time, when time moves on past it (and by
+        `settle`); None (the backtest) records nothing.
+        """
+        self._kernel = kernel
+        self._clock = clock
+        self._snapshot = snapshot
+        self._current = -1  # time of the last event delivered (-1: none yet)
+        self._settled = True  # the snapshot of ``_current`` has been taken
+        venue = kernel.venue
+        self._venue: dict[type, Callable[[Any], None]] = {
+            Bar: venue.process_bar,
+            TradeTick: venue.process_trade,
+            QuoteTick: venue.process_quote,
+        }
+        self._working = venue.working  # non-empty while any order works
+        self._handlers: dict[type, tuple[Callable[[Any], None], ...]] = {}
+
+    @property
+    def current_ns(self) -> int:
+        """Return the time of the last event delivered (-1 before the first)."""
+        return self._current
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Hold the bus and deliver through the driver inside the block (see the module)."""
+        bus = self._kernel.bus
+        # Bound at each session: handlers subscribed since (none in the shipped wiring)
+        # are seen from the next session on.
+        self._handlers = {kind: bus.handlers(kind) for kind in _EVENT_TYPES}
+        with delivering(bus, self._clock):
+            yield
+
+    def step(self, event: Event) -> None:
+        """Deliver one event: clock, venue, bus. Call inside `session`."""
+        ts = event.ts_event
+        if ts != self._current:
+            self._advance(ts)
+        kind = type(event)
+        bus = self._kernel.bus
+        pending = bus.pending
+        if self._working:
+            self._venue[kind](event)
+            if pending:
+                bus.flush()
+        for handler in self._handlers[kind]:
+            handler(event)
+        if pending:
+            bus.flush()
+
+    def idle(self, now_ns: int) -> None:
+        """Fire the timers due at or before ``now_ns`` when no event arrived (paper, live).
+
+        Equity as of the last event is recorded first, so a timer's consequences are not
+        counted at an earlier time. Call outside a session; ``now_ns`` must not be earlier
+        than the time of any event delivered afterwards (a `SimClock` moves to it).
+        """
+        timers = self._clock.timers
+        if not timers or timers[0][0] > now_ns:
+            return
+        self.settle()
+        with self.session():
+            self._clock.set_time(now_ns)
+
+    def settle(self) -> None:
+        """Take the snapshot of the last event's time if not taken yet (modes with them)."""
+        if self._snapshot is not None and self._current >= 0 and not self._settled:
+            self._snapshot(self._current)
+        self._settled = True
+
+    def run(
+        self, events: Iterable[Event], total: int = 0, progress: ProgressFn | None = None
+    ) -> None:
+        """Deliver every event of ``events`` by `step` in one session (tick replay)."""
+        step = self.step
+        done = 0
+        with self.session():
+            for event in events:
+                step(event)
+                done += 1
+                if progress is not None and not done % TICK_PROGRESS:
+                    progress(done, total)
+        if progress is not None:
+            progress(done, total)
+
+    def run_bars(
+        self, chunks: Iterable[list[Bar]], total: int = 0, progress: ProgressFn | None = None
+    ) -> None:
+        """Deliver batches of bars: `step` for `Bar`, inlined with its parts bound once.
+
+        The kernel always wires the cache as the first Bar handler and the strategy runner
+        as the last (`Kernel.wire`); the handlers between them (account rules, guards,
+        exits) run in order between the two calls.
+
+        Raises:
+            InternalError: The clock is not a `SimClock`, or fewer than two Bar handlers.
+        """
+        clock = self._clock
+        if not isinstance(clock, SimClock):
+            raise InternalError("Driver.run_bars replays history on a SimClock only")
+        bus = self._kernel.bus
+        pending = bus.pending  # truthy while events wait for delivery
+        flush = bus.flush
+        process = self._venue[Bar]
+        working = self._working
+        set_time = clock.set_time
+        timers = clock.timers  # the clock's heap: a timer is due when timers[0][0] <= ts
+        snapshot = self._snapshot
+        done = 0
+        with self.session():
+            handlers = self._handlers[Bar]
+            if len(handlers) < 2:
+                raise InternalError(f"Driver.run_bars: {len(handlers)} Bar handler(s), need 2+")
+            first, middle, last = handlers[0], handlers[1:-1], handlers[-1]
+            current = self._current
+            try:
+                for chunk in chunks:
+                    for bar in chunk:
+                        ts = bar.ts_event
+                        if ts != current:
+                            if snapshot is not None:  # the previous time's equity, once
+                                self.settle()
+                                self._current, self._settled = ts, False
+                                if pending:
+                                    flush()
+                            if timers and timers[0][0] <= ts:
+                                set_time(ts)  # fires due timers; their events are delivered
+                            else:
+                                clock.now_ns = ts
+                            current = ts
+                        if working:
+                            process(bar)
+                            if pending:
+                                flush()
+                        first(bar)
+                        for handler in middle:
+                            handler(bar)
+                        last(bar)
+                        if pending:
+                            flush()
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, total)
+            finally:
+                if snapshot is None:
+                    self._current = current
+
+    def _advance(self, ts: int) -> None:
+        """Record the last time's snapshot, then move the clock to ``ts`` (timers fire)."""
+        if not self._settled:
+            self.settle()
+            bus = self._kernel.bus
+            if bus.pending:  # the snapshot's event: each step starts with an empty queue
+                bus.flush()
+        self._clock.set_time(ts)
+        self._current = ts
+        self._settled = self._snapshot is None
