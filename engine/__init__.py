@@ -1,7 +1,7 @@
 """Kestrel: an event-driven trading engine with one kernel for backtest, paper and live.
 
 ```
- feed ──Bar──▶ venue (engine.execution.broker: matches working orders first)
+ feed ──Bar──▶ venue (engine.execution.venue protocol; the simulated broker matches first)
           └──▶ bus (engine.bus) ──▶ cache (engine.cache) ──▶ strategy (engine.strategy)
  strategy ──OrderRequested──▶ risk (engine.risk) ──OrderApproved──▶ execution (engine.execution)
         ◀── OrderDenied / OrderAccepted / OrderFilled / OrderCanceled / OrderRejected ◀── broker
@@ -10,7 +10,9 @@
 
 Where each piece lives: values and events in `engine.model`; historical data in
 `engine.feeds`; indicators in `engine.indicators`; the wiring in `engine.runtime.kernel`;
-the backtest loop in `engine.runtime.backtest`; the run store in `engine.persistence`; the
+what differs between modes in `engine.runtime.modes`; the one step every mode takes in
+`engine.runtime.driver`; the backtest in `engine.runtime.backtest` and the paper/live node
+in `engine.runtime.node`; the run store in `engine.persistence`; the
 command line in `engine.cli`; errors in `engine.errors`; where a config's relative paths
 and the default outputs point (config folder, project root) in `engine.paths`.
 

@@ -1,7 +1,10 @@
 """Runtime: the kernel's wiring and the drivers that run it.
 
 - `kernel`: `build_kernel` and `Kernel.wire` — the whole bus wiring on one screen.
+- `modes`: `RunMode` (`BACKTEST`, `NODE`) — what differs between modes, and the venue.
+- `driver`: `Driver.step` — clock, venue, bus: the one step every mode takes.
 - `backtest`: `run_backtest` — historical bars through the kernel.
+- `node`: `TradingNode` — the kernel fed event by event (paper, live, replay).
 - `inputs`: a config's bars, ticks, instruments, fx and funding, for every mode.
 - `result`: `BacktestResult` — what a backtest produced (the report reads it by protocol).
 - `runs`: `finish_run` — artifacts on disk and rows in the run store.
