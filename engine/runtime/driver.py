@@ -176,6 +176,7 @@ class Driver:
             if len(handlers) < 2:
                 raise InternalError(f"Driver.run_bars: {len(handlers)} Bar handler(s), need 2+")
             first, middle, last = handlers[0], handlers[1:-1], handlers[-1]
+            has_middle = bool(middle)
             current = self._current
             try:
                 for chunk in chunks:
@@ -197,8 +198,9 @@ class Driver:
                             if pending:
                                 flush()
                         first(bar)
-                        for handler in middle:
-                            handler(bar)
+                        if has_middle:  # rules, guards, exits (an empty loop costs more)
+                            for handler in middle:
+                                handler(bar)
                         last(bar)
                         if pending:
                             flush()
