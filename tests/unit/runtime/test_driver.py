@@ -238,30 +238,36 @@ def test_run_bars_replays_history_on_a_sim_clock_only() -> None:
         Driver(kernel, clock).run_bars([[bar(T)]])
 
 
-def test_run_bars_is_step_specialised() -> None:
-    """The same bars through `run_bars` and through `step`: the same log and snapshots."""
+@pytest.mark.parametrize("snapshots", [True, False])
+def test_run_and_run_bars_are_step_inlined(snapshots: bool) -> None:
+    """The same bars through `run_bars`, `run` and `step`: the same log and snapshots."""
     logs: list[list[str]] = []
     curves = []
-    for batched in (True, False):
+    for way in ("run_bars", "run", "step"):
         log: list[str] = []
         clock = SimClock(T)
         kernel, _ = fake_kernel(log, clock)
-        driver = Driver(kernel, clock, snapshot=kernel.portfolio.snapshot)
+        snapshot = kernel.portfolio.snapshot if snapshots else None
+        driver = Driver(kernel, clock, snapshot=snapshot)
         kernel.runner.start()
-        bars = [bar(T + k * 20 * MINUTE, 100.0 + k, "AB"[k % 2]) for k in range(1, 10)]
-        if batched:
+        bars = [bar(T + k * 20 * MINUTE, 100.0 + k, "AB"[k % 3 // 2]) for k in range(1, 10)]
+        if way == "run_bars":
             driver.run_bars([bars[:4], bars[4:]])
+        elif way == "run":
+            driver.run(iter(bars))
         else:
             with driver.session():
                 for item in bars:
                     driver.step(item)
         driver.settle()
+        assert driver.current_ns == T + 9 * 20 * MINUTE
         logs.append(log)
         curves.append([tuple(s) for s in kernel.portfolio.equity_curve])
-    assert logs[0] == logs[1]
-    assert curves[0] == curves[1]
-    assert len(curves[0]) == 9
+    assert logs[0] == logs[1] == logs[2]
+    assert curves[0] == curves[1] == curves[2]
+    assert len(curves[0]) == (9 if snapshots else 0)
     assert sum(line.startswith("timer") for line in logs[0]) == 6  # every 30 min to 3 h
+    assert sum(line.startswith("venue bar") for line in logs[0]) == 6  # after the buy (k=3)
 
 
 def test_modes_name_what_differs() -> None:
