@@ -313,9 +313,11 @@ class RunStore:
         matches = self.find_run_ids(text)
         if not substring and matches and not all(m.startswith(text) for m in matches):
             matches = []
-        if not matches:
+        if not matches:  # a mistyped id: name the closest one, if any is close
+            close = difflib.get_close_matches(text, self.run_ids(), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise RunLookupError(
-                f"no run {text!r} in {self.display_url}; see `kestrel runs list`"
+                f"no run {text!r} in {self.display_url}{hint}; see `kestrel runs list`"
                 + ("" if substring else " (give the run id or its beginning)")
             )
         if len(matches) > 1 and text not in matches:

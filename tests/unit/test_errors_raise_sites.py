@@ -78,7 +78,8 @@ def store_url(tmp_path: Path) -> str:
     ("text", "message"),
     [
         (" ", "error: an empty run id names no run; see `kestrel runs list`"),
-        ("nope", "error: no run 'nope' in "),
+        ("nope", "error: no run 'nope' in sqlite:///"),
+        ("unit-a-2x", "error: no run 'unit-a-2x' in sqlite:///"),  # did you mean, see below
         ("unit-a", "error: 'unit-a' matches 2 runs: unit-a-1, unit-a-2; give more of the id"),
     ],
 )
@@ -90,6 +91,9 @@ def test_a_run_id_that_names_no_single_run_is_a_run_lookup_error(
     code, err = kestrel(capsys, "runs", "show", text, "--db", store_url)
     assert code == 2
     assert_one_line(err, message)
+    if text in {"nope", "unit-a-2x"}:
+        hint = " (did you mean 'unit-a-2'?)" if text == "unit-a-2x" else ""
+        assert err.endswith(f"runs.db{hint}; see `kestrel runs list`\n"), err
 
 
 def test_an_empty_report_target_is_a_run_lookup_error(capsys: pytest.CaptureFixture[str]) -> None:
