@@ -3,7 +3,8 @@
 Commands: ``backtest``, ``runs list|show|compare|export|delete|gc``, ``strategies list``,
 ``data inspect``; ``report`` and ``runs`` other than ``show`` live in `engine.cli_report`,
 ``data download``, ``data list`` and ``exchange serve`` in `engine.cli_exchange`.
-Every `KestrelError` (and every usage error) becomes one line on stderr and exit code 2;
+Every `KestrelError` becomes one line on stderr and its group's exit code
+(`engine.errors.exit_code`: 2 input to fix, as for usage errors, up to 70 for a bug);
 ``--debug`` anywhere on the command line shows the traceback instead. Ctrl-C prints one
 ``interrupted: …`` line saying what was kept and exits 130 (128 + SIGINT, as shells do).
 """
@@ -28,7 +29,15 @@ from engine.cli_exchange import register as register_exchange_commands
 from engine.cli_report import open_store
 from engine.cli_report import register as register_report_commands
 from engine.config import RunConfig, load_config
-from engine.errors import EXIT_INTERNAL, InternalError, KestrelError, exit_code
+from engine.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    DataError,
+    Interrupted,
+    KestrelError,
+    OutputPathError,
+    exit_code,
+)
 from engine.feeds import inspect_file
 from engine.paths import nearby_hint, project_root
 from engine.persistence import RunStore, resolve_db_url
@@ -42,13 +51,13 @@ from engine.strategy import available_strategies, load_strategy_class
 __all__ = ["app", "main"]
 
 EXIT_ERROR = 2  # input to fix; the other groups' codes: `engine.errors.exit_code`
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 app = typer.Typer(
     name="kestrel",
     help=(
         "Kestrel: event-driven trading engine. Backtest a strategy from a TOML config. "
-        "Errors are one line with exit code 2; add --debug anywhere to see the traceback."
+        "Errors are one line; exit code 2 means an input to fix (README, 'Exit codes'). "
+        "Add --debug anywhere to see the traceback."
     ),
     add_completion=False,
     no_args_is_help=True,
@@ -133,7 +142,7 @@ def backtest(
             "incomplete; delete them and run the backtest again"
         ) from None
     except OSError as exc:
-        raise KestrelError(
+        raise OutputPathError(
             f"cannot write the run's artifacts under {str(target)!r}: "
             f"{exc.strerror or exc}; give --out a folder you can write to"
         ) from None
@@ -198,7 +207,7 @@ def data_inspect(
 ) -> None:
     """Report rows, time range, timeframe, gaps and every problem found in a data file."""
     if not file.is_file():
-        raise KestrelError(f"data file {str(file)!r} does not exist{nearby_hint([file])}")
+        raise DataError(f"data file {str(file)!r} does not exist{nearby_hint([file])}")
     report = inspect_file(file, calendar)
     if as_json:
         stdout.print_json(json.dumps(report.as_dict()))
@@ -235,10 +244,6 @@ def data_inspect(
 
 register_report_commands(app, runs_app)
 register_exchange_commands(app, data_app)
-
-
-class Interrupted(Exception):  # noqa: N818 - it names what happened, like KeyboardInterrupt
-    """Ctrl-C during a command; the message says what was kept. Exit code 130 (128 + SIGINT)."""
 
 
 def _run_with_progress(run_config: RunConfig) -> BacktestResult:
@@ -278,18 +283,20 @@ def _check_writable(target: Path, label: str | None) -> None:
         label: How the user named it (``--out 'x'``); None for the default artifacts folder.
 
     Raises:
-        KestrelError: ``target`` (or a folder above it) is a file, or is not writable.
+        OutputPathError: ``target`` (or a folder above it) is a file, or is not writable.
     """
     label = label or f"artifacts folder {str(target)!r}"
     if target.exists() and not target.is_dir():
-        raise KestrelError(f"{label}: {target} is a file, not a folder; give another path")
+        raise OutputPathError(f"{label}: {target} is a file, not a folder; give another path")
     existing = target if target.exists() else target.absolute().parent
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
-        raise KestrelError(f"{label}: {existing} is a file, so no folder can be made under it")
+        raise OutputPathError(f"{label}: {existing} is a file, so no folder can be made under it")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise KestrelError(f"{label}: {existing} is not writable; give a folder you can write to")
+        raise OutputPathError(
+            f"{label}: {existing} is not writable; give a folder you can write to"
+        )
 
 
 def _os_error_text(exc: OSError) -> str:
@@ -395,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     except KestrelError as exc:
         if debug:
             traceback.print_exc()
-        if isinstance(exc, InternalError):  # a bug, whatever raised it: say so, as below
+        if exit_code(exc) == EXIT_INTERNAL:  # a bug (or the bare base): say so, as below
             print(f"error: internal error: {exc}{_REPORT_IT}", file=sys.stderr)
         else:
             print(f"error: {exc}", file=sys.stderr)

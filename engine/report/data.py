@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from engine.config import dump_config
-from engine.errors import KestrelError
+from engine.errors import KestrelError, RunLookupError
 from engine.feeds import BarFrame, load_bars
 from engine.indicators import registry
 from engine.portfolio.fx import FxPortfolio
@@ -168,10 +168,10 @@ class ReportData:
         """Gather a report from a run's artifacts folder.
 
         Raises:
-            KestrelError: The folder is not a run's artifacts folder.
+            RunLookupError: The folder is not a run's artifacts folder.
         """
         if not (folder / "config.toml").is_file() or not (folder / "equity.csv").is_file():
-            raise KestrelError(
+            raise RunLookupError(
                 f"{folder} is not a run folder (no config.toml/equity.csv); pass the folder "
                 "a backtest wrote or a run id from `kestrel runs list`"
             )

@@ -152,7 +152,7 @@ def finish_run(
         force: Write into a non-empty ``out_dir`` that is not a previous run's folder.
 
     Raises:
-        KestrelError: ``out_dir`` is a user's non-empty folder (without ``force``).
+        OutputPathError: ``out_dir`` is a user's non-empty folder (without ``force``).
         PersistenceError: The store failed (nothing of the run is left behind).
     """
     digest = inputs_hash(result)
