@@ -96,8 +96,7 @@ class FillMethods:
     """How `SimulatedBroker` fills a matched order (it inherits these methods).
 
     The methods read and update the broker's state (settings, account view, working
-    orders), set by `SimulatedBroker.__init__`; this class holds none of
-    its own.
+    orders), set by `SimulatedBroker.__init__`; this class holds none of its own.
     """
 
     working: dict[str, list[WorkingOrder]]
