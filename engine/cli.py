@@ -2,7 +2,8 @@
 
 Commands: ``backtest``, ``runs list|show|compare|export|delete|gc``, ``strategies list``,
 ``data inspect``; ``report`` and ``runs`` other than ``show`` live in `engine.cli_report`,
-``data download``, ``data list`` and ``exchange serve`` in `engine.cli_exchange`.
+``data download``, ``data list`` and ``exchange serve`` in `engine.cli_exchange`,
+``paper`` in `engine.cli_paper`.
 Every `KestrelError` (and every usage error) becomes one line on stderr and exit code 2;
 ``--debug`` anywhere on the command line shows the traceback instead. Ctrl-C prints one
 ``interrupted: …`` line saying what was kept and exits 130 (128 + SIGINT, as shells do).
@@ -25,6 +26,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from engine.cli_exchange import register as register_exchange_commands
+from engine.cli_paper import register as register_paper_command
 from engine.cli_report import open_store
 from engine.cli_report import register as register_report_commands
 from engine.config import RunConfig, load_config
@@ -235,6 +237,7 @@ def data_inspect(
 
 register_report_commands(app, runs_app)
 register_exchange_commands(app, data_app)
+register_paper_command(app)
 
 
 class Interrupted(Exception):  # noqa: N818 - it names what happened, like KeyboardInterrupt
