@@ -269,6 +269,9 @@ async def _loop(
     bars = feed.stream(session.resume_ns).__aiter__()
     while not stop.is_set():
         following = asyncio.ensure_future(bars.__anext__())
+        await asyncio.sleep(0)  # a bar the feed already holds arrives in this one step
+        if not following.done():
+            session.flush_pending()  # idle: write the last bar's outputs now
         stopped = asyncio.ensure_future(stop.wait())
         done, _ = await asyncio.wait({following, stopped}, return_when=asyncio.FIRST_COMPLETED)
         if following not in done:  # nothing journaled: the bar comes again on resume

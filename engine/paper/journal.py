@@ -12,10 +12,11 @@ loses nothing: what was committed is replayed, what was not was never processed 
 delivers it again on resume).
 
 Outputs are derived data for ``kestrel runs`` and reports, written under the account's
-``run_id`` after each event by delete-then-insert on their keys (order id, fill id, equity
-time): the ids are deterministic, so writing the same output twice (a restart re-derives
-everything) leaves one row. A crash between the journal commit and the outputs commit is
-repaired by the next start's replay.
+``run_id`` by delete-then-insert on their keys (order id, fill id, equity time): the ids
+are deterministic, so writing the same output twice (a restart re-derives everything)
+leaves one row. An input's outputs are written with the next input's journal row, or on
+their own once the feed has nothing ready (`PaperSession.flush_pending`); a crash before
+they are written is repaired by the next start's replay.
 
 One process runs an account at a time: `claim` records ``host:pid`` and refuses while
 another live process on this host holds it (a SIGKILLed holder is dead: taken over).
@@ -108,6 +109,18 @@ class Outputs:
 
     def __bool__(self) -> bool:
         return bool(self.run_row or self.orders or self.fills or self.equity)
+
+    def merge(self, later: Outputs) -> None:
+        """Add ``later``'s rows (a later version of a row replaces an earlier one)."""
+        if later.run_row is not None:
+            self.run_row = later.run_row
+        for mine, theirs, key in (
+            (self.orders, later.orders, "order_id"),
+            (self.fills, later.fills, "fill_id"),
+            (self.equity, later.equity, "ts_event"),
+        ):
+            replaced = {row[key] for row in theirs}
+            mine[:] = [row for row in mine if row[key] not in replaced] + theirs
 
 
 class PaperJournal:
@@ -209,8 +222,12 @@ class PaperJournal:
         rows = self.store.read(query.where(paper_journal.c.account == self.name))
         return int(next(iter(rows[0].values())))
 
-    def append(self, entry: Entry) -> None:
-        """Commit ``entry`` as the next row: durable before the node processes it."""
+    def append(self, entry: Entry, run_id: str = "", outputs: Outputs | None = None) -> None:
+        """Commit ``entry`` as the next row: durable before the node processes it.
+
+        ``outputs`` of earlier entries still unwritten ride in the same transaction (one
+        commit per input while catching up instead of two).
+        """
         row = {
             "account": self.name,
             "seq": self._seq + 1,
@@ -219,31 +236,36 @@ class PaperJournal:
             "symbol": entry.symbol,
             "payload": json.dumps(entry.payload, sort_keys=True),
         }
-        self.store.transact(
-            f"journaling paper account {self.name!r}",
-            lambda conn: conn.execute(paper_journal.insert(), [row]),
-        )
+
+        def write(conn: Connection) -> None:
+            conn.execute(paper_journal.insert(), [row])
+            if outputs:
+                _write_outputs(conn, run_id, outputs)
+
+        self.store.transact(f"journaling paper account {self.name!r}", write)
         self._seq += 1
 
     def write_outputs(self, run_id: str, outputs: Outputs) -> None:
         """Write ``outputs`` under ``run_id`` in one transaction, replacing rows by key."""
-        if not outputs:
-            return
+        if outputs:
+            self.store.transact(
+                f"saving paper account {self.name!r}",
+                lambda conn: _write_outputs(conn, run_id, outputs),
+            )
 
-        def write(conn: Connection) -> None:
-            if outputs.run_row is not None:
-                values = {k: v for k, v in outputs.run_row.items() if k != "run_id"}
-                found = conn.execute(update(runs).where(runs.c.run_id == run_id).values(**values))
-                if not found.rowcount:
-                    conn.execute(runs.insert(), [{**values, "run_id": run_id}])
-            for table, key, rows in (
-                (orders, "order_id", outputs.orders),
-                (fills, "fill_id", outputs.fills),
-                (equity, "ts_event", outputs.equity),
-            ):
-                _replace(conn, table, key, run_id, rows)
 
-        self.store.transact(f"saving paper account {self.name!r}", write)
+def _write_outputs(conn: Connection, run_id: str, outputs: Outputs) -> None:
+    if outputs.run_row is not None:
+        values = {k: v for k, v in outputs.run_row.items() if k != "run_id"}
+        found = conn.execute(update(runs).where(runs.c.run_id == run_id).values(**values))
+        if not found.rowcount:
+            conn.execute(runs.insert(), [{**values, "run_id": run_id}])
+    for table, key, rows in (
+        (orders, "order_id", outputs.orders),
+        (fills, "fill_id", outputs.fills),
+        (equity, "ts_event", outputs.equity),
+    ):
+        _replace(conn, table, key, run_id, rows)
 
 
 def _replace(

@@ -9,9 +9,11 @@ replay through different rules), else rebuilt by replaying its journal through a
 node — the same deterministic kernel, simulated matching and strategy code — which
 restores cash, positions, open orders, fills and the strategy's state exactly.
 
-Processing an input (`process`): journal it (committed), hand it to the node, then write
-the outputs it produced. Duplicates (a bar at or before the last one of its symbol) are
-dropped before journaling, so a feed that repeats itself cannot double anything.
+Processing an input (`process`): journal it (committed), hand it to the node, then queue
+the outputs it produced; they are written with the next input's journal row, or alone when
+the feed is idle (`flush_pending`), and always at a stop. Duplicates (a bar at or before
+the last one of its symbol) are dropped before journaling, so a feed that repeats itself
+cannot double anything.
 
 Time: the node runs on a `SimClock` set from each input's ``ts_event`` — the strategy's
 "now" is the time of the event it is handling, in paper as in backtests, so a replay sees
@@ -110,6 +112,7 @@ class PaperSession:
         self._equity = 0
         self._bars = 0
         self._metrics_at = -1
+        self._pending = Outputs()  # outputs not written yet (they ride with the next input)
 
     @property
     def resume_ns(self) -> int:
@@ -121,7 +124,8 @@ class PaperSession:
         for entry in self.journal.entries():
             self._apply(entry)
             self.replayed += 1
-        self.flush(full=True)
+        self._collect(full=True)
+        self.flush_pending()
         return self.replayed
 
     def process(self, bar: Bar) -> list[Change] | None:
@@ -132,10 +136,20 @@ class PaperSession:
         if bar.ts_event <= self.last_ts.get(bar.symbol, self.account.start_ns):
             return None
         entry = bar_entry(bar)
-        self.journal.append(entry)  # durable first: a crash from here on replays it
+        self._append(entry)  # durable first: a crash from here on replays it
         self._apply(entry)
         self.processed += 1
-        return self.flush()
+        return self._collect()
+
+    def flush_pending(self) -> None:
+        """Write the outputs not written yet (the driver calls it when the feed is idle)."""
+        if self._pending:
+            self.journal.write_outputs(self.account.run_id, self._pending)
+            self._pending = Outputs()
+
+    def _append(self, entry: Entry) -> None:
+        self.journal.append(entry, self.account.run_id, self._pending)
+        self._pending = Outputs()
 
     def cancel_open_orders(self) -> list[Change]:
         """Journal and apply a cancel of every open order (a graceful stop's option)."""
@@ -143,9 +157,11 @@ class PaperSession:
             return []
         ts = max(self.last_ts.values(), default=self.account.start_ns)
         entry = Entry("cancel_open", ts, None, {"reason": CANCEL_REASON})
-        self.journal.append(entry)
+        self._append(entry)
         self._apply(entry)
-        return self.flush()
+        changes = self._collect()
+        self.flush_pending()
+        return changes
 
     def finish(self) -> None:
         """Snapshot the last bar's equity (as a backtest's last row) and write everything."""
@@ -155,7 +171,8 @@ class PaperSession:
             # the node snapshots a time when the next one begins; at a stop there is no
             # next one yet. A resumed node takes the same snapshot (same values) later.
             self.node.kernel.portfolio.snapshot(last)
-        self.flush(full=True)
+        self._collect(full=True)
+        self.flush_pending()
 
     def _apply(self, entry: Entry) -> None:
         if entry.kind == "bar":
@@ -177,8 +194,8 @@ class PaperSession:
                 "input this Kestrel cannot replay; upgrade Kestrel"
             )
 
-    def flush(self, *, full: bool = False) -> list[Change]:
-        """Write outputs that changed since the last flush; return them as changes."""
+    def _collect(self, *, full: bool = False) -> list[Change]:
+        """Add the outputs that changed since the last call to the pending ones; return them."""
         kernel = self.node.kernel
         changes: list[Change] = []
         out = Outputs()
@@ -215,7 +232,7 @@ class PaperSession:
         if curve and (full or due):
             out.run_row = self.run_row()
             self._metrics_at = self._bars
-        self.journal.write_outputs(self.account.run_id, out)
+        self._pending.merge(out)
         return changes
 
     def run_row(self) -> dict[str, Any]:
