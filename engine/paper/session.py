@@ -229,7 +229,7 @@ class PaperSession:
         ]  # fmt: skip
         self._equity = len(curve)
         due = self._bars - self._metrics_at >= METRICS_EVERY or self._metrics_at < 0
-        if curve and (full or due):
+        if full or due:  # the first call writes the runs row: child rows need it (FK)
             out.run_row = self.run_row()
             self._metrics_at = self._bars
         self._pending.merge(out)
