@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from engine import load_config, run_backtest
+from engine.feeds import BarFrame
 from engine.runtime.backtest import load_frames
 from tests.integration.conftest import REPO, CliRunner
 
@@ -48,7 +49,8 @@ def test_paper_on_the_local_exchange_matches_the_backtest(
     assert "end of the replay" in result.out
 
     config = load_config(config_path)
-    frame = load_frames(config)[0]
+    (frame,) = load_frames(config)
+    assert isinstance(frame, BarFrame)
     frame = frame.head(len(frame) - 1)  # the replay's last bar stays in progress
     backtest = run_backtest(config, frames=[frame])
 
