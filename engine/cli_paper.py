@@ -3,7 +3,7 @@
 In: a run config, a market data source (``--exchange-url`` of a Binance-compatible server
 such as ``kestrel exchange serve``, ``--exchange ID`` for a real exchange's public data
 through ccxt, or ``--replay DATA_OR_CONFIG``: the local exchange started in-process) and a
-run store. Out: the account's journal and outputs in the store (`engine.paper`), a live
+run store. Out: the account's journal and outputs in the store (`engine.runtime.paper`), a live
 console view on a terminal, ``paper/<account>/events.jsonl`` under the project root (or in
 ``--log-dir``), and a summary line on exit.
 
@@ -208,9 +208,9 @@ async def _run(
     folder: Path,
 ) -> int:
     from engine.adapters.ccxt.poll_feed import PollFeed, open_async_exchange
-    from engine.paper.console import JsonLog, LiveView
-    from engine.paper.journal import PaperJournal
-    from engine.paper.session import open_session
+    from engine.runtime.paper.console import JsonLog, LiveView
+    from engine.runtime.paper.journal import PaperJournal
+    from engine.runtime.paper.session import open_session
 
     client = open_async_exchange(exchange_id, exchange_url)
     feed = PollFeed(client, timeframes, poll_s=poll_s, until_ns=until_ns, retry=retry)

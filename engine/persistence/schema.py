@@ -4,7 +4,7 @@ Tables (``run_id`` ties them together; deleting a run deletes its rows): ``runs`
 per run: identity, config, headline metrics, metrics JSON, strategy parameters JSON and a
 ``status``), ``orders``, ``fills``, ``trades``, ``equity`` (one row per bar timestamp),
 ``events`` (account and risk events), ``paper_accounts`` and ``paper_journal`` (a paper
-account and the write-ahead journal of its inputs, `engine.paper.journal`), and
+account and the write-ahead journal of its inputs, `engine.runtime.paper.journal`), and
 ``schema_version`` (one row: the version).
 
 Versions: 1 is the schema of the first release (no ``schema_version`` table: a store whose
@@ -178,7 +178,7 @@ equity = _child(
     Column("gross_exposure", Float),
 )
 
-# A paper account (`engine.paper`): its outputs live under ``run_id`` in the tables above;
+# A paper account (`engine.runtime.paper`): its outputs live under ``run_id`` in the tables above;
 # ``config_parts`` holds a hash per decision-making part of its config (resume refuses a
 # change); ``writer`` is ``host:pid`` of the process running it, None once stopped.
 paper_accounts = Table(

@@ -370,7 +370,7 @@ class RunStore:
     def transact(self, what: str, work: Callable[[Connection], _T]) -> _T:
         """Run ``work(conn)`` in one write transaction (retried while busy); return its result.
 
-        For the store's other writers (the paper journal, `engine.paper.journal`): the same
+        For the store's other writers (the paper journal, `engine.runtime.paper.journal`): the same
         locking, retries and one-line `PersistenceError` (``what`` failed: ...) as runs get.
         """
         return self._write(what, work)

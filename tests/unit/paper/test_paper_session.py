@@ -18,10 +18,10 @@ from sqlalchemy import select, update
 from engine.config import RunConfig, load_config
 from engine.errors import ConfigError
 from engine.model import Bar
-from engine.paper import Outputs, PaperJournal, PaperSession, open_session
 from engine.persistence import RunStore
 from engine.persistence.schema import paper_accounts
 from engine.runtime.backtest import iter_bars, load_frames
+from engine.runtime.paper import Outputs, PaperJournal, PaperSession, open_session
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG = REPO / "configs" / "paper_btc.toml"

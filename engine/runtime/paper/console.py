@@ -23,8 +23,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from engine.paper.session import Change, PaperSession
 from engine.report.artifacts import iso
+from engine.runtime.paper.session import Change, PaperSession
 
 __all__ = ["JsonLog", "LiveView"]
 

@@ -39,9 +39,9 @@ import tomli_w
 from engine.config import RunConfig, dump_config
 from engine.errors import ConfigError
 from engine.model import Bar, CancelRequested
-from engine.paper.journal import Account, Entry, Outputs, PaperJournal, bar_entry, entry_bar
 from engine.report.metrics import compute_metrics
 from engine.runtime.node import TradingNode
+from engine.runtime.paper.journal import Account, Entry, Outputs, PaperJournal, bar_entry, entry_bar
 
 __all__ = ["PaperSession", "config_parts", "open_session", "run_id_of"]
 
@@ -294,7 +294,7 @@ def open_session(
         ConfigError: ``resume_only`` and no such account; the config changed; the account
             is running elsewhere.
     """
-    from engine.paper.journal import missing_account
+    from engine.runtime.paper.journal import missing_account
 
     found = journal.load()
     node = TradingNode(config)  # builds the strategy: its module file is hashed

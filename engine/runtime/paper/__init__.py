@@ -11,11 +11,12 @@ console.LiveView / console.JsonLog: what a running account shows and logs
 ```
 
 The command is ``kestrel paper`` (`engine.cli_paper`); the policies (accounts, catch-up,
-stops, what a config change does) are in `engine.paper.session` and README "Paper trading".
+stops, what a config change does) are in `engine.runtime.paper.session`
+and README "Paper trading".
 """
 
-from engine.paper.journal import Account, Entry, Outputs, PaperJournal
-from engine.paper.session import PaperSession, config_parts, open_session, run_id_of
+from engine.runtime.paper.journal import Account, Entry, Outputs, PaperJournal
+from engine.runtime.paper.session import PaperSession, config_parts, open_session, run_id_of
 
 __all__ = [
     "Account",
