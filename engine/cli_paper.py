@@ -220,7 +220,12 @@ async def _run(
         store = RunStore(url)
         journal = PaperJournal(store, name)
         session = open_session(
-            config, journal, resume_only=resume, start_ns=lambda: now_ns, url=store.display_url
+            config,
+            journal,
+            resume_only=resume,
+            start_ns=lambda: now_ns,
+            url=store.display_url,
+            timeframes=timeframes,
         )
         if local is not None:
             local.resume()

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,12 +55,15 @@ def run_id_of(account: str) -> str:
     return f"paper-{safe}"[:96]
 
 
-def config_parts(config: RunConfig, node: TradingNode) -> dict[str, str]:
+def config_parts(
+    config: RunConfig, node: TradingNode, timeframes: Mapping[str, int] | None = None
+) -> dict[str, str]:
     """Return a hash per part of ``config`` that decides the account's numbers.
 
     Parts: ``strategy`` (its path and id), ``params``, ``instruments`` (the symbols and
-    their rules), ``account``, ``execution``, ``risk`` and ``code`` (the bytes of the
-    strategy's module file). The run name, data paths and windows are not parts: paper
+    their rules), ``account``, ``execution``, ``risk``, ``code`` (the bytes of the
+    strategy's module file) and, when given, ``timeframes`` (the bar timeframe of each
+    symbol the feed delivers). The run name, data paths and windows are not parts: paper
     data comes from the feed.
     """
     plain = dump_config(config)
@@ -81,6 +84,9 @@ def config_parts(config: RunConfig, node: TradingNode) -> dict[str, str]:
         for name, value in parts.items()
     }
     hashed["code"] = hashlib.sha256(code).hexdigest()
+    if timeframes is not None:
+        text = json.dumps(dict(sorted(timeframes.items())))
+        hashed["timeframes"] = hashlib.sha256(text.encode()).hexdigest()
     return hashed
 
 
@@ -112,6 +118,7 @@ class PaperSession:
         self._equity = 0
         self._bars = 0
         self._metrics_at = -1
+        self._run_row: dict[str, Any] | None = None  # metrics recomputed every METRICS_EVERY
         self._pending = Outputs()  # outputs not written yet (they ride with the next input)
 
     @property
@@ -229,9 +236,12 @@ class PaperSession:
         ]  # fmt: skip
         self._equity = len(curve)
         due = self._bars - self._metrics_at >= METRICS_EVERY or self._metrics_at < 0
-        if full or due:  # the first call writes the runs row: child rows need it (FK)
-            out.run_row = self.run_row()
+        if full or due or self._run_row is None:
+            self._run_row = self.run_row()
             self._metrics_at = self._bars
+        # the runs row goes with every write: child rows need it (foreign key), also after
+        # a `kestrel runs delete` of the account's run (the account goes on: it comes back)
+        out.run_row = self._run_row
         self._pending.merge(out)
         return changes
 
@@ -280,6 +290,7 @@ def open_session(
     resume_only: bool,
     start_ns: Callable[[], int],
     url: str,
+    timeframes: Mapping[str, int] | None = None,
 ) -> PaperSession:
     """Create or resume the account ``journal.name``; return its session, replayed.
 
@@ -289,6 +300,7 @@ def open_session(
         resume_only: Refuse to create a new account (``--resume``).
         start_ns: The exchange's clock, asked only when the account is new.
         url: The store URL as shown in messages (password masked).
+        timeframes: The feed's timeframe per symbol (a part of the config's identity).
 
     Raises:
         ConfigError: ``resume_only`` and no such account; the config changed; the account
@@ -298,7 +310,7 @@ def open_session(
 
     found = journal.load()
     node = TradingNode(config)  # builds the strategy: its module file is hashed
-    parts = config_parts(config, node)
+    parts = config_parts(config, node, timeframes)
     if found is None:
         if resume_only:
             raise missing_account(journal.name, journal.names(), url)

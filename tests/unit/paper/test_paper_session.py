@@ -217,3 +217,35 @@ def test_outputs_merge_keeps_the_latest_version_of_a_row() -> None:
     first.merge(Outputs(orders=[{"order_id": "a", "status": "filled"}, {"order_id": "b"}]))
     assert first.orders == [{"order_id": "a", "status": "filled"}, {"order_id": "b"}]
     assert not Outputs()
+
+
+def test_a_changed_timeframe_refuses_to_resume(store: RunStore) -> None:
+    config = load_config(CONFIG)
+    hourly = {"BTC/USDT": 3_600_000_000_000}
+    for _ in range(2):  # the same timeframe resumes
+        open_session(
+            config, PaperJournal(store, "tf"), resume_only=False, start_ns=lambda: 0, url="u",
+            timeframes=hourly,
+        )  # fmt: skip
+    with pytest.raises(ConfigError, match=r"\(timeframes changed\)"):
+        open_session(
+            config, PaperJournal(store, "tf"), resume_only=False, start_ns=lambda: 0, url="u",
+            timeframes={"BTC/USDT": 300_000_000_000},
+        )  # fmt: skip
+
+
+def test_a_deleted_run_row_comes_back_with_the_next_bar(store: RunStore) -> None:
+    config = load_config(CONFIG)
+    bars = _bars(config, 40)
+    session = _open(store, config)
+    for bar in bars[:30]:
+        session.process(bar)
+    session.flush_pending()
+    assert store.delete_run(session.account.run_id)  # `kestrel runs delete paper-acct`
+    for bar in bars[30:]:
+        session.process(bar)
+    session.finish()
+    assert store.get_run(session.account.run_id) is not None
+    assert [r["ts_event"] for r in store.table_rows("equity", session.account.run_id)] == [
+        bar.ts_event for bar in bars[29:]
+    ]
