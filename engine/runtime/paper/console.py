@@ -12,6 +12,7 @@ it with a newline first, so every complete line stays parseable.
 from __future__ import annotations
 
 import json
+import time
 from collections import deque
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -27,6 +28,8 @@ from engine.report.artifacts import iso
 from engine.runtime.paper.session import Change, PaperSession
 
 __all__ = ["JsonLog", "LiveView"]
+
+REDRAW_S = 0.1  # at most ten redraws a second, however fast bars come
 
 
 class JsonLog:
@@ -64,6 +67,7 @@ class LiveView:
         self.enabled = enabled
         self.events: deque[str] = deque(maxlen=8)
         self._live: Live | None = None
+        self._drawn = 0.0  # monotonic time of the last redraw
         self._console = console or Console()
 
     def start(self) -> None:
@@ -83,12 +87,15 @@ class LiveView:
         for change in changes:
             if change.kind == "fill" or change.data.get("status") not in ("accepted", "approved"):
                 self.events.append(change.text)
-        if self._live is not None:
+        now = time.monotonic()
+        if self._live is not None and now - self._drawn >= REDRAW_S:  # catch-up: not per bar
             self._live.update(self.render(), refresh=True)
+            self._drawn = now
 
     def stop(self) -> None:
-        """Stop redrawing (the last frame stays on screen)."""
+        """Stop redrawing (the last frame, up to date, stays on screen)."""
         if self._live is not None:
+            self._live.update(self.render(), refresh=True)
             self._live.stop()
             self._live = None
 
