@@ -110,6 +110,7 @@ class PaperSession:
         self.account = account
         self.node = node
         self.node.start()
+        self.symbols = list(config.symbols)  # the feed's bar symbols (open_session sets them)
         self.last_ts: dict[str, int] = {}
         self.replayed = 0
         self.processed = 0  # inputs processed by this process after the replay
@@ -123,8 +124,14 @@ class PaperSession:
 
     @property
     def resume_ns(self) -> int:
-        """The feed's ``since_ns``: the last journaled bar time, else the account's start."""
-        return max(self.last_ts.values(), default=self.account.start_ns)
+        """The feed's ``since_ns``: the earliest of each symbol's last journaled bar time.
+
+        The earliest, not the latest: a stop between two symbols' bars of one time leaves
+        the second one to fetch (the first one comes again and is dropped as a duplicate).
+        A symbol without a journaled bar counts from the account's start.
+        """
+        start = self.account.start_ns
+        return min(self.last_ts.get(symbol, start) for symbol in self.symbols)
 
     def replay(self) -> int:
         """Rebuild the node from the journal; write every output once; return the count."""
@@ -327,6 +334,8 @@ def open_session(
             )
         journal.claim()
     session = PaperSession(config, journal, found, node)
+    if timeframes:
+        session.symbols = list(timeframes)
     session.replay()
     return session
 

@@ -249,3 +249,27 @@ def test_a_deleted_run_row_comes_back_with_the_next_bar(store: RunStore) -> None
     assert [r["ts_event"] for r in store.table_rows("equity", session.account.run_id)] == [
         bar.ts_event for bar in bars[29:]
     ]
+
+
+def test_a_stop_between_two_symbols_bars_of_one_time_resumes_before_it(
+    store: RunStore, tmp_path: Path
+) -> None:
+    text = CONFIG.read_text().replace('path = "data/', f'path = "{REPO}/data/')
+    text += (
+        f'\n[[data]]\npath = "{REPO}/data/binance_ETH_USDT_1h_20201201_20210717.csv"\n'
+        'symbol = "ETH/USDT"\nend = "2020-12-15"\n\n'
+        '[[instruments]]\nsymbol = "ETH/USDT"\nlot_size = 0.0001\n'
+    )
+    (tmp_path / "two.toml").write_text(text)
+    config = load_config(tmp_path / "two.toml")
+    bars = _bars(config, 41)  # 20 times of two symbols, then the first of time 21
+    assert bars[39].ts_event == bars[40].ts_event - 3_600_000_000_000
+    session = _open(store, config)
+    for bar in bars:
+        session.process(bar)
+    again = _open(store, config)  # crash after one symbol of the last time
+    assert again.resume_ns == bars[39].ts_event  # the other symbol's last bar
+    assert again.process(bars[40]) is None  # the feed repeats it: dropped
+    rest = _bars(config, 42)[41]
+    assert rest.symbol != bars[40].symbol
+    assert again.process(rest) is not None
