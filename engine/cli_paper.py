@@ -47,7 +47,7 @@ EXIT_INTERRUPTED = 130
 def paper(
     config: Annotated[Path, typer.Argument(help="Run config (TOML).")],
     account: Annotated[
-        str | None, typer.Option("--account", help="Account name (default: [run] name).")
+        str | None, typer.Option("--account", help="Account name (default: the config's run name).")
     ] = None,
     exchange_url: Annotated[
         str | None,
@@ -80,7 +80,7 @@ def paper(
     resume: Annotated[
         bool, typer.Option("--resume", help="Only resume an existing account.")
     ] = False,
-    poll: Annotated[float, typer.Option("--poll", help="Seconds between polls.")] = 1.0,
+    poll: Annotated[float, typer.Option("--poll", help="Seconds between polls.", min=0.01)] = 1.0,
     log_dir: Annotated[
         Path | None,
         typer.Option("--log-dir", help="Folder of events.jsonl (default <root>/paper/<account>)."),
