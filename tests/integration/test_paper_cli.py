@@ -172,3 +172,31 @@ def test_open_orders_are_canceled_or_kept_at_a_stop(tmp_path: Path, flag: str) -
         assert status == [("accepted",)]
         assert set(kinds) == {"bar"}
         assert "1 open orders" in out
+
+
+BOOM = """
+from engine.strategy import Strategy
+
+
+class Boom(Strategy):
+    def on_start(self, ctx):
+        self.seen = 0
+
+    def on_bar(self, ctx, bar):
+        self.seen += 1
+        if self.seen == 5:
+            raise RuntimeError("boom at bar 5")
+"""
+
+
+def test_a_strategy_error_is_exit_3_and_again_on_resume(kestrel: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "boom.py").write_text(BOOM)
+    config = _config(
+        tmp_path, **{'"strategies.sma_cross:SmaCross"': '"boom.py:Boom"', "params = {": "# {"}
+    )
+    args = _args(config, tmp_path, "--replay", str(config), "--speed", "max")
+    assert_one_line_error(kestrel(*args), "boom at bar 5", code=3)
+    db = tmp_path / "k.db"
+    assert _query(db, "SELECT count(*) FROM paper_journal") == [(5,)]  # the fatal bar too
+    assert_one_line_error(kestrel(*args, "--resume"), "boom at bar 5", code=3)
+    assert _query(db, "SELECT count(*) FROM paper_journal") == [(5,)]
