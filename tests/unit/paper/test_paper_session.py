@@ -1,14 +1,16 @@
 """The paper account's journal and session: replay restores state exactly; nothing doubles.
 
-In-process, no exchange: bars come from the demo config's file and go straight to
-`PaperSession.process`; "a crash" is a session dropped without `finish` (what a SIGKILL
-leaves: the committed journal), "a restart" is `open_session` on the same store.
+In-process, no exchange, on SQLite and PostgreSQL: bars come from the demo config's file
+and go straight to `PaperSession.process`; "a crash" is a session dropped without
+`finish` (what a SIGKILL leaves: the committed journal), "a restart" is `open_session` on
+the same store.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +73,16 @@ def _state(session: PaperSession) -> tuple[Any, ...]:
     )
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> RunStore:
-    return RunStore(f"sqlite:///{tmp_path / 'k.db'}")
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunStore]:
+    """The same code on SQLite and on PostgreSQL (a fresh database, dropped afterwards)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'k.db'}"
+    else:
+        url = request.getfixturevalue("fresh_postgres")
+    store = RunStore(url)
+    yield store
+    store.engine.dispose()
 
 
 def test_a_restart_replays_the_journal_into_the_exact_same_state(store: RunStore) -> None:
