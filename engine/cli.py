@@ -2,7 +2,8 @@
 
 Commands: ``backtest``, ``runs list|show|compare|export|delete|gc``, ``strategies list``,
 ``data inspect``; ``report`` and ``runs`` other than ``show`` live in `engine.cli_report`,
-``data download``, ``data list`` and ``exchange serve`` in `engine.cli_exchange`.
+``data download``, ``data list`` and ``exchange serve`` in `engine.cli_exchange`,
+``paper`` in `engine.cli_paper`.
 Every `KestrelError` becomes one line on stderr and its group's exit code
 (`engine.errors.exit_code`: 2 input to fix, as for usage errors, up to 70 for a bug);
 ``--debug`` anywhere on the command line shows the traceback instead. Ctrl-C prints one
@@ -26,6 +27,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from engine.cli_exchange import register as register_exchange_commands
+from engine.cli_paper import register as register_paper_command
 from engine.cli_report import open_store
 from engine.cli_report import register as register_report_commands
 from engine.config import RunConfig, load_config
@@ -244,6 +246,7 @@ def data_inspect(
 
 register_report_commands(app, runs_app)
 register_exchange_commands(app, data_app)
+register_paper_command(app)
 
 
 def _run_with_progress(run_config: RunConfig) -> BacktestResult:

@@ -51,7 +51,7 @@ def _symbol_from_name(path: str) -> str | None:
     return f"{match.group(1)}/{match.group(2)}" if match else None
 
 
-def _replay_source(
+def replay_source(
     replay: str, symbol: str | None, quote: str
 ) -> tuple[list[BarFrame], dict[str, Instrument], dict[str, float], float, bool]:
     """Return frames, instruments, balances, fee rate and touch from a config or a data file."""
@@ -111,7 +111,7 @@ def exchange_serve(
             rate = float(speed)
         except ValueError:
             raise ConfigError(f"--speed must be a number or max, got {speed!r}") from None
-    frames, instruments, balances, fee_rate, touch = _replay_source(replay, symbol, "USDT")
+    frames, instruments, balances, fee_rate, touch = replay_source(replay, symbol, "USDT")
     exchange = LocalExchange(
         frames,
         instruments,

@@ -374,6 +374,18 @@ class RunStore:
 
         return self._write(f"deleting run {run_id}", remove)
 
+    def transact(self, what: str, work: Callable[[Connection], _T]) -> _T:
+        """Run ``work(conn)`` in one write transaction (retried while busy); return its result.
+
+        For the store's other writers (the paper journal, `engine.runtime.paper.journal`): the same
+        locking, retries and one-line `PersistenceError` (``what`` failed: ...) as runs get.
+        """
+        return self._write(what, work)
+
+    def read(self, query: Any) -> list[dict[str, Any]]:
+        """Return the rows of a SQLAlchemy ``query`` as dicts (retried while busy)."""
+        return self._rows(query)
+
     def _write(self, what: str, work: Callable[[Connection], _T]) -> _T:
         def attempt() -> _T:
             with self._writer.begin() as conn:
