@@ -1,0 +1,565 @@
+"""`CcxtFeed`: live bars (and trades, best bid/ask quotes) from an exchange through ccxt.
+
+In: an async ccxt exchange (``ccxt.pro`` for websockets, ``ccxt.async_support`` for REST
+only), symbols, one timeframe, `FeedOptions`. Out: `engine.feeds.live.LiveFeed`'s events
+(`Bar`, `TradeTick`, `QuoteTick`) through ``stream(since_ns)``, keeping that protocol's
+rules. The closed-candle rule and the time-ordered merge are pure and live in
+`engine.adapters.ccxt.merge`; this module does the network.
+
+How it runs:
+
+* **Start**: markets, symbols and the timeframe are checked (`ExchangeInputError`, with a
+  "did you mean", before anything streams). Each symbol's cursor is ``since_ns`` (catch-up:
+  every closed bar after it is fetched over REST, paginated), or, without it, the last bar
+  already closed (the next bar that closes is the first one yielded).
+* **Websocket mode** (``exchange.has['watchOHLCV']``, unless `FeedOptions.mode` says
+  otherwise): one task per symbol and stream calls ``watch_ohlcv`` / ``watch_trades`` /
+  ``watch_order_book``. Before a closed candle is handed over, any candle missing between
+  the cursor and it is fetched over REST (gap fill); one already handed over is dropped
+  (the catch-up/live seam has neither gap nor duplicate).
+* **Drops**: a ccxt ``NetworkError`` ends the session; after a bounded exponential pause the
+  stream forgets the session's candles (and ccxt's cache of them), backfills over REST up
+  to the exchange clock and subscribes again. `FeedOptions.max_failures` consecutive
+  failures raise `ExchangeTransientError`.
+* **Stalls**: a candle stream silent for `FeedOptions.stale_after_s` (default: one timeframe
+  plus a tenth of it, at least 10 s: every conforming venue sends at least the next candle's
+  opening once per timeframe) is declared stale: its connection is closed as if dropped
+  and the drop path above runs. Nothing the stale session sent is used afterwards.
+* **Polling mode** (no websockets): every `FeedOptions.poll_interval_s` (default a tenth of
+  the timeframe, between 1 s and 60 s) a REST fill up to the exchange clock. Trades and
+  quotes need websockets and are refused in this mode.
+* **Clock**: the exchange's (``fetch_time`` where offered, else the local one); a REST row
+  is final only if the clock read before the request had passed its close.
+
+Trades are deduplicated by (time, id) and backfilled over ``fetch_trades`` after a drop;
+a quote is a state, so none is backfilled (the next one supersedes the last).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from engine.adapters.ccxt.errors import RetryPolicy, retry_after_s, translate
+from engine.adapters.ccxt.merge import (
+    NS_PER_MS,
+    CandleSession,
+    EventMerger,
+    MarketEvent,
+    candle_bar,
+    closed_rows,
+)
+from engine.errors import ExchangeInputError, ExchangeTransientError, InternalError, did_you_mean
+from engine.model import QuoteTick, TradeTick
+
+__all__ = ["CcxtFeed", "FeedOptions", "FeedStats", "open_feed"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FeedOptions:
+    """How a `CcxtFeed` streams.
+
+    Attributes:
+        trades: Also yield `TradeTick`s (``watch_trades``).
+        quotes: Also yield best bid/ask `QuoteTick`s (``watch_order_book``).
+        mode: ``"auto"`` (websockets where ``exchange.has['watchOHLCV']``, else polling),
+            ``"websocket"`` or ``"poll"``.
+        stale_after_s: Silence (s) after which a candle stream is stale; None: derived
+            from the timeframe (see the module docstring).
+        poll_interval_s: Seconds between REST polls; None: derived from the timeframe.
+        page_limit: Candles per ``fetch_ohlcv`` page; None: the exchange's capability.
+        retry: Retries of each REST call (transient errors only).
+        reconnect_backoff_s: First pause before re-subscribing after a drop; doubles.
+        reconnect_max_pause_s: Longest pause between re-subscriptions.
+        max_failures: Consecutive failed sessions before `ExchangeTransientError`.
+    """
+
+    trades: bool = False
+    quotes: bool = False
+    mode: Literal["auto", "websocket", "poll"] = "auto"
+    stale_after_s: float | None = None
+    poll_interval_s: float | None = None
+    page_limit: int | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    reconnect_backoff_s: float = 0.5
+    reconnect_max_pause_s: float = 30.0
+    max_failures: int = 20
+
+
+@dataclass
+class FeedStats:
+    """What happened to the feed's streams (for the node's console and log)."""
+
+    reconnects: int = 0
+    stale: int = 0
+    rest_bars: int = 0
+    stream_bars: int = 0
+
+
+class CcxtFeed:
+    """A `LiveFeed` over one async ccxt exchange for ``symbols`` at ``timeframe``."""
+
+    def __init__(
+        self,
+        exchange: Any,
+        symbols: Sequence[str],
+        timeframe: str,
+        options: FeedOptions | None = None,
+    ) -> None:
+        """Stream ``symbols`` (ties between bars go in this order) from ``exchange``."""
+        if not symbols or len(set(symbols)) != len(symbols):
+            raise ExchangeInputError(f"live feed: symbols must be given once each: {symbols}")
+        self.exchange = exchange
+        self.name = str(getattr(exchange, "id", "exchange"))
+        self.symbols = list(symbols)
+        self.timeframe = timeframe
+        self.options = options or FeedOptions()
+        self.stats = FeedStats()
+        # The closed-candle rule needs each watch to return only what changed since the
+        # last one (ccxt.pro's default; set in case a caller's config turned it off).
+        exchange.newUpdates = True
+        self._tf_ms = 0
+        self._merger = EventMerger(self.symbols)
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._failure: BaseException | None = None
+        self._closed = False
+        self._started = False
+        self._cursor: dict[str, int] = {}  # close (ms) of the last bar handed over
+        self._gap_checked: dict[str, int] = {}
+        self._trade_seen: dict[str, tuple[int, set[str]]] = {}
+        self._last_quote: dict[str, QuoteTick] = {}
+
+    @property
+    def late_ticks(self) -> int:
+        """Ticks dropped because they came after a later event had been yielded."""
+        return self._merger.late_ticks
+
+    # -- the LiveFeed protocol ------------------------------------------------------------
+
+    async def stream(self, since_ns: int | None = None) -> AsyncIterator[MarketEvent]:
+        """Yield events in time order: REST catch-up after ``since_ns`` first, then live."""
+        if self._started:
+            raise InternalError("live feed: stream() may be called once per feed")
+        self._started = True
+        try:
+            websocket = await self._prepare()
+            for symbol in self.symbols:
+                await self._start_cursor(symbol, since_ns)
+                await self._rest_fill(symbol)
+            for symbol in self.symbols:
+                if websocket:
+                    self._spawn(self._watch_bars(symbol))
+                    if self.options.trades:
+                        self._spawn(self._watch_trades(symbol))
+                    if self.options.quotes:
+                        self._spawn(self._watch_quotes(symbol))
+                else:
+                    self._spawn(self._poll_bars(symbol))
+            while True:
+                self._wake.clear()
+                for event in self._merger.ready():
+                    yield event
+                if self._failure is not None:
+                    raise self._failure
+                if self._closed:
+                    return
+                await self._wake.wait()
+        finally:
+            await self._stop_tasks()
+
+    async def close(self) -> None:
+        """Stop every stream and close the exchange's connections; ``stream`` then ends."""
+        self._closed = True
+        self._wake.set()
+        await self._stop_tasks()
+        with contextlib.suppress(Exception):  # closing what is already broken
+            await self.exchange.close()
+
+    # -- start ----------------------------------------------------------------------------
+
+    async def _prepare(self) -> bool:
+        """Check symbols, timeframe and capabilities; return True for websocket mode."""
+        has = dict(getattr(self.exchange, "has", None) or {})
+        timeframes = dict(getattr(self.exchange, "timeframes", None) or {})
+        if not has.get("fetchOHLCV") or not timeframes:
+            raise ExchangeInputError(f"{self.name} does not offer candles (fetchOHLCV)")
+        if self.timeframe not in timeframes:
+            hint = did_you_mean(self.timeframe, timeframes)
+            raise ExchangeInputError(f"{self.name} has no timeframe {self.timeframe!r}{hint}")
+        self._tf_ms = int(self.exchange.parse_timeframe(self.timeframe) * 1000)
+        markets = await self._rest("loading markets", self.exchange.load_markets)
+        for symbol in self.symbols:
+            if symbol not in markets:
+                hint = did_you_mean(symbol, markets)
+                raise ExchangeInputError(f"{self.name} has no symbol {symbol!r}{hint}")
+        mode = self.options.mode
+        websocket = bool(has.get("watchOHLCV")) if mode == "auto" else mode == "websocket"
+        if websocket and not has.get("watchOHLCV"):
+            raise ExchangeInputError(f"{self.name} has no candle websocket (watchOHLCV)")
+        wanted = [("trades", "watchTrades"), ("quotes", "watchOrderBook")]
+        for option, capability in wanted:
+            if getattr(self.options, option) and not (websocket and has.get(capability)):
+                raise ExchangeInputError(
+                    f"{self.name}: live {option} need websockets ({capability})"
+                )
+        return websocket
+
+    async def _start_cursor(self, symbol: str, since_ns: int | None) -> None:
+        if since_ns is not None:
+            # A close in whole ms is after since_ns exactly when it is after its floor in ms.
+            self._cursor[symbol] = since_ns // NS_PER_MS
+            return
+        now = await self._now()
+        since = now - 3 * self._tf_ms
+        page = await self._rest(
+            f"fetching {symbol} candles",
+            lambda: self.exchange.fetch_ohlcv(symbol, self.timeframe, since=since, limit=10),
+        )
+        rows = closed_rows(page, self._tf_ms, now, since)
+        self._cursor[symbol] = int(rows[-1][0]) + self._tf_ms if rows else now - now % self._tf_ms
+
+    # -- REST -----------------------------------------------------------------------------
+
+    async def _rest(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """Return ``await call()``, retrying transient ccxt errors; translate the rest."""
+        import ccxt
+
+        policy = self.options.retry
+        for attempt in range(policy.attempts):
+            try:
+                return await call()
+            except ccxt.BaseError as exc:
+                error = translate(exc, self.name, what)
+                if not isinstance(error, ExchangeTransientError):
+                    raise error from None
+                if attempt + 1 == policy.attempts:
+                    raise ExchangeTransientError(
+                        f"{error} (gave up after {policy.attempts} attempts)"
+                    ) from None
+                await asyncio.sleep(policy.pause_s(attempt, retry_after_s(self.exchange)))
+        raise InternalError("unreachable: the retry loop returns or raises")  # pragma: no cover
+
+    async def _now(self) -> int:
+        if self.exchange.has.get("fetchTime"):
+            return int(await self._rest("reading the time", self.exchange.fetch_time))
+        return int(self.exchange.milliseconds())
+
+    async def _rest_fill(self, symbol: str, before_open_ms: int | None = None) -> None:
+        """Hand over every candle closed by the exchange clock after the cursor (REST).
+
+        With ``before_open_ms`` only candles opening before it (a gap before a stream
+        candle); without, every closed one, and the symbol's bound moves past the clock.
+        """
+        now = await self._now()
+        tf = self._tf_ms
+        limit = self.options.page_limit or _page_limit(self.name)
+        bound_ms = now + 1
+        while True:
+            since = max(0, self._cursor[symbol] - tf + 1)
+
+            def fetch(since: int = since) -> Awaitable[list[list[Any]]]:
+                return self.exchange.fetch_ohlcv(  # type: ignore[no-any-return]
+                    symbol, self.timeframe, since=since, limit=limit
+                )
+
+            page = await self._rest(f"fetching {symbol} candles", fetch)
+            rows = closed_rows(page, tf, now, self._cursor[symbol])
+            if before_open_ms is not None:
+                rows = [row for row in rows if int(row[0]) < before_open_ms]
+            for row in rows:
+                self._hand_over(symbol, row, rest=True)
+            opened = [int(row[0]) + tf for row in page if int(row[0]) + tf > now]
+            if opened:
+                bound_ms = max(bound_ms, min(opened))
+            if not rows or opened or len(page) < limit:
+                break
+        if before_open_ms is None:
+            self._merger.advance(symbol, bound_ms * NS_PER_MS)
+        self._wake.set()
+
+    def _hand_over(self, symbol: str, row: Sequence[Any], rest: bool) -> None:
+        close_ms = int(row[0]) + self._tf_ms
+        if close_ms <= self._cursor[symbol]:
+            return  # handed over already (the catch-up/live seam, a backfill's overlap)
+        self._merger.add_bar(candle_bar(symbol, row, self._tf_ms))
+        self._cursor[symbol] = close_ms
+        if rest:
+            self.stats.rest_bars += 1
+        else:
+            self.stats.stream_bars += 1
+
+    # -- websocket streams ----------------------------------------------------------------
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        async def guarded() -> None:
+            try:
+                await coroutine
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # handed to the consumer of stream()
+                self._failure = exc if self._failure is None else self._failure
+                self._wake.set()
+
+        self._tasks.append(asyncio.ensure_future(guarded()))
+
+    async def _stop_tasks(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def _stale_after_s(self) -> float:
+        if self.options.stale_after_s is not None:
+            return self.options.stale_after_s
+        tf_s = self._tf_ms / 1000.0
+        return tf_s + max(10.0, tf_s / 10.0)
+
+    async def _session(
+        self,
+        what: str,
+        watch: Callable[[], Awaitable[T]],
+        on_result: Callable[[T], Awaitable[None]],
+        recover: Callable[[], Awaitable[None]],
+        message_hash: str | None,
+    ) -> None:
+        """Watch forever: hand results on, recover after drops (and stalls, if hashed)."""
+        import ccxt
+
+        failures = 0
+        stale_s = self._stale_after_s() if message_hash is not None else None
+        while True:
+            task = asyncio.ensure_future(watch())
+            done, _ = await asyncio.wait({task}, timeout=stale_s)
+            if not done:
+                self.stats.stale += 1
+                log.warning(
+                    "%s: %s silent for %.1f s: stale, backfilling", self.name, what, stale_s
+                )
+                await self._drop_connection(task, message_hash or "")
+                await recover()
+                continue
+            try:
+                result = task.result()
+            except ccxt.NetworkError as exc:
+                failures += 1
+                self.stats.reconnects += 1
+                if failures >= self.options.max_failures:
+                    error = translate(exc, self.name, what)
+                    raise ExchangeTransientError(
+                        f"{error} (gave up after {failures} reconnects)"
+                    ) from None
+                pause = min(
+                    self.options.reconnect_backoff_s * 2.0 ** (failures - 1),
+                    self.options.reconnect_max_pause_s,
+                )
+                log.warning("%s: %s dropped (%s); again in %.1f s", self.name, what, exc, pause)
+                await asyncio.sleep(pause)
+                await recover()
+                continue
+            except ccxt.BaseError as exc:
+                raise translate(exc, self.name, what) from None
+            failures = 0
+            await on_result(result)
+
+    async def _drop_connection(self, task: asyncio.Future[Any], message_hash: str) -> None:
+        """Close the connection carrying ``message_hash`` as a drop would; end ``task``."""
+        import ccxt
+
+        error = ccxt.NetworkError(f"{self.name}: {message_hash} stale (no message in time)")
+        for client in list((getattr(self.exchange, "clients", None) or {}).values()):
+            if message_hash in client.subscriptions or message_hash in client.futures:
+                client.on_error(error)
+        done, _ = await asyncio.wait({task}, timeout=2.0)
+        if not done:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+    async def _watch_bars(self, symbol: str) -> None:
+        session = CandleSession()
+        tf = self._tf_ms
+
+        async def on_candles(candles: list[list[Any]]) -> None:
+            closed, newest = session.update(candles)
+            for row in closed:
+                if int(row[0]) > self._cursor[symbol]:  # candles missing before this one
+                    await self._rest_fill(symbol, before_open_ms=int(row[0]))
+                self._hand_over(symbol, row, rest=False)
+            if newest is None:
+                return
+            if newest > self._cursor[symbol] and self._gap_checked.get(symbol) != newest:
+                # Candles closed before this session saw them (or a venue gap): ask REST once.
+                self._gap_checked[symbol] = newest
+                await self._rest_fill(symbol, before_open_ms=newest)
+            self._merger.advance(symbol, (newest + tf) * NS_PER_MS)
+            self._wake.set()
+
+        async def recover() -> None:
+            session.reset()
+            cache = getattr(self.exchange, "ohlcvs", None) or {}
+            cache.get(symbol, {}).pop(self.timeframe, None)  # ccxt's copy of the old session
+            await self._rest_fill(symbol)
+
+        async def watch() -> list[list[Any]]:
+            # A later candle's opening may already sit in ccxt's cache: the watch that
+            # returned the closing one resolved on its own message. Waiting for the next
+            # message would hold the closed bar back until then (a whole timeframe on a
+            # venue that sends only opens and closes). The cache holds only this session.
+            cached = (getattr(self.exchange, "ohlcvs", None) or {}).get(symbol, {})
+            newest = session.newest
+            recent = [
+                list(c)
+                for c in cached.get(self.timeframe) or []
+                if newest is not None and c[0] >= newest  # the newest's own final values too
+            ]
+            if any(c[0] != newest for c in recent):
+                return recent
+            candles: list[list[Any]] = await self.exchange.watch_ohlcv(symbol, self.timeframe)
+            return candles
+
+        await self._session(
+            f"watching {symbol} {self.timeframe} candles",
+            watch,
+            on_candles,
+            recover,
+            f"ohlcv::{symbol}::{self.timeframe}",
+        )
+
+    async def _watch_trades(self, symbol: str) -> None:
+        async def on_trades(trades: list[dict[str, Any]]) -> None:
+            for trade in trades:
+                self._add_trade(symbol, trade)
+            self._wake.set()
+
+        async def recover() -> None:
+            cache = getattr(self.exchange, "trades", None) or {}
+            cache.pop(symbol, None)
+            await self._trade_fill(symbol)
+
+        await self._session(
+            f"watching {symbol} trades",
+            lambda: self.exchange.watch_trades(symbol),
+            on_trades,
+            recover,
+            None,  # a quiet market trades rarely: silence is no sign of a stall here
+        )
+
+    def _add_trade(self, symbol: str, trade: dict[str, Any]) -> None:
+        ts = int(trade["timestamp"])
+        trade_id = str(trade.get("id") or "")
+        last_ts, ids = self._trade_seen.get(symbol, (-1, set()))
+        if ts < last_ts or (ts == last_ts and trade_id in ids):
+            return  # seen already (a backfill overlapping the stream)
+        if ts > last_ts:
+            ids = set()
+        ids.add(trade_id)
+        self._trade_seen[symbol] = (ts, ids)
+        side = str(trade.get("side") or "")
+        self._merger.add_tick(
+            TradeTick(
+                symbol,
+                ts * NS_PER_MS,
+                ts * NS_PER_MS,
+                float(trade["price"]),
+                float(trade["amount"]),
+                side,
+                trade_id,
+            )
+        )
+
+    async def _trade_fill(self, symbol: str) -> None:
+        """Fetch the trades since the last one seen (after a drop), deduplicated."""
+        if not self.exchange.has.get("fetchTrades") or symbol not in self._trade_seen:
+            return
+        limit = self.options.page_limit or 500
+        while True:
+            since = self._trade_seen[symbol][0]
+
+            def fetch(since: int = since) -> Awaitable[list[dict[str, Any]]]:
+                return self.exchange.fetch_trades(  # type: ignore[no-any-return]
+                    symbol, since=since, limit=limit
+                )
+
+            page = await self._rest(f"fetching {symbol} trades", fetch)
+            for trade in page:
+                self._add_trade(symbol, trade)
+            if len(page) < limit or self._trade_seen[symbol][0] == since:
+                break
+        self._wake.set()
+
+    async def _watch_quotes(self, symbol: str) -> None:
+        async def on_book(book: dict[str, Any]) -> None:
+            stamp = book.get("timestamp")
+            bids, asks = book.get("bids") or [], book.get("asks") or []
+            if stamp is None or not bids or not asks:
+                return  # a snapshot without the venue's time cannot be put in order
+            ts = int(stamp) * NS_PER_MS
+            quote = QuoteTick(
+                symbol,
+                ts,
+                ts,
+                float(bids[0][0]),
+                float(asks[0][0]),
+                float(bids[0][1]),
+                float(asks[0][1]),
+            )
+            if self._last_quote.get(symbol) != quote:
+                self._last_quote[symbol] = quote
+                self._merger.add_tick(quote)
+                self._wake.set()
+
+        async def recover() -> None:
+            return None  # ccxt re-snapshots the book on the next watch
+
+        await self._session(
+            f"watching {symbol} order book",
+            lambda: self.exchange.watch_order_book(symbol),
+            on_book,
+            recover,
+            None,
+        )
+
+    # -- polling --------------------------------------------------------------------------
+
+    async def _poll_bars(self, symbol: str) -> None:
+        interval = self.options.poll_interval_s
+        if interval is None:
+            interval = min(60.0, max(1.0, self._tf_ms / 10_000.0))
+        while True:
+            await asyncio.sleep(interval)
+            await self._rest_fill(symbol)
+
+
+def _page_limit(exchange_id: str) -> int:
+    from engine.adapters.ccxt.capabilities import capabilities
+
+    return capabilities(exchange_id).ohlcv_page_limit
+
+
+def open_feed(
+    exchange_id: str,
+    symbols: Sequence[str],
+    timeframe: str,
+    options: FeedOptions | None = None,
+    local_url: str | None = None,
+) -> CcxtFeed:
+    """Return a `CcxtFeed` on a new async ccxt exchange (``local_url``: the local exchange).
+
+    Raises:
+        ExchangeInputError: Unknown exchange (symbols and timeframe are checked by ``stream``).
+    """
+    from engine.adapters.ccxt.download import open_exchange
+
+    return CcxtFeed(
+        open_exchange(exchange_id, local_url, asynchronous=True), symbols, timeframe, options
+    )
