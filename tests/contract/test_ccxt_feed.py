@@ -116,14 +116,18 @@ def test_a_dropped_websocket_reconnects_and_backfills_the_same_sequence(
 ) -> None:
     venue = exchange_factory(btc_rows(300), speed=FAST, history=100)
 
+    marks: dict[str, int] = {}
+
     async def drop(feed: CcxtFeed, n: int) -> None:
         if n == 5:
             await subscribed(venue, "btcusdt@kline_1h")
             await asyncio.to_thread(venue.inject, "ws_drop")
+            marks["stream"] = feed.stats.stream_bars
 
     events, feed = collect(venue, 20, close_ns(venue, 97), action=drop)
     assert events == served(venue, 98, 20)
     assert feed.stats.reconnects >= 1
+    assert feed.stats.stream_bars > marks["stream"]  # the stream came back after the drop
 
 
 def test_a_silent_stall_is_declared_stale_and_backfilled(exchange_factory: Any) -> None:
@@ -162,9 +166,7 @@ def test_symbols_are_merged_by_close_time_ties_in_the_order_given(exchange_facto
     for column in ("open", "high", "low", "close"):
         eth[column] = (eth[column] / 30.0).round(2)
     venue = exchange_factory(rows, extra={"ETH/USDT": eth}, speed=FAST, history=100)
-    events, _ = collect(
-        venue, 16, close_ns(venue, 97), symbols=("ETH/USDT", "BTC/USDT")
-    )
+    events, _ = collect(venue, 16, close_ns(venue, 97), symbols=("ETH/USDT", "BTC/USDT"))
     eth_bars, btc_bars = served(venue, 98, 8, "ETH/USDT"), served(venue, 98, 8)
     assert events == [bar for pair in zip(eth_bars, btc_bars, strict=True) for bar in pair]
 
@@ -186,7 +188,8 @@ def test_trades_and_quotes_follow_the_bar_that_closed_at_their_time(
     bars = [e for e in events if isinstance(e, Bar)]
     trades = [e for e in events if isinstance(e, TradeTick)]
     quotes = [e for e in events if isinstance(e, QuoteTick)]
-    assert bars == served(venue, 100, len(bars)) and len(bars) >= 2
+    assert bars == served(venue, 100, len(bars))
+    assert len(bars) >= 2
     stamps = [e.ts_event for e in events]
     assert stamps == sorted(stamps)
     for bar in bars:  # the bar that closed at T comes before every tick of T
@@ -202,7 +205,8 @@ def test_trades_and_quotes_follow_the_bar_that_closed_at_their_time(
         "buy",
         "102",
     )
-    assert quotes and all(q.bid_price < q.ask_price and q.bid_size > 0 for q in quotes)
+    assert quotes
+    assert all(q.bid_price < q.ask_price and q.bid_size > 0 for q in quotes)
     assert quotes[0].ask_price == float(row101["open"])
     assert feed.late_ticks == 0
 
@@ -224,4 +228,3 @@ def test_exchange_errors_reach_the_caller_in_the_input_group(
     message = str(caught.value)
     assert words in message
     assert "\n" not in message
-
