@@ -4,7 +4,8 @@ In: an async ccxt exchange (``ccxt.pro`` for websockets, ``ccxt.async_support`` 
 only), symbols, one timeframe, `FeedOptions`. Out: `engine.feeds.live.LiveFeed`'s events
 (`Bar`, `TradeTick`, `QuoteTick`) through ``stream(since_ns)``, keeping that protocol's
 rules. The closed-candle rule and the time-ordered merge are pure and live in
-`engine.adapters.ccxt.merge`; this module does the network.
+`engine.adapters.ccxt.merge`; websocket sessions (reconnects, stalls) and the trade and
+quote streams in `engine.adapters.ccxt.watch`; this module owns the bars and REST.
 
 How it runs:
 
@@ -39,12 +40,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-from engine.adapters.ccxt.errors import RetryPolicy, retry_after_s, translate
+from engine.adapters.ccxt.errors import retry_after_s, translate
 from engine.adapters.ccxt.merge import (
     NS_PER_MS,
     CandleSession,
@@ -53,54 +52,12 @@ from engine.adapters.ccxt.merge import (
     candle_bar,
     closed_rows,
 )
+from engine.adapters.ccxt.watch import FeedOptions, FeedStats, Sessions, TickStreams
 from engine.errors import ExchangeInputError, ExchangeTransientError, InternalError, did_you_mean
-from engine.model import QuoteTick, TradeTick
 
 __all__ = ["CcxtFeed", "FeedOptions", "FeedStats", "open_feed"]
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class FeedOptions:
-    """How a `CcxtFeed` streams.
-
-    Attributes:
-        trades: Also yield `TradeTick`s (``watch_trades``).
-        quotes: Also yield best bid/ask `QuoteTick`s (``watch_order_book``).
-        mode: ``"auto"`` (websockets where ``exchange.has['watchOHLCV']``, else polling),
-            ``"websocket"`` or ``"poll"``.
-        stale_after_s: Silence (s) after which a candle stream is stale; None: derived
-            from the timeframe (see the module docstring).
-        poll_interval_s: Seconds between REST polls; None: derived from the timeframe.
-        page_limit: Candles per ``fetch_ohlcv`` page; None: the exchange's capability.
-        retry: Retries of each REST call (transient errors only).
-        reconnect_backoff_s: First pause before re-subscribing after a drop; doubles.
-        reconnect_max_pause_s: Longest pause between re-subscriptions.
-        max_failures: Consecutive failed sessions before `ExchangeTransientError`.
-    """
-
-    trades: bool = False
-    quotes: bool = False
-    mode: Literal["auto", "websocket", "poll"] = "auto"
-    stale_after_s: float | None = None
-    poll_interval_s: float | None = None
-    page_limit: int | None = None
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    reconnect_backoff_s: float = 0.5
-    reconnect_max_pause_s: float = 30.0
-    max_failures: int = 20
-
-
-@dataclass
-class FeedStats:
-    """What happened to the feed's streams (for the node's console and log)."""
-
-    reconnects: int = 0
-    stale: int = 0
-    rest_bars: int = 0
-    stream_bars: int = 0
 
 
 class CcxtFeed:
@@ -129,13 +86,13 @@ class CcxtFeed:
         self._merger = EventMerger(self.symbols)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._sessions = Sessions(exchange, self.options, self.stats)
+        self._ticks = TickStreams(self._sessions, self._merger, self._rest, self._wake.set)
         self._failure: BaseException | None = None
         self._closed = False
         self._started = False
         self._cursor: dict[str, int] = {}  # close (ms) of the last bar handed over
         self._gap_checked: dict[str, int] = {}
-        self._trade_seen: dict[str, tuple[int, set[str]]] = {}
-        self._last_quote: dict[str, QuoteTick] = {}
 
     @property
     def late_ticks(self) -> int:
@@ -158,9 +115,9 @@ class CcxtFeed:
                 if websocket:
                     self._spawn(self._watch_bars(symbol))
                     if self.options.trades:
-                        self._spawn(self._watch_trades(symbol))
+                        self._spawn(self._ticks.trades(symbol))
                     if self.options.quotes:
-                        self._spawn(self._watch_quotes(symbol))
+                        self._spawn(self._ticks.quotes(symbol))
                 else:
                     self._spawn(self._poll_bars(symbol))
             while True:
@@ -318,73 +275,6 @@ class CcxtFeed:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
-    def _stale_after_s(self) -> float:
-        if self.options.stale_after_s is not None:
-            return self.options.stale_after_s
-        tf_s = self._tf_ms / 1000.0
-        return tf_s + max(10.0, tf_s / 10.0)
-
-    async def _session(
-        self,
-        what: str,
-        watch: Callable[[], Awaitable[T]],
-        on_result: Callable[[T], Awaitable[None]],
-        recover: Callable[[], Awaitable[None]],
-        message_hash: str | None,
-    ) -> None:
-        """Watch forever: hand results on, recover after drops (and stalls, if hashed)."""
-        import ccxt
-
-        failures = 0
-        stale_s = self._stale_after_s() if message_hash is not None else None
-        while True:
-            task = asyncio.ensure_future(watch())
-            done, _ = await asyncio.wait({task}, timeout=stale_s)
-            if not done:
-                self.stats.stale += 1
-                log.warning(
-                    "%s: %s silent for %.1f s: stale, backfilling", self.name, what, stale_s
-                )
-                await self._drop_connection(task, message_hash or "")
-                await recover()
-                continue
-            try:
-                result = task.result()
-            except ccxt.NetworkError as exc:
-                failures += 1
-                self.stats.reconnects += 1
-                if failures >= self.options.max_failures:
-                    error = translate(exc, self.name, what)
-                    raise ExchangeTransientError(
-                        f"{error} (gave up after {failures} reconnects)"
-                    ) from None
-                pause = min(
-                    self.options.reconnect_backoff_s * 2.0 ** (failures - 1),
-                    self.options.reconnect_max_pause_s,
-                )
-                log.warning("%s: %s dropped (%s); again in %.1f s", self.name, what, exc, pause)
-                await asyncio.sleep(pause)
-                await recover()
-                continue
-            except ccxt.BaseError as exc:
-                raise translate(exc, self.name, what) from None
-            failures = 0
-            await on_result(result)
-
-    async def _drop_connection(self, task: asyncio.Future[Any], message_hash: str) -> None:
-        """Close the connection carrying ``message_hash`` as a drop would; end ``task``."""
-        import ccxt
-
-        error = ccxt.NetworkError(f"{self.name}: {message_hash} stale (no message in time)")
-        for client in list((getattr(self.exchange, "clients", None) or {}).values()):
-            if message_hash in client.subscriptions or message_hash in client.futures:
-                client.on_error(error)
-        done, _ = await asyncio.wait({task}, timeout=2.0)
-        if not done:
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-
     async def _watch_bars(self, symbol: str) -> None:
         session = CandleSession()
         tf = self._tf_ms
@@ -427,107 +317,19 @@ class CcxtFeed:
             candles: list[list[Any]] = await self.exchange.watch_ohlcv(symbol, self.timeframe)
             return candles
 
-        await self._session(
+        await self._sessions.run(
             f"watching {symbol} {self.timeframe} candles",
             watch,
             on_candles,
             recover,
-            f"ohlcv::{symbol}::{self.timeframe}",
+            (f"ohlcv::{symbol}::{self.timeframe}", self._stale_after_s()),
         )
 
-    async def _watch_trades(self, symbol: str) -> None:
-        async def on_trades(trades: list[dict[str, Any]]) -> None:
-            for trade in trades:
-                self._add_trade(symbol, trade)
-            self._wake.set()
-
-        async def recover() -> None:
-            cache = getattr(self.exchange, "trades", None) or {}
-            cache.pop(symbol, None)
-            await self._trade_fill(symbol)
-
-        await self._session(
-            f"watching {symbol} trades",
-            lambda: self.exchange.watch_trades(symbol),
-            on_trades,
-            recover,
-            None,  # a quiet market trades rarely: silence is no sign of a stall here
-        )
-
-    def _add_trade(self, symbol: str, trade: dict[str, Any]) -> None:
-        ts = int(trade["timestamp"])
-        trade_id = str(trade.get("id") or "")
-        last_ts, ids = self._trade_seen.get(symbol, (-1, set()))
-        if ts < last_ts or (ts == last_ts and trade_id in ids):
-            return  # seen already (a backfill overlapping the stream)
-        if ts > last_ts:
-            ids = set()
-        ids.add(trade_id)
-        self._trade_seen[symbol] = (ts, ids)
-        side = str(trade.get("side") or "")
-        self._merger.add_tick(
-            TradeTick(
-                symbol,
-                ts * NS_PER_MS,
-                ts * NS_PER_MS,
-                float(trade["price"]),
-                float(trade["amount"]),
-                side,
-                trade_id,
-            )
-        )
-
-    async def _trade_fill(self, symbol: str) -> None:
-        """Fetch the trades since the last one seen (after a drop), deduplicated."""
-        if not self.exchange.has.get("fetchTrades") or symbol not in self._trade_seen:
-            return
-        limit = self.options.page_limit or 500
-        while True:
-            since = self._trade_seen[symbol][0]
-
-            def fetch(since: int = since) -> Awaitable[list[dict[str, Any]]]:
-                return self.exchange.fetch_trades(  # type: ignore[no-any-return]
-                    symbol, since=since, limit=limit
-                )
-
-            page = await self._rest(f"fetching {symbol} trades", fetch)
-            for trade in page:
-                self._add_trade(symbol, trade)
-            if len(page) < limit or self._trade_seen[symbol][0] == since:
-                break
-        self._wake.set()
-
-    async def _watch_quotes(self, symbol: str) -> None:
-        async def on_book(book: dict[str, Any]) -> None:
-            stamp = book.get("timestamp")
-            bids, asks = book.get("bids") or [], book.get("asks") or []
-            if stamp is None or not bids or not asks:
-                return  # a snapshot without the venue's time cannot be put in order
-            ts = int(stamp) * NS_PER_MS
-            quote = QuoteTick(
-                symbol,
-                ts,
-                ts,
-                float(bids[0][0]),
-                float(asks[0][0]),
-                float(bids[0][1]),
-                float(asks[0][1]),
-            )
-            if self._last_quote.get(symbol) != quote:
-                self._last_quote[symbol] = quote
-                self._merger.add_tick(quote)
-                self._wake.set()
-
-        async def recover() -> None:
-            return None  # ccxt re-snapshots the book on the next watch
-
-        await self._session(
-            f"watching {symbol} order book",
-            lambda: self.exchange.watch_order_book(symbol),
-            on_book,
-            recover,
-            None,
-        )
+    def _stale_after_s(self) -> float:
+        if self.options.stale_after_s is not None:
+            return self.options.stale_after_s
+        tf_s = self._tf_ms / 1000.0
+        return tf_s + max(10.0, tf_s / 10.0)
 
     # -- polling --------------------------------------------------------------------------
 
