@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from engine.adapters.ccxt.errors import retry_after_s, translate
@@ -101,7 +101,7 @@ class CcxtFeed:
 
     # -- the LiveFeed protocol ------------------------------------------------------------
 
-    async def stream(self, since_ns: int | None = None) -> AsyncIterator[MarketEvent]:
+    async def stream(self, since_ns: int | None = None) -> AsyncGenerator[MarketEvent, None]:
         """Yield events in time order: REST catch-up after ``since_ns`` first, then live."""
         if self._started:
             raise InternalError("live feed: stream() may be called once per feed")
