@@ -90,7 +90,7 @@ def test_catch_up_pages_history_then_goes_live_without_gap_or_duplicate(
     venue = exchange_factory(btc_rows(300), paused=True, history=100)
 
     async def step_after(feed: CcxtFeed, n: int) -> None:
-        if n >= 50:  # rows 50..99 came from REST; now two bars close live
+        if 50 <= n < 52:  # rows 50..99 came from REST; now two bars close live
             await subscribed(venue, "btcusdt@kline_1h")
             await asyncio.to_thread(venue.advance, 1)
 
