@@ -208,7 +208,9 @@ def test_trades_and_quotes_follow_the_bar_that_closed_at_their_time(
     )
     assert quotes
     assert all(q.bid_price < q.ask_price and q.bid_size > 0 for q in quotes)
-    assert quotes[0].ask_price == float(row101["open"])
+    opens = btc_rows(300).set_index("timestamp")["open"]
+    for quote in quotes:  # the best ask is the open of the bar that opened at the quote
+        assert quote.ask_price == float(opens[quote.ts_event // 1_000_000])
     assert feed.late_ticks == 0
 
 
@@ -258,3 +260,29 @@ def test_open_feed_refuses_an_unknown_exchange_and_picks_the_async_flavour() -> 
     assert isinstance(feed.exchange, getattr(ccxt.async_support, rest_only))
     assert not isinstance(feed.exchange, getattr(ccxt, rest_only))  # not the blocking one
     asyncio.run(feed.close())
+
+
+def test_trades_survive_a_drop_without_gap_or_duplicate(exchange_factory: Any) -> None:
+    rows = btc_rows(300)
+    venue = exchange_factory(rows, speed=FAST, history=100)
+
+    async def drop(feed: CcxtFeed, n: int) -> None:
+        if n == 12:
+            await subscribed(venue, "btcusdt@kline_1h", "btcusdt@trade")
+            await asyncio.to_thread(venue.inject, "ws_drop")
+
+    options = FeedOptions(trades=True)
+    events, feed = collect(venue, 40, close_ns(venue, 97), options, action=drop)
+    bars = [e for e in events if isinstance(e, Bar)]
+    trades = [e for e in events if isinstance(e, TradeTick)]
+    assert bars == served(venue, 98, len(bars))
+    stamps = [e.ts_event for e in events]
+    assert stamps == sorted(stamps)
+    ids = [int(t.trade_id) for t in trades]
+    assert len(ids) >= 10
+    assert ids == list(range(ids[0], ids[0] + len(ids)))  # no gap, no duplicate
+    for trade in trades:  # the synthetic trade of row id - 1, at its open
+        row = rows.iloc[int(trade.trade_id) - 1]
+        assert (trade.ts_event, trade.price) == (int(row["timestamp"]) * 10**6, row["open"])
+    assert feed.stats.reconnects >= 1
+    assert feed.late_ticks == 0

@@ -87,7 +87,9 @@ class CcxtFeed:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._sessions = Sessions(exchange, self.options, self.stats)
-        self._ticks = TickStreams(self._sessions, self._merger, self._rest, self._wake.set)
+        self._ticks = TickStreams(
+            self._sessions, self._merger, self._rest, self._now, self._wake.set
+        )
         self._failure: BaseException | None = None
         self._closed = False
         self._started = False

@@ -28,7 +28,9 @@ position)`` is below every symbol's ``(bound, 0, position)``: bars come out in c
 order with ties in the order the symbols were given, and a tick never precedes a bar that
 closed at or before it. Ticks are not waited for (they are live; holding them for a quiet
 symbol would delay them by up to a timeframe): a tick older than the last event released
-is dropped and counted (`EventMerger.late_ticks`), never delivered out of order.
+is dropped and counted (`EventMerger.late_ticks`), never delivered out of order — except
+while a trade stream backfills after a drop: it holds the merge at its last trade
+(`EventMerger.hold`) so the trades it finds over REST still fit in.
 """
 
 from __future__ import annotations
@@ -119,6 +121,7 @@ class EventMerger:
         self._seq = 0
         self._last_ts: int | None = None
         self._last_bar: dict[str, int] = {}
+        self._holds: dict[str, int] = {}
         self.late_ticks = 0
 
     def bound(self, symbol: str) -> int:
@@ -143,6 +146,18 @@ class EventMerger:
         """Say no bar of ``symbol`` still to come closes before ``bound_ns`` (never moves back)."""
         self._bounds[symbol] = max(self._bounds[symbol], bound_ns)
 
+    def hold(self, stream: str, ts_ns: int) -> None:
+        """Release nothing at or after ``ts_ns`` until `release`: ``stream`` is backfilling.
+
+        A trade stream that dropped holds the merge at its last trade, so the trades its
+        REST backfill finds are not late for events the other streams delivered meanwhile.
+        """
+        self._holds[stream] = ts_ns
+
+    def release(self, stream: str) -> None:
+        """End the `hold` of ``stream``."""
+        self._holds.pop(stream, None)
+
     def _push(self, event: MarketEvent, rank: int) -> None:
         self._seq += 1
         key = (event.ts_event, rank, self._position[event.symbol], self._seq, event)
@@ -151,6 +166,8 @@ class EventMerger:
     def ready(self) -> list[MarketEvent]:
         """Pop every event no stream can still precede, in order."""
         floor = min((bound, 0, self._position[s]) for s, bound in self._bounds.items())
+        if self._holds:
+            floor = min(floor, (min(self._holds.values()), -1, -1))
         out: list[MarketEvent] = []
         while self._heap and self._heap[0][:3] < floor:
             ts, rank, _, _, event = heapq.heappop(self._heap)

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from engine.adapters.ccxt.capabilities import capabilities
 from engine.adapters.ccxt.errors import RetryPolicy, translate
 from engine.adapters.ccxt.merge import NS_PER_MS, EventMerger
 from engine.errors import ExchangeTransientError
@@ -89,8 +90,12 @@ class Sessions:
         on_result: Callable[[T], Awaitable[None]],
         recover: Callable[[], Awaitable[None]],
         stale: tuple[str, float] | None = None,
+        on_drop: Callable[[], None] | None = None,
     ) -> None:
         """Watch forever; ``stale`` = (ccxt message hash, bound in s) to detect stalls.
+
+        ``on_drop`` runs as soon as a drop or stall is seen, before any pause (what must
+        not wait, like holding the merge); ``recover`` runs before the next subscription.
 
         Raises:
             ExchangeTransientError: After `FeedOptions.max_failures` drops in a row.
@@ -104,6 +109,8 @@ class Sessions:
             task = asyncio.ensure_future(watch())
             done, _ = await asyncio.wait({task}, timeout=stale[1] if stale else None)
             if stale is not None and not done:
+                if on_drop is not None:
+                    on_drop()
                 self.stats.stale += 1
                 log.warning("%s: %s silent for %.1f s: stale", self.name, what, stale[1])
                 await self.drop_connection(task, stale[0])
@@ -112,6 +119,8 @@ class Sessions:
             try:
                 result = task.result()
             except ccxt.NetworkError as exc:
+                if on_drop is not None:
+                    on_drop()
                 failures += 1
                 self.stats.reconnects += 1
                 if failures >= self.options.max_failures:
@@ -160,13 +169,18 @@ class TickStreams:
         sessions: Sessions,
         merger: EventMerger,
         rest: RestCall,
+        clock: Callable[[], Awaitable[int]],
         wake: Callable[[], None],
     ) -> None:
-        """Queue ticks on ``merger``; fetch through ``rest``; call ``wake`` after each batch."""
+        """Queue ticks on ``merger``; fetch through ``rest``; call ``wake`` after each batch.
+
+        ``clock`` returns the exchange's time in ms (how far a trade backfill goes).
+        """
         self.sessions = sessions
         self.exchange = sessions.exchange
         self.merger = merger
         self.rest = rest
+        self.clock = clock
         self.wake = wake
         self._trade_seen: dict[str, tuple[int, set[str]]] = {}
         self._last_quote: dict[str, QuoteTick] = {}
@@ -179,10 +193,21 @@ class TickStreams:
                 self._add_trade(symbol, trade)
             self.wake()
 
+        hold = f"trades:{symbol}"
+
+        def on_drop() -> None:
+            seen = self._trade_seen.get(symbol)
+            if seen is not None and self.exchange.has.get("fetchTrades"):
+                self.merger.hold(hold, seen[0] * NS_PER_MS)
+
         async def recover() -> None:
             cache = getattr(self.exchange, "trades", None) or {}
             cache.pop(symbol, None)  # ccxt's copy of the old session
-            await self._trade_fill(symbol)
+            try:
+                await self._trade_fill(symbol)
+            finally:
+                self.merger.release(hold)
+                self.wake()
 
         await self.sessions.run(
             f"watching {symbol} trades",
@@ -190,6 +215,7 @@ class TickStreams:
             on_trades,
             recover,
             None,  # a quiet market trades rarely: silence is no sign of a stall here
+            on_drop,
         )
 
     def _add_trade(self, symbol: str, trade: dict[str, Any]) -> None:
@@ -216,14 +242,21 @@ class TickStreams:
         )
 
     async def _trade_fill(self, symbol: str) -> None:
-        """Fetch the trades since the last one seen (after a drop), deduplicated."""
+        """Fetch the trades since the last one seen (after a drop), deduplicated.
+
+        Pages follow the last trade; where one request covers only a window of time from
+        ``since`` (`Capabilities.trades_window_ms`: Binance, one hour) a short page means
+        "no more in this window", so the cursor moves on by the window up to the clock.
+        """
         if not self.exchange.has.get("fetchTrades") or symbol not in self._trade_seen:
             return
-        limit = self.sessions.options.page_limit or 500
+        caps = capabilities(self.sessions.name)
+        limit = self.sessions.options.page_limit or caps.trades_page_limit
+        now = await self.clock()
+        cursor = self._trade_seen[symbol][0]
         while True:
-            since = self._trade_seen[symbol][0]
 
-            def fetch(since: int = since) -> Awaitable[list[dict[str, Any]]]:
+            def fetch(since: int = cursor) -> Awaitable[list[dict[str, Any]]]:
                 return self.exchange.fetch_trades(  # type: ignore[no-any-return]
                     symbol, since=since, limit=limit
                 )
@@ -231,9 +264,12 @@ class TickStreams:
             page = await self.rest(f"fetching {symbol} trades", fetch)
             for trade in page:
                 self._add_trade(symbol, trade)
-            if len(page) < limit or self._trade_seen[symbol][0] == since:
+            if len(page) >= limit and self._trade_seen[symbol][0] > cursor:
+                cursor = self._trade_seen[symbol][0]  # a full page: more may follow
+            elif caps.trades_window_ms is not None and cursor + caps.trades_window_ms < now:
+                cursor += caps.trades_window_ms  # the window is exhausted, not the history
+            else:
                 break
-        self.wake()
 
     async def quotes(self, symbol: str) -> None:
         """Stream ``symbol``'s best bid/ask; none is backfilled (the next one supersedes)."""

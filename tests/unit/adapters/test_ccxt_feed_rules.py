@@ -274,3 +274,17 @@ def test_inputs_are_checked_before_streaming() -> None:
         asyncio.run(first(CcxtFeed(exchange, ["A/B"], "1m", FeedOptions(trades=True))))
     with pytest.raises(ExchangeInputError, match="given once each"):
         CcxtFeed(exchange, ["A/B", "A/B"], "1m")
+
+
+def test_a_backfilling_trade_stream_holds_later_events_until_it_is_done() -> None:
+    merger = EventMerger(["A"])
+    bar = candle_bar("A", candle(0, 101.0, 1.0), MIN)
+    merger.add_bar(bar)
+    merger.advance("A", bar.ts_event + MIN * 10**6)
+    merger.hold("trades:A", bar.ts_event - 10)
+    assert merger.ready() == []
+    missed = TradeTick("A", bar.ts_event - 5, bar.ts_event - 5, 100.5, 0.1, "sell", "41")
+    merger.add_tick(missed)  # found by the backfill: older than the bar, still in time
+    merger.release("trades:A")
+    assert merger.ready() == [missed, bar]
+    assert merger.late_ticks == 0
