@@ -218,6 +218,10 @@ class CcxtFeed:
         candle); without, every closed one, and the symbol's bound moves past the clock.
         """
         now = await self._now()
+        if before_open_ms is not None:
+            # The stream has shown a candle opening at before_open_ms, so every earlier one
+            # has closed, whatever a REST clock lagging behind the stream says.
+            now = max(now, before_open_ms)
         tf = self._tf_ms
         limit = self.options.page_limit or _page_limit(self.name)
         bound_ms = now + 1

@@ -288,3 +288,23 @@ def test_a_backfilling_trade_stream_holds_later_events_until_it_is_done() -> Non
     merger.release("trades:A")
     assert merger.ready() == [missed, bar]
     assert merger.late_ticks == 0
+
+
+def test_a_gap_before_a_stream_candle_is_filled_even_if_the_rest_clock_lags() -> None:
+    async def scenario() -> None:
+        rows = [candle(0, 101.0, 5.0), candle(1, 102.0, 6.0)]
+        exchange = FakeExchange(rows, now_ms=T0 + MIN + 1)
+        feed = feed_of(exchange)
+        events = Reader(feed, (T0 + MIN) * 10**6)
+        assert await events.nothing_within(0.05)
+        exchange.now = T0 + 2 * MIN - 1  # REST's clock: candle 1 not closed yet
+        exchange.queue.put_nowait([candle(2, 100.0, 0.1)])  # the stream: candle 2 opened
+        exchange.queue.put_nowait([candle(2, 103.0, 4.0), candle(3, 103.0, 0.1)])
+        got = [await events.next(), await events.next()]
+        assert got == [
+            candle_bar("A/B", rows[1], MIN),
+            candle_bar("A/B", candle(2, 103.0, 4.0), MIN),
+        ]
+        await feed.close()
+
+    asyncio.run(scenario())
