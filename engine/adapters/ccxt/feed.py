@@ -53,7 +53,13 @@ from engine.adapters.ccxt.merge import (
     closed_rows,
 )
 from engine.adapters.ccxt.watch import FeedOptions, FeedStats, Sessions, TickStreams
-from engine.errors import ExchangeInputError, ExchangeTransientError, InternalError, did_you_mean
+from engine.errors import (
+    ConfigError,
+    ExchangeInputError,
+    ExchangeTransientError,
+    InternalError,
+    did_you_mean,
+)
 
 __all__ = ["CcxtFeed", "FeedOptions", "FeedStats", "open_feed"]
 
@@ -72,7 +78,7 @@ class CcxtFeed:
     ) -> None:
         """Stream ``symbols`` (ties between bars go in this order) from ``exchange``."""
         if not symbols or len(set(symbols)) != len(symbols):
-            raise ExchangeInputError(f"live feed: symbols must be given once each: {symbols}")
+            raise ConfigError(f"live feed: symbols must be given once each: {list(symbols)}")
         self.exchange = exchange
         self.name = str(getattr(exchange, "id", "exchange"))
         self.symbols = list(symbols)

@@ -16,6 +16,7 @@ import pytest
 from engine.adapters.ccxt.feed import CcxtFeed, FeedOptions
 from engine.adapters.ccxt.merge import CandleSession, EventMerger, candle_bar, closed_rows
 from engine.errors import (
+    ConfigError,
     ExchangeError,
     ExchangeInputError,
     ExchangeTransientError,
@@ -272,7 +273,7 @@ def test_inputs_are_checked_before_streaming() -> None:
         asyncio.run(first(CcxtFeed(exchange, ["A/B"], "5m")))
     with pytest.raises(ExchangeInputError, match="live trades need websockets"):
         asyncio.run(first(CcxtFeed(exchange, ["A/B"], "1m", FeedOptions(trades=True))))
-    with pytest.raises(ExchangeInputError, match="given once each"):
+    with pytest.raises(ConfigError, match="given once each"):
         CcxtFeed(exchange, ["A/B", "A/B"], "1m")
 
 
