@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from engine.adapters.ccxt.capabilities import capabilities
 from engine.adapters.ccxt.feed import CcxtFeed, FeedOptions, open_feed
 from engine.errors import ExchangeInputError
 from engine.feeds.live import LiveFeed
@@ -49,7 +50,8 @@ def collect(
     """Run a feed until ``count`` events; ``action(feed, n)`` runs after the n-th event."""
 
     async def main() -> tuple[list[Any], CcxtFeed]:
-        feed = CcxtFeed(ccxt_client(venue, pro=True), list(symbols), timeframe, options)
+        client = ccxt_client(venue, pro=True)
+        feed = CcxtFeed(client, list(symbols), timeframe, options, capabilities("local"))
         protocol: LiveFeed = feed  # the node sees the feed through the protocol
         helper = asyncio.ensure_future(background()) if background else None
         events: list[Any] = []

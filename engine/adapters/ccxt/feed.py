@@ -22,10 +22,12 @@ How it runs:
   stream forgets the session's candles (and ccxt's cache of them), backfills over REST up
   to the exchange clock and subscribes again. `FeedOptions.max_failures` consecutive
   failures raise `ExchangeTransientError`.
-* **Stalls**: a candle stream silent for `FeedOptions.stale_after_s` (default: one timeframe
-  plus a tenth of it, at least 10 s: every conforming venue sends at least the next candle's
-  opening once per timeframe) is declared stale: its connection is closed as if dropped
-  and the drop path above runs. Nothing the stale session sent is used afterwards.
+* **Stalls**: a candle stream silent for `FeedOptions.stale_after_s` is declared stale: its
+  connection is closed as if dropped and the drop path above runs; nothing the stale
+  session sent is used afterwards. The default comes from the venue's capabilities: 15 of
+  its in-progress candle pushes (at least 30 s; Binance pushes every 2 s), or, where the
+  venue only speaks when a candle opens or closes, one timeframe plus a tenth (at least
+  10 s more), since even such a venue sends the next candle's opening once per timeframe.
 * **Polling mode** (no websockets): every `FeedOptions.poll_interval_s` (default a tenth of
   the timeframe, between 1 s and 60 s) a REST fill up to the exchange clock. Trades and
   quotes need websockets and are refused in this mode.
@@ -40,9 +42,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
+from engine.adapters.ccxt.capabilities import Capabilities, capabilities
 from engine.adapters.ccxt.errors import retry_after_s, translate
 from engine.adapters.ccxt.merge import (
     NS_PER_MS,
@@ -52,7 +56,13 @@ from engine.adapters.ccxt.merge import (
     candle_bar,
     closed_rows,
 )
-from engine.adapters.ccxt.watch import FeedOptions, FeedStats, Sessions, TickStreams
+from engine.adapters.ccxt.watch import (
+    FeedOptions,
+    FeedStats,
+    Sessions,
+    TickStreams,
+    default_stale_after_s,
+)
 from engine.errors import (
     ConfigError,
     ExchangeInputError,
@@ -75,8 +85,13 @@ class CcxtFeed:
         symbols: Sequence[str],
         timeframe: str,
         options: FeedOptions | None = None,
+        caps: Capabilities | None = None,
     ) -> None:
-        """Stream ``symbols`` (ties between bars go in this order) from ``exchange``."""
+        """Stream ``symbols`` (ties between bars go in this order) from ``exchange``.
+
+        ``caps``: the venue's page sizes and candle cadence; None looks them up by
+        ``exchange.id`` (`engine.adapters.ccxt.capabilities`).
+        """
         if not symbols or len(set(symbols)) != len(symbols):
             raise ConfigError(f"live feed: symbols must be given once each: {list(symbols)}")
         self.exchange = exchange
@@ -85,6 +100,7 @@ class CcxtFeed:
         self.timeframe = timeframe
         self.options = options or FeedOptions()
         self.stats = FeedStats()
+        self.caps = caps or capabilities(self.name)
         # The closed-candle rule needs each watch to return only what changed since the
         # last one (ccxt.pro's default; set in case a caller's config turned it off).
         exchange.newUpdates = True
@@ -94,7 +110,7 @@ class CcxtFeed:
         self._tasks: list[asyncio.Task[None]] = []
         self._sessions = Sessions(exchange, self.options, self.stats)
         self._ticks = TickStreams(
-            self._sessions, self._merger, self._rest, self._now, self._wake.set
+            self._sessions, self.caps, self._merger, self._rest, self._now, self._wake.set
         )
         self._failure: BaseException | None = None
         self._closed = False
@@ -229,7 +245,7 @@ class CcxtFeed:
             # has closed, whatever a REST clock lagging behind the stream says.
             now = max(now, before_open_ms)
         tf = self._tf_ms
-        limit = self.options.page_limit or _page_limit(self.name)
+        limit = self.options.page_limit or self.caps.ohlcv_page_limit
         bound_ms = now + 1
         while True:
             since = max(0, self._cursor[symbol] - tf + 1)
@@ -340,8 +356,7 @@ class CcxtFeed:
     def _stale_after_s(self) -> float:
         if self.options.stale_after_s is not None:
             return self.options.stale_after_s
-        tf_s = self._tf_ms / 1000.0
-        return tf_s + max(10.0, tf_s / 10.0)
+        return default_stale_after_s(self._tf_ms, self.caps)
 
     # -- polling --------------------------------------------------------------------------
 
@@ -354,12 +369,6 @@ class CcxtFeed:
             await self._rest_fill(symbol)
 
 
-def _page_limit(exchange_id: str) -> int:
-    from engine.adapters.ccxt.capabilities import capabilities
-
-    return capabilities(exchange_id).ohlcv_page_limit
-
-
 def open_feed(
     exchange_id: str,
     symbols: Sequence[str],
@@ -369,11 +378,15 @@ def open_feed(
 ) -> CcxtFeed:
     """Return a `CcxtFeed` on a new async ccxt exchange (``local_url``: the local exchange).
 
+    With ``local_url`` (or ``$KESTREL_EXCHANGE_URL``) the feed uses the local exchange's
+    capabilities, not those of the exchange id it speaks as.
+
     Raises:
         ExchangeInputError: Unknown exchange (symbols and timeframe are checked by ``stream``).
     """
-    from engine.adapters.ccxt.download import open_exchange
+    from engine.adapters.ccxt.download import LOCAL_URL_ENV, open_exchange
 
-    return CcxtFeed(
-        open_exchange(exchange_id, local_url, asynchronous=True), symbols, timeframe, options
-    )
+    local = bool(local_url or os.environ.get(LOCAL_URL_ENV))
+    exchange = open_exchange(exchange_id, local_url, asynchronous=True)
+    caps = capabilities("local" if local else exchange_id)
+    return CcxtFeed(exchange, symbols, timeframe, options, caps)

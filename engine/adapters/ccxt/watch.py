@@ -19,13 +19,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from engine.adapters.ccxt.capabilities import capabilities
+from engine.adapters.ccxt.capabilities import Capabilities
 from engine.adapters.ccxt.errors import RetryPolicy, translate
 from engine.adapters.ccxt.merge import NS_PER_MS, EventMerger
 from engine.errors import ExchangeTransientError
 from engine.model import QuoteTick, TradeTick
 
-__all__ = ["FeedOptions", "FeedStats", "Sessions", "TickStreams"]
+__all__ = ["FeedOptions", "FeedStats", "Sessions", "TickStreams", "default_stale_after_s"]
 
 log = logging.getLogger("engine.adapters.ccxt.feed")
 T = TypeVar("T")
@@ -71,6 +71,19 @@ class FeedStats:
     stale: int = 0
     rest_bars: int = 0
     stream_bars: int = 0
+
+
+def default_stale_after_s(timeframe_ms: int, caps: Capabilities) -> float:
+    """Return how long a healthy candle stream of this venue can stay silent, in seconds.
+
+    15 of its in-progress candle pushes (at least 30 s) where the venue resends the candle
+    (`Capabilities.candle_push_s`); else one timeframe plus a tenth of it (at least 10 s):
+    even a venue that speaks only when candles open and close sends one per timeframe.
+    """
+    if caps.candle_push_s is not None:
+        return max(30.0, 15.0 * caps.candle_push_s)
+    timeframe_s = timeframe_ms / 1000.0
+    return timeframe_s + max(10.0, timeframe_s / 10.0)
 
 
 class Sessions:
@@ -167,6 +180,7 @@ class TickStreams:
     def __init__(
         self,
         sessions: Sessions,
+        caps: Capabilities,
         merger: EventMerger,
         rest: RestCall,
         clock: Callable[[], Awaitable[int]],
@@ -174,9 +188,11 @@ class TickStreams:
     ) -> None:
         """Queue ticks on ``merger``; fetch through ``rest``; call ``wake`` after each batch.
 
-        ``clock`` returns the exchange's time in ms (how far a trade backfill goes).
+        ``caps`` gives the trade page size and window; ``clock`` returns the exchange's
+        time in ms (how far a trade backfill goes).
         """
         self.sessions = sessions
+        self.caps = caps
         self.exchange = sessions.exchange
         self.merger = merger
         self.rest = rest
@@ -250,7 +266,7 @@ class TickStreams:
         """
         if not self.exchange.has.get("fetchTrades") or symbol not in self._trade_seen:
             return
-        caps = capabilities(self.sessions.name)
+        caps = self.caps
         limit = self.sessions.options.page_limit or caps.trades_page_limit
         now = await self.clock()
         cursor = self._trade_seen[symbol][0]

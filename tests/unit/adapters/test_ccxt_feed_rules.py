@@ -13,8 +13,10 @@ from typing import Any, ClassVar
 import ccxt
 import pytest
 
-from engine.adapters.ccxt.feed import CcxtFeed, FeedOptions
+from engine.adapters.ccxt.capabilities import Capabilities, capabilities
+from engine.adapters.ccxt.feed import CcxtFeed, FeedOptions, open_feed
 from engine.adapters.ccxt.merge import CandleSession, EventMerger, candle_bar, closed_rows
+from engine.adapters.ccxt.watch import default_stale_after_s
 from engine.errors import (
     ConfigError,
     ExchangeError,
@@ -309,3 +311,13 @@ def test_a_gap_before_a_stream_candle_is_filled_even_if_the_rest_clock_lags() ->
         await feed.close()
 
     asyncio.run(scenario())
+
+
+def test_the_staleness_bound_comes_from_the_venues_cadence_else_the_timeframe() -> None:
+    assert default_stale_after_s(MIN, Capabilities()) == 70.0  # 60 s + at least 10 s
+    assert default_stale_after_s(3_600_000, Capabilities()) == 3960.0  # 1 h + 6 min
+    assert default_stale_after_s(3_600_000, capabilities("binance")) == 30.0  # pushes every 2 s
+    assert capabilities("local").candle_push_s is None  # speaks only at opens and closes
+    local = open_feed("binance", ["BTC/USDT"], "1h", local_url="http://127.0.0.1:9")
+    assert local.caps == capabilities("local")  # not Binance's: it is not Binance
+    asyncio.run(local.exchange.close())
