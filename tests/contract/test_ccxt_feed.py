@@ -288,3 +288,22 @@ def test_trades_survive_a_drop_without_gap_or_duplicate(exchange_factory: Any) -
         assert (trade.ts_event, trade.price) == (int(row["timestamp"]) * 10**6, row["open"])
     assert feed.stats.reconnects >= 1
     assert feed.late_ticks == 0
+
+
+def test_until_ns_ends_the_stream_after_its_last_bar(exchange_factory: Any) -> None:
+    venue = exchange_factory(btc_rows(300), paused=True, history=100)
+
+    async def main() -> tuple[list[Any], int]:
+        options = FeedOptions(until_ns=close_ns(venue, 60), page_limit=4)
+        feed = CcxtFeed(
+            ccxt_client(venue, pro=True), ["BTC/USDT"], "1h", options, capabilities("local")
+        )
+        assert await feed.check() is True  # websockets; symbols and timeframe known
+        now_ns = await feed.now_ns()
+        events = [event async for event in feed.stream(close_ns(venue, 49))]  # ends by itself
+        await feed.close()
+        return events, now_ns
+
+    events, now_ns = asyncio.run(asyncio.wait_for(main(), 20))
+    assert events == served(venue, 50, 11)  # rows 50..60, nothing after
+    assert now_ns == venue.replay.now_ms * 1_000_000

@@ -31,6 +31,9 @@ How it runs:
 * **Polling mode** (no websockets): every `FeedOptions.poll_interval_s` (default a tenth of
   the timeframe, between 1 s and 60 s) a REST fill up to the exchange clock. Trades and
   quotes need websockets and are refused in this mode.
+* **End**: with `FeedOptions.until_ns` the stream ends by itself once every event at or
+  before it has been yielded (a paper run over a window; a replay whose last bar never
+  closes); events after it are not yielded.
 * **Clock**: the exchange's (``fetch_time`` where offered, else the local one); a REST row
   is final only if the clock read before the request had passed its close.
 
@@ -115,6 +118,7 @@ class CcxtFeed:
         self._failure: BaseException | None = None
         self._closed = False
         self._started = False
+        self._websocket: bool | None = None
         self._cursor: dict[str, int] = {}  # close (ms) of the last bar handed over
         self._gap_checked: dict[str, int] = {}
 
@@ -131,23 +135,28 @@ class CcxtFeed:
             raise InternalError("live feed: stream() may be called once per feed")
         self._started = True
         try:
-            websocket = await self._prepare()
+            websocket = await self.check()
             for symbol in self.symbols:
                 await self._start_cursor(symbol, since_ns)
                 await self._rest_fill(symbol)
             for symbol in self.symbols:
                 if websocket:
-                    self._spawn(self._watch_bars(symbol))
+                    self._spawn(self._watch_bars, symbol)
                     if self.options.trades:
-                        self._spawn(self._ticks.trades(symbol))
+                        self._spawn(self._ticks.trades, symbol)
                     if self.options.quotes:
-                        self._spawn(self._ticks.quotes(symbol))
+                        self._spawn(self._ticks.quotes, symbol)
                 else:
-                    self._spawn(self._poll_bars(symbol))
+                    self._spawn(self._poll_bars, symbol)
+            until = self.options.until_ns
             while True:
                 self._wake.clear()
                 for event in self._merger.ready():
+                    if until is not None and event.ts_event > until:
+                        return
                     yield event
+                if until is not None and self._merger.settled(until):
+                    return  # every bar at or before until_ns has been yielded
                 if self._failure is not None:
                     raise self._failure
                 if self._closed:
@@ -166,8 +175,21 @@ class CcxtFeed:
 
     # -- start ----------------------------------------------------------------------------
 
-    async def _prepare(self) -> bool:
-        """Check symbols, timeframe and capabilities; return True for websocket mode."""
+    async def now_ns(self) -> int:
+        """Return the exchange's clock in ns (``fetch_time`` where offered)."""
+        return await self._now() * NS_PER_MS
+
+    async def check(self) -> bool:
+        """Check symbols, timeframe and capabilities; return True for websocket mode.
+
+        ``stream`` calls it first; call it yourself to fail before anything else starts.
+
+        Raises:
+            ExchangeInputError: Unknown symbol or timeframe, a capability missing.
+            ExchangeTransientError: The exchange cannot be reached (after retries).
+        """
+        if self._websocket is not None:
+            return self._websocket
         has = dict(getattr(self.exchange, "has", None) or {})
         timeframes = dict(getattr(self.exchange, "timeframes", None) or {})
         if not has.get("fetchOHLCV") or not timeframes:
@@ -191,6 +213,7 @@ class CcxtFeed:
                 raise ExchangeInputError(
                     f"{self.name}: live {option} need websockets ({capability})"
                 )
+        self._websocket = websocket
         return websocket
 
     async def _start_cursor(self, symbol: str, since_ns: int | None) -> None:
@@ -283,10 +306,10 @@ class CcxtFeed:
 
     # -- websocket streams ----------------------------------------------------------------
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, run: Callable[[str], Coroutine[Any, Any, None]], symbol: str) -> None:
         async def guarded() -> None:
             try:
-                await coroutine
+                await run(symbol)  # made here: a task cancelled before it starts leaves none
             except asyncio.CancelledError:
                 raise
             except BaseException as exc:  # handed to the consumer of stream()

@@ -163,11 +163,19 @@ class EventMerger:
         key = (event.ts_event, rank, self._position[event.symbol], self._seq, event)
         heapq.heappush(self._heap, key)
 
-    def ready(self) -> list[MarketEvent]:
-        """Pop every event no stream can still precede, in order."""
+    def _floor(self) -> tuple[int, int, int]:
         floor = min((bound, 0, self._position[s]) for s, bound in self._bounds.items())
         if self._holds:
             floor = min(floor, (min(self._holds.values()), -1, -1))
+        return floor
+
+    def settled(self, ts_ns: int) -> bool:
+        """Return True when no bar at or before ``ts_ns`` is still to come or to be popped."""
+        return self._floor()[0] > ts_ns and (not self._heap or self._heap[0][0] > ts_ns)
+
+    def ready(self) -> list[MarketEvent]:
+        """Pop every event no stream can still precede, in order."""
+        floor = self._floor()
         out: list[MarketEvent] = []
         while self._heap and self._heap[0][:3] < floor:
             ts, rank, _, _, event = heapq.heappop(self._heap)

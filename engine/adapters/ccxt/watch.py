@@ -49,6 +49,7 @@ class FeedOptions:
         reconnect_backoff_s: First pause before re-subscribing after a drop; doubles.
         reconnect_max_pause_s: Longest pause between re-subscriptions.
         max_failures: Consecutive failed sessions before `ExchangeTransientError`.
+        until_ns: End the stream once every event at or before this time (ns) is out.
     """
 
     trades: bool = False
@@ -61,6 +62,7 @@ class FeedOptions:
     reconnect_backoff_s: float = 0.5
     reconnect_max_pause_s: float = 30.0
     max_failures: int = 20
+    until_ns: int | None = None
 
 
 @dataclass

@@ -321,3 +321,15 @@ def test_the_staleness_bound_comes_from_the_venues_cadence_else_the_timeframe() 
     local = open_feed("binance", ["BTC/USDT"], "1h", local_url="http://127.0.0.1:9")
     assert local.caps == capabilities("local")  # not Binance's: it is not Binance
     asyncio.run(local.exchange.close())
+
+
+def test_settled_says_when_everything_up_to_a_time_is_out() -> None:
+    merger = EventMerger(["A"])
+    bar = candle_bar("A", candle(0, 101.0, 1.0), MIN)
+    assert not merger.settled(bar.ts_event)
+    merger.add_bar(bar)
+    merger.advance("A", bar.ts_event + MIN * 10**6)
+    assert not merger.settled(bar.ts_event)  # still to be popped
+    assert merger.ready() == [bar]
+    assert merger.settled(bar.ts_event)
+    assert not merger.settled(bar.ts_event + MIN * 10**6)
