@@ -16,10 +16,12 @@ import pytest
 
 from engine.adapters.ccxt.capabilities import capabilities
 from engine.adapters.ccxt.feed import CcxtFeed, FeedOptions, open_feed
+from engine.adapters.local import LocalExchange, payloads
 from engine.errors import ExchangeInputError
+from engine.feeds import load_bars
 from engine.feeds.live import LiveFeed
-from engine.model import Bar, QuoteTick, TradeTick
-from tests.contract.conftest import btc_rows, ccxt_client
+from engine.model import Bar, Instrument, QuoteTick, TradeTick
+from tests.contract.conftest import BTC, SECRET, btc_rows, ccxt_client
 
 FAST = 3600.0 * 5
 HOUR_MS = 3_600_000
@@ -27,10 +29,20 @@ Action = Callable[[CcxtFeed, int], Awaitable[None]]
 
 
 def served(venue: Any, first: int, count: int, symbol: str = "BTC/USDT") -> list[Bar]:
-    """Return rows ``first..first+count-1`` as the exchange serves them once closed."""
+    """Return rows ``first..first+count-1`` as the exchange serves them once closed.
+
+    Values as on the wire (Binance's 8-decimal strings: a resampled volume is rounded).
+    """
     market = venue.replay.markets[symbol]
     later = market.open_ms[-1] + 10 * HOUR_MS
-    return [market.kline(i, later).as_bar(symbol) for i in range(first, first + count)]
+    bars = []
+    for i in range(first, first + count):
+        row = payloads.kline_row(market.kline(i, later))
+        bar = market.kline(i, later).as_bar(symbol)
+        names = ("open", "high", "low", "close", "volume")
+        values = [float(v) for v in row[1:6]]
+        bars.append(bar._replace(**dict(zip(names, values, strict=True))))
+    return bars
 
 
 def close_ns(venue: Any, row: int) -> int:
@@ -45,7 +57,7 @@ def collect(
     action: Action | None = None,
     background: Callable[[], Awaitable[None]] | None = None,
     symbols: tuple[str, ...] = ("BTC/USDT",),
-    timeframe: str = "1h",
+    timeframe: str | dict[str, str] = "1h",
 ) -> tuple[list[Any], CcxtFeed]:
     """Run a feed until ``count`` events; ``action(feed, n)`` runs after the n-th event."""
 
@@ -307,3 +319,27 @@ def test_until_ns_ends_the_stream_after_its_last_bar(exchange_factory: Any) -> N
     events, now_ns = asyncio.run(asyncio.wait_for(main(), 20))
     assert events == served(venue, 50, 11)  # rows 50..60, nothing after
     assert now_ns == venue.replay.now_ms * 1_000_000
+
+
+def test_each_symbol_may_have_its_own_timeframe() -> None:
+    rows = btc_rows(300)
+    frames = [
+        load_bars(rows, symbol="BTC/USDT", timeframe="1h"),
+        load_bars(rows, symbol="ETH/USDT", timeframe="1h", resample="2h"),
+    ]
+    instruments = {"BTC/USDT": BTC, "ETH/USDT": Instrument("ETH/USDT", quote_currency="USDT")}
+    venue = LocalExchange(frames, instruments, secret=SECRET, speed=FAST, history=100)
+    venue.start()
+    try:
+        since = close_ns(venue, 97)
+        timeframes = {"ETH/USDT": "2h", "BTC/USDT": "1h"}
+        events, _ = collect(
+            venue, 15, since, symbols=("ETH/USDT", "BTC/USDT"), timeframe=timeframes
+        )
+    finally:
+        venue.stop()
+    eth = [b for b in served(venue, 40, 20, "ETH/USDT") if b.ts_event > since]
+    order = {"ETH/USDT": 0, "BTC/USDT": 1}
+    expected = sorted([*eth, *served(venue, 98, 20)], key=lambda b: (b.ts_event, order[b.symbol]))
+    assert events == expected[:15]
+    assert {b.timeframe_ns for b in events} == {2 * HOUR_MS * 10**6, HOUR_MS * 10**6}

@@ -1,15 +1,16 @@
 """`CcxtFeed`: live bars (and trades, best bid/ask quotes) from an exchange through ccxt.
 
 In: an async ccxt exchange (``ccxt.pro`` for websockets, ``ccxt.async_support`` for REST
-only), symbols, one timeframe, `FeedOptions`. Out: `engine.feeds.live.LiveFeed`'s events
-(`Bar`, `TradeTick`, `QuoteTick`) through ``stream(since_ns)``, keeping that protocol's
-rules. The closed-candle rule and the time-ordered merge are pure and live in
-`engine.adapters.ccxt.merge`; websocket sessions (reconnects, stalls) and the trade and
-quote streams in `engine.adapters.ccxt.watch`; this module owns the bars and REST.
+only), symbols, one timeframe (or one per symbol), `FeedOptions`. Out:
+`engine.feeds.live.LiveFeed`'s events (`Bar`, `TradeTick`, `QuoteTick`) through
+``stream(since_ns)``, keeping that protocol's rules. The closed-candle rule and the
+time-ordered merge are pure and live in `engine.adapters.ccxt.merge`; websocket sessions
+(reconnects, stalls) and the trade and quote streams in `engine.adapters.ccxt.watch`; this
+module owns the bars and REST.
 
 How it runs:
 
-* **Start**: markets, symbols and the timeframe are checked (`ExchangeInputError`, with a
+* **Start**: markets, symbols and timeframes are checked (`ExchangeInputError`, with a
   "did you mean", before anything streams). Each symbol's cursor is ``since_ns`` (catch-up:
   every closed bar after it is fetched over REST, paginated), or, without it, the last bar
   already closed (the next bar that closes is the first one yielded).
@@ -46,7 +47,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 from engine.adapters.ccxt.capabilities import Capabilities, capabilities
@@ -80,17 +81,19 @@ T = TypeVar("T")
 
 
 class CcxtFeed:
-    """A `LiveFeed` over one async ccxt exchange for ``symbols`` at ``timeframe``."""
+    """A `LiveFeed` over one async ccxt exchange for ``symbols`` at ``timeframe``(s)."""
 
     def __init__(
         self,
         exchange: Any,
         symbols: Sequence[str],
-        timeframe: str,
+        timeframe: str | Mapping[str, str],
         options: FeedOptions | None = None,
         caps: Capabilities | None = None,
     ) -> None:
         """Stream ``symbols`` (ties between bars go in this order) from ``exchange``.
+
+        ``timeframe``: one for every symbol, or a mapping with each symbol's own.
 
         ``caps``: the venue's page sizes and candle cadence; None looks them up by
         ``exchange.id`` (`engine.adapters.ccxt.capabilities`).
@@ -100,14 +103,20 @@ class CcxtFeed:
         self.exchange = exchange
         self.name = str(getattr(exchange, "id", "exchange"))
         self.symbols = list(symbols)
-        self.timeframe = timeframe
+        if isinstance(timeframe, str):
+            self.timeframes = dict.fromkeys(self.symbols, timeframe)
+        else:
+            missing = [s for s in self.symbols if s not in timeframe]
+            if missing:
+                raise ConfigError(f"live feed: no timeframe for {missing}")
+            self.timeframes = {s: timeframe[s] for s in self.symbols}
         self.options = options or FeedOptions()
         self.stats = FeedStats()
         self.caps = caps or capabilities(self.name)
         # The closed-candle rule needs each watch to return only what changed since the
         # last one (ccxt.pro's default; set in case a caller's config turned it off).
         exchange.newUpdates = True
-        self._tf_ms = 0
+        self._tf_ms: dict[str, int] = {}
         self._merger = EventMerger(self.symbols)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -194,10 +203,11 @@ class CcxtFeed:
         timeframes = dict(getattr(self.exchange, "timeframes", None) or {})
         if not has.get("fetchOHLCV") or not timeframes:
             raise ExchangeInputError(f"{self.name} does not offer candles (fetchOHLCV)")
-        if self.timeframe not in timeframes:
-            hint = did_you_mean(self.timeframe, timeframes)
-            raise ExchangeInputError(f"{self.name} has no timeframe {self.timeframe!r}{hint}")
-        self._tf_ms = int(self.exchange.parse_timeframe(self.timeframe) * 1000)
+        for symbol, timeframe in self.timeframes.items():
+            if timeframe not in timeframes:
+                hint = did_you_mean(timeframe, timeframes)
+                raise ExchangeInputError(f"{self.name} has no timeframe {timeframe!r}{hint}")
+            self._tf_ms[symbol] = int(self.exchange.parse_timeframe(timeframe) * 1000)
         markets = await self._rest("loading markets", self.exchange.load_markets)
         for symbol in self.symbols:
             if symbol not in markets:
@@ -222,13 +232,16 @@ class CcxtFeed:
             self._cursor[symbol] = since_ns // NS_PER_MS
             return
         now = await self._now()
-        since = now - 3 * self._tf_ms
+        tf = self._tf_ms[symbol]
+        since = now - 3 * tf
         page = await self._rest(
             f"fetching {symbol} candles",
-            lambda: self.exchange.fetch_ohlcv(symbol, self.timeframe, since=since, limit=10),
+            lambda: self.exchange.fetch_ohlcv(
+                symbol, self.timeframes[symbol], since=since, limit=10
+            ),
         )
-        rows = closed_rows(page, self._tf_ms, now, since)
-        self._cursor[symbol] = int(rows[-1][0]) + self._tf_ms if rows else now - now % self._tf_ms
+        rows = closed_rows(page, tf, now, since)
+        self._cursor[symbol] = int(rows[-1][0]) + tf if rows else now - now % tf
 
     # -- REST -----------------------------------------------------------------------------
 
@@ -267,7 +280,7 @@ class CcxtFeed:
             # The stream has shown a candle opening at before_open_ms, so every earlier one
             # has closed, whatever a REST clock lagging behind the stream says.
             now = max(now, before_open_ms)
-        tf = self._tf_ms
+        tf = self._tf_ms[symbol]
         limit = self.options.page_limit or self.caps.ohlcv_page_limit
         bound_ms = now + 1
         while True:
@@ -275,7 +288,7 @@ class CcxtFeed:
 
             def fetch(since: int = since) -> Awaitable[list[list[Any]]]:
                 return self.exchange.fetch_ohlcv(  # type: ignore[no-any-return]
-                    symbol, self.timeframe, since=since, limit=limit
+                    symbol, self.timeframes[symbol], since=since, limit=limit
                 )
 
             page = await self._rest(f"fetching {symbol} candles", fetch)
@@ -294,10 +307,11 @@ class CcxtFeed:
         self._wake.set()
 
     def _hand_over(self, symbol: str, row: Sequence[Any], rest: bool) -> None:
-        close_ms = int(row[0]) + self._tf_ms
+        tf = self._tf_ms[symbol]
+        close_ms = int(row[0]) + tf
         if close_ms <= self._cursor[symbol]:
             return  # handed over already (the catch-up/live seam, a backfill's overlap)
-        self._merger.add_bar(candle_bar(symbol, row, self._tf_ms))
+        self._merger.add_bar(candle_bar(symbol, row, tf))
         self._cursor[symbol] = close_ms
         if rest:
             self.stats.rest_bars += 1
@@ -328,7 +342,8 @@ class CcxtFeed:
 
     async def _watch_bars(self, symbol: str) -> None:
         session = CandleSession()
-        tf = self._tf_ms
+        tf = self._tf_ms[symbol]
+        timeframe = self.timeframes[symbol]
 
         async def on_candles(candles: list[list[Any]]) -> None:
             closed, newest = session.update(candles)
@@ -348,7 +363,7 @@ class CcxtFeed:
         async def recover() -> None:
             session.reset()
             cache = getattr(self.exchange, "ohlcvs", None) or {}
-            cache.get(symbol, {}).pop(self.timeframe, None)  # ccxt's copy of the old session
+            cache.get(symbol, {}).pop(timeframe, None)  # ccxt's copy of the old session
             await self._rest_fill(symbol)
 
         async def watch() -> list[list[Any]]:
@@ -360,33 +375,33 @@ class CcxtFeed:
             newest = session.newest
             recent = [
                 list(c)
-                for c in cached.get(self.timeframe) or []
+                for c in cached.get(timeframe) or []
                 if newest is not None and c[0] >= newest  # the newest's own final values too
             ]
             if any(c[0] != newest for c in recent):
                 return recent
-            candles: list[list[Any]] = await self.exchange.watch_ohlcv(symbol, self.timeframe)
+            candles: list[list[Any]] = await self.exchange.watch_ohlcv(symbol, timeframe)
             return candles
 
         await self._sessions.run(
-            f"watching {symbol} {self.timeframe} candles",
+            f"watching {symbol} {timeframe} candles",
             watch,
             on_candles,
             recover,
-            (f"ohlcv::{symbol}::{self.timeframe}", self._stale_after_s()),
+            (f"ohlcv::{symbol}::{timeframe}", self._stale_after_s(tf)),
         )
 
-    def _stale_after_s(self) -> float:
+    def _stale_after_s(self, timeframe_ms: int) -> float:
         if self.options.stale_after_s is not None:
             return self.options.stale_after_s
-        return default_stale_after_s(self._tf_ms, self.caps)
+        return default_stale_after_s(timeframe_ms, self.caps)
 
     # -- polling --------------------------------------------------------------------------
 
     async def _poll_bars(self, symbol: str) -> None:
         interval = self.options.poll_interval_s
         if interval is None:
-            interval = min(60.0, max(1.0, self._tf_ms / 10_000.0))
+            interval = min(60.0, max(1.0, self._tf_ms[symbol] / 10_000.0))
         while True:
             await asyncio.sleep(interval)
             await self._rest_fill(symbol)
@@ -395,7 +410,7 @@ class CcxtFeed:
 def open_feed(
     exchange_id: str,
     symbols: Sequence[str],
-    timeframe: str,
+    timeframe: str | Mapping[str, str],
     options: FeedOptions | None = None,
     local_url: str | None = None,
 ) -> CcxtFeed:
