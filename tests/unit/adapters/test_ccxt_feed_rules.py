@@ -277,6 +277,10 @@ def test_inputs_are_checked_before_streaming() -> None:
         asyncio.run(first(CcxtFeed(exchange, ["A/B"], "1m", FeedOptions(trades=True))))
     with pytest.raises(ConfigError, match="given once each"):
         CcxtFeed(exchange, ["A/B", "A/B"], "1m")
+    with pytest.raises(ConfigError, match=r"no timeframe for \['C/D'\]"):
+        CcxtFeed(exchange, ["A/B", "C/D"], {"A/B": "1m"})
+    with pytest.raises(ExchangeInputError, match="has no timeframe '5m'"):
+        asyncio.run(first(CcxtFeed(exchange, ["A/B", "C/D"], {"A/B": "1m", "C/D": "5m"})))
 
 
 def test_a_backfilling_trade_stream_holds_later_events_until_it_is_done() -> None:
