@@ -21,9 +21,11 @@ Example::
     # the cross on bar 3 buys at bar 4's open (110): floor(10,000 / 110) = 90 units
     assert_fills(result, [(bars.index[4], "buy", 90, 110.0)])
 
-A fill's time is when it happened: the open time of the bar it filled on (the close time of
-the bar before), in UTC. Times in expectations may be anything `pandas.Timestamp` reads;
-naive ones are UTC.
+A fill's time is the engine's event time, in UTC: a market order filled at a bar's open
+carries that bar's open time (the close time of the bar before), and so does a stop the
+open gapped through (filled at the open); a stop or limit order triggered inside a bar
+carries that bar's close time (the next bar's open time, as ``bars.index[i + 1]``).
+Times in expectations may be anything `pandas.Timestamp` reads; naive ones are UTC.
 """
 
 from __future__ import annotations
