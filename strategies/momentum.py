@@ -19,7 +19,12 @@ of its target (relative) is left alone, so small volatility changes do not churn
 `CrossSectionalMomentum` (relative strength across symbols): at each rebalance, rank the
 symbols by ``ROCP(lookback)``, highest first (ties: config order), and hold the top
 ``top_k`` at ``gross / top_k`` of equity each, nothing else. With ``absolute`` only those
-with a positive return are held (the rest of the top k stays in cash: "dual momentum").
+with a positive return are held (the rest of the top k stays in cash: "dual momentum"). A
+symbol that stays in the top k is resized only when its weight is off the target by more
+than ``tolerance`` of it (relative), so a kept position is not trimmed every period for
+the fee reserve (a position of 1.0 is sized a little under all-in). Buys spend at most
+the free cash: a kept symbol above its weight is trimmed in the same step, so its cash
+is not there yet, and the buy is made smaller rather than denied.
 The rebalance runs on the bar of the last symbol in config order (bars of one close time
 arrive in config order, so every symbol's bar of that time is known) in two steps: first
 the symbols leaving the top k are sold; the buys follow on the next decision bar, when the
@@ -161,6 +166,8 @@ class CrossSectionalMomentumParams:
         rebalance_every: Rebalance period (``"1d"``, ``"1w"``).
         gross: Fraction of equity invested, split equally among the held symbols.
         absolute: Hold a top-k symbol only if its past return is positive.
+        tolerance: Leave a kept symbol alone while its weight is within this fraction
+            of the target weight.
     """
 
     lookback: int = 720
@@ -168,6 +175,7 @@ class CrossSectionalMomentumParams:
     rebalance_every: str = "1w"
     gross: float = 1.0
     absolute: bool = False
+    tolerance: float = 0.1
 
     def __post_init__(self) -> None:
         if self.lookback < 1:
@@ -177,6 +185,8 @@ class CrossSectionalMomentumParams:
         _interval_ns(self.rebalance_every)
         if not 0 < self.gross <= 1:
             raise ValueError(f"gross must be in (0, 1], got {self.gross}")
+        if not 0 <= self.tolerance < 1:
+            raise ValueError(f"tolerance must be in [0, 1), got {self.tolerance}")
 
 
 class CrossSectionalMomentum(Strategy):
@@ -221,7 +231,32 @@ class CrossSectionalMomentum(Strategy):
             if leaving:
                 return  # buy on the next decision bar, with the sales' cash
         if self.pending is not None:
-            weight = p.gross / p.top_k
-            for symbol in self.pending:
-                ctx.order_target_percent(symbol, weight)
-            self.pending = None
+            self.buy_pending(ctx)
+
+    def buy_pending(self, ctx: Context) -> None:
+        """Bring each chosen symbol to its weight; buys spend no more than the free cash."""
+        p = self.params
+        equity, cash = ctx.equity, ctx.cash
+        target = equity * p.gross / p.top_k
+        for symbol in self.pending or []:
+            value = self.value(ctx, symbol)
+            if abs(value - target) <= p.tolerance * target:
+                continue
+            if value > target:
+                ctx.order_target_value(symbol, target)
+                continue
+            # a kept symbol that rose above its weight holds cash the buys cannot use
+            # until it is trimmed; buy what the cash allows rather than be denied
+            spend = min(target - value, cash)
+            if spend > 0:
+                ctx.order_target_value(symbol, value + spend)
+                cash -= spend
+        self.pending = None
+
+    def value(self, ctx: Context, symbol: str) -> float:
+        """Return the position's value now in the account currency (0 when flat)."""
+        position = ctx.position(symbol)
+        if position == 0:
+            return 0.0
+        close = float(ctx.history(symbol, 1)["close"].iloc[-1])
+        return position * close * ctx.fx_rate(symbol)
