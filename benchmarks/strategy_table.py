@@ -45,6 +45,7 @@ CONFIGS = {
     "bollinger_reversion_btc": "bollinger_reversion",
     "rsi2_reversion_btc": "rsi2_reversion",
     "zscore_reversion_btc": "zscore_reversion",
+    "pairs_eth_btc": "pairs",
 }
 KEYS = ("total_return", "cagr", "sharpe", "max_drawdown", "num_trades", "exposure", "fees_paid")
 

@@ -7,7 +7,8 @@ same code and data give the same numbers: a changed figure is a changed behaviou
 explained in the commit), a run in-process agrees with the CLI's (determinism), cutting the
 data changes no earlier decision (no look-ahead), and the behavioural rules the issue asks
 for hold on real prices: a breakout position always has its stop; cross-sectional momentum
-holds exactly the top k after each rebalance.
+holds exactly the top k after each rebalance; a pair's legs open and close together and
+its net dollar exposure stays within the bound its docstring states.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from engine.model import Bar, OrderType
 from engine.runtime import BacktestResult
 from engine.strategy import Context, Strategy, load_strategy_class
 from strategies.momentum import CrossSectionalMomentum
+from strategies.pairs import PairsTrading
 from strategies.trend_following import DonchianBreakout, MaTrend
 from tests.integration.conftest import REPO, CliRunner
 
@@ -43,6 +45,7 @@ FIGURES = {
     "ma_trend_btc": (33, 10256.31),
     "ts_momentum_btc": (7, 12168.53),
     "xs_momentum_binance": (6, 76040.27),
+    "pairs_eth_btc": (2, 10793.79),
 }
 
 
@@ -213,3 +216,46 @@ def test_strategies_list_describes_every_strategy(
         assert reference in result.out
     assert "Mean reversion: buy below the lower Bollinger band" in result.out
     assert "entry_period=20" in result.out
+
+
+class _PairWatch(PairsTrading):
+    """Records the two legs' values at every decision bar's closes."""
+
+    def on_start(self, ctx: Context) -> None:
+        super().on_start(ctx)
+        self.values: list[tuple[float, float]] = []
+
+    def on_bar(self, ctx: Context, bar: Bar) -> None:
+        if bar.symbol == self.x:
+            y_close = float(ctx.history(self.y, 1)["close"].iloc[-1])
+            self.values.append((ctx.position(self.y) * y_close, ctx.position(self.x) * bar.close))
+        super().on_bar(ctx, bar)
+
+
+def test_pair_legs_open_and_close_together_within_the_net_bound(
+    binance: dict[str, BarFrame],
+) -> None:
+    # a shorter window and a 10% test than the shipped config's, for many round trips
+    strategy = _PairWatch(PairsTrading.Params(window=240, significance=0.10, max_net=0.05))
+    result = _run("pairs_eth_btc", [binance["ETH/USDT"], binance["BTC/USDT"]], strategy)
+    fills = result.fills
+    entries = 0
+    position = {"ETH/USDT": 0.0, "BTC/USDT": 0.0}
+    for _, group in fills.groupby("ts_event", sort=True):
+        was_flat = not any(position.values())
+        for row in group.itertuples():
+            position[row.symbol] += row.quantity if row.side == "buy" else -row.quantity
+        eth, btc = (round(position[s], 9) for s in ("ETH/USDT", "BTC/USDT"))
+        # never one leg alone: both open (opposite sides) or both flat
+        assert (eth == 0) == (btc == 0)
+        assert eth * btc <= 0
+        if was_flat:
+            entries += 1
+            assert sorted(group["symbol"]) == ["BTC/USDT", "ETH/USDT"]  # sent together
+            signed = group["quantity"] * group["price"] * group["side"].map({"buy": 1, "sell": -1})
+            assert abs(signed.sum()) <= 0.01 * signed.abs().sum()  # neutral at the entry
+    assert entries >= 10
+    # held, at every close: net within max_net plus one bar's move of the legs (5% here)
+    held = [(y, x) for y, x in strategy.values if y and x]
+    assert len(held) > 300
+    assert max(abs(y + x) / (abs(y) + abs(x)) for y, x in held) <= 0.05 + 0.05
