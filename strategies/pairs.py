@@ -182,6 +182,8 @@ class PairsTrading(Strategy):
         self.y, self.x = ctx.symbols
         self.fit: EngleGranger | None = None
         self.bars_since_fit = 0
+        self.y_close = math.nan  # y's last close (a y gap keeps the one before)
+        self.x_bars = 0
 
     def refit(self, ctx: Context) -> EngleGranger | None:
         """Fit the pair over the ``window`` common closes before this bar; None if too few.
@@ -204,9 +206,13 @@ class PairsTrading(Strategy):
     def on_bar(self, ctx: Context, bar: Bar) -> None:
         """On x's bar: refit on schedule, then open or close both legs on the z-score."""
         if bar.symbol != self.x:
+            self.y_close = bar.close  # y's bar of this time arrives first (config order)
             return
         p = self.params
         self.bars_since_fit += 1
+        self.x_bars += 1
+        if self.x_bars <= p.window:  # fewer than `window` bars before this one: warm-up
+            return
         if self.fit is None or self.bars_since_fit >= p.refit_every:
             fitted = self.refit(ctx)
             if fitted is None:
@@ -215,7 +221,7 @@ class PairsTrading(Strategy):
         fit = self.fit
         if not fit.sigma > 0:
             return
-        y_close = float(ctx.history(self.y, 1)["close"].iloc[-1])
+        y_close = self.y_close
         z = (math.log(y_close) - fit.alpha - fit.beta * math.log(bar.close)) / fit.sigma
         stop = p.stop_z if p.stop_z > 0 else math.inf
         open_legs = (ctx.position(self.y) != 0) + (ctx.position(self.x) != 0)

@@ -229,6 +229,7 @@ class _PairWatch(PairsTrading):
         if bar.symbol == self.x:
             y_close = float(ctx.history(self.y, 1)["close"].iloc[-1])
             self.values.append((ctx.position(self.y) * y_close, ctx.position(self.x) * bar.close))
+            assert y_close == self.y_close  # the strategy's own record of y's close
         super().on_bar(ctx, bar)
 
 
@@ -243,8 +244,9 @@ def test_pair_legs_open_and_close_together_within_the_net_bound(
     position = {"ETH/USDT": 0.0, "BTC/USDT": 0.0}
     for _, group in fills.groupby("ts_event", sort=True):
         was_flat = not any(position.values())
-        for row in group.itertuples():
-            position[row.symbol] += row.quantity if row.side == "buy" else -row.quantity
+        rows = zip(group["symbol"], group["side"], group["quantity"], strict=True)
+        for symbol, side, quantity in rows:
+            position[str(symbol)] += float(quantity) if side == "buy" else -float(quantity)
         eth, btc = (round(position[s], 9) for s in ("ETH/USDT", "BTC/USDT"))
         # never one leg alone: both open (opposite sides) or both flat
         assert (eth == 0) == (btc == 0)
