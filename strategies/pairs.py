@@ -16,6 +16,10 @@ common close times (`Context.history`: closed bars only, no look-ahead; the curr
 left out so that the bar being judged does not move its own yardstick); in between,
 the hedge ratio ``β``, the constant ``α`` and the residuals' standard deviation ``σ`` stay
 fixed, and the spread's z-score is ``z = (log y - α - β log x) / σ`` at the current closes.
+With ``hedge = "kalman"`` the hedge ratio and constant follow a Kalman filter instead
+(`KalmanHedge`, started from the first window's OLS fit and updated on every bar), and
+``z`` is the filter's forecast error of ``log y`` over its standard deviation, computed
+before the bar updates the filter; the Engle–Granger test still admits the pair.
 
 Rules (market orders, both legs in the same hook; they fill at the next bar's open):
 
@@ -60,6 +64,7 @@ from engine.strategy import Context, Strategy
 __all__ = [
     "CRITICAL_VALUES",
     "EngleGranger",
+    "KalmanHedge",
     "PairsTrading",
     "PairsTradingParams",
     "adf_tstat",
@@ -113,6 +118,52 @@ def engle_granger(log_y: np.ndarray, log_x: np.ndarray, lags: int) -> EngleGrang
     )
 
 
+class KalmanHedge:
+    """A Kalman filter on ``log y_t = β_t log x_t + α_t + ε_t`` with random-walk ``(β, α)``.
+
+    State ``θ = (β, α)``, ``θ_t = θ_{t-1} + w_t``, observation noise ``ε ~ N(0, r)``. The
+    state noise is a discount (West and Harrison's, a forgetting factor of recursive least
+    squares): ``cov(w_t) = P_{t-1} δ / (1 - δ)``, so the predicted covariance is
+    ``P_{t-1} / (1 - δ)`` and an observation ``k`` bars old weighs ``(1 - δ)^k``: a memory
+    of about ``1 / δ`` bars, whatever the scale of the prices (a fixed ``q I`` would mean
+    different things for ``log x`` near 0 and near 10). Started from an OLS fit
+    (``from_ols``): ``θ`` its estimate, ``P = r (XᵀX)⁻¹``, ``r`` its residual variance
+    (ddof 2) — the exact posterior of the regression, so with ``δ = 0`` each step is
+    recursive least squares and ``θ`` stays equal to OLS over all observations so far.
+    """
+
+    def __init__(self, theta: np.ndarray, cov: np.ndarray, delta: float, r: float) -> None:
+        self.theta = theta
+        self.cov = cov
+        self.delta = delta
+        self.r = r
+
+    @classmethod
+    def from_ols(cls, log_y: np.ndarray, log_x: np.ndarray, delta: float) -> KalmanHedge:
+        """Start from the OLS fit of ``log_y`` on ``log_x``, discounting by ``1 - delta``."""
+        design = np.column_stack([log_x, np.ones_like(log_x)])
+        theta, *_ = np.linalg.lstsq(design, log_y, rcond=None)
+        residuals = log_y - design @ theta
+        r = float(residuals @ residuals) / (log_y.size - 2)
+        cov = r * np.linalg.inv(design.T @ design)
+        return cls(theta, cov, delta, r)
+
+    def step(self, log_y: float, log_x: float) -> tuple[float, float]:
+        """Return the forecast error of ``log_y`` and its variance, then update on it.
+
+        The error uses the state before this observation (no look-ahead); ``z =
+        error / sqrt(variance)`` is the spread's z-score.
+        """
+        cov = self.cov / (1 - self.delta)
+        h = np.array([log_x, 1.0])
+        error = log_y - float(h @ self.theta)
+        variance = float(h @ cov @ h) + self.r
+        gain = cov @ h / variance
+        self.theta = self.theta + gain * error
+        self.cov = cov - np.outer(gain, h @ cov)
+        return error, variance
+
+
 @dataclass(frozen=True)
 class PairsTradingParams:
     """Parameters of `PairsTrading`.
@@ -129,6 +180,10 @@ class PairsTradingParams:
         neutral: ``"dollar"`` (equal legs) or ``"beta"`` (x leg = |β| × y leg).
         max_net: Dollar-neutral pairs only: resize the x leg when the net value of the
             two legs exceeds this fraction of their gross value (0: never).
+        hedge: ``"ols"`` (rolling regression, refit every ``refit_every`` bars) or
+            ``"kalman"`` (a Kalman filter updated every bar, see `KalmanHedge`).
+        kalman_delta: The filter's discount per bar: a memory of about ``1 / delta``
+            bars (0: the hedge ratio is a constant, estimated over all bars so far).
     """
 
     window: int = 720
@@ -141,6 +196,8 @@ class PairsTradingParams:
     gross: float = 1.0
     neutral: Literal["dollar", "beta"] = "dollar"
     max_net: float = 0.1
+    hedge: Literal["ols", "kalman"] = "ols"
+    kalman_delta: float = 0.002
 
     def __post_init__(self) -> None:
         if self.window < 30:
@@ -163,6 +220,10 @@ class PairsTradingParams:
             raise ValueError(f"gross must be in (0, 2], got {self.gross}")
         if not 0 <= self.max_net < 1:
             raise ValueError(f"max_net must be in [0, 1), got {self.max_net}")
+        if self.hedge not in ("ols", "kalman"):
+            raise ValueError(f"hedge must be 'ols' or 'kalman', got {self.hedge!r}")
+        if not 0 <= self.kalman_delta < 0.1:
+            raise ValueError(f"kalman_delta must be in [0, 0.1), got {self.kalman_delta}")
         if self.neutral not in ("dollar", "beta"):
             raise ValueError(f"neutral must be 'dollar' or 'beta', got {self.neutral!r}")
 
@@ -184,8 +245,9 @@ class PairsTrading(Strategy):
         self.bars_since_fit = 0
         self.y_close = math.nan  # y's last close (a y gap keeps the one before)
         self.x_bars = 0
+        self.kalman: KalmanHedge | None = None
 
-    def refit(self, ctx: Context) -> EngleGranger | None:
+    def refit(self, ctx: Context) -> tuple[EngleGranger, np.ndarray] | None:
         """Fit the pair over the ``window`` common closes before this bar; None if too few.
 
         The current bar is left out: the bar being judged must not move the fit it is
@@ -201,7 +263,7 @@ class PairsTrading(Strategy):
         if len(closes) < n:
             return None
         values = np.log(closes.to_numpy())
-        return engle_granger(values[:, 0], values[:, 1], self.params.adf_lags)
+        return engle_granger(values[:, 0], values[:, 1], self.params.adf_lags), values
 
     def on_bar(self, ctx: Context, bar: Bar) -> None:
         """On x's bar: refit on schedule, then open or close both legs on the z-score."""
@@ -217,12 +279,21 @@ class PairsTrading(Strategy):
             fitted = self.refit(ctx)
             if fitted is None:
                 return
-            self.fit, self.bars_since_fit = fitted, 0
+            (self.fit, window), self.bars_since_fit = fitted, 0
+            if p.hedge == "kalman" and self.kalman is None:
+                self.kalman = KalmanHedge.from_ols(window[:, 0], window[:, 1], p.kalman_delta)
         fit = self.fit
-        if not fit.sigma > 0:
-            return
         y_close = self.y_close
-        z = (math.log(y_close) - fit.alpha - fit.beta * math.log(bar.close)) / fit.sigma
+        log_y, log_x = math.log(y_close), math.log(bar.close)
+        if self.kalman is not None:
+            beta = float(self.kalman.theta[0])  # the hedge the forecast below uses
+            error, variance = self.kalman.step(log_y, log_x)
+            z = error / math.sqrt(variance)
+        elif fit.sigma > 0:
+            beta = fit.beta
+            z = (log_y - fit.alpha - fit.beta * log_x) / fit.sigma
+        else:
+            return
         stop = p.stop_z if p.stop_z > 0 else math.inf
         open_legs = (ctx.position(self.y) != 0) + (ctx.position(self.x) != 0)
         if open_legs:
@@ -241,8 +312,8 @@ class PairsTrading(Strategy):
         if p.neutral == "dollar":
             y_value = x_value = equity * p.gross / 2
         else:
-            y_value = equity * p.gross / (1 + abs(fit.beta))
-            x_value = y_value * abs(fit.beta)
+            y_value = equity * p.gross / (1 + abs(beta))
+            x_value = y_value * abs(beta)
         ctx.order_target_value(self.y, side * y_value)
         ctx.order_target_value(self.x, -side * x_value)
 

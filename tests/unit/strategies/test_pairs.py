@@ -17,7 +17,13 @@ import pytest
 
 from engine.errors import ConfigError, StrategyError
 from engine.testing import fills_of, make_bars, run_strategy
-from strategies.pairs import CRITICAL_VALUES, PairsTrading, adf_tstat, engle_granger
+from strategies.pairs import (
+    CRITICAL_VALUES,
+    KalmanHedge,
+    PairsTrading,
+    adf_tstat,
+    engle_granger,
+)
 
 
 def test_adf_without_lags_is_the_closed_form_t_statistic() -> None:
@@ -152,3 +158,89 @@ def test_bad_params_and_symbol_count() -> None:
         run_strategy(PairsTrading, _pair(), params={"exit_z": 3.0})
     with pytest.raises(StrategyError, match="exactly two symbols"):
         run_strategy(PairsTrading, {"Y": _pair()["Y"]})
+
+
+def _expanding_ols(log_y: np.ndarray, log_x: np.ndarray, start: int, t: int) -> np.ndarray:
+    design = np.column_stack([log_x[start:t], np.ones(t - start)])
+    solution: np.ndarray = np.linalg.lstsq(design, log_y[start:t], rcond=None)[0]
+    return solution
+
+
+def test_kalman_without_state_noise_is_expanding_ols() -> None:
+    rng = np.random.default_rng(3)
+    log_x = np.log(100) + rng.normal(0, 0.01, 150).cumsum()
+    log_y = 0.2 + 0.8 * log_x + rng.normal(0, 0.003, 150)
+    kalman = KalmanHedge.from_ols(log_y[:50], log_x[:50], delta=0.0)
+    design = np.column_stack([log_x[:50], np.ones(50)])
+    r = kalman.r
+    for t in range(50, 150):
+        xtx = np.column_stack([log_x[:t], np.ones(t)])
+        h = np.array([log_x[t], 1.0])
+        theta = _expanding_ols(log_y, log_x, 0, t)
+        # forecast error and variance, closed form: r (1 + h (XᵀX)⁻¹ hᵀ) over bars < t
+        expected_var = r * (1 + h @ np.linalg.inv(xtx.T @ xtx) @ h)
+        error, variance = kalman.step(log_y[t], log_x[t])
+        assert error == pytest.approx(log_y[t] - h @ theta, abs=1e-9)
+        assert variance == pytest.approx(expected_var, rel=1e-6)
+    assert kalman.theta == pytest.approx(_expanding_ols(log_y, log_x, 0, 150), rel=1e-6)
+    residuals = log_y[:50] - design @ np.linalg.lstsq(design, log_y[:50], rcond=None)[0]
+    assert r == pytest.approx(residuals @ residuals / 48)
+
+
+def test_kalman_discount_follows_a_changed_relation() -> None:
+    rng = np.random.default_rng(4)
+    log_x = np.log(100) + rng.normal(0, 0.02, 400).cumsum()
+    shift = np.where(np.arange(400) < 200, 0.0, 0.05)  # the spread's mean moves at bar 200
+    log_y = 0.8 * log_x + shift + rng.normal(0, 0.002, 400)
+    fixed = KalmanHedge.from_ols(log_y[:100], log_x[:100], delta=0.0)
+    moving = KalmanHedge.from_ols(log_y[:100], log_x[:100], delta=0.02)  # ~50 bars
+    errors: dict[str, list[float]] = {"fixed": [], "moving": []}
+    for t in range(100, 400):
+        errors["fixed"].append(fixed.step(log_y[t], log_x[t])[0])
+        errors["moving"].append(moving.step(log_y[t], log_x[t])[0])
+    # over the last 100 bars the discounted filter forecasts within the noise (0.002);
+    # the undiscounted one still averages the old level with the new
+    moving_error = np.mean(np.abs(errors["moving"][-100:]))
+    fixed_error = np.mean(np.abs(errors["fixed"][-100:]))
+    assert moving_error < 2 * 0.002
+    assert fixed_error > 3 * 0.002
+    assert moving_error < fixed_error / 2
+
+
+def test_kalman_hedge_trades_on_its_forecast_z_score() -> None:
+    data = _pair()
+    log_y, log_x = np.log(data["Y"]["close"].to_numpy()), np.log(data["X"]["close"].to_numpy())
+    # δ = 0: the filter starts from the OLS fit of the first window (bars 0..29) at bar 30
+    # and is then OLS over every bar so far, so z_t is the closed-form forecast error over
+    # its standard deviation r (1 + h (XᵀX)⁻¹ hᵀ), r the first window's residual variance
+    theta0 = _expanding_ols(log_y, log_x, 0, 30)
+    resid = log_y[:30] - theta0[0] * log_x[:30] - theta0[1]
+    r = resid @ resid / 28
+
+    def z(t: int) -> float:
+        design = np.column_stack([log_x[:t], np.ones(t)])
+        h = np.array([log_x[t], 1.0])
+        theta = _expanding_ols(log_y, log_x, 0, t)
+        spread = np.linalg.inv(design.T @ design)
+        return float((log_y[t] - h @ theta) / math.sqrt(r * (1 + h @ spread @ h)))
+
+    def admitted(t: int) -> bool:  # the Engle–Granger test over the 30 bars before t
+        fit = engle_granger(log_y[t - 30 : t], log_x[t - 30 : t], 1)
+        return fit.tstat < CRITICAL_VALUES[0.10]
+
+    # the rules run over the closed-form z: enter beyond 2 when admitted, exit within 1.5
+    # (the spike stays in an expanding fit, so |z| does not come back within 0.5)
+    index, held, expected = data["Y"].index, 0, []
+    for t in range(30, 44):  # a decision on bar 44 would fill after the data
+        if not held and abs(z(t)) > 2.0 and admitted(t):
+            held = 1 if z(t) < 0 else -1
+            sides = ("buy", "sell") if held > 0 else ("sell", "buy")
+            expected += [(index[t + 1], "Y", sides[0]), (index[t + 1], "X", sides[1])]
+        elif held and abs(z(t)) <= 1.5:
+            sides = ("sell", "buy") if held > 0 else ("buy", "sell")
+            expected += [(index[t + 1], "Y", sides[0]), (index[t + 1], "X", sides[1])]
+            held = 0
+    assert len(expected) >= 4  # the spike's trade and its exit at least
+    params = {**PAIR, "hedge": "kalman", "kalman_delta": 0.0, "exit_z": 1.5}
+    result = run_strategy(PairsTrading, data, params=params, lot_size=1e-4)
+    assert [(f.time, f.symbol, f.side) for f in fills_of(result)] == expected
