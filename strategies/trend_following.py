@@ -32,7 +32,9 @@ Common rules, evaluated at each bar's close, long only (spot markets):
 Known failure modes: whipsaws — in a range every breakout fails and each costs about
 ``risk_fraction`` plus fees, so long flat periods bleed; the stop fills at the open after a
 gap, losing more than planned; entries come late (after the N-bar high, after the averages
-cross) and trailing exits give back ``stop_atr`` ATRs of every trend.
+cross) and trailing exits give back ``stop_atr`` ATRs of every trend. The stop's order id
+lives in the strategy object: after a restart (paper/live) the working stop still protects
+the position but is no longer trailed.
 """
 
 from __future__ import annotations

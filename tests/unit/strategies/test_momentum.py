@@ -52,6 +52,20 @@ def test_tsm_short_side_and_resizing_beyond_the_tolerance() -> None:
     assert_fills(result, expected)
 
 
+def test_tsm_leaves_a_position_within_the_tolerance() -> None:
+    # changes alternate +2, 0: σ = sqrt(2) at every rebalance and ROCP(2) > 0
+    closes = [100.0 + 2 * (i // 2) for i in range(1, 13)]  # 100, 102, 102, 104, 104, ...
+    bars = make_bars(closes, freq="1h")
+    # bar 3 (104): 70 units at bar 4's open. Bar 7 (108): equity 10,000 + 70 * 4 = 10,280
+    # → target 72.7 → 72, 2 more than held: within 25% of 70, left alone
+    result = run_strategy(TimeSeriesMomentum, bars, params=TSM)
+    assert_fills(result, [(bars.index[4], "buy", 70, 104.0)])
+    # with no tolerance the 2 are bought at bar 8's open (108); bar 11's resize would fill
+    # after the data
+    result = run_strategy(TimeSeriesMomentum, bars, params={**TSM, "tolerance": 0.0})
+    assert_fills(result, [(bars.index[4], "buy", 70, 104.0), (bars.index[8], "buy", 2, 108.0)])
+
+
 def _bars(closes: list[float]) -> pd.DataFrame:
     """Hourly bars that open at the previous close (so a fill price is the sizing price)."""
     return make_bars(closes, open=[closes[0], *closes[:-1]], freq="1h")
