@@ -46,6 +46,7 @@ CONFIGS = {
     "rsi2_reversion_btc": "rsi2_reversion",
     "zscore_reversion_btc": "zscore_reversion",
     "pairs_eth_btc": "pairs",
+    "basket_eth_btc_sol": "basket",
 }
 KEYS = ("total_return", "cagr", "sharpe", "max_drawdown", "num_trades", "exposure", "fees_paid")
 
