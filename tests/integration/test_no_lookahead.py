@@ -16,6 +16,7 @@ import pytest
 
 from engine.config import parse_config
 from engine.feeds import BarFrame, load_bars
+from engine.model import OrderFilled
 from engine.runtime import run_backtest
 from tests.integration.conftest import REPO
 
@@ -43,9 +44,7 @@ def binance() -> dict[str, BarFrame]:
     }
 
 
-def run(
-    name: str, frames: list[BarFrame]
-) -> tuple[list[dict[str, object]], list[tuple[object, ...]]]:
+def run(name: str, frames: list[BarFrame]) -> tuple[list[dict[str, object]], list[OrderFilled]]:
     config = parse_config(
         {
             "account": {"initial_cash": 10_000.0, "currency": "USDT"},
@@ -57,8 +56,7 @@ def run(
     )
     result = run_backtest(config, frames=list(frames))
     orders = list(result.recorder.orders.values())
-    fills = [tuple(fill) for fill in result.recorder.fills]
-    return orders, fills
+    return orders, list(result.recorder.fills)
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
@@ -78,4 +76,6 @@ def test_truncating_data_changes_no_earlier_decision(
         assert [{k: v for k, v in o.items() if k not in strip} for o in decided] == [
             {k: v for k, v in o.items() if k not in strip} for o in expected
         ]
-        assert fills == [f for f in full_fills if f[-1] <= seen_until]
+        # ts_init: when the fill was processed (a fill at the next bar's open carries the
+        # decision bar's close as ts_event but is known only with the next bar)
+        assert fills == [f for f in full_fills if f.ts_init <= seen_until]
