@@ -23,14 +23,15 @@ before the bar updates the filter; the Engle–Granger test still admits the pai
 
 Rules (market orders, both legs in the same hook; they fill at the next bar's open):
 
-- flat, the pair admitted and ``entry_z < |z| < stop_z`` → open both legs: ``z < 0``
-  (spread cheap) buys ``y`` and sells ``x``; ``z > 0`` sells ``y`` and buys ``x``;
+- flat, the pair admitted, ``β > 0`` and ``entry_z < |z| < stop_z`` → open both legs:
+  ``z < 0`` (spread cheap) buys ``y`` and sells ``x``; ``z > 0`` sells ``y`` and buys ``x``
+  (a negative hedge ratio would put both legs on one side: no trade);
 - in a position and ``|z| <= exit_z`` (reverted) or ``|z| >= stop_z`` (the relation broke)
   → close both legs; one leg open alone (the other was denied) → close it;
 - leg sizes: ``neutral = "dollar"``: each leg is worth ``gross / 2`` of equity, so the net
   dollar exposure is zero at the deciding bar's closes (at the fills it is off by the two
   legs' moves to the next open and the lot rounding); ``"beta"``: the ``x`` leg is worth
-  ``|β|`` times the ``y`` leg (a log-price hedge), the two summing to ``gross`` of equity;
+  ``β`` times the ``y`` leg (a log-price hedge), the two summing to ``gross`` of equity;
 - while a dollar-neutral pair is held, a net value beyond ``max_net`` of the gross value
   at a bar's close resizes the ``x`` leg to the ``y`` leg's value (at the next open): the
   net stays within ``max_net`` plus one bar's relative move of the two legs.
@@ -177,7 +178,7 @@ class PairsTradingParams:
         significance: Level of the cointegration test: 0.01, 0.05 or 0.10.
         adf_lags: Lagged differences in the ADF regression.
         gross: Both legs' value together, as a fraction of equity.
-        neutral: ``"dollar"`` (equal legs) or ``"beta"`` (x leg = |β| × y leg).
+        neutral: ``"dollar"`` (equal legs) or ``"beta"`` (x leg = β × y leg).
         max_net: Dollar-neutral pairs only: resize the x leg when the net value of the
             two legs exceeds this fraction of their gross value (0: never).
         hedge: ``"ols"`` (rolling regression, refit every ``refit_every`` bars) or
@@ -305,15 +306,16 @@ class PairsTrading(Strategy):
                 self.keep_neutral(ctx, y_close, bar.close)
             return
         admitted = fit.tstat < CRITICAL_VALUES[p.significance]
-        if not (admitted and p.entry_z < abs(z) < stop):
+        # a negative hedge ratio would put both legs on one side: not a pair trade
+        if not (admitted and beta > 0 and p.entry_z < abs(z) < stop):
             return
         side = 1 if z < 0 else -1  # long the spread (long y, short x) when it is cheap
         equity = ctx.equity
         if p.neutral == "dollar":
             y_value = x_value = equity * p.gross / 2
         else:
-            y_value = equity * p.gross / (1 + abs(beta))
-            x_value = y_value * abs(beta)
+            y_value = equity * p.gross / (1 + beta)
+            x_value = y_value * beta
         ctx.order_target_value(self.y, side * y_value)
         ctx.order_target_value(self.x, -side * x_value)
 

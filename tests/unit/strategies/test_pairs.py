@@ -244,3 +244,18 @@ def test_kalman_hedge_trades_on_its_forecast_z_score() -> None:
     params = {**PAIR, "hedge": "kalman", "kalman_delta": 0.0, "exit_z": 1.5}
     result = run_strategy(PairsTrading, data, params=params, lot_size=1e-4)
     assert [(f.time, f.symbol, f.side) for f in fills_of(result)] == expected
+
+
+def test_a_negative_hedge_ratio_is_not_traded() -> None:
+    data = _pair()
+    log_x = np.log(data["X"]["close"].to_numpy())
+    # y falls when x rises: cointegrated with β = -1, the same spike at bar 40
+    log_y = np.log(20.0) - (log_x - np.log(50.0)) + 0.002 * np.sin(np.arange(45))
+    log_y[40] += 0.03
+    data["Y"] = make_bars(np.exp(log_y), freq="1h")
+    slope, _, z40 = _fit_before(data, 40)
+    assert slope == pytest.approx(-1.0, abs=0.05)
+    assert z40 > 2.0
+    fit = engle_granger(log_y[10:40], log_x[10:40], 1)
+    assert fit.tstat < CRITICAL_VALUES[0.10]  # admitted, yet both legs would be one side
+    assert fills_of(run_strategy(PairsTrading, data, params=PAIR, lot_size=1e-4)) == []
