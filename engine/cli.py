@@ -185,16 +185,25 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="Run id.")], db: DbOpti
 
 @strategies_app.command("list")
 def strategies_list() -> None:
-    """List strategies registered under the ``kestrel.strategies`` entry point group."""
-    table = Table("name", "reference", "parameters")
+    """List strategies registered under the ``kestrel.strategies`` entry point group.
+
+    One row each: name, reference, the first line of the class docstring (what it does)
+    and the parameters with their defaults.
+    """
+    table = Table()
+    for column in ("name", "reference"):  # copied into configs: never folded
+        table.add_column(column, no_wrap=True)
+    table.add_column("description")
+    table.add_column("parameters")
     for name, reference in available_strategies().items():
         try:
-            params_type = load_strategy_class(reference).Params
-            fields = getattr(params_type, "__dataclass_fields__", {})
+            cls = load_strategy_class(reference)
+            fields = getattr(cls.Params, "__dataclass_fields__", {})
             params = ", ".join(f"{k}={v.default!r}" for k, v in fields.items())
+            description = (cls.__doc__ or "").strip().split("\n")[0]
         except KestrelError as exc:
-            params = f"(cannot load: {exc})"
-        table.add_row(name, reference, params)
+            params, description = f"(cannot load: {exc})", ""
+        table.add_row(name, reference, description, params, end_section=True)
     stdout.print(table)
 
 
