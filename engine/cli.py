@@ -2,8 +2,10 @@
 
 Commands: ``backtest``, ``runs list|show|compare|export|delete|gc``, ``strategies list``,
 ``data inspect``; ``report`` and ``runs`` other than ``show`` live in `engine.cli_report`,
-``data download``, ``data list`` and ``exchange serve`` in `engine.cli_exchange`.
-Every `KestrelError` (and every usage error) becomes one line on stderr and exit code 2;
+``data download``, ``data list`` and ``exchange serve`` in `engine.cli_exchange`,
+``paper`` in `engine.cli_paper`.
+Every `KestrelError` becomes one line on stderr and its group's exit code
+(`engine.errors.exit_code`: 2 input to fix, as for usage errors, up to 70 for a bug);
 ``--debug`` anywhere on the command line shows the traceback instead. Ctrl-C prints one
 ``interrupted: …`` line saying what was kept and exits 130 (128 + SIGINT, as shells do).
 """
@@ -25,10 +27,19 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from engine.cli_exchange import register as register_exchange_commands
+from engine.cli_paper import register as register_paper_command
 from engine.cli_report import open_store
 from engine.cli_report import register as register_report_commands
 from engine.config import RunConfig, load_config
-from engine.errors import EXIT_INTERNAL, InternalError, KestrelError, exit_code
+from engine.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    DataError,
+    Interrupted,
+    KestrelError,
+    OutputPathError,
+    exit_code,
+)
 from engine.feeds import inspect_file
 from engine.paths import nearby_hint, project_root
 from engine.persistence import RunStore, resolve_db_url
@@ -42,13 +53,13 @@ from engine.strategy import available_strategies, load_strategy_class
 __all__ = ["app", "main"]
 
 EXIT_ERROR = 2  # input to fix; the other groups' codes: `engine.errors.exit_code`
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 app = typer.Typer(
     name="kestrel",
     help=(
         "Kestrel: event-driven trading engine. Backtest a strategy from a TOML config. "
-        "Errors are one line with exit code 2; add --debug anywhere to see the traceback."
+        "Errors are one line; exit code 2 means an input to fix (README, 'Exit codes'). "
+        "Add --debug anywhere to see the traceback."
     ),
     add_completion=False,
     no_args_is_help=True,
@@ -133,7 +144,7 @@ def backtest(
             "incomplete; delete them and run the backtest again"
         ) from None
     except OSError as exc:
-        raise KestrelError(
+        raise OutputPathError(
             f"cannot write the run's artifacts under {str(target)!r}: "
             f"{exc.strerror or exc}; give --out a folder you can write to"
         ) from None
@@ -174,16 +185,25 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="Run id.")], db: DbOpti
 
 @strategies_app.command("list")
 def strategies_list() -> None:
-    """List strategies registered under the ``kestrel.strategies`` entry point group."""
-    table = Table("name", "reference", "parameters")
+    """List strategies registered under the ``kestrel.strategies`` entry point group.
+
+    One row each: name, reference, the first line of the class docstring (what it does)
+    and the parameters with their defaults.
+    """
+    table = Table()
+    for column in ("name", "reference"):  # copied into configs: never folded
+        table.add_column(column, no_wrap=True)
+    table.add_column("description")
+    table.add_column("parameters")
     for name, reference in available_strategies().items():
         try:
-            params_type = load_strategy_class(reference).Params
-            fields = getattr(params_type, "__dataclass_fields__", {})
+            cls = load_strategy_class(reference)
+            fields = getattr(cls.Params, "__dataclass_fields__", {})
             params = ", ".join(f"{k}={v.default!r}" for k, v in fields.items())
+            description = (cls.__doc__ or "").strip().split("\n")[0]
         except KestrelError as exc:
-            params = f"(cannot load: {exc})"
-        table.add_row(name, reference, params)
+            params, description = f"(cannot load: {exc})", ""
+        table.add_row(name, reference, description, params, end_section=True)
     stdout.print(table)
 
 
@@ -198,7 +218,7 @@ def data_inspect(
 ) -> None:
     """Report rows, time range, timeframe, gaps and every problem found in a data file."""
     if not file.is_file():
-        raise KestrelError(f"data file {str(file)!r} does not exist{nearby_hint([file])}")
+        raise DataError(f"data file {str(file)!r} does not exist{nearby_hint([file])}")
     report = inspect_file(file, calendar)
     if as_json:
         stdout.print_json(json.dumps(report.as_dict()))
@@ -235,10 +255,7 @@ def data_inspect(
 
 register_report_commands(app, runs_app)
 register_exchange_commands(app, data_app)
-
-
-class Interrupted(Exception):  # noqa: N818 - it names what happened, like KeyboardInterrupt
-    """Ctrl-C during a command; the message says what was kept. Exit code 130 (128 + SIGINT)."""
+register_paper_command(app)
 
 
 def _run_with_progress(run_config: RunConfig) -> BacktestResult:
@@ -278,18 +295,20 @@ def _check_writable(target: Path, label: str | None) -> None:
         label: How the user named it (``--out 'x'``); None for the default artifacts folder.
 
     Raises:
-        KestrelError: ``target`` (or a folder above it) is a file, or is not writable.
+        OutputPathError: ``target`` (or a folder above it) is a file, or is not writable.
     """
     label = label or f"artifacts folder {str(target)!r}"
     if target.exists() and not target.is_dir():
-        raise KestrelError(f"{label}: {target} is a file, not a folder; give another path")
+        raise OutputPathError(f"{label}: {target} is a file, not a folder; give another path")
     existing = target if target.exists() else target.absolute().parent
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
-        raise KestrelError(f"{label}: {existing} is a file, so no folder can be made under it")
+        raise OutputPathError(f"{label}: {existing} is a file, so no folder can be made under it")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise KestrelError(f"{label}: {existing} is not writable; give a folder you can write to")
+        raise OutputPathError(
+            f"{label}: {existing} is not writable; give a folder you can write to"
+        )
 
 
 def _os_error_text(exc: OSError) -> str:
@@ -395,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     except KestrelError as exc:
         if debug:
             traceback.print_exc()
-        if isinstance(exc, InternalError):  # a bug, whatever raised it: say so, as below
+        if exit_code(exc) == EXIT_INTERNAL:  # a bug (or the bare base): say so, as below
             print(f"error: internal error: {exc}{_REPORT_IT}", file=sys.stderr)
         else:
             print(f"error: {exc}", file=sys.stderr)

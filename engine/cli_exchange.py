@@ -1,7 +1,8 @@
 """CLI commands for exchanges: ``exchange serve``, ``data download``, ``data list``.
 
 ccxt and aiohttp are imported inside the commands that use them, so ``kestrel backtest``
-does not pay for them at start-up. Errors are `KestrelError`s: one line, exit code 2.
+does not pay for them at start-up. Errors are `KestrelError`s (one line, their group's exit
+code); Ctrl-C during a download is `Interrupted` (exit 130), saying how to resume.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.config import load_config
-from engine.errors import ConfigError, KestrelError
+from engine.errors import ConfigError, DataError, Interrupted
 from engine.feeds import (
     BarFrame,
     format_timeframe,
@@ -50,7 +51,7 @@ def _symbol_from_name(path: str) -> str | None:
     return f"{match.group(1)}/{match.group(2)}" if match else None
 
 
-def _replay_source(
+def replay_source(
     replay: str, symbol: str | None, quote: str
 ) -> tuple[list[BarFrame], dict[str, Instrument], dict[str, float], float, bool]:
     """Return frames, instruments, balances, fee rate and touch from a config or a data file."""
@@ -110,7 +111,7 @@ def exchange_serve(
             rate = float(speed)
         except ValueError:
             raise ConfigError(f"--speed must be a number or max, got {speed!r}") from None
-    frames, instruments, balances, fee_rate, touch = _replay_source(replay, symbol, "USDT")
+    frames, instruments, balances, fee_rate, touch = replay_source(replay, symbol, "USDT")
     exchange = LocalExchange(
         frames,
         instruments,
@@ -192,8 +193,8 @@ def data_download(
     try:
         results = _download_with_progress(request)
     except KeyboardInterrupt:
-        raise KestrelError(
-            f"download interrupted; every page fetched so far is stored in {catalog}: "
+        raise Interrupted(
+            f"download stopped; every page fetched so far is stored in {catalog}: "
             "run the same command again to resume"
         ) from None
     for result in results:
@@ -244,7 +245,7 @@ def data_list(
     """Show what the catalog holds: exchange, symbol, timeframe, rows and time range."""
     catalog = catalog or default_catalog()
     if not catalog.is_dir():
-        raise KestrelError(f"no catalog at {catalog}; fill it with `kestrel data download`")
+        raise DataError(f"no catalog at {catalog}; fill it with `kestrel data download`")
     table = Table("exchange", "symbol", "file", "rows", "first", "last", "path")
     for entry in list_catalog(catalog):
         first = "—" if entry.first_ms is None else format_timestamp(entry.first_ms * 1_000_000)

@@ -4,7 +4,8 @@ Registered on the main app by `register` (called from `engine.cli`). A run is na
 its folder or by its id in the run store (a unique prefix or substring is enough; for
 ``runs delete`` only the id or a unique prefix). A folder counts only when it holds a
 complete run (`engine.report.run_folder`).
-Errors are `KestrelError`s, which ``kestrel`` prints as one line with exit code 2.
+Errors are `KestrelError`s, which ``kestrel`` prints as one line with their group's exit
+code (2 for every input to fix here: a run name, a query, a path, a missing ``--yes``).
 """
 
 from __future__ import annotations
@@ -22,9 +23,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from engine.errors import KestrelError
+from engine.errors import (
+    DataError,
+    KestrelError,
+    QueryError,
+    RunLookupError,
+    UsageError,
+)
 from engine.feeds import load_bars
-from engine.paths import project_root
+from engine.paths import nearby_hint, project_root
 from engine.persistence import RunStore
 from engine.persistence.store import FIELD_ALIASES, OPERATORS, field_value
 from engine.report.compare import RunSeries, compare_rows, render_compare, run_series_from_dir
@@ -79,11 +86,11 @@ def parse_condition(text: str) -> tuple[str, str, float]:
     A trailing ``%`` divides the value by 100 (metrics are stored as fractions).
 
     Raises:
-        KestrelError: The text is not ``metric OP number``.
+        QueryError: The text is not ``metric OP number``.
     """
     match = _CONDITION.match(text)
     if match is None:
-        raise KestrelError(
+        raise QueryError(
             f"--where {text!r}: expected METRIC OP NUMBER with OP one of "
             f"{' '.join(OPERATORS)}, e.g. --where 'sharpe>1' --where 'total_return>=10%'"
         )
@@ -91,14 +98,14 @@ def parse_condition(text: str) -> tuple[str, str, float]:
     try:
         value = float(number)
     except ValueError:
-        raise KestrelError(f"--where {text!r}: {number!r} is not a number") from None
+        raise QueryError(f"--where {text!r}: {number!r} is not a number") from None
     return name, op, value / 100 if percent else value
 
 
 def _resolve(target: str, db: str | None) -> tuple[Path, RunStore | None, str | None]:
     """Return ``(folder, store, run_id)`` for a run folder or a stored run id."""
     if not target.strip():
-        raise KestrelError("an empty name names no run: give a run folder or a run id")
+        raise RunLookupError("an empty name names no run: give a run folder or a run id")
     folder = Path(target)
     if folder.is_dir():
         return folder, None, None
@@ -149,7 +156,8 @@ def report(
     bench = None
     if benchmark is not None:
         if not benchmark.is_file():
-            raise KestrelError(f"benchmark file {str(benchmark)!r} does not exist")
+            hint = nearby_hint([benchmark])
+            raise DataError(f"benchmark file {str(benchmark)!r} does not exist{hint}")
         bench = load_bars(benchmark, symbol=benchmark.stem)
     path = render_report(
         folder,
@@ -274,7 +282,10 @@ def runs_compare(
 ) -> None:
     """Print runs' metrics side by side and write one chart overlaying their equity."""
     if len(targets) < 2:
-        raise KestrelError("runs compare needs at least two runs")
+        raise UsageError(
+            f"runs compare needs at least two runs, got {len(targets)}: give two or more run "
+            "folders or run ids"
+        )
     runs = [_series(target, db) for target in targets]
     table = Table("metric", *(run.run_id for run in runs), title="Run comparison")
     for label, values in compare_rows(runs):
@@ -316,7 +327,7 @@ def runs_delete(
     chosen = list(dict.fromkeys(store.resolve_id(target, substring=False) for target in targets))
     if not yes:
         if not sys.stdin.isatty():
-            raise KestrelError("runs delete asks for confirmation: pass --yes to delete")
+            raise UsageError("runs delete asks for confirmation: pass --yes to delete")
         typer.confirm(f"delete {len(chosen)} run(s): {', '.join(chosen)}?", abort=True)
     for run_id in chosen:
         run = store.get_run(run_id)

@@ -6,13 +6,21 @@ its members, to apply a policy. The CLI maps each group to one exit code (README
 codes"); every message is one line saying what was found and what to do about it.
 
 ```
-KestrelError                        base; raised as such only by older code for an input
-│                                   to fix (a run id, an --out folder): exit 2, see below
+KestrelError                        base; never raised as such (a test scans engine/)
 ├── UserInputError                  the user fixes an input and runs again       exit 2
 │   ├── ConfigError                 bad TOML, unknown keys, bad values, bad --set overrides
-│   ├── DataError                   malformed, unsorted, duplicate or non-finite market data
+│   ├── DataError                   missing, malformed, unsorted, duplicate or non-finite
+│   │                               market data (a data, benchmark or catalog path)
 │   ├── PluginError                 a strategy that cannot be found, imported or parameterized
 │   ├── IndicatorError (ValueError) unknown indicator, bad indicator parameters or inputs
+│   ├── RunLookupError              a run id or run folder that names no complete run, or
+│   │                               several (an ambiguous prefix)
+│   ├── OutputPathError             an output folder that is a file, cannot be written, or
+│   │                               is a user's non-empty folder (--out, artifacts folder)
+│   ├── QueryError                  a runs query that cannot be read (--where, --sort, an
+│   │                               unknown field)
+│   ├── UsageError                  a command line missing what typer cannot check (two runs
+│   │                               to compare, --yes without a terminal)
 │   ├── StoreOpenError              also a PersistenceError (below)
 │   └── ExchangeInputError          also an ExchangeError (below): the venue refused it
 ├── StrategyError                   the user's strategy code raised while running  exit 3
@@ -35,11 +43,12 @@ KestrelError                        base; raised as such only by older code for 
 ```
 (* also under UserInputError, whose exit code wins: the user's fix is what is needed.)
 
-Exit codes: 0 success, 130 interrupted (Ctrl-C), 70 for any exception outside this tree
-too (a bug as well). `exit_code` gives an error's code; the CLI uses it. About 30 places
-(run store lookups, run folders, the CLI's path checks) still raise the bare base for an
-input the user must fix; until each names its group, the bare base maps to 2 like
-`UserInputError`. New code raises a group, never the base.
+Exit codes: 0 success, 130 interrupted (Ctrl-C, `Interrupted` below: not a fault, so
+outside the tree), 70 for any exception outside this tree too (a bug as well). `exit_code`
+gives an error's code; the CLI uses it. Kestrel raises a group's class, never the bare
+`KestrelError` (tests/unit/test_errors_raise_sites.py fails on any ``raise KestrelError``
+in engine/): the base only exists to be caught. One raised anyway (by a plugin) says
+nobody's policy, so it is treated like an exception outside the tree: exit 70.
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ from collections.abc import Iterable
 __all__ = [
     "EXIT_CODES",
     "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
     "ConfigError",
     "DataError",
     "ExchangeError",
@@ -59,12 +69,17 @@ __all__ = [
     "ExchangeTransientError",
     "IndicatorError",
     "InternalError",
+    "Interrupted",
     "InvalidStateTransition",
     "KestrelError",
+    "OutputPathError",
     "PersistenceError",
     "PluginError",
+    "QueryError",
+    "RunLookupError",
     "StoreOpenError",
     "StrategyError",
+    "UsageError",
     "UserInputError",
     "did_you_mean",
     "exit_code",
@@ -84,7 +99,7 @@ class ConfigError(UserInputError):
 
 
 class DataError(UserInputError):
-    """Market data is malformed or violates an invariant (sorted, unique, finite, OHLC)."""
+    """Market data is missing, malformed or violates an invariant (sorted, unique, finite)."""
 
 
 class PluginError(UserInputError):
@@ -93,6 +108,31 @@ class PluginError(UserInputError):
 
 class IndicatorError(UserInputError, ValueError):
     """An indicator name, parameter or input is invalid."""
+
+
+class RunLookupError(UserInputError):
+    """A run id or run folder does not name exactly one complete run.
+
+    Blank, unknown, an ambiguous prefix, a folder that is not a run's or holds an
+    incomplete, replaced or tampered run. The message says how to find the right one
+    (`kestrel runs list`, with ``--all`` for incomplete runs).
+    """
+
+
+class OutputPathError(UserInputError):
+    """A folder the command would write into cannot take the files: give another path.
+
+    It is a file, lies under a file, is not writable, or is a user's non-empty folder that
+    is not a previous run's (``--force`` writes into it anyway).
+    """
+
+
+class QueryError(UserInputError):
+    """A query over stored runs cannot be read: a malformed ``--where`` or an unknown field."""
+
+
+class UsageError(UserInputError):
+    """A command line lacks what its arguments' types cannot say (typer checks the rest)."""
 
 
 class StrategyError(KestrelError):
@@ -144,6 +184,14 @@ class InvalidStateTransition(InternalError):  # noqa: N818 - the name states the
     """An order was asked to move to a state its current state cannot reach."""
 
 
+class Interrupted(Exception):  # noqa: N818 - it names what happened, like KeyboardInterrupt
+    """Ctrl-C stopped a command; the message says what was kept. Exit code 130 (128 + SIGINT).
+
+    Not a fault, so not a `KestrelError`: no group's policy applies and nothing is to fix.
+    Commands turn ``KeyboardInterrupt`` into this where they know what was kept.
+    """
+
+
 # The exit code of each group, first match wins: `ExchangeInputError` and `StoreOpenError`
 # are input to fix as well as venue or store errors, and the user's fix is what matters, so
 # input comes first.
@@ -156,6 +204,7 @@ EXIT_CODES: tuple[tuple[type[KestrelError], int], ...] = (
     (InternalError, 70),
 )
 EXIT_INTERNAL = 70  # EX_SOFTWARE of sysexits.h: a bug, also for exceptions outside the tree
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 
 def exit_code(error: BaseException) -> int:
@@ -166,13 +215,14 @@ def exit_code(error: BaseException) -> int:
 
     Returns:
         2 input to fix, 3 strategy code, 4 exchange unavailable (retry later), 5 other
-        exchange trouble, 6 run store, 70 internal.
+        exchange trouble, 6 run store, 70 internal (and the bare base, see the module
+        docstring), 130 interrupted.
     """
+    if isinstance(error, Interrupted | KeyboardInterrupt):
+        return EXIT_INTERRUPTED
     for group, code in EXIT_CODES:
         if isinstance(error, group):
             return code
-    if type(error) is KestrelError:  # the bare base: an input to fix (see the docstring)
-        return 2
     return EXIT_INTERNAL
 
 

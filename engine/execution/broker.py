@@ -69,7 +69,6 @@ from engine.model import (
     OrderAccepted,
     OrderCanceled,
     OrderExpired,
-    OrderFilled,
     OrderModified,
     OrderModifyRejected,
     OrderRejected,
@@ -136,10 +135,6 @@ class SimulatedBroker(FillMethods):
         # the dict is falsy when nothing works and the backtest loop can skip matching.
         self.working: dict[str, list[WorkingOrder]] = {}
         self._fill_count = 0
-        # Fills published but not yet applied by the portfolio (they wait in the bus queue):
-        # the cash cap must count them, or two buys on one bar could spend the cash twice.
-        self._unsettled_cash = 0.0
-        self._unsettled_position: dict[str, float] = {}
         # order id -> target fraction of equity, resolved into a quantity at its first fill
         self._fill_targets: dict[str, float] = {}
 
@@ -270,19 +265,6 @@ class SimulatedBroker(FillMethods):
         See `engine.execution.fill_sizing`; the order's quantity until then is provisional.
         """
         self._fill_targets[order_id] = fraction
-
-    def on_fill_settled(self, fill: OrderFilled) -> None:
-        """Forget a fill's cash and position effect once the portfolio has applied it.
-
-        Subscribed to `OrderFilled` after the portfolio (see `engine.runtime.kernel`).
-        """
-        signed = fill.quantity if fill.side is OrderSide.BUY else -fill.quantity
-        if self._fx is None:
-            self._unsettled_cash += signed * fill.price + fill.fee
-        else:
-            rate = self._fx(fill.symbol, fill.ts_event)
-            self._unsettled_cash += (signed * fill.price + fill.fee) * rate
-        self._unsettled_position[fill.symbol] -= signed
 
     # --- market data ---------------------------------------------------------------------
 

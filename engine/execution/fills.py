@@ -8,7 +8,8 @@ trades: how much fills and at what price, in the order the caps apply —
    price (`engine.execution.fill_sizing`), once, at its first fill;
 2. volume: ``volume_participation`` of the bar's (or trade's) volume, and a quote's
    displayed size;
-3. reduce-only: at most the position left to reduce (fills not yet settled included);
+3. reduce-only: at most the position left to reduce (fills published and not yet applied
+   by the portfolio included: `AccountView.projected_position`);
 4. price: takers pay slippage, put on the tick grid against them, never beyond a
    stop-limit's limit and, under ``slippage_within_range``, never beyond the worst price
    the data shows (the bar's high for buys / low for sells, a trade's price, a quote's
@@ -23,6 +24,12 @@ trades: how much fills and at what price, in the order the caps apply —
 What is left is published as one `OrderFilled` (fee from the fee model; a tiered model
 learns the fill's notional at once, so a second fill on the same bar is priced at the
 tier this one reached); a trimmed remainder is canceled with the reason.
+
+The account is the portfolio's (one ledger): the venue keeps no copy of cash or positions.
+A fill waits in the bus queue before the portfolio applies it, so as it publishes a fill
+the venue reserves it with the account (`AccountView.reserve_fill`) and every cap reads
+the account's projected cash and positions, which count the reserved fills until the
+portfolio applies them — in whatever order the fill's handlers are subscribed.
 """
 
 from __future__ import annotations
@@ -51,15 +58,18 @@ __all__ = ["AccountView", "BrokerSettings", "FillMethods"]
 
 
 class AccountView(Protocol):
-    """What the broker needs to know of the account to enforce cash at fill time."""
+    """The account as the venue sees it (`engine.portfolio.Portfolio` implements it)."""
 
-    @property
-    def cash(self) -> float:
-        """Return cash in account currency."""
+    def projected_cash(self) -> float:
+        """Return cash in account currency after every reserved fill."""
         ...
 
-    def position_quantity(self, symbol: str) -> float:
-        """Return the signed position quantity."""
+    def projected_position(self, symbol: str) -> float:
+        """Return the signed position quantity after every reserved fill."""
+        ...
+
+    def reserve_fill(self, fill: OrderFilled) -> None:
+        """Count ``fill`` (about to be published) until the account applies it."""
         ...
 
 
@@ -85,9 +95,8 @@ class BrokerSettings(Protocol):
 class FillMethods:
     """How `SimulatedBroker` fills a matched order (it inherits these methods).
 
-    The methods read and update the broker's state (settings, account view, unsettled
-    fills, working orders), set by `SimulatedBroker.__init__`; this class holds none of
-    its own.
+    The methods read and update the broker's state (settings, account view, working
+    orders), set by `SimulatedBroker.__init__`; this class holds none of its own.
     """
 
     working: dict[str, list[WorkingOrder]]
@@ -106,9 +115,6 @@ class FillMethods:
     _slippage_on: bool
     _fx: Callable[[str, int], float] | None
     _fill_count: int
-    # fills published but not yet applied by the portfolio (see `SimulatedBroker`)
-    _unsettled_cash: float
-    _unsettled_position: dict[str, float]
     _fill_targets: dict[str, float]
 
     if TYPE_CHECKING:  # the order bookkeeping these methods call, in `SimulatedBroker`
@@ -163,9 +169,7 @@ class FillMethods:
                         f"at {share:g} participation"
                     )
         if order.reduce_only and not cap_reason:
-            position = self._account.position_quantity(symbol) + self._unsettled_position.get(
-                symbol, 0.0
-            )
+            position = self._account.projected_position(symbol)
             reducible = max(-position, 0.0) if buy else max(position, 0.0)
             if reducible < quantity:
                 quantity = reducible
@@ -181,23 +185,22 @@ class FillMethods:
                 quantity,
                 price,
                 liquidity,
-                cash=self._account.cash + self._unsettled_cash,
-                position=self._account.position_quantity(symbol)
-                + self._unsettled_position.get(symbol, 0.0),
+                cash=self._account.projected_cash(),
+                position=self._account.projected_position(symbol),
                 fx=rate,
             )
             if affordable < quantity:
                 cost = (quantity * price + self._fees.fee(quantity, price, liquidity)) * rate
                 cap_reason = (
                     f"insufficient cash at fill price {price:g}: {quantity:g} would cost "
-                    f"{cost:.2f}, cash is {self._account.cash + self._unsettled_cash:.2f}"
+                    f"{cost:.2f}, cash is {self._account.projected_cash():.2f}"
                 )
                 quantity = affordable if self._settings.cash_shortfall == "reduce" else 0.0
         elif self._cash_account and not buy and not cap_reason:
             # A sell pays its fee from its proceeds; a per-unit fee or a minimum can exceed
             # them, and the cash must pay the difference (it never goes below zero).
             short_by = self._fees.fee(quantity, price, liquidity) - quantity * price
-            cash = self._account.cash + self._unsettled_cash
+            cash = self._account.projected_cash()
             if short_by > 0 and short_by * rate > cash:
                 cap_reason = (
                     f"insufficient cash for the fee: selling {quantity:g} at {price:g} brings "
@@ -222,29 +225,26 @@ class FillMethods:
                 # At once, not when the bus delivers the fill: the next fill of this bar
                 # (or tick) must already be priced at the tier this one moves the account to.
                 self._record_volume(quantity * price, ts_fill)
-            signed = quantity if buy else -quantity
-            self._unsettled_cash -= (signed * price + fee) * rate
-            unsettled = self._unsettled_position
-            unsettled[symbol] = unsettled.get(symbol, 0.0) + signed
-            self._bus.publish(
-                tuple.__new__(  # an `OrderFilled`, fields in order: the hot path's C call
-                    OrderFilled,
-                    (
-                        order.order_id,
-                        order.strategy_id,
-                        f"F-{self._fill_count:07d}",
-                        symbol,
-                        order.side,
-                        quantity,
-                        price,
-                        fee,
-                        liquidity,
-                        leaves,
-                        ts_fill,
-                        now,
-                    ),
-                )
+            fill = tuple.__new__(  # an `OrderFilled`, fields in order: the hot path's C call
+                OrderFilled,
+                (
+                    order.order_id,
+                    order.strategy_id,
+                    f"F-{self._fill_count:07d}",
+                    symbol,
+                    order.side,
+                    quantity,
+                    price,
+                    fee,
+                    liquidity,
+                    leaves,
+                    ts_fill,
+                    now,
+                ),
             )
+            # reserved before it is queued: the next fill of this bar must not spend it again
+            self._account.reserve_fill(fill)
+            self._bus.publish(fill)
             if order.oco_group:
                 self._reduce_siblings(working, quantity)
         if cap_reason and working.leaves > 0:
@@ -276,14 +276,11 @@ class FillMethods:
         price = raw_price  # the price `_fill` will give it, so that the size is affordable
         if liquidity == "taker" and self._slippage_on:
             price = self._taker_price(order, raw_price, working.leaves, bar_volume, high, low)
-        positions = {
-            other: self._account.position_quantity(other) + self._unsettled_position.get(other, 0.0)
-            for other in self._instruments
-        }
+        positions = {other: self._account.projected_position(other) for other in self._instruments}
         wanted, reason = quantity_at_fill(
             fraction,
             order.side is OrderSide.BUY,
-            self._account.cash + self._unsettled_cash,
+            self._account.projected_cash(),
             positions,
             self._prices,
             self._fx,

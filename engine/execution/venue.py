@@ -3,9 +3,8 @@
 In: approved orders, cancels and modifications (`ExecutionEngine` calls ``submit``,
 ``cancel``, ``modify``: the `OrderCommands` part, all the engine is typed against),
 market data before strategies see it (the driver calls ``process_bar`` /
-``process_trade`` / ``process_quote``), the portfolio's settled fills
-(``on_fill_settled``, subscribed to `OrderFilled` after the portfolio) and fill-time
-sizing requests from `Context` (``size_at_fill``). Out: the venue's answers, published on
+``process_trade`` / ``process_quote``) and fill-time sizing requests from `Context`
+(``size_at_fill``). Out: the venue's answers, published on
 the bus as order events (`OrderAccepted`, `OrderFilled`, ...); nothing is returned.
 
 `engine.execution.broker.SimulatedBroker` implements it for backtest and paper; the ccxt
@@ -20,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sized
 from typing import Protocol
 
-from engine.model import Bar, OrderFilled, OrderRequested, QuoteTick, TradeTick
+from engine.model import Bar, OrderRequested, QuoteTick, TradeTick
 
 __all__ = ["OrderCommands", "Venue"]
 
@@ -75,8 +74,4 @@ class Venue(OrderCommands, Protocol):
 
     def size_at_fill(self, order_id: str, fraction: float) -> None:
         """Size market order ``order_id`` at its fill as ``fraction`` of equity then."""
-        ...
-
-    def on_fill_settled(self, fill: OrderFilled) -> None:
-        """Learn that the portfolio has applied ``fill`` (subscribed after the portfolio)."""
         ...

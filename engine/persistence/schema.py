@@ -3,7 +3,9 @@
 Tables (``run_id`` ties them together; deleting a run deletes its rows): ``runs`` (one row
 per run: identity, config, headline metrics, metrics JSON, strategy parameters JSON and a
 ``status``), ``orders``, ``fills``, ``trades``, ``equity`` (one row per bar timestamp),
-``events`` (account and risk events), and ``schema_version`` (one row: the version).
+``events`` (account and risk events), ``paper_accounts`` and ``paper_journal`` (a paper
+account and the write-ahead journal of its inputs, `engine.runtime.paper.journal`), and
+``schema_version`` (one row: the version).
 
 Versions: 1 is the schema of the first release (no ``schema_version`` table: a store whose
 ``runs`` table exists without it is version 1). 2 adds ``runs.status`` (``writing`` until a
@@ -12,7 +14,8 @@ removes its files; existing runs become ``complete``), ``runs.writer``
 (``host:pid`` of the process saving it, so ``kestrel runs gc`` can tell a crashed writer from
 a live one) and ``runs.params_json`` (the strategy parameters, backfilled from each stored
 config, so ``runs list`` can filter and sort on them), plus an index on ``created_at``.
-A later release appends a function to `MIGRATIONS`; stored runs are kept.
+3 adds ``paper_accounts`` and ``paper_journal``. A later release appends a function to
+`MIGRATIONS`; stored runs are kept.
 
 Why not Alembic: migrations here must run inside the same locked transaction that creates
 a fresh store (many processes start together), on SQLite and PostgreSQL alike, from an
@@ -53,6 +56,8 @@ __all__ = [
     "metadata",
     "migrate",
     "orders",
+    "paper_accounts",
+    "paper_journal",
     "params_json",
     "runs",
     "schema_version",
@@ -173,6 +178,38 @@ equity = _child(
     Column("gross_exposure", Float),
 )
 
+# A paper account (`engine.runtime.paper`): its outputs live under ``run_id`` in the tables above;
+# ``config_parts`` holds a hash per decision-making part of its config (resume refuses a
+# change); ``writer`` is ``host:pid`` of the process running it, None once stopped.
+paper_accounts = Table(
+    "paper_accounts",
+    metadata,
+    Column("account", String(200), primary_key=True),
+    Column("run_id", String(96), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("start_ns", BigInteger, nullable=False),
+    Column("config_toml", Text, nullable=False),
+    Column("config_parts", Text, nullable=False),
+    Column("writer", String(200)),
+)
+# The write-ahead journal: every input of the account's node, committed before it is
+# processed; ``payload`` is the event's fields as JSON (floats round-trip exactly).
+paper_journal = Table(
+    "paper_journal",
+    metadata,
+    Column(
+        "account",
+        String(200),
+        ForeignKey("paper_accounts.account", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),
+    Column("ts_event", BigInteger, nullable=False),
+    Column("symbol", String(64)),
+    Column("payload", Text, nullable=False),
+)
+
 
 def params_json(config_toml: str) -> str:
     """Return the ``[strategy.params]`` table of a stored config as sorted JSON (``{}``)."""
@@ -200,8 +237,16 @@ def _v2_status_writer_params(conn: Connection) -> None:
         )
 
 
+def _v3_paper_tables(conn: Connection) -> None:
+    paper_accounts.create(conn, checkfirst=True)
+    paper_journal.create(conn, checkfirst=True)
+
+
 #: ``MIGRATIONS[k]`` upgrades a store from version ``k + 1`` to ``k + 2``.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v2_status_writer_params,)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
+    _v2_status_writer_params,
+    _v3_paper_tables,
+)
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 

@@ -36,7 +36,12 @@ from sqlalchemy import create_engine, delete, event, select, text, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
-from engine.errors import KestrelError, PersistenceError, StoreOpenError
+from engine.errors import (
+    PersistenceError,
+    QueryError,
+    RunLookupError,
+    StoreOpenError,
+)
 from engine.persistence.schema import (
     SCHEMA_VERSION,
     equity,
@@ -255,7 +260,7 @@ class RunStore:
             include_incomplete: Also runs still being written or left by a crash.
 
         Raises:
-            KestrelError: A field no stored run has (with "did you mean").
+            QueryError: A field no stored run has (with "did you mean").
         """
         query = select(runs)
         if not include_incomplete:
@@ -301,23 +306,25 @@ class RunStore:
         """Return the one run id ``text`` names: exact, else a unique prefix (or substring).
 
         Raises:
-            KestrelError: ``text`` is blank, names no run, or names several (they are listed).
+            RunLookupError: ``text`` is blank, names no run, or names several (listed).
         """
         if not text.strip():
-            raise KestrelError("an empty run id names no run; see `kestrel runs list`")
+            raise RunLookupError("an empty run id names no run; see `kestrel runs list`")
         matches = self.find_run_ids(text)
         if not substring and matches and not all(m.startswith(text) for m in matches):
             matches = []
-        if not matches:
-            raise KestrelError(
-                f"no run {text!r} in {self.display_url}; see `kestrel runs list`"
+        if not matches:  # a mistyped id: name the closest one, if any is close
+            close = difflib.get_close_matches(text, self.run_ids(), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise RunLookupError(
+                f"no run {text!r} in {self.display_url}{hint}; see `kestrel runs list`"
                 + ("" if substring else " (give the run id or its beginning)")
             )
         if len(matches) > 1 and text not in matches:
             shown = ", ".join(matches[:5]) + (
                 f" and {len(matches) - 5} more" if len(matches) > 5 else ""
             )
-            raise KestrelError(
+            raise RunLookupError(
                 f"{text!r} matches {len(matches)} runs: {shown}; give more of the id"
             )
         return text if text in matches else matches[0]
@@ -366,6 +373,18 @@ class RunStore:
             return bool(conn.execute(delete(runs).where(runs.c.run_id == run_id)).rowcount)
 
         return self._write(f"deleting run {run_id}", remove)
+
+    def transact(self, what: str, work: Callable[[Connection], _T]) -> _T:
+        """Run ``work(conn)`` in one write transaction (retried while busy); return its result.
+
+        For the store's other writers (the paper journal, `engine.runtime.paper.journal`): the same
+        locking, retries and one-line `PersistenceError` (``what`` failed: ...) as runs get.
+        """
+        return self._write(what, work)
+
+    def read(self, query: Any) -> list[dict[str, Any]]:
+        """Return the rows of a SQLAlchemy ``query`` as dicts (retried while busy)."""
+        return self._rows(query)
 
     def _write(self, what: str, work: Callable[[Connection], _T]) -> _T:
         def attempt() -> _T:
@@ -507,7 +526,7 @@ def _check_field(name: str, known: set[str], *, have_runs: bool) -> None:
     if not have_runs and not close:  # an empty store cannot know its metrics' names yet
         return
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
-    raise KestrelError(
+    raise QueryError(
         f"unknown field {name!r}: not a column, metric or strategy parameter of any stored "
         f"run{hint} (e.g. sharpe, total_return, trades, or a parameter such as fast)"
     )

@@ -1,22 +1,22 @@
-"""The equity curve of a backtest, rebuilt from its fills and bars in one vectorized pass.
+"""The equity curve of a backtest, built in one vectorized pass from the portfolio's journal.
 
-In: the bar close times and closes of every symbol, the fills in the order the portfolio
-applied them, and the initial cash. Out: per distinct bar close time ``T`` (the moments a
+In: the portfolio's `Journal` (cash and the changed position after every fill and cash
+flow it applied, with the simulated time it applied them), the marks of every symbol
+(bar close times and closes, or tick times and prices) and, for symbols quoted in a
+foreign currency, their rate series. Out: per distinct mark time ``T`` (the moments a
 live portfolio takes its `EquitySnapshot`): cash, equity and gross exposure after every
-bar closing at ``T`` was processed.
+event at ``T`` was processed.
 
-Why not a snapshot per bar during the run: the curve is fully determined by the fills
-(the only things that change cash and positions) and the closes (the only things that
-change marks), so taking it afterwards gives the same numbers while keeping the per-bar
-loop free of accounting work. The fills' ``ts_init`` is the simulated time at which they
-were applied, which is exactly the snapshot they first belong to. Cash and positions are
-accumulated fill by fill with the same arithmetic as `Portfolio`. Cash flows that are not
-fills (`CashAdjusted`: borrow fees, funding) change cash too; they are passed in as well
-and counted from the snapshot of their ``ts_init`` on.
+Why not a snapshot per bar during the run: the curve is fully determined by the changes
+the portfolio applied (the only things that move cash and positions) and the marks (the
+only things that move values), so building it afterwards gives the same numbers while
+keeping the per-bar loop free of accounting work. No accounting happens here: cash and
+quantities are the portfolio's own, as journaled (`engine.portfolio.journal`); this
+module only looks up, for each ``T``, the last journal row applied at or before ``T``
+and multiplies quantities by marks.
 
-Symbols quoted in a foreign currency (``rates``) follow `engine.portfolio.fx`: a fill's
-cash converts at the rate as of its ``ts_event``, a mark at snapshot ``T`` at the rate as
-of ``T`` — the same rates `FxPortfolio` uses.
+Symbols quoted in a foreign currency (``rates``) follow `engine.portfolio.fx`: a mark at
+``T`` converts at the rate as of ``T`` (the fills were converted by the portfolio).
 """
 
 from __future__ import annotations
@@ -25,26 +25,22 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from engine.model import CashAdjusted, OrderFilled, OrderSide
 from engine.portfolio.fx import RateSeries
+from engine.portfolio.journal import Journal
 
 __all__ = ["equity_curve"]
 
 
 def equity_curve(
-    initial_cash: float,
+    journal: Journal,
     closes: Sequence[tuple[str, np.ndarray, np.ndarray]],
-    fills: Sequence[OrderFilled],
-    adjustments: Sequence[CashAdjusted] = (),
     rates: Mapping[str, RateSeries] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Return ``(ts, cash, equity, gross_exposure)`` arrays, one row per bar close time.
+    """Return ``(ts, cash, equity, gross_exposure)`` arrays, one row per mark time.
 
     Args:
-        initial_cash: Cash before the first fill.
+        journal: The portfolio's journal at the end of the run.
         closes: Per symbol ``(symbol, ts_close_ns, close)``, each sorted by time.
-        fills: Every fill, in the order they were applied.
-        adjustments: Every `CashAdjusted`, in the order they were applied.
         rates: Per symbol quoted in a foreign currency, its rate into the account currency.
     """
     rates = rates or {}
@@ -56,52 +52,25 @@ def equity_curve(
         ts = np.unique(np.concatenate([t for _, t, _ in closes]))
     else:
         ts = np.empty(0, dtype=np.int64)
-    fill_ts = np.fromiter((f.ts_init for f in fills), dtype=np.int64, count=len(fills))
-    cash_after: list[float] = []  # a list, then one array: faster than item assignment
-    cash = initial_cash
-    held: dict[str, float] = {}
-    held_after: dict[str, list[tuple[int, float]]] = {}
-    buy = OrderSide.BUY
-    for k, fill in enumerate(fills):
-        symbol = fill.symbol
-        signed = fill.quantity if fill.side is buy else -fill.quantity
-        series = rates.get(symbol)
-        if series is None:
-            cash -= signed * fill.price + fill.fee
-        else:
-            cash -= (signed * fill.price + fill.fee) * series.at(fill.ts_event)
-        cash_after.append(cash)
-        old = held.get(symbol, 0.0)
-        new = old + signed
-        if old:  # same dust rule as Position.apply (which skips it when opening)
-            larger = old if abs(old) > abs(signed) else signed
-            if abs(new) <= 1e-9 * abs(larger):
-                new = 0.0
-        held[symbol] = new
-        changes = held_after.get(symbol)
-        if changes is None:
-            held_after[symbol] = changes = []
-        changes.append((k, new))
-    # index of the last fill applied at or before each snapshot time (-1: none yet)
-    last_fill = np.searchsorted(fill_ts, ts, side="right") - 1
-    cash_curve = np.array([initial_cash, *cash_after])[last_fill + 1]
-    if adjustments:
-        adjusted_ts = np.fromiter((a.ts_init for a in adjustments), np.int64, len(adjustments))
-        flows = np.cumsum([0.0] + [a.amount for a in adjustments])
-        cash_curve = cash_curve + flows[np.searchsorted(adjusted_ts, ts, side="right")]
+    rows = journal.columns()
+    # index of the last change applied at or before each snapshot time (-1: none yet)
+    last_row = np.searchsorted(rows.ts, ts, side="right") - 1
+    cash_curve = np.concatenate(([journal.initial_cash], rows.cash))[last_row + 1]
     value = np.zeros(ts.size)
     gross = np.zeros(ts.size)
     for symbol, symbol_ts, symbol_close in closes:
-        changes = held_after.get(symbol)
-        if not changes:
+        code = journal.code(symbol)
+        if code is None:
             continue
-        quantity_levels = np.array([0.0] + [q for _, q in changes])
-        # position after the last of this symbol's fills applied by each snapshot
-        if len(changes) == len(fills):  # every fill is this symbol's: same index
-            quantity = quantity_levels[last_fill + 1]
+        own = np.flatnonzero(rows.symbol == code)  # this symbol's rows, in order
+        if own.size == 0:
+            continue
+        quantity_levels = np.concatenate(([0.0], rows.quantity[own]))
+        # position after the last of this symbol's rows applied by each snapshot
+        if own.size == len(rows.ts):  # every row is this symbol's: same index
+            quantity = quantity_levels[last_row + 1]
         else:
-            fill_index = np.array([k for k, _ in changes], dtype=np.int64)
-            quantity = quantity_levels[np.searchsorted(fill_index, last_fill, side="right")]
+            quantity = quantity_levels[np.searchsorted(own, last_row, side="right")]
         # last close at or before each snapshot (0 before the symbol's first bar)
         if symbol_ts is ts or np.array_equal(symbol_ts, ts):  # one symbol: its own closes
             mark = np.asarray(symbol_close, dtype=np.float64)

@@ -253,6 +253,10 @@ class FxPortfolio(Portfolio):
         value, gross = self._values()
         return self._cash + value, gross
 
+    def _fill_cash(self, fill: OrderFilled, signed: float) -> float:
+        """Return what ``fill`` takes from cash, at the rate as of its ``ts_event``."""
+        return (signed * fill.price + fill.fee) * self.rates.rate(fill.symbol, fill.ts_event)
+
     def on_order_filled(self, fill: OrderFilled) -> None:
         """Apply a fill converted at the rate as of ``fill.ts_event``; publish `PositionChanged`."""
         position = self.positions[fill.symbol]

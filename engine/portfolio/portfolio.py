@@ -19,6 +19,18 @@ updates before anyone else sees a bar. The equity curve (one `EquitySnapshot` pe
 timestamp, taken by `snapshot`) is kept in ``equity_curve``; with ``publish_snapshots``
 each snapshot is also published on the bus (paper/live subscribers), which a backtest
 skips to keep the per-bar path short.
+
+One ledger (issue 12): this class is the only place cash and position arithmetic happens.
+- Journal: after each change it applies (a fill, a cash flow) the portfolio appends
+  ``(ts_init, symbol, quantity after, cash after)`` to ``journal``
+  (`engine.portfolio.journal`); a backtest builds its equity curve from that journal and
+  the marks (`engine.portfolio.curve`) instead of snapshotting per bar.
+- Pending fills: a venue publishes a fill before the bus delivers it here, and a second
+  fill matched in the same bar must not spend the same cash. The venue therefore calls
+  `reserve_fill` as it publishes; `projected_cash` and `projected_position` count every
+  reserved fill not yet applied, and `on_order_filled` releases the reservation in the
+  same step as it applies the fill. Both numbers are thus the same before and after the
+  fill is delivered, whichever handlers run before or after the portfolio's.
 """
 
 from __future__ import annotations
@@ -26,6 +38,7 @@ from __future__ import annotations
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.model import CashAdjusted, EquitySnapshot, OrderFilled, OrderSide, PositionChanged
+from engine.portfolio.journal import Journal
 
 __all__ = ["Portfolio", "Position"]
 
@@ -97,6 +110,11 @@ class Portfolio:
         self.fees_paid = 0.0
         self.cash_flows = 0.0  # Σ CashAdjusted amounts (borrow fees, funding), signed
         self.equity_curve: list[EquitySnapshot] = []
+        self.journal = Journal(initial_cash, prices)
+        # fills a venue published and this portfolio has not applied yet (`reserve_fill`)
+        self._pending_cash = 0.0  # Σ cash change of the reserved fills (account currency)
+        self._pending_quantity: dict[str, float] = {}  # Σ signed quantity, per symbol
+        self._reserved: dict[str, float] = {}  # fill id -> its cash change, until applied
 
     @property
     def cash(self) -> float:
@@ -138,18 +156,56 @@ class Portfolio:
             gross += abs(amount)
         return self._cash + value, gross
 
+    # --- fills published by the venue and not yet applied -------------------------------
+
+    def reserve_fill(self, fill: OrderFilled) -> None:
+        """Count ``fill`` in `projected_cash` / `projected_position` until it is applied.
+
+        The venue calls this as it publishes ``fill`` (`engine.execution.fills`); the
+        reservation ends when `on_order_filled` applies that fill (matched by fill id).
+        """
+        signed = fill.quantity if fill.side is OrderSide.BUY else -fill.quantity
+        amount = self._fill_cash(fill, signed)
+        self._reserved[fill.fill_id] = amount
+        self._pending_cash -= amount
+        pending = self._pending_quantity
+        pending[fill.symbol] = pending.get(fill.symbol, 0.0) + signed
+
+    def projected_cash(self) -> float:
+        """Return cash after every reserved fill: what the venue may still spend."""
+        return self._cash + self._pending_cash
+
+    def projected_position(self, symbol: str) -> float:
+        """Return ``symbol``'s signed quantity after every reserved fill."""
+        return self.positions[symbol].quantity + self._pending_quantity.get(symbol, 0.0)
+
+    def _fill_cash(self, fill: OrderFilled, signed: float) -> float:
+        """Return what ``fill`` takes from cash (account currency; < 0: it brings cash)."""
+        return signed * fill.price + fill.fee
+
+    def _release(self, fill: OrderFilled) -> None:
+        """End ``fill``'s reservation (it has just been applied), if it had one."""
+        amount = self._reserved.pop(fill.fill_id, None)
+        if amount is not None:
+            self._pending_cash += amount
+            signed = fill.quantity if fill.side is OrderSide.BUY else -fill.quantity
+            self._pending_quantity[fill.symbol] -= signed
+
+    # --- applying changes ----------------------------------------------------------------
+
     def apply_cash_flow(self, symbol: str, amount: float, reason: str, ts_event: int) -> None:
         """Add ``amount`` (signed, account currency) to cash; publish `CashAdjusted`.
 
         For cash flows that are not fills: borrow fees (``reason="borrow_fee"``) and
         funding payments (``"funding"``). ``ts_event`` is when the flow was due.
         """
+        now = self._clock.timestamp_ns()
         self._cash += amount
         self.cash_flows += amount
-        self.positions[symbol].cash_flows += amount
-        self._bus.publish(
-            CashAdjusted(symbol, amount, reason, ts_event, self._clock.timestamp_ns())
-        )
+        position = self.positions[symbol]
+        position.cash_flows += amount
+        self.journal.record(now, symbol, position.quantity, self._cash)
+        self._bus.publish(CashAdjusted(symbol, amount, reason, ts_event, now))
 
     def on_order_filled(self, fill: OrderFilled) -> None:
         """Apply a fill to cash and the position; publish `PositionChanged`."""
@@ -162,7 +218,10 @@ class Portfolio:
         self._position_changed(fill, position)
 
     def _position_changed(self, fill: OrderFilled, position: Position) -> None:
-        """Track ``position`` as open or flat after ``fill``; publish `PositionChanged`."""
+        """Journal ``fill`` and end its reservation; track ``position``; publish the change."""
+        self.journal.record(fill.ts_init, fill.symbol, position.quantity, self._cash)
+        if self._reserved:
+            self._release(fill)
         if position.quantity:
             self._open[fill.symbol] = position
         else:

@@ -23,10 +23,9 @@ import numpy as np
 import pandas as pd
 
 from engine.config import dump_config
-from engine.errors import KestrelError
+from engine.errors import KestrelError, RunLookupError
 from engine.feeds import BarFrame, load_bars
 from engine.indicators import registry
-from engine.portfolio.fx import FxPortfolio
 from engine.report.metrics import compute_metrics
 from engine.report.recorder import TradeRecord
 from engine.report.series import FloatArray, IntArray
@@ -132,9 +131,8 @@ class ReportData:
         ]
         starts = [int(frame.ts_open_ns[0]) for frame in result.frames if len(frame)]
         account_fills = None
-        portfolio = result.kernel.portfolio
-        if isinstance(portfolio, FxPortfolio):
-            rate = portfolio.rates.rate
+        if result.fx:
+            rate = result.fx.rate
             account_fills = [
                 row._replace(
                     price=row.price * rate(row.symbol, row.ts_event),
@@ -168,10 +166,10 @@ class ReportData:
         """Gather a report from a run's artifacts folder.
 
         Raises:
-            KestrelError: The folder is not a run's artifacts folder.
+            RunLookupError: The folder is not a run's artifacts folder.
         """
         if not (folder / "config.toml").is_file() or not (folder / "equity.csv").is_file():
-            raise KestrelError(
+            raise RunLookupError(
                 f"{folder} is not a run folder (no config.toml/equity.csv); pass the folder "
                 "a backtest wrote or a run id from `kestrel runs list`"
             )
@@ -364,11 +362,10 @@ def _reload_frames(
 
 def _indicator_lines(result: BacktestResult) -> dict[str, list[IndicatorLine]]:
     """Return every output of the indicators the strategy declared, per symbol."""
-    context = result.kernel.runner.context
     found: dict[str, list[IndicatorLine]] = {}
     for frame in result.frames:
         lines = []
-        for name, indicator in context.declared_indicators(frame.symbol):
+        for name, indicator in result.indicators.get(frame.symbol, []):
             on_price = registry.get(name).group in PRICE_GROUPS
             for series in indicator.outputs.values():
                 lines.append(IndicatorLine(series.name, on_price, series.to_numpy()))

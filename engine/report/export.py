@@ -33,7 +33,7 @@ from typing import Any
 
 import tomli_w
 
-from engine.errors import KestrelError
+from engine.errors import DataError, InternalError, PluginError
 from engine.report.data import file_sha256
 from engine.report.run_folder import check_complete, is_safe_name, is_safe_run_id
 
@@ -80,11 +80,14 @@ def export_run(folder: Path, target: Path | None = None, *, include_data: bool =
     """Write the run's zip and return its path (default ``<folder>/../<run_id>.zip``).
 
     Raises:
-        KestrelError: ``folder`` is not a run folder, or a data file to include is missing.
+        RunLookupError: ``folder`` holds no complete run (`check_complete`).
+        DataError: A data file to include is missing or has no usable name.
+        PluginError: The strategy file to include is missing or was edited since the run.
+        InternalError: A check above let through an unsafe run id or zip entry (a bug).
     """
     run_id, files = check_complete(folder)
     if not is_safe_run_id(run_id):  # check_complete only returns safe ids; kept explicit
-        raise KestrelError(f"{folder}: run id {run_id!r} is not a safe file name")
+        raise InternalError(f"{folder}: run id {run_id!r} is not a safe file name")
     with (folder / "config.toml").open("rb") as handle:
         config = tomllib.load(handle)
     info_path = folder / "run.json"
@@ -107,9 +110,12 @@ def export_run(folder: Path, target: Path | None = None, *, include_data: bool =
     if include_data:
         missing = [d["symbol"] for d in data if d["read_from"] is None]
         if missing:
-            raise KestrelError(f"cannot include data for {', '.join(missing)}: file not found")
+            raise DataError(
+                f"cannot include data for {', '.join(missing)}: file not found; restore it "
+                "or export without --include-data"
+            )
         if strategy is not None and not strategy_member:
-            raise KestrelError(
+            raise PluginError(
                 f"cannot include the strategy: {strategy['source']} is missing or was edited "
                 f"since the run (its sha256 then: {strategy['sha256']}); restore that file or "
                 "run the backtest again"
@@ -121,7 +127,10 @@ def export_run(folder: Path, target: Path | None = None, *, include_data: bool =
         for source, item in zip(rewritten.get("data", []), data, strict=True):
             base = Path(item["read_from"]).name
             if not is_safe_name(base):
-                raise KestrelError(f"data file {item['read_from']!r} has no usable file name")
+                raise DataError(
+                    f"data file {item['read_from']!r} has no usable file name; rename it "
+                    "or export without --include-data"
+                )
             name = f"data/{base}"
             members[f"{run_id}/{name}"] = Path(item["read_from"])
             source["path"] = name
@@ -137,7 +146,7 @@ def export_run(folder: Path, target: Path | None = None, *, include_data: bool =
     for name in [*members, *extra]:  # every entry stays inside <run_id>/ when unzipped
         parts = name.split("/")
         if parts[0] != run_id or any(part in {"", ".", ".."} for part in parts):
-            raise KestrelError(f"refusing to write zip entry {name!r}: not inside {run_id}/")
+            raise InternalError(f"refusing to write zip entry {name!r}: not inside {run_id}/")
     target.parent.mkdir(parents=True, exist_ok=True)
     # Written beside the target and renamed when whole: a killed export leaves no zip that
     # looks complete (a hidden .partial file at worst).

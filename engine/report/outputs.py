@@ -6,9 +6,9 @@ results and calls the report, so the report importing the runtime back made the 
 one import cycle (issue 12). `engine.runtime.result.BacktestResult` satisfies the protocol,
 and mypy checks that wherever a result is passed to a report function.
 
-What the report needs of the kernel is two things only, typed narrowly below
-(`KernelOutputs`): the portfolio (its fx rates, for fills in the account currency) and the
-strategy's context (the indicators it declared, drawn on the price chart).
+A result holds outputs, not the kernel: besides the recorder's rows and the curve, the
+report reads the fx rates (fills in the account currency) and the indicators the strategy
+declared (drawn on the price chart).
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ import numpy as np
 if TYPE_CHECKING:
     from engine.config import RunConfig
     from engine.feeds import BarFrame
-    from engine.portfolio import Portfolio
+    from engine.portfolio.fx import FxRates
     from engine.report.recorder import Recorder, TradeRecord
-    from engine.strategy import Context
+    from engine.strategy.history import Indicator
 
-__all__ = ["EquityCurve", "KernelOutputs", "RunOutputs", "RunnerOutputs"]
+__all__ = ["EquityCurve", "RunOutputs"]
 
 
 @dataclass(frozen=True)
@@ -39,29 +39,6 @@ class EquityCurve:
 
     def __len__(self) -> int:
         return int(self.ts.size)
-
-
-class RunnerOutputs(Protocol):
-    """The strategy runner as the report sees it."""
-
-    @property
-    def context(self) -> Context:
-        """The strategy's context (declared indicators, per symbol)."""
-        ...
-
-
-class KernelOutputs(Protocol):
-    """The parts of a finished kernel the report reads."""
-
-    @property
-    def portfolio(self) -> Portfolio:
-        """The run's portfolio (an `FxPortfolio` when instruments are quoted in fx)."""
-        ...
-
-    @property
-    def runner(self) -> RunnerOutputs:
-        """The strategy runner."""
-        ...
 
 
 class RunOutputs(Protocol):
@@ -98,6 +75,11 @@ class RunOutputs(Protocol):
         ...
 
     @property
-    def kernel(self) -> KernelOutputs:
-        """The kernel's portfolio and strategy runner."""
+    def fx(self) -> FxRates:
+        """The rates of the symbols quoted in a foreign currency (empty: single currency)."""
+        ...
+
+    @property
+    def indicators(self) -> dict[str, list[tuple[str, Indicator]]]:
+        """Per bar symbol, the indicators the strategy declared (registry name, values)."""
         ...

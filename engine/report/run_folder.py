@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.errors import KestrelError
+from engine.errors import OutputPathError, RunLookupError
 
 __all__ = [
     "LEGACY_FILES",
@@ -114,11 +114,11 @@ def prepare_output(folder: Path, *, force: bool = False) -> OutputPlan:
     """Check that ``folder`` may receive a run's files; return the plan.
 
     Raises:
-        KestrelError: ``folder`` is a file, or a non-empty folder that is not a previous
+        OutputPathError: ``folder`` is a file, or a non-empty folder that is not a previous
             run's (unless ``force``).
     """
     if folder.exists() and not folder.is_dir():
-        raise KestrelError(f"--out {str(folder)!r} is a file, not a folder")
+        raise OutputPathError(f"--out {str(folder)!r} is a file, not a folder; give another path")
     if not folder.exists():
         return OutputPlan(folder, created=True)
     manifest = read_manifest(folder)
@@ -138,7 +138,7 @@ def prepare_output(folder: Path, *, force: bool = False) -> OutputPlan:
     if force:
         return OutputPlan(folder, created=False)
     shown = ", ".join(sorted(entries)[:4]) + (" …" if len(entries) > 4 else "")
-    raise KestrelError(
+    raise OutputPathError(
         f"--out {str(folder)!r} is not empty ({shown}) and is not a previous run's folder; "
         "choose an empty or new folder, or pass --force to write the run's files into it"
     )
@@ -157,7 +157,7 @@ def publish(partial: Path, plan: OutputPlan, run_id: str) -> Path:
     """Move a finished partial folder's files to ``plan.folder``, manifest last.
 
     Raises:
-        KestrelError: The folder appeared meanwhile as a user's non-empty folder.
+        OutputPathError: The folder appeared meanwhile as a user's non-empty folder.
     """
     files = sorted(p.name for p in partial.iterdir() if p.is_file() and p.name != WRITER)
     if plan.created and plan.folder.exists():  # it appeared while the run was writing
@@ -225,7 +225,7 @@ def _legacy_run_id(folder: Path, *, strict: bool = False) -> str | None:
     except (OSError, ValueError, AttributeError):
         return None
     if strict and run_id is not None and not is_safe_run_id(run_id):
-        raise KestrelError(
+        raise RunLookupError(
             f"{folder}/run.json names run id {str(run_id)[:80]!r}, which is not a safe file "
             "name; refusing to use it (was the folder tampered with?)"
         )
@@ -240,7 +240,7 @@ def check_complete(folder: Path, run_id: str | None = None) -> tuple[str, list[s
         run_id: The run the caller expects there (a stored run's id), or None.
 
     Raises:
-        KestrelError: No complete run there (still being written, interrupted, not a run
+        RunLookupError: No complete run there (still being written, interrupted, not a run
             folder), a listed file other than ``report.html`` is missing, or it holds a
             different run.
     """
@@ -251,22 +251,23 @@ def check_complete(folder: Path, run_id: str | None = None) -> tuple[str, list[s
         legacy = _legacy_run_id(folder, strict=True) if (folder / "config.toml").is_file() else None
         if legacy is None or (folder / MANIFEST).exists():
             what = f"run {run_id}'s folder" if run_id else "folder"
-            raise KestrelError(
+            raise RunLookupError(
                 f"{what} {str(folder)!r} holds no complete run (interrupted, still being "
                 "written, moved or deleted?); `kestrel runs list --all` shows incomplete runs"
             )
         found = legacy
         files = sorted(p.name for p in folder.iterdir() if p.name in LEGACY_FILES)
     if run_id is not None and found != run_id:
-        raise KestrelError(
+        raise RunLookupError(
             f"folder {str(folder)!r} now holds run {found}, not {run_id} (its files were "
             "replaced by a later run written there)"
         )
     # report.html is a view `kestrel report` re-renders; the other files are the run.
     missing = [n for n in files if n != "report.html" and not (folder / n).is_file()]
     if missing:
-        raise KestrelError(
-            f"run {found}'s folder {str(folder)!r} is missing {', '.join(missing[:3])}"
+        raise RunLookupError(
+            f"run {found}'s folder {str(folder)!r} is missing {', '.join(missing[:3])}; "
+            "restore the files or run the backtest again"
         )
     return found, files
 

@@ -400,6 +400,10 @@ class RiskEngine:
         if in_flight:
             in_flight.pop(event.order_id, None)
 
+    def in_flight_ids(self) -> tuple[str, ...]:
+        """Return the ids of the orders approved and not yet answered by the venue."""
+        return tuple(self._book.in_flight)
+
     def _blocked_by_state(self, order: OrderRequested, state: RiskState) -> str:
         why = f" ({self.trading_state_reason})" if self.trading_state_reason else ""
         if self.trading_state is TradingState.HALTED:

@@ -7,11 +7,11 @@ the bar's close time, (2) lets the simulated broker match working orders against
 — the venue sees data before strategies do, so a market order placed at bar t fills at
 bar t+1's open before the strategy hears of bar t+1 — then (3) delivers the bar (the
 cache records it, the strategy decides). Bars alone go through `Driver.run_bars` (the
-step specialised for batches); with ticks, every event goes through `Driver.run`.
-The equity curve, one row per bar close time, is rebuilt from the
-fills and closes after the loop (`engine.portfolio.curve`), which keeps accounting out
-of the per-bar path; paper and live take the same snapshots as they go. Instruments
-quoted in a foreign currency are valued through the ``[[fx]]`` rate series (`load_fx`,
+step specialised for batches); with ticks, every event goes through `Driver.run`. The
+equity curve, one row per bar close time, is built after the loop from the portfolio's
+journal and the closes (`engine.runtime.summary`, `engine.portfolio.curve`), which keeps
+accounting out of the per-bar path; paper and live take the same snapshots as they go.
+Instruments quoted in a foreign currency are valued through the ``[[fx]]`` rate series (`load_fx`,
 `engine.portfolio.fx`).
 """
 
@@ -20,7 +20,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from itertools import repeat
-from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -31,11 +30,6 @@ from engine.config import RunConfig
 from engine.feeds import BarFrame, merge_order
 from engine.feeds.ticks import TickFrame
 from engine.model import Bar
-from engine.portfolio.curve import equity_curve
-from engine.portfolio.fx import FxPosition, FxRates
-from engine.report.metrics import compute_metrics
-from engine.report.recorder import Mark, TradeRecord
-from engine.risk.guards import guard_metrics
 from engine.runtime.delivery import paused_gc
 from engine.runtime.driver import Driver, ProgressFn
 
@@ -49,10 +43,11 @@ from engine.runtime.inputs import (
     make_instruments,
     resolve_data_path,
 )
-from engine.runtime.kernel import Kernel, build_kernel
+from engine.runtime.kernel import build_kernel
 from engine.runtime.modes import BACKTEST
 from engine.runtime.result import BacktestResult, EquityCurve
-from engine.runtime.ticks import iter_events, tick_marks
+from engine.runtime.summary import summarize
+from engine.runtime.ticks import iter_events
 from engine.strategy import Strategy, load_strategy_class, make_strategy
 
 __all__ = [
@@ -75,13 +70,6 @@ __all__ = [
 # 1M-bar bench: ~82k -> ~22k page faults per run, ~490k -> ~550k bars/s).
 CHUNK = 512
 GATHER = 65_536  # rows merged per numpy pass when several frames interleave
-
-
-class _Converted(NamedTuple):
-    """A fill's quantity and its price in the account currency (for turnover)."""
-
-    quantity: float
-    price: float
 
 
 def iter_bar_chunks(frames: list[BarFrame]) -> Iterator[list[Bar]]:
@@ -218,81 +206,4 @@ def run_backtest(
         driver.run_bars(iter_bar_chunks(bar_frames), total, progress)
     kernel.runner.stop()
     with paused_gc():
-        curve, metrics, still_open = _summarize(config, kernel, bar_frames, ticks, first_open, fx)
-    elapsed = time.perf_counter() - started
-    return BacktestResult(config, bar_frames, kernel, curve, metrics, elapsed, ticks, still_open)
-
-
-def _summarize(
-    config: RunConfig,
-    kernel: Kernel,
-    bar_frames: list[BarFrame],
-    ticks: list[TickFrame],
-    first_open: int,
-    fx: FxRates,
-) -> tuple[EquityCurve, dict[str, Any], list[TradeRecord]]:
-    """Rebuild the equity curve, mark the open positions and compute the run's metrics."""
-    marks = [(frame.symbol, frame.ts_close_ns, frame.close) for frame in bar_frames]
-    marks += tick_marks(ticks)
-    curve = EquityCurve(
-        *equity_curve(
-            config.account.initial_cash,
-            marks,
-            kernel.recorder.fills,
-            kernel.recorder.cash_adjustments,
-            fx.series,
-        )
-    )
-    still_open = _mark_open_trades(kernel, marks, curve, fx)
-    fills: list[Any] = kernel.recorder.fills
-    if fx:  # turnover in the account currency: each fill at its rate
-        fills = [_Converted(f.quantity, f.price * fx.rate(f.symbol, f.ts_event)) for f in fills]
-    metrics = compute_metrics(
-        initial_cash=config.account.initial_cash,
-        start_ns=first_open,
-        ts=curve.ts,
-        equity=curve.equity,
-        gross_exposure=curve.gross_exposure,
-        trades=kernel.recorder.trades,
-        fees_paid=kernel.portfolio.fees_paid,
-        frames=bar_frames,
-        fills=fills,
-        open_trades=still_open,
-    )
-    if kernel.guard is not None:  # runs without a guard (the shipped configs) keep their keys
-        metrics.update(
-            guard_metrics(kernel.recorder.trading_states, curve.ts, curve.gross_exposure)
-        )
-    return curve, metrics, still_open
-
-
-def _mark_open_trades(
-    kernel: Kernel,
-    marks: list[tuple[str, np.ndarray, np.ndarray]],
-    curve: EquityCurve,
-    fx: FxRates,
-) -> list[TradeRecord]:
-    """Return the trades still open, marked where the equity curve's last row marks them.
-
-    Each symbol's mark is its last price in ``marks`` (last bar close, or last tick) at
-    that time; the rate is the one as of the curve's last row, as in equity.csv.
-    """
-    open_trades = kernel.recorder.open_trades
-    if not open_trades or not len(curve):
-        return []
-    end = int(curve.ts[-1])
-    last: dict[str, Mark] = {}
-    for symbol, ts, prices in marks:
-        if symbol not in open_trades or ts.size == 0:
-            continue
-        if symbol in last and last[symbol].ts_ns >= int(ts[-1]):
-            continue
-        price = float(prices[-1])
-        position = kernel.portfolio.positions[symbol]
-        rate = fx.rate(symbol, end) if symbol in fx.series else 1.0
-        if isinstance(position, FxPosition):  # cost basis in the account currency
-            unrealized = position.unrealized_pnl(price, rate)
-        else:
-            unrealized = position.unrealized_pnl(price)
-        last[symbol] = Mark(int(ts[-1]), price, rate, unrealized)
-    return kernel.recorder.marked_open_trades(last)
+        return summarize(config, kernel, bar_frames, ticks, first_open, fx, started)

@@ -137,7 +137,6 @@ class Kernel:
         strategy_hook(OrderExpired, "on_order_expired")
         bus.subscribe(OrderFilled, execution.on_order_filled)
         bus.subscribe(OrderFilled, portfolio.on_order_filled)
-        bus.subscribe(OrderFilled, self.venue.on_fill_settled)
         bus.subscribe(OrderFilled, recorder.on_order_filled)
         if guard is not None:
             bus.subscribe(OrderFilled, guard.on_order_filled)

@@ -1,10 +1,15 @@
 """`BacktestResult`: what a backtest produced, and its tables and report on demand.
 
-The runtime builds it (`engine.runtime.backtest.run_backtest`) and the report reads it through
-the `engine.report.outputs.RunOutputs` protocol, which it satisfies; the report never imports
-this module, so report and runtime are no longer an import cycle. The result still holds the
-kernel (``result.kernel.portfolio`` is how tests and notebooks look at final positions); the
-report itself reads only the narrow parts `RunOutputs` names.
+The runtime builds it (`engine.runtime.summary.summarize`, at the end of
+`engine.runtime.backtest.run_backtest`) and the report reads it through the
+`engine.report.outputs.RunOutputs` protocol, which it satisfies; the report never imports
+this module, so report and runtime are not an import cycle.
+
+It holds outputs, not the kernel: the recorder's rows, the equity curve, the metrics and
+the account's final state (``portfolio``: an `engine.portfolio.state.AccountState`, frozen
+— cash, positions, fees paid, cash flows, equity), plus the strategy instance that ran and
+the indicators it declared (the report draws them), the fx rates, and the orders still
+working or still in flight at the end.
 """
 
 from __future__ import annotations
@@ -19,32 +24,49 @@ import pandas as pd
 from engine.config import RunConfig
 from engine.feeds import BarFrame
 from engine.feeds.ticks import TickFrame
+from engine.model import Order
+from engine.portfolio.fx import FxRates
+from engine.portfolio.state import AccountState
 from engine.report.frames import equity_frame, fills_frame, orders_frame, trades_frame
 from engine.report.outputs import EquityCurve
 from engine.report.recorder import Recorder, TradeRecord
-from engine.runtime.kernel import Kernel
+from engine.strategy import Strategy
+from engine.strategy.history import Indicator
 
 __all__ = ["BacktestResult", "EquityCurve"]
 
 
 @dataclass
 class BacktestResult:
-    """What a backtest produced. ``elapsed_s`` is wall time, kept out of the artifacts."""
+    """What a backtest produced. ``elapsed_s`` is wall time, kept out of the artifacts.
+
+    Attributes:
+        recorder: Orders, fills, trades, cash adjustments and account events as recorded.
+        portfolio: The account after the last event (read-only).
+        strategy: The strategy instance that ran (its attributes as the run left them).
+        indicators: Per bar symbol, ``(registry name, indicator)`` of each indicator the
+            strategy declared on it, holding every value revealed in the run.
+        fx: The rates of the symbols quoted in a foreign currency (empty: single currency).
+        working_orders: Orders still working at the venue when the data ended.
+        in_flight: Ids of orders approved by risk that the venue never answered (a correct
+            run leaves none: every approval is accepted, rejected or canceled at once).
+    """
 
     config: RunConfig
     frames: list[BarFrame]
-    kernel: Kernel
     equity_curve: EquityCurve
     metrics: dict[str, object]
     elapsed_s: float
+    recorder: Recorder
+    portfolio: AccountState
+    strategy: Strategy
+    indicators: dict[str, list[tuple[str, Indicator]]] = field(default_factory=dict)
+    fx: FxRates = field(default_factory=lambda: FxRates({}))
+    working_orders: tuple[Order, ...] = ()
+    in_flight: tuple[str, ...] = ()
     tick_frames: list[TickFrame] = field(default_factory=list)
     # positions still open at the end, marked to their last close (flagged ``is_open``)
     open_trades: list[TradeRecord] = field(default_factory=list)
-
-    @property
-    def recorder(self) -> Recorder:
-        """Return the run's recorder (orders, fills, trades, equity)."""
-        return self.kernel.recorder
 
     def report(self, path: str | Path | None = None, **options: Any) -> Path:
         """Write this run's self-contained HTML report and return its path.

@@ -77,7 +77,7 @@ def strategy_source(result: BacktestResult) -> dict[str, Any]:
     that ran), ``source`` (absolute path of the class's module file, or None) and
     ``sha256`` (of that file's bytes, or None).
     """
-    cls = type(result.kernel.runner.strategy)
+    cls = type(result.strategy)
     path = _module_file(cls.__module__)
     return {
         "reference": result.config.strategy.path,
@@ -91,7 +91,7 @@ def _code_and_side_files(result: BacktestResult) -> list[tuple[str, bytes]]:
     """Return (label, bytes) of the strategy and risk-check sources and the fx/funding files."""
     config = result.config
     found: list[tuple[str, bytes]] = []
-    cls = type(result.kernel.runner.strategy)
+    cls = type(result.strategy)
     path = _module_file(cls.__module__)
     found.append(("strategy", path.read_bytes() if path else cls.__qualname__.encode()))
     for check in config.risk.checks:
@@ -152,7 +152,7 @@ def finish_run(
         force: Write into a non-empty ``out_dir`` that is not a previous run's folder.
 
     Raises:
-        KestrelError: ``out_dir`` is a user's non-empty folder (without ``force``).
+        OutputPathError: ``out_dir`` is a user's non-empty folder (without ``force``).
         PersistenceError: The store failed (nothing of the run is left behind).
     """
     digest = inputs_hash(result)

@@ -63,11 +63,11 @@ def run(
 
 
 def position(result: BacktestResult) -> float:
-    return result.kernel.portfolio.position_quantity("X")
+    return result.portfolio.position_quantity("X")
 
 
 def cash(result: BacktestResult) -> float:
-    return result.kernel.portfolio.cash
+    return result.portfolio.cash
 
 
 def fills(result: BacktestResult) -> list[tuple[str, float, float]]:

@@ -177,6 +177,4 @@ def test_accounting_identities_after_every_event(case: tuple[BarFrame, list, dic
         result = run_backtest(config, frames=[frame], strategy=RandomTrader(plan, check))
     assert checked[0] >= len(frame)
     # the rebuilt equity curve ends where the live accounting ends
-    assert result.equity_curve.equity[-1] == pytest.approx(
-        result.kernel.portfolio.equity(), abs=1e-6
-    )
+    assert result.equity_curve.equity[-1] == pytest.approx(result.portfolio.equity, abs=1e-6)

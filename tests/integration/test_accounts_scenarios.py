@@ -22,10 +22,13 @@ import numpy as np
 import pytest
 
 from engine import Context, Strategy, load_config, parse_config, run_backtest
+from engine.cache import COLUMNS, SymbolHistory
+from engine.clock import SimClock
 from engine.errors import ConfigError, DataError
 from engine.feeds import BarFrame
-from engine.model import AccountLiquidated, Bar, MarginCalled
+from engine.model import AccountLiquidated, Bar, Instrument, MarginCalled
 from engine.portfolio.accounts import load_funding_rates
+from engine.runtime.kernel import build_kernel
 
 DAY = 86_400 * 10**9
 HOUR = 3_600 * 10**9
@@ -329,7 +332,7 @@ def test_account_scenario(name: str, tmp_path: Path) -> None:
     assert len(liquidated) == len(calls)
     if scenario.statuses:
         assert [row["status"] for row in result.recorder.orders.values()] == scenario.statuses
-    portfolio = result.kernel.portfolio
+    portfolio = result.portfolio
     position = portfolio.position_quantity("X")
     if scenario.position is not None:
         assert position == pytest.approx(scenario.position)
@@ -371,7 +374,18 @@ def test_liquidation_orders_are_tagged_and_owned_by_the_account(tmp_path: Path) 
 
 def test_a_cash_account_subscribes_no_account_rules(tmp_path: Path) -> None:
     result = run(S([FLAT, FLAT], {0: [sell(1)]}, [("o1", 100.0, 1)]), tmp_path)
-    assert result.kernel.account_rules is None
+    # the same cash account, wired as the backtest wires it (a result holds no kernel)
+    empty = np.empty(0)
+    kernel = build_kernel(
+        clock=SimClock(T0),
+        strategy=Scripted({}),
+        strategy_id="S1",
+        histories={"X": SymbolHistory("X", empty.astype(np.int64), dict.fromkeys(COLUMNS, empty))},
+        instruments={"X": Instrument("X", lot_size=1.0)},
+        account=result.config.account,
+        execution=result.config.execution,
+    )
+    assert kernel.account_rules is None
     assert result.recorder.cash_adjustments == []
 
 

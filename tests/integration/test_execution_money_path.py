@@ -400,7 +400,7 @@ def check_case(case: Case) -> None:
         assert [fill.fee for fill in fills] == pytest.approx(case.fees, abs=1e-9)
     if scenario.statuses:
         assert [row["status"] for row in result.recorder.orders.values()] == scenario.statuses
-    portfolio = result.kernel.portfolio
+    portfolio = result.portfolio
     position = portfolio.position_quantity("X")
     if scenario.position is not None:
         assert position == pytest.approx(scenario.position)

@@ -524,10 +524,10 @@ def test_scenario(name: str) -> None:
     assert got == scenario.fills
     if scenario.statuses:
         assert [row["status"] for row in result.recorder.orders.values()] == scenario.statuses
-    position = result.kernel.portfolio.position_quantity("X")
+    position = result.portfolio.position_quantity("X")
     if scenario.position is not None:
         assert position == pytest.approx(scenario.position)
-    cash = result.kernel.portfolio.cash
+    cash = result.portfolio.cash
     if scenario.cash is not None:
         assert cash == pytest.approx(scenario.cash, abs=1e-6)
     # accounting identity on the last bar: equity = cash + position x last close

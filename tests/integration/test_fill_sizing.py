@@ -53,7 +53,7 @@ def run(
         }
     )
     result = run_backtest(config, frames=[frame], strategy=Targets(targets))
-    return result.recorder, result.kernel.portfolio
+    return result.recorder, result.portfolio
 
 
 def fills(recorder: Any) -> list[tuple[str, float, float]]:
@@ -199,7 +199,7 @@ def test_foreign_quote_is_sized_at_the_rate_of_the_fill(tmp_path: Path) -> None:
     )
     result = run_backtest(config, frames=[x], strategy=Targets({0: 1.0}))
     assert fills(result.recorder) == [("buy", 83.0, 100.0)]
-    assert result.kernel.portfolio.cash == pytest.approx(40.0)
+    assert result.portfolio.cash == pytest.approx(40.0)
 
 
 def test_per_unit_fee_beyond_the_reserve_shrinks_the_target() -> None:

@@ -27,7 +27,7 @@ import pytest
 from engine import Context, Strategy, parse_config, run_backtest
 from engine.feeds import BarFrame
 from engine.model import Bar
-from engine.portfolio.fx import FxPortfolio, load_rate_series
+from engine.portfolio.fx import load_rate_series
 from engine.report.data import ReportData
 from tests.integration.conftest import CliRunner, assert_one_line_error
 
@@ -124,8 +124,8 @@ def test_long_round_trip_converts_cash_fees_marks_and_realized_pnl(tmp_path: Pat
         [10_000, 10_111.3, 10_228.8, 10_227.37, 10_227.37]
     )
     assert curve.gross_exposure.tolist() == pytest.approx([0, 1_312.5, 1_430, 0, 0])
-    portfolio = result.kernel.portfolio
-    assert isinstance(portfolio, FxPortfolio)
+    portfolio = result.portfolio
+    assert result.fx  # a multi-currency run: the account converts every amount
     assert portfolio.cash == pytest.approx(10_227.37)
     assert portfolio.fees_paid == pytest.approx(2.63)
     assert portfolio.positions["X"].realized_pnl == pytest.approx(230.0)
@@ -140,14 +140,14 @@ def test_long_round_trip_converts_cash_fees_marks_and_realized_pnl(tmp_path: Pat
 
 def test_mark_uses_the_rate_as_of_now_and_the_position_keeps_its_cost(tmp_path: Path) -> None:
     result = run(tmp_path, {0: [lambda c: c.buy("X", 10)]})
-    portfolio = result.kernel.portfolio
+    portfolio = result.portfolio
     position = portfolio.positions["X"]
     assert position.average_price == 100.0  # EUR
     assert position.average_cost == pytest.approx(120.0)  # USD per unit, at the entry rate
     # end of the run: c4 = 110 at R[5] = 1.5 → value 1,650; unrealized 1,650 − 1,200 = 450
-    assert portfolio.equity() == pytest.approx(8_800 + 1_650)
+    assert portfolio.equity == pytest.approx(8_800 + 1_650)
     assert position.unrealized_pnl(110.0, 1.5) == pytest.approx(450.0)
-    assert result.equity_curve.equity[-1] == pytest.approx(portfolio.equity())
+    assert result.equity_curve.equity[-1] == pytest.approx(portfolio.equity)
 
 
 def test_short_in_a_foreign_currency(tmp_path: Path) -> None:
@@ -157,7 +157,7 @@ def test_short_in_a_foreign_currency(tmp_path: Path) -> None:
     # buy back 10 at 110 × 1.3 = 1,430: cash 9,770; realized 10 × (120 − 143) = −230
     assert curve.cash.tolist() == pytest.approx([10_000, 11_200, 11_200, 9_770, 9_770])
     assert curve.equity.tolist() == pytest.approx([10_000, 9_887.5, 9_770, 9_770, 9_770])
-    assert result.kernel.portfolio.positions["X"].realized_pnl == pytest.approx(-230.0)
+    assert result.portfolio.positions["X"].realized_pnl == pytest.approx(-230.0)
     (trade,) = result.recorder.trades
     assert trade.side == "short"
     assert trade.gross_pnl == pytest.approx(-230.0)
@@ -177,7 +177,7 @@ def test_mixed_account_values_each_instrument_in_the_account_currency(tmp_path: 
     assert curve.gross_exposure[2] == pytest.approx(2_430.0)
     # c4: 7,800 + 10 × 110 × 1.5 + 5 × 200
     assert curve.equity[-1] == pytest.approx(10_450.0)
-    assert result.kernel.portfolio.equity() == pytest.approx(10_450.0)
+    assert result.portfolio.equity == pytest.approx(10_450.0)
 
 
 def test_risk_denies_a_buy_the_cash_cannot_pay_at_the_current_rate(tmp_path: Path) -> None:
@@ -198,7 +198,7 @@ def test_broker_caps_a_buy_at_the_fill_time_rate(tmp_path: Path) -> None:
     )
     # at o1: 8 × 110 × 1.2 = 1,056 > 1,000 → reduced to floor(1,000 / 132) = 7
     assert fills(result) == [("X", 110.0, 7, 0.0)]
-    assert result.kernel.portfolio.cash == pytest.approx(1_000 - 7 * 110 * 1.2)
+    assert result.portfolio.cash == pytest.approx(1_000 - 7 * 110 * 1.2)
 
 
 def test_order_target_percent_sizes_with_the_rate(tmp_path: Path) -> None:
@@ -245,8 +245,8 @@ def test_borrow_fee_of_a_foreign_short_is_converted_at_the_bar_close(tmp_path: P
         ("borrow_fee", pytest.approx(-0.13125)),
         ("borrow_fee", pytest.approx(-0.143)),
     ]
-    assert result.kernel.portfolio.cash == pytest.approx(9_770 - 0.13125 - 0.143)
-    assert result.equity_curve.cash[-1] == pytest.approx(result.kernel.portfolio.cash)
+    assert result.portfolio.cash == pytest.approx(9_770 - 0.13125 - 0.143)
+    assert result.equity_curve.cash[-1] == pytest.approx(result.portfolio.cash)
 
 
 def test_rate_series_starting_after_the_first_bar_is_refused(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ indicators, the curve rebuilt afterwards) and the `TradingNode` (one `on_event` 
 on a `SimClock`: streaming indicators, growing histories, equity snapshots as it goes)
 must give identical orders, fills (every field), timer times, and cash at every event
 time — compared with ``==``, not approximately. Equity is compared bit for bit too, in a
-strict xfail: the rebuilt curve sums position values in another order than the portfolio
-(see its reason); it must start passing when the curve comes from the portfolio.
+strict xfail: the curve built after the run sums position values in another order than
+the portfolio's snapshots (see its reason); it must start passing when both sum alike.
 
 A second test warms the node on the first bars and checks that it then decides exactly
 like a backtest whose strategy ignores those bars (its indicators see them all the same).
@@ -232,7 +232,7 @@ def test_backtest_and_node_agree_on_bars_ticks_fx_and_timers(runs: Runs) -> None
     assert runs.node_strategy.fired == fired
     assert list(live.orders.values()) == list(replay.orders.values())
     assert fill_rows(live.fills) == fill_rows(replay.fills)
-    assert runs.node.kernel.portfolio.cash == runs.backtest.kernel.portfolio.cash
+    assert runs.node.kernel.portfolio.cash == runs.backtest.equity_curve.cash[-1]
     # cash at every event time (bar closes and ticks): the node's snapshots as it went
     # against the curve the backtest rebuilds from fills and marks afterwards
     curve, snapshots = runs.backtest.equity_curve, runs.node.equity_curve
@@ -243,10 +243,10 @@ def test_backtest_and_node_agree_on_bars_ticks_fx_and_timers(runs: Runs) -> None
 
 @pytest.mark.xfail(
     strict=True,
-    reason="two ledgers (issue 12): the rebuilt curve (portfolio/curve.py) adds position "
-    "values in data-source order, the portfolio in the order positions opened; with three "
-    "positions open, one row of 900 differs by one ulp (49176.685789619034 vs "
-    "...03). Passes once the curve is built from the portfolio's own accounting.",
+    reason="the curve (portfolio/curve.py) adds position values symbol by symbol in "
+    "data-source order, the portfolio's snapshot in the order positions opened; with three "
+    "positions open, one row of 900 differs by one ulp (49176.685789619034 vs ...03). "
+    "Passes once both sum in one order.",
 )
 def test_node_equity_equals_the_backtest_curve_bit_for_bit(runs: Runs) -> None:
     curve, snapshots = runs.backtest.equity_curve, runs.node.equity_curve
@@ -261,7 +261,7 @@ def test_a_warmed_node_decides_like_a_backtest_that_saw_the_warm_up(tmp_path: Pa
     streams were primed over the warm-up): orders, fills, timer times and cash after must
     match exactly. Equity and indicator values are compared bit for bit with a cold node
     fed every event (same ledger, same streams); against the backtest's batch indicators
-    and rebuilt curve they agree to a few ulps (see the strict xfail above).
+    and its curve they agree to a few ulps (see the strict xfail above).
     """
     config = make_config(tmp_path)
     a, x = bars("A", 100.0, 1), bars("X", 50.0, 2)

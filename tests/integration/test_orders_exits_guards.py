@@ -135,7 +135,7 @@ def test_a_cancel_in_the_same_hook_as_its_order_cancels_it() -> None:
     assert (position(result), cash(result)) == (0.0, 10_000.0)
     assert statuses(result) == [("buy", "market", "canceled")]
     assert order_reason(result) == "canceled by request"
-    assert result.kernel.risk._book.in_flight == {}
+    assert result.in_flight == ()
 
 
 def test_close_position_cancels_a_working_entry_when_flat() -> None:

@@ -8,16 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from engine import Context
+from engine.cache import COLUMNS, SymbolHistory
+from engine.clock import SimClock
 from engine.errors import StrategyError
-from engine.model import OrderRequested, OrderSide, OrderType
+from engine.model import Instrument, OrderRequested, OrderSide, OrderType
 from engine.risk import TradingState
+from engine.runtime.kernel import build_kernel
 from tests.integration.scripted_run import (
     FLAT,
     MARGIN_2X,
+    T0,
     Action,
+    Scripted,
     cash,
     denied,
     fills,
@@ -64,7 +70,7 @@ def test_a_string_bracket_side_puts_its_exits_on_the_other_side() -> None:
         ("sell", "stop", "canceled"),
         ("sell", "limit", "filled"),
     ]
-    assert result.kernel.risk._book.in_flight == {}  # every approval was answered
+    assert result.in_flight == ()  # every approval was answered
 
 
 @pytest.mark.parametrize(
@@ -182,8 +188,19 @@ def test_risk_reads_string_enums_published_on_the_bus_and_denies_unreadable_ones
 
 
 def test_set_trading_state_reads_any_case_and_refuses_unknown_states() -> None:
-    result = run([FLAT] * 2, {})
-    risk = result.kernel.risk
+    # the kernel a run wires (a result holds no kernel), with the run's defaults
+    config = run([FLAT] * 2, {}).config
+    empty = np.empty(0)
+    risk = build_kernel(
+        clock=SimClock(T0),
+        strategy=Scripted({}),
+        strategy_id="S1",
+        histories={"X": SymbolHistory("X", empty.astype(np.int64), dict.fromkeys(COLUMNS, empty))},
+        instruments={"X": Instrument("X", lot_size=1.0)},
+        account=config.account,
+        execution=config.execution,
+        risk_config=config.risk,
+    ).risk
     risk.set_trading_state("HALTED", "test")
     assert risk.trading_state is TradingState.HALTED
     with pytest.raises(ValueError, match=r"'halt' is not one of active, reducing, halted \(did"):
@@ -546,4 +563,4 @@ def test_a_modified_quantity_that_rounds_to_no_more_than_filled_is_refused(
         f"which must exceed the filled {filled[0][2] if len(filled) > 1 else 0:g}"
     )
     assert rows(result) == [("buy", "limit", "filled", 10.0)]
-    assert result.kernel.execution.open_orders("S1") == []
+    assert [o for o in result.working_orders if o.strategy_id == "S1"] == []

@@ -87,7 +87,7 @@ def test_stop_first_when_one_bar_reaches_stop_and_target() -> None:
     assert fills(result) == [("", 1, 100.0, 10.0), ("stop_loss", 2, 95.0, -10.0)]
     statuses = {row["tag"]: row["status"] for row in result.recorder.orders.values()}
     assert statuses == {"": "filled", "stop_loss": "filled", "take_profit": "canceled"}
-    assert result.kernel.portfolio.cash == pytest.approx(9_950.0)
+    assert result.portfolio.cash == pytest.approx(9_950.0)
     assert strategy.filled == ["S1-000001", "S1-X000001"]  # the strategy sees its exits fill
     assert result.recorder.orders["S1-X000001"]["strategy_id"] == "S1.exits"
 
@@ -98,7 +98,7 @@ def test_take_profit_fills_through_its_limit() -> None:
         {"stop_loss_pct": 5.0, "take_profit_pct": 10.0},
     )
     assert fills(result)[-1] == ("take_profit", 2, 110.0, -10.0)
-    assert result.kernel.portfolio.cash == pytest.approx(10_100.0)
+    assert result.portfolio.cash == pytest.approx(10_100.0)
 
 
 def test_trailing_stop_percent_follows_the_high() -> None:
@@ -108,7 +108,7 @@ def test_trailing_stop_percent_follows_the_high() -> None:
         {"trailing_stop_pct": 5.0},
     )
     assert fills(result)[-1] == ("trailing_stop", 3, 114.0, -10.0)
-    assert result.kernel.portfolio.cash == pytest.approx(10_140.0)
+    assert result.portfolio.cash == pytest.approx(10_140.0)
 
 
 def test_time_stop_closes_at_market_after_n_bars() -> None:
@@ -124,7 +124,7 @@ def test_break_even_moves_the_stop_to_the_entry() -> None:
         {"stop_loss_pct": 5.0, "break_even_pct": 5.0},
     )
     assert fills(result)[-1] == ("stop_loss", 3, 100.0, -10.0)
-    assert result.kernel.portfolio.cash == pytest.approx(10_000.0)
+    assert result.portfolio.cash == pytest.approx(10_000.0)
 
 
 def test_exits_are_canceled_when_the_strategy_closes_and_follow_a_larger_position() -> None:
@@ -142,7 +142,7 @@ def test_exits_are_canceled_when_the_strategy_closes_and_follow_a_larger_positio
         (10.0, "canceled"),
         (20.0, "canceled"),
     ]
-    assert result.kernel.portfolio.position_quantity("X") == 0.0
+    assert result.portfolio.position_quantity("X") == 0.0
 
 
 def test_working_exits_do_not_block_the_strategy_closing_in_a_no_short_account() -> None:

@@ -71,7 +71,7 @@ def test_reducing_lets_only_exits_fill_then_equity_is_flat(unguarded: BacktestRe
     assert all(row["check"] == "trading_state" for row in denied)
     assert all(row["side"] == "buy" for row in denied)
     assert all("trading is REDUCING (max_drawdown:" in row["reason"] for row in denied)
-    assert result.kernel.portfolio.position_quantity("BTC/USDT") == 0.0
+    assert result.portfolio.position_quantity("BTC/USDT") == 0.0
     flat_from = later[-1].ts_event
     curve = result.equity_curve
     after = curve.equity[curve.ts > flat_from]  # a fill at an open is in that bar's close
@@ -96,7 +96,7 @@ def test_halted_fills_nothing_and_equity_follows_the_held_position(
     assert denied
     assert all(row["reason"].startswith("trading is HALTED") for row in denied)
     settled = max([ts, *(fill.ts_event for fill in later)])
-    quantity = result.kernel.portfolio.position_quantity("BTC/USDT")
+    quantity = result.portfolio.position_quantity("BTC/USDT")
     curve, frame = result.equity_curve, result.frames[0]
     mask = curve.ts > settled
     closes = frame.close[np.isin(frame.ts_close_ns, curve.ts[mask])]
@@ -138,7 +138,7 @@ def test_the_default_action_lets_the_strategys_exits_through(unguarded: Backtest
     assert change.reason.startswith("max_drawdown: equity 17632.83 is 11.52% below its peak")
     later = [fill for fill in result.recorder.fills if fill.ts_event > ts]
     assert [fill.side for fill in later] == [OrderSide.SELL]  # the strategy's next exit
-    assert result.kernel.portfolio.position_quantity("BTC/USDT") == 0.0
+    assert result.portfolio.position_quantity("BTC/USDT") == 0.0
     assert all(row["side"] == "buy" for row in denials(result, ts))
     position_at_trip = exposure_at(result, ts)
     assert result.metrics["guard_trips"] == 1
@@ -175,7 +175,7 @@ def test_flatten_closes_everything_at_the_next_open_then_halts(unguarded: Backte
     # the seller) to the 0.01 tick
     slipped = float(frame.open[next_bar]) * (1 - 1e-4)
     assert close.price == pytest.approx(math.floor(slipped * 100) / 100, abs=1e-9)
-    assert result.kernel.portfolio.position_quantity("BTC/USDT") == 0.0
+    assert result.portfolio.position_quantity("BTC/USDT") == 0.0
     denied = denials(result, ts + 1)
     assert denied
     assert all(row["reason"].startswith("trading is HALTED") for row in denied)
@@ -189,7 +189,7 @@ def test_halted_reports_the_exposure_it_left_open() -> None:
     result = run("risk.max_drawdown_pct=10.0", 'risk.guard_action="halted"')
     (change,) = result.recorder.trading_states
     assert len(denials(result, change.ts_event + 1)) == 194
-    quantity = result.kernel.portfolio.position_quantity("BTC/USDT")
+    quantity = result.portfolio.position_quantity("BTC/USDT")
     last_close = float(result.frames[0].close[-1])
     assert quantity > 0
     assert result.metrics["guard_exposure_left_open"] == pytest.approx(quantity * last_close)

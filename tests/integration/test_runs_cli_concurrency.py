@@ -11,8 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -73,22 +71,6 @@ def test_parallel_runs_on_a_fresh_sqlite_store(tmp_path: Path) -> None:
     assert set(RunStore(url).run_ids()) == {
         json.loads((tmp_path / f"r{i}" / MANIFEST).read_text())["run_id"] for i in range(PROCESSES)
     }
-
-
-@pytest.fixture
-def fresh_postgres(postgres_url: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database (dropped afterwards)."""
-    name = f"kestrel_fresh_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.mark.postgres
@@ -168,7 +150,7 @@ def open_at_once(url: str, processes: int = PROCESSES) -> None:
     with store.engine.connect() as conn:
         version = conn.execute(sa.text("SELECT version FROM schema_version")).scalar()
         rows = conn.execute(sa.text("SELECT count(*) FROM schema_version")).scalar()
-    assert (version, rows) == (2, 1)
+    assert (version, rows) == (3, 1)
     store.engine.dispose()
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import KestrelError
+from engine.errors import OutputPathError
 from engine.persistence import RunStore
 from engine.report.run_folder import (
     MANIFEST,
@@ -252,7 +252,7 @@ def test_a_user_folder_appearing_before_publish_is_refused(tmp_path: Path) -> No
     partial = _partial_with(plan, "run-a")
     out.mkdir()
     (out / "mine.txt").write_text("mine")
-    with pytest.raises(KestrelError, match="is not empty"):
+    with pytest.raises(OutputPathError, match="is not empty"):
         publish(partial, plan, "run-a")
     assert [p.name for p in out.iterdir()] == ["mine.txt"]
 

@@ -83,7 +83,7 @@ def test_market_order_fills_at_the_next_trade(tmp_path: Path) -> None:
         {0: [lambda ctx: ctx.buy("X", 3)]},
     )
     assert fills(result) == [(1, 10.2, 3.0, "taker")]
-    assert result.kernel.portfolio.cash == pytest.approx(10_000 - 30.6)
+    assert result.portfolio.cash == pytest.approx(10_000 - 30.6)
     assert result.equity_curve.equity[-1] == pytest.approx(10_000 - 30.6 + 3 * 10.1)
 
 
@@ -160,7 +160,7 @@ def test_quotes_sell_takes_the_bid_and_limit_rests(tmp_path: Path) -> None:
         {0: [lambda ctx: ctx.sell("X", 2), lambda ctx: ctx.sell("X", 1, limit_price=10.2)]},
     )
     assert fills(result) == [(1, 9.8, 2.0, "taker"), (2, 10.2, 1.0, "maker")]
-    assert result.kernel.portfolio.position_quantity("X") == -3
+    assert result.portfolio.position_quantity("X") == -3
 
 
 def test_real_trade_file_loads_and_runs(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ def test_daily_timer_fires_every_day_and_orders_fill_next_bar(tmp_path: Path) ->
         }
     )
     result = run_backtest(config)
-    fired = result.kernel.runner.strategy.fired  # type: ignore[attr-defined]
+    fired = result.strategy.fired  # type: ignore[attr-defined]
     # first bar opens 2004-08-19; the clock starts there, so timers fire each midnight after
     assert [iso(ts) for _, ts in fired[:3]] == [
         "2004-08-20T00:00:00Z",

@@ -29,6 +29,12 @@ DATA = ROOT / "data" / "GOOG.csv"
             "error: internal error: order S1-1: filled -> accepted (rerun with --debug",
         ),
         (RuntimeError("oops"), 70, "error: internal error RuntimeError: oops (rerun with"),
+        (errors.KestrelError("bare"), 70, "error: internal error: bare (rerun with --debug"),
+        (errors.RunLookupError("no run 'x'"), 2, "error: no run 'x'"),
+        (errors.OutputPathError("--out 'x' is a file"), 2, "error: --out 'x' is a file"),
+        (errors.QueryError("unknown field 'x'"), 2, "error: unknown field 'x'"),
+        (errors.UsageError("pass --yes"), 2, "error: pass --yes"),
+        (errors.Interrupted("stopped; kept 3 pages"), 130, "interrupted: stopped; kept 3 pages"),
     ],
 )
 def test_each_group_exits_with_its_code_and_one_line(

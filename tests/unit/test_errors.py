@@ -17,6 +17,10 @@ from engine.errors import did_you_mean
         (errors.PluginError, errors.UserInputError),
         (errors.IndicatorError, errors.UserInputError),
         (errors.IndicatorError, ValueError),
+        (errors.RunLookupError, errors.UserInputError),
+        (errors.OutputPathError, errors.UserInputError),
+        (errors.QueryError, errors.UserInputError),
+        (errors.UsageError, errors.UserInputError),
         (errors.StrategyError, errors.KestrelError),
         (errors.ExchangeError, errors.KestrelError),
         (errors.ExchangeTransientError, errors.ExchangeError),
@@ -69,8 +73,14 @@ def test_the_broker_branches_are_gone() -> None:
         (errors.PersistenceError("x"), 6),
         (errors.StoreOpenError("x"), 2),  # a --db URL, a driver, a server: input to fix
         (errors.InvalidStateTransition("x"), 70),
-        (errors.KestrelError("x"), 2),  # the bare base: older raises of an input to fix
+        (errors.RunLookupError("x"), 2),
+        (errors.OutputPathError("x"), 2),
+        (errors.QueryError("x"), 2),
+        (errors.UsageError("x"), 2),
+        (errors.KestrelError("x"), 70),  # the bare base: no group, so nobody's policy
         (RuntimeError("x"), 70),
+        (errors.Interrupted("x"), 130),
+        (KeyboardInterrupt(), 130),
     ],
 )
 def test_each_group_has_its_exit_code(error: BaseException, code: int) -> None:
@@ -88,6 +98,10 @@ def test_every_error_class_belongs_to_exactly_one_first_level_group() -> None:
         if cls is errors.KestrelError:
             continue
         assert any(issubclass(cls, group) for group in groups), cls
+
+
+def test_interrupted_is_outside_the_tree() -> None:
+    assert not issubclass(errors.Interrupted, errors.KestrelError)  # not a fault
 
 
 def test_every_exported_name_exists() -> None:

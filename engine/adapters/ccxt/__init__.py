@@ -1,4 +1,5 @@
-"""Exchanges through ccxt: history download into the catalog, error translation, capabilities.
+"""Exchanges through ccxt: history download into the catalog, the live feed, error
+translation, capabilities.
 
 ccxt is imported lazily inside the functions that call it (the CLI's start-up stays fast).
 """
@@ -6,16 +7,21 @@ ccxt is imported lazily inside the functions that call it (the CLI's start-up st
 from engine.adapters.ccxt.capabilities import Capabilities, capabilities
 from engine.adapters.ccxt.download import LOCAL_URL_ENV, Download, Gap, SymbolResult, download
 from engine.adapters.ccxt.errors import RetryPolicy, call_with_retry, translate
+from engine.adapters.ccxt.feed import CcxtFeed, FeedOptions, FeedStats, open_feed
 
 __all__ = [
     "LOCAL_URL_ENV",
     "Capabilities",
+    "CcxtFeed",
     "Download",
+    "FeedOptions",
+    "FeedStats",
     "Gap",
     "RetryPolicy",
     "SymbolResult",
     "call_with_retry",
     "capabilities",
     "download",
+    "open_feed",
     "translate",
 ]

@@ -104,15 +104,22 @@ class Download:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
-def open_exchange(exchange_id: str, local_url: str | None) -> Any:
+def open_exchange(exchange_id: str, local_url: str | None, asynchronous: bool = False) -> Any:
     """Return a ccxt exchange with the rate limiter on, or raise `ExchangeInputError`.
 
     ``local_url`` (or ``$KESTREL_EXCHANGE_URL``), e.g. ``http://127.0.0.1:8765``, sends every
     call to the local exchange (`engine.adapters.local`), which speaks Binance's API: use it
-    with ``binance``.
+    with ``binance``. ``asynchronous`` returns the asyncio flavour the live feed uses: the
+    ``ccxt.pro`` class (REST and websockets) where ccxt has one, else ``ccxt.async_support``.
     """
     import ccxt
 
+    module: Any = ccxt
+    if asynchronous:
+        import ccxt.async_support
+        import ccxt.pro
+
+        module = ccxt.pro if exchange_id in ccxt.pro.exchanges else ccxt.async_support
     if exchange_id not in ccxt.exchanges:
         raise ExchangeInputError(
             f"unknown exchange {exchange_id!r}{did_you_mean(exchange_id, ccxt.exchanges)}"
@@ -125,7 +132,7 @@ def open_exchange(exchange_id: str, local_url: str | None) -> Any:
             "fetchCurrencies": False,
             "fetchMargins": False,
         }
-    exchange = getattr(ccxt, exchange_id)(options)
+    exchange = getattr(module, exchange_id)(options)
     if url:
         http = url.rstrip("/")
         ws = "ws" + http.removeprefix("http")

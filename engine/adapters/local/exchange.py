@@ -14,6 +14,7 @@ thread::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Sequence
@@ -141,6 +142,10 @@ class LocalExchange:
             await self._stopping.wait()
         finally:
             driver.cancel()
+            # awaited, so it is finished before the loop closes (no "Task was destroyed
+            # but it is pending!" at exit when stopped mid-wait)
+            with contextlib.suppress(asyncio.CancelledError):
+                await driver
             await app.hub.drop_all()
             await runner.cleanup()
 

@@ -129,12 +129,9 @@ class Desk:
         return [e for e in self.events if isinstance(e, OrderFilled)]
 
     def settle(self) -> None:
-        """Apply fills to the account as the portfolio would, and tell the broker."""
+        """Apply fills to the account as the portfolio would (ending their reservations)."""
         for fill in self.fills()[self._settled :]:
-            signed = fill.quantity if fill.side is BUY else -fill.quantity
-            self.account.cash -= signed * fill.price + fill.fee
-            self.account.positions["A"] = self.account.positions.get("A", 0.0) + signed
-            self.broker.on_fill_settled(fill)
+            self.account.settle(fill)
         self._settled = len(self.fills())
 
     _settled = 0

@@ -31,11 +31,34 @@ BUY, SELL = OrderSide.BUY, OrderSide.SELL
 
 @dataclass
 class Account:
+    """An `AccountView` that never applies fills: each reserved fill stays pending."""
+
     cash: float = 1_000_000.0
     positions: dict[str, float] = field(default_factory=dict)
+    pending_cash: float = 0.0
+    pending: dict[str, float] = field(default_factory=dict)
 
     def position_quantity(self, symbol: str) -> float:
         return self.positions.get(symbol, 0.0)
+
+    def reserve_fill(self, fill: OrderFilled) -> None:
+        signed = fill.quantity if fill.side is OrderSide.BUY else -fill.quantity
+        self.pending_cash -= signed * fill.price + fill.fee
+        self.pending[fill.symbol] = self.pending.get(fill.symbol, 0.0) + signed
+
+    def settle(self, fill: OrderFilled) -> None:
+        """Apply ``fill`` to cash and position and end its reservation."""
+        signed = fill.quantity if fill.side is OrderSide.BUY else -fill.quantity
+        self.cash -= signed * fill.price + fill.fee
+        self.positions[fill.symbol] = self.positions.get(fill.symbol, 0.0) + signed
+        self.pending_cash += signed * fill.price + fill.fee
+        self.pending[fill.symbol] -= signed
+
+    def projected_cash(self) -> float:
+        return self.cash + self.pending_cash
+
+    def projected_position(self, symbol: str) -> float:
+        return self.position_quantity(symbol) + self.pending.get(symbol, 0.0)
 
 
 def bar(close_ts: int, o: float, h: float, low: float, c: float, symbol: str = "A") -> Bar:
@@ -393,7 +416,6 @@ def test_two_buys_filling_on_one_bar_cannot_overspend() -> None:
     venue = Venue(slippage_bps=0.0, fee_rate=0.0)
     portfolio = Portfolio(venue.bus, venue.clock, 1_000.0, venue.prices)
     venue.bus.subscribe(OrderFilled, portfolio.on_order_filled)
-    venue.bus.subscribe(OrderFilled, venue.broker.on_fill_settled)
     venue.broker._account = portfolio  # the real account, as the kernel wires it
     venue.submit(BUY, 15)
     venue.submit(BUY, 15)

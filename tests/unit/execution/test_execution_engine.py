@@ -193,10 +193,14 @@ def test_with_the_simulated_broker_on_a_bus() -> None:
     prices = {"A": 10.0}
 
     class Rich:
-        cash = 1e9
+        def projected_cash(self) -> float:
+            return 1e9
 
-        def position_quantity(self, symbol: str) -> float:
+        def projected_position(self, symbol: str) -> float:
             return 0.0
+
+        def reserve_fill(self, fill: OrderFilled) -> None:
+            """Rich enough that no fill matters."""
 
     broker = SimulatedBroker(
         bus,

@@ -2,8 +2,8 @@
 
 The kernel runs a random trader on a margin account (maintenance margin, borrow fee) with
 one perpetual (funding every 8 hours) and one borrowable symbol; a live portfolio's
-`snapshot` after each timestamp must equal `equity_curve` rebuilt from the fills and the
-`CashAdjusted` events.
+`snapshot` after each timestamp must equal `equity_curve` built from the portfolio's
+journal, which holds the fills and the `CashAdjusted` flows it applied.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from engine.bus import EventBus
 from engine.cache import SymbolHistory
 from engine.clock import SimClock
 from engine.config import AccountConfig, ExecutionConfig
 from engine.model import Bar, CashAdjusted, Instrument, MarginCalled
+from engine.portfolio import Portfolio
 from engine.portfolio.accounts import FundingRates
 from engine.portfolio.curve import equity_curve
 from engine.runtime.kernel import build_kernel
@@ -43,8 +45,19 @@ class RandomTrader(Strategy):
 
 def test_simple_adjustments_are_counted_from_their_snapshot() -> None:
     closes = [("A", np.array([1, 2, 3]), np.array([10.0, 10.0, 10.0]))]
-    adjustments = [CashAdjusted("A", -1.5, "borrow_fee", 2, 2), CashAdjusted("A", 0.5, "f", 3, 3)]
-    _, cash, equity, _ = equity_curve(100.0, closes, [], adjustments)
+    bus = EventBus()
+    published: list[CashAdjusted] = []
+    bus.subscribe(CashAdjusted, published.append)
+    clock = SimClock(0)
+    portfolio = Portfolio(bus, clock, 100.0, {"A": 10.0})
+    for ts, amount, reason in ((2, -1.5, "borrow_fee"), (3, 0.5, "f")):
+        clock.set_time(ts)
+        portfolio.apply_cash_flow("A", amount, reason, ts)
+    assert published == [
+        CashAdjusted("A", -1.5, "borrow_fee", 2, 2),
+        CashAdjusted("A", 0.5, "f", 3, 3),
+    ]
+    _, cash, equity, _ = equity_curve(portfolio.journal, closes)
     assert cash.tolist() == [100.0, 98.5, 99.0]
     assert equity.tolist() == [100.0, 98.5, 99.0]
 
@@ -104,9 +117,9 @@ def test_curve_with_account_rules_equals_live_snapshots(seed: int) -> None:
     assert len(calls) == {1: 2, 3: 1}.get(seed, 0)
     expected = np.array([tuple(s) for s in kernel.portfolio.equity_curve], dtype=np.float64)
     closes = [(s, ts, histories[s].columns["close"]) for s in histories]
-    got_ts, cash, equity, gross = equity_curve(
-        10_000.0, closes, recorder.fills, recorder.cash_adjustments
-    )
+    journal = kernel.portfolio.journal
+    assert len(journal) == len(recorder.fills) + len(recorder.cash_adjustments)
+    got_ts, cash, equity, gross = equity_curve(journal, closes)
     assert got_ts.tolist() == expected[:, 0].astype(np.int64).tolist()
     np.testing.assert_allclose(cash, expected[:, 2], rtol=0, atol=1e-7)
     np.testing.assert_allclose(equity, expected[:, 3], rtol=0, atol=1e-7)

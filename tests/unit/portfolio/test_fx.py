@@ -74,7 +74,7 @@ def test_fx_portfolio_matches_the_rebuilt_curve() -> None:
         expected.append((ts, portfolio.cash, portfolio.equity(), portfolio.gross_exposure()))
     ts = np.array([t for t, *_ in expected], dtype=np.int64)
     close = np.array([100.0, 104.0, 110.0, 111.0, 90.0])
-    curve = equity_curve(1_000.0, [("X", ts, close)], fills, rates={"X": SERIES})
+    curve = equity_curve(portfolio.journal, [("X", ts, close)], rates={"X": SERIES})
     assert curve[1].tolist() == pytest.approx([e[1] for e in expected])
     assert curve[2].tolist() == pytest.approx([e[2] for e in expected])
     assert curve[3].tolist() == pytest.approx([e[3] for e in expected])

@@ -1,4 +1,4 @@
-"""equity_curve (rebuilt after the run) == Portfolio.snapshot() taken per timestamp."""
+"""equity_curve (built from the portfolio's journal) == Portfolio.snapshot() per timestamp."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from engine.config import AccountConfig, ExecutionConfig
 from engine.model import Bar, Instrument, OrderFilled, OrderSide
 from engine.portfolio import Portfolio
 from engine.portfolio.curve import equity_curve
+from engine.portfolio.journal import Journal
 from engine.runtime.kernel import build_kernel
 from engine.strategy import Context, Strategy
 
@@ -27,6 +28,16 @@ def make_fill(k: int, symbol: str, signed: float, price: float, fee: float, ts: 
     )
 
 
+def journal_of(initial_cash: float, symbols: list[str], fills: list[OrderFilled]) -> Journal:
+    """Apply ``fills`` in order to a portfolio, each at its ``ts_init``; return its journal."""
+    clock = SimClock(0)
+    portfolio = Portfolio(EventBus(), clock, initial_cash, dict.fromkeys(symbols, math.nan))
+    for fill in fills:
+        clock.set_time(fill.ts_init)
+        portfolio.on_order_filled(fill)
+    return portfolio.journal
+
+
 def test_hand_case() -> None:
     # A closes at 10, 20, 30 (ts 1, 2, 3); B closes at 5, 6 (ts 2, 4)
     closes = [
@@ -38,7 +49,9 @@ def test_hand_case() -> None:
         make_fill(2, "B", -4.0, 5.0, 0.0, 2),  # cash + 20 = 99.5
         make_fill(3, "A", -2.0, 30.0, 1.0, 3),  # cash + 60 - 1 = 158.5, A flat
     ]
-    ts, cash, equity, gross = equity_curve(100.0, closes, fills)
+    journal = journal_of(100.0, ["A", "B"], fills)
+    assert journal.columns().cash.tolist() == [79.5, 99.5, 158.5]
+    ts, cash, equity, gross = equity_curve(journal, closes)
     assert ts.tolist() == [1, 2, 3, 4]
     assert cash.tolist() == [79.5, 99.5, 158.5, 158.5]
     # equity = cash + 2 x A - 4 x B
@@ -47,14 +60,15 @@ def test_hand_case() -> None:
 
 
 def test_no_fills_and_no_bars() -> None:
-    ts, cash, equity, gross = equity_curve(50.0, [("A", np.array([5, 6]), np.ones(2))], [])
+    empty = journal_of(50.0, ["A"], [])
+    ts, cash, equity, gross = equity_curve(empty, [("A", np.array([5, 6]), np.ones(2))])
     assert (ts.tolist(), cash.tolist(), equity.tolist(), gross.tolist()) == (
         [5, 6],
         [50.0, 50.0],
         [50.0, 50.0],
         [0.0, 0.0],
     )
-    ts, cash, equity, gross = equity_curve(50.0, [], [])
+    ts, cash, equity, gross = equity_curve(empty, [])
     assert ts.size == cash.size == equity.size == gross.size == 0
 
 
@@ -143,7 +157,9 @@ def test_curve_equals_per_timestamp_snapshots(seed: int) -> None:
     assert any(f.side is SELL for f in fills)
     assert any(f.side is BUY for f in fills)
     expected = snapshots_per_timestamp(25_000.0, closes, fills)
-    ts, cash, equity, gross = equity_curve(25_000.0, closes, fills)
+    journal = journal_of(25_000.0, [s for s, _, _ in closes], fills)
+    assert len(journal) == len(fills)
+    ts, cash, equity, gross = equity_curve(journal, closes)
     assert ts.tolist() == expected[:, 0].astype(np.int64).tolist()
     np.testing.assert_allclose(cash, expected[:, 2], rtol=0, atol=1e-9)
     np.testing.assert_allclose(equity, expected[:, 3], rtol=0, atol=1e-9)
@@ -212,7 +228,7 @@ def test_kernel_fills_rebuild_the_snapshots_a_live_portfolio_takes(seed: int) ->
     fills = kernel.recorder.fills
     assert len(fills) > 30
     expected = np.array([tuple(s) for s in kernel.portfolio.equity_curve], dtype=np.float64)
-    ts, cash, equity, gross = equity_curve(10_000.0, closes, fills)
+    ts, cash, equity, gross = equity_curve(kernel.portfolio.journal, closes)
     assert ts.tolist() == expected[:, 0].astype(np.int64).tolist()
     np.testing.assert_allclose(cash, expected[:, 2], rtol=0, atol=1e-9)
     np.testing.assert_allclose(equity, expected[:, 3], rtol=0, atol=1e-9)

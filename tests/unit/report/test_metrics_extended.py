@@ -150,7 +150,7 @@ def test_real_data_against_independent_pandas_formulas(btc_run) -> None:  # type
         initial_cash=result.config.account.initial_cash, start_ns=start,
         ts=result.equity_curve.ts, equity=result.equity_curve.equity,
         gross_exposure=result.equity_curve.gross_exposure, trades=result.recorder.trades,
-        fees_paid=result.kernel.portfolio.fees_paid, frames=result.frames,
+        fees_paid=result.portfolio.fees_paid, frames=result.frames,
         fills=result.recorder.fills, trials=10,
     )  # fmt: skip
     cash = result.config.account.initial_cash

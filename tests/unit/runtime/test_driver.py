@@ -18,7 +18,7 @@ from engine.clock import SimClock, WallClock
 from engine.config import AccountConfig, ExecutionConfig, parse_config
 from engine.errors import InternalError
 from engine.execution import SimulatedBroker, Venue
-from engine.model import Bar, Instrument, OrderFilled, OrderRequested, QuoteTick, TradeTick
+from engine.model import Bar, Instrument, OrderRequested, QuoteTick, TradeTick
 from engine.runtime.driver import Driver
 from engine.runtime.kernel import Kernel, build_kernel
 from engine.runtime.modes import BACKTEST, NODE, RunMode, VenueParts
@@ -68,9 +68,6 @@ class FakeVenue:
 
     def size_at_fill(self, order_id: str, fraction: float) -> None:
         self.log.append(f"size_at_fill {order_id}")
-
-    def on_fill_settled(self, fill: OrderFilled) -> None:
-        self.log.append(f"settled {fill.order_id}")
 
 
 class Logging(Strategy):
@@ -124,7 +121,6 @@ def test_simulated_broker_has_every_member_of_the_venue_protocol() -> None:
         [
             "cancel",
             "modify",
-            "on_fill_settled",
             "process_bar",
             "process_quote",
             "process_trade",

@@ -1,0 +1,191 @@
+"""The live feed's pure logic: which candles are closed, and the time-ordered merge of streams.
+
+In: candles as ccxt returns them (``[open_ms, open, high, low, close, volume]``, from
+``watch_ohlcv`` or ``fetch_ohlcv``) and ticks already made into `TradeTick` / `QuoteTick`.
+Out: closed `Bar`s and one time-ordered sequence of events. No I/O here: `CcxtFeed`
+(`engine.adapters.ccxt.feed`) does the network and calls these; unit tests drive them with
+plain lists.
+
+**The closed-candle rule.** ccxt's ``watch_ohlcv`` yields in-progress candles and drops the
+venue's "closed" flag, so a candle with open time ``o`` becomes a `Bar` only when one of:
+
+1. *Stream*: within one websocket session (one subscription, no reconnect in between), an
+   update of a later candle (open > ``o``) has arrived. Messages on one connection arrive in
+   order and every kline message carries the candle's cumulative values, so the last update
+   seen of ``o`` before the later candle's is its final state. A candle whose updates came in
+   an earlier session is forgotten on reconnect (`CandleSession.reset`) and never trusted.
+2. *REST*: the exchange clock read *before* a ``fetch_ohlcv`` says ``o + timeframe <= now``;
+   that call's row for ``o`` is final. (`closed_rows`.)
+
+A bar's ``ts_event`` (and ``ts_init``, as in backtests, for parity) is its close time
+``o + timeframe``; a missing volume is 0.0.
+
+**The merge.** Every symbol's bars come in close-time order from its own stream; each stream
+also says the earliest close time a bar it has not handed over yet can have (its *bound*:
+the close of the in-progress candle, or just after the exchange clock of the last REST
+fill). An event is released once its key ``(ts_event, 0 for bars / 1 for ticks, symbol
+position)`` is below every symbol's ``(bound, 0, position)``: bars come out in close-time
+order with ties in the order the symbols were given, and a tick never precedes a bar that
+closed at or before it. Ticks are not waited for (they are live; holding them for a quiet
+symbol would delay them by up to a timeframe): a tick older than the last event released
+is dropped and counted (`EventMerger.late_ticks`), never delivered out of order — except
+while a trade stream backfills after a drop: it holds the merge at its last trade
+(`EventMerger.hold`) so the trades it finds over REST still fit in.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from engine.errors import InternalError
+from engine.model import Bar, QuoteTick, TradeTick
+
+__all__ = ["NS_PER_MS", "CandleSession", "EventMerger", "candle_bar", "closed_rows"]
+
+NS_PER_MS = 1_000_000
+MarketEvent = Bar | TradeTick | QuoteTick
+
+
+def candle_bar(symbol: str, candle: Sequence[Any], timeframe_ms: int) -> Bar:
+    """Return the `Bar` of closed ccxt candle ``candle`` (``ts_event`` = its close, in ns)."""
+    close_ns = (int(candle[0]) + timeframe_ms) * NS_PER_MS
+    return Bar(
+        symbol=symbol,
+        ts_event=close_ns,
+        ts_init=close_ns,
+        open=float(candle[1]),
+        high=float(candle[2]),
+        low=float(candle[3]),
+        close=float(candle[4]),
+        volume=float(candle[5] or 0.0),
+        timeframe_ns=timeframe_ms * NS_PER_MS,
+    )
+
+
+def closed_rows(
+    rows: Iterable[Sequence[Any]], timeframe_ms: int, now_ms: int, after_close_ms: int
+) -> list[list[Any]]:
+    """Return the REST rows closed by ``now_ms`` that close after ``after_close_ms``, in order.
+
+    ``now_ms`` must be the exchange clock read before the rows were fetched (rule 2 above).
+    """
+    kept = {
+        int(row[0]): list(row[:6])
+        for row in rows
+        if int(row[0]) + timeframe_ms <= now_ms and int(row[0]) + timeframe_ms > after_close_ms
+    }
+    return [kept[key] for key in sorted(kept)]
+
+
+class CandleSession:
+    """One symbol's candles seen on the current websocket session (rule 1 above)."""
+
+    def __init__(self) -> None:
+        """Start with nothing seen."""
+        self._latest: dict[int, list[Any]] = {}
+
+    def reset(self) -> None:
+        """Forget every candle: a new session starts (after a drop, a stall or a subscribe)."""
+        self._latest.clear()
+
+    @property
+    def newest(self) -> int | None:
+        """The open time of the newest candle seen and not handed over, if any."""
+        return max(self._latest) if self._latest else None
+
+    def update(self, candles: Iterable[Sequence[Any]]) -> tuple[list[list[Any]], int | None]:
+        """Take a ``watch_ohlcv`` result; return ``(closed candles in order, newest open)``.
+
+        ``candles`` are in time order (ccxt's cache); each replaces what was known of its
+        open time. A returned candle is forgotten (handed over once).
+        """
+        for candle in candles:
+            self._latest[int(candle[0])] = list(candle[:6])
+        if not self._latest:
+            return [], None
+        newest = max(self._latest)
+        done = sorted(o for o in self._latest if o < newest)
+        return [self._latest.pop(o) for o in done], newest
+
+
+class EventMerger:
+    """Events of several symbols' streams released in time order (see the module docstring)."""
+
+    def __init__(self, symbols: Sequence[str]) -> None:
+        """Merge the streams of ``symbols``; ties between bars go in this order."""
+        self._position = {symbol: i for i, symbol in enumerate(symbols)}
+        self._bounds: dict[str, int] = dict.fromkeys(symbols, 0)
+        self._heap: list[tuple[int, int, int, int, MarketEvent]] = []
+        self._seq = 0
+        self._last_ts: int | None = None
+        self._last_bar: dict[str, int] = {}
+        self._holds: dict[str, int] = {}
+        self.late_ticks = 0
+
+    def bound(self, symbol: str) -> int:
+        """Return the earliest close time (ns) a bar ``symbol`` has not handed over can have."""
+        return self._bounds[symbol]
+
+    def add_bar(self, bar: Bar) -> None:
+        """Queue a closed bar; a symbol's bars must come in close-time order, each once."""
+        last = self._last_bar.get(bar.symbol)
+        if last is not None and bar.ts_event <= last:
+            raise InternalError(
+                f"live feed: {bar.symbol} bar closing at {bar.ts_event} after one at {last}"
+            )
+        self._last_bar[bar.symbol] = bar.ts_event
+        self._push(bar, 0)
+
+    def add_tick(self, tick: TradeTick | QuoteTick) -> None:
+        """Queue a trade or quote tick."""
+        self._push(tick, 1)
+
+    def advance(self, symbol: str, bound_ns: int) -> None:
+        """Say no bar of ``symbol`` still to come closes before ``bound_ns`` (never moves back)."""
+        self._bounds[symbol] = max(self._bounds[symbol], bound_ns)
+
+    def hold(self, stream: str, ts_ns: int) -> None:
+        """Release nothing at or after ``ts_ns`` until `release`: ``stream`` is backfilling.
+
+        A trade stream that dropped holds the merge at its last trade, so the trades its
+        REST backfill finds are not late for events the other streams delivered meanwhile.
+        """
+        self._holds[stream] = ts_ns
+
+    def release(self, stream: str) -> None:
+        """End the `hold` of ``stream``."""
+        self._holds.pop(stream, None)
+
+    def _push(self, event: MarketEvent, rank: int) -> None:
+        self._seq += 1
+        key = (event.ts_event, rank, self._position[event.symbol], self._seq, event)
+        heapq.heappush(self._heap, key)
+
+    def _floor(self) -> tuple[int, int, int]:
+        floor = min((bound, 0, self._position[s]) for s, bound in self._bounds.items())
+        if self._holds:
+            floor = min(floor, (min(self._holds.values()), -1, -1))
+        return floor
+
+    def settled(self, ts_ns: int) -> bool:
+        """Return True when no bar at or before ``ts_ns`` is still to come or to be popped."""
+        return self._floor()[0] > ts_ns and (not self._heap or self._heap[0][0] > ts_ns)
+
+    def ready(self) -> list[MarketEvent]:
+        """Pop every event no stream can still precede, in order."""
+        floor = self._floor()
+        out: list[MarketEvent] = []
+        while self._heap and self._heap[0][:3] < floor:
+            ts, rank, _, _, event = heapq.heappop(self._heap)
+            if rank == 1 and self._last_ts is not None and ts < self._last_ts:
+                self.late_ticks += 1
+                continue
+            self._last_ts = ts
+            out.append(event)
+        return out
+
+    def pending(self) -> int:
+        """Return how many events wait for a slower stream."""
+        return len(self._heap)

@@ -1,0 +1,338 @@
+"""``kestrel paper``: a strategy on live bars with simulated fills, in a crash-safe account.
+
+In: a run config, a market data source (``--exchange-url`` of a Binance-compatible server
+such as ``kestrel exchange serve``, ``--exchange ID`` for a real exchange's public data
+through ccxt, or ``--replay DATA_OR_CONFIG``: the local exchange started in-process) and a
+run store. Out: the account's journal and outputs in the store (`engine.runtime.paper`), a live
+console view on a terminal, ``paper/<account>/events.jsonl`` under the project root (or in
+``--log-dir``), and a summary line on exit.
+
+Policies (README "Paper trading"):
+- the account is ``--account`` (default: the config's ``[run] name``); an existing one is
+  resumed (its journal replayed), a new one starts at the exchange's clock; ``--resume``
+  refuses to create one (for supervisors restarting a crashed run);
+- catch-up: bars that closed while the account was down are fetched first and processed in
+  order, as if live (orders placed during catch-up fill on the following catch-up bars);
+- Ctrl-C / SIGTERM: the input being processed is finished and committed, open orders are
+  kept (default, ``--keep-orders-on-stop``) or canceled (``--cancel-on-stop``, journaled),
+  then exit 130 (Ctrl-C) or 0 (SIGTERM, a requested stop); SIGKILL loses nothing either;
+- the stream ends at the data's end with ``--replay``, or after ``--max-bars`` new bars.
+Bad input: one line, exit 2; an exchange that cannot be reached: exit 4 after the retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from engine.config import RunConfig, load_config
+from engine.errors import ConfigError, Interrupted
+from engine.feeds import BarFrame, format_timestamp, parse_timeframe
+from engine.paths import project_root
+from engine.persistence import RunStore, resolve_db_url
+from engine.persistence.store import check_db_url
+
+__all__ = ["paper", "register"]
+
+EXIT_INTERRUPTED = 130
+
+
+def paper(
+    config: Annotated[Path, typer.Argument(help="Run config (TOML).")],
+    account: Annotated[
+        str | None, typer.Option("--account", help="Account name (default: the config's run name).")
+    ] = None,
+    exchange_url: Annotated[
+        str | None,
+        typer.Option("--exchange-url", help="A Binance-compatible server, e.g. the local one."),
+    ] = None,
+    exchange: Annotated[
+        str | None, typer.Option("--exchange", help="ccxt exchange id for live public data.")
+    ] = None,
+    replay: Annotated[
+        str | None,
+        typer.Option("--replay", help="Start the local exchange replaying this config or file."),
+    ] = None,
+    speed: Annotated[
+        str, typer.Option("--speed", help="Replay seconds per second, or max (with --replay).")
+    ] = "60",
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Run store URL (default: $KESTREL_DB_URL or the project's)."),
+    ] = None,
+    cancel_on_stop: Annotated[
+        bool,
+        typer.Option(
+            "--cancel-on-stop/--keep-orders-on-stop",
+            help="At a graceful stop, cancel the open orders (default: keep them).",
+        ),
+    ] = False,
+    max_bars: Annotated[
+        int | None, typer.Option("--max-bars", help="Stop after this many new bars.", min=1)
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Only resume an existing account.")
+    ] = False,
+    poll: Annotated[float, typer.Option("--poll", help="Seconds between polls.", min=0.01)] = 1.0,
+    log_dir: Annotated[
+        Path | None,
+        typer.Option("--log-dir", help="Folder of events.jsonl (default <root>/paper/<account>)."),
+    ] = None,
+    retries: Annotated[int, typer.Option("--retries", hidden=True)] = 5,
+    backoff: Annotated[float, typer.Option("--retry-backoff", hidden=True)] = 1.0,
+) -> None:
+    """Paper-trade a strategy on live bars in a persistent, crash-safe account."""
+    run_config = load_config(config)
+    if sum(x is not None for x in (exchange_url, exchange, replay)) != 1:
+        raise ConfigError(
+            "give one market data source: --replay DATA_OR_CONFIG (the local exchange, "
+            "in-process), --exchange-url URL (e.g. `kestrel exchange serve`) or --exchange ID"
+        )
+    name = account if account is not None else run_config.run.name
+    if not name.strip():
+        raise ConfigError("--account is empty; name the paper account")
+    root = project_root(run_config.base_dir)
+    if db is None and not os.environ.get("KESTREL_DB_URL"):
+        db = f"sqlite:///{root / 'backtests' / 'kestrel.db'}"
+    url = check_db_url(resolve_db_url(db))
+    from engine.adapters.ccxt import RetryPolicy
+
+    retry = RetryPolicy(attempts=retries, backoff_s=backoff)
+    local = None
+    if replay is not None:
+        local, frames = _start_local(replay, speed)
+        exchange_url = local.urls["http"]
+        timeframes = {f.symbol: f.timeframe_ns for f in frames}
+        until_ns: int | None = local.replay.boundaries[-1] * 1_000_000
+    else:
+        timeframes = _timeframes(run_config)
+        until_ns = None
+    try:
+        code = asyncio.run(
+            _run(
+                run_config,
+                name,
+                url,
+                exchange or "binance",
+                exchange_url,
+                timeframes,
+                until_ns=until_ns,
+                retry=retry,
+                poll_s=poll,
+                local=local,
+                cancel_on_stop=cancel_on_stop,
+                max_bars=max_bars,
+                resume=resume,
+                folder=log_dir if log_dir is not None else root / "paper" / name,
+            )
+        )
+    finally:
+        if local is not None:
+            local.stop()
+    if code == EXIT_INTERRUPTED:  # one line, printed by the CLI's main like any Ctrl-C
+        raise Interrupted(
+            f"paper account {name} stopped; everything is stored, run the same command to resume"
+        )
+    if code:
+        raise typer.Exit(code)
+
+
+def _start_local(replay: str, speed: str) -> tuple[Any, list[BarFrame]]:
+    """Start the local exchange, paused at the first bar's open, on a free port."""
+    from engine.adapters.local import LocalExchange
+    from engine.cli_exchange import replay_source
+
+    if speed in ("0", "max"):
+        rate: float | None = None
+    else:
+        try:
+            rate = float(speed)
+        except ValueError:
+            raise ConfigError(f"--speed must be a number or max, got {speed!r}") from None
+    frames, instruments, balances, fee_rate, touch = replay_source(replay, None, "USDT")
+    local = LocalExchange(
+        frames,
+        instruments,
+        balances=balances,
+        speed=rate,
+        history=0,
+        paused=True,  # resumed once the account has read the clock (its start)
+        fee_rate=fee_rate,
+        touch=touch,
+    )
+    local.start()
+    return local, frames
+
+
+def _timeframes(config: RunConfig) -> dict[str, int]:
+    """Return each bar symbol's timeframe: ``resample``, else ``timeframe``, else its data's."""
+    found: dict[str, int] = {}
+    undeclared = False
+    for source in config.data:
+        if source.kind != "bars":
+            continue
+        declared = source.resample or source.timeframe
+        if declared:
+            found[source.symbol] = parse_timeframe(declared)
+        else:
+            undeclared = True
+    if undeclared:
+        from engine.runtime.inputs import load_frames
+
+        for frame in load_frames(config):
+            if isinstance(frame, BarFrame) and frame.symbol not in found:
+                found[frame.symbol] = frame.timeframe_ns
+    if not found:
+        raise ConfigError("paper trading needs bars: the config has no [[data]] bar source")
+    return {symbol: found[symbol] for symbol in config.symbols if symbol in found}
+
+
+async def _run(
+    config: RunConfig,
+    name: str,
+    url: str,
+    exchange_id: str,
+    exchange_url: str | None,
+    timeframes: dict[str, int],
+    *,
+    until_ns: int | None,
+    retry: Any,
+    poll_s: float,
+    local: Any,
+    cancel_on_stop: bool,
+    max_bars: int | None,
+    resume: bool,
+    folder: Path,
+) -> int:
+    from engine.adapters.ccxt.poll_feed import PollFeed, open_async_exchange
+    from engine.runtime.paper.console import JsonLog, LiveView
+    from engine.runtime.paper.journal import PaperJournal
+    from engine.runtime.paper.session import open_session
+
+    client = open_async_exchange(exchange_id, exchange_url)
+    feed = PollFeed(client, timeframes, poll_s=poll_s, until_ns=until_ns, retry=retry)
+    try:
+        await feed.check()  # unknown symbol, unreachable exchange: before any account
+        now_ns = await feed.now_ns()
+        store = RunStore(url)
+        journal = PaperJournal(store, name)
+        session = open_session(
+            config,
+            journal,
+            resume_only=resume,
+            start_ns=lambda: now_ns,
+            url=store.display_url,
+            timeframes=timeframes,
+        )
+        if local is not None:
+            local.resume()
+        log = JsonLog(folder / "events.jsonl")
+        how = f"resumed ({session.replayed} inputs replayed)" if session.replayed else "new"
+        since = format_timestamp(session.resume_ns)
+        log.write("start", account=name, state=how, since=since, pid=os.getpid())
+        print(f"paper account {name}: {how}; bars after {since}", flush=True)
+        view = LiveView(session, enabled=sys.stdout.isatty())
+        stop = asyncio.Event()
+        signals: list[signal.Signals] = []
+        loop = asyncio.get_running_loop()
+
+        def on_signal(sig: signal.Signals) -> None:
+            signals.append(sig)
+            stop.set()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal, sig)
+        view.start()
+        try:
+            reason = await _loop(session, feed, view, log, stop, max_bars)
+            if signals:
+                reason = "Ctrl-C" if signals[0] == signal.SIGINT else "SIGTERM"
+            if cancel_on_stop:
+                changes = session.cancel_open_orders()
+                for change in changes:
+                    log.write(change.kind, **change.data)
+            session.finish()
+            journal.release()
+        finally:
+            view.stop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+        _summary(session, reason, log, store.display_url)
+        log.close()
+        return EXIT_INTERRUPTED if signals and signals[0] == signal.SIGINT else 0
+    finally:
+        await feed.close()
+
+
+async def _loop(
+    session: Any, feed: Any, view: Any, log: Any, stop: asyncio.Event, max_bars: int | None
+) -> str:
+    """Process the feed's bars until it ends, ``max_bars`` or a stop; return why it ended."""
+    bars = feed.stream(session.resume_ns).__aiter__()
+    while not stop.is_set():
+        following = asyncio.ensure_future(bars.__anext__())
+        await asyncio.sleep(0)  # a bar the feed already holds arrives in this one step
+        if not following.done():
+            session.flush_pending()  # idle: write the last bar's outputs now
+        stopped = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait({following, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if following not in done:  # nothing journaled: the bar comes again on resume
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await following
+            return "stopped"
+        stopped.cancel()
+        try:
+            bar = following.result()
+        except StopAsyncIteration:
+            return "end of the replay"
+        changes = session.process(bar)
+        if changes is None:
+            continue  # a duplicate, dropped
+        log.write("bar", bar.ts_event, symbol=bar.symbol, close=bar.close)
+        for change in changes:
+            log.write(change.kind, **change.data)
+        view.update(changes, f"{format_timestamp(bar.ts_event)} {bar.symbol} close {bar.close:g}")
+        if max_bars is not None and session.processed >= max_bars:
+            return f"--max-bars {max_bars}"
+    return "stopped"
+
+
+def _summary(session: Any, reason: str, log: Any, url: str) -> None:
+    kernel = session.node.kernel
+    portfolio = kernel.portfolio
+    positions = {
+        s: portfolio.positions[s].quantity
+        for s in session.config.symbols
+        if portfolio.positions[s].quantity
+    }
+    open_orders = len(kernel.execution.all_open_orders())
+    log.write(
+        "stop",
+        reason=reason,
+        bars=session.processed,
+        cash=portfolio.cash,
+        equity=portfolio.equity(),
+        positions=positions,
+        open_orders=open_orders,
+    )
+    held = ", ".join(f"{s} {q:g}" for s, q in positions.items()) or "flat"
+    print(
+        f"paper account {session.account.name} stopped ({reason}): {session.processed} new "
+        f"bars, {len(kernel.recorder.fills)} fills, cash {portfolio.cash:,.2f}, equity "
+        f"{portfolio.equity():,.2f}, {held}, {open_orders} open orders; stored in {url} as "
+        f"run {session.account.run_id}",
+        flush=True,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``paper`` to ``app``."""
+    app.command("paper")(paper)

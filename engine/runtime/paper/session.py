@@ -1,0 +1,352 @@
+"""PaperSession: a `TradingNode` behind the write-ahead journal of a paper account.
+
+In: a `RunConfig`, a `PaperJournal` and the inputs the feed delivers. Out: the node's
+decisions (orders, fills, equity) in the store, and the state a console shows.
+
+Opening an account (`open_session`): a new one is created with its config's hashes
+(`config_parts`); an existing one is refused if any part changed (its journal would
+replay through different rules), else rebuilt by replaying its journal through a fresh
+node — the same deterministic kernel, simulated matching and strategy code — which
+restores cash, positions, open orders, fills and the strategy's state exactly.
+
+Processing an input (`process`): journal it (committed), hand it to the node, then queue
+the outputs it produced; they are written with the next input's journal row, or alone when
+the feed is idle (`flush_pending`), and always at a stop. Duplicates (a bar at or before
+the last one of its symbol) are dropped before journaling, so a feed that repeats itself
+cannot double anything.
+
+Time: the node runs on a `SimClock` set from each input's ``ts_event`` — the strategy's
+"now" is the time of the event it is handling, in paper as in backtests, so a replay sees
+exactly what the live run saw. Lifecycle: ``on_start`` runs once per process (a rebuilt
+strategy is a new instance); ``on_stop`` is not called when a session ends — the account
+goes on, and a stop-time hook that traded could not be replayed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tomli_w
+
+from engine.config import RunConfig, dump_config
+from engine.errors import ConfigError
+from engine.model import Bar, CancelRequested
+from engine.report.metrics import compute_metrics
+from engine.runtime.node import TradingNode
+from engine.runtime.paper.journal import Account, Entry, Outputs, PaperJournal, bar_entry, entry_bar
+
+__all__ = ["PaperSession", "config_parts", "open_session", "run_id_of"]
+
+METRICS_EVERY = 50  # bars between full metric recomputations (each is O(bars))
+CANCEL_REASON = "canceled at a paper stop (--cancel-on-stop)"
+
+
+def run_id_of(account: str) -> str:
+    """Return the run id the account's outputs are stored under."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in account)
+    return f"paper-{safe}"[:96]
+
+
+def config_parts(
+    config: RunConfig, node: TradingNode, timeframes: Mapping[str, int] | None = None
+) -> dict[str, str]:
+    """Return a hash per part of ``config`` that decides the account's numbers.
+
+    Parts: ``strategy`` (its path and id), ``params``, ``instruments`` (the symbols and
+    their rules), ``account``, ``execution``, ``risk``, ``code`` (the bytes of the
+    strategy's module file) and, when given, ``timeframes`` (the bar timeframe of each
+    symbol the feed delivers). The run name, data paths and windows are not parts: paper
+    data comes from the feed.
+    """
+    plain = dump_config(config)
+    strategy = plain.get("strategy", {})
+    cls = type(node.kernel.runner.strategy)
+    module_file = getattr(sys.modules.get(cls.__module__), "__file__", None)
+    code = Path(module_file).read_bytes() if module_file else cls.__qualname__.encode()
+    parts: dict[str, Any] = {
+        "strategy": [strategy.get("path"), strategy.get("id")],
+        "params": strategy.get("params", {}),
+        "instruments": [config.symbols, plain.get("instruments", [])],
+        "account": plain.get("account", {}),
+        "execution": plain.get("execution", {}),
+        "risk": plain.get("risk", {}),
+    }
+    hashed = {
+        name: hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+        for name, value in parts.items()
+    }
+    hashed["code"] = hashlib.sha256(code).hexdigest()
+    if timeframes is not None:
+        text = json.dumps(dict(sorted(timeframes.items())))
+        hashed["timeframes"] = hashlib.sha256(text.encode()).hexdigest()
+    return hashed
+
+
+@dataclass(frozen=True)
+class Change:
+    """One output the console and the log announce (a new fill, an order's new status)."""
+
+    kind: str
+    text: str
+    data: dict[str, Any]
+
+
+class PaperSession:
+    """One process's view of a paper account: node, journal and written outputs."""
+
+    def __init__(
+        self, config: RunConfig, journal: PaperJournal, account: Account, node: TradingNode
+    ) -> None:
+        self.config = config
+        self.journal = journal
+        self.account = account
+        self.node = node
+        self.node.start()
+        self.symbols = list(config.symbols)  # the feed's bar symbols (open_session sets them)
+        self.last_ts: dict[str, int] = {}
+        self.replayed = 0
+        self.processed = 0  # inputs processed by this process after the replay
+        self._orders: dict[str, dict[str, Any]] = {}
+        self._fills = 0
+        self._equity = 0
+        self._bars = 0
+        self._metrics_at = -1
+        self._run_row: dict[str, Any] | None = None  # metrics recomputed every METRICS_EVERY
+        self._pending = Outputs()  # outputs not written yet (they ride with the next input)
+
+    @property
+    def resume_ns(self) -> int:
+        """The feed's ``since_ns``: the earliest of each symbol's last journaled bar time.
+
+        The earliest, not the latest: a stop between two symbols' bars of one time leaves
+        the second one to fetch (the first one comes again and is dropped as a duplicate).
+        A symbol without a journaled bar counts from the account's start.
+        """
+        start = self.account.start_ns
+        return min(self.last_ts.get(symbol, start) for symbol in self.symbols)
+
+    def replay(self) -> int:
+        """Rebuild the node from the journal; write every output once; return the count."""
+        for entry in self.journal.entries():
+            self._apply(entry)
+            self.replayed += 1
+        self._collect(full=True)
+        self.flush_pending()
+        return self.replayed
+
+    def process(self, bar: Bar) -> list[Change] | None:
+        """Journal ``bar``, process it, write its outputs; return what changed.
+
+        A bar at or before the last one of its symbol is dropped (returns None).
+        """
+        if bar.ts_event <= self.last_ts.get(bar.symbol, self.account.start_ns):
+            return None
+        entry = bar_entry(bar)
+        self._append(entry)  # durable first: a crash from here on replays it
+        self._apply(entry)
+        self.processed += 1
+        return self._collect()
+
+    def flush_pending(self) -> None:
+        """Write the outputs not written yet (the driver calls it when the feed is idle)."""
+        if self._pending:
+            self.journal.write_outputs(self.account.run_id, self._pending)
+            self._pending = Outputs()
+
+    def _append(self, entry: Entry) -> None:
+        self.journal.append(entry, self.account.run_id, self._pending)
+        self._pending = Outputs()
+
+    def cancel_open_orders(self) -> list[Change]:
+        """Journal and apply a cancel of every open order (a graceful stop's option)."""
+        if not self.node.kernel.execution.all_open_orders():
+            return []
+        ts = max(self.last_ts.values(), default=self.account.start_ns)
+        entry = Entry("cancel_open", ts, None, {"reason": CANCEL_REASON})
+        self._append(entry)
+        self._apply(entry)
+        changes = self._collect()
+        self.flush_pending()
+        return changes
+
+    def finish(self) -> None:
+        """Snapshot the last bar's equity (as a backtest's last row) and write everything."""
+        curve = self.node.equity_curve
+        last = max(self.last_ts.values(), default=None)
+        if last is not None and (not curve or curve[-1].ts_event != last):
+            # the node snapshots a time when the next one begins; at a stop there is no
+            # next one yet. A resumed node takes the same snapshot (same values) later.
+            self.node.kernel.portfolio.snapshot(last)
+        self._collect(full=True)
+        self.flush_pending()
+
+    def _apply(self, entry: Entry) -> None:
+        if entry.kind == "bar":
+            bar = entry_bar(entry)
+            self.node.on_bar(bar)
+            self.last_ts[bar.symbol] = bar.ts_event
+            self._bars += 1
+        elif entry.kind == "cancel_open":
+            # the strategy's own path (Context.cancel): the execution engine routes it
+            kernel = self.node.kernel
+            reason = str(entry.payload.get("reason", CANCEL_REASON))
+            ts = entry.ts_event
+            for order in kernel.execution.all_open_orders():
+                request = CancelRequested(order.order_id, order.strategy_id, ts, ts, reason)
+                kernel.bus.publish(request)
+        else:
+            raise ConfigError(
+                f"paper account {self.account.name!r}: its journal holds a {entry.kind!r} "
+                "input this Kestrel cannot replay; upgrade Kestrel"
+            )
+
+    def _collect(self, *, full: bool = False) -> list[Change]:
+        """Add the outputs that changed since the last call to the pending ones; return them."""
+        kernel = self.node.kernel
+        changes: list[Change] = []
+        out = Outputs()
+        for order_id, row in kernel.recorder.orders.items():
+            if self._orders.get(order_id) != row:
+                out.orders.append(dict(row))
+                self._orders[order_id] = dict(row)
+                changes.append(Change("order", _order_text(row), _plain(row)))
+        new_fills = kernel.recorder.fills[self._fills :]
+        for fill in new_fills:
+            row = {
+                "fill_id": fill.fill_id,
+                "order_id": fill.order_id,
+                "symbol": fill.symbol,
+                "side": str(fill.side),
+                "quantity": fill.quantity,
+                "price": fill.price,
+                "fee": fill.fee,
+                "liquidity": fill.liquidity,
+                "ts_event": fill.ts_event,
+            }
+            out.fills.append(row)
+            text = f"fill {row['side']} {fill.quantity:g} {fill.symbol} @ {fill.price:g}"
+            changes.append(Change("fill", text, row))
+        self._fills += len(new_fills)
+        curve = self.node.equity_curve
+        out.equity = [
+            {"ts_event": s.ts_event, "cash": s.cash, "equity": s.equity,
+             "gross_exposure": s.gross_exposure}
+            for s in curve[self._equity :]
+        ]  # fmt: skip
+        self._equity = len(curve)
+        due = self._bars - self._metrics_at >= METRICS_EVERY or self._metrics_at < 0
+        if full or due or self._run_row is None:
+            self._run_row = self.run_row()
+            self._metrics_at = self._bars
+        # the runs row goes with every write: child rows need it (foreign key), also after
+        # a `kestrel runs delete` of the account's run (the account goes on: it comes back)
+        out.run_row = self._run_row
+        self._pending.merge(out)
+        return changes
+
+    def run_row(self) -> dict[str, Any]:
+        """Return the ``runs`` row of the account: headline numbers and full metrics."""
+        kernel = self.node.kernel
+        curve = self.node.equity_curve
+        metrics = compute_metrics(
+            initial_cash=self.config.account.initial_cash,
+            start_ns=self.account.start_ns,
+            ts=np.array([s.ts_event for s in curve], dtype=np.int64),
+            equity=np.array([s.equity for s in curve], dtype=np.float64),
+            gross_exposure=np.array([s.gross_exposure for s in curve], dtype=np.float64),
+            trades=kernel.recorder.trades,
+            fees_paid=kernel.portfolio.fees_paid,
+            fills=kernel.recorder.fills,
+        )
+        metrics["mode"] = "paper"
+        metrics["account"] = self.account.name
+        return {
+            "name": f"paper:{self.account.name}",
+            "strategy": self.config.strategy.path,
+            "symbols": ",".join(self.config.symbols),
+            "created_at": self.account.created_at,
+            "start_ns": metrics["start"],
+            "end_ns": metrics["end"],
+            "bars": metrics["bars"],
+            "initial_cash": self.config.account.initial_cash,
+            "final_equity": metrics["final_equity"],
+            "total_return": metrics["total_return"],
+            "sharpe": metrics["sharpe"],
+            "max_drawdown": metrics["max_drawdown"],
+            "num_trades": metrics["num_trades"],
+            "artifacts_dir": None,
+            "config_toml": self.account.config_toml,
+            "metrics_json": json.dumps(metrics, sort_keys=True, default=str),
+            "status": "complete",
+            "writer": None,
+        }
+
+
+def open_session(
+    config: RunConfig,
+    journal: PaperJournal,
+    *,
+    resume_only: bool,
+    start_ns: Callable[[], int],
+    url: str,
+    timeframes: Mapping[str, int] | None = None,
+) -> PaperSession:
+    """Create or resume the account ``journal.name``; return its session, replayed.
+
+    Args:
+        config: The run config the account trades.
+        journal: The account's store side.
+        resume_only: Refuse to create a new account (``--resume``).
+        start_ns: The exchange's clock, asked only when the account is new.
+        url: The store URL as shown in messages (password masked).
+        timeframes: The feed's timeframe per symbol (a part of the config's identity).
+
+    Raises:
+        ConfigError: ``resume_only`` and no such account; the config changed; the account
+            is running elsewhere.
+    """
+    from engine.runtime.paper.journal import missing_account
+
+    found = journal.load()
+    node = TradingNode(config)  # builds the strategy: its module file is hashed
+    parts = config_parts(config, node, timeframes)
+    if found is None:
+        if resume_only:
+            raise missing_account(journal.name, journal.names(), url)
+        created = datetime.now(tz=UTC).isoformat()
+        toml = tomli_w.dumps(dump_config(config))
+        found = journal.create(run_id_of(journal.name), created, start_ns(), toml, parts)
+    else:
+        changed = [name for name, digest in parts.items() if found.parts.get(name) != digest]
+        if changed:
+            raise ConfigError(
+                f"paper account {journal.name!r} was started with a different config "
+                f"({', '.join(changed)} changed); run it with its original config, or "
+                "start a new account with --account NEW_NAME"
+            )
+        journal.claim()
+    session = PaperSession(config, journal, found, node)
+    if timeframes:
+        session.symbols = list(timeframes)
+    session.replay()
+    return session
+
+
+def _order_text(row: dict[str, Any]) -> str:
+    price = row.get("limit_price") or row.get("stop_price")
+    at = f" @ {price:g}" if isinstance(price, float) else ""
+    side, qty, symbol = row.get("side"), row.get("quantity"), row.get("symbol")
+    amount = f"{qty:g}" if isinstance(qty, float | int) else "?"
+    return f"order {row.get('order_id')} {side} {amount} {symbol}{at}: {row.get('status')}"
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v if isinstance(v, int | float | str | None) else str(v)) for k, v in row.items()}
