@@ -219,10 +219,10 @@ def test_no_global_current_algorithm() -> None:
 
 MODE_NAMES = {"live", "is_live", "paper", "is_paper", "backtest", "is_backtest", "simulated"}
 
-# Mode flags tolerated until the branch that replaces them with a mode object lands (issue
-# 12: "a mode object ... instead of `live: bool`"). `test_every_allowed_mode_flag_still_exists`
+# Mode flags tolerated while a branch replaces them (none left: `build_kernel(live)` gave
+# way to `engine.runtime.modes.RunMode`, issue 12). `test_every_allowed_mode_flag_still_exists`
 # fails once one is gone, so its entry goes with it.
-ALLOWED_MODE_FLAGS = {"engine.runtime.kernel:build_kernel(live)"}
+ALLOWED_MODE_FLAGS: set[str] = set()
 
 
 def is_bool(annotation: ast.expr | None, default: ast.expr | None) -> bool:
