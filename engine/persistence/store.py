@@ -447,7 +447,7 @@ def _make_engine(url: str, *, sqlite: bool) -> Engine:
     return engine
 
 
-_Rows = list[tuple[Any, list[Mapping[str, Any]]]]
+_Rows = list[tuple[Any, Sequence[Mapping[str, Any]]]]
 
 
 def _child_tables(
@@ -461,7 +461,8 @@ def _child_tables(
         (orders, list(order_rows)),
         (fills, list(fill_rows)),
         (trades, list(trade_rows)),
-        (equity, list(equity_rows)),
+        # a Sequence stays as it is: the caller may make its rows a batch at a time
+        (equity, equity_rows if isinstance(equity_rows, Sequence) else list(equity_rows)),
         (events, [{**row, "seq": i} for i, row in enumerate(event_rows)]),
     ]
 
@@ -487,7 +488,9 @@ def _insert_children(conn: Connection, run_id: str, tables: _Rows) -> None:
 _PLAIN_TYPES = (String, Float, Integer)  # Text and BigInteger are subclasses
 
 
-def _insert_plain(conn: Connection, table: Any, run_id: str, rows: list[Mapping[str, Any]]) -> None:
+def _insert_plain(
+    conn: Connection, table: Any, run_id: str, rows: Sequence[Mapping[str, Any]]
+) -> None:
     keys = ["run_id", *(k for k in rows[0] if k != "run_id")]
     compiled = table.insert().compile(dialect=conn.dialect, column_keys=keys)
     sql = str(compiled)
