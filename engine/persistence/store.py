@@ -17,6 +17,14 @@ run saves):
   writes), and `complete_run` inserts its rows in batches of `BATCH` and sets ``status =
   'complete'`` in one transaction. Queries show complete runs only unless asked.
 
+What the store keeps, and which query needs it: the ``runs`` row (``runs list``, ``--where``,
+``--sort``, ``runs show``; metrics and config as JSON/TOML), ``orders``, ``fills``, ``trades``
+and ``events`` (``runs export`` and per-run reads through `RunStore.table_rows`), and
+``equity``, one row per bar close, which ``runs compare`` / ``report`` read when the run's
+folder has moved or been replaced. Plain-column tables are written through the driver's
+``executemany`` in batches of `BATCH` tuples; the equity rows may be a lazy sequence (see
+`engine.runtime.runs`) so that a 10 M-bar curve is never held as dicts at once.
+
 Every message shows the URL with its password masked (`engine.persistence.urls`).
 """
 
