@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Float, Integer, String, create_engine, delete, event, select, text, update
+from sqlalchemy import create_engine, delete, event, select, text, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
@@ -50,6 +50,7 @@ from engine.errors import (
     RunLookupError,
     StoreOpenError,
 )
+from engine.persistence.bulk import child_tables, insert_children
 from engine.persistence.schema import (
     SCHEMA_VERSION,
     equity,
@@ -172,11 +173,11 @@ class RunStore:
         run_id = run["run_id"]
         row = {**run, "status": "complete", "writer": None}
         row["params_json"] = params_json(str(run.get("config_toml", "")))
-        tables = _child_tables(order_rows, fill_rows, trade_rows, equity_rows, event_rows)
+        tables = child_tables(order_rows, fill_rows, trade_rows, equity_rows, event_rows)
 
         def write(conn: Connection) -> None:
             conn.execute(runs.insert(), [row])
-            _insert_children(conn, run_id, tables)
+            insert_children(conn, run_id, tables, BATCH)
 
         self._write(f"saving run {run_id}", write)
 
@@ -213,13 +214,13 @@ class RunStore:
                 its folder). If it raises, nothing is committed.
         """
         run_id = run["run_id"]
-        tables = _child_tables(order_rows, fill_rows, trade_rows, equity_rows, event_rows)
+        tables = child_tables(order_rows, fill_rows, trade_rows, equity_rows, event_rows)
         values = {k: v for k, v in run.items() if k != "run_id"}
         values.update(status="complete", writer=None)
         values["params_json"] = params_json(str(run.get("config_toml", "")))
 
         def write(conn: Connection) -> None:
-            _insert_children(conn, run_id, tables)
+            insert_children(conn, run_id, tables, BATCH)
             found = conn.execute(update(runs).where(runs.c.run_id == run_id).values(**values))
             if not found.rowcount:
                 raise PersistenceError(f"run {run_id} was deleted while it was being saved")
@@ -453,67 +454,6 @@ def _make_engine(url: str, *, sqlite: bool) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
-
-
-_Rows = list[tuple[Any, Sequence[Mapping[str, Any]]]]
-
-
-def _child_tables(
-    order_rows: Iterable[Mapping[str, Any]],
-    fill_rows: Iterable[Mapping[str, Any]],
-    trade_rows: Iterable[Mapping[str, Any]],
-    equity_rows: Iterable[Mapping[str, Any]],
-    event_rows: Iterable[Mapping[str, Any]],
-) -> _Rows:
-    return [
-        (orders, list(order_rows)),
-        (fills, list(fill_rows)),
-        (trades, list(trade_rows)),
-        # a Sequence stays as it is: the caller may make its rows a batch at a time
-        (equity, equity_rows if isinstance(equity_rows, Sequence) else list(equity_rows)),
-        (events, [{**row, "seq": i} for i, row in enumerate(event_rows)]),
-    ]
-
-
-def _insert_children(conn: Connection, run_id: str, tables: _Rows) -> None:
-    """Insert a run's rows in batches of `BATCH` (lists are materialized once, retries reuse).
-
-    Tables of plain columns (text, integers, floats: ``equity``, ``fills``, …) go to the
-    driver's ``executemany`` as tuples, without SQLAlchemy's per-row parameter processing
-    (1 M equity rows: seconds, not tens of seconds); others take the Core path.
-    """
-    for table, rows in tables:
-        if not rows:
-            continue
-        if all(isinstance(c.type, _PLAIN_TYPES) for c in table.columns):
-            _insert_plain(conn, table, run_id, rows)
-            continue
-        for start in range(0, len(rows), BATCH):
-            batch = rows[start : start + BATCH]
-            conn.execute(table.insert(), [{**row, "run_id": run_id} for row in batch])
-
-
-_PLAIN_TYPES = (String, Float, Integer)  # Text and BigInteger are subclasses
-
-
-def _insert_plain(
-    conn: Connection, table: Any, run_id: str, rows: Sequence[Mapping[str, Any]]
-) -> None:
-    keys = ["run_id", *(k for k in rows[0] if k != "run_id")]
-    compiled = table.insert().compile(dialect=conn.dialect, column_keys=keys)
-    sql = str(compiled)
-    if compiled.positional:
-        order = list(compiled.positiontup or ())
-        for start in range(0, len(rows), BATCH):
-            params: list[Any] = [
-                tuple(run_id if k == "run_id" else row[k] for k in order)
-                for row in rows[start : start + BATCH]
-            ]
-            conn.exec_driver_sql(sql, params)
-    else:
-        for start in range(0, len(rows), BATCH):
-            batch = [{**row, "run_id": run_id} for row in rows[start : start + BATCH]]
-            conn.exec_driver_sql(sql, batch)
 
 
 def _transient(exc: OperationalError) -> bool:
