@@ -99,6 +99,19 @@ class Extracted:
         return self.ts_ns is not None and all(name in self.values for name in PRICE_NAMES)
 
 
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """Read a Parquet file and hand arrow's freed buffers back to the system.
+
+    pyarrow's pool (jemalloc / mimalloc) keeps the memory of the decoded table after it is
+    converted to pandas — about 1.2 GB after 10 M bars — unless told to release it.
+    """
+    frame = pd.read_parquet(path)
+    import pyarrow  # loaded by read_parquet already
+
+    pyarrow.default_memory_pool().release_unused()
+    return frame
+
+
 def read_source(source: str | os.PathLike[str] | pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """Read a CSV or Parquet file, or pass a DataFrame through.
 
@@ -127,7 +140,7 @@ def read_source(source: str | os.PathLike[str] | pd.DataFrame) -> tuple[pd.DataF
         raise DataError(f"{name}: no such file; check the path (it is relative to {Path.cwd()}).")
     if lower.endswith(PARQUET_SUFFIXES):
         try:
-            return pd.read_parquet(path), name
+            return _read_parquet(path), name
         except (ValueError, OSError) as error:
             raise DataError(f"{name}: cannot be read as Parquet ({_reason(error)}).") from error
     if not lower.endswith(CSV_SUFFIXES):

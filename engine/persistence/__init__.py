@@ -4,7 +4,8 @@ SQLite at ``backtests/kestrel.db`` by default; any SQLAlchemy URL (PostgreSQL th
 psycopg: ``postgresql+psycopg://user@host/db``) with ``--db`` or ``KESTREL_DB_URL``. The
 same code and tables serve both. Tables and migrations live in
 `engine.persistence.schema`, the store (locking, retries, queries) in
-`engine.persistence.store`, password masking in `engine.persistence.urls`.
+`engine.persistence.store`, bulk row inserts in `engine.persistence.bulk`, password masking
+in `engine.persistence.urls`.
 """
 
 from engine.persistence.store import DEFAULT_DB_URL, RunStore, resolve_db_url

@@ -17,6 +17,14 @@ run saves):
   writes), and `complete_run` inserts its rows in batches of `BATCH` and sets ``status =
   'complete'`` in one transaction. Queries show complete runs only unless asked.
 
+What the store keeps, and which query needs it: the ``runs`` row (``runs list``, ``--where``,
+``--sort``, ``runs show``; metrics and config as JSON/TOML), ``orders``, ``fills``, ``trades``
+and ``events`` (``runs export`` and per-run reads through `RunStore.table_rows`), and
+``equity``, one row per bar close, which ``runs compare`` / ``report`` read when the run's
+folder has moved or been replaced. Plain-column tables are written through the driver's
+``executemany`` in batches of `BATCH` tuples; the equity rows may be a lazy sequence (see
+`engine.runtime.runs`) so that a 10 M-bar curve is never held as dicts at once.
+
 Every message shows the URL with its password masked (`engine.persistence.urls`).
 """
 
@@ -42,6 +50,7 @@ from engine.errors import (
     RunLookupError,
     StoreOpenError,
 )
+from engine.persistence.bulk import child_tables, insert_children
 from engine.persistence.schema import (
     SCHEMA_VERSION,
     equity,
@@ -164,11 +173,11 @@ class RunStore:
         run_id = run["run_id"]
         row = {**run, "status": "complete", "writer": None}
         row["params_json"] = params_json(str(run.get("config_toml", "")))
-        tables = _child_tables(order_rows, fill_rows, trade_rows, equity_rows, event_rows)
+        tables = child_tables(order_rows, fill_rows, trade_rows, equity_rows, event_rows)
 
         def write(conn: Connection) -> None:
             conn.execute(runs.insert(), [row])
-            _insert_children(conn, run_id, tables)
+            insert_children(conn, run_id, tables, BATCH)
 
         self._write(f"saving run {run_id}", write)
 
@@ -205,13 +214,13 @@ class RunStore:
                 its folder). If it raises, nothing is committed.
         """
         run_id = run["run_id"]
-        tables = _child_tables(order_rows, fill_rows, trade_rows, equity_rows, event_rows)
+        tables = child_tables(order_rows, fill_rows, trade_rows, equity_rows, event_rows)
         values = {k: v for k, v in run.items() if k != "run_id"}
         values.update(status="complete", writer=None)
         values["params_json"] = params_json(str(run.get("config_toml", "")))
 
         def write(conn: Connection) -> None:
-            _insert_children(conn, run_id, tables)
+            insert_children(conn, run_id, tables, BATCH)
             found = conn.execute(update(runs).where(runs.c.run_id == run_id).values(**values))
             if not found.rowcount:
                 raise PersistenceError(f"run {run_id} was deleted while it was being saved")
@@ -445,33 +454,6 @@ def _make_engine(url: str, *, sqlite: bool) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
-
-
-_Rows = list[tuple[Any, list[Mapping[str, Any]]]]
-
-
-def _child_tables(
-    order_rows: Iterable[Mapping[str, Any]],
-    fill_rows: Iterable[Mapping[str, Any]],
-    trade_rows: Iterable[Mapping[str, Any]],
-    equity_rows: Iterable[Mapping[str, Any]],
-    event_rows: Iterable[Mapping[str, Any]],
-) -> _Rows:
-    return [
-        (orders, list(order_rows)),
-        (fills, list(fill_rows)),
-        (trades, list(trade_rows)),
-        (equity, list(equity_rows)),
-        (events, [{**row, "seq": i} for i, row in enumerate(event_rows)]),
-    ]
-
-
-def _insert_children(conn: Connection, run_id: str, tables: _Rows) -> None:
-    """Insert a run's rows in batches of `BATCH` (lists are materialized once, retries reuse)."""
-    for table, rows in tables:
-        for start in range(0, len(rows), BATCH):
-            batch = rows[start : start + BATCH]
-            conn.execute(table.insert(), [{**row, "run_id": run_id} for row in batch])
 
 
 def _transient(exc: OperationalError) -> bool:

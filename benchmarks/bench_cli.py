@@ -1,0 +1,206 @@
+"""Benchmark: the whole ``kestrel backtest`` command, from the shell, on N one-minute bars.
+
+In: ``--bars`` (default 1,000,000), ``--repeat``. Builds a fixed-seed geometric random walk
+(the issue-13 data set) as Parquet in a temporary folder, writes a config (SMA 10/30
+crossover = ``strategies/sma_cross.py``, next-open fills, whole shares) and then prints:
+
+- the wall time and peak RSS of ``kestrel backtest`` as a child process, with the store on
+  (a temporary SQLite file) and with ``--no-db``;
+- the total of ``python -X importtime -c "import engine.cli"``;
+- a breakdown measured in this process: import / load / loop / artifacts / report / store.
+
+    python benchmarks/bench_cli.py [--bars N] [--repeat K] [--skip-parts]
+
+Peak RSS comes from ``resource.getrusage(RUSAGE_CHILDREN)`` in a fresh helper process per
+run, so that one run's peak does not hide the next one's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MINUTE_NS = 60 * 10**9
+
+CONFIG = """\
+[run]
+name = "bench_cli"
+
+[account]
+initial_cash = 100000.0
+currency = "USD"
+
+[[data]]
+path = "{data}"
+symbol = "SYN"
+
+[[instruments]]
+symbol = "SYN"
+tick_size = 0.0001
+lot_size = 1.0
+
+[strategy]
+path = "strategies.sma_cross:SmaCross"
+params = {{ fast = 10, slow = 30 }}
+
+[execution]
+fee_rate = 0.0001
+slippage_bps = 0.0
+"""
+
+# Runs one command and prints its children's peak RSS (a fresh process per measurement).
+_MEASURE = textwrap.dedent(
+    """
+    import resource, subprocess, sys, time
+    started = time.perf_counter()
+    done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if done.returncode:
+        sys.stderr.write(done.stdout + done.stderr)
+        sys.exit(done.returncode)
+    print(f"{wall} {peak}")
+    """
+)
+
+
+def write_data(path: Path, n: int, seed: int = 42) -> None:
+    """Write ``n`` one-minute bars of a geometric random walk to a Parquet file."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.001, n)))
+    open_ = np.empty(n)
+    open_[0] = 100.0
+    open_[1:] = close[:-1]
+    spread = np.abs(rng.normal(0.0, 0.0005, n)) * close
+    ts = np.arange(n, dtype=np.int64) * MINUTE_NS + 1_600_000_000 * 10**9
+    frame = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime(ts, utc=True),
+            "open": open_.round(4),
+            "high": (np.maximum(open_, close) + spread).round(4),
+            "low": (np.minimum(open_, close) - spread).round(4),
+            "close": close.round(4),
+            "volume": rng.uniform(1.0, 100.0, n).round(2),
+        }
+    )
+    frame.to_parquet(path, index=False)
+
+
+def measure(command: list[str]) -> tuple[float, float]:
+    """Return (wall seconds, peak RSS MiB) of ``command`` run as a child process."""
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, check=False
+    )
+    if done.returncode:
+        raise SystemExit(f"command failed ({done.returncode}): {' '.join(command)}\n{done.stderr}")
+    wall, peak_kib = done.stdout.split()
+    return float(wall), int(peak_kib) / 1024
+
+
+def import_time() -> float:
+    """Return the cumulative import time (s) of ``engine.cli`` from ``-X importtime``."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import engine.cli"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    line = [row for row in done.stderr.splitlines() if re.search(r"\|\s*engine\.cli$", row)][-1]
+    return int(line.split("|")[1]) / 1e6
+
+
+def parts(config: Path, work: Path) -> dict[str, float]:
+    """Time the stages of one backtest in this process (store: SQLite in ``work``)."""
+    started = time.perf_counter()
+    import engine.cli  # noqa: F401  (what the command imports before it starts)
+    from engine.config import load_config
+    from engine.persistence import RunStore
+    from engine.report.html import render_report
+    from engine.runtime import run_backtest
+    from engine.runtime.inputs import load_frames
+
+    figures = {"import": time.perf_counter() - started}
+    started = time.perf_counter()
+    run_config = load_config(config, [])
+    inputs = load_frames(run_config)
+    figures["load"] = time.perf_counter() - started
+    started = time.perf_counter()
+    result = run_backtest(run_config, frames=inputs)
+    figures["loop"] = time.perf_counter() - started
+    from engine.report.artifacts import write_artifacts
+
+    started = time.perf_counter()
+    write_artifacts(result, work / "parts", {"run_id": "parts"})
+    figures["artifacts"] = time.perf_counter() - started
+    started = time.perf_counter()
+    render_report(result, work / "parts" / "report.html")
+    figures["report"] = time.perf_counter() - started
+    from engine.runtime.runs import finish_run
+
+    store = RunStore(f"sqlite:///{work / 'parts.db'}")
+    started = time.perf_counter()
+    finish_run(result, out_dir=work / "parts_store", store=store)
+    total = time.perf_counter() - started
+    figures["store (finish_run with store - artifacts - report)"] = (
+        total - figures["artifacts"] - figures["report"]
+    )
+    return figures
+
+
+def main() -> None:
+    """Build the data set, run the measurements and print them."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bars", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--skip-parts", action="store_true", help="only the whole-process runs")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    args = parser.parse_args()
+    kestrel = [sys.executable, "-m", "engine.cli"]
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="kestrel-bench-") as tmp:
+        work = Path(tmp)
+        data = work / "bars.parquet"
+        write_data(data, args.bars)
+        config = work / "bench.toml"
+        config.write_text(CONFIG.format(data=data))
+        print(f"{args.bars:,} one-minute bars, SMA 10/30, next-open fills, whole shares")
+        for label, extra in (
+            ("store on (SQLite)", ["--db", f"sqlite:///{work / 'runs.db'}"]),
+            ("--no-db", ["--no-db"]),
+        ):
+            best_wall, best_peak = float("inf"), float("inf")
+            for attempt in range(args.repeat):
+                out = work / f"out-{len(extra)}-{attempt}"
+                wall, peak = measure([*kestrel, "backtest", str(config), "--out", str(out), *extra])
+                best_wall, best_peak = min(best_wall, wall), min(best_peak, peak)
+            figures[f"whole {label} s"] = best_wall
+            figures[f"whole {label} peak MiB"] = best_peak
+            print(f"kestrel backtest, {label}: {best_wall:.2f} s wall, {best_peak:,.0f} MiB peak")
+        figures["import engine.cli s"] = min(import_time() for _ in range(args.repeat))
+        print(f"import engine.cli (-X importtime total): {figures['import engine.cli s']:.3f} s")
+        if not args.skip_parts:
+            sys.path.insert(0, str(ROOT))
+            os.chdir(ROOT)
+            print("breakdown (this process):")
+            for name, seconds in parts(config, work).items():
+                figures[f"part {name} s"] = seconds
+                print(f"  {name:<52} {seconds:7.3f} s")
+    if args.json:
+        print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""The bulk CSV writers give the bytes the row-by-row ones gave."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.report import artifacts
+from engine.report.artifacts import iso, iso_many
+
+
+def test_iso_many_matches_iso_on_edge_values() -> None:
+    values = [
+        None,
+        0,
+        1,
+        1_600_000_000 * 10**9,
+        1_600_000_000 * 10**9 + 500_000_000,
+        1_600_000_000 * 10**9 + 123,
+        -86_400 * 10**9,
+        4_102_444_799 * 10**9 + 999_999_999,  # 2099-12-31T23:59:59.999999999
+    ]
+    assert iso_many(values) == [iso(v) for v in values]
+    assert iso_many(np.array([0, 60 * 10**9], dtype=np.int64)) == ["", "1970-01-01T00:01:00Z"]
+    assert iso_many([]) == []
+
+
+def test_block_writer_matches_csv_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [["a,b", 'say "hi"', ""], ["x", "1.5", "2020-01-01T00:00:00Z"], ["", "", ""]] * 5
+    expected = tmp_path / "expected.csv"
+    with expected.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(("h1", "h2", "h3"))
+        writer.writerows(rows)
+    got = tmp_path / "got.csv"
+    monkeypatch.setattr(artifacts, "CHUNK_ROWS", 4)  # several blocks, the last one short
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    artifacts._csv_columns(got, ("h1", "h2", "h3"), columns)
+    assert got.read_bytes() == expected.read_bytes()
+
+
+def test_cli_import_leaves_heavy_optional_libraries_alone() -> None:
+    """``import engine.cli`` must not load the charting, exchange or ML libraries."""
+    code = (
+        "import sys, engine.cli; "
+        "print(','.join(m for m in ('plotly', 'ccxt', 'sklearn') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
