@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import sys
@@ -38,7 +39,7 @@ import typer
 
 from engine.adapters.ccxt.capabilities import capabilities
 from engine.adapters.ccxt.errors import RetryPolicy
-from engine.adapters.ccxt.feed import FeedOptions, open_feed
+from engine.adapters.ccxt.feed import FeedOptions, FeedStats, open_feed
 from engine.adapters.ccxt.watch import default_stale_after_s
 from engine.config import RunConfig, load_config
 from engine.errors import ConfigError, Interrupted
@@ -317,7 +318,7 @@ async def _run(
             view.stop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
-        _summary(session, reason, log, store.display_url)
+        _summary(session, reason, log, store.display_url, feed.stats)
         log.close()
         return EXIT_INTERRUPTED if signals and signals[0] == signal.SIGINT else 0
     finally:
@@ -358,7 +359,7 @@ async def _loop(
     return "stopped"
 
 
-def _summary(session: Any, reason: str, log: Any, url: str) -> None:
+def _summary(session: Any, reason: str, log: Any, url: str, feed: FeedStats) -> None:
     kernel = session.node.kernel
     portfolio = kernel.portfolio
     positions = {
@@ -375,6 +376,8 @@ def _summary(session: Any, reason: str, log: Any, url: str) -> None:
         equity=portfolio.equity(),
         positions=positions,
         open_orders=open_orders,
+        # what the feed went through (websocket drops and stalls, bars by REST and stream)
+        feed=dataclasses.asdict(feed),
     )
     held = ", ".join(f"{s} {q:g}" for s, q in positions.items()) or "flat"
     print(
