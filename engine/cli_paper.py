@@ -3,7 +3,9 @@
 In: a run config, a market data source (``--exchange-url`` of a Binance-compatible server
 such as ``kestrel exchange serve``, ``--exchange ID`` for a real exchange's public data
 through ccxt, or ``--replay DATA_OR_CONFIG``: the local exchange started in-process) and a
-run store. Out: the account's journal and outputs in the store (`engine.runtime.paper`), a live
+run store. Bars come from `engine.adapters.ccxt.CcxtFeed`: ccxt.pro websockets where the
+exchange has them (reconnects, staleness, REST backfill), REST polling with ``--poll``.
+Out: the account's journal and outputs in the store (`engine.runtime.paper`), a live
 console view on a terminal, ``paper/<account>/events.jsonl`` under the project root (or in
 ``--log-dir``), and a summary line on exit.
 
@@ -16,7 +18,9 @@ Policies (README "Paper trading"):
 - Ctrl-C / SIGTERM: the input being processed is finished and committed, open orders are
   kept (default, ``--keep-orders-on-stop``) or canceled (``--cancel-on-stop``, journaled),
   then exit 130 (Ctrl-C) or 0 (SIGTERM, a requested stop); SIGKILL loses nothing either;
-- the stream ends at the data's end with ``--replay``, or after ``--max-bars`` new bars.
+- the stream ends at the data's end with ``--replay``, or after ``--max-bars`` new bars;
+- ``--replay`` (or ``--exchange-url``) uses the local exchange's capabilities; with
+  ``--replay`` the staleness bound follows ``--speed`` (`replay_stale_after_s`).
 Bad input: one line, exit 2; an exchange that cannot be reached: exit 4 after the retries.
 """
 
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import sys
@@ -32,16 +37,22 @@ from typing import Annotated, Any
 
 import typer
 
+from engine.adapters.ccxt.capabilities import capabilities
+from engine.adapters.ccxt.errors import RetryPolicy
+from engine.adapters.ccxt.feed import FeedOptions, FeedStats, open_feed
+from engine.adapters.ccxt.watch import default_stale_after_s
 from engine.config import RunConfig, load_config
 from engine.errors import ConfigError, Interrupted
-from engine.feeds import BarFrame, format_timestamp, parse_timeframe
+from engine.feeds import BarFrame, format_timeframe, format_timestamp, parse_timeframe
 from engine.paths import project_root
 from engine.persistence import RunStore, resolve_db_url
 from engine.persistence.store import check_db_url
 
-__all__ = ["paper", "register"]
+__all__ = ["feed_options", "paper", "register", "replay_stale_after_s"]
 
 EXIT_INTERRUPTED = 130
+REPLAY_MAX_STALE_S = 5.0  # --speed max: silence this long is a stall
+REPLAY_MIN_STALE_S = 1.0
 
 
 def paper(
@@ -80,7 +91,21 @@ def paper(
     resume: Annotated[
         bool, typer.Option("--resume", help="Only resume an existing account.")
     ] = False,
-    poll: Annotated[float, typer.Option("--poll", help="Seconds between polls.", min=0.01)] = 1.0,
+    poll: Annotated[
+        float | None,
+        typer.Option(
+            "--poll", help="Poll candles over REST every SECONDS (default: websockets).", min=0.01
+        ),
+    ] = None,
+    stale_after: Annotated[
+        float | None,
+        typer.Option(
+            "--stale-after",
+            help="Seconds of websocket silence before a reconnect and REST backfill "
+            "(default: from the exchange's capabilities; with --replay, scaled by --speed).",
+            min=0.05,
+        ),
+    ] = None,
     log_dir: Annotated[
         Path | None,
         typer.Option("--log-dir", help="Folder of events.jsonl (default <root>/paper/<account>)."),
@@ -102,18 +127,20 @@ def paper(
     if db is None and not os.environ.get("KESTREL_DB_URL"):
         db = f"sqlite:///{root / 'backtests' / 'kestrel.db'}"
     url = check_db_url(resolve_db_url(db))
-    from engine.adapters.ccxt import RetryPolicy
-
     retry = RetryPolicy(attempts=retries, backoff_s=backoff)
     local = None
     if replay is not None:
-        local, frames = _start_local(replay, speed)
+        rate = _speed(speed)
+        local, frames = _start_local(replay, rate)
         exchange_url = local.urls["http"]
         timeframes = {f.symbol: f.timeframe_ns for f in frames}
         until_ns: int | None = local.replay.boundaries[-1] * 1_000_000
+        if stale_after is None:
+            stale_after = replay_stale_after_s(max(timeframes.values()), rate)
     else:
         timeframes = _timeframes(run_config)
         until_ns = None
+    options = feed_options(poll, stale_after, until_ns, retry)
     try:
         code = asyncio.run(
             _run(
@@ -123,9 +150,7 @@ def paper(
                 exchange or "binance",
                 exchange_url,
                 timeframes,
-                until_ns=until_ns,
-                retry=retry,
-                poll_s=poll,
+                options,
                 local=local,
                 cancel_on_stop=cancel_on_stop,
                 max_bars=max_bars,
@@ -144,18 +169,49 @@ def paper(
         raise typer.Exit(code)
 
 
-def _start_local(replay: str, speed: str) -> tuple[Any, list[BarFrame]]:
+def _speed(speed: str) -> float | None:
+    """Return ``--speed`` as replay seconds per wall second (None: as fast as read)."""
+    if speed in ("0", "max"):
+        return None
+    try:
+        return float(speed)
+    except ValueError:
+        raise ConfigError(f"--speed must be a number or max, got {speed!r}") from None
+
+
+def feed_options(
+    poll: float | None, stale_after: float | None, until_ns: int | None, retry: RetryPolicy
+) -> FeedOptions:
+    """Return the `FeedOptions` of ``kestrel paper``: ``--poll`` selects REST polling."""
+    return FeedOptions(
+        mode="auto" if poll is None else "poll",
+        poll_interval_s=poll,
+        stale_after_s=stale_after,
+        retry=retry,
+        until_ns=until_ns,
+    )
+
+
+def replay_stale_after_s(timeframe_ns: int, speed: float | None) -> float:
+    """Return the staleness bound (wall s) of a candle stream of the in-process replay.
+
+    The local exchange speaks only when a candle opens or closes, so its capability bound
+    is a timeframe and a tenth of *market* time; a replay at ``speed`` passes that in
+    ``1/speed`` of the wall time (a stall is seen in about a bar's wall time, not an hour).
+    ``--speed max`` steps as fast as the feed reads, so any silence past `REPLAY_MAX_STALE_S`
+    is a stall. Never below `REPLAY_MIN_STALE_S`: a busy machine's pause is no stall.
+    """
+    if speed is None:
+        return REPLAY_MAX_STALE_S
+    market_s = default_stale_after_s(timeframe_ns // 1_000_000, capabilities("local"))
+    return max(REPLAY_MIN_STALE_S, market_s / speed)
+
+
+def _start_local(replay: str, rate: float | None) -> tuple[Any, list[BarFrame]]:
     """Start the local exchange, paused at the first bar's open, on a free port."""
     from engine.adapters.local import LocalExchange
     from engine.cli_exchange import replay_source
 
-    if speed in ("0", "max"):
-        rate: float | None = None
-    else:
-        try:
-            rate = float(speed)
-        except ValueError:
-            raise ConfigError(f"--speed must be a number or max, got {speed!r}") from None
     frames, instruments, balances, fee_rate, touch = replay_source(replay, None, "USDT")
     local = LocalExchange(
         frames,
@@ -201,23 +257,21 @@ async def _run(
     exchange_id: str,
     exchange_url: str | None,
     timeframes: dict[str, int],
+    options: FeedOptions,
     *,
-    until_ns: int | None,
-    retry: Any,
-    poll_s: float,
     local: Any,
     cancel_on_stop: bool,
     max_bars: int | None,
     resume: bool,
     folder: Path,
 ) -> int:
-    from engine.adapters.ccxt.poll_feed import PollFeed, open_async_exchange
     from engine.runtime.paper.console import JsonLog, LiveView
     from engine.runtime.paper.journal import PaperJournal
     from engine.runtime.paper.session import open_session
 
-    client = open_async_exchange(exchange_id, exchange_url)
-    feed = PollFeed(client, timeframes, poll_s=poll_s, until_ns=until_ns, retry=retry)
+    names = {symbol: format_timeframe(ns) for symbol, ns in timeframes.items()}
+    # With a URL the local exchange's capabilities apply, not those of the id it speaks as.
+    feed = open_feed(exchange_id, list(timeframes), names, options, local_url=exchange_url)
     try:
         await feed.check()  # unknown symbol, unreachable exchange: before any account
         now_ns = await feed.now_ns()
@@ -264,7 +318,7 @@ async def _run(
             view.stop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
-        _summary(session, reason, log, store.display_url)
+        _summary(session, reason, log, store.display_url, feed.stats)
         log.close()
         return EXIT_INTERRUPTED if signals and signals[0] == signal.SIGINT else 0
     finally:
@@ -305,7 +359,7 @@ async def _loop(
     return "stopped"
 
 
-def _summary(session: Any, reason: str, log: Any, url: str) -> None:
+def _summary(session: Any, reason: str, log: Any, url: str, feed: FeedStats) -> None:
     kernel = session.node.kernel
     portfolio = kernel.portfolio
     positions = {
@@ -322,6 +376,8 @@ def _summary(session: Any, reason: str, log: Any, url: str) -> None:
         equity=portfolio.equity(),
         positions=positions,
         open_orders=open_orders,
+        # what the feed went through (websocket drops and stalls, bars by REST and stream)
+        feed=dataclasses.asdict(feed),
     )
     held = ", ".join(f"{s} {q:g}" for s, q in positions.items()) or "flat"
     print(

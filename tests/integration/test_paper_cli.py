@@ -109,7 +109,7 @@ def test_a_symbol_the_exchange_lacks_is_one_line(kestrel: CliRunner, tmp_path: P
             },
         )
         result = kestrel(*_args(config, tmp_path, "--exchange-url", exchange.urls["http"]))
-    assert_one_line_error(result, "unknown symbol 'BTC/USDC'")
+    assert_one_line_error(result, "has no symbol 'BTC/USDC'")
 
 
 def _start(config: Path, tmp_path: Path, *more: str) -> subprocess.Popen[str]:

@@ -1,6 +1,7 @@
-"""PollFeed keeps the LiveFeed contract against the local exchange, through real ccxt.
+"""`CcxtFeed` in REST polling mode keeps the LiveFeed contract against the local exchange.
 
-Closed bars only (the in-progress candle is never yielded), time order across symbols (ties
+Through real ccxt (what ``kestrel paper --poll`` runs).
+closed bars only (the in-progress candle is never yielded), time order across symbols (ties
 in the feed's symbol order), each bar exactly once across rounds and pages, catch-up from
 ``since_ns`` first, the end at ``until_ns``; bad symbols and timeframes refused (exit 2's
 group), an unreachable exchange retried and then reported as transient (exit 4's group).
@@ -15,8 +16,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from engine.adapters.ccxt import RetryPolicy
-from engine.adapters.ccxt.poll_feed import PollFeed, open_async_exchange
+from engine.adapters.ccxt import CcxtFeed, FeedOptions, RetryPolicy, open_feed
 from engine.errors import ExchangeInputError, ExchangeTransientError
 from engine.feeds import load_bars
 from engine.model import Bar
@@ -26,9 +26,9 @@ HOUR = 3_600_000_000_000
 ETH_CSV = REPO / "data" / "binance_ETH_USDT_1h_20201201_20210717.csv"
 
 
-def _feed(exchange: Any, symbols: tuple[str, ...] = ("BTC/USDT",), **options: Any) -> PollFeed:
-    client = open_async_exchange("binance", exchange.urls["http"])
-    return PollFeed(client, dict.fromkeys(symbols, HOUR), poll_s=0.01, **options)
+def _feed(exchange: Any, symbols: tuple[str, ...] = ("BTC/USDT",), **options: Any) -> CcxtFeed:
+    settings = FeedOptions(mode="poll", poll_interval_s=0.01, **options)
+    return open_feed("binance", symbols, "1h", settings, local_url=exchange.urls["http"])
 
 
 async def _take(stream: AsyncIterator[Bar], count: int) -> list[Bar]:
@@ -66,14 +66,16 @@ def test_live_bars_arrive_once_each_as_they_close_and_never_in_progress() -> Non
     exchange = make_exchange(rows, {"ETH/USDT": eth}, paused=True, history=10)
 
     async def run() -> list[list[Bar]]:
-        feed = _feed(exchange, ("ETH/USDT", "BTC/USDT"))
-        await feed.check()  # markets loaded before the clock moves
-        assert await feed.now_ns() == int(frame.ts_open_ns[10])
-        stream = feed.stream(None)  # from now: bar 9 closed before the start, not yielded
+        fresh = _feed(exchange, ("ETH/USDT", "BTC/USDT"))
+        await fresh.check()  # markets loaded before the clock moves
+        assert await fresh.now_ns() == int(frame.ts_open_ns[10])
+        stream = fresh.stream(None)  # from now: bar 9 closed before the start, not yielded
         first = asyncio.ensure_future(anext(stream))
         await asyncio.sleep(0.2)  # the stream has read the clock: "now" is bar 10's open
         assert not first.done()
         first.cancel()
+        await fresh.close()
+        feed = _feed(exchange, ("ETH/USDT", "BTC/USDT"))
         stream = feed.stream(int(frame.ts_open_ns[10]))
         seen = []
         try:
@@ -105,29 +107,30 @@ def test_live_bars_arrive_once_each_as_they_close_and_never_in_progress() -> Non
 def test_unknown_symbol_or_timeframe_is_refused() -> None:
     exchange = make_exchange(btc_rows(5), paused=True, history=2)
 
-    async def check(timeframes: dict[str, int]) -> None:
-        client = open_async_exchange("binance", exchange.urls["http"])
-        feed = PollFeed(client, timeframes)
+    async def check(symbol: str, timeframe: str) -> None:
+        feed = open_feed(
+            "binance", [symbol], timeframe, FeedOptions(mode="poll"), exchange.urls["http"]
+        )
         try:
             await feed.check()
         finally:
             await feed.close()
 
     try:
-        with pytest.raises(ExchangeInputError, match=r"unknown symbol 'BTC/USD'.*BTC/USDT"):
-            asyncio.run(check({"BTC/USD": HOUR}))
-        with pytest.raises(ExchangeInputError, match="no 7m candles"):
-            asyncio.run(check({"BTC/USDT": 7 * 60_000_000_000}))
+        with pytest.raises(ExchangeInputError, match=r"has no symbol 'BTC/USD'.*BTC/USDT"):
+            asyncio.run(check("BTC/USD", "1h"))
+        with pytest.raises(ExchangeInputError, match="has no timeframe '7m'"):
+            asyncio.run(check("BTC/USDT", "7m"))
     finally:
         exchange.stop()
     with pytest.raises(ExchangeInputError, match="unknown exchange 'binanse'"):
-        open_async_exchange("binanse")
+        open_feed("binanse", ["BTC/USDT"], "1h")
 
 
 def test_an_unreachable_exchange_is_retried_then_transient() -> None:
     async def check() -> None:
-        client = open_async_exchange("binance", "http://127.0.0.1:9")
-        feed = PollFeed(client, {"BTC/USDT": HOUR}, retry=RetryPolicy(attempts=2, backoff_s=0))
+        options = FeedOptions(mode="poll", retry=RetryPolicy(attempts=2, backoff_s=0))
+        feed = open_feed("binance", ["BTC/USDT"], "1h", options, "http://127.0.0.1:9")
         try:
             await feed.check()
         finally:
