@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from engine.errors import ConfigError
@@ -49,3 +51,26 @@ def test_bad_params_fail_in_one_line() -> None:
         run_strategy(PortfolioRebalance, bars, params={"method": "magic"})
     with pytest.raises(ConfigError, match="min_weight <= max_weight"):
         run_strategy(PortfolioRebalance, bars, params={"min_weight": 0.6, "max_weight": 0.5})
+
+
+def test_a_foreign_quoted_symbol_is_sized_in_the_account_currency(tmp_path: Path) -> None:
+    # EUR account; "E" is quoted in USD, 0.5 EUR per USD (rate file closes 2.0, inverted):
+    # 5,000 EUR of E at 100 USD is 5,000 / (100 * 0.5) = 100 units, of C (EUR) 50 units
+    flat = make_bars([100.0] * 4)
+    rate = tmp_path / "usd.csv"
+    make_bars([2.0] * 4).to_csv(rate)
+    result = run_strategy(
+        PortfolioRebalance,
+        {"E": flat, "C": flat},
+        params=PARAMS,
+        config={
+            "account": {"initial_cash": 10_000.0, "currency": "EUR"},
+            "instruments": [
+                {"symbol": "E", "lot_size": 1.0, "quote_currency": "USD"},
+                {"symbol": "C", "lot_size": 1.0},
+            ],
+            "fx": [{"currency": "USD", "path": str(rate), "invert": True}],
+        },
+    )
+    fills = [(f.time, f.side, f.quantity, f.symbol) for f in fills_of(result)]
+    assert fills == [(flat.index[3], "buy", 100.0, "E"), (flat.index[3], "buy", 50.0, "C")]
