@@ -47,6 +47,7 @@ CONFIGS = {
     "zscore_reversion_btc": "zscore_reversion",
     "pairs_eth_btc": "pairs",
     "basket_eth_btc_sol": "basket",
+    "portfolio_risk_parity_binance": "portfolio",
 }
 KEYS = ("total_return", "cagr", "sharpe", "max_drawdown", "num_trades", "exposure", "fees_paid")
 

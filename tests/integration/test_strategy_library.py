@@ -30,6 +30,7 @@ from engine.strategy import Context, Strategy, load_strategy_class, make_strateg
 from strategies.basket import BasketTrading
 from strategies.momentum import CrossSectionalMomentum
 from strategies.pairs import PairsTrading
+from strategies.portfolio import PortfolioRebalance
 from strategies.trend_following import DonchianBreakout, MaTrend
 from tests.integration.conftest import REPO, CliRunner
 
@@ -50,6 +51,8 @@ FIGURES = {
     "pairs_eth_btc": (2, 10793.79),
     # no 30-day window of ETH against BTC and SOL passes the 5% test with |z| > 2: no trade
     "basket_eth_btc_sol": (0, 10000.0),
+    # rebalanced, never closed: no closed trade, three positions open at the end
+    "portfolio_risk_parity_binance": (0, 26225.97),
 }
 
 
@@ -110,6 +113,8 @@ TRUNCATION_CASES: list[tuple[str, dict[str, object]]] = [
     ("basket_eth_btc_sol", {"window": 240, "significance": 0.1}),
     ("pairs_eth_btc", {"hedge": "kalman", "window": 240, "significance": 0.1}),
     ("pairs_eth_btc", {"window": 240, "significance": 0.1, "neutral": "beta"}),
+    ("portfolio_risk_parity_binance", {}),
+    ("portfolio_risk_parity_binance", {"method": "max_sharpe", "drift_band": 0.05}),
 ]
 
 
@@ -310,3 +315,45 @@ def test_basket_legs_open_and_close_together(binance: dict[str, BarFrame]) -> No
             assert held == set()
             assert set(group["symbol"]) == legs
     assert entries >= 10
+
+
+class _PortfolioWatch(PortfolioRebalance):
+    """Records the targets and, one clock bar after each rebalance's buys, the weights."""
+
+    def on_start(self, ctx: Context) -> None:
+        super().on_start(ctx)
+        self.seen: list[tuple[dict[str, float], dict[str, float]]] = []
+        self.check_at: int | None = None
+
+    def on_bar(self, ctx: Context, bar: Bar) -> None:
+        super().on_bar(ctx, bar)
+        if bar.symbol != ctx.symbols[-1]:
+            return
+        if self.check_at is not None and ctx.time_ns >= self.check_at and not self.pending:
+            weights = {s: self.value(ctx, s) / ctx.equity for s in ctx.symbols}
+            self.seen.append((dict(self.targets or {}), weights))
+            self.check_at = None
+        if self.rebalances and self.rebalances[-1] == ctx.time_ns:
+            self.check_at = ctx.time_ns + 2 * 3_600 * 10**9  # sales filled, buys filled
+
+
+@pytest.mark.parametrize("method", ["risk_parity", "min_variance", "max_sharpe"])
+def test_portfolio_weights_sum_to_the_target_and_respect_the_bounds(
+    method: str, binance: dict[str, BarFrame]
+) -> None:
+    strategy = _PortfolioWatch(
+        PortfolioRebalance.Params(
+            method=method, window=240, rebalance_every="1d", min_weight=0.1, max_weight=0.5
+        )
+    )
+    frames = [binance[s] for s in ("BTC/USDT", "ETH/USDT", "SOL/USDT")]
+    _run("portfolio_risk_parity_binance", frames, strategy)
+    assert len(strategy.seen) > 150
+    for targets, weights in strategy.seen:
+        assert sum(targets.values()) == pytest.approx(1.0, abs=1e-9)
+        assert all(0.1 - 1e-9 <= w <= 0.5 + 1e-9 for w in targets.values())
+        # held weights: the targets up to the skipped small trades (min_trade 1% of equity,
+        # 0.1% fee reserve) and one hour of price moves since the decision
+        for symbol, target in targets.items():
+            assert weights[symbol] == pytest.approx(target, abs=0.04), (method, symbol)
+        assert sum(weights.values()) == pytest.approx(1.0, abs=0.04)
