@@ -56,8 +56,8 @@ def equity_curve(
     # index of the last change applied at or before each snapshot time (-1: none yet)
     last_row = np.searchsorted(rows.ts, ts, side="right") - 1
     cash_curve = np.concatenate(([journal.initial_cash], rows.cash))[last_row + 1]
-    value = np.zeros(ts.size)
-    gross = np.zeros(ts.size)
+    amounts: list[np.ndarray] = []
+    opened: list[np.ndarray] = []  # per row: the journal row that opened the position
     for symbol, symbol_ts, symbol_close in closes:
         code = journal.code(symbol)
         if code is None:
@@ -68,20 +68,53 @@ def equity_curve(
         quantity_levels = np.concatenate(([0.0], rows.quantity[own]))
         # position after the last of this symbol's rows applied by each snapshot
         if own.size == len(rows.ts):  # every row is this symbol's: same index
-            quantity = quantity_levels[last_row + 1]
+            level = last_row + 1
         else:
-            quantity = quantity_levels[np.searchsorted(own, last_row, side="right")]
+            level = np.searchsorted(own, last_row, side="right")
+        quantity = quantity_levels[level]
+        # The row that last took the position from flat to open: the portfolio sums its
+        # open positions in that order (`Portfolio.snapshot`), and so must this, bit for bit.
+        opening = (quantity_levels[:-1] == 0.0) & (quantity_levels[1:] != 0.0)
+        opened_levels = np.maximum.accumulate(np.concatenate(([-1], np.where(opening, own, -1))))
+        opened.append(opened_levels[level])
         # last close at or before each snapshot (0 before the symbol's first bar)
         if symbol_ts is ts or np.array_equal(symbol_ts, ts):  # one symbol: its own closes
             mark = np.asarray(symbol_close, dtype=np.float64)
         else:
             at = np.searchsorted(symbol_ts, ts, side="right")
             mark = np.concatenate(([0.0], symbol_close))[at]
+        amount = quantity * mark
         series = rates.get(symbol)
         if series is not None:  # the rate as of each snapshot (NaN before the first)
             known = np.searchsorted(series.ts, ts, side="right")
-            mark = mark * np.concatenate(([np.nan], series.rate))[known]
-        amount = np.where(quantity != 0.0, quantity * mark, 0.0)
+            # (quantity × mark) × rate, grouped as `FxPortfolio` does: the same bits
+            amount = amount * np.concatenate(([np.nan], series.rate))[known]
+        amounts.append(np.where(quantity != 0.0, amount, 0.0))
+    value, gross = _sum_in_opening_order(amounts, opened, ts.size)
+    return ts, cash_curve, cash_curve + value, gross
+
+
+def _sum_in_opening_order(
+    amounts: list[np.ndarray], opened: list[np.ndarray], size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the rows' value and gross exposure, adding positions in the order they opened.
+
+    Float addition is not associative: adding the same amounts in another order can differ
+    in the last bit. The live portfolio adds its open positions in the order they opened
+    (a flat position adds 0.0, which changes nothing wherever it falls), so each row is
+    summed in that order, one position at a time, as the portfolio's loop does.
+    """
+    value = np.zeros(size)
+    gross = np.zeros(size)
+    if len(amounts) == 1:
+        value += amounts[0]
+        gross += np.abs(amounts[0])
+        return value, gross
+    if not amounts:
+        return value, gross
+    order = np.argsort(np.stack(opened), axis=0, kind="stable")
+    ordered = np.take_along_axis(np.stack(amounts), order, axis=0)
+    for amount in ordered:
         value += amount
         gross += np.abs(amount)
-    return ts, cash_curve, cash_curve + value, gross
+    return value, gross

@@ -9,9 +9,9 @@ ticks are of their own symbols.) The backtest (`run_backtest`: `Driver.run`, pre
 indicators, the curve rebuilt afterwards) and the `TradingNode` (one `on_event` per event
 on a `SimClock`: streaming indicators, growing histories, equity snapshots as it goes)
 must give identical orders, fills (every field), timer times, and cash at every event
-time — compared with ``==``, not approximately. Equity is compared bit for bit too, in a
-strict xfail: the curve built after the run sums position values in another order than
-the portfolio's snapshots (see its reason); it must start passing when both sum alike.
+time — compared with ``==``, not approximately. Cash, equity and gross exposure at every
+bar close are compared bit for bit too: the curve built after the run adds position values
+in the order the portfolio's snapshots add them (the order positions opened).
 
 A second test warms the node on the first bars and checks that it then decides exactly
 like a backtest whose strategy ignores those bars (its indicators see them all the same).
@@ -241,16 +241,12 @@ def test_backtest_and_node_agree_on_bars_ticks_fx_and_timers(runs: Runs) -> None
     assert [s.cash for s in snapshots] == curve.cash.tolist()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the curve (portfolio/curve.py) adds position values symbol by symbol in "
-    "data-source order, the portfolio's snapshot in the order positions opened; with three "
-    "positions open, one row of 900 differs by one ulp (49176.685789619034 vs ...03). "
-    "Passes once both sum in one order.",
-)
 def test_node_equity_equals_the_backtest_curve_bit_for_bit(runs: Runs) -> None:
     curve, snapshots = runs.backtest.equity_curve, runs.node.equity_curve
+    assert [s.ts_event for s in snapshots] == curve.ts.tolist()
+    assert [s.cash for s in snapshots] == curve.cash.tolist()
     assert [s.equity for s in snapshots] == curve.equity.tolist()
+    assert [s.gross_exposure for s in snapshots] == curve.gross_exposure.tolist()
 
 
 def test_a_warmed_node_decides_like_a_backtest_that_saw_the_warm_up(tmp_path: Path) -> None:
@@ -261,7 +257,7 @@ def test_a_warmed_node_decides_like_a_backtest_that_saw_the_warm_up(tmp_path: Pa
     streams were primed over the warm-up): orders, fills, timer times and cash after must
     match exactly. Equity and indicator values are compared bit for bit with a cold node
     fed every event (same ledger, same streams); against the backtest's batch indicators
-    and its curve they agree to a few ulps (see the strict xfail above).
+    agree to a few ulps (streaming vs batch arithmetic).
     """
     config = make_config(tmp_path)
     a, x = bars("A", 100.0, 1), bars("X", 50.0, 2)

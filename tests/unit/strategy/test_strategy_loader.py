@@ -125,7 +125,7 @@ def test_two_files_with_the_same_name_do_not_shadow_each_other(tmp_path: Path) -
     ("reference", "message"),
     [
         ("sma_crss", "unknown strategy 'sma_crss' (did you mean 'sma_cross'?)"),
-        ("zzzzzz", "unknown strategy 'zzzzzz' (valid: 'sma_cross'"),
+        ("zzzzzz", "unknown strategy 'zzzzzz' (valid: '"),
         ("strategies.sma_cross:SmaCros", "has no class 'SmaCros' (did you mean 'SmaCross'?)"),
         ("strategies.sma_cross:SmaCrossParams", "is not a subclass of engine.strategy.Strategy"),
         ("strategies.no_such_module:X", "strategy module 'strategies.no_such_module' not found"),
@@ -137,6 +137,15 @@ def test_bad_references_are_plugin_errors(reference: str, message: str) -> None:
     with pytest.raises(PluginError) as info:
         load_strategy_class(reference)
     assert message in str(info.value)
+
+
+def test_an_unknown_name_lists_every_registered_strategy_sorted() -> None:
+    with pytest.raises(PluginError) as info:
+        load_strategy_class("zzzzzz")
+    listed = str(info.value).split("(valid: ", 1)[1]
+    names = [part.strip(" ')") for part in listed.split(";")[0].split(",")]
+    assert "sma_cross" in names
+    assert names == sorted(names)
 
 
 def test_missing_class_in_a_file_suggests_strategy_classes(tmp_path: Path) -> None:
