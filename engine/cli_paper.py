@@ -298,7 +298,7 @@ async def _run(
         store = RunStore(url)
         journal = PaperJournal(store, name)
         warmup: list[Bar] = []
-        if warmup_bars and journal.load() is None:  # a new account: fetched once, stored
+        if warmup_bars and not resume and journal.load() is None:  # new: fetched once, stored
             fetched = await feed.history(warmup_bars, now_ns)
             order = {symbol: i for i, symbol in enumerate(timeframes)}
             warmup = sorted(
