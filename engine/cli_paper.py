@@ -13,6 +13,11 @@ Policies (README "Paper trading"):
 - the account is ``--account`` (default: the config's ``[run] name``); an existing one is
   resumed (its journal replayed), a new one starts at the exchange's clock; ``--resume``
   refuses to create one (for supervisors restarting a crashed run);
+- warm-up (``--warmup-bars N``, default 0): a new account fetches each symbol's last N
+  closed bars before its start over REST, stores them with the account and builds the node
+  over them (indicators warm at the first live bar); a restart uses the stored ones,
+  whatever ``--warmup-bars`` says then. With ``--replay`` the local exchange starts N bars
+  into its data so those bars exist;
 - catch-up: bars that closed while the account was down are fetched first and processed in
   order, as if live (orders placed during catch-up fill on the following catch-up bars);
 - Ctrl-C / SIGTERM: the input being processed is finished and committed, open orders are
@@ -44,6 +49,7 @@ from engine.adapters.ccxt.watch import default_stale_after_s
 from engine.config import RunConfig, load_config
 from engine.errors import ConfigError, Interrupted
 from engine.feeds import BarFrame, format_timeframe, format_timestamp, parse_timeframe
+from engine.model import Bar
 from engine.paths import project_root
 from engine.persistence import RunStore, resolve_db_url
 from engine.persistence.store import check_db_url
@@ -110,6 +116,15 @@ def paper(
         Path | None,
         typer.Option("--log-dir", help="Folder of events.jsonl (default <root>/paper/<account>)."),
     ] = None,
+    warmup_bars: Annotated[
+        int,
+        typer.Option(
+            "--warmup-bars",
+            help="A new account warms its indicators with this many closed bars per symbol "
+            "before its start, fetched once and stored with it (default 0: none).",
+            min=0,
+        ),
+    ] = 0,
     retries: Annotated[int, typer.Option("--retries", hidden=True)] = 5,
     backoff: Annotated[float, typer.Option("--retry-backoff", hidden=True)] = 1.0,
 ) -> None:
@@ -131,7 +146,7 @@ def paper(
     local = None
     if replay is not None:
         rate = _speed(speed)
-        local, frames = _start_local(replay, rate)
+        local, frames = _start_local(replay, rate, warmup_bars)
         exchange_url = local.urls["http"]
         timeframes = {f.symbol: f.timeframe_ns for f in frames}
         until_ns: int | None = local.replay.boundaries[-1] * 1_000_000
@@ -155,6 +170,7 @@ def paper(
                 cancel_on_stop=cancel_on_stop,
                 max_bars=max_bars,
                 resume=resume,
+                warmup_bars=warmup_bars,
                 folder=log_dir if log_dir is not None else root / "paper" / name,
             )
         )
@@ -207,8 +223,11 @@ def replay_stale_after_s(timeframe_ns: int, speed: float | None) -> float:
     return max(REPLAY_MIN_STALE_S, market_s / speed)
 
 
-def _start_local(replay: str, rate: float | None) -> tuple[Any, list[BarFrame]]:
-    """Start the local exchange, paused at the first bar's open, on a free port."""
+def _start_local(replay: str, rate: float | None, history: int) -> tuple[Any, list[BarFrame]]:
+    """Start the local exchange, paused at bar ``history``'s open, on a free port.
+
+    ``history`` (``--warmup-bars``): the bars already closed there, the warm-up's source.
+    """
     from engine.adapters.local import LocalExchange
     from engine.cli_exchange import replay_source
 
@@ -218,7 +237,7 @@ def _start_local(replay: str, rate: float | None) -> tuple[Any, list[BarFrame]]:
         instruments,
         balances=balances,
         speed=rate,
-        history=0,
+        history=history,
         paused=True,  # resumed once the account has read the clock (its start)
         fee_rate=fee_rate,
         touch=touch,
@@ -263,6 +282,7 @@ async def _run(
     cancel_on_stop: bool,
     max_bars: int | None,
     resume: bool,
+    warmup_bars: int,
     folder: Path,
 ) -> int:
     from engine.runtime.paper.console import JsonLog, LiveView
@@ -277,6 +297,14 @@ async def _run(
         now_ns = await feed.now_ns()
         store = RunStore(url)
         journal = PaperJournal(store, name)
+        warmup: list[Bar] = []
+        if warmup_bars and not resume and journal.load() is None:  # new: fetched once, stored
+            fetched = await feed.history(warmup_bars, now_ns)
+            order = {symbol: i for i, symbol in enumerate(timeframes)}
+            warmup = sorted(
+                (bar for bars in fetched.values() for bar in bars),
+                key=lambda bar: (bar.ts_event, order[bar.symbol]),
+            )
         session = open_session(
             config,
             journal,
@@ -284,6 +312,7 @@ async def _run(
             start_ns=lambda: now_ns,
             url=store.display_url,
             timeframes=timeframes,
+            warmup=warmup,
         )
         if local is not None:
             local.resume()

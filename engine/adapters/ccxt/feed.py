@@ -35,6 +35,8 @@ How it runs:
 * **End**: with `FeedOptions.until_ns` the stream ends by itself once every event at or
   before it has been yielded (a paper run over a window; a replay whose last bar never
   closes); events after it are not yielded.
+* **Warm-up**: `history` returns each symbol's last N bars closed before a time (REST,
+  paginated), the bars a new paper account warms its indicators with.
 * **Clock**: the exchange's (``fetch_time`` where offered, else the local one); a REST row
   is final only if the clock read before the request had passed its close.
 
@@ -74,6 +76,7 @@ from engine.errors import (
     InternalError,
     did_you_mean,
 )
+from engine.model import Bar
 
 __all__ = ["CcxtFeed", "FeedOptions", "FeedStats", "open_feed"]
 
@@ -225,6 +228,42 @@ class CcxtFeed:
                 )
         self._websocket = websocket
         return websocket
+
+    async def history(self, count: int, until_ns: int) -> dict[str, list[Bar]]:
+        """Return each symbol's last ``count`` bars closed at or before ``until_ns`` (REST).
+
+        The warm-up of a new paper account: pages of ``fetch_ohlcv`` from ``count``
+        timeframes before ``until_ns`` on (more pages when the venue has gaps is not
+        tried: a gap leaves fewer bars, never other ones). Only rows closed by both
+        ``until_ns`` and the exchange clock read first are kept (the closed-candle rule).
+        Call `check` first.
+        """
+        now = min(await self._now(), until_ns // NS_PER_MS)
+        limit = self.options.page_limit or self.caps.ohlcv_page_limit
+        found: dict[str, list[Bar]] = {}
+        for symbol in self.symbols:
+            tf = self._tf_ms[symbol]
+            cursor = max(0, now - now % tf - count * tf)  # close of the bar before the first
+            rows: list[list[Any]] = []
+            while cursor < now:
+
+                def fetch(
+                    since: int = max(0, cursor - tf + 1), symbol: str = symbol
+                ) -> Awaitable[list[list[Any]]]:
+                    return self.exchange.fetch_ohlcv(  # type: ignore[no-any-return]
+                        symbol, self.timeframes[symbol], since=since, limit=limit
+                    )
+
+                page = await self._rest(f"fetching {symbol} warm-up candles", fetch)
+                kept = closed_rows(page, tf, now, cursor)
+                if not kept:
+                    break
+                rows.extend(kept)
+                cursor = int(kept[-1][0]) + tf
+                if len(page) < limit:
+                    break
+            found[symbol] = [candle_bar(symbol, row, tf) for row in rows[-count:]] if count else []
+        return found
 
     async def _start_cursor(self, symbol: str, since_ns: int | None) -> None:
         if since_ns is not None:

@@ -9,7 +9,9 @@ orders at a graceful stop) is committed as one row *before* the node sees it, nu
 ``seq``. Replaying the rows in order through the same deterministic kernel rebuilds cash,
 positions, open orders, fills and the strategy's state exactly, so a SIGKILL at any moment
 loses nothing: what was committed is replayed, what was not was never processed (the feed
-delivers it again on resume).
+delivers it again on resume). A new account's warm-up bars (fetched once, before its start)
+are its first rows, written with the account itself: every restart builds the node over the
+same history, never a refetched one.
 
 Outputs are derived data for ``kestrel runs`` and reports, written under the account's
 ``run_id`` by delete-then-insert on their keys (order id, fill id, equity time): the ids
@@ -67,7 +69,11 @@ class Account:
 
 @dataclass(frozen=True)
 class Entry:
-    """One journaled input: ``kind`` is ``bar`` or ``cancel_open``; ``payload`` its fields."""
+    """One journaled input: ``kind`` is ``bar``, ``cancel_open`` or ``warmup``.
+
+    ``payload`` holds its fields. ``warmup`` entries (a bar's fields) come first: the
+    history the node is built with, never delivered as an input (`PaperJournal.create`).
+    """
 
     kind: str
     ts_event: int
@@ -153,9 +159,26 @@ class PaperJournal:
         return [row["account"] for row in self.store.read(query)]
 
     def create(
-        self, run_id: str, created_at: str, start_ns: int, config_toml: str, parts: dict[str, str]
+        self,
+        run_id: str,
+        created_at: str,
+        start_ns: int,
+        config_toml: str,
+        parts: dict[str, str],
+        warmup: Sequence[Bar] = (),
     ) -> Account:
-        """Insert the account (claimed by this process); it starts after ``start_ns``."""
+        """Insert the account (claimed by this process); it starts after ``start_ns``.
+
+        ``warmup``: the bars closed at or before ``start_ns`` its indicators are warmed
+        with, journaled first as ``warmup`` entries in the same transaction (an account
+        never exists with part of its warm-up).
+        """
+        late = [bar for bar in warmup if bar.ts_event > start_ns]
+        if late:
+            raise ConfigError(
+                f"paper account {self.name!r}: warm-up bar {late[0].symbol} closing at "
+                f"{late[0].ts_event} is after the account's start {start_ns}"
+            )
         row = {
             "account": self.name,
             "run_id": run_id,
@@ -165,11 +188,18 @@ class PaperJournal:
             "config_parts": json.dumps(parts, sort_keys=True),
             "writer": writer_id(),
         }
-        self.store.transact(
-            f"creating paper account {self.name!r}",
-            lambda conn: conn.execute(paper_accounts.insert(), [row]),
-        )
-        self._seq = 0
+        entries = [
+            self._row(index + 1, Entry("warmup", e.ts_event, e.symbol, e.payload))
+            for index, e in enumerate(bar_entry(bar) for bar in warmup)
+        ]
+
+        def write(conn: Connection) -> None:
+            conn.execute(paper_accounts.insert(), [row])
+            if entries:
+                conn.execute(paper_journal.insert(), entries)
+
+        self.store.transact(f"creating paper account {self.name!r}", write)
+        self._seq = len(entries)
         return Account(self.name, run_id, created_at, start_ns, config_toml, parts, writer_id())
 
     def claim(self) -> None:
@@ -228,14 +258,7 @@ class PaperJournal:
         ``outputs`` of earlier entries still unwritten ride in the same transaction (one
         commit per input while catching up instead of two).
         """
-        row = {
-            "account": self.name,
-            "seq": self._seq + 1,
-            "kind": entry.kind,
-            "ts_event": entry.ts_event,
-            "symbol": entry.symbol,
-            "payload": json.dumps(entry.payload, sort_keys=True),
-        }
+        row = self._row(self._seq + 1, entry)
 
         def write(conn: Connection) -> None:
             conn.execute(paper_journal.insert(), [row])
@@ -244,6 +267,28 @@ class PaperJournal:
 
         self.store.transact(f"journaling paper account {self.name!r}", write)
         self._seq += 1
+
+    def _row(self, seq: int, entry: Entry) -> dict[str, Any]:
+        return {
+            "account": self.name,
+            "seq": seq,
+            "kind": entry.kind,
+            "ts_event": entry.ts_event,
+            "symbol": entry.symbol,
+            "payload": json.dumps(entry.payload, sort_keys=True),
+        }
+
+    def warmup(self) -> list[Bar]:
+        """Return the account's warm-up bars (its ``warmup`` entries, in journal order)."""
+        query = (
+            select(paper_journal)
+            .where(paper_journal.c.account == self.name, paper_journal.c.kind == "warmup")
+            .order_by(paper_journal.c.seq)
+        )
+        return [
+            entry_bar(Entry("warmup", int(r["ts_event"]), r["symbol"], json.loads(r["payload"])))
+            for r in self.store.read(query)
+        ]
 
     def write_outputs(self, run_id: str, outputs: Outputs) -> None:
         """Write ``outputs`` under ``run_id`` in one transaction, replacing rows by key."""

@@ -8,6 +8,10 @@ Opening an account (`open_session`): a new one is created with its config's hash
 replay through different rules), else rebuilt by replaying its journal through a fresh
 node — the same deterministic kernel, simulated matching and strategy code — which
 restores cash, positions, open orders, fills and the strategy's state exactly.
+Warm-up: a new account stores the bars it was given (``warmup``, closed before its start)
+as its first journal rows; every open builds the node over the stored ones
+(`TradingNode`'s ``warmup``: histories filled, indicators primed, no hook called), so the
+first live bar is decided with warm indicators, identically after any restart.
 
 Processing an input (`process`): journal it (committed), hand it to the node, then queue
 the outputs it produced; they are written with the next input's journal row, or alone when
@@ -27,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,12 +42,13 @@ import tomli_w
 
 from engine.config import RunConfig, dump_config
 from engine.errors import ConfigError
+from engine.feeds import BarFrame
 from engine.model import Bar, CancelRequested
 from engine.report.metrics import compute_metrics
 from engine.runtime.node import TradingNode
 from engine.runtime.paper.journal import Account, Entry, Outputs, PaperJournal, bar_entry, entry_bar
 
-__all__ = ["PaperSession", "config_parts", "open_session", "run_id_of"]
+__all__ = ["PaperSession", "config_parts", "open_session", "run_id_of", "warmup_frames"]
 
 METRICS_EVERY = 50  # bars between full metric recomputations (each is O(bars))
 CANCEL_REASON = "canceled at a paper stop (--cancel-on-stop)"
@@ -194,6 +199,8 @@ class PaperSession:
             self.node.on_bar(bar)
             self.last_ts[bar.symbol] = bar.ts_event
             self._bars += 1
+        elif entry.kind == "warmup":
+            return  # the node was built over it (open_session): history, not an input
         elif entry.kind == "cancel_open":
             # the strategy's own path (Context.cancel): the execution engine routes it
             kernel = self.node.kernel
@@ -298,6 +305,7 @@ def open_session(
     start_ns: Callable[[], int],
     url: str,
     timeframes: Mapping[str, int] | None = None,
+    warmup: Sequence[Bar] = (),
 ) -> PaperSession:
     """Create or resume the account ``journal.name``; return its session, replayed.
 
@@ -308,6 +316,8 @@ def open_session(
         start_ns: The exchange's clock, asked only when the account is new.
         url: The store URL as shown in messages (password masked).
         timeframes: The feed's timeframe per symbol (a part of the config's identity).
+        warmup: A new account's warm-up bars (closed at or before its start), stored with
+            it; ignored for an existing account, which is rebuilt over its stored ones.
 
     Raises:
         ConfigError: ``resume_only`` and no such account; the config changed; the account
@@ -323,7 +333,9 @@ def open_session(
             raise missing_account(journal.name, journal.names(), url)
         created = datetime.now(tz=UTC).isoformat()
         toml = tomli_w.dumps(dump_config(config))
-        found = journal.create(run_id_of(journal.name), created, start_ns(), toml, parts)
+        found = journal.create(
+            run_id_of(journal.name), created, start_ns(), toml, parts, list(warmup)
+        )
     else:
         changed = [name for name, digest in parts.items() if found.parts.get(name) != digest]
         if changed:
@@ -333,11 +345,37 @@ def open_session(
                 "start a new account with --account NEW_NAME"
             )
         journal.claim()
+    frames = warmup_frames(journal.warmup())
+    if frames:  # a fresh node over the stored history (the first one only hashed the code)
+        node = TradingNode(config, warmup=frames)
     session = PaperSession(config, journal, found, node)
     if timeframes:
         session.symbols = list(timeframes)
     session.replay()
     return session
+
+
+def warmup_frames(bars: Sequence[Bar]) -> dict[str, BarFrame]:
+    """Return ``bars`` as one `BarFrame` per symbol (the node's ``warmup``), in time order."""
+    by_symbol: dict[str, list[Bar]] = {}
+    for bar in bars:
+        by_symbol.setdefault(bar.symbol, []).append(bar)
+    frames = {}
+    for symbol, rows in by_symbol.items():
+        rows.sort(key=lambda bar: bar.ts_event)
+        tf = rows[0].timeframe_ns
+        frames[symbol] = BarFrame(
+            symbol,
+            tf,
+            np.array([bar.ts_event - tf for bar in rows], dtype=np.int64),
+            np.array([bar.open for bar in rows]),
+            np.array([bar.high for bar in rows]),
+            np.array([bar.low for bar in rows]),
+            np.array([bar.close for bar in rows]),
+            np.array([bar.volume for bar in rows]),
+            source="paper warm-up",
+        )
+    return frames
 
 
 def _order_text(row: dict[str, Any]) -> str:

@@ -337,3 +337,21 @@ def test_settled_says_when_everything_up_to_a_time_is_out() -> None:
     assert merger.ready() == [bar]
     assert merger.settled(bar.ts_event)
     assert not merger.settled(bar.ts_event + MIN * 10**6)
+
+
+def test_history_returns_the_last_closed_bars_before_a_time_over_pages() -> None:
+    rows = [candle(i, 100.0 + i, float(i)) for i in range(10)]
+    exchange = FakeExchange(rows, T0 + 9 * MIN + 30_000)  # candle 9 is in progress
+
+    async def run() -> tuple[list[Bar], list[Bar], list[Bar]]:
+        feed = feed_of(exchange, page_limit=2)  # five pages for five bars
+        await feed.check()
+        latest = (await feed.history(5, (T0 + 20 * MIN) * 1_000_000))["A/B"]
+        before = (await feed.history(3, (T0 + 6 * MIN + 1) * 1_000_000))["A/B"]
+        none = (await feed.history(0, exchange.now * 1_000_000))["A/B"]
+        return latest, before, none
+
+    latest, before, none = asyncio.run(run())
+    assert latest == [candle_bar("A/B", rows[i], MIN) for i in range(4, 9)]
+    assert [bar.close for bar in before] == [103.0, 104.0, 105.0]  # closed by T0 + 6 min
+    assert none == []
