@@ -44,7 +44,7 @@ import pandas as pd
 from engine.errors import StrategyError
 from engine.model import Bar
 from engine.strategy import Context, Strategy
-from strategies.pairs import adf_tstat
+from strategies.pairs import adf_tstat, check_spread_params
 
 __all__ = [
     "BASKET_CRITICAL_VALUES",
@@ -111,25 +111,7 @@ class BasketTradingParams:
     min_weight: float = 0.05
 
     def __post_init__(self) -> None:
-        if self.window < 30:
-            raise ValueError(f"window must be >= 30 bars, got {self.window}")
-        if self.refit_every < 1:
-            raise ValueError(f"refit_every must be >= 1, got {self.refit_every}")
-        if not 0 <= self.exit_z < self.entry_z:
-            raise ValueError(
-                f"need 0 <= exit_z < entry_z, got exit_z={self.exit_z}, entry_z={self.entry_z}"
-            )
-        if self.stop_z != 0 and not self.stop_z > self.entry_z:
-            raise ValueError(f"stop_z must be 0 (off) or > entry_z, got {self.stop_z}")
-        if self.significance not in BASKET_CRITICAL_VALUES:
-            raise ValueError(
-                f"significance must be one of {sorted(BASKET_CRITICAL_VALUES)}, "
-                f"got {self.significance}"
-            )
-        if not 0 <= self.adf_lags <= 24:
-            raise ValueError(f"adf_lags must be in [0, 24], got {self.adf_lags}")
-        if not 0 < self.gross <= 2:
-            raise ValueError(f"gross must be in (0, 2], got {self.gross}")
+        check_spread_params(self, BASKET_CRITICAL_VALUES)
         if not 0 <= self.min_weight < 1:
             raise ValueError(f"min_weight must be in [0, 1), got {self.min_weight}")
 

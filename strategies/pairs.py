@@ -52,8 +52,9 @@ unless configured; between resizes the net exposure drifts as the legs' prices p
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -165,6 +166,32 @@ class KalmanHedge:
         return error, variance
 
 
+def check_spread_params(params: Any, critical_values: Mapping[float, float]) -> None:
+    """Refuse the spread rules' parameters shared by pairs and baskets (one ValueError line).
+
+    ``params`` has ``window``, ``refit_every``, ``entry_z``, ``exit_z``, ``stop_z``,
+    ``significance`` (a key of ``critical_values``), ``adf_lags`` and ``gross``.
+    """
+    if params.window < 30:
+        raise ValueError(f"window must be >= 30 bars, got {params.window}")
+    if params.refit_every < 1:
+        raise ValueError(f"refit_every must be >= 1, got {params.refit_every}")
+    if not 0 <= params.exit_z < params.entry_z:
+        raise ValueError(
+            f"need 0 <= exit_z < entry_z, got exit_z={params.exit_z}, entry_z={params.entry_z}"
+        )
+    if params.stop_z != 0 and not params.stop_z > params.entry_z:
+        raise ValueError(f"stop_z must be 0 (off) or > entry_z, got {params.stop_z}")
+    if params.significance not in critical_values:
+        raise ValueError(
+            f"significance must be one of {sorted(critical_values)}, got {params.significance}"
+        )
+    if not 0 <= params.adf_lags <= 24:
+        raise ValueError(f"adf_lags must be in [0, 24], got {params.adf_lags}")
+    if not 0 < params.gross <= 2:
+        raise ValueError(f"gross must be in (0, 2], got {params.gross}")
+
+
 @dataclass(frozen=True)
 class PairsTradingParams:
     """Parameters of `PairsTrading`.
@@ -201,24 +228,7 @@ class PairsTradingParams:
     kalman_delta: float = 0.002
 
     def __post_init__(self) -> None:
-        if self.window < 30:
-            raise ValueError(f"window must be >= 30 bars, got {self.window}")
-        if self.refit_every < 1:
-            raise ValueError(f"refit_every must be >= 1, got {self.refit_every}")
-        if not 0 <= self.exit_z < self.entry_z:
-            raise ValueError(
-                f"need 0 <= exit_z < entry_z, got exit_z={self.exit_z}, entry_z={self.entry_z}"
-            )
-        if self.stop_z != 0 and not self.stop_z > self.entry_z:
-            raise ValueError(f"stop_z must be 0 (off) or > entry_z, got {self.stop_z}")
-        if self.significance not in CRITICAL_VALUES:
-            raise ValueError(
-                f"significance must be one of {sorted(CRITICAL_VALUES)}, got {self.significance}"
-            )
-        if not 0 <= self.adf_lags <= 24:
-            raise ValueError(f"adf_lags must be in [0, 24], got {self.adf_lags}")
-        if not 0 < self.gross <= 2:
-            raise ValueError(f"gross must be in (0, 2], got {self.gross}")
+        check_spread_params(self, CRITICAL_VALUES)
         if not 0 <= self.max_net < 1:
             raise ValueError(f"max_net must be in [0, 1), got {self.max_net}")
         if self.hedge not in ("ols", "kalman"):
