@@ -48,6 +48,7 @@ CONFIGS = {
     "pairs_eth_btc": "pairs",
     "basket_eth_btc_sol": "basket",
     "portfolio_risk_parity_binance": "portfolio",
+    "portfolio_crypto_fx": "portfolio",
 }
 KEYS = ("total_return", "cagr", "sharpe", "max_drawdown", "num_trades", "exposure", "fees_paid")
 

@@ -53,6 +53,8 @@ FIGURES = {
     "basket_eth_btc_sol": (0, 10000.0),
     # rebalanced, never closed: no closed trade, three positions open at the end
     "portfolio_risk_parity_binance": (0, 26225.97),
+    # FX and crypto in a EUR account (tests/integration/test_multi_asset_sample.py)
+    "portfolio_crypto_fx": (0, 11156.62),
 }
 
 
@@ -106,7 +108,9 @@ def _run(config: str, frames: list[BarFrame], strategy: Strategy | None = None) 
     return run_backtest(loaded, frames=list(frames), strategy=strategy)
 
 
-# every config as shipped, and variants whose code paths the shipped defaults do not reach
+# every config as shipped on the Binance trio (portfolio_crypto_fx, on other data:
+# tests/integration/test_multi_asset_sample.py), and variants whose code paths the shipped
+# defaults do not reach
 TRUNCATION_CASES: list[tuple[str, dict[str, object]]] = [
     (config, {}) for config in sorted(FIGURES) if FIGURES[config][0]
 ] + [
