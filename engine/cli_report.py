@@ -34,6 +34,7 @@ from engine.feeds import load_bars
 from engine.paths import nearby_hint, project_root
 from engine.persistence import RunStore
 from engine.persistence.store import FIELD_ALIASES, OPERATORS, field_value
+from engine.report.assets import INLINE
 from engine.report.compare import RunSeries, compare_rows, render_compare, run_series_from_dir
 from engine.report.export import export_run
 from engine.report.html import render_report
@@ -54,6 +55,14 @@ DbOption = Annotated[
         "--db",
         help="SQLAlchemy URL of the run store (default: $KESTREL_DB_URL or "
         "sqlite:///<project root>/backtests/kestrel.db).",
+    ),
+]
+
+SelfContainedOption = Annotated[
+    bool,
+    typer.Option(
+        "--self-contained",
+        help="Embed plotly.js in the page (4.8 MB) instead of sharing one copy in _assets/.",
     ),
 ]
 
@@ -149,8 +158,13 @@ def report(
         int, typer.Option(min=1, help="Variants tried, for the deflated Sharpe ratio.")
     ] = 1,
     db: DbOption = None,
+    self_contained: SelfContainedOption = False,
 ) -> None:
-    """Render (or re-render) a run's self-contained HTML report."""
+    """Render (or re-render) a run's HTML report.
+
+    plotly.js comes from the copy shared in ``_assets/`` (the run folder's parent, or
+    beside an ``--out`` page elsewhere); ``--self-contained`` embeds it.
+    """
     folder, _, run_id = _resolve(target, db)
     folder = _existing_folder(folder, run_id)
     bench = None
@@ -166,6 +180,7 @@ def report(
         benchmark_label=benchmark.stem if benchmark else None,
         risk_free_rate=risk_free_rate,
         trials=trials,
+        plotly=INLINE if self_contained else None,
     )
     console.print(f"report: {path}", markup=False)
     # webbrowser.open returns False (it does not raise) when no browser can be started,
@@ -279,6 +294,7 @@ def runs_compare(
         ),
     ] = None,
     db: DbOption = None,
+    self_contained: SelfContainedOption = False,
 ) -> None:
     """Print runs' metrics side by side and write one chart overlaying their equity."""
     if len(targets) < 2:
@@ -291,7 +307,8 @@ def runs_compare(
     for label, values in compare_rows(runs):
         table.add_row(label, *values)
     console.print(table)
-    path = render_compare(runs, html if html is not None else project_backtests() / "compare.html")
+    page = html if html is not None else project_backtests() / "compare.html"
+    path = render_compare(runs, page, INLINE if self_contained else None)
     console.print(f"chart: {path}", markup=False)
 
 
