@@ -110,6 +110,12 @@ def test_a_damaged_copy_is_rewritten_and_two_versions_coexist(
 def test_the_link_follows_where_the_page_is(tmp_path: Path, result: BacktestResult) -> None:
     name = asset_name(installed())
     _, folder = finish_run(result, out_dir=tmp_path / "runs" / "a", store=None)
+    # a second run into the same folder is written in a .partial folder inside it: the
+    # link is made for where the page ends up, not where it was written
+    _, same = finish_run(result, out_dir=folder, store=None)
+    assert same == folder
+    assert SHARED_SRC.findall((folder / "report.html").read_text()) == [f"../_assets/{name}"]
+    assert not (folder / "_assets").exists()
     again = render_report(folder)  # `kestrel report RUN`: in the run folder
     assert SHARED_SRC.findall(again.read_text()) == [f"../_assets/{name}"]
     elsewhere = render_report(folder, tmp_path / "pages" / "a.html")  # --out FILE elsewhere
