@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import sys
+import time
 import webbrowser
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,7 +35,7 @@ from engine.feeds import load_bars
 from engine.paths import nearby_hint, project_root
 from engine.persistence import RunStore
 from engine.persistence.store import FIELD_ALIASES, OPERATORS, field_value
-from engine.report.assets import INLINE
+from engine.report.assets import ASSETS_DIR, INLINE, stale_temporaries
 from engine.report.compare import RunSeries, compare_rows, render_compare, run_series_from_dir
 from engine.report.export import export_run
 from engine.report.html import render_report
@@ -372,7 +373,8 @@ def runs_gc(
 
     A run whose writer (``host:pid``) is still alive, or runs on another host, is left
     alone. Looks in the project's ``backtests/``, next to and inside every stored run's
-    folder and in each ``--dir``.
+    folder and in each ``--dir``. In their ``_assets/`` it removes only temporary copies
+    of plotly.js over an hour old; the shared copies stay (`engine.report.assets`).
     """
     store = open_store(db)
     roots = {project_backtests(), *(dirs or [])}
@@ -404,6 +406,11 @@ def runs_gc(
             if not dry_run:
                 shutil.rmtree(partial, ignore_errors=True)
             console.print(f"{verb} {partial}", markup=False)
+            cleaned += 1
+        for temporary in stale_temporaries(root / ASSETS_DIR, time.time()):
+            if not dry_run:
+                temporary.unlink(missing_ok=True)
+            console.print(f"{verb} {temporary}", markup=False)
             cleaned += 1
     if not cleaned:
         console.print("nothing to clean")

@@ -26,12 +26,14 @@ The rule for the folder (`PlotlyLink.for_run`, `PlotlyLink.beside`):
 `INLINE` (``--self-contained``) embeds plotly.js in the page instead: one file that
 opens anywhere. A shared copy that cannot be written (a read-only parent folder) falls
 back to embedding, so a report is never left without charts for that reason.
-Kestrel never deletes ``_assets`` (``runs delete`` and ``runs gc`` leave it): pages it
-does not track, such as a copied ``compare.html``, may refer to it.
+Kestrel never deletes ``_assets`` or a shared copy (``runs delete`` and ``runs gc`` leave
+them): pages it does not track, such as a ``compare.html``, may refer to one. ``runs gc``
+removes only temporary copies a killed writer left (`stale_temporaries`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import html
@@ -49,12 +51,16 @@ __all__ = [
     "embed_shared_plotly",
     "plotly_js",
     "plotly_script",
+    "stale_temporaries",
     "write_asset",
 ]
 
 ASSETS_DIR = "_assets"
 _VERSION = re.compile(r"plotly\.js v([0-9][0-9A-Za-z.+-]{0,40})")
 # The element `plotly_script` writes for a shared copy (what `embed_shared_plotly` finds).
+_TEMPORARY = re.compile(r"^\.plotly-[0-9A-Za-z.+-]+\.min\.js\.[0-9]+\.tmp$")
+STALE_AFTER_S = 3600.0
+"""A temporary copy this old was left by a killed writer (writing one takes milliseconds)."""
 _SHARED_SCRIPT = re.compile(
     r'<script src="((?:\.\./)?' + ASSETS_DIR + r'/(plotly-[0-9A-Za-z.+-]+\.min\.js))"></script>'
 )
@@ -141,6 +147,23 @@ def write_asset(folder: Path, name: str, data: bytes) -> bool:
     finally:
         temporary.unlink(missing_ok=True)
     return True
+
+
+def stale_temporaries(folder: Path, now: float) -> list[Path]:
+    """Return the temporary copies in ``folder`` a killed writer left (for ``runs gc``).
+
+    Only Kestrel's own names (``.plotly-….min.js.<pid>.tmp``), regular files, older than
+    `STALE_AFTER_S`; the shared copies themselves are never returned.
+    """
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.iterdir()):
+        if _TEMPORARY.match(path.name) and path.is_file() and not path.is_symlink():
+            with contextlib.suppress(OSError):  # gone meanwhile: renamed into place
+                if now - path.stat().st_mtime > STALE_AFTER_S:
+                    found.append(path)
+    return found
 
 
 def plotly_script(js: str | None, link: PlotlyLink) -> str:

@@ -1,13 +1,16 @@
 """The shared plotly.js from the command line: backtest, report, compare, gc, delete.
 
 Runs share ``<runs>/_assets/plotly-<version>-<hash>.min.js``; ``--self-contained`` embeds
-it; ``runs gc`` and ``runs delete`` never remove it (`engine.report.assets`).
+it; ``runs gc`` and ``runs delete`` never remove it, gc only a killed writer's temporary
+copy (`engine.report.assets`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import time
 from pathlib import Path
 
 from engine.report.assets import asset_name, plotly_js
@@ -59,9 +62,25 @@ def test_runs_share_one_copy_and_gc_and_delete_leave_it(kestrel: CliRunner, tmp_
     assert shown.code == 0, shown.err
     assert SRC.findall(compare.read_text()) == [f"_assets/{name}"]
 
+    # a killed writer's temporary copy goes once it is over an hour old; nothing else
+    stale = runs / "_assets" / f".{name}.4242.tmp"
+    fresh = runs / "_assets" / f".{name}.4243.tmp"
+    mine = runs / "_assets" / "notes.tmp"
+    for path in (stale, fresh, mine):
+        path.write_text("x")
+    for path in (stale, mine):
+        os.utime(path, (time.time() - 7200, time.time() - 7200))
+    looked = kestrel("runs", "gc", "--db", db, "--dir", str(runs), "--dry-run")
+    assert f"would remove {stale}" in looked.out
+    assert stale.is_file()
     cleaned = kestrel("runs", "gc", "--db", db, "--dir", str(runs))
     assert cleaned.code == 0, cleaned.err
-    assert "nothing to clean" in cleaned.out
+    assert cleaned.out.strip() == f"removed {stale}"
+    assert sorted(p.name for p in (runs / "_assets").iterdir()) == sorted(
+        [name, fresh.name, mine.name]
+    )
+    fresh.unlink()
+    mine.unlink()
     listed = kestrel("runs", "list", "--db", db, "--all")
     assert "_assets" not in listed.out
     deleted = kestrel("runs", "delete", "--yes", "--db", db, *_ids(runs))
