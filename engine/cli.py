@@ -45,6 +45,7 @@ from engine.paths import nearby_hint, project_root
 from engine.persistence import RunStore, resolve_db_url
 from engine.persistence.store import check_db_url
 from engine.report.artifacts import iso
+from engine.report.assets import INLINE
 from engine.report.denials import denial_summary, format_denials
 from engine.report.run_folder import prepare_output
 from engine.runtime import BacktestResult, finish_run, run_backtest
@@ -112,6 +113,13 @@ def backtest(
         bool,
         typer.Option("--force", help="Write into a non-empty --out folder that is not a run's."),
     ] = False,
+    self_contained: Annotated[
+        bool,
+        typer.Option(
+            "--self-contained",
+            help="Embed plotly.js in report.html (4.8 MB) instead of sharing <runs>/_assets/.",
+        ),
+    ] = False,
 ) -> None:
     """Run a backtest, print its summary and write its artifacts."""
     run_config = load_config(config, overrides or [])
@@ -136,7 +144,12 @@ def backtest(
     try:
         store = None if db_url is None else RunStore(db_url)
         run_id, folder = finish_run(
-            result, out_dir=out, store=store, out_root=out_root, force=force
+            result,
+            out_dir=out,
+            store=store,
+            out_root=out_root,
+            force=force,
+            plotly=INLINE if self_contained else None,
         )
     except KeyboardInterrupt:
         raise Interrupted(

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import sys
+import time
 import webbrowser
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,6 +35,7 @@ from engine.feeds import load_bars
 from engine.paths import nearby_hint, project_root
 from engine.persistence import RunStore
 from engine.persistence.store import FIELD_ALIASES, OPERATORS, field_value
+from engine.report.assets import ASSETS_DIR, INLINE, stale_temporaries
 from engine.report.compare import RunSeries, compare_rows, render_compare, run_series_from_dir
 from engine.report.export import export_run
 from engine.report.html import render_report
@@ -54,6 +56,14 @@ DbOption = Annotated[
         "--db",
         help="SQLAlchemy URL of the run store (default: $KESTREL_DB_URL or "
         "sqlite:///<project root>/backtests/kestrel.db).",
+    ),
+]
+
+SelfContainedOption = Annotated[
+    bool,
+    typer.Option(
+        "--self-contained",
+        help="Embed plotly.js in the page (4.8 MB) instead of sharing one copy in _assets/.",
     ),
 ]
 
@@ -149,8 +159,13 @@ def report(
         int, typer.Option(min=1, help="Variants tried, for the deflated Sharpe ratio.")
     ] = 1,
     db: DbOption = None,
+    self_contained: SelfContainedOption = False,
 ) -> None:
-    """Render (or re-render) a run's self-contained HTML report."""
+    """Render (or re-render) a run's HTML report.
+
+    plotly.js comes from the copy shared in ``_assets/`` (the run folder's parent, or
+    beside an ``--out`` page elsewhere); ``--self-contained`` embeds it.
+    """
     folder, _, run_id = _resolve(target, db)
     folder = _existing_folder(folder, run_id)
     bench = None
@@ -166,6 +181,7 @@ def report(
         benchmark_label=benchmark.stem if benchmark else None,
         risk_free_rate=risk_free_rate,
         trials=trials,
+        plotly=INLINE if self_contained else None,
     )
     console.print(f"report: {path}", markup=False)
     # webbrowser.open returns False (it does not raise) when no browser can be started,
@@ -279,6 +295,7 @@ def runs_compare(
         ),
     ] = None,
     db: DbOption = None,
+    self_contained: SelfContainedOption = False,
 ) -> None:
     """Print runs' metrics side by side and write one chart overlaying their equity."""
     if len(targets) < 2:
@@ -291,7 +308,8 @@ def runs_compare(
     for label, values in compare_rows(runs):
         table.add_row(label, *values)
     console.print(table)
-    path = render_compare(runs, html if html is not None else project_backtests() / "compare.html")
+    page = html if html is not None else project_backtests() / "compare.html"
+    path = render_compare(runs, page, INLINE if self_contained else None)
     console.print(f"chart: {path}", markup=False)
 
 
@@ -355,7 +373,8 @@ def runs_gc(
 
     A run whose writer (``host:pid``) is still alive, or runs on another host, is left
     alone. Looks in the project's ``backtests/``, next to and inside every stored run's
-    folder and in each ``--dir``.
+    folder and in each ``--dir``. In their ``_assets/`` it removes only temporary copies
+    of plotly.js over an hour old; the shared copies stay (`engine.report.assets`).
     """
     store = open_store(db)
     roots = {project_backtests(), *(dirs or [])}
@@ -387,6 +406,11 @@ def runs_gc(
             if not dry_run:
                 shutil.rmtree(partial, ignore_errors=True)
             console.print(f"{verb} {partial}", markup=False)
+            cleaned += 1
+        for temporary in stale_temporaries(root / ASSETS_DIR, time.time()):
+            if not dry_run:
+                temporary.unlink(missing_ok=True)
+            console.print(f"{verb} {temporary}", markup=False)
             cleaned += 1
     if not cleaned:
         console.print("nothing to clean")

@@ -5,8 +5,9 @@
   probabilistic/deflated Sharpe); `trade_stats`: trade statistics and MAE/MFE;
   `series`: the period returns, drawdowns and benchmark series both of them use.
 - `artifacts`: `write_artifacts` — config.toml, metrics.json and the CSV files.
-- `html`: `render_report` — the self-contained ``report.html`` (from a result or a run
-  folder, gathered by `data`; charts in `charts`, page assets in `page`).
+- `html`: `render_report` — ``report.html`` (from a result or a run folder, gathered by
+  `data`; charts in `charts`, page style and script in `page`); `assets`: where a page
+  gets plotly.js (one shared copy in ``_assets/``, or embedded with ``--self-contained``).
 - `compare`: several runs side by side; `export`: a run as a reproducible zip.
 """
 

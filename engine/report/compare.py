@@ -1,8 +1,9 @@
 """Several runs side by side: a metrics table and one overlaid equity chart.
 
 In: run folders (or rows read back from the run store). Out: rows of formatted metrics
-(one column per run) and a self-contained HTML page whose chart overlays every run's
-equity as growth of 1 (equity / initial cash), so runs of different sizes compare.
+(one column per run) and an HTML page whose chart overlays every run's equity as growth
+of 1 (equity / initial cash), so runs of different sizes compare. The page loads plotly.js
+from ``_assets/`` beside it, or embeds it (`engine.report.assets`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.report.assets import PlotlyLink, plotly_script
 from engine.report.charts import display_indices
 from engine.report.data import load_equity
 from engine.report.html import _e, _json_island, format_metric, plotly_js
@@ -91,8 +93,11 @@ def compare_rows(runs: list[RunSeries]) -> list[tuple[str, list[str]]]:
     return rows
 
 
-def render_compare(runs: list[RunSeries], path: Path) -> Path:
-    """Write the comparison page (metrics table + overlaid equity chart) to ``path``."""
+def render_compare(runs: list[RunSeries], path: Path, plotly: PlotlyLink | None = None) -> Path:
+    """Write the comparison page (metrics table + overlaid equity chart) to ``path``.
+
+    ``plotly``: where the page gets plotly.js; default ``_assets/`` beside the page.
+    """
     traces = []
     for run in runs:
         if run.equity.size == 0:
@@ -125,12 +130,14 @@ def render_compare(runs: list[RunSeries], path: Path) -> Path:
         for label, values in compare_rows(runs)
     )
     figure = _json_island({"data": traces, "layout": layout})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    script = plotly_script(plotly_js(), plotly if plotly is not None else PlotlyLink.beside(path))
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Kestrel run comparison'
         "</title><style>body{font:14px system-ui,sans-serif;margin:20px;color:#1f2328}"
         "table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #eaeef2}"
         "td{text-align:right}th{text-align:left}</style>"
-        f"<script>{plotly_js() or ''}</script></head><body><h1>Run comparison</h1>"
+        f"{script}</head><body><h1>Run comparison</h1>"
         '<div id="chart-compare"></div>'
         f'<script type="application/json" data-chart="chart-compare">{figure}</script>'
         f"<table><tr><th>metric</th>{header}</tr>{body}</table>"
@@ -139,6 +146,5 @@ def render_compare(runs: list[RunSeries], path: Path) -> Path:
         "f.data,f.layout,{responsive:true,displaylogo:false});});"
         "document.body.dataset.ready='1';</script></body></html>"
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
     return path

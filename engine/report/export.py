@@ -9,6 +9,11 @@ reproduce the run. With ``include_data`` the data files go in too (under
 ``kestrel backtest <run_id>/reproduce.toml`` re-runs it from the unzipped folder alone
 (the runtime resolves data paths next to the config file).
 
+``report.html`` goes in with plotly.js embedded (a run's page loads the copy shared in
+``<runs>/_assets/``, which is outside the run folder; `engine.report.assets`), so the
+unzipped page draws its charts on its own; its sha256 in the manifest is of the page as
+zipped.
+
 The run id names the zip and prefixes its entries, so it is only taken from a manifest or
 ``run.json`` when it is a safe path component (`is_safe_run_id`: no ``/``, ``\\``, ``..``);
 a hostile id is refused, never used to build a path.
@@ -24,6 +29,7 @@ modules of its own needs them on the Python path when re-run (only its file is e
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tomllib
@@ -34,6 +40,7 @@ from typing import Any
 import tomli_w
 
 from engine.errors import DataError, InternalError, PluginError
+from engine.report.assets import embed_shared_plotly
 from engine.report.data import file_sha256
 from engine.report.run_folder import check_complete, is_safe_name, is_safe_run_id
 
@@ -100,6 +107,12 @@ def export_run(folder: Path, target: Path | None = None, *, include_data: bool =
         for name in sorted(files)
         if (folder / name).is_file() and (folder / name).resolve() != resolved_target
     }
+    rewritten_files: dict[str, bytes] = {}  # members whose zipped bytes differ from the file
+    page = f"{run_id}/report.html"
+    if page in members:
+        embedded = embed_shared_plotly(members[page].read_text(encoding="utf-8"), folder)
+        if embedded is not None:
+            rewritten_files[page] = embedded.encode("utf-8")
     extra: dict[str, str] = {}
     reproduce = f"kestrel backtest {run_id}/config.toml  (data files at the paths listed)"
     strategy = _strategy_file(info)
@@ -141,7 +154,14 @@ def export_run(folder: Path, target: Path | None = None, *, include_data: bool =
         "reproduce": reproduce,
         "data": data,
         "strategy": strategy,
-        "files": {name: file_sha256(path) for name, path in members.items()},
+        "files": {
+            name: (
+                hashlib.sha256(rewritten_files[name]).hexdigest()
+                if name in rewritten_files
+                else file_sha256(path)
+            )
+            for name, path in members.items()
+        },
     }
     for name in [*members, *extra]:  # every entry stays inside <run_id>/ when unzipped
         parts = name.split("/")
@@ -154,7 +174,11 @@ def export_run(folder: Path, target: Path | None = None, *, include_data: bool =
     try:
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name, path in members.items():
-                archive.write(path, name)
+                if name in rewritten_files:  # the file's own date, as archive.write keeps
+                    info = zipfile.ZipInfo.from_file(path, name)
+                    archive.writestr(info, rewritten_files[name], zipfile.ZIP_DEFLATED)
+                else:
+                    archive.write(path, name)
             for name, text in extra.items():
                 archive.writestr(name, text)
             archive.writestr(f"{run_id}/manifest.json", json.dumps(manifest, indent=2) + "\n")

@@ -1,8 +1,10 @@
-"""The self-contained HTML report of one run (``report.html``).
+"""The HTML report of one run (``report.html``).
 
 In: a `BacktestResult` or a run's artifacts folder. Out: one HTML file that opens offline:
-plotly.js (from the ``plotly`` package) is embedded inline, charts are JSON islands drawn
-by a few lines of script, and the trades table sorts in the browser. The page shows the
+plotly.js (from the ``plotly`` package) comes from one copy shared by the runs folder's
+pages, or is embedded (``--self-contained``; the rule is in `engine.report.assets`),
+charts are JSON islands drawn by a few lines of script, and the trades table sorts in
+the browser. The page shows the
 metrics table, equity vs benchmark (linear/log), drawdown, monthly heatmap and yearly bars,
 rolling Sharpe and volatility, the return distribution, exposure, per-symbol price charts
 with the strategy's indicators, fills, stops and entry→exit lines, MAE/MFE, the five worst
@@ -15,7 +17,6 @@ are shown as "—", never "NaN".
 from __future__ import annotations
 
 import html
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -27,6 +28,7 @@ import tomli_w
 from engine.feeds import BarFrame
 from engine.feeds.timeframe import format_timeframe
 from engine.report.artifacts import iso
+from engine.report.assets import PlotlyLink, plotly_js, plotly_script
 from engine.report.charts import build_charts
 from engine.report.data import ReportData, file_sha256
 from engine.report.page import SCRIPT, STYLE, TEMPLATE
@@ -147,17 +149,6 @@ PLOTLY_MISSING = (
     "Charts are not drawn: the 'plotly' package (which ships plotly.js) is not installed; "
     "`pip install plotly`, then `kestrel report RUN` re-renders this page."
 )
-
-
-def plotly_js() -> str | None:
-    """Return plotly.js (minified) from the installed ``plotly`` package, None without it."""
-    spec = importlib.util.find_spec("plotly")
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    for location in locations:
-        path = Path(location) / "package_data" / "plotly.min.js"
-        if path.is_file():
-            return path.read_text(encoding="utf-8")
-    return None
 
 
 def _e(text: Any) -> str:
@@ -342,6 +333,7 @@ def render_report(
     benchmark_label: str | None = None,
     risk_free_rate: float = 0.0,
     trials: int = 1,
+    plotly: PlotlyLink | None = None,
 ) -> Path:
     """Write the run's HTML report and return its path.
 
@@ -354,6 +346,9 @@ def render_report(
         benchmark_label: Legend name of the benchmark.
         risk_free_rate: Annual risk-free rate as a fraction, for Sharpe, Sortino, alpha.
         trials: Strategy variants tried, for the deflated Sharpe ratio.
+        plotly: Where the page gets plotly.js: `engine.report.assets.INLINE` embeds it.
+            Default: the runs folder's shared copy for a page inside the run folder it
+            renders (``PlotlyLink.for_run``), else ``_assets/`` beside the page.
 
     Raises:
         DataError: The benchmark has fewer than two values during the run (no overlap).
@@ -364,6 +359,9 @@ def render_report(
         folder = Path(result_or_dir)
         data = ReportData.from_dir(folder)
         target = Path(path) if path is not None else folder / "report.html"
+        inside = target.absolute().parent == folder.absolute()
+        default = PlotlyLink.for_run(folder) if inside else PlotlyLink.beside(target)
+        link = plotly if plotly is not None else default
     else:
         target = (
             Path(path)
@@ -371,6 +369,7 @@ def render_report(
             else Path("backtests") / f"{result_or_dir.config.run.name}-report.html"
         )
         data = ReportData.from_result(result_or_dir, target.parent)
+        link = plotly if plotly is not None else PlotlyLink.beside(target)
     series = _resolve_benchmark(benchmark)
     if benchmark_label or series is not None:
         data.benchmark_label = benchmark_label or "benchmark"
@@ -383,11 +382,11 @@ def render_report(
     if series is not None or data.frames:
         bench = benchmark_values(np.concatenate(([data.start_ns], data.ts)), data.frames, series)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(_page(data, bench), encoding="utf-8")
+    target.write_text(_page(data, bench, link), encoding="utf-8")
     return target
 
 
-def _page(data: ReportData, bench: FloatArray | None) -> str:
+def _page(data: ReportData, bench: FloatArray | None, link: PlotlyLink) -> str:
     charts = build_charts(data, bench)
     table, table_note = _trades_table(data)
     metrics = data.metrics
@@ -435,7 +434,7 @@ def _page(data: ReportData, bench: FloatArray | None) -> str:
         drawdowns=drawdowns_html(data),
         denials=denials_html(data),
         events=_events_html(data),
-        plotly=plotly or "",
+        plotly=plotly_script(plotly, link),
         script=SCRIPT,
         style=STYLE,
     )

@@ -92,7 +92,7 @@ TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{title}</title><style>{style}</style>
-<script>{plotly}</script></head>
+{plotly}</head>
 <body><header><h1>Backtest {run_id}</h1>
 <div class="sub">strategy <code>{strategy}</code> params <code>{params}</code>
 · {symbols} · {period} · created {created}</div>

@@ -19,6 +19,10 @@ Reading: `check_complete` (``report``, ``runs compare``, ``runs export``) refuse
 without a complete manifest. Folders written before manifests existed (``run.json`` and
 the standard artifact names only) are accepted as legacy runs.
 
+The shared ``_assets/`` folder beside run folders (plotly.js for their reports,
+`engine.report.assets`) is never a run: no run may be written as ``_assets``, and
+deleting runs never touches it.
+
 Deleting: `remove_run_files` removes the manifest's files and then the folder only if
 Kestrel created it and it is empty — never a user's own files, never a folder given with
 ``--out`` that already existed. Names read from a manifest are checked to be plain file
@@ -38,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import OutputPathError, RunLookupError
+from engine.report.assets import ASSETS_DIR
 
 __all__ = [
     "LEGACY_FILES",
@@ -117,6 +122,11 @@ def prepare_output(folder: Path, *, force: bool = False) -> OutputPlan:
         OutputPathError: ``folder`` is a file, or a non-empty folder that is not a previous
             run's (unless ``force``).
     """
+    if folder.name == ASSETS_DIR:  # the shared plotly.js folder next to run folders
+        raise OutputPathError(
+            f"--out {str(folder)!r}: {ASSETS_DIR!r} is where reports keep their shared "
+            "plotly.js; give the run folder another name"
+        )
     if folder.exists() and not folder.is_dir():
         raise OutputPathError(f"--out {str(folder)!r} is a file, not a folder; give another path")
     if not folder.exists():

@@ -69,12 +69,13 @@ class BacktestResult:
     open_trades: list[TradeRecord] = field(default_factory=list)
 
     def report(self, path: str | Path | None = None, **options: Any) -> Path:
-        """Write this run's self-contained HTML report and return its path.
+        """Write this run's HTML report and return its path.
 
         Args:
             path: Where to write it (default: a temporary file name chosen by the renderer).
             **options: Passed to `engine.report.html.render_report` (``benchmark``,
-                ``risk_free_rate``, ``trials``).
+                ``risk_free_rate``, ``trials``, ``plotly``: plotly.js goes to ``_assets/``
+                beside the page unless ``plotly=engine.report.assets.INLINE`` embeds it).
         """
         from engine.report.html import render_report  # the renderer is only needed here
 

@@ -55,6 +55,7 @@ from engine.config import dump_config
 from engine.errors import KestrelError
 from engine.persistence import RunStore
 from engine.report.artifacts import order_rows, trade_rows, write_artifacts
+from engine.report.assets import PlotlyLink
 from engine.report.html import render_report
 from engine.report.run_folder import prepare_output, publish, remove_run_files, start_partial
 from engine.runtime.inputs import resolve_data_path
@@ -141,6 +142,7 @@ def finish_run(
     store: RunStore | None,
     out_root: Path = DEFAULT_OUT_ROOT,
     force: bool = False,
+    plotly: PlotlyLink | None = None,
 ) -> tuple[str, Path]:
     """Write the run's artifacts and store its rows; return ``(run_id, folder)``.
 
@@ -151,6 +153,8 @@ def finish_run(
         out_root: Where runs go without ``out_dir`` (the CLI passes the project root's
             ``backtests``, see `engine.paths`).
         force: Write into a non-empty ``out_dir`` that is not a previous run's folder.
+        plotly: Where ``report.html`` gets plotly.js (`engine.report.assets`); default
+            the copy shared in the run folder's parent, ``<runs>/_assets/``.
 
     Raises:
         OutputPathError: ``out_dir`` is a user's non-empty folder (without ``force``).
@@ -179,7 +183,9 @@ def finish_run(
     try:
         partial = start_partial(plan, run_id)
         write_artifacts(result, partial, info)
-        render_report(result, partial / "report.html")
+        # the page lives in ``folder`` once published, whichever partial it is written in
+        link = plotly if plotly is not None else PlotlyLink.for_run(folder)
+        render_report(result, partial / "report.html", plotly=link)
         if store is None:
             publish(partial, plan, run_id)
         else:

@@ -222,7 +222,8 @@ def test_default_outputs_live_under_the_project_root_wherever_the_command_runs(
     monkeypatch.chdir(tmp_path)
     result = kestrel("backtest", str(config))
     assert result.code == 0, result.err
-    runs = [p for p in (project / "backtests").iterdir() if p.is_dir()]
+    found = [p for p in (project / "backtests").iterdir() if p.is_dir()]
+    runs = [p for p in found if p.name != "_assets"]  # _assets: the reports' plotly.js
     assert len(runs) == 1
     assert (runs[0] / "metrics.json").is_file()
     assert (project / "backtests" / "kestrel.db").is_file()

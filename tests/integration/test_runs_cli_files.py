@@ -192,7 +192,8 @@ def test_export_refuses_a_hostile_run_id(kestrel: CliRunner, tmp_path: Path) -> 
         (folder / "run.json").write_text(json.dumps(info))
         result = kestrel("runs", "export", str(folder))
         assert_one_line_error(result, "not a safe file name")
-    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["run"]
+    # the run and its report's shared plotly.js, nothing else
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["_assets", "run"]
     assert not list(tmp_path.rglob("*.zip"))
     assert not (tmp_path / "evil.zip").exists()
     # a manifest with a hostile id is not a complete run at all

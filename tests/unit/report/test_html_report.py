@@ -1,4 +1,4 @@
-"""The HTML report: edge-case runs render, the page is self-contained, and no NaN shows.
+"""The HTML report: edge-case runs render, the page can be self-contained, and no NaN shows.
 
 Runs are real backtests of a scripted strategy (written to a file in tmp_path) on small
 synthetic bars: zero trades, one trade (with a stop order that never triggers), and
@@ -17,6 +17,7 @@ import pytest
 
 from engine.config import parse_config
 from engine.feeds import BarFrame
+from engine.report.assets import INLINE
 from engine.report.charts import display_indices, rolling_stats
 from engine.report.data import ReportData
 from engine.report.html import MAX_TABLE_TRADES, format_metric, render_report
@@ -151,7 +152,7 @@ def test_edge_case_runs_render_without_nan(tmp_path: Path, mode: str) -> None:
 
 def test_page_is_self_contained(tmp_path: Path) -> None:
     result = scripted_run(tmp_path, "one", EDGE_CASES["one"])
-    path = render_report(result, tmp_path / "report.html")
+    path = render_report(result, tmp_path / "report.html", plotly=INLINE)  # --self-contained
     page = path.read_text()
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)\s*=", page, flags=re.I)
     assert "Plotly.newPlot" in page
