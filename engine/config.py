@@ -389,7 +389,8 @@ class RunConfig:
         if self.ml is not None and self.ml.symbol:
             _require(
                 self.ml.symbol in known,
-                f"ml: symbol {self.ml.symbol!r} has no [[data]] source{did_you_mean(self.ml.symbol, symbols)}",
+                f"ml: symbol {self.ml.symbol!r} has no [[data]] source"
+                f"{did_you_mean(self.ml.symbol, symbols)}",
             )
 
     @property

@@ -132,7 +132,9 @@ class LabelConfig:
         _require(self.profit_take > 0, f"label.profit_take must be > 0, got {self.profit_take}")
         _require(self.stop_loss > 0, f"label.stop_loss must be > 0, got {self.stop_loss}")
         _require(self.vol_window >= 2, f"label.vol_window must be >= 2, got {self.vol_window}")
-        _require(-1 < self.threshold < 10, f"label.threshold must be in (-1, 10), got {self.threshold}")
+        _require(
+            -1 < self.threshold < 10, f"label.threshold must be in (-1, 10), got {self.threshold}"
+        )
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,9 @@ class RetrainConfig:
 
     def __post_init__(self) -> None:
         _require(self.every >= 1, f"retrain.every must be >= 1, got {self.every}")
-        _require(self.min_samples >= 10, f"retrain.min_samples must be >= 10, got {self.min_samples}")
+        _require(
+            self.min_samples >= 10, f"retrain.min_samples must be >= 10, got {self.min_samples}"
+        )
         _require(
             self.max_samples == 0 or self.max_samples >= self.min_samples,
             f"retrain.max_samples must be 0 or >= min_samples ({self.min_samples}), "

@@ -15,6 +15,7 @@ information from after bar t's close.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +40,9 @@ def build_features(columns: Mapping[str, np.ndarray], specs: Sequence[FeatureSpe
     for j, feature in enumerate(specs):
         spec, resolved = registry.resolve(feature.name, feature.params)
         inputs = _input_columns(spec.name, spec.inputs, feature.source, {})
-        arrays = {key: np.asarray(columns[column], dtype=np.float64) for key, column in inputs.items()}
+        arrays = {
+            key: np.asarray(columns[column], dtype=np.float64) for key, column in inputs.items()
+        }
         outputs = Declaration(spec, resolved).compute(arrays)
         values = np.asarray(outputs[feature.output or spec.outputs[0]], dtype=np.float64)
         matrix[:, j] = values / close - 1.0 if feature.scale == "close" else values
@@ -58,9 +61,8 @@ class FeatureReader:
         self.specs = list(specs)
         self.series: list[IndicatorSeries] = []
         for feature in self.specs:
-            indicator = ctx.indicator(
-                feature.name, symbol, source=feature.source, **feature.params
-            )
+            params: dict[str, Any] = dict(feature.params)
+            indicator = ctx.indicator(feature.name, symbol, source=feature.source, **params)
             self.series.append(
                 indicator.output(feature.output) if feature.output is not None else indicator
             )

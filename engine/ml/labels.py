@@ -103,7 +103,7 @@ def _barrier_kernel(
     end = np.full(n, -1, dtype=np.int64)
     for i in range(n):
         sigma = width[i]
-        if not sigma == sigma:  # NaN: no volatility yet, no label
+        if sigma != sigma:  # NaN: no volatility yet, no label
             continue
         upper = close[i] * (1.0 + profit_take * sigma)
         lower = close[i] * (1.0 - stop_loss * sigma)
@@ -151,4 +151,5 @@ def uniqueness_weights(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     cumulative = np.concatenate(([0.0], np.cumsum(inverse)))
     lo = start - origin + 1
     hi = end - origin
-    return (cumulative[hi + 1] - cumulative[lo]) / (hi - lo + 1)
+    averages: np.ndarray = (cumulative[hi + 1] - cumulative[lo]) / (hi - lo + 1)
+    return averages
