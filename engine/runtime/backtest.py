@@ -48,6 +48,7 @@ from engine.runtime.modes import BACKTEST
 from engine.runtime.result import BacktestResult, EquityCurve
 from engine.runtime.summary import summarize
 from engine.runtime.ticks import iter_events
+from engine.ml.bind import attach_ml
 from engine.strategy import Strategy, load_strategy_class, make_strategy
 
 __all__ = [
@@ -161,6 +162,7 @@ def run_backtest(
     if strategy is None:
         strategy_class = load_strategy_class(config.strategy.path, config.base_dir)
         strategy = make_strategy(strategy_class, config.strategy.params)
+    attach_ml(strategy, config)  # [ml] section, for ML strategies
     loaded = load_frames(config) if frames is None else frames
     ticks = [frame for frame in loaded if isinstance(frame, TickFrame)]
     bar_frames = [frame for frame in loaded if isinstance(frame, BarFrame)]

@@ -49,6 +49,7 @@ from engine.runtime.driver import Driver, Event
 from engine.runtime.inputs import load_funding, load_fx, make_instruments
 from engine.runtime.kernel import Kernel, build_kernel
 from engine.runtime.modes import NODE, RunMode
+from engine.ml.bind import attach_ml
 from engine.strategy import Strategy, load_strategy_class, make_strategy
 
 __all__ = ["TradingNode"]
@@ -88,6 +89,7 @@ class TradingNode:
         if strategy is None:
             strategy_class = load_strategy_class(config.strategy.path, config.base_dir)
             strategy = make_strategy(strategy_class, config.strategy.params)
+        attach_ml(strategy, config)  # [ml] section, for ML strategies
         self.config = config
         empty = SymbolHistory.empty
         histories = {
