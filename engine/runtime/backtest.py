@@ -29,6 +29,7 @@ from engine.clock import SimClock
 from engine.config import RunConfig
 from engine.feeds import BarFrame, merge_order
 from engine.feeds.ticks import TickFrame
+from engine.ml.bind import attach_ml
 from engine.model import Bar
 from engine.runtime.delivery import paused_gc
 from engine.runtime.driver import Driver, ProgressFn
@@ -48,7 +49,6 @@ from engine.runtime.modes import BACKTEST
 from engine.runtime.result import BacktestResult, EquityCurve
 from engine.runtime.summary import summarize
 from engine.runtime.ticks import iter_events
-from engine.ml.bind import attach_ml
 from engine.strategy import Strategy, load_strategy_class, make_strategy
 
 __all__ = [

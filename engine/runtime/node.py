@@ -43,13 +43,13 @@ from engine.clock import SimClock, WallClock
 from engine.config import RunConfig
 from engine.errors import ConfigError, DataError
 from engine.feeds import BarFrame, format_timestamp
+from engine.ml.bind import attach_ml
 from engine.model import Bar, EquitySnapshot
 from engine.portfolio.fx import FxRates
 from engine.runtime.driver import Driver, Event
 from engine.runtime.inputs import load_funding, load_fx, make_instruments
 from engine.runtime.kernel import Kernel, build_kernel
 from engine.runtime.modes import NODE, RunMode
-from engine.ml.bind import attach_ml
 from engine.strategy import Strategy, load_strategy_class, make_strategy
 
 __all__ = ["TradingNode"]
