@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -161,14 +162,35 @@ def load_for_config(reference: str, ml: MlConfig, base_dir: str | Path) -> Pipel
 
 
 def _stable_zip(data: bytes) -> bytes:
-    """Return the zip ``data`` rewritten with fixed entry times (same model, same bytes)."""
+    """Return the skops zip ``data`` in a canonical form: same model, same bytes.
+
+    skops names objects by their ``id()`` (``"__id__"`` in ``schema.json`` and the
+    ``<id>.npy`` array files), which changes from run to run, and stamps entries with the
+    current time. Every id is renumbered in order of first appearance in the schema, the
+    arrays renamed to match, and entries written in name order with a fixed time.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        entries = {info.filename: source.read(info.filename) for info in source.infolist()}
+    schema = entries.pop("schema.json").decode()
+    numbers: dict[str, str] = {}
+
+    def renumber(match: re.Match[str]) -> str:
+        old = match.group(2) or match.group(3)
+        new = numbers.setdefault(old, str(len(numbers) + 1))
+        return f"{match.group(1)}{new}" if match.group(2) else f'"{new}.npy"'
+
+    schema = _IDS.sub(renumber, schema)
+    renamed = {"schema.json": schema.encode()}
+    for name, blob in entries.items():
+        stem = name.removesuffix(".npy")
+        renamed[f"{numbers[stem]}.npy" if stem in numbers else name] = blob
     out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as source,
-        zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target,
-    ):
-        for info in source.infolist():
-            entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for name in sorted(renamed):
+            entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             entry.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(entry, source.read(info.filename))
+            target.writestr(entry, renamed[name])
     return out.getvalue()
+
+
+_IDS = re.compile(r'("__id__": )(\d+)|"(\d+)\.npy"')
