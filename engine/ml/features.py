@@ -21,7 +21,7 @@ import numpy as np
 
 from engine.indicators import registry
 from engine.ml.config import FeatureSpec
-from engine.strategy.context import Context, _input_columns
+from engine.strategy.context import Context, input_columns
 from engine.strategy.history import Declaration, IndicatorSeries
 
 __all__ = ["FeatureReader", "build_features"]
@@ -39,7 +39,7 @@ def build_features(columns: Mapping[str, np.ndarray], specs: Sequence[FeatureSpe
     matrix = np.empty((len(close), len(specs)), dtype=np.float64)
     for j, feature in enumerate(specs):
         spec, resolved = registry.resolve(feature.name, feature.params)
-        inputs = _input_columns(spec.name, spec.inputs, feature.source, {})
+        inputs = input_columns(spec.name, spec.inputs, feature.source, {})
         arrays = {
             key: np.asarray(columns[column], dtype=np.float64) for key, column in inputs.items()
         }
