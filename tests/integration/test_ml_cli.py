@@ -3,7 +3,8 @@
 A model saved by ``ml train`` and loaded by the paper/live node (`TradingNode`: streaming
 indicators, bars one by one, the code ``kestrel paper`` drives) predicts what the backtest
 with the same model predicts over the same bars (to float rounding of the streaming
-indicators) and makes the same fills. Same seed → same model files
+indicators) and makes the same fills; ``kestrel paper --replay`` on the local exchange with
+that model fills exactly as the backtest. Same seed → same model files
 and same backtest artifacts. A model whose features differ from the config's is one
 line, exit 2.
 """
@@ -11,11 +12,13 @@ line, exit 2.
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import numpy as np
 
 from engine import load_config, run_backtest
+from engine.feeds import BarFrame
 from engine.report.artifacts import ARTIFACT_FILES
 from engine.runtime.backtest import iter_bars, load_frames
 from engine.runtime.node import TradingNode
@@ -125,3 +128,43 @@ def test_the_walk_forward_backtest_is_deterministic(kestrel: CliRunner, tmp_path
 def test_ml_commands_without_an_ml_section_are_one_line(kestrel: CliRunner) -> None:
     result = kestrel("ml", "evaluate", "configs/sma_cross_btc.toml")
     assert_one_line_error(result, "no [ml] section")
+
+
+def test_paper_on_the_local_exchange_with_the_saved_model_trades_like_the_backtest(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    sets = ['data.0.end="2021-01-10"']
+    assert (
+        kestrel("ml", "train", CONFIG, "--out", str(models), *[f"--set={s}" for s in sets]).code
+        == 0
+    )
+    text = (REPO / CONFIG).read_text().replace('path = "data/', f'path = "{REPO}/data/')
+    text = text.replace(
+        'symbol = "BTC/USDT"\n\n[[instruments]]',
+        'symbol = "BTC/USDT"\nend = "2021-01-10"\n\n[[instruments]]',
+        1,
+    )
+    text = text.replace("tolerance = 0.1 }", f'tolerance = 0.1, model = "{models}" }}')
+    config_path = tmp_path / "paper.toml"
+    config_path.write_text(text)
+    db = tmp_path / "k.db"
+    result = kestrel(
+        "paper", str(config_path), "--replay", str(config_path), "--speed", "max",
+        "--poll", "0.05", "--db", f"sqlite:///{db}", "--log-dir", str(tmp_path / "log"),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+
+    config = load_config(config_path)
+    (frame,) = load_frames(config)
+    assert isinstance(frame, BarFrame)
+    frame = frame.head(len(frame) - 1)  # the replay's last bar stays in progress
+    backtest = run_backtest(config, frames=[frame])
+    with sqlite3.connect(db) as conn:
+        fills = conn.execute(
+            "SELECT order_id, quantity, price, fee FROM fills "
+            "WHERE run_id = 'paper-ml_signal_btc' ORDER BY ts_event"
+        ).fetchall()
+    expected = [(f.order_id, f.quantity, f.price, f.fee) for f in backtest.recorder.fills]
+    assert len(expected) >= 4
+    assert fills == expected
