@@ -209,7 +209,7 @@ class SentimentIndex:
         self.half_life = float(half_life_ns)
         self.next = 0
         self.level = 0.0
-        self.at = int(self.ts[0]) if len(self.ts) else 0
+        self.at = -(2**62)  # before any time: the level is 0 until the first headline
 
     def value(self, t_ns: int) -> float:
         """Return the index at ``t_ns`` (headlines published after it are not seen)."""
