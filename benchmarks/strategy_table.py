@@ -50,6 +50,7 @@ CONFIGS = {
     "portfolio_risk_parity_binance": "portfolio",
     "portfolio_crypto_fx": "portfolio",
     "ml_signal_btc": "ml_signal",
+    "sentiment_filter_btc": "sentiment_filter",
 }
 KEYS = ("total_return", "cagr", "sharpe", "max_drawdown", "num_trades", "exposure", "fees_paid")
 

@@ -58,6 +58,8 @@ FIGURES = {
     # logistic regression retrained weekly on known triple-barrier labels (out of sample:
     # `kestrel ml evaluate` finds no edge over the base rate)
     "ml_signal_btc": (98, 10551.63),
+    # on SYNTHETIC headlines of random tone (tools/make_sample_headlines.py): mechanics only
+    "sentiment_filter_btc": (24, 9478.27),
 }
 
 
