@@ -49,6 +49,8 @@ CONFIGS = {
     "basket_eth_btc_sol": "basket",
     "portfolio_risk_parity_binance": "portfolio",
     "portfolio_crypto_fx": "portfolio",
+    "ml_signal_btc": "ml_signal",
+    "sentiment_filter_btc": "sentiment_filter",
 }
 KEYS = ("total_return", "cagr", "sharpe", "max_drawdown", "num_trades", "exposure", "fees_paid")
 

@@ -14,7 +14,8 @@ what differs between modes in `engine.runtime.modes`; the one step every mode ta
 `engine.runtime.driver`; the backtest in `engine.runtime.backtest` and the paper/live node
 in `engine.runtime.node`; the run store in `engine.persistence`; the
 command line in `engine.cli`; errors in `engine.errors`; where a config's relative paths
-and the default outputs point (config folder, project root) in `engine.paths`.
+and the default outputs point (config folder, project root) in `engine.paths`; ML
+features, labels, leakage-free splits, models and headline sentiment in `engine.ml`.
 
 Typical use from Python::
 

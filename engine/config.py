@@ -43,6 +43,7 @@ from typing import Any, Literal
 
 from engine.errors import ConfigError, did_you_mean
 from engine.execution.costs_config import FeeConfig, SlippageConfig
+from engine.ml.config import MlConfig
 from engine.risk.config import RiskConfig
 from engine.typed import build, to_plain
 
@@ -345,6 +346,7 @@ class RunConfig:
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)
     fx: list[FxRateConfig] = field(default_factory=list)
+    ml: MlConfig | None = None  # [ml]: features, label, model (engine.ml.config)
     base_dir: str = field(default=".", compare=False, metadata={"config": False})
 
     def __post_init__(self) -> None:
@@ -382,6 +384,13 @@ class RunConfig:
                 f"instruments: {instrument.symbol} is quoted in {quote} but the account is "
                 f"in {self.account.currency}; add an [[fx]] table with currency = "
                 f"{quote!r} and the path of its rate series",
+            )
+
+        if self.ml is not None and self.ml.symbol:
+            _require(
+                self.ml.symbol in known,
+                f"ml: symbol {self.ml.symbol!r} has no [[data]] source"
+                f"{did_you_mean(self.ml.symbol, symbols)}",
             )
 
     @property

@@ -29,6 +29,7 @@ from engine.clock import SimClock
 from engine.config import RunConfig
 from engine.feeds import BarFrame, merge_order
 from engine.feeds.ticks import TickFrame
+from engine.ml.bind import attach_ml
 from engine.model import Bar
 from engine.runtime.delivery import paused_gc
 from engine.runtime.driver import Driver, ProgressFn
@@ -161,6 +162,7 @@ def run_backtest(
     if strategy is None:
         strategy_class = load_strategy_class(config.strategy.path, config.base_dir)
         strategy = make_strategy(strategy_class, config.strategy.params)
+    attach_ml(strategy, config)  # [ml] section, for ML strategies
     loaded = load_frames(config) if frames is None else frames
     ticks = [frame for frame in loaded if isinstance(frame, TickFrame)]
     bar_frames = [frame for frame in loaded if isinstance(frame, BarFrame)]

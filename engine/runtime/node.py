@@ -43,6 +43,7 @@ from engine.clock import SimClock, WallClock
 from engine.config import RunConfig
 from engine.errors import ConfigError, DataError
 from engine.feeds import BarFrame, format_timestamp
+from engine.ml.bind import attach_ml
 from engine.model import Bar, EquitySnapshot
 from engine.portfolio.fx import FxRates
 from engine.runtime.driver import Driver, Event
@@ -88,6 +89,7 @@ class TradingNode:
         if strategy is None:
             strategy_class = load_strategy_class(config.strategy.path, config.base_dir)
             strategy = make_strategy(strategy_class, config.strategy.params)
+        attach_ml(strategy, config)  # [ml] section, for ML strategies
         self.config = config
         empty = SymbolHistory.empty
         histories = {

@@ -35,7 +35,7 @@ from engine.risk.sizing import size as size_signal
 from engine.strategy.history import Declaration, Indicator, precomputed_indicator
 from engine.strategy.orders import OrderMethods, OrdersView, PortfolioView, choice
 
-__all__ = ["Context", "OrdersView", "PortfolioView"]
+__all__ = ["Context", "OrdersView", "PortfolioView", "input_columns"]
 
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 
@@ -175,7 +175,7 @@ class Context(OrderMethods):
             suggestion = did_you_mean(source, PRICE_COLUMNS)
             raise IndicatorError(f"indicator source {source!r} is not a bar column{suggestion}")
         spec, resolved = registry.resolve(name, params)
-        columns = _input_columns(spec.name, spec.inputs, source, inputs or {})
+        columns = input_columns(spec.name, spec.inputs, source, inputs or {})
         key = (spec.name, symbol, tuple(columns.items()), tuple(sorted(resolved.items())))
         cached = self._indicators.get(key)
         if cached is not None:
@@ -322,10 +322,14 @@ class Context(OrderMethods):
 _DEFAULT_COLUMNS = {"real": "close", "real0": "high", "real1": "low"}
 
 
-def _input_columns(
+def input_columns(
     name: str, wanted: tuple[str, ...], source: str, given: Mapping[str, str]
 ) -> dict[str, str]:
-    """Return the bar column feeding each TA-Lib input of indicator ``name``."""
+    """Return the bar column feeding each TA-Lib input of indicator ``name``.
+
+    Shared by ``ctx.indicator`` and `engine.ml.features.build_features`, so a feature
+    computed offline reads the same columns as the indicator a strategy declares.
+    """
     unknown = [key for key in given if key not in wanted]
     if unknown:
         raise IndicatorError(

@@ -55,6 +55,11 @@ FIGURES = {
     "portfolio_risk_parity_binance": (0, 26225.97),
     # FX and crypto in a EUR account (tests/integration/test_multi_asset_sample.py)
     "portfolio_crypto_fx": (0, 11156.62),
+    # logistic regression retrained weekly on known triple-barrier labels (out of sample:
+    # `kestrel ml evaluate` finds no edge over the base rate)
+    "ml_signal_btc": (98, 10551.63),
+    # on SYNTHETIC headlines of random tone (tools/make_sample_headlines.py): mechanics only
+    "sentiment_filter_btc": (24, 9478.27),
 }
 
 

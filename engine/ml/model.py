@@ -1,0 +1,77 @@
+"""The scikit-learn pipeline a config names, fitted with sample weights, and its hash.
+
+In: a `ModelConfig`, the run's seed, a training matrix, labels, weights. Out: a fitted
+``Pipeline(StandardScaler, classifier)`` and `model_hash`, a SHA-256 over the fitted
+pipeline's pickle (same data and seed → same hash; ``test_ml_determinism`` checks it).
+
+Seeding: the classifier's ``random_state`` is the seed; scikit-learn is single-threaded
+here (``n_jobs=1``) so a random forest's trees are built in a fixed order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from typing import Any
+
+import numpy as np
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from engine.errors import ConfigError
+from engine.ml.config import ModelConfig
+
+__all__ = ["fit_pipeline", "make_pipeline", "model_hash", "predict_up"]
+
+
+def make_pipeline(cfg: ModelConfig, seed: int) -> Pipeline:
+    """Return the unfitted ``scaler → classifier`` pipeline of ``cfg``, seeded."""
+    params: dict[str, Any] = dict(cfg.params)
+    try:
+        classifier: Any
+        if cfg.kind == "logistic":
+            params.setdefault("max_iter", 1000)
+            classifier = LogisticRegression(random_state=seed, **params)
+        elif cfg.kind == "gradient_boosting":
+            classifier = GradientBoostingClassifier(random_state=seed, **params)
+        else:
+            params.setdefault("n_jobs", 1)
+            classifier = RandomForestClassifier(random_state=seed, **params)
+    except TypeError as exc:
+        raise ConfigError(f"ml.model.params: {exc}") from None
+    return Pipeline([("scale", StandardScaler()), ("model", classifier)])
+
+
+def fit_pipeline(
+    cfg: ModelConfig, seed: int, x: np.ndarray, y: np.ndarray, weight: np.ndarray | None
+) -> Pipeline:
+    """Return ``make_pipeline(cfg, seed)`` fitted on ``x, y`` (weights optional).
+
+    Raises:
+        ValueError: ``y`` holds one class only (nothing to learn), or bad model params.
+    """
+    if len(np.unique(y)) < 2:
+        raise ValueError("the training labels hold one class only")
+    pipeline = make_pipeline(cfg, seed)
+    fit_params = {} if weight is None else {"model__sample_weight": weight}
+    try:
+        pipeline.fit(x, y, **fit_params)
+    except (TypeError, ValueError) as exc:
+        if "param" in str(exc).lower():
+            raise ConfigError(f"ml.model.params: {exc}") from None
+        raise
+    return pipeline
+
+
+def predict_up(pipeline: Pipeline, x: np.ndarray) -> np.ndarray:
+    """Return the predicted probability of label 1 (up) for each row of ``x``."""
+    classes = list(pipeline.classes_)
+    proba = pipeline.predict_proba(x)
+    return np.asarray(proba[:, classes.index(1.0)], dtype=np.float64)
+
+
+def model_hash(pipeline: Pipeline) -> str:
+    """Return the SHA-256 hex digest of the fitted pipeline's pickle."""
+    return hashlib.sha256(pickle.dumps(pipeline, protocol=5)).hexdigest()

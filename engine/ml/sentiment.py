@@ -1,0 +1,228 @@
+"""Headline sentiment: a timestamped headline file, two scorers, and a decayed index.
+
+In: a CSV or JSONL file of headlines (columns/keys ``timestamp``, ``symbol``,
+``headline``, and optionally ``label``: 1 positive, 0 negative, for training). Out:
+`Headline` rows in time order (`load_headlines`); a score in [-1, 1] per headline from a
+`Scorer`; and `SentimentIndex`, the exponentially decayed sum of the scores of the
+headlines published at or before a time (never after: no look-ahead).
+
+Scorers (pluggable: anything with ``score(texts) -> ndarray``):
+
+- `VaderScorer` (default): the VADER lexicon's compound score (``vaderSentiment``), no
+  training; tuned for social-media English, blind to market jargon ("short squeeze").
+- `TfidfScorer`: a scikit-learn ``Pipeline(TfidfVectorizer, LogisticRegression)`` fitted
+  on labelled headlines (seeded), score ``2 P(positive) - 1``. Train it on headlines from
+  *before* the period it scores, or its scores leak the labels.
+
+Timestamps: ISO-8601 (UTC when naive) or integer milliseconds since the epoch, the
+publication time. A headline counts from that instant on.
+
+Not built: a live headline source and news events on the message bus; the strategy
+(`strategies.sentiment_filter`) reads the index as of each bar's close instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import DataError
+
+__all__ = [
+    "Headline",
+    "Scorer",
+    "SentimentIndex",
+    "TfidfScorer",
+    "VaderScorer",
+    "load_headlines",
+]
+
+COLUMNS = ("timestamp", "symbol", "headline")
+
+
+class Headline(NamedTuple):
+    """One published headline: time (ns), symbol, text, optional label (1/0, NaN none)."""
+
+    ts_ns: int
+    symbol: str
+    text: str
+    label: float
+
+
+class Scorer(Protocol):
+    """Turns headlines into scores in [-1, 1] (negative to positive)."""
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        """Return one score per text."""
+        ...
+
+
+def _timestamp(raw: Any, where: str) -> int:
+    try:
+        if isinstance(raw, int | float) or (isinstance(raw, str) and raw.strip().isdigit()):
+            stamp = pd.Timestamp(int(raw), unit="ms", tz="UTC")
+        else:
+            stamp = pd.Timestamp(str(raw))
+            stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    except (ValueError, TypeError, OverflowError):
+        raise DataError(f"{where}: timestamp {raw!r} is neither ISO-8601 nor epoch ms") from None
+    if pd.isna(stamp):
+        raise DataError(f"{where}: empty timestamp")
+    return int(stamp.value)
+
+
+def _label(raw: Any, where: str) -> float:
+    if raw is None or raw == "":
+        return math.nan
+    if str(raw).strip() in ("0", "1", "0.0", "1.0"):
+        return float(raw)
+    raise DataError(f"{where}: label must be 1 (positive) or 0 (negative), got {raw!r}")
+
+
+def load_headlines(path: str | Path) -> list[Headline]:
+    """Return the headlines of a ``.csv`` or ``.jsonl`` file, in time order (stable).
+
+    Raises:
+        DataError: Missing file or column, bad timestamp or label, empty headline.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise DataError(f"headline file {str(file)!r} does not exist")
+    records: list[tuple[str, dict[str, Any]]] = []
+    if file.suffix.lower() == ".jsonl":
+        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"{file}:{number}: not JSON: {exc.msg}") from None
+                if not isinstance(record, dict):
+                    raise DataError(f"{file}:{number}: expected an object per line")
+                records.append((f"{file}:{number}", record))
+    elif file.suffix.lower() == ".csv":
+        with file.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise DataError(f"{file}: missing column(s) {missing}; need {list(COLUMNS)}")
+            records = [(f"{file}:{n}", row) for n, row in enumerate(reader, 2)]
+    else:
+        raise DataError(f"headline file {str(file)!r}: expected a .csv or .jsonl file")
+    headlines = []
+    for where, record in records:
+        missing = [c for c in COLUMNS if c not in record]
+        if missing:
+            raise DataError(f"{where}: missing {missing}")
+        text = str(record["headline"]).strip()
+        if not text:
+            raise DataError(f"{where}: empty headline")
+        headlines.append(
+            Headline(
+                _timestamp(record["timestamp"], where),
+                str(record["symbol"]).strip(),
+                text,
+                _label(record.get("label"), where),
+            )
+        )
+    return sorted(headlines, key=lambda h: h.ts_ns)
+
+
+class VaderScorer:
+    """VADER's compound score in [-1, 1] (lexicon and rules, no training)."""
+
+    def __init__(self) -> None:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        self.analyzer = SentimentIntensityAnalyzer()
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        """Return the compound score of each text."""
+        return np.array(
+            [self.analyzer.polarity_scores(text)["compound"] for text in texts], dtype=np.float64
+        )
+
+
+@dataclass
+class TfidfScorer:
+    """TF-IDF + logistic regression trained on labelled headlines; score 2 P(pos) - 1."""
+
+    seed: int = 0
+    C: float = 1.0
+
+    def fit(self, headlines: Sequence[Headline]) -> TfidfScorer:
+        """Fit on the labelled ``headlines`` (label 1 or 0); return self.
+
+        Raises:
+            DataError: Fewer than two labelled headlines of each class.
+        """
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import Pipeline
+
+        labelled = [h for h in headlines if not math.isnan(h.label)]
+        y = np.array([h.label for h in labelled])
+        positive, negative = int((y == 1).sum()), int((y == 0).sum())
+        if min(positive, negative) < 2:
+            raise DataError(
+                "tfidf scorer: needs at least two labelled headlines of each class "
+                f"(got {positive} positive, {negative} negative)"
+            )
+        self.pipeline = Pipeline(
+            [
+                ("tfidf", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
+                ("model", LogisticRegression(C=self.C, random_state=self.seed, max_iter=1000)),
+            ]
+        )
+        self.pipeline.fit([h.text for h in labelled], y)
+        return self
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        """Return ``2 P(positive) - 1`` per text."""
+        classes = list(self.pipeline.classes_)
+        proba = self.pipeline.predict_proba(list(texts))[:, classes.index(1.0)]
+        return np.asarray(2.0 * proba - 1.0, dtype=np.float64)
+
+
+class SentimentIndex:
+    """Decayed sum of one symbol's headline scores, read forward in time.
+
+    ``value(t)`` = sum over headlines published at or before t of
+    ``score × 0.5 ** ((t - published) / half_life)``. Calls must come with
+    non-decreasing t (bar closes): each headline is added once, when t reaches it.
+    """
+
+    def __init__(
+        self, headlines: Sequence[Headline], scores: np.ndarray, half_life_ns: int
+    ) -> None:
+        if half_life_ns <= 0:
+            raise ValueError(f"half_life must be > 0, got {half_life_ns} ns")
+        self.ts = np.array([h.ts_ns for h in headlines], dtype=np.int64)
+        self.scores = np.asarray(scores, dtype=np.float64)
+        self.half_life = float(half_life_ns)
+        self.next = 0
+        self.level = 0.0
+        self.at = -(2**62)  # before any time: the level is 0 until the first headline
+
+    def value(self, t_ns: int) -> float:
+        """Return the index at ``t_ns`` (headlines published after it are not seen)."""
+        if t_ns < self.at:
+            raise ValueError("SentimentIndex.value: time went backwards")
+        while self.next < len(self.ts) and self.ts[self.next] <= t_ns:
+            published = int(self.ts[self.next])
+            self.level = self.level * self._decay(published - self.at) + self.scores[self.next]
+            self.at = published
+            self.next += 1
+        self.level *= self._decay(t_ns - self.at)
+        self.at = t_ns
+        return self.level
+
+    def _decay(self, elapsed_ns: int) -> float:
+        return float(0.5 ** (elapsed_ns / self.half_life))

@@ -1,0 +1,130 @@
+"""Sentiment filter: long while decayed headline sentiment is positive and the trend is up.
+
+The idea: news tone moves prices for a while; buy when recent headlines are on balance
+positive, but only in an uptrend, so one cheerful headline does not buy into a falling
+market.
+
+Data and timing (no look-ahead): headlines come from ``headlines`` (a CSV/JSONL file,
+`engine.ml.sentiment.load_headlines`, resolved beside the config then under the project
+root); only those of the traded symbol (the first ``[[data]]`` symbol) count. Each is
+scored once at the start (`VaderScorer`, or `TfidfScorer` trained on the labelled file
+``training``); at each bar close t the index is the sum of the scores of headlines
+published at or before t, each decayed by ``0.5 ** (age / half_life)``. The trend filter is
+the close above its ``trend_period``-bar SMA (``ctx.indicator``).
+
+Rules: flat → long (``fraction`` of equity, next bar's open) when index > ``entry`` and
+close > SMA; long → flat when index < ``exit`` or close < SMA.
+
+Known failure modes: the shipped headline files are synthetic (random tone, see
+``tools/make_sample_headlines.py``), so the sample run shows the mechanics, not an edge;
+headline timestamps in real feeds are often the crawl time, later than publication, or
+revised (check them); VADER does not read finance jargon; a TF-IDF scorer trained on
+headlines of the scored period leaks their labels; sentiment is priced in within minutes
+on liquid markets, so hourly bars may act too late.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import ConfigError, DataError
+from engine.feeds.timeframe import parse_timeframe
+from engine.ml.sentiment import SentimentIndex, TfidfScorer, VaderScorer, load_headlines
+from engine.model import Bar
+from engine.paths import find_relative, places_text
+from engine.strategy import Context, Indicator, Strategy
+
+__all__ = ["SentimentFilter", "SentimentFilterParams"]
+
+
+@dataclass(frozen=True)
+class SentimentFilterParams:
+    """Parameters of `SentimentFilter`.
+
+    Attributes:
+        headlines: Headline file (CSV/JSONL) scored and read as of each bar.
+        scorer: ``"vader"`` (lexicon, default) or ``"tfidf"`` (needs ``training``).
+        training: Labelled headline file for the ``tfidf`` scorer (label 1/0).
+        half_life: Time for a headline's weight to halve (``"12h"``, ``"1d"``).
+        entry: Buy when the index is above this.
+        exit: Sell when the index is below this (<= entry).
+        trend_period: Bars of the SMA the close must be above to hold.
+        fraction: Equity fraction held when long, in (0, 1].
+        seed: Seed of the ``tfidf`` scorer's logistic regression.
+    """
+
+    headlines: str = "data/sample_headlines_btc.csv"
+    scorer: str = "vader"
+    training: str = ""
+    half_life: str = "12h"
+    entry: float = 0.3
+    exit: float = 0.0
+    trend_period: int = 50
+    fraction: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.scorer not in ("vader", "tfidf"):
+            raise ValueError(f"scorer must be 'vader' or 'tfidf', got {self.scorer!r}")
+        if self.scorer == "tfidf" and not self.training:
+            raise ValueError("scorer 'tfidf' needs a labelled headline file in training")
+        try:
+            parse_timeframe(self.half_life)
+        except DataError as exc:
+            raise ValueError(f"half_life: {exc}") from None
+        if self.exit > self.entry:
+            raise ValueError(f"exit ({self.exit}) must be <= entry ({self.entry})")
+        if self.trend_period < 2:
+            raise ValueError(f"trend_period must be >= 2, got {self.trend_period}")
+        if not 0 < self.fraction <= 1:
+            raise ValueError(f"fraction must be in (0, 1], got {self.fraction}")
+
+
+class SentimentFilter(Strategy):
+    """Long while decayed headline sentiment is above a level and the close above its SMA."""
+
+    Params = SentimentFilterParams
+    params: SentimentFilterParams
+    base_dir = "."
+
+    def configure_paths(self, base_dir: str) -> None:
+        """Receive the config folder (called by the engine before ``on_start``)."""
+        self.base_dir = base_dir
+
+    def _file(self, name: str) -> Path:
+        found, tried = find_relative(name, self.base_dir)
+        if found is None:
+            raise ConfigError(f"strategy.params: headline file {name!r}: {places_text(tried)}")
+        return found
+
+    def on_start(self, ctx: Context) -> None:
+        """Load and score the symbol's headlines; declare the trend SMA."""
+        p = self.params
+        self.symbol = ctx.symbols[0]
+        headlines = [h for h in load_headlines(self._file(p.headlines)) if h.symbol == self.symbol]
+        if p.scorer == "tfidf":
+            scorer: TfidfScorer | VaderScorer = TfidfScorer(seed=p.seed).fit(
+                load_headlines(self._file(p.training))
+            )
+        else:
+            scorer = VaderScorer()
+        scores = scorer.score([h.text for h in headlines])
+        self.index = SentimentIndex(headlines, scores, parse_timeframe(p.half_life))
+        self.sma: Indicator = ctx.indicator("sma", self.symbol, timeperiod=p.trend_period)
+        self.values: list[tuple[int, float]] = []  # (bar close ns, index) for inspection
+
+    def on_bar(self, ctx: Context, bar: Bar) -> None:
+        """Enter on positive sentiment in an uptrend; leave when either fails."""
+        if bar.symbol != self.symbol:
+            return
+        level = self.index.value(bar.ts_event)
+        self.values.append((bar.ts_event, level))
+        if not self.sma.is_ready:
+            return
+        uptrend = bar.close > self.sma.value
+        held = ctx.position(self.symbol) > 0
+        if not held and level > self.params.entry and uptrend:
+            ctx.order_target_percent(self.symbol, self.params.fraction, tag=f"s={level:.2f}")
+        elif held and (level < self.params.exit or not uptrend):
+            ctx.order_target_percent(self.symbol, 0.0, tag=f"s={level:.2f}")
