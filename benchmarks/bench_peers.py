@@ -226,6 +226,7 @@ def benchmark(bars: int, repeat: int, work: Path) -> dict[str, Any]:
     for engine in engines:
         run_once(engine, warm, work / f"warm-{engine.key}")
     inputs = prepare(work, bars, with_backtesting)
+    commit = _commit()  # what is measured, before anything else can commit
     walls: dict[str, list[float]] = {e.key: [] for e in engines}
     peaks: dict[str, list[float]] = {e.key: [] for e in engines}
     outs: dict[str, Path] = {}
@@ -240,7 +241,7 @@ def benchmark(bars: int, repeat: int, work: Path) -> dict[str, Any]:
     results: dict[str, dict[str, Any]] = {}
     for engine in engines:
         trades = engine.trades(outs[engine.key])
-        version = f"kestrel {_commit()}" if engine.key.startswith("kestrel") else ""
+        version = f"kestrel {commit}" if engine.key.startswith("kestrel") else ""
         results[engine.key] = {
             "engine": engine.label,
             "version": version or peer_version(outs[engine.key]),

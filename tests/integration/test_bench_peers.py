@@ -10,6 +10,7 @@ always run; backtesting.py runs when its venv exists (``python benchmarks/bench_
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -32,6 +33,7 @@ def _bench() -> ModuleType:
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up while it is built
     spec.loader.exec_module(module)
     return module
 
