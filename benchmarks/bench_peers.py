@@ -21,7 +21,8 @@ count and, trade by trade, entry and exit time and price (prices to 1e-8: Kestre
 fills to the 0.0001 tick, which moves a few by an ulp) and, for the floor, which follows
 Kestrel's sizing, the quantity. A difference is printed on stderr in capitals and the exit
 code is 1 (after the JSON is written). Out: a table, the ratios (Kestrel / backtesting.py,
-Kestrel / floor) and, with ``--json``, all of it with the date and the machine;
+Kestrel / floor) and, with ``--json``, all of it with the date and the machine (Kestrel's
+version: the last commit that changed engine/, strategies/ or pyproject.toml);
 ``benchmarks/peers_table.py`` renders ``benchmarks/peers_results.json`` into the README.
 
     python benchmarks/bench_peers.py --install-peers --json benchmarks/peers_results.json
@@ -270,10 +271,15 @@ def benchmark(bars: int, repeat: int, work: Path) -> dict[str, Any]:
 
 
 def _commit() -> str:
+    """The last commit that changed the engine or the strategies (+dirty: edited since)."""
+    paths = ["--", "engine", "strategies", "pyproject.toml"]
     done = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ["git", "log", "-1", "--format=%h", *paths], capture_output=True, text=True, check=False
     )
-    return done.stdout.strip() or "unknown commit"
+    edited = subprocess.run(
+        ["git", "status", "--porcelain", *paths], capture_output=True, text=True, check=False
+    )
+    return (done.stdout.strip() or "unknown commit") + ("+dirty" if edited.stdout.strip() else "")
 
 
 def show(figures: dict[str, Any]) -> None:
