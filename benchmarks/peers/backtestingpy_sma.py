@@ -55,6 +55,12 @@ class SmaCross(Strategy):
             self.position.close()
 
 
+def _iso(stamps: np.ndarray) -> list[str]:  # type: ignore[type-arg]
+    """ISO-8601 UTC to the second, as Kestrel writes times (only the trades' bars)."""
+    seconds = stamps.astype("datetime64[s]")
+    return [f"{text}Z" for text in np.datetime_as_string(seconds, unit="s")]
+
+
 def main() -> None:
     """Run the backtest on the bars file and write the closed trades as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -90,13 +96,13 @@ def main() -> None:
         warnings.simplefilter("ignore")  # "some trades remain open": expected, see above
         stats = backtest.run()
     trades = stats["_trades"]
-    times = np.char.add(np.datetime_as_string(stamps.astype("datetime64[s]"), unit="s"), "Z")
+    entries, exits = trades["EntryBar"].to_numpy(), trades["ExitBar"].to_numpy()
     rows = [
-        [str(times[a]), float(p), str(times[b]), float(q), float(abs(size))]
+        [a, float(p), b, float(q), float(abs(size))]
         for a, p, b, q, size in zip(
-            trades["EntryBar"],
+            _iso(stamps[entries]),
             trades["EntryPrice"],
-            trades["ExitBar"],
+            _iso(stamps[exits]),
             trades["ExitPrice"],
             trades["Size"],
             strict=True,
