@@ -215,7 +215,7 @@ def check(engines: list[Engine], outs: dict[str, Path]) -> dict[str, list[str]]:
 
 def _ratio(results: dict[str, dict[str, Any]], top: str, bottom: str) -> float | None:
     if top in results and bottom in results:
-        return round(results[top]["wall_s"] / results[bottom]["wall_s"], 3)
+        return round(float(results[top]["wall_s"]) / float(results[bottom]["wall_s"]), 3)
     return None
 
 

@@ -55,7 +55,7 @@ class SmaCross(Strategy):
             self.position.close()
 
 
-def _iso(stamps: np.ndarray) -> list[str]:  # type: ignore[type-arg]
+def _iso(stamps: np.ndarray) -> list[str]:
     """ISO-8601 UTC to the second, as Kestrel writes times (only the trades' bars)."""
     seconds = stamps.astype("datetime64[s]")
     return [f"{text}Z" for text in np.datetime_as_string(seconds, unit="s")]

@@ -42,7 +42,7 @@ from numba import njit
 
 
 @njit(cache=True)
-def sma(x: np.ndarray, period: int) -> np.ndarray:  # type: ignore[type-arg]
+def sma(x: np.ndarray, period: int) -> np.ndarray:
     """Simple moving average by a running sum; NaN for the first ``period - 1`` bars."""
     n = x.shape[0]
     out = np.full(n, np.nan)
@@ -59,13 +59,13 @@ def sma(x: np.ndarray, period: int) -> np.ndarray:  # type: ignore[type-arg]
 
 @njit(cache=True)
 def crossover_loop(
-    open_: np.ndarray,  # type: ignore[type-arg]
-    close: np.ndarray,  # type: ignore[type-arg]
-    fast: np.ndarray,  # type: ignore[type-arg]
-    slow: np.ndarray,  # type: ignore[type-arg]
+    open_: np.ndarray,
+    close: np.ndarray,
+    fast: np.ndarray,
+    slow: np.ndarray,
     cash: float,
     fee: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (entry bar, exit bar, quantity) of every closed round trip, in order."""
     n = close.shape[0]
     entries = np.empty(n // 2 + 1, np.int64)
@@ -101,7 +101,7 @@ def crossover_loop(
     return entries[:count], exits[:count], quantities[:count]
 
 
-def _iso(stamps: np.ndarray) -> list[str]:  # type: ignore[type-arg]
+def _iso(stamps: np.ndarray) -> list[str]:
     """ISO-8601 UTC to the second, as Kestrel writes times (only the trades' bars)."""
     seconds = stamps.astype("datetime64[s]")
     return [f"{text}Z" for text in np.datetime_as_string(seconds, unit="s")]
