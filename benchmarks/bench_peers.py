@@ -21,8 +21,9 @@ count and, trade by trade, entry and exit time and price (prices to 1e-8: Kestre
 fills to the 0.0001 tick, which moves a few by an ulp) and, for the floor, which follows
 Kestrel's sizing, the quantity. A difference is printed on stderr in capitals and the exit
 code is 1 (after the JSON is written). Out: a table, the ratios (Kestrel / backtesting.py,
-Kestrel / floor) and, with ``--json``, all of it with the date and the machine (Kestrel's
-version: the last commit that changed engine/, strategies/ or pyproject.toml);
+Kestrel / floor: best against best, and the median of each round's ratio) and, with
+``--json``, all of it with the date and the machine (Kestrel's version: the last commit
+that changed engine/, strategies/ or pyproject.toml);
 ``benchmarks/peers_table.py`` renders ``benchmarks/peers_results.json`` into the README.
 
     python benchmarks/bench_peers.py --install-peers --json benchmarks/peers_results.json
@@ -36,6 +37,7 @@ import csv
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -214,9 +216,27 @@ def check(engines: list[Engine], outs: dict[str, Path]) -> dict[str, list[str]]:
 
 
 def _ratio(results: dict[str, dict[str, Any]], top: str, bottom: str) -> float | None:
+    """Best wall time against best wall time (None when either engine did not run)."""
     if top in results and bottom in results:
         return round(float(results[top]["wall_s"]) / float(results[bottom]["wall_s"]), 3)
     return None
+
+
+def _round_ratio(results: dict[str, dict[str, Any]], top: str, bottom: str) -> float | None:
+    """The median over the rounds of each round's ratio: the engines of one round ran
+    back to back, under about the same load, so this moves less on a busy machine."""
+    if top in results and bottom in results:
+        pairs = zip(results[top]["walls_s"], results[bottom]["walls_s"], strict=True)
+        return round(statistics.median(a / b for a, b in pairs), 3)
+    return None
+
+
+PAIRS = {
+    "kestrel --no-db / backtesting.py": ("kestrel", "backtesting.py"),
+    "kestrel with store / backtesting.py": ("kestrel+store", "backtesting.py"),
+    "kestrel --no-db / floor": ("kestrel", "floor"),
+    "kestrel with store / floor": ("kestrel+store", "floor"),
+}
 
 
 def benchmark(bars: int, repeat: int, work: Path) -> dict[str, Any]:
@@ -254,17 +274,16 @@ def benchmark(bars: int, repeat: int, work: Path) -> dict[str, Any]:
             "first_trade": list(trades[0]) if trades else None,
             "last_trade": list(trades[-1]) if trades else None,
         }
-    ratios = {
-        "kestrel --no-db / backtesting.py": _ratio(results, "kestrel", "backtesting.py"),
-        "kestrel with store / backtesting.py": _ratio(results, "kestrel+store", "backtesting.py"),
-        "kestrel --no-db / floor": _ratio(results, "kestrel", "floor"),
-        "kestrel with store / floor": _ratio(results, "kestrel+store", "floor"),
-    }
+    ratios = {name: _ratio(results, *pair) for name, pair in PAIRS.items()}
+    medians = {name: _round_ratio(results, *pair) for name, pair in PAIRS.items()}
     return {
         "bars": bars,
         "repeat": repeat,
         "rows": [results[e.key] | {"key": e.key} for e in engines],
         "ratios": {name: value for name, value in ratios.items() if value is not None},
+        "ratios_median_of_rounds": {
+            name: value for name, value in medians.items() if value is not None
+        },
         "same_trades": not any(mismatches.values()),
         "mismatches": {key: found for key, found in mismatches.items() if found},
     }
@@ -293,8 +312,10 @@ def show(figures: dict[str, Any]) -> None:
         )
     if not any(row["key"] == "backtesting.py" for row in figures["rows"]):
         print("backtesting.py: skipped (no benchmarks/.peers-venv: run with --install-peers)")
+    medians = figures.get("ratios_median_of_rounds", {})
     for name, value in figures["ratios"].items():
-        print(f"{name}: {value:.2f}")
+        median = f" (median of the rounds' ratios {medians[name]:.2f})" if name in medians else ""
+        print(f"{name}: {value:.2f} best against best{median}")
     for key, found in figures["mismatches"].items():
         for line in found:
             print(f"TRADES DIFFER: {key} vs kestrel: {line}", file=sys.stderr)

@@ -63,9 +63,15 @@ def render(figures: dict[str, Any]) -> str:
             f"| {row['peak_mib']:,.0f} MiB |"
         )
     lines.append("")
+    lines.append(
+        "| ratio of wall times | best against best | median of the rounds' ratios "
+        "| issue 13's target |"
+    )
+    lines.append("|---|---:|---:|---:|")
+    medians = figures["ratios_median_of_rounds"]
     for name, value in figures["ratios"].items():
         target = TARGETS["backtesting.py" if name.endswith("backtesting.py") else "floor"]
-        lines.append(f"- {name}: **{value:.2f}** (issue 13's target: ≤ {target:.2f})")
+        lines.append(f"| {name} | {value:.2f} | {medians[name]:.2f} | ≤ {target:.2f} |")
     return "\n".join(lines)
 
 
