@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_CONFIG ?= configs/sma_cross_btc.toml
 
-.PHONY: demo test install dev lint typecheck pytest bench clean chromium
+.PHONY: demo test install dev lint typecheck pytest bench clean chromium peers
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,16 @@ lint: dev
 typecheck: dev
 	$(BIN)/mypy
 
-pytest: dev
+# backtesting.py in its own venv (never the project's), so that the benchmark's trade-equality
+# test (tests/integration/test_bench_peers.py) runs; without the package registry it skips.
+PEERS := benchmarks/.peers-venv
+$(PEERS)/.installed: benchmarks/peers/requirements.txt
+	@($(PYTHON) -m venv $(PEERS) && $(PEERS)/bin/python -m pip install --quiet -r $< && touch $@) \
+	  || (rm -rf $(PEERS); echo "backtesting.py could not be installed: its benchmark test will skip")
+
+peers: $(PEERS)/.installed
+
+pytest: dev peers
 	$(BIN)/pytest --cov=engine --cov-report=term --cov-fail-under=80 -q
 
 # The HTML report's browser test needs Debian's chromium: install it when missing (works as
@@ -53,4 +62,4 @@ bench: install
 	$(BIN)/python benchmarks/bench_backtest.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage
+	rm -rf $(VENV) $(PEERS) .mypy_cache .pytest_cache .ruff_cache .coverage
