@@ -1,0 +1,1 @@
+"""Parameter search, overfitting guards and walk-forward analysis (filled in below)."""
