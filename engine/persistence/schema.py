@@ -15,8 +15,8 @@ removes its files; existing runs become ``complete``), ``runs.writer``
 a live one) and ``runs.params_json`` (the strategy parameters, backfilled from each stored
 config, so ``runs list`` can filter and sort on them), plus an index on ``created_at``.
 3 adds ``paper_accounts`` and ``paper_journal``. 4 adds ``sweeps`` and ``sweep_trials`` (a
-parameter sweep and one row per trial: `engine.persistence.sweeps`). A later release appends a function to
-`MIGRATIONS`; stored runs are kept.
+parameter sweep and one row per trial: `engine.persistence.sweeps`). A later release appends
+a function to `MIGRATIONS`; stored runs are kept.
 
 Why not Alembic: migrations here must run inside the same locked transaction that creates
 a fresh store (many processes start together), on SQLite and PostgreSQL alike, from an

@@ -54,7 +54,8 @@ class SweepStore:
             return found[0]
         if found:
             raise RunLookupError(f"sweep {text!r} is ambiguous: {', '.join(sorted(found)[:5])}")
-        raise RunLookupError(f"no sweep {text!r} in {self.store.display_url}{did_you_mean(text, ids)}")
+        hint = did_you_mean(text, ids)
+        raise RunLookupError(f"no sweep {text!r} in {self.store.display_url}{hint}")
 
     def list_sweeps(self) -> list[dict[str, Any]]:
         """Return every sweep (newest first) with its trial count."""
@@ -95,9 +96,9 @@ class SweepStore:
         """Return a sweep's stored trials by number (``params``/``metrics`` decoded)."""
         columns = [c for c in sweep_trials.columns if with_returns or c.name != "returns"]
         rows = self.store.read(
-            select(*columns).where(sweep_trials.c.sweep_id == sweep_id).order_by(
-                sweep_trials.c.trial
-            )
+            select(*columns)
+            .where(sweep_trials.c.sweep_id == sweep_id)
+            .order_by(sweep_trials.c.trial)
         )
         for row in rows:
             row["params"] = json.loads(row.pop("params_json"))
@@ -110,9 +111,7 @@ class SweepStore:
         self.store.transact(
             f"updating sweep {sweep_id}",
             lambda c: c.execute(
-                update(sweep_trials)
-                .where(sweep_trials.c.sweep_id == sweep_id)
-                .values(returns=None)
+                update(sweep_trials).where(sweep_trials.c.sweep_id == sweep_id).values(returns=None)
             ),
         )
 
