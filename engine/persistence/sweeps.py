@@ -46,7 +46,7 @@ class SweepStore:
         Raises:
             RunLookupError: No sweep, or several, match.
         """
-        ids = [r["sweep_id"] for r in self.store.read(select(sweeps.c.sweep_id))]
+        ids = [str(r["sweep_id"]) for r in self.store.read(select(sweeps.c.sweep_id))]
         if text in ids:
             return text
         found = [sweep_id for sweep_id in ids if sweep_id.startswith(text)]
