@@ -21,7 +21,7 @@ from tests.integration.conftest import REPO, CliRunner, assert_one_line_error
 
 # SmaCross that raises on its 100th bar when fast == 10 (a bug one parameter point hits),
 # and sleeps a little per run when asked to (so a test can kill a sweep mid-way).
-STRATEGY = '''
+STRATEGY = """
 import time
 from strategies.sma_cross import SmaCross
 
@@ -37,7 +37,7 @@ class Fragile(SmaCross):
         if self.params.fast == 10 and self.seen == 100:
             raise ZeroDivisionError("fast 10 divides by zero")
         super().on_bar(ctx, bar)
-'''
+"""
 
 
 def write_config(folder: Path, strategy: str = "strategies.sma_cross:SmaCross") -> Path:

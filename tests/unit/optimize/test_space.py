@@ -36,7 +36,7 @@ def test_ranges_are_inclusive_and_typed() -> None:
     ],
 )
 def test_bad_params_say_what_to_fix(text: str, fragment: str) -> None:
-    with pytest.raises(ConfigError, match=".*") as caught:
+    with pytest.raises(ConfigError) as caught:
         parse_param(text, NAMES)
     assert fragment in str(caught.value)
 
