@@ -169,13 +169,14 @@ class RayExecutor:
         resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
         self.workers = int(resources.get("CPU", workers or 1))
         self.batch_size = batch_size
+        self.retried: set[int] = set()  # numbers of the trials run a second time
         self._data = ray.put(SweepData.load(config))
         self._task = ray.remote(max_retries=1)(run_trials)
 
     def run(self, specs: Iterable[TrialSpec]) -> Iterator[TrialResult]:
         """Yield each spec's result; a failed trial is run once more before it is yielded."""
         ray = self._ray
-        retried: set[int] = set()
+        retried = self.retried
         batches: dict[Any, list[TrialSpec]] = {}
         queue = iter(specs)
         batch: list[TrialSpec] = []
