@@ -39,7 +39,7 @@ from rich.table import Table
 from engine.config import RunConfig, dump_config, load_config
 from engine.errors import Interrupted, UsageError
 from engine.optimize.executors import make_executor
-from engine.optimize.search import SweepSpec, rank, result_from_row, sweep_id
+from engine.optimize.search import SweepSpec, pareto_front, rank, result_from_row, sweep_id
 from engine.optimize.space import Constraint, parse_constraint, parse_param
 from engine.optimize.sweep import SweepOutcome, execute_sweep
 from engine.optimize.trial import COMPLETE, TrialResult, trial_config
@@ -47,6 +47,7 @@ from engine.paths import project_root
 from engine.persistence import RunStore, resolve_db_url
 from engine.persistence.store import check_db_url
 from engine.persistence.sweeps import SweepStore
+from engine.report.sweep_page import SweepPoint, SweepView, render_sweep
 from engine.runtime import finish_run, run_backtest
 from engine.strategy import load_strategy_class
 
@@ -88,6 +89,10 @@ def optimize(
         bool, typer.Option("--store-returns", help="Keep each trial's daily returns stored.")
     ] = False,
     top: Annotated[int, typer.Option(help="Rows of the ranked table.")] = 20,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="The sweep's page (default backtests/sweeps/<sweep>.html)."),
+    ] = None,
     overrides: Annotated[
         list[str] | None, typer.Option("--set", help="Override a config value: key=value.")
     ] = None,
@@ -139,7 +144,10 @@ def optimize(
             sweeps.drop_returns(sweep)
     _print_table(outcome.results, spec, top)
     _print_guards(outcome.guards)
+    target = html or out_root / "sweeps" / f"{sweep}.html"
+    page = _write_page(outcome, spec, sweep, run_config.strategy.path, target)
     _keep_best(outcome.results, spec, keep_best, run_config, store, out_root)
+    _console().print(f"page: {page}", markup=False)
     _console().print(f"sweep: {sweep} ({len(outcome.results)} trials)", markup=False)
     _console().print(f"stored in: {store.display_url}", markup=False)
 
@@ -297,6 +305,23 @@ def _keep_best(
         run = run_backtest(trial_config(config, result.params))
         run_id, folder = finish_run(run, out_dir=None, store=store, out_root=out_root)
         _console().print(f"trial {result.number}: run {run_id} in {folder}", markup=False)
+
+
+def _write_page(
+    outcome: SweepOutcome, spec: SweepSpec, sweep: str, strategy: str, path: Path
+) -> Path:
+    points = tuple(
+        SweepPoint(
+            r.number, r.params, tuple(r.value(o) for o in spec.objectives), r.status, r.error
+        )
+        for r in rank(outcome.results, spec)
+    )
+    front = tuple(r.number for r in pareto_front(outcome.results, spec))
+    view = SweepView(
+        sweep, strategy, tuple(p.name for p in spec.params), spec.objectives,
+        spec.directions(), points, front if len(spec.objectives) == 2 else (), outcome.guards,
+    )  # fmt: skip
+    return render_sweep(view, path)
 
 
 def register(app: typer.Typer) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,6 +57,14 @@ def sweep_of(out: str) -> str:
     return line.split()[1]
 
 
+def page_charts(out: str) -> dict[str, dict[str, Any]]:
+    """Return the sweep page's chart figures by island id (the page path is printed)."""
+    line = next(line for line in out.splitlines() if line.startswith("page: "))
+    text = Path(line.removeprefix("page: ")).read_text()
+    found = re.findall(r'data-chart="chart-(\w+)">(.*?)</script>', text)
+    return {name: json.loads(body) for name, body in found}
+
+
 def stored_trials(url: str, sweep: str) -> list[dict[str, object]]:
     store = RunStore(url)
     try:
@@ -98,6 +108,17 @@ def test_grid_trials_are_rows_with_the_metrics_of_a_plain_backtest(
     assert row["status"] == "complete"
     assert row["guards"]["chosen"] == best["trial"]
     assert 0.0 <= row["guards"]["pbo"]["pbo"] <= 1.0
+    charts = page_charts(result.out)
+    assert sorted(charts) == ["heatmap", "parallel"]  # one objective: no Pareto front
+    heat = charts["heatmap"]["data"][0]
+    assert (heat["x"], heat["y"]) == (["5", "10", "15"], ["20", "40"])
+    for trial in trials:
+        fast, slow = trial["params"]["fast"], trial["params"]["slow"]  # type: ignore[index]
+        cell = heat["z"][heat["y"].index(str(slow))][heat["x"].index(str(fast))]
+        assert cell == trial["value"]
+    lines = charts["parallel"]["data"][0]
+    assert [d["label"] for d in lines["dimensions"]] == ["fast", "slow", "sharpe"]
+    assert len(lines["line"]["color"]) == 6
     # returns are kept only on request
     assert all(r["returns"] is None for r in SweepStore(store).trials(sweep, with_returns=True))
 
@@ -249,3 +270,15 @@ def test_two_objectives_use_nsga2_and_print_both(kestrel: CliRunner, tmp_path: P
     assert "max_drawdo" in header
     trials = stored_trials(url, sweep_of(result.out))
     assert len(trials) == 6
+    pareto = page_charts(result.out)["pareto"]["data"]
+    scored = [t for t in trials if t["status"] == "complete" and t["value"] is not None]
+    assert len(pareto[0]["x"]) == len(scored)
+    front = list(zip(pareto[1]["x"], pareto[1]["y"], strict=True))
+    assert front  # every front point is beaten by no trial on both objectives
+    for x, y in front:
+        assert not any(
+            t["metrics"]["sharpe"] >= x
+            and t["metrics"]["max_drawdown"] >= y  # type: ignore[index]
+            and (t["metrics"]["sharpe"], t["metrics"]["max_drawdown"]) != (x, y)  # type: ignore[index]
+            for t in scored
+        )
