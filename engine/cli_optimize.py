@@ -38,11 +38,13 @@ from rich.table import Table
 
 from engine.config import RunConfig, dump_config, load_config
 from engine.errors import Interrupted, UsageError
+from engine.feeds import BarFrame
 from engine.optimize.executors import make_executor
 from engine.optimize.search import SweepSpec, pareto_front, rank, result_from_row, sweep_id
 from engine.optimize.space import Constraint, parse_constraint, parse_param
 from engine.optimize.sweep import SweepOutcome, execute_sweep
-from engine.optimize.trial import COMPLETE, TrialResult, trial_config
+from engine.optimize.trial import COMPLETE, SweepData, TrialResult, trial_config
+from engine.optimize.walkforward import WalkForward, plan_windows, walk_forward, write_walkforward
 from engine.paths import project_root
 from engine.persistence import RunStore, resolve_db_url
 from engine.persistence.store import check_db_url
@@ -324,6 +326,96 @@ def _write_page(
     return render_sweep(view, path)
 
 
+def walkforward(
+    config: Annotated[Path, typer.Argument(help="Run config (TOML).")],
+    param: Annotated[
+        list[str],
+        typer.Option("--param", help="name=start:stop:step or name=a,b,c (repeatable)."),
+    ],
+    in_sample: Annotated[int, typer.Option("--in-sample", help="In-sample bars per window.")],
+    out_of_sample: Annotated[
+        int, typer.Option("--out-of-sample", help="Out-of-sample bars per window.")
+    ],
+    scheme: Annotated[str, typer.Option(help="rolling or anchored in-sample windows.")] = (
+        "rolling"
+    ),
+    objective: Annotated[str, typer.Option(help="Metric chosen on in-sample.")] = "sharpe",
+    method: Annotated[str, typer.Option(help="grid or random.")] = "grid",
+    trials: Annotated[int | None, typer.Option(help="Budget of random.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of random draws.")] = 0,
+    constraint: Annotated[str | None, typer.Option(help='e.g. "fast < slow".')] = None,
+    executor: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Processes (default: every core).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder (default backtests/walkforward/<name>).")
+    ] = None,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a config value: key=value.")
+    ] = None,
+) -> None:
+    """Optimize on rolling/anchored in-sample windows; trade each choice out of sample."""
+    run_config = load_config(config, overrides or [])
+    strategy_class = load_strategy_class(run_config.strategy.path, run_config.base_dir)
+    names = [f.name for f in dataclasses.fields(strategy_class.Params)]
+    specs = tuple(parse_param(text, names) for text in param)
+    spec = SweepSpec(specs, (objective,), method, trials, seed, constraint)
+    rule = parse_constraint(constraint, names) if constraint else None
+    bars = next(f for f in SweepData.load(run_config).frames if isinstance(f, BarFrame))
+    windows = plan_windows(len(bars), in_sample, out_of_sample, scheme)
+    result = walk_forward(
+        run_config,
+        spec,
+        windows,
+        lambda window_config: make_executor(executor, window_config, workers, address),
+        rule,
+    )
+    folder = out or project_root(run_config.base_dir) / "backtests" / "walkforward" / (
+        run_config.run.name
+    )
+    _print_walkforward(result, spec)
+    written = write_walkforward(result, run_config, folder)
+    _console().print(f"artifacts: {folder} ({', '.join(p.name for p in written)})", markup=False)
+
+
+def _print_walkforward(result: WalkForward, spec: SweepSpec) -> None:
+    table = Table(
+        title=f"walk-forward: {len(result.windows)} windows, chosen by {spec.objectives[0]}"
+    )
+    for column in ("window", "in-sample", "out-of-sample", "params", "IS", "OOS", "OOS return"):
+        table.add_column(column, justify="right")
+    objective = spec.objectives[0]
+    for row in result.windows:
+        inside, outside = row.is_metrics or {}, row.oos_metrics or {}
+        table.add_row(
+            str(row.window.index),
+            f"{row.is_start[:10]} → {row.is_end[:10]}",
+            f"{row.oos_start[:10]} → {row.oos_end[:10]}",
+            "—" if row.params is None else ", ".join(f"{k}={v}" for k, v in row.params.items()),
+            _cell(inside.get(objective)),
+            _cell(outside.get(objective)),
+            _cell(outside.get("total_return"), percent=True),
+        )
+    out = _console()
+    out.print(table)
+    metrics = result.metrics
+    out.print(
+        f"stitched out-of-sample: return {_cell(metrics.get('total_return'), percent=True)}, "
+        f"Sharpe {_cell(metrics.get('sharpe'))}, max drawdown "
+        f"{_cell(metrics.get('max_drawdown'), percent=True)}, trades "
+        f"{_cell(metrics.get('num_trades'))}",
+        markup=False,
+    )
+    out.print(f"walk-forward efficiency (OOS / IS CAGR): {_cell(result.efficiency)}", markup=False)
+    for name, figures in result.stability.items():
+        out.print(
+            f"{name}: chosen {figures['values']}, {figures['changes']} changes, "
+            f"coefficient of variation {_cell(figures['cv'])}",
+            markup=False,
+        )
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``optimize`` to ``app``."""
+    """Add ``optimize`` and ``walkforward`` to ``app``."""
     app.command("optimize")(optimize)
+    app.command("walkforward")(walkforward)

@@ -38,7 +38,14 @@ from engine.config import RunConfig
 from engine.errors import ConfigError
 from engine.optimize.trial import FAILED, SweepData, TrialResult, TrialSpec, run_trial, run_trials
 
-__all__ = ["Executor", "LocalExecutor", "RayExecutor", "default_workers", "make_executor"]
+__all__ = [
+    "Executor",
+    "InlineExecutor",
+    "LocalExecutor",
+    "RayExecutor",
+    "default_workers",
+    "make_executor",
+]
 
 _WORKER: dict[str, SweepData] = {}  # per worker process: the data its initializer loaded
 
@@ -139,6 +146,22 @@ class LocalExecutor:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+class InlineExecutor:
+    """Trials one after another in this process (tests, notebooks, one-core machines)."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.workers = 1
+        self._data = SweepData.load(config)
+
+    def run(self, specs: Iterable[TrialSpec]) -> Iterator[TrialResult]:
+        """Yield each spec's result in order."""
+        for spec in specs:
+            yield run_trial(self._data, spec)
+
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 class RayExecutor:
