@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 import os
 import sys
 from collections.abc import Sequence
@@ -36,12 +37,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from engine.cli_report import open_store, parse_condition
 from engine.config import RunConfig, dump_config, load_config
-from engine.errors import Interrupted, UsageError
+from engine.errors import Interrupted, QueryError, UsageError, did_you_mean
 from engine.feeds import BarFrame
 from engine.optimize.executors import make_executor
 from engine.optimize.search import SweepSpec, pareto_front, rank, result_from_row, sweep_id
-from engine.optimize.space import Constraint, parse_constraint, parse_param
+from engine.optimize.space import Constraint, ParamSpec, parse_constraint, parse_param
 from engine.optimize.sweep import SweepOutcome, execute_sweep
 from engine.optimize.trial import COMPLETE, SweepData, TrialResult, trial_config
 from engine.optimize.walkforward import WalkForward, plan_windows, walk_forward, write_walkforward
@@ -415,7 +417,72 @@ def _print_walkforward(result: WalkForward, spec: SweepSpec) -> None:
         )
 
 
+sweeps_app = typer.Typer(help="List stored parameter sweeps and show their trials.")
+_COMPARE = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "==": operator.eq, "!=": operator.ne,
+}  # fmt: skip
+
+
+@sweeps_app.command("list")
+def sweeps_list(
+    db: Annotated[str | None, typer.Option("--db", help="Run store URL.")] = None,
+) -> None:
+    """List the stored sweeps, newest first."""
+    table = Table()
+    for column in ("sweep", "name", "created", "status", "trials"):
+        table.add_column(column)
+    for row in SweepStore(open_store(db)).list_sweeps():
+        table.add_row(
+            row["sweep_id"], row["name"], row["created_at"][:19], row["status"], str(row["trials"])
+        )
+    _console().print(table)
+
+
+@sweeps_app.command("show")
+def sweeps_show(
+    sweep: Annotated[str, typer.Argument(help="Sweep id (or a unique prefix).")],
+    where: Annotated[
+        list[str] | None,
+        typer.Option("--where", help="Keep trials where PARAM_OR_METRIC OP NUMBER (repeatable)."),
+    ] = None,
+    top: Annotated[int, typer.Option(help="Rows of the ranked table.")] = 20,
+    db: Annotated[str | None, typer.Option("--db", help="Run store URL.")] = None,
+) -> None:
+    """Show a sweep's trials best first (filtered by parameters or metrics) and its guards."""
+    sweeps = SweepStore(open_store(db))
+    row = sweeps.get_sweep(sweeps.resolve_id(sweep))
+    assert row is not None  # just resolved
+    stored = row["spec"]
+    params = tuple(
+        ParamSpec(p["name"], tuple(p["values"]), p["low"], p["high"], p["step"])
+        for p in stored["params"]
+    )
+    spec = SweepSpec(
+        params, tuple(stored["objectives"]), stored["method"],
+        None if stored["method"] == "grid" else stored["trials"], stored["seed"],
+        stored["constraint"],
+    )  # fmt: skip
+    results = [result_from_row(r) for r in sweeps.trials(row["sweep_id"])]
+    for text in where or []:
+        name, op, value = parse_condition(text)
+        known = {*(p.name for p in params), *(k for r in results for k in (r.metrics or {}))}
+        if name not in known:
+            raise QueryError(f"--where {text!r}: no parameter or metric {name!r}"
+                             f"{did_you_mean(name, known)}")  # fmt: skip
+        results = [r for r in results if _holds(r, name, op, value)]
+    _console().print(f"sweep: {row['sweep_id']} ({row['status']})", markup=False)
+    _print_table(results, spec, top)
+    _print_guards(row["guards"] or {"reason": "the sweep has not finished"})
+
+
+def _holds(result: TrialResult, name: str, op: str, value: float) -> bool:
+    found = result.params.get(name, (result.metrics or {}).get(name))
+    return isinstance(found, int | float) and bool(_COMPARE[op](found, value))
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``optimize`` and ``walkforward`` to ``app``."""
+    """Add ``optimize``, ``walkforward`` and ``sweeps list|show`` to ``app``."""
     app.command("optimize")(optimize)
     app.command("walkforward")(walkforward)
+    app.add_typer(sweeps_app, name="sweeps")

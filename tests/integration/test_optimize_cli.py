@@ -185,6 +185,21 @@ def test_the_same_sweep_again_needs_resume_and_resume_shows_it(
     assert table == [line for line in shown.out.splitlines() if line.startswith("│")]
     guards = [line for line in first.out.splitlines() if "deflated" in line]
     assert guards == [line for line in shown.out.splitlines() if "deflated" in line]
+    url = f"sqlite:///{tmp_path}/k.db"
+    listed = kestrel("sweeps", "list", "--db", url)
+    assert sweep_of(first.out) in listed.out
+    assert "complete" in listed.out
+    prefix = sweep_of(first.out)[:-4]
+    both = kestrel("sweeps", "show", prefix, "--db", url)
+    assert [line for line in both.out.splitlines() if line.startswith("│")] == table
+    only = kestrel("sweeps", "show", prefix, "--where", "fast>5", "--db", url)
+    rows = [line.split("│") for line in only.out.splitlines() if line.startswith("│")]
+    assert [int(row[3]) for row in rows] == [10]  # the fast column
+    assert guards[0] in only.out
+    typo = kestrel("sweeps", "show", prefix, "--where", "fsat>5", "--db", url)
+    assert_one_line_error(typo, "no parameter or metric 'fsat'", "did you mean 'fast'")
+    missing = kestrel("sweeps", "show", "nope", "--db", url)
+    assert_one_line_error(missing, "no sweep 'nope'")
 
 
 def test_a_killed_sweep_resumed_ends_as_an_uninterrupted_one(
