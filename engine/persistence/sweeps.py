@@ -28,6 +28,9 @@ class SweepStore:
 
     def __init__(self, store: RunStore) -> None:
         self.store = store
+        # Version 4 creates these tables; a store at version 4 from a branch that gave the
+        # number to other tables lacks them: create them then, never drop or change anything.
+        store.ensure_tables(sweeps, sweep_trials)
 
     def get_sweep(self, sweep_id: str) -> dict[str, Any] | None:
         """Return a sweep's row (``spec`` and ``guards`` decoded), or None."""

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +43,13 @@ class Fragile(SmaCross):
 """
 
 
-def write_config(folder: Path, strategy: str = "strategies.sma_cross:SmaCross") -> Path:
+def write_config(
+    folder: Path, strategy: str = "strategies.sma_cross:SmaCross", name: str = "sweep_test"
+) -> Path:
     (folder / "fragile.py").write_text(STRATEGY)
     config = folder / "sweep.toml"
     config.write_text(
-        f'[run]\nname = "sweep_test"\n[[data]]\npath = "{REPO / "data" / "GOOG.csv"}"\n'
+        f'[run]\nname = "{name}"\n[[data]]\npath = "{REPO / "data" / "GOOG.csv"}"\n'
         f'symbol = "GOOG"\n[strategy]\npath = "{strategy}"\nparams = {{ fast = 10, slow = 30 }}\n'
     )
     return config
@@ -297,3 +300,66 @@ def test_two_objectives_use_nsga2_and_print_both(kestrel: CliRunner, tmp_path: P
             and (t["metrics"]["sharpe"], t["metrics"]["max_drawdown"]) != (x, y)  # type: ignore[index]
             for t in scored
         )
+
+
+def test_ctrl_c_keeps_the_finished_trials_and_exits_130(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "fragile.py:Fragile")
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "KESTREL_TEST_TRIAL_SLEEP": "0.1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "optimize", str(config), "--param", "fast=2:40:1",
+         "--db", url, "--workers", "2"],
+        cwd=REPO, env=env, start_new_session=True, text=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        store = RunStore(url)
+        rows = SweepStore(store).list_sweeps()
+        store.engine.dispose()
+        if rows and rows[0]["trials"] >= 4:
+            break
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole group
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("interrupted: sweep sweep_test-")
+    assert "--resume" in lines[0]
+    store = RunStore(url)
+    sweeps = SweepStore(store)
+    (row,) = sweeps.list_sweeps()
+    kept = sweeps.trials(row["sweep_id"])
+    assert f"its {len(kept)} finished trials are stored" in lines[0]
+    assert 4 <= len(kept) < 39
+    assert row["status"] == "interrupted"
+    assert all(t["status"] == "complete" for t in kept)
+
+
+@pytest.mark.postgres
+def test_a_sweep_and_its_optuna_study_on_postgres(
+    postgres_url: str, kestrel: CliRunner, tmp_path: Path
+) -> None:
+    optuna = pytest.importorskip("optuna")
+    config = write_config(tmp_path, name=f"pg_sweep_{uuid.uuid4().hex[:8]}")
+    result = kestrel(
+        "optimize", str(config), "--param", "fast=2:20:2", "--param", "slow=30:90:10",
+        "--method", "optuna", "--trials", "4", "--workers", "2", "--db", postgres_url,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    sweep = sweep_of(result.out)
+    store = RunStore(postgres_url)
+    sweeps = SweepStore(store)
+    try:
+        trials = sweeps.trials(sweep)
+        assert len(trials) == 4
+        study = optuna.load_study(study_name=sweep, storage=postgres_url)
+        assert sorted(t.number for t in study.trials) == sorted(t["trial"] for t in trials)
+        row = sweeps.get_sweep(sweep)
+        assert row is not None
+        assert row["status"] == "complete"
+    finally:
+        sweeps.delete_sweep(sweep)
+        optuna.delete_study(study_name=sweep, storage=postgres_url)
+        store.engine.dispose()
