@@ -86,7 +86,7 @@ def test_grid_trials_are_rows_with_the_metrics_of_a_plain_backtest(
     url = f"sqlite:///{tmp_path / 'k.db'}"
     result = kestrel(
         "optimize", str(config), "--param", "fast=5:15:5", "--param", "slow=20:40:20",
-        "--db", url, "--workers", "2",
+        "--db", url, "--workers", "2", "--keep-best", "1",
     )  # fmt: skip
     assert result.code == 0, result.err
     sweep = sweep_of(result.out)
@@ -122,6 +122,15 @@ def test_grid_trials_are_rows_with_the_metrics_of_a_plain_backtest(
     lines = charts["parallel"]["data"][0]
     assert [d["label"] for d in lines["dimensions"]] == ["fast", "slow", "sharpe"]
     assert len(lines["line"]["color"]) == 6
+    # --keep-best 1: the best trial rerun as a full, stored run with its artifacts
+    kept = next(line for line in result.out.splitlines() if line.startswith("trial "))
+    number, run_id, folder = kept.split()[1].rstrip(":"), kept.split()[3], kept.split()[5]
+    assert int(number) == best["trial"]
+    run = RunStore(url).get_run(run_id)
+    assert run is not None
+    assert run["params"] == {"fast": best["params"]["fast"], "slow": best["params"]["slow"]}  # type: ignore[index]
+    assert run["metrics"]["sharpe"] == best["value"]
+    assert (Path(folder) / "report.html").is_file()
     # returns are kept only on request
     assert all(r["returns"] is None for r in SweepStore(store).trials(sweep, with_returns=True))
 
