@@ -41,8 +41,15 @@ from engine.cli_report import open_store, parse_condition
 from engine.config import RunConfig, dump_config, load_config
 from engine.errors import Interrupted, QueryError, UsageError, did_you_mean
 from engine.feeds import BarFrame
-from engine.optimize.executors import make_executor
-from engine.optimize.search import SweepSpec, pareto_front, rank, result_from_row, sweep_id
+from engine.optimize.executors import check_executor, make_executor
+from engine.optimize.search import (
+    SweepSpec,
+    pareto_front,
+    plan,
+    rank,
+    result_from_row,
+    sweep_id,
+)
 from engine.optimize.space import Constraint, ParamSpec, parse_constraint, parse_param
 from engine.optimize.sweep import SweepOutcome, execute_sweep
 from engine.optimize.trial import COMPLETE, SweepData, TrialResult, trial_config
@@ -111,6 +118,9 @@ def optimize(
     rule = parse_constraint(constraint, names) if constraint else None
     if keep_best < 0 or top < 0:
         raise UsageError("--keep-best and --top must be >= 0")
+    check_executor(executor, workers, address)  # before the sweep's row is written
+    if spec.method != "optuna":
+        plan(spec, rule)  # an empty plan (a constraint nothing satisfies) is refused now too
     out_root = project_root(run_config.base_dir) / "backtests"
     db_url = check_db_url(db or os.environ.get("KESTREL_DB_URL") or _default_db(out_root))
     store = RunStore(db_url)

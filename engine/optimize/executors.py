@@ -25,6 +25,7 @@ they finish (in any order: the sweep stores each by its number).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import sys
@@ -69,10 +70,8 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def make_executor(
-    kind: str, config: RunConfig, workers: int | None = None, address: str | None = None
-) -> Executor:
-    """Return the executor ``kind`` (``local`` or ``ray``) for ``config``'s trials.
+def check_executor(kind: str, workers: int | None = None, address: str | None = None) -> None:
+    """Refuse an executor choice that cannot work, before anything is started or stored.
 
     Raises:
         ConfigError: An unknown kind, workers < 1, ``address`` with the local executor, or Ray
@@ -83,10 +82,27 @@ def make_executor(
     if kind == "local":
         if address is not None:
             raise ConfigError("--address needs --executor ray")
+    elif kind == "ray":
+        if importlib.util.find_spec("ray") is None:
+            raise ConfigError(
+                "--executor ray needs Ray: pip install 'kestrel[ray]' (or use --executor local)"
+            )
+    else:
+        raise ConfigError(f"--executor {kind!r} is not an executor (valid: 'local', 'ray')")
+
+
+def make_executor(
+    kind: str, config: RunConfig, workers: int | None = None, address: str | None = None
+) -> Executor:
+    """Return the executor ``kind`` (``local`` or ``ray``) for ``config``'s trials.
+
+    Raises:
+        ConfigError: See `check_executor`.
+    """
+    check_executor(kind, workers, address)
+    if kind == "local":
         return LocalExecutor(config, workers or default_workers())
-    if kind == "ray":
-        return RayExecutor(config, workers, address)
-    raise ConfigError(f"--executor {kind!r} is not an executor (valid: 'local', 'ray')")
+    return RayExecutor(config, workers, address)
 
 
 def _init_worker(data: SweepData) -> None:

@@ -169,6 +169,8 @@ def test_a_trial_that_raises_is_recorded_and_the_rest_finish(
         (["--param", "fast=5:50:5", "--objective", "sharpee"], ["did you mean 'sharpe'"]),
         (["--param", "fast=5:50:5", "--method", "gird"], ["did you mean 'grid'"]),
         (["--param", "fast=5:50:5", "--executor", "dask"], ["not an executor"]),
+        (["--param", "fast=5:50:5", "--address", "auto"], ["--address needs --executor ray"]),
+        (["--param", "fast=5:50:5", "--workers", "0"], ["--workers must be >= 1"]),
         (["--param", "fast=5:50:5", "--constraint", "open('x')"], ["Call is not allowed"]),
         (["--param", "fast=5:50:5", "--trials", "5"], ["not grid"]),
         (["--param", "fast=5:9:1", "--constraint", "fast > 100"], ["no parameter point"]),
@@ -178,8 +180,12 @@ def test_bad_input_is_one_line_and_exit_2(
     kestrel: CliRunner, tmp_path: Path, args: list[str], fragments: list[str]
 ) -> None:
     config = write_config(tmp_path)
-    result = kestrel("optimize", str(config), *args, "--db", f"sqlite:///{tmp_path / 'k.db'}")
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    result = kestrel("optimize", str(config), *args, "--db", url)
     assert_one_line_error(result, *fragments)
+    store = RunStore(url)
+    assert SweepStore(store).list_sweeps() == []  # refused before anything was stored
+    store.engine.dispose()
 
 
 def test_the_same_sweep_again_needs_resume_and_resume_shows_it(
