@@ -12,7 +12,8 @@ Where each piece lives: values and events in `engine.model`; historical data in
 `engine.feeds`; indicators in `engine.indicators`; the wiring in `engine.runtime.kernel`;
 what differs between modes in `engine.runtime.modes`; the one step every mode takes in
 `engine.runtime.driver`; the backtest in `engine.runtime.backtest` and the paper/live node
-in `engine.runtime.node`; the run store in `engine.persistence`; the
+in `engine.runtime.node`; the run store in `engine.persistence`; parameter sweeps,
+overfitting guards and walk-forward in `engine.optimize`; the
 command line in `engine.cli`; errors in `engine.errors`; where a config's relative paths
 and the default outputs point (config folder, project root) in `engine.paths`; ML
 features, labels, leakage-free splits, models and headline sentiment in `engine.ml`.

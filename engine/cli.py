@@ -28,6 +28,7 @@ from rich.table import Table
 
 from engine.cli_exchange import register as register_exchange_commands
 from engine.cli_ml import register as register_ml_commands
+from engine.cli_optimize import register as register_optimize_command
 from engine.cli_paper import register as register_paper_command
 from engine.cli_report import open_store
 from engine.cli_report import register as register_report_commands
@@ -271,6 +272,7 @@ register_report_commands(app, runs_app)
 register_exchange_commands(app, data_app)
 register_paper_command(app)
 register_ml_commands(app)
+register_optimize_command(app)
 
 
 def _run_with_progress(run_config: RunConfig) -> BacktestResult:

@@ -14,8 +14,9 @@ removes its files; existing runs become ``complete``), ``runs.writer``
 (``host:pid`` of the process saving it, so ``kestrel runs gc`` can tell a crashed writer from
 a live one) and ``runs.params_json`` (the strategy parameters, backfilled from each stored
 config, so ``runs list`` can filter and sort on them), plus an index on ``created_at``.
-3 adds ``paper_accounts`` and ``paper_journal``. A later release appends a function to
-`MIGRATIONS`; stored runs are kept.
+3 adds ``paper_accounts`` and ``paper_journal``. 4 adds ``sweeps`` and ``sweep_trials`` (a
+parameter sweep and one row per trial: `engine.persistence.sweeps`). A later release appends
+a function to `MIGRATIONS`; stored runs are kept.
 
 Why not Alembic: migrations here must run inside the same locked transaction that creates
 a fresh store (many processes start together), on SQLite and PostgreSQL alike, from an
@@ -36,6 +37,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -61,6 +63,8 @@ __all__ = [
     "params_json",
     "runs",
     "schema_version",
+    "sweep_trials",
+    "sweeps",
     "trades",
 ]
 
@@ -211,6 +215,45 @@ paper_journal = Table(
 )
 
 
+# A parameter sweep (`kestrel optimize`): ``spec_json`` is what defines it (searched
+# parameters, method, seed, trial budget, constraint, objectives), ``sweep_id`` a hash of that
+# and of the config; ``status`` is ``running``, ``interrupted`` or ``complete``; ``guards_json``
+# the overfitting guards of its last completion. A trial is a row, not a run: its metrics as
+# JSON; ``returns`` (per-day returns, float64 little-endian) only while the sweep is unfinished
+# (resume needs them for the guards) or when asked to keep them.
+sweeps = Table(
+    "sweeps",
+    metadata,
+    Column("sweep_id", String(96), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("strategy", String(300), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("config_toml", Text, nullable=False),
+    Column("spec_json", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("guards_json", Text),
+)
+sweep_trials = Table(
+    "sweep_trials",
+    metadata,
+    Column(
+        "sweep_id",
+        String(96),
+        ForeignKey("sweeps.sweep_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("trial", Integer, primary_key=True, autoincrement=False),
+    Column("params_json", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("value", Float),
+    Column("value2", Float),
+    Column("sharpe", Float),
+    Column("metrics_json", Text),
+    Column("error", Text),
+    Column("returns", LargeBinary),
+)
+
+
 def params_json(config_toml: str) -> str:
     """Return the ``[strategy.params]`` table of a stored config as sorted JSON (``{}``)."""
     try:
@@ -242,10 +285,16 @@ def _v3_paper_tables(conn: Connection) -> None:
     paper_journal.create(conn, checkfirst=True)
 
 
+def _v4_sweep_tables(conn: Connection) -> None:
+    sweeps.create(conn, checkfirst=True)
+    sweep_trials.create(conn, checkfirst=True)
+
+
 #: ``MIGRATIONS[k]`` upgrades a store from version ``k + 1`` to ``k + 2``.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v2_status_writer_params,
     _v3_paper_tables,
+    _v4_sweep_tables,
 )
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 

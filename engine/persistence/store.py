@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, delete, event, select, text, update
+from sqlalchemy import Table, create_engine, delete, event, inspect, select, text, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
@@ -382,6 +382,30 @@ class RunStore:
             return bool(conn.execute(delete(runs).where(runs.c.run_id == run_id)).rowcount)
 
         return self._write(f"deleting run {run_id}", remove)
+
+    def ensure_tables(self, *tables: Table) -> None:
+        """Create any of ``tables`` the database lacks, under the schema lock (idempotent).
+
+        For table sets a store may have been migrated past without (a sweep's tables, when
+        another branch's release numbered its own tables with the same schema version):
+        one read when they exist, else a locked ``CREATE TABLE`` of the missing ones.
+        """
+
+        def missing() -> list[Table]:
+            with self.engine.connect() as conn:
+                names = set(inspect(conn).get_table_names())
+            return [table for table in tables if table.name not in names]
+
+        if not self._retry(missing):
+            return
+
+        def create(conn: Connection) -> None:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEY})
+            for table in tables:
+                table.create(conn, checkfirst=True)
+
+        self._write(f"creating tables in {self.display_url}", create)
 
     def transact(self, what: str, work: Callable[[Connection], _T]) -> _T:
         """Run ``work(conn)`` in one write transaction (retried while busy); return its result.

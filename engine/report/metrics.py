@@ -66,7 +66,15 @@ from engine.report.series import (
 )
 from engine.report.trade_stats import trade_statistics
 
-__all__ = ["compute_metrics", "drawdown_durations", "sample_kurtosis", "sample_skew"]
+__all__ = [
+    "central_moments",
+    "compute_metrics",
+    "drawdown_durations",
+    "expected_max_sharpe",
+    "probabilistic_sharpe",
+    "sample_kurtosis",
+    "sample_skew",
+]
 
 DAYS_PER_YEAR = 365.25
 EULER_GAMMA = 0.5772156649015329
@@ -159,6 +167,40 @@ def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator > 0 and math.isfinite(denominator) else math.nan
 
 
+def probabilistic_sharpe(
+    sharpe: float, observations: int, skew: float, kurtosis: float, benchmark: float = 0.0
+) -> float:
+    """Return the probabilistic Sharpe ratio (Bailey & López de Prado 2012); NaN if undefined.
+
+    PSR = Φ((SR − SR*) · √(n − 1) / √(1 − γ3 · SR + (γ4 − 1) / 4 · SR²)).
+
+    Args:
+        sharpe: SR, the per-period (not annualized) Sharpe ratio.
+        observations: n, the number of returns it was estimated from.
+        skew: γ3, the returns' skewness (population moment).
+        kurtosis: γ4, their kurtosis (population, non-excess: 3 for a normal).
+        benchmark: SR*, the per-period Sharpe ratio to beat.
+    """
+    spread = 1.0 - skew * sharpe + (kurtosis - 1.0) / 4.0 * sharpe**2
+    if observations < 2 or not spread > 0:
+        return math.nan
+    return _NORMAL.cdf((sharpe - benchmark) * math.sqrt(observations - 1) / math.sqrt(spread))
+
+
+def expected_max_sharpe(trials: int, variance: float) -> float:
+    """Return E[max SR] of ``trials`` skill-less variants whose Sharpe ratios vary by ``variance``.
+
+    SR* = √V · ((1 − γ) Φ⁻¹(1 − 1/N) + γ Φ⁻¹(1 − 1/(N e))), γ the Euler–Mascheroni constant
+    (Bailey & López de Prado 2014, the deflated Sharpe ratio's benchmark); 0 for one trial.
+    """
+    if trials <= 1:
+        return 0.0
+    return math.sqrt(variance) * (
+        (1.0 - EULER_GAMMA) * _NORMAL.inv_cdf(1.0 - 1.0 / trials)
+        + EULER_GAMMA * _NORMAL.inv_cdf(1.0 - 1.0 / (trials * math.e))
+    )
+
+
 def _sharpe_probability(
     mean: float, std: float, returns: FloatArray, trials: int, variance: float | None
 ) -> tuple[float, float]:
@@ -178,19 +220,12 @@ def _sharpe_probability(
     spread = 1.0 - skew * sharpe + (kurtosis - 1.0) / 4.0 * sharpe**2
     if not spread > 0:
         return math.nan, math.nan
-
-    def psr(benchmark: float) -> float:
-        return _NORMAL.cdf((sharpe - benchmark) * math.sqrt(n - 1) / math.sqrt(spread))
-
-    probabilistic = psr(0.0)
+    probabilistic = probabilistic_sharpe(sharpe, n, skew, kurtosis)
     if trials <= 1:
         return probabilistic, probabilistic
     trial_variance = spread / (n - 1) if variance is None else variance
-    expected_max = math.sqrt(trial_variance) * (
-        (1.0 - EULER_GAMMA) * _NORMAL.inv_cdf(1.0 - 1.0 / trials)
-        + EULER_GAMMA * _NORMAL.inv_cdf(1.0 - 1.0 / (trials * math.e))
-    )
-    return probabilistic, psr(expected_max)
+    benchmark = expected_max_sharpe(trials, trial_variance)
+    return probabilistic, probabilistic_sharpe(sharpe, n, skew, kurtosis, benchmark)
 
 
 def _benchmark_metrics(
