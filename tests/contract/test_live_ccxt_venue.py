@@ -99,7 +99,7 @@ def test_a_read_gives_up_after_its_attempts_as_transient(local: Any) -> None:
     pauses: list[float] = []
     venue = make_venue(local, pauses)
     local.inject("server_error", count=10)
-    with pytest.raises(ExchangeTransientError, match="503|ExchangeNotAvailable"):
+    with pytest.raises(ExchangeTransientError, match="ExchangeNotAvailable"):
         venue.balances()
     assert pauses == [0.01, 0.02, 0.04]
 
@@ -109,4 +109,5 @@ def test_keys_come_from_the_environment_only() -> None:
         credentials_from_env({})
     keys = credentials_from_env({"KESTREL_API_KEY": "k-123", "KESTREL_API_SECRET": "s-456"})
     assert (keys.api_key, keys.secret) == ("k-123", "s-456")
-    assert "k-123" not in repr(keys) and "s-456" not in repr(keys)
+    assert "k-123" not in repr(keys)
+    assert "s-456" not in repr(keys)
