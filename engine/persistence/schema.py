@@ -14,8 +14,10 @@ removes its files; existing runs become ``complete``), ``runs.writer``
 (``host:pid`` of the process saving it, so ``kestrel runs gc`` can tell a crashed writer from
 a live one) and ``runs.params_json`` (the strategy parameters, backfilled from each stored
 config, so ``runs list`` can filter and sort on them), plus an index on ``created_at``.
-3 adds ``paper_accounts`` and ``paper_journal``. A later release appends a function to
-`MIGRATIONS`; stored runs are kept.
+3 adds ``paper_accounts`` and ``paper_journal``. 4 adds ``live_orders`` and ``live_fills`` (the
+live order manager's orders, written before each is sent, and the exchange's fills,
+`engine.runtime.live.ledger`); the migration only creates tables. A later release appends a
+function to `MIGRATIONS`; stored runs are kept.
 
 Why not Alembic: migrations here must run inside the same locked transaction that creates
 a fresh store (many processes start together), on SQLite and PostgreSQL alike, from an
@@ -53,6 +55,8 @@ __all__ = [
     "equity",
     "events",
     "fills",
+    "live_fills",
+    "live_orders",
     "metadata",
     "migrate",
     "orders",
@@ -211,6 +215,51 @@ paper_journal = Table(
 )
 
 
+# Live trading (`engine.runtime.live`): one row per order of an ``account``, keyed by the
+# deterministic client order id, inserted *before* the order is sent (status ``sending``);
+# ``origin`` is ``node`` or ``external`` (found on the exchange, never placed by the node).
+live_orders = Table(
+    "live_orders",
+    metadata,
+    Column("account", String(200), primary_key=True),
+    Column("client_id", String(64), primary_key=True),
+    Column("order_id", String(64), nullable=False),
+    Column("strategy_id", String(64), nullable=False),
+    Column("symbol", String(64), nullable=False),
+    Column("side", String(8), nullable=False),
+    Column("order_type", String(16), nullable=False),
+    Column("quantity", Float, nullable=False),
+    Column("limit_price", Float),
+    Column("time_in_force", String(8), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("origin", String(16), nullable=False),
+    Column("exchange_order_id", String(64)),
+    Column("filled_quantity", Float, nullable=False),
+    Column("average_price", Float),
+    Column("ts_created", BigInteger, nullable=False),
+    Column("ts_last", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+)
+# The exchange's fills of an account's orders, keyed by the exchange's trade id (writing one
+# twice is a no-op); ``fee`` is in ``fee_asset``.
+live_fills = Table(
+    "live_fills",
+    metadata,
+    Column("account", String(200), primary_key=True),
+    Column("trade_id", String(64), primary_key=True),
+    Column("client_id", String(64), nullable=False),
+    Column("exchange_order_id", String(64), nullable=False),
+    Column("symbol", String(64), nullable=False),
+    Column("side", String(8), nullable=False),
+    Column("quantity", Float, nullable=False),
+    Column("price", Float, nullable=False),
+    Column("fee", Float, nullable=False),
+    Column("fee_asset", String(16), nullable=False),
+    Column("liquidity", String(8), nullable=False),
+    Column("ts_event", BigInteger, nullable=False),
+)
+
+
 def params_json(config_toml: str) -> str:
     """Return the ``[strategy.params]`` table of a stored config as sorted JSON (``{}``)."""
     try:
@@ -242,10 +291,16 @@ def _v3_paper_tables(conn: Connection) -> None:
     paper_journal.create(conn, checkfirst=True)
 
 
+def _v4_live_tables(conn: Connection) -> None:
+    live_orders.create(conn, checkfirst=True)
+    live_fills.create(conn, checkfirst=True)
+
+
 #: ``MIGRATIONS[k]`` upgrades a store from version ``k + 1`` to ``k + 2``.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v2_status_writer_params,
     _v3_paper_tables,
+    _v4_live_tables,
 )
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
