@@ -91,7 +91,8 @@ class Verdict:
 
 
 _STATUS = re.compile(r"^\S+ (\d{3}) ")
-_UNKNOWN_CODES = ('"code":-1006', '"code":-1007')
+# Binance's "execution status unknown" codes, in the body ccxt quotes (spaces vary).
+_UNKNOWN_CODE = re.compile(r'"code":\s*-100[67]\b|execution status unknown', re.IGNORECASE)
 
 
 def http_status(text: str) -> int | None:
@@ -129,7 +130,7 @@ def _execution_unknown(exc: BaseException, text: str) -> bool:
 
     if isinstance(exc, ccxt.RequestTimeout):
         return True
-    return isinstance(exc, ccxt.BaseError) and any(c in text for c in _UNKNOWN_CODES)
+    return isinstance(exc, ccxt.BaseError) and _UNKNOWN_CODE.search(text) is not None
 
 
 def _duplicate(exc: BaseException, text: str) -> bool:
