@@ -14,10 +14,10 @@ removes its files; existing runs become ``complete``), ``runs.writer``
 (``host:pid`` of the process saving it, so ``kestrel runs gc`` can tell a crashed writer from
 a live one) and ``runs.params_json`` (the strategy parameters, backfilled from each stored
 config, so ``runs list`` can filter and sort on them), plus an index on ``created_at``.
-3 adds ``paper_accounts`` and ``paper_journal``. 4 adds ``live_orders`` and ``live_fills`` (the
-live order manager's orders, written before each is sent, and the exchange's fills,
-`engine.runtime.live.ledger`); the migration only creates tables. A later release appends a
-function to `MIGRATIONS`; stored runs are kept.
+3 adds ``paper_accounts`` and ``paper_journal``. 4 adds ``live_accounts``, ``live_orders`` and
+``live_fills`` (a live account's starting wallet, its order manager's orders, written before
+each is sent, and the exchange's fills, `engine.runtime.live.ledger`); the migration only
+creates tables. A later release appends a function to `MIGRATIONS`; stored runs are kept.
 
 Why not Alembic: migrations here must run inside the same locked transaction that creates
 a fresh store (many processes start together), on SQLite and PostgreSQL alike, from an
@@ -55,6 +55,7 @@ __all__ = [
     "equity",
     "events",
     "fills",
+    "live_accounts",
     "live_fills",
     "live_orders",
     "metadata",
@@ -215,7 +216,19 @@ paper_journal = Table(
 )
 
 
-# Live trading (`engine.runtime.live`): one row per order of an ``account``, keyed by the
+# Live trading (`engine.runtime.live`): an account's wallet when the node first saw it
+# (``baseline_json``: asset -> total, at exchange time ``baseline_ms``), the reference that
+# reconciliation compares the exchange's wallet with after adding every fill since.
+live_accounts = Table(
+    "live_accounts",
+    metadata,
+    Column("account", String(200), primary_key=True),
+    Column("exchange", String(64), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("baseline_ms", BigInteger, nullable=False),
+    Column("baseline_json", Text, nullable=False),
+)
+# One row per order of an ``account``, keyed by the
 # deterministic client order id, inserted *before* the order is sent (status ``sending``);
 # ``origin`` is ``node`` or ``external`` (found on the exchange, never placed by the node).
 live_orders = Table(
@@ -292,6 +305,7 @@ def _v3_paper_tables(conn: Connection) -> None:
 
 
 def _v4_live_tables(conn: Connection) -> None:
+    live_accounts.create(conn, checkfirst=True)
     live_orders.create(conn, checkfirst=True)
     live_fills.create(conn, checkfirst=True)
 

@@ -322,6 +322,10 @@ class CcxtExchange:
             )
         return result
 
+    def server_time_ms(self) -> int:
+        """Return the exchange's clock (the time its orders and trades are stamped with)."""
+        return int(self.read("fetching the exchange's time", self.exchange.fetch_time))
+
     def balances(self) -> dict[str, tuple[float, float]]:
         """Return ``asset -> (free, total)`` for every asset with a non-zero total."""
         raw = self.read("fetching balances", self.exchange.fetch_balance)

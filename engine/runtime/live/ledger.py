@@ -2,16 +2,20 @@
 
 In: a `RunStore` and an account name. Out: `LiveOrder` rows (inserted before an order is
 sent, updated as the exchange answers) and the exchange's fills (keyed by trade id, so
-writing one twice keeps one row). Tables: ``live_orders`` and ``live_fills``
-(`engine.persistence.schema`, version 4).
+writing one twice keeps one row), and the account's baseline: its wallet when the node first
+saw it. Tables: ``live_accounts``, ``live_orders`` and ``live_fills``
+(`engine.persistence.schema`, version 4). Fills marked ``baseline`` (``client_id``) were
+already in the baseline wallet: they are recorded only so they are not adopted again.
 
 Nothing secret is written here: the rows hold ids, symbols, quantities and prices only.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -19,9 +23,20 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
 from engine.persistence import RunStore
-from engine.persistence.schema import live_fills, live_orders
+from engine.persistence.schema import live_accounts, live_fills, live_orders
 
-__all__ = ["LiveFill", "LiveLedger", "LiveOrder", "LiveStatus"]
+__all__ = ["BASELINE", "Baseline", "LiveFill", "LiveLedger", "LiveOrder", "LiveStatus"]
+
+BASELINE = "baseline"  # the client id of fills already in the baseline wallet
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The wallet (asset -> total) at exchange time ``at_ms``, when the node first saw it."""
+
+    exchange: str
+    at_ms: int
+    wallet: dict[str, float]
 
 
 class LiveStatus(StrEnum):
@@ -105,6 +120,36 @@ class LiveLedger:
         self.store = store
         self.account = account
 
+    def baseline(self) -> Baseline | None:
+        """Return the account's baseline, or None for an account never started."""
+        rows = self.store.read(select(live_accounts).where(live_accounts.c.account == self.account))
+        if not rows:
+            return None
+        row = rows[0]
+        wallet = {str(k): float(v) for k, v in json.loads(row["baseline_json"]).items()}
+        return Baseline(str(row["exchange"]), int(row["baseline_ms"]), wallet)
+
+    def create_account(self, baseline: Baseline, known: Sequence[LiveFill]) -> None:
+        """Record a new account's baseline and the fills already in it, in one transaction."""
+
+        def write(conn: Connection) -> None:
+            conn.execute(
+                live_accounts.insert().values(
+                    account=self.account,
+                    exchange=baseline.exchange,
+                    created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                    baseline_ms=baseline.at_ms,
+                    baseline_json=json.dumps(baseline.wallet, sort_keys=True),
+                )
+            )
+            if known:
+                rows = [
+                    {"account": self.account, **asdict(f), "client_id": BASELINE} for f in known
+                ]
+                conn.execute(live_fills.insert(), rows)
+
+        self.store.transact(f"creating live account {self.account}", write)
+
     def insert(self, order: LiveOrder) -> None:
         """Write a new order (one transaction; committed when this returns)."""
         row = {"account": self.account, **asdict(order), "status": str(order.status)}
@@ -134,9 +179,14 @@ class LiveLedger:
         )
         return _order(rows[0]) if rows else None
 
-    def orders(self, statuses: Sequence[LiveStatus] | None = None) -> list[LiveOrder]:
-        """Return the account's orders (of ``statuses``), oldest first."""
+    def orders(
+        self, statuses: Sequence[LiveStatus] | None = None, origin: str | None = "node"
+    ) -> list[LiveOrder]:
+        """Return the account's orders (of ``statuses``, of ``origin``: None for all), oldest
+        first."""
         query = select(live_orders).where(live_orders.c.account == self.account)
+        if origin is not None:
+            query = query.where(live_orders.c.origin == origin)
         if statuses is not None:
             query = query.where(live_orders.c.status.in_([str(s) for s in statuses]))
         rows = self.store.read(query.order_by(live_orders.c.ts_created, live_orders.c.client_id))
