@@ -134,3 +134,28 @@ def test_a_wallet_the_store_cannot_explain_refuses_to_trade(local: Any, store: R
     assert "(difference -500.00000000)" in message
     assert "Refusing to trade" in message
     assert "\n" not in message
+
+
+def test_the_kill_switch_cancels_sells_what_the_node_bought_and_halts(
+    local: Any, store: RunStore
+) -> None:
+    from engine.runtime.live.kill import flatten_and_halt, node_positions
+
+    node = start(local, store)
+    reconcile(node, INSTRUMENTS)
+    node.submit("s-000001", "s", OrderSpec("", "BTC/USDT", "buy", "market", 0.02))
+    node.submit("s-000002", "s", OrderSpec("", "BTC/USDT", "buy", "limit", 0.01, 18000.0))
+    hand = node.exchange.exchange  # someone else's BTC and order: not the node's to sell
+    hand.create_order("BTC/USDT", "market", "buy", 0.005, None, {"clientOrderId": "by-hand"})
+    assert node_positions(node.ledger, INSTRUMENTS) == {"BTC/USDT": 0.02}
+    updates = flatten_and_halt(node, INSTRUMENTS)
+    assert [(u.kind, u.order.order_id) for u in updates] == [
+        ("canceled", "s-000002"),
+        ("accepted", "kill-1"),
+        ("filled", "kill-1"),
+    ]
+    assert updates[2].fill.quantity == 0.02
+    assert node_positions(node.ledger, INSTRUMENTS) == {"BTC/USDT": 0.0}
+    assert local.venue.free["BTC"] == pytest.approx(0.005)  # the hand-bought BTC stays
+    with pytest.raises(ExchangeFatalError, match="halted: stopped by the kill switch"):
+        node.submit("s-000003", "s", OrderSpec("", "BTC/USDT", "buy", "market", 0.01))
