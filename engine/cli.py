@@ -27,6 +27,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from engine.cli_exchange import register as register_exchange_commands
+from engine.cli_live import register as register_live_commands
 from engine.cli_paper import register as register_paper_command
 from engine.cli_report import open_store
 from engine.cli_report import register as register_report_commands
@@ -256,6 +257,7 @@ def data_inspect(
 register_report_commands(app, runs_app)
 register_exchange_commands(app, data_app)
 register_paper_command(app)
+register_live_commands(app)
 
 
 def _run_with_progress(run_config: RunConfig) -> BacktestResult:

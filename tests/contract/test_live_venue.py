@@ -114,7 +114,9 @@ def test_unsupported_orders_and_modifications_are_refused(local: Any, tmp_path: 
     rig.venue.submit(stop)
     day = request(2, OrderSide.BUY, 0.01, time_in_force=TimeInForce.DAY)
     rig.venue.submit(day)
-    assert [type(e) for e in rig.events] == [OrderRejected, OrderRejected]
+    rig.venue.submit(request(3, OrderSide.BUY, 0.01, reduce_only=True))
+    assert [type(e) for e in rig.events] == [OrderRejected] * 3
+    assert "reduce-only buy has nothing to reduce" in rig.events[2].reason
     assert "market and limit orders only, not stop" in rig.events[0].reason
     assert "not day" in rig.events[1].reason
     rig.venue.modify("s-000001", 0.02, None, None)

@@ -8,9 +8,11 @@ strategies see the data). Out: the order events the simulated broker would publi
 
 What differs from the simulated broker, on purpose:
 
-* Only market and limit orders (GTC, IOC, FOK; not post-only, reduce-only, OCO or OTO) are
-  sent; any other is rejected with a reason (stops, trailing orders and DAY/GTD expiries
-  would need the exchange's own, per exchange).
+* Only market and limit orders (GTC, IOC, FOK; not post-only, OCO or OTO) are sent; a
+  reduce-only sell is a plain sell (it is cut to the wallet anyway, see below) and a
+  reduce-only buy is refused (a spot account holds no shorts); any other order is rejected
+  with a reason (stops, trailing orders and DAY/GTD expiries would need the exchange's own,
+  per exchange).
 * A sell is never larger than the wallet's free base asset: a larger one is cut to the free
   amount (floored to the lot; `OrderModified` tells the kernel) or rejected if nothing is
   left, so fees that ate into a position never leave an unsellable remainder.
@@ -65,8 +67,10 @@ def _unsupported(order: OrderRequested) -> str:
         return f"live trading sends market and limit orders only, not {order.order_type}"
     if order.time_in_force not in _TIF:
         return f"live trading sends GTC, IOC and FOK orders only, not {order.time_in_force}"
-    if order.post_only or order.reduce_only or order.oco_group or order.parent_order_id:
-        return "live trading does not send post-only, reduce-only, OCO or OTO orders yet"
+    if order.post_only or order.oco_group or order.parent_order_id:
+        return "live trading does not send post-only, OCO or OTO orders yet"
+    if order.reduce_only and order.side is OrderSide.BUY:
+        return "a reduce-only buy has nothing to reduce on a spot account (no shorts)"
     return ""
 
 

@@ -35,7 +35,9 @@ def test_version_3_upgrades_to_4_keeping_paper_accounts(tmp_path: Path) -> None:
     store = RunStore(url)
     with store.engine.connect() as conn:
         assert conn.execute(select(schema_module.schema_version.c.version)).scalar() == 4
-        assert {"live_accounts", "live_orders", "live_fills"} <= set(inspect(conn).get_table_names())
+        assert {"live_accounts", "live_orders", "live_fills"} <= set(
+            inspect(conn).get_table_names()
+        )
         accounts = conn.execute(select(schema_module.paper_accounts.c.account)).scalars().all()
     assert accounts == ["p1"]
     ledger = LiveLedger(store, "a")
