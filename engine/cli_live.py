@@ -186,6 +186,7 @@ async def _run(
     instruments = exchange.instruments(config.symbols)
     manager = OrderManager(exchange, LiveLedger(RunStore(url), name))
     result = reconcile(manager, instruments)  # refuses (exit 5) on a wallet it cannot explain
+    manager.session = manager.ledger.begin_session()
     log = _Log(folder / "events.jsonl")
     log.write("start", account=name, exchange=exchange.exchange_id, sandbox=config.live.sandbox,
               adopted=result.adopted, external=result.external, wallet=result.actual)  # fmt: skip

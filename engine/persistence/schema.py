@@ -218,7 +218,8 @@ paper_journal = Table(
 
 # Live trading (`engine.runtime.live`): an account's wallet when the node first saw it
 # (``baseline_json``: asset -> total, at exchange time ``baseline_ms``), the reference that
-# reconciliation compares the exchange's wallet with after adding every fill since.
+# reconciliation compares the exchange's wallet with after adding every fill since;
+# ``sessions`` counts the node's starts (part of every client order id).
 live_accounts = Table(
     "live_accounts",
     metadata,
@@ -227,6 +228,7 @@ live_accounts = Table(
     Column("created_at", String(40), nullable=False),
     Column("baseline_ms", BigInteger, nullable=False),
     Column("baseline_json", Text, nullable=False),
+    Column("sessions", Integer, nullable=False, server_default="0"),
 )
 # One row per order of an ``account``, keyed by the
 # deterministic client order id, inserted *before* the order is sent (status ``sending``);

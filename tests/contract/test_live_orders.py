@@ -67,6 +67,7 @@ def test_client_ids_are_deterministic_and_binance_shaped() -> None:
     assert first == client_order_id("acct", "s-000001")
     assert first != client_order_id("acct", "s-000002")
     assert first != client_order_id("other", "s-000001")
+    assert first != client_order_id("acct", "s-000001", session=2)
     assert first.startswith("kst-")
     assert len(first) == 24
 

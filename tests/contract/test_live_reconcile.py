@@ -159,3 +159,19 @@ def test_the_kill_switch_cancels_sells_what_the_node_bought_and_halts(
     assert local.venue.free["BTC"] == pytest.approx(0.005)  # the hand-bought BTC stays
     with pytest.raises(ExchangeFatalError, match="halted: stopped by the kill switch"):
         node.submit("s-000003", "s", OrderSpec("", "BTC/USDT", "buy", "market", 0.01))
+
+
+def test_a_restarted_node_numbering_its_orders_afresh_sends_new_orders(
+    local: Any, store: RunStore
+) -> None:
+    first = start(local, store)
+    reconcile(first, INSTRUMENTS)
+    first.session = first.ledger.begin_session()
+    first.submit("s-000001", "s", OrderSpec("", "BTC/USDT", "buy", "market", 0.01))
+    second = start(local, store)
+    reconcile(second, INSTRUMENTS)
+    second.session = second.ledger.begin_session()
+    assert (first.session, second.session) == (1, 2)
+    updates = second.submit("s-000001", "s", OrderSpec("", "BTC/USDT", "sell", "market", 0.01))
+    assert [u.kind for u in updates] == ["accepted", "filled"]  # a new order, not the old one
+    assert [o.side for o in local.venue.orders.values()] == ["BUY", "SELL"]

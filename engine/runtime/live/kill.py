@@ -43,7 +43,7 @@ def flatten_and_halt(manager: OrderManager, instruments: Mapping[str, Instrument
     """Cancel every open node order, sell every node position at market, then halt."""
     updates: list[Update] = []
     for record in manager.working():
-        updates += manager.cancel(record.order_id)
+        updates += manager.cancel_record(record)
     ledger = manager.ledger
     earlier = sum(1 for o in ledger.orders() if o.strategy_id == KILL_STRATEGY)
     wallet = manager.exchange.balances()

@@ -150,6 +150,18 @@ class LiveLedger:
 
         self.store.transact(f"creating live account {self.account}", write)
 
+    def begin_session(self) -> int:
+        """Count one more start of the node; return its number (1 for the first)."""
+
+        def write(conn: Connection) -> int:
+            where = live_accounts.c.account == self.account
+            conn.execute(
+                update(live_accounts).where(where).values(sessions=live_accounts.c.sessions + 1)
+            )
+            return int(conn.execute(select(live_accounts.c.sessions).where(where)).scalar_one())
+
+        return self.store.transact(f"starting live account {self.account}", write)
+
     def insert(self, order: LiveOrder) -> None:
         """Write a new order (one transaction; committed when this returns)."""
         row = {"account": self.account, **asdict(order), "status": str(order.status)}

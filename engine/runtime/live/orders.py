@@ -7,10 +7,12 @@ expired) for the node to publish as order events, in the order they happened.
 
 The rules (issue 15; the error contract is `engine.adapters.ccxt.contract`):
 
-* Client order ids are deterministic: ``kst-`` + 20 hex digits of SHA-256 over the account
-  and the engine's order id, so a restarted node that decides the same order again
-  computes the same id, finds the row and never sends it twice. Binance allows 36
-  characters from ``[.A-Za-z0-9:/_-]``; this id has 24.
+* Client order ids are deterministic: ``kst-`` + 20 hex digits of SHA-256 over the account,
+  the node's session (its start number, `LiveLedger.begin_session`) and the engine's order
+  id. The same order asked twice in a session finds its row and is never sent twice; a
+  restarted node numbers its orders from 1 again (the strategy starts afresh) and the
+  session keeps those ids apart from the last run's. Binance allows 36 characters from
+  ``[.A-Za-z0-9:/_-]``; this id has 24.
 * The row is committed (status ``sending``) *before* the request leaves.
 * A timeout, a network error, a 5xx, -1006 or -1007 on create leaves the order UNKNOWN. It
   is then looked up by client id with backoff (``lookup`` policy); found, it is adopted with
@@ -62,9 +64,9 @@ _STATUS = {
 }
 
 
-def client_order_id(account: str, order_id: str) -> str:
-    """Return the deterministic client order id of engine order ``order_id`` in ``account``."""
-    digest = hashlib.sha256(f"{account}\x00{order_id}".encode()).hexdigest()
+def client_order_id(account: str, order_id: str, session: int = 0) -> str:
+    """Return the client order id of engine order ``order_id`` in ``account``'s ``session``."""
+    digest = hashlib.sha256(f"{account}\x00{session}\x00{order_id}".encode()).hexdigest()
     return f"kst-{digest[:20]}"
 
 
@@ -88,6 +90,7 @@ class OrderManager:
         lookup: RetryPolicy | None = None,
         now_ms: Callable[[], int] | None = None,
         settle_ms: int = 60_000,
+        session: int = 0,
     ) -> None:
         """Trade through ``exchange``, remember in ``ledger``.
 
@@ -99,12 +102,14 @@ class OrderManager:
             settle_ms: How long after sending a never-found order counts as never placed:
                 past the exchange's ``recvWindow`` (at most 60 s on Binance) a request
                 that has not arrived is refused on arrival.
+            session: The node's start number (part of the client ids; see the module).
         """
         self.exchange = exchange
         self.ledger = ledger
         self.lookup = lookup or RetryPolicy(attempts=6, backoff_s=0.25)
         self.now_ms = now_ms or (lambda: int(time.time() * 1000))
         self.settle_ms = settle_ms
+        self.session = session
         self.halted = ""
 
     # -- commands -------------------------------------------------------------------------
@@ -123,7 +128,7 @@ class OrderManager:
         Raises:
             ExchangeError: The contract says stop (ban, keys, clock) — see ``halted``.
         """
-        client_id = client_order_id(self.ledger.account, order_id)
+        client_id = client_order_id(self.ledger.account, order_id, self.session)
         known = self.ledger.get(client_id)
         if known is not None:
             return self.refresh(known)
@@ -161,8 +166,12 @@ class OrderManager:
 
     def cancel(self, order_id: str) -> list[Update]:
         """Cancel engine order ``order_id``; return what happened (the exchange's truth)."""
-        record = self.ledger.get(client_order_id(self.ledger.account, order_id))
-        if record is None or record.status.final:
+        record = self.ledger.get(client_order_id(self.ledger.account, order_id, self.session))
+        return [] if record is None else self.cancel_record(record)
+
+    def cancel_record(self, record: LiveOrder) -> list[Update]:
+        """Cancel the recorded order ``record`` (of any session); return what happened."""
+        if record.status.final:
             return []
         self._check_halted()
         if record.status in (LiveStatus.UNKNOWN, LiveStatus.SENDING):
