@@ -14,7 +14,11 @@ cannot explain refuses to trade, exit 5), then feed closed bars to a `TradingNod
 venue is the order manager (`engine.runtime.live.venue.live_mode`). Before every bar, and
 every second while none comes, it looks for the kill request that ``kestrel live-kill
 ACCOUNT`` leaves in the account's folder (``KILL``): then it cancels the node's orders,
-sells what the node bought (`engine.runtime.live.kill`), halts and exits 0.
+sells what the node bought (`engine.runtime.live.kill`), halts and exits 0. Ctrl-C or
+SIGTERM stops it after the event in hand, open orders kept at the exchange, exit 0; SIGKILL
+loses nothing either (every order's row is written before it is sent; the next start
+reconciles). A restarted node trades from the exchange's clock on: bars that closed while
+it was down are not replayed.
 
 What this first version does not do yet (README "Live trading"): rebuild the strategy's
 state after a restart (the node starts fresh; reconciliation brings orders and fills up to
@@ -35,7 +39,7 @@ from typing import Annotated, Any
 import typer
 
 from engine.config import RunConfig, load_config
-from engine.errors import ConfigError, Interrupted
+from engine.errors import ConfigError
 from engine.feeds import BarFrame, format_timeframe, format_timestamp
 from engine.paths import project_root
 from engine.persistence import RunStore, resolve_db_url
@@ -44,7 +48,6 @@ from engine.persistence.store import check_db_url
 __all__ = ["KILL_FILE", "live", "live_kill", "refuse_unless_live", "register"]
 
 KILL_FILE = "KILL"
-EXIT_INTERRUPTED = 130
 
 
 def refuse_unless_live(config: RunConfig, flag: bool) -> None:
@@ -125,8 +128,8 @@ def live(
     finally:
         if local is not None:
             local.stop()
-    if code == EXIT_INTERRUPTED:
-        raise Interrupted(f"live account {name} stopped; its orders are kept at the exchange")
+    if code:
+        raise typer.Exit(code)
 
 
 def _start_local(replay: str, speed: str, secret: str) -> tuple[Any, list[BarFrame]]:
@@ -202,7 +205,8 @@ async def _run(
     kill = folder / KILL_FILE
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, stop.set)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     bars = 0
     reason = "end of the data"
     try:
@@ -225,7 +229,7 @@ async def _run(
             if not done:
                 following.cancel()
                 if stop.is_set():
-                    reason = "Ctrl-C"
+                    reason = "stopped by a signal"
                     break
                 continue
             try:
@@ -239,12 +243,13 @@ async def _run(
                 reason = f"--max-bars {max_bars}"
                 break
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
         await feed.close()
     log.write("stop", reason=reason, bars=bars, halted=manager.halted)
     log.close()
     print(f"live account {name} stopped ({reason}): {bars} bars; orders in {url}", flush=True)
-    return EXIT_INTERRUPTED if reason == "Ctrl-C" else 0
+    return 0
 
 
 def live_kill(
