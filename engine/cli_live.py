@@ -195,9 +195,9 @@ async def _run(
               adopted=result.adopted, external=result.external, wallet=result.actual)  # fmt: skip
     print(f"live account {name}: {result.summary()}", flush=True)
     node = TradingNode(config, clock=WallClock(), mode=live_mode(manager))
-    from engine.cli_paper import _timeframes  # the paper command's rule: one place
+    from engine.cli_paper import bar_timeframes  # the paper command's rule: one place
 
-    found = {f.symbol: f.timeframe_ns for f in frames} or _timeframes(config)
+    found = {f.symbol: f.timeframe_ns for f in frames} or bar_timeframes(config)
     timeframes = {symbol: format_timeframe(ns) for symbol, ns in found.items()}
     until = local.replay.boundaries[-1] * 1_000_000 if local is not None else None
     feed = open_feed(exchange.exchange_id, list(timeframes), timeframes,
