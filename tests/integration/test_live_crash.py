@@ -6,7 +6,8 @@ bars), so it keeps trading (filling resting orders, moving on) while the node is
 node trades a fast SMA crossover and is killed after a random 1-8 s — in its imports, its
 reconciliation, between an order's row and its answer, mid-bar — and restarted each time.
 At the end an in-process reconciliation (its clock past the "never placed" window) must
-account for every order and fill.
+account for every order and fill. A second test asks a running node to flatten and halt
+with ``kestrel live-kill``.
 """
 
 from __future__ import annotations
@@ -143,5 +144,46 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(tmp_path: Path) -> 
         sent = [o for o in rows if o.exchange_order_id]
         assert len(sent) == len(at_exchange)
         print(f"{len(rows)} orders, {len(at_exchange)} at the exchange, {len(never)} never placed")
+    finally:
+        local.stop()
+
+
+@pytest.mark.slow
+def test_live_kill_flattens_a_running_node(tmp_path: Path) -> None:
+    config = tmp_path / "kill.toml"
+    config.write_text(CONFIG.replace('name = "crash"', 'name = "killme"'))
+    db, log = tmp_path / "k.db", tmp_path / "log"
+    frame = load_bars(btc_rows(600), symbol="BTC/USDT", timeframe="1h")
+    local = LocalExchange(
+        [frame], {"BTC/USDT": BTC}, secret=SECRET, speed=8 * 3600.0, history=100, paused=True
+    )
+    local.start()
+    env = {**os.environ, "KESTREL_API_KEY": "any", "KESTREL_API_SECRET": SECRET}
+    env["PYTHONPATH"] = str(REPO)
+    try:
+        local.resume()
+        proc = subprocess.Popen(
+            _command(config, local.urls["http"], db, log),
+            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        ledger = LiveLedger(RunStore(f"sqlite:///{db}"), "killme")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until the node holds a position
+            time.sleep(0.5)
+            if db.exists() and node_positions(ledger, {"BTC/USDT": BTC})["BTC/USDT"] > 0:
+                break
+        else:
+            pytest.fail("the node never bought")
+        killer = subprocess.run(
+            [sys.executable, "-m", "engine.cli", "live-kill", "killme", "--log-dir", str(log)],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert killer.returncode == 0, killer.stderr
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err.decode()
+        assert "killed: orders canceled, positions sold, halted" in out.decode()
+        assert node_positions(ledger, {"BTC/USDT": BTC})["BTC/USDT"] == pytest.approx(0.0)
+        assert all(o.status.final for o in ledger.orders())
+        assert local.venue.free.get("BTC", 0.0) == pytest.approx(0.0, abs=1e-8)
     finally:
         local.stop()
