@@ -27,6 +27,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from engine.cli_exchange import register as register_exchange_commands
+from engine.cli_live import register as register_live_commands
 from engine.cli_ml import register as register_ml_commands
 from engine.cli_optimize import register as register_optimize_command
 from engine.cli_paper import register as register_paper_command
@@ -273,6 +274,7 @@ register_exchange_commands(app, data_app)
 register_paper_command(app)
 register_ml_commands(app)
 register_optimize_command(app)
+register_live_commands(app)
 
 
 def _run_with_progress(run_config: RunConfig) -> BacktestResult:

@@ -54,7 +54,7 @@ from engine.paths import project_root
 from engine.persistence import RunStore, resolve_db_url
 from engine.persistence.store import check_db_url
 
-__all__ = ["feed_options", "paper", "register", "replay_stale_after_s"]
+__all__ = ["bar_timeframes", "feed_options", "paper", "register", "replay_stale_after_s"]
 
 EXIT_INTERRUPTED = 130
 REPLAY_MAX_STALE_S = 5.0  # --speed max: silence this long is a stall
@@ -267,6 +267,9 @@ def _timeframes(config: RunConfig) -> dict[str, int]:
     if not found:
         raise ConfigError("paper trading needs bars: the config has no [[data]] bar source")
     return {symbol: found[symbol] for symbol in config.symbols if symbol in found}
+
+
+bar_timeframes = _timeframes  # for `kestrel live`, which reads the same [[data]] rule
 
 
 async def _run(

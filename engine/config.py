@@ -53,6 +53,7 @@ __all__ = [
     "ExecutionConfig",
     "FxRateConfig",
     "InstrumentConfig",
+    "LiveSection",
     "RunConfig",
     "RunSection",
     "StrategyConfig",
@@ -97,6 +98,27 @@ class RunSection:
 
     name: str = "backtest"
     seed: int = 0
+
+
+@dataclass(frozen=True)
+class LiveSection:
+    """``[live]``: real orders through ccxt (``kestrel live``; README "Live trading").
+
+    ``mode = "live"`` is one of the two locks (the other is ``--live`` on the command line):
+    any other mode makes ``kestrel live`` refuse. ``sandbox`` (default true) trades on the
+    exchange's testnet; real money needs ``sandbox = false`` written down. Keys are never
+    read from here: only from ``$KESTREL_API_KEY`` and ``$KESTREL_API_SECRET``.
+    """
+
+    mode: str = "paper"
+    exchange: str = "binance"
+    sandbox: bool = True
+
+    def __post_init__(self) -> None:
+        _require(
+            self.mode in ("paper", "live"),
+            f'live.mode must be "paper" or "live", got {self.mode!r}',
+        )
 
 
 @dataclass(frozen=True)
@@ -347,6 +369,7 @@ class RunConfig:
     risk: RiskConfig = field(default_factory=RiskConfig)
     fx: list[FxRateConfig] = field(default_factory=list)
     ml: MlConfig | None = None  # [ml]: features, label, model (engine.ml.config)
+    live: LiveSection = field(default_factory=LiveSection)
     base_dir: str = field(default=".", compare=False, metadata={"config": False})
 
     def __post_init__(self) -> None:
@@ -478,6 +501,8 @@ def dump_config(config: RunConfig) -> dict[str, Any]:
     plain: dict[str, Any] = to_plain(config)
     if not plain.get("fx"):
         plain.pop("fx", None)  # single-currency configs dump exactly as before [[fx]] existed
+    if config.live == LiveSection():
+        plain.pop("live", None)  # as fx: configs without [live] keep their run ids
     return plain
 
 

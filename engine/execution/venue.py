@@ -7,9 +7,10 @@ market data before strategies see it (the driver calls ``process_bar`` /
 (``size_at_fill``). Out: the venue's answers, published on
 the bus as order events (`OrderAccepted`, `OrderFilled`, ...); nothing is returned.
 
-`engine.execution.broker.SimulatedBroker` implements it for backtest and paper; the ccxt
-broker (issue 15) will implement it for live. Nothing else of a broker is reachable from
-the kernel, so a venue adapter needs exactly these members. The protocol is deliberately
+`engine.execution.broker.SimulatedBroker` implements it for backtest and paper;
+`engine.runtime.live.venue.LiveVenue` (real orders through ccxt) implements it for live.
+Nothing else of a broker is reachable from the kernel, so a venue adapter needs exactly these
+members. The protocol is deliberately
 narrow: risk reads the portfolio, not the venue, and strategies reach the venue only
 through the bus.
 """

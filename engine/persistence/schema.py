@@ -15,8 +15,11 @@ removes its files; existing runs become ``complete``), ``runs.writer``
 a live one) and ``runs.params_json`` (the strategy parameters, backfilled from each stored
 config, so ``runs list`` can filter and sort on them), plus an index on ``created_at``.
 3 adds ``paper_accounts`` and ``paper_journal``. 4 adds ``sweeps`` and ``sweep_trials`` (a
-parameter sweep and one row per trial: `engine.persistence.sweeps`). A later release appends
-a function to `MIGRATIONS`; stored runs are kept.
+parameter sweep and one row per trial: `engine.persistence.sweeps`). 5 adds ``live_accounts``,
+``live_orders`` and ``live_fills`` (a live account's starting wallet, its order manager's
+orders, written before each is sent, and the exchange's fills, `engine.runtime.live.ledger`).
+Migrations only create tables. A later release appends a function to `MIGRATIONS`; stored
+runs are kept.
 
 Why not Alembic: migrations here must run inside the same locked transaction that creates
 a fresh store (many processes start together), on SQLite and PostgreSQL alike, from an
@@ -55,6 +58,9 @@ __all__ = [
     "equity",
     "events",
     "fills",
+    "live_accounts",
+    "live_fills",
+    "live_orders",
     "metadata",
     "migrate",
     "orders",
@@ -252,6 +258,63 @@ sweep_trials = Table(
     Column("error", Text),
     Column("returns", LargeBinary),
 )
+# Live trading (`engine.runtime.live`): an account's wallet when the node first saw it
+# (``baseline_json``: asset -> total, at exchange time ``baseline_ms``), the reference that
+# reconciliation compares the exchange's wallet with after adding every fill since;
+# ``sessions`` counts the node's starts (part of every client order id).
+live_accounts = Table(
+    "live_accounts",
+    metadata,
+    Column("account", String(200), primary_key=True),
+    Column("exchange", String(64), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("baseline_ms", BigInteger, nullable=False),
+    Column("baseline_json", Text, nullable=False),
+    Column("sessions", Integer, nullable=False, server_default="0"),
+)
+# One row per order of an ``account``, keyed by the
+# deterministic client order id, inserted *before* the order is sent (status ``sending``);
+# ``origin`` is ``node`` or ``external`` (found on the exchange, never placed by the node).
+live_orders = Table(
+    "live_orders",
+    metadata,
+    Column("account", String(200), primary_key=True),
+    Column("client_id", String(64), primary_key=True),
+    Column("order_id", String(64), nullable=False),
+    Column("strategy_id", String(64), nullable=False),
+    Column("symbol", String(64), nullable=False),
+    Column("side", String(8), nullable=False),
+    Column("order_type", String(16), nullable=False),
+    Column("quantity", Float, nullable=False),
+    Column("limit_price", Float),
+    Column("time_in_force", String(8), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("origin", String(16), nullable=False),
+    Column("exchange_order_id", String(64)),
+    Column("filled_quantity", Float, nullable=False),
+    Column("average_price", Float),
+    Column("ts_created", BigInteger, nullable=False),
+    Column("ts_last", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+)
+# The exchange's fills of an account's orders, keyed by the exchange's trade id (writing one
+# twice is a no-op); ``fee`` is in ``fee_asset``.
+live_fills = Table(
+    "live_fills",
+    metadata,
+    Column("account", String(200), primary_key=True),
+    Column("trade_id", String(64), primary_key=True),
+    Column("client_id", String(64), nullable=False),
+    Column("exchange_order_id", String(64), nullable=False),
+    Column("symbol", String(64), nullable=False),
+    Column("side", String(8), nullable=False),
+    Column("quantity", Float, nullable=False),
+    Column("price", Float, nullable=False),
+    Column("fee", Float, nullable=False),
+    Column("fee_asset", String(16), nullable=False),
+    Column("liquidity", String(8), nullable=False),
+    Column("ts_event", BigInteger, nullable=False),
+)
 
 
 def params_json(config_toml: str) -> str:
@@ -290,11 +353,18 @@ def _v4_sweep_tables(conn: Connection) -> None:
     sweep_trials.create(conn, checkfirst=True)
 
 
+def _v5_live_tables(conn: Connection) -> None:
+    live_accounts.create(conn, checkfirst=True)
+    live_orders.create(conn, checkfirst=True)
+    live_fills.create(conn, checkfirst=True)
+
+
 #: ``MIGRATIONS[k]`` upgrades a store from version ``k + 1`` to ``k + 2``.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v2_status_writer_params,
     _v3_paper_tables,
     _v4_sweep_tables,
+    _v5_live_tables,
 )
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 

@@ -11,8 +11,8 @@ each named once here instead of a ``live`` flag tested in several places:
 - equity: ``snapshots=True`` makes the portfolio take an `EquitySnapshot` whenever time
   moves on (the node keeps them); the backtest rebuilds its curve after the run;
 - the venue: ``venue`` builds the broker from the kernel's parts (`VenueParts`); both
-  shipped modes use the `SimulatedBroker` — a live mode will pass the ccxt broker's
-  factory (issue 15).
+  modes here use the `SimulatedBroker`; the live mode
+  (`engine.runtime.live.venue.live_mode`) passes the factory of the ccxt `LiveVenue`.
 
 The clock is not part of the mode: the caller passes it (a `SimClock` for backtest and
 replay, a `WallClock` for paper and live), and the driver works with either.

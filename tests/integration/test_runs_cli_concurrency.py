@@ -150,7 +150,7 @@ def open_at_once(url: str, processes: int = PROCESSES) -> None:
     with store.engine.connect() as conn:
         version = conn.execute(sa.text("SELECT version FROM schema_version")).scalar()
         rows = conn.execute(sa.text("SELECT count(*) FROM schema_version")).scalar()
-    assert (version, rows) == (3, 1)
+    assert (version, rows) == (5, 1)
     store.engine.dispose()
 
 

@@ -4,15 +4,18 @@
 |-----------------------------------------------------------------|--------------------------|
 | NetworkError (RequestTimeout, ExchangeNotAvailable, DDoSProtection, | ExchangeTransientError: |
 | RateLimitExceeded, ...)                                          | retried with backoff     |
-| AccountSuspended                                                 | ExchangeFatalError:      |
-|                                                                  | stop, a human must look  |
+| DDoSProtection of an HTTP 418 (``"binance 418 ..."``: an IP ban) | ExchangeFatalError:      |
+| AccountSuspended                                                 | stop, a human must look  |
 | BadSymbol, AuthenticationError, PermissionDenied, BadRequest,    | ExchangeInputError:      |
 | ArgumentsRequired, NotSupported                                  | refused, never retried   |
 | any other ccxt.BaseError                                         | ExchangeError            |
 
-Only the adapters call ccxt; nothing above them sees a ccxt class. `ExchangeStateUnknownError`
-(reconcile before acting) is not produced here: only an order path can know that a timed-out
-request was an order, and the live order path does not exist yet.
+Only the adapters call ccxt; nothing above them sees a ccxt class. This table serves reads
+(downloads, the feed). Order paths follow the live error contract instead
+(`engine.adapters.ccxt.contract`), which also produces `ExchangeStateUnknownError`: only an
+order path can know that a timed-out request was an order. Retrying a 418 would only lengthen
+the ban, so it stops here too (ccxt raises DDoSProtection for 429 and 418 alike; the status
+in its message tells them apart).
 """
 
 from __future__ import annotations
@@ -37,7 +40,11 @@ def translate(exc: BaseException, exchange_id: str, what: str) -> ExchangeError:
     """Return the engine error for ccxt exception ``exc`` raised while doing ``what``."""
     import ccxt  # lazy: the CLI must not pay ccxt's import time for other commands
 
+    from engine.adapters.ccxt.contract import http_status
+
     detail = " ".join(str(exc).split())[:300]
+    if isinstance(exc, ccxt.DDoSProtection) and http_status(detail) == 418:
+        return ExchangeFatalError(f"{exchange_id}: {what} failed: IP banned (418): {detail}")
     if isinstance(exc, ccxt.NetworkError):
         kind = type(exc).__name__
         return ExchangeTransientError(f"{exchange_id}: {what} failed: {kind}: {detail}")

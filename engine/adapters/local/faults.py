@@ -20,8 +20,9 @@ first ``after`` matching requests through (to break a download mid-way).
 | ws_stall     | websockets stay open but receive nothing until resumed    | (silence)             |
 
 ccxt's binance maps both 418 and 429 to ``DDoSProtection`` before it reads the body (so a
-429 does not reach ``RateLimitExceeded``); both are ccxt ``NetworkError``s, which the adapter
-translates to `engine.errors.ExchangeTransientError` and retries with backoff.
+429 does not reach ``RateLimitExceeded``); the adapters tell them apart by the status in the
+message: a 429 is retried after ``Retry-After``, a 418 stops (`engine.adapters.ccxt.errors`
+for reads, `engine.adapters.ccxt.contract` for orders).
 """
 
 from __future__ import annotations

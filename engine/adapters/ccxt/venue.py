@@ -1,0 +1,393 @@
+"""The ccxt side of live trading: orders, balances and exchange rules through one ccxt client.
+
+In: a synchronous ccxt exchange with keys (`open_trading_exchange`), order specs from the
+order manager (`engine.runtime.live.orders`). Out: ccxt's unified order, trade and balance
+dicts, reduced to plain values (`ExchangeOrder`, `ExchangeTrade`), and `Instrument`s from the
+exchange's rules; failures as `OrderCallFailed` (order paths: the manager decides) or as the
+engine error of `engine.adapters.ccxt.contract` (reads: retried here first).
+
+Where the logic lives: what each failure means is the contract's table (`classify`); this
+module applies the parts that are the same for every caller — waiting out a 429's
+``Retry-After``, resyncing the clock once on ``InvalidNonce``, retrying a *read* with backoff.
+An order create or cancel is never retried here on a network error or a timeout: it may have
+reached the exchange, so the caller looks it up by client id.
+
+Keys come from environment variables only (`credentials_from_env`): ``KESTREL_API_KEY`` and
+``KESTREL_API_SECRET``. They are handed to ccxt and kept nowhere else; `Credentials` does not
+show them in its repr. ccxt's own ``maxRetriesOnFailure`` is forced to 0: it would re-send
+``POST /order`` after a timeout, which is how orders get doubled.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from engine.adapters.ccxt.contract import Action, Verdict, classify
+from engine.adapters.ccxt.errors import RetryPolicy, retry_after_s
+from engine.errors import ConfigError, ExchangeInputError, did_you_mean
+from engine.model import Instrument
+
+__all__ = [
+    "API_KEY_ENV",
+    "API_SECRET_ENV",
+    "CcxtExchange",
+    "Credentials",
+    "ExchangeOrder",
+    "ExchangeTrade",
+    "OrderCallFailed",
+    "OrderSpec",
+    "credentials_from_env",
+    "open_trading_exchange",
+    "wall_clock_ms",
+]
+
+T = TypeVar("T")
+
+API_KEY_ENV = "KESTREL_API_KEY"
+API_SECRET_ENV = "KESTREL_API_SECRET"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An API key and secret; their values never appear in a repr, a log or the store."""
+
+    api_key: str = field(repr=False)
+    secret: str = field(repr=False)
+
+
+def credentials_from_env(env: Mapping[str, str] | None = None) -> Credentials:
+    """Return the keys from ``$KESTREL_API_KEY`` and ``$KESTREL_API_SECRET``.
+
+    Raises:
+        ConfigError: When either is unset or empty (the message names the variable only).
+    """
+    source = os.environ if env is None else env
+    missing = [name for name in (API_KEY_ENV, API_SECRET_ENV) if not source.get(name)]
+    if missing:
+        raise ConfigError(
+            f"live trading needs the API keys in the environment: set {' and '.join(missing)} "
+            "(keys are never read from a file)"
+        )
+    return Credentials(source[API_KEY_ENV], source[API_SECRET_ENV])
+
+
+def open_trading_exchange(
+    exchange_id: str,
+    credentials: Credentials,
+    *,
+    sandbox: bool,
+    local_url: str | None = None,
+    timeout_ms: int = 10_000,
+) -> Any:
+    """Return a synchronous ccxt exchange that can trade, with ccxt's retries off.
+
+    ``sandbox`` switches to the exchange's testnet (ccxt ``set_sandbox_mode``); ``local_url``
+    sends every call to the local exchange instead (`engine.adapters.local`).
+
+    Raises:
+        ExchangeInputError: Unknown exchange id, or a sandbox the exchange does not have.
+    """
+    import ccxt
+
+    if exchange_id not in ccxt.exchanges:
+        raise ExchangeInputError(
+            f"unknown exchange {exchange_id!r}{did_you_mean(exchange_id, ccxt.exchanges)}"
+        )
+    options: dict[str, Any] = {"maxRetriesOnFailure": 0}
+    if local_url:
+        options.update(
+            {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False}
+        )
+    exchange = getattr(ccxt, exchange_id)(
+        {
+            "apiKey": credentials.api_key,
+            "secret": credentials.secret,
+            "enableRateLimit": True,
+            "timeout": timeout_ms,
+            "options": options,
+        }
+    )
+    if sandbox and not local_url:
+        try:
+            exchange.set_sandbox_mode(True)
+        except ccxt.NotSupported:
+            raise ExchangeInputError(
+                f"{exchange_id} has no sandbox in ccxt: set sandbox = false only for real money"
+            ) from None
+    if local_url:
+        from engine.adapters.local import ccxt_urls
+
+        http = local_url.rstrip("/")
+        exchange.urls["api"] = ccxt_urls(http, "ws" + http.removeprefix("http"))
+    return exchange
+
+
+@dataclass(frozen=True)
+class OrderSpec:
+    """An order as sent: ``side`` buy/sell, ``order_type`` market/limit, ``tif`` GTC/IOC/FOK."""
+
+    client_id: str
+    symbol: str
+    side: str
+    order_type: str
+    quantity: float
+    price: float | None = None
+    tif: str = "GTC"
+
+
+@dataclass(frozen=True)
+class ExchangeOrder:
+    """An order as the exchange reports it (ccxt's unified status: open/closed/canceled/...)."""
+
+    client_id: str
+    exchange_id: str
+    symbol: str
+    side: str
+    order_type: str
+    quantity: float
+    price: float | None
+    status: str
+    filled: float
+    average: float | None
+    ts_ms: int
+
+
+@dataclass(frozen=True)
+class ExchangeTrade:
+    """One fill: ``fee`` in ``fee_asset`` (quote, base or another asset such as BNB)."""
+
+    trade_id: str
+    exchange_order_id: str
+    symbol: str
+    side: str
+    quantity: float
+    price: float
+    fee: float
+    fee_asset: str
+    maker: bool
+    ts_ms: int
+
+
+class OrderCallFailed(Exception):  # noqa: N818 - a carrier, not an error kind
+    """An order call failed; ``verdict`` says what the contract makes of it."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        """Keep the verdict; the message is its detail."""
+        super().__init__(verdict.detail)
+        self.verdict = verdict
+
+
+def _order(raw: Mapping[str, Any]) -> ExchangeOrder:
+    info = raw.get("info") or {}
+    client_id = raw.get("clientOrderId") or info.get("clientOrderId") or ""
+    return ExchangeOrder(
+        client_id=str(client_id),
+        exchange_id=str(raw.get("id") or ""),
+        symbol=str(raw.get("symbol") or ""),
+        side=str(raw.get("side") or ""),
+        order_type=str(raw.get("type") or ""),
+        quantity=float(raw.get("amount") or 0.0),
+        price=float(raw["price"]) if raw.get("price") else None,
+        status=str(raw.get("status") or ""),
+        filled=float(raw.get("filled") or 0.0),
+        average=float(raw["average"]) if raw.get("average") else None,
+        ts_ms=int(raw.get("lastUpdateTimestamp") or raw.get("timestamp") or 0),
+    )
+
+
+def _trade(raw: Mapping[str, Any]) -> ExchangeTrade:
+    fee = raw.get("fee") or {}
+    return ExchangeTrade(
+        trade_id=str(raw.get("id") or ""),
+        exchange_order_id=str(raw.get("order") or ""),
+        symbol=str(raw.get("symbol") or ""),
+        side=str(raw.get("side") or ""),
+        quantity=float(raw.get("amount") or 0.0),
+        price=float(raw.get("price") or 0.0),
+        fee=float(fee.get("cost") or 0.0),
+        fee_asset=str(fee.get("currency") or ""),
+        maker=raw.get("takerOrMaker") == "maker",
+        ts_ms=int(raw.get("timestamp") or 0),
+    )
+
+
+class CcxtExchange:
+    """The calls live trading makes, under the error contract (`engine.adapters.ccxt.contract`).
+
+    ``server_clock`` returns the exchange's wall clock in ms for an ``InvalidNonce`` resync
+    (default: ccxt's ``fetch_time``). The local exchange serves its *replay* clock on
+    ``/time`` but checks signatures against the wall clock, so against it pass
+    ``lambda: int(time.time() * 1000)``.
+    """
+
+    def __init__(
+        self,
+        exchange: Any,
+        policy: RetryPolicy | None = None,
+        server_clock: Callable[[], int] | None = None,
+    ) -> None:
+        """Use ccxt client ``exchange``; reads retry per ``policy`` (5 tries, 1 s doubling)."""
+        exchange.options["maxRetriesOnFailure"] = 0  # a re-sent POST /order doubles orders
+        exchange.options.setdefault("timeDifference", 0)
+        self.exchange = exchange
+        self.exchange_id: str = exchange.id
+        self.policy = policy or RetryPolicy()
+        self.server_clock = server_clock or (lambda: int(exchange.fetch_time()))
+        self.resyncs = 0
+
+    # -- the contract ---------------------------------------------------------------------
+
+    def _run(self, what: str, call: Callable[[], T], *, resend_safe: bool) -> T:
+        """Return ``call()`` under the contract; raise `OrderCallFailed` for the caller.
+
+        Waits out rate limits (the request was refused: sending it again is safe), resyncs
+        the clock once on ``InvalidNonce``; with ``resend_safe`` (reads) it also retries
+        network errors and timeouts with backoff. Everything else is the caller's.
+        """
+        import ccxt
+
+        resynced = False
+        for attempt in range(self.policy.attempts):
+            try:
+                return call()
+            except ccxt.BaseError as exc:
+                verdict = classify(exc)
+            last = attempt + 1 == self.policy.attempts
+            if verdict.action is Action.RATE_LIMITED and not last:
+                self.policy.sleep(self.policy.pause_s(attempt, retry_after_s(self.exchange)))
+                continue
+            if verdict.action is Action.RESYNC and not resynced:
+                resynced = True
+                self.resync_clock()
+                continue
+            if verdict.action in (Action.RETRY, Action.UNKNOWN) and resend_safe and not last:
+                self.policy.sleep(self.policy.pause_s(attempt, None))
+                continue
+            raise OrderCallFailed(verdict)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def read(self, what: str, call: Callable[[], T]) -> T:
+        """Return ``call()`` (a read: safe to repeat) or raise the contract's engine error."""
+        try:
+            return self._run(what, call, resend_safe=True)
+        except OrderCallFailed as failed:
+            raise failed.verdict.error(self.exchange_id, what) from None
+
+    def resync_clock(self) -> int:
+        """Set ccxt's clock offset from the exchange's clock (half the round trip); return it."""
+        before = self.exchange.milliseconds()
+        server = self.server_clock()
+        after = self.exchange.milliseconds()
+        offset = int((before + after) / 2 - server)
+        self.exchange.options["timeDifference"] = offset
+        self.resyncs += 1
+        return offset
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load the markets (exchange rules) once."""
+        self.read("loading markets", self.exchange.load_markets)
+
+    def instruments(self, symbols: list[str]) -> dict[str, Instrument]:
+        """Return the exchange's rules for ``symbols`` as `Instrument`s.
+
+        Tick and lot are ccxt's ``precision`` (a step, ccxt's TICK_SIZE mode, which binance
+        uses); the minimums are its ``limits`` (0 where the exchange states none).
+
+        Raises:
+            ExchangeInputError: A symbol the exchange does not list.
+        """
+        self.load()
+        markets = self.exchange.markets
+        result: dict[str, Instrument] = {}
+        for symbol in symbols:
+            market = markets.get(symbol)
+            if market is None:
+                raise ExchangeInputError(
+                    f"{self.exchange_id} does not list {symbol!r}{did_you_mean(symbol, markets)}"
+                )
+            precision, limits = market["precision"], market["limits"]
+            result[symbol] = Instrument(
+                symbol,
+                quote_currency=str(market["quote"]),
+                tick_size=float(precision.get("price") or 0.01),
+                lot_size=float(precision.get("amount") or 1e-8),
+                min_quantity=float((limits.get("amount") or {}).get("min") or 0.0),
+                min_notional=float((limits.get("cost") or {}).get("min") or 0.0),
+            )
+        return result
+
+    def server_time_ms(self) -> int:
+        """Return the exchange's clock (the time its orders and trades are stamped with)."""
+        return int(self.read("fetching the exchange's time", self.exchange.fetch_time))
+
+    def balances(self) -> dict[str, tuple[float, float]]:
+        """Return ``asset -> (free, total)`` for every asset with a non-zero total."""
+        raw = self.read("fetching balances", self.exchange.fetch_balance)
+        totals = raw.get("total") or {}
+        free = raw.get("free") or {}
+        return {
+            str(asset): (float(free.get(asset) or 0.0), float(amount or 0.0))
+            for asset, amount in sorted(totals.items())
+            if amount
+        }
+
+    def open_orders(self, symbol: str) -> list[ExchangeOrder]:
+        """Return the open orders of ``symbol``."""
+        rows = self.read(
+            f"fetching open {symbol} orders", lambda: self.exchange.fetch_open_orders(symbol)
+        )
+        return [_order(r) for r in rows]
+
+    def my_trades(
+        self, symbol: str, since_ms: int | None = None, exchange_order_id: str | None = None
+    ) -> list[ExchangeTrade]:
+        """Return the account's ``symbol`` fills from ``since_ms`` on (of one order, if given)."""
+        params = {"orderId": exchange_order_id} if exchange_order_id else {}
+        rows = self.read(
+            f"fetching {symbol} trades",
+            lambda: self.exchange.fetch_my_trades(symbol, since_ms, None, params),
+        )
+        trades = [_trade(r) for r in rows]
+        return [t for t in trades if since_ms is None or t.ts_ms >= since_ms]
+
+    # -- order calls (the caller decides on failure) --------------------------------------
+
+    def create(self, spec: OrderSpec) -> ExchangeOrder:
+        """Send ``spec`` with its client id; raise `OrderCallFailed` if no answer says how."""
+        params: dict[str, Any] = {"clientOrderId": spec.client_id}
+        if spec.order_type == "limit":
+            params["timeInForce"] = spec.tif
+
+        def send() -> Any:
+            return self.exchange.create_order(
+                spec.symbol, spec.order_type, spec.side, spec.quantity, spec.price, params
+            )
+
+        return _order(self._run(f"creating order {spec.client_id}", send, resend_safe=False))
+
+    def fetch(self, client_id: str, symbol: str) -> ExchangeOrder:
+        """Return the order with ``client_id`` (one try; `OrderCallFailed` if not found)."""
+
+        def look() -> Any:
+            return self.exchange.fetch_order(None, symbol, {"origClientOrderId": client_id})
+
+        return _order(self._run(f"fetching order {client_id}", look, resend_safe=True))
+
+    def cancel(self, client_id: str, symbol: str) -> ExchangeOrder:
+        """Cancel the order with ``client_id``; `OrderCallFailed` if it is not open (any more)."""
+
+        def send() -> Any:
+            return self.exchange.cancel_order(None, symbol, {"origClientOrderId": client_id})
+
+        return _order(self._run(f"canceling order {client_id}", send, resend_safe=False))
+
+
+def wall_clock_ms() -> int:
+    """Return the wall clock in ms (the local exchange's signature clock)."""
+    return int(time.time() * 1000)

@@ -1,0 +1,276 @@
+"""``kestrel live``: the strategy on live bars with real orders through ccxt; ``live-kill``.
+
+In: a run config with ``[live] mode = "live"``, the ``--live`` flag (both are required: one
+alone refuses), keys in ``$KESTREL_API_KEY`` / ``$KESTREL_API_SECRET`` (never a file), a run
+store, and a market: the config's ``[live] exchange`` (its testnet while ``sandbox = true``),
+``--exchange-url`` (a Binance-compatible server) or ``--replay DATA_OR_CONFIG`` (the local
+exchange in-process, whose secret is then the one in the environment: practice offline).
+Out: orders at the exchange, the account's orders and fills in the store (tables
+``live_orders`` / ``live_fills``), ``live/<account>/events.jsonl`` under the project root
+and one line on exit.
+
+Flow: reconcile the account with the exchange (`engine.runtime.live.reconcile`; a wallet it
+cannot explain refuses to trade, exit 5), then feed closed bars to a `TradingNode` whose
+venue is the order manager (`engine.runtime.live.venue.live_mode`). Before every bar, and
+every second while none comes, it looks for the kill request that ``kestrel live-kill
+ACCOUNT`` leaves in the account's folder (``KILL``): then it cancels the node's orders,
+sells what the node bought (`engine.runtime.live.kill`), halts and exits 0. Ctrl-C or
+SIGTERM stops it after the event in hand, open orders kept at the exchange, exit 0; SIGKILL
+loses nothing either (every order's row is written before it is sent; the next start
+reconciles). A restarted node trades from the exchange's clock on: bars that closed while
+it was down are not replayed.
+
+What this first version does not do yet (README "Live trading"): rebuild the strategy's
+state after a restart (the node starts fresh; reconciliation brings orders and fills up to
+date but the kernel's portfolio starts from the config's ``[account]``), user-data
+websockets (fills are polled when data arrives), and derivatives positions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from engine.config import RunConfig, load_config
+from engine.errors import ConfigError
+from engine.feeds import BarFrame, format_timeframe, format_timestamp
+from engine.paths import project_root
+from engine.persistence import RunStore, resolve_db_url
+from engine.persistence.store import check_db_url
+
+__all__ = ["KILL_FILE", "live", "live_kill", "refuse_unless_live", "register"]
+
+KILL_FILE = "KILL"
+
+
+def refuse_unless_live(config: RunConfig, flag: bool) -> None:
+    """Raise `ConfigError` unless both ``--live`` and ``[live] mode = "live"`` are given."""
+    missing = []
+    if not flag:
+        missing.append("the --live flag")
+    if config.live.mode != "live":
+        missing.append('[live] mode = "live" in the config')
+    if missing:
+        raise ConfigError(
+            "kestrel live sends real orders and needs both --live and "
+            f'[live] mode = "live"; missing: {" and ".join(missing)} '
+            "(practise with `kestrel paper` first)"
+        )
+
+
+def _folder(config: RunConfig, account: str, log_dir: Path | None) -> Path:
+    return log_dir if log_dir is not None else project_root(config.base_dir) / "live" / account
+
+
+def live(
+    config: Annotated[Path, typer.Argument(help="Run config (TOML) with [live] mode = 'live'.")],
+    live_flag: Annotated[
+        bool, typer.Option("--live", help="Send real orders (required, with the config's mode).")
+    ] = False,
+    account: Annotated[
+        str | None, typer.Option("--account", help="Account name (default: the run name).")
+    ] = None,
+    exchange_url: Annotated[
+        str | None,
+        typer.Option("--exchange-url", help="A Binance-compatible server instead of [live]."),
+    ] = None,
+    replay: Annotated[
+        str | None,
+        typer.Option("--replay", help="Practise on the local exchange replaying this data."),
+    ] = None,
+    speed: Annotated[
+        str, typer.Option("--speed", help="Replay seconds per second, or max (with --replay).")
+    ] = "60",
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Run store URL (default: $KESTREL_DB_URL or the project's)."),
+    ] = None,
+    max_bars: Annotated[
+        int | None, typer.Option("--max-bars", help="Stop after this many new bars.", min=1)
+    ] = None,
+    log_dir: Annotated[
+        Path | None,
+        typer.Option("--log-dir", help="Folder of events.jsonl and KILL (<root>/live/<account>)."),
+    ] = None,
+) -> None:
+    """Trade a strategy with real orders (needs --live and [live] mode = "live")."""
+    from engine.adapters.ccxt.venue import credentials_from_env
+
+    run_config = load_config(config)
+    refuse_unless_live(run_config, live_flag)
+    keys = credentials_from_env()
+    if exchange_url is not None and replay is not None:
+        raise ConfigError("give at most one of --exchange-url and --replay")
+    name = account if account is not None else run_config.run.name
+    if not name.strip():
+        raise ConfigError("--account is empty; name the live account")
+    root = project_root(run_config.base_dir)
+    if db is None and not os.environ.get("KESTREL_DB_URL"):
+        db = f"sqlite:///{root / 'backtests' / 'kestrel.db'}"
+    url = check_db_url(resolve_db_url(db))
+    local = None
+    frames: list[BarFrame] = []
+    if replay is not None:
+        local, frames = _start_local(replay, speed, keys.secret)
+        exchange_url = local.urls["http"]
+    folder = _folder(run_config, name, log_dir)
+    try:
+        code = asyncio.run(
+            _run(run_config, name, url, keys, exchange_url, local, frames, max_bars, folder)
+        )
+    finally:
+        if local is not None:
+            local.stop()
+    if code:
+        raise typer.Exit(code)
+
+
+def _start_local(replay: str, speed: str, secret: str) -> tuple[Any, list[BarFrame]]:
+    from engine.adapters.local import LocalExchange
+    from engine.cli_exchange import replay_source
+
+    frames, instruments, balances, fee_rate, touch = replay_source(replay, None, "USDT")
+    rate = None if speed in ("0", "max") else float(speed)
+    local = LocalExchange(
+        frames, instruments, balances=balances, secret=secret, speed=rate, paused=True,
+        history=0, fee_rate=fee_rate, touch=touch,
+    )  # fmt: skip
+    local.start()
+    return local, frames
+
+
+class _Log:
+    """``events.jsonl``: one JSON object per line (no keys are ever passed to it)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", encoding="utf-8")
+
+    def write(self, kind: str, **data: Any) -> None:
+        record = {"kind": kind, "wall": time.time(), **data}
+        self._file.write(json.dumps(record, sort_keys=True, default=str) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+async def _run(
+    config: RunConfig,
+    name: str,
+    url: str,
+    keys: Any,
+    exchange_url: str | None,
+    local: Any,
+    frames: list[BarFrame],
+    max_bars: int | None,
+    folder: Path,
+) -> int:
+    from engine.adapters.ccxt.feed import FeedOptions, open_feed
+    from engine.adapters.ccxt.venue import CcxtExchange, open_trading_exchange, wall_clock_ms
+    from engine.clock import WallClock
+    from engine.runtime.live import LiveLedger, OrderManager
+    from engine.runtime.live.kill import flatten_and_halt
+    from engine.runtime.live.reconcile import reconcile
+    from engine.runtime.live.venue import live_mode
+    from engine.runtime.node import TradingNode
+
+    client = open_trading_exchange(
+        config.live.exchange, keys, sandbox=config.live.sandbox, local_url=exchange_url
+    )
+    exchange = CcxtExchange(client, server_clock=wall_clock_ms if exchange_url else None)
+    instruments = exchange.instruments(config.symbols)
+    manager = OrderManager(exchange, LiveLedger(RunStore(url), name))
+    result = reconcile(manager, instruments)  # refuses (exit 5) on a wallet it cannot explain
+    manager.session = manager.ledger.begin_session()
+    log = _Log(folder / "events.jsonl")
+    log.write("start", account=name, exchange=exchange.exchange_id, sandbox=config.live.sandbox,
+              adopted=result.adopted, external=result.external, wallet=result.actual)  # fmt: skip
+    print(f"live account {name}: {result.summary()}", flush=True)
+    node = TradingNode(config, clock=WallClock(), mode=live_mode(manager))
+    from engine.cli_paper import bar_timeframes  # the paper command's rule: one place
+
+    found = {f.symbol: f.timeframe_ns for f in frames} or bar_timeframes(config)
+    timeframes = {symbol: format_timeframe(ns) for symbol, ns in found.items()}
+    until = local.replay.boundaries[-1] * 1_000_000 if local is not None else None
+    feed = open_feed(exchange.exchange_id, list(timeframes), timeframes,
+                     FeedOptions(until_ns=until), local_url=exchange_url)  # fmt: skip
+    kill = folder / KILL_FILE
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    bars = 0
+    reason = "end of the data"
+    try:
+        since = await feed.now_ns()
+        if local is not None:
+            local.resume()
+        stream = feed.stream(since).__aiter__()
+        while True:
+            if kill.exists():
+                updates = flatten_and_halt(manager, instruments)
+                kill.unlink()
+                log.write("kill", updates=[(u.kind, u.order.order_id) for u in updates])
+                reason = "killed: orders canceled, positions sold, halted"
+                break
+            following = asyncio.ensure_future(stream.__anext__())
+            done, _ = await asyncio.wait({following}, timeout=1.0)
+            while not done and not kill.exists() and not stop.is_set():
+                node.poll()
+                done, _ = await asyncio.wait({following}, timeout=1.0)
+            if not done:
+                following.cancel()
+                if stop.is_set():
+                    reason = "stopped by a signal"
+                    break
+                continue
+            try:
+                bar = following.result()
+            except StopAsyncIteration:
+                break
+            node.on_event(bar)
+            bars += 1
+            log.write("event", symbol=bar.symbol, ts=format_timestamp(bar.ts_event))
+            if max_bars is not None and bars >= max_bars:
+                reason = f"--max-bars {max_bars}"
+                break
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await feed.close()
+    log.write("stop", reason=reason, bars=bars, halted=manager.halted)
+    log.close()
+    print(f"live account {name} stopped ({reason}): {bars} bars; orders in {url}", flush=True)
+    return 0
+
+
+def live_kill(
+    account: Annotated[str, typer.Argument(help="The live account to flatten and halt.")],
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Its config (finds the project root).")
+    ] = None,
+    log_dir: Annotated[
+        Path | None, typer.Option("--log-dir", help="Its folder, if the node was given one.")
+    ] = None,
+) -> None:
+    """Ask a running live node to cancel its orders, sell its positions and halt."""
+    base = load_config(config).base_dir if config is not None else "."
+    folder = log_dir if log_dir is not None else project_root(base) / "live" / account
+    if not (folder / "events.jsonl").exists():
+        raise ConfigError(f"no live account {account!r} in {folder} (see --log-dir)")
+    (folder / KILL_FILE).write_text(f"requested at {time.time()}\n", encoding="utf-8")
+    print(f"kill requested for live account {account}: it flattens and halts within a second")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``live`` and ``live-kill`` to ``app``."""
+    app.command("live")(live)
+    app.command("live-kill")(live_kill)

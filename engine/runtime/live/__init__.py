@@ -1,0 +1,22 @@
+"""Live trading through ccxt: the order manager, its ledger in the run store, and the venue.
+
+```
+node ─ submit/cancel ─▶ venue.LiveVenue ─▶ orders.OrderManager ─▶ adapters.ccxt.venue.CcxtExchange
+        ◀─ order events ─┘                     │ writes first            (error contract:
+                                                ▼                          adapters.ccxt.contract)
+                                        ledger.LiveLedger (live_orders, live_fills)
+```
+"""
+
+from engine.runtime.live.ledger import LiveFill, LiveLedger, LiveOrder, LiveStatus
+from engine.runtime.live.orders import OrderManager, Update, client_order_id
+
+__all__ = [
+    "LiveFill",
+    "LiveLedger",
+    "LiveOrder",
+    "LiveStatus",
+    "OrderManager",
+    "Update",
+    "client_order_id",
+]

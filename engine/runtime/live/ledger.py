@@ -1,0 +1,243 @@
+"""The live account's orders and fills in the run store: the order manager's memory.
+
+In: a `RunStore` and an account name. Out: `LiveOrder` rows (inserted before an order is
+sent, updated as the exchange answers) and the exchange's fills (keyed by trade id, so
+writing one twice keeps one row), and the account's baseline: its wallet when the node first
+saw it. Tables: ``live_accounts``, ``live_orders`` and ``live_fills``
+(`engine.persistence.schema`, version 4). Fills marked ``baseline`` (``client_id``) were
+already in the baseline wallet: they are recorded only so they are not adopted again.
+
+Nothing secret is written here: the rows hold ids, symbols, quantities and prices only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
+
+from engine.persistence import RunStore
+from engine.persistence.schema import live_accounts, live_fills, live_orders
+
+__all__ = ["BASELINE", "Baseline", "LiveFill", "LiveLedger", "LiveOrder", "LiveStatus"]
+
+BASELINE = "baseline"  # the client id of fills already in the baseline wallet
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The wallet (asset -> total) at exchange time ``at_ms``, when the node first saw it."""
+
+    exchange: str
+    at_ms: int
+    wallet: dict[str, float]
+
+
+class LiveStatus(StrEnum):
+    """A live order's state as the node knows it."""
+
+    SENDING = "sending"  # written, the request may or may not have left
+    UNKNOWN = "unknown"  # sent, no answer says whether the exchange has it
+    OPEN = "open"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+    @property
+    def final(self) -> bool:
+        """True once nothing more can happen to the order."""
+        return self in (
+            LiveStatus.FILLED,
+            LiveStatus.CANCELED,
+            LiveStatus.REJECTED,
+            LiveStatus.EXPIRED,
+        )
+
+
+@dataclass(frozen=True)
+class LiveOrder:
+    """One row of ``live_orders`` (``origin``: ``node`` or ``external``)."""
+
+    client_id: str
+    order_id: str
+    strategy_id: str
+    symbol: str
+    side: str
+    order_type: str
+    quantity: float
+    limit_price: float | None
+    time_in_force: str
+    status: LiveStatus
+    origin: str = "node"
+    exchange_order_id: str | None = None
+    filled_quantity: float = 0.0
+    average_price: float | None = None
+    ts_created: int = 0
+    ts_last: int = 0
+    reason: str = ""
+
+    def but(self, **changes: Any) -> LiveOrder:
+        """Return a copy with ``changes``."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class LiveFill:
+    """One row of ``live_fills``: the exchange's trade ``trade_id`` of order ``client_id``."""
+
+    trade_id: str
+    client_id: str
+    exchange_order_id: str
+    symbol: str
+    side: str
+    quantity: float
+    price: float
+    fee: float
+    fee_asset: str
+    liquidity: str
+    ts_event: int
+
+
+def _order(row: dict[str, Any]) -> LiveOrder:
+    row = {k: v for k, v in row.items() if k != "account"}
+    row["status"] = LiveStatus(row["status"])
+    return LiveOrder(**row)
+
+
+class LiveLedger:
+    """Read and write one live account's orders and fills."""
+
+    def __init__(self, store: RunStore, account: str) -> None:
+        """Use ``store`` for account ``account``."""
+        self.store = store
+        self.account = account
+
+    def baseline(self) -> Baseline | None:
+        """Return the account's baseline, or None for an account never started."""
+        rows = self.store.read(select(live_accounts).where(live_accounts.c.account == self.account))
+        if not rows:
+            return None
+        row = rows[0]
+        wallet = {str(k): float(v) for k, v in json.loads(row["baseline_json"]).items()}
+        return Baseline(str(row["exchange"]), int(row["baseline_ms"]), wallet)
+
+    def create_account(self, baseline: Baseline, known: Sequence[LiveFill]) -> None:
+        """Record a new account's baseline and the fills already in it, in one transaction."""
+
+        def write(conn: Connection) -> None:
+            conn.execute(
+                live_accounts.insert().values(
+                    account=self.account,
+                    exchange=baseline.exchange,
+                    created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                    baseline_ms=baseline.at_ms,
+                    baseline_json=json.dumps(baseline.wallet, sort_keys=True),
+                )
+            )
+            if known:
+                rows = [
+                    {"account": self.account, **asdict(f), "client_id": BASELINE} for f in known
+                ]
+                conn.execute(live_fills.insert(), rows)
+
+        self.store.transact(f"creating live account {self.account}", write)
+
+    def begin_session(self) -> int:
+        """Count one more start of the node; return its number (1 for the first)."""
+
+        def write(conn: Connection) -> int:
+            where = live_accounts.c.account == self.account
+            conn.execute(
+                update(live_accounts).where(where).values(sessions=live_accounts.c.sessions + 1)
+            )
+            return int(conn.execute(select(live_accounts.c.sessions).where(where)).scalar_one())
+
+        return self.store.transact(f"starting live account {self.account}", write)
+
+    def insert(self, order: LiveOrder) -> None:
+        """Write a new order (one transaction; committed when this returns)."""
+        row = {"account": self.account, **asdict(order), "status": str(order.status)}
+        self.store.transact(
+            f"recording live order {order.client_id}",
+            lambda conn: conn.execute(live_orders.insert().values(**row)),
+        )
+
+    def save(self, order: LiveOrder) -> None:
+        """Write an order's new state over its row."""
+        values = {**asdict(order), "status": str(order.status)}
+        values.pop("client_id")
+        query = (
+            update(live_orders)
+            .where(live_orders.c.account == self.account)
+            .where(live_orders.c.client_id == order.client_id)
+            .values(**values)
+        )
+        self.store.transact(f"updating live order {order.client_id}", lambda c: c.execute(query))
+
+    def get(self, client_id: str) -> LiveOrder | None:
+        """Return the order with ``client_id``, if recorded."""
+        rows = self.store.read(
+            select(live_orders)
+            .where(live_orders.c.account == self.account)
+            .where(live_orders.c.client_id == client_id)
+        )
+        return _order(rows[0]) if rows else None
+
+    def orders(
+        self, statuses: Sequence[LiveStatus] | None = None, origin: str | None = "node"
+    ) -> list[LiveOrder]:
+        """Return the account's orders (of ``statuses``, of ``origin``: None for all), oldest
+        first."""
+        query = select(live_orders).where(live_orders.c.account == self.account)
+        if origin is not None:
+            query = query.where(live_orders.c.origin == origin)
+        if statuses is not None:
+            query = query.where(live_orders.c.status.in_([str(s) for s in statuses]))
+        rows = self.store.read(query.order_by(live_orders.c.ts_created, live_orders.c.client_id))
+        return [_order(r) for r in rows]
+
+    def add_fills(self, new: Sequence[LiveFill]) -> list[LiveFill]:
+        """Write the fills not yet recorded (by trade id); return those, in the given order."""
+
+        def write(conn: Connection) -> list[LiveFill]:
+            known = set(
+                conn.execute(
+                    select(live_fills.c.trade_id)
+                    .where(live_fills.c.account == self.account)
+                    .where(live_fills.c.trade_id.in_([f.trade_id for f in new]))
+                ).scalars()
+            )
+            added = [f for f in new if f.trade_id not in known]
+            if added:
+                conn.execute(
+                    live_fills.insert(), [{"account": self.account, **asdict(f)} for f in added]
+                )
+            return added
+
+        return self.store.transact("recording live fills", write) if new else []
+
+    def fills(self, client_id: str | None = None) -> list[LiveFill]:
+        """Return the account's fills (of one order), in exchange time order."""
+        query = select(live_fills).where(live_fills.c.account == self.account)
+        if client_id is not None:
+            query = query.where(live_fills.c.client_id == client_id)
+        rows = self.store.read(query.order_by(live_fills.c.ts_event, live_fills.c.trade_id))
+        return [LiveFill(**{k: v for k, v in r.items() if k != "account"}) for r in rows]
+
+    def last_fill_ms(self) -> int | None:
+        """Return the exchange time of the latest recorded fill (ms), if any."""
+        rows = self.store.read(
+            select(func.max(live_fills.c.ts_event).label("last")).where(
+                live_fills.c.account == self.account
+            )
+        )
+        last = rows[0]["last"] if rows else None
+        return int(last) if last is not None else None

@@ -1,0 +1,320 @@
+"""The live order manager: every order sent once, recorded first, and known to the end.
+
+In: order commands of the node (submit, cancel) and polls; the ccxt venue
+(`engine.adapters.ccxt.venue.CcxtExchange`); the account's ledger in the run store
+(`engine.runtime.live.ledger`). Out: `Update`s (accepted, filled, canceled, rejected,
+expired) for the node to publish as order events, in the order they happened.
+
+The rules (issue 15; the error contract is `engine.adapters.ccxt.contract`):
+
+* Client order ids are deterministic: ``kst-`` + 20 hex digits of SHA-256 over the account,
+  the node's session (its start number, `LiveLedger.begin_session`) and the engine's order
+  id. The same order asked twice in a session finds its row and is never sent twice; a
+  restarted node numbers its orders from 1 again (the strategy starts afresh) and the
+  session keeps those ids apart from the last run's. Binance allows 36 characters from
+  ``[.A-Za-z0-9:/_-]``; this id has 24.
+* The row is committed (status ``sending``) *before* the request leaves.
+* A timeout, a network error, a 5xx, -1006 or -1007 on create leaves the order UNKNOWN. It
+  is then looked up by client id with backoff (``lookup`` policy); found, it is adopted with
+  whatever fills it had. Never "rejected" and never re-sent while it may exist.
+* "Duplicate order sent" (-2010 as ccxt's InvalidOrder) on create: the id is known to the
+  exchange, so the order is looked up the same way.
+* "Order not found" while looking up is not an answer: the exchange briefly forgets new
+  orders, so the look-up goes on with backoff. An UNKNOWN order still not found once the
+  request's ``recvWindow`` has long passed (``settle_ms`` after it was written) can no
+  longer be accepted by the exchange, so it is rejected as never placed; until then it
+  stays UNKNOWN and new orders are refused ("outcome unknown") rather than sent.
+* Cancel/fill races end in the exchange's truth: a cancel answered "unknown order" (it
+  filled meanwhile) or with a partial fill fetches the order and its trades; the fills are
+  reported first, then the final state.
+* Fills come from the exchange's trades of the order (``myTrades`` with its order id), each
+  reported once (the ledger keys them by trade id).
+* An IP ban, a second clock error or bad keys stop the manager: it records why
+  (``halted``) and raises the contract's engine error; nothing is sent after that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from engine.adapters.ccxt.contract import Action
+from engine.adapters.ccxt.errors import RetryPolicy
+from engine.adapters.ccxt.venue import (
+    CcxtExchange,
+    ExchangeOrder,
+    OrderCallFailed,
+    OrderSpec,
+)
+from engine.errors import ExchangeFatalError
+from engine.runtime.live.ledger import LiveFill, LiveLedger, LiveOrder, LiveStatus
+
+__all__ = ["OrderManager", "Update", "client_order_id"]
+
+_OPEN = (LiveStatus.OPEN, LiveStatus.PARTIALLY_FILLED)
+_STATUS = {
+    "open": LiveStatus.OPEN,
+    "closed": LiveStatus.FILLED,
+    "canceled": LiveStatus.CANCELED,
+    "cancelled": LiveStatus.CANCELED,
+    "expired": LiveStatus.EXPIRED,
+    "rejected": LiveStatus.REJECTED,
+}
+
+
+def client_order_id(account: str, order_id: str, session: int = 0) -> str:
+    """Return the client order id of engine order ``order_id`` in ``account``'s ``session``."""
+    digest = hashlib.sha256(f"{account}\x00{session}\x00{order_id}".encode()).hexdigest()
+    return f"kst-{digest[:20]}"
+
+
+@dataclass(frozen=True)
+class Update:
+    """Something that happened to an order: ``kind`` is accepted, filled, canceled,
+    rejected or expired; ``fill`` is set for filled."""
+
+    kind: str
+    order: LiveOrder
+    fill: LiveFill | None = None
+
+
+class OrderManager:
+    """Send, track and cancel one account's orders (see the module docstring)."""
+
+    def __init__(
+        self,
+        exchange: CcxtExchange,
+        ledger: LiveLedger,
+        lookup: RetryPolicy | None = None,
+        now_ms: Callable[[], int] | None = None,
+        settle_ms: int = 60_000,
+        session: int = 0,
+    ) -> None:
+        """Trade through ``exchange``, remember in ``ledger``.
+
+        Args:
+            exchange: The ccxt venue.
+            ledger: The account's orders and fills in the run store.
+            lookup: Backoff of the look-ups by client id (default 6 tries from 0.25 s).
+            now_ms: Wall clock in ms (when rows are written; what ``settle_ms`` counts on).
+            settle_ms: How long after sending a never-found order counts as never placed:
+                past the exchange's ``recvWindow`` (at most 60 s on Binance) a request
+                that has not arrived is refused on arrival.
+            session: The node's start number (part of the client ids; see the module).
+        """
+        self.exchange = exchange
+        self.ledger = ledger
+        self.lookup = lookup or RetryPolicy(attempts=6, backoff_s=0.25)
+        self.now_ms = now_ms or (lambda: int(time.time() * 1000))
+        self.settle_ms = settle_ms
+        self.session = session
+        self.halted = ""
+
+    # -- commands -------------------------------------------------------------------------
+
+    def submit(
+        self,
+        order_id: str,
+        strategy_id: str,
+        spec: OrderSpec,
+    ) -> list[Update]:
+        """Send a new order (``spec.client_id`` is ignored: the id is derived here).
+
+        Returns the updates the exchange's answer implies (accepted and fills, or rejected).
+        An order already recorded under the same id is not sent again: its state is read.
+
+        Raises:
+            ExchangeError: The contract says stop (ban, keys, clock) — see ``halted``.
+        """
+        client_id = client_order_id(self.ledger.account, order_id, self.session)
+        known = self.ledger.get(client_id)
+        if known is not None:
+            return self.refresh(known)
+        now = self.now_ms()
+        record = LiveOrder(
+            client_id=client_id,
+            order_id=order_id,
+            strategy_id=strategy_id,
+            symbol=spec.symbol,
+            side=spec.side,
+            order_type=spec.order_type,
+            quantity=spec.quantity,
+            limit_price=spec.price,
+            time_in_force=spec.tif,
+            status=LiveStatus.SENDING,
+            ts_created=now,
+            ts_last=now,
+        )
+        self._check_halted()
+        updates = self.resolve_unknown()
+        pending = self.ledger.orders([LiveStatus.UNKNOWN, LiveStatus.SENDING])
+        if pending:
+            reason = f"order {pending[0].order_id}'s outcome at the exchange is still unknown"
+            rejected = record.but(status=LiveStatus.REJECTED, reason=reason)
+            self.ledger.insert(rejected)
+            return [*updates, Update("rejected", rejected)]
+        self.ledger.insert(record)  # committed before the request leaves
+        sent = OrderSpec(client_id, spec.symbol, spec.side, spec.order_type, spec.quantity,
+                         spec.price, spec.tif)  # fmt: skip
+        try:
+            answer = self.exchange.create(sent)
+        except OrderCallFailed as failed:
+            return [*updates, *self._create_failed(record, failed)]
+        return [*updates, *self._adopt(record, answer)]
+
+    def cancel(self, order_id: str) -> list[Update]:
+        """Cancel engine order ``order_id``; return what happened (the exchange's truth)."""
+        record = self.ledger.get(client_order_id(self.ledger.account, order_id, self.session))
+        return [] if record is None else self.cancel_record(record)
+
+    def cancel_record(self, record: LiveOrder) -> list[Update]:
+        """Cancel the recorded order ``record`` (of any session); return what happened."""
+        if record.status.final:
+            return []
+        self._check_halted()
+        if record.status in (LiveStatus.UNKNOWN, LiveStatus.SENDING):
+            updates = self._look_up(record)
+            record = self.ledger.get(record.client_id) or record
+            if record.status not in _OPEN:
+                return updates
+        else:
+            updates = []
+        try:
+            answer = self.exchange.cancel(record.client_id, record.symbol)
+        except OrderCallFailed as failed:
+            if failed.verdict.action in (Action.HALT, Action.STOP, Action.RESYNC):
+                self._stop(failed)
+            # Unknown order (it filled meanwhile), a timeout, a network error: ask for the
+            # truth instead of guessing.
+            return [*updates, *self._look_up(record)]
+        return [*updates, *self._adopt(record, answer)]
+
+    def refresh(self, record: LiveOrder) -> list[Update]:
+        """Read ``record``'s state and new fills from the exchange; return the updates."""
+        if record.status.final:
+            return []
+        return self._look_up(record)
+
+    def refresh_open(self) -> list[Update]:
+        """Refresh every order that is open, unknown or being sent."""
+        updates: list[Update] = []
+        for record in self.ledger.orders([*_OPEN, LiveStatus.UNKNOWN, LiveStatus.SENDING]):
+            updates += self._look_up(record, patient=False)
+        return updates
+
+    def resolve_unknown(self) -> list[Update]:
+        """Look up every UNKNOWN (or never answered) order once more; return the updates."""
+        updates: list[Update] = []
+        for record in self.ledger.orders([LiveStatus.UNKNOWN, LiveStatus.SENDING]):
+            updates += self._look_up(record, patient=False)
+        return updates
+
+    def working(self) -> list[LiveOrder]:
+        """Return the orders that are open or whose outcome is not known yet."""
+        return self.ledger.orders([*_OPEN, LiveStatus.UNKNOWN, LiveStatus.SENDING])
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _check_halted(self) -> None:
+        if self.halted:
+            raise ExchangeFatalError(f"live trading is halted: {self.halted}")
+
+    def _stop(self, failed: OrderCallFailed) -> None:
+        error = failed.verdict.error(self.exchange.exchange_id, "an order call")
+        self.halted = str(error)
+        raise error from None
+
+    def _create_failed(self, record: LiveOrder, failed: OrderCallFailed) -> list[Update]:
+        action = failed.verdict.action
+        if action in (Action.UNKNOWN, Action.RETRY, Action.LOOK_UP, Action.NOT_FOUND):
+            unknown = record.but(status=LiveStatus.UNKNOWN, reason=failed.verdict.detail)
+            self.ledger.save(unknown)
+            return self._look_up(unknown)
+        # Refused before it was processed: a 429 that outlasted the retries, a ban, a clock
+        # error, bad keys, or a plain rejection (funds, filters). The order does not exist.
+        rejected = record.but(status=LiveStatus.REJECTED, reason=failed.verdict.detail)
+        self.ledger.save(rejected)
+        if action in (Action.HALT, Action.STOP, Action.RESYNC):
+            self._stop(failed)
+        return [Update("rejected", rejected)]
+
+    def _look_up(self, record: LiveOrder, patient: bool = True) -> list[Update]:
+        """Find ``record`` at the exchange by client id (with backoff when ``patient``)."""
+        attempts = self.lookup.attempts if patient else 1
+        for attempt in range(attempts):
+            try:
+                answer = self.exchange.fetch(record.client_id, record.symbol)
+            except OrderCallFailed as failed:
+                if failed.verdict.action in (Action.HALT, Action.STOP, Action.RESYNC):
+                    self._stop(failed)
+                if attempt + 1 < attempts:
+                    self.lookup.sleep(self.lookup.pause_s(attempt, None))
+                continue
+            return self._adopt(record, answer)
+        return self._not_found(record)
+
+    def _not_found(self, record: LiveOrder) -> list[Update]:
+        """An order the exchange did not show: UNKNOWN until it cannot exist any more."""
+        if record.status not in (LiveStatus.UNKNOWN, LiveStatus.SENDING):
+            return []  # an acknowledged order is never "lost": try again at the next poll
+        if self.now_ms() - record.ts_created < self.settle_ms:
+            if record.status is LiveStatus.SENDING:
+                self.ledger.save(record.but(status=LiveStatus.UNKNOWN))
+            return []
+        seconds = self.settle_ms / 1000
+        reason = f"never placed: not found at the exchange {seconds:g} s after sending"
+        rejected = record.but(status=LiveStatus.REJECTED, reason=reason, ts_last=self.now_ms())
+        self.ledger.save(rejected)
+        return [Update("rejected", rejected)]
+
+    def _adopt(self, record: LiveOrder, answer: ExchangeOrder) -> list[Update]:
+        """Bring ``record`` to the exchange's ``answer``: accepted, fills, final state."""
+        updates: list[Update] = []
+        if record.status in (LiveStatus.SENDING, LiveStatus.UNKNOWN):
+            record = record.but(status=LiveStatus.OPEN, exchange_order_id=answer.exchange_id)
+            self.ledger.save(record)
+            updates.append(Update("accepted", record))
+        recorded = sum(f.quantity for f in self.ledger.fills(record.client_id))
+        if answer.filled > recorded + 1e-12:
+            trades = self.exchange.my_trades(record.symbol, exchange_order_id=answer.exchange_id)
+            fills = [
+                LiveFill(
+                    trade_id=t.trade_id,
+                    client_id=record.client_id,
+                    exchange_order_id=answer.exchange_id,
+                    symbol=record.symbol,
+                    side=record.side,
+                    quantity=t.quantity,
+                    price=t.price,
+                    fee=t.fee,
+                    fee_asset=t.fee_asset,
+                    liquidity="maker" if t.maker else "taker",
+                    ts_event=t.ts_ms,
+                )
+                for t in trades
+                if t.exchange_order_id == answer.exchange_id
+            ]
+            for fill in self.ledger.add_fills(fills):
+                recorded += fill.quantity
+                updates.append(Update("filled", record.but(filled_quantity=recorded), fill))
+        status = _STATUS.get(answer.status, record.status)
+        if status is LiveStatus.OPEN and answer.filled > 0:
+            status = LiveStatus.PARTIALLY_FILLED
+        final = record.but(
+            status=status,
+            filled_quantity=answer.filled,
+            average_price=answer.average,
+            exchange_order_id=answer.exchange_id,
+            ts_last=answer.ts_ms or record.ts_last,
+        )
+        if final != record:
+            self.ledger.save(final)
+        if status is not record.status and status in (
+            LiveStatus.CANCELED,
+            LiveStatus.EXPIRED,
+            LiveStatus.REJECTED,
+        ):
+            updates.append(Update(str(status), final))
+        return updates

@@ -1,0 +1,190 @@
+"""Reconciliation: the store's view of a live account against the exchange's, before trading.
+
+In: the order manager (its ledger and ccxt venue), the symbols traded and their instruments.
+Out: a `Reconciliation` — what was adopted, what is external, the updates the node must
+publish — or `ExchangeFatalError` with the report when the two cannot be made to agree.
+
+Run on start and after every reconnect. In order:
+
+1. A new account records its **baseline**: the exchange's wallet and clock, the trades the
+   exchange already shows (so they are never adopted) and its open orders (external).
+2. Every order of the node that is open, UNKNOWN or was being sent is read back by client
+   id: an order accepted before a crash but never written back is adopted, fills that
+   happened while the node was down are recorded, a partial fill is seen as partial.
+3. Open orders the store does not know are recorded as **external** (``origin``): never
+   canceled, never counted as the node's position.
+4. Trades since the last recorded fill (``myTrades``): one of a node order is adopted through
+   that order; one of any other order is recorded as external.
+5. The **wallet** is checked asset by asset (bases and quotes of the traded symbols): the
+   baseline plus every fill since (quantities, notionals and fees in their assets) must
+   equal the exchange's total within ``tolerance``. Anything else (a deposit, a withdrawal,
+   a trade the exchange does not show) is a mismatch nobody can explain: the node refuses
+   to trade and the error lists each asset's figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from engine.adapters.ccxt.venue import ExchangeTrade
+from engine.errors import ExchangeFatalError
+from engine.model import Instrument
+from engine.runtime.live.ledger import BASELINE, Baseline, LiveFill, LiveOrder, LiveStatus
+from engine.runtime.live.orders import OrderManager, Update
+
+__all__ = ["Reconciliation", "reconcile", "wallet_changes"]
+
+
+@dataclass
+class Reconciliation:
+    """What reconciling found; ``mismatches`` empty means the node may trade."""
+
+    adopted: list[str] = field(default_factory=list)  # client ids brought up to date
+    external: list[str] = field(default_factory=list)  # client ids of external orders
+    updates: list[Update] = field(default_factory=list)
+    expected: dict[str, float] = field(default_factory=dict)
+    actual: dict[str, float] = field(default_factory=dict)
+    mismatches: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """Return one line: what was adopted and marked external."""
+        return (
+            f"reconciled: {len(self.adopted)} order(s) brought up to date, "
+            f"{len(self.external)} external order(s) left alone, wallet matches"
+        )
+
+
+def _split(symbol: str, instrument: Instrument) -> tuple[str, str]:
+    return symbol.partition("/")[0], instrument.quote_currency
+
+
+def wallet_changes(
+    fills: Sequence[LiveFill], instruments: Mapping[str, Instrument]
+) -> dict[str, float]:
+    """Return each asset's change from ``fills`` (quantity, notional, fee in its asset)."""
+    change: dict[str, float] = {}
+    for fill in fills:
+        if fill.client_id == BASELINE or fill.symbol not in instruments:
+            continue
+        base, quote = _split(fill.symbol, instruments[fill.symbol])
+        sign = 1.0 if fill.side == "buy" else -1.0
+        change[base] = change.get(base, 0.0) + sign * fill.quantity
+        change[quote] = change.get(quote, 0.0) - sign * fill.quantity * fill.price
+        if fill.fee_asset:
+            change[fill.fee_asset] = change.get(fill.fee_asset, 0.0) - fill.fee
+    return change
+
+
+def _fill(trade: ExchangeTrade, client_id: str, side: str) -> LiveFill:
+    return LiveFill(
+        trade_id=trade.trade_id,
+        client_id=client_id,
+        exchange_order_id=trade.exchange_order_id,
+        symbol=trade.symbol,
+        side=side or trade.side,
+        quantity=trade.quantity,
+        price=trade.price,
+        fee=trade.fee,
+        fee_asset=trade.fee_asset,
+        liquidity="maker" if trade.maker else "taker",
+        ts_event=trade.ts_ms,
+    )
+
+
+def _start(manager: OrderManager, symbols: Sequence[str]) -> Baseline:
+    exchange, ledger = manager.exchange, manager.ledger
+    at_ms = exchange.server_time_ms()
+    wallet = {asset: total for asset, (_, total) in exchange.balances().items()}
+    known = [_fill(t, BASELINE, t.side) for symbol in symbols for t in exchange.my_trades(symbol)]
+    baseline = Baseline(exchange.exchange_id, at_ms, wallet)
+    ledger.create_account(baseline, known)
+    return baseline
+
+
+def reconcile(
+    manager: OrderManager,
+    instruments: Mapping[str, Instrument],
+    tolerance: float = 1e-6,
+) -> Reconciliation:
+    """Bring the store up to the exchange's truth; raise if the wallet cannot be explained.
+
+    Raises:
+        ExchangeFatalError: The wallet differs from baseline plus fills (the message lists
+            each asset: exchange, expected, difference); nothing has been sent.
+    """
+    ledger, exchange = manager.ledger, manager.exchange
+    symbols = sorted(instruments)
+    baseline = ledger.baseline() or _start(manager, symbols)
+    result = Reconciliation()
+    # 2. the node's own orders, by client id
+    for record in manager.working():
+        updates = manager.refresh(record)
+        if updates:
+            result.adopted.append(record.client_id)
+            result.updates += updates
+    # 3. open orders nobody here placed
+    for symbol in symbols:
+        for order in exchange.open_orders(symbol):
+            if ledger.get(order.client_id) is not None:
+                continue
+            ledger.insert(
+                LiveOrder(
+                    client_id=order.client_id,
+                    order_id="",
+                    strategy_id="",
+                    symbol=order.symbol,
+                    side=order.side,
+                    order_type=order.order_type,
+                    quantity=order.quantity,
+                    limit_price=order.price,
+                    time_in_force="GTC",
+                    status=LiveStatus.PARTIALLY_FILLED if order.filled else LiveStatus.OPEN,
+                    origin="external",
+                    exchange_order_id=order.exchange_id,
+                    filled_quantity=order.filled,
+                    ts_created=order.ts_ms,
+                    ts_last=order.ts_ms,
+                    reason="placed outside this node",
+                )
+            )
+            result.external.append(order.client_id)
+    # 4. trades since the last known fill
+    owners = {o.exchange_order_id: o for o in ledger.orders(origin=None) if o.exchange_order_id}
+    since = max(ledger.last_fill_ms() or baseline.at_ms, baseline.at_ms)
+    recorded = {f.trade_id for f in ledger.fills()}
+    for symbol in symbols:
+        for trade in exchange.my_trades(symbol, since):
+            if trade.trade_id in recorded:
+                continue
+            owner = owners.get(trade.exchange_order_id)
+            if owner is not None and owner.origin == "node":
+                updates = manager.refresh(owner.but(status=LiveStatus.OPEN))
+                if updates:
+                    result.adopted.append(owner.client_id)
+                    result.updates += updates
+                continue
+            client_id = owner.client_id if owner else f"external-{trade.exchange_order_id}"
+            ledger.add_fills([_fill(trade, client_id, trade.side)])
+            recorded.add(trade.trade_id)
+    # 5. the wallet
+    change = wallet_changes(ledger.fills(), instruments)
+    actual = {asset: total for asset, (_, total) in exchange.balances().items()}
+    assets = sorted({a for s, i in instruments.items() for a in _split(s, i)})
+    for asset in assets:
+        expected = baseline.wallet.get(asset, 0.0) + change.get(asset, 0.0)
+        found = actual.get(asset, 0.0)
+        result.expected[asset], result.actual[asset] = expected, found
+        if abs(found - expected) > tolerance * max(1.0, abs(expected)):
+            result.mismatches.append(
+                f"{asset}: the exchange holds {found:.8f}, the store expects {expected:.8f} "
+                f"(difference {found - expected:+.8f})"
+            )
+    if result.mismatches:
+        raise ExchangeFatalError(
+            f"live account {ledger.account!r} does not match {exchange.exchange_id}: "
+            + "; ".join(result.mismatches)
+            + ". Refusing to trade: a deposit, withdrawal or trade this node cannot explain; "
+            "check the account on the exchange, then start a new --account"
+        )
+    return result

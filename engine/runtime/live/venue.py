@@ -1,0 +1,267 @@
+"""LiveVenue: the `Venue` protocol over the order manager — real orders, the kernel unchanged.
+
+In: approved orders and cancels from the `ExecutionEngine` (``submit``, ``cancel``), market
+data from the driver (``process_bar`` and the ticks: a poll of the working orders before
+strategies see the data). Out: the order events the simulated broker would publish
+(`OrderAccepted`, `OrderFilled`, `OrderCanceled`, `OrderRejected`, `OrderExpired`,
+`OrderModified`), built from the order manager's `Update`s (`engine.runtime.live.orders`).
+
+What differs from the simulated broker, on purpose:
+
+* Only market and limit orders (GTC, IOC, FOK; not post-only, OCO or OTO) are sent; a
+  reduce-only sell is a plain sell (it is cut to the wallet anyway, see below) and a
+  reduce-only buy is refused (a spot account holds no shorts); any other order is rejected
+  with a reason (stops, trailing orders and DAY/GTD expiries would need the exchange's own,
+  per exchange).
+* A sell is never larger than the wallet's free base asset: a larger one is cut to the free
+  amount (floored to the lot; `OrderModified` tells the kernel) or rejected if nothing is
+  left, so fees that ate into a position never leave an unsellable remainder.
+* A fee charged in the base asset reduces the position: the fill carries the net quantity
+  and the fee valued in quote (fee x price), so cash moves by the gross notional; the
+  order's quantity is lowered by the fee first (`OrderModified`) so it still ends FILLED.
+  A fee in a third asset (BNB) is not converted: the portfolio sees 0 for it.
+* Modifications are refused (`OrderModifyRejected`): cancel and place anew.
+* ``execution.target_sizing = "fill"`` cannot be honoured (an exchange order's quantity
+  is fixed when it is sent): `size_at_fill` raises `ConfigError`.
+* Events of orders this process did not submit (adopted by reconciliation after a restart)
+  are not published: the kernel never saw those orders; reconciliation reports them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from engine.adapters.ccxt.venue import OrderSpec
+from engine.bus import EventBus
+from engine.clock import Clock
+from engine.errors import ConfigError
+from engine.model import (
+    Bar,
+    Instrument,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderFilled,
+    OrderModified,
+    OrderModifyRejected,
+    OrderRejected,
+    OrderRequested,
+    OrderSide,
+    OrderType,
+    QuoteTick,
+    TimeInForce,
+    TradeTick,
+)
+from engine.runtime.live.orders import OrderManager, Update
+from engine.runtime.modes import RunMode, VenueParts
+
+__all__ = ["LiveVenue", "live_mode"]
+
+_TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK"}
+
+
+def _unsupported(order: OrderRequested) -> str:
+    """Return why ``order`` cannot be sent live as it would run in a backtest ("" if it can)."""
+    if order.order_type not in (OrderType.MARKET, OrderType.LIMIT):
+        return f"live trading sends market and limit orders only, not {order.order_type}"
+    if order.time_in_force not in _TIF:
+        return f"live trading sends GTC, IOC and FOK orders only, not {order.time_in_force}"
+    if order.post_only or order.oco_group or order.parent_order_id:
+        return "live trading does not send post-only, OCO or OTO orders yet"
+    if order.reduce_only and order.side is OrderSide.BUY:
+        return "a reduce-only buy has nothing to reduce on a spot account (no shorts)"
+    return ""
+
+
+class LiveVenue:
+    """Orders to an exchange through `OrderManager`; its answers as the kernel's events."""
+
+    def __init__(
+        self,
+        bus: EventBus,
+        clock: Clock,
+        manager: OrderManager,
+        instruments: Mapping[str, Instrument],
+    ) -> None:
+        """Publish on ``bus`` at ``clock``'s time; send through ``manager``."""
+        self._bus = bus
+        self._clock = clock
+        self._manager = manager
+        self._instruments = instruments
+        self.working: set[str] = set()  # engine order ids open at the exchange
+        self._orders: dict[str, OrderRequested] = {}
+        self._quantity: dict[str, float] = {}  # what the kernel holds as the order's quantity
+        self._filled: dict[str, float] = {}
+
+    # -- commands -------------------------------------------------------------------------
+
+    def submit(self, order: OrderRequested) -> None:
+        """Send ``order`` (market or limit); publish what the exchange answered."""
+        now = self._clock.timestamp_ns()
+        refused = _unsupported(order)
+        if refused:
+            self._reject(order, refused, now)
+            return
+        self._orders[order.order_id] = order
+        self._quantity[order.order_id] = order.quantity
+        self._filled[order.order_id] = 0.0
+        quantity = order.quantity
+        if order.side is OrderSide.SELL:
+            quantity = self._sellable(order)
+            if quantity <= 0:
+                base = order.symbol.partition("/")[0]
+                self._reject(order, f"the wallet holds no {base} to sell", now)
+                return
+            if quantity < order.quantity:
+                self._modify(order, quantity, now)
+        spec = OrderSpec(
+            client_id="",
+            symbol=order.symbol,
+            side=str(order.side).lower(),
+            order_type="market" if order.order_type is OrderType.MARKET else "limit",
+            quantity=quantity,
+            price=order.limit_price if order.order_type is OrderType.LIMIT else None,
+            tif=_TIF[order.time_in_force],
+        )
+        self._publish(self._manager.submit(order.order_id, order.strategy_id, spec))
+
+    def cancel(self, order_id: str, reason: str = "") -> None:
+        """Cancel ``order_id`` at the exchange; publish how it ended (maybe filled)."""
+        self._publish(self._manager.cancel(order_id))
+
+    def modify(
+        self,
+        order_id: str,
+        quantity: float | None,
+        limit_price: float | None,
+        stop_price: float | None,
+    ) -> None:
+        """Refuse: a live order is changed by canceling it and placing a new one."""
+        order = self._orders.get(order_id)
+        now = self._clock.timestamp_ns()
+        reason = "live orders cannot be modified: cancel and place a new one"
+        symbol = order.symbol if order else ""
+        strategy = order.strategy_id if order else ""
+        self._bus.publish(OrderModifyRejected(order_id, strategy, symbol, reason, now, now))
+
+    def size_at_fill(self, order_id: str, fraction: float) -> None:
+        """Refuse: live orders are sized when sent (``target_sizing = "decision"``)."""
+        raise ConfigError(
+            'execution.target_sizing = "fill" cannot be used live: an exchange order\'s '
+            'quantity is fixed when it is sent; set target_sizing = "decision"'
+        )
+
+    # -- market data: poll the working orders ---------------------------------------------
+
+    def process_bar(self, bar: Bar) -> None:
+        """Read the working orders' fills before strategies see ``bar``."""
+        self.poll()
+
+    def process_trade(self, tick: TradeTick) -> None:
+        """Read the working orders' fills before strategies see ``tick``."""
+        self.poll()
+
+    def process_quote(self, quote: QuoteTick) -> None:
+        """Read the working orders' fills before strategies see ``quote``."""
+        self.poll()
+
+    def poll(self) -> None:
+        """Publish whatever happened to the working orders since the last look."""
+        if self.working:
+            self._publish(self._manager.refresh_open())
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _sellable(self, order: OrderRequested) -> float:
+        base = order.symbol.partition("/")[0]
+        free = self._manager.exchange.balances().get(base, (0.0, 0.0))[0]
+        if order.quantity <= free:
+            return order.quantity
+        lot = self._instruments[order.symbol].lot_size
+        return round(math.floor(free / lot + 1e-9) * lot, 12)
+
+    def _reject(self, order: OrderRequested, reason: str, now: int) -> None:
+        event = OrderRejected(order.order_id, order.strategy_id, order.symbol, reason, now, now)
+        self._bus.publish(event)
+
+    def _modify(self, order: OrderRequested, quantity: float, now: int) -> None:
+        self._quantity[order.order_id] = quantity
+        self._bus.publish(
+            OrderModified(
+                order.order_id,
+                order.strategy_id,
+                order.symbol,
+                quantity,
+                order.limit_price,
+                order.stop_price,
+                now,
+                now,
+            )
+        )
+
+    def _publish(self, updates: list[Update]) -> None:
+        for update in updates:
+            order = self._orders.get(update.order.order_id)
+            if order is None:
+                continue  # not submitted by this process (see the module docstring)
+            now = self._clock.timestamp_ns()
+            oid, sid, symbol = order.order_id, order.strategy_id, order.symbol
+            if update.kind == "accepted":
+                self.working.add(oid)
+                self._bus.publish(OrderAccepted(oid, sid, symbol, now, now))
+            elif update.kind == "filled" and update.fill is not None:
+                self._fill(order, update, now)
+            elif update.kind == "canceled":
+                self.working.discard(oid)
+                self._bus.publish(OrderCanceled(oid, sid, symbol, "canceled", now, now))
+            elif update.kind == "expired":
+                self.working.discard(oid)
+                self._bus.publish(OrderExpired(oid, sid, symbol, now, now))
+            elif update.kind == "rejected":
+                self.working.discard(oid)
+                self._reject(order, update.order.reason, now)
+
+    def _fill(self, order: OrderRequested, update: Update, now: int) -> None:
+        fill = update.fill
+        assert fill is not None
+        oid = order.order_id
+        base, quote = order.symbol.partition("/")[0], self._instruments[order.symbol]
+        quantity, fee = fill.quantity, fill.fee
+        if fill.fee_asset == base and fill.fee:
+            if order.side is OrderSide.BUY:  # received less than bought
+                quantity -= fill.fee
+                self._modify(order, self._quantity[oid] - fill.fee, now)
+            fee = fill.fee * fill.price
+        elif fill.fee_asset != quote.quote_currency:
+            fee = 0.0  # a third asset (BNB): not converted, see the module docstring
+        self._filled[oid] += quantity
+        leaves = max(self._quantity[oid] - self._filled[oid], 0.0)
+        if leaves <= self._quantity[oid] * 1e-9:
+            leaves = 0.0
+            self.working.discard(oid)
+        self._bus.publish(
+            OrderFilled(
+                oid,
+                order.strategy_id,
+                f"X-{fill.trade_id}",
+                order.symbol,
+                order.side,
+                quantity,
+                fill.price,
+                fee,
+                fill.liquidity,
+                leaves,
+                now,
+                now,
+            )
+        )
+
+
+def live_mode(manager: OrderManager) -> RunMode:
+    """Return the node's run mode whose venue sends orders through ``manager``."""
+
+    def venue(parts: VenueParts) -> LiveVenue:
+        return LiveVenue(parts.bus, parts.clock, manager, parts.instruments)
+
+    return RunMode("live", streaming=True, snapshots=True, venue=venue)
