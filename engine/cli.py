@@ -19,18 +19,17 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from engine.cli_exchange import register as register_exchange_commands
 from engine.cli_paper import register as register_paper_command
 from engine.cli_report import open_store
 from engine.cli_report import register as register_report_commands
-from engine.config import RunConfig, load_config
+from engine.config import load_config
 from engine.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -40,15 +39,19 @@ from engine.errors import (
     OutputPathError,
     exit_code,
 )
-from engine.feeds import inspect_file
 from engine.paths import nearby_hint, project_root
-from engine.persistence import RunStore, resolve_db_url
-from engine.persistence.store import check_db_url
-from engine.report.artifacts import iso
 from engine.report.denials import denial_summary, format_denials
 from engine.report.run_folder import prepare_output
-from engine.runtime import BacktestResult, finish_run, run_backtest
-from engine.strategy import available_strategies, load_strategy_class
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from engine.config import RunConfig
+    from engine.runtime import BacktestResult
+
+# pandas, numba and SQLAlchemy are imported inside the commands that use them, so that
+# `kestrel --help`, `kestrel runs list` and a mistyped command start fast (issue 13;
+# tests/unit/test_import_cost.py lists what `import engine.cli` may not load).
 
 __all__ = ["app", "main"]
 
@@ -114,6 +117,11 @@ def backtest(
     ] = False,
 ) -> None:
     """Run a backtest, print its summary and write its artifacts."""
+    from engine.persistence import RunStore
+    from engine.persistence.store import check_db_url
+    from engine.report.artifacts import iso
+    from engine.runtime import finish_run
+
     run_config = load_config(config, overrides or [])
     # Defaults anchor at the project root, so they do not move with the working directory;
     # nothing is created before the run has finished (see engine/paths.py).
@@ -190,6 +198,8 @@ def strategies_list() -> None:
     One row each: name, reference, the first line of the class docstring (what it does)
     and the parameters with their defaults.
     """
+    from engine.strategy import available_strategies, load_strategy_class
+
     table = Table()
     for column in ("name", "reference"):  # copied into configs: never folded
         table.add_column(column, no_wrap=True)
@@ -217,6 +227,8 @@ def data_inspect(
     ] = None,
 ) -> None:
     """Report rows, time range, timeframe, gaps and every problem found in a data file."""
+    from engine.feeds import inspect_file
+
     if not file.is_file():
         raise DataError(f"data file {str(file)!r} does not exist{nearby_hint([file])}")
     report = inspect_file(file, calendar)
@@ -259,6 +271,8 @@ register_paper_command(app)
 
 
 def _run_with_progress(run_config: RunConfig) -> BacktestResult:
+    from engine.runtime import run_backtest
+
     progress = _progress_bar()
     if progress is None:
         return run_backtest(run_config)
@@ -276,6 +290,8 @@ def _default_db(db: str | None, out_root: Path) -> str:
     """Return ``--db``, else ``$KESTREL_DB_URL``, else SQLite in the project's backtests/."""
     if db is None and not os.environ.get("KESTREL_DB_URL"):
         return f"sqlite:///{out_root / 'kestrel.db'}"
+    from engine.persistence import resolve_db_url
+
     return resolve_db_url(db)
 
 
@@ -324,6 +340,8 @@ def _os_error_text(exc: OSError) -> str:
 def _progress_bar() -> Progress | None:
     if not sys.stderr.isatty():
         return None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -355,6 +373,8 @@ def _print_summary(
     is also the symbol's bar count for a single symbol; with several symbols or tick
     sources, a "per symbol" row gives each one's own count.
     """
+    from engine.report.artifacts import iso
+
     table = Table(title=f"Backtest {run_id}", show_header=False, title_justify="left")
     table.add_column("metric")
     table.add_column("value", justify="right")
