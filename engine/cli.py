@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from engine.config import RunConfig
+    from engine.persistence import RunStore
     from engine.runtime import BacktestResult
 
 # pandas, numba and SQLAlchemy are imported inside the commands that use them, so that
@@ -117,11 +118,6 @@ def backtest(
     ] = False,
 ) -> None:
     """Run a backtest, print its summary and write its artifacts."""
-    from engine.persistence import RunStore
-    from engine.persistence.store import check_db_url
-    from engine.report.artifacts import iso
-    from engine.runtime import finish_run
-
     run_config = load_config(config, overrides or [])
     # Defaults anchor at the project root, so they do not move with the working directory;
     # nothing is created before the run has finished (see engine/paths.py).
@@ -129,7 +125,16 @@ def backtest(
     _check_writable(out or out_root, f"--out {str(out)!r}" if out else None)
     if out is not None:  # refuse a user's folder now, not after the run
         prepare_output(out, force=force)
-    db_url = None if no_db else check_db_url(_default_db(db, out_root))
+    # imported once the config is known good, so that a mistake in it is reported fast;
+    # SQLAlchemy only with a store
+    from engine.report.artifacts import iso
+    from engine.runtime import finish_run
+
+    db_url = None
+    if not no_db:
+        from engine.persistence.store import check_db_url
+
+        db_url = check_db_url(_default_db(db, out_root))
     sqlite_file = _sqlite_file(db_url)
     if sqlite_file is not None:
         _check_writable(sqlite_file.parent, f"--db {db_url!r}")
@@ -142,7 +147,11 @@ def backtest(
         ) from None
     target = out if out is not None else out_root
     try:
-        store = None if db_url is None else RunStore(db_url)
+        store: RunStore | None = None
+        if db_url is not None:
+            from engine.persistence import RunStore
+
+            store = RunStore(db_url)
         run_id, folder = finish_run(
             result, out_dir=out, store=store, out_root=out_root, force=force
         )
@@ -227,10 +236,10 @@ def data_inspect(
     ] = None,
 ) -> None:
     """Report rows, time range, timeframe, gaps and every problem found in a data file."""
-    from engine.feeds import inspect_file
-
     if not file.is_file():
         raise DataError(f"data file {str(file)!r} does not exist{nearby_hint([file])}")
+    from engine.feeds import inspect_file
+
     report = inspect_file(file, calendar)
     if as_json:
         stdout.print_json(json.dumps(report.as_dict()))
