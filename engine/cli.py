@@ -3,7 +3,7 @@
 Commands: ``backtest``, ``runs list|show|compare|export|delete|gc``, ``strategies list``,
 ``data inspect``; ``report`` and ``runs`` other than ``show`` live in `engine.cli_report`,
 ``data download``, ``data list`` and ``exchange serve`` in `engine.cli_exchange`,
-``paper`` in `engine.cli_paper`.
+``paper`` in `engine.cli_paper`, ``warmup`` in `engine.cli_warmup`.
 Every `KestrelError` becomes one line on stderr and its group's exit code
 (`engine.errors.exit_code`: 2 input to fix, as for usage errors, up to 70 for a bug);
 ``--debug`` anywhere on the command line shows the traceback instead. Ctrl-C prints one
@@ -29,6 +29,7 @@ from engine.cli_exchange import register as register_exchange_commands
 from engine.cli_paper import register as register_paper_command
 from engine.cli_report import open_store
 from engine.cli_report import register as register_report_commands
+from engine.cli_warmup import register as register_warmup_command
 from engine.config import load_config
 from engine.errors import (
     EXIT_INTERNAL,
@@ -277,6 +278,7 @@ def data_inspect(
 register_report_commands(app, runs_app)
 register_exchange_commands(app, data_app)
 register_paper_command(app)
+register_warmup_command(app)
 
 
 def _run_with_progress(run_config: RunConfig) -> BacktestResult:
