@@ -4,9 +4,10 @@ In: the shipped configs (``configs/*.toml``, or the ones named), ``--warm``. For
 config, with numba's cache in a fresh temporary folder (``NUMBA_CACHE_DIR``), it runs
 ``kestrel backtest CONFIG --no-db`` twice as child processes and prints both wall times
 and their difference: the first run compiles (or, with ``--warm``, loads) the numba
-kernels the run uses, the second finds them in the cache. ``--warm`` runs ``make demo``'s
-command (``kestrel backtest configs/sma_cross_btc.toml``, ``--no-db``) into the empty
-cache first, so the first run is the first one a user makes after ``make demo``.
+kernels the run uses, the second finds them in the cache. ``--warm`` first does what
+``make demo`` does into the empty cache (``kestrel backtest configs/sma_cross_btc.toml``,
+here with ``--no-db``, then ``kestrel warmup``), so the first run is the first one a user
+makes after ``make demo``.
 
 Issue 13's target: the first run is at most ~1 s slower than the second.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,33 +42,53 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def backtest(config: str, out: Path, cache: Path) -> tuple[float, float]:
-    """Run ``kestrel backtest config --no-db --out out`` with numba's cache in ``cache``.
-
-    Returns:
-        (wall seconds, CPU seconds) of the child process.
-    """
+def kestrel(args: list[str], cache: Path) -> tuple[float, float]:
+    """Run ``kestrel ARGS`` with numba's cache in ``cache``; return (wall s, CPU s)."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "engine.cli", "backtest", config, "--no-db", "--out"]
     cpu = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(
-        [*command, str(out)], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "engine.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     wall = time.perf_counter() - started
     if done.returncode:
-        raise SystemExit(f"{config} failed ({done.returncode}):\n{done.stderr}")
+        raise SystemExit(f"kestrel {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
     return wall, _children_cpu() - cpu
 
 
-def first_and_second(config: str, warm: bool) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Return ((wall, CPU) of the first run, (wall, CPU) of the second), from an empty cache."""
+def backtest(config: str, out: Path, cache: Path) -> tuple[float, float]:
+    """Run ``kestrel backtest config --no-db --out out``; return (wall s, CPU s)."""
+    return kestrel(["backtest", config, "--no-db", "--out", str(out)], cache)
+
+
+def warmed_cache(folder: Path) -> Path:
+    """Fill an empty numba cache in ``folder`` as ``make demo`` does; return it."""
+    cache = folder / "numba-cache"
+    cache.mkdir()
+    backtest(DEMO_CONFIG, folder / "demo", cache)
+    kestrel(["warmup"], cache)
+    return cache
+
+
+def first_and_second(
+    config: str, template: Path | None
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Return ((wall, CPU) of the first run, (wall, CPU) of the second).
+
+    The cache starts empty, or as a copy of ``template`` (a cache `warmed_cache` filled).
+    """
     with tempfile.TemporaryDirectory(prefix="kestrel-first-run-") as tmp:
         work = Path(tmp)
         cache = work / "numba-cache"
-        cache.mkdir()
-        if warm:
-            backtest(DEMO_CONFIG, work / "demo", cache)
+        if template is None:
+            cache.mkdir()
+        else:
+            shutil.copytree(template, cache)
         first = backtest(config, work / "first", cache)
         second = backtest(config, work / "second", cache)
     return first, second
@@ -76,31 +98,33 @@ def main() -> None:
     """Measure every config and print one row each, then the largest difference."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("configs", nargs="*", help="configs (default: configs/*.toml)")
-    parser.add_argument("--warm", action="store_true", help="run make demo's backtest first")
+    parser.add_argument("--warm", action="store_true", help="do what make demo does first")
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     configs = args.configs or sorted(
         str(p.relative_to(ROOT)) for p in (ROOT / "configs").glob("*.toml")
     )
-    cache_state = "after make demo's run" if args.warm else "empty"
+    cache_state = "warmed as make demo does" if args.warm else "empty"
     print(f"numba cache {cache_state}; kestrel backtest CONFIG --no-db; best of {args.repeat}")
     if os.environ.get("PYTHONDONTWRITEBYTECODE"):
         print("note: PYTHONDONTWRITEBYTECODE is set: every run also compiles Python sources")
-    print(f"{'':<40} {'---- wall s ----':>26}   {'---- CPU s ----':>26}")
+    print(f"{'':<44} {'---- wall s ----':>26}   {'---- CPU s ----':>26}")
     heads = " ".join(f"{h:>8}" for h in ("first", "second", "extra"))
-    print(f"{'config':<40} {heads}   {heads}")
+    print(f"{'config':<44} {heads}   {heads}")
     worst_wall = worst_cpu = 0.0
-    for config in configs:
-        pairs = [first_and_second(config, args.warm) for _ in range(args.repeat)]
-        wall = [min(p[i][0] for p in pairs) for i in (0, 1)]
-        cpu = [min(p[i][1] for p in pairs) for i in (0, 1)]
-        worst_wall = max(worst_wall, wall[0] - wall[1])
-        worst_cpu = max(worst_cpu, cpu[0] - cpu[1])
-        print(
-            f"{config:<40} {wall[0]:8.2f} {wall[1]:8.2f} {wall[0] - wall[1]:8.2f}   "
-            f"{cpu[0]:8.2f} {cpu[1]:8.2f} {cpu[0] - cpu[1]:8.2f}",
-            flush=True,
-        )
+    with tempfile.TemporaryDirectory(prefix="kestrel-demo-cache-") as tmp:
+        template = warmed_cache(Path(tmp)) if args.warm else None
+        for config in configs:
+            pairs = [first_and_second(config, template) for _ in range(args.repeat)]
+            wall = [min(p[i][0] for p in pairs) for i in (0, 1)]
+            cpu = [min(p[i][1] for p in pairs) for i in (0, 1)]
+            worst_wall = max(worst_wall, wall[0] - wall[1])
+            worst_cpu = max(worst_cpu, cpu[0] - cpu[1])
+            print(
+                f"{config:<44} {wall[0]:8.2f} {wall[1]:8.2f} {wall[0] - wall[1]:8.2f}   "
+                f"{cpu[0]:8.2f} {cpu[1]:8.2f} {cpu[0] - cpu[1]:8.2f}",
+                flush=True,
+            )
     print(f"largest first-run extra: {worst_wall:.2f} s wall, {worst_cpu:.2f} s CPU")
 
 
