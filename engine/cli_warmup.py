@@ -43,14 +43,22 @@ def warmup(
     for warmed in warm_up(chosen):
         total += warmed.seconds
         if warmed.error is not None:
-            print(f"error: {warmed.config}: {warmed.error}", file=sys.stderr)
+            print(f"error: {_shown(warmed.config)}: {warmed.error}", file=sys.stderr)
             first_error = first_error or exit_code(warmed.error)
             continue
         done += 1
-        print(f"warm: {warmed.config} ({warmed.seconds:.2f} s)", flush=True)
+        print(f"warm: {_shown(warmed.config)} ({warmed.seconds:.2f} s)", flush=True)
     print(f"numba cache warmed for {done} of {len(chosen)} config(s) in {total:.1f} s")
     if first_error is not None:
         raise typer.Exit(first_error)
+
+
+def _shown(config: Path) -> Path:
+    """Return ``config`` relative to the working directory when it is under it."""
+    try:
+        return config.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return config
 
 
 def register(app: typer.Typer) -> None:
