@@ -129,12 +129,6 @@ def paper(
     backoff: Annotated[float, typer.Option("--retry-backoff", hidden=True)] = 1.0,
 ) -> None:
     """Paper-trade a strategy on live bars in a persistent, crash-safe account."""
-    import asyncio
-
-    from engine.adapters.ccxt.errors import RetryPolicy
-    from engine.persistence import resolve_db_url
-    from engine.persistence.store import check_db_url
-
     run_config = load_config(config)
     if sum(x is not None for x in (exchange_url, exchange, replay)) != 1:
         raise ConfigError(
@@ -147,6 +141,13 @@ def paper(
     root = project_root(run_config.base_dir)
     if db is None and not os.environ.get("KESTREL_DB_URL"):
         db = f"sqlite:///{root / 'backtests' / 'kestrel.db'}"
+    # imported once the inputs above are known good, so that a mistake is reported fast
+    import asyncio
+
+    from engine.adapters.ccxt.errors import RetryPolicy
+    from engine.persistence import resolve_db_url
+    from engine.persistence.store import check_db_url
+
     url = check_db_url(resolve_db_url(db))
     retry = RetryPolicy(attempts=retries, backoff_s=backoff)
     local = None

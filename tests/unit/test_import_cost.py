@@ -83,6 +83,8 @@ def test_importing_loads_no_heavy_library(module: str) -> None:
         ("backtest", "configs/no_such_config.toml"),
         ("backtest", "configs/sma_cross_btc.toml", "--set", "no_such_key=1"),
         ("data", "inspect", "no_such_file.csv"),
+        ("paper", "configs/no_such_config.toml"),
+        ("paper", "configs/paper_btc.toml"),  # no market data source given
     ],
 )
 def test_quick_commands_and_input_errors_load_no_heavy_library(args: tuple[str, ...]) -> None:
