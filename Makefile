@@ -22,8 +22,11 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 install: $(VENV)/.installed
 dev: $(VENV)/.installed-dev
 
+# After the demo, compile the numba kernels every shipped config uses, once: their first
+# backtest then loads them from the cache instead (issue 13; benchmarks/bench_first_run.py).
 demo: install
 	$(BIN)/kestrel backtest $(DEMO_CONFIG)
+	$(BIN)/kestrel warmup
 
 lint: dev
 	$(BIN)/ruff check .

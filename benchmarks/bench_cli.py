@@ -6,7 +6,10 @@ crossover = ``strategies/sma_cross.py``, next-open fills, whole shares) and then
 
 - the wall time and peak RSS of ``kestrel backtest`` as a child process, with the store on
   (a temporary SQLite file) and with ``--no-db``;
-- the total of ``python -X importtime -c "import engine.cli"``;
+- the total of ``python -X importtime -c "import engine.cli"`` (target 0.3 s), and the
+  whole-process time of the quick commands: ``kestrel --help``, ``kestrel runs list`` on an
+  empty store and a mistyped config (they import no pandas, numba or SQLAlchemy but what
+  they need: ``tests/unit/test_import_cost.py``);
 - a breakdown measured in this process: import / load / loop / artifacts / report / store.
 
     python benchmarks/bench_cli.py [--bars N] [--repeat K] [--skip-parts]
@@ -21,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -122,6 +126,36 @@ def import_time() -> float:
     return int(line.split("|")[1]) / 1e6
 
 
+def quick_commands(work: Path, repeat: int) -> dict[str, tuple[float, float]]:
+    """Return the best (wall s, CPU s) of each quick command, a child process run in ROOT.
+
+    CPU is the child's user + system time: on a shared machine wall time waits for a core.
+    """
+    commands = {
+        "kestrel --help": ["--help"],
+        "kestrel runs list (empty store)": ["runs", "list", "--db", f"sqlite:///{work / 'e.db'}"],
+        "kestrel backtest no_such.toml (error)": ["backtest", "configs/no_such.toml"],
+    }
+    figures = {}
+    for label, args in commands.items():
+        best_wall = best_cpu = float("inf")
+        for _ in range(repeat):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "engine.cli", *args],
+                capture_output=True,
+                cwd=ROOT,
+                check=False,
+            )
+            best_wall = min(best_wall, time.perf_counter() - started)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            best_cpu = min(best_cpu, cpu)
+        figures[label] = (best_wall, best_cpu)
+    return figures
+
+
 def parts(config: Path, work: Path) -> dict[str, float]:
     """Time the stages of one backtest in this process (store: SQLite in ``work``)."""
     started = time.perf_counter()
@@ -191,6 +225,10 @@ def main() -> None:
             print(f"kestrel backtest, {label}: {best_wall:.2f} s wall, {best_peak:,.0f} MiB peak")
         figures["import engine.cli s"] = min(import_time() for _ in range(args.repeat))
         print(f"import engine.cli (-X importtime total): {figures['import engine.cli s']:.3f} s")
+        for label, (wall, cpu) in quick_commands(work, max(args.repeat, 3)).items():
+            figures[f"{label} s"] = wall
+            figures[f"{label} CPU s"] = cpu
+            print(f"{label}: {wall:.3f} s wall, {cpu:.3f} s CPU")
         if not args.skip_parts:
             sys.path.insert(0, str(ROOT))
             os.chdir(ROOT)

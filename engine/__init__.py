@@ -25,21 +25,56 @@ Typical use from Python::
     print(result.metrics["sharpe"])
 """
 
-from engine.config import RunConfig, load_config, parse_config
-from engine.errors import (
-    ConfigError,
-    DataError,
-    ExchangeError,
-    IndicatorError,
-    KestrelError,
-    PluginError,
-    StrategyError,
-    UserInputError,
-)
-from engine.feeds import BarFrame, load_bars
-from engine.model import Bar, Instrument, OrderSide
-from engine.runtime import BacktestResult, run_backtest
-from engine.strategy import Context, Indicator, Strategy
+from typing import TYPE_CHECKING
+
+from engine.lazy import lazy_exports
+
+# The public names are imported on first use (PEP 562, `engine.lazy`), so that `import
+# engine` and the `kestrel` command stay cheap: pandas, numba and SQLAlchemy load only
+# when a name or a command needs them (tests/unit/test_import_cost.py).
+if TYPE_CHECKING:
+    from engine.config import RunConfig, load_config, parse_config
+    from engine.errors import (
+        ConfigError,
+        DataError,
+        ExchangeError,
+        IndicatorError,
+        KestrelError,
+        PluginError,
+        StrategyError,
+        UserInputError,
+    )
+    from engine.feeds import BarFrame, load_bars
+    from engine.model import Bar, Instrument, OrderSide
+    from engine.runtime import BacktestResult, run_backtest
+    from engine.strategy import Context, Indicator, Strategy
+else:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        {
+            "BacktestResult": "engine.runtime",
+            "Bar": "engine.model",
+            "BarFrame": "engine.feeds",
+            "ConfigError": "engine.errors",
+            "Context": "engine.strategy",
+            "DataError": "engine.errors",
+            "ExchangeError": "engine.errors",
+            "Indicator": "engine.strategy",
+            "IndicatorError": "engine.errors",
+            "Instrument": "engine.model",
+            "KestrelError": "engine.errors",
+            "OrderSide": "engine.model",
+            "PluginError": "engine.errors",
+            "RunConfig": "engine.config",
+            "Strategy": "engine.strategy",
+            "StrategyError": "engine.errors",
+            "UserInputError": "engine.errors",
+            "load_bars": "engine.feeds",
+            "load_config": "engine.config",
+            "parse_config": "engine.config",
+            "run_backtest": "engine.runtime",
+        },
+    )
 
 __all__ = [
     "BacktestResult",

@@ -3,7 +3,7 @@
 Commands: ``backtest``, ``runs list|show|compare|export|delete|gc``, ``strategies list``,
 ``data inspect``; ``report`` and ``runs`` other than ``show`` live in `engine.cli_report`,
 ``data download``, ``data list`` and ``exchange serve`` in `engine.cli_exchange`,
-``paper`` in `engine.cli_paper`.
+``paper`` in `engine.cli_paper`, ``warmup`` in `engine.cli_warmup`.
 Every `KestrelError` becomes one line on stderr and its group's exit code
 (`engine.errors.exit_code`: 2 input to fix, as for usage errors, up to 70 for a bug);
 ``--debug`` anywhere on the command line shows the traceback instead. Ctrl-C prints one
@@ -19,11 +19,10 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from engine.cli_exchange import register as register_exchange_commands
@@ -33,7 +32,8 @@ from engine.cli_optimize import register as register_optimize_command
 from engine.cli_paper import register as register_paper_command
 from engine.cli_report import open_store
 from engine.cli_report import register as register_report_commands
-from engine.config import RunConfig, load_config
+from engine.cli_warmup import register as register_warmup_command
+from engine.config import load_config
 from engine.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -43,16 +43,21 @@ from engine.errors import (
     OutputPathError,
     exit_code,
 )
-from engine.feeds import inspect_file
 from engine.paths import nearby_hint, project_root
-from engine.persistence import RunStore, resolve_db_url
-from engine.persistence.store import check_db_url
-from engine.report.artifacts import iso
 from engine.report.assets import INLINE
 from engine.report.denials import denial_summary, format_denials
 from engine.report.run_folder import prepare_output
-from engine.runtime import BacktestResult, finish_run, run_backtest
-from engine.strategy import available_strategies, load_strategy_class
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from engine.config import RunConfig
+    from engine.persistence import RunStore
+    from engine.runtime import BacktestResult
+
+# pandas, numba and SQLAlchemy are imported inside the commands that use them, so that
+# `kestrel --help`, `kestrel runs list` and a mistyped command start fast (issue 13;
+# tests/unit/test_import_cost.py lists what `import engine.cli` may not load).
 
 __all__ = ["app", "main"]
 
@@ -132,7 +137,16 @@ def backtest(
     _check_writable(out or out_root, f"--out {str(out)!r}" if out else None)
     if out is not None:  # refuse a user's folder now, not after the run
         prepare_output(out, force=force)
-    db_url = None if no_db else check_db_url(_default_db(db, out_root))
+    # imported once the config is known good, so that a mistake in it is reported fast;
+    # SQLAlchemy only with a store
+    from engine.report.artifacts import iso
+    from engine.runtime import finish_run
+
+    db_url = None
+    if not no_db:
+        from engine.persistence.store import check_db_url
+
+        db_url = check_db_url(_default_db(db, out_root))
     sqlite_file = _sqlite_file(db_url)
     if sqlite_file is not None:
         _check_writable(sqlite_file.parent, f"--db {db_url!r}")
@@ -145,7 +159,11 @@ def backtest(
         ) from None
     target = out if out is not None else out_root
     try:
-        store = None if db_url is None else RunStore(db_url)
+        store: RunStore | None = None
+        if db_url is not None:
+            from engine.persistence import RunStore
+
+            store = RunStore(db_url)
         run_id, folder = finish_run(
             result,
             out_dir=out,
@@ -206,6 +224,8 @@ def strategies_list() -> None:
     One row each: name, reference, the first line of the class docstring (what it does)
     and the parameters with their defaults.
     """
+    from engine.strategy import available_strategies, load_strategy_class
+
     table = Table()
     for column in ("name", "reference"):  # copied into configs: never folded
         table.add_column(column, no_wrap=True)
@@ -235,6 +255,8 @@ def data_inspect(
     """Report rows, time range, timeframe, gaps and every problem found in a data file."""
     if not file.is_file():
         raise DataError(f"data file {str(file)!r} does not exist{nearby_hint([file])}")
+    from engine.feeds import inspect_file
+
     report = inspect_file(file, calendar)
     if as_json:
         stdout.print_json(json.dumps(report.as_dict()))
@@ -275,9 +297,12 @@ register_paper_command(app)
 register_ml_commands(app)
 register_optimize_command(app)
 register_live_commands(app)
+register_warmup_command(app)
 
 
 def _run_with_progress(run_config: RunConfig) -> BacktestResult:
+    from engine.runtime import run_backtest
+
     progress = _progress_bar()
     if progress is None:
         return run_backtest(run_config)
@@ -295,6 +320,8 @@ def _default_db(db: str | None, out_root: Path) -> str:
     """Return ``--db``, else ``$KESTREL_DB_URL``, else SQLite in the project's backtests/."""
     if db is None and not os.environ.get("KESTREL_DB_URL"):
         return f"sqlite:///{out_root / 'kestrel.db'}"
+    from engine.persistence import resolve_db_url
+
     return resolve_db_url(db)
 
 
@@ -343,6 +370,8 @@ def _os_error_text(exc: OSError) -> str:
 def _progress_bar() -> Progress | None:
     if not sys.stderr.isatty():
         return None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -374,6 +403,8 @@ def _print_summary(
     is also the symbol's bar count for a single symbol; with several symbols or tick
     sources, a "per symbol" row gives each one's own count.
     """
+    from engine.report.artifacts import iso
+
     table = Table(title=f"Backtest {run_id}", show_header=False, title_justify="left")
     table.add_column("metric")
     table.add_column("value", justify="right")

@@ -1,7 +1,8 @@
 """CLI commands for exchanges: ``exchange serve``, ``data download``, ``data list``.
 
-ccxt and aiohttp are imported inside the commands that use them, so ``kestrel backtest``
-does not pay for them at start-up. Errors are `KestrelError`s (one line, their group's exit
+ccxt and aiohttp, and pandas (the feeds, the catalog, a config's inputs), are imported
+inside the commands that use them, so ``kestrel backtest`` and ``kestrel --help`` do not
+pay for them at start-up. Errors are `KestrelError`s (one line, their group's exit
 code); Ctrl-C during a download is `Interrupted` (exit 130), saying how to resume.
 """
 
@@ -19,20 +20,12 @@ from rich.table import Table
 
 from engine.config import load_config
 from engine.errors import ConfigError, DataError, Interrupted
-from engine.feeds import (
-    BarFrame,
-    format_timeframe,
-    format_timestamp,
-    load_bars,
-    parse_timestamp,
-)
-from engine.feeds.catalog import CATALOG_SCHEME, DEFAULT_CATALOG, list_catalog, parse_catalog_uri
 from engine.model import Instrument
 from engine.paths import project_root
-from engine.runtime.inputs import load_frames, make_instruments, resolve_data_path
 
-if TYPE_CHECKING:  # ccxt-side types only; the modules load inside the commands
+if TYPE_CHECKING:  # the modules load inside the commands (ccxt, pandas)
     from engine.adapters.ccxt import Download, SymbolResult
+    from engine.feeds import BarFrame
 
 __all__ = ["register"]
 
@@ -55,6 +48,10 @@ def replay_source(
     replay: str, symbol: str | None, quote: str
 ) -> tuple[list[BarFrame], dict[str, Instrument], dict[str, float], float, bool]:
     """Return frames, instruments, balances, fee rate and touch from a config or a data file."""
+    from engine.feeds import BarFrame, load_bars
+    from engine.feeds.catalog import CATALOG_SCHEME, parse_catalog_uri
+    from engine.runtime.inputs import load_frames, make_instruments, resolve_data_path
+
     if replay.endswith(".toml"):
         config = load_config(replay)
         frames = [f for f in load_frames(config) if isinstance(f, BarFrame)]
@@ -103,6 +100,7 @@ def exchange_serve(
 ) -> None:
     """Serve a local Binance-like exchange replaying history; runs until Ctrl-C."""
     from engine.adapters.local import LocalExchange
+    from engine.feeds import format_timeframe
 
     if speed in ("0", "max"):
         rate: float | None = None
@@ -169,6 +167,7 @@ def data_download(
 ) -> None:
     """Download candles into the Parquet catalog (resumable; only closed candles)."""
     from engine.adapters.ccxt import Download, RetryPolicy
+    from engine.feeds import parse_timestamp
 
     catalog = catalog or default_catalog()
     names = [s.strip() for s in symbols.split(",") if s.strip()]
@@ -212,6 +211,8 @@ def default_catalog() -> Path:
     That is ``data/catalog`` under the project root found from the working directory
     (`engine.paths`), so downloads land in the same place from any subfolder.
     """
+    from engine.feeds.catalog import DEFAULT_CATALOG
+
     return project_root(Path.cwd()) / DEFAULT_CATALOG
 
 
@@ -243,6 +244,9 @@ def data_list(
     ] = None,
 ) -> None:
     """Show what the catalog holds: exchange, symbol, timeframe, rows and time range."""
+    from engine.feeds import format_timestamp
+    from engine.feeds.catalog import list_catalog
+
     catalog = catalog or default_catalog()
     if not catalog.is_dir():
         raise DataError(f"no catalog at {catalog}; fill it with `kestrel data download`")

@@ -31,28 +31,28 @@ Bad input: one line, exit 2; an exchange that cannot be reached: exit 4 after th
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from engine.adapters.ccxt.capabilities import capabilities
-from engine.adapters.ccxt.errors import RetryPolicy
-from engine.adapters.ccxt.feed import FeedOptions, FeedStats, open_feed
-from engine.adapters.ccxt.watch import default_stale_after_s
-from engine.config import RunConfig, load_config
+from engine.config import load_config
 from engine.errors import ConfigError, Interrupted
-from engine.feeds import BarFrame, format_timeframe, format_timestamp, parse_timeframe
-from engine.model import Bar
 from engine.paths import project_root
-from engine.persistence import RunStore, resolve_db_url
-from engine.persistence.store import check_db_url
+
+if TYPE_CHECKING:  # the feed, asyncio, pandas and SQLAlchemy load when `kestrel paper` runs
+    import asyncio
+
+    from engine.adapters.ccxt.errors import RetryPolicy
+    from engine.adapters.ccxt.feed import FeedOptions, FeedStats
+    from engine.config import RunConfig
+    from engine.feeds import BarFrame
+    from engine.model import Bar
 
 __all__ = ["bar_timeframes", "feed_options", "paper", "register", "replay_stale_after_s"]
 
@@ -141,6 +141,13 @@ def paper(
     root = project_root(run_config.base_dir)
     if db is None and not os.environ.get("KESTREL_DB_URL"):
         db = f"sqlite:///{root / 'backtests' / 'kestrel.db'}"
+    # imported once the inputs above are known good, so that a mistake is reported fast
+    import asyncio
+
+    from engine.adapters.ccxt.errors import RetryPolicy
+    from engine.persistence import resolve_db_url
+    from engine.persistence.store import check_db_url
+
     url = check_db_url(resolve_db_url(db))
     retry = RetryPolicy(attempts=retries, backoff_s=backoff)
     local = None
@@ -199,6 +206,8 @@ def feed_options(
     poll: float | None, stale_after: float | None, until_ns: int | None, retry: RetryPolicy
 ) -> FeedOptions:
     """Return the `FeedOptions` of ``kestrel paper``: ``--poll`` selects REST polling."""
+    from engine.adapters.ccxt.feed import FeedOptions
+
     return FeedOptions(
         mode="auto" if poll is None else "poll",
         poll_interval_s=poll,
@@ -219,6 +228,9 @@ def replay_stale_after_s(timeframe_ns: int, speed: float | None) -> float:
     """
     if speed is None:
         return REPLAY_MAX_STALE_S
+    from engine.adapters.ccxt.capabilities import capabilities
+    from engine.adapters.ccxt.watch import default_stale_after_s
+
     market_s = default_stale_after_s(timeframe_ns // 1_000_000, capabilities("local"))
     return max(REPLAY_MIN_STALE_S, market_s / speed)
 
@@ -248,6 +260,8 @@ def _start_local(replay: str, rate: float | None, history: int) -> tuple[Any, li
 
 def _timeframes(config: RunConfig) -> dict[str, int]:
     """Return each bar symbol's timeframe: ``resample``, else ``timeframe``, else its data's."""
+    from engine.feeds import BarFrame, parse_timeframe
+
     found: dict[str, int] = {}
     undeclared = False
     for source in config.data:
@@ -288,6 +302,11 @@ async def _run(
     warmup_bars: int,
     folder: Path,
 ) -> int:
+    import asyncio
+
+    from engine.adapters.ccxt.feed import open_feed
+    from engine.feeds import format_timeframe, format_timestamp
+    from engine.persistence import RunStore
     from engine.runtime.paper.console import JsonLog, LiveView
     from engine.runtime.paper.journal import PaperJournal
     from engine.runtime.paper.session import open_session
@@ -361,6 +380,10 @@ async def _loop(
     session: Any, feed: Any, view: Any, log: Any, stop: asyncio.Event, max_bars: int | None
 ) -> str:
     """Process the feed's bars until it ends, ``max_bars`` or a stop; return why it ended."""
+    import asyncio
+
+    from engine.feeds import format_timestamp
+
     bars = feed.stream(session.resume_ns).__aiter__()
     while not stop.is_set():
         following = asyncio.ensure_future(bars.__anext__())

@@ -17,9 +17,8 @@ import sys
 import time
 import webbrowser
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -31,14 +30,8 @@ from engine.errors import (
     RunLookupError,
     UsageError,
 )
-from engine.feeds import load_bars
 from engine.paths import nearby_hint, project_root
-from engine.persistence import RunStore
-from engine.persistence.store import FIELD_ALIASES, OPERATORS, field_value
 from engine.report.assets import ASSETS_DIR, INLINE, stale_temporaries
-from engine.report.compare import RunSeries, compare_rows, render_compare, run_series_from_dir
-from engine.report.export import export_run
-from engine.report.html import render_report
 from engine.report.run_folder import (
     check_complete,
     is_safe_run_id,
@@ -46,6 +39,10 @@ from engine.report.run_folder import (
     remove_run_files,
     writer_alive,
 )
+
+if TYPE_CHECKING:  # SQLAlchemy, numpy, pandas and plotly load inside the commands
+    from engine.persistence import RunStore
+    from engine.report.compare import RunSeries
 
 __all__ = ["open_store", "parse_condition", "project_backtests", "register"]
 
@@ -82,6 +79,8 @@ def open_store(db: str | None) -> RunStore:
     """Open ``--db``, else ``$KESTREL_DB_URL``, else the project's SQLite store."""
     if db is None and not os.environ.get("KESTREL_DB_URL"):
         db = f"sqlite:///{project_backtests() / 'kestrel.db'}"
+    from engine.persistence import RunStore
+
     return RunStore(db)
 
 
@@ -100,6 +99,8 @@ def parse_condition(text: str) -> tuple[str, str, float]:
     """
     match = _CONDITION.match(text)
     if match is None:
+        from engine.persistence.store import OPERATORS
+
         raise QueryError(
             f"--where {text!r}: expected METRIC OP NUMBER with OP one of "
             f"{' '.join(OPERATORS)}, e.g. --where 'sharpe>1' --where 'total_return>=10%'"
@@ -166,6 +167,9 @@ def report(
     plotly.js comes from the copy shared in ``_assets/`` (the run folder's parent, or
     beside an ``--out`` page elsewhere); ``--self-contained`` embeds it.
     """
+    from engine.feeds import load_bars
+    from engine.report.html import render_report
+
     folder, _, run_id = _resolve(target, db)
     folder = _existing_folder(folder, run_id)
     bench = None
@@ -222,6 +226,8 @@ def runs_list(
     count), any metric in ``metrics.json`` and any strategy parameter (``fast`` or
     ``params.fast``). An unknown field is an error with "did you mean".
     """
+    from engine.persistence.store import FIELD_ALIASES, field_value
+
     conditions = [parse_condition(text) for text in where or []]
     rows = open_store(db).query_runs(
         strategy=strategy,
@@ -264,6 +270,10 @@ def runs_list(
 
 
 def _series(target: str, db: str | None) -> RunSeries:
+    import numpy as np
+
+    from engine.report.compare import RunSeries, run_series_from_dir
+
     folder, store, run_id = _resolve(target, db)
     if store is None or run_id is None:
         check_complete(folder)
@@ -298,6 +308,8 @@ def runs_compare(
     self_contained: SelfContainedOption = False,
 ) -> None:
     """Print runs' metrics side by side and write one chart overlaying their equity."""
+    from engine.report.compare import compare_rows, render_compare
+
     if len(targets) < 2:
         raise UsageError(
             f"runs compare needs at least two runs, got {len(targets)}: give two or more run "
@@ -322,6 +334,8 @@ def runs_export(
     db: DbOption = None,
 ) -> None:
     """Zip a run's artifacts, config and data hashes (enough to reproduce it)."""
+    from engine.report.export import export_run
+
     folder, _, run_id = _resolve(target, db)
     path = export_run(_existing_folder(folder, run_id), out, include_data=include_data)
     console.print(f"exported: {path}", markup=False)

@@ -41,15 +41,38 @@ Rules (the reference; tests in ``tests/unit/feeds`` pin each one):
   ``open + timeframe <= end`` (whole bars inside ``[start, end)``), after resampling.
 """
 
-from engine.feeds.frame import BarFrame, merge_order
-from engine.feeds.inspect import DataInspection, GapSummary, inspect_file
-from engine.feeds.loader import load_bars
-from engine.feeds.timeframe import (
-    format_timeframe,
-    format_timestamp,
-    parse_timeframe,
-    parse_timestamp,
-)
+from typing import TYPE_CHECKING
+
+from engine.lazy import lazy_exports
+
+# Imported on first use (`engine.lazy`): `engine.feeds.catalog` or a CLI command's
+# `from engine.feeds import ...` loads pandas only when it runs.
+if TYPE_CHECKING:
+    from engine.feeds.frame import BarFrame, merge_order
+    from engine.feeds.inspect import DataInspection, GapSummary, inspect_file
+    from engine.feeds.loader import load_bars
+    from engine.feeds.timeframe import (
+        format_timeframe,
+        format_timestamp,
+        parse_timeframe,
+        parse_timestamp,
+    )
+else:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        {
+            "BarFrame": "engine.feeds.frame",
+            "DataInspection": "engine.feeds.inspect",
+            "GapSummary": "engine.feeds.inspect",
+            "format_timeframe": "engine.feeds.timeframe",
+            "format_timestamp": "engine.feeds.timeframe",
+            "inspect_file": "engine.feeds.inspect",
+            "load_bars": "engine.feeds.loader",
+            "merge_order": "engine.feeds.frame",
+            "parse_timeframe": "engine.feeds.timeframe",
+            "parse_timestamp": "engine.feeds.timeframe",
+        },
+    )
 
 __all__ = [
     "BarFrame",

@@ -90,3 +90,17 @@ def nan_head(n: int, head: int) -> FloatArray:
     out = new_array(n)
     out[: min(max(head, 0), n)] = NAN
     return out
+
+
+@kernel
+def copy_into(dest: FloatArray, source: FloatArray) -> None:
+    """``dest[:] = source`` for arrays of one length that do not overlap, as a plain loop.
+
+    Kernels copy with this instead of assigning an array to a slice: numba compiles that
+    assignment's shape-mismatch message, and with it its string formatting, into the first
+    kernel that uses one. That was ~60 extra functions and several seconds of compilation
+    on the first run of a strategy using MAX/MIN (issue 13, ``benchmarks/bench_first_run.py``);
+    the loop compiles to the same copy.
+    """
+    for i in range(source.shape[0]):
+        dest[i] = source[i]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.indicators._alloc import nan_head, new_array
+from engine.indicators._alloc import copy_into, nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import exact_kernel, kernel
 
@@ -140,7 +140,7 @@ def block_extreme(
     is then unreliable and the caller must use the exact scan).
     """
     if period == 1:
-        dest[:] = x[o0:o1]
+        copy_into(dest, x[o0:o1])
         return False
     k = 1
     while k * 2 <= period:
@@ -189,14 +189,16 @@ def _doubling(x: FloatArray, period: int, start: int, out: FloatArray, is_max: b
 def rolling_max_into(x: FloatArray, period: int, start: int, out: FloatArray) -> None:
     """Write the highest of the last ``period`` values into ``out[start + period - 1:]``."""
     if _doubling(x, period, start, out, True):
-        out[start + period - 1 :] = scan_extreme(x, period, start, True)[start + period - 1 :]
+        first = start + period - 1
+        copy_into(out[first:], scan_extreme(x, period, start, True)[first:])
 
 
 @kernel
 def rolling_min_into(x: FloatArray, period: int, start: int, out: FloatArray) -> None:
     """Write the lowest of the last ``period`` values into ``out[start + period - 1:]``."""
     if _doubling(x, period, start, out, False):
-        out[start + period - 1 :] = scan_extreme(x, period, start, False)[start + period - 1 :]
+        first = start + period - 1
+        copy_into(out[first:], scan_extreme(x, period, start, False)[first:])
 
 
 @kernel
@@ -306,8 +308,8 @@ def donchian(
         bad = block_extreme(high, period, o0, o1, True, upper[o0:o1], scratch)
         bad = bad or block_extreme(low, period, o0, o1, False, lower[o0:o1], scratch)
         if bad:
-            upper[period - 1 :] = scan_extreme(high, period, 0, True)[period - 1 :]
-            lower[period - 1 :] = scan_extreme(low, period, 0, False)[period - 1 :]
+            copy_into(upper[period - 1 :], scan_extreme(high, period, 0, True)[period - 1 :])
+            copy_into(lower[period - 1 :], scan_extreme(low, period, 0, False)[period - 1 :])
             _midpoints(upper[period - 1 :], lower[period - 1 :], middle[period - 1 :])
             return upper, middle, lower
         _midpoints(upper[o0:o1], lower[o0:o1], middle[o0:o1])

@@ -11,7 +11,23 @@
 - `compare`: several runs side by side; `export`: a run as a reproducible zip.
 """
 
-from engine.report.metrics import compute_metrics
-from engine.report.recorder import Recorder, TradeRecord
+from typing import TYPE_CHECKING
+
+from engine.lazy import lazy_exports
+
+# Imported on first use (`engine.lazy`): `engine.report.run_folder` and `denials` serve
+# the CLI without loading pandas through the metrics.
+if TYPE_CHECKING:
+    from engine.report.metrics import compute_metrics
+    from engine.report.recorder import Recorder, TradeRecord
+else:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        {
+            "Recorder": "engine.report.recorder",
+            "TradeRecord": "engine.report.recorder",
+            "compute_metrics": "engine.report.metrics",
+        },
+    )
 
 __all__ = ["Recorder", "TradeRecord", "compute_metrics"]

@@ -28,10 +28,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from engine.bus import EventBus
-from engine.cache import SymbolHistory
 from engine.clock import Clock
 from engine.model import (
     Bar,
@@ -47,6 +46,9 @@ from engine.model import (
     TrailingOffsetType,
 )
 from engine.risk.sizing import average_true_range
+
+if TYPE_CHECKING:  # engine.cache imports pandas: the config must not (import cost)
+    from engine.cache import SymbolHistory
 
 __all__ = ["ExitConfig", "ExitManager"]
 

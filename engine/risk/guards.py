@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Protocol
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Protocol
 
 from engine.clock import Clock
 from engine.model import Bar, OrderFilled, OrderSide, TradingState, TradingStateChanged, parse_enum
+
+if TYPE_CHECKING:  # numpy is imported where it is used: the run config imports this module
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = ["PortfolioGuard", "RoundTrips", "TradingStateSink", "guard_metrics"]
 
@@ -295,6 +296,8 @@ def guard_metrics(
         exposure at the end of the run if trading was not active then (what a halt left
         riding), else 0.0.
     """
+    import numpy as np  # here, not at the top: `engine.config` imports this module
+
     trips = [c for c in changes if c.state.severity > c.previous.severity]
     final = changes[-1].state if changes else TradingState.ACTIVE
     at_trip: float | None = None

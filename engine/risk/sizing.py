@@ -22,12 +22,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from engine.model import Instrument, OrderFilled
 from engine.risk.guards import RoundTrips
+
+if TYPE_CHECKING:  # numpy is imported where it is used: the run config imports this module
+    import numpy as np
 
 __all__ = [
     "FixedFraction",
@@ -240,6 +241,8 @@ def average_true_range(high: np.ndarray, low: np.ndarray, close: np.ndarray, per
     True range = max(high, previous close) - min(low, previous close); the first bar of
     the arrays has no previous close and is not used.
     """
+    import numpy as np  # here, not at the top: `engine.config` imports this module
+
     n = close.size
     if period < 1 or n < period + 1:
         return math.nan
@@ -254,6 +257,8 @@ def realized_volatility(close: np.ndarray, period: int) -> float:
     In price units, comparable with an ATR: σ of ``close[t] - close[t-1]`` over the window.
     NaN when fewer than ``period + 1`` closes are known.
     """
+    import numpy as np  # here, not at the top: `engine.config` imports this module
+
     n = close.size
     if period < 2 or n < period + 1:
         return math.nan

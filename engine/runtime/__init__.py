@@ -10,9 +10,26 @@
 - `runs`: `finish_run` — artifacts on disk and rows in the run store.
 """
 
-from engine.runtime.backtest import run_backtest
-from engine.runtime.kernel import Kernel, build_kernel
-from engine.runtime.result import BacktestResult
-from engine.runtime.runs import finish_run
+from typing import TYPE_CHECKING
+
+from engine.lazy import lazy_exports
+
+# Imported on first use (`engine.lazy`): the loop, pandas and numba load with a run.
+if TYPE_CHECKING:
+    from engine.runtime.backtest import run_backtest
+    from engine.runtime.kernel import Kernel, build_kernel
+    from engine.runtime.result import BacktestResult
+    from engine.runtime.runs import finish_run
+else:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        {
+            "BacktestResult": "engine.runtime.result",
+            "Kernel": "engine.runtime.kernel",
+            "build_kernel": "engine.runtime.kernel",
+            "finish_run": "engine.runtime.runs",
+            "run_backtest": "engine.runtime.backtest",
+        },
+    )
 
 __all__ = ["BacktestResult", "Kernel", "build_kernel", "finish_run", "run_backtest"]

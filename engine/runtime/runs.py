@@ -46,20 +46,22 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import tomli_w
 
 from engine.config import dump_config
 from engine.errors import KestrelError
-from engine.persistence import RunStore
 from engine.report.artifacts import order_rows, trade_rows, write_artifacts
 from engine.report.assets import PlotlyLink
 from engine.report.html import render_report
 from engine.report.run_folder import prepare_output, publish, remove_run_files, start_partial
 from engine.runtime.inputs import resolve_data_path
 from engine.runtime.result import BacktestResult
+
+if TYPE_CHECKING:  # SQLAlchemy loads with the first store (`kestrel backtest --no-db` has none)
+    from engine.persistence import RunStore
 
 __all__ = ["DEFAULT_OUT_ROOT", "finish_run", "inputs_hash", "new_run_id", "strategy_source"]
 

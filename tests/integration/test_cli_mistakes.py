@@ -473,12 +473,13 @@ def test_sys_exit_on_the_paper_node_is_a_strategy_error(tmp_path: Path) -> None:
 def test_ctrl_c_in_another_command_exits_130(
     kestrel: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import engine.cli
+    import engine.feeds
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(engine.cli, "inspect_file", interrupted)
+    # the command imports it when it runs (engine.cli stays cheap to import)
+    monkeypatch.setattr(engine.feeds, "inspect_file", interrupted)
     result = kestrel("data", "inspect", "data/GOOG.csv")
     assert result.code == 130
     assert result.err.strip() == "interrupted: the command stopped before it finished"
@@ -542,12 +543,13 @@ def test_a_mistyped_data_file_name_gets_did_you_mean(kestrel: CliRunner) -> None
 def test_ctrl_c_while_saving_says_what_may_be_incomplete(
     kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import engine.cli
+    import engine.runtime
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(engine.cli, "finish_run", interrupted)
+    # the command imports it when it runs (engine.cli stays cheap to import)
+    monkeypatch.setattr(engine.runtime, "finish_run", interrupted)
     out = tmp_path / "out"
     result = kestrel("backtest", "configs/sma_cross_goog.toml", "--no-db", "--out", str(out))
     assert result.code == 130

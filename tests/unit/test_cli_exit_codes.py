@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import engine.feeds
 from engine import cli, errors
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,7 @@ def test_each_group_exits_with_its_code_and_one_line(
     def fail(*args: object) -> None:
         raise error
 
-    monkeypatch.setattr(cli, "inspect_file", fail)
+    monkeypatch.setattr(engine.feeds, "inspect_file", fail)  # imported by the command
     assert cli.main(["data", "inspect", str(DATA)]) == code
     err = capsys.readouterr().err
     assert err.count("\n") == 1

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+import engine.runtime
 from engine import cli, cli_exchange, cli_report
 from engine.errors import (
     DataError,
@@ -304,7 +305,7 @@ def test_failing_to_write_the_artifacts_is_an_output_path_error(
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(cli, "_run_with_progress", lambda config: object())  # no real run
-    monkeypatch.setattr(cli, "finish_run", refuse)
+    monkeypatch.setattr(engine.runtime, "finish_run", refuse)  # imported by the command
     out = tmp_path / "out"
     with pytest.raises(OutputPathError, match="Permission denied; give --out a folder"):
         cli.backtest(config=GOOG_CONFIG, out=out, no_db=True)

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from engine.indicators._alloc import nan_head, new_array
+from engine.indicators._alloc import copy_into, nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import exact_kernel, kernel
 from engine.indicators.kernels_window import wma_reanchor_interval, wma_sums
@@ -350,7 +350,7 @@ def kama(x: FloatArray, period: int, start: int) -> FloatArray:
     n = x.shape[0]
     if period <= 1:
         out = nan_head(n, start)
-        out[start:] = x[start:]
+        copy_into(out[start:], x[start:])
         return out
     first = start + period
     out = nan_head(n, first)
