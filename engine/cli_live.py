@@ -34,16 +34,16 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from engine.config import RunConfig, load_config
 from engine.errors import ConfigError
-from engine.feeds import BarFrame, format_timeframe, format_timestamp
 from engine.paths import project_root
-from engine.persistence import RunStore, resolve_db_url
-from engine.persistence.store import check_db_url
+
+if TYPE_CHECKING:
+    from engine.feeds import BarFrame
 
 __all__ = ["KILL_FILE", "live", "live_kill", "refuse_unless_live", "register"]
 
@@ -102,6 +102,8 @@ def live(
 ) -> None:
     """Trade a strategy with real orders (needs --live and [live] mode = "live")."""
     from engine.adapters.ccxt.venue import credentials_from_env
+    from engine.persistence import resolve_db_url
+    from engine.persistence.store import check_db_url
 
     run_config = load_config(config)
     refuse_unless_live(run_config, live_flag)
@@ -176,6 +178,8 @@ async def _run(
     from engine.adapters.ccxt.feed import FeedOptions, open_feed
     from engine.adapters.ccxt.venue import CcxtExchange, open_trading_exchange, wall_clock_ms
     from engine.clock import WallClock
+    from engine.feeds import format_timeframe, format_timestamp
+    from engine.persistence import RunStore
     from engine.runtime.live import LiveLedger, OrderManager
     from engine.runtime.live.kill import flatten_and_halt
     from engine.runtime.live.reconcile import reconcile

@@ -26,7 +26,6 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.config import RunConfig, load_config
-from engine.feeds import format_timestamp
 from engine.paths import project_root
 
 __all__ = ["register"]
@@ -55,6 +54,7 @@ def train(
     overrides: SetOption = None,
 ) -> None:
     """Fit the [ml] model on all labelled samples and save it as a new version."""
+    from engine.feeds import format_timestamp
     from engine.ml.dataset import load_dataset
     from engine.ml.model import fit_pipeline
     from engine.ml.registry import save_model

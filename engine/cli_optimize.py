@@ -23,7 +23,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -40,27 +40,20 @@ from rich.table import Table
 from engine.cli_report import open_store, parse_condition
 from engine.config import RunConfig, dump_config, load_config
 from engine.errors import Interrupted, QueryError, UsageError, did_you_mean
-from engine.feeds import BarFrame
-from engine.optimize.executors import check_executor, make_executor
-from engine.optimize.search import (
-    SweepSpec,
-    pareto_front,
-    plan,
-    rank,
-    result_from_row,
-    sweep_id,
-)
-from engine.optimize.space import Constraint, ParamSpec, parse_constraint, parse_param
-from engine.optimize.sweep import SweepOutcome, execute_sweep
-from engine.optimize.trial import COMPLETE, SweepData, TrialResult, trial_config
-from engine.optimize.walkforward import WalkForward, plan_windows, walk_forward, write_walkforward
 from engine.paths import project_root
-from engine.persistence import RunStore, resolve_db_url
-from engine.persistence.store import check_db_url
-from engine.persistence.sweeps import SweepStore
-from engine.report.sweep_page import SweepPoint, SweepView, render_sweep
-from engine.runtime import finish_run, run_backtest
-from engine.strategy import load_strategy_class
+
+if TYPE_CHECKING:
+    from engine.optimize.search import (
+        SweepSpec,
+    )
+    from engine.optimize.space import Constraint
+    from engine.optimize.sweep import SweepOutcome
+    from engine.optimize.trial import TrialResult
+    from engine.optimize.walkforward import (
+        WalkForward,
+    )
+    from engine.persistence import RunStore
+    from engine.persistence.sweeps import SweepStore
 
 __all__ = ["optimize", "register"]
 
@@ -110,6 +103,15 @@ def optimize(
     db: Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the run store.")] = None,
 ) -> None:
     """Search strategy parameters; store every trial; rank them; report overfitting guards."""
+    from engine.optimize.executors import check_executor
+    from engine.optimize.search import SweepSpec, plan, result_from_row, sweep_id
+    from engine.optimize.space import parse_constraint, parse_param
+    from engine.optimize.sweep import SweepOutcome
+    from engine.persistence import RunStore
+    from engine.persistence.store import check_db_url
+    from engine.persistence.sweeps import SweepStore
+    from engine.strategy import load_strategy_class
+
     run_config = load_config(config, overrides or [])
     strategy_class = load_strategy_class(run_config.strategy.path, run_config.base_dir)
     names = [f.name for f in dataclasses.fields(strategy_class.Params)]
@@ -178,6 +180,9 @@ def _run(
     workers: int | None,
     address: str | None,
 ) -> SweepOutcome:
+    from engine.optimize.executors import make_executor
+    from engine.optimize.sweep import execute_sweep
+
     pool = make_executor(kind, config, workers, address)
     progress = _progress()
     best: list[float] = []
@@ -233,6 +238,8 @@ def _progress() -> Progress | None:
 
 
 def _default_db(out_root: Path) -> str:
+    from engine.persistence import resolve_db_url
+
     return resolve_db_url(f"sqlite:///{out_root / 'kestrel.db'}")
 
 
@@ -257,6 +264,9 @@ def _cell(value: Any, percent: bool = False) -> str:
 
 
 def _print_table(results: Sequence[TrialResult], spec: SweepSpec, top: int) -> None:
+    from engine.optimize.search import rank
+    from engine.optimize.trial import COMPLETE
+
     ranked = rank(results, spec)
     names = [p.name for p in spec.params]
     table = Table(title=f"{len(results)} trials, best first by {spec.objectives[0]}")
@@ -314,6 +324,10 @@ def _keep_best(
     store: RunStore,
     out_root: Path,
 ) -> None:
+    from engine.optimize.search import rank
+    from engine.optimize.trial import COMPLETE, trial_config
+    from engine.runtime import finish_run, run_backtest
+
     best = [r for r in rank(results, spec) if r.status == COMPLETE][:count]
     for result in best:
         run = run_backtest(trial_config(config, result.params))
@@ -324,6 +338,9 @@ def _keep_best(
 def _write_page(
     outcome: SweepOutcome, spec: SweepSpec, sweep: str, strategy: str, path: Path
 ) -> Path:
+    from engine.optimize.search import pareto_front, rank
+    from engine.report.sweep_page import SweepPoint, SweepView, render_sweep
+
     points = tuple(
         SweepPoint(
             r.number, r.params, tuple(r.value(o) for o in spec.objectives), r.status, r.error
@@ -367,6 +384,14 @@ def walkforward(
     ] = None,
 ) -> None:
     """Optimize on rolling/anchored in-sample windows; trade each choice out of sample."""
+    from engine.feeds import BarFrame
+    from engine.optimize.executors import make_executor
+    from engine.optimize.search import SweepSpec
+    from engine.optimize.space import parse_constraint, parse_param
+    from engine.optimize.trial import SweepData
+    from engine.optimize.walkforward import plan_windows, walk_forward, write_walkforward
+    from engine.strategy import load_strategy_class
+
     run_config = load_config(config, overrides or [])
     strategy_class = load_strategy_class(run_config.strategy.path, run_config.base_dir)
     names = [f.name for f in dataclasses.fields(strategy_class.Params)]
@@ -439,6 +464,8 @@ def sweeps_list(
     db: Annotated[str | None, typer.Option("--db", help="Run store URL.")] = None,
 ) -> None:
     """List the stored sweeps, newest first."""
+    from engine.persistence.sweeps import SweepStore
+
     table = Table()
     for column in ("sweep", "name", "created", "status", "trials"):
         table.add_column(column)
@@ -460,6 +487,10 @@ def sweeps_show(
     db: Annotated[str | None, typer.Option("--db", help="Run store URL.")] = None,
 ) -> None:
     """Show a sweep's trials best first (filtered by parameters or metrics) and its guards."""
+    from engine.optimize.search import SweepSpec, result_from_row
+    from engine.optimize.space import ParamSpec
+    from engine.persistence.sweeps import SweepStore
+
     sweeps = SweepStore(open_store(db))
     row = sweeps.get_sweep(sweeps.resolve_id(sweep))
     assert row is not None  # just resolved
