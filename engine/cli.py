@@ -355,7 +355,9 @@ def _print_summary(
     is also the symbol's bar count for a single symbol; with several symbols or tick
     sources, a "per symbol" row gives each one's own count.
     """
-    table = Table(title=f"Backtest {run_id}", show_header=False, title_justify="left")
+    # a paper account's runs row says so in its metrics (`PaperSession.run_row`)
+    kind = "Paper account" if metrics.get("mode") == "paper" else "Backtest"
+    table = Table(title=f"{kind} {run_id}", show_header=False, title_justify="left")
     table.add_column("metric")
     table.add_column("value", justify="right")
     rows = [

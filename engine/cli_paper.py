@@ -13,11 +13,13 @@ Policies (README "Paper trading"):
 - the account is ``--account`` (default: the config's ``[run] name``); an existing one is
   resumed (its journal replayed), a new one starts at the exchange's clock; ``--resume``
   refuses to create one (for supervisors restarting a crashed run);
-- warm-up (``--warmup-bars N``, default 0): a new account fetches each symbol's last N
-  closed bars before its start over REST, stores them with the account and builds the node
-  over them (indicators warm at the first live bar); a restart uses the stored ones,
-  whatever ``--warmup-bars`` says then. With ``--replay`` the local exchange starts N bars
-  into its data so those bars exist;
+- warm-up (``--warmup-bars N``, else the config's ``[paper] warmup_bars``, else 0): a new
+  account reads each symbol's last N closed bars before its start — from the catalog file
+  its ``[[data]]`` path names (``catalog://``), topped up over REST, else over REST
+  (`engine.runtime.paper.warmup`) — stores them with the account and builds the node over
+  them (indicators warm at the first live bar); a restart uses the stored ones, whatever
+  ``--warmup-bars`` says then. With ``--replay`` the local exchange starts N bars into its
+  data so those bars exist;
 - catch-up: bars that closed while the account was down are fetched first and processed in
   order, as if live (orders placed during catch-up fill on the following catch-up bars);
 - Ctrl-C / SIGTERM: the input being processed is finished and committed, open orders are
@@ -117,19 +119,22 @@ def paper(
         typer.Option("--log-dir", help="Folder of events.jsonl (default <root>/paper/<account>)."),
     ] = None,
     warmup_bars: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--warmup-bars",
             help="A new account warms its indicators with this many closed bars per symbol "
-            "before its start, fetched once and stored with it (default 0: none).",
+            "before its start, read once and stored with it (default: the config's "
+            "[paper] warmup_bars, else 0: none).",
             min=0,
         ),
-    ] = 0,
+    ] = None,
     retries: Annotated[int, typer.Option("--retries", hidden=True)] = 5,
     backoff: Annotated[float, typer.Option("--retry-backoff", hidden=True)] = 1.0,
 ) -> None:
     """Paper-trade a strategy on live bars in a persistent, crash-safe account."""
     run_config = load_config(config)
+    if warmup_bars is None:
+        warmup_bars = run_config.paper.warmup_bars
     if sum(x is not None for x in (exchange_url, exchange, replay)) != 1:
         raise ConfigError(
             "give one market data source: --replay DATA_OR_CONFIG (the local exchange, "
@@ -288,6 +293,7 @@ async def _run(
     from engine.runtime.paper.console import JsonLog, LiveView
     from engine.runtime.paper.journal import PaperJournal
     from engine.runtime.paper.session import open_session
+    from engine.runtime.paper.warmup import fetch_warmup
 
     names = {symbol: format_timeframe(ns) for symbol, ns in timeframes.items()}
     # With a URL the local exchange's capabilities apply, not those of the id it speaks as.
@@ -298,13 +304,8 @@ async def _run(
         store = RunStore(url)
         journal = PaperJournal(store, name)
         warmup: list[Bar] = []
-        if warmup_bars and not resume and journal.load() is None:  # new: fetched once, stored
-            fetched = await feed.history(warmup_bars, now_ns)
-            order = {symbol: i for i, symbol in enumerate(timeframes)}
-            warmup = sorted(
-                (bar for bars in fetched.values() for bar in bars),
-                key=lambda bar: (bar.ts_event, order[bar.symbol]),
-            )
+        if warmup_bars and not resume and journal.load() is None:  # new: read once, stored
+            warmup = await fetch_warmup(config, feed, warmup_bars, now_ns, timeframes)
         session = open_session(
             config,
             journal,

@@ -229,8 +229,10 @@ class CcxtFeed:
         self._websocket = websocket
         return websocket
 
-    async def history(self, count: int, until_ns: int) -> dict[str, list[Bar]]:
+    async def history(self, count: int | Mapping[str, int], until_ns: int) -> dict[str, list[Bar]]:
         """Return each symbol's last ``count`` bars closed at or before ``until_ns`` (REST).
+
+        ``count``: one for every symbol, or each symbol's own (a symbol left out: none).
 
         The warm-up of a new paper account: pages of ``fetch_ohlcv`` from ``count``
         timeframes before ``until_ns`` on (more pages when the venue has gaps is not
@@ -241,11 +243,13 @@ class CcxtFeed:
         now = min(await self._now(), until_ns // NS_PER_MS)
         limit = self.options.page_limit or self.caps.ohlcv_page_limit
         found: dict[str, list[Bar]] = {}
+        counts = dict.fromkeys(self.symbols, count) if isinstance(count, int) else count
         for symbol in self.symbols:
             tf = self._tf_ms[symbol]
-            cursor = max(0, now - now % tf - count * tf)  # close of the bar before the first
+            wanted = counts.get(symbol, 0)
+            cursor = max(0, now - now % tf - wanted * tf)  # close of the bar before the first
             rows: list[list[Any]] = []
-            while cursor < now:
+            while wanted and cursor < now:
 
                 def fetch(
                     since: int = max(0, cursor - tf + 1), symbol: str = symbol
@@ -262,7 +266,9 @@ class CcxtFeed:
                 cursor = int(kept[-1][0]) + tf
                 if len(page) < limit:
                     break
-            found[symbol] = [candle_bar(symbol, row, tf) for row in rows[-count:]] if count else []
+            found[symbol] = (
+                [candle_bar(symbol, row, tf) for row in rows[-wanted:]] if wanted else []
+            )
         return found
 
     async def _start_cursor(self, symbol: str, since_ns: int | None) -> None:
