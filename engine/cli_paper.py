@@ -51,7 +51,7 @@ from engine.adapters.ccxt.watch import default_stale_after_s
 from engine.config import RunConfig, load_config
 from engine.errors import ConfigError, Interrupted
 from engine.feeds import BarFrame, format_timeframe, format_timestamp, parse_timeframe
-from engine.model import Bar
+from engine.model import Bar, TradeTick
 from engine.paths import project_root
 from engine.persistence import RunStore, resolve_db_url
 from engine.persistence.store import check_db_url
@@ -61,6 +61,8 @@ __all__ = ["feed_options", "paper", "register", "replay_stale_after_s"]
 EXIT_INTERRUPTED = 130
 REPLAY_MAX_STALE_S = 5.0  # --speed max: silence this long is a stall
 REPLAY_MIN_STALE_S = 1.0
+TICK_TIMEFRAME = "1m"  # the candles a trade/quote-only symbol follows (merge order, clock)
+TIMER_POLL_S = 1.0  # while a timer is due and the feed idle: read the exchange clock this often
 
 
 def paper(
@@ -160,7 +162,9 @@ def paper(
     else:
         timeframes = _timeframes(run_config)
         until_ns = None
-    options = feed_options(poll, stale_after, until_ns, retry)
+    options = dataclasses.replace(
+        feed_options(poll, stale_after, until_ns, retry), **tick_options(run_config, timeframes)
+    )
     try:
         code = asyncio.run(
             _run(
@@ -251,12 +255,39 @@ def _start_local(replay: str, rate: float | None, history: int) -> tuple[Any, li
     return local, frames
 
 
+def tick_options(config: RunConfig, timeframes: dict[str, int]) -> dict[str, Any]:
+    """Return the `FeedOptions` fields a config's trade and quote sources ask for.
+
+    A ``kind = "trades"`` (``"quotes"``) ``[[data]]`` source makes its symbol a live
+    ``watch_trades`` (best bid/ask of ``watch_order_book``) stream; its candles are still
+    followed, to keep the merge in time order, but not delivered (``hidden_bars``): the
+    node sees what a backtest of that config sees. Each must have a timeframe to follow.
+
+    Raises:
+        ConfigError: A tick symbol the data source does not serve (no timeframe for it).
+    """
+    kinds = {source.symbol: source.kind for source in config.data}
+    trades = frozenset(s for s, kind in kinds.items() if kind == "trades")
+    quotes = frozenset(s for s, kind in kinds.items() if kind == "quotes")
+    missing = sorted((trades | quotes) - set(timeframes))
+    if missing:
+        raise ConfigError(
+            f"paper: the market data source does not serve {missing} (the config's trade or "
+            "quote source); replay a config or file that has their bars"
+        )
+    return {"trades": trades, "quotes": quotes, "hidden_bars": trades | quotes}
+
+
 def _timeframes(config: RunConfig) -> dict[str, int]:
-    """Return each bar symbol's timeframe: ``resample``, else ``timeframe``, else its data's."""
+    """Return each symbol's timeframe: ``resample``, else ``timeframe``, else its data's.
+
+    A trade or quote symbol follows the exchange's 1-minute candles (`TICK_TIMEFRAME`).
+    """
     found: dict[str, int] = {}
     undeclared = False
     for source in config.data:
         if source.kind != "bars":
+            found[source.symbol] = parse_timeframe(TICK_TIMEFRAME)
             continue
         declared = source.resample or source.timeframe
         if declared:
@@ -270,7 +301,7 @@ def _timeframes(config: RunConfig) -> dict[str, int]:
             if isinstance(frame, BarFrame) and frame.symbol not in found:
                 found[frame.symbol] = frame.timeframe_ns
     if not found:
-        raise ConfigError("paper trading needs bars: the config has no [[data]] bar source")
+        raise ConfigError("paper trading needs market data: the config has no [[data]] source")
     return {symbol: found[symbol] for symbol in config.symbols if symbol in found}
 
 
@@ -358,35 +389,66 @@ async def _run(
 async def _loop(
     session: Any, feed: Any, view: Any, log: Any, stop: asyncio.Event, max_bars: int | None
 ) -> str:
-    """Process the feed's bars until it ends, ``max_bars`` or a stop; return why it ended."""
-    bars = feed.stream(session.resume_ns).__aiter__()
+    """Process the feed's events until it ends, ``max_bars`` or a stop; return why it ended.
+
+    While the feed is idle and a strategy timer is due by the feed's watermark, the
+    exchange clock is read every `TIMER_POLL_S` and the timers due by the smaller of the
+    two are fired (journaled first: `PaperSession.fire_timers`).
+    """
+    events = feed.stream(session.resume_ns).__aiter__()
     while not stop.is_set():
-        following = asyncio.ensure_future(bars.__anext__())
-        await asyncio.sleep(0)  # a bar the feed already holds arrives in this one step
+        following = asyncio.ensure_future(events.__anext__())
+        await asyncio.sleep(0)  # an event the feed already holds arrives in this one step
         if not following.done():
-            session.flush_pending()  # idle: write the last bar's outputs now
+            session.flush_pending()  # idle: write the last input's outputs now
         stopped = asyncio.ensure_future(stop.wait())
-        done, _ = await asyncio.wait({following, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        if following not in done:  # nothing journaled: the bar comes again on resume
+        while True:
+            due = session.next_timer_ns
+            wait = TIMER_POLL_S if due is not None and due <= feed.watermark_ns() else None
+            done, _ = await asyncio.wait(
+                {following, stopped}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+            )
+            if done:
+                break
+            now_ns = min(await feed.now_ns(), feed.watermark_ns())
+            fired = session.fire_timers(now_ns)
+            if fired is not None:
+                log.write("timers", now_ns)
+                _announce(fired, log, view, f"{format_timestamp(now_ns)} timers")
+                session.flush_pending()
+        if following not in done:  # nothing journaled: the event comes again on resume
             following.cancel()
             with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
                 await following
             return "stopped"
         stopped.cancel()
         try:
-            bar = following.result()
+            event = following.result()
         except StopAsyncIteration:
             return "end of the replay"
-        changes = session.process(bar)
+        changes = session.process(event)
         if changes is None:
-            continue  # a duplicate, dropped
-        log.write("bar", bar.ts_event, symbol=bar.symbol, close=bar.close)
-        for change in changes:
-            log.write(change.kind, **change.data)
-        view.update(changes, f"{format_timestamp(bar.ts_event)} {bar.symbol} close {bar.close:g}")
+            continue  # a duplicate or a late tick, dropped
+        if type(event) is Bar:
+            log.write("bar", event.ts_event, symbol=event.symbol, close=event.close)
+            what = f"{event.symbol} close {event.close:g}"
+        elif type(event) is TradeTick:
+            log.write("trade", event.ts_event, symbol=event.symbol, price=event.price)
+            what = f"{event.symbol} trade {event.size:g} @ {event.price:g}"
+        else:
+            log.write("quote", event.ts_event, symbol=event.symbol, bid=event.bid_price,
+                      ask=event.ask_price)  # fmt: skip
+            what = f"{event.symbol} bid {event.bid_price:g} ask {event.ask_price:g}"
+        _announce(changes, log, view, f"{format_timestamp(event.ts_event)} {what}")
         if max_bars is not None and session.processed >= max_bars:
             return f"--max-bars {max_bars}"
     return "stopped"
+
+
+def _announce(changes: list[Any], log: Any, view: Any, what: str) -> None:
+    for change in changes:
+        log.write(change.kind, **change.data)
+    view.update(changes, what)
 
 
 def _summary(session: Any, reason: str, log: Any, url: str, feed: FeedStats) -> None:
@@ -402,6 +464,8 @@ def _summary(session: Any, reason: str, log: Any, url: str, feed: FeedStats) -> 
         "stop",
         reason=reason,
         bars=session.processed,
+        ticks=session.ticks,
+        timer_firings=session.timers,
         cash=portfolio.cash,
         equity=portfolio.equity(),
         positions=positions,
@@ -410,9 +474,10 @@ def _summary(session: Any, reason: str, log: Any, url: str, feed: FeedStats) -> 
         feed=dataclasses.asdict(feed),
     )
     held = ", ".join(f"{s} {q:g}" for s, q in positions.items()) or "flat"
+    ticks = f", {session.ticks} trades/quotes" if session.ticks else ""
     print(
         f"paper account {session.account.name} stopped ({reason}): {session.processed} new "
-        f"bars, {len(kernel.recorder.fills)} fills, cash {portfolio.cash:,.2f}, equity "
+        f"bars{ticks}, {len(kernel.recorder.fills)} fills, cash {portfolio.cash:,.2f}, equity "
         f"{portfolio.equity():,.2f}, {held}, {open_orders} open orders; stored in {url} as "
         f"run {session.account.run_id}",
         flush=True,

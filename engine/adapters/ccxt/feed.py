@@ -68,6 +68,7 @@ from engine.adapters.ccxt.watch import (
     Sessions,
     TickStreams,
     default_stale_after_s,
+    wants,
 )
 from engine.errors import (
     ConfigError,
@@ -154,18 +155,21 @@ class CcxtFeed:
             for symbol in self.symbols:
                 if websocket:
                     self._spawn(self._watch_bars, symbol)
-                    if self.options.trades:
+                    if wants(self.options.trades, symbol):
                         self._spawn(self._ticks.trades, symbol)
-                    if self.options.quotes:
+                    if wants(self.options.quotes, symbol):
                         self._spawn(self._ticks.quotes, symbol)
                 else:
                     self._spawn(self._poll_bars, symbol)
             until = self.options.until_ns
+            hidden = self.options.hidden_bars
             while True:
                 self._wake.clear()
                 for event in self._merger.ready():
                     if until is not None and event.ts_event > until:
                         return
+                    if hidden and type(event) is Bar and event.symbol in hidden:
+                        continue  # followed for the order of the merge, not delivered
                     yield event
                 if until is not None and self._merger.settled(until):
                     return  # every bar at or before until_ns has been yielded
@@ -184,6 +188,14 @@ class CcxtFeed:
         await self._stop_tasks()
         with contextlib.suppress(Exception):  # closing what is already broken
             await self.exchange.close()
+
+    def watermark_ns(self) -> int:
+        """Return a time no event ``stream`` has still to yield precedes (see the merge).
+
+        A paper node fires its timers when idle up to the smaller of this and the
+        exchange clock, so a timer never fires ahead of a bar that closed before it.
+        """
+        return self._merger.watermark()
 
     # -- start ----------------------------------------------------------------------------
 

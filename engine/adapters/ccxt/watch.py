@@ -25,7 +25,14 @@ from engine.adapters.ccxt.merge import NS_PER_MS, EventMerger
 from engine.errors import ExchangeTransientError
 from engine.model import QuoteTick, TradeTick
 
-__all__ = ["FeedOptions", "FeedStats", "Sessions", "TickStreams", "default_stale_after_s"]
+__all__ = [
+    "FeedOptions",
+    "FeedStats",
+    "Sessions",
+    "TickStreams",
+    "default_stale_after_s",
+    "wants",
+]
 
 log = logging.getLogger("engine.adapters.ccxt.feed")
 T = TypeVar("T")
@@ -37,8 +44,13 @@ class FeedOptions:
     """How a `CcxtFeed` streams.
 
     Attributes:
-        trades: Also yield `TradeTick`s (``watch_trades``).
-        quotes: Also yield best bid/ask `QuoteTick`s (``watch_order_book``).
+        trades: Also yield `TradeTick`s (``watch_trades``): True for every symbol, or the
+            symbols to watch.
+        quotes: Also yield best bid/ask `QuoteTick`s (``watch_order_book``), likewise.
+        hidden_bars: Symbols whose bars are followed (they set the merge's bounds, so
+            ticks stay in time order and ``until_ns`` ends the stream) but not yielded: a
+            symbol traded on ticks alone, as a ``kind = "trades"`` data source is in a
+            backtest.
         mode: ``"auto"`` (websockets where ``exchange.has['watchOHLCV']``, else polling),
             ``"websocket"`` or ``"poll"``.
         stale_after_s: Silence (s) after which a candle stream is stale; None: derived
@@ -52,8 +64,9 @@ class FeedOptions:
         until_ns: End the stream once every event at or before this time (ns) is out.
     """
 
-    trades: bool = False
-    quotes: bool = False
+    trades: bool | frozenset[str] = False
+    quotes: bool | frozenset[str] = False
+    hidden_bars: frozenset[str] = frozenset()
     mode: Literal["auto", "websocket", "poll"] = "auto"
     stale_after_s: float | None = None
     poll_interval_s: float | None = None
@@ -73,6 +86,11 @@ class FeedStats:
     stale: int = 0
     rest_bars: int = 0
     stream_bars: int = 0
+
+
+def wants(option: bool | frozenset[str], symbol: str) -> bool:
+    """Return True if a `FeedOptions` ``trades``/``quotes`` value asks for ``symbol``."""
+    return option if isinstance(option, bool) else symbol in option
 
 
 def default_stale_after_s(timeframe_ms: int, caps: Capabilities) -> float:
