@@ -379,7 +379,8 @@ async def _run(
             view.stop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
-        _summary(session, reason, log, store.display_url, feed.stats)
+        late = feed.late_ticks + session.late_ticks
+        _summary(session, reason, log, store.display_url, feed.stats, late)
         log.close()
         return EXIT_INTERRUPTED if signals and signals[0] == signal.SIGINT else 0
     finally:
@@ -451,7 +452,9 @@ def _announce(changes: list[Any], log: Any, view: Any, what: str) -> None:
     view.update(changes, what)
 
 
-def _summary(session: Any, reason: str, log: Any, url: str, feed: FeedStats) -> None:
+def _summary(
+    session: Any, reason: str, log: Any, url: str, feed: FeedStats, late_ticks: int
+) -> None:
     kernel = session.node.kernel
     portfolio = kernel.portfolio
     positions = {
@@ -472,6 +475,7 @@ def _summary(session: Any, reason: str, log: Any, url: str, feed: FeedStats) -> 
         open_orders=open_orders,
         # what the feed went through (websocket drops and stalls, bars by REST and stream)
         feed=dataclasses.asdict(feed),
+        late_ticks=late_ticks,  # dropped: they came after a later event had been processed
     )
     held = ", ".join(f"{s} {q:g}" for s, q in positions.items()) or "flat"
     ticks = f", {session.ticks} trades/quotes" if session.ticks else ""

@@ -245,21 +245,38 @@ class TickStreams:
                 self.merger.release(hold)
                 self.wake()
 
+        async def watch() -> list[dict[str, Any]]:
+            # Trades that came while no watch was waiting sit in ccxt's cache, and a watch
+            # would return them only with the next trade message — possibly after later
+            # candles have released later events, making them late. Take them at once
+            # (`_add_trade` drops what the next watch returns again).
+            cached = (getattr(self.exchange, "trades", None) or {}).get(symbol) or []
+            fresh = [trade for trade in cached if self._is_new(symbol, trade)]
+            if fresh:
+                return fresh
+            trades: list[dict[str, Any]] = await self.exchange.watch_trades(symbol)
+            return trades
+
         await self.sessions.run(
             f"watching {symbol} trades",
-            lambda: self.exchange.watch_trades(symbol),
+            watch,
             on_trades,
             recover,
             None,  # a quiet market trades rarely: silence is no sign of a stall here
             on_drop,
         )
 
+    def _is_new(self, symbol: str, trade: dict[str, Any]) -> bool:
+        """Return False for a trade seen already (by time, then venue id)."""
+        ts = int(trade["timestamp"])
+        last_ts, keys = self._trade_seen.get(symbol, (-1, set()))
+        return ts > last_ts or (ts == last_ts and _trade_key(trade) not in keys)
+
     def _add_trade(self, symbol: str, trade: dict[str, Any]) -> None:
         ts = int(trade["timestamp"])
-        # Without a venue id, price and amount tell trades of the same ms apart.
-        key = str(trade.get("id") or f"{trade['price']}/{trade['amount']}")
+        key = _trade_key(trade)
         last_ts, keys = self._trade_seen.get(symbol, (-1, set()))
-        if ts < last_ts or (ts == last_ts and key in keys):
+        if not self._is_new(symbol, trade):
             return  # seen already (a backfill overlapping the stream)
         if ts > last_ts:
             keys = set()
@@ -340,3 +357,8 @@ class TickStreams:
             recover,
             None,
         )
+
+
+def _trade_key(trade: dict[str, Any]) -> str:
+    """Return a trade's identity within its millisecond (price and amount without an id)."""
+    return str(trade.get("id") or f"{trade['price']}/{trade['amount']}")

@@ -133,6 +133,7 @@ class PaperSession:
         self.processed = 0  # bars processed by this process after the replay
         self.ticks = 0  # trades and quotes processed by this process after the replay
         self.timers = 0  # timer firings journaled by this process
+        self.late_ticks = 0  # ticks dropped: older than the last input
         self._orders: dict[str, dict[str, Any]] = {}
         self._fills = 0
         self._equity = 0
@@ -182,6 +183,7 @@ class PaperSession:
             if event.ts_event <= self.last_ts.get(event.symbol, self.account.start_ns):
                 return None
         elif event.ts_event < self.last_ns:
+            self.late_ticks += 1
             return None
         entry = event_entry(event)
         self._append(entry)  # durable first: a crash from here on replays it
