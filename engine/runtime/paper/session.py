@@ -60,6 +60,7 @@ __all__ = ["PaperSession", "config_parts", "open_session", "run_id_of", "warmup_
 
 METRICS_EVERY = 50  # inputs between full metric recomputations (each is O(bars))
 _EVENT_KINDS = ("bar", "trade", "quote")
+FINAL_STATUSES = frozenset({"filled", "canceled", "rejected", "expired", "denied"})
 CANCEL_REASON = "canceled at a paper stop (--cancel-on-stop)"
 
 
@@ -134,7 +135,8 @@ class PaperSession:
         self.ticks = 0  # trades and quotes processed by this process after the replay
         self.timers = 0  # timer firings journaled by this process
         self.late_ticks = 0  # ticks dropped: older than the last input
-        self._orders: dict[str, dict[str, Any]] = {}
+        self._orders: dict[str, dict[str, Any]] = {}  # rows last written, of working orders
+        self._order_count = 0  # orders of the recorder seen so far
         self._fills = 0
         self._equity = 0
         self._bars = 0  # inputs applied (the metrics' cadence)
@@ -276,11 +278,20 @@ class PaperSession:
         kernel = self.node.kernel
         changes: list[Change] = []
         out = Outputs()
-        for order_id, row in kernel.recorder.orders.items():
-            if self._orders.get(order_id) != row:
+        # only new and still-working orders can have changed: a final one is dropped from
+        # ``_orders`` once written (per input: O(working orders), not O(all orders))
+        recorder = kernel.recorder
+        new_ids = recorder.order_ids(self._order_count)
+        self._order_count += len(new_ids)
+        self._orders.update({key: {} for key in new_ids})
+        for order_id in list(self._orders):
+            row = recorder.order_row(order_id)
+            if self._orders[order_id] != row:
                 out.orders.append(dict(row))
                 self._orders[order_id] = dict(row)
                 changes.append(Change("order", _order_text(row), _plain(row)))
+            if row.get("status") in FINAL_STATUSES:
+                del self._orders[order_id]
         new_fills = kernel.recorder.fills[self._fills :]
         for fill in new_fills:
             row = {
