@@ -20,6 +20,12 @@ Policies (README "Paper trading"):
   them (indicators warm at the first live bar); a restart uses the stored ones, whatever
   ``--warmup-bars`` says then. With ``--replay`` the local exchange starts N bars into its
   data so those bars exist;
+- trades and quotes: a config's ``kind = "trades"`` / ``"quotes"`` source makes its
+  symbol a live trade / best bid-ask stream (websockets), its bars followed but not
+  delivered (`tick_options`); ticks are journaled like bars, not caught up after a stop;
+- timers: when the feed is idle and a strategy timer is due by the feed's watermark, the
+  exchange clock is read every `TIMER_POLL_S` and the due timers fire at the smaller of
+  the two, journaled first (`engine.runtime.paper.session` has the policy);
 - catch-up: bars that closed while the account was down are fetched first and processed in
   order, as if live (orders placed during catch-up fill on the following catch-up bars);
 - Ctrl-C / SIGTERM: the input being processed is finished and committed, open orders are

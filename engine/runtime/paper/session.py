@@ -21,7 +21,14 @@ cannot double anything.
 
 Time: the node runs on a `SimClock` set from each input's ``ts_event`` — the strategy's
 "now" is the time of the event it is handling, in paper as in backtests, so a replay sees
-exactly what the live run saw. Lifecycle: ``on_start`` runs once per process (a rebuilt
+exactly what the live run saw. The clock starts at the account's start, at every open, so
+the timers ``on_start`` sets count from there. Inputs are bars, trades and quotes
+(`process`) and timer firings (`fire_timers`). Timer policy: a timer due at T fires before
+the first input at or after T (the driver's rule, as in a backtest); when the feed is idle,
+the caller may fire the timers due by a time no input still to come precedes — the row
+(``timer``, that time) is journaled first, so replay fires exactly those again; a firing
+not journaled before a crash happens on restart before the first input after it. Nothing
+fires twice, nothing is skipped, and each timer fires at its scheduled time either way. Lifecycle: ``on_start`` runs once per process (a rebuilt
 strategy is a new instance); ``on_stop`` is not called when a session ends — the account
 goes on, and a stop-time hook that traded could not be replayed.
 """
