@@ -28,9 +28,10 @@ the first input at or after T (the driver's rule, as in a backtest); when the fe
 the caller may fire the timers due by a time no input still to come precedes — the row
 (``timer``, that time) is journaled first, so replay fires exactly those again; a firing
 not journaled before a crash happens on restart before the first input after it. Nothing
-fires twice, nothing is skipped, and each timer fires at its scheduled time either way. Lifecycle: ``on_start`` runs once per process (a rebuilt
-strategy is a new instance); ``on_stop`` is not called when a session ends — the account
-goes on, and a stop-time hook that traded could not be replayed.
+fires twice, nothing is skipped, and each timer fires at its scheduled time either way.
+Lifecycle: ``on_start`` runs once per process (a rebuilt strategy is a new instance);
+``on_stop`` is not called when a session ends — the account goes on, and a stop-time hook
+that traded could not be replayed.
 """
 
 from __future__ import annotations
