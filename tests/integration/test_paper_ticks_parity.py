@@ -1,16 +1,17 @@
-"""Paper on live trades (websockets, the local exchange) decides exactly as a backtest.
+"""Paper on live trades or quotes (websockets, the local exchange) decides as a backtest.
 
 The local exchange replays a week of BTC/USDT and ETH/USDT hourly bars faster than real
-time (an hour each 0.1 s) and prints one trade per bar at its open (the only price the
-replay knows then). The account's config trades BTC/USDT on bars and ETH/USDT on trades
-(``kind = "trades"``), so ``kestrel paper`` subscribes to both streams over websockets,
-journals the bars and trades it is given and matches orders on them. A backtest of the
-same config, over the same bars and those trades written as the config's trades file,
-must decide the same orders and reach the same fills and equity.
+time (an hour each 0.1 s), prints one trade per bar at its open (the only price the replay
+knows then) and moves its synthetic book (best ask at that open). The account's config
+trades BTC/USDT on bars and ETH/USDT on trades (``kind = "trades"``) or on quotes
+(``kind = "quotes"``), so ``kestrel paper`` subscribes to both streams over websockets,
+journals the bars and ticks it is given and matches orders on them. A backtest of the same
+config, over the same bars and those ticks written as the config's ticks file, must
+decide the same orders and reach the same fills and equity.
 
-The replay's end is a race by nature (its last trade prints as the data ends), so the
-journal must hold every served trade in order, the last one possibly missing, and the
-backtest runs over exactly the trades the account saw.
+The journal must hold exactly what was served: every trade in order (the replay's end is
+a race by nature: its last trade prints as the data ends, so that one may be missing), and
+quotes whose best ask is the open of the bar that opened at their time.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ STRATEGY = '''
 from engine.strategy import Strategy
 
 
-class BarsAndTrades(Strategy):
-    """SMA cross on BTC/USDT bars; on ETH/USDT trades, limits near the print and exits."""
+class BarsAndTicks(Strategy):
+    """SMA cross on BTC/USDT bars; on ETH/USDT ticks, limits near the price and exits."""
 
     def on_start(self, ctx):
         self.fast = ctx.indicator("sma", "BTC/USDT", timeperiod=5)
@@ -50,9 +51,15 @@ class BarsAndTrades(Strategy):
             ctx.close_position("BTC/USDT")
 
     def on_trade(self, ctx, tick):
+        self._decide(ctx, tick.price)
+
+    def on_quote(self, ctx, quote):
+        self._decide(ctx, quote.ask_price)
+
+    def _decide(self, ctx, price):
         self.trades += 1
         if self.trades % 4 == 1:
-            ctx.buy("ETH/USDT", 0.5, limit_price=round(tick.price * 0.999, 2))
+            ctx.buy("ETH/USDT", 0.5, limit_price=round(price * 0.999, 2))
         elif self.trades % 4 == 3 and ctx.position("ETH/USDT") > 0:
             ctx.close_position("ETH/USDT")
 '''
@@ -89,7 +96,20 @@ def _write_trades(path: Path, trades: list[tuple[int, float, float, str]]) -> No
     path.write_text("\n".join(lines) + "\n")
 
 
-def test_paper_on_live_trades_matches_the_backtest(kestrel: CliRunner, tmp_path: Path) -> None:
+def _write_quotes(path: Path, quotes: list[dict[str, Any]]) -> None:
+    lines = ["timestamp,bid,ask,bid_size,ask_size"]
+    lines += [
+        f"{q['ts'] // 1_000_000},{q['bid_price']!r},{q['ask_price']!r},{q['bid_size']!r},"
+        f"{q['ask_size']!r}"
+        for q in quotes
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _paper(
+    kestrel: CliRunner, tmp_path: Path, kind: str
+) -> tuple[Path, Path, BarFrame, BarFrame, list[dict[str, Any]]]:
+    """Run the account trading ETH/USDT on ``kind``; return config, db, frames, journal."""
     btc = DATA / "binance_BTC_USDT_1h_20201201_20210717.csv"
     eth = DATA / "binance_ETH_USDT_1h_20201201_20210717.csv"
     replay = tmp_path / "replay.toml"
@@ -98,13 +118,13 @@ def test_paper_on_live_trades_matches_the_backtest(kestrel: CliRunner, tmp_path:
         f'[[data]]\npath = "{btc}"\nsymbol = "BTC/USDT"\nend = "2020-12-08"\n'
         f'[[data]]\npath = "{eth}"\nsymbol = "ETH/USDT"\nend = "2020-12-08"\n'
     )
-    (tmp_path / "bars_and_trades.py").write_text(STRATEGY)
-    trades_file = tmp_path / "eth_trades.csv"
+    (tmp_path / "bars_and_ticks.py").write_text(STRATEGY)
+    ticks_file = tmp_path / f"eth_{kind}.csv"
     config_path = tmp_path / "ticks.toml"
     config_path.write_text(
-        f'[run]\nname = "ticks"\n[strategy]\npath = "bars_and_trades.py:BarsAndTrades"\n'
+        f'[run]\nname = "ticks"\n[strategy]\npath = "bars_and_ticks.py:BarsAndTicks"\n'
         f'{COMMON}[[data]]\npath = "{btc}"\nsymbol = "BTC/USDT"\nend = "2020-12-08"\n'
-        f'[[data]]\npath = "{trades_file}"\nsymbol = "ETH/USDT"\nkind = "trades"\n'
+        f'[[data]]\npath = "{ticks_file}"\nsymbol = "ETH/USDT"\nkind = "{kind}"\n'
     )
     db = tmp_path / "k.db"
     result = kestrel(
@@ -113,42 +133,28 @@ def test_paper_on_live_trades_matches_the_backtest(kestrel: CliRunner, tmp_path:
     )  # fmt: skip
     assert result.code == 0, result.err
     assert "end of the replay" in result.out
+    assert "trades/quotes" in result.out
 
     btc_frame, eth_frame = load_frames(load_config(replay))
     assert isinstance(btc_frame, BarFrame)
     assert isinstance(eth_frame, BarFrame)
-    # served: every bar closed after the start (the last one never closes), one trade per
-    # bar opening after the start (bar 0 had opened when the account started)
-    btc_frame = btc_frame.head(len(btc_frame) - 1)
-    served = [
-        (int(ts), price, size, str(i + 1))
-        for i, (ts, price, size) in enumerate(
-            zip(eth_frame.ts_open_ns.tolist(), eth_frame.open.tolist(),
-                eth_frame.volume.tolist(), strict=True)
-        )
-    ][1:]  # fmt: skip
+    btc_frame = btc_frame.head(len(btc_frame) - 1)  # the last bar never closes
     journal = _rows(db, "SELECT * FROM paper_journal WHERE account = 'ticks' ORDER BY seq")
     bars = [row for row in journal if row["kind"] == "bar"]
-    trades = [row for row in journal if row["kind"] == "trade"]
-    assert len(bars) + len(trades) == len(journal)
     assert [row["symbol"] for row in bars] == ["BTC/USDT"] * len(bars)  # ETH bars hidden
     assert [row["ts_event"] for row in bars] == btc_frame.ts_close_ns.tolist()
-    seen = [
-        (row["ts_event"], json.loads(row["payload"])["price"],
-         json.loads(row["payload"])["size"], json.loads(row["payload"])["trade_id"])
-        for row in trades
-    ]  # fmt: skip
-    assert len(seen) >= len(served) - 1
-    assert seen == served[: len(seen)]
+    assert {row["kind"] for row in journal} == {"bar", kind[:-1]}
     stamps = [row["ts_event"] for row in journal]
     assert stamps == sorted(stamps)
+    return config_path, db, btc_frame, eth_frame, journal
 
-    _write_trades(trades_file, seen)
+
+def _assert_same_decisions(db: Path, config_path: Path, btc_frame: BarFrame) -> None:
+    """Backtest the config over the same bars and ticks; compare with the account."""
     config = load_config(config_path)
     frames = load_frames(config)
     frames[0] = btc_frame
     backtest = run_backtest(config, frames=frames)
-
     orders = _rows(db, "SELECT * FROM orders WHERE run_id = 'paper-ticks'")
     expected_orders = list(backtest.recorder.orders.values())
     assert len(expected_orders) >= 20
@@ -156,9 +162,46 @@ def test_paper_on_live_trades_matches_the_backtest(kestrel: CliRunner, tmp_path:
     stored = {r["order_id"]: {k: v for k, v in r.items() if k != "run_id"} for r in orders}
     assert stored == {row["order_id"]: row for row in expected_orders}
     fills = _rows(db, "SELECT * FROM fills WHERE run_id = 'paper-ticks' ORDER BY ts_event")
+    assert len(fills) >= 10
     assert [(f["fill_id"], f["quantity"], f["price"], f["fee"]) for f in fills] == [
         (f.fill_id, f.quantity, f.price, f.fee) for f in backtest.recorder.fills
     ]
     run = _rows(db, "SELECT * FROM runs WHERE run_id = 'paper-ticks'")[0]
     assert run["final_equity"] == pytest.approx(backtest.metrics["final_equity"], rel=1e-12)
-    assert "trades/quotes" in result.out
+
+
+def test_paper_on_live_trades_matches_the_backtest(kestrel: CliRunner, tmp_path: Path) -> None:
+    config_path, db, btc_frame, eth_frame, journal = _paper(kestrel, tmp_path, "trades")
+    # served: one trade per bar opening after the start (bar 0 had opened then)
+    served = [
+        (int(ts), price, size, str(i + 1))
+        for i, (ts, price, size) in enumerate(
+            zip(eth_frame.ts_open_ns.tolist(), eth_frame.open.tolist(),
+                eth_frame.volume.tolist(), strict=True)
+        )
+    ][1:]  # fmt: skip
+    seen = [
+        (row["ts_event"], json.loads(row["payload"])["price"],
+         json.loads(row["payload"])["size"], json.loads(row["payload"])["trade_id"])
+        for row in journal if row["kind"] == "trade"
+    ]  # fmt: skip
+    assert len(seen) >= len(served) - 1  # the last one races the end of the data
+    assert seen == served[: len(seen)]
+    _write_trades(tmp_path / "eth_trades.csv", seen)
+    _assert_same_decisions(db, config_path, btc_frame)
+
+
+def test_paper_on_live_quotes_matches_the_backtest(kestrel: CliRunner, tmp_path: Path) -> None:
+    config_path, db, btc_frame, eth_frame, journal = _paper(kestrel, tmp_path, "quotes")
+    opens = dict(zip(eth_frame.ts_open_ns.tolist(), eth_frame.open.tolist(), strict=True))
+    quotes = [
+        {"ts": row["ts_event"], **json.loads(row["payload"])}
+        for row in journal
+        if row["kind"] == "quote"
+    ]
+    assert len(quotes) >= len(opens) - 2  # one per bar open after the start (last: a race)
+    for quote in quotes:  # the local exchange's book: best ask at the bar's open
+        assert quote["ask_price"] == opens[quote["ts"]]
+        assert quote["bid_price"] < quote["ask_price"]
+    _write_quotes(tmp_path / "eth_quotes.csv", quotes)
+    _assert_same_decisions(db, config_path, btc_frame)
