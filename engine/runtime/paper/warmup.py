@@ -15,7 +15,8 @@ Where the bars come from, per symbol:
   and the REST call asks only for the missing tail (none when the catalog is current);
 * anything else: ``fetch_ohlcv`` alone (`CcxtFeed.history`).
 
-The result is the last N of those. A catalog file whose timeframe is not the feed's for
+The result is the last N of those. Symbols traded on trades or quotes get none (their
+bar history is empty in a backtest too), nor do feed symbols the config does not trade. A catalog file whose timeframe is not the feed's for
 that symbol is refused (one line): the indicators would be warmed on other bars.
 """
 
@@ -80,7 +81,10 @@ async def fetch_warmup(
     ``feed`` is a checked `CcxtFeed` (its ``history`` fetches over REST what the catalog
     does not hold).
     """
-    if not count:
+    bar_symbols = {source.symbol for source in config.data if source.kind == "bars"}
+    # a trade/quote symbol has no bar history in a backtest: none in paper either
+    timeframes = {s: tf for s, tf in timeframes.items() if s in bar_symbols}
+    if not count or not timeframes:
         return []
     stored = catalog_bars(config, count, until_ns, timeframes)
     missing: dict[str, int] = {}
