@@ -118,6 +118,9 @@ def test_the_flag_overrides_the_config_key(kestrel: CliRunner, tmp_path: Path) -
     assert result.code == 0, result.err
     kinds = _rows(db, "SELECT kind FROM paper_journal WHERE account = 'paper_btc'")
     assert [row["kind"] for row in kinds] == ["bar"] * 3
+    # the stored account is titled as one, not as a backtest
+    shown = kestrel("runs", "show", "paper-paper_btc", "--db", f"sqlite:///{db}")
+    assert "Paper account paper-paper_btc" in shown.out, shown.err
 
 
 def test_a_misspelt_paper_key_is_one_line(kestrel: CliRunner, tmp_path: Path) -> None:
