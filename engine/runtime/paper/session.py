@@ -143,6 +143,7 @@ class PaperSession:
         self.ticks = 0  # trades and quotes processed by this process after the replay
         self.timers = 0  # timer firings journaled by this process
         self.late_ticks = 0  # ticks dropped: older than the last input
+        self._ticks_at_last: set[TradeTick | QuoteTick] = set()  # journaled at last_ns
         self._orders: dict[str, dict[str, Any]] = {}  # rows last written, of working orders
         self._order_count = 0  # orders of the recorder seen so far
         self._fills = 0
@@ -187,13 +188,16 @@ class PaperSession:
 
         Dropped (returns None): a bar at or before the last one of its symbol (a feed
         repeating itself), a trade or quote before the last input's time (late: the node's
-        clock has moved past it, e.g. to a timer's time).
+        clock has moved past it, e.g. to a timer's time), or one journaled already at that
+        time (a restarted feed serving it again).
         """
         if type(event) is Bar:
             if event.ts_event <= self.last_ts.get(event.symbol, self.account.start_ns):
                 return None
         elif event.ts_event < self.last_ns:
             self.late_ticks += 1
+            return None
+        elif event.ts_event == self.last_ns and event in self._ticks_at_last:
             return None
         entry = event_entry(event)
         self._append(entry)  # durable first: a crash from here on replays it
@@ -257,12 +261,18 @@ class PaperSession:
             self.node.on_event(event)
             if entry.kind == "bar":
                 self.last_ts[event.symbol] = event.ts_event
+            if event.ts_event > self.last_ns:
+                self._ticks_at_last.clear()
+            if entry.kind != "bar":
+                self._ticks_at_last.add(event)  # type: ignore[arg-type]
             self.last_ns = max(self.last_ns, event.ts_event)
             self._last_event = event.ts_event
             self._bars += 1
         elif entry.kind == "timer":
             # the strategy's timers due by then fire, each at its own time (`Driver.idle`)
             self.node.poll(entry.ts_event)
+            if entry.ts_event > self.last_ns:
+                self._ticks_at_last.clear()
             self.last_ns = max(self.last_ns, entry.ts_event)
             self._bars += 1
         elif entry.kind == "warmup":

@@ -10,7 +10,8 @@ from every hook, including a 90-minute timer. The same events go through
   every 37 inputs, the bars since ``resume_ns`` delivered again as the feed would;
 
 and both must reach the same orders, fills, cash, positions and timer firings — nothing
-fired twice, nothing skipped. A tick older than the node's clock (late) is dropped.
+fired twice, nothing skipped. A tick older than the node's clock (late) is dropped, and so
+is one served again at the time of the last input.
 """
 
 from __future__ import annotations
@@ -180,8 +181,13 @@ def test_a_late_tick_is_dropped_before_the_journal(tmp_path: Path) -> None:
     before = TradeTick("ETH/USDT", START - 1, START - 1, 600.0, 1.0, "", "0")
     assert session.process(before) is None  # before the account's start
     assert session.process(early) is not None
+    assert session.process(early) is None  # served again (a restarted feed): once only
+    same_ms = early._replace(trade_id="1b")
+    assert session.process(same_ms) is not None  # another trade of the same ms
+    assert _open(store, config, "late").process(same_ms) is None  # also after a restart
+    session = _open(store, config, "late")
     assert session.process(late) is None
     assert session.fire_timers(START + 100 * MINUTE) is not None  # the 90-minute timer
     tick = TradeTick("ETH/USDT", START + 99 * MINUTE, START + 99 * MINUTE, 600.0, 1.0, "", "3")
     assert session.process(tick) is None  # before the time the timers were fired up to
-    assert [e.kind for e in session.journal.entries()] == ["trade", "timer"]
+    assert [e.kind for e in session.journal.entries()] == ["trade", "trade", "timer"]
