@@ -16,8 +16,9 @@ Where the bars come from, per symbol:
 * anything else: ``fetch_ohlcv`` alone (`CcxtFeed.history`).
 
 The result is the last N of those. Symbols traded on trades or quotes get none (their
-bar history is empty in a backtest too), nor do feed symbols the config does not trade. A catalog file whose timeframe is not the feed's for
-that symbol is refused (one line): the indicators would be warmed on other bars.
+bar history is empty in a backtest too), nor do feed symbols the config does not trade.
+A catalog file whose timeframe is not the feed's for that symbol is refused (one line):
+the indicators would be warmed on other bars.
 """
 
 from __future__ import annotations
