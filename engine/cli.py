@@ -405,7 +405,9 @@ def _print_summary(
     """
     from engine.report.artifacts import iso
 
-    table = Table(title=f"Backtest {run_id}", show_header=False, title_justify="left")
+    # a paper account's runs row says so in its metrics (`PaperSession.run_row`)
+    kind = "Paper account" if metrics.get("mode") == "paper" else "Backtest"
+    table = Table(title=f"{kind} {run_id}", show_header=False, title_justify="left")
     table.add_column("metric")
     table.add_column("value", justify="right")
     rows = [

@@ -13,11 +13,19 @@ Policies (README "Paper trading"):
 - the account is ``--account`` (default: the config's ``[run] name``); an existing one is
   resumed (its journal replayed), a new one starts at the exchange's clock; ``--resume``
   refuses to create one (for supervisors restarting a crashed run);
-- warm-up (``--warmup-bars N``, default 0): a new account fetches each symbol's last N
-  closed bars before its start over REST, stores them with the account and builds the node
-  over them (indicators warm at the first live bar); a restart uses the stored ones,
-  whatever ``--warmup-bars`` says then. With ``--replay`` the local exchange starts N bars
-  into its data so those bars exist;
+- warm-up (``--warmup-bars N``, else the config's ``[paper] warmup_bars``, else 0): a new
+  account reads each symbol's last N closed bars before its start — from the catalog file
+  its ``[[data]]`` path names (``catalog://``), topped up over REST, else over REST
+  (`engine.runtime.paper.warmup`) — stores them with the account and builds the node over
+  them (indicators warm at the first live bar); a restart uses the stored ones, whatever
+  ``--warmup-bars`` says then. With ``--replay`` the local exchange starts N bars into its
+  data so those bars exist;
+- trades and quotes: a config's ``kind = "trades"`` / ``"quotes"`` source makes its
+  symbol a live trade / best bid-ask stream (websockets), its bars followed but not
+  delivered (`tick_options`); ticks are journaled like bars, not caught up after a stop;
+- timers: when the feed is idle and a strategy timer is due by the feed's watermark, the
+  exchange clock is read every `TIMER_POLL_S` and the due timers fire at the smaller of
+  the two, journaled first (`engine.runtime.paper.session` has the policy);
 - catch-up: bars that closed while the account was down are fetched first and processed in
   order, as if live (orders placed during catch-up fill on the following catch-up bars);
 - Ctrl-C / SIGTERM: the input being processed is finished and committed, open orders are
@@ -59,6 +67,8 @@ __all__ = ["bar_timeframes", "feed_options", "paper", "register", "replay_stale_
 EXIT_INTERRUPTED = 130
 REPLAY_MAX_STALE_S = 5.0  # --speed max: silence this long is a stall
 REPLAY_MIN_STALE_S = 1.0
+TICK_TIMEFRAME = "1m"  # the candles a trade/quote-only symbol follows (merge order, clock)
+TIMER_POLL_S = 1.0  # while a timer is due and the feed idle: read the exchange clock this often
 
 
 def paper(
@@ -117,19 +127,22 @@ def paper(
         typer.Option("--log-dir", help="Folder of events.jsonl (default <root>/paper/<account>)."),
     ] = None,
     warmup_bars: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--warmup-bars",
             help="A new account warms its indicators with this many closed bars per symbol "
-            "before its start, fetched once and stored with it (default 0: none).",
+            "before its start, read once and stored with it (default: the config's "
+            "[paper] warmup_bars, else 0: none).",
             min=0,
         ),
-    ] = 0,
+    ] = None,
     retries: Annotated[int, typer.Option("--retries", hidden=True)] = 5,
     backoff: Annotated[float, typer.Option("--retry-backoff", hidden=True)] = 1.0,
 ) -> None:
     """Paper-trade a strategy on live bars in a persistent, crash-safe account."""
     run_config = load_config(config)
+    if warmup_bars is None:
+        warmup_bars = run_config.paper.warmup_bars
     if sum(x is not None for x in (exchange_url, exchange, replay)) != 1:
         raise ConfigError(
             "give one market data source: --replay DATA_OR_CONFIG (the local exchange, "
@@ -162,7 +175,9 @@ def paper(
     else:
         timeframes = _timeframes(run_config)
         until_ns = None
-    options = feed_options(poll, stale_after, until_ns, retry)
+    options = dataclasses.replace(
+        feed_options(poll, stale_after, until_ns, retry), **tick_options(run_config, timeframes)
+    )
     try:
         code = asyncio.run(
             _run(
@@ -258,14 +273,41 @@ def _start_local(replay: str, rate: float | None, history: int) -> tuple[Any, li
     return local, frames
 
 
+def tick_options(config: RunConfig, timeframes: dict[str, int]) -> dict[str, Any]:
+    """Return the `FeedOptions` fields a config's trade and quote sources ask for.
+
+    A ``kind = "trades"`` (``"quotes"``) ``[[data]]`` source makes its symbol a live
+    ``watch_trades`` (best bid/ask of ``watch_order_book``) stream; its candles are still
+    followed, to keep the merge in time order, but not delivered (``hidden_bars``): the
+    node sees what a backtest of that config sees. Each must have a timeframe to follow.
+
+    Raises:
+        ConfigError: A tick symbol the data source does not serve (no timeframe for it).
+    """
+    kinds = {source.symbol: source.kind for source in config.data}
+    trades = frozenset(s for s, kind in kinds.items() if kind == "trades")
+    quotes = frozenset(s for s, kind in kinds.items() if kind == "quotes")
+    missing = sorted((trades | quotes) - set(timeframes))
+    if missing:
+        raise ConfigError(
+            f"paper: the market data source does not serve {missing} (the config's trade or "
+            "quote source); replay a config or file that has their bars"
+        )
+    return {"trades": trades, "quotes": quotes, "hidden_bars": trades | quotes}
+
+
 def _timeframes(config: RunConfig) -> dict[str, int]:
-    """Return each bar symbol's timeframe: ``resample``, else ``timeframe``, else its data's."""
+    """Return each symbol's timeframe: ``resample``, else ``timeframe``, else its data's.
+
+    A trade or quote symbol follows the exchange's 1-minute candles (`TICK_TIMEFRAME`).
+    """
     from engine.feeds import BarFrame, parse_timeframe
 
     found: dict[str, int] = {}
     undeclared = False
     for source in config.data:
         if source.kind != "bars":
+            found[source.symbol] = parse_timeframe(TICK_TIMEFRAME)
             continue
         declared = source.resample or source.timeframe
         if declared:
@@ -279,7 +321,7 @@ def _timeframes(config: RunConfig) -> dict[str, int]:
             if isinstance(frame, BarFrame) and frame.symbol not in found:
                 found[frame.symbol] = frame.timeframe_ns
     if not found:
-        raise ConfigError("paper trading needs bars: the config has no [[data]] bar source")
+        raise ConfigError("paper trading needs market data: the config has no [[data]] source")
     return {symbol: found[symbol] for symbol in config.symbols if symbol in found}
 
 
@@ -310,6 +352,7 @@ async def _run(
     from engine.runtime.paper.console import JsonLog, LiveView
     from engine.runtime.paper.journal import PaperJournal
     from engine.runtime.paper.session import open_session
+    from engine.runtime.paper.warmup import fetch_warmup
 
     names = {symbol: format_timeframe(ns) for symbol, ns in timeframes.items()}
     # With a URL the local exchange's capabilities apply, not those of the id it speaks as.
@@ -320,13 +363,8 @@ async def _run(
         store = RunStore(url)
         journal = PaperJournal(store, name)
         warmup: list[Bar] = []
-        if warmup_bars and not resume and journal.load() is None:  # new: fetched once, stored
-            fetched = await feed.history(warmup_bars, now_ns)
-            order = {symbol: i for i, symbol in enumerate(timeframes)}
-            warmup = sorted(
-                (bar for bars in fetched.values() for bar in bars),
-                key=lambda bar: (bar.ts_event, order[bar.symbol]),
-            )
+        if warmup_bars and not resume and journal.load() is None:  # new: read once, stored
+            warmup = await fetch_warmup(config, feed, warmup_bars, now_ns, timeframes)
         session = open_session(
             config,
             journal,
@@ -369,7 +407,8 @@ async def _run(
             view.stop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
-        _summary(session, reason, log, store.display_url, feed.stats)
+        late = feed.late_ticks + session.late_ticks
+        _summary(session, reason, log, store.display_url, feed.stats, late)
         log.close()
         return EXIT_INTERRUPTED if signals and signals[0] == signal.SIGINT else 0
     finally:
@@ -379,42 +418,76 @@ async def _run(
 async def _loop(
     session: Any, feed: Any, view: Any, log: Any, stop: asyncio.Event, max_bars: int | None
 ) -> str:
-    """Process the feed's bars until it ends, ``max_bars`` or a stop; return why it ended."""
+    """Process the feed's events until it ends, ``max_bars`` or a stop; return why it ended.
+
+    While the feed is idle and a strategy timer is due by the feed's watermark, the
+    exchange clock is read every `TIMER_POLL_S` and the timers due by the smaller of the
+    two are fired (journaled first: `PaperSession.fire_timers`).
+    """
     import asyncio
 
     from engine.feeds import format_timestamp
+    from engine.model import Bar, TradeTick
 
-    bars = feed.stream(session.resume_ns).__aiter__()
+    events = feed.stream(session.resume_ns).__aiter__()
     while not stop.is_set():
-        following = asyncio.ensure_future(bars.__anext__())
-        await asyncio.sleep(0)  # a bar the feed already holds arrives in this one step
+        following = asyncio.ensure_future(events.__anext__())
+        await asyncio.sleep(0)  # an event the feed already holds arrives in this one step
         if not following.done():
-            session.flush_pending()  # idle: write the last bar's outputs now
+            session.flush_pending()  # idle: write the last input's outputs now
         stopped = asyncio.ensure_future(stop.wait())
-        done, _ = await asyncio.wait({following, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        if following not in done:  # nothing journaled: the bar comes again on resume
+        while True:
+            due = session.next_timer_ns
+            wait = TIMER_POLL_S if due is not None and due <= feed.watermark_ns() else None
+            done, _ = await asyncio.wait(
+                {following, stopped}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+            )
+            if done:
+                break
+            now_ns = min(await feed.now_ns(), feed.watermark_ns())
+            fired = session.fire_timers(now_ns)
+            if fired is not None:
+                log.write("timers", now_ns)
+                _announce(fired, log, view, f"{format_timestamp(now_ns)} timers")
+                session.flush_pending()
+        if following not in done:  # nothing journaled: the event comes again on resume
             following.cancel()
             with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
                 await following
             return "stopped"
         stopped.cancel()
         try:
-            bar = following.result()
+            event = following.result()
         except StopAsyncIteration:
             return "end of the replay"
-        changes = session.process(bar)
+        changes = session.process(event)
         if changes is None:
-            continue  # a duplicate, dropped
-        log.write("bar", bar.ts_event, symbol=bar.symbol, close=bar.close)
-        for change in changes:
-            log.write(change.kind, **change.data)
-        view.update(changes, f"{format_timestamp(bar.ts_event)} {bar.symbol} close {bar.close:g}")
+            continue  # a duplicate or a late tick, dropped
+        if type(event) is Bar:
+            log.write("bar", event.ts_event, symbol=event.symbol, close=event.close)
+            what = f"{event.symbol} close {event.close:g}"
+        elif type(event) is TradeTick:
+            log.write("trade", event.ts_event, symbol=event.symbol, price=event.price)
+            what = f"{event.symbol} trade {event.size:g} @ {event.price:g}"
+        else:
+            log.write("quote", event.ts_event, symbol=event.symbol, bid=event.bid_price,
+                      ask=event.ask_price)  # fmt: skip
+            what = f"{event.symbol} bid {event.bid_price:g} ask {event.ask_price:g}"
+        _announce(changes, log, view, f"{format_timestamp(event.ts_event)} {what}")
         if max_bars is not None and session.processed >= max_bars:
             return f"--max-bars {max_bars}"
     return "stopped"
 
 
-def _summary(session: Any, reason: str, log: Any, url: str, feed: FeedStats) -> None:
+def _announce(changes: list[Any], log: Any, view: Any, what: str) -> None:
+    for change in changes:
+        log.write(change.kind, **change.data)
+    view.update(changes, what)
+
+
+def _summary(
+    session: Any, reason: str, log: Any, url: str, feed: FeedStats, late_ticks: int
+) -> None:
     kernel = session.node.kernel
     portfolio = kernel.portfolio
     positions = {
@@ -427,17 +500,21 @@ def _summary(session: Any, reason: str, log: Any, url: str, feed: FeedStats) -> 
         "stop",
         reason=reason,
         bars=session.processed,
+        ticks=session.ticks,
+        timer_firings=session.timers,
         cash=portfolio.cash,
         equity=portfolio.equity(),
         positions=positions,
         open_orders=open_orders,
         # what the feed went through (websocket drops and stalls, bars by REST and stream)
         feed=dataclasses.asdict(feed),
+        late_ticks=late_ticks,  # dropped: they came after a later event had been processed
     )
     held = ", ".join(f"{s} {q:g}" for s, q in positions.items()) or "flat"
+    ticks = f", {session.ticks} trades/quotes" if session.ticks else ""
     print(
         f"paper account {session.account.name} stopped ({reason}): {session.processed} new "
-        f"bars, {len(kernel.recorder.fills)} fills, cash {portfolio.cash:,.2f}, equity "
+        f"bars{ticks}, {len(kernel.recorder.fills)} fills, cash {portfolio.cash:,.2f}, equity "
         f"{portfolio.equity():,.2f}, {held}, {open_orders} open orders; stored in {url} as "
         f"run {session.account.run_id}",
         flush=True,

@@ -54,6 +54,7 @@ __all__ = [
     "FxRateConfig",
     "InstrumentConfig",
     "LiveSection",
+    "PaperConfig",
     "RunConfig",
     "RunSection",
     "StrategyConfig",
@@ -81,6 +82,7 @@ MAX_LEVERAGE = 1_000.0
 # A latency above a day is a unit mistake, not a latency: orders would silently reach the
 # venue long after the decision (or never, within the data).
 MAX_LATENCY_NS = 86_400 * 10**9
+MAX_WARMUP_BARS = 1_000_000  # bars per symbol a paper account may warm up with
 
 
 def _in_range(name: str, value: float, low: float, high: float, *, low_open: bool) -> None:
@@ -357,6 +359,26 @@ class ExecutionConfig:
 
 
 @dataclass(frozen=True)
+class PaperConfig:
+    """``kestrel paper`` settings (backtests ignore them).
+
+    Attributes:
+        warmup_bars: A new paper account warms its indicators with this many closed bars
+            per symbol before its start (the catalog file a ``[[data]]`` path names with
+            ``catalog://``, else the exchange's ``fetch_ohlcv``), stored with the account.
+            0 (default): none. ``kestrel paper --warmup-bars N`` overrides it.
+    """
+
+    warmup_bars: int = 0
+
+    def __post_init__(self) -> None:
+        _require(
+            0 <= self.warmup_bars <= MAX_WARMUP_BARS,
+            f"paper.warmup_bars must be in [0, {MAX_WARMUP_BARS}], got {self.warmup_bars}",
+        )
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything one backtest needs. Build it with `load_config` or `parse_config`."""
 
@@ -370,6 +392,7 @@ class RunConfig:
     fx: list[FxRateConfig] = field(default_factory=list)
     ml: MlConfig | None = None  # [ml]: features, label, model (engine.ml.config)
     live: LiveSection = field(default_factory=LiveSection)
+    paper: PaperConfig = field(default_factory=PaperConfig)
     base_dir: str = field(default=".", compare=False, metadata={"config": False})
 
     def __post_init__(self) -> None:
@@ -503,6 +526,8 @@ def dump_config(config: RunConfig) -> dict[str, Any]:
         plain.pop("fx", None)  # single-currency configs dump exactly as before [[fx]] existed
     if config.live == LiveSection():
         plain.pop("live", None)  # as fx: configs without [live] keep their run ids
+    if config.paper == PaperConfig():
+        plain.pop("paper", None)  # likewise: a config without [paper] dumps without it
     return plain
 
 

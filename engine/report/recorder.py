@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any, NamedTuple
 
 from engine.model import (
@@ -146,6 +147,18 @@ class Recorder:
     def orders(self) -> dict[str, dict[str, Any]]:
         """Return every order's row by id, in request order (a snapshot: read it again later)."""
         return {order_id: _order_row(record) for order_id, record in self._orders.items()}
+
+    def order_ids(self, start: int = 0) -> list[str]:
+        """Return the order ids from the ``start``-th on, in request order.
+
+        With `order_row`, what a reader following a growing run (a paper account) uses to
+        build only the new and still-working orders' rows, not every one each time.
+        """
+        return list(islice(self._orders, start, None))
+
+    def order_row(self, order_id: str) -> dict[str, Any]:
+        """Return one order's row (as in `orders`)."""
+        return _order_row(self._orders[order_id])
 
     @property
     def trades(self) -> list[TradeRecord]:

@@ -26,10 +26,12 @@ strategy declares in ``on_start`` is primed over them, but no strategy hook runs
 order can be placed for them: the first `on_bar` after them is the first decision. A bar
 not after its symbol's last warm-up bar is refused.
 
-Paper trading is this node with the simulated broker and a `WallClock`; replay (used to
-prove that backtest and paper decide alike) drives it with a `SimClock`, which starts at
-the last warm-up close (or 0 without warm-up: pass ``SimClock(first bar's open)`` to count
-timers from there, as the backtest does).
+The default clock is a `SimClock` at the last warm-up close (or 0 without warm-up: pass
+``SimClock(first bar's open)`` to count timers from there, as the backtest does). Paper
+trading (`engine.runtime.paper`) runs this node with the simulated broker on a `SimClock`
+at the account's start, moved by its journaled inputs (bars, ticks, timer firings), so a
+replay of the journal decides exactly as the live run did; a `WallClock` suits a node
+whose timers need no replay.
 """
 
 from __future__ import annotations

@@ -54,6 +54,8 @@ def test_the_readme_paper_trading_commands_run_as_written(tmp_path: Path) -> Non
     assert "resumed (100 inputs replayed)" in second
     assert "(end of the replay): 235 new bars" in second
     assert "run: paper-paper_btc" in shown
+    assert "Paper account paper-paper_btc" in shown
+    assert "Backtest" not in shown
     assert re.search(r"bars\s*│\s*335", shown)
     assert (tmp_path / "backtests" / "kestrel.db").is_file()  # the project's default store
     log = (tmp_path / "paper" / "paper_btc" / "events.jsonl").read_text().splitlines()

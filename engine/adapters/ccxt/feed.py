@@ -68,6 +68,7 @@ from engine.adapters.ccxt.watch import (
     Sessions,
     TickStreams,
     default_stale_after_s,
+    wants,
 )
 from engine.errors import (
     ConfigError,
@@ -154,18 +155,21 @@ class CcxtFeed:
             for symbol in self.symbols:
                 if websocket:
                     self._spawn(self._watch_bars, symbol)
-                    if self.options.trades:
+                    if wants(self.options.trades, symbol):
                         self._spawn(self._ticks.trades, symbol)
-                    if self.options.quotes:
+                    if wants(self.options.quotes, symbol):
                         self._spawn(self._ticks.quotes, symbol)
                 else:
                     self._spawn(self._poll_bars, symbol)
             until = self.options.until_ns
+            hidden = self.options.hidden_bars
             while True:
                 self._wake.clear()
                 for event in self._merger.ready():
                     if until is not None and event.ts_event > until:
                         return
+                    if hidden and type(event) is Bar and event.symbol in hidden:
+                        continue  # followed for the order of the merge, not delivered
                     yield event
                 if until is not None and self._merger.settled(until):
                     return  # every bar at or before until_ns has been yielded
@@ -184,6 +188,14 @@ class CcxtFeed:
         await self._stop_tasks()
         with contextlib.suppress(Exception):  # closing what is already broken
             await self.exchange.close()
+
+    def watermark_ns(self) -> int:
+        """Return a time no event ``stream`` has still to yield precedes (see the merge).
+
+        A paper node fires its timers when idle up to the smaller of this and the
+        exchange clock, so a timer never fires ahead of a bar that closed before it.
+        """
+        return self._merger.watermark()
 
     # -- start ----------------------------------------------------------------------------
 
@@ -229,8 +241,10 @@ class CcxtFeed:
         self._websocket = websocket
         return websocket
 
-    async def history(self, count: int, until_ns: int) -> dict[str, list[Bar]]:
+    async def history(self, count: int | Mapping[str, int], until_ns: int) -> dict[str, list[Bar]]:
         """Return each symbol's last ``count`` bars closed at or before ``until_ns`` (REST).
+
+        ``count``: one for every symbol, or each symbol's own (a symbol left out: none).
 
         The warm-up of a new paper account: pages of ``fetch_ohlcv`` from ``count``
         timeframes before ``until_ns`` on (more pages when the venue has gaps is not
@@ -241,11 +255,13 @@ class CcxtFeed:
         now = min(await self._now(), until_ns // NS_PER_MS)
         limit = self.options.page_limit or self.caps.ohlcv_page_limit
         found: dict[str, list[Bar]] = {}
+        counts = dict.fromkeys(self.symbols, count) if isinstance(count, int) else count
         for symbol in self.symbols:
             tf = self._tf_ms[symbol]
-            cursor = max(0, now - now % tf - count * tf)  # close of the bar before the first
+            wanted = counts.get(symbol, 0)
+            cursor = max(0, now - now % tf - wanted * tf)  # close of the bar before the first
             rows: list[list[Any]] = []
-            while cursor < now:
+            while wanted and cursor < now:
 
                 def fetch(
                     since: int = max(0, cursor - tf + 1), symbol: str = symbol
@@ -262,7 +278,9 @@ class CcxtFeed:
                 cursor = int(kept[-1][0]) + tf
                 if len(page) < limit:
                     break
-            found[symbol] = [candle_bar(symbol, row, tf) for row in rows[-count:]] if count else []
+            found[symbol] = (
+                [candle_bar(symbol, row, tf) for row in rows[-wanted:]] if wanted else []
+            )
         return found
 
     async def _start_cursor(self, symbol: str, since_ns: int | None) -> None:

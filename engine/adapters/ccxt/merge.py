@@ -169,6 +169,15 @@ class EventMerger:
             floor = min(floor, (min(self._holds.values()), -1, -1))
         return floor
 
+    def watermark(self) -> int:
+        """Return a time (ns) no event still to be released precedes, bars or queued ticks.
+
+        A consumer may move its clock there when nothing arrives (to fire timers): every
+        bar before it has been released, and a tick arriving later before it is late.
+        """
+        floor = self._floor()[0]
+        return min(floor, self._heap[0][0]) if self._heap else floor
+
     def settled(self, ts_ns: int) -> bool:
         """Return True when no bar at or before ``ts_ns`` is still to come or to be popped."""
         return self._floor()[0] > ts_ns and (not self._heap or self._heap[0][0] > ts_ns)

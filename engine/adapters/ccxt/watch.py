@@ -25,7 +25,14 @@ from engine.adapters.ccxt.merge import NS_PER_MS, EventMerger
 from engine.errors import ExchangeTransientError
 from engine.model import QuoteTick, TradeTick
 
-__all__ = ["FeedOptions", "FeedStats", "Sessions", "TickStreams", "default_stale_after_s"]
+__all__ = [
+    "FeedOptions",
+    "FeedStats",
+    "Sessions",
+    "TickStreams",
+    "default_stale_after_s",
+    "wants",
+]
 
 log = logging.getLogger("engine.adapters.ccxt.feed")
 T = TypeVar("T")
@@ -37,8 +44,13 @@ class FeedOptions:
     """How a `CcxtFeed` streams.
 
     Attributes:
-        trades: Also yield `TradeTick`s (``watch_trades``).
-        quotes: Also yield best bid/ask `QuoteTick`s (``watch_order_book``).
+        trades: Also yield `TradeTick`s (``watch_trades``): True for every symbol, or the
+            symbols to watch.
+        quotes: Also yield best bid/ask `QuoteTick`s (``watch_order_book``), likewise.
+        hidden_bars: Symbols whose bars are followed (they set the merge's bounds, so
+            ticks stay in time order and ``until_ns`` ends the stream) but not yielded: a
+            symbol traded on ticks alone, as a ``kind = "trades"`` data source is in a
+            backtest.
         mode: ``"auto"`` (websockets where ``exchange.has['watchOHLCV']``, else polling),
             ``"websocket"`` or ``"poll"``.
         stale_after_s: Silence (s) after which a candle stream is stale; None: derived
@@ -52,8 +64,9 @@ class FeedOptions:
         until_ns: End the stream once every event at or before this time (ns) is out.
     """
 
-    trades: bool = False
-    quotes: bool = False
+    trades: bool | frozenset[str] = False
+    quotes: bool | frozenset[str] = False
+    hidden_bars: frozenset[str] = frozenset()
     mode: Literal["auto", "websocket", "poll"] = "auto"
     stale_after_s: float | None = None
     poll_interval_s: float | None = None
@@ -73,6 +86,11 @@ class FeedStats:
     stale: int = 0
     rest_bars: int = 0
     stream_bars: int = 0
+
+
+def wants(option: bool | frozenset[str], symbol: str) -> bool:
+    """Return True if a `FeedOptions` ``trades``/``quotes`` value asks for ``symbol``."""
+    return option if isinstance(option, bool) else symbol in option
 
 
 def default_stale_after_s(timeframe_ms: int, caps: Capabilities) -> float:
@@ -227,21 +245,38 @@ class TickStreams:
                 self.merger.release(hold)
                 self.wake()
 
+        async def watch() -> list[dict[str, Any]]:
+            # Trades that came while no watch was waiting sit in ccxt's cache, and a watch
+            # would return them only with the next trade message — possibly after later
+            # candles have released later events, making them late. Take them at once
+            # (`_add_trade` drops what the next watch returns again).
+            cached = (getattr(self.exchange, "trades", None) or {}).get(symbol) or []
+            fresh = [trade for trade in cached if self._is_new(symbol, trade)]
+            if fresh:
+                return fresh
+            trades: list[dict[str, Any]] = await self.exchange.watch_trades(symbol)
+            return trades
+
         await self.sessions.run(
             f"watching {symbol} trades",
-            lambda: self.exchange.watch_trades(symbol),
+            watch,
             on_trades,
             recover,
             None,  # a quiet market trades rarely: silence is no sign of a stall here
             on_drop,
         )
 
+    def _is_new(self, symbol: str, trade: dict[str, Any]) -> bool:
+        """Return False for a trade seen already (by time, then venue id)."""
+        ts = int(trade["timestamp"])
+        last_ts, keys = self._trade_seen.get(symbol, (-1, set()))
+        return ts > last_ts or (ts == last_ts and _trade_key(trade) not in keys)
+
     def _add_trade(self, symbol: str, trade: dict[str, Any]) -> None:
         ts = int(trade["timestamp"])
-        # Without a venue id, price and amount tell trades of the same ms apart.
-        key = str(trade.get("id") or f"{trade['price']}/{trade['amount']}")
+        key = _trade_key(trade)
         last_ts, keys = self._trade_seen.get(symbol, (-1, set()))
-        if ts < last_ts or (ts == last_ts and key in keys):
+        if not self._is_new(symbol, trade):
             return  # seen already (a backfill overlapping the stream)
         if ts > last_ts:
             keys = set()
@@ -322,3 +357,8 @@ class TickStreams:
             recover,
             None,
         )
+
+
+def _trade_key(trade: dict[str, Any]) -> str:
+    """Return a trade's identity within its millisecond (price and amount without an id)."""
+    return str(trade.get("id") or f"{trade['price']}/{trade['amount']}")

@@ -4,7 +4,7 @@ In: a `RunStore` and an account name. Out: the account (`Account`), the journal'
 in order, and idempotent writes of the outputs (orders, fills, equity, the ``runs`` row).
 
 The journal is the account's truth. Every input the node is about to process (a closed
-bar; later ticks, quotes and wall-clock timer firings with their time; a cancel of the open
+bar, a trade, a quote, a firing of the strategy's timers with its time, a cancel of the open
 orders at a graceful stop) is committed as one row *before* the node sees it, numbered by
 ``seq``. Replaying the rows in order through the same deterministic kernel rebuilds cash,
 positions, open orders, fills and the strategy's state exactly, so a SIGKILL at any moment
@@ -37,7 +37,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from engine.errors import ConfigError, KestrelError
-from engine.model import Bar
+from engine.model import Bar, QuoteTick, TradeTick
 from engine.persistence import RunStore
 from engine.persistence.schema import (
     equity,
@@ -49,9 +49,20 @@ from engine.persistence.schema import (
 )
 from engine.persistence.store import writer_id
 
-__all__ = ["Account", "Entry", "Outputs", "PaperJournal", "bar_entry", "entry_bar"]
+__all__ = [
+    "Account",
+    "Entry",
+    "Outputs",
+    "PaperJournal",
+    "bar_entry",
+    "entry_bar",
+    "entry_event",
+    "event_entry",
+]
 
 _BAR_FIELDS = ("ts_init", "open", "high", "low", "close", "volume", "timeframe_ns")
+_TRADE_FIELDS = ("ts_init", "price", "size", "aggressor_side", "trade_id")
+_QUOTE_FIELDS = ("ts_init", "bid_price", "ask_price", "bid_size", "ask_size")
 
 
 @dataclass(frozen=True)
@@ -69,9 +80,10 @@ class Account:
 
 @dataclass(frozen=True)
 class Entry:
-    """One journaled input: ``kind`` is ``bar``, ``cancel_open`` or ``warmup``.
+    """One journaled input: ``bar``, ``trade``, ``quote``, ``timer``, ``cancel_open``, ``warmup``.
 
-    ``payload`` holds its fields. ``warmup`` entries (a bar's fields) come first: the
+    ``payload`` holds its fields (a ``timer`` entry: none; its ``ts_event`` is the time the
+    node's timers were fired up to). ``warmup`` entries (a bar's fields) come first: the
     history the node is built with, never delivered as an input (`PaperJournal.create`).
     """
 
@@ -101,6 +113,44 @@ def entry_bar(entry: Entry) -> Bar:
         float(p["close"]),
         float(p["volume"]),
         int(p["timeframe_ns"]),
+    )
+
+
+def event_entry(event: Bar | TradeTick | QuoteTick) -> Entry:
+    """Return the journal entry of a bar, trade or quote (JSON floats round-trip exactly)."""
+    if type(event) is Bar:
+        return bar_entry(event)
+    if type(event) is TradeTick:
+        payload = {name: getattr(event, name) for name in _TRADE_FIELDS}
+        return Entry("trade", event.ts_event, event.symbol, payload)
+    payload = {name: getattr(event, name) for name in _QUOTE_FIELDS}
+    return Entry("quote", event.ts_event, event.symbol, payload)
+
+
+def entry_event(entry: Entry) -> Bar | TradeTick | QuoteTick:
+    """Return the bar, trade or quote a ``bar`` / ``trade`` / ``quote`` entry holds."""
+    if entry.kind == "bar":
+        return entry_bar(entry)
+    p = entry.payload
+    assert entry.symbol is not None
+    if entry.kind == "trade":
+        return TradeTick(
+            entry.symbol,
+            entry.ts_event,
+            int(p["ts_init"]),
+            float(p["price"]),
+            float(p["size"]),
+            str(p["aggressor_side"]),
+            str(p["trade_id"]),
+        )
+    return QuoteTick(
+        entry.symbol,
+        entry.ts_event,
+        int(p["ts_init"]),
+        float(p["bid_price"]),
+        float(p["ask_price"]),
+        float(p["bid_size"]),
+        float(p["ask_size"]),
     )
 
 

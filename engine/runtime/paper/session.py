@@ -21,9 +21,17 @@ cannot double anything.
 
 Time: the node runs on a `SimClock` set from each input's ``ts_event`` — the strategy's
 "now" is the time of the event it is handling, in paper as in backtests, so a replay sees
-exactly what the live run saw. Lifecycle: ``on_start`` runs once per process (a rebuilt
-strategy is a new instance); ``on_stop`` is not called when a session ends — the account
-goes on, and a stop-time hook that traded could not be replayed.
+exactly what the live run saw. The clock starts at the account's start, at every open, so
+the timers ``on_start`` sets count from there. Inputs are bars, trades and quotes
+(`process`) and timer firings (`fire_timers`). Timer policy: a timer due at T fires before
+the first input at or after T (the driver's rule, as in a backtest); when the feed is idle,
+the caller may fire the timers due by a time no input still to come precedes — the row
+(``timer``, that time) is journaled first, so replay fires exactly those again; a firing
+not journaled before a crash happens on restart before the first input after it. Nothing
+fires twice, nothing is skipped, and each timer fires at its scheduled time either way.
+Lifecycle: ``on_start`` runs once per process (a rebuilt strategy is a new instance);
+``on_stop`` is not called when a session ends — the account goes on, and a stop-time hook
+that traded could not be replayed.
 """
 
 from __future__ import annotations
@@ -40,17 +48,27 @@ from typing import Any
 import numpy as np
 import tomli_w
 
+from engine.clock import SimClock
 from engine.config import RunConfig, dump_config
 from engine.errors import ConfigError
 from engine.feeds import BarFrame
-from engine.model import Bar, CancelRequested
+from engine.model import Bar, CancelRequested, QuoteTick, TradeTick
 from engine.report.metrics import compute_metrics
 from engine.runtime.node import TradingNode
-from engine.runtime.paper.journal import Account, Entry, Outputs, PaperJournal, bar_entry, entry_bar
+from engine.runtime.paper.journal import (
+    Account,
+    Entry,
+    Outputs,
+    PaperJournal,
+    entry_event,
+    event_entry,
+)
 
 __all__ = ["PaperSession", "config_parts", "open_session", "run_id_of", "warmup_frames"]
 
-METRICS_EVERY = 50  # bars between full metric recomputations (each is O(bars))
+METRICS_EVERY = 50  # inputs between full metric recomputations (each is O(bars))
+_EVENT_KINDS = ("bar", "trade", "quote")
+FINAL_STATUSES = frozenset({"filled", "canceled", "rejected", "expired", "denied"})
 CANCEL_REASON = "canceled at a paper stop (--cancel-on-stop)"
 
 
@@ -115,14 +133,23 @@ class PaperSession:
         self.account = account
         self.node = node
         self.node.start()
-        self.symbols = list(config.symbols)  # the feed's bar symbols (open_session sets them)
+        # the symbols whose bars are inputs (open_session sets them): a symbol traded on
+        # trades or quotes alone has none
+        self.symbols = [s.symbol for s in config.data if s.kind == "bars"]
         self.last_ts: dict[str, int] = {}
+        self.last_ns = account.start_ns  # the time of the last input (the node's clock)
         self.replayed = 0
-        self.processed = 0  # inputs processed by this process after the replay
-        self._orders: dict[str, dict[str, Any]] = {}
+        self.processed = 0  # bars processed by this process after the replay
+        self.ticks = 0  # trades and quotes processed by this process after the replay
+        self.timers = 0  # timer firings journaled by this process
+        self.late_ticks = 0  # ticks dropped: older than the last input
+        self._ticks_at_last: set[TradeTick | QuoteTick] = set()  # journaled at last_ns
+        self._orders: dict[str, dict[str, Any]] = {}  # rows last written, of working orders
+        self._order_count = 0  # orders of the recorder seen so far
         self._fills = 0
         self._equity = 0
-        self._bars = 0
+        self._bars = 0  # inputs applied (the metrics' cadence)
+        self._last_event: int | None = None  # the time of the last bar, trade or quote
         self._metrics_at = -1
         self._run_row: dict[str, Any] | None = None  # metrics recomputed every METRICS_EVERY
         self._pending = Outputs()  # outputs not written yet (they ride with the next input)
@@ -133,10 +160,19 @@ class PaperSession:
 
         The earliest, not the latest: a stop between two symbols' bars of one time leaves
         the second one to fetch (the first one comes again and is dropped as a duplicate).
-        A symbol without a journaled bar counts from the account's start.
+        A symbol without a journaled bar counts from the account's start; without bar
+        symbols (ticks only), the time of the last input.
         """
         start = self.account.start_ns
+        if not self.symbols:
+            return self.last_ns
         return min(self.last_ts.get(symbol, start) for symbol in self.symbols)
+
+    @property
+    def next_timer_ns(self) -> int | None:
+        """The due time of the strategy's next timer, or None without timers."""
+        timers = self.node.clock.timers
+        return timers[0][0] if timers else None
 
     def replay(self) -> int:
         """Rebuild the node from the journal; write every output once; return the count."""
@@ -147,17 +183,44 @@ class PaperSession:
         self.flush_pending()
         return self.replayed
 
-    def process(self, bar: Bar) -> list[Change] | None:
-        """Journal ``bar``, process it, write its outputs; return what changed.
+    def process(self, event: Bar | TradeTick | QuoteTick) -> list[Change] | None:
+        """Journal a bar, trade or quote, process it, write its outputs; return what changed.
 
-        A bar at or before the last one of its symbol is dropped (returns None).
+        Dropped (returns None): a bar at or before the last one of its symbol (a feed
+        repeating itself), a trade or quote before the last input's time (late: the node's
+        clock has moved past it, e.g. to a timer's time), or one journaled already at that
+        time (a restarted feed serving it again).
         """
-        if bar.ts_event <= self.last_ts.get(bar.symbol, self.account.start_ns):
+        if type(event) is Bar:
+            if event.ts_event <= self.last_ts.get(event.symbol, self.account.start_ns):
+                return None
+        elif event.ts_event < self.last_ns:
+            self.late_ticks += 1
             return None
-        entry = bar_entry(bar)
+        elif event.ts_event == self.last_ns and event in self._ticks_at_last:
+            return None
+        entry = event_entry(event)
         self._append(entry)  # durable first: a crash from here on replays it
         self._apply(entry)
-        self.processed += 1
+        if type(event) is Bar:
+            self.processed += 1
+        else:
+            self.ticks += 1
+        return self._collect()
+
+    def fire_timers(self, now_ns: int) -> list[Change] | None:
+        """Journal and fire the strategy's timers due by ``now_ns``; None if none is due.
+
+        The caller passes a time no input still to come precedes (see `open_session`'s
+        policy): the node's clock moves to it, as a backtest's does to its next event.
+        """
+        due = self.next_timer_ns
+        if due is None or due > now_ns or now_ns < self.last_ns:
+            return None
+        entry = Entry("timer", now_ns, None, {})
+        self._append(entry)
+        self._apply(entry)
+        self.timers += 1
         return self._collect()
 
     def flush_pending(self) -> None:
@@ -174,8 +237,7 @@ class PaperSession:
         """Journal and apply a cancel of every open order (a graceful stop's option)."""
         if not self.node.kernel.execution.all_open_orders():
             return []
-        ts = max(self.last_ts.values(), default=self.account.start_ns)
-        entry = Entry("cancel_open", ts, None, {"reason": CANCEL_REASON})
+        entry = Entry("cancel_open", self.last_ns, None, {"reason": CANCEL_REASON})
         self._append(entry)
         self._apply(entry)
         changes = self._collect()
@@ -183,9 +245,9 @@ class PaperSession:
         return changes
 
     def finish(self) -> None:
-        """Snapshot the last bar's equity (as a backtest's last row) and write everything."""
+        """Snapshot the last event's equity (as a backtest's last row) and write everything."""
         curve = self.node.equity_curve
-        last = max(self.last_ts.values(), default=None)
+        last = self._last_event
         if last is not None and (not curve or curve[-1].ts_event != last):
             # the node snapshots a time when the next one begins; at a stop there is no
             # next one yet. A resumed node takes the same snapshot (same values) later.
@@ -194,10 +256,24 @@ class PaperSession:
         self.flush_pending()
 
     def _apply(self, entry: Entry) -> None:
-        if entry.kind == "bar":
-            bar = entry_bar(entry)
-            self.node.on_bar(bar)
-            self.last_ts[bar.symbol] = bar.ts_event
+        if entry.kind in _EVENT_KINDS:
+            event = entry_event(entry)
+            self.node.on_event(event)
+            if entry.kind == "bar":
+                self.last_ts[event.symbol] = event.ts_event
+            if event.ts_event > self.last_ns:
+                self._ticks_at_last.clear()
+            if entry.kind != "bar":
+                self._ticks_at_last.add(event)  # type: ignore[arg-type]
+            self.last_ns = max(self.last_ns, event.ts_event)
+            self._last_event = event.ts_event
+            self._bars += 1
+        elif entry.kind == "timer":
+            # the strategy's timers due by then fire, each at its own time (`Driver.idle`)
+            self.node.poll(entry.ts_event)
+            if entry.ts_event > self.last_ns:
+                self._ticks_at_last.clear()
+            self.last_ns = max(self.last_ns, entry.ts_event)
             self._bars += 1
         elif entry.kind == "warmup":
             return  # the node was built over it (open_session): history, not an input
@@ -220,11 +296,20 @@ class PaperSession:
         kernel = self.node.kernel
         changes: list[Change] = []
         out = Outputs()
-        for order_id, row in kernel.recorder.orders.items():
-            if self._orders.get(order_id) != row:
+        # only new and still-working orders can have changed: a final one is dropped from
+        # ``_orders`` once written (per input: O(working orders), not O(all orders))
+        recorder = kernel.recorder
+        new_ids = recorder.order_ids(self._order_count)
+        self._order_count += len(new_ids)
+        self._orders.update({key: {} for key in new_ids})
+        for order_id in list(self._orders):
+            row = recorder.order_row(order_id)
+            if self._orders[order_id] != row:
                 out.orders.append(dict(row))
                 self._orders[order_id] = dict(row)
                 changes.append(Change("order", _order_text(row), _plain(row)))
+            if row.get("status") in FINAL_STATUSES:
+                del self._orders[order_id]
         new_fills = kernel.recorder.fills[self._fills :]
         for fill in new_fills:
             row = {
@@ -345,12 +430,14 @@ def open_session(
                 "start a new account with --account NEW_NAME"
             )
         journal.claim()
+    # a fresh node over the stored history (the first one only hashed the code), its clock
+    # at the account's start: timers set in on_start count from there at every open
     frames = warmup_frames(journal.warmup())
-    if frames:  # a fresh node over the stored history (the first one only hashed the code)
-        node = TradingNode(config, warmup=frames)
+    node = TradingNode(config, clock=SimClock(found.start_ns), warmup=frames)
     session = PaperSession(config, journal, found, node)
     if timeframes:
-        session.symbols = list(timeframes)
+        ticks_only = {s.symbol for s in config.data if s.kind != "bars"}
+        session.symbols = [symbol for symbol in timeframes if symbol not in ticks_only]
     session.replay()
     return session
 
