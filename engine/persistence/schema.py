@@ -14,8 +14,12 @@ removes its files; existing runs become ``complete``), ``runs.writer``
 (``host:pid`` of the process saving it, so ``kestrel runs gc`` can tell a crashed writer from
 a live one) and ``runs.params_json`` (the strategy parameters, backfilled from each stored
 config, so ``runs list`` can filter and sort on them), plus an index on ``created_at``.
-3 adds ``paper_accounts`` and ``paper_journal``. A later release appends a function to
-`MIGRATIONS`; stored runs are kept.
+3 adds ``paper_accounts`` and ``paper_journal``. 4 adds ``equity_blocks``: a backtest's
+equity curve as columnar blocks (one row per `EQUITY_BLOCK_ROWS` bars, each column the
+little-endian int64 / float64 bytes of its values) instead of one ``equity`` row per bar,
+which cost ~143 bytes and most of the saving time per bar (``equity`` keeps the rows of
+runs stored before, and paper accounts', which grow a snapshot at a time). A later release
+appends a function to `MIGRATIONS`; stored runs are kept.
 
 Why not Alembic: migrations here must run inside the same locked transaction that creates
 a fresh store (many processes start together), on SQLite and PostgreSQL alike, from an
@@ -36,6 +40,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -48,9 +53,11 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 __all__ = [
+    "EQUITY_BLOCK_ROWS",
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "equity",
+    "equity_blocks",
     "events",
     "fills",
     "metadata",
@@ -177,6 +184,19 @@ equity = _child(
     Column("equity", Float),
     Column("gross_exposure", Float),
 )
+# A backtest's equity curve, `EQUITY_BLOCK_ROWS` bars a row: ``rows`` values per column, as
+# little-endian int64 (``ts_event``, ns) and float64 bytes, blocks numbered from 0 in time
+# order. Exact (the bytes are the values) and ~32 bytes per bar, written in a few statements.
+EQUITY_BLOCK_ROWS = 65_536
+equity_blocks = _child(
+    "equity_blocks",
+    Column("block", Integer, primary_key=True, autoincrement=False),
+    Column("rows", Integer, nullable=False),
+    Column("ts_event", LargeBinary, nullable=False),
+    Column("cash", LargeBinary, nullable=False),
+    Column("equity", LargeBinary, nullable=False),
+    Column("gross_exposure", LargeBinary, nullable=False),
+)
 
 # A paper account (`engine.runtime.paper`): its outputs live under ``run_id`` in the tables above;
 # ``config_parts`` holds a hash per decision-making part of its config (resume refuses a
@@ -242,10 +262,15 @@ def _v3_paper_tables(conn: Connection) -> None:
     paper_journal.create(conn, checkfirst=True)
 
 
+def _v4_equity_blocks(conn: Connection) -> None:
+    equity_blocks.create(conn, checkfirst=True)
+
+
 #: ``MIGRATIONS[k]`` upgrades a store from version ``k + 1`` to ``k + 2``.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v2_status_writer_params,
     _v3_paper_tables,
+    _v4_equity_blocks,
 )
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 

@@ -19,11 +19,15 @@ run saves):
 
 What the store keeps, and which query needs it: the ``runs`` row (``runs list``, ``--where``,
 ``--sort``, ``runs show``; metrics and config as JSON/TOML), ``orders``, ``fills``, ``trades``
-and ``events`` (``runs export`` and per-run reads through `RunStore.table_rows`), and
-``equity``, one row per bar close, which ``runs compare`` / ``report`` read when the run's
-folder has moved or been replaced. Plain-column tables are written through the driver's
-``executemany`` in batches of `BATCH` tuples; the equity rows may be a lazy sequence (see
-`engine.runtime.runs`) so that a 10 M-bar curve is never held as dicts at once.
+and ``events`` (``runs export`` and per-run reads through `RunStore.table_rows`), and the
+equity curve, one value per bar close, which ``runs compare`` / ``report`` read
+(`RunStore.equity_columns`) when the run's folder has moved or been replaced. A backtest's
+curve is stored as columnar blocks (``equity_blocks``: 65,536 bars a row, each column the
+bytes of its int64 / float64 values — exact, ~32 bytes a bar, a few statements per run);
+paper accounts, which grow a snapshot at a time, and runs stored before schema 4 keep one
+``equity`` row per bar; `RunStore.table_rows` ("equity") and `RunStore.equity_columns` read
+both alike. Plain-column tables are written through the driver's ``executemany`` in
+batches of `BATCH` tuples, all of a run in one transaction.
 
 Every message shows the URL with its password masked (`engine.persistence.urls`).
 """
@@ -40,6 +44,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 from sqlalchemy import create_engine, delete, event, select, text, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
@@ -50,10 +55,11 @@ from engine.errors import (
     RunLookupError,
     StoreOpenError,
 )
-from engine.persistence.bulk import child_tables, insert_children
+from engine.persistence.bulk import EquityColumns, child_tables, decode_blocks, insert_children
 from engine.persistence.schema import (
     SCHEMA_VERSION,
     equity,
+    equity_blocks,
     events,
     fills,
     metadata,
@@ -166,10 +172,13 @@ class RunStore:
         order_rows: Iterable[Mapping[str, Any]],
         fill_rows: Iterable[Mapping[str, Any]],
         trade_rows: Iterable[Mapping[str, Any]],
-        equity_rows: Sequence[Mapping[str, Any]],
+        equity_rows: Sequence[Mapping[str, Any]] | EquityColumns,
         event_rows: Iterable[Mapping[str, Any]] = (),
     ) -> None:
-        """Insert one complete run and all its rows in a single transaction."""
+        """Insert one complete run and all its rows in a single transaction.
+
+        ``equity_rows``: `EquityColumns` are stored as blocks, rows one per bar (see module).
+        """
         run_id = run["run_id"]
         row = {**run, "status": "complete", "writer": None}
         row["params_json"] = params_json(str(run.get("config_toml", "")))
@@ -198,7 +207,7 @@ class RunStore:
         order_rows: Iterable[Mapping[str, Any]],
         fill_rows: Iterable[Mapping[str, Any]],
         trade_rows: Iterable[Mapping[str, Any]],
-        equity_rows: Sequence[Mapping[str, Any]],
+        equity_rows: Sequence[Mapping[str, Any]] | EquityColumns,
         event_rows: Iterable[Mapping[str, Any]] = (),
         before_commit: Callable[[], None] | None = None,
     ) -> None:
@@ -207,7 +216,8 @@ class RunStore:
         Args:
             run: The run's row (its values replace the ones `begin_run` stored).
             order_rows: Orders; likewise ``fill_rows``, ``trade_rows``, ``equity_rows``
-                (one per bar) and ``event_rows`` (numbered here, in order).
+                (one per bar, or `EquityColumns`: stored as blocks) and ``event_rows``
+                (numbered here, in order).
             before_commit: Called inside the transaction after every row is written and
                 before it commits (the run folder is published there, so a crash leaves
                 either a complete run or a ``writing`` one, never a complete row without
@@ -358,10 +368,47 @@ class RunStore:
         return self._rows(query.order_by(runs.c.created_at, runs.c.run_id))
 
     def table_rows(self, table_name: str, run_id: str) -> list[dict[str, Any]]:
-        """Return a run's rows of ``orders``/``fills``/``trades``/``equity`` in key order."""
+        """Return a run's rows of ``orders``/``fills``/``trades``/``equity`` in key order.
+
+        ``equity`` rows include those of the run's stored blocks, as one row per bar.
+        """
         table = metadata.tables[table_name]
         keys = [c for c in table.primary_key.columns if c.name != "run_id"]
-        return self._rows(select(table).where(table.c.run_id == run_id).order_by(*keys))
+        rows = self._rows(select(table).where(table.c.run_id == run_id).order_by(*keys))
+        if table is not equity:
+            return rows
+        curve = self._equity_blocks(run_id)
+        names = ("run_id", *EquityColumns._fields)
+        columns = (column.tolist() for column in curve)
+        rows += [
+            dict(zip(names, (run_id, *row), strict=True)) for row in zip(*columns, strict=True)
+        ]
+        return (
+            sorted(rows, key=lambda row: row["ts_event"])
+            if len(rows) > curve.ts_event.size
+            else rows
+        )
+
+    def equity_columns(self, run_id: str) -> EquityColumns:
+        """Return a run's equity curve as columns, in time order (empty if none is stored)."""
+        curve = self._equity_blocks(run_id)
+        query = select(equity).where(equity.c.run_id == run_id).order_by(equity.c.ts_event)
+        rows = self._rows(query)
+        if not rows:
+            return curve
+        merged = [
+            np.concatenate((np.array([r[name] for r in rows]), old)).astype(old.dtype)
+            for name, old in zip(EquityColumns._fields, curve, strict=True)
+        ]
+        order = np.argsort(merged[0], kind="stable")
+        return EquityColumns(*(column[order] for column in merged))
+
+    def _equity_blocks(self, run_id: str) -> EquityColumns:
+        query = select(equity_blocks).where(equity_blocks.c.run_id == run_id)
+        try:
+            return decode_blocks(self._rows(query.order_by(equity_blocks.c.block)))
+        except ValueError as exc:
+            raise PersistenceError(f"reading {self.display_url} failed: {exc}") from None
 
     def mark_deleting(self, run_id: str) -> None:
         """Hide a run as ``deleting`` (by this process) before its files are removed.
@@ -377,7 +424,7 @@ class RunStore:
         """Delete a run and its rows; return False if it did not exist."""
 
         def remove(conn: Connection) -> bool:
-            for table in (orders, fills, trades, equity, events):
+            for table in (orders, fills, trades, equity, equity_blocks, events):
                 conn.execute(delete(table).where(table.c.run_id == run_id))
             return bool(conn.execute(delete(runs).where(runs.c.run_id == run_id)).rowcount)
 

@@ -55,7 +55,10 @@ def test_upgrade_from_the_first_release_keeps_stored_runs(tmp_path: Path) -> Non
     first_release_store(url)
     store = RunStore(url)
     with store.engine.connect() as conn:
-        assert conn.execute(select(schema_module.schema_version.c.version)).scalar() == 3
+        assert (
+            conn.execute(select(schema_module.schema_version.c.version)).scalar()
+            == schema_module.SCHEMA_VERSION
+        )
         assert {"paper_accounts", "paper_journal"} <= set(inspect(conn).get_table_names())
         columns = {c["name"] for c in inspect(conn).get_columns("runs")}
         indexes = {i["name"] for i in inspect(conn).get_indexes("runs")}
