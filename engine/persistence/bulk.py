@@ -11,6 +11,7 @@ block at a time; `decode_blocks` turns the stored blocks back into the same colu
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -155,11 +156,13 @@ def _insert_plain(
     sql = str(compiled)
     if compiled.positional:
         order = list(compiled.positiontup or ())
+        at = order.index("run_id")
+        # one C-level itemgetter call per row, run_id spliced in at its position
+        get = itemgetter(*(k for k in order if k != "run_id"))
         for start in range(0, len(rows), batch_size):
-            params: list[Any] = [
-                tuple(run_id if k == "run_id" else row[k] for k in order)
-                for row in rows[start : start + batch_size]
-            ]
+            batch = rows[start : start + batch_size]
+            values = map(get, batch) if len(order) > 2 else ((get(row),) for row in batch)
+            params: list[Any] = [(*v[:at], run_id, *v[at:]) for v in values]
             conn.exec_driver_sql(sql, params)
     else:
         for start in range(0, len(rows), batch_size):
