@@ -2,7 +2,8 @@
 
 Tables (``run_id`` ties them together; deleting a run deletes its rows): ``runs`` (one row
 per run: identity, config, headline metrics, metrics JSON, strategy parameters JSON and a
-``status``), ``orders``, ``fills``, ``trades``, ``equity`` (one row per bar timestamp),
+``status``), ``orders``, ``fills``, ``trades``, ``equity_blocks`` (a backtest's curve, see 4),
+``equity`` (one row per bar timestamp: paper accounts, runs stored before 4),
 ``events`` (account and risk events), ``paper_accounts`` and ``paper_journal`` (a paper
 account and the write-ahead journal of its inputs, `engine.runtime.paper.journal`), and
 ``schema_version`` (one row: the version).
