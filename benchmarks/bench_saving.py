@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -118,8 +119,10 @@ def main() -> None:
             f"{stages.cpu['run']:.2f} = {saving / stages.cpu['run']:.2f} (CPU; target <= 1)"
         )
         if not args.db:
-            # SQLite in WAL mode: the rows may still be in the -wal file
-            size = sum(path.stat().st_size for path in work.glob("runs.db*"))
+            store.engine.dispose()
+            with sqlite3.connect(work / "runs.db") as db:  # move the WAL's pages into the file
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            size = (work / "runs.db").stat().st_size
             print(f"store file: {size / 2**20:,.1f} MiB ({size / args.bars:,.0f} bytes a bar)")
 
 
