@@ -35,6 +35,8 @@ __all__ = [
     "decode_blocks",
     "encode_blocks",
     "insert_children",
+    "with_block_rows",
+    "with_row_columns",
 ]
 
 Rows = list[tuple[Any, "Sequence[Mapping[str, Any]] | EquityColumns"]]
@@ -92,6 +94,30 @@ def decode_blocks(rows: Sequence[Mapping[str, Any]]) -> EquityColumns:
             for name, parts in columns.items()
         )
     )
+
+
+def with_block_rows(
+    rows: list[dict[str, Any]], run_id: str, curve: EquityColumns
+) -> list[dict[str, Any]]:
+    """Return ``equity`` table rows plus the rows of a run's decoded blocks, by time."""
+    names = ("run_id", *EquityColumns._fields)
+    columns = (column.tolist() for column in curve)
+    blocks = [dict(zip(names, (run_id, *row), strict=True)) for row in zip(*columns, strict=True)]
+    if not rows:
+        return blocks
+    return sorted(rows + blocks, key=lambda row: row["ts_event"])
+
+
+def with_row_columns(curve: EquityColumns, rows: Sequence[Mapping[str, Any]]) -> EquityColumns:
+    """Return a run's decoded blocks plus its ``equity`` table rows, as columns by time."""
+    if not rows:
+        return curve
+    merged = [
+        np.concatenate((np.array([r[name] for r in rows]), old)).astype(old.dtype)
+        for name, old in zip(EquityColumns._fields, curve, strict=True)
+    ]
+    order = np.argsort(merged[0], kind="stable")
+    return EquityColumns(*(column[order] for column in merged))
 
 
 def child_tables(

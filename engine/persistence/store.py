@@ -44,7 +44,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
 from sqlalchemy import create_engine, delete, event, select, text, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
@@ -55,7 +54,14 @@ from engine.errors import (
     RunLookupError,
     StoreOpenError,
 )
-from engine.persistence.bulk import EquityColumns, child_tables, decode_blocks, insert_children
+from engine.persistence.bulk import (
+    EquityColumns,
+    child_tables,
+    decode_blocks,
+    insert_children,
+    with_block_rows,
+    with_row_columns,
+)
 from engine.persistence.schema import (
     SCHEMA_VERSION,
     equity,
@@ -377,31 +383,12 @@ class RunStore:
         rows = self._rows(select(table).where(table.c.run_id == run_id).order_by(*keys))
         if table is not equity:
             return rows
-        curve = self._equity_blocks(run_id)
-        names = ("run_id", *EquityColumns._fields)
-        columns = (column.tolist() for column in curve)
-        rows += [
-            dict(zip(names, (run_id, *row), strict=True)) for row in zip(*columns, strict=True)
-        ]
-        return (
-            sorted(rows, key=lambda row: row["ts_event"])
-            if len(rows) > curve.ts_event.size
-            else rows
-        )
+        return with_block_rows(rows, run_id, self._equity_blocks(run_id))
 
     def equity_columns(self, run_id: str) -> EquityColumns:
         """Return a run's equity curve as columns, in time order (empty if none is stored)."""
-        curve = self._equity_blocks(run_id)
         query = select(equity).where(equity.c.run_id == run_id).order_by(equity.c.ts_event)
-        rows = self._rows(query)
-        if not rows:
-            return curve
-        merged = [
-            np.concatenate((np.array([r[name] for r in rows]), old)).astype(old.dtype)
-            for name, old in zip(EquityColumns._fields, curve, strict=True)
-        ]
-        order = np.argsort(merged[0], kind="stable")
-        return EquityColumns(*(column[order] for column in merged))
+        return with_row_columns(self._equity_blocks(run_id), self._rows(query))
 
     def _equity_blocks(self, run_id: str) -> EquityColumns:
         query = select(equity_blocks).where(equity_blocks.c.run_id == run_id)
