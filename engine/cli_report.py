@@ -270,7 +270,6 @@ def runs_list(
 
 
 def _series(target: str, db: str | None) -> RunSeries:
-    import numpy as np
 
     from engine.report.compare import RunSeries, run_series_from_dir
 
@@ -285,13 +284,13 @@ def _series(target: str, db: str | None) -> RunSeries:
         pass
     run = store.get_run(run_id)
     assert run is not None
-    rows = store.table_rows("equity", run_id)
+    curve = store.equity_columns(run_id)
     return RunSeries(
         run_id=run_id,
         strategy=run["strategy"],
         metrics=run["metrics"],
-        ts=np.array([r["ts_event"] for r in rows], dtype=np.int64),
-        equity=np.array([r["equity"] for r in rows], dtype=np.float64),
+        ts=curve.ts_event,
+        equity=curve.equity,
         initial_cash=float(run["initial_cash"]),
     )
 

@@ -3,38 +3,144 @@
 In: a connection, the run id, (table, rows) pairs and a batch size (`engine.persistence.store`
 passes its ``BATCH``). Out: the rows inserted, in batches, inside the caller's transaction.
 Tables of plain columns go straight to the driver's ``executemany`` as tuples; the rest take
-SQLAlchemy Core's insert.
+SQLAlchemy Core's insert. A backtest's equity curve comes as `EquityColumns` and goes to
+``equity_blocks`` (`encode_blocks`), a block of `EQUITY_BLOCK_ROWS` bars per row, encoded one
+block at a time; `decode_blocks` turns the stored blocks back into the same columns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
+from typing import Any, NamedTuple
 
+import numpy as np
 from sqlalchemy import Float, Integer, String
 from sqlalchemy.engine import Connection
 
-from engine.persistence.schema import equity, events, fills, orders, trades
+from engine.persistence.schema import (
+    EQUITY_BLOCK_ROWS,
+    equity,
+    equity_blocks,
+    events,
+    fills,
+    orders,
+    trades,
+)
 
-__all__ = ["Rows", "child_tables", "insert_children"]
+__all__ = [
+    "EquityColumns",
+    "Rows",
+    "child_tables",
+    "decode_blocks",
+    "encode_blocks",
+    "insert_children",
+    "with_block_rows",
+    "with_row_columns",
+]
 
-Rows = list[tuple[Any, Sequence[Mapping[str, Any]]]]
+Rows = list[tuple[Any, "Sequence[Mapping[str, Any]] | EquityColumns"]]
+
+# Stored byte order and widths, whatever the machine: the blocks are portable.
+_INT = np.dtype("<i8")
+_FLOAT = np.dtype("<f8")
+_FLOAT_COLUMNS = ("cash", "equity", "gross_exposure")
+
+
+class EquityColumns(NamedTuple):
+    """An equity curve by column: ts_event (int64 ns) and float64 cash/equity/exposure."""
+
+    ts_event: np.ndarray
+    cash: np.ndarray
+    equity: np.ndarray
+    gross_exposure: np.ndarray
+
+
+def encode_blocks(curve: EquityColumns) -> Iterator[dict[str, Any]]:
+    """Yield the ``equity_blocks`` rows of ``curve`` (without ``run_id``), block by block."""
+    for block, start in enumerate(range(0, len(curve.ts_event), EQUITY_BLOCK_ROWS)):
+        end = start + EQUITY_BLOCK_ROWS
+        row: dict[str, Any] = {
+            "block": block,
+            "rows": len(curve.ts_event[start:end]),
+            "ts_event": np.asarray(curve.ts_event[start:end], dtype=_INT).tobytes(),
+        }
+        for name in _FLOAT_COLUMNS:
+            row[name] = np.asarray(getattr(curve, name)[start:end], dtype=_FLOAT).tobytes()
+        yield row
+
+
+def decode_blocks(rows: Sequence[Mapping[str, Any]]) -> EquityColumns:
+    """Return the columns of stored ``equity_blocks`` rows (in ``block`` order).
+
+    Raises:
+        ValueError: A block's bytes do not hold its ``rows`` values (a damaged store).
+    """
+    columns: dict[str, list[np.ndarray]] = {name: [] for name in EquityColumns._fields}
+    for row in rows:
+        for name in EquityColumns._fields:
+            values = np.frombuffer(bytes(row[name]), dtype=_INT if name == "ts_event" else _FLOAT)
+            if values.size != row["rows"]:
+                raise ValueError(
+                    f"equity block {row['block']} holds {values.size} {name} values, "
+                    f"not {row['rows']}"
+                )
+            columns[name].append(values)
+    return EquityColumns(
+        *(
+            np.concatenate(parts).astype(np.int64 if name == "ts_event" else np.float64)
+            if parts
+            else np.empty(0, dtype=np.int64 if name == "ts_event" else np.float64)
+            for name, parts in columns.items()
+        )
+    )
+
+
+def with_block_rows(
+    rows: list[dict[str, Any]], run_id: str, curve: EquityColumns
+) -> list[dict[str, Any]]:
+    """Return ``equity`` table rows plus the rows of a run's decoded blocks, by time."""
+    names = ("run_id", *EquityColumns._fields)
+    columns = (column.tolist() for column in curve)
+    blocks = [dict(zip(names, (run_id, *row), strict=True)) for row in zip(*columns, strict=True)]
+    if not rows:
+        return blocks
+    return sorted(rows + blocks, key=lambda row: row["ts_event"])
+
+
+def with_row_columns(curve: EquityColumns, rows: Sequence[Mapping[str, Any]]) -> EquityColumns:
+    """Return a run's decoded blocks plus its ``equity`` table rows, as columns by time."""
+    if not rows:
+        return curve
+    merged = [
+        np.concatenate((np.array([r[name] for r in rows]), old)).astype(old.dtype)
+        for name, old in zip(EquityColumns._fields, curve, strict=True)
+    ]
+    order = np.argsort(merged[0], kind="stable")
+    return EquityColumns(*(column[order] for column in merged))
 
 
 def child_tables(
     order_rows: Iterable[Mapping[str, Any]],
     fill_rows: Iterable[Mapping[str, Any]],
     trade_rows: Iterable[Mapping[str, Any]],
-    equity_rows: Iterable[Mapping[str, Any]],
+    equity_rows: Iterable[Mapping[str, Any]] | EquityColumns,
     event_rows: Iterable[Mapping[str, Any]],
 ) -> Rows:
-    """Return (table, rows) pairs, lists made once so that a retried transaction reuses them."""
+    """Return (table, rows) pairs, lists made once so that a retried transaction reuses them.
+
+    `EquityColumns` go to ``equity_blocks`` (encoded while inserted); rows to ``equity``.
+    """
+    curve: tuple[Any, Any]
+    if isinstance(equity_rows, EquityColumns):
+        curve = (equity_blocks, equity_rows)
+    else:  # a Sequence stays as it is: the caller may make its rows a batch at a time
+        curve = (equity, equity_rows if isinstance(equity_rows, Sequence) else list(equity_rows))
     return [
         (orders, list(order_rows)),
         (fills, list(fill_rows)),
         (trades, list(trade_rows)),
-        # a Sequence stays as it is: the caller may make its rows a batch at a time
-        (equity, equity_rows if isinstance(equity_rows, Sequence) else list(equity_rows)),
+        curve,
         (events, [{**row, "seq": i} for i, row in enumerate(event_rows)]),
     ]
 
@@ -47,6 +153,10 @@ def insert_children(conn: Connection, run_id: str, tables: Rows, batch_size: int
     (1 M equity rows: seconds, not tens of seconds); others take the Core path.
     """
     for table, rows in tables:
+        if isinstance(rows, EquityColumns):  # one block (~2 MB) encoded and sent at a time
+            for block in encode_blocks(rows):
+                conn.execute(table.insert(), [{**block, "run_id": run_id}])
+            continue
         if not rows:
             continue
         if all(isinstance(c.type, _PLAIN_TYPES) for c in table.columns):
@@ -72,11 +182,13 @@ def _insert_plain(
     sql = str(compiled)
     if compiled.positional:
         order = list(compiled.positiontup or ())
+        at = order.index("run_id")
+        # one C-level itemgetter call per row, run_id spliced in at its position
+        get = itemgetter(*(k for k in order if k != "run_id"))
         for start in range(0, len(rows), batch_size):
-            params: list[Any] = [
-                tuple(run_id if k == "run_id" else row[k] for k in order)
-                for row in rows[start : start + batch_size]
-            ]
+            batch = rows[start : start + batch_size]
+            values = map(get, batch) if len(order) > 2 else ((get(row),) for row in batch)
+            params: list[Any] = [(*v[:at], run_id, *v[at:]) for v in values]
             conn.exec_driver_sql(sql, params)
     else:
         for start in range(0, len(rows), batch_size):

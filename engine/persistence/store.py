@@ -19,11 +19,15 @@ run saves):
 
 What the store keeps, and which query needs it: the ``runs`` row (``runs list``, ``--where``,
 ``--sort``, ``runs show``; metrics and config as JSON/TOML), ``orders``, ``fills``, ``trades``
-and ``events`` (``runs export`` and per-run reads through `RunStore.table_rows`), and
-``equity``, one row per bar close, which ``runs compare`` / ``report`` read when the run's
-folder has moved or been replaced. Plain-column tables are written through the driver's
-``executemany`` in batches of `BATCH` tuples; the equity rows may be a lazy sequence (see
-`engine.runtime.runs`) so that a 10 M-bar curve is never held as dicts at once.
+and ``events`` (``runs export`` and per-run reads through `RunStore.table_rows`), and the
+equity curve, one value per bar close, which ``runs compare`` / ``report`` read
+(`RunStore.equity_columns`) when the run's folder has moved or been replaced. A backtest's
+curve is stored as columnar blocks (``equity_blocks``: 65,536 bars a row, each column the
+bytes of its int64 / float64 values — exact, ~32 bytes a bar, a few statements per run);
+paper accounts, which grow a snapshot at a time, and runs stored before schema 4 keep one
+``equity`` row per bar; `RunStore.table_rows` ("equity") and `RunStore.equity_columns` read
+both alike. Plain-column tables are written through the driver's ``executemany`` in
+batches of `BATCH` tuples, all of a run in one transaction.
 
 Every message shows the URL with its password masked (`engine.persistence.urls`).
 """
@@ -50,10 +54,18 @@ from engine.errors import (
     RunLookupError,
     StoreOpenError,
 )
-from engine.persistence.bulk import child_tables, insert_children
+from engine.persistence.bulk import (
+    EquityColumns,
+    child_tables,
+    decode_blocks,
+    insert_children,
+    with_block_rows,
+    with_row_columns,
+)
 from engine.persistence.schema import (
     SCHEMA_VERSION,
     equity,
+    equity_blocks,
     events,
     fills,
     metadata,
@@ -166,10 +178,13 @@ class RunStore:
         order_rows: Iterable[Mapping[str, Any]],
         fill_rows: Iterable[Mapping[str, Any]],
         trade_rows: Iterable[Mapping[str, Any]],
-        equity_rows: Sequence[Mapping[str, Any]],
+        equity_rows: Sequence[Mapping[str, Any]] | EquityColumns,
         event_rows: Iterable[Mapping[str, Any]] = (),
     ) -> None:
-        """Insert one complete run and all its rows in a single transaction."""
+        """Insert one complete run and all its rows in a single transaction.
+
+        ``equity_rows``: `EquityColumns` are stored as blocks, rows one per bar (see module).
+        """
         run_id = run["run_id"]
         row = {**run, "status": "complete", "writer": None}
         row["params_json"] = params_json(str(run.get("config_toml", "")))
@@ -198,7 +213,7 @@ class RunStore:
         order_rows: Iterable[Mapping[str, Any]],
         fill_rows: Iterable[Mapping[str, Any]],
         trade_rows: Iterable[Mapping[str, Any]],
-        equity_rows: Sequence[Mapping[str, Any]],
+        equity_rows: Sequence[Mapping[str, Any]] | EquityColumns,
         event_rows: Iterable[Mapping[str, Any]] = (),
         before_commit: Callable[[], None] | None = None,
     ) -> None:
@@ -207,7 +222,8 @@ class RunStore:
         Args:
             run: The run's row (its values replace the ones `begin_run` stored).
             order_rows: Orders; likewise ``fill_rows``, ``trade_rows``, ``equity_rows``
-                (one per bar) and ``event_rows`` (numbered here, in order).
+                (one per bar, or `EquityColumns`: stored as blocks) and ``event_rows``
+                (numbered here, in order).
             before_commit: Called inside the transaction after every row is written and
                 before it commits (the run folder is published there, so a crash leaves
                 either a complete run or a ``writing`` one, never a complete row without
@@ -358,10 +374,28 @@ class RunStore:
         return self._rows(query.order_by(runs.c.created_at, runs.c.run_id))
 
     def table_rows(self, table_name: str, run_id: str) -> list[dict[str, Any]]:
-        """Return a run's rows of ``orders``/``fills``/``trades``/``equity`` in key order."""
+        """Return a run's rows of ``orders``/``fills``/``trades``/``equity`` in key order.
+
+        ``equity`` rows include those of the run's stored blocks, as one row per bar.
+        """
         table = metadata.tables[table_name]
         keys = [c for c in table.primary_key.columns if c.name != "run_id"]
-        return self._rows(select(table).where(table.c.run_id == run_id).order_by(*keys))
+        rows = self._rows(select(table).where(table.c.run_id == run_id).order_by(*keys))
+        if table is not equity:
+            return rows
+        return with_block_rows(rows, run_id, self._equity_blocks(run_id))
+
+    def equity_columns(self, run_id: str) -> EquityColumns:
+        """Return a run's equity curve as columns, in time order (empty if none is stored)."""
+        query = select(equity).where(equity.c.run_id == run_id).order_by(equity.c.ts_event)
+        return with_row_columns(self._equity_blocks(run_id), self._rows(query))
+
+    def _equity_blocks(self, run_id: str) -> EquityColumns:
+        query = select(equity_blocks).where(equity_blocks.c.run_id == run_id)
+        try:
+            return decode_blocks(self._rows(query.order_by(equity_blocks.c.block)))
+        except ValueError as exc:
+            raise PersistenceError(f"reading {self.display_url} failed: {exc}") from None
 
     def mark_deleting(self, run_id: str) -> None:
         """Hide a run as ``deleting`` (by this process) before its files are removed.
@@ -377,7 +411,7 @@ class RunStore:
         """Delete a run and its rows; return False if it did not exist."""
 
         def remove(conn: Connection) -> bool:
-            for table in (orders, fills, trades, equity, events):
+            for table in (orders, fills, trades, equity, equity_blocks, events):
                 conn.execute(delete(table).where(table.c.run_id == run_id))
             return bool(conn.execute(delete(runs).where(runs.c.run_id == run_id)).rowcount)
 

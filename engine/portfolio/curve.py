@@ -53,11 +53,12 @@ def equity_curve(
     else:
         ts = np.empty(0, dtype=np.int64)
     rows = journal.columns()
-    # index of the last change applied at or before each snapshot time (-1: none yet)
-    last_row = np.searchsorted(rows.ts, ts, side="right") - 1
-    cash_curve = np.concatenate(([journal.initial_cash], rows.cash))[last_row + 1]
+    # rows applied at or before each snapshot time: the index after the last one (0: none)
+    applied = np.searchsorted(rows.ts, ts, side="right")
+    cash_curve = np.concatenate(([journal.initial_cash], rows.cash))[applied]
     amounts: list[np.ndarray] = []
     opened: list[np.ndarray] = []  # per row: the journal row that opened the position
+    several = len(closes) > 1  # the opening order matters only when positions are summed
     for symbol, symbol_ts, symbol_close in closes:
         code = journal.code(symbol)
         if code is None:
@@ -66,17 +67,21 @@ def equity_curve(
         if own.size == 0:
             continue
         quantity_levels = np.concatenate(([0.0], rows.quantity[own]))
-        # position after the last of this symbol's rows applied by each snapshot
-        if own.size == len(rows.ts):  # every row is this symbol's: same index
-            level = last_row + 1
-        else:
-            level = np.searchsorted(own, last_row, side="right")
+        # position after the last of this symbol's rows applied by each snapshot (when
+        # every row is this symbol's, the same index)
+        every = own.size == len(rows.ts)
+        level = applied if every else np.searchsorted(own, applied, side="left")
         quantity = quantity_levels[level]
-        # The row that last took the position from flat to open: the portfolio sums its
-        # open positions in that order (`Portfolio.snapshot`), and so must this, bit for bit.
-        opening = (quantity_levels[:-1] == 0.0) & (quantity_levels[1:] != 0.0)
-        opened_levels = np.maximum.accumulate(np.concatenate(([-1], np.where(opening, own, -1))))
-        opened.append(opened_levels[level])
+        if several:
+            # The row that last took the position from flat to open: the portfolio sums its
+            # open positions in that order (`Portfolio.snapshot`), and so must this, bit for
+            # bit.
+            opening = (quantity_levels[:-1] == 0.0) & (quantity_levels[1:] != 0.0)
+            opened_levels = np.maximum.accumulate(
+                np.concatenate(([-1], np.where(opening, own, -1)))
+            )
+            opened.append(opened_levels[level])
+        del level
         # last close at or before each snapshot (0 before the symbol's first bar)
         if symbol_ts is ts or np.array_equal(symbol_ts, ts):  # one symbol: its own closes
             mark = np.asarray(symbol_close, dtype=np.float64)
@@ -89,9 +94,14 @@ def equity_curve(
             known = np.searchsorted(series.ts, ts, side="right")
             # (quantity × mark) × rate, grouped as `FxPortfolio` does: the same bits
             amount = amount * np.concatenate(([np.nan], series.rate))[known]
-        amounts.append(np.where(quantity != 0.0, amount, 0.0))
+        amount[quantity == 0.0] = 0.0  # flat: 0.0, whatever the mark (NaN, inf)
+        del quantity, mark
+        amounts.append(amount)
+    del applied
     value, gross = _sum_in_opening_order(amounts, opened, ts.size)
-    return ts, cash_curve, cash_curve + value, gross
+    del amounts, opened
+    # cash + value, written over value (a 10 M-bar curve holds one array less at its peak)
+    return ts, cash_curve, np.add(cash_curve, value, out=value), gross
 
 
 def _sum_in_opening_order(
@@ -104,12 +114,12 @@ def _sum_in_opening_order(
     (a flat position adds 0.0, which changes nothing wherever it falls), so each row is
     summed in that order, one position at a time, as the portfolio's loop does.
     """
+    if len(amounts) == 1:  # 0.0 + amount, as the loop below, in place (the amount is ours)
+        amount = amounts[0]
+        gross = np.abs(amount)  # never -0.0: adding it to 0.0 changes no bit
+        return np.add(amount, 0.0, out=amount), gross
     value = np.zeros(size)
     gross = np.zeros(size)
-    if len(amounts) == 1:
-        value += amounts[0]
-        gross += np.abs(amounts[0])
-        return value, gross
     if not amounts:
         return value, gross
     order = np.argsort(np.stack(opened), axis=0, kind="stable")

@@ -12,7 +12,10 @@ Times are ISO-8601 UTC with a ``Z``; floats are written with ``repr`` (shortest 
 The CSVs are built column by column (`iso_many` formats a whole timestamp column with
 numpy, floats go through ``repr`` in bulk) and written in blocks of `CHUNK_ROWS` rows, so a
 10 M-bar equity curve costs seconds and a bounded amount of memory, not a Python
-``datetime`` per row.
+``datetime`` per row. equity.csv, one row per bar, goes faster still: a float column is
+``repr``-ed once per run of equal values (`repr_runs`: cash changes only at fills, exposure
+is 0.0 while flat) and its rows, which never need quoting (timestamps and numbers), are
+joined as text instead of going through the csv module — the same bytes.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ __all__ = [
     "iso_many",
     "open_trade_rows",
     "order_rows",
+    "repr_runs",
     "trade_rows",
     "write_artifacts",
 ]
@@ -82,6 +86,23 @@ def iso_many(ts_ns: Sequence[int | None] | np.ndarray) -> list[str]:
     out: list[str] = text.tolist()
     for i in np.flatnonzero((values == 0) | (nanos != 0)).tolist():  # rare: per value
         out[i] = iso(int(values[i]))
+    return out
+
+
+def repr_runs(values: np.ndarray) -> list[str]:
+    """Return ``repr`` of every float64 in ``values``, formatting each run of equal values once.
+
+    Equal means the same bits, so ``-0.0`` and ``0.0`` (and NaNs) keep their own text.
+    """
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if not values.size:
+        return []
+    bits = values.view(np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], bits[1:] != bits[:-1])))
+    if starts.size * 2 > values.size:  # mostly distinct: repeating costs more than it saves
+        return list(map(repr, values.tolist()))
+    texts = np.array(list(map(repr, values[starts].tolist())), dtype=object)
+    out: list[str] = np.repeat(texts, np.diff(np.append(starts, values.size))).tolist()
     return out
 
 
@@ -223,10 +244,11 @@ def write_artifacts(result: BacktestResult, out_dir: Path, run_info: dict[str, A
         lambda a, b: [
             iso_many(np.asarray(curve.ts[a:b], dtype=np.int64)),
             # repr, not _number: the curve is always finite, and was written so before
-            list(map(repr, np.asarray(curve.cash[a:b], dtype=np.float64).tolist())),
-            list(map(repr, np.asarray(curve.equity[a:b], dtype=np.float64).tolist())),
-            list(map(repr, np.asarray(curve.gross_exposure[a:b], dtype=np.float64).tolist())),
+            repr_runs(curve.cash[a:b]),
+            repr_runs(curve.equity[a:b]),
+            repr_runs(curve.gross_exposure[a:b]),
         ],
+        quoting=False,  # timestamps and float reprs: no cell ever needs quotes
     )
     _csv_rows(out_dir / "events.csv", EVENT_COLUMNS, result.recorder.event_rows())
     (out_dir / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True) + "\n")
@@ -262,17 +284,28 @@ def _csv_columns(path: Path, header: Sequence[str], columns: list[list[str]]) ->
 
 
 def _write_blocks(
-    path: Path, header: Sequence[str], size: int, block: Callable[[int, int], list[list[str]]]
+    path: Path,
+    header: Sequence[str],
+    size: int,
+    block: Callable[[int, int], list[list[str]]],
+    *,
+    quoting: bool = True,
 ) -> None:
     """Write ``size`` rows, `CHUNK_ROWS` at a time; ``block(a, b)`` gives rows a..b by column.
 
     Quoting is the csv module's (a cell with a comma or a quote is quoted), so the bytes are
-    those a ``csv.writer`` writes row by row.
+    those a ``csv.writer`` writes row by row. ``quoting=False`` is for cells that never need
+    quotes (no comma, quote or line break, none empty): rows are joined as text, which
+    writes those same bytes ~2x faster.
     """
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(header)
         for start in range(0, size, CHUNK_ROWS):
+            if not quoting:
+                rows = zip(*block(start, min(start + CHUNK_ROWS, size)), strict=True)
+                handle.write("\n".join(map(",".join, rows)) + "\n")
+                continue
             buffer = io.StringIO()
             csv.writer(buffer, lineterminator="\n").writerows(
                 zip(*block(start, min(start + CHUNK_ROWS, size)), strict=True)

@@ -246,8 +246,11 @@ def _benchmark_metrics(
     )
     if bench is None or bench.size < 2 or returns.size < 2:
         return dict.fromkeys(keys)
-    bench_returns = bench[1:] / bench[:-1] - 1.0
-    bench_excess = bench_returns - rf_period
+    # In place and without copies where the bits are the same (x - 0.0 is x): a 10 M-bar
+    # run holds several of these at once, and this is the peak of its memory.
+    bench_returns = np.divide(bench[1:], bench[:-1])
+    bench_returns -= 1.0
+    bench_excess = bench_returns - rf_period if rf_period else bench_returns
     total = float(bench[-1] / bench[0] - 1.0)
     cagr = (1.0 + total) ** (1.0 / years) - 1.0 if years > 0 and total > -1 else math.nan
     # Centered series and their products, once (np.cov / np.corrcoef would stack copies):
@@ -259,9 +262,10 @@ def _benchmark_metrics(
     co_moment = float(np.sum(own_centered * bench_centered))
     bench_moment = float(np.sum(bench_centered * bench_centered))
     own_moment = float(np.sum(own_centered * own_centered))
+    del own_centered, bench_centered, bench_excess
     beta = co_moment / bench_moment if bench_moment > 0 else math.nan
     alpha = (own_mean - beta * bench_mean) * periods
-    active = returns - bench_returns
+    active = np.subtract(returns, bench_returns, out=bench_returns)  # its last use
     tracking = float(np.std(active, ddof=1))
     information = (
         float(np.mean(active)) / tracking * math.sqrt(periods) if tracking > 0 else math.nan
@@ -338,7 +342,8 @@ def _compute(
 ) -> dict[str, Any]:
     values = np.concatenate(([initial_cash], equity))
     times = np.concatenate(([start_ns], ts))
-    returns = values[1:] / values[:-1] - 1.0
+    returns = np.divide(values[1:], values[:-1])
+    returns -= 1.0
     years = (times[-1] - times[0]) / NS_PER_DAY / DAYS_PER_YEAR if times.size > 1 else 0.0
     periods = returns.size / years if years > 0 else math.nan
     root = math.sqrt(periods) if periods == periods else math.nan
@@ -358,7 +363,8 @@ def _compute(
         std = mean = downside = volatility = math.nan
     underwater = drawdown(values)
     max_dd, dd_days, longest_days = drawdown_durations(times, values, underwater)
-    ulcer = math.sqrt(float(np.mean(underwater**2)))
+    ulcer = math.sqrt(float(np.mean(np.square(underwater, out=underwater))))
+    del underwater  # one array fewer held while the rest is computed
 
     _, daily = period_returns(ts, equity, initial_cash, "D")
     _, monthly = period_returns(ts, equity, initial_cash, "M")

@@ -46,8 +46,9 @@ def drawdown(values: FloatArray) -> FloatArray:
     if values.size == 0:
         return np.empty(0)
     peak: FloatArray = np.maximum.accumulate(values)
-    result: FloatArray = values / peak - 1.0
-    return result
+    np.divide(values, peak, out=peak)  # in place: the same bits, no temporaries
+    peak -= 1.0
+    return peak
 
 
 class Drawdown(NamedTuple):

@@ -207,5 +207,7 @@ def run_backtest(
     else:
         driver.run_bars(iter_bar_chunks(bar_frames), total, progress)
     kernel.runner.stop()
+    for history in histories.values():  # every value is revealed now: the indicators' lists
+        history.feeds.clear()  # hold them; the source lists only repeated them (8 B a bar)
     with paused_gc():
         return summarize(config, kernel, bar_frames, ticks, first_open, fx, started)

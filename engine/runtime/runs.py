@@ -43,12 +43,11 @@ import json
 import re
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import tomli_w
 
 from engine.config import dump_config
@@ -206,6 +205,9 @@ def finish_run(
 def _complete(
     result: BacktestResult, store: RunStore, row: dict[str, Any], publish: Callable[[], Any]
 ) -> None:
+    from engine.persistence.bulk import EquityColumns
+
+    curve = result.equity_curve
     store.complete_run(
         row,
         order_rows=order_rows(result),
@@ -225,43 +227,11 @@ def _complete(
         ),
         trade_rows=trade_rows(result),
         event_rows=result.recorder.event_rows(),
-        equity_rows=_EquityRows(result),
+        equity_rows=EquityColumns(  # stored as columnar blocks (`engine.persistence.store`)
+            curve.ts, curve.cash, curve.equity, curve.gross_exposure
+        ),
         before_commit=publish,
     )
-
-
-class _EquityRows(Sequence[dict[str, Any]]):
-    """The equity curve as store rows, made a slice at a time (the store inserts in batches).
-
-    1 M rows as dicts held at once cost ~400 MB; a slice of one batch costs little.
-    """
-
-    def __init__(self, result: BacktestResult) -> None:
-        self._curve = result.equity_curve
-
-    def __len__(self) -> int:
-        return len(self._curve.ts)
-
-    @overload
-    def __getitem__(self, index: int) -> dict[str, Any]: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
-
-    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
-        if isinstance(index, int):
-            return self[index : index + 1 or None][0]
-        curve = self._curve
-        return [
-            {"ts_event": ts, "cash": cash, "equity": equity, "gross_exposure": gross}
-            for ts, cash, equity, gross in zip(
-                np.asarray(curve.ts[index], dtype=np.int64).tolist(),
-                np.asarray(curve.cash[index], dtype=np.float64).tolist(),
-                np.asarray(curve.equity[index], dtype=np.float64).tolist(),
-                np.asarray(curve.gross_exposure[index], dtype=np.float64).tolist(),
-                strict=True,
-            )
-        ]
 
 
 def _run_row(

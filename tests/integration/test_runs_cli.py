@@ -229,3 +229,31 @@ def test_list_on_an_empty_store_still_catches_typos(kestrel: CliRunner, tmp_path
     calmar = kestrel("runs", "list", *db, "--where", "calmar>1")  # a metric, no run yet
     assert calmar.code == 0, calmar.err
     assert "no matching runs" in calmar.out
+
+
+def test_compare_reads_the_stored_curve_when_the_folder_has_moved(
+    kestrel: CliRunner, stored: dict[str, str], tmp_path: Path
+) -> None:
+    """The store's equity blocks give the same comparison as the run's equity.csv."""
+    db = ("--db", stored["url"])
+    from_files = kestrel(
+        "runs", "compare", stored["btc"], stored["goog"], *db, "--html", str(tmp_path / "a.html")
+    )
+    folder = Path(stored["btc_dir"])
+    moved = folder.with_name(folder.name + "-moved")
+    folder.rename(moved)
+    try:
+        from_store = kestrel(
+            "runs",
+            "compare",
+            stored["btc"],
+            stored["goog"],
+            *db,
+            "--html",
+            str(tmp_path / "b.html"),
+        )
+    finally:
+        moved.rename(folder)
+    assert (from_files.code, from_store.code) == (0, 0), from_store.err
+    assert from_store.out.replace("b.html", "a.html") == from_files.out
+    assert (tmp_path / "b.html").read_bytes() == (tmp_path / "a.html").read_bytes()

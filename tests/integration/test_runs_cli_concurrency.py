@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.persistence import RunStore
+from engine.persistence.schema import SCHEMA_VERSION
 from engine.report.run_folder import MANIFEST, check_complete
 from tests.integration.conftest import REPO
 
@@ -84,6 +85,7 @@ def test_parallel_runs_on_a_fresh_postgres_store(fresh_postgres: str, tmp_path: 
 WRITER = """
 import sys
 from engine.persistence import RunStore
+from engine.persistence.schema import SCHEMA_VERSION
 url, run_id, rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
 store = RunStore(url)
 row = dict(run_id=run_id, name="big", strategy="s:S", symbols="X",
@@ -97,6 +99,7 @@ store.save_run(row, order_rows=[], fill_rows=[], trade_rows=[], equity_rows=equi
 READER = """
 import sys
 from engine.persistence import RunStore
+from engine.persistence.schema import SCHEMA_VERSION
 store = RunStore(sys.argv[1])
 for _ in range(int(sys.argv[2])):
     store.list_runs()
@@ -150,7 +153,7 @@ def open_at_once(url: str, processes: int = PROCESSES) -> None:
     with store.engine.connect() as conn:
         version = conn.execute(sa.text("SELECT version FROM schema_version")).scalar()
         rows = conn.execute(sa.text("SELECT count(*) FROM schema_version")).scalar()
-    assert (version, rows) == (5, 1)
+    assert (version, rows) == (SCHEMA_VERSION, 1)
     store.engine.dispose()
 
 

@@ -29,7 +29,9 @@ def _row(run_id: str, strategy: str, symbols: str, total_return: float, extra: f
     }  # fmt: skip
 
 
-def test_query_sort_filter_and_delete_on_postgres(postgres_url: str, kestrel: CliRunner) -> None:
+def test_query_sort_filter_and_delete_on_postgres(fresh_postgres: str, kestrel: CliRunner) -> None:
+    # a database of its own: the shared one may hold another branch's schema version
+    postgres_url = fresh_postgres
     store = RunStore(postgres_url)
     tag = f"pgquery_{uuid.uuid4().hex[:8]}"
     ids = [f"{tag}-{k}" for k in range(3)]
@@ -65,8 +67,9 @@ def test_query_sort_filter_and_delete_on_postgres(postgres_url: str, kestrel: Cl
 
 
 def test_report_of_a_stored_run_on_postgres(
-    postgres_url: str, kestrel: CliRunner, tmp_path: Path
+    fresh_postgres: str, kestrel: CliRunner, tmp_path: Path
 ) -> None:
+    postgres_url = fresh_postgres
     made = kestrel(
         "backtest",
         "configs/sma_cross_goog.toml",

@@ -165,6 +165,29 @@ def test_csv_gz_and_parquet_round_trip(tmp_path: Path) -> None:
             np.testing.assert_array_equal(getattr(other, name), getattr(original, name))
 
 
+def test_parquet_is_decoded_outside_pyarrows_retaining_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table is decoded with malloc (which gives memory back); the pool is restored."""
+    import pyarrow
+
+    path = tmp_path / "bars.parquet"
+    pd.read_csv(BTC_1H).to_parquet(path, index=False)
+    pool = pyarrow.default_memory_pool()
+    seen: list[str] = []
+    read = pd.read_parquet
+
+    def spy(*args: object, **kwargs: object) -> pd.DataFrame:
+        seen.append(pyarrow.default_memory_pool().backend_name)
+        return read(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pd, "read_parquet", spy)
+    frame = load_bars(path, symbol="BTC/USDT")
+    assert seen == [pyarrow.system_memory_pool().backend_name]  # "system"
+    assert pyarrow.default_memory_pool().backend_name == pool.backend_name
+    np.testing.assert_array_equal(frame.close, load_bars(BTC_1H, symbol="BTC/USDT").close)
+
+
 def test_to_dataframe_is_utc_indexed() -> None:
     frame = load_bars(GOOG, symbol="GOOG", end="2004-08-21")
     table = frame.to_dataframe()

@@ -13,11 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from sqlalchemy import select, update
 
 from engine.errors import PersistenceError
 from engine.persistence import DEFAULT_DB_URL, RunStore, resolve_db_url
+from engine.persistence import bulk as bulk_module
 from engine.persistence import store as store_module
+from engine.persistence.bulk import EquityColumns
+from engine.persistence.schema import equity_blocks
 
 SESSION = uuid.uuid4().hex[:10]
 TS = 1_609_459_200_000_000_000  # 2021-01-01 in ns: needs a 64-bit column
@@ -133,7 +138,8 @@ def runs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runs]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'nested' / 'dir' / 'kestrel.db'}"
     else:
-        url = request.getfixturevalue("postgres_url")
+        # a database of its own: the shared one may hold another branch's schema version
+        url = request.getfixturevalue("fresh_postgres")
     store = RunStore(url)
     created = Runs(store)
     yield created
@@ -316,3 +322,66 @@ def test_a_failing_before_commit_commits_nothing(runs: Runs) -> None:
     assert stored is not None
     assert stored["status"] == "writing"
     assert runs.store.table_rows("equity", run_id) == []
+
+
+def curve_columns(n: int) -> EquityColumns:
+    """A curve whose values are exact only if every bit survives (-0.0, tiny, huge, NaN)."""
+    values = np.array([0.1, -0.0, 1e-300, 1.7976931348623157e308, 2.5, np.nan, -3.25])
+    return EquityColumns(
+        TS + np.arange(n, dtype=np.int64) * 60 * 10**9,
+        np.resize(values, n),
+        np.resize(values[::-1], n),
+        np.arange(n, dtype=np.float64) / 7.0,
+    )
+
+
+def test_an_equity_curve_is_stored_as_blocks_and_read_back_exactly(
+    runs: Runs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk_module, "EQUITY_BLOCK_ROWS", 4)  # 10 bars: blocks of 4, 4, 2
+    run_id = runs.new_id("blocks")
+    curve = curve_columns(10)
+    runs.save(run_id, equity=curve)
+    store = runs.store
+    blocks = select(equity_blocks.c.block, equity_blocks.c.rows).where(
+        equity_blocks.c.run_id == run_id
+    )
+    assert store.read(blocks.order_by(equity_blocks.c.block)) == [
+        {"block": 0, "rows": 4},
+        {"block": 1, "rows": 4},
+        {"block": 2, "rows": 2},
+    ]
+    stored = store.equity_columns(run_id)
+    for name, expected, got in zip(EquityColumns._fields, curve, stored, strict=True):
+        assert got.dtype == expected.dtype, name
+        assert got.tobytes() == expected.tobytes(), name  # bit for bit, -0.0 and NaN too
+    rows = store.table_rows("equity", run_id)  # one row per bar, as for per-row runs
+    assert [r["ts_event"] for r in rows] == curve.ts_event.tolist()
+    assert np.array([r["equity"] for r in rows]).tobytes() == curve.equity.tobytes()
+    assert {r["run_id"] for r in rows} == {run_id}
+    store.delete_run(run_id)
+    runs.ids.remove(run_id)
+    assert store.read(select(equity_blocks).where(equity_blocks.c.run_id == run_id)) == []
+    assert store.equity_columns(run_id).ts_event.size == 0
+
+
+def test_equity_columns_read_per_row_runs_too(runs: Runs) -> None:
+    run_id = runs.new_id("rowcurve")
+    runs.save(run_id, equity=[equity_row(TS + 5), equity_row(TS)])
+    curve = runs.store.equity_columns(run_id)
+    assert curve.ts_event.tolist() == [TS, TS + 5]
+    assert curve.ts_event.dtype == np.int64
+    assert curve.equity.tolist() == [101.25, 101.25]
+
+
+def test_a_damaged_block_is_one_clear_error(runs: Runs) -> None:
+    run_id = runs.new_id("damaged")
+    runs.save(run_id, equity=curve_columns(3))
+    runs.store.transact(
+        "damaging",
+        lambda conn: conn.execute(
+            update(equity_blocks).where(equity_blocks.c.run_id == run_id).values(rows=5)
+        ),
+    )
+    with pytest.raises(PersistenceError, match="equity block 0 holds 3 ts_event values, not 5"):
+        runs.store.equity_columns(run_id)

@@ -55,10 +55,13 @@ def test_upgrade_from_the_first_release_keeps_stored_runs(tmp_path: Path) -> Non
     first_release_store(url)
     store = RunStore(url)
     with store.engine.connect() as conn:
-        assert conn.execute(select(schema_module.schema_version.c.version)).scalar() == 5
+        assert (
+            conn.execute(select(schema_module.schema_version.c.version)).scalar()
+            == schema_module.SCHEMA_VERSION
+        )
         tables = set(inspect(conn).get_table_names())
         assert {"paper_accounts", "paper_journal", "sweeps", "sweep_trials"} <= tables
-        assert {"live_accounts", "live_orders", "live_fills"} <= tables
+        assert {"live_accounts", "live_orders", "live_fills", "equity_blocks"} <= tables
         columns = {c["name"] for c in inspect(conn).get_columns("runs")}
         indexes = {i["name"] for i in inspect(conn).get_indexes("runs")}
     assert columns >= V2_COLUMNS

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from engine.report import artifacts
-from engine.report.artifacts import iso, iso_many
+from engine.report.artifacts import iso, iso_many, repr_runs
 
 
 def test_iso_many_matches_iso_on_edge_values() -> None:
@@ -41,6 +41,33 @@ def test_block_writer_matches_csv_writer(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(artifacts, "CHUNK_ROWS", 4)  # several blocks, the last one short
     columns = [list(column) for column in zip(*rows, strict=True)]
     artifacts._csv_columns(got, ("h1", "h2", "h3"), columns)
+    assert got.read_bytes() == expected.read_bytes()
+
+
+def test_repr_runs_is_repr_of_every_value() -> None:
+    runs = np.repeat([0.0, -0.0, 0.1, np.nan, 1e300, -2.5, 0.0], [3, 2, 4, 2, 1, 5, 3])
+    assert repr_runs(runs) == [repr(v) for v in runs.tolist()]
+    assert repr_runs(runs)[3:5] == ["-0.0", "-0.0"]  # not folded into the 0.0 run
+    distinct = np.arange(10, dtype=np.float64) / 3.0  # the path without runs
+    assert repr_runs(distinct) == [repr(v) for v in distinct.tolist()]
+    assert repr_runs(np.empty(0)) == []
+
+
+def test_unquoted_block_writer_matches_csv_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [["2020-01-01T00:00:00Z", repr(0.1 * i), repr(-0.0), repr(1e-300)] for i in range(9)]
+    expected = tmp_path / "expected.csv"
+    with expected.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(("a", "b", "c", "d"))
+        writer.writerows(rows)
+    got = tmp_path / "got.csv"
+    monkeypatch.setattr(artifacts, "CHUNK_ROWS", 4)  # several blocks, the last one short
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    artifacts._write_blocks(
+        got, ("a", "b", "c", "d"), 9, lambda a, b: [c[a:b] for c in columns], quoting=False
+    )
     assert got.read_bytes() == expected.read_bytes()
 
 
