@@ -99,7 +99,7 @@ def parse_condition(text: str) -> tuple[str, str, float]:
     """
     match = _CONDITION.match(text)
     if match is None:
-        from engine.persistence.store import OPERATORS
+        from engine.persistence.query import OPERATORS
 
         raise QueryError(
             f"--where {text!r}: expected METRIC OP NUMBER with OP one of "
@@ -226,7 +226,7 @@ def runs_list(
     count), any metric in ``metrics.json`` and any strategy parameter (``fast`` or
     ``params.fast``). An unknown field is an error with "did you mean".
     """
-    from engine.persistence.store import FIELD_ALIASES, field_value
+    from engine.persistence.query import FIELD_ALIASES, field_value
 
     conditions = [parse_condition(text) for text in where or []]
     rows = open_store(db).query_runs(

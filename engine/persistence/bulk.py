@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
 from sqlalchemy import Float, Integer, String
 from sqlalchemy.engine import Connection
 
@@ -27,6 +26,9 @@ from engine.persistence.schema import (
     orders,
     trades,
 )
+
+if TYPE_CHECKING:  # numpy loads when a curve is encoded or decoded, not with the store
+    import numpy as np
 
 __all__ = [
     "EquityColumns",
@@ -42,8 +44,8 @@ __all__ = [
 Rows = list[tuple[Any, "Sequence[Mapping[str, Any]] | EquityColumns"]]
 
 # Stored byte order and widths, whatever the machine: the blocks are portable.
-_INT = np.dtype("<i8")
-_FLOAT = np.dtype("<f8")
+_INT = "<i8"
+_FLOAT = "<f8"
 _FLOAT_COLUMNS = ("cash", "equity", "gross_exposure")
 
 
@@ -58,6 +60,8 @@ class EquityColumns(NamedTuple):
 
 def encode_blocks(curve: EquityColumns) -> Iterator[dict[str, Any]]:
     """Yield the ``equity_blocks`` rows of ``curve`` (without ``run_id``), block by block."""
+    import numpy as np
+
     for block, start in enumerate(range(0, len(curve.ts_event), EQUITY_BLOCK_ROWS)):
         end = start + EQUITY_BLOCK_ROWS
         row: dict[str, Any] = {
@@ -76,6 +80,8 @@ def decode_blocks(rows: Sequence[Mapping[str, Any]]) -> EquityColumns:
     Raises:
         ValueError: A block's bytes do not hold its ``rows`` values (a damaged store).
     """
+    import numpy as np
+
     columns: dict[str, list[np.ndarray]] = {name: [] for name in EquityColumns._fields}
     for row in rows:
         for name in EquityColumns._fields:
@@ -110,6 +116,8 @@ def with_block_rows(
 
 def with_row_columns(curve: EquityColumns, rows: Sequence[Mapping[str, Any]]) -> EquityColumns:
     """Return a run's decoded blocks plus its ``equity`` table rows, as columns by time."""
+    import numpy as np
+
     if not rows:
         return curve
     merged = [

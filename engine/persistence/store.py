@@ -50,7 +50,6 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from engine.errors import (
     PersistenceError,
-    QueryError,
     RunLookupError,
     StoreOpenError,
 )
@@ -61,6 +60,13 @@ from engine.persistence.bulk import (
     insert_children,
     with_block_rows,
     with_row_columns,
+)
+from engine.persistence.query import (
+    OPERATORS,
+    check_field,
+    field_names,
+    field_value,
+    matches,
 )
 from engine.persistence.schema import (
     SCHEMA_VERSION,
@@ -102,20 +108,6 @@ RUN_SUMMARY_COLUMNS = (
     "symbols",
     "created_at",
     "bars",
-    "final_equity",
-    "total_return",
-    "sharpe",
-    "max_drawdown",
-    "num_trades",
-)
-#: Short names accepted by ``--where`` and ``--sort`` (the column header `runs list` shows).
-FIELD_ALIASES = {"trades": "num_trades", "return": "total_return", "max_dd": "max_drawdown"}
-_QUERYABLE_COLUMNS = (
-    "created_at",
-    "start_ns",
-    "end_ns",
-    "bars",
-    "initial_cash",
     "final_equity",
     "total_return",
     "sharpe",
@@ -292,9 +284,9 @@ class RunStore:
             query = query.where(runs.c.status == "complete")
         all_rows = [_decode(row) for row in self._rows(query)]
         names = [name for name, _, _ in conditions]
-        known = _field_names(all_rows)
+        known = field_names(all_rows)
         for name in [*names, sort]:
-            _check_field(name, known, have_runs=bool(all_rows))
+            check_field(name, known, have_runs=bool(all_rows))
         rows = []
         for row in sorted(all_rows, key=lambda r: (r["created_at"], r["run_id"]), reverse=True):
             if strategy and strategy.lower() not in row["strategy"].lower():
@@ -305,7 +297,7 @@ class RunStore:
                 continue
             if symbol and symbol.lower() not in row["symbols"].lower().split(","):
                 continue
-            if all(_matches(field_value(row, name), op, value) for name, op, value in conditions):
+            if all(matches(field_value(row, name), op, value) for name, op, value in conditions):
                 rows.append(row)
         present = [r for r in rows if isinstance(field_value(r, sort), int | float | str)]
         missing = [r for r in rows if not isinstance(field_value(r, sort), int | float | str)]
@@ -534,59 +526,6 @@ def _decode(row: dict[str, Any], *, keep_config: bool = False) -> dict[str, Any]
     if not keep_config:
         row.pop("config_toml", None)
     return row
-
-
-def field_value(row: Mapping[str, Any], name: str) -> Any:
-    """Return a run's value of ``name``: a column, a metric, a parameter or an alias."""
-    name = FIELD_ALIASES.get(name, name)
-    if name.startswith("params."):
-        value = row["params"].get(name.removeprefix("params."))
-    elif name in _QUERYABLE_COLUMNS:
-        value = row[name]
-    elif name in row["metrics"]:
-        value = row["metrics"][name]
-    else:
-        value = row["params"].get(name)
-    return value if not isinstance(value, bool) else int(value)
-
-
-def _field_names(rows: Sequence[Mapping[str, Any]]) -> set[str]:
-    names = set(_QUERYABLE_COLUMNS) | set(FIELD_ALIASES)
-    for row in rows:
-        names.update(row["metrics"])
-        names.update(row["params"])
-        names.update(f"params.{key}" for key in row["params"])
-    return names
-
-
-def _check_field(name: str, known: set[str], *, have_runs: bool) -> None:
-    if name in known:
-        return
-    close = difflib.get_close_matches(name, sorted(known), n=3)
-    if not have_runs and not close:  # an empty store cannot know its metrics' names yet
-        return
-    hint = f"; did you mean {' or '.join(close)}?" if close else ""
-    raise QueryError(
-        f"unknown field {name!r}: not a column, metric or strategy parameter of any stored "
-        f"run{hint} (e.g. sharpe, total_return, trades, or a parameter such as fast)"
-    )
-
-
-_OPERATORS = {
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-}
-OPERATORS = tuple(_OPERATORS)
-
-
-def _matches(actual: Any, op: str, expected: float) -> bool:
-    if not isinstance(actual, int | float):
-        return False
-    return bool(_OPERATORS[op](actual, expected))
 
 
 def check_db_url(url: str | None) -> str:

@@ -29,12 +29,15 @@ def version_3_store(url: str) -> None:
     engine.dispose()
 
 
-def test_version_3_upgrades_to_5_keeping_paper_accounts(tmp_path: Path) -> None:
+def test_version_3_upgrades_to_the_current_version_keeping_paper_accounts(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'v3.db'}"
     version_3_store(url)
     store = RunStore(url)
     with store.engine.connect() as conn:
-        assert conn.execute(select(schema_module.schema_version.c.version)).scalar() == 5
+        assert (
+            conn.execute(select(schema_module.schema_version.c.version)).scalar()
+            == schema_module.SCHEMA_VERSION
+        )
         assert {"live_accounts", "live_orders", "live_fills"} <= set(
             inspect(conn).get_table_names()
         )

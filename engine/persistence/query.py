@@ -1,0 +1,93 @@
+"""Filtering and sorting stored runs by a column, a metric or a strategy parameter.
+
+In: decoded `runs` rows (`RunStore.query_runs` decodes ``metrics`` and ``params``) and the
+names and operators of ``kestrel runs list --where/--sort``. Out: a row's value of a field
+(`field_value`), whether it meets a condition (`matches`), the field names the rows know
+(`field_names`) and a `QueryError` with "did you mean" for an unknown one (`check_field`).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from engine.errors import QueryError
+
+__all__ = [
+    "FIELD_ALIASES",
+    "OPERATORS",
+    "QUERYABLE_COLUMNS",
+    "check_field",
+    "field_names",
+    "field_value",
+    "matches",
+]
+
+#: Short names accepted by ``--where`` and ``--sort`` (the column header `runs list` shows).
+FIELD_ALIASES = {"trades": "num_trades", "return": "total_return", "max_dd": "max_drawdown"}
+QUERYABLE_COLUMNS = (
+    "created_at",
+    "start_ns",
+    "end_ns",
+    "bars",
+    "initial_cash",
+    "final_equity",
+    "total_return",
+    "sharpe",
+    "max_drawdown",
+    "num_trades",
+)
+
+
+def field_value(row: Mapping[str, Any], name: str) -> Any:
+    """Return a run's value of ``name``: a column, a metric, a parameter or an alias."""
+    name = FIELD_ALIASES.get(name, name)
+    if name.startswith("params."):
+        value = row["params"].get(name.removeprefix("params."))
+    elif name in QUERYABLE_COLUMNS:
+        value = row[name]
+    elif name in row["metrics"]:
+        value = row["metrics"][name]
+    else:
+        value = row["params"].get(name)
+    return value if not isinstance(value, bool) else int(value)
+
+
+def field_names(rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    names = set(QUERYABLE_COLUMNS) | set(FIELD_ALIASES)
+    for row in rows:
+        names.update(row["metrics"])
+        names.update(row["params"])
+        names.update(f"params.{key}" for key in row["params"])
+    return names
+
+
+def check_field(name: str, known: set[str], *, have_runs: bool) -> None:
+    if name in known:
+        return
+    close = difflib.get_close_matches(name, sorted(known), n=3)
+    if not have_runs and not close:  # an empty store cannot know its metrics' names yet
+        return
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    raise QueryError(
+        f"unknown field {name!r}: not a column, metric or strategy parameter of any stored "
+        f"run{hint} (e.g. sharpe, total_return, trades, or a parameter such as fast)"
+    )
+
+
+_OPERATORS = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+OPERATORS = tuple(_OPERATORS)
+
+
+def matches(actual: Any, op: str, expected: float) -> bool:
+    if not isinstance(actual, int | float):
+        return False
+    return bool(_OPERATORS[op](actual, expected))
