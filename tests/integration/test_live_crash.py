@@ -3,7 +3,7 @@ the positions the store derives equal the exchange's wallet (issue 15).
 
 The local exchange runs in this process at a fixed speed (4 hourly bars a second over 500
 bars), so it keeps trading (filling resting orders, moving on) while the node is down. The
-node trades a fast SMA crossover and is killed after a random 1-8 s — in its imports, its
+node trades a fast SMA crossover and is killed after a random 1-4 s — in its imports, its
 reconciliation, between an order's row and its answer, mid-bar — and restarted each time.
 At the end an in-process reconciliation (its clock past the "never placed" window) must
 account for every order and fill. A second test asks a running node to flatten and halt
@@ -97,7 +97,7 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(tmp_path: Path) -> 
                 _command(config, local.urls["http"], db, log),
                 cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             )  # fmt: skip
-            time.sleep(rng.uniform(1.0, 8.0))
+            time.sleep(rng.uniform(1.0, 4.0))
             if proc.poll() is not None:  # it may only end on an error: show it
                 pytest.fail(proc.stderr.read().decode() if proc.stderr else "ended early")
             proc.kill()

@@ -5,7 +5,9 @@ pyproject.toml so a strategy is covered before the package is reinstalled) runs 
 data and on prefixes of it; the orders requested and the fills applied up to the cut must
 be identical, field for field. Single-symbol strategies run on BTC/USDT hourly with their
 default parameters; the multi-symbol ones on the symbols they need (`SYMBOLS`), with
-``PARAMS`` where the defaults do not trade this sample.
+``PARAMS`` where the defaults do not trade this sample. A strategy that needs a config
+section of its own (``[ml]``) runs the same cut test on its shipped config in
+`tests.integration.test_strategy_library` (`OWN_CONFIG`, checked below).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ SYMBOLS = {
     "basket": ("ETH/USDT", "BTC/USDT", "SOL/USDT"),
     "xs_momentum": ("BTC/USDT", "ETH/USDT", "SOL/USDT"),
 }
+# strategy -> its shipped config, whose truncation case in test_strategy_library covers it
+OWN_CONFIG = {"ml_signal": "ml_signal_btc"}
 # the basket's 5% test admits no 30-day window of this sample (no order to compare)
 PARAMS: dict[str, dict[str, object]] = {"basket": {"window": 240, "significance": 0.1}}
 
@@ -59,7 +63,17 @@ def run(name: str, frames: list[BarFrame]) -> tuple[list[dict[str, object]], lis
     return orders, list(result.recorder.fills)
 
 
-@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_strategies_with_their_own_config_are_cut_on_it() -> None:
+    from tests.integration.test_strategy_library import TRUNCATION_CASES
+
+    for name, config in OWN_CONFIG.items():
+        assert name in SHIPPED
+        assert (config, {}) in TRUNCATION_CASES
+        text = (REPO / "configs" / f"{config}.toml").read_text()
+        assert SHIPPED[name] in text
+
+
+@pytest.mark.parametrize("name", sorted(set(SHIPPED) - set(OWN_CONFIG)))
 def test_truncating_data_changes_no_earlier_decision(
     name: str, binance: dict[str, BarFrame]
 ) -> None:
