@@ -32,6 +32,7 @@ from engine.cli_optimize import register as register_optimize_command
 from engine.cli_paper import register as register_paper_command
 from engine.cli_report import open_store
 from engine.cli_report import register as register_report_commands
+from engine.cli_sweeps import register as register_sweeps_commands
 from engine.cli_warmup import register as register_warmup_command
 from engine.config import load_config
 from engine.errors import (
@@ -296,6 +297,7 @@ register_exchange_commands(app, data_app)
 register_paper_command(app)
 register_ml_commands(app)
 register_optimize_command(app)
+register_sweeps_commands(app)
 register_live_commands(app)
 register_warmup_command(app)
 

@@ -30,6 +30,8 @@ from engine.paths import project_root
 
 __all__ = ["register"]
 
+EVALUATION_FILES = ("evaluation.html", "evaluation.json")  # what `ml evaluate` writes
+
 console = Console(highlight=False, width=160)
 ml_app = typer.Typer(help="Machine-learning signals: train and evaluate the [ml] model.")
 
@@ -92,11 +94,15 @@ def evaluate_command(
     from engine.ml.dataset import load_dataset
     from engine.ml.evaluate import evaluate
     from engine.ml.page import render_evaluation
+    from engine.report.ownership import check_output_folder, is_kestrel_json
 
     run = _load(config, overrides)
+    folder = out or project_root(run.base_dir) / "backtests" / "ml" / run.run.name
+    # an earlier evaluation's folder is replaced; a folder holding anything else is refused
+    ours = is_kestrel_json(("folds", "calibration", "importances"))
+    check_output_folder(folder, EVALUATION_FILES, "evaluation.json", ours, "--out")
     data, ml = load_dataset(run)
     ev = evaluate(data, ml, run.run.seed)
-    folder = out or project_root(run.base_dir) / "backtests" / "ml" / run.run.name
     folder.mkdir(parents=True, exist_ok=True)
     majority = max(ev.base_rate, 1.0 - ev.base_rate)
     verdict = (

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import operator
 import os
 import sys
 from collections.abc import Sequence
@@ -37,9 +36,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from engine.cli_report import open_store, parse_condition
 from engine.config import RunConfig, dump_config, load_config
-from engine.errors import Interrupted, QueryError, UsageError, did_you_mean
+from engine.errors import Interrupted, UsageError
 from engine.paths import project_root
 
 if TYPE_CHECKING:
@@ -49,16 +47,12 @@ if TYPE_CHECKING:
     from engine.optimize.space import Constraint
     from engine.optimize.sweep import SweepOutcome
     from engine.optimize.trial import TrialResult
-    from engine.optimize.walkforward import (
-        WalkForward,
-    )
-    from engine.persistence import RunStore
     from engine.persistence.sweeps import SweepStore
 
 __all__ = ["optimize", "register"]
 
 
-def _console() -> Console:
+def sweep_console() -> Console:
     return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 
@@ -110,6 +104,7 @@ def optimize(
     from engine.persistence import RunStore
     from engine.persistence.store import check_db_url
     from engine.persistence.sweeps import SweepStore
+    from engine.report.ownership import check_replaceable, is_kestrel_page
     from engine.strategy import load_strategy_class
 
     run_config = load_config(config, overrides or [])
@@ -129,6 +124,8 @@ def optimize(
     sweeps = SweepStore(store)
     config_toml = _config_toml(run_config)
     sweep = sweep_id(run_config.run.name, config_toml, spec)
+    target = html or out_root / "sweeps" / f"{sweep}.html"
+    check_replaceable(target, "--html" if html else "sweep page", is_kestrel_page)  # before trials
     existing = sweeps.get_sweep(sweep)
     if existing is not None and not resume:
         count = len(sweeps.trials(sweep))
@@ -145,6 +142,7 @@ def optimize(
                 "created_at": datetime.now(tz=UTC).isoformat(),
                 "config_toml": config_toml,
                 "spec_json": _json(spec.as_json()),
+                "base_dir": str(Path(run_config.base_dir).resolve()),
             }
         )
     stored = [result_from_row(r) for r in sweeps.trials(sweep, with_returns=True)]
@@ -158,14 +156,13 @@ def optimize(
         )
         if not store_returns:
             sweeps.drop_returns(sweep)
-    _print_table(outcome.results, spec, top)
-    _print_guards(outcome.guards)
-    target = html or out_root / "sweeps" / f"{sweep}.html"
+    print_trials(outcome.results, spec, top)
+    print_guards(outcome.guards)
     page = _write_page(outcome, spec, sweep, run_config.strategy.path, target)
-    _keep_best(outcome.results, spec, keep_best, run_config, store, out_root)
-    _console().print(f"page: {page}", markup=False)
-    _console().print(f"sweep: {sweep} ({len(outcome.results)} trials)", markup=False)
-    _console().print(f"stored in: {store.display_url}", markup=False)
+    _keep_best(outcome.results, spec, keep_best, run_config, sweep, sweeps, out_root)
+    sweep_console().print(f"page: {page}", markup=False)
+    sweep_console().print(f"sweep: {sweep} ({len(outcome.results)} trials)", markup=False)
+    sweep_console().print(f"stored in: {store.display_url}", markup=False)
 
 
 def _run(
@@ -255,7 +252,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def _cell(value: Any, percent: bool = False) -> str:
+def format_cell(value: Any, percent: bool = False) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -263,7 +260,7 @@ def _cell(value: Any, percent: bool = False) -> str:
     return f"{value * 100:.2f}%" if percent else f"{value:.4g}"
 
 
-def _print_table(results: Sequence[TrialResult], spec: SweepSpec, top: int) -> None:
+def print_trials(results: Sequence[TrialResult], spec: SweepSpec, top: int) -> None:
     from engine.optimize.search import rank
     from engine.optimize.trial import COMPLETE
 
@@ -280,36 +277,38 @@ def _print_table(results: Sequence[TrialResult], spec: SweepSpec, top: int) -> N
         table.add_row(
             str(place),
             str(result.number),
-            *(_cell(result.params.get(n)) for n in names),
-            *(_cell(result.value(o)) for o in spec.objectives),
-            _cell(metrics.get("total_return"), percent=True),
-            _cell(metrics.get("max_drawdown"), percent=True),
-            _cell(metrics.get("num_trades")),
+            *(format_cell(result.params.get(n)) for n in names),
+            *(format_cell(result.value(o)) for o in spec.objectives),
+            format_cell(metrics.get("total_return"), percent=True),
+            format_cell(metrics.get("max_drawdown"), percent=True),
+            format_cell(metrics.get("num_trades")),
             status,
         )
-    _console().print(table)
+    sweep_console().print(table)
     failed = [r for r in results if r.status != COMPLETE]
     if failed:
-        _console().print(f"{len(failed)} trials did not complete (status and error stored)")
+        sweep_console().print(f"{len(failed)} trials did not complete (status and error stored)")
 
 
-def _print_guards(guards: dict[str, Any]) -> None:
+def print_guards(guards: dict[str, Any]) -> None:
+    """Print a sweep's deflated Sharpe ratio and probability of backtest overfitting."""
     dsr, pbo = guards.get("dsr"), guards.get("pbo")
-    out = _console()
+    out = sweep_console()
+    cell = format_cell
     if not dsr:
         out.print(f"overfitting guards: not available ({guards.get('reason', 'no data')})")
         return
     out.print(
-        f"deflated Sharpe ratio of trial {guards['chosen']}: {_cell(dsr['deflated_sharpe'])} "
-        f"(per-day SR {_cell(dsr['sharpe'])} vs expected max {_cell(dsr['expected_max_sharpe'])}"
-        f" of {dsr['trials']} trials, SR variance {_cell(dsr['sharpe_variance'])})",
+        f"deflated Sharpe ratio of trial {guards['chosen']}: {cell(dsr['deflated_sharpe'])} "
+        f"(per-day SR {cell(dsr['sharpe'])} vs expected max {cell(dsr['expected_max_sharpe'])}"
+        f" of {dsr['trials']} trials, SR variance {cell(dsr['sharpe_variance'])})",
         markup=False,
     )
     if pbo and pbo.get("pbo") is not None:
         out.print(
             f"probability of backtest overfitting (CSCV, {pbo['blocks']} blocks, "
-            f"{pbo['splits']} splits): {_cell(pbo['pbo'])}; best in-sample loses out of "
-            f"sample in {_cell(pbo['prob_oos_loss'] * 100)}% of splits",
+            f"{pbo['splits']} splits): {format_cell(pbo['pbo'])}; best in-sample loses out of "
+            f"sample in {format_cell(pbo['prob_oos_loss'] * 100)}% of splits",
             markup=False,
         )
     elif pbo:
@@ -321,18 +320,36 @@ def _keep_best(
     spec: SweepSpec,
     count: int,
     config: Any,
-    store: RunStore,
+    sweep: str,
+    sweeps: SweepStore,
     out_root: Path,
 ) -> None:
+    """Write and store the full runs of the best ``count`` trials, each linked to its trial.
+
+    A trial whose run is stored already (an earlier ``--keep-best``) is not run again. Each
+    report's deflated Sharpe ratio counts the sweep's trials (the run was picked among them).
+    """
     from engine.optimize.search import rank
     from engine.optimize.trial import COMPLETE, trial_config
     from engine.runtime import finish_run, run_backtest
 
+    kept = sweeps.kept_runs(sweep)
     best = [r for r in rank(results, spec) if r.status == COMPLETE][:count]
     for result in best:
-        run = run_backtest(trial_config(config, result.params))
-        run_id, folder = finish_run(run, out_dir=None, store=store, out_root=out_root)
-        _console().print(f"trial {result.number}: run {run_id} in {folder}", markup=False)
+        existing = kept.get(result.number)
+        run = sweeps.store.get_run(existing) if existing else None
+        if run is not None:
+            sweep_console().print(
+                f"trial {result.number}: run {existing} in {run['artifacts_dir']} (kept before)",
+                markup=False,
+            )
+            continue
+        backtest = run_backtest(trial_config(config, result.params))
+        run_id, folder = finish_run(
+            backtest, out_dir=None, store=sweeps.store, out_root=out_root, trials=len(results)
+        )
+        sweeps.link_run(sweep, result.number, run_id)
+        sweep_console().print(f"trial {result.number}: run {run_id} in {folder}", markup=False)
 
 
 def _write_page(
@@ -377,19 +394,38 @@ def walkforward(
     address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
     workers: Annotated[int | None, typer.Option(help="Processes (default: every core).")] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Folder (default backtests/walkforward/<name>).")
+        Path | None,
+        typer.Option("--out", help="Folder (default backtests/walkforward/<analysis id>)."),
     ] = None,
     overrides: Annotated[
         list[str] | None, typer.Option("--set", help="Override a config value: key=value.")
     ] = None,
+    db: Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the run store.")] = None,
 ) -> None:
-    """Optimize on rolling/anchored in-sample windows; trade each choice out of sample."""
+    """Optimize on rolling/anchored in-sample windows; trade each choice out of sample.
+
+    The analysis is stored in the run store (``kestrel sweeps list`` / ``sweeps show ID``;
+    the same config, search and windows replace it) and written to ``--out``: the stitched
+    out-of-sample curve, ``walkforward.json`` and a report page.
+    """
     from engine.feeds import BarFrame
     from engine.optimize.executors import make_executor
     from engine.optimize.search import SweepSpec
     from engine.optimize.space import parse_constraint, parse_param
     from engine.optimize.trial import SweepData
-    from engine.optimize.walkforward import plan_windows, walk_forward, write_walkforward
+    from engine.optimize.walkforward import (
+        check_folder,
+        plan_json,
+        plan_windows,
+        stored_row,
+        summary_json,
+        walk_forward,
+        walkforward_id,
+        write_walkforward,
+    )
+    from engine.persistence import RunStore
+    from engine.persistence.store import check_db_url
+    from engine.persistence.sweeps import SweepStore
     from engine.strategy import load_strategy_class
 
     run_config = load_config(config, overrides or [])
@@ -400,6 +436,14 @@ def walkforward(
     rule = parse_constraint(constraint, names) if constraint else None
     bars = next(f for f in SweepData.load(run_config).frames if isinstance(f, BarFrame))
     windows = plan_windows(len(bars), in_sample, out_of_sample, scheme)
+    out_root = project_root(run_config.base_dir) / "backtests"
+    db_url = check_db_url(db or os.environ.get("KESTREL_DB_URL") or _default_db(out_root))
+    config_toml = _config_toml(run_config)
+    plan = plan_json(spec, scheme, in_sample, out_of_sample)
+    analysis = walkforward_id(run_config.run.name, config_toml, plan)
+    folder = out or out_root / "walkforward" / analysis
+    check_folder(folder, "--out" if out else "walk-forward folder")
+    sweeps = SweepStore(RunStore(db_url))  # a bad store fails before hours of trials
     result = walk_forward(
         run_config,
         spec,
@@ -407,123 +451,67 @@ def walkforward(
         lambda window_config: make_executor(executor, window_config, workers, address),
         rule,
     )
-    folder = out or project_root(run_config.base_dir) / "backtests" / "walkforward" / (
-        run_config.run.name
-    )
-    _print_walkforward(result, spec)
+    print_walkforward(summary_json(result), spec.objectives[0])
     written = write_walkforward(result, run_config, folder)
-    _console().print(f"artifacts: {folder} ({', '.join(p.name for p in written)})", markup=False)
+    created = datetime.now(tz=UTC).isoformat()
+    sweeps.save_walkforward(
+        stored_row(
+            result, run_config, config_toml=config_toml, plan=plan, created_at=created,
+            folder=folder,
+        )
+    )  # fmt: skip
+    out_console = sweep_console()
+    out_console.print(f"artifacts: {folder} ({', '.join(p.name for p in written)})", markup=False)
+    out_console.print(f"walk-forward: {analysis}", markup=False)
+    out_console.print(f"stored in: {sweeps.store.display_url}", markup=False)
 
 
-def _print_walkforward(result: WalkForward, spec: SweepSpec) -> None:
-    table = Table(
-        title=f"walk-forward: {len(result.windows)} windows, chosen by {spec.objectives[0]}"
-    )
+def print_walkforward(summary: dict[str, Any], objective: str) -> None:
+    """Print a walk-forward analysis from its JSON form (`walkforward.summary_json`)."""
+    windows = summary["windows"]
+    table = Table(title=f"walk-forward: {len(windows)} windows, chosen by {objective}")
     for column in ("window", "in-sample", "out-of-sample", "params", "IS", "OOS", "OOS return"):
         table.add_column(column, justify="right")
-    objective = spec.objectives[0]
-    for row in result.windows:
-        inside, outside = row.is_metrics or {}, row.oos_metrics or {}
+    for row in windows:
+        inside, outside = row["is_metrics"] or {}, row["oos_metrics"] or {}
+        params = row["params"]
         table.add_row(
-            str(row.window.index),
-            f"{row.is_start[:10]} → {row.is_end[:10]}",
-            f"{row.oos_start[:10]} → {row.oos_end[:10]}",
-            "—" if row.params is None else ", ".join(f"{k}={v}" for k, v in row.params.items()),
-            _cell(inside.get(objective)),
-            _cell(outside.get(objective)),
-            _cell(outside.get("total_return"), percent=True),
+            str(row["index"]),
+            f"{row['is_start'][:10]} → {row['is_end'][:10]}",
+            f"{row['oos_start'][:10]} → {row['oos_end'][:10]}",
+            "—" if params is None else ", ".join(f"{k}={v}" for k, v in params.items()),
+            format_cell(inside.get(objective)),
+            format_cell(outside.get(objective)),
+            format_cell(outside.get("total_return"), percent=True),
         )
-    out = _console()
+    out = sweep_console()
     out.print(table)
-    metrics = result.metrics
+    idle = [str(row["index"]) for row in windows if row["params"] is None]
+    if idle:
+        out.print(
+            f"window{'s' if len(idle) > 1 else ''} {', '.join(idle)} chose nothing (no in-sample "
+            f"trial gave {objective} a value): cash held through their out-of-sample bars",
+            markup=False,
+        )
+    metrics = summary["metrics"]
     out.print(
-        f"stitched out-of-sample: return {_cell(metrics.get('total_return'), percent=True)}, "
-        f"Sharpe {_cell(metrics.get('sharpe'))}, max drawdown "
-        f"{_cell(metrics.get('max_drawdown'), percent=True)}, trades "
-        f"{_cell(metrics.get('num_trades'))}",
+        f"stitched out-of-sample: return {format_cell(metrics.get('total_return'), percent=True)}, "
+        f"Sharpe {format_cell(metrics.get('sharpe'))}, max drawdown "
+        f"{format_cell(metrics.get('max_drawdown'), percent=True)}, trades "
+        f"{format_cell(metrics.get('num_trades'))}",
         markup=False,
     )
-    out.print(f"walk-forward efficiency (OOS / IS CAGR): {_cell(result.efficiency)}", markup=False)
-    for name, figures in result.stability.items():
+    efficiency = format_cell(summary["efficiency"])
+    out.print(f"walk-forward efficiency (OOS / IS CAGR): {efficiency}", markup=False)
+    for name, figures in summary["stability"].items():
         out.print(
             f"{name}: chosen {figures['values']}, {figures['changes']} changes, "
-            f"coefficient of variation {_cell(figures['cv'])}",
+            f"coefficient of variation {format_cell(figures['cv'])}",
             markup=False,
         )
 
 
-sweeps_app = typer.Typer(help="List stored parameter sweeps and show their trials.")
-_COMPARE = {
-    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-    "==": operator.eq, "!=": operator.ne,
-}  # fmt: skip
-
-
-@sweeps_app.command("list")
-def sweeps_list(
-    db: Annotated[str | None, typer.Option("--db", help="Run store URL.")] = None,
-) -> None:
-    """List the stored sweeps, newest first."""
-    from engine.persistence.sweeps import SweepStore
-
-    table = Table()
-    for column in ("sweep", "name", "created", "status", "trials"):
-        table.add_column(column)
-    for row in SweepStore(open_store(db)).list_sweeps():
-        table.add_row(
-            row["sweep_id"], row["name"], row["created_at"][:19], row["status"], str(row["trials"])
-        )
-    _console().print(table)
-
-
-@sweeps_app.command("show")
-def sweeps_show(
-    sweep: Annotated[str, typer.Argument(help="Sweep id (or a unique prefix).")],
-    where: Annotated[
-        list[str] | None,
-        typer.Option("--where", help="Keep trials where PARAM_OR_METRIC OP NUMBER (repeatable)."),
-    ] = None,
-    top: Annotated[int, typer.Option(help="Rows of the ranked table.")] = 20,
-    db: Annotated[str | None, typer.Option("--db", help="Run store URL.")] = None,
-) -> None:
-    """Show a sweep's trials best first (filtered by parameters or metrics) and its guards."""
-    from engine.optimize.search import SweepSpec, result_from_row
-    from engine.optimize.space import ParamSpec
-    from engine.persistence.sweeps import SweepStore
-
-    sweeps = SweepStore(open_store(db))
-    row = sweeps.get_sweep(sweeps.resolve_id(sweep))
-    assert row is not None  # just resolved
-    stored = row["spec"]
-    params = tuple(
-        ParamSpec(p["name"], tuple(p["values"]), p["low"], p["high"], p["step"])
-        for p in stored["params"]
-    )
-    spec = SweepSpec(
-        params, tuple(stored["objectives"]), stored["method"],
-        None if stored["method"] == "grid" else stored["trials"], stored["seed"],
-        stored["constraint"],
-    )  # fmt: skip
-    results = [result_from_row(r) for r in sweeps.trials(row["sweep_id"])]
-    for text in where or []:
-        name, op, value = parse_condition(text)
-        known = {*(p.name for p in params), *(k for r in results for k in (r.metrics or {}))}
-        if name not in known:
-            raise QueryError(f"--where {text!r}: no parameter or metric {name!r}"
-                             f"{did_you_mean(name, known)}")  # fmt: skip
-        results = [r for r in results if _holds(r, name, op, value)]
-    _console().print(f"sweep: {row['sweep_id']} ({row['status']})", markup=False)
-    _print_table(results, spec, top)
-    _print_guards(row["guards"] or {"reason": "the sweep has not finished"})
-
-
-def _holds(result: TrialResult, name: str, op: str, value: float) -> bool:
-    found = result.params.get(name, (result.metrics or {}).get(name))
-    return isinstance(found, int | float) and bool(_COMPARE[op](found, value))
-
-
 def register(app: typer.Typer) -> None:
-    """Add ``optimize``, ``walkforward`` and ``sweeps list|show`` to ``app``."""
+    """Add ``optimize`` and ``walkforward`` to ``app`` (``sweeps``: `engine.cli_sweeps`)."""
     app.command("optimize")(optimize)
     app.command("walkforward")(walkforward)
-    app.add_typer(sweeps_app, name="sweeps")

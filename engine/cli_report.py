@@ -32,6 +32,7 @@ from engine.errors import (
 )
 from engine.paths import nearby_hint, project_root
 from engine.report.assets import ASSETS_DIR, INLINE, stale_temporaries
+from engine.report.ownership import check_replaceable, is_kestrel_page
 from engine.report.run_folder import (
     check_complete,
     is_safe_run_id,
@@ -42,6 +43,7 @@ from engine.report.run_folder import (
 
 if TYPE_CHECKING:  # SQLAlchemy, numpy, pandas and plotly load inside the commands
     from engine.persistence import RunStore
+    from engine.persistence.sweeps import SweepStore
     from engine.report.compare import RunSeries
 
 __all__ = ["open_store", "parse_condition", "project_backtests", "register"]
@@ -219,17 +221,31 @@ def runs_list(
     show_all: Annotated[
         bool, typer.Option("--all", help="Also runs being written or left by a crash.")
     ] = False,
+    sweep: Annotated[
+        str | None,
+        typer.Option(help="List this sweep's trials instead (id or its unique beginning)."),
+    ] = None,
 ) -> None:
     """List stored runs (newest first), with filters and sorting.
 
     Fields for ``--where`` and ``--sort``: the columns shown (``trades`` is the trade
     count), any metric in ``metrics.json`` and any strategy parameter (``fast`` or
-    ``params.fast``). An unknown field is an error with "did you mean".
+    ``params.fast``). An unknown field is an error with "did you mean". A run that is a
+    sweep trial's full run (``optimize --keep-best``) shows ``<sweep>#<trial>``.
+
+    ``--sweep ID`` lists that sweep's trials as rows instead — every trial, not only those
+    with a full run — filtered and sorted the same way (``--sort sharpe``, ``--where
+    'fast>10'``); ``kestrel sweeps best ID --open`` opens the best one's report.
     """
     from engine.persistence.query import FIELD_ALIASES, field_value
+    from engine.persistence.sweeps import SweepStore
 
     conditions = [parse_condition(text) for text in where or []]
-    rows = open_store(db).query_runs(
+    store = open_store(db)
+    if sweep is not None:
+        _list_trials(SweepStore(store), sweep, conditions, sort, not ascending, limit)
+        return
+    rows = store.query_runs(
         strategy=strategy,
         symbol=symbol,
         since=since,
@@ -243,8 +259,11 @@ def runs_list(
     if not rows:
         console.print("no matching runs: run `kestrel backtest CONFIG` or loosen the filters")
         return
+    trials = SweepStore(store).sweeps_of_runs([row["run_id"] for row in rows])
     columns = ["run id", "strategy", "symbols", "created", "bars", "return", "sharpe", "max dd"]
     table = Table(*columns, "trades", *(["status"] if show_all else []))
+    if trials:
+        table.add_column("sweep trial")
     shown = {"created_at", "total_return", "sharpe", "max_drawdown", "num_trades", "bars"}
     extra = FIELD_ALIASES.get(sort, sort) not in shown
     if extra:
@@ -262,9 +281,80 @@ def runs_list(
             str(row["num_trades"]),
             *([row["status"]] if show_all else []),
         ]
+        if trials:
+            found = trials.get(row["run_id"])
+            cells.append(f"{found[0]}#{found[1]}" if found else "")
         if extra:
             value = field_value(row, sort)
             cells.append(_fmt_num(value) if isinstance(value, int | float) else str(value or "—"))
+        table.add_row(*cells)
+    console.print(table)
+
+
+def _list_trials(
+    sweeps: SweepStore,
+    text: str,
+    conditions: list[tuple[str, str, float]],
+    sort: str,
+    descending: bool,
+    limit: int,
+) -> None:
+    """Print a sweep's trials as `runs list` rows (``--sweep``)."""
+    from engine.persistence.query import (
+        FIELD_ALIASES,
+        QUERYABLE_COLUMNS,
+        check_field,
+        field_names,
+        field_value,
+    )
+    from engine.persistence.query import matches as holds
+
+    sweep_id = sweeps.resolve_id(text)
+    kept = sweeps.kept_runs(sweep_id)
+    rows = [
+        {
+            "trial": t["trial"],
+            "params": t["params"],
+            "metrics": t["metrics"] or {},
+            "status": t["status"],
+            **{column: (t["metrics"] or {}).get(column) for column in QUERYABLE_COLUMNS},
+        }
+        for t in sweeps.trials(sweep_id)
+    ]
+    known = field_names(rows) | {"trial"}
+    sort = "trial" if sort == "created_at" else sort  # trials have no creation time
+    for name, _, _ in conditions:
+        check_field(name, known, have_runs=bool(rows))
+    check_field(sort, known, have_runs=bool(rows))
+
+    def value(row: dict[str, Any], name: str) -> Any:
+        return row["trial"] if name == "trial" else field_value(row, name)
+
+    rows = [r for r in rows if all(holds(value(r, n), op, v) for n, op, v in conditions)]
+    numbers = [r for r in rows if isinstance(value(r, sort), int | float)]
+    numbers.sort(key=lambda r: value(r, sort), reverse=descending)
+    rows = (numbers + [r for r in rows if r not in numbers])[:limit]
+    names = sorted({k for r in rows for k in r["params"]})
+    table = Table("trial", *names, "return", "sharpe", "max dd", "trades", "status", "full run",
+                  title=f"sweep {sweep_id}: {len(rows)} trials")  # fmt: skip
+    extra = FIELD_ALIASES.get(sort, sort) not in {"trial", "total_return", "sharpe",
+                                                  "max_drawdown", "num_trades", *names}  # fmt: skip
+    if extra:
+        table.add_column(sort)
+    for row in rows:
+        cells = [
+            str(row["trial"]),
+            *(str(row["params"].get(n, "")) for n in names),
+            _fmt_pct(row["total_return"]),
+            _fmt_num(row["sharpe"]),
+            _fmt_pct(row["max_drawdown"]),
+            "" if row["num_trades"] is None else str(row["num_trades"]),
+            row["status"],
+            kept.get(row["trial"], ""),
+        ]
+        if extra:
+            found = value(row, sort)
+            cells.append(_fmt_num(found) if isinstance(found, int | float) else str(found or "—"))
         table.add_row(*cells)
     console.print(table)
 
@@ -296,12 +386,18 @@ def _series(target: str, db: str | None) -> RunSeries:
 
 
 def runs_compare(
-    targets: Annotated[list[str], typer.Argument(help="Two or more run folders or run ids.")],
+    targets: Annotated[
+        list[str] | None, typer.Argument(help="Two or more run folders or run ids.")
+    ] = None,
     html: Annotated[
         Path | None,
         typer.Option(
             "--html", help="Comparison page (default <project root>/backtests/compare.html)."
         ),
+    ] = None,
+    sweep: Annotated[
+        str | None,
+        typer.Option(help="Also compare this sweep's full runs (--keep-best), best first."),
     ] = None,
     db: DbOption = None,
     self_contained: SelfContainedOption = False,
@@ -309,19 +405,38 @@ def runs_compare(
     """Print runs' metrics side by side and write one chart overlaying their equity."""
     from engine.report.compare import compare_rows, render_compare
 
+    targets = list(targets or [])
+    if sweep is not None:
+        targets += _sweep_runs(sweep, db)
     if len(targets) < 2:
         raise UsageError(
             f"runs compare needs at least two runs, got {len(targets)}: give two or more run "
-            "folders or run ids"
+            "folders or run ids (or --sweep ID with `optimize --keep-best 2` or more)"
         )
+    page = html if html is not None else project_backtests() / "compare.html"
+    check_replaceable(page, "--html" if html else "comparison page", is_kestrel_page)
     runs = [_series(target, db) for target in targets]
     table = Table("metric", *(run.run_id for run in runs), title="Run comparison")
     for label, values in compare_rows(runs):
         table.add_row(label, *values)
     console.print(table)
-    page = html if html is not None else project_backtests() / "compare.html"
     path = render_compare(runs, page, INLINE if self_contained else None)
     console.print(f"chart: {path}", markup=False)
+
+
+def _sweep_runs(text: str, db: str | None) -> list[str]:
+    """Return the run ids of a sweep's full runs, best trial first."""
+    from engine.optimize.search import SweepSpec, rank, result_from_row
+    from engine.persistence.sweeps import SweepStore
+
+    sweeps = SweepStore(open_store(db))
+    sweep_id = sweeps.resolve_id(text)
+    kept = sweeps.kept_runs(sweep_id)
+    row = sweeps.get_sweep(sweep_id)
+    assert row is not None  # just resolved
+    results = [result_from_row(r) for r in sweeps.trials(sweep_id)]
+    ranked = rank(results, SweepSpec.from_json(row["spec"]))
+    return [kept[r.number] for r in ranked if r.number in kept]
 
 
 def runs_export(

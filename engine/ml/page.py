@@ -16,6 +16,7 @@ from typing import Any
 from engine.feeds import format_timestamp
 from engine.ml.evaluate import Evaluation
 from engine.report.html import plotly_js
+from engine.report.ownership import GENERATOR_META
 from engine.report.page import STYLE
 
 __all__ = ["render_evaluation"]
@@ -124,7 +125,7 @@ def render_evaluation(ev: Evaluation, title: str, notes: list[str]) -> str:
         note_html += '<p class="note">Charts are not drawn: the plotly package is missing.</p>'
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>"
+        f"{GENERATOR_META}<title>{_e(title)}</title><style>{STYLE}</style></head><body>"
         f"<header><h1>{_e(title)}</h1>{note_html}</header><main>"
         f"<h2>Out-of-sample figures ({_e(ev.method)})</h2>"
         + _table("pooled over all test folds", ["figure", "value"], figures)

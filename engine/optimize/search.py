@@ -149,6 +149,19 @@ class SweepSpec:
             "constraint": self.constraint,
         }
 
+    @classmethod
+    def from_json(cls, stored: Mapping[str, Any]) -> SweepSpec:
+        """Return the spec `as_json` stored (a sweep row's ``spec``)."""
+        params = tuple(
+            ParamSpec(p["name"], tuple(p["values"]), p["low"], p["high"], p["step"])
+            for p in stored["params"]
+        )
+        budget = None if stored["method"] == "grid" else stored["trials"]
+        return cls(
+            params, tuple(stored["objectives"]), stored["method"], budget, stored["seed"],
+            stored["constraint"],
+        )  # fmt: skip
+
 
 def sweep_id(name: str, config_toml: str, spec: SweepSpec) -> str:
     """Return the sweep's id: the run name and a hash of the config and the spec."""

@@ -14,7 +14,11 @@ end (``end``: bars closed by then) at the close of IS bar ``b − 1``, and the O
 starts (``start``) at the open of bar ``b``; the choice is made before the OOS run exists.
 Each OOS window starts flat, with fresh indicators (its first bars are their warm-up),
 from the cash the previous OOS window ended with: the stitched curve is the OOS curves
-chained, each scaled by the stitched equity at its start.
+chained, each scaled by the stitched equity at its start. A window whose in-sample trials
+all failed or left the objective undefined (e.g. windows shorter than the strategy's
+warm-up: no trade, no Sharpe) chooses nothing and holds cash through its OOS bars — a flat
+stretch of the stitched curve, so every OOS bar is in it once; `walk_forward` refuses an
+analysis in which no window chose anything (`NothingChosenError`: there is no result).
 
 Walk-forward efficiency (Pardo): the mean OOS CAGR over the mean IS CAGR of the chosen
 parameters (None when the IS mean is not positive). Stability, per parameter: the values
@@ -25,10 +29,11 @@ the coefficient of variation (std / |mean|, ddof 0).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,20 +47,36 @@ from engine.optimize.executors import Executor
 from engine.optimize.search import SweepSpec, plan, rank
 from engine.optimize.space import Constraint
 from engine.optimize.trial import COMPLETE, SweepData, trial_config
+from engine.report.assets import ASSETS_DIR
 from engine.report.compare import RunSeries, render_compare
 from engine.report.metrics import compute_metrics
+from engine.report.ownership import check_output_folder, is_kestrel_json
 from engine.runtime.backtest import run_backtest
 
 __all__ = [
     "SCHEMES",
+    "WRITES",
+    "NothingChosenError",
     "WalkForward",
     "Window",
+    "check_folder",
+    "plan_json",
     "plan_windows",
+    "stored_row",
+    "summary_json",
+    "untraded_windows",
     "walk_forward",
+    "walkforward_id",
     "write_walkforward",
 ]
 
 SCHEMES = ("rolling", "anchored")
+
+
+class NothingChosenError(ConfigError):
+    """No window's in-sample search gave the objective a value: nothing was traded."""
+
+
 ExecutorFactory = Callable[[RunConfig], Executor]
 
 
@@ -82,6 +103,11 @@ class WindowResult:
     is_metrics: dict[str, Any] | None
     oos_metrics: dict[str, Any] | None
     trials: int
+
+    @property
+    def is_bars(self) -> int:
+        """Bars in the in-sample range."""
+        return self.window.is_stop - self.window.is_first
 
 
 @dataclass
@@ -164,6 +190,9 @@ def walk_forward(
             curve = run.equity_curve
             curves.append((curve.ts, curve.equity, curve.gross_exposure))
             cash = float(curve.equity[-1]) if len(curve) else cash
+        else:  # nothing chosen: cash is held through the OOS bars
+            stamps = frame.ts_close_ns[window.is_stop : window.oos_stop].astype(np.int64)
+            curves.append((stamps, np.full(stamps.size, cash), np.zeros(stamps.size)))
         results.append(
             WindowResult(
                 window,
@@ -177,7 +206,20 @@ def walk_forward(
                 len(found),
             )
         )
+    if all(r.params is None for r in results):
+        sizes = sorted({r.is_bars for r in results})
+        bars = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]} to {sizes[-1]}"
+        raise NothingChosenError(
+            f"walk-forward chose nothing: in none of its {len(results)} windows ({bars} "
+            f"in-sample bars each) did a trial give {spec.objectives[0]!r} a value; lengthen "
+            "--in-sample so a window holds the strategy's warm-up and some trades"
+        )
     return _summary(config, frame, results, curves, spec)
+
+
+def untraded_windows(results: Sequence[WindowResult]) -> list[int]:
+    """Return the indices of the windows that chose nothing (held cash out of sample)."""
+    return [r.window.index for r in results if r.params is None]
 
 
 def _summary(
@@ -196,10 +238,9 @@ def _summary(
     traded = [r for r in results if r.oos_metrics is not None]
     metrics: dict[str, Any] = {}
     if ts.size:
-        first_oos = next(r.window.is_stop for r in results if r.oos_metrics is not None)
         metrics = compute_metrics(
             initial_cash=config.account.initial_cash,
-            start_ns=int(frame.ts_open_ns[first_oos]),
+            start_ns=int(frame.ts_open_ns[results[0].window.is_stop]),
             ts=ts,
             equity=equity,
             gross_exposure=gross,
@@ -239,24 +280,100 @@ def _stability(results: Sequence[WindowResult], spec: SweepSpec) -> dict[str, di
     return stability
 
 
+def _window_json(r: WindowResult) -> dict[str, Any]:
+    return {
+        **dataclasses.asdict(r.window), "is_start": r.is_start, "is_end": r.is_end,
+        "oos_start": r.oos_start, "oos_end": r.oos_end, "params": r.params, "trials": r.trials,
+        "is_metrics": r.is_metrics, "oos_metrics": r.oos_metrics,
+    }  # fmt: skip
+
+
+def summary_json(result: WalkForward) -> dict[str, Any]:
+    """Return the analysis as plain JSON values (``walkforward.json``; the store's row)."""
+    return {
+        "windows": [_window_json(r) for r in result.windows],
+        "metrics": result.metrics,
+        "efficiency": result.efficiency,
+        "stability": result.stability,
+    }
+
+
+def walkforward_id(name: str, config_toml: str, plan_json: Mapping[str, Any]) -> str:
+    """Return the analysis' id: the run name, ``wf`` and a hash of the config and the plan.
+
+    The same config, search and windows name the same analysis (a rerun replaces it).
+    """
+    text = config_toml + "\0" + json.dumps(plan_json, sort_keys=True)
+    return f"{name}-wf-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def plan_json(spec: SweepSpec, scheme: str, in_sample: int, out_of_sample: int) -> dict[str, Any]:
+    """Return the search and window plan as stored (``walkforwards.spec_json``)."""
+    return {
+        "search": spec.as_json(),
+        "scheme": scheme,
+        "in_sample": in_sample,
+        "out_of_sample": out_of_sample,
+    }
+
+
+def stored_row(
+    result: WalkForward,
+    config: RunConfig,
+    *,
+    config_toml: str,
+    plan: Mapping[str, Any],
+    created_at: str,
+    folder: Path | None,
+) -> dict[str, Any]:
+    """Return the ``walkforwards`` row of ``result`` (`engine.persistence.sweeps`)."""
+    summary = summary_json(result)
+
+    def dumped(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, default=str)
+
+    return {
+        "walkforward_id": walkforward_id(config.run.name, config_toml, plan),
+        "name": config.run.name,
+        "strategy": config.strategy.path,
+        "created_at": created_at,
+        "config_toml": config_toml,
+        "spec_json": dumped(plan),
+        "windows_json": dumped(summary["windows"]),
+        "metrics_json": dumped(summary["metrics"]),
+        "efficiency": result.efficiency,
+        "stability_json": dumped(summary["stability"]),
+        "artifacts_dir": None if folder is None else str(folder),
+    }
+
+
+#: What `write_walkforward` writes into its folder (``_assets``: the page's plotly.js).
+WRITES = ("walkforward.json", "oos_equity.csv", "report.html", ASSETS_DIR)
+
+
+def check_folder(folder: Path, option: str = "--out") -> None:
+    """Refuse ``folder`` unless it is missing, empty or an earlier analysis' folder.
+
+    Raises:
+        OutputPathError: ``folder`` is a file or holds files this module did not write.
+    """
+    ours = is_kestrel_json(("windows", "metrics", "efficiency", "stability"))
+    check_output_folder(folder, WRITES, "walkforward.json", ours, option)
+
+
 def write_walkforward(result: WalkForward, config: RunConfig, folder: Path) -> list[Path]:
     """Write ``walkforward.json``, ``oos_equity.csv`` and ``report.html`` (the stitched curve).
 
     The page is the runs-comparison page of one series: the stitched OOS equity as growth of
     1 and its metrics.
+
+    Raises:
+        OutputPathError: ``folder`` holds files an earlier analysis did not write
+            (`check_folder`): nothing is written.
     """
+    check_folder(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    summary = {
-        "windows": [
-            {**dataclasses.asdict(r.window), "is_start": r.is_start, "is_end": r.is_end,
-             "oos_start": r.oos_start, "oos_end": r.oos_end, "params": r.params,
-             "trials": r.trials, "is_metrics": r.is_metrics, "oos_metrics": r.oos_metrics}
-            for r in result.windows
-        ],
-        "metrics": result.metrics,
-        "efficiency": result.efficiency,
-        "stability": result.stability,
-    }  # fmt: skip
+    summary = summary_json(result)
     json_path = folder / "walkforward.json"
     json_path.write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     csv_path = folder / "oos_equity.csv"

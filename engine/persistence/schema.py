@@ -23,7 +23,13 @@ orders, written before each is sent, and the exchange's fills, `engine.runtime.l
 `EQUITY_BLOCK_ROWS` bars, each column the little-endian int64 / float64 bytes of its values)
 instead of one ``equity`` row per bar, which cost ~143 bytes and most of the saving time per
 bar (``equity`` keeps the rows of runs stored before, and paper accounts', which grow a
-snapshot at a time). Migrations only create tables. A later release appends a function to
+snapshot at a time). 7 adds ``sweep_runs`` (the full run that ``optimize --keep-best`` or
+``sweeps best`` wrote for a trial: ``runs list`` shows it as the trial's, ``runs compare
+--sweep`` compares them; deleting the run deletes the link), ``sweeps.base_dir`` (the
+config's folder, so ``sweeps best`` can rerun a trial) and ``walkforwards`` (a
+walk-forward analysis: its windows, their chosen parameters and metrics, the stitched
+out-of-sample metrics, efficiency and stability; the curve stays in its artifacts folder).
+Migrations only create tables. A later release appends a function to
 `MIGRATIONS`; stored runs are kept.
 
 Why not Alembic: migrations here must run inside the same locked transaction that creates
@@ -76,9 +82,11 @@ __all__ = [
     "params_json",
     "runs",
     "schema_version",
+    "sweep_runs",
     "sweep_trials",
     "sweeps",
     "trades",
+    "walkforwards",
 ]
 
 metadata = MetaData()
@@ -258,6 +266,7 @@ sweeps = Table(
     Column("spec_json", Text, nullable=False),
     Column("status", String(16), nullable=False),
     Column("guards_json", Text),
+    Column("base_dir", Text),  # the config's folder: its relative paths resolve from there
 )
 sweep_trials = Table(
     "sweep_trials",
@@ -277,6 +286,43 @@ sweep_trials = Table(
     Column("metrics_json", Text),
     Column("error", Text),
     Column("returns", LargeBinary),
+)
+# A trial's full run (``--keep-best``): one per trial at most; the link goes with either side.
+sweep_runs = Table(
+    "sweep_runs",
+    metadata,
+    Column(
+        "sweep_id",
+        String(96),
+        ForeignKey("sweeps.sweep_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("trial", Integer, primary_key=True, autoincrement=False),
+    Column(
+        "run_id",
+        String(96),
+        ForeignKey("runs.run_id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+)
+# A walk-forward analysis (`engine.optimize.walkforward`): ``spec_json`` holds the search and
+# the window plan, ``windows_json`` one object per window (bar ranges, chosen parameters,
+# in-sample and out-of-sample metrics), ``metrics_json`` the stitched out-of-sample metrics.
+walkforwards = Table(
+    "walkforwards",
+    metadata,
+    Column("walkforward_id", String(96), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("strategy", String(300), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("config_toml", Text, nullable=False),
+    Column("spec_json", Text, nullable=False),
+    Column("windows_json", Text, nullable=False),
+    Column("metrics_json", Text, nullable=False),
+    Column("efficiency", Float),
+    Column("stability_json", Text, nullable=False),
+    Column("artifacts_dir", Text),
 )
 # Live trading (`engine.runtime.live`): an account's wallet when the node first saw it
 # (``baseline_json``: asset -> total, at exchange time ``baseline_ms``), the reference that
@@ -383,6 +429,13 @@ def _v6_equity_blocks(conn: Connection) -> None:
     equity_blocks.create(conn, checkfirst=True)
 
 
+def _v7_sweep_runs_walkforwards(conn: Connection) -> None:
+    if "base_dir" not in {c["name"] for c in inspect(conn).get_columns("sweeps")}:
+        conn.execute(text("ALTER TABLE sweeps ADD COLUMN base_dir TEXT"))
+    sweep_runs.create(conn, checkfirst=True)
+    walkforwards.create(conn, checkfirst=True)
+
+
 #: ``MIGRATIONS[k]`` upgrades a store from version ``k + 1`` to ``k + 2``.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v2_status_writer_params,
@@ -390,6 +443,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v4_sweep_tables,
     _v5_live_tables,
     _v6_equity_blocks,
+    _v7_sweep_runs_walkforwards,
 )
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 

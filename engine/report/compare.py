@@ -20,6 +20,7 @@ from engine.report.assets import PlotlyLink, plotly_script
 from engine.report.charts import display_indices
 from engine.report.data import load_equity
 from engine.report.html import _e, _json_island, format_metric, plotly_js
+from engine.report.ownership import GENERATOR_META, check_replaceable, is_kestrel_page
 from engine.report.series import FloatArray, IntArray
 
 __all__ = ["COMPARE_METRICS", "RunSeries", "compare_rows", "render_compare", "run_series_from_dir"]
@@ -97,7 +98,11 @@ def render_compare(runs: list[RunSeries], path: Path, plotly: PlotlyLink | None 
     """Write the comparison page (metrics table + overlaid equity chart) to ``path``.
 
     ``plotly``: where the page gets plotly.js; default ``_assets/`` beside the page.
+
+    Raises:
+        OutputPathError: ``path`` is a file Kestrel did not write (`engine.report.ownership`).
     """
+    check_replaceable(path, "comparison page", is_kestrel_page)
     traces = []
     for run in runs:
         if run.equity.size == 0:
@@ -133,7 +138,8 @@ def render_compare(runs: list[RunSeries], path: Path, plotly: PlotlyLink | None 
     path.parent.mkdir(parents=True, exist_ok=True)
     script = plotly_script(plotly_js(), plotly if plotly is not None else PlotlyLink.beside(path))
     page = (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Kestrel run comparison'
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"{GENERATOR_META}<title>Kestrel run comparison"
         "</title><style>body{font:14px system-ui,sans-serif;margin:20px;color:#1f2328}"
         "table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #eaeef2}"
         "td{text-align:right}th{text-align:left}</style>"

@@ -42,6 +42,7 @@ import tomli_w
 from engine.errors import DataError, InternalError, PluginError
 from engine.report.assets import embed_shared_plotly
 from engine.report.data import file_sha256
+from engine.report.ownership import check_replaceable, is_kestrel_zip
 from engine.report.run_folder import check_complete, is_safe_name, is_safe_run_id
 
 __all__ = ["export_run"]
@@ -100,6 +101,7 @@ def export_run(folder: Path, target: Path | None = None, *, include_data: bool =
     info_path = folder / "run.json"
     info = json.loads(info_path.read_text()) if info_path.is_file() else {}
     target = target if target is not None else folder.parent / f"{run_id}.zip"
+    check_replaceable(target, "export", is_kestrel_zip)  # an earlier export is replaced
     data = _data_files(folder, config)
     resolved_target = target.resolve()
     members: dict[str, Path] = {

@@ -31,6 +31,7 @@ from engine.report.artifacts import iso
 from engine.report.assets import PlotlyLink, plotly_js, plotly_script
 from engine.report.charts import build_charts
 from engine.report.data import ReportData, file_sha256
+from engine.report.ownership import check_replaceable, is_kestrel_page
 from engine.report.page import SCRIPT, STYLE, TEMPLATE
 from engine.report.sections import assumptions_html, denials_html, drawdowns_html
 from engine.report.series import FloatArray, IntArray, benchmark_values, check_benchmark_span
@@ -359,6 +360,7 @@ def render_report(
         folder = Path(result_or_dir)
         data = ReportData.from_dir(folder)
         target = Path(path) if path is not None else folder / "report.html"
+        check_replaceable(target, "report", is_kestrel_page)
         inside = target.absolute().parent == folder.absolute()
         default = PlotlyLink.for_run(folder) if inside else PlotlyLink.beside(target)
         link = plotly if plotly is not None else default
@@ -368,6 +370,7 @@ def render_report(
             if path is not None
             else Path("backtests") / f"{result_or_dir.config.run.name}-report.html"
         )
+        check_replaceable(target, "report", is_kestrel_page)
         data = ReportData.from_result(result_or_dir, target.parent)
         link = plotly if plotly is not None else PlotlyLink.beside(target)
     series = _resolve_benchmark(benchmark)

@@ -90,6 +90,7 @@ SCRIPT = """
 
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
+<meta name="generator" content="Kestrel">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{title}</title><style>{style}</style>
 {plotly}</head>

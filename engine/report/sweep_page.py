@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.report.html import _e, _json_island, plotly_js
+from engine.report.ownership import GENERATOR_META, check_replaceable, is_kestrel_page
 
 __all__ = ["SweepPoint", "SweepView", "render_sweep"]
 
@@ -183,7 +184,12 @@ def _guards_html(guards: dict[str, Any]) -> str:
 
 
 def render_sweep(view: SweepView, path: Path) -> Path:
-    """Write the sweep's page to ``path`` and return it."""
+    """Write the sweep's page to ``path`` and return it.
+
+    Raises:
+        OutputPathError: ``path`` is a file Kestrel did not write (`engine.report.ownership`).
+    """
+    check_replaceable(path, "sweep page", is_kestrel_page)
     charts = [
         (name, figure)
         for name, figure in (
@@ -211,7 +217,7 @@ def render_sweep(view: SweepView, path: Path) -> Path:
     )
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>Kestrel sweep {_e(view.sweep_id)}</title>"
+        f"{GENERATOR_META}<title>Kestrel sweep {_e(view.sweep_id)}</title>"
         "<style>body{font:14px system-ui,sans-serif;margin:20px;color:#1f2328}"
         "table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #eaeef2}"
         "td{text-align:right}th{text-align:left}</style>"

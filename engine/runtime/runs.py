@@ -144,6 +144,7 @@ def finish_run(
     out_root: Path = DEFAULT_OUT_ROOT,
     force: bool = False,
     plotly: PlotlyLink | None = None,
+    trials: int = 1,
 ) -> tuple[str, Path]:
     """Write the run's artifacts and store its rows; return ``(run_id, folder)``.
 
@@ -156,6 +157,8 @@ def finish_run(
         force: Write into a non-empty ``out_dir`` that is not a previous run's folder.
         plotly: Where ``report.html`` gets plotly.js (`engine.report.assets`); default
             the copy shared in the run folder's parent, ``<runs>/_assets/``.
+        trials: Variants tried before this one was picked (a sweep's trial count): the
+            report's deflated Sharpe ratio discounts the selection by it.
 
     Raises:
         OutputPathError: ``out_dir`` is a user's non-empty folder (without ``force``).
@@ -186,7 +189,7 @@ def finish_run(
         write_artifacts(result, partial, info)
         # the page lives in ``folder`` once published, whichever partial it is written in
         link = plotly if plotly is not None else PlotlyLink.for_run(folder)
-        render_report(result, partial / "report.html", plotly=link)
+        render_report(result, partial / "report.html", plotly=link, trials=trials)
         if store is None:
             publish(partial, plan, run_id)
         else:

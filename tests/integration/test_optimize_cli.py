@@ -217,7 +217,7 @@ def test_the_same_sweep_again_needs_resume_and_resume_shows_it(
     typo = kestrel("sweeps", "show", prefix, "--where", "fsat>5", "--db", url)
     assert_one_line_error(typo, "no parameter or metric 'fsat'", "did you mean 'fast'")
     missing = kestrel("sweeps", "show", "nope", "--db", url)
-    assert_one_line_error(missing, "no sweep 'nope'")
+    assert_one_line_error(missing, "no sweep or walk-forward 'nope'")
 
 
 def test_a_killed_sweep_resumed_ends_as_an_uninterrupted_one(
