@@ -488,9 +488,11 @@ def print_walkforward(summary: dict[str, Any], objective: str) -> None:
     out.print(table)
     idle = [str(row["index"]) for row in windows if row["params"] is None]
     if idle:
+        many = len(idle) > 1
         out.print(
-            f"window{'s' if len(idle) > 1 else ''} {', '.join(idle)} chose nothing (no in-sample "
-            f"trial gave {objective} a value): cash held through their out-of-sample bars",
+            f"window{'s' if many else ''} {', '.join(idle)} chose nothing (no in-sample trial "
+            f"gave {objective} a value): cash held through {'their' if many else 'its'} "
+            "out-of-sample bars",
             markup=False,
         )
     metrics = summary["metrics"]

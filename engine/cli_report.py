@@ -32,7 +32,7 @@ from engine.errors import (
 )
 from engine.paths import nearby_hint, project_root
 from engine.report.assets import ASSETS_DIR, INLINE, stale_temporaries
-from engine.report.ownership import check_replaceable, is_kestrel_page
+from engine.report.ownership import check_replaceable, is_kestrel_page, is_kestrel_zip
 from engine.report.run_folder import (
     check_complete,
     is_safe_run_id,
@@ -174,6 +174,8 @@ def report(
 
     folder, _, run_id = _resolve(target, db)
     folder = _existing_folder(folder, run_id)
+    if out is not None:
+        check_replaceable(out, "--out", is_kestrel_page)
     bench = None
     if benchmark is not None:
         if not benchmark.is_file():
@@ -451,6 +453,8 @@ def runs_export(
     from engine.report.export import export_run
 
     folder, _, run_id = _resolve(target, db)
+    if out is not None:
+        check_replaceable(out, "--out", is_kestrel_zip)
     path = export_run(_existing_folder(folder, run_id), out, include_data=include_data)
     console.print(f"exported: {path}", markup=False)
 

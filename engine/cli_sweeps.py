@@ -66,17 +66,25 @@ def sweeps_list(db: DbOption = None) -> None:
     from engine.persistence.sweeps import SweepStore
 
     sweeps = SweepStore(open_store(db))
-    table = Table(title="sweeps")
-    for column in ("sweep", "name", "created", "status", "trials", "full runs"):
-        table.add_column(column)
-    for row in sweeps.list_sweeps():
-        kept = len(sweeps.kept_runs(row["sweep_id"]))
-        table.add_row(
-            row["sweep_id"], row["name"], row["created_at"][:19], row["status"],
-            str(row["trials"]), str(kept) if kept else "—",
-        )  # fmt: skip
-    sweep_console().print(table)
-    analyses = sweeps.list_walkforwards()
+    stored, analyses = sweeps.list_sweeps(), sweeps.list_walkforwards()
+    if not stored and not analyses:
+        sweep_console().print(
+            f"no sweeps or walk-forward analyses in {sweeps.store.display_url}: run `kestrel "
+            "optimize CONFIG --param …` or `kestrel walkforward CONFIG …`",
+            markup=False,
+        )
+        return
+    if stored:
+        table = Table(title="sweeps")
+        for column in ("sweep", "name", "created", "status", "trials", "full runs"):
+            table.add_column(column)
+        for row in stored:
+            kept = len(sweeps.kept_runs(row["sweep_id"]))
+            table.add_row(
+                row["sweep_id"], row["name"], row["created_at"][:19], row["status"],
+                str(row["trials"]), str(kept) if kept else "—",
+            )  # fmt: skip
+        sweep_console().print(table)
     if analyses:
         wf = Table(title="walk-forward analyses")
         for column in ("walk-forward", "name", "created", "windows", "OOS return", "efficiency"):

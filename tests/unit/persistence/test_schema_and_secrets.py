@@ -62,6 +62,8 @@ def test_upgrade_from_the_first_release_keeps_stored_runs(tmp_path: Path) -> Non
         tables = set(inspect(conn).get_table_names())
         assert {"paper_accounts", "paper_journal", "sweeps", "sweep_trials"} <= tables
         assert {"live_accounts", "live_orders", "live_fills", "equity_blocks"} <= tables
+        assert {"sweep_runs", "walkforwards"} <= tables
+        assert "base_dir" in {c["name"] for c in inspect(conn).get_columns("sweeps")}
         columns = {c["name"] for c in inspect(conn).get_columns("runs")}
         indexes = {i["name"] for i in inspect(conn).get_indexes("runs")}
     assert columns >= V2_COLUMNS
