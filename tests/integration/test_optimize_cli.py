@@ -267,6 +267,50 @@ def test_a_killed_sweep_resumed_ends_as_an_uninterrupted_one(
     assert guards[0][0] == "complete"
 
 
+def test_a_killed_optuna_sweep_resumed_ends_as_an_uninterrupted_one(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    pytest.importorskip("optuna")
+    config = write_config(tmp_path, "fragile.py:Fragile")
+    # 14 trials: 10 of TPE's random start-up, then 4 drawn from what it learnt
+    params = ["--param", "fast=2:25:1", "--param", "slow=30:90:10", "--method", "optuna",
+              "--trials", "14", "--seed", "3", "--constraint", "fast * 2 < slow"]  # fmt: skip
+    killed_url = f"sqlite:///{tmp_path / 'killed.db'}"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "KESTREL_TEST_TRIAL_SLEEP": "0.3"}
+    command = [sys.executable, "-m", "engine.cli", "optimize", str(config), *params,
+               "--db", killed_url, "--workers", "2"]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=REPO, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    count = 0
+    while time.monotonic() < deadline and process.poll() is None:
+        store = RunStore(killed_url)
+        rows = SweepStore(store).list_sweeps()
+        store.engine.dispose()
+        count = rows[0]["trials"] if rows else 0
+        if count >= 5:
+            break
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, process.stderr.read() if process.stderr else ""
+    assert 5 <= count < 14
+    resumed = kestrel(
+        "optimize", str(config), *params, "--db", killed_url, "--workers", "2", "--resume"
+    )
+    assert resumed.code == 0, resumed.err
+    sweep = sweep_of(resumed.out)
+    whole_url = f"sqlite:///{tmp_path / 'whole.db'}"
+    whole = kestrel("optimize", str(config), *params, "--db", whole_url, "--workers", "2")
+    assert whole.code == 0, whole.err
+    expected = stored_trials(whole_url, sweep)
+    assert len(expected) == 14
+    assert len({json.dumps(t["params"], sort_keys=True) for t in expected}) > 10  # TPE moved on
+    assert stored_trials(killed_url, sweep) == expected
+
+
 def test_optuna_sweep_keeps_its_study_in_the_run_store(kestrel: CliRunner, tmp_path: Path) -> None:
     optuna = pytest.importorskip("optuna")
     config = write_config(tmp_path)
