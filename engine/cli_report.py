@@ -237,7 +237,8 @@ def runs_list(
 
     ``--sweep ID`` lists that sweep's trials as rows instead — every trial, not only those
     with a full run — filtered and sorted the same way (``--sort sharpe``, ``--where
-    'fast>10'``); ``kestrel sweeps best ID --open`` opens the best one's report.
+    'fast>10'``; by default best first by the sweep's objective); ``kestrel sweeps best ID
+    --open`` opens the best one's report.
     """
     from engine.persistence.query import FIELD_ALIASES, field_value
     from engine.persistence.sweeps import SweepStore
@@ -324,7 +325,13 @@ def _list_trials(
         for t in sweeps.trials(sweep_id)
     ]
     known = field_names(rows) | {"trial"}
-    sort = "trial" if sort == "created_at" else sort  # trials have no creation time
+    if sort == "created_at":  # the default; trials have none: best first by the objective
+        from engine.optimize.search import SweepSpec
+
+        row = sweeps.get_sweep(sweep_id)
+        assert row is not None  # just resolved
+        spec = SweepSpec.from_json(row["spec"])
+        sort, descending = spec.objectives[0], spec.directions()[0] == "maximize"
     for name, _, _ in conditions:
         check_field(name, known, have_runs=bool(rows))
     check_field(sort, known, have_runs=bool(rows))

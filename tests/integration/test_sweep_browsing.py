@@ -69,6 +69,12 @@ def test_kept_runs_are_their_trials_in_runs_list_compare_and_best(
     assert [int(row.split("│")[1]) for row in rows] == order  # best first, every trial
     for trial, run_id in kept.items():
         assert run_id in rows[order.index(trial)]
+    default = kestrel("runs", "list", "--sweep", sweep, "--db", db)  # best first by default
+    assert [
+        int(line.split("│")[1])
+        for line in default.out.splitlines()
+        if re.match(r"^│\s+\d+\s+│", line)
+    ] == order
     only = kestrel("runs", "list", "--sweep", sweep, "--where", "fast>5", "--db", db)
     shown = [line for line in only.out.splitlines() if re.match(r"^│\s+\d+\s+│", line)]
     assert sorted(int(row.split("│")[2]) for row in shown) == [10, 10, 15, 15]  # the fast column
