@@ -130,7 +130,18 @@ def _resolve(target: str, db: str | None) -> tuple[Path, RunStore | None, str | 
 
 
 def _existing_folder(folder: Path, run_id: str | None) -> Path:
-    """Return ``folder`` if it holds the complete run ``run_id`` (any run if None)."""
+    """Return ``folder`` if it holds the complete run ``run_id`` (any run if None).
+
+    Raises:
+        RunLookupError: The run has no folder (a paper or live account: rows only), or the
+            folder holds no complete run.
+    """
+    if run_id is not None and folder == Path(""):
+        raise RunLookupError(
+            f"{run_id} has no artifacts folder: a paper or live account keeps its orders, "
+            f"fills and equity in the run store only; `kestrel runs show {run_id}` shows it "
+            f"and `kestrel runs compare {run_id} OTHER` charts it"
+        )
     check_complete(folder, run_id)
     return folder
 

@@ -13,8 +13,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from engine.persistence import RunStore
+from engine.persistence.schema import runs
 from engine.persistence.sweeps import SweepStore
 from engine.report.ownership import is_kestrel_page, is_kestrel_zip
 from tests.integration.conftest import CliRunner, assert_one_line_error
@@ -163,3 +165,22 @@ def test_a_page_is_recognised_by_its_generator_mark_or_a_legacy_title(tmp_path: 
     assert not is_kestrel_page(page)
     page.write_text('Kestrel <meta name="generator" content="Kestrel"> but not a page')
     assert not is_kestrel_page(page)
+
+
+@pytest.mark.parametrize("command", [["report"], ["runs", "export"]])
+def test_a_run_without_a_folder_says_what_it_is(
+    kestrel: CliRunner, tmp_path: Path, command: list[str]
+) -> None:
+    store = RunStore(url(tmp_path))  # a paper account's row: the store holds it all
+    store.begin_run(
+        {
+            "run_id": "paper-demo", "name": "demo", "strategy": "x:Y", "symbols": "BTC/USDT",
+            "created_at": "2026-01-01T00:00:00", "bars": 1, "initial_cash": 1.0,
+            "final_equity": 1.0, "total_return": 0.0, "num_trades": 0, "config_toml": "",
+            "metrics_json": "{}",
+        }
+    )  # fmt: skip
+    with store.engine.begin() as conn:  # as a paper session marks its account's row
+        conn.execute(update(runs).values(status="complete"))
+    result = kestrel(*command, "paper-demo", "--db", url(tmp_path))
+    assert_one_line_error(result, "paper-demo has no artifacts folder", "runs compare paper-demo")
