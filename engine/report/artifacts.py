@@ -268,9 +268,24 @@ def _numbers(values: list[float | None]) -> list[str]:
 
 
 def _column(name: str, values: list[Any]) -> list[str]:
-    """Format one column as `_cell` does, timestamps in bulk."""
+    """Format one column as `_cell` does, in bulk where every value has one plain type.
+
+    A column of Python floats (finite: ``repr``; NaN/inf: empty), of ``str`` or of ``int``
+    is formatted without a call per cell (the same text); anything else — ``None``, numpy
+    scalars, bools, mixed types — cell by cell.
+    """
     if name.startswith("ts_") or name.endswith("_time"):
         return iso_many(values)
+    kinds = set(map(type, values))
+    if kinds == {float}:
+        finite = np.isfinite(np.asarray(values, dtype=np.float64))
+        if finite.all():
+            return list(map(repr, values))
+        return [repr(v) if ok else "" for v, ok in zip(values, finite.tolist(), strict=True)]
+    if kinds == {str}:
+        return list(values)
+    if kinds == {int}:
+        return list(map(str, values))
     return [_cell(name, v) for v in values]
 
 

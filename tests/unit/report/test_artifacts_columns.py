@@ -1,0 +1,35 @@
+"""`_column` formats a column in bulk exactly as `_cell` formats each value."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from engine.report.artifacts import _cell, _column
+
+CASES: list[list[Any]] = [
+    [1.0, -0.0, 0.1 + 0.2, 1e-300, 123456789.125],
+    [1.5, math.nan, -math.inf, 2.0],
+    [1.5, None, 2.0],
+    ["buy", "sell", "a,b", ""],
+    [1, 0, -7, 10**20],
+    [True, False, 1],
+    [np.float64(0.5), 0.25],
+    [1, 2.5, "x", None],
+    [],
+]
+
+
+@pytest.mark.parametrize("values", CASES)
+def test_bulk_formatting_gives_the_text_of_each_cell(values: list[Any]) -> None:
+    assert _column("price", values) == [_cell("price", v) for v in values]
+
+
+def test_random_float_columns_match_cell_by_cell() -> None:
+    rng = np.random.default_rng(7)
+    values = rng.normal(0, 1e6, 5_000).tolist()
+    values[::97] = [math.nan] * len(values[::97])
+    assert _column("pnl", values) == [_cell("pnl", v) for v in values]
