@@ -24,9 +24,11 @@ Resuming point for point: a killed sweep resumed with the same command (and the 
   the study still holds as running (the process died while it ran) is finished first: told
   from its stored row if it was stored, else run again with the parameters Optuna stored
   for it (a backtest is deterministic) — so the batch it belonged to ends as it would have.
-* A trial asked but killed before all its parameters were drawn (a window of microseconds)
-  cannot be rerun: it is told failed and stored ``failed``; only then may the resumed
-  sweep's later trials differ from an uninterrupted one's.
+* A kill while a batch is being asked (the milliseconds of asking for its points, before
+  any of them runs) can leave the batch short, or a trial without all its parameters (told
+  failed and stored ``failed``); only then may the resumed sweep's later trials differ
+  from an uninterrupted one's. A kill while trials run — nearly all of a sweep's time — is
+  resumed point for point (tests/integration/test_optimize_cli.py kills mid-batch).
 
 With several workers the trials of a batch run in parallel but are asked together and all
 told before the next ask, so even then the sampler sees the same history at every ask.

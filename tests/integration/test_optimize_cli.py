@@ -33,6 +33,10 @@ class Fragile(SmaCross):
     def on_start(self, ctx):
         super().on_start(ctx)
         self.seen = 0
+        started = __import__("os").environ.get("KESTREL_TEST_TRIAL_STARTED")
+        if started:  # one line per backtest begun, so a test can kill while trials sleep
+            with open(started, "a") as marks:
+                marks.write("started\\n")
         time.sleep(float(__import__("os").environ.get("KESTREL_TEST_TRIAL_SLEEP", "0")))
 
     def on_bar(self, ctx, bar):
@@ -276,23 +280,34 @@ def test_a_killed_optuna_sweep_resumed_ends_as_an_uninterrupted_one(
     params = ["--param", "fast=2:25:1", "--param", "slow=30:90:10", "--method", "optuna",
               "--trials", "14", "--seed", "3", "--constraint", "fast * 2 < slow"]  # fmt: skip
     killed_url = f"sqlite:///{tmp_path / 'killed.db'}"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "KESTREL_TEST_TRIAL_SLEEP": "0.3"}
+    started = tmp_path / "started.txt"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "KESTREL_TEST_TRIAL_SLEEP": "0.3",
+           "KESTREL_TEST_TRIAL_STARTED": str(started)}  # fmt: skip
     command = [sys.executable, "-m", "engine.cli", "optimize", str(config), *params,
                "--db", killed_url, "--workers", "2"]  # fmt: skip
     process = subprocess.Popen(
         command, cwd=REPO, env=env, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
+
+    def begun() -> int:
+        return len(started.read_text().splitlines()) if started.exists() else 0
+
     deadline = time.monotonic() + 120
-    count = 0
+    count, seen = 0, 0
     while time.monotonic() < deadline and process.poll() is None:
         store = RunStore(killed_url)
         rows = SweepStore(store).list_sweeps()
         store.engine.dispose()
         count = rows[0]["trials"] if rows else 0
-        if count >= 5:
+        if count >= 5 and not seen:
+            seen = begun()
+        elif seen and begun() > seen:
+            # a batch's trials have just begun their 0.3 s sleep: its points were all drawn
+            # (the sampler is asked for a whole batch before any of it runs), so the kill
+            # lands mid-batch, never in the milliseconds a batch is being asked
             break
-        time.sleep(0.05)
+        time.sleep(0.02)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL, process.stderr.read() if process.stderr else ""
