@@ -29,6 +29,7 @@ websockets (fills are polled when data arrives), and derivatives positions.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -195,9 +196,15 @@ async def _run(
     result = reconcile(manager, instruments)  # refuses (exit 5) on a wallet it cannot explain
     manager.session = manager.ledger.begin_session()
     log = _Log(folder / "events.jsonl")
+    # With --replay the local exchange's address is logged: faults can be injected there
+    # (POST <url>/_admin/fault, see engine.adapters.local.faults) to practise recoveries.
+    where = {"exchange_url": exchange_url} if local is not None else {}
     log.write("start", account=name, exchange=exchange.exchange_id, sandbox=config.live.sandbox,
-              adopted=result.adopted, external=result.external, wallet=result.actual)  # fmt: skip
+              adopted=result.adopted, external=result.external, wallet=result.actual,
+              **where)  # fmt: skip
     print(f"live account {name}: {result.summary()}", flush=True)
+    if local is not None:
+        print(f"local exchange at {exchange_url} (faults: POST /_admin/fault)", flush=True)
     node = TradingNode(config, clock=WallClock(), mode=live_mode(manager))
     from engine.cli_paper import bar_timeframes  # the paper command's rule: one place
 
@@ -211,6 +218,7 @@ async def _run(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    stopped = asyncio.ensure_future(stop.wait())
     bars = 0
     reason = "end of the data"
     try:
@@ -218,7 +226,10 @@ async def _run(
         if local is not None:
             local.resume()
         stream = feed.stream(since).__aiter__()
-        while True:
+        # The stop is awaited beside the next bar (not only looked at when bars pause for a
+        # second): bars that follow each other closely, as after a reconnect's backfill,
+        # would otherwise keep a stopped node trading.
+        while not stop.is_set():
             if kill.exists():
                 updates = flatten_and_halt(manager, instruments)
                 kill.unlink()
@@ -226,16 +237,18 @@ async def _run(
                 reason = "killed: orders canceled, positions sold, halted"
                 break
             following = asyncio.ensure_future(stream.__anext__())
-            done, _ = await asyncio.wait({following}, timeout=1.0)
-            while not done and not kill.exists() and not stop.is_set():
-                node.poll()
-                done, _ = await asyncio.wait({following}, timeout=1.0)
-            if not done:
-                following.cancel()
-                if stop.is_set():
-                    reason = "stopped by a signal"
+            while True:
+                done, _ = await asyncio.wait(
+                    {following, stopped}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED
+                )
+                if following in done or stop.is_set() or kill.exists():
                     break
-                continue
+                node.poll()
+            if following not in done:
+                following.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await following
+                continue  # the loop's head: the kill request or the stop
             try:
                 bar = following.result()
             except StopAsyncIteration:
@@ -246,7 +259,10 @@ async def _run(
             if max_bars is not None and bars >= max_bars:
                 reason = f"--max-bars {max_bars}"
                 break
+        else:
+            reason = "stopped by a signal"
     finally:
+        stopped.cancel()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await feed.close()
