@@ -13,18 +13,21 @@ that changed since it last looked, each with every trade of it in ccxt's trade c
 order whose NEW report the stream never saw (the subscription came later) still brings its
 trades, and a report that came while no watch was waiting is not left behind.
 
-A dropped connection reaches `next` as ccxt's ``NetworkError`` (so does a failed keep-alive
-ping: ccxt closes the connection itself). `drop` closes the connection on purpose (a stall
-detected from outside: `engine.runtime.live.stream`); `subscribe` then dials a new one and
-subscribes again. Nothing here retries or decides: the monitor does.
+ccxt's errors are translated (`engine.adapters.ccxt.errors.translate`): a dropped connection
+reaches `next` as `ExchangeTransientError` (ccxt's ``NetworkError``; so does a failed
+keep-alive ping: ccxt closes the connection itself). `drop` closes the connection on
+purpose (a stall detected from outside: `engine.runtime.live.stream`); `subscribe` then
+dials a new one and subscribes again. Nothing here retries or decides: the monitor does.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
+from engine.adapters.ccxt.errors import translate
 from engine.adapters.ccxt.venue import (
     Credentials,
     ExchangeOrder,
@@ -85,11 +88,11 @@ class UserStream:
         """Open the connection and subscribe; return once the exchange has acknowledged.
 
         Raises:
-            ccxt.NetworkError: The connection failed (the caller tries again later).
-            ccxt.BaseError: Anything else (bad keys: ``AuthenticationError``).
+            ExchangeTransientError: The connection failed (the caller tries again later).
+            ExchangeError: Anything else, translated (bad keys: `ExchangeInputError`).
         """
         if not self.exchange.markets:
-            await self.exchange.load_markets()
+            await self._ccxt("loading markets", self.exchange.load_markets())
         # ccxt makes its balance cache in watch_orders, after subscribing: a balance message
         # (Binance sends one with every order report) arriving in between would raise in
         # ccxt's handler and end its receive loop, silently.
@@ -98,7 +101,7 @@ class UserStream:
             balance.setdefault("spot", {})
         authenticate = getattr(self.exchange, "authenticate", None)
         if authenticate is not None:  # Binance: the websocket API's signed subscription
-            await authenticate({"type": "spot"})
+            await self._ccxt("subscribing to the user-data stream", authenticate({"type": "spot"}))
 
     async def next(self) -> list[OrderEvent]:
         """Wait for order updates; return each order changed since the last call, with its
@@ -108,13 +111,22 @@ class UserStream:
         them only with the next message): they are returned at once.
 
         Raises:
-            ccxt.NetworkError: The connection dropped (or its keep-alive failed).
+            ExchangeTransientError: The connection dropped (or its keep-alive failed).
+            ExchangeError: Anything else ccxt raised, translated.
         """
         while True:
             events = self._changed()
             if events:
                 return events
-            await self.exchange.watch_orders()
+            await self._ccxt("watching the user-data stream", self.exchange.watch_orders())
+
+    async def _ccxt(self, what: str, call: Awaitable[Any]) -> Any:
+        import ccxt
+
+        try:
+            return await call
+        except ccxt.BaseError as exc:
+            raise translate(exc, self.name, what) from None
 
     def _changed(self) -> list[OrderEvent]:
         trades: dict[str, list[ExchangeTrade]] = {}
