@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from engine.adapters.ccxt.venue import OrderSpec
+from engine.errors import ExchangeFatalError
 from engine.persistence import RunStore
 from engine.runtime.live import LiveStatus, Update, client_order_id
 from engine.runtime.live.kill import node_positions
@@ -177,3 +178,39 @@ def test_a_fill_while_the_websocket_is_down_is_adopted_once_after_the_reconnect(
     ]
     assert node_positions(rig.ledger, INSTRUMENTS)["BTC/USDT"] == pytest.approx(0.01)
     assert exchange_position(local) == pytest.approx(0.01)
+
+
+def test_a_reconnect_that_finds_an_unexplained_wallet_halts_with_the_report(
+    local: Any, store: RunStore
+) -> None:
+    rig, node = Rig(local, store), Node()
+    reconcile(rig.manager, INSTRUMENTS)
+
+    async def main() -> UserDataMonitor:
+        monitor = UserDataMonitor(
+            user_stream(local),
+            rig.manager,
+            INSTRUMENTS,
+            node.published.extend,
+            node.note,
+            StreamOptions(check_every_s=60.0, backoff_s=0.05),
+        )
+        try:
+            task = asyncio.ensure_future(monitor.run())
+            await asyncio.wait_for(monitor.subscribed.wait(), 10)
+            local.venue.free["USDT"] -= 500.0  # a withdrawal while the node runs
+            await asyncio.to_thread(local.inject, "ws_drop")
+            with pytest.raises(ExchangeFatalError) as halted:
+                await asyncio.wait_for(task, 10)
+        finally:
+            await monitor.stream.close()
+        assert "(difference -500.00000000)" in str(halted.value)
+        return monitor
+
+    monitor = asyncio.run(main())
+    assert monitor.stats.drops == 1
+    assert "does not match" in rig.manager.halted
+    assert node.kinds() == ["user_stream_dropped", "halt"]
+    with pytest.raises(ExchangeFatalError, match="live trading is halted"):
+        rig.manager.submit("s-000001", "s", MARKET)
+    assert local.venue.orders == {}
