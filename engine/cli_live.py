@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -100,6 +101,22 @@ def live(
         Path | None,
         typer.Option("--log-dir", help="Folder of events.jsonl and KILL (<root>/live/<account>)."),
     ] = None,
+    user_check_every: Annotated[
+        float,
+        typer.Option(
+            "--user-check-every",
+            help="Seconds between REST cross-checks of the user-data stream (stall test).",
+            min=0.05,
+        ),
+    ] = 30.0,
+    user_grace: Annotated[
+        float,
+        typer.Option(
+            "--user-grace",
+            help="Seconds the stream may lag behind REST before it is declared stale.",
+            min=0.0,
+        ),
+    ] = 5.0,
 ) -> None:
     """Trade a strategy with real orders (needs --live and [live] mode = "live")."""
     from engine.adapters.ccxt.venue import credentials_from_env
@@ -126,7 +143,18 @@ def live(
     folder = _folder(run_config, name, log_dir)
     try:
         code = asyncio.run(
-            _run(run_config, name, url, keys, exchange_url, local, frames, max_bars, folder)
+            _run(
+                run_config,
+                name,
+                url,
+                keys,
+                exchange_url,
+                local,
+                frames,
+                max_bars,
+                folder,
+                (user_check_every, user_grace),
+            )
         )
     finally:
         if local is not None:
@@ -175,16 +203,19 @@ async def _run(
     frames: list[BarFrame],
     max_bars: int | None,
     folder: Path,
+    user_check: tuple[float, float],
 ) -> int:
     from engine.adapters.ccxt.feed import FeedOptions, open_feed
+    from engine.adapters.ccxt.user import UserStream, open_user_exchange
     from engine.adapters.ccxt.venue import CcxtExchange, open_trading_exchange, wall_clock_ms
     from engine.clock import WallClock
     from engine.feeds import format_timeframe, format_timestamp
     from engine.persistence import RunStore
-    from engine.runtime.live import LiveLedger, OrderManager
+    from engine.runtime.live import LiveLedger, OrderManager, Update
     from engine.runtime.live.kill import flatten_and_halt
     from engine.runtime.live.reconcile import reconcile
-    from engine.runtime.live.venue import live_mode
+    from engine.runtime.live.stream import StreamOptions, UserDataMonitor
+    from engine.runtime.live.venue import LiveVenue, live_mode
     from engine.runtime.node import TradingNode
 
     client = open_trading_exchange(
@@ -206,6 +237,18 @@ async def _run(
     if local is not None:
         print(f"local exchange at {exchange_url} (faults: POST /_admin/fault)", flush=True)
     node = TradingNode(config, clock=WallClock(), mode=live_mode(manager))
+    venue = node.kernel.venue
+    assert isinstance(venue, LiveVenue)
+
+    def publish(updates: list[Update]) -> None:  # between bars: the stream, a reconciliation
+        node.deliver(lambda: venue.report(updates))
+
+    user = UserStream(
+        open_user_exchange(config.live.exchange, keys, sandbox=config.live.sandbox,
+                           local_url=exchange_url)
+    )  # fmt: skip
+    checks = StreamOptions(check_every_s=user_check[0], grace_s=user_check[1])
+    monitor = UserDataMonitor(user, manager, instruments, publish, log.write, checks)
     from engine.cli_paper import bar_timeframes  # the paper command's rule: one place
 
     found = {f.symbol: f.timeframe_ns for f in frames} or bar_timeframes(config)
@@ -219,6 +262,8 @@ async def _run(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     stopped = asyncio.ensure_future(stop.wait())
+    watching = asyncio.ensure_future(monitor.run())  # the user-data stream, its own task
+    recovered = 0  # market-data recoveries reconciled after
     bars = 0
     reason = "end of the data"
     try:
@@ -230,6 +275,11 @@ async def _run(
         # second): bars that follow each other closely, as after a reconnect's backfill,
         # would otherwise keep a stopped node trading.
         while not stop.is_set():
+            if watching.done():
+                watching.result()  # the user-data stream's monitor raised: stop on it
+            if feed.stats.recovered > recovered:  # the market-data websocket came back
+                recovered = feed.stats.recovered
+                monitor.reconcile("the market-data websocket reconnected")
             if kill.exists():
                 updates = flatten_and_halt(manager, instruments)
                 kill.unlink()
@@ -239,20 +289,26 @@ async def _run(
             following = asyncio.ensure_future(stream.__anext__())
             while True:
                 done, _ = await asyncio.wait(
-                    {following, stopped}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED
-                )
-                if following in done or stop.is_set() or kill.exists():
+                    {following, stopped, watching}, timeout=1.0,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )  # fmt: skip
+                if following in done or stop.is_set() or kill.exists() or watching.done():
                     break
+                if feed.stats.recovered > recovered:
+                    break  # reconcile before the backfilled bars are delivered
                 node.poll()
             if following not in done:
                 following.cancel()
                 with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
                     await following
-                continue  # the loop's head: the kill request or the stop
+                continue  # the loop's head: the monitor, a reconnect, the kill or the stop
             try:
                 bar = following.result()
             except StopAsyncIteration:
                 break
+            if feed.stats.recovered > recovered:
+                recovered = feed.stats.recovered
+                monitor.reconcile("the market-data websocket reconnected")
             node.on_event(bar)
             bars += 1
             log.write("event", symbol=bar.symbol, ts=format_timestamp(bar.ts_event))
@@ -263,10 +319,15 @@ async def _run(
             reason = "stopped by a signal"
     finally:
         stopped.cancel()
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await feed.close()
-    log.write("stop", reason=reason, bars=bars, halted=manager.halted)
+        await user.close()
+    streams = {"feed": dataclasses.asdict(feed.stats), "user_stream": vars(monitor.stats)}
+    log.write("stop", reason=reason, bars=bars, halted=manager.halted, **streams)
     log.close()
     print(f"live account {name} stopped ({reason}): {bars} bars; orders in {url}", flush=True)
     return 0

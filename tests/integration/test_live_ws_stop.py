@@ -4,7 +4,9 @@ exits 0 at once (not when the bars happen to pause for a second) and keeps every
 The node runs as a subprocess with the local exchange in-process (``--replay``) at four
 hourly bars a second; the test reads the exchange's address from the ``start`` record of
 events.jsonl, drops every websocket there (``POST /_admin/fault``), waits for bars to flow
-again, then sends the signal.
+again and for the reconciliations that follow the two reconnects (market data, user data),
+pauses the exchange, reads its orders and wallet, then sends the signal: the store must
+hold every exchange order with its filled quantity, and the node's position the wallet's.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from typing import Any
 
 import pytest
 
+from engine.persistence import RunStore
+from engine.runtime.live import LiveLedger
+from engine.runtime.live.kill import node_positions
+from tests.contract.conftest import BTC
 from tests.integration.conftest import REPO
 
 SECRET = "ws-stop-secret"
@@ -72,6 +78,15 @@ def _wait(what: str, check: Any, timeout_s: float = 60.0) -> Any:
     pytest.fail(f"timed out waiting for {what}")
 
 
+def _post(url: str, body: dict[str, Any] | None = None) -> Any:
+    request = urllib.request.Request(
+        url, data=json.dumps(body or {}).encode(), method="POST",
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
 def _kind(log: Path, kind: str) -> list[dict[str, Any]]:
     return [r for r in _records(log) if r["kind"] == kind]
 
@@ -100,14 +115,15 @@ def test_a_signal_after_a_websocket_drop_stops_at_once_and_loses_nothing(
         started = _wait("the start record", lambda: _kind(log, "start"))
         url = started[0]["exchange_url"]
         _wait("20 bars", lambda: _bars(log) >= 20)
-        request = urllib.request.Request(
-            f"{url}/_admin/fault", data=b'{"kind": "ws_drop"}', method="POST",
-            headers={"Content-Type": "application/json"},
-        )  # fmt: skip
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            assert json.loads(answer.read())["armed"]["kind"] == "ws_drop"
+        assert _post(f"{url}/_admin/fault", {"kind": "ws_drop"})["armed"]["kind"] == "ws_drop"
         dropped_at = _bars(log)
         _wait("bars after the drop", lambda: _bars(log) >= dropped_at + 8)
+        # Both websockets came back and each reconnect was followed by a reconciliation.
+        _wait("two reconciliations", lambda: len(_kind(log, "reconciled")) >= 2)
+        _post(f"{url}/_admin/pause")  # the exchange holds still: compare it with the store
+        time.sleep(1.0)
+        with urllib.request.urlopen(f"{url}/_admin/state", timeout=10) as answer:
+            state = json.loads(answer.read())
         sent = time.monotonic()
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=60)
@@ -123,6 +139,15 @@ def test_a_signal_after_a_websocket_drop_stops_at_once_and_loses_nothing(
     stop = records[-1]
     assert stop["kind"] == "stop"
     assert stop["bars"] == sum(1 for r in records if r["kind"] == "event")
+    assert stop["feed"]["reconnects"] >= 1
+    assert stop["feed"]["recovered"] >= 1
+    assert stop["user_stream"]["drops"] == 1
+    assert stop["user_stream"]["subscriptions"] == 2
+    reasons = {r["after"] for r in records if r["kind"] == "reconciled"}
+    assert reasons == {
+        "the market-data websocket reconnected",
+        "the user-data stream reconnected",
+    }
     with sqlite3.connect(db) as conn:
         orders = conn.execute(
             "SELECT client_id, status, filled_quantity FROM live_orders WHERE account = 'wsstop'"
@@ -138,3 +163,12 @@ def test_a_signal_after_a_websocket_drop_stops_at_once_and_loses_nothing(
     assert not {status for _, status, _ in orders} & {"sending", "unknown"}
     for client_id, _, filled in orders:
         assert fills.get(client_id, 0.0) == pytest.approx(filled), client_id
+    # The store agrees with the exchange: every order, its filled quantity, the position.
+    stored = {client_id: filled for client_id, _, filled in orders}
+    at_exchange = {o["clientOrderId"]: float(o["executedQty"]) for o in state["orders"]}
+    assert stored == pytest.approx(at_exchange)
+    ledger = LiveLedger(RunStore(f"sqlite:///{db}"), "wsstop")
+    btc = {b["asset"]: float(b["free"]) + float(b["locked"]) for b in state["balances"]}
+    assert node_positions(ledger, {"BTC/USDT": BTC})["BTC/USDT"] == pytest.approx(
+        btc.get("BTC", 0.0)
+    )
