@@ -11,19 +11,32 @@ and one line on exit.
 
 Flow: reconcile the account with the exchange (`engine.runtime.live.reconcile`; a wallet it
 cannot explain refuses to trade, exit 5), then feed closed bars to a `TradingNode` whose
-venue is the order manager (`engine.runtime.live.venue.live_mode`). Before every bar, and
+venue is the order manager (`engine.runtime.live.venue.live_mode`). Beside the bars the
+account's user-data websocket runs (`engine.runtime.live.stream.UserDataMonitor`): fills
+and cancels reach the order manager and the strategy as they happen, between bars; the
+REST poll of the working orders at each bar stays as the fallback (a fill seen on both
+counts once: fills are keyed by the exchange's trade id). Every ``--user-check-every``
+seconds (default 30) the account's trades and open orders are read over REST: one the
+stream has not delivered ``--user-grace`` seconds (default 5) later makes it stale — it is
+logged, resubscribed and the account reconciled. After every reconnect, of the user-data
+stream or of the market data (`FeedStats.recovered`), the start's reconciliation runs
+again and adopts what happened meanwhile; a wallet it cannot explain halts the order
+manager and stops the node with the report (exit 5), as on start. Before every bar, and
 every second while none comes, it looks for the kill request that ``kestrel live-kill
 ACCOUNT`` leaves in the account's folder (``KILL``): then it cancels the node's orders,
 sells what the node bought (`engine.runtime.live.kill`), halts and exits 0. Ctrl-C or
-SIGTERM stops it after the event in hand, open orders kept at the exchange, exit 0; SIGKILL
+SIGTERM stops it after the event in hand — the stop is awaited beside the next bar, so it
+is prompt however closely bars follow — open orders kept at the exchange, exit 0; SIGKILL
 loses nothing either (every order's row is written before it is sent; the next start
 reconciles). A restarted node trades from the exchange's clock on: bars that closed while
-it was down are not replayed.
+it was down are not replayed. With ``--replay`` the local exchange's address is printed
+and logged (``exchange_url`` of the ``start`` record): faults can be injected there.
 
-What this first version does not do yet (README "Live trading"): rebuild the strategy's
-state after a restart (the node starts fresh; reconciliation brings orders and fills up to
-date but the kernel's portfolio starts from the config's ``[account]``), user-data
-websockets (fills are polled when data arrives), and derivatives positions.
+What this version does not do yet (README "Live trading"): rebuild the strategy's state
+after a restart (the node starts fresh; reconciliation brings orders and fills up to date
+but the kernel's portfolio starts from the config's ``[account]``), derivatives positions,
+and the user-data stream of exchanges other than Binance spot is untested (it needs
+ccxt.pro's ``watch_orders``; the subscription step is Binance's websocket API).
 """
 
 from __future__ import annotations
