@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from engine.adapters.ccxt.venue import OrderSpec
-from engine.errors import ExchangeFatalError
+from engine.errors import ExchangeFatalError, ExchangeTransientError
 from engine.persistence import RunStore
 from engine.runtime.live import LiveStatus, Update, client_order_id
 from engine.runtime.live.kill import node_positions
@@ -214,3 +214,32 @@ def test_a_reconnect_that_finds_an_unexplained_wallet_halts_with_the_report(
     with pytest.raises(ExchangeFatalError, match="live trading is halted"):
         rig.manager.submit("s-000001", "s", MARKET)
     assert local.venue.orders == {}
+
+
+def test_a_stream_that_keeps_dropping_gives_up_after_max_failures(
+    local: Any, store: RunStore
+) -> None:
+    rig, node = Rig(local, store), Node()
+    reconcile(rig.manager, INSTRUMENTS)
+
+    async def main() -> UserDataMonitor:
+        options = StreamOptions(check_every_s=60.0, backoff_s=0.05, max_failures=2)
+        monitor = UserDataMonitor(
+            user_stream(local), rig.manager, INSTRUMENTS, node.published.extend, node.note, options
+        )
+        try:
+            task = asyncio.ensure_future(monitor.run())
+            await asyncio.wait_for(monitor.subscribed.wait(), 10)
+            await asyncio.to_thread(local.inject, "ws_drop")
+            await until("the second subscription", lambda: monitor.stats.subscriptions == 2)
+            await asyncio.wait_for(monitor.subscribed.wait(), 10)
+            await asyncio.to_thread(local.inject, "ws_drop")
+            with pytest.raises(ExchangeTransientError, match="gave up after 2 drops in a row"):
+                await asyncio.wait_for(task, 10)
+        finally:
+            await monitor.stream.close()
+        return monitor
+
+    monitor = asyncio.run(main())
+    assert (monitor.stats.drops, monitor.stats.subscriptions) == (2, 2)
+    assert node.kinds() == ["user_stream_dropped", "reconciled", "user_stream_dropped"]

@@ -11,7 +11,8 @@ or the engine error of whatever else the contract says stops the node.
 One session after another:
 
 1. **Subscribe.** A failure that is transient is tried again after a pause doubling from
-   ``backoff_s`` up to ``max_pause_s``; ``max_failures`` in a row raise it.
+   ``backoff_s`` up to ``max_pause_s``; ``max_failures`` failures in a row (subscriptions
+   refused, or sessions dropped before delivering anything) raise `ExchangeTransientError`.
 2. **Reconcile** (from the second subscription on; the node reconciled before the first):
    `engine.runtime.live.reconcile.reconcile`, the start's, adopts what the gap hid — a fill
    while disconnected is recorded once (the ledger keys fills by trade id) and published.
@@ -127,10 +128,18 @@ class UserDataMonitor:
                 self.reconcile("the user-data stream reconnected")
             self._begin(since_ms)
             self.subscribed.set()
+            reports = self.stats.reports
             why = await self._session()
             self.subscribed.clear()
             await self.stream.drop(why)
-            failures = failures + 1 if why.startswith("dropped") else 0
+            if not why.startswith("dropped"):
+                failures = 0  # stale: the exchange answered, the connection did not
+            else:  # a drop after the stream delivered something starts the count afresh
+                failures = 1 if self.stats.reports > reports else failures + 1
+                if failures >= self.options.max_failures:
+                    raise ExchangeTransientError(
+                        f"user-data stream {why} (gave up after {failures} drops in a row)"
+                    )
             await asyncio.sleep(self._pause(max(failures, 1)))
 
     def reconcile(self, why: str) -> Reconciliation:
