@@ -11,24 +11,39 @@ and one line on exit.
 
 Flow: reconcile the account with the exchange (`engine.runtime.live.reconcile`; a wallet it
 cannot explain refuses to trade, exit 5), then feed closed bars to a `TradingNode` whose
-venue is the order manager (`engine.runtime.live.venue.live_mode`). Before every bar, and
+venue is the order manager (`engine.runtime.live.venue.live_mode`). Beside the bars the
+account's user-data websocket runs (`engine.runtime.live.stream.UserDataMonitor`): fills
+and cancels reach the order manager and the strategy as they happen, between bars; the
+REST poll of the working orders at each bar stays as the fallback (a fill seen on both
+counts once: fills are keyed by the exchange's trade id). Every ``--user-check-every``
+seconds (default 30) the account's trades and open orders are read over REST: one the
+stream has not delivered ``--user-grace`` seconds (default 5) later makes it stale — it is
+logged, resubscribed and the account reconciled. After every reconnect, of the user-data
+stream or of the market data (`FeedStats.recovered`), the start's reconciliation runs
+again and adopts what happened meanwhile; a wallet it cannot explain halts the order
+manager and stops the node with the report (exit 5), as on start. Before every bar, and
 every second while none comes, it looks for the kill request that ``kestrel live-kill
 ACCOUNT`` leaves in the account's folder (``KILL``): then it cancels the node's orders,
 sells what the node bought (`engine.runtime.live.kill`), halts and exits 0. Ctrl-C or
-SIGTERM stops it after the event in hand, open orders kept at the exchange, exit 0; SIGKILL
+SIGTERM stops it after the event in hand — the stop is awaited beside the next bar, so it
+is prompt however closely bars follow — open orders kept at the exchange, exit 0; SIGKILL
 loses nothing either (every order's row is written before it is sent; the next start
 reconciles). A restarted node trades from the exchange's clock on: bars that closed while
-it was down are not replayed.
+it was down are not replayed. With ``--replay`` the local exchange's address is printed
+and logged (``exchange_url`` of the ``start`` record): faults can be injected there.
 
-What this first version does not do yet (README "Live trading"): rebuild the strategy's
-state after a restart (the node starts fresh; reconciliation brings orders and fills up to
-date but the kernel's portfolio starts from the config's ``[account]``), user-data
-websockets (fills are polled when data arrives), and derivatives positions.
+What this version does not do yet (README "Live trading"): rebuild the strategy's state
+after a restart (the node starts fresh; reconciliation brings orders and fills up to date
+but the kernel's portfolio starts from the config's ``[account]``), derivatives positions,
+and the user-data stream of exchanges other than Binance spot is untested (it needs
+ccxt.pro's ``watch_orders``; the subscription step is Binance's websocket API).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -99,6 +114,22 @@ def live(
         Path | None,
         typer.Option("--log-dir", help="Folder of events.jsonl and KILL (<root>/live/<account>)."),
     ] = None,
+    user_check_every: Annotated[
+        float,
+        typer.Option(
+            "--user-check-every",
+            help="Seconds between REST cross-checks of the user-data stream (stall test).",
+            min=0.05,
+        ),
+    ] = 30.0,
+    user_grace: Annotated[
+        float,
+        typer.Option(
+            "--user-grace",
+            help="Seconds the stream may lag behind REST before it is declared stale.",
+            min=0.0,
+        ),
+    ] = 5.0,
 ) -> None:
     """Trade a strategy with real orders (needs --live and [live] mode = "live")."""
     from engine.adapters.ccxt.venue import credentials_from_env
@@ -125,7 +156,18 @@ def live(
     folder = _folder(run_config, name, log_dir)
     try:
         code = asyncio.run(
-            _run(run_config, name, url, keys, exchange_url, local, frames, max_bars, folder)
+            _run(
+                run_config,
+                name,
+                url,
+                keys,
+                exchange_url,
+                local,
+                frames,
+                max_bars,
+                folder,
+                (user_check_every, user_grace),
+            )
         )
     finally:
         if local is not None:
@@ -174,16 +216,19 @@ async def _run(
     frames: list[BarFrame],
     max_bars: int | None,
     folder: Path,
+    user_check: tuple[float, float],
 ) -> int:
     from engine.adapters.ccxt.feed import FeedOptions, open_feed
+    from engine.adapters.ccxt.user import UserStream, open_user_exchange
     from engine.adapters.ccxt.venue import CcxtExchange, open_trading_exchange, wall_clock_ms
     from engine.clock import WallClock
     from engine.feeds import format_timeframe, format_timestamp
     from engine.persistence import RunStore
-    from engine.runtime.live import LiveLedger, OrderManager
+    from engine.runtime.live import LiveLedger, OrderManager, Update
     from engine.runtime.live.kill import flatten_and_halt
     from engine.runtime.live.reconcile import reconcile
-    from engine.runtime.live.venue import live_mode
+    from engine.runtime.live.stream import StreamOptions, UserDataMonitor
+    from engine.runtime.live.venue import LiveVenue, live_mode
     from engine.runtime.node import TradingNode
 
     client = open_trading_exchange(
@@ -195,10 +240,28 @@ async def _run(
     result = reconcile(manager, instruments)  # refuses (exit 5) on a wallet it cannot explain
     manager.session = manager.ledger.begin_session()
     log = _Log(folder / "events.jsonl")
+    # With --replay the local exchange's address is logged: faults can be injected there
+    # (POST <url>/_admin/fault, see engine.adapters.local.faults) to practise recoveries.
+    where = {"exchange_url": exchange_url} if local is not None else {}
     log.write("start", account=name, exchange=exchange.exchange_id, sandbox=config.live.sandbox,
-              adopted=result.adopted, external=result.external, wallet=result.actual)  # fmt: skip
+              adopted=result.adopted, external=result.external, wallet=result.actual,
+              **where)  # fmt: skip
     print(f"live account {name}: {result.summary()}", flush=True)
+    if local is not None:
+        print(f"local exchange at {exchange_url} (faults: POST /_admin/fault)", flush=True)
     node = TradingNode(config, clock=WallClock(), mode=live_mode(manager))
+    venue = node.kernel.venue
+    assert isinstance(venue, LiveVenue)
+
+    def publish(updates: list[Update]) -> None:  # between bars: the stream, a reconciliation
+        node.deliver(lambda: venue.report(updates))
+
+    user = UserStream(
+        open_user_exchange(config.live.exchange, keys, sandbox=config.live.sandbox,
+                           local_url=exchange_url)
+    )  # fmt: skip
+    checks = StreamOptions(check_every_s=user_check[0], grace_s=user_check[1])
+    monitor = UserDataMonitor(user, manager, instruments, publish, log.write, checks)
     from engine.cli_paper import bar_timeframes  # the paper command's rule: one place
 
     found = {f.symbol: f.timeframe_ns for f in frames} or bar_timeframes(config)
@@ -211,6 +274,9 @@ async def _run(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    stopped = asyncio.ensure_future(stop.wait())
+    watching = asyncio.ensure_future(monitor.run())  # the user-data stream, its own task
+    recovered = 0  # market-data recoveries reconciled after
     bars = 0
     reason = "end of the data"
     try:
@@ -218,7 +284,15 @@ async def _run(
         if local is not None:
             local.resume()
         stream = feed.stream(since).__aiter__()
-        while True:
+        # The stop is awaited beside the next bar (not only looked at when bars pause for a
+        # second): bars that follow each other closely, as after a reconnect's backfill,
+        # would otherwise keep a stopped node trading.
+        while not stop.is_set():
+            if watching.done():
+                watching.result()  # the user-data stream's monitor raised: stop on it
+            if feed.stats.recovered > recovered:  # the market-data websocket came back
+                recovered = feed.stats.recovered
+                monitor.reconcile("the market-data websocket reconnected")
             if kill.exists():
                 updates = flatten_and_halt(manager, instruments)
                 kill.unlink()
@@ -226,31 +300,47 @@ async def _run(
                 reason = "killed: orders canceled, positions sold, halted"
                 break
             following = asyncio.ensure_future(stream.__anext__())
-            done, _ = await asyncio.wait({following}, timeout=1.0)
-            while not done and not kill.exists() and not stop.is_set():
-                node.poll()
-                done, _ = await asyncio.wait({following}, timeout=1.0)
-            if not done:
-                following.cancel()
-                if stop.is_set():
-                    reason = "stopped by a signal"
+            while True:
+                done, _ = await asyncio.wait(
+                    {following, stopped, watching}, timeout=1.0,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )  # fmt: skip
+                if following in done or stop.is_set() or kill.exists() or watching.done():
                     break
-                continue
+                if feed.stats.recovered > recovered:
+                    break  # reconcile before the backfilled bars are delivered
+                node.poll()
+            if following not in done:
+                following.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await following
+                continue  # the loop's head: the monitor, a reconnect, the kill or the stop
             try:
                 bar = following.result()
             except StopAsyncIteration:
                 break
+            if feed.stats.recovered > recovered:
+                recovered = feed.stats.recovered
+                monitor.reconcile("the market-data websocket reconnected")
             node.on_event(bar)
             bars += 1
             log.write("event", symbol=bar.symbol, ts=format_timestamp(bar.ts_event))
             if max_bars is not None and bars >= max_bars:
                 reason = f"--max-bars {max_bars}"
                 break
+        else:
+            reason = "stopped by a signal"
     finally:
+        stopped.cancel()
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await feed.close()
-    log.write("stop", reason=reason, bars=bars, halted=manager.halted)
+        await user.close()
+    streams = {"feed": dataclasses.asdict(feed.stats), "user_stream": vars(monitor.stats)}
+    log.write("stop", reason=reason, bars=bars, halted=manager.halted, **streams)
     log.close()
     print(f"live account {name} stopped ({reason}): {bars} bars; orders in {url}", flush=True)
     return 0

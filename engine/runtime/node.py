@@ -3,10 +3,11 @@
 In: a `RunConfig` (strategy, instruments, account, execution, ``[[fx]]``), optionally the
 history known before the first live bar (``warmup``), then events as they arrive
 (`on_event`: `Bar`, `TradeTick`, `QuoteTick`) from a live feed or replayed from history,
-and the current time when nothing arrives (`poll`). Out: the same events, orders, fills
-and accounting as a backtest of the same events, because the kernel (`build_kernel`, in
-the `NODE` mode of `engine.runtime.modes`) and the step (`engine.runtime.driver.Driver`)
-are the same ones. What differs from the backtest, on purpose:
+the current time when nothing arrives (`poll`), and what a venue reports between events
+(`deliver`). Out: the same events, orders, fills and accounting as a backtest of the same
+events, because the kernel (`build_kernel`, in the `NODE` mode of `engine.runtime.modes`)
+and the step (`engine.runtime.driver.Driver`) are the same ones. What differs from the
+backtest, on purpose:
 - histories grow as bars arrive and indicators are updated by their streaming form
   (`engine.strategy.history.streaming_indicator`) — nothing is computed ahead;
 - each event is delivered in its own driver session (no batched loop);
@@ -36,7 +37,7 @@ whose timers need no replay.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -173,6 +174,20 @@ class TradingNode:
         if not self._started:
             self.start()
         self._driver.idle(self.clock.timestamp_ns() if now_ns is None else now_ns)
+
+    def deliver(self, action: Callable[[], None]) -> None:
+        """Run ``action`` between events and deliver what it publishes as a step would.
+
+        For a venue whose answers arrive between events (a live exchange's user-data
+        stream, a reconciliation after a reconnect: ``LiveVenue.report``): the events
+        ``action`` publishes, and those they cause, are delivered FIFO in a driver session
+        (a strategy's fault becomes `StrategyError`) at the clock's time.
+        """
+        if not self._started:
+            self.start()
+        with self._driver.session():
+            action()
+            self.kernel.bus.flush()
 
     def add_fx_rate(self, currency: str, ts_ns: int, rate: float) -> None:
         """Append ``currency``'s rate known from ``ts_ns`` on (see `FxRates.add_rate`)."""

@@ -141,6 +141,7 @@ def test_a_dropped_websocket_reconnects_and_backfills_the_same_sequence(
     events, feed = collect(venue, 20, close_ns(venue, 97), action=drop)
     assert events == served(venue, 98, 20)
     assert feed.stats.reconnects >= 1
+    assert feed.stats.recovered >= 1  # what the live node reconciles after
     assert feed.stats.stream_bars > marks["stream"]  # the stream came back after the drop
 
 
@@ -163,6 +164,7 @@ def test_a_silent_stall_is_declared_stale_and_backfilled(exchange_factory: Any) 
     )
     assert events == served(venue, 98, 24)
     assert feed.stats.stale >= 1
+    assert feed.stats.recovered >= 1
     assert marks["rest"] > marks["rest_at_stall"]  # bars kept coming over REST in the stall...
     assert feed.stats.stream_bars > marks["stream"]  # ...and from the stream again after
 

@@ -42,6 +42,8 @@ __all__ = [
     "OrderSpec",
     "credentials_from_env",
     "open_trading_exchange",
+    "parse_order",
+    "parse_trade",
     "wall_clock_ms",
 ]
 
@@ -82,11 +84,13 @@ def open_trading_exchange(
     sandbox: bool,
     local_url: str | None = None,
     timeout_ms: int = 10_000,
+    module: Any = None,
 ) -> Any:
     """Return a synchronous ccxt exchange that can trade, with ccxt's retries off.
 
     ``sandbox`` switches to the exchange's testnet (ccxt ``set_sandbox_mode``); ``local_url``
-    sends every call to the local exchange instead (`engine.adapters.local`).
+    sends every call to the local exchange instead (`engine.adapters.local`). ``module``:
+    another ccxt flavour to build it from (``ccxt.pro`` for the user-data websocket).
 
     Raises:
         ExchangeInputError: Unknown exchange id, or a sandbox the exchange does not have.
@@ -97,12 +101,13 @@ def open_trading_exchange(
         raise ExchangeInputError(
             f"unknown exchange {exchange_id!r}{did_you_mean(exchange_id, ccxt.exchanges)}"
         )
+    module = module if module is not None else ccxt
     options: dict[str, Any] = {"maxRetriesOnFailure": 0}
     if local_url:
         options.update(
             {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False}
         )
-    exchange = getattr(ccxt, exchange_id)(
+    exchange = getattr(module, exchange_id)(
         {
             "apiKey": credentials.api_key,
             "secret": credentials.secret,
@@ -181,7 +186,8 @@ class OrderCallFailed(Exception):  # noqa: N818 - a carrier, not an error kind
         self.verdict = verdict
 
 
-def _order(raw: Mapping[str, Any]) -> ExchangeOrder:
+def parse_order(raw: Mapping[str, Any]) -> ExchangeOrder:
+    """Return ccxt's unified order dict (REST or websocket) as an `ExchangeOrder`."""
     info = raw.get("info") or {}
     client_id = raw.get("clientOrderId") or info.get("clientOrderId") or ""
     return ExchangeOrder(
@@ -199,7 +205,8 @@ def _order(raw: Mapping[str, Any]) -> ExchangeOrder:
     )
 
 
-def _trade(raw: Mapping[str, Any]) -> ExchangeTrade:
+def parse_trade(raw: Mapping[str, Any]) -> ExchangeTrade:
+    """Return ccxt's unified trade dict (REST or websocket) as an `ExchangeTrade`."""
     fee = raw.get("fee") or {}
     return ExchangeTrade(
         trade_id=str(raw.get("id") or ""),
@@ -342,7 +349,7 @@ class CcxtExchange:
         rows = self.read(
             f"fetching open {symbol} orders", lambda: self.exchange.fetch_open_orders(symbol)
         )
-        return [_order(r) for r in rows]
+        return [parse_order(r) for r in rows]
 
     def my_trades(
         self, symbol: str, since_ms: int | None = None, exchange_order_id: str | None = None
@@ -353,7 +360,7 @@ class CcxtExchange:
             f"fetching {symbol} trades",
             lambda: self.exchange.fetch_my_trades(symbol, since_ms, None, params),
         )
-        trades = [_trade(r) for r in rows]
+        trades = [parse_trade(r) for r in rows]
         return [t for t in trades if since_ms is None or t.ts_ms >= since_ms]
 
     # -- order calls (the caller decides on failure) --------------------------------------
@@ -369,7 +376,7 @@ class CcxtExchange:
                 spec.symbol, spec.order_type, spec.side, spec.quantity, spec.price, params
             )
 
-        return _order(self._run(f"creating order {spec.client_id}", send, resend_safe=False))
+        return parse_order(self._run(f"creating order {spec.client_id}", send, resend_safe=False))
 
     def fetch(self, client_id: str, symbol: str) -> ExchangeOrder:
         """Return the order with ``client_id`` (one try; `OrderCallFailed` if not found)."""
@@ -377,7 +384,7 @@ class CcxtExchange:
         def look() -> Any:
             return self.exchange.fetch_order(None, symbol, {"origClientOrderId": client_id})
 
-        return _order(self._run(f"fetching order {client_id}", look, resend_safe=True))
+        return parse_order(self._run(f"fetching order {client_id}", look, resend_safe=True))
 
     def cancel(self, client_id: str, symbol: str) -> ExchangeOrder:
         """Cancel the order with ``client_id``; `OrderCallFailed` if it is not open (any more)."""
@@ -385,7 +392,7 @@ class CcxtExchange:
         def send() -> Any:
             return self.exchange.cancel_order(None, symbol, {"origClientOrderId": client_id})
 
-        return _order(self._run(f"canceling order {client_id}", send, resend_safe=False))
+        return parse_order(self._run(f"canceling order {client_id}", send, resend_safe=False))
 
 
 def wall_clock_ms() -> int:

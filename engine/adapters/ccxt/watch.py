@@ -84,6 +84,8 @@ class FeedStats:
 
     reconnects: int = 0
     stale: int = 0
+    recovered: int = 0  # recoveries finished (after a drop or a stall; the live node
+    # reconciles the account after each: `engine.cli_live`)
     rest_bars: int = 0
     stream_bars: int = 0
 
@@ -148,6 +150,7 @@ class Sessions:
                 log.warning("%s: %s silent for %.1f s: stale", self.name, what, stale[1])
                 await self.drop_connection(task, stale[0])
                 await recover()
+                self.stats.recovered += 1
                 continue
             try:
                 result = task.result()
@@ -168,6 +171,7 @@ class Sessions:
                 log.warning("%s: %s dropped (%s); again in %.1f s", self.name, what, exc, pause)
                 await asyncio.sleep(pause)
                 await recover()
+                self.stats.recovered += 1
                 continue
             except ccxt.BaseError as exc:
                 raise translate(exc, self.name, what) from None

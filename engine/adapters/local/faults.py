@@ -18,6 +18,7 @@ first ``after`` matching requests through (to break a download mid-way).
 |              | ``queries`` look-ups (query and cancel), then is found    |                       |
 | ws_drop      | every websocket is closed by the server now               | NetworkError on watch |
 | ws_stall     | websockets stay open but receive nothing until resumed    | (silence)             |
+|              | (all of them, those opened during the stall too)          |                       |
 
 ccxt's binance maps both 418 and 429 to ``DDoSProtection`` before it reads the body (so a
 429 does not reach ``RateLimitExceeded``); the adapters tell them apart by the status in the

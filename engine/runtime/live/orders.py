@@ -27,8 +27,9 @@ The rules (issue 15; the error contract is `engine.adapters.ccxt.contract`):
 * Cancel/fill races end in the exchange's truth: a cancel answered "unknown order" (it
   filled meanwhile) or with a partial fill fetches the order and its trades; the fills are
   reported first, then the final state.
-* Fills come from the exchange's trades of the order (``myTrades`` with its order id), each
-  reported once (the ledger keys them by trade id).
+* Fills come from the exchange's trades of the order (``myTrades`` with its order id, or the
+  trades the user-data stream carried: `OrderManager.apply`), each reported once (the ledger
+  keys them by trade id, whichever path saw it first).
 * An IP ban, a second clock error or bad keys stop the manager: it records why
   (``halted``) and raises the contract's engine error; nothing is sent after that.
 """
@@ -37,7 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from engine.adapters.ccxt.contract import Action
@@ -45,6 +46,7 @@ from engine.adapters.ccxt.errors import RetryPolicy
 from engine.adapters.ccxt.venue import (
     CcxtExchange,
     ExchangeOrder,
+    ExchangeTrade,
     OrderCallFailed,
     OrderSpec,
 )
@@ -204,6 +206,24 @@ class OrderManager:
             updates += self._look_up(record, patient=False)
         return updates
 
+    def apply(self, answer: ExchangeOrder, trades: Sequence[ExchangeTrade] = ()) -> list[Update]:
+        """Bring an order up to a report of the user-data stream; return the updates.
+
+        ``answer`` is the order as the stream pushed it, ``trades`` the trades of it the
+        stream carried. It goes the way of a REST answer (`_adopt`): fills keyed by trade
+        id, so a trade also read over REST (a poll, a cancel's answer) counts once; when the
+        carried trades do not add up to the order's filled quantity the rest is read over
+        REST. An order the ledger does not hold as the node's (external, or not ours) is
+        left to reconciliation; a report older than the ledger (fewer fills than recorded,
+        or the order already final) changes nothing.
+        """
+        record = self.ledger.get(answer.client_id) if answer.client_id else None
+        if record is None or record.origin != "node" or record.status.final:
+            return []
+        if answer.filled + 1e-12 < record.filled_quantity:
+            return []  # pushed before the state the ledger already has
+        return self._adopt(record, answer, trades)
+
     def resolve_unknown(self) -> list[Update]:
         """Look up every UNKNOWN (or never answered) order once more; return the updates."""
         updates: list[Update] = []
@@ -269,16 +289,29 @@ class OrderManager:
         self.ledger.save(rejected)
         return [Update("rejected", rejected)]
 
-    def _adopt(self, record: LiveOrder, answer: ExchangeOrder) -> list[Update]:
-        """Bring ``record`` to the exchange's ``answer``: accepted, fills, final state."""
+    def _adopt(
+        self, record: LiveOrder, answer: ExchangeOrder, carried: Sequence[ExchangeTrade] = ()
+    ) -> list[Update]:
+        """Bring ``record`` to the exchange's ``answer``: accepted, fills, final state.
+
+        ``carried``: trades of the order already in hand (the user-data stream's); REST's
+        ``myTrades`` is read only when they do not cover ``answer.filled``.
+        """
         updates: list[Update] = []
         if record.status in (LiveStatus.SENDING, LiveStatus.UNKNOWN):
             record = record.but(status=LiveStatus.OPEN, exchange_order_id=answer.exchange_id)
             self.ledger.save(record)
             updates.append(Update("accepted", record))
-        recorded = sum(f.quantity for f in self.ledger.fills(record.client_id))
+        known = self.ledger.fills(record.client_id)
+        recorded = sum(f.quantity for f in known)
         if answer.filled > recorded + 1e-12:
-            trades = self.exchange.my_trades(record.symbol, exchange_order_id=answer.exchange_id)
+            ids = {f.trade_id for f in known}
+            trades = [t for t in carried if t.exchange_order_id == answer.exchange_id]
+            covered = recorded + sum(t.quantity for t in trades if t.trade_id not in ids)
+            if covered < answer.filled * (1 - 1e-9):
+                trades = self.exchange.my_trades(
+                    record.symbol, exchange_order_id=answer.exchange_id
+                )
             fills = [
                 LiveFill(
                     trade_id=t.trade_id,

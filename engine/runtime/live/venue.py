@@ -2,9 +2,11 @@
 
 In: approved orders and cancels from the `ExecutionEngine` (``submit``, ``cancel``), market
 data from the driver (``process_bar`` and the ticks: a poll of the working orders before
-strategies see the data). Out: the order events the simulated broker would publish
-(`OrderAccepted`, `OrderFilled`, `OrderCanceled`, `OrderRejected`, `OrderExpired`,
-`OrderModified`), built from the order manager's `Update`s (`engine.runtime.live.orders`).
+strategies see the data), and updates that arrive between market data (``report``: the
+user-data stream's reports and reconciliations, `engine.runtime.live.stream`). Out: the
+order events the simulated broker would publish (`OrderAccepted`, `OrderFilled`,
+`OrderCanceled`, `OrderRejected`, `OrderExpired`, `OrderModified`), built from the order
+manager's `Update`s (`engine.runtime.live.orders`).
 
 What differs from the simulated broker, on purpose:
 
@@ -170,6 +172,11 @@ class LiveVenue:
         """Publish whatever happened to the working orders since the last look."""
         if self.working:
             self._publish(self._manager.refresh_open())
+
+    def report(self, updates: list[Update]) -> None:
+        """Publish ``updates`` that arrived between market data (the user-data stream, a
+        reconciliation after a reconnect); call it through `TradingNode.deliver`."""
+        self._publish(updates)
 
     # -- internals ------------------------------------------------------------------------
 

@@ -1,0 +1,161 @@
+"""The account's user-data websocket through ccxt.pro: order updates and their trades, as they
+happen.
+
+In: an async ccxt.pro exchange with keys (`open_user_exchange`). Out: `OrderEvent`s — an
+order's state as the exchange pushed it (`ExchangeOrder`) with the trades of it the stream
+has carried (`ExchangeTrade`, each with the exchange's trade id) — from `UserStream.next`.
+
+How (Binance spot, ccxt 4.5): ``watch_orders`` subscribes through the websocket API
+(``userDataStream.subscribe.signature`` on ``/ws-api/v3``; no listenKey to keep alive) and
+each ``executionReport`` updates ccxt's order cache and, for a fill, its trade cache
+(``myTrades``) in the same message, trade first. `next` returns the orders of ccxt's cache
+that changed since it last looked, each with every trade of it in ccxt's trade cache, so an
+order whose NEW report the stream never saw (the subscription came later) still brings its
+trades, and a report that came while no watch was waiting is not left behind.
+
+ccxt's errors are translated (`engine.adapters.ccxt.errors.translate`): a dropped connection
+reaches `next` as `ExchangeTransientError` (ccxt's ``NetworkError``; so does a failed
+keep-alive ping: ccxt closes the connection itself). `drop` closes the connection on
+purpose (a stall detected from outside: `engine.runtime.live.stream`); `subscribe` then
+dials a new one and subscribes again. Nothing here retries or decides: the monitor does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any
+
+from engine.adapters.ccxt.errors import translate
+from engine.adapters.ccxt.venue import (
+    Credentials,
+    ExchangeOrder,
+    ExchangeTrade,
+    parse_order,
+    parse_trade,
+)
+
+__all__ = ["OrderEvent", "UserStream", "open_user_exchange"]
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """An order as the user-data stream reported it, with the trades of it seen so far."""
+
+    order: ExchangeOrder
+    trades: tuple[ExchangeTrade, ...]
+
+
+def open_user_exchange(
+    exchange_id: str, credentials: Credentials, *, sandbox: bool, local_url: str | None = None
+) -> Any:
+    """Return an async ccxt.pro exchange with keys, for the account's websocket.
+
+    The same settings as `engine.adapters.ccxt.venue.open_trading_exchange` (ccxt's retries
+    off, the sandbox, ``local_url`` for the local exchange), on ccxt.pro.
+
+    Raises:
+        ExchangeInputError: Unknown exchange id, no websockets for it in ccxt.pro, or a
+            sandbox the exchange does not have.
+    """
+    import ccxt.pro
+
+    from engine.adapters.ccxt.venue import open_trading_exchange
+    from engine.errors import ExchangeInputError
+
+    if exchange_id not in ccxt.pro.exchanges:
+        raise ExchangeInputError(
+            f"{exchange_id} has no websockets in ccxt.pro: live trading needs its user-data "
+            "stream (watch_orders)"
+        )
+    return open_trading_exchange(
+        exchange_id, credentials, sandbox=sandbox, local_url=local_url, module=ccxt.pro
+    )
+
+
+class UserStream:
+    """One account's order updates from a ccxt.pro exchange (see the module)."""
+
+    def __init__(self, exchange: Any) -> None:
+        """Watch on ``exchange`` (async ccxt.pro, with keys)."""
+        exchange.newUpdates = True  # each watch returns what changed since the last one
+        self.exchange = exchange
+        self.name = str(getattr(exchange, "id", "exchange"))
+        self._seen: dict[str, tuple[str, float, int]] = {}  # order id -> state returned
+
+    async def subscribe(self) -> None:
+        """Open the connection and subscribe; return once the exchange has acknowledged.
+
+        Raises:
+            ExchangeTransientError: The connection failed (the caller tries again later).
+            ExchangeError: Anything else, translated (bad keys: `ExchangeInputError`).
+        """
+        if not self.exchange.markets:
+            await self._ccxt("loading markets", self.exchange.load_markets())
+        # ccxt makes its balance cache in watch_orders, after subscribing: a balance message
+        # (Binance sends one with every order report) arriving in between would raise in
+        # ccxt's handler and end its receive loop, silently.
+        balance = getattr(self.exchange, "balance", None)
+        if isinstance(balance, dict):
+            balance.setdefault("spot", {})
+        authenticate = getattr(self.exchange, "authenticate", None)
+        if authenticate is not None:  # Binance: the websocket API's signed subscription
+            await self._ccxt("subscribing to the user-data stream", authenticate({"type": "spot"}))
+
+    async def next(self) -> list[OrderEvent]:
+        """Wait for order updates; return each order changed since the last call, with its
+        trades.
+
+        Reports that came while no watch was waiting sit in ccxt's caches (a watch returns
+        them only with the next message): they are returned at once.
+
+        Raises:
+            ExchangeTransientError: The connection dropped (or its keep-alive failed).
+            ExchangeError: Anything else ccxt raised, translated.
+        """
+        while True:
+            events = self._changed()
+            if events:
+                return events
+            await self._ccxt("watching the user-data stream", self.exchange.watch_orders())
+
+    async def _ccxt(self, what: str, call: Awaitable[Any]) -> Any:
+        import ccxt
+
+        try:
+            return await call
+        except ccxt.BaseError as exc:
+            raise translate(exc, self.name, what) from None
+
+    def _changed(self) -> list[OrderEvent]:
+        trades: dict[str, list[ExchangeTrade]] = {}
+        for raw in list(getattr(self.exchange, "myTrades", None) or []):
+            trade = parse_trade(raw)
+            trades.setdefault(trade.exchange_order_id, []).append(trade)
+        events = []
+        for raw in list(getattr(self.exchange, "orders", None) or []):
+            order = parse_order(raw)
+            own = tuple(trades.get(order.exchange_id, ()))
+            state = (order.status, order.filled, len(own))
+            if self._seen.get(order.exchange_id) != state:
+                self._seen[order.exchange_id] = state
+                events.append(OrderEvent(order, own))
+        return events
+
+    async def drop(self, reason: str) -> None:
+        """Close the user-data connection as a drop would (pending watches fail)."""
+        import ccxt
+
+        error = ccxt.NetworkError(f"{self.name}: user-data stream {reason}")
+        # This exchange object carries the user-data connection only (the market data has
+        # its own), so every connection of it goes.
+        for client in list((getattr(self.exchange, "clients", None) or {}).values()):
+            client.on_error(error)
+            with contextlib.suppress(Exception):
+                await client.close()
+
+    async def close(self) -> None:
+        """Close every connection of the exchange."""
+        with contextlib.suppress(Exception):  # closing what is already broken
+            await self.exchange.close()
