@@ -6,16 +6,16 @@ revealed values of every declared indicator (read by strategies).
 
 In a backtest each symbol's full columns and each indicator's full batch output are
 loaded up front; per bar the cache advances the symbol's cursor and appends the bar's
-indicator values to the lists strategies hold. A strategy's indicator list therefore
+indicator values to the arrays strategies hold. A strategy's indicator array therefore
 physically contains only values of closed bars — look-ahead is impossible by
-construction — and reading it is plain list indexing. Paper and live use the same lists,
+construction — and reading it is plain array indexing. Paper and live use the same arrays,
 fed by streaming indicators.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -58,7 +58,7 @@ class SymbolHistory:
             name: np.ascontiguousarray(columns[name], dtype=np.float64) for name in COLUMNS
         }
         self.cursor = Cursor()
-        self.feeds: list[tuple[Callable[[float], None], list[float]]] = []
+        self.feeds: list[tuple[Callable[[float], None], Sequence[float]]] = []
         # paper/live: called with each appended bar (streaming indicators)
         self.updaters: list[Callable[[Bar], None]] = []
 
@@ -88,7 +88,7 @@ class SymbolHistory:
     def __len__(self) -> int:
         return self.cursor.n
 
-    def add_feed(self, append: Callable[[float], None], values: list[float]) -> None:
+    def add_feed(self, append: Callable[[float], None], values: Sequence[float]) -> None:
         """Reveal ``values`` bar by bar through ``append``, catching up to the cursor first."""
         for i in range(self.cursor.n):
             append(values[i])
@@ -163,7 +163,7 @@ class LiveMarketCache(MarketCache):
     """The cache of paper and live trading: histories grow as bars arrive.
 
     Each bar is appended to its symbol's history, then every streaming indicator declared
-    on the symbol is updated with it, so strategies read the same lists as in a backtest.
+    on the symbol is updated with it, so strategies read the same arrays as in a backtest.
     """
 
     __slots__ = ()
