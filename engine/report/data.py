@@ -368,7 +368,11 @@ def _indicator_lines(result: BacktestResult) -> dict[str, list[IndicatorLine]]:
         for name, indicator in result.indicators.get(frame.symbol, []):
             on_price = registry.get(name).group in PRICE_GROUPS
             for series in indicator.outputs.values():
-                lines.append(IndicatorLine(series.name, on_price, series.to_numpy()))
+                # a view, not a copy (16 MB per output and million bars): the run is over,
+                # so nothing appends to the series any more (an array that lends its buffer
+                # refuses to grow)
+                values = np.frombuffer(series, dtype=np.float64)
+                lines.append(IndicatorLine(series.name, on_price, values))
         if lines:
             found[frame.symbol] = lines
     return found

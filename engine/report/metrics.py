@@ -228,14 +228,29 @@ def _sharpe_probability(
     return probabilistic, probabilistic_sharpe(sharpe, n, skew, kurtosis, benchmark)
 
 
+def _benchmark_returns(bench: FloatArray | None) -> tuple[FloatArray, float] | None:
+    """Return the benchmark's per-bar returns and total return (None: under two values)."""
+    if bench is None or bench.size < 2:
+        return None
+    bench_returns = np.divide(bench[1:], bench[:-1])
+    bench_returns -= 1.0
+    return bench_returns, float(bench[-1] / bench[0] - 1.0)
+
+
 def _benchmark_metrics(
     returns: FloatArray,
     excess: FloatArray,
-    bench: FloatArray | None,
+    bench: tuple[FloatArray, float] | None,
     rf_period: float,
     periods: float,
     years: float,
 ) -> dict[str, float | None]:
+    """Return the benchmark-relative metrics; ``bench`` is `_benchmark_returns`' answer.
+
+    The benchmark comes as returns, not values, so that the caller can drop the values
+    (and its own) before this runs: a 10 M-bar run holds several series here at once, and
+    this is the peak of its memory (issue 13).
+    """
     keys = (
         "benchmark_total_return",
         "benchmark_cagr",
@@ -244,14 +259,11 @@ def _benchmark_metrics(
         "information_ratio",
         "correlation",
     )
-    if bench is None or bench.size < 2 or returns.size < 2:
+    if bench is None or returns.size < 2:
         return dict.fromkeys(keys)
-    # In place and without copies where the bits are the same (x - 0.0 is x): a 10 M-bar
-    # run holds several of these at once, and this is the peak of its memory.
-    bench_returns = np.divide(bench[1:], bench[:-1])
-    bench_returns -= 1.0
+    # In place and without copies where the bits are the same (x - 0.0 is x)
+    bench_returns, total = bench
     bench_excess = bench_returns - rf_period if rf_period else bench_returns
-    total = float(bench[-1] / bench[0] - 1.0)
     cagr = (1.0 + total) ** (1.0 / years) - 1.0 if years > 0 and total > -1 else math.nan
     # Centered series and their products, once (np.cov / np.corrcoef would stack copies):
     # beta = cov(excess, bench) / var(bench); correlation = cov / (std * std_bench).
@@ -377,7 +389,12 @@ def _compute(
     else:
         traded = sum(t.entry_value_account + _exit_value_account(t) for t in trades)
     psr, dsr = _sharpe_probability(mean, std, returns, trials, trials_sharpe_variance)
-    bench = benchmark_values(times, frames, benchmark) if (frames or benchmark) else None
+    mean_value, start, end = float(np.mean(values)), int(times[0]), int(times[-1])
+    del values  # the benchmark's metrics below are this function's memory peak
+    bench_values = benchmark_values(times, frames, benchmark) if (frames or benchmark) else None
+    del times
+    bench = _benchmark_returns(bench_values)
+    del bench_values
     metrics: dict[str, Any] = {
         "initial_cash": initial_cash,
         "final_equity": final,
@@ -407,7 +424,7 @@ def _compute(
         "average_exposure": _clean(float(np.mean(gross_exposure / equity)))
         if gross_exposure.size
         else 0.0,
-        "turnover": _clean(_ratio(traded / float(np.mean(values)), years)),
+        "turnover": _clean(_ratio(traded / mean_value, years)),
         "fees_paid": fees_paid,
         **trade_statistics(trades, frames),
         **_benchmark_metrics(returns, excess, bench, rf_period, periods, years),
@@ -417,8 +434,8 @@ def _compute(
         "trials": trials,
         "bars": int(equity.size),
         "periods_per_year": _clean(periods),
-        "start": int(times[0]),
-        "end": int(times[-1]),
+        "start": start,
+        "end": end,
     }
     return metrics
 
