@@ -21,11 +21,12 @@ they have no queue at all.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from engine.config import RunConfig
 from engine.errors import ConfigError
+from engine.feeds.headline_source import JsonlTailer
 from engine.feeds.headlines import load_news
 from engine.model import NewsHeadline
 from engine.runtime.inputs import resolve_data_path
@@ -37,6 +38,7 @@ __all__ = [
     "load_run_news",
     "news_files",
     "news_queue",
+    "open_live_news",
     "require_news_hook",
 ]
 
@@ -135,3 +137,35 @@ def news_queue(
         return None
     require_news_hook(strategy, config)
     return NewsQueue(load_run_news(config) if headlines is None else headlines)
+
+
+def open_live_news(config: RunConfig, now_ns: Callable[[], int]) -> list[JsonlTailer]:
+    """Return tailers of ``config``'s headline files for ``kestrel live``, at their ends.
+
+    Live keeps no strategy state across restarts, so a headline already in the file when
+    the node starts is not news to it: delivered at the first bar, an old headline would
+    be acted on as if fresh. Each file is followed from its current end (its earlier lines
+    still count for line numbers and default ids); ``ts_init`` is ``now_ns()`` at reading.
+
+    Raises:
+        ConfigError: A headline file is not ``.jsonl`` (only those can be followed).
+        DataError: A headline file is missing.
+    """
+    tailers = []
+    for source, file in zip(config.news, news_files(config), strict=True):
+        if file.suffix.lower() != ".jsonl":
+            raise ConfigError(
+                f"[[data]] kind = 'news' path {source.path!r}: kestrel live follows .jsonl "
+                "headline files as they grow; convert it to JSONL (one object per line)"
+            )
+        content = file.read_bytes()
+        tailers.append(
+            JsonlTailer(
+                file,
+                start=len(content),
+                line=content.count(b"\n"),
+                symbols=source.symbols or config.symbols,
+                now_ns=now_ns,
+            )
+        )
+    return tailers
