@@ -11,7 +11,9 @@ The rule, for each event (`Driver.step`):
    clock to the event's
    ``ts_event``; every timer due at or before it fires first, in time order, the clock
    reading the timer's scheduled time, and the events each timer causes are delivered
-   before the next timer fires (``after_timer``).
+   before the next timer fires (``after_timer``). Then the news queue's headlines
+   stamped at or before the new time are delivered (`engine.runtime.news`: a headline is
+   seen before the first event at or after its time; runs without news have no queue).
 2. Venue: the venue sees the event before any strategy does — its working orders are
    matched against the bar or tick (``process_bar`` / ``process_trade`` /
    ``process_quote``) — so a market order placed at bar t fills at bar t+1's open before
