@@ -51,6 +51,10 @@ def test_the_headline_file_is_an_input_listed_hashed_and_exported(
         }
     ]
     assert json.loads((run / "metrics.json").read_text())["num_trades"] == 24
+    page = (run / "report.html").read_text()
+    digest = hashlib.sha256(news.read_bytes()).hexdigest()
+    assert f"<tr><td>news</td><td><code>{news}</code></td>" in page  # provenance row
+    assert f"<code class=hash>{digest}</code>" in page
     # one headline less: another input, another identity (and other decisions)
     lines = news.read_text().splitlines(keepends=True)
     news.write_text("".join(lines[:-1]))
