@@ -11,7 +11,9 @@ while ``on_news`` runs, and an order placed there is not at the venue before tha
 A headline that arrives late (a live source, or a file tailed while the run goes on) with a
 time already passed is delivered at the next bar: nothing is ever delivered before its
 own time, nor dropped. Headlines after the last bar are never delivered (a backtest ends
-with its data). Equal times keep the order they were added in.
+with its data). Equal times keep the order they were added in. In a tick replay
+(`Driver.run`) and in the node, "bar" reads "event": the first bar, trade or quote at or
+after ``t``.
 
 `NewsQueue` holds the headlines not delivered yet; the driver asks it, once per new event
 time, whether any is due (one comparison when none is), so runs without news pay nothing:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from engine.clock import SimClock
 from engine.config import RunConfig, parse_config
 from engine.errors import ConfigError
 from engine.model import Bar, NewsHeadline
 from engine.runtime import run_backtest
 from engine.runtime.news import NEVER, NewsQueue
+from engine.runtime.node import TradingNode
 from engine.strategy import Context, Strategy
 from engine.testing import make_bars
 
@@ -138,3 +140,30 @@ def test_a_run_without_news_has_no_queue_and_no_hook_call() -> None:
     strategy = Recorder()
     run_backtest(parse_config(document), data={"A": frame}, strategy=strategy)
     assert [kind for kind, _, _ in strategy.log] == ["bar", "bar"]
+
+
+def test_the_node_delivers_a_late_headline_at_the_next_bar_never_before_its_time() -> None:
+    node = TradingNode(config(), clock=SimClock(T0), strategy=Recorder())
+    strategy = node.kernel.runner.strategy
+    assert isinstance(strategy, Recorder)
+    one, two = (
+        Bar("A", T0 + k * HOUR, T0 + k * HOUR, 1.0, 1.0, 1.0, 1.0, 1.0, HOUR) for k in (1, 2)
+    )
+    node.add_news([news(T0 + 3 * HOUR, "future")])
+    node.on_event(one)
+    node.add_news([news(T0 + HOUR // 2, "late")])  # read after the bar it was due at
+    node.on_event(two)
+    assert strategy.log == [
+        ("bar", "A", T0 + HOUR),
+        ("news", "late", T0 + 2 * HOUR),
+        ("bar", "A", T0 + 2 * HOUR),
+    ]
+    assert node.news is not None
+    assert len(node.news) == 1  # "future" waits for a bar closing at or after it
+
+
+def test_a_node_without_a_news_table_refuses_headlines() -> None:
+    plain = parse_config({"data": [{"symbol": "A"}], "strategy": {"path": "x:Recorder"}})
+    node = TradingNode(plain, clock=SimClock(T0), strategy=Recorder())
+    with pytest.raises(ConfigError, match="has no \\[\\[data\\]\\] kind = 'news' table"):
+        node.add_news([news(T0, "x")])
