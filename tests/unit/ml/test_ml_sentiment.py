@@ -176,3 +176,26 @@ def test_without_a_news_table_the_strategy_hears_nothing_and_never_trades() -> N
     bars = make_bars([100.0, 101.0], freq="1h")
     result = run_strategy(SentimentFilter, bars, params={"trend_period": 2})
     assert result.recorder.orders == {}  # no news table: it hears nothing and never trades
+
+
+def test_the_tfidf_scorer_scores_each_headline_as_it_arrives_deterministically() -> None:
+    from engine import load_config, run_backtest
+
+    config = load_config(REPO / "configs" / "sentiment_filter_btc.toml")
+    params = {
+        **config.strategy.params,
+        "scorer": "tfidf",
+        "training": "data/sample_headlines_labelled.csv",
+    }
+
+    def heard() -> list[tuple[int, float]]:
+        strategy = make_strategy(SentimentFilter, params)
+        strategy.configure_paths(str(REPO / "configs"))
+        run_backtest(config, strategy=strategy)
+        return strategy.scored
+
+    first = heard()
+    assert len(first) == 179  # every sample headline, each scored once as it arrived
+    assert all(-1.0 < score < 1.0 for _, score in first)
+    assert [ts for ts, _ in first] == sorted(ts for ts, _ in first)
+    assert heard() == first  # seeded: the same scores, bit for bit
