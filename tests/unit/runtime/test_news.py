@@ -167,3 +167,58 @@ def test_a_node_without_a_news_table_refuses_headlines() -> None:
     node = TradingNode(plain, clock=SimClock(T0), strategy=Recorder())
     with pytest.raises(ConfigError, match="has no \\[\\[data\\]\\] kind = 'news' table"):
         node.add_news([news(T0, "x")])
+
+
+def test_tick_replay_delivers_news_after_the_due_timers_and_before_the_venue() -> None:
+    from engine.cache import SymbolHistory
+    from engine.config import AccountConfig, ExecutionConfig
+    from engine.model import Instrument, QuoteTick, TradeTick
+    from engine.runtime.driver import Driver
+    from engine.runtime.kernel import build_kernel
+    from engine.runtime.modes import RunMode, VenueParts
+    from tests.unit.runtime.test_driver import MINUTE, FakeVenue, Logging, T, bar
+
+    class Listening(Logging):
+        def on_news(self, ctx: Context, headline: NewsHeadline) -> None:
+            self.log.append(f"news {headline.headline_id} at {ctx.time_ns}")
+
+    log: list[str] = []
+    clock = SimClock(T)
+
+    def venue(parts: VenueParts) -> FakeVenue:
+        return FakeVenue(log)
+
+    kernel = build_kernel(
+        clock=clock,
+        strategy=Listening(log),
+        strategy_id="S1",
+        histories={s: SymbolHistory.empty(s) for s in ("A", "B")},
+        instruments={"A": Instrument("A", lot_size=1.0), "B": Instrument("B", lot_size=1.0)},
+        account=AccountConfig(),
+        execution=ExecutionConfig(),
+        mode=RunMode("fake", streaming=True, snapshots=False, venue=venue),
+    )
+    queue = NewsQueue(
+        [news(T + 30 * MINUTE, "n30"), news(T + 95 * MINUTE, "n95"), news(T + 90 * MINUTE, "n90")]
+    )
+    kernel.runner.start()
+    Driver(kernel, clock, news=queue).run(
+        [
+            bar(T + 60 * MINUTE),
+            TradeTick("B", T + 70 * MINUTE, T + 70 * MINUTE, 5.0, 1.0, "", ""),
+            QuoteTick("B", T + 95 * MINUTE, T + 95 * MINUTE, 4.9, 5.1, 1.0, 1.0),
+        ]
+    )
+    assert log == [
+        f"timer t at {T + 30 * MINUTE}",
+        f"timer t at {T + 60 * MINUTE}",
+        f"news n30 at {T + 60 * MINUTE}",  # after the timers due by the bar's time
+        f"bar {T + 60 * MINUTE} at {T + 60 * MINUTE}",
+        f"venue trade {T + 70 * MINUTE}",
+        f"trade {T + 70 * MINUTE}",
+        f"timer t at {T + 90 * MINUTE}",
+        f"news n90 at {T + 95 * MINUTE}",  # no event at 90: seen with the quote at 95
+        f"news n95 at {T + 95 * MINUTE}",
+        f"venue quote {T + 95 * MINUTE}",  # news before the venue matches the quote
+        f"quote {T + 95 * MINUTE}",
+    ]
