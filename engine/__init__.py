@@ -3,13 +3,16 @@
 ```
  feed ──Bar──▶ venue (engine.execution.venue protocol; the simulated broker matches first)
           └──▶ bus (engine.bus) ──▶ cache (engine.cache) ──▶ strategy (engine.strategy)
+ news ──NewsHeadline──▶ bus ──▶ strategy.on_news (before the first bar closing at/after it)
  strategy ──OrderRequested──▶ risk (engine.risk) ──OrderApproved──▶ execution (engine.execution)
         ◀── OrderDenied / OrderAccepted / OrderFilled / OrderCanceled / OrderRejected ◀── broker
  OrderFilled ──▶ portfolio (engine.portfolio) and recorder (engine.report) ──▶ artifacts, store
 ```
 
 Where each piece lives: values and events in `engine.model`; historical data in
-`engine.feeds`; indicators in `engine.indicators`; the wiring in `engine.runtime.kernel`;
+`engine.feeds` (headline files and sources in `engine.feeds.headlines` and
+`engine.feeds.headline_source`; when a headline is delivered in `engine.runtime.news`);
+indicators in `engine.indicators`; the wiring in `engine.runtime.kernel`;
 what differs between modes in `engine.runtime.modes`; the one step every mode takes in
 `engine.runtime.driver`; the backtest in `engine.runtime.backtest` and the paper/live node
 in `engine.runtime.node`; the run store in `engine.persistence`; parameter sweeps,
@@ -45,7 +48,7 @@ if TYPE_CHECKING:
         UserInputError,
     )
     from engine.feeds import BarFrame, load_bars
-    from engine.model import Bar, Instrument, OrderSide
+    from engine.model import Bar, Instrument, NewsHeadline, OrderSide
     from engine.runtime import BacktestResult, run_backtest
     from engine.strategy import Context, Indicator, Strategy
 else:
@@ -63,6 +66,7 @@ else:
             "IndicatorError": "engine.errors",
             "Instrument": "engine.model",
             "KestrelError": "engine.errors",
+            "NewsHeadline": "engine.model",
             "OrderSide": "engine.model",
             "PluginError": "engine.errors",
             "RunConfig": "engine.config",
@@ -88,6 +92,7 @@ __all__ = [
     "IndicatorError",
     "Instrument",
     "KestrelError",
+    "NewsHeadline",
     "OrderSide",
     "PluginError",
     "RunConfig",

@@ -229,6 +229,7 @@ async def _run(
     from engine.runtime.live.reconcile import reconcile
     from engine.runtime.live.stream import StreamOptions, UserDataMonitor
     from engine.runtime.live.venue import LiveVenue, live_mode
+    from engine.runtime.news import open_live_news
     from engine.runtime.node import TradingNode
 
     client = open_trading_exchange(
@@ -250,6 +251,11 @@ async def _run(
     if local is not None:
         print(f"local exchange at {exchange_url} (faults: POST /_admin/fault)", flush=True)
     node = TradingNode(config, clock=WallClock(), mode=live_mode(manager))
+    # [[data]] kind = "news": each .jsonl file followed from its end (engine.runtime.news)
+    news = open_live_news(config, time.time_ns)
+    if news:
+        log.write("news_start", files=[str(t.path) for t in news],
+                  positions=[t.position for t in news])  # fmt: skip
     venue = node.kernel.venue
     assert isinstance(venue, LiveVenue)
 
@@ -322,6 +328,12 @@ async def _run(
             if feed.stats.recovered > recovered:
                 recovered = feed.stats.recovered
                 monitor.reconcile("the market-data websocket reconnected")
+            for tailer in news:  # headlines appended since the last bar, before this one
+                headlines = tailer.poll()
+                node.add_news(headlines)
+                for h in headlines:
+                    log.write("news", symbol=h.symbol, ts=format_timestamp(h.ts_event),
+                              id=h.headline_id, text=h.text)  # fmt: skip
             node.on_event(bar)
             bars += 1
             log.write("event", symbol=bar.symbol, ts=format_timestamp(bar.ts_event))

@@ -460,6 +460,11 @@ async def _loop(
             event = following.result()
         except StopAsyncIteration:
             return "end of the replay"
+        # headlines read since the last input, journaled before it: each is delivered
+        # before the first bar closing at or after its time (engine.runtime.news)
+        for headline in session.poll_news():
+            log.write("news", headline.ts_event, symbol=headline.symbol,
+                      id=headline.headline_id, text=headline.text)  # fmt: skip
         changes = session.process(event)
         if changes is None:
             continue  # a duplicate or a late tick, dropped

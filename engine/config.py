@@ -43,6 +43,7 @@ from typing import Any, Literal
 
 from engine.errors import ConfigError, did_you_mean
 from engine.execution.costs_config import FeeConfig, SlippageConfig
+from engine.feeds.news_config import NewsSourceConfig, news_tables, split_news
 from engine.ml.config import MlConfig
 from engine.risk.config import RiskConfig
 from engine.typed import build, to_plain
@@ -393,6 +394,9 @@ class RunConfig:
     ml: MlConfig | None = None  # [ml]: features, label, model (engine.ml.config)
     live: LiveSection = field(default_factory=LiveSection)
     paper: PaperConfig = field(default_factory=PaperConfig)
+    # [[data]] tables of kind = "news" (engine.feeds.news_config): taken out of ``data`` by
+    # parse_config, put back by dump_config
+    news: list[NewsSourceConfig] = field(default_factory=list, metadata={"config": False})
     base_dir: str = field(default=".", compare=False, metadata={"config": False})
 
     def __post_init__(self) -> None:
@@ -432,6 +436,13 @@ class RunConfig:
                 f"{quote!r} and the path of its rate series",
             )
 
+        for index, source in enumerate(self.news):
+            for symbol in source.symbols:
+                _require(
+                    symbol in known,
+                    f"data: news table {index + 1} keeps symbol {symbol!r}, which has no bar "
+                    f"[[data]] source{did_you_mean(symbol, symbols)}",
+                )
         if self.ml is not None and self.ml.symbol:
             _require(
                 self.ml.symbol in known,
@@ -451,8 +462,12 @@ def parse_config(document: dict[str, Any], base_dir: str | Path = ".") -> RunCon
     Raises:
         ConfigError: Unknown key, wrong type or out-of-range value.
     """
-    config = build(RunConfig, document)
-    return replace(config, base_dir=str(base_dir))
+    rest, news = split_news(document)
+    config = build(RunConfig, rest)
+    try:  # replace runs the checks again, now with the news sources
+        return replace(config, news=news, base_dir=str(base_dir))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
@@ -528,6 +543,8 @@ def dump_config(config: RunConfig) -> dict[str, Any]:
         plain.pop("live", None)  # as fx: configs without [live] keep their run ids
     if config.paper == PaperConfig():
         plain.pop("paper", None)  # likewise: a config without [paper] dumps without it
+    if config.news:  # after the bar tables, as kind = "news" tables (read back the same)
+        plain["data"] = [*plain["data"], *news_tables(config.news)]
     return plain
 
 

@@ -4,13 +4,16 @@ The idea: news tone moves prices for a while; buy when recent headlines are on b
 positive, but only in an uptrend, so one cheerful headline does not buy into a falling
 market.
 
-Data and timing (no look-ahead): headlines come from ``headlines`` (a CSV/JSONL file,
-`engine.ml.sentiment.load_headlines`, resolved beside the config then under the project
-root); only those of the traded symbol (the first ``[[data]]`` symbol) count. Each is
-scored once at the start (`VaderScorer`, or `TfidfScorer` trained on the labelled file
-``training``); at each bar close t the index is the sum of the scores of headlines
-published at or before t, each decayed by ``0.5 ** (age / half_life)``. The trend filter is
-the close above its ``trend_period``-bar SMA (``ctx.indicator``).
+Data and timing (no look-ahead): headlines arrive as `NewsHeadline` events on the bus
+from a ``[[data]]`` table with ``kind = "news"`` (a CSV/JSONL file, `engine.feeds.headlines`;
+in paper and live the file is followed as it grows). A headline stamped t is delivered
+just before the first bar closing at or after t (`engine.runtime.news`); only those of the
+traded symbol (the first ``[[data]]`` symbol) count. Each is scored as it arrives
+(`VaderScorer`, or `TfidfScorer` trained at the start on the labelled file ``training``);
+at each bar close t the index is the sum of the scores of the headlines delivered so far,
+each decayed by ``0.5 ** (age / half_life)`` from its publication time. The trend filter is
+the close above its ``trend_period``-bar SMA (``ctx.indicator``). Without a news table it
+hears nothing and never trades.
 
 Rules: flat → long (``fraction`` of equity, next bar's open) when index > ``entry`` and
 close > SMA; long → flat when index < ``exit`` or close < SMA.
@@ -28,10 +31,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from engine.errors import ConfigError, DataError
 from engine.feeds.timeframe import parse_timeframe
 from engine.ml.sentiment import SentimentIndex, TfidfScorer, VaderScorer, load_headlines
-from engine.model import Bar
+from engine.model import Bar, NewsHeadline
 from engine.paths import find_relative, places_text
 from engine.strategy import Context, Indicator, Strategy
 
@@ -43,7 +48,8 @@ class SentimentFilterParams:
     """Parameters of `SentimentFilter`.
 
     Attributes:
-        headlines: Headline file (CSV/JSONL) scored and read as of each bar.
+        headlines: Removed: the headline file is a ``[[data]]`` table with
+            ``kind = "news"`` now; any value is refused with that advice.
         scorer: ``"vader"`` (lexicon, default) or ``"tfidf"`` (needs ``training``).
         training: Labelled headline file for the ``tfidf`` scorer (label 1/0).
         half_life: Time for a headline's weight to halve (``"12h"``, ``"1d"``).
@@ -54,7 +60,7 @@ class SentimentFilterParams:
         seed: Seed of the ``tfidf`` scorer's logistic regression.
     """
 
-    headlines: str = "data/sample_headlines_btc.csv"
+    headlines: str = ""
     scorer: str = "vader"
     training: str = ""
     half_life: str = "12h"
@@ -65,6 +71,12 @@ class SentimentFilterParams:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if self.headlines:
+            raise ValueError(
+                "headlines is no longer a parameter: headlines arrive as news events now; "
+                'remove it and add a table [[data]] with kind = "news" and path = '
+                f"{self.headlines!r}"
+            )
         if self.scorer not in ("vader", "tfidf"):
             raise ValueError(f"scorer must be 'vader' or 'tfidf', got {self.scorer!r}")
         if self.scorer == "tfidf" and not self.training:
@@ -99,20 +111,27 @@ class SentimentFilter(Strategy):
         return found
 
     def on_start(self, ctx: Context) -> None:
-        """Load and score the symbol's headlines; declare the trend SMA."""
+        """Build the scorer (train it, for ``tfidf``); declare the trend SMA."""
         p = self.params
         self.symbol = ctx.symbols[0]
-        headlines = [h for h in load_headlines(self._file(p.headlines)) if h.symbol == self.symbol]
         if p.scorer == "tfidf":
-            scorer: TfidfScorer | VaderScorer = TfidfScorer(seed=p.seed).fit(
+            self.scorer: TfidfScorer | VaderScorer = TfidfScorer(seed=p.seed).fit(
                 load_headlines(self._file(p.training))
             )
         else:
-            scorer = VaderScorer()
-        scores = scorer.score([h.text for h in headlines])
-        self.index = SentimentIndex(headlines, scores, parse_timeframe(p.half_life))
+            self.scorer = VaderScorer()
+        self.index = SentimentIndex([], np.empty(0), parse_timeframe(p.half_life))
         self.sma: Indicator = ctx.indicator("sma", self.symbol, timeperiod=p.trend_period)
         self.values: list[tuple[int, float]] = []  # (bar close ns, index) for inspection
+        self.scored: list[tuple[int, float]] = []  # (published ns, score) per headline heard
+
+    def on_news(self, ctx: Context, headline: NewsHeadline) -> None:
+        """Score a headline of the traded symbol and add it to the index."""
+        if headline.symbol != self.symbol:
+            return
+        score = float(self.scorer.score([headline.text])[0])
+        self.index.add(headline.ts_event, score)
+        self.scored.append((headline.ts_event, score))
 
     def on_bar(self, ctx: Context, bar: Bar) -> None:
         """Enter on positive sentiment in an uptrend; leave when either fails."""

@@ -17,8 +17,10 @@ Scorers (pluggable: anything with ``score(texts) -> ndarray``):
 Timestamps: ISO-8601 (UTC when naive) or integer milliseconds since the epoch, the
 publication time. A headline counts from that instant on.
 
-Not built: a live headline source and news events on the message bus; the strategy
-(`strategies.sentiment_filter`) reads the index as of each bar's close instead.
+Headlines reach a strategy as `engine.model.NewsHeadline` events on the bus (a
+``[[data]] kind = "news"`` table, `engine.feeds.headlines`, `engine.runtime.news`); a
+strategy scores each as it arrives and feeds the index with `SentimentIndex.add`
+(`strategies.sentiment_filter`). `load_headlines` stays for labelled training files.
 """
 
 from __future__ import annotations
@@ -197,6 +199,8 @@ class SentimentIndex:
     ``value(t)`` = sum over headlines published at or before t of
     ``score × 0.5 ** ((t - published) / half_life)``. Calls must come with
     non-decreasing t (bar closes): each headline is added once, when t reaches it.
+    Headlines may also be added one at a time as they arrive (`add`; start with no
+    headlines), which gives the same sum.
     """
 
     def __init__(
@@ -223,6 +227,18 @@ class SentimentIndex:
         self.level *= self._decay(t_ns - self.at)
         self.at = t_ns
         return self.level
+
+    def add(self, published_ns: int, score: float) -> None:
+        """Add one headline's score (published at ``published_ns``), seen from now on.
+
+        Call it before `value` of the first time at or after ``published_ns`` (a headline
+        delivered late, published before the last `value` time, counts decayed to it).
+        """
+        if published_ns <= self.at:
+            self.level += score * self._decay(self.at - published_ns)
+        else:
+            self.level = self.level * self._decay(published_ns - self.at) + score
+            self.at = published_ns
 
     def _decay(self, elapsed_ns: int) -> float:
         return float(0.5 ** (elapsed_ns / self.half_life))

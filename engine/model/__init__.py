@@ -6,7 +6,8 @@ epoch, UTC: ``ts_event`` is when a thing happened at its source, ``ts_init`` whe
 engine created the object.
 
 Where things live:
-- `data`: `Bar`, `TradeTick`, `QuoteTick` (immutable named tuples: cheap on the hot path).
+- `data`: `Bar`, `TradeTick`, `QuoteTick`, `NewsHeadline` (immutable named tuples: cheap
+  on the hot path).
 - `instrument`: `Instrument` with tick/lot sizes, minimums and quote currency.
 - `enums`: sides, order types, time in force, order statuses, the risk engine's
   `TradingState`; `parse_enum` reads a
@@ -20,7 +21,7 @@ Where things live:
   `AccountLiquidated`) and risk facts (`TradingStateChanged`): every event on the bus.
 """
 
-from engine.model.data import Bar, QuoteTick, TradeTick
+from engine.model.data import Bar, NewsHeadline, QuoteTick, TradeTick
 from engine.model.enums import (
     OrderSide,
     OrderStatus,
@@ -66,6 +67,7 @@ __all__ = [
     "MarginCalled",
     "ModifyApproved",
     "ModifyRequested",
+    "NewsHeadline",
     "Order",
     "OrderAccepted",
     "OrderApproved",

@@ -1,4 +1,4 @@
-"""Market data values: bars, trade ticks and quote ticks.
+"""Market data values: bars, trade ticks, quote ticks and news headlines.
 
 They are `NamedTuple`s on purpose: immutable, typed, and several times cheaper to create
 than frozen dataclasses, which matters because the feed creates one per bar on the hot path.
@@ -55,3 +55,21 @@ class QuoteTick(NamedTuple):
     ask_price: float
     bid_size: float
     ask_size: float
+
+
+class NewsHeadline(NamedTuple):
+    """One published headline about one symbol: a fact, delivered on the bus.
+
+    ``ts_event`` is the publication time the source gives; ``ts_init`` when Kestrel read
+    it (equal to ``ts_event`` for a file replayed in a backtest). The driver delivers a
+    headline before the first bar whose close time is at or after ``ts_event``
+    (`engine.runtime.news`), so a strategy sees it at that bar's close decision, never
+    earlier. ``headline_id`` is the source's id, or ``"<file>:<line>"`` when it has none.
+    """
+
+    symbol: str
+    ts_event: int
+    ts_init: int
+    text: str
+    source: str
+    headline_id: str

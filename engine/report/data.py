@@ -336,6 +336,8 @@ def _reload_frames(
     sources = {item.get("symbol"): item.get("source") for item in info.get("data", [])}
     frames = []
     for source in config.get("data", []):
+        if source.get("kind") == "news":
+            continue  # a headline file: no bars to chart
         symbol = source.get("symbol", "")
         candidates = [sources.get(symbol), source.get("path")]
         paths = [Path(c) for c in candidates if c and not str(c).startswith("<")]

@@ -7,7 +7,8 @@ the sha256 of every file in the zip and of every data file the config reads, and
 reproduce the run. With ``include_data`` the data files go in too (under
 ``<run_id>/data/``) with ``reproduce.toml``, the run's config pointing at them, so
 ``kestrel backtest <run_id>/reproduce.toml`` re-runs it from the unzipped folder alone
-(the runtime resolves data paths next to the config file).
+(the runtime resolves data paths next to the config file). Headline files
+(``[[data]] kind = "news"``, listed in run.json under ``news``) are data files too.
 
 ``report.html`` goes in with plotly.js embedded (a run's page loads the copy shared in
 ``<runs>/_assets/``, which is outside the run folder; `engine.report.assets`), so the
@@ -52,10 +53,16 @@ def _data_files(folder: Path, config: dict[str, Any]) -> list[dict[str, Any]]:
     info_path = folder / "run.json"
     info = json.loads(info_path.read_text()) if info_path.is_file() else {}
     sources = {item.get("symbol"): item.get("source") for item in info.get("data", [])}
+    # headline files ([[data]] kind = "news") are listed by their config path
+    headlines = {item.get("path"): item.get("source") for item in info.get("news", [])}
     found = []
     for source in config.get("data", []):
         symbol = source.get("symbol", "")
-        candidates = [sources.get(symbol), source.get("path")]
+        if source.get("kind") == "news":
+            symbol = f"news {source.get('path', '')}"  # what the manifest and errors show
+            candidates = [headlines.get(source.get("path")), source.get("path")]
+        else:
+            candidates = [sources.get(symbol), source.get("path")]
         path = next((Path(c) for c in candidates if c and Path(c).is_file()), None)
         found.append(
             {

@@ -255,8 +255,19 @@ def _round(value: float | None, digits: int) -> float | None:
 def _provenance_html(data: ReportData) -> str:
     by_symbol = {frame.symbol: frame for frame in data.frames}
     info_by_symbol = {item.get("symbol"): item for item in data.run_info.get("data", [])}
+    news_by_path = {item.get("path"): item for item in data.run_info.get("news", [])}
     rows = []
     for source in data.config.get("data", []):
+        if source.get("kind") == "news":  # a headline file: no bars, its hash and path
+            entry = news_by_path.get(source.get("path"), {})
+            read = str(entry.get("source") or source.get("path", ""))
+            digest = file_sha256(Path(read)) if Path(read).is_file() else "—"
+            rows.append(
+                f"<tr><td>news</td><td><code>{_e(str(source.get('path', '')))}</code></td>"
+                "<td>—</td><td>headlines</td><td>—</td><td>—</td>"
+                f"<td><code class=hash>{_e(digest)}</code></td><td>—</td></tr>"
+            )
+            continue
         symbol = source.get("symbol", "")
         frame = by_symbol.get(symbol)
         info = info_by_symbol.get(symbol, {})
@@ -422,7 +433,13 @@ def _page(data: ReportData, bench: FloatArray | None, link: PlotlyLink) -> str:
         run_id=_e(data.run_id),
         strategy=_e(strategy.get("path", "")),
         params=_e(json.dumps(strategy.get("params", {}), sort_keys=True)),
-        symbols=_e(", ".join(s.get("symbol", "") for s in data.config.get("data", []))),
+        symbols=_e(
+            ", ".join(
+                s.get("symbol", "")
+                for s in data.config.get("data", [])
+                if s.get("kind") != "news"  # a headline file names no symbol
+            )
+        ),
         period=_e(period),
         created=_e(created or "—"),
         headline=headline,

@@ -6,7 +6,9 @@ The kernel is built in the `BACKTEST` mode (`engine.runtime.modes`) and driven b
 the bar's close time, (2) lets the simulated broker match working orders against the bar
 — the venue sees data before strategies do, so a market order placed at bar t fills at
 bar t+1's open before the strategy hears of bar t+1 — then (3) delivers the bar (the
-cache records it, the strategy decides). Bars alone go through `Driver.run_bars` (the
+cache records it, the strategy decides). Headlines of ``[[data]] kind = "news"`` tables
+are delivered as the clock reaches them, before the first bar closing at or after their
+time (`engine.runtime.news`). Bars alone go through `Driver.run_bars` (the
 step specialised for batches); with ticks, every event goes through `Driver.run`. The
 equity curve, one row per bar close time, is built after the loop from the portfolio's
 journal and the closes (`engine.runtime.summary`, `engine.portfolio.curve`), which keeps
@@ -18,7 +20,7 @@ Instruments quoted in a foreign currency are valued through the ``[[fx]]`` rate 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import repeat
 
 import numpy as np
@@ -30,7 +32,7 @@ from engine.config import RunConfig
 from engine.feeds import BarFrame, merge_order
 from engine.feeds.ticks import TickFrame
 from engine.ml.bind import attach_ml
-from engine.model import Bar
+from engine.model import Bar, NewsHeadline
 from engine.runtime.delivery import paused_gc
 from engine.runtime.driver import Driver, ProgressFn
 
@@ -46,6 +48,7 @@ from engine.runtime.inputs import (
 )
 from engine.runtime.kernel import build_kernel
 from engine.runtime.modes import BACKTEST
+from engine.runtime.news import news_queue
 from engine.runtime.result import BacktestResult, EquityCurve
 from engine.runtime.summary import summarize
 from engine.runtime.ticks import iter_events
@@ -137,6 +140,7 @@ def run_backtest(
     data: Mapping[str, pd.DataFrame] | None = None,
     strategy: Strategy | None = None,
     progress: ProgressFn | None = None,
+    news: Sequence[NewsHeadline] | None = None,
 ) -> BacktestResult:
     """Run ``config`` and return its result (artifacts are written by the caller).
 
@@ -152,6 +156,8 @@ def run_backtest(
         strategy: A strategy instance to run instead of loading ``config.strategy`` (handy
             in notebooks and tests; ``config.strategy.path`` is then only a label).
         progress: Called as ``progress(done_bars, total_bars)`` every few thousand bars.
+        news: Pre-loaded headlines (any order), used instead of reading the config's
+            ``[[data]] kind = "news"`` files; the config must still have such a table.
 
     Raises:
         ConfigError, DataError, PluginError, StrategyError: see `engine.errors`.
@@ -163,6 +169,7 @@ def run_backtest(
         strategy_class = load_strategy_class(config.strategy.path, config.base_dir)
         strategy = make_strategy(strategy_class, config.strategy.params)
     attach_ml(strategy, config)  # [ml] section, for ML strategies
+    queue = news_queue(config, strategy, news)  # [[data]] kind = "news": headlines on the bus
     loaded = load_frames(config) if frames is None else frames
     ticks = [frame for frame in loaded if isinstance(frame, TickFrame)]
     bar_frames = [frame for frame in loaded if isinstance(frame, BarFrame)]
@@ -201,7 +208,7 @@ def run_backtest(
     )
     total = sum(len(frame) for frame in bar_frames) + sum(len(frame) for frame in ticks)
     kernel.runner.start()
-    driver = Driver(kernel, clock)
+    driver = Driver(kernel, clock, news=queue)
     if ticks:
         driver.run(iter_events(bar_frames, ticks), total, progress)
     else:

@@ -11,7 +11,9 @@ The rule, for each event (`Driver.step`):
    clock to the event's
    ``ts_event``; every timer due at or before it fires first, in time order, the clock
    reading the timer's scheduled time, and the events each timer causes are delivered
-   before the next timer fires (``after_timer``).
+   before the next timer fires (``after_timer``). Then the news queue's headlines
+   stamped at or before the new time are delivered (`engine.runtime.news`: a headline is
+   seen before the first event at or after its time; runs without news have no queue).
 2. Venue: the venue sees the event before any strategy does — its working orders are
    matched against the bar or tick (``process_bar`` / ``process_trade`` /
    ``process_quote``) — so a market order placed at bar t fills at bar t+1's open before
@@ -41,15 +43,16 @@ from typing import Any
 
 from engine.clock import SimClock, WallClock
 from engine.errors import InternalError
-from engine.model import Bar, QuoteTick, TradeTick
+from engine.model import Bar, NewsHeadline, QuoteTick, TradeTick
 from engine.runtime.delivery import delivering
 from engine.runtime.kernel import Kernel
+from engine.runtime.news import NEVER, NewsQueue
 
 __all__ = ["Driver", "Event", "ProgressFn"]
 
 Event = Bar | TradeTick | QuoteTick
 ProgressFn = Callable[[int, int], None]
-_EVENT_TYPES = (Bar, TradeTick, QuoteTick)
+_EVENT_TYPES = (Bar, TradeTick, QuoteTick, NewsHeadline)
 TICK_PROGRESS = 65_536  # events between progress calls of `Driver.run`
 
 
@@ -62,12 +65,15 @@ class Driver:
         clock: SimClock | WallClock,
         *,
         snapshot: Callable[[int], None] | None = None,
+        news: NewsQueue | None = None,
     ) -> None:
         """Drive ``kernel`` on ``clock``; ``snapshot(ts)`` records equity as of ``ts``.
 
         ``snapshot`` is called once per event time, when time moves on past it (and by
-        `settle`); None (the backtest) records nothing.
+        `settle`); None (the backtest) records nothing. ``news`` holds the headlines to
+        deliver as time reaches them (`engine.runtime.news`); None: the run has no news.
         """
+        self.news = news
         self._kernel = kernel
         self._clock = clock
         self._snapshot = snapshot
@@ -148,7 +154,9 @@ class Driver:
         venue = self._venue
         working = self._working
         # without snapshots, moving time is only the clock's (`_advance` minus bookkeeping)
-        advance = self._advance if self._snapshot is not None else self._clock.set_time
+        # (and of the news queue's, when the run has news)
+        needs_advance = self._snapshot is not None or self.news is not None
+        advance = self._advance if needs_advance else self._clock.set_time
         done = 0
         with self.session():
             handlers = self._handlers
@@ -199,6 +207,8 @@ class Driver:
         set_time = clock.set_time
         timers = clock.timers  # the clock's heap: a timer is due when timers[0][0] <= ts
         snapshot = self._snapshot
+        news = self.news
+        news_at = NEVER if news is None else news.next_ns  # the queue changes only here
         done = 0
         with self.session():
             handlers = self._handlers[Bar]
@@ -222,6 +232,10 @@ class Driver:
                             else:
                                 clock.now_ns = ts
                             current = ts
+                            if ts >= news_at:  # headlines stamped up to this close
+                                assert news is not None
+                                self._deliver_news(news, ts)
+                                news_at = news.next_ns
                         if working:
                             process(bar)
                             if pending:
@@ -250,3 +264,16 @@ class Driver:
         self._clock.set_time(ts)
         self._current = ts
         self._settled = self._snapshot is None
+        news = self.news
+        if news is not None and news.next_ns <= ts:
+            self._deliver_news(news, ts)
+
+    def _deliver_news(self, news: NewsQueue, ts: int) -> None:
+        """Deliver the headlines due by a bar closing at ``ts`` (clock already at ``ts``)."""
+        bus = self._kernel.bus
+        handlers = self._handlers[NewsHeadline]
+        for headline in news.due(ts):
+            for handler in handlers:
+                handler(headline)
+            if bus.pending:
+                bus.flush()

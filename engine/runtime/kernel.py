@@ -28,6 +28,7 @@ from engine.model import (
     MarginCalled,
     ModifyApproved,
     ModifyRequested,
+    NewsHeadline,
     OrderAccepted,
     OrderApproved,
     OrderCanceled,
@@ -105,6 +106,7 @@ class Kernel:
         strategy_hook(TradeTick, "on_trade")
         bus.subscribe(QuoteTick, self.cache.on_quote)
         strategy_hook(QuoteTick, "on_quote")
+        strategy_hook(NewsHeadline, "on_news")  # headlines ([[data]] kind = "news")
         # strategy intent -> risk -> execution -> broker
         bus.subscribe(OrderRequested, recorder.on_order_requested)
         bus.subscribe(OrderRequested, risk.on_order_requested)

@@ -3,6 +3,8 @@
 In: a `RunConfig` (strategy, instruments, account, execution, ``[[fx]]``), optionally the
 history known before the first live bar (``warmup``), then events as they arrive
 (`on_event`: `Bar`, `TradeTick`, `QuoteTick`) from a live feed or replayed from history,
+headlines read from a news source (`add_news`: delivered by the driver's rule, before the
+first event closing at or after each one's time),
 the current time when nothing arrives (`poll`), and what a venue reports between events
 (`deliver`). Out: the same events, orders, fills and accounting as a backtest of the same
 events, because the kernel (`build_kernel`, in the `NODE` mode of `engine.runtime.modes`)
@@ -47,12 +49,13 @@ from engine.config import RunConfig
 from engine.errors import ConfigError, DataError
 from engine.feeds import BarFrame, format_timestamp
 from engine.ml.bind import attach_ml
-from engine.model import Bar, EquitySnapshot
+from engine.model import Bar, EquitySnapshot, NewsHeadline
 from engine.portfolio.fx import FxRates
 from engine.runtime.driver import Driver, Event
 from engine.runtime.inputs import load_funding, load_fx, make_instruments
 from engine.runtime.kernel import Kernel, build_kernel
 from engine.runtime.modes import NODE, RunMode
+from engine.runtime.news import NewsQueue, require_news_hook
 from engine.strategy import Strategy, load_strategy_class, make_strategy
 
 __all__ = ["TradingNode"]
@@ -93,6 +96,7 @@ class TradingNode:
             strategy_class = load_strategy_class(config.strategy.path, config.base_dir)
             strategy = make_strategy(strategy_class, config.strategy.params)
         attach_ml(strategy, config)  # [ml] section, for ML strategies
+        require_news_hook(strategy, config)  # a news table needs an on_news hook
         self.config = config
         empty = SymbolHistory.empty
         histories = {
@@ -126,8 +130,13 @@ class TradingNode:
             if len(history):
                 self.kernel.cache.last[symbol] = float(history.columns["close"][len(history) - 1])
         portfolio = self.kernel.portfolio
+        # headlines added by the paper/live loop wait here for their bar (engine.runtime.news)
+        self.news: NewsQueue | None = NewsQueue() if config.news else None
         self._driver = Driver(
-            self.kernel, clock, snapshot=portfolio.snapshot if mode.snapshots else None
+            self.kernel,
+            clock,
+            snapshot=portfolio.snapshot if mode.snapshots else None,
+            news=self.news,
         )
         self._started = False
 
@@ -188,6 +197,21 @@ class TradingNode:
         with self._driver.session():
             action()
             self.kernel.bus.flush()
+
+    def add_news(self, headlines: Iterable[NewsHeadline]) -> None:
+        """Queue headlines read from a news source, to deliver by the driver's rule.
+
+        Each is delivered before the next event at or after its time
+        (`engine.runtime.news`).
+
+        Raises:
+            ConfigError: The config has no ``[[data]] kind = "news"`` table.
+        """
+        if self.news is None:
+            raise ConfigError(
+                "TradingNode.add_news: the config has no [[data]] kind = 'news' table"
+            )
+        self.news.add(headlines)
 
     def add_fx_rate(self, currency: str, ts_ns: int, rate: float) -> None:
         """Append ``currency``'s rate known from ``ts_ns`` on (see `FxRates.add_rate`)."""

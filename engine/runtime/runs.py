@@ -6,7 +6,8 @@ Out: the run id and the folder. The run id is ``<UTC time>-<name>-<hash8>``, whe
 same inputs share a hash suffix and different ones do not:
 - the resolved config (TOML text, paths as written);
 - every bar and tick of every data source (the loaded values, not the file bytes);
-- the bytes of the ``[[fx]]`` rate files and ``[[data]] funding`` files;
+- the bytes of the ``[[fx]]`` rate files, ``[[data]] funding`` files and headline files
+  (``[[data]] kind = "news"``; run.json lists them under ``news``);
 - the strategy's source: the bytes of the file of the module that defines the strategy
   class — the ``.py`` file of a file plugin (``"x.py:Class"``), of the module of a dotted
   path (``"strategies.sma_cross:SmaCross"``) and of the module an entry point names —
@@ -50,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 import tomli_w
 
-from engine.config import dump_config
+from engine.config import RunConfig, dump_config
 from engine.errors import KestrelError
 from engine.report.artifacts import order_rows, trade_rows, write_artifacts
 from engine.report.assets import PlotlyLink
@@ -104,10 +105,26 @@ def _code_and_side_files(result: BacktestResult) -> list[tuple[str, bytes]]:
     side = [item.path for item in config.fx] + [
         source.funding for source in config.data if source.funding is not None
     ]
+    side += [source.path for source in config.news]  # headline files (none: no entry)
     for name in side:
         path = resolve_data_path(name, config.base_dir)
         found.append(("file", path.read_bytes() if path.is_file() else name.encode()))
     return found
+
+
+def news_inputs(config: RunConfig) -> list[dict[str, Any]]:
+    """Return run.json's ``news`` entries: each headline file as written, read and hashed."""
+    entries = []
+    for source in config.news:
+        path = resolve_data_path(source.path, config.base_dir)
+        entries.append(
+            {
+                "path": source.path,
+                "source": str(path.resolve()),
+                "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            }
+        )
+    return entries
 
 
 def inputs_hash(result: BacktestResult) -> str:
@@ -180,6 +197,8 @@ def finish_run(
             for f in result.frames
         ],
     }
+    if result.config.news:  # only then: runs without news keep their run.json as it was
+        info["news"] = news_inputs(result.config)
     row = _run_row(result, run_id, created, folder)
     if store is not None:
         store.begin_run(row)

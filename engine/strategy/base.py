@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     from engine.model import (
         Bar,
+        NewsHeadline,
         OrderCanceled,
         OrderDenied,
         OrderExpired,
@@ -83,6 +84,14 @@ class Strategy:
 
     def on_timer(self, ctx: Context, name: str) -> None:
         """Run when a timer set with `Context.set_timer` fires."""
+
+    def on_news(self, ctx: Context, headline: NewsHeadline) -> None:
+        """Run when a headline of a ``[[data]] kind = "news"`` source is delivered.
+
+        A headline stamped t arrives just before the first bar closing at or after t
+        (`engine.runtime.news`); ``ctx.time_ns`` is then that bar's close time. Subscribed
+        only when the class defines it; a run with news needs it.
+        """
 
     def on_order_filled(self, ctx: Context, event: OrderFilled) -> None:
         """Run after one of this strategy's orders (partly) filled."""

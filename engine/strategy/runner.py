@@ -16,6 +16,7 @@ from typing import Any
 from engine.errors import KestrelError, StrategyError
 from engine.model import (
     Bar,
+    NewsHeadline,
     OrderCanceled,
     OrderDenied,
     OrderExpired,
@@ -82,6 +83,10 @@ class StrategyRunner:
     def on_quote(self, quote: QuoteTick) -> None:
         """Call `Strategy.on_quote`."""
         self._call("on_quote", self.strategy.on_quote, self.context, quote)
+
+    def on_news(self, headline: NewsHeadline) -> None:
+        """Call `Strategy.on_news`."""
+        self._call("on_news", self.strategy.on_news, self.context, headline)
 
     def on_timer(self, name: str, ts_ns: int) -> None:
         """Call `Strategy.on_timer` (the signature of a clock timer callback)."""

@@ -6,7 +6,7 @@ data and on prefixes of it; the orders requested and the fills applied up to the
 be identical, field for field. Single-symbol strategies run on BTC/USDT hourly with their
 default parameters; the multi-symbol ones on the symbols they need (`SYMBOLS`), with
 ``PARAMS`` where the defaults do not trade this sample. A strategy that needs a config
-section of its own (``[ml]``) runs the same cut test on its shipped config in
+section of its own (``[ml]``, a news table) runs the same cut test on its shipped config in
 `tests.integration.test_strategy_library` (`OWN_CONFIG`, checked below).
 """
 
@@ -32,7 +32,9 @@ SYMBOLS = {
     "xs_momentum": ("BTC/USDT", "ETH/USDT", "SOL/USDT"),
 }
 # strategy -> its shipped config, whose truncation case in test_strategy_library covers it
-OWN_CONFIG = {"ml_signal": "ml_signal_btc"}
+# (sentiment_filter hears headlines only from a [[data]] kind = "news" table: its case cuts
+# the headlines with the bars)
+OWN_CONFIG = {"ml_signal": "ml_signal_btc", "sentiment_filter": "sentiment_filter_btc"}
 # the basket's 5% test admits no 30-day window of this sample (no order to compare)
 PARAMS: dict[str, dict[str, object]] = {"basket": {"window": 240, "significance": 0.1}}
 

@@ -26,6 +26,7 @@ from engine import load_config, run_backtest
 from engine.feeds import BarFrame, load_bars
 from engine.model import Bar, OrderType
 from engine.runtime import BacktestResult
+from engine.runtime.news import load_run_news
 from engine.strategy import Context, Strategy, load_strategy_class, make_strategy
 from strategies.basket import BasketTrading
 from strategies.momentum import CrossSectionalMomentum
@@ -134,9 +135,15 @@ def test_truncating_the_data_changes_no_earlier_decision(
     loaded = load_config(REPO / "configs" / f"{config}.toml")
     cls = load_strategy_class(loaded.strategy.path)
 
-    def run(frames: list[BarFrame]) -> BacktestResult:
+    headlines = load_run_news(loaded)  # [[data]] kind = "news" (sentiment_filter_btc)
+
+    def run(frames: list[BarFrame], until_ns: int | None = None) -> BacktestResult:
         strategy = make_strategy(cls, {**loaded.strategy.params, **overrides})
-        return run_backtest(loaded, frames=list(frames), strategy=strategy)
+        # the cut removes the headlines after it as well as the bars
+        news = [h for h in headlines if until_ns is None or h.ts_event <= until_ns]
+        return run_backtest(
+            loaded, frames=list(frames), strategy=strategy, news=news if loaded.news else None
+        )
 
     frames = [binance[s] for s in loaded.symbols]
     full = run(frames)
@@ -145,7 +152,13 @@ def test_truncating_the_data_changes_no_earlier_decision(
     strip = {"status", "filled_quantity", "average_fill_price", "fees", "ts_last", "reason"}
     for cut in (1_500, 4_000):
         seen_until = int(frames[0].ts_close_ns[cut - 1])
-        part = run([frame.head(cut) for frame in frames])
+        part = run([frame.head(cut) for frame in frames], seen_until)
+        if loaded.news:  # the cut run heard exactly the headlines up to the cut
+            heard = len(part.strategy.scored)  # type: ignore[attr-defined]
+            assert heard == sum(h.ts_event <= seen_until for h in headlines)
+            assert heard > 0
+            if cut == 1_500:  # the sample headlines end before bar 4,000
+                assert heard < len(full.strategy.scored)  # type: ignore[attr-defined]
         decided = [o for o in part.recorder.orders.values() if int(o["ts_requested"]) <= seen_until]
         expected = [o for o in full_orders if int(o["ts_requested"]) <= seen_until]
         assert [{k: v for k, v in o.items() if k not in strip} for o in decided] == [

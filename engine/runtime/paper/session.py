@@ -29,6 +29,14 @@ the caller may fire the timers due by a time no input still to come precedes —
 (``timer``, that time) is journaled first, so replay fires exactly those again; a firing
 not journaled before a crash happens on restart before the first input after it. Nothing
 fires twice, nothing is skipped, and each timer fires at its scheduled time either way.
+News (``[[data]] kind = "news"``): before each input the loop polls the headline sources
+(`poll_news`; `engine.feeds.headline_source`: a ``.jsonl`` file is followed as it grows, a
+``.csv`` file is read whole); what a poll returns is journaled as one ``news`` row — the
+headlines and the source's position after them, committed together — and queued in the
+node, which delivers each before the first bar closing at or after its time. Replay queues
+them again at the same place among the inputs, so the strategy hears them exactly as
+before; a restart reopens each source at the position its last ``news`` row names, so no
+headline is delivered twice or skipped.
 Lifecycle: ``on_start`` runs once per process (a rebuilt strategy is a new instance);
 ``on_stop`` is not called when a session ends — the account goes on, and a stop-time hook
 that traded could not be replayed.
@@ -52,8 +60,11 @@ from engine.clock import SimClock
 from engine.config import RunConfig, dump_config
 from engine.errors import ConfigError
 from engine.feeds import BarFrame
-from engine.model import Bar, CancelRequested, QuoteTick, TradeTick
+from engine.feeds.headline_source import HeadlineSource, JsonlTailer, open_headline_source
+from engine.feeds.news_config import news_tables
+from engine.model import Bar, CancelRequested, NewsHeadline, QuoteTick, TradeTick
 from engine.report.metrics import compute_metrics
+from engine.runtime.news import news_files
 from engine.runtime.node import TradingNode
 from engine.runtime.paper.journal import (
     Account,
@@ -86,8 +97,9 @@ def config_parts(
     Parts: ``strategy`` (its path and id), ``params``, ``instruments`` (the symbols and
     their rules), ``account``, ``execution``, ``risk``, ``code`` (the bytes of the
     strategy's module file) and, when given, ``timeframes`` (the bar timeframe of each
-    symbol the feed delivers). The run name, data paths and windows are not parts: paper
-    data comes from the feed.
+    symbol the feed delivers) and, with ``[[data]] kind = "news"`` tables, ``news`` (the
+    tables: the journal's news rows name their sources by position). The run name, data
+    paths and windows are not parts: paper data comes from the feed.
     """
     plain = dump_config(config)
     strategy = plain.get("strategy", {})
@@ -110,6 +122,9 @@ def config_parts(
     if timeframes is not None:
         text = json.dumps(dict(sorted(timeframes.items())))
         hashed["timeframes"] = hashlib.sha256(text.encode()).hexdigest()
+    if config.news:  # only then: accounts without news keep their parts
+        text = json.dumps(news_tables(config.news), sort_keys=True)
+        hashed["news"] = hashlib.sha256(text.encode()).hexdigest()
     return hashed
 
 
@@ -153,6 +168,11 @@ class PaperSession:
         self._metrics_at = -1
         self._run_row: dict[str, Any] | None = None  # metrics recomputed every METRICS_EVERY
         self._pending = Outputs()  # outputs not written yet (they ride with the next input)
+        # news: each source's (position, line) after its last journaled headlines, and the
+        # sources (opened after the replay, from those positions: `open_news`)
+        self.news_positions: dict[int, tuple[int, int]] = {}
+        self.news_sources: list[HeadlineSource] = []
+        self.headlines = 0  # headlines journaled by this process
 
     @property
     def resume_ns(self) -> int:
@@ -207,6 +227,50 @@ class PaperSession:
         else:
             self.ticks += 1
         return self._collect()
+
+    def open_news(self) -> None:
+        """Open the config's headline sources where the journal left them (after `replay`).
+
+        Raises:
+            DataError: A headline file is missing or malformed.
+        """
+        config = self.config
+        self.news_sources = []
+        for index, (source, file) in enumerate(zip(config.news, news_files(config), strict=True)):
+            position, line = self.news_positions.get(index, (0, 0))
+            self.news_sources.append(
+                open_headline_source(
+                    file, start=position, line=line, symbols=source.symbols or config.symbols
+                )
+            )
+
+    def poll_news(self) -> list[NewsHeadline]:
+        """Journal and queue the headlines the sources have read since the last poll.
+
+        One ``news`` row per source that returned headlines: its headlines and its position
+        after them, in one commit (a crash leaves either both or neither).
+
+        Raises:
+            DataError: A source's file is missing, shrank or holds a bad line.
+        """
+        heard: list[NewsHeadline] = []
+        for index, source in enumerate(self.news_sources):
+            headlines = source.poll()
+            if not headlines:
+                continue
+            line = source.line if isinstance(source, JsonlTailer) else 0
+            payload = {
+                "feed": index,
+                "position": source.position,
+                "line": line,
+                "headlines": [h._asdict() for h in headlines],
+            }
+            entry = Entry("news", self.last_ns, None, payload)
+            self._append(entry)  # durable first, as every input
+            self._apply(entry)
+            self.headlines += len(headlines)
+            heard.extend(headlines)
+        return heard
 
     def fire_timers(self, now_ns: int) -> list[Change] | None:
         """Journal and fire the strategy's timers due by ``now_ns``; None if none is due.
@@ -275,6 +339,10 @@ class PaperSession:
                 self._ticks_at_last.clear()
             self.last_ns = max(self.last_ns, entry.ts_event)
             self._bars += 1
+        elif entry.kind == "news":
+            p = entry.payload
+            self.node.add_news(NewsHeadline(**h) for h in p["headlines"])
+            self.news_positions[int(p["feed"])] = (int(p["position"]), int(p["line"]))
         elif entry.kind == "warmup":
             return  # the node was built over it (open_session): history, not an input
         elif entry.kind == "cancel_open":
@@ -439,6 +507,7 @@ def open_session(
         ticks_only = {s.symbol for s in config.data if s.kind != "bars"}
         session.symbols = [symbol for symbol in timeframes if symbol not in ticks_only]
     session.replay()
+    session.open_news()
     return session
 
 

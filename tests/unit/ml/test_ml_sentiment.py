@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from engine.errors import DataError
+from engine.errors import ConfigError, DataError
+from engine.feeds.news_config import NewsSourceConfig
 from engine.ml.sentiment import (
     Headline,
     SentimentIndex,
@@ -16,6 +18,7 @@ from engine.ml.sentiment import (
     VaderScorer,
     load_headlines,
 )
+from engine.strategy import make_strategy
 from engine.testing import fills_of, make_bars, run_strategy
 from strategies.sentiment_filter import SentimentFilter
 
@@ -109,8 +112,15 @@ def test_strategy_buys_on_good_news_in_an_uptrend_and_sells_when_the_trend_break
     bars = make_bars(closes, freq="1h", start="2024-01-01")
     # bar i closes at 01:00 + i h; the headline comes at 04:30, read at bar 4's close (05:00)
     news = _headline_file(tmp_path, [("2024-01-01T04:30:00Z", "Great news, bitcoin soars")])
-    params = {"headlines": news, "trend_period": 3, "entry": 0.3, "half_life": "24h"}
-    result = run_strategy(SentimentFilter, bars, params=params, lot_size=0.0001)
+    params = {"trend_period": 3, "entry": 0.3, "half_life": "24h"}
+    news_table = {"kind": "news", "path": news}  # headlines arrive as events on the bus
+    result = run_strategy(
+        SentimentFilter,
+        bars,
+        params=params,
+        lot_size=0.0001,
+        config={"data": [{"symbol": "X"}, news_table]},
+    )
     fills = fills_of(result)
     assert [f.side for f in fills] == ["buy", "sell"]
     assert [f.time for f in fills] == [bars.index[5], bars.index[9]]
@@ -126,7 +136,6 @@ def test_strategy_buys_on_good_news_in_an_uptrend_and_sells_when_the_trend_break
 
 def test_headlines_after_t_change_no_decision_before_t(tmp_path: Path) -> None:
     from engine import load_config, run_backtest
-    from engine.strategy import make_strategy
 
     config = load_config(REPO / "configs" / "sentiment_filter_btc.toml")
     cut = "2021-01-15T00:00:00Z"
@@ -136,9 +145,10 @@ def test_headlines_after_t_change_no_decision_before_t(tmp_path: Path) -> None:
     (tmp_path / "cut.csv").write_text("\n".join(kept) + "\n")
 
     def orders(headlines: str) -> list[tuple[object, ...]]:
-        params = {**config.strategy.params, "headlines": headlines}
-        strategy = make_strategy(SentimentFilter, params)
-        result = run_backtest(config, strategy=strategy)
+        strategy = make_strategy(SentimentFilter, config.strategy.params)
+        result = run_backtest(
+            replace(config, news=[NewsSourceConfig(headlines)]), strategy=strategy
+        )
         rows = result.recorder.orders.values()
         return [
             (r["order_id"], r["side"], r["quantity"], r["ts_requested"], r["tag"]) for r in rows
@@ -151,3 +161,41 @@ def test_headlines_after_t_change_no_decision_before_t(tmp_path: Path) -> None:
     assert len(before) >= 4
     assert [row for row in partial if int(row[3]) < cut_ns] == before  # type: ignore[call-overload]
     assert full != partial  # the later headlines do change later decisions
+
+
+def test_the_old_headlines_parameter_is_refused_with_the_way_to_move_it() -> None:
+    with pytest.raises(ConfigError) as caught:
+        make_strategy(SentimentFilter, {"headlines": "data/h.csv"})
+    assert str(caught.value) == (
+        "strategy.params: headlines is no longer a parameter: headlines arrive as news events "
+        "now; remove it and add a table [[data]] with kind = \"news\" and path = 'data/h.csv'"
+    )
+
+
+def test_without_a_news_table_the_strategy_hears_nothing_and_never_trades() -> None:
+    bars = make_bars([100.0, 101.0], freq="1h")
+    result = run_strategy(SentimentFilter, bars, params={"trend_period": 2})
+    assert result.recorder.orders == {}  # no news table: it hears nothing and never trades
+
+
+def test_the_tfidf_scorer_scores_each_headline_as_it_arrives_deterministically() -> None:
+    from engine import load_config, run_backtest
+
+    config = load_config(REPO / "configs" / "sentiment_filter_btc.toml")
+    params = {
+        **config.strategy.params,
+        "scorer": "tfidf",
+        "training": "data/sample_headlines_labelled.csv",
+    }
+
+    def heard() -> list[tuple[int, float]]:
+        strategy = make_strategy(SentimentFilter, params)
+        strategy.configure_paths(str(REPO / "configs"))
+        run_backtest(config, strategy=strategy)
+        return strategy.scored
+
+    first = heard()
+    assert len(first) == 179  # every sample headline, each scored once as it arrived
+    assert all(-1.0 < score < 1.0 for _, score in first)
+    assert [ts for ts, _ in first] == sorted(ts for ts, _ in first)
+    assert heard() == first  # seeded: the same scores, bit for bit

@@ -1,0 +1,155 @@
+"""Headline files: timestamped news per symbol, read into `NewsHeadline` events.
+
+In: a ``.csv`` (header row) or ``.jsonl`` (one JSON object per line) file with the
+columns/keys ``timestamp``, ``symbol``, ``headline`` and optionally ``id`` and ``source``
+(other columns, e.g. a training ``label``, are ignored). Out: `NewsHeadline` values in
+time order.
+
+Validation (each failure is one `DataError` naming the file and line): a missing file or
+column, a line that is not a JSON object, an empty or NaN headline or symbol, a timestamp
+that is neither ISO-8601 (UTC when naive) nor integer milliseconds since the epoch.
+
+Order: rows need not be sorted — crawled feeds often are not, and delivery depends only on
+each headline's own timestamp (`engine.runtime.news`) — so they are sorted by timestamp,
+stably: headlines with equal timestamps keep their file order. That makes the result the
+same for the same file, byte for byte.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from engine.errors import DataError
+from engine.model import NewsHeadline
+
+__all__ = ["COLUMNS", "headline_from_record", "load_news", "parse_json_line"]
+
+COLUMNS = ("timestamp", "symbol", "headline")
+
+
+def _timestamp(raw: Any, where: str) -> int:
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)) or str(raw).strip() == "":
+        raise DataError(f"{where}: empty timestamp")
+    try:
+        if isinstance(raw, bool):
+            raise TypeError
+        if isinstance(raw, int) or (isinstance(raw, str) and raw.strip().isdigit()):
+            stamp = pd.Timestamp(int(raw), unit="ms", tz="UTC")
+        elif isinstance(raw, str):
+            stamp = pd.Timestamp(raw.strip())
+            stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        else:
+            raise TypeError
+    except (ValueError, TypeError, OverflowError):
+        raise DataError(
+            f"{where}: timestamp {raw!r} is neither ISO-8601 nor integer epoch milliseconds"
+        ) from None
+    if pd.isna(stamp):
+        raise DataError(f"{where}: timestamp {raw!r} is not a time")
+    return int(stamp.value)
+
+
+def _text(raw: Any, name: str, where: str) -> str:
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)):
+        raise DataError(f"{where}: empty {name}")
+    text = str(raw).strip()
+    if not text or text.lower() == "nan":
+        raise DataError(f"{where}: empty {name}")
+    return text
+
+
+def headline_from_record(
+    record: Mapping[str, Any],
+    where: str,
+    source: str,
+    default_id: str,
+    ts_init: int | None = None,
+) -> NewsHeadline:
+    """Return the `NewsHeadline` of one row/object; ``where`` names it in errors.
+
+    ``source`` is used when the record has no ``source`` key and ``default_id`` when it
+    has no ``id``; ``ts_init`` defaults to the publication time (a replayed file).
+
+    Raises:
+        DataError: A missing key, an empty headline or symbol, or a bad timestamp.
+    """
+    missing = [c for c in COLUMNS if c not in record]
+    if missing:
+        raise DataError(f"{where}: missing {', '.join(missing)}; need {', '.join(COLUMNS)}")
+    ts = _timestamp(record["timestamp"], where)
+    raw_source = record.get("source")
+    raw_id = record.get("id")
+    return NewsHeadline(
+        symbol=_text(record["symbol"], "symbol", where),
+        ts_event=ts,
+        ts_init=ts if ts_init is None else ts_init,
+        text=_text(record["headline"], "headline", where),
+        source=str(raw_source).strip() if raw_source not in (None, "") else source,
+        headline_id=str(raw_id).strip() if raw_id not in (None, "") else default_id,
+    )
+
+
+def parse_json_line(line: str, where: str) -> dict[str, Any]:
+    """Return the JSON object of one ``.jsonl`` line, or raise a `DataError` naming it."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{where}: not JSON: {exc.msg}") from None
+    if not isinstance(record, dict):
+        raise DataError(f"{where}: expected a JSON object per line")
+    return record
+
+
+def _records(file: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    suffix = file.suffix.lower()
+    try:
+        if suffix == ".jsonl":
+            with file.open(encoding="utf-8") as handle:
+                for number, line in enumerate(handle, 1):
+                    if line.strip():
+                        yield number, parse_json_line(line, f"{file}:{number}")
+        elif suffix == ".csv":
+            with file.open(newline="", encoding="utf-8") as handle:
+                reader = csv.DictReader(handle)
+                missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+                if missing:
+                    raise DataError(
+                        f"{file}: missing column(s) {', '.join(missing)}; need {', '.join(COLUMNS)}"
+                    )
+                for number, row in enumerate(reader, 2):
+                    yield number, row
+        else:
+            raise DataError(f"headline file {str(file)!r}: expected a .csv or .jsonl file")
+    except UnicodeDecodeError:
+        raise DataError(f"headline file {str(file)!r}: not UTF-8 text") from None
+
+
+def load_news(path: str | Path, symbols: Iterable[str] | None = None) -> list[NewsHeadline]:
+    """Return the headlines of a ``.csv`` or ``.jsonl`` file in time order (stable).
+
+    Args:
+        path: The file.
+        symbols: Keep only headlines of these symbols (None: all).
+
+    Raises:
+        DataError: Missing file or column, bad line, timestamp, empty text (see module).
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise DataError(f"headline file {str(file)!r} does not exist")
+    keep = None if symbols is None else set(symbols)
+    source = file.name
+    headlines = []
+    for number, record in _records(file):
+        headline = headline_from_record(record, f"{file}:{number}", source, f"{source}:{number}")
+        if keep is None or headline.symbol in keep:
+            headlines.append(headline)
+    headlines.sort(key=lambda h: h.ts_event)  # stable: equal times keep file order
+    return headlines

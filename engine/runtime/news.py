@@ -1,0 +1,173 @@
+"""When a headline reaches the strategy: the delivery (tie) rule, the same in every mode.
+
+The rule: a headline stamped ``t`` is delivered just before the first bar whose close time
+is at or after ``t`` — when the driver moves the clock to that bar's time, after the
+timers due by then, before the venue matches the bar and before any Bar handler runs. So
+a headline published exactly at a bar's close is seen at that bar's close decision, and
+one published 1 ns later waits for the next bar. The clock reads the bar's close time
+while ``on_news`` runs, and an order placed there is not at the venue before that time
+(it cannot fill at the bar's open, which is earlier than the headline).
+
+A headline that arrives late (a live source, or a file tailed while the run goes on) with a
+time already passed is delivered at the next bar: nothing is ever delivered before its
+own time, nor dropped. Headlines after the last bar are never delivered (a backtest ends
+with its data). Equal times keep the order they were added in. In a tick replay
+(`Driver.run`) and in the node, "bar" reads "event": the first bar, trade or quote at or
+after ``t``.
+
+`NewsQueue` holds the headlines not delivered yet; the driver asks it, once per new event
+time, whether any is due (one comparison when none is), so runs without news pay nothing:
+they have no queue at all.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from engine.config import RunConfig
+from engine.errors import ConfigError
+from engine.feeds.headline_source import JsonlTailer
+from engine.feeds.headlines import load_news
+from engine.model import NewsHeadline
+from engine.runtime.inputs import resolve_data_path
+from engine.strategy import Strategy
+
+__all__ = [
+    "NEVER",
+    "NewsQueue",
+    "load_run_news",
+    "news_files",
+    "news_queue",
+    "open_live_news",
+    "require_news_hook",
+]
+
+NEVER = 2**63 - 1  # `NewsQueue.next_ns` when nothing waits
+
+
+class NewsQueue:
+    """Headlines waiting for delivery, in (time, arrival) order."""
+
+    def __init__(self, headlines: Iterable[NewsHeadline] = ()) -> None:
+        """Start with ``headlines`` (any order; equal times keep this order)."""
+        self._heap: list[tuple[int, int, NewsHeadline]] = []
+        self._added = 0
+        self.next_ns = NEVER  # time of the earliest waiting headline
+        self.add(headlines)
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def add(self, headlines: Iterable[NewsHeadline]) -> None:
+        """Queue ``headlines`` (those already due are delivered at the next bar)."""
+        heap = self._heap
+        for headline in headlines:
+            heapq.heappush(heap, (headline.ts_event, self._added, headline))
+            self._added += 1
+        self.next_ns = heap[0][0] if heap else NEVER
+
+    def due(self, bar_close_ns: int) -> list[NewsHeadline]:
+        """Remove and return the headlines to deliver before a bar closing at ``bar_close_ns``.
+
+        Those stamped at or before it, in time order (ties: arrival order).
+        """
+        heap = self._heap
+        out: list[NewsHeadline] = []
+        while heap and heap[0][0] <= bar_close_ns:
+            out.append(heapq.heappop(heap)[2])
+        self.next_ns = heap[0][0] if heap else NEVER
+        return out
+
+
+def require_news_hook(strategy: object, config: RunConfig) -> None:
+    """Refuse a run with news whose strategy has no ``on_news`` hook (it would ignore them).
+
+    Raises:
+        ConfigError: ``config`` has a news source and the strategy's class does not
+            define ``on_news``.
+    """
+    if config.news and getattr(type(strategy), "on_news", None) is Strategy.on_news:
+        raise ConfigError(
+            "a kind = 'news' [[data]] source is configured but strategy "
+            f"{type(strategy).__name__} defines no on_news(ctx, headline) hook; add one or "
+            "remove the news [[data]] table"
+        )
+
+
+def news_files(config: RunConfig) -> list[Path]:
+    """Return the headline files of ``config``'s news sources, resolved (config order).
+
+    Raises:
+        DataError: A file is in neither place a relative path is looked up.
+    """
+    return [
+        resolve_data_path(source.path, config.base_dir, key="[[data]] kind = 'news' path")
+        for source in config.news
+    ]
+
+
+def load_run_news(config: RunConfig) -> list[NewsHeadline]:
+    """Return the headlines of every news source of ``config``, in time order.
+
+    A source keeps the headlines of its ``symbols`` (default: the run's symbols); the
+    sources are merged by time, ties in config then file order.
+
+    Raises:
+        DataError: A missing or malformed headline file (`engine.feeds.headlines`).
+    """
+    merged: list[NewsHeadline] = []
+    for source, file in zip(config.news, news_files(config), strict=True):
+        merged.extend(load_news(file, source.symbols or config.symbols))
+    merged.sort(key=lambda h: h.ts_event)  # stable
+    return merged
+
+
+def news_queue(
+    config: RunConfig, strategy: object, headlines: Iterable[NewsHeadline] | None = None
+) -> NewsQueue | None:
+    """Return the queue of ``config``'s headlines for a backtest (None: no news source).
+
+    ``headlines`` replaces the files' (pre-loaded, e.g. cut at a time by a test).
+
+    Raises:
+        ConfigError: The strategy defines no ``on_news`` (`require_news_hook`).
+        DataError: A missing or malformed headline file.
+    """
+    if not config.news:
+        return None
+    require_news_hook(strategy, config)
+    return NewsQueue(load_run_news(config) if headlines is None else headlines)
+
+
+def open_live_news(config: RunConfig, now_ns: Callable[[], int]) -> list[JsonlTailer]:
+    """Return tailers of ``config``'s headline files for ``kestrel live``, at their ends.
+
+    Live keeps no strategy state across restarts, so a headline already in the file when
+    the node starts is not news to it: delivered at the first bar, an old headline would
+    be acted on as if fresh. Each file is followed from its current end (its earlier lines
+    still count for line numbers and default ids); ``ts_init`` is ``now_ns()`` at reading.
+
+    Raises:
+        ConfigError: A headline file is not ``.jsonl`` (only those can be followed).
+        DataError: A headline file is missing.
+    """
+    tailers = []
+    for source, file in zip(config.news, news_files(config), strict=True):
+        if file.suffix.lower() != ".jsonl":
+            raise ConfigError(
+                f"[[data]] kind = 'news' path {source.path!r}: kestrel live follows .jsonl "
+                "headline files as they grow; convert it to JSONL (one object per line)"
+            )
+        content = file.read_bytes()
+        tailers.append(
+            JsonlTailer(
+                file,
+                start=len(content),
+                line=content.count(b"\n"),
+                symbols=source.symbols or config.symbols,
+                now_ns=now_ns,
+            )
+        )
+    return tailers
