@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from engine.report import artifacts
-from engine.report.artifacts import iso, iso_many, repr_runs
+from engine.report.artifacts import iso, iso_many, repr_many, repr_runs
 
 
 def test_iso_many_matches_iso_on_edge_values() -> None:
@@ -51,6 +51,25 @@ def test_repr_runs_is_repr_of_every_value() -> None:
     distinct = np.arange(10, dtype=np.float64) / 3.0  # the path without runs
     assert repr_runs(distinct) == [repr(v) for v in distinct.tolist()]
     assert repr_runs(np.empty(0)) == []
+
+
+def test_repr_many_is_repr_across_magnitudes_and_layouts() -> None:
+    rng = np.random.default_rng(13)
+    magnitudes = 10.0 ** rng.integers(-330, 309, 200_000).astype(np.float64)
+    values = np.concatenate(
+        [
+            rng.uniform(-1, 1, 200_000) * 10.0 ** rng.integers(-8, 20, 200_000),
+            rng.uniform(-1, 1, 200_000) * np.where(np.isfinite(magnitudes), magnitudes, 1.0),
+            np.round(rng.uniform(0, 1e6, 100_000), 2),  # prices and cash in cents
+            np.round(rng.uniform(-1e5, 1e5, 100_000), 8),
+            rng.lognormal(11, 0.5, 100_000),  # equity-like
+            np.round(rng.uniform(-1e7, 1e7, 50_000)),  # integers: "100000.0", not "100000"
+            [0.0, -0.0, 1e-4, 9.999999999999999e-05, 1e-5, 1e15, 1e16, 123456789012345.6],
+            [1e22, 5e-324, -1.7976931348623157e308, np.nan, np.inf, -np.inf, 0.1, 1 / 3],
+        ]
+    )
+    assert repr_many(values) == [repr(v) for v in values.tolist()]
+    assert repr_many(values[:10]) == [repr(v) for v in values[:10].tolist()]  # small: repr
 
 
 def test_unquoted_block_writer_matches_csv_writer(
