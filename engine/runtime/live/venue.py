@@ -18,9 +18,11 @@ What differs from the simulated broker, on purpose:
 * A sell is never larger than the wallet's free base asset: a larger one is cut to the free
   amount (floored to the lot; `OrderModified` tells the kernel) or rejected if nothing is
   left, so fees that ate into a position never leave an unsellable remainder.
-* A fee charged in the base asset reduces the position: the fill carries the net quantity
-  and the fee valued in quote (fee x price), so cash moves by the gross notional; the
-  order's quantity is lowered by the fee first (`OrderModified`) so it still ends FILLED.
+* A fee charged in the base asset reduces the position, on buys and sells alike: the fill
+  carries what the wallet's base moved by (a buy's quantity less the fee, a sell's plus
+  the fee) and the fee valued in quote (fee x price), so cash moves by the gross notional;
+  the order's quantity is changed by the fee first (`OrderModified`: lowered for a buy,
+  raised for a sell) so it still ends FILLED.
   A fee in a third asset (BNB) is not converted: the portfolio sees 0 for it.
 * Modifications are refused (`OrderModifyRejected`): cancel and place anew.
 * ``execution.target_sizing = "fill"`` cannot be honoured (an exchange order's quantity
@@ -236,9 +238,12 @@ class LiveVenue:
         base, quote = order.symbol.partition("/")[0], self._instruments[order.symbol]
         quantity, fee = fill.quantity, fill.fee
         if fill.fee_asset == base and fill.fee:
-            if order.side is OrderSide.BUY:  # received less than bought
-                quantity -= fill.fee
-                self._modify(order, self._quantity[oid] - fill.fee, now)
+            # A buy receives less than it bought; a sell gives up the fee on top of what it
+            # sold. Either way the position moves by what the wallet did, and the order's
+            # quantity follows so that it still ends FILLED.
+            held = fill.fee if order.side is OrderSide.BUY else -fill.fee
+            quantity -= held
+            self._modify(order, self._quantity[oid] - held, now)
             fee = fill.fee * fill.price
         elif fill.fee_asset != quote.quote_currency:
             fee = 0.0  # a third asset (BNB): not converted, see the module docstring
