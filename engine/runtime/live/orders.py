@@ -113,6 +113,9 @@ class OrderManager:
         self.settle_ms = settle_ms
         self.session = session
         self.halted = ""
+        # engine order id -> client id of orders of an earlier session this node took over
+        # on a restart (`engine.runtime.live.restore`): a cancel must reach them
+        self.adopted: dict[str, str] = {}
 
     # -- commands -------------------------------------------------------------------------
 
@@ -168,7 +171,10 @@ class OrderManager:
 
     def cancel(self, order_id: str) -> list[Update]:
         """Cancel engine order ``order_id``; return what happened (the exchange's truth)."""
-        record = self.ledger.get(client_order_id(self.ledger.account, order_id, self.session))
+        client_id = self.adopted.get(order_id) or client_order_id(
+            self.ledger.account, order_id, self.session
+        )
+        record = self.ledger.get(client_id)
         return [] if record is None else self.cancel_record(record)
 
     def cancel_record(self, record: LiveOrder) -> list[Update]:

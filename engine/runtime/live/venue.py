@@ -57,10 +57,11 @@ from engine.model import (
     TimeInForce,
     TradeTick,
 )
+from engine.runtime.live.ledger import LiveFill
 from engine.runtime.live.orders import OrderManager, Update
 from engine.runtime.modes import RunMode, VenueParts
 
-__all__ = ["LiveVenue", "live_mode"]
+__all__ = ["LiveVenue", "kernel_fill", "live_mode"]
 
 _TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK"}
 
@@ -231,22 +232,25 @@ class LiveVenue:
                 self.working.discard(oid)
                 self._reject(order, update.order.reason, now)
 
+    def adopt(self, order: OrderRequested, quantity: float, filled: float, working: bool) -> None:
+        """Take over ``order``, placed before this process started (`restore`).
+
+        ``quantity`` and ``filled`` are the kernel's (base fees already applied, see
+        `kernel_fill`); ``working``: open at the exchange, so polled at each bar.
+        """
+        self._orders[order.order_id] = order
+        self._quantity[order.order_id] = quantity
+        self._filled[order.order_id] = filled
+        if working:
+            self.working.add(order.order_id)
+
     def _fill(self, order: OrderRequested, update: Update, now: int) -> None:
         fill = update.fill
         assert fill is not None
         oid = order.order_id
-        base, quote = order.symbol.partition("/")[0], self._instruments[order.symbol]
-        quantity, fee = fill.quantity, fill.fee
-        if fill.fee_asset == base and fill.fee:
-            # A buy receives less than it bought; a sell gives up the fee on top of what it
-            # sold. Either way the position moves by what the wallet did, and the order's
-            # quantity follows so that it still ends FILLED.
-            held = fill.fee if order.side is OrderSide.BUY else -fill.fee
-            quantity -= held
+        quantity, fee, held = kernel_fill(fill, self._instruments[order.symbol])
+        if held:
             self._modify(order, self._quantity[oid] - held, now)
-            fee = fill.fee * fill.price
-        elif fill.fee_asset != quote.quote_currency:
-            fee = 0.0  # a third asset (BNB): not converted, see the module docstring
         self._filled[oid] += quantity
         leaves = max(self._quantity[oid] - self._filled[oid], 0.0)
         if leaves <= self._quantity[oid] * 1e-9:
@@ -268,6 +272,24 @@ class LiveVenue:
                 now,
             )
         )
+
+
+def kernel_fill(fill: LiveFill, instrument: Instrument) -> tuple[float, float, float]:
+    """Return the kernel's ``(quantity, fee in quote, base fee held)`` of an exchange fill.
+
+    A buy whose fee is in the base asset receives less than it bought; a sell gives up the
+    fee on top of what it sold. Either way the quantity is what the wallet's base moved
+    by, the fee is valued at the fill's price, and ``held`` (the fee, signed: > 0 on a
+    buy, < 0 on a sell) is what the order's quantity changes by so that it still ends
+    FILLED. A fee in a third asset (BNB) is not converted: 0 (see the module docstring).
+    """
+    base = fill.symbol.partition("/")[0]
+    if fill.fee_asset == base and fill.fee:
+        held = fill.fee if fill.side == "buy" else -fill.fee
+        return fill.quantity - held, fill.fee * fill.price, held
+    if fill.fee_asset != instrument.quote_currency:
+        return fill.quantity, 0.0, 0.0
+    return fill.quantity, fill.fee, 0.0
 
 
 def live_mode(manager: OrderManager) -> RunMode:
