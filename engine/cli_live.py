@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from engine.config import RunConfig, load_config
+from engine.config import MAX_WARMUP_BARS, RunConfig, load_config
 from engine.errors import ConfigError
 from engine.paths import project_root
 
@@ -130,6 +130,17 @@ def live(
             min=0.0,
         ),
     ] = 5.0,
+    warmup_bars: Annotated[
+        int | None,
+        typer.Option(
+            "--warmup-bars",
+            help="Closed bars per symbol the indicators are warmed with before the first "
+            "live bar, on every start (default: [live] warmup_bars, else what the "
+            "strategy's indicators need).",
+            min=0,
+            max=MAX_WARMUP_BARS,
+        ),
+    ] = None,
 ) -> None:
     """Trade a strategy with real orders (needs --live and [live] mode = "live")."""
     from engine.adapters.ccxt.venue import credentials_from_env
@@ -148,10 +159,13 @@ def live(
     if db is None and not os.environ.get("KESTREL_DB_URL"):
         db = f"sqlite:///{root / 'backtests' / 'kestrel.db'}"
     url = check_db_url(resolve_db_url(db))
+    from engine.runtime.live.warmup import warmup_count
+
+    count = warmup_count(run_config, warmup_bars)
     local = None
     frames: list[BarFrame] = []
     if replay is not None:
-        local, frames = _start_local(replay, speed, keys.secret)
+        local, frames = _start_local(replay, speed, keys.secret, count)
         exchange_url = local.urls["http"]
     folder = _folder(run_config, name, log_dir)
     try:
@@ -167,6 +181,7 @@ def live(
                 max_bars,
                 folder,
                 (user_check_every, user_grace),
+                count,
             )
         )
     finally:
@@ -176,7 +191,8 @@ def live(
         raise typer.Exit(code)
 
 
-def _start_local(replay: str, speed: str, secret: str) -> tuple[Any, list[BarFrame]]:
+def _start_local(replay: str, speed: str, secret: str, history: int) -> tuple[Any, list[BarFrame]]:
+    """Start the local exchange paused ``history`` bars in (the warm-up's source)."""
     from engine.adapters.local import LocalExchange
     from engine.cli_exchange import replay_source
 
@@ -184,7 +200,7 @@ def _start_local(replay: str, speed: str, secret: str) -> tuple[Any, list[BarFra
     rate = None if speed in ("0", "max") else float(speed)
     local = LocalExchange(
         frames, instruments, balances=balances, secret=secret, speed=rate, paused=True,
-        history=0, fee_rate=fee_rate, touch=touch,
+        history=history, fee_rate=fee_rate, touch=touch,
     )  # fmt: skip
     local.start()
     return local, frames
@@ -217,6 +233,7 @@ async def _run(
     max_bars: int | None,
     folder: Path,
     user_check: tuple[float, float],
+    warmup_bars: int,
 ) -> int:
     from engine.adapters.ccxt.feed import FeedOptions, open_feed
     from engine.adapters.ccxt.user import UserStream, open_user_exchange
@@ -227,8 +244,10 @@ async def _run(
     from engine.runtime.live import LiveLedger, OrderManager, Update
     from engine.runtime.live.kill import flatten_and_halt
     from engine.runtime.live.reconcile import reconcile
+    from engine.runtime.live.restore import check_agrees, restore
     from engine.runtime.live.stream import StreamOptions, UserDataMonitor
     from engine.runtime.live.venue import LiveVenue, live_mode
+    from engine.runtime.live.warmup import fetch_live_warmup
     from engine.runtime.node import TradingNode
 
     client = open_trading_exchange(
@@ -237,21 +256,42 @@ async def _run(
     exchange = CcxtExchange(client, server_clock=wall_clock_ms if exchange_url else None)
     instruments = exchange.instruments(config.symbols)
     manager = OrderManager(exchange, LiveLedger(RunStore(url), name))
-    result = reconcile(manager, instruments)  # refuses (exit 5) on a wallet it cannot explain
-    manager.session = manager.ledger.begin_session()
+    from engine.cli_paper import bar_timeframes  # the paper command's rule: one place
+
+    found = {f.symbol: f.timeframe_ns for f in frames} or bar_timeframes(config)
+    timeframes = {symbol: format_timeframe(ns) for symbol, ns in found.items()}
+    until = local.replay.boundaries[-1] * 1_000_000 if local is not None else None
+    feed = open_feed(exchange.exchange_id, list(timeframes), timeframes,
+                     FeedOptions(until_ns=until), local_url=exchange_url)  # fmt: skip
+    try:
+        await feed.check()  # unknown symbol or timeframe: before the warm-up reads bars
+        since = await feed.now_ns()
+        warm = await fetch_live_warmup(config, feed, warmup_bars, since, found)
+        node = TradingNode(config, clock=WallClock(), mode=live_mode(manager), warmup=warm)
+        venue = node.kernel.venue
+        assert isinstance(venue, LiveVenue)
+        restored = restore(node, manager, instruments)  # the store's account and orders
+        result = reconcile(manager, instruments)  # refuses (exit 5) on an unexplained wallet
+        manager.session = manager.ledger.begin_session()
+        node.deliver(lambda: venue.report(result.updates))  # what happened while it was down
+        positions = check_agrees(node, manager, instruments)
+    except BaseException:
+        await feed.close()
+        raise
     log = _Log(folder / "events.jsonl")
     # With --replay the local exchange's address is logged: faults can be injected there
     # (POST <url>/_admin/fault, see engine.adapters.local.faults) to practise recoveries.
     where = {"exchange_url": exchange_url} if local is not None else {}
     log.write("start", account=name, exchange=exchange.exchange_id, sandbox=config.live.sandbox,
               adopted=result.adopted, external=result.external, wallet=result.actual,
-              **where)  # fmt: skip
+              session=manager.session, warmup_bars={s: len(f) for s, f in warm.items()},
+              restored_fills=restored.fills, restored_orders=restored.adopted,
+              canceled=restored.canceled, cash=node.kernel.portfolio.cash,
+              positions=positions, **where)  # fmt: skip
     print(f"live account {name}: {result.summary()}", flush=True)
+    print(f"live account {name}: {restored.summary()}", flush=True)
     if local is not None:
         print(f"local exchange at {exchange_url} (faults: POST /_admin/fault)", flush=True)
-    node = TradingNode(config, clock=WallClock(), mode=live_mode(manager))
-    venue = node.kernel.venue
-    assert isinstance(venue, LiveVenue)
 
     def publish(updates: list[Update]) -> None:  # between bars: the stream, a reconciliation
         node.deliver(lambda: venue.report(updates))
@@ -262,13 +302,6 @@ async def _run(
     )  # fmt: skip
     checks = StreamOptions(check_every_s=user_check[0], grace_s=user_check[1])
     monitor = UserDataMonitor(user, manager, instruments, publish, log.write, checks)
-    from engine.cli_paper import bar_timeframes  # the paper command's rule: one place
-
-    found = {f.symbol: f.timeframe_ns for f in frames} or bar_timeframes(config)
-    timeframes = {symbol: format_timeframe(ns) for symbol, ns in found.items()}
-    until = local.replay.boundaries[-1] * 1_000_000 if local is not None else None
-    feed = open_feed(exchange.exchange_id, list(timeframes), timeframes,
-                     FeedOptions(until_ns=until), local_url=exchange_url)  # fmt: skip
     kill = folder / KILL_FILE
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -280,7 +313,6 @@ async def _run(
     bars = 0
     reason = "end of the data"
     try:
-        since = await feed.now_ns()
         if local is not None:
             local.resume()
         stream = feed.stream(since).__aiter__()
