@@ -9,9 +9,17 @@ Out: orders at the exchange, the account's orders and fills in the store (tables
 ``live_orders`` / ``live_fills``), ``live/<account>/events.jsonl`` under the project root
 and one line on exit.
 
-Flow: reconcile the account with the exchange (`engine.runtime.live.reconcile`; a wallet it
-cannot explain refuses to trade, exit 5), then feed closed bars to a `TradingNode` whose
-venue is the order manager (`engine.runtime.live.venue.live_mode`). Beside the bars the
+Flow: fetch the warm-up (``--warmup-bars N``, else ``[live] warmup_bars``, else what the
+strategy's indicators need: `engine.runtime.live.warmup`) and build a `TradingNode` over it
+whose venue is the order manager (`engine.runtime.live.venue.live_mode`): its indicators
+are primed, no hook runs. Restore the node from the store (`engine.runtime.live.restore`:
+the portfolio replayed from the node's own fills, the strategy's open, partially filled and
+UNKNOWN orders adopted, other strategies' working orders cancelled with a reason, order
+numbering continued), then reconcile the account with the exchange
+(`engine.runtime.live.reconcile`; a wallet it cannot explain refuses to trade, exit 5) and
+publish what happened while the node was down (fills of the adopted orders reach the
+portfolio and the strategy once); the restored positions must equal the store's
+(`check_agrees`, else exit 5). Then feed it closed bars. Beside the bars the
 account's user-data websocket runs (`engine.runtime.live.stream.UserDataMonitor`): fills
 and cancels reach the order manager and the strategy as they happen, between bars; the
 REST poll of the working orders at each bar stays as the fallback (a fill seen on both
@@ -28,15 +36,19 @@ sells what the node bought (`engine.runtime.live.kill`), halts and exits 0. Ctrl
 SIGTERM stops it after the event in hand — the stop is awaited beside the next bar, so it
 is prompt however closely bars follow — open orders kept at the exchange, exit 0; SIGKILL
 loses nothing either (every order's row is written before it is sent; the next start
-reconciles). A restarted node trades from the exchange's clock on: bars that closed while
-it was down are not replayed. With ``--replay`` the local exchange's address is printed
-and logged (``exchange_url`` of the ``start`` record): faults can be injected there.
+restores and reconciles). A restarted node trades from the exchange's clock on: bars that
+closed while it was down are not replayed (no ``on_bar`` for them; the warm-up covers
+them for the indicators). With ``--replay`` the local exchange's address is printed and
+logged (``exchange_url`` of the ``start`` record), and it starts the warm-up's bars in:
+faults can be injected there. The ``start`` record holds the session, the warm-up bars per
+symbol, the fills replayed, the orders adopted and cancelled, cash and positions.
 
-What this version does not do yet (README "Live trading"): rebuild the strategy's state
-after a restart (the node starts fresh; reconciliation brings orders and fills up to date
-but the kernel's portfolio starts from the config's ``[account]``), derivatives positions,
-and the user-data stream of exchanges other than Binance spot is untested (it needs
-ccxt.pro's ``watch_orders``; the subscription step is Binance's websocket API).
+What this version does not do yet (README "Live trading"): restore the strategy object's
+own attributes and timers (``on_start`` runs afresh; only the portfolio, the orders and,
+through the warm-up, the indicators come back), the equity curve before a restart,
+exchange-side stop and trailing orders, derivatives positions, and the user-data stream
+of exchanges other than Binance spot is untested (it needs ccxt.pro's ``watch_orders``;
+the subscription step is Binance's websocket API).
 """
 
 from __future__ import annotations

@@ -27,8 +27,10 @@ What differs from the simulated broker, on purpose:
 * Modifications are refused (`OrderModifyRejected`): cancel and place anew.
 * ``execution.target_sizing = "fill"`` cannot be honoured (an exchange order's quantity
   is fixed when it is sent): `size_at_fill` raises `ConfigError`.
-* Events of orders this process did not submit (adopted by reconciliation after a restart)
-  are not published: the kernel never saw those orders; reconciliation reports them.
+* Orders of an earlier run of the node are published only once `restore` took them over
+  (``adopt``: the strategy's own working orders); others (another strategy's, the kill
+  switch's, external ones) are not: the kernel does not know them, reconciliation reports
+  them.
 """
 
 from __future__ import annotations
