@@ -247,6 +247,35 @@ async def _run(
     user_check: tuple[float, float],
     warmup_bars: int,
 ) -> int:
+    # Signals are caught from the first moment: a stop asked while the node starts up (its
+    # warm-up, restore and reconciliation can take seconds) ends it cleanly at the loop's
+    # head, exit 0, instead of killing it in the middle of a write.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        return await _session(config, name, url, keys, exchange_url, local, frames, max_bars,
+                              folder, user_check, warmup_bars, stop)  # fmt: skip
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def _session(
+    config: RunConfig,
+    name: str,
+    url: str,
+    keys: Any,
+    exchange_url: str | None,
+    local: Any,
+    frames: list[BarFrame],
+    max_bars: int | None,
+    folder: Path,
+    user_check: tuple[float, float],
+    warmup_bars: int,
+    stop: asyncio.Event,
+) -> int:
     from engine.adapters.ccxt.feed import FeedOptions, open_feed
     from engine.adapters.ccxt.user import UserStream, open_user_exchange
     from engine.adapters.ccxt.venue import CcxtExchange, open_trading_exchange, wall_clock_ms
@@ -256,7 +285,7 @@ async def _run(
     from engine.runtime.live import LiveLedger, OrderManager, Update
     from engine.runtime.live.kill import flatten_and_halt
     from engine.runtime.live.reconcile import reconcile
-    from engine.runtime.live.restore import check_agrees, restore
+    from engine.runtime.live.restore import absorb, check_agrees, restore
     from engine.runtime.live.stream import StreamOptions, UserDataMonitor
     from engine.runtime.live.venue import LiveVenue, live_mode
     from engine.runtime.live.warmup import fetch_live_warmup
@@ -286,6 +315,7 @@ async def _run(
         result = reconcile(manager, instruments)  # refuses (exit 5) on an unexplained wallet
         manager.session = manager.ledger.begin_session()
         node.deliver(lambda: venue.report(result.updates))  # what happened while it was down
+        absorb(node, result.updates, instruments)  # fills of orders the kernel never held
         positions = check_agrees(node, manager, instruments)
     except BaseException:
         await feed.close()
@@ -315,10 +345,6 @@ async def _run(
     checks = StreamOptions(check_every_s=user_check[0], grace_s=user_check[1])
     monitor = UserDataMonitor(user, manager, instruments, publish, log.write, checks)
     kill = folder / KILL_FILE
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     stopped = asyncio.ensure_future(stop.wait())
     watching = asyncio.ensure_future(monitor.run())  # the user-data stream, its own task
     recovered = 0  # market-data recoveries reconciled after
@@ -379,8 +405,6 @@ async def _run(
         watching.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watching
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
         await feed.close()
         await user.close()
     streams = {"feed": dataclasses.asdict(feed.stats), "user_stream": vars(monitor.stats)}

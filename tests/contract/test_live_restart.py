@@ -23,9 +23,9 @@ from engine.clock import SimClock
 from engine.config import parse_config
 from engine.model import Bar, OrderFilled, OrderStatus
 from engine.persistence import RunStore
-from engine.runtime.live import LiveLedger, LiveStatus, OrderManager, client_order_id
+from engine.runtime.live import LiveLedger, LiveOrder, LiveStatus, OrderManager, client_order_id
 from engine.runtime.live.reconcile import reconcile
-from engine.runtime.live.restore import Restored, check_agrees, restore
+from engine.runtime.live.restore import Restored, absorb, check_agrees, restore
 from engine.runtime.live.venue import LiveVenue, live_mode
 from engine.runtime.node import TradingNode
 from engine.strategy import Context, Strategy
@@ -126,6 +126,7 @@ def start(local: Any, store: RunStore, plan: list[Step], strategy_id: str = "s")
     venue = node.kernel.venue
     assert isinstance(venue, LiveVenue)
     node.deliver(lambda: venue.report(result.updates))
+    absorb(node, result.updates, INSTRUMENTS)
     check_agrees(node, manager, INSTRUMENTS)
     return Node(node, manager, strategy, restored)
 
@@ -289,3 +290,31 @@ def test_the_restored_portfolio_equals_the_exchange_after_buys_and_a_sell(
     assert third.node.kernel.portfolio.fees_paid == pytest.approx(
         sum(f.fee for f in third.manager.ledger.fills() if f.client_id != "baseline")
     )
+
+
+def test_another_strategys_order_found_filled_after_the_restart_counts_in_the_portfolio(
+    local: Any, store: RunStore
+) -> None:
+    first = start(local, store, [], strategy_id="old")
+    client_id = client_order_id("acct", "old-000001", first.manager.session)
+    # the row is written, the exchange fills the order, the node dies before the answer
+    first.manager.ledger.insert(
+        LiveOrder(client_id, "old-000001", "old", "BTC/USDT", "buy", "market", 0.01, None,
+                  "GTC", LiveStatus.SENDING, ts_created=wall(), ts_last=0)
+    )  # fmt: skip
+    local.inject("not_found", queries=3)  # the restart's cancel cannot find it yet
+    first.manager.exchange.exchange.create_order(
+        "BTC/USDT", "market", "buy", 0.01, None, {"clientOrderId": client_id}
+    )
+    second = start(local, store, [], strategy_id="s")  # reconciliation then finds it filled
+    assert second.restored.canceled == []
+    record = second.manager.ledger.get(client_id)
+    assert (record.status, record.filled_quantity) == (LiveStatus.FILLED, 0.01)
+    assert record.reason == (
+        "a cancel on restart found it unknown: placed by strategy 'old', this node runs 's'"
+    )
+    assert second.strategy.fills == []  # not the strategy's order
+    portfolio = second.node.kernel.portfolio
+    assert portfolio.position_quantity("BTC/USDT") == pytest.approx(0.01)
+    assert portfolio.position_quantity("BTC/USDT") == pytest.approx(wallet(local, "BTC"))
+    assert portfolio.cash == pytest.approx(wallet(local, "USDT"))

@@ -5,7 +5,8 @@ has not run), the order manager with the account's ledger, the traded instrument
 the kernel as the store last knew it, and a `Restored` summary. Run before reconciliation
 (`engine.runtime.live.reconcile`), whose updates (fills while the node was down) the node
 then publishes like any others: they reach the adopted orders, the portfolio and the
-strategy once. `check_agrees` then compares the kernel's positions with the store's.
+strategy once; `absorb` applies those of orders not adopted (another strategy's whose
+outcome was unknown). `check_agrees` then compares the kernel's positions with the store's.
 
 In order:
 
@@ -53,7 +54,7 @@ from engine.runtime.live.orders import OrderManager, Update
 from engine.runtime.live.venue import LiveVenue, kernel_fill
 from engine.runtime.node import TradingNode
 
-__all__ = ["Restored", "check_agrees", "restore"]
+__all__ = ["Restored", "absorb", "check_agrees", "restore"]
 
 _NS_PER_MS = 1_000_000
 _TIF = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
@@ -73,7 +74,7 @@ class Restored:
     cash: float = 0.0  # the portfolio's cash after them
     positions: dict[str, float] = field(default_factory=dict)  # symbol -> quantity
     adopted: list[str] = field(default_factory=list)  # engine order ids taken over
-    canceled: list[str] = field(default_factory=list)  # client ids of others' orders
+    canceled: list[str] = field(default_factory=list)  # client ids of others' orders ended
     last_order: int = 0  # the strategy's highest order number so far
     updates: list[Update] = field(default_factory=list)  # the cancels' (not published)
     new: bool = False  # the account was never started: nothing to restore
@@ -120,12 +121,12 @@ def restore(
             continue
         result.updates += manager.cancel_record(record)
         ended = ledger.get(record.client_id) or record
-        reason = (
-            f"canceled on restart: placed by strategy {record.strategy_id!r}, "
-            f"this node runs {strategy_id!r}"
-        )
-        ledger.save(ended.but(reason=reason))
-        result.canceled.append(record.client_id)
+        why = f"placed by strategy {record.strategy_id!r}, this node runs {strategy_id!r}"
+        if ended.status is LiveStatus.CANCELED:
+            ledger.save(ended.but(reason=f"canceled on restart: {why}"))
+            result.canceled.append(record.client_id)
+        else:  # it filled meanwhile, or its outcome is still unknown: reconciliation's
+            ledger.save(ended.but(reason=f"a cancel on restart found it {ended.status}: {why}"))
     # 2. the portfolio from the node's own fills
     orders = {o.client_id: o for o in ledger.orders(origin="node")}
     by_order: dict[str, list[LiveFill]] = {}
@@ -136,13 +137,7 @@ def restore(
         if fill.symbol not in kernel.portfolio.positions:
             continue  # traded by an earlier config, not this one's: the store keeps it
         by_order.setdefault(fill.client_id, []).append(fill)
-        quantity, fee, _ = kernel_fill(fill, instruments[fill.symbol])
-        ts = fill.ts_event * _NS_PER_MS
-        side = OrderSide.BUY if fill.side == "buy" else OrderSide.SELL
-        kernel.portfolio.restore_fill(
-            OrderFilled(owner.order_id, owner.strategy_id, f"X-{fill.trade_id}", fill.symbol,
-                        side, quantity, fill.price, fee, fill.liquidity, 0.0, ts, ts)
-        )  # fmt: skip
+        _replay(node, owner, fill, instruments[fill.symbol])
         result.fills += 1
     result.cash = kernel.portfolio.cash
     result.positions = {s: p.quantity for s, p in kernel.portfolio.positions.items()}
@@ -194,7 +189,44 @@ def _adopt(
                   ts_last=record.ts_last * _NS_PER_MS)  # fmt: skip
     node.kernel.execution.adopt(order)
     node.kernel.recorder.adopt(request, str(status), filled, order.average_fill_price)
-    venue.adopt(request, quantity, filled, working=order.is_open)
+    # an UNKNOWN one is polled too: the look-up settles it (accepted, or never placed)
+    venue.adopt(request, quantity, filled, working=True)
+
+
+def absorb(node: TradingNode, updates: list[Update], instruments: Mapping[str, Instrument]) -> int:
+    """Apply to the portfolio the fills among ``updates`` of orders the kernel does not hold.
+
+    Reconciliation after `restore` can still record fills of the node's orders that were not
+    adopted: another strategy's order whose cancel on restart could not settle it (its
+    outcome was unknown) and that turned out filled. The venue does not publish those (the
+    kernel never knew the order), yet they are the account's: they are applied here as
+    `restore` applies stored fills, silently. Returns how many.
+    """
+    venue = node.kernel.venue
+    assert isinstance(venue, LiveVenue)
+    applied = 0
+    for update in updates:
+        fill, order = update.fill, update.order
+        if update.kind != "filled" or fill is None or venue.knows(order.order_id):
+            continue
+        if order.origin != "node" or fill.symbol not in node.kernel.portfolio.positions:
+            continue
+        if fill.symbol not in instruments:
+            continue
+        _replay(node, order, fill, instruments[fill.symbol])
+        applied += 1
+    return applied
+
+
+def _replay(node: TradingNode, owner: LiveOrder, fill: LiveFill, instrument: Instrument) -> None:
+    """Apply ``fill`` of ``owner`` to the portfolio as history (nothing published)."""
+    quantity, fee, _ = kernel_fill(fill, instrument)
+    ts = fill.ts_event * _NS_PER_MS
+    side = OrderSide.BUY if fill.side == "buy" else OrderSide.SELL
+    node.kernel.portfolio.restore_fill(
+        OrderFilled(owner.order_id, owner.strategy_id, f"X-{fill.trade_id}", fill.symbol,
+                    side, quantity, fill.price, fee, fill.liquidity, 0.0, ts, ts)
+    )  # fmt: skip
 
 
 def check_agrees(

@@ -183,6 +183,10 @@ class LiveVenue:
         reconciliation after a reconnect); call it through `TradingNode.deliver`."""
         self._publish(updates)
 
+    def knows(self, order_id: str) -> bool:
+        """True if the kernel holds ``order_id`` (submitted or adopted by this process)."""
+        return order_id in self._orders
+
     # -- internals ------------------------------------------------------------------------
 
     def _sellable(self, order: OrderRequested) -> float:
@@ -238,7 +242,8 @@ class LiveVenue:
         """Take over ``order``, placed before this process started (`restore`).
 
         ``quantity`` and ``filled`` are the kernel's (base fees already applied, see
-        `kernel_fill`); ``working``: open at the exchange, so polled at each bar.
+        `kernel_fill`); ``working``: open at the exchange or its outcome unknown, so
+        polled at each bar.
         """
         self._orders[order.order_id] = order
         self._quantity[order.order_id] = quantity
