@@ -9,9 +9,17 @@ Out: orders at the exchange, the account's orders and fills in the store (tables
 ``live_orders`` / ``live_fills``), ``live/<account>/events.jsonl`` under the project root
 and one line on exit.
 
-Flow: reconcile the account with the exchange (`engine.runtime.live.reconcile`; a wallet it
-cannot explain refuses to trade, exit 5), then feed closed bars to a `TradingNode` whose
-venue is the order manager (`engine.runtime.live.venue.live_mode`). Beside the bars the
+Flow: fetch the warm-up (``--warmup-bars N``, else ``[live] warmup_bars``, else what the
+strategy's indicators need: `engine.runtime.live.warmup`) and build a `TradingNode` over it
+whose venue is the order manager (`engine.runtime.live.venue.live_mode`): its indicators
+are primed, no hook runs. Restore the node from the store (`engine.runtime.live.restore`:
+the portfolio replayed from the node's own fills, the strategy's open, partially filled and
+UNKNOWN orders adopted, other strategies' working orders cancelled with a reason, order
+numbering continued), then reconcile the account with the exchange
+(`engine.runtime.live.reconcile`; a wallet it cannot explain refuses to trade, exit 5) and
+publish what happened while the node was down (fills of the adopted orders reach the
+portfolio and the strategy once); the restored positions must equal the store's
+(`check_agrees`, else exit 5). Then feed it closed bars. Beside the bars the
 account's user-data websocket runs (`engine.runtime.live.stream.UserDataMonitor`): fills
 and cancels reach the order manager and the strategy as they happen, between bars; the
 REST poll of the working orders at each bar stays as the fallback (a fill seen on both
@@ -28,15 +36,19 @@ sells what the node bought (`engine.runtime.live.kill`), halts and exits 0. Ctrl
 SIGTERM stops it after the event in hand — the stop is awaited beside the next bar, so it
 is prompt however closely bars follow — open orders kept at the exchange, exit 0; SIGKILL
 loses nothing either (every order's row is written before it is sent; the next start
-reconciles). A restarted node trades from the exchange's clock on: bars that closed while
-it was down are not replayed. With ``--replay`` the local exchange's address is printed
-and logged (``exchange_url`` of the ``start`` record): faults can be injected there.
+restores and reconciles). A restarted node trades from the exchange's clock on: bars that
+closed while it was down are not replayed (no ``on_bar`` for them; the warm-up covers
+them for the indicators). With ``--replay`` the local exchange's address is printed and
+logged (``exchange_url`` of the ``start`` record), and it starts the warm-up's bars in:
+faults can be injected there. The ``start`` record holds the session, the warm-up bars per
+symbol, the fills replayed, the orders adopted and cancelled, cash and positions.
 
-What this version does not do yet (README "Live trading"): rebuild the strategy's state
-after a restart (the node starts fresh; reconciliation brings orders and fills up to date
-but the kernel's portfolio starts from the config's ``[account]``), derivatives positions,
-and the user-data stream of exchanges other than Binance spot is untested (it needs
-ccxt.pro's ``watch_orders``; the subscription step is Binance's websocket API).
+What this version does not do yet (README "Live trading"): restore the strategy object's
+own attributes and timers (``on_start`` runs afresh; only the portfolio, the orders and,
+through the warm-up, the indicators come back), the equity curve before a restart,
+exchange-side stop and trailing orders, derivatives positions, and the user-data stream
+of exchanges other than Binance spot is untested (it needs ccxt.pro's ``watch_orders``;
+the subscription step is Binance's websocket API).
 """
 
 from __future__ import annotations
@@ -53,7 +65,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from engine.config import RunConfig, load_config
+from engine.config import MAX_WARMUP_BARS, RunConfig, load_config
 from engine.errors import ConfigError
 from engine.paths import project_root
 
@@ -130,6 +142,17 @@ def live(
             min=0.0,
         ),
     ] = 5.0,
+    warmup_bars: Annotated[
+        int | None,
+        typer.Option(
+            "--warmup-bars",
+            help="Closed bars per symbol the indicators are warmed with before the first "
+            "live bar, on every start (default: [live] warmup_bars, else what the "
+            "strategy's indicators need).",
+            min=0,
+            max=MAX_WARMUP_BARS,
+        ),
+    ] = None,
 ) -> None:
     """Trade a strategy with real orders (needs --live and [live] mode = "live")."""
     from engine.adapters.ccxt.venue import credentials_from_env
@@ -148,10 +171,13 @@ def live(
     if db is None and not os.environ.get("KESTREL_DB_URL"):
         db = f"sqlite:///{root / 'backtests' / 'kestrel.db'}"
     url = check_db_url(resolve_db_url(db))
+    from engine.runtime.live.warmup import warmup_count
+
+    count = warmup_count(run_config, warmup_bars)
     local = None
     frames: list[BarFrame] = []
     if replay is not None:
-        local, frames = _start_local(replay, speed, keys.secret)
+        local, frames = _start_local(replay, speed, keys.secret, count)
         exchange_url = local.urls["http"]
     folder = _folder(run_config, name, log_dir)
     try:
@@ -167,6 +193,7 @@ def live(
                 max_bars,
                 folder,
                 (user_check_every, user_grace),
+                count,
             )
         )
     finally:
@@ -176,7 +203,8 @@ def live(
         raise typer.Exit(code)
 
 
-def _start_local(replay: str, speed: str, secret: str) -> tuple[Any, list[BarFrame]]:
+def _start_local(replay: str, speed: str, secret: str, history: int) -> tuple[Any, list[BarFrame]]:
+    """Start the local exchange paused ``history`` bars in (the warm-up's source)."""
     from engine.adapters.local import LocalExchange
     from engine.cli_exchange import replay_source
 
@@ -184,7 +212,7 @@ def _start_local(replay: str, speed: str, secret: str) -> tuple[Any, list[BarFra
     rate = None if speed in ("0", "max") else float(speed)
     local = LocalExchange(
         frames, instruments, balances=balances, secret=secret, speed=rate, paused=True,
-        history=0, fee_rate=fee_rate, touch=touch,
+        history=history, fee_rate=fee_rate, touch=touch,
     )  # fmt: skip
     local.start()
     return local, frames
@@ -217,6 +245,36 @@ async def _run(
     max_bars: int | None,
     folder: Path,
     user_check: tuple[float, float],
+    warmup_bars: int,
+) -> int:
+    # Signals are caught from the first moment: a stop asked while the node starts up (its
+    # warm-up, restore and reconciliation can take seconds) ends it cleanly at the loop's
+    # head, exit 0, instead of killing it in the middle of a write.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        return await _session(config, name, url, keys, exchange_url, local, frames, max_bars,
+                              folder, user_check, warmup_bars, stop)  # fmt: skip
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def _session(
+    config: RunConfig,
+    name: str,
+    url: str,
+    keys: Any,
+    exchange_url: str | None,
+    local: Any,
+    frames: list[BarFrame],
+    max_bars: int | None,
+    folder: Path,
+    user_check: tuple[float, float],
+    warmup_bars: int,
+    stop: asyncio.Event,
 ) -> int:
     from engine.adapters.ccxt.feed import FeedOptions, open_feed
     from engine.adapters.ccxt.user import UserStream, open_user_exchange
@@ -227,8 +285,10 @@ async def _run(
     from engine.runtime.live import LiveLedger, OrderManager, Update
     from engine.runtime.live.kill import flatten_and_halt
     from engine.runtime.live.reconcile import reconcile
+    from engine.runtime.live.restore import absorb, check_agrees, restore
     from engine.runtime.live.stream import StreamOptions, UserDataMonitor
     from engine.runtime.live.venue import LiveVenue, live_mode
+    from engine.runtime.live.warmup import fetch_live_warmup
     from engine.runtime.news import open_live_news
     from engine.runtime.node import TradingNode
 
@@ -238,26 +298,48 @@ async def _run(
     exchange = CcxtExchange(client, server_clock=wall_clock_ms if exchange_url else None)
     instruments = exchange.instruments(config.symbols)
     manager = OrderManager(exchange, LiveLedger(RunStore(url), name))
-    result = reconcile(manager, instruments)  # refuses (exit 5) on a wallet it cannot explain
-    manager.session = manager.ledger.begin_session()
+    from engine.cli_paper import bar_timeframes  # the paper command's rule: one place
+
+    found = {f.symbol: f.timeframe_ns for f in frames} or bar_timeframes(config)
+    timeframes = {symbol: format_timeframe(ns) for symbol, ns in found.items()}
+    until = local.replay.boundaries[-1] * 1_000_000 if local is not None else None
+    feed = open_feed(exchange.exchange_id, list(timeframes), timeframes,
+                     FeedOptions(until_ns=until), local_url=exchange_url)  # fmt: skip
+    try:
+        await feed.check()  # unknown symbol or timeframe: before the warm-up reads bars
+        since = await feed.now_ns()
+        warm = await fetch_live_warmup(config, feed, warmup_bars, since, found)
+        node = TradingNode(config, clock=WallClock(), mode=live_mode(manager), warmup=warm)
+        venue = node.kernel.venue
+        assert isinstance(venue, LiveVenue)
+        restored = restore(node, manager, instruments)  # the store's account and orders
+        result = reconcile(manager, instruments)  # refuses (exit 5) on an unexplained wallet
+        manager.session = manager.ledger.begin_session()
+        node.deliver(lambda: venue.report(result.updates))  # what happened while it was down
+        absorb(node, result.updates, instruments)  # fills of orders the kernel never held
+        positions = check_agrees(node, manager, instruments)
+    except BaseException:
+        await feed.close()
+        raise
     log = _Log(folder / "events.jsonl")
     # With --replay the local exchange's address is logged: faults can be injected there
     # (POST <url>/_admin/fault, see engine.adapters.local.faults) to practise recoveries.
     where = {"exchange_url": exchange_url} if local is not None else {}
     log.write("start", account=name, exchange=exchange.exchange_id, sandbox=config.live.sandbox,
               adopted=result.adopted, external=result.external, wallet=result.actual,
-              **where)  # fmt: skip
+              session=manager.session, warmup_bars={s: len(f) for s, f in warm.items()},
+              restored_fills=restored.fills, restored_orders=restored.adopted,
+              canceled=restored.canceled, cash=node.kernel.portfolio.cash,
+              positions=positions, **where)  # fmt: skip
     print(f"live account {name}: {result.summary()}", flush=True)
+    print(f"live account {name}: {restored.summary()}", flush=True)
     if local is not None:
         print(f"local exchange at {exchange_url} (faults: POST /_admin/fault)", flush=True)
-    node = TradingNode(config, clock=WallClock(), mode=live_mode(manager))
     # [[data]] kind = "news": each .jsonl file followed from its end (engine.runtime.news)
     news = open_live_news(config, time.time_ns)
     if news:
         log.write("news_start", files=[str(t.path) for t in news],
                   positions=[t.position for t in news])  # fmt: skip
-    venue = node.kernel.venue
-    assert isinstance(venue, LiveVenue)
 
     def publish(updates: list[Update]) -> None:  # between bars: the stream, a reconciliation
         node.deliver(lambda: venue.report(updates))
@@ -268,25 +350,13 @@ async def _run(
     )  # fmt: skip
     checks = StreamOptions(check_every_s=user_check[0], grace_s=user_check[1])
     monitor = UserDataMonitor(user, manager, instruments, publish, log.write, checks)
-    from engine.cli_paper import bar_timeframes  # the paper command's rule: one place
-
-    found = {f.symbol: f.timeframe_ns for f in frames} or bar_timeframes(config)
-    timeframes = {symbol: format_timeframe(ns) for symbol, ns in found.items()}
-    until = local.replay.boundaries[-1] * 1_000_000 if local is not None else None
-    feed = open_feed(exchange.exchange_id, list(timeframes), timeframes,
-                     FeedOptions(until_ns=until), local_url=exchange_url)  # fmt: skip
     kill = folder / KILL_FILE
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     stopped = asyncio.ensure_future(stop.wait())
     watching = asyncio.ensure_future(monitor.run())  # the user-data stream, its own task
     recovered = 0  # market-data recoveries reconciled after
     bars = 0
     reason = "end of the data"
     try:
-        since = await feed.now_ns()
         if local is not None:
             local.resume()
         stream = feed.stream(since).__aiter__()
@@ -347,8 +417,6 @@ async def _run(
         watching.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watching
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
         await feed.close()
         await user.close()
     streams = {"feed": dataclasses.asdict(feed.stats), "user_stream": vars(monitor.stats)}

@@ -111,16 +111,24 @@ class LiveSection:
     any other mode makes ``kestrel live`` refuse. ``sandbox`` (default true) trades on the
     exchange's testnet; real money needs ``sandbox = false`` written down. Keys are never
     read from here: only from ``$KESTREL_API_KEY`` and ``$KESTREL_API_SECRET``.
+    ``warmup_bars``: closed bars per symbol the node warms its indicators with before its
+    first live bar, on every start (`engine.runtime.live.warmup`); unset (default): as many
+    as the strategy's indicators need; ``kestrel live --warmup-bars N`` overrides it.
     """
 
     mode: str = "paper"
     exchange: str = "binance"
     sandbox: bool = True
+    warmup_bars: int | None = None
 
     def __post_init__(self) -> None:
         _require(
             self.mode in ("paper", "live"),
             f'live.mode must be "paper" or "live", got {self.mode!r}',
+        )
+        _require(
+            self.warmup_bars is None or 0 <= self.warmup_bars <= MAX_WARMUP_BARS,
+            f"live.warmup_bars must be in [0, {MAX_WARMUP_BARS}], got {self.warmup_bars}",
         )
 
 

@@ -76,6 +76,16 @@ class ExecutionEngine:
         """Return every working order of every strategy, oldest first."""
         return list(self._open.values())
 
+    def adopt(self, order: Order) -> None:
+        """Book an order placed before this process started (a restarted live node's).
+
+        It is tracked from its current state (``status``, ``filled_quantity``) on: working
+        if open, so the strategy sees it in ``open_orders`` and its later fills apply.
+        """
+        self.orders[order.order_id] = order
+        if order.is_open:
+            self._open[order.order_id] = order
+
     def on_order_approved(self, event: OrderApproved) -> None:
         """Create the order entity; hold it if its parent has not filled, else send it."""
         request = event.order

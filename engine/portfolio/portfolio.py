@@ -209,13 +209,31 @@ class Portfolio:
 
     def on_order_filled(self, fill: OrderFilled) -> None:
         """Apply a fill to cash and the position; publish `PositionChanged`."""
+        self._position_changed(fill, self._apply(fill))
+
+    def restore_fill(self, fill: OrderFilled) -> None:
+        """Apply a fill recorded before this process started; publish nothing.
+
+        A restarted live node rebuilds its account from its stored fills
+        (`engine.runtime.live.restore`): the arithmetic is `on_order_filled`'s, but the fill
+        is history, so no `PositionChanged` reaches the strategy or the recorder for it.
+        """
+        position = self._apply(fill)
+        self.journal.record(fill.ts_init, fill.symbol, position.quantity, self._cash)
+        if position.quantity:
+            self._open[fill.symbol] = position
+        else:
+            self._open.pop(fill.symbol, None)
+
+    def _apply(self, fill: OrderFilled) -> Position:
+        """Move cash, fees and the position by ``fill``; return the position."""
         position = self.positions[fill.symbol]
         signed = fill.quantity if fill.side is OrderSide.BUY else -fill.quantity
         self._cash -= signed * fill.price + fill.fee
         self.fees_paid += fill.fee
         position.fees += fill.fee
         position.apply(signed, fill.price)
-        self._position_changed(fill, position)
+        return position
 
     def _position_changed(self, fill: OrderFilled, position: Position) -> None:
         """Journal ``fill`` and end its reservation; track ``position``; publish the change."""

@@ -222,6 +222,20 @@ class Recorder:
             "",
         ]
 
+    def adopt(self, request: OrderRequested, status: str, filled: float, average: float) -> None:
+        """Open the record of an order placed before this process started, at its state.
+
+        A restarted live node takes over its strategy's working orders
+        (`engine.runtime.live.restore`): their later fills and end are recorded as any
+        order's. ``status`` is the recorder's word (``submitted``, ``accepted``,
+        ``partially_filled``); ``filled`` and ``average`` are what filled before.
+        """
+        self.on_order_requested(request)
+        record = self._orders[request.order_id]
+        record[_STATUS] = status
+        record[_FILLED] = filled
+        record[_AVERAGE] = average if filled else None
+
     def on_order_approved(self, event: OrderApproved) -> None:
         """Record the rounded quantity and prices risk approved.
 

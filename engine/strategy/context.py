@@ -194,6 +194,17 @@ class Context(OrderMethods):
         """
         return [(str(key[0]), ind) for key, ind in self._indicators.items() if key[1] == symbol]
 
+    def indicator_parameters(self) -> list[tuple[str, str, dict[str, int | float]]]:
+        """Return ``(registry name, symbol, parameters)`` of each declared indicator.
+
+        In declaration order; the parameters are the resolved ones (defaults filled in). A
+        live node sizes its warm-up from them (`engine.runtime.live.warmup`).
+        """
+        return [
+            (str(key[0]), str(key[1]), dict(key[3]))  # type: ignore[call-overload]
+            for key in self._indicators
+        ]
+
     def set_timer(self, name: str, interval: str | int) -> None:
         """Call the strategy's ``on_timer(ctx, name)`` every ``interval`` from now.
 

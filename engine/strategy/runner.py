@@ -60,6 +60,11 @@ class StrategyRunner:
         self._owned = (context.strategy_id, *also_owns)
         context.timer_callback = self.on_timer
 
+    def continue_numbering(self, last: int) -> None:
+        """Number the strategy's next order ``last + 1`` or later (a restarted live node
+        continues after the orders it placed before, so no order id is used twice)."""
+        self.context._next_order = max(self.context._next_order, last)
+
     def handles(self, hook: str) -> bool:
         """Return True if the strategy's class overrides ``hook`` (e.g. ``"on_order_filled"``).
 

@@ -154,6 +154,32 @@ def test_a_fee_in_the_base_asset_reduces_the_position(local: Any, tmp_path: Path
     assert filled.leaves_quantity == 0.0
 
 
+class WalletManager(CannedManager):
+    """A canned manager whose exchange reports a wallet (a sell is cut to it)."""
+
+    def __init__(self, updates: list[Update], free: float) -> None:
+        super().__init__(updates)
+        self.exchange = type("W", (), {"balances": lambda _: {"BTC": (free, free)}})()
+
+
+def test_a_fee_in_the_base_asset_reduces_the_position_on_a_sell(local: Any, tmp_path: Path) -> None:
+    rig = Rig(local, tmp_path)
+    fill = LiveFill("8", "c", "1", "BTC/USDT", "sell", 0.01, 20000.0, 0.00001, "BTC", "taker", 1)
+    order = type("O", (), {"order_id": "s-000002", "reason": ""})()
+    manager = WalletManager([Update("accepted", order), Update("filled", order, fill)], 0.02)
+    venue = LiveVenue(rig.bus, SimClock(5), manager, {"BTC/USDT": BTC})  # type: ignore[arg-type]
+    venue.submit(request(2, OrderSide.SELL, 0.01))
+    accepted, modified, filled = rig.events
+    assert isinstance(accepted, OrderAccepted)
+    assert isinstance(modified, OrderModified)
+    assert modified.quantity == pytest.approx(0.01001)  # the order is what left the wallet
+    assert isinstance(filled, OrderFilled)
+    assert filled.quantity == pytest.approx(0.01001)  # sold plus the fee taken in BTC
+    assert filled.fee == pytest.approx(0.2)  # 0.00001 BTC at 20,000
+    assert filled.quantity * filled.price - filled.fee == pytest.approx(0.01 * 20000.0)
+    assert filled.leaves_quantity == 0.0
+
+
 def test_the_live_mode_builds_a_streaming_node_mode(local: Any, tmp_path: Path) -> None:
     mode = live_mode(Rig(local, tmp_path).manager)
     assert (mode.name, mode.streaming, mode.snapshots) == ("live", True, True)

@@ -10,8 +10,10 @@ The rules (issue 15; the error contract is `engine.adapters.ccxt.contract`):
 * Client order ids are deterministic: ``kst-`` + 20 hex digits of SHA-256 over the account,
   the node's session (its start number, `LiveLedger.begin_session`) and the engine's order
   id. The same order asked twice in a session finds its row and is never sent twice; a
-  restarted node numbers its orders from 1 again (the strategy starts afresh) and the
-  session keeps those ids apart from the last run's. Binance allows 36 characters from
+  restarted node continues its strategy's order numbers after the last stored one
+  (`engine.runtime.live.restore`) and the session keeps its ids apart from the last run's
+  besides; orders it took over from an earlier session are cancelled by their stored
+  client id (``adopted``). Binance allows 36 characters from
   ``[.A-Za-z0-9:/_-]``; this id has 24.
 * The row is committed (status ``sending``) *before* the request leaves.
 * A timeout, a network error, a 5xx, -1006 or -1007 on create leaves the order UNKNOWN. It
@@ -113,6 +115,9 @@ class OrderManager:
         self.settle_ms = settle_ms
         self.session = session
         self.halted = ""
+        # engine order id -> client id of orders of an earlier session this node took over
+        # on a restart (`engine.runtime.live.restore`): a cancel must reach them
+        self.adopted: dict[str, str] = {}
 
     # -- commands -------------------------------------------------------------------------
 
@@ -168,7 +173,10 @@ class OrderManager:
 
     def cancel(self, order_id: str) -> list[Update]:
         """Cancel engine order ``order_id``; return what happened (the exchange's truth)."""
-        record = self.ledger.get(client_order_id(self.ledger.account, order_id, self.session))
+        client_id = self.adopted.get(order_id) or client_order_id(
+            self.ledger.account, order_id, self.session
+        )
+        record = self.ledger.get(client_id)
         return [] if record is None else self.cancel_record(record)
 
     def cancel_record(self, record: LiveOrder) -> list[Update]:

@@ -18,15 +18,19 @@ What differs from the simulated broker, on purpose:
 * A sell is never larger than the wallet's free base asset: a larger one is cut to the free
   amount (floored to the lot; `OrderModified` tells the kernel) or rejected if nothing is
   left, so fees that ate into a position never leave an unsellable remainder.
-* A fee charged in the base asset reduces the position: the fill carries the net quantity
-  and the fee valued in quote (fee x price), so cash moves by the gross notional; the
-  order's quantity is lowered by the fee first (`OrderModified`) so it still ends FILLED.
+* A fee charged in the base asset reduces the position, on buys and sells alike: the fill
+  carries what the wallet's base moved by (a buy's quantity less the fee, a sell's plus
+  the fee) and the fee valued in quote (fee x price), so cash moves by the gross notional;
+  the order's quantity is changed by the fee first (`OrderModified`: lowered for a buy,
+  raised for a sell) so it still ends FILLED.
   A fee in a third asset (BNB) is not converted: the portfolio sees 0 for it.
 * Modifications are refused (`OrderModifyRejected`): cancel and place anew.
 * ``execution.target_sizing = "fill"`` cannot be honoured (an exchange order's quantity
   is fixed when it is sent): `size_at_fill` raises `ConfigError`.
-* Events of orders this process did not submit (adopted by reconciliation after a restart)
-  are not published: the kernel never saw those orders; reconciliation reports them.
+* Orders of an earlier run of the node are published only once `restore` took them over
+  (``adopt``: the strategy's own working orders); others (another strategy's, the kill
+  switch's, external ones) are not: the kernel does not know them, reconciliation reports
+  them.
 """
 
 from __future__ import annotations
@@ -55,10 +59,11 @@ from engine.model import (
     TimeInForce,
     TradeTick,
 )
+from engine.runtime.live.ledger import LiveFill
 from engine.runtime.live.orders import OrderManager, Update
 from engine.runtime.modes import RunMode, VenueParts
 
-__all__ = ["LiveVenue", "live_mode"]
+__all__ = ["LiveVenue", "kernel_fill", "live_mode"]
 
 _TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK"}
 
@@ -178,6 +183,10 @@ class LiveVenue:
         reconciliation after a reconnect); call it through `TradingNode.deliver`."""
         self._publish(updates)
 
+    def knows(self, order_id: str) -> bool:
+        """True if the kernel holds ``order_id`` (submitted or adopted by this process)."""
+        return order_id in self._orders
+
     # -- internals ------------------------------------------------------------------------
 
     def _sellable(self, order: OrderRequested) -> float:
@@ -229,19 +238,26 @@ class LiveVenue:
                 self.working.discard(oid)
                 self._reject(order, update.order.reason, now)
 
+    def adopt(self, order: OrderRequested, quantity: float, filled: float, working: bool) -> None:
+        """Take over ``order``, placed before this process started (`restore`).
+
+        ``quantity`` and ``filled`` are the kernel's (base fees already applied, see
+        `kernel_fill`); ``working``: open at the exchange or its outcome unknown, so
+        polled at each bar.
+        """
+        self._orders[order.order_id] = order
+        self._quantity[order.order_id] = quantity
+        self._filled[order.order_id] = filled
+        if working:
+            self.working.add(order.order_id)
+
     def _fill(self, order: OrderRequested, update: Update, now: int) -> None:
         fill = update.fill
         assert fill is not None
         oid = order.order_id
-        base, quote = order.symbol.partition("/")[0], self._instruments[order.symbol]
-        quantity, fee = fill.quantity, fill.fee
-        if fill.fee_asset == base and fill.fee:
-            if order.side is OrderSide.BUY:  # received less than bought
-                quantity -= fill.fee
-                self._modify(order, self._quantity[oid] - fill.fee, now)
-            fee = fill.fee * fill.price
-        elif fill.fee_asset != quote.quote_currency:
-            fee = 0.0  # a third asset (BNB): not converted, see the module docstring
+        quantity, fee, held = kernel_fill(fill, self._instruments[order.symbol])
+        if held:
+            self._modify(order, self._quantity[oid] - held, now)
         self._filled[oid] += quantity
         leaves = max(self._quantity[oid] - self._filled[oid], 0.0)
         if leaves <= self._quantity[oid] * 1e-9:
@@ -263,6 +279,24 @@ class LiveVenue:
                 now,
             )
         )
+
+
+def kernel_fill(fill: LiveFill, instrument: Instrument) -> tuple[float, float, float]:
+    """Return the kernel's ``(quantity, fee in quote, base fee held)`` of an exchange fill.
+
+    A buy whose fee is in the base asset receives less than it bought; a sell gives up the
+    fee on top of what it sold. Either way the quantity is what the wallet's base moved
+    by, the fee is valued at the fill's price, and ``held`` (the fee, signed: > 0 on a
+    buy, < 0 on a sell) is what the order's quantity changes by so that it still ends
+    FILLED. A fee in a third asset (BNB) is not converted: 0 (see the module docstring).
+    """
+    base = fill.symbol.partition("/")[0]
+    if fill.fee_asset == base and fill.fee:
+        held = fill.fee if fill.side == "buy" else -fill.fee
+        return fill.quantity - held, fill.fee * fill.price, held
+    if fill.fee_asset != instrument.quote_currency:
+        return fill.quantity, 0.0, 0.0
+    return fill.quantity, fill.fee, 0.0
 
 
 def live_mode(manager: OrderManager) -> RunMode:

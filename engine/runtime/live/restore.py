@@ -1,0 +1,262 @@
+"""Restore a restarted live node: its account, its strategy's orders and its order numbers.
+
+In: a freshly built `TradingNode` whose venue is a `LiveVenue` (not started: ``on_start``
+has not run), the order manager with the account's ledger, the traded instruments. Out:
+the kernel as the store last knew it, and a `Restored` summary. Run before reconciliation
+(`engine.runtime.live.reconcile`), whose updates (fills while the node was down) the node
+then publishes like any others: they reach the adopted orders, the portfolio and the
+strategy once; `absorb` applies those of orders not adopted (another strategy's whose
+outcome was unknown). `check_agrees` then compares the kernel's positions with the store's.
+
+In order:
+
+1. Working orders of this node under **another strategy id** (a config whose strategy
+   changed, the kill switch's closing orders) are canceled at the exchange; the row's
+   ``reason`` says why. Their fills so far stay the account's.
+2. The **portfolio** is replayed from the node's own recorded fills (every strategy's, the
+   kill switch's too, never external or baseline ones), oldest first, through
+   `Portfolio.restore_fill`: cash = ``[account] initial_cash`` + each fill's cash flow
+   (fees included), positions from the fills. A fee in the base asset moves the position
+   as `kernel_fill` says, as it did when the fill was live.
+3. The strategy's **working orders** (open, partially filled, UNKNOWN or never answered)
+   are adopted: booked in the execution engine at their state (so ``ctx.open_orders``
+   lists them and a later fill moves them on), given to the venue (polled, their fills
+   published) and to the manager (a cancel reaches them though their client id is of an
+   earlier session).
+4. **Order numbering** continues after the strategy's highest order number in the store:
+   no engine order id, hence no client order id, is used twice.
+
+Not restored: the strategy object's own attributes and timers (``on_start`` runs afresh),
+bars that closed while the node was down (no ``on_bar`` for them) and the equity curve
+before the restart.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from engine.errors import ExchangeFatalError
+from engine.model import (
+    Instrument,
+    Order,
+    OrderFilled,
+    OrderRequested,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
+from engine.runtime.live.kill import node_positions
+from engine.runtime.live.ledger import LiveFill, LiveOrder, LiveStatus
+from engine.runtime.live.orders import OrderManager, Update
+from engine.runtime.live.venue import LiveVenue, kernel_fill
+from engine.runtime.node import TradingNode
+
+__all__ = ["Restored", "absorb", "check_agrees", "restore"]
+
+_NS_PER_MS = 1_000_000
+_TIF = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
+_STATUS = {
+    LiveStatus.OPEN: OrderStatus.ACCEPTED,
+    LiveStatus.PARTIALLY_FILLED: OrderStatus.PARTIALLY_FILLED,
+    LiveStatus.UNKNOWN: OrderStatus.SUBMITTED,
+    LiveStatus.SENDING: OrderStatus.SUBMITTED,
+}
+
+
+@dataclass
+class Restored:
+    """What `restore` rebuilt (all empty for an account never started)."""
+
+    fills: int = 0  # fills replayed into the portfolio
+    cash: float = 0.0  # the portfolio's cash after them
+    positions: dict[str, float] = field(default_factory=dict)  # symbol -> quantity
+    adopted: list[str] = field(default_factory=list)  # engine order ids taken over
+    canceled: list[str] = field(default_factory=list)  # client ids of others' orders ended
+    last_order: int = 0  # the strategy's highest order number so far
+    updates: list[Update] = field(default_factory=list)  # the cancels' (not published)
+    new: bool = False  # the account was never started: nothing to restore
+
+    def summary(self) -> str:
+        """Return one line: what the node resumes with."""
+        if self.new:
+            return f"a new account: nothing to restore (cash {self.cash:.2f})"
+        held = ", ".join(f"{s} {q:g}" for s, q in sorted(self.positions.items()) if q) or "flat"
+        return (
+            f"restored: {self.fills} fill(s) replayed (cash {self.cash:.2f}, {held}), "
+            f"{len(self.adopted)} order(s) adopted, {len(self.canceled)} other strategies' "
+            f"order(s) canceled, next order number {self.last_order + 1}"
+        )
+
+
+def _owned(strategy_id: str, order_strategy: str) -> bool:
+    """True if ``order_strategy`` is the strategy's own (or its protective exits')."""
+    return order_strategy == strategy_id or order_strategy.startswith(strategy_id + ".")
+
+
+def restore(
+    node: TradingNode, manager: OrderManager, instruments: Mapping[str, Instrument]
+) -> Restored:
+    """Rebuild ``node``'s account and orders from the store (see the module docstring).
+
+    Call it after the node is built and before it starts or reconciliation runs.
+
+    Raises:
+        ExchangeError: A cancel met a fatal answer (ban, keys, clock): the manager halts.
+    """
+    ledger = manager.ledger
+    result = Restored(cash=node.kernel.portfolio.cash)
+    if ledger.baseline() is None:
+        result.new = True
+        return result  # a new account: nothing was ever recorded
+    strategy_id = node.config.strategy.id
+    kernel = node.kernel
+    venue = kernel.venue
+    assert isinstance(venue, LiveVenue)
+    # 1. other strategies' working orders
+    for record in manager.working():
+        if _owned(strategy_id, record.strategy_id):
+            continue
+        result.updates += manager.cancel_record(record)
+        ended = ledger.get(record.client_id) or record
+        why = f"placed by strategy {record.strategy_id!r}, this node runs {strategy_id!r}"
+        if ended.status is LiveStatus.CANCELED:
+            ledger.save(ended.but(reason=f"canceled on restart: {why}"))
+            result.canceled.append(record.client_id)
+        else:  # it filled meanwhile, or its outcome is still unknown: reconciliation's
+            ledger.save(ended.but(reason=f"a cancel on restart found it {ended.status}: {why}"))
+    # 2. the portfolio from the node's own fills
+    orders = {o.client_id: o for o in ledger.orders(origin="node")}
+    by_order: dict[str, list[LiveFill]] = {}
+    for fill in ledger.fills():
+        owner = orders.get(fill.client_id)
+        if owner is None or fill.symbol not in instruments:
+            continue
+        if fill.symbol not in kernel.portfolio.positions:
+            continue  # traded by an earlier config, not this one's: the store keeps it
+        by_order.setdefault(fill.client_id, []).append(fill)
+        _replay(node, owner, fill, instruments[fill.symbol])
+        result.fills += 1
+    result.cash = kernel.portfolio.cash
+    result.positions = {s: p.quantity for s, p in kernel.portfolio.positions.items()}
+    # 3. the strategy's working orders
+    for record in manager.working():
+        if not _owned(strategy_id, record.strategy_id) or record.symbol not in instruments:
+            continue
+        _adopt(node, venue, record, by_order.get(record.client_id, []), instruments)
+        manager.adopted[record.order_id] = record.client_id
+        result.adopted.append(record.order_id)
+    # 4. order numbering
+    number = re.compile(re.escape(strategy_id) + r"-(\d+)$")
+    for record in ledger.orders(origin="node"):
+        found = number.match(record.order_id) if record.strategy_id == strategy_id else None
+        if found:
+            result.last_order = max(result.last_order, int(found.group(1)))
+    kernel.runner.continue_numbering(result.last_order)
+    return result
+
+
+def _adopt(
+    node: TradingNode,
+    venue: LiveVenue,
+    record: LiveOrder,
+    fills: list[LiveFill],
+    instruments: Mapping[str, Instrument],
+) -> None:
+    """Book ``record`` (with its recorded ``fills``) in the kernel and the venue."""
+    instrument = instruments[record.symbol]
+    quantity, filled, fees, notional = record.quantity, 0.0, 0.0, 0.0
+    for fill in fills:
+        net, fee, held = kernel_fill(fill, instrument)
+        quantity -= held
+        filled += net
+        fees += fee
+        notional += net * fill.price
+    side = OrderSide.BUY if record.side == "buy" else OrderSide.SELL
+    order_type = OrderType.MARKET if record.order_type == "market" else OrderType.LIMIT
+    tif = _TIF.get(record.time_in_force.upper(), TimeInForce.GTC)
+    ts = record.ts_created * _NS_PER_MS
+    request = OrderRequested(record.order_id, record.strategy_id, record.symbol, side, quantity,
+                             order_type, record.limit_price, None, tif, ts, ts)  # fmt: skip
+    status = _STATUS[record.status]
+    if status is OrderStatus.ACCEPTED and filled > 0:
+        status = OrderStatus.PARTIALLY_FILLED
+    order = Order(record.order_id, record.strategy_id, record.symbol, side, quantity, order_type,
+                  record.limit_price, None, tif, ts, status=status, filled_quantity=filled,
+                  average_fill_price=notional / filled if filled else 0.0, fees=fees,
+                  ts_last=record.ts_last * _NS_PER_MS)  # fmt: skip
+    node.kernel.execution.adopt(order)
+    node.kernel.recorder.adopt(request, str(status), filled, order.average_fill_price)
+    # an UNKNOWN one is polled too: the look-up settles it (accepted, or never placed)
+    venue.adopt(request, quantity, filled, working=True)
+
+
+def absorb(node: TradingNode, updates: list[Update], instruments: Mapping[str, Instrument]) -> int:
+    """Apply to the portfolio the fills among ``updates`` of orders the kernel does not hold.
+
+    Reconciliation after `restore` can still record fills of the node's orders that were not
+    adopted: another strategy's order whose cancel on restart could not settle it (its
+    outcome was unknown) and that turned out filled. The venue does not publish those (the
+    kernel never knew the order), yet they are the account's: they are applied here as
+    `restore` applies stored fills, silently. Returns how many.
+    """
+    venue = node.kernel.venue
+    assert isinstance(venue, LiveVenue)
+    applied = 0
+    for update in updates:
+        fill, order = update.fill, update.order
+        if update.kind != "filled" or fill is None or venue.knows(order.order_id):
+            continue
+        if order.origin != "node" or fill.symbol not in node.kernel.portfolio.positions:
+            continue
+        if fill.symbol not in instruments:
+            continue
+        _replay(node, order, fill, instruments[fill.symbol])
+        applied += 1
+    return applied
+
+
+def _replay(node: TradingNode, owner: LiveOrder, fill: LiveFill, instrument: Instrument) -> None:
+    """Apply ``fill`` of ``owner`` to the portfolio as history (nothing published)."""
+    quantity, fee, _ = kernel_fill(fill, instrument)
+    ts = fill.ts_event * _NS_PER_MS
+    side = OrderSide.BUY if fill.side == "buy" else OrderSide.SELL
+    node.kernel.portfolio.restore_fill(
+        OrderFilled(owner.order_id, owner.strategy_id, f"X-{fill.trade_id}", fill.symbol,
+                    side, quantity, fill.price, fee, fill.liquidity, 0.0, ts, ts)
+    )  # fmt: skip
+
+
+def check_agrees(
+    node: TradingNode,
+    manager: OrderManager,
+    instruments: Mapping[str, Instrument],
+    tolerance: float = 1e-9,
+) -> dict[str, float]:
+    """Return the node's positions once they equal the store's; raise when they differ.
+
+    The store's are what the node's own fills add up to (`kill.node_positions`: buys
+    minus sells minus fees in the base asset), after reconciliation brought them up to the
+    exchange's wallet; the kernel's are the restored portfolio plus what reconciliation
+    published.
+
+    Raises:
+        ExchangeFatalError: A symbol's position differs (the node refuses to trade).
+    """
+    stored = node_positions(manager.ledger, instruments)
+    positions = node.kernel.portfolio.positions
+    kernel = {s: positions[s].quantity for s in stored if s in positions}
+    wrong = [
+        f"{s}: the node holds {kernel[s]:.8f}, its fills add up to {stored[s]:.8f}"
+        for s in sorted(kernel)
+        if abs(kernel[s] - stored[s]) > tolerance * max(1.0, abs(stored[s]))
+    ]
+    if wrong:
+        raise ExchangeFatalError(
+            f"live account {manager.ledger.account!r}: the restored portfolio does not match "
+            "the store after reconciliation: " + "; ".join(wrong) + ". Refusing to trade; "
+            "report this with the account's events.jsonl"
+        )
+    return kernel
