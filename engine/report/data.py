@@ -181,6 +181,11 @@ class ReportData:
         all_trades = _read_trades(folder / "trades.csv")
         notes: list[str] = []
         frames = _reload_frames(config, info, folder, notes)
+        if frames:  # the page a backtest writes draws them from the run in memory
+            notes.append(
+                "rendered from the run folder: indicator lines are not stored with a run, "
+                "so the price chart shows none; the page the backtest wrote has them"
+            )
         starts = [int(frame.ts_open_ns[0]) for frame in frames if len(frame)]
         start = int(stored.get("start") or (min(starts) if starts else (ts[0] if ts.size else 0)))
         return cls(

@@ -32,6 +32,14 @@ def test_summary_counts_denied_orders_with_top_reasons(kestrel: CliRunner, tmp_p
     again = kestrel("report", str(tmp_path / "run"), "--out", str(tmp_path / "again.html"))
     assert again.code == 0, again.err
     assert f"{len(denied):,} order(s) denied by risk" in (tmp_path / "again.html").read_text()
+    # indicator values are not among the artifacts: the re-rendered page says why its price
+    # chart has no SMA lines, where the run's own page draws them
+    note = "indicator lines are not stored with a run"
+    assert '"name":"sma(timeperiod=10)"' in page.replace(" ", "")
+    assert note not in page
+    redrawn = (tmp_path / "again.html").read_text()
+    assert '"name":"sma(timeperiod=10)"' not in redrawn.replace(" ", "")
+    assert note in redrawn
 
 
 def test_summary_says_no_order_was_denied(kestrel: CliRunner, tmp_path: Path) -> None:
