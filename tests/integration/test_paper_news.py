@@ -92,3 +92,18 @@ def test_a_bad_headline_line_stops_paper_in_one_line(kestrel: CliRunner, tmp_pat
     news.write_text(_line("2020-12-01T02:30:00Z", "a") + '{"timestamp": "soon"}\n')
     result = kestrel(*_args(_config(tmp_path, news), tmp_path, "--max-bars", "3"))
     assert_one_line_error(result, f"{news}:2: missing symbol, headline")
+
+
+def test_resuming_without_the_news_table_is_a_changed_config(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    news = tmp_path / "news.jsonl"
+    news.write_text(_line("2020-12-01T02:30:00Z", "a"))
+    config = _config(tmp_path, news)
+    first = kestrel(*_args(config, tmp_path, "--max-bars", "3"))
+    assert first.code == 0, first.err
+    # the journal's news rows would replay headlines the config no longer names
+    text = config.read_text()
+    config.write_text(text[: text.index('\n[[data]]\nkind = "news"')] + "\n")
+    again = kestrel(*_args(config, tmp_path, "--max-bars", "3", "--resume"))
+    assert_one_line_error(again, "(news changed); run it with its original config")

@@ -490,7 +490,11 @@ def open_session(
             run_id_of(journal.name), created, start_ns(), toml, parts, list(warmup)
         )
     else:
-        changed = [name for name, digest in parts.items() if found.parts.get(name) != digest]
+        # a part the account has and the config lost counts too (news tables removed: the
+        # journal's news rows would name sources the config no longer has); timeframes
+        # are a part only when the caller knows them
+        lost = [name for name in found.parts if name not in parts and name != "timeframes"]
+        changed = [name for name in [*parts, *lost] if found.parts.get(name) != parts.get(name)]
         if changed:
             raise ConfigError(
                 f"paper account {journal.name!r} was started with a different config "
