@@ -66,6 +66,7 @@ def test_repr_many_is_repr_across_magnitudes_and_layouts() -> None:
             np.round(rng.uniform(-1e7, 1e7, 50_000)),  # integers: "100000.0", not "100000"
             [0.0, -0.0, 1e-4, 9.999999999999999e-05, 1e-5, 1e15, 1e16, 123456789012345.6],
             [1e22, 5e-324, -1.7976931348623157e308, np.nan, np.inf, -np.inf, 0.1, 1 / 3],
+            [999_999_999_999_999.0, -(1e15 - 1), 2.0**53, 1e14, -1e14, 12.0, -3.0, 0.0] * 40,
         ]
     )
     assert repr_many(values) == [repr(v) for v in values.tolist()]
