@@ -16,10 +16,16 @@ are primed, no hook runs. Restore the node from the store (`engine.runtime.live.
 the portfolio replayed from the node's own fills, the strategy's open, partially filled and
 UNKNOWN orders adopted, other strategies' working orders cancelled with a reason, order
 numbering continued), then reconcile the account with the exchange
-(`engine.runtime.live.reconcile`; a wallet it cannot explain refuses to trade, exit 5) and
-publish what happened while the node was down (fills of the adopted orders reach the
-portfolio and the strategy once); the restored positions must equal the store's
-(`check_agrees`, else exit 5). Then feed it closed bars. Beside the bars the
+(`engine.runtime.live.reconcile`; a wallet it cannot explain refuses to trade, exit 5).
+Then ``on_start`` runs and, if the strategy defines ``on_load`` and a state was saved, the
+strategy gets its own state back (`engine.runtime.live.state`: ``on_load`` runs after
+``on_start``, so it overrides what ``on_start`` set); then what happened while the node was
+down is published (fills of the adopted orders reach the portfolio and the strategy once);
+the restored positions must equal the store's (`check_agrees`, else exit 5). Then feed it
+closed bars. After each bar (its ``on_bar`` ran, the orders it placed are written) and on a
+clean stop, a strategy that defines ``on_save`` has its state saved (table
+``live_strategy_state``) when it changed; a state JSON cannot hold stops the node with a
+one-line error naming the key. Beside the bars the
 account's user-data websocket runs (`engine.runtime.live.stream.UserDataMonitor`): fills
 and cancels reach the order manager and the strategy as they happen, between bars; the
 REST poll of the working orders at each bar stays as the fallback (a fill seen on both
@@ -41,11 +47,14 @@ closed while it was down are not replayed (no ``on_bar`` for them; the warm-up c
 them for the indicators). With ``--replay`` the local exchange's address is printed and
 logged (``exchange_url`` of the ``start`` record), and it starts the warm-up's bars in:
 faults can be injected there. The ``start`` record holds the session, the warm-up bars per
-symbol, the fills replayed, the orders adopted and cancelled, cash and positions.
+symbol, the fills replayed, the orders adopted and cancelled, cash and positions, and
+``state_loaded`` / ``state_saved_at`` (whether ``on_load`` got a saved state, and when that
+was saved); the ``stop`` record counts ``state_saves``.
 
 What this version does not do yet (README "Live trading"): restore the strategy object's
-own attributes and timers (``on_start`` runs afresh; only the portfolio, the orders and,
-through the warm-up, the indicators come back), the equity curve before a restart,
+own attributes unless it implements ``on_save`` / ``on_load`` (``on_start`` runs afresh;
+the portfolio, the orders and, through the warm-up, the indicators come back), its timers,
+the equity curve before a restart,
 exchange-side stop and trailing orders, derivatives positions, and the user-data stream
 of exchanges other than Binance spot is untested (it needs ccxt.pro's ``watch_orders``;
 the subscription step is Binance's websocket API).
@@ -286,6 +295,7 @@ async def _session(
     from engine.runtime.live.kill import flatten_and_halt
     from engine.runtime.live.reconcile import reconcile
     from engine.runtime.live.restore import absorb, check_agrees, restore
+    from engine.runtime.live.state import StateKeeper
     from engine.runtime.live.stream import StreamOptions, UserDataMonitor
     from engine.runtime.live.venue import LiveVenue, live_mode
     from engine.runtime.live.warmup import fetch_live_warmup
@@ -315,6 +325,9 @@ async def _session(
         restored = restore(node, manager, instruments)  # the store's account and orders
         result = reconcile(manager, instruments)  # refuses (exit 5) on an unexplained wallet
         manager.session = manager.ledger.begin_session()
+        node.start()  # on_start, then on_load over what it set, before the fills while down
+        keeper = StateKeeper(node, manager.ledger)
+        saved, loaded = keeper.load()
         node.deliver(lambda: venue.report(result.updates))  # what happened while it was down
         absorb(node, result.updates, instruments)  # fills of orders the kernel never held
         positions = check_agrees(node, manager, instruments)
@@ -330,9 +343,12 @@ async def _session(
               session=manager.session, warmup_bars={s: len(f) for s, f in warm.items()},
               restored_fills=restored.fills, restored_orders=restored.adopted,
               canceled=restored.canceled, cash=node.kernel.portfolio.cash,
-              positions=positions, **where)  # fmt: skip
+              positions=positions, state_loaded=loaded,
+              state_saved_at=saved.saved_at if saved else None, **where)  # fmt: skip
     print(f"live account {name}: {result.summary()}", flush=True)
     print(f"live account {name}: {restored.summary()}", flush=True)
+    if loaded and saved is not None:
+        print(f"live account {name}: strategy state loaded (saved {saved.saved_at})", flush=True)
     if local is not None:
         print(f"local exchange at {exchange_url} (faults: POST /_admin/fault)", flush=True)
     # [[data]] kind = "news": each .jsonl file followed from its end (engine.runtime.news)
@@ -405,6 +421,7 @@ async def _session(
                     log.write("news", symbol=h.symbol, ts=format_timestamp(h.ts_event),
                               id=h.headline_id, text=h.text)  # fmt: skip
             node.on_event(bar)
+            keeper.save(bar.ts_event)  # on_save's state, if it changed (its orders are written)
             bars += 1
             log.write("event", symbol=bar.symbol, ts=format_timestamp(bar.ts_event))
             if max_bars is not None and bars >= max_bars:
@@ -419,8 +436,10 @@ async def _session(
             await watching
         await feed.close()
         await user.close()
+    keeper.save()  # a clean stop: fills since the last bar may have changed the state
     streams = {"feed": dataclasses.asdict(feed.stats), "user_stream": vars(monitor.stats)}
-    log.write("stop", reason=reason, bars=bars, halted=manager.halted, **streams)
+    log.write("stop", reason=reason, bars=bars, halted=manager.halted,
+              state_saves=keeper.saves, **streams)  # fmt: skip
     log.close()
     print(f"live account {name} stopped ({reason}): {bars} bars; orders in {url}", flush=True)
     return 0

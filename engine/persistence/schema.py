@@ -29,6 +29,8 @@ snapshot at a time). 7 adds ``sweep_runs`` (the full run that ``optimize --keep-
 config's folder, so ``sweeps best`` can rerun a trial) and ``walkforwards`` (a
 walk-forward analysis: its windows, their chosen parameters and metrics, the stitched
 out-of-sample metrics, efficiency and stability; the curve stays in its artifacts folder).
+8 adds ``live_strategy_state`` (a live strategy's own state, the JSON its ``on_save`` hook
+returned, one row per account and strategy id: `engine.runtime.live.ledger`).
 Migrations only create tables. A later release appends a function to
 `MIGRATIONS`; stored runs are kept.
 
@@ -74,6 +76,7 @@ __all__ = [
     "live_accounts",
     "live_fills",
     "live_orders",
+    "live_strategy_state",
     "metadata",
     "migrate",
     "orders",
@@ -382,6 +385,19 @@ live_fills = Table(
     Column("ts_event", BigInteger, nullable=False),
 )
 
+# A live strategy's own state (`Strategy.on_save`), one row per account and strategy id,
+# overwritten as it changes: ``state_json`` (sorted keys) saved at wall time ``saved_at``
+# (ISO 8601, UTC) after the bar closing at ``ts_event`` (ns since the epoch; 0 if none).
+live_strategy_state = Table(
+    "live_strategy_state",
+    metadata,
+    Column("account", String(200), primary_key=True),
+    Column("strategy_id", String(64), primary_key=True),
+    Column("saved_at", String(40), nullable=False),
+    Column("ts_event", BigInteger, nullable=False),
+    Column("state_json", Text, nullable=False),
+)
+
 
 def params_json(config_toml: str) -> str:
     """Return the ``[strategy.params]`` table of a stored config as sorted JSON (``{}``)."""
@@ -436,6 +452,10 @@ def _v7_sweep_runs_walkforwards(conn: Connection) -> None:
     walkforwards.create(conn, checkfirst=True)
 
 
+def _v8_live_strategy_state(conn: Connection) -> None:
+    live_strategy_state.create(conn, checkfirst=True)
+
+
 #: ``MIGRATIONS[k]`` upgrades a store from version ``k + 1`` to ``k + 2``.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v2_status_writer_params,
@@ -444,6 +464,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v5_live_tables,
     _v6_equity_blocks,
     _v7_sweep_runs_walkforwards,
+    _v8_live_strategy_state,
 )
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 

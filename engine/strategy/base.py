@@ -61,7 +61,8 @@ class Strategy:
     Hooks run in this order: `on_start` once (declare indicators here), then per event
     `on_bar` / `on_trade` / `on_quote` and the order hooks, then `on_stop` once. Orders
     placed in a hook are sent after the hook returns; with the default fill model a market
-    order placed in `on_bar` fills at the next bar's open.
+    order placed in `on_bar` fills at the next bar's open. A live strategy that keeps state
+    of its own across restarts defines `on_save` and `on_load`.
     """
 
     Params: ClassVar[type[Any]] = NoParams
@@ -115,3 +116,37 @@ class Strategy:
 
     def on_stop(self, ctx: Context) -> None:
         """Run once after the last event."""
+
+    def on_save(self) -> dict[str, Any]:
+        """Return the strategy's own state to keep across a live node's restarts (opt-in).
+
+        Only ``kestrel live`` calls it, and only when the class defines it: after every bar
+        (once ``on_bar`` ran and the orders it placed were written) and on a clean stop. The
+        state is stored as JSON (``live_strategy_state``) when it differs from the last one
+        saved; a restarted node hands it back to `on_load`. Paper needs neither hook: it
+        replays its journal and rebuilds the same attributes.
+
+        Save what only the strategy knows: counters (bars seen, trades today), regime
+        flags, the time of the last signal or entry (as ``int`` ns), a cooldown's end.
+        Do not save indicators (the warm-up rebuilds them), positions, cash or orders (the
+        restore rebuilds them from the store and the exchange: read them from ``ctx``).
+
+        Returns:
+            A dict of JSON values: ``str`` keys; ``str``, ``int``, ``float``, ``bool``,
+            ``None``, lists and dicts of them (a tuple comes back as a list). Anything else
+            stops the node with a one-line error naming the key.
+        """
+        return {}
+
+    def on_load(self, state: dict[str, Any]) -> None:
+        """Take back the state `on_save` returned before a live node's restart (opt-in).
+
+        Called once on start by ``kestrel live`` when the class defines it and a state was
+        saved for this account and strategy id: after the restore of portfolio and orders
+        and after `on_start` (so what it sets overrides ``on_start``'s defaults), before
+        the fills that happened while the node was down are delivered and before the
+        first bar. Not called on an account's first start (nothing saved yet).
+
+        Args:
+            state: The dict `on_save` last returned, read back from JSON.
+        """

@@ -81,6 +81,36 @@ class StrategyRunner:
         """Call `Strategy.on_stop`."""
         self._call("on_stop", self.strategy.on_stop, self.context)
 
+    def save_state(self) -> dict[str, Any] | None:
+        """Call `Strategy.on_save` if the class defines it; None if it does not.
+
+        Raises:
+            StrategyError: ``on_save`` raised, or returned something other than a dict.
+        """
+        if not self.handles("on_save"):
+            return None
+        try:
+            state = self.strategy.on_save()
+        except (Exception, SystemExit) as exc:
+            raise self._fault("on_save", exc) from exc
+        if not isinstance(state, dict):
+            raise StrategyError(
+                f"{type(self.strategy).__name__}.on_save returned a {type(state).__name__}; "
+                "it must return a dict of JSON values"
+            )
+        return state
+
+    def load_state(self, state: dict[str, Any]) -> bool:
+        """Call `Strategy.on_load` with ``state`` if the class defines it; return whether.
+
+        Raises:
+            StrategyError: ``on_load`` raised.
+        """
+        if not self.handles("on_load"):
+            return False
+        self._call("on_load", self.strategy.on_load, state)
+        return True
+
     def on_trade(self, tick: TradeTick) -> None:
         """Call `Strategy.on_trade`."""
         self._call("on_trade", self.strategy.on_trade, self.context, tick)

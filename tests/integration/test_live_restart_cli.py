@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from engine.adapters.ccxt.errors import RetryPolicy
 from engine.adapters.ccxt.venue import (
@@ -34,6 +35,7 @@ from engine.adapters.ccxt.venue import (
 from engine.adapters.local import LocalExchange
 from engine.feeds import load_bars
 from engine.persistence import RunStore
+from engine.persistence.schema import live_strategy_state
 from engine.runtime.live import LiveLedger, OrderManager
 from engine.runtime.live.kill import node_positions
 from engine.runtime.live.reconcile import reconcile
@@ -118,6 +120,8 @@ def test_a_killed_node_restarts_with_its_account_and_doubles_nothing(tmp_path: P
         assert start["positions"]["BTC/USDT"] == pytest.approx(_wallet(local, "BTC"))
         assert start["cash"] == pytest.approx(_wallet(local, "USDT"))  # the wallet began at 10k
         assert start["warmup_bars"] == {"BTC/USDT": 4}  # SMA(4): lookback 3 + 1
+        # SmaCross defines no on_save / on_load: no state is read or written
+        assert (start["state_loaded"], start["state_saved_at"]) == (False, None)
         bars_before = len(_records(log, "event"))
         local.resume()
         _wait(lambda: len(_records(log, "event")) >= bars_before + 40, "40 more bars")
@@ -150,5 +154,7 @@ def test_a_killed_node_restarts_with_its_account_and_doubles_nothing(tmp_path: P
         assert node_positions(ledger, INSTRUMENTS)["BTC/USDT"] == pytest.approx(
             _wallet(local, "BTC")
         )
+        assert ledger.store.read(select(live_strategy_state)) == []
+        assert _records(log, "stop")[-1]["state_saves"] == 0
     finally:
         local.stop()

@@ -4,10 +4,13 @@ In: a `RunStore` and an account name. Out: `LiveOrder` rows (inserted before an 
 sent, updated as the exchange answers) and the exchange's fills (keyed by trade id, so
 writing one twice keeps one row), and the account's baseline: its wallet when the node first
 saw it. Tables: ``live_accounts``, ``live_orders`` and ``live_fills``
-(`engine.persistence.schema`, version 4). Fills marked ``baseline`` (``client_id``) were
+(`engine.persistence.schema`, version 5). Fills marked ``baseline`` (``client_id``) were
 already in the baseline wallet: they are recorded only so they are not adopted again.
+``live_strategy_state`` (version 8) holds the strategy's own state, the JSON of its
+``on_save`` hook (`save_state`, `load_state`): one row per strategy id, overwritten.
 
-Nothing secret is written here: the rows hold ids, symbols, quantities and prices only.
+Nothing secret is written here: the rows hold ids, symbols, quantities and prices, and
+the strategy's own state (what its ``on_save`` returns; the strategy never sees the keys).
 """
 
 from __future__ import annotations
@@ -22,10 +25,25 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
+from engine.errors import StrategyError
 from engine.persistence import RunStore
-from engine.persistence.schema import live_accounts, live_fills, live_orders
+from engine.persistence.schema import (
+    live_accounts,
+    live_fills,
+    live_orders,
+    live_strategy_state,
+)
 
-__all__ = ["BASELINE", "Baseline", "LiveFill", "LiveLedger", "LiveOrder", "LiveStatus"]
+__all__ = [
+    "BASELINE",
+    "Baseline",
+    "LiveFill",
+    "LiveLedger",
+    "LiveOrder",
+    "LiveStatus",
+    "SavedState",
+    "encode_state",
+]
 
 BASELINE = "baseline"  # the client id of fills already in the baseline wallet
 
@@ -104,6 +122,58 @@ class LiveFill:
     fee_asset: str
     liquidity: str
     ts_event: int
+
+
+@dataclass(frozen=True)
+class SavedState:
+    """One row of ``live_strategy_state``: ``state`` saved at wall time ``saved_at`` (ISO
+    8601, UTC) after the bar closing at ``ts_event`` (ns since the epoch; 0 if none)."""
+
+    strategy_id: str
+    saved_at: str
+    ts_event: int
+    state: dict[str, Any]
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _unfit(value: Any, where: str) -> str | None:
+    """Return where in ``value`` something JSON cannot hold sits (and its type), else None."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{where} has a key {key!r} of type {type(key).__name__} (keys are str)"
+            found = _unfit(item, f"{where}[{key!r}]")
+            if found:
+                return found
+        return None
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            found = _unfit(item, f"{where}[{i}]")
+            if found:
+                return found
+        return None
+    if isinstance(value, _JSON_SCALARS):
+        return None
+    return f"{where} is a {type(value).__name__}"
+
+
+def encode_state(strategy_id: str, state: dict[str, Any]) -> str:
+    """Return ``state`` as JSON with sorted keys (the stored and compared form).
+
+    Raises:
+        StrategyError: A value JSON cannot hold (a datetime, a numpy number, a set, an
+            object) or a key that is not a str; the message names the key and the type.
+    """
+    unfit = _unfit(state, "state")
+    if unfit:
+        raise StrategyError(
+            f"strategy {strategy_id!r}: on_save returned a state JSON cannot hold: {unfit}; "
+            "return str, int, float, bool, None, lists and dicts with str keys (a time as "
+            "int ns, a numpy number through float() or int())"
+        )
+    return json.dumps(state, sort_keys=True)
 
 
 def _order(row: dict[str, Any]) -> LiveOrder:
@@ -241,3 +311,51 @@ class LiveLedger:
         )
         last = rows[0]["last"] if rows else None
         return int(last) if last is not None else None
+
+    def save_state(self, strategy_id: str, ts_event: int, state: dict[str, Any]) -> str:
+        """Write ``strategy_id``'s state saved after the bar closing at ``ts_event`` (ns)
+        over its row (or as a new one); return the JSON written.
+
+        Raises:
+            StrategyError: ``state`` is not JSON-serialisable (`encode_state`).
+        """
+        text = encode_state(strategy_id, state)
+        values = {
+            "saved_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "ts_event": ts_event,
+            "state_json": text,
+        }
+        table = live_strategy_state
+
+        def write(conn: Connection) -> None:
+            changed = conn.execute(
+                update(table)
+                .where(table.c.account == self.account)
+                .where(table.c.strategy_id == strategy_id)
+                .values(**values)
+            )
+            if changed.rowcount == 0:
+                conn.execute(
+                    table.insert().values(account=self.account, strategy_id=strategy_id, **values)
+                )
+
+        self.store.transact(f"saving strategy {strategy_id}'s state", write)
+        return text
+
+    def load_state(self, strategy_id: str) -> SavedState | None:
+        """Return ``strategy_id``'s last saved state, or None if none was saved."""
+        table = live_strategy_state
+        rows = self.store.read(
+            select(table)
+            .where(table.c.account == self.account)
+            .where(table.c.strategy_id == strategy_id)
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        return SavedState(
+            strategy_id,
+            str(row["saved_at"]),
+            int(row["ts_event"]),
+            json.loads(row["state_json"]),
+        )

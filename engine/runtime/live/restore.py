@@ -26,9 +26,10 @@ In order:
 4. **Order numbering** continues after the strategy's highest order number in the store:
    no engine order id, hence no client order id, is used twice.
 
-Not restored: the strategy object's own attributes and timers (``on_start`` runs afresh),
-bars that closed while the node was down (no ``on_bar`` for them) and the equity curve
-before the restart.
+Not restored here: the strategy object's own attributes (``on_start`` runs afresh; a
+strategy that implements ``on_save`` / ``on_load`` gets them back after it,
+`engine.runtime.live.state`), its timers, bars that closed while the node was down (no
+``on_bar`` for them) and the equity curve before the restart.
 """
 
 from __future__ import annotations
