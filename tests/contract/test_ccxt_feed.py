@@ -98,6 +98,26 @@ def test_live_bars_equal_the_served_bars_and_none_is_in_progress(exchange_factor
     assert all(isinstance(e, Bar) and e.volume > 0 for e in events)  # never an open-only one
 
 
+def test_a_subscription_after_the_replays_last_bar_still_hears_the_bars_missed(
+    exchange_factory: Any,
+) -> None:
+    # `kestrel live --replay --speed max`: the exchange can run to its last bar between the
+    # feed's REST catch-up and its websocket subscription. The exchange then pushes nothing
+    # more; the subscription must still hear the stream's latest kline (as Binance pushes
+    # the current kline every 2 s) and the feed backfill the bars it missed, not wait forever.
+    venue = exchange_factory(btc_rows(130), paused=True, history=100)
+
+    async def run_to_the_end(feed: CcxtFeed, n: int) -> None:
+        if n == 1:  # blocks this loop: the feed's websocket cannot subscribe before the end
+            venue.advance(200)
+            assert venue.replay.finished
+
+    events, feed = collect(venue, 25, close_ns(venue, 97), action=run_to_the_end)
+    assert events == served(venue, 98, 25)
+    # every bar came over REST: the catch-up's two, then the backfill the kline set off
+    assert (feed.stats.rest_bars, feed.stats.stream_bars) == (31, 0)
+
+
 def test_catch_up_pages_history_then_goes_live_without_gap_or_duplicate(
     exchange_factory: Any,
 ) -> None:

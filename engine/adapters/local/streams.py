@@ -15,6 +15,12 @@ Streams: ``<symbol>@kline_<interval>`` (an open-only kline when a bar opens, the
 with ``"x": true`` when it closes), ``<symbol>@trade`` / ``@aggTrade`` (the synthetic trade of
 each bar open), ``<symbol>@depth`` / ``@depth@100ms`` (diffs of the synthetic book, update
 ids continuing the REST snapshot's ``lastUpdateId``).
+
+A kline subscription (``SUBSCRIBE`` or a stream named in the URL) is answered at once with
+the stream's latest kline, if one was published: Binance pushes the current kline every
+2 s, while this exchange pushes only when a bar opens or closes, so without it a client
+subscribing after the replay's last bar (``--speed max`` runs ahead of it) would never hear
+the stream and never learn of the bars it missed.
 """
 
 from __future__ import annotations
@@ -71,6 +77,7 @@ class StreamHub:
         """Serve the streams of ``app`` (its replay, venue, faults and listenKeys)."""
         self.app = app
         self.connections: set[Connection] = set()
+        self.latest_klines: dict[str, dict[str, Any]] = {}  # stream -> its last kline event
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Serve ``/ws``, ``/ws/<name>`` and ``/stream``."""
@@ -88,6 +95,7 @@ class StreamHub:
         for stream in request.query.get("streams", "").split("/"):
             if stream:
                 connection.streams.add(stream.lower())
+        await self._send_latest(connection, connection.streams)
         return await self._serve(connection, self._on_stream_message)
 
     async def handle_api(self, request: web.Request) -> web.StreamResponse:
@@ -117,8 +125,10 @@ class StreamHub:
         params = [str(p).lower() for p in payload.get("params") or []]
         if method == "SUBSCRIBE":
             connection.streams.update(params)
-            answer: dict[str, Any] = {"result": None, "id": payload.get("id")}
-        elif method == "UNSUBSCRIBE":
+            await self._send(connection, {"result": None, "id": payload.get("id")})
+            await self._send_latest(connection, params)
+            return
+        if method == "UNSUBSCRIBE":
             connection.streams.difference_update(params)
             answer = {"result": None, "id": payload.get("id")}
         elif method == "LIST_SUBSCRIPTIONS":
@@ -155,8 +165,20 @@ class StreamHub:
         with contextlib.suppress(ConnectionError, RuntimeError):
             await connection.socket.send_str(json.dumps(payload, separators=(",", ":")))
 
+    async def _send_latest(self, connection: Connection, streams: Any) -> None:
+        """Send ``connection`` the latest kline of each kline stream in ``streams``."""
+        if self.app.faults.stalled:
+            return
+        for stream in sorted(streams):
+            data = self.latest_klines.get(stream)
+            if data is not None:
+                payload = {"stream": stream, "data": data} if connection.combined else data
+                await self._send(connection, payload)
+
     async def publish(self, stream: str, data: dict[str, Any]) -> None:
         """Send ``data`` to every connection subscribed to ``stream`` (dropped while stalled)."""
+        if "@kline_" in stream:
+            self.latest_klines[stream] = data  # what a later subscriber hears first
         if self.app.faults.stalled:
             return
         for connection in list(self.connections):
