@@ -69,6 +69,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -191,18 +192,21 @@ def live(
     folder = _folder(run_config, name, log_dir)
     try:
         code = asyncio.run(
-            _run(
-                run_config,
-                name,
-                url,
-                keys,
-                exchange_url,
-                local,
-                frames,
-                max_bars,
-                folder,
-                (user_check_every, user_grace),
-                count,
+            _stopping_on_signals(
+                lambda stop: _session(
+                    run_config,
+                    name,
+                    url,
+                    keys,
+                    exchange_url,
+                    local,
+                    frames,
+                    max_bars,
+                    folder,
+                    (user_check_every, user_grace),
+                    count,
+                    stop,
+                )
             )
         )
     finally:
@@ -243,19 +247,8 @@ class _Log:
         self._file.close()
 
 
-async def _run(
-    config: RunConfig,
-    name: str,
-    url: str,
-    keys: Any,
-    exchange_url: str | None,
-    local: Any,
-    frames: list[BarFrame],
-    max_bars: int | None,
-    folder: Path,
-    user_check: tuple[float, float],
-    warmup_bars: int,
-) -> int:
+async def _stopping_on_signals(session: Callable[[asyncio.Event], Awaitable[int]]) -> int:
+    """Run ``session(stop)`` with SIGINT/SIGTERM setting ``stop``; return its exit code."""
     # Signals are caught from the first moment: a stop asked while the node starts up (its
     # warm-up, restore and reconciliation can take seconds) ends it cleanly at the loop's
     # head, exit 0, instead of killing it in the middle of a write.
@@ -264,8 +257,7 @@ async def _run(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        return await _session(config, name, url, keys, exchange_url, local, frames, max_bars,
-                              folder, user_check, warmup_bars, stop)  # fmt: skip
+        return await session(stop)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

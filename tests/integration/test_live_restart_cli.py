@@ -73,6 +73,23 @@ def _records(log: Path, kind: str) -> list[dict[str, Any]]:
     ]
 
 
+def _paused_exchange() -> LocalExchange:
+    """Start the local exchange on 600 BTC/USDT hours, paused 100 bars in (4 bars a second)."""
+    frame = load_bars(btc_rows(600), symbol="BTC/USDT", timeframe="1h")
+    local = LocalExchange(
+        [frame], INSTRUMENTS, secret=SECRET, speed=4 * 3600.0, history=100, paused=True
+    )
+    local.start()
+    return local
+
+
+def _node_env() -> dict[str, str]:
+    """Return the environment of a ``kestrel live`` subprocess: test keys, the repo on path."""
+    env = {**os.environ, "KESTREL_API_KEY": "any", "KESTREL_API_SECRET": SECRET}
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
 def _wallet(local: LocalExchange, asset: str) -> float:
     return float(local.venue.free.get(asset, 0.0) + local.venue.locked.get(asset, 0.0))
 
@@ -82,13 +99,8 @@ def test_a_killed_node_restarts_with_its_account_and_doubles_nothing(tmp_path: P
     config = tmp_path / "restart.toml"
     config.write_text(CONFIG.replace('name = "crash"', f'name = "{ACCOUNT}"'))
     db, log = tmp_path / "k.db", tmp_path / "log"
-    frame = load_bars(btc_rows(600), symbol="BTC/USDT", timeframe="1h")
-    local = LocalExchange(
-        [frame], INSTRUMENTS, secret=SECRET, speed=4 * 3600.0, history=100, paused=True
-    )
-    local.start()
-    env = {**os.environ, "KESTREL_API_KEY": "any", "KESTREL_API_SECRET": SECRET}
-    env["PYTHONPATH"] = str(REPO)
+    local = _paused_exchange()
+    env = _node_env()
     ledger = LiveLedger(RunStore(f"sqlite:///{db}"), ACCOUNT)
     pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
     try:

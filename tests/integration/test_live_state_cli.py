@@ -10,21 +10,23 @@ Every wait polls for its condition with a generous timeout.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from engine.adapters.local import LocalExchange
-from engine.feeds import load_bars
 from engine.persistence import RunStore
 from engine.runtime.live import LiveLedger
-from tests.contract.conftest import BTC, btc_rows
 from tests.integration.conftest import REPO, CliRunner, assert_one_line_error
 from tests.integration.test_live_crash import CONFIG, SECRET
-from tests.integration.test_live_restart_cli import _command, _records, _wait
+from tests.integration.test_live_restart_cli import (
+    _command,
+    _node_env,
+    _paused_exchange,
+    _records,
+    _wait,
+)
 
 ACCOUNT = "stateful"
 STRATEGY = """
@@ -72,13 +74,8 @@ def _seen(ledger: LiveLedger) -> int:
 def test_a_killed_node_continues_counting_from_its_saved_state(tmp_path: Path) -> None:
     config = _config(tmp_path, "Counting")
     db, log = tmp_path / "k.db", tmp_path / "log"
-    frame = load_bars(btc_rows(600), symbol="BTC/USDT", timeframe="1h")
-    local = LocalExchange(
-        [frame], {"BTC/USDT": BTC}, secret=SECRET, speed=4 * 3600.0, history=100, paused=True
-    )
-    local.start()
-    env = {**os.environ, "KESTREL_API_KEY": "any", "KESTREL_API_SECRET": SECRET}
-    env["PYTHONPATH"] = str(REPO)
+    local = _paused_exchange()
+    env = _node_env()
     ledger = LiveLedger(RunStore(f"sqlite:///{db}"), ACCOUNT)
     pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
     try:
