@@ -32,6 +32,10 @@ Policies (README "Paper trading"):
   kept (default, ``--keep-orders-on-stop``) or canceled (``--cancel-on-stop``, journaled),
   then exit 130 (Ctrl-C) or 0 (SIGTERM, a requested stop); SIGKILL loses nothing either;
 - the stream ends at the data's end with ``--replay``, or after ``--max-bars`` new bars;
+- ``--replay`` starts its clock once the account's websocket streams listen (candles, and
+  trades / order books of tick symbols: `replay_streams`), or after `REPLAY_LISTEN_S`:
+  a tick is not caught up, so a stream subscribing late on a busy machine would otherwise
+  lose the replay's first ticks (bars are caught up over REST either way);
 - ``--replay`` (or ``--exchange-url``) uses the local exchange's capabilities; with
   ``--replay`` the staleness bound follows ``--speed`` (`replay_stale_after_s`).
 Bad input: one line, exit 2; an exchange that cannot be reached: exit 4 after the retries.
@@ -55,6 +59,7 @@ from engine.paths import project_root
 
 if TYPE_CHECKING:  # the feed, asyncio, pandas and SQLAlchemy load when `kestrel paper` runs
     import asyncio
+    from collections.abc import Mapping
 
     from engine.adapters.ccxt.errors import RetryPolicy
     from engine.adapters.ccxt.feed import FeedOptions, FeedStats
@@ -62,13 +67,21 @@ if TYPE_CHECKING:  # the feed, asyncio, pandas and SQLAlchemy load when `kestrel
     from engine.feeds import BarFrame
     from engine.model import Bar
 
-__all__ = ["bar_timeframes", "feed_options", "paper", "register", "replay_stale_after_s"]
+__all__ = [
+    "bar_timeframes",
+    "feed_options",
+    "paper",
+    "register",
+    "replay_stale_after_s",
+    "replay_streams",
+]
 
 EXIT_INTERRUPTED = 130
 REPLAY_MAX_STALE_S = 5.0  # --speed max: silence this long is a stall
 REPLAY_MIN_STALE_S = 1.0
 TICK_TIMEFRAME = "1m"  # the candles a trade/quote-only symbol follows (merge order, clock)
 TIMER_POLL_S = 1.0  # while a timer is due and the feed idle: read the exchange clock this often
+REPLAY_LISTEN_S = 10.0  # --replay: the clock starts without the streams after this long
 
 
 def paper(
@@ -250,6 +263,39 @@ def replay_stale_after_s(timeframe_ns: int, speed: float | None) -> float:
     return max(REPLAY_MIN_STALE_S, market_s / speed)
 
 
+def replay_streams(timeframes: Mapping[str, int], options: FeedOptions) -> list[str]:
+    """Return the local exchange's streams (name prefixes) a paper feed subscribes to.
+
+    Each symbol's candles, and the trades or order book of a tick symbol; none in polling
+    mode. The names are the local exchange's (Binance's): ``ethusdt@kline_1h``,
+    ``ethusdt@trade``, ``ethusdt@depth``.
+    """
+    from engine.adapters.ccxt.watch import wants
+
+    if options.mode == "poll":
+        return []
+    streams = []
+    for symbol in timeframes:
+        name = symbol.replace("/", "").lower()
+        streams.append(f"{name}@kline_")
+        if wants(options.trades, symbol):
+            streams.append(f"{name}@trade")
+        if wants(options.quotes, symbol):
+            streams.append(f"{name}@depth")
+    return streams
+
+
+async def _resume_when_listening(local: Any, streams: list[str]) -> None:
+    """Start the local exchange's clock once ``streams`` listen, or after `REPLAY_LISTEN_S`."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + REPLAY_LISTEN_S
+    while not local.listening(streams) and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+    local.resume()
+
+
 def _start_local(replay: str, rate: float | None, history: int) -> tuple[Any, list[BarFrame]]:
     """Start the local exchange, paused at bar ``history``'s open, on a free port.
 
@@ -374,8 +420,11 @@ async def _run(
             timeframes=timeframes,
             warmup=warmup,
         )
-        if local is not None:
-            local.resume()
+        starting = None
+        if local is not None:  # the clock starts as the feed's streams listen
+            starting = asyncio.ensure_future(
+                _resume_when_listening(local, replay_streams(timeframes, options))
+            )
         log = JsonLog(folder / "events.jsonl")
         how = f"resumed ({session.replayed} inputs replayed)" if session.replayed else "new"
         since = format_timestamp(session.resume_ns)
@@ -404,6 +453,8 @@ async def _run(
             session.finish()
             journal.release()
         finally:
+            if starting is not None:
+                starting.cancel()  # a feed that failed before listening: no clock to start
             view.stop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)

@@ -11,11 +11,14 @@ decide the same orders and reach the same fills and equity.
 
 The journal must hold exactly what was served: every trade in order (the replay's end is
 a race by nature: its last trade prints as the data ends, so that one may be missing), and
-quotes whose best ask is the open of the bar that opened at their time.
+quotes whose best ask is the open of the bar that opened at their time. A tick stream that
+subscribes late (as on a loaded machine) must not lose the first ticks: the replay starts
+once the account's streams listen (each test delays its tick subscription by 10 bars).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from pathlib import Path
@@ -24,6 +27,7 @@ from typing import Any
 import pytest
 
 from engine import load_config, run_backtest
+from engine.adapters.ccxt.watch import TickStreams
 from engine.feeds import BarFrame
 from engine.runtime.backtest import load_frames
 from tests.integration.conftest import REPO, CliRunner
@@ -82,6 +86,17 @@ lot_size = 0.0001
 [execution]
 fee_rate = 0.001
 """
+
+
+def _subscribe_late(monkeypatch: pytest.MonkeyPatch, stream: str) -> None:
+    """Delay ``TickStreams.<stream>``'s subscription by 1 s (10 bars at --speed 36000)."""
+    original = getattr(TickStreams, stream)
+
+    async def late(self: TickStreams, symbol: str) -> None:
+        await asyncio.sleep(1.0)
+        await original(self, symbol)
+
+    monkeypatch.setattr(TickStreams, stream, late)
 
 
 def _rows(db: Path, sql: str) -> list[dict[str, Any]]:
@@ -170,7 +185,10 @@ def _assert_same_decisions(db: Path, config_path: Path, btc_frame: BarFrame) -> 
     assert run["final_equity"] == pytest.approx(backtest.metrics["final_equity"], rel=1e-12)
 
 
-def test_paper_on_live_trades_matches_the_backtest(kestrel: CliRunner, tmp_path: Path) -> None:
+def test_paper_on_live_trades_matches_the_backtest(
+    kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _subscribe_late(monkeypatch, "trades")
     config_path, db, btc_frame, eth_frame, journal = _paper(kestrel, tmp_path, "trades")
     # served: one trade per bar opening after the start (bar 0 had opened then)
     served = [
@@ -191,7 +209,10 @@ def test_paper_on_live_trades_matches_the_backtest(kestrel: CliRunner, tmp_path:
     _assert_same_decisions(db, config_path, btc_frame)
 
 
-def test_paper_on_live_quotes_matches_the_backtest(kestrel: CliRunner, tmp_path: Path) -> None:
+def test_paper_on_live_quotes_matches_the_backtest(
+    kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _subscribe_late(monkeypatch, "quotes")
     config_path, db, btc_frame, eth_frame, journal = _paper(kestrel, tmp_path, "quotes")
     opens = dict(zip(eth_frame.ts_open_ns.tolist(), eth_frame.open.tolist(), strict=True))
     quotes = [

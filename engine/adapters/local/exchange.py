@@ -189,6 +189,25 @@ class LocalExchange:
 
         self._call(go())
 
+    def listening(self, streams: Sequence[str] = (), user: bool = False) -> bool:
+        """Return True when each of ``streams`` (name prefixes) has a websocket listening.
+
+        With ``user``, a user-data stream must be listening too. Thread-safe: the question
+        is answered on the exchange's own loop.
+        """
+
+        async def ask() -> bool:
+            assert self._app is not None
+            connections = self._app.hub.connections
+            if user and not any(connection.user for connection in connections):
+                return False
+            return all(
+                any(name.startswith(stream) for c in connections for name in c.streams)
+                for stream in streams
+            )
+
+        return bool(self._call(ask()))
+
     def wait_for_listener(
         self, stream: str = "", user: bool = False, timeout_s: float = 10.0
     ) -> None:
@@ -200,18 +219,8 @@ class LocalExchange:
         Raises:
             TimeoutError: If no such listener appears within ``timeout_s`` seconds.
         """
-
-        async def listening() -> bool:
-            assert self._app is not None
-            for connection in self._app.hub.connections:
-                if user and connection.user:
-                    return True
-                if not user and any(s.startswith(stream) for s in connection.streams):
-                    return True
-            return False
-
         deadline = time.monotonic() + timeout_s
-        while not self._call(listening()):
+        while not self.listening(() if user else (stream,), user=user):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no websocket listens to {stream or 'user data'!r}")
             time.sleep(0.02)
