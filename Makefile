@@ -45,7 +45,7 @@ $(PEERS)/.installed: benchmarks/peers/requirements.txt
 peers: $(PEERS)/.installed
 
 pytest: dev peers
-	$(BIN)/pytest --cov=engine --cov-report=term --cov-fail-under=80 -q
+	$(BIN)/pytest --cov=engine --cov-report=term --cov-fail-under=80 -q --durations=10
 
 # The HTML report's browser test needs Debian's chromium: install it when missing (works as
 # root, e.g. in CI); elsewhere say so, and the test skips with the same message.
