@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from engine.adapters.ccxt.contract import Action, Verdict, classify
-from engine.adapters.ccxt.errors import RetryPolicy, retry_after_s
+from engine.adapters.ccxt.errors import RetryPolicy, check_exchange_id, retry_after_s
 from engine.errors import ConfigError, ExchangeInputError, did_you_mean
 from engine.model import Instrument
 
@@ -97,10 +97,7 @@ def open_trading_exchange(
     """
     import ccxt
 
-    if exchange_id not in ccxt.exchanges:
-        raise ExchangeInputError(
-            f"unknown exchange {exchange_id!r}{did_you_mean(exchange_id, ccxt.exchanges)}"
-        )
+    check_exchange_id(exchange_id)
     module = module if module is not None else ccxt
     options: dict[str, Any] = {"maxRetriesOnFailure": 0}
     if local_url:
