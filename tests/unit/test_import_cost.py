@@ -81,6 +81,7 @@ def test_importing_loads_no_heavy_library(module: str) -> None:
     [
         ("--help",),
         ("backtest", "--help"),
+        ("keys", "--help"),
         ("no-such-command",),
         ("backtest", "configs/no_such_config.toml"),
         ("backtest", "configs/sma_cross_btc.toml", "--set", "no_such_key=1"),
