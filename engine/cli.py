@@ -3,7 +3,8 @@
 Commands: ``backtest``, ``runs list|show|compare|export|delete|gc``, ``strategies list``,
 ``data inspect``; ``report`` and ``runs`` other than ``show`` live in `engine.cli_report`,
 ``data download``, ``data list`` and ``exchange serve`` in `engine.cli_exchange`,
-``paper`` in `engine.cli_paper`, ``warmup`` in `engine.cli_warmup`.
+``paper`` in `engine.cli_paper`, ``warmup`` in `engine.cli_warmup`, ``keys set|status|delete``
+(live trading's API keys in the OS keyring) in `engine.cli_keys`.
 Every `KestrelError` becomes one line on stderr and its group's exit code
 (`engine.errors.exit_code`: 2 input to fix, as for usage errors, up to 70 for a bug);
 ``--debug`` anywhere on the command line shows the traceback instead. Ctrl-C prints one
@@ -26,6 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.cli_exchange import register as register_exchange_commands
+from engine.cli_keys import register as register_keys_commands
 from engine.cli_live import register as register_live_commands
 from engine.cli_ml import register as register_ml_commands
 from engine.cli_optimize import register as register_optimize_command
@@ -299,6 +301,7 @@ register_ml_commands(app)
 register_optimize_command(app)
 register_sweeps_commands(app)
 register_live_commands(app)
+register_keys_commands(app)
 register_warmup_command(app)
 
 

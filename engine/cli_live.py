@@ -1,10 +1,12 @@
 """``kestrel live``: the strategy on live bars with real orders through ccxt; ``live-kill``.
 
 In: a run config with ``[live] mode = "live"``, the ``--live`` flag (both are required: one
-alone refuses), keys in ``$KESTREL_API_KEY`` / ``$KESTREL_API_SECRET`` (never a file), a run
-store, and a market: the config's ``[live] exchange`` (its testnet while ``sandbox = true``),
-``--exchange-url`` (a Binance-compatible server) or ``--replay DATA_OR_CONFIG`` (the local
-exchange in-process, whose secret is then the one in the environment: practice offline).
+alone refuses), the keys of the config's ``[live] exchange`` — ``$KESTREL_API_KEY`` /
+``$KESTREL_API_SECRET``, else the OS keyring's (``kestrel keys set EXCHANGE``; never a file:
+`engine.adapters.ccxt.keys`) — a run store, and a market: that exchange (its testnet while
+``sandbox = true``), ``--exchange-url`` (a Binance-compatible server) or ``--replay
+DATA_OR_CONFIG`` (the local exchange in-process, whose secret is then the keys' secret:
+practice offline). The keys are looked up under ``[live] exchange`` with these two as well.
 Out: orders at the exchange, the account's orders and fills in the store (tables
 ``live_orders`` / ``live_fills``), ``live/<account>/events.jsonl`` under the project root
 and one line on exit.
@@ -165,13 +167,13 @@ def live(
     ] = None,
 ) -> None:
     """Trade a strategy with real orders (needs --live and [live] mode = "live")."""
-    from engine.adapters.ccxt.venue import credentials_from_env
+    from engine.adapters.ccxt.keys import load_credentials
     from engine.persistence import resolve_db_url
     from engine.persistence.store import check_db_url
 
     run_config = load_config(config)
     refuse_unless_live(run_config, live_flag)
-    keys = credentials_from_env()
+    keys = load_credentials(run_config.live.exchange)  # the same id with --replay / --exchange-url
     if exchange_url is not None and replay is not None:
         raise ConfigError("give at most one of --exchange-url and --replay")
     name = account if account is not None else run_config.run.name

@@ -110,7 +110,8 @@ class LiveSection:
     ``mode = "live"`` is one of the two locks (the other is ``--live`` on the command line):
     any other mode makes ``kestrel live`` refuse. ``sandbox`` (default true) trades on the
     exchange's testnet; real money needs ``sandbox = false`` written down. Keys are never
-    read from here: only from ``$KESTREL_API_KEY`` and ``$KESTREL_API_SECRET``.
+    read from here: only from ``$KESTREL_API_KEY`` and ``$KESTREL_API_SECRET``, else from
+    the OS keyring (``kestrel keys set EXCHANGE``), looked up under ``exchange``.
     ``warmup_bars``: closed bars per symbol the node warms its indicators with before its
     first live bar, on every start (`engine.runtime.live.warmup`); unset (default): as many
     as the strategy's indicators need; ``kestrel live --warmup-bars N`` overrides it.

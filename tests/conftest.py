@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
 
+import keyring
+import keyring.backends.fail
 import pytest
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -53,3 +58,51 @@ def fresh_postgres(postgres_url: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+class MemoryKeyring(KeyringBackend):
+    """An OS keyring in a dict, for tests: ``entries[(service, username)] = password``."""
+
+    # Below the fail backend's 0: keyring never picks it by itself, only `keyring.set_keyring`
+    # in the fixtures below does.
+    priority = -1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.entries.pop((service, username), None) is None:
+            raise PasswordDeleteError(f"no {username} in {service}")
+
+
+@contextlib.contextmanager
+def keyring_in_use(backend: KeyringBackend) -> Iterator[None]:
+    """Make ``backend`` the keyring in use, then restore the one before."""
+    before = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        yield
+    finally:
+        keyring.set_keyring(before)
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """An empty in-memory OS keyring in place of the machine's (restored afterwards)."""
+    backend = MemoryKeyring()
+    with keyring_in_use(backend):
+        yield backend
+
+
+@pytest.fixture
+def no_keyring() -> Iterator[None]:
+    """A machine without an OS keyring (keyring's ``fail`` backend), as on a headless server."""
+    with keyring_in_use(keyring.backends.fail.Keyring()):
+        yield

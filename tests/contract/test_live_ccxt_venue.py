@@ -16,11 +16,10 @@ from engine.adapters.ccxt.venue import (
     Credentials,
     OrderCallFailed,
     OrderSpec,
-    credentials_from_env,
     open_trading_exchange,
     wall_clock_ms,
 )
-from engine.errors import ConfigError, ExchangeInputError, ExchangeTransientError
+from engine.errors import ExchangeInputError, ExchangeTransientError
 from tests.contract.conftest import SECRET, btc_rows
 
 
@@ -102,12 +101,3 @@ def test_a_read_gives_up_after_its_attempts_as_transient(local: Any) -> None:
     with pytest.raises(ExchangeTransientError, match="ExchangeNotAvailable"):
         venue.balances()
     assert pauses == [0.01, 0.02, 0.04]
-
-
-def test_keys_come_from_the_environment_only() -> None:
-    with pytest.raises(ConfigError, match="set KESTREL_API_KEY and KESTREL_API_SECRET"):
-        credentials_from_env({})
-    keys = credentials_from_env({"KESTREL_API_KEY": "k-123", "KESTREL_API_SECRET": "s-456"})
-    assert (keys.api_key, keys.secret) == ("k-123", "s-456")
-    assert "k-123" not in repr(keys)
-    assert "s-456" not in repr(keys)

@@ -1,5 +1,6 @@
-"""``kestrel live`` from the command line: the two locks, keys from the environment only and
-never written anywhere, a practice run on the in-process local exchange, the kill switch."""
+"""``kestrel live`` from the command line: the two locks, keys from the environment or the OS
+keyring and never written anywhere, a practice run on the in-process local exchange, the kill
+switch."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli_live import KILL_FILE
+from tests.conftest import MemoryKeyring
 from tests.integration.conftest import REPO, CliRunner, assert_one_line_error
 
 CONFIG = REPO / "configs" / "paper_btc.toml"
@@ -41,6 +43,20 @@ def keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KESTREL_API_SECRET", SECRET)
 
 
+@pytest.fixture(params=["environment", "keyring"])
+def keys_anywhere(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, memory_keyring: MemoryKeyring
+) -> None:
+    """The keys in the environment, or only in the OS keyring under the config's exchange."""
+    if request.param == "environment":
+        request.getfixturevalue("keys")
+        return
+    monkeypatch.delenv("KESTREL_API_KEY", raising=False)
+    monkeypatch.delenv("KESTREL_API_SECRET", raising=False)
+    memory_keyring.entries[("kestrel", "binance:api_key")] = KEY  # [live] exchange's default
+    memory_keyring.entries[("kestrel", "binance:secret")] = SECRET
+
+
 def test_without_the_flag_it_refuses(kestrel: CliRunner, tmp_path: Path, keys: None) -> None:
     result = kestrel(*[a for a in _args(_config(tmp_path), tmp_path) if a != "--live"])
     assert_one_line_error(result, "missing: the --live flag")
@@ -53,17 +69,30 @@ def test_without_live_mode_in_the_config_it_refuses(
     assert_one_line_error(result, 'missing: [live] mode = "live" in the config')
 
 
-def test_without_keys_in_the_environment_it_refuses(
-    kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("keyring", "fragment"),
+    [
+        ("memory_keyring", "or store them in the OS keyring with `kestrel keys set binance`"),
+        ("no_keyring", "no OS keyring is available on this machine"),
+    ],
+)
+def test_without_keys_it_refuses(
+    kestrel: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    keyring: str,
+    fragment: str,
 ) -> None:
+    request.getfixturevalue(keyring)  # an empty keyring, or none at all
     monkeypatch.delenv("KESTREL_API_KEY", raising=False)
     monkeypatch.delenv("KESTREL_API_SECRET", raising=False)
     result = kestrel(*_args(_config(tmp_path), tmp_path, "--live"))
-    assert_one_line_error(result, "set KESTREL_API_KEY and KESTREL_API_SECRET")
+    assert_one_line_error(result, "set KESTREL_API_KEY and KESTREL_API_SECRET", fragment)
 
 
 def test_a_practice_run_trades_and_never_writes_the_keys(
-    kestrel: CliRunner, tmp_path: Path, keys: None
+    kestrel: CliRunner, tmp_path: Path, keys_anywhere: None
 ) -> None:
     result = kestrel(*_args(_config(tmp_path), tmp_path, "--live", "--max-bars", "150"))
     assert result.code == 0, result.err

@@ -23,7 +23,8 @@ from engine import lazy
 ROOT = Path(__file__).resolve().parents[2]
 
 # Libraries a quick command must not load: numerics and the loop (numpy ~0.1 s, pandas
-# ~0.4 s, numba ~0.4 s with the indicator kernels), the store, the optional extras.
+# ~0.4 s, numba ~0.4 s with the indicator kernels), the store, the optional extras, and the
+# OS keyring (~0.06 s; only `kestrel keys` and a live start without keys in the env need it).
 HEAVY = (
     "numpy",
     "pandas",
@@ -36,6 +37,7 @@ HEAVY = (
     "aiohttp",
     "plotly",
     "talib",
+    "keyring",
 )
 
 _PROBE = textwrap.dedent(
@@ -79,6 +81,7 @@ def test_importing_loads_no_heavy_library(module: str) -> None:
     [
         ("--help",),
         ("backtest", "--help"),
+        ("keys", "--help"),
         ("no-such-command",),
         ("backtest", "configs/no_such_config.toml"),
         ("backtest", "configs/sma_cross_btc.toml", "--set", "no_such_key=1"),

@@ -32,7 +32,12 @@ from typing import Any
 import pyarrow as pa
 
 from engine.adapters.ccxt.capabilities import capabilities
-from engine.adapters.ccxt.errors import RetryPolicy, call_with_retry, retry_after_s
+from engine.adapters.ccxt.errors import (
+    RetryPolicy,
+    call_with_retry,
+    check_exchange_id,
+    retry_after_s,
+)
 from engine.errors import ExchangeError, ExchangeInputError, did_you_mean
 from engine.feeds.catalog import CANDLE_SCHEMA, catalog_path, read_candles, write_table
 from engine.feeds.timeframe import format_timestamp
@@ -120,10 +125,7 @@ def open_exchange(exchange_id: str, local_url: str | None, asynchronous: bool = 
         import ccxt.pro
 
         module = ccxt.pro if exchange_id in ccxt.pro.exchanges else ccxt.async_support
-    if exchange_id not in ccxt.exchanges:
-        raise ExchangeInputError(
-            f"unknown exchange {exchange_id!r}{did_you_mean(exchange_id, ccxt.exchanges)}"
-        )
+    check_exchange_id(exchange_id)
     options: dict[str, Any] = {"enableRateLimit": True}
     url = local_url or os.environ.get(LOCAL_URL_ENV)
     if url:

@@ -29,11 +29,22 @@ from engine.errors import (
     ExchangeFatalError,
     ExchangeInputError,
     ExchangeTransientError,
+    did_you_mean,
 )
 
-__all__ = ["RetryPolicy", "call_with_retry", "retry_after_s", "translate"]
+__all__ = ["RetryPolicy", "call_with_retry", "check_exchange_id", "retry_after_s", "translate"]
 
 T = TypeVar("T")
+
+
+def check_exchange_id(exchange_id: str) -> None:
+    """Raise `ExchangeInputError` (with a "did you mean") unless ccxt knows ``exchange_id``."""
+    import ccxt  # lazy, as in `translate`
+
+    if exchange_id not in ccxt.exchanges:
+        raise ExchangeInputError(
+            f"unknown exchange {exchange_id!r}{did_you_mean(exchange_id, ccxt.exchanges)}"
+        )
 
 
 def translate(exc: BaseException, exchange_id: str, what: str) -> ExchangeError:

@@ -12,35 +12,33 @@ module applies the parts that are the same for every caller — waiting out a 42
 An order create or cancel is never retried here on a network error or a timeout: it may have
 reached the exchange, so the caller looks it up by client id.
 
-Keys come from environment variables only (`credentials_from_env`): ``KESTREL_API_KEY`` and
-``KESTREL_API_SECRET``. They are handed to ccxt and kept nowhere else; `Credentials` does not
-show them in its repr. ccxt's own ``maxRetriesOnFailure`` is forced to 0: it would re-send
-``POST /order`` after a timeout, which is how orders get doubled.
+Keys come from ``$KESTREL_API_KEY`` and ``$KESTREL_API_SECRET``, else from the OS keyring
+(`engine.adapters.ccxt.keys`; never from a file). They are handed to ccxt and kept nowhere
+else; `Credentials` does not show them in its repr. ccxt's own ``maxRetriesOnFailure`` is
+forced to 0: it would re-send ``POST /order`` after a timeout, which is how orders get
+doubled.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from engine.adapters.ccxt.contract import Action, Verdict, classify
-from engine.adapters.ccxt.errors import RetryPolicy, retry_after_s
-from engine.errors import ConfigError, ExchangeInputError, did_you_mean
+from engine.adapters.ccxt.errors import RetryPolicy, check_exchange_id, retry_after_s
+from engine.adapters.ccxt.keys import Credentials
+from engine.errors import ExchangeInputError, did_you_mean
 from engine.model import Instrument
 
 __all__ = [
-    "API_KEY_ENV",
-    "API_SECRET_ENV",
     "CcxtExchange",
     "Credentials",
     "ExchangeOrder",
     "ExchangeTrade",
     "OrderCallFailed",
     "OrderSpec",
-    "credentials_from_env",
     "open_trading_exchange",
     "parse_order",
     "parse_trade",
@@ -48,33 +46,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-API_KEY_ENV = "KESTREL_API_KEY"
-API_SECRET_ENV = "KESTREL_API_SECRET"
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """An API key and secret; their values never appear in a repr, a log or the store."""
-
-    api_key: str = field(repr=False)
-    secret: str = field(repr=False)
-
-
-def credentials_from_env(env: Mapping[str, str] | None = None) -> Credentials:
-    """Return the keys from ``$KESTREL_API_KEY`` and ``$KESTREL_API_SECRET``.
-
-    Raises:
-        ConfigError: When either is unset or empty (the message names the variable only).
-    """
-    source = os.environ if env is None else env
-    missing = [name for name in (API_KEY_ENV, API_SECRET_ENV) if not source.get(name)]
-    if missing:
-        raise ConfigError(
-            f"live trading needs the API keys in the environment: set {' and '.join(missing)} "
-            "(keys are never read from a file)"
-        )
-    return Credentials(source[API_KEY_ENV], source[API_SECRET_ENV])
 
 
 def open_trading_exchange(
@@ -97,10 +68,7 @@ def open_trading_exchange(
     """
     import ccxt
 
-    if exchange_id not in ccxt.exchanges:
-        raise ExchangeInputError(
-            f"unknown exchange {exchange_id!r}{did_you_mean(exchange_id, ccxt.exchanges)}"
-        )
+    check_exchange_id(exchange_id)
     module = module if module is not None else ccxt
     options: dict[str, Any] = {"maxRetriesOnFailure": 0}
     if local_url:
