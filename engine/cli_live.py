@@ -284,10 +284,10 @@ async def _session(
     from engine.feeds import format_timeframe, format_timestamp
     from engine.persistence import RunStore
     from engine.runtime.live import LiveLedger, OrderManager, Update
+    from engine.runtime.live.checkpoint import Checkpoint
     from engine.runtime.live.kill import flatten_and_halt
     from engine.runtime.live.reconcile import reconcile
     from engine.runtime.live.restore import absorb, check_agrees, restore
-    from engine.runtime.live.state import StateKeeper
     from engine.runtime.live.stream import StreamOptions, UserDataMonitor
     from engine.runtime.live.venue import LiveVenue, live_mode
     from engine.runtime.live.warmup import fetch_live_warmup
@@ -318,8 +318,8 @@ async def _session(
         result = reconcile(manager, instruments)  # refuses (exit 5) on an unexplained wallet
         manager.session = manager.ledger.begin_session()
         node.start()  # on_start, then on_load over what it set, before the fills while down
-        keeper = StateKeeper(node, manager.ledger)
-        saved, loaded = keeper.load()
+        checkpoint = Checkpoint(node, manager.ledger, manager.session)
+        saved, loaded, realigned = checkpoint.start()  # the timers back on their schedule
         node.deliver(lambda: venue.report(result.updates))  # what happened while it was down
         absorb(node, result.updates, instruments)  # fills of orders the kernel never held
         positions = check_agrees(node, manager, instruments)
@@ -336,7 +336,8 @@ async def _session(
               restored_fills=restored.fills, restored_orders=restored.adopted,
               canceled=restored.canceled, cash=node.kernel.portfolio.cash,
               positions=positions, state_loaded=loaded,
-              state_saved_at=saved.saved_at if saved else None, **where)  # fmt: skip
+              state_saved_at=saved.saved_at if saved else None,
+              timers_realigned=realigned, **where)  # fmt: skip
     print(f"live account {name}: {result.summary()}", flush=True)
     print(f"live account {name}: {restored.summary()}", flush=True)
     if loaded and saved is not None:
@@ -413,7 +414,7 @@ async def _session(
                     log.write("news", symbol=h.symbol, ts=format_timestamp(h.ts_event),
                               id=h.headline_id, text=h.text)  # fmt: skip
             node.on_event(bar)
-            keeper.save(bar.ts_event)  # on_save's state, if it changed (its orders are written)
+            checkpoint.after_bar(bar.ts_event)  # equity, state, timers: one commit (orders are in)
             bars += 1
             log.write("event", symbol=bar.symbol, ts=format_timestamp(bar.ts_event))
             if max_bars is not None and bars >= max_bars:
@@ -428,10 +429,11 @@ async def _session(
             await watching
         await feed.close()
         await user.close()
-    keeper.save()  # a clean stop: fills since the last bar may have changed the state
+    checkpoint.stop()  # a clean stop: fills since the last bar may have changed the state
     streams = {"feed": dataclasses.asdict(feed.stats), "user_stream": vars(monitor.stats)}
     log.write("stop", reason=reason, bars=bars, halted=manager.halted,
-              state_saves=keeper.saves, **streams)  # fmt: skip
+              state_saves=checkpoint.state_saves, equity_rows=checkpoint.rows,
+              equity_skipped=checkpoint.skipped, **streams)  # fmt: skip
     log.close()
     print(f"live account {name} stopped ({reason}): {bars} bars; orders in {url}", flush=True)
     return 0
