@@ -82,7 +82,15 @@ from engine.paths import project_root
 if TYPE_CHECKING:
     from engine.feeds import BarFrame
 
-__all__ = ["KILL_FILE", "live", "live_kill", "refuse_unless_live", "register"]
+__all__ = [
+    "KILL_FILE",
+    "account_folder",
+    "live",
+    "live_kill",
+    "refuse_unless_live",
+    "register",
+    "store_url",
+]
 
 KILL_FILE = "KILL"
 
@@ -102,8 +110,23 @@ def refuse_unless_live(config: RunConfig, flag: bool) -> None:
         )
 
 
-def _folder(config: RunConfig, account: str, log_dir: Path | None) -> Path:
+def account_folder(config: RunConfig, account: str, log_dir: Path | None = None) -> Path:
+    """Return the account's folder (events.jsonl, KILL): ``log_dir`` or <root>/live/<account>."""
     return log_dir if log_dir is not None else project_root(config.base_dir) / "live" / account
+
+
+def store_url(config: RunConfig, db: str | None) -> str:
+    """Return the run store's URL: ``db``, else ``$KESTREL_DB_URL``, else the project's.
+
+    Raises:
+        StoreOpenError: The URL is not one a store can be opened at.
+    """
+    from engine.persistence import resolve_db_url
+    from engine.persistence.store import check_db_url
+
+    if db is None and not os.environ.get("KESTREL_DB_URL"):
+        db = f"sqlite:///{project_root(config.base_dir) / 'backtests' / 'kestrel.db'}"
+    return check_db_url(resolve_db_url(db))
 
 
 def live(
@@ -166,8 +189,6 @@ def live(
 ) -> None:
     """Trade a strategy with real orders (needs --live and [live] mode = "live")."""
     from engine.adapters.ccxt.venue import credentials_from_env
-    from engine.persistence import resolve_db_url
-    from engine.persistence.store import check_db_url
 
     run_config = load_config(config)
     refuse_unless_live(run_config, live_flag)
@@ -177,10 +198,7 @@ def live(
     name = account if account is not None else run_config.run.name
     if not name.strip():
         raise ConfigError("--account is empty; name the live account")
-    root = project_root(run_config.base_dir)
-    if db is None and not os.environ.get("KESTREL_DB_URL"):
-        db = f"sqlite:///{root / 'backtests' / 'kestrel.db'}"
-    url = check_db_url(resolve_db_url(db))
+    url = store_url(run_config, db)
     from engine.runtime.live.warmup import warmup_count
 
     count = warmup_count(run_config, warmup_bars)
@@ -189,7 +207,7 @@ def live(
     if replay is not None:
         local, frames = _start_local(replay, speed, keys.secret, count)
         exchange_url = local.urls["http"]
-    folder = _folder(run_config, name, log_dir)
+    folder = account_folder(run_config, name, log_dir)
     try:
         code = asyncio.run(
             _stopping_on_signals(
@@ -458,6 +476,9 @@ def live_kill(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``live`` and ``live-kill`` to ``app``."""
+    """Add ``live``, ``live-kill`` and ``live-report`` to ``app``."""
+    from engine.cli_live_report import live_report
+
     app.command("live")(live)
     app.command("live-kill")(live_kill)
+    app.command("live-report")(live_report)

@@ -9,12 +9,14 @@ on the first start's phase, and none falls while it was down.
 
 Equity: an SMA crossover is killed mid-run and restarted; the stored curve keeps the rows
 written before the kill unchanged and appends the restarted node's, one per bar, strictly
-increasing, and the last one is cash plus the position at the last bar's close.
+increasing, and the last one is cash plus the position at the last bar's close;
+``kestrel live-report`` writes that curve.
 Every wait polls for its condition with a generous timeout.
 """
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.cli import main
 from engine.feeds import format_timestamp, load_bars
 from engine.persistence import RunStore
 from engine.runtime.live import LiveLedger
@@ -187,3 +190,10 @@ def test_a_killed_nodes_equity_curve_continues_after_its_restart(tmp_path: Path)
     assert last.cash == pytest.approx(_cash(ledger, 10_000.0), rel=1e-12)
     assert last.equity == pytest.approx(last.cash + position * closes[last.ts_ns], rel=1e-12)
     assert last.gross_exposure == pytest.approx(abs(position) * closes[last.ts_ns], rel=1e-12)
+    # and `kestrel live-report` shows that curve, both sessions'
+    report = tmp_path / "report"
+    assert main(["live-report", str(config), "--db", f"sqlite:///{db}", "--out", str(report)]) == 0
+    lines = (report / "equity.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == stamps
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert (metrics["bars"], metrics["final_equity"]) == (len(rows), last.equity)
