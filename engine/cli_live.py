@@ -1,13 +1,16 @@
 """``kestrel live``: the strategy on live bars with real orders through ccxt; ``live-kill``.
 
+`register` also adds ``live-report``, a live account's report (`engine.cli_live_report`).
+
 In: a run config with ``[live] mode = "live"``, the ``--live`` flag (both are required: one
 alone refuses), keys in ``$KESTREL_API_KEY`` / ``$KESTREL_API_SECRET`` (never a file), a run
 store, and a market: the config's ``[live] exchange`` (its testnet while ``sandbox = true``),
 ``--exchange-url`` (a Binance-compatible server) or ``--replay DATA_OR_CONFIG`` (the local
 exchange in-process, whose secret is then the one in the environment: practice offline).
-Out: orders at the exchange, the account's orders and fills in the store (tables
-``live_orders`` / ``live_fills``), ``live/<account>/events.jsonl`` under the project root
-and one line on exit.
+Out: orders at the exchange, the account's orders, fills, equity after each bar, strategy
+state and timers in the store (tables ``live_orders`` / ``live_fills`` / ``live_equity`` /
+``live_strategy_state`` / ``live_timers``), ``live/<account>/events.jsonl`` under the
+project root and one line on exit.
 
 Flow: fetch the warm-up (``--warmup-bars N``, else ``[live] warmup_bars``, else what the
 strategy's indicators need: `engine.runtime.live.warmup`) and build a `TradingNode` over it
@@ -22,10 +25,19 @@ strategy gets its own state back (`engine.runtime.live.state`: ``on_load`` runs 
 ``on_start``, so it overrides what ``on_start`` set); then what happened while the node was
 down is published (fills of the adopted orders reach the portfolio and the strategy once);
 the restored positions must equal the store's (`check_agrees`, else exit 5). Then feed it
-closed bars. After each bar (its ``on_bar`` ran, the orders it placed are written) and on a
-clean stop, a strategy that defines ``on_save`` has its state saved (table
-``live_strategy_state``) when it changed; a state JSON cannot hold stops the node with a
-one-line error naming the key. Beside the bars the
+closed bars. On start, after ``on_start`` and ``on_load``, the timers ``on_start`` set
+again are put back on their stored schedule (`engine.runtime.live.timers`: the first stored
+due time + k intervals after now; occurrences while the node was down are not fired, timers
+not set again are not resurrected). After each bar (its ``on_bar`` ran, the orders it placed
+are written) one transaction (`engine.runtime.live.checkpoint`) commits the account's
+equity row (table ``live_equity``: cash, equity and gross exposure at the bar's close,
+appended across restarts; a non-finite equity, as a position restored without warm-up has
+before its first bar, writes no row), the state of a strategy that defines ``on_save`` when
+it changed (``live_strategy_state``) and its timers when one's phase changed
+(``live_timers``); a clean stop commits the last two. A state JSON cannot hold stops the
+node with a one-line error naming the key. ``kestrel live-report CONFIG``
+(`engine.cli_live_report`) turns the stored curve into equity.csv, metrics.json and
+report.html. Beside the bars the
 account's user-data websocket runs (`engine.runtime.live.stream.UserDataMonitor`): fills
 and cancels reach the order manager and the strategy as they happen, between bars; the
 REST poll of the working orders at each bar stays as the fallback (a fill seen on both
@@ -49,13 +61,15 @@ logged (``exchange_url`` of the ``start`` record), and it starts the warm-up's b
 faults can be injected there. The ``start`` record holds the session, the warm-up bars per
 symbol, the fills replayed, the orders adopted and cancelled, cash and positions, and
 ``state_loaded`` / ``state_saved_at`` (whether ``on_load`` got a saved state, and when that
-was saved); the ``stop`` record counts ``state_saves``.
+was saved) and ``timers_realigned`` (their names); the ``stop`` record counts
+``state_saves``, ``equity_rows`` and ``equity_skipped``.
 
 What this version does not do yet (README "Live trading"): restore the strategy object's
 own attributes unless it implements ``on_save`` / ``on_load`` (``on_start`` runs afresh;
-the portfolio, the orders and, through the warm-up, the indicators come back), its timers,
-the equity curve before a restart,
-exchange-side stop and trailing orders, derivatives positions, and the user-data stream
+the portfolio, the orders, the timers' schedule, the equity curve and, through the
+warm-up, the indicators come back), fire what fell while it was down (bars, timer
+occurrences), round trips in the live report (fills only), exchange-side stop and trailing
+orders, derivatives positions, and the user-data stream
 of exchanges other than Binance spot is untested (it needs ccxt.pro's ``watch_orders``;
 the subscription step is Binance's websocket API).
 """
@@ -93,6 +107,13 @@ __all__ = [
 ]
 
 KILL_FILE = "KILL"
+AccountOption = Annotated[
+    str | None, typer.Option("--account", help="Account name (default: the run name).")
+]
+StoreOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Run store URL (default: $KESTREL_DB_URL or the project's)."),
+]
 
 
 def refuse_unless_live(config: RunConfig, flag: bool) -> None:
@@ -134,9 +155,7 @@ def live(
     live_flag: Annotated[
         bool, typer.Option("--live", help="Send real orders (required, with the config's mode).")
     ] = False,
-    account: Annotated[
-        str | None, typer.Option("--account", help="Account name (default: the run name).")
-    ] = None,
+    account: AccountOption = None,
     exchange_url: Annotated[
         str | None,
         typer.Option("--exchange-url", help="A Binance-compatible server instead of [live]."),
@@ -148,10 +167,7 @@ def live(
     speed: Annotated[
         str, typer.Option("--speed", help="Replay seconds per second, or max (with --replay).")
     ] = "60",
-    db: Annotated[
-        str | None,
-        typer.Option("--db", help="Run store URL (default: $KESTREL_DB_URL or the project's)."),
-    ] = None,
+    db: StoreOption = None,
     max_bars: Annotated[
         int | None, typer.Option("--max-bars", help="Stop after this many new bars.", min=1)
     ] = None,

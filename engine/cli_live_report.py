@@ -17,6 +17,15 @@ from typing import Annotated
 
 import typer
 
+from engine.cli_live import AccountOption, StoreOption, account_folder, store_url
+from engine.cli_report import (
+    BenchmarkOption,
+    OpenOption,
+    RiskFreeRateOption,
+    SelfContainedOption,
+    load_benchmark,
+    open_page,
+)
 from engine.config import load_config
 
 __all__ = ["live_report"]
@@ -24,38 +33,18 @@ __all__ = ["live_report"]
 
 def live_report(
     config: Annotated[Path, typer.Argument(help="The live account's run config (TOML).")],
-    account: Annotated[
-        str | None, typer.Option("--account", help="Account name (default: the run name).")
-    ] = None,
-    db: Annotated[
-        str | None,
-        typer.Option("--db", help="Run store URL (default: $KESTREL_DB_URL or the project's)."),
-    ] = None,
+    account: AccountOption = None,
+    db: StoreOption = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Output folder (default: <root>/live/<account>/report)."),
     ] = None,
-    benchmark: Annotated[
-        Path | None,
-        typer.Option("--benchmark", help="Bars file (CSV/Parquet) whose closes are the benchmark."),
-    ] = None,
-    risk_free_rate: Annotated[
-        float, typer.Option("--risk-free-rate", help="Annual risk-free rate, a fraction.")
-    ] = 0.0,
-    open_browser: Annotated[
-        bool, typer.Option("--open", help="Open the report in the default browser.")
-    ] = False,
-    self_contained: Annotated[
-        bool,
-        typer.Option(
-            "--self-contained",
-            help="Embed plotly.js in the page (4.8 MB) instead of a copy in _assets/ beside it.",
-        ),
-    ] = False,
+    benchmark: BenchmarkOption = None,
+    risk_free_rate: RiskFreeRateOption = 0.0,
+    open_browser: OpenOption = False,
+    self_contained: SelfContainedOption = False,
 ) -> None:
     """Write a live account's equity.csv, metrics.json and report.html from the store."""
-    from engine.cli_live import account_folder, store_url
-    from engine.cli_report import load_benchmark, open_page
     from engine.errors import ConfigError
     from engine.persistence import RunStore
     from engine.report.assets import ASSETS_DIR, INLINE

@@ -73,6 +73,14 @@ SelfContainedOption = Annotated[
         help="Embed plotly.js in the page (4.8 MB) instead of sharing one copy in _assets/.",
     ),
 ]
+OpenOption = Annotated[bool, typer.Option("--open", help="Open the report in the default browser.")]
+BenchmarkOption = Annotated[
+    Path | None,
+    typer.Option("--benchmark", help="Bars file (CSV/Parquet) whose closes are the benchmark."),
+]
+RiskFreeRateOption = Annotated[
+    float, typer.Option("--risk-free-rate", help="Annual risk-free rate, a fraction.")
+]
 
 
 def project_backtests() -> Path:
@@ -167,16 +175,9 @@ def report(
     out: Annotated[
         Path | None, typer.Option("--out", help="Output file (default <folder>/report.html).")
     ] = None,
-    open_browser: Annotated[
-        bool, typer.Option("--open", help="Open the report in the default browser.")
-    ] = False,
-    benchmark: Annotated[
-        Path | None,
-        typer.Option("--benchmark", help="Bars file (CSV/Parquet) whose closes are the benchmark."),
-    ] = None,
-    risk_free_rate: Annotated[
-        float, typer.Option("--risk-free-rate", help="Annual risk-free rate, a fraction.")
-    ] = 0.0,
+    open_browser: OpenOption = False,
+    benchmark: BenchmarkOption = None,
+    risk_free_rate: RiskFreeRateOption = 0.0,
     trials: Annotated[
         int, typer.Option(min=1, help="Variants tried, for the deflated Sharpe ratio.")
     ] = 1,

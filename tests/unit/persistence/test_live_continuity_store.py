@@ -11,12 +11,7 @@ from engine.persistence import RunStore
 from engine.persistence import schema as schema_module
 from engine.runtime.live import LiveLedger
 from engine.runtime.live.ledger import EquityRow, StoredTimer
-
-
-def _url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'k.db'}"
-    return str(request.getfixturevalue("fresh_postgres"))
+from tests.unit.persistence.test_live_strategy_state import _url
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
