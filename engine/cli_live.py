@@ -1,5 +1,7 @@
 """``kestrel live``: the strategy on live bars with real orders through ccxt; ``live-kill``.
 
+`register` also adds ``live-report``, a live account's report (`engine.cli_live_report`).
+
 In: a run config with ``[live] mode = "live"``, the ``--live`` flag (both are required: one
 alone refuses), the keys of the config's ``[live] exchange`` — ``$KESTREL_API_KEY`` /
 ``$KESTREL_API_SECRET``, else the OS keyring's (``kestrel keys set EXCHANGE``; never a file:
@@ -7,9 +9,10 @@ alone refuses), the keys of the config's ``[live] exchange`` — ``$KESTREL_API_
 ``sandbox = true``), ``--exchange-url`` (a Binance-compatible server) or ``--replay
 DATA_OR_CONFIG`` (the local exchange in-process, whose secret is then the keys' secret:
 practice offline). The keys are looked up under ``[live] exchange`` with these two as well.
-Out: orders at the exchange, the account's orders and fills in the store (tables
-``live_orders`` / ``live_fills``), ``live/<account>/events.jsonl`` under the project root
-and one line on exit.
+Out: orders at the exchange, the account's orders, fills, equity after each bar, strategy
+state and timers in the store (tables ``live_orders`` / ``live_fills`` / ``live_equity`` /
+``live_strategy_state`` / ``live_timers``), ``live/<account>/events.jsonl`` under the
+project root and one line on exit.
 
 Flow: fetch the warm-up (``--warmup-bars N``, else ``[live] warmup_bars``, else what the
 strategy's indicators need: `engine.runtime.live.warmup`) and build a `TradingNode` over it
@@ -24,10 +27,19 @@ strategy gets its own state back (`engine.runtime.live.state`: ``on_load`` runs 
 ``on_start``, so it overrides what ``on_start`` set); then what happened while the node was
 down is published (fills of the adopted orders reach the portfolio and the strategy once);
 the restored positions must equal the store's (`check_agrees`, else exit 5). Then feed it
-closed bars. After each bar (its ``on_bar`` ran, the orders it placed are written) and on a
-clean stop, a strategy that defines ``on_save`` has its state saved (table
-``live_strategy_state``) when it changed; a state JSON cannot hold stops the node with a
-one-line error naming the key. Beside the bars the
+closed bars. On start, after ``on_start`` and ``on_load``, the timers ``on_start`` set
+again are put back on their stored schedule (`engine.runtime.live.timers`: the first stored
+due time + k intervals after now; occurrences while the node was down are not fired, timers
+not set again are not resurrected). After each bar (its ``on_bar`` ran, the orders it placed
+are written) one transaction (`engine.runtime.live.checkpoint`) commits the account's
+equity row (table ``live_equity``: cash, equity and gross exposure at the bar's close,
+appended across restarts; a non-finite equity, as a position restored without warm-up has
+before its first bar, writes no row), the state of a strategy that defines ``on_save`` when
+it changed (``live_strategy_state``) and its timers when one's phase changed
+(``live_timers``); a clean stop commits the last two. A state JSON cannot hold stops the
+node with a one-line error naming the key. ``kestrel live-report CONFIG``
+(`engine.cli_live_report`) turns the stored curve into equity.csv, metrics.json and
+report.html. Beside the bars the
 account's user-data websocket runs (`engine.runtime.live.stream.UserDataMonitor`): fills
 and cancels reach the order manager and the strategy as they happen, between bars; the
 REST poll of the working orders at each bar stays as the fallback (a fill seen on both
@@ -51,13 +63,15 @@ logged (``exchange_url`` of the ``start`` record), and it starts the warm-up's b
 faults can be injected there. The ``start`` record holds the session, the warm-up bars per
 symbol, the fills replayed, the orders adopted and cancelled, cash and positions, and
 ``state_loaded`` / ``state_saved_at`` (whether ``on_load`` got a saved state, and when that
-was saved); the ``stop`` record counts ``state_saves``.
+was saved) and ``timers_realigned`` (their names); the ``stop`` record counts
+``state_saves``, ``equity_rows`` and ``equity_skipped``.
 
 What this version does not do yet (README "Live trading"): restore the strategy object's
 own attributes unless it implements ``on_save`` / ``on_load`` (``on_start`` runs afresh;
-the portfolio, the orders and, through the warm-up, the indicators come back), its timers,
-the equity curve before a restart,
-exchange-side stop and trailing orders, derivatives positions, and the user-data stream
+the portfolio, the orders, the timers' schedule, the equity curve and, through the
+warm-up, the indicators come back), fire what fell while it was down (bars, timer
+occurrences), round trips in the live report (fills only), exchange-side stop and trailing
+orders, derivatives positions, and the user-data stream
 of exchanges other than Binance spot is untested (it needs ccxt.pro's ``watch_orders``;
 the subscription step is Binance's websocket API).
 """
@@ -84,9 +98,24 @@ from engine.paths import project_root
 if TYPE_CHECKING:
     from engine.feeds import BarFrame
 
-__all__ = ["KILL_FILE", "live", "live_kill", "refuse_unless_live", "register"]
+__all__ = [
+    "KILL_FILE",
+    "account_folder",
+    "live",
+    "live_kill",
+    "refuse_unless_live",
+    "register",
+    "store_url",
+]
 
 KILL_FILE = "KILL"
+AccountOption = Annotated[
+    str | None, typer.Option("--account", help="Account name (default: the run name).")
+]
+StoreOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Run store URL (default: $KESTREL_DB_URL or the project's)."),
+]
 
 
 def refuse_unless_live(config: RunConfig, flag: bool) -> None:
@@ -104,8 +133,23 @@ def refuse_unless_live(config: RunConfig, flag: bool) -> None:
         )
 
 
-def _folder(config: RunConfig, account: str, log_dir: Path | None) -> Path:
+def account_folder(config: RunConfig, account: str, log_dir: Path | None = None) -> Path:
+    """Return the account's folder (events.jsonl, KILL): ``log_dir`` or <root>/live/<account>."""
     return log_dir if log_dir is not None else project_root(config.base_dir) / "live" / account
+
+
+def store_url(config: RunConfig, db: str | None) -> str:
+    """Return the run store's URL: ``db``, else ``$KESTREL_DB_URL``, else the project's.
+
+    Raises:
+        StoreOpenError: The URL is not one a store can be opened at.
+    """
+    from engine.persistence import resolve_db_url
+    from engine.persistence.store import check_db_url
+
+    if db is None and not os.environ.get("KESTREL_DB_URL"):
+        db = f"sqlite:///{project_root(config.base_dir) / 'backtests' / 'kestrel.db'}"
+    return check_db_url(resolve_db_url(db))
 
 
 def live(
@@ -113,9 +157,7 @@ def live(
     live_flag: Annotated[
         bool, typer.Option("--live", help="Send real orders (required, with the config's mode).")
     ] = False,
-    account: Annotated[
-        str | None, typer.Option("--account", help="Account name (default: the run name).")
-    ] = None,
+    account: AccountOption = None,
     exchange_url: Annotated[
         str | None,
         typer.Option("--exchange-url", help="A Binance-compatible server instead of [live]."),
@@ -127,10 +169,7 @@ def live(
     speed: Annotated[
         str, typer.Option("--speed", help="Replay seconds per second, or max (with --replay).")
     ] = "60",
-    db: Annotated[
-        str | None,
-        typer.Option("--db", help="Run store URL (default: $KESTREL_DB_URL or the project's)."),
-    ] = None,
+    db: StoreOption = None,
     max_bars: Annotated[
         int | None, typer.Option("--max-bars", help="Stop after this many new bars.", min=1)
     ] = None,
@@ -168,8 +207,6 @@ def live(
 ) -> None:
     """Trade a strategy with real orders (needs --live and [live] mode = "live")."""
     from engine.adapters.ccxt.keys import load_credentials
-    from engine.persistence import resolve_db_url
-    from engine.persistence.store import check_db_url
 
     run_config = load_config(config)
     refuse_unless_live(run_config, live_flag)
@@ -179,10 +216,7 @@ def live(
     name = account if account is not None else run_config.run.name
     if not name.strip():
         raise ConfigError("--account is empty; name the live account")
-    root = project_root(run_config.base_dir)
-    if db is None and not os.environ.get("KESTREL_DB_URL"):
-        db = f"sqlite:///{root / 'backtests' / 'kestrel.db'}"
-    url = check_db_url(resolve_db_url(db))
+    url = store_url(run_config, db)
     from engine.runtime.live.warmup import warmup_count
 
     count = warmup_count(run_config, warmup_bars)
@@ -191,7 +225,7 @@ def live(
     if replay is not None:
         local, frames = _start_local(replay, speed, keys.secret, count)
         exchange_url = local.urls["http"]
-    folder = _folder(run_config, name, log_dir)
+    folder = account_folder(run_config, name, log_dir)
     try:
         code = asyncio.run(
             _stopping_on_signals(
@@ -286,10 +320,10 @@ async def _session(
     from engine.feeds import format_timeframe, format_timestamp
     from engine.persistence import RunStore
     from engine.runtime.live import LiveLedger, OrderManager, Update
+    from engine.runtime.live.checkpoint import Checkpoint
     from engine.runtime.live.kill import flatten_and_halt
     from engine.runtime.live.reconcile import reconcile
     from engine.runtime.live.restore import absorb, check_agrees, restore
-    from engine.runtime.live.state import StateKeeper
     from engine.runtime.live.stream import StreamOptions, UserDataMonitor
     from engine.runtime.live.venue import LiveVenue, live_mode
     from engine.runtime.live.warmup import fetch_live_warmup
@@ -320,8 +354,8 @@ async def _session(
         result = reconcile(manager, instruments)  # refuses (exit 5) on an unexplained wallet
         manager.session = manager.ledger.begin_session()
         node.start()  # on_start, then on_load over what it set, before the fills while down
-        keeper = StateKeeper(node, manager.ledger)
-        saved, loaded = keeper.load()
+        checkpoint = Checkpoint(node, manager.ledger, manager.session)
+        saved, loaded, realigned = checkpoint.start()  # the timers back on their schedule
         node.deliver(lambda: venue.report(result.updates))  # what happened while it was down
         absorb(node, result.updates, instruments)  # fills of orders the kernel never held
         positions = check_agrees(node, manager, instruments)
@@ -338,7 +372,8 @@ async def _session(
               restored_fills=restored.fills, restored_orders=restored.adopted,
               canceled=restored.canceled, cash=node.kernel.portfolio.cash,
               positions=positions, state_loaded=loaded,
-              state_saved_at=saved.saved_at if saved else None, **where)  # fmt: skip
+              state_saved_at=saved.saved_at if saved else None,
+              timers_realigned=realigned, **where)  # fmt: skip
     print(f"live account {name}: {result.summary()}", flush=True)
     print(f"live account {name}: {restored.summary()}", flush=True)
     if loaded and saved is not None:
@@ -415,7 +450,7 @@ async def _session(
                     log.write("news", symbol=h.symbol, ts=format_timestamp(h.ts_event),
                               id=h.headline_id, text=h.text)  # fmt: skip
             node.on_event(bar)
-            keeper.save(bar.ts_event)  # on_save's state, if it changed (its orders are written)
+            checkpoint.after_bar(bar.ts_event)  # equity, state, timers: one commit (orders are in)
             bars += 1
             log.write("event", symbol=bar.symbol, ts=format_timestamp(bar.ts_event))
             if max_bars is not None and bars >= max_bars:
@@ -430,10 +465,11 @@ async def _session(
             await watching
         await feed.close()
         await user.close()
-    keeper.save()  # a clean stop: fills since the last bar may have changed the state
+    checkpoint.stop()  # a clean stop: fills since the last bar may have changed the state
     streams = {"feed": dataclasses.asdict(feed.stats), "user_stream": vars(monitor.stats)}
     log.write("stop", reason=reason, bars=bars, halted=manager.halted,
-              state_saves=keeper.saves, **streams)  # fmt: skip
+              state_saves=checkpoint.state_saves, equity_rows=checkpoint.rows,
+              equity_skipped=checkpoint.skipped, **streams)  # fmt: skip
     log.close()
     print(f"live account {name} stopped ({reason}): {bars} bars; orders in {url}", flush=True)
     return 0
@@ -458,6 +494,9 @@ def live_kill(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``live`` and ``live-kill`` to ``app``."""
+    """Add ``live``, ``live-kill`` and ``live-report`` to ``app``."""
+    from engine.cli_live_report import live_report
+
     app.command("live")(live)
     app.command("live-kill")(live_kill)
+    app.command("live-report")(live_report)

@@ -42,11 +42,19 @@ from engine.report.run_folder import (
 )
 
 if TYPE_CHECKING:  # SQLAlchemy, numpy, pandas and plotly load inside the commands
+    from engine.feeds import BarFrame
     from engine.persistence import RunStore
     from engine.persistence.sweeps import SweepStore
     from engine.report.compare import RunSeries
 
-__all__ = ["open_store", "parse_condition", "project_backtests", "register"]
+__all__ = [
+    "load_benchmark",
+    "open_page",
+    "open_store",
+    "parse_condition",
+    "project_backtests",
+    "register",
+]
 
 console = Console(highlight=False, width=200)
 DbOption = Annotated[
@@ -64,6 +72,14 @@ SelfContainedOption = Annotated[
         "--self-contained",
         help="Embed plotly.js in the page (4.8 MB) instead of sharing one copy in _assets/.",
     ),
+]
+OpenOption = Annotated[bool, typer.Option("--open", help="Open the report in the default browser.")]
+BenchmarkOption = Annotated[
+    Path | None,
+    typer.Option("--benchmark", help="Bars file (CSV/Parquet) whose closes are the benchmark."),
+]
+RiskFreeRateOption = Annotated[
+    float, typer.Option("--risk-free-rate", help="Annual risk-free rate, a fraction.")
 ]
 
 
@@ -133,12 +149,12 @@ def _existing_folder(folder: Path, run_id: str | None) -> Path:
     """Return ``folder`` if it holds the complete run ``run_id`` (any run if None).
 
     Raises:
-        RunLookupError: The run has no folder (a paper or live account: rows only), or the
+        RunLookupError: The run has no folder (a paper account: rows only), or the
             folder holds no complete run.
     """
     if run_id is not None and folder == Path(""):
         raise RunLookupError(
-            f"{run_id} has no artifacts folder: a paper or live account keeps its orders, "
+            f"{run_id} has no artifacts folder: a paper account keeps its orders, "
             f"fills and equity in the run store only; `kestrel runs show {run_id}` shows it "
             f"and `kestrel runs compare {run_id} OTHER` charts it"
         )
@@ -159,16 +175,9 @@ def report(
     out: Annotated[
         Path | None, typer.Option("--out", help="Output file (default <folder>/report.html).")
     ] = None,
-    open_browser: Annotated[
-        bool, typer.Option("--open", help="Open the report in the default browser.")
-    ] = False,
-    benchmark: Annotated[
-        Path | None,
-        typer.Option("--benchmark", help="Bars file (CSV/Parquet) whose closes are the benchmark."),
-    ] = None,
-    risk_free_rate: Annotated[
-        float, typer.Option("--risk-free-rate", help="Annual risk-free rate, a fraction.")
-    ] = 0.0,
+    open_browser: OpenOption = False,
+    benchmark: BenchmarkOption = None,
+    risk_free_rate: RiskFreeRateOption = 0.0,
     trials: Annotated[
         int, typer.Option(min=1, help="Variants tried, for the deflated Sharpe ratio.")
     ] = 1,
@@ -180,19 +189,13 @@ def report(
     plotly.js comes from the copy shared in ``_assets/`` (the run folder's parent, or
     beside an ``--out`` page elsewhere); ``--self-contained`` embeds it.
     """
-    from engine.feeds import load_bars
     from engine.report.html import render_report
 
     folder, _, run_id = _resolve(target, db)
     folder = _existing_folder(folder, run_id)
     if out is not None:
         check_replaceable(out, "--out", is_kestrel_page)
-    bench = None
-    if benchmark is not None:
-        if not benchmark.is_file():
-            hint = nearby_hint([benchmark])
-            raise DataError(f"benchmark file {str(benchmark)!r} does not exist{hint}")
-        bench = load_bars(benchmark, symbol=benchmark.stem)
+    bench = load_benchmark(benchmark)
     path = render_report(
         folder,
         out,
@@ -203,9 +206,30 @@ def report(
         plotly=INLINE if self_contained else None,
     )
     console.print(f"report: {path}", markup=False)
+    if open_browser:
+        open_page(path)
+
+
+def load_benchmark(path: Path | None) -> BarFrame | None:
+    """Return the bars of ``--benchmark`` (None if not given).
+
+    Raises:
+        DataError: The file does not exist or cannot be read as bars.
+    """
+    if path is None:
+        return None
+    from engine.feeds import load_bars
+
+    if not path.is_file():
+        raise DataError(f"benchmark file {str(path)!r} does not exist{nearby_hint([path])}")
+    return load_bars(path, symbol=path.stem)
+
+
+def open_page(path: Path) -> None:
+    """Open ``path`` in the default browser, or warn on stderr that none could be."""
     # webbrowser.open returns False (it does not raise) when no browser can be started,
     # e.g. on a server without a desktop: say so instead of appearing to have opened it
-    if open_browser and not webbrowser.open(path.resolve().as_uri()):
+    if not webbrowser.open(path.resolve().as_uri()):
         print(
             f"warning: no web browser could be opened here; open {path.resolve()} yourself",
             file=sys.stderr,

@@ -68,6 +68,22 @@ class TimerClock:
         """Fire ``callback`` once when time reaches ``at_ns``."""
         self._push(at_ns, name, 0, callback)
 
+    def reschedule(self, name: str, interval_ns: int, due_ns: int) -> int:
+        """Make the recurring timers ``name`` of ``interval_ns`` next due at ``due_ns``.
+
+        Returns how many were moved (0 if none is pending). Ties keep the order the timers
+        were set in. A live restart uses it to put a timer back on its stored phase
+        (`engine.runtime.live.timers`).
+        """
+        moved = 0
+        for i, (_, seq, found, interval, callback) in enumerate(self.timers):
+            if found == name and interval == interval_ns:
+                self.timers[i] = (due_ns, seq, found, interval, callback)
+                moved += 1
+        if moved:
+            heapq.heapify(self.timers)
+        return moved
+
     def has_timers(self) -> bool:
         """Return True if any timer is pending."""
         return bool(self.timers)

@@ -30,7 +30,10 @@ config's folder, so ``sweeps best`` can rerun a trial) and ``walkforwards`` (a
 walk-forward analysis: its windows, their chosen parameters and metrics, the stitched
 out-of-sample metrics, efficiency and stability; the curve stays in its artifacts folder).
 8 adds ``live_strategy_state`` (a live strategy's own state, the JSON its ``on_save`` hook
-returned, one row per account and strategy id: `engine.runtime.live.ledger`).
+returned, one row per account and strategy id: `engine.runtime.live.ledger`). 9 adds
+``live_timers`` (the phase of a live strategy's recurring timers, so a restart keeps their
+schedule: `engine.runtime.live.timers`) and ``live_equity`` (a live account's equity after
+each bar, appended across restarts: `engine.runtime.live.checkpoint`).
 Migrations only create tables. A later release appends a function to
 `MIGRATIONS`; stored runs are kept.
 
@@ -74,9 +77,11 @@ __all__ = [
     "events",
     "fills",
     "live_accounts",
+    "live_equity",
     "live_fills",
     "live_orders",
     "live_strategy_state",
+    "live_timers",
     "metadata",
     "migrate",
     "orders",
@@ -398,6 +403,33 @@ live_strategy_state = Table(
     Column("state_json", Text, nullable=False),
 )
 
+# A live strategy's recurring timers (``ctx.set_timer``), one row per account, strategy id,
+# name and interval: ``due_ns`` is the next due time (ns) when the row was written. Only its
+# phase (``due_ns`` modulo ``interval_ns``) matters: a restart puts a timer ``on_start`` sets
+# again back on it. Rewritten as a whole when a phase, a name or an interval changes.
+live_timers = Table(
+    "live_timers",
+    metadata,
+    Column("account", String(200), primary_key=True),
+    Column("strategy_id", String(64), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("interval_ns", BigInteger, primary_key=True, autoincrement=False),
+    Column("due_ns", BigInteger, nullable=False),
+)
+# A live account's equity after each bar (``ts_ns``: the bar's close, ns), in the account
+# currency, written in the bar's checkpoint; ``session`` is the node's start that wrote it
+# (`live_accounts.sessions`). Appended: a restart never rewrites an earlier session's row.
+live_equity = Table(
+    "live_equity",
+    metadata,
+    Column("account", String(200), primary_key=True),
+    Column("ts_ns", BigInteger, primary_key=True, autoincrement=False),
+    Column("session", Integer, nullable=False),
+    Column("cash", Float, nullable=False),
+    Column("equity", Float, nullable=False),
+    Column("gross_exposure", Float, nullable=False),
+)
+
 
 def params_json(config_toml: str) -> str:
     """Return the ``[strategy.params]`` table of a stored config as sorted JSON (``{}``)."""
@@ -456,6 +488,11 @@ def _v8_live_strategy_state(conn: Connection) -> None:
     live_strategy_state.create(conn, checkfirst=True)
 
 
+def _v9_live_timers_equity(conn: Connection) -> None:
+    live_timers.create(conn, checkfirst=True)
+    live_equity.create(conn, checkfirst=True)
+
+
 #: ``MIGRATIONS[k]`` upgrades a store from version ``k + 1`` to ``k + 2``.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v2_status_writer_params,
@@ -465,6 +502,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v6_equity_blocks,
     _v7_sweep_runs_walkforwards,
     _v8_live_strategy_state,
+    _v9_live_timers_equity,
 )
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 

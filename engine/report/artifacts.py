@@ -35,6 +35,7 @@ import tomli_w
 from engine.config import dump_config
 
 if TYPE_CHECKING:
+    from engine.report.outputs import EquityCurve
     from engine.report.outputs import RunOutputs as BacktestResult  # see outputs.py
     from engine.report.recorder import TradeRecord
 
@@ -48,6 +49,8 @@ __all__ = [
     "repr_runs",
     "trade_rows",
     "write_artifacts",
+    "write_equity",
+    "write_metrics",
 ]
 
 ARTIFACT_FILES = (
@@ -250,8 +253,7 @@ def write_artifacts(result: BacktestResult, out_dir: Path, run_info: dict[str, A
     """Write every artifact of ``result`` into ``out_dir`` (created if missing)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "config.toml").write_text(tomli_w.dumps(dump_config(result.config)))
-    metrics = json.dumps(result.metrics, indent=2, sort_keys=True, allow_nan=False)
-    (out_dir / "metrics.json").write_text(metrics + "\n")
+    write_metrics(out_dir / "metrics.json", result.metrics)
     closed = [{**row, "status": "closed", "unrealized_pnl": 0.0} for row in trade_rows(result)]
     _csv_rows(out_dir / "trades.csv", TRADE_COLUMNS, closed + open_trade_rows(result))
     _csv_rows(out_dir / "orders.csv", ORDER_COLUMNS, order_rows(result))
@@ -271,9 +273,21 @@ def write_artifacts(result: BacktestResult, out_dir: Path, run_info: dict[str, A
             iso_many([f.ts_event for f in fills]),
         ],
     )
-    curve = result.equity_curve
+    write_equity(out_dir / "equity.csv", result.equity_curve)
+    _csv_rows(out_dir / "events.csv", EVENT_COLUMNS, result.recorder.event_rows())
+    (out_dir / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True) + "\n")
+    return out_dir
+
+
+def write_metrics(path: Path, metrics: dict[str, Any]) -> None:
+    """Write ``metrics.json``: sorted keys, indented, no NaN (undefined values are null)."""
+    path.write_text(json.dumps(metrics, indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+def write_equity(path: Path, curve: EquityCurve) -> None:
+    """Write ``equity.csv``: one row per close time (``EQUITY_COLUMNS``)."""
     _write_blocks(
-        out_dir / "equity.csv",
+        path,
         EQUITY_COLUMNS,
         len(curve.ts),
         lambda a, b: [
@@ -285,9 +299,6 @@ def write_artifacts(result: BacktestResult, out_dir: Path, run_info: dict[str, A
         ],
         quoting=False,  # timestamps and float reprs: no cell ever needs quotes
     )
-    _csv_rows(out_dir / "events.csv", EVENT_COLUMNS, result.recorder.event_rows())
-    (out_dir / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True) + "\n")
-    return out_dir
 
 
 def _cell(column: str, value: Any) -> str:

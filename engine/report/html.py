@@ -40,7 +40,14 @@ from engine.report.trade_stats import trade_excursions
 if TYPE_CHECKING:
     from engine.report.outputs import RunOutputs as BacktestResult  # see outputs.py
 
-__all__ = ["MAX_TABLE_TRADES", "METRIC_SECTIONS", "format_metric", "plotly_js", "render_report"]
+__all__ = [
+    "MAX_TABLE_TRADES",
+    "METRIC_SECTIONS",
+    "format_metric",
+    "plotly_js",
+    "render_data",
+    "render_report",
+]
 
 MAX_TABLE_TRADES = 5000
 
@@ -384,7 +391,31 @@ def render_report(
         check_replaceable(target, "report", is_kestrel_page)
         data = ReportData.from_result(result_or_dir, target.parent)
         link = plotly if plotly is not None else PlotlyLink.beside(target)
-    series = _resolve_benchmark(benchmark)
+    return render_data(
+        data, target, link, benchmark=_resolve_benchmark(benchmark),
+        benchmark_label=benchmark_label, risk_free_rate=risk_free_rate, trials=trials,
+    )  # fmt: skip
+
+
+def render_data(
+    data: ReportData,
+    target: Path,
+    link: PlotlyLink,
+    *,
+    benchmark: tuple[IntArray, FloatArray] | None = None,
+    benchmark_label: str | None = None,
+    risk_free_rate: float = 0.0,
+    trials: int = 1,
+) -> Path:
+    """Compute ``data``'s metrics and write its page to ``target`` (see `render_report`).
+
+    For a report whose data is gathered elsewhere (a live account's, from the store:
+    `engine.runtime.live.report`); ``data.metrics`` holds the metrics afterwards.
+
+    Raises:
+        DataError: The benchmark has fewer than two values during the run (no overlap).
+    """
+    series = benchmark
     if benchmark_label or series is not None:
         data.benchmark_label = benchmark_label or "benchmark"
     if series is not None:  # refuse one that cannot move during the run (it reads 0.00 %)

@@ -8,6 +8,9 @@ saw it. Tables: ``live_accounts``, ``live_orders`` and ``live_fills``
 already in the baseline wallet: they are recorded only so they are not adopted again.
 ``live_strategy_state`` (version 8) holds the strategy's own state, the JSON of its
 ``on_save`` hook (`save_state`, `load_state`): one row per strategy id, overwritten.
+``live_timers`` (version 9) holds its recurring timers (`load_timers`) and ``live_equity``
+(version 9) the account's equity after each bar (`equity_rows`); `checkpoint` writes a
+bar's equity row, state and timers in one transaction (`engine.runtime.live.checkpoint`).
 
 Nothing secret is written here: the rows hold ids, symbols, quantities and prices, and
 the strategy's own state (what its ``on_save`` returns; the strategy never sees the keys).
@@ -20,28 +23,32 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Column, Table, delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from engine.errors import StrategyError
 from engine.persistence import RunStore
 from engine.persistence.schema import (
     live_accounts,
+    live_equity,
     live_fills,
     live_orders,
     live_strategy_state,
+    live_timers,
 )
 
 __all__ = [
     "BASELINE",
     "Baseline",
+    "EquityRow",
     "LiveFill",
     "LiveLedger",
     "LiveOrder",
     "LiveStatus",
     "SavedState",
+    "StoredTimer",
     "encode_state",
 ]
 
@@ -133,6 +140,24 @@ class SavedState:
     saved_at: str
     ts_event: int
     state: dict[str, Any]
+
+
+class StoredTimer(NamedTuple):
+    """One row of ``live_timers``: timer ``name`` every ``interval_ns``, next due ``due_ns``."""
+
+    name: str
+    interval_ns: int
+    due_ns: int
+
+
+class EquityRow(NamedTuple):
+    """One row of ``live_equity``: the account after the bar closing at ``ts_ns`` (ns)."""
+
+    ts_ns: int
+    session: int
+    cash: float
+    equity: float
+    gross_exposure: float
 
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
@@ -304,10 +329,12 @@ class LiveLedger:
 
     def last_fill_ms(self) -> int | None:
         """Return the exchange time of the latest recorded fill (ms), if any."""
+        return self._latest(live_fills, live_fills.c.ts_event)
+
+    def _latest(self, table: Table, column: Column[Any]) -> int | None:
+        """Return the account's largest ``column`` in ``table`` (None without rows)."""
         rows = self.store.read(
-            select(func.max(live_fills.c.ts_event).label("last")).where(
-                live_fills.c.account == self.account
-            )
+            select(func.max(column).label("last")).where(table.c.account == self.account)
         )
         last = rows[0]["last"] if rows else None
         return int(last) if last is not None else None
@@ -320,27 +347,29 @@ class LiveLedger:
             StrategyError: ``state`` is not JSON-serialisable (`encode_state`).
         """
         text = encode_state(strategy_id, state)
+        self.store.transact(
+            f"saving strategy {strategy_id}'s state",
+            lambda conn: self._write_state(conn, strategy_id, ts_event, text),
+        )
+        return text
+
+    def _write_state(self, conn: Connection, strategy_id: str, ts_event: int, text: str) -> None:
         values = {
             "saved_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "ts_event": ts_event,
             "state_json": text,
         }
         table = live_strategy_state
-
-        def write(conn: Connection) -> None:
-            changed = conn.execute(
-                update(table)
-                .where(table.c.account == self.account)
-                .where(table.c.strategy_id == strategy_id)
-                .values(**values)
+        changed = conn.execute(
+            update(table)
+            .where(table.c.account == self.account)
+            .where(table.c.strategy_id == strategy_id)
+            .values(**values)
+        )
+        if changed.rowcount == 0:
+            conn.execute(
+                table.insert().values(account=self.account, strategy_id=strategy_id, **values)
             )
-            if changed.rowcount == 0:
-                conn.execute(
-                    table.insert().values(account=self.account, strategy_id=strategy_id, **values)
-                )
-
-        self.store.transact(f"saving strategy {strategy_id}'s state", write)
-        return text
 
     def load_state(self, strategy_id: str) -> SavedState | None:
         """Return ``strategy_id``'s last saved state, or None if none was saved."""
@@ -359,3 +388,77 @@ class LiveLedger:
             int(row["ts_event"]),
             json.loads(row["state_json"]),
         )
+
+    def load_timers(self, strategy_id: str) -> list[StoredTimer]:
+        """Return ``strategy_id``'s stored timers, by name and interval."""
+        table = live_timers
+        rows = self.store.read(
+            select(table.c.name, table.c.interval_ns, table.c.due_ns)
+            .where(table.c.account == self.account)
+            .where(table.c.strategy_id == strategy_id)
+            .order_by(table.c.name, table.c.interval_ns)
+        )
+        return [StoredTimer(str(r["name"]), int(r["interval_ns"]), int(r["due_ns"])) for r in rows]
+
+    def last_equity_ts(self) -> int | None:
+        """Return the close (ns) of the account's last stored equity row, if any."""
+        return self._latest(live_equity, live_equity.c.ts_ns)
+
+    def equity_rows(self) -> list[EquityRow]:
+        """Return the account's equity rows, oldest first (every session's)."""
+        table = live_equity
+        rows = self.store.read(
+            select(table).where(table.c.account == self.account).order_by(table.c.ts_ns)
+        )
+        return [EquityRow(*(row[key] for key in EquityRow._fields)) for row in rows]
+
+    def checkpoint(
+        self,
+        strategy_id: str,
+        *,
+        state: tuple[int, str] | None = None,
+        timers: list[StoredTimer] | None = None,
+        equity: EquityRow | None = None,
+        replace_equity: bool = False,
+    ) -> None:
+        """Write what a bar changed in one transaction (each part only if given).
+
+        Args:
+            strategy_id: The node's strategy.
+            state: ``(ts_event, state JSON)``: written over the strategy's state row.
+            timers: Every timer the strategy has now: they replace its stored ones.
+            equity: A new equity row; with ``replace_equity`` it overwrites the row at its
+                time (a later bar closing at the same time, in the same session).
+        """
+
+        def write(conn: Connection) -> None:
+            if state is not None:
+                self._write_state(conn, strategy_id, *state)
+            if timers is not None:
+                table = live_timers
+                conn.execute(
+                    delete(table)
+                    .where(table.c.account == self.account)
+                    .where(table.c.strategy_id == strategy_id)
+                )
+                if timers:
+                    conn.execute(
+                        table.insert(),
+                        [
+                            {"account": self.account, "strategy_id": strategy_id, **t._asdict()}
+                            for t in timers
+                        ],
+                    )
+            if equity is not None:
+                values = equity._asdict()
+                if replace_equity:
+                    conn.execute(
+                        update(live_equity)
+                        .where(live_equity.c.account == self.account)
+                        .where(live_equity.c.ts_ns == equity.ts_ns)
+                        .values(**values)
+                    )
+                else:
+                    conn.execute(live_equity.insert().values(account=self.account, **values))
+
+        self.store.transact(f"checkpointing live account {self.account}", write)

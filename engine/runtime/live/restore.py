@@ -26,10 +26,13 @@ In order:
 4. **Order numbering** continues after the strategy's highest order number in the store:
    no engine order id, hence no client order id, is used twice.
 
-Not restored here: the strategy object's own attributes (``on_start`` runs afresh; a
-strategy that implements ``on_save`` / ``on_load`` gets them back after it,
-`engine.runtime.live.state`), its timers, bars that closed while the node was down (no
-``on_bar`` for them) and the equity curve before the restart.
+Not restored here, but after ``on_start`` (`engine.runtime.live.checkpoint`): the strategy
+object's own attributes, only if it implements ``on_save`` / ``on_load``
+(`engine.runtime.live.state`), and the schedule of the timers ``on_start`` sets again
+(`engine.runtime.live.timers`). The equity curve before the restart stays in the store
+(``live_equity``) and the node appends to it. Not restored at all: timers ``on_start`` does
+not set again, the occurrences of timers and the bars that fell while the node was down
+(no ``on_timer``, no ``on_bar`` for them).
 """
 
 from __future__ import annotations

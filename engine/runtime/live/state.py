@@ -5,8 +5,10 @@ In: a started `TradingNode` and the account's `LiveLedger`. Out: the row of
 
 `StateKeeper.load` runs once on start, after the restore and after ``on_start`` (so
 ``on_load`` overrides what ``on_start`` set) and before the fills that happened while the
-node was down are delivered. `StateKeeper.save` runs after every bar (once ``on_bar`` ran
-and the orders it placed were written) and on a clean stop; it writes only when the JSON
+node was down are delivered. After every bar (once ``on_bar`` ran and the orders it placed
+were written) and on a clean stop `StateKeeper.pending` says what to write, which
+``kestrel live`` commits with the bar's equity row and timers
+(`engine.runtime.live.checkpoint`; `StateKeeper.save` writes it alone): only when the JSON
 differs from the last one saved, so a strategy whose state did not change costs one
 ``on_save`` call and one ``json.dumps`` per bar. A strategy that defines neither hook is
 not touched: nothing is read or written. Paper trading needs none of this: it replays its
@@ -56,7 +58,8 @@ class StateKeeper:
         return saved, self.runner.load_state(saved.state)
 
     def save(self, ts_event: int | None = None) -> bool:
-        """Save ``on_save``'s state if it changed; return True if a row was written.
+        """Save ``on_save``'s state if it changed, in its own transaction; return True if a
+        row was written (``kestrel live`` writes it in the bar's checkpoint instead).
 
         Args:
             ts_event: The close (ns) of the bar just handled; None on a stop (the last
@@ -65,15 +68,31 @@ class StateKeeper:
         Raises:
             StrategyError: ``on_save`` raised or returned a state JSON cannot hold.
         """
+        found = self.pending(ts_event)
+        if found is None:
+            return False
+        self.ledger.checkpoint(self.strategy_id, state=found)
+        self.written(found)
+        return True
+
+    def pending(self, ts_event: int | None = None) -> tuple[int, str] | None:
+        """Return ``(ts_event, state JSON)`` to write if ``on_save``'s state changed, else None.
+
+        Args:
+            ts_event: As for `save`.
+
+        Raises:
+            StrategyError: As for `save`.
+        """
         if ts_event is not None:
             self._ts_event = ts_event
         state = self.runner.save_state()
         if state is None:
-            return False
+            return None
         text = encode_state(self.strategy_id, state)
-        if text == self._last:
-            return False
-        self.ledger.save_state(self.strategy_id, self._ts_event, state)
-        self._last = text
+        return None if text == self._last else (self._ts_event, text)
+
+    def written(self, saved: tuple[int, str]) -> None:
+        """Note that ``saved`` (from `pending`) was committed."""
+        self._last = saved[1]
         self.saves += 1
-        return True

@@ -1,0 +1,75 @@
+"""``kestrel live-report``: a live account's equity curve, metrics and report page.
+
+In: the account's config (the one ``kestrel live`` runs: its ``[account] initial_cash`` is
+the curve's starting value), ``--account`` (default: the run name), the run store
+(``--db``, else ``$KESTREL_DB_URL``, else the project's, as for ``kestrel live``). Out:
+``equity.csv``, ``metrics.json`` and ``report.html`` in ``--out`` (default
+``live/<account>/report/`` under the project root), built from the stored rows of every
+session (`engine.runtime.live.report`), and one line naming the page. It only reads the
+store, so it can run beside a running node; run it again for a fresh page. A live account
+is not a run: ``kestrel report`` and ``kestrel runs`` do not list it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engine.cli_live import AccountOption, StoreOption, account_folder, store_url
+from engine.cli_report import (
+    BenchmarkOption,
+    OpenOption,
+    RiskFreeRateOption,
+    SelfContainedOption,
+    load_benchmark,
+    open_page,
+)
+from engine.config import load_config
+
+__all__ = ["live_report"]
+
+
+def live_report(
+    config: Annotated[Path, typer.Argument(help="The live account's run config (TOML).")],
+    account: AccountOption = None,
+    db: StoreOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output folder (default: <root>/live/<account>/report)."),
+    ] = None,
+    benchmark: BenchmarkOption = None,
+    risk_free_rate: RiskFreeRateOption = 0.0,
+    open_browser: OpenOption = False,
+    self_contained: SelfContainedOption = False,
+) -> None:
+    """Write a live account's equity.csv, metrics.json and report.html from the store."""
+    from engine.errors import ConfigError
+    from engine.persistence import RunStore
+    from engine.report.assets import ASSETS_DIR, INLINE
+    from engine.report.ownership import check_output_folder, is_kestrel_page
+    from engine.runtime.live import LiveLedger
+    from engine.runtime.live.report import LIVE_REPORT_FILES, write_live_report
+
+    run_config = load_config(config)
+    name = account if account is not None else run_config.run.name
+    if not name.strip():
+        raise ConfigError("--account is empty; name the live account")
+    folder = out if out is not None else account_folder(run_config, name) / "report"
+    writes = {*LIVE_REPORT_FILES, ASSETS_DIR}
+    check_output_folder(folder, writes, "report.html", is_kestrel_page, "--out")
+    bench = load_benchmark(benchmark)
+    ledger = LiveLedger(RunStore(store_url(run_config, db)), name)
+    page = write_live_report(
+        run_config,
+        ledger,
+        folder,
+        benchmark=(bench.ts_close_ns, bench.close) if bench is not None else None,
+        benchmark_label=benchmark.stem if benchmark is not None else None,
+        risk_free_rate=risk_free_rate,
+        plotly=INLINE if self_contained else None,
+    )
+    print(f"live report of account {name}: {page}", flush=True)
+    if open_browser:
+        open_page(page)

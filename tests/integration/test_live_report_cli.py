@@ -1,0 +1,115 @@
+"""``kestrel live-report``: a live account's stored curve as equity.csv, metrics.json and the
+report page, across sessions, with the backtest's metric code (issue 15).
+
+The account is written through `LiveLedger` as a node would: a baseline, one filled buy,
+equity rows from two sessions with a gap between them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.persistence import RunStore
+from engine.report.data import FillRow
+from engine.report.metrics import compute_metrics
+from engine.report.trade_stats import trade_statistics
+from engine.runtime.live import LiveFill, LiveLedger, LiveOrder, LiveStatus
+from engine.runtime.live.ledger import Baseline, EquityRow
+from tests.integration.conftest import CliRunner, assert_one_line_error
+from tests.integration.test_live_crash import CONFIG
+
+HOUR = 3_600_000_000_000
+T0 = 1_700_000_000 * 1_000_000_000  # 2023-11-14T22:13:20Z
+ROWS = [
+    EquityRow(T0 + 1 * HOUR, 1, 10_000.0, 10_000.0, 0.0),
+    EquityRow(T0 + 2 * HOUR, 1, 6_995.5, 10_010.5, 3_015.0),
+    EquityRow(T0 + 3 * HOUR, 1, 6_995.5, 9_980.25, 2_984.75),
+    EquityRow(T0 + 7 * HOUR, 2, 6_995.5, 10_100.0, 3_104.5),  # down for 3 hours
+    EquityRow(T0 + 8 * HOUR, 2, 6_995.5, 10_120.125, 3_124.625),
+]
+
+
+def _account(db: Path, rows: list[EquityRow]) -> LiveLedger:
+    ledger = LiveLedger(RunStore(f"sqlite:///{db}"), "rep")
+    ledger.create_account(Baseline("binance", T0 // 1_000_000, {"USDT": 10_000.0}), [])
+    ledger.insert(LiveOrder("kst-1", "sma-1", "sma", "BTC/USDT", "buy", "market", 0.1, None,
+                            "GTC", LiveStatus.FILLED, filled_quantity=0.1, average_price=30_000.0,
+                            ts_created=T0 // 1_000_000, ts_last=T0 // 1_000_000))  # fmt: skip
+    ledger.add_fills([LiveFill("t-1", "kst-1", "1", "BTC/USDT", "buy", 0.1, 30_000.0, 4.5,
+                               "USDT", "taker", (T0 + HOUR) // 1_000_000)])  # fmt: skip
+    for row in rows:
+        ledger.checkpoint("sma", equity=row)
+    return ledger
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "rep.toml"
+    path.write_text(CONFIG.replace('name = "crash"', 'name = "rep"'))
+    return path
+
+
+def test_the_report_holds_every_sessions_rows_and_the_backtests_metrics(
+    kestrel: CliRunner, tmp_path: Path, config: Path
+) -> None:
+    db, out = tmp_path / "k.db", tmp_path / "out"
+    _account(db, ROWS)
+    result = kestrel("live-report", str(config), "--db", f"sqlite:///{db}", "--out", str(out))
+    assert result.code == 0, result.err
+    assert result.out.strip() == f"live report of account rep: {out / 'report.html'}"
+    assert (out / "equity.csv").read_text() == (
+        "ts_event,cash,equity,gross_exposure\n"
+        "2023-11-14T23:13:20Z,10000.0,10000.0,0.0\n"
+        "2023-11-15T00:13:20Z,6995.5,10010.5,3015.0\n"
+        "2023-11-15T01:13:20Z,6995.5,9980.25,2984.75\n"
+        "2023-11-15T05:13:20Z,6995.5,10100.0,3104.5\n"
+        "2023-11-15T06:13:20Z,6995.5,10120.125,3124.625\n"
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    expected = compute_metrics(
+        initial_cash=10_000.0,
+        start_ns=T0,  # the account's creation (its baseline)
+        ts=np.array([r.ts_ns for r in ROWS]),
+        equity=np.array([r.equity for r in ROWS]),
+        gross_exposure=np.array([r.gross_exposure for r in ROWS]),
+        trades=[],
+        fees_paid=4.5,
+        fills=[FillRow("t-1", "sma-1", "BTC/USDT", "buy", 0.1, 30_000.0, 4.5, T0 + HOUR)],
+    )
+    expected |= dict.fromkeys([*trade_statistics([]), "open_positions", "unrealized_pnl"])
+    assert metrics == json.loads(json.dumps(expected))
+    assert (metrics["final_equity"], metrics["bars"], metrics["fees_paid"]) == (10_120.125, 5, 4.5)
+    assert metrics["total_return"] == pytest.approx(0.0120125, rel=1e-12)
+    assert metrics["num_trades"] is None  # no round trips stored: undefined, not 0
+    page = (out / "report.html").read_text()
+    assert "live account rep: 5 bars from the store (live_equity) over 2 session(s)" in page
+    island = re.search(r'data-chart="chart-equity">(.*?)</script>', page, re.S)
+    assert island is not None
+    trace = json.loads(island.group(1))["data"][0]
+    assert trace["y"] == np.round([r.equity for r in ROWS], 2).tolist()  # the chart's cents
+    assert trace["x"] == [r.ts_ns // 1_000_000 for r in ROWS]
+    # a second run replaces its own files
+    again = kestrel("live-report", str(config), "--db", f"sqlite:///{db}", "--out", str(out))
+    assert again.code == 0, again.err
+
+
+def test_bad_input_is_one_line(kestrel: CliRunner, tmp_path: Path, config: Path) -> None:
+    db = tmp_path / "k.db"
+    url = f"sqlite:///{db}"
+    unknown = kestrel("live-report", str(config), "--db", url, "--account", "nobody",
+                      "--out", str(tmp_path / "a"))  # fmt: skip
+    assert_one_line_error(unknown, "no live account 'nobody' in the store")
+    _account(db, [])
+    empty = kestrel("live-report", str(config), "--db", url, "--out", str(tmp_path / "b"))
+    assert_one_line_error(empty, "live account 'rep' has no equity rows yet")
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    refused = kestrel("live-report", str(config), "--db", url, "--out", str(foreign))
+    assert_one_line_error(refused, "holds files Kestrel did not write there (notes.txt)")
+    assert (foreign / "notes.txt").read_text() == "keep me"
