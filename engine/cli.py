@@ -29,6 +29,7 @@ from rich.table import Table
 from engine.cli_exchange import register as register_exchange_commands
 from engine.cli_keys import register as register_keys_commands
 from engine.cli_live import register as register_live_commands
+from engine.cli_live_report import register as register_live_report_command
 from engine.cli_ml import register as register_ml_commands
 from engine.cli_optimize import register as register_optimize_command
 from engine.cli_paper import register as register_paper_command
@@ -301,6 +302,7 @@ register_ml_commands(app)
 register_optimize_command(app)
 register_sweeps_commands(app)
 register_live_commands(app)
+register_live_report_command(app)
 register_keys_commands(app)
 register_warmup_command(app)
 

@@ -1,7 +1,5 @@
 """``kestrel live``: the strategy on live bars with real orders through ccxt; ``live-kill``.
 
-`register` also adds ``live-report``, a live account's report (`engine.cli_live_report`).
-
 In: a run config with ``[live] mode = "live"``, the ``--live`` flag (both are required: one
 alone refuses), the keys of the config's ``[live] exchange`` — ``$KESTREL_API_KEY`` /
 ``$KESTREL_API_SECRET``, else the OS keyring's (``kestrel keys set EXCHANGE``; never a file:
@@ -494,9 +492,6 @@ def live_kill(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``live``, ``live-kill`` and ``live-report`` to ``app``."""
-    from engine.cli_live_report import live_report
-
+    """Add ``live`` and ``live-kill`` to ``app``."""
     app.command("live")(live)
     app.command("live-kill")(live_kill)
-    app.command("live-report")(live_report)

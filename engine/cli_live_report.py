@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from engine.cli_live import AccountOption, StoreOption, account_folder, store_url
-from engine.cli_report import (
+from engine.cli_report_options import (
     BenchmarkOption,
     OpenOption,
     RiskFreeRateOption,
@@ -28,7 +28,7 @@ from engine.cli_report import (
 )
 from engine.config import load_config
 
-__all__ = ["live_report"]
+__all__ = ["live_report", "register"]
 
 
 def live_report(
@@ -73,3 +73,8 @@ def live_report(
     print(f"live report of account {name}: {page}", flush=True)
     if open_browser:
         open_page(page)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``live-report`` to ``app`` (called from `engine.cli`)."""
+    app.command("live-report")(live_report)

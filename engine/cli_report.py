@@ -15,7 +15,6 @@ import re
 import shutil
 import sys
 import time
-import webbrowser
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,14 +22,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from engine.cli_report_options import (
+    BenchmarkOption,
+    OpenOption,
+    RiskFreeRateOption,
+    SelfContainedOption,
+    load_benchmark,
+    open_page,
+)
 from engine.errors import (
-    DataError,
     KestrelError,
     QueryError,
     RunLookupError,
     UsageError,
 )
-from engine.paths import nearby_hint, project_root
+from engine.paths import project_root
 from engine.report.assets import ASSETS_DIR, INLINE, stale_temporaries
 from engine.report.ownership import check_replaceable, is_kestrel_page, is_kestrel_zip
 from engine.report.run_folder import (
@@ -42,19 +48,11 @@ from engine.report.run_folder import (
 )
 
 if TYPE_CHECKING:  # SQLAlchemy, numpy, pandas and plotly load inside the commands
-    from engine.feeds import BarFrame
     from engine.persistence import RunStore
     from engine.persistence.sweeps import SweepStore
     from engine.report.compare import RunSeries
 
-__all__ = [
-    "load_benchmark",
-    "open_page",
-    "open_store",
-    "parse_condition",
-    "project_backtests",
-    "register",
-]
+__all__ = ["open_store", "parse_condition", "project_backtests", "register"]
 
 console = Console(highlight=False, width=200)
 DbOption = Annotated[
@@ -64,22 +62,6 @@ DbOption = Annotated[
         help="SQLAlchemy URL of the run store (default: $KESTREL_DB_URL or "
         "sqlite:///<project root>/backtests/kestrel.db).",
     ),
-]
-
-SelfContainedOption = Annotated[
-    bool,
-    typer.Option(
-        "--self-contained",
-        help="Embed plotly.js in the page (4.8 MB) instead of sharing one copy in _assets/.",
-    ),
-]
-OpenOption = Annotated[bool, typer.Option("--open", help="Open the report in the default browser.")]
-BenchmarkOption = Annotated[
-    Path | None,
-    typer.Option("--benchmark", help="Bars file (CSV/Parquet) whose closes are the benchmark."),
-]
-RiskFreeRateOption = Annotated[
-    float, typer.Option("--risk-free-rate", help="Annual risk-free rate, a fraction.")
 ]
 
 
@@ -208,32 +190,6 @@ def report(
     console.print(f"report: {path}", markup=False)
     if open_browser:
         open_page(path)
-
-
-def load_benchmark(path: Path | None) -> BarFrame | None:
-    """Return the bars of ``--benchmark`` (None if not given).
-
-    Raises:
-        DataError: The file does not exist or cannot be read as bars.
-    """
-    if path is None:
-        return None
-    from engine.feeds import load_bars
-
-    if not path.is_file():
-        raise DataError(f"benchmark file {str(path)!r} does not exist{nearby_hint([path])}")
-    return load_bars(path, symbol=path.stem)
-
-
-def open_page(path: Path) -> None:
-    """Open ``path`` in the default browser, or warn on stderr that none could be."""
-    # webbrowser.open returns False (it does not raise) when no browser can be started,
-    # e.g. on a server without a desktop: say so instead of appearing to have opened it
-    if not webbrowser.open(path.resolve().as_uri()):
-        print(
-            f"warning: no web browser could be opened here; open {path.resolve()} yourself",
-            file=sys.stderr,
-        )
 
 
 def runs_list(

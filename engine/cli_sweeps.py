@@ -17,9 +17,7 @@ The sweeps' own rows are `engine.persistence.sweeps`; ranking is `engine.optimiz
 from __future__ import annotations
 
 import operator
-import sys
 import tomllib
-import webbrowser
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -34,6 +32,7 @@ from engine.cli_optimize import (
     sweep_console,
 )
 from engine.cli_report import open_store, parse_condition
+from engine.cli_report_options import open_page
 from engine.errors import QueryError, RunLookupError, did_you_mean
 from engine.paths import project_root
 
@@ -186,12 +185,8 @@ def sweeps_best(
     report = folder / "report.html"
     out.print(f"run: {run_id} in {folder}", markup=False)
     out.print(f"report: {report}", markup=False)
-    # webbrowser.open returns False (no exception) where no browser can start: say so
-    if open_browser and not webbrowser.open(report.resolve().as_uri()):
-        print(
-            f"warning: no web browser could be opened here; open {report.resolve()} yourself",
-            file=sys.stderr,
-        )
+    if open_browser:
+        open_page(report)
 
 
 def _holds(result: TrialResult, name: str, op: str, value: float) -> bool:
