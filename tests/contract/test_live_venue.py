@@ -13,6 +13,7 @@ from engine.adapters.ccxt.venue import wall_clock_ms as wall
 from engine.bus import EventBus
 from engine.clock import SimClock
 from engine.errors import ConfigError
+from engine.execution.models import PercentFeeModel
 from engine.model import (
     OrderAccepted,
     OrderFilled,
@@ -44,7 +45,7 @@ def request(number: int, side: OrderSide, quantity: float, **kw: Any) -> OrderRe
 
 
 class Rig:
-    def __init__(self, local: Any, tmp_path: Path) -> None:
+    def __init__(self, local: Any, tmp_path: Path, cash_shortfall: str = "reduce") -> None:
         client = open_trading_exchange(
             "binance", Credentials("k", SECRET), sandbox=True, local_url=local.urls["http"]
         )
@@ -57,7 +58,14 @@ class Rig:
         self.bus = EventBus()
         self.events: list[Any] = []
         self.bus.subscribe_all(self.events.append)
-        self.venue = LiveVenue(self.bus, SimClock(5), self.manager, {"BTC/USDT": BTC})
+        self.venue = LiveVenue(
+            self.bus,
+            SimClock(5),
+            self.manager,
+            {"BTC/USDT": BTC},
+            fees=PercentFeeModel(0.001),  # the local exchange's rate
+            cash_shortfall=cash_shortfall,
+        )
 
     def kinds(self) -> list[str]:
         return [type(e).__name__ for e in self.events]
@@ -108,6 +116,51 @@ def test_a_sell_is_cut_to_the_wallet_and_an_empty_wallet_is_refused(
     assert (rig.events[2].quantity, rig.events[2].leaves_quantity) == (0.00999, 0.0)
 
 
+def test_a_buy_the_wallet_cannot_pay_is_cut_to_what_it_pays(local: Any, tmp_path: Path) -> None:
+    # As a backtest's cash account does (execution.cash_shortfall = "reduce"): an all-in
+    # order sized at the last close, which the ask and the fee put over the wallet, would
+    # otherwise be refused by the exchange (InsufficientFunds) and never trade.
+    rig = Rig(local, tmp_path)
+    rig.venue.submit(request(1, OrderSide.BUY, 0.6))  # 0.6 x 18818.05 = 11,290.83 > 10,000
+    assert rig.kinds() == ["OrderModified", "OrderAccepted", "OrderFilled"]
+    # the most whole lots that 10,000 USDT pays at the ask 18818.05 with the 0.1% fee
+    assert rig.events[0].quantity == 0.53087
+    fill = rig.events[2]
+    assert (fill.quantity, fill.price, fill.leaves_quantity) == (0.53087, 18818.05, 0.0)
+    assert 0.53087 * 18818.05 * 1.001 <= 10000.0 < 0.53088 * 18818.05 * 1.001
+    free_usdt = rig.manager.exchange.balances()["USDT"][0]
+    assert free_usdt == pytest.approx(10000.0 - 0.53087 * 18818.05 * 1.001, abs=1e-6)
+
+
+def test_a_limit_buy_is_cut_at_its_limit_price(local: Any, tmp_path: Path) -> None:
+    rig = Rig(local, tmp_path)
+    limit = request(1, OrderSide.BUY, 1.0, order_type=OrderType.LIMIT, limit_price=18000.0)
+    rig.venue.submit(limit)
+    assert rig.kinds() == ["OrderModified", "OrderAccepted"]
+    assert rig.events[0].quantity == 0.555  # the most whole lots 10,000 pays at 18,000 + fee
+    assert 0.555 * 18000.0 * 1.001 <= 10000.0 < 0.55501 * 18000.0 * 1.001
+    # the local exchange locks the order's cost with its fee
+    assert local.venue.free["USDT"] == pytest.approx(10000.0 - 0.555 * 18000.0 * 1.001, abs=1e-6)
+
+
+def test_a_buy_the_wallet_cannot_pay_is_refused_with_cancel_or_an_empty_wallet(
+    local: Any, tmp_path: Path
+) -> None:
+    rig = Rig(local, tmp_path, cash_shortfall="cancel")
+    rig.venue.submit(request(1, OrderSide.BUY, 0.6))
+    assert rig.kinds() == ["OrderRejected"]
+    assert rig.events[0].reason == (
+        "insufficient cash: 0.6 BTC/USDT at 18818.05 costs 11302.12 with the fee, "
+        'the wallet has 10000.00 USDT free (execution.cash_shortfall = "cancel")'
+    )
+    rig = Rig(local, tmp_path)
+    local.venue.free["USDT"] = 0.0
+    rig.venue.submit(request(2, OrderSide.BUY, 0.01))
+    assert rig.kinds() == ["OrderRejected"]
+    assert rig.events[0].reason.startswith("insufficient cash: 0.01 BTC/USDT at 18818.05 costs")
+    assert local.venue.orders == {}
+
+
 def test_unsupported_orders_and_modifications_are_refused(local: Any, tmp_path: Path) -> None:
     rig = Rig(local, tmp_path)
     stop = request(1, OrderSide.BUY, 0.01, order_type=OrderType.STOP, stop_price=19000.0)
@@ -126,11 +179,22 @@ def test_unsupported_orders_and_modifications_are_refused(local: Any, tmp_path: 
     assert local.venue.orders == {}
 
 
+class PlentyOfCash:
+    """An exchange whose wallet pays for any buy (the canned fills below are the test)."""
+
+    def balances(self) -> dict[str, tuple[float, float]]:
+        return {"USDT": (1e9, 1e9)}
+
+    def ask_price(self, symbol: str, quantity: float) -> float:
+        return 20000.0
+
+
 class CannedManager:
     """Answers submit with fixed updates (a fill whose fee is in the base asset)."""
 
     def __init__(self, updates: list[Update]) -> None:
         self.updates = updates
+        self.exchange: Any = PlentyOfCash()
 
     def submit(self, order_id: str, strategy_id: str, spec: Any) -> list[Update]:
         return self.updates

@@ -312,6 +312,25 @@ class CcxtExchange:
             if amount
         }
 
+    def ask_price(self, symbol: str, quantity: float) -> float | None:
+        """Return the price a market buy of ``quantity`` would reach in the book now.
+
+        The worst ask level the quantity takes (the last level read when the book's top
+        20 levels hold less); None when the book has no asks.
+        """
+        book = self.read(
+            f"fetching the {symbol} order book",
+            lambda: self.exchange.fetch_order_book(symbol, limit=20),
+        )
+        price: float | None = None
+        taken = 0.0
+        for level in book.get("asks") or []:
+            price = float(level[0])
+            taken += float(level[1])
+            if taken >= quantity:
+                break
+        return price
+
     def open_orders(self, symbol: str) -> list[ExchangeOrder]:
         """Return the open orders of ``symbol``."""
         rows = self.read(

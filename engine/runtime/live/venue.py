@@ -18,6 +18,19 @@ What differs from the simulated broker, on purpose:
 * A sell is never larger than the wallet's free base asset: a larger one is cut to the free
   amount (floored to the lot; `OrderModified` tells the kernel) or rejected if nothing is
   left, so fees that ate into a position never leave an unsellable remainder.
+* A buy is never larger than the wallet's free quote asset pays, with the fee the run's fee
+  model charges, as a backtest's cash account (`engine.execution.caps.affordable_quantity`,
+  the same function): at its limit price for a limit order, and for a market order at the
+  price it would reach in the exchange's order book when sent (the worst ask level its
+  quantity takes; `CcxtExchange.ask_price`). Under ``execution.cash_shortfall = "reduce"``
+  (the default) a larger buy is cut to whole lots it pays (`OrderModified`), under
+  ``"cancel"`` it is rejected, and one that pays for nothing is rejected either way.
+  Without this, an all-in order sized at the last close (``order_target_percent(s, 1.0)``)
+  costs more than the wallet once the fee (or a higher ask) is added, the exchange refuses
+  it (InsufficientFunds) and the strategy never trades live while it trades in a backtest.
+  The book can still move between the look and the fill: the exchange then refuses the
+  order and the strategy hears why. The reserve is conservative where the exchange takes
+  its fee from the asset bought (Binance's default), not from the quote.
 * A fee charged in the base asset reduces the position, on buys and sells alike: the fill
   carries what the wallet's base moved by (a buy's quantity less the fee, a sell's plus
   the fee) and the fee valued in quote (fee x price), so cash moves by the gross notional;
@@ -42,6 +55,8 @@ from engine.adapters.ccxt.venue import OrderSpec
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.errors import ConfigError
+from engine.execution.caps import affordable_quantity
+from engine.execution.models import FeeModel, PercentFeeModel
 from engine.model import (
     Bar,
     Instrument,
@@ -90,12 +105,21 @@ class LiveVenue:
         clock: Clock,
         manager: OrderManager,
         instruments: Mapping[str, Instrument],
+        *,
+        fees: FeeModel | None = None,
+        cash_shortfall: str = "reduce",
     ) -> None:
-        """Publish on ``bus`` at ``clock``'s time; send through ``manager``."""
+        """Publish on ``bus`` at ``clock``'s time; send through ``manager``.
+
+        ``fees`` (the run's fee model; None: no fee) and ``cash_shortfall`` (``"reduce"``
+        or ``"cancel"``) decide how a buy the wallet cannot pay is cut or refused.
+        """
         self._bus = bus
         self._clock = clock
         self._manager = manager
         self._instruments = instruments
+        self._fees: FeeModel = fees if fees is not None else PercentFeeModel(0.0)
+        self._cash_shortfall = cash_shortfall
         self.working: set[str] = set()  # engine order ids open at the exchange
         self._orders: dict[str, OrderRequested] = {}
         self._quantity: dict[str, float] = {}  # what the kernel holds as the order's quantity
@@ -119,6 +143,13 @@ class LiveVenue:
             if quantity <= 0:
                 base = order.symbol.partition("/")[0]
                 self._reject(order, f"the wallet holds no {base} to sell", now)
+                return
+            if quantity < order.quantity:
+                self._modify(order, quantity, now)
+        else:
+            quantity, short = self._payable(order)
+            if short:
+                self._reject(order, short, now)
                 return
             if quantity < order.quantity:
                 self._modify(order, quantity, now)
@@ -196,6 +227,39 @@ class LiveVenue:
             return order.quantity
         lot = self._instruments[order.symbol].lot_size
         return round(math.floor(free / lot + 1e-9) * lot, 12)
+
+    def _payable(self, order: OrderRequested) -> tuple[float, str]:
+        """Return the part of a buy the wallet's free quote pays, or 0 and why it is refused.
+
+        See the module docstring: the backtest's cash-account cap, at the limit price or
+        at the ask the market order would reach in the book now.
+        """
+        instrument = self._instruments[order.symbol]
+        exchange = self._manager.exchange
+        if order.order_type is OrderType.LIMIT and order.limit_price is not None:
+            price: float | None = order.limit_price
+        else:
+            price = exchange.ask_price(order.symbol, order.quantity)
+        if price is None:
+            return order.quantity, ""  # no asks to price it: the exchange decides
+        quote = instrument.quote_currency
+        free = exchange.balances().get(quote, (0.0, 0.0))[0]
+        # the taker rate: a limit buy may fill at once, and the reserve should cover it
+        affordable = affordable_quantity(
+            instrument, self._fees, order.quantity, price, "taker", cash=free, position=0.0
+        )
+        if affordable >= order.quantity:
+            return order.quantity, ""
+        if affordable > 0 and self._cash_shortfall == "reduce":
+            return affordable, ""
+        cost = order.quantity * price + self._fees.fee(order.quantity, price, "taker")
+        reason = (
+            f"insufficient cash: {order.quantity:.10g} {order.symbol} at {price:.10g} costs "
+            f"{cost:.2f} with the fee, the wallet has {free:.2f} {quote} free"
+        )
+        if affordable > 0:
+            reason += ' (execution.cash_shortfall = "cancel")'
+        return 0.0, reason
 
     def _reject(self, order: OrderRequested, reason: str, now: int) -> None:
         event = OrderRejected(order.order_id, order.strategy_id, order.symbol, reason, now, now)
@@ -303,6 +367,13 @@ def live_mode(manager: OrderManager) -> RunMode:
     """Return the node's run mode whose venue sends orders through ``manager``."""
 
     def venue(parts: VenueParts) -> LiveVenue:
-        return LiveVenue(parts.bus, parts.clock, manager, parts.instruments)
+        return LiveVenue(
+            parts.bus,
+            parts.clock,
+            manager,
+            parts.instruments,
+            fees=parts.fee_model,
+            cash_shortfall=parts.settings.cash_shortfall,
+        )
 
     return RunMode("live", streaming=True, snapshots=True, venue=venue)
