@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from engine.model import Bar, OrderSide, OrderType
+from engine.model import OrderSide, OrderType
 from engine.runtime.live.kill import flatten_and_halt
 from tests.contract.conftest import BTC, btc_rows
 from tests.contract.test_live_venue import Rig, request
@@ -109,8 +109,7 @@ def test_a_stop_the_market_is_through_is_sent_as_its_order_or_refused(
     assert "Stop price would trigger immediately" in rig.events[0].reason
     # the last close the node saw is through it: sent as a market order, as the backtest
     # triggers it at the next open
-    seen = Bar("BTC/USDT", 1, 2, 18830.0, 18840.0, 18790.0, 18800.0, 1.0, 3_600 * 10**9)
-    rig.venue.process_bar(seen)
+    rig.venue.prices = {"BTC/USDT": 18800.0}  # the kernel's cache: the last close
     rig.venue.submit(stop(3, OrderSide.SELL, 0.01, 18850.0))
     assert rig.kinds() == ["OrderRejected", "OrderAccepted", "OrderFilled"]
     assert local.venue.orders[len(local.venue.orders)].type == "MARKET"

@@ -113,8 +113,10 @@ class LiveVenue:
         clock: Clock,
         manager: OrderManager,
         instruments: Mapping[str, Instrument],
+        prices: Mapping[str, float] | None = None,
     ) -> None:
-        """Publish on ``bus`` at ``clock``'s time; send through ``manager``."""
+        """Publish on ``bus`` at ``clock``'s time; send through ``manager``; ``prices``: the
+        last price the node saw per symbol (the kernel's cache; where a stop stands)."""
         self._bus = bus
         self._clock = clock
         self._manager = manager
@@ -123,7 +125,7 @@ class LiveVenue:
         self._orders: dict[str, OrderRequested] = {}
         self._quantity: dict[str, float] = {}  # what the kernel holds as the order's quantity
         self._filled: dict[str, float] = {}
-        self._last: dict[str, float] = {}  # symbol -> the last price the node saw
+        self.prices: Mapping[str, float] = prices if prices is not None else {}
 
     # -- commands -------------------------------------------------------------------------
 
@@ -188,12 +190,10 @@ class LiveVenue:
 
     def process_bar(self, bar: Bar) -> None:
         """Read the working orders' fills before strategies see ``bar``."""
-        self._last[bar.symbol] = bar.close
         self.poll()
 
     def process_trade(self, tick: TradeTick) -> None:
         """Read the working orders' fills before strategies see ``tick``."""
-        self._last[tick.symbol] = tick.price
         self.poll()
 
     def process_quote(self, quote: QuoteTick) -> None:
@@ -222,8 +222,8 @@ class LiveVenue:
         stop = order.stop_price
         if order.order_type not in (OrderType.STOP, OrderType.STOP_LIMIT) or stop is None:
             return None
-        last = self._last.get(order.symbol)
-        if last is None:
+        last = self.prices.get(order.symbol)
+        if last is None or not math.isfinite(last):
             return stop
         through = last >= stop if order.side is OrderSide.BUY else last <= stop
         return None if through else stop
@@ -342,6 +342,6 @@ def live_mode(manager: OrderManager) -> RunMode:
     """Return the node's run mode whose venue sends orders through ``manager``."""
 
     def venue(parts: VenueParts) -> LiveVenue:
-        return LiveVenue(parts.bus, parts.clock, manager, parts.instruments)
+        return LiveVenue(parts.bus, parts.clock, manager, parts.instruments, parts.prices)
 
     return RunMode("live", streaming=True, snapshots=True, venue=venue)
