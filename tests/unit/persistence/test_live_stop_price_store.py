@@ -14,6 +14,16 @@ from engine.runtime.live.ledger import LiveOrder, LiveStatus
 from tests.unit.persistence.test_live_strategy_state import _url
 
 
+def reopened(store: RunStore, url: str, version: int, *undo: str) -> RunStore:
+    """Take ``store`` back to schema ``version`` (run the ``undo`` DDL), open it again."""
+    with store.engine.begin() as conn:
+        for statement in undo:
+            conn.execute(text(statement))
+        conn.execute(schema_module.schema_version.update().values(version=version))
+    store.engine.dispose()
+    return RunStore(url)
+
+
 def _order(client_id: str, stop_price: float | None) -> LiveOrder:
     return LiveOrder(client_id, "s-000001", "s", "BTC/USDT", "sell", "limit", 0.01, 18_000.0,
                      "GTC", LiveStatus.OPEN, stop_price=stop_price)  # fmt: skip
@@ -26,11 +36,7 @@ def test_a_version_9_store_gains_the_column_keeping_its_orders(
     url = _url(backend, tmp_path, request)
     store = RunStore(url)
     LiveLedger(store, "acct").insert(_order("kst-old", None))
-    with store.engine.begin() as conn:  # back to what version 9 created
-        conn.execute(text("ALTER TABLE live_orders DROP COLUMN stop_price"))
-        conn.execute(schema_module.schema_version.update().values(version=9))
-    store.engine.dispose()
-    upgraded = RunStore(url)
+    upgraded = reopened(store, url, 9, "ALTER TABLE live_orders DROP COLUMN stop_price")
     with upgraded.engine.connect() as conn:
         assert conn.execute(select(schema_module.schema_version.c.version)).scalar() == 10
         columns = {c["name"] for c in inspect(conn).get_columns("live_orders")}
