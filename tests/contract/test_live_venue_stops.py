@@ -115,3 +115,19 @@ def test_a_stop_the_market_is_through_is_sent_as_its_order_or_refused(
     assert local.venue.orders[len(local.venue.orders)].type == "MARKET"
     rig.venue.submit(request(4, OrderSide.SELL, 0.01, order_type=OrderType.STOP))
     assert rig.events[-1].reason == "a stop order needs a stop price"
+
+
+def test_a_stop_price_ccxt_refuses_is_rejected_with_its_reason(
+    local: Any, tmp_path: Path
+) -> None:
+    rig = Rig(local, tmp_path)
+    # ccxt refuses a stop price under the tick before sending (a stop with none cannot be
+    # expressed through it: the exchange's -1102 is tested on the local exchange directly)
+    rig.venue.submit(stop(1, OrderSide.BUY, 0.01, 0.0))
+    assert rig.kinds() == ["OrderRejected"]
+    assert rig.events[0].reason == (
+        "InvalidOrder: binance price of BTC/USDT must be greater than minimum price "
+        "precision of 0.01"
+    )
+    assert rig.manager.ledger.orders()[0].status.final
+    assert local.venue.orders == {}
