@@ -117,9 +117,7 @@ def test_a_stop_the_market_is_through_is_sent_as_its_order_or_refused(
     assert rig.events[-1].reason == "a stop order needs a stop price"
 
 
-def test_a_stop_price_ccxt_refuses_is_rejected_with_its_reason(
-    local: Any, tmp_path: Path
-) -> None:
+def test_a_stop_price_ccxt_refuses_is_rejected_with_its_reason(local: Any, tmp_path: Path) -> None:
     rig = Rig(local, tmp_path)
     # ccxt refuses a stop price under the tick before sending (a stop with none cannot be
     # expressed through it: the exchange's -1102 is tested on the local exchange directly)
