@@ -68,8 +68,9 @@ What this version does not do yet (README "Live trading"): restore the strategy 
 own attributes unless it implements ``on_save`` / ``on_load`` (``on_start`` runs afresh;
 the portfolio, the orders, the timers' schedule, the equity curve and, through the
 warm-up, the indicators come back), fire what fell while it was down (bars, timer
-occurrences), round trips in the live report (fills only), exchange-side stop and trailing
-orders, derivatives positions, and the user-data stream
+occurrences), round trips in the live report (fills only), exchange-side trailing stops
+(stop-market and stop-limit orders are sent: `engine.runtime.live.venue`), derivatives
+positions, and the user-data stream
 of exchanges other than Binance spot is untested (it needs ccxt.pro's ``watch_orders``;
 the subscription step is Binance's websocket API).
 """

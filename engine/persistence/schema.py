@@ -33,8 +33,10 @@ out-of-sample metrics, efficiency and stability; the curve stays in its artifact
 returned, one row per account and strategy id: `engine.runtime.live.ledger`). 9 adds
 ``live_timers`` (the phase of a live strategy's recurring timers, so a restart keeps their
 schedule: `engine.runtime.live.timers`) and ``live_equity`` (a live account's equity after
-each bar, appended across restarts: `engine.runtime.live.checkpoint`).
-Migrations only create tables. A later release appends a function to
+each bar, appended across restarts: `engine.runtime.live.checkpoint`). 10 adds
+``live_orders.stop_price`` (an exchange-side stop's trigger price, so a restarted node
+adopts its stop orders as stops; NULL for the rows before, which were never stops).
+Migrations only create tables or add nullable columns. A later release appends a function to
 `MIGRATIONS`; stored runs are kept.
 
 Why not Alembic: migrations here must run inside the same locked transaction that creates
@@ -370,6 +372,7 @@ live_orders = Table(
     Column("ts_created", BigInteger, nullable=False),
     Column("ts_last", BigInteger, nullable=False),
     Column("reason", Text, nullable=False),
+    Column("stop_price", Float),
 )
 # The exchange's fills of an account's orders, keyed by the exchange's trade id (writing one
 # twice is a no-op); ``fee`` is in ``fee_asset``.
@@ -493,6 +496,11 @@ def _v9_live_timers_equity(conn: Connection) -> None:
     live_equity.create(conn, checkfirst=True)
 
 
+def _v10_live_stop_price(conn: Connection) -> None:
+    if "stop_price" not in {c["name"] for c in inspect(conn).get_columns("live_orders")}:
+        conn.execute(text("ALTER TABLE live_orders ADD COLUMN stop_price FLOAT"))
+
+
 #: ``MIGRATIONS[k]`` upgrades a store from version ``k + 1`` to ``k + 2``.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v2_status_writer_params,
@@ -503,6 +511,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v7_sweep_runs_walkforwards,
     _v8_live_strategy_state,
     _v9_live_timers_equity,
+    _v10_live_stop_price,
 )
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 

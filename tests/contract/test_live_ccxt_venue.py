@@ -74,6 +74,23 @@ def test_create_fetch_and_cancel_by_client_id(local: Any) -> None:
     assert failed.value.verdict.action is Action.NOT_FOUND
 
 
+def test_stops_are_sent_as_stop_loss_types_and_read_back_with_their_stop(local: Any) -> None:
+    venue = make_venue(local)
+    venue.load()
+    stop = venue.create(OrderSpec("kst-s", "BTC/USDT", "buy", "market", 0.01, stop_price=19000.0))
+    limit = OrderSpec("kst-sl", "BTC/USDT", "buy", "limit", 0.01, 19010.0, stop_price=19000.0)
+    venue.create(limit)
+    assert [(o.client_id, o.order_type, o.price, o.stop_price, o.status) for o in
+            venue.open_orders("BTC/USDT")] == [
+        ("kst-s", "market", None, 19000.0, "open"),
+        ("kst-sl", "limit", 19010.0, 19000.0, "open"),
+    ]  # fmt: skip
+    assert stop.stop_price == 19000.0
+    assert [o.type for o in local.venue.orders.values()] == ["STOP_LOSS", "STOP_LOSS_LIMIT"]
+    assert venue.fetch("kst-sl", "BTC/USDT").stop_price == 19000.0
+    assert venue.cancel("kst-s", "BTC/USDT").status == "canceled"
+
+
 def test_market_fill_is_read_back_as_a_trade(local: Any) -> None:
     venue = make_venue(local)
     venue.load()

@@ -21,7 +21,7 @@ from engine.adapters.ccxt.venue import CcxtExchange, Credentials, open_trading_e
 from engine.adapters.ccxt.venue import wall_clock_ms as wall
 from engine.clock import SimClock
 from engine.config import parse_config
-from engine.model import Bar, OrderFilled, OrderStatus
+from engine.model import Bar, OrderFilled, OrderSide, OrderStatus, OrderType
 from engine.persistence import RunStore
 from engine.runtime.live import LiveLedger, LiveOrder, LiveStatus, OrderManager, client_order_id
 from engine.runtime.live.reconcile import reconcile
@@ -317,4 +317,38 @@ def test_another_strategys_order_found_filled_after_the_restart_counts_in_the_po
     portfolio = second.node.kernel.portfolio
     assert portfolio.position_quantity("BTC/USDT") == pytest.approx(0.01)
     assert portfolio.position_quantity("BTC/USDT") == pytest.approx(wallet(local, "BTC"))
+    assert portfolio.cash == pytest.approx(wallet(local, "USDT"))
+
+
+def test_an_untriggered_stop_is_adopted_as_a_stop_and_triggers_after_the_restart(
+    local: Any, store: RunStore
+) -> None:
+    def enter_with_a_stop(ctx: Context) -> None:
+        ctx.buy("BTC/USDT", 0.01)  # fills at row 100's open, 18818.05
+        ctx.sell("BTC/USDT", 0.01, stop_price=18810.0)
+
+    first = start(local, store, [enter_with_a_stop])
+    first.node.on_event(bar(99))
+    assert first.venue.working == {"s-000002"}
+    assert local.venue.orders[2].type == "STOP_LOSS"
+    # the node dies; the stop waits at the exchange
+    second = start(local, store, [])
+    assert second.restored.adopted == ["s-000002"]
+    order = second.orders()["s-000002"]
+    assert (order.order_type, order.stop_price, order.status, order.quantity) == (
+        OrderType.STOP,
+        18810.0,
+        OrderStatus.ACCEPTED,
+        0.01,
+    )
+    assert second.venue.working == {"s-000002"}
+    local.advance(1)  # row 100 closes: its low 18800 triggers the stop at 18810
+    second.node.on_event(bar(100))
+    assert [(f.order_id, f.side, f.quantity, f.price) for f in second.strategy.fills] == [
+        ("s-000002", OrderSide.SELL, 0.01, 18810.0)
+    ]
+    assert order.status is OrderStatus.FILLED
+    portfolio = second.node.kernel.portfolio
+    assert portfolio.position_quantity("BTC/USDT") == pytest.approx(0.0)
+    assert portfolio.cash == pytest.approx(10_000.0 - 188.1805 * 1.001 + 188.1 * 0.999)
     assert portfolio.cash == pytest.approx(wallet(local, "USDT"))

@@ -56,14 +56,15 @@ def rest_reads(rig: Rig) -> list[str]:
     return calls
 
 
-def fill_on_the_stream(local: Any, rig: Rig) -> list[OrderEvent]:
-    """Rest the limit buy, let row 100's close fill it; return what the stream pushed."""
+def fill_on_the_stream(local: Any, rig: Rig, spec: OrderSpec = LIMIT) -> list[OrderEvent]:
+    """Rest ``spec`` (the limit buy), let row 100's close fill it; return what the stream
+    pushed."""
 
     async def scenario() -> list[OrderEvent]:
         stream = user_stream(local)
         try:
             await stream.subscribe()
-            assert [u.kind for u in rig.manager.submit("s-000001", "s", LIMIT)] == ["accepted"]
+            assert [u.kind for u in rig.manager.submit("s-000001", "s", spec)] == ["accepted"]
             await asyncio.to_thread(local.advance, 1)
             events: list[OrderEvent] = []
             while not any(e.order.status == "closed" for e in events):
@@ -96,6 +97,21 @@ def test_a_fill_pushed_on_the_stream_is_recorded_from_it_and_counted_once(
     assert rig.manager.refresh_open() == []
     assert [u for e in events for u in rig.manager.apply(e.order, e.trades)] == []
     assert [f.trade_id for f in rig.ledger.fills()] == [str(trade["id"])]
+
+
+def test_a_stop_waits_on_the_stream_then_its_fill_is_pushed(local: Any, store: RunStore) -> None:
+    rig = Rig(local, store)
+    stop = OrderSpec("", "BTC/USDT", "buy", "market", 0.01, stop_price=18900.0)
+    events = fill_on_the_stream(local, rig, stop)  # row 100's high 18932 triggers it
+    assert {e.order.stop_price for e in events} == {18900.0}  # every report carries it
+    assert (events[-1].order.status, events[-1].order.order_type) == ("closed", "market")
+    updates = [u for e in events for u in rig.manager.apply(e.order, e.trades)]
+    assert [u.kind for u in updates] == ["filled"]
+    fill = updates[0].fill
+    assert fill is not None
+    assert (fill.quantity, fill.price, fill.liquidity) == (0.01, 18900.0, "taker")
+    record = rig.ledger.get(client_order_id("acct", "s-000001"))
+    assert (record.status, record.stop_price) == (LiveStatus.FILLED, 18900.0)
 
 
 def test_a_fill_read_over_rest_first_is_not_counted_again_from_the_stream(

@@ -163,14 +163,15 @@ def test_a_buy_the_wallet_cannot_pay_is_refused_with_cancel_or_an_empty_wallet(
 
 def test_unsupported_orders_and_modifications_are_refused(local: Any, tmp_path: Path) -> None:
     rig = Rig(local, tmp_path)
-    stop = request(1, OrderSide.BUY, 0.01, order_type=OrderType.STOP, stop_price=19000.0)
-    rig.venue.submit(stop)
+    trailing = request(1, OrderSide.BUY, 0.01, order_type=OrderType.TRAILING_STOP,
+                       trailing_offset=50.0)  # fmt: skip
+    rig.venue.submit(trailing)
     day = request(2, OrderSide.BUY, 0.01, time_in_force=TimeInForce.DAY)
     rig.venue.submit(day)
     rig.venue.submit(request(3, OrderSide.BUY, 0.01, reduce_only=True))
     assert [type(e) for e in rig.events] == [OrderRejected] * 3
     assert "reduce-only buy has nothing to reduce" in rig.events[2].reason
-    assert "market and limit orders only, not stop" in rig.events[0].reason
+    assert "stop-limit orders only, not trailing_stop" in rig.events[0].reason
     assert "not day" in rig.events[1].reason
     rig.venue.modify("s-000001", 0.02, None, None)
     assert isinstance(rig.events[-1], OrderModifyRejected)

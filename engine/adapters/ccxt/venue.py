@@ -101,7 +101,11 @@ def open_trading_exchange(
 
 @dataclass(frozen=True)
 class OrderSpec:
-    """An order as sent: ``side`` buy/sell, ``order_type`` market/limit, ``tif`` GTC/IOC/FOK."""
+    """An order as sent: ``side`` buy/sell, ``order_type`` market/limit, ``tif`` GTC/IOC/FOK.
+
+    ``stop_price`` makes it a stop: a market becomes a stop-market, a limit a stop-limit,
+    sent as Binance's STOP_LOSS / STOP_LOSS_LIMIT (see `CcxtExchange.create`).
+    """
 
     client_id: str
     symbol: str
@@ -110,11 +114,16 @@ class OrderSpec:
     quantity: float
     price: float | None = None
     tif: str = "GTC"
+    stop_price: float | None = None
 
 
 @dataclass(frozen=True)
 class ExchangeOrder:
-    """An order as the exchange reports it (ccxt's unified status: open/closed/canceled/...)."""
+    """An order as the exchange reports it (ccxt's unified status: open/closed/canceled/...).
+
+    ``order_type`` is ccxt's unified one (a spot STOP_LOSS is ``market``, a STOP_LOSS_LIMIT
+    ``limit``); ``stop_price`` is set for stop orders (ccxt's ``triggerPrice``).
+    """
 
     client_id: str
     exchange_id: str
@@ -127,6 +136,7 @@ class ExchangeOrder:
     filled: float
     average: float | None
     ts_ms: int
+    stop_price: float | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +180,7 @@ def parse_order(raw: Mapping[str, Any]) -> ExchangeOrder:
         filled=float(raw.get("filled") or 0.0),
         average=float(raw["average"]) if raw.get("average") else None,
         ts_ms=int(raw.get("lastUpdateTimestamp") or raw.get("timestamp") or 0),
+        stop_price=float(trigger) if (trigger := raw.get("triggerPrice")) else None,
     )
 
 
@@ -353,10 +364,21 @@ class CcxtExchange:
     # -- order calls (the caller decides on failure) --------------------------------------
 
     def create(self, spec: OrderSpec) -> ExchangeOrder:
-        """Send ``spec`` with its client id; raise `OrderCallFailed` if no answer says how."""
+        """Send ``spec`` with its client id; raise `OrderCallFailed` if no answer says how.
+
+        A stop goes as ccxt's unified ``stopLossPrice``, which binance's ``create_order``
+        sends (spot) as type STOP_LOSS for a market and STOP_LOSS_LIMIT for a limit, with
+        ``stopPrice``. STOP_LOSS is the type whose trigger is the engine's stop: a sell
+        triggers when the price falls to the stop, a buy when it rises to it, wherever
+        the market is (TAKE_PROFIT triggers the other way round: the engine has no such
+        order). A stop the market is already through is refused by Binance (-2010 "Stop
+        price would trigger immediately.").
+        """
         params: dict[str, Any] = {"clientOrderId": spec.client_id}
         if spec.order_type == "limit":
             params["timeInForce"] = spec.tif
+        if spec.stop_price is not None:
+            params["stopLossPrice"] = spec.stop_price
 
         def send() -> Any:
             return self.exchange.create_order(

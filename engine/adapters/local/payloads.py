@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.adapters.local.replay import Kline, Market
-from engine.adapters.local.venue import fmt, split_symbol
+from engine.adapters.local.venue import STOP_TYPES, fmt, split_symbol
 from engine.feeds import format_timeframe
 from engine.model import Instrument
 
@@ -52,7 +52,7 @@ def exchange_info(instruments: dict[str, Instrument], server_ms: int) -> dict[st
                 "quoteAssetPrecision": 8,
                 "baseCommissionPrecision": 8,
                 "quoteCommissionPrecision": 8,
-                "orderTypes": ["LIMIT", "MARKET"],
+                "orderTypes": ["LIMIT", "MARKET", *STOP_TYPES],
                 "icebergAllowed": False,
                 "ocoAllowed": False,
                 "otoAllowed": False,

@@ -14,6 +14,19 @@ Fill rules (the same as the backtest's bar matching, `engine.execution.matching`
   closes (a maker) — the replay knows the range only then. The prices are the backtest's;
   the backtest stamps both at the bar's close. IOC/FOK limits that do not fill at once
   expire.
+* STOP_LOSS / TAKE_PROFIT (and their ``_LIMIT`` forms) need ``stopPrice`` (-1102 without it,
+  -1013 PRICE_FILTER off the tick). Binance's trigger directions: STOP_LOSS triggers a sell
+  when the price falls to ``stopPrice`` and a buy when it rises to it; TAKE_PROFIT the other
+  way round. One already triggered by the market price at placement is refused as Binance
+  does (-2010 ``Stop price would trigger immediately.``). An untriggered stop is NEW and not
+  working (``isWorking`` false) but its funds are locked at placement, as on Binance (a
+  buy's at its limit, or at ``stopPrice`` for a stop-market). It triggers as the backtest's
+  stops do (`engine.execution.matching.stop_reached`): a bar opening beyond ``stopPrice``
+  triggers it at the open, as soon as the bar opens; a bar trading through it triggers it
+  at ``stopPrice`` when the bar closes. A triggered stop-market fills at that price as a
+  taker (no slippage: the open on a gap, else ``stopPrice``); a triggered stop-limit fills
+  there as a taker if its limit is marketable at that price, else it rests as a limit from
+  the next bar on (the backtest's rule).
 * Fees: ``fee_rate`` of the notional, charged in the quote asset on both sides (Binance
   charges the received asset; one asset keeps the arithmetic equal to the backtest's).
 * Balances: a buy needs ``quantity * price * (1 + fee_rate)`` free quote (a resting buy
@@ -33,10 +46,14 @@ from typing import Any
 
 from engine.adapters.local.faults import Faults
 from engine.adapters.local.replay import Kline, Replay
-from engine.execution.matching import limit_reached
-from engine.model import Instrument, OrderSide
+from engine.execution.matching import limit_reached, stop_reached
+from engine.model import Bar, Instrument, OrderSide
 
-__all__ = ["BinanceError", "Order", "Venue", "split_symbol"]
+__all__ = ["STOP_TYPES", "BinanceError", "Order", "Venue", "split_symbol"]
+
+#: Binance's spot stop order types the local exchange takes.
+STOP_TYPES = ("STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT")
+_ORDER_TYPES = ("MARKET", "LIMIT", *STOP_TYPES)
 
 
 class BinanceError(Exception):
@@ -64,6 +81,29 @@ def _off_grid(value: float, step: float) -> bool:
     return abs(round(value / step) * step - value) > step * 1e-6
 
 
+def _stop_price(params: dict[str, str]) -> float:
+    """Return a stop order's ``stopPrice`` or raise -1102 as Binance does without one."""
+    try:
+        stop = float(params["stopPrice"])
+    except (KeyError, ValueError):
+        stop = math.nan
+    if not (math.isfinite(stop) and stop > 0):
+        raise BinanceError(
+            400,
+            -1102,
+            "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed.",
+        )
+    return stop
+
+
+def _triggers(kind: str, side: str, stop: float, price: float) -> bool:
+    """True if ``price`` triggers a ``kind`` stop of ``side`` at ``stop`` (Binance's rules)."""
+    upward = side == "BUY"  # STOP_LOSS: a buy triggers at or above the stop, a sell at or below
+    if kind.startswith("TAKE_PROFIT"):
+        upward = not upward
+    return price >= stop if upward else price <= stop
+
+
 @dataclass
 class Order:
     """One order's state, in Binance's vocabulary."""
@@ -72,7 +112,7 @@ class Order:
     client_id: str
     symbol: str
     side: str  # BUY / SELL
-    type: str  # MARKET / LIMIT
+    type: str  # MARKET / LIMIT / STOP_LOSS[_LIMIT] / TAKE_PROFIT[_LIMIT]
     time_in_force: str
     price: float
     quantity: float
@@ -83,12 +123,24 @@ class Order:
     update_ms: int = 0
     locked: float = 0.0
     partial_fraction: float = 1.0
+    stop_price: float = 0.0  # 0 for market and limit orders, as Binance shows them
+    armed_ms: int = 0  # a stop: 0 until triggered, then when it acts as its base order
     fills: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def open(self) -> bool:
         """True while the order can still fill."""
         return self.status in ("NEW", "PARTIALLY_FILLED")
+
+    @property
+    def waiting(self) -> bool:
+        """True for a stop not triggered yet."""
+        return self.type in STOP_TYPES and not self.armed_ms
+
+    @property
+    def as_limit(self) -> bool:
+        """True for a limit, or a stop-limit triggered (it then rests as a limit)."""
+        return self.type == "LIMIT" or (self.type.endswith("_LIMIT") and not self.waiting)
 
     def as_json(self) -> dict[str, Any]:
         """Return the order as Binance's GET /api/v3/order answers it."""
@@ -105,12 +157,12 @@ class Order:
             "timeInForce": self.time_in_force,
             "type": self.type,
             "side": self.side,
-            "stopPrice": fmt(0.0),
+            "stopPrice": fmt(self.stop_price),
             "icebergQty": fmt(0.0),
             "time": self.time_ms,
             "updateTime": self.update_ms or self.time_ms,
-            "isWorking": True,
-            "workingTime": self.time_ms,
+            "isWorking": not self.waiting,
+            "workingTime": -1 if self.waiting else (self.armed_ms or self.time_ms),
             "origQuoteOrderQty": fmt(0.0),
             "selfTradePreventionMode": "NONE",
         }
@@ -177,24 +229,30 @@ class Venue:
         kind = params.get("type", "")
         if side not in ("BUY", "SELL"):
             raise BinanceError(400, -1102, "Mandatory parameter 'side' was not sent or invalid.")
-        if kind not in ("MARKET", "LIMIT"):
+        if kind not in _ORDER_TYPES:
             raise BinanceError(400, -1116, "Invalid orderType.")
         client_id = params.get("newClientOrderId") or f"local-{len(self.orders) + 1}"
         if client_id in self.by_client:
             raise BinanceError(400, -2010, "Duplicate order sent.")
         if self.faults.take_reject():
             raise BinanceError(400, -2010, "Order was rejected (injected fault).")
+        limit_kind = kind == "LIMIT" or kind.endswith("_LIMIT")
         try:
             quantity = float(params.get("quantity", "nan"))
-            price = float(params["price"]) if kind == "LIMIT" else 0.0
+            price = float(params["price"]) if limit_kind else 0.0
         except (KeyError, ValueError):
             raise BinanceError(400, -1102, "Mandatory parameter was not sent or invalid.") from None
+        stop = _stop_price(params) if kind in STOP_TYPES else 0.0
         if not (math.isfinite(quantity) and quantity > 0):
             raise BinanceError(400, -1013, "Invalid quantity.")
         market = self.replay.markets[instrument.symbol]
         now = self.replay.now_ms
-        reference = price if kind == "LIMIT" else (market.price(now) or 0.0)
-        self._check_filters(instrument, kind, price, quantity, reference)
+        reference = price if limit_kind else (stop or market.price(now) or 0.0)
+        prices = [p for p, has in ((price, limit_kind), (stop, kind in STOP_TYPES)) if has]
+        self._check_filters(instrument, prices, quantity, reference)
+        current = market.price(now)
+        if stop and current is not None and _triggers(kind, side, stop, current):
+            raise BinanceError(400, -2010, "Stop price would trigger immediately.")
         base, quote = split_symbol(instrument)
         if side == "BUY":
             need_asset, need = quote, quantity * reference * (1.0 + self.fee_rate)
@@ -208,18 +266,20 @@ class Venue:
             symbol=instrument.symbol,
             side=side,
             type=kind,
-            time_in_force=params.get("timeInForce", "GTC") if kind == "LIMIT" else "GTC",
+            time_in_force=params.get("timeInForce", "GTC") if limit_kind else "GTC",
             price=price,
             quantity=quantity,
             time_ms=now,
             partial_fraction=self.faults.take_partial(),
+            stop_price=stop,
         )
         self.orders[order.order_id] = order
         self.by_client[client_id] = order.order_id
         self.faults.note_new_order(order.order_id)
         self._lock(order, need_asset, need)
         self._report(order, "NEW")
-        self._match_now(order)
+        if not order.waiting:
+            self._match_now(order)
         return order
 
     def cancel(self, symbol_id: str, order_id: str | None, client_id: str | None) -> Order:
@@ -234,28 +294,59 @@ class Venue:
         return order
 
     def on_bars(self, closed: list[tuple[str, Kline]], opened: list[tuple[str, Kline]]) -> None:
-        """Match open orders: limits against bars that closed, markets at bars that opened."""
+        """Match open orders: limits and stops against bars that closed, markets (and limits
+        and stops the open is beyond) at bars that opened."""
         for symbol, kline in closed:
             bar = kline.as_bar(symbol)
             for order in self._open_orders(symbol):
-                if order.type != "LIMIT":
-                    continue
-                side = OrderSide.BUY if order.side == "BUY" else OrderSide.SELL
-                reached = limit_reached(side, order.price, bar, self.touch)
-                if reached is not None:
-                    self._fill(order, reached.price, maker=not reached.at_open)
+                if order.waiting:
+                    self._trigger(order, bar, kline.close_ms)
+                elif order.as_limit and order.armed_ms <= kline.open_ms:
+                    side = OrderSide.BUY if order.side == "BUY" else OrderSide.SELL
+                    reached = limit_reached(side, order.price, bar, self.touch)
+                    if reached is not None:
+                        self._fill(order, reached.price, maker=not reached.at_open)
         for symbol, kline in opened:
+            opening = kline.as_bar(symbol)
             for order in self._open_orders(symbol):
                 if order.type == "MARKET":
                     self._fill(order, kline.open, maker=False)
                     continue
+                if order.waiting:
+                    # only the open is known yet: a bar opening beyond the stop triggers it
+                    # at the open, at once; one trading through it waits for the close
+                    if _triggers(order.type, order.side, order.stop_price, kline.open):
+                        self._trigger(order, opening, kline.close_ms)
+                    continue
                 # A bar opening beyond a resting limit fills it at the open, at once, as the
                 # backtest's `limit_reached` does (there at the bar's close; same price).
                 side = OrderSide.BUY if order.side == "BUY" else OrderSide.SELL
-                opening = kline.as_bar(symbol)
                 reached = limit_reached(side, order.price, opening, self.touch)
                 if reached is not None and reached.at_open:
                     self._fill(order, reached.price, maker=False)
+
+    def _trigger(self, order: Order, bar: Bar, close_ms: int) -> None:
+        """Trigger the stop ``order`` if ``bar`` reached it; fill it if it is marketable.
+
+        A stop-limit that does not fill at once rests as a limit from the bar after
+        ``bar`` (``armed_ms`` = ``bar``'s close), the backtest's rule.
+        """
+        side = OrderSide.BUY if order.side == "BUY" else OrderSide.SELL
+        if order.type.startswith("TAKE_PROFIT"):  # triggers the other way (see the module)
+            side = OrderSide.SELL if side is OrderSide.BUY else OrderSide.BUY
+        reached = stop_reached(side, order.stop_price, bar)
+        if reached is None:
+            return
+        order.armed_ms = close_ms
+        order.update_ms = self.replay.now_ms
+        if not order.type.endswith("_LIMIT"):
+            self._fill(order, reached.price, maker=False)
+            return
+        buy = order.side == "BUY"
+        if reached.price <= order.price if buy else reached.price >= order.price:
+            self._fill(order, reached.price, maker=False)
+        if order.open and order.time_in_force in ("IOC", "FOK"):
+            self._close(order, "EXPIRED")
 
     # -- internals ------------------------------------------------------------------------
 
@@ -263,10 +354,12 @@ class Venue:
         return [o for o in self.orders.values() if o.open and o.symbol == symbol]
 
     def _check_filters(
-        self, instrument: Instrument, kind: str, price: float, quantity: float, reference: float
+        self, instrument: Instrument, prices: list[float], quantity: float, reference: float
     ) -> None:
-        if kind == "LIMIT" and (price <= 0 or _off_grid(price, instrument.tick_size)):
-            raise BinanceError(400, -1013, "Filter failure: PRICE_FILTER")
+        """Binance's filters; ``prices``: the order's limit and stop prices (those it has)."""
+        for value in prices:
+            if value <= 0 or _off_grid(value, instrument.tick_size):
+                raise BinanceError(400, -1013, "Filter failure: PRICE_FILTER")
         if _off_grid(quantity, instrument.lot_size) or quantity < instrument.min_quantity:
             raise BinanceError(400, -1013, "Filter failure: LOT_SIZE")
         if quantity * reference < instrument.min_notional:
@@ -379,7 +472,7 @@ class Venue:
                 "f": order.time_in_force,
                 "q": fmt(order.quantity),
                 "p": fmt(order.price),
-                "P": fmt(0.0),
+                "P": fmt(order.stop_price),
                 "F": fmt(0.0),
                 "g": -1,
                 "C": order.client_id if execution == "CANCELED" else "",
@@ -394,7 +487,7 @@ class Venue:
                 "N": trade["commissionAsset"] if trade else None,
                 "T": now,
                 "t": trade["id"] if trade else -1,
-                "w": order.open,
+                "w": order.open and not order.waiting,
                 "m": bool(trade and trade["isMaker"]),
                 "M": False,
                 "O": order.time_ms,

@@ -108,6 +108,7 @@ class LiveOrder:
     ts_created: int = 0
     ts_last: int = 0
     reason: str = ""
+    stop_price: float | None = None  # a stop's trigger price (None: not a stop)
 
     def but(self, **changes: Any) -> LiveOrder:
         """Return a copy with ``changes``."""

@@ -149,6 +149,7 @@ class OrderManager:
             order_type=spec.order_type,
             quantity=spec.quantity,
             limit_price=spec.price,
+            stop_price=spec.stop_price,
             time_in_force=spec.tif,
             status=LiveStatus.SENDING,
             ts_created=now,
@@ -164,7 +165,7 @@ class OrderManager:
             return [*updates, Update("rejected", rejected)]
         self.ledger.insert(record)  # committed before the request leaves
         sent = OrderSpec(client_id, spec.symbol, spec.side, spec.order_type, spec.quantity,
-                         spec.price, spec.tif)  # fmt: skip
+                         spec.price, spec.tif, spec.stop_price)  # fmt: skip
         try:
             answer = self.exchange.create(sent)
         except OrderCallFailed as failed:

@@ -138,6 +138,7 @@ def reconcile(
                     order_type=order.order_type,
                     quantity=order.quantity,
                     limit_price=order.price,
+                    stop_price=order.stop_price,
                     time_in_force="GTC",
                     status=LiveStatus.PARTIALLY_FILLED if order.filled else LiveStatus.OPEN,
                     origin="external",

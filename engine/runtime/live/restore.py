@@ -162,6 +162,13 @@ def restore(
     return result
 
 
+def _order_type(record: LiveOrder) -> OrderType:
+    """Return the kernel's type of ``record``: a stop price makes a market or limit a stop."""
+    if record.stop_price is not None:
+        return OrderType.STOP if record.order_type == "market" else OrderType.STOP_LIMIT
+    return OrderType.MARKET if record.order_type == "market" else OrderType.LIMIT
+
+
 def _adopt(
     node: TradingNode,
     venue: LiveVenue,
@@ -179,16 +186,18 @@ def _adopt(
         fees += fee
         notional += net * fill.price
     side = OrderSide.BUY if record.side == "buy" else OrderSide.SELL
-    order_type = OrderType.MARKET if record.order_type == "market" else OrderType.LIMIT
+    order_type = _order_type(record)
     tif = _TIF.get(record.time_in_force.upper(), TimeInForce.GTC)
     ts = record.ts_created * _NS_PER_MS
     request = OrderRequested(record.order_id, record.strategy_id, record.symbol, side, quantity,
-                             order_type, record.limit_price, None, tif, ts, ts)  # fmt: skip
+                             order_type, record.limit_price, record.stop_price, tif, ts,
+                             ts)  # fmt: skip
     status = _STATUS[record.status]
     if status is OrderStatus.ACCEPTED and filled > 0:
         status = OrderStatus.PARTIALLY_FILLED
     order = Order(record.order_id, record.strategy_id, record.symbol, side, quantity, order_type,
-                  record.limit_price, None, tif, ts, status=status, filled_quantity=filled,
+                  record.limit_price, record.stop_price, tif, ts, status=status,
+                  filled_quantity=filled,
                   average_fill_price=notional / filled if filled else 0.0, fees=fees,
                   ts_last=record.ts_last * _NS_PER_MS)  # fmt: skip
     node.kernel.execution.adopt(order)

@@ -10,14 +10,28 @@ manager's `Update`s (`engine.runtime.live.orders`).
 
 What differs from the simulated broker, on purpose:
 
-* Only market and limit orders (GTC, IOC, FOK; not post-only, OCO or OTO) are sent; a
-  reduce-only sell is a plain sell (it is cut to the wallet anyway, see below) and a
-  reduce-only buy is refused (a spot account holds no shorts); any other order is rejected
-  with a reason (stops, trailing orders and DAY/GTD expiries would need the exchange's own,
-  per exchange).
+* Market, limit, stop-market and stop-limit orders (GTC, IOC, FOK; not post-only, OCO or
+  OTO) are sent; a reduce-only sell is a plain sell (it is cut to the wallet anyway, see
+  below) and a reduce-only buy is refused (a spot account holds no shorts); any other
+  order is rejected with a reason: trailing stops (Binance's ``trailingDelta`` trails in
+  basis points from the trigger, not the backtest's offset from the best price since
+  placement), market-on-open/close and DAY/GTD expiries.
+* Stops live at the exchange (Binance spot STOP_LOSS / STOP_LOSS_LIMIT, see
+  `engine.adapters.ccxt.venue.CcxtExchange.create`): untriggered, such an order is a working
+  order like a resting limit — polled, reconciled, cancellable, adopted by `restore` with
+  its stop price, cancelled by the kill switch. The exchange triggers it on its own prices,
+  not on bars: on Binance a stop-limit that triggers rests as a limit at once (the backtest
+  lets it fill from the next bar on), and a stop-market fills at the market after the
+  trigger (the backtest: at the stop, or at the open on a gap). A stop the last price the
+  node saw (a bar's close, a trade) is already through is sent as its market or limit
+  order, which the backtest would trigger at the next open the same way; one that only
+  the exchange's newer price is through is refused by it ("Stop price would trigger
+  immediately.") and rejected with that reason.
 * A sell is never larger than the wallet's free base asset: a larger one is cut to the free
   amount (floored to the lot; `OrderModified` tells the kernel) or rejected if nothing is
-  left, so fees that ate into a position never leave an unsellable remainder.
+  left, so fees that ate into a position never leave an unsellable remainder. A working
+  sell stop holds its base asset (Binance locks it at placement), so a second sell of the
+  same position is cut or rejected the same way: cancel the stop first.
 * A buy is never larger than the wallet's free quote asset pays, with the fee the run's fee
   model charges, as a backtest's cash account (`engine.execution.caps.affordable_quantity`,
   the same function): at its limit price for a limit order, and for a market order at the
@@ -30,7 +44,8 @@ What differs from the simulated broker, on purpose:
   it (InsufficientFunds) and the strategy never trades live while it trades in a backtest.
   The book can still move between the look and the fill: the exchange then refuses the
   order and the strategy hears why. The reserve is conservative where the exchange takes
-  its fee from the asset bought (Binance's default), not from the quote.
+  its fee from the asset bought (Binance's default), not from the quote. A buy stop is
+  priced at its limit price, or, a stop-market, at its stop price (what Binance locks).
 * A fee charged in the base asset reduces the position, on buys and sells alike: the fill
   carries what the wallet's base moved by (a buy's quantity less the fee, a sell's plus
   the fee) and the fee valued in quote (fee x price), so cash moves by the gross notional;
@@ -83,10 +98,19 @@ __all__ = ["LiveVenue", "kernel_fill", "live_mode"]
 _TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK"}
 
 
+_SENT = (OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT)
+_LIMITS = (OrderType.LIMIT, OrderType.STOP_LIMIT)
+
+
 def _unsupported(order: OrderRequested) -> str:
     """Return why ``order`` cannot be sent live as it would run in a backtest ("" if it can)."""
-    if order.order_type not in (OrderType.MARKET, OrderType.LIMIT):
-        return f"live trading sends market and limit orders only, not {order.order_type}"
+    if order.order_type not in _SENT:
+        return (
+            "live trading sends market, limit, stop and stop-limit orders only, "
+            f"not {order.order_type}"
+        )
+    if order.order_type in (OrderType.STOP, OrderType.STOP_LIMIT) and order.stop_price is None:
+        return f"a {order.order_type} order needs a stop price"
     if order.time_in_force not in _TIF:
         return f"live trading sends GTC, IOC and FOK orders only, not {order.time_in_force}"
     if order.post_only or order.oco_group or order.parent_order_id:
@@ -105,14 +129,17 @@ class LiveVenue:
         clock: Clock,
         manager: OrderManager,
         instruments: Mapping[str, Instrument],
+        prices: Mapping[str, float] | None = None,
         *,
         fees: FeeModel | None = None,
         cash_shortfall: str = "reduce",
     ) -> None:
         """Publish on ``bus`` at ``clock``'s time; send through ``manager``.
 
-        ``fees`` (the run's fee model; None: no fee) and ``cash_shortfall`` (``"reduce"``
-        or ``"cancel"``) decide how a buy the wallet cannot pay is cut or refused.
+        ``prices``: the last price the node saw per symbol (the kernel's cache; where a
+        stop stands). ``fees`` (the run's fee model; None: no fee) and ``cash_shortfall``
+        (``"reduce"`` or ``"cancel"``) decide how a buy the wallet cannot pay is cut or
+        refused.
         """
         self._bus = bus
         self._clock = clock
@@ -124,11 +151,12 @@ class LiveVenue:
         self._orders: dict[str, OrderRequested] = {}
         self._quantity: dict[str, float] = {}  # what the kernel holds as the order's quantity
         self._filled: dict[str, float] = {}
+        self.prices: Mapping[str, float] = prices if prices is not None else {}
 
     # -- commands -------------------------------------------------------------------------
 
     def submit(self, order: OrderRequested) -> None:
-        """Send ``order`` (market or limit); publish what the exchange answered."""
+        """Send ``order`` (market, limit, stop, stop-limit); publish the exchange's answer."""
         now = self._clock.timestamp_ns()
         refused = _unsupported(order)
         if refused:
@@ -157,10 +185,11 @@ class LiveVenue:
             client_id="",
             symbol=order.symbol,
             side=str(order.side).lower(),
-            order_type="market" if order.order_type is OrderType.MARKET else "limit",
+            order_type="limit" if order.order_type in _LIMITS else "market",
             quantity=quantity,
-            price=order.limit_price if order.order_type is OrderType.LIMIT else None,
+            price=order.limit_price if order.order_type in _LIMITS else None,
             tif=_TIF[order.time_in_force],
+            stop_price=self._stop_to_send(order),
         )
         self._publish(self._manager.submit(order.order_id, order.strategy_id, spec))
 
@@ -220,6 +249,18 @@ class LiveVenue:
 
     # -- internals ------------------------------------------------------------------------
 
+    def _stop_to_send(self, order: OrderRequested) -> float | None:
+        """Return the stop price to send, None for no stop: also for a stop the last price
+        seen is already through (sent as its market or limit order; see the module)."""
+        stop = order.stop_price
+        if order.order_type not in (OrderType.STOP, OrderType.STOP_LIMIT) or stop is None:
+            return None
+        last = self.prices.get(order.symbol)
+        if last is None or not math.isfinite(last):
+            return stop
+        through = last >= stop if order.side is OrderSide.BUY else last <= stop
+        return None if through else stop
+
     def _sellable(self, order: OrderRequested) -> float:
         base = order.symbol.partition("/")[0]
         free = self._manager.exchange.balances().get(base, (0.0, 0.0))[0]
@@ -236,8 +277,10 @@ class LiveVenue:
         """
         instrument = self._instruments[order.symbol]
         exchange = self._manager.exchange
-        if order.order_type is OrderType.LIMIT and order.limit_price is not None:
+        if order.limit_price is not None:  # a limit or stop-limit: locked at its limit
             price: float | None = order.limit_price
+        elif self._stop_to_send(order) is not None:  # a stop-market: locked at its stop
+            price = order.stop_price
         else:
             price = exchange.ask_price(order.symbol, order.quantity)
         if price is None:
@@ -372,6 +415,7 @@ def live_mode(manager: OrderManager) -> RunMode:
             parts.clock,
             manager,
             parts.instruments,
+            parts.prices,
             fees=parts.fee_model,
             cash_shortfall=parts.settings.cash_shortfall,
         )

@@ -11,6 +11,7 @@ from engine.persistence import RunStore
 from engine.persistence import schema as schema_module
 from engine.runtime.live import LiveLedger
 from engine.runtime.live.ledger import EquityRow, StoredTimer
+from tests.unit.persistence.test_live_stop_price_store import reopened
 from tests.unit.persistence.test_live_strategy_state import _url
 
 
@@ -53,14 +54,10 @@ def test_a_version_8_store_gains_the_tables_keeping_its_live_rows(
     url = _url(backend, tmp_path, request)
     store = RunStore(url)
     LiveLedger(store, "acct").save_state("s", 7, {"n": 3})
-    with store.engine.begin() as conn:  # back to what version 8 created
-        schema_module.live_timers.drop(conn)
-        schema_module.live_equity.drop(conn)
-        conn.execute(schema_module.schema_version.update().values(version=8))
-    store.engine.dispose()
-    upgraded = RunStore(url)
+    upgraded = reopened(store, url, 8, "DROP TABLE live_timers", "DROP TABLE live_equity")
     with upgraded.engine.connect() as conn:
-        assert conn.execute(select(schema_module.schema_version.c.version)).scalar() == 9
+        version = conn.execute(select(schema_module.schema_version.c.version)).scalar()
+        assert version == schema_module.SCHEMA_VERSION  # 9's tables, and later versions'
         assert {"live_timers", "live_equity"} <= set(inspect(conn).get_table_names())
     ledger = LiveLedger(upgraded, "acct")
     saved = ledger.load_state("s")
@@ -69,8 +66,3 @@ def test_a_version_8_store_gains_the_tables_keeping_its_live_rows(
     ledger.checkpoint("s", equity=EquityRow(5, 1, 1.0, 1.0, 0.0))
     assert ledger.equity_rows() == [EquityRow(5, 1, 1.0, 1.0, 0.0)]
     upgraded.engine.dispose()
-
-
-def test_the_schema_version_is_9() -> None:
-    assert schema_module.SCHEMA_VERSION == 9
-    assert schema_module.MIGRATIONS[-1].__name__ == "_v9_live_timers_equity"
