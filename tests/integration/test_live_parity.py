@@ -1,15 +1,15 @@
 """Parity: the node with the live venue, trading through ccxt on the local exchange, makes the
 backtest's orders at the backtest's prices and ends with its cash and equity (issue 15).
 
-The SMA crossover (half the equity per entry, or all of it, no slippage) is backtested
-over ~470 hourly bars; then a `TradingNode` in the live mode
-(`engine.runtime.live.venue.live_mode`) is fed the same bars, each once the local exchange has closed it — so a market order decided on a
-bar fills at the next bar's open, the backtest's ``next_open`` rule. Fills are compared
-field by field (prices to the cent as the exchange sends them, fees to 1e-8: Binance's
-8-decimal strings). All in, each buy costs more than the cash once the fee (and a higher
-open) is added: the backtest's cash account cuts it at the fill (``cash_shortfall =
-"reduce"``), the live venue before sending it, at the ask the market order meets — the
-next bar's open here — so the quantities must agree to the lot.
+The SMA crossover (half the equity per entry, or all of it, no slippage) is backtested over
+~470 hourly bars; then a `TradingNode` in the live mode
+(`engine.runtime.live.venue.live_mode`) is fed the same bars, each once the local exchange
+has closed it — so a market order decided on a bar fills at the next bar's open, the
+backtest's ``next_open`` rule. Fills are compared field by field (prices to the cent as the
+exchange sends them, fees to 1e-8: Binance's 8-decimal strings). All in, each buy costs more
+than the cash once the fee (and a higher open) is added: the backtest's cash account cuts it
+at the fill (``cash_shortfall = "reduce"``), the live venue before sending it, at the ask
+the market order meets — the next bar's open here — so the quantities must agree to the lot.
 """
 
 from __future__ import annotations
