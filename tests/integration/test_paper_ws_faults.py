@@ -46,14 +46,22 @@ def _exchange() -> LocalExchange:
     return exchange
 
 
-def _drive(exchange: LocalExchange, faults: bool, errors: list[BaseException]) -> None:
-    """Step the replay once the feed listens; inject the faults on the way."""
+def _drive(
+    exchange: LocalExchange, faults: bool, errors: list[BaseException], dialled: list[int]
+) -> None:
+    """Step the replay once the feed listens; inject the faults on the way.
+
+    ``dialled`` gets the websockets the exchange had served before the drop and before the
+    stall: the drop must make the feed dial again in between.
+    """
     try:
         exchange.wait_for_listener("btcusdt@kline", timeout_s=30)
         for step in range(1, STEPS + 1):
             if faults and step == DROP_AT:
+                dialled.append(exchange.connections_opened())
                 exchange.inject("ws_drop")
             if faults and step == STALL_AT:
+                dialled.append(exchange.connections_opened())
                 exchange.inject("ws_stall")
             if faults and step == RESUME_AT:
                 exchange.inject("ws_resume")
@@ -64,10 +72,13 @@ def _drive(exchange: LocalExchange, faults: bool, errors: list[BaseException]) -
         errors.append(exc)
 
 
-def _run(kestrel: CliRunner, tmp_path: Path, account: str, faults: bool) -> tuple[str, Any]:
+def _run(
+    kestrel: CliRunner, tmp_path: Path, account: str, faults: bool
+) -> tuple[str, Any, list[int]]:
     exchange = _exchange()
     errors: list[BaseException] = []
-    driver = threading.Thread(target=_drive, args=(exchange, faults, errors), daemon=True)
+    dialled: list[int] = []
+    driver = threading.Thread(target=_drive, args=(exchange, faults, errors, dialled), daemon=True)
     driver.start()
     try:
         result = kestrel(
@@ -84,7 +95,7 @@ def _run(kestrel: CliRunner, tmp_path: Path, account: str, faults: bool) -> tupl
     log = (tmp_path / account / "events.jsonl").read_text().splitlines()
     stop = json.loads(log[-1])
     assert stop["kind"] == "stop"
-    return result.out.splitlines()[-1], stop["feed"]
+    return result.out.splitlines()[-1], stop["feed"], dialled
 
 
 def _rows(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -95,13 +106,17 @@ def _rows(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
 def test_a_dropped_and_a_stalled_websocket_decide_exactly_as_the_uninterrupted_run(
     kestrel: CliRunner, tmp_path: Path
 ) -> None:
-    whole_line, whole_feed = _run(kestrel, tmp_path, "whole", faults=False)
-    faulty_line, faulty_feed = _run(kestrel, tmp_path, "faulty", faults=True)
+    whole_line, whole_feed, _ = _run(kestrel, tmp_path, "whole", faults=False)
+    faulty_line, faulty_feed, dialled = _run(kestrel, tmp_path, "faulty", faults=True)
 
     assert whole_feed["reconnects"] == 0
     assert whole_feed["stale"] == 0
     assert whole_feed["stream_bars"] > STEPS // 2  # websocket mode: bars came on the stream
-    assert faulty_feed["reconnects"] >= 1  # the drop
+    # the drop: the feed dialled again before the stall. Its own counter sees the drop only
+    # when a watch was waiting on the closed socket; between two watches (a busy machine)
+    # ccxt re-dials without an error, and bars missed meanwhile are backfilled (asserted below)
+    before_drop, before_stall = dialled
+    assert before_stall > before_drop
     assert faulty_feed["stale"] >= 1  # the silent stream, closed and backfilled
     assert faulty_feed["rest_bars"] > whole_feed["rest_bars"]  # the gaps were backfilled
     assert faulty_feed["stream_bars"] > 0

@@ -208,6 +208,19 @@ class LocalExchange:
 
         return bool(self._call(ask()))
 
+    def connections_opened(self) -> int:
+        """Return how many websockets the exchange has served since it started.
+
+        A drop (`inject` ``ws_drop``) shows here even when the client re-dials between two
+        watches and its feed never sees an error.
+        """
+
+        async def ask() -> int:
+            assert self._app is not None
+            return self._app.hub.opened
+
+        return int(self._call(ask()))
+
     def wait_for_listener(
         self, stream: str = "", user: bool = False, timeout_s: float = 10.0
     ) -> None:

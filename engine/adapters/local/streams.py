@@ -78,6 +78,7 @@ class StreamHub:
         self.app = app
         self.connections: set[Connection] = set()
         self.latest_klines: dict[str, dict[str, Any]] = {}  # stream -> its last kline event
+        self.opened = 0  # websockets served since the start (a client that re-dials adds one)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Serve ``/ws``, ``/ws/<name>`` and ``/stream``."""
@@ -106,6 +107,7 @@ class StreamHub:
 
     async def _serve(self, connection: Connection, on_message: Any) -> web.WebSocketResponse:
         self.connections.add(connection)
+        self.opened += 1
         try:
             async for message in connection.socket:
                 if message.type != WSMsgType.TEXT:
