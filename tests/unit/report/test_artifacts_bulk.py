@@ -12,6 +12,7 @@ import pytest
 
 from engine.report import artifacts
 from engine.report.artifacts import iso, iso_many, repr_many, repr_runs
+from engine.report.outputs import EquityCurve
 
 
 def test_iso_many_matches_iso_on_edge_values() -> None:
@@ -73,22 +74,29 @@ def test_repr_many_is_repr_across_magnitudes_and_layouts() -> None:
     assert repr_many(values[:10]) == [repr(v) for v in values[:10].tolist()]  # small: repr
 
 
-def test_unquoted_block_writer_matches_csv_writer(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    rows = [["2020-01-01T00:00:00Z", repr(0.1 * i), repr(-0.0), repr(1e-300)] for i in range(9)]
+def test_equity_writer_matches_csv_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Arrow's CSV writer lays out equity.csv as the csv module did, row by row."""
+    n = 700  # past BULK_REPR_MIN, in several blocks
+    rng = np.random.default_rng(7)
+    ts = np.arange(n, dtype=np.int64) * 60 * 10**9 + 1_600_000_000 * 10**9
+    ts[3] += 500_000_000  # a fraction of a second
+    ts[5] = -86_400 * 10**9  # before 1970
+    cash = np.repeat([100_000.0, 0.1, -0.0, 1e-300, 5e20], [300, 100, 100, 100, 100])
+    equity = 1e5 + rng.normal(0.0, 1e3, n)
+    exposure = np.where(rng.random(n) < 0.5, 0.0, rng.uniform(0.0, 1e6, n))
+    curve = EquityCurve(ts, cash, equity, exposure)
     expected = tmp_path / "expected.csv"
     with expected.open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(("a", "b", "c", "d"))
-        writer.writerows(rows)
+        writer.writerow(artifacts.EQUITY_COLUMNS)
+        for row in zip(ts.tolist(), cash.tolist(), equity.tolist(), exposure.tolist(), strict=True):
+            writer.writerow([iso(row[0]), *map(repr, row[1:])])
     got = tmp_path / "got.csv"
-    monkeypatch.setattr(artifacts, "CHUNK_ROWS", 4)  # several blocks, the last one short
-    columns = [list(column) for column in zip(*rows, strict=True)]
-    artifacts._write_blocks(
-        got, ("a", "b", "c", "d"), 9, lambda a, b: [c[a:b] for c in columns], quoting=False
-    )
+    monkeypatch.setattr(artifacts, "CHUNK_ROWS", 256)  # several blocks, the last one short
+    artifacts.write_equity(got, curve)
     assert got.read_bytes() == expected.read_bytes()
+    artifacts.write_equity(got, EquityCurve(*(np.empty(0) for _ in range(4))))
+    assert got.read_text() == "ts_event,cash,equity,gross_exposure\n"
 
 
 def test_cli_import_leaves_heavy_optional_libraries_alone() -> None:
