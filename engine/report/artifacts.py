@@ -397,7 +397,45 @@ def _csv_rows(path: Path, header: Sequence[str], rows: Sequence[dict[str, Any]])
 
 def _csv_columns(path: Path, header: Sequence[str], columns: list[list[str]]) -> None:
     size = len(columns[0]) if columns else 0
+    if _write_unquoted(path, header, columns):
+        return
     _write_blocks(path, header, size, lambda a, b: [column[a:b] for column in columns])
+
+
+# what makes the csv module quote a cell (QUOTE_MINIMAL, ``lineterminator="\n"``)
+_QUOTED = '[,"\r\n]'
+
+
+def _write_unquoted(path: Path, header: Sequence[str], columns: list[list[str]]) -> bool:
+    """Write the CSV with Arrow's writer if no cell needs quotes; return False if one does.
+
+    Then the csv module would write every cell as it is, and so does Arrow with
+    ``quoting_style="none"``: the same bytes, without a Python call per row. A column
+    that is not all ``str`` (None, numbers) leaves the file to the csv module too.
+    """
+    import pyarrow as pa  # pandas has imported it already
+    import pyarrow.compute as pc
+    import pyarrow.csv as pa_csv
+
+    if len(columns) < 2 or any(_needs_quotes(name) for name in header):
+        return False  # one column: the csv module quotes an empty cell (``""``)
+    try:
+        arrays = [pa.array(column, pa.string()) for column in columns]
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return False
+    for array in arrays:
+        if array.null_count or pc.any(pc.match_substring_regex(array, _QUOTED)).as_py():
+            return False
+    options = pa_csv.WriteOptions(include_header=False, quoting_style="none")
+    with path.open("wb") as handle:
+        handle.write((",".join(header) + "\n").encode())
+        if len(arrays[0]):
+            pa_csv.write_csv(pa.table(arrays, names=list(header)), handle, options)
+    return True
+
+
+def _needs_quotes(cell: str) -> bool:
+    return any(c in cell for c in ',"\r\n')
 
 
 def _write_blocks(

@@ -45,6 +45,48 @@ def test_block_writer_matches_csv_writer(tmp_path: Path, monkeypatch: pytest.Mon
     assert got.read_bytes() == expected.read_bytes()
 
 
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "plain",
+        "",
+        " lead and trail ",
+        "é ✓",
+        "tab\there",
+        "semi;colon",
+        "quo'te",
+        "a,b",
+        'q"',
+        "\r",
+        "x\ny",
+    ],
+)
+def test_unquoted_writer_matches_csv_writer(tmp_path: Path, cell: str) -> None:
+    """Arrow writes the file when no cell needs quotes; otherwise the csv module does."""
+    rows = [["o-1", cell, "", "1.5"], ["o-2", "x", cell, "2020-01-01T00:00:00Z"]] * 3
+    expected = tmp_path / "expected.csv"
+    with expected.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(("h1", "h2", "h3", "h4"))
+        writer.writerows(rows)
+    got = tmp_path / "got.csv"
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    artifacts._csv_columns(got, ("h1", "h2", "h3", "h4"), columns)
+    assert got.read_bytes() == expected.read_bytes()
+    quoted = any(c in cell for c in ',"\r\n')
+    assert artifacts._write_unquoted(got, ("h1", "h2", "h3", "h4"), columns) is not quoted
+
+
+def test_unquoted_writer_leaves_odd_columns_to_the_csv_module(tmp_path: Path) -> None:
+    header = ("a", "b")
+    assert not artifacts._write_unquoted(tmp_path / "x.csv", header, [["1"], [None]])  # type: ignore[list-item]
+    assert not artifacts._write_unquoted(tmp_path / "x.csv", header, [["1"], [2]])  # type: ignore[list-item]
+    assert not artifacts._write_unquoted(tmp_path / "x.csv", ("a",), [[""]])
+    assert not artifacts._write_unquoted(tmp_path / "x.csv", ("a,b", "c"), [["1"], ["2"]])
+    assert artifacts._write_unquoted(tmp_path / "x.csv", header, [[], []])
+    assert (tmp_path / "x.csv").read_text() == "a,b\n"
+
+
 def test_repr_runs_is_repr_of_every_value() -> None:
     runs = np.repeat([0.0, -0.0, 0.1, np.nan, 1e300, -2.5, 0.0], [3, 2, 4, 2, 1, 5, 3])
     assert repr_runs(runs) == [repr(v) for v in runs.tolist()]
