@@ -364,11 +364,18 @@ def _cell(column: str, value: Any) -> str:
     return str(value)
 
 
-def _numbers(values: list[float | None]) -> list[str]:
+# A formatted CSV column: a list of ``str``, or an Arrow string array where it was
+# formatted in bulk (timestamps, floats), which stays Arrow's up to the writer.
+_Cells = Any
+
+
+def _numbers(values: list[float | None]) -> _Cells:
+    if all(type(v) is float for v in values):
+        return _column("", values)
     return [_number(v) for v in values]
 
 
-def _column(name: str, values: list[Any]) -> list[str]:
+def _column(name: str, values: list[Any]) -> _Cells:
     """Format one column as `_cell` does, in bulk where every value has one plain type.
 
     A column of Python floats (finite: ``repr``; NaN/inf: empty), of ``str`` or of ``int``
@@ -376,13 +383,13 @@ def _column(name: str, values: list[Any]) -> list[str]:
     scalars, bools, mixed types — cell by cell.
     """
     if name.startswith("ts_") or name.endswith("_time"):
-        return iso_many(values)
+        return _iso_arrow(values)
     kinds = set(map(type, values))
     if kinds == {float}:
         array = np.asarray(values, dtype=np.float64)
         finite = np.isfinite(array)
         if finite.all():
-            return repr_many(array)
+            return _repr_arrow(array)
         return [repr(v) if ok else "" for v, ok in zip(values, finite.tolist(), strict=True)]
     if kinds == {str}:
         return list(values)
@@ -395,23 +402,27 @@ def _csv_rows(path: Path, header: Sequence[str], rows: Sequence[dict[str, Any]])
     _csv_columns(path, header, [_column(k, [row[k] for row in rows]) for k in header])
 
 
-def _csv_columns(path: Path, header: Sequence[str], columns: list[list[str]]) -> None:
-    size = len(columns[0]) if columns else 0
+def _csv_columns(path: Path, header: Sequence[str], columns: list[_Cells]) -> None:
     if _write_unquoted(path, header, columns):
         return
-    _write_blocks(path, header, size, lambda a, b: [column[a:b] for column in columns])
+    import pyarrow as pa
+
+    lists = [c.to_pylist() if isinstance(c, pa.Array) else c for c in columns]
+    size = len(lists[0]) if lists else 0
+    _write_blocks(path, header, size, lambda a, b: [column[a:b] for column in lists])
 
 
 # what makes the csv module quote a cell (QUOTE_MINIMAL, ``lineterminator="\n"``)
 _QUOTED = '[,"\r\n]'
 
 
-def _write_unquoted(path: Path, header: Sequence[str], columns: list[list[str]]) -> bool:
+def _write_unquoted(path: Path, header: Sequence[str], columns: list[_Cells]) -> bool:
     """Write the CSV with Arrow's writer if no cell needs quotes; return False if one does.
 
     Then the csv module would write every cell as it is, and so does Arrow with
     ``quoting_style="none"``: the same bytes, without a Python call per row. A column
-    that is not all ``str`` (None, numbers) leaves the file to the csv module too.
+    that is not all ``str`` (None, numbers) leaves the file to the csv module too. Arrow
+    columns (`_column`'s timestamps and float ``repr``s) never need quotes: not searched.
     """
     import pyarrow as pa  # pandas has imported it already
     import pyarrow.compute as pc
@@ -419,13 +430,18 @@ def _write_unquoted(path: Path, header: Sequence[str], columns: list[list[str]])
 
     if len(columns) < 2 or any(_needs_quotes(name) for name in header):
         return False  # one column: the csv module quotes an empty cell (``""``)
-    try:
-        arrays = [pa.array(column, pa.string()) for column in columns]
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return False
-    for array in arrays:
+    arrays = []
+    for column in columns:
+        if isinstance(column, pa.Array):
+            arrays.append(column)
+            continue
+        try:
+            array = pa.array(column, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return False
         if array.null_count or pc.any(pc.match_substring_regex(array, _QUOTED)).as_py():
             return False
+        arrays.append(array)
     options = pa_csv.WriteOptions(include_header=False, quoting_style="none")
     with path.open("wb") as handle:
         handle.write((",".join(header) + "\n").encode())
