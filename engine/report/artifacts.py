@@ -16,7 +16,9 @@ memory, not a Python ``datetime`` per row. equity.csv, one row per bar, goes fas
 its cells stay Arrow strings (no Python ``str`` per cell), a float column is ``repr``-ed
 once per run of equal values (`repr_runs`: cash changes only at fills, exposure is 0.0
 while flat), and Arrow's CSV writer lays the rows out unquoted, since no cell ever needs
-quotes (timestamps and numbers) — the same bytes.
+quotes (timestamps and numbers) — the same bytes. The other CSVs go through Arrow's writer
+too when none of their cells needs quotes (`_write_unquoted`), and through the csv module
+when one does.
 """
 
 from __future__ import annotations
@@ -87,17 +89,14 @@ def iso_many(ts_ns: Sequence[int | None] | np.ndarray) -> list[str]:
     return out
 
 
-# 1970-01-01 .. 9999-12-31: Arrow's cast writes these as numpy does; others go through numpy
-_ARROW_SECONDS = (0, 253_402_300_800)
-
-
 def _iso_arrow(ts_ns: Sequence[int | None] | np.ndarray) -> Any:
     """Return `iso` of every value as an Arrow string array (None and 0 give ``""``).
 
     Arrow casts whole seconds to ``YYYY-MM-DD HH:MM:SS`` ~5x faster than numpy's
     ``datetime_as_string`` (and Arrow's own ``strftime`` is slower still); the space
     becomes ``T`` and a ``Z`` is appended. The rare values with a fraction of a second,
-    ``0`` / None and those outside 1970..9999 are replaced by `_iso_numpy`'s text.
+    ``0`` / None and times before 1970 are replaced by `_iso_numpy`'s text (int64
+    nanoseconds end in 2262, within the years Arrow writes as numpy does).
     """
     import pyarrow as pa  # pandas has imported it already
     import pyarrow.compute as pc
@@ -111,7 +110,7 @@ def _iso_arrow(ts_ns: Sequence[int | None] | np.ndarray) -> Any:
     text = pc.binary_join_element_wise(
         pc.binary_replace_slice(text, start=10, stop=11, replacement="T"), "Z", ""
     )
-    rare = (nanos != 0) | (seconds <= _ARROW_SECONDS[0]) | (seconds >= _ARROW_SECONDS[1])
+    rare = (nanos != 0) | (seconds <= 0)
     if rare.any():
         text = pc.replace_with_mask(text, pa.array(rare), pa.array(_iso_numpy(values[rare])))
     return text

@@ -25,6 +25,8 @@ def test_iso_many_matches_iso_on_edge_values() -> None:
         1_600_000_000 * 10**9 + 123,
         -86_400 * 10**9,
         4_102_444_799 * 10**9 + 999_999_999,  # 2099-12-31T23:59:59.999999999
+        9_223_372_036 * 10**9,  # 2262-04-11T23:47:16, the last whole second in int64 ns
+        -1,
     ]
     assert iso_many(values) == [iso(v) for v in values]
     assert iso_many(np.array([0, 60 * 10**9], dtype=np.int64)) == ["", "1970-01-01T00:01:00Z"]
@@ -79,8 +81,8 @@ def test_unquoted_writer_matches_csv_writer(tmp_path: Path, cell: str) -> None:
 
 def test_unquoted_writer_leaves_odd_columns_to_the_csv_module(tmp_path: Path) -> None:
     header = ("a", "b")
-    assert not artifacts._write_unquoted(tmp_path / "x.csv", header, [["1"], [None]])  # type: ignore[list-item]
-    assert not artifacts._write_unquoted(tmp_path / "x.csv", header, [["1"], [2]])  # type: ignore[list-item]
+    assert not artifacts._write_unquoted(tmp_path / "x.csv", header, [["1"], [None]])
+    assert not artifacts._write_unquoted(tmp_path / "x.csv", header, [["1"], [2]])
     assert not artifacts._write_unquoted(tmp_path / "x.csv", ("a",), [[""]])
     assert not artifacts._write_unquoted(tmp_path / "x.csv", ("a,b", "c"), [["1"], ["2"]])
     assert artifacts._write_unquoted(tmp_path / "x.csv", header, [[], []])
