@@ -377,9 +377,9 @@ def _numbers(values: list[float | None]) -> _Cells:
 def _column(name: str, values: list[Any]) -> _Cells:
     """Format one column as `_cell` does, in bulk where every value has one plain type.
 
-    A column of Python floats (finite: ``repr``; NaN/inf: empty), of ``str`` or of ``int``
-    is formatted without a call per cell (the same text); anything else — ``None``, numpy
-    scalars, bools, mixed types — cell by cell.
+    A column of Python floats (finite: ``repr``; NaN/inf: empty), of ``str``, of ``int`` or
+    all ``None`` (empty) is formatted without a call per cell (the same text); anything
+    else — numpy scalars, bools, mixed types — cell by cell.
     """
     if name.startswith("ts_") or name.endswith("_time"):
         return _iso_arrow(values)
@@ -394,6 +394,8 @@ def _column(name: str, values: list[Any]) -> _Cells:
         return list(values)
     if kinds == {int}:
         return list(map(str, values))
+    if kinds == {type(None)}:  # e.g. the limit and stop prices of market orders
+        return [""] * len(values)
     return [_cell(name, v) for v in values]
 
 

@@ -14,6 +14,7 @@ CASES: list[list[Any]] = [
     [1.0, -0.0, 0.1 + 0.2, 1e-300, 123456789.125],
     [1.5, math.nan, -math.inf, 2.0],
     [1.5, None, 2.0],
+    [None, None],
     ["buy", "sell", "a,b", ""],
     [1, 0, -7, 10**20],
     [True, False, 1],
