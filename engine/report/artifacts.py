@@ -10,12 +10,15 @@ byte-identical for the same inputs — and ``run.json`` with what differs betwee
 Times are ISO-8601 UTC with a ``Z``; floats are written with ``repr`` (shortest exact).
 
 The CSVs are built column by column (`iso_many` formats a whole timestamp column with
-numpy, `repr_many` gives floats ``repr``'s text in bulk) and written in blocks of
+Arrow, `repr_many` gives floats ``repr``'s text in bulk) and written in blocks of
 `CHUNK_ROWS` rows, so a 10 M-bar equity curve costs seconds and a bounded amount of
 memory, not a Python ``datetime`` per row. equity.csv, one row per bar, goes faster still:
-a float column is ``repr``-ed once per run of equal values (`repr_runs`: cash changes only
-at fills, exposure is 0.0 while flat) and its rows, which never need quoting (timestamps
-and numbers), are joined as text instead of going through the csv module — the same bytes.
+its cells stay Arrow strings (no Python ``str`` per cell), a float column is ``repr``-ed
+once per run of equal values (`repr_runs`: cash changes only at fills, exposure is 0.0
+while flat), and Arrow's CSV writer lays the rows out unquoted, since no cell ever needs
+quotes (timestamps and numbers) — the same bytes. The other CSVs go through Arrow's writer
+too when none of their cells needs quotes (`_write_unquoted`), and through the csv module
+when one does.
 """
 
 from __future__ import annotations
@@ -81,11 +84,40 @@ def iso(ts_ns: int | None) -> str:
 
 
 def iso_many(ts_ns: Sequence[int | None] | np.ndarray) -> list[str]:
-    """Return `iso` of every value, formatted with numpy (the same text as `iso`)."""
+    """Return `iso` of every value, formatted in bulk (the same text as `iso`)."""
+    out: list[str] = _iso_arrow(ts_ns).to_pylist()
+    return out
+
+
+def _iso_arrow(ts_ns: Sequence[int | None] | np.ndarray) -> Any:
+    """Return `iso` of every value as an Arrow string array (None and 0 give ``""``).
+
+    Arrow casts whole seconds to ``YYYY-MM-DD HH:MM:SS`` ~5x faster than numpy's
+    ``datetime_as_string`` (and Arrow's own ``strftime`` is slower still); the space
+    becomes ``T`` and a ``Z`` is appended. The rare values with a fraction of a second,
+    ``0`` / None and times before 1970 are replaced by `_iso_numpy`'s text (int64
+    nanoseconds end in 2262, within the years Arrow writes as numpy does).
+    """
+    import pyarrow as pa  # pandas has imported it already
+    import pyarrow.compute as pc
+
     values = np.asarray(
         [0 if v is None else v for v in ts_ns] if not isinstance(ts_ns, np.ndarray) else ts_ns,
         dtype=np.int64,
     )
+    seconds, nanos = np.divmod(values, 10**9)
+    text = pa.array(seconds.astype("datetime64[s]")).cast(pa.string())
+    text = pc.binary_join_element_wise(
+        pc.binary_replace_slice(text, start=10, stop=11, replacement="T"), "Z", ""
+    )
+    rare = (nanos != 0) | (seconds <= 0)
+    if rare.any():
+        text = pc.replace_with_mask(text, pa.array(rare), pa.array(_iso_numpy(values[rare])))
+    return text
+
+
+def _iso_numpy(values: np.ndarray) -> list[str]:
+    """Return `iso` of every int64 in ``values``, through numpy's ``datetime_as_string``."""
     seconds, nanos = np.divmod(values, 10**9)
     text = np.char.add(np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s"), "Z")
     out: list[str] = text.tolist()
@@ -95,7 +127,13 @@ def iso_many(ts_ns: Sequence[int | None] | np.ndarray) -> list[str]:
 
 
 def repr_many(values: np.ndarray) -> list[str]:
-    """Return ``repr`` of every float64 in ``values`` (the same text), formatted in bulk.
+    """Return ``repr`` of every float64 in ``values`` (the same text), formatted in bulk."""
+    out: list[str] = _repr_arrow(values).to_pylist()
+    return out
+
+
+def _repr_arrow(values: np.ndarray) -> Any:
+    """Return ``repr`` of every float64 in ``values`` as an Arrow string array.
 
     Arrow's float-to-string cast writes the same shortest round-trip digits as ``repr``
     but lays some numbers out differently (``100000`` for ``100000.0``, ``0.00001`` for
@@ -107,12 +145,12 @@ def repr_many(values: np.ndarray) -> list[str]:
     goes through ``repr``. For an equity curve this is ~3x faster than ``repr`` per value
     (issue 13).
     """
-    values = np.ascontiguousarray(values, dtype=np.float64)
-    if values.size < BULK_REPR_MIN:
-        return list(map(repr, values.tolist()))
     import pyarrow as pa  # pandas has imported it already
     import pyarrow.compute as pc
 
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if values.size < BULK_REPR_MIN:
+        return pa.array(list(map(repr, values.tolist())), pa.string())
     texts = pa.array(values).cast(pa.string())
     plain = pc.invert(pc.match_substring(texts, "e")).to_numpy(zero_copy_only=False)
     point = pc.match_substring(texts, ".").to_numpy(zero_copy_only=False)
@@ -120,11 +158,11 @@ def repr_many(values: np.ndarray) -> list[str]:
     whole = plain & ~point & np.isfinite(values) & (size < 1e15)
     if whole.any():
         texts = pc.if_else(pa.array(whole), pc.binary_join_element_wise(texts, ".0", ""), texts)
-    agree = (plain & point & (size >= 1e-4)) | whole
-    out: list[str] = texts.to_pylist()
-    for i in np.flatnonzero(~agree).tolist():
-        out[i] = repr(float(values[i]))
-    return out
+    disagree = ~((plain & point & (size >= 1e-4)) | whole)
+    if disagree.any():
+        fixed = pa.array(list(map(repr, values[disagree].tolist())), pa.string())
+        texts = pc.replace_with_mask(texts, pa.array(disagree), fixed)
+    return texts
 
 
 def repr_runs(values: np.ndarray) -> list[str]:
@@ -132,16 +170,23 @@ def repr_runs(values: np.ndarray) -> list[str]:
 
     Equal means the same bits, so ``-0.0`` and ``0.0`` (and NaNs) keep their own text.
     """
+    out: list[str] = _repr_runs_arrow(values).to_pylist()
+    return out
+
+
+def _repr_runs_arrow(values: np.ndarray) -> Any:
+    """`repr_runs` as an Arrow string array (each run's text repeated by Arrow's ``take``)."""
+    import pyarrow as pa
+
     values = np.ascontiguousarray(values, dtype=np.float64)
     if not values.size:
-        return []
+        return pa.array([], pa.string())
     bits = values.view(np.int64)
     starts = np.flatnonzero(np.concatenate(([True], bits[1:] != bits[:-1])))
     if starts.size * 2 > values.size:  # mostly distinct: repeating costs more than it saves
-        return repr_many(values)
-    texts = np.array(repr_many(values[starts]), dtype=object)
-    out: list[str] = np.repeat(texts, np.diff(np.append(starts, values.size))).tolist()
-    return out
+        return _repr_arrow(values)
+    runs = np.repeat(np.arange(starts.size), np.diff(np.append(starts, values.size)))
+    return _repr_arrow(values[starts]).take(pa.array(runs))
 
 
 def _number(value: float | None) -> str:
@@ -285,20 +330,29 @@ def write_metrics(path: Path, metrics: dict[str, Any]) -> None:
 
 
 def write_equity(path: Path, curve: EquityCurve) -> None:
-    """Write ``equity.csv``: one row per close time (``EQUITY_COLUMNS``)."""
-    _write_blocks(
-        path,
-        EQUITY_COLUMNS,
-        len(curve.ts),
-        lambda a, b: [
-            iso_many(np.asarray(curve.ts[a:b], dtype=np.int64)),
-            # repr, not _number: the curve is always finite, and was written so before
-            repr_runs(curve.cash[a:b]),
-            repr_runs(curve.equity[a:b]),
-            repr_runs(curve.gross_exposure[a:b]),
-        ],
-        quoting=False,  # timestamps and float reprs: no cell ever needs quotes
-    )
+    """Write ``equity.csv``: one row per close time (``EQUITY_COLUMNS``).
+
+    Every cell is formatted as Arrow strings (no Python ``str`` per cell) and Arrow's CSV
+    writer lays the rows out: with ``quoting_style="none"`` it writes each cell as it is —
+    the bytes the csv module gave, since a timestamp or a float's ``repr`` never needs
+    quotes (Arrow refuses to write a cell that would, rather than write a different file).
+    """
+    import pyarrow as pa  # pandas has imported it already
+    import pyarrow.csv as pa_csv
+
+    options = pa_csv.WriteOptions(include_header=False, quoting_style="none")
+    with path.open("wb") as handle:
+        handle.write((",".join(EQUITY_COLUMNS) + "\n").encode())
+        for a in range(0, len(curve.ts), CHUNK_ROWS):
+            b = min(a + CHUNK_ROWS, len(curve.ts))
+            columns = [
+                _iso_arrow(np.asarray(curve.ts[a:b], dtype=np.int64)),
+                # repr, not _number: the curve is always finite, and was written so before
+                _repr_runs_arrow(curve.cash[a:b]),
+                _repr_runs_arrow(curve.equity[a:b]),
+                _repr_runs_arrow(curve.gross_exposure[a:b]),
+            ]
+            pa_csv.write_csv(pa.table(columns, names=list(EQUITY_COLUMNS)), handle, options)
 
 
 def _cell(column: str, value: Any) -> str:
@@ -309,30 +363,39 @@ def _cell(column: str, value: Any) -> str:
     return str(value)
 
 
-def _numbers(values: list[float | None]) -> list[str]:
+# A formatted CSV column: a list of ``str``, or an Arrow string array where it was
+# formatted in bulk (timestamps, floats), which stays Arrow's up to the writer.
+_Cells = Any
+
+
+def _numbers(values: list[float | None]) -> _Cells:
+    if all(type(v) is float for v in values):
+        return _column("", values)
     return [_number(v) for v in values]
 
 
-def _column(name: str, values: list[Any]) -> list[str]:
+def _column(name: str, values: list[Any]) -> _Cells:
     """Format one column as `_cell` does, in bulk where every value has one plain type.
 
-    A column of Python floats (finite: ``repr``; NaN/inf: empty), of ``str`` or of ``int``
-    is formatted without a call per cell (the same text); anything else — ``None``, numpy
-    scalars, bools, mixed types — cell by cell.
+    A column of Python floats (finite: ``repr``; NaN/inf: empty), of ``str``, of ``int`` or
+    all ``None`` (empty) is formatted without a call per cell (the same text); anything
+    else — numpy scalars, bools, mixed types — cell by cell.
     """
     if name.startswith("ts_") or name.endswith("_time"):
-        return iso_many(values)
+        return _iso_arrow(values)
     kinds = set(map(type, values))
     if kinds == {float}:
         array = np.asarray(values, dtype=np.float64)
         finite = np.isfinite(array)
         if finite.all():
-            return repr_many(array)
+            return _repr_arrow(array)
         return [repr(v) if ok else "" for v, ok in zip(values, finite.tolist(), strict=True)]
     if kinds == {str}:
         return list(values)
     if kinds == {int}:
         return list(map(str, values))
+    if kinds == {type(None)}:  # e.g. the limit and stop prices of market orders
+        return [""] * len(values)
     return [_cell(name, v) for v in values]
 
 
@@ -340,9 +403,56 @@ def _csv_rows(path: Path, header: Sequence[str], rows: Sequence[dict[str, Any]])
     _csv_columns(path, header, [_column(k, [row[k] for row in rows]) for k in header])
 
 
-def _csv_columns(path: Path, header: Sequence[str], columns: list[list[str]]) -> None:
-    size = len(columns[0]) if columns else 0
-    _write_blocks(path, header, size, lambda a, b: [column[a:b] for column in columns])
+def _csv_columns(path: Path, header: Sequence[str], columns: list[_Cells]) -> None:
+    if _write_unquoted(path, header, columns):
+        return
+    import pyarrow as pa
+
+    lists = [c.to_pylist() if isinstance(c, pa.Array) else c for c in columns]
+    size = len(lists[0]) if lists else 0
+    _write_blocks(path, header, size, lambda a, b: [column[a:b] for column in lists])
+
+
+# what makes the csv module quote a cell (QUOTE_MINIMAL, ``lineterminator="\n"``)
+_QUOTED = '[,"\r\n]'
+
+
+def _write_unquoted(path: Path, header: Sequence[str], columns: list[_Cells]) -> bool:
+    """Write the CSV with Arrow's writer if no cell needs quotes; return False if one does.
+
+    Then the csv module would write every cell as it is, and so does Arrow with
+    ``quoting_style="none"``: the same bytes, without a Python call per row. A column
+    that is not all ``str`` (None, numbers) leaves the file to the csv module too. Arrow
+    columns (`_column`'s timestamps and float ``repr``s) never need quotes: not searched.
+    """
+    import pyarrow as pa  # pandas has imported it already
+    import pyarrow.compute as pc
+    import pyarrow.csv as pa_csv
+
+    if len(columns) < 2 or any(_needs_quotes(name) for name in header):
+        return False  # one column: the csv module quotes an empty cell (``""``)
+    arrays = []
+    for column in columns:
+        if isinstance(column, pa.Array):
+            arrays.append(column)
+            continue
+        try:
+            array = pa.array(column, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return False
+        if array.null_count or pc.any(pc.match_substring_regex(array, _QUOTED)).as_py():
+            return False
+        arrays.append(array)
+    options = pa_csv.WriteOptions(include_header=False, quoting_style="none")
+    with path.open("wb") as handle:
+        handle.write((",".join(header) + "\n").encode())
+        if len(arrays[0]):
+            pa_csv.write_csv(pa.table(arrays, names=list(header)), handle, options)
+    return True
+
+
+def _needs_quotes(cell: str) -> bool:
+    return any(c in cell for c in ',"\r\n')
 
 
 def _write_blocks(
@@ -350,24 +460,16 @@ def _write_blocks(
     header: Sequence[str],
     size: int,
     block: Callable[[int, int], list[list[str]]],
-    *,
-    quoting: bool = True,
 ) -> None:
     """Write ``size`` rows, `CHUNK_ROWS` at a time; ``block(a, b)`` gives rows a..b by column.
 
     Quoting is the csv module's (a cell with a comma or a quote is quoted), so the bytes are
-    those a ``csv.writer`` writes row by row. ``quoting=False`` is for cells that never need
-    quotes (no comma, quote or line break, none empty): rows are joined as text, which
-    writes those same bytes ~2x faster.
+    those a ``csv.writer`` writes row by row.
     """
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(header)
         for start in range(0, size, CHUNK_ROWS):
-            if not quoting:
-                rows = zip(*block(start, min(start + CHUNK_ROWS, size)), strict=True)
-                handle.write("\n".join(map(",".join, rows)) + "\n")
-                continue
             buffer = io.StringIO()
             csv.writer(buffer, lineterminator="\n").writerows(
                 zip(*block(start, min(start + CHUNK_ROWS, size)), strict=True)

@@ -57,6 +57,7 @@ from engine.report.artifacts import order_rows, trade_rows, write_artifacts
 from engine.report.assets import PlotlyLink
 from engine.report.html import render_report
 from engine.report.run_folder import prepare_output, publish, remove_run_files, start_partial
+from engine.runtime.delivery import paused_gc
 from engine.runtime.inputs import resolve_data_path
 from engine.runtime.result import BacktestResult
 
@@ -204,15 +205,18 @@ def finish_run(
         store.begin_run(row)
     partial: Path | None = None
     try:
-        partial = start_partial(plan, run_id)
-        write_artifacts(result, partial, info)
-        # the page lives in ``folder`` once published, whichever partial it is written in
-        link = plotly if plotly is not None else PlotlyLink.for_run(folder)
-        render_report(result, partial / "report.html", plotly=link, trials=trials)
-        if store is None:
-            publish(partial, plan, run_id)
-        else:
-            _complete(result, store, row, lambda: publish(partial, plan, run_id))
+        # the rows, cells and pages made here are acyclic: with the collector on, its
+        # passes would rescan all that the run keeps (a 1 M-bar run: ~0.2 s more)
+        with paused_gc():
+            partial = start_partial(plan, run_id)
+            write_artifacts(result, partial, info)
+            # the page lives in ``folder`` once published, whichever partial it is written in
+            link = plotly if plotly is not None else PlotlyLink.for_run(folder)
+            render_report(result, partial / "report.html", plotly=link, trials=trials)
+            if store is None:
+                publish(partial, plan, run_id)
+            else:
+                _complete(result, store, row, lambda: publish(partial, plan, run_id))
     except BaseException:  # Ctrl-C too: leave nothing half-done behind
         if partial is not None:
             shutil.rmtree(partial, ignore_errors=True)

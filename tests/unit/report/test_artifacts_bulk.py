@@ -12,6 +12,7 @@ import pytest
 
 from engine.report import artifacts
 from engine.report.artifacts import iso, iso_many, repr_many, repr_runs
+from engine.report.outputs import EquityCurve
 
 
 def test_iso_many_matches_iso_on_edge_values() -> None:
@@ -24,6 +25,8 @@ def test_iso_many_matches_iso_on_edge_values() -> None:
         1_600_000_000 * 10**9 + 123,
         -86_400 * 10**9,
         4_102_444_799 * 10**9 + 999_999_999,  # 2099-12-31T23:59:59.999999999
+        9_223_372_036 * 10**9,  # 2262-04-11T23:47:16, the last whole second in int64 ns
+        -1,
     ]
     assert iso_many(values) == [iso(v) for v in values]
     assert iso_many(np.array([0, 60 * 10**9], dtype=np.int64)) == ["", "1970-01-01T00:01:00Z"]
@@ -42,6 +45,48 @@ def test_block_writer_matches_csv_writer(tmp_path: Path, monkeypatch: pytest.Mon
     columns = [list(column) for column in zip(*rows, strict=True)]
     artifacts._csv_columns(got, ("h1", "h2", "h3"), columns)
     assert got.read_bytes() == expected.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "plain",
+        "",
+        " lead and trail ",
+        "é ✓",
+        "tab\there",
+        "semi;colon",
+        "quo'te",
+        "a,b",
+        'q"',
+        "\r",
+        "x\ny",
+    ],
+)
+def test_unquoted_writer_matches_csv_writer(tmp_path: Path, cell: str) -> None:
+    """Arrow writes the file when no cell needs quotes; otherwise the csv module does."""
+    rows = [["o-1", cell, "", "1.5"], ["o-2", "x", cell, "2020-01-01T00:00:00Z"]] * 3
+    expected = tmp_path / "expected.csv"
+    with expected.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(("h1", "h2", "h3", "h4"))
+        writer.writerows(rows)
+    got = tmp_path / "got.csv"
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    artifacts._csv_columns(got, ("h1", "h2", "h3", "h4"), columns)
+    assert got.read_bytes() == expected.read_bytes()
+    quoted = any(c in cell for c in ',"\r\n')
+    assert artifacts._write_unquoted(got, ("h1", "h2", "h3", "h4"), columns) is not quoted
+
+
+def test_unquoted_writer_leaves_odd_columns_to_the_csv_module(tmp_path: Path) -> None:
+    header = ("a", "b")
+    assert not artifacts._write_unquoted(tmp_path / "x.csv", header, [["1"], [None]])
+    assert not artifacts._write_unquoted(tmp_path / "x.csv", header, [["1"], [2]])
+    assert not artifacts._write_unquoted(tmp_path / "x.csv", ("a",), [[""]])
+    assert not artifacts._write_unquoted(tmp_path / "x.csv", ("a,b", "c"), [["1"], ["2"]])
+    assert artifacts._write_unquoted(tmp_path / "x.csv", header, [[], []])
+    assert (tmp_path / "x.csv").read_text() == "a,b\n"
 
 
 def test_repr_runs_is_repr_of_every_value() -> None:
@@ -73,22 +118,29 @@ def test_repr_many_is_repr_across_magnitudes_and_layouts() -> None:
     assert repr_many(values[:10]) == [repr(v) for v in values[:10].tolist()]  # small: repr
 
 
-def test_unquoted_block_writer_matches_csv_writer(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    rows = [["2020-01-01T00:00:00Z", repr(0.1 * i), repr(-0.0), repr(1e-300)] for i in range(9)]
+def test_equity_writer_matches_csv_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Arrow's CSV writer lays out equity.csv as the csv module did, row by row."""
+    n = 700  # past BULK_REPR_MIN, in several blocks
+    rng = np.random.default_rng(7)
+    ts = np.arange(n, dtype=np.int64) * 60 * 10**9 + 1_600_000_000 * 10**9
+    ts[3] += 500_000_000  # a fraction of a second
+    ts[5] = -86_400 * 10**9  # before 1970
+    cash = np.repeat([100_000.0, 0.1, -0.0, 1e-300, 5e20], [300, 100, 100, 100, 100])
+    equity = 1e5 + rng.normal(0.0, 1e3, n)
+    exposure = np.where(rng.random(n) < 0.5, 0.0, rng.uniform(0.0, 1e6, n))
+    curve = EquityCurve(ts, cash, equity, exposure)
     expected = tmp_path / "expected.csv"
     with expected.open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(("a", "b", "c", "d"))
-        writer.writerows(rows)
+        writer.writerow(artifacts.EQUITY_COLUMNS)
+        for row in zip(ts.tolist(), cash.tolist(), equity.tolist(), exposure.tolist(), strict=True):
+            writer.writerow([iso(row[0]), *map(repr, row[1:])])
     got = tmp_path / "got.csv"
-    monkeypatch.setattr(artifacts, "CHUNK_ROWS", 4)  # several blocks, the last one short
-    columns = [list(column) for column in zip(*rows, strict=True)]
-    artifacts._write_blocks(
-        got, ("a", "b", "c", "d"), 9, lambda a, b: [c[a:b] for c in columns], quoting=False
-    )
+    monkeypatch.setattr(artifacts, "CHUNK_ROWS", 256)  # several blocks, the last one short
+    artifacts.write_equity(got, curve)
     assert got.read_bytes() == expected.read_bytes()
+    artifacts.write_equity(got, EquityCurve(*(np.empty(0) for _ in range(4))))
+    assert got.read_text() == "ts_event,cash,equity,gross_exposure\n"
 
 
 def test_cli_import_leaves_heavy_optional_libraries_alone() -> None:
