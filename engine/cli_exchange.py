@@ -44,6 +44,21 @@ def _symbol_from_name(path: str) -> str | None:
     return f"{match.group(1)}/{match.group(2)}" if match else None
 
 
+def replay_speed(speed: str) -> float | None:
+    """Return a ``--speed`` option as replay seconds per wall second (None: as fast as read).
+
+    The one parser of ``kestrel exchange serve``, ``paper`` and ``live``'s ``--speed``: a
+    word that is not a number is a one-line `ConfigError`; the range (> 0) is checked by
+    `engine.adapters.local.LocalExchange`.
+    """
+    if speed in ("0", "max"):
+        return None
+    try:
+        return float(speed)
+    except ValueError:
+        raise ConfigError(f"--speed must be a number or max, got {speed!r}") from None
+
+
 def replay_source(
     replay: str, symbol: str | None, quote: str
 ) -> tuple[list[BarFrame], dict[str, Instrument], dict[str, float], float, bool]:
@@ -102,13 +117,7 @@ def exchange_serve(
     from engine.adapters.local import LocalExchange
     from engine.feeds import format_timeframe
 
-    if speed in ("0", "max"):
-        rate: float | None = None
-    else:
-        try:
-            rate = float(speed)
-        except ValueError:
-            raise ConfigError(f"--speed must be a number or max, got {speed!r}") from None
+    rate = replay_speed(speed)
     frames, instruments, balances, fee_rate, touch = replay_source(replay, symbol, "USDT")
     exchange = LocalExchange(
         frames,

@@ -254,10 +254,10 @@ def live(
 def _start_local(replay: str, speed: str, secret: str, history: int) -> tuple[Any, list[BarFrame]]:
     """Start the local exchange paused ``history`` bars in (the warm-up's source)."""
     from engine.adapters.local import LocalExchange
-    from engine.cli_exchange import replay_source
+    from engine.cli_exchange import replay_source, replay_speed
 
     frames, instruments, balances, fee_rate, touch = replay_source(replay, None, "USDT")
-    rate = None if speed in ("0", "max") else float(speed)
+    rate = replay_speed(speed)
     local = LocalExchange(
         frames, instruments, balances=balances, secret=secret, speed=rate, paused=True,
         history=history, fee_rate=fee_rate, touch=touch,

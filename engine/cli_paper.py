@@ -171,6 +171,7 @@ def paper(
     import asyncio
 
     from engine.adapters.ccxt.errors import RetryPolicy
+    from engine.cli_exchange import replay_speed
     from engine.persistence import resolve_db_url
     from engine.persistence.store import check_db_url
 
@@ -178,7 +179,7 @@ def paper(
     retry = RetryPolicy(attempts=retries, backoff_s=backoff)
     local = None
     if replay is not None:
-        rate = _speed(speed)
+        rate = replay_speed(speed)
         local, frames = _start_local(replay, rate, warmup_bars)
         exchange_url = local.urls["http"]
         timeframes = {f.symbol: f.timeframe_ns for f in frames}
@@ -218,16 +219,6 @@ def paper(
         )
     if code:
         raise typer.Exit(code)
-
-
-def _speed(speed: str) -> float | None:
-    """Return ``--speed`` as replay seconds per wall second (None: as fast as read)."""
-    if speed in ("0", "max"):
-        return None
-    try:
-        return float(speed)
-    except ValueError:
-        raise ConfigError(f"--speed must be a number or max, got {speed!r}") from None
 
 
 def feed_options(

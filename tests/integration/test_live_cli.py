@@ -130,3 +130,20 @@ def test_a_kill_request_flattens_and_halts(kestrel: CliRunner, tmp_path: Path, k
     assert result.code == 0, result.err
     assert "killed: orders canceled, positions sold, halted" in result.out
     assert not (tmp_path / "log" / KILL_FILE).exists()
+
+
+@pytest.mark.parametrize("command", ["live", "paper"])
+@pytest.mark.parametrize(("speed", "fragment"), [
+    ("fast", "--speed must be a number or max, got 'fast'"),
+    ("-5", "speed must be > 0 or max"),
+    ("nan", "speed must be > 0 or max"),
+])  # fmt: skip
+def test_a_bad_replay_speed_is_one_line(
+    kestrel: CliRunner, tmp_path: Path, keys: None, command: str, speed: str, fragment: str
+) -> None:
+    args = _args(_config(tmp_path), tmp_path, "--live")
+    args[args.index("--speed") + 1] = speed
+    if command == "paper":  # the same option, parsed by the same code
+        args = ["paper", *args[1:-1]]
+    result = kestrel(*args)
+    assert_one_line_error(result, fragment)
