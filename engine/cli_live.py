@@ -92,7 +92,7 @@ import typer
 
 from engine.config import MAX_WARMUP_BARS, RunConfig, load_config
 from engine.errors import ConfigError
-from engine.paths import project_root
+from engine.paths import account_name, project_root
 
 if TYPE_CHECKING:
     from engine.feeds import BarFrame
@@ -212,7 +212,9 @@ def live(
     keys = load_credentials(run_config.live.exchange)  # the same id with --replay / --exchange-url
     if exchange_url is not None and replay is not None:
         raise ConfigError("give at most one of --exchange-url and --replay")
-    name = account if account is not None else run_config.run.name
+    name = account_name(
+        account if account is not None else run_config.run.name, account is not None
+    )
     if not name.strip():
         raise ConfigError("--account is empty; name the live account")
     url = store_url(run_config, db)
@@ -484,6 +486,7 @@ def live_kill(
     ] = None,
 ) -> None:
     """Ask a running live node to cancel its orders, sell its positions and halt."""
+    account = account_name(account, True)
     base = load_config(config).base_dir if config is not None else "."
     folder = log_dir if log_dir is not None else project_root(base) / "live" / account
     if not (folder / "events.jsonl").exists():

@@ -27,6 +27,7 @@ from engine.cli_report_options import (
     open_page,
 )
 from engine.config import load_config
+from engine.paths import account_name
 
 __all__ = ["live_report", "register"]
 
@@ -45,7 +46,6 @@ def live_report(
     self_contained: SelfContainedOption = False,
 ) -> None:
     """Write a live account's equity.csv, metrics.json and report.html from the store."""
-    from engine.errors import ConfigError
     from engine.persistence import RunStore
     from engine.report.assets import ASSETS_DIR, INLINE
     from engine.report.ownership import check_output_folder, is_kestrel_page
@@ -53,9 +53,9 @@ def live_report(
     from engine.runtime.live.report import LIVE_REPORT_FILES, write_live_report
 
     run_config = load_config(config)
-    name = account if account is not None else run_config.run.name
-    if not name.strip():
-        raise ConfigError("--account is empty; name the live account")
+    name = account_name(
+        account if account is not None else run_config.run.name, account is not None
+    )
     folder = out if out is not None else account_folder(run_config, name) / "report"
     writes = {*LIVE_REPORT_FILES, ASSETS_DIR}
     check_output_folder(folder, writes, "report.html", is_kestrel_page, "--out")

@@ -55,7 +55,7 @@ import typer
 
 from engine.config import load_config
 from engine.errors import ConfigError, Interrupted
-from engine.paths import project_root
+from engine.paths import account_name, project_root
 
 if TYPE_CHECKING:  # the feed, asyncio, pandas and SQLAlchemy load when `kestrel paper` runs
     import asyncio
@@ -161,7 +161,9 @@ def paper(
             "give one market data source: --replay DATA_OR_CONFIG (the local exchange, "
             "in-process), --exchange-url URL (e.g. `kestrel exchange serve`) or --exchange ID"
         )
-    name = account if account is not None else run_config.run.name
+    name = account_name(
+        account if account is not None else run_config.run.name, account is not None
+    )
     if not name.strip():
         raise ConfigError("--account is empty; name the paper account")
     root = project_root(run_config.base_dir)

@@ -22,10 +22,14 @@ working directory, as every command-line path does.
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
+
+from engine.errors import ConfigError
 
 __all__ = [
     "PROJECT_MARKERS",
+    "account_name",
     "candidates",
     "find_relative",
     "nearby_hint",
@@ -34,6 +38,26 @@ __all__ = [
 ]
 
 PROJECT_MARKERS = ("pyproject.toml", ".git", "backtests")
+# a paper or live account is a folder under paper/ or live/: one plain path component
+_ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def account_name(name: str, given: bool) -> str:
+    """Return ``name`` if it can name a paper or live account, else raise `ConfigError`.
+
+    An account is a folder (``paper/<account>``, ``live/<account>``) and a key in the run
+    store, so its name is one path component: letters, digits, ``_``, ``.`` and ``-``,
+    starting with a letter or digit, no ``..`` (``../x`` would write outside the project's
+    folders). ``given``: the name came from ``--account`` (else from ``[run] name``), which
+    the message names.
+    """
+    if _ACCOUNT.match(name) and ".." not in name:
+        return name
+    source = "--account" if given else "[run] name (or give --account)"
+    raise ConfigError(
+        f"account name {name!r} from {source}: use letters, digits, '_', '.' and '-', "
+        "starting with a letter or digit (it names a folder)"
+    )
 
 
 def project_root(config_dir: str | Path) -> Path:

@@ -147,3 +147,31 @@ def test_a_bad_replay_speed_is_one_line(
         args = ["paper", *args[1:-1]]
     result = kestrel(*args)
     assert_one_line_error(result, fragment)
+
+
+@pytest.mark.parametrize("account", ["../outside", "a/b", ".hidden", ""])
+@pytest.mark.parametrize("command", ["live", "paper", "live-report"])
+def test_an_account_name_that_is_not_one_folder_is_refused(
+    kestrel: CliRunner, tmp_path: Path, keys: None, command: str, account: str
+) -> None:
+    """An account names a folder under live/ or paper/: it may not climb out of it."""
+    config = _config(tmp_path)
+    if command == "live-report":
+        args = ["live-report", str(config), "--account", account]
+    else:
+        args = [*_args(config, tmp_path, "--live", "--account", account)]
+        if command == "paper":
+            args = ["paper", *[a for a in args[1:] if a != "--live"]]
+    result = kestrel(*args)
+    assert_one_line_error(result, "account name")
+    assert not (tmp_path / "outside").exists()
+    assert not (REPO / "outside").exists()
+
+
+def test_a_config_run_name_that_climbs_out_is_refused_as_an_account(
+    kestrel: CliRunner, tmp_path: Path, keys: None
+) -> None:
+    config = _config(tmp_path)
+    config.write_text(config.read_text().replace('name = "paper_btc"', 'name = "../up"'))
+    result = kestrel(*_args(config, tmp_path, "--live"))
+    assert_one_line_error(result, "account name", "--account")
