@@ -34,10 +34,11 @@ from engine.model import Bar, OrderSide
 from engine.persistence import RunStore
 from engine.portfolio.accounts import load_funding_rates
 from engine.runtime.backtest import iter_bars
-from engine.runtime.live import LiveLedger, OrderManager
+from engine.runtime.live import LiveLedger, LiveOrder, LiveStatus, OrderManager, client_order_id
 from engine.runtime.live.perpetuals import perpetual_symbols, prepare_perpetuals
 from engine.runtime.live.reconcile import reconcile
-from engine.runtime.live.venue import live_mode
+from engine.runtime.live.restore import absorb, check_agrees, restore
+from engine.runtime.live.venue import LiveVenue, live_mode
 from engine.runtime.node import TradingNode
 from engine.strategy import Context, Strategy
 from tests.contract.conftest import BTC, BTC_CSV, SECRET
@@ -176,3 +177,71 @@ def test_a_long_short_perpetual_trades_live_as_in_the_backtest(tmp_path: Path) -
     # every close went out reduce-only, every open without it
     reduce = [o.reduce_only for o in live["local"].venue.orders.values()]
     assert reduce == [False, True] * (len(expected) // 2)
+
+
+def test_a_killed_node_restarts_with_its_short_and_sends_nothing_twice(tmp_path: Path) -> None:
+    """Node A trades 120 bars and dies (no stop) while a short it sent is accepted but not
+    written back; node B restores, reconciles, adopts it and trades on to the end."""
+    funding = funding_file(tmp_path)
+    config = perpetual_config(funding)
+    frame = load_bars(BTC_CSV, symbol=SYMBOL, end=END)
+    local = LocalExchange(
+        [frame], {SYMBOL: BTC}, secret=SECRET, paused=True, history=0, fee_rate=0.0004,
+        perpetual=True, funding={SYMBOL: load_funding_rates(funding)},
+    )  # fmt: skip
+    local.start()
+    store = RunStore(f"sqlite:///{tmp_path / 'live.db'}")
+    bars = list(iter_bars([frame]))
+
+    def boot() -> tuple[TradingNode, OrderManager, Any]:
+        exchange = perpetual_venue(local, config)
+        prepare_perpetuals(exchange, config)
+        manager = OrderManager(exchange, LiveLedger(store, "perp"))
+        clock = SimClock(int(frame.ts_close_ns[0]) - 3_600 * 10**9)
+        strategy = LongShort(int(frame.ts_close_ns[-2]))
+        node = TradingNode(config, clock=clock, strategy=strategy, mode=live_mode(manager))
+        restore(node, manager, {SYMBOL: BTC})
+        result = reconcile(manager, {SYMBOL: BTC})
+        manager.session = manager.ledger.begin_session()
+        node.start()
+        venue = node.kernel.venue
+        assert isinstance(venue, LiveVenue)
+        node.deliver(lambda: venue.report(result.updates))
+        absorb(node, result.updates, {SYMBOL: BTC})
+        return node, manager, check_agrees(node, manager, {SYMBOL: BTC})
+
+    def feed(node: TradingNode, chunk: list[Bar]) -> None:
+        for bar in chunk:
+            while local.replay.now_ms * 1_000_000 < bar.ts_event and not local.replay.finished:
+                local.advance(1)
+            node.on_event(bar)
+
+    try:
+        node, manager, _ = boot()
+        feed(node, bars[:120])
+        before = node.kernel.portfolio.positions[SYMBOL].quantity
+        # dies between writing a short's row and reading the exchange's answer
+        client_id = client_order_id("perp", "ls-999999", manager.session)
+        manager.ledger.insert(
+            LiveOrder(client_id, "ls-999999", "ls", SYMBOL, "sell", "market", 0.05, None, "GTC",
+                      LiveStatus.SENDING, ts_created=wall_clock_ms(), ts_last=0)
+        )  # fmt: skip
+        manager.exchange.exchange.create_order(
+            "BTC/USDT:USDT", "market", "sell", 0.05, None, {"clientOrderId": client_id}
+        )
+        del node, manager  # SIGKILL: no stop, nothing flushed
+        node, manager, positions = boot()
+        at_exchange = manager.exchange.positions([SYMBOL])[SYMBOL].quantity
+        assert positions[SYMBOL] == pytest.approx(before - 0.05, abs=1e-12)
+        assert node.kernel.portfolio.positions[SYMBOL].quantity == pytest.approx(at_exchange)
+        assert manager.ledger.get(client_id).status is LiveStatus.FILLED
+        feed(node, bars[120:])
+        node.stop()
+        reconcile(manager, {SYMBOL: BTC})  # still agrees at the end
+        sent = [o.client_id for o in local.venue.orders.values()]
+        assert len(sent) == len(set(sent)) == len(manager.ledger.orders(origin="node"))
+        assert node.kernel.portfolio.positions[SYMBOL].quantity == pytest.approx(
+            manager.exchange.positions([SYMBOL])[SYMBOL].quantity, abs=1e-12
+        )
+    finally:
+        local.stop()
