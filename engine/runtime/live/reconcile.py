@@ -60,7 +60,12 @@ class Reconciliation:
         """Return one line: what was adopted and marked external."""
         return (
             f"reconciled: {len(self.adopted)} order(s) brought up to date, "
-            f"{len(self.external)} external order(s) left alone, wallet matches"
+            f"{len(self.external)} external order(s) left alone, "
+            + (
+                "wallet and positions match"
+                if any(k.startswith("position ") for k in self.actual)
+                else "wallet matches"
+            )
         )
 
 
