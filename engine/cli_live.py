@@ -69,8 +69,10 @@ own attributes unless it implements ``on_save`` / ``on_load`` (``on_start`` runs
 the portfolio, the orders, the timers' schedule, the equity curve and, through the
 warm-up, the indicators come back), fire what fell while it was down (bars, timer
 occurrences), round trips in the live report (fills only), exchange-side trailing stops
-(stop-market and stop-limit orders are sent: `engine.runtime.live.venue`), derivatives
-positions, and the user-data stream
+(stop-market and stop-limit orders are sent: `engine.runtime.live.venue`), perpetuals (a
+config with a ``[[data]] funding`` series is refused: the venue, reconciliation of
+positions and restore trade them, `engine.runtime.live.perpetuals`, but this command's
+market-data feed and user-data stream are Binance spot's), and the user-data stream
 of exchanges other than Binance spot is untested (it needs ccxt.pro's ``watch_orders``;
 the subscription step is Binance's websocket API).
 """
@@ -209,6 +211,7 @@ def live(
 
     run_config = load_config(config)
     refuse_unless_live(run_config, live_flag)
+    _refuse_perpetuals(run_config)
     keys = load_credentials(run_config.live.exchange)  # the same id with --replay / --exchange-url
     if exchange_url is not None and replay is not None:
         raise ConfigError("give at most one of --exchange-url and --replay")
@@ -251,6 +254,20 @@ def live(
             local.stop()
     if code:
         raise typer.Exit(code)
+
+
+def _refuse_perpetuals(config: RunConfig) -> None:
+    """Raise `ConfigError` for perpetuals: the order side is built, the command is not yet."""
+    from engine.runtime.live.perpetuals import perpetual_symbols
+
+    perpetuals = perpetual_symbols(config)
+    if perpetuals:
+        raise ConfigError(
+            f"kestrel live does not trade perpetuals yet ({sorted(perpetuals)} have a funding "
+            "series): the node's orders, positions and reconciliation handle them "
+            "(engine.runtime.live.perpetuals) but the command's market data and user-data "
+            "stream are still Binance spot's; drop the funding series to trade spot"
+        )
 
 
 def _start_local(replay: str, speed: str, secret: str, history: int) -> tuple[Any, list[BarFrame]]:

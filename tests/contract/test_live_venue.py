@@ -189,6 +189,9 @@ class PlentyOfCash:
     def ask_price(self, symbol: str, quantity: float) -> float:
         return 20000.0
 
+    def perpetual(self, symbol: str) -> bool:
+        return False  # a spot wallet
+
 
 class CannedManager:
     """Answers submit with fixed updates (a fill whose fee is in the base asset)."""
@@ -224,7 +227,8 @@ class WalletManager(CannedManager):
 
     def __init__(self, updates: list[Update], free: float) -> None:
         super().__init__(updates)
-        self.exchange = type("W", (), {"balances": lambda _: {"BTC": (free, free)}})()
+        wallet = {"balances": lambda _: {"BTC": (free, free)}, "perpetual": lambda _, s: False}
+        self.exchange = type("W", (), wallet)()
 
 
 def test_a_fee_in_the_base_asset_reduces_the_position_on_a_sell(local: Any, tmp_path: Path) -> None:

@@ -175,3 +175,22 @@ def test_a_config_run_name_that_climbs_out_is_refused_as_an_account(
     config.write_text(config.read_text().replace('name = "paper_btc"', 'name = "../up"'))
     result = kestrel(*_args(config, tmp_path, "--live"))
     assert_one_line_error(result, "account name", "--account")
+
+
+def test_a_perpetual_is_refused_with_what_is_missing(
+    kestrel: CliRunner, tmp_path: Path, keys: None
+) -> None:
+    # A funding series makes BTC/USDT a perpetual: the engine's venue, reconciliation and
+    # restore trade it (tests/contract/test_live_perpetual.py), the command not yet.
+    rates = tmp_path / "funding.csv"
+    rates.write_text("timestamp,rate\n2020-12-01T08:00:00Z,0.0001\n")
+    config = _config(tmp_path)
+    text = config.read_text().replace(
+        'end = "2020-12-15"', f'end = "2020-12-15"\nfunding = "{rates}"'
+    )
+    config.write_text(text)
+    result = kestrel(*_args(config, tmp_path, "--live"))
+    assert_one_line_error(
+        result, "kestrel live does not trade perpetuals yet", "['BTC/USDT']",
+        "market data and user-data stream",
+    )  # fmt: skip

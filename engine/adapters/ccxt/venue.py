@@ -22,8 +22,8 @@ doubled.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from engine.adapters.ccxt.contract import Action, Verdict, classify
@@ -36,6 +36,7 @@ __all__ = [
     "CcxtExchange",
     "Credentials",
     "ExchangeOrder",
+    "ExchangePosition",
     "ExchangeTrade",
     "OrderCallFailed",
     "OrderSpec",
@@ -56,12 +57,17 @@ def open_trading_exchange(
     local_url: str | None = None,
     timeout_ms: int = 10_000,
     module: Any = None,
+    perpetual: bool = False,
 ) -> Any:
     """Return a synchronous ccxt exchange that can trade, with ccxt's retries off.
 
     ``sandbox`` switches to the exchange's testnet (ccxt ``set_sandbox_mode``); ``local_url``
     sends every call to the local exchange instead (`engine.adapters.local`). ``module``:
     another ccxt flavour to build it from (``ccxt.pro`` for the user-data websocket).
+    ``perpetual``: trade the USDⓈ-M perpetuals (ccxt ``defaultType = "swap"``: orders,
+    balances and positions go to Binance's ``/fapi``). Against the local exchange ccxt cannot
+    tell its ``/fapi`` from ``/api`` by the host name, so binance's linear error codes
+    (-2019 InsufficientFunds, -2022 InvalidOrder, ...) are made the ones it reads.
 
     Raises:
         ExchangeInputError: Unknown exchange id, or a sandbox the exchange does not have.
@@ -71,9 +77,12 @@ def open_trading_exchange(
     check_exchange_id(exchange_id)
     module = module if module is not None else ccxt
     options: dict[str, Any] = {"maxRetriesOnFailure": 0}
+    if perpetual:
+        options["defaultType"] = "swap"
     if local_url:
+        types = ["linear"] if perpetual else ["spot"]
         options.update(
-            {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False}
+            {"fetchMarkets": {"types": types}, "fetchCurrencies": False, "fetchMargins": False}
         )
     exchange = getattr(module, exchange_id)(
         {
@@ -96,6 +105,10 @@ def open_trading_exchange(
 
         http = local_url.rstrip("/")
         exchange.urls["api"] = ccxt_urls(http, "ws" + http.removeprefix("http"))
+        if perpetual and "linear" in exchange.exceptions:
+            linear = exchange.exceptions["linear"]
+            for kind in ("exact", "broad"):
+                exchange.exceptions[kind] = {**exchange.exceptions[kind], **linear.get(kind, {})}
     return exchange
 
 
@@ -105,6 +118,7 @@ class OrderSpec:
 
     ``stop_price`` makes it a stop: a market becomes a stop-market, a limit a stop-limit,
     sent as Binance's STOP_LOSS / STOP_LOSS_LIMIT (see `CcxtExchange.create`).
+    ``reduce_only`` (perpetuals) sends ``reduceOnly``: the order may only shrink the position.
     """
 
     client_id: str
@@ -115,6 +129,18 @@ class OrderSpec:
     price: float | None = None
     tif: str = "GTC"
     stop_price: float | None = None
+    reduce_only: bool = False
+
+
+@dataclass(frozen=True)
+class ExchangePosition:
+    """A perpetual's one-way position: ``quantity`` signed (< 0 short), in base units."""
+
+    symbol: str
+    quantity: float
+    entry_price: float
+    unrealized_pnl: float
+    mark_price: float | None = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +234,10 @@ class CcxtExchange:
     (default: ccxt's ``fetch_time``). The local exchange serves its *replay* clock on
     ``/time`` but checks signatures against the wall clock, so against it pass
     ``lambda: int(time.time() * 1000)``.
+
+    ``perpetuals``: the engine's symbols (``BTC/USDT``) traded as linear perpetuals; each is
+    ccxt's swap market settled in its quote (``BTC/USDT:USDT``) in every call, and the
+    symbols of what comes back are the engine's again.
     """
 
     def __init__(
@@ -215,6 +245,7 @@ class CcxtExchange:
         exchange: Any,
         policy: RetryPolicy | None = None,
         server_clock: Callable[[], int] | None = None,
+        perpetuals: Collection[str] = (),
     ) -> None:
         """Use ccxt client ``exchange``; reads retry per ``policy`` (5 tries, 1 s doubling)."""
         exchange.options["maxRetriesOnFailure"] = 0  # a re-sent POST /order doubles orders
@@ -224,6 +255,26 @@ class CcxtExchange:
         self.policy = policy or RetryPolicy()
         self.server_clock = server_clock or (lambda: int(exchange.fetch_time()))
         self.resyncs = 0
+        self.perpetuals = frozenset(perpetuals)
+        self._engine_symbol = {self.market_symbol(s): s for s in self.perpetuals}
+
+    def perpetual(self, symbol: str) -> bool:
+        """True if the engine's ``symbol`` is traded as a perpetual."""
+        return symbol in self.perpetuals
+
+    def market_symbol(self, symbol: str) -> str:
+        """Return ccxt's symbol of the engine's ``symbol`` (``BTC/USDT:USDT`` for a perpetual)."""
+        if symbol not in self.perpetuals:
+            return symbol
+        return f"{symbol}:{symbol.partition('/')[2]}"
+
+    def _order(self, raw: Mapping[str, Any]) -> ExchangeOrder:
+        order = parse_order(raw)
+        return replace(order, symbol=self._engine_symbol.get(order.symbol, order.symbol))
+
+    def _trade(self, raw: Mapping[str, Any]) -> ExchangeTrade:
+        trade = parse_trade(raw)
+        return replace(trade, symbol=self._engine_symbol.get(trade.symbol, trade.symbol))
 
     # -- the contract ---------------------------------------------------------------------
 
@@ -292,7 +343,7 @@ class CcxtExchange:
         markets = self.exchange.markets
         result: dict[str, Instrument] = {}
         for symbol in symbols:
-            market = markets.get(symbol)
+            market = markets.get(self.market_symbol(symbol))
             if market is None:
                 raise ExchangeInputError(
                     f"{self.exchange_id} does not list {symbol!r}{did_you_mean(symbol, markets)}"
@@ -331,7 +382,7 @@ class CcxtExchange:
         """
         book = self.read(
             f"fetching the {symbol} order book",
-            lambda: self.exchange.fetch_order_book(symbol, limit=20),
+            lambda: self.exchange.fetch_order_book(self.market_symbol(symbol), limit=20),
         )
         price: float | None = None
         taken = 0.0
@@ -344,22 +395,66 @@ class CcxtExchange:
 
     def open_orders(self, symbol: str) -> list[ExchangeOrder]:
         """Return the open orders of ``symbol``."""
+        market = self.market_symbol(symbol)
         rows = self.read(
-            f"fetching open {symbol} orders", lambda: self.exchange.fetch_open_orders(symbol)
+            f"fetching open {symbol} orders", lambda: self.exchange.fetch_open_orders(market)
         )
-        return [parse_order(r) for r in rows]
+        return [self._order(r) for r in rows]
 
     def my_trades(
         self, symbol: str, since_ms: int | None = None, exchange_order_id: str | None = None
     ) -> list[ExchangeTrade]:
         """Return the account's ``symbol`` fills from ``since_ms`` on (of one order, if given)."""
         params = {"orderId": exchange_order_id} if exchange_order_id else {}
+        market = self.market_symbol(symbol)
         rows = self.read(
             f"fetching {symbol} trades",
-            lambda: self.exchange.fetch_my_trades(symbol, since_ms, None, params),
+            lambda: self.exchange.fetch_my_trades(market, since_ms, None, params),
         )
-        trades = [parse_trade(r) for r in rows]
+        trades = [self._trade(r) for r in rows]
         return [t for t in trades if since_ms is None or t.ts_ms >= since_ms]
+
+    def positions(self, symbols: Collection[str]) -> dict[str, ExchangePosition]:
+        """Return the one-way position of each perpetual of ``symbols`` (flat ones at 0).
+
+        ccxt's ``fetch_positions`` (Binance ``/fapi/v3/positionRisk``): ``contracts`` is the
+        size (contract size 1 on USDⓈ-M: base units), ``side`` long or short.
+        """
+        wanted = {self.market_symbol(s): s for s in symbols if s in self.perpetuals}
+        if not wanted:
+            return {}
+        rows = self.read("fetching positions", lambda: self.exchange.fetch_positions(list(wanted)))
+        result = {s: ExchangePosition(s, 0.0, 0.0, 0.0) for s in wanted.values()}
+        for row in rows:
+            symbol = wanted.get(str(row.get("symbol")))
+            size = float(row.get("contracts") or 0.0) * float(row.get("contractSize") or 1.0)
+            if symbol is None or not size:
+                continue
+            mark = row.get("markPrice")
+            result[symbol] = ExchangePosition(
+                symbol,
+                -size if row.get("side") == "short" else size,
+                float(row.get("entryPrice") or 0.0),
+                float(row.get("unrealizedPnl") or 0.0),
+                float(mark) if mark else None,
+            )
+        return result
+
+    def hedge_mode(self, symbol: str) -> bool:
+        """True if the account is in hedge mode (long and short positions apart)."""
+        market = self.market_symbol(symbol)
+        mode = self.read(
+            "fetching the position mode", lambda: self.exchange.fetch_position_mode(market)
+        )
+        return bool(mode.get("hedged"))
+
+    def set_leverage(self, symbol: str, leverage: int) -> None:
+        """Set a perpetual's leverage at the exchange (safe to repeat)."""
+        market = self.market_symbol(symbol)
+        self.read(
+            f"setting the {symbol} leverage to {leverage}",
+            lambda: self.exchange.set_leverage(leverage, market),
+        )
 
     # -- order calls (the caller decides on failure) --------------------------------------
 
@@ -379,29 +474,36 @@ class CcxtExchange:
             params["timeInForce"] = spec.tif
         if spec.stop_price is not None:
             params["stopLossPrice"] = spec.stop_price
+        if spec.reduce_only:
+            params["reduceOnly"] = True
+        market = self.market_symbol(spec.symbol)
 
         def send() -> Any:
             return self.exchange.create_order(
-                spec.symbol, spec.order_type, spec.side, spec.quantity, spec.price, params
+                market, spec.order_type, spec.side, spec.quantity, spec.price, params
             )
 
-        return parse_order(self._run(f"creating order {spec.client_id}", send, resend_safe=False))
+        return self._order(self._run(f"creating order {spec.client_id}", send, resend_safe=False))
 
     def fetch(self, client_id: str, symbol: str) -> ExchangeOrder:
         """Return the order with ``client_id`` (one try; `OrderCallFailed` if not found)."""
 
-        def look() -> Any:
-            return self.exchange.fetch_order(None, symbol, {"origClientOrderId": client_id})
+        market = self.market_symbol(symbol)
 
-        return parse_order(self._run(f"fetching order {client_id}", look, resend_safe=True))
+        def look() -> Any:
+            return self.exchange.fetch_order(None, market, {"origClientOrderId": client_id})
+
+        return self._order(self._run(f"fetching order {client_id}", look, resend_safe=True))
 
     def cancel(self, client_id: str, symbol: str) -> ExchangeOrder:
         """Cancel the order with ``client_id``; `OrderCallFailed` if it is not open (any more)."""
 
-        def send() -> Any:
-            return self.exchange.cancel_order(None, symbol, {"origClientOrderId": client_id})
+        market = self.market_symbol(symbol)
 
-        return parse_order(self._run(f"canceling order {client_id}", send, resend_safe=False))
+        def send() -> Any:
+            return self.exchange.cancel_order(None, market, {"origClientOrderId": client_id})
+
+        return self._order(self._run(f"canceling order {client_id}", send, resend_safe=False))
 
 
 def wall_clock_ms() -> int:

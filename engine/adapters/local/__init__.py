@@ -4,8 +4,10 @@
 frames (BarFrame per symbol) ─▶ replay.Replay (clock: bar opens/closes)
                                    │ step
                                    ├─▶ venue.Venue (balances, orders; matching = backtest's)
+                                   │   or futures.FuturesVenue (USDⓈ-M: wallet, positions)
                                    └─▶ streams.StreamHub (kline / trade / depth / user data)
 server.ExchangeApp (aiohttp: /api/v3, /ws, /stream, /ws-api/v3, /_admin) ◀── faults.Faults
+  └─ fapi.FapiRoutes (/fapi/v1..v3, when the venue is a FuturesVenue)
 exchange.LocalExchange: runs it all in a background thread (start() -> URLs, stop())
 ```
 

@@ -17,34 +17,41 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
 
 from engine.adapters.local.faults import Faults
+from engine.adapters.local.futures import FuturesVenue
 from engine.adapters.local.replay import Replay
 from engine.adapters.local.server import ExchangeApp
 from engine.adapters.local.venue import Venue
 from engine.errors import ConfigError
 from engine.feeds import BarFrame
 from engine.model import Instrument
+from engine.portfolio.accounts import FundingRates
 
 __all__ = ["LocalExchange", "ccxt_urls"]
 
 
 def ccxt_urls(http: str, ws: str) -> dict[str, Any]:
     """Return the ``exchange.urls['api']`` that sends every ccxt binance call to the server."""
-    return {
+    urls: dict[str, Any] = {
         "public": f"{http}/api/v3",
         "private": f"{http}/api/v3",
         "v1": f"{http}/api/v1",
         "ws": {"spot": f"{ws}/ws", "ws-api": {"spot": f"{ws}/ws-api/v3"}},
     }
+    for version in ("", "V2", "V3"):  # USDⓈ-M futures (served by an exchange of perpetuals)
+        number = version.lower() or "v1"
+        urls[f"fapiPublic{version}"] = f"{http}/fapi/{number}"
+        urls[f"fapiPrivate{version}"] = f"{http}/fapi/{number}"
+    return urls
 
 
 class LocalExchange:
-    """A Binance-like spot exchange on 127.0.0.1 replaying ``frames``."""
+    """A Binance-like spot (or USDⓈ-M perpetuals) exchange on 127.0.0.1 replaying ``frames``."""
 
     def __init__(
         self,
@@ -61,6 +68,8 @@ class LocalExchange:
         quote: str = "USDT",
         host: str = "127.0.0.1",
         port: int = 0,
+        perpetual: bool = False,
+        funding: Mapping[str, FundingRates] | None = None,
     ) -> None:
         """Prepare the exchange (nothing listens until `start`).
 
@@ -78,6 +87,11 @@ class LocalExchange:
                 ``instruments``: the base before the ``/``, the quote its ``quote_currency``).
             host: Interface to listen on.
             port: TCP port (0: any free port).
+            perpetual: Replay the symbols as Binance USDⓈ-M perpetuals instead of spot: a
+                USDT wallet and one-way positions (`engine.adapters.local.futures`), served
+                under ``/fapi`` (`engine.adapters.local.fapi`).
+            funding: Funding rates per symbol (perpetuals only): the positions pay them
+                at bar closes, as the backtest does.
         """
         missing = [f.symbol for f in frames if f.symbol not in instruments]
         if missing or not frames:
@@ -86,13 +100,14 @@ class LocalExchange:
             raise ConfigError(f"local exchange: speed must be > 0 or max, got {speed}")
         self.faults = Faults()
         self.replay = Replay(frames, history=history)
-        self.venue = Venue(
-            self.replay,
-            {s: instruments[s] for s in self.replay.markets},
-            balances if balances is not None else {quote: 10_000.0},
-            self.faults,
-            fee_rate=fee_rate,
-            touch=touch,
+        markets = {s: instruments[s] for s in self.replay.markets}
+        wallet = balances if balances is not None else {quote: 10_000.0}
+        if funding and not perpetual:
+            raise ConfigError("local exchange: funding rates need perpetual=True")
+        self.venue: Venue = (
+            FuturesVenue(self.replay, markets, wallet, self.faults, fee_rate, touch, funding)
+            if perpetual
+            else Venue(self.replay, markets, wallet, self.faults, fee_rate=fee_rate, touch=touch)
         )
         self.secret = secret
         self._options = (speed, paused, host, port)

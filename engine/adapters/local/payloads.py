@@ -8,19 +8,24 @@ market price (see `engine.adapters.local.venue`), whatever the book shows.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from aiohttp import web
+
 from engine.adapters.local.replay import Kline, Market
-from engine.adapters.local.venue import STOP_TYPES, fmt, split_symbol
+from engine.adapters.local.venue import STOP_TYPES, BinanceError, fmt, split_symbol
 from engine.feeds import format_timeframe
 from engine.model import Instrument
 
 __all__ = [
     "BOOK_LEVELS",
     "book",
+    "error_response",
     "exchange_info",
     "fmt",
     "interval",
+    "json_response",
     "kline_event",
     "kline_row",
     "ticker_24h",
@@ -29,6 +34,19 @@ __all__ = [
 
 
 BOOK_LEVELS = 20  # levels per side of the synthetic book (snapshots never show more)
+
+
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    """Answer JSON without spaces, as Binance does (``{"code":-1121,"msg":"..."}``)."""
+    body = json.dumps(data, separators=(",", ":"))
+    return web.Response(text=body, status=status, headers=headers, content_type="application/json")
+
+
+def error_response(error: BinanceError) -> web.Response:
+    """Answer a Binance error: its HTTP status, body ``{"code": ..., "msg": ...}``."""
+    return json_response({"code": error.code, "msg": error.msg}, status=error.status)
 
 
 def interval(market: Market) -> str:

@@ -4,7 +4,9 @@ REST (Binance spot, ``/api/v3``): ``ping``, ``time`` (the replay clock), ``excha
 ``klines``, ``ticker/24hr``, ``ticker/price``, ``ticker/bookTicker``, ``depth``, ``aggTrades``,
 ``trades``; signed: ``account``, ``order`` (POST/GET/DELETE), ``openOrders`` (GET/DELETE),
 ``allOrders``, ``myTrades``; API key only: ``userDataStream`` (POST/PUT/DELETE). The same
-routes answer under ``/api/v1``. Admin: ``POST /_admin/fault`` (JSON ``{"kind": ...}``, see
+routes answer under ``/api/v1``. An exchange of perpetuals (`FuturesVenue`) also serves
+Binance's USDⓈ-M futures API under ``/fapi`` (`engine.adapters.local.fapi`).
+Admin: ``POST /_admin/fault`` (JSON ``{"kind": ...}``, see
 `engine.adapters.local.faults`), ``POST /_admin/advance`` (``{"bars": n}``),
 ``POST /_admin/pause``, ``POST /_admin/resume``, ``GET /_admin/state``.
 
@@ -28,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import secrets
 import time
 import urllib.parse
@@ -37,7 +38,9 @@ from typing import Any
 from aiohttp import web
 
 from engine.adapters.local import payloads
+from engine.adapters.local.fapi import FapiRoutes
 from engine.adapters.local.faults import Faults, HttpFault
+from engine.adapters.local.futures import FuturesVenue
 from engine.adapters.local.replay import Replay
 from engine.adapters.local.streams import StreamHub
 from engine.adapters.local.venue import BinanceError, Venue
@@ -48,14 +51,8 @@ _DELAY = web.RequestKey("delay_s", float)  # an injected timeout's delay, set pe
 _SIGNED = ("account", "order", "openOrders", "allOrders", "myTrades")
 
 
-def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    """Answer JSON without spaces, as Binance does (``{"code":-1121,"msg":"..."}``)."""
-    body = json.dumps(data, separators=(",", ":"))
-    return web.Response(text=body, status=status, headers=headers, content_type="application/json")
-
-
-def _error(error: BinanceError) -> web.Response:
-    return _json({"code": error.code, "msg": error.msg}, status=error.status)
+_json = payloads.json_response
+_error = payloads.error_response
 
 
 class ExchangeApp:
@@ -103,6 +100,10 @@ class ExchangeApp:
                 add(method, f"{prefix}/{{endpoint}}", self.signed)
             for method in ("POST", "PUT", "DELETE"):
                 add(method, f"{prefix}/userDataStream", self.user_data_stream)
+        if isinstance(self.venue, FuturesVenue):
+            public = {"ping": self.ping, "time": self.time, "klines": self.klines,
+                      "depth": self.depth}  # fmt: skip
+            FapiRoutes(self, self.venue).register(self.app.router, public)
         self.app.router.add_get("/ws", self.hub.handle)
         self.app.router.add_get("/ws/{name}", self.hub.handle)
         self.app.router.add_get("/stream", self.hub.handle)
@@ -198,7 +199,7 @@ class ExchangeApp:
             )
         return None
 
-    async def _params(self, request: web.Request, signed: bool) -> dict[str, str]:
+    async def params(self, request: web.Request, signed: bool) -> dict[str, str]:
         body = await request.text() if request.can_read_body else ""
         params = dict(request.query)
         if body:
@@ -235,7 +236,7 @@ class ExchangeApp:
     async def klines(self, request: web.Request) -> web.Response:
         """GET klines: closed bars plus the in-progress one (only its open known)."""
         try:
-            params = await self._params(request, signed=False)
+            params = await self.params(request, signed=False)
             market, _ = self._market(params)
             if params.get("interval") != payloads.interval(market):
                 raise BinanceError(400, -1120, "Invalid interval.")
@@ -283,7 +284,7 @@ class ExchangeApp:
         return self.replay.now_ms
 
     async def _tickers(self, request: web.Request, build: Any) -> web.Response:
-        params = await self._params(request, signed=False)
+        params = await self.params(request, signed=False)
         if "symbol" in params:
             try:
                 market, instrument = self._market(params)
@@ -296,7 +297,7 @@ class ExchangeApp:
     async def depth(self, request: web.Request) -> web.Response:
         """GET depth: the synthetic book and its update id."""
         try:
-            params = await self._params(request, signed=False)
+            params = await self.params(request, signed=False)
             market, instrument = self._market(params)
         except BinanceError as exc:
             return _error(exc)
@@ -308,7 +309,7 @@ class ExchangeApp:
     async def agg_trades(self, request: web.Request) -> web.Response:
         """GET aggTrades / trades: the synthetic trade of every visible bar open."""
         try:
-            params = await self._params(request, signed=False)
+            params = await self.params(request, signed=False)
             market, _ = self._market(params)
         except BinanceError as exc:
             return _error(exc)
@@ -345,13 +346,13 @@ class ExchangeApp:
         if endpoint not in _SIGNED:
             return _json({"code": -1, "msg": f"No endpoint {endpoint}."}, status=404)
         try:
-            params = await self._params(request, signed=True)
+            params = await self.params(request, signed=True)
             async with self.lock:
                 result = self._private(request.method, endpoint, params)
         except BinanceError as exc:
-            await self._flush_user()
+            await self.flush_user()
             return _error(exc)
-        await self._flush_user()
+        await self.flush_user()
         return _json(result)
 
     def _private(self, method: str, endpoint: str, params: dict[str, str]) -> Any:
@@ -401,7 +402,7 @@ class ExchangeApp:
         """POST makes a listenKey, PUT keeps it alive, DELETE closes it (API key only)."""
         if not request.headers.get("X-MBX-APIKEY"):
             return _error(BinanceError(401, -2014, "API-key format invalid."))
-        params = await self._params(request, signed=False)
+        params = await self.params(request, signed=False)
         if request.method == "POST":
             key = secrets.token_hex(32)
             self.listen_keys.add(key)
@@ -413,7 +414,7 @@ class ExchangeApp:
             self.listen_keys.discard(key)
         return _json({})
 
-    async def _flush_user(self) -> None:
+    async def flush_user(self) -> None:
         events, self.venue.events = self.venue.events, []
         if events:
             await self.hub.publish_user(events)
@@ -448,7 +449,7 @@ class ExchangeApp:
                 )
         for symbol in sorted({s for s, _ in [*closed, *opened]}):
             await self._publish_depth(symbol, before[symbol])
-        await self._flush_user()
+        await self.flush_user()
         return True
 
     async def _publish_depth(self, symbol: str, before: Any) -> None:

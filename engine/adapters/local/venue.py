@@ -126,6 +126,7 @@ class Order:
     stop_price: float = 0.0  # 0 for market and limit orders, as Binance shows them
     armed_ms: int = 0  # a stop: 0 until triggered, then when it acts as its base order
     fills: list[dict[str, Any]] = field(default_factory=list)
+    reduce_only: bool = False  # USDⓈ-M futures: may only reduce the position
 
     @property
     def open(self) -> bool:
@@ -249,17 +250,12 @@ class Venue:
         now = self.replay.now_ms
         reference = price if limit_kind else (stop or market.price(now) or 0.0)
         prices = [p for p, has in ((price, limit_kind), (stop, kind in STOP_TYPES)) if has]
-        self._check_filters(instrument, prices, quantity, reference)
+        reduce_only = params.get("reduceOnly", "false").lower() == "true"
+        self._check_filters(instrument, prices, quantity, reference, reduce_only)
         current = market.price(now)
         if stop and current is not None and _triggers(kind, side, stop, current):
             raise BinanceError(400, -2010, "Stop price would trigger immediately.")
-        base, quote = split_symbol(instrument)
-        if side == "BUY":
-            need_asset, need = quote, quantity * reference * (1.0 + self.fee_rate)
-        else:
-            need_asset, need = base, quantity
-        if self.free.get(need_asset, 0.0) + 1e-12 < need:
-            raise BinanceError(400, -2010, "Account has insufficient balance for requested action.")
+        need_asset, need = self._reserve(instrument, side, quantity, reference, reduce_only)
         order = Order(
             order_id=len(self.orders) + 1,
             client_id=client_id,
@@ -272,6 +268,7 @@ class Venue:
             time_ms=now,
             partial_fraction=self.faults.take_partial(),
             stop_price=stop,
+            reduce_only=reduce_only,
         )
         self.orders[order.order_id] = order
         self.by_client[client_id] = order.order_id
@@ -354,16 +351,49 @@ class Venue:
         return [o for o in self.orders.values() if o.open and o.symbol == symbol]
 
     def _check_filters(
-        self, instrument: Instrument, prices: list[float], quantity: float, reference: float
+        self,
+        instrument: Instrument,
+        prices: list[float],
+        quantity: float,
+        reference: float,
+        reduce_only: bool = False,
     ) -> None:
-        """Binance's filters; ``prices``: the order's limit and stop prices (those it has)."""
+        """Binance's filters; ``prices``: the order's limit and stop prices (those it has).
+
+        A reduce-only order (USDⓈ-M futures) is exempt from the minimum notional, as there.
+        """
         for value in prices:
             if value <= 0 or _off_grid(value, instrument.tick_size):
                 raise BinanceError(400, -1013, "Filter failure: PRICE_FILTER")
         if _off_grid(quantity, instrument.lot_size) or quantity < instrument.min_quantity:
             raise BinanceError(400, -1013, "Filter failure: LOT_SIZE")
-        if quantity * reference < instrument.min_notional:
+        if quantity * reference < instrument.min_notional and not reduce_only:
             raise BinanceError(400, -1013, "Filter failure: NOTIONAL")
+
+    def _reserve(
+        self, instrument: Instrument, side: str, quantity: float, price: float, reduce_only: bool
+    ) -> tuple[str, float]:
+        """Return the asset and amount an order locks, or raise -2010 if the wallet lacks it.
+
+        Spot: a buy locks its quote with the fee at ``price``, a sell its base quantity.
+        """
+        base, quote = split_symbol(instrument)
+        if side == "BUY":
+            need_asset, need = quote, quantity * price * (1.0 + self.fee_rate)
+        else:
+            need_asset, need = base, quantity
+        if self.free.get(need_asset, 0.0) + 1e-12 < need:
+            raise BinanceError(400, -2010, "Account has insufficient balance for requested action.")
+        return need_asset, need
+
+    def _settle(self, order: Order, quantity: float, price: float, fee: float) -> dict[str, Any]:
+        """Move the wallet's assets for a fill; return fields to add to the trade (none here)."""
+        base, quote = split_symbol(self.instruments[order.symbol])
+        sign = 1.0 if order.side == "BUY" else -1.0
+        self.free[base] = self.free.get(base, 0.0) + sign * quantity
+        self.free[quote] = self.free.get(quote, 0.0) - sign * quantity * price - fee
+        self.locked.setdefault(base, 0.0)
+        return {}
 
     def _lock(self, order: Order, asset: str, amount: float) -> None:
         order.locked = amount
@@ -403,16 +433,13 @@ class Venue:
             order.partial_fraction = 1.0  # one partial fill per injected fault
         notional = quantity * price
         fee = notional * self.fee_rate
-        base, quote = split_symbol(self.instruments[order.symbol])
+        quote = split_symbol(self.instruments[order.symbol])[1]
         # Release the share of the lock this fill used, then move the assets.
         share = order.locked * quantity / remaining
         order.locked -= share
         self.locked[self._locked_asset(order)] -= share
         self.free[self._locked_asset(order)] += share
-        sign = 1.0 if order.side == "BUY" else -1.0
-        self.free[base] = self.free.get(base, 0.0) + sign * quantity
-        self.free[quote] = self.free.get(quote, 0.0) - sign * notional - fee
-        self.locked.setdefault(base, 0.0)
+        extra = self._settle(order, quantity, price, fee)
         order.filled += quantity
         order.quote_filled += notional
         order.update_ms = self.replay.now_ms
@@ -432,6 +459,7 @@ class Venue:
             "isBuyer": order.side == "BUY",
             "isMaker": maker,
             "isBestMatch": True,
+            **extra,
         }
         self.trades.append(trade)
         order.fills.append(

@@ -6,6 +6,10 @@ node ─ submit/cancel ─▶ venue.LiveVenue ─▶ orders.OrderManager ─▶ 
                                                 ▼                          adapters.ccxt.contract)
                                         ledger.LiveLedger (live_orders, live_fills)
 ```
+
+Perpetuals (a symbol with a funding series; USDⓈ-M, one-way mode): `perpetuals` names them
+and sets the account up; the venue sends their closes reduce-only and never closes more
+than the exchange's position; `reconcile` compares their positions instead of a wallet.
 """
 
 from engine.runtime.live.ledger import LiveFill, LiveLedger, LiveOrder, LiveStatus

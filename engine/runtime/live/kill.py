@@ -6,7 +6,9 @@ assets the node did not buy are left alone.
 
 The node's position in a symbol is what its own fills add up to (buys minus sells, minus
 fees paid in the base asset), never more than the wallet's free base (floored to the lot):
-the switch never tries to sell what is not there. ``kestrel live kill ACCOUNT`` asks a
+the switch never tries to sell what is not there. A perpetual's position (long or short)
+is closed by a reduce-only market order of the smaller of the node's position and the
+exchange's, so the switch never opens the other side. ``kestrel live kill ACCOUNT`` asks a
 running node to do this (`engine.cli_live`).
 """
 
@@ -46,9 +48,24 @@ def flatten_and_halt(manager: OrderManager, instruments: Mapping[str, Instrument
         updates += manager.cancel_record(record)
     ledger = manager.ledger
     earlier = sum(1 for o in ledger.orders() if o.strategy_id == KILL_STRATEGY)
-    wallet = manager.exchange.balances()
+    exchange = manager.exchange
+    wallet = exchange.balances()
+    held = exchange.positions(list(instruments))
     for symbol, position in sorted(node_positions(ledger, instruments).items()):
         lot = instruments[symbol].lot_size
+        if exchange.perpetual(symbol):  # close the node's part, reduce-only, either side
+            at_exchange = held[symbol].quantity
+            if position * at_exchange <= 0:
+                continue
+            size = min(abs(position), abs(at_exchange))
+            quantity = round(math.floor(size / lot + 1e-9) * lot, 12)
+            if quantity <= 0:
+                continue
+            earlier += 1
+            side = "sell" if position > 0 else "buy"
+            spec = OrderSpec("", symbol, side, "market", quantity, reduce_only=True)
+            updates += manager.submit(f"kill-{earlier}", KILL_STRATEGY, spec)
+            continue
         free = wallet.get(symbol.partition("/")[0], (0.0, 0.0))[0]
         quantity = round(math.floor(min(position, free) / lot + 1e-9) * lot, 12)
         if quantity <= 0 or quantity < instruments[symbol].min_quantity:

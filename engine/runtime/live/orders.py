@@ -41,7 +41,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine.adapters.ccxt.contract import Action
 from engine.adapters.ccxt.errors import RetryPolicy
@@ -164,8 +164,7 @@ class OrderManager:
             self.ledger.insert(rejected)
             return [*updates, Update("rejected", rejected)]
         self.ledger.insert(record)  # committed before the request leaves
-        sent = OrderSpec(client_id, spec.symbol, spec.side, spec.order_type, spec.quantity,
-                         spec.price, spec.tif, spec.stop_price)  # fmt: skip
+        sent = replace(spec, client_id=client_id)
         try:
             answer = self.exchange.create(sent)
         except OrderCallFailed as failed:

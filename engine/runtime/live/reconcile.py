@@ -20,6 +20,15 @@ Run on start and after every reconnect. In order:
    equal the exchange's total within ``tolerance``. Anything else (a deposit, a withdrawal,
    a trade the exchange does not show) is a mismatch nobody can explain: the node refuses
    to trade and the error lists each asset's figures.
+
+Perpetuals (`CcxtExchange.perpetuals`: USDⓈ-M, one-way mode) hold no base asset: step 5
+compares each one's **position** instead. The baseline records the exchange's position (in
+``Baseline.wallet`` under ccxt's market symbol, ``BTC/USDT:USDT``), and the baseline plus
+every fill since (buys minus sells) must equal the exchange's ``positionAmt``. The futures
+wallet (USDT) is not compared: it moves by realized PnL, fees and funding payments the
+store does not hold (funding is not a trade); a position that differs is what cannot be
+explained — an ADL or liquidation, a trade older than what ``myTrades`` returns — and the
+node refuses to trade with each symbol's figures.
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from engine.model import Instrument
 from engine.runtime.live.ledger import BASELINE, Baseline, LiveFill, LiveOrder, LiveStatus
 from engine.runtime.live.orders import OrderManager, Update
 
-__all__ = ["Reconciliation", "reconcile", "wallet_changes"]
+__all__ = ["Reconciliation", "position_changes", "reconcile", "wallet_changes"]
 
 
 @dataclass
@@ -51,7 +60,12 @@ class Reconciliation:
         """Return one line: what was adopted and marked external."""
         return (
             f"reconciled: {len(self.adopted)} order(s) brought up to date, "
-            f"{len(self.external)} external order(s) left alone, wallet matches"
+            f"{len(self.external)} external order(s) left alone, "
+            + (
+                "wallet and positions match"
+                if any(k.startswith("position ") for k in self.actual)
+                else "wallet matches"
+            )
         )
 
 
@@ -96,6 +110,8 @@ def _start(manager: OrderManager, symbols: Sequence[str]) -> Baseline:
     exchange, ledger = manager.exchange, manager.ledger
     at_ms = exchange.server_time_ms()
     wallet = {asset: total for asset, (_, total) in exchange.balances().items()}
+    for symbol, position in exchange.positions(symbols).items():
+        wallet[exchange.market_symbol(symbol)] = position.quantity
     known = [_fill(t, BASELINE, t.side) for symbol in symbols for t in exchange.my_trades(symbol)]
     baseline = Baseline(exchange.exchange_id, at_ms, wallet)
     ledger.create_account(baseline, known)
@@ -168,10 +184,11 @@ def reconcile(
             client_id = owner.client_id if owner else f"external-{trade.exchange_order_id}"
             ledger.add_fills([_fill(trade, client_id, trade.side)])
             recorded.add(trade.trade_id)
-    # 5. the wallet
-    change = wallet_changes(ledger.fills(), instruments)
+    # 5. the wallet (spot) and the positions (perpetuals)
+    spot = {s: i for s, i in instruments.items() if not exchange.perpetual(s)}
+    change = wallet_changes(ledger.fills(), spot)
     actual = {asset: total for asset, (_, total) in exchange.balances().items()}
-    assets = sorted({a for s, i in instruments.items() for a in _split(s, i)})
+    assets = sorted({a for s, i in spot.items() for a in _split(s, i)})
     for asset in assets:
         expected = baseline.wallet.get(asset, 0.0) + change.get(asset, 0.0)
         found = actual.get(asset, 0.0)
@@ -181,11 +198,42 @@ def reconcile(
                 f"{asset}: the exchange holds {found:.8f}, the store expects {expected:.8f} "
                 f"(difference {found - expected:+.8f})"
             )
+    _check_positions(manager, baseline, [s for s in symbols if exchange.perpetual(s)], result)
     if result.mismatches:
         raise ExchangeFatalError(
             f"live account {ledger.account!r} does not match {exchange.exchange_id}: "
             + "; ".join(result.mismatches)
-            + ". Refusing to trade: a deposit, withdrawal or trade this node cannot explain; "
-            "check the account on the exchange, then start a new --account"
+            + ". Refusing to trade: a deposit, withdrawal, trade or position change this "
+            "node cannot explain; check the account on the exchange, then start a new --account"
         )
     return result
+
+
+def position_changes(fills: Sequence[LiveFill], symbols: Sequence[str]) -> dict[str, float]:
+    """Return each symbol's position change from ``fills`` (buys minus sells, base units)."""
+    change = dict.fromkeys(symbols, 0.0)
+    for fill in fills:
+        if fill.client_id != BASELINE and fill.symbol in change:
+            change[fill.symbol] += fill.quantity if fill.side == "buy" else -fill.quantity
+    return change
+
+
+def _check_positions(
+    manager: OrderManager, baseline: Baseline, perpetuals: list[str], result: Reconciliation
+) -> None:
+    """Compare each perpetual's position with the baseline plus the fills (module, step 5)."""
+    if not perpetuals:
+        return
+    exchange = manager.exchange
+    change = position_changes(manager.ledger.fills(), perpetuals)
+    held = exchange.positions(perpetuals)
+    for symbol in perpetuals:
+        key = f"position {symbol}"
+        expected = baseline.wallet.get(exchange.market_symbol(symbol), 0.0) + change[symbol]
+        found = held[symbol].quantity
+        result.expected[key], result.actual[key] = expected, found
+        if abs(found - expected) > 1e-9 * max(1.0, abs(expected)):
+            result.mismatches.append(
+                f"{symbol} (perpetual): the exchange holds a position of {found:.8f}, the "
+                f"store expects {expected:.8f} (difference {found - expected:+.8f})"
+            )

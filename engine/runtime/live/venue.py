@@ -52,6 +52,16 @@ What differs from the simulated broker, on purpose:
   the order's quantity is changed by the fee first (`OrderModified`: lowered for a buy,
   raised for a sell) so it still ends FILLED.
   A fee in a third asset (BNB) is not converted: the portfolio sees 0 for it.
+* Perpetuals (`CcxtExchange.perpetual`: a symbol with a ``[[data]] funding`` series,
+  traded as Binance USDⓈ-M in one-way mode): the two wallet caps above do not apply (there
+  is no base asset to sell, and the exchange checks the margin: a refusal is
+  InsufficientFunds, the strategy hears it). "Never sell more than the wallet holds"
+  becomes "never close more than the position": an order against the exchange's position
+  (``positionAmt``) no larger than it is sent ``reduceOnly`` (so it can never open the
+  other side); a reduce-only order larger than it is cut to it (`OrderModified`), one with
+  nothing to reduce is rejected; a larger order without the flag closes and reverses, as
+  in a backtest. Stop orders on perpetuals are rejected (Binance sends USDⓈ-M conditional
+  orders through its algo order API, not supported yet).
 * Modifications are refused (`OrderModifyRejected`): cancel and place anew.
 * ``execution.target_sizing = "fill"`` cannot be honoured (an exchange order's quantity
   is fixed when it is sent): `size_at_fill` raises `ConfigError`.
@@ -102,7 +112,7 @@ _SENT = (OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT
 _LIMITS = (OrderType.LIMIT, OrderType.STOP_LIMIT)
 
 
-def _unsupported(order: OrderRequested) -> str:
+def _unsupported(order: OrderRequested, perpetual: bool = False) -> str:
     """Return why ``order`` cannot be sent live as it would run in a backtest ("" if it can)."""
     if order.order_type not in _SENT:
         return (
@@ -115,7 +125,12 @@ def _unsupported(order: OrderRequested) -> str:
         return f"live trading sends GTC, IOC and FOK orders only, not {order.time_in_force}"
     if order.post_only or order.oco_group or order.parent_order_id:
         return "live trading does not send post-only, OCO or OTO orders yet"
-    if order.reduce_only and order.side is OrderSide.BUY:
+    if perpetual and order.order_type in (OrderType.STOP, OrderType.STOP_LIMIT):
+        return (
+            "stop orders on perpetuals are not sent yet (Binance's USDⓈ-M conditional "
+            "orders go through its algo order API)"
+        )
+    if order.reduce_only and order.side is OrderSide.BUY and not perpetual:
         return "a reduce-only buy has nothing to reduce on a spot account (no shorts)"
     return ""
 
@@ -158,7 +173,8 @@ class LiveVenue:
     def submit(self, order: OrderRequested) -> None:
         """Send ``order`` (market, limit, stop, stop-limit); publish the exchange's answer."""
         now = self._clock.timestamp_ns()
-        refused = _unsupported(order)
+        perpetual = self._manager.exchange.perpetual(order.symbol)
+        refused = _unsupported(order, perpetual)
         if refused:
             self._reject(order, refused, now)
             return
@@ -166,7 +182,15 @@ class LiveVenue:
         self._quantity[order.order_id] = order.quantity
         self._filled[order.order_id] = 0.0
         quantity = order.quantity
-        if order.side is OrderSide.SELL:
+        reduce_only = False
+        if perpetual:
+            quantity, reduce_only, refused = self._reducing(order)
+            if refused:
+                self._reject(order, refused, now)
+                return
+            if quantity < order.quantity:
+                self._modify(order, quantity, now)
+        elif order.side is OrderSide.SELL:
             quantity = self._sellable(order)
             if quantity <= 0:
                 base = order.symbol.partition("/")[0]
@@ -190,6 +214,7 @@ class LiveVenue:
             price=order.limit_price if order.order_type in _LIMITS else None,
             tif=_TIF[order.time_in_force],
             stop_price=self._stop_to_send(order),
+            reduce_only=reduce_only,
         )
         self._publish(self._manager.submit(order.order_id, order.strategy_id, spec))
 
@@ -260,6 +285,26 @@ class LiveVenue:
             return stop
         through = last >= stop if order.side is OrderSide.BUY else last <= stop
         return None if through else stop
+
+    def _reducing(self, order: OrderRequested) -> tuple[float, bool, str]:
+        """Return a perpetual order's quantity, whether it is sent reduce-only, and why it
+        is refused ("" if it is not): see the module docstring."""
+        held = self._manager.exchange.positions([order.symbol])[order.symbol].quantity
+        buying = order.side is OrderSide.BUY
+        closing = held != 0.0 and (held > 0) != buying
+        if order.reduce_only:
+            if not closing:
+                side = str(order.side).lower()
+                return (
+                    0.0,
+                    True,
+                    (
+                        f"a reduce-only {side} has nothing to reduce: the {order.symbol} "
+                        f"position at the exchange is {held:.10g}"
+                    ),
+                )
+            return min(order.quantity, abs(held)), True, ""
+        return order.quantity, closing and order.quantity <= abs(held) * (1 + 1e-9), ""
 
     def _sellable(self, order: OrderRequested) -> float:
         base = order.symbol.partition("/")[0]

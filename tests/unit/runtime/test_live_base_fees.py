@@ -36,6 +36,9 @@ class Wallet:
     def ask_price(self, symbol: str, quantity: float) -> float:
         return 20000.0
 
+    def perpetual(self, symbol: str) -> bool:
+        return False  # a spot wallet
+
 
 class Canned:
     """An order manager answering each submit with one fill (fee in ``fee_asset``)."""

@@ -1,0 +1,317 @@
+"""The local exchange's USDⓈ-M perpetual account: Binance futures semantics over the replay.
+
+The matching is the spot venue's (`engine.adapters.local.venue`: markets at the in-progress
+bar's open, limits through or at the open, the same filters, ids and faults); what differs
+is the account, Binance USDⓈ-M futures in one-way position mode and cross margin:
+
+* One **wallet** in the settle asset (the instruments' quote, USDT). A fill changes no base
+  asset: it moves the symbol's **position** (signed ``positionAmt``; < 0 is short), and the
+  PnL it realizes (``closed × (price − entryPrice) × sign``) and its fee (``fee_rate`` of the
+  notional, in USDT, maker and taker alike) hit the wallet. Adding to a position moves
+  ``entryPrice`` to the quantity-weighted mean; crossing zero closes the old side and opens
+  the new one at the fill price (the backtest's `engine.portfolio.Position` rules).
+* **Margin**: an order that opens or adds needs ``notional / leverage + fee`` of available
+  balance (wallet + unrealized PnL − the initial margin of the positions, marked at the
+  market price), else ``-2019 Margin is insufficient.``. Resting orders lock nothing (Binance
+  reserves their margin; here only the check at placement guards it).
+* **reduceOnly**: refused with ``-2022 ReduceOnly Order is rejected.`` when the position is
+  flat, on the order's side, or smaller than the order; the NOTIONAL filter does not apply
+  to it (Binance exempts reduce-only orders from the minimum notional).
+* **Leverage** (``POST /fapi/v1/leverage``): an integer from 1 to 125 per symbol; 20 at start.
+* **Funding** (optional, ``funding``: per symbol the times and rates of
+  `engine.portfolio.accounts.FundingRates`): when a bar closes, every funding time up to its
+  close not yet settled makes the position pay ``positionAmt × close × rate`` (rate > 0:
+  longs pay, shorts receive) from the wallet — the backtest's rule. Each payment is kept in
+  ``income`` (Binance's ``FUNDING_FEE`` income rows).
+* Not modelled: the mark price (the market price stands in for it), liquidation, isolated
+  margin, hedge mode (``dualSidePosition`` is always false), stop and algo orders (spot's
+  STOP_LOSS types are refused: Binance's USDⓈ-M conditional orders go through its algo
+  order API), the user-data stream's futures events (no ``ORDER_TRADE_UPDATE``: read over
+  REST).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from engine.adapters.local.faults import Faults
+from engine.adapters.local.replay import Kline, Replay
+from engine.adapters.local.venue import STOP_TYPES, BinanceError, Order, Venue, fmt, split_symbol
+from engine.model import Instrument
+from engine.portfolio.accounts import FundingRates
+
+__all__ = ["DEFAULT_LEVERAGE", "FuturesPosition", "FuturesVenue", "futures_order_json"]
+
+DEFAULT_LEVERAGE = 20  # Binance's initial leverage of a USDⓈ-M symbol
+_NS_PER_MS = 1_000_000
+
+
+@dataclass
+class FuturesPosition:
+    """One symbol's one-way position: ``amount`` signed (< 0 short) at ``entry_price``."""
+
+    amount: float = 0.0
+    entry_price: float = 0.0
+    update_ms: int = 0
+
+    def apply(self, signed: float, price: float) -> float:
+        """Apply a fill of ``signed`` quantity at ``price``; return the PnL it realized."""
+        old = self.amount
+        new = old + signed
+        if abs(new) <= 1e-9 * max(abs(old), abs(signed)):
+            new = 0.0  # lot arithmetic dust is no position
+        realized = 0.0
+        if old == 0.0 or (old > 0) == (signed > 0):
+            self.entry_price = (abs(old) * self.entry_price + abs(signed) * price) / abs(new)
+        else:
+            closed = min(abs(signed), abs(old))
+            realized = closed * (price - self.entry_price) * (1.0 if old > 0 else -1.0)
+            if new == 0.0:
+                self.entry_price = 0.0
+            elif (new > 0) != (old > 0):
+                self.entry_price = price
+        self.amount = new
+        return realized
+
+
+def futures_order_json(order: Order) -> dict[str, Any]:
+    """Return ``order`` as Binance's ``GET /fapi/v1/order`` answers it."""
+    average = order.quote_filled / order.filled if order.filled else 0.0
+    return {
+        "orderId": order.order_id,
+        "symbol": order.symbol.replace("/", ""),
+        "status": order.status,
+        "clientOrderId": order.client_id,
+        "price": fmt(order.price),
+        "avgPrice": fmt(average),
+        "origQty": fmt(order.quantity),
+        "executedQty": fmt(order.filled),
+        "cumQuote": fmt(order.quote_filled),
+        "timeInForce": order.time_in_force,
+        "type": order.type,
+        "reduceOnly": order.reduce_only,
+        "closePosition": False,
+        "side": order.side,
+        "positionSide": "BOTH",
+        "stopPrice": fmt(0.0),
+        "workingType": "CONTRACT_PRICE",
+        "priceProtect": False,
+        "origType": order.type,
+        "priceMatch": "NONE",
+        "selfTradePreventionMode": "NONE",
+        "goodTillDate": 0,
+        "time": order.time_ms,
+        "updateTime": order.update_ms or order.time_ms,
+    }
+
+
+class FuturesVenue(Venue):
+    """The single local USDⓈ-M account: a USDT wallet and one-way positions (see module)."""
+
+    def __init__(
+        self,
+        replay: Replay,
+        instruments: dict[str, Instrument],
+        balances: dict[str, float],
+        faults: Faults,
+        fee_rate: float = 0.0004,
+        touch: bool = False,
+        funding: Mapping[str, FundingRates] | None = None,
+    ) -> None:
+        """Start with ``balances`` (the settle asset's wallet), flat, no orders."""
+        super().__init__(replay, instruments, balances, faults, fee_rate, touch)
+        self.positions = {symbol: FuturesPosition() for symbol in instruments}
+        self.leverage = dict.fromkeys(instruments, DEFAULT_LEVERAGE)
+        self.funding = dict(funding or {})
+        self._settled = dict.fromkeys(self.funding, 0)  # funding times settled, per symbol
+        self.income: list[dict[str, Any]] = []
+
+    # -- the account ----------------------------------------------------------------------
+
+    def settle_asset(self, symbol: str) -> str:
+        """Return the wallet asset of ``symbol`` (its quote: USDT)."""
+        return split_symbol(self.instruments[symbol])[1]
+
+    def mark(self, symbol: str) -> float:
+        """Return the price positions are marked at (the market price; 0 before any bar)."""
+        return self.replay.markets[symbol].price(self.replay.now_ms) or 0.0
+
+    def unrealized(self, symbol: str) -> float:
+        """Return the position's unrealized PnL at the mark."""
+        position = self.positions[symbol]
+        if not position.amount:
+            return 0.0
+        return position.amount * (self.mark(symbol) - position.entry_price)
+
+    def initial_margin(self, symbol: str) -> float:
+        """Return the position's initial margin: |notional| at the mark / leverage."""
+        return abs(self.positions[symbol].amount) * self.mark(symbol) / self.leverage[symbol]
+
+    def available(self, asset: str) -> float:
+        """Return the balance free for new positions: wallet + unrealized − initial margin."""
+        symbols = [s for s in self.instruments if self.settle_asset(s) == asset]
+        return self.free.get(asset, 0.0) + sum(
+            self.unrealized(s) - self.initial_margin(s) for s in symbols
+        )
+
+    def set_leverage(self, symbol_id: str, leverage: int) -> dict[str, Any]:
+        """Set a symbol's leverage (1 to 125, else -4028) as ``POST /fapi/v1/leverage``."""
+        instrument = self.instrument(symbol_id)
+        if not 1 <= leverage <= 125:
+            raise BinanceError(400, -4028, f"Leverage {leverage} is not valid")
+        self.leverage[instrument.symbol] = leverage
+        return {"leverage": leverage, "maxNotionalValue": fmt(1e9), "symbol": symbol_id}
+
+    def position_json(self, symbol: str) -> dict[str, Any]:
+        """Return one row of ``GET /fapi/v3/positionRisk`` (one-way mode: ``BOTH``)."""
+        position = self.positions[symbol]
+        mark = self.mark(symbol)
+        notional = position.amount * mark
+        margin = abs(notional) / self.leverage[symbol]
+        return {
+            "symbol": symbol.replace("/", ""),
+            "positionSide": "BOTH",
+            "positionAmt": fmt(position.amount),
+            "entryPrice": fmt(position.entry_price),
+            "breakEvenPrice": fmt(position.entry_price),
+            "markPrice": fmt(mark),
+            "unRealizedProfit": fmt(self.unrealized(symbol)),
+            "liquidationPrice": fmt(0.0),
+            "isolatedMargin": fmt(0.0),
+            "notional": fmt(notional),
+            "marginAsset": self.settle_asset(symbol),
+            "isolatedWallet": fmt(0.0),
+            "initialMargin": fmt(margin),
+            "maintMargin": fmt(0.0),
+            "positionInitialMargin": fmt(margin),
+            "openOrderInitialMargin": fmt(0.0),
+            "adl": 0,
+            "bidNotional": fmt(0.0),
+            "askNotional": fmt(0.0),
+            "updateTime": position.update_ms,
+        }
+
+    def account_json(self) -> dict[str, Any]:
+        """Return ``GET /fapi/v3/account`` (and ``/fapi/v2/account``): wallet and positions."""
+        assets = []
+        for asset in sorted(self.free):
+            symbols = [s for s in self.instruments if self.settle_asset(s) == asset]
+            unrealized = sum(self.unrealized(s) for s in symbols)
+            margin = sum(self.initial_margin(s) for s in symbols)
+            wallet = self.free[asset]
+            assets.append(
+                {
+                    "asset": asset,
+                    "walletBalance": fmt(wallet),
+                    "unrealizedProfit": fmt(unrealized),
+                    "marginBalance": fmt(wallet + unrealized),
+                    "maintMargin": fmt(0.0),
+                    "initialMargin": fmt(margin),
+                    "positionInitialMargin": fmt(margin),
+                    "openOrderInitialMargin": fmt(0.0),
+                    "crossWalletBalance": fmt(wallet),
+                    "crossUnPnl": fmt(unrealized),
+                    "availableBalance": fmt(self.available(asset)),
+                    "maxWithdrawAmount": fmt(max(self.available(asset), 0.0)),
+                    "updateTime": self.replay.now_ms or 1,  # ccxt skips assets at 0
+                }
+            )
+        wallet_total = sum(self.free.values())
+        unrealized_total = sum(self.unrealized(s) for s in self.instruments)
+        return {
+            "totalWalletBalance": fmt(wallet_total),
+            "totalUnrealizedProfit": fmt(unrealized_total),
+            "totalMarginBalance": fmt(wallet_total + unrealized_total),
+            "availableBalance": fmt(sum(self.available(a) for a in self.free)),
+            "assets": assets,
+            "positions": [
+                self.position_json(s) for s in sorted(self.instruments) if self.positions[s].amount
+            ],
+        }
+
+    # -- the spot venue's hooks -----------------------------------------------------------
+
+    def create(self, params: dict[str, str]) -> Order:
+        """Place an order from ``POST /fapi/v1/order`` parameters (no stop types here)."""
+        if params.get("type", "") in STOP_TYPES:
+            raise BinanceError(400, -1116, "Invalid orderType.")
+        return super().create(params)
+
+    def _reserve(
+        self, instrument: Instrument, side: str, quantity: float, price: float, reduce_only: bool
+    ) -> tuple[str, float]:
+        """Check margin (or the reduce-only rule); nothing is locked (see the module)."""
+        asset = self.settle_asset(instrument.symbol)
+        held = self.positions[instrument.symbol].amount
+        signed = quantity if side == "BUY" else -quantity
+        if reduce_only:
+            if held == 0.0 or (held > 0) == (signed > 0) or quantity > abs(held) + 1e-12:
+                raise BinanceError(400, -2022, "ReduceOnly Order is rejected.")
+            return asset, 0.0
+        reducing = 0.0 if held == 0.0 or (held > 0) == (signed > 0) else min(quantity, abs(held))
+        opening = quantity - reducing
+        need = opening * price / self.leverage[instrument.symbol] + quantity * price * self.fee_rate
+        if opening > 0 and self.available(asset) + 1e-12 < need:
+            raise BinanceError(400, -2019, "Margin is insufficient.")
+        return asset, 0.0
+
+    def _locked_asset(self, order: Order) -> str:
+        return self.settle_asset(order.symbol)
+
+    def _settle(self, order: Order, quantity: float, price: float, fee: float) -> dict[str, Any]:
+        """Move the position; realized PnL and the fee hit the wallet."""
+        asset = self.settle_asset(order.symbol)
+        position = self.positions[order.symbol]
+        realized = position.apply(quantity if order.side == "BUY" else -quantity, price)
+        position.update_ms = self.replay.now_ms
+        self.free[asset] = self.free.get(asset, 0.0) + realized - fee
+        return {
+            "side": order.side,
+            "positionSide": "BOTH",
+            "buyer": order.side == "BUY",
+            "maker": False,
+            "realizedPnl": fmt(realized),
+            "marginAsset": asset,
+        }
+
+    def _report(self, order: Order, execution: str, trade: dict[str, Any] | None = None) -> None:
+        """No user-data events: the futures stream is not served (read the account over REST)."""
+
+    # -- funding --------------------------------------------------------------------------
+
+    def on_bars(self, closed: list[tuple[str, Kline]], opened: list[tuple[str, Kline]]) -> None:
+        """Match as spot does, settling funding at each closed bar before the next open."""
+        super().on_bars(closed, [])
+        for symbol, kline in closed:
+            self._fund(symbol, kline)
+        super().on_bars([], opened)
+
+    def _fund(self, symbol: str, kline: Kline) -> None:
+        rates = self.funding.get(symbol)
+        if rates is None:
+            return
+        end = int(np.searchsorted(rates.ts, kline.close_ms * _NS_PER_MS, side="right"))
+        asset = self.settle_asset(symbol)
+        for index in range(self._settled[symbol], end):
+            amount = self.positions[symbol].amount
+            payment = -amount * kline.close * float(rates.rate[index])
+            self._settled[symbol] = index + 1
+            if not amount:
+                continue
+            self.free[asset] = self.free.get(asset, 0.0) + payment
+            self.income.append(
+                {
+                    "symbol": symbol.replace("/", ""),
+                    "incomeType": "FUNDING_FEE",
+                    "income": fmt(payment),
+                    "asset": asset,
+                    "time": int(rates.ts[index]) // _NS_PER_MS,
+                    "tranId": len(self.income) + 1,
+                    "tradeId": "",
+                    "info": "FUNDING_FEE",
+                }
+            )
