@@ -29,9 +29,9 @@ from engine.persistence import RunStore
 from engine.report.artifacts import write_trades
 from engine.report.recorder import Mark, Recorder
 from engine.report.trade_stats import trade_statistics
+from engine.runtime.inputs import make_instruments
 from engine.runtime.live import LiveFill, LiveLedger, LiveOrder, LiveStatus
 from engine.runtime.live.ledger import BASELINE, Baseline, EquityRow
-from engine.runtime.inputs import make_instruments
 from engine.runtime.live.report import live_report_data, write_live_report
 from engine.runtime.live.venue import kernel_fill
 
