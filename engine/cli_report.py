@@ -230,6 +230,9 @@ def runs_list(
     with a full run — filtered and sorted the same way (``--sort sharpe``, ``--where
     'fast>10'``; by default best first by the sweep's objective); ``kestrel sweeps best ID
     --open`` opens the best one's report.
+
+    Live accounts are listed too, as ``live-<account>``, measured from the live tables when
+    listed (`engine.runtime.live.accounts`); ``kestrel live-report`` writes their files.
     """
     from engine.persistence.query import FIELD_ALIASES, field_value
     from engine.persistence.sweeps import SweepStore
@@ -239,7 +242,10 @@ def runs_list(
     if sweep is not None:
         _list_trials(SweepStore(store), sweep, conditions, sort, not ascending, limit)
         return
+    from engine.runtime.live.accounts import live_account_rows
+
     rows = store.query_runs(
+        extra=live_account_rows(store),
         strategy=strategy,
         symbol=symbol,
         since=since,
@@ -272,7 +278,7 @@ def runs_list(
             _fmt_pct(row["total_return"]),
             _fmt_num(row["sharpe"]),
             _fmt_pct(row["max_drawdown"]),
-            str(row["num_trades"]),
+            str(row["num_trades"]) if row["num_trades"] is not None else "—",
             *([row["status"]] if show_all else []),
         ]
         if trials:
