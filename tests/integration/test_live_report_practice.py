@@ -110,10 +110,10 @@ def test_runs_list_and_show_the_live_account(
     assert "BTC/USDT" in line
     assert f"{BARS:,}" in line
     trades = len(_round_trips(_node_fills(tmp_path / "k.db"))[0])
-    assert kestrel("runs", "list", "--db", url, "--where", f"trades=={trades}").out.count(
-        f"live-{ACCOUNT}"
-    ) == 1
-    assert f"live-{ACCOUNT}" not in kestrel("runs", "list", "--db", url, "--where", "trades>999").out
+    kept = kestrel("runs", "list", "--db", url, "--where", f"trades=={trades}")
+    assert kept.out.count(f"live-{ACCOUNT}") == 1
+    none = kestrel("runs", "list", "--db", url, "--where", "trades>999")
+    assert f"live-{ACCOUNT}" not in none.out
     shown = kestrel("runs", "show", f"live-{ACCOUNT}", "--db", url)
     assert shown.code == 0, shown.err
     assert f"live account: {ACCOUNT} (1 session(s))" in shown.out
