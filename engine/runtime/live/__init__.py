@@ -6,6 +6,11 @@ node ─ submit/cancel ─▶ venue.LiveVenue ─▶ orders.OrderManager ─▶ 
                                                 ▼                          adapters.ccxt.contract)
                                         ledger.LiveLedger (live_orders, live_fills)
 ```
+
+After each bar `checkpoint.Checkpoint` commits the account's equity row and the bar
+(``live_equity``, ``live_bars``) with the strategy's state and timers; `report` turns the
+stored rows into the backtest's files (curve, round trips, metrics, page) and `accounts`
+into ``kestrel runs list`` rows.
 """
 
 from engine.runtime.live.ledger import LiveFill, LiveLedger, LiveOrder, LiveStatus
