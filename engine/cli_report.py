@@ -242,10 +242,8 @@ def runs_list(
     if sweep is not None:
         _list_trials(SweepStore(store), sweep, conditions, sort, not ascending, limit)
         return
-    from engine.runtime.live.accounts import live_account_rows
-
     rows = store.query_runs(
-        extra=live_account_rows(store),
+        extra=_live_accounts(store),
         strategy=strategy,
         symbol=symbol,
         since=since,
@@ -289,6 +287,23 @@ def runs_list(
             cells.append(_fmt_num(value) if isinstance(value, int | float) else str(value or "—"))
         table.add_row(*cells)
     console.print(table)
+
+
+def _live_accounts(store: RunStore) -> list[dict[str, Any]]:
+    """Return the store's live accounts as runs rows (`engine.runtime.live.accounts`).
+
+    A store without one costs one query and no import: measuring an account loads the
+    report's libraries (numpy, the metrics), which ``runs list`` otherwise never needs.
+    """
+    from sqlalchemy import select
+
+    from engine.persistence.schema import live_accounts
+
+    if not store.read(select(live_accounts.c.account).limit(1)):
+        return []
+    from engine.runtime.live.accounts import live_account_rows
+
+    return live_account_rows(store)
 
 
 def _list_trials(
