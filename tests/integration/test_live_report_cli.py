@@ -115,3 +115,21 @@ def test_bad_input_is_one_line(kestrel: CliRunner, tmp_path: Path, config: Path)
     refused = kestrel("live-report", str(config), "--db", url, "--out", str(foreign))
     assert_one_line_error(refused, "holds files Kestrel did not write there (notes.txt)")
     assert (foreign / "notes.txt").read_text() == "keep me"
+
+
+def test_an_account_without_a_stored_config_is_listed_with_what_is_known(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    """An account no session has started since schema 11: its bars and last equity, no more."""
+    db = tmp_path / "k.db"
+    _account(db, ROWS)
+    url = f"sqlite:///{db}"
+    listed = kestrel("runs", "list", "--db", url)
+    assert listed.code == 0, listed.err
+    line = next(line for line in listed.out.splitlines() if "live-rep" in line)
+    cells = [cell.strip() for cell in line.split("│")[1:-1]]
+    assert cells[4:] == ["5", "—", "—", "—", "—"]  # bars, return, sharpe, max dd, trades
+    shown = kestrel("runs", "show", "live-rep", "--db", url)
+    assert shown.code == 0, shown.err
+    assert "bars: 5  (metrics once a session of this Kestrel has run" in shown.out
+    assert "kestrel live-report CONFIG --account rep" in shown.out
