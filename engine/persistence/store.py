@@ -336,6 +336,11 @@ class RunStore:
         if not matches:  # a mistyped id: name the closest one, if any is close
             close = difflib.get_close_matches(text, self.run_ids(), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
+            if text.startswith("live-"):  # `runs list` shows live accounts as live-<account>
+                hint += (
+                    " (a live account is not a run: `kestrel runs show` and "
+                    "`kestrel live-report CONFIG --account NAME` take it)"
+                )
             raise RunLookupError(
                 f"no run {text!r} in {self.display_url}{hint}; see `kestrel runs list`"
                 + ("" if substring else " (give the run id or its beginning)")

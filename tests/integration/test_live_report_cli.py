@@ -133,3 +133,5 @@ def test_an_account_without_a_stored_config_is_listed_with_what_is_known(
     assert shown.code == 0, shown.err
     assert "bars: 5  (metrics once a session of this Kestrel has run" in shown.out
     assert "kestrel live-report CONFIG --account rep" in shown.out
+    deleted = kestrel("runs", "delete", "live-rep", "--db", url, "--yes")
+    assert_one_line_error(deleted, "no run 'live-rep'", "a live account is not a run")
