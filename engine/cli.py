@@ -211,14 +211,41 @@ def backtest(
 
 @runs_app.command("show")
 def runs_show(run_id: Annotated[str, typer.Argument(help="Run id.")], db: DbOption = None) -> None:
-    """Show one stored run's metrics and where its artifacts are."""
+    """Show one stored run's metrics and where its artifacts are (or a live account's)."""
     store = open_store(db)
+    if run_id.startswith("live-") and not store.find_run_ids(run_id):
+        _show_live_account(store, run_id)
+        return
     run = store.get_run(store.resolve_id(run_id))
     assert run is not None  # just resolved
     stdout.print(f"run: {run['run_id']}", markup=False)
     stdout.print(f"strategy: {run['strategy']}  symbols: {run['symbols']}", markup=False)
     stdout.print(f"artifacts: {run['artifacts_dir']}", markup=False)
     _print_summary(run["run_id"], run["metrics"], [], None)
+
+
+def _show_live_account(store: Any, run_id: str) -> None:
+    """Print a live account's summary, measured from the store (`engine.runtime.live.accounts`).
+
+    Raises:
+        RunLookupError: No live account of that name.
+    """
+    from engine.runtime.live.accounts import live_account_row
+
+    row = live_account_row(store, run_id)
+    account = row["metrics"]["account"]
+    stdout.print(f"live account: {account} ({row['metrics']['sessions']} session(s))",
+                 markup=False)  # fmt: skip
+    stdout.print(f"strategy: {row['strategy'] or '—'}  symbols: {row['symbols'] or '—'}",
+                 markup=False)  # fmt: skip
+    files = f"kestrel live-report CONFIG --account {account}"
+    if "start" not in row["metrics"]:  # no equity row, or no config stored yet
+        stdout.print(f"bars: {row['bars']:,}  (metrics once a session of this Kestrel has "
+                     "run and written a bar)", markup=False)  # fmt: skip
+    else:
+        _print_summary(row["run_id"], row["metrics"], [], None)
+    stdout.print(f"report: {files} writes equity.csv, trades.csv, metrics.json, report.html",
+                 markup=False)  # fmt: skip
 
 
 @strategies_app.command("list")
@@ -412,8 +439,10 @@ def _print_summary(
     """
     from engine.report.artifacts import iso
 
-    # a paper account's runs row says so in its metrics (`PaperSession.run_row`)
-    kind = "Paper account" if metrics.get("mode") == "paper" else "Backtest"
+    # a paper account's runs row says so in its metrics (`PaperSession.run_row`), a live
+    # account's row too (`engine.runtime.live.accounts`)
+    kinds = {"paper": "Paper account", "live": "Live account"}
+    kind = kinds.get(str(metrics.get("mode")), "Backtest")
     table = Table(title=f"{kind} {run_id}", show_header=False, title_justify="left")
     table.add_column("metric")
     table.add_column("value", justify="right")

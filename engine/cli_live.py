@@ -9,7 +9,8 @@ DATA_OR_CONFIG`` (the local exchange in-process, whose secret is then the keys' 
 practice offline). The keys are looked up under ``[live] exchange`` with these two as well.
 Out: orders at the exchange, the account's orders, fills, equity after each bar, strategy
 state and timers in the store (tables ``live_orders`` / ``live_fills`` / ``live_equity`` /
-``live_strategy_state`` / ``live_timers``), ``live/<account>/events.jsonl`` under the
+``live_strategy_state`` / ``live_timers`` / ``live_bars``; the config each session runs with
+in ``live_accounts``), ``live/<account>/events.jsonl`` under the
 project root and one line on exit.
 
 Flow: fetch the warm-up (``--warmup-bars N``, else ``[live] warmup_bars``, else what the
@@ -25,50 +26,51 @@ strategy gets its own state back (`engine.runtime.live.state`: ``on_load`` runs 
 ``on_start``, so it overrides what ``on_start`` set); then what happened while the node was
 down is published (fills of the adopted orders reach the portfolio and the strategy once);
 the restored positions must equal the store's (`check_agrees`, else exit 5). Then feed it
-closed bars. On start, after ``on_start`` and ``on_load``, the timers ``on_start`` set
-again are put back on their stored schedule (`engine.runtime.live.timers`: the first stored
-due time + k intervals after now; occurrences while the node was down are not fired, timers
-not set again are not resurrected). After each bar (its ``on_bar`` ran, the orders it placed
-are written) one transaction (`engine.runtime.live.checkpoint`) commits the account's
-equity row (table ``live_equity``: cash, equity and gross exposure at the bar's close,
-appended across restarts; a non-finite equity, as a position restored without warm-up has
-before its first bar, writes no row), the state of a strategy that defines ``on_save`` when
-it changed (``live_strategy_state``) and its timers when one's phase changed
-(``live_timers``); a clean stop commits the last two. A state JSON cannot hold stops the
-node with a one-line error naming the key. ``kestrel live-report CONFIG``
-(`engine.cli_live_report`) turns the stored curve into equity.csv, metrics.json and
-report.html. Beside the bars the
-account's user-data websocket runs (`engine.runtime.live.stream.UserDataMonitor`): fills
-and cancels reach the order manager and the strategy as they happen, between bars; the
-REST poll of the working orders at each bar stays as the fallback (a fill seen on both
-counts once: fills are keyed by the exchange's trade id). Every ``--user-check-every``
-seconds (default 30) the account's trades and open orders are read over REST: one the
-stream has not delivered ``--user-grace`` seconds (default 5) later makes it stale — it is
-logged, resubscribed and the account reconciled. After every reconnect, of the user-data
-stream or of the market data (`FeedStats.recovered`), the start's reconciliation runs
-again and adopts what happened meanwhile; a wallet it cannot explain halts the order
-manager and stops the node with the report (exit 5), as on start. Before every bar, and
-every second while none comes, it looks for the kill request that ``kestrel live-kill
-ACCOUNT`` leaves in the account's folder (``KILL``): then it cancels the node's orders,
-sells what the node bought (`engine.runtime.live.kill`), halts and exits 0. Ctrl-C or
-SIGTERM stops it after the event in hand — the stop is awaited beside the next bar, so it
-is prompt however closely bars follow — open orders kept at the exchange, exit 0; SIGKILL
-loses nothing either (every order's row is written before it is sent; the next start
-restores and reconciles). A restarted node trades from the exchange's clock on: bars that
-closed while it was down are not replayed (no ``on_bar`` for them; the warm-up covers
-them for the indicators). With ``--replay`` the local exchange's address is printed and
-logged (``exchange_url`` of the ``start`` record), and it starts the warm-up's bars in:
-faults can be injected there. The ``start`` record holds the session, the warm-up bars per
-symbol, the fills replayed, the orders adopted and cancelled, cash and positions, and
-``state_loaded`` / ``state_saved_at`` (whether ``on_load`` got a saved state, and when that
-was saved) and ``timers_realigned`` (their names); the ``stop`` record counts
-``state_saves``, ``equity_rows`` and ``equity_skipped``.
+closed bars. On start, after ``on_start`` and ``on_load``, the timers ``on_start`` set again
+are put back on their stored schedule (`engine.runtime.live.timers`: the first stored due
+time + k intervals after now; occurrences while the node was down are not fired, timers not
+set again are not resurrected). After each bar (its ``on_bar`` ran, the orders it placed are
+written) one transaction (`engine.runtime.live.checkpoint`) commits the account's equity row
+(table ``live_equity``: cash, equity and gross exposure at the bar's close, appended across
+restarts; a non-finite equity, as a position restored without warm-up has before its first
+bar, writes no row), the bar itself (``live_bars``: the report's price chart and benchmark),
+the state of a strategy that defines ``on_save`` when it changed (``live_strategy_state``)
+and its timers when one's phase changed (``live_timers``); a clean stop commits the last
+two. A state JSON cannot hold stops the node with a one-line error naming the key. ``kestrel
+live-report CONFIG`` (`engine.cli_live_report`) turns the stored curve, fills and bars into
+equity.csv, trades.csv, metrics.json and report.html; ``kestrel runs list`` lists the
+account. Beside the bars the account's user-data websocket runs
+(`engine.runtime.live.stream.UserDataMonitor`): fills and cancels reach the order manager
+and the strategy as they happen, between bars; the REST poll of the working orders at each
+bar stays as the fallback (a fill seen on both counts once: fills are keyed by the
+exchange's trade id). Every ``--user-check-every`` seconds (default 30) the account's trades
+and open orders are read over REST: one the stream has not delivered ``--user-grace``
+seconds (default 5) later makes it stale — it is logged, resubscribed and the account
+reconciled. After every reconnect, of the user-data stream or of the market data
+(`FeedStats.recovered`), the start's reconciliation runs again and adopts what happened
+meanwhile; a wallet it cannot explain halts the order manager and stops the node with the
+report (exit 5), as on start. Before every bar, and every second while none comes, it looks
+for the kill request that ``kestrel live-kill ACCOUNT`` leaves in the account's folder
+(``KILL``): then it cancels the node's orders, sells what the node bought
+(`engine.runtime.live.kill`), halts and exits 0. Ctrl-C or SIGTERM stops it after the event
+in hand — the stop is awaited beside the next bar, so it is prompt however closely bars
+follow — open orders kept at the exchange, exit 0; SIGKILL loses nothing either (every
+order's row is written before it is sent; the next start restores and reconciles). A
+restarted node trades from the exchange's clock on: bars that closed while it was down are
+not replayed (no ``on_bar`` for them; the warm-up covers them for the indicators). With
+``--replay`` the local exchange's address is printed and logged (``exchange_url`` of the
+``start`` record), and it starts the warm-up's bars in: faults can be injected there. The
+``start`` record holds the session, the warm-up bars per symbol, the fills replayed, the
+orders adopted and cancelled, cash and positions, and ``state_loaded`` / ``state_saved_at``
+(whether ``on_load`` got a saved state, and when that was saved) and ``timers_realigned``
+(their names); the ``stop`` record counts ``state_saves``, ``equity_rows`` and
+``equity_skipped``.
 
 What this version does not do yet (README "Live trading"): restore the strategy object's
 own attributes unless it implements ``on_save`` / ``on_load`` (``on_start`` runs afresh;
 the portfolio, the orders, the timers' schedule, the equity curve and, through the
 warm-up, the indicators come back), fire what fell while it was down (bars, timer
-occurrences), round trips in the live report (fills only), exchange-side trailing stops
+occurrences), exchange-side trailing stops
 (stop-market and stop-limit orders are sent: `engine.runtime.live.venue`), perpetuals (a
 config with a ``[[data]] funding`` series is refused: the venue, reconciliation of
 positions and restore trade them, `engine.runtime.live.perpetuals`, but this command's
@@ -102,6 +104,7 @@ if TYPE_CHECKING:
 __all__ = [
     "KILL_FILE",
     "account_folder",
+    "config_text",
     "live",
     "live_kill",
     "refuse_unless_live",
@@ -137,6 +140,18 @@ def refuse_unless_live(config: RunConfig, flag: bool) -> None:
 def account_folder(config: RunConfig, account: str, log_dir: Path | None = None) -> Path:
     """Return the account's folder (events.jsonl, KILL): ``log_dir`` or <root>/live/<account>."""
     return log_dir if log_dir is not None else project_root(config.base_dir) / "live" / account
+
+
+def config_text(config: RunConfig) -> str:
+    """Return ``config`` as the TOML text a session records (``live_accounts.config_toml``).
+
+    No secret is in it: keys are never read from a config (`LiveSection`).
+    """
+    import tomli_w
+
+    from engine.config import dump_config
+
+    return tomli_w.dumps(dump_config(config))
 
 
 def store_url(config: RunConfig, db: str | None) -> str:
@@ -370,7 +385,7 @@ async def _session(
         assert isinstance(venue, LiveVenue)
         restored = restore(node, manager, instruments)  # the store's account and orders
         result = reconcile(manager, instruments)  # refuses (exit 5) on an unexplained wallet
-        manager.session = manager.ledger.begin_session()
+        manager.session = manager.ledger.begin_session(config_text(config))
         node.start()  # on_start, then on_load over what it set, before the fills while down
         checkpoint = Checkpoint(node, manager.ledger, manager.session)
         saved, loaded, realigned = checkpoint.start()  # the timers back on their schedule
@@ -468,7 +483,7 @@ async def _session(
                     log.write("news", symbol=h.symbol, ts=format_timestamp(h.ts_event),
                               id=h.headline_id, text=h.text)  # fmt: skip
             node.on_event(bar)
-            checkpoint.after_bar(bar.ts_event)  # equity, state, timers: one commit (orders are in)
+            checkpoint.after_bar(bar)  # equity, the bar, state, timers: one commit (orders are in)
             bars += 1
             log.write("event", symbol=bar.symbol, ts=format_timestamp(bar.ts_event))
             if max_bars is not None and bars >= max_bars:

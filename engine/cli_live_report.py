@@ -3,11 +3,16 @@
 In: the account's config (the one ``kestrel live`` runs: its ``[account] initial_cash`` is
 the curve's starting value), ``--account`` (default: the run name), the run store
 (``--db``, else ``$KESTREL_DB_URL``, else the project's, as for ``kestrel live``). Out:
-``equity.csv``, ``metrics.json`` and ``report.html`` in ``--out`` (default
+``equity.csv``, ``trades.csv``, ``metrics.json`` and ``report.html`` in ``--out`` (default
 ``live/<account>/report/`` under the project root), built from the stored rows of every
-session (`engine.runtime.live.report`), and one line naming the page. It only reads the
-store, so it can run beside a running node; run it again for a fresh page. A live account
-is not a run: ``kestrel report`` and ``kestrel runs`` do not list it.
+session — the curve (``live_equity``), round trips rebuilt from the node's fills
+(``live_fills``) with the backtest's trade builder, price charts and buy & hold from the
+bars the node handled (``live_bars``): `engine.runtime.live.report` —, and one line naming
+the page. It only reads the store, so it can run beside a running node; run it again for a
+fresh page. Same rows, same bytes (the page's creation time aside). A live account is not a
+run: ``kestrel report`` does not take it; ``kestrel runs list`` lists it and ``kestrel runs
+show live-<account>`` summarizes it (`engine.runtime.live.accounts`). An unknown account or
+one without an equity row is one error line (exit 2).
 """
 
 from __future__ import annotations

@@ -230,6 +230,9 @@ def runs_list(
     with a full run — filtered and sorted the same way (``--sort sharpe``, ``--where
     'fast>10'``; by default best first by the sweep's objective); ``kestrel sweeps best ID
     --open`` opens the best one's report.
+
+    Live accounts are listed too, as ``live-<account>``, measured from the live tables when
+    listed (`engine.runtime.live.accounts`); ``kestrel live-report`` writes their files.
     """
     from engine.persistence.query import FIELD_ALIASES, field_value
     from engine.persistence.sweeps import SweepStore
@@ -240,6 +243,7 @@ def runs_list(
         _list_trials(SweepStore(store), sweep, conditions, sort, not ascending, limit)
         return
     rows = store.query_runs(
+        extra=_live_accounts(store),
         strategy=strategy,
         symbol=symbol,
         since=since,
@@ -272,7 +276,7 @@ def runs_list(
             _fmt_pct(row["total_return"]),
             _fmt_num(row["sharpe"]),
             _fmt_pct(row["max_drawdown"]),
-            str(row["num_trades"]),
+            str(row["num_trades"]) if row["num_trades"] is not None else "—",
             *([row["status"]] if show_all else []),
         ]
         if trials:
@@ -283,6 +287,23 @@ def runs_list(
             cells.append(_fmt_num(value) if isinstance(value, int | float) else str(value or "—"))
         table.add_row(*cells)
     console.print(table)
+
+
+def _live_accounts(store: RunStore) -> list[dict[str, Any]]:
+    """Return the store's live accounts as runs rows (`engine.runtime.live.accounts`).
+
+    A store without one costs one query and no import: measuring an account loads the
+    report's libraries (numpy, the metrics), which ``runs list`` otherwise never needs.
+    """
+    from sqlalchemy import select
+
+    from engine.persistence.schema import live_accounts
+
+    if not store.read(select(live_accounts.c.account).limit(1)):
+        return []
+    from engine.runtime.live.accounts import live_account_rows
+
+    return live_account_rows(store)
 
 
 def _list_trials(

@@ -35,7 +35,11 @@ returned, one row per account and strategy id: `engine.runtime.live.ledger`). 9 
 schedule: `engine.runtime.live.timers`) and ``live_equity`` (a live account's equity after
 each bar, appended across restarts: `engine.runtime.live.checkpoint`). 10 adds
 ``live_orders.stop_price`` (an exchange-side stop's trigger price, so a restarted node
-adopts its stop orders as stops; NULL for the rows before, which were never stops).
+adopts its stop orders as stops; NULL for the rows before, which were never stops). 11 adds
+``live_bars`` (every closed bar a live node handled, written in the bar's checkpoint: the
+live report's price chart, marks and buy-and-hold benchmark) and ``live_accounts.config_toml``
+(the config the account's latest session ran with, so ``kestrel runs list`` can show and
+measure a live account from the store alone; NULL until a session starts after the upgrade).
 Migrations only create tables or add nullable columns. A later release appends a function to
 `MIGRATIONS`; stored runs are kept.
 
@@ -79,6 +83,7 @@ __all__ = [
     "events",
     "fills",
     "live_accounts",
+    "live_bars",
     "live_equity",
     "live_fills",
     "live_orders",
@@ -347,6 +352,7 @@ live_accounts = Table(
     Column("baseline_ms", BigInteger, nullable=False),
     Column("baseline_json", Text, nullable=False),
     Column("sessions", Integer, nullable=False, server_default="0"),
+    Column("config_toml", Text),  # the latest session's config (version 11; None before)
 )
 # One row per order of an ``account``, keyed by the
 # deterministic client order id, inserted *before* the order is sent (status ``sending``);
@@ -434,6 +440,25 @@ live_equity = Table(
 )
 
 
+# The closed bars a live node handled (``ts_ns``: the bar's close, ns; ``timeframe_ns`` its
+# length), one row per account, symbol and close, written in the bar's checkpoint with its
+# equity row; ``session`` is the node's start that wrote it. Appended: never rewritten.
+live_bars = Table(
+    "live_bars",
+    metadata,
+    Column("account", String(200), primary_key=True),
+    Column("symbol", String(64), primary_key=True),
+    Column("ts_ns", BigInteger, primary_key=True, autoincrement=False),
+    Column("timeframe_ns", BigInteger, nullable=False),
+    Column("open", Float, nullable=False),
+    Column("high", Float, nullable=False),
+    Column("low", Float, nullable=False),
+    Column("close", Float, nullable=False),
+    Column("volume", Float, nullable=False),
+    Column("session", Integer, nullable=False),
+)
+
+
 def params_json(config_toml: str) -> str:
     """Return the ``[strategy.params]`` table of a stored config as sorted JSON (``{}``)."""
     try:
@@ -501,6 +526,12 @@ def _v10_live_stop_price(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE live_orders ADD COLUMN stop_price FLOAT"))
 
 
+def _v11_live_bars_config(conn: Connection) -> None:
+    live_bars.create(conn, checkfirst=True)
+    if "config_toml" not in {c["name"] for c in inspect(conn).get_columns("live_accounts")}:
+        conn.execute(text("ALTER TABLE live_accounts ADD COLUMN config_toml TEXT"))
+
+
 #: ``MIGRATIONS[k]`` upgrades a store from version ``k + 1`` to ``k + 2``.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v2_status_writer_params,
@@ -512,6 +543,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v8_live_strategy_state,
     _v9_live_timers_equity,
     _v10_live_stop_price,
+    _v11_live_bars_config,
 )
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 

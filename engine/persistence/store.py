@@ -259,6 +259,7 @@ class RunStore:
         descending: bool = True,
         limit: int | None = 50,
         include_incomplete: bool = False,
+        extra: Sequence[dict[str, Any]] = (),
     ) -> list[dict[str, Any]]:
         """Return runs matching every filter, sorted, with ``metrics`` and ``params`` decoded.
 
@@ -275,6 +276,8 @@ class RunStore:
             descending: Largest first.
             limit: At most this many rows (None: all).
             include_incomplete: Also runs still being written or left by a crash.
+            extra: More rows in the decoded shape, filtered and sorted with the stored
+                runs (live accounts, `engine.runtime.live.accounts`).
 
         Raises:
             QueryError: A field no stored run has (with "did you mean").
@@ -282,7 +285,7 @@ class RunStore:
         query = select(runs)
         if not include_incomplete:
             query = query.where(runs.c.status == "complete")
-        all_rows = [_decode(row) for row in self._rows(query)]
+        all_rows = [_decode(row) for row in self._rows(query)] + list(extra)
         names = [name for name, _, _ in conditions]
         known = field_names(all_rows)
         for name in [*names, sort]:
@@ -333,6 +336,11 @@ class RunStore:
         if not matches:  # a mistyped id: name the closest one, if any is close
             close = difflib.get_close_matches(text, self.run_ids(), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
+            if text.startswith("live-"):  # `runs list` shows live accounts as live-<account>
+                hint += (
+                    " (a live account is not a run: `kestrel runs show` and "
+                    "`kestrel live-report CONFIG --account NAME` take it)"
+                )
             raise RunLookupError(
                 f"no run {text!r} in {self.display_url}{hint}; see `kestrel runs list`"
                 + ("" if substring else " (give the run id or its beginning)")

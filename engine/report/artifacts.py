@@ -54,6 +54,7 @@ __all__ = [
     "write_artifacts",
     "write_equity",
     "write_metrics",
+    "write_trades",
 ]
 
 ARTIFACT_FILES = (
@@ -247,11 +248,29 @@ def open_trade_rows(result: BacktestResult) -> list[dict[str, Any]]:
     (account currency); ``exit_time`` / ``exit_price`` are the mark, ``gross_pnl`` is
     realized + unrealized and ``fees`` are those paid so far (no exit fee is assumed).
     """
-    first = len(result.recorder.trades) + 1
+    return _open_rows(len(result.recorder.trades), result.open_trades)
+
+
+def _open_rows(closed: int, still_open: Sequence[TradeRecord]) -> list[dict[str, Any]]:
     return [
         {**_trade_row(n, trade), "status": "open", "unrealized_pnl": trade.unrealized_pnl}
-        for n, trade in enumerate(result.open_trades, start=first)
+        for n, trade in enumerate(still_open, start=closed + 1)
     ]
+
+
+def write_trades(
+    path: Path, closed: Sequence[TradeRecord], still_open: Sequence[TradeRecord]
+) -> None:
+    """Write ``trades.csv``: the closed round trips, then the open ones marked (see the module).
+
+    The backtest's file (`write_artifacts`) and a live account's (`engine.runtime.live.report`)
+    are written here: the same trades give the same bytes.
+    """
+    rows = [
+        {**_trade_row(n, trade), "status": "closed", "unrealized_pnl": 0.0}
+        for n, trade in enumerate(closed, start=1)
+    ]
+    _csv_rows(path, TRADE_COLUMNS, rows + _open_rows(len(closed), still_open))
 
 
 ORDER_COLUMNS = (
@@ -299,8 +318,7 @@ def write_artifacts(result: BacktestResult, out_dir: Path, run_info: dict[str, A
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "config.toml").write_text(tomli_w.dumps(dump_config(result.config)))
     write_metrics(out_dir / "metrics.json", result.metrics)
-    closed = [{**row, "status": "closed", "unrealized_pnl": 0.0} for row in trade_rows(result)]
-    _csv_rows(out_dir / "trades.csv", TRADE_COLUMNS, closed + open_trade_rows(result))
+    write_trades(out_dir / "trades.csv", result.recorder.trades, result.open_trades)
     _csv_rows(out_dir / "orders.csv", ORDER_COLUMNS, order_rows(result))
     fills = result.recorder.fills
     _csv_columns(

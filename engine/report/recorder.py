@@ -3,10 +3,11 @@
 In: order events and `OrderFilled` from the bus. Out: plain Python rows, ready for CSV
 artifacts, the run store and metrics (the equity curve is the portfolio's). Rows and
 round trips are built when read, not per event, so recording costs the run little. Round trips
-are position-based: a trade opens when a symbol's position leaves zero and closes when it
-returns to zero; a fill that crosses zero closes one trade and opens the next, and its fee
-is split between them in proportion to quantity. Account facts are kept as they came:
-`CashAdjusted` (borrow fees, funding) in ``cash_adjustments``, `MarginCalled` and
+are position-based, folded by `engine.report.round_trips.RoundTrips` (the live report folds a
+live account's stored fills with it too): a trade opens when a symbol's position leaves zero
+and closes when it returns to zero; a fill that crosses zero closes one trade and opens the
+next, and its fee is split between them in proportion to quantity. Account facts are kept as
+they came: `CashAdjusted` (borrow fees, funding) in ``cash_adjustments``, `MarginCalled` and
 `AccountLiquidated` in ``account_events``.
 
 Currencies: a trade's prices (``entry_price``, ``exit_price``, ``entry_value``,
@@ -28,10 +29,9 @@ factor, …) count closed trades only; the open ones are reported beside them.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Any, NamedTuple
+from typing import Any
 
 from engine.model import (
     AccountLiquidated,
@@ -51,69 +51,9 @@ from engine.model import (
     OrderTriggered,
     TradingStateChanged,
 )
+from engine.report.round_trips import Mark, RoundTrips, TradeRecord
 
 __all__ = ["Mark", "Recorder", "TradeRecord"]
-
-
-@dataclass(slots=True)
-class TradeRecord:
-    """One round trip (or the still-open trade of a symbol)."""
-
-    symbol: str
-    side: str  # "long" or "short"
-    entry_ts: int
-    entry_quantity: float = 0.0
-    entry_value: float = 0.0
-    exit_quantity: float = 0.0
-    exit_value: float = 0.0
-    fees: float = 0.0
-    exit_ts: int = 0
-    fill_ids: list[str] = field(default_factory=list)
-    # account-currency entry cost and exit proceeds (multi-currency runs); None: they equal
-    # entry_value and exit_value (the instrument is quoted in the account currency)
-    entry_cost: float | None = None
-    exit_proceeds: float | None = None
-    # a position still open at the end, marked to its last close (`marked_open_trades`)
-    is_open: bool = False
-    unrealized_pnl: float = 0.0  # account currency; 0 for closed trades
-
-    @property
-    def entry_value_account(self) -> float:
-        """Return what the entry cost in the account currency."""
-        return self.entry_value if self.entry_cost is None else self.entry_cost
-
-    @property
-    def entry_price(self) -> float:
-        """Return the quantity-weighted average entry price."""
-        return self.entry_value / self.entry_quantity if self.entry_quantity else 0.0
-
-    @property
-    def exit_price(self) -> float:
-        """Return the quantity-weighted average exit price."""
-        return self.exit_value / self.exit_quantity if self.exit_quantity else 0.0
-
-    @property
-    def gross_pnl(self) -> float:
-        """Return PnL before fees on the closed quantity (account currency)."""
-        direction = 1.0 if self.side == "long" else -1.0
-        if self.entry_cost is not None and self.exit_proceeds is not None:
-            average_cost = self.entry_cost / self.entry_quantity if self.entry_quantity else 0.0
-            return direction * (self.exit_proceeds - average_cost * self.exit_quantity)
-        return direction * (self.exit_value - self.entry_price * self.exit_quantity)
-
-    @property
-    def net_pnl(self) -> float:
-        """Return PnL after all fees of the trade."""
-        return self.gross_pnl - self.fees
-
-
-class Mark(NamedTuple):
-    """Where an open position is marked at the end of a run."""
-
-    ts_ns: int  # close time of the symbol's last bar (or last tick), ns UTC
-    price: float  # last close, quote currency
-    rate: float  # quote-to-account rate at the end (1.0 without FX)
-    unrealized_pnl: float  # the portfolio's unrealized PnL of the position, account currency
 
 
 # An order's live record: [request, status, quantity, limit, stop, filled, average fill
@@ -131,17 +71,18 @@ class Recorder:
     """
 
     def __init__(self, symbols: list[str], fx: Callable[[str, int], float] | None = None) -> None:
-        """Record ``symbols``; ``fx(symbol, ts_ns)`` converts quote amounts (None: no FX)."""
+        """Record ``symbols``; ``fx(symbol, ts_ns)`` converts quote amounts (None: no FX).
+
+        Every symbol starts flat, also one not in ``symbols`` (kept for the callers).
+        """
         self._fx = fx
         self._orders: dict[str, list[Any]] = {}
         self.fills: list[OrderFilled] = []
-        self._trades: list[TradeRecord] = []
-        self._open_trades: dict[str, TradeRecord] = {}
+        self._round_trips = RoundTrips(fx=fx is not None)
         self._tracked_fills = 0  # fills already folded into the round trips
         self.cash_adjustments: list[CashAdjusted] = []
         self.account_events: list[MarginCalled | AccountLiquidated] = []
         self.trading_states: list[TradingStateChanged] = []  # risk's ACTIVE/REDUCING/HALTED
-        self._position: dict[str, float] = dict.fromkeys(symbols, 0.0)
 
     @property
     def orders(self) -> dict[str, dict[str, Any]]:
@@ -164,46 +105,19 @@ class Recorder:
     def trades(self) -> list[TradeRecord]:
         """Return the closed round trips, in the order they closed."""
         self._track_new_fills()
-        return self._trades
+        return self._round_trips.closed
 
     @property
     def open_trades(self) -> dict[str, TradeRecord]:
         """Return the trade still open per symbol (none when flat)."""
         self._track_new_fills()
-        return self._open_trades
+        return self._round_trips.open
 
     def marked_open_trades(self, marks: Mapping[str, Mark]) -> list[TradeRecord]:
-        """Return the open trades marked to ``marks`` (see the module docstring).
-
-        Copies, in the order they opened; the open trades themselves are not changed. A
-        symbol without a mark is skipped (it has no price to mark at).
-        """
-        marked = []
-        for symbol, trade in self.open_trades.items():
-            mark = marks.get(symbol)
-            if mark is None:
-                continue
-            remaining = trade.entry_quantity - trade.exit_quantity
-            copy = TradeRecord(
-                symbol=symbol,
-                side=trade.side,
-                entry_ts=trade.entry_ts,
-                entry_quantity=trade.entry_quantity,
-                entry_value=trade.entry_value,
-                exit_quantity=trade.entry_quantity,
-                exit_value=trade.exit_value + remaining * mark.price,
-                fees=trade.fees,
-                exit_ts=mark.ts_ns,
-                fill_ids=list(trade.fill_ids),
-                entry_cost=trade.entry_cost,
-                exit_proceeds=None
-                if trade.exit_proceeds is None
-                else trade.exit_proceeds + remaining * mark.price * mark.rate,
-                is_open=True,
-                unrealized_pnl=mark.unrealized_pnl,
-            )
-            marked.append(copy)
-        return marked
+        """Return the open trades marked to ``marks`` (`RoundTrips.marked`: see the module
+        docstring); a symbol without a mark is skipped (it has no price to mark at)."""
+        self._track_new_fills()
+        return self._round_trips.marked(marks)
 
     def on_order_requested(self, event: OrderRequested) -> None:
         """Open the order's record."""
@@ -393,47 +307,14 @@ class Recorder:
     def _track_new_fills(self) -> None:
         """Fold the fills recorded since the last read into the round trips, in order."""
         fills = self.fills
+        fx = self._fx
+        add = self._round_trips.add
         for index in range(self._tracked_fills, len(fills)):
-            self._track_round_trip(fills[index])
+            fill = fills[index]
+            rate = 1.0 if fx is None else fx(fill.symbol, fill.ts_event)
+            add(fill.symbol, fill.side is OrderSide.BUY, fill.quantity, fill.price, fill.fee,
+                fill.fill_id, fill.ts_event, rate)  # fmt: skip
         self._tracked_fills = len(fills)
-
-    def _track_round_trip(self, fill: OrderFilled) -> None:
-        symbol = fill.symbol
-        signed = fill.quantity if fill.side is OrderSide.BUY else -fill.quantity
-        position = self._position[symbol]
-        remaining = fill.quantity
-        rate = 1.0 if self._fx is None else self._fx(symbol, fill.ts_event)
-        trade = self._open_trades.get(symbol)
-        if trade is not None and (position > 0) != (signed > 0):
-            closing = min(remaining, abs(position))
-            trade.exit_quantity += closing
-            trade.exit_value += closing * fill.price
-            if trade.exit_proceeds is not None:
-                trade.exit_proceeds += closing * fill.price * rate
-            trade.fees += fill.fee * rate * closing / fill.quantity
-            trade.fill_ids.append(fill.fill_id)
-            remaining -= closing
-            position += closing if signed > 0 else -closing
-            if abs(position) <= 1e-9 * trade.entry_quantity:
-                position = 0.0
-                trade.exit_ts = fill.ts_event
-                self._trades.append(trade)
-                del self._open_trades[symbol]
-        if remaining > 1e-12 * fill.quantity:
-            trade = self._open_trades.get(symbol)
-            if trade is None:
-                trade = TradeRecord(symbol, "long" if signed > 0 else "short", fill.ts_event)
-                if self._fx is not None:
-                    trade.entry_cost = trade.exit_proceeds = 0.0
-                self._open_trades[symbol] = trade
-            trade.entry_quantity += remaining
-            trade.entry_value += remaining * fill.price
-            if trade.entry_cost is not None:
-                trade.entry_cost += remaining * fill.price * rate
-            trade.fees += fill.fee * rate * remaining / fill.quantity
-            trade.fill_ids.append(fill.fill_id)
-            position += remaining if signed > 0 else -remaining
-        self._position[symbol] = position
 
 
 def _order_row(record: list[Any]) -> dict[str, Any]:

@@ -10,12 +10,14 @@ on the first start's phase, and none falls while it was down.
 Equity: an SMA crossover is killed mid-run and restarted; the stored curve keeps the rows
 written before the kill unchanged and appends the restarted node's, one per bar, strictly
 increasing, and the last one is cash plus the position at the last bar's close;
-``kestrel live-report`` writes that curve.
+``kestrel live-report`` writes that curve, and the round trips of both sessions' fills over
+the bars both stored.
 Every wait polls for its condition with a generous timeout.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import signal
 import subprocess
@@ -197,3 +199,12 @@ def test_a_killed_nodes_equity_curve_continues_after_its_restart(tmp_path: Path)
     assert [line.split(",")[0] for line in lines[1:]] == stamps
     metrics = json.loads((report / "metrics.json").read_text())
     assert (metrics["bars"], metrics["final_equity"]) == (len(rows), last.equity)
+    # every bar either session handled is stored, once (with its row, in one commit), and the
+    # round trips span the restart: closed and open trades' PnL is the equity's change
+    assert [b.ts_event for b in ledger.bars()] == times
+    assert [b.close for b in ledger.bars()] == [closes[t] for t in times]
+    with (report / "trades.csv").open() as handle:
+        trades = list(csv.DictReader(handle))
+    assert sum(r["status"] == "closed" for r in trades) == metrics["num_trades"]
+    total = sum(float(r["net_pnl"]) for r in trades)
+    assert total == pytest.approx(last.equity - 10_000.0, abs=1e-6)

@@ -34,6 +34,7 @@ from engine.feeds import load_bars
 from engine.persistence import RunStore
 from engine.runtime.backtest import BacktestResult, iter_bars
 from engine.runtime.live import LiveLedger, OrderManager
+from engine.runtime.live.checkpoint import Checkpoint
 from engine.runtime.live.reconcile import reconcile
 from engine.runtime.live.venue import live_mode
 from engine.runtime.node import TradingNode
@@ -96,12 +97,18 @@ def assert_same(
 
 
 def run_live(
-    config: RunConfig, tmp_path: Path, strategy: Strategy | None = None
+    config: RunConfig,
+    tmp_path: Path,
+    strategy: Strategy | None = None,
+    *,
+    checkpointed: bool = False,
 ) -> tuple[TradingNode, dict[str, tuple[float, float]], LocalExchange]:
     """Run ``config``'s bars (to `END`) through a live node trading on a local exchange.
 
-    Each bar reaches the node once the exchange has closed it (and opened the next).
-    Returns the stopped node, the exchange's final wallet and the (stopped) exchange.
+    Each bar reaches the node once the exchange has closed it (and opened the next). With
+    ``checkpointed`` the node commits each bar's checkpoint (equity row, the bar) to account
+    ``p`` as ``kestrel live`` does. Returns the stopped node, the exchange's final wallet and
+    the (stopped) exchange.
     """
     frame = load_bars(BTC_CSV, symbol="BTC/USDT", end=END)
     local = LocalExchange(
@@ -121,10 +128,17 @@ def run_live(
         reconcile(manager, {"BTC/USDT": BTC})
         clock = SimClock(int(frame.ts_close_ns[0]) - 3_600 * 10**9)
         node = TradingNode(config, clock=clock, strategy=strategy, mode=live_mode(manager))
+        checkpoint = None
+        if checkpointed:
+            node.start()
+            checkpoint = Checkpoint(node, manager.ledger, manager.ledger.begin_session())
+            checkpoint.start()
         for bar in iter_bars([frame]):
             while local.replay.now_ms * 1_000_000 < bar.ts_event and not local.replay.finished:
                 local.advance(1)  # the bar closes at the exchange, the next one opens
             node.on_event(bar)
+            if checkpoint is not None:
+                checkpoint.after_bar(bar)
         node.stop()
         return node, exchange.balances(), local
     finally:

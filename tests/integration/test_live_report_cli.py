@@ -17,7 +17,6 @@ import pytest
 from engine.persistence import RunStore
 from engine.report.data import FillRow
 from engine.report.metrics import compute_metrics
-from engine.report.trade_stats import trade_statistics
 from engine.runtime.live import LiveFill, LiveLedger, LiveOrder, LiveStatus
 from engine.runtime.live.ledger import Baseline, EquityRow
 from tests.integration.conftest import CliRunner, assert_one_line_error
@@ -81,11 +80,14 @@ def test_the_report_holds_every_sessions_rows_and_the_backtests_metrics(
         fees_paid=4.5,
         fills=[FillRow("t-1", "sma-1", "BTC/USDT", "buy", 0.1, 30_000.0, 4.5, T0 + HOUR)],
     )
-    expected |= dict.fromkeys([*trade_statistics([]), "open_positions", "unrealized_pnl"])
     assert metrics == json.loads(json.dumps(expected))
     assert (metrics["final_equity"], metrics["bars"], metrics["fees_paid"]) == (10_120.125, 5, 4.5)
     assert metrics["total_return"] == pytest.approx(0.0120125, rel=1e-12)
-    assert metrics["num_trades"] is None  # no round trips stored: undefined, not 0
+    # the buy is still open, and no bar is stored to mark it at (written without live_bars)
+    assert (metrics["num_trades"], metrics["open_positions"]) == (0, 0)
+    assert (
+        "open position in BTC/USDT left out of open_positions" in (out / "report.html").read_text()
+    )
     page = (out / "report.html").read_text()
     assert "live account rep: 5 bars from the store (live_equity) over 2 session(s)" in page
     island = re.search(r'data-chart="chart-equity">(.*?)</script>', page, re.S)
@@ -113,3 +115,23 @@ def test_bad_input_is_one_line(kestrel: CliRunner, tmp_path: Path, config: Path)
     refused = kestrel("live-report", str(config), "--db", url, "--out", str(foreign))
     assert_one_line_error(refused, "holds files Kestrel did not write there (notes.txt)")
     assert (foreign / "notes.txt").read_text() == "keep me"
+
+
+def test_an_account_without_a_stored_config_is_listed_with_what_is_known(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    """An account no session has started since schema 11: its bars and last equity, no more."""
+    db = tmp_path / "k.db"
+    _account(db, ROWS)
+    url = f"sqlite:///{db}"
+    listed = kestrel("runs", "list", "--db", url)
+    assert listed.code == 0, listed.err
+    line = next(line for line in listed.out.splitlines() if "live-rep" in line)
+    cells = [cell.strip() for cell in line.split("│")[1:-1]]
+    assert cells[4:] == ["5", "—", "—", "—", "—"]  # bars, return, sharpe, max dd, trades
+    shown = kestrel("runs", "show", "live-rep", "--db", url)
+    assert shown.code == 0, shown.err
+    assert "bars: 5  (metrics once a session of this Kestrel has run" in shown.out
+    assert "kestrel live-report CONFIG --account rep" in shown.out
+    deleted = kestrel("runs", "delete", "live-rep", "--db", url, "--yes")
+    assert_one_line_error(deleted, "no run 'live-rep'", "a live account is not a run")

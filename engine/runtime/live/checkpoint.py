@@ -1,4 +1,4 @@
-"""What a live node commits after each bar: its equity, its strategy's state and timers.
+"""What a live node commits after each bar: its equity, the bar, its strategy's state and timers.
 
 In: a restored `TradingNode` (``on_start`` ran), the account's `LiveLedger` and the node's
 session number. Out, per bar, one transaction (`LiveLedger.checkpoint`) holding
@@ -11,6 +11,11 @@ session number. Out, per bar, one transaction (`LiveLedger.checkpoint`) holding
   equity after all of its bars. A row whose equity is not finite is skipped, not written
   (`skipped` counts them): a position restored without warm-up has no price (NaN) until its
   symbol's first bar.
+- the **bar** itself (``live_bars``): every closed bar the node handled, exactly as the
+  strategy saw it — the live report's price chart, the marks of open positions and its
+  buy-and-hold benchmark (`engine.runtime.live.report`). A bar at or before its symbol's
+  last stored close (a feed repeating itself, a restart meeting the last bar again) is not
+  written twice. One insert of one row in the transaction the equity row opens anyway.
 - the strategy's **state** if ``on_save``'s JSON changed (`engine.runtime.live.state`);
 - its **timers** if one's phase, name or interval changed (`engine.runtime.live.timers`).
 
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import math
 
+from engine.model import Bar, QuoteTick, TradeTick
 from engine.runtime.live.ledger import EquityRow, LiveLedger, SavedState
 from engine.runtime.live.state import StateKeeper
 from engine.runtime.live.timers import TimerKeeper
@@ -48,6 +54,7 @@ class Checkpoint:
         self.skipped = 0  # bars whose equity was not finite: no row
         self._floor = ledger.last_equity_ts()  # earlier sessions' last row: never rewritten
         self._own: int | None = None  # the time of this session's last row
+        self._last_bar = ledger.last_bar_ts()  # symbol -> its last stored bar's close
 
     def start(self) -> tuple[SavedState | None, bool, list[str]]:
         """Load the state, re-align the timers and commit them; call after ``on_start``.
@@ -67,13 +74,20 @@ class Checkpoint:
             self.timers.written(timers)
         return saved, loaded, realigned
 
-    def after_bar(self, ts_event: int) -> None:
-        """Commit the account after the bar closing at ``ts_event`` (ns).
+    def after_bar(self, bar: Bar | TradeTick | QuoteTick) -> None:
+        """Commit the account and ``bar`` after the node handled it (its ``on_bar`` ran).
+
+        A tick (a feed of trades or quotes) commits the account at its time; only bars are
+        stored.
 
         Raises:
             StrategyError: ``on_save`` raised or returned a state JSON cannot hold.
         """
-        self._commit(ts_event)
+        last = self._last_bar.get(bar.symbol)
+        new = isinstance(bar, Bar) and (last is None or bar.ts_event > last)
+        self._commit(bar.ts_event, bar if new and isinstance(bar, Bar) else None)
+        if new:
+            self._last_bar[bar.symbol] = bar.ts_event
 
     def stop(self) -> None:
         """Commit the state and timers on a clean stop (fills since the last bar)."""
@@ -84,16 +98,17 @@ class Checkpoint:
         """Return how many state rows this process wrote."""
         return self.state.saves
 
-    def _commit(self, ts_event: int | None) -> None:
+    def _commit(self, ts_event: int | None, bar: Bar | None = None) -> None:
         state = self.state.pending(ts_event)
         timers = self.timers.pending()
         row = self._equity(ts_event) if ts_event is not None else None
-        if state is None and timers is None and row is None:
+        if state is None and timers is None and row is None and bar is None:
             return
         replace = row is not None and row.ts_ns == self._own
         self.ledger.checkpoint(
-            self.strategy_id, state=state, timers=timers, equity=row, replace_equity=replace
-        )
+            self.strategy_id, state=state, timers=timers, equity=row, replace_equity=replace,
+            bars=[bar] if bar is not None else [], session=self.session,
+        )  # fmt: skip
         if state is not None:
             self.state.written(state)
         if timers is not None:

@@ -9,8 +9,11 @@ already in the baseline wallet: they are recorded only so they are not adopted a
 ``live_strategy_state`` (version 8) holds the strategy's own state, the JSON of its
 ``on_save`` hook (`save_state`, `load_state`): one row per strategy id, overwritten.
 ``live_timers`` (version 9) holds its recurring timers (`load_timers`) and ``live_equity``
-(version 9) the account's equity after each bar (`equity_rows`); `checkpoint` writes a
-bar's equity row, state and timers in one transaction (`engine.runtime.live.checkpoint`).
+(version 9) the account's equity after each bar (`equity_rows`); ``live_bars`` (version 11)
+the closed bars the node handled (`bars`); `checkpoint` writes a bar's equity row, the bar,
+state and timers in one transaction (`engine.runtime.live.checkpoint`).
+``live_accounts.config_toml`` (version 11) is the config the latest session ran with
+(`begin_session`, `config_toml`): what ``kestrel runs list`` measures the account with.
 
 Nothing secret is written here: the rows hold ids, symbols, quantities and prices, and
 the strategy's own state (what its ``on_save`` returns; the strategy never sees the keys).
@@ -29,9 +32,11 @@ from sqlalchemy import Column, Table, delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from engine.errors import StrategyError
+from engine.model import Bar
 from engine.persistence import RunStore
 from engine.persistence.schema import (
     live_accounts,
+    live_bars,
     live_equity,
     live_fills,
     live_orders,
@@ -246,17 +251,36 @@ class LiveLedger:
 
         self.store.transact(f"creating live account {self.account}", write)
 
-    def begin_session(self) -> int:
-        """Count one more start of the node; return its number (1 for the first)."""
+    def begin_session(self, config_toml: str | None = None) -> int:
+        """Count one more start of the node; return its number (1 for the first).
+
+        ``config_toml`` (the config this session runs with, as TOML text) replaces the
+        stored one; None keeps it.
+        """
 
         def write(conn: Connection) -> int:
             where = live_accounts.c.account == self.account
-            conn.execute(
-                update(live_accounts).where(where).values(sessions=live_accounts.c.sessions + 1)
-            )
+            values: dict[str, Any] = {"sessions": live_accounts.c.sessions + 1}
+            if config_toml is not None:
+                values["config_toml"] = config_toml
+            conn.execute(update(live_accounts).where(where).values(**values))
             return int(conn.execute(select(live_accounts.c.sessions).where(where)).scalar_one())
 
         return self.store.transact(f"starting live account {self.account}", write)
+
+    def config_toml(self) -> str | None:
+        """Return the config (TOML text) the latest session ran with (None: none stored)."""
+        rows = self.store.read(
+            select(live_accounts.c.config_toml).where(live_accounts.c.account == self.account)
+        )
+        text = rows[0]["config_toml"] if rows else None
+        return str(text) if text is not None else None
+
+    @staticmethod
+    def account_names(store: RunStore) -> list[str]:
+        """Return the names of every live account in ``store``, sorted."""
+        rows = store.read(select(live_accounts.c.account).order_by(live_accounts.c.account))
+        return [str(row["account"]) for row in rows]
 
     def insert(self, order: LiveOrder) -> None:
         """Write a new order (one transaction; committed when this returns)."""
@@ -413,6 +437,32 @@ class LiveLedger:
         )
         return [EquityRow(*(row[key] for key in EquityRow._fields)) for row in rows]
 
+    def bars(self, symbol: str | None = None) -> list[Bar]:
+        """Return the stored bars (of ``symbol``), by symbol then close time.
+
+        ``ts_event`` is the bar's close (ns), as the node handled it; ``ts_init`` equals it.
+        """
+        table = live_bars
+        query = select(table).where(table.c.account == self.account)
+        if symbol is not None:
+            query = query.where(table.c.symbol == symbol)
+        rows = self.store.read(query.order_by(table.c.symbol, table.c.ts_ns))
+        return [
+            Bar(str(r["symbol"]), int(r["ts_ns"]), int(r["ts_ns"]), r["open"], r["high"],
+                r["low"], r["close"], r["volume"], int(r["timeframe_ns"]))
+            for r in rows
+        ]  # fmt: skip
+
+    def last_bar_ts(self) -> dict[str, int]:
+        """Return each symbol's last stored bar close (ns); symbols without bars are absent."""
+        table = live_bars
+        rows = self.store.read(
+            select(table.c.symbol, func.max(table.c.ts_ns).label("last"))
+            .where(table.c.account == self.account)
+            .group_by(table.c.symbol)
+        )
+        return {str(r["symbol"]): int(r["last"]) for r in rows}
+
     def checkpoint(
         self,
         strategy_id: str,
@@ -421,6 +471,8 @@ class LiveLedger:
         timers: list[StoredTimer] | None = None,
         equity: EquityRow | None = None,
         replace_equity: bool = False,
+        bars: Sequence[Bar] = (),
+        session: int = 0,
     ) -> None:
         """Write what a bar changed in one transaction (each part only if given).
 
@@ -430,9 +482,20 @@ class LiveLedger:
             timers: Every timer the strategy has now: they replace its stored ones.
             equity: A new equity row; with ``replace_equity`` it overwrites the row at its
                 time (a later bar closing at the same time, in the same session).
+            bars: New closed bars (never stored before: the caller checks), of ``session``.
         """
 
         def write(conn: Connection) -> None:
+            if bars:
+                conn.execute(
+                    live_bars.insert(),
+                    [
+                        {"account": self.account, "symbol": b.symbol, "ts_ns": b.ts_event,
+                         "timeframe_ns": b.timeframe_ns, "open": b.open, "high": b.high,
+                         "low": b.low, "close": b.close, "volume": b.volume, "session": session}
+                        for b in bars
+                    ],
+                )  # fmt: skip
             if state is not None:
                 self._write_state(conn, strategy_id, *state)
             if timers is not None:

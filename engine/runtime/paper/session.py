@@ -515,8 +515,12 @@ def open_session(
     return session
 
 
-def warmup_frames(bars: Sequence[Bar]) -> dict[str, BarFrame]:
-    """Return ``bars`` as one `BarFrame` per symbol (the node's ``warmup``), in time order."""
+def warmup_frames(bars: Sequence[Bar], source: str = "paper warm-up") -> dict[str, BarFrame]:
+    """Return ``bars`` as one `BarFrame` per symbol (the node's ``warmup``), in time order.
+
+    ``source`` names where they came from (the frames' ``source``). Also the live report's
+    stored bars (`engine.runtime.live.report`).
+    """
     by_symbol: dict[str, list[Bar]] = {}
     for bar in bars:
         by_symbol.setdefault(bar.symbol, []).append(bar)
@@ -533,7 +537,7 @@ def warmup_frames(bars: Sequence[Bar]) -> dict[str, BarFrame]:
             np.array([bar.low for bar in rows]),
             np.array([bar.close for bar in rows]),
             np.array([bar.volume for bar in rows]),
-            source="paper warm-up",
+            source=source,
         )
     return frames
 
