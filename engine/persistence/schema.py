@@ -381,11 +381,11 @@ live_orders = Table(
     Column("list_id", String(64)),
 )
 # A node-managed trailing stop (`engine.runtime.live.trailing`), one row per account and
-# engine order id: the exchange holds a plain stop order, link ``link`` of the order's chain
-# (its client id is derived from the order id and the link); ``best`` is the best price
-# since placement and ``stop`` the stop the current link stands at. ``state`` is
-# ``working``, ``replacing`` (written before link ``link - 1`` is canceled and link ``link``
-# placed: a restart finishes the move) or ``done``.
+# engine order id: the exchange holds a plain stop order, link ``link`` (0, 1, ...) of the
+# order's chain, whose client id is ``client_id``; ``best`` is the best price since
+# placement and ``stop`` the stop that link stands at. ``state`` is ``working``,
+# ``replacing`` (written before the link ``replaces`` names is canceled and link ``link``
+# is sent: a restart finishes the move) or ``done``.
 live_trails = Table(
     "live_trails",
     metadata,
@@ -396,6 +396,8 @@ live_trails = Table(
     Column("best", Float, nullable=False),
     Column("stop", Float, nullable=False),
     Column("link", Integer, nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("replaces", String(64), nullable=False),
     Column("state", String(16), nullable=False),
 )
 # The exchange's fills of an account's orders, keyed by the exchange's trade id (writing one

@@ -161,8 +161,9 @@ class StoredTimer(NamedTuple):
 class StoredTrail:
     """One row of ``live_trails``: a node-managed trailing stop (see the schema's comment).
 
-    ``offset_type`` is ``price`` or ``percent``; ``state`` ``working``, ``replacing`` or
-    ``done``.
+    ``offset_type`` is the engine's `TrailingOffsetType` value; ``client_id`` is the
+    current link's (the one being sent while ``replacing``), ``replaces`` the link a move
+    cancels ("" for none); ``state`` ``working``, ``replacing`` or ``done``.
     """
 
     order_id: str
@@ -171,6 +172,8 @@ class StoredTrail:
     best: float
     stop: float
     link: int
+    client_id: str
+    replaces: str
     state: str
 
     def but(self, **changes: Any) -> StoredTrail:
@@ -287,11 +290,7 @@ class LiveLedger:
 
     def insert(self, order: LiveOrder) -> None:
         """Write a new order (one transaction; committed when this returns)."""
-        row = {"account": self.account, **asdict(order), "status": str(order.status)}
-        self.store.transact(
-            f"recording live order {order.client_id}",
-            lambda conn: conn.execute(live_orders.insert().values(**row)),
-        )
+        self.insert_many([order])
 
     def save(self, order: LiveOrder) -> None:
         """Write an order's new state over its row."""
@@ -333,7 +332,7 @@ class LiveLedger:
             {"account": self.account, **asdict(o), "status": str(o.status)} for o in orders
         ]
         self.store.transact(
-            "recording live orders " + ", ".join(o.client_id for o in orders),
+            "recording live order " + ", ".join(o.client_id for o in orders),
             lambda conn: conn.execute(live_orders.insert(), rows),
         )
 
