@@ -328,9 +328,7 @@ class LiveLedger:
 
     def insert_many(self, orders: Sequence[LiveOrder]) -> None:
         """Write new orders in one transaction (an OCO's legs: both or neither)."""
-        rows = [
-            {"account": self.account, **asdict(o), "status": str(o.status)} for o in orders
-        ]
+        rows = [{"account": self.account, **asdict(o), "status": str(o.status)} for o in orders]
         self.store.transact(
             "recording live order " + ", ".join(o.client_id for o in orders),
             lambda conn: conn.execute(live_orders.insert(), rows),
