@@ -166,6 +166,7 @@ class LiveVenue:
         self.prices: Mapping[str, float] = prices if prices is not None else {}
         self._accepted: set[str] = set()  # engine order ids the kernel heard accepted
         self.trailer = Trailer(manager, instruments, self._last)
+        self._deferred: list[Update] = []  # a trailing move's fills, for the next poll
         self._groups = OcoGroups()
 
     # -- commands -------------------------------------------------------------------------
@@ -287,14 +288,14 @@ class LiveVenue:
         trailing stops by its high (sells) / low (buys)."""
         self.poll()
         if self.trailer.trails:
-            self._publish(self.trailer.follow(bar.symbol, bar.high, bar.low, bar.close))
+            self._follow(self.trailer.follow(bar.symbol, bar.high, bar.low, bar.close))
 
     def process_trade(self, tick: TradeTick) -> None:
         """Read the working orders' fills before strategies see ``tick``; trail by it."""
         self.poll()
         if self.trailer.trails:
             price = tick.price
-            self._publish(self.trailer.follow(tick.symbol, price, price, price))
+            self._follow(self.trailer.follow(tick.symbol, price, price, price))
 
     def process_quote(self, quote: QuoteTick) -> None:
         """Read the working orders' fills before strategies see ``quote``; trail by it
@@ -302,11 +303,13 @@ class LiveVenue:
         self.poll()
         if self.trailer.trails:
             bid, ask = quote.bid_price, quote.ask_price
-            self._publish(self.trailer.follow(quote.symbol, bid, ask, (bid + ask) / 2))
+            self._follow(self.trailer.follow(quote.symbol, bid, ask, (bid + ask) / 2))
 
     def poll(self) -> None:
         """Publish whatever happened to the working orders since the last look."""
         if self.working:
+            deferred, self._deferred = self._deferred, []
+            self._publish(deferred)
             self._publish(self.trailer.settle())
             updates = self._manager.refresh_open()
             # an OCO leg the exchange expired because the other filled: after that fill
@@ -399,6 +402,16 @@ class LiveVenue:
                 now,
             )
         )
+
+    def _follow(self, updates: list[Update]) -> None:
+        """Publish a trailing move's updates; hold its fills until the next poll.
+
+        A move happens after a bar, before strategies see it; a new stop the market is
+        already through fills at the next bar's open (sent as a market order), where the
+        backtest fills it too — when the next bar is matched, not before this bar's hooks.
+        """
+        self._publish([u for u in updates if u.kind != "filled"])
+        self._deferred += [u for u in updates if u.kind == "filled"]
 
     def _send(self, leg: Leg) -> None:
         """Send one order alone (a trailing stop through its trailer)."""
