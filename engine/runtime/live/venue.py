@@ -470,6 +470,10 @@ class LiveVenue:
         if working:
             self.working.add(order.order_id)
 
+    def adopted_request(self, order_id: str) -> OrderRequested:
+        """Return the request of ``order_id`` as `adopt` booked it."""
+        return self._orders[order_id]
+
     def _fill(self, order: OrderRequested, update: Update, now: int) -> None:
         fill = update.fill
         assert fill is not None
