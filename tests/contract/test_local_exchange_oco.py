@@ -51,7 +51,8 @@ def test_an_oco_is_placed_as_two_legs_that_lock_once(local: Any) -> None:
     leg = client.fetch_order(None, "BTC/USDT", {"origClientOrderId": "tp-1"})
     assert (leg["type"], leg["status"], leg["info"]["orderListId"]) == ("limit", "open", 0)
     stored = client.private_get_orderlist({"origClientOrderId": "list-1"})
-    assert stored["orderListId"] == 0 and "orderReports" not in stored
+    assert stored["orderListId"] == 0
+    assert "orderReports" not in stored
     assert len(client.private_get_openorderlist()) == 1
 
 
@@ -102,4 +103,5 @@ def test_an_oco_binance_would_refuse_is_refused(local: Any) -> None:
         oco(client, 18700.0, 18800.0)  # a LIMIT_MAKER under the price would take
     with pytest.raises(ccxt.InsufficientFunds):
         oco(client, 18700.0, 18900.0, quantity="0.02")
-    assert local.venue.orders == {} and local.venue.lists == {}
+    assert local.venue.orders == {}
+    assert local.venue.lists == {}

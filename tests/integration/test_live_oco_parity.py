@@ -43,7 +43,8 @@ def test_oco_exits_fill_live_as_in_the_backtest(tmp_path: Path) -> None:
     rows = backtest.recorder.orders
     kinds = {oid: row["order_type"] for oid, row in rows.items()}
     sells = [kinds[f.order_id] for f in backtest.recorder.fills if f.side == "sell"]
-    assert sells.count("stop") >= 5 and sells.count("limit") >= 5
+    assert sells.count("stop") >= 5
+    assert sells.count("limit") >= 5
     node, wallet, local = run_live(config, tmp_path, OcoExit())
     assert_same(backtest, node, wallet)
     legs = [o for o in local.venue.orders.values() if o.list_id >= 0]
