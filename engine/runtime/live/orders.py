@@ -32,6 +32,13 @@ The rules (issue 15; the error contract is `engine.adapters.ccxt.contract`):
 * Fills come from the exchange's trades of the order (``myTrades`` with its order id, or the
   trades the user-data stream carried: `OrderManager.apply`), each reported once (the ledger
   keys them by trade id, whichever path saw it first).
+* An OCO pair (`submit_oco`) is one exchange order list: the list's client id is derived
+  from the stop leg's order id, both legs' rows (``list_id``) are committed in one
+  transaction before the request, and a cancel of either leg cancels the list
+  (`cancel_record`), both legs brought to the exchange's answer.
+* A trailing stop's later links are sent under a client id its trailer named in the store
+  beforehand (``submit(client_id=...)``, `engine.runtime.live.trailing`), so a restart
+  that finishes a move reads the link back instead of sending it twice.
 * An IP ban, a second clock error or bad keys stop the manager: it records why
   (``halted``) and raises the contract's engine error; nothing is sent after that.
 """

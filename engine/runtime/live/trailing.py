@@ -138,6 +138,16 @@ class Trailer:
                 updates += self._finish(trail)
         return updates
 
+    def resend(self, order_id: str) -> list[Update]:
+        """Send trailing stop ``order_id`` as a new link: its current one was never placed
+        (the order manager gave it up, UNKNOWN past ``settle_ms``)."""
+        trail = self.trails[order_id]
+        link = trail.link + 1
+        fresh = trail.but(link=link, client_id=self._client_id(order_id, link), replaces="",
+                          state="replacing")  # fmt: skip
+        self._save(fresh)
+        return self._send(fresh)
+
     def cancel(self, order_id: str) -> list[Update]:
         """Cancel trailing stop ``order_id``'s exchange order(s); return what happened."""
         trail = self.trails[order_id]

@@ -10,12 +10,22 @@ manager's `Update`s (`engine.runtime.live.orders`).
 
 What differs from the simulated broker, on purpose:
 
-* Market, limit, stop-market and stop-limit orders (GTC, IOC, FOK; not post-only, OCO or
-  OTO) are sent; a reduce-only sell is a plain sell (it is cut to the wallet anyway, see
-  below) and a reduce-only buy is refused (a spot account holds no shorts); any other
-  order is rejected with a reason: trailing stops (Binance's ``trailingDelta`` trails in
-  basis points from the trigger, not the backtest's offset from the best price since
-  placement), market-on-open/close and DAY/GTD expiries.
+* Market, limit, stop-market, stop-limit and trailing stop orders (GTC, IOC, FOK; not
+  post-only) are sent; a reduce-only sell is a plain sell (it is cut to the wallet anyway,
+  see below) and a reduce-only buy is refused (a spot account holds no shorts); any other
+  order is rejected with a reason: market-on-open/close and DAY/GTD expiries.
+* Trailing stops are node-managed (`engine.runtime.live.trailing`): a plain STOP_LOSS the
+  node moves after each bar (cancel, then a new one) by the backtest's rule, not Binance's
+  ``trailingDelta`` (which trails in basis points from its activation, not from the best
+  price since placement). A move's fills reach the kernel at the next poll, as the
+  backtest matches the moved stop on the next bar.
+* A one-cancels-other group of one stop and one limit (a bracket's exits) is sent as one
+  exchange OCO (`engine.runtime.live.groups`): its legs arrive one `submit` each, are held,
+  and go out together when the venue's `OcoReady` marker comes off the bus. The leg the
+  exchange expires when the other trades is published as `OrderCanceled`; canceling either
+  leg cancels both (Binance cancels the whole list). Other groups are rejected with a
+  reason; a group of one order is sent plainly. OTO children (a bracket's exits) reach the
+  venue only once their parent filled (the execution engine holds them) and are sent then.
 * Stops live at the exchange (Binance spot STOP_LOSS / STOP_LOSS_LIMIT, see
   `engine.adapters.ccxt.venue.CcxtExchange.create`): untriggered, such an order is a working
   order like a resting limit — polled, reconciled, cancellable, adopted by `restore` with
@@ -320,6 +330,8 @@ class LiveVenue:
         """Publish ``updates`` that arrived between market data (the user-data stream, a
         reconciliation after a reconnect); call it through `TradingNode.deliver`. A
         trailing stop's move a restart left half done is finished first."""
+        deferred, self._deferred = self._deferred, []
+        self._publish(deferred)  # the bar that held them back was seen by then
         self._publish(self.trailer.settle())
         self._publish(updates)
 
@@ -446,6 +458,11 @@ class LiveVenue:
             elif kind == "expired":
                 self.working.discard(oid)
                 self._bus.publish(OrderExpired(oid, sid, symbol, now, now))
+            elif (
+                kind == "rejected" and oid in self.trailer and "never placed" in update.order.reason
+            ):
+                self._publish(self.trailer.resend(oid))  # a link lost in flight: sent anew
+                continue
             elif kind == "rejected" and oid in self._accepted:  # a trailing stop's new link
                 self.working.discard(oid)
                 reason = f"trailing stop: its moved stop was refused: {update.order.reason}"
