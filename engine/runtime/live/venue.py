@@ -74,7 +74,8 @@ What differs from the simulated broker, on purpose:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from engine.adapters.ccxt.venue import OrderSpec
 from engine.bus import EventBus
@@ -224,6 +225,10 @@ class LiveVenue:
             self._send(leg)
         elif self._groups.add(leg):  # the other legs follow in this delivery of the bus
             self._bus.publish(OcoReady(order.oco_group))
+
+    def own_events(self) -> list[tuple[type, Callable[[Any], None]]]:
+        """Return the marker the venue hears on the bus (`OwnEvents`: `Kernel.wire`)."""
+        return [(OcoReady, self.on_oco_ready)]
 
     def on_oco_ready(self, event: OcoReady) -> None:
         """Send a one-cancels-other group once all its legs arrived (see `groups`)."""
@@ -543,7 +548,7 @@ def live_mode(manager: OrderManager) -> RunMode:
     """Return the node's run mode whose venue sends orders through ``manager``."""
 
     def venue(parts: VenueParts) -> LiveVenue:
-        live = LiveVenue(
+        return LiveVenue(
             parts.bus,
             parts.clock,
             manager,
@@ -552,7 +557,5 @@ def live_mode(manager: OrderManager) -> RunMode:
             fees=parts.fee_model,
             cash_shortfall=parts.settings.cash_shortfall,
         )
-        parts.bus.subscribe(OcoReady, live.on_oco_ready)  # the venue's own marker (`groups`)
-        return live
 
     return RunMode("live", streaming=True, snapshots=True, venue=venue)
