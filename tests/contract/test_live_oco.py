@@ -16,8 +16,9 @@ import pytest
 from engine.model import OrderStatus
 from engine.persistence import RunStore
 from engine.runtime.live import LiveStatus
+from engine.runtime.live.kill import flatten_and_halt
 from engine.strategy import Context
-from tests.contract.test_live_restart import bar, local, start, store, wallet
+from tests.contract.test_live_restart import INSTRUMENTS, bar, local, start, store, wallet
 
 __all__ = ["local", "store"]  # the fixtures, shared with the restart tests
 
@@ -120,3 +121,34 @@ def test_a_crash_with_both_legs_working_adopts_the_pair(local: Any, store: RunSt
     second.node.on_event(bar(100))  # a cancel of an adopted leg still cancels the list
     assert exits(local) == {"STOP_LOSS": ("CANCELED", 0), "LIMIT_MAKER": ("CANCELED", 0)}
     assert statuses(second) == {STOP: OrderStatus.CANCELED, TARGET: OrderStatus.CANCELED}
+
+
+def test_the_kill_switch_cancels_the_list_then_sells(local: Any, store: RunStore) -> None:
+    node = start(local, store, [bracket(18700.0, 19500.0)])
+    node.node.on_event(bar(99))
+    updates = flatten_and_halt(node.manager, INSTRUMENTS)
+    assert [u.kind for u in updates] == ["canceled", "canceled", "accepted", "filled"]
+    assert exits(local) == {"STOP_LOSS": ("CANCELED", 0), "LIMIT_MAKER": ("CANCELED", 0),
+                            "MARKET": ("FILLED", -1)}  # fmt: skip
+    assert wallet(local, "BTC") == pytest.approx(0.0)
+
+
+def test_a_group_live_cannot_send_is_rejected_with_a_reason(local: Any, store: RunStore) -> None:
+    def three(ctx: Context) -> None:
+        ctx.buy("BTC/USDT", 0.01)
+
+    def exits_of_three(ctx: Context) -> None:
+        for kw in ({"stop_price": 18700.0}, {"limit_price": 19500.0}, {"stop_price": 18600.0}):
+            ctx.submit_order("BTC/USDT", "sell", 0.01, reduce_only=True, oco_group="g", **kw)
+
+    node = start(local, store, [three, exits_of_three])
+    node.node.on_event(bar(99))
+    local.advance(1)
+    node.node.on_event(bar(100))
+    rejected = {oid: o.reason for oid, o in node.orders().items() if o.status.name == "REJECTED"}
+    assert sorted(rejected) == ["s-000002", "s-000003", "s-000004"]
+    assert set(rejected.values()) == {
+        "live trading sends a one-cancels-other group of one stop (or stop-limit) and one "
+        "limit as an exchange OCO, not limit, stop, stop"
+    }
+    assert exits(local) == {}  # no exit was sent

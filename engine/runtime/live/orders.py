@@ -198,6 +198,7 @@ class OrderManager:
         A leg of an order list cancels the list: both legs end (Binance cancels a list
         whichever leg is named), and both are brought to the exchange's answer.
         """
+        record = self.ledger.get(record.client_id) or record  # a list's leg: maybe ended
         if record.status.final:
             return []
         self._check_halted()
