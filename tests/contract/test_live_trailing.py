@@ -115,3 +115,18 @@ def test_a_crash_in_the_middle_of_a_move_leaves_exactly_one_stop(
     assert sum(o.status == "FILLED" and o.side == "SELL" for o in local.venue.orders.values()) == 1
     assert wallet(local, "BTC") == pytest.approx(0.0)
     assert second.node.kernel.portfolio.position_quantity("BTC/USDT") == pytest.approx(0.0)
+
+
+def test_a_moved_stop_lost_in_flight_is_sent_anew(local: Any, store: RunStore) -> None:
+    node = placed(local, store)
+    node.manager.settle_ms = 0  # not found at once: never placed (default: 60 s later)
+    local.advance(1)
+    # the poll's look-up and the cancel pass; the new link's POST meets a 503, not placed
+    local.inject("server_error", count=1, path="/api/v3/order", after=2)
+    node.node.on_event(bar(101))
+    assert open_stops(local) == [("SELL", 0.01, 18870.0)]
+    rows = [o for o in node.manager.ledger.orders() if o.order_id == "s-000002"]
+    assert [r.status for r in rows] == [LiveStatus.CANCELED, LiveStatus.REJECTED, LiveStatus.OPEN]
+    assert rows[1].reason.startswith("never placed")
+    assert node.orders()["s-000002"].status is OrderStatus.ACCEPTED
+    assert [(t.link, t.state) for t in node.manager.ledger.trails()] == [(2, "working")]
