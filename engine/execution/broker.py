@@ -60,6 +60,7 @@ from engine.execution.matching import (
     match_bar,
     match_tick,
     prefer_in_group,
+    trail_step,
     trailing_level,
 )
 from engine.execution.models import FeeModel, FixedBpsSlippage, SlippageModel, TieredFeeModel
@@ -499,14 +500,9 @@ class SimulatedBroker(FillMethods):
     def _trail_to(self, working: WorkingOrder, price: float) -> None:
         """Move the best price (high for sells, low for buys) and ratchet the stop."""
         instrument = self._instruments[working.order.symbol]
-        if working.order.side is OrderSide.SELL:
-            working.best = max(working.best, price)
-            level = trailing_level(working.order, working.best, instrument)
-            working.stop = level if working.stop is None else max(working.stop, level)
-        else:
-            working.best = min(working.best, price)
-            level = trailing_level(working.order, working.best, instrument)
-            working.stop = level if working.stop is None else min(working.stop, level)
+        working.best, working.stop = trail_step(
+            working.order, working.best, working.stop, price, instrument
+        )
 
     def _triggered(self, working: WorkingOrder) -> None:
         now = self._clock.timestamp_ns()

@@ -31,6 +31,7 @@ __all__ = [
     "path_position",
     "prefer_in_group",
     "stop_reached",
+    "trail_step",
     "trailing_level",
 ]
 
@@ -217,6 +218,25 @@ def trailing_level(order: OrderRequested, best: float, instrument: Instrument) -
     buy = order.side is OrderSide.BUY
     level = best + offset if buy else best - offset
     return instrument.round_order_price(level, buy, stop=True)
+
+
+def trail_step(
+    order: OrderRequested, best: float, stop: float | None, price: float, instrument: Instrument
+) -> tuple[float, float]:
+    """Return a trailing stop's ``(best, stop)`` once the market reached ``price``.
+
+    The best price moves to ``price`` if it is better (higher for a sell, lower for a buy)
+    and the stop ratchets to `trailing_level` of it, never back. The one rule of the
+    backtest's broker and the live node's node-managed trailing stop
+    (`engine.runtime.live.trailing`), so both trail alike.
+    """
+    if order.side is OrderSide.SELL:
+        best = max(best, price)
+        level = trailing_level(order, best, instrument)
+        return best, level if stop is None else max(stop, level)
+    best = min(best, price)
+    level = trailing_level(order, best, instrument)
+    return best, level if stop is None else min(stop, level)
 
 
 def prefer_in_group(

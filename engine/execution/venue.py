@@ -17,12 +17,12 @@ through the bus.
 
 from __future__ import annotations
 
-from collections.abc import Sized
-from typing import Protocol
+from collections.abc import Callable, Sequence, Sized
+from typing import Any, Protocol, runtime_checkable
 
 from engine.model import Bar, OrderRequested, QuoteTick, TradeTick
 
-__all__ = ["OrderCommands", "Venue"]
+__all__ = ["OrderCommands", "OwnEvents", "Venue"]
 
 
 class OrderCommands(Protocol):
@@ -44,6 +44,18 @@ class OrderCommands(Protocol):
         stop_price: float | None,
     ) -> None:
         """Ask to change a working order; the answer comes back as an event."""
+        ...
+
+
+@runtime_checkable
+class OwnEvents(Protocol):
+    """A venue that hears events of its own on the bus (the live venue's OCO marker).
+
+    `Kernel.wire` subscribes them with the rest of the wiring, so all of it stays in one place.
+    """
+
+    def own_events(self) -> Sequence[tuple[type, Callable[[Any], None]]]:
+        """Return ``(event type, handler)`` pairs to subscribe."""
         ...
 
 

@@ -40,6 +40,10 @@ adopts its stop orders as stops; NULL for the rows before, which were never stop
 live report's price chart, marks and buy-and-hold benchmark) and ``live_accounts.config_toml``
 (the config the account's latest session ran with, so ``kestrel runs list`` can show and
 measure a live account from the store alone; NULL until a session starts after the upgrade).
+12 adds ``live_orders.list_id`` (the ``listClientOrderId`` of the exchange-side OCO an order
+is a leg of; NULL for plain orders) and ``live_trails`` (a node-managed trailing stop: its
+offset, best price, current stop and the link of its chain of exchange stop orders,
+`engine.runtime.live.trailing`).
 Migrations only create tables or add nullable columns. A later release appends a function to
 `MIGRATIONS`; stored runs are kept.
 
@@ -89,6 +93,7 @@ __all__ = [
     "live_orders",
     "live_strategy_state",
     "live_timers",
+    "live_trails",
     "metadata",
     "migrate",
     "orders",
@@ -379,6 +384,27 @@ live_orders = Table(
     Column("ts_last", BigInteger, nullable=False),
     Column("reason", Text, nullable=False),
     Column("stop_price", Float),
+    Column("list_id", String(64)),
+)
+# A node-managed trailing stop (`engine.runtime.live.trailing`), one row per account and
+# engine order id: the exchange holds a plain stop order, link ``link`` (0, 1, ...) of the
+# order's chain, whose client id is ``client_id``; ``best`` is the best price since
+# placement and ``stop`` the stop that link stands at. ``state`` is ``working``,
+# ``replacing`` (written before the link ``replaces`` names is canceled and link ``link``
+# is sent: a restart finishes the move) or ``done``.
+live_trails = Table(
+    "live_trails",
+    metadata,
+    Column("account", String(200), primary_key=True),
+    Column("order_id", String(64), primary_key=True),
+    Column("offset", Float, nullable=False),
+    Column("offset_type", String(16), nullable=False),
+    Column("best", Float, nullable=False),
+    Column("stop", Float, nullable=False),
+    Column("link", Integer, nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("replaces", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
 )
 # The exchange's fills of an account's orders, keyed by the exchange's trade id (writing one
 # twice is a no-op); ``fee`` is in ``fee_asset``.
@@ -532,6 +558,12 @@ def _v11_live_bars_config(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE live_accounts ADD COLUMN config_toml TEXT"))
 
 
+def _v12_live_lists_trails(conn: Connection) -> None:
+    if "list_id" not in {c["name"] for c in inspect(conn).get_columns("live_orders")}:
+        conn.execute(text("ALTER TABLE live_orders ADD COLUMN list_id VARCHAR(64)"))
+    live_trails.create(conn, checkfirst=True)
+
+
 #: ``MIGRATIONS[k]`` upgrades a store from version ``k + 1`` to ``k + 2``.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v2_status_writer_params,
@@ -544,6 +576,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v9_live_timers_equity,
     _v10_live_stop_price,
     _v11_live_bars_config,
+    _v12_live_lists_trails,
 )
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 

@@ -19,6 +19,7 @@ from engine.clock import Clock, TimerClock
 from engine.config import AccountConfig, ExecutionConfig
 from engine.execution import ExecutionEngine, Venue
 from engine.execution.costs_config import build_cost_models
+from engine.execution.venue import OwnEvents
 from engine.model import (
     AccountLiquidated,
     Bar,
@@ -156,6 +157,9 @@ class Kernel:
         bus.subscribe(CashAdjusted, recorder.on_cash_adjusted)
         bus.subscribe(MarginCalled, recorder.on_account_event)
         bus.subscribe(AccountLiquidated, recorder.on_account_event)
+        if isinstance(self.venue, OwnEvents):  # a venue's own markers (live OCO groups)
+            for event_type, handler in self.venue.own_events():
+                bus.subscribe(event_type, handler)
         rules = self.account_rules
         if rules is not None:
             bus.subscribe(OrderFilled, rules.on_order_filled)

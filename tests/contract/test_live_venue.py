@@ -171,7 +171,8 @@ def test_unsupported_orders_and_modifications_are_refused(local: Any, tmp_path: 
     rig.venue.submit(request(3, OrderSide.BUY, 0.01, reduce_only=True))
     assert [type(e) for e in rig.events] == [OrderRejected] * 3
     assert "reduce-only buy has nothing to reduce" in rig.events[2].reason
-    assert "stop-limit orders only, not trailing_stop" in rig.events[0].reason
+    # no last price seen yet: nothing to trail from (with one, `test_live_trailing`)
+    assert rig.events[0].reason == "a trailing stop needs a last price to start from"
     assert "not day" in rig.events[1].reason
     rig.venue.modify("s-000001", 0.02, None, None)
     assert isinstance(rig.events[-1], OrderModifyRejected)

@@ -38,6 +38,7 @@ __all__ = [
     "ExchangeOrder",
     "ExchangePosition",
     "ExchangeTrade",
+    "OcoSpec",
     "OrderCallFailed",
     "OrderSpec",
     "open_trading_exchange",
@@ -141,6 +142,19 @@ class ExchangePosition:
     entry_price: float
     unrealized_pnl: float
     mark_price: float | None = None
+
+
+@dataclass(frozen=True)
+class OcoSpec:
+    """A one-cancels-the-other pair as sent (Binance's order list, ``list_id`` its client id).
+
+    ``stop`` (a stop-market, or a stop-limit with a ``price``) and ``target`` (a limit)
+    share the side, symbol and quantity; each leg's ``client_id`` is its own.
+    """
+
+    list_id: str
+    stop: OrderSpec
+    target: OrderSpec
 
 
 @dataclass(frozen=True)
@@ -484,6 +498,67 @@ class CcxtExchange:
             )
 
         return self._order(self._run(f"creating order {spec.client_id}", send, resend_safe=False))
+
+    def create_oco(self, spec: OcoSpec) -> list[ExchangeOrder]:
+        """Send the OCO ``spec`` as one order list; return its legs as the exchange shows them.
+
+        ccxt 4.5.90's binance has no unified OCO call: its implicit
+        ``private_post_orderlist_oco`` reaches ``POST /api/v3/orderList/oco`` with Binance's
+        own parameters (its ``sign`` fills in client ids only where none are given: ours
+        always are). For a sell the take-profit is the above leg, a LIMIT_MAKER (refused if
+        it would take at once: -2010), the stop the below leg, a STOP_LOSS, or
+        STOP_LOSS_LIMIT with a price; for a buy the other way round. Raises
+        `OrderCallFailed` as `create` does.
+        """
+        stop, target = spec.stop, spec.target
+        exchange = self.exchange
+        market = exchange.market(stop.symbol)
+        stop_leg = {
+            "Type": "STOP_LOSS_LIMIT" if stop.price is not None else "STOP_LOSS",
+            "StopPrice": exchange.price_to_precision(stop.symbol, stop.stop_price),
+            "ClientOrderId": stop.client_id,
+        }
+        if stop.price is not None:
+            stop_leg["Price"] = exchange.price_to_precision(stop.symbol, stop.price)
+            stop_leg["TimeInForce"] = "GTC"
+        target_leg = {
+            "Type": "LIMIT_MAKER",
+            "Price": exchange.price_to_precision(target.symbol, target.price),
+            "ClientOrderId": target.client_id,
+        }
+        above, below = (target_leg, stop_leg) if stop.side == "sell" else (stop_leg, target_leg)
+        params: dict[str, Any] = {
+            "symbol": market["id"],
+            "side": stop.side.upper(),
+            "quantity": exchange.amount_to_precision(stop.symbol, stop.quantity),
+            "listClientOrderId": spec.list_id,
+            "newOrderRespType": "FULL",
+            **{f"above{key}": value for key, value in above.items()},
+            **{f"below{key}": value for key, value in below.items()},
+        }
+
+        def send() -> Any:
+            return exchange.private_post_orderlist_oco(params)
+
+        answer = self._run(f"creating order list {spec.list_id}", send, resend_safe=False)
+        return self._list_legs(answer, market)
+
+    def cancel_list(self, list_id: str, symbol: str) -> list[ExchangeOrder]:
+        """Cancel the order list ``list_id`` (both legs); `OrderCallFailed` if it is not open."""
+        market = self.exchange.market(symbol)
+
+        def send() -> Any:
+            return self.exchange.private_delete_orderlist(
+                {"symbol": market["id"], "listClientOrderId": list_id}
+            )
+
+        answer = self._run(f"canceling order list {list_id}", send, resend_safe=False)
+        return self._list_legs(answer, market)
+
+    def _list_legs(self, answer: Mapping[str, Any], market: Any) -> list[ExchangeOrder]:
+        """Return an order list answer's ``orderReports`` as unified, parsed orders."""
+        reports = answer.get("orderReports") or []
+        return [parse_order(self.exchange.parse_order(r, market)) for r in reports]
 
     def fetch(self, client_id: str, symbol: str) -> ExchangeOrder:
         """Return the order with ``client_id`` (one try; `OrderCallFailed` if not found)."""

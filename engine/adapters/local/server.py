@@ -3,12 +3,11 @@
 REST (Binance spot, ``/api/v3``): ``ping``, ``time`` (the replay clock), ``exchangeInfo``,
 ``klines``, ``ticker/24hr``, ``ticker/price``, ``ticker/bookTicker``, ``depth``, ``aggTrades``,
 ``trades``; signed: ``account``, ``order`` (POST/GET/DELETE), ``openOrders`` (GET/DELETE),
-``allOrders``, ``myTrades``; API key only: ``userDataStream`` (POST/PUT/DELETE). The same
-routes answer under ``/api/v1``. An exchange of perpetuals (`FuturesVenue`) also serves
-Binance's USDⓈ-M futures API under ``/fapi`` (`engine.adapters.local.fapi`).
-Admin: ``POST /_admin/fault`` (JSON ``{"kind": ...}``, see
-`engine.adapters.local.faults`), ``POST /_admin/advance`` (``{"bars": n}``),
-``POST /_admin/pause``, ``POST /_admin/resume``, ``GET /_admin/state``.
+``allOrders``, ``myTrades``, order lists (``orderList/oco`` POST, ``orderList`` GET/DELETE,
+``openOrderList``: `engine.adapters.local.lists`); API key only: ``userDataStream``
+(POST/PUT/DELETE). The same routes answer under ``/api/v1``. An exchange of perpetuals
+(`FuturesVenue`) also serves Binance's USDⓈ-M futures API under ``/fapi``
+(`engine.adapters.local.fapi`). Admin: ``/_admin/...`` (`engine.adapters.local.admin`).
 
 Auth, as Binance does it: any API key (header ``X-MBX-APIKEY``) is accepted; signed
 endpoints need ``signature`` = hex HMAC-SHA256 with the configured secret of the query
@@ -37,9 +36,10 @@ from typing import Any
 
 from aiohttp import web
 
-from engine.adapters.local import payloads
+from engine.adapters.local import lists, payloads
+from engine.adapters.local.admin import AdminRoutes
 from engine.adapters.local.fapi import FapiRoutes
-from engine.adapters.local.faults import Faults, HttpFault
+from engine.adapters.local.faults import Faults
 from engine.adapters.local.futures import FuturesVenue
 from engine.adapters.local.replay import Replay
 from engine.adapters.local.streams import StreamHub
@@ -48,14 +48,14 @@ from engine.adapters.local.venue import BinanceError, Venue
 __all__ = ["ExchangeApp"]
 
 _DELAY = web.RequestKey("delay_s", float)  # an injected timeout's delay, set per request
-_SIGNED = ("account", "order", "openOrders", "allOrders", "myTrades")
+_SIGNED = ("account", "order", "openOrders", "allOrders", "myTrades", *lists.ENDPOINTS)
 
 
 _json = payloads.json_response
 _error = payloads.error_response
 
 
-class ExchangeApp:
+class ExchangeApp(AdminRoutes):
     """Routes, auth, faults and the replay driver of one local exchange."""
 
     def __init__(
@@ -96,6 +96,7 @@ class ExchangeApp:
             add("GET", f"{prefix}/depth", self.depth)
             add("GET", f"{prefix}/aggTrades", self.agg_trades)
             add("GET", f"{prefix}/trades", self.agg_trades)
+            add("POST", f"{prefix}/{{endpoint:orderList/oco}}", self.signed)
             for method in ("GET", "POST", "DELETE"):
                 add(method, f"{prefix}/{{endpoint}}", self.signed)
             for method in ("POST", "PUT", "DELETE"):
@@ -278,11 +279,6 @@ class ExchangeApp:
 
         return await self._tickers(request, top)
 
-    @property
-    def now(self) -> int:
-        """The replay clock in ms."""
-        return self.replay.now_ms
-
     async def _tickers(self, request: web.Request, build: Any) -> web.Response:
         params = await self.params(request, signed=False)
         if "symbol" in params:
@@ -358,6 +354,8 @@ class ExchangeApp:
     def _private(self, method: str, endpoint: str, params: dict[str, str]) -> Any:
         venue = self.venue
         symbol = params.get("symbol", "")
+        if endpoint in lists.ENDPOINTS:
+            return lists.private(venue, method, endpoint, params)
         if endpoint == "account":
             return {
                 "makerCommission": 10,
@@ -502,64 +500,3 @@ class ExchangeApp:
     async def _paused(self) -> None:
         while self.running.is_set():
             await asyncio.sleep(0.05)
-
-    # -- admin ----------------------------------------------------------------------------
-
-    async def admin_fault(self, request: web.Request) -> web.Response:
-        """POST /_admin/fault ``{"kind": ..., "count": n, ...}`` arms one fault."""
-        spec = await request.json()
-        try:
-            await self.arm(dict(spec))
-        except (KeyError, TypeError, ValueError) as exc:
-            return _json({"error": str(exc)}, status=400)
-        return _json({"armed": spec})
-
-    async def arm(self, spec: dict[str, Any]) -> None:
-        """Arm the fault described by ``spec`` (see `engine.adapters.local.faults`)."""
-        kind = spec.pop("kind")
-        if kind in ("rate_limit", "ban", "server_error", "timeout"):
-            self.faults.arm_http(HttpFault(kind=kind, count=int(spec.pop("count", 1)), **spec))
-        elif kind == "reject":
-            self.faults.reject(int(spec.get("count", 1)))
-        elif kind == "partial":
-            self.faults.partial(int(spec.get("count", 1)), float(spec.get("fraction", 0.5)))
-        elif kind == "not_found":
-            self.faults.not_found(int(spec.get("queries", 1)))
-        elif kind == "ws_drop":
-            await self.hub.drop_all()
-        elif kind == "ws_stall":
-            self.faults.stalled = True
-        elif kind == "ws_resume":
-            self.faults.stalled = False
-        else:
-            raise ValueError(f"unknown fault kind {kind!r}")
-
-    async def admin_advance(self, request: web.Request) -> web.Response:
-        """POST /_admin/advance ``{"bars": n}`` steps the replay n boundaries."""
-        spec = await request.json() if request.can_read_body else {}
-        for _ in range(int(spec.get("bars", 1))):
-            if not await self.step():
-                break
-        return _json({"now": self.now})
-
-    async def admin_pause(self, request: web.Request) -> web.Response:
-        """POST /_admin/pause stops the replay clock."""
-        self.running.clear()
-        return _json({"now": self.now, "paused": True})
-
-    async def admin_resume(self, request: web.Request) -> web.Response:
-        """POST /_admin/resume restarts the replay clock."""
-        self.running.set()
-        return _json({"now": self.now, "paused": False})
-
-    async def admin_state(self, request: web.Request) -> web.Response:
-        """GET /_admin/state: clock, balances and orders."""
-        orders = [o.as_json() for o in self.venue.orders.values()]
-        state = {
-            "now": self.now,
-            "finished": self.replay.finished,
-            "paused": not self.running.is_set(),
-            "balances": self.venue.balances_json(),
-            "orders": orders,
-        }
-        return _json(state)

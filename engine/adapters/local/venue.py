@@ -49,11 +49,11 @@ from engine.adapters.local.replay import Kline, Replay
 from engine.execution.matching import limit_reached, stop_reached
 from engine.model import Bar, Instrument, OrderSide
 
-__all__ = ["STOP_TYPES", "BinanceError", "Order", "Venue", "split_symbol"]
+__all__ = ["STOP_TYPES", "BinanceError", "Order", "OrderList", "Venue", "split_symbol"]
 
 #: Binance's spot stop order types the local exchange takes.
 STOP_TYPES = ("STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT")
-_ORDER_TYPES = ("MARKET", "LIMIT", *STOP_TYPES)
+_ORDER_TYPES = ("MARKET", "LIMIT", "LIMIT_MAKER", *STOP_TYPES)
 
 
 class BinanceError(Exception):
@@ -127,6 +127,7 @@ class Order:
     armed_ms: int = 0  # a stop: 0 until triggered, then when it acts as its base order
     fills: list[dict[str, Any]] = field(default_factory=list)
     reduce_only: bool = False  # USDⓈ-M futures: may only reduce the position
+    list_id: int = -1  # the order list (OCO) it is a leg of, -1 for none (Binance's value)
 
     @property
     def open(self) -> bool:
@@ -141,14 +142,16 @@ class Order:
     @property
     def as_limit(self) -> bool:
         """True for a limit, or a stop-limit triggered (it then rests as a limit)."""
-        return self.type == "LIMIT" or (self.type.endswith("_LIMIT") and not self.waiting)
+        if self.type in ("LIMIT", "LIMIT_MAKER"):
+            return True
+        return self.type.endswith("_LIMIT") and not self.waiting
 
     def as_json(self) -> dict[str, Any]:
         """Return the order as Binance's GET /api/v3/order answers it."""
         return {
             "symbol": self.symbol.replace("/", ""),
             "orderId": self.order_id,
-            "orderListId": -1,
+            "orderListId": self.list_id,
             "clientOrderId": self.client_id,
             "price": fmt(self.price),
             "origQty": fmt(self.quantity),
@@ -167,6 +170,18 @@ class Order:
             "origQuoteOrderQty": fmt(0.0),
             "selfTradePreventionMode": "NONE",
         }
+
+
+@dataclass
+class OrderList:
+    """An order list (Binance's OCO): ``orders`` are its legs' ``orderId``s, below first."""
+
+    list_id: int
+    client_id: str
+    symbol: str
+    orders: list[int]
+    time_ms: int
+    done: bool = False  # ALL_DONE: a leg filled, or the list was canceled
 
 
 class Venue:
@@ -193,6 +208,7 @@ class Venue:
         self.by_client: dict[str, int] = {}
         self.trades: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []  # user-data events not yet sent
+        self.lists: dict[int, OrderList] = {}  # order lists by orderListId (from 0)
 
     # -- lookups --------------------------------------------------------------------------
 
@@ -225,6 +241,21 @@ class Venue:
 
     def create(self, params: dict[str, str]) -> Order:
         """Validate and place an order from POST /api/v3/order parameters; match it at once."""
+        order, need_asset, need = self.validate(params)
+        self.place(order, need_asset, need)
+        if not order.waiting:
+            self._match_now(order)
+        return order
+
+    def validate(
+        self, params: dict[str, str], number: int | None = None
+    ) -> tuple[Order, str, float]:
+        """Return the order ``params`` describe (not placed), the asset it locks and how much.
+
+        ``number``: its ``orderId`` (default: the next). Raises the `BinanceError` Binance
+        answers for a bad order, a duplicate client id, a stop that would trigger at once, a
+        LIMIT_MAKER that would take, or funds short.
+        """
         instrument = self.instrument(params.get("symbol", ""))
         side = params.get("side", "")
         kind = params.get("type", "")
@@ -232,12 +263,13 @@ class Venue:
             raise BinanceError(400, -1102, "Mandatory parameter 'side' was not sent or invalid.")
         if kind not in _ORDER_TYPES:
             raise BinanceError(400, -1116, "Invalid orderType.")
-        client_id = params.get("newClientOrderId") or f"local-{len(self.orders) + 1}"
+        number = number or len(self.orders) + 1
+        client_id = params.get("newClientOrderId") or f"local-{number}"
         if client_id in self.by_client:
             raise BinanceError(400, -2010, "Duplicate order sent.")
         if self.faults.take_reject():
             raise BinanceError(400, -2010, "Order was rejected (injected fault).")
-        limit_kind = kind == "LIMIT" or kind.endswith("_LIMIT")
+        limit_kind = kind in ("LIMIT", "LIMIT_MAKER") or kind.endswith("_LIMIT")
         try:
             quantity = float(params.get("quantity", "nan"))
             price = float(params["price"]) if limit_kind else 0.0
@@ -255,14 +287,18 @@ class Venue:
         current = market.price(now)
         if stop and current is not None and _triggers(kind, side, stop, current):
             raise BinanceError(400, -2010, "Stop price would trigger immediately.")
+        taker = current is not None and (price >= current if side == "BUY" else price <= current)
+        if kind == "LIMIT_MAKER" and taker:
+            raise BinanceError(400, -2010, "Order would immediately match and take.")
         need_asset, need = self._reserve(instrument, side, quantity, reference, reduce_only)
+        tif = params.get("timeInForce", "GTC") if limit_kind and kind != "LIMIT_MAKER" else "GTC"
         order = Order(
-            order_id=len(self.orders) + 1,
+            order_id=number,
             client_id=client_id,
             symbol=instrument.symbol,
             side=side,
             type=kind,
-            time_in_force=params.get("timeInForce", "GTC") if limit_kind else "GTC",
+            time_in_force=tif,
             price=price,
             quantity=quantity,
             time_ms=now,
@@ -270,14 +306,15 @@ class Venue:
             stop_price=stop,
             reduce_only=reduce_only,
         )
+        return order, need_asset, need
+
+    def place(self, order: Order, asset: str, amount: float) -> None:
+        """Book a validated ``order``, lock ``amount`` of ``asset`` for it, report it NEW."""
         self.orders[order.order_id] = order
-        self.by_client[client_id] = order.order_id
+        self.by_client[order.client_id] = order.order_id
         self.faults.note_new_order(order.order_id)
-        self._lock(order, need_asset, need)
+        self._lock(order, asset, amount)
         self._report(order, "NEW")
-        if not order.waiting:
-            self._match_now(order)
-        return order
 
     def cancel(self, symbol_id: str, order_id: str | None, client_id: str | None) -> Order:
         """Cancel an open order or raise -2011 (unknown or no longer open)."""
@@ -288,7 +325,19 @@ class Venue:
         if not order.open:
             raise BinanceError(400, -2011, "Unknown order sent.")
         self._close(order, "CANCELED")
+        for sibling in self.siblings(order):  # canceling a leg cancels its list (Binance)
+            if sibling.open:
+                self._close(sibling, "CANCELED")
+        if order.list_id >= 0:
+            self.lists[order.list_id].done = True
         return order
+
+    def siblings(self, order: Order) -> list[Order]:
+        """Return the other legs of ``order``'s order list (none for a plain order)."""
+        if order.list_id < 0:
+            return []
+        legs = self.lists[order.list_id].orders
+        return [self.orders[n] for n in legs if n != order.order_id]
 
     def on_bars(self, closed: list[tuple[str, Kline]], opened: list[tuple[str, Kline]]) -> None:
         """Match open orders: limits and stops against bars that closed, markets (and limits
@@ -296,6 +345,8 @@ class Venue:
         for symbol, kline in closed:
             bar = kline.as_bar(symbol)
             for order in self._open_orders(symbol):
+                if not order.open:
+                    continue  # its order list's other leg filled on this bar
                 if order.waiting:
                     self._trigger(order, bar, kline.close_ms)
                 elif order.as_limit and order.armed_ms <= kline.open_ms:
@@ -306,6 +357,8 @@ class Venue:
         for symbol, kline in opened:
             opening = kline.as_bar(symbol)
             for order in self._open_orders(symbol):
+                if not order.open:
+                    continue
                 if order.type == "MARKET":
                     self._fill(order, kline.open, maker=False)
                     continue
@@ -434,6 +487,9 @@ class Venue:
         notional = quantity * price
         fee = notional * self.fee_rate
         quote = split_symbol(self.instruments[order.symbol])[1]
+        for sibling in self.siblings(order):  # an order list locks once: the filling leg's
+            order.locked += sibling.locked
+            sibling.locked = 0.0
         # Release the share of the lock this fill used, then move the assets.
         share = order.locked * quantity / remaining
         order.locked -= share
@@ -449,7 +505,7 @@ class Venue:
             "symbol": order.symbol.replace("/", ""),
             "id": len(self.trades) + 1,
             "orderId": order.order_id,
-            "orderListId": -1,
+            "orderListId": order.list_id,
             "price": fmt(price),
             "qty": fmt(quantity),
             "quoteQty": fmt(notional),
@@ -474,6 +530,16 @@ class Venue:
         if done and order.locked:
             self._release(order)
         self._report(order, "TRADE", trade)
+        self._end_list(order)
+
+    def _end_list(self, order: Order) -> None:
+        """A leg of an order list traded: the other legs expire (Binance's OCO)."""
+        if order.list_id < 0 or self.lists[order.list_id].done:
+            return
+        self.lists[order.list_id].done = True
+        for sibling in self.siblings(order):
+            if sibling.open:
+                self._close(sibling, "EXPIRED")
 
     def _release(self, order: Order) -> None:
         asset = self._locked_asset(order)
@@ -502,7 +568,7 @@ class Venue:
                 "p": fmt(order.price),
                 "P": fmt(order.stop_price),
                 "F": fmt(0.0),
-                "g": -1,
+                "g": order.list_id,
                 "C": order.client_id if execution == "CANCELED" else "",
                 "x": execution,
                 "X": order.status,

@@ -14,6 +14,9 @@ the closed bars the node handled (`bars`); `checkpoint` writes a bar's equity ro
 state and timers in one transaction (`engine.runtime.live.checkpoint`).
 ``live_accounts.config_toml`` (version 11) is the config the latest session ran with
 (`begin_session`, `config_toml`): what ``kestrel runs list`` measures the account with.
+``live_orders.list_id`` (version 12) names the exchange-side OCO an order is a leg of and
+``live_trails`` (version 12) holds the node-managed trailing stops (`StoredTrail`,
+`engine.runtime.live.trailing`).
 
 Nothing secret is written here: the rows hold ids, symbols, quantities and prices, and
 the strategy's own state (what its ``on_save`` returns; the strategy never sees the keys).
@@ -42,6 +45,7 @@ from engine.persistence.schema import (
     live_orders,
     live_strategy_state,
     live_timers,
+    live_trails,
 )
 
 __all__ = [
@@ -54,6 +58,7 @@ __all__ = [
     "LiveStatus",
     "SavedState",
     "StoredTimer",
+    "StoredTrail",
     "encode_state",
 ]
 
@@ -114,6 +119,7 @@ class LiveOrder:
     ts_last: int = 0
     reason: str = ""
     stop_price: float | None = None  # a stop's trigger price (None: not a stop)
+    list_id: str | None = None  # the exchange-side OCO's listClientOrderId (None: no list)
 
     def but(self, **changes: Any) -> LiveOrder:
         """Return a copy with ``changes``."""
@@ -154,6 +160,30 @@ class StoredTimer(NamedTuple):
     name: str
     interval_ns: int
     due_ns: int
+
+
+@dataclass(frozen=True)
+class StoredTrail:
+    """One row of ``live_trails``: a node-managed trailing stop (see the schema's comment).
+
+    ``offset_type`` is the engine's `TrailingOffsetType` value; ``client_id`` is the
+    current link's (the one being sent while ``replacing``), ``replaces`` the link a move
+    cancels ("" for none); ``state`` ``working``, ``replacing`` or ``done``.
+    """
+
+    order_id: str
+    offset: float
+    offset_type: str
+    best: float
+    stop: float
+    link: int
+    client_id: str
+    replaces: str
+    state: str
+
+    def but(self, **changes: Any) -> StoredTrail:
+        """Return a copy with ``changes``."""
+        return replace(self, **changes)
 
 
 class EquityRow(NamedTuple):
@@ -284,11 +314,7 @@ class LiveLedger:
 
     def insert(self, order: LiveOrder) -> None:
         """Write a new order (one transaction; committed when this returns)."""
-        row = {"account": self.account, **asdict(order), "status": str(order.status)}
-        self.store.transact(
-            f"recording live order {order.client_id}",
-            lambda conn: conn.execute(live_orders.insert().values(**row)),
-        )
+        self.insert_many([order])
 
     def save(self, order: LiveOrder) -> None:
         """Write an order's new state over its row."""
@@ -323,6 +349,42 @@ class LiveLedger:
             query = query.where(live_orders.c.status.in_([str(s) for s in statuses]))
         rows = self.store.read(query.order_by(live_orders.c.ts_created, live_orders.c.client_id))
         return [_order(r) for r in rows]
+
+    def insert_many(self, orders: Sequence[LiveOrder]) -> None:
+        """Write new orders in one transaction (an OCO's legs: both or neither)."""
+        rows = [{"account": self.account, **asdict(o), "status": str(o.status)} for o in orders]
+        self.store.transact(
+            "recording live order " + ", ".join(o.client_id for o in orders),
+            lambda conn: conn.execute(live_orders.insert(), rows),
+        )
+
+    def save_trail(self, trail: StoredTrail) -> None:
+        """Write ``trail`` over its row (or as a new one); committed when this returns."""
+        values = asdict(trail)
+        order_id = values.pop("order_id")
+        table = live_trails
+
+        def write(conn: Connection) -> None:
+            changed = conn.execute(
+                update(table)
+                .where(table.c.account == self.account)
+                .where(table.c.order_id == order_id)
+                .values(**values)
+            )
+            if changed.rowcount == 0:
+                conn.execute(
+                    table.insert().values(account=self.account, order_id=order_id, **values)
+                )
+
+        self.store.transact(f"recording trailing stop {order_id}", write)
+
+    def trails(self, states: Sequence[str] | None = None) -> list[StoredTrail]:
+        """Return the account's trailing stops (in ``states``), by order id."""
+        query = select(live_trails).where(live_trails.c.account == self.account)
+        if states is not None:
+            query = query.where(live_trails.c.state.in_(list(states)))
+        rows = self.store.read(query.order_by(live_trails.c.order_id))
+        return [StoredTrail(**{k: v for k, v in r.items() if k != "account"}) for r in rows]
 
     def add_fills(self, new: Sequence[LiveFill]) -> list[LiveFill]:
         """Write the fills not yet recorded (by trade id); return those, in the given order."""

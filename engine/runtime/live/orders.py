@@ -32,6 +32,13 @@ The rules (issue 15; the error contract is `engine.adapters.ccxt.contract`):
 * Fills come from the exchange's trades of the order (``myTrades`` with its order id, or the
   trades the user-data stream carried: `OrderManager.apply`), each reported once (the ledger
   keys them by trade id, whichever path saw it first).
+* An OCO pair (`submit_oco`) is one exchange order list: the list's client id is derived
+  from the stop leg's order id, both legs' rows (``list_id``) are committed in one
+  transaction before the request, and a cancel of either leg cancels the list
+  (`cancel_record`), both legs brought to the exchange's answer.
+* A trailing stop's later links are sent under a client id its trailer named in the store
+  beforehand (``submit(client_id=...)``, `engine.runtime.live.trailing`), so a restart
+  that finishes a move reads the link back instead of sending it twice.
 * An IP ban, a second clock error or bad keys stop the manager: it records why
   (``halted``) and raises the contract's engine error; nothing is sent after that.
 """
@@ -49,6 +56,7 @@ from engine.adapters.ccxt.venue import (
     CcxtExchange,
     ExchangeOrder,
     ExchangeTrade,
+    OcoSpec,
     OrderCallFailed,
     OrderSpec,
 )
@@ -126,50 +134,53 @@ class OrderManager:
         order_id: str,
         strategy_id: str,
         spec: OrderSpec,
+        client_id: str | None = None,
     ) -> list[Update]:
         """Send a new order (``spec.client_id`` is ignored: the id is derived here).
 
         Returns the updates the exchange's answer implies (accepted and fills, or rejected).
         An order already recorded under the same id is not sent again: its state is read.
+        ``client_id``: the id to send it under instead of the derived one (a trailing
+        stop's next link, named in the store before it is sent:
+        `engine.runtime.live.trailing`).
 
         Raises:
             ExchangeError: The contract says stop (ban, keys, clock) — see ``halted``.
         """
-        client_id = client_order_id(self.ledger.account, order_id, self.session)
+        client_id = client_id or client_order_id(self.ledger.account, order_id, self.session)
         known = self.ledger.get(client_id)
         if known is not None:
             return self.refresh(known)
-        now = self.now_ms()
-        record = LiveOrder(
-            client_id=client_id,
-            order_id=order_id,
-            strategy_id=strategy_id,
-            symbol=spec.symbol,
-            side=spec.side,
-            order_type=spec.order_type,
-            quantity=spec.quantity,
-            limit_price=spec.price,
-            stop_price=spec.stop_price,
-            time_in_force=spec.tif,
-            status=LiveStatus.SENDING,
-            ts_created=now,
-            ts_last=now,
-        )
-        self._check_halted()
-        updates = self.resolve_unknown()
-        pending = self.ledger.orders([LiveStatus.UNKNOWN, LiveStatus.SENDING])
-        if pending:
-            reason = f"order {pending[0].order_id}'s outcome at the exchange is still unknown"
-            rejected = record.but(status=LiveStatus.REJECTED, reason=reason)
-            self.ledger.insert(rejected)
-            return [*updates, Update("rejected", rejected)]
-        self.ledger.insert(record)  # committed before the request leaves
-        sent = replace(spec, client_id=client_id)
-        try:
-            answer = self.exchange.create(sent)
-        except OrderCallFailed as failed:
-            return [*updates, *self._create_failed(record, failed)]
-        return [*updates, *self._adopt(record, answer)]
+        record = self._record(client_id, order_id, strategy_id, spec)
+        sent = replace(spec, client_id=client_id)  # every field, reduce_only too
+        return self._send([record], lambda: [self.exchange.create(sent)])
+
+    def submit_oco(
+        self, strategy_id: str, stop: tuple[str, OrderSpec], target: tuple[str, OrderSpec]
+    ) -> list[Update]:
+        """Send a one-cancels-the-other pair as one exchange order list (Binance's OCO).
+
+        ``stop`` and ``target`` are ``(engine order id, spec)`` of the two legs. Both rows
+        are written (with the list's client id, derived from the stop's order id) in one
+        transaction before the request leaves; the answer is applied leg by leg as
+        `submit`'s. A pair already recorded is read, not sent again.
+        """
+        account, session = self.ledger.account, self.session
+        list_id = client_order_id(account, f"oco:{stop[0]}", session)
+        legs = []
+        for order_id, spec in (stop, target):
+            client_id = client_order_id(account, order_id, session)
+            legs.append(
+                (
+                    self._record(client_id, order_id, strategy_id, spec).but(list_id=list_id),
+                    replace(spec, client_id=client_id),
+                )
+            )  # fmt: skip
+        known = [self.ledger.get(record.client_id) for record, _ in legs]
+        if any(k is not None for k in known):
+            return [u for k in known if k is not None for u in self.refresh(k)]
+        pair = OcoSpec(list_id, legs[0][1], legs[1][1])
+        return self._send([r for r, _ in legs], lambda: self.exchange.create_oco(pair))
 
     def cancel(self, order_id: str) -> list[Update]:
         """Cancel engine order ``order_id``; return what happened (the exchange's truth)."""
@@ -180,7 +191,12 @@ class OrderManager:
         return [] if record is None else self.cancel_record(record)
 
     def cancel_record(self, record: LiveOrder) -> list[Update]:
-        """Cancel the recorded order ``record`` (of any session); return what happened."""
+        """Cancel the recorded order ``record`` (of any session); return what happened.
+
+        A leg of an order list cancels the list: both legs end (Binance cancels a list
+        whichever leg is named), and both are brought to the exchange's answer.
+        """
+        record = self.ledger.get(record.client_id) or record  # a list's leg: maybe ended
         if record.status.final:
             return []
         self._check_halted()
@@ -191,15 +207,19 @@ class OrderManager:
                 return updates
         else:
             updates = []
+        legs = self._legs(record)
         try:
-            answer = self.exchange.cancel(record.client_id, record.symbol)
+            if record.list_id:
+                answers = self.exchange.cancel_list(record.list_id, record.symbol)
+            else:
+                answers = [self.exchange.cancel(record.client_id, record.symbol)]
         except OrderCallFailed as failed:
             if failed.verdict.action in (Action.HALT, Action.STOP, Action.RESYNC):
                 self._stop(failed)
             # Unknown order (it filled meanwhile), a timeout, a network error: ask for the
             # truth instead of guessing.
-            return [*updates, *self._look_up(record)]
-        return [*updates, *self._adopt(record, answer)]
+            return [*updates, *(u for leg in legs for u in self._look_up(leg))]
+        return [*updates, *self._adopt_all(legs, answers)]
 
     def refresh(self, record: LiveOrder) -> list[Update]:
         """Read ``record``'s state and new fills from the exchange; return the updates."""
@@ -245,6 +265,68 @@ class OrderManager:
 
     # -- internals ------------------------------------------------------------------------
 
+    def _record(
+        self, client_id: str, order_id: str, strategy_id: str, spec: OrderSpec
+    ) -> LiveOrder:
+        now = self.now_ms()
+        return LiveOrder(
+            client_id=client_id,
+            order_id=order_id,
+            strategy_id=strategy_id,
+            symbol=spec.symbol,
+            side=spec.side,
+            order_type=spec.order_type,
+            quantity=spec.quantity,
+            limit_price=spec.price,
+            stop_price=spec.stop_price,
+            time_in_force=spec.tif,
+            status=LiveStatus.SENDING,
+            ts_created=now,
+            ts_last=now,
+        )
+
+    def _send(
+        self, records: list[LiveOrder], create: Callable[[], list[ExchangeOrder]]
+    ) -> list[Update]:
+        """Record ``records`` (committed), then send them with ``create``; return updates."""
+        self._check_halted()
+        updates = self.resolve_unknown()
+        pending = self.ledger.orders([LiveStatus.UNKNOWN, LiveStatus.SENDING])
+        if pending:
+            reason = f"order {pending[0].order_id}'s outcome at the exchange is still unknown"
+            rejected = [r.but(status=LiveStatus.REJECTED, reason=reason) for r in records]
+            self.ledger.insert_many(rejected)
+            return [*updates, *(Update("rejected", r) for r in rejected)]
+        self.ledger.insert_many(records)  # committed before the request leaves
+        try:
+            answers = create()
+        except OrderCallFailed as failed:
+            return [*updates, *self._create_failed(records, failed)]
+        return [*updates, *self._adopt_all(records, answers)]
+
+    def _legs(self, record: LiveOrder) -> list[LiveOrder]:
+        """Return ``record`` and, for a leg of an order list, the list's other legs."""
+        if not record.list_id:
+            return [record]
+        others = [
+            o
+            for o in self.ledger.orders()
+            if o.list_id == record.list_id and o.client_id != record.client_id
+        ]
+        return [record, *others]
+
+    def _adopt_all(
+        self, records: Sequence[LiveOrder], answers: Sequence[ExchangeOrder]
+    ) -> list[Update]:
+        """Bring each of ``records`` to its answer (by client id); look up those missing."""
+        by_client = {a.client_id: a for a in answers}
+        updates: list[Update] = []
+        for record in records:
+            answer = by_client.get(record.client_id)
+            current = self.ledger.get(record.client_id) or record
+            updates += self._adopt(current, answer) if answer else self._look_up(current)
+        return updates
+
     def _check_halted(self) -> None:
         if self.halted:
             raise ExchangeFatalError(f"live trading is halted: {self.halted}")
@@ -254,19 +336,23 @@ class OrderManager:
         self.halted = str(error)
         raise error from None
 
-    def _create_failed(self, record: LiveOrder, failed: OrderCallFailed) -> list[Update]:
+    def _create_failed(self, records: list[LiveOrder], failed: OrderCallFailed) -> list[Update]:
         action = failed.verdict.action
         if action in (Action.UNKNOWN, Action.RETRY, Action.LOOK_UP, Action.NOT_FOUND):
-            unknown = record.but(status=LiveStatus.UNKNOWN, reason=failed.verdict.detail)
-            self.ledger.save(unknown)
-            return self._look_up(unknown)
+            unknown = [r.but(status=LiveStatus.UNKNOWN, reason=failed.verdict.detail)
+                       for r in records]  # fmt: skip
+            for record in unknown:
+                self.ledger.save(record)
+            return [u for record in unknown for u in self._look_up(record)]
         # Refused before it was processed: a 429 that outlasted the retries, a ban, a clock
         # error, bad keys, or a plain rejection (funds, filters). The order does not exist.
-        rejected = record.but(status=LiveStatus.REJECTED, reason=failed.verdict.detail)
-        self.ledger.save(rejected)
+        rejected = [r.but(status=LiveStatus.REJECTED, reason=failed.verdict.detail)
+                    for r in records]  # fmt: skip
+        for record in rejected:
+            self.ledger.save(record)
         if action in (Action.HALT, Action.STOP, Action.RESYNC):
             self._stop(failed)
-        return [Update("rejected", rejected)]
+        return [Update("rejected", r) for r in rejected]
 
     def _look_up(self, record: LiveOrder, patient: bool = True) -> list[Update]:
         """Find ``record`` at the exchange by client id (with backoff when ``patient``)."""

@@ -23,6 +23,13 @@ In order:
    lists them and a later fill moves them on), given to the venue (polled, their fills
    published) and to the manager (a cancel reaches them though their client id is of an
    earlier session).
+   A **trailing stop** (``live_trails``, `engine.runtime.live.trailing`) is adopted as the
+   trailing stop it is, from its current link — or, when a crash came between canceling
+   one link and recording the next, from the canceled link, as working: the venue's
+   trailer holds it again and finishes the move at the first report or poll (one stop
+   at the exchange, never two). The legs of an **OCO** are adopted as the two orders they
+   are; their list (``list_id``) still binds them: a cancel of one cancels both, and the
+   leg the exchange expires when the other fills is a cancel.
 4. **Order numbering** continues after the strategy's highest order number in the store:
    no engine order id, hence no client order id, is used twice.
 
@@ -51,9 +58,10 @@ from engine.model import (
     OrderStatus,
     OrderType,
     TimeInForce,
+    TrailingOffsetType,
 )
 from engine.runtime.live.kill import node_positions
-from engine.runtime.live.ledger import LiveFill, LiveOrder, LiveStatus
+from engine.runtime.live.ledger import LiveFill, LiveOrder, LiveStatus, StoredTrail
 from engine.runtime.live.orders import OrderManager, Update
 from engine.runtime.live.venue import LiveVenue, kernel_fill
 from engine.runtime.node import TradingNode
@@ -145,11 +153,33 @@ def restore(
         result.fills += 1
     result.cash = kernel.portfolio.cash
     result.positions = {s: p.quantity for s, p in kernel.portfolio.positions.items()}
-    # 3. the strategy's working orders
-    for record in manager.working():
+    # 3. the strategy's working orders (a trailing stop from its chain's current link)
+    trails = {t.order_id: t for t in ledger.trails(["working", "replacing"])}
+    working = manager.working()
+    for trail in trails.values():
+        if trail.order_id not in {r.order_id for r in working}:
+            link = ledger.get(trail.client_id) or ledger.get(trail.replaces)
+            if link is not None and trail.state == "replacing":
+                working.append(link.but(status=LiveStatus.OPEN))  # the move is finished
+    current = {r.order_id: r.client_id for r in working if r.order_id in trails}
+    for record in working:
+        if record.order_id in trails and record.client_id == trails[record.order_id].client_id:
+            current[record.order_id] = record.client_id  # the newest link, when it is there
+    for record in working:
         if not _owned(strategy_id, record.strategy_id) or record.symbol not in instruments:
             continue
-        _adopt(node, venue, record, by_order.get(record.client_id, []), instruments)
+        fills = by_order.get(record.client_id, [])
+        trailing = trails.get(record.order_id)
+        if trailing is not None:
+            if current[record.order_id] != record.client_id:
+                continue  # one link stands for the chain
+            if trailing.link > 0:  # accepted by the kernel long ago, whatever this link's
+                record = record.but(status=LiveStatus.OPEN)
+        _adopt(node, venue, record, fills, instruments, trailing)
+        if trailing is not None:
+            chain = [o for o in ledger.orders() if o.order_id == record.order_id]
+            request = venue.adopted_request(record.order_id)
+            venue.trailer.resume(trailing, request, chain[0].quantity)
         manager.adopted[record.order_id] = record.client_id
         result.adopted.append(record.order_id)
     # 4. order numbering
@@ -175,8 +205,10 @@ def _adopt(
     record: LiveOrder,
     fills: list[LiveFill],
     instruments: Mapping[str, Instrument],
+    trail: StoredTrail | None = None,
 ) -> None:
-    """Book ``record`` (with its recorded ``fills``) in the kernel and the venue."""
+    """Book ``record`` (with its recorded ``fills``) in the kernel and the venue; a link of
+    ``trail``'s chain as its trailing stop."""
     instrument = instruments[record.symbol]
     quantity, filled, fees, notional = record.quantity, 0.0, 0.0, 0.0
     for fill in fills:
@@ -192,11 +224,19 @@ def _adopt(
     request = OrderRequested(record.order_id, record.strategy_id, record.symbol, side, quantity,
                              order_type, record.limit_price, record.stop_price, tif, ts,
                              ts)  # fmt: skip
+    if trail is not None:
+        order_type = OrderType.TRAILING_STOP
+        request = request._replace(
+            order_type=order_type,
+            stop_price=trail.stop,
+            trailing_offset=trail.offset,
+            trailing_offset_type=TrailingOffsetType(trail.offset_type),
+        )
     status = _STATUS[record.status]
     if status is OrderStatus.ACCEPTED and filled > 0:
         status = OrderStatus.PARTIALLY_FILLED
     order = Order(record.order_id, record.strategy_id, record.symbol, side, quantity, order_type,
-                  record.limit_price, record.stop_price, tif, ts, status=status,
+                  record.limit_price, request.stop_price, tif, ts, status=status,
                   filled_quantity=filled,
                   average_fill_price=notional / filled if filled else 0.0, fees=fees,
                   ts_last=record.ts_last * _NS_PER_MS)  # fmt: skip

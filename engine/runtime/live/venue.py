@@ -10,12 +10,22 @@ manager's `Update`s (`engine.runtime.live.orders`).
 
 What differs from the simulated broker, on purpose:
 
-* Market, limit, stop-market and stop-limit orders (GTC, IOC, FOK; not post-only, OCO or
-  OTO) are sent; a reduce-only sell is a plain sell (it is cut to the wallet anyway, see
-  below) and a reduce-only buy is refused (a spot account holds no shorts); any other
-  order is rejected with a reason: trailing stops (Binance's ``trailingDelta`` trails in
-  basis points from the trigger, not the backtest's offset from the best price since
-  placement), market-on-open/close and DAY/GTD expiries.
+* Market, limit, stop-market, stop-limit and trailing stop orders (GTC, IOC, FOK; not
+  post-only) are sent; a reduce-only sell is a plain sell (it is cut to the wallet anyway,
+  see below) and a reduce-only buy is refused (a spot account holds no shorts); any other
+  order is rejected with a reason: market-on-open/close and DAY/GTD expiries.
+* Trailing stops are node-managed (`engine.runtime.live.trailing`): a plain STOP_LOSS the
+  node moves after each bar (cancel, then a new one) by the backtest's rule, not Binance's
+  ``trailingDelta`` (which trails in basis points from its activation, not from the best
+  price since placement). A move's fills reach the kernel at the next poll, as the
+  backtest matches the moved stop on the next bar.
+* A one-cancels-other group of one stop and one limit (a bracket's exits) is sent as one
+  exchange OCO (`engine.runtime.live.groups`): its legs arrive one `submit` each, are held,
+  and go out together when the venue's `OcoReady` marker comes off the bus. The leg the
+  exchange expires when the other trades is published as `OrderCanceled`; canceling either
+  leg cancels both (Binance cancels the whole list). Other groups are rejected with a
+  reason; a group of one order is sent plainly. OTO children (a bracket's exits) reach the
+  venue only once their parent filled (the execution engine holds them) and are sent then.
 * Stops live at the exchange (Binance spot STOP_LOSS / STOP_LOSS_LIMIT, see
   `engine.adapters.ccxt.venue.CcxtExchange.create`): untriggered, such an order is a working
   order like a resting limit — polled, reconciled, cancellable, adopted by `restore` with
@@ -74,7 +84,8 @@ What differs from the simulated broker, on purpose:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from engine.adapters.ccxt.venue import OrderSpec
 from engine.bus import EventBus
@@ -99,8 +110,10 @@ from engine.model import (
     TimeInForce,
     TradeTick,
 )
+from engine.runtime.live.groups import Leg, OcoGroups, OcoReady, pair
 from engine.runtime.live.ledger import LiveFill
 from engine.runtime.live.orders import OrderManager, Update
+from engine.runtime.live.trailing import Trailer
 from engine.runtime.modes import RunMode, VenueParts
 
 __all__ = ["LiveVenue", "kernel_fill", "live_mode"]
@@ -108,27 +121,40 @@ __all__ = ["LiveVenue", "kernel_fill", "live_mode"]
 _TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK"}
 
 
-_SENT = (OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT)
+_SENT = (OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT,
+         OrderType.TRAILING_STOP)  # fmt: skip
 _LIMITS = (OrderType.LIMIT, OrderType.STOP_LIMIT)
 
 
-def _unsupported(order: OrderRequested, perpetual: bool = False) -> str:
-    """Return why ``order`` cannot be sent live as it would run in a backtest ("" if it can)."""
-    if order.order_type not in _SENT:
+def _unsupported(order: OrderRequested, last: float, perpetual: bool = False) -> str:
+    """Return why ``order`` cannot be sent live as it would run in a backtest ("" if it can).
+
+    ``last``: the last price the node saw (a trailing stop without a stop starts there).
+    ``perpetual``: the symbol is a USDⓈ-M perpetual (no exchange-side stops there yet).
+    """
+    kind = order.order_type
+    if kind not in _SENT:
         return (
-            "live trading sends market, limit, stop and stop-limit orders only, "
-            f"not {order.order_type}"
+            "live trading sends market, limit, stop, stop-limit and trailing stop orders "
+            f"only, not {kind}"
         )
-    if order.order_type in (OrderType.STOP, OrderType.STOP_LIMIT) and order.stop_price is None:
-        return f"a {order.order_type} order needs a stop price"
+    if kind in (OrderType.STOP, OrderType.STOP_LIMIT) and order.stop_price is None:
+        return f"a {kind} order needs a stop price"
+    if kind is OrderType.TRAILING_STOP:
+        if not (order.trailing_offset or 0.0) > 0:
+            return "a trailing stop needs a positive trailing_offset"
+        if order.stop_price is None and not math.isfinite(last):
+            return "a trailing stop needs a last price to start from"
     if order.time_in_force not in _TIF:
         return f"live trading sends GTC, IOC and FOK orders only, not {order.time_in_force}"
-    if order.post_only or order.oco_group or order.parent_order_id:
-        return "live trading does not send post-only, OCO or OTO orders yet"
-    if perpetual and order.order_type in (OrderType.STOP, OrderType.STOP_LIMIT):
+    if order.post_only:
+        return "live trading does not send post-only orders yet"
+    if perpetual and (
+        kind in (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP) or order.oco_group
+    ):
         return (
-            "stop orders on perpetuals are not sent yet (Binance's USDⓈ-M conditional "
-            "orders go through its algo order API)"
+            "stop, trailing stop and OCO orders on perpetuals are not sent yet (Binance's "
+            "USDⓈ-M conditional orders go through its algo order API)"
         )
     if order.reduce_only and order.side is OrderSide.BUY and not perpetual:
         return "a reduce-only buy has nothing to reduce on a spot account (no shorts)"
@@ -167,6 +193,10 @@ class LiveVenue:
         self._quantity: dict[str, float] = {}  # what the kernel holds as the order's quantity
         self._filled: dict[str, float] = {}
         self.prices: Mapping[str, float] = prices if prices is not None else {}
+        self._accepted: set[str] = set()  # engine order ids the kernel heard accepted
+        self.trailer = Trailer(manager, instruments, self._last)
+        self._deferred: list[Update] = []  # a trailing move's fills, for the next poll
+        self._groups = OcoGroups()
 
     # -- commands -------------------------------------------------------------------------
 
@@ -174,7 +204,7 @@ class LiveVenue:
         """Send ``order`` (market, limit, stop, stop-limit); publish the exchange's answer."""
         now = self._clock.timestamp_ns()
         perpetual = self._manager.exchange.perpetual(order.symbol)
-        refused = _unsupported(order, perpetual)
+        refused = _unsupported(order, self._last(order.symbol), perpetual)
         if refused:
             self._reject(order, refused, now)
             return
@@ -205,21 +235,71 @@ class LiveVenue:
                 return
             if quantity < order.quantity:
                 self._modify(order, quantity, now)
-        spec = OrderSpec(
-            client_id="",
-            symbol=order.symbol,
-            side=str(order.side).lower(),
-            order_type="limit" if order.order_type in _LIMITS else "market",
-            quantity=quantity,
-            price=order.limit_price if order.order_type in _LIMITS else None,
-            tif=_TIF[order.time_in_force],
-            stop_price=self._stop_to_send(order),
-            reduce_only=reduce_only,
+        spec = None
+        if order.order_type is not OrderType.TRAILING_STOP:  # its trailer builds its specs
+            spec = OrderSpec(
+                client_id="",
+                symbol=order.symbol,
+                side=str(order.side).lower(),
+                order_type="limit" if order.order_type in _LIMITS else "market",
+                quantity=quantity,
+                price=order.limit_price if order.order_type in _LIMITS else None,
+                tif=_TIF[order.time_in_force],
+                stop_price=self._stop_to_send(order),
+                reduce_only=reduce_only,
+            )
+        leg = Leg(order, quantity, spec)
+        if not order.oco_group:
+            self._send(leg)
+        elif self._groups.add(leg):  # the other legs follow in this delivery of the bus
+            self._bus.publish(OcoReady(order.oco_group))
+
+    def own_events(self) -> list[tuple[type, Callable[[Any], None]]]:
+        """Return the marker the venue hears on the bus (`OwnEvents`: `Kernel.wire`)."""
+        return [(OcoReady, self.on_oco_ready)]
+
+    def on_oco_ready(self, event: OcoReady) -> None:
+        """Send a one-cancels-other group once all its legs arrived (see `groups`)."""
+        legs = self._groups.take(event.group)
+        if len(legs) == 1:
+            self._send(legs[0])
+            return
+        found = pair(legs)
+        now = self._clock.timestamp_ns()
+        if isinstance(found, str):
+            for leg in legs:
+                self._reject(leg.order, found, now)
+            return
+        stop, target = found
+        assert stop.spec is not None
+        assert target.spec is not None
+        last = self._last(stop.order.symbol)
+        sell = stop.order.side is OrderSide.SELL
+        assert target.order.limit_price is not None
+        taken = math.isfinite(last) and (
+            last >= target.order.limit_price if sell else last <= target.order.limit_price
         )
-        self._publish(self._manager.submit(order.order_id, order.strategy_id, spec))
+        # One leg the last price is through goes alone, as the backtest fills it at the next
+        # open: a stop as its market (or limit) order, a take-profit as a limit that takes.
+        alone, other = (stop, target) if stop.spec.stop_price is None else (target, stop)
+        if stop.spec.stop_price is None or taken:
+            why = f"oco: {alone.order.order_id} was sent alone, the last price is through it"
+            sid, symbol = other.order.strategy_id, other.order.symbol
+            self._bus.publish(OrderCanceled(other.order.order_id, sid, symbol, why, now, now))
+            self._send(alone)
+            return
+        legs_sent = ((stop.order.order_id, stop.spec), (target.order.order_id, target.spec))
+        self._publish(self._manager.submit_oco(stop.order.strategy_id, *legs_sent))
 
     def cancel(self, order_id: str, reason: str = "") -> None:
-        """Cancel ``order_id`` at the exchange; publish how it ended (maybe filled)."""
+        """Cancel ``order_id`` at the exchange; publish how it ended (maybe filled).
+
+        A trailing stop's current exchange order is canceled; a leg of an OCO cancels both
+        legs (the exchange cancels the whole list).
+        """
+        if order_id in self.trailer:
+            self._publish(self.trailer.cancel(order_id))
+            return
         self._publish(self._manager.cancel(order_id))
 
     def modify(
@@ -247,25 +327,45 @@ class LiveVenue:
     # -- market data: poll the working orders ---------------------------------------------
 
     def process_bar(self, bar: Bar) -> None:
-        """Read the working orders' fills before strategies see ``bar``."""
+        """Read the working orders' fills before strategies see ``bar``, then move the
+        trailing stops by its high (sells) / low (buys)."""
         self.poll()
+        if self.trailer.trails:
+            self._follow(self.trailer.follow(bar.symbol, bar.high, bar.low, bar.close))
 
     def process_trade(self, tick: TradeTick) -> None:
-        """Read the working orders' fills before strategies see ``tick``."""
+        """Read the working orders' fills before strategies see ``tick``; trail by it."""
         self.poll()
+        if self.trailer.trails:
+            price = tick.price
+            self._follow(self.trailer.follow(tick.symbol, price, price, price))
 
     def process_quote(self, quote: QuoteTick) -> None:
-        """Read the working orders' fills before strategies see ``quote``."""
+        """Read the working orders' fills before strategies see ``quote``; trail by it
+        (a sell by the bid, a buy by the ask)."""
         self.poll()
+        if self.trailer.trails:
+            bid, ask = quote.bid_price, quote.ask_price
+            self._follow(self.trailer.follow(quote.symbol, bid, ask, (bid + ask) / 2))
 
     def poll(self) -> None:
         """Publish whatever happened to the working orders since the last look."""
         if self.working:
-            self._publish(self._manager.refresh_open())
+            deferred, self._deferred = self._deferred, []
+            self._publish(deferred)
+            self._publish(self.trailer.settle())
+            updates = self._manager.refresh_open()
+            # an OCO leg the exchange expired because the other filled: after that fill
+            updates.sort(key=lambda u: u.kind == "expired" and bool(u.order.list_id))
+            self._publish(updates)
 
     def report(self, updates: list[Update]) -> None:
         """Publish ``updates`` that arrived between market data (the user-data stream, a
-        reconciliation after a reconnect); call it through `TradingNode.deliver`."""
+        reconciliation after a reconnect); call it through `TradingNode.deliver`. A
+        trailing stop's move a restart left half done is finished first."""
+        deferred, self._deferred = self._deferred, []
+        self._publish(deferred)  # the bar that held them back was seen by then
+        self._publish(self.trailer.settle())
         self._publish(updates)
 
     def knows(self, order_id: str) -> bool:
@@ -368,27 +468,63 @@ class LiveVenue:
             )
         )
 
+    def _follow(self, updates: list[Update]) -> None:
+        """Publish a trailing move's updates; hold its fills until the next poll.
+
+        A move happens after a bar, before strategies see it; a new stop the market is
+        already through fills at the next bar's open (sent as a market order), where the
+        backtest fills it too — when the next bar is matched, not before this bar's hooks.
+        """
+        self._publish([u for u in updates if u.kind != "filled"])
+        self._deferred += [u for u in updates if u.kind == "filled"]
+
+    def _send(self, leg: Leg) -> None:
+        """Send one order alone (a trailing stop through its trailer)."""
+        order = leg.order
+        if leg.spec is None:
+            self._publish(self.trailer.start(order, leg.quantity))
+        else:
+            self._publish(self._manager.submit(order.order_id, order.strategy_id, leg.spec))
+
+    def _last(self, symbol: str) -> float:
+        return self.prices.get(symbol, math.nan)
+
     def _publish(self, updates: list[Update]) -> None:
         for update in updates:
             order = self._orders.get(update.order.order_id)
-            if order is None:
+            if order is None or self.trailer.hides(update):
                 continue  # not submitted by this process (see the module docstring)
             now = self._clock.timestamp_ns()
             oid, sid, symbol = order.order_id, order.strategy_id, order.symbol
-            if update.kind == "accepted":
+            kind = update.kind
+            if kind == "accepted":
                 self.working.add(oid)
-                self._bus.publish(OrderAccepted(oid, sid, symbol, now, now))
-            elif update.kind == "filled" and update.fill is not None:
+                if oid not in self._accepted:  # a trailing stop's later links: once only
+                    self._accepted.add(oid)
+                    self._bus.publish(OrderAccepted(oid, sid, symbol, now, now))
+            elif kind == "filled" and update.fill is not None:
                 self._fill(order, update, now)
-            elif update.kind == "canceled":
+            elif kind == "canceled" or (kind == "expired" and update.order.list_id):
                 self.working.discard(oid)
-                self._bus.publish(OrderCanceled(oid, sid, symbol, "canceled", now, now))
-            elif update.kind == "expired":
+                why = "oco: the other leg filled" if kind == "expired" else "canceled"
+                self._bus.publish(OrderCanceled(oid, sid, symbol, why, now, now))
+            elif kind == "expired":
                 self.working.discard(oid)
                 self._bus.publish(OrderExpired(oid, sid, symbol, now, now))
-            elif update.kind == "rejected":
+            elif (
+                kind == "rejected" and oid in self.trailer and "never placed" in update.order.reason
+            ):
+                self._publish(self.trailer.resend(oid))  # a link lost in flight: sent anew
+                continue
+            elif kind == "rejected" and oid in self._accepted:  # a trailing stop's new link
+                self.working.discard(oid)
+                reason = f"trailing stop: its moved stop was refused: {update.order.reason}"
+                self._bus.publish(OrderCanceled(oid, sid, symbol, reason, now, now))
+            elif kind == "rejected":
                 self.working.discard(oid)
                 self._reject(order, update.order.reason, now)
+            if oid in self.trailer and oid not in self.working and kind != "accepted":
+                self.trailer.end(oid)
 
     def adopt(self, order: OrderRequested, quantity: float, filled: float, working: bool) -> None:
         """Take over ``order``, placed before this process started (`restore`).
@@ -400,8 +536,13 @@ class LiveVenue:
         self._orders[order.order_id] = order
         self._quantity[order.order_id] = quantity
         self._filled[order.order_id] = filled
+        self._accepted.add(order.order_id)  # booked at its state: no second acceptance
         if working:
             self.working.add(order.order_id)
+
+    def adopted_request(self, order_id: str) -> OrderRequested:
+        """Return the request of ``order_id`` as `adopt` booked it."""
+        return self._orders[order_id]
 
     def _fill(self, order: OrderRequested, update: Update, now: int) -> None:
         fill = update.fill

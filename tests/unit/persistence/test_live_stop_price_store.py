@@ -39,7 +39,7 @@ def test_a_version_9_store_gains_the_column_keeping_its_orders(
     upgraded = reopened(store, url, 9, "ALTER TABLE live_orders DROP COLUMN stop_price")
     with upgraded.engine.connect() as conn:
         version = conn.execute(select(schema_module.schema_version.c.version)).scalar()
-        assert version == schema_module.SCHEMA_VERSION  # 10's column, and later versions'
+        assert version == schema_module.SCHEMA_VERSION  # 10, and the later ones
         columns = {c["name"] for c in inspect(conn).get_columns("live_orders")}
         assert "stop_price" in columns
     ledger = LiveLedger(upgraded, "acct")
@@ -51,6 +51,6 @@ def test_a_version_9_store_gains_the_column_keeping_its_orders(
     upgraded.engine.dispose()
 
 
-def test_version_10_is_the_stop_price() -> None:
+def test_version_10_adds_the_stop_price() -> None:
     assert schema_module.SCHEMA_VERSION >= 10
     assert schema_module.MIGRATIONS[8].__name__ == "_v10_live_stop_price"
