@@ -243,7 +243,9 @@ def _adopt(
     node.kernel.execution.adopt(order)
     node.kernel.recorder.adopt(request, str(status), filled, order.average_fill_price)
     # an UNKNOWN one is polled too: the look-up settles it (accepted, or never placed)
-    venue.adopt(request, quantity, filled, working=True)
+    venue.adopt(
+        request, quantity, filled, working=True, accepted=status is not OrderStatus.SUBMITTED
+    )
 
 
 def absorb(node: TradingNode, updates: list[Update], instruments: Mapping[str, Instrument]) -> int:

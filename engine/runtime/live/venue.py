@@ -526,17 +526,27 @@ class LiveVenue:
             if oid in self.trailer and oid not in self.working and kind != "accepted":
                 self.trailer.end(oid)
 
-    def adopt(self, order: OrderRequested, quantity: float, filled: float, working: bool) -> None:
+    def adopt(
+        self,
+        order: OrderRequested,
+        quantity: float,
+        filled: float,
+        working: bool,
+        accepted: bool = True,
+    ) -> None:
         """Take over ``order``, placed before this process started (`restore`).
 
         ``quantity`` and ``filled`` are the kernel's (base fees already applied, see
         `kernel_fill`); ``working``: open at the exchange or its outcome unknown, so
-        polled at each bar.
+        polled at each bar; ``accepted``: the kernel booked it accepted (False for an
+        order whose outcome was unknown or whose answer was never written: the kernel
+        hears its acceptance when the exchange's answer is found).
         """
         self._orders[order.order_id] = order
         self._quantity[order.order_id] = quantity
         self._filled[order.order_id] = filled
-        self._accepted.add(order.order_id)  # booked at its state: no second acceptance
+        if accepted:
+            self._accepted.add(order.order_id)  # booked at its state: no second acceptance
         if working:
             self.working.add(order.order_id)
 
