@@ -70,8 +70,8 @@ What this version does not do yet (README "Live trading"): restore the strategy 
 own attributes unless it implements ``on_save`` / ``on_load`` (``on_start`` runs afresh;
 the portfolio, the orders, the timers' schedule, the equity curve and, through the
 warm-up, the indicators come back), fire what fell while it was down (bars, timer
-occurrences), exchange-side trailing stops
-(stop-market and stop-limit orders are sent: `engine.runtime.live.venue`), perpetuals (a
+occurrences), Binance's native trailing stops (trailing stops are node-managed and OCO
+groups are exchange order lists: `engine.runtime.live.trailing`, `.groups`), perpetuals (a
 config with a ``[[data]] funding`` series is refused: the venue, reconciliation of
 positions and restore trade them, `engine.runtime.live.perpetuals`, but this command's
 market-data feed and user-data stream are Binance spot's), and the user-data stream
