@@ -46,6 +46,7 @@ from typing import Any
 
 from engine.adapters.local.faults import Faults
 from engine.adapters.local.replay import Kline, Replay
+from engine.adapters.local.rules import BinanceError, off_grid, stop_price_of, triggers
 from engine.execution.matching import limit_reached, stop_reached
 from engine.model import Bar, Instrument, OrderSide
 
@@ -56,17 +57,6 @@ STOP_TYPES = ("STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"
 _ORDER_TYPES = ("MARKET", "LIMIT", "LIMIT_MAKER", *STOP_TYPES)
 
 
-class BinanceError(Exception):
-    """A Binance error answer: HTTP ``status`` with body ``{"code": code, "msg": msg}``."""
-
-    def __init__(self, status: int, code: int, msg: str) -> None:
-        """Keep the HTTP status, Binance error code and message."""
-        super().__init__(msg)
-        self.status = status
-        self.code = code
-        self.msg = msg
-
-
 def split_symbol(instrument: Instrument) -> tuple[str, str]:
     """Return the ``(base, quote)`` assets: ``BTC/USDT`` -> ``BTC``; quote = its currency."""
     return instrument.symbol.partition("/")[0], instrument.quote_currency
@@ -75,33 +65,6 @@ def split_symbol(instrument: Instrument) -> tuple[str, str]:
 def fmt(value: float) -> str:
     """Format a number as Binance does: a decimal string with 8 places."""
     return f"{value:.8f}"
-
-
-def _off_grid(value: float, step: float) -> bool:
-    return abs(round(value / step) * step - value) > step * 1e-6
-
-
-def _stop_price(params: dict[str, str]) -> float:
-    """Return a stop order's ``stopPrice`` or raise -1102 as Binance does without one."""
-    try:
-        stop = float(params["stopPrice"])
-    except (KeyError, ValueError):
-        stop = math.nan
-    if not (math.isfinite(stop) and stop > 0):
-        raise BinanceError(
-            400,
-            -1102,
-            "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed.",
-        )
-    return stop
-
-
-def _triggers(kind: str, side: str, stop: float, price: float) -> bool:
-    """True if ``price`` triggers a ``kind`` stop of ``side`` at ``stop`` (Binance's rules)."""
-    upward = side == "BUY"  # STOP_LOSS: a buy triggers at or above the stop, a sell at or below
-    if kind.startswith("TAKE_PROFIT"):
-        upward = not upward
-    return price >= stop if upward else price <= stop
 
 
 @dataclass
@@ -275,7 +238,7 @@ class Venue:
             price = float(params["price"]) if limit_kind else 0.0
         except (KeyError, ValueError):
             raise BinanceError(400, -1102, "Mandatory parameter was not sent or invalid.") from None
-        stop = _stop_price(params) if kind in STOP_TYPES else 0.0
+        stop = stop_price_of(params) if kind in STOP_TYPES else 0.0
         if not (math.isfinite(quantity) and quantity > 0):
             raise BinanceError(400, -1013, "Invalid quantity.")
         market = self.replay.markets[instrument.symbol]
@@ -285,7 +248,7 @@ class Venue:
         reduce_only = params.get("reduceOnly", "false").lower() == "true"
         self._check_filters(instrument, prices, quantity, reference, reduce_only)
         current = market.price(now)
-        if stop and current is not None and _triggers(kind, side, stop, current):
+        if stop and current is not None and triggers(kind, side, stop, current):
             raise BinanceError(400, -2010, "Stop price would trigger immediately.")
         taker = current is not None and (price >= current if side == "BUY" else price <= current)
         if kind == "LIMIT_MAKER" and taker:
@@ -365,7 +328,7 @@ class Venue:
                 if order.waiting:
                     # only the open is known yet: a bar opening beyond the stop triggers it
                     # at the open, at once; one trading through it waits for the close
-                    if _triggers(order.type, order.side, order.stop_price, kline.open):
+                    if triggers(order.type, order.side, order.stop_price, kline.open):
                         self._trigger(order, opening, kline.close_ms)
                     continue
                 # A bar opening beyond a resting limit fills it at the open, at once, as the
@@ -416,9 +379,9 @@ class Venue:
         A reduce-only order (USDⓈ-M futures) is exempt from the minimum notional, as there.
         """
         for value in prices:
-            if value <= 0 or _off_grid(value, instrument.tick_size):
+            if value <= 0 or off_grid(value, instrument.tick_size):
                 raise BinanceError(400, -1013, "Filter failure: PRICE_FILTER")
-        if _off_grid(quantity, instrument.lot_size) or quantity < instrument.min_quantity:
+        if off_grid(quantity, instrument.lot_size) or quantity < instrument.min_quantity:
             raise BinanceError(400, -1013, "Filter failure: LOT_SIZE")
         if quantity * reference < instrument.min_notional and not reduce_only:
             raise BinanceError(400, -1013, "Filter failure: NOTIONAL")

@@ -107,58 +107,18 @@ from engine.model import (
     OrderSide,
     OrderType,
     QuoteTick,
-    TimeInForce,
     TradeTick,
 )
 from engine.runtime.live.groups import Leg, OcoGroups, OcoReady, pair
 from engine.runtime.live.ledger import LiveFill
 from engine.runtime.live.orders import OrderManager, Update
+from engine.runtime.live.sendable import SENT_TIF, unsupported
 from engine.runtime.live.trailing import Trailer
 from engine.runtime.modes import RunMode, VenueParts
 
 __all__ = ["LiveVenue", "kernel_fill", "live_mode"]
 
-_TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK"}
-
-
-_SENT = (OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT,
-         OrderType.TRAILING_STOP)  # fmt: skip
 _LIMITS = (OrderType.LIMIT, OrderType.STOP_LIMIT)
-
-
-def _unsupported(order: OrderRequested, last: float, perpetual: bool = False) -> str:
-    """Return why ``order`` cannot be sent live as it would run in a backtest ("" if it can).
-
-    ``last``: the last price the node saw (a trailing stop without a stop starts there).
-    ``perpetual``: the symbol is a USDⓈ-M perpetual (no exchange-side stops there yet).
-    """
-    kind = order.order_type
-    if kind not in _SENT:
-        return (
-            "live trading sends market, limit, stop, stop-limit and trailing stop orders "
-            f"only, not {kind}"
-        )
-    if kind in (OrderType.STOP, OrderType.STOP_LIMIT) and order.stop_price is None:
-        return f"a {kind} order needs a stop price"
-    if kind is OrderType.TRAILING_STOP:
-        if not (order.trailing_offset or 0.0) > 0:
-            return "a trailing stop needs a positive trailing_offset"
-        if order.stop_price is None and not math.isfinite(last):
-            return "a trailing stop needs a last price to start from"
-    if order.time_in_force not in _TIF:
-        return f"live trading sends GTC, IOC and FOK orders only, not {order.time_in_force}"
-    if order.post_only:
-        return "live trading does not send post-only orders yet"
-    if perpetual and (
-        kind in (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP) or order.oco_group
-    ):
-        return (
-            "stop, trailing stop and OCO orders on perpetuals are not sent yet (Binance's "
-            "USDⓈ-M conditional orders go through its algo order API)"
-        )
-    if order.reduce_only and order.side is OrderSide.BUY and not perpetual:
-        return "a reduce-only buy has nothing to reduce on a spot account (no shorts)"
-    return ""
 
 
 class LiveVenue:
@@ -204,7 +164,7 @@ class LiveVenue:
         """Send ``order`` (market, limit, stop, stop-limit); publish the exchange's answer."""
         now = self._clock.timestamp_ns()
         perpetual = self._manager.exchange.perpetual(order.symbol)
-        refused = _unsupported(order, self._last(order.symbol), perpetual)
+        refused = unsupported(order, self._last(order.symbol), perpetual)
         if refused:
             self._reject(order, refused, now)
             return
@@ -244,7 +204,7 @@ class LiveVenue:
                 order_type="limit" if order.order_type in _LIMITS else "market",
                 quantity=quantity,
                 price=order.limit_price if order.order_type in _LIMITS else None,
-                tif=_TIF[order.time_in_force],
+                tif=SENT_TIF[order.time_in_force],
                 stop_price=self._stop_to_send(order),
                 reduce_only=reduce_only,
             )
