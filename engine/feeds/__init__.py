@@ -25,8 +25,9 @@ Rules (the reference; tests in ``tests/unit/feeds`` pin each one):
   warning); names are case-insensitive; other columns are ignored.
 * Errors (``DataError``, first problem plus a count of the others): unreadable or empty
   file, missing columns (with "did you mean"), unparseable, unsorted or duplicate times,
-  missing/NaN, infinite or negative values, non-numeric values, ``high < low``,
-  ``high < max(open, close)``, ``low > min(open, close)``. Zero prices are allowed.
+  missing/NaN or infinite values, zero or negative prices, negative volume, non-numeric
+  values, ``high < low``, ``high < max(open, close)``, ``low > min(open, close)``. A zero
+  volume is a quiet bar, not an error.
 * Warnings (``BarFrame.warnings``, never errors): gaps with counts (``BarFrame.gaps`` is
   the number of missing bars), irregular spacing, no volume, resampling notes.
 * Gap calendar (``calendar=`` / ``[[data]] calendar``): ``"24/7"`` expects every bar slot;

@@ -1,7 +1,8 @@
 """Vectorized bar validation, timeframe inference and gap analysis (no per-row Python loops).
 
 Errors (returned as sentences, raised as :class:`~engine.errors.DataError` by the loader):
-unsorted or duplicate timestamps, missing (NaN), infinite or negative prices or volume,
+unsorted or duplicate timestamps, missing (NaN) or infinite values, zero or negative prices,
+negative volume,
 ``high < low``, ``high < max(open, close)``, ``low > min(open, close)``.
 
 Warnings (never errors): gaps, i.e. spacings longer than one timeframe, counted in missing
@@ -105,7 +106,7 @@ def check_order(source: str, ts_ns: IntArray) -> list[str]:
 
 
 def check_values(raw: Extracted) -> list[str]:
-    """Report missing, infinite or negative values and inconsistent OHLC rows.
+    """Report missing or infinite values, non-positive prices, negative volume, bad OHLC rows.
 
     Args:
         raw: Columns as extracted; ``raw.values`` must hold open, high, low, close, volume.
@@ -150,17 +151,33 @@ def check_values(raw: Extracted) -> list[str]:
                 first_bad_column(infinite_2d, infinite),
             )
         )
-    negative_2d = table < 0
-    negative = _rows(negative_2d)
-    if negative.any():
+    # A price of zero is as wrong as a negative one (a fill or a valuation at 0 is a silently
+    # wrong number; the tick loader refuses both too); a volume of zero is a quiet bar.
+    prices = table[:, :4]
+    not_positive_2d = np.column_stack([prices <= 0, np.zeros(len(table), dtype=np.bool_)])
+    not_positive = _rows(not_positive_2d)
+    if not_positive.any():
         problems.append(
             rows_sentence(
                 source,
-                negative,
-                "a price or volume is negative",
+                not_positive,
+                "a price is zero or negative",
                 _FIX_ROWS,
                 ts,
-                first_bad_column(negative_2d, negative),
+                first_bad_column(not_positive_2d, not_positive),
+            )
+        )
+    negative_volume_2d = np.column_stack([np.zeros_like(prices, dtype=np.bool_), table[:, 4] < 0])
+    negative_volume = _rows(negative_volume_2d)
+    if negative_volume.any():
+        problems.append(
+            rows_sentence(
+                source,
+                negative_volume,
+                "a volume is negative",
+                _FIX_ROWS,
+                ts,
+                first_bad_column(negative_volume_2d, negative_volume),
             )
         )
     problems.extend(_check_ohlc(raw, ts))

@@ -60,6 +60,7 @@ from engine.adapters.ccxt.merge import (
     EventMerger,
     MarketEvent,
     candle_bar,
+    candle_problem,
     closed_rows,
 )
 from engine.adapters.ccxt.watch import (
@@ -279,7 +280,9 @@ class CcxtFeed:
                 if len(page) < limit:
                     break
             found[symbol] = (
-                [candle_bar(symbol, row, tf) for row in rows[-wanted:]] if wanted else []
+                [candle_bar(symbol, row, tf) for row in rows[-wanted:] if self._sane(symbol, row)]
+                if wanted
+                else []
             )
         return found
 
@@ -368,12 +371,21 @@ class CcxtFeed:
         close_ms = int(row[0]) + tf
         if close_ms <= self._cursor[symbol]:
             return  # handed over already (the catch-up/live seam, a backfill's overlap)
+        self._cursor[symbol] = close_ms  # a malformed candle too: it is not asked for again
+        if not self._sane(symbol, row):
+            return
         self._merger.add_bar(candle_bar(symbol, row, tf))
-        self._cursor[symbol] = close_ms
         if rest:
             self.stats.rest_bars += 1
         else:
             self.stats.stream_bars += 1
+
+    def _sane(self, symbol: str, row: Sequence[Any]) -> bool:
+        """Return False (counted and logged) for a malformed candle (`candle_problem`)."""
+        problem = candle_problem(row)
+        if problem:
+            self.stats.drop(f"{symbol} candle", problem, list(row))
+        return not problem
 
     # -- websocket streams ----------------------------------------------------------------
 

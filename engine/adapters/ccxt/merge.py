@@ -20,6 +20,13 @@ venue's "closed" flag, so a candle with open time ``o`` becomes a `Bar` only whe
 A bar's ``ts_event`` (and ``ts_init``, as in backtests, for parity) is its close time
 ``o + timeframe``; a missing volume is 0.0.
 
+**Malformed data.** A file with a NaN, a zero or negative price or a high below the low is
+refused before a backtest starts (`engine.feeds.validate`); a live venue cannot be asked to
+fix its data, and halting would leave the account unwatched, so the feed drops such a
+candle, trade or quote, counts it (`FeedStats.malformed`) and logs a warning naming it
+(`candle_problem`, `trade_problem`, `quote_problem` say what is wrong). The strategy sees a
+dropped candle as a gap, as it would a venue outage.
+
 **The merge.** Every symbol's bars come in close-time order from its own stream; each stream
 also says the earliest close time a bar it has not handed over yet can have (its *bound*:
 the close of the in-progress candle, or just after the exchange clock of the last REST
@@ -36,13 +43,23 @@ while a trade stream backfills after a drop: it holds the merge at its last trad
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from engine.errors import InternalError
 from engine.model import Bar, QuoteTick, TradeTick
 
-__all__ = ["NS_PER_MS", "CandleSession", "EventMerger", "candle_bar", "closed_rows"]
+__all__ = [
+    "NS_PER_MS",
+    "CandleSession",
+    "EventMerger",
+    "candle_bar",
+    "candle_problem",
+    "closed_rows",
+    "quote_problem",
+    "trade_problem",
+]
 
 NS_PER_MS = 1_000_000
 MarketEvent = Bar | TradeTick | QuoteTick
@@ -62,6 +79,69 @@ def candle_bar(symbol: str, candle: Sequence[Any], timeframe_ms: int) -> Bar:
         volume=float(candle[5] or 0.0),
         timeframe_ns=timeframe_ms * NS_PER_MS,
     )
+
+
+def _numbers(values: Sequence[Any]) -> list[float] | None:
+    """Return ``values`` as floats, or None if one is missing or not a number."""
+    try:
+        return [float(value) for value in values]
+    except (TypeError, ValueError):
+        return None
+
+
+def _positive(values: Sequence[float]) -> bool:
+    return all(math.isfinite(value) and value > 0 for value in values)
+
+
+def _non_negative(values: Sequence[float]) -> bool:
+    return all(math.isfinite(value) and value >= 0 for value in values)
+
+
+def candle_problem(candle: Sequence[Any]) -> str:
+    """Return what is wrong with ccxt candle ``candle`` ("" if it can become a `Bar`).
+
+    The rules of a bar file (`engine.feeds.validate`): prices present, finite and above
+    zero, volume finite and not negative (missing means 0), high and low bound the open and
+    the close.
+    """
+    prices = _numbers(list(candle[1:5])) if len(candle) >= 5 else None
+    volume = _numbers([candle[5] or 0.0] if len(candle) > 5 else [0.0])
+    if prices is None or volume is None:
+        return "a price or the volume is missing or not a number"
+    if not _positive(prices):
+        return "a price is zero, negative or not finite"
+    if not _non_negative(volume):
+        return "the volume is negative or not finite"
+    open_, high, low, close = prices
+    if high < low or high < max(open_, close) or low > min(open_, close):
+        return "high and low do not bound the open and close"
+    return ""
+
+
+def trade_problem(price: Any, amount: Any) -> str:
+    """Return what is wrong with a trade's price and amount ("" if it can be a `TradeTick`)."""
+    values = _numbers([price, amount])
+    if values is None:
+        return "the price or amount is missing or not a number"
+    if not _positive(values[:1]):
+        return "the price is zero, negative or not finite"
+    if not _non_negative(values[1:]):
+        return "the amount is negative or not finite"
+    return ""
+
+
+def quote_problem(bid: Any, ask: Any, bid_size: Any, ask_size: Any) -> str:
+    """Return what is wrong with a best bid/ask ("" if it can be a `QuoteTick`)."""
+    values = _numbers([bid, ask, bid_size, ask_size])
+    if values is None:
+        return "a price or size is missing or not a number"
+    if not _positive(values[:2]):
+        return "a price is zero, negative or not finite"
+    if not _non_negative(values[2:]):
+        return "a size is negative or not finite"
+    if values[0] > values[1]:
+        return "the bid is above the ask (a crossed book)"
+    return ""
 
 
 def closed_rows(

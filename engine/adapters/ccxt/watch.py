@@ -21,7 +21,7 @@ from typing import Any, Literal, TypeVar
 
 from engine.adapters.ccxt.capabilities import Capabilities
 from engine.adapters.ccxt.errors import RetryPolicy, translate
-from engine.adapters.ccxt.merge import NS_PER_MS, EventMerger
+from engine.adapters.ccxt.merge import NS_PER_MS, EventMerger, quote_problem, trade_problem
 from engine.errors import ExchangeTransientError
 from engine.model import QuoteTick, TradeTick
 
@@ -88,6 +88,12 @@ class FeedStats:
     # reconciles the account after each: `engine.cli_live`)
     rest_bars: int = 0
     stream_bars: int = 0
+    malformed: int = 0  # candles, trades and quotes dropped (`engine.adapters.ccxt.merge`)
+
+    def drop(self, what: str, problem: str, data: Any) -> None:
+        """Count a malformed ``what`` and log a warning naming it (it is not delivered)."""
+        self.malformed += 1
+        log.warning("dropped a malformed %s (%s): %r", what, problem, data)
 
 
 def wants(option: bool | frozenset[str], symbol: str) -> bool:
@@ -271,12 +277,17 @@ class TickStreams:
         )
 
     def _is_new(self, symbol: str, trade: dict[str, Any]) -> bool:
-        """Return False for a trade seen already (by time, then venue id)."""
+        """Return False for a trade seen already (by time, then venue id) or without a time."""
+        if not isinstance(trade.get("timestamp"), int):
+            return False  # dropped (and counted) by `_add_trade` when it first came
         ts = int(trade["timestamp"])
         last_ts, keys = self._trade_seen.get(symbol, (-1, set()))
         return ts > last_ts or (ts == last_ts and _trade_key(trade) not in keys)
 
     def _add_trade(self, symbol: str, trade: dict[str, Any]) -> None:
+        if not isinstance(trade.get("timestamp"), int):
+            self.sessions.stats.drop(f"{symbol} trade", "it has no time", trade)
+            return
         ts = int(trade["timestamp"])
         key = _trade_key(trade)
         last_ts, keys = self._trade_seen.get(symbol, (-1, set()))
@@ -285,7 +296,11 @@ class TickStreams:
         if ts > last_ts:
             keys = set()
         keys.add(key)
-        self._trade_seen[symbol] = (ts, keys)
+        self._trade_seen[symbol] = (ts, keys)  # seen, even if dropped below: never refetched
+        problem = trade_problem(trade.get("price"), trade.get("amount"))
+        if problem:
+            self.sessions.stats.drop(f"{symbol} trade", problem, trade)
+            return
         self.merger.add_tick(
             TradeTick(
                 symbol,
@@ -337,6 +352,11 @@ class TickStreams:
             if stamp is None or not bids or not asks:
                 return  # a snapshot without the venue's time cannot be put in order
             ts = int(stamp) * NS_PER_MS
+            best = (bids[0][0], asks[0][0], bids[0][1], asks[0][1])
+            problem = quote_problem(*best)
+            if problem:
+                self.sessions.stats.drop(f"{symbol} quote", problem, best)
+                return
             quote = QuoteTick(
                 symbol,
                 ts,

@@ -15,8 +15,17 @@ import pytest
 
 from engine.adapters.ccxt.capabilities import Capabilities, capabilities
 from engine.adapters.ccxt.feed import CcxtFeed, FeedOptions, open_feed
-from engine.adapters.ccxt.merge import CandleSession, EventMerger, candle_bar, closed_rows
-from engine.adapters.ccxt.watch import default_stale_after_s
+from engine.adapters.ccxt.merge import (
+    NS_PER_MS,
+    CandleSession,
+    EventMerger,
+    candle_bar,
+    candle_problem,
+    closed_rows,
+    quote_problem,
+    trade_problem,
+)
+from engine.adapters.ccxt.watch import FeedStats, Sessions, TickStreams, default_stale_after_s
 from engine.errors import (
     ConfigError,
     ExchangeError,
@@ -355,3 +364,112 @@ def test_history_returns_the_last_closed_bars_before_a_time_over_pages() -> None
     assert latest == [candle_bar("A/B", rows[i], MIN) for i in range(4, 9)]
     assert [bar.close for bar in before] == [103.0, 104.0, 105.0]  # closed by T0 + 6 min
     assert none == []
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        ([T0, 1.0, 2.0, 0.5, None, 3.0], "a price or the volume is missing or not a number"),
+        ([T0, 1.0, 2.0, 0.5, "x", 3.0], "a price or the volume is missing or not a number"),
+        ([T0, 1.0, 2.0, 0.0, 1.5, 3.0], "a price is zero, negative or not finite"),
+        ([T0, 1.0, float("nan"), 0.5, 1.5, 3.0], "a price is zero, negative or not finite"),
+        ([T0, 1.0, 2.0, 0.5, 1.5, -3.0], "the volume is negative or not finite"),
+        ([T0, 1.0, 0.4, 0.5, 1.5, 3.0], "high and low do not bound the open and close"),
+        ([T0, 1.0, 2.0, 0.5, 2.5, 3.0], "high and low do not bound the open and close"),
+        ([T0, 1.0, 2.0, 0.5, 1.5, None], ""),
+        ([T0, 1.0, 1.0, 1.0, 1.0, 0.0], ""),
+    ],
+)
+def test_candle_problem_applies_a_bar_files_rules(row: list[Any], problem: str) -> None:
+    assert candle_problem(row) == problem
+
+
+def test_a_malformed_candle_is_dropped_counted_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A live venue cannot be asked to fix its data and halting leaves the account unwatched:
+    # the bar is left out (a gap to the strategy), never delivered at 0 or NaN.
+    rows = [candle(i, 100.0 + i, 1.0) for i in range(5)]
+    rows[2] = [T0 + 2 * MIN, 100.0, 102.0, 100.0, 0.0, 1.0]  # a close at zero
+    rows[3] = [T0 + 3 * MIN, 100.0, 103.0, 100.0, None, 1.0]  # no close
+
+    async def scenario() -> list[Bar]:
+        exchange = FakeExchange(rows, now_ms=T0 + 5 * MIN + 1)
+        feed = feed_of(exchange, mode="poll", poll_interval_s=0.01)
+        events = Reader(feed, T0 * 10**6)
+        got = [await events.next(), await events.next(), await events.next()]
+        assert await events.nothing_within(0.05)
+        assert feed.stats.malformed == 2
+        history = (await feed.history(5, (T0 + 5 * MIN) * 10**6))["A/B"]
+        await feed.close()
+        return got + history
+
+    with caplog.at_level("WARNING", logger="engine.adapters.ccxt.feed"):
+        got = asyncio.run(scenario())
+    good = [candle_bar("A/B", rows[i], MIN) for i in (0, 1, 4)]
+    assert got == good + good  # the stream, then the warm-up history
+    assert "dropped a malformed A/B candle (a price is zero, negative or not finite)" in (
+        caplog.text
+    )
+    assert "dropped a malformed A/B candle (a price or the volume is missing" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ((100.0, 1.0), ""),
+        ((100.0, 0.0), ""),
+        ((None, 1.0), "the price or amount is missing or not a number"),
+        ((0.0, 1.0), "the price is zero, negative or not finite"),
+        ((float("inf"), 1.0), "the price is zero, negative or not finite"),
+        ((100.0, -1.0), "the amount is negative or not finite"),
+    ],
+)
+def test_trade_problem(values: tuple[Any, Any], problem: str) -> None:
+    assert trade_problem(*values) == problem
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ((99.0, 100.0, 1.0, 2.0), ""),
+        ((100.0, 100.0, 0.0, 2.0), ""),  # a locked book
+        ((101.0, 100.0, 1.0, 2.0), "the bid is above the ask (a crossed book)"),
+        ((0.0, 100.0, 1.0, 2.0), "a price is zero, negative or not finite"),
+        ((99.0, None, 1.0, 2.0), "a price or size is missing or not a number"),
+        ((99.0, 100.0, float("nan"), 2.0), "a size is negative or not finite"),
+    ],
+)
+def test_quote_problem(values: tuple[Any, Any, Any, Any], problem: str) -> None:
+    assert quote_problem(*values) == problem
+
+
+def test_malformed_trades_and_quotes_are_dropped_and_counted() -> None:
+    exchange = FakeExchange([], now_ms=T0)
+    stats = FeedStats()
+    merger = EventMerger(["A/B"])
+
+    async def no_rest(what: str, call: Any) -> Any:
+        raise AssertionError(what)
+
+    async def clock() -> int:
+        return T0
+
+    streams = TickStreams(
+        Sessions(exchange, FeedOptions(), stats), capabilities("binance"), merger, no_rest,
+        clock, lambda: None,
+    )  # fmt: skip
+    trades = [
+        {"timestamp": T0 + 1, "price": 100.0, "amount": 1.0, "side": "buy", "id": "1"},
+        {"timestamp": T0 + 2, "price": None, "amount": 1.0, "side": "buy", "id": "2"},
+        {"timestamp": None, "price": 100.0, "amount": 1.0, "side": "buy", "id": "3"},
+        {"timestamp": T0 + 3, "price": 0.0, "amount": 1.0, "side": "sell", "id": "4"},
+        {"timestamp": T0 + 4, "price": 101.0, "amount": 2.0, "side": "sell", "id": "5"},
+    ]
+    for trade in trades:
+        streams._add_trade("A/B", trade)
+    assert stats.malformed == 3
+    merger.advance("A/B", (T0 + 10) * NS_PER_MS)
+    ticks = merger.ready()
+    assert [(t.price, t.size, t.trade_id) for t in ticks] == [(100.0, 1.0, "1"), (101.0, 2.0, "5")]
+    assert not streams._is_new("A/B", trades[2])  # a cached copy is not taken again

@@ -67,12 +67,16 @@ def test_not_a_source() -> None:
         load_bars([1, 2, 3], symbol="X")  # type: ignore[arg-type]
 
 
-def test_zero_prices_are_allowed_and_zero_volume_is_fine() -> None:
-    frame = pd.DataFrame(
-        {"ts": [0, 60], "open": 0.0, "high": 0.0, "low": 0.0, "close": 0.0, "volume": 0.0}
+def test_a_zero_price_is_refused_and_zero_volume_is_fine() -> None:
+    # A bar at 0 would fill or value a position at 0: a silently wrong number, not a quiet bar.
+    zero = pd.DataFrame(
+        {"ts": [0, 60], "open": 1.0, "high": 1.0, "low": [1.0, 0.0], "close": 1.0, "volume": 0.0}
     )
-    loaded = load_bars(frame, symbol="X")
-    assert loaded.close.tolist() == [0.0, 0.0]
+    with pytest.raises(DataError, match=r"a price is zero or negative in 1 row, first at row 2 "):
+        load_bars(zero, symbol="X")
+    quiet = zero.assign(low=1.0)
+    loaded = load_bars(quiet, symbol="X")
+    assert loaded.volume.tolist() == [0.0, 0.0]
     assert loaded.timeframe_ns == 60 * 10**9
 
 

@@ -67,9 +67,13 @@ def test_duplicate(tmp_path: Path) -> None:
         ("1609462800000,11,12.5,10.5,NaN,2", "a value is missing (empty or NaN)"),
         ("1609462800000,11,inf,10.5,12,2", "a value is infinite in 1 row, first at row 2 "
          "(2021-01-01T01:00:00Z, high=inf)"),
-        ("1609462800000,-11,12.5,-12,-11.5,2", "a price or volume is negative in 1 row, first at "
+        ("1609462800000,-11,12.5,-12,-11.5,2", "a price is zero or negative in 1 row, first at "
          "row 2 (2021-01-01T01:00:00Z, open=-11.0)"),
-        ("1609462800000,11,12.5,10.5,12,-2", "a price or volume is negative in 1 row, first at "
+        ("1609462800000,0,0,0,0,0", "a price is zero or negative in 1 row, first at "
+         "row 2 (2021-01-01T01:00:00Z, open=0.0)"),
+        ("1609462800000,11,12.5,10.5,0,2", "a price is zero or negative in 1 row, first at "
+         "row 2 (2021-01-01T01:00:00Z, close=0.0)"),
+        ("1609462800000,11,12.5,10.5,12,-2", "a volume is negative in 1 row, first at "
          "row 2 (2021-01-01T01:00:00Z, volume=-2.0)"),
         ("1609462800000,11,10,12.5,12,2", "high is below low in 1 row, first at row 2 "
          "(2021-01-01T01:00:00Z, high=10.0, low=12.5)"),
@@ -178,7 +182,7 @@ def test_first_problem_is_raised_with_a_count_of_the_rest(tmp_path: Path) -> Non
     report = inspect_file(path)
     assert len(report.problems) == 3
     assert report.problems[0].removesuffix(".") in message
-    assert "a price or volume is negative in 1 row, first at row 4" in report.problems[1]
+    assert "a volume is negative in 1 row, first at row 4" in report.problems[1]
     assert "volume=-4.0" in report.problems[1]
     assert "high is below low in 1 row, first at row 3" in report.problems[2]
 
