@@ -110,7 +110,7 @@ def optimize(
     run_config = load_config(config, overrides or [])
     strategy_class = load_strategy_class(run_config.strategy.path, run_config.base_dir)
     names = [f.name for f in dataclasses.fields(strategy_class.Params)]
-    specs = tuple(parse_param(text, names) for text in param)
+    specs = tuple(parse_param(text, names, strategy_class.Params) for text in param)
     spec = SweepSpec(specs, tuple(objective or ["sharpe"]), method, trials, seed, constraint)
     rule = parse_constraint(constraint, names) if constraint else None
     if keep_best < 0 or top < 0:
@@ -431,7 +431,7 @@ def walkforward(
     run_config = load_config(config, overrides or [])
     strategy_class = load_strategy_class(run_config.strategy.path, run_config.base_dir)
     names = [f.name for f in dataclasses.fields(strategy_class.Params)]
-    specs = tuple(parse_param(text, names) for text in param)
+    specs = tuple(parse_param(text, names, strategy_class.Params) for text in param)
     spec = SweepSpec(specs, (objective,), method, trials, seed, constraint)
     rule = parse_constraint(constraint, names) if constraint else None
     bars = next(f for f in SweepData.load(run_config).frames if isinstance(f, BarFrame))

@@ -23,7 +23,7 @@ from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 from engine.errors import ConfigError, did_you_mean
 
-__all__ = ["build", "to_plain"]
+__all__ = ["build", "check_field", "to_plain"]
 
 T = TypeVar("T")
 
@@ -61,6 +61,15 @@ def build(cls: type[T], data: Mapping[str, Any], where: str = "") -> T:
         return cls(**values)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where or cls.__name__}: {exc}") from None
+
+
+def check_field(cls: type[Any], name: str, value: Any, where: str = "") -> None:
+    """Raise `ConfigError` unless ``value`` has the type of ``cls``'s field ``name``.
+
+    The per-field part of `build` alone: what a value must be whatever the other fields
+    hold (a parameter sweep checks each swept value so before running any point).
+    """
+    _convert(get_type_hints(cls)[name], value, _join(where, name))
 
 
 def to_plain(value: Any) -> Any:

@@ -28,6 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from engine.errors import ConfigError, did_you_mean
+from engine.typed import check_field
 
 __all__ = [
     "Constraint",
@@ -65,16 +66,21 @@ class ParamSpec:
         return self.low is not None and all(isinstance(v, int) for v in self.values)
 
 
-def parse_param(text: str, known: Iterable[str]) -> ParamSpec:
+def parse_param(text: str, known: Iterable[str], params: type[Any] | None = None) -> ParamSpec:
     """Return the `ParamSpec` of one ``--param`` value.
 
     Args:
         text: ``name=start:stop:step`` or ``name=a,b,c``.
         known: The strategy's parameter names.
+        params: The strategy's ``Params`` dataclass: every value is checked against the
+            parameter's type, so ``fast=5,nan`` or ``fast=5.5,6`` for a whole-number
+            parameter is refused before any trial runs (what the other parameters make of a
+            value, e.g. ``slow`` not above ``fast``, is the trial's own failure).
 
     Raises:
-        ConfigError: Not ``name=...``, an unknown name (with "did you mean"), or a bad range
-            (non-numeric, step <= 0, start > stop, or more than `MAX_GRID` values).
+        ConfigError: Not ``name=...``, an unknown name (with "did you mean"), a bad range
+            (non-numeric, step <= 0, start > stop, or more than `MAX_GRID` values), or a
+            value of the wrong type.
     """
     name, sep, spec = text.partition("=")
     name, spec = name.strip(), spec.strip()
@@ -88,11 +94,19 @@ def parse_param(text: str, known: Iterable[str]) -> ParamSpec:
             f"--param {text!r}: the strategy has no parameter {name!r}{did_you_mean(name, names)}"
         )
     if ":" in spec:
-        return _range_spec(name, spec, text)
-    values = tuple(_literal(part.strip()) for part in spec.split(",") if part.strip())
-    if not values:
-        raise ConfigError(f"--param {text!r}: no values after '='")
-    return ParamSpec(name, values)
+        found = _range_spec(name, spec, text)
+    else:
+        values = tuple(_literal(part.strip()) for part in spec.split(",") if part.strip())
+        if not values:
+            raise ConfigError(f"--param {text!r}: no values after '='")
+        found = ParamSpec(name, values)
+    if params is not None:
+        for value in found.values:
+            try:
+                check_field(params, name, value, "strategy.params")
+            except ConfigError as exc:
+                raise ConfigError(f"--param {text!r}: {exc}") from None
+    return found
 
 
 def _range_spec(name: str, spec: str, text: str) -> ParamSpec:

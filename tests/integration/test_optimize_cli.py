@@ -178,6 +178,11 @@ def test_a_trial_that_raises_is_recorded_and_the_rest_finish(
         (["--param", "fast=5:50:5", "--constraint", "open('x')"], ["Call is not allowed"]),
         (["--param", "fast=5:50:5", "--trials", "5"], ["not grid"]),
         (["--param", "fast=5:9:1", "--constraint", "fast > 100"], ["no parameter point"]),
+        # a value of the wrong type is no trial to run and record as failed
+        (["--param", "fast=5,nan"], ["--param 'fast=5,nan'", "fast: expected a whole number"]),
+        (["--param", "fast=5.5,6"], ["strategy.params.fast: expected a whole number, got 5.5"]),
+        (["--param", "fast=5:6:0.5"], ["strategy.params.fast: expected a whole number, got 5.5"]),
+        (["--param", "fast=five"], ["fast: expected a whole number, got str 'five'"]),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(

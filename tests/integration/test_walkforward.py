@@ -130,6 +130,10 @@ def test_walkforward_command_writes_the_stitched_curve(
         (["--in-sample", "5000", "--out-of-sample", "10"], "leaves no out-of-sample bar"),
         (["--in-sample", "500", "--out-of-sample", "100", "--scheme", "expanding"], "scheme"),
         (["--in-sample", "500", "--out-of-sample", "0"], "must be >= 1 bar"),
+        (
+            ["--param", "slow=30,nan", "--in-sample", "500", "--out-of-sample", "100"],
+            "--param 'slow=30,nan': strategy.params.slow: expected a whole number, got nan",
+        ),
     ],
 )
 def test_walkforward_bad_input_is_one_line(
