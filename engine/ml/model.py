@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from engine.errors import ConfigError
+from engine.errors import ConfigError, did_you_mean
 from engine.ml.config import ModelConfig
 
 __all__ = ["fit_pipeline", "make_pipeline", "model_hash", "predict_up"]
@@ -29,18 +29,22 @@ __all__ = ["fit_pipeline", "make_pipeline", "model_hash", "predict_up"]
 def make_pipeline(cfg: ModelConfig, seed: int) -> Pipeline:
     """Return the unfitted ``scaler → classifier`` pipeline of ``cfg``, seeded."""
     params: dict[str, Any] = dict(cfg.params)
-    try:
-        classifier: Any
-        if cfg.kind == "logistic":
-            params.setdefault("max_iter", 1000)
-            classifier = LogisticRegression(random_state=seed, **params)
-        elif cfg.kind == "gradient_boosting":
-            classifier = GradientBoostingClassifier(random_state=seed, **params)
-        else:
-            params.setdefault("n_jobs", 1)
-            classifier = RandomForestClassifier(random_state=seed, **params)
-    except TypeError as exc:
-        raise ConfigError(f"ml.model.params: {exc}") from None
+    estimator: Any = {
+        "logistic": LogisticRegression,
+        "gradient_boosting": GradientBoostingClassifier,
+    }.get(cfg.kind, RandomForestClassifier)
+    known = sorted(set(estimator().get_params()) - {"random_state"})  # that is [run] seed
+    for key in params:
+        if key not in known:
+            raise ConfigError(
+                f"unknown key 'ml.model.params.{key}' for {estimator.__name__}"
+                f"{did_you_mean(key, known)}"
+            )
+    if cfg.kind == "logistic":
+        params.setdefault("max_iter", 1000)
+    elif cfg.kind == "random_forest":
+        params.setdefault("n_jobs", 1)
+    classifier = estimator(random_state=seed, **params)
     return Pipeline([("scale", StandardScaler()), ("model", classifier)])
 
 

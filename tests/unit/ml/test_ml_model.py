@@ -63,9 +63,21 @@ def test_probability_is_of_the_up_class() -> None:
     assert up[0] > 0.9 > 0.1 > up[1]
 
 
-def test_bad_model_params_are_a_config_error() -> None:
-    with pytest.raises(ConfigError, match=r"ml\.model\.params"):
-        make_pipeline(ModelConfig(params={"depth": 3}), 0)
+@pytest.mark.parametrize(
+    ("kind", "params", "message"),
+    [
+        ("logistic", {"depth": 3}, "unknown key 'ml.model.params.depth' for LogisticRegression"),
+        ("logistic", {"Cee": 1.0}, "(valid: 'C', 'class_weight',"),
+        ("random_forest", {"n_estimator": 5}, "did you mean 'n_estimators'"),
+        ("gradient_boosting", {"max_dept": 2}, "did you mean 'max_depth'"),
+    ],
+)
+def test_bad_model_params_are_a_config_error(
+    kind: str, params: dict[str, float], message: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        make_pipeline(ModelConfig(kind=kind, params=params), 0)  # type: ignore[arg-type]
+    assert message in str(raised.value)
 
 
 def test_one_class_cannot_be_learned() -> None:
