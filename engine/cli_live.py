@@ -518,7 +518,7 @@ def live_kill(
     ] = None,
 ) -> None:
     """Ask a running live node to cancel its orders, sell its positions and halt."""
-    account = account_name(account, True)
+    account = account_name(account, True, "live-kill's ACCOUNT argument")
     base = load_config(config).base_dir if config is not None else "."
     folder = log_dir if log_dir is not None else project_root(base) / "live" / account
     if not (folder / "events.jsonl").exists():

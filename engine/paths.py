@@ -42,21 +42,27 @@ PROJECT_MARKERS = ("pyproject.toml", ".git", "backtests")
 _ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
-def account_name(name: str, given: bool) -> str:
+def account_name(name: str, given: bool, source: str = "--account") -> str:
     """Return ``name`` if it can name a paper or live account, else raise `ConfigError`.
 
     An account is a folder (``paper/<account>``, ``live/<account>``) and a key in the run
     store, so its name is one path component: letters, digits, ``_``, ``.`` and ``-``,
     starting with a letter or digit, no ``..`` (``../x`` would write outside the project's
-    folders). ``given``: the name came from ``--account`` (else from ``[run] name``), which
-    the message names.
+    folders). ``given``: the name came from ``source`` (``--account``, or ``live-kill``'s
+    argument), else from ``[run] name``; the message names where it came from.
     """
     if _ACCOUNT.match(name) and ".." not in name:
         return name
-    source = "--account" if given else "[run] name (or give --account)"
+    where = source if given else "[run] name (or give --account)"
+    hint = ""
+    if given and name.endswith(".toml"):  # `live-kill configs/x.toml`: a config, not a name
+        hint = (
+            f"; that is a config file: give the account's name (its [run] name or --account), "
+            f"e.g. {Path(name).stem!r}, and the config with --config"
+        )
     raise ConfigError(
-        f"account name {name!r} from {source}: use letters, digits, '_', '.' and '-', "
-        "starting with a letter or digit (it names a folder)"
+        f"account name {name!r} from {where}: use letters, digits, '_', '.' and '-', "
+        f"starting with a letter or digit (it names a folder){hint}"
     )
 
 

@@ -132,6 +132,18 @@ def test_a_kill_request_flattens_and_halts(kestrel: CliRunner, tmp_path: Path, k
     assert not (tmp_path / "log" / KILL_FILE).exists()
 
 
+def test_live_kill_given_a_config_says_it_wants_the_account(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    result = kestrel("live-kill", "configs/live_btc.toml")
+    assert_one_line_error(
+        result,
+        "account name 'configs/live_btc.toml' from live-kill's ACCOUNT argument",
+        "that is a config file: give the account's name",
+        "e.g. 'live_btc', and the config with --config",
+    )
+
+
 @pytest.mark.parametrize("command", ["live", "paper"])
 @pytest.mark.parametrize(("speed", "fragment"), [
     ("fast", "--speed must be a number or max, got 'fast'"),
