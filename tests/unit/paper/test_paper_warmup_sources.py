@@ -45,13 +45,14 @@ class FakeFeed:
 
 def _config(tmp_path: Path, catalog_bars: int) -> RunConfig:
     opens = START - HOUR * np.arange(catalog_bars + 3, 3, -1)  # ends 3 bars before START
+    prices = np.arange(1, catalog_bars + 1, dtype=float)  # 1, 2, ...: a price is above zero
     table = pa.table(
         {
             "timestamp": (opens // 10**6).astype("int64"),
-            "open": np.arange(catalog_bars, dtype=float),
-            "high": np.arange(catalog_bars, dtype=float),
-            "low": np.arange(catalog_bars, dtype=float),
-            "close": np.arange(catalog_bars, dtype=float),
+            "open": prices,
+            "high": prices,
+            "low": prices,
+            "close": prices,
             "volume": np.ones(catalog_bars),
         },
         schema=CANDLE_SCHEMA,
@@ -79,7 +80,7 @@ def test_catalog_topped_up_rest_for_the_rest_none_for_ticks(tmp_path: Path) -> N
     bars = asyncio.run(fetch_warmup(config, feed, 10, START, timeframes))
     assert feed.asked == [{"A/USDT": 3, "B/USDT": 10}]
     a = [bar for bar in bars if bar.symbol == "A/USDT"]
-    assert [bar.close for bar in a] == [13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, -1.0, -1.0, -1.0]
+    assert [bar.close for bar in a] == [14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, -1.0, -1.0, -1.0]
     assert [bar.ts_event for bar in a] == [START - k * HOUR for k in range(9, -1, -1)]
     assert len([bar for bar in bars if bar.symbol == "B/USDT"]) == 10
     assert not [bar for bar in bars if bar.symbol == "T/USDT"]
