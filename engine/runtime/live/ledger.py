@@ -120,6 +120,9 @@ class LiveOrder:
     reason: str = ""
     stop_price: float | None = None  # a stop's trigger price (None: not a stop)
     list_id: str | None = None  # the exchange-side OCO's listClientOrderId (None: no list)
+    post_only: bool = False  # a post-only limit, sent as LIMIT_MAKER
+    expire_ns: int | None = None  # when the node expires it (DAY/GTD; ns UTC)
+    replaces: str | None = None  # a modification's new order: the client id it replaces
 
     def but(self, **changes: Any) -> LiveOrder:
         """Return a copy with ``changes``."""
@@ -240,6 +243,7 @@ def encode_state(strategy_id: str, state: dict[str, Any]) -> str:
 def _order(row: dict[str, Any]) -> LiveOrder:
     row = {k: v for k, v in row.items() if k != "account"}
     row["status"] = LiveStatus(row["status"])
+    row["post_only"] = bool(row.get("post_only"))
     return LiveOrder(**row)
 
 
