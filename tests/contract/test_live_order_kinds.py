@@ -9,8 +9,8 @@ open 18863.90, low 18840.69; row 102: low 18906.16; row 103: low 18900.
   (the backtest's rule and reason), one only the exchange's price is through by the
   exchange (-2010), the strategy hears `OrderRejected` either way.
 * DAY/GTD: sent as GTC; the node cancels at the first poll at or after the expiry (a bar's
-  close = the next bar's open, when the backtest expires it) and publishes `OrderExpired`;
-  the expiry is read back from the store after a restart.
+  close = the next bar's open) and publishes `OrderExpired` with the next bar, where the
+  backtest expires it; the expiry is read back from the store after a restart.
 * Modify: a cancel-replace under a new client id written first; a crash before the request
   or after it leaves exactly one working order once restarted.
 """
@@ -136,9 +136,13 @@ def test_a_gtd_order_is_canceled_when_its_last_bar_closed_and_heard_expired(
     assert heard.kinds() == []
     assert working(local) == [("LIMIT", 18700.0, 0.01)]
     local.advance(1)
-    node.node.on_event(bar(101))  # row 101 was its last bar: canceled now
-    assert heard.kinds() == ["OrderExpired"]
+    node.node.on_event(bar(101))  # row 101 was its last bar: canceled at the exchange now
     assert exchange_orders(local) == [("LIMIT", "BUY", 18700.0, "CANCELED")]
+    assert heard.kinds() == []  # heard with row 102, where the backtest expires it
+    assert node.orders()["s-000001"].status is OrderStatus.ACCEPTED
+    local.advance(1)
+    node.node.on_event(bar(102))
+    assert heard.kinds() == ["OrderExpired"]
     assert node.orders()["s-000001"].status is OrderStatus.EXPIRED
     assert wallet(local, "USDT") == pytest.approx(10_000.0)
 
@@ -160,9 +164,11 @@ def test_a_day_order_expires_at_the_end_of_the_utc_day_it_was_accepted_in(
     assert heard.kinds() == []
     assert working(local) == [("LIMIT", 18700.0, 0.01)]
     local.advance(1)
-    node.node.on_event(bar(119))
-    assert heard.kinds() == ["OrderExpired"]
+    node.node.on_event(bar(119))  # canceled at the exchange at midnight
     assert working(local) == []
+    local.advance(1)
+    node.node.on_event(bar(120))  # the first bar of 6 Dec: heard expired
+    assert heard.kinds() == ["OrderExpired"]
 
 
 def test_a_gtd_order_adopted_after_a_restart_still_expires(local: Any, store: RunStore) -> None:
@@ -173,7 +179,7 @@ def test_a_gtd_order_adopted_after_a_restart_still_expires(local: Any, store: Ru
     order = second.orders()["s-000001"]
     assert (order.status, str(order.time_in_force)) == (OrderStatus.ACCEPTED, "gtd")
     heard = Heard(second)
-    for row in (100, 101):
+    for row in (100, 101, 102):
         local.advance(1)
         second.node.on_event(bar(row))
     assert heard.kinds() == ["OrderExpired"]

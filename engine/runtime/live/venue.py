@@ -448,7 +448,10 @@ class LiveVenue:
                     self._bus.publish(OrderAccepted(oid, sid, symbol, now, now))
             elif kind == "filled" and update.fill is not None:
                 self._fill(order, update, now)
-            elif kind == "canceled" and self.expiries.expired(oid):
+            elif kind == "canceled" and oid in self.expiries.expiring:
+                if self.expiries.hold(oid):  # heard with the next bar, as the backtest's
+                    self._deferred.append(update)
+                    continue
                 self.working.discard(oid)
                 self._bus.publish(OrderExpired(oid, sid, symbol, now, now))
             elif kind == "canceled" or (kind == "expired" and update.order.list_id):
