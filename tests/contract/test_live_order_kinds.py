@@ -357,3 +357,49 @@ def test_a_crash_in_the_middle_of_a_modification_leaves_exactly_one_working_orde
     assert sum(o.status == "FILLED" for o in local.venue.orders.values()) == (
         0 if moment == "before_request" else 1
     )
+
+
+def long_with_a_stop() -> list[Any]:
+    """Buy 0.01 at market on row 99 (filled at row 100's open, 18818.05); a sell stop at
+    18700 on row 100."""
+    return [lambda ctx: ctx.buy(SYMBOL, 0.01),
+            lambda ctx: ctx.sell(SYMBOL, 0.01, stop_price=18700.0)]  # fmt: skip
+
+
+def test_a_stop_moved_up_is_replaced_as_a_stop_loss_and_triggers_at_its_new_level(
+    local: Any, store: RunStore
+) -> None:
+    plan = [*long_with_a_stop(), lambda ctx: ctx.modify("s-000002", stop_price=18910.0)]
+    node = start(local, store, plan)
+    for row in (99, 100):
+        node.node.on_event(bar(row))
+        local.advance(1)
+    node.node.on_event(bar(101))  # the stop moves up to 18910
+    stops = [(o.type, o.stop_price, o.status) for o in local.venue.orders.values()
+             if o.side == "SELL"]  # fmt: skip
+    assert stops == [("STOP_LOSS", 18700.0, "CANCELED"), ("STOP_LOSS", 18910.0, "NEW")]
+    assert node.orders()["s-000002"].stop_price == 18910.0
+    local.advance(1)
+    node.node.on_event(bar(102))  # row 102's low 18906.16 triggers it at 18910
+    assert [(f.order_id, f.price) for f in node.strategy.fills] == [
+        ("s-000001", 18818.05),
+        ("s-000002", 18910.0),
+    ]
+    assert wallet(local, "BTC") == pytest.approx(0.0)
+
+
+def test_a_stop_moved_through_the_last_price_is_replaced_by_a_market_order(
+    local: Any, store: RunStore
+) -> None:
+    # row 101 closed at 18954.42: a sell stop at 19000 is already through; the backtest
+    # triggers it at row 102's open, 18955.83 — live it is sent as the market order
+    plan = [*long_with_a_stop(), lambda ctx: ctx.modify("s-000002", stop_price=19000.0)]
+    node = start(local, store, plan)
+    for row in (99, 100, 101):
+        node.node.on_event(bar(row))
+        local.advance(1)
+    node.node.on_event(bar(102))
+    assert [(f.order_id, f.price) for f in node.strategy.fills][-1] == ("s-000002", 18955.83)
+    assert [o.type for o in local.venue.orders.values()] == ["MARKET", "STOP_LOSS", "MARKET"]
+    order = node.orders()["s-000002"]
+    assert (order.status, order.stop_price) == (OrderStatus.FILLED, 19000.0)

@@ -369,11 +369,13 @@ class LiveVenue:
 
     def _unmodifiable(self, order_id: str, new: OrderRequested) -> str:
         """Return why ``order_id`` cannot take the terms ``new`` live ("" if it can)."""
-        if order_id in self.trailer or new.oco_group:
-            return "a live trailing stop or OCO leg cannot be modified: cancel and place anew"
+        if order_id in self.trailer:
+            return "a live trailing stop cannot be modified (the node moves it): cancel it"
         current = self.modifications.working(order_id)
         if current is None:
             return "its exchange order is not open (its outcome is unknown): try again"
+        if current.list_id:  # a group of one was sent plainly: that one can be replaced
+            return "a leg of an exchange OCO cannot be modified: cancel the pair, place anew"
         taking = takes(new, self._last(new.symbol))
         if taking:
             return taking
