@@ -16,7 +16,9 @@ state and timers in one transaction (`engine.runtime.live.checkpoint`).
 (`begin_session`, `config_toml`): what ``kestrel runs list`` measures the account with.
 ``live_orders.list_id`` (version 12) names the exchange-side OCO an order is a leg of and
 ``live_trails`` (version 12) holds the node-managed trailing stops (`StoredTrail`,
-`engine.runtime.live.trailing`).
+`engine.runtime.live.trailing`). ``live_orders.post_only``, ``expire_ns`` and ``replaces``
+(version 13): a LIMIT_MAKER, a DAY/GTD order's expiry (`engine.runtime.live.expiry`), the
+client id a modification's new order replaces (`engine.runtime.live.modify`).
 
 Nothing secret is written here: the rows hold ids, symbols, quantities and prices, and
 the strategy's own state (what its ``on_save`` returns; the strategy never sees the keys).

@@ -1,19 +1,26 @@
 """LiveVenue: the `Venue` protocol over the order manager — real orders, the kernel unchanged.
 
-In: approved orders and cancels from the `ExecutionEngine` (``submit``, ``cancel``), market
+In: approved orders, cancels and modifications from the `ExecutionEngine`, market
 data from the driver (``process_bar`` and the ticks: a poll of the working orders before
 strategies see the data), and updates that arrive between market data (``report``: the
 user-data stream's reports and reconciliations, `engine.runtime.live.stream`). Out: the
 order events the simulated broker would publish (`OrderAccepted`, `OrderFilled`,
-`OrderCanceled`, `OrderRejected`, `OrderExpired`, `OrderModified`), built from the order
-manager's `Update`s (`engine.runtime.live.orders`).
+`OrderCanceled`, `OrderRejected`, `OrderExpired`, `OrderModified`, `OrderModifyRejected`),
+built from the order manager's `Update`s (`engine.runtime.live.orders`).
 
 What differs from the simulated broker, on purpose:
 
-* Market, limit, stop-market, stop-limit and trailing stop orders (GTC, IOC, FOK; not
-  post-only) are sent; a reduce-only sell is a plain sell (it is cut to the wallet anyway,
-  see below) and a reduce-only buy is refused (a spot account holds no shorts); any other
-  order is rejected with a reason: market-on-open/close and DAY/GTD expiries.
+* Market, market-on-open (a market order: sent after a bar closed, it fills at the next
+  open, as the backtest's), limit, stop-market, stop-limit and trailing stop orders are
+  sent (`engine.runtime.live.sendable` says what is not, and why: market-on-close); a
+  reduce-only sell is a plain sell (it is cut to the wallet anyway, see below) and a
+  reduce-only buy is refused (a spot account holds no shorts).
+* A post-only limit goes as Binance's LIMIT_MAKER; one the last price is through is
+  rejected here (the backtest's rule and words), one only the exchange's price is through
+  is refused there (-2010): `OrderRejected` either way; its fills are maker fills.
+* DAY and GTD orders go as GTC: the node cancels them at their expiry (the backtest's, kept
+  in the store) and the kernel hears `OrderExpired` with the next bar, as in a backtest
+  (`engine.runtime.live.expiry`; a fill racing the cancel is the exchange's truth).
 * Trailing stops are node-managed (`engine.runtime.live.trailing`): a plain STOP_LOSS the
   node moves after each bar (cancel, then a new one) by the backtest's rule, not Binance's
   ``trailingDelta`` (which trails in basis points from its activation, not from the best
@@ -72,7 +79,12 @@ What differs from the simulated broker, on purpose:
   nothing to reduce is rejected; a larger order without the flag closes and reverses, as
   in a backtest. Stop orders on perpetuals are rejected (Binance sends USDⓈ-M conditional
   orders through its algo order API, not supported yet).
-* Modifications are refused (`OrderModifyRejected`): cancel and place anew.
+* A modification is Binance's cancel-replace (`engine.runtime.live.modify`): checked by
+  the backtest's rules first, then sent as a new exchange order for what is left under a
+  client id written to the store first; `OrderModified` when the exchange took it, else
+  `OrderModifyRejected` (or `OrderCanceled` if the exchange canceled the old one and
+  refused the new). A trailing stop (the node moves it) and a leg of an exchange OCO are
+  not modified: rejected with a reason.
 * ``execution.target_sizing = "fill"`` cannot be honoured (an exchange order's quantity
   is fixed when it is sent): `size_at_fill` raises `ConfigError`.
 * Orders of an earlier run of the node are published only once `restore` took them over
@@ -111,12 +123,11 @@ from engine.model import (
 )
 from engine.runtime.live.expiry import Expiries, expiry_ns
 from engine.runtime.live.groups import Leg, OcoGroups, OcoReady, pair
-from engine.runtime.live.ledger import LiveFill
 from engine.runtime.live.modify import Modifications
 from engine.runtime.live.orders import OrderManager, Update
 from engine.runtime.live.sendable import SENT_TIF, takes, unsupported
 from engine.runtime.live.trailing import Trailer
-from engine.runtime.live.wallet import Wallet
+from engine.runtime.live.wallet import Wallet, kernel_fill
 from engine.runtime.modes import RunMode, VenueParts
 
 __all__ = ["LiveVenue", "kernel_fill", "live_mode"]
@@ -559,24 +570,6 @@ class LiveVenue:
                 now,
             )
         )
-
-
-def kernel_fill(fill: LiveFill, instrument: Instrument) -> tuple[float, float, float]:
-    """Return the kernel's ``(quantity, fee in quote, base fee held)`` of an exchange fill.
-
-    A buy whose fee is in the base asset receives less than it bought; a sell gives up the
-    fee on top of what it sold. Either way the quantity is what the wallet's base moved
-    by, the fee is valued at the fill's price, and ``held`` (the fee, signed: > 0 on a
-    buy, < 0 on a sell) is what the order's quantity changes by so that it still ends
-    FILLED. A fee in a third asset (BNB) is not converted: 0 (see the module docstring).
-    """
-    base = fill.symbol.partition("/")[0]
-    if fill.fee_asset == base and fill.fee:
-        held = fill.fee if fill.side == "buy" else -fill.fee
-        return fill.quantity - held, fill.fee * fill.price, held
-    if fill.fee_asset != instrument.quote_currency:
-        return fill.quantity, 0.0, 0.0
-    return fill.quantity, fill.fee, 0.0
 
 
 def live_mode(manager: OrderManager) -> RunMode:

@@ -2,7 +2,8 @@
 
 In: an order about to be sent (or a modification's new terms), the exchange's balances and
 positions through the order manager. Out: the quantity to send and, when nothing can be
-sent, why. Split from `engine.runtime.live.venue`, whose module docstring states the rules
+sent, why; and what an exchange fill moved in the wallet (`kernel_fill`: a fee in the base
+asset). Split from `engine.runtime.live.venue`, whose module docstring states the rules
 (sells cut to the free base asset, buys to what the free quote pays with the fee, the
 backtest's cash-account cap; perpetuals reduce-only against the exchange's position).
 """
@@ -15,10 +16,10 @@ from collections.abc import Mapping
 from engine.execution.caps import affordable_quantity
 from engine.execution.models import FeeModel
 from engine.model import Instrument, OrderRequested, OrderSide
-from engine.runtime.live.ledger import LiveOrder
+from engine.runtime.live.ledger import LiveFill, LiveOrder
 from engine.runtime.live.orders import OrderManager
 
-__all__ = ["Wallet"]
+__all__ = ["Wallet", "kernel_fill"]
 
 
 class Wallet:
@@ -122,3 +123,21 @@ class Wallet:
         if leaves * price * (1 + rate) > cash * (1 + 1e-9):
             return f"insufficient cash: {leaves:.10g} at {price:.10g} with the fee > {cash:.2f}"
         return ""
+
+
+def kernel_fill(fill: LiveFill, instrument: Instrument) -> tuple[float, float, float]:
+    """Return the kernel's ``(quantity, fee in quote, base fee held)`` of an exchange fill.
+
+    A buy whose fee is in the base asset receives less than it bought; a sell gives up the
+    fee on top of what it sold. Either way the quantity is what the wallet's base moved
+    by, the fee is valued at the fill's price, and ``held`` (the fee, signed: > 0 on a
+    buy, < 0 on a sell) is what the order's quantity changes by so that it still ends
+    FILLED. A fee in a third asset (BNB) is not converted: 0 (see the module docstring).
+    """
+    base = fill.symbol.partition("/")[0]
+    if fill.fee_asset == base and fill.fee:
+        held = fill.fee if fill.side == "buy" else -fill.fee
+        return fill.quantity - held, fill.fee * fill.price, held
+    if fill.fee_asset != instrument.quote_currency:
+        return fill.quantity, 0.0, 0.0
+    return fill.quantity, fill.fee, 0.0
