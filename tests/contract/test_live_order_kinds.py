@@ -23,10 +23,18 @@ import pytest
 
 from engine.adapters.ccxt.replace import ReplaceFailed
 from engine.adapters.ccxt.venue import OrderSpec
-from engine.model import OrderStatus
+from engine.model import (
+    OrderCanceled,
+    OrderExpired,
+    OrderModified,
+    OrderModifyRejected,
+    OrderRejected,
+    OrderStatus,
+)
 from engine.persistence import RunStore
 from engine.runtime.live import LiveStatus
 from engine.strategy import Context
+from tests.contract.test_live_orders import Rig
 from tests.contract.test_live_restart import Node, bar, local, start, store, wallet
 
 __all__ = ["local", "store"]  # the fixtures, shared with the restart tests
@@ -48,8 +56,6 @@ class Heard:
     def __init__(self, node: Node) -> None:
         self.events: list[Any] = []
         bus = node.node.kernel.bus
-        from engine.model import OrderExpired, OrderModified, OrderModifyRejected, OrderRejected
-
         for kind in (OrderRejected, OrderExpired, OrderModified, OrderModifyRejected):
             bus.subscribe(kind, self.events.append)
 
@@ -403,3 +409,103 @@ def test_a_stop_moved_through_the_last_price_is_replaced_by_a_market_order(
     assert [o.type for o in local.venue.orders.values()] == ["MARKET", "STOP_LOSS", "MARKET"]
     order = node.orders()["s-000002"]
     assert (order.status, order.stop_price) == (OrderStatus.FILLED, 19000.0)
+
+
+# -- the manager's cancel-replace, answer by answer ----------------------------------------
+
+RESTING = OrderSpec("", SYMBOL, "buy", "limit", 0.01, 18700.0)
+MOVED = OrderSpec("", SYMBOL, "buy", "limit", 0.01, 18750.0)
+
+
+def rested(local: Any, store: RunStore, **kw: Any) -> tuple[Rig, Any]:
+    rig = Rig(local, store, **kw)
+    rig.manager.submit("s-000001", "s", RESTING)
+    old = rig.manager.current("s-000001")
+    assert old is not None
+    return rig, old
+
+
+def test_a_replace_that_times_out_after_the_exchange_did_it_is_found_by_both_ids(
+    local: Any, store: RunStore
+) -> None:
+    rig, old = rested(local, store)
+    local.inject("timeout", count=1, path="/api/v3/order/cancelReplace", delay_s=1.5)
+    updates = rig.manager.replace(old, MOVED, "kst-moved-1")
+    assert [(u.kind, u.order.client_id) for u in updates] == [
+        ("canceled", old.client_id),
+        ("accepted", "kst-moved-1"),
+    ]
+    current = rig.manager.current("s-000001")
+    assert current is not None
+    assert (current.client_id, current.limit_price) == ("kst-moved-1", 18750.0)
+    assert working(local) == [("LIMIT", 18750.0, 0.01)]  # exactly one, never sent twice
+    assert len(local.venue.orders) == 2
+    assert rig.manager.replace(old, MOVED, "kst-moved-1") == []  # asked again: read back
+    assert len(local.venue.orders) == 2
+
+
+def test_a_replace_that_never_reached_the_exchange_is_never_placed_and_the_old_one_works(
+    local: Any, store: RunStore
+) -> None:
+    rig, old = rested(local, store, settle_ms=0)  # not found: never placed (default 60 s)
+    local.inject("server_error", count=1, path="/api/v3/order/cancelReplace")
+    updates = rig.manager.replace(old, MOVED, "kst-moved-1")
+    assert [(u.kind, u.order.client_id) for u in updates] == [("rejected", "kst-moved-1")]
+    assert updates[0].order.reason.startswith("never placed")
+    current = rig.manager.current("s-000001")
+    assert current is not None
+    assert (current.client_id, current.status) == (old.client_id, LiveStatus.OPEN)
+    assert working(local) == [("LIMIT", 18700.0, 0.01)]
+
+
+def test_a_replace_whose_cancel_fails_reports_how_the_old_one_ended_and_places_nothing(
+    local: Any, store: RunStore
+) -> None:
+    rig, old = rested(local, store)
+    local.venue.cancel("BTCUSDT", None, old.client_id)  # ended at the exchange meanwhile
+    updates = rig.manager.replace(old, MOVED, "kst-moved-1")
+    assert [(u.kind, u.order.client_id) for u in updates] == [
+        ("canceled", old.client_id),  # the exchange's truth about the old one
+        ("rejected", "kst-moved-1"),
+    ]
+    assert updates[1].order.reason == (
+        "modification refused (the cancel of the old one): Unknown order sent."
+    )
+    assert len(local.venue.orders) == 1  # -2022: the new order was not attempted
+
+
+def test_a_replace_whose_new_order_is_refused_leaves_the_old_one_canceled(
+    local: Any, store: RunStore
+) -> None:
+    rig, old = rested(local, store)
+    maker = OrderSpec("", SYMBOL, "buy", "limit", 0.01, 18900.0, post_only=True)
+    updates = rig.manager.replace(old, maker, "kst-moved-1")
+    assert [(u.kind, u.order.client_id) for u in updates] == [
+        ("canceled", old.client_id),
+        ("rejected", "kst-moved-1"),
+    ]
+    assert updates[1].order.reason == (
+        "modification refused (the new order): Order would immediately match and take."
+    )
+    assert working(local) == []
+
+
+def test_a_replacement_the_exchange_refuses_after_canceling_is_heard_as_a_cancel(
+    local: Any, store: RunStore
+) -> None:
+    # row 101 closed at 18954.42 and row 102 opened at 18955.83: a buy stop moved to 18955
+    # is not through the node's last price but is through the exchange's (-2021)
+    plan = [lambda ctx: ctx.buy(SYMBOL, 0.01, stop_price=19500.0), lambda ctx: None,
+            lambda ctx: ctx.modify("s-000001", stop_price=18955.0)]  # fmt: skip
+    node = start(local, store, plan)
+    canceled: list[Any] = []
+    node.node.kernel.bus.subscribe(OrderCanceled, canceled.append)
+    for row in (99, 100):
+        node.node.on_event(bar(row))
+        local.advance(1)
+    node.node.on_event(bar(101))
+    assert [c.reason for c in canceled] == [
+        "canceled: modification refused (the new order): Stop price would trigger immediately."
+    ]
+    assert node.orders()["s-000001"].status is OrderStatus.CANCELED
+    assert working(local) == []

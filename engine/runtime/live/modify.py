@@ -107,7 +107,7 @@ class Modifications:
                 if old is not None and old.status in _OPEN:
                     return Outcome("modify_rejected", reason=record.reason)
                 if old is not None and old.client_id in self.hidden:
-                    return Outcome("canceled", reason=f"{record.reason}; the order was canceled")
+                    return Outcome("canceled", reason=f"canceled: {record.reason}")
                 return Outcome("hide")  # the old order's own update said how it ended
             return Outcome("publish")
         if update.kind == "canceled":
@@ -116,7 +116,7 @@ class Modifications:
                 self.hidden.add(record.client_id)
                 return Outcome("hide")
             if newer:
-                return Outcome("canceled", reason=f"{newer[-1].reason}; the order was canceled")
+                return Outcome("canceled", reason=f"canceled: {newer[-1].reason}")
         return Outcome("publish")
 
 

@@ -225,6 +225,7 @@ class OrderManager:
         if known is not None:
             return self.settle_replace(known)
         self._check_halted()
+        old = self.ledger.get(old.client_id) or old
         record = self._record(client_id, old.order_id, old.strategy_id, spec)
         record = record.but(replaces=old.client_id)
         self.ledger.insert_many([record])  # committed before the request leaves
