@@ -14,10 +14,12 @@ IOC and FOK as themselves; DAY and GTD as GTC that the node cancels at their exp
 (`engine.runtime.live.expiry`: Binance spot has no GTD). ``post_only`` on another kind is
 ignored, as the backtest's broker ignores it.
 
-Not sent: market-on-close. The backtest fills it at the close of the first bar after
-it was decided; the node acts when a bar has closed, so a market order it sends then fills
-at the next bar's open — one bar later, at another price. A faithful one needs an order
-placed just before a bar closes, which a bar-driven node cannot time.
+Not sent: market-on-close. The backtest fills it at the close of the first bar after it
+was decided; the node acts when a bar has closed, so a market order it sends then fills at
+the next bar's open — one bar later, at another price. A faithful one needs an order placed
+just before a bar closes, which a bar-driven node cannot time. Nor post-only orders on
+perpetuals (Binance USDⓈ-M takes them as time in force GTX, which the local exchange's
+futures API does not implement yet: untested).
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ def unsupported(order: OrderRequested, last: float, perpetual: bool = False) -> 
     if order.time_in_force is TimeInForce.GTD and order.expire_time_ns is None:
         return "a GTD order needs an expire_time_ns"
     if order.post_only and kind is OrderType.LIMIT:  # other kinds ignore it, as backtests do
+        if perpetual:
+            return "post-only orders on perpetuals are not sent yet (Binance USDⓈ-M GTX)"
         if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
             return f"a post-only order rests: it cannot be {order.time_in_force}"
         taking = takes(order, last)

@@ -382,6 +382,8 @@ class LiveVenue:
         """Return why ``order_id`` cannot take the terms ``new`` live ("" if it can)."""
         if order_id in self.trailer:
             return "a live trailing stop cannot be modified (the node moves it): cancel it"
+        if self._manager.exchange.perpetual(new.symbol):
+            return "orders on perpetuals are not modified live yet: cancel and place anew"
         current = self.modifications.working(order_id)
         if current is None:
             return "its exchange order is not open (its outcome is unknown): try again"
