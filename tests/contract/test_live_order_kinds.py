@@ -509,3 +509,27 @@ def test_a_replacement_the_exchange_refuses_after_canceling_is_heard_as_a_cancel
     ]
     assert node.orders()["s-000001"].status is OrderStatus.CANCELED
     assert working(local) == []
+
+
+def test_a_partly_filled_order_is_replaced_for_what_is_left_and_restored_whole(
+    local: Any, store: RunStore
+) -> None:
+    local.inject("partial", count=1, fraction=0.5)  # row 100 fills 0.01 of the 0.02
+    plan = [lambda ctx: ctx.buy(SYMBOL, 0.02, limit_price=18810.0),
+            lambda ctx: ctx.modify("s-000001", limit_price=18700.0)]  # fmt: skip
+    first = start(local, store, plan)
+    first.node.on_event(bar(99))
+    local.advance(1)
+    first.node.on_event(bar(100))  # the partial fill is read, then the limit moves down
+    assert working(local) == [("LIMIT", 18700.0, 0.01)]  # the new order: what is left
+    order = first.orders()["s-000001"]
+    assert (order.quantity, order.filled_quantity, order.limit_price) == (0.02, 0.01, 18700.0)
+    second = start(local, store, [])  # restored from the new order and both orders' fills
+    order = second.orders()["s-000001"]
+    assert (order.status, order.quantity, order.filled_quantity, order.limit_price) == (
+        OrderStatus.PARTIALLY_FILLED,
+        0.02,
+        0.01,
+        18700.0,
+    )
+    assert second.node.kernel.portfolio.position_quantity(SYMBOL) == pytest.approx(0.01)
