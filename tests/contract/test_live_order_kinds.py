@@ -533,3 +533,29 @@ def test_a_partly_filled_order_is_replaced_for_what_is_left_and_restored_whole(
         18700.0,
     )
     assert second.node.kernel.portfolio.position_quantity(SYMBOL) == pytest.approx(0.01)
+
+
+def test_a_replacement_not_found_at_restart_whose_old_order_ended_stands_for_the_order(
+    local: Any, store: RunStore
+) -> None:
+    first = start(local, store, [rest, amend])
+    first.node.on_event(bar(99))
+    exchange = first.manager.exchange
+    send = exchange.cancel_replace
+    exchange.cancel_replace = lambda old, spec: (send(old, spec), die())  # type: ignore[method-assign]
+    local.inject("not_found", queries=10)  # the new order hides from its first look-ups
+    local.advance(1)
+    with pytest.raises(Crash):
+        first.node.on_event(bar(100))
+    second = start(local, store, [])
+    rows = second.manager.ledger.orders()
+    assert [r.status for r in rows] == [LiveStatus.CANCELED, LiveStatus.UNKNOWN]
+    assert second.restored.adopted == ["s-000001"]  # the new order, not yet found
+    order = second.orders()["s-000001"]
+    assert (order.status, order.limit_price) == (OrderStatus.ACCEPTED, 18850.0)
+    for row in (101, 102, 103, 104, 105):  # row 101 fills it at 18850; a poll finds it
+        local.advance(1)
+        second.node.on_event(bar(row))
+    assert [(f.order_id, f.price) for f in second.strategy.fills] == [("s-000001", 18850.0)]
+    assert order.status is OrderStatus.FILLED
+    assert working(local) == []

@@ -48,6 +48,7 @@ from engine.runtime.live.orders import OrderManager, Update, client_order_id
 __all__ = ["Modifications"]
 
 _OPEN = (LiveStatus.OPEN, LiveStatus.PARTIALLY_FILLED)
+_ENDED = (LiveStatus.CANCELED, LiveStatus.EXPIRED)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class Modifications:
         """Send through ``manager``."""
         self.manager = manager
         self.pending: dict[str, OrderRequested] = {}  # order id -> its new terms, unanswered
-        self.hidden: set[str] = set()  # client ids whose cancel was a replacement's
+        self.told: set[str] = set()  # replaced client ids whose end the kernel heard
 
     def send(self, request: OrderRequested, spec: OrderSpec) -> list[Update]:
         """Replace ``request``'s current exchange order by ``spec`` (see the module).
@@ -106,16 +107,17 @@ class Modifications:
                 old = ledger.get(record.replaces)
                 if old is not None and old.status in _OPEN:
                     return Outcome("modify_rejected", reason=record.reason)
-                if old is not None and old.client_id in self.hidden:
+                if old is not None and old.status in _ENDED and old.client_id not in self.told:
+                    self.told.add(old.client_id)  # its cancel was held back (or restored)
                     return Outcome("canceled", reason=f"canceled: {record.reason}")
                 return Outcome("hide")  # the old order's own update said how it ended
             return Outcome("publish")
         if update.kind == "canceled":
             newer = [o for o in ledger.orders() if o.replaces == record.client_id]
             if any(o.status is not LiveStatus.REJECTED for o in newer):
-                self.hidden.add(record.client_id)
-                return Outcome("hide")
+                return Outcome("hide")  # replaced (or maybe: the new order decides)
             if newer:
+                self.told.add(record.client_id)
                 return Outcome("canceled", reason=f"canceled: {newer[-1].reason}")
         return Outcome("publish")
 

@@ -179,8 +179,13 @@ def restore(
     for record in working:
         if not _owned(strategy_id, record.strategy_id) or record.symbol not in instruments:
             continue
-        if record.client_id in replaced or (record.replaces and record.status not in _PLACED):
+        if record.client_id in replaced:
             continue  # the placed one of a modification's two orders stands for the order
+        if record.replaces and record.status not in _PLACED:
+            old = ledger.get(record.replaces)
+            if old is not None and not old.status.final:
+                continue  # not found yet, the old one works: it stands for the order
+            record = record.but(status=LiveStatus.OPEN)  # the old one ended: this is it
         trailing = trails.get(record.order_id)
         links = [] if trailing else [o.client_id for o in orders.values()
                                      if o.order_id == record.order_id]  # fmt: skip
