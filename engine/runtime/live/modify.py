@@ -25,8 +25,11 @@ earlier exchange orders filled. Its client id is the manager's deterministic id 
 ``"<order id>~<n>"`` (n = 1, 2, ... per modification), and its row (``replaces`` = the old
 client id) is committed before the request, so a crash anywhere ends with one working
 order: on restart (`engine.runtime.live.restore`) both client ids are looked up — the new
-order found is the order, with the new terms; not found (past the manager's ``settle_ms``,
-so it can never arrive) the old one still works, or was canceled with it. A stop moved to a
+order found is the order, with the new terms; not found while the old one works, the old
+one is the order until the new one is found (`OrderModified` then) or can no longer arrive
+(past the manager's ``settle_ms``: never placed, `OrderModifyRejected`); not found while
+the old one ended (canceled by the request), the new one is the order (UNKNOWN until found;
+never placed: `OrderCanceled`). A stop moved to a
 level the last price is already through is sent as its market (or limit) order, as a new
 stop is (the backtest triggers it at the next bar's open).
 
