@@ -559,3 +559,12 @@ def test_a_replacement_not_found_at_restart_whose_old_order_ended_stands_for_the
     assert [(f.order_id, f.price) for f in second.strategy.fills] == [("s-000001", 18850.0)]
     assert order.status is OrderStatus.FILLED
     assert working(local) == []
+
+
+def test_a_gtd_order_already_past_its_expiry_is_not_sent(local: Any, store: RunStore) -> None:
+    node = start(local, store, [gtd(bar(98).ts_event)])  # the backtest never fills it
+    heard = Heard(node)
+    node.node.on_event(bar(99))
+    assert heard.kinds() == ["OrderRejected"]
+    assert "is not after now" in heard.events[0].reason
+    assert exchange_orders(local) == []

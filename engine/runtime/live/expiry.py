@@ -22,6 +22,9 @@ cancel the strategy sends meanwhile is refused: it is gone at the exchange). One
 the exchange has opened the next bar by then, and a limit that bar gaps through fills at
 its open before the cancel arrives — the cancel then meets a fill and the exchange's
 truth wins (the fill is published, not an expiry), where the backtest expires the order.
+An order whose expiry is not after the moment it is sent is not sent (`OrderRejected`
+saying so): the backtest would expire it before any bar could fill it, the exchange could
+fill it at once.
 """
 
 from __future__ import annotations

@@ -183,6 +183,9 @@ class LiveVenue:
         now = self._clock.timestamp_ns()
         perpetual = self._manager.exchange.perpetual(order.symbol)
         refused = unsupported(order, self._last(order.symbol), perpetual)
+        expires = expiry_ns(order, now)
+        if not refused and expires is not None and expires <= now:  # would fill, not expire
+            refused = f"its expiry ({expires} ns) is not after now ({now} ns): nothing to send"
         if refused:
             self._reject(order, refused, now)
             return
@@ -214,7 +217,6 @@ class LiveVenue:
             if quantity < order.quantity:
                 self._modify(order, quantity, now)
         spec = None
-        expires = expiry_ns(order, now)
         if order.order_type is not OrderType.TRAILING_STOP:  # its trailer builds its specs
             spec = self._spec(order, quantity, expires, reduce_only)
         self.expiries.start(order.order_id, expires)
