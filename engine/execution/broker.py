@@ -54,6 +54,7 @@ from datetime import UTC, datetime, timedelta
 
 from engine.bus import EventBus
 from engine.clock import Clock
+from engine.execution.amend import amend_terms
 from engine.execution.fills import AccountView, BrokerSettings, FillMethods
 from engine.execution.matching import (
     WorkingOrder,
@@ -83,8 +84,6 @@ from engine.model import (
 )
 
 __all__ = ["AccountView", "BrokerSettings", "SimulatedBroker"]
-
-_STOP_TYPES = (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP)
 
 
 class SimulatedBroker(FillMethods):
@@ -197,8 +196,7 @@ class SimulatedBroker(FillMethods):
     ) -> None:
         """Change a working order's quantity or prices; answer `OrderModified` or a rejection.
 
-        New prices go on the tick grid passively, as on submission
-        (`Instrument.round_order_price`): a buy limit down, a buy stop up, and so on.
+        The rules of the new terms (and their rounding): `engine.execution.amend.amend_terms`.
         """
         now = self._clock.timestamp_ns()
         working = self._find(order_id)
@@ -209,44 +207,17 @@ class SimulatedBroker(FillMethods):
             return
         order = working.order
         instrument = self._instruments[order.symbol]
-        new_quantity = order.quantity if quantity is None else quantity
-        problem = ""
-        if not (math.isfinite(new_quantity) and new_quantity > working.filled):
-            problem = f"quantity {new_quantity:g} must exceed the filled {working.filled:g}"
-        elif instrument.round_quantity(new_quantity) <= working.filled:
-            # Checked on the lots it would get: 0.4 at lot 1 (or 5.4 with 5 filled) left the
-            # order nothing to fill, and it vanished from the venue unanswered.
-            problem = (
-                f"quantity {new_quantity:g} rounds to {instrument.round_quantity(new_quantity):g}"
-                f" at lot size {instrument.lot_size:g}, which must exceed the filled "
-                f"{working.filled:g}"
-            )
-        for name, value in (("limit_price", limit_price), ("stop_price", stop_price)):
-            if value is not None and not (math.isfinite(value) and value > 0):
-                problem = f"{name} must be a positive number, got {value}"
-        if limit_price is not None and order.limit_price is None:
-            problem = f"a {order.order_type} order has no limit price to modify"
-        if stop_price is not None and order.order_type not in _STOP_TYPES:
-            problem = f"a {order.order_type} order has no stop price to modify"
+        new, problem = amend_terms(order, working.filled, instrument, quantity, limit_price,
+                                   stop_price)  # fmt: skip
         if problem:
             self._bus.publish(
                 OrderModifyRejected(order_id, order.strategy_id, order.symbol, problem, now, now)
             )
             return
-        buy = order.side is OrderSide.BUY
-        working.order = order._replace(
-            quantity=instrument.round_quantity(new_quantity),
-            limit_price=order.limit_price
-            if limit_price is None
-            else instrument.round_order_price(limit_price, buy, stop=False),
-            stop_price=order.stop_price
-            if stop_price is None
-            else instrument.round_order_price(stop_price, buy, stop=True),
-        )
+        working.order = new
         working.leaves = working.order.quantity - (order.quantity - working.leaves)
         if stop_price is not None:
             working.stop = working.order.stop_price
-        new = working.order
         self._bus.publish(
             OrderModified(
                 order_id,

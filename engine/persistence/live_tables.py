@@ -63,6 +63,9 @@ live_orders = Table(
     Column("reason", Text, nullable=False),
     Column("stop_price", Float),
     Column("list_id", String(64)),
+    Column("post_only", Integer),  # version 13: 1 for a post-only limit (LIMIT_MAKER)
+    Column("expire_ns", BigInteger),  # version 13: when the node expires a DAY/GTD order
+    Column("replaces", String(64)),  # version 13: the client id a modification replaces
 )
 # A node-managed trailing stop (`engine.runtime.live.trailing`), one row per account and
 # engine order id: the exchange holds a plain stop order, link ``link`` (0, 1, ...) of the

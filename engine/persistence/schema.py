@@ -43,7 +43,10 @@ measure a live account from the store alone; NULL until a session starts after t
 12 adds ``live_orders.list_id`` (the ``listClientOrderId`` of the exchange-side OCO an order
 is a leg of; NULL for plain orders) and ``live_trails`` (a node-managed trailing stop: its
 offset, best price, current stop and the link of its chain of exchange stop orders,
-`engine.runtime.live.trailing`).
+`engine.runtime.live.trailing`). 13 adds ``live_orders.post_only`` (a post-only limit, sent
+as LIMIT_MAKER), ``live_orders.expire_ns`` (when the node expires a DAY or GTD order: Binance
+spot has neither) and ``live_orders.replaces`` (the client id of the order a modification,
+sent as a cancel-replace, replaces: `engine.runtime.live.modify`); NULL for the rows before.
 Migrations only create tables or add nullable columns. A later release appends a function to
 `MIGRATIONS`; stored runs are kept.
 
@@ -434,6 +437,14 @@ def _v12_live_lists_trails(conn: Connection) -> None:
     live_trails.create(conn, checkfirst=True)
 
 
+def _v13_live_order_terms(conn: Connection) -> None:
+    have = {c["name"] for c in inspect(conn).get_columns("live_orders")}
+    for name, kind in (("post_only", "INTEGER"), ("expire_ns", "BIGINT"),
+                       ("replaces", "VARCHAR(64)")):  # fmt: skip
+        if name not in have:
+            conn.execute(text(f"ALTER TABLE live_orders ADD COLUMN {name} {kind}"))
+
+
 #: ``MIGRATIONS[k]`` upgrades a store from version ``k + 1`` to ``k + 2``.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v2_status_writer_params,
@@ -447,6 +458,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v10_live_stop_price,
     _v11_live_bars_config,
     _v12_live_lists_trails,
+    _v13_live_order_terms,
 )
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 

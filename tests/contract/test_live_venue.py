@@ -166,15 +166,15 @@ def test_unsupported_orders_and_modifications_are_refused(local: Any, tmp_path: 
     trailing = request(1, OrderSide.BUY, 0.01, order_type=OrderType.TRAILING_STOP,
                        trailing_offset=50.0)  # fmt: skip
     rig.venue.submit(trailing)
-    day = request(2, OrderSide.BUY, 0.01, time_in_force=TimeInForce.DAY)
-    rig.venue.submit(day)
+    on_close = request(2, OrderSide.BUY, 0.01, order_type=OrderType.MARKET_ON_CLOSE)
+    rig.venue.submit(on_close)
     rig.venue.submit(request(3, OrderSide.BUY, 0.01, reduce_only=True))
     assert [type(e) for e in rig.events] == [OrderRejected] * 3
     assert "reduce-only buy has nothing to reduce" in rig.events[2].reason
     # no last price seen yet: nothing to trail from (with one, `test_live_trailing`)
     assert rig.events[0].reason == "a trailing stop needs a last price to start from"
-    assert "not day" in rig.events[1].reason
-    rig.venue.modify("s-000001", 0.02, None, None)
+    assert "not market_on_close" in rig.events[1].reason
+    rig.venue.modify("s-000001", 0.02, None, None)  # rejected: not working
     assert isinstance(rig.events[-1], OrderModifyRejected)
     with pytest.raises(ConfigError, match='target_sizing = "decision"'):
         rig.venue.size_at_fill("s-000001", 0.5)
@@ -208,7 +208,7 @@ class CannedManager:
 def test_a_fee_in_the_base_asset_reduces_the_position(local: Any, tmp_path: Path) -> None:
     rig = Rig(local, tmp_path)
     fill = LiveFill("7", "c", "1", "BTC/USDT", "buy", 0.01, 20000.0, 0.00001, "BTC", "taker", 1)
-    order = type("O", (), {"order_id": "s-000001", "reason": ""})()
+    order = type("O", (), {"order_id": "s-000001", "reason": "", "replaces": None})()
     manager = CannedManager([Update("accepted", order), Update("filled", order, fill)])  # type: ignore[arg-type]
     venue = LiveVenue(rig.bus, SimClock(5), manager, {"BTC/USDT": BTC})  # type: ignore[arg-type]
     venue.submit(request(1, OrderSide.BUY, 0.01))
@@ -235,7 +235,7 @@ class WalletManager(CannedManager):
 def test_a_fee_in_the_base_asset_reduces_the_position_on_a_sell(local: Any, tmp_path: Path) -> None:
     rig = Rig(local, tmp_path)
     fill = LiveFill("8", "c", "1", "BTC/USDT", "sell", 0.01, 20000.0, 0.00001, "BTC", "taker", 1)
-    order = type("O", (), {"order_id": "s-000002", "reason": ""})()
+    order = type("O", (), {"order_id": "s-000002", "reason": "", "replaces": None})()
     manager = WalletManager([Update("accepted", order), Update("filled", order, fill)], 0.02)
     venue = LiveVenue(rig.bus, SimClock(5), manager, {"BTC/USDT": BTC})  # type: ignore[arg-type]
     venue.submit(request(2, OrderSide.SELL, 0.01))

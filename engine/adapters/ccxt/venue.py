@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from engine.adapters.ccxt.contract import Action, Verdict, classify
 from engine.adapters.ccxt.errors import RetryPolicy, check_exchange_id, retry_after_s
 from engine.adapters.ccxt.keys import Credentials
+from engine.adapters.ccxt.replace import guarded, oco_params, order_params, replace_params
 from engine.errors import ExchangeInputError, did_you_mean
 from engine.model import Instrument
 
@@ -115,11 +116,14 @@ def open_trading_exchange(
 
 @dataclass(frozen=True)
 class OrderSpec:
-    """An order as sent: ``side`` buy/sell, ``order_type`` market/limit, ``tif`` GTC/IOC/FOK.
+    """An order as sent: ``side`` buy/sell, ``order_type`` market/limit, ``tif`` GTC/IOC/FOK
+    (or DAY/GTD: sent as GTC, the node cancels it at ``expire_ns``).
 
     ``stop_price`` makes it a stop: a market becomes a stop-market, a limit a stop-limit,
     sent as Binance's STOP_LOSS / STOP_LOSS_LIMIT (see `CcxtExchange.create`).
     ``reduce_only`` (perpetuals) sends ``reduceOnly``: the order may only shrink the position.
+    ``post_only`` sends a limit as Binance's LIMIT_MAKER (refused if it would take).
+    ``expire_ns``: when a DAY or GTD order expires (ns UTC; the node's, not the exchange's).
     """
 
     client_id: str
@@ -131,6 +135,8 @@ class OrderSpec:
     tif: str = "GTC"
     stop_price: float | None = None
     reduce_only: bool = False
+    post_only: bool = False
+    expire_ns: int | None = None
 
 
 @dataclass(frozen=True)
@@ -482,14 +488,13 @@ class CcxtExchange:
         the market is (TAKE_PROFIT triggers the other way round: the engine has no such
         order). A stop the market is already through is refused by Binance (-2010 "Stop
         price would trigger immediately.").
+
+        A post-only limit goes as ccxt's ``postOnly``, which binance's ``create_order``
+        sends (spot) as type LIMIT_MAKER, without a time in force; Binance refuses it if
+        it would take at once (-2010 "Order would immediately match and take."). DAY and
+        GTD go as GTC (Binance spot has neither; the node expires them).
         """
-        params: dict[str, Any] = {"clientOrderId": spec.client_id}
-        if spec.order_type == "limit":
-            params["timeInForce"] = spec.tif
-        if spec.stop_price is not None:
-            params["stopLossPrice"] = spec.stop_price
-        if spec.reduce_only:
-            params["reduceOnly"] = True
+        params = order_params(spec)
         market = self.market_symbol(spec.symbol)
 
         def send() -> Any:
@@ -510,32 +515,9 @@ class CcxtExchange:
         STOP_LOSS_LIMIT with a price; for a buy the other way round. Raises
         `OrderCallFailed` as `create` does.
         """
-        stop, target = spec.stop, spec.target
         exchange = self.exchange
-        market = exchange.market(stop.symbol)
-        stop_leg = {
-            "Type": "STOP_LOSS_LIMIT" if stop.price is not None else "STOP_LOSS",
-            "StopPrice": exchange.price_to_precision(stop.symbol, stop.stop_price),
-            "ClientOrderId": stop.client_id,
-        }
-        if stop.price is not None:
-            stop_leg["Price"] = exchange.price_to_precision(stop.symbol, stop.price)
-            stop_leg["TimeInForce"] = "GTC"
-        target_leg = {
-            "Type": "LIMIT_MAKER",
-            "Price": exchange.price_to_precision(target.symbol, target.price),
-            "ClientOrderId": target.client_id,
-        }
-        above, below = (target_leg, stop_leg) if stop.side == "sell" else (stop_leg, target_leg)
-        params: dict[str, Any] = {
-            "symbol": market["id"],
-            "side": stop.side.upper(),
-            "quantity": exchange.amount_to_precision(stop.symbol, stop.quantity),
-            "listClientOrderId": spec.list_id,
-            "newOrderRespType": "FULL",
-            **{f"above{key}": value for key, value in above.items()},
-            **{f"below{key}": value for key, value in below.items()},
-        }
+        market = exchange.market(spec.stop.symbol)
+        params = oco_params(exchange, market, spec)
 
         def send() -> Any:
             return exchange.private_post_orderlist_oco(params)
@@ -559,6 +541,24 @@ class CcxtExchange:
         """Return an order list answer's ``orderReports`` as unified, parsed orders."""
         reports = answer.get("orderReports") or []
         return [parse_order(self.exchange.parse_order(r, market)) for r in reports]
+
+    def cancel_replace(self, old_client_id: str, spec: OrderSpec) -> ExchangeOrder:
+        """Cancel ``old_client_id`` and place ``spec`` in one request; return the new order.
+
+        Binance's cancel-replace through ccxt's ``edit_order`` (`engine.adapters.ccxt.replace`).
+        Raises `ReplaceFailed` if Binance refused one half, `OrderCallFailed` as `create`.
+        """
+        market = self.market_symbol(spec.symbol)
+        params = replace_params(old_client_id, spec)
+
+        def send() -> Any:
+            return guarded(
+                lambda: self.exchange.edit_order(
+                    None, market, spec.order_type, spec.side, spec.quantity, spec.price, params
+                )
+            )
+
+        return self._order(self._run(f"replacing order {old_client_id}", send, resend_safe=False))
 
     def fetch(self, client_id: str, symbol: str) -> ExchangeOrder:
         """Return the order with ``client_id`` (one try; `OrderCallFailed` if not found)."""

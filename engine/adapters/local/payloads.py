@@ -45,8 +45,12 @@ def json_response(
 
 
 def error_response(error: BinanceError) -> web.Response:
-    """Answer a Binance error: its HTTP status, body ``{"code": ..., "msg": ...}``."""
-    return json_response({"code": error.code, "msg": error.msg}, status=error.status)
+    """Answer a Binance error: its HTTP status, body ``{"code": ..., "msg": ...}`` (with
+    ``"data"`` when the error has it)."""
+    body: dict[str, Any] = {"code": error.code, "msg": error.msg}
+    if error.data is not None:
+        body["data"] = error.data
+    return json_response(body, status=error.status)
 
 
 def interval(market: Market) -> str:
@@ -70,13 +74,13 @@ def exchange_info(instruments: dict[str, Instrument], server_ms: int) -> dict[st
                 "quoteAssetPrecision": 8,
                 "baseCommissionPrecision": 8,
                 "quoteCommissionPrecision": 8,
-                "orderTypes": ["LIMIT", "MARKET", *STOP_TYPES],
+                "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", *STOP_TYPES],
                 "icebergAllowed": False,
                 "ocoAllowed": False,
                 "otoAllowed": False,
                 "quoteOrderQtyMarketAllowed": False,
                 "allowTrailingStop": False,
-                "cancelReplaceAllowed": False,
+                "cancelReplaceAllowed": True,
                 "isSpotTradingAllowed": True,
                 "isMarginTradingAllowed": False,
                 "filters": [

@@ -7,19 +7,22 @@ HTTP status, Binance's error code and message the server answers with).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 __all__ = ["BinanceError", "off_grid", "stop_price_of", "triggers"]
 
 
 class BinanceError(Exception):
-    """A Binance error answer: HTTP ``status`` with body ``{"code": code, "msg": msg}``."""
+    """A Binance error answer: HTTP ``status`` with body ``{"code": code, "msg": msg}``
+    (and ``"data"`` when given: a cancel-replace's halves)."""
 
-    def __init__(self, status: int, code: int, msg: str) -> None:
-        """Keep the HTTP status, Binance error code and message."""
+    def __init__(self, status: int, code: int, msg: str, data: Any = None) -> None:
+        """Keep the HTTP status, Binance error code, message and optional ``data``."""
         super().__init__(msg)
         self.status = status
         self.code = code
         self.msg = msg
+        self.data = data
 
 
 def off_grid(value: float, step: float) -> bool:

@@ -4,7 +4,8 @@ REST (Binance spot, ``/api/v3``): ``ping``, ``time`` (the replay clock), ``excha
 ``klines``, ``ticker/24hr``, ``ticker/price``, ``ticker/bookTicker``, ``depth``, ``aggTrades``,
 ``trades``; signed: ``account``, ``order`` (POST/GET/DELETE), ``openOrders`` (GET/DELETE),
 ``allOrders``, ``myTrades``, order lists (``orderList/oco`` POST, ``orderList`` GET/DELETE,
-``openOrderList``: `engine.adapters.local.lists`); API key only: ``userDataStream``
+``openOrderList``: `engine.adapters.local.lists`), ``order/cancelReplace`` POST
+(`engine.adapters.local.replace`); API key only: ``userDataStream``
 (POST/PUT/DELETE). The same routes answer under ``/api/v1``. An exchange of perpetuals
 (`FuturesVenue`) also serves Binance's USDⓈ-M futures API under ``/fapi``
 (`engine.adapters.local.fapi`). Admin: ``/_admin/...`` (`engine.adapters.local.admin`).
@@ -36,7 +37,7 @@ from typing import Any
 
 from aiohttp import web
 
-from engine.adapters.local import lists, payloads
+from engine.adapters.local import lists, payloads, replace
 from engine.adapters.local.admin import AdminRoutes
 from engine.adapters.local.fapi import FapiRoutes
 from engine.adapters.local.faults import Faults
@@ -48,7 +49,8 @@ from engine.adapters.local.venue import BinanceError, Venue
 __all__ = ["ExchangeApp"]
 
 _DELAY = web.RequestKey("delay_s", float)  # an injected timeout's delay, set per request
-_SIGNED = ("account", "order", "openOrders", "allOrders", "myTrades", *lists.ENDPOINTS)
+_SIGNED = ("account", "order", "openOrders", "allOrders", "myTrades", *lists.ENDPOINTS,
+           replace.ENDPOINT)  # fmt: skip
 
 
 _json = payloads.json_response
@@ -97,6 +99,7 @@ class ExchangeApp(AdminRoutes):
             add("GET", f"{prefix}/aggTrades", self.agg_trades)
             add("GET", f"{prefix}/trades", self.agg_trades)
             add("POST", f"{prefix}/{{endpoint:orderList/oco}}", self.signed)
+            add("POST", f"{prefix}/{{endpoint:order/cancelReplace}}", self.signed)
             for method in ("GET", "POST", "DELETE"):
                 add(method, f"{prefix}/{{endpoint}}", self.signed)
             for method in ("POST", "PUT", "DELETE"):
@@ -356,6 +359,8 @@ class ExchangeApp(AdminRoutes):
         symbol = params.get("symbol", "")
         if endpoint in lists.ENDPOINTS:
             return lists.private(venue, method, endpoint, params)
+        if endpoint == replace.ENDPOINT:
+            return replace.cancel_replace(venue, params)
         if endpoint == "account":
             return {
                 "makerCommission": 10,

@@ -207,7 +207,7 @@ class Venue:
         order, need_asset, need = self.validate(params)
         self.place(order, need_asset, need)
         if not order.waiting:
-            self._match_now(order)
+            self.match_now(order)
         return order
 
     def validate(
@@ -420,7 +420,7 @@ class Venue:
         base, quote = split_symbol(self.instruments[order.symbol])
         return quote if order.side == "BUY" else base
 
-    def _match_now(self, order: Order) -> None:
+    def match_now(self, order: Order) -> None:
         market = self.replay.markets[order.symbol]
         now = self.replay.now_ms
         if market.in_progress(now) is None:

@@ -16,7 +16,9 @@ state and timers in one transaction (`engine.runtime.live.checkpoint`).
 (`begin_session`, `config_toml`): what ``kestrel runs list`` measures the account with.
 ``live_orders.list_id`` (version 12) names the exchange-side OCO an order is a leg of and
 ``live_trails`` (version 12) holds the node-managed trailing stops (`StoredTrail`,
-`engine.runtime.live.trailing`).
+`engine.runtime.live.trailing`). ``live_orders.post_only``, ``expire_ns`` and ``replaces``
+(version 13): a LIMIT_MAKER, a DAY/GTD order's expiry (`engine.runtime.live.expiry`), the
+client id a modification's new order replaces (`engine.runtime.live.modify`).
 
 Nothing secret is written here: the rows hold ids, symbols, quantities and prices, and
 the strategy's own state (what its ``on_save`` returns; the strategy never sees the keys).
@@ -120,6 +122,9 @@ class LiveOrder:
     reason: str = ""
     stop_price: float | None = None  # a stop's trigger price (None: not a stop)
     list_id: str | None = None  # the exchange-side OCO's listClientOrderId (None: no list)
+    post_only: bool = False  # a post-only limit, sent as LIMIT_MAKER
+    expire_ns: int | None = None  # when the node expires it (DAY/GTD; ns UTC)
+    replaces: str | None = None  # a modification's new order: the client id it replaces
 
     def but(self, **changes: Any) -> LiveOrder:
         """Return a copy with ``changes``."""
@@ -240,6 +245,7 @@ def encode_state(strategy_id: str, state: dict[str, Any]) -> str:
 def _order(row: dict[str, Any]) -> LiveOrder:
     row = {k: v for k, v in row.items() if k != "account"}
     row["status"] = LiveStatus(row["status"])
+    row["post_only"] = bool(row.get("post_only"))
     return LiveOrder(**row)
 
 

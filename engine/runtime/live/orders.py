@@ -39,6 +39,13 @@ The rules (issue 15; the error contract is `engine.adapters.ccxt.contract`):
 * A trailing stop's later links are sent under a client id its trailer named in the store
   beforehand (``submit(client_id=...)``, `engine.runtime.live.trailing`), so a restart
   that finishes a move reads the link back instead of sending it twice.
+* A modification (`replace`) is Binance's cancel-replace of the order's current exchange
+  order (its "link") by a new one, under a client id the venue derives from
+  ``"<order id>~<n>"`` (`engine.runtime.live.modify`); the new row (``replaces`` = the old
+  client id) is committed before the request. Refused with the old order canceled, or not
+  canceled, it is rejected with why; an ambiguous answer leaves the new row UNKNOWN and
+  both client ids are looked up (`settle_replace`): the new one found is the order, not
+  found (past ``settle_ms``) it was never placed. A cancel reaches the current link.
 * An IP ban, a second clock error or bad keys stop the manager: it records why
   (``halted``) and raises the contract's engine error; nothing is sent after that.
 """
@@ -52,6 +59,7 @@ from dataclasses import dataclass, replace
 
 from engine.adapters.ccxt.contract import Action
 from engine.adapters.ccxt.errors import RetryPolicy
+from engine.adapters.ccxt.replace import ReplaceFailed
 from engine.adapters.ccxt.venue import (
     CcxtExchange,
     ExchangeOrder,
@@ -184,11 +192,70 @@ class OrderManager:
 
     def cancel(self, order_id: str) -> list[Update]:
         """Cancel engine order ``order_id``; return what happened (the exchange's truth)."""
+        record = self.current(order_id)
+        return [] if record is None else self.cancel_record(record)
+
+    def current(self, order_id: str) -> LiveOrder | None:
+        """Return engine order ``order_id``'s current exchange order: the first one, or the
+        newest modification of it that was not rejected (`replace`)."""
         client_id = self.adopted.get(order_id) or client_order_id(
             self.ledger.account, order_id, self.session
         )
         record = self.ledger.get(client_id)
-        return [] if record is None else self.cancel_record(record)
+        if record is None:
+            return None
+        chain = [o for o in self.ledger.orders() if o.order_id == order_id and o.replaces]
+        newer = {o.replaces: o for o in chain if o.status is not LiveStatus.REJECTED}
+        while record.client_id in newer:
+            record = newer[record.client_id]
+        return record
+
+    def replace(self, old: LiveOrder, spec: OrderSpec, client_id: str) -> list[Update]:
+        """Replace the open order ``old`` by ``spec`` under ``client_id`` (cancel-replace).
+
+        The new row (``replaces`` = ``old``'s client id) is committed before the request.
+        Returns the old order's updates (fills, canceled) then the new one's (accepted,
+        fills; rejected with why). A row already recorded under ``client_id`` is settled
+        (`settle_replace`), never sent again.
+
+        Raises:
+            ExchangeError: The contract says stop (ban, keys, clock) — see ``halted``.
+        """
+        known = self.ledger.get(client_id)
+        if known is not None:
+            return self.settle_replace(known)
+        self._check_halted()
+        old = self.ledger.get(old.client_id) or old
+        record = self._record(client_id, old.order_id, old.strategy_id, spec)
+        record = record.but(replaces=old.client_id)
+        self.ledger.insert_many([record])  # committed before the request leaves
+        try:
+            answer = self.exchange.cancel_replace(old.client_id, replace(spec, client_id=client_id))
+        except ReplaceFailed as failed:
+            half = "the new order" if failed.canceled else "the cancel of the old one"
+            reason = f"modification refused ({half}): {failed.reason}"
+            rejected = record.but(status=LiveStatus.REJECTED, reason=reason)
+            self.ledger.save(rejected)
+            return [*self._look_up(old), Update("rejected", rejected)]
+        except OrderCallFailed as failed:
+            if failed.verdict.action is Action.REJECT:  # refused before either half
+                rejected = record.but(status=LiveStatus.REJECTED, reason=failed.verdict.detail)
+                self.ledger.save(rejected)
+                return [Update("rejected", rejected)]
+            if failed.verdict.action in (Action.HALT, Action.STOP, Action.RESYNC):
+                self.ledger.save(record.but(status=LiveStatus.UNKNOWN))
+                self._stop(failed)
+            unknown = record.but(status=LiveStatus.UNKNOWN, reason=failed.verdict.detail)
+            self.ledger.save(unknown)
+            return self.settle_replace(unknown)
+        return [*self._look_up(old), *self._adopt(record, answer)]
+
+    def settle_replace(self, record: LiveOrder) -> list[Update]:
+        """Bring a modification's new order ``record`` and the order it replaces to the
+        exchange's truth: both looked up by client id (see `replace`)."""
+        old = self.ledger.get(record.replaces or "")
+        updates = self._look_up(old) if old is not None and not old.status.final else []
+        return [*updates, *self.refresh(self.ledger.get(record.client_id) or record)]
 
     def cancel_record(self, record: LiveOrder) -> list[Update]:
         """Cancel the recorded order ``record`` (of any session); return what happened.
@@ -280,6 +347,8 @@ class OrderManager:
             limit_price=spec.price,
             stop_price=spec.stop_price,
             time_in_force=spec.tif,
+            post_only=spec.post_only,
+            expire_ns=spec.expire_ns,
             status=LiveStatus.SENDING,
             ts_created=now,
             ts_last=now,

@@ -19,7 +19,9 @@ In order:
    (fees included), positions from the fills. A fee in the base asset moves the position
    as `kernel_fill` says, as it did when the fill was live.
 3. The strategy's **working orders** (open, partially filled, UNKNOWN or never answered)
-   are adopted: booked in the execution engine at their state (so ``ctx.open_orders``
+   are adopted (of a modification's two exchange orders, the one placed; a modification
+   a crash interrupted is settled first, both client ids looked up: `OrderManager.
+   settle_replace`): booked in the execution engine at their state (so ``ctx.open_orders``
    lists them and a later fill moves them on), given to the venue (polled, their fills
    published) and to the manager (a cancel reaches them though their client id is of an
    earlier session).
@@ -69,7 +71,11 @@ from engine.runtime.node import TradingNode
 __all__ = ["Restored", "absorb", "check_agrees", "restore"]
 
 _NS_PER_MS = 1_000_000
-_TIF = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
+_TIF = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK,
+        "DAY": TimeInForce.DAY, "GTD": TimeInForce.GTD}  # fmt: skip
+# a modification's new order in these states was placed: it stands for the order it replaced
+_PLACED = (LiveStatus.OPEN, LiveStatus.PARTIALLY_FILLED, LiveStatus.FILLED, LiveStatus.CANCELED,
+           LiveStatus.EXPIRED)  # fmt: skip
 _STATUS = {
     LiveStatus.OPEN: OrderStatus.ACCEPTED,
     LiveStatus.PARTIALLY_FILLED: OrderStatus.PARTIALLY_FILLED,
@@ -139,6 +145,10 @@ def restore(
             result.canceled.append(record.client_id)
         else:  # it filled meanwhile, or its outcome is still unknown: reconciliation's
             ledger.save(ended.but(reason=f"a cancel on restart found it {ended.status}: {why}"))
+    # a modification a crash interrupted: both client ids looked up, one order works
+    for record in manager.working():
+        if record.replaces and record.status in (LiveStatus.SENDING, LiveStatus.UNKNOWN):
+            result.updates += manager.settle_replace(record)
     # 2. the portfolio from the node's own fills
     orders = {o.client_id: o for o in ledger.orders(origin="node")}
     by_order: dict[str, list[LiveFill]] = {}
@@ -165,17 +175,28 @@ def restore(
     for record in working:
         if record.order_id in trails and record.client_id == trails[record.order_id].client_id:
             current[record.order_id] = record.client_id  # the newest link, when it is there
+    replaced = {r.replaces for r in ledger.orders() if r.replaces and r.status in _PLACED}
     for record in working:
         if not _owned(strategy_id, record.strategy_id) or record.symbol not in instruments:
             continue
-        fills = by_order.get(record.client_id, [])
+        if record.client_id in replaced:
+            continue  # the placed one of a modification's two orders stands for the order
+        if record.replaces and record.status not in _PLACED:
+            old = ledger.get(record.replaces)
+            if old is not None and not old.status.final:
+                continue  # not found yet, the old one works: it stands for the order
+            record = record.but(status=LiveStatus.OPEN)  # the old one ended: this is it
         trailing = trails.get(record.order_id)
+        links = [] if trailing else [o.client_id for o in orders.values()
+                                     if o.order_id == record.order_id]  # fmt: skip
+        earlier = [f for c in links if c != record.client_id for f in by_order.get(c, [])]
+        fills = earlier + by_order.get(record.client_id, [])
         if trailing is not None:
             if current[record.order_id] != record.client_id:
                 continue  # one link stands for the chain
             if trailing.link > 0:  # accepted by the kernel long ago, whatever this link's
                 record = record.but(status=LiveStatus.OPEN)
-        _adopt(node, venue, record, fills, instruments, trailing)
+        _adopt(node, venue, record, fills, instruments, trailing, len(earlier))
         if trailing is not None:
             chain = [o for o in ledger.orders() if o.order_id == record.order_id]
             request = venue.adopted_request(record.order_id)
@@ -206,14 +227,17 @@ def _adopt(
     fills: list[LiveFill],
     instruments: Mapping[str, Instrument],
     trail: StoredTrail | None = None,
+    earlier: int = 0,
 ) -> None:
     """Book ``record`` (with its recorded ``fills``) in the kernel and the venue; a link of
-    ``trail``'s chain as its trailing stop."""
+    ``trail``'s chain as its trailing stop. The first ``earlier`` fills are of the exchange
+    orders a modification replaced (`engine.runtime.live.modify`): ``record`` is for what
+    was left after them."""
     instrument = instruments[record.symbol]
     quantity, filled, fees, notional = record.quantity, 0.0, 0.0, 0.0
-    for fill in fills:
+    for number, fill in enumerate(fills):
         net, fee, held = kernel_fill(fill, instrument)
-        quantity -= held
+        quantity += net if number < earlier else -held
         filled += net
         fees += fee
         notional += net * fill.price
@@ -223,7 +247,8 @@ def _adopt(
     ts = record.ts_created * _NS_PER_MS
     request = OrderRequested(record.order_id, record.strategy_id, record.symbol, side, quantity,
                              order_type, record.limit_price, record.stop_price, tif, ts,
-                             ts)  # fmt: skip
+                             ts, expire_time_ns=record.expire_ns,
+                             post_only=record.post_only)  # fmt: skip
     if trail is not None:
         order_type = OrderType.TRAILING_STOP
         request = request._replace(

@@ -4,6 +4,22 @@ In: an `OrderRequested`, the last price the node saw of its symbol and whether t
 is a perpetual. Out: "" if `engine.runtime.live.venue.LiveVenue` sends it, else the reason
 it is rejected with (the strategy hears `OrderRejected` with it). The venue's module
 docstring and the README's "Live trading" say why each kind is or is not sent.
+
+Sent: market, limit, stop, stop-limit and trailing stop orders; market-on-open as a
+market order (sent after a bar closed, it fills at the next bar's open, where the
+backtest fills it); post-only limits (GTC, DAY, GTD) as Binance's LIMIT_MAKER (one the
+last price is already through is rejected here, as the backtest's broker rejects it; the
+exchange refuses one only its newer price is through, -2010, with the same outcome); GTC,
+IOC and FOK as themselves; DAY and GTD as GTC that the node cancels at their expiry
+(`engine.runtime.live.expiry`: Binance spot has no GTD). ``post_only`` on another kind is
+ignored, as the backtest's broker ignores it.
+
+Not sent: market-on-close. The backtest fills it at the close of the first bar after it
+was decided; the node acts when a bar has closed, so a market order it sends then fills at
+the next bar's open — one bar later, at another price. A faithful one needs an order placed
+just before a bar closes, which a bar-driven node cannot time. Nor post-only orders on
+perpetuals (Binance USDⓈ-M takes them as time in force GTX, which the local exchange's
+futures API does not implement yet: untested).
 """
 
 from __future__ import annotations
@@ -12,26 +28,28 @@ import math
 
 from engine.model import OrderRequested, OrderSide, OrderType, TimeInForce
 
-__all__ = ["SENT", "SENT_TIF", "unsupported"]
+__all__ = ["SENT", "SENT_TIF", "takes", "unsupported"]
 
-#: time in force -> Binance's name, for the ones sent
-SENT_TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK"}
+#: time in force -> Binance's name, for the ones sent (DAY and GTD: GTC the node expires)
+SENT_TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK",
+            TimeInForce.DAY: "DAY", TimeInForce.GTD: "GTD"}  # fmt: skip
 #: order types sent (a trailing stop as node-managed exchange stops: `.trailing`)
 SENT = (OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT,
-        OrderType.TRAILING_STOP)  # fmt: skip
+        OrderType.TRAILING_STOP, OrderType.MARKET_ON_OPEN)  # fmt: skip
 
 
 def unsupported(order: OrderRequested, last: float, perpetual: bool = False) -> str:
     """Return why ``order`` cannot be sent live as it would run in a backtest ("" if it can).
 
-    ``last``: the last price the node saw (a trailing stop without a stop starts there).
+    ``last``: the last price the node saw (a trailing stop without a stop starts there; a
+    post-only limit it is through would take).
     ``perpetual``: the symbol is a USDⓈ-M perpetual (no exchange-side stops there yet).
     """
     kind = order.order_type
     if kind not in SENT:
         return (
-            "live trading sends market, limit, stop, stop-limit and trailing stop orders "
-            f"only, not {kind}"
+            "live trading sends market, market-on-open, limit, stop, stop-limit and trailing "
+            f"stop orders only, not {kind} (see engine.runtime.live.sendable)"
         )
     if kind in (OrderType.STOP, OrderType.STOP_LIMIT) and order.stop_price is None:
         return f"a {kind} order needs a stop price"
@@ -41,9 +59,17 @@ def unsupported(order: OrderRequested, last: float, perpetual: bool = False) -> 
         if order.stop_price is None and not math.isfinite(last):
             return "a trailing stop needs a last price to start from"
     if order.time_in_force not in SENT_TIF:
-        return f"live trading sends GTC, IOC and FOK orders only, not {order.time_in_force}"
-    if order.post_only:
-        return "live trading does not send post-only orders yet"
+        return f"live trading does not send {order.time_in_force} orders"
+    if order.time_in_force is TimeInForce.GTD and order.expire_time_ns is None:
+        return "a GTD order needs an expire_time_ns"
+    if order.post_only and kind is OrderType.LIMIT:  # other kinds ignore it, as backtests do
+        if perpetual:
+            return "post-only orders on perpetuals are not sent yet (Binance USDⓈ-M GTX)"
+        if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+            return f"a post-only order rests: it cannot be {order.time_in_force}"
+        taking = takes(order, last)
+        if taking:
+            return taking
     if perpetual and (
         kind in (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP) or order.oco_group
     ):
@@ -53,4 +79,14 @@ def unsupported(order: OrderRequested, last: float, perpetual: bool = False) -> 
         )
     if order.reduce_only and order.side is OrderSide.BUY and not perpetual:
         return "a reduce-only buy has nothing to reduce on a spot account (no shorts)"
+    return ""
+
+
+def takes(order: OrderRequested, last: float) -> str:
+    """Return why post-only limit ``order`` would take at ``last`` ("" if it rests)."""
+    limit = order.limit_price
+    if not order.post_only or limit is None or not math.isfinite(last):
+        return ""
+    if limit >= last if order.side is OrderSide.BUY else limit <= last:
+        return f"post-only limit {limit:g} would take liquidity at the last price {last:g}"
     return ""

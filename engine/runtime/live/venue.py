@@ -1,19 +1,26 @@
 """LiveVenue: the `Venue` protocol over the order manager — real orders, the kernel unchanged.
 
-In: approved orders and cancels from the `ExecutionEngine` (``submit``, ``cancel``), market
+In: approved orders, cancels and modifications from the `ExecutionEngine`, market
 data from the driver (``process_bar`` and the ticks: a poll of the working orders before
 strategies see the data), and updates that arrive between market data (``report``: the
 user-data stream's reports and reconciliations, `engine.runtime.live.stream`). Out: the
 order events the simulated broker would publish (`OrderAccepted`, `OrderFilled`,
-`OrderCanceled`, `OrderRejected`, `OrderExpired`, `OrderModified`), built from the order
-manager's `Update`s (`engine.runtime.live.orders`).
+`OrderCanceled`, `OrderRejected`, `OrderExpired`, `OrderModified`, `OrderModifyRejected`),
+built from the order manager's `Update`s (`engine.runtime.live.orders`).
 
 What differs from the simulated broker, on purpose:
 
-* Market, limit, stop-market, stop-limit and trailing stop orders (GTC, IOC, FOK; not
-  post-only) are sent; a reduce-only sell is a plain sell (it is cut to the wallet anyway,
-  see below) and a reduce-only buy is refused (a spot account holds no shorts); any other
-  order is rejected with a reason: market-on-open/close and DAY/GTD expiries.
+* Market, market-on-open (a market order: sent after a bar closed, it fills at the next
+  open, as the backtest's), limit, stop-market, stop-limit and trailing stop orders are
+  sent (`engine.runtime.live.sendable` says what is not, and why: market-on-close); a
+  reduce-only sell is a plain sell (it is cut to the wallet anyway, see below) and a
+  reduce-only buy is refused (a spot account holds no shorts).
+* A post-only limit goes as Binance's LIMIT_MAKER; one the last price is through is
+  rejected here (the backtest's rule and words), one only the exchange's price is through
+  is refused there (-2010): `OrderRejected` either way; its fills are maker fills.
+* DAY and GTD orders go as GTC: the node cancels them at their expiry (the backtest's, kept
+  in the store) and the kernel hears `OrderExpired` with the next bar, as in a backtest
+  (`engine.runtime.live.expiry`; a fill racing the cancel is the exchange's truth).
 * Trailing stops are node-managed (`engine.runtime.live.trailing`): a plain STOP_LOSS the
   node moves after each bar (cancel, then a new one) by the backtest's rule, not Binance's
   ``trailingDelta`` (which trails in basis points from its activation, not from the best
@@ -72,7 +79,12 @@ What differs from the simulated broker, on purpose:
   nothing to reduce is rejected; a larger order without the flag closes and reverses, as
   in a backtest. Stop orders on perpetuals are rejected (Binance sends USDⓈ-M conditional
   orders through its algo order API, not supported yet).
-* Modifications are refused (`OrderModifyRejected`): cancel and place anew.
+* A modification is Binance's cancel-replace (`engine.runtime.live.modify`): checked by
+  the backtest's rules first, then sent as a new exchange order for what is left under a
+  client id written to the store first; `OrderModified` when the exchange took it, else
+  `OrderModifyRejected` (or `OrderCanceled` if the exchange canceled the old one and
+  refused the new). A trailing stop (the node moves it) and a leg of an exchange OCO are
+  not modified: rejected with a reason.
 * ``execution.target_sizing = "fill"`` cannot be honoured (an exchange order's quantity
   is fixed when it is sent): `size_at_fill` raises `ConfigError`.
 * Orders of an earlier run of the node are published only once `restore` took them over
@@ -91,7 +103,7 @@ from engine.adapters.ccxt.venue import OrderSpec
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.errors import ConfigError
-from engine.execution.caps import affordable_quantity
+from engine.execution.amend import amend_terms
 from engine.execution.models import FeeModel, PercentFeeModel
 from engine.model import (
     Bar,
@@ -109,16 +121,19 @@ from engine.model import (
     QuoteTick,
     TradeTick,
 )
+from engine.runtime.live.expiry import Expiries, expiry_ns
 from engine.runtime.live.groups import Leg, OcoGroups, OcoReady, pair
-from engine.runtime.live.ledger import LiveFill
+from engine.runtime.live.modify import Modifications
 from engine.runtime.live.orders import OrderManager, Update
-from engine.runtime.live.sendable import SENT_TIF, unsupported
+from engine.runtime.live.sendable import SENT_TIF, takes, unsupported
 from engine.runtime.live.trailing import Trailer
+from engine.runtime.live.wallet import Wallet, kernel_fill
 from engine.runtime.modes import RunMode, VenueParts
 
 __all__ = ["LiveVenue", "kernel_fill", "live_mode"]
 
 _LIMITS = (OrderType.LIMIT, OrderType.STOP_LIMIT)
+_STOPS = (OrderType.STOP, OrderType.STOP_LIMIT)
 
 
 class LiveVenue:
@@ -157,6 +172,9 @@ class LiveVenue:
         self.trailer = Trailer(manager, instruments, self._last)
         self._deferred: list[Update] = []  # a trailing move's fills, for the next poll
         self._groups = OcoGroups()
+        self.expiries = Expiries()  # DAY/GTD orders (`engine.runtime.live.expiry`)
+        self.modifications = Modifications(manager)
+        self.wallet = Wallet(manager, instruments, self._fees, cash_shortfall)
 
     # -- commands -------------------------------------------------------------------------
 
@@ -165,6 +183,9 @@ class LiveVenue:
         now = self._clock.timestamp_ns()
         perpetual = self._manager.exchange.perpetual(order.symbol)
         refused = unsupported(order, self._last(order.symbol), perpetual)
+        expires = expiry_ns(order, now)
+        if not refused and expires is not None and expires <= now:  # would fill, not expire
+            refused = f"its expiry ({expires} ns) is not after now ({now} ns): nothing to send"
         if refused:
             self._reject(order, refused, now)
             return
@@ -174,14 +195,14 @@ class LiveVenue:
         quantity = order.quantity
         reduce_only = False
         if perpetual:
-            quantity, reduce_only, refused = self._reducing(order)
+            quantity, reduce_only, refused = self.wallet.reducing(order)
             if refused:
                 self._reject(order, refused, now)
                 return
             if quantity < order.quantity:
                 self._modify(order, quantity, now)
         elif order.side is OrderSide.SELL:
-            quantity = self._sellable(order)
+            quantity = self.wallet.sellable(order)
             if quantity <= 0:
                 base = order.symbol.partition("/")[0]
                 self._reject(order, f"the wallet holds no {base} to sell", now)
@@ -189,7 +210,7 @@ class LiveVenue:
             if quantity < order.quantity:
                 self._modify(order, quantity, now)
         else:
-            quantity, short = self._payable(order)
+            quantity, short = self.wallet.payable(order, self._stop_to_send(order))
             if short:
                 self._reject(order, short, now)
                 return
@@ -197,17 +218,8 @@ class LiveVenue:
                 self._modify(order, quantity, now)
         spec = None
         if order.order_type is not OrderType.TRAILING_STOP:  # its trailer builds its specs
-            spec = OrderSpec(
-                client_id="",
-                symbol=order.symbol,
-                side=str(order.side).lower(),
-                order_type="limit" if order.order_type in _LIMITS else "market",
-                quantity=quantity,
-                price=order.limit_price if order.order_type in _LIMITS else None,
-                tif=SENT_TIF[order.time_in_force],
-                stop_price=self._stop_to_send(order),
-                reduce_only=reduce_only,
-            )
+            spec = self._spec(order, quantity, expires, reduce_only)
+        self.expiries.start(order.order_id, expires)
         leg = Leg(order, quantity, spec)
         if not order.oco_group:
             self._send(leg)
@@ -269,13 +281,25 @@ class LiveVenue:
         limit_price: float | None,
         stop_price: float | None,
     ) -> None:
-        """Refuse: a live order is changed by canceling it and placing a new one."""
+        """Send a working order's new terms as a cancel-replace (`engine.runtime.live.modify`);
+        publish `OrderModified` once the exchange took them, else why not."""
         order = self._orders.get(order_id)
         now = self._clock.timestamp_ns()
-        reason = "live orders cannot be modified: cancel and place a new one"
-        symbol = order.symbol if order else ""
-        strategy = order.strategy_id if order else ""
-        self._bus.publish(OrderModifyRejected(order_id, strategy, symbol, reason, now, now))
+        if order is not None and order_id in self.working:
+            self.poll()  # its latest fills first: the new order is for what is left
+        problem = "order is not working"
+        if order is not None and order_id in self.working:
+            new, problem = amend_terms(order, self._filled[order_id],
+                                       self._instruments[order.symbol], quantity, limit_price,
+                                       stop_price)  # fmt: skip
+            problem = problem or self._unmodifiable(order_id, new)
+        if order is None or problem:
+            symbol, strategy = (order.symbol, order.strategy_id) if order else ("", "")
+            self._bus.publish(OrderModifyRejected(order_id, strategy, symbol, problem, now, now))
+            return
+        leaves = new.quantity - self._filled[order_id]
+        spec = self._spec(new, leaves, self.expiries.at.get(order_id), False)
+        self._publish(self.modifications.send(new, spec))
 
     def size_at_fill(self, order_id: str, fraction: float) -> None:
         """Refuse: live orders are sized when sent (``target_sizing = "decision"``)."""
@@ -318,6 +342,9 @@ class LiveVenue:
             # an OCO leg the exchange expired because the other filled: after that fill
             updates.sort(key=lambda u: u.kind == "expired" and bool(u.order.list_id))
             self._publish(updates)
+            for order_id in self.expiries.due(self._clock.timestamp_ns()):
+                if order_id in self.working:  # canceled now: `OrderExpired` when confirmed
+                    self._publish(self._manager.cancel(order_id))
 
     def report(self, updates: list[Update]) -> None:
         """Publish ``updates`` that arrived between market data (the user-data stream, a
@@ -334,6 +361,41 @@ class LiveVenue:
 
     # -- internals ------------------------------------------------------------------------
 
+    def _spec(
+        self, order: OrderRequested, quantity: float, expires: int | None, reduce_only: bool
+    ) -> OrderSpec:
+        """Return the exchange order of ``order`` for ``quantity`` (see the module)."""
+        limit = order.order_type in _LIMITS
+        return OrderSpec(
+            client_id="",
+            symbol=order.symbol,
+            side=str(order.side).lower(),
+            order_type="limit" if limit else "market",  # market-on-open too
+            quantity=quantity,
+            price=order.limit_price if limit else None,
+            tif=SENT_TIF[order.time_in_force],
+            stop_price=self._stop_to_send(order),
+            reduce_only=reduce_only,
+            post_only=order.post_only and order.order_type is OrderType.LIMIT,
+            expire_ns=expires,
+        )
+
+    def _unmodifiable(self, order_id: str, new: OrderRequested) -> str:
+        """Return why ``order_id`` cannot take the terms ``new`` live ("" if it can)."""
+        if order_id in self.trailer:
+            return "a live trailing stop cannot be modified (the node moves it): cancel it"
+        if self._manager.exchange.perpetual(new.symbol):
+            return "orders on perpetuals are not modified live yet: cancel and place anew"
+        current = self.modifications.working(order_id)
+        if current is None:
+            return "its exchange order is not open (its outcome is unknown): try again"
+        if current.list_id:  # a group of one was sent plainly: that one can be replaced
+            return "a leg of an exchange OCO cannot be modified: cancel the pair, place anew"
+        taking = takes(new, self._last(new.symbol))
+        if taking:
+            return taking
+        return self.wallet.refit(new, new.quantity - self._filled[order_id], current)
+
     def _stop_to_send(self, order: OrderRequested) -> float | None:
         """Return the stop price to send, None for no stop: also for a stop the last price
         seen is already through (sent as its market or limit order; see the module)."""
@@ -345,69 +407,6 @@ class LiveVenue:
             return stop
         through = last >= stop if order.side is OrderSide.BUY else last <= stop
         return None if through else stop
-
-    def _reducing(self, order: OrderRequested) -> tuple[float, bool, str]:
-        """Return a perpetual order's quantity, whether it is sent reduce-only, and why it
-        is refused ("" if it is not): see the module docstring."""
-        held = self._manager.exchange.positions([order.symbol])[order.symbol].quantity
-        buying = order.side is OrderSide.BUY
-        closing = held != 0.0 and (held > 0) != buying
-        if order.reduce_only:
-            if not closing:
-                side = str(order.side).lower()
-                return (
-                    0.0,
-                    True,
-                    (
-                        f"a reduce-only {side} has nothing to reduce: the {order.symbol} "
-                        f"position at the exchange is {held:.10g}"
-                    ),
-                )
-            return min(order.quantity, abs(held)), True, ""
-        return order.quantity, closing and order.quantity <= abs(held) * (1 + 1e-9), ""
-
-    def _sellable(self, order: OrderRequested) -> float:
-        base = order.symbol.partition("/")[0]
-        free = self._manager.exchange.balances().get(base, (0.0, 0.0))[0]
-        if order.quantity <= free:
-            return order.quantity
-        lot = self._instruments[order.symbol].lot_size
-        return round(math.floor(free / lot + 1e-9) * lot, 12)
-
-    def _payable(self, order: OrderRequested) -> tuple[float, str]:
-        """Return the part of a buy the wallet's free quote pays, or 0 and why it is refused.
-
-        See the module docstring: the backtest's cash-account cap, at the limit price or
-        at the ask the market order would reach in the book now.
-        """
-        instrument = self._instruments[order.symbol]
-        exchange = self._manager.exchange
-        if order.limit_price is not None:  # a limit or stop-limit: locked at its limit
-            price: float | None = order.limit_price
-        elif self._stop_to_send(order) is not None:  # a stop-market: locked at its stop
-            price = order.stop_price
-        else:
-            price = exchange.ask_price(order.symbol, order.quantity)
-        if price is None:
-            return order.quantity, ""  # no asks to price it: the exchange decides
-        quote = instrument.quote_currency
-        free = exchange.balances().get(quote, (0.0, 0.0))[0]
-        # the taker rate: a limit buy may fill at once, and the reserve should cover it
-        affordable = affordable_quantity(
-            instrument, self._fees, order.quantity, price, "taker", cash=free, position=0.0
-        )
-        if affordable >= order.quantity:
-            return order.quantity, ""
-        if affordable > 0 and self._cash_shortfall == "reduce":
-            return affordable, ""
-        cost = order.quantity * price + self._fees.fee(order.quantity, price, "taker")
-        reason = (
-            f"insufficient cash: {order.quantity:.10g} {order.symbol} at {price:.10g} costs "
-            f"{cost:.2f} with the fee, the wallet has {free:.2f} {quote} free"
-        )
-        if affordable > 0:
-            reason += ' (execution.cash_shortfall = "cancel")'
-        return 0.0, reason
 
     def _reject(self, order: OrderRequested, reason: str, now: int) -> None:
         event = OrderRejected(order.order_id, order.strategy_id, order.symbol, reason, now, now)
@@ -457,6 +456,8 @@ class LiveVenue:
             now = self._clock.timestamp_ns()
             oid, sid, symbol = order.order_id, order.strategy_id, order.symbol
             kind = update.kind
+            if (update.order.replaces or kind == "canceled") and self._modified(update, now):
+                continue
             if kind == "accepted":
                 self.working.add(oid)
                 if oid not in self._accepted:  # a trailing stop's later links: once only
@@ -464,6 +465,12 @@ class LiveVenue:
                     self._bus.publish(OrderAccepted(oid, sid, symbol, now, now))
             elif kind == "filled" and update.fill is not None:
                 self._fill(order, update, now)
+            elif kind == "canceled" and oid in self.expiries.expiring:
+                if self.expiries.hold(oid):  # heard with the next bar, as the backtest's
+                    self._deferred.append(update)
+                    continue
+                self.working.discard(oid)
+                self._bus.publish(OrderExpired(oid, sid, symbol, now, now))
             elif kind == "canceled" or (kind == "expired" and update.order.list_id):
                 self.working.discard(oid)
                 why = "oco: the other leg filled" if kind == "expired" else "canceled"
@@ -485,6 +492,30 @@ class LiveVenue:
                 self._reject(order, update.order.reason, now)
             if oid in self.trailer and oid not in self.working and kind != "accepted":
                 self.trailer.end(oid)
+            if oid not in self.working and kind != "accepted":
+                self.expiries.end(oid)
+
+    def _modified(self, update: Update, now: int) -> bool:
+        """Publish what ``update`` of a modification means (`engine.runtime.live.modify`);
+        False: it is an ordinary update."""
+        oid = update.order.order_id
+        order = self._orders[oid]
+        outcome = self.modifications.outcome(update, lambda: order)
+        sid, symbol = order.strategy_id, order.symbol
+        if outcome.kind == "modified" and outcome.request is not None:
+            self.working.add(oid)
+            new = outcome.request._replace(quantity=self._filled[oid] + update.order.quantity)
+            self._orders[oid] = new
+            self._quantity[oid] = new.quantity
+            self._bus.publish(OrderModified(oid, sid, symbol, new.quantity, new.limit_price,
+                                            new.stop_price, now, now))  # fmt: skip
+        elif outcome.kind == "modify_rejected":
+            self._bus.publish(OrderModifyRejected(oid, sid, symbol, outcome.reason, now, now))
+        elif outcome.kind == "canceled":
+            self.working.discard(oid)
+            self.expiries.end(oid)
+            self._bus.publish(OrderCanceled(oid, sid, symbol, outcome.reason, now, now))
+        return outcome.kind != "publish"
 
     def adopt(
         self,
@@ -509,6 +540,7 @@ class LiveVenue:
             self._accepted.add(order.order_id)  # booked at its state: no second acceptance
         if working:
             self.working.add(order.order_id)
+            self.expiries.start(order.order_id, order.expire_time_ns)
 
     def adopted_request(self, order_id: str) -> OrderRequested:
         """Return the request of ``order_id`` as `adopt` booked it."""
@@ -542,24 +574,6 @@ class LiveVenue:
                 now,
             )
         )
-
-
-def kernel_fill(fill: LiveFill, instrument: Instrument) -> tuple[float, float, float]:
-    """Return the kernel's ``(quantity, fee in quote, base fee held)`` of an exchange fill.
-
-    A buy whose fee is in the base asset receives less than it bought; a sell gives up the
-    fee on top of what it sold. Either way the quantity is what the wallet's base moved
-    by, the fee is valued at the fill's price, and ``held`` (the fee, signed: > 0 on a
-    buy, < 0 on a sell) is what the order's quantity changes by so that it still ends
-    FILLED. A fee in a third asset (BNB) is not converted: 0 (see the module docstring).
-    """
-    base = fill.symbol.partition("/")[0]
-    if fill.fee_asset == base and fill.fee:
-        held = fill.fee if fill.side == "buy" else -fill.fee
-        return fill.quantity - held, fill.fee * fill.price, held
-    if fill.fee_asset != instrument.quote_currency:
-        return fill.quantity, 0.0, 0.0
-    return fill.quantity, fill.fee, 0.0
 
 
 def live_mode(manager: OrderManager) -> RunMode:

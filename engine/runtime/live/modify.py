@@ -1,0 +1,133 @@
+"""Live modifications: a working order's new terms sent as Binance's cancel-replace.
+
+In: the kernel's modify (`engine.runtime.live.venue.LiveVenue.modify`: an order id, a new
+quantity, limit price and/or stop price) and the order manager's `Update`s of the exchange
+orders involved. Out: the new exchange order (`OrderManager.replace`) and the kernel's
+events: `OrderModified` once the new order is accepted, `OrderModifyRejected` when it was
+refused and the old order still works, `OrderCanceled` when the exchange canceled the old
+order but refused the new one (Binance's -2021 under ``STOP_ON_FAILURE``; rare, since the
+checks below run first).
+
+Before anything is sent, the backtest's checks (`engine.execution.amend.amend_terms`, which
+the simulated broker applies too): the new quantity must exceed what filled, on the lot
+grid; prices must be positive; only a limit (stop-limit) has a limit price, only a stop a
+stop price. New prices go on the tick grid passively, as the backtest puts them. Then the
+live ones: the order must
+be working at the exchange (not an unknown outcome, not a trailing stop — the node moves
+those itself — and not an OCO leg: Binance cannot replace one leg of a list); a sell's new
+remainder must fit the free base asset plus what the old order locks, a buy's the free quote
+plus the old lock (else the exchange would cancel the old order and refuse the new one); a
+post-only limit moved through the last price is refused (the exchange would refuse it after
+canceling the old one; the backtest keeps it resting — a difference).
+
+The new exchange order is for what is left: the new quantity less everything the order's
+earlier exchange orders filled. Its client id is the manager's deterministic id of
+``"<order id>~<n>"`` (n = 1, 2, ... per modification), and its row (``replaces`` = the old
+client id) is committed before the request, so a crash anywhere ends with one working
+order: on restart (`engine.runtime.live.restore`) both client ids are looked up — the new
+order found is the order, with the new terms; not found while the old one works, the old
+one is the order until the new one is found (`OrderModified` then) or can no longer arrive
+(past the manager's ``settle_ms``: never placed, `OrderModifyRejected`); not found while
+the old one ended (canceled by the request), the new one is the order (UNKNOWN until found;
+never placed: `OrderCanceled`). A stop moved to a
+level the last price is already through is sent as its market (or limit) order, as a new
+stop is (the backtest triggers it at the next bar's open).
+
+Fills that land on the old order between the last poll and the replace are the exchange's
+truth (reported as fills), but the new order was sized before them: the order can then fill
+more than its quantity by that much — the race every cancel-replace has on a live venue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from engine.adapters.ccxt.venue import OrderSpec
+from engine.model import OrderRequested
+from engine.runtime.live.ledger import LiveOrder, LiveStatus
+from engine.runtime.live.orders import OrderManager, Update, client_order_id
+
+__all__ = ["Modifications"]
+
+_OPEN = (LiveStatus.OPEN, LiveStatus.PARTIALLY_FILLED)
+_ENDED = (LiveStatus.CANCELED, LiveStatus.EXPIRED)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the kernel hears of one update of a modification (`Modifications.outcome`).
+
+    ``kind``: ``publish`` (as any update), ``hide`` (a replaced order's cancel),
+    ``modified`` (the new order works: ``request`` has the new terms), ``modify_rejected``
+    or ``canceled`` (with ``reason``).
+    """
+
+    kind: str
+    request: OrderRequested | None = None
+    reason: str = ""
+
+
+class Modifications:
+    """The venue's modifications in flight and the exchange orders they replaced."""
+
+    def __init__(self, manager: OrderManager) -> None:
+        """Send through ``manager``."""
+        self.manager = manager
+        self.pending: dict[str, OrderRequested] = {}  # order id -> its new terms, unanswered
+        self.told: set[str] = set()  # replaced client ids whose end the kernel heard
+
+    def send(self, request: OrderRequested, spec: OrderSpec) -> list[Update]:
+        """Replace ``request``'s current exchange order by ``spec`` (see the module).
+
+        ``request`` carries the kernel's new terms (published once the new order works).
+        """
+        order_id = request.order_id
+        current = self.manager.current(order_id)
+        assert current is not None
+        ledger = self.manager.ledger
+        links = sum(1 for o in ledger.orders() if o.order_id == order_id and o.replaces)
+        manager = self.manager
+        client_id = client_order_id(ledger.account, f"{order_id}~{links + 1}", manager.session)
+        self.pending[order_id] = request
+        return manager.replace(current, spec, client_id)
+
+    def working(self, order_id: str) -> LiveOrder | None:
+        """Return ``order_id``'s current exchange order if it is open (else None)."""
+        current = self.manager.current(order_id)
+        return current if current is not None and current.status in _OPEN else None
+
+    def outcome(self, update: Update, current: Callable[[], OrderRequested]) -> Outcome:
+        """Return what the kernel hears of ``update`` (``current``: the kernel's request)."""
+        record = update.order
+        ledger = self.manager.ledger
+        if record.replaces:  # a modification's new exchange order
+            if update.kind == "accepted":
+                request = self.pending.pop(record.order_id, None) or _terms(current(), record)
+                return Outcome("modified", request)
+            if update.kind == "rejected":
+                self.pending.pop(record.order_id, None)
+                old = ledger.get(record.replaces)
+                if old is not None and old.status in _OPEN:
+                    return Outcome("modify_rejected", reason=record.reason)
+                if old is not None and old.status in _ENDED and old.client_id not in self.told:
+                    self.told.add(old.client_id)  # its cancel was held back (or restored)
+                    return Outcome("canceled", reason=f"canceled: {record.reason}")
+                return Outcome("hide")  # the old order's own update said how it ended
+            return Outcome("publish")
+        if update.kind == "canceled":
+            newer = [o for o in ledger.orders() if o.replaces == record.client_id]
+            if any(o.status is not LiveStatus.REJECTED for o in newer):
+                return Outcome("hide")  # replaced (or maybe: the new order decides)
+            if newer:
+                self.told.add(record.client_id)
+                return Outcome("canceled", reason=f"canceled: {newer[-1].reason}")
+        return Outcome("publish")
+
+
+def _terms(request: OrderRequested, record: LiveOrder) -> OrderRequested:
+    """Return ``request`` with the prices of its new exchange order ``record`` (a restart
+    lost the terms the kernel asked for)."""
+    limit = record.limit_price if request.limit_price is not None else None
+    stop = record.stop_price if record.stop_price is not None else request.stop_price
+    return request._replace(limit_price=limit, stop_price=stop)
