@@ -13,6 +13,10 @@ calls each for a swap market:
   POST (``set_leverage``), ``leverageBracket`` (read by ``fetch_positions`` first),
   ``positionSide/dual`` (``fetch_position_mode``: always one-way), ``income``
   (``FUNDING_FEE`` rows);
+* API key only: ``listenKey`` POST (the account's user-data key: the active one if there is
+  one, as Binance answers), PUT (keep it alive; -1125 when none is active) and DELETE; its
+  events (`engine.adapters.local.futures`) go to ``/private/ws?listenKey=...``, the
+  address ccxt.pro dials for a linear market's ``watch_orders``;
 * signed ``/fapi/v2`` and ``/fapi/v3``: ``account`` (``fetch_balance``: the wallet as
   ``walletBalance`` / ``marginBalance`` / ``availableBalance``; and the open positions) and
   ``positionRisk`` (``fetch_positions``: ``positionAmt`` signed, ``entryPrice``,
@@ -26,6 +30,7 @@ to 7 days; ccxt filters by ``since`` itself).
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
@@ -58,6 +63,11 @@ class FapiHost(Protocol):
         """Send the user-data events the venue queued."""
         ...
 
+    @property
+    def listen_keys(self) -> set[str]:
+        """The listenKeys whose websockets receive the account's events."""
+        ...
+
 
 class FapiRoutes:
     """The ``/fapi`` handlers over one `FuturesVenue`."""
@@ -72,6 +82,8 @@ class FapiRoutes:
         for name, handler in public.items():
             router.add_get(f"/fapi/v1/{name}", handler)
         router.add_get("/fapi/v1/exchangeInfo", self.exchange_info)
+        for method in ("POST", "PUT", "DELETE"):  # before the signed catch-all below
+            router.add_route(method, "/fapi/v1/listenKey", self.listen_key)
         for version in ("v1", "v2", "v3"):
             for method in ("GET", "POST", "DELETE"):
                 router.add_route(method, f"/fapi/{version}/{{endpoint:.+}}", self.signed)
@@ -113,6 +125,23 @@ class FapiRoutes:
                 }
             )
         return json_response(info)
+
+    async def listen_key(self, request: web.Request) -> web.Response:
+        """POST makes (or returns) the listenKey, PUT keeps it alive, DELETE closes it."""
+        if not request.headers.get("X-MBX-APIKEY"):
+            return error_response(BinanceError(401, -2014, "API-key format invalid."))
+        keys = self.host.listen_keys
+        if request.method == "POST":
+            if not keys:
+                keys.add(secrets.token_hex(32))
+            return json_response({"listenKey": min(keys)})
+        if not keys:
+            return error_response(BinanceError(400, -1125, "This listenKey does not exist."))
+        key = min(keys)
+        if request.method == "DELETE":
+            keys.clear()
+            return json_response({})
+        return json_response({"listenKey": key})
 
     async def signed(self, request: web.Request) -> web.StreamResponse:
         """Every signed ``/fapi/v{1,2,3}`` endpoint (see the module)."""
