@@ -223,10 +223,11 @@ def live(
 ) -> None:
     """Trade a strategy with real orders (needs --live and [live] mode = "live")."""
     from engine.adapters.ccxt.keys import load_credentials
+    from engine.runtime.live.perpetuals import perpetual_symbols
 
     run_config = load_config(config)
     refuse_unless_live(run_config, live_flag)
-    _refuse_perpetuals(run_config)
+    perpetuals = perpetual_symbols(run_config)  # all or none: one wallet per node
     keys = load_credentials(run_config.live.exchange)  # the same id with --replay / --exchange-url
     if exchange_url is not None and replay is not None:
         raise ConfigError("give at most one of --exchange-url and --replay")
@@ -242,7 +243,7 @@ def live(
     local = None
     frames: list[BarFrame] = []
     if replay is not None:
-        local, frames = _start_local(replay, speed, keys.secret, count)
+        local, frames = _start_local(replay, speed, keys.secret, count, bool(perpetuals))
         exchange_url = local.urls["http"]
     folder = account_folder(run_config, name, log_dir)
     try:
@@ -260,6 +261,7 @@ def live(
                     folder,
                     (user_check_every, user_grace),
                     count,
+                    perpetuals,
                     stop,
                 )
             )
@@ -271,30 +273,25 @@ def live(
         raise typer.Exit(code)
 
 
-def _refuse_perpetuals(config: RunConfig) -> None:
-    """Raise `ConfigError` for perpetuals: the order side is built, the command is not yet."""
-    from engine.runtime.live.perpetuals import perpetual_symbols
+def _start_local(
+    replay: str, speed: str, secret: str, history: int, perpetual: bool
+) -> tuple[Any, list[BarFrame]]:
+    """Start the local exchange paused ``history`` bars in (the warm-up's source).
 
-    perpetuals = perpetual_symbols(config)
-    if perpetuals:
-        raise ConfigError(
-            f"kestrel live does not trade perpetuals yet ({sorted(perpetuals)} have a funding "
-            "series): the node's orders, positions and reconciliation handle them "
-            "(engine.runtime.live.perpetuals) but the command's market data and user-data "
-            "stream are still Binance spot's; drop the funding series to trade spot"
-        )
-
-
-def _start_local(replay: str, speed: str, secret: str, history: int) -> tuple[Any, list[BarFrame]]:
-    """Start the local exchange paused ``history`` bars in (the warm-up's source)."""
+    ``perpetual``: it replays USDⓈ-M perpetuals, paying the funding of the replayed
+    config's ``[[data]] funding`` series (none from a bare data file).
+    """
     from engine.adapters.local import LocalExchange
     from engine.cli_exchange import replay_source, replay_speed
+    from engine.runtime.inputs import load_funding
 
     frames, instruments, balances, fee_rate, touch = replay_source(replay, None, "USDT")
+    funding = load_funding(load_config(replay)) if perpetual and replay.endswith(".toml") else {}
     rate = replay_speed(speed)
     local = LocalExchange(
         frames, instruments, balances=balances, secret=secret, speed=rate, paused=True,
-        history=history, fee_rate=fee_rate, touch=touch,
+        history=history, fee_rate=fee_rate, touch=touch, perpetual=perpetual,
+        funding=funding or None,
     )  # fmt: skip
     local.start()
     return local, frames
@@ -344,6 +341,7 @@ async def _session(
     folder: Path,
     user_check: tuple[float, float],
     warmup_bars: int,
+    perpetuals: frozenset[str],
     stop: asyncio.Event,
 ) -> int:
     from engine.adapters.ccxt.feed import FeedOptions, open_feed
@@ -355,6 +353,7 @@ async def _session(
     from engine.runtime.live import LiveLedger, OrderManager, Update
     from engine.runtime.live.checkpoint import Checkpoint
     from engine.runtime.live.kill import flatten_and_halt
+    from engine.runtime.live.perpetuals import prepare_perpetuals
     from engine.runtime.live.reconcile import reconcile
     from engine.runtime.live.restore import absorb, check_agrees, restore
     from engine.runtime.live.stream import StreamOptions, UserDataMonitor
@@ -363,10 +362,12 @@ async def _session(
     from engine.runtime.news import open_live_news
     from engine.runtime.node import TradingNode
 
-    client = open_trading_exchange(
-        config.live.exchange, keys, sandbox=config.live.sandbox, local_url=exchange_url
-    )
-    exchange = CcxtExchange(client, server_clock=wall_clock_ms if exchange_url else None)
+    perpetual = bool(perpetuals)
+    client = open_trading_exchange(config.live.exchange, keys, sandbox=config.live.sandbox,
+                                   local_url=exchange_url, perpetual=perpetual)  # fmt: skip
+    exchange = CcxtExchange(client, server_clock=wall_clock_ms if exchange_url else None,
+                            perpetuals=perpetuals)  # fmt: skip
+    leverage = prepare_perpetuals(exchange, config)  # hedge mode refused, leverage set
     instruments = exchange.instruments(config.symbols)
     manager = OrderManager(exchange, LiveLedger(RunStore(url), name))
     from engine.cli_paper import bar_timeframes  # the paper command's rule: one place
@@ -375,7 +376,8 @@ async def _session(
     timeframes = {symbol: format_timeframe(ns) for symbol, ns in found.items()}
     until = local.replay.boundaries[-1] * 1_000_000 if local is not None else None
     feed = open_feed(exchange.exchange_id, list(timeframes), timeframes,
-                     FeedOptions(until_ns=until), local_url=exchange_url)  # fmt: skip
+                     FeedOptions(until_ns=until), local_url=exchange_url,
+                     perpetuals=perpetuals)  # fmt: skip
     try:
         await feed.check()  # unknown symbol or timeframe: before the warm-up reads bars
         since = await feed.now_ns()
@@ -406,7 +408,8 @@ async def _session(
               canceled=restored.canceled, cash=node.kernel.portfolio.cash,
               positions=positions, state_loaded=loaded,
               state_saved_at=saved.saved_at if saved else None,
-              timers_realigned=realigned, **where)  # fmt: skip
+              timers_realigned=realigned, perpetuals=sorted(perpetuals),
+              leverage=leverage, **where)  # fmt: skip
     print(f"live account {name}: {result.summary()}", flush=True)
     print(f"live account {name}: {restored.summary()}", flush=True)
     if loaded and saved is not None:
@@ -424,7 +427,8 @@ async def _session(
 
     user = UserStream(
         open_user_exchange(config.live.exchange, keys, sandbox=config.live.sandbox,
-                           local_url=exchange_url)
+                           local_url=exchange_url, perpetual=perpetual),
+        perpetuals,
     )  # fmt: skip
     checks = StreamOptions(check_every_s=user_check[0], grace_s=user_check[1])
     monitor = UserDataMonitor(user, manager, instruments, publish, log.write, checks)

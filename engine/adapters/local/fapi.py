@@ -11,7 +11,8 @@ calls each for a swap market:
   ``cancel_order``; ``reduceOnly`` honoured), ``openOrders`` (``fetch_open_orders``),
   ``allOrders``, ``userTrades`` (``fetch_my_trades``: with ``realizedPnl``), ``leverage``
   POST (``set_leverage``), ``leverageBracket`` (read by ``fetch_positions`` first),
-  ``positionSide/dual`` (``fetch_position_mode``: always one-way), ``income``
+  ``positionSide/dual`` (``fetch_position_mode``; POST ``set_position_mode`` switches what
+  it reports), ``income``
   (``FUNDING_FEE`` rows);
 * API key only: ``listenKey`` POST (the account's user-data key: the active one if there is
   one, as Binance answers), PUT (keep it alive; -1125 when none is active) and DELETE; its
@@ -190,7 +191,10 @@ class FapiRoutes:
         if endpoint == "v1/leverageBracket":
             return [_brackets(s, venue.leverage[s]) for s in sorted(venue.instruments)]
         if endpoint == "v1/positionSide/dual":
-            return {"dualSidePosition": False}
+            if method == "POST":
+                venue.dual_side = params.get("dualSidePosition", "false").lower() == "true"
+                return {"code": 200, "msg": "success"}
+            return {"dualSidePosition": venue.dual_side}
         if endpoint == "v1/income":
             return [r for r in venue.income if not symbol or r["symbol"] == symbol]
         if endpoint in ("v2/positionRisk", "v3/positionRisk"):

@@ -24,9 +24,10 @@ is the account, Binance USDⓈ-M futures in one-way position mode and cross marg
   longs pay, shorts receive) from the wallet — the backtest's rule. Each payment is kept in
   ``income`` (Binance's ``FUNDING_FEE`` income rows).
 * Not modelled: the mark price (the market price stands in for it), liquidation, isolated
-  margin, hedge mode (``dualSidePosition`` is always false), stop and algo orders (spot's
-  STOP_LOSS types are refused: Binance's USDⓈ-M conditional orders go through its algo
-  order API).
+  margin, hedge mode (``POST positionSide/dual`` sets what ``dualSidePosition`` reports, so
+  a client's refusal of hedge mode can be tested; positions stay one-way), stop and algo
+  orders (spot's STOP_LOSS types are refused: Binance's USDⓈ-M conditional orders go
+  through its algo order API).
 
 The **user-data events** are USDⓈ-M's (sent on a listenKey's ``/private/ws`` connection,
 `engine.adapters.local.streams`): an ``ORDER_TRADE_UPDATE`` for every order report (NEW,
@@ -132,6 +133,7 @@ class FuturesVenue(Venue):
         super().__init__(replay, instruments, balances, faults, fee_rate, touch)
         self.positions = {symbol: FuturesPosition() for symbol in instruments}
         self.leverage = dict.fromkeys(instruments, DEFAULT_LEVERAGE)
+        self.dual_side = False  # hedge mode (``positionSide/dual``): reported, not traded
         self.funding = dict(funding or {})
         self._settled = dict.fromkeys(self.funding, 0)  # funding times settled, per symbol
         self.income: list[dict[str, Any]] = []
