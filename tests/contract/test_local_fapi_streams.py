@@ -177,3 +177,27 @@ def test_the_wire_events_of_a_fill_and_a_funding_payment() -> None:
     assert float(funding["B"][0]["wb"]) == pytest.approx(wallet - paid, abs=1e-8)
     income = local.venue.income  # type: ignore[attr-defined]
     assert float(income[0]["income"]) == pytest.approx(-paid, abs=1e-8)
+
+
+def test_funding_paid_reads_the_exchanges_funding_in_a_window_page_by_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from engine.runtime.live import perpetuals
+
+    frame = load_bars(btc_rows(300), symbol="BTC/USDT", timeframe="1h")
+    times = frame.ts_close_ns[100:106]  # six hourly funding times, one per bar close
+    rates = np.array([0.0001, -0.0002, 0.0003, -0.0001, 0.0002, 0.0001])
+    local = perpetual_exchange(FundingRates(np.asarray(times), rates))
+    exchange = venue(local)
+    monkeypatch.setattr(perpetuals, "FUNDING_PAGE", 2)  # three pages of two
+    try:
+        exchange.create(OrderSpec("kst-short", "BTC/USDT", "sell", "market", 0.1))
+        local.advance(6)  # the short pays or receives at each of the six closes
+        first_ms = int(times[0]) // 1_000_000
+        paid = perpetuals.funding_paid(exchange, "BTC/USDT", first_ms, first_ms + 4 * HOUR_MS)
+    finally:
+        local.stop()
+    assert [p.ts_ms for p in paid] == [first_ms + k * HOUR_MS for k in (1, 2, 3, 4)]  # after, to
+    expected = [0.1 * float(frame.close[100 + k]) * float(rates[k]) for k in (1, 2, 3, 4)]
+    assert [p.amount for p in paid] == pytest.approx(expected, abs=1e-8)  # a short receives
+    assert len({p.payment_id for p in paid}) == 4

@@ -309,6 +309,9 @@ def test_a_perpetual_node_killed_three_times_loses_and_doubles_nothing(
     node.stop()
     assert len(restarts) == 3
     assert any(r["positions"][SYMBOL] != 0.0 for r in restarts), "a position was restored"
+    assert any(r["restored_funding"] != 0.0 for r in restarts), (
+        "funding came back from the exchange"
+    )
     at_exchange = list(local.venue.orders.values())
     stored = {o.client_id: o for o in ledger.orders(origin=None)}
     sent = [o.client_id for o in at_exchange]

@@ -13,7 +13,8 @@ calls each for a swap market:
   POST (``set_leverage``), ``leverageBracket`` (read by ``fetch_positions`` first),
   ``positionSide/dual`` (``fetch_position_mode``; POST ``set_position_mode`` switches what
   it reports), ``income``
-  (``FUNDING_FEE`` rows);
+  (``FUNDING_FEE`` rows; ``fetch_funding_history``: by ``incomeType``, ``startTime``,
+  ``endTime``, ``limit``);
 * API key only: ``listenKey`` POST (the account's user-data key: the active one if there is
   one, as Binance answers), PUT (keep it alive; -1125 when none is active) and DELETE; its
   events (`engine.adapters.local.futures`) go to ``/private/ws?listenKey=...``, the
@@ -196,7 +197,7 @@ class FapiRoutes:
                 return {"code": 200, "msg": "success"}
             return {"dualSidePosition": venue.dual_side}
         if endpoint == "v1/income":
-            return [r for r in venue.income if not symbol or r["symbol"] == symbol]
+            return _income(venue.income, symbol, params)
         if endpoint in ("v2/positionRisk", "v3/positionRisk"):
             symbols = [venue.instrument(symbol).symbol] if symbol else sorted(venue.instruments)
             risk = [venue.position_json(s) for s in symbols]
@@ -207,6 +208,24 @@ class FapiRoutes:
         if endpoint in ("v2/account", "v3/account"):
             return venue.account_json()
         return None
+
+
+def _income(rows: list[dict[str, Any]], symbol: str, params: dict[str, str]) -> Any:
+    """``GET /fapi/v1/income``: of ``symbol`` and ``incomeType`` if given, from
+    ``startTime`` to ``endTime`` (ms, both included), the oldest ``limit`` (100; 1,000 at
+    most)."""
+    kind = params.get("incomeType", "")
+    start = int(params.get("startTime", "0"))
+    end = int(params.get("endTime", str(2**62)))
+    limit = min(int(params.get("limit", "100")), 1000)
+    kept = [
+        r
+        for r in rows
+        if (not symbol or r["symbol"] == symbol)
+        and (not kind or r["incomeType"] == kind)
+        and start <= r["time"] <= end
+    ]
+    return kept[:limit]
 
 
 def _id(symbol: str) -> str:

@@ -8,15 +8,34 @@ integer there: Binance sets whole leverages), set at the exchange on every start
 
 A config trades either spot symbols or perpetuals, not both: Binance keeps the futures
 wallet apart from the spot wallet, and one ccxt client reads one of them.
+
+`funding_paid` reads the funding the exchange booked (Binance ``GET /fapi/v1/income``,
+``incomeType=FUNDING_FEE``, through ccxt's ``fetch_funding_history``): what a restarted
+node adds to its cash (`engine.runtime.live.restore`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from engine.adapters.ccxt.venue import CcxtExchange
 from engine.config import RunConfig
 from engine.errors import ConfigError
 
-__all__ = ["perpetual_symbols", "prepare_perpetuals"]
+__all__ = ["FundingPayment", "funding_paid", "perpetual_symbols", "prepare_perpetuals"]
+
+FUNDING_PAGE = 1000  # Binance's largest income page
+
+
+@dataclass(frozen=True)
+class FundingPayment:
+    """One funding payment as the exchange booked it: ``amount`` signed (< 0: paid)."""
+
+    payment_id: str
+    symbol: str
+    amount: float
+    ts_ms: int
 
 
 def perpetual_symbols(config: RunConfig) -> frozenset[str]:
@@ -59,3 +78,38 @@ def prepare_perpetuals(exchange: CcxtExchange, config: RunConfig) -> int:
             )
         exchange.set_leverage(symbol, int(leverage))
     return int(leverage)
+
+
+def funding_paid(
+    exchange: CcxtExchange, symbol: str, after_ms: int, until_ms: int
+) -> list[FundingPayment]:
+    """Return the funding of the perpetual ``symbol`` booked after ``after_ms`` and at or
+    before ``until_ms`` (the exchange's times, ms), oldest first, each payment once.
+
+    Pages of ``fetch_funding_history`` from ``after_ms`` on, each starting at the newest
+    payment of the last (a page of `FUNDING_PAGE` may not be the end); reads are retried
+    under the error contract (`CcxtExchange.read`).
+    """
+    market = exchange.market_symbol(symbol)
+    found: dict[str, FundingPayment] = {}
+    since = after_ms + 1
+    while True:
+
+        def fetch(since: int = since) -> list[dict[str, Any]]:
+            return list(
+                exchange.exchange.fetch_funding_history(
+                    market, since, FUNDING_PAGE, {"until": until_ms}
+                )
+            )
+
+        rows = exchange.read(f"fetching the {symbol} funding history", fetch)
+        for row in rows:
+            stamp = int(row.get("timestamp") or 0)
+            key = str(row.get("id") or f"{stamp}/{row.get('amount')}")
+            if after_ms < stamp <= until_ms:
+                found[key] = FundingPayment(key, symbol, float(row.get("amount") or 0.0), stamp)
+        newest = max((int(r.get("timestamp") or 0) for r in rows), default=since)
+        if len(rows) < FUNDING_PAGE or newest <= since:
+            break
+        since = newest
+    return sorted(found.values(), key=lambda p: (p.ts_ms, p.payment_id))
