@@ -52,6 +52,7 @@ from engine.runtime.live.kill import node_positions
 from tests.contract.conftest import BTC, BTC_CSV
 from tests.integration.conftest import REPO, CliRunner, assert_one_line_error
 from tests.integration.test_live_perpetual_parity import funding_file
+from tests.integration.test_live_restart_cli import _records as records
 
 SYMBOL = "BTC/USDT"
 SECRET = "perp-secret-3f1a"
@@ -115,16 +116,6 @@ def perpetual_exchange(frame: BarFrame, funding: Path) -> LocalExchange:
     return local
 
 
-def records(log: Path, kind: str) -> list[dict[str, Any]]:
-    path = log / "events.jsonl"
-    if not path.exists():
-        return []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [
-        r for r in (json.loads(line) for line in lines if line.endswith("}")) if r["kind"] == kind
-    ]
-
-
 def wait(condition: Callable[[], bool], what: str, node: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 90.0
     while time.monotonic() < deadline:
@@ -181,13 +172,12 @@ class Node:
 
 
 def node_fills(db: Path) -> list[tuple[str, float, float, float]]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(
-            "SELECT f.side, f.quantity, f.price, f.fee FROM live_fills f JOIN live_orders o "
-            "ON o.account = f.account AND o.client_id = f.client_id "
-            "WHERE f.account = ? AND o.origin = 'node' ORDER BY f.ts_event, f.trade_id",
-            (ACCOUNT,),
-        ).fetchall()
+    """Return the node's stored fills ``(side, quantity, price, fee)``, oldest first."""
+    ledger = LiveLedger(RunStore(f"sqlite:///{db}"), ACCOUNT)
+    own = {o.client_id for o in ledger.orders(origin="node")}
+    fills = sorted((f for f in ledger.fills() if f.client_id in own),
+                   key=lambda f: (f.ts_event, int(f.trade_id)))  # fmt: skip
+    return [(f.side, f.quantity, f.price, f.fee) for f in fills]
 
 
 def last_equity(db: Path) -> tuple[float, float]:

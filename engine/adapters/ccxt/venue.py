@@ -62,7 +62,9 @@ def open_trading_exchange(
 ) -> Any:
     """Return a synchronous ccxt exchange that can trade, with ccxt's retries off.
 
-    ``sandbox`` switches to the exchange's testnet (ccxt ``set_sandbox_mode``); ``local_url``
+    ``sandbox`` switches to the exchange's testnet (ccxt ``set_sandbox_mode``; for perpetuals
+    on an exchange with a demo environment, Binance's, its demo trading: ccxt 4.5.90 refuses
+    Binance's retired futures testnet); ``local_url``
     sends every call to the local exchange instead (`engine.adapters.local`). ``module``:
     another ccxt flavour to build it from (``ccxt.pro`` for the user-data websocket).
     ``perpetual``: trade the USDⓈ-M perpetuals (ccxt ``defaultType = "swap"``: orders,
@@ -94,7 +96,9 @@ def open_trading_exchange(
             "options": options,
         }
     )
-    if sandbox and not local_url:
+    if sandbox and not local_url and perpetual and "demo" in exchange.urls:
+        exchange.enable_demo_trading(True)  # ccxt refuses Binance's futures testnet
+    elif sandbox and not local_url:
         try:
             exchange.set_sandbox_mode(True)
         except ccxt.NotSupported:
