@@ -71,12 +71,22 @@ own attributes unless it implements ``on_save`` / ``on_load`` (``on_start`` runs
 the portfolio, the orders, the timers' schedule, the equity curve and, through the
 warm-up, the indicators come back), fire what fell while it was down (bars, timer
 occurrences), Binance's native trailing stops (trailing stops are node-managed and OCO
-groups are exchange order lists: `engine.runtime.live.trailing`, `.groups`), perpetuals (a
-config with a ``[[data]] funding`` series is refused: the venue, reconciliation of
-positions and restore trade them, `engine.runtime.live.perpetuals`, but this command's
-market-data feed and user-data stream are Binance spot's), and the user-data stream
-of exchanges other than Binance spot is untested (it needs ccxt.pro's ``watch_orders``;
-the subscription step is Binance's websocket API).
+groups are exchange order lists: `engine.runtime.live.trailing`, `.groups`), on perpetuals
+hedge mode (refused at start), coin-margined contracts, isolated margin, stop, trailing stop
+and OCO orders (rejected with a reason) and the exchange's own funding during a session (the
+rates file pays it; a restart books the exchange's), and the user-data stream of exchanges
+other than Binance (spot and USDⓈ-M) is untested (it needs ccxt.pro's ``watch_orders``; the
+subscription step is Binance's).
+
+Perpetuals: a config whose ``[[data]]`` names a ``funding`` series trades USDⓈ-M linear
+perpetuals (`engine.runtime.live.perpetuals`; all symbols or none): the ccxt clients are
+the swap account's (``sandbox = true``: Binance's demo trading), hedge mode is refused and
+``[account] leverage`` set before anything else, bars come from the swap market's klines
+(``/fapi/v1/klines``, the USDⓈ-M kline websocket), the user-data stream is the listenKey's
+(``ORDER_TRADE_UPDATE``), closes go out reduce-only and reconciliation compares positions;
+a restart adds the funding the exchange booked (`engine.runtime.live.restore`). With
+``--replay`` of such a config the local exchange replays perpetuals paying its funding file.
+The ``start`` record adds ``perpetuals``, ``leverage`` and ``restored_funding``.
 """
 
 from __future__ import annotations
