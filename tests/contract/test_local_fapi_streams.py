@@ -24,8 +24,13 @@ from engine.adapters.ccxt.venue import Credentials, OrderSpec
 from engine.adapters.local import LocalExchange, payloads
 from engine.feeds import load_bars
 from engine.model import Bar
+from engine.persistence import RunStore
 from engine.portfolio.accounts import FundingRates
-from tests.contract.conftest import SECRET, btc_rows
+from engine.runtime.live import LiveLedger, OrderManager, client_order_id, perpetuals
+from engine.runtime.live.reconcile import reconcile
+from engine.runtime.live.stream import StreamOptions, UserDataMonitor
+from tests.contract.conftest import BTC, SECRET, btc_rows
+from tests.contract.test_live_stream_faults import Node, until
 from tests.contract.test_local_fapi import FEE, OPEN, perpetual_exchange, venue
 
 HOUR_MS = 3_600_000
@@ -182,8 +187,6 @@ def test_the_wire_events_of_a_fill_and_a_funding_payment() -> None:
 def test_funding_paid_reads_the_exchanges_funding_in_a_window_page_by_page(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from engine.runtime.live import perpetuals
-
     frame = load_bars(btc_rows(300), symbol="BTC/USDT", timeframe="1h")
     times = frame.ts_close_ns[100:106]  # six hourly funding times, one per bar close
     rates = np.array([0.0001, -0.0002, 0.0003, -0.0001, 0.0002, 0.0001])
@@ -201,3 +204,49 @@ def test_funding_paid_reads_the_exchanges_funding_in_a_window_page_by_page(
     expected = [0.1 * float(frame.close[100 + k]) * float(rates[k]) for k in (1, 2, 3, 4)]
     assert [p.amount for p in paid] == pytest.approx(expected, abs=1e-8)  # a short receives
     assert len({p.payment_id for p in paid}) == 4
+
+
+def test_a_perpetuals_fill_during_a_silent_stall_is_caught_resubscribed_and_counted_once(
+    local: LocalExchange, tmp_path: Any
+) -> None:
+    """The spot stream's stall test (`tests/contract/test_live_stream_faults.py`) on the
+    USDⓈ-M listenKey stream: the REST cross-check catches the swallowed fill, the stream
+    is subscribed again (a new listenKey websocket) and the account reconciled once."""
+    instruments = {"BTC/USDT": BTC}
+    manager = OrderManager(venue(local), LiveLedger(RunStore(f"sqlite:///{tmp_path}/l.db"), "a"))
+    reconcile(manager, instruments)
+    node = Node()
+    limit = OrderSpec("", "BTC/USDT", "buy", "limit", 0.01, 18810.0)  # fills as row 100 closes
+    options = StreamOptions(check_every_s=0.2, grace_s=0.2, backoff_s=0.05)
+
+    async def main() -> UserDataMonitor:
+        monitor = UserDataMonitor(user_stream(local), manager, instruments,
+                                  node.published.extend, node.note, options)  # fmt: skip
+        task = asyncio.ensure_future(monitor.run())
+        try:
+            await asyncio.wait_for(monitor.subscribed.wait(), 10)
+            assert [u.kind for u in manager.submit("s-000001", "s", limit)] == ["accepted"]
+            await asyncio.to_thread(local.inject, "ws_stall")
+            await asyncio.to_thread(local.advance, 1)  # the fill: its report is swallowed
+            await until("the stall to be caught", lambda: monitor.stats.reconciles >= 1)
+            await asyncio.to_thread(local.inject, "ws_resume")
+            await until("the new subscription", lambda: monitor.subscribed.is_set())
+            reports = monitor.stats.reports
+            market = OrderSpec("", "BTC/USDT", "sell", "market", 0.01, reduce_only=True)
+            manager.submit("s-000002", "s", market)
+            await until("the close's reports", lambda: monitor.stats.reports > reports)
+        finally:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await monitor.stream.close()
+        return monitor
+
+    monitor = asyncio.run(main())
+    assert (monitor.stats.stale, monitor.stats.subscriptions, monitor.stats.reconciles) == (1, 2, 1)
+    limit_id = client_order_id("a", "s-000001")
+    filled = [u for u in node.published if u.kind == "filled" and u.order.client_id == limit_id]
+    assert len(filled) == 1  # through the reconciliation after resubscribing, once
+    trades = sorted(str(t["id"]) for t in local.venue.trades)
+    assert sorted(f.trade_id for f in manager.ledger.fills() if f.client_id != "baseline") == trades
+    assert manager.exchange.positions(["BTC/USDT"])["BTC/USDT"].quantity == 0.0
