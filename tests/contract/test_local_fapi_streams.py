@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -27,10 +28,9 @@ from engine.model import Bar
 from engine.persistence import RunStore
 from engine.portfolio.accounts import FundingRates
 from engine.runtime.live import LiveLedger, OrderManager, client_order_id, perpetuals
-from engine.runtime.live.reconcile import reconcile
-from engine.runtime.live.stream import StreamOptions, UserDataMonitor
-from tests.contract.conftest import BTC, SECRET, btc_rows
-from tests.contract.test_live_stream_faults import Node, until
+from engine.runtime.live.stream import StreamOptions
+from tests.contract.conftest import SECRET, btc_rows
+from tests.contract.test_live_stream_faults import Node, run_monitor, stall_then_fill
 from tests.contract.test_local_fapi import FEE, OPEN, perpetual_exchange, venue
 
 HOUR_MS = 3_600_000
@@ -212,37 +212,15 @@ def test_a_perpetuals_fill_during_a_silent_stall_is_caught_resubscribed_and_coun
     """The spot stream's stall test (`tests/contract/test_live_stream_faults.py`) on the
     USDⓈ-M listenKey stream: the REST cross-check catches the swallowed fill, the stream
     is subscribed again (a new listenKey websocket) and the account reconciled once."""
-    instruments = {"BTC/USDT": BTC}
     manager = OrderManager(venue(local), LiveLedger(RunStore(f"sqlite:///{tmp_path}/l.db"), "a"))
-    reconcile(manager, instruments)
     node = Node()
     limit = OrderSpec("", "BTC/USDT", "buy", "limit", 0.01, 18810.0)  # fills as row 100 closes
     options = StreamOptions(check_every_s=0.2, grace_s=0.2, backoff_s=0.05)
 
-    async def main() -> UserDataMonitor:
-        monitor = UserDataMonitor(user_stream(local), manager, instruments,
-                                  node.published.extend, node.note, options)  # fmt: skip
-        task = asyncio.ensure_future(monitor.run())
-        try:
-            await asyncio.wait_for(monitor.subscribed.wait(), 10)
-            assert [u.kind for u in manager.submit("s-000001", "s", limit)] == ["accepted"]
-            await asyncio.to_thread(local.inject, "ws_stall")
-            await asyncio.to_thread(local.advance, 1)  # the fill: its report is swallowed
-            await until("the stall to be caught", lambda: monitor.stats.reconciles >= 1)
-            await asyncio.to_thread(local.inject, "ws_resume")
-            await until("the new subscription", lambda: monitor.subscribed.is_set())
-            reports = monitor.stats.reports
-            market = OrderSpec("", "BTC/USDT", "sell", "market", 0.01, reduce_only=True)
-            manager.submit("s-000002", "s", market)
-            await until("the close's reports", lambda: monitor.stats.reports > reports)
-        finally:
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
-            await monitor.stream.close()
-        return monitor
-
-    monitor = asyncio.run(main())
+    rig = SimpleNamespace(manager=manager)
+    close = OrderSpec("", "BTC/USDT", "sell", "market", 0.01)
+    scenario = stall_then_fill(local, manager, limit, close)
+    monitor = run_monitor(local, rig, node, options, scenario, user_stream(local))
     assert (monitor.stats.stale, monitor.stats.subscriptions, monitor.stats.reconciles) == (1, 2, 1)
     limit_id = client_order_id("a", "s-000001")
     filled = [u for u in node.published if u.kind == "filled" and u.order.client_id == limit_id]
