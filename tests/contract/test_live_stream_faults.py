@@ -126,8 +126,8 @@ def test_a_fill_during_a_silent_stall_is_caught_resubscribed_and_counted_once(
     rig, node = Rig(local, store), Node()
     options = StreamOptions(check_every_s=0.2, grace_s=0.2, backoff_s=0.05)
 
-    monitor = run_monitor(local, rig, node, options, stall_then_fill(local, rig.manager, LIMIT,
-                                                                       MARKET))  # fmt: skip
+    scenario = stall_then_fill(local, rig.manager, LIMIT, MARKET)
+    monitor = run_monitor(local, rig, node, options, scenario)
     assert monitor.stats.stale == 1
     assert monitor.stats.subscriptions == 2
     assert monitor.stats.reconciles == 1
