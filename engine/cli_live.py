@@ -73,8 +73,8 @@ warm-up, the indicators come back), fire what fell while it was down (bars, time
 occurrences), Binance's native trailing stops (trailing stops are node-managed and OCO
 groups are exchange order lists: `engine.runtime.live.trailing`, `.groups`), on perpetuals
 hedge mode (refused at start), coin-margined contracts, isolated margin, stop, trailing stop
-and OCO orders (rejected with a reason) and the exchange's own funding during a session (the
-rates file pays it; a restart books the exchange's), and the user-data stream of exchanges
+and OCO orders (rejected with a reason) and a comparison of cash with the futures wallet,
+and the user-data stream of exchanges
 other than Binance (spot and USDⓈ-M) is untested (it needs ccxt.pro's ``watch_orders``; the
 subscription step is Binance's).
 
@@ -83,10 +83,13 @@ perpetuals (`engine.runtime.live.perpetuals`; all symbols or none): the ccxt cli
 the swap account's (``sandbox = true``: Binance's demo trading), hedge mode is refused and
 ``[account] leverage`` set before anything else, bars come from the swap market's klines
 (``/fapi/v1/klines``, the USDⓈ-M kline websocket), the user-data stream is the listenKey's
-(``ORDER_TRADE_UPDATE``), closes go out reduce-only and reconciliation compares positions;
-a restart adds the funding the exchange booked (`engine.runtime.live.restore`). With
+(``ORDER_TRADE_UPDATE``), closes go out reduce-only and reconciliation compares positions.
+Funding is the exchange's record, not the rates file's (`ExchangeFunding`: once a bar closes
+past the exchange's next funding time its payments are read and booked before the bar); a
+restart adds what it booked since the baseline (`engine.runtime.live.restore`). With
 ``--replay`` of such a config the local exchange replays perpetuals paying its funding file.
-The ``start`` record adds ``perpetuals``, ``leverage`` and ``restored_funding``.
+The ``start`` record adds ``perpetuals``, ``leverage`` and ``restored_funding``, the ``stop``
+record ``funding_payments`` and ``funding_booked``.
 """
 
 from __future__ import annotations
@@ -94,6 +97,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import signal
@@ -363,7 +367,7 @@ async def _session(
     from engine.runtime.live import LiveLedger, OrderManager, Update
     from engine.runtime.live.checkpoint import Checkpoint
     from engine.runtime.live.kill import flatten_and_halt
-    from engine.runtime.live.perpetuals import prepare_perpetuals
+    from engine.runtime.live.perpetuals import ExchangeFunding, book_funding, prepare_perpetuals
     from engine.runtime.live.reconcile import reconcile
     from engine.runtime.live.restore import absorb, check_agrees, restore
     from engine.runtime.live.stream import StreamOptions, UserDataMonitor
@@ -402,6 +406,9 @@ async def _session(
         checkpoint = Checkpoint(node, manager.ledger, manager.session)
         saved, loaded, realigned = checkpoint.start()  # the timers back on their schedule
         node.deliver(lambda: venue.report(result.updates))  # what happened while it was down
+        funding = ExchangeFunding(exchange, perpetuals, restored.funding_until_ms or since // 10**6)
+        if perpetuals and node.kernel.account_rules is not None:
+            node.kernel.account_rules.leave_funding()  # the exchange's, not the rates file's
         absorb(node, result.updates, instruments)  # fills of orders the kernel never held
         positions = check_agrees(node, manager, instruments)
     except BaseException:
@@ -497,6 +504,11 @@ async def _session(
                 for h in headlines:
                     log.write("news", symbol=h.symbol, ts=format_timestamp(h.ts_event),
                               id=h.headline_id, text=h.text)  # fmt: skip
+            # the exchange's funding up to the bar's close, before the strategy sees it (a
+            # backtest pays it at the close, before the strategy's on_bar)
+            payments = funding.due(bar.ts_event // 10**6)
+            if payments:
+                node.deliver(functools.partial(book_funding, node.kernel.portfolio, payments))
             node.on_event(bar)
             checkpoint.after_bar(bar)  # equity, the bar, state, timers: one commit (orders are in)
             bars += 1
@@ -517,7 +529,8 @@ async def _session(
     streams = {"feed": dataclasses.asdict(feed.stats), "user_stream": vars(monitor.stats)}
     log.write("stop", reason=reason, bars=bars, halted=manager.halted,
               state_saves=checkpoint.state_saves, equity_rows=checkpoint.rows,
-              equity_skipped=checkpoint.skipped, **streams)  # fmt: skip
+              equity_skipped=checkpoint.skipped, funding_booked=funding.booked,
+              funding_payments=funding.payments, **streams)  # fmt: skip
     log.close()
     print(f"live account {name} stopped ({reason}): {bars} bars; orders in {url}", flush=True)
     return 0

@@ -184,6 +184,10 @@ class AccountRules:
             schedule.index = index
             schedule.next_ts = schedule.times[index] if index < len(schedule.times) else _NEVER
 
+    def leave_funding(self) -> None:
+        """Pay no funding from the rates any more: a live node books the exchange's."""
+        self.skip_funding_until(_NEVER)
+
     @property
     def active(self) -> bool:
         """Return True if any rule is configured (the kernel subscribes `on_bar` only then)."""

@@ -228,3 +228,35 @@ def test_a_perpetuals_fill_during_a_silent_stall_is_caught_resubscribed_and_coun
     trades = sorted(str(t["id"]) for t in local.venue.trades)
     assert sorted(f.trade_id for f in manager.ledger.fills() if f.client_id != "baseline") == trades
     assert manager.exchange.positions(["BTC/USDT"])["BTC/USDT"].quantity == 0.0
+
+
+def test_the_node_asks_for_funding_only_once_a_funding_time_has_passed() -> None:
+    frame = load_bars(btc_rows(300), symbol="BTC/USDT", timeframe="1h")
+    times = np.asarray(frame.ts_close_ns[[101, 104]])  # at the closes of rows 101 and 104
+    local = perpetual_exchange(FundingRates(times, np.array([0.0001, -0.0002])))
+    exchange = venue(local)
+    asked: list[int] = []
+    history = exchange.exchange.fetch_funding_history
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        asked.append(local.replay.now_ms)
+        return history(*args, **kw)
+
+    exchange.exchange.fetch_funding_history = spy
+    try:
+        exchange.create(OrderSpec("kst-long", "BTC/USDT", "buy", "market", 0.1))
+        funding = perpetuals.ExchangeFunding(exchange, ["BTC/USDT"], local.replay.now_ms)
+        first, second = (int(t) // 1_000_000 for t in times)
+        assert funding.next_ms == first
+        booked = []
+        for _ in range(5):  # rows 100..104 close
+            now = local.advance(1)
+            booked.append(funding.due(now))
+    finally:
+        local.stop()
+    assert asked == [first, second]  # two looks, at the two funding times, no others
+    assert [[p.ts_ms for p in b] for b in booked] == [[], [first], [], [], [second]]
+    paid = [-0.1 * float(frame.close[101]) * 0.0001, 0.1 * float(frame.close[104]) * 0.0002]
+    assert [p.amount for b in booked for p in b] == pytest.approx(paid, abs=1e-8)
+    assert (funding.payments, funding.booked) == (2, pytest.approx(sum(paid), abs=1e-8))
+    assert funding.next_ms == 0  # the rates have no later time

@@ -190,10 +190,19 @@ def last_equity(db: Path) -> tuple[float, float]:
 
 
 @pytest.fixture
-def rig(tmp_path: Path) -> Any:
+def rig(tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+    """The bars, the config and the exchange, which pays the config's funding rates times
+    ``request.param`` (default 1: the backtest's)."""
     funding = funding_file(tmp_path)
+    paid = funding
+    factor = float(getattr(request, "param", 1.0))
+    if factor != 1.0:
+        rates = pd.read_csv(funding)
+        rates["rate"] *= factor
+        paid = tmp_path / "exchange_funding.csv"
+        rates.to_csv(paid, index=False)
     frame = load_bars(BTC_CSV, symbol=SYMBOL, end=END)
-    local = perpetual_exchange(frame, funding)
+    local = perpetual_exchange(frame, paid)
     yield frame, write_config(tmp_path, funding, frame), local
     local.stop()
 
@@ -236,6 +245,10 @@ def test_a_perpetual_traded_by_kestrel_live_ends_with_the_backtests_figures(
     reduce = [o.reduce_only for o in local.venue.orders.values()]
     assert reduce == [False, True] * (len(expected) // 2)
     stop = records(tmp_path / "log", "stop")[-1]
+    # the funding the node booked is the exchange's record, and the backtest's figure
+    income = local.venue.income  # type: ignore[attr-defined]
+    assert stop["funding_payments"] == len(income) >= 3
+    assert stop["funding_booked"] == pytest.approx(portfolio.cash_flows, abs=1e-9)
     assert stop["user_stream"]["reports"] >= len(expected)  # the futures stream carried them
     assert stop["feed"]["stream_bars"] >= 1  # and the kline websocket the bars
     # the report of the perpetual account: its trades are the stored round trips
@@ -259,13 +272,14 @@ def test_a_perpetual_traded_by_kestrel_live_ends_with_the_backtests_figures(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("rig", [3.0], indirect=True)  # the exchange's funding is not the file's
 def test_a_perpetual_node_killed_three_times_loses_and_doubles_nothing(
     rig: Any, tmp_path: Path
 ) -> None:
     frame, config, local = rig
     ledger = LiveLedger(RunStore(f"sqlite:///{tmp_path / 'k.db'}"), ACCOUNT)
     # kill: right after the exchange moved (the bar in hand), idle after a bar, while starting
-    kills = {HISTORY + 30: "moved", HISTORY + 55: "idle", HISTORY + 80: "starting"}
+    kills = {HISTORY + 20: "moved", HISTORY + 40: "idle", HISTORY + 60: "starting"}
     node = Node(config, local, tmp_path)
     node.started()
     restarts = []
@@ -289,6 +303,7 @@ def test_a_perpetual_node_killed_three_times_loses_and_doubles_nothing(
             continue
         node = Node(config, local, tmp_path)
         restarts.append(node.started())
+        restarted_ms = local.replay.now_ms
         # the exchange has not moved since: the restored portfolio is the exchange's account
         account = local.venue.account_json()  # type: ignore[attr-defined]
         held = local.venue.positions[SYMBOL].amount  # type: ignore[attr-defined]
@@ -297,6 +312,16 @@ def test_a_perpetual_node_killed_three_times_loses_and_doubles_nothing(
         equity = restarts[-1]["cash"] + held * mark
         assert equity == pytest.approx(float(account["totalMarginBalance"]), abs=1e-6)
     node.stop()
+    # the node booked the exchange's funding, not its file's (three times as much): its cash
+    # is the exchange's wallet less the position's cost (C0 - sum of signed notionals - fees
+    # + funding = W0 + realized - fees + funding - position x entry, C0 = W0)
+    usdt = local.venue.account_json()["assets"][0]  # type: ignore[attr-defined]
+    position = local.venue.positions[SYMBOL]  # type: ignore[attr-defined]
+    income = local.venue.income  # type: ignore[attr-defined]
+    assert [r for r in income if r["time"] > restarted_ms], "funding paid after the last start"
+    cash, _ = last_equity(tmp_path / "k.db")
+    expected = float(usdt["walletBalance"]) - position.amount * position.entry_price
+    assert cash == pytest.approx(expected, abs=1e-6)
     assert len(restarts) == 3
     assert any(r["positions"][SYMBOL] != 0.0 for r in restarts), "a position was restored"
     assert any(r["restored_funding"] != 0.0 for r in restarts), (

@@ -6,7 +6,9 @@ calls each for a swap market:
 
 * public ``/fapi/v1``: ``ping``, ``time`` (the replay clock), ``exchangeInfo``
   (``load_markets``: ``contractType`` PERPETUAL, ``marginAsset`` the quote, so ccxt names the
-  market ``BTC/USDT:USDT``), ``klines`` and ``depth`` (the spot shapes);
+  market ``BTC/USDT:USDT``), ``klines`` and ``depth`` (the spot shapes), ``premiumIndex``
+  (``fetch_funding_rate``: ``nextFundingTime`` from the funding rates, the market price as
+  the mark);
 * signed ``/fapi/v1``: ``order`` POST/GET/DELETE (``create_order``, ``fetch_order``,
   ``cancel_order``; ``reduceOnly`` honoured), ``openOrders`` (``fetch_open_orders``),
   ``allOrders``, ``userTrades`` (``fetch_my_trades``: with ``realizedPnl``), ``leverage``
@@ -84,6 +86,7 @@ class FapiRoutes:
         for name, handler in public.items():
             router.add_get(f"/fapi/v1/{name}", handler)
         router.add_get("/fapi/v1/exchangeInfo", self.exchange_info)
+        router.add_get("/fapi/v1/premiumIndex", self.premium_index)
         for method in ("POST", "PUT", "DELETE"):  # before the signed catch-all below
             router.add_route(method, "/fapi/v1/listenKey", self.listen_key)
         for version in ("v1", "v2", "v3"):
@@ -127,6 +130,18 @@ class FapiRoutes:
                 }
             )
         return json_response(info)
+
+    async def premium_index(self, request: web.Request) -> web.Response:
+        """GET premiumIndex: one symbol's mark and next funding time, or every symbol's."""
+        try:
+            params = await self.host.params(request, signed=False)
+            if "symbol" in params:
+                return json_response(
+                    self.venue.premium_index(self.venue.instrument(params["symbol"]).symbol)
+                )
+        except BinanceError as exc:
+            return error_response(exc)
+        return json_response([self.venue.premium_index(s) for s in sorted(self.venue.instruments)])
 
     async def listen_key(self, request: web.Request) -> web.Response:
         """POST makes (or returns) the listenKey, PUT keeps it alive, DELETE closes it."""

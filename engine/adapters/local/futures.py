@@ -363,6 +363,26 @@ class FuturesVenue(Venue):
             self._fund(symbol, kline)
         super().on_bars([], opened)
 
+    def premium_index(self, symbol: str) -> dict[str, Any]:
+        """Return ``GET /fapi/v1/premiumIndex`` of ``symbol``: the mark (the market price),
+        the last funding rate paid and ``nextFundingTime``, the first funding time after
+        now (0 when the rates have no later one)."""
+        rates = self.funding.get(symbol)
+        now_ns = self.replay.now_ms * _NS_PER_MS
+        later = int(np.searchsorted(rates.ts, now_ns, side="right")) if rates else 0
+        next_ms = int(rates.ts[later]) // _NS_PER_MS if rates and later < len(rates.ts) else 0
+        last_rate = float(rates.rate[later - 1]) if rates and later else 0.0
+        return {
+            "symbol": symbol.replace("/", ""),
+            "markPrice": fmt(self.mark(symbol)),
+            "indexPrice": fmt(self.mark(symbol)),
+            "estimatedSettlePrice": fmt(self.mark(symbol)),
+            "lastFundingRate": fmt(last_rate),
+            "interestRate": fmt(0.0),
+            "nextFundingTime": next_ms,
+            "time": self.replay.now_ms,
+        }
+
     def _fund(self, symbol: str, kline: Kline) -> None:
         rates = self.funding.get(symbol)
         if rates is None:

@@ -89,6 +89,7 @@ class Restored:
 
     fills: int = 0  # fills replayed into the portfolio
     funding: float = 0.0  # the exchange's funding payments added to cash (perpetuals)
+    funding_until_ms: int = 0  # the exchange's clock they were read up to (0: not read)
     cash: float = 0.0  # the portfolio's cash after them
     positions: dict[str, float] = field(default_factory=dict)  # symbol -> quantity
     adopted: list[str] = field(default_factory=list)  # engine order ids taken over
@@ -158,7 +159,9 @@ def restore(
         by_order.setdefault(fill.client_id, []).append(fill)
         _replay(node, owner, fill, instruments[fill.symbol])
         result.fills += 1
-    result.funding = _restore_funding(node, manager, instruments, ledger.baseline())
+    result.funding, result.funding_until_ms = _restore_funding(
+        node, manager, instruments, ledger.baseline()
+    )
     result.cash = kernel.portfolio.cash
     result.positions = {s: p.quantity for s, p in kernel.portfolio.positions.items()}
     # 3. the strategy's working orders (a trailing stop from its chain's current link)
@@ -205,12 +208,13 @@ def _restore_funding(
     manager: OrderManager,
     instruments: Mapping[str, Instrument],
     baseline: Baseline | None,
-) -> float:
-    """Add the exchange's funding of the perpetuals since ``baseline`` to cash; return it."""
+) -> tuple[float, int]:
+    """Add the exchange's funding of the perpetuals since ``baseline`` to cash; return it
+    and the exchange time (ms) it was read up to."""
     exchange = manager.exchange
     perpetuals = sorted(s for s in instruments if exchange.perpetual(s))
     if not perpetuals or baseline is None:
-        return 0.0
+        return 0.0, 0
     now_ms = exchange.server_time_ms()
     portfolio = node.kernel.portfolio
     total = 0.0
@@ -223,7 +227,7 @@ def _restore_funding(
     rules = node.kernel.account_rules
     if rules is not None:
         rules.skip_funding_until(now_ms * _NS_PER_MS)
-    return total
+    return total, now_ms
 
 
 def _order_type(record: LiveOrder) -> OrderType:
