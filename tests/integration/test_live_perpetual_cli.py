@@ -13,14 +13,19 @@ falling one, flat from the second-to-last bar) at ``[account] leverage = 3``.
   fills (side, quantity, price, fee), and the node's last equity row its cash and equity;
   the exchange's margin balance is that equity, its wallet 10,000 + realized PnL − fees +
   funding, its position the backtest's (flat), every close went out reduce-only, the
-  exchange holds leverage 3, and the fills came on the futures user-data stream.
+  exchange holds leverage 3, the fills came on the futures user-data stream and the bars on
+  its kline websocket, and the funding the node booked is the exchange's payments.
 * SIGKILL: the node is killed right after the exchange moved (a bar in hand), while idle
   between bars, and while it starts; each restart's portfolio (cash + position at the
   exchange's price) is the exchange's margin balance — funding paid before the kill
   included — and at the end every exchange order is stored once, client ids unique, and the
-  stored position is the exchange's.
+  stored position is the exchange's. The exchange pays three times the config's rates here:
+  the node's final cash is the exchange's wallet less the position's cost, so it booked the
+  exchange's funding, not its file's.
 * ``kestrel live-report`` reports the perpetual account: its trades are the round trips of
   the stored fills.
+* ``--replay`` of the config: the in-process exchange replays perpetuals; an SMA crossover
+  warms up from the swap klines and trades.
 * Bad input: hedge mode, a missing funding file: one line, exit 2.
 """
 
@@ -355,3 +360,35 @@ def test_hedge_mode_and_a_missing_funding_file_are_one_line_each(
     local.venue.dual_side = True  # type: ignore[attr-defined]
     result = kestrel("live", str(config), "--live", "--exchange-url", local.urls["http"], *common)
     assert_one_line_error(result, "hedge mode", "one-way")
+
+
+def test_a_practice_run_on_perpetuals_warms_up_from_the_swap_klines(
+    rig: Any, tmp_path: Path, kestrel: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--replay`` of the perpetual config: the in-process exchange replays perpetuals with
+    the config's funding; an SMA crossover that goes short warms up from the swap market's
+    klines and trades."""
+    _, config, _ = rig
+    monkeypatch.setenv("KESTREL_API_KEY", "perp-key")
+    monkeypatch.setenv("KESTREL_API_SECRET", SECRET)
+    text = config.read_text().replace(
+        'path = "tests.integration.long_short:LongShort"',
+        'path = "strategies.sma_cross:SmaCross"',
+    )
+    text = text.split("params = {")[0] + (
+        "params = { fast = 3, slow = 6, target_percent = 0.5, allow_short = true }\n"
+        + "\n[execution]"
+        + text.split("[execution]")[1]
+    )
+    config.write_text(text)
+    log = tmp_path / "log"
+    result = kestrel("live", str(config), "--live", "--replay", str(config), "--speed", "max",
+                     "--db", f"sqlite:///{tmp_path / 'k.db'}", "--log-dir", str(log),
+                     "--max-bars", "40")  # fmt: skip
+    assert result.code == 0, result.err
+    (start,) = records(log, "start")
+    assert (start["perpetuals"], start["leverage"]) == ([SYMBOL], 3)
+    assert start["warmup_bars"] == {SYMBOL: 6}  # SMA(6): lookback 5 + 1, from /fapi klines
+    assert len(records(log, "event")) == 40
+    sides = {side for side, _, _, _ in node_fills(tmp_path / "k.db")}
+    assert sides == {"buy", "sell"}
