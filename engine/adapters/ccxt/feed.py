@@ -70,6 +70,7 @@ from engine.adapters.ccxt.merge import (
     candle_bar,
     closed_rows,
 )
+from engine.adapters.ccxt.venue import linear_swap
 from engine.adapters.ccxt.watch import (
     FeedOptions,
     FeedStats,
@@ -508,5 +509,5 @@ def open_feed(
     local = bool(local_url or os.environ.get(LOCAL_URL_ENV))
     exchange = open_exchange(exchange_id, local_url, asynchronous=True, perpetual=bool(perpetuals))
     caps = capabilities("local" if local else exchange_id)
-    markets = {s: f"{s}:{s.partition('/')[2]}" for s in perpetuals}
+    markets = {s: linear_swap(s) for s in perpetuals}
     return CcxtFeed(exchange, symbols, timeframe, options, caps, markets)

@@ -39,6 +39,7 @@ from engine.adapters.ccxt.venue import (
     Credentials,
     ExchangeOrder,
     ExchangeTrade,
+    linear_swap,
     parse_order,
     parse_trade,
 )
@@ -98,7 +99,7 @@ class UserStream:
         self.exchange = exchange
         self.name = str(getattr(exchange, "id", "exchange"))
         self.perpetual = bool(perpetuals)
-        self._engine_symbol = {f"{s}:{s.partition('/')[2]}": s for s in perpetuals}
+        self._engine_symbol = {linear_swap(s): s for s in perpetuals}
         self._seen: dict[str, tuple[str, float, int]] = {}  # order id -> state returned
         self._watching: asyncio.Future[Any] | None = None  # the USDⓈ-M watch subscribe began
 
@@ -194,7 +195,7 @@ class UserStream:
         watching, self._watching = self._watching, None
         if watching is not None:  # never awaited: it ends with the connection, unheard
             watching.cancel()
-            with contextlib.suppress(BaseException):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await watching
         # This exchange object carries the user-data connection only (the market data has
         # its own), so every connection of it goes.

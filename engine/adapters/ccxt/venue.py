@@ -41,6 +41,7 @@ __all__ = [
     "OcoSpec",
     "OrderCallFailed",
     "OrderSpec",
+    "linear_swap",
     "open_trading_exchange",
     "parse_order",
     "parse_trade",
@@ -282,9 +283,7 @@ class CcxtExchange:
 
     def market_symbol(self, symbol: str) -> str:
         """Return ccxt's symbol of the engine's ``symbol`` (``BTC/USDT:USDT`` for a perpetual)."""
-        if symbol not in self.perpetuals:
-            return symbol
-        return f"{symbol}:{symbol.partition('/')[2]}"
+        return linear_swap(symbol) if symbol in self.perpetuals else symbol
 
     def _order(self, raw: Mapping[str, Any]) -> ExchangeOrder:
         order = parse_order(raw)
@@ -583,6 +582,11 @@ class CcxtExchange:
             return self.exchange.cancel_order(None, market, {"origClientOrderId": client_id})
 
         return self._order(self._run(f"canceling order {client_id}", send, resend_safe=False))
+
+
+def linear_swap(symbol: str) -> str:
+    """Return ccxt's linear perpetual of ``BASE/QUOTE``, settled in the quote (``:QUOTE``)."""
+    return f"{symbol}:{symbol.partition('/')[2]}"
 
 
 def wall_clock_ms() -> int:
