@@ -26,6 +26,8 @@ falling one, flat from the second-to-last bar) at ``[account] leverage = 3``.
   the stored fills.
 * ``--replay`` of the config: the in-process exchange replays perpetuals; an SMA crossover
   warms up from the swap klines and trades.
+* ``kestrel live-kill``: the node closes its position with a reduce-only market order and
+  halts (exit 0).
 * Bad input: hedge mode, a missing funding file: one line, exit 2.
 """
 
@@ -392,3 +394,26 @@ def test_a_practice_run_on_perpetuals_warms_up_from_the_swap_klines(
     assert len(records(log, "event")) == 40
     sides = {side for side, _, _, _ in node_fills(tmp_path / "k.db")}
     assert sides == {"buy", "sell"}
+
+
+@pytest.mark.slow
+def test_live_kill_closes_the_perpetual_position_reduce_only_and_halts(
+    rig: Any, tmp_path: Path, kestrel: CliRunner
+) -> None:
+    frame, config, local = rig
+    node = Node(config, local, tmp_path)
+    node.started()
+    index = HISTORY
+    while not local.venue.positions[SYMBOL].amount:  # type: ignore[attr-defined]
+        node.step(int(frame.ts_close_ns[index]))
+        index += 1
+    held = local.venue.positions[SYMBOL].amount  # type: ignore[attr-defined]
+    result = kestrel("live-kill", ACCOUNT, "--log-dir", str(node.log))
+    assert result.code == 0, result.err
+    out, err = node.process.communicate(timeout=60)
+    assert node.process.returncode == 0, err.decode()
+    assert "killed" in out.decode()
+    assert local.venue.positions[SYMBOL].amount == 0.0  # type: ignore[attr-defined]
+    closing = list(local.venue.orders.values())[-1]
+    assert (closing.reduce_only, closing.side) == (True, "SELL" if held > 0 else "BUY")
+    assert closing.filled == pytest.approx(abs(held))
