@@ -71,8 +71,9 @@ def prepare_perpetuals(exchange: CcxtExchange, config: RunConfig) -> int:
     """Refuse a hedge-mode account and set each perpetual's leverage; return the leverage.
 
     Raises:
-        ConfigError: ``[account] leverage`` is not a whole number, or the account is in
-            hedge mode (long and short positions apart): switch it to one-way mode.
+        ConfigError: ``[account] leverage`` is not a whole number, a symbol has no linear
+            perpetual at the exchange (a coin-margined one is not traded), or the account is
+            in hedge mode (long and short positions apart): switch it to one-way mode.
     """
     leverage = config.account.leverage
     if not exchange.perpetuals:
@@ -84,6 +85,13 @@ def prepare_perpetuals(exchange: CcxtExchange, config: RunConfig) -> int:
         )
     exchange.load()
     for symbol in sorted(exchange.perpetuals):
+        swap = exchange.market_symbol(symbol)
+        if not (exchange.exchange.markets.get(swap) or {}).get("linear"):
+            raise ConfigError(
+                f"{exchange.exchange_id} lists no linear perpetual {swap} for {symbol}: "
+                "Kestrel trades USDⓈ-M perpetuals settled in their quote, not coin-margined "
+                "(inverse) ones; check the symbol"
+            )
         if exchange.hedge_mode(symbol):
             raise ConfigError(
                 f"{exchange.exchange_id}'s account is in hedge mode (dual-side positions): "
