@@ -72,16 +72,17 @@ the portfolio, the orders, the timers' schedule, the equity curve and, through t
 warm-up, the indicators come back), fire what fell while it was down (bars, timer
 occurrences), Binance's native trailing stops (trailing stops are node-managed and OCO
 groups are exchange order lists: `engine.runtime.live.trailing`, `.groups`), on perpetuals
-hedge mode (refused at start), coin-margined contracts, isolated margin, stop, trailing stop
-and OCO orders (rejected with a reason) and a comparison of cash with the futures wallet,
+hedge mode, isolated margin and coin-margined contracts (refused at start), stop, trailing
+stop and OCO orders (rejected with a reason) and a comparison of cash with the futures wallet,
 and the user-data stream of exchanges
 other than Binance (spot and USDⓈ-M) is untested (it needs ccxt.pro's ``watch_orders``; the
 subscription step is Binance's).
 
 Perpetuals: a config whose ``[[data]]`` names a ``funding`` series trades USDⓈ-M linear
 perpetuals (`engine.runtime.live.perpetuals`; all symbols or none): the ccxt clients are
-the swap account's (``sandbox = true``: Binance's demo trading), hedge mode is refused and
-``[account] leverage`` set before anything else, bars come from the swap market's klines
+the swap account's (``sandbox = true``: Binance's demo trading), hedge mode, isolated
+margin and symbols with no linear swap are refused and ``[account] leverage`` set before
+anything else, bars come from the swap market's klines
 (``/fapi/v1/klines``, the USDⓈ-M kline websocket), the user-data stream is the listenKey's
 (``ORDER_TRADE_UPDATE``), closes go out reduce-only and reconciliation compares positions.
 Funding is the exchange's record, not the rates file's (`ExchangeFunding`: once a bar closes

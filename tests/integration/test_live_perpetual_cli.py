@@ -28,8 +28,8 @@ falling one, flat from the second-to-last bar) at ``[account] leverage = 3``.
   warms up from the swap klines and trades.
 * ``kestrel live-kill``: the node closes its position with a reduce-only market order and
   halts (exit 0).
-* Bad input: hedge mode, a symbol with no linear perpetual (coin-margined), a missing
-  funding file: one line, exit 2.
+* Bad input: hedge mode, isolated margin, a symbol with no linear perpetual (coin-margined),
+  a missing funding file: one line, exit 2.
 """
 
 from __future__ import annotations
@@ -348,7 +348,7 @@ def test_a_perpetual_node_killed_three_times_loses_and_doubles_nothing(
     assert node_positions(ledger, {SYMBOL: BTC})[SYMBOL] == pytest.approx(held, abs=1e-12)
 
 
-def test_hedge_mode_a_coin_margined_symbol_and_a_missing_funding_file_are_one_line_each(
+def test_hedge_mode_isolated_margin_coin_margined_and_no_funding_file_are_one_line_each(
     rig: Any, tmp_path: Path, kestrel: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, config, local = rig
@@ -364,6 +364,10 @@ def test_hedge_mode_a_coin_margined_symbol_and_a_missing_funding_file_are_one_li
     inverse.write_text(text.replace(f'"{SYMBOL}"', '"BTC/USD"').replace('"USDT"', '"USD"'))
     result = kestrel("live", str(inverse), "--live", "--exchange-url", local.urls["http"], *common)
     assert_one_line_error(result, "no linear perpetual BTC/USD:USD", "coin-margined")
+    local.venue.isolated.add(SYMBOL)  # type: ignore[attr-defined]
+    result = kestrel("live", str(config), "--live", "--exchange-url", local.urls["http"], *common)
+    assert_one_line_error(result, "isolated margin mode", "cross margin")
+    local.venue.isolated.clear()  # type: ignore[attr-defined]
     local.venue.dual_side = True  # type: ignore[attr-defined]
     result = kestrel("live", str(config), "--live", "--exchange-url", local.urls["http"], *common)
     assert_one_line_error(result, "hedge mode", "one-way")

@@ -14,7 +14,8 @@ calls each for a swap market:
   ``allOrders``, ``userTrades`` (``fetch_my_trades``: with ``realizedPnl``), ``leverage``
   POST (``set_leverage``), ``leverageBracket`` (read by ``fetch_positions`` first),
   ``positionSide/dual`` (``fetch_position_mode``; POST ``set_position_mode`` switches what
-  it reports), ``income``
+  it reports), ``symbolConfig`` (``fetch_margin_mode``; POST ``marginType``,
+  ``set_margin_mode``, switches what it reports), ``income``
   (``FUNDING_FEE`` rows; ``fetch_funding_history``: by ``incomeType``, ``startTime``,
   ``endTime``, ``limit``);
 * API key only: ``listenKey`` POST (the account's user-data key: the active one if there is
@@ -206,6 +207,14 @@ class FapiRoutes:
             return venue.set_leverage(symbol, int(params.get("leverage", "0")))
         if endpoint == "v1/leverageBracket":
             return [_brackets(s, venue.leverage[s]) for s in sorted(venue.instruments)]
+        if endpoint == "v1/marginType" and method == "POST":
+            name = venue.instrument(symbol).symbol
+            isolated = params.get("marginType", "").upper() == "ISOLATED"
+            (venue.isolated.add if isolated else venue.isolated.discard)(name)
+            return {"code": 200, "msg": "success"}
+        if endpoint == "v1/symbolConfig":
+            symbols = [venue.instrument(symbol).symbol] if symbol else sorted(venue.instruments)
+            return [_symbol_config(s, venue) for s in symbols]
         if endpoint == "v1/positionSide/dual":
             if method == "POST":
                 venue.dual_side = params.get("dualSidePosition", "false").lower() == "true"
@@ -241,6 +250,17 @@ def _income(rows: list[dict[str, Any]], symbol: str, params: dict[str, str]) -> 
         and start <= r["time"] <= end
     ]
     return kept[:limit]
+
+
+def _symbol_config(symbol: str, venue: FuturesVenue) -> dict[str, Any]:
+    """One ``GET /fapi/v1/symbolConfig`` row: the margin type and leverage of ``symbol``."""
+    return {
+        "symbol": _id(symbol),
+        "marginType": "ISOLATED" if symbol in venue.isolated else "CROSSED",
+        "isAutoAddMargin": "false",
+        "leverage": venue.leverage[symbol],
+        "maxNotionalValue": "1000000000",
+    }
 
 
 def _id(symbol: str) -> str:

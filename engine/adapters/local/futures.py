@@ -25,7 +25,8 @@ is the account, Binance USDⓈ-M futures in one-way position mode and cross marg
   ``income`` (Binance's ``FUNDING_FEE`` income rows).
 * Not modelled: the mark price (the market price stands in for it), liquidation, isolated
   margin, hedge mode (``POST positionSide/dual`` sets what ``dualSidePosition`` reports, so
-  a client's refusal of hedge mode can be tested; positions stay one-way), stop and algo
+  a client's refusal of hedge mode can be tested; positions stay one-way; ``marginType``
+  likewise sets what ``symbolConfig`` reports), stop and algo
   orders (spot's STOP_LOSS types are refused: Binance's USDⓈ-M conditional orders go
   through its algo order API).
 
@@ -134,6 +135,7 @@ class FuturesVenue(Venue):
         self.positions = {symbol: FuturesPosition() for symbol in instruments}
         self.leverage = dict.fromkeys(instruments, DEFAULT_LEVERAGE)
         self.dual_side = False  # hedge mode (``positionSide/dual``): reported, not traded
+        self.isolated: set[str] = set()  # symbols ``marginType`` ISOLATED: reported, not traded
         self.funding = dict(funding or {})
         self._settled = dict.fromkeys(self.funding, 0)  # funding times settled, per symbol
         self.income: list[dict[str, Any]] = []

@@ -72,8 +72,9 @@ def prepare_perpetuals(exchange: CcxtExchange, config: RunConfig) -> int:
 
     Raises:
         ConfigError: ``[account] leverage`` is not a whole number, a symbol has no linear
-            perpetual at the exchange (a coin-margined one is not traded), or the account is
-            in hedge mode (long and short positions apart): switch it to one-way mode.
+            perpetual at the exchange (a coin-margined one is not traded), one is in
+            isolated margin mode (switch it to cross), or the account is in hedge mode (long
+            and short positions apart): switch it to one-way mode.
     """
     leverage = config.account.leverage
     if not exchange.perpetuals:
@@ -92,6 +93,11 @@ def prepare_perpetuals(exchange: CcxtExchange, config: RunConfig) -> int:
                 "Kestrel trades USDⓈ-M perpetuals settled in their quote, not coin-margined "
                 "(inverse) ones; check the symbol"
             )
+        if _isolated(exchange, swap):
+            raise ConfigError(
+                f"{exchange.exchange_id}'s {symbol} perpetual is in isolated margin mode: "
+                "Kestrel trades perpetuals in cross margin; switch its margin mode first"
+            )
         if exchange.hedge_mode(symbol):
             raise ConfigError(
                 f"{exchange.exchange_id}'s account is in hedge mode (dual-side positions): "
@@ -99,6 +105,14 @@ def prepare_perpetuals(exchange: CcxtExchange, config: RunConfig) -> int:
             )
         exchange.set_leverage(symbol, int(leverage))
     return int(leverage)
+
+
+def _isolated(exchange: CcxtExchange, swap: str) -> bool:
+    """True if the perpetual ``swap`` (ccxt's symbol) is in isolated margin mode."""
+    mode = exchange.read(
+        f"fetching the {swap} margin mode", lambda: exchange.exchange.fetch_margin_mode(swap)
+    )
+    return str(mode.get("marginMode") or "cross") == "isolated"
 
 
 def funding_paid(
