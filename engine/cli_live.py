@@ -71,12 +71,26 @@ own attributes unless it implements ``on_save`` / ``on_load`` (``on_start`` runs
 the portfolio, the orders, the timers' schedule, the equity curve and, through the
 warm-up, the indicators come back), fire what fell while it was down (bars, timer
 occurrences), Binance's native trailing stops (trailing stops are node-managed and OCO
-groups are exchange order lists: `engine.runtime.live.trailing`, `.groups`), perpetuals (a
-config with a ``[[data]] funding`` series is refused: the venue, reconciliation of
-positions and restore trade them, `engine.runtime.live.perpetuals`, but this command's
-market-data feed and user-data stream are Binance spot's), and the user-data stream
-of exchanges other than Binance spot is untested (it needs ccxt.pro's ``watch_orders``;
-the subscription step is Binance's websocket API).
+groups are exchange order lists: `engine.runtime.live.trailing`, `.groups`), on perpetuals
+hedge mode, isolated margin and coin-margined contracts (refused at start), stop, trailing
+stop and OCO orders (rejected with a reason) and a comparison of cash with the futures wallet,
+and the user-data stream of exchanges
+other than Binance (spot and USDⓈ-M) is untested (it needs ccxt.pro's ``watch_orders``; the
+subscription step is Binance's).
+
+Perpetuals: a config whose ``[[data]]`` names a ``funding`` series trades USDⓈ-M linear
+perpetuals (`engine.runtime.live.perpetuals`; all symbols or none): the ccxt clients are
+the swap account's (``sandbox = true``: Binance's demo trading), hedge mode, isolated
+margin and symbols with no linear swap are refused and ``[account] leverage`` set before
+anything else, bars come from the swap market's klines
+(``/fapi/v1/klines``, the USDⓈ-M kline websocket), the user-data stream is the listenKey's
+(``ORDER_TRADE_UPDATE``), closes go out reduce-only and reconciliation compares positions.
+Funding is the exchange's record, not the rates file's (`ExchangeFunding`: once a bar closes
+past the exchange's next funding time its payments are read and booked before the bar); a
+restart adds what it booked since the baseline (`engine.runtime.live.restore`). With
+``--replay`` of such a config the local exchange replays perpetuals paying its funding file.
+The ``start`` record adds ``perpetuals``, ``leverage`` and ``restored_funding``, the ``stop``
+record ``funding_payments`` and ``funding_booked``.
 """
 
 from __future__ import annotations
@@ -84,6 +98,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import signal
@@ -223,10 +238,11 @@ def live(
 ) -> None:
     """Trade a strategy with real orders (needs --live and [live] mode = "live")."""
     from engine.adapters.ccxt.keys import load_credentials
+    from engine.runtime.live.perpetuals import perpetual_symbols
 
     run_config = load_config(config)
     refuse_unless_live(run_config, live_flag)
-    _refuse_perpetuals(run_config)
+    perpetuals = perpetual_symbols(run_config)  # all or none: one wallet per node
     keys = load_credentials(run_config.live.exchange)  # the same id with --replay / --exchange-url
     if exchange_url is not None and replay is not None:
         raise ConfigError("give at most one of --exchange-url and --replay")
@@ -242,7 +258,7 @@ def live(
     local = None
     frames: list[BarFrame] = []
     if replay is not None:
-        local, frames = _start_local(replay, speed, keys.secret, count)
+        local, frames = _start_local(replay, speed, keys.secret, count, bool(perpetuals))
         exchange_url = local.urls["http"]
     folder = account_folder(run_config, name, log_dir)
     try:
@@ -260,6 +276,7 @@ def live(
                     folder,
                     (user_check_every, user_grace),
                     count,
+                    perpetuals,
                     stop,
                 )
             )
@@ -271,30 +288,25 @@ def live(
         raise typer.Exit(code)
 
 
-def _refuse_perpetuals(config: RunConfig) -> None:
-    """Raise `ConfigError` for perpetuals: the order side is built, the command is not yet."""
-    from engine.runtime.live.perpetuals import perpetual_symbols
+def _start_local(
+    replay: str, speed: str, secret: str, history: int, perpetual: bool
+) -> tuple[Any, list[BarFrame]]:
+    """Start the local exchange paused ``history`` bars in (the warm-up's source).
 
-    perpetuals = perpetual_symbols(config)
-    if perpetuals:
-        raise ConfigError(
-            f"kestrel live does not trade perpetuals yet ({sorted(perpetuals)} have a funding "
-            "series): the node's orders, positions and reconciliation handle them "
-            "(engine.runtime.live.perpetuals) but the command's market data and user-data "
-            "stream are still Binance spot's; drop the funding series to trade spot"
-        )
-
-
-def _start_local(replay: str, speed: str, secret: str, history: int) -> tuple[Any, list[BarFrame]]:
-    """Start the local exchange paused ``history`` bars in (the warm-up's source)."""
+    ``perpetual``: it replays USDⓈ-M perpetuals, paying the funding of the replayed
+    config's ``[[data]] funding`` series (none from a bare data file).
+    """
     from engine.adapters.local import LocalExchange
     from engine.cli_exchange import replay_source, replay_speed
+    from engine.runtime.inputs import load_funding
 
     frames, instruments, balances, fee_rate, touch = replay_source(replay, None, "USDT")
+    funding = load_funding(load_config(replay)) if perpetual and replay.endswith(".toml") else {}
     rate = replay_speed(speed)
     local = LocalExchange(
         frames, instruments, balances=balances, secret=secret, speed=rate, paused=True,
-        history=history, fee_rate=fee_rate, touch=touch,
+        history=history, fee_rate=fee_rate, touch=touch, perpetual=perpetual,
+        funding=funding or None,
     )  # fmt: skip
     local.start()
     return local, frames
@@ -344,6 +356,7 @@ async def _session(
     folder: Path,
     user_check: tuple[float, float],
     warmup_bars: int,
+    perpetuals: frozenset[str],
     stop: asyncio.Event,
 ) -> int:
     from engine.adapters.ccxt.feed import FeedOptions, open_feed
@@ -355,6 +368,7 @@ async def _session(
     from engine.runtime.live import LiveLedger, OrderManager, Update
     from engine.runtime.live.checkpoint import Checkpoint
     from engine.runtime.live.kill import flatten_and_halt
+    from engine.runtime.live.perpetuals import ExchangeFunding, book_funding, prepare_perpetuals
     from engine.runtime.live.reconcile import reconcile
     from engine.runtime.live.restore import absorb, check_agrees, restore
     from engine.runtime.live.stream import StreamOptions, UserDataMonitor
@@ -363,10 +377,12 @@ async def _session(
     from engine.runtime.news import open_live_news
     from engine.runtime.node import TradingNode
 
-    client = open_trading_exchange(
-        config.live.exchange, keys, sandbox=config.live.sandbox, local_url=exchange_url
-    )
-    exchange = CcxtExchange(client, server_clock=wall_clock_ms if exchange_url else None)
+    perpetual = bool(perpetuals)
+    client = open_trading_exchange(config.live.exchange, keys, sandbox=config.live.sandbox,
+                                   local_url=exchange_url, perpetual=perpetual)  # fmt: skip
+    exchange = CcxtExchange(client, server_clock=wall_clock_ms if exchange_url else None,
+                            perpetuals=perpetuals)  # fmt: skip
+    leverage = prepare_perpetuals(exchange, config)  # hedge mode refused, leverage set
     instruments = exchange.instruments(config.symbols)
     manager = OrderManager(exchange, LiveLedger(RunStore(url), name))
     from engine.cli_paper import bar_timeframes  # the paper command's rule: one place
@@ -375,7 +391,8 @@ async def _session(
     timeframes = {symbol: format_timeframe(ns) for symbol, ns in found.items()}
     until = local.replay.boundaries[-1] * 1_000_000 if local is not None else None
     feed = open_feed(exchange.exchange_id, list(timeframes), timeframes,
-                     FeedOptions(until_ns=until), local_url=exchange_url)  # fmt: skip
+                     FeedOptions(until_ns=until), local_url=exchange_url,
+                     perpetuals=perpetuals)  # fmt: skip
     try:
         await feed.check()  # unknown symbol or timeframe: before the warm-up reads bars
         since = await feed.now_ns()
@@ -390,6 +407,9 @@ async def _session(
         checkpoint = Checkpoint(node, manager.ledger, manager.session)
         saved, loaded, realigned = checkpoint.start()  # the timers back on their schedule
         node.deliver(lambda: venue.report(result.updates))  # what happened while it was down
+        funding = ExchangeFunding(exchange, perpetuals, restored.funding_until_ms or since // 10**6)
+        if perpetuals and node.kernel.account_rules is not None:
+            node.kernel.account_rules.leave_funding()  # the exchange's, not the rates file's
         absorb(node, result.updates, instruments)  # fills of orders the kernel never held
         positions = check_agrees(node, manager, instruments)
     except BaseException:
@@ -402,11 +422,13 @@ async def _session(
     log.write("start", account=name, exchange=exchange.exchange_id, sandbox=config.live.sandbox,
               adopted=result.adopted, external=result.external, wallet=result.actual,
               session=manager.session, warmup_bars={s: len(f) for s, f in warm.items()},
-              restored_fills=restored.fills, restored_orders=restored.adopted,
+              restored_fills=restored.fills, restored_funding=restored.funding,
+              restored_orders=restored.adopted,
               canceled=restored.canceled, cash=node.kernel.portfolio.cash,
               positions=positions, state_loaded=loaded,
               state_saved_at=saved.saved_at if saved else None,
-              timers_realigned=realigned, **where)  # fmt: skip
+              timers_realigned=realigned, perpetuals=sorted(perpetuals),
+              leverage=leverage, **where)  # fmt: skip
     print(f"live account {name}: {result.summary()}", flush=True)
     print(f"live account {name}: {restored.summary()}", flush=True)
     if loaded and saved is not None:
@@ -424,7 +446,8 @@ async def _session(
 
     user = UserStream(
         open_user_exchange(config.live.exchange, keys, sandbox=config.live.sandbox,
-                           local_url=exchange_url)
+                           local_url=exchange_url, perpetual=perpetual),
+        perpetuals,
     )  # fmt: skip
     checks = StreamOptions(check_every_s=user_check[0], grace_s=user_check[1])
     monitor = UserDataMonitor(user, manager, instruments, publish, log.write, checks)
@@ -482,6 +505,11 @@ async def _session(
                 for h in headlines:
                     log.write("news", symbol=h.symbol, ts=format_timestamp(h.ts_event),
                               id=h.headline_id, text=h.text)  # fmt: skip
+            # the exchange's funding up to the bar's close, before the strategy sees it (a
+            # backtest pays it at the close, before the strategy's on_bar)
+            payments = funding.due(bar.ts_event // 10**6)
+            if payments:
+                node.deliver(functools.partial(book_funding, node.kernel.portfolio, payments))
             node.on_event(bar)
             checkpoint.after_bar(bar)  # equity, the bar, state, timers: one commit (orders are in)
             bars += 1
@@ -502,7 +530,8 @@ async def _session(
     streams = {"feed": dataclasses.asdict(feed.stats), "user_stream": vars(monitor.stats)}
     log.write("stop", reason=reason, bars=bars, halted=manager.halted,
               state_saves=checkpoint.state_saves, equity_rows=checkpoint.rows,
-              equity_skipped=checkpoint.skipped, **streams)  # fmt: skip
+              equity_skipped=checkpoint.skipped, funding_booked=funding.booked,
+              funding_payments=funding.payments, **streams)  # fmt: skip
     log.close()
     print(f"live account {name} stopped ({reason}): {bars} bars; orders in {url}", flush=True)
     return 0

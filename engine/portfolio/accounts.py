@@ -34,6 +34,7 @@ Rules (settings in ``[account]`` and ``[[data]]``; the README's fill table lists
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,6 +171,22 @@ class AccountRules:
         self._liquidated: tuple[str, ...] = ()
         self._unfilled_call = False  # a margin call was made and nothing has filled since
         self._liquidation_count = 0
+
+    def skip_funding_until(self, ts_ns: int) -> None:
+        """Pay no funding due at or before ``ts_ns`` (ns): it is booked already.
+
+        A restarted live node books the funding up to its start from the exchange's
+        record (`engine.runtime.live.restore`); without this its first bar would pay every
+        earlier funding time again, at the restored position.
+        """
+        for schedule in self._schedules.values():
+            index = bisect.bisect_right(schedule.times, ts_ns, lo=schedule.index)
+            schedule.index = index
+            schedule.next_ts = schedule.times[index] if index < len(schedule.times) else _NEVER
+
+    def leave_funding(self) -> None:
+        """Pay no funding from the rates any more: a live node books the exchange's."""
+        self.skip_funding_until(_NEVER)
 
     @property
     def active(self) -> bool:

@@ -200,12 +200,24 @@ class Portfolio:
         funding payments (``"funding"``). ``ts_event`` is when the flow was due.
         """
         now = self._clock.timestamp_ns()
+        self._add_cash_flow(symbol, amount, now)
+        self._bus.publish(CashAdjusted(symbol, amount, reason, ts_event, now))
+
+    def restore_cash_flow(self, symbol: str, amount: float, ts_event: int) -> None:
+        """Add a cash flow booked before this process started; publish nothing.
+
+        A restarted live node adds the funding its perpetuals paid and received, as the
+        exchange booked it (`engine.runtime.live.restore`): `apply_cash_flow`'s arithmetic,
+        but history, as `restore_fill` is for fills.
+        """
+        self._add_cash_flow(symbol, amount, ts_event)
+
+    def _add_cash_flow(self, symbol: str, amount: float, ts_ns: int) -> None:
         self._cash += amount
         self.cash_flows += amount
         position = self.positions[symbol]
         position.cash_flows += amount
-        self.journal.record(now, symbol, position.quantity, self._cash)
-        self._bus.publish(CashAdjusted(symbol, amount, reason, ts_event, now))
+        self.journal.record(ts_ns, symbol, position.quantity, self._cash)
 
     def on_order_filled(self, fill: OrderFilled) -> None:
         """Apply a fill to cash and the position; publish `PositionChanged`."""

@@ -21,7 +21,7 @@ import pytest
 from engine.adapters.ccxt.venue import OrderSpec
 from engine.errors import ExchangeFatalError, ExchangeTransientError
 from engine.persistence import RunStore
-from engine.runtime.live import LiveStatus, Update, client_order_id
+from engine.runtime.live import LiveStatus, OrderManager, Update, client_order_id
 from engine.runtime.live.kill import node_positions
 from engine.runtime.live.reconcile import reconcile
 from engine.runtime.live.stream import StreamOptions, UserDataMonitor
@@ -67,15 +67,19 @@ async def until(what: str, check: Callable[[], bool], timeout_s: float = 10.0) -
 
 
 def run_monitor(
-    local: Any, rig: Rig, node: Node, options: StreamOptions, scenario: Any
+    local: Any, rig: Any, node: Node, options: StreamOptions, scenario: Any, stream: Any = None
 ) -> UserDataMonitor:
-    """Reconcile as the node does on start, run the monitor beside ``scenario(monitor)``."""
+    """Reconcile as the node does on start, run the monitor beside ``scenario(monitor)``.
+
+    ``rig``: what has the ``manager``; ``stream``: the user stream (None: spot's).
+    """
     reconcile(rig.manager, INSTRUMENTS)
 
     async def main() -> UserDataMonitor:
         monitor = UserDataMonitor(
-            user_stream(local), rig.manager, INSTRUMENTS, node.published.extend, node.note, options
-        )
+            stream or user_stream(local), rig.manager, INSTRUMENTS, node.published.extend,
+            node.note, options,
+        )  # fmt: skip
         task = asyncio.ensure_future(monitor.run())
         try:
             await asyncio.wait_for(monitor.subscribed.wait(), 10)
@@ -91,6 +95,27 @@ def run_monitor(
     return asyncio.run(main())
 
 
+def stall_then_fill(
+    local: Any, manager: OrderManager, resting: OrderSpec, market: OrderSpec
+) -> Callable[[UserDataMonitor], Awaitable[None]]:
+    """Return the stall scenario: ``resting`` fills while the stream is stalled (caught,
+    resubscribed, reconciled); then ``market``'s reports come on the new subscription."""
+
+    async def scenario(monitor: UserDataMonitor) -> None:
+        assert [u.kind for u in manager.submit("s-000001", "s", resting)] == ["accepted"]
+        await asyncio.to_thread(local.inject, "ws_stall")
+        await asyncio.to_thread(local.advance, 1)  # the fill: its report is swallowed
+        await until("the stall to be caught", lambda: monitor.stats.reconciles >= 1)
+        await asyncio.to_thread(local.inject, "ws_resume")
+        # The resubscribed stream carries the next fill itself (no reconcile needed).
+        await until("the new subscription", lambda: monitor.subscribed.is_set())
+        reports = monitor.stats.reports
+        manager.submit("s-000002", "s", market)
+        await until("the market order's reports", lambda: monitor.stats.reports >= reports + 1)
+
+    return scenario
+
+
 def exchange_position(local: Any) -> float:
     return float(local.venue.free.get("BTC", 0.0) + local.venue.locked.get("BTC", 0.0))
 
@@ -101,18 +126,7 @@ def test_a_fill_during_a_silent_stall_is_caught_resubscribed_and_counted_once(
     rig, node = Rig(local, store), Node()
     options = StreamOptions(check_every_s=0.2, grace_s=0.2, backoff_s=0.05)
 
-    async def scenario(monitor: UserDataMonitor) -> None:
-        assert [u.kind for u in rig.manager.submit("s-000001", "s", LIMIT)] == ["accepted"]
-        await asyncio.to_thread(local.inject, "ws_stall")
-        await asyncio.to_thread(local.advance, 1)  # the fill: its report is swallowed
-        await until("the stall to be caught", lambda: monitor.stats.reconciles >= 1)
-        await asyncio.to_thread(local.inject, "ws_resume")
-        # The resubscribed stream carries the next fill itself (no reconcile needed).
-        await until("the new subscription", lambda: monitor.subscribed.is_set())
-        reports = monitor.stats.reports
-        rig.manager.submit("s-000002", "s", MARKET)
-        await until("the market buy's reports", lambda: monitor.stats.reports >= reports + 1)
-
+    scenario = stall_then_fill(local, rig.manager, LIMIT, MARKET)
     monitor = run_monitor(local, rig, node, options, scenario)
     assert monitor.stats.stale == 1
     assert monitor.stats.subscriptions == 2

@@ -189,20 +189,24 @@ def test_a_config_run_name_that_climbs_out_is_refused_as_an_account(
     assert_one_line_error(result, "account name", "--account")
 
 
-def test_a_perpetual_is_refused_with_what_is_missing(
+def test_spot_symbols_and_perpetuals_in_one_config_are_refused(
     kestrel: CliRunner, tmp_path: Path, keys: None
 ) -> None:
-    # A funding series makes BTC/USDT a perpetual: the engine's venue, reconciliation and
-    # restore trade it (tests/contract/test_live_perpetual.py), the command not yet.
+    # A funding series makes BTC/USDT a perpetual (kestrel live trades it:
+    # tests/integration/test_live_perpetual_cli.py); ETH/USDT without one stays spot, and
+    # Binance keeps the two wallets apart: one node per wallet.
     rates = tmp_path / "funding.csv"
     rates.write_text("timestamp,rate\n2020-12-01T08:00:00Z,0.0001\n")
     config = _config(tmp_path)
+    eth = f"{REPO}/data/binance_ETH_USDT_1h_20201201_20210717.csv"
     text = config.read_text().replace(
-        'end = "2020-12-15"', f'end = "2020-12-15"\nfunding = "{rates}"'
+        'end = "2020-12-15"',
+        f'end = "2020-12-15"\nfunding = "{rates}"\n\n[[data]]\npath = "{eth}"\n'
+        'symbol = "ETH/USDT"\nend = "2020-12-15"',
     )
     config.write_text(text)
     result = kestrel(*_args(config, tmp_path, "--live"))
     assert_one_line_error(
-        result, "kestrel live does not trade perpetuals yet", "['BTC/USDT']",
-        "market data and user-data stream",
+        result, "spot symbols or perpetuals, not both", "['BTC/USDT']", "['ETH/USDT']",
+        "one node per wallet",
     )  # fmt: skip

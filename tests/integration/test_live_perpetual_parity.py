@@ -40,36 +40,19 @@ from engine.runtime.live.reconcile import reconcile
 from engine.runtime.live.restore import absorb, check_agrees, restore
 from engine.runtime.live.venue import LiveVenue, live_mode
 from engine.runtime.node import TradingNode
-from engine.strategy import Context, Strategy
 from tests.contract.conftest import BTC, BTC_CSV, SECRET
+from tests.integration.long_short import LongShort, LongShortParams
 
 END = "2020-12-20"
 SYMBOL = "BTC/USDT"
 
 
-class LongShort(Strategy):
-    """0.1 long after a rising bar, 0.1 short after a falling one; close before turning.
-
-    From the bar closing at ``flat_from_ns`` on it only closes: the local exchange never
-    closes its last bar (`engine.adapters.local.replay`), so the run ends flat at the
-    second-to-last bar's decision, filled at the last bar's open on both sides.
-    """
-
-    def __init__(self, flat_from_ns: int) -> None:
-        self.flat_from_ns = flat_from_ns
-
-    def on_bar(self, ctx: Context, bar: Bar) -> None:
-        if ctx.open_orders(bar.symbol):
-            return
-        held = ctx.position(bar.symbol)
-        rising = bar.close > bar.open
-        if bar.ts_event >= self.flat_from_ns:
-            if held:
-                (ctx.sell if held > 0 else ctx.buy)(bar.symbol, abs(held))
-        elif held == 0:
-            (ctx.buy if rising else ctx.sell)(bar.symbol, 0.1)
-        elif (held > 0) != rising:
-            (ctx.sell if held > 0 else ctx.buy)(bar.symbol, abs(held))
+def long_short(flat_from_ns: int) -> LongShort:
+    """Return `LongShort` trading 0.1 BTC, flat from the bar closing at ``flat_from_ns`` on:
+    the local exchange never closes its last bar (`engine.adapters.local.replay`), so the
+    run ends flat at the second-to-last bar's decision, filled at the last bar's open on
+    both sides."""
+    return LongShort(LongShortParams(quantity=0.1, flat_from_ns=flat_from_ns))
 
 
 def funding_file(folder: Path) -> Path:
@@ -124,7 +107,7 @@ def run_live_perpetual(config: RunConfig, funding: Path, store: Path) -> dict[st
         manager = OrderManager(exchange, LiveLedger(RunStore(f"sqlite:///{store}"), "perp"))
         reconcile(manager, {SYMBOL: BTC})
         clock = SimClock(int(frame.ts_close_ns[0]) - 3_600 * 10**9)
-        strategy = LongShort(int(frame.ts_close_ns[-2]))
+        strategy = long_short(int(frame.ts_close_ns[-2]))
         node = TradingNode(config, clock=clock, strategy=strategy, mode=live_mode(manager))
         for bar in iter_bars([frame]):
             while local.replay.now_ms * 1_000_000 < bar.ts_event and not local.replay.finished:
@@ -148,7 +131,7 @@ def test_a_long_short_perpetual_trades_live_as_in_the_backtest(tmp_path: Path) -
     funding = funding_file(tmp_path)
     config = perpetual_config(funding)
     frame = load_bars(BTC_CSV, symbol=SYMBOL, end=END)
-    backtest = run_backtest(config, strategy=LongShort(int(frame.ts_close_ns[-2])))
+    backtest = run_backtest(config, strategy=long_short(int(frame.ts_close_ns[-2])))
     expected = backtest.recorder.fills
     assert len(expected) >= 50
     assert {f.side for f in expected} == {OrderSide.BUY, OrderSide.SELL}
@@ -198,7 +181,7 @@ def test_a_killed_node_restarts_with_its_short_and_sends_nothing_twice(tmp_path:
         prepare_perpetuals(exchange, config)
         manager = OrderManager(exchange, LiveLedger(store, "perp"))
         clock = SimClock(int(frame.ts_close_ns[0]) - 3_600 * 10**9)
-        strategy = LongShort(int(frame.ts_close_ns[-2]))
+        strategy = long_short(int(frame.ts_close_ns[-2]))
         node = TradingNode(config, clock=clock, strategy=strategy, mode=live_mode(manager))
         restore(node, manager, {SYMBOL: BTC})
         result = reconcile(manager, {SYMBOL: BTC})

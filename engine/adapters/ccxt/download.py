@@ -109,13 +109,17 @@ class Download:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
-def open_exchange(exchange_id: str, local_url: str | None, asynchronous: bool = False) -> Any:
+def open_exchange(
+    exchange_id: str, local_url: str | None, asynchronous: bool = False, perpetual: bool = False
+) -> Any:
     """Return a ccxt exchange with the rate limiter on, or raise `ExchangeInputError`.
 
     ``local_url`` (or ``$KESTREL_EXCHANGE_URL``), e.g. ``http://127.0.0.1:8765``, sends every
     call to the local exchange (`engine.adapters.local`), which speaks Binance's API: use it
     with ``binance``. ``asynchronous`` returns the asyncio flavour the live feed uses: the
     ``ccxt.pro`` class (REST and websockets) where ccxt has one, else ``ccxt.async_support``.
+    ``perpetual``: the local exchange replays USDⓈ-M perpetuals (its markets are linear
+    swaps, ``BTC/USDT:USDT``, read from ``/fapi``).
     """
     import ccxt
 
@@ -130,20 +134,16 @@ def open_exchange(exchange_id: str, local_url: str | None, asynchronous: bool = 
     url = local_url or os.environ.get(LOCAL_URL_ENV)
     if url:
         options["options"] = {
-            "fetchMarkets": {"types": ["spot"]},
+            "fetchMarkets": {"types": ["linear" if perpetual else "spot"]},
             "fetchCurrencies": False,
             "fetchMargins": False,
         }
     exchange = getattr(module, exchange_id)(options)
     if url:
+        from engine.adapters.local import ccxt_urls
+
         http = url.rstrip("/")
-        ws = "ws" + http.removeprefix("http")
-        exchange.urls["api"] = {
-            "public": f"{http}/api/v3",
-            "private": f"{http}/api/v3",
-            "v1": f"{http}/api/v1",
-            "ws": {"spot": f"{ws}/ws", "ws-api": {"spot": f"{ws}/ws-api/v3"}},
-        }
+        exchange.urls["api"] = ccxt_urls(http, "ws" + http.removeprefix("http"))
     return exchange
 
 

@@ -49,7 +49,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    Awaitable,
+    Callable,
+    Collection,
+    Coroutine,
+    Mapping,
+    Sequence,
+)
 from typing import Any, TypeVar
 
 from engine.adapters.ccxt.capabilities import Capabilities, capabilities
@@ -63,6 +71,7 @@ from engine.adapters.ccxt.merge import (
     candle_problem,
     closed_rows,
 )
+from engine.adapters.ccxt.venue import linear_swap
 from engine.adapters.ccxt.watch import (
     FeedOptions,
     FeedStats,
@@ -95,10 +104,15 @@ class CcxtFeed:
         timeframe: str | Mapping[str, str],
         options: FeedOptions | None = None,
         caps: Capabilities | None = None,
+        markets: Mapping[str, str] | None = None,
     ) -> None:
         """Stream ``symbols`` (ties between bars go in this order) from ``exchange``.
 
         ``timeframe``: one for every symbol, or a mapping with each symbol's own.
+
+        ``markets``: ccxt's market symbol of an engine symbol where they differ (a
+        perpetual ``BTC/USDT`` is read from ``BTC/USDT:USDT``); the events carry the
+        engine's symbol.
 
         ``caps``: the venue's page sizes and candle cadence; None looks them up by
         ``exchange.id`` (`engine.adapters.ccxt.capabilities`).
@@ -118,6 +132,7 @@ class CcxtFeed:
         self.options = options or FeedOptions()
         self.stats = FeedStats()
         self.caps = caps or capabilities(self.name)
+        self.markets = dict(markets or {})
         # The closed-candle rule needs each watch to return only what changed since the
         # last one (ccxt.pro's default; set in case a caller's config turned it off).
         exchange.newUpdates = True
@@ -127,14 +142,19 @@ class CcxtFeed:
         self._tasks: list[asyncio.Task[None]] = []
         self._sessions = Sessions(exchange, self.options, self.stats)
         self._ticks = TickStreams(
-            self._sessions, self.caps, self._merger, self._rest, self._now, self._wake.set
-        )
+            self._sessions, self.caps, self._merger, self._rest, self._now, self._wake.set,
+            self.market,
+        )  # fmt: skip
         self._failure: BaseException | None = None
         self._closed = False
         self._started = False
         self._websocket: bool | None = None
         self._cursor: dict[str, int] = {}  # close (ms) of the last bar handed over
         self._gap_checked: dict[str, int] = {}
+
+    def market(self, symbol: str) -> str:
+        """Return ccxt's market symbol of the engine's ``symbol``."""
+        return self.markets.get(symbol, symbol)
 
     @property
     def late_ticks(self) -> int:
@@ -226,8 +246,8 @@ class CcxtFeed:
             self._tf_ms[symbol] = int(self.exchange.parse_timeframe(timeframe) * 1000)
         markets = await self._rest("loading markets", self.exchange.load_markets)
         for symbol in self.symbols:
-            if symbol not in markets:
-                hint = did_you_mean(symbol, markets)
+            if self.market(symbol) not in markets:
+                hint = did_you_mean(self.market(symbol), markets)
                 raise ExchangeInputError(f"{self.name} has no symbol {symbol!r}{hint}")
         mode = self.options.mode
         websocket = bool(has.get("watchOHLCV")) if mode == "auto" else mode == "websocket"
@@ -268,7 +288,7 @@ class CcxtFeed:
                     since: int = max(0, cursor - tf + 1), symbol: str = symbol
                 ) -> Awaitable[list[list[Any]]]:
                     return self.exchange.fetch_ohlcv(  # type: ignore[no-any-return]
-                        symbol, self.timeframes[symbol], since=since, limit=limit
+                        self.market(symbol), self.timeframes[symbol], since=since, limit=limit
                     )
 
                 page = await self._rest(f"fetching {symbol} warm-up candles", fetch)
@@ -297,7 +317,7 @@ class CcxtFeed:
         page = await self._rest(
             f"fetching {symbol} candles",
             lambda: self.exchange.fetch_ohlcv(
-                symbol, self.timeframes[symbol], since=since, limit=10
+                self.market(symbol), self.timeframes[symbol], since=since, limit=10
             ),
         )
         rows = closed_rows(page, tf, now, since)
@@ -348,7 +368,7 @@ class CcxtFeed:
 
             def fetch(since: int = since) -> Awaitable[list[list[Any]]]:
                 return self.exchange.fetch_ohlcv(  # type: ignore[no-any-return]
-                    symbol, self.timeframes[symbol], since=since, limit=limit
+                    self.market(symbol), self.timeframes[symbol], since=since, limit=limit
                 )
 
             page = await self._rest(f"fetching {symbol} candles", fetch)
@@ -413,6 +433,7 @@ class CcxtFeed:
         session = CandleSession()
         tf = self._tf_ms[symbol]
         timeframe = self.timeframes[symbol]
+        market = self.market(symbol)  # ccxt's name: its caches and message hashes use it
 
         async def on_candles(candles: list[list[Any]]) -> None:
             closed, newest = session.update(candles)
@@ -432,7 +453,7 @@ class CcxtFeed:
         async def recover() -> None:
             session.reset()
             cache = getattr(self.exchange, "ohlcvs", None) or {}
-            cache.get(symbol, {}).pop(timeframe, None)  # ccxt's copy of the old session
+            cache.get(market, {}).pop(timeframe, None)  # ccxt's copy of the old session
             await self._rest_fill(symbol)
 
         async def watch() -> list[list[Any]]:
@@ -440,7 +461,7 @@ class CcxtFeed:
             # returned the closing one resolved on its own message. Waiting for the next
             # message would hold the closed bar back until then (a whole timeframe on a
             # venue that sends only opens and closes). The cache holds only this session.
-            cached = (getattr(self.exchange, "ohlcvs", None) or {}).get(symbol, {})
+            cached = (getattr(self.exchange, "ohlcvs", None) or {}).get(market, {})
             newest = session.newest
             recent = [
                 list(c)
@@ -449,7 +470,7 @@ class CcxtFeed:
             ]
             if any(c[0] != newest for c in recent):
                 return recent
-            candles: list[list[Any]] = await self.exchange.watch_ohlcv(symbol, timeframe)
+            candles: list[list[Any]] = await self.exchange.watch_ohlcv(market, timeframe)
             return candles
 
         await self._sessions.run(
@@ -457,7 +478,7 @@ class CcxtFeed:
             watch,
             on_candles,
             recover,
-            (f"ohlcv::{symbol}::{timeframe}", self._stale_after_s(tf)),
+            (f"ohlcv::{market}::{timeframe}", self._stale_after_s(tf)),
         )
 
     def _stale_after_s(self, timeframe_ms: int) -> float:
@@ -482,11 +503,15 @@ def open_feed(
     timeframe: str | Mapping[str, str],
     options: FeedOptions | None = None,
     local_url: str | None = None,
+    perpetuals: Collection[str] = (),
 ) -> CcxtFeed:
     """Return a `CcxtFeed` on a new async ccxt exchange (``local_url``: the local exchange).
 
     With ``local_url`` (or ``$KESTREL_EXCHANGE_URL``) the feed uses the local exchange's
-    capabilities, not those of the exchange id it speaks as.
+    capabilities, not those of the exchange id it speaks as. ``perpetuals``: symbols read
+    as their linear perpetual settled in the quote (``BTC/USDT`` from ``BTC/USDT:USDT``, on
+    Binance the ``/fapi`` klines and the USDⓈ-M kline websocket); a feed reads spot
+    symbols or perpetuals, not both (a local exchange replays one kind).
 
     Raises:
         ExchangeInputError: Unknown exchange (symbols and timeframe are checked by ``stream``).
@@ -494,6 +519,7 @@ def open_feed(
     from engine.adapters.ccxt.download import LOCAL_URL_ENV, open_exchange
 
     local = bool(local_url or os.environ.get(LOCAL_URL_ENV))
-    exchange = open_exchange(exchange_id, local_url, asynchronous=True)
+    exchange = open_exchange(exchange_id, local_url, asynchronous=True, perpetual=bool(perpetuals))
     caps = capabilities("local" if local else exchange_id)
-    return CcxtFeed(exchange, symbols, timeframe, options, caps)
+    markets = {s: linear_swap(s) for s in perpetuals}
+    return CcxtFeed(exchange, symbols, timeframe, options, caps, markets)

@@ -42,6 +42,7 @@ __all__ = [
     "OcoSpec",
     "OrderCallFailed",
     "OrderSpec",
+    "linear_swap",
     "open_trading_exchange",
     "parse_order",
     "parse_trade",
@@ -63,7 +64,9 @@ def open_trading_exchange(
 ) -> Any:
     """Return a synchronous ccxt exchange that can trade, with ccxt's retries off.
 
-    ``sandbox`` switches to the exchange's testnet (ccxt ``set_sandbox_mode``); ``local_url``
+    ``sandbox`` switches to the exchange's testnet (ccxt ``set_sandbox_mode``; for perpetuals
+    on an exchange with a demo environment, Binance's, its demo trading: ccxt 4.5.90 refuses
+    Binance's retired futures testnet); ``local_url``
     sends every call to the local exchange instead (`engine.adapters.local`). ``module``:
     another ccxt flavour to build it from (``ccxt.pro`` for the user-data websocket).
     ``perpetual``: trade the USDⓈ-M perpetuals (ccxt ``defaultType = "swap"``: orders,
@@ -95,7 +98,9 @@ def open_trading_exchange(
             "options": options,
         }
     )
-    if sandbox and not local_url:
+    if sandbox and not local_url and perpetual and "demo" in exchange.urls:
+        exchange.enable_demo_trading(True)  # ccxt refuses Binance's futures testnet
+    elif sandbox and not local_url:
         try:
             exchange.set_sandbox_mode(True)
         except ccxt.NotSupported:
@@ -284,9 +289,7 @@ class CcxtExchange:
 
     def market_symbol(self, symbol: str) -> str:
         """Return ccxt's symbol of the engine's ``symbol`` (``BTC/USDT:USDT`` for a perpetual)."""
-        if symbol not in self.perpetuals:
-            return symbol
-        return f"{symbol}:{symbol.partition('/')[2]}"
+        return linear_swap(symbol) if symbol in self.perpetuals else symbol
 
     def _order(self, raw: Mapping[str, Any]) -> ExchangeOrder:
         order = parse_order(raw)
@@ -579,6 +582,11 @@ class CcxtExchange:
             return self.exchange.cancel_order(None, market, {"origClientOrderId": client_id})
 
         return self._order(self._run(f"canceling order {client_id}", send, resend_safe=False))
+
+
+def linear_swap(symbol: str) -> str:
+    """Return ccxt's linear perpetual of ``BASE/QUOTE``, settled in the quote (``:QUOTE``)."""
+    return f"{symbol}:{symbol.partition('/')[2]}"
 
 
 def wall_clock_ms() -> int:

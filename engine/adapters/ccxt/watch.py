@@ -215,11 +215,13 @@ class TickStreams:
         rest: RestCall,
         clock: Callable[[], Awaitable[int]],
         wake: Callable[[], None],
+        market: Callable[[str], str] = str,
     ) -> None:
         """Queue ticks on ``merger``; fetch through ``rest``; call ``wake`` after each batch.
 
         ``caps`` gives the trade page size and window; ``clock`` returns the exchange's
-        time in ms (how far a trade backfill goes).
+        time in ms (how far a trade backfill goes); ``market`` ccxt's market symbol of an
+        engine symbol (the ticks carry the engine's).
         """
         self.sessions = sessions
         self.caps = caps
@@ -228,6 +230,7 @@ class TickStreams:
         self.rest = rest
         self.clock = clock
         self.wake = wake
+        self.market = market
         self._trade_seen: dict[str, tuple[int, set[str]]] = {}
         self._last_quote: dict[str, QuoteTick] = {}
 
@@ -248,7 +251,7 @@ class TickStreams:
 
         async def recover() -> None:
             cache = getattr(self.exchange, "trades", None) or {}
-            cache.pop(symbol, None)  # ccxt's copy of the old session
+            cache.pop(self.market(symbol), None)  # ccxt's copy of the old session
             try:
                 await self._trade_fill(symbol)
             finally:
@@ -260,11 +263,11 @@ class TickStreams:
             # would return them only with the next trade message — possibly after later
             # candles have released later events, making them late. Take them at once
             # (`_add_trade` drops what the next watch returns again).
-            cached = (getattr(self.exchange, "trades", None) or {}).get(symbol) or []
+            cached = (getattr(self.exchange, "trades", None) or {}).get(self.market(symbol)) or []
             fresh = [trade for trade in cached if self._is_new(symbol, trade)]
             if fresh:
                 return fresh
-            trades: list[dict[str, Any]] = await self.exchange.watch_trades(symbol)
+            trades: list[dict[str, Any]] = await self.exchange.watch_trades(self.market(symbol))
             return trades
 
         await self.sessions.run(
@@ -330,7 +333,7 @@ class TickStreams:
 
             def fetch(since: int = cursor) -> Awaitable[list[dict[str, Any]]]:
                 return self.exchange.fetch_trades(  # type: ignore[no-any-return]
-                    symbol, since=since, limit=limit
+                    self.market(symbol), since=since, limit=limit
                 )
 
             page = await self.rest(f"fetching {symbol} trades", fetch)
@@ -376,7 +379,7 @@ class TickStreams:
 
         await self.sessions.run(
             f"watching {symbol} order book",
-            lambda: self.exchange.watch_order_book(symbol),
+            lambda: self.exchange.watch_order_book(self.market(symbol)),
             on_book,
             recover,
             None,

@@ -41,7 +41,8 @@ def ccxt_urls(http: str, ws: str) -> dict[str, Any]:
         "public": f"{http}/api/v3",
         "private": f"{http}/api/v3",
         "v1": f"{http}/api/v1",
-        "ws": {"spot": f"{ws}/ws", "ws-api": {"spot": f"{ws}/ws-api/v3"}},
+        # "linear": ccxt.pro turns it into USDⓈ-M's /market/ws, /public/ws, /private/ws
+        "ws": {"spot": f"{ws}/ws", "linear": f"{ws}/ws", "ws-api": {"spot": f"{ws}/ws-api/v3"}},
     }
     for version in ("", "V2", "V3"):  # USDⓈ-M futures (served by an exchange of perpetuals)
         number = version.lower() or "v1"

@@ -6,13 +6,22 @@ calls each for a swap market:
 
 * public ``/fapi/v1``: ``ping``, ``time`` (the replay clock), ``exchangeInfo``
   (``load_markets``: ``contractType`` PERPETUAL, ``marginAsset`` the quote, so ccxt names the
-  market ``BTC/USDT:USDT``), ``klines`` and ``depth`` (the spot shapes);
+  market ``BTC/USDT:USDT``), ``klines`` and ``depth`` (the spot shapes), ``premiumIndex``
+  (``fetch_funding_rate``: ``nextFundingTime`` from the funding rates, the market price as
+  the mark);
 * signed ``/fapi/v1``: ``order`` POST/GET/DELETE (``create_order``, ``fetch_order``,
   ``cancel_order``; ``reduceOnly`` honoured), ``openOrders`` (``fetch_open_orders``),
   ``allOrders``, ``userTrades`` (``fetch_my_trades``: with ``realizedPnl``), ``leverage``
   POST (``set_leverage``), ``leverageBracket`` (read by ``fetch_positions`` first),
-  ``positionSide/dual`` (``fetch_position_mode``: always one-way), ``income``
-  (``FUNDING_FEE`` rows);
+  ``positionSide/dual`` (``fetch_position_mode``; POST ``set_position_mode`` switches what
+  it reports), ``symbolConfig`` (``fetch_margin_mode``; POST ``marginType``,
+  ``set_margin_mode``, switches what it reports), ``income``
+  (``FUNDING_FEE`` rows; ``fetch_funding_history``: by ``incomeType``, ``startTime``,
+  ``endTime``, ``limit``);
+* API key only: ``listenKey`` POST (the account's user-data key: the active one if there is
+  one, as Binance answers), PUT (keep it alive; -1125 when none is active) and DELETE; its
+  events (`engine.adapters.local.futures`) go to ``/private/ws?listenKey=...``, the
+  address ccxt.pro dials for a linear market's ``watch_orders``;
 * signed ``/fapi/v2`` and ``/fapi/v3``: ``account`` (``fetch_balance``: the wallet as
   ``walletBalance`` / ``marginBalance`` / ``availableBalance``; and the open positions) and
   ``positionRisk`` (``fetch_positions``: ``positionAmt`` signed, ``entryPrice``,
@@ -26,6 +35,7 @@ to 7 days; ccxt filters by ``since`` itself).
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
@@ -58,6 +68,11 @@ class FapiHost(Protocol):
         """Send the user-data events the venue queued."""
         ...
 
+    @property
+    def listen_keys(self) -> set[str]:
+        """The listenKeys whose websockets receive the account's events."""
+        ...
+
 
 class FapiRoutes:
     """The ``/fapi`` handlers over one `FuturesVenue`."""
@@ -72,6 +87,9 @@ class FapiRoutes:
         for name, handler in public.items():
             router.add_get(f"/fapi/v1/{name}", handler)
         router.add_get("/fapi/v1/exchangeInfo", self.exchange_info)
+        router.add_get("/fapi/v1/premiumIndex", self.premium_index)
+        for method in ("POST", "PUT", "DELETE"):  # before the signed catch-all below
+            router.add_route(method, "/fapi/v1/listenKey", self.listen_key)
         for version in ("v1", "v2", "v3"):
             for method in ("GET", "POST", "DELETE"):
                 router.add_route(method, f"/fapi/{version}/{{endpoint:.+}}", self.signed)
@@ -113,6 +131,35 @@ class FapiRoutes:
                 }
             )
         return json_response(info)
+
+    async def premium_index(self, request: web.Request) -> web.Response:
+        """GET premiumIndex: one symbol's mark and next funding time, or every symbol's."""
+        try:
+            params = await self.host.params(request, signed=False)
+            if "symbol" in params:
+                return json_response(
+                    self.venue.premium_index(self.venue.instrument(params["symbol"]).symbol)
+                )
+        except BinanceError as exc:
+            return error_response(exc)
+        return json_response([self.venue.premium_index(s) for s in sorted(self.venue.instruments)])
+
+    async def listen_key(self, request: web.Request) -> web.Response:
+        """POST makes (or returns) the listenKey, PUT keeps it alive, DELETE closes it."""
+        if not request.headers.get("X-MBX-APIKEY"):
+            return error_response(BinanceError(401, -2014, "API-key format invalid."))
+        keys = self.host.listen_keys
+        if request.method == "POST":
+            if not keys:
+                keys.add(secrets.token_hex(32))
+            return json_response({"listenKey": min(keys)})
+        if not keys:
+            return error_response(BinanceError(400, -1125, "This listenKey does not exist."))
+        key = min(keys)
+        if request.method == "DELETE":
+            keys.clear()
+            return json_response({})
+        return json_response({"listenKey": key})
 
     async def signed(self, request: web.Request) -> web.StreamResponse:
         """Every signed ``/fapi/v{1,2,3}`` endpoint (see the module)."""
@@ -160,10 +207,21 @@ class FapiRoutes:
             return venue.set_leverage(symbol, int(params.get("leverage", "0")))
         if endpoint == "v1/leverageBracket":
             return [_brackets(s, venue.leverage[s]) for s in sorted(venue.instruments)]
+        if endpoint == "v1/marginType" and method == "POST":
+            name = venue.instrument(symbol).symbol
+            isolated = params.get("marginType", "").upper() == "ISOLATED"
+            (venue.isolated.add if isolated else venue.isolated.discard)(name)
+            return {"code": 200, "msg": "success"}
+        if endpoint == "v1/symbolConfig":
+            symbols = [venue.instrument(symbol).symbol] if symbol else sorted(venue.instruments)
+            return [_symbol_config(s, venue) for s in symbols]
         if endpoint == "v1/positionSide/dual":
-            return {"dualSidePosition": False}
+            if method == "POST":
+                venue.dual_side = params.get("dualSidePosition", "false").lower() == "true"
+                return {"code": 200, "msg": "success"}
+            return {"dualSidePosition": venue.dual_side}
         if endpoint == "v1/income":
-            return [r for r in venue.income if not symbol or r["symbol"] == symbol]
+            return _income(venue.income, symbol, params)
         if endpoint in ("v2/positionRisk", "v3/positionRisk"):
             symbols = [venue.instrument(symbol).symbol] if symbol else sorted(venue.instruments)
             risk = [venue.position_json(s) for s in symbols]
@@ -174,6 +232,35 @@ class FapiRoutes:
         if endpoint in ("v2/account", "v3/account"):
             return venue.account_json()
         return None
+
+
+def _income(rows: list[dict[str, Any]], symbol: str, params: dict[str, str]) -> Any:
+    """``GET /fapi/v1/income``: of ``symbol`` and ``incomeType`` if given, from
+    ``startTime`` to ``endTime`` (ms, both included), the oldest ``limit`` (100; 1,000 at
+    most)."""
+    kind = params.get("incomeType", "")
+    start = int(params.get("startTime", "0"))
+    end = int(params.get("endTime", str(2**62)))
+    limit = min(int(params.get("limit", "100")), 1000)
+    kept = [
+        r
+        for r in rows
+        if (not symbol or r["symbol"] == symbol)
+        and (not kind or r["incomeType"] == kind)
+        and start <= r["time"] <= end
+    ]
+    return kept[:limit]
+
+
+def _symbol_config(symbol: str, venue: FuturesVenue) -> dict[str, Any]:
+    """One ``GET /fapi/v1/symbolConfig`` row: the margin type and leverage of ``symbol``."""
+    return {
+        "symbol": _id(symbol),
+        "marginType": "ISOLATED" if symbol in venue.isolated else "CROSSED",
+        "isAutoAddMargin": "false",
+        "leverage": venue.leverage[symbol],
+        "maxNotionalValue": "1000000000",
+    }
 
 
 def _id(symbol: str) -> str:

@@ -24,10 +24,18 @@ is the account, Binance USDⓈ-M futures in one-way position mode and cross marg
   longs pay, shorts receive) from the wallet — the backtest's rule. Each payment is kept in
   ``income`` (Binance's ``FUNDING_FEE`` income rows).
 * Not modelled: the mark price (the market price stands in for it), liquidation, isolated
-  margin, hedge mode (``dualSidePosition`` is always false), stop and algo orders (spot's
-  STOP_LOSS types are refused: Binance's USDⓈ-M conditional orders go through its algo
-  order API), the user-data stream's futures events (no ``ORDER_TRADE_UPDATE``: read over
-  REST).
+  margin, hedge mode (``POST positionSide/dual`` sets what ``dualSidePosition`` reports, so
+  a client's refusal of hedge mode can be tested; positions stay one-way; ``marginType``
+  likewise sets what ``symbolConfig`` reports), stop and algo
+  orders (spot's STOP_LOSS types are refused: Binance's USDⓈ-M conditional orders go
+  through its algo order API).
+
+The **user-data events** are USDⓈ-M's (sent on a listenKey's ``/private/ws`` connection,
+`engine.adapters.local.streams`): an ``ORDER_TRADE_UPDATE`` for every order report (NEW,
+TRADE with the fill's ``l``/``L``/``n``/``t``/``rp``, CANCELED, EXPIRED), an
+``ACCOUNT_UPDATE`` (reason ``ORDER``: the wallet and the position) after each fill, and an
+``ACCOUNT_UPDATE`` of reason ``FUNDING_FEE`` (the wallet alone, as Binance sends it for a
+cross position) for each funding payment.
 """
 
 from __future__ import annotations
@@ -126,6 +134,8 @@ class FuturesVenue(Venue):
         super().__init__(replay, instruments, balances, faults, fee_rate, touch)
         self.positions = {symbol: FuturesPosition() for symbol in instruments}
         self.leverage = dict.fromkeys(instruments, DEFAULT_LEVERAGE)
+        self.dual_side = False  # hedge mode (``positionSide/dual``): reported, not traded
+        self.isolated: set[str] = set()  # symbols ``marginType`` ISOLATED: reported, not traded
         self.funding = dict(funding or {})
         self._settled = dict.fromkeys(self.funding, 0)  # funding times settled, per symbol
         self.income: list[dict[str, Any]] = []
@@ -279,7 +289,72 @@ class FuturesVenue(Venue):
         }
 
     def _report(self, order: Order, execution: str, trade: dict[str, Any] | None = None) -> None:
-        """No user-data events: the futures stream is not served (read the account over REST)."""
+        """Queue the ``ORDER_TRADE_UPDATE`` (and after a fill the ``ACCOUNT_UPDATE``)."""
+        now = self.replay.now_ms
+        average = order.quote_filled / order.filled if order.filled else 0.0
+        report = {
+            "s": order.symbol.replace("/", ""),
+            "c": order.client_id,
+            "S": order.side,
+            "o": order.type,
+            "f": order.time_in_force,
+            "q": fmt(order.quantity),
+            "p": fmt(order.price),
+            "ap": fmt(average),
+            "sp": fmt(0.0),
+            "x": execution,
+            "X": order.status,
+            "i": order.order_id,
+            "l": trade["qty"] if trade else fmt(0.0),
+            "z": fmt(order.filled),
+            "L": trade["price"] if trade else fmt(0.0),
+            "N": trade["commissionAsset"] if trade else self.settle_asset(order.symbol),
+            "n": trade["commission"] if trade else fmt(0.0),
+            "T": now,
+            "t": trade["id"] if trade else 0,
+            "b": fmt(0.0),
+            "a": fmt(0.0),
+            "m": bool(trade and trade["isMaker"]),
+            "R": order.reduce_only,
+            "wt": "CONTRACT_PRICE",
+            "ot": order.type,
+            "ps": "BOTH",
+            "cp": False,
+            "rp": trade["realizedPnl"] if trade else fmt(0.0),
+            "pP": False,
+            "si": 0,
+            "ss": 0,
+            "V": "NONE",
+            "pm": "NONE",
+            "gtd": 0,
+        }
+        self.events.append({"e": "ORDER_TRADE_UPDATE", "E": now, "T": now, "o": report})
+        if trade is not None:
+            self._account_update("ORDER", self.settle_asset(order.symbol), order.symbol)
+
+    def _account_update(self, reason: str, asset: str, symbol: str | None = None) -> None:
+        """Queue an ``ACCOUNT_UPDATE``: ``asset``'s wallet and ``symbol``'s position, if any."""
+        now = self.replay.now_ms
+        wallet = fmt(self.free.get(asset, 0.0))
+        positions = []
+        if symbol is not None:
+            position = self.positions[symbol]
+            positions.append(
+                {
+                    "s": symbol.replace("/", ""),
+                    "pa": fmt(position.amount),
+                    "ep": fmt(position.entry_price),
+                    "bep": fmt(position.entry_price),
+                    "cr": fmt(0.0),
+                    "up": fmt(self.unrealized(symbol)),
+                    "mt": "cross",
+                    "iw": fmt(0.0),
+                    "ps": "BOTH",
+                }
+            )
+        balances = [{"a": asset, "wb": wallet, "cw": wallet, "bc": fmt(0.0)}]
+        update = {"m": reason, "B": balances, "P": positions}
+        self.events.append({"e": "ACCOUNT_UPDATE", "E": now, "T": now, "a": update})
 
     # -- funding --------------------------------------------------------------------------
 
@@ -289,6 +364,26 @@ class FuturesVenue(Venue):
         for symbol, kline in closed:
             self._fund(symbol, kline)
         super().on_bars([], opened)
+
+    def premium_index(self, symbol: str) -> dict[str, Any]:
+        """Return ``GET /fapi/v1/premiumIndex`` of ``symbol``: the mark (the market price),
+        the last funding rate paid and ``nextFundingTime``, the first funding time after
+        now (0 when the rates have no later one)."""
+        rates = self.funding.get(symbol)
+        now_ns = self.replay.now_ms * _NS_PER_MS
+        later = int(np.searchsorted(rates.ts, now_ns, side="right")) if rates else 0
+        next_ms = int(rates.ts[later]) // _NS_PER_MS if rates and later < len(rates.ts) else 0
+        last_rate = float(rates.rate[later - 1]) if rates and later else 0.0
+        return {
+            "symbol": symbol.replace("/", ""),
+            "markPrice": fmt(self.mark(symbol)),
+            "indexPrice": fmt(self.mark(symbol)),
+            "estimatedSettlePrice": fmt(self.mark(symbol)),
+            "lastFundingRate": fmt(last_rate),
+            "interestRate": fmt(0.0),
+            "nextFundingTime": next_ms,
+            "time": self.replay.now_ms,
+        }
 
     def _fund(self, symbol: str, kline: Kline) -> None:
         rates = self.funding.get(symbol)
@@ -315,3 +410,4 @@ class FuturesVenue(Venue):
                     "info": "FUNDING_FEE",
                 }
             )
+            self._account_update("FUNDING_FEE", asset)

@@ -8,7 +8,8 @@ REST (Binance spot, ``/api/v3``): ``ping``, ``time`` (the replay clock), ``excha
 (`engine.adapters.local.replace`); API key only: ``userDataStream``
 (POST/PUT/DELETE). The same routes answer under ``/api/v1``. An exchange of perpetuals
 (`FuturesVenue`) also serves Binance's USDⓈ-M futures API under ``/fapi``
-(`engine.adapters.local.fapi`). Admin: ``/_admin/...`` (`engine.adapters.local.admin`).
+(`engine.adapters.local.fapi`) and its websockets (``/market/ws``, ``/public/ws``,
+``/private/ws``). Admin: ``/_admin/...`` (`engine.adapters.local.admin`).
 
 Auth, as Binance does it: any API key (header ``X-MBX-APIKEY``) is accepted; signed
 endpoints need ``signature`` = hex HMAC-SHA256 with the configured secret of the query
@@ -108,6 +109,12 @@ class ExchangeApp(AdminRoutes):
             public = {"ping": self.ping, "time": self.time, "klines": self.klines,
                       "depth": self.depth}  # fmt: skip
             FapiRoutes(self, self.venue).register(self.app.router, public)
+            # USDⓈ-M's websocket addresses, as ccxt.pro dials them for a linear market:
+            # klines on /market/ws, books and trades on /public/ws, the listenKey's
+            # account events on /private/ws?listenKey=...
+            for category in ("market", "public", "private"):
+                self.app.router.add_get(f"/{category}/ws", self.hub.handle)
+                self.app.router.add_get(f"/{category}/ws/{{name}}", self.hub.handle)
         self.app.router.add_get("/ws", self.hub.handle)
         self.app.router.add_get("/ws/{name}", self.hub.handle)
         self.app.router.add_get("/stream", self.hub.handle)

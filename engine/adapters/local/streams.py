@@ -4,7 +4,9 @@ Endpoints (the shapes are Binance's):
 
 * ``/ws`` and ``/ws/<name>``: raw payloads. ``<name>`` may be a stream (``btcusdt@kline_1h``,
   subscribed at once), a listenKey (the user-data stream) or anything else (ccxt.pro opens
-  ``/ws/0``). ``{"method":"SUBSCRIBE"|"UNSUBSCRIBE","params":[...],"id":N}`` is acked with
+  ``/ws/0``). An exchange of perpetuals serves the same under ``/market/ws``,
+  ``/public/ws`` and ``/private/ws`` (USDⓈ-M's addresses), a listenKey also given as
+  ``?listenKey=``. ``{"method":"SUBSCRIBE"|"UNSUBSCRIBE","params":[...],"id":N}`` is acked with
   ``{"result":null,"id":N}``; ``LIST_SUBSCRIPTIONS`` answers the list.
 * ``/stream?streams=a/b``: combined streams, each payload wrapped ``{"stream":s,"data":...}``.
 * ``/ws-api/v3``: requests ``{"id","method","params"}``; ``userDataStream.subscribe.signature``
@@ -88,7 +90,7 @@ class StreamHub:
         socket = web.WebSocketResponse(heartbeat=None)
         await socket.prepare(request)
         connection = Connection(socket, combined=request.path.startswith("/stream"))
-        name = request.match_info.get("name", "")
+        name = request.match_info.get("name", "") or request.query.get("listenKey", "")
         if name and name in self.app.listen_keys:
             connection.user = True
         elif "@" in name:

@@ -17,7 +17,11 @@ In order:
    kill switch's too, never external or baseline ones), oldest first, through
    `Portfolio.restore_fill`: cash = ``[account] initial_cash`` + each fill's cash flow
    (fees included), positions from the fills. A fee in the base asset moves the position
-   as `kernel_fill` says, as it did when the fill was live.
+   as `kernel_fill` says, as it did when the fill was live. A **perpetual**'s funding is
+   not a fill: the payments the exchange booked since the account's baseline, up to the
+   exchange's clock now (`engine.runtime.live.perpetuals.funding_paid`), are added to cash,
+   and the funding schedule of the config's rates file is moved past that time (the first
+   bar pays none of them again).
 3. The strategy's **working orders** (open, partially filled, UNKNOWN or never answered)
    are adopted (of a modification's two exchange orders, the one placed; a modification
    a crash interrupted is settled first, both client ids looked up: `OrderManager.
@@ -63,8 +67,9 @@ from engine.model import (
     TrailingOffsetType,
 )
 from engine.runtime.live.kill import node_positions
-from engine.runtime.live.ledger import LiveFill, LiveOrder, LiveStatus, StoredTrail
+from engine.runtime.live.ledger import Baseline, LiveFill, LiveOrder, LiveStatus, StoredTrail
 from engine.runtime.live.orders import OrderManager, Update
+from engine.runtime.live.perpetuals import funding_paid
 from engine.runtime.live.venue import LiveVenue, kernel_fill
 from engine.runtime.node import TradingNode
 
@@ -89,6 +94,8 @@ class Restored:
     """What `restore` rebuilt (all empty for an account never started)."""
 
     fills: int = 0  # fills replayed into the portfolio
+    funding: float = 0.0  # the exchange's funding payments added to cash (perpetuals)
+    funding_until_ms: int = 0  # the exchange's clock they were read up to (0: not read)
     cash: float = 0.0  # the portfolio's cash after them
     positions: dict[str, float] = field(default_factory=dict)  # symbol -> quantity
     adopted: list[str] = field(default_factory=list)  # engine order ids taken over
@@ -102,8 +109,9 @@ class Restored:
         if self.new:
             return f"a new account: nothing to restore (cash {self.cash:.2f})"
         held = ", ".join(f"{s} {q:g}" for s, q in sorted(self.positions.items()) if q) or "flat"
+        funding = f", funding {self.funding:+.2f}" if self.funding else ""
         return (
-            f"restored: {self.fills} fill(s) replayed (cash {self.cash:.2f}, {held}), "
+            f"restored: {self.fills} fill(s) replayed{funding} (cash {self.cash:.2f}, {held}), "
             f"{len(self.adopted)} order(s) adopted, {len(self.canceled)} other strategies' "
             f"order(s) canceled, next order number {self.last_order + 1}"
         )
@@ -161,6 +169,9 @@ def restore(
         by_order.setdefault(fill.client_id, []).append(fill)
         _replay(node, owner, fill, instruments[fill.symbol])
         result.fills += 1
+    result.funding, result.funding_until_ms = _restore_funding(
+        node, manager, instruments, ledger.baseline()
+    )
     result.cash = kernel.portfolio.cash
     result.positions = {s: p.quantity for s, p in kernel.portfolio.positions.items()}
     # 3. the strategy's working orders (a trailing stop from its chain's current link)
@@ -211,6 +222,33 @@ def restore(
             result.last_order = max(result.last_order, int(found.group(1)))
     kernel.runner.continue_numbering(result.last_order)
     return result
+
+
+def _restore_funding(
+    node: TradingNode,
+    manager: OrderManager,
+    instruments: Mapping[str, Instrument],
+    baseline: Baseline | None,
+) -> tuple[float, int]:
+    """Add the exchange's funding of the perpetuals since ``baseline`` to cash; return it
+    and the exchange time (ms) it was read up to."""
+    exchange = manager.exchange
+    perpetuals = sorted(s for s in instruments if exchange.perpetual(s))
+    if not perpetuals or baseline is None:
+        return 0.0, 0
+    now_ms = exchange.server_time_ms()
+    portfolio = node.kernel.portfolio
+    total = 0.0
+    for symbol in perpetuals:
+        if symbol not in portfolio.positions:
+            continue
+        for payment in funding_paid(exchange, symbol, baseline.at_ms, now_ms):
+            portfolio.restore_cash_flow(symbol, payment.amount, payment.ts_ms * _NS_PER_MS)
+            total += payment.amount
+    rules = node.kernel.account_rules
+    if rules is not None:
+        rules.skip_funding_until(now_ms * _NS_PER_MS)
+    return total, now_ms
 
 
 def _order_type(record: LiveOrder) -> OrderType:

@@ -26,18 +26,42 @@ def config(leverage: float = 2.0, funded: tuple[str, ...] = ("BTC/USDT",)) -> Ru
     )
 
 
+class Client:
+    """What `prepare_perpetuals` reads of the ccxt client: its markets and margin modes."""
+
+    def __init__(self, linear: frozenset[str], isolated: frozenset[str]) -> None:
+        self.markets = {s: {"linear": s in linear} for s in linear | {"BTC/USD:USD"}}
+        self.isolated = isolated
+
+    def fetch_margin_mode(self, swap: str) -> dict[str, str]:
+        return {"symbol": swap, "marginMode": "isolated" if swap in self.isolated else "cross"}
+
+
 class Account:
     """What `prepare_perpetuals` uses of `CcxtExchange`."""
 
     exchange_id = "binance"
 
-    def __init__(self, perpetuals: frozenset[str], hedged: bool = False) -> None:
+    def __init__(
+        self,
+        perpetuals: frozenset[str],
+        hedged: bool = False,
+        isolated: frozenset[str] = frozenset(),
+    ) -> None:
         self.perpetuals = perpetuals
         self.hedged = hedged
         self.leverages: dict[str, int] = {}
+        swaps = frozenset(self.market_symbol(s) for s in ("BTC/USDT", "ETH/USDT"))
+        self.exchange = Client(swaps, frozenset(self.market_symbol(s) for s in isolated))
+
+    def market_symbol(self, symbol: str) -> str:
+        return f"{symbol}:{symbol.partition('/')[2]}"
+
+    def read(self, what: str, call: Any) -> Any:
+        return call()
 
     def load(self) -> None:
-        pass
+        """The markets are there from the start."""
 
     def hedge_mode(self, symbol: str) -> bool:
         return self.hedged
@@ -68,9 +92,16 @@ def test_the_leverage_is_set_per_perpetual() -> None:
     [
         (Account(frozenset({"BTC/USDT"})), 2.5, "leverage = 2.5: perpetuals trade at a whole"),
         (Account(frozenset({"BTC/USDT"}), hedged=True), 2.0, "is in hedge mode"),
+        (
+            Account(frozenset({"ETH/USDT"}), isolated=frozenset({"ETH/USDT"})),
+            2.0,
+            "ETH/USDT perpetual is in isolated margin mode",
+        ),
+        (Account(frozenset({"BTC/USD"})), 2.0, "no linear perpetual BTC/USD:USD .*coin-margined"),
+        (Account(frozenset({"XRP/USDT"})), 2.0, "no linear perpetual XRP/USDT:USDT"),
     ],
 )
-def test_a_fractional_leverage_or_hedge_mode_is_refused(
+def test_a_fractional_leverage_hedge_or_isolated_mode_or_no_linear_swap_is_refused(
     account: Any, leverage: float, message: str
 ) -> None:
     with pytest.raises(ConfigError, match=message):
