@@ -196,7 +196,9 @@ def backtest(
     per_symbol += [(f"{t.symbol} {t.kind}", len(t)) for t in result.tick_frames]
     _print_summary(run_id, result.metrics, per_symbol, result.elapsed_s)
     # denials are events, not errors: without this line a run could deny every order quietly
-    stdout.print(format_denials(denial_summary(result.recorder.orders.values())), markup=False)
+    stdout.print(
+        format_denials(denial_summary(result.recorder.orders_with_status("denied"))), markup=False
+    )
     for change in result.recorder.trading_states:  # risk guards tripped, cooldowns ended
         when = iso(change.ts_event)
         line = f"trading state {change.previous} -> {change.state} at {when}: {change.reason}"
