@@ -36,6 +36,17 @@ from engine.model import (
 
 __all__ = ["OrderMethods", "OrdersView", "PortfolioView", "choice"]
 
+# members as globals, read per order (see `engine.model.enums`: ~70 ns a lookup otherwise)
+_BUY, _SELL = (OrderSide.BUY, OrderSide.SELL)
+_LIMIT, _MARKET, _STOP, _STOP_LIMIT = (
+    OrderType.LIMIT,
+    OrderType.MARKET,
+    OrderType.STOP,
+    OrderType.STOP_LIMIT,
+)
+_GTC = TimeInForce.GTC
+_PRICE_OFFSET = TrailingOffsetType.PRICE
+
 
 class PortfolioView(Protocol):
     """Read-only account state the context exposes."""
@@ -108,7 +119,7 @@ class OrderMethods:
         *,
         limit_price: float | None = None,
         stop_price: float | None = None,
-        time_in_force: TimeInForce | str = TimeInForce.GTC,
+        time_in_force: TimeInForce | str = _GTC,
         expire_time: str | int | None = None,
         post_only: bool = False,
         reduce_only: bool = False,
@@ -125,7 +136,7 @@ class OrderMethods:
         """
         return self.submit_order(
             symbol,
-            OrderSide.BUY,
+            _BUY,
             quantity,
             limit_price=limit_price,
             stop_price=stop_price,
@@ -143,7 +154,7 @@ class OrderMethods:
         *,
         limit_price: float | None = None,
         stop_price: float | None = None,
-        time_in_force: TimeInForce | str = TimeInForce.GTC,
+        time_in_force: TimeInForce | str = _GTC,
         expire_time: str | int | None = None,
         post_only: bool = False,
         reduce_only: bool = False,
@@ -155,7 +166,7 @@ class OrderMethods:
         """
         return self.submit_order(
             symbol,
-            OrderSide.SELL,
+            _SELL,
             quantity,
             limit_price=limit_price,
             stop_price=stop_price,
@@ -175,12 +186,12 @@ class OrderMethods:
         order_type: OrderType | str | None = None,
         limit_price: float | None = None,
         stop_price: float | None = None,
-        time_in_force: TimeInForce | str = TimeInForce.GTC,
+        time_in_force: TimeInForce | str = _GTC,
         expire_time: str | int | None = None,
         post_only: bool = False,
         reduce_only: bool = False,
         trailing_offset: float | None = None,
-        trailing_offset_type: TrailingOffsetType | str = TrailingOffsetType.PRICE,
+        trailing_offset_type: TrailingOffsetType | str = _PRICE_OFFSET,
         parent_order_id: str = "",
         oco_group: str = "",
         tag: str = "",
@@ -199,9 +210,9 @@ class OrderMethods:
         """
         if order_type is None:
             if limit_price is not None:
-                order_type = OrderType.STOP_LIMIT if stop_price is not None else OrderType.LIMIT
+                order_type = _STOP_LIMIT if stop_price is not None else _LIMIT
             else:
-                order_type = OrderType.STOP if stop_price is not None else OrderType.MARKET
+                order_type = _STOP if stop_price is not None else _MARKET
         kind = choice(OrderType, order_type, "order_type")
         tif = choice(TimeInForce, time_in_force, "time_in_force")
         offset_type = choice(TrailingOffsetType, trailing_offset_type, "trailing_offset_type")
@@ -281,7 +292,7 @@ class OrderMethods:
         if self._bus.pending and not (reduce_only or oco_group):
             # queued (published from a hook), not delivered: counted until booked; exits
             # are not counted (see `order_target_quantity`)
-            self._queued[order_id] = (symbol, quantity if side is OrderSide.BUY else -quantity)
+            self._queued[order_id] = (symbol, quantity if side is _BUY else -quantity)
         return order_id
 
     def bracket(
@@ -307,7 +318,7 @@ class OrderMethods:
         """
         side = choice(OrderSide, side, "side")  # a str would flip the exits' side below
         entry = self.submit_order(symbol, side, quantity, limit_price=entry_price, tag=tag)
-        exit_side = OrderSide.SELL if side is OrderSide.BUY else OrderSide.BUY
+        exit_side = _SELL if side is _BUY else _BUY
         group = f"oco-{entry}"
         stop = self.submit_order(
             symbol,
@@ -387,20 +398,20 @@ class OrderMethods:
         )
         if delta == 0:
             return None
-        side = OrderSide.BUY if delta > 0 else OrderSide.SELL
+        side = _BUY if delta > 0 else _SELL
         return self._publish_order(  # a plain market order: nothing to parse or convert
             symbol,
             side,
             delta if delta > 0 else -delta,
-            OrderType.MARKET,
+            _MARKET,
             None,
             None,
-            TimeInForce.GTC,
+            _GTC,
             None,
             False,
             False,
             None,
-            TrailingOffsetType.PRICE,
+            _PRICE_OFFSET,
             "",
             "",
             tag,
@@ -516,13 +527,13 @@ class OrderMethods:
         for order_id, _ in self._unbooked(symbol) if self._queued else ():
             self.cancel(order_id)  # requested earlier in this hook, not yet working
         position = self._portfolio.position_quantity(symbol)
-        closing = OrderSide.SELL if position > 0 else OrderSide.BUY
+        closing = _SELL if position > 0 else _BUY
         kept = False
         for order in self._orders.open_orders(self.strategy_id, symbol):
             if (
                 not kept
                 and position != 0
-                and order.order_type is OrderType.MARKET
+                and order.order_type is _MARKET
                 and order.side is closing
                 and order.order_id in self._reduce_only_ids
                 and order.leaves_quantity == abs(position)
@@ -536,15 +547,15 @@ class OrderMethods:
             symbol,
             closing,
             abs(position),
-            OrderType.MARKET,
+            _MARKET,
             None,
             None,
-            TimeInForce.GTC,
+            _GTC,
             None,
             False,
             True,
             None,
-            TrailingOffsetType.PRICE,
+            _PRICE_OFFSET,
             "",
             "",
             tag,
