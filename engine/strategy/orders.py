@@ -4,10 +4,9 @@ Every method publishes commands on the bus (`OrderRequested`, `CancelRequested`,
 `ModifyRequested`) and returns at once; risk and execution answer with events delivered to
 the strategy's hooks. Nothing here fills, sizes against risk limits or touches the broker.
 
-Arguments are read at this boundary: enum arguments become members (`parse_enum`: the
-member or its string value in any case) or raise `StrategyError` naming the allowed values,
-because every later stage compares members by identity (``side is OrderSide.BUY``), which
-a plain ``"buy"`` fails.
+Arguments are read at this boundary: enum arguments become members (`parse_enum`: a member
+or its value in any case) or raise `StrategyError` naming the allowed values, as every later
+stage compares members by identity (``side is OrderSide.BUY``; a plain ``"buy"`` fails).
 """
 
 from __future__ import annotations
@@ -35,17 +34,8 @@ from engine.model import (
 )
 
 __all__ = ["OrderMethods", "OrdersView", "PortfolioView", "choice"]
-
-# members as globals, read per order (see `engine.model.enums`: ~70 ns a lookup otherwise)
-_BUY, _SELL = (OrderSide.BUY, OrderSide.SELL)
-_LIMIT, _MARKET, _STOP, _STOP_LIMIT = (
-    OrderType.LIMIT,
-    OrderType.MARKET,
-    OrderType.STOP,
-    OrderType.STOP_LIMIT,
-)
-_GTC = TimeInForce.GTC
-_PRICE_OFFSET = TrailingOffsetType.PRICE
+_BUY, _SELL, _MARKET = OrderSide.BUY, OrderSide.SELL, OrderType.MARKET  # globals: see enums
+_GTC, _PRICE_OFFSET = TimeInForce.GTC, TrailingOffsetType.PRICE  # (read per order)
 
 
 class PortfolioView(Protocol):
@@ -119,7 +109,7 @@ class OrderMethods:
         *,
         limit_price: float | None = None,
         stop_price: float | None = None,
-        time_in_force: TimeInForce | str = _GTC,
+        time_in_force: TimeInForce | str = TimeInForce.GTC,
         expire_time: str | int | None = None,
         post_only: bool = False,
         reduce_only: bool = False,
@@ -154,7 +144,7 @@ class OrderMethods:
         *,
         limit_price: float | None = None,
         stop_price: float | None = None,
-        time_in_force: TimeInForce | str = _GTC,
+        time_in_force: TimeInForce | str = TimeInForce.GTC,
         expire_time: str | int | None = None,
         post_only: bool = False,
         reduce_only: bool = False,
@@ -186,12 +176,12 @@ class OrderMethods:
         order_type: OrderType | str | None = None,
         limit_price: float | None = None,
         stop_price: float | None = None,
-        time_in_force: TimeInForce | str = _GTC,
+        time_in_force: TimeInForce | str = TimeInForce.GTC,
         expire_time: str | int | None = None,
         post_only: bool = False,
         reduce_only: bool = False,
         trailing_offset: float | None = None,
-        trailing_offset_type: TrailingOffsetType | str = _PRICE_OFFSET,
+        trailing_offset_type: TrailingOffsetType | str = TrailingOffsetType.PRICE,
         parent_order_id: str = "",
         oco_group: str = "",
         tag: str = "",
@@ -210,9 +200,9 @@ class OrderMethods:
         """
         if order_type is None:
             if limit_price is not None:
-                order_type = _STOP_LIMIT if stop_price is not None else _LIMIT
+                order_type = OrderType.STOP_LIMIT if stop_price is not None else OrderType.LIMIT
             else:
-                order_type = _STOP if stop_price is not None else _MARKET
+                order_type = OrderType.STOP if stop_price is not None else _MARKET
         kind = choice(OrderType, order_type, "order_type")
         tif = choice(TimeInForce, time_in_force, "time_in_force")
         offset_type = choice(TrailingOffsetType, trailing_offset_type, "trailing_offset_type")
