@@ -82,26 +82,13 @@ from engine.model import (
     TradeTick,
 )
 
+# members as globals, read per order (see `engine.model.enums`: ~70 ns a lookup otherwise)
+_MARKET, _TRAILING_STOP, _GTC = OrderType.MARKET, OrderType.TRAILING_STOP, TimeInForce.GTC
+_IMMEDIATE = (TimeInForce.IOC, TimeInForce.FOK)
+
 __all__ = ["AccountView", "BrokerSettings", "SimulatedBroker"]
 
-# members as globals, read per order (see `engine.model.enums`: ~70 ns a lookup otherwise)
-_BUY, _SELL = (OrderSide.BUY, OrderSide.SELL)
-_LIMIT, _MARKET, _STOP, _STOP_LIMIT, _TRAILING_STOP = (
-    OrderType.LIMIT,
-    OrderType.MARKET,
-    OrderType.STOP,
-    OrderType.STOP_LIMIT,
-    OrderType.TRAILING_STOP,
-)
-_DAY, _FOK, _GTC, _GTD, _IOC = (
-    TimeInForce.DAY,
-    TimeInForce.FOK,
-    TimeInForce.GTC,
-    TimeInForce.GTD,
-    TimeInForce.IOC,
-)
-
-_STOP_TYPES = (_STOP, _STOP_LIMIT, _TRAILING_STOP)
+_STOP_TYPES = (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP)
 
 
 class SimulatedBroker(FillMethods):
@@ -250,7 +237,7 @@ class SimulatedBroker(FillMethods):
                 OrderModifyRejected(order_id, order.strategy_id, order.symbol, problem, now, now)
             )
             return
-        buy = order.side is _BUY
+        buy = order.side is OrderSide.BUY
         working.order = order._replace(
             quantity=instrument.round_quantity(new_quantity),
             limit_price=order.limit_price
@@ -325,11 +312,11 @@ class SimulatedBroker(FillMethods):
             if matched is not None:
                 candidates.append((working, *matched))
                 grouped = grouped or bool(order.oco_group)
-            elif order.time_in_force in (_IOC, _FOK):
+            elif order.time_in_force in _IMMEDIATE:
                 self.cancel(order.order_id, f"{order.time_in_force}: not filled")
         if grouped:
             candidates = self._resolve_groups(candidates)
-        immediate = (_IOC, _FOK)
+        immediate = _IMMEDIATE
         for working, price, liquidity, ts_fill, _ in candidates:
             if working.leaves > 0 and working in orders:  # a sibling's fill may have ended it
                 self._fill(working, price, liquidity, ts_fill, bar.volume, None, high, low)
@@ -357,7 +344,7 @@ class SimulatedBroker(FillMethods):
         ):
             return False
         self._fill(working, bar.open, "taker", ts_open, bar.volume, None, bar.high, bar.low)
-        if working.order.time_in_force in (_IOC, _FOK):
+        if working.order.time_in_force in _IMMEDIATE:
             self._finish_immediate(working, self._clock.timestamp_ns())
         if working.leaves <= 0:
             self._remove(working)
@@ -409,7 +396,7 @@ class SimulatedBroker(FillMethods):
                 continue
             if working.eligible_from > ts or working.leaves <= 0:
                 continue
-            buy = order.side is _BUY
+            buy = order.side is OrderSide.BUY
             # Where this order would trade: the trade's price, or the ask (buys) / bid
             # (sells). A resting limit fills only when that side moves through it; the
             # opposite side (a bid under a buy limit) says nothing of who would sell to it.
@@ -419,7 +406,7 @@ class SimulatedBroker(FillMethods):
             if working.triggered and not was_triggered:
                 self._triggered(working)
             if matched is None:
-                if order.time_in_force in (_IOC, _FOK):
+                if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
                     self.cancel(order.order_id, f"{order.time_in_force}: not filled")
             else:
                 price, liquidity = matched
@@ -428,7 +415,7 @@ class SimulatedBroker(FillMethods):
                 # a trade's price bounds both sides; a quote: the ask buys, the bid sells
                 self._fill(working, price, liquidity, ts, size, shown, buy_price, sell_price)
                 self._finish_immediate(working, self._clock.timestamp_ns())
-            if order.order_type is _TRAILING_STOP and working.leaves > 0:
+            if order.order_type is OrderType.TRAILING_STOP and working.leaves > 0:
                 self._trail_to(working, take)
         remaining = self.working.get(symbol)
         if remaining is not None:
@@ -459,7 +446,7 @@ class SimulatedBroker(FillMethods):
     def _finish_immediate(self, working: WorkingOrder, now: int) -> None:
         """IOC/FOK: whatever did not fill on the first eligible bar is canceled."""
         tif = working.order.time_in_force
-        if working.leaves > 0 and tif in (_IOC, _FOK):
+        if working.leaves > 0 and tif in (TimeInForce.IOC, TimeInForce.FOK):
             if self._find(working.order.order_id) is working:
                 self.cancel(working.order.order_id, f"{tif}: remainder not filled")
             else:
@@ -487,20 +474,20 @@ class SimulatedBroker(FillMethods):
     # --- helpers -------------------------------------------------------------------------
 
     def _rejection(self, order: OrderRequested, last: float) -> str:
-        if order.post_only and order.order_type is _LIMIT and math.isfinite(last):
+        if order.post_only and order.order_type is OrderType.LIMIT and math.isfinite(last):
             limit = order.limit_price
             assert limit is not None
-            if (limit >= last) if order.side is _BUY else (limit <= last):
+            if (limit >= last) if order.side is OrderSide.BUY else (limit <= last):
                 return f"post-only limit {limit:g} would take liquidity at the last price {last:g}"
-        trailing = order.order_type is _TRAILING_STOP
+        trailing = order.order_type is OrderType.TRAILING_STOP
         if trailing and order.stop_price is None and not math.isfinite(last):
             return "a trailing stop needs a last price to start from"
         return ""
 
     def _expiry(self, order: OrderRequested, now: int) -> int | None:
-        if order.time_in_force is _GTD:
+        if order.time_in_force is TimeInForce.GTD:
             return order.expire_time_ns
-        if order.time_in_force is _DAY:
+        if order.time_in_force is TimeInForce.DAY:
             day = datetime.fromtimestamp(now // 10**9, tz=UTC).replace(hour=0, minute=0, second=0)
             return int((day + timedelta(days=1)).timestamp()) * 10**9
         return None
@@ -512,7 +499,7 @@ class SimulatedBroker(FillMethods):
             working.stop = trailing_level(order, last, self._instruments[order.symbol])
 
     def _trail(self, working: WorkingOrder, bar: Bar) -> None:
-        self._trail_to(working, bar.high if working.order.side is _SELL else bar.low)
+        self._trail_to(working, bar.high if working.order.side is OrderSide.SELL else bar.low)
 
     def _trail_to(self, working: WorkingOrder, price: float) -> None:
         """Move the best price (high for sells, low for buys) and ratchet the stop."""
