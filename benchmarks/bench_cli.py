@@ -4,8 +4,8 @@ In: ``--bars`` (default 1,000,000), ``--repeat``. Builds a fixed-seed geometric 
 (the issue-13 data set) as Parquet in a temporary folder, writes a config (SMA 10/30
 crossover = ``strategies/sma_cross.py``, next-open fills, whole shares) and then prints:
 
-- the wall time and peak RSS of ``kestrel backtest`` as a child process, with the store on
-  (a temporary SQLite file) and with ``--no-db``;
+- the wall time, CPU time (user + system) and peak RSS of ``kestrel backtest`` as a child
+  process, with the store on (a temporary SQLite file) and with ``--no-db``;
 - the total of ``python -X importtime -c "import engine.cli"`` (target 0.3 s), and the
   whole-process time of the quick commands: ``kestrel --help``, ``kestrel runs list`` on an
   empty store and a mistyped config (they import no pandas, numba or SQLAlchemy but what
@@ -68,11 +68,11 @@ _MEASURE = textwrap.dedent(
     started = time.perf_counter()
     done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
     wall = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode:
         sys.stderr.write(done.stdout + done.stderr)
         sys.exit(done.returncode)
-    print(f"{wall} {peak}")
+    print(f"{wall} {usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}")
     """
 )
 
@@ -102,15 +102,18 @@ def write_data(path: Path, n: int, seed: int = 42) -> None:
     frame.to_parquet(path, index=False)
 
 
-def measure(command: list[str]) -> tuple[float, float]:
-    """Return (wall seconds, peak RSS MiB) of ``command`` run as a child process."""
+def measure(command: list[str]) -> tuple[float, float, float]:
+    """Return (wall seconds, peak RSS MiB, CPU seconds) of ``command`` as a child process.
+
+    CPU is the child's user + system time: on a shared machine wall time waits for a core.
+    """
     done = subprocess.run(
         [sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, check=False
     )
     if done.returncode:
         raise SystemExit(f"command failed ({done.returncode}): {' '.join(command)}\n{done.stderr}")
-    wall, peak_kib = done.stdout.split()
-    return float(wall), int(peak_kib) / 1024
+    wall, peak_kib, cpu = done.stdout.split()
+    return float(wall), int(peak_kib) / 1024, float(cpu)
 
 
 def import_time() -> float:
@@ -215,14 +218,20 @@ def main() -> None:
             ("store on (SQLite)", ["--db", f"sqlite:///{work / 'runs.db'}"]),
             ("--no-db", ["--no-db"]),
         ):
-            best_wall, best_peak = float("inf"), float("inf")
+            best_wall, best_peak, best_cpu = float("inf"), float("inf"), float("inf")
             for attempt in range(args.repeat):
                 out = work / f"out-{len(extra)}-{attempt}"
-                wall, peak = measure([*kestrel, "backtest", str(config), "--out", str(out), *extra])
+                command = [*kestrel, "backtest", str(config), "--out", str(out), *extra]
+                wall, peak, cpu = measure(command)
                 best_wall, best_peak = min(best_wall, wall), min(best_peak, peak)
+                best_cpu = min(best_cpu, cpu)
             figures[f"whole {label} s"] = best_wall
+            figures[f"whole {label} CPU s"] = best_cpu
             figures[f"whole {label} peak MiB"] = best_peak
-            print(f"kestrel backtest, {label}: {best_wall:.2f} s wall, {best_peak:,.0f} MiB peak")
+            print(
+                f"kestrel backtest, {label}: {best_wall:.2f} s wall ({best_cpu:.2f} s CPU), "
+                f"{best_peak:,.0f} MiB peak"
+            )
         figures["import engine.cli s"] = min(import_time() for _ in range(args.repeat))
         print(f"import engine.cli (-X importtime total): {figures['import engine.cli s']:.3f} s")
         for label, (wall, cpu) in quick_commands(work, max(args.repeat, 3)).items():

@@ -83,6 +83,10 @@ from engine.model import (
     TradeTick,
 )
 
+# members as globals, read per order (see `engine.model.enums`: ~70 ns a lookup otherwise)
+_MARKET, _TRAILING_STOP, _GTC = OrderType.MARKET, OrderType.TRAILING_STOP, TimeInForce.GTC
+_IMMEDIATE = (TimeInForce.IOC, TimeInForce.FOK)
+
 __all__ = ["AccountView", "BrokerSettings", "SimulatedBroker"]
 
 
@@ -143,7 +147,7 @@ class SimulatedBroker(FillMethods):
     def submit(self, order: OrderRequested) -> None:
         """Accept or reject ``order``; fill at once only under ``market_fill = "same_close"``."""
         now = self._clock.timestamp_ns()
-        market = order.order_type is OrderType.MARKET
+        market = order.order_type is _MARKET
         last = math.nan
         if not market or self._fill_at_close:  # the last price matters to these only
             last = self._prices.get(order.symbol, math.nan)
@@ -159,9 +163,9 @@ class SimulatedBroker(FillMethods):
             )
         )
         tif = order.time_in_force
-        expiry = None if tif is TimeInForce.GTC else self._expiry(order, now)
+        expiry = None if tif is _GTC else self._expiry(order, now)
         working = WorkingOrder(order, now + self._latency_ns, expiry)
-        if order.order_type is OrderType.TRAILING_STOP:
+        if order.order_type is _TRAILING_STOP:
             self._start_trailing(working, last)
         if self._fill_at_close and market and math.isfinite(last):
             # at the close of the bar just seen: its range bounds the slipped price and its
@@ -258,7 +262,7 @@ class SimulatedBroker(FillMethods):
         for working in tuple(orders):
             order = working.order
             kind = order.order_type
-            if kind is OrderType.TRAILING_STOP:
+            if kind is _TRAILING_STOP:
                 trailing.append(working)
             if working.expire_ns is not None and ts_open >= working.expire_ns:
                 self._remove(working)
@@ -269,7 +273,7 @@ class SimulatedBroker(FillMethods):
                 continue
             if working.eligible_from > ts_open:
                 continue  # not at the venue yet when this bar opened
-            if kind is OrderType.MARKET:  # the common case, as in `match_bar`
+            if kind is _MARKET:  # the common case, as in `match_bar`
                 candidates.append((working, bar.open, "taker", ts_open, 0.0))
                 continue
             was_triggered = working.triggered
@@ -279,11 +283,11 @@ class SimulatedBroker(FillMethods):
             if matched is not None:
                 candidates.append((working, *matched))
                 grouped = grouped or bool(order.oco_group)
-            elif order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+            elif order.time_in_force in _IMMEDIATE:
                 self.cancel(order.order_id, f"{order.time_in_force}: not filled")
         if grouped:
             candidates = self._resolve_groups(candidates)
-        immediate = (TimeInForce.IOC, TimeInForce.FOK)
+        immediate = _IMMEDIATE
         for working, price, liquidity, ts_fill, _ in candidates:
             if working.leaves > 0 and working in orders:  # a sibling's fill may have ended it
                 self._fill(working, price, liquidity, ts_fill, bar.volume, None, high, low)
@@ -305,13 +309,13 @@ class SimulatedBroker(FillMethods):
         """
         ts_open = bar.ts_open
         if (
-            working.order.order_type is not OrderType.MARKET
+            working.order.order_type is not _MARKET
             or working.expire_ns is not None
             or working.eligible_from > ts_open
         ):
             return False
         self._fill(working, bar.open, "taker", ts_open, bar.volume, None, bar.high, bar.low)
-        if working.order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+        if working.order.time_in_force in _IMMEDIATE:
             self._finish_immediate(working, self._clock.timestamp_ns())
         if working.leaves <= 0:
             self._remove(working)

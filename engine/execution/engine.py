@@ -43,6 +43,19 @@ from engine.model.orders import IllegalTransition
 
 __all__ = ["Broker", "ExecutionEngine"]
 
+# members as globals, read per order (see `engine.model.enums`: ~70 ns a lookup otherwise)
+_ACCEPTED, _CANCELED, _EXPIRED, _FILLED, _HELD, _REJECTED, _REQUESTED, _SUBMITTED, _TRIGGERED = (
+    OrderStatus.ACCEPTED,
+    OrderStatus.CANCELED,
+    OrderStatus.EXPIRED,
+    OrderStatus.FILLED,
+    OrderStatus.HELD,
+    OrderStatus.REJECTED,
+    OrderStatus.REQUESTED,
+    OrderStatus.SUBMITTED,
+    OrderStatus.TRIGGERED,
+)
+
 
 # The order commands of a venue (`engine.execution.venue`); the old name stays importable.
 Broker = OrderCommands
@@ -108,7 +121,7 @@ class ExecutionEngine:
         if self._early_cancels and order.order_id in self._early_cancels:
             reason = self._early_cancels.pop(order.order_id) or "canceled by request"
             now = self._clock.timestamp_ns()
-            self._move(order, OrderStatus.HELD, now)  # never sent: canceled as it arrives
+            self._move(order, _HELD, now)  # never sent: canceled as it arrives
             self._bus.publish(
                 OrderCanceled(order.order_id, order.strategy_id, order.symbol, reason, now, now)
             )
@@ -119,14 +132,14 @@ class ExecutionEngine:
             self._cancel_child(order, request, 0.0)
             return
         parent = self.orders.get(parent_id) if parent_id else None
-        if parent is not None and parent.status is not OrderStatus.FILLED:
+        if parent is not None and parent.status is not _FILLED:
             if parent.status.is_closed:
                 self._cancel_child(order, request, parent.filled_quantity)
                 return
-            self._move(order, OrderStatus.HELD, event.ts_event)
+            self._move(order, _HELD, event.ts_event)
             self._held.setdefault(parent.order_id, []).append(request)
             return
-        self._move(order, OrderStatus.SUBMITTED, event.ts_event)
+        self._move(order, _SUBMITTED, event.ts_event)
         self._broker.submit(request)
 
     def on_order_denied(self, event: OrderDenied) -> None:
@@ -140,7 +153,7 @@ class ExecutionEngine:
             # Not approved yet (still in risk, or denied there): canceled when it arrives.
             self._early_cancels[event.order_id] = event.reason
             return
-        if order.status is OrderStatus.HELD:
+        if order.status is _HELD:
             # Out of its parent's list at once: a parent that ends before this cancel is
             # delivered must not cancel the child a second time.
             siblings = self._held.get(order.parent_order_id)
@@ -173,7 +186,7 @@ class ExecutionEngine:
             self._broker.modify(event.order_id, event.quantity, event.limit_price, event.stop_price)
             return
         order = self.orders.get(event.order_id)
-        if order is not None and order.status is OrderStatus.HELD:
+        if order is not None and order.status is _HELD:
             reason = f"order is held until its parent {order.parent_order_id} fills"
         else:
             reason = "order is not working"
@@ -186,19 +199,19 @@ class ExecutionEngine:
     def on_order_accepted(self, event: OrderAccepted) -> None:
         """Mark the order working."""
         order = self.orders[event.order_id]
-        self._move(order, OrderStatus.ACCEPTED, event.ts_event)
+        self._move(order, _ACCEPTED, event.ts_event)
         self._open[order.order_id] = order
 
     def on_order_rejected(self, event: OrderRejected) -> None:
         """Mark the order rejected; its held children are canceled."""
-        self._move(self.orders[event.order_id], OrderStatus.REJECTED, event.ts_event, event.reason)
+        self._move(self.orders[event.order_id], _REJECTED, event.ts_event, event.reason)
         self._release_children(event.order_id, 0.0)
 
     def on_order_triggered(self, event: OrderTriggered) -> None:
         """Mark a stop-limit triggered (now a working limit)."""
         order = self.orders[event.order_id]
-        if order.status is OrderStatus.ACCEPTED:
-            self._move(order, OrderStatus.TRIGGERED, event.ts_event)
+        if order.status is _ACCEPTED:
+            self._move(order, _TRIGGERED, event.ts_event)
 
     def on_order_filled(self, event: OrderFilled) -> None:
         """Record the fill; a completely filled parent releases its children."""
@@ -207,7 +220,7 @@ class ExecutionEngine:
             order.apply_fill(event.quantity, event.price, event.fee, event.ts_event)
         except IllegalTransition as exc:
             raise InvalidStateTransition(f"order {order.order_id}: {exc}") from None
-        if order.status is OrderStatus.FILLED:
+        if order.status is _FILLED:
             self._open.pop(order.order_id, None)
             if order.order_id in self._held:
                 self._release_children(order.order_id, order.filled_quantity)
@@ -223,35 +236,35 @@ class ExecutionEngine:
     def on_order_canceled(self, event: OrderCanceled) -> None:
         """Mark the order canceled; held children follow its filled quantity."""
         order = self.orders[event.order_id]
-        self._move(order, OrderStatus.CANCELED, event.ts_event, event.reason)
+        self._move(order, _CANCELED, event.ts_event, event.reason)
         self._open.pop(order.order_id, None)
         self._release_children(order.order_id, order.filled_quantity)
 
     def on_order_expired(self, event: OrderExpired) -> None:
         """Mark the order expired; held children follow its filled quantity."""
         order = self.orders[event.order_id]
-        self._move(order, OrderStatus.EXPIRED, event.ts_event, "expired")
+        self._move(order, _EXPIRED, event.ts_event, "expired")
         self._open.pop(order.order_id, None)
         self._release_children(order.order_id, order.filled_quantity)
 
     def _release_children(self, parent_id: str, filled: float) -> None:
         for request in self._held.pop(parent_id, ()):
             child = self.orders[request.order_id]
-            if child.status is not OrderStatus.HELD:
+            if child.status is not _HELD:
                 continue  # canceled while held
             if filled <= 0:
                 self._cancel_child(child, request, filled)
                 continue
             sized = request._replace(quantity=filled) if filled < request.quantity else request
             child.quantity = sized.quantity
-            self._move(child, OrderStatus.SUBMITTED, self._clock.timestamp_ns())
+            self._move(child, _SUBMITTED, self._clock.timestamp_ns())
             self._broker.submit(sized)
 
     def _cancel_child(self, child: Order, request: OrderRequested, filled: float) -> None:
         now = self._clock.timestamp_ns()
         reason = f"parent {request.parent_order_id} ended without a fill"
-        if child.status is OrderStatus.REQUESTED:
-            self._move(child, OrderStatus.HELD, now)
+        if child.status is _REQUESTED:
+            self._move(child, _HELD, now)
         if filled <= 0 and request.parent_order_id not in self.orders:
             reason = f"parent {request.parent_order_id} was denied"
         self._bus.publish(

@@ -56,6 +56,10 @@ from engine.model import (
 
 __all__ = ["AccountView", "BrokerSettings", "FillMethods"]
 
+# members as globals, read per order (see `engine.model.enums`: ~70 ns a lookup otherwise)
+_BUY = OrderSide.BUY
+_FOK = TimeInForce.FOK
+
 
 class AccountView(Protocol):
     """The account as the venue sees it (`engine.portfolio.Portfolio` implements it)."""
@@ -153,7 +157,7 @@ class FillMethods:
             return  # sized at the fill to nothing: canceled
         order = working.order
         symbol = order.symbol
-        buy = order.side is OrderSide.BUY
+        buy = order.side is _BUY
         quantity = working.leaves
         cap_reason = ""
         participation = self._participation
@@ -163,7 +167,7 @@ class FillMethods:
             available = self._instruments[symbol].round_quantity(limit_volume * share)
             if available < quantity:
                 quantity = available
-                if order.time_in_force is TimeInForce.FOK:
+                if order.time_in_force is _FOK:
                     cap_reason = (
                         f"volume allows {available:g} of {working.leaves:g} "
                         f"at {share:g} participation"
@@ -208,7 +212,7 @@ class FillMethods:
                     f"{cash:.2f}"
                 )
                 quantity = 0.0
-        if order.time_in_force is TimeInForce.FOK and quantity < working.leaves * (1 - 1e-12):
+        if order.time_in_force is _FOK and quantity < working.leaves * (1 - 1e-12):
             # Fill-or-kill is all or nothing whatever trimmed it: volume, displayed size,
             # reduce-only or cash.
             cap_reason = f"fok: {cap_reason or 'cannot fill completely'}"
@@ -279,7 +283,7 @@ class FillMethods:
         positions = {other: self._account.projected_position(other) for other in self._instruments}
         wanted, reason = quantity_at_fill(
             fraction,
-            order.side is OrderSide.BUY,
+            order.side is _BUY,
             self._account.projected_cash(),
             positions,
             self._prices,
@@ -328,7 +332,7 @@ class FillMethods:
         Arguments as for `_fill`; ``quantity`` is what the fill would take (volume-share
         slippage reads it).
         """
-        buy = order.side is OrderSide.BUY
+        buy = order.side is _BUY
         price = self._slippage.adjust(
             raw_price, order.side, quantity=quantity, bar_volume=bar_volume
         )

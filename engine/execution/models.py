@@ -132,7 +132,8 @@ class PercentFeeModel:
 
     def fee(self, quantity: float, price: float, liquidity: str) -> float:
         """Return ``(taker_rate or maker_rate) × quantity × price``."""
-        rate = self.taker_rate if _taker(liquidity) else self.maker_rate
+        # `_taker`, inlined: three fees per order (risk, the cash cap, the fill)
+        rate = self.maker_rate if liquidity == "maker" else self.taker_rate
         return rate * quantity * price
 
     @property

@@ -1,4 +1,11 @@
-"""Enumerations used by orders and events. String values appear in artifacts as they are."""
+"""Enumerations used by orders and events. String values appear in artifacts as they are.
+
+On the order path (strategy order methods, risk, execution, broker, fills, portfolio) the
+members it compares with are bound to module globals (``_BUY = OrderSide.BUY``): on
+Python 3.11 ``OrderSide.BUY`` goes through the enum metaclass's attribute lookup, ~70 ns
+against ~7 ns for a global, and an order reads a few dozen of them (~2 µs an order). The
+globals are the members themselves, so ``is`` comparisons are unchanged.
+"""
 
 from __future__ import annotations
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+# Lot counts below this are exact floats and their product with the lot size is far closer
+# than half a lot to the true decimal (see `Instrument.round_quantity`).
+_EXACT_LOTS = 2**50
+
 
 def _decimals(step: float) -> int:
     """Return the number of decimals needed to write ``step`` exactly (capped at 12)."""
@@ -33,6 +37,8 @@ class Instrument:
     min_notional: float = 0.0
     _price_decimals: int = field(init=False, repr=False, compare=False)
     _quantity_decimals: int = field(init=False, repr=False, compare=False)
+    # 10**decimals when lot_size is exactly 1 / 10**decimals (0.001, 1.0, ...), else 0
+    _lots_per_unit: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("tick_size", "lot_size"):
@@ -45,6 +51,8 @@ class Instrument:
                 raise ValueError(f"{self.symbol}: {name} must be >= 0, got {value}")
         object.__setattr__(self, "_price_decimals", _decimals(self.tick_size))
         object.__setattr__(self, "_quantity_decimals", _decimals(self.lot_size))
+        scale = 10**self._quantity_decimals
+        object.__setattr__(self, "_lots_per_unit", scale if self.lot_size == 1 / scale else 0)
 
     def round_price(self, price: float) -> float:
         """Return ``price`` rounded to the nearest tick."""
@@ -91,5 +99,13 @@ class Instrument:
         excess = lots - exact  # > 0 when round() went up; on the grid it is ~0: skip ulp()
         if excess > 1e-9 and excess > 1e-9 + math.ulp(exact):
             lots -= 1
-        rounded = round(lots * self.lot_size, self._quantity_decimals)
+        scale = self._lots_per_unit
+        if scale and lots < _EXACT_LOTS:
+            # The same float as the round() below, ~5x cheaper (it runs twice per order):
+            # lots * lot_size is within a few ulps of the decimal lots / 10**d, so round()
+            # to d decimals gives that decimal's nearest float, which is what the correctly
+            # rounded division of two exact floats gives (tests/unit/model pins it).
+            rounded = lots / scale
+        else:
+            rounded = round(lots * self.lot_size, self._quantity_decimals)
         return -rounded if negative else rounded

@@ -37,6 +37,7 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 
 
 _OPEN = frozenset({S.ACCEPTED, S.TRIGGERED, S.PARTIALLY_FILLED})
+_FILLED, _PARTIALLY_FILLED = S.FILLED, S.PARTIALLY_FILLED  # per fill (see `enums`)
 
 
 class IllegalTransition(Exception):  # noqa: N818 - re-raised as engine.errors.InvalidStateTransition
@@ -106,7 +107,7 @@ class Order:
         total = self.filled_quantity + quantity
         done = self.quantity - total <= self.quantity * 1e-12
         # Check the move first so that a refused fill leaves the order as it was.
-        target = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
+        target = _FILLED if done else _PARTIALLY_FILLED
         if target not in ORDER_TRANSITIONS[self.status]:
             raise IllegalTransition(f"order cannot move from {self.status} to {target}")
         self.status = target

@@ -313,13 +313,24 @@ FILL_COLUMNS = (
 )
 
 
-def write_artifacts(result: BacktestResult, out_dir: Path, run_info: dict[str, Any]) -> Path:
-    """Write every artifact of ``result`` into ``out_dir`` (created if missing)."""
+def write_artifacts(
+    result: BacktestResult,
+    out_dir: Path,
+    run_info: dict[str, Any],
+    orders: list[dict[str, Any]] | None = None,
+) -> Path:
+    """Write every artifact of ``result`` into ``out_dir`` (created if missing).
+
+    ``orders``: `order_rows` of ``result`` when the caller has built them already (one
+    dict per order: ~80 ms at 39,000 orders, which `finish_run` builds once for all).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "config.toml").write_text(tomli_w.dumps(dump_config(result.config)))
     write_metrics(out_dir / "metrics.json", result.metrics)
     write_trades(out_dir / "trades.csv", result.recorder.trades, result.open_trades)
-    _csv_rows(out_dir / "orders.csv", ORDER_COLUMNS, order_rows(result))
+    _csv_rows(
+        out_dir / "orders.csv", ORDER_COLUMNS, order_rows(result) if orders is None else orders
+    )
     fills = result.recorder.fills
     _csv_columns(
         out_dir / "fills.csv",

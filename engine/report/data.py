@@ -119,8 +119,16 @@ class ReportData:
         self.metrics.update(self.metric_overrides)
 
     @classmethod
-    def from_result(cls, result: BacktestResult, folder: Path | None = None) -> ReportData:
-        """Gather a report from an in-memory result (``folder``: where run.json may be)."""
+    def from_result(
+        cls,
+        result: BacktestResult,
+        folder: Path | None = None,
+        orders: list[dict[str, Any]] | None = None,
+    ) -> ReportData:
+        """Gather a report from an in-memory result (``folder``: where run.json may be).
+
+        ``orders``: the result's order rows when the caller has them (`render_report`).
+        """
         info = _read_json(folder / "run.json") if folder is not None else {}
         curve = result.equity_curve
         fills = [
@@ -154,7 +162,7 @@ class ReportData:
             trades=list(result.recorder.trades),
             open_trades=list(result.open_trades),
             fills=fills,
-            orders=list(result.recorder.orders.values()),
+            orders=list(result.recorder.orders.values()) if orders is None else orders,
             frames=list(result.frames),
             events=[_event_cells(row) for row in result.recorder.event_rows()],
             indicators=_indicator_lines(result),

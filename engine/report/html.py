@@ -353,6 +353,7 @@ def render_report(
     risk_free_rate: float = 0.0,
     trials: int = 1,
     plotly: PlotlyLink | None = None,
+    orders: list[dict[str, Any]] | None = None,
 ) -> Path:
     """Write the run's HTML report and return its path.
 
@@ -368,6 +369,8 @@ def render_report(
         plotly: Where the page gets plotly.js: `engine.report.assets.INLINE` embeds it.
             Default: the runs folder's shared copy for a page inside the run folder it
             renders (``PlotlyLink.for_run``), else ``_assets/`` beside the page.
+        orders: A result's order rows (``recorder.orders``' values), when the caller has
+            built them already (`engine.runtime.runs.finish_run`: once for every output).
 
     Raises:
         DataError: The benchmark has fewer than two values during the run (no overlap).
@@ -389,7 +392,7 @@ def render_report(
             else Path("backtests") / f"{result_or_dir.config.run.name}-report.html"
         )
         check_replaceable(target, "report", is_kestrel_page)
-        data = ReportData.from_result(result_or_dir, target.parent)
+        data = ReportData.from_result(result_or_dir, target.parent, orders)
         link = plotly if plotly is not None else PlotlyLink.beside(target)
     return render_data(
         data, target, link, benchmark=_resolve_benchmark(benchmark),

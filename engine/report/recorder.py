@@ -89,6 +89,14 @@ class Recorder:
         """Return every order's row by id, in request order (a snapshot: read it again later)."""
         return {order_id: _order_row(record) for order_id, record in self._orders.items()}
 
+    def orders_with_status(self, status: str) -> list[dict[str, Any]]:
+        """Return the rows (as in `orders`) of the orders whose status is ``status`` now.
+
+        What the CLI's denial line reads: only the few denied rows are built, where
+        `orders` builds one per order (~80 ms for 39,000 orders).
+        """
+        return [_order_row(record) for record in self._orders.values() if record[_STATUS] == status]
+
     def order_ids(self, start: int = 0) -> list[str]:
         """Return the order ids from the ``start``-th on, in request order.
 

@@ -28,6 +28,10 @@ __all__ = [
     "default_checks",
 ]
 
+# members as globals, read per order (see `engine.model.enums`: ~70 ns a lookup otherwise)
+_BUY, _SELL = (OrderSide.BUY, OrderSide.SELL)
+_LIMIT = OrderType.LIMIT
+
 
 class PortfolioState(Protocol):
     """The account as risk sees it."""
@@ -97,7 +101,7 @@ class RiskState:
         fee = self.fee
         if fee is None:
             return quantity * price * self.rate(order.symbol) * (1.0 + self.fee_rate)
-        resting = order.order_type is OrderType.LIMIT and price < last
+        resting = order.order_type is _LIMIT and price < last
         charged = fee(quantity, price, "maker" if resting else "taker")
         return (quantity * price + charged) * self.rate(order.symbol)
 
@@ -181,14 +185,14 @@ class CashCheck:
 
     def check(self, order: OrderRequested, state: RiskState) -> str | None:
         """Deny a buy whose expected cost exceeds free cash (leverage 1 only)."""
-        if order.side is not OrderSide.BUY or state.leverage > 1.0 or order.reduce_only:
+        if order.side is not _BUY or state.leverage > 1.0 or order.reduce_only:
             return None
         portfolio = state.portfolio
         working = state.orders.all_open_orders()
         position = portfolio.position_quantity(order.symbol)
         cover = -position  # a buy first covers a short (what working buys leave of it)
         if working:
-            cover -= state.pending_quantity(order.symbol, OrderSide.BUY)
+            cover -= state.pending_quantity(order.symbol, _BUY)
         adding = order.quantity - cover if cover > 0.0 else order.quantity
         if adding <= 0:
             return None
@@ -200,7 +204,7 @@ class CashCheck:
             reserved = sum(
                 state.cost(o, o.leaves_quantity, portfolio.last_price(o.symbol))
                 for o in working
-                if o.side is OrderSide.BUY and o.order_id not in state.reduce_only_ids
+                if o.side is _BUY and o.order_id not in state.reduce_only_ids
             )
         # The fee model's own fee (was: the sizing rate, 0.1 % for per-unit fees, so a buy
         # the cash could not pay at this very price passed and the broker's cap cut it).
@@ -225,10 +229,10 @@ class ShortSellingCheck:
 
     def check(self, order: OrderRequested, state: RiskState) -> str | None:
         """Deny a sell that would leave the position (with working sells) below zero."""
-        if order.side is not OrderSide.SELL or state.allow_short or order.reduce_only:
+        if order.side is not _SELL or state.allow_short or order.reduce_only:
             return None
         held = state.portfolio.position_quantity(order.symbol)
-        pending = state.pending_quantity(order.symbol, OrderSide.SELL)
+        pending = state.pending_quantity(order.symbol, _SELL)
         if order.quantity + pending > held * (1.0 + 1e-12):
             return (
                 f"short selling is disabled (account.allow_short = false): selling "
@@ -257,7 +261,7 @@ class LeverageCheck:
         if not math.isfinite(price):
             return f"no price known yet for {order.symbol} to value the order"
         position = portfolio.position_quantity(order.symbol)
-        signed_quantity = order.quantity if order.side is OrderSide.BUY else -order.quantity
+        signed_quantity = order.quantity if order.side is _BUY else -order.quantity
         working_orders = state.orders.all_open_orders()
         if not working_orders:  # nothing else works (the common case): no pending exposure
             after = position + signed_quantity

@@ -4,10 +4,9 @@ Every method publishes commands on the bus (`OrderRequested`, `CancelRequested`,
 `ModifyRequested`) and returns at once; risk and execution answer with events delivered to
 the strategy's hooks. Nothing here fills, sizes against risk limits or touches the broker.
 
-Arguments are read at this boundary: enum arguments become members (`parse_enum`: the
-member or its string value in any case) or raise `StrategyError` naming the allowed values,
-because every later stage compares members by identity (``side is OrderSide.BUY``), which
-a plain ``"buy"`` fails.
+Arguments are read at this boundary: enum arguments become members (`parse_enum`: a member
+or its value in any case) or raise `StrategyError` naming the allowed values, as every later
+stage compares members by identity (``side is OrderSide.BUY``; a plain ``"buy"`` fails).
 """
 
 from __future__ import annotations
@@ -35,6 +34,8 @@ from engine.model import (
 )
 
 __all__ = ["OrderMethods", "OrdersView", "PortfolioView", "choice"]
+_BUY, _SELL, _MARKET = OrderSide.BUY, OrderSide.SELL, OrderType.MARKET  # globals: see enums
+_GTC, _PRICE_OFFSET = TimeInForce.GTC, TrailingOffsetType.PRICE  # (read per order)
 
 
 class PortfolioView(Protocol):
@@ -125,7 +126,7 @@ class OrderMethods:
         """
         return self.submit_order(
             symbol,
-            OrderSide.BUY,
+            _BUY,
             quantity,
             limit_price=limit_price,
             stop_price=stop_price,
@@ -155,7 +156,7 @@ class OrderMethods:
         """
         return self.submit_order(
             symbol,
-            OrderSide.SELL,
+            _SELL,
             quantity,
             limit_price=limit_price,
             stop_price=stop_price,
@@ -201,7 +202,7 @@ class OrderMethods:
             if limit_price is not None:
                 order_type = OrderType.STOP_LIMIT if stop_price is not None else OrderType.LIMIT
             else:
-                order_type = OrderType.STOP if stop_price is not None else OrderType.MARKET
+                order_type = OrderType.STOP if stop_price is not None else _MARKET
         kind = choice(OrderType, order_type, "order_type")
         tif = choice(TimeInForce, time_in_force, "time_in_force")
         offset_type = choice(TrailingOffsetType, trailing_offset_type, "trailing_offset_type")
@@ -281,7 +282,7 @@ class OrderMethods:
         if self._bus.pending and not (reduce_only or oco_group):
             # queued (published from a hook), not delivered: counted until booked; exits
             # are not counted (see `order_target_quantity`)
-            self._queued[order_id] = (symbol, quantity if side is OrderSide.BUY else -quantity)
+            self._queued[order_id] = (symbol, quantity if side is _BUY else -quantity)
         return order_id
 
     def bracket(
@@ -307,7 +308,7 @@ class OrderMethods:
         """
         side = choice(OrderSide, side, "side")  # a str would flip the exits' side below
         entry = self.submit_order(symbol, side, quantity, limit_price=entry_price, tag=tag)
-        exit_side = OrderSide.SELL if side is OrderSide.BUY else OrderSide.BUY
+        exit_side = _SELL if side is _BUY else _BUY
         group = f"oco-{entry}"
         stop = self.submit_order(
             symbol,
@@ -387,20 +388,20 @@ class OrderMethods:
         )
         if delta == 0:
             return None
-        side = OrderSide.BUY if delta > 0 else OrderSide.SELL
+        side = _BUY if delta > 0 else _SELL
         return self._publish_order(  # a plain market order: nothing to parse or convert
             symbol,
             side,
             delta if delta > 0 else -delta,
-            OrderType.MARKET,
+            _MARKET,
             None,
             None,
-            TimeInForce.GTC,
+            _GTC,
             None,
             False,
             False,
             None,
-            TrailingOffsetType.PRICE,
+            _PRICE_OFFSET,
             "",
             "",
             tag,
@@ -516,13 +517,13 @@ class OrderMethods:
         for order_id, _ in self._unbooked(symbol) if self._queued else ():
             self.cancel(order_id)  # requested earlier in this hook, not yet working
         position = self._portfolio.position_quantity(symbol)
-        closing = OrderSide.SELL if position > 0 else OrderSide.BUY
+        closing = _SELL if position > 0 else _BUY
         kept = False
         for order in self._orders.open_orders(self.strategy_id, symbol):
             if (
                 not kept
                 and position != 0
-                and order.order_type is OrderType.MARKET
+                and order.order_type is _MARKET
                 and order.side is closing
                 and order.order_id in self._reduce_only_ids
                 and order.leaves_quantity == abs(position)
@@ -536,15 +537,15 @@ class OrderMethods:
             symbol,
             closing,
             abs(position),
-            OrderType.MARKET,
+            _MARKET,
             None,
             None,
-            TimeInForce.GTC,
+            _GTC,
             None,
             False,
             True,
             None,
-            TrailingOffsetType.PRICE,
+            _PRICE_OFFSET,
             "",
             "",
             tag,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 import numpy as np
 import pytest
@@ -129,3 +130,34 @@ def test_round_quantity_stays_within_one_lot_below_at_every_magnitude(lot: float
         # never up by more than the float resolution of the quantity itself
         assert rounded <= quantity + max(2 * math.ulp(quantity), 1e-9 * lot)
         assert quantity - rounded < lot * (1 + 1e-9) + math.ulp(quantity)
+
+
+def test_round_quantity_fast_path_gives_the_floats_of_round() -> None:
+    """Lot sizes 10**-d divide instead of calling round(): bit for bit the same floats."""
+    rng = random.Random(7)
+    for lot in (1.0, 0.1, 0.01, 0.001, 0.0001, 1e-5, 1e-6, 1e-8, 0.5, 0.25, 10.0, 0.3):
+        instrument = Instrument("X", lot_size=lot)
+        for _ in range(5000):
+            quantity = rng.choice(
+                (
+                    rng.uniform(0, 10),
+                    rng.uniform(0, 1e7),
+                    rng.random() * 1e-3,
+                    rng.randrange(10**9) * lot,  # on the grid, give or take float noise
+                    -rng.uniform(0, 1e4),
+                )
+            )
+            assert instrument.round_quantity(quantity).hex() == _slow_round(instrument, quantity)
+        assert instrument.round_quantity(-0.0).hex() == _slow_round(instrument, -0.0)
+
+
+def _slow_round(instrument: Instrument, quantity: float) -> str:
+    """`Instrument.round_quantity` as it was before its fast path, as float.hex()."""
+    negative = quantity < 0.0
+    exact = (-quantity if negative else quantity) / instrument.lot_size
+    lots = round(exact)
+    excess = lots - exact
+    if excess > 1e-9 and excess > 1e-9 + math.ulp(exact):
+        lots -= 1
+    rounded = round(lots * instrument.lot_size, instrument._quantity_decimals)
+    return (-rounded if negative else rounded).hex()

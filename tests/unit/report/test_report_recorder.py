@@ -266,3 +266,5 @@ def test_order_rows_follow_the_order_events(recorder: Recorder) -> None:
     recorder.on_order_canceled(OrderCanceled("S1-4", "S1", "A", "bye", 12, 12))
     assert recorder.orders["S1-4"]["status"] == "canceled"
     assert list(recorder.orders) == ["S1-1", "S1-2", "S1-3", "S1-4"]
+    assert recorder.orders_with_status("denied") == [recorder.orders["S1-2"]]
+    assert recorder.orders_with_status("expired") == []
