@@ -35,37 +35,52 @@ from tests.integration.test_runs_cli_concurrency import spawn
 SEED = 20261204
 
 
-def kill_when(proc: subprocess.Popen[str], backtests: Path, moment: str, delay: float) -> None:
-    """Kill ``proc`` with SIGKILL after ``delay`` s, or when ``moment`` shows in ``backtests``."""
+def kill_when(proc: subprocess.Popen[str], backtests: Path, moment: str, delay: float) -> bool:
+    """Kill ``proc`` with SIGKILL after ``delay`` s, or when ``moment`` shows in ``backtests``.
+
+    Return True if the moment was seen (the kill came then, unless the run had just ended).
+    """
     start = time.monotonic()
+    seen = False
     while time.monotonic() - start < 60 and proc.poll() is None:
         if moment == "partial" and partial_folders(backtests):
+            seen = True
             break
         if moment == "published" and list(backtests.glob(f"*/{MANIFEST}")):
+            seen = True
             break
         if moment == "random" and time.monotonic() - start >= delay:
+            seen = True
             break
         time.sleep(0.002)
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
     proc.wait()  # reaped: its pid is really gone
+    return seen
 
 
 def test_kill_9_never_leaves_a_false_complete_run(
     kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A project of its own: runs go to <project root>/backtests, the folder watched below
+    # (a config in the repository would put them in the repository's backtests/, where no
+    # moment would be seen and every kill would come by the clock alone).
     (tmp_path / "data").mkdir()
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "backtests").mkdir()  # also the project marker
     shutil.copy(REPO / "data" / "GOOG.csv", tmp_path / "data" / "GOOG.csv")
+    shutil.copy(REPO / "configs" / "sma_cross_goog.toml", tmp_path / "configs")
     url = f"sqlite:///{tmp_path / 'runs.db'}"
-    config = str(REPO / "configs" / "sma_cross_goog.toml")
+    config = str(tmp_path / "configs" / "sma_cross_goog.toml")
     rng = random.Random(SEED)
     moments = ["partial", "published", *(["random"] * 4)]
     for moment in moments:  # one at a time, so each moment is watched on its own
         proc = spawn("backtest", config, "--db", url, cwd=tmp_path)
-        kill_when(proc, tmp_path / "backtests", moment, rng.uniform(0.3, 3.5))
+        seen = kill_when(proc, tmp_path / "backtests", moment, rng.uniform(0.3, 3.5))
+        assert seen or moment == "random", f"the {moment!r} moment never showed"
     # without a store only the .partial folder can be left (next to --out)
     no_db = spawn("backtest", config, "--no-db", "--out", str(tmp_path / "nodb"), cwd=tmp_path)
-    kill_when(no_db, tmp_path, "partial", 0.0)
+    assert kill_when(no_db, tmp_path, "partial", 0.0)
     finished = spawn("backtest", config, "--db", url, cwd=tmp_path)
     assert finished.wait(timeout=300) == 0
 

@@ -16,11 +16,13 @@ from engine.errors import OutputPathError
 from engine.persistence import RunStore
 from engine.report.run_folder import (
     MANIFEST,
+    WRITER,
     OutputPlan,
     check_complete,
     partial_folders,
     prepare_output,
     publish,
+    remove_run_files,
     start_partial,
 )
 from tests.integration.conftest import REPO, CliRunner, assert_one_line_error
@@ -245,6 +247,27 @@ def test_two_runs_racing_for_one_new_out_folder(tmp_path: Path) -> None:
     assert json.loads((out / MANIFEST).read_text())["created_folder"] is True
     assert partial_folders(tmp_path) == []
     assert sorted(p.name for p in out.iterdir()) == ["config.toml", MANIFEST, "run.json"]
+
+
+def test_a_run_killed_just_after_publishing_is_removed_with_its_writer_mark(
+    tmp_path: Path,
+) -> None:
+    # A SIGKILL between the rename that publishes a new folder and the removal of the
+    # folder's `.writer` mark leaves the mark inside; removing the run (runs gc or delete:
+    # its store row never became complete) must take the mark too, not leave a folder
+    # holding only `.writer` (found by test_runs_cli_crash's 'published' moment).
+    out = tmp_path / "out"
+    plan = prepare_output(out)
+    partial = _partial_with(plan, "run-a")
+    (partial / MANIFEST).write_text(
+        json.dumps({"complete": True, "created_folder": True, "files": ["config.toml",
+                    "run.json"], "kestrel_run_manifest": 1, "run_id": "run-a"})
+    )  # fmt: skip
+    partial.rename(out)  # published, then killed before the mark went
+    assert (out / WRITER).is_file()
+    removed = remove_run_files(out, "run-a")
+    assert not out.exists()
+    assert set(removed) == {"config.toml", "run.json", MANIFEST, WRITER, str(out)}
 
 
 def test_a_user_folder_appearing_before_publish_is_refused(tmp_path: Path) -> None:
