@@ -44,19 +44,31 @@ def _symbol_from_name(path: str) -> str | None:
     return f"{match.group(1)}/{match.group(2)}" if match else None
 
 
-def replay_speed(speed: str) -> float | None:
+LOCKSTEP = "lockstep"
+
+
+def replay_speed(speed: str, *, lockstep: bool = False) -> float | None:
     """Return a ``--speed`` option as replay seconds per wall second (None: as fast as read).
 
     The one parser of ``kestrel exchange serve``, ``paper`` and ``live``'s ``--speed``: a
     word that is not a number is a one-line `ConfigError`; the range (> 0) is checked by
-    `engine.adapters.local.LocalExchange`.
+    `engine.adapters.local.LocalExchange`. ``lockstep`` (`LOCKSTEP`) is accepted only where
+    the caller says so (``lockstep=True``: ``kestrel live --replay``, whose node drives the
+    paused exchange, `engine.runtime.live.lockstep`) and answers None; elsewhere it is
+    refused in one line, since no node there sends orders to the exchange.
     """
-    if speed in ("0", "max"):
+    if speed in ("0", "max") or (lockstep and speed == LOCKSTEP):
         return None
+    if speed == LOCKSTEP:
+        raise ConfigError(
+            "--speed lockstep is for kestrel live --replay (its node drives the exchange's "
+            "clock); here give a number or max"
+        )
     try:
         return float(speed)
     except ValueError:
-        raise ConfigError(f"--speed must be a number or max, got {speed!r}") from None
+        words = "a number, max or lockstep" if lockstep else "a number or max"
+        raise ConfigError(f"--speed must be {words}, got {speed!r}") from None
 
 
 def replay_source(

@@ -59,12 +59,15 @@ order's row is written before it is sent; the next start restores and reconciles
 restarted node trades from the exchange's clock on: bars that closed while it was down are
 not replayed (no ``on_bar`` for them; the warm-up covers them for the indicators). With
 ``--replay`` the local exchange's address is printed and logged (``exchange_url`` of the
-``start`` record), and it starts the warm-up's bars in: faults can be injected there. The
-``start`` record holds the session, the warm-up bars per symbol, the fills replayed, the
-orders adopted and cancelled, cash and positions, and ``state_loaded`` / ``state_saved_at``
-(whether ``on_load`` got a saved state, and when that was saved) and ``timers_realigned``
-(their names); the ``stop`` record counts ``state_saves``, ``equity_rows`` and
-``equity_skipped``.
+``start`` record), and it starts the warm-up's bars in: faults can be injected there.
+``--speed lockstep`` (with ``--replay`` only) keeps that exchange paused and steps it to
+the next bar close only once the node has handled every bar it closed (orders sent and
+answered, checkpoint committed: `engine.runtime.live.lockstep`), so a practice run fills
+as the backtest does, as fast as the machine goes. The ``start`` record holds the session,
+the warm-up bars per symbol, the fills replayed, the orders adopted and cancelled, cash
+and positions, and ``state_loaded`` / ``state_saved_at`` (whether ``on_load`` got a saved
+state, and when that was saved) and ``timers_realigned`` (their names); the ``stop`` record
+counts ``state_saves``, ``equity_rows`` and ``equity_skipped``.
 
 What this version does not do yet (README "Live trading"): restore the strategy object's
 own attributes unless it implements ``on_save`` / ``on_load`` (``on_start`` runs afresh;
@@ -198,7 +201,12 @@ def live(
         typer.Option("--replay", help="Practise on the local exchange replaying this data."),
     ] = None,
     speed: Annotated[
-        str, typer.Option("--speed", help="Replay seconds per second, or max (with --replay).")
+        str,
+        typer.Option(
+            "--speed",
+            help="Replay seconds per second, max, or lockstep: the exchange waits for the "
+            "node after each bar (with --replay).",
+        ),
     ] = "60",
     db: StoreOption = None,
     max_bars: Annotated[
@@ -246,6 +254,11 @@ def live(
     keys = load_credentials(run_config.live.exchange)  # the same id with --replay / --exchange-url
     if exchange_url is not None and replay is not None:
         raise ConfigError("give at most one of --exchange-url and --replay")
+    if speed == "lockstep" and replay is None:
+        raise ConfigError(
+            "--speed lockstep needs --replay: only the local exchange this command starts "
+            "can wait for the node (a real venue or --exchange-url keeps its own clock)"
+        )
     name = account_name(
         account if account is not None else run_config.run.name, account is not None
     )
@@ -277,6 +290,7 @@ def live(
                     (user_check_every, user_grace),
                     count,
                     perpetuals,
+                    speed == "lockstep",
                     stop,
                 )
             )
@@ -302,7 +316,7 @@ def _start_local(
 
     frames, instruments, balances, fee_rate, touch = replay_source(replay, None, "USDT")
     funding = load_funding(load_config(replay)) if perpetual and replay.endswith(".toml") else {}
-    rate = replay_speed(speed)
+    rate = replay_speed(speed, lockstep=True)  # lockstep: paused, the node steps it
     local = LocalExchange(
         frames, instruments, balances=balances, secret=secret, speed=rate, paused=True,
         history=history, fee_rate=fee_rate, touch=touch, perpetual=perpetual,
@@ -357,6 +371,7 @@ async def _session(
     user_check: tuple[float, float],
     warmup_bars: int,
     perpetuals: frozenset[str],
+    lockstep: bool,
     stop: asyncio.Event,
 ) -> int:
     from engine.adapters.ccxt.feed import FeedOptions, open_feed
@@ -368,6 +383,7 @@ async def _session(
     from engine.runtime.live import LiveLedger, OrderManager, Update
     from engine.runtime.live.checkpoint import Checkpoint
     from engine.runtime.live.kill import flatten_and_halt
+    from engine.runtime.live.lockstep import Lockstep
     from engine.runtime.live.perpetuals import ExchangeFunding, book_funding, prepare_perpetuals
     from engine.runtime.live.reconcile import reconcile
     from engine.runtime.live.restore import absorb, check_agrees, restore
@@ -455,11 +471,14 @@ async def _session(
     stopped = asyncio.ensure_future(stop.wait())
     watching = asyncio.ensure_future(monitor.run())  # the user-data stream, its own task
     recovered = 0  # market-data recoveries reconciled after
+    from engine.cli_paper import replay_streams
+
+    pacer = Lockstep(local, replay_streams(found, FeedOptions())) if lockstep else None
     bars = 0
     reason = "end of the data"
     try:
-        if local is not None:
-            local.resume()
+        if local is not None and pacer is None:
+            local.resume()  # in lockstep the exchange moves only when the node asks
         stream = feed.stream(since).__aiter__()
         # The stop is awaited beside the next bar (not only looked at when bars pause for a
         # second): bars that follow each other closely, as after a reconnect's backfill,
@@ -477,6 +496,8 @@ async def _session(
                 reason = "killed: orders canceled, positions sold, halted"
                 break
             following = asyncio.ensure_future(stream.__anext__())
+            if pacer is not None:  # the feed is reading: the exchange may close the next bar
+                await pacer.next_bar()
             while True:
                 done, _ = await asyncio.wait(
                     {following, stopped, watching}, timeout=1.0,
@@ -512,6 +533,8 @@ async def _session(
                 node.deliver(functools.partial(book_funding, node.kernel.portfolio, payments))
             node.on_event(bar)
             checkpoint.after_bar(bar)  # equity, the bar, state, timers: one commit (orders are in)
+            if pacer is not None:
+                pacer.handled(bar)
             bars += 1
             log.write("event", symbol=bar.symbol, ts=format_timestamp(bar.ts_event))
             if max_bars is not None and bars >= max_bars:

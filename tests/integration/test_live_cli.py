@@ -157,6 +157,8 @@ def test_a_bad_replay_speed_is_one_line(
     args[args.index("--speed") + 1] = speed
     if command == "paper":  # the same option, parsed by the same code
         args = ["paper", *args[1:-1]]
+    else:  # live also takes lockstep (tests/integration/test_live_lockstep_cli.py)
+        fragment = fragment.replace("a number or max", "a number, max or lockstep")
     result = kestrel(*args)
     assert_one_line_error(result, fragment)
 

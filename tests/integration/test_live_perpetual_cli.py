@@ -179,9 +179,9 @@ class Node:
         self.process.wait(timeout=30)
 
 
-def node_fills(db: Path) -> list[tuple[str, float, float, float]]:
+def node_fills(db: Path, account: str = ACCOUNT) -> list[tuple[str, float, float, float]]:
     """Return the node's stored fills ``(side, quantity, price, fee)``, oldest first."""
-    ledger = LiveLedger(RunStore(f"sqlite:///{db}"), ACCOUNT)
+    ledger = LiveLedger(RunStore(f"sqlite:///{db}"), account)
     own = {o.client_id for o in ledger.orders(origin="node")}
     fills = sorted((f for f in ledger.fills() if f.client_id in own),
                    key=lambda f: (f.ts_event, int(f.trade_id)))  # fmt: skip

@@ -187,6 +187,27 @@ class LocalExchange:
         result: int = self._call(go())
         return result
 
+    def advance_to_close(self) -> list[tuple[str, int]]:
+        """Step the replay until a bar closes (or the replay ends); return the bars that closed.
+
+        Returns:
+            ``(symbol, close time in ns)`` of each bar that closed at the new clock, in
+            symbol order; empty once the replay is finished (its last bar never closes).
+            Boundaries where bars only open (a gap, or a shorter timeframe's open inside a
+            longer one's bar) are stepped through.
+        """
+
+        async def go() -> list[tuple[str, int]]:
+            assert self._app is not None
+            while await self._app.step():
+                closed = self.replay.closing_at(self.replay.now_ms)
+                if closed:
+                    return closed
+            return []
+
+        result: list[tuple[str, int]] = self._call(go())
+        return result
+
     def pause(self) -> None:
         """Stop the replay clock."""
 

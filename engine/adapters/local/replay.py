@@ -172,6 +172,16 @@ class Replay:
         """Return the next boundary, or None when finished."""
         return None if self.finished else self.boundaries[self.cursor + 1]
 
+    def closing_at(self, now_ms: int) -> list[tuple[str, int]]:
+        """Return ``(symbol, close time in ns)`` of every bar closing exactly at ``now_ms``."""
+        closing = []
+        for symbol in sorted(self.markets):
+            market = self.markets[symbol]
+            index = bisect.bisect_left(market.open_ms, now_ms - market.timeframe_ms)
+            if index < len(market) and market.open_ms[index] + market.timeframe_ms == now_ms:
+                closing.append((symbol, now_ms * _NS_PER_MS))
+        return closing
+
     def step(self) -> tuple[list[tuple[str, Kline]], list[tuple[str, Kline]]]:
         """Advance to the next boundary; return ``(closed, opened)`` bars of that instant.
 
