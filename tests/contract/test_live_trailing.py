@@ -18,6 +18,7 @@ from engine.model import OrderStatus, OrderType
 from engine.persistence import RunStore
 from engine.runtime.live import LiveStatus
 from engine.strategy import Context
+from tests.contract.conftest import btc_rows
 from tests.contract.test_live_restart import Node, bar, local, start, store, wallet
 
 __all__ = ["local", "store"]  # the fixtures, shared with the restart tests
@@ -130,3 +131,44 @@ def test_a_moved_stop_lost_in_flight_is_sent_anew(local: Any, store: RunStore) -
     assert rows[1].reason.startswith("never placed")
     assert node.orders()["s-000002"].status is OrderStatus.ACCEPTED
     assert [(t.link, t.state) for t in node.manager.ledger.trails()] == [(2, "working")]
+
+
+def trail_60(ctx: Context) -> None:
+    ctx.trailing_stop("BTC/USDT", "sell", 0.01, offset=60.0)
+
+
+def test_an_earlier_links_partial_fill_is_credited_to_the_order_after_a_restart(
+    exchange_factory: Any, store: RunStore
+) -> None:
+    # Row 103 is missing (a gap): the exchange closes row 102 and opens nothing, so the half
+    # of link 1 left after a partial fill waits for row 104's open. 60.00 under the best:
+    # 18803.90 on row 100's close, 18910.00 after row 101 (link 1, which the exchange
+    # fills half at first); row 102's low 18906.16 triggers it (0.005 sold at 18910.00) and
+    # its high 18990.08 moves the rest to 18930.08 (link 2); row 104 opens through it.
+    local = exchange_factory(btc_rows(300, drop=(103,)), paused=True, history=100)
+    node = start(local, store, [buy, trail_60])
+    node.node.on_event(bar(99))
+    local.advance(1)
+    node.node.on_event(bar(100))
+    local.advance(1)
+    local.inject("partial", count=1, fraction=0.5)
+    node.node.on_event(bar(101))
+    assert open_stops(local) == [("SELL", 0.01, 18910.0)]
+    local.advance(1)
+    node.node.on_event(bar(102))
+    assert open_stops(local) == [("SELL", 0.005, 18930.08)]
+    second = start(local, store, [])  # a restart: link 2 stands for the chain
+    assert second.restored.adopted == ["s-000002"]
+    order = second.orders()["s-000002"]
+    assert (order.quantity, order.filled_quantity) == (0.01, 0.005)
+    assert (order.status, order.average_fill_price) == (OrderStatus.PARTIALLY_FILLED, 18910.0)
+    local.advance(2)  # row 104 opens at 18911.30, through link 2's stop, and closes
+    second.node.on_event(bar(104))
+    assert [(f.order_id, f.quantity, f.price) for f in second.strategy.fills] == [
+        ("s-000002", 0.005, 18911.3)
+    ]
+    assert (order.status, order.filled_quantity) == (OrderStatus.FILLED, 0.01)
+    assert order.average_fill_price == pytest.approx((18910.0 + 18911.3) / 2, abs=1e-9)
+    assert not [o for o in local.venue.orders.values() if o.open]
+    assert wallet(local, "BTC") == pytest.approx(0.0)
+    assert second.node.kernel.portfolio.position_quantity("BTC/USDT") == pytest.approx(0.0)

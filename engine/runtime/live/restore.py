@@ -30,7 +30,8 @@ In order:
    published) and to the manager (a cancel reaches them though their client id is of an
    earlier session).
    A **trailing stop** (``live_trails``, `engine.runtime.live.trailing`) is adopted as the
-   trailing stop it is, from its current link — or, when a crash came between canceling
+   trailing stop it is, from its current link (the fills of its earlier links are the
+   order's: a link is for what they left) — or, when a crash came between canceling
    one link and recording the next, from the canceled link, as working: the venue's
    trailer holds it again and finishes the move at the first report or poll (one stop
    at the exchange, never two). The legs of an **OCO** are adopted as the two orders they
@@ -198,8 +199,9 @@ def restore(
                 continue  # not found yet, the old one works: it stands for the order
             record = record.but(status=LiveStatus.OPEN)  # the old one ended: this is it
         trailing = trails.get(record.order_id)
-        links = [] if trailing else [o.client_id for o in orders.values()
-                                     if o.order_id == record.order_id]  # fmt: skip
+        # a modification's replaced orders, or a trailing stop's earlier links: their fills
+        # are the order's too (the current exchange order is for what they left)
+        links = [o.client_id for o in orders.values() if o.order_id == record.order_id]
         earlier = [f for c in links if c != record.client_id for f in by_order.get(c, [])]
         fills = earlier + by_order.get(record.client_id, [])
         if trailing is not None:
