@@ -17,6 +17,7 @@ import pytest
 from engine.model import OrderStatus, OrderType
 from engine.persistence import RunStore
 from engine.runtime.live import LiveStatus
+from engine.runtime.live.checkpoint import Checkpoint
 from engine.strategy import Context
 from tests.contract.conftest import btc_rows
 from tests.contract.test_live_restart import Node, bar, local, start, store, wallet
@@ -172,3 +173,35 @@ def test_an_earlier_links_partial_fill_is_credited_to_the_order_after_a_restart(
     assert not [o for o in local.venue.orders.values() if o.open]
     assert wallet(local, "BTC") == pytest.approx(0.0)
     assert second.node.kernel.portfolio.position_quantity("BTC/USDT") == pytest.approx(0.0)
+
+
+def trail_64(ctx: Context) -> None:
+    ctx.trailing_stop("BTC/USDT", "sell", 0.01, offset=64.0)
+
+
+def test_a_trailing_fill_held_for_the_next_bar_is_published_when_the_run_ends_on_it(
+    local: Any, store: RunStore
+) -> None:
+    # bought at row 102's open (18955.83); 64.00 under the best: 18899.03 on row 102's close;
+    # row 103 (low 18900.00) leaves it, and its high 18986.61 moves it to 18922.61, which
+    # row 103's close 18911.31 is already through: sent as a market order, sold at row
+    # 104's open, 18911.30 — a fill the kernel hears with the next bar, as in a backtest.
+    # The run ends before that bar: its clean stop publishes the fill.
+    local.advance(2)
+    node = start(local, store, [buy, trail_64])
+    checkpoint = Checkpoint(node.node, node.manager.ledger, node.manager.session)
+    checkpoint.start()
+    node.node.on_event(bar(101))
+    for row in (102, 103):
+        local.advance(1)
+        node.node.on_event(bar(row))
+    assert [(f.order_id, f.price) for f in node.strategy.fills] == [("s-000001", 18955.83)]
+    checkpoint.stop()  # the run ends (end of the data, --max-bars, a signal)
+    assert [(f.order_id, f.quantity, f.price) for f in node.strategy.fills] == [
+        ("s-000001", 0.01, 18955.83),
+        ("s-000002", 0.01, 18911.3),
+    ]
+    order = node.orders()["s-000002"]
+    assert (order.order_type, order.status) == (OrderType.TRAILING_STOP, OrderStatus.FILLED)
+    assert wallet(local, "BTC") == pytest.approx(0.0)
+    assert node.node.kernel.portfolio.position_quantity("BTC/USDT") == pytest.approx(0.0)

@@ -23,7 +23,8 @@ Orders are not part of it: each order's row is committed before the order is sen
 (`engine.runtime.live.orders`). A SIGKILL therefore loses at most the bar in hand's row.
 `start` loads the state, re-aligns the timers and commits the timers ``on_start`` set (so a
 node killed before its first bar keeps their phase); `after_bar` runs after each bar and
-`stop` on a clean stop (state and timers: the last bar's equity row is already written).
+`stop` on a clean stop (the fills the venue held for the next bar published, then state
+and timers: the last bar's equity row is already written).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Checkpoint:
 
     def __init__(self, node: TradingNode, ledger: LiveLedger, session: int) -> None:
         """Checkpoint ``node`` in ``ledger``'s account as session ``session``."""
+        self.node = node
         self.portfolio = node.kernel.portfolio
         self.ledger = ledger
         self.session = session
@@ -90,7 +92,17 @@ class Checkpoint:
             self._last_bar[bar.symbol] = bar.ts_event
 
     def stop(self) -> None:
-        """Commit the state and timers on a clean stop (fills since the last bar)."""
+        """Commit the state and timers on a clean stop (fills since the last bar).
+
+        What the venue held for a next bar that will not come — a trailing stop's fill
+        after a move sent it as a market order (`LiveVenue._follow`) — is published first:
+        the exchange filled it, so the portfolio and the strategy hear it before the end.
+        """
+        from engine.runtime.live.venue import LiveVenue
+
+        venue = self.node.kernel.venue
+        if isinstance(venue, LiveVenue):
+            self.node.deliver(lambda: venue.report([]))
         self._commit(None)
 
     @property
