@@ -37,7 +37,7 @@ report or poll, `engine.runtime.live.restore`) finishes the move: canceling a li
 already final is a no-op, sending a link whose row exists reads it instead (found by client
 id, or UNKNOWN until it is), so a crash never leaves two stops, and never none once settled.
 
-The kernel sees one order: the first link's acceptance, the last link's fills, cancel or
+The kernel sees one order: the first link's acceptance, its links' fills, the cancel or
 end; the links replaced in between are not published (`Trailer.hides`).
 """
 
