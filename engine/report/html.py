@@ -207,7 +207,11 @@ def _trades_table(data: ReportData) -> tuple[dict[str, Any], str]:
         ).strip()
         index += range(len(trades), len(trades) + len(still_open))
         trades = [*trades, *still_open]
-    excursions = trade_excursions(trades, data.frames) if data.frames else []
+    excursions: list[tuple[float, float]] = []
+    if data.frames:  # each trade's excursion is its own: the closed ones' are reused
+        excursions = data.excursions()
+        if still_open:
+            excursions = [*excursions, *trade_excursions(still_open, data.frames)]
     columns = [
         "#",
         "symbol",
