@@ -114,10 +114,10 @@ class ReportData:
         fills = self.fills if self.account_fills is None else self.account_fills
         reuse = self.run_metrics
         if reuse is not None and benchmark is None and not risk_free_rate and trials == 1:
-            # the same function on the same curve, trades, frames and fills: the values
-            # are the run's, bar one. Its fees are the account's running total; the page
-            # has always shown the sum of the fills' fees, kept here (they agree, but the
-            # sum is cheap and no rounding question arises).
+            # the same function on the same curve, trades, frames and fills: every value
+            # is the run's but one. The run's fees are the account's running total; the
+            # page has always shown the sum of the fills' fees, kept here (they agree, but
+            # the sum is cheap and leaves no rounding question).
             self.metrics = dict(reuse)
             self.metrics["fees_paid"] = sum(fill.fee for fill in fills)
             self.metrics.update(self.metric_overrides)
