@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from numba import njit
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+_BLAS = "scipy.linalg.cython_blas"
+
+
+def _skip_blas_probe() -> None:
+    """Import numba's array maths without its BLAS probe importing ``scipy.linalg``.
+
+    At import, ``numba.np.arraymath`` sets ``_HAVE_BLAS`` by importing ``scipy.linalg``
+    (and through it ``numpy.f2py``): ~0.27 s CPU, at the first kernel call of every
+    process, although no kernel here uses BLAS. A ``None`` in ``sys.modules`` makes that
+    one import fail at once, before its parents load; the flag is then set to what the
+    probe finds with scipy installed (a dependency): True. Safe because the flag only
+    chooses BLAS for a float ``np.dot`` compiled later, and that compilation imports
+    ``scipy.linalg`` itself (numba's ``ensure_blas``), so user code that needs BLAS
+    still gets it. The module is imported earlier than numba would (at its first
+    compilation or cache load), which only moves the same registrations forward.
+    """
+    if "numba.np.arraymath" in sys.modules or _BLAS in sys.modules:
+        return  # too late, or scipy.linalg is loaded already: nothing to save
+    sys.modules[_BLAS] = None  # type: ignore[assignment]
+    try:
+        import numba.np.arraymath as arraymath
+    finally:
+        del sys.modules[_BLAS]
+    arraymath._HAVE_BLAS = True
+
+
+_skip_blas_probe()
 
 
 def kernel(function: F) -> F:

@@ -215,6 +215,8 @@ TRADE_COLUMNS = (
 
 
 def _trade_row(number: int, trade: TradeRecord) -> dict[str, Any]:
+    gross = trade.gross_pnl
+    net = gross - trade.fees  # `TradeRecord.net_pnl`, without computing gross_pnl again
     return {
         "trade_id": number,
         "symbol": trade.symbol,
@@ -224,10 +226,10 @@ def _trade_row(number: int, trade: TradeRecord) -> dict[str, Any]:
         "quantity": trade.entry_quantity,
         "entry_price": trade.entry_price,
         "exit_price": trade.exit_price,
-        "gross_pnl": trade.gross_pnl,
+        "gross_pnl": gross,
         "fees": trade.fees,
-        "net_pnl": trade.net_pnl,
-        "return_pct": trade.net_pnl / trade.entry_value_account * 100 if trade.entry_value else 0,
+        "net_pnl": net,
+        "return_pct": net / trade.entry_value_account * 100 if trade.entry_value else 0,
     }
 
 

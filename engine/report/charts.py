@@ -16,7 +16,6 @@ import numpy as np
 
 from engine.report.data import ReportData
 from engine.report.series import FloatArray, IntArray, benchmark_values, drawdown, period_returns
-from engine.report.trade_stats import trade_excursions
 
 __all__ = [
     "DISPLAY_BUCKETS",
@@ -433,7 +432,7 @@ def _order_ms(value: Any) -> int:
 
 
 def _excursion_chart(data: ReportData) -> Figure:
-    excursions = trade_excursions(data.trades, data.frames)
+    excursions = data.excursions()
     index = _thin(len(excursions)).tolist()
     maes = [round(excursions[i][0] * 100, 3) for i in index]
     mfes = [round(excursions[i][1] * 100, 3) for i in index]

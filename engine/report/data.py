@@ -29,6 +29,7 @@ from engine.indicators import registry
 from engine.report.metrics import compute_metrics
 from engine.report.recorder import TradeRecord
 from engine.report.series import FloatArray, IntArray
+from engine.report.trade_stats import trade_excursions
 
 if TYPE_CHECKING:
     from engine.report.outputs import RunOutputs as BacktestResult  # see outputs.py
@@ -92,6 +93,16 @@ class ReportData:
     indicators: dict[str, list[IndicatorLine]] = field(default_factory=dict)
     # positions still open at the end, marked to their last close (trades.csv status=open)
     open_trades: list[TradeRecord] = field(default_factory=list)
+    # the result's own metrics, computed by the run from these same inputs with the
+    # defaults (no benchmark, risk-free rate 0, one trial): `compute` reuses them then
+    run_metrics: dict[str, Any] | None = None
+    _excursions: list[tuple[float, float]] | None = field(default=None, repr=False)
+
+    def excursions(self) -> list[tuple[float, float]]:
+        """Return ``(mae, mfe)`` of each closed trade (`trade_excursions`), computed once."""
+        if self._excursions is None:
+            self._excursions = trade_excursions(self.trades, self.frames)
+        return self._excursions
 
     def compute(
         self,
@@ -101,6 +112,16 @@ class ReportData:
     ) -> None:
         """Compute `metrics` from the full series (benchmark: ``(ts_ns, values)``)."""
         fills = self.fills if self.account_fills is None else self.account_fills
+        reuse = self.run_metrics
+        if reuse is not None and benchmark is None and not risk_free_rate and trials == 1:
+            # the same function on the same curve, trades, frames and fills: every value
+            # is the run's but one. The run's fees are the account's running total; the
+            # page has always shown the sum of the fills' fees, kept here (they agree, but
+            # the sum is cheap and leaves no rounding question).
+            self.metrics = dict(reuse)
+            self.metrics["fees_paid"] = sum(fill.fee for fill in fills)
+            self.metrics.update(self.metric_overrides)
+            return
         self.metrics = compute_metrics(
             initial_cash=self.initial_cash,
             start_ns=self.start_ns,
@@ -167,6 +188,7 @@ class ReportData:
             events=[_event_cells(row) for row in result.recorder.event_rows()],
             indicators=_indicator_lines(result),
             metric_overrides=_guard_metrics(result.metrics),
+            run_metrics=_reusable(result, min(starts) if starts else 0),
         )
 
     @classmethod
@@ -221,6 +243,19 @@ class ReportData:
                 else {}
             ),
         )
+
+
+def _reusable(result: BacktestResult, start_ns: int) -> dict[str, Any] | None:
+    """Return the result's metrics when the report would compute the very same ones.
+
+    The run computes them from all its bar frames and its first open (ticks included);
+    the report from its bar frames (none: no MAE/MFE) and the first bar's open. They
+    agree when there are bars and the first open is a bar's.
+    """
+    metrics = dict(result.metrics)
+    if not result.frames or metrics.get("start") != start_ns:
+        return None
+    return metrics
 
 
 def _guard_metrics(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -207,7 +207,11 @@ def _trades_table(data: ReportData) -> tuple[dict[str, Any], str]:
         ).strip()
         index += range(len(trades), len(trades) + len(still_open))
         trades = [*trades, *still_open]
-    excursions = trade_excursions(trades, data.frames) if data.frames else []
+    excursions: list[tuple[float, float]] = []
+    if data.frames:  # each trade's excursion is its own: the closed ones' are reused
+        excursions = data.excursions()
+        if still_open:
+            excursions = [*excursions, *trade_excursions(still_open, data.frames)]
     columns = [
         "#",
         "symbol",
@@ -228,6 +232,7 @@ def _trades_table(data: ReportData) -> tuple[dict[str, Any], str]:
     rows = []
     for i in index:
         t = trades[i]
+        net = t.net_pnl
         mae, mfe = excursions[i] if excursions else (None, None)
         rows.append(
             [
@@ -240,8 +245,8 @@ def _trades_table(data: ReportData) -> tuple[dict[str, Any], str]:
                 _round(t.entry_quantity, 8),
                 _round(t.entry_price, 8),
                 _round(t.exit_price, 8),
-                _round(t.net_pnl, 2),
-                _round(t.net_pnl / t.entry_value_account * 100 if t.entry_value else None, 3),
+                _round(net, 2),
+                _round(net / t.entry_value_account * 100 if t.entry_value else None, 3),
                 _round(t.fees, 2),
                 _round((t.exit_ts - t.entry_ts) / 86_400e9, 3),
                 _round(None if mae is None else mae * 100, 3),
