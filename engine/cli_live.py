@@ -384,6 +384,7 @@ async def _session(
     from engine.runtime.live.checkpoint import Checkpoint
     from engine.runtime.live.kill import flatten_and_halt
     from engine.runtime.live.lockstep import Lockstep
+    from engine.runtime.live.perpcash import FundingShare
     from engine.runtime.live.perpetuals import ExchangeFunding, book_funding, prepare_perpetuals
     from engine.runtime.live.reconcile import reconcile
     from engine.runtime.live.restore import absorb, check_agrees, restore
@@ -423,7 +424,9 @@ async def _session(
         checkpoint = Checkpoint(node, manager.ledger, manager.session)
         saved, loaded, realigned = checkpoint.start()  # the timers back on their schedule
         node.deliver(lambda: venue.report(result.updates))  # what happened while it was down
-        funding = ExchangeFunding(exchange, perpetuals, restored.funding_until_ms or since // 10**6)
+        share = FundingShare(manager.ledger, {s: exchange.market_symbol(s) for s in perpetuals})
+        funding = ExchangeFunding(exchange, perpetuals, restored.funding_until_ms or since // 10**6,
+                                  share)  # fmt: skip
         if perpetuals and node.kernel.account_rules is not None:
             node.kernel.account_rules.leave_funding()  # the exchange's, not the rates file's
         absorb(node, result.updates, instruments)  # fills of orders the kernel never held

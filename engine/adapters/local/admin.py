@@ -2,7 +2,9 @@
 
 ``POST /_admin/fault`` (JSON ``{"kind": ...}``, see `engine.adapters.local.faults`),
 ``POST /_admin/advance`` (``{"bars": n}``), ``POST /_admin/pause``, ``POST /_admin/resume``,
-``GET /_admin/state``. `LocalExchange.inject` arms faults through `AdminRoutes.arm`.
+``POST /_admin/adjust`` (``{"asset": "USDT", "amount": -250}``: a transfer in or out of the
+wallet made by hand, which no trade explains), ``GET /_admin/state``. `LocalExchange.inject`
+arms faults through `AdminRoutes.arm`.
 """
 
 from __future__ import annotations
@@ -82,6 +84,17 @@ class AdminRoutes:
             if not await self.step():
                 break
         return _json({"now": self.now})
+
+    async def admin_adjust(self, request: web.Request) -> web.Response:
+        """POST /_admin/adjust ``{"asset": ..., "amount": x}`` moves x into the wallet (< 0:
+        out), as a transfer by hand: no trade, no income row, no user-data event."""
+        spec = await request.json()
+        try:
+            asset, amount = str(spec["asset"]), float(spec["amount"])
+        except (KeyError, TypeError, ValueError) as exc:
+            return _json({"error": f"adjust needs an asset and an amount: {exc}"}, status=400)
+        self.venue.free[asset] = self.venue.free.get(asset, 0.0) + amount
+        return _json({"asset": asset, "free": self.venue.free[asset]})
 
     async def admin_pause(self, request: web.Request) -> web.Response:
         """POST /_admin/pause stops the replay clock."""

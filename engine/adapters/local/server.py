@@ -122,6 +122,7 @@ class ExchangeApp(AdminRoutes):
         self.app.router.add_post("/_admin/fault", self.admin_fault)
         self.app.router.add_post("/_admin/advance", self.admin_advance)
         self.app.router.add_post("/_admin/pause", self.admin_pause)
+        self.app.router.add_post("/_admin/adjust", self.admin_adjust)
         self.app.router.add_post("/_admin/resume", self.admin_resume)
         self.app.router.add_get("/_admin/state", self.admin_state)
 

@@ -20,7 +20,7 @@ exchange, which pays the file's rates by the backtest's rule, the two are the sa
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,9 +159,18 @@ class ExchangeFunding:
     after each look; where the exchange names none, at every bar.
     """
 
-    def __init__(self, exchange: CcxtExchange, symbols: Collection[str], after_ms: int) -> None:
-        """Book ``symbols``' payments made after ``after_ms`` (exchange time, ms) from now on."""
+    def __init__(
+        self,
+        exchange: CcxtExchange,
+        symbols: Collection[str],
+        after_ms: int,
+        share: Callable[[Sequence[FundingPayment]], list[FundingPayment]] | None = None,
+    ) -> None:
+        """Book ``symbols``' payments made after ``after_ms`` (exchange time, ms) from now on;
+        ``share`` turns each into the node's part (`engine.runtime.live.perpcash.FundingShare`:
+        a position the node did not open is not its to pay for)."""
         self.exchange = exchange
+        self.share = share
         self.symbols = sorted(symbols)
         self.after_ms = after_ms
         self.next_ms = self._next_funding_ms()
@@ -180,6 +189,8 @@ class ExchangeFunding:
                                                                until_ms)]  # fmt: skip
         self.after_ms = until_ms
         self.next_ms = self._next_funding_ms()
+        if self.share is not None:
+            found = self.share(found)
         self.booked += sum(p.amount for p in found)
         self.payments += len(found)
         return sorted(found, key=lambda p: (p.ts_ms, p.symbol, p.payment_id))

@@ -24,11 +24,13 @@ Run on start and after every reconnect. In order:
 Perpetuals (`CcxtExchange.perpetuals`: USDⓈ-M, one-way mode) hold no base asset: step 5
 compares each one's **position** instead. The baseline records the exchange's position (in
 ``Baseline.wallet`` under ccxt's market symbol, ``BTC/USDT:USDT``), and the baseline plus
-every fill since (buys minus sells) must equal the exchange's ``positionAmt``. The futures
-wallet (USDT) is not compared: it moves by realized PnL, fees and funding payments the
-store does not hold (funding is not a trade); a position that differs is what cannot be
-explained — an ADL or liquidation, a trade older than what ``myTrades`` returns — and the
-node refuses to trade with each symbol's figures.
+every fill since (buys minus sells) must equal the exchange's ``positionAmt``. A position
+that differs is what cannot be explained — an ADL or liquidation, a trade older than what
+``myTrades`` returns. Their **futures wallet** (``walletBalance``, USDT) is compared too
+(`engine.runtime.live.perpcash`): the baseline's balance + the PnL the fills since realized
++ the funding the exchange booked since − their fees must equal the exchange's, within
+rounding; a transfer or an adjustment is what cannot be explained. Either way the node
+refuses to trade with each symbol's and wallet's figures.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from engine.errors import ExchangeFatalError
 from engine.model import Instrument
 from engine.runtime.live.ledger import BASELINE, Baseline, LiveFill, LiveOrder, LiveStatus
 from engine.runtime.live.orders import OrderManager, Update
+from engine.runtime.live.perpcash import baseline_entries, check_wallet
 
 __all__ = ["Reconciliation", "position_changes", "reconcile", "wallet_changes"]
 
@@ -113,6 +116,7 @@ def _start(manager: OrderManager, symbols: Sequence[str]) -> Baseline:
     for symbol, position in exchange.positions(symbols).items():
         wallet[exchange.market_symbol(symbol)] = position.quantity
     known = [_fill(t, BASELINE, t.side) for symbol in symbols for t in exchange.my_trades(symbol)]
+    wallet.update(baseline_entries(exchange, symbols))  # perpetuals: wallet, entry prices
     baseline = Baseline(exchange.exchange_id, at_ms, wallet)
     ledger.create_account(baseline, known)
     return baseline
@@ -199,6 +203,12 @@ def reconcile(
                 f"(difference {found - expected:+.8f})"
             )
     _check_positions(manager, baseline, [s for s in symbols if exchange.perpetual(s)], result)
+    settle = {s: i.quote_currency for s, i in instruments.items() if exchange.perpetual(s)}
+    for wallet in check_wallet(exchange, baseline, ledger.fills(), settle):
+        key = f"wallet {wallet.asset}"
+        result.expected[key], result.actual[key] = wallet.expected, wallet.found
+        if not wallet.matches:
+            result.mismatches.append(wallet.mismatch())
     if result.mismatches:
         raise ExchangeFatalError(
             f"live account {ledger.account!r} does not match {exchange.exchange_id}: "

@@ -18,8 +18,9 @@ In order:
    `Portfolio.restore_fill`: cash = ``[account] initial_cash`` + each fill's cash flow
    (fees included), positions from the fills. A fee in the base asset moves the position
    as `kernel_fill` says, as it did when the fill was live. A **perpetual**'s funding is
-   not a fill: the payments the exchange booked since the account's baseline, up to the
-   exchange's clock now (`engine.runtime.live.perpetuals.funding_paid`), are added to cash,
+   not a fill: the node's share of the payments the exchange booked since the account's
+   baseline, up to the exchange's clock now (`engine.runtime.live.perpetuals.funding_paid`;
+   its own position's, `engine.runtime.live.perpcash.FundingShare`), is added to cash,
    and the funding schedule of the config's rates file is moved past that time (the first
    bar pays none of them again).
 3. The strategy's **working orders** (open, partially filled, UNKNOWN or never answered)
@@ -70,6 +71,7 @@ from engine.model import (
 from engine.runtime.live.kill import node_positions
 from engine.runtime.live.ledger import Baseline, LiveFill, LiveOrder, LiveStatus, StoredTrail
 from engine.runtime.live.orders import OrderManager, Update
+from engine.runtime.live.perpcash import FundingShare
 from engine.runtime.live.perpetuals import funding_paid
 from engine.runtime.live.venue import LiveVenue, kernel_fill
 from engine.runtime.node import TradingNode
@@ -241,10 +243,11 @@ def _restore_funding(
     now_ms = exchange.server_time_ms()
     portfolio = node.kernel.portfolio
     total = 0.0
+    share = FundingShare(manager.ledger, {s: exchange.market_symbol(s) for s in perpetuals})
     for symbol in perpetuals:
         if symbol not in portfolio.positions:
             continue
-        for payment in funding_paid(exchange, symbol, baseline.at_ms, now_ms):
+        for payment in share(funding_paid(exchange, symbol, baseline.at_ms, now_ms)):
             portfolio.restore_cash_flow(symbol, payment.amount, payment.ts_ms * _NS_PER_MS)
             total += payment.amount
     rules = node.kernel.account_rules
