@@ -93,7 +93,6 @@ def assert_fills(
         assert fee == pytest.approx(want.fee, abs=1e-8)
 
 
-@pytest.mark.slow
 def test_a_lockstep_practice_run_of_live_btc_makes_the_backtests_fills(
     kestrel: CliRunner, tmp_path: Path, keys: None
 ) -> None:
@@ -127,7 +126,6 @@ def test_a_lockstep_practice_run_of_live_btc_makes_the_backtests_fills(
     assert equity == pytest.approx(backtest.portfolio.equity, abs=1e-6)
 
 
-@pytest.mark.slow
 def test_a_lockstep_practice_run_of_a_perpetual_makes_the_backtests_fills(
     kestrel: CliRunner, tmp_path: Path, keys: None
 ) -> None:
