@@ -87,10 +87,12 @@ the swap account's (``sandbox = true``: Binance's demo trading), hedge mode, iso
 margin and symbols with no linear swap are refused and ``[account] leverage`` set before
 anything else, bars come from the swap market's klines
 (``/fapi/v1/klines``, the USDⓈ-M kline websocket), the user-data stream is the listenKey's
-(``ORDER_TRADE_UPDATE``), closes go out reduce-only and reconciliation compares positions.
+(``ORDER_TRADE_UPDATE``), closes go out reduce-only and reconciliation compares positions
+and the futures wallet (`engine.runtime.live.perpcash`).
 Funding is the exchange's record, not the rates file's (`ExchangeFunding`: once a bar closes
 past the exchange's next funding time its payments are read and booked before the bar); a
-restart adds what it booked since the baseline (`engine.runtime.live.restore`). With
+restart adds what it booked since the baseline (`engine.runtime.live.restore`), each time
+the node's own position's share (`perpcash.FundingShare`). With
 ``--replay`` of such a config the local exchange replays perpetuals paying its funding file.
 The ``start`` record adds ``perpetuals``, ``leverage`` and ``restored_funding``, the ``stop``
 record ``funding_payments`` and ``funding_booked``.

@@ -13,7 +13,8 @@ wallet apart from the spot wallet, and one ccxt client reads one of them.
 /fapi/v1/income``, ``incomeType=FUNDING_FEE``, through ccxt's ``fetch_funding_history``). A
 restarted node adds what was booked since the account's baseline to its cash
 (`engine.runtime.live.restore`); a running one books, before each bar, what was booked since
-the last look up to that bar's close (`ExchangeFunding`), and its config's rates file pays
+the last look up to that bar's close (`ExchangeFunding`) — both only the node's own
+position's share (`engine.runtime.live.perpcash.FundingShare`) — and its config's rates file pays
 nothing (it marks the symbol a perpetual and prices the backtest). Against the local
 exchange, which pays the file's rates by the backtest's rule, the two are the same figures.
 """
