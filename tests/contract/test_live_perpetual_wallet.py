@@ -142,3 +142,32 @@ def test_a_node_alone_on_the_account_gets_every_payment(local: Any, store: RunSt
     (payment,) = paid
     (mine,) = FundingShare(LiveLedger(store, "acct"), {"BTC/USDT": "BTC/USDT:USDT"})([payment])
     assert mine == payment
+
+
+def test_a_restart_books_only_its_share_of_funding_on_a_baseline_position(
+    local: Any, store: RunStore, tmp_path: Path
+) -> None:
+    from engine.clock import SimClock
+    from engine.runtime.live.restore import restore
+    from engine.runtime.live.venue import live_mode
+    from engine.runtime.node import TradingNode
+    from tests.integration.test_live_perpetual_parity import (
+        funding_file,
+        long_short,
+        perpetual_config,
+    )
+
+    hand = start(local, store).exchange
+    hand.create(OrderSpec("by-hand", "BTC/USDT", "sell", "market", 0.03))  # before the node
+    node = start(local, store)
+    reconcile(node, INSTRUMENTS)
+    node.submit("ls-000001", "ls", OrderSpec("", "BTC/USDT", "sell", "market", 0.02))
+    local.advance(8)  # funding on the exchange's short of 0.05, then a restart
+    (payment,) = funding_paid(node.exchange, "BTC/USDT", 0, node.exchange.server_time_ms())
+    manager = start(local, store)
+    clock = SimClock(local.replay.now_ms * 1_000_000)
+    config = perpetual_config(funding_file(tmp_path))
+    restarted = TradingNode(config, clock=clock, strategy=long_short(0), mode=live_mode(manager))
+    restored = restore(restarted, manager, INSTRUMENTS)
+    assert restored.positions == {"BTC/USDT": pytest.approx(-0.02)}
+    assert restored.funding == pytest.approx(payment.amount * 0.02 / 0.05)  # not all of it
