@@ -1,0 +1,149 @@
+"""LiveVenue's stop and stop-limit orders on a USDⓈ-M perpetual: Binance algo orders
+(`engine.adapters.ccxt.algo`) held by the local exchange's algo service until triggered.
+
+Replay state: `tests.contract.test_live_perpetual`'s (row 100 in progress, open 18818.05,
+low 18800; row 101: open 18863.90, high 18970, low 18840.69); a 10,000 USDT wallet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.adapters.ccxt.algo import AlgoExchange
+from engine.adapters.ccxt.errors import RetryPolicy
+from engine.adapters.ccxt.venue import Credentials, open_trading_exchange, wall_clock_ms
+from engine.bus import EventBus
+from engine.clock import SimClock
+from engine.model import OrderSide, OrderType
+from engine.persistence import RunStore
+from engine.runtime.live import LiveLedger, OrderManager
+from engine.runtime.live.kill import flatten_and_halt
+from engine.runtime.live.reconcile import reconcile
+from engine.runtime.live.venue import LiveVenue
+from tests.contract.conftest import SECRET
+from tests.contract.test_live_perpetual import INSTRUMENTS, OPEN, local, position  # noqa: F401
+from tests.contract.test_live_venue import request
+
+
+class Rig:
+    """A node on the perpetual: a new client, manager and venue over ``store`` each time."""
+
+    def __init__(self, local: Any, store: RunStore) -> None:  # noqa: F811
+        client = open_trading_exchange(
+            "binance", Credentials("k", SECRET), sandbox=True, local_url=local.urls["http"],
+            perpetual=True,
+        )  # fmt: skip
+        client.enableRateLimit = False
+        exchange = AlgoExchange(client, RetryPolicy(attempts=3, backoff_s=0.0), wall_clock_ms,
+                                perpetuals=["BTC/USDT"])  # fmt: skip
+        exchange.load()
+        quick = RetryPolicy(attempts=3, backoff_s=0.0, sleep=lambda _: None)
+        self.manager = OrderManager(exchange, LiveLedger(store, "acct"), quick)
+        reconcile(self.manager, INSTRUMENTS)
+        self.events: list[Any] = []
+        bus = EventBus()
+        bus.subscribe_all(self.events.append)
+        self.venue = LiveVenue(bus, SimClock(5), self.manager, INSTRUMENTS)
+
+    def kinds(self) -> list[str]:
+        return [type(e).__name__ for e in self.events]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> RunStore:
+    return RunStore(f"sqlite:///{tmp_path / 'live.db'}")
+
+
+def stop(number: int, side: OrderSide, quantity: float, at: float, **kw: Any) -> Any:
+    return request(number, side, quantity, order_type=OrderType.STOP, stop_price=at, **kw)
+
+
+def test_a_sell_stop_closing_a_long_is_a_reduce_only_algo_order_filled_at_the_stop(
+    local: Any,  # noqa: F811
+    store: RunStore,
+) -> None:
+    rig = Rig(local, store)
+    rig.venue.submit(request(1, OrderSide.BUY, 0.02))  # long 0.02 at 18818.05
+    rig.events.clear()
+    rig.venue.submit(stop(2, OrderSide.SELL, 0.02, 18810.0))
+    assert rig.kinds() == ["OrderAccepted"]
+    algo = local.venue.algos.find(None, rig.manager.ledger.orders()[1].client_id)
+    assert (algo.type, algo.trigger_price, algo.reduce_only, algo.status) == (
+        "STOP_MARKET", 18810.0, True, "NEW")  # fmt: skip
+    rig.venue.poll()
+    assert rig.kinds() == ["OrderAccepted"]  # untriggered: nothing happened
+    local.advance(1)  # row 100's low 18800 goes through 18810
+    rig.venue.poll()
+    assert rig.kinds() == ["OrderAccepted", "OrderFilled"]
+    fill = rig.events[1]
+    assert (fill.side, fill.quantity, fill.price, fill.leaves_quantity) == (
+        OrderSide.SELL, 0.02, 18810.0, 0.0)  # fmt: skip
+    assert not rig.venue.working
+    assert position(local) == 0.0
+    record = rig.manager.ledger.orders()[1]
+    assert (record.status.value, record.stop_price, record.exchange_order_id) == (
+        "filled", 18810.0, str(algo.actual.order_id))  # fmt: skip
+
+
+def test_a_buy_stop_limit_opening_a_long_triggers_then_rests_as_a_limit(
+    local: Any,  # noqa: F811
+    store: RunStore,
+) -> None:
+    rig = Rig(local, store)
+    order = request(1, OrderSide.BUY, 0.01, order_type=OrderType.STOP_LIMIT,
+                    stop_price=18900.0, limit_price=18850.0)  # fmt: skip
+    rig.venue.submit(order)
+    assert rig.kinds() == ["OrderAccepted"]
+    algo = local.venue.algos.find(None, rig.manager.ledger.orders()[0].client_id)
+    assert (algo.type, algo.price, algo.reduce_only) == ("STOP", 18850.0, False)
+    local.advance(1)  # row 100 reaches 18932: triggered, 18900 above the limit: rests
+    rig.venue.poll()
+    assert rig.kinds() == ["OrderAccepted"]
+    assert algo.status == "TRIGGERED"
+    assert algo.actual.type == "LIMIT"
+    assert [o.exchange_id for o in rig.manager.exchange.open_orders("BTC/USDT")] == [
+        str(algo.actual.order_id)
+    ]
+    rig.venue.cancel(order.order_id)  # the plain order the stop placed is cancelled
+    assert rig.kinds() == ["OrderAccepted", "OrderCanceled"]
+    assert algo.actual.status == "CANCELED"
+    assert position(local) == 0.0
+
+
+def test_an_untriggered_stop_is_cancelled_and_the_kill_switch_cancels_one(
+    local: Any,  # noqa: F811
+    store: RunStore,
+) -> None:
+    rig = Rig(local, store)
+    rig.venue.submit(request(1, OrderSide.SELL, 0.03))  # short 0.03
+    rig.venue.submit(stop(2, OrderSide.BUY, 0.03, 19500.0))
+    rig.venue.submit(stop(3, OrderSide.BUY, 0.03, 19600.0))
+    assert [o.exchange_id for o in rig.manager.exchange.open_orders("BTC/USDT")] == ["1", "2"]
+    rig.venue.cancel("s-000002")
+    assert rig.kinds()[-1] == "OrderCanceled"
+    assert local.venue.algos.orders[1].status == "CANCELED"
+    updates = flatten_and_halt(rig.manager, INSTRUMENTS)
+    assert [u.kind for u in updates] == ["canceled", "accepted", "filled"]
+    assert local.venue.algos.orders[2].status == "CANCELED"
+    assert position(local) == 0.0
+
+
+def test_a_stop_that_fills_while_the_node_is_down_is_adopted_on_restart(
+    local: Any,  # noqa: F811
+    store: RunStore,
+) -> None:
+    rig = Rig(local, store)
+    rig.venue.submit(request(1, OrderSide.BUY, 0.02))
+    rig.venue.submit(stop(2, OrderSide.SELL, 0.02, 18810.0))
+    local.advance(1)  # the node is down: the stop triggers and fills
+    again = OrderManager(rig.manager.exchange, LiveLedger(store, "acct"))
+    updates = again.refresh_open()
+    assert [u.kind for u in updates] == ["filled"]
+    (record,) = [r for r in again.ledger.orders() if r.stop_price]
+    assert (record.status.value, record.filled_quantity, record.average_price) == (
+        "filled", 0.02, 18810.0)  # fmt: skip
+    assert position(local) == 0.0
+    assert OPEN > 18810.0
