@@ -7,6 +7,7 @@ low 18800; row 101: open 18863.90, high 18970, low 18840.69); a 10,000 USDT wall
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +148,40 @@ def test_a_stop_that_fills_while_the_node_is_down_is_adopted_on_restart(
         "filled", 0.02, 18810.0)  # fmt: skip
     assert position(local) == 0.0
     assert OPEN > 18810.0
+
+
+def test_the_user_stream_reports_a_stop_accepted_then_its_fill_never_a_fill_of_nothing(
+    local: Any,  # noqa: F811
+    store: RunStore,
+) -> None:
+    """ccxt.pro parses the TRIGGERED / FINISHED ``ALGO_UPDATE`` as "closed" with nothing
+    filled: skipped, the placed order's own reports (same client id) carry the fill."""
+    from tests.contract.test_local_fapi_streams import user_stream
+
+    rig = Rig(local, store)
+    rig.venue.submit(request(1, OrderSide.BUY, 0.02))
+
+    async def main() -> list[Any]:
+        stream = user_stream(local)
+        try:
+            await stream.subscribe()
+            await asyncio.to_thread(rig.venue.submit, stop(2, OrderSide.SELL, 0.02, 18810.0))
+            await asyncio.to_thread(local.advance, 1)
+            events: list[Any] = []
+            while not any(e.order.status == "closed" for e in events):
+                events += await asyncio.wait_for(stream.next(), 10)
+            return events
+        finally:
+            await stream.close()
+
+    events = asyncio.run(main())
+    client_id = rig.manager.ledger.orders()[1].client_id
+    seen = [(e.order.client_id, e.order.status, e.order.filled) for e in events]
+    assert (client_id, "open", 0.0) in seen  # the algo order's NEW
+    assert all(e.order.filled == 0.02 for e in events if e.order.status == "closed")
+    (closed,) = [e for e in events if e.order.status == "closed"]
+    assert closed.order.client_id == client_id
+    assert [(t.quantity, t.price) for t in closed.trades] == [(0.02, 18810.0)]
+    updates = [u for e in events for u in rig.manager.apply(e.order, e.trades)]
+    assert [u.kind for u in updates] == ["filled"]
+    assert rig.manager.ledger.get(client_id).filled_quantity == 0.02  # type: ignore[union-attr]
