@@ -49,9 +49,22 @@ class Rig:
         bus = EventBus()
         bus.subscribe_all(self.events.append)
         self.venue = LiveVenue(bus, SimClock(5), self.manager, INSTRUMENTS, prices=prices)
+        for kind, handler in self.venue.own_events():
+            bus.subscribe(kind, handler)
+        self.bus = bus
+
+    def submit_together(self, *orders: Any) -> None:
+        """Submit ``orders`` in one delivery of the bus, as the kernel sends a group."""
+
+        class Together(list[Any]):
+            pass
+
+        self.bus.subscribe(Together, lambda batch: [self.venue.submit(o) for o in batch])
+        self.bus.publish(Together(orders))
 
     def kinds(self) -> list[str]:
-        return [type(e).__name__ for e in self.events]
+        hidden = ("OcoReady", "Together")
+        return [type(e).__name__ for e in self.events if type(e).__name__ not in hidden]
 
 
 @pytest.fixture
@@ -220,3 +233,110 @@ def test_a_trailing_stop_is_a_chain_of_reduce_only_algo_stops_moved_after_each_b
     assert rig.kinds() == ["OrderAccepted", "OrderFilled"]  # one order, its link's fill
     assert (rig.events[1].quantity, rig.events[1].price) == (0.01, 19077.0)
     assert position(local) == 0.0
+
+
+def exits(rig: Rig, stop_at: float, target: float) -> None:
+    """Long 0.02 at 18818.05, then a stop-loss and a take-profit in one OCO group."""
+    rig.venue.submit(request(1, OrderSide.BUY, 0.02))
+    rig.events.clear()
+    rig.submit_together(
+        stop(2, OrderSide.SELL, 0.02, stop_at, oco_group="g"),
+        request(3, OrderSide.SELL, 0.02, order_type=OrderType.LIMIT, limit_price=target,
+                oco_group="g"),
+    )  # fmt: skip
+
+
+def legs(local: Any) -> dict[str, tuple[str, bool]]:  # noqa: F811
+    """The exchange's exits: the stop's algo order and the take-profit limit."""
+    (algo,) = local.venue.algos.orders.values()
+    (limit,) = [o for o in local.venue.orders.values() if o.type == "LIMIT"]
+    return {"stop": (algo.status, algo.reduce_only), "target": (limit.status, limit.reduce_only)}
+
+
+def sold(rig: Rig) -> list[tuple[str, float, float]]:
+    return [(e.order_id, e.quantity, e.price) for e in rig.events
+            if type(e).__name__ == "OrderFilled"]  # fmt: skip
+
+
+def canceled(rig: Rig) -> list[tuple[str, str]]:
+    return [(e.order_id, e.reason) for e in rig.events if type(e).__name__ == "OrderCanceled"]
+
+
+@pytest.mark.parametrize(
+    ("stop_at", "target", "leg", "price", "other_status"),
+    [
+        (18700.0, 18900.0, "s-000003", 18900.0, "CANCELED"),  # take-profit; the node cancels
+        (18810.0, 19500.0, "s-000002", 18810.0, "CANCELED"),  # the stop; the node cancels
+        (18810.0, 18900.0, "s-000002", 18810.0, "EXPIRED"),  # row 100 reaches both: stop
+    ],
+)
+def test_an_oco_pair_is_two_reduce_only_orders_and_one_fill_cancels_the_other(
+    local: Any,  # noqa: F811
+    store: RunStore,
+    stop_at: float,
+    target: float,
+    leg: str,
+    price: float,
+    other_status: str,
+) -> None:
+    rig = Rig(local, store)
+    exits(rig, stop_at, target)
+    assert rig.kinds() == ["OrderAccepted", "OrderAccepted"]
+    assert legs(local) == {"stop": ("NEW", True), "target": ("NEW", True)}
+    rows = {r.order_id: r for r in rig.manager.ledger.orders()}
+    assert rows["s-000002"].list_id == rows["s-000003"].list_id != None  # noqa: E711
+    local.advance(1)  # row 100: high 18932, low 18800
+    rig.venue.poll()
+    other = "s-000003" if leg == "s-000002" else "s-000002"
+    assert sold(rig) == [(leg, 0.02, price)]
+    assert canceled(rig) == [(other, "oco: the other leg filled")]
+    statuses = legs(local)
+    assert statuses["target" if leg == "s-000002" else "stop"][0] == other_status
+    assert position(local) == 0.0  # never a reverse position
+    assert not rig.venue.working
+
+
+def test_a_cancel_of_one_leg_cancels_both(local: Any, store: RunStore) -> None:  # noqa: F811
+    rig = Rig(local, store)
+    exits(rig, 18700.0, 19500.0)
+    rig.venue.cancel("s-000003")
+    assert canceled(rig) == [("s-000003", "canceled"), ("s-000002", "canceled")]
+    assert legs(local) == {"stop": ("CANCELED", True), "target": ("CANCELED", True)}
+    assert position(local) == pytest.approx(0.02)
+
+
+def test_a_restart_after_one_leg_filled_cancels_the_other(
+    local: Any,  # noqa: F811
+    store: RunStore,
+) -> None:
+    rig = Rig(local, store)
+    exits(rig, 18810.0, 19500.0)
+    local.advance(1)  # the node is down: the stop fills; the take-profit is still live
+    assert legs(local) == {"stop": ("FINISHED", True), "target": ("NEW", True)}
+    again = OrderManager(rig.manager.exchange, LiveLedger(store, "acct"))
+    updates = again.refresh_open()
+    assert sorted(u.kind for u in updates) == ["expired", "filled"]
+    assert legs(local)["target"] == ("CANCELED", True)
+    assert position(local) == 0.0
+
+
+def test_a_restart_after_the_fill_was_recorded_but_before_the_cancel_cancels_it(
+    local: Any,  # noqa: F811
+    store: RunStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The crash falls between the fill's record and the other leg's cancel."""
+    from engine.runtime.live import orders
+
+    rig = Rig(local, store)
+    exits(rig, 18810.0, 19500.0)
+    local.advance(1)
+    monkeypatch.setattr(orders, "expire_others", lambda *_: [])  # the crash: no cancel
+    rig.manager.refresh_open()
+    monkeypatch.undo()
+    assert legs(local)["target"] == ("NEW", True)
+    filled = {r.order_id: r.status.value for r in LiveLedger(store, "acct").orders()}
+    assert (filled["s-000002"], filled["s-000003"]) == ("filled", "open")
+    again = OrderManager(rig.manager.exchange, LiveLedger(store, "acct"))
+    assert [u.kind for u in again.refresh_open()] == ["expired"]
+    assert legs(local)["target"] == ("CANCELED", True)

@@ -20,6 +20,9 @@ lives apart from the matching engine until it triggers, then places a plain orde
   answer is then read back.
 * `AlgoExchange.open_orders` adds the untriggered algo orders (``GET openAlgoOrders``): a
   working stop is an open order to reconciliation and the kill switch.
+* `AlgoExchange.create_oco` sends a perpetual's one-cancels-other pair as two orders, the
+  stop (an algo order) then the take-profit (a limit), both reduce-only; the node pairs
+  them (`engine.runtime.live.pairs`).
 * `algo_progress`: on the user stream ccxt.pro turns an ``ALGO_UPDATE`` into an order
   whose status is "closed" once it has TRIGGERED (or FINISHED) with nothing filled; the
   plain order's own ``ORDER_TRADE_UPDATE``s say how it fills, so those are skipped
@@ -33,7 +36,7 @@ from dataclasses import replace
 from typing import Any
 
 from engine.adapters.ccxt.contract import Action
-from engine.adapters.ccxt.venue import CcxtExchange, ExchangeOrder, OrderCallFailed
+from engine.adapters.ccxt.venue import CcxtExchange, ExchangeOrder, OcoSpec, OrderCallFailed
 
 __all__ = ["AlgoExchange", "algo_progress"]
 
@@ -81,6 +84,21 @@ class AlgoExchange(CcxtExchange):
 
         self._run(f"canceling conditional order {client_id}", send, resend_safe=False)
         return self._algo(client_id, symbol)
+
+    def create_oco(self, spec: OcoSpec) -> list[ExchangeOrder]:
+        """Send a perpetual's pair as two orders, the stop first (Binance USDⓈ-M has no
+        order list; the node pairs them: `engine.runtime.live.pairs`). A target refused
+        after the stop was placed cancels the stop, then raises the refusal."""
+        if not self.perpetual(spec.stop.symbol):
+            return super().create_oco(spec)
+        stop = self.create(spec.stop)
+        try:
+            target = self.create(spec.target)
+        except OrderCallFailed as failed:
+            if failed.verdict.action is Action.REJECT:
+                self.cancel(spec.stop.client_id, spec.stop.symbol)
+            raise
+        return [stop, target]
 
     def open_orders(self, symbol: str) -> list[ExchangeOrder]:
         """Return the open orders of ``symbol``, with a perpetual's untriggered stops."""

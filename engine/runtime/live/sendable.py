@@ -24,9 +24,9 @@ futures API does not implement yet: untested).
 On perpetuals, stop and stop-limit orders go as Binance USDⓈ-M conditional orders through
 its algo order API (`engine.adapters.ccxt.algo`: ``POST /fapi/v1/algoOrder``, type
 STOP_MARKET or STOP, ``reduceOnly`` when they close the position); trailing stops as the
-node-managed chain of such stops (`engine.runtime.live.trailing`). OCO groups on
-perpetuals are not sent yet (a node-managed pair of reduce-only exits over those algo
-orders; the local exchange already enforces reduce-only at the trigger and at each fill).
+node-managed chain of such stops (`engine.runtime.live.trailing`); OCO groups (a stop and
+a limit) as two reduce-only orders the node pairs, cancelling the other once one traded
+(`engine.runtime.live.pairs`: USDⓈ-M has no order list).
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ def unsupported(order: OrderRequested, last: float, perpetual: bool = False) -> 
 
     ``last``: the last price the node saw (a trailing stop without a stop starts there; a
     post-only limit it is through would take).
-    ``perpetual``: the symbol is a USDⓈ-M perpetual (stops go as algo orders; OCO groups
-    are not sent there yet).
+    ``perpetual``: the symbol is a USDⓈ-M perpetual (stops go as algo orders, OCO groups
+    as node-managed pairs).
     """
     kind = order.order_type
     if kind not in SENT:
@@ -78,11 +78,6 @@ def unsupported(order: OrderRequested, last: float, perpetual: bool = False) -> 
         taking = takes(order, last)
         if taking:
             return taking
-    if perpetual and order.oco_group:
-        return (
-            "OCO orders on perpetuals are not sent yet (a node-managed pair of reduce-only "
-            "exits over Binance's USDⓈ-M algo orders is not built)"
-        )
     if order.reduce_only and order.side is OrderSide.BUY and not perpetual:
         return "a reduce-only buy has nothing to reduce on a spot account (no shorts)"
     return ""

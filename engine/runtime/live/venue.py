@@ -78,7 +78,7 @@ What differs from the simulated broker, on purpose:
   other side); a reduce-only order larger than it is cut to it (`OrderModified`), one with
   nothing to reduce is rejected; a larger order without the flag closes and reverses, as
   in a backtest. Stops on perpetuals are Binance algo orders (`engine.adapters.ccxt.algo`);
-  trailing stops are their chains; OCO groups there are rejected (not built yet).
+  trailing stops are their chains, OCO groups node-managed pairs (`.pairs`).
 * A modification is Binance's cancel-replace (`engine.runtime.live.modify`): checked by
   the backtest's rules first, then sent as a new exchange order for what is left under a
   client id written to the store first; `OrderModified` when the exchange took it, else
