@@ -18,13 +18,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from engine import run_backtest
 from engine.feeds import load_bars
 from engine.model import Bar, OrderSide
 from engine.strategy import Context, Strategy
 from tests.contract.conftest import BTC_CSV
+from tests.integration.test_live_parity import assert_same
 from tests.integration.test_live_perpetual_parity import (
     END,
     SYMBOL,
@@ -83,17 +82,8 @@ def test_stop_loss_and_take_profit_exits_on_a_perpetual_fill_live_as_in_the_back
         for side in (OrderSide.BUY, OrderSide.SELL):
             assert exits.count((kind, side)) >= 30, (kind, side)
     live = run_live_perpetual(config, funding, tmp_path / "live.db", BracketedLongShort(flat_from))
-    node = live["node"]
-    filled = node.kernel.recorder.fills
-    assert [(f.order_id, f.side, f.quantity) for f in filled] == [
-        (f.order_id, f.side, f.quantity) for f in expected
-    ]
-    for got, want in zip(filled, expected, strict=True):
-        assert got.price == pytest.approx(want.price, abs=1e-9)
-        assert got.fee == pytest.approx(want.fee, abs=1e-8)
-    portfolio, reference = node.kernel.portfolio, backtest.portfolio
-    assert portfolio.cash == pytest.approx(reference.cash, abs=1e-6)
-    assert portfolio.equity() == pytest.approx(reference.equity, abs=1e-6)
+    wallet = {"USDT": (0.0, float(live["account"]["totalWalletBalance"]))}  # flat: all cash
+    assert_same(backtest, live["node"], wallet)
     assert live["position"] == 0.0
     algos = live["local"].venue.algos.orders.values()
     assert {a.status for a in algos} <= {"FINISHED", "CANCELED", "REJECTED"}
