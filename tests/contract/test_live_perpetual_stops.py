@@ -340,3 +340,42 @@ def test_a_restart_after_the_fill_was_recorded_but_before_the_cancel_cancels_it(
     again = OrderManager(rig.manager.exchange, LiveLedger(store, "acct"))
     assert [u.kind for u in again.refresh_open()] == ["expired"]
     assert legs(local)["target"] == ("CANCELED", True)
+
+
+def live_stops(local: Any) -> list[float]:  # noqa: F811
+    return [a.trigger_price for a in local.venue.algos.orders.values() if a.status == "NEW"]
+
+
+def test_a_trailing_move_cut_short_after_the_cancel_is_finished_by_the_next_settle(
+    local: Any,  # noqa: F811
+    store: RunStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The node dies between cancelling the old link and sending the new one: no stop for
+    that moment, two never; the next settle (a poll, or a restart's first) sends it."""
+    prices: dict[str, float] = {"BTC/USDT": bar(100).close}
+    rig = Rig(local, store, prices)
+    rig.venue.submit(request(1, OrderSide.BUY, 0.01))
+    local.advance(1)
+    rig.venue.submit(request(2, OrderSide.SELL, 0.01, order_type=OrderType.TRAILING_STOP,
+                             trailing_offset=100.0))  # fmt: skip
+    assert live_stops(local) == [18763.9]
+    local.advance(1)
+    send = rig.manager.submit
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the node died here")
+
+    monkeypatch.setattr(rig.manager, "submit", crash)
+    with pytest.raises(RuntimeError):
+        rig.venue.process_bar(bar(101))  # row 101's high moves it to 18870.00
+    assert live_stops(local) == []  # the old link cancelled, the new one not sent
+    monkeypatch.setattr(rig.manager, "submit", send)
+    rig.venue.poll()
+    assert live_stops(local) == [18870.0]
+    algo = [a for a in local.venue.algos.orders.values() if a.status == "NEW"][0]
+    assert algo.reduce_only
+    rig.venue.cancel("s-000002")  # the strategy cancels the trailing stop: its live link
+    assert live_stops(local) == []
+    assert rig.kinds()[-1] == "OrderCanceled"
+    assert position(local) == pytest.approx(0.01)
