@@ -373,7 +373,7 @@ def test_a_trailing_move_cut_short_after_the_cancel_is_finished_by_the_next_sett
     monkeypatch.setattr(rig.manager, "submit", send)
     rig.venue.poll()
     assert live_stops(local) == [18870.0]
-    algo = [a for a in local.venue.algos.orders.values() if a.status == "NEW"][0]
+    algo = next(a for a in local.venue.algos.orders.values() if a.status == "NEW")
     assert algo.reduce_only
     rig.venue.cancel("s-000002")  # the strategy cancels the trailing stop: its live link
     assert live_stops(local) == []
