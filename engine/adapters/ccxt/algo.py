@@ -15,6 +15,9 @@ lives apart from the matching engine until it triggers, then places a plain orde
   True}``): untriggered it is the answer (open, canceled, rejected or expired); triggered,
   the plain order its ``actualOrderId`` names is (its status, fills and id, under the
   stop's client id), so the order manager reads the fills by that id as for any order.
+  (The local exchange names the placed order with the ``clientAlgoId``; were Binance to
+  name it otherwise, this look-up through ``actualOrderId`` still finds it, and its stream
+  reports, under an id the node does not know, are left to the poll.)
 * `AlgoExchange.cancel` cancels the plain order first (a stop-limit triggered and
   resting), and on "unknown order" the algo order (``DELETE /fapi/v1/algoOrder``), whose
   answer is then read back.
