@@ -376,9 +376,10 @@ async def _session(
     lockstep: bool,
     stop: asyncio.Event,
 ) -> int:
+    from engine.adapters.ccxt.algo import AlgoExchange
     from engine.adapters.ccxt.feed import FeedOptions, open_feed
     from engine.adapters.ccxt.user import UserStream, open_user_exchange
-    from engine.adapters.ccxt.venue import CcxtExchange, open_trading_exchange, wall_clock_ms
+    from engine.adapters.ccxt.venue import open_trading_exchange, wall_clock_ms
     from engine.clock import WallClock
     from engine.feeds import format_timeframe, format_timestamp
     from engine.persistence import RunStore
@@ -399,8 +400,8 @@ async def _session(
     perpetual = bool(perpetuals)
     client = open_trading_exchange(config.live.exchange, keys, sandbox=config.live.sandbox,
                                    local_url=exchange_url, perpetual=perpetual)  # fmt: skip
-    exchange = CcxtExchange(client, server_clock=wall_clock_ms if exchange_url else None,
-                            perpetuals=perpetuals)  # fmt: skip
+    exchange = AlgoExchange(client, server_clock=wall_clock_ms if exchange_url else None,
+                            perpetuals=perpetuals)  # fmt: skip  # perpetuals' stops: algo orders
     leverage = prepare_perpetuals(exchange, config)  # hedge mode refused, leverage set
     instruments = exchange.instruments(config.symbols)
     manager = OrderManager(exchange, LiveLedger(RunStore(url), name))

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from engine import parse_config, run_backtest
+from engine.adapters.ccxt.algo import AlgoExchange
 from engine.adapters.ccxt.errors import RetryPolicy
 from engine.adapters.ccxt.venue import (
     CcxtExchange,
@@ -40,6 +41,7 @@ from engine.runtime.live.reconcile import reconcile
 from engine.runtime.live.restore import absorb, check_agrees, restore
 from engine.runtime.live.venue import LiveVenue, live_mode
 from engine.runtime.node import TradingNode
+from engine.strategy import Strategy
 from tests.contract.conftest import BTC, BTC_CSV, SECRET
 from tests.integration.long_short import LongShort, LongShortParams
 
@@ -88,13 +90,16 @@ def perpetual_venue(local: LocalExchange, config: RunConfig) -> CcxtExchange:
         "binance", Credentials("k", SECRET), sandbox=True, local_url=local.urls["http"],
         perpetual=True,
     )  # fmt: skip
-    client.enableRateLimit = False
-    return CcxtExchange(client, RetryPolicy(attempts=2, backoff_s=0.0), wall_clock_ms,
+    client.enableRateLimit = False  # `kestrel live`'s exchange: stops as algo orders
+    return AlgoExchange(client, RetryPolicy(attempts=2, backoff_s=0.0), wall_clock_ms,
                         perpetuals=perpetual_symbols(config))  # fmt: skip
 
 
-def run_live_perpetual(config: RunConfig, funding: Path, store: Path) -> dict[str, Any]:
-    """Run the config's bars through a live node on a local perpetuals exchange."""
+def run_live_perpetual(
+    config: RunConfig, funding: Path, store: Path, strategy: Strategy | None = None
+) -> dict[str, Any]:
+    """Run the config's bars through a live node on a local perpetuals exchange
+    (``strategy``: `long_short`'s by default)."""
     frame = load_bars(BTC_CSV, symbol=SYMBOL, end=END)
     local = LocalExchange(
         [frame], {SYMBOL: BTC}, secret=SECRET, paused=True, history=0, fee_rate=0.0004,
@@ -107,7 +112,7 @@ def run_live_perpetual(config: RunConfig, funding: Path, store: Path) -> dict[st
         manager = OrderManager(exchange, LiveLedger(RunStore(f"sqlite:///{store}"), "perp"))
         reconcile(manager, {SYMBOL: BTC})
         clock = SimClock(int(frame.ts_close_ns[0]) - 3_600 * 10**9)
-        strategy = long_short(int(frame.ts_close_ns[-2]))
+        strategy = strategy or long_short(int(frame.ts_close_ns[-2]))
         node = TradingNode(config, clock=clock, strategy=strategy, mode=live_mode(manager))
         for bar in iter_bars([frame]):
             while local.replay.now_ms * 1_000_000 < bar.ts_event and not local.replay.finished:

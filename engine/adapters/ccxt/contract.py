@@ -136,7 +136,10 @@ def _execution_unknown(exc: BaseException, text: str) -> bool:
 def _duplicate(exc: BaseException, text: str) -> bool:
     import ccxt
 
-    return isinstance(exc, ccxt.InvalidOrder) and "duplicate order" in text.lower()
+    lowered = text.lower()  # spot's -2010; USDⓈ-M's algo orders' -4116
+    return isinstance(exc, ccxt.InvalidOrder) and (
+        "duplicate order" in lowered or "clientorderid is duplicated" in lowered
+    )
 
 
 CONTRACT: tuple[Rule, ...] = (
@@ -183,7 +186,7 @@ CONTRACT: tuple[Rule, ...] = (
         "right after a create: look up again with backoff; never marked lost",
     ),
     Rule(
-        "InvalidOrder 'Duplicate order sent' (-2010)",
+        "InvalidOrder 'Duplicate order sent' (-2010; USDⓈ-M algo orders' -4116)",
         _duplicate,
         Action.LOOK_UP,
         ExchangeStateUnknownError,

@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Collection
 from dataclasses import dataclass, replace
 from typing import Any
 
+from engine.adapters.ccxt.algo import algo_progress
 from engine.adapters.ccxt.errors import translate
 from engine.adapters.ccxt.venue import (
     Credentials,
@@ -178,6 +179,8 @@ class UserStream:
             trades.setdefault(trade.exchange_order_id, []).append(trade)
         events = []
         for raw in list(getattr(self.exchange, "orders", None) or []):
+            if algo_progress(raw):
+                continue  # a perpetual's stop triggered: its placed order reports the fills
             order = parse_order(raw)
             order = replace(order, symbol=self._engine_symbol.get(order.symbol, order.symbol))
             own = tuple(trades.get(order.exchange_id, ()))

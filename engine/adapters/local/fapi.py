@@ -18,6 +18,12 @@ calls each for a swap market:
   ``set_margin_mode``, switches what it reports), ``income``
   (``FUNDING_FEE`` rows; ``fetch_funding_history``: by ``incomeType``, ``startTime``,
   ``endTime``, ``limit``);
+* signed ``/fapi/v1`` conditional orders (`engine.adapters.local.algo`): ``algoOrder``
+  POST/GET/DELETE (``create_order`` with a trigger price on a swap market;
+  ``fetch_order`` / ``cancel_order`` with ``params={"trigger": True}``), ``openAlgoOrders``
+  and ``allAlgoOrders`` (``fetch_open_orders`` / ``fetch_orders`` likewise); their
+  ``ALGO_UPDATE`` events go to the user stream; ``exchangeInfo``'s ``orderTypes`` lists
+  STOP_MARKET, STOP, TAKE_PROFIT_MARKET and TAKE_PROFIT (ccxt refuses a type not listed);
 * API key only: ``listenKey`` POST (the account's user-data key: the active one if there is
   one, as Binance answers), PUT (keep it alive; -1125 when none is active) and DELETE; its
   events (`engine.adapters.local.futures`) go to ``/private/ws?listenKey=...``, the
@@ -41,6 +47,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from engine.adapters.local.algo import ALGO_TYPES
 from engine.adapters.local.futures import DEFAULT_LEVERAGE, FuturesVenue, futures_order_json
 from engine.adapters.local.payloads import error_response, exchange_info, json_response
 from engine.adapters.local.venue import BinanceError
@@ -126,7 +133,7 @@ class FapiRoutes:
                     "triggerProtect": "0.0500",
                     "liquidationFee": "0.012500",
                     "marketTakeBound": "0.05",
-                    "orderTypes": ["LIMIT", "MARKET"],
+                    "orderTypes": ["LIMIT", "MARKET", *ALGO_TYPES],
                     "timeInForce": ["GTC", "IOC", "FOK"],
                 }
             )
@@ -191,6 +198,19 @@ class FapiRoutes:
                 return futures_order_json(order)
             order = venue.find(symbol, params.get("orderId"), params.get("origClientOrderId"))
             return futures_order_json(order)
+        if endpoint == "v1/algoOrder":
+            algo_id, client_id = params.get("algoId"), params.get("clientAlgoId")
+            if method == "POST":
+                return venue.algos.create(params).as_json()
+            if method == "DELETE":
+                ended = venue.algos.cancel(algo_id, client_id)
+                return {"algoId": ended.algo_id, "clientAlgoId": ended.client_id,
+                        "code": "200", "msg": "success"}  # fmt: skip
+            return venue.algos.find(algo_id, client_id).as_json()
+        if endpoint == "v1/openAlgoOrders":
+            return [o.as_json() for o in venue.algos.open_orders(symbol)]
+        if endpoint == "v1/allAlgoOrders":
+            return [o.as_json() for o in venue.algos.all_orders(symbol)]
         if endpoint in ("v1/openOrders", "v1/allOrders"):
             if symbol:
                 venue.instrument(symbol)

@@ -26,16 +26,18 @@ is the account, Binance USDⓈ-M futures in one-way position mode and cross marg
 * Not modelled: the mark price (the market price stands in for it), liquidation, isolated
   margin, hedge mode (``POST positionSide/dual`` sets what ``dualSidePosition`` reports, so
   a client's refusal of hedge mode can be tested; positions stay one-way; ``marginType``
-  likewise sets what ``symbolConfig`` reports), stop and algo
-  orders (spot's STOP_LOSS types are refused: Binance's USDⓈ-M conditional orders go
-  through its algo order API).
+  likewise sets what ``symbolConfig`` reports). Spot's STOP_LOSS types are refused (-1116)
+  and USDⓈ-M's conditional types on ``/fapi/v1/order`` answer -4120, as Binance's do: they
+  go through its algo order API, ``POST /fapi/v1/algoOrder``
+  (`engine.adapters.local.algo`, the ``algos`` book).
 
 The **user-data events** are USDⓈ-M's (sent on a listenKey's ``/private/ws`` connection,
 `engine.adapters.local.streams`): an ``ORDER_TRADE_UPDATE`` for every order report (NEW,
 TRADE with the fill's ``l``/``L``/``n``/``t``/``rp``, CANCELED, EXPIRED), an
 ``ACCOUNT_UPDATE`` (reason ``ORDER``: the wallet and the position) after each fill, and an
 ``ACCOUNT_UPDATE`` of reason ``FUNDING_FEE`` (the wallet alone, as Binance sends it for a
-cross position) for each funding payment.
+cross position) for each funding payment; an ``ALGO_UPDATE`` for every change of a
+conditional order's status.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.adapters.local.algo import ALGO_TYPES, AlgoBook
 from engine.adapters.local.faults import Faults
 from engine.adapters.local.replay import Kline, Replay
 from engine.adapters.local.venue import STOP_TYPES, BinanceError, Order, Venue, fmt, split_symbol
@@ -139,6 +142,7 @@ class FuturesVenue(Venue):
         self.funding = dict(funding or {})
         self._settled = dict.fromkeys(self.funding, 0)  # funding times settled, per symbol
         self.income: list[dict[str, Any]] = []
+        self.algos = AlgoBook(self)  # conditional orders (``/fapi/v1/algoOrder``)
 
     # -- the account ----------------------------------------------------------------------
 
@@ -249,6 +253,13 @@ class FuturesVenue(Venue):
         """Place an order from ``POST /fapi/v1/order`` parameters (no stop types here)."""
         if params.get("type", "") in STOP_TYPES:
             raise BinanceError(400, -1116, "Invalid orderType.")
+        if params.get("type", "") in ALGO_TYPES:
+            raise BinanceError(
+                400,
+                -4120,
+                "Order type not supported for this endpoint. "
+                "Please use the Algo Order API endpoints instead.",
+            )
         return super().create(params)
 
     def _reserve(
@@ -271,6 +282,17 @@ class FuturesVenue(Venue):
 
     def _locked_asset(self, order: Order) -> str:
         return self.settle_asset(order.symbol)
+
+    def _fill(self, order: Order, price: float, maker: bool) -> None:
+        """Fill as spot does; a reduce-only order only up to the position (Binance cuts it),
+        and none when the position is flat or on its side (it expires): never a reversal."""
+        if order.reduce_only:
+            held = self.positions[order.symbol].amount
+            if held == 0.0 or (held > 0) == (order.side == "BUY"):
+                self._close(order, "EXPIRED")
+                return
+            order.quantity = min(order.quantity, order.filled + abs(held))
+        super()._fill(order, price, maker)
 
     def _settle(self, order: Order, quantity: float, price: float, fee: float) -> dict[str, Any]:
         """Move the position; realized PnL and the fee hit the wallet."""
@@ -359,11 +381,21 @@ class FuturesVenue(Venue):
     # -- funding --------------------------------------------------------------------------
 
     def on_bars(self, closed: list[tuple[str, Kline]], opened: list[tuple[str, Kline]]) -> None:
-        """Match as spot does, settling funding at each closed bar before the next open."""
+        """Match as spot does, settling funding at each closed bar before the next open.
+
+        Conditional orders trigger before the plain orders match, so of a reduce-only stop
+        and a reduce-only take-profit one bar reaches, the stop fills (the backtest's
+        ``bracket_conflict = "stop_first"``) and the take-profit finds the position gone.
+        """
+        for symbol, kline in closed:
+            self.algos.on_close(symbol, kline)
         super().on_bars(closed, [])
         for symbol, kline in closed:
             self._fund(symbol, kline)
+        for symbol, kline in opened:
+            self.algos.on_open(symbol, kline)
         super().on_bars([], opened)
+        self.algos.sweep()
 
     def premium_index(self, symbol: str) -> dict[str, Any]:
         """Return ``GET /fapi/v1/premiumIndex`` of ``symbol``: the mark (the market price),

@@ -35,7 +35,8 @@ The rules (issue 15; the error contract is `engine.adapters.ccxt.contract`):
 * An OCO pair (`submit_oco`) is one exchange order list: the list's client id is derived
   from the stop leg's order id, both legs' rows (``list_id``) are committed in one
   transaction before the request, and a cancel of either leg cancels the list
-  (`cancel_record`), both legs brought to the exchange's answer.
+  (`cancel_record`), both legs brought to the exchange's answer. On a perpetual (no
+  order lists) the pair is two reduce-only orders the node pairs: `engine.runtime.live.pairs`.
 * A trailing stop's later links are sent under a client id its trailer named in the store
   beforehand (``submit(client_id=...)``, `engine.runtime.live.trailing`), so a restart
   that finishes a move reads the link back instead of sending it twice.
@@ -70,6 +71,7 @@ from engine.adapters.ccxt.venue import (
 )
 from engine.errors import ExchangeFatalError
 from engine.runtime.live.ledger import LiveFill, LiveLedger, LiveOrder, LiveStatus
+from engine.runtime.live.pairs import cancel_legs, expire_others, node_managed
 
 __all__ = ["OrderManager", "Update", "client_order_id"]
 
@@ -276,7 +278,9 @@ class OrderManager:
             updates = []
         legs = self._legs(record)
         try:
-            if record.list_id:
+            if node_managed(self.exchange, record):  # a perpetual's pair: leg by leg
+                answers = cancel_legs(self.exchange, legs)
+            elif record.list_id:
                 answers = self.exchange.cancel_list(record.list_id, record.symbol)
             else:
                 answers = [self.exchange.cancel(record.client_id, record.symbol)]
@@ -297,8 +301,10 @@ class OrderManager:
     def refresh_open(self) -> list[Update]:
         """Refresh every order that is open, unknown or being sent."""
         updates: list[Update] = []
-        for record in self.ledger.orders([*_OPEN, LiveStatus.UNKNOWN, LiveStatus.SENDING]):
-            updates += self._look_up(record, patient=False)
+        for listed in self.ledger.orders([*_OPEN, LiveStatus.UNKNOWN, LiveStatus.SENDING]):
+            record = self.ledger.get(listed.client_id) or listed  # a pair's leg: maybe ended
+            if not record.status.final:
+                updates += self._look_up(record, patient=False)
         return updates
 
     def apply(self, answer: ExchangeOrder, trades: Sequence[ExchangeTrade] = ()) -> list[Update]:
@@ -513,4 +519,7 @@ class OrderManager:
             LiveStatus.REJECTED,
         ):
             updates.append(Update(str(status), final))
+        if node_managed(self.exchange, final):  # a leg traded: the node cancels the other
+            legs = self._legs(final)
+            updates += expire_others(self.exchange, self.ledger, legs, self._adopt, self._look_up)
         return updates

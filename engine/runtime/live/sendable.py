@@ -20,6 +20,13 @@ the next bar's open — one bar later, at another price. A faithful one needs an
 just before a bar closes, which a bar-driven node cannot time. Nor post-only orders on
 perpetuals (Binance USDⓈ-M takes them as time in force GTX, which the local exchange's
 futures API does not implement yet: untested).
+
+On perpetuals, stop and stop-limit orders go as Binance USDⓈ-M conditional orders through
+its algo order API (`engine.adapters.ccxt.algo`: ``POST /fapi/v1/algoOrder``, type
+STOP_MARKET or STOP, ``reduceOnly`` when they close the position); trailing stops as the
+node-managed chain of such stops (`engine.runtime.live.trailing`); OCO groups (a stop and
+a limit) as two reduce-only orders the node pairs, cancelling the other once one traded
+(`engine.runtime.live.pairs`: USDⓈ-M has no order list).
 """
 
 from __future__ import annotations
@@ -43,7 +50,8 @@ def unsupported(order: OrderRequested, last: float, perpetual: bool = False) -> 
 
     ``last``: the last price the node saw (a trailing stop without a stop starts there; a
     post-only limit it is through would take).
-    ``perpetual``: the symbol is a USDⓈ-M perpetual (no exchange-side stops there yet).
+    ``perpetual``: the symbol is a USDⓈ-M perpetual (stops go as algo orders, OCO groups
+    as node-managed pairs).
     """
     kind = order.order_type
     if kind not in SENT:
@@ -70,13 +78,6 @@ def unsupported(order: OrderRequested, last: float, perpetual: bool = False) -> 
         taking = takes(order, last)
         if taking:
             return taking
-    if perpetual and (
-        kind in (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP) or order.oco_group
-    ):
-        return (
-            "stop, trailing stop and OCO orders on perpetuals are not sent yet (Binance's "
-            "USDⓈ-M conditional orders go through its algo order API)"
-        )
     if order.reduce_only and order.side is OrderSide.BUY and not perpetual:
         return "a reduce-only buy has nothing to reduce on a spot account (no shorts)"
     return ""

@@ -31,7 +31,14 @@ The chain: a trailing stop is one engine order and a chain of exchange stop orde
 4. ``state = "working"``.
 
 Spot locks the stop's base asset, so the new link can only be placed once the old one is
-canceled: for the few milliseconds between 2. and 3. the position has no stop. A crash at
+canceled: for the few milliseconds between 2. and 3. the position has no stop. On a USDⓈ-M
+perpetual the links are Binance algo orders (`engine.adapters.ccxt.algo`), sent
+``reduceOnly`` when they close the position (`Trailer._reduces`, the venue's rule), and a
+reduce-only stop locks nothing, so the new link could go first; the order is kept the same
+there all the same: cancel first can never leave two live links, and a link that is not
+reduce-only (a trailing entry) could otherwise fill twice and double or flip the position;
+a crash between 2. and 3. is finished by `settle` (the new link is sent), so there is never
+none once settled. A crash at
 any point leaves the store saying what to do, and `Trailer.settle` (run on a restart's first
 report or poll, `engine.runtime.live.restore`) finishes the move: canceling a link that is
 already final is a no-op, sending a link whose row exists reads it instead (found by client
@@ -242,7 +249,17 @@ class Trailer:
         stop = None if market_order or through else trail.stop
         quantity = self._leaves(order.order_id)
         return OrderSpec("", order.symbol, str(order.side).lower(), "market", quantity,
-                         None, "GTC", stop)  # fmt: skip
+                         None, "GTC", stop, self._reduces(order, quantity))  # fmt: skip
+
+    def _reduces(self, order: OrderRequested, quantity: float) -> bool:
+        """True if a link of ``order`` goes reduce-only: on a perpetual, when it closes
+        (part of) the position at the exchange, the venue's rule (`Wallet.reducing`)."""
+        exchange = self.manager.exchange
+        if not exchange.perpetual(order.symbol):
+            return False
+        held = exchange.positions([order.symbol])[order.symbol].quantity
+        closing = held != 0.0 and (held > 0) != (order.side is OrderSide.BUY)
+        return order.reduce_only or (closing and quantity <= abs(held) * (1 + 1e-9))
 
     def _leaves(self, order_id: str) -> float:
         """Return what the chain has still to fill (its quantity less every link's fills)."""

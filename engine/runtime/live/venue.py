@@ -21,11 +21,11 @@ What differs from the simulated broker, on purpose:
 * DAY and GTD orders go as GTC: the node cancels them at their expiry (the backtest's, kept
   in the store) and the kernel hears `OrderExpired` with the next bar, as in a backtest
   (`engine.runtime.live.expiry`; a fill racing the cancel is the exchange's truth).
-* Trailing stops are node-managed (`engine.runtime.live.trailing`): a plain STOP_LOSS the
-  node moves after each bar (cancel, then a new one) by the backtest's rule, not Binance's
-  ``trailingDelta`` (which trails in basis points from its activation, not from the best
-  price since placement). A move's fills reach the kernel at the next poll, as the
-  backtest matches the moved stop on the next bar.
+* Trailing stops are node-managed (`engine.runtime.live.trailing`): a STOP_LOSS (a
+  perpetual's: an algo STOP_MARKET) the node moves after each bar (cancel, then a new
+  one) by the backtest's rule, not Binance's ``trailingDelta`` (which trails in basis
+  points from its activation, not from the best price since placement). A move's fills
+  reach the kernel at the next poll, as the backtest matches the moved stop next bar.
 * A one-cancels-other group of one stop and one limit (a bracket's exits) is sent as one
   exchange OCO (`engine.runtime.live.groups`): its legs arrive one `submit` each, are held,
   and go out together when the venue's `OcoReady` marker comes off the bus. The leg the
@@ -77,8 +77,8 @@ What differs from the simulated broker, on purpose:
   (``positionAmt``) no larger than it is sent ``reduceOnly`` (so it can never open the
   other side); a reduce-only order larger than it is cut to it (`OrderModified`), one with
   nothing to reduce is rejected; a larger order without the flag closes and reverses, as
-  in a backtest. Stop orders on perpetuals are rejected (Binance sends USDⓈ-M conditional
-  orders through its algo order API, not supported yet).
+  in a backtest. Stops on perpetuals are Binance algo orders (`engine.adapters.ccxt.algo`);
+  trailing stops are their chains, OCO groups node-managed pairs (`.pairs`).
 * A modification is Binance's cancel-replace (`engine.runtime.live.modify`): checked by
   the backtest's rules first, then sent as a new exchange order for what is left under a
   client id written to the store first; `OrderModified` when the exchange took it, else

@@ -120,3 +120,14 @@ def test_reads_outside_the_order_path_stop_on_a_ban_too() -> None:
     assert isinstance(ban, ExchangeFatalError)
     assert "IP banned (418)" in str(ban)
     assert isinstance(rate, ExchangeTransientError)
+
+
+def test_a_duplicate_client_algo_id_on_usdm_is_looked_up_like_a_duplicate_order() -> None:
+    """USDⓈ-M's algo order endpoint answers a reused ``clientAlgoId`` with -4116, which ccxt
+    4.5.90 maps to InvalidOrder there: the order exists, so it is looked up, never rejected."""
+    body = json.dumps({"code": -4116, "msg": "ClientOrderId is duplicated."})
+    url = "https://fapi.binance.com/fapi/v1/algoOrder"
+    with pytest.raises(ccxt.BaseError) as raised:
+        ccxt.binance().handle_errors(400, "X", url, "POST", {}, body, json.loads(body), {}, "")
+    assert type(raised.value) is ccxt.InvalidOrder
+    assert classify(raised.value).action is Action.LOOK_UP
