@@ -32,7 +32,8 @@ LEGAL = {
     (S.PARTIALLY_FILLED, S.FILLED),
     (S.PARTIALLY_FILLED, S.CANCELED),
 }
-BASE = {s for pair in LEGAL for s in pair}  # the statuses of issue 2
+# The statuses of issue 2, sorted: the same test ids in every process (pytest-xdist needs it).
+BASE = sorted({s for pair in LEGAL for s in pair})
 ALL_PAIRS = list(itertools.product(OrderStatus, OrderStatus))
 ILLEGAL = [pair for pair in itertools.product(BASE, BASE) if pair not in LEGAL]
 
