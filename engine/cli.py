@@ -27,6 +27,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from engine.cli_console import Stdout
 from engine.cli_exchange import register as register_exchange_commands
 from engine.cli_keys import register as register_keys_commands
 from engine.cli_live import register as register_live_commands
@@ -87,18 +88,7 @@ app.add_typer(strategies_app, name="strategies")
 app.add_typer(data_app, name="data")
 
 
-class _Stdout:
-    """Console for results on stdout, made at print time (tests swap sys.stdout).
-
-    Piped output gets a wide console so tables are not folded at 80 columns.
-    """
-
-    def __getattr__(self, name: str) -> Any:
-        width = None if sys.stdout.isatty() else 200
-        return getattr(Console(highlight=False, width=width), name)
-
-
-stdout = _Stdout()
+stdout = Stdout()
 DbOption = Annotated[
     str | None,
     typer.Option(

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from engine.cli_console import stdout_console
 from engine.config import load_config
 from engine.errors import ConfigError, DataError, Interrupted
 from engine.model import Instrument
@@ -279,8 +280,7 @@ def data_list(
         table.add_row(
             entry.exchange, symbol, entry.name, f"{entry.rows:,}", first, last, str(entry.path)
         )
-    width = None if sys.stdout.isatty() else 200
-    Console(highlight=False, width=width).print(table)
+    stdout_console().print(table)
 
 
 def register(app: typer.Typer, data_app: typer.Typer) -> None:

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from engine.cli_console import Stdout
 from engine.config import RunConfig, load_config
 from engine.paths import project_root
 
@@ -32,7 +32,7 @@ __all__ = ["register"]
 
 EVALUATION_FILES = ("evaluation.html", "evaluation.json")  # what `ml evaluate` writes
 
-console = Console(highlight=False, width=160)
+console = Stdout()
 ml_app = typer.Typer(help="Machine-learning signals: train and evaluate the [ml] model.")
 
 ConfigArg = Annotated[Path, typer.Argument(help="Run config (TOML) with an [ml] section.")]

@@ -36,6 +36,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from engine.cli_console import stdout_console
 from engine.config import RunConfig, dump_config, load_config
 from engine.errors import Interrupted, UsageError
 from engine.paths import project_root
@@ -53,7 +54,7 @@ __all__ = ["optimize", "register"]
 
 
 def sweep_console() -> Console:
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    return stdout_console()
 
 
 def optimize(

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from engine.cli_console import Stdout
 from engine.cli_report_options import (
     BenchmarkOption,
     OpenOption,
@@ -54,7 +54,7 @@ if TYPE_CHECKING:  # SQLAlchemy, numpy, pandas and plotly load inside the comman
 
 __all__ = ["open_store", "parse_condition", "project_backtests", "register"]
 
-console = Console(highlight=False, width=200)
+console = Stdout()
 DbOption = Annotated[
     str | None,
     typer.Option(

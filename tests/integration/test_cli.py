@@ -258,3 +258,13 @@ def test_progress_bar_on_a_terminal(
     result = kestrel("backtest", "configs/sma_cross_goog.toml", "--no-db", "--out", str(tmp_path))
     assert result.code == 0, result.err
     assert "final equity" in result.out
+
+
+def test_a_long_path_is_printed_on_one_line_when_piped(kestrel: CliRunner, tmp_path: Path) -> None:
+    # rich folds at the console width (200 when piped): a folded path breaks a script's grep
+    out = tmp_path / ("a_folder_with_a_long_name_" * 9) / "run"
+    result = kestrel("backtest", "configs/sma_cross_goog.toml", "--no-db", "--out", str(out))
+    assert result.code == 0, result.err
+    assert len(f"artifacts: {out}") > 200
+    assert f"artifacts: {out}\n" in result.out
+    assert f"report: {out / 'report.html'}\n" in result.out
