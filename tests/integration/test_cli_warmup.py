@@ -7,6 +7,7 @@ folder (numba reads it when it is imported, so it cannot change inside the test 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,11 +17,11 @@ from engine.runtime.warmup import shipped_configs
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def warmup(cache: Path, *configs: str) -> subprocess.CompletedProcess[str]:
+def warmup(cache: Path, *configs: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "engine.cli", "warmup", *configs],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -34,16 +35,25 @@ def cached(cache: Path) -> set[str]:
 
 
 def test_warmup_caches_the_kernels_a_config_uses_and_writes_no_run(tmp_path: Path) -> None:
+    # a project of its own: the repository's backtests/ may be written by tests running
+    # alongside (pytest-xdist), and a fresh clone has none
+    project = tmp_path / "project"
+    (project / "configs").mkdir(parents=True)
+    (project / "data").mkdir()
+    (project / "pyproject.toml").write_text("")
+    shutil.copy(ROOT / "configs" / "sma_cross_goog.toml", project / "configs")
+    shutil.copy(ROOT / "data" / "GOOG.csv", project / "data")
+    before = sorted(p.relative_to(project) for p in project.rglob("*"))
     cache = tmp_path / "cache"
-    backtests = sorted((ROOT / "backtests").iterdir())
-    done = warmup(cache, "configs/sma_cross_goog.toml")
+    done = warmup(cache, "configs/sma_cross_goog.toml", cwd=project)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0].startswith("warm: configs/sma_cross_goog.toml (")
     assert done.stdout.splitlines()[-1].startswith("numba cache warmed for 1 of 1 config(s) in ")
     kernels = cached(cache)
     assert "kernels_ma.sma" in kernels  # the SMA crossover's indicator
     assert "kernels_window.rolling_max" not in kernels  # only what the run used
-    assert sorted((ROOT / "backtests").iterdir()) == backtests  # no artifacts, no store
+    after = sorted(p.relative_to(project) for p in project.rglob("*"))
+    assert after == before  # no artifacts, no store
 
 
 def test_a_config_that_fails_is_one_line_and_the_others_still_warm(tmp_path: Path) -> None:

@@ -15,9 +15,11 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -77,6 +79,20 @@ def _command(config: Path, url: str, db: Path, log: Path) -> list[str]:
     ]  # fmt: skip
 
 
+def _wait_for_orders(db: Path, deadline_s: float) -> bool:
+    """Return True once the node's store holds an order (False after ``deadline_s``)."""
+    until = time.monotonic() + deadline_s
+    while time.monotonic() < until:
+        try:
+            with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1.0)) as conn:
+                if conn.execute("select count(*) from live_orders").fetchone()[0]:
+                    return True
+        except sqlite3.OperationalError:  # no file or no table yet: the node is starting
+            pass
+        time.sleep(0.2)
+    return False
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_and_doubles_nothing(tmp_path: Path) -> None:
     config = tmp_path / "crash.toml"
@@ -106,7 +122,10 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(tmp_path: Path) -> 
             _command(config, local.urls["http"], db, log),
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
-        time.sleep(10.0)
+        # a node that has not traded yet (a loaded machine: its imports alone can outlast the
+        # random kills) is given until it has, then a few more bars, never a fixed guess
+        assert _wait_for_orders(db, deadline_s=120.0), "the node traded within 120 s"
+        time.sleep(3.0)
         last.send_signal(signal.SIGTERM)
         _, err = last.communicate(timeout=60)
         assert last.returncode == 0, err.decode()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -20,10 +21,23 @@ import pytest
 from engine.optimize.search import SweepSpec, rank, result_from_row
 from engine.persistence import RunStore
 from engine.persistence.sweeps import SweepStore
-from tests.integration.conftest import CliRunner, assert_one_line_error
+from tests.integration.conftest import REPO, CliRunner, assert_one_line_error
 
 GOOG = "configs/sma_cross_goog.toml"
 GRID = ["--param", "fast=5:15:5", "--param", "slow=20:40:20", "--workers", "1"]
+
+
+@pytest.fixture
+def goog(tmp_path: Path) -> str:
+    """The GOOG config in a project of its own: a sweep writes its kept runs and its page
+    under the project's backtests/, which must not be the repository's (tests run alongside)."""
+    project = tmp_path / "project"
+    (project / "configs").mkdir(parents=True)
+    (project / "data").mkdir()
+    (project / "pyproject.toml").write_text("")
+    shutil.copy(REPO / GOOG, project / "configs")
+    shutil.copy(REPO / "data" / "GOOG.csv", project / "data")
+    return str(project / GOOG)
 
 
 def url(tmp_path: Path) -> str:
@@ -47,10 +61,10 @@ def run_count(db: str) -> int:
 
 
 def test_kept_runs_are_their_trials_in_runs_list_compare_and_best(
-    kestrel: CliRunner, tmp_path: Path
+    kestrel: CliRunner, tmp_path: Path, goog: str
 ) -> None:
     db = url(tmp_path)
-    result = kestrel("optimize", GOOG, *GRID, "--keep-best", "2", "--db", db)
+    result = kestrel("optimize", goog, *GRID, "--keep-best", "2", "--db", db)
     assert result.code == 0, result.err
     sweep = sweep_of(result.out)
     order = ranked_trials(db, sweep)
@@ -94,9 +108,9 @@ def test_kept_runs_are_their_trials_in_runs_list_compare_and_best(
     assert best.code == 0, best.err
     assert f"best trial {order[0]} of 6" in best.out
     assert f"run: {best_run}" in best.out
-    again = kestrel("optimize", GOOG, *GRID, "--keep-best", "2", "--resume", "--db", db)
+    again = kestrel("optimize", goog, *GRID, "--keep-best", "2", "--resume", "--db", db)
     assert again.code == 0, again.err
-    assert again.out.count("(kept before)") == 2
+    assert again.out.count("(kept before)") == 2, (again.out, again.err)
     assert run_count(db) == before  # nothing run twice
 
     shown_sweep = kestrel("sweeps", "show", sweep, "--db", db)
@@ -105,10 +119,10 @@ def test_kept_runs_are_their_trials_in_runs_list_compare_and_best(
 
 
 def test_sweeps_best_writes_the_best_run_once_from_the_stored_config(
-    kestrel: CliRunner, tmp_path: Path
+    kestrel: CliRunner, tmp_path: Path, goog: str
 ) -> None:
     db = url(tmp_path)
-    result = kestrel("optimize", GOOG, *GRID, "--db", db)
+    result = kestrel("optimize", goog, *GRID, "--db", db)
     assert result.code == 0, result.err
     sweep = sweep_of(result.out)
     assert run_count(db) == 0
