@@ -44,8 +44,12 @@ $(PEERS)/.installed: benchmarks/peers/requirements.txt
 
 peers: $(PEERS)/.installed
 
+# One worker per core (pytest-xdist): the suite took ~17.5 min on CI's two cores in one
+# process. Tests must not share files or databases: each uses its own tmp_path, fresh
+# PostgreSQL database and local exchange port. PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= auto
 pytest: dev peers
-	$(BIN)/pytest --cov=engine --cov-report=term --cov-fail-under=80 -q --durations=10
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --cov=engine --cov-report=term --cov-fail-under=80 -q --durations=10
 
 # The HTML report's browser test needs Debian's chromium: install it when missing (works as
 # root, e.g. in CI); elsewhere say so, and the test skips with the same message.
