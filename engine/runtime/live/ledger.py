@@ -19,6 +19,8 @@ state and timers in one transaction (`engine.runtime.live.checkpoint`).
 `engine.runtime.live.trailing`). ``live_orders.post_only``, ``expire_ns`` and ``replaces``
 (version 13): a LIMIT_MAKER, a DAY/GTD order's expiry (`engine.runtime.live.expiry`), the
 client id a modification's new order replaces (`engine.runtime.live.modify`).
+``live_orders.triggered_from`` (version 14): the refused stop a market or limit order was
+sent in place of (`engine.runtime.live.triggered`).
 
 Nothing secret is written here: the rows hold ids, symbols, quantities and prices, and
 the strategy's own state (what its ``on_save`` returns; the strategy never sees the keys).
@@ -125,6 +127,8 @@ class LiveOrder:
     post_only: bool = False  # a post-only limit, sent as LIMIT_MAKER
     expire_ns: int | None = None  # when the node expires it (DAY/GTD; ns UTC)
     replaces: str | None = None  # a modification's new order: the client id it replaces
+    # the stop the exchange refused as already triggered that this order stands in for
+    triggered_from: str | None = None
 
     def but(self, **changes: Any) -> LiveOrder:
         """Return a copy with ``changes``."""
@@ -356,13 +360,25 @@ class LiveLedger:
         rows = self.store.read(query.order_by(live_orders.c.ts_created, live_orders.c.client_id))
         return [_order(r) for r in rows]
 
-    def insert_many(self, orders: Sequence[LiveOrder]) -> None:
-        """Write new orders in one transaction (an OCO's legs: both or neither)."""
+    def insert_many(self, orders: Sequence[LiveOrder], ended: Sequence[LiveOrder] = ()) -> None:
+        """Write new orders in one transaction (an OCO's legs: both or neither), with the
+        new states of the rows ``ended`` (a refused stop and the order sent in its place:
+        `engine.runtime.live.triggered`)."""
         rows = [{"account": self.account, **asdict(o), "status": str(o.status)} for o in orders]
-        self.store.transact(
-            "recording live order " + ", ".join(o.client_id for o in orders),
-            lambda conn: conn.execute(live_orders.insert(), rows),
-        )
+
+        def write(conn: Connection) -> None:
+            for order in ended:
+                values = {**asdict(order), "status": str(order.status)}
+                values.pop("client_id")
+                conn.execute(
+                    update(live_orders)
+                    .where(live_orders.c.account == self.account)
+                    .where(live_orders.c.client_id == order.client_id)
+                    .values(**values)
+                )
+            conn.execute(live_orders.insert(), rows)
+
+        self.store.transact("recording live order " + ", ".join(o.client_id for o in orders), write)
 
     def save_trail(self, trail: StoredTrail) -> None:
         """Write ``trail`` over its row (or as a new one); committed when this returns."""

@@ -117,6 +117,7 @@ from engine.model import (
     OrderRejected,
     OrderRequested,
     OrderSide,
+    OrderTriggered,
     OrderType,
     QuoteTick,
     TradeTick,
@@ -463,6 +464,7 @@ class LiveVenue:
                 if oid not in self._accepted:  # a trailing stop's later links: once only
                     self._accepted.add(oid)
                     self._bus.publish(OrderAccepted(oid, sid, symbol, now, now))
+                    self._triggered(order, update, now)
             elif kind == "filled" and update.fill is not None:
                 self._fill(order, update, now)
             elif kind == "canceled" and oid in self.expiries.expiring:
@@ -495,6 +497,14 @@ class LiveVenue:
             if oid not in self.working and kind != "accepted":
                 self.expiries.end(oid)
 
+    def _triggered(self, order: OrderRequested, update: Update, now: int) -> None:
+        """Publish `OrderTriggered` for a stop-limit whose exchange order is its limit order
+        (the stop was through when sent): the backtest's broker triggers it at the next open
+        and says so before it fills or rests (`engine.runtime.live.triggered`)."""
+        if order.order_type is OrderType.STOP_LIMIT and update.order.stop_price is None:
+            oid, sid, symbol = order.order_id, order.strategy_id, order.symbol
+            self._bus.publish(OrderTriggered(oid, sid, symbol, now, now))
+
     def _modified(self, update: Update, now: int) -> bool:
         """Publish what ``update`` of a modification means (`engine.runtime.live.modify`);
         False: it is an ordinary update."""
@@ -509,6 +519,7 @@ class LiveVenue:
             self._quantity[oid] = new.quantity
             self._bus.publish(OrderModified(oid, sid, symbol, new.quantity, new.limit_price,
                                             new.stop_price, now, now))  # fmt: skip
+            self._triggered(new, update, now)
         elif outcome.kind == "modify_rejected":
             self._bus.publish(OrderModifyRejected(oid, sid, symbol, outcome.reason, now, now))
         elif outcome.kind == "canceled":
