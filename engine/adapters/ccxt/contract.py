@@ -146,12 +146,18 @@ def _duplicate(exc: BaseException, text: str) -> bool:
 
 # Binance's refusals of a stop its price is already through, code and text as it answers:
 # spot -2010 "Stop price would trigger immediately." (an order, an OCO's stop leg, a
-# cancel-replace's new order); USDⓈ-M algo orders -2021 "Order would immediately trigger.".
+# cancel-replace's new order; its error list also words it "Order would trigger
+# immediately.": the stop price against the last traded price); USDⓈ-M algo orders -2021
+# "Order would immediately trigger.".
 # ccxt 4.5.90 raises OrderImmediatelyFillable for both (by the text, which its message then
 # holds without the body: "binance Stop price would trigger immediately."), and also for a
 # LIMIT_MAKER that would take (-2010 "Order would immediately match and take."), which
 # stays a rejection: so the text decides, and a code quoted with it must be one of the two.
-_WOULD_TRIGGER_TEXT = ("stop price would trigger immediately", "order would immediately trigger")
+_WOULD_TRIGGER_TEXT = (
+    "stop price would trigger immediately",
+    "order would trigger immediately",
+    "order would immediately trigger",
+)
 _CODE = re.compile(r'"code":\s*(-?\d+)')
 
 
