@@ -80,7 +80,7 @@ from engine.adapters.ccxt.venue import (
 from engine.errors import ExchangeFatalError
 from engine.runtime.live.ledger import LiveFill, LiveLedger, LiveOrder, LiveStatus
 from engine.runtime.live.pairs import cancel_legs, expire_others, node_managed
-from engine.runtime.live.triggered import fallback_client_id, fallback_spec, respec
+from engine.runtime.live.triggered import fallback_client_id, fallback_spec, respec, split
 
 __all__ = ["OrderManager", "Update", "client_order_id"]
 
@@ -414,20 +414,15 @@ class OrderManager:
     def _triggered(
         self, records: list[LiveOrder], specs: Sequence[OrderSpec], reason: str
     ) -> list[Update]:
-        """Send the stop among ``records`` that the exchange refused as already triggered as
-        its market or limit order; an OCO's other leg expires (it was never placed: the
-        backtest cancels it when the stop fills). See `engine.runtime.live.triggered`."""
-        stops = [(r, s) for r, s in zip(records, specs, strict=True) if s.stop_price is not None]
-        if len(stops) != 1:  # nothing to trigger: a plain refusal
+        """Send the stop among ``records`` refused as already triggered as its market or
+        limit order; an OCO's other leg expires (`engine.runtime.live.triggered.split`)."""
+        stop, others = split(records, specs)
+        if stop is None:  # nothing to trigger: a plain refusal
             rejected = [r.but(status=LiveStatus.REJECTED, reason=reason) for r in records]
             for record in rejected:
                 self.ledger.save(record)
             return [Update("rejected", r) for r in rejected]
-        refused, spec = stops[0]
-        why = "oco: the stop was sent alone, the exchange's price is through it"
-        others = [r.but(status=LiveStatus.EXPIRED, reason=why)
-                  for r in records if r is not refused]  # fmt: skip
-        updates = self._instead(refused, spec, reason, replaces=None, others=others)
+        updates = self._instead(*stop, reason, replaces=None, others=others)
         return [*updates, *(Update("expired", o) for o in others)]
 
     def _instead(

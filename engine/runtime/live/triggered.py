@@ -36,12 +36,15 @@ stop is reached), then the fills. The refused exchange order is not published.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import replace
 
 from engine.adapters.ccxt.venue import CcxtExchange, OrderSpec
-from engine.runtime.live.ledger import LiveOrder
+from engine.runtime.live.ledger import LiveOrder, LiveStatus
 
-__all__ = ["fallback_client_id", "fallback_spec", "respec"]
+__all__ = ["fallback_client_id", "fallback_spec", "respec", "split"]
+
+_ALONE = "oco: the stop was sent alone, the exchange's price is through it"
 
 
 def fallback_client_id(account: str, refused_client_id: str) -> str:
@@ -72,3 +75,17 @@ def respec(record: LiveOrder, exchange: CcxtExchange) -> OrderSpec:
     return OrderSpec("", record.symbol, record.side, record.order_type, record.quantity,
                      record.limit_price, record.time_in_force, None, reduce_only,
                      expire_ns=record.expire_ns)  # fmt: skip
+
+
+def split(
+    records: Sequence[LiveOrder], specs: Sequence[OrderSpec]
+) -> tuple[tuple[LiveOrder, OrderSpec] | None, list[LiveOrder]]:
+    """Return the refused stop among ``records`` (with its spec; None unless exactly one is
+    a stop) and the others, ended as EXPIRED: an OCO's other leg, never placed, which the
+    backtest cancels when the stop fills ("oco: the other leg filled" to the kernel)."""
+    stops = [(r, s) for r, s in zip(records, specs, strict=True) if s.stop_price is not None]
+    if len(stops) != 1:
+        return None, []
+    refused = stops[0][0]
+    others = [r.but(status=LiveStatus.EXPIRED, reason=_ALONE) for r in records if r is not refused]
+    return stops[0], others

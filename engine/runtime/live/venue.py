@@ -36,14 +36,12 @@ What differs from the simulated broker, on purpose:
 * Stops live at the exchange (Binance spot STOP_LOSS / STOP_LOSS_LIMIT, see
   `engine.adapters.ccxt.venue.CcxtExchange.create`): untriggered, such an order is a working
   order like a resting limit — polled, reconciled, cancellable, adopted by `restore` with
-  its stop price, cancelled by the kill switch. The exchange triggers it on its own prices,
-  not on bars: on Binance a stop-limit that triggers rests as a limit at once (the backtest
-  lets it fill from the next bar on), and a stop-market fills at the market after the
-  trigger (the backtest: at the stop, or at the open on a gap). A stop the last price the
-  node saw (a bar's close, a trade) is already through is sent as its market or limit
-  order, which the backtest would trigger at the next open the same way; one that only
-  the exchange's newer price is through is refused by it ("Stop price would trigger
-  immediately.") and rejected with that reason.
+  its stop price, cancelled by the kill switch. The exchange triggers it on its own prices:
+  a triggered stop-limit rests as a limit at once (the backtest: from the next bar), a
+  stop-market fills at the market (the backtest: at the stop, or the open on a gap). A
+  stop the node's last price is through is sent as its market or limit order (the
+  backtest triggers it at the next open), and so is one the exchange refuses as through
+  (`engine.runtime.live.triggered`); a stop-limit then hears `OrderTriggered`.
 * A sell is never larger than the wallet's free base asset: a larger one is cut to the free
   amount (floored to the lot; `OrderModified` tells the kernel) or rejected if nothing is
   left, so fees that ate into a position never leave an unsellable remainder. A working
@@ -498,9 +496,7 @@ class LiveVenue:
                 self.expiries.end(oid)
 
     def _triggered(self, order: OrderRequested, update: Update, now: int) -> None:
-        """Publish `OrderTriggered` for a stop-limit whose exchange order is its limit order
-        (the stop was through when sent): the backtest's broker triggers it at the next open
-        and says so before it fills or rests (`engine.runtime.live.triggered`)."""
+        """`OrderTriggered` for a stop-limit sent as its limit order, as the backtest's."""
         if order.order_type is OrderType.STOP_LIMIT and update.order.stop_price is None:
             oid, sid, symbol = order.order_id, order.strategy_id, order.symbol
             self._bus.publish(OrderTriggered(oid, sid, symbol, now, now))
