@@ -26,6 +26,7 @@ from engine.adapters.ccxt.venue import OrderSpec
 from engine.model import (
     OrderCanceled,
     OrderExpired,
+    OrderFilled,
     OrderModified,
     OrderModifyRejected,
     OrderRejected,
@@ -493,22 +494,48 @@ def test_a_replace_whose_new_order_is_refused_leaves_the_old_one_canceled(
 def test_a_replacement_the_exchange_refuses_after_canceling_is_heard_as_a_cancel(
     local: Any, store: RunStore
 ) -> None:
-    # row 101 closed at 18954.42 and row 102 opened at 18955.83: a buy stop moved to 18955
-    # is not through the node's last price but is through the exchange's (-2021)
+    # the local exchange checks the new order before the cancel and places it after: an
+    # injected refusal for both looks refuses it once the old order is canceled (-2021)
     plan = [lambda ctx: ctx.buy(SYMBOL, 0.01, stop_price=19500.0), lambda ctx: None,
-            lambda ctx: ctx.modify("s-000001", stop_price=18955.0)]  # fmt: skip
+            lambda ctx: ctx.modify("s-000001", stop_price=19400.0)]  # fmt: skip
     node = start(local, store, plan)
     canceled: list[Any] = []
     node.node.kernel.bus.subscribe(OrderCanceled, canceled.append)
     for row in (99, 100):
         node.node.on_event(bar(row))
         local.advance(1)
+    local.inject("reject", count=2)
     node.node.on_event(bar(101))
     assert [c.reason for c in canceled] == [
-        "canceled: modification refused (the new order): Stop price would trigger immediately."
+        "canceled: modification refused (the new order): Order was rejected (injected fault)."
     ]
     assert node.orders()["s-000001"].status is OrderStatus.CANCELED
     assert working(local) == []
+
+
+def test_a_stop_moved_through_the_exchanges_price_fills_at_the_open_as_in_the_backtest(
+    local: Any, store: RunStore
+) -> None:
+    # row 101 closed at 18954.42 and row 102 opened at 18955.83: a buy stop moved to 18955
+    # is not through the node's last price but is through the exchange's (-2010 in the
+    # cancel-replace's new order): the old stop is canceled and a market order sent in its
+    # place, which fills at row 102's open, where the backtest triggers the moved stop
+    plan = [lambda ctx: ctx.buy(SYMBOL, 0.01, stop_price=19500.0), lambda ctx: None,
+            lambda ctx: ctx.modify("s-000001", stop_price=18955.0)]  # fmt: skip
+    node = start(local, store, plan)
+    heard: list[Any] = []
+    for kind in (OrderCanceled, OrderModified, OrderFilled):
+        node.node.kernel.bus.subscribe(kind, heard.append)
+    for row in (99, 100):
+        node.node.on_event(bar(row))
+        local.advance(1)
+    node.node.on_event(bar(101))
+    assert [type(e).__name__ for e in heard] == ["OrderModified", "OrderFilled"]
+    assert (heard[1].quantity, heard[1].price) == (0.01, 18955.83)
+    order = node.orders()["s-000001"]
+    assert (order.status, order.stop_price) == (OrderStatus.FILLED, 18955.0)
+    assert working(local) == []
+    assert node.node.kernel.portfolio.position_quantity(SYMBOL) == pytest.approx(0.01)
 
 
 def test_a_partly_filled_order_is_replaced_for_what_is_left_and_restored_whole(

@@ -379,3 +379,75 @@ def test_a_trailing_move_cut_short_after_the_cancel_is_finished_by_the_next_sett
     assert live_stops(local) == []
     assert rig.kinds()[-1] == "OrderCanceled"
     assert position(local) == pytest.approx(0.01)
+
+
+# -- stops only the exchange's newer price is through (-2021) ------------------------------
+# Row 99 closed at 18818.85, row 100 opens at 18818.05; row 101 closed at 18954.42, row 102
+# opens at 18955.83 (`tests.contract.test_live_triggered_stops`): the backtest triggers
+# such a stop at the next open and fills it there.
+
+
+@pytest.mark.parametrize(
+    ("side", "kind", "limit", "events"),
+    [
+        (OrderSide.SELL, OrderType.STOP, None, ["OrderAccepted", "OrderFilled"]),
+        (OrderSide.SELL, OrderType.STOP_LIMIT, 18818.00,
+         ["OrderAccepted", "OrderTriggered", "OrderFilled"]),
+        (OrderSide.BUY, OrderType.STOP, None, ["OrderAccepted", "OrderFilled"]),
+        (OrderSide.BUY, OrderType.STOP_LIMIT, 18956.00,
+         ["OrderAccepted", "OrderTriggered", "OrderFilled"]),
+    ],
+)  # fmt: skip
+def test_a_stop_only_the_exchange_is_through_is_sent_as_its_order_and_fills_at_the_open(
+    local: Any, store: RunStore, side: OrderSide, kind: OrderType, limit: float | None,  # noqa: F811
+    events: list[str],
+) -> None:  # fmt: skip
+    sell = side is OrderSide.SELL
+    if not sell:
+        local.advance(2)  # row 102 in progress
+    rig = Rig(local, store, prices={"BTC/USDT": 18818.85 if sell else 18954.42})
+    rig.venue.submit(request(1, OrderSide.BUY if sell else OrderSide.SELL, 0.02))  # a position
+    rig.events.clear()
+    stop_at = 18818.50 if sell else 18955.00
+    rig.venue.submit(request(2, side, 0.02, order_type=kind, stop_price=stop_at,
+                             limit_price=limit))  # fmt: skip
+    assert rig.kinds() == events
+    price = 18818.05 if sell else 18955.83
+    fill = rig.events[-1]
+    assert (fill.order_id, fill.side, fill.quantity, fill.price, fill.leaves_quantity) == (
+        "s-000002", side, 0.02, price, 0.0)  # fmt: skip
+    assert not rig.venue.working
+    assert local.venue.algos.orders == {}  # the refused algo order never existed
+    assert position(local) == 0.0  # closed: the stand-in went reduce-only, as the stop would
+    rows = [r for r in rig.manager.ledger.orders() if r.order_id == "s-000002"]
+    assert [(r.status.value, r.stop_price, r.triggered_from) for r in rows] == [
+        ("rejected", stop_at, None), ("filled", None, rows[0].client_id)]  # fmt: skip
+    assert "Order would immediately trigger." in rows[0].reason
+
+
+def test_a_restart_after_the_stand_ins_request_reads_it_back_once(
+    local: Any,  # noqa: F811
+    store: RunStore,
+) -> None:
+    first = Rig(local, store, prices={"BTC/USDT": 18818.85})
+    first.venue.submit(request(1, OrderSide.BUY, 0.02))
+    create = first.manager.exchange.create
+    sent: list[Any] = []
+
+    def dying(spec: Any) -> Any:
+        sent.append(spec)
+        if len(sent) == 1:
+            return create(spec)  # the stop: refused, -2021
+        create(spec)  # the market order reached the exchange; the answer is lost
+        raise KeyboardInterrupt  # the node dies
+
+    first.manager.exchange.create = dying  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        first.venue.submit(stop(2, OrderSide.SELL, 0.02, 18818.50))
+    second = Rig(local, store)  # a new process: reconciliation reads the stand-in back
+    rows = [r for r in second.manager.ledger.orders() if r.order_id == "s-000002"]
+    assert [(r.status.value, r.stop_price) for r in rows] == [("rejected", 18818.50),
+                                                              ("filled", None)]  # fmt: skip
+    sells = [o for o in local.venue.orders.values() if o.side == "SELL"]
+    assert [(o.type, o.status, o.quantity) for o in sells] == [("MARKET", "FILLED", 0.02)]
+    assert position(local) == 0.0

@@ -97,22 +97,25 @@ def test_the_kill_switch_cancels_an_untriggered_stop_then_sells(local: Any, tmp_
     assert local.venue.orders[3].quantity == pytest.approx(0.01)
 
 
-def test_a_stop_the_market_is_through_is_sent_as_its_order_or_refused(
+def test_a_stop_the_market_is_through_is_sent_as_its_market_order(
     local: Any, tmp_path: Path
 ) -> None:
     rig = Rig(local, tmp_path)
     rig.venue.submit(request(1, OrderSide.BUY, 0.02))
     rig.events.clear()
     # unknown to the node, the exchange's price (18818.05) is below the stop: refused there
+    # ("Stop price would trigger immediately."), then sent as its market order
     rig.venue.submit(stop(2, OrderSide.SELL, 0.01, 18850.0))
-    assert rig.kinds() == ["OrderRejected"]
-    assert "Stop price would trigger immediately" in rig.events[0].reason
-    # the last close the node saw is through it: sent as a market order, as the backtest
-    # triggers it at the next open
+    assert rig.kinds() == ["OrderAccepted", "OrderFilled"]
+    assert local.venue.orders[len(local.venue.orders)].type == "MARKET"
+    # the last close the node saw is through it: sent as a market order at once, as the
+    # backtest triggers it at the next open
     rig.venue.prices = {"BTC/USDT": 18800.0}  # the kernel's cache: the last close
     rig.venue.submit(stop(3, OrderSide.SELL, 0.01, 18850.0))
-    assert rig.kinds() == ["OrderRejected", "OrderAccepted", "OrderFilled"]
+    assert rig.kinds() == ["OrderAccepted", "OrderFilled"] * 2
+    assert rig.events[3].price == 18818.05
     assert local.venue.orders[len(local.venue.orders)].type == "MARKET"
+    assert len(local.venue.orders) == 3  # the buy and two market sells: no stop placed
     rig.venue.submit(request(4, OrderSide.SELL, 0.01, order_type=OrderType.STOP))
     assert rig.events[-1].reason == "a stop order needs a stop price"
 

@@ -45,6 +45,7 @@ __all__ = [
     "classify",
     "contract_markdown",
     "http_status",
+    "would_trigger",
 ]
 
 
@@ -58,6 +59,7 @@ class Action(StrEnum):
     RESYNC = "resync"  # resync the clock offset with the exchange, try once more
     LOOK_UP = "look_up"  # the order may exist (duplicate client id): look it up
     NOT_FOUND = "not_found"  # the exchange does not know the order (yet): look again later
+    TRIGGERED = "triggered"  # a stop the exchange's price is through: send what it becomes
     REJECT = "reject"  # the exchange refused the order: rejected, the strategy hears it
     STOP = "stop"  # the account cannot trade (keys, permissions): stop with a clear line
 
@@ -142,6 +144,39 @@ def _duplicate(exc: BaseException, text: str) -> bool:
     )
 
 
+# Binance's refusals of a stop its price is already through, code and text as it answers:
+# spot -2010 "Stop price would trigger immediately." (an order, an OCO's stop leg, a
+# cancel-replace's new order; its error list also words it "Order would trigger
+# immediately.": the stop price against the last traded price); USDⓈ-M algo orders -2021
+# "Order would immediately trigger.".
+# ccxt 4.5.90 raises OrderImmediatelyFillable for both (by the text, which its message then
+# holds without the body: "binance Stop price would trigger immediately."), and also for a
+# LIMIT_MAKER that would take (-2010 "Order would immediately match and take."), which
+# stays a rejection: so the text decides, and a code quoted with it must be one of the two.
+_WOULD_TRIGGER_TEXT = (
+    "stop price would trigger immediately",
+    "order would trigger immediately",
+    "order would immediately trigger",
+)
+_CODE = re.compile(r'"code":\s*(-?\d+)')
+
+
+def would_trigger(text: str) -> bool:
+    """True if ``text`` (ccxt's message, or Binance's bare ``msg``: a cancel-replace's
+    refused new order) is Binance's refusal of a stop its price is already through."""
+    lowered = text.lower()
+    code = _CODE.search(text)
+    if code is not None and code.group(1) not in ("-2010", "-2021"):
+        return False
+    return any(words in lowered for words in _WOULD_TRIGGER_TEXT)
+
+
+def _stop_through(exc: BaseException, text: str) -> bool:
+    import ccxt
+
+    return isinstance(exc, ccxt.InvalidOrder) and would_trigger(text)
+
+
 CONTRACT: tuple[Rule, ...] = (
     Rule(
         "DDoSProtection HTTP 429, RateLimitExceeded",
@@ -191,6 +226,13 @@ CONTRACT: tuple[Rule, ...] = (
         Action.LOOK_UP,
         ExchangeStateUnknownError,
         "the client id is known: look the order up and adopt it",
+    ),
+    Rule(
+        "InvalidOrder 'Stop price would trigger immediately.' (-2010; USDⓈ-M -2021)",
+        _stop_through,
+        Action.TRIGGERED,
+        ExchangeInputError,
+        "a stop the exchange's price is through: sent as its market (limit) order instead",
     ),
     Rule(
         "AccountSuspended",

@@ -18,7 +18,8 @@ state and timers in one transaction (`engine.runtime.live.checkpoint`).
 ``live_trails`` (version 12) holds the node-managed trailing stops (`StoredTrail`,
 `engine.runtime.live.trailing`). ``live_orders.post_only``, ``expire_ns`` and ``replaces``
 (version 13): a LIMIT_MAKER, a DAY/GTD order's expiry (`engine.runtime.live.expiry`), the
-client id a modification's new order replaces (`engine.runtime.live.modify`).
+client id a modification's new order replaces (`engine.runtime.live.modify`);
+``live_orders.triggered_from`` (14): the refused stop an order stands in for.
 
 Nothing secret is written here: the rows hold ids, symbols, quantities and prices, and
 the strategy's own state (what its ``on_save`` returns; the strategy never sees the keys).
@@ -125,6 +126,7 @@ class LiveOrder:
     post_only: bool = False  # a post-only limit, sent as LIMIT_MAKER
     expire_ns: int | None = None  # when the node expires it (DAY/GTD; ns UTC)
     replaces: str | None = None  # a modification's new order: the client id it replaces
+    triggered_from: str | None = None  # the refused stop it stands in for (`.triggered`)
 
     def but(self, **changes: Any) -> LiveOrder:
         """Return a copy with ``changes``."""
@@ -324,15 +326,14 @@ class LiveLedger:
 
     def save(self, order: LiveOrder) -> None:
         """Write an order's new state over its row."""
-        values = {**asdict(order), "status": str(order.status)}
-        values.pop("client_id")
-        query = (
-            update(live_orders)
-            .where(live_orders.c.account == self.account)
-            .where(live_orders.c.client_id == order.client_id)
-            .values(**values)
-        )
+        query = self._saving(order)
         self.store.transact(f"updating live order {order.client_id}", lambda c: c.execute(query))
+
+    def _saving(self, order: LiveOrder) -> Any:
+        values = {k: v for k, v in asdict(order).items() if k not in ("client_id", "status")}
+        mine = live_orders.c.account == self.account
+        where = mine & (live_orders.c.client_id == order.client_id)
+        return update(live_orders).where(where).values(**values, status=str(order.status))
 
     def get(self, client_id: str) -> LiveOrder | None:
         """Return the order with ``client_id``, if recorded."""
@@ -356,13 +357,16 @@ class LiveLedger:
         rows = self.store.read(query.order_by(live_orders.c.ts_created, live_orders.c.client_id))
         return [_order(r) for r in rows]
 
-    def insert_many(self, orders: Sequence[LiveOrder]) -> None:
-        """Write new orders in one transaction (an OCO's legs: both or neither)."""
+    def insert_many(self, orders: Sequence[LiveOrder], ended: Sequence[LiveOrder] = ()) -> None:
+        """Write new orders and the rows ``ended`` in one transaction (an OCO's legs)."""
         rows = [{"account": self.account, **asdict(o), "status": str(o.status)} for o in orders]
-        self.store.transact(
-            "recording live order " + ", ".join(o.client_id for o in orders),
-            lambda conn: conn.execute(live_orders.insert(), rows),
-        )
+
+        def write(conn: Connection) -> None:
+            for order in ended:  # a refused stop, ended with its stand-in's insert
+                conn.execute(self._saving(order))
+            conn.execute(live_orders.insert(), rows)
+
+        self.store.transact("recording live order " + ", ".join(o.client_id for o in orders), write)
 
     def save_trail(self, trail: StoredTrail) -> None:
         """Write ``trail`` over its row (or as a new one); committed when this returns."""

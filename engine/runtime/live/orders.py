@@ -47,6 +47,14 @@ The rules (issue 15; the error contract is `engine.adapters.ccxt.contract`):
   canceled, it is rejected with why; an ambiguous answer leaves the new row UNKNOWN and
   both client ids are looked up (`settle_replace`): the new one found is the order, not
   found (past ``settle_ms``) it was never placed. A cancel reaches the current link.
+* A stop the exchange refuses because its own price is already through it ("Stop price
+  would trigger immediately.": the contract's ``TRIGGERED``) is sent as the order it
+  triggers into, a market order (a stop-limit: its limit order), under a client id derived
+  from the refused one, its row committed with the refusal before the request; an OCO
+  whose stop leg is refused sends the stop alone and expires the other leg; a
+  cancel-replace whose new stop is refused sends the order in place of the new one
+  (`engine.runtime.live.triggered`, which says what a crash leaves). Never for a trailing
+  stop's links (``submit(fallback=False)``): its trailer sends those on as its next link.
 * An IP ban, a second clock error or bad keys stop the manager: it records why
   (``halted``) and raises the contract's engine error; nothing is sent after that.
 """
@@ -58,7 +66,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from engine.adapters.ccxt.contract import Action
+from engine.adapters.ccxt.contract import Action, would_trigger
 from engine.adapters.ccxt.errors import RetryPolicy
 from engine.adapters.ccxt.replace import ReplaceFailed
 from engine.adapters.ccxt.venue import (
@@ -72,6 +80,7 @@ from engine.adapters.ccxt.venue import (
 from engine.errors import ExchangeFatalError
 from engine.runtime.live.ledger import LiveFill, LiveLedger, LiveOrder, LiveStatus
 from engine.runtime.live.pairs import cancel_legs, expire_others, node_managed
+from engine.runtime.live.triggered import fallback_client_id, fallback_spec, respec, split
 
 __all__ = ["OrderManager", "Update", "client_order_id"]
 
@@ -145,6 +154,7 @@ class OrderManager:
         strategy_id: str,
         spec: OrderSpec,
         client_id: str | None = None,
+        fallback: bool = True,
     ) -> list[Update]:
         """Send a new order (``spec.client_id`` is ignored: the id is derived here).
 
@@ -152,7 +162,9 @@ class OrderManager:
         An order already recorded under the same id is not sent again: its state is read.
         ``client_id``: the id to send it under instead of the derived one (a trailing
         stop's next link, named in the store before it is sent:
-        `engine.runtime.live.trailing`).
+        `engine.runtime.live.trailing`). ``fallback``: a stop the exchange refuses as
+        already triggered is sent as its market or limit order (see the module); False
+        (a trailing stop's link): it is rejected.
 
         Raises:
             ExchangeError: The contract says stop (ban, keys, clock) — see ``halted``.
@@ -163,7 +175,8 @@ class OrderManager:
             return self.refresh(known)
         record = self._record(client_id, order_id, strategy_id, spec)
         sent = replace(spec, client_id=client_id)  # every field, reduce_only too
-        return self._send([record], lambda: [self.exchange.create(sent)])
+        specs = [spec] if fallback else []
+        return self._send([record], lambda: [self.exchange.create(sent)], specs)
 
     def submit_oco(
         self, strategy_id: str, stop: tuple[str, OrderSpec], target: tuple[str, OrderSpec]
@@ -190,7 +203,9 @@ class OrderManager:
         if any(k is not None for k in known):
             return [u for k in known if k is not None for u in self.refresh(k)]
         pair = OcoSpec(list_id, legs[0][1], legs[1][1])
-        return self._send([r for r, _ in legs], lambda: self.exchange.create_oco(pair))
+        return self._send(
+            [r for r, _ in legs], lambda: self.exchange.create_oco(pair), [s for _, s in legs]
+        )
 
     def cancel(self, order_id: str) -> list[Update]:
         """Cancel engine order ``order_id``; return what happened (the exchange's truth)."""
@@ -206,8 +221,12 @@ class OrderManager:
         record = self.ledger.get(client_id)
         if record is None:
             return None
-        chain = [o for o in self.ledger.orders() if o.order_id == order_id and o.replaces]
-        newer = {o.replaces: o for o in chain if o.status is not LiveStatus.REJECTED}
+        newer: dict[str, LiveOrder] = {}
+        for later in self.ledger.orders():  # a modification's, a refused stop's stand-in
+            if later.order_id == order_id and later.status is not LiveStatus.REJECTED:
+                for older in (later.replaces, later.triggered_from):
+                    if older:
+                        newer[older] = later
         while record.client_id in newer:
             record = newer[record.client_id]
         return record
@@ -236,6 +255,10 @@ class OrderManager:
         except ReplaceFailed as failed:
             half = "the new order" if failed.canceled else "the cancel of the old one"
             reason = f"modification refused ({half}): {failed.reason}"
+            stop = spec.stop_price is not None
+            if failed.canceled and stop and would_trigger(failed.reason):
+                instead = self._instead(record, spec, reason, replaces=old.client_id)
+                return [*self._look_up(old), *instead]
             rejected = record.but(status=LiveStatus.REJECTED, reason=reason)
             self.ledger.save(rejected)
             return [*self._look_up(old), Update("rejected", rejected)]
@@ -361,9 +384,16 @@ class OrderManager:
         )
 
     def _send(
-        self, records: list[LiveOrder], create: Callable[[], list[ExchangeOrder]]
+        self,
+        records: list[LiveOrder],
+        create: Callable[[], list[ExchangeOrder]],
+        specs: Sequence[OrderSpec] = (),
     ) -> list[Update]:
-        """Record ``records`` (committed), then send them with ``create``; return updates."""
+        """Record ``records`` (committed), then send them with ``create``; return updates.
+
+        ``specs``: the records' specs, for a stop refused as already triggered to be sent
+        as its market or limit order (`_triggered`); empty: such a stop is rejected.
+        """
         self._check_halted()
         updates = self.resolve_unknown()
         pending = self.ledger.orders([LiveStatus.UNKNOWN, LiveStatus.SENDING])
@@ -376,8 +406,50 @@ class OrderManager:
         try:
             answers = create()
         except OrderCallFailed as failed:
+            if failed.verdict.action is Action.TRIGGERED and specs:
+                return [*updates, *self._triggered(records, specs, failed.verdict.detail)]
             return [*updates, *self._create_failed(records, failed)]
         return [*updates, *self._adopt_all(records, answers)]
+
+    def _triggered(
+        self, records: list[LiveOrder], specs: Sequence[OrderSpec], reason: str
+    ) -> list[Update]:
+        """Send the stop among ``records`` refused as already triggered as its market or
+        limit order; an OCO's other leg expires (`engine.runtime.live.triggered.split`)."""
+        stop, others = split(records, specs)
+        if stop is None:  # nothing to trigger: a plain refusal
+            rejected = [r.but(status=LiveStatus.REJECTED, reason=reason) for r in records]
+            for record in rejected:
+                self.ledger.save(record)
+            return [Update("rejected", r) for r in rejected]
+        updates = self._instead(*stop, reason, replaces=None, others=others)
+        return [*updates, *(Update("expired", o) for o in others)]
+
+    def _instead(
+        self,
+        refused: LiveOrder,
+        spec: OrderSpec,
+        reason: str,
+        replaces: str | None,
+        others: Sequence[LiveOrder] = (),
+    ) -> list[Update]:
+        """Send ``spec`` as its market or limit order in place of ``refused`` (a stop the
+        exchange refused as triggered, or a stand-in never placed): the refused row, the
+        ``others`` ended with it and the new row are committed together before the request.
+        ``replaces``: the order a modification's refused stop was to replace."""
+        sent = fallback_spec(spec)
+        client_id = fallback_client_id(self.ledger.account, refused.client_id)
+        instead = f"{reason} (sent as its {sent.order_type} order instead)"
+        ended = refused.but(status=LiveStatus.REJECTED, reason=instead)
+        record = self._record(client_id, refused.order_id, refused.strategy_id, sent).but(
+            replaces=replaces, triggered_from=refused.triggered_from or refused.client_id
+        )
+        self.ledger.insert_many([record], ended=[ended, *others])  # before the request
+        try:
+            answer = self.exchange.create(replace(sent, client_id=client_id))
+        except OrderCallFailed as failed:
+            return self._create_failed([record], failed)
+        return self._adopt_all([record], [answer])
 
     def _legs(self, record: LiveOrder) -> list[LiveOrder]:
         """Return ``record`` and, for a leg of an order list, the list's other legs."""
@@ -454,6 +526,8 @@ class OrderManager:
             return []
         seconds = self.settle_ms / 1000
         reason = f"never placed: not found at the exchange {seconds:g} s after sending"
+        if record.triggered_from:  # a refused stop's stand-in: sent again, never rejected
+            return self._instead(record, respec(record, self.exchange), reason, record.replaces)
         rejected = record.but(status=LiveStatus.REJECTED, reason=reason, ts_last=self.now_ms())
         self.ledger.save(rejected)
         return [Update("rejected", rejected)]

@@ -37,7 +37,9 @@ In order:
    trailer holds it again and finishes the move at the first report or poll (one stop
    at the exchange, never two). The legs of an **OCO** are adopted as the two orders they
    are; their list (``list_id``) still binds them: a cancel of one cancels both, and the
-   leg the exchange expires when the other fills is a cancel.
+   leg the exchange expires when the other fills is a cancel. The market or limit order
+   sent in place of a stop the exchange refused as triggered (``triggered_from``,
+   `engine.runtime.live.triggered`) is adopted as the stop it stands in for.
 4. **Order numbering** continues after the strategy's highest order number in the store:
    no engine order id, hence no client order id, is used twice.
 
@@ -200,6 +202,9 @@ def restore(
             if old is not None and not old.status.final:
                 continue  # not found yet, the old one works: it stands for the order
             record = record.but(status=LiveStatus.OPEN)  # the old one ended: this is it
+        refused = ledger.get(record.triggered_from) if record.triggered_from else None
+        if refused is not None:  # a refused stop's stand-in: the kernel's order is the stop
+            record = record.but(stop_price=refused.stop_price)
         trailing = trails.get(record.order_id)
         # a modification's replaced orders, or a trailing stop's earlier links: their fills
         # are the order's too (the current exchange order is for what they left)

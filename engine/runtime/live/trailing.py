@@ -27,7 +27,9 @@ The chain: a trailing stop is one engine order and a chain of exchange stop orde
 3. the new link is sent under the client id written in 1. (its row is committed first, as
    every order's); a stop the last price seen is already through is sent as a market
    order (the backtest fills it at the next open), and one the exchange refuses as
-   "would trigger immediately" is sent as a market order as the next link;
+   "would trigger immediately" is sent as a market order as the next link (the chain's
+   own stand-in, not the order manager's `engine.runtime.live.triggered`: a link is named
+   in ``live_trails`` first, which settles a crash);
 4. ``state = "working"``.
 
 Spot locks the stop's base asset, so the new link can only be placed once the old one is
@@ -53,6 +55,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
+from engine.adapters.ccxt.contract import would_trigger
 from engine.adapters.ccxt.venue import OrderSpec
 from engine.execution.matching import trail_step, trailing_level
 from engine.model import Instrument, OrderRequested, OrderSide
@@ -62,7 +65,6 @@ from engine.runtime.live.orders import OrderManager, Update, client_order_id
 __all__ = ["Trailer"]
 
 _OPEN = (LiveStatus.OPEN, LiveStatus.PARTIALLY_FILLED)
-_IMMEDIATE = "would trigger immediately"
 
 
 class Trailer:
@@ -221,11 +223,12 @@ class Trailer:
     def _send(self, trail: StoredTrail) -> list[Update]:
         """Send ``trail``'s current link; a refused stop goes on as a market order."""
         order = self.orders[trail.order_id]
+        spec = self._spec(order, trail)  # refused as triggered: the next link, not a stand-in
         updates = self.manager.submit(
-            order.order_id, order.strategy_id, self._spec(order, trail), trail.client_id
+            order.order_id, order.strategy_id, spec, trail.client_id, fallback=False
         )
         sent = self.manager.ledger.get(trail.client_id)
-        if sent is not None and sent.status is LiveStatus.REJECTED and _IMMEDIATE in sent.reason:
+        if sent is not None and sent.status is LiveStatus.REJECTED and would_trigger(sent.reason):
             link = trail.link + 1
             market = trail.but(link=link, client_id=self._client_id(trail.order_id, link),
                                replaces=sent.client_id, state="replacing")  # fmt: skip

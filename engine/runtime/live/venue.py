@@ -36,14 +36,12 @@ What differs from the simulated broker, on purpose:
 * Stops live at the exchange (Binance spot STOP_LOSS / STOP_LOSS_LIMIT, see
   `engine.adapters.ccxt.venue.CcxtExchange.create`): untriggered, such an order is a working
   order like a resting limit — polled, reconciled, cancellable, adopted by `restore` with
-  its stop price, cancelled by the kill switch. The exchange triggers it on its own prices,
-  not on bars: on Binance a stop-limit that triggers rests as a limit at once (the backtest
-  lets it fill from the next bar on), and a stop-market fills at the market after the
-  trigger (the backtest: at the stop, or at the open on a gap). A stop the last price the
-  node saw (a bar's close, a trade) is already through is sent as its market or limit
-  order, which the backtest would trigger at the next open the same way; one that only
-  the exchange's newer price is through is refused by it ("Stop price would trigger
-  immediately.") and rejected with that reason.
+  its stop price, cancelled by the kill switch. The exchange triggers it on its own prices:
+  a triggered stop-limit rests as a limit at once (the backtest: from the next bar), a
+  stop-market fills at the market (the backtest: at the stop, or the open on a gap). A
+  stop the node's last price is through is sent as its market or limit order (the
+  backtest triggers it at the next open), and so is one the exchange refuses as through
+  (`engine.runtime.live.triggered`); a stop-limit then hears `OrderTriggered`.
 * A sell is never larger than the wallet's free base asset: a larger one is cut to the free
   amount (floored to the lot; `OrderModified` tells the kernel) or rejected if nothing is
   left, so fees that ate into a position never leave an unsellable remainder. A working
@@ -117,6 +115,7 @@ from engine.model import (
     OrderRejected,
     OrderRequested,
     OrderSide,
+    OrderTriggered,
     OrderType,
     QuoteTick,
     TradeTick,
@@ -463,6 +462,7 @@ class LiveVenue:
                 if oid not in self._accepted:  # a trailing stop's later links: once only
                     self._accepted.add(oid)
                     self._bus.publish(OrderAccepted(oid, sid, symbol, now, now))
+                    self._triggered(order, update, now)
             elif kind == "filled" and update.fill is not None:
                 self._fill(order, update, now)
             elif kind == "canceled" and oid in self.expiries.expiring:
@@ -495,6 +495,12 @@ class LiveVenue:
             if oid not in self.working and kind != "accepted":
                 self.expiries.end(oid)
 
+    def _triggered(self, order: OrderRequested, update: Update, now: int) -> None:
+        """`OrderTriggered` for a stop-limit sent as its limit order, as the backtest's."""
+        if order.order_type is OrderType.STOP_LIMIT and update.order.stop_price is None:
+            oid, sid, symbol = order.order_id, order.strategy_id, order.symbol
+            self._bus.publish(OrderTriggered(oid, sid, symbol, now, now))
+
     def _modified(self, update: Update, now: int) -> bool:
         """Publish what ``update`` of a modification means (`engine.runtime.live.modify`);
         False: it is an ordinary update."""
@@ -509,6 +515,7 @@ class LiveVenue:
             self._quantity[oid] = new.quantity
             self._bus.publish(OrderModified(oid, sid, symbol, new.quantity, new.limit_price,
                                             new.stop_price, now, now))  # fmt: skip
+            self._triggered(new, update, now)
         elif outcome.kind == "modify_rejected":
             self._bus.publish(OrderModifyRejected(oid, sid, symbol, outcome.reason, now, now))
         elif outcome.kind == "canceled":

@@ -9,7 +9,14 @@ from pathlib import Path
 import ccxt
 import pytest
 
-from engine.adapters.ccxt.contract import CONTRACT, Action, classify, contract_markdown, http_status
+from engine.adapters.ccxt.contract import (
+    CONTRACT,
+    Action,
+    classify,
+    contract_markdown,
+    http_status,
+    would_trigger,
+)
 from engine.errors import (
     ExchangeError,
     ExchangeFatalError,
@@ -53,7 +60,11 @@ CASES = [
         Action.REJECT,
         ExchangeInputError,
     ),
-    ((400, -2010, "Order would trigger immediately."), Action.REJECT, ExchangeInputError),
+    # a stop its price is through: sent as its market (limit) order instead
+    ((400, -2010, "Order would trigger immediately."), Action.TRIGGERED, ExchangeInputError),
+    ((400, -2010, "Stop price would trigger immediately."), Action.TRIGGERED, ExchangeInputError),
+    # a post-only limit that would take: the same ccxt class, still a rejection
+    ((400, -2010, "Order would immediately match and take."), Action.REJECT, ExchangeInputError),
     ((400, -1013, "Filter failure: NOTIONAL"), Action.REJECT, ExchangeInputError),
     ((400, -1022, "Signature for this request is not valid."), Action.STOP, ExchangeInputError),
     ((401, -2015, "Invalid API-key, IP, or permissions."), Action.STOP, ExchangeInputError),
@@ -131,3 +142,33 @@ def test_a_duplicate_client_algo_id_on_usdm_is_looked_up_like_a_duplicate_order(
         ccxt.binance().handle_errors(400, "X", url, "POST", {}, body, json.loads(body), {}, "")
     assert type(raised.value) is ccxt.InvalidOrder
     assert classify(raised.value).action is Action.LOOK_UP
+
+
+def test_usdm_refuses_an_algo_stop_already_through_with_minus_2021_which_is_triggered() -> None:
+    """USDⓈ-M's algo order endpoint refuses a trigger the market is already through with
+    -2021 "Order would immediately trigger." (ccxt: OrderImmediatelyFillable): the order
+    the stop becomes is sent instead (`engine.runtime.live.triggered`)."""
+    body = json.dumps({"code": -2021, "msg": "Order would immediately trigger."})
+    url = "https://fapi.binance.com/fapi/v1/algoOrder"
+    with pytest.raises(ccxt.BaseError) as raised:
+        ccxt.binance().handle_errors(400, "X", url, "POST", {}, body, json.loads(body), {}, "")
+    assert type(raised.value) is ccxt.OrderImmediatelyFillable
+    assert classify(raised.value).action is Action.TRIGGERED
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("binance Stop price would trigger immediately.", True),
+        ('binance {"code":-2021,"msg":"Order would immediately trigger."}', True),
+        ('binance {"code":-2010,"msg":"Order would trigger immediately."}', True),
+        ("Stop price would trigger immediately.", True),  # a cancel-replace's bare msg
+        ('binance {"code":-1013,"msg":"Stop price would trigger immediately."}', False),
+        ("binance Order would immediately match and take.", False),
+        ("binance Account has insufficient balance for requested action.", False),
+    ],
+)
+def test_would_trigger_reads_the_text_and_any_code_quoted_with_it(
+    text: str, expected: bool
+) -> None:
+    assert would_trigger(text) is expected
