@@ -66,6 +66,7 @@ live_orders = Table(
     Column("post_only", Integer),  # version 13: 1 for a post-only limit (LIMIT_MAKER)
     Column("expire_ns", BigInteger),  # version 13: when the node expires a DAY/GTD order
     Column("replaces", String(64)),  # version 13: the client id a modification replaces
+    Column("amending", Text),  # version 14: a perpetual's in-place modification in flight
 )
 # A node-managed trailing stop (`engine.runtime.live.trailing`), one row per account and
 # engine order id: the exchange holds a plain stop order, link ``link`` (0, 1, ...) of the

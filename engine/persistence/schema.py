@@ -47,6 +47,8 @@ offset, best price, current stop and the link of its chain of exchange stop orde
 as LIMIT_MAKER), ``live_orders.expire_ns`` (when the node expires a DAY or GTD order: Binance
 spot has neither) and ``live_orders.replaces`` (the client id of the order a modification,
 sent as a cancel-replace, replaces: `engine.runtime.live.modify`); NULL for the rows before.
+14 adds ``live_orders.amending`` (the terms of a perpetual's in-place modification in
+flight, JSON, written before ``PUT /fapi/v1/order`` leaves: `engine.runtime.live.amend`).
 Migrations only create tables or add nullable columns. A later release appends a function to
 `MIGRATIONS`; stored runs are kept.
 
@@ -445,6 +447,11 @@ def _v13_live_order_terms(conn: Connection) -> None:
             conn.execute(text(f"ALTER TABLE live_orders ADD COLUMN {name} {kind}"))
 
 
+def _v14_live_order_amending(conn: Connection) -> None:
+    if "amending" not in {c["name"] for c in inspect(conn).get_columns("live_orders")}:
+        conn.execute(text("ALTER TABLE live_orders ADD COLUMN amending TEXT"))
+
+
 #: ``MIGRATIONS[k]`` upgrades a store from version ``k + 1`` to ``k + 2``.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v2_status_writer_params,
@@ -459,6 +466,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v11_live_bars_config,
     _v12_live_lists_trails,
     _v13_live_order_terms,
+    _v14_live_order_amending,
 )
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 

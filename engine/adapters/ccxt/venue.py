@@ -26,6 +26,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from engine.adapters.ccxt.amend import guarded_amend
 from engine.adapters.ccxt.contract import Action, Verdict, classify
 from engine.adapters.ccxt.errors import RetryPolicy, check_exchange_id, retry_after_s
 from engine.adapters.ccxt.keys import Credentials
@@ -130,7 +131,8 @@ class OrderSpec:
     ``stop_price`` makes it a stop: a market becomes a stop-market, a limit a stop-limit,
     sent as Binance's STOP_LOSS / STOP_LOSS_LIMIT (see `CcxtExchange.create`).
     ``reduce_only`` (perpetuals) sends ``reduceOnly``: the order may only shrink the position.
-    ``post_only`` sends a limit as Binance's LIMIT_MAKER (refused if it would take).
+    ``post_only`` sends a limit as Binance's LIMIT_MAKER on spot, time in force GTX on a
+    perpetual (refused if it would take: -2010 on spot, -5022 on USDⓈ-M).
     ``expire_ns``: when a DAY or GTD order expires (ns UTC; the node's, not the exchange's).
     """
 
@@ -565,6 +567,27 @@ class CcxtExchange:
             )
 
         return self._order(self._run(f"replacing order {old_client_id}", send, resend_safe=False))
+
+    def amend(self, exchange_order_id: str, client_id: str, spec: OrderSpec) -> ExchangeOrder:
+        """Modify a perpetual's resting limit in place to ``spec``'s quantity and price.
+
+        ``spec.quantity`` is the order's whole new quantity (what filled included), as
+        Binance USDⓈ-M's ``PUT /fapi/v1/order`` takes it (`engine.adapters.ccxt.amend`).
+        Returns the order as modified; raises `AmendRefused` if Binance refused (the
+        order as it was, or canceled by the amendment), `OrderCallFailed` as `create`.
+        """
+        market = self.market_symbol(spec.symbol)
+        params = {"origClientOrderId": client_id}
+
+        def send() -> Any:
+            return guarded_amend(
+                lambda: self.exchange.edit_order(
+                    exchange_order_id, market, "limit", spec.side, spec.quantity, spec.price,
+                    params,
+                )
+            )  # fmt: skip
+
+        return self._order(self._run(f"modifying order {client_id}", send, resend_safe=False))
 
     def fetch(self, client_id: str, symbol: str) -> ExchangeOrder:
         """Return the order with ``client_id`` (one try; `OrderCallFailed` if not found)."""

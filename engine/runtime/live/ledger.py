@@ -19,6 +19,8 @@ state and timers in one transaction (`engine.runtime.live.checkpoint`).
 `engine.runtime.live.trailing`). ``live_orders.post_only``, ``expire_ns`` and ``replaces``
 (version 13): a LIMIT_MAKER, a DAY/GTD order's expiry (`engine.runtime.live.expiry`), the
 client id a modification's new order replaces (`engine.runtime.live.modify`).
+``live_orders.amending`` (version 14): the terms of a perpetual's in-place modification
+sent and not yet settled (`engine.runtime.live.amend`).
 
 Nothing secret is written here: the rows hold ids, symbols, quantities and prices, and
 the strategy's own state (what its ``on_save`` returns; the strategy never sees the keys).
@@ -125,6 +127,7 @@ class LiveOrder:
     post_only: bool = False  # a post-only limit, sent as LIMIT_MAKER
     expire_ns: int | None = None  # when the node expires it (DAY/GTD; ns UTC)
     replaces: str | None = None  # a modification's new order: the client id it replaces
+    amending: str | None = None  # a perpetual's in-place modification in flight (JSON)
 
     def but(self, **changes: Any) -> LiveOrder:
         """Return a copy with ``changes``."""

@@ -1,5 +1,8 @@
 """Live modifications: a working order's new terms sent as Binance's cancel-replace.
 
+(On a perpetual, Binance USDⓈ-M modifies a resting limit in place instead:
+`engine.runtime.live.amend`; `unamendable` says what cannot be.)
+
 In: the kernel's modify (`engine.runtime.live.venue.LiveVenue.modify`: an order id, a new
 quantity, limit price and/or stop price) and the order manager's `Update`s of the exchange
 orders involved. Out: the new exchange order (`OrderManager.replace`) and the kernel's
@@ -44,11 +47,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.adapters.ccxt.venue import OrderSpec
-from engine.model import OrderRequested
+from engine.model import OrderRequested, OrderType
 from engine.runtime.live.ledger import LiveOrder, LiveStatus
 from engine.runtime.live.orders import OrderManager, Update, client_order_id
 
-__all__ = ["Modifications"]
+__all__ = ["Modifications", "unamendable"]
 
 _OPEN = (LiveStatus.OPEN, LiveStatus.PARTIALLY_FILLED)
 _ENDED = (LiveStatus.CANCELED, LiveStatus.EXPIRED)
@@ -92,6 +95,14 @@ class Modifications:
         self.pending[order_id] = request
         return manager.replace(current, spec, client_id)
 
+    def amend(self, request: OrderRequested, spec: OrderSpec) -> list[Update]:
+        """Modify ``request``'s exchange order in place to ``spec`` (a perpetual's limit:
+        `engine.runtime.live.amend`); ``request`` has the kernel's new terms."""
+        current = self.manager.current(request.order_id)
+        assert current is not None
+        self.pending[request.order_id] = request
+        return self.manager.amend(current, spec)
+
     def working(self, order_id: str) -> LiveOrder | None:
         """Return ``order_id``'s current exchange order if it is open (else None)."""
         current = self.manager.current(order_id)
@@ -131,3 +142,18 @@ def _terms(request: OrderRequested, record: LiveOrder) -> OrderRequested:
     limit = record.limit_price if request.limit_price is not None else None
     stop = record.stop_price if record.stop_price is not None else request.stop_price
     return request._replace(limit_price=limit, stop_price=stop)
+
+
+def unamendable(new: OrderRequested, current: LiveOrder) -> str:
+    """Return why a perpetual's order cannot take the terms ``new`` in place ("" if it can):
+    Binance USDⓈ-M modifies resting LIMIT orders only (`engine.runtime.live.amend`)."""
+    if current.list_id:
+        return "a leg of an OCO pair on a perpetual cannot be modified: cancel it, place anew"
+    if new.order_type in (OrderType.STOP, OrderType.STOP_LIMIT):
+        return (
+            "a stop on a perpetual is a Binance algo order, which cannot be modified: "
+            "cancel it and place a new one"
+        )
+    if new.order_type is not OrderType.LIMIT or current.order_type != "limit":
+        return "only a resting limit order on a perpetual can be modified (Binance USDⓈ-M)"
+    return ""

@@ -47,6 +47,11 @@ The rules (issue 15; the error contract is `engine.adapters.ccxt.contract`):
   canceled, it is rejected with why; an ambiguous answer leaves the new row UNKNOWN and
   both client ids are looked up (`settle_replace`): the new one found is the order, not
   found (past ``settle_ms``) it was never placed. A cancel reaches the current link.
+* A perpetual's limit is modified in place (`amend`: Binance USDⓈ-M's ``PUT
+  /fapi/v1/order``, same order and client id); the new terms are committed to the order's
+  row (``amending``) before the request, and an unknown answer is settled by looking the
+  order up and comparing its terms (`settle_amend`, at each poll and on restart):
+  `engine.runtime.live.amend`.
 * An IP ban, a second clock error or bad keys stop the manager: it records why
   (``halted``) and raises the contract's engine error; nothing is sent after that.
 """
@@ -58,6 +63,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from engine.adapters.ccxt.amend import AmendRefused
 from engine.adapters.ccxt.contract import Action
 from engine.adapters.ccxt.errors import RetryPolicy
 from engine.adapters.ccxt.replace import ReplaceFailed
@@ -70,6 +76,7 @@ from engine.adapters.ccxt.venue import (
     OrderSpec,
 )
 from engine.errors import ExchangeFatalError
+from engine.runtime.live.amend import Amending
 from engine.runtime.live.ledger import LiveFill, LiveLedger, LiveOrder, LiveStatus
 from engine.runtime.live.pairs import cancel_legs, expire_others, node_managed
 
@@ -95,7 +102,9 @@ def client_order_id(account: str, order_id: str, session: int = 0) -> str:
 @dataclass(frozen=True)
 class Update:
     """Something that happened to an order: ``kind`` is accepted, filled, canceled,
-    rejected or expired; ``fill`` is set for filled."""
+    rejected or expired, or, for a perpetual's modification in place, amended (``order``
+    has the new terms) or amend_rejected (``order.reason`` says why); ``fill`` is set for
+    filled."""
 
     kind: str
     order: LiveOrder
@@ -252,6 +261,91 @@ class OrderManager:
             return self.settle_replace(unknown)
         return [*self._look_up(old), *self._adopt(record, answer)]
 
+    def amend(self, record: LiveOrder, spec: OrderSpec) -> list[Update]:
+        """Modify the open perpetual limit ``record`` in place to ``spec``'s whole quantity
+        and price (`engine.runtime.live.amend`); return its updates, then ``amended`` or
+        ``amend_rejected`` (with why) while it still works.
+
+        Raises:
+            ExchangeError: The contract says stop (ban, keys, clock) — see ``halted``.
+        """
+        self._check_halted()
+        record = self.ledger.get(record.client_id) or record
+        updates: list[Update] = []
+        if record.amending:  # the last one's outcome first: never two in flight
+            updates = self.settle_amend(record)
+            record = self.ledger.get(record.client_id) or record
+            if record.amending:
+                why = "an earlier modification's outcome at the exchange is still unknown"
+                return [*updates, Update("amend_rejected", record.but(reason=why))]
+        if record.status not in _OPEN or spec.price is None:
+            return updates
+        pending = Amending(spec.quantity, spec.price, self.now_ms())
+        record = record.but(amending=pending.dump())
+        self.ledger.save(record)  # committed before the request leaves
+        try:
+            answer = self.exchange.amend(record.exchange_order_id or "", record.client_id, spec)
+        except AmendRefused as refused:
+            return [*updates, *self._amend_refused(record, refused.reason)]
+        except OrderCallFailed as failed:
+            action = failed.verdict.action
+            if action is Action.REJECT:
+                return [*updates, *self._amend_refused(record, failed.verdict.detail)]
+            if action in (Action.HALT, Action.STOP, Action.RESYNC):
+                self._stop(failed)  # the row keeps ``amending``: a restart settles it
+            return [*updates, *self.settle_amend(record)]  # unknown: look, never re-send
+        return [*updates, *self._amended(record, answer, pending)]
+
+    def settle_amend(self, record: LiveOrder) -> list[Update]:
+        """Bring the modification in flight of ``record`` to the exchange's truth: the
+        order looked up, its terms compared with the ones sent (see `amend`)."""
+        record = self.ledger.get(record.client_id) or record
+        if not record.amending:
+            return self.refresh(record)
+        pending = Amending.load(record.amending)
+        try:
+            answer = self.exchange.fetch(record.client_id, record.symbol)
+        except OrderCallFailed as failed:
+            if failed.verdict.action in (Action.HALT, Action.STOP, Action.RESYNC):
+                self._stop(failed)
+            return []  # an acknowledged order is never lost: look again at the next poll
+        if pending.shown_by(answer.quantity, answer.price):
+            return self._amended(record, answer, pending)
+        updates = self._adopt(record, answer)
+        current = self.ledger.get(record.client_id) or record
+        if current.status.final:
+            self.ledger.save(current.but(amending=None))
+            return updates  # its fills and end are the answer
+        if self.now_ms() - pending.sent_ms < self.settle_ms:
+            return updates  # the request may still arrive
+        cleared = current.but(amending=None)
+        self.ledger.save(cleared)
+        seconds = self.settle_ms / 1000
+        why = f"never applied: the exchange still shows the old terms {seconds:g} s after sending"
+        return [*updates, Update("amend_rejected", cleared.but(reason=why))]
+
+    def _amended(self, record: LiveOrder, answer: ExchangeOrder, pending: Amending) -> list[Update]:
+        """The exchange shows ``record`` with the terms of ``pending`` (or ended)."""
+        updates = self._adopt(record, answer)
+        current = self.ledger.get(record.client_id) or record
+        if current.status.final:  # canceled by the amendment (quantity <= filled), or filled
+            self.ledger.save(current.but(amending=None))
+            return updates
+        current = current.but(quantity=answer.quantity, limit_price=answer.price, amending=None)
+        self.ledger.save(current)
+        return [*updates, Update("amended", current)]
+
+    def _amend_refused(self, record: LiveOrder, reason: str) -> list[Update]:
+        """Binance refused the modification of ``record``: its truth, then why."""
+        cleared = record.but(amending=None)
+        self.ledger.save(cleared)
+        updates = self._look_up(cleared)
+        current = self.ledger.get(record.client_id) or cleared
+        if current.status.final:
+            return updates  # canceled by the refusal (a GTX moved through the book), filled
+        why = f"modification refused: {reason}"
+        return [*updates, Update("amend_rejected", current.but(reason=why))]
+
     def settle_replace(self, record: LiveOrder) -> list[Update]:
         """Bring a modification's new order ``record`` and the order it replaces to the
         exchange's truth: both looked up by client id (see `replace`)."""
@@ -303,7 +397,9 @@ class OrderManager:
         updates: list[Update] = []
         for listed in self.ledger.orders([*_OPEN, LiveStatus.UNKNOWN, LiveStatus.SENDING]):
             record = self.ledger.get(listed.client_id) or listed  # a pair's leg: maybe ended
-            if not record.status.final:
+            if record.amending:
+                updates += self.settle_amend(record)
+            elif not record.status.final:
                 updates += self._look_up(record, patient=False)
         return updates
 

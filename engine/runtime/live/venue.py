@@ -15,9 +15,10 @@ What differs from the simulated broker, on purpose:
   sent (`engine.runtime.live.sendable` says what is not, and why: market-on-close); a
   reduce-only sell is a plain sell (it is cut to the wallet anyway, see below) and a
   reduce-only buy is refused (a spot account holds no shorts).
-* A post-only limit goes as Binance's LIMIT_MAKER; one the last price is through is
-  rejected here (the backtest's rule and words), one only the exchange's price is through
-  is refused there (-2010): `OrderRejected` either way; its fills are maker fills.
+* A post-only limit goes as Binance's LIMIT_MAKER (on a perpetual: time in force GTX);
+  one the last price is through is rejected here (the backtest's rule and words), one only
+  the exchange's price is through is refused there (-2010; USDⓈ-M's -5022):
+  `OrderRejected` either way; its fills are maker fills.
 * DAY and GTD orders go as GTC: the node cancels them at their expiry (the backtest's, kept
   in the store) and the kernel hears `OrderExpired` with the next bar, as in a backtest
   (`engine.runtime.live.expiry`; a fill racing the cancel is the exchange's truth).
@@ -84,7 +85,10 @@ What differs from the simulated broker, on purpose:
   client id written to the store first; `OrderModified` when the exchange took it, else
   `OrderModifyRejected` (or `OrderCanceled` if the exchange canceled the old one and
   refused the new). A trailing stop (the node moves it) and a leg of an exchange OCO are
-  not modified: rejected with a reason.
+  not modified: rejected with a reason. On a perpetual a resting limit is modified in
+  place (Binance USDⓈ-M's ``PUT /fapi/v1/order``, `engine.runtime.live.amend`: the new
+  terms written to the order's row first); stops there are algo orders Binance cannot
+  modify: rejected with a reason (cancel and place anew).
 * ``execution.target_sizing = "fill"`` cannot be honoured (an exchange order's quantity
   is fixed when it is sent): `size_at_fill` raises `ConfigError`.
 * Orders of an earlier run of the node are published only once `restore` took them over
@@ -123,7 +127,7 @@ from engine.model import (
 )
 from engine.runtime.live.expiry import Expiries, expiry_ns
 from engine.runtime.live.groups import Leg, OcoGroups, OcoReady, pair
-from engine.runtime.live.modify import Modifications
+from engine.runtime.live.modify import Modifications, unamendable
 from engine.runtime.live.orders import OrderManager, Update
 from engine.runtime.live.sendable import SENT_TIF, takes, unsupported
 from engine.runtime.live.trailing import Trailer
@@ -281,7 +285,8 @@ class LiveVenue:
         limit_price: float | None,
         stop_price: float | None,
     ) -> None:
-        """Send a working order's new terms as a cancel-replace (`engine.runtime.live.modify`);
+        """Send a working order's new terms: a cancel-replace on spot
+        (`engine.runtime.live.modify`), in place on a perpetual (`engine.runtime.live.amend`);
         publish `OrderModified` once the exchange took them, else why not."""
         order = self._orders.get(order_id)
         now = self._clock.timestamp_ns()
@@ -296,6 +301,10 @@ class LiveVenue:
         if order is None or problem:
             symbol, strategy = (order.symbol, order.strategy_id) if order else ("", "")
             self._bus.publish(OrderModifyRejected(order_id, strategy, symbol, problem, now, now))
+            return
+        if self._manager.exchange.perpetual(new.symbol):  # the whole quantity, in place
+            spec = self._spec(new, new.quantity, self.expiries.at.get(order_id), False)
+            self._publish(self.modifications.amend(new, spec))
             return
         leaves = new.quantity - self._filled[order_id]
         spec = self._spec(new, leaves, self.expiries.at.get(order_id), False)
@@ -384,11 +393,11 @@ class LiveVenue:
         """Return why ``order_id`` cannot take the terms ``new`` live ("" if it can)."""
         if order_id in self.trailer:
             return "a live trailing stop cannot be modified (the node moves it): cancel it"
-        if self._manager.exchange.perpetual(new.symbol):
-            return "orders on perpetuals are not modified live yet: cancel and place anew"
         current = self.modifications.working(order_id)
         if current is None:
             return "its exchange order is not open (its outcome is unknown): try again"
+        if self._manager.exchange.perpetual(new.symbol):
+            return unamendable(new, current) or takes(new, self._last(new.symbol))
         if current.list_id:  # a group of one was sent plainly: that one can be replaced
             return "a leg of an exchange OCO cannot be modified: cancel the pair, place anew"
         taking = takes(new, self._last(new.symbol))
@@ -456,6 +465,9 @@ class LiveVenue:
             now = self._clock.timestamp_ns()
             oid, sid, symbol = order.order_id, order.strategy_id, order.symbol
             kind = update.kind
+            if kind in ("amended", "amend_rejected"):  # a perpetual's, in place
+                self._amended(order, update, now)
+                continue
             if (update.order.replaces or kind == "canceled") and self._modified(update, now):
                 continue
             if kind == "accepted":
@@ -494,6 +506,20 @@ class LiveVenue:
                 self.trailer.end(oid)
             if oid not in self.working and kind != "accepted":
                 self.expiries.end(oid)
+
+    def _amended(self, order: OrderRequested, update: Update, now: int) -> None:
+        """Publish the answer to a perpetual's modification in place (`.amend`)."""
+        oid, sid, symbol = order.order_id, order.strategy_id, order.symbol
+        request = self.modifications.pending.pop(oid, None)
+        if update.kind == "amend_rejected":
+            self._bus.publish(OrderModifyRejected(oid, sid, symbol, update.order.reason, now, now))
+            return
+        record = update.order  # the exchange's terms (a restart lost the ones asked for)
+        new = (request or order)._replace(quantity=record.quantity, limit_price=record.limit_price)
+        self._orders[oid] = new
+        self._quantity[oid] = new.quantity
+        self._bus.publish(OrderModified(oid, sid, symbol, new.quantity, new.limit_price,
+                                        new.stop_price, now, now))  # fmt: skip
 
     def _modified(self, update: Update, now: int) -> bool:
         """Publish what ``update`` of a modification means (`engine.runtime.live.modify`);

@@ -1,0 +1,75 @@
+"""Live modifications on perpetuals: Binance USDⓈ-M's modify in place, crash-safe.
+
+In: the kernel's modify of an order on a perpetual (`engine.runtime.live.venue.LiveVenue.
+modify`, after the backtest's checks, `engine.execution.amend.amend_terms`). Out: the
+order manager's ``amended`` / ``amend_rejected`` `Update`s (`OrderManager.amend`,
+`OrderManager.settle_amend`), which the venue publishes as `OrderModified` /
+`OrderModifyRejected`; fills and cancels as for any order.
+
+What is sent: a resting LIMIT (post-only ones, GTX, too) is modified in place with
+``PUT /fapi/v1/order`` (ccxt's ``edit_order``, `engine.adapters.ccxt.amend`): the order
+keeps its ``orderId`` and client id and takes the whole new quantity (what filled
+included: the kernel's new quantity) and price. What is not (refused with a reason, no
+request): a stop or stop-limit — on USDⓈ-M they are algo orders, which Binance cannot
+modify; a cancel and a new algo order would be a second order under a second client id
+with its own crash window, and the strategy can do exactly that itself (cancel, then place
+anew) — a trailing stop (the node moves it), a leg of a node-managed OCO pair, and a
+post-only limit moved through the last price (the exchange would cancel it: the backtest
+keeps it resting, as on spot).
+
+Crash safety: there is no new order, so nothing new to look up — the order's own row
+carries the modification in flight. Before the request leaves, the new terms and when
+they were sent are committed to the row (``amending``, `Amending`); the row's quantity and
+price stay the old ones until the exchange shows the new ones. The answers:
+
+* Done (200): the row takes the exchange's quantity and price, ``amending`` is cleared:
+  ``amended``. Fills the order had are read first, as for any answer.
+* Refused (`AmendRefused`: -2013, -5025, -5027, filters, reduce-only, margin; -5022 for a
+  GTX moved through the book, which Binance answers by canceling the order): ``amending``
+  is cleared, the order is looked up (its fills, or how it ended) and the kernel hears
+  ``amend_rejected`` with Binance's words while the order still works.
+* Unknown (timeout, 5xx, network; or a crash between the commit and the answer): the row
+  keeps ``amending`` and the order is looked up now, at every poll and on restart
+  (`engine.runtime.live.restore`). The exchange showing the new terms means it was done
+  (``amended``); the old terms, it may still arrive until ``settle_ms`` after it was sent
+  (the request's ``recvWindow`` has long passed by then), then it never will: cleared,
+  ``amend_rejected`` ("never applied"). Never re-sent blindly: a second modification is
+  refused while one is in flight. The order ended meanwhile (filled, canceled): cleared,
+  its fills and end are the answer. Exactly one working order throughout: the same one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+
+__all__ = ["Amending"]
+
+
+@dataclass(frozen=True)
+class Amending:
+    """A perpetual's modification in flight: the whole new ``quantity`` and ``price``, and
+    ``sent_ms`` (the node's wall clock when it was written, before the request)."""
+
+    quantity: float
+    price: float
+    sent_ms: int
+
+    def dump(self) -> str:
+        """Return the JSON stored in ``live_orders.amending``."""
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @staticmethod
+    def load(text: str) -> Amending:
+        """Return the modification stored as ``text`` (`dump`)."""
+        raw = json.loads(text)
+        return Amending(float(raw["quantity"]), float(raw["price"]), int(raw["sent_ms"]))
+
+    def shown_by(self, quantity: float, price: float | None) -> bool:
+        """True if an order of ``quantity`` at ``price`` has these terms."""
+        return (
+            price is not None
+            and math.isclose(quantity, self.quantity, rel_tol=1e-9, abs_tol=1e-12)
+            and math.isclose(price, self.price, rel_tol=1e-9, abs_tol=1e-12)
+        )
