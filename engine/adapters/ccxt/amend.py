@@ -29,9 +29,9 @@ the contract makes them UNKNOWN, and the manager looks the order up before anyth
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["AmendRefused", "guarded_amend"]
+__all__ = ["AmendRefused", "amend_call", "guarded_amend"]
 
 T = TypeVar("T")
 
@@ -56,3 +56,17 @@ def guarded_amend(call: Callable[[], T]) -> T:
     except refusals as exc:  # OrderNotFound, OrderNotFillable are InvalidOrders
         detail = " ".join(str(exc).split())[:300]
         raise AmendRefused(f"{type(exc).__name__}: {detail}") from None
+
+
+def amend_call(venue: Any, exchange_order_id: str, client_id: str, spec: Any) -> Callable[[], Any]:
+    """Return the guarded ``edit_order`` call of ``venue`` (a `CcxtExchange`) that modifies
+    order ``exchange_order_id`` (client id ``client_id``) to ``spec``'s quantity and price."""
+    market = venue.market_symbol(spec.symbol)
+    params = {"origClientOrderId": client_id}
+
+    def edit() -> Any:
+        side, quantity, price = spec.side, spec.quantity, spec.price
+        return venue.exchange.edit_order(exchange_order_id, market, "limit", side, quantity,
+                                         price, params)  # fmt: skip
+
+    return lambda: guarded_amend(edit)

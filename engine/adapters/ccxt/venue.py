@@ -21,16 +21,16 @@ doubled.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from engine.adapters.ccxt.amend import guarded_amend
+from engine.adapters.ccxt.amend import amend_call
 from engine.adapters.ccxt.contract import Action, Verdict, classify
 from engine.adapters.ccxt.errors import RetryPolicy, check_exchange_id, retry_after_s
 from engine.adapters.ccxt.keys import Credentials
 from engine.adapters.ccxt.replace import guarded, oco_params, order_params, replace_params
+from engine.adapters.ccxt.symbols import linear_swap, wall_clock_ms
 from engine.errors import ExchangeInputError, did_you_mean
 from engine.model import Instrument
 
@@ -569,25 +569,9 @@ class CcxtExchange:
         return self._order(self._run(f"replacing order {old_client_id}", send, resend_safe=False))
 
     def amend(self, exchange_order_id: str, client_id: str, spec: OrderSpec) -> ExchangeOrder:
-        """Modify a perpetual's resting limit in place to ``spec``'s quantity and price.
-
-        ``spec.quantity`` is the order's whole new quantity (what filled included), as
-        Binance USDⓈ-M's ``PUT /fapi/v1/order`` takes it (`engine.adapters.ccxt.amend`).
-        Returns the order as modified; raises `AmendRefused` if Binance refused (the
-        order as it was, or canceled by the amendment), `OrderCallFailed` as `create`.
-        """
-        market = self.market_symbol(spec.symbol)
-        params = {"origClientOrderId": client_id}
-
-        def send() -> Any:
-            return guarded_amend(
-                lambda: self.exchange.edit_order(
-                    exchange_order_id, market, "limit", spec.side, spec.quantity, spec.price,
-                    params,
-                )
-            )  # fmt: skip
-
-        return self._order(self._run(f"modifying order {client_id}", send, resend_safe=False))
+        """Modify a perpetual's limit in place: `engine.adapters.ccxt.amend` (`AmendRefused`)."""
+        call = amend_call(self, exchange_order_id, client_id, spec)
+        return self._order(self._run(f"modifying order {client_id}", call, resend_safe=False))
 
     def fetch(self, client_id: str, symbol: str) -> ExchangeOrder:
         """Return the order with ``client_id`` (one try; `OrderCallFailed` if not found)."""
@@ -608,13 +592,3 @@ class CcxtExchange:
             return self.exchange.cancel_order(None, market, {"origClientOrderId": client_id})
 
         return self._order(self._run(f"canceling order {client_id}", send, resend_safe=False))
-
-
-def linear_swap(symbol: str) -> str:
-    """Return ccxt's linear perpetual of ``BASE/QUOTE``, settled in the quote (``:QUOTE``)."""
-    return f"{symbol}:{symbol.partition('/')[2]}"
-
-
-def wall_clock_ms() -> int:
-    """Return the wall clock in ms (the local exchange's signature clock)."""
-    return int(time.time() * 1000)

@@ -43,8 +43,37 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass
+from typing import Any, Protocol
 
-__all__ = ["Amending"]
+from engine.adapters.ccxt.contract import Action
+from engine.adapters.ccxt.venue import ExchangeOrder, OrderCallFailed
+from engine.runtime.live.ledger import LiveLedger, LiveOrder
+from engine.runtime.live.updates import Update
+
+
+class AmendHost(Protocol):
+    """What these functions use of `engine.runtime.live.orders.OrderManager`."""
+
+    ledger: LiveLedger
+    exchange: Any
+    settle_ms: int
+
+    def now_ms(self) -> int:
+        """The wall clock in ms."""
+        ...
+
+    def refresh(self, record: LiveOrder) -> list[Update]:
+        """Read ``record``'s state and fills."""
+        ...
+
+    def _stop(self, failed: OrderCallFailed) -> None: ...
+
+    def _adopt(self, record: LiveOrder, answer: ExchangeOrder) -> list[Update]: ...
+
+    def _look_up(self, record: LiveOrder) -> list[Update]: ...
+
+
+__all__ = ["Amending", "amended", "refused", "settle"]
 
 
 @dataclass(frozen=True)
@@ -73,3 +102,58 @@ class Amending:
             and math.isclose(quantity, self.quantity, rel_tol=1e-9, abs_tol=1e-12)
             and math.isclose(price, self.price, rel_tol=1e-9, abs_tol=1e-12)
         )
+
+
+def settle(manager: AmendHost, record: LiveOrder) -> list[Update]:
+    """Bring the modification in flight of ``record`` to the exchange's truth: the order
+    looked up, its terms compared with the ones sent (see the module)."""
+    record = manager.ledger.get(record.client_id) or record
+    if not record.amending:
+        return manager.refresh(record)
+    pending = Amending.load(record.amending)
+    try:
+        answer = manager.exchange.fetch(record.client_id, record.symbol)
+    except OrderCallFailed as failed:
+        if failed.verdict.action in (Action.HALT, Action.STOP, Action.RESYNC):
+            manager._stop(failed)
+        return []  # an acknowledged order is never lost: look again at the next poll
+    if pending.shown_by(answer.quantity, answer.price):
+        return amended(manager, record, answer, pending)
+    updates = manager._adopt(record, answer)
+    current = manager.ledger.get(record.client_id) or record
+    if current.status.final:
+        manager.ledger.save(current.but(amending=None))
+        return updates  # its fills and end are the answer
+    if manager.now_ms() - pending.sent_ms < manager.settle_ms:
+        return updates  # the request may still arrive
+    cleared = current.but(amending=None)
+    manager.ledger.save(cleared)
+    seconds = manager.settle_ms / 1000
+    why = f"never applied: the exchange still shows the old terms {seconds:g} s after sending"
+    return [*updates, Update("amend_rejected", cleared.but(reason=why))]
+
+
+def amended(
+    manager: AmendHost, record: LiveOrder, answer: ExchangeOrder, pending: Amending
+) -> list[Update]:
+    """The exchange shows ``record`` with the terms of ``pending`` (or ended)."""
+    updates = manager._adopt(record, answer)
+    current = manager.ledger.get(record.client_id) or record
+    if current.status.final:  # canceled by the amendment (quantity <= filled), or filled
+        manager.ledger.save(current.but(amending=None))
+        return updates
+    current = current.but(quantity=answer.quantity, limit_price=answer.price, amending=None)
+    manager.ledger.save(current)
+    return [*updates, Update("amended", current)]
+
+
+def refused(manager: AmendHost, record: LiveOrder, reason: str) -> list[Update]:
+    """Binance refused the modification of ``record``: its truth, then why."""
+    cleared = record.but(amending=None)
+    manager.ledger.save(cleared)
+    updates = manager._look_up(cleared)
+    current = manager.ledger.get(record.client_id) or cleared
+    if current.status.final:
+        return updates  # canceled by the refusal (a GTX moved through the book), filled
+    why = f"modification refused: {reason}"
+    return [*updates, Update("amend_rejected", current.but(reason=why))]

@@ -44,10 +44,10 @@ more than its quantity by that much — the race every cancel-replace has on a l
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine.adapters.ccxt.venue import OrderSpec
-from engine.model import OrderRequested, OrderType
+from engine.model import OrderModified, OrderModifyRejected, OrderRequested, OrderType
 from engine.runtime.live.ledger import LiveOrder, LiveStatus
 from engine.runtime.live.orders import OrderManager, Update, client_order_id
 
@@ -81,10 +81,13 @@ class Modifications:
         self.told: set[str] = set()  # replaced client ids whose end the kernel heard
 
     def send(self, request: OrderRequested, spec: OrderSpec) -> list[Update]:
-        """Replace ``request``'s current exchange order by ``spec`` (see the module).
+        """Replace ``request``'s current exchange order by ``spec`` (see the module; on a
+        perpetual, modify it in place: `amend`).
 
         ``request`` carries the kernel's new terms (published once the new order works).
         """
+        if self.manager.exchange.perpetual(request.symbol):  # in place, the whole quantity
+            return self.amend(request, replace(spec, quantity=request.quantity))
         order_id = request.order_id
         current = self.manager.current(order_id)
         assert current is not None
@@ -102,6 +105,21 @@ class Modifications:
         assert current is not None
         self.pending[request.order_id] = request
         return self.manager.amend(current, spec)
+
+    def answer(
+        self, order: OrderRequested, update: Update, now: int
+    ) -> tuple[OrderModified | OrderModifyRejected, OrderRequested | None]:
+        """Return the event of a perpetual's modification in place (`.amend`) and, done,
+        ``order`` with the exchange's terms (the ones asked for, unless a restart lost them)."""
+        oid, sid, symbol = order.order_id, order.strategy_id, order.symbol
+        request = self.pending.pop(oid, None)
+        if update.kind == "amend_rejected":
+            return OrderModifyRejected(oid, sid, symbol, update.order.reason, now, now), None
+        record = update.order
+        new = (request or order)._replace(quantity=record.quantity, limit_price=record.limit_price)
+        modified = OrderModified(oid, sid, symbol, new.quantity, new.limit_price, new.stop_price,
+                                 now, now)  # fmt: skip
+        return modified, new
 
     def working(self, order_id: str) -> LiveOrder | None:
         """Return ``order_id``'s current exchange order if it is open (else None)."""

@@ -61,7 +61,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from engine.adapters.ccxt.amend import AmendRefused
 from engine.adapters.ccxt.contract import Action
@@ -76,9 +76,11 @@ from engine.adapters.ccxt.venue import (
     OrderSpec,
 )
 from engine.errors import ExchangeFatalError
+from engine.runtime.live import amend as amend_rules
 from engine.runtime.live.amend import Amending
 from engine.runtime.live.ledger import LiveFill, LiveLedger, LiveOrder, LiveStatus
 from engine.runtime.live.pairs import cancel_legs, expire_others, node_managed
+from engine.runtime.live.updates import Update
 
 __all__ = ["OrderManager", "Update", "client_order_id"]
 
@@ -97,18 +99,6 @@ def client_order_id(account: str, order_id: str, session: int = 0) -> str:
     """Return the client order id of engine order ``order_id`` in ``account``'s ``session``."""
     digest = hashlib.sha256(f"{account}\x00{session}\x00{order_id}".encode()).hexdigest()
     return f"kst-{digest[:20]}"
-
-
-@dataclass(frozen=True)
-class Update:
-    """Something that happened to an order: ``kind`` is accepted, filled, canceled,
-    rejected or expired, or, for a perpetual's modification in place, amended (``order``
-    has the new terms) or amend_rejected (``order.reason`` says why); ``fill`` is set for
-    filled."""
-
-    kind: str
-    order: LiveOrder
-    fill: LiveFill | None = None
 
 
 class OrderManager:
@@ -286,65 +276,20 @@ class OrderManager:
         try:
             answer = self.exchange.amend(record.exchange_order_id or "", record.client_id, spec)
         except AmendRefused as refused:
-            return [*updates, *self._amend_refused(record, refused.reason)]
+            return [*updates, *amend_rules.refused(self, record, refused.reason)]
         except OrderCallFailed as failed:
             action = failed.verdict.action
             if action is Action.REJECT:
-                return [*updates, *self._amend_refused(record, failed.verdict.detail)]
+                return [*updates, *amend_rules.refused(self, record, failed.verdict.detail)]
             if action in (Action.HALT, Action.STOP, Action.RESYNC):
                 self._stop(failed)  # the row keeps ``amending``: a restart settles it
             return [*updates, *self.settle_amend(record)]  # unknown: look, never re-send
-        return [*updates, *self._amended(record, answer, pending)]
+        return [*updates, *amend_rules.amended(self, record, answer, pending)]
 
     def settle_amend(self, record: LiveOrder) -> list[Update]:
         """Bring the modification in flight of ``record`` to the exchange's truth: the
-        order looked up, its terms compared with the ones sent (see `amend`)."""
-        record = self.ledger.get(record.client_id) or record
-        if not record.amending:
-            return self.refresh(record)
-        pending = Amending.load(record.amending)
-        try:
-            answer = self.exchange.fetch(record.client_id, record.symbol)
-        except OrderCallFailed as failed:
-            if failed.verdict.action in (Action.HALT, Action.STOP, Action.RESYNC):
-                self._stop(failed)
-            return []  # an acknowledged order is never lost: look again at the next poll
-        if pending.shown_by(answer.quantity, answer.price):
-            return self._amended(record, answer, pending)
-        updates = self._adopt(record, answer)
-        current = self.ledger.get(record.client_id) or record
-        if current.status.final:
-            self.ledger.save(current.but(amending=None))
-            return updates  # its fills and end are the answer
-        if self.now_ms() - pending.sent_ms < self.settle_ms:
-            return updates  # the request may still arrive
-        cleared = current.but(amending=None)
-        self.ledger.save(cleared)
-        seconds = self.settle_ms / 1000
-        why = f"never applied: the exchange still shows the old terms {seconds:g} s after sending"
-        return [*updates, Update("amend_rejected", cleared.but(reason=why))]
-
-    def _amended(self, record: LiveOrder, answer: ExchangeOrder, pending: Amending) -> list[Update]:
-        """The exchange shows ``record`` with the terms of ``pending`` (or ended)."""
-        updates = self._adopt(record, answer)
-        current = self.ledger.get(record.client_id) or record
-        if current.status.final:  # canceled by the amendment (quantity <= filled), or filled
-            self.ledger.save(current.but(amending=None))
-            return updates
-        current = current.but(quantity=answer.quantity, limit_price=answer.price, amending=None)
-        self.ledger.save(current)
-        return [*updates, Update("amended", current)]
-
-    def _amend_refused(self, record: LiveOrder, reason: str) -> list[Update]:
-        """Binance refused the modification of ``record``: its truth, then why."""
-        cleared = record.but(amending=None)
-        self.ledger.save(cleared)
-        updates = self._look_up(cleared)
-        current = self.ledger.get(record.client_id) or cleared
-        if current.status.final:
-            return updates  # canceled by the refusal (a GTX moved through the book), filled
-        why = f"modification refused: {reason}"
-        return [*updates, Update("amend_rejected", current.but(reason=why))]
+        order looked up, its terms compared with the ones sent (`.amend.settle`)."""
+        return amend_rules.settle(self, record)
 
     def settle_replace(self, record: LiveOrder) -> list[Update]:
         """Bring a modification's new order ``record`` and the order it replaces to the

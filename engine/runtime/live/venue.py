@@ -15,10 +15,9 @@ What differs from the simulated broker, on purpose:
   sent (`engine.runtime.live.sendable` says what is not, and why: market-on-close); a
   reduce-only sell is a plain sell (it is cut to the wallet anyway, see below) and a
   reduce-only buy is refused (a spot account holds no shorts).
-* A post-only limit goes as Binance's LIMIT_MAKER (on a perpetual: time in force GTX);
-  one the last price is through is rejected here (the backtest's rule and words), one only
-  the exchange's price is through is refused there (-2010; USDⓈ-M's -5022):
-  `OrderRejected` either way; its fills are maker fills.
+* A post-only limit goes as Binance's LIMIT_MAKER (a perpetual's: GTX); one the last price
+  is through is rejected here (the backtest's rule and words), one only the exchange's price
+  is through is refused there (-2010, -5022): `OrderRejected` either way; maker fills.
 * DAY and GTD orders go as GTC: the node cancels them at their expiry (the backtest's, kept
   in the store) and the kernel hears `OrderExpired` with the next bar, as in a backtest
   (`engine.runtime.live.expiry`; a fill racing the cancel is the exchange's truth).
@@ -86,9 +85,7 @@ What differs from the simulated broker, on purpose:
   `OrderModifyRejected` (or `OrderCanceled` if the exchange canceled the old one and
   refused the new). A trailing stop (the node moves it) and a leg of an exchange OCO are
   not modified: rejected with a reason. On a perpetual a resting limit is modified in
-  place (Binance USDⓈ-M's ``PUT /fapi/v1/order``, `engine.runtime.live.amend`: the new
-  terms written to the order's row first); stops there are algo orders Binance cannot
-  modify: rejected with a reason (cancel and place anew).
+  place, a stop is not (`engine.runtime.live.amend`).
 * ``execution.target_sizing = "fill"`` cannot be honoured (an exchange order's quantity
   is fixed when it is sent): `size_at_fill` raises `ConfigError`.
 * Orders of an earlier run of the node are published only once `restore` took them over
@@ -285,8 +282,7 @@ class LiveVenue:
         limit_price: float | None,
         stop_price: float | None,
     ) -> None:
-        """Send a working order's new terms: a cancel-replace on spot
-        (`engine.runtime.live.modify`), in place on a perpetual (`engine.runtime.live.amend`);
+        """Send a working order's new terms (`.modify`; a perpetual's in place: `.amend`);
         publish `OrderModified` once the exchange took them, else why not."""
         order = self._orders.get(order_id)
         now = self._clock.timestamp_ns()
@@ -301,10 +297,6 @@ class LiveVenue:
         if order is None or problem:
             symbol, strategy = (order.symbol, order.strategy_id) if order else ("", "")
             self._bus.publish(OrderModifyRejected(order_id, strategy, symbol, problem, now, now))
-            return
-        if self._manager.exchange.perpetual(new.symbol):  # the whole quantity, in place
-            spec = self._spec(new, new.quantity, self.expiries.at.get(order_id), False)
-            self._publish(self.modifications.amend(new, spec))
             return
         leaves = new.quantity - self._filled[order_id]
         spec = self._spec(new, leaves, self.expiries.at.get(order_id), False)
@@ -466,7 +458,10 @@ class LiveVenue:
             oid, sid, symbol = order.order_id, order.strategy_id, order.symbol
             kind = update.kind
             if kind in ("amended", "amend_rejected"):  # a perpetual's, in place
-                self._amended(order, update, now)
+                event, new = self.modifications.answer(order, update, now)
+                if new is not None:
+                    self._orders[oid], self._quantity[oid] = new, new.quantity
+                self._bus.publish(event)
                 continue
             if (update.order.replaces or kind == "canceled") and self._modified(update, now):
                 continue
@@ -506,20 +501,6 @@ class LiveVenue:
                 self.trailer.end(oid)
             if oid not in self.working and kind != "accepted":
                 self.expiries.end(oid)
-
-    def _amended(self, order: OrderRequested, update: Update, now: int) -> None:
-        """Publish the answer to a perpetual's modification in place (`.amend`)."""
-        oid, sid, symbol = order.order_id, order.strategy_id, order.symbol
-        request = self.modifications.pending.pop(oid, None)
-        if update.kind == "amend_rejected":
-            self._bus.publish(OrderModifyRejected(oid, sid, symbol, update.order.reason, now, now))
-            return
-        record = update.order  # the exchange's terms (a restart lost the ones asked for)
-        new = (request or order)._replace(quantity=record.quantity, limit_price=record.limit_price)
-        self._orders[oid] = new
-        self._quantity[oid] = new.quantity
-        self._bus.publish(OrderModified(oid, sid, symbol, new.quantity, new.limit_price,
-                                        new.stop_price, now, now))  # fmt: skip
 
     def _modified(self, update: Update, now: int) -> bool:
         """Publish what ``update`` of a modification means (`engine.runtime.live.modify`);
