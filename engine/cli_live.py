@@ -304,6 +304,14 @@ def live(
         raise typer.Exit(code)
 
 
+def replay_clock_ns(local: Any) -> Callable[[], int]:
+    """Return the clock of a practice run on ``local`` (the in-process exchange): its replay
+    time in ns. The node's "now" (a DAY order's day, a GTD order's expiry, timers) is then
+    the replayed market's, as a backtest's is the bar's, not the machine's years later."""
+    replay = local.replay
+    return lambda: int(replay.now_ms) * 1_000_000
+
+
 def _start_local(
     replay: str, speed: str, secret: str, history: int, perpetual: bool
 ) -> tuple[Any, list[BarFrame]]:
@@ -417,7 +425,9 @@ async def _session(
         await feed.check()  # unknown symbol or timeframe: before the warm-up reads bars
         since = await feed.now_ns()
         warm = await fetch_live_warmup(config, feed, warmup_bars, since, found)
-        node = TradingNode(config, clock=WallClock(), mode=live_mode(manager), warmup=warm)
+        # practice: "now" is the replay's time (DAY/GTD expiries, timers), not the machine's
+        clock = WallClock(replay_clock_ns(local)) if local is not None else WallClock()
+        node = TradingNode(config, clock=clock, mode=live_mode(manager), warmup=warm)
         venue = node.kernel.venue
         assert isinstance(venue, LiveVenue)
         restored = restore(node, manager, instruments)  # the store's account and orders

@@ -286,6 +286,9 @@ class LiveVenue:
         publish `OrderModified` once the exchange took them, else why not."""
         order = self._orders.get(order_id)
         now = self._clock.timestamp_ns()
+        if order is not None and order_id in self.expiries.expiring:
+            self._modify_expiring(order, quantity, limit_price, stop_price, now)
+            return
         if order is not None and order_id in self.working:
             self.poll()  # its latest fills first: the new order is for what is left
         problem = "order is not working"
@@ -301,6 +304,30 @@ class LiveVenue:
         leaves = new.quantity - self._filled[order_id]
         spec = self._spec(new, leaves, self.expiries.at.get(order_id), False)
         self._publish(self.modifications.send(new, spec))
+
+    def _modify_expiring(
+        self,
+        order: OrderRequested,
+        quantity: float | None,
+        limit_price: float | None,
+        stop_price: float | None,
+        now: int,
+    ) -> None:
+        """Answer a modification of an order canceled at the exchange for its expiry whose
+        `OrderExpired` waits for the next bar (`engine.runtime.live.expiry`) as the backtest
+        does: it works until then, takes the terms its rules allow, and expires before any
+        bar can fill it. Nothing is sent (the exchange order is gone)."""
+        oid, sid, symbol = order.order_id, order.strategy_id, order.symbol
+        new, problem = amend_terms(order, self._filled[oid], self._instruments[symbol],
+                                   quantity, limit_price, stop_price)  # fmt: skip
+        if not problem and limit_price is not None:
+            problem = takes(new, self._last(symbol))
+        if problem:
+            self._bus.publish(OrderModifyRejected(oid, sid, symbol, problem, now, now))
+            return
+        self._orders[oid], self._quantity[oid] = new, new.quantity
+        self._bus.publish(OrderModified(oid, sid, symbol, new.quantity, new.limit_price,
+                                        new.stop_price, now, now))  # fmt: skip
 
     def size_at_fill(self, order_id: str, fraction: float) -> None:
         """Refuse: live orders are sized when sent (``target_sizing = "decision"``)."""
