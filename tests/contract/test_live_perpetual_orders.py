@@ -326,5 +326,26 @@ def test_a_gtx_order_the_exchange_price_is_through_after_a_modification_is_cance
     row = rig.row()
     # under the last close the node saw, above the exchange's price: Binance cancels it
     updates = rig.manager.amend(row, OrderSpec("", "BTC/USDT", "buy", "limit", 0.01, 18818.5))
-    assert [u.kind for u in updates] == ["canceled"]
+    assert [u.kind for u in updates] == ["amend_canceled"]  # OrderCanceled, saying why
+    assert updates[0].order.reason.startswith("canceled by the exchange: its modification")
     assert rig.orders() == [(1, "LIMIT", "GTX", 18700.0, 0.01, "CANCELED")]
+
+
+def test_the_strategy_hears_why_binance_canceled_a_gtx_order_its_modification_moved(
+    local: Any, store: RunStore
+) -> None:
+    rig = Rig(local, store)
+    rig.venue.submit(limit(1, 18700.0, post_only=True))
+    # under the last close the node saw (18818.85), above the exchange's price (18818.05)
+    rig.venue.modify("s-000001", None, 18818.5, None)
+    assert rig.kinds() == ["OrderAccepted", "OrderCanceled"]
+    reason = rig.events[1].reason
+    assert reason.startswith("canceled by the exchange: its modification to 0.01 at 18818.5 ")
+    assert "would take (OrderNotFillable:" in reason
+    assert GTX_REJECTED in reason
+    assert rig.row().status is LiveStatus.CANCELED
+    assert rig.row().reason == reason
+    assert rig.row().amending is None
+    assert rig.venue.working == set()
+    rig.venue.modify("s-000001", None, 18700.0, None)  # it no longer works
+    assert rig.events[-1].reason == "order is not working"

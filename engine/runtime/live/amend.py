@@ -24,10 +24,11 @@ price stay the old ones until the exchange shows the new ones. The answers:
 
 * Done (200): the row takes the exchange's quantity and price, ``amending`` is cleared:
   ``amended``. Fills the order had are read first, as for any answer.
-* Refused (`AmendRefused`: -2013, -5025, -5027, filters, reduce-only, margin; -5022 for a
-  GTX moved through the book, which Binance answers by canceling the order): ``amending``
+* Refused (`AmendRefused`: -2013, -5025, -5027, filters, reduce-only, margin): ``amending``
   is cleared, the order is looked up (its fills, or how it ended) and the kernel hears
-  ``amend_rejected`` with Binance's words while the order still works.
+  ``amend_rejected`` with Binance's words while the order still works. -5022, a GTX moved
+  through the book, Binance answers by canceling the order: found canceled, it is
+  ``amend_canceled``, the reason saying so (the kernel hears `OrderCanceled` with it).
 * Unknown (timeout, 5xx, network; or a crash between the commit and the answer): the row
   keeps ``amending`` and the order is looked up now, at every poll and on restart
   (`engine.runtime.live.restore`). The exchange showing the new terms means it was done
@@ -148,12 +149,22 @@ def amended(
 
 
 def refused(manager: AmendHost, record: LiveOrder, reason: str) -> list[Update]:
-    """Binance refused the modification of ``record``: its truth, then why."""
+    """Binance refused the modification of ``record``: its truth, then why (see the module)."""
+    pending = Amending.load(record.amending) if record.amending else None
     cleared = record.but(amending=None)
     manager.ledger.save(cleared)
     updates = manager._look_up(cleared)
     current = manager.ledger.get(record.client_id) or cleared
-    if current.status.final:
-        return updates  # canceled by the refusal (a GTX moved through the book), filled
+    if current.status.final:  # filled meanwhile, or canceled by the refusal
+        canceled = [u for u in updates if u.kind == "canceled"]
+        if not canceled or pending is None:
+            return updates
+        terms = f"its modification to {pending.quantity:g} at {pending.price:g}"
+        taking = "OrderNotFillable" in reason  # -5022: a GTX moved through the book
+        why = (f"canceled by the exchange: {terms} would take ({reason})" if taking
+               else f"canceled by the exchange on refusing {terms} ({reason})")  # fmt: skip
+        ended = current.but(reason=why)
+        manager.ledger.save(ended)
+        return [u for u in updates if u.kind != "canceled"] + [Update("amend_canceled", ended)]
     why = f"modification refused: {reason}"
     return [*updates, Update("amend_rejected", current.but(reason=why))]

@@ -47,7 +47,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from engine.adapters.ccxt.venue import OrderSpec
-from engine.model import OrderModified, OrderModifyRejected, OrderRequested, OrderType
+from engine.model import (
+    OrderCanceled,
+    OrderModified,
+    OrderModifyRejected,
+    OrderRequested,
+    OrderType,
+)
 from engine.runtime.live.ledger import LiveOrder, LiveStatus
 from engine.runtime.live.orders import OrderManager, Update, client_order_id
 
@@ -108,13 +114,16 @@ class Modifications:
 
     def answer(
         self, order: OrderRequested, update: Update, now: int
-    ) -> tuple[OrderModified | OrderModifyRejected, OrderRequested | None]:
+    ) -> tuple[OrderModified | OrderModifyRejected | OrderCanceled, OrderRequested | None]:
         """Return the event of a perpetual's modification in place (`.amend`) and, done,
-        ``order`` with the exchange's terms (the ones asked for, unless a restart lost them)."""
+        ``order`` with the exchange's terms (the ones asked for, unless a restart lost them);
+        `OrderCanceled` with why when the exchange canceled the order on refusing it."""
         oid, sid, symbol = order.order_id, order.strategy_id, order.symbol
         request = self.pending.pop(oid, None)
         if update.kind == "amend_rejected":
             return OrderModifyRejected(oid, sid, symbol, update.order.reason, now, now), None
+        if update.kind == "amend_canceled":
+            return OrderCanceled(oid, sid, symbol, update.order.reason, now, now), None
         record = update.order
         new = (request or order)._replace(quantity=record.quantity, limit_price=record.limit_price)
         modified = OrderModified(oid, sid, symbol, new.quantity, new.limit_price, new.stop_price,

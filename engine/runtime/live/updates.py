@@ -17,8 +17,8 @@ __all__ = ["Update"]
 class Update:
     """Something that happened to an order: ``kind`` is accepted, filled, canceled,
     rejected or expired, or, for a perpetual's modification in place, amended (``order``
-    has the new terms) or amend_rejected (``order.reason`` says why); ``fill`` is set for
-    filled."""
+    has the new terms), amend_rejected or amend_canceled (the exchange canceled the order
+    on refusing it; ``order.reason`` says why); ``fill`` is set for filled."""
 
     kind: str
     order: LiveOrder

@@ -484,10 +484,13 @@ class LiveVenue:
             now = self._clock.timestamp_ns()
             oid, sid, symbol = order.order_id, order.strategy_id, order.symbol
             kind = update.kind
-            if kind in ("amended", "amend_rejected"):  # a perpetual's, in place
+            if kind in ("amended", "amend_rejected", "amend_canceled"):  # a perpetual's
                 event, new = self.modifications.answer(order, update, now)
                 if new is not None:
                     self._orders[oid], self._quantity[oid] = new, new.quantity
+                if kind == "amend_canceled":
+                    self.working.discard(oid)
+                    self.expiries.end(oid)
                 self._bus.publish(event)
                 continue
             if (update.order.replaces or kind == "canceled") and self._modified(update, now):
