@@ -59,7 +59,9 @@ order's row is written before it is sent; the next start restores and reconciles
 restarted node trades from the exchange's clock on: bars that closed while it was down are
 not replayed (no ``on_bar`` for them; the warm-up covers them for the indicators). With
 ``--replay`` the local exchange's address is printed and logged (``exchange_url`` of the
-``start`` record), and it starts the warm-up's bars in: faults can be injected there.
+``start`` record), and it starts the warm-up's bars in: faults can be injected there; the
+node's clock is then the replay's (`replay_clock_ns`: DAY/GTD expiries and timers follow
+the replayed market, as in a backtest).
 ``--speed lockstep`` (with ``--replay`` only) keeps that exchange paused and steps it to
 the next bar close only once the node has handled every bar it closed (orders sent and
 answered, checkpoint committed: `engine.runtime.live.lockstep`), so a practice run fills
