@@ -60,8 +60,7 @@ restarted node trades from the exchange's clock on: bars that closed while it wa
 not replayed (no ``on_bar`` for them; the warm-up covers them for the indicators). With
 ``--replay`` the local exchange's address is printed and logged (``exchange_url`` of the
 ``start`` record), and it starts the warm-up's bars in: faults can be injected there; the
-node's clock is then the replay's (`replay_clock_ns`: DAY/GTD expiries and timers follow
-the replayed market, as in a backtest).
+node's clock is the replay's (`engine.runtime.live.lockstep.replay_clock_ns`).
 ``--speed lockstep`` (with ``--replay`` only) keeps that exchange paused and steps it to
 the next bar close only once the node has handled every bar it closed (orders sent and
 answered, checkpoint committed: `engine.runtime.live.lockstep`), so a practice run fills
@@ -306,14 +305,6 @@ def live(
         raise typer.Exit(code)
 
 
-def replay_clock_ns(local: Any) -> Callable[[], int]:
-    """Return the clock of a practice run on ``local`` (the in-process exchange): its replay
-    time in ns. The node's "now" (a DAY order's day, a GTD order's expiry, timers) is then
-    the replayed market's, as a backtest's is the bar's, not the machine's years later."""
-    replay = local.replay
-    return lambda: int(replay.now_ms) * 1_000_000
-
-
 def _start_local(
     replay: str, speed: str, secret: str, history: int, perpetual: bool
 ) -> tuple[Any, list[BarFrame]]:
@@ -396,7 +387,7 @@ async def _session(
     from engine.runtime.live import LiveLedger, OrderManager, Update
     from engine.runtime.live.checkpoint import Checkpoint
     from engine.runtime.live.kill import flatten_and_halt
-    from engine.runtime.live.lockstep import Lockstep
+    from engine.runtime.live.lockstep import Lockstep, replay_clock_ns
     from engine.runtime.live.perpcash import FundingShare
     from engine.runtime.live.perpetuals import ExchangeFunding, book_funding, prepare_perpetuals
     from engine.runtime.live.reconcile import reconcile
@@ -427,7 +418,6 @@ async def _session(
         await feed.check()  # unknown symbol or timeframe: before the warm-up reads bars
         since = await feed.now_ns()
         warm = await fetch_live_warmup(config, feed, warmup_bars, since, found)
-        # practice: "now" is the replay's time (DAY/GTD expiries, timers), not the machine's
         clock = WallClock(replay_clock_ns(local)) if local is not None else WallClock()
         node = TradingNode(config, clock=clock, mode=live_mode(manager), warmup=warm)
         venue = node.kernel.venue

@@ -35,7 +35,7 @@ import math
 
 from engine.model import OrderRequested, OrderSide, OrderType, TimeInForce
 
-__all__ = ["SENT", "SENT_TIF", "takes", "unsupported"]
+__all__ = ["SENT", "SENT_TIF", "stop_to_send", "takes", "unsupported"]
 
 #: time in force -> Binance's name, for the ones sent (DAY and GTD: GTC the node expires)
 SENT_TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK",
@@ -89,3 +89,16 @@ def takes(order: OrderRequested, last: float) -> str:
     if limit >= last if order.side is OrderSide.BUY else limit <= last:
         return f"post-only limit {limit:g} would take liquidity at the last price {last:g}"
     return ""
+
+
+def stop_to_send(order: OrderRequested, last: float | None) -> float | None:
+    """Return the stop price of ``order`` to send, None for no stop: also for a stop the
+    last price seen is already through (sent as its market or limit order; see
+    `engine.runtime.live.venue`)."""
+    stop = order.stop_price
+    if order.order_type not in (OrderType.STOP, OrderType.STOP_LIMIT) or stop is None:
+        return None
+    if last is None or not math.isfinite(last):
+        return stop
+    through = last >= stop if order.side is OrderSide.BUY else last <= stop
+    return None if through else stop

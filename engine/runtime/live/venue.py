@@ -126,7 +126,7 @@ from engine.runtime.live.expiry import Expiries, expiry_ns
 from engine.runtime.live.groups import Leg, OcoGroups, OcoReady, pair
 from engine.runtime.live.modify import Modifications, unamendable
 from engine.runtime.live.orders import OrderManager, Update
-from engine.runtime.live.sendable import SENT_TIF, takes, unsupported
+from engine.runtime.live.sendable import SENT_TIF, stop_to_send, takes, unsupported
 from engine.runtime.live.trailing import Trailer
 from engine.runtime.live.wallet import Wallet, kernel_fill
 from engine.runtime.modes import RunMode, VenueParts
@@ -286,48 +286,29 @@ class LiveVenue:
         publish `OrderModified` once the exchange took them, else why not."""
         order = self._orders.get(order_id)
         now = self._clock.timestamp_ns()
-        if order is not None and order_id in self.expiries.expiring:
-            self._modify_expiring(order, quantity, limit_price, stop_price, now)
-            return
-        if order is not None and order_id in self.working:
+        expiring = order_id in self.expiries.expiring  # gone there; expires with the next bar
+        if order is not None and order_id in self.working and not expiring:
             self.poll()  # its latest fills first: the new order is for what is left
         problem = "order is not working"
         if order is not None and order_id in self.working:
             new, problem = amend_terms(order, self._filled[order_id],
                                        self._instruments[order.symbol], quantity, limit_price,
                                        stop_price)  # fmt: skip
-            problem = problem or self._unmodifiable(order_id, new)
+            if not expiring:
+                problem = problem or self._unmodifiable(order_id, new)
+            elif limit_price is not None:  # the backtest's rules only: nothing is sent
+                problem = problem or takes(new, self._last(new.symbol))
         if order is None or problem:
             symbol, strategy = (order.symbol, order.strategy_id) if order else ("", "")
             self._bus.publish(OrderModifyRejected(order_id, strategy, symbol, problem, now, now))
             return
+        if expiring:  # answered as the backtest answers it (`engine.runtime.live.expiry`)
+            self._orders[order_id] = new
+            self._modify(new, new.quantity, now)
+            return
         leaves = new.quantity - self._filled[order_id]
         spec = self._spec(new, leaves, self.expiries.at.get(order_id), False)
         self._publish(self.modifications.send(new, spec))
-
-    def _modify_expiring(
-        self,
-        order: OrderRequested,
-        quantity: float | None,
-        limit_price: float | None,
-        stop_price: float | None,
-        now: int,
-    ) -> None:
-        """Answer a modification of an order canceled at the exchange for its expiry whose
-        `OrderExpired` waits for the next bar (`engine.runtime.live.expiry`) as the backtest
-        does: it works until then, takes the terms its rules allow, and expires before any
-        bar can fill it. Nothing is sent (the exchange order is gone)."""
-        oid, sid, symbol = order.order_id, order.strategy_id, order.symbol
-        new, problem = amend_terms(order, self._filled[oid], self._instruments[symbol],
-                                   quantity, limit_price, stop_price)  # fmt: skip
-        if not problem and limit_price is not None:
-            problem = takes(new, self._last(symbol))
-        if problem:
-            self._bus.publish(OrderModifyRejected(oid, sid, symbol, problem, now, now))
-            return
-        self._orders[oid], self._quantity[oid] = new, new.quantity
-        self._bus.publish(OrderModified(oid, sid, symbol, new.quantity, new.limit_price,
-                                        new.stop_price, now, now))  # fmt: skip
 
     def size_at_fill(self, order_id: str, fraction: float) -> None:
         """Refuse: live orders are sized when sent (``target_sizing = "decision"``)."""
@@ -425,16 +406,8 @@ class LiveVenue:
         return self.wallet.refit(new, new.quantity - self._filled[order_id], current)
 
     def _stop_to_send(self, order: OrderRequested) -> float | None:
-        """Return the stop price to send, None for no stop: also for a stop the last price
-        seen is already through (sent as its market or limit order; see the module)."""
-        stop = order.stop_price
-        if order.order_type not in (OrderType.STOP, OrderType.STOP_LIMIT) or stop is None:
-            return None
-        last = self.prices.get(order.symbol)
-        if last is None or not math.isfinite(last):
-            return stop
-        through = last >= stop if order.side is OrderSide.BUY else last <= stop
-        return None if through else stop
+        """Return the stop price to send (`engine.runtime.live.sendable.stop_to_send`)."""
+        return stop_to_send(order, self.prices.get(order.symbol))
 
     def _reject(self, order: OrderRequested, reason: str, now: int) -> None:
         event = OrderRejected(order.order_id, order.strategy_id, order.symbol, reason, now, now)
@@ -442,18 +415,9 @@ class LiveVenue:
 
     def _modify(self, order: OrderRequested, quantity: float, now: int) -> None:
         self._quantity[order.order_id] = quantity
-        self._bus.publish(
-            OrderModified(
-                order.order_id,
-                order.strategy_id,
-                order.symbol,
-                quantity,
-                order.limit_price,
-                order.stop_price,
-                now,
-                now,
-            )
-        )
+        self._bus.publish(OrderModified(order.order_id, order.strategy_id, order.symbol,
+                                        quantity, order.limit_price, order.stop_price, now,
+                                        now))  # fmt: skip
 
     def _follow(self, updates: list[Update]) -> None:
         """Publish a trailing move's updates; hold its fills until the next poll.
