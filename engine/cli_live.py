@@ -59,7 +59,8 @@ order's row is written before it is sent; the next start restores and reconciles
 restarted node trades from the exchange's clock on: bars that closed while it was down are
 not replayed (no ``on_bar`` for them; the warm-up covers them for the indicators). With
 ``--replay`` the local exchange's address is printed and logged (``exchange_url`` of the
-``start`` record), and it starts the warm-up's bars in: faults can be injected there.
+``start`` record), and it starts the warm-up's bars in: faults can be injected there; the
+node's clock is the replay's (`engine.runtime.live.lockstep.replay_clock_ns`).
 ``--speed lockstep`` (with ``--replay`` only) keeps that exchange paused and steps it to
 the next bar close only once the node has handled every bar it closed (orders sent and
 answered, checkpoint committed: `engine.runtime.live.lockstep`), so a practice run fills
@@ -386,7 +387,7 @@ async def _session(
     from engine.runtime.live import LiveLedger, OrderManager, Update
     from engine.runtime.live.checkpoint import Checkpoint
     from engine.runtime.live.kill import flatten_and_halt
-    from engine.runtime.live.lockstep import Lockstep
+    from engine.runtime.live.lockstep import Lockstep, replay_clock_ns
     from engine.runtime.live.perpcash import FundingShare
     from engine.runtime.live.perpetuals import ExchangeFunding, book_funding, prepare_perpetuals
     from engine.runtime.live.reconcile import reconcile
@@ -417,7 +418,8 @@ async def _session(
         await feed.check()  # unknown symbol or timeframe: before the warm-up reads bars
         since = await feed.now_ns()
         warm = await fetch_live_warmup(config, feed, warmup_bars, since, found)
-        node = TradingNode(config, clock=WallClock(), mode=live_mode(manager), warmup=warm)
+        clock = WallClock(replay_clock_ns(local)) if local is not None else WallClock()
+        node = TradingNode(config, clock=clock, mode=live_mode(manager), warmup=warm)
         venue = node.kernel.venue
         assert isinstance(venue, LiveVenue)
         restored = restore(node, manager, instruments)  # the store's account and orders

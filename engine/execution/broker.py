@@ -200,7 +200,9 @@ class SimulatedBroker(FillMethods):
     ) -> None:
         """Change a working order's quantity or prices; answer `OrderModified` or a rejection.
 
-        The rules of the new terms (and their rounding): `engine.execution.amend.amend_terms`.
+        The rules of the new terms (and their rounding): `engine.execution.amend.amend_terms`;
+        a post-only limit moved to a price the last price is through is refused with its
+        submission's reason (it stays where it was).
         """
         now = self._clock.timestamp_ns()
         working = self._find(order_id)
@@ -213,6 +215,10 @@ class SimulatedBroker(FillMethods):
         instrument = self._instruments[order.symbol]
         new, problem = amend_terms(order, working.filled, instrument, quantity, limit_price,
                                    stop_price)  # fmt: skip
+        if not problem and limit_price is not None and new.post_only:
+            # moved to where it would take: refused as at submission (an exchange cancels
+            # or refuses it; it never fills as a maker there); it rests at its old price
+            problem = self._rejection(new, self._prices.get(order.symbol, math.nan))
         if problem:
             self._bus.publish(
                 OrderModifyRejected(order_id, order.strategy_id, order.symbol, problem, now, now)

@@ -50,6 +50,8 @@ sent as a cancel-replace, replaces: `engine.runtime.live.modify`); NULL for the 
 14 adds ``live_orders.triggered_from`` (the client id of the stop the exchange refused as
 already triggered, whose market or limit order this row is: `engine.runtime.live.triggered`);
 NULL for the rows before and for every other order.
+15 adds ``live_orders.amending`` (the terms of a perpetual's in-place modification in
+flight, JSON, written before ``PUT /fapi/v1/order`` leaves: `engine.runtime.live.amend`).
 Migrations only create tables or add nullable columns. A later release appends a function to
 `MIGRATIONS`; stored runs are kept.
 
@@ -453,6 +455,11 @@ def _v14_live_triggered_from(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE live_orders ADD COLUMN triggered_from VARCHAR(64)"))
 
 
+def _v15_live_order_amending(conn: Connection) -> None:
+    if "amending" not in {c["name"] for c in inspect(conn).get_columns("live_orders")}:
+        conn.execute(text("ALTER TABLE live_orders ADD COLUMN amending TEXT"))
+
+
 #: ``MIGRATIONS[k]`` upgrades a store from version ``k + 1`` to ``k + 2``.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v2_status_writer_params,
@@ -468,6 +475,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v12_live_lists_trails,
     _v13_live_order_terms,
     _v14_live_triggered_from,
+    _v15_live_order_amending,
 )
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 

@@ -21,15 +21,16 @@ doubled.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from engine.adapters.ccxt.amend import amend_call
 from engine.adapters.ccxt.contract import Action, Verdict, classify
 from engine.adapters.ccxt.errors import RetryPolicy, check_exchange_id, retry_after_s
 from engine.adapters.ccxt.keys import Credentials
 from engine.adapters.ccxt.replace import guarded, oco_params, order_params, replace_params
+from engine.adapters.ccxt.symbols import linear_swap, wall_clock_ms
 from engine.errors import ExchangeInputError, did_you_mean
 from engine.model import Instrument
 
@@ -130,7 +131,8 @@ class OrderSpec:
     ``stop_price`` makes it a stop: a market becomes a stop-market, a limit a stop-limit,
     sent as Binance's STOP_LOSS / STOP_LOSS_LIMIT (see `CcxtExchange.create`).
     ``reduce_only`` (perpetuals) sends ``reduceOnly``: the order may only shrink the position.
-    ``post_only`` sends a limit as Binance's LIMIT_MAKER (refused if it would take).
+    ``post_only`` sends a limit as Binance's LIMIT_MAKER on spot, time in force GTX on a
+    perpetual (refused if it would take: -2010 on spot, -5022 on USDⓈ-M).
     ``expire_ns``: when a DAY or GTD order expires (ns UTC; the node's, not the exchange's).
     """
 
@@ -566,6 +568,11 @@ class CcxtExchange:
 
         return self._order(self._run(f"replacing order {old_client_id}", send, resend_safe=False))
 
+    def amend(self, exchange_order_id: str, client_id: str, spec: OrderSpec) -> ExchangeOrder:
+        """Modify a perpetual's limit in place: `engine.adapters.ccxt.amend` (`AmendRefused`)."""
+        call = amend_call(self, exchange_order_id, client_id, spec)
+        return self._order(self._run(f"modifying order {client_id}", call, resend_safe=False))
+
     def fetch(self, client_id: str, symbol: str) -> ExchangeOrder:
         """Return the order with ``client_id`` (one try; `OrderCallFailed` if not found)."""
 
@@ -585,13 +592,3 @@ class CcxtExchange:
             return self.exchange.cancel_order(None, market, {"origClientOrderId": client_id})
 
         return self._order(self._run(f"canceling order {client_id}", send, resend_safe=False))
-
-
-def linear_swap(symbol: str) -> str:
-    """Return ccxt's linear perpetual of ``BASE/QUOTE``, settled in the quote (``:QUOTE``)."""
-    return f"{symbol}:{symbol.partition('/')[2]}"
-
-
-def wall_clock_ms() -> int:
-    """Return the wall clock in ms (the local exchange's signature clock)."""
-    return int(time.time() * 1000)

@@ -10,7 +10,9 @@ calls each for a swap market:
   (``fetch_funding_rate``: ``nextFundingTime`` from the funding rates, the market price as
   the mark);
 * signed ``/fapi/v1``: ``order`` POST/GET/DELETE (``create_order``, ``fetch_order``,
-  ``cancel_order``; ``reduceOnly`` honoured), ``openOrders`` (``fetch_open_orders``),
+  ``cancel_order``; ``reduceOnly`` honoured; ``timeInForce = GTX``, ccxt's ``postOnly``,
+  refused with -5022 if it would take) and PUT (``edit_order``: a LIMIT modified in place,
+  `engine.adapters.local.futures.FuturesVenue.amend`), ``openOrders`` (``fetch_open_orders``),
   ``allOrders``, ``userTrades`` (``fetch_my_trades``: with ``realizedPnl``), ``leverage``
   POST (``set_leverage``), ``leverageBracket`` (read by ``fetch_positions`` first),
   ``positionSide/dual`` (``fetch_position_mode``; POST ``set_position_mode`` switches what
@@ -98,7 +100,7 @@ class FapiRoutes:
         for method in ("POST", "PUT", "DELETE"):  # before the signed catch-all below
             router.add_route(method, "/fapi/v1/listenKey", self.listen_key)
         for version in ("v1", "v2", "v3"):
-            for method in ("GET", "POST", "DELETE"):
+            for method in ("GET", "POST", "PUT", "DELETE"):
                 router.add_route(method, f"/fapi/{version}/{{endpoint:.+}}", self.signed)
 
     async def exchange_info(self, request: web.Request) -> web.Response:
@@ -134,7 +136,7 @@ class FapiRoutes:
                     "liquidationFee": "0.012500",
                     "marketTakeBound": "0.05",
                     "orderTypes": ["LIMIT", "MARKET", *ALGO_TYPES],
-                    "timeInForce": ["GTC", "IOC", "FOK"],
+                    "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
                 }
             )
         return json_response(info)
@@ -193,6 +195,8 @@ class FapiRoutes:
         if endpoint == "v1/order":
             if method == "POST":
                 return futures_order_json(venue.create(params))
+            if method == "PUT":
+                return futures_order_json(venue.amend(params))
             if method == "DELETE":
                 order = venue.cancel(symbol, params.get("orderId"), params.get("origClientOrderId"))
                 return futures_order_json(order)

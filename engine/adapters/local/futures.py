@@ -7,9 +7,11 @@ is the account, Binance USDⓈ-M futures in one-way position mode and cross marg
 * One **wallet** in the settle asset (the instruments' quote, USDT). A fill changes no base
   asset: it moves the symbol's **position** (signed ``positionAmt``; < 0 is short), and the
   PnL it realizes (``closed × (price − entryPrice) × sign``) and its fee (``fee_rate`` of the
-  notional, in USDT, maker and taker alike) hit the wallet. Adding to a position moves
-  ``entryPrice`` to the quantity-weighted mean; crossing zero closes the old side and opens
-  the new one at the fill price (the backtest's `engine.portfolio.Position` rules).
+  notional, in USDT, maker and taker alike) hit the wallet. A trade's ``maker`` says which
+  side it was (the spot rule: a resting limit a bar trades through fills as a maker).
+  Adding to a position moves ``entryPrice`` to the quantity-weighted mean; crossing zero
+  closes the old side and opens the new one at the fill price (the backtest's
+  `engine.portfolio.Position` rules).
 * **Margin**: an order that opens or adds needs ``notional / leverage + fee`` of available
   balance (wallet + unrealized PnL − the initial margin of the positions, marked at the
   market price), else ``-2019 Margin is insufficient.``. Resting orders lock nothing (Binance
@@ -30,6 +32,21 @@ is the account, Binance USDⓈ-M futures in one-way position mode and cross marg
   and USDⓈ-M's conditional types on ``/fapi/v1/order`` answer -4120, as Binance's do: they
   go through its algo order API, ``POST /fapi/v1/algoOrder``
   (`engine.adapters.local.algo`, the ``algos`` book).
+* **Post-only** is time in force ``GTX`` on a LIMIT (what ccxt sends for ``postOnly`` on a
+  swap market): one that would take at the market price at placement is refused, HTTP 400
+  ``-5022`` (`GTX_REJECTED`), and nothing is booked; else it rests and fills as any
+  resting limit (a maker when a bar trades through it).
+* **Modify in place** (``PUT /fapi/v1/order``, `FuturesVenue.amend`: ccxt's ``edit_order``
+  on a swap market): a resting LIMIT keeps its ``orderId`` and ``clientOrderId`` and takes
+  the new ``quantity`` (the order's whole quantity, filled part included) and ``price``.
+  Refused, the order untouched: -2013 ``Order does not exist.`` (unknown or no longer
+  open), -5025 ``Only limit order is supported.``, -5027 ``No need to modify the order.``
+  (same terms), -1013 (filters), -2022 (a reduce-only order larger than the position),
+  -2019 (margin for what is left). Canceled by the amendment, as Binance documents: a new
+  quantity not above ``executedQty`` (answered with the canceled order), a GTX order whose
+  new price would take (answered -5022). A price that makes a plain limit marketable
+  fills it at once as a taker, as at placement. The user stream reports ``x``
+  ``AMENDMENT``.
 
 The **user-data events** are USDⓈ-M's (sent on a listenKey's ``/private/ws`` connection,
 `engine.adapters.local.streams`): an ``ORDER_TRADE_UPDATE`` for every order report (NEW,
@@ -42,6 +59,7 @@ conditional order's status.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -55,9 +73,20 @@ from engine.adapters.local.venue import STOP_TYPES, BinanceError, Order, Venue, 
 from engine.model import Instrument
 from engine.portfolio.accounts import FundingRates
 
-__all__ = ["DEFAULT_LEVERAGE", "FuturesPosition", "FuturesVenue", "futures_order_json"]
+__all__ = [
+    "DEFAULT_LEVERAGE",
+    "GTX_REJECTED",
+    "FuturesPosition",
+    "FuturesVenue",
+    "futures_order_json",
+]
 
 DEFAULT_LEVERAGE = 20  # Binance's initial leverage of a USDⓈ-M symbol
+#: Binance USDⓈ-M's -5022 text: a GTX (post-only) limit that would take at once
+GTX_REJECTED = (
+    "Due to the order could not be executed as maker, the Post Only order will be rejected. "
+    "The order will not be recorded in the order book"
+)
 _NS_PER_MS = 1_000_000
 
 
@@ -262,6 +291,53 @@ class FuturesVenue(Venue):
             )
         return super().create(params)
 
+    def validate(
+        self, params: dict[str, str], number: int | None = None
+    ) -> tuple[Order, str, float]:
+        """Spot's checks, then GTX's: a post-only limit that would take is refused (-5022)."""
+        order, asset, need = super().validate(params, number)
+        if order.time_in_force == "GTX" and self._would_take(order, order.price):
+            raise BinanceError(400, -5022, GTX_REJECTED)
+        return order, asset, need
+
+    def amend(self, params: dict[str, str]) -> Order:
+        """Modify a resting LIMIT in place from ``PUT /fapi/v1/order`` (see the module)."""
+        symbol = params.get("symbol", "")
+        order = self.find(symbol, params.get("orderId"), params.get("origClientOrderId"))
+        if not order.open:
+            raise BinanceError(400, -2013, "Order does not exist.")
+        if order.type != "LIMIT":
+            raise BinanceError(400, -5025, "Only limit order is supported.")
+        try:
+            quantity, price = float(params["quantity"]), float(params["price"])
+        except (KeyError, ValueError):
+            raise BinanceError(400, -1102, "Mandatory parameter was not sent or invalid.") from None
+        if params.get("side", "") != order.side:
+            raise BinanceError(400, -1102, "Mandatory parameter 'side' was not sent or invalid.")
+        instrument = self.instruments[order.symbol]
+        self._check_filters(instrument, [price], quantity, price, order.reduce_only)
+        if math.isclose(quantity, order.quantity) and math.isclose(price, order.price):
+            raise BinanceError(400, -5027, "No need to modify the order.")
+        if quantity <= order.filled + instrument.lot_size * 1e-6:
+            self._close(order, "CANCELED")  # Binance cancels it (see the module)
+            return order
+        if order.time_in_force == "GTX" and self._would_take(order, price):
+            self._close(order, "CANCELED")
+            raise BinanceError(400, -5022, GTX_REJECTED)
+        self._reserve(instrument, order.side, quantity - order.filled, price, order.reduce_only)
+        order.quantity, order.price = quantity, price
+        order.update_ms = self.replay.now_ms
+        self._report(order, "AMENDMENT")
+        self.match_now(order)
+        return order
+
+    def _would_take(self, order: Order, price: float) -> bool:
+        """True if a limit at ``price`` would take at the market price now."""
+        current = self.replay.markets[order.symbol].price(self.replay.now_ms)
+        if current is None:
+            return False
+        return price >= current if order.side == "BUY" else price <= current
+
     def _reserve(
         self, instrument: Instrument, side: str, quantity: float, price: float, reduce_only: bool
     ) -> tuple[str, float]:
@@ -292,7 +368,10 @@ class FuturesVenue(Venue):
                 self._close(order, "EXPIRED")
                 return
             order.quantity = min(order.quantity, order.filled + abs(held))
+        traded = len(self.trades)
         super()._fill(order, price, maker)
+        if len(self.trades) > traded:  # USDⓈ-M's userTrades name it ``maker`` (ccxt reads it)
+            self.trades[-1]["maker"] = maker
 
     def _settle(self, order: Order, quantity: float, price: float, fee: float) -> dict[str, Any]:
         """Move the position; realized PnL and the fee hit the wallet."""
@@ -305,7 +384,6 @@ class FuturesVenue(Venue):
             "side": order.side,
             "positionSide": "BOTH",
             "buyer": order.side == "BUY",
-            "maker": False,
             "realizedPnl": fmt(realized),
             "marginAsset": asset,
         }

@@ -17,8 +17,9 @@ the bar's close, which is the next bar's open): an order whose expiry is at or b
 moment is canceled at the exchange then, after the poll read the closed bar's fills, so
 the last bar it is eligible on is the backtest's. The confirmed cancel is held back and
 published as `OrderExpired` at the next poll (or report), before strategies see the next
-bar, as the backtest publishes it: until then the kernel lists it as working (a modify or
-cancel the strategy sends meanwhile is refused: it is gone at the exchange). One difference:
+bar, as the backtest publishes it: until then the kernel lists it as working (a cancel the
+strategy sends meanwhile is refused: it is gone at the exchange; a modify is answered as
+the backtest answers it, nothing sent: `LiveVenue.modify`). One difference:
 the exchange has opened the next bar by then, and a limit that bar gaps through fills at
 its open before the cancel arrives — the cancel then meets a fill and the exchange's
 truth wins (the fill is published, not an expiry), where the backtest expires the order.

@@ -12,14 +12,13 @@ already in the baseline wallet: they are recorded only so they are not adopted a
 (version 9) the account's equity after each bar (`equity_rows`); ``live_bars`` (version 11)
 the closed bars the node handled (`bars`); `checkpoint` writes a bar's equity row, the bar,
 state and timers in one transaction (`engine.runtime.live.checkpoint`).
-``live_accounts.config_toml`` (version 11) is the config the latest session ran with
-(`begin_session`, `config_toml`): what ``kestrel runs list`` measures the account with.
+``live_accounts.config_toml`` (version 11): the config the latest session ran with.
 ``live_orders.list_id`` (version 12) names the exchange-side OCO an order is a leg of and
 ``live_trails`` (version 12) holds the node-managed trailing stops (`StoredTrail`,
-`engine.runtime.live.trailing`). ``live_orders.post_only``, ``expire_ns`` and ``replaces``
-(version 13): a LIMIT_MAKER, a DAY/GTD order's expiry (`engine.runtime.live.expiry`), the
-client id a modification's new order replaces (`engine.runtime.live.modify`);
-``live_orders.triggered_from`` (14): the refused stop an order stands in for.
+`engine.runtime.live.trailing`). ``live_orders.post_only``, ``expire_ns``, ``replaces``
+(13): a LIMIT_MAKER, a DAY/GTD order's expiry (`.expiry`), the client id a modification's
+new order replaces (`.modify`); ``triggered_from`` (14): the refused stop an order stands
+in for (`.triggered`); ``amending`` (15): a perpetual's modification in flight (`.amend`).
 
 Nothing secret is written here: the rows hold ids, symbols, quantities and prices, and
 the strategy's own state (what its ``on_save`` returns; the strategy never sees the keys).
@@ -127,6 +126,7 @@ class LiveOrder:
     expire_ns: int | None = None  # when the node expires it (DAY/GTD; ns UTC)
     replaces: str | None = None  # a modification's new order: the client id it replaces
     triggered_from: str | None = None  # the refused stop it stands in for (`.triggered`)
+    amending: str | None = None  # a perpetual's in-place modification in flight (JSON)
 
     def but(self, **changes: Any) -> LiveOrder:
         """Return a copy with ``changes``."""

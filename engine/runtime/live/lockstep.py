@@ -17,18 +17,22 @@ refuses ``--speed lockstep`` without ``--replay``. Before each step it waits (at
 `LISTEN_S`) until the node's websockets listen — its candle streams and its user-data
 stream — so the step's messages reach them; a bar whose message was missed anyway is
 backfilled over REST by the feed, as after any drop.
+
+Any practice run (``--replay``, lockstep or at a ``--speed``) reads "now" from the replay
+(`replay_clock_ns`), not from the machine: a DAY order's day, a GTD order's expiry and the
+timers are then the replayed market's, as a backtest's are its bars'.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from engine.model import Bar, QuoteTick, TradeTick
 
-__all__ = ["LISTEN_S", "Lockstep", "SteppedExchange"]
+__all__ = ["LISTEN_S", "Lockstep", "SteppedExchange", "replay_clock_ns"]
 
 LISTEN_S = 10.0  # wall seconds a step waits for the node's websockets before going anyway
 
@@ -97,3 +101,10 @@ class Lockstep:
             for symbol, ts in self.pending
             if ts >= event.ts_event and (symbol, ts) != mine
         }
+
+
+def replay_clock_ns(local: Any) -> Callable[[], int]:
+    """Return the clock of a practice run on ``local`` (the in-process local exchange): its
+    replay time in ns, for the node's `engine.clock.WallClock` (see the module)."""
+    replay = local.replay
+    return lambda: int(replay.now_ms) * 1_000_000

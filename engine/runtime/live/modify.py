@@ -1,5 +1,8 @@
 """Live modifications: a working order's new terms sent as Binance's cancel-replace.
 
+(On a perpetual, Binance USDⓈ-M modifies a resting limit in place instead:
+`engine.runtime.live.amend`; `unamendable` says what cannot be.)
+
 In: the kernel's modify (`engine.runtime.live.venue.LiveVenue.modify`: an order id, a new
 quantity, limit price and/or stop price) and the order manager's `Update`s of the exchange
 orders involved. Out: the new exchange order (`OrderManager.replace`) and the kernel's
@@ -41,14 +44,20 @@ more than its quantity by that much — the race every cancel-replace has on a l
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine.adapters.ccxt.venue import OrderSpec
-from engine.model import OrderRequested
+from engine.model import (
+    OrderCanceled,
+    OrderModified,
+    OrderModifyRejected,
+    OrderRequested,
+    OrderType,
+)
 from engine.runtime.live.ledger import LiveOrder, LiveStatus
 from engine.runtime.live.orders import OrderManager, Update, client_order_id
 
-__all__ = ["Modifications"]
+__all__ = ["Modifications", "unamendable"]
 
 _OPEN = (LiveStatus.OPEN, LiveStatus.PARTIALLY_FILLED)
 _ENDED = (LiveStatus.CANCELED, LiveStatus.EXPIRED)
@@ -78,10 +87,13 @@ class Modifications:
         self.told: set[str] = set()  # replaced client ids whose end the kernel heard
 
     def send(self, request: OrderRequested, spec: OrderSpec) -> list[Update]:
-        """Replace ``request``'s current exchange order by ``spec`` (see the module).
+        """Replace ``request``'s current exchange order by ``spec`` (see the module; on a
+        perpetual, modify it in place: `amend`).
 
         ``request`` carries the kernel's new terms (published once the new order works).
         """
+        if self.manager.exchange.perpetual(request.symbol):  # in place, the whole quantity
+            return self.amend(request, replace(spec, quantity=request.quantity))
         order_id = request.order_id
         current = self.manager.current(order_id)
         assert current is not None
@@ -91,6 +103,32 @@ class Modifications:
         client_id = client_order_id(ledger.account, f"{order_id}~{links + 1}", manager.session)
         self.pending[order_id] = request
         return manager.replace(current, spec, client_id)
+
+    def amend(self, request: OrderRequested, spec: OrderSpec) -> list[Update]:
+        """Modify ``request``'s exchange order in place to ``spec`` (a perpetual's limit:
+        `engine.runtime.live.amend`); ``request`` has the kernel's new terms."""
+        current = self.manager.current(request.order_id)
+        assert current is not None
+        self.pending[request.order_id] = request
+        return self.manager.amend(current, spec)
+
+    def answer(
+        self, order: OrderRequested, update: Update, now: int
+    ) -> tuple[OrderModified | OrderModifyRejected | OrderCanceled, OrderRequested | None]:
+        """Return the event of a perpetual's modification in place (`.amend`) and, done,
+        ``order`` with the exchange's terms (the ones asked for, unless a restart lost them);
+        `OrderCanceled` with why when the exchange canceled the order on refusing it."""
+        oid, sid, symbol = order.order_id, order.strategy_id, order.symbol
+        request = self.pending.pop(oid, None)
+        if update.kind == "amend_rejected":
+            return OrderModifyRejected(oid, sid, symbol, update.order.reason, now, now), None
+        if update.kind == "amend_canceled":
+            return OrderCanceled(oid, sid, symbol, update.order.reason, now, now), None
+        record = update.order
+        new = (request or order)._replace(quantity=record.quantity, limit_price=record.limit_price)
+        modified = OrderModified(oid, sid, symbol, new.quantity, new.limit_price, new.stop_price,
+                                 now, now)  # fmt: skip
+        return modified, new
 
     def working(self, order_id: str) -> LiveOrder | None:
         """Return ``order_id``'s current exchange order if it is open (else None)."""
@@ -131,3 +169,18 @@ def _terms(request: OrderRequested, record: LiveOrder) -> OrderRequested:
     limit = record.limit_price if request.limit_price is not None else None
     stop = record.stop_price if record.stop_price is not None else request.stop_price
     return request._replace(limit_price=limit, stop_price=stop)
+
+
+def unamendable(new: OrderRequested, current: LiveOrder) -> str:
+    """Return why a perpetual's order cannot take the terms ``new`` in place ("" if it can):
+    Binance USDⓈ-M modifies resting LIMIT orders only (`engine.runtime.live.amend`)."""
+    if current.list_id:
+        return "a leg of an OCO pair on a perpetual cannot be modified: cancel it, place anew"
+    if new.order_type in (OrderType.STOP, OrderType.STOP_LIMIT):
+        return (
+            "a stop on a perpetual is a Binance algo order, which cannot be modified: "
+            "cancel it and place a new one"
+        )
+    if new.order_type is not OrderType.LIMIT or current.order_type != "limit":
+        return "only a resting limit order on a perpetual can be modified (Binance USDⓈ-M)"
+    return ""

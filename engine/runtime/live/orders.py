@@ -13,8 +13,7 @@ The rules (issue 15; the error contract is `engine.adapters.ccxt.contract`):
   restarted node continues its strategy's order numbers after the last stored one
   (`engine.runtime.live.restore`) and the session keeps its ids apart from the last run's
   besides; orders it took over from an earlier session are cancelled by their stored
-  client id (``adopted``). Binance allows 36 characters from
-  ``[.A-Za-z0-9:/_-]``; this id has 24.
+  client id (``adopted``). Binance allows 36 characters of ``[.A-Za-z0-9:/_-]``: 24 here.
 * The row is committed (status ``sending``) *before* the request leaves.
 * A timeout, a network error, a 5xx, -1006 or -1007 on create leaves the order UNKNOWN. It
   is then looked up by client id with backoff (``lookup`` policy); found, it is adopted with
@@ -27,19 +26,16 @@ The rules (issue 15; the error contract is `engine.adapters.ccxt.contract`):
   longer be accepted by the exchange, so it is rejected as never placed; until then it
   stays UNKNOWN and new orders are refused ("outcome unknown") rather than sent.
 * Cancel/fill races end in the exchange's truth: a cancel answered "unknown order" (it
-  filled meanwhile) or with a partial fill fetches the order and its trades; the fills are
-  reported first, then the final state.
+  filled meanwhile) or with a partial fill reports the order's fills, then its end.
 * Fills come from the exchange's trades of the order (``myTrades`` with its order id, or the
   trades the user-data stream carried: `OrderManager.apply`), each reported once (the ledger
   keys them by trade id, whichever path saw it first).
-* An OCO pair (`submit_oco`) is one exchange order list: the list's client id is derived
-  from the stop leg's order id, both legs' rows (``list_id``) are committed in one
-  transaction before the request, and a cancel of either leg cancels the list
-  (`cancel_record`), both legs brought to the exchange's answer. On a perpetual (no
-  order lists) the pair is two reduce-only orders the node pairs: `engine.runtime.live.pairs`.
-* A trailing stop's later links are sent under a client id its trailer named in the store
-  beforehand (``submit(client_id=...)``, `engine.runtime.live.trailing`), so a restart
-  that finishes a move reads the link back instead of sending it twice.
+* An OCO pair (`submit_oco`) is one exchange order list, its client id derived from the
+  stop leg's order id, both legs' rows (``list_id``) committed together before the request;
+  a cancel of either leg cancels the list (`cancel_record`). On a perpetual (no order
+  lists): two reduce-only orders the node pairs (`engine.runtime.live.pairs`).
+* A trailing stop's later links go under client ids its trailer stored beforehand
+  (``submit(client_id=...)``, `engine.runtime.live.trailing`): a restart reads them back.
 * A modification (`replace`) is Binance's cancel-replace of the order's current exchange
   order (its "link") by a new one, under a client id the venue derives from
   ``"<order id>~<n>"`` (`engine.runtime.live.modify`); the new row (``replaces`` = the old
@@ -47,14 +43,13 @@ The rules (issue 15; the error contract is `engine.adapters.ccxt.contract`):
   canceled, it is rejected with why; an ambiguous answer leaves the new row UNKNOWN and
   both client ids are looked up (`settle_replace`): the new one found is the order, not
   found (past ``settle_ms``) it was never placed. A cancel reaches the current link.
-* A stop the exchange refuses because its own price is already through it ("Stop price
-  would trigger immediately.": the contract's ``TRIGGERED``) is sent as the order it
-  triggers into, a market order (a stop-limit: its limit order), under a client id derived
-  from the refused one, its row committed with the refusal before the request; an OCO
-  whose stop leg is refused sends the stop alone and expires the other leg; a
-  cancel-replace whose new stop is refused sends the order in place of the new one
-  (`engine.runtime.live.triggered`, which says what a crash leaves). Never for a trailing
-  stop's links (``submit(fallback=False)``): its trailer sends those on as its next link.
+* A stop the exchange refuses as already triggered (the contract's ``TRIGGERED``) is sent
+  as its market (a stop-limit: limit) order under a client id derived from the refused
+  one, committed with the refusal first (`engine.runtime.live.triggered`); never for a
+  trailing stop's links (``submit(fallback=False)``: its trailer sends the next link).
+* A perpetual's limit is modified in place (Binance USDⓈ-M's ``PUT /fapi/v1/order``), the
+  new terms committed to its row first, an unknown answer settled by looking the order
+  up (`engine.runtime.live.amend`).
 * An IP ban, a second clock error or bad keys stop the manager: it records why
   (``halted``) and raises the contract's engine error; nothing is sent after that.
 """
@@ -64,7 +59,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from engine.adapters.ccxt.contract import Action, would_trigger
 from engine.adapters.ccxt.errors import RetryPolicy
@@ -78,9 +73,11 @@ from engine.adapters.ccxt.venue import (
     OrderSpec,
 )
 from engine.errors import ExchangeFatalError
+from engine.runtime.live import amend as amend_rules
 from engine.runtime.live.ledger import LiveFill, LiveLedger, LiveOrder, LiveStatus
 from engine.runtime.live.pairs import cancel_legs, expire_others, node_managed
 from engine.runtime.live.triggered import fallback_client_id, fallback_spec, respec, split
+from engine.runtime.live.updates import Update
 
 __all__ = ["OrderManager", "Update", "client_order_id"]
 
@@ -99,16 +96,6 @@ def client_order_id(account: str, order_id: str, session: int = 0) -> str:
     """Return the client order id of engine order ``order_id`` in ``account``'s ``session``."""
     digest = hashlib.sha256(f"{account}\x00{session}\x00{order_id}".encode()).hexdigest()
     return f"kst-{digest[:20]}"
-
-
-@dataclass(frozen=True)
-class Update:
-    """Something that happened to an order: ``kind`` is accepted, filled, canceled,
-    rejected or expired; ``fill`` is set for filled."""
-
-    kind: str
-    order: LiveOrder
-    fill: LiveFill | None = None
 
 
 class OrderManager:
@@ -193,12 +180,8 @@ class OrderManager:
         legs = []
         for order_id, spec in (stop, target):
             client_id = client_order_id(account, order_id, session)
-            legs.append(
-                (
-                    self._record(client_id, order_id, strategy_id, spec).but(list_id=list_id),
-                    replace(spec, client_id=client_id),
-                )
-            )  # fmt: skip
+            record = self._record(client_id, order_id, strategy_id, spec).but(list_id=list_id)
+            legs.append((record, replace(spec, client_id=client_id)))
         known = [self.ledger.get(record.client_id) for record, _ in legs]
         if any(k is not None for k in known):
             return [u for k in known if k is not None for u in self.refresh(k)]
@@ -275,6 +258,22 @@ class OrderManager:
             return self.settle_replace(unknown)
         return [*self._look_up(old), *self._adopt(record, answer)]
 
+    def amend(self, record: LiveOrder, spec: OrderSpec) -> list[Update]:
+        """Modify the open perpetual limit ``record`` in place to ``spec``'s whole quantity
+        and price; return its updates, then ``amended`` or ``amend_rejected`` (with why)
+        while it still works (`engine.runtime.live.amend.send`).
+
+        Raises:
+            ExchangeError: The contract says stop (ban, keys, clock) — see ``halted``.
+        """
+        self._check_halted()
+        return amend_rules.send(self, record, spec)
+
+    def settle_amend(self, record: LiveOrder) -> list[Update]:
+        """Bring the modification in flight of ``record`` to the exchange's truth: the
+        order looked up, its terms compared with the ones sent (`.amend.settle`)."""
+        return amend_rules.settle(self, record)
+
     def settle_replace(self, record: LiveOrder) -> list[Update]:
         """Bring a modification's new order ``record`` and the order it replaces to the
         exchange's truth: both looked up by client id (see `replace`)."""
@@ -326,7 +325,9 @@ class OrderManager:
         updates: list[Update] = []
         for listed in self.ledger.orders([*_OPEN, LiveStatus.UNKNOWN, LiveStatus.SENDING]):
             record = self.ledger.get(listed.client_id) or listed  # a pair's leg: maybe ended
-            if not record.status.final:
+            if record.amending:
+                updates += self.settle_amend(record)
+            elif not record.status.final:
                 updates += self._look_up(record, patient=False)
         return updates
 

@@ -26,10 +26,11 @@ In order:
 3. The strategy's **working orders** (open, partially filled, UNKNOWN or never answered)
    are adopted (of a modification's two exchange orders, the one placed; a modification
    a crash interrupted is settled first, both client ids looked up: `OrderManager.
-   settle_replace`): booked in the execution engine at their state (so ``ctx.open_orders``
-   lists them and a later fill moves them on), given to the venue (polled, their fills
-   published) and to the manager (a cancel reaches them though their client id is of an
-   earlier session).
+   settle_replace`; a perpetual's modification in place, by the order's terms:
+   `OrderManager.settle_amend`): booked in the execution engine at their state (so
+   ``ctx.open_orders`` lists them and a later fill moves them on), given to the venue
+   (polled, their fills published) and to the manager (a cancel reaches them though their
+   client id is of an earlier session).
    A **trailing stop** (``live_trails``, `engine.runtime.live.trailing`) is adopted as the
    trailing stop it is, from its current link (the fills of its earlier links are the
    order's: a link is for what they left) — or, when a crash came between canceling
@@ -162,6 +163,8 @@ def restore(
     for record in manager.working():
         if record.replaces and record.status in (LiveStatus.SENDING, LiveStatus.UNKNOWN):
             result.updates += manager.settle_replace(record)
+        elif record.amending:  # a perpetual's, in place: the order's terms looked up
+            result.updates += manager.settle_amend(record)
     # 2. the portfolio from the node's own fills
     orders = {o.client_id: o for o in ledger.orders(origin="node")}
     by_order: dict[str, list[LiveFill]] = {}

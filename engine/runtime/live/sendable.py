@@ -7,9 +7,11 @@ docstring and the README's "Live trading" say why each kind is or is not sent.
 
 Sent: market, limit, stop, stop-limit and trailing stop orders; market-on-open as a
 market order (sent after a bar closed, it fills at the next bar's open, where the
-backtest fills it); post-only limits (GTC, DAY, GTD) as Binance's LIMIT_MAKER (one the
-last price is already through is rejected here, as the backtest's broker rejects it; the
-exchange refuses one only its newer price is through, -2010, with the same outcome); GTC,
+backtest fills it); post-only limits (GTC, DAY, GTD) as Binance's LIMIT_MAKER, on a
+USDⓈ-M perpetual as a LIMIT with time in force GTX (what ccxt sends for ``postOnly`` on a
+swap market; one the last price is already through is rejected here, as the backtest's
+broker rejects it; the exchange refuses one only its newer price is through, -2010 on spot,
+-5022 on USDⓈ-M, with the same outcome); GTC,
 IOC and FOK as themselves; DAY and GTD as GTC that the node cancels at their expiry
 (`engine.runtime.live.expiry`: Binance spot has no GTD). ``post_only`` on another kind is
 ignored, as the backtest's broker ignores it.
@@ -17,9 +19,7 @@ ignored, as the backtest's broker ignores it.
 Not sent: market-on-close. The backtest fills it at the close of the first bar after it
 was decided; the node acts when a bar has closed, so a market order it sends then fills at
 the next bar's open — one bar later, at another price. A faithful one needs an order placed
-just before a bar closes, which a bar-driven node cannot time. Nor post-only orders on
-perpetuals (Binance USDⓈ-M takes them as time in force GTX, which the local exchange's
-futures API does not implement yet: untested).
+just before a bar closes, which a bar-driven node cannot time.
 
 On perpetuals, stop and stop-limit orders go as Binance USDⓈ-M conditional orders through
 its algo order API (`engine.adapters.ccxt.algo`: ``POST /fapi/v1/algoOrder``, type
@@ -35,7 +35,7 @@ import math
 
 from engine.model import OrderRequested, OrderSide, OrderType, TimeInForce
 
-__all__ = ["SENT", "SENT_TIF", "takes", "unsupported"]
+__all__ = ["SENT", "SENT_TIF", "stop_to_send", "takes", "unsupported"]
 
 #: time in force -> Binance's name, for the ones sent (DAY and GTD: GTC the node expires)
 SENT_TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK",
@@ -71,8 +71,6 @@ def unsupported(order: OrderRequested, last: float, perpetual: bool = False) -> 
     if order.time_in_force is TimeInForce.GTD and order.expire_time_ns is None:
         return "a GTD order needs an expire_time_ns"
     if order.post_only and kind is OrderType.LIMIT:  # other kinds ignore it, as backtests do
-        if perpetual:
-            return "post-only orders on perpetuals are not sent yet (Binance USDⓈ-M GTX)"
         if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
             return f"a post-only order rests: it cannot be {order.time_in_force}"
         taking = takes(order, last)
@@ -91,3 +89,16 @@ def takes(order: OrderRequested, last: float) -> str:
     if limit >= last if order.side is OrderSide.BUY else limit <= last:
         return f"post-only limit {limit:g} would take liquidity at the last price {last:g}"
     return ""
+
+
+def stop_to_send(order: OrderRequested, last: float | None) -> float | None:
+    """Return the stop price of ``order`` to send, None for no stop: also for a stop the
+    last price seen is already through (sent as its market or limit order; see
+    `engine.runtime.live.venue`)."""
+    stop = order.stop_price
+    if order.order_type not in (OrderType.STOP, OrderType.STOP_LIMIT) or stop is None:
+        return None
+    if last is None or not math.isfinite(last):
+        return stop
+    through = last >= stop if order.side is OrderSide.BUY else last <= stop
+    return None if through else stop

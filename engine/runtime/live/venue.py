@@ -13,11 +13,11 @@ What differs from the simulated broker, on purpose:
 * Market, market-on-open (a market order: sent after a bar closed, it fills at the next
   open, as the backtest's), limit, stop-market, stop-limit and trailing stop orders are
   sent (`engine.runtime.live.sendable` says what is not, and why: market-on-close); a
-  reduce-only sell is a plain sell (it is cut to the wallet anyway, see below) and a
-  reduce-only buy is refused (a spot account holds no shorts).
-* A post-only limit goes as Binance's LIMIT_MAKER; one the last price is through is
-  rejected here (the backtest's rule and words), one only the exchange's price is through
-  is refused there (-2010): `OrderRejected` either way; its fills are maker fills.
+  reduce-only sell is a plain sell (cut to the wallet anyway, see below), a reduce-only
+  buy is refused (a spot account holds no shorts).
+* A post-only limit goes as LIMIT_MAKER (a perpetual's: GTX); one the last price is
+  through is rejected here (the backtest's words), one only the exchange's price is through
+  is refused there (-2010, -5022): `OrderRejected` either way; maker fills.
 * DAY and GTD orders go as GTC: the node cancels them at their expiry (the backtest's, kept
   in the store) and the kernel hears `OrderExpired` with the next bar, as in a backtest
   (`engine.runtime.live.expiry`; a fill racing the cancel is the exchange's truth).
@@ -65,8 +65,8 @@ What differs from the simulated broker, on purpose:
   carries what the wallet's base moved by (a buy's quantity less the fee, a sell's plus
   the fee) and the fee valued in quote (fee x price), so cash moves by the gross notional;
   the order's quantity is changed by the fee first (`OrderModified`: lowered for a buy,
-  raised for a sell) so it still ends FILLED.
-  A fee in a third asset (BNB) is not converted: the portfolio sees 0 for it.
+  raised for a sell) so it still ends FILLED. A fee in a third asset (BNB) is not
+  converted: the portfolio sees 0 for it.
 * Perpetuals (`CcxtExchange.perpetual`: a symbol with a ``[[data]] funding`` series,
   traded as Binance USDⓈ-M in one-way mode): the two wallet caps above do not apply (there
   is no base asset to sell, and the exchange checks the margin: a refusal is
@@ -82,13 +82,13 @@ What differs from the simulated broker, on purpose:
   client id written to the store first; `OrderModified` when the exchange took it, else
   `OrderModifyRejected` (or `OrderCanceled` if the exchange canceled the old one and
   refused the new). A trailing stop (the node moves it) and a leg of an exchange OCO are
-  not modified: rejected with a reason.
+  not modified: rejected with a reason. On a perpetual a resting limit is modified in
+  place, a stop is not (`engine.runtime.live.amend`).
 * ``execution.target_sizing = "fill"`` cannot be honoured (an exchange order's quantity
   is fixed when it is sent): `size_at_fill` raises `ConfigError`.
 * Orders of an earlier run of the node are published only once `restore` took them over
   (``adopt``: the strategy's own working orders); others (another strategy's, the kill
-  switch's, external ones) are not: the kernel does not know them, reconciliation reports
-  them.
+  switch's, external ones) are not: reconciliation reports them.
 """
 
 from __future__ import annotations
@@ -122,9 +122,9 @@ from engine.model import (
 )
 from engine.runtime.live.expiry import Expiries, expiry_ns
 from engine.runtime.live.groups import Leg, OcoGroups, OcoReady, pair
-from engine.runtime.live.modify import Modifications
+from engine.runtime.live.modify import Modifications, unamendable
 from engine.runtime.live.orders import OrderManager, Update
-from engine.runtime.live.sendable import SENT_TIF, takes, unsupported
+from engine.runtime.live.sendable import SENT_TIF, stop_to_send, takes, unsupported
 from engine.runtime.live.trailing import Trailer
 from engine.runtime.live.wallet import Wallet, kernel_fill
 from engine.runtime.modes import RunMode, VenueParts
@@ -280,21 +280,29 @@ class LiveVenue:
         limit_price: float | None,
         stop_price: float | None,
     ) -> None:
-        """Send a working order's new terms as a cancel-replace (`engine.runtime.live.modify`);
+        """Send a working order's new terms (`.modify`; a perpetual's in place: `.amend`);
         publish `OrderModified` once the exchange took them, else why not."""
         order = self._orders.get(order_id)
         now = self._clock.timestamp_ns()
-        if order is not None and order_id in self.working:
+        expiring = order_id in self.expiries.expiring  # gone there; expires with the next bar
+        if order is not None and order_id in self.working and not expiring:
             self.poll()  # its latest fills first: the new order is for what is left
         problem = "order is not working"
         if order is not None and order_id in self.working:
             new, problem = amend_terms(order, self._filled[order_id],
                                        self._instruments[order.symbol], quantity, limit_price,
                                        stop_price)  # fmt: skip
-            problem = problem or self._unmodifiable(order_id, new)
+            if not expiring:
+                problem = problem or self._unmodifiable(order_id, new)
+            elif limit_price is not None:  # the backtest's rules only: nothing is sent
+                problem = problem or takes(new, self._last(new.symbol))
         if order is None or problem:
             symbol, strategy = (order.symbol, order.strategy_id) if order else ("", "")
             self._bus.publish(OrderModifyRejected(order_id, strategy, symbol, problem, now, now))
+            return
+        if expiring:  # answered as the backtest answers it (`engine.runtime.live.expiry`)
+            self._orders[order_id] = new
+            self._modify(new, new.quantity, now)
             return
         leaves = new.quantity - self._filled[order_id]
         spec = self._spec(new, leaves, self.expiries.at.get(order_id), False)
@@ -383,11 +391,11 @@ class LiveVenue:
         """Return why ``order_id`` cannot take the terms ``new`` live ("" if it can)."""
         if order_id in self.trailer:
             return "a live trailing stop cannot be modified (the node moves it): cancel it"
-        if self._manager.exchange.perpetual(new.symbol):
-            return "orders on perpetuals are not modified live yet: cancel and place anew"
         current = self.modifications.working(order_id)
         if current is None:
             return "its exchange order is not open (its outcome is unknown): try again"
+        if self._manager.exchange.perpetual(new.symbol):
+            return unamendable(new, current) or takes(new, self._last(new.symbol))
         if current.list_id:  # a group of one was sent plainly: that one can be replaced
             return "a leg of an exchange OCO cannot be modified: cancel the pair, place anew"
         taking = takes(new, self._last(new.symbol))
@@ -396,16 +404,8 @@ class LiveVenue:
         return self.wallet.refit(new, new.quantity - self._filled[order_id], current)
 
     def _stop_to_send(self, order: OrderRequested) -> float | None:
-        """Return the stop price to send, None for no stop: also for a stop the last price
-        seen is already through (sent as its market or limit order; see the module)."""
-        stop = order.stop_price
-        if order.order_type not in (OrderType.STOP, OrderType.STOP_LIMIT) or stop is None:
-            return None
-        last = self.prices.get(order.symbol)
-        if last is None or not math.isfinite(last):
-            return stop
-        through = last >= stop if order.side is OrderSide.BUY else last <= stop
-        return None if through else stop
+        """Return the stop price to send (`engine.runtime.live.sendable.stop_to_send`)."""
+        return stop_to_send(order, self.prices.get(order.symbol))
 
     def _reject(self, order: OrderRequested, reason: str, now: int) -> None:
         event = OrderRejected(order.order_id, order.strategy_id, order.symbol, reason, now, now)
@@ -413,18 +413,9 @@ class LiveVenue:
 
     def _modify(self, order: OrderRequested, quantity: float, now: int) -> None:
         self._quantity[order.order_id] = quantity
-        self._bus.publish(
-            OrderModified(
-                order.order_id,
-                order.strategy_id,
-                order.symbol,
-                quantity,
-                order.limit_price,
-                order.stop_price,
-                now,
-                now,
-            )
-        )
+        self._bus.publish(OrderModified(order.order_id, order.strategy_id, order.symbol,
+                                        quantity, order.limit_price, order.stop_price, now,
+                                        now))  # fmt: skip
 
     def _follow(self, updates: list[Update]) -> None:
         """Publish a trailing move's updates; hold its fills until the next poll.
@@ -455,6 +446,15 @@ class LiveVenue:
             now = self._clock.timestamp_ns()
             oid, sid, symbol = order.order_id, order.strategy_id, order.symbol
             kind = update.kind
+            if kind in ("amended", "amend_rejected", "amend_canceled"):  # a perpetual's
+                event, new = self.modifications.answer(order, update, now)
+                if new is not None:
+                    self._orders[oid], self._quantity[oid] = new, new.quantity
+                if kind == "amend_canceled":
+                    self.working.discard(oid)
+                    self.expiries.end(oid)
+                self._bus.publish(event)
+                continue
             if (update.order.replaces or kind == "canceled") and self._modified(update, now):
                 continue
             if kind == "accepted":

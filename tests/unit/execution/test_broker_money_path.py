@@ -31,6 +31,7 @@ from engine.model import (
     OrderCanceled,
     OrderFilled,
     OrderModified,
+    OrderModifyRejected,
     OrderRequested,
     OrderSide,
     OrderType,
@@ -328,3 +329,22 @@ def test_quote_sell_limit_inside_the_spread_waits_for_the_bid() -> None:
     assert desk.fills() == []
     desk.quote(100.6, 100.8)
     assert [(f.price, f.liquidity) for f in desk.fills()] == [(100.5, "maker")]
+
+
+def test_a_post_only_limit_modified_through_the_last_price_is_refused_and_rests() -> None:
+    """A post-only limit moved to where it would take is refused with the words of its
+    submission (the exchange would cancel or refuse it; live the node refuses it too), and
+    it keeps resting at its old price; a move that stays passive is taken."""
+    desk = Desk(last=100.0)
+    answers: list[object] = []
+    desk.bus.subscribe(OrderModifyRejected, answers.append)
+    desk.bus.subscribe(OrderModified, answers.append)
+    order = OrderRequested("S1-000001", "S1", "A", BUY, 10, OrderType.LIMIT, 95.0, None,
+                           TimeInForce.GTC, T0, T0, post_only=True)  # fmt: skip
+    desk.broker.submit(order)
+    desk.broker.modify("S1-000001", None, 100.0, None)  # at the last price: it would take
+    desk.broker.modify("S1-000001", None, 99.5, None)
+    assert [type(a).__name__ for a in answers] == ["OrderModifyRejected", "OrderModified"]
+    assert answers[0].reason == "post-only limit 100 would take liquidity at the last price 100"  # type: ignore[attr-defined]
+    desk.bar(99.8, 99.9, 99.0, 99.2)  # trades through 99.5, never through 100
+    assert [(f.price, f.quantity) for f in desk.fills()] == [(99.5, 10)]
