@@ -19,7 +19,8 @@ The book here (`AlgoBook`, owned by `engine.adapters.local.futures.FuturesVenue`
   otherwise); the tick and lot filters (the minimum notional is not checked: the order
   locks nothing, its margin is checked when it triggers). A trigger the market price is
   already at or through is refused, -2021 ``Order would immediately trigger.``; a reused
-  ``clientAlgoId`` -4116 ``ClientOrderId is duplicated.``. Nothing is locked and no
+  ``clientAlgoId`` -4116 ``ClientOrderId is duplicated.``; an armed ``reject`` fault
+  (`engine.adapters.local.faults`) -2010, as a plain order's. Nothing is locked and no
   position is required: reduce-only is enforced when it triggers, as on Binance.
 * **Triggering** is the spot stops' (`engine.execution.matching.stop_reached` with
   `engine.adapters.local.rules.triggers`' directions: STOP* a sell when the price falls to
@@ -50,6 +51,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from engine.adapters.local.faults import Faults
 from engine.adapters.local.replay import Kline, Replay
 from engine.adapters.local.rules import BinanceError, off_grid, triggers
 from engine.adapters.local.venue import Order, fmt
@@ -137,6 +139,7 @@ class AlgoHost(Protocol):
     orders: dict[int, Order]
     by_client: dict[str, int]
     events: list[dict[str, Any]]
+    faults: Faults
 
     @property
     def positions(self) -> Mapping[str, _Position]:
@@ -187,6 +190,8 @@ class AlgoBook:
         client_id = params.get("clientAlgoId") or f"algo-{number}"
         if client_id in self.by_client or client_id in venue.by_client:
             raise BinanceError(400, -4116, "ClientOrderId is duplicated.")
+        if venue.faults.take_reject():
+            raise BinanceError(400, -2010, "Order was rejected (injected fault).")
         close_position = params.get("closePosition", "false").lower() == "true"
         if close_position and kind not in ("STOP_MARKET", "TAKE_PROFIT_MARKET"):
             raise BinanceError(400, -4136, "Target strategy invalid for orderType.")

@@ -79,6 +79,7 @@ class Baseline:
 class LiveStatus(StrEnum):
     """A live order's state as the node knows it."""
 
+    STAGED = "staged"  # written, not sent: a perpetual stop's move (`.stopmove`)
     SENDING = "sending"  # written, the request may or may not have left
     UNKNOWN = "unknown"  # sent, no answer says whether the exchange has it
     OPEN = "open"
@@ -91,12 +92,8 @@ class LiveStatus(StrEnum):
     @property
     def final(self) -> bool:
         """True once nothing more can happen to the order."""
-        return self in (
-            LiveStatus.FILLED,
-            LiveStatus.CANCELED,
-            LiveStatus.REJECTED,
-            LiveStatus.EXPIRED,
-        )
+        return self in (LiveStatus.FILLED, LiveStatus.CANCELED, LiveStatus.REJECTED,
+                        LiveStatus.EXPIRED)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Live modifications: a working order's new terms sent as Binance's cancel-replace.
 
 (On a perpetual, Binance USDⓈ-M modifies a resting limit in place instead:
-`engine.runtime.live.amend`; `unamendable` says what cannot be.)
+`engine.runtime.live.amend`; a stop, an algo order, is canceled and placed anew under the
+same ``"<order id>~<n>"`` client ids: `engine.runtime.live.stopmove`; `unamendable` says
+what cannot be.)
 
 In: the kernel's modify (`engine.runtime.live.venue.LiveVenue.modify`: an order id, a new
 quantity, limit price and/or stop price) and the order manager's `Update`s of the exchange
@@ -24,7 +26,10 @@ post-only limit moved through the last price is refused (the exchange would refu
 canceling the old one; the backtest keeps it resting — a difference).
 
 The new exchange order is for what is left: the new quantity less everything the order's
-earlier exchange orders filled. Its client id is the manager's deterministic id of
+earlier exchange orders filled. A modification whose old order filled before it could
+be replaced (the cancel met the fill) is answered `OrderModifyRejected` after the fill,
+as the backtest answers a modification of a filled order. Its client id is the
+manager's deterministic id of
 ``"<order id>~<n>"`` (n = 1, 2, ... per modification), and its row (``replaces`` = the old
 client id) is committed before the request, so a crash anywhere ends with one working
 order: on restart (`engine.runtime.live.restore`) both client ids are looked up — the new
@@ -92,16 +97,19 @@ class Modifications:
 
         ``request`` carries the kernel's new terms (published once the new order works).
         """
-        if self.manager.exchange.perpetual(request.symbol):  # in place, the whole quantity
-            return self.amend(request, replace(spec, quantity=request.quantity))
         order_id = request.order_id
         current = self.manager.current(order_id)
         assert current is not None
+        whole = replace(spec, quantity=request.quantity)  # the kernel's, what filled included
+        if self.manager.exchange.perpetual(request.symbol) and current.stop_price is None:
+            return self.amend(request, whole)  # a limit: in place
         ledger = self.manager.ledger
         links = sum(1 for o in ledger.orders() if o.order_id == order_id and o.replaces)
         manager = self.manager
         client_id = client_order_id(ledger.account, f"{order_id}~{links + 1}", manager.session)
         self.pending[order_id] = request
+        if self.manager.exchange.perpetual(request.symbol):  # an algo order: cancel, place
+            return manager.move_stop(current, whole, client_id)
         return manager.replace(current, spec, client_id)
 
     def amend(self, request: OrderRequested, spec: OrderSpec) -> list[Update]:
@@ -146,8 +154,8 @@ class Modifications:
             if update.kind == "rejected":
                 self.pending.pop(record.order_id, None)
                 old = ledger.get(record.replaces)
-                if old is not None and old.status in _OPEN:
-                    return Outcome("modify_rejected", reason=record.reason)
+                if old is not None and (old.status in _OPEN or old.status is LiveStatus.FILLED):
+                    return Outcome("modify_rejected", reason=record.reason)  # after the fills
                 if old is not None and old.status in _ENDED and old.client_id not in self.told:
                     self.told.add(old.client_id)  # its cancel was held back (or restored)
                     return Outcome("canceled", reason=f"canceled: {record.reason}")
@@ -172,15 +180,13 @@ def _terms(request: OrderRequested, record: LiveOrder) -> OrderRequested:
 
 
 def unamendable(new: OrderRequested, current: LiveOrder) -> str:
-    """Return why a perpetual's order cannot take the terms ``new`` in place ("" if it can):
-    Binance USDⓈ-M modifies resting LIMIT orders only (`engine.runtime.live.amend`)."""
+    """Return why a perpetual's order cannot take the terms ``new`` ("" if it can):
+    Binance USDⓈ-M modifies resting LIMIT orders in place (`engine.runtime.live.amend`);
+    a stop (an algo order) the node cancels and places anew (`.stopmove`)."""
     if current.list_id:
         return "a leg of an OCO pair on a perpetual cannot be modified: cancel it, place anew"
-    if new.order_type in (OrderType.STOP, OrderType.STOP_LIMIT):
-        return (
-            "a stop on a perpetual is a Binance algo order, which cannot be modified: "
-            "cancel it and place a new one"
-        )
+    if new.order_type in (OrderType.STOP, OrderType.STOP_LIMIT) and current.stop_price:
+        return ""
     if new.order_type is not OrderType.LIMIT or current.order_type != "limit":
         return "only a resting limit order on a perpetual can be modified (Binance USDⓈ-M)"
     return ""

@@ -49,7 +49,8 @@ The rules (issue 15; the error contract is `engine.adapters.ccxt.contract`):
   trailing stop's links (``submit(fallback=False)``: its trailer sends the next link).
 * A perpetual's limit is modified in place (Binance USDⓈ-M's ``PUT /fapi/v1/order``), the
   new terms committed to its row first, an unknown answer settled by looking the order
-  up (`engine.runtime.live.amend`).
+  up (`engine.runtime.live.amend`); its stop is canceled, then placed anew (`move_stop`,
+  the new row ``staged`` first: `engine.runtime.live.stopmove`).
 * An IP ban, a second clock error or bad keys stop the manager: it records why
   (``halted``) and raises the contract's engine error; nothing is sent after that.
 """
@@ -74,6 +75,7 @@ from engine.adapters.ccxt.venue import (
 )
 from engine.errors import ExchangeFatalError
 from engine.runtime.live import amend as amend_rules
+from engine.runtime.live import stopmove
 from engine.runtime.live.ledger import LiveFill, LiveLedger, LiveOrder, LiveStatus
 from engine.runtime.live.pairs import cancel_legs, expire_others, node_managed
 from engine.runtime.live.triggered import fallback_client_id, fallback_spec, respec, split
@@ -82,14 +84,9 @@ from engine.runtime.live.updates import Update
 __all__ = ["OrderManager", "Update", "client_order_id"]
 
 _OPEN = (LiveStatus.OPEN, LiveStatus.PARTIALLY_FILLED)
-_STATUS = {
-    "open": LiveStatus.OPEN,
-    "closed": LiveStatus.FILLED,
-    "canceled": LiveStatus.CANCELED,
-    "cancelled": LiveStatus.CANCELED,
-    "expired": LiveStatus.EXPIRED,
-    "rejected": LiveStatus.REJECTED,
-}
+_STATUS = {"open": LiveStatus.OPEN, "closed": LiveStatus.FILLED, "canceled": LiveStatus.CANCELED,
+           "cancelled": LiveStatus.CANCELED, "expired": LiveStatus.EXPIRED,
+           "rejected": LiveStatus.REJECTED}  # fmt: skip
 
 
 def client_order_id(account: str, order_id: str, session: int = 0) -> str:
@@ -269,6 +266,11 @@ class OrderManager:
         self._check_halted()
         return amend_rules.send(self, record, spec)
 
+    def move_stop(self, old: LiveOrder, spec: OrderSpec, client_id: str) -> list[Update]:
+        """Move the open perpetual stop ``old`` to ``spec`` (the order's whole new
+        quantity) under ``client_id``: cancel, then a new order (`.stopmove.stage`)."""
+        return stopmove.stage(self, old, spec, client_id)
+
     def settle_amend(self, record: LiveOrder) -> list[Update]:
         """Bring the modification in flight of ``record`` to the exchange's truth: the
         order looked up, its terms compared with the ones sent (`.amend.settle`)."""
@@ -291,6 +293,8 @@ class OrderManager:
         if record.status.final:
             return []
         self._check_halted()
+        if record.status is LiveStatus.STAGED:  # a stop's move not sent: given up
+            return stopmove.abandon(self, record)
         if record.status in (LiveStatus.UNKNOWN, LiveStatus.SENDING):
             updates = self._look_up(record)
             record = self.ledger.get(record.client_id) or record
@@ -316,17 +320,19 @@ class OrderManager:
 
     def refresh(self, record: LiveOrder) -> list[Update]:
         """Read ``record``'s state and new fills from the exchange; return the updates."""
-        if record.status.final:
-            return []
-        return self._look_up(record)
+        if record.status is LiveStatus.STAGED:  # a stop's move a crash or a failed cancel
+            return stopmove.finish(self, record)  # left half done: carried on
+        return [] if record.status.final else self._look_up(record)
 
     def refresh_open(self) -> list[Update]:
         """Refresh every order that is open, unknown or being sent."""
         updates: list[Update] = []
-        for listed in self.ledger.orders([*_OPEN, LiveStatus.UNKNOWN, LiveStatus.SENDING]):
+        for listed in self.working():
             record = self.ledger.get(listed.client_id) or listed  # a pair's leg: maybe ended
             if record.amending:
                 updates += self.settle_amend(record)
+            elif record.status is LiveStatus.STAGED:
+                updates += self.refresh(record)
             elif not record.status.final:
                 updates += self._look_up(record, patient=False)
         return updates
@@ -357,8 +363,9 @@ class OrderManager:
         return updates
 
     def working(self) -> list[LiveOrder]:
-        """Return the orders that are open or whose outcome is not known yet."""
-        return self.ledger.orders([*_OPEN, LiveStatus.UNKNOWN, LiveStatus.SENDING])
+        """Return the orders that are open, whose outcome is not known yet, or staged."""
+        return self.ledger.orders([*_OPEN, LiveStatus.UNKNOWN, LiveStatus.SENDING,
+                                   LiveStatus.STAGED])  # fmt: skip
 
     # -- internals ------------------------------------------------------------------------
 
@@ -366,23 +373,12 @@ class OrderManager:
         self, client_id: str, order_id: str, strategy_id: str, spec: OrderSpec
     ) -> LiveOrder:
         now = self.now_ms()
-        return LiveOrder(
-            client_id=client_id,
-            order_id=order_id,
-            strategy_id=strategy_id,
-            symbol=spec.symbol,
-            side=spec.side,
-            order_type=spec.order_type,
-            quantity=spec.quantity,
-            limit_price=spec.price,
-            stop_price=spec.stop_price,
-            time_in_force=spec.tif,
-            post_only=spec.post_only,
-            expire_ns=spec.expire_ns,
-            status=LiveStatus.SENDING,
-            ts_created=now,
-            ts_last=now,
-        )
+        return LiveOrder(client_id=client_id, order_id=order_id, strategy_id=strategy_id,
+                         symbol=spec.symbol, side=spec.side, order_type=spec.order_type,
+                         quantity=spec.quantity, limit_price=spec.price,
+                         stop_price=spec.stop_price, time_in_force=spec.tif,
+                         post_only=spec.post_only, expire_ns=spec.expire_ns,
+                         status=LiveStatus.SENDING, ts_created=now, ts_last=now)  # fmt: skip
 
     def _send(
         self,

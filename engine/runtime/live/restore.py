@@ -27,7 +27,9 @@ In order:
    are adopted (of a modification's two exchange orders, the one placed; a modification
    a crash interrupted is settled first, both client ids looked up: `OrderManager.
    settle_replace`; a perpetual's modification in place, by the order's terms:
-   `OrderManager.settle_amend`): booked in the execution engine at their state (so
+   `OrderManager.settle_amend`; a perpetual stop's move left ``staged`` is carried on —
+   the old order canceled, the new one sent: `engine.runtime.live.stopmove`): booked in
+   the execution engine at their state (so
    ``ctx.open_orders`` lists them and a later fill moves them on), given to the venue
    (polled, their fills published) and to the manager (a cancel reaches them though their
    client id is of an earlier session).
@@ -92,6 +94,7 @@ _STATUS = {
     LiveStatus.PARTIALLY_FILLED: OrderStatus.PARTIALLY_FILLED,
     LiveStatus.UNKNOWN: OrderStatus.SUBMITTED,
     LiveStatus.SENDING: OrderStatus.SUBMITTED,
+    LiveStatus.STAGED: OrderStatus.SUBMITTED,  # a stop's move not carried on: sent when polled
 }
 
 
@@ -165,6 +168,8 @@ def restore(
             result.updates += manager.settle_replace(record)
         elif record.amending:  # a perpetual's, in place: the order's terms looked up
             result.updates += manager.settle_amend(record)
+        elif record.status is LiveStatus.STAGED:  # a perpetual stop's move: carried on
+            result.updates += manager.refresh(record)
     # 2. the portfolio from the node's own fills
     orders = {o.client_id: o for o in ledger.orders(origin="node")}
     by_order: dict[str, list[LiveFill]] = {}
