@@ -290,21 +290,6 @@ def test_a_restart_in_the_middle_of_a_modification_settles_it_by_the_orders_term
     assert (row.limit_price, row.amending, row.status) == (price, None, LiveStatus.OPEN)
 
 
-def test_a_stop_on_a_perpetual_is_not_modified_it_is_an_algo_order(
-    local: Any, store: RunStore
-) -> None:
-    rig = Rig(local, store)
-    stop = OrderRequested("s-000001", "s", "BTC/USDT", OrderSide.SELL, 0.01, OrderType.STOP,
-                          None, 18500.0, TimeInForce.GTC, 1, 1)  # fmt: skip
-    rig.venue.submit(stop)
-    rig.venue.modify("s-000001", None, None, 18600.0)
-    assert rig.kinds() == ["OrderAccepted", "OrderModifyRejected"]
-    assert rig.events[1].reason == (
-        "a stop on a perpetual is a Binance algo order, which cannot be modified: "
-        "cancel it and place a new one"
-    )
-
-
 def test_a_post_only_limit_moved_through_the_last_price_is_refused_by_the_node(
     local: Any, store: RunStore
 ) -> None:

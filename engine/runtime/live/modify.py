@@ -160,8 +160,7 @@ class Modifications:
                     self.told.add(old.client_id)  # its cancel was held back (or restored)
                     return Outcome("canceled", reason=f"canceled: {record.reason}")
                 return Outcome("hide")  # the old order's own update said how it ended
-            return Outcome("publish")
-        if update.kind == "canceled":
+        if update.kind == "canceled":  # (a modification's new order may be replaced too)
             newer = [o for o in ledger.orders() if o.replaces == record.client_id]
             if any(o.status is not LiveStatus.REJECTED for o in newer):
                 return Outcome("hide")  # replaced (or maybe: the new order decides)

@@ -525,6 +525,8 @@ class OrderManager:
         reason = f"never placed: not found at the exchange {seconds:g} s after sending"
         if record.triggered_from:  # a refused stop's stand-in: sent again, never rejected
             return self._instead(record, respec(record, self.exchange), reason, record.replaces)
+        if record.replaces and self.exchange.perpetual(record.symbol):  # a stop's move's
+            return stopmove.resend(self, record, reason)  # new order: the old one is gone
         rejected = record.but(status=LiveStatus.REJECTED, reason=reason, ts_last=self.now_ms())
         self.ledger.save(rejected)
         return [Update("rejected", rejected)]

@@ -30,8 +30,12 @@ The steps (`stage`, then `finish`):
    the exchange's position and is no larger than it (the venue's rule, as
    `engine.runtime.live.triggered.respec`). Its answer is any new order's: accepted;
    refused (`OrderCanceled` with why: the old one is gone); unknown (looked up by client
-   id, UNKNOWN until found or, past ``settle_ms``, never placed); refused as already
-   triggered (-2021): sent as its market or limit order (`engine.runtime.live.triggered`).
+   id, UNKNOWN until found); refused as already triggered (-2021): sent as its market or
+   limit order (`engine.runtime.live.triggered`). Not found once it can no longer arrive
+   (``settle_ms`` after it was written, past the request's ``recvWindow``), it was never
+   placed: it is staged again under a client id derived from the lost one (`resend`) and
+   sent, never rejected — the old order is gone, so the stop must be placed (the position
+   has no stop from the cancel until then).
 
 A crash anywhere leaves the store saying what to do: a ``staged`` row (before or during 2.,
 or between 2. and 3.) is finished by the next look at it — a restart's `restore`, or
@@ -44,6 +48,7 @@ switch: a staged row is never sent after it.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Protocol
 
 from engine.adapters.ccxt.contract import Action
@@ -51,7 +56,7 @@ from engine.adapters.ccxt.venue import ExchangeOrder, OrderCallFailed, OrderSpec
 from engine.runtime.live.ledger import LiveLedger, LiveOrder, LiveStatus
 from engine.runtime.live.updates import Update
 
-__all__ = ["abandon", "finish", "stage"]
+__all__ = ["abandon", "finish", "resend", "stage"]
 
 _NOT_ENDED = (LiveStatus.OPEN, LiveStatus.PARTIALLY_FILLED, LiveStatus.UNKNOWN,
                 LiveStatus.SENDING)  # fmt: skip
@@ -62,6 +67,10 @@ class MoveHost(Protocol):
 
     ledger: LiveLedger
     exchange: Any
+
+    def now_ms(self) -> int:
+        """The wall clock in ms."""
+        ...
 
     def _record(
         self, client_id: str, order_id: str, strategy_id: str, spec: OrderSpec
@@ -143,6 +152,23 @@ def finish(manager: MoveHost, staged: LiveOrder) -> list[Update]:
             return [*updates, Update("rejected", rejected)]
         return [*updates, *manager._create_failed([record], failed)]
     return [*updates, *manager._adopt(record, answer)]
+
+
+def resend(manager: MoveHost, lost: LiveOrder, reason: str) -> list[Update]:
+    """Send again the new order ``lost`` of a move, never placed (``reason``): the lost
+    row rejected and its successor staged (``replaces`` the same old order, under a client
+    id derived from the lost one) in one transaction, then `finish` sends it."""
+    ledger = manager.ledger
+    digest = hashlib.sha256(f"{ledger.account}\x00resend\x00{lost.client_id}".encode())
+    client_id = f"kst-{digest.hexdigest()[:20]}"
+    if ledger.get(client_id) is None:
+        filled = sum(o.filled_quantity for o in ledger.orders() if o.order_id == lost.order_id)
+        now = manager.now_ms()  # its own settle_ms counts from here
+        again = lost.but(client_id=client_id, status=LiveStatus.STAGED, reason="",
+                         quantity=round(lost.quantity + filled, 12), exchange_order_id=None,
+                         ts_created=now, ts_last=now)  # fmt: skip
+        ledger.insert_many([again], ended=[lost.but(status=LiveStatus.REJECTED, reason=reason)])
+    return finish(manager, ledger.get(client_id) or lost)
 
 
 def abandon(manager: MoveHost, staged: LiveOrder) -> list[Update]:
