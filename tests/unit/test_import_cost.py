@@ -131,6 +131,20 @@ def test_an_sma_backtest_loads_the_overlap_family_only(tmp_path: Path) -> None:
     assert (out / "metrics.json").is_file()
 
 
+def test_rerendering_a_report_loads_no_indicator_library(tmp_path: Path) -> None:
+    """`kestrel report RUN` draws from the run's files: no numba, no indicator code."""
+    from engine.cli import main
+
+    out = tmp_path / "run"
+    config = str(ROOT / "configs" / "sma_cross_goog.toml")
+    assert main(["backtest", config, "--no-db", "--out", str(out)]) == 0
+    page = tmp_path / "again.html"
+    args = ["report", str(out), "--out", str(page)]
+    heavy = ("engine.indicators", "numba")
+    assert loaded_after(f"from engine.cli import main\nmain({args!r})", heavy) == []
+    assert page.is_file()
+
+
 def test_the_report_modules_import_no_indicator_library() -> None:
     heavy = ("engine.indicators", "numba")
     assert loaded_after("import engine.report.html, engine.report.charts", heavy) == []
