@@ -116,6 +116,8 @@ def check_values(raw: Extracted) -> list[str]:
     """
     source, ts = raw.source, raw.ts_ns if raw.ts_ok else None
     names = ("open", "high", "low", "close", "volume")
+    if _all_sane(raw):  # the usual file: no row to find, no 2-D table to build
+        return _check_ohlc(raw, ts)
     table = np.column_stack([raw.values[name] for name in names])
     reported = raw.reported if raw.reported is not None else np.zeros(raw.rows, dtype=bool)
     problems: list[str] = []
@@ -182,6 +184,22 @@ def check_values(raw: Extracted) -> list[str]:
         )
     problems.extend(_check_ohlc(raw, ts))
     return problems
+
+
+def _all_sane(raw: Extracted) -> bool:
+    """Return True when every price is finite and > 0 and every volume finite and >= 0.
+
+    Then `check_values` has no missing, infinite, non-positive or negative value to report
+    and skips building its 5-column table and masks (~0.1 s of CPU on 1 M bars); a NaN
+    fails both comparisons, so any doubt takes the full path and its messages.
+    """
+    values = raw.values
+    for name in ("open", "high", "low", "close"):
+        column = values[name]
+        if not np.logical_and(column > 0.0, column < np.inf).all():
+            return False
+    volume = values["volume"]
+    return bool(np.logical_and(volume >= 0.0, volume < np.inf).all())
 
 
 def _rows(mask_2d: BoolArray) -> BoolArray:

@@ -46,8 +46,10 @@ protocol streams type against), ``stream_parts.py`` (running state several famil
 streams share), ``streams_shared.py`` (stream classes several families use),
 ``kernels_window.py`` (rolling sums/extremes several families' kernels share),
 ``composite.py`` (indicators with a selectable MA type, dispatched in Python),
-``families/__init__.py`` (gathers every family's BINDINGS), ``registry.py`` (lookup by
-name, parameter checks).
+``families/__init__.py`` (which family serves a name: its TA-Lib group, or an exception
+listed there; a family's binding, and numba with its kernels, is imported the first time one
+of its indicators is computed or streamed), ``registry.py`` (lookup by name, parameter
+checks, from the catalogue alone: reading it loads no kernel).
 
 How to add an indicator ``foo`` to an existing family:
 
@@ -59,9 +61,15 @@ How to add an indicator ``foo`` to an existing family:
    stream, ``memory`` picks the generic engine; a stream factory may return None for
    parameters it does not cover.
 
+An indicator whose TA-Lib group is not its family's adds one line to ``ELSEWHERE`` in
+``families/__init__.py`` (a test fails until it does). A kernel that calls another family's
+kernel goes in its own module (as ``overlap/kernels_atr.py``) or is imported inside the
+Python function that calls it (as in ``composite.py``), so that using one family does not
+load the others (``tests/unit/test_import_cost.py``).
 Nothing else changes: the registry, ``engine.indicators.foo(...)``, ``get("foo")``,
 ``compute_panel`` and ``docs/indicators.md`` (regenerate it) pick it up. A new family is a
-new package under ``families/`` plus one line in ``families/__init__.py``.
+new package under ``families/`` plus its name in ``FAMILIES`` and its groups in
+``FAMILY_OF_GROUP`` (``families/__init__.py``).
 """
 
 from __future__ import annotations

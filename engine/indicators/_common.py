@@ -20,6 +20,10 @@ Params = Mapping[str, int | float]
 # Leading-NaN scans look at this many rows at a time, so a short prefix costs little.
 _CHUNK = 4096
 Kernel = Callable[[Sequence[FloatArray], Params], tuple[FloatArray, ...]]
+# TA-Lib 0.8.1's scaled zero test: a difference within 1e-14 of its operands' size is zero
+# (two typical prices an ulp apart are a tie; a CCI gap that small is no gap). Here, not in
+# the momentum kernels, so that streams of other families read it without loading those.
+TIE = 1e-14
 
 
 def as_series(name: str, indicator: str, value: object) -> FloatArray:

@@ -8,6 +8,11 @@ is one Python call per leg, negligible next to the array work.
 Legs are entered the way TA-Lib 0.8 enters them (verified against it): most start at
 their own natural warm-up; MACDEXT and the stochastics feed each stage the previous
 stage's output from its first defined bar.
+
+The overlap family's averages (``kernels_ma``) are imported with this module; kernels of
+other families (MAMA's Hilbert transform, the stochastic's %K, RSI, the MACD lines, the
+standard deviation) inside the function that calls them, so that the overlap family,
+which uses this module for MA and BBANDS, loads no other family's kernels for an SMA.
 """
 
 from __future__ import annotations
@@ -17,11 +22,7 @@ import math
 import numpy as np
 
 from engine.indicators._common import FloatArray
-from engine.indicators.families.cycle import kernels as cy
-from engine.indicators.families.momentum.kernels import macd_lines, rsi
-from engine.indicators.families.momentum.kernels_oscillators import fast_k
 from engine.indicators.families.overlap import kernels_ma as kma
-from engine.indicators.families.statistic.kernels import bbands_sma, stddev
 
 MAMA_LOOKBACK = 32
 SMA, EMA, WMA, DEMA, TEMA, TRIMA, KAMA, MAMA, T3, HMA, IDENTITY, OWN, ZLEMA, WILDER = range(14)
@@ -68,6 +69,8 @@ def ma(x: FloatArray, period: int, matype: int, start: int) -> FloatArray:
     if matype in simple:
         return simple[matype](x, period, start)
     if matype == MAMA:
+        from engine.indicators.families.cycle import kernels as cy
+
         return cy.mama(x, 0.5, 0.05, start)[0]
     if matype == T3:
         return kma.t3(x, period, 0.7, start)
@@ -78,6 +81,8 @@ def bbands(
     x: FloatArray, period: int, up: float, down: float, matype: int
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Bollinger bands: MA of ``matype`` plus/minus multiples of the population stddev."""
+    from engine.indicators.families.statistic.kernels import bbands_sma, stddev
+
     if matype == SMA:
         return bbands_sma(x, period, up, down)
     lookback = max(ma_lookback(period, matype), period - 1)
@@ -133,6 +138,8 @@ def macdext(
     x: FloatArray, fast: int, fast_type: int, slow: int, slow_type: int, signal: int, sig_type: int
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """MACD with a chosen moving-average type for each leg."""
+    from engine.indicators.families.momentum.kernels import macd_lines
+
     if slow < fast:
         fast, slow = slow, fast
         fast_type, slow_type = slow_type, fast_type
@@ -150,6 +157,8 @@ def stochf(
     high: FloatArray, low: FloatArray, close: FloatArray, k_period: int, d_period: int, d_type: int
 ) -> tuple[FloatArray, FloatArray]:
     """Fast stochastic: %K and its ``d_type`` moving average %D."""
+    from engine.indicators.families.momentum.kernels_oscillators import fast_k
+
     k = fast_k(high, low, close, k_period, 0)
     d = ma(k, d_period, d_type, k_period - 1)
     k[: k_period - 1 + ma_lookback(d_period, d_type)] = np.nan
@@ -167,6 +176,8 @@ def stoch(
     slow_d_type: int,
 ) -> tuple[FloatArray, FloatArray]:
     """Slow stochastic: %K smoothed once (slow %K) and twice (slow %D)."""
+    from engine.indicators.families.momentum.kernels_oscillators import fast_k
+
     k = fast_k(high, low, close, k_period, 0)
     k_lookback = k_period - 1 + ma_lookback(slow_k, slow_k_type)
     smooth_k = ma(k, slow_k, slow_k_type, k_period - 1)
@@ -179,6 +190,9 @@ def stochrsi(
     x: FloatArray, period: int, k_period: int, d_period: int, d_type: int
 ) -> tuple[FloatArray, FloatArray]:
     """Fast stochastic applied to RSI."""
+    from engine.indicators.families.momentum.kernels import rsi
+    from engine.indicators.families.momentum.kernels_oscillators import fast_k
+
     line = rsi(x, period, 0)
     k = fast_k(line, line, line, k_period, period)
     d = ma(k, d_period, d_type, period + k_period - 1)

@@ -324,6 +324,18 @@ def _midpoints(highest: FloatArray, lowest: FloatArray, out: FloatArray) -> None
 
 
 @kernel
+def reanchor_interval(period: int) -> int:
+    """Bars between exact recomputations of the anchored window sums (STDDEV,
+    VAR, BBANDS: the statistic family's kernels and the moment streams).
+
+    A whole number of periods, at least ~64 bars: re-anchoring every period cost about as
+    much as the sliding updates for short periods (a period-long multiply-add chain plus a
+    mispredicted branch), while the rounding a sum can gather in 64 bars is ~1e-14.
+    """
+    return period * max(1, 64 // period)
+
+
+@kernel
 def wma_reanchor_interval(period: int) -> int:
     """Bars between exact recomputations of a WMA's running sums.
 

@@ -3,18 +3,23 @@
 ``resolve("SMA", {"timeperiod": 10})`` returns the :class:`IndicatorSpec` and the full
 parameter set (defaults filled, types and limits checked). Strategies reach indicators
 through ``ctx.indicator(name, symbol, **params)``, which calls :func:`resolve`.
+
+A spec's names, parameters, limits and outputs come from TA-Lib's catalogue
+(``_catalog.py``); its :attr:`IndicatorSpec.binding` (kernel, warm-up, stream) is looked up
+in its family when first needed (``families/__init__.py``), so reading the registry imports
+no numba kernel and computing an SMA imports the overlap family only.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from engine.errors import IndicatorError, did_you_mean
 from engine.indicators._binding import Binding
-from engine.indicators._catalog import CATALOG, Meta, Range
+from engine.indicators._catalog import CATALOG, Range
 from engine.indicators._common import (
     FloatArray,
     Kernel,
@@ -22,7 +27,7 @@ from engine.indicators._common import (
     check_lengths,
     run_kernel,
 )
-from engine.indicators.families import BINDINGS
+from engine.indicators.families import binding_of, family_of
 from engine.indicators.streaming import StreamingIndicator
 
 __all__ = ["Binding", "IndicatorSpec", "get", "names", "resolve", "specs"]
@@ -41,7 +46,7 @@ class IndicatorSpec:
         display_name: TA-Lib's human-readable name.
         ranges: Accepted ``(low, high)`` limits per parameter, inclusive.
         integer_outputs: Outputs TA-Lib returns as integers (returned here as float64).
-        binding: The kernel and streaming engine behind the spec.
+        family: The package under ``families/`` that serves it, e.g. ``"overlap"``.
     """
 
     name: str
@@ -52,7 +57,12 @@ class IndicatorSpec:
     display_name: str
     ranges: Mapping[str, Range]
     integer_outputs: tuple[str, ...]
-    binding: Binding = field(repr=False, compare=False)
+    family: str
+
+    @property
+    def binding(self) -> Binding:
+        """Return the kernel and streaming engine (imports the family on first use)."""
+        return binding_of(self.name)
 
     @property
     def kernel(self) -> Kernel:
@@ -147,8 +157,7 @@ def _fmt(value: float) -> str:
 
 def _build() -> Mapping[str, IndicatorSpec]:
     built: dict[str, IndicatorSpec] = {}
-    for name, binding in BINDINGS.items():
-        meta: Meta = CATALOG[name]
+    for name, meta in CATALOG.items():
         built[name] = IndicatorSpec(
             name=name,
             inputs=meta.inputs,
@@ -158,7 +167,7 @@ def _build() -> Mapping[str, IndicatorSpec]:
             display_name=meta.display_name,
             ranges=MappingProxyType(dict(meta.ranges)),
             integer_outputs=meta.integer_outputs,
-            binding=binding,
+            family=family_of(name),
         )
     return MappingProxyType(built)
 

@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from engine.indicators._common import Params
-from engine.indicators.families.momentum.kernels_oscillators import TIE
+from engine.indicators._common import TIE, Params
 from engine.indicators.stream_parts import (
     EmaCore,
     MonotonicExtreme,

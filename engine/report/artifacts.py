@@ -29,6 +29,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -431,7 +432,14 @@ def _column(name: str, values: list[Any]) -> _Cells:
 
 
 def _csv_rows(path: Path, header: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
-    _csv_columns(path, header, [_column(k, [row[k] for row in rows]) for k in header])
+    # One pass over the rows (each row's cells fetched by one C call, then transposed):
+    # a pass per column cost ~6 ms per column at 39,000 orders, 0.1 s for orders.csv.
+    if not rows:
+        _csv_columns(path, header, [_column(k, []) for k in header])
+        return
+    cells = map(itemgetter(*header), rows) if len(header) > 1 else ((r[header[0]],) for r in rows)
+    columns = zip(*cells, strict=True)
+    _csv_columns(path, header, [_column(k, list(v)) for k, v in zip(header, columns, strict=True)])
 
 
 def _csv_columns(path: Path, header: Sequence[str], columns: list[_Cells]) -> None:

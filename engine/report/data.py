@@ -25,7 +25,6 @@ import pandas as pd
 from engine.config import dump_config
 from engine.errors import KestrelError, RunLookupError
 from engine.feeds import BarFrame, load_bars
-from engine.indicators import registry
 from engine.report.metrics import compute_metrics
 from engine.report.recorder import TradeRecord
 from engine.report.series import FloatArray, IntArray
@@ -412,6 +411,10 @@ def _reload_frames(
 
 def _indicator_lines(result: BacktestResult) -> dict[str, list[IndicatorLine]]:
     """Return every output of the indicators the strategy declared, per symbol."""
+    # here, not at the top: a report rendered from a folder draws no indicator, and the
+    # registry only names groups (no kernel is loaded), but the module need not load it
+    from engine.indicators import registry
+
     found: dict[str, list[IndicatorLine]] = {}
     for frame in result.frames:
         lines = []

@@ -162,6 +162,22 @@ def run_backtest(
     Raises:
         ConfigError, DataError, PluginError, StrategyError: see `engine.errors`.
     """
+    # The collector is paused for the whole run, not only the loop (`delivering`): while
+    # loading, building and starting (numba's cached kernels) its passes freed nothing
+    # (loading makes no cyclic garbage) and cost ~0.1 s of CPU on 1 M bars.
+    with paused_gc():
+        return _run(config, frames, data, strategy, progress, news)
+
+
+def _run(
+    config: RunConfig,
+    frames: list[BarFrame | TickFrame] | None,
+    data: Mapping[str, pd.DataFrame] | None,
+    strategy: Strategy | None,
+    progress: ProgressFn | None,
+    news: Sequence[NewsHeadline] | None,
+) -> BacktestResult:
+    """`run_backtest`'s body, the collector paused."""
     started = time.perf_counter()
     if data is not None:
         config, frames = from_dataframes(config, data)
@@ -216,5 +232,4 @@ def run_backtest(
     kernel.runner.stop()
     for history in histories.values():  # every value is revealed now: the indicators' lists
         history.feeds.clear()  # hold them; the source lists only repeated them (8 B a bar)
-    with paused_gc():
-        return summarize(config, kernel, bar_frames, ticks, first_open, fx, started)
+    return summarize(config, kernel, bar_frames, ticks, first_open, fx, started)

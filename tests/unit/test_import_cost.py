@@ -108,6 +108,48 @@ def test_a_backtest_loads_what_it_needs(tmp_path: Path) -> None:
     assert (out / "metrics.json").is_file()
 
 
+def family_modules() -> tuple[str, ...]:
+    """Return every indicator family's kernel and binding modules (by file, not by import)."""
+    families = ROOT / "engine" / "indicators" / "families"
+    files = [*families.glob("*/kernels*.py"), *families.glob("*/binding.py")]
+    return tuple(sorted(f"engine.indicators.families.{f.parent.name}.{f.stem}" for f in files))
+
+
+def test_an_sma_backtest_loads_the_overlap_family_only(tmp_path: Path) -> None:
+    """Families load when an indicator of theirs is declared: SMA needs overlap's kernels."""
+    out = tmp_path / "out"
+    modules = family_modules()
+    assert len(modules) >= 20  # every family's binding and at least one kernel module each
+    args = ["backtest", "configs/sma_cross_goog.toml", "--no-db", "--out", str(out)]
+    loaded = loaded_after(f"from engine.cli import main\nmain({args!r})", heavy=modules)
+    # the run did load SMA's family (the probe sees what a run imports) ...
+    assert "engine.indicators.families.overlap.kernels_ma" in loaded
+    assert "engine.indicators.families.overlap.binding" in loaded
+    # ... and nothing of the other seven families
+    overlap = "engine.indicators.families.overlap."
+    assert [name for name in loaded if not name.startswith(overlap)] == []
+    assert (out / "metrics.json").is_file()
+
+
+def test_rerendering_a_report_loads_no_indicator_library(tmp_path: Path) -> None:
+    """`kestrel report RUN` draws from the run's files: no numba, no indicator code."""
+    from engine.cli import main
+
+    out = tmp_path / "run"
+    config = str(ROOT / "configs" / "sma_cross_goog.toml")
+    assert main(["backtest", config, "--no-db", "--out", str(out)]) == 0
+    page = tmp_path / "again.html"
+    args = ["report", str(out), "--out", str(page)]
+    heavy = ("engine.indicators", "numba")
+    assert loaded_after(f"from engine.cli import main\nmain({args!r})", heavy) == []
+    assert page.is_file()
+
+
+def test_the_report_modules_import_no_indicator_library() -> None:
+    heavy = ("engine.indicators", "numba")
+    assert loaded_after("import engine.report.html, engine.report.charts", heavy) == []
+
+
 def test_every_public_name_resolves_to_its_module() -> None:
     from engine.config import load_config
     from engine.errors import KestrelError

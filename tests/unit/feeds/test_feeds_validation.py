@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -229,3 +230,29 @@ def test_repeats_are_found_in_unsorted_data(tmp_path: Path) -> None:
         "a timestamp repeats an earlier row's in 1 row, first at row 4 (2021-01-01T00:00:00Z)"
         in report.problems[1]
     )
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "expected"),
+    [
+        ("open", np.nan, "a value is missing (empty or NaN) in 1 row"),
+        ("close", np.inf, "a value is infinite in 1 row"),
+        ("low", -np.inf, "a value is infinite in 1 row"),
+        ("high", 0.0, "a price is zero or negative in 1 row"),
+        ("volume", -1.0, "a volume is negative in 1 row"),
+        ("volume", np.nan, "a value is missing (empty or NaN) in 1 row"),
+    ],
+)
+def test_one_bad_value_in_the_last_of_many_rows_is_reported(
+    column: str, value: float, expected: str
+) -> None:
+    # the sane-columns shortcut of check_values must not hide a single value at the end
+    n = 200_000
+    ts = 1_609_459_200_000 + np.arange(n, dtype=np.int64) * 60_000
+    price = np.full(n, 100.0)
+    frame = pd.DataFrame(
+        {"ts": ts, "open": price, "high": price, "low": price, "close": price, "volume": price}
+    )
+    frame.loc[n - 1, column] = value
+    with pytest.raises(DataError, match=re.escape(f"{expected}, first at row {n}")):
+        load_bars(frame, symbol="X")

@@ -79,6 +79,36 @@ def test_unquoted_writer_matches_csv_writer(tmp_path: Path, cell: str) -> None:
     assert artifacts._write_unquoted(got, ("h1", "h2", "h3", "h4"), columns) is not quoted
 
 
+@pytest.mark.parametrize(
+    ("header", "rows"),
+    [
+        (
+            ("order_id", "quantity", "limit_price", "ts_event", "tag", "count"),
+            [
+                {"order_id": "o-1", "quantity": 1.5, "limit_price": None,
+                 "ts_event": 1_600_000_000 * 10**9, "tag": "a,b", "count": 3},
+                {"order_id": "o-2", "quantity": 2.0, "limit_price": 99.25,
+                 "ts_event": 1_600_000_060 * 10**9, "tag": "", "count": 4},
+            ] * 200,
+        ),
+        (("only",), [{"only": "x", "ignored": 1}, {"only": "y", "ignored": 2}]),
+        (("a", "b"), []),
+    ],
+)  # fmt: skip
+def test_dict_rows_writer_matches_cell_by_cell_csv(
+    tmp_path: Path, header: tuple[str, ...], rows: list[dict[str, object]]
+) -> None:
+    """`_csv_rows` gathers each row's cells in one pass: the bytes of `_cell` per cell."""
+    expected = tmp_path / "expected.csv"
+    with expected.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows([[artifacts._cell(k, row[k]) for k in header] for row in rows])
+    got = tmp_path / "got.csv"
+    artifacts._csv_rows(got, header, rows)
+    assert got.read_bytes() == expected.read_bytes()
+
+
 def test_unquoted_writer_leaves_odd_columns_to_the_csv_module(tmp_path: Path) -> None:
     header = ("a", "b")
     assert not artifacts._write_unquoted(tmp_path / "x.csv", header, [["1"], [None]])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.indicators._alloc import nan_head, new_array
-from engine.indicators._common import FloatArray
+from engine.indicators._common import TIE, FloatArray
 from engine.indicators._jit import kernel
 from engine.indicators.families.momentum.kernels import is_zero
 from engine.indicators.families.volatility.kernels import range_sma
@@ -19,9 +19,6 @@ from engine.indicators.kernels_window import (
 )
 
 NAN = np.nan
-# TA-Lib 0.8.1's scaled zero test: a difference within 1e-14 of its operands' size is zero
-# (two typical prices an ulp apart are a tie; a CCI gap that small is no gap).
-TIE = 1e-14
 
 
 @kernel

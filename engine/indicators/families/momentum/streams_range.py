@@ -11,8 +11,7 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING
 
-from engine.indicators._common import Params
-from engine.indicators.families.momentum.kernels_oscillators import TIE
+from engine.indicators._common import TIE, Params
 from engine.indicators.stream_parts import MonotonicExtreme, true_range
 from engine.indicators.streaming import StreamingIndicator
 

@@ -17,8 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from engine.indicators._binding import matype
-from engine.indicators._common import Params
-from engine.indicators.families.momentum.kernels_oscillators import TIE
+from engine.indicators._common import TIE, Params
 from engine.indicators.stream_parts import EMA, SMA, STREAMED_MATYPES, MaCore, MonotonicExtreme
 from engine.indicators.streaming import StreamingIndicator
 

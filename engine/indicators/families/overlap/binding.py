@@ -1,4 +1,10 @@
-"""Bindings for TA-Lib's "Overlap Studies" group."""
+"""Bindings for TA-Lib's "Overlap Studies" group.
+
+Loaded the first time an overlap indicator is computed or streamed (``families/__init__``).
+Kernels of other families (the ATR behind KC and SUPERTREND, MAMA's Hilbert transform)
+are imported inside the functions that call them, so that a run of moving averages loads
+this family's kernels only (``tests/unit/test_import_cost.py``).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +22,6 @@ from engine.indicators._binding import (
     period_minus,
 )
 from engine.indicators._common import FloatArray, Params
-from engine.indicators.families.cycle import kernels as cy
 from engine.indicators.families.cycle.streams import HilbertStream
 from engine.indicators.families.overlap import kernels as ov
 from engine.indicators.families.overlap import kernels_ma as ma
@@ -109,8 +114,10 @@ def _zlema_lookback(p: Params) -> int:
 
 
 def _kc(a: A, p: Params) -> Out:
+    from engine.indicators.families.overlap import kernels_atr
+
     period, atr_period = ints(p, "timeperiod", "atrperiod")
-    return ov.kc(a[0], a[1], a[2], period, atr_period, float(p["nbdev"]))
+    return kernels_atr.kc(a[0], a[1], a[2], period, atr_period, float(p["nbdev"]))
 
 
 def _kc_lookback(p: Params) -> int:
@@ -118,7 +125,9 @@ def _kc_lookback(p: Params) -> int:
 
 
 def _supertrend(a: A, p: Params) -> Out:
-    return ov.supertrend(a[0], a[1], a[2], int(p["timeperiod"]), float(p["multiplier"]))
+    from engine.indicators.families.overlap import kernels_atr
+
+    return kernels_atr.supertrend(a[0], a[1], a[2], int(p["timeperiod"]), float(p["multiplier"]))
 
 
 def _mavp(a: A, p: Params) -> Out:
@@ -131,6 +140,8 @@ def _mavp_lookback(p: Params) -> int:
 
 
 def _mama(a: A, p: Params) -> Out:
+    from engine.indicators.families.cycle import kernels as cy
+
     return cy.mama(a[0], float(p["fastlimit"]), float(p["slowlimit"]), 0)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from engine.indicators._alloc import nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import exact_kernel, kernel
+from engine.indicators.kernels_window import reanchor_interval
 
 NAN = np.nan
 
@@ -50,17 +51,6 @@ def changes_in(x: FloatArray, i: int, period: int) -> int:
     for k in range(i - period + 2, i + 1):
         count += x[k] != x[k - 1]
     return count
-
-
-@kernel
-def reanchor_interval(period: int) -> int:
-    """Bars between exact recomputations of the anchored window sums.
-
-    A whole number of periods, at least ~64 bars: re-anchoring every period cost about as
-    much as the sliding updates for short periods (a period-long multiply-add chain plus a
-    mispredicted branch), while the rounding a sum can gather in 64 bars is ~1e-14.
-    """
-    return period * max(1, 64 // period)
 
 
 @kernel

@@ -15,7 +15,7 @@ from collections import deque
 from typing import TYPE_CHECKING, ClassVar
 
 from engine.indicators._common import Params
-from engine.indicators.families.statistic.kernels import reanchor_interval
+from engine.indicators.kernels_window import reanchor_interval
 from engine.indicators.streaming import StreamingIndicator
 
 if TYPE_CHECKING:
