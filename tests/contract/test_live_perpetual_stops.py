@@ -493,3 +493,22 @@ def test_a_restart_keeps_an_adopted_trailing_stop_reduce_only_once_its_position_
     venue.process_bar(bar(101))  # row 101's high moves the stop: a new link
     links = list(local.venue.algos.orders.values())
     assert [(a.status, a.reduce_only) for a in links] == [("CANCELED", True), ("NEW", True)]
+
+
+def test_a_refused_stops_stand_in_resent_while_flat_keeps_the_stops_reduce_only(
+    local: Any,  # noqa: F811
+    store: RunStore,
+) -> None:
+    """The same mistake in `engine.runtime.live.triggered.respec`: a stand-in rebuilt from
+    its row (it was never placed) went reduce-only only if it closed the position at the
+    exchange then; flat by then, it went plain and would open one. The row says how it
+    went out."""
+    from engine.runtime.live.ledger import LiveOrder, LiveStatus
+    from engine.runtime.live.triggered import respec
+
+    exchange = Rig(local, store).manager.exchange
+    assert position(local) == 0.0
+    row = LiveOrder("kst-stand-in", "s-000002", "s", "BTC/USDT", "sell", "market", 0.02, None,
+                    "GTC", LiveStatus.UNKNOWN, reduce_only=True)  # fmt: skip
+    assert respec(row, exchange).reduce_only
+    assert not respec(row.but(reduce_only=False), exchange).reduce_only  # an entry stays one

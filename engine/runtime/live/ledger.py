@@ -18,7 +18,8 @@ state and timers in one transaction (`engine.runtime.live.checkpoint`).
 `engine.runtime.live.trailing`). ``live_orders.post_only``, ``expire_ns``, ``replaces``
 (13): a LIMIT_MAKER, a DAY/GTD order's expiry (`.expiry`), the client id a modification's
 new order replaces (`.modify`); ``triggered_from`` (14): the refused stop an order stands
-in for (`.triggered`); ``amending`` (15): a perpetual's modification in flight (`.amend`).
+in for (`.triggered`); ``amending`` (15): a perpetual's modification in flight (`.amend`);
+``reduce_only`` (16): the order went out reduce-only (adopted so on a restart: `.restore`).
 
 Nothing secret is written here: the rows hold ids, symbols, quantities and prices, and
 the strategy's own state (what its ``on_save`` returns; the strategy never sees the keys).
@@ -127,6 +128,7 @@ class LiveOrder:
     replaces: str | None = None  # a modification's new order: the client id it replaces
     triggered_from: str | None = None  # the refused stop it stands in for (`.triggered`)
     amending: str | None = None  # a perpetual's in-place modification in flight (JSON)
+    reduce_only: bool = False  # it went out reduceOnly (a perpetual's; version 16)
 
     def but(self, **changes: Any) -> LiveOrder:
         """Return a copy with ``changes``."""
@@ -248,6 +250,7 @@ def _order(row: dict[str, Any]) -> LiveOrder:
     row = {k: v for k, v in row.items() if k != "account"}
     row["status"] = LiveStatus(row["status"])
     row["post_only"] = bool(row.get("post_only"))
+    row["reduce_only"] = bool(row.get("reduce_only"))
     return LiveOrder(**row)
 
 

@@ -378,6 +378,7 @@ class OrderManager:
             stop_price=spec.stop_price,
             time_in_force=spec.tif,
             post_only=spec.post_only,
+            reduce_only=spec.reduce_only,
             expire_ns=spec.expire_ns,
             status=LiveStatus.SENDING,
             ts_created=now,
