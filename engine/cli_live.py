@@ -60,7 +60,9 @@ restarted node trades from the exchange's clock on: bars that closed while it wa
 not replayed (no ``on_bar`` for them; the warm-up covers them for the indicators). With
 ``--replay`` the local exchange's address is printed and logged (``exchange_url`` of the
 ``start`` record), and it starts the warm-up's bars in: faults can be injected there; the
-node's clock is the replay's (`engine.runtime.live.lockstep.replay_clock_ns`).
+node's clock is the replay's (`engine.runtime.live.lockstep.replay_clock_ns`); without it,
+the exchange's server time (`engine.runtime.live.serverclock`: a `kestrel exchange serve`
+at ``--exchange-url`` answers its replay's, a real venue real time).
 ``--speed lockstep`` (with ``--replay`` only) keeps that exchange paused and steps it to
 the next bar close only once the node has handled every bar it closed (orders sent and
 answered, checkpoint committed: `engine.runtime.live.lockstep`), so a practice run fills

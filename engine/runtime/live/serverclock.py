@@ -21,7 +21,9 @@ is the exchange's within that much wall time: exact enough against a real venue,
 against a replay, whose clock moves in bar steps, its time at the bar plus the few wall
 seconds the node took. A read that fails after the adapter's retries (the network) leaves
 the clock running on from the last reading, counted in `failures`, and the next read tries
-again: a clock never stops the node; the first read, at start, raises.
+again: a clock never stops the node; the first read, at start, raises. It never goes
+back: against a paused replay it runs on at most `MAX_AGE_S` past the exchange's time and
+waits there until the exchange moves.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class ServerClock:
         self.failures = 0
         self._server_ns = 0
         self._at_ns = 0
+        self._last_ns = 0  # the latest time returned: the clock never goes back
         self._take(read_ms())
 
     def _take(self, server_ms: int) -> None:
@@ -76,12 +79,16 @@ class ServerClock:
             now = self._monotonic_ns()  # carried on from the last reading, aged afresh
             self._server_ns += now - self._at_ns
             self._at_ns = now
-        return self._server_ns + (self._monotonic_ns() - self._at_ns)
+        return self._forward(self._server_ns + (self._monotonic_ns() - self._at_ns))
+
+    def _forward(self, now_ns: int) -> int:
+        self._last_ns = max(self._last_ns, now_ns)
+        return self._last_ns
 
     def __call__(self) -> int:
         """Return the exchange's time in ns: the last reading plus the wall time since,
-        reading again first if that is more than ``max_age_s``."""
+        reading again first if that is more than ``max_age_s``; never less than before."""
         elapsed = self._monotonic_ns() - self._at_ns
         if elapsed > self._max_age_ns:
             return self.refresh()
-        return self._server_ns + elapsed
+        return self._forward(self._server_ns + elapsed)

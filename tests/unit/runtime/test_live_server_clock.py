@@ -53,8 +53,10 @@ def test_refresh_reads_at_once_and_a_failed_read_carries_the_clock_on() -> None:
     assert clock.failures == 1
     rig.down = False
     rig.monotonic += S
-    assert clock() == 7_000_000 * 1_000_000  # read again: the exchange's time wins
-    assert clock.failures == 1
+    assert clock() == 7_000_000 * 1_000_000 + 3 * S + S // 2  # read again, never back
+    assert (rig.reads, clock.failures) == (3, 1)
+    rig.server_ms = 9_000_000
+    assert clock.refresh() == 9_000_000 * 1_000_000  # the exchange moved on: its time
 
 
 def test_the_first_read_raises() -> None:
@@ -62,3 +64,15 @@ def test_the_first_read_raises() -> None:
     rig.down = True
     with pytest.raises(ExchangeTransientError):
         ServerClock(rig.read)
+
+
+def test_against_a_paused_exchange_it_never_goes_back() -> None:
+    rig = Rig(5_000)
+    clock = ServerClock(rig.read, lambda: rig.monotonic)
+    rig.monotonic += 9 * S // 10
+    assert clock() == 5_000 * 1_000_000 + 9 * S // 10
+    rig.monotonic += S // 5  # read again: the exchange is still at 5 s
+    assert clock() == 5_000 * 1_000_000 + 9 * S // 10  # held, not back
+    rig.server_ms = 3_605_000
+    rig.monotonic += 2 * S
+    assert clock() == 3_605_000 * 1_000_000
