@@ -60,9 +60,8 @@ restarted node trades from the exchange's clock on: bars that closed while it wa
 not replayed (no ``on_bar`` for them; the warm-up covers them for the indicators). With
 ``--replay`` the local exchange's address is printed and logged (``exchange_url`` of the
 ``start`` record), and it starts the warm-up's bars in: faults can be injected there; the
-node's clock is the replay's (`engine.runtime.live.lockstep.replay_clock_ns`); without it,
-the exchange's server time (`engine.runtime.live.serverclock`: a `kestrel exchange serve`
-at ``--exchange-url`` answers its replay's, a real venue real time).
+node's clock is the replay's (`engine.runtime.live.lockstep.replay_clock_ns`), else the
+exchange's server time (`engine.runtime.live.serverclock`: a replay's at an exchange URL).
 ``--speed lockstep`` (with ``--replay`` only) keeps that exchange paused and steps it to
 the next bar close only once the node has handled every bar it closed (orders sent and
 answered, checkpoint committed: `engine.runtime.live.lockstep`), so a practice run fills
@@ -421,9 +420,7 @@ async def _session(
         await feed.check()  # unknown symbol or timeframe: before the warm-up reads bars
         since = await feed.now_ns()
         warm = await fetch_live_warmup(config, feed, warmup_bars, since, found)
-        # "now" is the market's: the replay's in-process, else the exchange's /time (a real
-        # venue's is real time; a `kestrel exchange serve` answers its replay's)
-        server = ServerClock(exchange.server_time_ms) if local is None else None
+        server = ServerClock(exchange.server_time_ms) if local is None else None  # "now"
         clock = WallClock(replay_clock_ns(local) if server is None else server)
         node = TradingNode(config, clock=clock, mode=live_mode(manager), warmup=warm)
         venue = node.kernel.venue
@@ -568,11 +565,11 @@ async def _session(
         await user.close()
     checkpoint.stop()  # a clean stop: fills since the last bar may have changed the state
     streams = {"feed": dataclasses.asdict(feed.stats), "user_stream": vars(monitor.stats)}
+    reads = {"clock_reads": server.reads, "clock_failures": server.failures} if server else {}
     log.write("stop", reason=reason, bars=bars, halted=manager.halted,
               state_saves=checkpoint.state_saves, equity_rows=checkpoint.rows,
               equity_skipped=checkpoint.skipped, funding_booked=funding.booked,
-              funding_payments=funding.payments, clock_reads=server.reads if server else 0,
-              clock_failures=server.failures if server else 0, **streams)  # fmt: skip
+              funding_payments=funding.payments, **streams, **reads)  # fmt: skip
     log.close()
     print(f"live account {name} stopped ({reason}): {bars} bars; orders in {url}", flush=True)
     return 0

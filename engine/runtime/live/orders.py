@@ -365,7 +365,6 @@ class OrderManager:
     def _record(
         self, client_id: str, order_id: str, strategy_id: str, spec: OrderSpec
     ) -> LiveOrder:
-        now = self.now_ms()
         return LiveOrder(
             client_id=client_id,
             order_id=order_id,
@@ -381,7 +380,7 @@ class OrderManager:
             reduce_only=spec.reduce_only,
             expire_ns=spec.expire_ns,
             status=LiveStatus.SENDING,
-            ts_created=now,
+            ts_created=(now := self.now_ms()),
             ts_last=now,
         )
 
