@@ -60,7 +60,8 @@ restarted node trades from the exchange's clock on: bars that closed while it wa
 not replayed (no ``on_bar`` for them; the warm-up covers them for the indicators). With
 ``--replay`` the local exchange's address is printed and logged (``exchange_url`` of the
 ``start`` record), and it starts the warm-up's bars in: faults can be injected there; the
-node's clock is the replay's (`engine.runtime.live.lockstep.replay_clock_ns`).
+node's clock is the replay's (`engine.runtime.live.lockstep.replay_clock_ns`), else the
+exchange's server time (`engine.runtime.live.serverclock`: a replay's at an exchange URL).
 ``--speed lockstep`` (with ``--replay`` only) keeps that exchange paused and steps it to
 the next bar close only once the node has handled every bar it closed (orders sent and
 answered, checkpoint committed: `engine.runtime.live.lockstep`), so a practice run fills
@@ -392,6 +393,7 @@ async def _session(
     from engine.runtime.live.perpetuals import ExchangeFunding, book_funding, prepare_perpetuals
     from engine.runtime.live.reconcile import reconcile
     from engine.runtime.live.restore import absorb, check_agrees, restore
+    from engine.runtime.live.serverclock import ServerClock
     from engine.runtime.live.stream import StreamOptions, UserDataMonitor
     from engine.runtime.live.venue import LiveVenue, live_mode
     from engine.runtime.live.warmup import fetch_live_warmup
@@ -418,7 +420,8 @@ async def _session(
         await feed.check()  # unknown symbol or timeframe: before the warm-up reads bars
         since = await feed.now_ns()
         warm = await fetch_live_warmup(config, feed, warmup_bars, since, found)
-        clock = WallClock(replay_clock_ns(local)) if local is not None else WallClock()
+        server = ServerClock(exchange.server_time_ms) if local is None else None  # "now"
+        clock = WallClock(replay_clock_ns(local) if server is None else server)
         node = TradingNode(config, clock=clock, mode=live_mode(manager), warmup=warm)
         venue = node.kernel.venue
         assert isinstance(venue, LiveVenue)
@@ -452,7 +455,8 @@ async def _session(
               positions=positions, state_loaded=loaded,
               state_saved_at=saved.saved_at if saved else None,
               timers_realigned=realigned, perpetuals=sorted(perpetuals),
-              leverage=leverage, **where)  # fmt: skip
+              leverage=leverage, clock="replay" if server is None else "exchange",
+              **where)  # fmt: skip
     print(f"live account {name}: {result.summary()}", flush=True)
     print(f"live account {name}: {restored.summary()}", flush=True)
     if loaded and saved is not None:
@@ -534,6 +538,8 @@ async def _session(
                 for h in headlines:
                     log.write("news", symbol=h.symbol, ts=format_timestamp(h.ts_event),
                               id=h.headline_id, text=h.text)  # fmt: skip
+            if server is not None:  # the bar's orders and expiries at the exchange's time
+                server.refresh()
             # the exchange's funding up to the bar's close, before the strategy sees it (a
             # backtest pays it at the close, before the strategy's on_bar)
             payments = funding.due(bar.ts_event // 10**6)
@@ -559,10 +565,11 @@ async def _session(
         await user.close()
     checkpoint.stop()  # a clean stop: fills since the last bar may have changed the state
     streams = {"feed": dataclasses.asdict(feed.stats), "user_stream": vars(monitor.stats)}
+    reads = {"clock_reads": server.reads, "clock_failures": server.failures} if server else {}
     log.write("stop", reason=reason, bars=bars, halted=manager.halted,
               state_saves=checkpoint.state_saves, equity_rows=checkpoint.rows,
               equity_skipped=checkpoint.skipped, funding_booked=funding.booked,
-              funding_payments=funding.payments, **streams)  # fmt: skip
+              funding_payments=funding.payments, **streams, **reads)  # fmt: skip
     log.close()
     print(f"live account {name} stopped ({reason}): {bars} bars; orders in {url}", flush=True)
     return 0

@@ -69,6 +69,7 @@ live_orders = Table(
     # version 14: the refused stop (client id) this order was sent in place of
     Column("triggered_from", String(64)),
     Column("amending", Text),  # version 15: a perpetual's in-place modification in flight
+    Column("reduce_only", Integer),  # version 16: 1 if it went out reduceOnly
 )
 # A node-managed trailing stop (`engine.runtime.live.trailing`), one row per account and
 # engine order id: the exchange holds a plain stop order, link ``link`` (0, 1, ...) of the

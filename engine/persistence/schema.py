@@ -52,6 +52,8 @@ already triggered, whose market or limit order this row is: `engine.runtime.live
 NULL for the rows before and for every other order.
 15 adds ``live_orders.amending`` (the terms of a perpetual's in-place modification in
 flight, JSON, written before ``PUT /fapi/v1/order`` leaves: `engine.runtime.live.amend`).
+16 adds ``live_orders.reduce_only`` (1: the order went out ``reduceOnly``, so a restarted
+node adopts it as reduce-only: `engine.runtime.live.restore`); NULL for the rows before.
 Migrations only create tables or add nullable columns. A later release appends a function to
 `MIGRATIONS`; stored runs are kept.
 
@@ -460,6 +462,11 @@ def _v15_live_order_amending(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE live_orders ADD COLUMN amending TEXT"))
 
 
+def _v16_live_order_reduce_only(conn: Connection) -> None:
+    if "reduce_only" not in {c["name"] for c in inspect(conn).get_columns("live_orders")}:
+        conn.execute(text("ALTER TABLE live_orders ADD COLUMN reduce_only INTEGER"))
+
+
 #: ``MIGRATIONS[k]`` upgrades a store from version ``k + 1`` to ``k + 2``.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v2_status_writer_params,
@@ -476,6 +483,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v13_live_order_terms,
     _v14_live_triggered_from,
     _v15_live_order_amending,
+    _v16_live_order_reduce_only,
 )
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 

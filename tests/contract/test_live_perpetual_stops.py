@@ -451,3 +451,64 @@ def test_a_restart_after_the_stand_ins_request_reads_it_back_once(
     sells = [o for o in local.venue.orders.values() if o.side == "SELL"]
     assert [(o.type, o.status, o.quantity) for o in sells] == [("MARKET", "FILLED", 0.02)]
     assert position(local) == 0.0
+
+
+def test_a_restart_keeps_an_adopted_trailing_stop_reduce_only_once_its_position_closed(
+    local: Any,  # noqa: F811
+    store: RunStore,
+    tmp_path: Path,
+) -> None:
+    """Found by `tests.integration.test_live_perpetual_exits_crash`: the store did not keep
+    whether an order went out reduce-only, so a restarted node adopted its reduce-only
+    trailing stop as a plain one; once another exit had closed the position, the next move
+    sent a link that was not reduce-only — a late trigger would open the other side."""
+    from engine.runtime.live.restore import restore
+    from engine.runtime.live.venue import live_mode
+    from engine.runtime.node import TradingNode
+    from tests.integration.test_live_perpetual_parity import (
+        funding_file,
+        long_short,
+        perpetual_config,
+    )
+
+    prices: dict[str, float] = {"BTC/USDT": bar(100).close}
+    rig = Rig(local, store, prices)
+    rig.venue.submit(request(1, OrderSide.BUY, 0.01)._replace(strategy_id="ls"))
+    local.advance(1)
+    trailing = request(2, OrderSide.SELL, 0.01, order_type=OrderType.TRAILING_STOP,
+                       trailing_offset=100.0, reduce_only=True)  # fmt: skip
+    rig.venue.submit(trailing._replace(strategy_id="ls"))
+    rig.venue.submit(request(3, OrderSide.SELL, 0.01)._replace(strategy_id="ls"))  # flat now
+    assert position(local) == 0.0
+    assert [a.reduce_only for a in local.venue.algos.orders.values()] == [True]
+    again = Rig(local, store, prices)  # the restart: a new manager over the same store
+    node = TradingNode(perpetual_config(funding_file(tmp_path)), clock=SimClock(5),
+                       strategy=long_short(0), mode=live_mode(again.manager))  # fmt: skip
+    restored = restore(node, again.manager, INSTRUMENTS)
+    assert restored.adopted == ["s-000002"]
+    venue = node.kernel.venue
+    assert isinstance(venue, LiveVenue)
+    assert venue.adopted_request("s-000002").reduce_only
+    local.advance(1)
+    venue.process_bar(bar(101))  # row 101's high moves the stop: a new link
+    links = list(local.venue.algos.orders.values())
+    assert [(a.status, a.reduce_only) for a in links] == [("CANCELED", True), ("NEW", True)]
+
+
+def test_a_refused_stops_stand_in_resent_while_flat_keeps_the_stops_reduce_only(
+    local: Any,  # noqa: F811
+    store: RunStore,
+) -> None:
+    """The same mistake in `engine.runtime.live.triggered.respec`: a stand-in rebuilt from
+    its row (it was never placed) went reduce-only only if it closed the position at the
+    exchange then; flat by then, it went plain and would open one. The row says how it
+    went out."""
+    from engine.runtime.live.ledger import LiveOrder, LiveStatus
+    from engine.runtime.live.triggered import respec
+
+    exchange = Rig(local, store).manager.exchange
+    assert position(local) == 0.0
+    row = LiveOrder("kst-stand-in", "s-000002", "s", "BTC/USDT", "sell", "market", 0.02, None,
+                    "GTC", LiveStatus.UNKNOWN, reduce_only=True)  # fmt: skip
+    assert respec(row, exchange).reduce_only
+    assert not respec(row.but(reduce_only=False), exchange).reduce_only  # an entry stays one

@@ -2,10 +2,11 @@
 (issue 15), through the CLI against the local exchange in this process (4 hourly bars a
 second; see `tests.integration.test_live_restart_cli`).
 
-Timers: the strategy sets a 1.5 s timer in ``on_start`` (``kestrel live`` fires timers on
-the system clock) and appends each firing's scheduled time to a file. The node is killed,
-left down for more than two intervals and restarted: every firing, before and after, is
-on the first start's phase, and none falls while it was down.
+Timers: the strategy sets a 2-hour timer in ``on_start`` (``kestrel live`` fires timers on
+its clock: at an ``--exchange-url`` the exchange's, here the replay's, 4 hours a wall
+second) and appends each firing's scheduled time to a file. The node is killed, left down
+for more than two intervals and restarted: every firing, before and after, is on the first
+start's phase, and none falls while it was down.
 
 Equity: an SMA crossover is killed mid-run and restarted; the stored curve keeps the rows
 written before the kill unchanged and appends the restarted node's, one per bar, strictly
@@ -21,7 +22,6 @@ import csv
 import json
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -44,7 +44,7 @@ from tests.integration.test_live_restart_cli import (
     _wait,
 )
 
-INTERVAL = 1_500_000_000  # ns
+INTERVAL = 2 * 3_600 * 10**9  # ns of the exchange's clock: half a wall second
 STRATEGY = """
 from typing import Any
 
@@ -98,13 +98,13 @@ def test_a_restarted_nodes_timer_stays_on_its_first_schedule(tmp_path: Path) -> 
             return _alive(node) and len(_firings(fired)) >= count
 
         _wait(lambda: _alive(first) and len(_records(log, "event")) >= 5, "5 bars")
-        local.pause()  # bars stop: the node polls its timers every second
         _wait(lambda: beat(3, first), "3 firings")
         first.kill()
         first.wait(timeout=30)
         before = _firings(fired)
-        time.sleep(3.5)  # down for more than two intervals: occurrences fall meanwhile
-        launched = time.time_ns()
+        down = local.replay.now_ms
+        _wait(lambda: local.replay.now_ms >= down + 5 * INTERVAL // 10**6, "5 intervals")
+        launched = local.replay.now_ms * 10**6  # occurrences fell meanwhile
         second = _start(config, local.urls["http"], db, log)
         _wait(lambda: beat(len(before) + 3, second), "3 firings after the restart")
         second.send_signal(signal.SIGTERM)

@@ -1,24 +1,24 @@
 """The live account's orders and fills in the run store: the order manager's memory.
 
-In: a `RunStore` and an account name. Out: `LiveOrder` rows (inserted before an order is
-sent, updated as the exchange answers) and the exchange's fills (keyed by trade id, so
-writing one twice keeps one row), and the account's baseline: its wallet when the node first
-saw it. Tables: ``live_accounts``, ``live_orders`` and ``live_fills``
-(`engine.persistence.schema`, version 5). Fills marked ``baseline`` (``client_id``) were
-already in the baseline wallet: they are recorded only so they are not adopted again.
-``live_strategy_state`` (version 8) holds the strategy's own state, the JSON of its
-``on_save`` hook (`save_state`, `load_state`): one row per strategy id, overwritten.
-``live_timers`` (version 9) holds its recurring timers (`load_timers`) and ``live_equity``
-(version 9) the account's equity after each bar (`equity_rows`); ``live_bars`` (version 11)
-the closed bars the node handled (`bars`); `checkpoint` writes a bar's equity row, the bar,
-state and timers in one transaction (`engine.runtime.live.checkpoint`).
+In: a `RunStore` and an account name. Out: `LiveOrder` rows (inserted before an order is sent,
+updated as the exchange answers) and the exchange's fills (keyed by trade id, so writing one
+twice keeps one row), and the account's baseline: its wallet when the node first saw it. Tables:
+``live_accounts``, ``live_orders`` and ``live_fills`` (`engine.persistence.schema`, version 5).
+Fills marked ``baseline`` (``client_id``) were already in the baseline wallet: they are recorded
+only so they are not adopted again. ``live_strategy_state`` (version 8) holds the strategy's own
+state, the JSON of its ``on_save`` hook (`save_state`, `load_state`): one row per strategy id,
+overwritten. ``live_timers`` (version 9) holds its recurring timers (`load_timers`) and
+``live_equity`` (version 9) the account's equity after each bar (`equity_rows`); ``live_bars``
+(version 11) the closed bars the node handled (`bars`); `checkpoint` writes a bar's equity row,
+the bar, state and timers in one transaction (`engine.runtime.live.checkpoint`).
 ``live_accounts.config_toml`` (version 11): the config the latest session ran with.
 ``live_orders.list_id`` (version 12) names the exchange-side OCO an order is a leg of and
 ``live_trails`` (version 12) holds the node-managed trailing stops (`StoredTrail`,
-`engine.runtime.live.trailing`). ``live_orders.post_only``, ``expire_ns``, ``replaces``
-(13): a LIMIT_MAKER, a DAY/GTD order's expiry (`.expiry`), the client id a modification's
-new order replaces (`.modify`); ``triggered_from`` (14): the refused stop an order stands
-in for (`.triggered`); ``amending`` (15): a perpetual's modification in flight (`.amend`).
+`engine.runtime.live.trailing`). ``live_orders.post_only``, ``expire_ns``, ``replaces`` (13): a
+LIMIT_MAKER, a DAY/GTD order's expiry (`.expiry`), the client id a modification's new order
+replaces (`.modify`); ``triggered_from`` (14): the refused stop an order stands in for
+(`.triggered`); ``amending`` (15): a perpetual's modification in flight (`.amend`);
+``reduce_only`` (16): it went out reduce-only (a restart adopts it so: `.restore`).
 
 Nothing secret is written here: the rows hold ids, symbols, quantities and prices, and
 the strategy's own state (what its ``on_save`` returns; the strategy never sees the keys).
@@ -124,6 +124,7 @@ class LiveOrder:
     replaces: str | None = None  # a modification's new order: the client id it replaces
     triggered_from: str | None = None  # the refused stop it stands in for (`.triggered`)
     amending: str | None = None  # a perpetual's in-place modification in flight (JSON)
+    reduce_only: bool = False  # it went out reduceOnly (a perpetual's; version 16)
 
     def but(self, **changes: Any) -> LiveOrder:
         """Return a copy with ``changes``."""
@@ -244,7 +245,7 @@ def encode_state(strategy_id: str, state: dict[str, Any]) -> str:
 def _order(row: dict[str, Any]) -> LiveOrder:
     row = {k: v for k, v in row.items() if k != "account"}
     row["status"] = LiveStatus(row["status"])
-    row["post_only"] = bool(row.get("post_only"))
+    row.update(post_only=bool(row.get("post_only")), reduce_only=bool(row.get("reduce_only")))
     return LiveOrder(**row)
 
 
@@ -344,8 +345,7 @@ class LiveLedger:
     def orders(
         self, statuses: Sequence[LiveStatus] | None = None, origin: str | None = "node"
     ) -> list[LiveOrder]:
-        """Return the account's orders (of ``statuses``, of ``origin``: None for all), oldest
-        first."""
+        """Return the account's orders (of ``statuses``, of ``origin``: None: all), oldest first."""
         query = select(live_orders).where(live_orders.c.account == self.account)
         if origin is not None:
             query = query.where(live_orders.c.origin == origin)

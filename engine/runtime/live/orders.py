@@ -377,7 +377,8 @@ class OrderManager:
                          symbol=spec.symbol, side=spec.side, order_type=spec.order_type,
                          quantity=spec.quantity, limit_price=spec.price,
                          stop_price=spec.stop_price, time_in_force=spec.tif,
-                         post_only=spec.post_only, expire_ns=spec.expire_ns,
+                         post_only=spec.post_only, reduce_only=spec.reduce_only,
+                         expire_ns=spec.expire_ns,
                          status=LiveStatus.SENDING, ts_created=now, ts_last=now)  # fmt: skip
 
     def _send(

@@ -29,8 +29,10 @@ In order:
    settle_replace`; a perpetual's modification in place, by the order's terms:
    `OrderManager.settle_amend`; a perpetual stop's move left ``staged`` is carried on —
    the old order canceled, the new one sent: `engine.runtime.live.stopmove`): booked in
-   the execution engine at their state (so
-   ``ctx.open_orders`` lists them and a later fill moves them on), given to the venue
+   the execution engine at their state (so ``ctx.open_orders`` lists them and a later fill
+   moves them on; reduce-only if they went out so, ``live_orders.reduce_only``: a trailing
+   stop's next links stay reduce-only though another exit closed the position meanwhile),
+   given to the venue
    (polled, their fills published) and to the manager (a cancel reaches them though their
    client id is of an earlier session).
    A **trailing stop** (``live_trails``, `engine.runtime.live.trailing`) is adopted as the
@@ -304,7 +306,8 @@ def _adopt(
     request = OrderRequested(record.order_id, record.strategy_id, record.symbol, side, quantity,
                              order_type, record.limit_price, record.stop_price, tif, ts,
                              ts, expire_time_ns=record.expire_ns,
-                             post_only=record.post_only)  # fmt: skip
+                             post_only=record.post_only,
+                             reduce_only=record.reduce_only)  # fmt: skip
     if trail is not None:
         order_type = OrderType.TRAILING_STOP
         request = request._replace(

@@ -64,11 +64,12 @@ def fallback_spec(spec: OrderSpec) -> OrderSpec:
 
 def respec(record: LiveOrder, exchange: CcxtExchange) -> OrderSpec:
     """Return the spec of fallback ``record`` rebuilt from its row (a resend after it was
-    never placed). ``reduce_only`` is not stored: on a perpetual it is set, as the venue
-    sets it (`engine.runtime.live.wallet.Wallet.reducing`), when the order closes (part of)
-    the exchange's position and is no larger than it."""
-    reduce_only = False
-    if exchange.perpetual(record.symbol):
+    never placed). ``reduce_only``: as the row went out (the stop's flag), or, for a row
+    from before the store kept it (version 16), as the venue sets it on a perpetual
+    (`engine.runtime.live.wallet.Wallet.reducing`): when the order closes (part of) the
+    exchange's position and is no larger than it."""
+    reduce_only = record.reduce_only
+    if exchange.perpetual(record.symbol) and not reduce_only:
         held = exchange.positions([record.symbol])[record.symbol].quantity
         closing = held != 0.0 and (held > 0) != (record.side == "buy")
         reduce_only = closing and record.quantity <= abs(held) * (1 + 1e-9)
