@@ -325,3 +325,21 @@ def test_the_kill_switch_never_lets_a_staged_move_place_a_stop(
     assert position(local) == 0.0
     assert manager_of(local, store).refresh_open() == []
     assert live_stops(local) == []
+
+
+def test_a_stop_that_went_out_reduce_only_stays_so_when_moved_after_its_position_closed(
+    local: Any,  # noqa: F811
+    store: RunStore,
+) -> None:
+    # the same rule as a restarted trailing stop's next link (live_orders.reduce_only): an
+    # exit moved once another order closed its position must never open the other side
+    rig = Rig(local, store)
+    rig.venue.submit(request(3, OrderSide.SELL, 0.02))  # the position closed by hand
+    assert position(local) == 0.0
+    rig.venue.modify("s-000002", None, None, 18810.0)
+    sent = [a for a in algos(local) if a[1] == 18810.0]
+    assert all(reduce_only for *_, reduce_only in sent), algos(local)
+    assert position(local) == 0.0
+    local.advance(1)  # row 100's low 18800 goes through 18810
+    rig.venue.poll()
+    assert position(local) == 0.0  # never short

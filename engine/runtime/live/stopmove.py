@@ -103,7 +103,10 @@ def stage(manager: MoveHost, old: LiveOrder, spec: OrderSpec, client_id: str) ->
     manager._check_halted()
     old = manager.ledger.get(old.client_id) or old
     record = manager._record(client_id, old.order_id, old.strategy_id, spec)
-    staged = record.but(status=LiveStatus.STAGED, replaces=old.client_id)
+    # an exit that went out reduce-only stays so (``live_orders.reduce_only``): moved after
+    # another order closed its position, it must not open the other side when it triggers
+    staged = record.but(status=LiveStatus.STAGED, replaces=old.client_id,
+                        reduce_only=record.reduce_only or old.reduce_only)  # fmt: skip
     manager.ledger.insert_many([staged])  # 1. committed before anything is sent
     return finish(manager, staged)
 
@@ -135,9 +138,9 @@ def finish(manager: MoveHost, staged: LiveOrder) -> list[Update]:
         rejected = staged.but(status=LiveStatus.REJECTED, reason=why)
         ledger.save(rejected)
         return [*updates, Update("rejected", rejected)]
-    record = staged.but(status=LiveStatus.SENDING, quantity=leaves)
+    spec = _spec(manager, staged.but(quantity=leaves))
+    record = staged.but(status=LiveStatus.SENDING, quantity=leaves, reduce_only=spec.reduce_only)
     ledger.save(record)  # 3. what is left, committed before the request leaves
-    spec = _spec(manager, record)
     try:
         answer = manager.exchange.create(spec)
     except OrderCallFailed as failed:
@@ -208,11 +211,12 @@ def _leaves(ledger: LiveLedger, staged: LiveOrder) -> float:
 
 
 def _spec(manager: MoveHost, record: LiveOrder) -> OrderSpec:
-    """Return the new exchange order of ``record``: reduce-only when it closes (part of)
-    the exchange's position and is no larger than it (the venue's rule)."""
+    """Return the new exchange order of ``record``: reduce-only when the old one went out
+    so, or when it closes (part of) the exchange's position and is no larger than it (the
+    venue's rule)."""
     held = manager.exchange.positions([record.symbol])[record.symbol].quantity
     closing = held != 0.0 and (held > 0) != (record.side == "buy")
-    reduce_only = closing and record.quantity <= abs(held) * (1 + 1e-9)
+    reduce_only = record.reduce_only or (closing and record.quantity <= abs(held) * (1 + 1e-9))
     return OrderSpec(record.client_id, record.symbol, record.side, record.order_type,
                      record.quantity, record.limit_price, record.time_in_force,
                      record.stop_price, reduce_only, expire_ns=record.expire_ns)  # fmt: skip
