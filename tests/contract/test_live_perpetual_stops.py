@@ -512,3 +512,25 @@ def test_a_refused_stops_stand_in_resent_while_flat_keeps_the_stops_reduce_only(
                     "GTC", LiveStatus.UNKNOWN, reduce_only=True)  # fmt: skip
     assert respec(row, exchange).reduce_only
     assert not respec(row.but(reduce_only=False), exchange).reduce_only  # an entry stays one
+
+
+def test_a_trailing_stops_next_link_stays_reduce_only_once_another_exit_closed_its_position(
+    local: Any,  # noqa: F811
+    store: RunStore,
+) -> None:
+    # the strategy did not flag it: its first link went out reduce-only by the venue's rule
+    # (it closed the position); the next link, the position closed meanwhile, must too
+    prices: dict[str, float] = {"BTC/USDT": bar(100).close}
+    rig = Rig(local, store, prices)
+    rig.venue.submit(request(1, OrderSide.BUY, 0.01))
+    local.advance(1)
+    trailing = request(2, OrderSide.SELL, 0.01, order_type=OrderType.TRAILING_STOP,
+                       trailing_offset=100.0)  # fmt: skip
+    rig.venue.submit(trailing)
+    assert [a.reduce_only for a in local.venue.algos.orders.values()] == [True]
+    rig.venue.submit(request(3, OrderSide.SELL, 0.01))  # flat now
+    assert position(local) == 0.0
+    local.advance(1)
+    rig.venue.process_bar(bar(101))  # row 101's high moves the stop: a new link
+    links = list(local.venue.algos.orders.values())
+    assert [(a.status, a.reduce_only) for a in links] == [("CANCELED", True), ("NEW", True)]

@@ -256,10 +256,15 @@ class Trailer:
 
     def _reduces(self, order: OrderRequested, quantity: float) -> bool:
         """True if a link of ``order`` goes reduce-only: on a perpetual, when it closes
-        (part of) the position at the exchange, the venue's rule (`Wallet.reducing`)."""
+        (part of) the position at the exchange, the venue's rule (`Wallet.reducing`), or
+        when an earlier link went out so (another exit may have closed the position since:
+        the next link must not open the other side)."""
         exchange = self.manager.exchange
         if not exchange.perpetual(order.symbol):
             return False
+        if any(o.reduce_only for o in self.manager.ledger.orders(origin="node")
+               if o.order_id == order.order_id):  # fmt: skip
+            return True
         held = exchange.positions([order.symbol])[order.symbol].quantity
         closing = held != 0.0 and (held > 0) != (order.side is OrderSide.BUY)
         return order.reduce_only or (closing and quantity <= abs(held) * (1 + 1e-9))
