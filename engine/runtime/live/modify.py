@@ -60,7 +60,7 @@ from engine.model import (
     OrderType,
 )
 from engine.runtime.live.ledger import LiveOrder, LiveStatus
-from engine.runtime.live.orders import OrderManager, Update, client_order_id
+from engine.runtime.live.orders import OrderManager, Update
 
 __all__ = ["Modifications", "unamendable"]
 
@@ -103,10 +103,8 @@ class Modifications:
         whole = replace(spec, quantity=request.quantity)  # the kernel's, what filled included
         if self.manager.exchange.perpetual(request.symbol) and current.stop_price is None:
             return self.amend(request, whole)  # a limit: in place
-        ledger = self.manager.ledger
-        links = sum(1 for o in ledger.orders() if o.order_id == order_id and o.replaces)
         manager = self.manager
-        client_id = client_order_id(ledger.account, f"{order_id}~{links + 1}", manager.session)
+        client_id = manager.link_id(order_id)
         self.pending[order_id] = request
         if self.manager.exchange.perpetual(request.symbol):  # an algo order: cancel, place
             return manager.move_stop(current, whole, client_id)

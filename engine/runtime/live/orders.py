@@ -77,7 +77,7 @@ from engine.errors import ExchangeFatalError
 from engine.runtime.live import amend as amend_rules
 from engine.runtime.live import stopmove
 from engine.runtime.live.ledger import LiveFill, LiveLedger, LiveOrder, LiveStatus
-from engine.runtime.live.pairs import cancel_legs, expire_others, node_managed
+from engine.runtime.live.pairs import cancel_legs, node_managed, settle_pair
 from engine.runtime.live.triggered import fallback_client_id, fallback_spec, respec, split
 from engine.runtime.live.updates import Update
 
@@ -129,6 +129,7 @@ class OrderManager:
         # engine order id -> client id of orders of an earlier session this node took over
         # on a restart (`engine.runtime.live.restore`): a cancel must reach them
         self.adopted: dict[str, str] = {}
+        self.settling: set[str] = set()  # pairs being settled (`.pairs.settle_pair`)
 
     # -- commands -------------------------------------------------------------------------
 
@@ -255,6 +256,12 @@ class OrderManager:
             return self.settle_replace(unknown)
         return [*self._look_up(old), *self._adopt(record, answer)]
 
+    def link_id(self, order_id: str) -> str:
+        """Return the client id of ``order_id``'s next exchange order after its current one
+        (a modification's, a pair's reduction): ``"<order id>~<n>"``, n counting up."""
+        links = sum(1 for o in self.ledger.orders() if o.order_id == order_id and o.replaces)
+        return client_order_id(self.ledger.account, f"{order_id}~{links + 1}", self.session)
+
     def amend(self, record: LiveOrder, spec: OrderSpec) -> list[Update]:
         """Modify the open perpetual limit ``record`` in place to ``spec``'s whole quantity
         and price; return its updates, then ``amended`` or ``amend_rejected`` (with why)
@@ -305,7 +312,7 @@ class OrderManager:
         legs = self._legs(record)
         try:
             if node_managed(self.exchange, record):  # a perpetual's pair: leg by leg
-                answers = cancel_legs(self.exchange, legs)
+                answers = cancel_legs(self.exchange, self.ledger, legs)
             elif record.list_id:
                 answers = self.exchange.cancel_list(record.list_id, record.symbol)
             else:
@@ -438,8 +445,11 @@ class OrderManager:
         client_id = fallback_client_id(self.ledger.account, refused.client_id)
         instead = f"{reason} (sent as its {sent.order_type} order instead)"
         ended = refused.but(status=LiveStatus.REJECTED, reason=instead)
+        paired = refused.list_id if self.exchange.perpetual(refused.symbol) else None
         record = self._record(client_id, refused.order_id, refused.strategy_id, sent).but(
-            replaces=replaces, triggered_from=refused.triggered_from or refused.client_id
+            replaces=replaces,
+            triggered_from=refused.triggered_from or refused.client_id,
+            list_id=paired,  # a perpetual pair's leg stays in its pair (`.pairs`)
         )
         self.ledger.insert_many([record], ended=[ended, *others])  # before the request
         try:
@@ -592,7 +602,6 @@ class OrderManager:
             LiveStatus.REJECTED,
         ):
             updates.append(Update(str(status), final))
-        if node_managed(self.exchange, final):  # a leg traded: the node cancels the other
-            legs = self._legs(final)
-            updates += expire_others(self.exchange, self.ledger, legs, self._adopt, self._look_up)
+        if node_managed(self.exchange, final):  # a leg traded: the other reduced or canceled
+            updates += settle_pair(self, final)
         return updates
