@@ -208,3 +208,65 @@ def test_a_crash_after_the_take_profits_amendment_reached_the_exchange_is_settle
     assert [(s, p, q) for _, s, p, q, _, _ in limits(local) if p == 19500.0] == [
         ("NEW", 19500.0, 0.01)]  # fmt: skip
     assert again.refresh_open() == []
+
+
+# -- the edges of a stop's modification (issue 15) ------------------------------------------
+
+
+def test_a_fill_racing_a_stops_move_that_partly_fills_the_old_order_moves_what_is_left(
+    local: Any,  # noqa: F811
+    store: RunStore,
+) -> None:
+    """The node finds the stop-limit untriggered and sends the move (to stop 18790, limit
+    18780); before its cancel arrives row 100 triggers the stop and row 101's open fills
+    half of its limit. The cancel ends the other half; the new stop is for what is left."""
+    rig = stop_limit_rig(local, store)
+    local.faults.partial(1, 0.5)  # the order the stop places when it triggers
+    exchange = rig.manager.exchange
+    cancel = exchange.cancel
+
+    def late(client_id: str, symbol: str) -> Any:
+        local.advance(1)  # the race: the market moves between the look and the cancel
+        return cancel(client_id, symbol)
+
+    exchange.cancel = late  # type: ignore[method-assign]
+    rig.venue.modify("s-000002", None, 18780.0, 18790.0)
+    exchange.cancel = cancel  # type: ignore[method-assign]
+    assert heard(rig) == [
+        ("filled", "s-000002", 0.01, 18863.9, 0.01),
+        ("modified", "s-000002", 0.02, 18780.0, 18790.0),  # the kernel's whole quantity
+    ]
+    assert algos(local) == [("TRIGGERED", 18810.0, 0.02, True), ("NEW", 18790.0, 0.01, True)]
+    rows = [r for r in rig.manager.ledger.orders() if r.order_id == "s-000002"]
+    assert [(r.status.value, r.quantity, r.filled_quantity) for r in rows] == [
+        ("canceled", 0.02, 0.01), ("open", 0.01, 0.0)]  # fmt: skip
+    assert position(local) == pytest.approx(0.01)  # one stop, for what is held
+
+
+def stop_limit_rig(local: Any, store: RunStore, limit: float = 18850.0) -> Rig:  # noqa: F811
+    """Long 0.02 with a sell stop-limit ``s-000002`` (stop 18810, ``limit``)."""
+    rig = Rig(local, store)
+    rig.venue.submit(request(1, OrderSide.BUY, 0.02))
+    rig.venue.submit(request(2, OrderSide.SELL, 0.02, order_type=OrderType.STOP_LIMIT,
+                             stop_price=18810.0, limit_price=limit))  # fmt: skip
+    rig.events.clear()
+    return rig
+
+
+def test_a_triggered_stop_limit_resting_as_its_limit_is_amended_in_place_when_modified(
+    local: Any,  # noqa: F811
+    store: RunStore,
+) -> None:
+    """The backtest keeps a triggered stop-limit triggered (a limit) when it is modified;
+    live amends the limit the exchange placed, in place, rather than placing a new stop."""
+    rig = stop_limit_rig(local, store, limit=18900.0)
+    local.advance(1)  # row 100's low 18800 triggers it at its close; row 101 opens 18863.90
+    (placed,) = [o for o in local.venue.orders.values() if o.type == "LIMIT"]
+    rig.events.clear()
+    rig.venue.modify("s-000002", None, 18990.0, 18780.0)  # above row 101's high 18970
+    assert heard(rig)[-1] == ("modified", "s-000002", 0.02, 18990.0, 18780.0)
+    assert [a[0] for a in algos(local)] == ["TRIGGERED"]  # no new stop
+    assert limits(local) == [(placed.order_id, "NEW", 18990.0, 0.02, 0.0, True)]
+    local.advance(1)
+    rig.venue.poll()
+    assert position(local) == pytest.approx(0.02)  # a limit at 18990: not reached

@@ -51,7 +51,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from engine.adapters.ccxt.venue import OrderSpec
+from engine.adapters.ccxt.venue import OrderCallFailed, OrderSpec
 from engine.model import (
     OrderCanceled,
     OrderModified,
@@ -103,12 +103,28 @@ class Modifications:
         whole = replace(spec, quantity=request.quantity)  # the kernel's, what filled included
         if self.manager.exchange.perpetual(request.symbol) and current.stop_price is None:
             return self.amend(request, whole)  # a limit: in place
+        if self.manager.exchange.perpetual(request.symbol) and self._resting(request, current):
+            # a stop-limit that triggered rests as its limit: it stays triggered, as in the
+            # backtest (the new stop price is the kernel's alone); its limit is amended
+            updates = self.manager.refresh(current)  # its fills, the placed order's id
+            return [*updates, *self.amend(request, replace(whole, stop_price=None))]
         manager = self.manager
         client_id = manager.link_id(order_id)
         self.pending[order_id] = request
         if self.manager.exchange.perpetual(request.symbol):  # an algo order: cancel, place
             return manager.move_stop(current, whole, client_id)
         return manager.replace(current, spec, client_id)
+
+    def _resting(self, request: OrderRequested, current: LiveOrder) -> bool:
+        """True if the perpetual stop-limit ``current`` has triggered and rests as its
+        limit (the exchange shows a plain open limit under its client id)."""
+        if request.order_type is not OrderType.STOP_LIMIT:
+            return False
+        try:
+            shown = self.manager.exchange.fetch(current.client_id, current.symbol)
+        except OrderCallFailed:
+            return False  # not known now: moved as a stop, whose cancel finds the truth
+        return shown.stop_price is None and shown.status == "open" and shown.price is not None
 
     def amend(self, request: OrderRequested, spec: OrderSpec) -> list[Update]:
         """Modify ``request``'s exchange order in place to ``spec`` (a perpetual's limit:
