@@ -2,8 +2,9 @@
 
 (On a perpetual, Binance USDⓈ-M modifies a resting limit in place instead:
 `engine.runtime.live.amend`; a stop, an algo order, is canceled and placed anew under the
-same ``"<order id>~<n>"`` client ids: `engine.runtime.live.stopmove`; `unamendable` says
-what cannot be.)
+same ``"<order id>~<n>"`` client ids: `engine.runtime.live.stopmove` — except a stop-limit
+that has triggered and rests as its limit, whose limit is amended in place, so it stays
+triggered as in the backtest; `unamendable` says what cannot be.)
 
 In: the kernel's modify (`engine.runtime.live.venue.LiveVenue.modify`: an order id, a new
 quantity, limit price and/or stop price) and the order manager's `Update`s of the exchange

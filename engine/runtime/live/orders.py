@@ -33,7 +33,8 @@ The rules (issue 15; the error contract is `engine.adapters.ccxt.contract`):
 * An OCO pair (`submit_oco`) is one exchange order list, its client id derived from the
   stop leg's order id, both legs' rows (``list_id``) committed together before the request;
   a cancel of either leg cancels the list (`cancel_record`). On a perpetual (no order
-  lists): two reduce-only orders the node pairs (`engine.runtime.live.pairs`).
+  lists): two reduce-only orders the node pairs, a partial fill of one reducing the other
+  to what is left (`engine.runtime.live.pairs`).
 * A trailing stop's later links go under client ids its trailer stored beforehand
   (``submit(client_id=...)``, `engine.runtime.live.trailing`): a restart reads them back.
 * A modification (`replace`) is Binance's cancel-replace of the order's current exchange
