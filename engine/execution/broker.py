@@ -28,7 +28,8 @@ Rules (each a named setting of ``[execution]``; the README's fill table lists th
   extremes move it (no intrabar ratcheting). Each level is put on the tick grid
   passively (a sell stop down, a buy stop up: 100 − 2.003 sits at 97.99, not 98.00).
 - One-cancels-other groups (brackets): a fill of one member reduces the others by the
-  same quantity. When a bar reaches two members, ``bracket_conflict`` decides which
+  same quantity (`OrderModified` to what they filled plus what is left; canceled when
+  nothing is left). When a bar reaches two members, ``bracket_conflict`` decides which
   filled: ``"stop_first"`` (default, pessimistic: the stop-type order), ``"target_first"``
   or ``"path"`` (the first reached along open → nearer extreme → farther extreme → close).
 - Partial fills: with ``volume_participation`` set, a bar fills at most that fraction of
@@ -444,9 +445,20 @@ class SimulatedBroker(FillMethods):
         for working in tuple(self.working.get(filled.order.symbol, ())):
             if working is filled or working.order.oco_group != group:
                 continue
+            filled_before = working.filled  # its own fills (``filled`` counts reductions)
             working.leaves = max(working.leaves - quantity, 0.0)
             if working.leaves <= working.order.quantity * 1e-12:
                 self.cancel(working.order.order_id, f"oco: {filled.order.order_id} filled")
+                continue
+            # The order's quantity becomes what filled plus what is left, and the kernel
+            # hears it: else its order kept the old quantity and stayed partly filled
+            # (open) after filling everything it still could.
+            order = working.order._replace(quantity=filled_before + working.leaves)
+            working.order = order
+            now = self._clock.timestamp_ns()
+            self._bus.publish(OrderModified(order.order_id, order.strategy_id, order.symbol,
+                                            order.quantity, order.limit_price,
+                                            order.stop_price, now, now))  # fmt: skip
 
     # --- helpers -------------------------------------------------------------------------
 

@@ -331,7 +331,7 @@ def test_a_restart_after_the_fill_was_recorded_but_before_the_cancel_cancels_it(
     rig = Rig(local, store)
     exits(rig, 18810.0, 19500.0)
     local.advance(1)
-    monkeypatch.setattr(orders, "expire_others", lambda *_: [])  # the crash: no cancel
+    monkeypatch.setattr(orders, "settle_pair", lambda *_: [])  # the crash: no cancel
     rig.manager.refresh_open()
     monkeypatch.undo()
     assert legs(local)["target"] == ("NEW", True)

@@ -253,3 +253,25 @@ def test_a_fee_in_the_base_asset_reduces_the_position_on_a_sell(local: Any, tmp_
 def test_the_live_mode_builds_a_streaming_node_mode(local: Any, tmp_path: Path) -> None:
     mode = live_mode(Rig(local, tmp_path).manager)
     assert (mode.name, mode.streaming, mode.snapshots) == ("live", True, True)
+
+
+def test_a_modification_whose_old_order_filled_first_is_rejected_after_the_fill(
+    local: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spot: the limit fills at the exchange (row 100's low 18800) before the node looks;
+    the cancel-replace's cancel meets the fill (-2011): the kernel hears the fill, then
+    `OrderModifyRejected`, as the backtest answers a modification of a filled order."""
+    rig = Rig(local, tmp_path)
+    limit = request(1, OrderSide.BUY, 0.01, order_type=OrderType.LIMIT, limit_price=18810.0)
+    rig.venue.submit(limit)
+    local.advance(1)
+    monkeypatch.setattr(rig.venue, "poll", lambda: None)  # the fill races the modification
+    rig.venue.modify("s-000001", None, 18805.0, None)
+    assert rig.kinds() == ["OrderAccepted", "OrderFilled", "OrderModifyRejected"]
+    fill, rejected = rig.events[1], rig.events[2]
+    assert (fill.quantity, fill.price, fill.leaves_quantity) == (0.01, 18810.0, 0.0)
+    assert (
+        rejected.reason == "modification refused (the cancel of the old one): Unknown order sent."
+    )
+    assert [o.status for o in local.venue.orders.values()] == ["FILLED"]  # nothing placed
+    assert not rig.venue.working

@@ -31,7 +31,9 @@ The book here (`AlgoBook`, owned by `engine.adapters.local.futures.FuturesVenue`
   ``price`` — whose ``clientOrderId`` is the ``clientAlgoId`` (the order's
   ``ORDER_TRADE_UPDATE``s carry it), which fills at the trigger price (the open on a gap)
   as a taker, or, a limit not marketable there, rests from the next bar. When that order
-  has ended the algo order is ``FINISHED`` with its ``executedQty`` / ``avgPrice``.
+  has ended the algo order is ``FINISHED`` with its ``executedQty`` / ``avgPrice``. An
+  armed ``partial`` fault applies to that placed order (it is the next new order): it
+  fills ``fraction`` at the trigger, the rest at the next matching bar.
 * **reduceOnly / closePosition at the trigger**: the order may only shrink the position —
   cut to the position's size; a flat position or one on the order's side rejects it
   (``REJECTED``, ``rm`` ``Reduce Only reject``): two reduce-only exits of one position can
@@ -321,6 +323,7 @@ class AlgoBook:
             time_ms=venue.replay.now_ms,
             reduce_only=order.reduce_only,
             armed_ms=close_ms,  # a limit not marketable at the trigger rests from the next bar
+            partial_fraction=venue.faults.take_partial(),  # the placed order is a new order
         )
         order.actual = actual
         self._set(order, "TRIGGERED")

@@ -2,8 +2,9 @@
 
 (On a perpetual, Binance USDⓈ-M modifies a resting limit in place instead:
 `engine.runtime.live.amend`; a stop, an algo order, is canceled and placed anew under the
-same ``"<order id>~<n>"`` client ids: `engine.runtime.live.stopmove`; `unamendable` says
-what cannot be.)
+same ``"<order id>~<n>"`` client ids: `engine.runtime.live.stopmove` — except a stop-limit
+that has triggered and rests as its limit, whose limit is amended in place, so it stays
+triggered as in the backtest; `unamendable` says what cannot be.)
 
 In: the kernel's modify (`engine.runtime.live.venue.LiveVenue.modify`: an order id, a new
 quantity, limit price and/or stop price) and the order manager's `Update`s of the exchange
@@ -51,7 +52,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from engine.adapters.ccxt.venue import OrderSpec
+from engine.adapters.ccxt.venue import OrderCallFailed, OrderSpec
 from engine.model import (
     OrderCanceled,
     OrderModified,
@@ -60,7 +61,7 @@ from engine.model import (
     OrderType,
 )
 from engine.runtime.live.ledger import LiveOrder, LiveStatus
-from engine.runtime.live.orders import OrderManager, Update, client_order_id
+from engine.runtime.live.orders import OrderManager, Update
 
 __all__ = ["Modifications", "unamendable"]
 
@@ -103,14 +104,28 @@ class Modifications:
         whole = replace(spec, quantity=request.quantity)  # the kernel's, what filled included
         if self.manager.exchange.perpetual(request.symbol) and current.stop_price is None:
             return self.amend(request, whole)  # a limit: in place
-        ledger = self.manager.ledger
-        links = sum(1 for o in ledger.orders() if o.order_id == order_id and o.replaces)
+        if self.manager.exchange.perpetual(request.symbol) and self._resting(request, current):
+            # a stop-limit that triggered rests as its limit: it stays triggered, as in the
+            # backtest (the new stop price is the kernel's alone); its limit is amended
+            updates = self.manager.refresh(current)  # its fills, the placed order's id
+            return [*updates, *self.amend(request, replace(whole, stop_price=None))]
         manager = self.manager
-        client_id = client_order_id(ledger.account, f"{order_id}~{links + 1}", manager.session)
+        client_id = manager.link_id(order_id)
         self.pending[order_id] = request
         if self.manager.exchange.perpetual(request.symbol):  # an algo order: cancel, place
             return manager.move_stop(current, whole, client_id)
         return manager.replace(current, spec, client_id)
+
+    def _resting(self, request: OrderRequested, current: LiveOrder) -> bool:
+        """True if the perpetual stop-limit ``current`` has triggered and rests as its
+        limit (the exchange shows a plain open limit under its client id)."""
+        if request.order_type is not OrderType.STOP_LIMIT:
+            return False
+        try:
+            shown = self.manager.exchange.fetch(current.client_id, current.symbol)
+        except OrderCallFailed:
+            return False  # not known now: moved as a stop, whose cancel finds the truth
+        return shown.stop_price is None and shown.status == "open" and shown.price is not None
 
     def amend(self, request: OrderRequested, spec: OrderSpec) -> list[Update]:
         """Modify ``request``'s exchange order in place to ``spec`` (a perpetual's limit:

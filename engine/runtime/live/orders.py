@@ -33,7 +33,8 @@ The rules (issue 15; the error contract is `engine.adapters.ccxt.contract`):
 * An OCO pair (`submit_oco`) is one exchange order list, its client id derived from the
   stop leg's order id, both legs' rows (``list_id``) committed together before the request;
   a cancel of either leg cancels the list (`cancel_record`). On a perpetual (no order
-  lists): two reduce-only orders the node pairs (`engine.runtime.live.pairs`).
+  lists): two reduce-only orders the node pairs, a partial fill of one reducing the other
+  to what is left (`engine.runtime.live.pairs`).
 * A trailing stop's later links go under client ids its trailer stored beforehand
   (``submit(client_id=...)``, `engine.runtime.live.trailing`): a restart reads them back.
 * A modification (`replace`) is Binance's cancel-replace of the order's current exchange
@@ -77,7 +78,7 @@ from engine.errors import ExchangeFatalError
 from engine.runtime.live import amend as amend_rules
 from engine.runtime.live import stopmove
 from engine.runtime.live.ledger import LiveFill, LiveLedger, LiveOrder, LiveStatus
-from engine.runtime.live.pairs import cancel_legs, expire_others, node_managed
+from engine.runtime.live.pairs import cancel_legs, node_managed, settle_pair
 from engine.runtime.live.triggered import fallback_client_id, fallback_spec, respec, split
 from engine.runtime.live.updates import Update
 
@@ -129,8 +130,7 @@ class OrderManager:
         # engine order id -> client id of orders of an earlier session this node took over
         # on a restart (`engine.runtime.live.restore`): a cancel must reach them
         self.adopted: dict[str, str] = {}
-
-    # -- commands -------------------------------------------------------------------------
+        self.settling: set[str] = set()  # pairs being settled (`.pairs.settle_pair`)
 
     def submit(
         self,
@@ -255,6 +255,11 @@ class OrderManager:
             return self.settle_replace(unknown)
         return [*self._look_up(old), *self._adopt(record, answer)]
 
+    def link_id(self, order_id: str) -> str:
+        """Return the client id of ``order_id``'s next exchange order: ``"<order id>~<n>"``."""
+        links = sum(1 for o in self.ledger.orders() if o.order_id == order_id and o.replaces)
+        return client_order_id(self.ledger.account, f"{order_id}~{links + 1}", self.session)
+
     def amend(self, record: LiveOrder, spec: OrderSpec) -> list[Update]:
         """Modify the open perpetual limit ``record`` in place to ``spec``'s whole quantity
         and price; return its updates, then ``amended`` or ``amend_rejected`` (with why)
@@ -305,7 +310,7 @@ class OrderManager:
         legs = self._legs(record)
         try:
             if node_managed(self.exchange, record):  # a perpetual's pair: leg by leg
-                answers = cancel_legs(self.exchange, legs)
+                answers = cancel_legs(self.exchange, self.ledger, legs)
             elif record.list_id:
                 answers = self.exchange.cancel_list(record.list_id, record.symbol)
             else:
@@ -366,8 +371,6 @@ class OrderManager:
         """Return the orders that are open, whose outcome is not known yet, or staged."""
         return self.ledger.orders([*_OPEN, LiveStatus.UNKNOWN, LiveStatus.SENDING,
                                    LiveStatus.STAGED])  # fmt: skip
-
-    # -- internals ------------------------------------------------------------------------
 
     def _record(
         self, client_id: str, order_id: str, strategy_id: str, spec: OrderSpec
@@ -439,9 +442,11 @@ class OrderManager:
         client_id = fallback_client_id(self.ledger.account, refused.client_id)
         instead = f"{reason} (sent as its {sent.order_type} order instead)"
         ended = refused.but(status=LiveStatus.REJECTED, reason=instead)
+        paired = refused.list_id if self.exchange.perpetual(refused.symbol) else None
+        # a perpetual pair's leg stays in its pair (`.pairs`)
         record = self._record(client_id, refused.order_id, refused.strategy_id, sent).but(
-            replaces=replaces, triggered_from=refused.triggered_from or refused.client_id
-        )
+            replaces=replaces, triggered_from=refused.triggered_from or refused.client_id,
+            list_id=paired)  # fmt: skip
         self.ledger.insert_many([record], ended=[ended, *others])  # before the request
         try:
             answer = self.exchange.create(replace(sent, client_id=client_id))
@@ -453,12 +458,9 @@ class OrderManager:
         """Return ``record`` and, for a leg of an order list, the list's other legs."""
         if not record.list_id:
             return [record]
-        others = [
-            o
-            for o in self.ledger.orders()
-            if o.list_id == record.list_id and o.client_id != record.client_id
-        ]
-        return [record, *others]
+        same = record.list_id
+        return [record, *(o for o in self.ledger.orders()
+                          if o.list_id == same and o.client_id != record.client_id)]  # fmt: skip
 
     def _adopt_all(
         self, records: Sequence[LiveOrder], answers: Sequence[ExchangeOrder]
@@ -593,7 +595,6 @@ class OrderManager:
             LiveStatus.REJECTED,
         ):
             updates.append(Update(str(status), final))
-        if node_managed(self.exchange, final):  # a leg traded: the node cancels the other
-            legs = self._legs(final)
-            updates += expire_others(self.exchange, self.ledger, legs, self._adopt, self._look_up)
+        if node_managed(self.exchange, final):  # a leg traded: the other reduced or canceled
+            updates += settle_pair(self, final)
         return updates

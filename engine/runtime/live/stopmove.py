@@ -54,6 +54,7 @@ from typing import Any, Protocol
 from engine.adapters.ccxt.contract import Action
 from engine.adapters.ccxt.venue import ExchangeOrder, OrderCallFailed, OrderSpec
 from engine.runtime.live.ledger import LiveLedger, LiveOrder, LiveStatus
+from engine.runtime.live.pairs import pair_left
 from engine.runtime.live.updates import Update
 
 __all__ = ["abandon", "finish", "resend", "stage"]
@@ -105,7 +106,7 @@ def stage(manager: MoveHost, old: LiveOrder, spec: OrderSpec, client_id: str) ->
     record = manager._record(client_id, old.order_id, old.strategy_id, spec)
     # an exit that went out reduce-only stays so (``live_orders.reduce_only``): moved after
     # another order closed its position, it must not open the other side when it triggers
-    staged = record.but(status=LiveStatus.STAGED, replaces=old.client_id,
+    staged = record.but(status=LiveStatus.STAGED, replaces=old.client_id, list_id=old.list_id,
                         reduce_only=record.reduce_only or old.reduce_only)  # fmt: skip
     manager.ledger.insert_many([staged])  # 1. committed before anything is sent
     return finish(manager, staged)
@@ -207,6 +208,8 @@ def _leaves(ledger: LiveLedger, staged: LiveOrder) -> float:
     of every exchange order of the order (a modification's earlier ones, a stand-in's)."""
     filled = sum(o.filled_quantity for o in ledger.orders() if o.order_id == staged.order_id)
     leaves = round(staged.quantity - filled, 12)
+    if staged.list_id:  # a leg of a pair: never more than what is left of the pair
+        leaves = min(leaves, pair_left(ledger, staged.list_id))
     return leaves if leaves > staged.quantity * 1e-9 else 0.0
 
 
@@ -216,7 +219,9 @@ def _spec(manager: MoveHost, record: LiveOrder) -> OrderSpec:
     venue's rule)."""
     held = manager.exchange.positions([record.symbol])[record.symbol].quantity
     closing = held != 0.0 and (held > 0) != (record.side == "buy")
-    reduce_only = record.reduce_only or (closing and record.quantity <= abs(held) * (1 + 1e-9))
+    # a pair's leg is an exit, whatever the position: it must never open one (`.pairs`)
+    reduce_only = record.reduce_only or bool(record.list_id)
+    reduce_only = reduce_only or (closing and record.quantity <= abs(held) * (1 + 1e-9))
     return OrderSpec(record.client_id, record.symbol, record.side, record.order_type,
                      record.quantity, record.limit_price, record.time_in_force,
                      record.stop_price, reduce_only, expire_ns=record.expire_ns)  # fmt: skip

@@ -18,6 +18,7 @@ from engine.model import (
     OrderAccepted,
     OrderCanceled,
     OrderFilled,
+    OrderModified,
     OrderRequested,
     OrderSide,
     OrderType,
@@ -428,3 +429,33 @@ def test_two_buys_filling_on_one_bar_cannot_overspend() -> None:
     venue.bus.release()
     assert [f.quantity for f in venue.fills()] == [15.0, 1.0]  # 100 left buys 1 more
     assert portfolio.cash >= 0.0
+
+
+def test_a_partial_fill_of_an_oco_member_modifies_the_other_to_what_is_left() -> None:
+    """A take-profit of 10 fills 4 (volume cap: 40 % of the bar's 10); its stop, reduced
+    by the same 4, is published as modified to 6, so the kernel's order ends FILLED when
+    the stop fills those 6 (before: it kept its quantity 10 and stayed partly filled)."""
+    venue = Venue(slippage_bps=0.0, fee_rate=0.0, volume_participation=0.4)
+    modified: list[OrderModified] = []
+    venue.bus.subscribe(OrderModified, modified.append)
+    now = venue.clock.timestamp_ns()
+    for number, kind, limit, stop in ((1, OrderType.LIMIT, 55.0, None),
+                                      (2, OrderType.STOP, None, 45.0)):  # fmt: skip
+        venue.broker.submit(OrderRequested(f"S1-{number:06d}", "S1", "A", SELL, 10.0, kind,
+                                           limit, stop, TimeInForce.GTC, now, now,
+                                           oco_group="g"))  # fmt: skip
+    first = Bar("A", T0 + TF, T0 + TF, 50.0, 56.0, 49.0, 52.0, 10.0, TF)
+    venue.clock.set_time(first.ts_event)
+    venue.broker.process_bar(first)
+    fill = only_fill(venue.events)
+    assert (fill.order_id, fill.quantity, fill.price, fill.leaves_quantity) == (
+        "S1-000001", 4.0, 55.0, 6.0)  # fmt: skip
+    assert [(m.order_id, m.quantity, m.stop_price) for m in modified] == [
+        ("S1-000002", 6.0, 45.0)]  # fmt: skip
+    gap = Bar("A", T0 + 2 * TF, T0 + 2 * TF, 44.0, 44.0, 40.0, 41.0, 100.0, TF)
+    venue.clock.set_time(gap.ts_event)
+    venue.broker.process_bar(gap)
+    stopped = venue.fills()[-1]
+    assert (stopped.order_id, stopped.quantity, stopped.price, stopped.leaves_quantity) == (
+        "S1-000002", 6.0, 44.0, 0.0)  # fmt: skip
+    assert not venue.broker.working
