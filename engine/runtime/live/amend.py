@@ -10,12 +10,11 @@ What is sent: a resting LIMIT (post-only ones, GTX, too) is modified in place wi
 ``PUT /fapi/v1/order`` (ccxt's ``edit_order``, `engine.adapters.ccxt.amend`): the order
 keeps its ``orderId`` and client id and takes the whole new quantity (what filled
 included: the kernel's new quantity) and price. What is not (refused with a reason, no
-request): a stop or stop-limit — on USDⓈ-M they are algo orders, which Binance cannot
-modify; a cancel and a new algo order would be a second order under a second client id
-with its own crash window, and the strategy can do exactly that itself (cancel, then place
-anew) — a trailing stop (the node moves it), a leg of a node-managed OCO pair, and a
-post-only limit moved through the last price (the exchange would cancel it: the backtest
-keeps it resting, as on spot).
+request): a trailing stop (the node moves it), a new quantity for a leg of a node-managed
+OCO pair (its prices are modified: `engine.runtime.live.modify`), and a post-only limit
+moved through the last price (the exchange would cancel it: the backtest keeps it resting,
+as on spot). A stop or stop-limit, an algo order Binance cannot modify, is moved by cancel
+and a new order instead (`engine.runtime.live.stopmove`).
 
 Crash safety: there is no new order, so nothing new to look up — the order's own row
 carries the modification in flight. Before the request leaves, the new terms and when
@@ -34,7 +33,9 @@ price stay the old ones until the exchange shows the new ones. The answers:
   (`engine.runtime.live.restore`). The exchange showing the new terms means it was done
   (``amended``); the old terms, it may still arrive until ``settle_ms`` after it was sent
   (the request's ``recvWindow`` has long passed by then), then it never will: cleared,
-  ``amend_rejected`` ("never applied"). Never re-sent blindly: a second modification is
+  ``amend_rejected`` ("never applied") — except a pair's reduction (`.pairs`), which the
+  kernel never asked for: cleared silently, the next look at the pair reduces the leg
+  again. Never re-sent blindly: a second modification is
   refused while one is in flight. The order ended meanwhile (filled, canceled): cleared,
   its fills and end are the answer. Exactly one working order throughout: the same one.
 """
@@ -82,12 +83,15 @@ __all__ = ["Amending", "amended", "refused", "send", "settle"]
 
 @dataclass(frozen=True)
 class Amending:
-    """A perpetual's modification in flight: the whole new ``quantity`` and ``price``, and
-    ``sent_ms`` (the node's wall clock when it was written, before the request)."""
+    """A perpetual's modification in flight: the whole new ``quantity`` and ``price``,
+    ``sent_ms`` (the node's wall clock when it was written, before the request) and
+    ``reduction`` (True: the node's own reduction of an OCO pair's leg, `.pairs`, which the
+    kernel never asked for; its refusal is hidden from the kernel, see `settle`)."""
 
     quantity: float
     price: float
     sent_ms: int
+    reduction: bool = False
 
     def dump(self) -> str:
         """Return the JSON stored in ``live_orders.amending``."""
@@ -97,7 +101,8 @@ class Amending:
     def load(text: str) -> Amending:
         """Return the modification stored as ``text`` (`dump`)."""
         raw = json.loads(text)
-        return Amending(float(raw["quantity"]), float(raw["price"]), int(raw["sent_ms"]))
+        reduction = bool(raw.get("reduction", False))  # rows written before it: the kernel's
+        return Amending(float(raw["quantity"]), float(raw["price"]), int(raw["sent_ms"]), reduction)
 
     def shown_by(self, quantity: float, price: float | None) -> bool:
         """True if an order of ``quantity`` at ``price`` has these terms."""
@@ -132,6 +137,8 @@ def settle(manager: AmendHost, record: LiveOrder) -> list[Update]:
         return updates  # the request may still arrive
     cleared = current.but(amending=None)
     manager.ledger.save(cleared)
+    if pending.reduction:  # the kernel asked nothing: the next look reduces the leg again
+        return updates
     seconds = manager.settle_ms / 1000
     why = f"never applied: the exchange still shows the old terms {seconds:g} s after sending"
     return [*updates, Update("amend_rejected", cleared.but(reason=why))]
@@ -173,9 +180,12 @@ def refused(manager: AmendHost, record: LiveOrder, reason: str) -> list[Update]:
     return [*updates, Update("amend_rejected", current.but(reason=why))]
 
 
-def send(manager: AmendHost, record: LiveOrder, spec: OrderSpec) -> list[Update]:
+def send(
+    manager: AmendHost, record: LiveOrder, spec: OrderSpec, reduction: bool = False
+) -> list[Update]:
     """Send the modification of the open perpetual limit ``record`` to ``spec``'s whole
-    quantity and price, its terms committed first (see the module); return the updates."""
+    quantity and price, its terms committed first (see the module); return the updates.
+    ``reduction``: the node's own reduction of a pair's leg (`Amending.reduction`)."""
     record = manager.ledger.get(record.client_id) or record
     updates: list[Update] = []
     if record.amending:  # the last one's outcome first: never two in flight
@@ -186,7 +196,7 @@ def send(manager: AmendHost, record: LiveOrder, spec: OrderSpec) -> list[Update]
             return [*updates, Update("amend_rejected", record.but(reason=why))]
     if record.status not in (LiveStatus.OPEN, LiveStatus.PARTIALLY_FILLED) or spec.price is None:
         return updates
-    pending = Amending(spec.quantity, spec.price, manager.now_ms())
+    pending = Amending(spec.quantity, spec.price, manager.now_ms(), reduction)
     record = record.but(amending=pending.dump())
     manager.ledger.save(record)  # committed before the request leaves
     try:

@@ -4,7 +4,9 @@
 `engine.runtime.live.amend`; a stop, an algo order, is canceled and placed anew under the
 same ``"<order id>~<n>"`` client ids: `engine.runtime.live.stopmove` — except a stop-limit
 that has triggered and rests as its limit, whose limit is amended in place, so it stays
-triggered as in the backtest; `unamendable` says what cannot be.)
+triggered as in the backtest; `unamendable` says what cannot be. A leg of a perpetual's
+OCO pair, `engine.runtime.live.pairs`, is modified the same ways, keeping its pair link,
+``list_id``, and its reduce-only — its prices only: `Modifications.unamendable`.)
 
 In: the kernel's modify (`engine.runtime.live.venue.LiveVenue.modify`: an order id, a new
 quantity, limit price and/or stop price) and the order manager's `Update`s of the exchange
@@ -20,7 +22,7 @@ grid; prices must be positive; only a limit (stop-limit) has a limit price, only
 stop price. New prices go on the tick grid passively, as the backtest puts them. Then the
 live ones: the order must
 be working at the exchange (not an unknown outcome, not a trailing stop — the node moves
-those itself — and not an OCO leg: Binance cannot replace one leg of a list); a sell's new
+those itself — and not a spot OCO leg: Binance cannot replace one leg of a list); a sell's new
 remainder must fit the free base asset plus what the old order locks, a buy's the free quote
 plus the old lock (else the exchange would cancel the old order and refuse the new one); a
 post-only limit moved through the last price is refused (the exchange would refuse it after
@@ -49,6 +51,7 @@ more than its quantity by that much — the race every cancel-replace has on a l
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -62,6 +65,7 @@ from engine.model import (
 )
 from engine.runtime.live.ledger import LiveOrder, LiveStatus
 from engine.runtime.live.orders import OrderManager, Update
+from engine.runtime.live.sendable import takes
 
 __all__ = ["Modifications", "unamendable"]
 
@@ -153,6 +157,24 @@ class Modifications:
                                  now, now)  # fmt: skip
         return modified, new
 
+    def unamendable(self, new: OrderRequested, current: LiveOrder, last: float) -> str:
+        """Return why a perpetual's order cannot take the terms ``new`` ("" if it can):
+        `unamendable`, a post-only limit moved through the ``last`` price (`takes`); a leg
+        of a pair takes new prices only. (The backtest changes the
+        member alone and a fill of either then reduces the other by its quantity; the
+        node's pair has one "what is left", `engine.runtime.live.pairs.pair_left`, which
+        a leg of another size would break: legs of two sizes are not carried live.)"""
+        ledger = self.manager.ledger
+        if current.list_id:  # the leg's whole quantity: its earlier orders' fills too
+            rows = [o for o in ledger.orders() if o.order_id == current.order_id]
+            earlier = sum(o.filled_quantity for o in rows if o.client_id != current.client_id)
+            if not math.isclose(new.quantity, earlier + current.quantity, rel_tol=1e-9,
+                                abs_tol=1e-12):  # fmt: skip
+                return ("a leg of an OCO pair on a perpetual takes new prices only: a new"
+                        " quantity would change what is left of the pair (cancel the pair,"
+                        " place anew)")  # fmt: skip
+        return unamendable(new, current) or takes(new, last)
+
     def working(self, order_id: str) -> LiveOrder | None:
         """Return ``order_id``'s current exchange order if it is open (else None)."""
         current = self.manager.current(order_id)
@@ -197,8 +219,6 @@ def unamendable(new: OrderRequested, current: LiveOrder) -> str:
     """Return why a perpetual's order cannot take the terms ``new`` ("" if it can):
     Binance USDⓈ-M modifies resting LIMIT orders in place (`engine.runtime.live.amend`);
     a stop (an algo order) the node cancels and places anew (`.stopmove`)."""
-    if current.list_id:
-        return "a leg of an OCO pair on a perpetual cannot be modified: cancel it, place anew"
     if new.order_type in (OrderType.STOP, OrderType.STOP_LIMIT) and current.stop_price:
         return ""
     if new.order_type is not OrderType.LIMIT or current.order_type != "limit":

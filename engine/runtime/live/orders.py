@@ -260,16 +260,16 @@ class OrderManager:
         links = sum(1 for o in self.ledger.orders() if o.order_id == order_id and o.replaces)
         return client_order_id(self.ledger.account, f"{order_id}~{links + 1}", self.session)
 
-    def amend(self, record: LiveOrder, spec: OrderSpec) -> list[Update]:
+    def amend(self, record: LiveOrder, spec: OrderSpec, reduction: bool = False) -> list[Update]:
         """Modify the open perpetual limit ``record`` in place to ``spec``'s whole quantity
-        and price; return its updates, then ``amended`` or ``amend_rejected`` (with why)
-        while it still works (`engine.runtime.live.amend.send`).
+        and price (``reduction``: a pair's own, `.pairs`); return its updates, then
+        ``amended`` or ``amend_rejected`` (why) while it works (`.amend.send`).
 
         Raises:
             ExchangeError: The contract says stop (ban, keys, clock) — see ``halted``.
         """
         self._check_halted()
-        return amend_rules.send(self, record, spec)
+        return amend_rules.send(self, record, spec, reduction)
 
     def move_stop(self, old: LiveOrder, spec: OrderSpec, client_id: str) -> list[Update]:
         """Move the open perpetual stop ``old`` to ``spec`` (the order's whole new

@@ -66,7 +66,9 @@ class PairHost(Protocol):
     exchange: Any
     settling: set[str]  # the pairs being settled now: a nested look leaves them alone
 
-    def amend(self, record: LiveOrder, spec: OrderSpec) -> list[Update]: ...
+    def amend(
+        self, record: LiveOrder, spec: OrderSpec, reduction: bool = False
+    ) -> list[Update]: ...
 
     def move_stop(self, old: LiveOrder, spec: OrderSpec, client_id: str) -> list[Update]: ...
 
@@ -135,9 +137,10 @@ def _reduce(host: PairHost, row: LiveOrder, left: float) -> list[Update]:
         spec = OrderSpec(row.client_id, row.symbol, row.side, row.order_type,
                          round(row.filled_quantity + left, 12), row.limit_price,
                          row.time_in_force, None, True)  # fmt: skip
-        done = host.amend(row, spec)
+        done = host.amend(row, spec, reduction=True)
         # a refusal is the node's own business (the kernel asked nothing): the next look
-        # tries again; fills and ends it brought are the exchange's truth
+        # tries again; fills and ends it brought are the exchange's truth (one whose outcome
+        # was unknown, a restart's included, is settled silently: `.amend.settle`)
         return [u for u in done if u.kind != "amend_rejected"]
     ledger = host.ledger
     filled = sum(o.filled_quantity for o in ledger.orders() if o.order_id == row.order_id)

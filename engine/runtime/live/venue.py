@@ -122,7 +122,7 @@ from engine.model import (
 )
 from engine.runtime.live.expiry import Expiries, expiry_ns
 from engine.runtime.live.groups import Leg, OcoGroups, OcoReady, pair
-from engine.runtime.live.modify import Modifications, unamendable
+from engine.runtime.live.modify import Modifications
 from engine.runtime.live.orders import OrderManager, Update
 from engine.runtime.live.sendable import SENT_TIF, stop_to_send, takes, unsupported
 from engine.runtime.live.trailing import Trailer
@@ -395,7 +395,7 @@ class LiveVenue:
         if current is None:
             return "its exchange order is not open (its outcome is unknown): try again"
         if self._manager.exchange.perpetual(new.symbol):
-            return unamendable(new, current) or takes(new, self._last(new.symbol))
+            return self.modifications.unamendable(new, current, self._last(new.symbol))
         if current.list_id:  # a group of one was sent plainly: that one can be replaced
             return "a leg of an exchange OCO cannot be modified: cancel the pair, place anew"
         taking = takes(new, self._last(new.symbol))
