@@ -152,3 +152,31 @@ def test_a_group_live_cannot_send_is_rejected_with_a_reason(local: Any, store: R
         "limit as an exchange OCO, not limit, stop, stop"
     }
     assert exits(local) == {}  # no exit was sent
+
+
+def test_a_market_sell_cancels_the_engines_exits_that_lock_its_coins_first(
+    local: Any, store: RunStore
+) -> None:
+    # [risk.exits] attach a stop and a take-profit to the fill: on spot one order list that
+    # locks the 0.01 BTC. The strategy's own market sell must still sell them (the backtest
+    # sells, then cancels the exits of the closed position): the node cancels the exits
+    # first. Before, the sell was refused "the wallet holds no BTC to sell" and the position
+    # stayed open until a stop filled much later (found by a lockstep run of live_btc).
+    def buy(ctx: Context) -> None:
+        ctx.buy("BTC/USDT", 0.01)
+
+    def close(ctx: Context) -> None:
+        ctx.close_position("BTC/USDT")
+
+    risk = {"exits": {"stop_loss_pct": 2.0, "take_profit_pct": 5.0}}
+    node = start(local, store, [buy, close], risk=risk)
+    node.node.on_event(bar(99))
+    assert local.venue.locked["BTC"] == pytest.approx(0.01)  # the exits' list
+    local.advance(1)
+    node.node.on_event(bar(100))  # the strategy closes its position at market
+    assert [f.price for f in node.strategy.fills] == [18818.05, pytest.approx(18863.90)]
+    assert wallet(local, "BTC") == pytest.approx(0.0)
+    assert node.node.kernel.portfolio.position_quantity("BTC/USDT") == pytest.approx(0.0)
+    exits_now = {oid: o.status for oid, o in node.orders().items() if ".exits" in o.strategy_id}
+    assert set(exits_now.values()) == {OrderStatus.CANCELED}
+    assert not node.venue.working

@@ -96,7 +96,13 @@ class Node:
         return self.node.kernel.execution.orders
 
 
-def start(local: Any, store: RunStore, plan: list[Step], strategy_id: str = "s") -> Node:
+def start(
+    local: Any,
+    store: RunStore,
+    plan: list[Step],
+    strategy_id: str = "s",
+    risk: dict[str, Any] | None = None,
+) -> Node:
     """Start (or restart) the node as ``kestrel live`` does, without the bar loop."""
     client = open_trading_exchange(
         "binance", Credentials("k", SECRET), sandbox=True, local_url=local.urls["http"]
@@ -115,6 +121,7 @@ def start(local: Any, store: RunStore, plan: list[Step], strategy_id: str = "s")
                              "min_quantity": 0.00001, "min_notional": 10.0}],
             "strategy": {"path": "unused:Unused", "id": strategy_id},
             "execution": {"fee_rate": 0.001},
+            **({"risk": risk} if risk else {}),
         }
     )  # fmt: skip
     strategy = Scripted(plan)

@@ -93,10 +93,22 @@ def assert_fills(
         assert fee == pytest.approx(want.fee, abs=1e-8)
 
 
+@pytest.mark.parametrize(
+    "exits",
+    [
+        "",
+        # the engine's exits: on spot one order list locking the coins; the strategy's own
+        # market sell cancels them first (`Wallet.locking_exits`), as the backtest sells and
+        # then cancels them (before, the sell was refused and a stop filled bars later)
+        "\n[risk.exits]\nstop_loss_pct = 1.5\ntake_profit_pct = 2.5\n",
+    ],
+    ids=["plain", "risk-exits"],
+)
 def test_a_lockstep_practice_run_of_live_btc_makes_the_backtests_fills(
-    kestrel: CliRunner, tmp_path: Path, keys: None
+    kestrel: CliRunner, tmp_path: Path, keys: None, exits: str
 ) -> None:
     path = spot_config(tmp_path)
+    path.write_text(path.read_text() + exits)
     result = kestrel(*lockstep(path, tmp_path))
     assert result.code == 0, result.err
     assert "stopped (end of the data)" in result.out

@@ -44,9 +44,9 @@ What differs from the simulated broker, on purpose:
   (`engine.runtime.live.triggered`); a stop-limit then hears `OrderTriggered`.
 * A sell is never larger than the wallet's free base asset: a larger one is cut to the free
   amount (floored to the lot; `OrderModified` tells the kernel) or rejected if nothing is
-  left, so fees that ate into a position never leave an unsellable remainder. A working
-  sell stop holds its base asset (Binance locks it at placement), so a second sell of the
-  same position is cut or rejected the same way: cancel the stop first.
+  left. A working sell stop locks its coins, so a second sell is cut or rejected the same
+  way, except a market sell: the engine's exits (``[risk.exits]``) go first (`Wallet.
+  locking_exits`: the backtest sells, then cancels them).
 * A buy is never larger than the wallet's free quote asset pays, with the fee the run's fee
   model charges, as a backtest's cash account (`engine.execution.caps.affordable_quantity`,
   the same function): at its limit price for a limit order, and for a market order at the
@@ -54,19 +54,16 @@ What differs from the simulated broker, on purpose:
   quantity takes; `CcxtExchange.ask_price`). Under ``execution.cash_shortfall = "reduce"``
   (the default) a larger buy is cut to whole lots it pays (`OrderModified`), under
   ``"cancel"`` it is rejected, and one that pays for nothing is rejected either way.
-  Without this, an all-in order sized at the last close (``order_target_percent(s, 1.0)``)
-  costs more than the wallet once the fee (or a higher ask) is added, the exchange refuses
-  it (InsufficientFunds) and the strategy never trades live while it trades in a backtest.
-  The book can still move between the look and the fill: the exchange then refuses the
-  order and the strategy hears why. The reserve is conservative where the exchange takes
-  its fee from the asset bought (Binance's default), not from the quote. A buy stop is
-  priced at its limit price, or, a stop-market, at its stop price (what Binance locks).
+  Without this, an all-in order sized at the last close costs more than the wallet once
+  the fee is added: the exchange refuses it and the strategy never trades live.
+  The book can still move before the fill: the exchange refuses, the strategy hears why.
+  A buy stop is priced at its limit price, or, a stop-market, at its stop (what Binance
+  locks); the reserve is conservative when the fee is taken from the asset bought.
 * A fee charged in the base asset reduces the position, on buys and sells alike: the fill
   carries what the wallet's base moved by (a buy's quantity less the fee, a sell's plus
   the fee) and the fee valued in quote (fee x price), so cash moves by the gross notional;
   the order's quantity is changed by the fee first (`OrderModified`: lowered for a buy,
-  raised for a sell) so it still ends FILLED. A fee in a third asset (BNB) is not
-  converted: the portfolio sees 0 for it.
+  raised for a sell) so it ends FILLED. A fee in BNB is not converted: the portfolio sees 0.
 * Perpetuals (`CcxtExchange.perpetual`: a symbol with a ``[[data]] funding`` series,
   traded as Binance USDⓈ-M in one-way mode): the two wallet caps above do not apply (there
   is no base asset to sell, and the exchange checks the margin: a refusal is
@@ -201,6 +198,9 @@ class LiveVenue:
             if quantity < order.quantity:
                 self._modify(order, quantity, now)
         elif order.side is OrderSide.SELL:
+            for exit_id in self.wallet.locking_exits(order, self._orders, self.working):
+                if exit_id in self.working:  # a list's legs end together
+                    self.cancel(exit_id)
             quantity = self.wallet.sellable(order)
             if quantity <= 0:
                 base = order.symbol.partition("/")[0]

@@ -11,11 +11,11 @@ backtest's cash-account cap; perpetuals reduce-only against the exchange's posit
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from engine.execution.caps import affordable_quantity
 from engine.execution.models import FeeModel
-from engine.model import Instrument, OrderRequested, OrderSide
+from engine.model import Instrument, OrderRequested, OrderSide, OrderType
 from engine.runtime.live.ledger import LiveFill, LiveOrder
 from engine.runtime.live.orders import OrderManager
 
@@ -57,6 +57,30 @@ class Wallet:
                 )
             return min(order.quantity, abs(held)), True, ""
         return order.quantity, closing and order.quantity <= abs(held) * (1 + 1e-9), ""
+
+    def locking_exits(
+        self, order: OrderRequested, orders: Mapping[str, OrderRequested], working: Iterable[str]
+    ) -> list[str]:
+        """Return the engine's own exits (``[risk.exits]``: strategy id ``"<strategy>.exits"``)
+        among ``working`` (engine order ids; ``orders``: their requests) to cancel before the
+        spot market sell ``order``, when they lock coins it needs.
+
+        Binance locks a sell's coins at placement, so the exits of a position would leave
+        the strategy's own sale of it nothing to sell; the backtest sells, then the risk
+        engine cancels the exits of the closed (or reduced, then re-placed) position. A
+        market sell fills at once, so canceling first leaves the position unprotected only
+        for that moment; other sells (a resting limit) keep the exits and are cut instead.
+        """
+        if order.order_type not in (OrderType.MARKET, OrderType.MARKET_ON_OPEN):
+            return []
+        if order.strategy_id.endswith(".exits"):  # an exit itself (the time stop)
+            return []
+        base = order.symbol.partition("/")[0]
+        if order.quantity <= self.manager.exchange.balances().get(base, (0.0, 0.0))[0]:
+            return []
+        exits = [orders[i] for i in working if i in orders]
+        return [o.order_id for o in exits if o.symbol == order.symbol
+                and o.side is OrderSide.SELL and o.strategy_id.endswith(".exits")]  # fmt: skip
 
     def sellable(self, order: OrderRequested) -> float:
         base = order.symbol.partition("/")[0]
