@@ -73,8 +73,6 @@ class Wallet:
         """
         if order.order_type not in (OrderType.MARKET, OrderType.MARKET_ON_OPEN):
             return []
-        if order.strategy_id.endswith(".exits"):  # an exit itself (the time stop)
-            return []
         base = order.symbol.partition("/")[0]
         if order.quantity <= self.manager.exchange.balances().get(base, (0.0, 0.0))[0]:
             return []
