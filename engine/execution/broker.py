@@ -43,6 +43,16 @@ Rules (each a named setting of ``[execution]``; the README's fill table lists th
 - How much of a matched order fills and at what price (slippage, volume, reduce-only
   and cash-account caps, sizing at the fill, FOK): `engine.execution.fills`, whose
   `FillMethods` this class inherits.
+- Exits attached to a fill at a bar's open (a bracket's OTO children released by it,
+  the ``[risk.exits]`` stop and limit placed for it) are matched from the next bar
+  (``exits_from = "next_bar"``, default) or, under ``"fill_bar"``, against the same bar
+  once they reach the venue (`_match_exits_on_fill_bar`): the whole range follows the
+  open, so the ordinary trigger rules and ``bracket_conflict`` apply, and an exit the open
+  is already through fills at the open (the entry's raw fill price). Trailing stops start
+  from the last close (the fill bar's, known only at its end) and market exits (a time
+  stop) are no attached exits: both keep the next-bar rule; so do fills on ticks (their
+  exits already work from the next tick) and intrabar fills (where in the bar the entry
+  filled is not known).
 - Fill times: fills at the open carry the bar's open time; intrabar fills and closes carry
   the bar's close time (the first moment the engine can know they happened).
 """
@@ -52,6 +62,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from engine.bus import EventBus
 from engine.clock import Clock
@@ -89,6 +100,19 @@ _MARKET, _TRAILING_STOP, _GTC = OrderType.MARKET, OrderType.TRAILING_STOP, TimeI
 _IMMEDIATE = (TimeInForce.IOC, TimeInForce.FOK)
 
 __all__ = ["AccountView", "BrokerSettings", "SimulatedBroker"]
+
+# `engine.risk.exits.ExitManager` places its exits under "<strategy>.exits"
+_RISK_EXITS_SUFFIX = ".exits"
+_NOT_ATTACHED = (OrderType.MARKET, OrderType.MARKET_ON_OPEN, OrderType.MARKET_ON_CLOSE,
+                 OrderType.TRAILING_STOP)  # fmt: skip
+
+
+class _FillBarExitsDue(NamedTuple):
+    """Bus marker (``exits_from = "fill_bar"``): the exits of ``symbol`` that reached the
+    venue since the marker was published are matched against their fill's bar now. It is
+    queued behind the approvals published with it, so an OCO pair arrives whole first."""
+
+    symbol: str
 
 
 class SimulatedBroker(FillMethods):
@@ -142,6 +166,13 @@ class SimulatedBroker(FillMethods):
         self._fill_count = 0
         # order id -> target fraction of equity, resolved into a quantity at its first fill
         self._fill_targets: dict[str, float] = {}
+        # exits_from = "fill_bar": symbol -> (last bar matched, ids of orders that filled at
+        # its open), and the exits attached to those fills waiting for their marker
+        self._exits_on_fill_bar = settings.exits_from == "fill_bar"
+        self._opened: dict[str, tuple[Bar, set[str]]] = {}
+        self._fill_bar_exits: dict[str, list[WorkingOrder]] = {}
+        if self._exits_on_fill_bar:
+            bus.subscribe(_FillBarExitsDue, self._match_exits_on_fill_bar)
 
     # --- commands ------------------------------------------------------------------------
 
@@ -168,6 +199,11 @@ class SimulatedBroker(FillMethods):
         working = WorkingOrder(order, now + self._latency_ns, expiry)
         if order.order_type is _TRAILING_STOP:
             self._start_trailing(working, last)
+        if self._exits_on_fill_bar and self._attached_to_open_fill(order, now):
+            waiting = self._fill_bar_exits.setdefault(order.symbol, [])
+            if not waiting:
+                self._bus.publish(_FillBarExitsDue(order.symbol))
+            waiting.append(working)
         if self._fill_at_close and market and math.isfinite(last):
             # at the close of the bar just seen: its range bounds the slipped price and its
             # volume is the one the fill takes a share of (the rest waits for later bars)
@@ -259,7 +295,11 @@ class SimulatedBroker(FillMethods):
         orders = self.working.get(bar.symbol)
         if not orders:
             return
-        if len(orders) == 1 and self._fills_lone_market_order(orders[0], bar):
+        opened: set[str] | None = None
+        if self._exits_on_fill_bar:
+            opened = set()
+            self._opened[bar.symbol] = (bar, opened)
+        if len(orders) == 1 and self._fills_lone_market_order(orders[0], bar, opened):
             return
         candidates: list[tuple[WorkingOrder, float, str, int, float]] = []
         trailing: list[WorkingOrder] = []
@@ -297,7 +337,10 @@ class SimulatedBroker(FillMethods):
         immediate = _IMMEDIATE
         for working, price, liquidity, ts_fill, _ in candidates:
             if working.leaves > 0 and working in orders:  # a sibling's fill may have ended it
+                leaves = working.leaves
                 self._fill(working, price, liquidity, ts_fill, bar.volume, None, high, low)
+                if opened is not None and ts_fill == ts_open and working.leaves < leaves:
+                    opened.add(working.order.order_id)
                 if working.order.time_in_force in immediate:
                     self._finish_immediate(working, self._clock.timestamp_ns())
         for working in trailing:
@@ -309,10 +352,13 @@ class SimulatedBroker(FillMethods):
             if not remaining:
                 del self.working[bar.symbol]
 
-    def _fills_lone_market_order(self, working: WorkingOrder, bar: Bar) -> bool:
+    def _fills_lone_market_order(
+        self, working: WorkingOrder, bar: Bar, opened: set[str] | None
+    ) -> bool:
         """The common case of `process_bar`, by the same rules: one market order, due now.
 
         Returns False (nothing done) for anything else, which takes the general path.
+        ``opened`` (``exits_from = "fill_bar"``) collects the order's id if it filled.
         """
         ts_open = bar.ts_open
         if (
@@ -321,7 +367,10 @@ class SimulatedBroker(FillMethods):
             or working.eligible_from > ts_open
         ):
             return False
+        leaves = working.leaves
         self._fill(working, bar.open, "taker", ts_open, bar.volume, None, bar.high, bar.low)
+        if opened is not None and working.leaves < leaves:
+            opened.add(working.order.order_id)
         if working.order.time_in_force in _IMMEDIATE:
             self._finish_immediate(working, self._clock.timestamp_ns())
         if working.leaves <= 0:
@@ -402,6 +451,57 @@ class SimulatedBroker(FillMethods):
                 del self.working[symbol]
 
     # --- matching ------------------------------------------------------------------------
+
+    def _attached_to_open_fill(self, order: OrderRequested, now: int) -> bool:
+        """Is ``order`` an exit attached to a fill at the open of the bar matched now?
+
+        A bracket's child released by that fill, or a ``[risk.exits]`` stop or limit
+        (placed on every fill, so on this one): the entry's fill is published while the
+        clock reads the bar's close, and the exits reach the venue before the next bar.
+        """
+        record = self._opened.get(order.symbol)
+        if record is None or record[0].ts_event != now or not record[1]:
+            return False
+        if order.order_type in _NOT_ATTACHED:
+            return False
+        if order.parent_order_id:  # "" when it has none
+            return order.parent_order_id in record[1]
+        return order.reduce_only and order.strategy_id.endswith(_RISK_EXITS_SUFFIX)
+
+    def _match_exits_on_fill_bar(self, due: _FillBarExitsDue) -> None:
+        """Match the exits attached to fills at the open against the rest of that bar.
+
+        The same rules as `process_bar` (trigger, gap at the open, ``bracket_conflict``
+        between siblings, IOC/FOK); an exit canceled or replaced meanwhile is skipped.
+        """
+        waiting = self._fill_bar_exits.pop(due.symbol, [])
+        record = self._opened.get(due.symbol)
+        orders = self.working.get(due.symbol)
+        if record is None or not orders:
+            return
+        bar = record[0]
+        candidates: list[tuple[WorkingOrder, float, str, int, float]] = []
+        for working in waiting:
+            if working.leaves <= 0 or working not in orders:
+                continue
+            was_triggered = working.triggered
+            matched = match_bar(working, bar, self._touch)
+            if working.triggered and not was_triggered:
+                self._triggered(working)
+            if matched is not None:
+                candidates.append((working, *matched))
+            elif working.order.time_in_force in _IMMEDIATE:
+                self.cancel(working.order.order_id, f"{working.order.time_in_force}: not filled")
+        for working, price, liquidity, ts_fill, _ in self._resolve_groups(candidates):
+            if working.leaves > 0 and working in orders:
+                self._fill(working, price, liquidity, ts_fill, bar.volume, None, bar.high, bar.low)
+                if working.order.time_in_force in _IMMEDIATE:
+                    self._finish_immediate(working, self._clock.timestamp_ns())
+        remaining = self.working.get(due.symbol)
+        if remaining is not None:
+            remaining[:] = [w for w in remaining if w.leaves > 0]
+            if not remaining:
+                del self.working[due.symbol]
 
     def _resolve_groups(
         self, candidates: list[tuple[WorkingOrder, float, str, int, float]]
