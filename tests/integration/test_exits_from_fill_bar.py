@@ -130,7 +130,7 @@ def _config(execution: dict[str, Any]) -> Any:
             "data": [{"path": "x.csv", "symbol": "X"}],
             "strategy": {"path": "s"},
             "execution": execution,
-        }  # fmt: skip
+        }
     )
 
 
@@ -139,7 +139,8 @@ def test_an_unknown_exits_from_is_one_line_naming_the_choices() -> None:
         _config({"exits_from": "fill_bars"})
     message = str(caught.value)
     assert "\n" not in message
-    assert "exits_from" in message and "fill_bar" in message
+    assert "exits_from" in message
+    assert "fill_bar" in message
 
 
 def test_fill_bar_with_a_latency_is_refused() -> None:
