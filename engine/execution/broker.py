@@ -46,7 +46,7 @@ Rules (each a named setting of ``[execution]``; the README's fill table lists th
 - Exits attached to a fill at a bar's open (a bracket's OTO children released by it,
   the ``[risk.exits]`` stop and limit placed for it) are matched from the next bar
   (``exits_from = "next_bar"``, default) or, under ``"fill_bar"``, against the same bar
-  once they reach the venue (`_match_exits_on_fill_bar`): the whole range follows the
+  once they reach the venue (`engine.execution.fill_bar_exits`): the whole range follows the
   open, so the ordinary trigger rules and ``bracket_conflict`` apply, and an exit the open
   is already through fills at the open (the entry's raw fill price). Trailing stops start
   from the last close (the fill bar's, known only at its end) and market exits (a time
@@ -60,13 +60,14 @@ Rules (each a named setting of ``[execution]``; the README's fill table lists th
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Any
 
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.execution.amend import amend_terms
+from engine.execution.fill_bar_exits import FillBarExits, FillBarExitsDue
 from engine.execution.fills import AccountView, BrokerSettings, FillMethods
 from engine.execution.matching import (
     WorkingOrder,
@@ -101,21 +102,8 @@ _IMMEDIATE = (TimeInForce.IOC, TimeInForce.FOK)
 
 __all__ = ["AccountView", "BrokerSettings", "SimulatedBroker"]
 
-# `engine.risk.exits.ExitManager` places its exits under "<strategy>.exits"
-_RISK_EXITS_SUFFIX = ".exits"
-_NOT_ATTACHED = (OrderType.MARKET, OrderType.MARKET_ON_OPEN, OrderType.MARKET_ON_CLOSE,
-                 OrderType.TRAILING_STOP)  # fmt: skip
 
-
-class _FillBarExitsDue(NamedTuple):
-    """Bus marker (``exits_from = "fill_bar"``): the exits of ``symbol`` that reached the
-    venue since the marker was published are matched against their fill's bar now. It is
-    queued behind the approvals published with it, so an OCO pair arrives whole first."""
-
-    symbol: str
-
-
-class SimulatedBroker(FillMethods):
+class SimulatedBroker(FillBarExits, FillMethods):
     """Bar-based matching engine with pluggable fees and slippage."""
 
     def __init__(
@@ -171,8 +159,6 @@ class SimulatedBroker(FillMethods):
         self._exits_on_fill_bar = settings.exits_from == "fill_bar"
         self._opened: dict[str, tuple[Bar, set[str]]] = {}
         self._fill_bar_exits: dict[str, list[WorkingOrder]] = {}
-        if self._exits_on_fill_bar:
-            bus.subscribe(_FillBarExitsDue, self._match_exits_on_fill_bar)
 
     # --- commands ------------------------------------------------------------------------
 
@@ -202,7 +188,7 @@ class SimulatedBroker(FillMethods):
         if self._exits_on_fill_bar and self._attached_to_open_fill(order, now):
             waiting = self._fill_bar_exits.setdefault(order.symbol, [])
             if not waiting:
-                self._bus.publish(_FillBarExitsDue(order.symbol))
+                self._bus.publish(FillBarExitsDue(order.symbol))
             waiting.append(working)
         if self._fill_at_close and market and math.isfinite(last):
             # at the close of the bar just seen: its range bounds the slipped price and its
@@ -215,6 +201,13 @@ class SimulatedBroker(FillMethods):
             if working.leaves <= 0:
                 return
         self.working.setdefault(order.symbol, []).append(working)
+
+    def own_events(self) -> Sequence[tuple[type, Callable[[Any], None]]]:
+        """The fill-bar exits' marker (`engine.execution.venue.OwnEvents`; `Kernel.wire`
+        subscribes it); none under the default ``exits_from = "next_bar"``."""
+        if not self._exits_on_fill_bar:
+            return ()
+        return ((FillBarExitsDue, self._match_exits_on_fill_bar),)
 
     def cancel(self, order_id: str, reason: str = "canceled by request") -> None:
         """Cancel a working order at the current time (unknown ids are ignored)."""
@@ -451,57 +444,6 @@ class SimulatedBroker(FillMethods):
                 del self.working[symbol]
 
     # --- matching ------------------------------------------------------------------------
-
-    def _attached_to_open_fill(self, order: OrderRequested, now: int) -> bool:
-        """Is ``order`` an exit attached to a fill at the open of the bar matched now?
-
-        A bracket's child released by that fill, or a ``[risk.exits]`` stop or limit
-        (placed on every fill, so on this one): the entry's fill is published while the
-        clock reads the bar's close, and the exits reach the venue before the next bar.
-        """
-        record = self._opened.get(order.symbol)
-        if record is None or record[0].ts_event != now or not record[1]:
-            return False
-        if order.order_type in _NOT_ATTACHED:
-            return False
-        if order.parent_order_id:  # "" when it has none
-            return order.parent_order_id in record[1]
-        return order.reduce_only and order.strategy_id.endswith(_RISK_EXITS_SUFFIX)
-
-    def _match_exits_on_fill_bar(self, due: _FillBarExitsDue) -> None:
-        """Match the exits attached to fills at the open against the rest of that bar.
-
-        The same rules as `process_bar` (trigger, gap at the open, ``bracket_conflict``
-        between siblings, IOC/FOK); an exit canceled or replaced meanwhile is skipped.
-        """
-        waiting = self._fill_bar_exits.pop(due.symbol, [])
-        record = self._opened.get(due.symbol)
-        orders = self.working.get(due.symbol)
-        if record is None or not orders:
-            return
-        bar = record[0]
-        candidates: list[tuple[WorkingOrder, float, str, int, float]] = []
-        for working in waiting:
-            if working.leaves <= 0 or working not in orders:
-                continue
-            was_triggered = working.triggered
-            matched = match_bar(working, bar, self._touch)
-            if working.triggered and not was_triggered:
-                self._triggered(working)
-            if matched is not None:
-                candidates.append((working, *matched))
-            elif working.order.time_in_force in _IMMEDIATE:
-                self.cancel(working.order.order_id, f"{working.order.time_in_force}: not filled")
-        for working, price, liquidity, ts_fill, _ in self._resolve_groups(candidates):
-            if working.leaves > 0 and working in orders:
-                self._fill(working, price, liquidity, ts_fill, bar.volume, None, bar.high, bar.low)
-                if working.order.time_in_force in _IMMEDIATE:
-                    self._finish_immediate(working, self._clock.timestamp_ns())
-        remaining = self.working.get(due.symbol)
-        if remaining is not None:
-            remaining[:] = [w for w in remaining if w.leaves > 0]
-            if not remaining:
-                del self.working[due.symbol]
 
     def _resolve_groups(
         self, candidates: list[tuple[WorkingOrder, float, str, int, float]]
