@@ -335,6 +335,11 @@ class ExecutionConfig:
             ``"close"`` (default) at the last close when the order is requested; ``"fill"``
             at the fill, from the equity then and the fill price after slippage, fees
             reserved (`engine.execution.fill_sizing`).
+        exits_from: When exits attached to a fill at a bar's open (a bracket's OTO
+            children, ``[risk.exits]`` stops, limits and trailing stops) are first matched:
+            ``"next_bar"`` (default) from the next bar; ``"fill_bar"`` against the rest of
+            the fill's own bar, as a venue does with exits placed right after the entry
+            fills (needs ``latency_ns = 0``: the rest of the bar is from the open on).
     """
 
     fee_rate: float = 0.001
@@ -350,8 +355,14 @@ class ExecutionConfig:
     instrument_rules: Literal["round", "reject"] = "round"
     slippage_within_range: bool = True
     target_sizing: Literal["close", "fill"] = "close"
+    exits_from: Literal["next_bar", "fill_bar"] = "next_bar"
 
     def __post_init__(self) -> None:
+        _require(
+            self.exits_from == "next_bar" or self.latency_ns == 0,
+            'exits_from = "fill_bar" needs latency_ns = 0 (exits arriving after a latency '
+            "are matched from the first bar opening after they arrive)",
+        )
         if self.volume_participation is not None:
             _require(
                 0 < self.volume_participation <= 1,

@@ -43,6 +43,16 @@ Rules (each a named setting of ``[execution]``; the README's fill table lists th
 - How much of a matched order fills and at what price (slippage, volume, reduce-only
   and cash-account caps, sizing at the fill, FOK): `engine.execution.fills`, whose
   `FillMethods` this class inherits.
+- Exits attached to a fill at a bar's open (a bracket's OTO children released by it,
+  the ``[risk.exits]`` stop and limit placed for it) are matched from the next bar
+  (``exits_from = "next_bar"``, default) or, under ``"fill_bar"``, against the same bar
+  once they reach the venue (`engine.execution.fill_bar_exits`): the whole range follows the
+  open, so the ordinary trigger rules and ``bracket_conflict`` apply, and an exit the open
+  is already through fills at the open (the entry's raw fill price). Trailing stops start
+  from the last close (the fill bar's, known only at its end) and market exits (a time
+  stop) are no attached exits: both keep the next-bar rule; so do fills on ticks (their
+  exits already work from the next tick) and intrabar fills (where in the bar the entry
+  filled is not known).
 - Fill times: fills at the open carry the bar's open time; intrabar fills and closes carry
   the bar's close time (the first moment the engine can know they happened).
 """
@@ -50,12 +60,14 @@ Rules (each a named setting of ``[execution]``; the README's fill table lists th
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.execution.amend import amend_terms
+from engine.execution.fill_bar_exits import FillBarExits, FillBarExitsDue
 from engine.execution.fills import AccountView, BrokerSettings, FillMethods
 from engine.execution.matching import (
     WorkingOrder,
@@ -91,7 +103,7 @@ _IMMEDIATE = (TimeInForce.IOC, TimeInForce.FOK)
 __all__ = ["AccountView", "BrokerSettings", "SimulatedBroker"]
 
 
-class SimulatedBroker(FillMethods):
+class SimulatedBroker(FillBarExits, FillMethods):
     """Bar-based matching engine with pluggable fees and slippage."""
 
     def __init__(
@@ -142,6 +154,11 @@ class SimulatedBroker(FillMethods):
         self._fill_count = 0
         # order id -> target fraction of equity, resolved into a quantity at its first fill
         self._fill_targets: dict[str, float] = {}
+        # exits_from = "fill_bar": symbol -> (last bar matched, ids of orders that filled at
+        # its open), and the exits attached to those fills waiting for their marker
+        self._exits_on_fill_bar = settings.exits_from == "fill_bar"
+        self._opened: dict[str, tuple[Bar, set[str]]] = {}
+        self._fill_bar_exits: dict[str, list[WorkingOrder]] = {}
 
     # --- commands ------------------------------------------------------------------------
 
@@ -168,6 +185,11 @@ class SimulatedBroker(FillMethods):
         working = WorkingOrder(order, now + self._latency_ns, expiry)
         if order.order_type is _TRAILING_STOP:
             self._start_trailing(working, last)
+        if self._exits_on_fill_bar and self._attached_to_open_fill(order, now):
+            waiting = self._fill_bar_exits.setdefault(order.symbol, [])
+            if not waiting:
+                self._bus.publish(FillBarExitsDue(order.symbol))
+            waiting.append(working)
         if self._fill_at_close and market and math.isfinite(last):
             # at the close of the bar just seen: its range bounds the slipped price and its
             # volume is the one the fill takes a share of (the rest waits for later bars)
@@ -179,6 +201,13 @@ class SimulatedBroker(FillMethods):
             if working.leaves <= 0:
                 return
         self.working.setdefault(order.symbol, []).append(working)
+
+    def own_events(self) -> Sequence[tuple[type, Callable[[Any], None]]]:
+        """The fill-bar exits' marker (`engine.execution.venue.OwnEvents`; `Kernel.wire`
+        subscribes it); none under the default ``exits_from = "next_bar"``."""
+        if not self._exits_on_fill_bar:
+            return ()
+        return ((FillBarExitsDue, self._match_exits_on_fill_bar),)
 
     def cancel(self, order_id: str, reason: str = "canceled by request") -> None:
         """Cancel a working order at the current time (unknown ids are ignored)."""
@@ -259,7 +288,11 @@ class SimulatedBroker(FillMethods):
         orders = self.working.get(bar.symbol)
         if not orders:
             return
-        if len(orders) == 1 and self._fills_lone_market_order(orders[0], bar):
+        opened: set[str] | None = None
+        if self._exits_on_fill_bar:
+            opened = set()
+            self._opened[bar.symbol] = (bar, opened)
+        if len(orders) == 1 and self._fills_lone_market_order(orders[0], bar, opened):
             return
         candidates: list[tuple[WorkingOrder, float, str, int, float]] = []
         trailing: list[WorkingOrder] = []
@@ -297,7 +330,10 @@ class SimulatedBroker(FillMethods):
         immediate = _IMMEDIATE
         for working, price, liquidity, ts_fill, _ in candidates:
             if working.leaves > 0 and working in orders:  # a sibling's fill may have ended it
+                leaves = working.leaves
                 self._fill(working, price, liquidity, ts_fill, bar.volume, None, high, low)
+                if opened is not None and ts_fill == ts_open and working.leaves < leaves:
+                    opened.add(working.order.order_id)
                 if working.order.time_in_force in immediate:
                     self._finish_immediate(working, self._clock.timestamp_ns())
         for working in trailing:
@@ -309,10 +345,13 @@ class SimulatedBroker(FillMethods):
             if not remaining:
                 del self.working[bar.symbol]
 
-    def _fills_lone_market_order(self, working: WorkingOrder, bar: Bar) -> bool:
+    def _fills_lone_market_order(
+        self, working: WorkingOrder, bar: Bar, opened: set[str] | None
+    ) -> bool:
         """The common case of `process_bar`, by the same rules: one market order, due now.
 
         Returns False (nothing done) for anything else, which takes the general path.
+        ``opened`` (``exits_from = "fill_bar"``) collects the order's id if it filled.
         """
         ts_open = bar.ts_open
         if (
@@ -321,7 +360,10 @@ class SimulatedBroker(FillMethods):
             or working.eligible_from > ts_open
         ):
             return False
+        leaves = working.leaves
         self._fill(working, bar.open, "taker", ts_open, bar.volume, None, bar.high, bar.low)
+        if opened is not None and working.leaves < leaves:
+            opened.add(working.order.order_id)
         if working.order.time_in_force in _IMMEDIATE:
             self._finish_immediate(working, self._clock.timestamp_ns())
         if working.leaves <= 0:
