@@ -28,7 +28,9 @@ HISTORY = 30  # bars already closed when the account starts (the strategy warms 
 STEPS = 120  # bars closed during the run (= --max-bars)
 DROP_AT, STALL_AT, RESUME_AT = 30, 60, 75
 PAUSE_S = 0.02  # wall time between steps
-STALL_PAUSE_S = 0.08  # between steps while silenced: the stall lasts 1.2 s > --stale-after
+STALL_PAUSE_S = 0.12  # between steps while silenced: the stall lasts 1.8 s, 3x --stale-after
+STALE_AFTER_S = 0.6  # long enough that a loaded machine (pytest-xdist, CI) starving the
+# uninterrupted run for a moment is not a stale stream: it failed once at 0.3 s
 
 
 def _exchange() -> LocalExchange:
@@ -85,7 +87,7 @@ def _run(
             "paper", str(CONFIG), "--exchange-url", exchange.urls["http"],
             "--account", account, "--db", f"sqlite:///{tmp_path / 'k.db'}",
             "--log-dir", str(tmp_path / account), "--max-bars", str(STEPS),
-            "--stale-after", "0.3",
+            "--stale-after", str(STALE_AFTER_S),
         )  # fmt: skip
         driver.join(timeout=60)
     finally:
