@@ -258,8 +258,20 @@ class SimulatedBroker(FillMethods):
         orders = self.working.get(bar.symbol)
         if not orders:
             return
-        if len(orders) == 1 and self._fills_lone_market_order(orders[0], bar):
-            return
+        if len(orders) == 1:  # the common case, by the same rules: one market order, due now
+            working = orders[0]
+            ts_open = bar.ts_event - bar.timeframe_ns  # `Bar.ts_open`, without the property
+            if (
+                working.order.order_type is _MARKET
+                and working.expire_ns is None
+                and working.eligible_from <= ts_open
+            ):
+                self._fill(working, bar.open, "taker", ts_open, bar.volume, None, bar.high, bar.low)
+                if working.order.time_in_force in _IMMEDIATE:
+                    self._finish_immediate(working, self._clock.timestamp_ns())
+                if working.leaves <= 0:
+                    self._remove(working)
+                return
         candidates: list[tuple[WorkingOrder, float, str, int, float]] = []
         trailing: list[WorkingOrder] = []
         high, low = bar.high, bar.low
@@ -307,25 +319,6 @@ class SimulatedBroker(FillMethods):
             remaining[:] = [w for w in remaining if w.leaves > 0]
             if not remaining:
                 del self.working[bar.symbol]
-
-    def _fills_lone_market_order(self, working: WorkingOrder, bar: Bar) -> bool:
-        """The common case of `process_bar`, by the same rules: one market order, due now.
-
-        Returns False (nothing done) for anything else, which takes the general path.
-        """
-        ts_open = bar.ts_open
-        if (
-            working.order.order_type is not _MARKET
-            or working.expire_ns is not None
-            or working.eligible_from > ts_open
-        ):
-            return False
-        self._fill(working, bar.open, "taker", ts_open, bar.volume, None, bar.high, bar.low)
-        if working.order.time_in_force in _IMMEDIATE:
-            self._finish_immediate(working, self._clock.timestamp_ns())
-        if working.leaves <= 0:
-            self._remove(working)
-        return True
 
     def process_trade(self, tick: TradeTick) -> None:
         """Match the symbol's working orders against one trade (before strategies see it).
