@@ -237,8 +237,11 @@ class Portfolio:
         position.fees += fee
         position.apply(signed, price)
         self.journal.record(fill.ts_init, symbol, position.quantity, self._cash)
-        if self._reserved:
-            self._release(fill)
+        if self._reserved:  # `_release`, inlined
+            amount = self._reserved.pop(fill.fill_id, None)
+            if amount is not None:
+                self._pending_cash += amount
+                self._pending_quantity[symbol] -= signed
         if position.quantity:
             self._open[symbol] = position
         else:

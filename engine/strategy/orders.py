@@ -385,7 +385,7 @@ class OrderMethods:
                 for order in working
                 if not order.oco_group and order.order_id not in exits
             )
-        if self._queued:
+        if self._queued and self._waiting:  # (nothing waits: every request was booked)
             pending += sum(signed for _, signed in self._unbooked(symbol))
         delta = instrument.round_quantity(
             target - self._portfolio.position_quantity(symbol) - pending
@@ -520,7 +520,7 @@ class OrderMethods:
             on the symbol are canceled all the same) or an earlier close is still working.
         """
         self._known(symbol)
-        for order_id, _ in self._unbooked(symbol) if self._queued else ():
+        for order_id, _ in self._unbooked(symbol) if self._queued and self._waiting else ():
             self.cancel(order_id)  # requested earlier in this hook, not yet working
         position = self._portfolio.position_quantity(symbol)
         closing = _SELL if position > 0 else _BUY
