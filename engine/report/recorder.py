@@ -320,10 +320,11 @@ class Recorder:
         fills = self.fills
         fx = self._fx
         add = self._round_trips.add
+        buy = OrderSide.BUY  # a local: an enum member lookup per fill costs ~70 ns
         for index in range(self._tracked_fills, len(fills)):
             fill = fills[index]
             rate = 1.0 if fx is None else fx(fill.symbol, fill.ts_event)
-            add(fill.symbol, fill.side is OrderSide.BUY, fill.quantity, fill.price, fill.fee,
+            add(fill.symbol, fill.side is buy, fill.quantity, fill.price, fill.fee,
                 fill.fill_id, fill.ts_event, rate)  # fmt: skip
         self._tracked_fills = len(fills)
 
