@@ -385,8 +385,11 @@ class OrderMethods:
                 for order in working
                 if not order.oco_group and order.order_id not in exits
             )
-        if self._queued and self._waiting:  # (nothing waits: every request was booked)
-            pending += sum(signed for _, signed in self._unbooked(symbol))
+        if self._queued:
+            if self._waiting:
+                pending += sum(signed for _, signed in self._unbooked(symbol))
+            else:  # what `_unbooked` does when nothing waits, without the call
+                self._queued.clear()
         delta = instrument.round_quantity(
             target - self._portfolio.position_quantity(symbol) - pending
         )
@@ -520,7 +523,9 @@ class OrderMethods:
             on the symbol are canceled all the same) or an earlier close is still working.
         """
         self._known(symbol)
-        for order_id, _ in self._unbooked(symbol) if self._queued and self._waiting else ():
+        if self._queued and not self._waiting:
+            self._queued.clear()  # what `_unbooked` does when nothing waits, without the call
+        for order_id, _ in self._unbooked(symbol) if self._queued else ():
             self.cancel(order_id)  # requested earlier in this hook, not yet working
         position = self._portfolio.position_quantity(symbol)
         closing = _SELL if position > 0 else _BUY
