@@ -12,8 +12,7 @@ stage compares members by identity (``side is OrderSide.BUY``; a plain ``"buy"``
 from __future__ import annotations
 
 import math
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Protocol, TypeVar
 
 from engine.bus import EventBus
@@ -82,8 +81,7 @@ class OrderMethods:
     strategy_id: str
     _clock: Clock
     _bus: EventBus
-    # `EventBus.pending`, bound once: read two or three times per order (a property call)
-    _waiting: deque[object]
+    _waiting: Collection[object]  # `EventBus.pending`, bound once (read 2-3 times an order)
     _portfolio: PortfolioView
     _orders: OrdersView
     _histories: Mapping[str, SymbolHistory]
@@ -247,16 +245,14 @@ class OrderMethods:
     ) -> str:
         """Number the order and publish its `OrderRequested` (arguments already checked)."""
         self._next_order += 1
-        # f"{id}-{n:06d}" without the format spec's parsing (~0.1 us of each order)
-        order_id = self.strategy_id + "-" + str(self._next_order).zfill(6)
+        order_id = self.strategy_id + "-" + str(self._next_order).zfill(6)  # f"{n:06d}"
         if reduce_only:
             self._reduce_only_ids.add(order_id)
         if self._queued and not self._waiting:
             self._queued.clear()  # nothing waits on the bus: every earlier request was handled
         now = self._clock.timestamp_ns()
-        # tuple.__new__ with the fields in `OrderRequested`'s order: this runs once per
-        # order, and the named tuple's own (Python-level, keyword-friendly) __new__ costs
-        # several times more.
+        # tuple.__new__, fields in `OrderRequested`'s order: once per order, and the named
+        # tuple's own (Python-level, keyword-friendly) __new__ costs several times more.
         self._bus.publish(
             tuple.__new__(
                 OrderRequested,
@@ -284,8 +280,7 @@ class OrderMethods:
             )
         )
         if self._waiting and not (reduce_only or oco_group):
-            # queued (published from a hook), not delivered: counted until booked; exits
-            # are not counted (see `order_target_quantity`)
+            # queued from a hook, not delivered: counted until booked (exits are not: see below)
             self._queued[order_id] = (symbol, quantity if side is _BUY else -quantity)
         return order_id
 
@@ -385,11 +380,10 @@ class OrderMethods:
                 for order in working
                 if not order.oco_group and order.order_id not in exits
             )
-        if self._queued:
-            if self._waiting:
-                pending += sum(signed for _, signed in self._unbooked(symbol))
-            else:  # what `_unbooked` does when nothing waits, without the call
-                self._queued.clear()
+        if self._queued and not self._waiting:
+            self._queued.clear()  # what `_unbooked` does when nothing waits, without the call
+        elif self._queued:
+            pending += sum(signed for _, signed in self._unbooked(symbol))
         delta = instrument.round_quantity(
             target - self._portfolio.position_quantity(symbol) - pending
         )
@@ -464,9 +458,7 @@ class OrderMethods:
         """
         if not math.isfinite(value):
             raise StrategyError(f"order_target_value({symbol!r}, {value}): not a number")
-        if symbol not in self._histories:
-            self._known(symbol)  # raises, naming the nearest symbol
-        quote = self._portfolio.last_price(symbol)
+        quote = self._portfolio.last_price(self._known(symbol))
         rate = 1.0 if self._fx_rate is None else self._fx_rate(symbol)
         price = quote * rate
         if not 0.0 < price < math.inf:  # NaN before the first bar (or the first rate)
@@ -523,8 +515,6 @@ class OrderMethods:
             on the symbol are canceled all the same) or an earlier close is still working.
         """
         self._known(symbol)
-        if self._queued and not self._waiting:
-            self._queued.clear()  # what `_unbooked` does when nothing waits, without the call
         for order_id, _ in self._unbooked(symbol) if self._queued else ():
             self.cancel(order_id)  # requested earlier in this hook, not yet working
         position = self._portfolio.position_quantity(symbol)
