@@ -292,8 +292,23 @@ class SimulatedBroker(FillBarExits, FillMethods):
         if self._exits_on_fill_bar:
             opened = set()
             self._opened[bar.symbol] = (bar, opened)
-        if len(orders) == 1 and self._fills_lone_market_order(orders[0], bar, opened):
-            return
+        if len(orders) == 1:  # the common case, by the same rules: one market order, due now
+            working = orders[0]
+            ts_open = bar.ts_event - bar.timeframe_ns  # `Bar.ts_open`, without the property
+            if (
+                working.order.order_type is _MARKET
+                and working.expire_ns is None
+                and working.eligible_from <= ts_open
+            ):
+                leaves = working.leaves
+                self._fill(working, bar.open, "taker", ts_open, bar.volume, None, bar.high, bar.low)
+                if opened is not None and working.leaves < leaves:  # `exits_from = "fill_bar"`
+                    opened.add(working.order.order_id)
+                if working.order.time_in_force in _IMMEDIATE:
+                    self._finish_immediate(working, self._clock.timestamp_ns())
+                if working.leaves <= 0:
+                    self._remove(working)
+                return
         candidates: list[tuple[WorkingOrder, float, str, int, float]] = []
         trailing: list[WorkingOrder] = []
         high, low = bar.high, bar.low
@@ -344,31 +359,6 @@ class SimulatedBroker(FillBarExits, FillMethods):
             remaining[:] = [w for w in remaining if w.leaves > 0]
             if not remaining:
                 del self.working[bar.symbol]
-
-    def _fills_lone_market_order(
-        self, working: WorkingOrder, bar: Bar, opened: set[str] | None
-    ) -> bool:
-        """The common case of `process_bar`, by the same rules: one market order, due now.
-
-        Returns False (nothing done) for anything else, which takes the general path.
-        ``opened`` (``exits_from = "fill_bar"``) collects the order's id if it filled.
-        """
-        ts_open = bar.ts_open
-        if (
-            working.order.order_type is not _MARKET
-            or working.expire_ns is not None
-            or working.eligible_from > ts_open
-        ):
-            return False
-        leaves = working.leaves
-        self._fill(working, bar.open, "taker", ts_open, bar.volume, None, bar.high, bar.low)
-        if opened is not None and working.leaves < leaves:
-            opened.add(working.order.order_id)
-        if working.order.time_in_force in _IMMEDIATE:
-            self._finish_immediate(working, self._clock.timestamp_ns())
-        if working.leaves <= 0:
-            self._remove(working)
-        return True
 
     def process_trade(self, tick: TradeTick) -> None:
         """Match the symbol's working orders against one trade (before strategies see it).

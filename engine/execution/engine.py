@@ -127,19 +127,23 @@ class ExecutionEngine:
             )
             return
         parent_id = request.parent_order_id
-        if parent_id and parent_id not in self.orders:
-            # Approvals arrive in request order, so an unknown parent was denied by risk.
-            self._cancel_child(order, request, 0.0)
-            return
-        parent = self.orders.get(parent_id) if parent_id else None
-        if parent is not None and parent.status is not _FILLED:
-            if parent.status.is_closed:
-                self._cancel_child(order, request, parent.filled_quantity)
+        if parent_id:  # a contingent child (none on the common path)
+            parent = self.orders.get(parent_id)
+            if parent is None:
+                # Approvals arrive in request order, so an unknown parent was denied by risk.
+                self._cancel_child(order, request, 0.0)
                 return
-            self._move(order, _HELD, event.ts_event)
-            self._held.setdefault(parent.order_id, []).append(request)
-            return
-        self._move(order, _SUBMITTED, event.ts_event)
+            if parent.status is not _FILLED:
+                if parent.status.is_closed:
+                    self._cancel_child(order, request, parent.filled_quantity)
+                    return
+                self._move(order, _HELD, event.ts_event)
+                self._held.setdefault(parent.order_id, []).append(request)
+                return
+        try:  # `_move`, inlined: once per order
+            order.transition(_SUBMITTED, event.ts_event)
+        except IllegalTransition as exc:
+            raise InvalidStateTransition(f"order {order.order_id}: {exc}") from None
         self._broker.submit(request)
 
     def on_order_denied(self, event: OrderDenied) -> None:
@@ -199,7 +203,10 @@ class ExecutionEngine:
     def on_order_accepted(self, event: OrderAccepted) -> None:
         """Mark the order working."""
         order = self.orders[event.order_id]
-        self._move(order, _ACCEPTED, event.ts_event)
+        try:  # `_move`, inlined: once per order
+            order.transition(_ACCEPTED, event.ts_event)
+        except IllegalTransition as exc:
+            raise InvalidStateTransition(f"order {order.order_id}: {exc}") from None
         self._open[order.order_id] = order
 
     def on_order_rejected(self, event: OrderRejected) -> None:

@@ -184,17 +184,28 @@ class FillMethods:
         if liquidity == "taker" and self._slippage_on:
             price = self._taker_price(order, raw_price, quantity, bar_volume, high, low)
         rate = 1.0 if self._fx is None else self._fx(symbol, ts_fill)
+        fee = math.nan  # the fill's fee, once known (NaN: not computed yet)
         if self._cash_account and buy and not cap_reason:
-            affordable = affordable_quantity(
-                self._instruments[symbol],
-                self._fees,
-                quantity,
-                price,
-                liquidity,
-                cash=self._account.projected_cash(),
-                position=self._account.projected_position(symbol),
-                fx=rate,
-            )
+            # `affordable_quantity`'s answer when the cash pays for the whole fill, without
+            # the call: the whole quantity if it is at least the instrument's minimum (below
+            # it, only the part that buys back a short may fill: the function decides). The
+            # fee priced here is the fill's fee: the quantity does not change on this path.
+            fee = self._fees.fee(quantity, price, liquidity)
+            whole = (quantity * price + fee) * rate <= self._account.projected_cash()
+            if whole and quantity >= self._instruments[symbol].min_quantity:
+                affordable = quantity
+            else:
+                fee = math.nan
+                affordable = affordable_quantity(
+                    self._instruments[symbol],
+                    self._fees,
+                    quantity,
+                    price,
+                    liquidity,
+                    cash=self._account.projected_cash(),
+                    position=self._account.projected_position(symbol),
+                    fx=rate,
+                )
             if affordable < quantity:
                 cost = (quantity * price + self._fees.fee(quantity, price, liquidity)) * rate
                 cap_reason = (
@@ -205,7 +216,8 @@ class FillMethods:
         elif self._cash_account and not buy and not cap_reason:
             # A sell pays its fee from its proceeds; a per-unit fee or a minimum can exceed
             # them, and the cash must pay the difference (it never goes below zero).
-            short_by = self._fees.fee(quantity, price, liquidity) - quantity * price
+            fee = self._fees.fee(quantity, price, liquidity)  # the fill's, if it fills
+            short_by = fee - quantity * price
             cash = self._account.projected_cash()
             if short_by > 0 and short_by * rate > cash:
                 cap_reason = (
@@ -226,7 +238,8 @@ class FillMethods:
                 leaves = 0.0
             working.leaves = leaves
             self._fill_count += 1
-            fee = self._fees.fee(quantity, price, liquidity)
+            if fee != fee:  # NaN: not priced by the cash cap above
+                fee = self._fees.fee(quantity, price, liquidity)
             if self._record_volume is not None:
                 # At once, not when the bus delivers the fill: the next fill of this bar
                 # (or tick) must already be priced at the tier this one moves the account to.
@@ -236,7 +249,7 @@ class FillMethods:
                 (
                     order.order_id,
                     order.strategy_id,
-                    f"F-{self._fill_count:07d}",
+                    "F-" + str(self._fill_count).zfill(7),  # f"F-{n:07d}", cheaper
                     symbol,
                     order.side,
                     quantity,

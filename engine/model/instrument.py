@@ -93,6 +93,15 @@ class Instrument:
         in the last place of the lot count, so it never grows into whole lots when the
         count is large (1,000,000 units at lot 1e-8 is 1e14 lots).
         """
+        if (
+            self._lots_per_unit == 1
+            and type(quantity) is float
+            and 0.0 < quantity < _EXACT_LOTS
+            and quantity.is_integer()
+        ):
+            # Whole units on a lot of 1 (shares): what the arithmetic below returns, as is.
+            # Risk rounds every order again, most of them already on the grid.
+            return quantity
         negative = quantity < 0.0
         exact = (-quantity if negative else quantity) / self.lot_size
         lots = round(exact)

@@ -223,8 +223,31 @@ class Portfolio:
         self.journal.record(ts_ns, symbol, position.quantity, self._cash)
 
     def on_order_filled(self, fill: OrderFilled) -> None:
-        """Apply a fill to cash and the position; publish `PositionChanged`."""
-        self._position_changed(fill, self._apply(fill))
+        """Apply a fill to cash and the position; publish `PositionChanged`.
+
+        `_apply` then `_position_changed`, inlined (once per fill; `FxPortfolio` converts
+        and calls `_position_changed` itself).
+        """
+        symbol = fill.symbol
+        position = self.positions[symbol]
+        quantity, price, fee = fill.quantity, fill.price, fill.fee
+        signed = quantity if fill.side is _BUY else -quantity
+        self._cash -= signed * price + fee
+        self.fees_paid += fee
+        position.fees += fee
+        position.apply(signed, price)
+        self.journal.record(fill.ts_init, symbol, position.quantity, self._cash)
+        if self._reserved:  # `_release`, inlined
+            amount = self._reserved.pop(fill.fill_id, None)
+            if amount is not None:
+                self._pending_cash += amount
+                self._pending_quantity[symbol] -= signed
+        if position.quantity:
+            self._open[symbol] = position
+        else:
+            self._open.pop(symbol, None)
+        if self._bus.handlers(PositionChanged):  # a backtest has no listener: skip the event
+            self._publish_position(fill, position)
 
     def restore_fill(self, fill: OrderFilled) -> None:
         """Apply a fill recorded before this process started; publish nothing.
@@ -260,16 +283,19 @@ class Portfolio:
         else:
             self._open.pop(fill.symbol, None)
         if self._bus.handlers(PositionChanged):  # a backtest has no listener: skip the event
-            self._bus.publish(
-                PositionChanged(
-                    fill.symbol,
-                    position.quantity,
-                    position.average_price,
-                    position.realized_pnl,
-                    fill.ts_event,
-                    self._clock.timestamp_ns(),
-                )
+            self._publish_position(fill, position)
+
+    def _publish_position(self, fill: OrderFilled, position: Position) -> None:
+        self._bus.publish(
+            PositionChanged(
+                fill.symbol,
+                position.quantity,
+                position.average_price,
+                position.realized_pnl,
+                fill.ts_event,
+                self._clock.timestamp_ns(),
             )
+        )
 
     def snapshot(self, ts_ns: int) -> None:
         """Record (and maybe publish) the `EquitySnapshot` at ``ts_ns``, after its bars."""

@@ -168,9 +168,12 @@ class Recorder:
         """
         order = event.order
         record = self._orders[order.order_id]
-        parent = self._orders.get(order.parent_order_id) if order.parent_order_id else None
-        held = order.parent_order_id and (parent is None or parent[_STATUS] != "filled")
-        record[_STATUS] = "held" if held else "submitted"
+        status = "submitted"
+        if order.parent_order_id:  # held while the parent has not filled
+            parent = self._orders.get(order.parent_order_id)
+            if parent is None or parent[_STATUS] != "filled":
+                status = "held"
+        record[_STATUS] = status
         record[0] = order  # risk's reading: a side given as "Buy" on the bus shows as "buy"
         record[_QUANTITY] = order.quantity
         record[_LIMIT] = order.limit_price
@@ -317,10 +320,11 @@ class Recorder:
         fills = self.fills
         fx = self._fx
         add = self._round_trips.add
+        buy = OrderSide.BUY  # a local: an enum member lookup per fill costs ~70 ns
         for index in range(self._tracked_fills, len(fills)):
             fill = fills[index]
             rate = 1.0 if fx is None else fx(fill.symbol, fill.ts_event)
-            add(fill.symbol, fill.side is OrderSide.BUY, fill.quantity, fill.price, fill.fee,
+            add(fill.symbol, fill.side is buy, fill.quantity, fill.price, fill.fee,
                 fill.fill_id, fill.ts_event, rate)  # fmt: skip
         self._tracked_fills = len(fills)
 

@@ -188,17 +188,23 @@ class CashCheck:
         if order.side is not _BUY or state.leverage > 1.0 or order.reduce_only:
             return None
         portfolio = state.portfolio
+        symbol = order.symbol
         working = state.orders.all_open_orders()
-        position = portfolio.position_quantity(order.symbol)
+        position = portfolio.position_quantity(symbol)
         cover = -position  # a buy first covers a short (what working buys leave of it)
         if working:
-            cover -= state.pending_quantity(order.symbol, _BUY)
+            cover -= state.pending_quantity(symbol, _BUY)
         adding = order.quantity - cover if cover > 0.0 else order.quantity
         if adding <= 0:
             return None
-        quote = state.reference_price(order)
-        if not math.isfinite(quote * state.rate(order.symbol)):
-            return f"no price known yet for {order.symbol} to value the order"
+        # `RiskState.reference_price`, `rate` and `cost`, inlined (this runs for every buy):
+        # the same numbers, each read once
+        last = portfolio.last_price(symbol)
+        limit, stop = order.limit_price, order.stop_price
+        quote = limit if limit is not None else stop if stop is not None else last
+        rate = 1.0 if state.fx_rate is None else state.fx_rate(symbol)
+        if not math.isfinite(quote * rate):
+            return f"no price known yet for {symbol} to value the order"
         reserved = 0.0
         if working:  # what working buys are expected to cost (none: the common case)
             reserved = sum(
@@ -208,11 +214,17 @@ class CashCheck:
             )
         # The fee model's own fee (was: the sizing rate, 0.1 % for per-unit fees, so a buy
         # the cash could not pay at this very price passed and the broker's cap cut it).
-        cost = state.cost(order, adding, portfolio.last_price(order.symbol))
+        # `RiskState.cost` at ``quote``, the price it would value the order at (finite here).
+        fee = state.fee
+        if fee is None:
+            cost = adding * quote * rate * (1.0 + state.fee_rate)
+        else:
+            resting = order.order_type is _LIMIT and quote < last
+            cost = (adding * quote + fee(adding, quote, "maker" if resting else "taker")) * rate
         free = portfolio.cash - reserved
         if cost > free * (1.0 + 1e-12):
             return (
-                f"insufficient cash: buying {adding:g} {order.symbol} at ~{quote:g} costs "
+                f"insufficient cash: buying {adding:g} {symbol} at ~{quote:g} costs "
                 f"{cost:.2f} with fees, free cash is {free:.2f}"
             )
         return None
@@ -256,21 +268,30 @@ class LeverageCheck:
         if order.reduce_only:
             return None  # capped at the position by the broker: never adds exposure
         portfolio = state.portfolio
-        rate = 1.0 if state.fx_rate is None else state.fx_rate(order.symbol)
-        price = state.reference_price(order) * rate
+        symbol = order.symbol
+        rate = 1.0 if state.fx_rate is None else state.fx_rate(symbol)
+        # `RiskState.reference_price`, inlined: the last close is read once
+        last_quote = portfolio.last_price(symbol)
+        limit, stop = order.limit_price, order.stop_price
+        quote = limit if limit is not None else stop if stop is not None else last_quote
+        price = quote * rate
         if not math.isfinite(price):
-            return f"no price known yet for {order.symbol} to value the order"
-        position = portfolio.position_quantity(order.symbol)
+            return f"no price known yet for {symbol} to value the order"
+        position = portfolio.position_quantity(symbol)
         signed_quantity = order.quantity if order.side is _BUY else -order.quantity
         working_orders = state.orders.all_open_orders()
         if not working_orders:  # nothing else works (the common case): no pending exposure
             after = position + signed_quantity
             if abs(after) <= abs(position):
                 return None  # reduces the position
-            last = portfolio.last_price(order.symbol) * rate
+            last = last_quote * rate
             current_value = abs(position) * (last if math.isfinite(last) else price)
             equity, gross = portfolio.margin_state()
-            return _over_leverage(gross - current_value + abs(after) * price, equity, state)
+            gross_after = gross - current_value + abs(after) * price
+            limit_value = equity * state.leverage  # `_over_leverage`, inlined
+            if gross_after > limit_value * (1.0 + 1e-9):
+                return _over_leverage(gross_after, equity, state)
+            return None
         pending: dict[str, float] = {}
         pending_price: dict[str, float] = {}
         for working in working_orders:
@@ -282,17 +303,17 @@ class LeverageCheck:
             pending_price[working.symbol] = _order_price(working, last_other) * state.rate(
                 working.symbol
             )
-        expected = position + pending.pop(order.symbol, 0.0) if pending else position
+        expected = position + pending.pop(symbol, 0.0) if pending else position
         after = expected + signed_quantity
         if abs(after) <= abs(expected):
             return None
-        last = portfolio.last_price(order.symbol) * rate
+        last = last_quote * rate
         current_value = abs(position) * (last if math.isfinite(last) else price)
         equity, gross = portfolio.margin_state()
         gross_after = gross - current_value + abs(after) * price
-        for symbol, signed in pending.items():  # other symbols' working orders
-            held = portfolio.position_quantity(symbol)
-            gross_after += max(abs(held + signed) - abs(held), 0.0) * pending_price[symbol]
+        for other, signed in pending.items():  # other symbols' working orders
+            held = portfolio.position_quantity(other)
+            gross_after += max(abs(held + signed) - abs(held), 0.0) * pending_price[other]
         return _over_leverage(gross_after, equity, state)
 
 

@@ -90,6 +90,7 @@ class RiskEngine:
         # Checks count working orders through this book: execution's plus the approvals
         # execution has not booked yet (see `WorkingBook`).
         self._book = WorkingBook(orders)
+        self._in_flight = self._book.in_flight  # written and read once per order
         # One immutable state view per symbol, built once: checks read live values through it.
         self._states = {
             symbol: RiskState(
@@ -298,7 +299,7 @@ class RiskEngine:
                 return
         if rounded.reduce_only:
             self._reduce_only_ids.add(rounded.order_id)
-        self._book.in_flight[rounded.order_id] = rounded  # an `Order` view only when asked
+        self._in_flight[rounded.order_id] = rounded  # an `Order` view only when asked
         now = self._clock.timestamp_ns()
         self._bus.publish(tuple.__new__(OrderApproved, (rounded, now, now)))  # C-level
 
@@ -400,7 +401,7 @@ class RiskEngine:
         Subscribed to `OrderAccepted` (execution's book lists the order from then on),
         `OrderRejected` and `OrderCanceled` (a held child canceled with its parent).
         """
-        in_flight = self._book.in_flight
+        in_flight = self._in_flight
         if in_flight:
             in_flight.pop(event.order_id, None)
 

@@ -88,6 +88,7 @@ class Context(OrderMethods):
         self._fx_rate = fx_rate
         self._clock = clock
         self._bus = bus
+        self._waiting = bus.pending  # the bus's queue (one object for the bus's life)
         self._portfolio = portfolio
         self._orders = orders
         self._histories = histories

@@ -12,7 +12,7 @@ stage compares members by identity (``side is OrderSide.BUY``; a plain ``"buy"``
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Protocol, TypeVar
 
 from engine.bus import EventBus
@@ -81,6 +81,7 @@ class OrderMethods:
     strategy_id: str
     _clock: Clock
     _bus: EventBus
+    _waiting: Collection[object]  # `EventBus.pending`, bound once (read 2-3 times an order)
     _portfolio: PortfolioView
     _orders: OrdersView
     _histories: Mapping[str, SymbolHistory]
@@ -244,15 +245,14 @@ class OrderMethods:
     ) -> str:
         """Number the order and publish its `OrderRequested` (arguments already checked)."""
         self._next_order += 1
-        order_id = f"{self.strategy_id}-{self._next_order:06d}"
+        order_id = self.strategy_id + "-" + str(self._next_order).zfill(6)  # f"{n:06d}"
         if reduce_only:
             self._reduce_only_ids.add(order_id)
-        if self._queued and not self._bus.pending:
+        if self._queued and not self._waiting:
             self._queued.clear()  # nothing waits on the bus: every earlier request was handled
         now = self._clock.timestamp_ns()
-        # tuple.__new__ with the fields in `OrderRequested`'s order: this runs once per
-        # order, and the named tuple's own (Python-level, keyword-friendly) __new__ costs
-        # several times more.
+        # tuple.__new__, fields in `OrderRequested`'s order: once per order, and the named
+        # tuple's own (Python-level, keyword-friendly) __new__ costs several times more.
         self._bus.publish(
             tuple.__new__(
                 OrderRequested,
@@ -279,9 +279,8 @@ class OrderMethods:
                 ),
             )
         )
-        if self._bus.pending and not (reduce_only or oco_group):
-            # queued (published from a hook), not delivered: counted until booked; exits
-            # are not counted (see `order_target_quantity`)
+        if self._waiting and not (reduce_only or oco_group):
+            # queued from a hook, not delivered: counted until booked (exits are not: see below)
             self._queued[order_id] = (symbol, quantity if side is _BUY else -quantity)
         return order_id
 
@@ -381,7 +380,9 @@ class OrderMethods:
                 for order in working
                 if not order.oco_group and order.order_id not in exits
             )
-        if self._queued:
+        if self._queued and not self._waiting:
+            self._queued.clear()  # what `_unbooked` does when nothing waits, without the call
+        elif self._queued:
             pending += sum(signed for _, signed in self._unbooked(symbol))
         delta = instrument.round_quantity(
             target - self._portfolio.position_quantity(symbol) - pending
@@ -417,7 +418,7 @@ class OrderMethods:
         denied meanwhile stays until then (the next target orders less, never more).
         """
         queued = self._queued
-        if not self._bus.pending:
+        if not self._waiting:
             queued.clear()
             return []
         booked = self._orders.orders
@@ -441,7 +442,7 @@ class OrderMethods:
         """
         if not math.isfinite(fraction):
             raise StrategyError(f"order_target_percent({symbol!r}, {fraction}): not a number")
-        order_id = self.order_target_value(symbol, self._portfolio.equity() * fraction, tag=tag)
+        order_id = self.order_target_value(symbol, self._portfolio.equity() * fraction, tag)
         if order_id is not None and self._size_at_fill is not None:
             # the request is still queued on the bus: the venue knows before it sees it
             self._size_at_fill(order_id, fraction)
@@ -465,7 +466,7 @@ class OrderMethods:
         target = value / (price * (1.0 + self._sizing_fee_rate))
         if self._fee is not None and target > 0.0:
             target = self._fee_fit(symbol, target, value, quote, rate)
-        return self.order_target_quantity(symbol, target, tag=tag)
+        return self.order_target_quantity(symbol, target, tag)
 
     def _fee_fit(
         self, symbol: str, target: float, value: float, quote: float, rate: float

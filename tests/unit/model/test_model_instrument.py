@@ -161,3 +161,18 @@ def _slow_round(instrument: Instrument, quantity: float) -> str:
         lots -= 1
     rounded = round(lots * instrument.lot_size, instrument._quantity_decimals)
     return (-rounded if negative else rounded).hex()
+
+
+def test_round_quantity_of_whole_units_on_a_lot_of_one_is_the_same_float() -> None:
+    """Whole units on a lot of 1 come back as they went in (risk re-rounds every order the
+    context rounded already): the same float, its sign kept, never an int."""
+    instrument = Instrument("X", lot_size=1.0)
+    for quantity in (1.0, 7.0, 999.0, 123_456_789.0, 2.0**49, 2.0**52, 1e20):
+        assert instrument.round_quantity(quantity) == quantity
+        assert instrument.round_quantity(-quantity) == -quantity
+    assert type(instrument.round_quantity(5)) is float  # an int in, a float out
+    assert instrument.round_quantity(5) == 5.0
+    assert math.copysign(1.0, instrument.round_quantity(-0.0)) == 1.0  # 0.0, not -0.0
+    assert instrument.round_quantity(999.9999999) == 999.0
+    assert instrument.round_quantity(998.9999999999999) == 999.0  # float noise below a lot
+    assert instrument.round_quantity(0.5) == 0.0

@@ -354,3 +354,33 @@ def test_indicator_errors(
 ) -> None:
     with pytest.raises(IndicatorError, match=message):
         world.ctx.indicator(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_denied_request_is_forgotten_once_nothing_waits_on_the_bus(world: World) -> None:
+    """A request not booked (risk denied it) counts as on its way only while the bus still
+    holds events: a target or close checked when nothing waits forgets it, even when it
+    orders nothing itself, so a later call in a busier moment neither orders less nor
+    cancels the denied request (was, for one commit of the order-path speed-up: kept)."""
+    bus, ctx = world.bus, world.ctx
+    bus.hold()  # a driver's session: requests wait on the bus until the driver flushes
+    assert ctx.order_target_quantity("A", 5) == "S1-000001"
+    bus.flush()  # delivered, then denied: never booked, no working order
+    assert ctx.order_target_quantity("A", 0) is None  # nothing waits: nothing to order
+    assert ctx.close_position("A") is None  # flat
+    ctx.cancel("S1-000777")  # an event waits on the bus again
+    assert ctx.order_target_quantity("A", 5) == "S1-000002"
+    bus.flush()  # (`world.sent` sees what the bus delivered)
+    assert (world.last().side, world.last().quantity) == (BUY, 5.0)
+    world.portfolio.positions["A"] = 5.0
+    world.orders.orders = [working("S1-000002", "A", BUY, 5.0)]
+    assert ctx.order_target_quantity("A", 0) == "S1-000003"  # S1-000002 works: counted
+    bus.flush()
+    assert (world.last().side, world.last().quantity) == (SELL, 10.0)
+    world.orders.orders = []
+    assert ctx.order_target_quantity("A", 5) is None  # nothing waits: S1-000003 forgotten
+    ctx.cancel("S1-000778")
+    world.sent.clear()
+    assert ctx.close_position("A") == "S1-000004"
+    bus.flush()
+    canceled = [e.order_id for e in world.sent if isinstance(e, CancelRequested)]
+    assert canceled == ["S1-000778"]  # ours only: neither the denied S1-000001 nor S1-000003
