@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -46,6 +47,24 @@ def _symbol_from_name(path: str) -> str | None:
 
 
 LOCKSTEP = "lockstep"
+
+
+def check_history(frames: Sequence[BarFrame], history: int) -> None:
+    """Refuse a ``--history`` that leaves the replay no bar to close (one line, exit 2).
+
+    The replay starts at bar ``history`` of its earliest market and the last bar stays in
+    progress, so ``history`` must be below that market's bar count less one: otherwise the
+    server would wait for ever with nothing to replay (configs/live_btc.toml's 336 hours
+    under the default 500 did).
+    """
+    if history < 0:
+        raise ConfigError(f"--history must be >= 0, got {history}")
+    first = min((f for f in frames if len(f)), key=lambda f: int(f.ts_close_ns[0]))
+    if history >= len(first) - 1:
+        raise ConfigError(
+            f"--history {history} leaves nothing to replay: {first.symbol} has {len(first)} "
+            f"bars (pass --history {max(len(first) // 2, 0)}, or another data range)"
+        )
 
 
 def replay_speed(speed: str, *, lockstep: bool = False) -> float | None:
@@ -132,6 +151,7 @@ def exchange_serve(
 
     rate = replay_speed(speed)
     frames, instruments, balances, fee_rate, touch = replay_source(replay, symbol, "USDT")
+    check_history(frames, history)
     exchange = LocalExchange(
         frames,
         instruments,

@@ -63,6 +63,13 @@ def test_serve_a_config_then_stop_with_ctrl_c() -> None:
         (["data/GOOG.csv"], "cannot tell the symbol of 'data/GOOG.csv'; pass --symbol"),
         (["configs/sma_cross_btc.toml", "--speed", "fast"], "--speed must be a number or max"),
         (["configs/sma_cross_btc.toml", "--speed", "-1"], "speed must be > 0 or max"),
+        # live_btc's data is 336 hours: the default --history 500 left a replay with no bar
+        # to close, and the server waited silently for ever
+        (
+            ["configs/live_btc.toml"],
+            "--history 500 leaves nothing to replay: BTC/USDT has 336 bars",
+        ),
+        (["configs/live_btc.toml", "--history", "-1"], "--history must be >= 0"),
     ],
 )
 def test_bad_serve_input_is_one_line_and_exit_2(
