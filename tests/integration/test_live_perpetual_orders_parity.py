@@ -50,8 +50,17 @@ HISTORY = 24  # bars the practice exchange has closed when the node starts
 ACCOUNT = "perpmaker"
 
 
-def write_config(tmp_path: Path, funding: Path, frame: BarFrame) -> Path:
-    """Write the live config (the backtest's too, over the bars the node trades)."""
+def write_config(
+    tmp_path: Path,
+    funding: Path,
+    frame: BarFrame,
+    account: str = ACCOUNT,
+    strategy: str = "tests.integration.perp_maker:PerpMaker",
+    strategy_id: str = "pm",
+) -> Path:
+    """Write the live config (the backtest's too, over the bars the node trades): the
+    perpetual at leverage 3 with funding, ``strategy`` trading 0.1 BTC until ``frame``'s
+    second-to-last bar (also `test_live_perpetual_stop_moves_parity`'s)."""
     flat_from = int(frame.ts_close_ns[-2])
     start = pd.Timestamp(int(frame.ts_open_ns[HISTORY]), tz="UTC").isoformat()
     text = f"""
@@ -59,7 +68,7 @@ def write_config(tmp_path: Path, funding: Path, frame: BarFrame) -> Path:
 mode = "live"
 
 [run]
-name = "{ACCOUNT}"
+name = "{account}"
 
 [account]
 initial_cash = 10000.0
@@ -81,15 +90,15 @@ min_quantity = 0.00001
 min_notional = 10.0
 
 [strategy]
-path = "tests.integration.perp_maker:PerpMaker"
-id = "pm"
+path = "{strategy}"
+id = "{strategy_id}"
 params = {{ quantity = 0.1, flat_from_ns = {flat_from} }}
 
 [execution]
 fee_rate = 0.0004
 slippage_bps = 0.0
 """
-    path = tmp_path / "perpmaker.toml"
+    path = tmp_path / f"{account}.toml"
     path.write_text(text)
     return path
 

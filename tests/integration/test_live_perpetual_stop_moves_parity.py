@@ -22,11 +22,10 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from engine import load_config, run_backtest
-from engine.feeds import BarFrame, load_bars
+from engine.feeds import load_bars
 from engine.persistence import RunStore
 from engine.runtime.live import LiveLedger, LiveStatus
 from tests.contract.conftest import BTC_CSV
@@ -41,56 +40,10 @@ from tests.integration.test_live_lockstep_cli import (
     records,
 )
 from tests.integration.test_live_perpetual_cli import node_fills
+from tests.integration.test_live_perpetual_orders_parity import END, SYMBOL, write_config
 from tests.integration.test_live_perpetual_parity import funding_file
 
-SYMBOL = "BTC/USDT"
-END = "2020-12-20"  # ~450 hourly bars traded
-HISTORY = 24  # bars the practice exchange has closed when the node starts
 ACCOUNT = "breakeven"
-
-
-def write_config(tmp_path: Path, funding: Path, frame: BarFrame) -> Path:
-    """Write the live config (the backtest's too, over the bars the node trades)."""
-    flat_from = int(frame.ts_close_ns[-2])
-    start = pd.Timestamp(int(frame.ts_open_ns[HISTORY]), tz="UTC").isoformat()
-    text = f"""
-[live]
-mode = "live"
-
-[run]
-name = "{ACCOUNT}"
-
-[account]
-initial_cash = 10000.0
-currency = "USDT"
-leverage = 3
-
-[[data]]
-path = "{BTC_CSV}"
-symbol = "{SYMBOL}"
-start = "{start}"
-end = "{END}"
-funding = "{funding}"
-
-[[instruments]]
-symbol = "{SYMBOL}"
-tick_size = 0.01
-lot_size = 0.00001
-min_quantity = 0.00001
-min_notional = 10.0
-
-[strategy]
-path = "tests.integration.perp_breakeven:PerpBreakEven"
-id = "be"
-params = {{ quantity = 0.1, flat_from_ns = {flat_from} }}
-
-[execution]
-fee_rate = 0.0004
-slippage_bps = 0.0
-"""
-    path = tmp_path / "breakeven.toml"
-    path.write_text(text)
-    return path
 
 
 def test_stops_moved_to_break_even_on_a_perpetual_trade_live_as_in_the_backtest(
@@ -99,7 +52,8 @@ def test_stops_moved_to_break_even_on_a_perpetual_trade_live_as_in_the_backtest(
     monkeypatch.setenv("KESTREL_API_KEY", KEY)
     monkeypatch.setenv("KESTREL_API_SECRET", SECRET)
     frame = load_bars(BTC_CSV, symbol=SYMBOL, end=END)
-    path = write_config(tmp_path, funding_file(tmp_path), frame)
+    path = write_config(tmp_path, funding_file(tmp_path), frame, ACCOUNT,
+                        "tests.integration.perp_breakeven:PerpBreakEven", "be")  # fmt: skip
     result = kestrel(*lockstep(path, tmp_path))
     assert result.code == 0, result.err
     (start,) = records(tmp_path, "start")
