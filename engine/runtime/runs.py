@@ -27,8 +27,10 @@ and is not, nor files the store does not know about):
    (`engine.report.run_folder`);
 3. in one store transaction the run's rows are inserted, the folder is published (renamed
    into place, or its files moved in) and then the row is marked ``complete`` and
-   committed. A crash before the commit leaves a ``writing`` row: hidden from
-   ``runs list``, shown by ``runs list --all``, removed with its files by ``runs gc``.
+   committed. Steps 2 and 3 run at once (`_save_concurrently`): the transaction inserts
+   the rows while the files are written, and publishes and commits only once they are.
+   A crash before the commit leaves a ``writing`` row: hidden from ``runs list``, shown
+   by ``runs list --all``, removed with its files by ``runs gc``.
    Publishing before the commit (not after) is the safe order: a crash between the two
    leaves a folder whose row says ``writing`` (cleaned up), never a ``complete`` row whose
    folder is missing.
@@ -44,7 +46,9 @@ import json
 import re
 import shutil
 import sys
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -209,17 +213,20 @@ def finish_run(
         # passes would rescan all that the run keeps (a 1 M-bar run: ~0.2 s more)
         with paused_gc():
             partial = start_partial(plan, run_id)
+            folder_files = partial  # (a name mypy knows is not None inside the closures)
             orders = order_rows(result)  # one dict per order: built once, read three times
-            write_artifacts(result, partial, info, orders)
             # the page lives in ``folder`` once published, whichever partial it is written in
             link = plotly if plotly is not None else PlotlyLink.for_run(folder)
-            render_report(
-                result, partial / "report.html", plotly=link, trials=trials, orders=orders
+            _save_concurrently(
+                lambda: write_artifacts(result, folder_files, info, orders),
+                lambda: render_report(
+                    result, folder_files / "report.html", plotly=link, trials=trials, orders=orders
+                ),
+                None
+                if store is None
+                else lambda before_commit: _complete(result, store, row, before_commit, orders),
+                lambda: publish(folder_files, plan, run_id),
             )
-            if store is None:
-                publish(partial, plan, run_id)
-            else:
-                _complete(result, store, row, lambda: publish(partial, plan, run_id), orders)
     except BaseException:  # Ctrl-C too: leave nothing half-done behind
         if partial is not None:
             shutil.rmtree(partial, ignore_errors=True)
@@ -229,6 +236,56 @@ def finish_run(
                 store.delete_run(run_id)
         raise
     return run_id, folder
+
+
+class _AbandonedError(Exception):
+    """The run's files failed (or Ctrl-C): the store's transaction must not commit."""
+
+
+def _save_concurrently(
+    write_files: Callable[[], Any],
+    write_report: Callable[[], Any],
+    store_rows: Callable[[Callable[[], None]], None] | None,
+    publish_folder: Callable[[], Any],
+) -> None:
+    """Write the artifacts, the report and the store's rows at once; publish, then commit.
+
+    The three writers read the finished result and write apart (their own files, the
+    store's rows), and spend much of their time outside the GIL: Arrow's casts and CSV
+    writer, sqlite3's steps and psycopg's round trips, file writes. On two cores the
+    three together take about 2/3 of their sum (issue 13; ``bench_cli.py``). The artifacts
+    are written in this thread, so Ctrl-C lands in it. The store's transaction waits
+    before its commit for both files, then publishes the folder and commits: the order of
+    writes in this module's docstring holds. A failure of either file or Ctrl-C abandons
+    the transaction (it rolls back); every thread is joined before this returns or
+    raises, so the caller's undo finds nothing still writing. The first failure is raised:
+    the artifacts', else the report's, else the store's.
+    """
+    files_done = threading.Event()  # set once the files succeeded or failed
+    abandoned = threading.Event()
+
+    def before_commit() -> None:  # runs in the store's thread, inside its transaction
+        files_done.wait()
+        if abandoned.is_set():
+            raise _AbandonedError
+        publish_folder()
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="kestrel-save") as pool:
+        report = pool.submit(write_report)
+        rows = None if store_rows is None else pool.submit(store_rows, before_commit)
+        try:
+            write_files()
+            report.result()
+        except BaseException:
+            abandoned.set()
+            raise
+        finally:
+            files_done.set()
+            wait([job for job in (report, rows) if job is not None])
+        if rows is None:
+            publish_folder()
+        else:
+            rows.result()
 
 
 def _complete(
