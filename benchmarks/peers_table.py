@@ -75,12 +75,12 @@ def render(figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def with_table(readme: str, table: str) -> str:
+def with_table(readme: str, table: str, first: str = START, last: str = END) -> str:
     """Return ``readme`` with the text between the markers replaced by ``table``."""
-    start, end = readme.find(START), readme.find(END)
+    start, end = readme.find(first), readme.find(last)
     if start < 0 or end < start:
-        raise SystemExit(f"README.md lacks the markers {START} … {END}")
-    return readme[: start + len(START)] + "\n" + table + "\n" + readme[end:]
+        raise SystemExit(f"README.md lacks the markers {first} … {last}")
+    return readme[: start + len(first)] + "\n" + table + "\n" + readme[end:]
 
 
 def main(argv: list[str] | None = None) -> int:
