@@ -144,12 +144,17 @@ class ReportData:
         result: BacktestResult,
         folder: Path | None = None,
         orders: list[dict[str, Any]] | None = None,
+        run_info: dict[str, Any] | None = None,
     ) -> ReportData:
         """Gather a report from an in-memory result (``folder``: where run.json may be).
 
-        ``orders``: the result's order rows when the caller has them (`render_report`).
+        ``orders``: the result's order rows when the caller has them (`render_report`);
+        ``run_info``: run.json's facts, given instead of read from ``folder``.
         """
-        info = _read_json(folder / "run.json") if folder is not None else {}
+        if run_info is not None:
+            info = run_info
+        else:
+            info = _read_json(folder / "run.json") if folder is not None else {}
         curve = result.equity_curve
         fills = [
             FillRow(

@@ -359,6 +359,7 @@ def render_report(
     trials: int = 1,
     plotly: PlotlyLink | None = None,
     orders: list[dict[str, Any]] | None = None,
+    run_info: dict[str, Any] | None = None,
 ) -> Path:
     """Write the run's HTML report and return its path.
 
@@ -376,6 +377,9 @@ def render_report(
             renders (``PlotlyLink.for_run``), else ``_assets/`` beside the page.
         orders: A result's order rows (``recorder.orders``' values), when the caller has
             built them already (`engine.runtime.runs.finish_run`: once for every output).
+        run_info: A result's ``run.json`` facts (run id, creation time, inputs hash), when
+            the caller has them: `finish_run` writes the page while ``run.json`` is being
+            written; else they are read from ``run.json`` beside the page, if any.
 
     Raises:
         DataError: The benchmark has fewer than two values during the run (no overlap).
@@ -397,7 +401,7 @@ def render_report(
             else Path("backtests") / f"{result_or_dir.config.run.name}-report.html"
         )
         check_replaceable(target, "report", is_kestrel_page)
-        data = ReportData.from_result(result_or_dir, target.parent, orders)
+        data = ReportData.from_result(result_or_dir, target.parent, orders, run_info)
         link = plotly if plotly is not None else PlotlyLink.beside(target)
     return render_data(
         data, target, link, benchmark=_resolve_benchmark(benchmark),

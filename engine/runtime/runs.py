@@ -220,7 +220,12 @@ def finish_run(
             _save_concurrently(
                 lambda: write_artifacts(result, folder_files, info, orders),
                 lambda: render_report(
-                    result, folder_files / "report.html", plotly=link, trials=trials, orders=orders
+                    result,
+                    folder_files / "report.html",
+                    plotly=link,
+                    trials=trials,
+                    orders=orders,
+                    run_info=info,  # not read from run.json: it is being written meanwhile
                 ),
                 None
                 if store is None

@@ -10,6 +10,7 @@ finished before `finish_run` returns.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -167,3 +168,30 @@ def test_without_a_store_the_files_are_written_at_once_too(
     _, folder = finish_run(result, out_dir=tmp_path / "run", store=None)
     assert (folder / "report.html").is_file()
     assert (folder / "equity.csv").is_file()
+
+
+def test_the_report_names_the_run_even_when_written_before_run_json(
+    result: BacktestResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # run.json is the artifacts' last file: a report that read it from the folder would
+    # name the run or not depending on which thread came first
+    report_done = threading.Event()
+
+    def late_artifacts(*args: Any, **kwargs: Any) -> Any:
+        assert report_done.wait(WAIT_S)
+        return write_artifacts(*args, **kwargs)
+
+    def report(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return render_report(*args, **kwargs)
+        finally:
+            report_done.set()
+
+    monkeypatch.setattr(runs_module, "write_artifacts", late_artifacts)
+    monkeypatch.setattr(runs_module, "render_report", report)
+    run_id, folder = finish_run(result, out_dir=tmp_path / "run", store=None)
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    assert run_id in page
+    assert info["inputs_sha256"] in page  # the provenance section, from run.json's facts
+    assert info["created_at"] in page
