@@ -103,9 +103,8 @@ def assumptions_html(data: ReportData) -> str:
 
 def drawdowns_html(data: ReportData, count: int = 5) -> str:
     """Return the table of the ``count`` deepest drawdowns (full curve, start included)."""
-    times = np.concatenate(([data.start_ns], data.ts)).astype(np.int64)
-    values = np.concatenate(([data.initial_cash], data.equity))
-    found = worst_drawdowns(times, values, count)
+    start = (int(data.start_ns), float(data.initial_cash))
+    found = worst_drawdowns(np.asarray(data.ts, dtype=np.int64), data.equity, count, start)
     if not found:
         return '<p class="sub">No drawdown: the equity never fell below a previous high.</p>'
     head = "".join(

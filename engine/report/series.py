@@ -29,6 +29,7 @@ __all__ = [
     "benchmark_values",
     "check_benchmark_span",
     "drawdown",
+    "period_ends",
     "period_returns",
     "series_on",
     "worst_drawdowns",
@@ -41,11 +42,17 @@ IntArray = npt.NDArray[np.int64]
 Period = Literal["D", "M", "Y"]
 
 
-def drawdown(values: FloatArray) -> FloatArray:
-    """Return ``values / running_max(values) − 1`` (fractions ≤ 0; empty for empty input)."""
+def drawdown(values: FloatArray, before: float | None = None) -> FloatArray:
+    """Return ``values / running_max(values) − 1`` (fractions ≤ 0; empty for empty input).
+
+    ``before``: a value preceding ``values`` that starts the running maximum (an equity
+    curve's initial cash); the result still has one value per element of ``values``.
+    """
     if values.size == 0:
         return np.empty(0)
     peak: FloatArray = np.maximum.accumulate(values)
+    if before is not None:  # max is exact: the same maxima as accumulating [before, *values]
+        np.maximum(peak, before, out=peak)
     np.divide(values, peak, out=peak)  # in place: the same bits, no temporaries
     peak -= 1.0
     return peak
@@ -67,7 +74,12 @@ class Drawdown(NamedTuple):
     length_ns: int
 
 
-def worst_drawdowns(ts: IntArray, values: FloatArray, count: int = 5) -> list[Drawdown]:
+def worst_drawdowns(
+    ts: IntArray,
+    values: FloatArray,
+    count: int = 5,
+    start: tuple[int, float] | None = None,
+) -> list[Drawdown]:
     """Return the ``count`` deepest drawdown periods of ``values``, deepest first.
 
     Args:
@@ -75,28 +87,36 @@ def worst_drawdowns(ts: IntArray, values: FloatArray, count: int = 5) -> list[Dr
             run's start time, so a loss from the very first bar has a peak).
         values: Account values (> 0) at those times.
         count: How many periods to return (fewer when the curve has fewer).
+        start: ``(time, value)`` of a starting point that precedes ``ts`` and ``values``
+            (the run's start and initial cash): the same periods as with it prepended to
+            both, without copying a 10 M-bar curve twice (issue 13's peak memory).
 
     Equal depths are ordered by peak time. Computed on the full curve (not thinned).
     """
-    if values.size == 0:
+    if values.size == 0:  # (a start point alone has no drawdown either)
         return []
-    under = drawdown(values) < 0
+    under = drawdown(values, before=None if start is None else start[1]) < 0
     edges = np.flatnonzero(np.diff(np.concatenate(([False], under, [False])).astype(np.int8)))
-    starts, ends = edges[0::2], edges[1::2]  # each run of bars under water: [start, end)
+    starts, ends = edges[0::2], edges[1::2]  # each run under water: [start, end) of values
     if starts.size == 0:
         return []
-    # the first value is never under water (it is its own peak), so start - 1 >= 0
+    # without ``start`` the first value is its own peak, so start - 1 >= 0; with it, a run
+    # from the first value has the start point as its peak
     # reduceat spans start_k .. start_(k+1): run k plus the values above water after it,
     # which are at or above run k's peak, so the minimum is run k's trough
     minima = np.minimum.reduceat(values, starts)
-    depths = minima / values[starts - 1] - 1.0
+    before = starts - 1
+    peaks = values[np.maximum(before, 0)]
+    if start is not None:
+        peaks[before < 0] = start[1]
+    depths = minima / peaks - 1.0
     chosen = np.lexsort((starts, depths))[:count]
     found = []
     last = int(ts[-1])
     for k in chosen.tolist():
-        start, end = int(starts[k]), int(ends[k])
-        trough = start + int(np.argmin(values[start:end]))
-        peak_ns = int(ts[start - 1])
+        first, end = int(starts[k]), int(ends[k])
+        trough = first + int(np.argmin(values[first:end]))
+        peak_ns = int(ts[first - 1]) if first > 0 or start is None else int(start[0])
         recovery = int(ts[end]) if end < values.size else None
         length = (recovery if recovery is not None else last) - peak_ns
         found.append(Drawdown(peak_ns, int(ts[trough]), recovery, float(depths[k]), length))
@@ -105,8 +125,27 @@ def worst_drawdowns(ts: IntArray, values: FloatArray, count: int = 5) -> list[Dr
 
 def period_keys(ts: IntArray, period: Period) -> npt.NDArray[np.datetime64]:
     """Return the UTC calendar period (``datetime64[D|M|Y]``) each close time belongs to."""
-    days = ((ts - 1) // NS_PER_DAY).astype("datetime64[D]")
-    return days if period == "D" else days.astype(f"datetime64[{period}]")
+    days = ts - 1
+    days //= NS_PER_DAY  # in place: one array of the curve's length, not three
+    keys = days.view("datetime64[D]")
+    return keys if period == "D" else keys.astype(f"datetime64[{period}]")
+
+
+def period_ends(ts: IntArray, period: Period) -> IntArray:
+    """Return the index of each period's last close time in sorted ``ts`` (`period_keys`).
+
+    Found by searching ``ts`` for where each calendar period from the first close's to the
+    last close's ends, not by labelling every close: a 10 M-bar curve needs no array of
+    its length here (issue 13's peak memory). A close at ``t`` belongs to the UTC day of
+    ``t − 1 ns``, so the period ending at midnight ``m`` holds the closes ``≤ m``; a
+    period without closes repeats the previous one's index and is dropped.
+    """
+    first, final = period_keys(np.asarray(ts[[0, -1]], dtype=np.int64), period)
+    labels = np.arange(first, final + 1)
+    next_days = (labels + 1).astype("datetime64[D]").astype(np.int64)
+    ends_ns = np.minimum(next_days, np.iinfo(np.int64).max // NS_PER_DAY) * NS_PER_DAY
+    last: IntArray = np.searchsorted(ts, ends_ns, side="right") - 1
+    return last[np.concatenate(([True], last[1:] != last[:-1]))]
 
 
 def period_returns(
@@ -119,12 +158,11 @@ def period_returns(
     """
     if ts.size == 0:
         return np.empty(0, dtype=f"datetime64[{period}]"), np.empty(0)
-    keys = period_keys(ts, period)
-    last = np.flatnonzero(np.concatenate((keys[1:] != keys[:-1], [True])))
+    last = period_ends(ts, period)
     ends = equity[last]
     base = np.concatenate(([initial], ends[:-1]))
     returns: FloatArray = ends / base - 1.0
-    return keys[last], returns
+    return period_keys(ts[last], period), returns
 
 
 def series_on(ts: IntArray, source_ts: IntArray, values: FloatArray, before: float) -> FloatArray:
@@ -164,12 +202,19 @@ def benchmark_values(
     usable = [frame for frame in frames or () if len(frame) and frame.open[0] > 0]
     if not usable:
         return None
-    total = np.zeros(times.size)
-    for frame in usable:
+    total: FloatArray | None = None
+    for frame in usable:  # the sum of each symbol's value relative to its first open
         start = float(frame.open[0])
-        total += series_on(times, frame.ts_close_ns, frame.close, start) / start
-    result: FloatArray = total / len(usable)
-    return result
+        aligned = series_on(times, frame.ts_close_ns, frame.close, start)
+        aligned /= start  # in place, the same bits as ``aligned / start``
+        if total is None:
+            total = aligned  # (0.0 + x is x: a sum need not start from an array of zeros)
+        else:
+            total += aligned
+        del aligned
+    assert total is not None
+    total /= len(usable)
+    return total
 
 
 def check_benchmark_span(times: IntArray, series_ts: IntArray, label: str) -> str | None:

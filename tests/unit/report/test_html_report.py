@@ -8,6 +8,7 @@ all-losing trades. The browser test is tests/integration/test_report_browser.py.
 from __future__ import annotations
 
 import json
+import math
 import re
 import warnings
 from pathlib import Path
@@ -214,6 +215,42 @@ def test_display_indices_keep_extremes_and_ends() -> None:
     assert values[keep].min() == values.min()
     small = display_indices(values[:100], buckets=1000)
     assert small.size == 100
+
+
+def _padded_display_indices(values: np.ndarray, buckets: int) -> np.ndarray:
+    """The first form of `display_indices`: the curve copied, padded with its last value."""
+    n = values.size
+    if n <= 4 * buckets:
+        return np.arange(n, dtype=np.int64)
+    size = math.ceil(n / buckets)
+    padded = np.concatenate((values, np.full(size * buckets - n, values[-1])))
+    shaped = padded.reshape(buckets, size)
+    base = np.arange(buckets, dtype=np.int64) * size
+    keep = np.concatenate(
+        (
+            base,
+            np.minimum(base + size - 1, n - 1),
+            base + np.nanargmin(shaped, axis=1),
+            base + np.nanargmax(shaped, axis=1),
+        )
+    )
+    return np.unique(np.minimum(keep, n - 1))
+
+
+@pytest.mark.parametrize("n", [41, 100, 1000, 1001, 4097, 9999, 10_000, 123_457])
+@pytest.mark.parametrize("kind", ["walk", "ties", "nan"])
+def test_display_indices_read_in_place_keep_the_same_points(n: int, kind: str) -> None:
+    rng = np.random.default_rng(n)
+    values = np.cumsum(rng.normal(size=n))
+    if kind == "ties":  # flat stretches: the first of equal extremes is kept
+        values = np.round(values / 3.0)
+    if kind == "nan":  # a few NaNs, none filling a whole bucket
+        values[rng.choice(n, size=max(1, n // 50), replace=False)] = np.nan
+        values[0] = values[-1] = 1.0
+    for buckets in (10, 7, 1000):
+        assert np.array_equal(
+            display_indices(values, buckets), _padded_display_indices(values, buckets)
+        ), (n, kind, buckets)
 
 
 def test_rolling_stats_match_a_plain_loop() -> None:
