@@ -16,15 +16,15 @@ Issue 13's target: the first run is at most ~1 s slower than the second.
 Each cache folder starts empty and is deleted afterwards; so are the artifacts (written
 under a temporary ``--out``). Wall times shift with the machine's load, so the child's CPU
 time (user + system) is printed too; ``--repeat K`` runs each pair K times (each with a
-fresh cache) and keeps the smallest. Python's own bytecode cache is left as the
-environment has it (``PYTHONDONTWRITEBYTECODE`` set: every run compiles the sources, the
-first and the second alike, so the difference still is numba's).
+fresh cache) and keeps the smallest. Python's own bytecode cache is on, as on a user's
+machine (``bench_cli.USER_ENV``): the difference is numba's. ``--json`` prints the figures
+as one JSON object on the last line (`targets.py` reads it).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import resource
 import shutil
 import subprocess
@@ -33,7 +33,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_cli import ROOT, USER_ENV  # ROOT: this checkout, or KESTREL_BENCH_ROOT
+
 DEMO_CONFIG = "configs/sma_cross_btc.toml"  # the Makefile's DEMO_CONFIG
 
 
@@ -44,7 +46,7 @@ def _children_cpu() -> float:
 
 def kestrel(args: list[str], cache: Path) -> tuple[float, float]:
     """Run ``kestrel ARGS`` with numba's cache in ``cache``; return (wall s, CPU s)."""
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
+    env = {**USER_ENV, "NUMBA_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
     cpu = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(
@@ -100,18 +102,18 @@ def main() -> None:
     parser.add_argument("configs", nargs="*", help="configs (default: configs/*.toml)")
     parser.add_argument("--warm", action="store_true", help="do what make demo does first")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()
     configs = args.configs or sorted(
         str(p.relative_to(ROOT)) for p in (ROOT / "configs").glob("*.toml")
     )
     cache_state = "warmed as make demo does" if args.warm else "empty"
     print(f"numba cache {cache_state}; kestrel backtest CONFIG --no-db; best of {args.repeat}")
-    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
-        print("note: PYTHONDONTWRITEBYTECODE is set: every run also compiles Python sources")
     print(f"{'':<44} {'---- wall s ----':>26}   {'---- CPU s ----':>26}")
     heads = " ".join(f"{h:>8}" for h in ("first", "second", "extra"))
     print(f"{'config':<44} {heads}   {heads}")
     worst_wall = worst_cpu = 0.0
+    figures: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory(prefix="kestrel-demo-cache-") as tmp:
         template = warmed_cache(Path(tmp)) if args.warm else None
         for config in configs:
@@ -120,12 +122,16 @@ def main() -> None:
             cpu = [min(p[i][1] for p in pairs) for i in (0, 1)]
             worst_wall = max(worst_wall, wall[0] - wall[1])
             worst_cpu = max(worst_cpu, cpu[0] - cpu[1])
+            figures[config] = {"wall": wall, "cpu": cpu}
             print(
                 f"{config:<44} {wall[0]:8.2f} {wall[1]:8.2f} {wall[0] - wall[1]:8.2f}   "
                 f"{cpu[0]:8.2f} {cpu[1]:8.2f} {cpu[0] - cpu[1]:8.2f}",
                 flush=True,
             )
     print(f"largest first-run extra: {worst_wall:.2f} s wall, {worst_cpu:.2f} s CPU")
+    if args.json:
+        summary = {"worst_extra_wall_s": worst_wall, "worst_extra_cpu_s": worst_cpu}
+        print(json.dumps({**summary, "configs": figures, "warm": args.warm}, sort_keys=True))
 
 
 if __name__ == "__main__":

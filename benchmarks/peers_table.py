@@ -83,6 +83,23 @@ def with_table(readme: str, table: str, first: str = START, last: str = END) -> 
     return readme[: start + len(first)] + "\n" + table + "\n" + readme[end:]
 
 
+def publish(
+    readme_path: Path, table: str, script: str, *, check: bool, first: str = START, last: str = END
+) -> int:
+    """Put ``table`` between the markers of ``readme_path``; ``check``: only compare (1: stale)."""
+    readme = readme_path.read_text(encoding="utf-8")
+    updated = with_table(readme, table, first, last)
+    if check:
+        if updated != readme:
+            print(f"stale: README.md; run python benchmarks/{script}")
+            return 1
+        print(f"the table of {script} is up to date")
+        return 0
+    readme_path.write_text(updated, encoding="utf-8")
+    print(table)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Rewrite (or with ``--check`` compare) the README's peers table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -92,17 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {RESULTS.name} not found; run python benchmarks/bench_peers.py --json …")
         return 2
     figures = json.loads(RESULTS.read_text(encoding="utf-8"))
-    readme = README.read_text(encoding="utf-8")
-    updated = with_table(readme, render(figures))
-    if args.check:
-        if updated != readme:
-            print("stale: README.md; run python benchmarks/peers_table.py")
-            return 1
-        print("peers table is up to date")
-        return 0
-    README.write_text(updated, encoding="utf-8")
-    print(render(figures))
-    return 0
+    return publish(README, render(figures), "peers_table.py", check=args.check)
 
 
 if __name__ == "__main__":
