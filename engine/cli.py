@@ -176,8 +176,8 @@ def backtest(
         )
     except KeyboardInterrupt:
         raise Interrupted(
-            f"while saving the finished run to {target}: its artifacts or store rows may be "
-            "incomplete; delete them and run the backtest again"
+            f"while saving the finished run to {target}: nothing of it was kept (no folder, "
+            "no store rows); run the backtest again"  # `finish_run` undid its writes
         ) from None
     except OSError as exc:
         raise OutputPathError(

@@ -540,20 +540,25 @@ def test_a_mistyped_data_file_name_gets_did_you_mean(kestrel: CliRunner) -> None
     )
 
 
-def test_ctrl_c_while_saving_says_what_may_be_incomplete(
+def test_ctrl_c_while_saving_says_nothing_was_kept_and_keeps_nothing(
     kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import engine.runtime
+    import engine.runtime.runs
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    # the command imports it when it runs (engine.cli stays cheap to import)
-    monkeypatch.setattr(engine.runtime, "finish_run", interrupted)
+    # Ctrl-C lands in the report's writer while the artifacts and store rows are written
+    monkeypatch.setattr(engine.runtime.runs, "render_report", interrupted)
     out = tmp_path / "out"
-    result = kestrel("backtest", "configs/sma_cross_goog.toml", "--no-db", "--out", str(out))
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    result = kestrel("backtest", "configs/sma_cross_goog.toml", "--db", url, "--out", str(out))
     assert result.code == 130
     assert result.err.strip() == (
-        f"interrupted: while saving the finished run to {out}: its artifacts or store rows "
-        "may be incomplete; delete them and run the backtest again"
+        f"interrupted: while saving the finished run to {out}: nothing of it was kept (no "
+        "folder, no store rows); run the backtest again"
     )
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("runs.db")) == []
+    from engine.persistence import RunStore
+
+    assert RunStore(url).run_ids(include_incomplete=True) == []
