@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,32 @@ def _journaled(db: Path, account: str) -> int:
         return 0
 
 
+def _crash_and_resume(
+    command: Callable[[str], list[str]], db: Path, cwd: Path, env: dict[str, str]
+) -> None:
+    """Kill the crashy account after each of ``KILL_AT`` journal rows, then resume it."""
+    for target in KILL_AT:
+        proc = subprocess.Popen(
+            command("crashy"), cwd=cwd, env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while _journaled(db, "crashy") < target and proc.poll() is None:
+            assert time.monotonic() < deadline, "no progress"
+            time.sleep(0.005)
+        assert proc.poll() is None, proc.communicate()[1]
+        proc.kill()
+        proc.wait()
+        assert proc.stderr is not None
+        proc.stderr.close()
+    last = subprocess.run(
+        [*command("crashy"), "--resume"],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert last.returncode == 0, last.stderr
+    assert "resumed" in last.stdout
+
+
 @pytest.mark.slow
 def test_sigkill_and_restart_with_live_trades_equals_an_uninterrupted_run(
     tmp_path: Path,
@@ -65,47 +92,40 @@ def test_sigkill_and_restart_with_live_trades_equals_an_uninterrupted_run(
         f'[[data]]\npath = "eth_trades.csv"\nsymbol = "ETH/USDT"\nkind = "trades"\n'
     )
     db = tmp_path / "k.db"
+    whole_db = tmp_path / "whole.db"  # its own store: the two accounts run at the same time
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("KESTREL_DB_URL", None)
 
-    def command(account: str) -> list[str]:
+    def command(account: str, store: Path = db) -> list[str]:
         return [
             sys.executable, "-m", "engine.cli", "paper", str(config), "--replay", str(replay),
-            "--speed", "36000", "--db", f"sqlite:///{db}", "--account", account,
+            "--speed", "36000", "--db", f"sqlite:///{store}", "--account", account,
             "--log-dir", str(tmp_path / account),
         ]  # fmt: skip
 
-    whole = subprocess.run(
-        command("whole"), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180
-    )
-    assert whole.returncode == 0, whole.stderr
-    for target in KILL_AT:
-        proc = subprocess.Popen(
-            command("crashy"), cwd=tmp_path, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while _journaled(db, "crashy") < target and proc.poll() is None:
-            assert time.monotonic() < deadline, "no progress"
-            time.sleep(0.005)
-        assert proc.poll() is None, proc.communicate()[1]
-        proc.kill()
-        proc.wait()
-        assert proc.stderr is not None
-        proc.stderr.close()
-    last = subprocess.run(
-        [*command("crashy"), "--resume"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
-    assert last.returncode == 0, last.stderr
-    assert "resumed" in last.stdout
+    # The uninterrupted account replays (paced: ~17 s of mostly waiting) while the crashy
+    # one is killed and restarted: neither depends on the other until the comparison.
+    # (its output goes to files: an unread pipe would stall it once full)
+    with (tmp_path / "whole.out").open("w") as out, (tmp_path / "whole.err").open("w") as err:
+        whole = subprocess.Popen(
+            command("whole", whole_db), cwd=tmp_path, env=env, stdout=out, stderr=err
+        )
+    try:
+        _crash_and_resume(command, db, tmp_path, env)
+        assert whole.wait(timeout=180) == 0, (tmp_path / "whole.err").read_text()
+    finally:
+        if whole.poll() is None:
+            whole.kill()
+            whole.wait()
 
     frame = load_frames(load_config(replay))[0]
     assert isinstance(frame, BarFrame)
     end = int(frame.ts_open_ns[-1])  # the replay's last instant (its last trade races it)
     journal = "SELECT kind, ts_event, symbol, payload FROM paper_journal WHERE account = ?"
     crashed = [row for row in _rows(db, journal + " ORDER BY seq", "crashy") if row[1] < end]
-    uninterrupted = [row for row in _rows(db, journal + " ORDER BY seq", "whole") if row[1] < end]
+    uninterrupted = [
+        row for row in _rows(whole_db, journal + " ORDER BY seq", "whole") if row[1] < end
+    ]
     assert crashed == uninterrupted
     assert {row[0] for row in crashed} == {"bar", "trade"}
     for table, key, ts in (
@@ -115,5 +135,5 @@ def test_sigkill_and_restart_with_live_trades_equals_an_uninterrupted_run(
     ):
         sql = f"SELECT * FROM {table} WHERE run_id = ? AND {ts} < ? ORDER BY {key}"
         got = [row[1:] for row in _rows(db, sql, "paper-crashy", end)]
-        assert got == [row[1:] for row in _rows(db, sql, "paper-whole", end)], table
+        assert got == [row[1:] for row in _rows(whole_db, sql, "paper-whole", end)], table
         assert got, table
