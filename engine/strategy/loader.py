@@ -119,6 +119,10 @@ def _import_file(location: str, base_dir: str | Path) -> ModuleType:
         raise PluginError(f"strategy file {location!r} cannot be imported")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
+    # No ``__pycache__`` beside the user's file: Kestrel leaves the user's folders as they
+    # were (a failed run leaves nothing), and the module names above change with the
+    # content anyway. Global for the moment of the import only.
+    writes_bytecode, sys.dont_write_bytecode = not sys.dont_write_bytecode, True
     try:
         spec.loader.exec_module(module)
     except (Exception, SystemExit) as exc:  # sys.exit() at import time must not end the run
@@ -126,4 +130,6 @@ def _import_file(location: str, base_dir: str | Path) -> ModuleType:
         raise PluginError(
             f"strategy file {location!r} failed to import: {describe_fault(exc)}"
         ) from exc
+    finally:
+        sys.dont_write_bytecode = not writes_bytecode
     return module

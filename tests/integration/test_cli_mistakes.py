@@ -101,6 +101,8 @@ def test_a_failed_run_leaves_no_folder_and_no_database(
     strategy = write_strategy(tmp_path, "1 / 0")
     config = write_config(tmp_path, strategy=f"{strategy}:Faulty")
     monkeypatch.chdir(tmp_path)
+    # as on a user's machine: Python writes bytecode caches (these machines turn them off)
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
     result = kestrel("backtest", str(config))
     assert_one_line_error(result, "ZeroDivisionError", f"{strategy}:7 (on_bar)", code=3)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".git", "faulty.py", "run.toml"]
