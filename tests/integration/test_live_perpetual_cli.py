@@ -59,6 +59,7 @@ from engine.runtime.live import LiveLedger
 from engine.runtime.live.kill import node_positions
 from tests.contract.conftest import BTC, BTC_CSV
 from tests.integration.conftest import REPO, CliRunner, assert_one_line_error
+from tests.integration.perp_config import perpetual_config
 from tests.integration.test_live_perpetual_parity import funding_file
 from tests.integration.test_live_restart_cli import _records as records
 
@@ -72,47 +73,17 @@ ACCOUNT = "perp"
 def write_config(tmp_path: Path, funding: Path, frame: BarFrame, **extra: str) -> Path:
     """Write the live config (the backtest's too, over the bars the node trades)."""
     flat_from = int(frame.ts_close_ns[-2])
-    start = pd.Timestamp(int(frame.ts_open_ns[HISTORY]), tz="UTC").isoformat()
-    account = extra.get("account", "")
-    text = f"""
-[live]
-mode = "live"
-
-[run]
-name = "{ACCOUNT}"
-
-[account]
-initial_cash = 10000.0
-currency = "USDT"
-leverage = 3
-{account}
-
-[[data]]
-path = "{BTC_CSV}"
-symbol = "{SYMBOL}"
-start = "{start}"
-end = "{END}"
-funding = "{funding}"
-
-[[instruments]]
-symbol = "{SYMBOL}"
-tick_size = 0.01
-lot_size = 0.00001
-min_quantity = 0.00001
-min_notional = 10.0
-
-[strategy]
-path = "tests.integration.long_short:LongShort"
-id = "ls"
-params = {{ quantity = 0.1, flat_from_ns = {flat_from} }}
-
-[execution]
-fee_rate = 0.0004
-slippage_bps = 0.0
-"""
-    path = tmp_path / "perp.toml"
-    path.write_text(text)
-    return path
+    return perpetual_config(
+        tmp_path / "perp.toml",
+        name=ACCOUNT,
+        start=pd.Timestamp(int(frame.ts_open_ns[HISTORY]), tz="UTC").isoformat(),
+        end=END,
+        funding=funding,
+        strategy="tests.integration.long_short:LongShort",
+        strategy_id="ls",
+        params=f"quantity = 0.1, flat_from_ns = {flat_from}",
+        account_extra=extra.get("account", ""),
+    )
 
 
 def perpetual_exchange(frame: BarFrame, funding: Path) -> LocalExchange:

@@ -43,6 +43,7 @@ from engine.runtime.live.kill import node_positions
 from engine.runtime.live.perpcash import check_wallet
 from engine.runtime.live.reconcile import reconcile
 from tests.contract.conftest import BTC, BTC_CSV
+from tests.integration.perp_config import perpetual_config
 from tests.integration.test_live_perpetual_cli import ACCOUNT, SECRET, SYMBOL, Node, wait
 from tests.integration.test_live_restart_cli import _records as records
 
@@ -54,45 +55,16 @@ MOMENTS = ("moved", "order", "idle", "starting")
 
 
 def write_config(tmp_path: Path, funding: Path, start_ns: int) -> Path:
-    start = pd.Timestamp(start_ns, tz="UTC").isoformat()
-    text = f"""
-[live]
-mode = "live"
-
-[run]
-name = "{ACCOUNT}"
-
-[account]
-initial_cash = 10000.0
-currency = "USDT"
-leverage = 3
-
-[[data]]
-path = "{BTC_CSV}"
-symbol = "{SYMBOL}"
-start = "{start}"
-end = "{END}"
-funding = "{funding}"
-
-[[instruments]]
-symbol = "{SYMBOL}"
-tick_size = 0.01
-lot_size = 0.00001
-min_quantity = 0.00001
-min_notional = 10.0
-
-[strategy]
-path = "tests.integration.perp_exits:GuardedLongShort"
-id = "guard"
-params = {{ quantity = 0.1, stop_pct = 0.8, target_pct = 0.8, trail_pct = 0.5 }}
-
-[execution]
-fee_rate = 0.0004
-slippage_bps = 0.0
-"""
-    path = tmp_path / "guard.toml"
-    path.write_text(text)
-    return path
+    return perpetual_config(
+        tmp_path / "guard.toml",
+        name=ACCOUNT,
+        start=pd.Timestamp(start_ns, tz="UTC").isoformat(),
+        end=END,
+        funding=funding,
+        strategy="tests.integration.perp_exits:GuardedLongShort",
+        strategy_id="guard",
+        params="quantity = 0.1, stop_pct = 0.8, target_pct = 0.8, trail_pct = 0.5",
+    )
 
 
 def write_funding(tmp_path: Path) -> Path:

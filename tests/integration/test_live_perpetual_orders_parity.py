@@ -32,6 +32,7 @@ from engine.persistence import RunStore
 from engine.runtime.live import LiveLedger, LiveStatus
 from tests.contract.conftest import BTC_CSV
 from tests.integration.conftest import CliRunner
+from tests.integration.perp_config import perpetual_config
 from tests.integration.perp_maker import PerpMaker, PerpMakerParams
 from tests.integration.test_live_lockstep_cli import (
     KEY,
@@ -62,45 +63,16 @@ def write_config(
     perpetual at leverage 3 with funding, ``strategy`` trading 0.1 BTC until ``frame``'s
     second-to-last bar (also `test_live_perpetual_stop_moves_parity`'s)."""
     flat_from = int(frame.ts_close_ns[-2])
-    start = pd.Timestamp(int(frame.ts_open_ns[HISTORY]), tz="UTC").isoformat()
-    text = f"""
-[live]
-mode = "live"
-
-[run]
-name = "{account}"
-
-[account]
-initial_cash = 10000.0
-currency = "USDT"
-leverage = 3
-
-[[data]]
-path = "{BTC_CSV}"
-symbol = "{SYMBOL}"
-start = "{start}"
-end = "{END}"
-funding = "{funding}"
-
-[[instruments]]
-symbol = "{SYMBOL}"
-tick_size = 0.01
-lot_size = 0.00001
-min_quantity = 0.00001
-min_notional = 10.0
-
-[strategy]
-path = "{strategy}"
-id = "{strategy_id}"
-params = {{ quantity = 0.1, flat_from_ns = {flat_from} }}
-
-[execution]
-fee_rate = 0.0004
-slippage_bps = 0.0
-"""
-    path = tmp_path / f"{account}.toml"
-    path.write_text(text)
-    return path
+    return perpetual_config(
+        tmp_path / f"{account}.toml",
+        name=account,
+        start=pd.Timestamp(int(frame.ts_open_ns[HISTORY]), tz="UTC").isoformat(),
+        end=END,
+        funding=funding,
+        strategy=strategy,
+        strategy_id=strategy_id,
+        params=f"quantity = 0.1, flat_from_ns = {flat_from}",
+    )
 
 
 def test_post_only_limits_modified_in_place_on_a_perpetual_trade_live_as_in_the_backtest(
