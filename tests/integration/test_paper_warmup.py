@@ -53,9 +53,11 @@ def _config(tmp_path: Path) -> Path:
     return path
 
 
-def _args(config: Path, db: Path, account: str, warmup: int, log: Path) -> list[str]:
+def _args(
+    config: Path, db: Path, account: str, warmup: int, log: Path, speed: str = "max"
+) -> list[str]:
     return [
-        "paper", str(config), "--replay", str(config), "--speed", "max", "--poll", "0.05",
+        "paper", str(config), "--replay", str(config), "--speed", speed, "--poll", "0.05",
         "--db", f"sqlite:///{db}", "--account", account, "--log-dir", str(log),
         "--warmup-bars", str(warmup),
     ]  # fmt: skip
@@ -137,14 +139,18 @@ def test_a_sigkill_restart_keeps_the_stored_warmup(kestrel: CliRunner, tmp_path:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("KESTREL_DB_URL", None)
     command = [sys.executable, "-m", "engine.cli"]
+    # Paced at 10 hourly bars a second, the run needs ~2 s to journal its 20th live bar and
+    # ~20 s more to end: the kill lands mid-run even on a loaded machine. At --speed max the
+    # whole replay could end between two polls (it did once in CI: nothing was killed).
+    crashy = _args(config_path, db, "crashy", WARMUP, tmp_path / "crashy", speed="36000")
     proc = subprocess.Popen(
-        [*command, *_args(config_path, db, "crashy", WARMUP, tmp_path / "crashy")],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [*command, *crashy], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 60
     while _count(db, "crashy") < WARMUP + 20 and proc.poll() is None:
         assert time.monotonic() < deadline, "no progress"
         time.sleep(0.01)
+    assert proc.poll() is None, proc.communicate()[1]  # it must still be running
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     killed = _journal(db, "crashy")
