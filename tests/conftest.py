@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 
@@ -14,6 +15,19 @@ from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Take SIGINT as Python does by default, in the main process and in each worker.
+
+    A suite started as a background job (``make test &``, some CI runners) inherits SIGINT
+    ignored, and so would every ``kestrel`` process a test starts: those that a test stops
+    with Ctrl-C (``exchange serve``, ``optimize``) would never stop.
+    `tests/integration/test_subprocess_ctrl_c.py` checks what a started process inherits.
+    """
+    del config
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

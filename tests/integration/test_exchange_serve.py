@@ -23,8 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 def _assert_stops(server: subprocess.Popen[str]) -> None:
     """Assert ``server`` exits 0 within 30 s of its Ctrl-C; else abort it and show its threads.
 
-    (It once outlived the 30 s in a loaded full-suite run and could not be reproduced in
-    64 runs beside three busy processes; the stacks say where, should it happen again.)
+    (It once outlived the 30 s: the suite ran as a background job, so the server inherited
+    SIGINT ignored; `tests/conftest.py` now restores it. The stacks say where it waits.)
     """
     try:
         _, err = server.communicate(timeout=30)
