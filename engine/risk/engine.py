@@ -50,7 +50,9 @@ from engine.model import (
 from engine.risk.checks import OpenOrders, PortfolioState, RiskCheck, RiskState, default_checks
 from engine.risk.limits import expected_positions
 
-__all__ = ["RiskEngine", "WorkingBook"]
+__all__ = ["FLATTEN_PREFIX", "RiskEngine", "WorkingBook"]
+
+FLATTEN_PREFIX = "risk-flatten-"  # then the number: the ids of the "flatten" action's orders
 
 # members as globals, read per order (see `engine.model.enums`: ~70 ns a lookup otherwise)
 _BUY, _MARKET, _GTC = OrderSide.BUY, OrderType.MARKET, TimeInForce.GTC
@@ -184,7 +186,7 @@ class RiskEngine:
             if position == 0:
                 continue
             self._flattened += 1
-            order_id = f"risk-flatten-{self._flattened:06d}"
+            order_id = f"{FLATTEN_PREFIX}{self._flattened:06d}"
             self._flatten_ids.add(order_id)
             side = OrderSide.SELL if position > 0 else OrderSide.BUY
             self._bus.publish(
@@ -404,6 +406,10 @@ class RiskEngine:
         in_flight = self._in_flight
         if in_flight:
             in_flight.pop(event.order_id, None)
+
+    def continue_numbering(self, last: int) -> None:
+        """Number the next flatten order ``last + 1`` or later (a restarted live node)."""
+        self._flattened = max(self._flattened, last)
 
     def in_flight_ids(self) -> tuple[str, ...]:
         """Return the ids of the orders approved and not yet answered by the venue."""

@@ -198,6 +198,15 @@ class ExitManager:
         self._count = 0
         self._positions: dict[str, _Exits] = {}
 
+    @property
+    def order_prefix(self) -> str:
+        """Return what every exit order id starts with (``"<strategy>-X"``, then a number)."""
+        return self._prefix
+
+    def continue_numbering(self, last: int) -> None:
+        """Number the next exit order ``last + 1`` or later (a restarted live node)."""
+        self._count = max(self._count, last)
+
     def on_order_filled(self, fill: OrderFilled) -> None:
         """Replace the exits of ``fill.symbol`` for its new position (cancel them if flat)."""
         symbol = fill.symbol

@@ -24,6 +24,7 @@ from engine.config import parse_config
 from engine.model import Bar, OrderFilled, OrderSide, OrderStatus, OrderType
 from engine.persistence import RunStore
 from engine.runtime.live import LiveLedger, LiveOrder, LiveStatus, OrderManager, client_order_id
+from engine.runtime.live.ledger import StoredTrail
 from engine.runtime.live.reconcile import reconcile
 from engine.runtime.live.restore import Restored, absorb, check_agrees, restore
 from engine.runtime.live.venue import LiveVenue, live_mode
@@ -359,3 +360,59 @@ def test_an_untriggered_stop_is_adopted_as_a_stop_and_triggers_after_the_restart
     assert portfolio.position_quantity("BTC/USDT") == pytest.approx(0.0)
     assert portfolio.cash == pytest.approx(10_000.0 - 188.1805 * 1.001 + 188.1 * 0.999)
     assert portfolio.cash == pytest.approx(wallet(local, "USDT"))
+
+
+def test_numbering_skips_a_trailing_stop_killed_before_its_first_link_was_written(
+    local: Any, store: RunStore
+) -> None:
+    # `kestrel live` saves a trailing stop's row (its order id) before its first link's
+    # order row; killed in between, the id is taken though no order row has it
+    first = start(local, store, [rest(0.01, 18000.0)])
+    first.node.on_event(bar(99))
+    orphan = StoredTrail("s-000002", 0.5, "percent", 18800.0, 18706.0, 0, "kst-unsent", "",
+                         "working")  # fmt: skip
+    first.manager.ledger.save_trail(orphan)
+    second = start(local, store, [rest(0.01, 18200.0)])
+    assert second.restored.last_order == 2
+    second.node.on_event(bar(100))
+    assert sorted(second.orders()) == ["s-000001", "s-000003"]
+
+
+def buy(quantity: float = 0.01) -> Step:
+    def step(ctx: Context) -> None:
+        ctx.buy("BTC/USDT", quantity)
+
+    return step
+
+
+def test_the_engine_exits_and_flatten_orders_number_on_after_a_restart(
+    local: Any, store: RunStore
+) -> None:
+    # found by the perpetual crash test: after a restart the [risk.exits] stop of a new
+    # position was s-X000001 again, the id of the first session's (canceled) stop, so the
+    # store held two orders under one engine id (a restart merges their fills)
+    risk = {"exits": {"stop_loss_pct": 5.0}}
+    first = start(local, store, [buy()], risk=risk)
+    first.node.on_event(bar(99))
+    local.advance_to_close()
+    first.node.on_event(bar(100))
+    first_ids = [r.order_id for r in first.manager.ledger.orders()]
+    assert first_ids == ["s-000001", "s-X000001"]
+    flatten = first.manager.ledger.orders()[0].but(
+        client_id="kst-flatten-before", order_id="risk-flatten-000004", strategy_id="risk"
+    )
+    first.manager.ledger.insert_many(
+        [flatten]
+    )  # as a guard's flatten of an earlier session left it
+    second = start(local, store, [buy()], risk=risk)
+    assert (second.restored.last_order, second.restored.last_exit) == (1, 1)
+    assert second.restored.last_flatten == 4
+    second.node.on_event(bar(101))
+    local.advance_to_close()
+    second.node.on_event(bar(102))
+    rows = second.manager.ledger.orders()
+    by_id = {r.order_id: [o.client_id for o in rows if o.order_id == r.order_id] for r in rows}
+    assert all(len(clients) == 1 for clients in by_id.values()), by_id
+    assert sorted(by_id) == [
+        "risk-flatten-000004", "s-000001", "s-000002", "s-X000001", "s-X000002"
+    ]  # fmt: skip

@@ -45,8 +45,11 @@ In order:
    leg the exchange expires when the other fills is a cancel. The market or limit order
    sent in place of a stop the exchange refused as triggered (``triggered_from``,
    `engine.runtime.live.triggered`) is adopted as the stop it stands in for.
-4. **Order numbering** continues after the strategy's highest order number in the store:
-   no engine order id, hence no client order id, is used twice.
+4. **Order numbering** continues after the highest number in the store, for the strategy's
+   orders, its ``[risk.exits]`` orders and the risk engine's flatten orders; a trailing
+   stop's row counts too (it is written before its first link's order row, so a kill in
+   between leaves its id taken with no order row): no engine order id, hence no client
+   order id, is used twice.
 
 Not restored here, but after ``on_start`` (`engine.runtime.live.checkpoint`): the strategy
 object's own attributes, only if it implements ``on_save`` / ``on_load``
@@ -60,7 +63,7 @@ not set again, the occurrences of timers and the bars that fell while the node w
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from engine.errors import ExchangeFatalError
@@ -75,6 +78,7 @@ from engine.model import (
     TimeInForce,
     TrailingOffsetType,
 )
+from engine.risk.engine import FLATTEN_PREFIX
 from engine.runtime.live.kill import node_positions
 from engine.runtime.live.ledger import Baseline, LiveFill, LiveOrder, LiveStatus, StoredTrail
 from engine.runtime.live.orders import OrderManager, Update
@@ -112,6 +116,8 @@ class Restored:
     adopted: list[str] = field(default_factory=list)  # engine order ids taken over
     canceled: list[str] = field(default_factory=list)  # client ids of others' orders ended
     last_order: int = 0  # the strategy's highest order number so far
+    last_exit: int = 0  # its [risk.exits] orders' highest number ("<strategy>-X<N>")
+    last_flatten: int = 0  # the risk engine's flatten orders' ("risk-flatten-<N>")
     updates: list[Update] = field(default_factory=list)  # the cancels' (not published)
     new: bool = False  # the account was never started: nothing to restore
 
@@ -233,14 +239,25 @@ def restore(
             venue.trailer.resume(trailing, request, chain[0].quantity)
         manager.adopted[record.order_id] = record.client_id
         result.adopted.append(record.order_id)
-    # 4. order numbering
-    number = re.compile(re.escape(strategy_id) + r"-(\d+)$")
-    for record in ledger.orders(origin="node"):
-        found = number.match(record.order_id) if record.strategy_id == strategy_id else None
-        if found:
-            result.last_order = max(result.last_order, int(found.group(1)))
+    # 4. order numbering: an id is taken once an order row or a trailing stop's row has it
+    # (a trailing stop's row is written before its first link's order row)
+    taken = {r.order_id for r in ledger.orders(origin="node")}
+    taken |= {t.order_id for t in ledger.trails()}
+    result.last_order = _highest_number(taken, f"{strategy_id}-")
     kernel.runner.continue_numbering(result.last_order)
+    if kernel.exits is not None:
+        result.last_exit = _highest_number(taken, kernel.exits.order_prefix)
+        kernel.exits.continue_numbering(result.last_exit)
+    result.last_flatten = _highest_number(taken, FLATTEN_PREFIX)
+    kernel.risk.continue_numbering(result.last_flatten)
     return result
+
+
+def _highest_number(order_ids: Iterable[str], prefix: str) -> int:
+    """Return the highest N of the ids ``<prefix><N>`` (N digits only) in ``order_ids``; 0."""
+    number = re.compile(re.escape(prefix) + r"(\d+)")
+    found = (number.fullmatch(order_id) for order_id in order_ids)
+    return max((int(match.group(1)) for match in found if match), default=0)
 
 
 def _restore_funding(
