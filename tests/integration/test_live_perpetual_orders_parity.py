@@ -75,6 +75,7 @@ def write_config(
     )
 
 
+@pytest.mark.slow
 def test_post_only_limits_modified_in_place_on_a_perpetual_trade_live_as_in_the_backtest(
     kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -46,6 +46,7 @@ from tests.integration.test_live_perpetual_parity import funding_file
 ACCOUNT = "breakeven"
 
 
+@pytest.mark.slow
 def test_stops_moved_to_break_even_on_a_perpetual_trade_live_as_in_the_backtest(
     kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

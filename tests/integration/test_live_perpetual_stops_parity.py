@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from engine import run_backtest
 from engine.feeds import load_bars
 from engine.model import Bar, OrderSide
@@ -67,6 +69,7 @@ class BracketedLongShort(Strategy):
             ctx.sell(bar.symbol, 0.1)
 
 
+@pytest.mark.slow
 def test_stop_loss_and_take_profit_exits_on_a_perpetual_fill_live_as_in_the_backtest(
     tmp_path: Path,
 ) -> None:

@@ -38,6 +38,7 @@ class TrailExit(Strategy):
             ctx.buy(bar.symbol, 0.1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("percent", "offset"), [(0.6, None), (None, 90.0)])
 def test_a_trailing_stop_fills_live_as_in_the_backtest(
     tmp_path: Path, percent: float | None, offset: float | None

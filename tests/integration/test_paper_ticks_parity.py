@@ -185,6 +185,7 @@ def _assert_same_decisions(db: Path, config_path: Path, btc_frame: BarFrame) -> 
     assert run["final_equity"] == pytest.approx(backtest.metrics["final_equity"], rel=1e-12)
 
 
+@pytest.mark.slow
 def test_paper_on_live_trades_matches_the_backtest(
     kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -209,6 +210,7 @@ def test_paper_on_live_trades_matches_the_backtest(
     _assert_same_decisions(db, config_path, btc_frame)
 
 
+@pytest.mark.slow
 def test_paper_on_live_quotes_matches_the_backtest(
     kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -59,6 +59,7 @@ def kill_when(proc: subprocess.Popen[str], backtests: Path, moment: str, delay: 
     return seen
 
 
+@pytest.mark.slow
 def test_kill_9_never_leaves_a_false_complete_run(
     kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
