@@ -58,11 +58,17 @@ def collect(
     background: Callable[[], Awaitable[None]] | None = None,
     symbols: tuple[str, ...] = ("BTC/USDT",),
     timeframe: str | dict[str, str] = "1h",
+    adjust: Callable[[Any], None] | None = None,
 ) -> tuple[list[Any], CcxtFeed]:
-    """Run a feed until ``count`` events; ``action(feed, n)`` runs after the n-th event."""
+    """Run a feed until ``count`` events; ``action(feed, n)`` runs after the n-th event.
+
+    ``adjust(client)`` may change the ccxt client before the feed starts (slow it down).
+    """
 
     async def main() -> tuple[list[Any], CcxtFeed]:
         client = ccxt_client(venue, pro=True)
+        if adjust is not None:
+            adjust(client)
         feed = CcxtFeed(client, list(symbols), timeframe, options, capabilities("local"))
         protocol: LiveFeed = feed  # the node sees the feed through the protocol
         helper = asyncio.ensure_future(background()) if background else None
@@ -320,6 +326,48 @@ def test_trades_survive_a_drop_without_gap_or_duplicate(exchange_factory: Any) -
     for trade in trades:  # the synthetic trade of row id - 1, at its open
         row = rows.iloc[int(trade.trade_id) - 1]
         assert (trade.ts_event, trade.price) == (int(row["timestamp"]) * 10**6, row["open"])
+    assert feed.stats.reconnects >= 1
+    assert feed.late_ticks == 0
+
+
+def test_trades_made_while_the_trade_stream_resubscribes_are_not_lost(
+    exchange_factory: Any,
+) -> None:
+    # The backfill after a drop used to run before the new subscription: the trades made
+    # between the two came neither over REST nor over the websocket (CI lost one of them
+    # once). Here the resubscription takes 1 s, five bars' worth of trades at this speed.
+    venue = exchange_factory(btc_rows(300), speed=FAST, history=100)
+    dropped = False
+
+    def slow_resubscribe(client: Any) -> None:
+        watch_trades = client.watch_trades
+
+        async def slowly(*args: Any, **kwargs: Any) -> Any:
+            nonlocal dropped
+            if dropped:  # the first call after the drop: the reconnect
+                dropped = False
+                await asyncio.sleep(1.0)
+            return await watch_trades(*args, **kwargs)
+
+        client.watch_trades = slowly
+
+    async def drop(feed: CcxtFeed, n: int) -> None:
+        nonlocal dropped
+        if n == 12:
+            await subscribed(venue, "btcusdt@kline_1h", "btcusdt@trade")
+            dropped = True
+            await asyncio.to_thread(venue.inject, "ws_drop")
+
+    options = FeedOptions(trades=True)
+    events, feed = collect(
+        venue, 44, close_ns(venue, 97), options, action=drop, adjust=slow_resubscribe
+    )
+    trades = [e for e in events if isinstance(e, TradeTick)]
+    ids = [int(t.trade_id) for t in trades]
+    assert len(ids) >= 10
+    assert ids == list(range(ids[0], ids[0] + len(ids)))  # no gap, no duplicate
+    stamps = [e.ts_event for e in events]
+    assert stamps == sorted(stamps)
     assert feed.stats.reconnects >= 1
     assert feed.late_ticks == 0
 

@@ -40,8 +40,9 @@ How it runs:
 * **Clock**: the exchange's (``fetch_time`` where offered, else the local one); a REST row
   is final only if the clock read before the request had passed its close.
 
-Trades are deduplicated by (time, id) and backfilled over ``fetch_trades`` after a drop;
-a quote is a state, so none is backfilled (the next one supersedes the last).
+Trades are deduplicated by (time, id) and backfilled over ``fetch_trades`` after a drop,
+before the new subscription and again once it speaks (`TickStreams.trades`); a quote is
+a state, so none is backfilled (the next one supersedes the last).
 """
 
 from __future__ import annotations

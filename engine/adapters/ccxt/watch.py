@@ -36,6 +36,10 @@ __all__ = [
 
 log = logging.getLogger("engine.adapters.ccxt.feed")
 T = TypeVar("T")
+# How long a trade stream's first watch after a drop waits for the new subscription to
+# speak before it backfills and releases the merge: long enough for a reconnect (DNS, TLS,
+# subscribe) on a real venue, short enough that a quiet market's bars are not held long.
+RESUBSCRIBE_WAIT_S = 2.0
 RestCall = Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]]
 
 
@@ -235,7 +239,14 @@ class TickStreams:
         self._last_quote: dict[str, QuoteTick] = {}
 
     async def trades(self, symbol: str) -> None:
-        """Stream ``symbol``'s trades; after a drop, backfill them over ``fetch_trades``."""
+        """Stream ``symbol``'s trades; after a drop, backfill them over ``fetch_trades``.
+
+        A drop holds the merge at the last trade seen (`EventMerger.hold`). ``recover``
+        backfills up to now before the new subscription, and its first watch backfills
+        again once that subscription has spoken (or after `RESUBSCRIBE_WAIT_S`): trades
+        made while it was being set up came over neither, as the bars' gap check covers
+        for candles. Only then is the merge released.
+        """
 
         async def on_trades(trades: list[dict[str, Any]]) -> None:
             for trade in trades:
@@ -243,22 +254,48 @@ class TickStreams:
             self.wake()
 
         hold = f"trades:{symbol}"
+        resubscribing = False
 
         def on_drop() -> None:
             seen = self._trade_seen.get(symbol)
             if seen is not None and self.exchange.has.get("fetchTrades"):
                 self.merger.hold(hold, seen[0] * NS_PER_MS)
 
+        def release() -> None:
+            self.merger.release(hold)
+            self.wake()
+
         async def recover() -> None:
+            nonlocal resubscribing
             cache = getattr(self.exchange, "trades", None) or {}
             cache.pop(self.market(symbol), None)  # ccxt's copy of the old session
             try:
                 await self._trade_fill(symbol)
+            except BaseException:
+                release()
+                raise
+            resubscribing = True  # the hold stays until the new subscription is live
+
+        async def resubscribe() -> list[dict[str, Any]]:
+            task = asyncio.ensure_future(self.exchange.watch_trades(self.market(symbol)))
+            try:
+                done, _ = await asyncio.wait({task}, timeout=RESUBSCRIBE_WAIT_S)
+                await self._trade_fill(symbol)  # the trades made while it subscribed
+            except BaseException:
+                task.cancel()
+                raise
             finally:
-                self.merger.release(hold)
-                self.wake()
+                release()
+            trades: list[dict[str, Any]] = await task
+            if not done:  # it spoke late: fill again (a trade found now may be late, counted)
+                await self._trade_fill(symbol)
+            return trades
 
         async def watch() -> list[dict[str, Any]]:
+            nonlocal resubscribing
+            if resubscribing:
+                resubscribing = False
+                return await resubscribe()
             # Trades that came while no watch was waiting sit in ccxt's cache, and a watch
             # would return them only with the next trade message — possibly after later
             # candles have released later events, making them late. Take them at once
