@@ -222,15 +222,19 @@ def test_paper_on_live_quotes_matches_the_backtest(
         for row in journal
         if row["kind"] == "quote"
     ]
-    # One per bar open after the start, without a gap. At the start ccxt applies the depth
-    # diffs that came before its REST snapshot of the book to that snapshot, so the opens
-    # of the replay's first bars (which it plays once the stream is subscribed) can
-    # collapse into one book state; the last open races the end of the data.
+    # One per bar open after the start, in order. A quote is a state, not an event: ccxt
+    # applies every depth diff that came before the watch resumes, so a reader that falls
+    # behind (at the start, the diffs before its REST snapshot; under a loaded machine, a
+    # pause of one bar's 0.1 s) sees only the newest book. So a few opens may be skipped,
+    # never reordered or repeated; the backtest below replays exactly the quotes seen.
     stamps = list(opens)
-    first = stamps.index(quotes[0]["ts"])
-    assert [q["ts"] for q in quotes] == stamps[first : first + len(quotes)]  # no gap
+    seen = [q["ts"] for q in quotes]
+    first = stamps.index(seen[0])
+    assert seen == sorted(set(seen))  # in order, no duplicate
+    assert set(seen) <= set(stamps[first:])
     assert first <= 4
-    assert first + len(quotes) >= len(stamps) - 1
+    assert seen[-1] >= stamps[-2]  # to the end (the last open races the end of the data)
+    assert len(seen) >= 0.95 * (len(stamps) - first)  # collapses are rare
     for quote in quotes:  # the local exchange's book: best ask at the bar's open
         assert quote["ask_price"] == opens[quote["ts"]]
         assert quote["bid_price"] < quote["ask_price"]
