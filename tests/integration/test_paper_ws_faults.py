@@ -28,9 +28,10 @@ HISTORY = 30  # bars already closed when the account starts (the strategy warms 
 STEPS = 120  # bars closed during the run (= --max-bars)
 DROP_AT, STALL_AT, RESUME_AT = 30, 60, 75
 PAUSE_S = 0.02  # wall time between steps
-STALL_PAUSE_S = 0.12  # between steps while silenced: the stall lasts 1.8 s, 3x --stale-after
-STALE_AFTER_S = 0.6  # long enough that a loaded machine (pytest-xdist, CI) starving the
-# uninterrupted run for a moment is not a stale stream: it failed once at 0.3 s
+STALL_PAUSE_S = 0.3  # between steps while silenced: the stall lasts 4.5 s, 3x --stale-after
+STALE_AFTER_S = 1.5  # long enough that a loaded machine (pytest-xdist, CI) starving the
+# uninterrupted run for a moment is not a stale stream: it failed once at 0.3 s, and once
+# at 0.6 s (both workers busy, under coverage)
 
 
 def _exchange() -> LocalExchange:
