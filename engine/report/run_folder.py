@@ -13,7 +13,9 @@ Writing (`prepare_output`, `start_partial`, `publish`):
    Kestrel created the folder, and ``"complete": true``. A folder is a complete run only
    when its manifest says so and lists files that exist; when a previous run is
    replaced, its manifest and ``run.json`` are removed first so the folder never looks
-   complete while mixed.
+   complete while mixed. A folder that still holds ``.writer`` is never complete: a
+   kill between the manifest and the rename (or between the rename and the mark's
+   removal) leaves a full manifest in a folder no store row says is finished.
 
 Reading: `check_complete` (``report``, ``runs compare``, ``runs export``) refuses a folder
 without a complete manifest. Folders written before manifests existed (``run.json`` and
@@ -254,12 +256,18 @@ def check_complete(folder: Path, run_id: str | None = None) -> tuple[str, list[s
             folder), a listed file other than ``report.html`` is missing, or it holds a
             different run.
     """
-    manifest = read_manifest(folder)
+    # A `.writer` mark means its writer has not finished: a new folder's partial holds
+    # its manifest just before the rename that publishes it, and the mark is removed
+    # after that rename; a kill in either gap leaves a manifest that says complete.
+    # Nor is such a folder a legacy run before its manifest: it holds run.json and
+    # config.toml, the legacy run's files, from early in the write.
+    writing = (folder / WRITER).exists()
+    manifest = None if writing else read_manifest(folder)
     if manifest is not None:
         found, files = str(manifest["run_id"]), list(manifest["files"])
     else:
         legacy = _legacy_run_id(folder, strict=True) if (folder / "config.toml").is_file() else None
-        if legacy is None or (folder / MANIFEST).exists():
+        if legacy is None or writing or (folder / MANIFEST).exists():
             what = f"run {run_id}'s folder" if run_id else "folder"
             raise RunLookupError(
                 f"{what} {str(folder)!r} holds no complete run (interrupted, still being "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import OutputPathError
+from engine.errors import OutputPathError, RunLookupError
 from engine.persistence import RunStore
 from engine.report.run_folder import (
     MANIFEST,
@@ -268,6 +268,64 @@ def test_a_run_killed_just_after_publishing_is_removed_with_its_writer_mark(
     removed = remove_run_files(out, "run-a")
     assert not out.exists()
     assert set(removed) == {"config.toml", "run.json", MANIFEST, WRITER, str(out)}
+
+
+def _killed_between_manifest_and_rename(out: Path, run_id: str) -> Path:
+    """A new folder's partial as `publish` leaves it when killed after writing the
+    manifest and before the rename that publishes it."""
+    plan = prepare_output(out)
+    partial = _partial_with(plan, run_id)
+    (partial / MANIFEST).write_text(
+        json.dumps({"complete": True, "created_folder": True, "files": ["config.toml",
+                    "run.json"], "kestrel_run_manifest": 1, "run_id": run_id})
+    )  # fmt: skip
+    return partial
+
+
+def test_a_partial_folder_killed_before_its_rename_is_no_complete_run(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    # The partial holds every file and a complete manifest (the rename is what publishes
+    # it), but the run was never published nor committed: `kestrel report` on it wrote a
+    # report.html there and exited 0 (test_runs_cli_crash's random kill hit the window).
+    partial = _killed_between_manifest_and_rename(tmp_path / "out", "run-a")
+    with pytest.raises(RunLookupError, match="holds no complete run"):
+        check_complete(partial)
+    for command in (["report"], ["runs", "export"], ["runs", "compare", str(partial)]):
+        assert_one_line_error(kestrel(*command, str(partial)), "no complete run")
+    assert sorted(p.name for p in partial.iterdir()) == [
+        WRITER,
+        "config.toml",
+        MANIFEST,
+        "run.json",
+    ]
+
+
+def test_a_partial_folder_killed_before_its_manifest_is_no_legacy_run(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    # config.toml and run.json, a legacy run's files, are there before the manifest:
+    # the folder must not pass for a run written before manifests existed.
+    partial = _partial_with(prepare_output(tmp_path / "out"), "run-a")
+    with pytest.raises(RunLookupError, match="holds no complete run"):
+        check_complete(partial)
+    assert_one_line_error(kestrel("report", str(partial)), "no complete run")
+    assert not (partial / "report.html").exists()
+
+
+def test_a_folder_published_then_killed_before_its_writer_mark_went_is_no_complete_run(
+    tmp_path: Path,
+) -> None:
+    # Renamed into place, killed before the `.writer` mark was removed and the store row
+    # committed: the row says 'writing' and `runs gc` removes the folder, so no command
+    # may read it as a finished run meanwhile.
+    out = tmp_path / "out"
+    _killed_between_manifest_and_rename(out, "run-a").rename(out)
+    assert (out / WRITER).is_file()
+    with pytest.raises(RunLookupError, match="holds no complete run"):
+        check_complete(out)
+    (out / WRITER).unlink()  # what publish does next: the folder is then complete
+    assert check_complete(out) == ("run-a", ["config.toml", "run.json"])
 
 
 def test_a_user_folder_appearing_before_publish_is_refused(tmp_path: Path) -> None:
