@@ -249,27 +249,6 @@ def test_two_runs_racing_for_one_new_out_folder(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == ["config.toml", MANIFEST, "run.json"]
 
 
-def test_a_run_killed_just_after_publishing_is_removed_with_its_writer_mark(
-    tmp_path: Path,
-) -> None:
-    # A SIGKILL between the rename that publishes a new folder and the removal of the
-    # folder's `.writer` mark leaves the mark inside; removing the run (runs gc or delete:
-    # its store row never became complete) must take the mark too, not leave a folder
-    # holding only `.writer` (found by test_runs_cli_crash's 'published' moment).
-    out = tmp_path / "out"
-    plan = prepare_output(out)
-    partial = _partial_with(plan, "run-a")
-    (partial / MANIFEST).write_text(
-        json.dumps({"complete": True, "created_folder": True, "files": ["config.toml",
-                    "run.json"], "kestrel_run_manifest": 1, "run_id": "run-a"})
-    )  # fmt: skip
-    partial.rename(out)  # published, then killed before the mark went
-    assert (out / WRITER).is_file()
-    removed = remove_run_files(out, "run-a")
-    assert not out.exists()
-    assert set(removed) == {"config.toml", "run.json", MANIFEST, WRITER, str(out)}
-
-
 def _killed_between_manifest_and_rename(out: Path, run_id: str) -> Path:
     """A new folder's partial as `publish` leaves it when killed after writing the
     manifest and before the rename that publishes it."""
@@ -280,6 +259,21 @@ def _killed_between_manifest_and_rename(out: Path, run_id: str) -> Path:
                     "run.json"], "kestrel_run_manifest": 1, "run_id": run_id})
     )  # fmt: skip
     return partial
+
+
+def test_a_run_killed_just_after_publishing_is_removed_with_its_writer_mark(
+    tmp_path: Path,
+) -> None:
+    # A SIGKILL between the rename that publishes a new folder and the removal of the
+    # folder's `.writer` mark leaves the mark inside; removing the run (runs gc or delete:
+    # its store row never became complete) must take the mark too, not leave a folder
+    # holding only `.writer` (found by test_runs_cli_crash's 'published' moment).
+    out = tmp_path / "out"
+    _killed_between_manifest_and_rename(out, "run-a").rename(out)  # killed before the mark went
+    assert (out / WRITER).is_file()
+    removed = remove_run_files(out, "run-a")
+    assert not out.exists()
+    assert set(removed) == {"config.toml", "run.json", MANIFEST, WRITER, str(out)}
 
 
 def test_a_partial_folder_killed_before_its_rename_is_no_complete_run(
