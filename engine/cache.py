@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from engine.clock import CloseTime
 from engine.model import Bar, QuoteTick, TradeTick
 
 __all__ = ["COLUMNS", "Cursor", "LiveMarketCache", "MarketCache", "SymbolHistory"]
@@ -108,11 +109,12 @@ class SymbolHistory:
 class MarketCache:
     """Last prices and histories of every symbol in the run."""
 
-    __slots__ = ("histories", "last")
+    __slots__ = ("close_time", "histories", "last")
 
     def __init__(self, histories: Mapping[str, SymbolHistory]) -> None:
         self.histories = dict(histories)
         self.last: dict[str, float] = dict.fromkeys(self.histories, math.nan)
+        self.close_time = CloseTime()  # set by the driver when bars share a close time
 
     @property
     def symbols(self) -> list[str]:

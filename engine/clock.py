@@ -4,6 +4,8 @@ In backtests the `SimClock` is moved by the data (each event's ``ts_event``); in
 live the `WallClock` reads the system time. Both carry timers (`TimerClock`), fired by the
 driver (`engine.runtime.driver`) before each event. Strategies read time only through their
 `Context`, which reads a `Clock`, so strategy code never knows which one it has.
+`CloseTime` says whether the bar being delivered completes its close time (several
+symbols' bars can close at one time).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["Clock", "SimClock", "TimerClock", "WallClock"]
+__all__ = ["Clock", "CloseTime", "SimClock", "TimerClock", "WallClock"]
 
 TimerCallback = Callable[[str, int], None]
 
@@ -159,3 +161,24 @@ class SimClock(TimerClock):
         """Move the clock to ``ts_ns``, firing every timer due at or before it, in order."""
         self._fire_due(ts_ns)
         self.now_ns = ts_ns
+
+
+class CloseTime:
+    """Whether the bar being delivered is the last of the bars closing at its time.
+
+    A backtest with several symbols delivers the bars that close at one time one after
+    the other. The driver sets ``complete`` False for each of them but the last
+    (`engine.runtime.driver.Driver.run_bars` and `Driver.run`; the kernel's one instance
+    is `engine.cache.MarketCache.close_time`). The stages that value the whole account
+    (borrow fees, the maintenance-margin check, the equity guards) act only when it is
+    True. They then see every symbol's fills at its open and close of that time,
+    not the other symbols' previous closes and missing fills.
+
+    Paper and live cannot know whether another symbol's bar of the same time is still to
+    come. There it stays True, and each bar is judged on the prices known when it arrives.
+    """
+
+    __slots__ = ("complete",)
+
+    def __init__(self) -> None:
+        self.complete = True

@@ -11,7 +11,9 @@ Rules (settings in ``[account]`` and ``[[data]]``; the README's fill table lists
   At the first bar closing at or after a UTC midnight, every short open at that moment
   (except perpetuals) pays ``|quantity| × last close × borrow_rate × days / 365``, where
   ``days`` counts the midnights passed since the last charge (a weekend gap pays for each
-  calendar day). A short opened and closed between two midnights pays nothing.
+  calendar day). A short opened and closed between two midnights pays nothing. With
+  several symbols, "the first bar" is the last of the bars closing at that time
+  (`engine.cache.CloseTime`): every short is then filled and marked at that close.
 - Funding (``[[data]] funding = "rates.csv"``: columns timestamp, rate): a symbol with a
   funding series is a perpetual future. For each funding time ``t`` the position held at
   the close of the symbol's first bar closing at or after ``t`` pays
@@ -19,12 +21,13 @@ Rules (settings in ``[account]`` and ``[[data]]``; the README's fill table lists
   the funding times make this exact; a longer bar settles every funding time it spans at
   its close. Perpetuals pay no borrow fee.
 - Maintenance margin (``account.maintenance_margin``, fraction of gross exposure): after
-  each bar's close is marked, if ``equity < maintenance_margin × gross exposure`` the
-  account publishes `MarginCalled`, cancels every working order and sends one reduce-only
-  market order per open position (strategy id ``LIQ``, tag ``"liquidation"``). They pass
-  risk and fill like any market order: at the next bar's open by default (at once at the
-  last close under ``execution.market_fill = "same_close"``), paying fees and slippage.
-  No new margin call is made while they work; when the last one ends, `AccountLiquidated`.
+  each close time is marked (every symbol's bar of that time), if
+  ``equity < maintenance_margin × gross exposure`` the account publishes `MarginCalled`,
+  cancels every working order and sends one reduce-only market order per open position
+  (strategy id ``LIQ``, tag ``"liquidation"``). They pass risk and fill like any market
+  order: at the next bar's open by default (at once at the last close under
+  ``execution.market_fill = "same_close"``), paying fees and slippage. No new margin call
+  is made while they work; when the last one ends, `AccountLiquidated`.
 - Currencies: amounts are in the account currency. For a symbol quoted in a foreign
   currency, borrow fees and funding are converted at the rate as of the bar's close
   (``fx``; `engine.portfolio.fx`), and the margin state values positions at that rate.
@@ -44,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from engine.bus import EventBus
-from engine.clock import Clock
+from engine.clock import Clock, CloseTime
 from engine.errors import DataError
 from engine.feeds.readers import read_source, to_epoch_ns
 from engine.model import (
@@ -156,9 +159,15 @@ class AccountRules:
         maintenance_margin: float = 0.0,
         funding: Mapping[str, FundingRates] | None = None,
         fx: Callable[[str, int], float] | None = None,
+        close_time: CloseTime | None = None,
     ) -> None:
-        """Set up the rules; ``fx(symbol, ts_ns)`` converts quote amounts (None: no FX)."""
+        """Set up the rules; ``fx(symbol, ts_ns)`` converts quote amounts (None: no FX).
+
+        ``close_time``: the cache's `CloseTime`; borrow fees and the margin check wait for
+        the last bar of a close time (None: every bar is the last, as with one symbol).
+        """
         self._fx = fx
+        self._close_time = CloseTime() if close_time is None else close_time
         self._bus = bus
         self._clock = clock
         self._portfolio = portfolio
@@ -194,13 +203,20 @@ class AccountRules:
         return self._borrow_rate > 0 or self._maintenance > 0 or bool(self._schedules)
 
     def on_bar(self, bar: Bar) -> None:
-        """Apply the rules due at ``bar``'s close (its close is already marked)."""
+        """Apply the rules due at ``bar``'s close (its close is already marked).
+
+        Funding is the symbol's own: paid on each of its bars. Borrow fees and the margin
+        check value every position: they run on the last bar of a close time only
+        (`engine.cache.CloseTime`), once every symbol's fills and close of that time are in.
+        """
         ts = bar.ts_event
-        if ts >= self._next_midnight:
-            self._charge_borrow(ts)
         schedule = self._schedules.get(bar.symbol)
         if schedule is not None and ts >= schedule.next_ts:
             self._pay_funding(bar, schedule)
+        if not self._close_time.complete:
+            return
+        if ts >= self._next_midnight:
+            self._charge_borrow(ts)
         if (
             self._maintenance
             and not self._liquidating

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
-from engine.clock import Clock
+from engine.clock import Clock, CloseTime
 from engine.model import TradingState
 from engine.risk.checks import RiskCheck
 from engine.risk.exits import ExitConfig
@@ -376,11 +376,13 @@ def build_guard(
     clock: Clock,
     positions: Mapping[str, HeldQuantity] | None = None,
     prices: Mapping[str, float] | None = None,
+    close_time: CloseTime | None = None,
 ) -> PortfolioGuard | None:
     """Return the portfolio guard ``config`` asks for, or None when no guard is set.
 
     ``positions`` and ``prices`` are optional live views (open positions, last prices)
     the guard sums equity from on every bar instead of calling ``portfolio.equity()``.
+    ``close_time``: the cache's `CloseTime` (equity is judged at whole close times).
     """
     if not config.has_guards:
         return None
@@ -398,4 +400,5 @@ def build_guard(
         cooldown_ns=None if config.cooldown_s is None else round(config.cooldown_s * 1e9),
         positions=positions,
         prices=prices,
+        close_time=close_time,
     )

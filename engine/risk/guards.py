@@ -26,7 +26,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from engine.clock import Clock
+from engine.clock import Clock, CloseTime
 from engine.model import Bar, OrderFilled, OrderSide, TradingState, TradingStateChanged, parse_enum
 
 if TYPE_CHECKING:  # numpy is imported where it is used: the run config imports this module
@@ -138,8 +138,11 @@ class PortfolioGuard:
         cooldown_ns: int | None = None,
         positions: Mapping[str, HeldQuantity] | None = None,
         prices: Mapping[str, float] | None = None,
+        close_time: CloseTime | None = None,
     ) -> None:
         self._risk = risk
+        # equity is judged once every symbol's bar of a close time is in (`CloseTime`)
+        self._close_time = CloseTime() if close_time is None else close_time
         self._portfolio = portfolio
         self._clock = clock
         self.max_drawdown_pct = max_drawdown_pct
@@ -178,7 +181,14 @@ class PortfolioGuard:
         )
 
     def on_bar(self, bar: Bar) -> None:
-        """Mark equity after ``bar``'s close and trip or lift the trading state."""
+        """Mark equity after ``bar``'s close and trip or lift the trading state.
+
+        Only on the last bar of a close time (`engine.cache.CloseTime`): before it, other
+        symbols' fills and closes of the same time are not in, and the equity summed would
+        be one that never existed (a peak made of one leg of a hedge that rose).
+        """
+        if not self._close_time.complete:
+            return
         now = bar.ts_event
         equity = self._equity()
         if equity > self.peak:

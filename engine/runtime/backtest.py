@@ -77,33 +77,51 @@ GATHER = 65_536  # rows merged per numpy pass when several frames interleave
 
 
 def iter_bar_chunks(frames: list[BarFrame]) -> Iterator[list[Bar]]:
-    """Yield every frame's bars merged by close time, as lists of up to `CHUNK` bars."""
+    """Yield every frame's bars merged by close time, as lists of about `CHUNK` bars.
+
+    A chunk never splits the bars of one close time (`Driver.run_bars` with
+    ``shared_closes`` relies on it): it ends at the end of its last bar's time.
+    """
     if len(frames) == 1:
         yield from _single_frame_chunks(frames[0])
         return
     frame_ids, rows = merge_order(frames)
+    merged_ts = np.empty(rows.size, dtype=np.int64)
+    for position, frame in enumerate(frames):
+        mask = frame_ids == position
+        merged_ts[mask] = frame.ts_close_ns[rows[mask]]
     symbols = [frame.symbol for frame in frames]
     columns = [np.stack([f.open, f.high, f.low, f.close, f.volume], axis=1) for f in frames]
-    closes = [frame.ts_close_ns for frame in frames]
     make = tuple.__new__
-    for start in range(0, rows.size, GATHER):
-        block_ids = frame_ids[start : start + GATHER]
-        idx = rows[start : start + GATHER]
+    for start, end in close_time_spans(merged_ts, GATHER):
+        block_ids = frame_ids[start:end]
+        idx = rows[start:end]
+        block_ts = merged_ts[start:end]
         block = np.empty((idx.size, 5))
-        block_ts = np.empty(idx.size, dtype=np.int64)
         for position in range(len(frames)):
             mask = block_ids == position
             block[mask] = columns[position][idx[mask]]
-            block_ts[mask] = closes[position][idx[mask]]
-        for offset in range(0, idx.size, CHUNK):
-            ids = block_ids[offset : offset + CHUNK].tolist()
-            ts_list = block_ts[offset : offset + CHUNK].tolist()
+        for offset, stop in close_time_spans(block_ts, CHUNK):
+            ids = block_ids[offset:stop].tolist()
+            ts_list = block_ts[offset:stop].tolist()
             timeframes = [frames[i].timeframe_ns for i in ids]
             names = [symbols[i] for i in ids]
-            o, h, low, c, v = block[offset : offset + CHUNK].T.tolist()
+            o, h, low, c, v = block[offset:stop].T.tolist()
             # tuple.__new__ through map builds each Bar without a Python-level call.
             records = zip(names, ts_list, ts_list, o, h, low, c, v, timeframes, strict=True)
             yield list(map(make, repeat(Bar), records))
+
+
+def close_time_spans(times: np.ndarray, size: int) -> Iterator[tuple[int, int]]:
+    """Yield ``(start, end)`` slices of the sorted ``times``, of at least ``size`` rows
+    (but the last), each ending where a close time ends."""
+    start, total = 0, times.size
+    while start < total:
+        end = min(start + size, total)
+        if end < total:  # take the rest of the last row's close time along
+            end = int(np.searchsorted(times, times[end - 1], side="right"))
+        yield start, end
+        start = end
 
 
 def _single_frame_chunks(frame: BarFrame) -> Iterator[list[Bar]]:
@@ -226,9 +244,12 @@ def _run(
     kernel.runner.start()
     driver = Driver(kernel, clock, news=queue)
     if ticks:
-        driver.run(iter_events(bar_frames, ticks), total, progress)
+        shared = len(bar_frames) > 1  # bars of several symbols may close at one time
+        driver.run(iter_events(bar_frames, ticks), total, progress, shared_closes=shared)
     else:
-        driver.run_bars(iter_bar_chunks(bar_frames), total, progress)
+        driver.run_bars(
+            iter_bar_chunks(bar_frames), total, progress, shared_closes=len(bar_frames) > 1
+        )
     kernel.runner.stop()
     for history in histories.values():  # every value is revealed now: the indicators' lists
         history.feeds.clear()  # hold them; the source lists only repeated them (8 B a bar)

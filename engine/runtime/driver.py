@@ -39,9 +39,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from operator import ne
 from typing import Any
 
-from engine.clock import SimClock, WallClock
+from engine.clock import CloseTime, SimClock, WallClock
 from engine.errors import InternalError
 from engine.model import Bar, NewsHeadline, QuoteTick, TradeTick
 from engine.runtime.delivery import delivering
@@ -141,13 +142,23 @@ class Driver:
         self._settled = True
 
     def run(
-        self, events: Iterable[Event], total: int = 0, progress: ProgressFn | None = None
+        self,
+        events: Iterable[Event],
+        total: int = 0,
+        progress: ProgressFn | None = None,
+        *,
+        shared_closes: bool = False,
     ) -> None:
         """Deliver every event of ``events`` in one session: `step`, inlined (tick replay).
 
         The venue's matchers and each type's handlers are bound once; per event the body
-        is `step`'s (a call per tick cost ~8% of a tick replay).
+        is `step`'s (a call per tick cost ~8% of a tick replay). ``shared_closes``: bars of
+        several symbols may close at one time, one after the other in ``events``; each bar
+        followed by another bar of its time is delivered with the cache's `CloseTime`
+        not complete.
         """
+        if shared_closes:
+            events = _marking_closes(events, self._kernel.cache.close_time)
         bus = self._kernel.bus
         pending = bus.pending
         flush = bus.flush
@@ -181,17 +192,29 @@ class Driver:
                         progress(done, total)
             finally:
                 self._current = current  # `_advance` keeps it too, with snapshots
+                self._kernel.cache.close_time.complete = True
         if progress is not None:
             progress(done, total)
 
     def run_bars(
-        self, chunks: Iterable[list[Bar]], total: int = 0, progress: ProgressFn | None = None
+        self,
+        chunks: Iterable[list[Bar]],
+        total: int = 0,
+        progress: ProgressFn | None = None,
+        *,
+        shared_closes: bool = False,
     ) -> None:
         """Deliver batches of bars: `step` for `Bar`, inlined with its parts bound once.
 
         The kernel always wires the cache as the first Bar handler and the strategy runner
         as the last (`Kernel.wire`); the handlers between them (account rules, guards,
         exits) run in order between the two calls.
+
+        ``shared_closes``: bars of several symbols may close at one time (a backtest of
+        several frames). Each chunk must then end at the end of a close time (never split
+        the bars of one time: `engine.runtime.backtest.iter_bar_chunks` cuts them so), and
+        each bar but the last of its time is delivered with the cache's `CloseTime` not
+        complete. False (one frame: every close time has one bar): the loop does no more.
 
         Raises:
             InternalError: The clock is not a `SimClock`, or fewer than two Bar handlers.
@@ -215,10 +238,16 @@ class Driver:
             if len(handlers) < 2:
                 raise InternalError(f"Driver.run_bars: {len(handlers)} Bar handler(s), need 2+")
             first, middle, last = handlers[0], handlers[1:-1], handlers[-1]
+            marks = None
+            if shared_closes:  # the cache's handler, preceded by setting `CloseTime`
+                marks = _ChunkCloses(first, self._kernel.cache.close_time)
+                first = marks.on_bar
             has_middle = bool(middle)
             current = self._current
             try:
                 for chunk in chunks:
+                    if marks is not None:
+                        marks.start(chunk)
                     for bar in chunk:
                         ts = bar.ts_event
                         if ts != current:
@@ -253,6 +282,7 @@ class Driver:
             finally:
                 if snapshot is None:
                     self._current = current
+                self._kernel.cache.close_time.complete = True
 
     def _advance(self, ts: int) -> None:
         """Record the last time's snapshot, then move the clock to ``ts`` (timers fire)."""
@@ -277,3 +307,51 @@ class Driver:
                 handler(headline)
             if bus.pending:
                 bus.flush()
+
+
+class _ChunkCloses:
+    """Sets `CloseTime.complete` for each bar of a chunk, then lets the cache record it.
+
+    A bar completes its close time when the next bar of the chunk closes later, or it is
+    the chunk's last (chunks end at the end of a close time: `Driver.run_bars`).
+    """
+
+    __slots__ = ("_close_time", "_flags", "_record")
+
+    def __init__(self, record: Callable[[Bar], None], close_time: CloseTime) -> None:
+        self._record = record
+        self._close_time = close_time
+        self._flags: Iterator[bool] = iter(())
+
+    def start(self, chunk: list[Bar]) -> None:
+        """Compute the flags of ``chunk``'s bars, delivered next in order."""
+        times = [bar.ts_event for bar in chunk]
+        self._flags = iter([*map(ne, times, times[1:]), True])
+
+    def on_bar(self, bar: Bar) -> None:
+        """Set the flag of ``bar``, then record it (the cache's `on_bar`)."""
+        self._close_time.complete = next(self._flags)
+        self._record(bar)
+
+
+def _marking_closes(events: Iterable[Event], close_time: CloseTime) -> Iterator[Event]:
+    """Yield ``events``, with ``close_time`` set for each as it is delivered.
+
+    A bar is not complete when the next event is a bar of the same close time (events at
+    one time keep their bars together: `engine.runtime.ticks.iter_events`). The flag is
+    set before each event is handed out, and the consumer handles an event before asking
+    for the next.
+    """
+    iterator = iter(events)
+    current = next(iterator, None)
+    for following in iterator:
+        close_time.complete = not (
+            type(following) is Bar
+            and type(current) is Bar
+            and following.ts_event == current.ts_event
+        )
+        yield current  # type: ignore[misc]  # not None: the loop ran
+        current = following
+    close_time.complete = True
+    if current is not None:
+        yield current

@@ -261,6 +261,7 @@ def build_kernel(
         clock,
         portfolio.open_positions() if fx is None else None,
         cache.last if fx is None else None,
+        cache.close_time,
     )
     context = Context(
         strategy_id=strategy_id,
@@ -290,6 +291,7 @@ def build_kernel(
         maintenance_margin=account.maintenance_margin,
         funding=funding,
         fx=fx_at,
+        close_time=cache.close_time,
     )
     exits = (
         ExitManager(

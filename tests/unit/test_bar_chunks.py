@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -49,7 +51,10 @@ def test_merged_stream_crosses_chunk_and_gather_borders(
     monkeypatch.setattr(backtest, "GATHER", gather)
     frames = [frame("A", 0, 50, 1, 100.0), frame("B", 3, 20, 5, 200.0), frame("C", 10, 1, 60, 5.0)]
     chunks = list(iter_bar_chunks(frames))
-    assert all(0 < len(c) <= chunk for c in chunks)
+    # up to `chunk` bars (fewer at a gather block's end), and the rest of the last bar's
+    # close time (at most two more bars here: three frames): never half a close time
+    assert all(0 < len(c) <= chunk + 2 for c in chunks)
+    assert all(before[-1].ts_event < after[0].ts_event for before, after in pairwise(chunks))
     assert [bar for c in chunks for bar in c] == expected(frames)
     assert all(type(bar) is Bar for c in chunks for bar in c)
 
@@ -63,3 +68,14 @@ def test_single_frame_stream_is_every_bar_in_order(
     chunks = list(iter_bar_chunks(only))
     assert [len(c) for c in chunks[:-1]] == [chunk] * (len(chunks) - 1)
     assert [bar for c in chunks for bar in c] == expected(only)
+
+
+def test_chunks_never_split_a_close_time_at_the_real_sizes() -> None:
+    # `Driver.run_bars(shared_closes=True)` marks a chunk's last bar as its time's last.
+    # Three symbols on one calendar: neither GATHER (65,536) nor CHUNK (512) is a multiple
+    # of 3, so fixed-size chunks would cut close times in two; the third starts later.
+    n = backtest.GATHER // 3 + 2 * backtest.CHUNK
+    frames = [frame("A", 0, n, 1, 100.0), frame("B", 0, n, 1, 200.0), frame("C", 7, n, 1, 5.0)]
+    chunks = list(iter_bar_chunks(frames))
+    assert all(before[-1].ts_event < after[0].ts_event for before, after in pairwise(chunks))
+    assert [bar for c in chunks for bar in c] == expected(frames)
