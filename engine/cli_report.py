@@ -34,6 +34,7 @@ from engine.errors import (
     KestrelError,
     QueryError,
     RunLookupError,
+    StoreOpenError,
     UsageError,
 )
 from engine.paths import project_root
@@ -76,12 +77,30 @@ def project_backtests() -> Path:
 
 
 def open_store(db: str | None) -> RunStore:
-    """Open ``--db``, else ``$KESTREL_DB_URL``, else the project's SQLite store."""
-    if db is None and not os.environ.get("KESTREL_DB_URL"):
-        db = f"sqlite:///{project_backtests() / 'kestrel.db'}"
-    from engine.persistence import RunStore
+    """Open ``--db``, else ``$KESTREL_DB_URL``, else the project's SQLite store, to read.
 
-    return RunStore(db)
+    An SQLite file named by ``--db`` or ``$KESTREL_DB_URL`` must exist: a mistyped path
+    would otherwise create its folders and an empty store, and the command would report
+    "no runs". The project's own store (``backtests/kestrel.db``) is created on first use.
+
+    Raises:
+        StoreOpenError: The named SQLite file does not exist, or the store cannot be opened.
+    """
+    from engine.persistence import RunStore
+    from engine.persistence.store import sqlite_file
+
+    environment = os.environ.get("KESTREL_DB_URL")
+    if db is None and not environment:
+        return RunStore(f"sqlite:///{project_backtests() / 'kestrel.db'}")
+    url = db if db is not None else str(environment)
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        source = "--db" if db is not None else "$KESTREL_DB_URL"
+        raise StoreOpenError(
+            f"no run store at {path} (from {source}): nothing has been saved there; check "
+            "the path (a command that saves runs creates it)"
+        )
+    return RunStore(url)
 
 
 _CONDITION = re.compile(

@@ -121,6 +121,18 @@ def resolve_db_url(url: str | None) -> str:
     return url or os.environ.get("KESTREL_DB_URL") or DEFAULT_DB_URL
 
 
+def sqlite_file(url: str) -> Path | None:
+    """Return the file of an SQLite ``url`` (None: not SQLite, in memory, or not a URL)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return None if database.startswith("file:") else Path(database)
+
+
 def writer_id() -> str:
     """Return ``host:pid`` of this process (recorded on a run while it is being written)."""
     return f"{socket.gethostname()}:{os.getpid()}"

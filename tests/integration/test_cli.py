@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.persistence import RunStore
 from tests.integration.conftest import REPO, CliRunner, assert_one_line_error
 
 GOOD_ROWS = [
@@ -214,6 +215,7 @@ def test_usage_errors_and_unknown_run(kestrel: CliRunner, tmp_path: Path) -> Non
     assert_one_line_error(kestrel("backtest"), "Missing argument")
     assert_one_line_error(kestrel("backtest", "x.toml", "--bogus"), "--bogus")
     db = f"sqlite:///{tmp_path / 'empty.db'}"
+    RunStore(db).engine.dispose()  # an empty store (a missing file is refused: no store)
     assert_one_line_error(kestrel("runs", "show", "nope", "--db", db), "no run 'nope'")
     assert_one_line_error(kestrel("runs", "list", "--db", "nosuchdb://x"), "cannot open run store")
 

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 
 from engine.persistence import RunStore
 from engine.persistence.schema import SCHEMA_VERSION
+from engine.persistence.store import sqlite_file
 from engine.report.run_folder import MANIFEST, check_complete
 from tests.integration.conftest import REPO
 
@@ -44,6 +46,12 @@ def run_many(url: str, root: Path) -> None:
         spawn("backtest", config, "--db", url, "--out", str(root / f"r{i}"))
         for i in range(PROCESSES)
     ]
+    # A reading command refuses a store file that does not exist yet: the readers start
+    # once the first backtest has created it (its schema may still be being written).
+    database = sqlite_file(url)
+    deadline = time.monotonic() + 120
+    while database is not None and not database.is_file() and time.monotonic() < deadline:
+        time.sleep(0.05)
     readers = [spawn("runs", "list", "--db", url, "--limit", "100") for _ in range(2)]
     for proc in [*procs, *readers]:
         _, err = proc.communicate(timeout=300)

@@ -144,6 +144,7 @@ def test_sweeps_best_writes_the_best_run_once_from_the_stored_config(
 
 
 def test_sweeps_best_of_an_unknown_sweep_is_one_line(kestrel: CliRunner, tmp_path: Path) -> None:
+    RunStore(url(tmp_path)).engine.dispose()  # an empty store (a missing one is refused)
     result = kestrel("sweeps", "best", "nope", "--db", url(tmp_path))
     assert_one_line_error(result, "no sweep 'nope'")
 
@@ -210,6 +211,7 @@ def test_windows_that_chose_nothing_hold_cash(kestrel: CliRunner, tmp_path: Path
 
 @pytest.mark.parametrize("command", ["best", "show"])
 def test_sweep_commands_on_an_empty_store(kestrel: CliRunner, tmp_path: Path, command: str) -> None:
+    RunStore(url(tmp_path)).engine.dispose()  # created empty (a missing one is refused)
     result = kestrel("sweeps", command, "x", "--db", url(tmp_path))
     assert_one_line_error(result, "'x'")
     listed = kestrel("sweeps", "list", "--db", url(tmp_path))
