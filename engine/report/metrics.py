@@ -275,14 +275,17 @@ def _benchmark_metrics(
     bench_moment = float(np.sum(bench_centered * bench_centered))
     own_moment = float(np.sum(own_centered * own_centered))
     del own_centered, bench_centered, bench_excess
-    beta = co_moment / bench_moment if bench_moment > 0 else math.nan
+    # An infinite moment (overflowed) leaves beta and correlation unknown: co / inf would
+    # be 0.0, which reads as "uncorrelated".
+    finite = math.isfinite(co_moment + bench_moment + own_moment)
+    beta = co_moment / bench_moment if bench_moment > 0 and finite else math.nan
     alpha = (own_mean - beta * bench_mean) * periods
     active = np.subtract(returns, bench_returns, out=bench_returns)  # its last use
     tracking = float(np.std(active, ddof=1))
     information = (
         float(np.mean(active)) / tracking * math.sqrt(periods) if tracking > 0 else math.nan
     )
-    both = own_moment > 0 and bench_moment > 0
+    both = own_moment > 0 and bench_moment > 0 and finite
     correlation = co_moment / math.sqrt(own_moment * bench_moment) if both else math.nan
     values = (total, cagr, alpha, beta, information, correlation)
     return {key: _clean(value) for key, value in zip(keys, values, strict=True)}
@@ -324,8 +327,9 @@ def compute_metrics(
         open_trades: Positions still open at the end, marked to their last close
             (`engine.report.recorder.Recorder.marked_open_trades`).
     """
-    # A ruined account (equity 0) makes some ratios infinite: they become None, not warnings.
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # A ruined account (equity 0) makes some ratios infinite, and absurd data (a close of
+    # 1e300, or a x1e5 run annualized) overflows: they become None, never warnings.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         metrics = _compute(
             initial_cash, start_ns, np.asarray(ts, dtype=np.int64),
             np.asarray(equity, dtype=np.float64), np.asarray(gross_exposure, dtype=np.float64),

@@ -238,3 +238,30 @@ def test_custom_benchmark_series() -> None:
     assert m["correlation"] == pytest.approx(1.0)
     assert m["alpha"] == pytest.approx(0.0, abs=1e-9)
     assert m["benchmark_total_return"] == pytest.approx(0.1979)
+
+
+def test_a_growth_too_large_to_annualize_gives_no_cagr_and_no_warning() -> None:
+    # x 1e5 in 4 days: annualized, 1e5 ** 91.3 overflows a float. The figures that need it
+    # are unknown (None), not an exception (exit 70) or a numpy warning on stderr.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = _metrics([1e3, 1e5, 1e6, 1e7])
+    assert m["total_return"] == pytest.approx(1e5 - 1)
+    assert m["cagr"] is None
+    assert m["calmar"] is None
+
+
+def test_a_benchmark_whose_moments_overflow_gives_no_beta_not_zero() -> None:
+    # A bar closing at 1e300 makes the benchmark's variance infinite: beta and correlation
+    # are unknown (None); 0.0 (covariance / inf) would read as "uncorrelated".
+    import warnings
+
+    closes = np.array([100.0, 1e300, 107.0, 111.0, 114.0])
+    frame = BarFrame("X", DAY, T0 + np.arange(5) * DAY, closes, closes, closes, closes, closes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = _metrics([101.0, 99.0, 102.0, 104.0, 103.0], frames=[frame])
+    assert m["beta"] is None
+    assert m["correlation"] is None
