@@ -106,6 +106,10 @@ class JsonlTailer:
             size = self.path.stat().st_size
         except OSError:
             raise DataError(f"headline file {str(self.path)!r} does not exist") from None
+        if self.path.is_dir():
+            raise DataError(
+                f"headline file {str(self.path)!r} is a folder, not a file; name the file"
+            )
         if size < self._position:
             raise DataError(
                 f"headline file {str(self.path)!r} shrank to {size} bytes, below the "

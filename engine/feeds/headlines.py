@@ -6,8 +6,10 @@ columns/keys ``timestamp``, ``symbol``, ``headline`` and optionally ``id`` and `
 time order.
 
 Validation (each failure is one `DataError` naming the file and line): a missing file or
-column, a line that is not a JSON object, an empty or NaN headline or symbol, a timestamp
-that is neither ISO-8601 (UTC when naive) nor integer milliseconds since the epoch.
+column, a CSV column named twice, a line that is not a JSON object, an empty or NaN
+headline or symbol, a timestamp that is neither ISO-8601 (UTC when naive) nor integer
+milliseconds since the epoch (an integer that reads as 1970-01-12 to 1973-03-03 in ms is
+epoch seconds and refused as such).
 
 Order: rows need not be sorted — crawled feeds often are not, and delivery depends only on
 each headline's own timestamp (`engine.runtime.news`) — so they are sorted by timestamp,
@@ -32,6 +34,10 @@ from engine.model import NewsHeadline
 __all__ = ["COLUMNS", "headline_from_record", "load_news", "parse_json_line"]
 
 COLUMNS = ("timestamp", "symbol", "headline")
+# Integers in [1e9, 1e11) are epoch seconds of 2001-5138, but as the milliseconds headline
+# files hold they are 1970-01-12 to 1973-03-03: no headline's time; refused, not misread.
+_SECONDS_LOW, _SECONDS_HIGH = 10**9, 10**11
+_READ = (*COLUMNS, "id", "source")  # the columns a CSV row is read from
 
 
 def _timestamp(raw: Any, where: str) -> int:
@@ -41,6 +47,11 @@ def _timestamp(raw: Any, where: str) -> int:
         if isinstance(raw, bool):
             raise TypeError
         if isinstance(raw, int) or (isinstance(raw, str) and raw.strip().isdigit()):
+            if _SECONDS_LOW <= int(raw) < _SECONDS_HIGH:
+                raise DataError(
+                    f"{where}: timestamp {raw!r} looks like epoch seconds (as milliseconds it "
+                    "is in 1970-1973); write epoch milliseconds (seconds × 1000) or ISO-8601"
+                )
             stamp = pd.Timestamp(int(raw), unit="ms", tz="UTC")
         elif isinstance(raw, str):
             stamp = pd.Timestamp(raw.strip())
@@ -99,11 +110,26 @@ def headline_from_record(
 def parse_json_line(line: str, where: str) -> dict[str, Any]:
     """Return the JSON object of one ``.jsonl`` line, or raise a `DataError` naming it."""
     try:
-        record = json.loads(line)
+        record = json.loads(line, object_pairs_hook=_object)
     except json.JSONDecodeError as exc:
         raise DataError(f"{where}: not JSON: {exc.msg}") from None
+    except _RepeatedKeyError as exc:
+        raise DataError(f"{where}: the key {exc.args[0]!r} appears twice; keep one") from None
     if not isinstance(record, dict):
         raise DataError(f"{where}: expected a JSON object per line")
+    return record
+
+
+class _RepeatedKeyError(Exception):
+    """A JSON object names a key twice (json.loads would keep the last silently)."""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in record:
+            raise _RepeatedKeyError(key)
+        record[key] = value
     return record
 
 
@@ -118,10 +144,16 @@ def _records(file: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
         elif suffix == ".csv":
             with file.open(newline="", encoding="utf-8") as handle:
                 reader = csv.DictReader(handle)
-                missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+                names = list(reader.fieldnames or [])
+                missing = [c for c in COLUMNS if c not in names]
                 if missing:
                     raise DataError(
                         f"{file}: missing column(s) {', '.join(missing)}; need {', '.join(COLUMNS)}"
+                    )
+                repeated = next((c for c in _READ if names.count(c) > 1), None)
+                if repeated is not None:  # a row would silently hold the last one's value
+                    raise DataError(
+                        f"{file}: several columns are named {repeated}; keep exactly one"
                     )
                 for number, row in enumerate(reader, 2):
                     yield number, row
@@ -142,6 +174,8 @@ def load_news(path: str | Path, symbols: Iterable[str] | None = None) -> list[Ne
         DataError: Missing file or column, bad line, timestamp, empty text (see module).
     """
     file = Path(path)
+    if file.is_dir():
+        raise DataError(f"headline file {str(file)!r} is a folder, not a file; name the file")
     if not file.is_file():
         raise DataError(f"headline file {str(file)!r} does not exist")
     keep = None if symbols is None else set(symbols)

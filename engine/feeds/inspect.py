@@ -100,14 +100,15 @@ def inspect_file(
         The inspection.
 
     Raises:
-        DataError: Only if the file does not exist or is not a supported type.
+        DataError: Only if the file does not exist, is a folder or is not a supported type.
     """
     name = str(source) if not isinstance(source, pd.DataFrame) else "<DataFrame>"
     check_calendar(calendar, name)
     try:
         frame, name = read_source(source)
     except DataError as error:
-        if "no such file" in str(error) or "unsupported file type" in str(error):
+        text = str(error)
+        if any(what in text for what in ("no such file", "is a folder", "unsupported file type")):
             raise
         return DataInspection(path=name, rows=0, columns=[], problems=[str(error)])
     raw = extract(frame, name)

@@ -64,7 +64,7 @@ def load_bars(
     Columns (case-insensitive): a timestamp column named ``timestamp``, ``time``, ``date``,
     ``datetime``, ``ts`` or ``open_time``, else an unnamed first column or a
     ``DatetimeIndex``; ``open``, ``high``, ``low``, ``close`` (required); ``volume``
-    (optional, 0.0 when absent). Other columns are ignored.
+    (optional, 0.0 when absent), each named once. Other columns are ignored.
 
     Timestamps are bar OPEN times. Numbers are epoch seconds, milliseconds, microseconds or
     nanoseconds, one unit per column chosen by its largest ``|v|``: ``< 1e11`` seconds,
@@ -158,8 +158,8 @@ def _source_timeframe(name: str, ts: np.ndarray, timeframe: str | None, notes: l
     if timeframe is None:
         if inferred is None:
             raise DataError(
-                f"{name}: cannot infer the timeframe from a single bar; pass timeframe="
-                "('1h', '1d', ...)."
+                f"{name}: cannot infer the timeframe from a single bar; give it in the file's "
+                '[[data]] (or [[fx]]) table, e.g. timeframe = "1d" (or "1h", "5m", ...).'
             )
         return inferred
     given = parse_timeframe(timeframe)
@@ -169,9 +169,9 @@ def _source_timeframe(name: str, ts: np.ndarray, timeframe: str | None, notes: l
         row = int(np.argmax(shorter)) + 1
         raise DataError(
             f"{name}: bars are {format_timeframe(int(step[row - 1]))} apart at row {row + 1} "
-            f"({format_timestamp(int(ts[row]))}) but the timeframe is {timeframe}; pass "
-            f"timeframe='{format_timeframe(inferred or given)}' and resample='{timeframe}' to "
-            "aggregate them."
+            f"({format_timestamp(int(ts[row]))}) but the timeframe is {timeframe}; to "
+            f'aggregate them, set timeframe = "{format_timeframe(inferred or given)}" and '
+            f'resample = "{timeframe}" in its [[data]] table.'
         )
     if inferred is not None and inferred != given:
         notes.append(

@@ -8,9 +8,12 @@ Column rules (documented in :func:`engine.feeds.load_bars`):
   written by pandas) or a ``DatetimeIndex``. Separate ``date`` and ``time`` columns (and
   no other timestamp column) are joined as ``"<date> <time>"``.
 * ``open, high, low, close`` are required; ``volume`` is optional (0.0 when absent).
+* Each column read is named once: ``close`` and ``Close``, or ``close`` twice (which pandas
+  would read as ``close`` and ``close.1``), is a problem, not a guess.
 
 Timestamp rules (see :func:`to_epoch_ns`): numbers are epoch seconds, milliseconds,
 microseconds or nanoseconds chosen by magnitude; text is ISO-8601 and naive text is UTC.
+A column mixing units (seconds rows among milliseconds) is reported as such.
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ from engine.feeds.timeframe import format_timestamp
 __all__ = [
     "TIMESTAMP_NAMES",
     "Extracted",
+    "closest_column",
     "extract",
     "read_source",
+    "repeated_sentence",
     "rows_sentence",
     "to_epoch_ns",
 ]
@@ -59,6 +64,12 @@ _UNIT_LIMITS = np.array([1e11, 1e14, 1e17])
 _UNIT_NS = np.array([1_000_000_000, 1_000_000, 1_000, 1], dtype=np.int64)
 _INT64_MAX = np.iinfo(np.int64).max
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_UNIT_NAMES = ("seconds", "milliseconds", "microseconds", "nanoseconds")
+# How pandas renames a repeated header name: close, close.1, close.2, ...
+_RENAMED = re.compile(r"\.\d+$")
+# Rows of a smaller epoch unit than the column's are called mixed-in when, read in their
+# own unit, they fall within this much of the column's times (seconds among milliseconds).
+_MIXED_MARGIN_NS = 366 * 86_400 * 1_000_000_000
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -144,6 +155,8 @@ def read_source(source: str | os.PathLike[str] | pd.DataFrame) -> tuple[pd.DataF
     path = Path(source)
     name = str(source)
     lower = path.name.lower()
+    if path.is_dir():
+        raise DataError(f"{name}: is a folder, not a file; give the path of the data file in it.")
     if not path.is_file():
         raise DataError(f"{name}: no such file; check the path (it is relative to {Path.cwd()}).")
     if lower.endswith(PARQUET_SUFFIXES):
@@ -160,13 +173,48 @@ def read_source(source: str | os.PathLike[str] | pd.DataFrame) -> tuple[pd.DataF
         if separator is not None:
             # One column whose name holds another separator: a ; or tab separated file.
             table = pd.read_csv(path, sep=separator)
-        return table, name
+        return _header_as_written(table, path, separator or ","), name
     except pd.errors.EmptyDataError as error:
         raise DataError(
             f"{name}: the file is empty; give a file with a header and rows."
         ) from error
     except (ImportError, EOFError, ValueError, OSError, *_CODEC_ERRORS) as error:
         raise DataError(_unreadable_csv(name, lower, error)) from error
+
+
+def _header_as_written(table: pd.DataFrame, path: Path, separator: str) -> pd.DataFrame:
+    """Give back the names pandas changed to tell repeated header names apart.
+
+    pandas reads ``close,...,close`` as ``close`` and ``close.1``: the second column would
+    pass for another column and the first be used silently. Restored, the table has two
+    columns named ``close``, which the readers refuse ("several columns are named close")
+    as they refuse ``close`` and ``Close``. Only names ending in ``.<digits>`` can be such a
+    rename, so the header is read again only then.
+    """
+    columns = [str(column) for column in table.columns]
+    if not any(_RENAMED.search(column) for column in columns):
+        return table
+    header = pd.read_csv(
+        path, sep=separator, header=None, nrows=1, dtype=str, keep_default_na=False
+    )
+    written = [str(value) for value in header.iloc[0].tolist()] if len(header) else []
+    if len(written) != len(columns):
+        return table
+    restored = [
+        original if _RENAMED.sub("", column) == original and column != original else column
+        for column, original in zip(columns, written, strict=True)
+    ]
+    if restored == columns:
+        return table
+    table = table.copy(deep=False)
+    table.columns = pd.Index(restored, dtype=object)
+    return table
+
+
+def repeated_sentence(source: str, name: str, columns: list[str], positions: list[int]) -> str:
+    """Return the sentence refusing several columns that all read as ``name``."""
+    shown = ", ".join(repr(columns[p]) for p in positions)
+    return f"{source}: several columns are named {name} ({shown}); keep exactly one."
 
 
 def _reason(error: BaseException) -> str:
@@ -270,20 +318,20 @@ def extract(frame: pd.DataFrame, source: str) -> Extracted:
     unused = [c for c in columns if c.strip().lower() not in (*wanted, *TIMESTAMP_NAMES)]
     if ts_position is None:
         result.problems.append(
-            f"{source}: no timestamp column{_closest('timestamp', unused)}; name one of "
+            f"{source}: no timestamp column{closest_column('timestamp', unused)}; name one of "
             f"{', '.join(TIMESTAMP_NAMES)} or put the times in the first, unnamed column."
         )
     for name in (name for name in PRICE_NAMES if not wanted[name]):
         result.problems.append(
-            f"{source}: missing required column '{name}'{_closest(name, unused)}; "
+            f"{source}: missing required column '{name}'{closest_column(name, unused)}; "
             f"the columns are {', '.join(columns)}, rename one to '{name}'."
         )
     for name, positions in wanted.items():
         if len(positions) > 1:
-            shown = ", ".join(repr(columns[p]) for p in positions)
-            result.problems.append(
-                f"{source}: several columns are named {name} ({shown}); keep exactly one."
-            )
+            result.problems.append(repeated_sentence(source, name, columns, positions))
+    for name in _timestamp_names_used(by_name, ts_position, columns):
+        if len(by_name[name]) > 1:
+            result.problems.append(repeated_sentence(source, name, columns, by_name[name]))
     if result.problems or result.rows == 0:
         if result.rows == 0 and not result.problems:
             result.problems.append(f"{source}: has no data rows; give at least one bar.")
@@ -314,7 +362,7 @@ def extract(frame: pd.DataFrame, source: str) -> Extracted:
     return result
 
 
-def _closest(name: str, candidates: list[str]) -> str:
+def closest_column(name: str, candidates: list[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for a close candidate, else an empty string."""
     lowered = {candidate.strip().lower(): candidate for candidate in candidates}
     hint = did_you_mean(name, lowered)
@@ -335,6 +383,18 @@ def _index_to_column(frame: pd.DataFrame) -> pd.DataFrame:
     if index.name is not None and not isinstance(index, pd.MultiIndex):
         return frame.reset_index()
     return frame
+
+
+def _timestamp_names_used(
+    by_name: dict[str, list[int]], ts_position: int | None, columns: list[str]
+) -> list[str]:
+    """Return the (lowercase) names of the columns the times are read from."""
+    if ts_position is None:
+        return []
+    if _split_date_time(by_name):
+        return ["date", "time"]
+    name = columns[ts_position].strip().lower()
+    return [name] if name in TIMESTAMP_NAMES else []
 
 
 def _split_date_time(by_name: dict[str, list[int]]) -> bool:
@@ -362,6 +422,8 @@ def to_epoch_ns(column: pd.Series, source: str, name: str) -> tuple[IntArray, li
         * Numbers (or text holding numbers): one unit for the whole column, chosen by its
           largest ``|v|``: epoch seconds if ``< 1e11``, milliseconds if ``< 1e14``,
           microseconds if ``< 1e17``, else nanoseconds. Fractions are kept to the ns.
+          Rows of a smaller unit that, read in their own unit, fall within a year of the
+          others' times are reported as a mix of units (seconds among milliseconds).
         * Other text: ISO-8601 (``2021-01-01``, ``2021-01-01 04:00:00``,
           ``2021-01-01T04:00:00+02:00``); naive text is UTC. Day-first or month-first
           formats such as ``01/02/2021`` are refused rather than guessed.
@@ -501,7 +563,51 @@ def _numbers_to_ns(
     else:
         converted = numbers.astype(np.int64) * scale
     result[usable] = converted[usable]
+    if unit:
+        problems.extend(_mixed_units(numbers, magnitude, usable, unit, result, source, name))
     return result, problems
+
+
+def _mixed_units(
+    numbers: npt.NDArray[np.generic],
+    magnitude: FloatArray,
+    usable: BoolArray,
+    unit: int,
+    converted: IntArray,
+    source: str,
+    name: str,
+) -> list[str]:
+    """Report rows written in a smaller epoch unit than the column's (seconds among ms).
+
+    The column's unit comes from its largest value, so an epoch-seconds row among
+    milliseconds lands in January 1970 and looked like unsorted data. A smaller row is
+    called mixed-in only when, read in its own unit, it falls within a year of the
+    column's other times: a series counted from 0 is no mix.
+    """
+    row_unit = np.searchsorted(_UNIT_LIMITS, magnitude, side="right")
+    smaller = usable & (row_unit < unit) & (magnitude > 0)
+    main = usable & (row_unit == unit)
+    if not smaller.any() or not main.any():
+        return []
+    own_ns = magnitude * _UNIT_NS[row_unit].astype(np.float64)
+    low = float(converted[main].min()) - _MIXED_MARGIN_NS
+    high = float(converted[main].max()) + _MIXED_MARGIN_NS
+    mixed = smaller & (own_ns >= low) & (own_ns <= high)
+    if not mixed.any():
+        return []
+    first = int(np.argmax(mixed))
+    value = float(numbers[first])
+    shown = str(int(value)) if value.is_integer() else repr(value)
+    return [
+        rows_sentence(
+            source,
+            mixed,
+            f"timestamp column {name!r} mixes epoch units, epoch "
+            f"{_UNIT_NAMES[int(row_unit[first])]} among epoch {_UNIT_NAMES[unit]},",
+            "write every time in the same unit",
+            detail=shown,
+        )
+    ]
 
 
 def _to_float(

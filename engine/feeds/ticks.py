@@ -23,13 +23,25 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import DataError, did_you_mean
-from engine.feeds.readers import TIMESTAMP_NAMES, read_source, to_epoch_ns
+from engine.feeds.readers import TIMESTAMP_NAMES, read_source, repeated_sentence, to_epoch_ns
 from engine.feeds.timeframe import format_timestamp
 
 __all__ = ["TickFrame", "load_ticks"]
 
 TickKind = Literal["trades", "quotes"]
 SIZE_NAMES = ("amount", "size", "quantity", "volume", "qty")
+# The names each column is read from, in order of preference (the first present is read).
+_COLUMN_OPTIONS: tuple[tuple[str, ...], ...] = (
+    TIMESTAMP_NAMES,
+    ("price",),
+    SIZE_NAMES,
+    ("side",),
+    ("id",),
+    ("bid", "bid_price"),
+    ("ask", "ask_price"),
+    ("bid_size",),
+    ("ask_size",),
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,14 +83,24 @@ def load_ticks(
     table, name = read_source(source)
     if table.empty:
         raise DataError(f"{name}: no rows; give a file with a header and ticks.")
-    by_name = {str(column).strip().lower(): column for column in table.columns}
+    header = [str(column) for column in table.columns]
+    positions: dict[str, list[int]] = {}
+    for position, column in enumerate(header):
+        positions.setdefault(column.strip().lower(), []).append(position)
+    by_name = {key: found[0] for key, found in positions.items()}
+    for options in _COLUMN_OPTIONS:  # the column read for each: which one is meant?
+        key = next((option for option in options if option in positions), None)
+        if key is not None and len(positions[key]) > 1:
+            raise DataError(repeated_sentence(name, key, header, positions[key]))
     ts_column = next((by_name[n] for n in TIMESTAMP_NAMES if n in by_name), None)
     if ts_column is None:
         raise DataError(
             f"{name}: no timestamp column{did_you_mean('timestamp', by_name)}; "
             f"name it one of {', '.join(TIMESTAMP_NAMES)}."
         )
-    ts, _ = to_epoch_ns(table[ts_column], name, str(ts_column))
+    ts, problems = to_epoch_ns(table.iloc[:, ts_column], name, header[ts_column])
+    if problems:
+        raise DataError(problems[0])
     backwards = np.flatnonzero(np.diff(ts) < 0)
     if backwards.size:
         row = int(backwards[0]) + 1
@@ -93,12 +115,12 @@ def load_ticks(
         _positive(price, name, "price", ts)
         _non_negative(size, name, "size", ts)
         sides = (
-            table[by_name["side"]].fillna("").astype(str).str.lower().tolist()
+            table.iloc[:, by_name["side"]].fillna("").astype(str).str.lower().tolist()
             if "side" in by_name
             else [""] * len(table)
         )
         ids = (
-            table[by_name["id"]].astype(str).tolist()
+            table.iloc[:, by_name["id"]].astype(str).tolist()
             if "id" in by_name
             else [str(i) for i in range(len(table))]
         )
@@ -127,7 +149,7 @@ def load_ticks(
 
 
 def _column(
-    table: pd.DataFrame, by_name: Mapping[str, object], name: str, options: tuple[str, ...]
+    table: pd.DataFrame, by_name: Mapping[str, int], name: str, options: tuple[str, ...]
 ) -> np.ndarray:
     key = next((by_name[o] for o in options if o in by_name), None)
     if key is None:
@@ -135,7 +157,7 @@ def _column(
             f"{name}: no {options[0]} column{did_you_mean(options[0], by_name)}; "
             f"accepted names: {', '.join(options)}."
         )
-    values = pd.to_numeric(table[key], errors="coerce").to_numpy(dtype=np.float64)
+    values = pd.to_numeric(table.iloc[:, key], errors="coerce").to_numpy(dtype=np.float64)
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
         raise DataError(

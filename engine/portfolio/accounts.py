@@ -49,7 +49,14 @@ import pandas as pd
 from engine.bus import EventBus
 from engine.clock import Clock, CloseTime
 from engine.errors import DataError
-from engine.feeds.readers import read_source, to_epoch_ns
+from engine.feeds.readers import (
+    TIMESTAMP_NAMES,
+    closest_column,
+    read_source,
+    repeated_sentence,
+    to_epoch_ns,
+)
+from engine.feeds.timeframe import format_timestamp
 from engine.model import (
     AccountLiquidated,
     Bar,
@@ -86,42 +93,105 @@ class FundingRates:
 def load_funding_rates(path: str | Path) -> FundingRates:
     """Read a funding-rate CSV: a timestamp column and a ``rate`` column (fraction per payment).
 
-    The timestamp column is ``timestamp``/``time``/``ts`` (or the first column); times follow
-    the bar files' rules (epoch s/ms/us/ns by magnitude, or ISO-8601, naive = UTC). The rate
-    column is ``rate`` or ``funding_rate`` (or the second column).
+    The timestamp column is named as in bar files (``timestamp``, ``time``, ``date``,
+    ``datetime``, ``ts``, ``open_time``; also ``funding_time``), or is an unnamed first
+    column; times follow the bar files' rules (epoch s/ms/us/ns by magnitude, or ISO-8601,
+    naive = UTC). The rate column is ``rate`` or ``funding_rate``. Names are matched ignoring
+    case, spaces and underscores (``fundingRate``). No column is taken for the rate by its
+    position: a price file given as a funding file is refused, not read as rates.
 
     Raises:
-        DataError: Missing file, missing columns, unparsable or unordered times, NaN rates.
+        DataError: Missing file (or a folder), missing, repeated or ambiguous columns,
+            unparsable or unordered times, a rate that is not finite or of 100 % or more.
     """
     source = str(path)
+    if Path(path).is_dir():
+        raise DataError(f"funding file {source!r} is a folder, not a file; name the CSV file")
     if not Path(path).is_file():
         raise DataError(f"funding file {source!r} does not exist")
     table, _ = read_source(path)  # the bar files' formats, compressions and read errors
-    names = {str(name).strip().lower(): name for name in table.columns}
-    time_name = next((names[n] for n in ("timestamp", "time", "ts") if n in names), None)
-    rate_name = next((names[n] for n in ("rate", "funding_rate") if n in names), None)
-    if time_name is None and len(table.columns) >= 1:
-        time_name = table.columns[0]
-    if rate_name is None and len(table.columns) >= 2:
-        rate_name = table.columns[1]
-    if time_name is None or rate_name is None or time_name == rate_name:
-        raise DataError(
-            f"{source}: a funding file needs a timestamp and a rate column, found "
-            f"{list(table.columns)}"
-        )
-    ts, problems = to_epoch_ns(table[time_name], source, str(time_name))
+    columns = [str(name) for name in table.columns]
+    time_at = _funding_time_column(source, columns)
+    rate_at = _funding_rate_column(source, columns)
+    ts, problems = to_epoch_ns(table.iloc[:, time_at], source, columns[time_at])
     if problems:
         raise DataError(problems[0])
-    rate = pd.to_numeric(table[rate_name], errors="coerce").to_numpy(dtype=np.float64)
-    bad = np.flatnonzero(~np.isfinite(rate))
+    rate = pd.to_numeric(table.iloc[:, rate_at], errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(~(np.abs(rate) < _FUNDING_RATE_LIMIT))  # NaN and inf fail too
     if bad.size:
+        row = int(bad[0])
+        value = float(rate[row])
+        where = f"on data row {row + 1} ({format_timestamp(int(ts[row]))})"
+        if np.isnan(value):
+            raise DataError(f"{source}: funding rate {where} is not a number; fill or remove it")
+        if np.isinf(value):
+            raise DataError(
+                f"{source}: funding rate {where} is not a finite number; fix or remove it"
+            )
         raise DataError(
-            f"{source}: funding rate on data row {int(bad[0]) + 1} is not a number; "
-            "fill or remove it"
+            f"{source}: funding rate {value:g} {where} would move 100 % or more of the "
+            "position's value at one funding time; a rate is a fraction per funding time "
+            "(0.0001 = 0.01 %), not a percent or a price; check the file"
         )
     if ts.size > 1 and not bool(np.all(np.diff(ts) > 0)):
         raise DataError(f"{source}: funding times must be strictly increasing; sort the file")
     return FundingRates(ts.astype(np.int64), rate)
+
+
+# |rate| per funding time at or above which a funding file is refused: 100 % of the
+# position's value at one payment is no rate (a percent or a price column read as one).
+_FUNDING_RATE_LIMIT = 1.0
+_FUNDING_TIME_NAMES = (*TIMESTAMP_NAMES, "funding_time")
+_FUNDING_RATE_NAMES = ("rate", "funding_rate")
+
+
+def _name_key(name: str) -> str:
+    """Return ``name`` lowercased without spaces and underscores (``Funding Rate``: fundingrate)."""
+    return "".join(char for char in name.strip().lower() if char not in " _")
+
+
+def _funding_columns(columns: list[str], names: tuple[str, ...]) -> list[int]:
+    """Return the positions of the columns whose names are one of ``names``."""
+    keys = {_name_key(name) for name in names}
+    return [position for position, column in enumerate(columns) if _name_key(column) in keys]
+
+
+def _funding_time_column(source: str, columns: list[str]) -> int:
+    """Return the position of the funding file's timestamp column."""
+    for name in _FUNDING_TIME_NAMES:
+        found = _funding_columns(columns, (name,))
+        if len(found) > 1:
+            raise DataError(repeated_sentence(source, name, columns, found))
+        if found:
+            return found[0]
+    first = columns[0].strip().lower() if columns else "-"
+    if first == "" or first.startswith("unnamed: 0"):
+        return 0
+    others = [c for c in columns if _name_key(c) not in {_name_key(n) for n in _FUNDING_RATE_NAMES}]
+    raise DataError(
+        f"{source}: a funding file needs a timestamp and a rate column; no timestamp column "
+        f"(named {', '.join(_FUNDING_TIME_NAMES)}, or an unnamed first column)"
+        f"{closest_column('timestamp', others)}; the columns are {', '.join(columns)}."
+    )
+
+
+def _funding_rate_column(source: str, columns: list[str]) -> int:
+    """Return the position of the funding file's rate column (never guessed by position)."""
+    found = _funding_columns(columns, _FUNDING_RATE_NAMES)
+    if len(found) > 1:
+        shown = ", ".join(repr(columns[p]) for p in found)
+        raise DataError(
+            f"{source}: several columns could be the funding rate ({shown}); keep exactly one."
+        )
+    if not found:
+        times = {_name_key(n) for n in _FUNDING_TIME_NAMES}
+        others = [c for c in columns if _name_key(c) not in times]
+        raise DataError(
+            f"{source}: a funding file needs a timestamp and a rate column; no column is "
+            f"named {' or '.join(_FUNDING_RATE_NAMES)}{closest_column('rate', others)}; the "
+            f"columns are {', '.join(columns)}."
+        )
+    return found[0]
 
 
 class OpenOrders(Protocol):

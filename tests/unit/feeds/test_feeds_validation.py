@@ -155,14 +155,16 @@ def test_text_in_epoch_column(tmp_path: Path) -> None:
     assert "more problem" not in message  # the bad row is not reported twice
 
 
-def test_mixed_epoch_units_fail_the_order_check(tmp_path: Path) -> None:
+def test_mixed_epoch_units_are_named_not_called_unsorted(tmp_path: Path) -> None:
     # The column's unit comes from its largest value (ms here), so a row written in seconds
-    # reads as January 1970 and the order check names it.
+    # would read as January 1970; it is named as seconds among milliseconds instead of
+    # failing the order check ("timestamps go backwards").
     message = _error(_csv(tmp_path, _replace(2, "1609466400,12,13.5,11.5,13,3")))
-    assert "timestamps go backwards (data is not sorted by time) in 1 row, first at row 3 " in (
+    assert "mixes epoch units, epoch seconds among epoch milliseconds, in 1 row, first at " in (
         message
     )
-    assert "(1970-01-19T15:04:26.400000Z, after 2021-01-01T01:00:00Z)" in message
+    assert "row 3 (1609466400); write every time in the same unit" in message
+    assert "go backwards" not in message
 
 
 def test_out_of_range_epoch(tmp_path: Path) -> None:
