@@ -168,11 +168,12 @@ def _column(
 
 
 def _positive(values: np.ndarray, name: str, column: str, ts: np.ndarray) -> None:
-    bad = np.flatnonzero(values <= 0)
+    # below the smallest normal float (subnormal) is no price either: 1 / it overflows
+    bad = np.flatnonzero(values < np.finfo(np.float64).tiny)
     if bad.size:
         raise DataError(
-            f"{name}: {column} must be positive, got {values[bad[0]]:g} at "
-            f"{format_timestamp(int(ts[bad[0]]))} ({bad.size} row(s))."
+            f"{name}: {column} must be positive (at least 2.2e-308), got {values[bad[0]]:g} "
+            f"at {format_timestamp(int(ts[bad[0]]))} ({bad.size} row(s))."
         )
 
 

@@ -105,6 +105,9 @@ def check_order(source: str, ts_ns: IntArray) -> list[str]:
     return problems
 
 
+_SMALLEST_PRICE = float(np.finfo(np.float64).tiny)  # the smallest normal float64
+
+
 def check_values(raw: Extracted) -> list[str]:
     """Report missing or infinite values, non-positive prices, negative volume, bad OHLC rows.
 
@@ -169,6 +172,23 @@ def check_values(raw: Extracted) -> list[str]:
                 first_bad_column(not_positive_2d, not_positive),
             )
         )
+    # A subnormal price (below the smallest normal float, ~2.2e-308) is not a price: its
+    # reciprocal overflows (a quantity sized on it, a return measured from it).
+    tiny_2d = np.column_stack(
+        [(prices > 0) & (prices < _SMALLEST_PRICE), np.zeros(len(table), dtype=np.bool_)]
+    )
+    tiny = _rows(tiny_2d)
+    if tiny.any():
+        problems.append(
+            rows_sentence(
+                source,
+                tiny,
+                f"a price is too small to compute with (below {_SMALLEST_PRICE:.1e})",
+                _FIX_ROWS,
+                ts,
+                first_bad_column(tiny_2d, tiny),
+            )
+        )
     negative_volume_2d = np.column_stack([np.zeros_like(prices, dtype=np.bool_), table[:, 4] < 0])
     negative_volume = _rows(negative_volume_2d)
     if negative_volume.any():
@@ -189,14 +209,15 @@ def check_values(raw: Extracted) -> list[str]:
 def _all_sane(raw: Extracted) -> bool:
     """Return True when every price is finite and > 0 and every volume finite and >= 0.
 
-    Then `check_values` has no missing, infinite, non-positive or negative value to report
+    Then `check_values` has no missing, infinite, non-positive, subnormal or negative value
+    to report
     and skips building its 5-column table and masks (~0.1 s of CPU on 1 M bars); a NaN
     fails both comparisons, so any doubt takes the full path and its messages.
     """
     values = raw.values
     for name in ("open", "high", "low", "close"):
         column = values[name]
-        if not np.logical_and(column > 0.0, column < np.inf).all():
+        if not np.logical_and(column >= _SMALLEST_PRICE, column < np.inf).all():
             return False
     volume = values["volume"]
     return bool(np.logical_and(volume >= 0.0, volume < np.inf).all())

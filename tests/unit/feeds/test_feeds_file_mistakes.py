@@ -199,3 +199,29 @@ def test_a_series_counted_from_zero_is_not_called_mixed(tmp_path: Path) -> None:
     rows = "".join(f"{t},1,2,0.5,1.5\n" for t in (0, 120_000_000_000, 120_003_600_000))
     frame = load_bars(_write(tmp_path, "timestamp,open,high,low,close\n" + rows), symbol="X")
     assert frame.ts_open_ns.tolist()[0] == 0
+
+
+def test_a_price_too_small_to_divide_by_is_refused(tmp_path: Path) -> None:
+    # 1e-320 is a subnormal float: 1 / 1e-320 overflows, so a run on it ended in an
+    # internal error (exit 70) writing metrics.json, after numpy overflow warnings.
+    path = _write(
+        tmp_path,
+        "timestamp,open,high,low,close,volume\n"
+        "2024-01-01,100,101,99,100,1000\n"
+        "2024-01-02,1e-320,1e-320,1e-320,1e-320,1000\n"
+        "2024-01-03,106,108,104,107,1000\n",
+    )
+    message = _error(load_bars, path, symbol="X")
+    assert "1 row" in message
+    assert "too small" in message
+    assert "2024-01-02" in message
+
+
+def test_a_tick_price_too_small_to_divide_by_is_refused(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "timestamp,price,size\n2024-01-01T00:00:00Z,100,1\n2024-01-01T00:00:01Z,1e-320,1\n",
+        "trades.csv",
+    )
+    message = _error(load_ticks, path, symbol="X", kind="trades")
+    assert "price must be positive (at least 2.2e-308), got 9.99989e-321" in message
