@@ -22,6 +22,7 @@ def affordable_quantity(
     cash: float,
     position: float,
     fx: float = 1.0,
+    at_ns: int | None = None,
 ) -> float:
     """Return how much of a buy of ``quantity`` at ``price`` the cash can pay for.
 
@@ -42,18 +43,19 @@ def affordable_quantity(
         cash: Cash available, account currency (fills not yet settled included).
         position: Signed position before the fill (fills not yet settled included).
         fx: Account currency per unit of quote currency at the fill's time.
+        at_ns: The fill's time, for a fee model whose rate depends on it (None: now).
     """
     cover = min(quantity, max(-position, 0.0))
     if cover >= quantity:
         return quantity
-    if (quantity * price + fees.fee(quantity, price, liquidity)) * fx <= cash:
+    if (quantity * price + fees.fee(quantity, price, liquidity, at_ns)) * fx <= cash:
         return quantity if cover or quantity >= instrument.min_quantity else 0.0
     lot = instrument.lot_size
     low, high = 0, int((quantity - cover) / lot + 1e-9)  # lots beyond the cover; 0 fits
     while low < high:
         middle = (low + high + 1) // 2
         total = cover + instrument.round_quantity(middle * lot)
-        if (total * price + fees.fee(total, price, liquidity)) * fx <= cash:
+        if (total * price + fees.fee(total, price, liquidity, at_ns)) * fx <= cash:
             low = middle
         else:
             high = middle - 1

@@ -81,7 +81,7 @@ def quantity_at_fill(
         fee_model.sizing_rate,
         instrument,
         held,
-        lambda quantity: fee_model.fee(quantity, price, fill.liquidity),
+        lambda quantity: fee_model.fee(quantity, price, fill.liquidity, fill.ts_ns),
     )
     wanted = target - held if buy else held - target  # the order's side is kept
     wanted = instrument.round_quantity(wanted) if wanted > 0 else 0.0

@@ -190,7 +190,7 @@ class FillMethods:
             # the call: the whole quantity if it is at least the instrument's minimum (below
             # it, only the part that buys back a short may fill: the function decides). The
             # fee priced here is the fill's fee: the quantity does not change on this path.
-            fee = self._fees.fee(quantity, price, liquidity)
+            fee = self._fees.fee(quantity, price, liquidity, ts_fill)
             whole = (quantity * price + fee) * rate <= self._account.projected_cash()
             if whole and quantity >= self._instruments[symbol].min_quantity:
                 affordable = quantity
@@ -205,9 +205,12 @@ class FillMethods:
                     cash=self._account.projected_cash(),
                     position=self._account.projected_position(symbol),
                     fx=rate,
+                    at_ns=ts_fill,
                 )
             if affordable < quantity:
-                cost = (quantity * price + self._fees.fee(quantity, price, liquidity)) * rate
+                cost = (
+                    quantity * price + self._fees.fee(quantity, price, liquidity, ts_fill)
+                ) * rate
                 cap_reason = (
                     f"insufficient cash at fill price {price:g}: {quantity:g} would cost "
                     f"{cost:.2f}, cash is {self._account.projected_cash():.2f}"
@@ -216,7 +219,7 @@ class FillMethods:
         elif self._cash_account and not buy and not cap_reason:
             # A sell pays its fee from its proceeds; a per-unit fee or a minimum can exceed
             # them, and the cash must pay the difference (it never goes below zero).
-            fee = self._fees.fee(quantity, price, liquidity)  # the fill's, if it fills
+            fee = self._fees.fee(quantity, price, liquidity, ts_fill)  # the fill's, if it fills
             short_by = fee - quantity * price
             cash = self._account.projected_cash()
             if short_by > 0 and short_by * rate > cash:
@@ -239,7 +242,7 @@ class FillMethods:
             working.leaves = leaves
             self._fill_count += 1
             if fee != fee:  # NaN: not priced by the cash cap above
-                fee = self._fees.fee(quantity, price, liquidity)
+                fee = self._fees.fee(quantity, price, liquidity, ts_fill)
             if self._record_volume is not None:
                 # At once, not when the bus delivers the fill: the next fill of this bar
                 # (or tick) must already be priced at the tier this one moves the account to.

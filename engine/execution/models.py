@@ -54,8 +54,13 @@ class FeeModel(Protocol):
     models here satisfy it); ``sizing_rate`` is only for sizing orders before the fill.
     """
 
-    def fee(self, quantity: float, price: float, liquidity: str) -> float:
-        """Return the fee in quote currency for ``quantity`` at ``price`` (``taker``/``maker``)."""
+    def fee(self, quantity: float, price: float, liquidity: str, at_ns: int | None = None) -> float:
+        """Return the fee in quote currency for ``quantity`` at ``price`` (``taker``/``maker``).
+
+        ``at_ns``: the time of the fill being priced (a fill at a bar's open is earlier
+        than the clock, which reads the bar's close); None: now, by the clock. Only a
+        model whose rate depends on time (a rolling volume window) reads it.
+        """
         ...
 
     @property
@@ -130,8 +135,8 @@ class PercentFeeModel:
             max(self.maker_rate, self.taker_rate) if sizing_rate is None else sizing_rate
         )
 
-    def fee(self, quantity: float, price: float, liquidity: str) -> float:
-        """Return ``(taker_rate or maker_rate) × quantity × price``."""
+    def fee(self, quantity: float, price: float, liquidity: str, at_ns: int | None = None) -> float:
+        """Return ``(taker_rate or maker_rate) × quantity × price`` (at any time)."""
         # `_taker`, inlined: three fees per order (risk, the cash cap, the fill)
         rate = self.maker_rate if liquidity == "maker" else self.taker_rate
         return rate * quantity * price
@@ -183,7 +188,7 @@ class PerUnitFeeModel:
         else:
             self._sizing_rate = 0.001
 
-    def fee(self, quantity: float, price: float, liquidity: str) -> float:
+    def fee(self, quantity: float, price: float, liquidity: str, at_ns: int | None = None) -> float:
         """Return ``min(max(per_unit × quantity, minimum), maximum_rate × notional)``."""
         if quantity <= 0:
             return 0.0
@@ -220,8 +225,12 @@ class TieredFeeModel:
 
     Window: ``window_days = None`` counts all notional since the run started; a number
     keeps a rolling window of that many days of fill timestamps (``ts_event``). Notional
-    leaves the window when it is ``window_days`` old at the time of the next fee query
-    (``clock`` gives the time; without a clock, at the time of the latest recorded fill).
+    leaves the window when it is ``window_days`` old at the time of the next fee query:
+    the fill's own time when the broker prices a fill (``fee(..., at_ns=ts)``: a fill at
+    a bar's open is priced at the open, not at the close the clock reads), else the
+    clock's (sizing an order at a close), else that of the latest recorded fill. Expiry is
+    final, so a fill priced earlier than a time already queried (a daily bar's fill at
+    its open after an hourly bar's at a later hour) sees the window as of that later time.
 
     The model learns volume only through `record` or `on_fill`; `fee` itself never adds
     volume, so calling it twice for one fill is harmless. The `SimulatedBroker` calls
@@ -266,19 +275,22 @@ class TieredFeeModel:
         """Bus handler: add the fill's notional ``quantity × price`` at ``ts_event``."""
         self.record(event.quantity * event.price, event.ts_event)
 
-    def tier(self) -> FeeTierRates:
-        """Return the tier that applies to the next fill."""
-        if self._window_ns is not None and self._clock is not None:
-            self._expire(self._clock.timestamp_ns())
+    def tier(self, at_ns: int | None = None) -> FeeTierRates:
+        """Return the tier of a fill at ``at_ns`` (None: the next fill, at the clock's time)."""
+        if self._window_ns is not None:
+            if at_ns is not None:
+                self._expire(at_ns)
+            elif self._clock is not None:
+                self._expire(self._clock.timestamp_ns())
         volume = self.volume
         for tier in self.tiers:
             if volume < tier.up_to_volume:
                 return tier
         return self.tiers[-1]
 
-    def fee(self, quantity: float, price: float, liquidity: str) -> float:
-        """Return ``rate(V) × quantity × price`` for the current tier and ``liquidity``."""
-        tier = self.tier()
+    def fee(self, quantity: float, price: float, liquidity: str, at_ns: int | None = None) -> float:
+        """Return ``rate(V) × quantity × price`` for the tier at ``at_ns`` and ``liquidity``."""
+        tier = self.tier(at_ns)
         rate = tier.taker if _taker(liquidity) else tier.maker
         return rate * quantity * price
 
