@@ -41,6 +41,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from engine.config_rules import (  # the value rules and ranges
+    MAX_AMOUNT,
+    MAX_LATENCY_NS,
+    MAX_LEVERAGE,
+    MAX_STEP,
+    MAX_WARMUP_BARS,
+    MIN_STEP,
+    currency_code,
+    in_range,
+    require,
+)
 from engine.errors import ConfigError, did_you_mean
 from engine.execution.costs_config import FeeConfig, SlippageConfig
 from engine.feeds.news_config import NewsSourceConfig, news_tables, split_news
@@ -49,6 +60,7 @@ from engine.risk.config import RiskConfig
 from engine.typed import build, to_plain
 
 __all__ = [
+    "MAX_WARMUP_BARS",
     "AccountConfig",
     "DataSourceConfig",
     "ExecutionConfig",
@@ -64,35 +76,6 @@ __all__ = [
     "load_config",
     "parse_config",
 ]
-
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise ValueError(message)
-
-
-# Sane ranges of account and instrument numbers. Amounts are float64: above 1e15 one ulp is
-# 0.125, so cash could no longer hold cents, and products such as cash x leverage or
-# quantity x price head for overflow (1e308 cash made the first order size inf). Ticks and
-# lots outside [1e-12, 1e6] are typos, not instruments (crypto goes down to 1e-8, share
-# lots up to 1e3, index futures ticks up to a few hundred).
-MAX_AMOUNT = 1e15
-MIN_STEP = 1e-12
-MAX_STEP = 1e6
-MAX_LEVERAGE = 1_000.0
-# A latency above a day is a unit mistake, not a latency: orders would silently reach the
-# venue long after the decision (or never, within the data).
-MAX_LATENCY_NS = 86_400 * 10**9
-MAX_WARMUP_BARS = 1_000_000  # bars per symbol a paper account may warm up with
-
-
-def _in_range(name: str, value: float, low: float, high: float, *, low_open: bool) -> None:
-    """Require ``low < value <= high`` (``low <= value`` when not ``low_open``), finite."""
-    above = value > low if low_open else value >= low
-    _require(
-        math.isfinite(value) and above and value <= high,
-        f"{name} must be in {'(' if low_open else '['}{low:g}, {high:g}], got {value}",
-    )
 
 
 @dataclass(frozen=True)
@@ -123,11 +106,11 @@ class LiveSection:
     warmup_bars: int | None = None
 
     def __post_init__(self) -> None:
-        _require(
+        require(
             self.mode in ("paper", "live"),
             f'live.mode must be "paper" or "live", got {self.mode!r}',
         )
-        _require(
+        require(
             self.warmup_bars is None or 0 <= self.warmup_bars <= MAX_WARMUP_BARS,
             f"live.warmup_bars must be in [0, {MAX_WARMUP_BARS}], got {self.warmup_bars}",
         )
@@ -165,14 +148,15 @@ class AccountConfig:
     borrow_rate: float = 0.0
 
     def __post_init__(self) -> None:
-        _in_range("initial_cash", self.initial_cash, 0.0, MAX_AMOUNT, low_open=True)
-        _in_range("leverage", self.leverage, 1.0, MAX_LEVERAGE, low_open=False)
-        _require(
+        currency_code("account currency", self.currency)
+        in_range("initial_cash", self.initial_cash, 0.0, MAX_AMOUNT, low_open=True)
+        in_range("leverage", self.leverage, 1.0, MAX_LEVERAGE, low_open=False)
+        require(
             0.0 <= self.maintenance_margin < 1.0 / self.leverage,
             f"maintenance_margin must be >= 0 and below the initial margin 1 / leverage = "
             f"{1.0 / self.leverage:g}, got {self.maintenance_margin}",
         )
-        _require(
+        require(
             0.0 <= self.borrow_rate < 10.0,
             f"borrow_rate must be an annual fraction in [0, 10), got {self.borrow_rate}",
         )
@@ -217,10 +201,10 @@ class DataSourceConfig:
     calendar: Literal["24/7", "weekdays"] | None = None
 
     def __post_init__(self) -> None:
-        _require(bool(self.symbol), "data: every [[data]] table needs a symbol")
+        require(bool(self.symbol), "data: every [[data]] table needs a symbol")
         if self.kind != "bars":
             for name in ("timeframe", "resample", "start", "end", "funding", "calendar"):
-                _require(
+                require(
                     getattr(self, name) is None,
                     f"{name} applies to bars, not to a source of kind {self.kind!r}",
                 )
@@ -243,10 +227,12 @@ class InstrumentConfig:
 
     def __post_init__(self) -> None:
         where = f"{self.symbol}: "
+        if self.quote_currency is not None:
+            currency_code(where + "quote_currency", self.quote_currency)
         for name in ("tick_size", "lot_size"):
-            _in_range(where + name, getattr(self, name), MIN_STEP, MAX_STEP, low_open=False)
-        _in_range(where + "min_quantity", self.min_quantity, 0.0, MAX_AMOUNT, low_open=False)
-        _in_range(where + "min_notional", self.min_notional, 0.0, MAX_AMOUNT, low_open=False)
+            in_range(where + name, getattr(self, name), MIN_STEP, MAX_STEP, low_open=False)
+        in_range(where + "min_quantity", self.min_quantity, 0.0, MAX_AMOUNT, low_open=False)
+        in_range(where + "min_notional", self.min_notional, 0.0, MAX_AMOUNT, low_open=False)
 
 
 @dataclass(frozen=True)
@@ -276,7 +262,7 @@ class FxRateConfig:
     timeframe: str | None = None
 
     def __post_init__(self) -> None:
-        _require(bool(self.currency.strip()), "fx: currency must not be empty")
+        currency_code("fx: currency", self.currency)
 
 
 @dataclass(frozen=True)
@@ -358,22 +344,22 @@ class ExecutionConfig:
     exits_from: Literal["next_bar", "fill_bar"] = "next_bar"
 
     def __post_init__(self) -> None:
-        _require(
+        require(
             self.exits_from == "next_bar" or self.latency_ns == 0,
             'exits_from = "fill_bar" needs latency_ns = 0 (exits arriving after a latency '
             "are matched from the first bar opening after they arrive)",
         )
         if self.volume_participation is not None:
-            _require(
+            require(
                 0 < self.volume_participation <= 1,
                 f"volume_participation must be in (0, 1], got {self.volume_participation}",
             )
-        _require(
+        require(
             0 <= self.latency_ns <= MAX_LATENCY_NS,
             f"latency_ns must be in [0, {MAX_LATENCY_NS}] (one day, in ns), got {self.latency_ns}",
         )
-        _require(0 <= self.fee_rate < 1, f"fee_rate must be in [0, 1), got {self.fee_rate}")
-        _require(
+        require(0 <= self.fee_rate < 1, f"fee_rate must be in [0, 1), got {self.fee_rate}")
+        require(
             0 <= self.slippage_bps < 10_000,
             f"slippage_bps must be in [0, 10000), got {self.slippage_bps}",
         )
@@ -393,7 +379,7 @@ class PaperConfig:
     warmup_bars: int = 0
 
     def __post_init__(self) -> None:
-        _require(
+        require(
             0 <= self.warmup_bars <= MAX_WARMUP_BARS,
             f"paper.warmup_bars must be in [0, {MAX_WARMUP_BARS}], got {self.warmup_bars}",
         )
@@ -420,36 +406,36 @@ class RunConfig:
     base_dir: str = field(default=".", compare=False, metadata={"config": False})
 
     def __post_init__(self) -> None:
-        _require(len(self.data) > 0, "data: at least one [[data]] source is required")
+        require(len(self.data) > 0, "data: at least one [[data]] source is required")
         symbols = [source.symbol for source in self.data]
         duplicates = sorted({s for s in symbols if symbols.count(s) > 1})
-        _require(not duplicates, f"data: symbol {duplicates} appears in more than one source")
+        require(not duplicates, f"data: symbol {duplicates} appears in more than one source")
         listed = [instrument.symbol for instrument in self.instruments]
         twice = sorted({s for s in listed if listed.count(s) > 1})
-        _require(not twice, f"instruments: symbol {twice} has more than one [[instruments]] entry")
+        require(not twice, f"instruments: symbol {twice} has more than one [[instruments]] entry")
         known = set(symbols)
         for instrument in self.instruments:
-            _require(
+            require(
                 instrument.symbol in known,
                 f"instruments: {instrument.symbol!r} has no [[data]] source",
             )
         currencies = [rate.currency for rate in self.fx]
         repeated = sorted({c for c in currencies if currencies.count(c) > 1})
-        _require(not repeated, f"fx: currency {repeated} has more than one [[fx]] table")
-        _require(
+        require(not repeated, f"fx: currency {repeated} has more than one [[fx]] table")
+        require(
             self.account.currency not in currencies,
             f"fx: {self.account.currency} is the account currency and needs no rate series",
         )
         quoted = {i.quote_currency for i in self.instruments if i.quote_currency}
         for currency in currencies:
-            _require(
+            require(
                 currency in quoted,
                 f"fx: no instrument is quoted in {currency!r} (instrument quote currencies: "
                 f"{sorted(quoted) or 'none'}); remove the [[fx]] table or fix the currency",
             )
         for instrument in self.instruments:
             quote = instrument.quote_currency
-            _require(
+            require(
                 quote is None or quote == self.account.currency or quote in currencies,
                 f"instruments: {instrument.symbol} is quoted in {quote} but the account is "
                 f"in {self.account.currency}; add an [[fx]] table with currency = "
@@ -458,13 +444,13 @@ class RunConfig:
 
         for index, source in enumerate(self.news):
             for symbol in source.symbols:
-                _require(
+                require(
                     symbol in known,
                     f"data: news table {index + 1} keeps symbol {symbol!r}, which has no bar "
                     f"[[data]] source{did_you_mean(symbol, symbols)}",
                 )
         if self.ml is not None and self.ml.symbol:
-            _require(
+            require(
                 self.ml.symbol in known,
                 f"ml: symbol {self.ml.symbol!r} has no [[data]] source"
                 f"{did_you_mean(self.ml.symbol, symbols)}",

@@ -307,3 +307,30 @@ def test_shipped_configs_load_and_round_trip(name: str) -> None:
     assert isinstance(config, RunConfig)
     assert config.strategy.path == "strategies.sma_cross:SmaCross"
     assert parse_config(tomllib.loads(tomli_w.dumps(dump_config(config)))) == config
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("account.currency", "", "account currency must be a currency code"),
+        ("account.currency", " USD", "account currency must be a currency code"),
+        ("instruments.0.quote_currency", "", "quote_currency must be a currency code"),
+        ("instruments.0.quote_currency", "US D", "quote_currency must be a currency code"),
+    ],
+)
+def test_a_currency_is_a_code_not_an_empty_or_spaced_string(
+    path: str, value: str, message: str
+) -> None:
+    # An empty account currency was accepted: every amount was then "in" no currency, and
+    # an instrument quoted in "" matched it (found by an audit).
+    with pytest.raises(ConfigError) as info:
+        parse_config(edit(path, value))
+    assert message in str(info.value)
+
+
+def test_currency_codes_with_digits_pass() -> None:
+    config = parse_config(edit("account.currency", "USDT"))
+    assert config.account.currency == "USDT"
+    with pytest.raises(ConfigError) as info:  # a valid code: what is missing is its rate
+        parse_config(edit("instruments.0.quote_currency", "1000SATS"))
+    assert "add an [[fx]] table with currency = '1000SATS'" in str(info.value)
