@@ -442,6 +442,14 @@ class RunConfig:
                 f"{quote!r} and the path of its rate series",
             )
 
+        for key in ("allowed_symbols", "blocked_symbols"):
+            for symbol in getattr(self.risk, key) or ():
+                require(
+                    symbol in known,
+                    f"risk: {key} names {symbol!r}, which has no [[data]] source"
+                    f"{did_you_mean(symbol, symbols)}",
+                )
+
         for index, source in enumerate(self.news):
             for symbol in source.symbols:
                 require(

@@ -334,3 +334,17 @@ def test_currency_codes_with_digits_pass() -> None:
     with pytest.raises(ConfigError) as info:  # a valid code: what is missing is its rate
         parse_config(edit("instruments.0.quote_currency", "1000SATS"))
     assert "add an [[fx]] table with currency = '1000SATS'" in str(info.value)
+
+
+@pytest.mark.parametrize("key", ["allowed_symbols", "blocked_symbols"])
+def test_risk_symbol_lists_name_symbols_of_the_run(key: str) -> None:
+    # allowed_symbols = ["NOPE"] denied every order of the run without a word; a typo in
+    # blocked_symbols blocked nothing (found by an audit).
+    document = full()
+    document["risk"] = {key: ["A", "BB"]}
+    with pytest.raises(ConfigError) as info:
+        parse_config(document)
+    assert f"risk: {key} names 'BB', which has no [[data]] source" in str(info.value)
+    assert "did you mean 'B'" in str(info.value)
+    document["risk"] = {key: ["A"]}
+    assert parse_config(document).risk is not None

@@ -28,7 +28,7 @@ def test_risk_section_builds_named_checks_in_order() -> None:
                 "price_band_pct": 10.0,
                 "order_rate_limit": 5,
                 "direction": "long_only",
-                "blocked_symbols": ["Y"],
+                "blocked_symbols": ["X"],  # a symbol of the run (others are refused)
                 "sessions": [{"start": "13:30", "end": "20:00"}],
                 "max_drawdown_pct": 20.0,
             },
