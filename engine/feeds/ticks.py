@@ -119,6 +119,12 @@ def load_ticks(
             if "side" in by_name
             else [""] * len(table)
         )
+        unknown = [i for i, side in enumerate(sides) if side not in _SIDES]
+        if unknown:
+            raise DataError(
+                f"{name}: side must be buy, sell or empty, got {sides[unknown[0]]!r} at "
+                f"{format_timestamp(int(ts[unknown[0]]))} ({len(unknown)} row(s))."
+            )
         ids = (
             table.iloc[:, by_name["id"]].astype(str).tolist()
             if "id" in by_name
@@ -165,6 +171,9 @@ def _column(
             f"value(s), first at row {int(bad[0]) + 2}; fix or drop those rows."
         )
     return np.ascontiguousarray(values)
+
+
+_SIDES = frozenset(("buy", "sell", ""))  # a trade's aggressor, in lower case
 
 
 def _positive(values: np.ndarray, name: str, column: str, ts: np.ndarray) -> None:

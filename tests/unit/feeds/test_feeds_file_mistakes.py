@@ -225,3 +225,30 @@ def test_a_tick_price_too_small_to_divide_by_is_refused(tmp_path: Path) -> None:
     )
     message = _error(load_ticks, path, symbol="X", kind="trades")
     assert "price must be positive (at least 2.2e-308), got 9.99989e-321" in message
+
+
+def test_a_trade_side_other_than_buy_or_sell_is_refused(tmp_path: Path) -> None:
+    # "sideways" reached strategies as the aggressor side (found by an audit)
+    path = _write(
+        tmp_path,
+        "timestamp,price,size,side\n"
+        "2024-01-01T00:00:00Z,100,1,BUY\n"
+        "2024-01-01T00:00:01Z,100,1,sideways\n"
+        "2024-01-01T00:00:02Z,100,1,\n",
+        "trades.csv",
+    )
+    message = _error(load_ticks, path, symbol="X", kind="trades")
+    assert "side must be buy, sell or empty, got 'sideways' at 2024-01-01T00:00:01Z" in message
+    assert "(1 row(s))" in message
+
+
+def test_trade_sides_are_read_in_lower_case(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "timestamp,price,size,side\n"
+        "2024-01-01T00:00:00Z,100,1,BUY\n"
+        "2024-01-01T00:00:01Z,100,1,Sell\n"
+        "2024-01-01T00:00:02Z,100,1,\n",
+        "trades.csv",
+    )
+    assert load_ticks(path, symbol="X", kind="trades").sides == ["buy", "sell", ""]
