@@ -99,6 +99,11 @@ def parse_param(text: str, known: Iterable[str], params: type[Any] | None = None
         values = tuple(_literal(part.strip()) for part in spec.split(",") if part.strip())
         if not values:
             raise ConfigError(f"--param {text!r}: no values after '='")
+        # A value twice would run the same trial twice and count it as two variants (the
+        # deflated Sharpe ratio's N, and its variance of Sharpe ratios, would be wrong).
+        repeated = next((v for i, v in enumerate(values) if v in values[:i]), None)
+        if repeated is not None:
+            raise ConfigError(f"--param {text!r}: repeats {repeated!r}: give each value once")
         found = ParamSpec(name, values)
     if params is not None:
         for value in found.values:

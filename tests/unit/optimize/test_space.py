@@ -33,6 +33,10 @@ def test_ranges_are_inclusive_and_typed() -> None:
         ("fast=5:50", "three numbers"),
         ("fast", "write name=start:stop:step"),
         ("fast=1:1e9:1", "use a larger step"),
+        # a repeated value ran the same trial again and counted it as another variant in
+        # the deflated Sharpe ratio (found by an audit)
+        ("fast=5,5,5,10", "repeats 5: give each value once"),
+        ("target_percent=0.5,0.50", "repeats 0.5: give each value once"),
     ],
 )
 def test_bad_params_say_what_to_fix(text: str, fragment: str) -> None:
