@@ -225,6 +225,7 @@ def test_list_filters_and_sorts_by_trades_and_parameters(
 
 def test_list_on_an_empty_store_still_catches_typos(kestrel: CliRunner, tmp_path: Path) -> None:
     db = ("--db", f"sqlite:///{tmp_path / 'empty.db'}")
+    RunStore(db[1]).engine.dispose()  # an empty store (a missing file is refused)
     assert_one_line_error(kestrel("runs", "list", *db, "--where", "sharp>1"), "sharpe")
     calmar = kestrel("runs", "list", *db, "--where", "calmar>1")  # a metric, no run yet
     assert calmar.code == 0, calmar.err

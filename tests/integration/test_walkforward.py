@@ -113,6 +113,7 @@ def test_walkforward_command_writes_the_stitched_curve(
         "walkforward", "configs/sma_cross_goog.toml", "--param", "fast=5:20:5",
         "--param", "slow=30:90:30", "--in-sample", str(IN_SAMPLE),
         "--out-of-sample", str(OUT_OF_SAMPLE), "--workers", "2", "--out", str(tmp_path),
+        "--db", f"sqlite:///{tmp_path / 'k.db'}",  # not the project's own store
     )  # fmt: skip
     assert result.code == 0, result.err
     summary = json.loads((tmp_path / "walkforward.json").read_text())
