@@ -35,8 +35,8 @@ from engine.cli_live_report import register as register_live_report_command
 from engine.cli_ml import register as register_ml_commands
 from engine.cli_optimize import register as register_optimize_command
 from engine.cli_paper import register as register_paper_command
-from engine.cli_report import open_store
 from engine.cli_report import register as register_report_commands
+from engine.cli_store import open_store
 from engine.cli_sweeps import register as register_sweeps_commands
 from engine.cli_warmup import register as register_warmup_command
 from engine.config import load_config

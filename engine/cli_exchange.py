@@ -8,6 +8,7 @@ code); Ctrl-C during a download is `Interrupted` (exit 130), saying how to resum
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -29,7 +30,12 @@ if TYPE_CHECKING:  # the modules load inside the commands (ccxt, pandas)
     from engine.adapters.ccxt import Download, SymbolResult
     from engine.feeds import BarFrame
 
-__all__ = ["register"]
+__all__ = ["check_exchange_urls", "check_symbol", "register"]
+
+# The variable that sends every ccxt call to a local exchange when no URL option is given
+# (`engine.adapters.ccxt.download.LOCAL_URL_ENV`, not imported here: it loads pyarrow).
+LOCAL_URL_ENV = "KESTREL_EXCHANGE_URL"
+_SYMBOL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
 
 CONNECT_SNIPPET = """\
 import ccxt
@@ -47,6 +53,60 @@ def _symbol_from_name(path: str) -> str | None:
 
 
 LOCKSTEP = "lockstep"
+
+
+def check_symbol(symbol: str, option: str = "--symbol") -> str:
+    """Return ``symbol`` if it is ``BASE/QUOTE`` with both parts named, else refuse it.
+
+    ``"/"``, ``"X/"`` or ``"XUSD"`` made a market with an empty base or quote, or the
+    whole word as base and USDT as quote.
+
+    Raises:
+        ConfigError: Not ``BASE/QUOTE`` (one line, exit 2).
+    """
+    if _SYMBOL.fullmatch(symbol) is None:
+        raise ConfigError(f"{option} {symbol!r}: use BASE/QUOTE, e.g. BTC/USDT")
+    return symbol
+
+
+def _is_http_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # a port that is no number, or out of range, raises here
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and (port is None or port > 0)
+        and not (parts.query or parts.fragment)  # the API's paths are appended to it
+        and not any(c.isspace() for c in url)
+    )
+
+
+def check_exchange_urls(option: str | None, name: str = "--exchange-url") -> None:
+    """Refuse an exchange URL that is not http(s), before anything connects.
+
+    Checks ``option`` (the command's URL option, named ``name``), or when it is not given
+    ``$KESTREL_EXCHANGE_URL``, which then sends the calls instead. Without the check
+    ``notaurl`` or ``ftp://x`` failed only when the markets were loaded, as exit 5 ("outcome
+    unknown, a human looks at the account"), though nothing had been sent.
+
+    Raises:
+        ConfigError: Not ``http://HOST[:PORT][/PATH]`` or https (one line, exit 2).
+    """
+    # an empty variable is not used (ccxt then calls the real exchange); an empty option is
+    # refused: it would have fallen back to the variable or to the real exchange, unseen
+    url = option if option is not None else os.environ.get(LOCAL_URL_ENV) or None
+    if url is None or _is_http_url(url):
+        return
+    what = name if option is not None else f"${LOCAL_URL_ENV}"
+    raise ConfigError(
+        f"{what} {url!r} is not an http(s) URL: give e.g. http://127.0.0.1:8765 (the address "
+        "`kestrel exchange serve` prints)"
+    )
 
 
 def check_history(frames: Sequence[BarFrame], history: int) -> None:
@@ -149,6 +209,8 @@ def exchange_serve(
     from engine.adapters.local import LocalExchange
     from engine.feeds import format_timeframe
 
+    if symbol is not None:
+        check_symbol(symbol)
     rate = replay_speed(speed)
     frames, instruments, balances, fee_rate, touch = replay_source(replay, symbol, "USDT")
     check_history(frames, history)
@@ -215,6 +277,7 @@ def data_download(
     names = [s.strip() for s in symbols.split(",") if s.strip()]
     if not names:
         raise ConfigError("--symbols is empty; write e.g. --symbols BTC/USDT,ETH/USDT")
+    check_exchange_urls(local_url, "--local-url")
     since_ms = parse_timestamp(since, what="--since") // 1_000_000
     until_ms = None if until is None else parse_timestamp(until, what="--until") // 1_000_000
     if until_ms is not None and until_ms <= since_ms:

@@ -10,8 +10,8 @@ practice offline). The keys are looked up under ``[live] exchange`` with these t
 Out: orders at the exchange, the account's orders, fills, equity after each bar, strategy
 state and timers in the store (tables ``live_orders`` / ``live_fills`` / ``live_equity`` /
 ``live_strategy_state`` / ``live_timers`` / ``live_bars``; the config each session runs with
-in ``live_accounts``), ``live/<account>/events.jsonl`` under the
-project root and one line on exit.
+in ``live_accounts``), ``live/<account>/events.jsonl`` under the project root and one
+line on exit.
 
 Flow: fetch the warm-up (``--warmup-bars N``, else ``[live] warmup_bars``, else what the
 strategy's indicators need: `engine.runtime.live.warmup`) and build a `TradingNode` over it
@@ -78,26 +78,23 @@ warm-up, the indicators come back), fire what fell while it was down (bars, time
 occurrences), Binance's native trailing stops (trailing stops are node-managed and OCO
 groups are exchange order lists: `engine.runtime.live.trailing`, `.groups`), on perpetuals
 hedge mode, isolated margin and coin-margined contracts (refused at start), stop, trailing
-stop and OCO orders (rejected with a reason) and a comparison of cash with the futures wallet,
-and the user-data stream of exchanges
-other than Binance (spot and USDⓈ-M) is untested (it needs ccxt.pro's ``watch_orders``; the
-subscription step is Binance's).
+stop and OCO orders (rejected with a reason) and a comparison of cash with the futures
+wallet; other exchanges' user-data streams are untested (ccxt.pro's ``watch_orders``).
 
 Perpetuals: a config whose ``[[data]]`` names a ``funding`` series trades USDⓈ-M linear
 perpetuals (`engine.runtime.live.perpetuals`; all symbols or none): the ccxt clients are
 the swap account's (``sandbox = true``: Binance's demo trading), hedge mode, isolated
 margin and symbols with no linear swap are refused and ``[account] leverage`` set before
-anything else, bars come from the swap market's klines
-(``/fapi/v1/klines``, the USDⓈ-M kline websocket), the user-data stream is the listenKey's
-(``ORDER_TRADE_UPDATE``), closes go out reduce-only and reconciliation compares positions
-and the futures wallet (`engine.runtime.live.perpcash`).
-Funding is the exchange's record, not the rates file's (`ExchangeFunding`: once a bar closes
-past the exchange's next funding time its payments are read and booked before the bar); a
-restart adds what it booked since the baseline (`engine.runtime.live.restore`), each time
-the node's own position's share (`perpcash.FundingShare`). With
-``--replay`` of such a config the local exchange replays perpetuals paying its funding file.
-The ``start`` record adds ``perpetuals``, ``leverage`` and ``restored_funding``, the ``stop``
-record ``funding_payments`` and ``funding_booked``.
+anything else, bars come from the swap market's klines (``/fapi/v1/klines``, the USDⓈ-M
+kline websocket), the user-data stream is the listenKey's (``ORDER_TRADE_UPDATE``), closes
+go out reduce-only and reconciliation compares positions and the futures wallet
+(`engine.runtime.live.perpcash`). Funding is the exchange's record, not the rates file's
+(`ExchangeFunding`: once a bar closes past the exchange's next funding time its payments
+are read and booked before the bar); a restart adds what it booked since the baseline
+(`engine.runtime.live.restore`), each time the node's own position's share
+(`perpcash.FundingShare`). With ``--replay`` of such a config the local exchange replays
+perpetuals paying its funding file. The ``start`` record adds ``perpetuals``, ``leverage``
+and ``restored_funding``, the ``stop`` record ``funding_payments`` and ``funding_booked``.
 """
 
 from __future__ import annotations
@@ -116,6 +113,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from engine.cli_exchange import check_exchange_urls
 from engine.config import MAX_WARMUP_BARS, RunConfig, load_config
 from engine.errors import ConfigError
 from engine.paths import account_name, project_root
@@ -258,6 +256,8 @@ def live(
     keys = load_credentials(run_config.live.exchange)  # the same id with --replay / --exchange-url
     if exchange_url is not None and replay is not None:
         raise ConfigError("give at most one of --exchange-url and --replay")
+    if replay is None:  # before anything connects: a bad URL is not an exchange's trouble
+        check_exchange_urls(exchange_url)
     if speed == "lockstep" and replay is None:
         raise ConfigError(
             "--speed lockstep needs --replay: only the local exchange this command starts "

@@ -13,10 +13,17 @@ fresh page. Same rows, same bytes (the page's creation time aside). A live accou
 run: ``kestrel report`` does not take it; ``kestrel runs list`` lists it and ``kestrel runs
 show live-<account>`` summarizes it (`engine.runtime.live.accounts`). An unknown account or
 one without an equity row is one error line (exit 2).
+
+The files are written into a hidden ``.<folder>.partial-<pid>`` beside ``--out`` and moved
+in once all are written (`_write_then_move`): a step that fails (a full disk, a bug) leaves
+the previous report as it was and no half-written folder, nor the parent folders it made.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -66,18 +73,56 @@ def live_report(
     check_output_folder(folder, writes, "report.html", is_kestrel_page, "--out")
     bench = load_benchmark(benchmark)
     ledger = LiveLedger(RunStore(store_url(run_config, db)), name)
-    page = write_live_report(
-        run_config,
-        ledger,
+    page = _write_then_move(
         folder,
-        benchmark=(bench.ts_close_ns, bench.close) if bench is not None else None,
-        benchmark_label=benchmark.stem if benchmark is not None else None,
-        risk_free_rate=risk_free_rate,
-        plotly=INLINE if self_contained else None,
+        lambda partial: write_live_report(
+            run_config,
+            ledger,
+            partial,
+            benchmark=(bench.ts_close_ns, bench.close) if bench is not None else None,
+            benchmark_label=benchmark.stem if benchmark is not None else None,
+            risk_free_rate=risk_free_rate,
+            plotly=INLINE if self_contained else None,
+        ),
     )
     print(f"live report of account {name}: {page}", flush=True)
     if open_browser:
         open_page(page)
+
+
+def _write_then_move(folder: Path, write: Callable[[Path], Path]) -> Path:
+    """Call ``write(partial)`` on a new hidden folder beside ``folder``, then move its files in.
+
+    The page links plotly.js as ``_assets/<file>`` beside itself, so the partial folder's
+    ``_assets`` moves in with it (its files join those already there). On any failure the
+    partial folder and the (empty) parent folders made for it are removed; ``folder`` keeps
+    what it held. Returns the page's path in ``folder``.
+    """
+    final = folder.resolve()  # "." or "..": a name and a parent the partial can sit in
+    made = [p for p in (final, *final.parents) if not p.exists()]
+    partial = final.parent / f".{final.name}.partial-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)  # left by a killed run of this process id
+    try:
+        partial.mkdir(parents=True)
+        page = write(partial)
+        if not final.exists():
+            os.rename(partial, final)  # atomic: the folder appears whole
+        else:
+            for path in sorted(partial.rglob("*")):
+                if path.is_file():
+                    target = final / path.relative_to(partial)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(path, target)
+            shutil.rmtree(partial)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        for parent in made[1:]:  # the folders made above ``folder``, innermost first
+            try:
+                parent.rmdir()
+            except OSError:  # not empty (someone else's files) or gone: leave it
+                break
+        raise
+    return folder / page.relative_to(partial)
 
 
 def register(app: typer.Typer) -> None:

@@ -37,8 +37,9 @@ from rich.progress import (
 from rich.table import Table
 
 from engine.cli_console import stdout_console
+from engine.cli_report_options import MAX_TRIALS
 from engine.config import RunConfig, dump_config, load_config
-from engine.errors import Interrupted, UsageError
+from engine.errors import ConfigError, Interrupted, UsageError
 from engine.paths import project_root
 
 if TYPE_CHECKING:
@@ -53,8 +54,33 @@ if TYPE_CHECKING:
 __all__ = ["optimize", "register"]
 
 
+# Sane ranges of the search's numbers, checked before anything is loaded or stored: a
+# process pool of 10**18 workers was an internal error (OverflowError) after the sweep's
+# row was written; Optuna's and numpy's seeds are unsigned 32-bit (a negative one was an
+# internal error); a budget past `MAX_TRIALS` is a typo (Optuna would search for ever).
+MAX_WORKERS = 1024
+MAX_SEED = 2**32 - 1
+
+
 def sweep_console() -> Console:
     return stdout_console()
+
+
+def check_search_numbers(trials: int | None, seed: int, workers: int | None) -> None:
+    """Refuse ``--trials``, ``--seed`` or ``--workers`` outside their sane ranges.
+
+    (``--trials`` and ``--workers`` below 1 are refused by `SweepSpec` and
+    `engine.optimize.executors.check_executor`, with their own messages.)
+
+    Raises:
+        ConfigError: A number out of range (one line, exit 2).
+    """
+    if trials is not None and trials > MAX_TRIALS:
+        raise ConfigError(f"--trials must be in [1, {MAX_TRIALS:,}], got {trials}")
+    if not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"--seed must be in [0, {MAX_SEED}], got {seed}")
+    if workers is not None and workers > MAX_WORKERS:
+        raise ConfigError(f"--workers must be in [1, {MAX_WORKERS}], got {workers}")
 
 
 def optimize(
@@ -69,9 +95,11 @@ def optimize(
     ] = None,
     method: Annotated[str, typer.Option(help="grid, random or optuna.")] = "grid",
     trials: Annotated[
-        int | None, typer.Option(help="Budget of random/optuna (default 100).")
+        int | None, typer.Option(help="Budget of random/optuna (default 100, at most 1e6).")
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of random draws and Optuna.")] = 0,
+    seed: Annotated[
+        int, typer.Option(help="Seed of random draws and Optuna (0 to 2**32 - 1).")
+    ] = 0,
     constraint: Annotated[
         str | None, typer.Option(help='Keep only points where it holds, e.g. "fast < slow".')
     ] = None,
@@ -108,6 +136,7 @@ def optimize(
     from engine.report.ownership import check_replaceable, is_kestrel_page
     from engine.strategy import load_strategy_class
 
+    check_search_numbers(trials, seed, workers)
     run_config = load_config(config, overrides or [])
     strategy_class = load_strategy_class(run_config.strategy.path, run_config.base_dir)
     names = [f.name for f in dataclasses.fields(strategy_class.Params)]
@@ -389,7 +418,7 @@ def walkforward(
     objective: Annotated[str, typer.Option(help="Metric chosen on in-sample.")] = "sharpe",
     method: Annotated[str, typer.Option(help="grid or random.")] = "grid",
     trials: Annotated[int | None, typer.Option(help="Budget of random.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of random draws.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of random draws (0 to 2**32 - 1).")] = 0,
     constraint: Annotated[str | None, typer.Option(help='e.g. "fast < slow".')] = None,
     executor: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
@@ -429,6 +458,7 @@ def walkforward(
     from engine.persistence.sweeps import SweepStore
     from engine.strategy import load_strategy_class
 
+    check_search_numbers(trials, seed, workers)
     run_config = load_config(config, overrides or [])
     strategy_class = load_strategy_class(run_config.strategy.path, run_config.base_dir)
     names = [f.name for f in dataclasses.fields(strategy_class.Params)]

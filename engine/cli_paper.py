@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from engine.config import load_config
+from engine.config import MAX_WARMUP_BARS, load_config
 from engine.errors import ConfigError, Interrupted
 from engine.paths import account_name, project_root
 
@@ -147,6 +147,7 @@ def paper(
             "before its start, read once and stored with it (default: the config's "
             "[paper] warmup_bars, else 0: none).",
             min=0,
+            max=MAX_WARMUP_BARS,  # as [paper] warmup_bars and `kestrel live --warmup-bars`
         ),
     ] = None,
     retries: Annotated[int, typer.Option("--retries", hidden=True)] = 5,
@@ -161,6 +162,10 @@ def paper(
             "give one market data source: --replay DATA_OR_CONFIG (the local exchange, "
             "in-process), --exchange-url URL (e.g. `kestrel exchange serve`) or --exchange ID"
         )
+    if replay is None:  # before anything connects: a bad URL is not an exchange's trouble
+        from engine.cli_exchange import check_exchange_urls
+
+        check_exchange_urls(exchange_url)
     name = account_name(
         account if account is not None else run_config.run.name, account is not None
     )

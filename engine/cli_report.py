@@ -10,7 +10,6 @@ code (2 for every input to fix here: a run name, a query, a path, a missing ``--
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import sys
@@ -23,6 +22,7 @@ from rich.table import Table
 
 from engine.cli_console import Stdout
 from engine.cli_report_options import (
+    MAX_TRIALS,
     BenchmarkOption,
     OpenOption,
     RiskFreeRateOption,
@@ -30,14 +30,13 @@ from engine.cli_report_options import (
     load_benchmark,
     open_page,
 )
+from engine.cli_store import DbOption, open_store, project_backtests
 from engine.errors import (
     KestrelError,
     QueryError,
     RunLookupError,
-    StoreOpenError,
     UsageError,
 )
-from engine.paths import project_root
 from engine.report.assets import ASSETS_DIR, INLINE, stale_temporaries
 from engine.report.ownership import check_replaceable, is_kestrel_page, is_kestrel_zip
 from engine.report.run_folder import (
@@ -53,56 +52,9 @@ if TYPE_CHECKING:  # SQLAlchemy, numpy, pandas and plotly load inside the comman
     from engine.persistence.sweeps import SweepStore
     from engine.report.compare import RunSeries
 
-__all__ = ["open_store", "parse_condition", "project_backtests", "register"]
+__all__ = ["parse_condition", "register"]
 
 console = Stdout()
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="SQLAlchemy URL of the run store (default: $KESTREL_DB_URL or "
-        "sqlite:///<project root>/backtests/kestrel.db).",
-    ),
-]
-
-
-def project_backtests() -> Path:
-    """Return the ``backtests/`` folder of the project the working directory is in.
-
-    Commands without a config (``runs``, ``report``) find the project root by walking up
-    from the working directory (`engine.paths.project_root`), as ``backtest`` does from its
-    config's folder, so they see the store and runs it wrote from any subfolder.
-    """
-    return project_root(Path.cwd()) / "backtests"
-
-
-def open_store(db: str | None) -> RunStore:
-    """Open ``--db``, else ``$KESTREL_DB_URL``, else the project's SQLite store, to read.
-
-    An SQLite file named by ``--db`` or ``$KESTREL_DB_URL`` must exist: a mistyped path
-    would otherwise create its folders and an empty store, and the command would report
-    "no runs". The project's own store (``backtests/kestrel.db``) is created on first use.
-
-    Raises:
-        StoreOpenError: The named SQLite file does not exist, or the store cannot be opened.
-    """
-    from engine.persistence import RunStore
-    from engine.persistence.store import sqlite_file
-
-    environment = os.environ.get("KESTREL_DB_URL")
-    if db is None and not environment:
-        return RunStore(f"sqlite:///{project_backtests() / 'kestrel.db'}")
-    url = db if db is not None else str(environment)
-    path = sqlite_file(url)
-    if path is not None and not path.is_file():
-        source = "--db" if db is not None else "$KESTREL_DB_URL"
-        raise StoreOpenError(
-            f"no run store at {path} (from {source}): nothing has been saved there; check "
-            "the path (a command that saves runs creates it)"
-        )
-    return RunStore(url)
-
-
 _CONDITION = re.compile(
     r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(<=|>=|==|!=|<|>)\s*([-+0-9.eE]+)(%?)\s*$"
 )
@@ -180,7 +132,12 @@ def report(
     benchmark: BenchmarkOption = None,
     risk_free_rate: RiskFreeRateOption = 0.0,
     trials: Annotated[
-        int, typer.Option(min=1, help="Variants tried, for the deflated Sharpe ratio.")
+        int,
+        typer.Option(
+            min=1,
+            max=MAX_TRIALS,
+            help="Variants tried, for the deflated Sharpe ratio (1 to a million).",
+        ),
     ] = 1,
     db: DbOption = None,
     self_contained: SelfContainedOption = False,

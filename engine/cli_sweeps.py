@@ -31,9 +31,10 @@ from engine.cli_optimize import (
     print_walkforward,
     sweep_console,
 )
-from engine.cli_report import open_store, parse_condition
+from engine.cli_report import parse_condition
 from engine.cli_report_options import open_page
-from engine.errors import QueryError, RunLookupError, did_you_mean
+from engine.cli_store import open_store
+from engine.errors import QueryError, RunLookupError, UsageError, did_you_mean
 from engine.paths import project_root
 
 if TYPE_CHECKING:
@@ -110,6 +111,9 @@ def sweeps_show(
     """Show a sweep's trials best first (filtered by parameters or metrics) and its guards."""
     from engine.optimize.search import SweepSpec
     from engine.persistence.sweeps import SweepStore
+
+    if top < 0:  # results[:-1] showed all trials but the last, as if there were one less
+        raise UsageError(f"--top must be >= 0, got {top}")
 
     sweeps = SweepStore(open_store(db))
     kind, found = sweeps.resolve_any(sweep)

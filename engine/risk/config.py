@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
@@ -68,6 +69,12 @@ __all__ = [
     "build_limit_checks",
     "merge_risk_defaults",
 ]
+
+
+# Longest order-rate window and guard cooldown: ten years. Beyond it a value is a typo, and
+# near 1e308 seconds its nanoseconds overflow (an internal error once an order was counted
+# or a guard tripped).
+MAX_WINDOW_S = 10 * 365 * 86_400.0
 
 
 def _require(condition: bool, message: str) -> None:
@@ -281,6 +288,12 @@ class RiskConfig:
             self.order_rate_window_s > 0,
             f"order_rate_window_s must be > 0, got {self.order_rate_window_s}",
         )
+        for name in ("order_rate_window_s", "cooldown_s"):
+            value = getattr(self, name)
+            _require(
+                value is None or (math.isfinite(value) and value <= MAX_WINDOW_S),
+                f"{name} must be in (0, {MAX_WINDOW_S:g}] seconds (ten years), got {value}",
+            )
         for name in ("max_drawdown_pct", "daily_loss_pct"):
             value = getattr(self, name)
             _require(

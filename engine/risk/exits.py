@@ -52,6 +52,15 @@ if TYPE_CHECKING:  # engine.cache imports pandas: the config must not (import co
 
 __all__ = ["ExitConfig", "ExitManager"]
 
+# Upper bounds of the exits' numbers: beyond them a value is a typo, and near 1e308 the
+# prices derived from it overflow (a take profit of 1e308 % made the exit's price inf, which
+# surfaced as an OverflowError blamed on the strategy). A take profit or break-even move of
+# 100,000 % is 1,001 x the entry; an amount is capped as the config's amounts are
+# (`engine.config.MAX_AMOUNT`, not imported: engine.config imports this module's package).
+MAX_EXIT_PCT = 100_000.0
+MAX_EXIT_AMOUNT = 1e15
+MAX_ATR_MULTIPLE = 1_000.0
+
 
 @dataclass(frozen=True)
 class ExitConfig:
@@ -91,6 +100,15 @@ class ExitConfig:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"exits.{name} must be > 0, got {value}")
+        for name, high in (
+            ("take_profit_pct", MAX_EXIT_PCT),
+            ("break_even_pct", MAX_EXIT_PCT),
+            ("trailing_stop_amount", MAX_EXIT_AMOUNT),
+            ("trailing_atr_multiple", MAX_ATR_MULTIPLE),
+        ):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value <= high):
+                raise ValueError(f"exits.{name} must be in (0, {high:g}], got {value:g}")
         trailing = [self.trailing_stop_pct, self.trailing_stop_amount, self.trailing_atr_multiple]
         if sum(value is not None for value in trailing) > 1:
             raise ValueError(

@@ -15,7 +15,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import ConfigError, PluginError, did_you_mean
+from engine.errors import ConfigError, KestrelError, PluginError, StrategyError, did_you_mean
 from engine.risk.checks import RiskCheck
 
 __all__ = ["CheckPluginConfig", "load_check"]
@@ -45,7 +45,9 @@ def load_check(entry: CheckPluginConfig) -> RiskCheck:
 
     Raises:
         PluginError: The module or class does not exist, or the object is not a check.
-        ConfigError: The class rejects ``params``.
+        ConfigError: The class rejects ``params`` (TypeError or ValueError).
+        StrategyError: The class raised anything else: user code at fault (exit 3, with
+            its file and line), as a strategy's would be.
     """
     module_name, _, class_name = entry.path.rpartition(":")
     try:
@@ -64,6 +66,14 @@ def load_check(entry: CheckPluginConfig) -> RiskCheck:
         check = cls(**entry.params)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"risk.checks {entry.path!r}: {exc}") from None
+    except KestrelError:
+        raise
+    except (Exception, SystemExit) as exc:  # the plugin's own code failed: as a strategy's
+        from engine.strategy.runner import describe_fault
+
+        raise StrategyError(
+            f"risk check {entry.path!r} raised while being built: {describe_fault(exc)}"
+        ) from exc
     if not (
         isinstance(getattr(check, "name", None), str) and callable(getattr(check, "check", None))
     ):

@@ -4,10 +4,18 @@ In: a reference from the config — ``"package.module:Class"``, ``"path/to/file.
 or an entry-point name in group ``kestrel.strategies`` — and a parameter table. Out: a
 `Strategy` instance whose ``params`` is its ``Params`` dataclass, or a `PluginError` /
 `ConfigError` saying what was wrong and what the nearest valid name is.
+
+Faults are classified as everywhere else (README "Exit codes"): a class whose ``Params``
+is not a dataclass is a plugin to fix (`PluginError`, exit 2), as is a parameter its
+``Params`` rejects with ValueError or TypeError (`ConfigError`, exit 2). Anything else the
+user's code raises while the strategy is built — ``Params.__post_init__`` raising KeyError,
+the class's ``__init__`` raising — is strategy code at fault (`StrategyError`, exit 3,
+with the file and line), not a Kestrel bug.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import importlib.util
@@ -18,7 +26,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from engine.errors import PluginError, did_you_mean
+from engine.errors import KestrelError, PluginError, StrategyError, did_you_mean
 from engine.paths import find_relative, places_text
 from engine.strategy.base import Strategy
 from engine.strategy.runner import describe_fault
@@ -68,6 +76,7 @@ def load_strategy_class(reference: str, base_dir: str | Path = ".") -> type[Stra
         )
     if not (isinstance(candidate, type) and issubclass(candidate, Strategy)):
         raise PluginError(f"{reference!r} is not a subclass of engine.strategy.Strategy")
+    _check_params_class(candidate)
     return candidate
 
 
@@ -76,9 +85,38 @@ def make_strategy(cls: type[Strategy], params: Mapping[str, Any]) -> Strategy:
 
     Raises:
         ConfigError: Unknown parameter (with "did you mean"), wrong type, or a value the
-            ``Params`` class rejects.
+            ``Params`` class rejects (ValueError or TypeError).
+        PluginError: ``cls.Params`` is not a dataclass.
+        StrategyError: ``Params`` or ``cls`` raised anything else while being built.
     """
-    return cls(build(cls.Params, params, "strategy.params"))
+    _check_params_class(cls)
+    try:
+        values = build(cls.Params, params, "strategy.params")
+    except KestrelError:
+        raise
+    except (Exception, SystemExit) as exc:
+        raise _building_fault(cls, "Params", exc) from exc
+    try:
+        return cls(values)
+    except KestrelError:  # raised on purpose (a ConfigError, say): its own group's code
+        raise
+    except (Exception, SystemExit) as exc:
+        raise _building_fault(cls, "the strategy", exc) from exc
+
+
+def _check_params_class(cls: type[Strategy]) -> None:
+    params = getattr(cls, "Params", None)
+    if not (isinstance(params, type) and dataclasses.is_dataclass(params)):
+        raise PluginError(
+            f"strategy {cls.__name__}: {cls.__name__}.Params must be a dataclass, got "
+            f"{params!r}; decorate it with @dataclass(frozen=True)"
+        )
+
+
+def _building_fault(cls: type[Strategy], what: str, exc: BaseException) -> StrategyError:
+    return StrategyError(
+        f"strategy {cls.__name__}: {what} raised while being built: {describe_fault(exc)}"
+    )
 
 
 def _import_module(name: str) -> ModuleType:
