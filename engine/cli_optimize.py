@@ -357,9 +357,10 @@ def _keep_best(
     """Write and store the full runs of the best ``count`` trials, each linked to its trial.
 
     A trial whose run is stored already (an earlier ``--keep-best``) is not run again. Each
-    report's deflated Sharpe ratio counts the sweep's trials (the run was picked among them).
+    report's deflated Sharpe ratio counts the sweep's trials (the run was picked among them)
+    as its guard does (`trials_tried`: failed points are no variant).
     """
-    from engine.optimize.search import rank
+    from engine.optimize.search import rank, trials_tried
     from engine.optimize.trial import COMPLETE, trial_config
     from engine.runtime import finish_run, run_backtest
 
@@ -376,7 +377,11 @@ def _keep_best(
             continue
         backtest = run_backtest(trial_config(config, result.params))
         run_id, folder = finish_run(
-            backtest, out_dir=None, store=sweeps.store, out_root=out_root, trials=len(results)
+            backtest,
+            out_dir=None,
+            store=sweeps.store,
+            out_root=out_root,
+            trials=trials_tried(results),
         )
         sweeps.link_run(sweep, result.number, run_id)
         sweep_console().print(f"trial {result.number}: run {run_id} in {folder}", markup=False)

@@ -154,7 +154,7 @@ def sweeps_best(
 ) -> None:
     """Print the best trial and its full run (written now if no earlier one is stored)."""
     from engine.config import parse_config
-    from engine.optimize.search import SweepSpec, rank
+    from engine.optimize.search import SweepSpec, rank, trials_tried
     from engine.optimize.trial import COMPLETE, trial_config
     from engine.persistence.sweeps import SweepStore
     from engine.runtime import finish_run, run_backtest
@@ -183,7 +183,11 @@ def sweeps_best(
         backtest = run_backtest(trial_config(config, best.params))
         out_root = project_root(config.base_dir) / "backtests"
         run_id, folder = finish_run(
-            backtest, out_dir=None, store=sweeps.store, out_root=out_root, trials=len(results)
+            backtest,
+            out_dir=None,
+            store=sweeps.store,
+            out_root=out_root,
+            trials=trials_tried(results),
         )
         sweeps.link_run(found, best.number, run_id)
     report = folder / "report.html"

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import ConfigError, did_you_mean
-from engine.optimize.guards import deflated_sharpe, pbo_cscv
+from engine.optimize.guards import deflated_sharpe, pbo_cscv, sharpe_ratios
 from engine.optimize.space import Constraint, ParamSpec, grid_points, random_points
 from engine.optimize.trial import COMPLETE, TrialResult, TrialSpec
 from engine.report.metrics import compute_metrics
@@ -241,6 +241,20 @@ def pareto_front(results: Sequence[TrialResult], spec: SweepSpec) -> list[TrialR
         if not dominated:
             front.append(result)
     return sorted(front, key=lambda r: r.number)
+
+
+def trials_tried(results: Sequence[TrialResult]) -> int:
+    """Return the number of strategy variants a sweep tried: the deflated Sharpe ratio's N.
+
+    As `sweep_guards` counts them: completed trials with a defined Sharpe ratio, when every
+    completed trial's returns are known (over one period); else every completed trial.
+    Failed points (``slow`` not above ``fast``) were never a variant. At least 1.
+    """
+    complete = [r for r in results if r.status == COMPLETE]
+    returns = [r.returns for r in complete if r.returns is not None]
+    if returns and len(returns) == len(complete) and len({a.size for a in returns}) == 1:
+        return max(1, int(np.isfinite(sharpe_ratios(np.stack(returns, axis=1))).sum()))
+    return max(1, len(complete))
 
 
 def sweep_guards(results: Sequence[TrialResult], spec: SweepSpec) -> dict[str, Any]:

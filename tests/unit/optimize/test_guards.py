@@ -115,3 +115,24 @@ def test_pbo_needs_two_trials_and_enough_rows() -> None:
     assert pbo_cscv(np.zeros((100, 1)))["pbo"] is None
     assert pbo_cscv(np.ones((3, 4)))["reason"] == "needs at least 4 periods"
     assert pbo_cscv(np.random.default_rng(0).normal(size=(10, 3)))["blocks"] == 4
+
+
+def test_the_trials_a_kept_run_is_deflated_by_are_the_guards() -> None:
+    # 5 points, 3 failed (slow not above fast): the report of the kept best run divided its
+    # Sharpe by 5 trials while the sweep's guard counted 2 (found by an audit). A complete
+    # trial with a flat curve has no Sharpe ratio and is not counted either, as in the guard.
+    from engine.optimize.search import trials_tried
+    from engine.optimize.trial import COMPLETE, FAILED, TrialResult
+
+    rng = np.random.default_rng(3)
+    results = [
+        TrialResult(0, {"fast": 10}, COMPLETE, {}, None, rng.normal(0.001, 0.01, 50)),
+        TrialResult(1, {"fast": 20}, COMPLETE, {}, None, rng.normal(0.0, 0.01, 50)),
+        TrialResult(2, {"fast": 30}, FAILED, None, "ValueError: slow", None),
+        TrialResult(3, {"fast": 40}, FAILED, None, "ValueError: slow", None),
+        TrialResult(4, {"fast": 50}, COMPLETE, {}, None, np.zeros(50)),
+    ]
+    assert trials_tried(results) == 2
+    # without stored returns (a sweep run without --store-returns), the completed ones
+    bare = [TrialResult(r.number, r.params, r.status, r.metrics, r.error) for r in results]
+    assert trials_tried(bare) == 3
