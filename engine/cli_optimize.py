@@ -127,7 +127,7 @@ def optimize(
 ) -> None:
     """Search strategy parameters; store every trial; rank them; report overfitting guards."""
     from engine.optimize.executors import check_executor
-    from engine.optimize.search import SweepSpec, plan, result_from_row, sweep_id
+    from engine.optimize.search import SweepSpec, inputs_digest, plan, result_from_row, sweep_id
     from engine.optimize.space import parse_constraint, parse_param
     from engine.optimize.sweep import SweepOutcome
     from engine.persistence import RunStore
@@ -153,7 +153,8 @@ def optimize(
     store = RunStore(db_url)
     sweeps = SweepStore(store)
     config_toml = _config_toml(run_config)
-    sweep = sweep_id(run_config.run.name, config_toml, spec)
+    inputs = inputs_digest(run_config, strategy_class)  # changed data: another sweep
+    sweep = sweep_id(run_config.run.name, config_toml, spec, inputs)
     target = html or out_root / "sweeps" / f"{sweep}.html"
     check_replaceable(target, "--html" if html else "sweep page", is_kestrel_page)  # before trials
     existing = sweeps.get_sweep(sweep)

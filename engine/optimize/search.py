@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +30,10 @@ from engine.optimize.guards import deflated_sharpe, pbo_cscv, sharpe_ratios
 from engine.optimize.space import Constraint, ParamSpec, grid_points, random_points
 from engine.optimize.trial import COMPLETE, TrialResult, TrialSpec
 from engine.report.metrics import compute_metrics
+from engine.runtime.inputs import resolve_data_path
+
+if TYPE_CHECKING:
+    from engine.config import RunConfig
 
 __all__ = [
     "METHODS",
@@ -163,10 +169,36 @@ class SweepSpec:
         )  # fmt: skip
 
 
-def sweep_id(name: str, config_toml: str, spec: SweepSpec) -> str:
-    """Return the sweep's id: the run name and a hash of the config and the spec."""
-    text = config_toml + "\0" + json.dumps(spec.as_json(), sort_keys=True)
+def sweep_id(name: str, config_toml: str, spec: SweepSpec, inputs: str = "") -> str:
+    """Return the sweep's id: the run name and a hash of the config, the spec and the inputs.
+
+    ``inputs`` is `inputs_digest` (the data files' and the strategy's bytes): a sweep on
+    changed data is another sweep, so ``--resume`` never mixes trials run on two data sets.
+    """
+    text = config_toml + "\0" + json.dumps(spec.as_json(), sort_keys=True) + "\0" + inputs
     return f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def inputs_digest(config: RunConfig, strategy_class: type) -> str:
+    """Return the sha256 of the bytes of every file ``config`` reads and of the strategy.
+
+    The files: each ``[[data]]`` path (bars, ticks, catalog files), ``funding`` file,
+    ``[[fx]]`` rate file and headline file, and the file of the strategy class's module.
+    """
+    names = [source.path for source in config.data if source.path]
+    names += [source.funding for source in config.data if source.funding]
+    names += [rate.path for rate in config.fx] + [news.path for news in config.news]
+    module = sys.modules.get(strategy_class.__module__)
+    module_file = getattr(module, "__file__", None)
+    paths = [resolve_data_path(name, config.base_dir) for name in names]
+    paths += [Path(module_file)] if module_file and Path(module_file).is_file() else []
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(f"{path.name}:{path.stat().st_size}:".encode())  # length-prefixed
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
 
 
 def plan(spec: SweepSpec, constraint: Constraint | None) -> list[TrialSpec]:

@@ -442,3 +442,31 @@ def test_a_sweep_and_its_optuna_study_on_postgres(
         sweeps.delete_sweep(sweep)
         optuna.delete_study(study_name=sweep, storage=postgres_url)
         store.engine.dispose()
+
+
+def test_a_sweep_on_changed_data_is_another_sweep_never_resumed(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    # The sweep id hashed the config and the search, not the data: after the data file
+    # changed, --resume added trials on the new data to those on the old and ranked the
+    # mix as one sweep (found by an audit). The data's bytes are now in the id.
+    data = tmp_path / "goog.csv"
+    data.write_bytes((REPO / "data" / "GOOG.csv").read_bytes())
+    config = tmp_path / "sweep.toml"
+    config.write_text(
+        f'[run]\nname = "changing"\n[[data]]\npath = "{data}"\nsymbol = "GOOG"\n'
+        '[strategy]\npath = "strategies.sma_cross:SmaCross"\n'
+        "params = { fast = 10, slow = 30 }\n"
+    )
+    args = ["optimize", str(config), "--param", "fast=5:10:5", "--workers", "1"]
+    args += ["--db", f"sqlite:///{tmp_path}/k.db"]
+    first = kestrel(*args)
+    assert first.code == 0, first.err
+    lines = data.read_text().splitlines()
+    data.write_text("\n".join(lines[:-200]) + "\n")  # the same file, 200 bars shorter
+    again = kestrel(*args, "--resume")
+    assert again.code == 0, again.err
+    assert sweep_of(again.out) != sweep_of(first.out)
+    url = f"sqlite:///{tmp_path}/k.db"
+    assert len(stored_trials(url, sweep_of(first.out))) == 2
+    assert len(stored_trials(url, sweep_of(again.out))) == 2
