@@ -143,6 +143,8 @@ class SimulatedBroker(FillBarExits, FillMethods):
         self._participation = settings.volume_participation
         self._latency_ns = settings.latency_ns
         self._fill_at_close = settings.market_fill == "same_close"
+        # a run's close-out (`close_out`): these orders (all while None) fill at the close
+        self._close_out: set[str] | None = set()
         # Volume-tiered fees learn each fill's notional from the broker as it is priced.
         self._record_volume = fee_model.record if isinstance(fee_model, TieredFeeModel) else None
         self._within_range = settings.slippage_within_range
@@ -162,12 +164,23 @@ class SimulatedBroker(FillBarExits, FillMethods):
 
     # --- commands ------------------------------------------------------------------------
 
+    def close_out(self, order_ids: set[str] | None) -> None:
+        """Fill the market orders ``order_ids`` (None: every order) at the last close.
+
+        As under ``market_fill = "same_close"``, when each is submitted: a run's close-out
+        of its positions after its last bar (`engine.runtime.closeout`). ``close_out(set())``
+        ends it.
+        """
+        self._close_out = order_ids
+
     def submit(self, order: OrderRequested) -> None:
         """Accept or reject ``order``; fill at once only under ``market_fill = "same_close"``."""
         now = self._clock.timestamp_ns()
         market = order.order_type is _MARKET
+        closing = self._close_out
+        at_close = self._fill_at_close or closing is None or order.order_id in closing
         last = math.nan
-        if not market or self._fill_at_close:  # the last price matters to these only
+        if not market or at_close:  # the last price matters to these only
             last = self._prices.get(order.symbol, math.nan)
         reason = "" if market else self._rejection(order, last)
         if reason:
@@ -190,7 +203,7 @@ class SimulatedBroker(FillBarExits, FillMethods):
             if not waiting:
                 self._bus.publish(FillBarExitsDue(order.symbol))
             waiting.append(working)
-        if self._fill_at_close and market and math.isfinite(last):
+        if at_close and market and math.isfinite(last):
             # at the close of the bar just seen: its range bounds the slipped price and its
             # volume is the one the fill takes a share of (the rest waits for later bars)
             high, low, volume = math.inf, -math.inf, None

@@ -13,12 +13,25 @@ No look-ahead by construction: window k's trials run on a config whose ``[[data]
 end (``end``: bars closed by then) at the close of IS bar ``b − 1``, and the OOS backtest
 starts (``start``) at the open of bar ``b``; the choice is made before the OOS run exists.
 Each OOS window starts flat, with fresh indicators (its first bars are their warm-up),
-from the cash the previous OOS window ended with: the stitched curve is the OOS curves
-chained, each scaled by the stitched equity at its start. A window whose in-sample trials
-all failed or left the objective undefined (e.g. windows shorter than the strategy's
-warm-up: no trade, no Sharpe) chooses nothing and holds cash through its OOS bars — a flat
-stretch of the stitched curve, so every OOS bar is in it once; `walk_forward` refuses an
-analysis in which no window chose anything (`NothingChosenError`: there is no result).
+from the cash the previous OOS window ended with. So that this cash is real, an OOS window
+followed by another ends flat (``run_backtest(close_at_end=True)``:
+`engine.runtime.closeout`): what it still holds at its last bar is sold (a short bought
+back) at that bar's close by a market order through the engine's order path, filled as
+under ``market_fill = "same_close"`` — the run's fee and slippage, a fill and a closed
+trade of the window (``num_trades``, ``fees_paid``), its curve's last row the cash left.
+(The engine cannot start a run holding a position, so the position is not carried over;
+handing on the equity marked to the last close instead was a free liquidation: no fee, no
+slippage, no trade.) Should risk deny that exit or ``volume_participation`` trim it, the
+rest is handed on at its mark and the window's ``open_positions`` says so. The last
+window ends as any backtest does: a position still open is marked at the last close, not
+sold. The stitched curve is the OOS curves chained, each starting from the cash the one
+before left; its return is the windows' returns compounded.
+
+A window whose in-sample trials all failed or left the objective undefined (e.g. windows
+shorter than the strategy's warm-up: no trade, no Sharpe) chooses nothing and holds cash
+through its OOS bars — a flat stretch of the stitched curve, so every OOS bar is in it
+once; `walk_forward` refuses an analysis in which no window chose anything
+(`NothingChosenError`: there is no result).
 
 Walk-forward efficiency (Pardo): the mean OOS CAGR over the mean IS CAGR of the chosen
 parameters (None when the IS mean is not positive). Stability, per parameter: the values
@@ -168,7 +181,7 @@ def walk_forward(
     results = []
     curves: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     cash = config.account.initial_cash
-    for window in windows:
+    for position, window in enumerate(windows):
         inside = _sliced(config, frame, window.is_first, window.is_stop)
         executor = make_executor(inside)
         try:
@@ -185,7 +198,10 @@ def walk_forward(
             outside = dataclasses.replace(
                 outside, account=dataclasses.replace(outside.account, initial_cash=cash)
             )
-            run = run_backtest(outside)
+            # a window followed by another ends flat: what it holds is sold at its last
+            # close (fee, slippage, a trade), and the next starts from the cash left
+            last = position == len(windows) - 1
+            run = run_backtest(outside, close_at_end=not last)
             oos_metrics = dict(run.metrics)
             curve = run.equity_curve
             curves.append((curve.ts, curve.equity, curve.gross_exposure))

@@ -33,6 +33,7 @@ from engine.feeds import BarFrame, merge_order
 from engine.feeds.ticks import TickFrame
 from engine.ml.bind import attach_ml
 from engine.model import Bar, NewsHeadline
+from engine.runtime.closeout import close_positions
 from engine.runtime.delivery import paused_gc
 from engine.runtime.driver import Driver, ProgressFn
 
@@ -159,6 +160,7 @@ def run_backtest(
     strategy: Strategy | None = None,
     progress: ProgressFn | None = None,
     news: Sequence[NewsHeadline] | None = None,
+    close_at_end: bool = False,
 ) -> BacktestResult:
     """Run ``config`` and return its result (artifacts are written by the caller).
 
@@ -176,6 +178,9 @@ def run_backtest(
         progress: Called as ``progress(done_bars, total_bars)`` every few thousand bars.
         news: Pre-loaded headlines (any order), used instead of reading the config's
             ``[[data]] kind = "news"`` files; the config must still have such a table.
+        close_at_end: After the last bar, close every open position at the last close
+            with real orders (fee, slippage, a trade each: `engine.runtime.closeout`);
+            False (the default): positions still open are marked at the last close.
 
     Raises:
         ConfigError, DataError, PluginError, StrategyError: see `engine.errors`.
@@ -184,7 +189,7 @@ def run_backtest(
     # loading, building and starting (numba's cached kernels) its passes freed nothing
     # (loading makes no cyclic garbage) and cost ~0.1 s of CPU on 1 M bars.
     with paused_gc():
-        return _run(config, frames, data, strategy, progress, news)
+        return _run(config, frames, data, strategy, progress, news, close_at_end)
 
 
 def _run(
@@ -194,6 +199,7 @@ def _run(
     strategy: Strategy | None,
     progress: ProgressFn | None,
     news: Sequence[NewsHeadline] | None,
+    close_at_end: bool = False,
 ) -> BacktestResult:
     """`run_backtest`'s body, the collector paused."""
     started = time.perf_counter()
@@ -250,6 +256,8 @@ def _run(
         driver.run_bars(
             iter_bar_chunks(bar_frames), total, progress, shared_closes=len(bar_frames) > 1
         )
+    if close_at_end:
+        close_positions(kernel, driver)
     kernel.runner.stop()
     for history in histories.values():  # every value is revealed now: the indicators' lists
         history.feeds.clear()  # hold them; the source lists only repeated them (8 B a bar)

@@ -112,16 +112,16 @@ def test_walkforward_command_writes_the_stitched_curve(
     result = kestrel(
         "walkforward", "configs/sma_cross_goog.toml", "--param", "fast=5:20:5",
         "--param", "slow=30:90:30", "--in-sample", str(IN_SAMPLE),
-        "--out-of-sample", str(OUT_OF_SAMPLE), "--workers", "2", "--out", str(tmp_path),
+        "--out-of-sample", str(OUT_OF_SAMPLE), "--workers", "2", "--out", str(tmp_path / "wf"),
         "--db", f"sqlite:///{tmp_path / 'k.db'}",  # not the project's own store
     )  # fmt: skip
     assert result.code == 0, result.err
-    summary = json.loads((tmp_path / "walkforward.json").read_text())
+    summary = json.loads((tmp_path / "wf" / "walkforward.json").read_text())
     assert [w["params"] for w in summary["windows"]] == [w.params for w in original.windows]
     assert summary["efficiency"] == pytest.approx(original.efficiency)
-    curve = pd.read_csv(tmp_path / "oos_equity.csv")
+    curve = pd.read_csv(tmp_path / "wf" / "oos_equity.csv")
     assert curve["equity"].to_numpy() == pytest.approx(original.equity, rel=1e-15)
-    assert (tmp_path / "report.html").is_file()
+    assert (tmp_path / "wf" / "report.html").is_file()
     assert "walk-forward efficiency (OOS / IS CAGR)" in result.out
 
 
