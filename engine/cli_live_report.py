@@ -39,6 +39,7 @@ from engine.cli_report_options import (
     open_page,
 )
 from engine.config import load_config
+from engine.errors import StoreOpenError
 from engine.paths import account_name
 
 __all__ = ["live_report", "register"]
@@ -59,6 +60,7 @@ def live_report(
 ) -> None:
     """Write a live account's equity.csv, metrics.json and report.html from the store."""
     from engine.persistence import RunStore
+    from engine.persistence.store import sqlite_file
     from engine.report.assets import ASSETS_DIR, INLINE
     from engine.report.ownership import check_output_folder, is_kestrel_page
     from engine.runtime.live import LiveLedger
@@ -72,7 +74,11 @@ def live_report(
     writes = {*LIVE_REPORT_FILES, ASSETS_DIR}
     check_output_folder(folder, writes, "report.html", is_kestrel_page, "--out")
     bench = load_benchmark(benchmark)
-    ledger = LiveLedger(RunStore(store_url(run_config, db)), name)
+    url = store_url(run_config, db)
+    stored = sqlite_file(url)
+    if stored is not None and not stored.is_file():  # a report never creates a store
+        raise StoreOpenError(f"no run store at {stored}: the account has never run there")
+    ledger = LiveLedger(RunStore(url), name)
     page = _write_then_move(
         folder,
         lambda partial: write_live_report(

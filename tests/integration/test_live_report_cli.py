@@ -103,10 +103,14 @@ def test_the_report_holds_every_sessions_rows_and_the_backtests_metrics(
 def test_bad_input_is_one_line(kestrel: CliRunner, tmp_path: Path, config: Path) -> None:
     db = tmp_path / "k.db"
     url = f"sqlite:///{db}"
+    missing = kestrel("live-report", str(config), "--db", url, "--account", "nobody",
+                      "--out", str(tmp_path / "a"))  # fmt: skip
+    assert_one_line_error(missing, f"no run store at {db}")  # a report never creates one
+    assert not db.exists()
+    _account(db, [])
     unknown = kestrel("live-report", str(config), "--db", url, "--account", "nobody",
                       "--out", str(tmp_path / "a"))  # fmt: skip
     assert_one_line_error(unknown, "no live account 'nobody' in the store")
-    _account(db, [])
     empty = kestrel("live-report", str(config), "--db", url, "--out", str(tmp_path / "b"))
     assert_one_line_error(empty, "live account 'rep' has no equity rows yet")
     foreign = tmp_path / "mine"
