@@ -154,6 +154,7 @@ def report(
     if out is not None:
         check_replaceable(out, "--out", is_kestrel_page)
     bench = load_benchmark(benchmark)
+    notes: list[str] = []
     path = render_report(
         folder,
         out,
@@ -162,7 +163,10 @@ def report(
         risk_free_rate=risk_free_rate,
         trials=trials,
         plotly=INLINE if self_contained else None,
+        notes=notes,
     )
+    for note in notes:  # also on the page; said here too, where the user looks
+        print(f"warning: {note}", file=sys.stderr)
     console.print(f"report: {path}", markup=False)
     if open_browser:
         open_page(path)

@@ -360,6 +360,7 @@ def render_report(
     plotly: PlotlyLink | None = None,
     orders: list[dict[str, Any]] | None = None,
     run_info: dict[str, Any] | None = None,
+    notes: list[str] | None = None,
 ) -> Path:
     """Write the run's HTML report and return its path.
 
@@ -380,6 +381,8 @@ def render_report(
         run_info: A result's ``run.json`` facts (run id, creation time, inputs hash), when
             the caller has them: `finish_run` writes the page while ``run.json`` is being
             written; else they are read from ``run.json`` beside the page, if any.
+        notes: Gets the notes about ``benchmark`` (it covers part of the run only), for a
+            command to print as warnings (the page has them too).
 
     Raises:
         DataError: The benchmark has fewer than two values during the run (no overlap).
@@ -403,10 +406,14 @@ def render_report(
         check_replaceable(target, "report", is_kestrel_page)
         data = ReportData.from_result(result_or_dir, target.parent, orders, run_info)
         link = plotly if plotly is not None else PlotlyLink.beside(target)
-    return render_data(
+    known = len(data.notes)  # the folder's own notes (how the page was rendered)
+    written = render_data(
         data, target, link, benchmark=_resolve_benchmark(benchmark),
         benchmark_label=benchmark_label, risk_free_rate=risk_free_rate, trials=trials,
     )  # fmt: skip
+    if notes is not None:
+        notes.extend(data.notes[known:])
+    return written
 
 
 def render_data(

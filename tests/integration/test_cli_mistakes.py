@@ -364,6 +364,11 @@ def test_a_benchmark_covering_part_of_the_run_is_used_with_a_note(
     page = (out / "report.html").read_text()
     assert "The benchmark late covers " in page
     assert "outside its span it is held at its nearest value." in page
+    # and the command says so: the page alone left the shorter benchmark unnoticed
+    # (found by an audit: "Benchmark return 11.00 %" instead of 14.00 %, no warning)
+    warned = [line for line in result.err.splitlines() if line.startswith("warning: ")]
+    assert len(warned) == 1
+    assert "The benchmark late covers " in warned[0]
 
 
 def test_goog_gap_warnings_count_missing_weekdays_not_weekends(kestrel: CliRunner) -> None:
