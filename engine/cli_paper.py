@@ -407,8 +407,11 @@ async def _run(
         store = RunStore(url)
         journal = PaperJournal(store, name)
         warmup: list[Bar] = []
-        if warmup_bars and not resume and journal.load() is None:  # new: read once, stored
+        existed = journal.load() is not None
+        if warmup_bars and not resume and not existed:  # new: read once, stored
             warmup = await fetch_warmup(config, feed, warmup_bars, now_ns, timeframes)
+            bar_symbols = [s.symbol for s in config.data if s.kind == "bars"]
+            _warn_short_warmup(warmup, warmup_bars, bar_symbols)
         session = open_session(
             config,
             journal,
@@ -424,7 +427,8 @@ async def _run(
                 _resume_when_listening(local, replay_streams(timeframes, options))
             )
         log = JsonLog(folder / "events.jsonl")
-        how = f"resumed ({session.replayed} inputs replayed)" if session.replayed else "new"
+        how = f"resumed ({session.replayed} inputs replayed)" if existed else "new"
+        how += f" ({len(warmup)} warm-up bars)" if warmup else ""
         since = format_timestamp(session.resume_ns)
         log.write("start", account=name, state=how, since=since, pid=os.getpid())
         print(f"paper account {name}: {how}; bars after {since}", flush=True)
@@ -578,3 +582,16 @@ def _summary(
 def register(app: typer.Typer) -> None:
     """Add ``paper`` to ``app``."""
     app.command("paper")(paper)
+
+
+def _warn_short_warmup(warmup: list[Bar], asked: int, symbols: list[str]) -> None:
+    """Say on stderr when the exchange had fewer warm-up bars of a symbol than asked."""
+    for symbol in symbols:
+        got = sum(1 for bar in warmup if bar.symbol == symbol)
+        if got < asked:
+            print(
+                f"warning: {symbol}: {got} warm-up bars of the {asked} asked for were there "
+                "(the exchange's history, or a --replay's data, holds no more)",
+                file=sys.stderr,
+                flush=True,
+            )

@@ -82,6 +82,9 @@ def test_warm_indicators_decide_on_live_bars_as_the_backtest(
     result = kestrel(*_args(config_path, db, "warm", WARMUP, tmp_path / "log"))
     assert result.code == 0, result.err
     assert "end of the replay" in result.out
+    # a new account is new, with its warm-up (it read "resumed (100 inputs replayed)")
+    assert "paper account warm: new (100 warm-up bars)" in result.out
+    assert "warning" not in result.err
 
     config = load_config(config_path)
     (frame,) = load_frames(config)
@@ -171,3 +174,14 @@ def test_a_sigkill_restart_keeps_the_stored_warmup(kestrel: CliRunner, tmp_path:
         ]
         assert crashed == uninterrupted, table
         assert crashed or table != "fills"
+
+
+def test_a_warm_up_longer_than_the_data_is_said(kestrel: CliRunner, tmp_path: Path) -> None:
+    # --warmup-bars 100000 on a 335-bar replay took every bar as warm-up and exited 0 with
+    # "0 new bars" and no word of it (found by an audit)
+    config_path = _config(tmp_path)
+    result = kestrel(*_args(config_path, tmp_path / "k.db", "long", 100_000, tmp_path / "log"))
+    assert result.code == 0, result.err
+    warned = [line for line in result.err.splitlines() if line.startswith("warning: ")]
+    assert len(warned) == 1
+    assert "warm-up bars of the 100000 asked for were there" in warned[0]
