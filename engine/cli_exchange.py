@@ -86,13 +86,17 @@ def _is_http_url(url: str) -> bool:
     )
 
 
-def check_exchange_urls(option: str | None, name: str = "--exchange-url") -> None:
-    """Refuse an exchange URL that is not http(s), before anything connects.
+def check_exchange_urls(option: str | None, name: str = "--exchange-url") -> str | None:
+    """Return the exchange URL the command uses; refuse one that is not http(s).
 
-    Checks ``option`` (the command's URL option, named ``name``), or when it is not given
-    ``$KESTREL_EXCHANGE_URL``, which then sends the calls instead. Without the check
-    ``notaurl`` or ``ftp://x`` failed only when the markets were loaded, as exit 5 ("outcome
-    unknown, a human looks at the account"), though nothing had been sent.
+    ``option`` (the command's URL option, named ``name``), or when it is not given
+    ``$KESTREL_EXCHANGE_URL``, which then sends the calls instead; None: the exchange's
+    own. The caller hands the URL returned to every client (market data, orders, user
+    data): the feed used to read the variable and the order client not, so ``kestrel
+    live`` traded on the local server's prices at the real exchange. Checked before
+    anything connects: ``notaurl`` or ``ftp://x`` failed only when the markets were
+    loaded, as exit 5 ("outcome unknown, a human looks at the account"), though nothing
+    had been sent.
 
     Raises:
         ConfigError: Not ``http://HOST[:PORT][/PATH]`` or https (one line, exit 2).
@@ -101,7 +105,7 @@ def check_exchange_urls(option: str | None, name: str = "--exchange-url") -> Non
     # refused: it would have fallen back to the variable or to the real exchange, unseen
     url = option if option is not None else os.environ.get(LOCAL_URL_ENV) or None
     if url is None or _is_http_url(url):
-        return
+        return url
     what = name if option is not None else f"${LOCAL_URL_ENV}"
     raise ConfigError(
         f"{what} {url!r} is not an http(s) URL: give e.g. http://127.0.0.1:8765 (the address "

@@ -256,8 +256,8 @@ def live(
     keys = load_credentials(run_config.live.exchange)  # the same id with --replay / --exchange-url
     if exchange_url is not None and replay is not None:
         raise ConfigError("give at most one of --exchange-url and --replay")
-    if replay is None:  # before anything connects: a bad URL is not an exchange's trouble
-        check_exchange_urls(exchange_url)
+    if replay is None:  # checked before anything connects; orders go where bars come from
+        exchange_url = check_exchange_urls(exchange_url)
     if speed == "lockstep" and replay is None:
         raise ConfigError(
             "--speed lockstep needs --replay: only the local exchange this command starts "
