@@ -27,38 +27,21 @@ import argparse
 import gc
 import time
 from collections.abc import Callable, Iterator
-from itertools import repeat
 
 import numpy as np
 from bench_backtest import synthetic_bars  # this folder is on sys.path when run as a script
 
 from engine.feeds import BarFrame
 from engine.model import Bar
-from engine.runtime.backtest import CHUNK  # bars built at a time, as the backtest builds them
+from engine.runtime.backtest import iter_bar_chunks
 from engine.strategy.history import IndicatorSeries
 
 TARGET_BARS_PER_S = 1_000_000
 
 
 def build_bars(frame: BarFrame) -> Iterator[list[Bar]]:
-    """Yield the frame's bars as `Bar` tuples, built per chunk from its columns."""
-    make = tuple.__new__
-    for start in range(0, len(frame), CHUNK):
-        end = min(start + CHUNK, len(frame))
-        ts = frame.ts_close_ns[start:end].tolist()
-        records = zip(
-            repeat(frame.symbol, end - start),
-            ts,
-            ts,
-            frame.open[start:end].tolist(),
-            frame.high[start:end].tolist(),
-            frame.low[start:end].tolist(),
-            frame.close[start:end].tolist(),
-            frame.volume[start:end].tolist(),
-            repeat(frame.timeframe_ns, end - start),
-            strict=True,
-        )
-        yield list(map(make, repeat(Bar), records))
+    """Yield the frame's bars as the backtest builds them (`iter_bar_chunks`, one frame)."""
+    return iter_bar_chunks([frame])
 
 
 def sma(values: np.ndarray, period: int) -> np.ndarray:
