@@ -13,7 +13,7 @@ Rules (settings in ``[account]`` and ``[[data]]``; the README's fill table lists
   ``days`` counts the midnights passed since the last charge (a weekend gap pays for each
   calendar day). A short opened and closed between two midnights pays nothing. With
   several symbols, "the first bar" is the last of the bars closing at that time
-  (`engine.cache.CloseTime`): every short is then filled and marked at that close.
+  (`engine.clock.CloseTime`): every short is then filled and marked at that close.
 - Funding (``[[data]] funding = "rates.csv"``: columns timestamp, rate): a symbol with a
   funding series is a perpetual future. For each funding time ``t`` the position held at
   the close of the symbol's first bar closing at or after ``t`` pays
@@ -277,7 +277,7 @@ class AccountRules:
 
         Funding is the symbol's own: paid on each of its bars. Borrow fees and the margin
         check value every position: they run on the last bar of a close time only
-        (`engine.cache.CloseTime`), once every symbol's fills and close of that time are in.
+        (`engine.clock.CloseTime`), once every symbol's fills and close of that time are in.
         """
         ts = bar.ts_event
         schedule = self._schedules.get(bar.symbol)

@@ -183,7 +183,7 @@ class PortfolioGuard:
     def on_bar(self, bar: Bar) -> None:
         """Mark equity after ``bar``'s close and trip or lift the trading state.
 
-        Only on the last bar of a close time (`engine.cache.CloseTime`): before it, other
+        Only on the last bar of a close time (`engine.clock.CloseTime`): before it, other
         symbols' fills and closes of the same time are not in, and the equity summed would
         be one that never existed (a peak made of one leg of a hedge that rose).
         """
