@@ -478,8 +478,10 @@ def parse_config(document: dict[str, Any], base_dir: str | Path = ".") -> RunCon
     """
     rest, news = split_news(document)
     config = build(RunConfig, rest)
-    try:  # replace runs the checks again, now with the news sources
-        return replace(config, news=news, base_dir=str(base_dir))
+    checks = [replace(entry, base_dir=str(base_dir)) for entry in config.risk.checks]
+    try:  # replace runs the checks again, now with the news sources; file checks: base_dir
+        risk = replace(config.risk, checks=checks)
+        return replace(config, news=news, base_dir=str(base_dir), risk=risk)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
 

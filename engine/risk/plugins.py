@@ -1,5 +1,9 @@
 """Risk-check plugins: ``[[risk.checks]]`` entries naming a class by ``"module:Class"``.
 
+The module is a dotted name Python imports (the working directory or an installed package)
+or, as for a strategy, a file: ``"checks.py:Class"`` is read beside the config, then under
+the project root (`engine.plugin_files`).
+
 The class is built with the entry's ``params`` as keyword arguments and must have the
 `RiskCheck` shape: a ``name`` attribute (shown in denials) and ``check(order, state)``.
 Plugin checks run after the built-in limits and before the order-rate limit.
@@ -13,9 +17,11 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from engine.errors import ConfigError, KestrelError, PluginError, StrategyError, did_you_mean
+from engine.plugin_files import import_plugin_file, is_file_reference
 from engine.risk.checks import RiskCheck
 
 __all__ = ["CheckPluginConfig", "load_check"]
@@ -27,17 +33,22 @@ class CheckPluginConfig:
 
     Attributes:
         path: ``"package.module:Class"`` of the check (importable from the working
-            directory or an installed package).
+            directory or an installed package) or ``"file.py:Class"`` (beside the config).
         params: Keyword arguments of the class.
+        base_dir: The config's folder, where a file reference is looked up first (set by
+            `engine.config.parse_config`; not a config key).
     """
 
     path: str
     params: dict[str, Any] = field(default_factory=dict)
+    base_dir: str = field(default=".", compare=False, metadata={"config": False})
 
     def __post_init__(self) -> None:
         module, sep, name = self.path.rpartition(":")
         if not (sep and module and name):
-            raise ValueError(f"path must be 'package.module:Class', got {self.path!r}")
+            raise ValueError(
+                f"path must be 'package.module:Class' or 'file.py:Class', got {self.path!r}"
+            )
 
 
 def load_check(entry: CheckPluginConfig) -> RiskCheck:
@@ -50,12 +61,10 @@ def load_check(entry: CheckPluginConfig) -> RiskCheck:
             its file and line), as a strategy's would be.
     """
     module_name, _, class_name = entry.path.rpartition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise PluginError(f"risk check module {module_name!r} not found ({exc})") from None
-    except (Exception, SystemExit) as exc:  # sys.exit() at import must not end the process
-        raise PluginError(f"risk check module {module_name!r} failed to import: {exc!r}") from exc
+    if is_file_reference(module_name):
+        module = import_plugin_file(module_name, entry.base_dir, "risk check")
+    else:
+        module = _import_module(module_name)
     cls = getattr(module, class_name, None)
     if cls is None:
         names = [n for n, v in vars(module).items() if isinstance(v, type)]
@@ -82,3 +91,21 @@ def load_check(entry: CheckPluginConfig) -> RiskCheck:
         )
     result: RiskCheck = check
     return result
+
+
+def _import_module(name: str) -> ModuleType:
+    from engine.strategy.runner import describe_fault
+
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
+            raise PluginError(
+                f"risk check module {name!r} not found ({exc}); a file beside the config is "
+                "named 'file.py:Class'"
+            ) from None
+        raise PluginError(f"risk check module {name!r} failed to import: {exc}") from exc
+    except (Exception, SystemExit) as exc:  # sys.exit() at import must not end the process
+        raise PluginError(
+            f"risk check module {name!r} failed to import: {describe_fault(exc)}"
+        ) from exc

@@ -11,10 +11,10 @@ same inputs share a hash suffix and different ones do not:
 - the strategy's source: the bytes of the file of the module that defines the strategy
   class — the ``.py`` file of a file plugin (``"x.py:Class"``), of the module of a dotted
   path (``"strategies.sma_cross:SmaCross"``) and of the module an entry point names —
-  and likewise the module of every ``[[risk.checks]]`` plugin. Other modules they import
-  are not hashed (a strategy split over helper modules changes identity only through
-  its own file). A class whose module has no file (defined in a notebook cell) hashes its
-  ``module:Class`` name only.
+  and likewise the module (or ``"file.py"``) of every ``[[risk.checks]]`` plugin. Other
+  modules they import are not hashed (a strategy split over helper modules changes
+  identity only through its own file). A class whose module has no file (defined in a
+  notebook cell) hashes its ``module:Class`` name only.
 run.json records the strategy's module file and its sha256 (``strategy``), which
 ``runs export`` uses to put the file in the zip.
 
@@ -57,6 +57,7 @@ import tomli_w
 
 from engine.config import RunConfig, dump_config
 from engine.errors import KestrelError
+from engine.plugin_files import is_file_reference, plugin_file
 from engine.report.artifacts import order_rows, trade_rows, write_artifacts
 from engine.report.assets import PlotlyLink
 from engine.report.html import render_report
@@ -104,8 +105,11 @@ def _code_and_side_files(result: BacktestResult) -> list[tuple[str, bytes]]:
     path = _module_file(cls.__module__)
     found.append(("strategy", path.read_bytes() if path else cls.__qualname__.encode()))
     for check in config.risk.checks:
-        module_name = check.path.partition(":")[0]
-        path = _module_file(module_name)
+        module_name = check.path.rpartition(":")[0]
+        if is_file_reference(module_name):
+            path = plugin_file(module_name, check.base_dir)
+        else:
+            path = _module_file(module_name)
         found.append(("risk.check", path.read_bytes() if path else check.path.encode()))
     side = [item.path for item in config.fx] + [
         source.funding for source in config.data if source.funding is not None

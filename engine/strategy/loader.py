@@ -16,10 +16,8 @@ with the file and line), not a Kestrel bug.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib
 import importlib.util
-import sys
 from collections.abc import Mapping
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -27,7 +25,7 @@ from types import ModuleType
 from typing import Any
 
 from engine.errors import KestrelError, PluginError, StrategyError, did_you_mean
-from engine.paths import find_relative, places_text
+from engine.plugin_files import import_plugin_file, is_file_reference
 from engine.strategy.base import Strategy
 from engine.strategy.runner import describe_fault
 from engine.typed import build
@@ -60,8 +58,8 @@ def load_strategy_class(reference: str, base_dir: str | Path = ".") -> type[Stra
             )
         reference = registered[reference]
     location, _, class_name = reference.rpartition(":")
-    if location.endswith(".py") or "/" in location or "\\" in location:
-        module = _import_file(location, base_dir)
+    if is_file_reference(location):
+        module = import_plugin_file(location, base_dir, "strategy")
     else:
         module = _import_module(location)
     candidate = getattr(module, class_name, None)
@@ -131,43 +129,3 @@ def _import_module(name: str) -> ModuleType:
     except (Exception, SystemExit) as exc:
         reason = describe_fault(exc)
         raise PluginError(f"strategy module {name!r} failed to import: {reason}") from exc
-
-
-def _import_file(location: str, base_dir: str | Path) -> ModuleType:
-    # Beside the config, then under the project root: never the working directory, so a
-    # config finds its strategy file wherever the command runs (see `engine.paths`).
-    found, tried = find_relative(location, base_dir)
-    if found is None or not found.is_file():
-        raise PluginError(
-            f"strategy file {location!r} does not exist: {places_text(tried)}; "
-            "relative paths are read beside the config file, then under the project root"
-        )
-    path = found
-    resolved = path.resolve()
-    # A stable, unique module name per file and content: dataclasses and pickling need the
-    # module in sys.modules, two files with the same stem must not shadow each other, and
-    # a file edited since it was imported (a notebook, a test, a parameter sweep in one
-    # process) must run its new code, not the module imported before.
-    digest = hashlib.sha1(str(resolved).encode() + b"\0" + resolved.read_bytes()).hexdigest()[:10]
-    module_name = f"kestrel_plugin_{resolved.stem}_{digest}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, resolved)
-    if spec is None or spec.loader is None:
-        raise PluginError(f"strategy file {location!r} cannot be imported")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    # No ``__pycache__`` beside the user's file: Kestrel leaves the user's folders as they
-    # were (a failed run leaves nothing), and the module names above change with the
-    # content anyway. Global for the moment of the import only.
-    writes_bytecode, sys.dont_write_bytecode = not sys.dont_write_bytecode, True
-    try:
-        spec.loader.exec_module(module)
-    except (Exception, SystemExit) as exc:  # sys.exit() at import time must not end the run
-        del sys.modules[module_name]
-        raise PluginError(
-            f"strategy file {location!r} failed to import: {describe_fault(exc)}"
-        ) from exc
-    finally:
-        sys.dont_write_bytecode = not writes_bytecode
-    return module

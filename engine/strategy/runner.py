@@ -178,8 +178,13 @@ def describe_fault(exc: BaseException) -> str:
     the rest. ``SystemExit`` (``sys.exit()`` in strategy code) would otherwise end the whole
     process silently with its code, so it gets a sentence that says what to do instead.
     """
+    if isinstance(exc, SyntaxError) and exc.filename:  # the file that does not parse
+        return f"{type(exc).__name__}: {exc.msg} in {exc.filename}:{exc.lineno}"
     where = ""
-    frames = traceback.extract_tb(exc.__traceback__)
+    # importlib's own frames ("<frozen importlib._bootstrap>") are never the user's line
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<frozen")
+    ]
     if frames:
         last = frames[-1]
         where = f" in {last.filename}:{last.lineno} ({last.name})"

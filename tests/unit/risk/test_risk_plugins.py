@@ -71,5 +71,7 @@ def test_a_plugin_module_calling_sys_exit_at_import_is_a_plugin_error(
 ) -> None:
     (tmp_path / "exits_on_import.py").write_text("import sys\nsys.exit(4)\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(PluginError, match=r"'exits_on_import' failed to import: SystemExit\(4\)"):
+    with pytest.raises(
+        PluginError, match=r"'exits_on_import' failed to import: sys.exit\(4\) called"
+    ):
         checks({"path": "exits_on_import:Check"})
