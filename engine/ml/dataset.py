@@ -63,10 +63,17 @@ def load_dataset(config: RunConfig) -> tuple[Dataset, MlConfig]:
     if not frames:
         raise DataError(f"ml: no bars for {symbol}; the [ml] symbol needs a bar source")
     dataset = build_dataset(frames[0], ml)
-    if len(dataset.y) < 2 * ml.splits.folds or len(np.unique(dataset.y)) < 2:
+    count, folds = len(dataset.y), ml.splits.folds
+    if count < 2 * folds:  # each fold (and walk-forward's first block) needs samples
         raise DataError(
-            f"ml: {symbol} gives {len(dataset.y)} labelled samples "
-            f"({int(dataset.y.sum()) if len(dataset.y) else 0} up): too few to train and "
-            "test; use more bars or a shorter label horizon"
+            f"ml: {symbol} gives {count} labelled samples, too few for {folds} folds "
+            f"(2 a fold at least): use fewer ml.splits.folds, more bars or a shorter "
+            "label horizon"
+        )
+    if len(np.unique(dataset.y)) < 2:
+        raise DataError(
+            f"ml: {symbol}'s {count} labelled samples are {int(dataset.y.sum())} up: the "
+            "labels are all one class, nothing to learn; change ml.label (threshold, "
+            "barriers) or use more bars"
         )
     return dataset, ml

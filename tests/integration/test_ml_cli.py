@@ -168,3 +168,25 @@ def test_paper_on_the_local_exchange_with_the_saved_model_trades_like_the_backte
     expected = [(f.order_id, f.quantity, f.price, f.fee) for f in backtest.recorder.fills]
     assert len(expected) >= 4
     assert fills == expected
+
+
+def test_too_many_folds_names_the_folds_not_the_bars(kestrel: CliRunner, tmp_path: Path) -> None:
+    """``ml.splits.folds=100000`` said 'use more bars or a shorter label horizon' (an audit)."""
+    result = kestrel(
+        "ml", "evaluate", CONFIG, "--set=ml.splits.folds=100000", "--out", str(tmp_path / "e")
+    )
+    assert_one_line_error(result, "too few for 100000 folds", "use fewer ml.splits.folds")
+    assert not (tmp_path / "e").exists()
+
+
+def test_a_label_of_one_class_says_so(kestrel: CliRunner, tmp_path: Path) -> None:
+    result = kestrel(
+        "ml",
+        "evaluate",
+        CONFIG,
+        '--set=ml.label.kind="forward_return"',
+        "--set=ml.label.threshold=0.9",  # never 90 % in a day: every label is 0
+        "--out",
+        str(tmp_path / "e"),
+    )
+    assert_one_line_error(result, "labels are all one class")
