@@ -222,16 +222,20 @@ def live(
         float,
         typer.Option(
             "--user-check-every",
-            help="Seconds between REST cross-checks of the user-data stream (stall test).",
+            help="Seconds between REST cross-checks of the user-data stream (stall test; "
+            "at most a day).",
             min=0.05,
+            max=86_400.0,
         ),
     ] = 30.0,
     user_grace: Annotated[
         float,
         typer.Option(
             "--user-grace",
-            help="Seconds the stream may lag behind REST before it is declared stale.",
+            help="Seconds the stream may lag behind REST before it is declared stale (at "
+            "most a day).",
             min=0.0,
+            max=86_400.0,
         ),
     ] = 5.0,
     warmup_bars: Annotated[

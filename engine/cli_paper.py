@@ -123,7 +123,10 @@ def paper(
     poll: Annotated[
         float | None,
         typer.Option(
-            "--poll", help="Poll candles over REST every SECONDS (default: websockets).", min=0.01
+            "--poll",
+            help="Poll candles over REST every SECONDS, at most a day (default: websockets).",
+            min=0.01,
+            max=86_400.0,
         ),
     ] = None,
     stale_after: Annotated[
@@ -131,8 +134,10 @@ def paper(
         typer.Option(
             "--stale-after",
             help="Seconds of websocket silence before a reconnect and REST backfill "
-            "(default: from the exchange's capabilities; with --replay, scaled by --speed).",
+            "(at most a day; default: from the exchange's capabilities; with --replay, "
+            "scaled by --speed).",
             min=0.05,
+            max=86_400.0,
         ),
     ] = None,
     log_dir: Annotated[

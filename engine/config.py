@@ -85,6 +85,9 @@ class RunSection:
     name: str = "backtest"
     seed: int = 0
 
+    def __post_init__(self) -> None:  # the seeds numpy and scikit-learn accept
+        require(0 <= self.seed < 2**32, f"run.seed must be in [0, 4294967295], got {self.seed}")
+
 
 @dataclass(frozen=True)
 class LiveSection:

@@ -282,3 +282,39 @@ def test_paper_refuses_more_warm_up_bars_than_a_config_may_ask_for(
     )  # fmt: skip
     assert_one_line_error(result, "--warmup-bars")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--poll", "inf"), ("--poll", "1e300"), ("--stale-after", "inf"), ("--stale-after", "1e9")],
+)
+def test_paper_refuses_a_poll_or_silence_interval_longer_than_a_day(
+    kestrel: CliRunner, tmp_path: Path, option: str, value: str
+) -> None:
+    # --poll inf was taken: a feed that never asks for a candle, waiting for ever in silence
+    result = kestrel(
+        "paper", str(_live_config(tmp_path)), option, value,
+        "--exchange-url", "http://127.0.0.1:9",  # never reached: the option is refused first
+        "--db", f"sqlite:///{tmp_path / 'k.db'}", "--log-dir", str(tmp_path / "log"),
+    )  # fmt: skip
+    assert_one_line_error(result, option)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["live.toml"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--user-check-every", "inf"), ("--user-grace", "inf"), ("--user-grace", "1e9")],
+)
+def test_live_refuses_a_stream_check_interval_longer_than_a_day(
+    kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: str, value: str
+) -> None:
+    # --user-grace inf: a user-data stream that stalls is never declared stale
+    monkeypatch.setenv("KESTREL_API_KEY", "key")
+    monkeypatch.setenv("KESTREL_API_SECRET", "secret")
+    result = kestrel(
+        "live", str(_live_config(tmp_path)), "--live", option, value,
+        "--exchange-url", "http://127.0.0.1:9",  # never reached: the option is refused first
+        "--db", f"sqlite:///{tmp_path / 'k.db'}", "--log-dir", str(tmp_path / "log"),
+    )  # fmt: skip
+    assert_one_line_error(result, option)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["live.toml"]

@@ -162,6 +162,8 @@ def test_type_errors(path: str, value: Any, message: str) -> None:
         ("execution.fee_rate", -0.001, "fee_rate must be in [0, 1), got -0.001"),
         ("execution.slippage_bps", 10_000, "slippage_bps must be in [0, 10000), got 10000.0"),
         ("execution.slippage_bps", -1, "slippage_bps must be in [0, 10000)"),
+        ("run.seed", -1, "run.seed must be in [0, 4294967295], got -1"),  # numpy's and sklearn's
+        ("run.seed", 2**32, "run.seed must be in [0, 4294967295], got 4294967296"),
         ("data", [], "at least one [[data]] source is required"),
         ("data.1.symbol", "A", "symbol ['A'] appears in more than one source"),
         ("instruments.0.symbol", "C", "instruments: 'C' has no [[data]] source"),
