@@ -455,6 +455,7 @@ def walkforward(
         plan_windows,
         stored_row,
         summary_json,
+        unclosed_windows,
         walk_forward,
         walkforward_id,
         write_walkforward,
@@ -489,6 +490,16 @@ def walkforward(
         rule,
     )
     print_walkforward(summary_json(result), spec.objectives[0])
+    unclosed = unclosed_windows(result.windows)
+    if unclosed:
+        held = {r.window.index: (r.oos_metrics or {}).get("open_positions") for r in result.windows}
+        named = ", ".join(f"window {i} ({held[i]} position(s))" for i in unclosed)
+        print(
+            f"warning: {named} ended holding what the close-out could not sell (risk denied "
+            "it, or volume_participation filled part): handed on to the next window at its "
+            "last close, without fee or slippage; see open_positions in walkforward.json",
+            file=sys.stderr,
+        )
     written = write_walkforward(result, run_config, folder)
     created = datetime.now(tz=UTC).isoformat()
     sweeps.save_walkforward(

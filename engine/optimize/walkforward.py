@@ -22,7 +22,8 @@ trade of the window (``num_trades``, ``fees_paid``), its curve's last row the ca
 (The engine cannot start a run holding a position, so the position is not carried over;
 handing on the equity marked to the last close instead was a free liquidation: no fee, no
 slippage, no trade.) Should risk deny that exit or ``volume_participation`` trim it, the
-rest is handed on at its mark and the window's ``open_positions`` says so. The last
+rest is handed on at its mark, the window's ``open_positions`` says so and the command
+warns (`unclosed_windows`). The last
 window ends as any backtest does: a position still open is marked at the last close, not
 sold. The stitched curve is the OOS curves chained, each starting from the cash the one
 before left; its return is the windows' returns compounded.
@@ -77,6 +78,7 @@ __all__ = [
     "plan_windows",
     "stored_row",
     "summary_json",
+    "unclosed_windows",
     "untraded_windows",
     "walk_forward",
     "walkforward_id",
@@ -231,6 +233,20 @@ def walk_forward(
             "--in-sample so a window holds the strategy's warm-up and some trades"
         )
     return _summary(config, frame, results, curves, spec)
+
+
+def unclosed_windows(results: Sequence[WindowResult]) -> list[int]:
+    """Return the indices of windows, the last one aside, that ended holding positions.
+
+    Their close-out was denied by risk or filled in part (``volume_participation``): what
+    it left was handed on to the next window at its last close, without fee or slippage.
+    The last window keeps what it holds at the end, marked, as any backtest.
+    """
+    return [
+        r.window.index
+        for r in results[:-1]
+        if r.oos_metrics is not None and int(r.oos_metrics.get("open_positions") or 0) > 0
+    ]
 
 
 def untraded_windows(results: Sequence[WindowResult]) -> list[int]:

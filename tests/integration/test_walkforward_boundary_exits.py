@@ -23,9 +23,10 @@ from engine.config import RunConfig, load_config
 from engine.optimize.executors import InlineExecutor
 from engine.optimize.search import SweepSpec
 from engine.optimize.space import parse_param
-from engine.optimize.walkforward import WalkForward, plan_windows, walk_forward
+from engine.optimize.walkforward import WalkForward, plan_windows, unclosed_windows, walk_forward
 from engine.runtime.backtest import run_backtest
 from engine.runtime.closeout import TAG as EXIT_TAG
+from tests.integration.conftest import CliRunner
 
 STRATEGY = '''
 from dataclasses import dataclass
@@ -159,3 +160,27 @@ def test_a_halted_window_is_flattened_without_a_second_trip(tmp_path: Path) -> N
     assert result.metrics["final_equity"] == pytest.approx(10_187.9)
     assert result.metrics["guard_trips"] == 1
     assert result.metrics["guard_final_state"] == "halted"
+
+
+def test_a_window_whose_close_out_risk_denies_is_named_on_stderr(
+    tmp_path: Path, kestrel: CliRunner
+) -> None:
+    """The close of 10 at 110 (1,100) is over max_order_notional = 1,050; the buy (1,000) is
+    not. Window 0 then hands its position on at its mark, as before the close-out existed:
+    that was silent (an audit). The command now says which window and why."""
+    analysis = analyse(write_case(tmp_path, extra="[risk]\nmax_order_notional = 1050.0\n"))
+    assert unclosed_windows(analysis.windows) == [0]
+    result = kestrel(
+        "walkforward", str(tmp_path / "hold.toml"), "--param", "quantity=10",
+        "--in-sample", "10", "--out-of-sample", "10", "--out", str(tmp_path / "wf"),
+        "--db", f"sqlite:///{tmp_path / 'k.db'}",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    warning = [line for line in result.err.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1, result.err
+    assert "window 0 (1 position(s)) ended holding what the close-out" in warning[0]
+    assert "handed on to the next window at its last close" in warning[0]
+
+
+def test_windows_that_end_flat_give_no_warning(tmp_path: Path) -> None:
+    assert unclosed_windows(analyse(write_case(tmp_path)).windows) == []
