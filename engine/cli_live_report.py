@@ -64,7 +64,11 @@ def live_report(
     from engine.report.assets import ASSETS_DIR, INLINE
     from engine.report.ownership import check_output_folder, is_kestrel_page
     from engine.runtime.live import LiveLedger
-    from engine.runtime.live.report import LIVE_REPORT_FILES, write_live_report
+    from engine.runtime.live.report import (
+        LIVE_REPORT_FILES,
+        check_account_config,
+        write_live_report,
+    )
 
     run_config = load_config(config)
     name = account_name(
@@ -79,6 +83,7 @@ def live_report(
     if stored is not None and not stored.is_file():  # a report never creates a store
         raise StoreOpenError(f"no run store at {stored}: the account has never run there")
     ledger = LiveLedger(RunStore(url), name)
+    check_account_config(run_config, ledger)
     page = _write_then_move(
         folder,
         lambda partial: write_live_report(

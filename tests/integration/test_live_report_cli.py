@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.cli_live import config_text
+from engine.config import load_config
 from engine.persistence import RunStore
 from engine.report.data import FillRow
 from engine.report.metrics import compute_metrics
@@ -139,3 +141,31 @@ def test_an_account_without_a_stored_config_is_listed_with_what_is_known(
     assert "kestrel live-report CONFIG --account rep" in shown.out
     deleted = kestrel("runs", "delete", "live-rep", "--db", url, "--yes")
     assert_one_line_error(deleted, "no run 'live-rep'", "a live account is not a run")
+
+
+@pytest.mark.parametrize(
+    ("edit", "parts"),
+    [
+        (("initial_cash = 10000.0", "initial_cash = 20000.0"), "account"),
+        (("fast = 2", "fast = 3"), "params"),
+    ],
+    ids=["initial_cash", "params"],
+)
+def test_a_config_other_than_the_accounts_is_refused(
+    kestrel: CliRunner, tmp_path: Path, config: Path, edit: tuple[str, str], parts: str
+) -> None:
+    """The report took the starting cash from whatever config it was given: an account that
+    gained 0.47 % read -49.76 % with a 20,000 config, exit 0, while its equity.csv began at
+    10,000 (an audit). The account's stored config decides; another one is refused."""
+    db, out = tmp_path / "k.db", tmp_path / "out"
+    ledger = _account(db, ROWS)
+    ledger.begin_session(config_text(load_config(config)))  # as `kestrel live` stores it
+    assert edit[0] in config.read_text()
+    other = tmp_path / "other.toml"
+    other.write_text(config.read_text().replace(*edit))
+    refused = kestrel("live-report", str(other), "--db", f"sqlite:///{db}", "--out", str(out))
+    assert_one_line_error(refused, "live account 'rep' runs with another config", parts)
+    assert not out.exists()
+    same = kestrel("live-report", str(config), "--db", f"sqlite:///{db}", "--out", str(out))
+    assert same.code == 0, same.err
+    assert json.loads((out / "metrics.json").read_text())["initial_cash"] == 10_000.0

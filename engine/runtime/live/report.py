@@ -43,14 +43,16 @@ quoted in the account currency).
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from engine.config import RunConfig, dump_config
-from engine.errors import RunLookupError
+from engine.errors import ConfigError, RunLookupError
 from engine.feeds import BarFrame
 from engine.portfolio import Position
 from engine.report.artifacts import write_equity, write_metrics, write_trades
@@ -63,10 +65,11 @@ from engine.report.series import FloatArray, IntArray
 from engine.runtime.inputs import make_instruments
 from engine.runtime.live.ledger import LiveLedger
 from engine.runtime.live.venue import kernel_fill
-from engine.runtime.paper.session import warmup_frames
+from engine.runtime.paper.session import config_values, warmup_frames
 
 __all__ = [
     "LIVE_REPORT_FILES",
+    "check_account_config",
     "live_report_data",
     "live_trades",
     "node_fills",
@@ -199,6 +202,37 @@ def live_report_data(config: RunConfig, ledger: LiveLedger) -> ReportData:
         frames=frames,
         notes=notes,
     )
+
+
+def check_account_config(config: RunConfig, ledger: LiveLedger) -> None:
+    """Refuse ``config`` unless it is the config ``ledger``'s account runs with.
+
+    The report's starting cash, instruments and the page's config come from ``config``; a
+    different one gave another account's figures without a word (10,000 of cash read as
+    20,000: -49.76 % for +0.47 %). Compared: the parts that decide the account's numbers
+    (`engine.runtime.paper.session.config_values`) with the config its latest session
+    stored. An account no session stored a config for (before schema 11) is not checked.
+
+    Raises:
+        ConfigError: A part differs (named in the message).
+    """
+    text = ledger.config_toml()
+    if text is None:
+        return
+    stored = tomllib.loads(text)
+    theirs = config_values(stored, _traded(stored))
+    ours = config_values(dump_config(config), config.symbols)
+    changed = [name for name, value in ours.items() if theirs.get(name) != value]
+    if changed:
+        raise ConfigError(
+            f"live account {ledger.account!r} runs with another config ({', '.join(changed)} "
+            "differ): pass the config its node runs with, or --account for another account"
+        )
+
+
+def _traded(plain: dict[str, Any]) -> list[str]:
+    """The symbols of a dumped config's bar and tick sources (news tables trade nothing)."""
+    return [str(s["symbol"]) for s in plain.get("data", []) if s.get("kind", "bars") != "news"]
 
 
 def write_live_report(

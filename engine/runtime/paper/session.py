@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -63,7 +64,9 @@ from engine.feeds import BarFrame
 from engine.feeds.headline_source import HeadlineSource, JsonlTailer, open_headline_source
 from engine.feeds.news_config import news_tables
 from engine.model import Bar, CancelRequested, NewsHeadline, QuoteTick, TradeTick
+from engine.portfolio.state import AccountState
 from engine.report.metrics import compute_metrics
+from engine.report.round_trips import Mark, TradeRecord
 from engine.runtime.news import news_files
 from engine.runtime.node import TradingNode
 from engine.runtime.paper.journal import (
@@ -101,19 +104,10 @@ def config_parts(
     tables: the journal's news rows name their sources by position). The run name, data
     paths and windows are not parts: paper data comes from the feed.
     """
-    plain = dump_config(config)
-    strategy = plain.get("strategy", {})
     cls = type(node.kernel.runner.strategy)
     module_file = getattr(sys.modules.get(cls.__module__), "__file__", None)
     code = Path(module_file).read_bytes() if module_file else cls.__qualname__.encode()
-    parts: dict[str, Any] = {
-        "strategy": [strategy.get("path"), strategy.get("id")],
-        "params": strategy.get("params", {}),
-        "instruments": [config.symbols, plain.get("instruments", [])],
-        "account": plain.get("account", {}),
-        "execution": plain.get("execution", {}),
-        "risk": plain.get("risk", {}),
-    }
+    parts = config_values(dump_config(config), config.symbols)
     hashed = {
         name: hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
         for name, value in parts.items()
@@ -126,6 +120,24 @@ def config_parts(
         text = json.dumps(news_tables(config.news), sort_keys=True)
         hashed["news"] = hashlib.sha256(text.encode()).hexdigest()
     return hashed
+
+
+def config_values(plain: Mapping[str, Any], symbols: Sequence[str]) -> dict[str, Any]:
+    """Return the parts of a dumped config (`dump_config`) that decide an account's numbers.
+
+    ``strategy``, ``params``, ``instruments`` (``symbols``, the traded ones, and their
+    rules), ``account``, ``execution`` and ``risk``, as plain values: `config_parts` hashes
+    them, ``kestrel live-report`` compares them with a live account's stored config.
+    """
+    strategy = plain.get("strategy", {})
+    return {
+        "strategy": [strategy.get("path"), strategy.get("id")],
+        "params": strategy.get("params", {}),
+        "instruments": [list(symbols), plain.get("instruments", [])],
+        "account": plain.get("account", {}),
+        "execution": plain.get("execution", {}),
+        "risk": plain.get("risk", {}),
+    }
 
 
 @dataclass(frozen=True)
@@ -416,6 +428,7 @@ class PaperSession:
         """Return the ``runs`` row of the account: headline numbers and full metrics."""
         kernel = self.node.kernel
         curve = self.node.equity_curve
+        still_open = self._marked_open_trades()
         metrics = compute_metrics(
             initial_cash=self.config.account.initial_cash,
             start_ns=self.account.start_ns,
@@ -425,6 +438,7 @@ class PaperSession:
             trades=kernel.recorder.trades,
             fees_paid=kernel.portfolio.fees_paid,
             fills=kernel.recorder.fills,
+            open_trades=still_open,
         )
         metrics["mode"] = "paper"
         metrics["account"] = self.account.name
@@ -448,6 +462,29 @@ class PaperSession:
             "status": "complete",
             "writer": None,
         }
+
+    def _marked_open_trades(self) -> list[TradeRecord]:
+        """The positions still open, marked as a backtest marks them at its end.
+
+        Each at its symbol's last price (the last bar's close, or last tick), at the time of
+        the curve's last row and the rate then: the mark that row's equity holds. Without
+        them the stored metrics said a paper account holding a position was flat.
+        """
+        kernel, curve = self.node.kernel, self.node.equity_curve
+        held = kernel.recorder.open_trades
+        if not held or not curve:
+            return []
+        end = curve[-1].ts_event
+        account = AccountState.of(kernel.portfolio)
+        marks = {}
+        for symbol in held:
+            price = kernel.cache.last.get(symbol, math.nan)
+            if not math.isfinite(price):
+                continue  # no price yet: nothing to mark it at (left out, as a live report)
+            rate = self.node.fx.rate(symbol, end) if symbol in self.node.fx.series else 1.0
+            unrealized = account.positions[symbol].unrealized_pnl(price, rate)
+            marks[symbol] = Mark(end, price, rate, unrealized)
+        return kernel.recorder.marked_open_trades(marks)
 
 
 def open_session(

@@ -282,3 +282,26 @@ def test_a_stop_between_two_symbols_bars_of_one_time_resumes_before_it(
     rest = _bars(config, 42)[41]
     assert rest.symbol != bars[40].symbol
     assert again.process(rest) is not None
+
+
+def test_the_stored_metrics_count_a_position_still_open(store: RunStore) -> None:
+    """A paper account holding BTC was stored as flat: open_positions 0, unrealized_pnl 0.0
+    (an audit). They are now the backtest's: the position marked at its last bar's close."""
+    config = load_config(CONFIG)
+    session = _open(store, config)
+    held = None
+    for bar in _bars(config, 400):
+        session.process(bar)
+        position = session.node.kernel.portfolio.positions.get(bar.symbol)
+        if position is not None and position.quantity and session.node.kernel.recorder.trades:
+            held = (bar, position.quantity, position.average_price)
+            break
+    assert held is not None, "the demo strategy opened no position after a closed trade"
+    bar, quantity, average_price = held
+    session.finish()
+    run = store.get_run(session.account.run_id)
+    assert run is not None
+    metrics = run["metrics"]
+    assert metrics["open_positions"] == 1
+    assert metrics["unrealized_pnl"] == pytest.approx(quantity * (bar.close - average_price))
+    assert metrics["num_trades"] == len(session.node.kernel.recorder.trades)  # closed ones
