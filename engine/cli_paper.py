@@ -26,8 +26,7 @@ Policies (README "Paper trading"):
 - timers: when the feed is idle and a strategy timer is due by the feed's watermark, the
   exchange clock is read every `TIMER_POLL_S` and the due timers fire at the smaller of
   the two, journaled first (`engine.runtime.paper.session` has the policy);
-- catch-up: bars that closed while the account was down are fetched first and processed in
-  order, as if live (orders placed during catch-up fill on the following catch-up bars);
+- catch-up: bars closed while the account was down are processed first, in order, as live;
 - Ctrl-C / SIGTERM: the input being processed is finished and committed, open orders are
   kept (default, ``--keep-orders-on-stop``) or canceled (``--cancel-on-stop``, journaled),
   then exit 130 (Ctrl-C) or 0 (SIGTERM, a requested stop); SIGKILL loses nothing either;
@@ -36,8 +35,8 @@ Policies (README "Paper trading"):
   trades / order books of tick symbols: `replay_streams`), or after `REPLAY_LISTEN_S`:
   a tick is not caught up, so a stream subscribing late on a busy machine would otherwise
   lose the replay's first ticks (bars are caught up over REST either way);
-- ``--replay`` (or ``--exchange-url``) uses the local exchange's capabilities; with
-  ``--replay`` the staleness bound follows ``--speed`` (`replay_stale_after_s`).
+- ``--replay``/``--exchange-url`` use the local exchange's capabilities; ``--replay``'s
+  staleness bound follows ``--speed`` (`replay_stale_after_s`). Intervals are ≤ a day.
 Bad input: one line, exit 2; an exchange that cannot be reached: exit 4 after the retries.
 """
 
@@ -133,9 +132,8 @@ def paper(
         float | None,
         typer.Option(
             "--stale-after",
-            help="Seconds of websocket silence before a reconnect and REST backfill "
-            "(at most a day; default: from the exchange's capabilities; with --replay, "
-            "scaled by --speed).",
+            help="Seconds of websocket silence before a reconnect and REST backfill (≤ a "
+            "day; default: the exchange's capabilities; --replay: scaled by --speed).",
             min=0.05,
             max=86_400.0,
         ),
