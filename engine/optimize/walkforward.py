@@ -26,7 +26,10 @@ rest is handed on at its mark, the window's ``open_positions`` says so and the c
 warns (`unclosed_windows`). The last
 window ends as any backtest does: a position still open is marked at the last close, not
 sold. The stitched curve is the OOS curves chained, each starting from the cash the one
-before left; its return is the windows' returns compounded.
+before left; its return is the windows' returns compounded. Its metrics are the backtest's
+(`compute_metrics`) over that curve and every window's closed trades and fills (win rate,
+profit factor, streaks: the windows' trades together), with the last window's positions
+still open; MAE/MFE need the bars and stay per window.
 
 A window whose in-sample trials all failed or left the objective undefined (e.g. windows
 shorter than the strategy's warm-up: no trade, no Sharpe) chooses nothing and holds cash
@@ -65,6 +68,7 @@ from engine.report.assets import ASSETS_DIR
 from engine.report.compare import RunSeries, render_compare
 from engine.report.metrics import compute_metrics
 from engine.report.ownership import check_output_folder, is_kestrel_json
+from engine.report.round_trips import TradeRecord
 from engine.runtime.backtest import run_backtest
 
 __all__ = [
@@ -183,7 +187,11 @@ def walk_forward(
     results = []
     curves: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     cash = config.account.initial_cash
+    trades: list[TradeRecord] = []  # every window's closed trades, and fills, in order
+    fills: list[Any] = []
+    still_open: list[TradeRecord] = []
     for position, window in enumerate(windows):
+        still_open = []  # only the last window's count: the others end flat
         inside = _sliced(config, frame, window.is_first, window.is_stop)
         executor = make_executor(inside)
         try:
@@ -205,6 +213,9 @@ def walk_forward(
             last = position == len(windows) - 1
             run = run_backtest(outside, close_at_end=not last)
             oos_metrics = dict(run.metrics)
+            trades.extend(run.recorder.trades)
+            fills.extend(run.recorder.fills)
+            still_open = list(run.open_trades)
             curve = run.equity_curve
             curves.append((curve.ts, curve.equity, curve.gross_exposure))
             cash = float(curve.equity[-1]) if len(curve) else cash
@@ -232,7 +243,7 @@ def walk_forward(
             f"in-sample bars each) did a trial give {spec.objectives[0]!r} a value; lengthen "
             "--in-sample so a window holds the strategy's warm-up and some trades"
         )
-    return _summary(config, frame, results, curves, spec)
+    return _summary(config, frame, results, curves, spec, (trades, fills, still_open))
 
 
 def unclosed_windows(results: Sequence[WindowResult]) -> list[int]:
@@ -260,6 +271,7 @@ def _summary(
     results: list[WindowResult],
     curves: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
     spec: SweepSpec,
+    traded_out: tuple[list[TradeRecord], list[Any], list[TradeRecord]],
 ) -> WalkForward:
     if curves:
         ts = np.concatenate([c[0] for c in curves])
@@ -268,19 +280,19 @@ def _summary(
     else:
         ts, equity, gross = np.empty(0, dtype=np.int64), np.empty(0), np.empty(0)
     traded = [r for r in results if r.oos_metrics is not None]
+    trades, fills, still_open = traded_out
     metrics: dict[str, Any] = {}
-    if ts.size:
+    if ts.size:  # trade statistics over every window's closed trades, in closing order
         metrics = compute_metrics(
             initial_cash=config.account.initial_cash,
             start_ns=int(frame.ts_open_ns[results[0].window.is_stop]),
             ts=ts,
             equity=equity,
             gross_exposure=gross,
-            trades=[],
+            trades=trades,
             fees_paid=sum(float(r.oos_metrics["fees_paid"]) for r in traded if r.oos_metrics),
-        )
-        metrics["num_trades"] = sum(
-            int(r.oos_metrics["num_trades"]) for r in traded if r.oos_metrics
+            fills=fills,
+            open_trades=still_open,
         )
     return WalkForward(results, ts, equity, metrics, _efficiency(traded), _stability(results, spec))
 

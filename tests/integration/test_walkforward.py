@@ -142,3 +142,16 @@ def test_walkforward_bad_input_is_one_line(
 ) -> None:
     result = kestrel("walkforward", "configs/sma_cross_goog.toml", "--param", "fast=5:10:5", *args)
     assert_one_line_error(result, fragment)
+
+
+def test_the_stitched_metrics_count_every_windows_closed_trades(original: WalkForward) -> None:
+    """The stitched out-of-sample metrics had no trade statistics (win rate null): they were
+    computed from the curve alone. They now fold every window's closed trades."""
+    windows = [w.oos_metrics for w in original.windows if w.oos_metrics]
+    trades = sum(int(m["num_trades"]) for m in windows)
+    wins = sum(round(float(m["win_rate"] or 0.0) * int(m["num_trades"])) for m in windows)
+    assert trades > 10
+    assert original.metrics["num_trades"] == trades
+    assert original.metrics["win_rate"] == pytest.approx(wins / trades, rel=1e-12)
+    assert original.metrics["profit_factor"] is not None
+    assert original.metrics["max_loss_streak"] >= max(int(m["max_loss_streak"]) for m in windows)
