@@ -131,9 +131,19 @@ def load_model(folder: str | Path) -> tuple[Pipeline, dict[str, Any]]:
         blob = (path / MODEL_FILE).read_bytes()
     except (OSError, ValueError) as exc:
         raise ConfigError(f"model {str(path)!r}: cannot be read: {exc}") from None
+    if not isinstance(meta, dict):
+        raise ConfigError(
+            f"model {str(path)!r}: its {META_FILE} is not a Kestrel model file "
+            "(a JSON object written by `kestrel ml train`)"
+        )
     if hashlib.sha256(blob).hexdigest() != meta.get("file_sha256"):
         raise ConfigError(f"model {str(path)!r}: {MODEL_FILE} does not match its model.json hash")
-    untrusted = sorted(set(sio.get_untrusted_types(data=blob)) - ALLOWED_TYPES)
+    try:
+        untrusted = sorted(set(sio.get_untrusted_types(data=blob)) - ALLOWED_TYPES)
+    except zipfile.BadZipFile as exc:
+        raise ConfigError(
+            f"model {str(path)!r}: its {MODEL_FILE} is not a skops file ({exc})"
+        ) from None
     if untrusted:
         raise ConfigError(f"model {str(path)!r}: refusing to load untrusted types {untrusted}")
     pipeline = sio.loads(blob, trusted=sorted(ALLOWED_TYPES))

@@ -95,3 +95,36 @@ def test_missing_tampered_or_unsafe_models_are_refused(tmp_path: Path) -> None:
     (saved / "model.json").write_text(json.dumps(meta))
     with pytest.raises(ConfigError, match="untrusted types"):
         load_model(saved)
+
+
+@pytest.mark.parametrize("text", ["[]", "3", '"model"', "null"])
+def test_a_model_json_that_is_not_an_object_is_refused_naming_the_file(
+    tmp_path: Path, text: str
+) -> None:
+    """``[]`` in model.json ended in AttributeError, exit 3 (an audit)."""
+    pipeline, training = _fit()
+    saved = save_model(tmp_path / "m", pipeline, ML, 0, training, "t")
+    (saved / "model.json").write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_model(tmp_path / "m")
+    assert str(caught.value) == (
+        f"model {str(saved)!r}: its model.json is not a Kestrel model file "
+        "(a JSON object written by `kestrel ml train`)"
+    )
+
+
+def test_a_model_file_that_is_not_a_skops_zip_is_refused_in_one_line(tmp_path: Path) -> None:
+    """A non-zip model.skops whose hash was updated to match ended in BadZipFile, exit 3."""
+    import hashlib
+
+    pipeline, training = _fit()
+    saved = save_model(tmp_path / "m", pipeline, ML, 0, training, "t")
+    (saved / "model.skops").write_bytes(b"not a zip")
+    meta = json.loads((saved / "model.json").read_text())
+    meta["file_sha256"] = hashlib.sha256(b"not a zip").hexdigest()
+    (saved / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ConfigError) as caught:
+        load_model(saved)
+    assert str(caught.value) == (
+        f"model {str(saved)!r}: its model.skops is not a skops file (File is not a zip file)"
+    )
