@@ -2,7 +2,8 @@
 
 In: a `ModelConfig`, the run's seed, a training matrix, labels, weights. Out: a fitted
 ``Pipeline(StandardScaler, classifier)`` and `model_hash`, a SHA-256 over the fitted
-pipeline's pickle (same data and seed → same hash; ``test_ml_determinism`` checks it).
+pipeline's pickle written without memo, so it depends on the model's values only (same data
+and seed → same hash, in any process; ``test_ml_determinism`` checks it).
 
 Seeding: the classifier's ``random_state`` is the seed; scikit-learn is single-threaded
 here (``n_jobs=1``) so a random forest's trees are built in a fixed order.
@@ -11,6 +12,7 @@ here (``n_jobs=1``) so a random forest's trees are built in a fixed order.
 from __future__ import annotations
 
 import hashlib
+import io
 import pickle
 from typing import Any
 
@@ -77,5 +79,16 @@ def predict_up(pipeline: Pipeline, x: np.ndarray) -> np.ndarray:
 
 
 def model_hash(pipeline: Pipeline) -> str:
-    """Return the SHA-256 hex digest of the fitted pipeline's pickle."""
-    return hashlib.sha256(pickle.dumps(pipeline, protocol=5)).hexdigest()
+    """Return the SHA-256 hex digest of the fitted pipeline's pickle, written without memo.
+
+    A pickle writes an object met twice once and then refers to it, so its bytes depend on
+    which equal objects are one object: the labels of a freshly compiled numba kernel carry
+    a float64 dtype object of their own, those of a cached one the shared one, and the same
+    model hashed two ways. Without the memo (``fast`` mode: every object is written in full
+    where it occurs; a pipeline holds no cycles) the bytes depend on the values only.
+    """
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=5)
+    pickler.fast = True
+    pickler.dump(pipeline)
+    return hashlib.sha256(buffer.getvalue()).hexdigest()
