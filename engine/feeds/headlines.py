@@ -8,8 +8,11 @@ time order.
 Validation (each failure is one `DataError` naming the file and line): a missing file or
 column, a CSV column named twice, a line that is not a JSON object, an empty or NaN
 headline or symbol, a timestamp that is neither ISO-8601 (UTC when naive) nor integer
-milliseconds since the epoch (an integer that reads as 1970-01-12 to 1973-03-03 in ms is
-epoch seconds and refused as such).
+milliseconds since the epoch, or outside 1677-09-21 to 2262-04-11 (nanoseconds in an
+int64). Epoch milliseconds have 13 digits (2001-09-09 on); a shorter integer is refused,
+not read as a 1970s time: 10-11 digits as epoch seconds, 8, 12 or 14 digits that read as
+a date (``20201203``, ``202012031030``: ISO-8601 basic, compact) with the ISO-8601 form
+to write instead (``2020-12-03``, ``2020-12-03T10:30``), any other as implausible.
 
 Order: rows need not be sorted — crawled feeds often are not, and delivery depends only on
 each headline's own timestamp (`engine.runtime.news`) — so they are sorted by timestamp,
@@ -22,7 +25,9 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,40 +36,89 @@ import pandas as pd
 from engine.errors import DataError
 from engine.model import NewsHeadline
 
-__all__ = ["COLUMNS", "headline_from_record", "load_news", "parse_json_line"]
+__all__ = [
+    "COLUMNS",
+    "headline_from_record",
+    "headline_timestamp",
+    "load_news",
+    "parse_json_line",
+]
 
 COLUMNS = ("timestamp", "symbol", "headline")
 # Integers in [1e9, 1e11) are epoch seconds of 2001-5138, but as the milliseconds headline
 # files hold they are 1970-01-12 to 1973-03-03: no headline's time; refused, not misread.
 _SECONDS_LOW, _SECONDS_HIGH = 10**9, 10**11
+# Epoch milliseconds have 13 digits from 2001-09-09T01:46:40Z on. Fewer digits read as ms
+# are 1970-2001: no time of a news file fed to a trading engine, but a compact date
+# (``20201203`` as ms is 1970-01-01T05:36:41Z, delivered at a backtest's first bar, days
+# early) or a slip; refused with the ISO form to write instead.
+_MS_LOW = 10**12
+_COMPACT = {8: ("%Y%m%d", "%Y-%m-%d"), 12: ("%Y%m%d%H%M", "%Y-%m-%dT%H:%M"),
+            14: ("%Y%m%d%H%M%S", "%Y-%m-%dT%H:%M:%S")}  # fmt: skip
+_INTEGER = re.compile(r"^[+-]?\d+$")
+_RANGE = "1677-09-21 to 2262-04-11"  # nanoseconds since the epoch in an int64
 _READ = (*COLUMNS, "id", "source")  # the columns a CSV row is read from
 
 
-def _timestamp(raw: Any, where: str) -> int:
+def headline_timestamp(raw: Any, where: str) -> int:
+    """Return a headline's publication time in ns since the epoch (UTC); see the module.
+
+    ``where`` (``file:line``) starts every error message.
+
+    Raises:
+        DataError: Empty, not ISO-8601 nor an integer, an integer that is not plausible
+            epoch milliseconds (epoch seconds, a compact date, before 2001-09-09), or a
+            time outside 1677-09-21 to 2262-04-11.
+    """
     if raw is None or (isinstance(raw, float) and math.isnan(raw)) or str(raw).strip() == "":
         raise DataError(f"{where}: empty timestamp")
     try:
         if isinstance(raw, bool):
             raise TypeError
-        if isinstance(raw, int) or (isinstance(raw, str) and raw.strip().isdigit()):
-            if _SECONDS_LOW <= int(raw) < _SECONDS_HIGH:
-                raise DataError(
-                    f"{where}: timestamp {raw!r} looks like epoch seconds (as milliseconds it "
-                    "is in 1970-1973); write epoch milliseconds (seconds × 1000) or ISO-8601"
-                )
-            stamp = pd.Timestamp(int(raw), unit="ms", tz="UTC")
+        if isinstance(raw, int) or (isinstance(raw, str) and _INTEGER.match(raw.strip())):
+            stamp = pd.Timestamp(_milliseconds(raw, where), unit="ms", tz="UTC")
         elif isinstance(raw, str):
             stamp = pd.Timestamp(raw.strip())
             stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
         else:
             raise TypeError
-    except (ValueError, TypeError, OverflowError):
+        if pd.isna(stamp):
+            raise DataError(f"{where}: timestamp {raw!r} is not a time")
+        return int(stamp.as_unit("ns").value)  # pandas 3 parses far dates at us resolution
+    except (pd.errors.OutOfBoundsDatetime, OverflowError):
+        raise DataError(f"{where}: timestamp {raw!r} is out of range ({_RANGE})") from None
+    except (ValueError, TypeError):
         raise DataError(
             f"{where}: timestamp {raw!r} is neither ISO-8601 nor integer epoch milliseconds"
         ) from None
-    if pd.isna(stamp):
-        raise DataError(f"{where}: timestamp {raw!r} is not a time")
-    return int(stamp.value)
+
+
+def _milliseconds(raw: int | str, where: str) -> int:
+    value = int(raw)
+    digits = str(raw).strip()
+    layout = _COMPACT.get(len(digits))  # never 13 digits: a plausible ms time is not one
+    if layout is not None:
+        try:
+            day = datetime.strptime(digits, layout[0])
+        except ValueError:
+            pass
+        else:
+            raise DataError(
+                f"{where}: timestamp {raw!r} reads as a compact date, not epoch milliseconds; "
+                f"write it as ISO-8601: {day.strftime(layout[1])} (UTC when naive)"
+            )
+    if value >= _MS_LOW:
+        return value  # 2262-04-12 on: out of range, said by the caller
+    if _SECONDS_LOW <= value < _SECONDS_HIGH:
+        raise DataError(
+            f"{where}: timestamp {raw!r} looks like epoch seconds (as milliseconds it "
+            "is in 1970-1973); write epoch milliseconds (seconds × 1000) or ISO-8601"
+        )
+    as_ms = pd.Timestamp(value, unit="ms", tz="UTC").strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+    raise DataError(
+        f"{where}: timestamp {raw!r} is not plausible epoch milliseconds ({as_ms}Z, before "
+        "2001-09-09); write 13-digit epoch milliseconds or ISO-8601"
+    )
 
 
 def _text(raw: Any, name: str, where: str) -> str:
@@ -94,7 +148,7 @@ def headline_from_record(
     missing = [c for c in COLUMNS if c not in record]
     if missing:
         raise DataError(f"{where}: missing {', '.join(missing)}; need {', '.join(COLUMNS)}")
-    ts = _timestamp(record["timestamp"], where)
+    ts = headline_timestamp(record["timestamp"], where)
     raw_source = record.get("source")
     raw_id = record.get("id")
     return NewsHeadline(

@@ -15,7 +15,9 @@ Scorers (pluggable: anything with ``score(texts) -> ndarray``):
   *before* the period it scores, or its scores leak the labels.
 
 Timestamps: ISO-8601 (UTC when naive) or integer milliseconds since the epoch, the
-publication time. A headline counts from that instant on.
+publication time, under the rules of news files (`engine.feeds.headlines.headline_timestamp`:
+epoch seconds, compact dates such as ``20201203`` and times outside 1677-2262 are refused).
+A headline counts from that instant on.
 
 Headlines reach a strategy as `engine.model.NewsHeadline` events on the bus (a
 ``[[data]] kind = "news"`` table, `engine.feeds.headlines`, `engine.runtime.news`); a
@@ -34,9 +36,9 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
-import pandas as pd
 
 from engine.errors import DataError
+from engine.feeds.headlines import headline_timestamp
 
 __all__ = [
     "Headline",
@@ -65,20 +67,6 @@ class Scorer(Protocol):
     def score(self, texts: Sequence[str]) -> np.ndarray:
         """Return one score per text."""
         ...
-
-
-def _timestamp(raw: Any, where: str) -> int:
-    try:
-        if isinstance(raw, int | float) or (isinstance(raw, str) and raw.strip().isdigit()):
-            stamp = pd.Timestamp(int(raw), unit="ms", tz="UTC")
-        else:
-            stamp = pd.Timestamp(str(raw))
-            stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    except (ValueError, TypeError, OverflowError):
-        raise DataError(f"{where}: timestamp {raw!r} is neither ISO-8601 nor epoch ms") from None
-    if pd.isna(stamp):
-        raise DataError(f"{where}: empty timestamp")
-    return int(stamp.value)
 
 
 def _label(raw: Any, where: str) -> float:
@@ -128,7 +116,7 @@ def load_headlines(path: str | Path) -> list[Headline]:
             raise DataError(f"{where}: empty headline")
         headlines.append(
             Headline(
-                _timestamp(record["timestamp"], where),
+                headline_timestamp(record["timestamp"], where),
                 str(record["symbol"]).strip(),
                 text,
                 _label(record.get("label"), where),

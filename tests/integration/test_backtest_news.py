@@ -115,3 +115,28 @@ def test_a_strategy_without_on_news_and_the_old_parameter_are_refused(
     )
     old = kestrel("backtest", config, *out, "--set", "strategy.params.headlines=h.csv")
     assert_one_line_error(old, "headlines is no longer a parameter", 'kind = "news"')
+
+
+def test_a_headline_time_outside_the_nanosecond_range_is_one_line(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    """9999-12-31 was "internal error OverflowError", exit 70 (a news table) and exit 3 (a
+    TF-IDF training file): an audit."""
+    news = tmp_path / "far.csv"
+    news.write_text("timestamp,symbol,headline\n9999-12-31T00:00:00Z,BTC/USDT,x\n")
+    config = str(_config(tmp_path, news))
+    out = ("--no-db", "--out", str(tmp_path / "o"))
+    result = kestrel("backtest", config, *out)
+    assert_one_line_error(
+        result, f"{news}:2: timestamp '9999-12-31T00:00:00Z' is out of range (1677-09-21"
+    )
+    training = tmp_path / "train.csv"
+    training.write_text(
+        "timestamp,symbol,headline,label\n2020-11-02,BTC/USDT,good,1\n0001-01-01,BTC/USDT,x,0\n"
+    )
+    tfidf = kestrel(
+        "backtest", str(_config(tmp_path, HEADLINES)), *out,
+        "--set", 'strategy.params.scorer="tfidf"',
+        "--set", f'strategy.params.training="{training}"',
+    )  # fmt: skip
+    assert_one_line_error(tfidf, f"{training}:3: timestamp '0001-01-01' is out of range")

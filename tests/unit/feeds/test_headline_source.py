@@ -81,7 +81,10 @@ def test_default_ids_count_lines_across_a_resume(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('{"timestamp": 1, "symbol": "A", "headline": ""}\n', "n.jsonl:1: empty headline"),
+        (
+            '{"timestamp": 1606791600000, "symbol": "A", "headline": ""}\n',
+            "n.jsonl:1: empty headline",
+        ),
         ("not json\n", "n.jsonl:1: not JSON"),
         (b"\xff\n", "n.jsonl:1: not UTF-8 text"),
     ],

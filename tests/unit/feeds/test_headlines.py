@@ -75,12 +75,12 @@ def test_a_jsonl_file_keeps_its_own_ids_and_sources(tmp_path: Path) -> None:
         ("h.csv", "timestamp,symbol,headline\n2020-12-01,,x\n", "h.csv:2: empty symbol"),
         (
             "h.jsonl",
-            '{"timestamp": 1, "symbol": "A", "headline": null}\n',
+            '{"timestamp": 1606791600000, "symbol": "A", "headline": null}\n',
             "h.jsonl:1: empty headline",
         ),
         (
             "h.jsonl",
-            '{"timestamp": 1, "symbol": "A", "headline": NaN}\n',
+            '{"timestamp": 1606791600000, "symbol": "A", "headline": NaN}\n',
             "h.jsonl:1: empty headline",
         ),
         (
@@ -88,7 +88,11 @@ def test_a_jsonl_file_keeps_its_own_ids_and_sources(tmp_path: Path) -> None:
             '{"timestamp": 1.5, "symbol": "A", "headline": "x"}\n',
             "h.jsonl:1: timestamp 1.5 is neither",
         ),
-        ("h.jsonl", '{"timestamp": 1, "symbol": "A"}\n', "h.jsonl:1: missing headline"),
+        (
+            "h.jsonl",
+            '{"timestamp": 1606791600000, "symbol": "A"}\n',
+            "h.jsonl:1: missing headline",
+        ),
         ("h.jsonl", "{oops\n", "h.jsonl:1: not JSON"),
         ("h.jsonl", "[1]\n", "h.jsonl:1: expected a JSON object per line"),
         ("h.txt", "x\n", "expected a .csv or .jsonl file"),
@@ -102,6 +106,52 @@ def test_bad_files_are_refused_in_one_line_naming_file_and_line(
         load_news(path)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        # ISO-8601 basic / compact dates: as epoch ms they were 1970 and 1976, delivered at
+        # a backtest's first bar, days early (an audit)
+        ("20201203", "timestamp '20201203' reads as a compact date, not epoch milliseconds; "
+         "write it as ISO-8601: 2020-12-03"),
+        ("202012031030", "timestamp '202012031030' reads as a compact date, not epoch "
+         "milliseconds; write it as ISO-8601: 2020-12-03T10:30"),
+        ("20201203103000", "write it as ISO-8601: 2020-12-03T10:30:00"),
+        # epoch ms before 2001-09-09 (fewer than 13 digits): no headline file's time
+        ("5", "timestamp '5' is not plausible epoch milliseconds (1970-01-01T00:00:00.005Z, "
+         "before 2001-09-09); write 13-digit epoch milliseconds or ISO-8601"),
+        ("999999999999", "timestamp '999999999999' is not plausible epoch milliseconds"),
+        ("-5", "timestamp '-5' is not plausible epoch milliseconds"),
+        # outside the nanosecond range: OverflowError, "internal error", exit 70 (an audit)
+        ("9999-12-31T00:00:00Z", "timestamp '9999-12-31T00:00:00Z' is out of range "
+         "(1677-09-21 to 2262-04-11)"),
+        ("0001-01-01", "timestamp '0001-01-01' is out of range"),
+        ("2300-01-01", "timestamp '2300-01-01' is out of range"),
+        ("9999999999999", "timestamp '9999999999999' is out of range"),
+    ],
+)  # fmt: skip
+def test_timestamps_that_cannot_be_the_time_meant_are_refused(
+    tmp_path: Path, raw: str, message: str
+) -> None:
+    path = write(tmp_path, "h.csv", f"timestamp,symbol,headline\n{raw},A,x\n")
+    with pytest.raises(DataError) as caught:
+        load_news(path)
+    assert str(caught.value).startswith(f"{path}:2: timestamp '{raw}' ")
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+    if raw.lstrip("-").isdigit():  # a JSON number is the same value: the same rule
+        line = f'{{"timestamp": {int(raw)}, "symbol": "A", "headline": "x"}}\n'
+        with pytest.raises(DataError) as as_number:
+            load_news(write(tmp_path, "h.jsonl", line))
+        assert message.split(";")[0].replace(f"'{raw}'", raw) in str(as_number.value)
+
+
+def test_thirteen_digit_epoch_milliseconds_from_2001_on_are_read() -> None:
+    from engine.feeds.headlines import headline_timestamp
+
+    assert headline_timestamp("1000000000000", "x") == 10**12 * 10**6  # 2001-09-09T01:46:40Z
+    assert headline_timestamp(9_223_372_036_854, "x") == 9_223_372_036_854 * 10**6  # 2262-04-11
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:

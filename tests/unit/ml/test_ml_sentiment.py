@@ -50,8 +50,31 @@ def test_csv_and_jsonl_headlines_load_in_time_order(tmp_path: Path) -> None:
     [
         ("a.csv", "timestamp,symbol\n", "missing column(s) ['headline']"),
         ("b.csv", "timestamp,symbol,headline\nyesterday,BTC,x\n", "b.csv:2: timestamp 'yesterday'"),
-        ("c.csv", "timestamp,symbol,headline,label\n1,BTC,x,maybe\n", "label must be 1"),
-        ("d.csv", "timestamp,symbol,headline\n1,BTC,  \n", "empty headline"),
+        (
+            "c.csv",
+            "timestamp,symbol,headline,label\n1606791600000,BTC,x,maybe\n",
+            "label must be 1",
+        ),
+        ("d.csv", "timestamp,symbol,headline\n1606791600000,BTC,  \n", "empty headline"),
+        # the rules of news files (`engine.feeds.headlines`): compact dates, epoch seconds
+        # and times outside 1677-2262 are refused (the last was an OverflowError, exit 3)
+        (
+            "g.csv",
+            "timestamp,symbol,headline\n20201203,BTC,x\n",
+            "g.csv:2: timestamp "
+            "'20201203' reads as a compact date, not epoch milliseconds; write it as ISO-8601",
+        ),
+        ("h.csv", "timestamp,symbol,headline\n1609459200,BTC,x\n", "looks like epoch seconds"),
+        (
+            "i.csv",
+            "timestamp,symbol,headline\n9999-12-31,BTC,x\n",
+            "i.csv:2: timestamp '9999-12-31' is out of range (1677-09-21 to 2262-04-11)",
+        ),
+        (
+            "j.jsonl",
+            '{"timestamp": "0001-01-01", "symbol": "B", "headline": "x"}\n',
+            "j.jsonl:1: timestamp '0001-01-01' is out of range",
+        ),
         ("e.jsonl", "{not json\n", "e.jsonl:1: not JSON"),
         ("f.txt", "", "expected a .csv or .jsonl"),
     ],
