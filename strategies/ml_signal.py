@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 from engine.ml.config import MlConfig
 from engine.ml.features import FeatureReader
@@ -95,10 +96,29 @@ class MlSignal(Strategy):
     params: MlSignalParams
 
     def configure_ml(self, ml: MlConfig, seed: int, base_dir: str) -> None:
-        """Receive the run's ``[ml]`` section (called by the engine before ``on_start``)."""
+        """Receive the run's ``[ml]`` section (called by the engine before ``on_start``).
+
+        A ``model`` is resolved here, once (a name folder: its latest version now), so the
+        file the run hashes (`input_files`) is the one ``on_start`` loads.
+
+        Raises:
+            ConfigError: The model is not found.
+        """
         self.ml = ml
         self.seed = seed
         self.base_dir = base_dir
+        self.model_folder: Path | None = None
+        if self.params.model:
+            from engine.ml.registry import resolve_model
+
+            self.model_folder = resolve_model(self.params.model, base_dir)
+
+    def input_files(self) -> dict[str, Path]:
+        """Return the saved model's file the run loads (none when it trains walk-forward)."""
+        from engine.ml.registry import MODEL_FILE
+
+        folder = getattr(self, "model_folder", None)
+        return {} if folder is None else {"model": folder / MODEL_FILE}
 
     def on_start(self, ctx: Context) -> None:
         """Declare the features; make the learner (walk-forward, or the saved model)."""
@@ -112,7 +132,10 @@ class MlSignal(Strategy):
         if self.params.model:
             from engine.ml.registry import load_for_config
 
-            self.learner = FrozenLearner(load_for_config(self.params.model, self.ml, self.base_dir))
+            pipeline, self.model_meta = load_for_config(
+                self.params.model, self.ml, self.base_dir, self.model_folder
+            )
+            self.learner = FrozenLearner(pipeline)
         else:
             self.learner = WalkForwardLearner(self.ml, self.seed)
         self.predictions: list[tuple[int, float]] = []

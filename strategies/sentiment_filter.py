@@ -100,9 +100,23 @@ class SentimentFilter(Strategy):
     params: SentimentFilterParams
     base_dir = "."
 
+    training_file: Path | None = None
+
     def configure_paths(self, base_dir: str) -> None:
-        """Receive the config folder (called by the engine before ``on_start``)."""
+        """Receive the config folder (called by the engine before ``on_start``).
+
+        The ``tfidf`` scorer's ``training`` file is resolved here (`input_files`).
+
+        Raises:
+            ConfigError: The training file is not found.
+        """
         self.base_dir = base_dir
+        if self.params.scorer == "tfidf":
+            self.training_file = self._file(self.params.training)
+
+    def input_files(self) -> dict[str, Path]:
+        """Return the ``tfidf`` scorer's training file (none for ``vader``)."""
+        return {} if self.training_file is None else {"training": self.training_file}
 
     def _file(self, name: str) -> Path:
         found, tried = find_relative(name, self.base_dir)
@@ -115,8 +129,9 @@ class SentimentFilter(Strategy):
         p = self.params
         self.symbol = ctx.symbols[0]
         if p.scorer == "tfidf":
+            training = self.training_file or self._file(p.training)
             self.scorer: TfidfScorer | VaderScorer = TfidfScorer(seed=p.seed).fit(
-                load_headlines(self._file(p.training))
+                load_headlines(training)
             )
         else:
             self.scorer = VaderScorer()

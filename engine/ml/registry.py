@@ -45,7 +45,17 @@ from engine.ml.model import model_hash
 from engine.paths import find_relative, places_text
 from engine.typed import to_plain
 
-__all__ = ["FORMAT", "data_hash", "latest_version", "load_for_config", "load_model", "save_model"]
+__all__ = [
+    "FORMAT",
+    "MODEL_FILE",
+    "data_hash",
+    "latest_version",
+    "load_for_config",
+    "load_model",
+    "resolve_model",
+    "save_model",
+    "version_folder",
+]
 
 FORMAT = 1
 MODEL_FILE = "model.skops"
@@ -111,21 +121,46 @@ def save_model(
     return target
 
 
+def version_folder(folder: str | Path) -> Path:
+    """Return the version folder a model folder names: itself, or a name's latest ``v<N>``.
+
+    Raises:
+        ConfigError: No model there.
+    """
+    path = Path(folder)
+    if (path / META_FILE).is_file():
+        return path
+    version = latest_version(path) if path.is_dir() else 0
+    if not version:
+        raise ConfigError(
+            f"model {str(path)!r}: no saved model there (expected {META_FILE} and "
+            f"{MODEL_FILE}, or v<N> folders from `kestrel ml train`)"
+        )
+    return path / f"v{version}"
+
+
+def resolve_model(reference: str, base_dir: str | Path) -> Path:
+    """Return the version folder ``reference`` names, resolved like data paths.
+
+    The one a run loads (`load_for_config`) and hashes (its ``model.skops``: the run's
+    inputs, a paper account's ``model`` part): a name folder gives its latest version now.
+
+    Raises:
+        ConfigError: Not found, or no model there.
+    """
+    found, tried = find_relative(reference, base_dir)
+    if found is None:
+        raise ConfigError(f"model {reference!r} not found ({places_text(tried)})")
+    return version_folder(found)
+
+
 def load_model(folder: str | Path) -> tuple[Pipeline, dict[str, Any]]:
     """Return the pipeline and metadata of a model folder (a name: its latest version).
 
     Raises:
         ConfigError: No model there, a damaged file, or a type outside the allowed ones.
     """
-    path = Path(folder)
-    if not (path / META_FILE).is_file():
-        version = latest_version(path) if path.is_dir() else 0
-        if not version:
-            raise ConfigError(
-                f"model {str(path)!r}: no saved model there (expected {META_FILE} and "
-                f"{MODEL_FILE}, or v<N> folders from `kestrel ml train`)"
-            )
-        path = path / f"v{version}"
+    path = version_folder(folder)
     try:
         meta = json.loads((path / META_FILE).read_text())
         blob = (path / MODEL_FILE).read_bytes()
@@ -152,23 +187,25 @@ def load_model(folder: str | Path) -> tuple[Pipeline, dict[str, Any]]:
     return pipeline, meta
 
 
-def load_for_config(reference: str, ml: MlConfig, base_dir: str | Path) -> Pipeline:
-    """Return the model at ``reference`` (resolved like data paths) if it fits ``ml``.
+def load_for_config(
+    reference: str, ml: MlConfig, base_dir: str | Path, folder: Path | None = None
+) -> tuple[Pipeline, dict[str, Any]]:
+    """Return the model at ``reference`` and its metadata if it fits ``ml``.
+
+    ``folder``: its version folder as resolved already (`resolve_model`; default: resolve
+    ``reference`` beside ``base_dir`` now); ``reference`` names it in messages.
 
     Raises:
         ConfigError: Not found, unreadable, or trained on other features than ``ml``'s.
     """
-    found, tried = find_relative(reference, base_dir)
-    if found is None:
-        raise ConfigError(f"model {reference!r} not found ({places_text(tried)})")
-    pipeline, meta = load_model(found)
+    pipeline, meta = load_model(folder or resolve_model(reference, base_dir))
     if meta.get("features") != ml.feature_names:
         raise ConfigError(
             f"model {reference!r} was trained on features {meta.get('features')}, but the "
             f"config's [ml] features are {ml.feature_names}; retrain it with "
             "`kestrel ml train` or restore the features"
         )
-    return pipeline
+    return pipeline, meta
 
 
 def _stable_zip(data: bytes) -> bytes:

@@ -15,6 +15,10 @@ same inputs share a hash suffix and different ones do not:
   modules they import are not hashed (a strategy split over helper modules changes
   identity only through its own file). A class whose module has no file (defined in a
   notebook cell) hashes its ``module:Class`` name only.
+- the bytes of the files the strategy reads of its own (`engine.ml.bind.strategy_files`:
+  an `MlSignal`'s saved model — the version a model folder resolved to —, a TF-IDF
+  scorer's training file); run.json lists them under ``strategy_files`` (name → source
+  and sha256).
 run.json records the strategy's module file and its sha256 (``strategy``), which
 ``runs export`` uses to put the file in the zip.
 
@@ -57,6 +61,7 @@ import tomli_w
 
 from engine.config import RunConfig, dump_config
 from engine.errors import KestrelError
+from engine.ml.bind import strategy_files
 from engine.plugin_files import is_file_reference, plugin_file
 from engine.report.artifacts import order_rows, trade_rows, write_artifacts
 from engine.report.assets import PlotlyLink
@@ -118,7 +123,20 @@ def _code_and_side_files(result: BacktestResult) -> list[tuple[str, bytes]]:
     for name in side:
         path = resolve_data_path(name, config.base_dir)
         found.append(("file", path.read_bytes() if path.is_file() else name.encode()))
+    for name, path in strategy_files(result.strategy).items():  # none: no entry
+        found.append((f"strategy.{name}", path.read_bytes()))
     return found
+
+
+def strategy_inputs(result: BacktestResult) -> dict[str, dict[str, str]]:
+    """Return run.json's ``strategy_files``: each file the strategy read, located and hashed."""
+    return {
+        name: {
+            "source": str(path.resolve()),
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        }
+        for name, path in strategy_files(result.strategy).items()
+    }
 
 
 def news_inputs(config: RunConfig) -> list[dict[str, Any]]:
@@ -208,6 +226,9 @@ def finish_run(
     }
     if result.config.news:  # only then: runs without news keep their run.json as it was
         info["news"] = news_inputs(result.config)
+    files = strategy_inputs(result)
+    if files:  # likewise
+        info["strategy_files"] = files
     row = _run_row(result, run_id, created, folder)
     if store is not None:
         store.begin_run(row)
