@@ -3,13 +3,17 @@
 In: a run config with an ``[ml]`` section (and ``--set key=value`` overrides). Out:
 
 - ``ml train``: the pipeline fitted on every labelled sample of the data, saved as the next
-  version under ``--out`` (default ``<project root>/models/<run name>``) with its feature
-  list, parameters and training-data hash (`engine.ml.registry`); the version folder, sample
-  count and hashes are printed. A strategy loads it with ``params.model``.
+  version under ``--out`` (default ``<project root>/models/<run name>``; the run name made
+  one safe folder name, `engine.paths.folder_name`: ``BTC/USDT 1h`` → ``BTC-USDT-1h``,
+  ``../x`` → ``x``) with its feature list, parameters and training-data hash
+  (`engine.ml.registry`); the version folder, sample count and hashes are printed. A
+  strategy loads it with ``params.model``.
 - ``ml evaluate``: the out-of-sample figures of ``[ml] splits`` (`engine.ml.evaluate`) in the
   terminal, and ``evaluation.html`` plus ``evaluation.json`` in ``--out`` (default
-  ``<project root>/backtests/ml/<run name>``). The terminal states plainly whether the
-  accuracy beats always predicting the more frequent label.
+  ``<project root>/backtests/ml/<run name>``, the same safe name). The terminal states
+  plainly whether the accuracy beats always predicting the more frequent label.
+
+A command that fails leaves no folder it made behind (`engine.paths.new_folder`).
 
 Registered on the main app by `register` (called from `engine.cli`). Errors are
 `KestrelError`s: one line, exit 2 for input to fix.
@@ -26,7 +30,7 @@ from rich.table import Table
 
 from engine.cli_console import Stdout
 from engine.config import RunConfig, load_config
-from engine.paths import project_root
+from engine.paths import folder_name, new_folder, project_root
 
 __all__ = ["register"]
 
@@ -64,7 +68,7 @@ def train(
     run = _load(config, overrides)
     data, ml = load_dataset(run)
     pipeline = fit_pipeline(ml.model, run.run.seed, data.x, data.y, data.weight)
-    folder = out or project_root(run.base_dir) / "models" / run.run.name
+    folder = out or project_root(run.base_dir) / "models" / folder_name(run.run.name)
     until = format_timestamp(int(data.ts_close[int(data.end.max())]))
     saved = save_model(
         folder, pipeline, ml, run.run.seed, (data.x, data.y, data.weight), trained_until=until
@@ -97,13 +101,12 @@ def evaluate_command(
     from engine.report.ownership import check_output_folder, is_kestrel_json
 
     run = _load(config, overrides)
-    folder = out or project_root(run.base_dir) / "backtests" / "ml" / run.run.name
+    folder = out or project_root(run.base_dir) / "backtests" / "ml" / folder_name(run.run.name)
     # an earlier evaluation's folder is replaced; a folder holding anything else is refused
     ours = is_kestrel_json(("folds", "calibration", "importances"))
     check_output_folder(folder, EVALUATION_FILES, "evaluation.json", ours, "--out")
     data, ml = load_dataset(run)
     ev = evaluate(data, ml, run.run.seed)
-    folder.mkdir(parents=True, exist_ok=True)
     majority = max(ev.base_rate, 1.0 - ev.base_rate)
     verdict = (
         f"accuracy {ev.accuracy:.1%} vs {majority:.1%} for always predicting the more "
@@ -114,9 +117,7 @@ def evaluate_command(
         f"{ml.label.kind} (horizon {ml.label.horizon}), seed {run.run.seed}",
         verdict,
     ]
-    (folder / "evaluation.html").write_text(
-        render_evaluation(ev, f"ML evaluation: {run.run.name}", notes), encoding="utf-8"
-    )
+    page = render_evaluation(ev, f"ML evaluation: {run.run.name}", notes)
     payload = {
         **ev.as_dict(),
         "folds": [vars(f) for f in ev.folds],
@@ -124,10 +125,12 @@ def evaluate_command(
         "importances": [{"feature": n, "mean": m, "std": s} for n, m, s in ev.importances],
     }
     text = json.dumps(payload, indent=2, sort_keys=True).replace("NaN", "null")
-    (folder / "evaluation.json").write_text(text + "\n")
+    with new_folder(folder) as written:  # a failed write leaves no folder behind
+        (written / "evaluation.html").write_text(page, encoding="utf-8")
+        (written / "evaluation.json").write_text(text + "\n")
     _print(ev)
     console.print(verdict)
-    console.print(f"wrote {folder / 'evaluation.html'} and evaluation.json")
+    console.print(f"wrote {written / 'evaluation.html'} and evaluation.json")
 
 
 def _print(ev: object) -> None:

@@ -22,7 +22,11 @@ working directory, as every command-line path does.
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from engine.errors import ConfigError
@@ -32,7 +36,9 @@ __all__ = [
     "account_name",
     "candidates",
     "find_relative",
+    "folder_name",
     "nearby_hint",
+    "new_folder",
     "places_text",
     "project_root",
 ]
@@ -64,6 +70,41 @@ def account_name(name: str, given: bool, source: str = "--account") -> str:
         f"account name {name!r} from {where}: use letters, digits, '_', '.' and '-', "
         f"starting with a letter or digit (it names a folder){hint}"
     )
+
+
+def folder_name(name: str) -> str:
+    """Return ``name`` as one safe folder name: ``"BTC/USDT 1h"`` → ``"BTC-USDT-1h"``.
+
+    Runs of characters other than letters, digits, ``_``, ``.`` and ``-`` become ``-``
+    (as in a backtest's run id, `engine.runtime.runs.new_run_id`), then leading and
+    trailing ``-`` and ``.`` go, so no ``..`` or ``/`` can lead out of the folder it is
+    joined to (``../../x`` → ``x``); at most 60 characters; ``"run"`` when nothing is left.
+    """
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.")[:60] or "run"
+
+
+@contextmanager
+def new_folder(path: str | Path, exist_ok: bool = True) -> Iterator[Path]:
+    """Create ``path`` and its missing parents; remove what was created if the block fails.
+
+    Yields the folder with ``..`` resolved lexically (write there). A command that fails
+    after making its output folder leaves nothing behind: the topmost folder this call
+    created goes, with what the block wrote into it. A folder that existed before stays
+    (with ``exist_ok=False`` its existing is an error).
+    """
+    folder = Path(os.path.normpath(path))  # x/../y is y: never make x on the way
+    top = None
+    for place in (folder, *folder.parents):
+        if place.exists():
+            break
+        top = place
+    folder.mkdir(parents=True, exist_ok=exist_ok)
+    try:
+        yield folder
+    except BaseException:
+        if top is not None:
+            shutil.rmtree(top, ignore_errors=True)
+        raise
 
 
 def project_root(config_dir: str | Path) -> Path:

@@ -18,6 +18,8 @@ Layout: ``<root>/<name>/v<N>/`` holds
   time of the last bar whose label was used), library versions. No wall-clock time: two
   trainings of the same data and seed write identical folders.
 
+A save that fails (a full disk) leaves no folder behind (`engine.paths.new_folder`).
+
 A model path given to a strategy may name the ``<name>`` folder (its latest version) or
 one ``v<N>`` folder. Its features must equal the config's ``[ml] features`` (same
 names, same order), or the run stops with one line naming both lists.
@@ -42,7 +44,7 @@ from sklearn.pipeline import Pipeline
 from engine.errors import ConfigError
 from engine.ml.config import MlConfig
 from engine.ml.model import model_hash
-from engine.paths import find_relative, places_text
+from engine.paths import find_relative, new_folder, places_text
 from engine.typed import to_plain
 
 __all__ = [
@@ -95,10 +97,7 @@ def save_model(
     """Write ``pipeline`` as the next version under ``folder``; return the version folder."""
     root = Path(folder)
     version = latest_version(root) + 1
-    target = root / f"v{version}"
-    target.mkdir(parents=True, exist_ok=False)
     blob = _stable_zip(sio.dumps(pipeline))
-    (target / MODEL_FILE).write_bytes(blob)
     x, y, weight = training
     meta: dict[str, Any] = {
         "format": FORMAT,
@@ -117,7 +116,9 @@ def save_model(
         "sklearn_version": sklearn.__version__,
         "skops_version": skops.__version__,
     }
-    (target / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    with new_folder(root / f"v{version}", exist_ok=False) as target:  # none left on failure
+        (target / MODEL_FILE).write_bytes(blob)
+        (target / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return target
 
 

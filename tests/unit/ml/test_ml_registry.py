@@ -128,3 +128,22 @@ def test_a_model_file_that_is_not_a_skops_zip_is_refused_in_one_line(tmp_path: P
     assert str(caught.value) == (
         f"model {str(saved)!r}: its model.skops is not a skops file (File is not a zip file)"
     )
+
+
+def test_a_save_that_fails_leaves_no_folder_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed write left ``models/<name>/v1`` (and ``models/``) empty behind it (an audit)."""
+    pipeline, training = _fit()
+    kept = save_model(tmp_path / "kept", pipeline, ML, 0, training, "t")
+
+    def full(self: Path, *args: object, **kwargs: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full)
+    with pytest.raises(OSError, match="No space left"):
+        save_model(tmp_path / "models" / "new", pipeline, ML, 0, training, "t")
+    with pytest.raises(OSError, match="No space left"):
+        save_model(tmp_path / "kept", pipeline, ML, 0, training, "t")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
+    assert [p.name for p in (tmp_path / "kept").iterdir()] == [kept.name]

@@ -1,0 +1,62 @@
+"""Where ``kestrel ml train|evaluate`` write and what their terminal output shows.
+
+The default folders are ``<project root>/models/<run name>`` and
+``<project root>/backtests/ml/<run name>`` with the run name made one safe folder name, as
+``backtest`` does for its run ids: ``../../escaped`` wrote outside the project and
+``BTC/USDT 1h`` made nested folders (an audit). Bracketed text (``[ml]``, a feature's
+``[open]``) is printed as is, never read as terminal markup.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.integration.conftest import REPO, CliRunner
+
+CONFIG = REPO / "configs" / "ml_signal_btc.toml"
+SHORT = ['data.0.end="2021-03-20"', "ml.retrain.every=240"]
+
+
+def _project(tmp_path: Path) -> Path:
+    """Return a config in ``<tmp>/proj/sub/`` of a project marked by its pyproject.toml."""
+    (tmp_path / "proj" / "sub").mkdir(parents=True)
+    (tmp_path / "proj" / "pyproject.toml").touch()
+    config = tmp_path / "proj" / "sub" / "c.toml"
+    config.write_text(CONFIG.read_text().replace('path = "data/', f'path = "{REPO}/data/'))
+    return config
+
+
+def _tree(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_the_run_name_becomes_one_safe_folder_under_the_project(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    config = _project(tmp_path)
+    sets = [f"--set={s}" for s in SHORT]
+    train = kestrel("ml", "train", str(config), *sets, '--set=run.name="../../escaped"')
+    assert train.code == 0, train.err
+    proj = tmp_path / "proj"
+    assert (proj / "models" / "escaped" / "v1" / "model.json").is_file()
+    assert f"saved model version 1 to {proj / 'models' / 'escaped' / 'v1'}" in train.out
+    assert [p.name for p in tmp_path.iterdir()] == ["proj"]  # nothing beside the project
+    assert sorted(p.name for p in proj.iterdir()) == ["models", "pyproject.toml", "sub"]
+    assert [p.name for p in (proj / "models").iterdir()] == ["escaped"]
+
+    evaluate = kestrel("ml", "evaluate", str(config), *sets, '--set=run.name="BTC/USDT 1h"')
+    assert evaluate.code == 0, evaluate.err
+    folder = proj / "backtests" / "ml" / "BTC-USDT-1h"
+    assert sorted(p.name for p in folder.iterdir()) == ["evaluation.html", "evaluation.json"]
+    assert sorted(p.name for p in (proj / "backtests" / "ml").iterdir()) == ["BTC-USDT-1h"]
+    assert json.loads((folder / "evaluation.json").read_text())["method"] == "walk_forward"
+
+
+def test_a_failed_evaluation_leaves_no_folder_behind(kestrel: CliRunner, tmp_path: Path) -> None:
+    config = _project(tmp_path)
+    result = kestrel(
+        "ml", "evaluate", str(config), "--set=ml.splits.folds=100000", '--set=run.name="x"'
+    )
+    assert result.code == 2
+    assert _tree(tmp_path / "proj") == ["pyproject.toml", "sub", "sub/c.toml"]
