@@ -27,6 +27,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from engine.cli_console import Stdout
 from engine.config import RunConfig, load_config
@@ -37,9 +38,10 @@ __all__ = ["register"]
 EVALUATION_FILES = ("evaluation.html", "evaluation.json")  # what `ml evaluate` writes
 
 console = Stdout()
-ml_app = typer.Typer(help="Machine-learning signals: train and evaluate the [ml] model.")
+# help texts go through rich markup, where "[ml]" is a style tag that vanishes: "\\[ml]"
+ml_app = typer.Typer(help="Machine-learning signals: train and evaluate the \\[ml] model.")
 
-ConfigArg = Annotated[Path, typer.Argument(help="Run config (TOML) with an [ml] section.")]
+ConfigArg = Annotated[Path, typer.Argument(help="Run config (TOML) with an \\[ml] section.")]
 SetOption = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a config value: key=value (repeatable)."),
@@ -50,7 +52,9 @@ def _load(config: Path, overrides: list[str] | None) -> RunConfig:
     return load_config(config, overrides or [])
 
 
-@ml_app.command("train")
+@ml_app.command(
+    "train", help="Fit the \\[ml] model on all labelled samples and save it as a new version."
+)
 def train(
     config: ConfigArg,
     out: Annotated[
@@ -74,13 +78,15 @@ def train(
         folder, pipeline, ml, run.run.seed, (data.x, data.y, data.weight), trained_until=until
     )
     meta = json.loads((saved / "model.json").read_text())
-    console.print(f"saved model version {meta['version']} to {saved}")
+    # markup off: a feature named rsi(timeperiod=14)[open] would lose its "[open]"
+    console.print(f"saved model version {meta['version']} to {saved}", markup=False)
     console.print(
         f"{meta['samples']} samples ({data.y.mean():.1%} up), labels known until {until}; "
-        f"{ml.model.kind}, features: {', '.join(ml.feature_names)}"
+        f"{ml.model.kind}, features: {', '.join(ml.feature_names)}",
+        markup=False,
     )
-    console.print(f"model sha256 {meta['model_sha256']}")
-    console.print(f"training data sha256 {meta['training_data_sha256']}")
+    console.print(f"model sha256 {meta['model_sha256']}", markup=False)
+    console.print(f"training data sha256 {meta['training_data_sha256']}", markup=False)
 
 
 @ml_app.command("evaluate")
@@ -129,8 +135,8 @@ def evaluate_command(
         (written / "evaluation.html").write_text(page, encoding="utf-8")
         (written / "evaluation.json").write_text(text + "\n")
     _print(ev)
-    console.print(verdict)
-    console.print(f"wrote {written / 'evaluation.html'} and evaluation.json")
+    console.print(verdict, markup=False)
+    console.print(f"wrote {written / 'evaluation.html'} and evaluation.json", markup=False)
 
 
 def _print(ev: object) -> None:
@@ -159,7 +165,7 @@ def _print(ev: object) -> None:
     for column in ("feature", "mean", "std"):
         imp.add_column(column, justify="right")
     for name, mean, std in ev.importances:
-        imp.add_row(name, f"{mean:.5f}", f"{std:.5f}")
+        imp.add_row(Text(name), f"{mean:.5f}", f"{std:.5f}")  # Text: no markup, "[open]" stays
     console.print(imp)
 
 

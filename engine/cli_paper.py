@@ -148,7 +148,7 @@ def paper(
             "--warmup-bars",
             help="A new account warms its indicators with this many closed bars per symbol "
             "before its start, read once and stored with it (default: the config's "
-            "[paper] warmup_bars, else 0: none).",
+            "\\[paper] warmup_bars, else 0: none).",  # \\[: rich markup would eat [paper]
             min=0,
             max=MAX_WARMUP_BARS,  # as [paper] warmup_bars and `kestrel live --warmup-bars`
         ),

@@ -60,3 +60,30 @@ def test_a_failed_evaluation_leaves_no_folder_behind(kestrel: CliRunner, tmp_pat
     )
     assert result.code == 2
     assert _tree(tmp_path / "proj") == ["pyproject.toml", "sub", "sub/c.toml"]
+
+
+def test_feature_names_keep_their_bracketed_source_in_the_terminal(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    """``rsi(timeperiod=14)[open]`` printed as ``rsi(timeperiod=14)``: two features under
+    one name in the importance table (an audit)."""
+    features = (
+        '--set=ml.features=[{name="rsi", source="open"},{name="rsi"},'
+        '{name="rocp", source="volume"}]'
+    )
+    sets = [f"--set={s}" for s in SHORT]
+    evaluate = kestrel("ml", "evaluate", str(CONFIG), *sets, features, "--out", str(tmp_path / "e"))
+    assert evaluate.code == 0, evaluate.err
+    rows = [line.split("│")[1].strip() for line in evaluate.out.splitlines()
+            if "timeperiod=" in line]  # fmt: skip
+    assert sorted(rows) == [
+        "rocp(timeperiod=10)[volume]",
+        "rsi(timeperiod=14)",
+        "rsi(timeperiod=14)[open]",
+    ]
+    train = kestrel("ml", "train", str(CONFIG), *sets, features, "--out", str(tmp_path / "m"))
+    assert train.code == 0, train.err
+    assert (
+        "features: rsi(timeperiod=14)[open], rsi(timeperiod=14), rocp(timeperiod=10)[volume]"
+        in train.out
+    )
