@@ -53,7 +53,9 @@ class FeatureSpec:
             Returns are ``rocp`` (``close[t] / close[t - n] - 1``): every feature comes
             from the indicator kernels, the same ones ``ctx.indicator`` runs.
         params: TA-Lib parameters; omitted ones take TA-Lib's defaults.
-        source: Bar column of single-series indicators.
+        source: Bar column of the ``real`` input (single-series indicators such as
+            ``rsi``, and ``obv``/``vwma``'s price); refused on indicators that read fixed
+            columns (``natr``: high, low, close), where it would change nothing.
         output: Which output of a multi-output indicator (``"macdhist"``); default first.
         scale: ``"raw"`` (default) the value as is; ``"close"``: ``value / close - 1``,
             for price-level indicators (moving averages, bands) so the feature does not
@@ -84,6 +86,7 @@ class FeatureSpec:
                 f"feature {self.name}: no output {self.output!r} (outputs: "
                 f"{', '.join(spec.outputs)})",
             )
+        _check_inputs(spec.name, spec.inputs, self.source)
 
     @property
     def label(self) -> str:
@@ -97,6 +100,34 @@ class FeatureSpec:
         if self.output is not None:
             text += f".{self.output}"
         return text + ("/close" if self.scale == "close" else "")
+
+
+def _check_inputs(name: str, inputs: tuple[str, ...], source: str) -> None:
+    """Refuse a ``source`` that feeds nothing and an input no bar column can fill.
+
+    ``source`` picks the column of the input ``real`` only (`input_columns`); the other
+    inputs read fixed columns. An ``[ml]`` feature has no ``inputs`` key, so an input
+    without a default column (mavp's ``periods``) cannot be filled.
+    """
+    from engine.strategy.context import input_columns
+
+    try:
+        columns = input_columns(name, inputs, source, {})
+    except IndicatorError:
+        free = next(key for key in inputs if key not in PRICE_COLUMNS and key != "real")
+        raise ValueError(
+            f"feature {name}: its input {free!r} has no default bar column and an [ml] "
+            "feature names only source (the column of 'real'); use another indicator"
+        ) from None
+    if "real" not in inputs and source != "close":
+        read = ", ".join(
+            key if key == column else f"{key} = {column}" for key, column in columns.items()
+        )
+        raise ValueError(
+            f"feature {name}: source {source!r} is not used: {name} reads the bar columns "
+            f"{read}; remove source (it picks the column of indicators with a 'real' input, "
+            "such as rsi)"
+        )
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pytest
 from engine import indicators as ta
 from engine.config import parse_config
 from engine.errors import ConfigError
-from engine.ml.config import FeatureSpec
+from engine.ml.config import FeatureSpec, MlConfig
 from engine.ml.features import build_features
 
 
@@ -97,3 +97,42 @@ def test_ml_section_mistakes_are_one_clear_error(ml: dict[str, Any], message: st
     with pytest.raises(ConfigError) as info:
         parse_config(_document(ml))
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("feature", "message"),
+    [
+        # source feeds only the input "real": on natr it was accepted and ignored (an audit)
+        (
+            {"name": "natr", "source": "open"},
+            "feature natr: source 'open' is not used: natr reads the bar columns high, low, "
+            "close; remove source (it picks the column of indicators with a 'real' input, "
+            "such as rsi)",
+        ),
+        (
+            {"name": "beta", "source": "volume"},
+            "feature beta: source 'volume' is not used: beta reads the bar columns "
+            "real0 = high, real1 = low;",
+        ),
+        # mavp's "periods" has no bar column by default: the advice was inputs={...}, a key
+        # an [ml] feature does not have (an audit)
+        (
+            {"name": "mavp"},
+            "feature mavp: its input 'periods' has no default bar column and an [ml] feature "
+            "names only source (the column of 'real'); use another indicator",
+        ),
+    ],
+)
+def test_a_feature_input_that_cannot_be_honoured_is_refused(
+    feature: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(_document({"features": [feature]}))
+    assert message in str(info.value)
+    assert "inputs=" not in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_source_still_feeds_the_real_input_of_mixed_indicators() -> None:
+    ml = MlConfig(features=[FeatureSpec("obv", source="open"), FeatureSpec("natr")])
+    assert ml.feature_names == ["obv()[open]", "natr(timeperiod=14)"]
