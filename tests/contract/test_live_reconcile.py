@@ -175,3 +175,126 @@ def test_a_restarted_node_numbering_its_orders_afresh_sends_new_orders(
     updates = second.submit("s-000001", "s", OrderSpec("", "BTC/USDT", "sell", "market", 0.01))
     assert [u.kind for u in updates] == ["accepted", "filled"]  # a new order, not the old one
     assert [o.side for o in local.venue.orders.values()] == ["BUY", "SELL"]
+
+
+# -- outside fills: recorded once by trade id, whatever their time (audit F3) ---------------
+# The replay clock: row 100 opens at 1607140800000, row 101 at 1607144400000, row 102 at
+# 1607148000000 (open 18955.83). The exchange's fee is 0.1 % in USDT.
+
+
+def _reconciled(local: Any, store: RunStore) -> tuple[OrderManager, Any]:
+    """Return a node reconciled once, and the hand placing orders on its account (ccxt)."""
+    node = start(local, store)
+    reconcile(node, INSTRUMENTS)
+    return node, node.exchange.exchange
+
+
+def test_an_external_orders_fill_older_than_the_nodes_last_is_recorded_once(
+    local: Any, store: RunStore
+) -> None:
+    node, hand = _reconciled(local, store)
+    hand.create_order("BTC/USDT", "limit", "buy", 0.01, 18805.0, {"clientOrderId": "by-hand"})
+    assert reconcile(start(local, store), INSTRUMENTS).external == ["by-hand"]
+    local.advance(1)  # row 100's low (18800) fills it at 18805, at 1607144400000
+    local.advance(1)
+    node.submit("s-000001", "s", OrderSpec("", "BTC/USDT", "buy", "market", 0.01))  # 18955.83
+    ledger = LiveLedger(store, "acct")
+    assert ledger.last_fill_ms() == 1607148000000  # the node's fill: newer than the outside one
+    for _ in range(2):  # a restart, then another: recorded once
+        result = reconcile(start(local, store), INSTRUMENTS)
+        assert [(f.client_id, f.quantity, f.price, f.fee, f.ts_event) for f in ledger.fills()] == [
+            ("by-hand", 0.01, 18805.0, pytest.approx(0.18805), 1607144400000),
+            (client_order_id("acct", "s-000001"), 0.01, 18955.83, pytest.approx(0.1895583),
+             1607148000000),
+        ]  # fmt: skip
+        # 10,000 - 0.01 x 18,805 x 1.001 - 0.01 x 18,955.83 x 1.001
+        assert result.expected == pytest.approx({"BTC": 0.02, "USDT": 9622.0140917})
+        assert result.actual == pytest.approx(result.expected)
+    row = ledger.get("by-hand")
+    assert (row.status, row.filled_quantity, row.average_price) == (
+        LiveStatus.FILLED,
+        0.01,
+        18805.0,
+    )
+
+
+def test_an_outside_order_never_seen_open_between_the_nodes_fills_is_recorded_once(
+    local: Any, store: RunStore
+) -> None:
+    node, hand = _reconciled(local, store)
+    node.submit("s-000001", "s", OrderSpec("", "BTC/USDT", "buy", "market", 0.01))  # 18818.05
+    local.advance(1)  # the hand's order is placed and filled while the node runs: 0.002 at 18863.90
+    placed = hand.create_order("BTC/USDT", "market", "buy", 0.002, None, {"clientOrderId": "h"})
+    local.advance(1)
+    node.submit("s-000002", "s", OrderSpec("", "BTC/USDT", "sell", "market", 0.01))  # 18955.83
+    for _ in range(2):
+        result = reconcile(start(local, store), INSTRUMENTS)
+        outside = [f for f in LiveLedger(store, "acct").fills() if f.client_id.startswith("ext")]
+        assert [(f.client_id, f.quantity, f.price) for f in outside] == [
+            (f"external-{placed['id']}", 0.002, 18863.90)
+        ]
+        # 10,000 - 188.1805 x 1.001 - 37.7278 x 1.001 + 189.5583 x 0.999
+        assert result.expected == pytest.approx({"BTC": 0.002, "USDT": 9963.2345334})
+        assert result.actual == pytest.approx(result.expected)
+
+
+def test_a_partly_filled_external_order_then_canceled_by_hand_is_followed(
+    local: Any, store: RunStore
+) -> None:
+    _, hand = _reconciled(local, store)
+    local.inject("partial", count=1, fraction=0.25)
+    hand.create_order("BTC/USDT", "limit", "buy", 0.02, 18805.0, {"clientOrderId": "by-hand"})
+    reconcile(start(local, store), INSTRUMENTS)
+    local.advance(1)  # 0.005 of it fills at 18805
+    ledger = LiveLedger(store, "acct")
+    reconcile(start(local, store), INSTRUMENTS)
+    row = ledger.get("by-hand")
+    assert (row.status, row.filled_quantity) == (LiveStatus.PARTIALLY_FILLED, 0.005)
+    hand.cancel_order(None, "BTC/USDT", {"origClientOrderId": "by-hand"})
+    result = reconcile(start(local, store), INSTRUMENTS)
+    row = ledger.get("by-hand")
+    assert (row.status, row.filled_quantity, row.average_price) == (
+        LiveStatus.CANCELED, 0.005, 18805.0,
+    )  # fmt: skip
+    assert [(f.client_id, f.quantity) for f in ledger.fills()] == [("by-hand", 0.005)]
+    assert result.expected == pytest.approx({"BTC": 0.005, "USDT": 10000 - 94.025 * 1.001})
+
+
+def test_the_window_of_trades_is_read_page_by_page(local: Any, store: RunStore) -> None:
+    _, hand = _reconciled(local, store)
+    for _ in range(5):  # five outside buys of 0.001, one per bar
+        hand.create_order("BTC/USDT", "market", "buy", 0.001)
+        local.advance(1)
+    later = start(local, store)
+    everything = later.exchange.my_trades
+
+    def two_a_page(symbol: str, since_ms: int | None = None, order: str | None = None) -> Any:
+        return everything(symbol, since_ms, order)[:2]  # the oldest two from since_ms
+
+    later.exchange.my_trades = two_a_page  # type: ignore[method-assign]
+    result = reconcile(later, INSTRUMENTS)
+    assert len(LiveLedger(store, "acct").fills()) == 5
+    assert result.expected["BTC"] == pytest.approx(0.005) == result.actual["BTC"]
+
+
+def test_the_window_starts_a_bar_before_the_latest_sessions_first_bar(
+    local: Any, store: RunStore
+) -> None:
+    from engine.model import Bar
+    from engine.runtime.live.reconcile import window_start
+
+    node = start(local, store)
+    reconcile(node, INSTRUMENTS)
+    ledger = node.ledger
+    baseline = ledger.baseline()
+    assert window_start(ledger, baseline) == baseline.at_ms  # no bars stored: the baseline
+    hour = 3_600_000_000_000
+
+    def bar(close_ms: int) -> Bar:
+        ns = close_ms * 1_000_000
+        return Bar("BTC/USDT", ns, ns, 1.0, 1.0, 1.0, 1.0, 1.0, hour)
+
+    ledger.checkpoint("s", bars=[bar(1607148000000), bar(1607151600000)], session=1)
+    assert window_start(ledger, baseline) == baseline.at_ms  # never before the baseline
+    ledger.checkpoint("s", bars=[bar(1607166000000), bar(1607169600000)], session=2)
+    assert window_start(ledger, baseline) == 1607166000000 - 2 * 3_600_000  # 1607158800000

@@ -13,8 +13,30 @@ Run on start and after every reconnect. In order:
    happened while the node was down are recorded, a partial fill is seen as partial.
 3. Open orders the store does not know are recorded as **external** (``origin``): never
    canceled, never counted as the node's position.
-4. Trades since the last recorded fill (``myTrades``): one of a node order is adopted through
-   that order; one of any other order is recorded as external.
+4. **Trades**, each recorded once by its trade id (the store's key), whatever its time
+   relative to the node's own fills. A running node records only its own orders' fills (a
+   report of an outside order on the user-data stream is left to this step), so an outside
+   trade is usually older than the node's latest fill: a cursor at that fill would skip it
+   for good (audit F3). Two reads, both de-duplicated against the store:
+
+   a. Every **external order the store holds as open or partially filled** is read by its
+      exchange order id (``myTrades`` with ``orderId``: exact, whatever its age; trades
+      before the baseline are in the baseline wallet and skipped) and its row brought up to
+      the exchange: still open, with its filled quantity; or gone from the open orders —
+      ``filled`` when its trades add up to its quantity, else ``canceled`` (canceled or
+      expired by hand).
+   b. The account's trades (``myTrades``, page by page) from a **window** that starts one
+      bar before the first bar the latest session stored (``live_bars``): that session
+      reconciled before it, so everything older was read then — this overlap, not the
+      node's last fill, is the cursor. Without stored bars (a new account, a tick feed) the
+      window starts at the baseline. One of a node order is adopted through that order; one
+      of any other order is recorded as external, under its row's client id or, for an
+      order never seen open (placed and filled between two reconciliations),
+      ``external-<exchange order id>``.
+
+   A trade read twice — by both reads, by two starts, or after a reconnect — is recorded
+   once, so repeated starts never count an outside fill twice. The cost is one ``myTrades``
+   per working external order and the window's pages (Binance: 500 trades a page).
 5. The **wallet** is checked asset by asset (bases and quotes of the traded symbols): the
    baseline plus every fill since (quantities, notionals and fees in their assets) must
    equal the exchange's total within ``tolerance``. Anything else (a deposit, a withdrawal,
@@ -38,14 +60,30 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from engine.adapters.ccxt.venue import ExchangeTrade
+from sqlalchemy import func, select
+
+from engine.adapters.ccxt.venue import ExchangeOrder, ExchangeTrade
 from engine.errors import ExchangeFatalError
 from engine.model import Instrument
-from engine.runtime.live.ledger import BASELINE, Baseline, LiveFill, LiveOrder, LiveStatus
+from engine.persistence.schema import live_bars
+from engine.runtime.live.ledger import (
+    BASELINE,
+    Baseline,
+    LiveFill,
+    LiveLedger,
+    LiveOrder,
+    LiveStatus,
+)
 from engine.runtime.live.orders import OrderManager, Update
 from engine.runtime.live.perpcash import baseline_entries, check_wallet
 
-__all__ = ["Reconciliation", "position_changes", "reconcile", "wallet_changes"]
+__all__ = [
+    "Reconciliation",
+    "position_changes",
+    "reconcile",
+    "wallet_changes",
+    "window_start",
+]
 
 
 @dataclass
@@ -122,6 +160,87 @@ def _start(manager: OrderManager, symbols: Sequence[str]) -> Baseline:
     return baseline
 
 
+def window_start(ledger: LiveLedger, baseline: Baseline) -> int:
+    """Return where step 4's window of trades starts (exchange ms; see the module).
+
+    One bar before the first bar the latest session that stored bars handled: that
+    session reconciled before its first bar, whose open is at or before its start (the bar
+    in progress then); the extra bar covers a bar boundary passed while it started. Never
+    before the baseline; the baseline itself when no session stored a bar.
+    """
+    table = live_bars
+    mine = table.c.account == ledger.account
+    latest = select(func.max(table.c.session)).where(mine).scalar_subquery()
+    rows = ledger.store.read(
+        select(func.min(table.c.ts_ns - 2 * table.c.timeframe_ns).label("first"))
+        .where(mine)
+        .where(table.c.session == latest)
+    )
+    first = rows[0]["first"] if rows else None
+    if first is None:
+        return baseline.at_ms
+    return max(int(first) // 1_000_000, baseline.at_ms)
+
+
+def _trades(manager: OrderManager, symbol: str, since_ms: int) -> list[ExchangeTrade]:
+    """Return the account's ``symbol`` trades from ``since_ms`` on, every page, oldest first.
+
+    An exchange answers one page from ``since_ms`` (Binance: 500 trades unless asked for
+    more); the next page starts at the newest trade's time, until a page brings no trade not
+    seen yet.
+    """
+    found: dict[str, ExchangeTrade] = {}
+    while True:
+        page = manager.exchange.my_trades(symbol, since_ms)
+        new = [t for t in page if t.trade_id not in found]
+        found.update((t.trade_id, t) for t in new)
+        newest = max((t.ts_ms for t in new), default=since_ms)
+        if newest <= since_ms:
+            break
+        since_ms = newest
+    return sorted(found.values(), key=lambda t: (t.ts_ms, t.trade_id))
+
+
+def _external_orders(
+    manager: OrderManager,
+    symbols: Sequence[str],
+    baseline: Baseline,
+    showing: Mapping[str, ExchangeOrder],
+    recorded: set[str],
+) -> None:
+    """Record the new trades of each working external order; bring its row up (step 4a).
+
+    ``showing`` holds the exchange's open orders by exchange order id, ``recorded`` the
+    trade ids the store holds (the new ones are added).
+    """
+    ledger = manager.ledger
+    working = [LiveStatus.OPEN, LiveStatus.PARTIALLY_FILLED]
+    for record in ledger.orders(working, origin="external"):
+        if not record.exchange_order_id or record.symbol not in symbols:
+            continue
+        trades = manager.exchange.my_trades(record.symbol, None, record.exchange_order_id)
+        new = [t for t in trades if t.trade_id not in recorded and t.ts_ms >= baseline.at_ms]
+        ledger.add_fills([_fill(t, record.client_id, t.side) for t in new])
+        recorded.update(t.trade_id for t in new)
+        traded = sum(t.quantity for t in trades)
+        answer = showing.get(record.exchange_order_id)
+        filled = max(record.filled_quantity, traded, answer.filled if answer else 0.0)
+        if answer is not None:
+            status = LiveStatus.PARTIALLY_FILLED if filled > 0 else LiveStatus.OPEN
+        elif filled >= record.quantity * (1 - 1e-9):
+            status = LiveStatus.FILLED
+        else:  # gone, not (wholly) filled: canceled or expired by hand
+            status = LiveStatus.CANCELED
+        average = record.average_price
+        if traded > 0:
+            average = sum(t.quantity * t.price for t in trades) / traded
+        now = (status, filled, average)
+        if now != (record.status, record.filled_quantity, record.average_price):
+            last = max([record.ts_last, *(t.ts_ms for t in trades)])
+            changes = {"status": status, "filled_quantity": filled, "average_price": average}
+            ledger.save(record.but(**changes, ts_last=last))
+
+
 def reconcile(
     manager: OrderManager,
     instruments: Mapping[str, Instrument],
@@ -144,8 +263,10 @@ def reconcile(
             result.adopted.append(record.client_id)
             result.updates += updates
     # 3. open orders nobody here placed
+    showing: dict[str, ExchangeOrder] = {}  # exchange order id -> the open order
     for symbol in symbols:
         for order in exchange.open_orders(symbol):
+            showing[order.exchange_id] = order
             if ledger.get(order.client_id) is not None:
                 continue
             ledger.insert(
@@ -170,12 +291,13 @@ def reconcile(
                 )
             )
             result.external.append(order.client_id)
-    # 4. trades since the last known fill
-    owners = {o.exchange_order_id: o for o in ledger.orders(origin=None) if o.exchange_order_id}
-    since = max(ledger.last_fill_ms() or baseline.at_ms, baseline.at_ms)
+    # 4. trades, by trade id: the working external orders', then the window's
     recorded = {f.trade_id for f in ledger.fills()}
+    _external_orders(manager, symbols, baseline, showing, recorded)
+    owners = {o.exchange_order_id: o for o in ledger.orders(origin=None) if o.exchange_order_id}
+    since = window_start(ledger, baseline)
     for symbol in symbols:
-        for trade in exchange.my_trades(symbol, since):
+        for trade in _trades(manager, symbol, since):
             if trade.trade_id in recorded:
                 continue
             owner = owners.get(trade.exchange_order_id)
