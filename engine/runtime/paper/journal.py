@@ -252,8 +252,11 @@ class PaperJournal:
         self._seq = len(entries)
         return Account(self.name, run_id, created_at, start_ns, config_toml, parts, writer_id())
 
-    def claim(self) -> None:
+    def claim(self, parts: dict[str, str] | None = None) -> None:
         """Record this process as the account's writer, unless a live process holds it.
+
+        ``parts``: config parts to store in its place (an older account's completed ones,
+        `engine.runtime.paper.parts.check_parts`), in the same transaction.
 
         Raises:
             ConfigError: Another running process (on this host) holds the account.
@@ -270,7 +273,8 @@ class PaperJournal:
                     "first (Ctrl-C or kill -TERM) or use another --account"
                 )
             change = update(paper_accounts).where(paper_accounts.c.account == self.name)
-            conn.execute(change.values(writer=me))
+            stored = {} if parts is None else {"config_parts": json.dumps(parts, sort_keys=True)}
+            conn.execute(change.values(writer=me, **stored))
 
         self.store.transact(f"opening paper account {self.name!r}", take)
 

@@ -4,8 +4,8 @@ In: a `RunConfig`, a `PaperJournal` and the inputs the feed delivers. Out: the n
 decisions (orders, fills, equity) in the store, and the state a console shows.
 
 Opening an account (`open_session`): a new one is created with its config's hashes
-(`config_parts`); an existing one is refused if any part changed (its journal would
-replay through different rules), else rebuilt by replaying its journal through a fresh
+(`engine.runtime.paper.parts`); an existing one is refused if any part changed (its journal
+would replay through different rules), else rebuilt by replaying its journal through a fresh
 node — the same deterministic kernel, simulated matching and strategy code — which
 restores cash, positions, open orders, fills and the strategy's state exactly.
 Warm-up: a new account stores the bars it was given (``warmup``, closed before its start)
@@ -44,14 +44,11 @@ that traded could not be replayed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -62,7 +59,6 @@ from engine.config import RunConfig, dump_config
 from engine.errors import ConfigError
 from engine.feeds import BarFrame
 from engine.feeds.headline_source import HeadlineSource, JsonlTailer, open_headline_source
-from engine.feeds.news_config import news_tables
 from engine.model import Bar, CancelRequested, NewsHeadline, QuoteTick, TradeTick
 from engine.portfolio.state import AccountState
 from engine.report.metrics import compute_metrics
@@ -77,8 +73,16 @@ from engine.runtime.paper.journal import (
     entry_event,
     event_entry,
 )
+from engine.runtime.paper.parts import check_parts, config_parts, config_values
 
-__all__ = ["PaperSession", "config_parts", "open_session", "run_id_of", "warmup_frames"]
+__all__ = [  # config_parts and config_values: where they were (engine.runtime.paper.parts)
+    "PaperSession",
+    "config_parts",
+    "config_values",
+    "open_session",
+    "run_id_of",
+    "warmup_frames",
+]
 
 METRICS_EVERY = 50  # inputs between full metric recomputations (each is O(bars))
 _EVENT_KINDS = ("bar", "trade", "quote")
@@ -90,54 +94,6 @@ def run_id_of(account: str) -> str:
     """Return the run id the account's outputs are stored under."""
     safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in account)
     return f"paper-{safe}"[:96]
-
-
-def config_parts(
-    config: RunConfig, node: TradingNode, timeframes: Mapping[str, int] | None = None
-) -> dict[str, str]:
-    """Return a hash per part of ``config`` that decides the account's numbers.
-
-    Parts: ``strategy`` (its path and id), ``params``, ``instruments`` (the symbols and
-    their rules), ``account``, ``execution``, ``risk``, ``code`` (the bytes of the
-    strategy's module file) and, when given, ``timeframes`` (the bar timeframe of each
-    symbol the feed delivers) and, with ``[[data]] kind = "news"`` tables, ``news`` (the
-    tables: the journal's news rows name their sources by position). The run name, data
-    paths and windows are not parts: paper data comes from the feed.
-    """
-    cls = type(node.kernel.runner.strategy)
-    module_file = getattr(sys.modules.get(cls.__module__), "__file__", None)
-    code = Path(module_file).read_bytes() if module_file else cls.__qualname__.encode()
-    parts = config_values(dump_config(config), config.symbols)
-    hashed = {
-        name: hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
-        for name, value in parts.items()
-    }
-    hashed["code"] = hashlib.sha256(code).hexdigest()
-    if timeframes is not None:
-        text = json.dumps(dict(sorted(timeframes.items())))
-        hashed["timeframes"] = hashlib.sha256(text.encode()).hexdigest()
-    if config.news:  # only then: accounts without news keep their parts
-        text = json.dumps(news_tables(config.news), sort_keys=True)
-        hashed["news"] = hashlib.sha256(text.encode()).hexdigest()
-    return hashed
-
-
-def config_values(plain: Mapping[str, Any], symbols: Sequence[str]) -> dict[str, Any]:
-    """Return the parts of a dumped config (`dump_config`) that decide an account's numbers.
-
-    ``strategy``, ``params``, ``instruments`` (``symbols``, the traded ones, and their
-    rules), ``account``, ``execution`` and ``risk``, as plain values: `config_parts` hashes
-    them, ``kestrel live-report`` compares them with a live account's stored config.
-    """
-    strategy = plain.get("strategy", {})
-    return {
-        "strategy": [strategy.get("path"), strategy.get("id")],
-        "params": strategy.get("params", {}),
-        "instruments": [list(symbols), plain.get("instruments", [])],
-        "account": plain.get("account", {}),
-        "execution": plain.get("execution", {}),
-        "risk": plain.get("risk", {}),
-    }
 
 
 @dataclass(frozen=True)
@@ -516,9 +472,9 @@ def open_session(
     from engine.runtime.paper.journal import missing_account
 
     found = journal.load()
-    node = TradingNode(config)  # builds the strategy: its module file is hashed
-    parts = config_parts(config, node, timeframes)
+    node = TradingNode(config)  # builds the strategy: its module file (and own files) hashed
     if found is None:
+        parts = config_parts(config, node, timeframes)
         if resume_only:
             raise missing_account(journal.name, journal.names(), url)
         created = datetime.now(tz=UTC).isoformat()
@@ -527,18 +483,7 @@ def open_session(
             run_id_of(journal.name), created, start_ns(), toml, parts, list(warmup)
         )
     else:
-        # a part the account has and the config lost counts too (news tables removed: the
-        # journal's news rows would name sources the config no longer has); timeframes
-        # are a part only when the caller knows them
-        lost = [name for name in found.parts if name not in parts and name != "timeframes"]
-        changed = [name for name in [*parts, *lost] if found.parts.get(name) != parts.get(name)]
-        if changed:
-            raise ConfigError(
-                f"paper account {journal.name!r} was started with a different config "
-                f"({', '.join(changed)} changed); run it with its original config, or "
-                "start a new account with --account NEW_NAME"
-            )
-        journal.claim()
+        journal.claim(check_parts(journal.name, found.parts, config, node, timeframes))
     # a fresh node over the stored history (the first one only hashed the code), its clock
     # at the account's start: timers set in on_start count from there at every open
     frames = warmup_frames(journal.warmup())
