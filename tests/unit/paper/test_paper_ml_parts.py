@@ -135,3 +135,17 @@ def test_an_ml_account_from_before_these_parts_resumes_and_is_checked_from_then_
     _train(models, *FOREST)
     with pytest.raises(ConfigError, match=r"\(model changed\)"):
         _open(store, config)
+
+
+def test_a_changed_tfidf_training_file_refuses_to_resume(store: RunStore, tmp_path: Path) -> None:
+    training = tmp_path / "training.csv"
+    training.write_bytes((REPO / "data" / "sample_headlines_labelled.csv").read_bytes())
+    config = load_config(
+        REPO / "configs" / "sentiment_filter_btc.toml",
+        ['strategy.params.scorer="tfidf"', f'strategy.params.training="{training}"'],
+    )
+    _open(store, config)
+    with training.open("a") as more:
+        more.write("2020-11-30T00:00:00Z,BTC/USDT,Bitcoin rallies,1\n")
+    with pytest.raises(ConfigError, match=r"\(training changed\); run it with its original"):
+        _open(store, config)
