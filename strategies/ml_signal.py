@@ -17,7 +17,9 @@ its learner for P(up):
   tests read them).
 - With ``model`` set (paper/live, or a backtest of a frozen model) the registry file is
   loaded (`engine.ml.registry`; its feature list must equal ``[ml] features``) and never
-  refitted.
+  refitted. A model trained on labels known at the first decision bar (its
+  ``trained_until``) makes the run in-sample up to then: one warning on stderr
+  (`engine.ml.insample`), the run goes on.
 
 Sizing (López de Prado's bet sizing, *AFML* ch. 10): with ``z = (p - 0.5) /
 sqrt(p (1 - p))`` the signal is ``m = 2 Φ(z) - 1`` in (-1, 1); ``|p - 0.5| <=
@@ -44,6 +46,7 @@ from pathlib import Path
 
 from engine.ml.config import MlConfig
 from engine.ml.features import FeatureReader
+from engine.ml.insample import check_in_sample
 from engine.model import Bar
 from engine.strategy import Context, Strategy
 
@@ -148,6 +151,8 @@ class MlSignal(Strategy):
         p = self.learner.update(self.reader.row(bar.close), bar.close)
         if p is None:
             return
+        if not self.predictions and self.model_folder is not None:
+            self._check_in_sample(bar.ts_event)
         self.predictions.append((bar.ts_event, p))
         p_ = self.params
         target = bet_size(p, p_.threshold, p_.allow_short) * p_.max_fraction
@@ -155,3 +160,15 @@ class MlSignal(Strategy):
             return
         self.target = target
         ctx.order_target_percent(self.symbol, target, tag=f"p={p:.3f}")
+
+    def _check_in_sample(self, first_ns: int) -> None:
+        """Warn if the saved model was trained on labels known at the first decision bar."""
+        assert self.model_folder is not None
+        check_in_sample(
+            f"model {self.params.model!r} ({self.model_folder.name}) was trained on labels known",
+            str(self.model_meta.get("trained_until", "")),
+            first_ns,
+            "the model saw those bars' outcomes",
+            "backtest a model trained on bars before the run (ml train --set "
+            "'data.0.end=\"...\"') or without params.model (walk-forward)",
+        )

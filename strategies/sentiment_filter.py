@@ -9,7 +9,9 @@ from a ``[[data]]`` table with ``kind = "news"`` (a CSV/JSONL file, `engine.feed
 in paper and live the file is followed as it grows). A headline stamped t is delivered
 just before the first bar closing at or after t (`engine.runtime.news`); only those of the
 traded symbol (the first ``[[data]]`` symbol) count. Each is scored as it arrives
-(`VaderScorer`, or `TfidfScorer` trained at the start on the labelled file ``training``);
+(`VaderScorer`, or `TfidfScorer` trained at the start on the labelled file ``training``:
+one whose labelled headlines reach the first bar makes the run in-sample up to the last of
+them, a warning on stderr, `engine.ml.insample`);
 at each bar close t the index is the sum of the scores of the headlines delivered so far,
 each decayed by ``0.5 ** (age / half_life)`` from its publication time. The trend filter is
 the close above its ``trend_period``-bar SMA (``ctx.indicator``). Without a news table it
@@ -28,6 +30,7 @@ on liquid markets, so hourly bars may act too late.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +38,7 @@ import numpy as np
 
 from engine.errors import ConfigError, DataError
 from engine.feeds.timeframe import parse_timeframe
+from engine.ml.insample import check_in_sample
 from engine.ml.sentiment import SentimentIndex, TfidfScorer, VaderScorer, load_headlines
 from engine.model import Bar, NewsHeadline
 from engine.paths import find_relative, places_text
@@ -129,12 +133,15 @@ class SentimentFilter(Strategy):
         p = self.params
         self.symbol = ctx.symbols[0]
         if p.scorer == "tfidf":
-            training = self.training_file or self._file(p.training)
-            self.scorer: TfidfScorer | VaderScorer = TfidfScorer(seed=p.seed).fit(
-                load_headlines(training)
+            headlines = load_headlines(self.training_file or self._file(p.training))
+            self.scorer: TfidfScorer | VaderScorer = TfidfScorer(seed=p.seed).fit(headlines)
+            # the last labelled headline: a run deciding before it trades on learned labels
+            self.trained_until: int | None = max(
+                h.ts_ns for h in headlines if not math.isnan(h.label)
             )
         else:
             self.scorer = VaderScorer()
+            self.trained_until = None
         self.index = SentimentIndex([], np.empty(0), parse_timeframe(p.half_life))
         self.sma: Indicator = ctx.indicator("sma", self.symbol, timeperiod=p.trend_period)
         self.values: list[tuple[int, float]] = []  # (bar close ns, index) for inspection
@@ -152,6 +159,15 @@ class SentimentFilter(Strategy):
         """Enter on positive sentiment in an uptrend; leave when either fails."""
         if bar.symbol != self.symbol:
             return
+        if not self.values and self.trained_until is not None:
+            check_in_sample(
+                f"the tfidf scorer's training file {self.params.training!r} holds labelled "
+                "headlines",
+                self.trained_until,
+                bar.ts_event,
+                "the scorer learned those headlines' labels",
+                "train it on headlines from before the run",
+            )
         level = self.index.value(bar.ts_event)
         self.values.append((bar.ts_event, level))
         if not self.sma.is_ready:
