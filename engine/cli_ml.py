@@ -11,7 +11,9 @@ In: a run config with an ``[ml]`` section (and ``--set key=value`` overrides). O
 - ``ml evaluate``: the out-of-sample figures of ``[ml] splits`` (`engine.ml.evaluate`) in the
   terminal, and ``evaluation.html`` plus ``evaluation.json`` in ``--out`` (default
   ``<project root>/backtests/ml/<run name>``, the same safe name). The terminal states
-  plainly whether the accuracy beats always predicting the more frequent label.
+  plainly whether the accuracy beats always predicting the more frequent label, and names
+  the folds skipped below ``retrain.min_samples`` (``max_samples`` caps each walk-forward
+  fold's training window, not the data).
 
 A command that fails leaves no folder it made behind (`engine.paths.new_folder`).
 
@@ -111,7 +113,7 @@ def evaluate_command(
     # an earlier evaluation's folder is replaced; a folder holding anything else is refused
     ours = is_kestrel_json(("folds", "calibration", "importances"))
     check_output_folder(folder, EVALUATION_FILES, "evaluation.json", ours, "--out")
-    data, ml = load_dataset(run)
+    data, ml = load_dataset(run, window=False)  # every sample; each fold is capped instead
     ev = evaluate(data, ml, run.run.seed)
     majority = max(ev.base_rate, 1.0 - ev.base_rate)
     verdict = (
@@ -122,6 +124,7 @@ def evaluate_command(
         f"config {config}, symbol {ml.symbol or run.symbols[0]}, {ml.model.kind}, label "
         f"{ml.label.kind} (horizon {ml.label.horizon}), seed {run.run.seed}",
         verdict,
+        *ev.notes,
     ]
     page = render_evaluation(ev, f"ML evaluation: {run.run.name}", notes)
     payload = {
@@ -129,12 +132,16 @@ def evaluate_command(
         "folds": [vars(f) for f in ev.folds],
         "calibration": [vars(b) for b in ev.calibration],
         "importances": [{"feature": n, "mean": m, "std": s} for n, m, s in ev.importances],
+        "skipped_folds": [vars(s) for s in ev.skipped],
+        "notes": ev.notes,
     }
     text = json.dumps(payload, indent=2, sort_keys=True).replace("NaN", "null")
     with new_folder(folder) as written:  # a failed write leaves no folder behind
         (written / "evaluation.html").write_text(page, encoding="utf-8")
         (written / "evaluation.json").write_text(text + "\n")
     _print(ev)
+    for note in ev.notes:
+        console.print(f"note: {note}", markup=False)
     console.print(verdict, markup=False)
     console.print(f"wrote {written / 'evaluation.html'} and evaluation.json", markup=False)
 

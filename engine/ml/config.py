@@ -213,11 +213,15 @@ class SplitConfig:
 class RetrainConfig:
     """Walk-forward retraining inside a backtest (`engine.ml.online`).
 
+    ``kestrel ml evaluate`` applies the same rules to its folds (`engine.ml.evaluate`) and
+    ``kestrel ml train`` fits on the latest ``max_samples`` labels.
+
     Attributes:
         every: Bars between refits (>= 1).
         min_samples: Labelled samples needed before the first fit (>= 10); no position
-            is taken before it.
-        max_samples: Train on the latest ``max_samples`` known labels only (0: all).
+            is taken before it (an evaluation fold with fewer is skipped).
+        max_samples: Train on the latest ``max_samples`` known labels only (0: all): each
+            refit, each walk-forward evaluation fold.
     """
 
     every: int = 168

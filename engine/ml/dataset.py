@@ -3,7 +3,8 @@
 In: a `RunConfig` with an ``[ml]`` section (bars loaded as a backtest loads them,
 `engine.runtime.inputs.load_frames`), or bars given directly. Out: a `Dataset` with the
 labelled, warm samples (`engine.ml.online.training_set` over the whole series: the rows
-`kestrel ml train` fits on and `kestrel ml evaluate` splits) and each bar's close time.
+`kestrel ml train` fits on, the latest ``retrain.max_samples`` when set, and all of them
+for `kestrel ml evaluate` to split) and each bar's close time.
 """
 
 from __future__ import annotations
@@ -39,16 +40,23 @@ class Dataset:
     feature_names: list[str]
 
 
-def build_dataset(frame: BarFrame, ml: MlConfig) -> Dataset:
-    """Return the labelled samples of ``frame`` under ``ml``."""
+def build_dataset(frame: BarFrame, ml: MlConfig, window: bool = True) -> Dataset:
+    """Return the labelled samples of ``frame`` under ``ml``.
+
+    ``window``: keep only the latest ``retrain.max_samples`` (what ``ml train`` fits on,
+    as the backtest's last refit would); False keeps every sample (``ml evaluate``, which
+    caps each fold's training window instead, `engine.ml.evaluate`).
+    """
     columns = {name: getattr(frame, name) for name in ("open", "high", "low", "close", "volume")}
     rows = build_features(columns, ml.features)
-    x, y, weight, start, end = training_set(rows, np.asarray(frame.close), ml)
+    x, y, weight, start, end = training_set(rows, np.asarray(frame.close), ml, window)
     return Dataset(x, y, weight, start, end, np.asarray(frame.ts_close_ns), ml.feature_names)
 
 
-def load_dataset(config: RunConfig) -> tuple[Dataset, MlConfig]:
+def load_dataset(config: RunConfig, window: bool = True) -> tuple[Dataset, MlConfig]:
     """Load the config's bars and return the data set of its ``[ml]`` symbol.
+
+    ``window``: as in `build_dataset`.
 
     Raises:
         ConfigError: No ``[ml]`` section. DataError: bad bars, or too few labelled samples.
@@ -62,7 +70,7 @@ def load_dataset(config: RunConfig) -> tuple[Dataset, MlConfig]:
     frames = [f for f in load_frames(config) if isinstance(f, BarFrame) and f.symbol == symbol]
     if not frames:
         raise DataError(f"ml: no bars for {symbol}; the [ml] symbol needs a bar source")
-    dataset = build_dataset(frames[0], ml)
+    dataset = build_dataset(frames[0], ml, window)
     count, folds = len(dataset.y), ml.splits.folds
     if count < 2 * folds:  # each fold (and walk-forward's first block) needs samples
         raise DataError(

@@ -11,11 +11,20 @@ folds (the rise in log loss when a feature's column is shuffled, sklearn's
 Training weights are the uniqueness of each fold's training labels among themselves
 (recomputed per fold, never from test labels). Every split is checked with
 `engine.ml.splits.check_split` before it is used.
+
+``[ml.retrain]`` is applied as the backtest's learner applies it (`engine.ml.online`), so
+the figures are those of the model the backtest would trade with: a fold whose training
+set holds fewer than ``min_samples`` labels is skipped (the backtest takes no position
+before it has them) and named in `Evaluation.skipped` and `Evaluation.notes`; in
+walk-forward, ``max_samples`` caps each fold's training set to the latest labels before
+it (every sample of the data set is still split into folds). Purged k-fold trains each
+fold on all the other labels, before and after it: no "latest" window, so
+``max_samples`` is not applied there, and a note says so.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,7 +45,7 @@ from engine.ml.labels import uniqueness_weights
 from engine.ml.model import fit_pipeline, predict_up
 from engine.ml.splits import check_split, purged_kfold, walk_forward
 
-__all__ = ["CalibrationBin", "Evaluation", "FoldResult", "evaluate"]
+__all__ = ["CalibrationBin", "Evaluation", "FoldResult", "SkippedFold", "evaluate"]
 
 CALIBRATION_BINS = 10
 PERMUTATION_REPEATS = 5
@@ -53,6 +62,14 @@ class FoldResult:
     last_ns: int
     accuracy: float
     roc_auc: float
+
+
+@dataclass(frozen=True)
+class SkippedFold:
+    """A test fold left out: its training set held fewer than ``retrain.min_samples``."""
+
+    fold: int
+    train: int
 
 
 @dataclass(frozen=True)
@@ -84,6 +101,8 @@ class Evaluation:
     importances: list[tuple[str, float, float]]  # (feature, mean, std) by decreasing mean
     probabilities: np.ndarray  # P(up) per tested sample, in sample order
     tested: np.ndarray  # positions in the data set of the tested samples
+    skipped: list[SkippedFold] = field(default_factory=list)  # below retrain.min_samples
+    notes: list[str] = field(default_factory=list)  # what was left out or not applied, why
 
     def as_dict(self) -> dict[str, Any]:
         """Return the scalar figures (for JSON and the terminal table)."""
@@ -112,19 +131,22 @@ def evaluate(data: Dataset, ml: MlConfig, seed: int) -> Evaluation:
     """Return the out-of-sample evaluation of ``ml`` on ``data`` (see the module doc).
 
     Raises:
-        DataError: A fold has no training sample of both classes.
+        DataError: A fold has no training sample of both classes, or every fold has
+            fewer than ``retrain.min_samples``.
     """
     cut = purged_kfold if ml.splits.method == "purged_kfold" else walk_forward
-    splits = cut(data.start, data.end, ml.splits.folds, ml.splits.embargo)
+    splits, skipped, notes = _windows(
+        cut(data.start, data.end, ml.splits.folds, ml.splits.embargo), ml
+    )
     probabilities = np.full(len(data.y), np.nan)
     folds: list[FoldResult] = []
     importance_sum = np.zeros(len(data.feature_names))
     importance_sq = np.zeros(len(data.feature_names))
-    for k, (train, test) in enumerate(splits):
+    for k, train, test in splits:
         check_split(data.start, data.end, train, test, ml.splits.embargo)
         if len(np.unique(data.y[train])) < 2:
             raise DataError(
-                f"ml evaluate: fold {k + 1} has {len(train)} training samples of one class "
+                f"ml evaluate: fold {k} has {len(train)} training samples of one class "
                 "only; use fewer folds or a smaller embargo"
             )
         weight = (
@@ -138,7 +160,7 @@ def evaluate(data: Dataset, ml: MlConfig, seed: int) -> Evaluation:
         y = data.y[test]
         folds.append(
             FoldResult(
-                k + 1,
+                k,
                 len(train),
                 len(test),
                 int(data.ts_close[data.start[test[0]]]),
@@ -177,7 +199,41 @@ def evaluate(data: Dataset, ml: MlConfig, seed: int) -> Evaluation:
         importances=[(data.feature_names[j], float(means[j]), float(stds[j])) for j in order],
         probabilities=p,
         tested=tested,
+        skipped=skipped,
+        notes=notes,
     )
+
+
+def _windows(
+    splits: list[tuple[np.ndarray, np.ndarray]], ml: MlConfig
+) -> tuple[list[tuple[int, np.ndarray, np.ndarray]], list[SkippedFold], list[str]]:
+    """Return ``(fold number, train, test)`` under ``[ml.retrain]``, the skipped, the notes."""
+    low, high = ml.retrain.min_samples, ml.retrain.max_samples
+    kept: list[tuple[int, np.ndarray, np.ndarray]] = []
+    skipped: list[SkippedFold] = []
+    notes: list[str] = []
+    for k, (train, test) in enumerate(splits, 1):
+        if len(train) < low:
+            skipped.append(SkippedFold(k, len(train)))
+            notes.append(
+                f"fold {k} skipped: {len(train)} training labels < retrain.min_samples {low} "
+                "(the backtest takes no position before it has them)"
+            )
+        else:  # walk-forward: the latest `high` labels before the fold, as the learner
+            window = train[-high:] if high and ml.splits.method == "walk_forward" else train
+            kept.append((k, window, test))
+    if not kept:
+        raise DataError(
+            f"ml evaluate: every fold has fewer training labels than retrain.min_samples "
+            f"({low}; the most: {max(s.train for s in skipped)}): use fewer ml.splits.folds, "
+            "a lower retrain.min_samples or more bars"
+        )
+    if high and ml.splits.method == "purged_kfold":
+        notes.append(
+            f"retrain.max_samples ({high}) caps walk-forward training windows; purged "
+            "k-fold trains each fold on all the other labels"
+        )
+    return kept, skipped, notes
 
 
 def _calibration(y: np.ndarray, p: np.ndarray) -> list[CalibrationBin]:

@@ -40,18 +40,19 @@ class FitRecord:
 
 
 def training_set(
-    rows: np.ndarray, close: np.ndarray, cfg: MlConfig
+    rows: np.ndarray, close: np.ndarray, cfg: MlConfig, window: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Return ``x, y, weight, start, end`` of every labelled, warm sample in the data given.
 
     ``rows`` and ``close`` cover bars ``0 .. n-1``; labels are computed on these closes
     only, so each ends at a bar <= n-1. Samples whose feature row has a NaN (warm-up)
-    are left out; the latest ``retrain.max_samples`` are kept when it is set.
+    are left out; with ``window`` the latest ``retrain.max_samples`` are kept when it is
+    set (a fit's training window; ``ml evaluate`` takes all and caps each fold).
     """
     labels = make_labels(close, cfg.label)
     keep = labels.resolved & ~np.isnan(rows).any(axis=1)
     start = np.flatnonzero(keep)
-    if cfg.retrain.max_samples:
+    if window and cfg.retrain.max_samples:
         start = start[-cfg.retrain.max_samples :]
     end = labels.end[start]
     if cfg.weights == "uniqueness" and len(start):

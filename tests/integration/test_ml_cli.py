@@ -102,7 +102,13 @@ def test_evaluate_reports_out_of_sample_figures_and_writes_the_page(
     assert result.code == 0, result.err
     figures = json.loads((out / "evaluation.json").read_text())
     assert figures["method"] == "walk_forward"
-    assert len(figures["folds"]) == 5
+    # 5 folds; the first two train on fewer labels than retrain.min_samples (1000) and
+    # are skipped, as the backtest takes no position before it has them
+    assert [f["fold"] for f in figures["folds"]] == [3, 4, 5]
+    assert [s["fold"] for s in figures["skipped_folds"]] == [1, 2]
+    assert all(
+        s["train"] < 1000 <= f["train"] for s in figures["skipped_folds"] for f in figures["folds"]
+    )
     assert 0.0 <= figures["accuracy"] <= 1.0
     assert figures["samples"] == sum(fold["test"] for fold in figures["folds"])
     assert {row["feature"] for row in figures["importances"]} == set(

@@ -87,3 +87,36 @@ def test_feature_names_keep_their_bracketed_source_in_the_terminal(
         "features: rsi(timeperiod=14)[open], rsi(timeperiod=14), rocp(timeperiod=10)[volume]"
         in train.out
     )
+
+
+def test_evaluate_caps_each_folds_training_window_not_the_data(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    """``retrain.max_samples=2000`` tested 1,666 samples from May 2021 on (the last 2000
+    samples of the data, cut into folds), and ``min_samples`` was ignored: fold 1 trained on
+    835 labels where the backtest waits for 1000 (an audit). The figures below equal an
+    independent re-implementation (TA-Lib features, own barrier loops and uniqueness
+    weights, sklearn fits; /work/audit/ml/indep_eval.py with the fold rules added)."""
+    runs = {}
+    for name, extra in (("all", []), ("capped", ["--set=ml.retrain.max_samples=2000"])):
+        out = tmp_path / name
+        result = kestrel("ml", "evaluate", str(CONFIG), "--out", str(out), *extra)
+        assert result.code == 0, result.err
+        assert (
+            "note: fold 1 skipped: 835 training labels < retrain.min_samples 1000 (the "
+            "backtest takes no position before it has them)"
+        ) in result.out
+        runs[name] = json.loads((out / "evaluation.json").read_text())
+    every, capped = runs["all"], runs["capped"]
+    for figures in (every, capped):
+        assert figures["skipped_folds"] == [{"fold": 1, "train": 835}]
+        assert figures["samples"] == 3526  # folds 2-5 of the 5290 labelled samples
+        assert [f["test"] for f in figures["folds"]] == [882, 882, 881, 881]
+    assert [f["first_ns"] for f in capped["folds"]] == [f["first_ns"] for f in every["folds"]]
+    assert [f["train"] for f in every["folds"]] == [1716, 2599, 3485, 4365]
+    assert [f["train"] for f in capped["folds"]] == [1716, 2000, 2000, 2000]
+    assert round(every["accuracy"], 6) == 0.479297
+    assert round(every["roc_auc"], 6) == 0.51783
+    assert round(capped["accuracy"], 6) == 0.506239
+    assert round(capped["roc_auc"], 6) == 0.53691
+    assert round(capped["log_loss"], 6) == 0.707452
