@@ -13,8 +13,8 @@ its learner for P(up):
   every ``[ml] retrain.every`` bars, from the first bar with ``retrain.min_samples``
   known labels, it refits on the samples whose labels ended strictly before bar t —
   labelled with the closes before t only — weighted by uniqueness. Until the first fit
-  the strategy stays flat. Its refits are kept in ``self.learner.fits`` (the leakage
-  tests read them).
+  the strategy stays flat; a run that ends without one says why on stderr (``on_stop``).
+  Its refits are kept in ``self.learner.fits`` (the leakage tests read them).
 - With ``model`` set (paper/live, or a backtest of a frozen model) the registry file is
   loaded (`engine.ml.registry`; its feature list must equal ``[ml] features``) and never
   refitted. A model trained on labels known at the first decision bar (its
@@ -44,9 +44,11 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from engine.ml.config import MlConfig
 from engine.ml.features import FeatureReader
-from engine.ml.insample import check_in_sample
+from engine.ml.insample import check_in_sample, warn
 from engine.model import Bar
 from engine.strategy import Context, Strategy
 
@@ -160,6 +162,39 @@ class MlSignal(Strategy):
             return
         self.target = target
         ctx.order_target_percent(self.symbol, target, tag=f"p={p:.3f}")
+
+    def on_stop(self, ctx: Context) -> None:
+        """Warn if the walk-forward model never trained: the run predicted nothing."""
+        from engine.ml.online import WalkForwardLearner, training_set
+
+        learner = self.learner
+        if not isinstance(learner, WalkForwardLearner) or learner.model is not None:
+            return
+        minimum = self.ml.retrain.min_samples
+        bars = len(learner.closes)
+        advice = "lower [ml] retrain.min_samples or give the run more bars"
+        if bars <= minimum:  # a fit is tried from bar index min_samples on
+            reason = (
+                f"{bars} bars of {self.symbol}, and a fit needs more than [ml] "
+                f"retrain.min_samples = {minimum}"
+            )
+        else:  # the last bar's try: the labels known before it
+            rows, closes = np.vstack(learner.rows[:-1]), np.asarray(learner.closes[:-1])
+            samples = len(training_set(rows, closes, self.ml)[0])
+            if samples < minimum:
+                reason = (
+                    f"{samples} labelled samples by its last bar, fewer than [ml] "
+                    f"retrain.min_samples = {minimum}"
+                )
+            else:
+                reason = "the labels known by its last bar are all one class"
+                advice = (
+                    "change [ml] label (threshold, horizon, barriers) so that both outcomes occur"
+                )
+        warn(
+            f"MlSignal's model never trained in this run ({reason}): it predicted nothing "
+            f"and made no trade; {advice}"
+        )
 
     def _check_in_sample(self, first_ns: int) -> None:
         """Warn if the saved model was trained on labels known at the first decision bar."""

@@ -12,10 +12,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from engine import load_config, run_backtest
 from engine.feeds import format_timestamp
+from engine.runtime.backtest import load_frames
 from strategies.ml_signal import MlSignal
 from tests.integration.conftest import REPO, CliResult, CliRunner
 
@@ -83,3 +85,51 @@ def test_a_tfidf_scorer_trained_on_the_runs_own_headlines_is_a_warning(
     shipped = "data/sample_headlines_labelled.csv"  # November 2020, before the run
     november = (tfidf[0], f'strategy.params.training="{shipped}"')
     assert _ours(_backtest(kestrel, SENTIMENT_CONFIG, tmp_path / "out", *november)) == []
+
+
+def _bars(*sets: str) -> int:
+    (frame,) = load_frames(load_config(REPO / ML_CONFIG, list(sets)))
+    return len(frame)
+
+
+def test_a_walk_forward_model_that_never_trains_is_a_warning(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    """216 bars, or retrain.min_samples = 100000: 0 trades, exit 0, no word (an audit)."""
+    advice = "lower [ml] retrain.min_samples or give the run more bars"
+    for name, sets in (
+        ("few", ['data.0.end="2020-12-10"']),
+        ("high", ["ml.retrain.min_samples=100000"]),
+    ):
+        result = _backtest(kestrel, ML_CONFIG, tmp_path / name, *sets)
+        minimum = 100000 if name == "high" else 1000
+        assert _ours(result) == [
+            f"warning: MlSignal's model never trained in this run ({_bars(*sets)} bars of "
+            f"BTC/USDT, and a fit needs more than [ml] retrain.min_samples = {minimum}): it "
+            f"predicted nothing and made no trade; {advice}"
+        ]
+        assert json.loads((tmp_path / name / "metrics.json").read_text())["num_trades"] == 0
+    one_class = ['ml.label.kind="forward_return"', "ml.label.threshold=0.9"]  # all 0
+    result = _backtest(kestrel, ML_CONFIG, tmp_path / "one", *SHORT, *one_class)
+    assert _ours(result) == [
+        "warning: MlSignal's model never trained in this run (the labels known by its last "
+        "bar are all one class): it predicted nothing and made no trade; change [ml] label "
+        "(threshold, horizon, barriers) so that both outcomes occur"
+    ]
+    assert _ours(_backtest(kestrel, ML_CONFIG, tmp_path / "trains", *SHORT)) == []
+
+
+def test_too_few_labelled_samples_by_the_last_bar_is_named_with_their_count(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    result = _backtest(kestrel, ML_CONFIG, tmp_path / "r", *SHORT, "ml.retrain.min_samples=2500")
+    (line,) = _ours(result)
+    found = re.fullmatch(
+        r"warning: MlSignal's model never trained in this run \((\d+) labelled samples by its "
+        r"last bar, fewer than \[ml\] retrain.min_samples = 2500\): it predicted nothing and "
+        r"made no trade; lower \[ml\] retrain.min_samples or give the run more bars",
+        line,
+    )
+    assert found is not None, line
+    # every bar but the warm-up (168-bar features and volatility) and the last horizon's
+    assert _bars(*SHORT) - 168 - 24 - 1 <= int(found.group(1)) < 2500 < _bars(*SHORT)
