@@ -96,7 +96,7 @@ def test_evaluate_caps_each_folds_training_window_not_the_data(
     samples of the data, cut into folds), and ``min_samples`` was ignored: fold 1 trained on
     835 labels where the backtest waits for 1000 (an audit). The figures below equal an
     independent re-implementation (TA-Lib features, own barrier loops and uniqueness
-    weights, sklearn fits; /work/audit/ml/indep_eval.py with the fold rules added)."""
+    weights, sklearn fits) with the fold rules added."""
     runs = {}
     for name, extra in (("all", []), ("capped", ["--set=ml.retrain.max_samples=2000"])):
         out = tmp_path / name
