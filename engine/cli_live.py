@@ -114,6 +114,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from engine.cli_exchange import check_exchange_urls
+from engine.cli_live_kill import KILL_FILE, live_kill
 from engine.config import MAX_WARMUP_BARS, RunConfig, load_config
 from engine.errors import ConfigError
 from engine.paths import account_name, project_root
@@ -132,7 +133,6 @@ __all__ = [
     "store_url",
 ]
 
-KILL_FILE = "KILL"
 AccountOption = Annotated[
     str | None, typer.Option("--account", help="Account name (default: the run name).")
 ]
@@ -577,25 +577,6 @@ async def _session(
     log.close()
     print(f"live account {name} stopped ({reason}): {bars} bars; orders in {url}", flush=True)
     return 0
-
-
-def live_kill(
-    account: Annotated[str, typer.Argument(help="The live account to flatten and halt.")],
-    config: Annotated[
-        Path | None, typer.Option("--config", help="Its config (finds the project root).")
-    ] = None,
-    log_dir: Annotated[
-        Path | None, typer.Option("--log-dir", help="Its folder, if the node was given one.")
-    ] = None,
-) -> None:
-    """Ask a running live node to cancel its orders, sell its positions and halt."""
-    account = account_name(account, True, "live-kill's ACCOUNT argument")
-    base = load_config(config).base_dir if config is not None else "."
-    folder = log_dir if log_dir is not None else project_root(base) / "live" / account
-    if not (folder / "events.jsonl").exists():
-        raise ConfigError(f"no live account {account!r} in {folder} (see --log-dir)")
-    (folder / KILL_FILE).write_text(f"requested at {time.time()}\n", encoding="utf-8")
-    print(f"kill requested for live account {account}: it flattens and halts within a second")
 
 
 def register(app: typer.Typer) -> None:
