@@ -51,12 +51,14 @@ reconciled. After every reconnect, of the user-data stream or of the market data
 meanwhile; a wallet it cannot explain halts the order manager and stops the node with the
 report (exit 5), as on start. Before every bar, and every second while none comes, it looks
 for the kill request that ``kestrel live-kill ACCOUNT`` leaves in the account's folder
-(``KILL``): then it cancels the node's orders, sells what the node bought
-(`engine.runtime.live.kill`), halts and exits 0. Ctrl-C or SIGTERM stops it after the event
-in hand — the stop is awaited beside the next bar, so it is prompt however closely bars
-follow — open orders kept at the exchange, exit 0; SIGKILL loses nothing either (every
-order's row is written before it is sent; the next start restores and reconciles). A
-restarted node trades from the exchange's clock on: bars that closed while it was down are
+(``KILL``, `engine.cli_live_kill`): then it cancels the node's orders, sells what the node
+bought (`engine.runtime.live.kill`), brings the sale into the portfolio and writes the
+account after it as the last equity row (`Checkpoint.killed`), halts and exits 0. Ctrl-C
+or SIGTERM stops it after the event in hand — the stop is awaited beside the next bar, so
+it is prompt however closely bars follow — open orders kept at the exchange, exit 0;
+SIGKILL loses nothing either (every order's row is written before it is sent; the next
+start restores and reconciles).
+A restarted node trades from the exchange's clock on: bars that closed while it was down are
 not replayed (no ``on_bar`` for them; the warm-up covers them for the indicators). With
 ``--replay`` the local exchange's address is printed and logged (``exchange_url`` of the
 ``start`` record), and it starts the warm-up's bars in: faults can be injected there; the
@@ -509,6 +511,7 @@ async def _session(
                 updates = flatten_and_halt(manager, instruments)
                 kill.unlink()
                 log.write("kill", updates=[(u.kind, u.order.order_id) for u in updates])
+                checkpoint.killed(updates, instruments)  # the sale: in the last equity row
                 reason = "killed: orders canceled, positions sold, halted"
                 break
             following = asyncio.ensure_future(stream.__anext__())

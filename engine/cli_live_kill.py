@@ -4,7 +4,8 @@ In: the account's name and its folder (``--log-dir``, else ``live/<account>`` un
 project root ``--config`` is in, or the working directory's). Out: the request ``KILL``
 in that folder, and one line. The node (`engine.cli_live`) looks for the request before
 every bar and every second while none comes; then it cancels its orders, sells what it
-bought (`engine.runtime.live.kill`), halts and exits 0.
+bought (`engine.runtime.live.kill`), writes the account after the sale as its last equity
+row (`engine.runtime.live.checkpoint.Checkpoint.killed`), halts and exits 0.
 """
 
 from __future__ import annotations

@@ -24,17 +24,26 @@ Orders are not part of it: each order's row is committed before the order is sen
 `start` loads the state, re-aligns the timers and commits the timers ``on_start`` set (so a
 node killed before its first bar keeps their phase); `after_bar` runs after each bar and
 `stop` on a clean stop (the fills the venue held for the next bar published, then state
-and timers: the last bar's equity row is already written).
+and timers: the last bar's equity row is already written). After the kill switch
+(``kestrel live-kill``: `engine.runtime.live.kill`) `killed` brings its cancels and
+closing sales into the portfolio, and `stop` writes one more equity row, stamped with the
+node's clock at the kill (a row already at that time, the last bar's in lockstep, is
+overwritten): cash, equity and exposure after the sale, so the curve's last row, the
+live report and ``runs show`` end where the fills do. Before, the last row kept the sold
+position at the last close (the audit's 9,990.59 with exposure 746.18 for an account
+flat at 9,989.84).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
-from engine.model import Bar, QuoteTick, TradeTick
+from engine.model import Bar, Instrument, QuoteTick, TradeTick
 from engine.runtime.live.ledger import EquityRow, LiveLedger, SavedState
 from engine.runtime.live.state import StateKeeper
 from engine.runtime.live.timers import TimerKeeper
+from engine.runtime.live.updates import Update
 from engine.runtime.node import TradingNode
 
 __all__ = ["Checkpoint"]
@@ -57,6 +66,7 @@ class Checkpoint:
         self._floor = ledger.last_equity_ts()  # earlier sessions' last row: never rewritten
         self._own: int | None = None  # the time of this session's last row
         self._last_bar = ledger.last_bar_ts()  # symbol -> its last stored bar's close
+        self._killed_ns: int | None = None  # the node's clock when the kill switch ran
 
     def start(self) -> tuple[SavedState | None, bool, list[str]]:
         """Load the state, re-align the timers and commit them; call after ``on_start``.
@@ -91,19 +101,37 @@ class Checkpoint:
         if new:
             self._last_bar[bar.symbol] = bar.ts_event
 
+    def killed(self, updates: list[Update], instruments: Mapping[str, Instrument]) -> None:
+        """Bring the kill switch's ``updates`` into the node; `stop` then writes its row.
+
+        The cancels of the strategy's orders (and a fill racing one) are published to
+        the kernel, as any update between bars; the closing sales are orders the kernel
+        never held, applied to the portfolio as `engine.runtime.live.restore.absorb`
+        applies such fills. Call it once `flatten_and_halt` returned.
+        """
+        from engine.runtime.live.restore import absorb
+        from engine.runtime.live.venue import LiveVenue
+
+        venue = self.node.kernel.venue
+        if isinstance(venue, LiveVenue):
+            self.node.deliver(lambda: venue.report(updates))
+        absorb(self.node, updates, instruments)
+        self._killed_ns = self.node.clock.timestamp_ns()
+
     def stop(self) -> None:
         """Commit the state and timers on a clean stop (fills since the last bar).
 
         What the venue held for a next bar that will not come — a trailing stop's fill
         after a move sent it as a market order (`LiveVenue._follow`) — is published first:
         the exchange filled it, so the portfolio and the strategy hear it before the end.
+        After `killed`, the account's equity row at the kill is written with them.
         """
         from engine.runtime.live.venue import LiveVenue
 
         venue = self.node.kernel.venue
         if isinstance(venue, LiveVenue):
             self.node.deliver(lambda: venue.report([]))
-        self._commit(None)
+        self._commit(self._killed_ns)
 
     @property
     def state_saves(self) -> int:
