@@ -13,7 +13,10 @@ state and timers in the store (tables ``live_orders`` / ``live_fills`` / ``live_
 in ``live_accounts``), ``live/<account>/events.jsonl`` under the project root and one
 line on exit.
 
-Flow: fetch the warm-up (``--warmup-bars N``, else ``[live] warmup_bars``, else what the
+Flow: before anything connects or is written, refuse (exit 2) a config whose strategy,
+instruments or ``[account]`` differ from the config the account's latest session stored
+(`engine.runtime.live.restore.check_same_config`: its cash is ``initial_cash`` plus its
+fills). Fetch the warm-up (``--warmup-bars N``, else ``[live] warmup_bars``, else what the
 strategy's indicators need: `engine.runtime.live.warmup`) and build a `TradingNode` over it
 whose venue is the order manager (`engine.runtime.live.venue.live_mode`): its indicators
 are primed, no hook runs. Restore the node from the store (`engine.runtime.live.restore`:
@@ -275,9 +278,11 @@ def live(
     if not name.strip():
         raise ConfigError("--account is empty; name the live account")
     url = store_url(run_config, db)
+    from engine.runtime.live.restore import check_same_config
     from engine.runtime.live.warmup import warmup_count
 
     count = warmup_count(run_config, warmup_bars)
+    check_same_config(run_config, name, url)  # a changed money config: before anything connects
     local = None
     frames: list[BarFrame] = []
     if replay is not None:

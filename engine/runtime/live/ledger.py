@@ -291,7 +291,8 @@ class LiveLedger:
         """Count one more start of the node; return its number (1 for the first).
 
         ``config_toml`` (the config this session runs with, as TOML text) replaces the
-        stored one; None keeps it.
+        stored one; None keeps it. Its money-deciding parts are the stored ones: ``kestrel
+        live`` refuses a config that changes them (`.restore.check_same_config`).
         """
 
         def write(conn: Connection) -> int:

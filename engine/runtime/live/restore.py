@@ -1,5 +1,20 @@
 """Restore a restarted live node: its account, its strategy's orders and its order numbers.
 
+First, before the command connects anywhere (`check_same_config`): an account resumes only
+with the config parts that decide its money (`LIVE_PARTS`: the strategy's path and id, the
+symbols and their instrument rules, the ``[account]`` table — initial cash, currency,
+leverage, ...), compared with the config its latest session stored
+(``live_accounts.config_toml``) as paper compares them
+(`engine.runtime.paper.parts.config_values`). A change is refused in one line, exit 2,
+nothing written: the cash below is ``initial_cash`` plus the fills, so a changed
+``initial_cash`` would book money the wallet does not hold (the audit's 10,012.86 →
+19,993.47 between two bars, "wallet matches"), a dropped symbol would drop its fills' cash
+flows, and a strategy id owns the orders and their numbers. New parameters, strategy code,
+``[ml]`` and model files, ``[risk]``, ``[execution]``, ``[live]`` and news tables are taken
+(paper refuses them: its journal is replayed through them): a live account's history is the
+exchange's fills, and they change only what it decides next. Another exchange or ``sandbox``
+is another wallet: reconciliation finds it does not match (exit 5).
+
 In: a freshly built `TradingNode` whose venue is a `LiveVenue` (not started: ``on_start``
 has not run), the order manager with the account's ledger, the traded instruments. Out:
 the kernel as the store last knew it, and a `Restored` summary. Run before reconciliation
@@ -10,9 +25,9 @@ outcome was unknown). `check_agrees` then compares the kernel's positions with t
 
 In order:
 
-1. Working orders of this node under **another strategy id** (a config whose strategy
-   changed, the kill switch's closing orders) are canceled at the exchange; the row's
-   ``reason`` says why. Their fills so far stay the account's.
+1. Working orders of this node under **another strategy id** (the kill switch's closing
+   orders; a strategy changed in an account no session stored a config of) are canceled at
+   the exchange; the row's ``reason`` says why. Their fills so far stay the account's.
 2. The **portfolio** is replayed from the node's own recorded fills (every strategy's, the
    kill switch's too, never external or baseline ones), oldest first, through
    `Portfolio.restore_fill`: cash = ``[account] initial_cash`` + each fill's cash flow
@@ -63,10 +78,12 @@ not set again, the occurrences of timers and the bars that fell while the node w
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from engine.errors import ExchangeFatalError
+from engine.config import RunConfig, dump_config, parse_config
+from engine.errors import ConfigError, ExchangeFatalError, KestrelError
 from engine.model import (
     Instrument,
     Order,
@@ -80,14 +97,26 @@ from engine.model import (
 )
 from engine.risk.engine import FLATTEN_PREFIX
 from engine.runtime.live.kill import node_positions
-from engine.runtime.live.ledger import Baseline, LiveFill, LiveOrder, LiveStatus, StoredTrail
+from engine.runtime.live.ledger import (
+    Baseline,
+    LiveFill,
+    LiveLedger,
+    LiveOrder,
+    LiveStatus,
+    StoredTrail,
+)
 from engine.runtime.live.orders import OrderManager, Update
 from engine.runtime.live.perpcash import FundingShare
 from engine.runtime.live.perpetuals import funding_paid
 from engine.runtime.live.venue import LiveVenue, kernel_fill
 from engine.runtime.node import TradingNode
 
-__all__ = ["Restored", "absorb", "check_agrees", "restore"]
+__all__ = ["LIVE_PARTS", "Restored", "absorb", "check_agrees", "check_same_config", "restore"]
+
+# The config parts (`engine.runtime.paper.parts.config_values`) a live account keeps for
+# life, and the tables of its stored config they are read back from
+LIVE_PARTS = ("strategy", "instruments", "account")
+_PART_TABLES = ("account", "fx", "data", "instruments", "strategy")
 
 _NS_PER_MS = 1_000_000
 _TIF = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK,
@@ -131,6 +160,50 @@ class Restored:
             f"restored: {self.fills} fill(s) replayed{funding} (cash {self.cash:.2f}, {held}), "
             f"{len(self.adopted)} order(s) adopted, {len(self.canceled)} other strategies' "
             f"order(s) canceled, next order number {self.last_order + 1}"
+        )
+
+
+def check_same_config(config: RunConfig, account: str, url: str) -> None:
+    """Refuse to resume ``account`` with a config whose `LIVE_PARTS` changed (the module).
+
+    Compares them (`engine.runtime.paper.parts.config_values`, paper's parts) with the
+    config the account's latest session stored in the run store at ``url``. That one is read
+    back by this release's parser, from the tables those parts come from only: a default a
+    later release adds reads the same on both sides, and a rule it adds elsewhere (``[run]``,
+    ``[risk]``) cannot lock an account out. Nothing is written: no SQLite store, an unknown
+    account and one no session stored a config of (before schema 11) pass as they are.
+
+    Raises:
+        ConfigError: A part changed (named), or the stored config cannot be read.
+    """
+    from engine.persistence import RunStore
+    from engine.persistence.store import sqlite_file
+    from engine.runtime.paper.parts import config_values
+
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        return  # no store: a new account
+    text = LiveLedger(RunStore(url), account).config_toml()
+    if text is None:
+        return
+    try:
+        document = tomllib.loads(text)
+        tables = {name: document[name] for name in _PART_TABLES if name in document}
+        stored = parse_config(tables, base_dir=config.base_dir)
+    except (KestrelError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(
+            f"live account {account!r}: the config it was started with cannot be read "
+            f"({exc}), so a change of its cash, symbols or strategy cannot be ruled out; "
+            "start a new account with --account NEW_NAME"
+        ) from None
+    before = config_values(dump_config(stored), stored.symbols)
+    now = config_values(dump_config(config), config.symbols)
+    changed = [name for name in LIVE_PARTS if before[name] != now[name]]
+    if changed:
+        raise ConfigError(
+            f"live account {account!r} was started with a different config "
+            f"({', '.join(changed)} changed); run it with its original config, or "
+            "start a new account with --account NEW_NAME"
         )
 
 
@@ -186,7 +259,7 @@ def restore(
         if owner is None or fill.symbol not in instruments:
             continue
         if fill.symbol not in kernel.portfolio.positions:
-            continue  # traded by an earlier config, not this one's: the store keeps it
+            continue  # an older config's (no session stored it): the store keeps it
         by_order.setdefault(fill.client_id, []).append(fill)
         _replay(node, owner, fill, instruments[fill.symbol])
         result.fills += 1
