@@ -194,14 +194,14 @@ def store_url(config: RunConfig, db: str | None) -> str:
 
 
 def live(
-    config: Annotated[Path, typer.Argument(help="Run config (TOML) with [live] mode = 'live'.")],
+    config: Annotated[Path, typer.Argument(help="Run config (TOML) with \\[live] mode = 'live'.")],
     live_flag: Annotated[
         bool, typer.Option("--live", help="Send real orders (required, with the config's mode).")
     ] = False,
     account: AccountOption = None,
     exchange_url: Annotated[
         str | None,
-        typer.Option("--exchange-url", help="A Binance-compatible server instead of [live]."),
+        typer.Option("--exchange-url", help="A Binance-compatible server instead of \\[live]."),
     ] = None,
     replay: Annotated[
         str | None,
@@ -227,8 +227,7 @@ def live(
         float,
         typer.Option(
             "--user-check-every",
-            help="Seconds between REST cross-checks of the user-data stream (stall test; "
-            "at most a day).",
+            help="Seconds between REST cross-checks of the user-data stream (≤ a day).",
             min=0.05,
             max=86_400.0,
         ),
@@ -237,8 +236,7 @@ def live(
         float,
         typer.Option(
             "--user-grace",
-            help="Seconds the stream may lag behind REST before it is declared stale (at "
-            "most a day).",
+            help="Seconds the stream may lag behind REST before it is stale (≤ a day).",
             min=0.0,
             max=86_400.0,
         ),
@@ -248,7 +246,7 @@ def live(
         typer.Option(
             "--warmup-bars",
             help="Closed bars per symbol the indicators are warmed with before the first "
-            "live bar, on every start (default: [live] warmup_bars, else what the "
+            "live bar, on every start (default: \\[live] warmup_bars, else what the "
             "strategy's indicators need).",
             min=0,
             max=MAX_WARMUP_BARS,
@@ -589,5 +587,8 @@ async def _session(
 
 def register(app: typer.Typer) -> None:
     """Add ``live`` and ``live-kill`` to ``app``."""
-    app.command("live")(live)
+    # help= rather than the docstring: rich markup would eat "[live]" ("\\[" keeps it)
+    app.command(
+        "live", help='Trade a strategy with real orders (needs --live and \\[live] mode = "live").'
+    )(live)
     app.command("live-kill")(live_kill)

@@ -19,9 +19,6 @@ from tests.integration.conftest import CliRunner
 
 # what rich reads as a markup tag: "[" then a lowercase letter, "#", "/" or "@" (not "\[")
 TAG = re.compile(r"(?<!\\)\[[a-z#/@][^\[\]]*\]|\\\[[a-z#/@][^\[\]]*\]")
-# engine/cli_live.py is being changed by another engineer; its three help texts ("[live]
-# mode", "instead of [live]", "[live] warmup_bars") still lose the word
-NOT_YET = {("live",)}
 
 
 def _commands() -> list[tuple[tuple[str, ...], list[str]]]:
@@ -54,7 +51,6 @@ def test_the_walk_finds_the_commands_with_bracketed_help() -> None:
             path,
             words,
             id=" ".join(path),
-            marks=[pytest.mark.xfail(strict=True, reason="cli_live.py")] if path in NOT_YET else [],
         )
         for path, words in COMMANDS
     ],
