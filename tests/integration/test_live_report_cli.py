@@ -147,16 +147,16 @@ def test_an_account_without_a_stored_config_is_listed_with_what_is_known(
     ("edit", "parts"),
     [
         (("initial_cash = 10000.0", "initial_cash = 20000.0"), "account"),
-        (("fast = 2", "fast = 3"), "params"),
+        (('symbol = "BTC/USDT"', 'symbol = "ETH/USDT"'), "instruments"),
     ],
-    ids=["initial_cash", "params"],
+    ids=["initial_cash", "symbol"],
 )
 def test_a_config_other_than_the_accounts_is_refused(
     kestrel: CliRunner, tmp_path: Path, config: Path, edit: tuple[str, str], parts: str
 ) -> None:
     """The report took the starting cash from whatever config it was given: an account that
     gained 0.47 % read -49.76 % with a 20,000 config, exit 0, while its equity.csv began at
-    10,000 (an audit). The account's stored config decides; another one is refused."""
+    10,000 (an audit). The parts a live account keeps for life must be its stored ones."""
     db, out = tmp_path / "k.db", tmp_path / "out"
     ledger = _account(db, ROWS)
     ledger.begin_session(config_text(load_config(config)))  # as `kestrel live` stores it
@@ -169,3 +169,22 @@ def test_a_config_other_than_the_accounts_is_refused(
     same = kestrel("live-report", str(config), "--db", f"sqlite:///{db}", "--out", str(out))
     assert same.code == 0, same.err
     assert json.loads((out / "metrics.json").read_text())["initial_cash"] == 10_000.0
+
+
+def test_parameters_changed_between_sessions_do_not_block_the_report(
+    kestrel: CliRunner, tmp_path: Path, config: Path
+) -> None:
+    """A live restart takes new parameters (`kestrel live` compares strategy, instruments and
+    [account] only): the report of such an account takes either config, with equal figures."""
+    db = tmp_path / "k.db"
+    ledger = _account(db, ROWS)
+    ledger.begin_session(config_text(load_config(config)))
+    other = tmp_path / "other.toml"
+    other.write_text(config.read_text().replace("fast = 2", "fast = 3"))
+    figures = []
+    for name, path in (("a", config), ("b", other)):
+        result = kestrel("live-report", str(path), "--db", f"sqlite:///{db}", "--out",
+                         str(tmp_path / name))  # fmt: skip
+        assert result.code == 0, result.err
+        figures.append((tmp_path / name / "metrics.json").read_text())
+    assert figures[0] == figures[1]

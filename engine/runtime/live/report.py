@@ -43,11 +43,9 @@ quoted in the account currency).
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -64,8 +62,9 @@ from engine.report.round_trips import Mark, RoundTrips, TradeRecord
 from engine.report.series import FloatArray, IntArray
 from engine.runtime.inputs import make_instruments
 from engine.runtime.live.ledger import LiveLedger
+from engine.runtime.live.restore import changed_live_parts
 from engine.runtime.live.venue import kernel_fill
-from engine.runtime.paper.session import config_values, warmup_frames
+from engine.runtime.paper.session import warmup_frames
 
 __all__ = [
     "LIVE_REPORT_FILES",
@@ -209,30 +208,22 @@ def check_account_config(config: RunConfig, ledger: LiveLedger) -> None:
 
     The report's starting cash, instruments and the page's config come from ``config``; a
     different one gave another account's figures without a word (10,000 of cash read as
-    20,000: -49.76 % for +0.47 %). Compared: the parts that decide the account's numbers
-    (`engine.runtime.paper.session.config_values`) with the config its latest session
-    stored. An account no session stored a config for (before schema 11) is not checked.
+    20,000: -49.76 % for +0.47 %). Compared: the parts a live account keeps for life
+    (`engine.runtime.live.restore.LIVE_PARTS`: strategy, instruments, ``[account]``) with
+    the config its latest session stored, as ``kestrel live`` compares them on a restart;
+    parameters, risk and execution may change between sessions and do not change the
+    recorded figures. An account no session stored a config for (before schema 11) is
+    not checked.
 
     Raises:
         ConfigError: A part differs (named in the message).
     """
-    text = ledger.config_toml()
-    if text is None:
-        return
-    stored = tomllib.loads(text)
-    theirs = config_values(stored, _traded(stored))
-    ours = config_values(dump_config(config), config.symbols)
-    changed = [name for name, value in ours.items() if theirs.get(name) != value]
+    changed = changed_live_parts(config, ledger.config_toml(), ledger.account)
     if changed:
         raise ConfigError(
             f"live account {ledger.account!r} runs with another config ({', '.join(changed)} "
             "differ): pass the config its node runs with, or --account for another account"
         )
-
-
-def _traded(plain: dict[str, Any]) -> list[str]:
-    """The symbols of a dumped config's bar and tick sources (news tables trade nothing)."""
-    return [str(s["symbol"]) for s in plain.get("data", []) if s.get("kind", "bars") != "news"]
 
 
 def write_live_report(

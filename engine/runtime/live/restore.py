@@ -111,7 +111,15 @@ from engine.runtime.live.perpetuals import funding_paid
 from engine.runtime.live.venue import LiveVenue, kernel_fill
 from engine.runtime.node import TradingNode
 
-__all__ = ["LIVE_PARTS", "Restored", "absorb", "check_agrees", "check_same_config", "restore"]
+__all__ = [
+    "LIVE_PARTS",
+    "Restored",
+    "absorb",
+    "changed_live_parts",
+    "check_agrees",
+    "check_same_config",
+    "restore",
+]
 
 # The config parts (`engine.runtime.paper.parts.config_values`) a live account keeps for
 # life, and the tables of its stored config they are read back from
@@ -178,16 +186,37 @@ def check_same_config(config: RunConfig, account: str, url: str) -> None:
     """
     from engine.persistence import RunStore
     from engine.persistence.store import sqlite_file
-    from engine.runtime.paper.parts import config_values
 
     path = sqlite_file(url)
     if path is not None and not path.is_file():
         return  # no store: a new account
     text = LiveLedger(RunStore(url), account).config_toml()
-    if text is None:
-        return
+    changed = changed_live_parts(config, text, account)
+    if changed:
+        raise ConfigError(
+            f"live account {account!r} was started with a different config "
+            f"({', '.join(changed)} changed); run it with its original config, or "
+            "start a new account with --account NEW_NAME"
+        )
+
+
+def changed_live_parts(config: RunConfig, stored_toml: str | None, account: str) -> list[str]:
+    """Return the `LIVE_PARTS` in which ``config`` differs from a session's stored config.
+
+    ``stored_toml`` is ``live_accounts.config_toml`` (None: no session stored one, before
+    schema 11: nothing to compare). It is read back by this release's parser, from the
+    tables those parts come from only (see `check_same_config`). `check_same_config` and
+    ``kestrel live-report`` (`engine.runtime.live.report.check_account_config`) use it.
+
+    Raises:
+        ConfigError: The stored config cannot be read.
+    """
+    from engine.runtime.paper.parts import config_values
+
+    if stored_toml is None:
+        return []
     try:
-        document = tomllib.loads(text)
+        document = tomllib.loads(stored_toml)
         tables = {name: document[name] for name in _PART_TABLES if name in document}
         stored = parse_config(tables, base_dir=config.base_dir)
     except (KestrelError, tomllib.TOMLDecodeError) as exc:
@@ -198,13 +227,7 @@ def check_same_config(config: RunConfig, account: str, url: str) -> None:
         ) from None
     before = config_values(dump_config(stored), stored.symbols)
     now = config_values(dump_config(config), config.symbols)
-    changed = [name for name in LIVE_PARTS if before[name] != now[name]]
-    if changed:
-        raise ConfigError(
-            f"live account {account!r} was started with a different config "
-            f"({', '.join(changed)} changed); run it with its original config, or "
-            "start a new account with --account NEW_NAME"
-        )
+    return [name for name in LIVE_PARTS if before[name] != now[name]]
 
 
 def _owned(strategy_id: str, order_strategy: str) -> bool:
