@@ -93,6 +93,25 @@ def _wait_for_orders(db: Path, deadline_s: float) -> bool:
     return False
 
 
+def _rows(db: Path, table: str) -> int:
+    """Return the rows of ``table`` in the node's store (0 while it has no such table)."""
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1.0)) as conn:
+            return int(conn.execute(f"select count(*) from {table}").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+
+
+def _wait_for_new_rows(db: Path, table: str, before: int, deadline_s: float) -> bool:
+    """Return True once ``table`` holds more than ``before`` rows (False after the deadline)."""
+    until = time.monotonic() + deadline_s
+    while time.monotonic() < until:
+        if _rows(db, table) > before:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_and_doubles_nothing(tmp_path: Path) -> None:
     config = tmp_path / "crash.toml"
@@ -118,13 +137,19 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(tmp_path: Path) -> 
                 pytest.fail(proc.stderr.read().decode() if proc.stderr else "ended early")
             proc.kill()
             proc.wait(timeout=30)
+        equity_rows = _rows(db, "live_equity")
         last = subprocess.Popen(  # an uninterrupted stretch, then a clean stop
             _command(config, local.urls["http"], db, log),
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
         # a node that has not traded yet (a loaded machine: its imports alone can outlast the
-        # random kills) is given until it has, then a few more bars, never a fixed guess
+        # random kills) is given until it has, then a few more bars, never a fixed guess; and
+        # until this node itself has handled a bar (its equity row): the killed ones' orders
+        # are already stored, and a SIGTERM before the node has started ends it as -15
         assert _wait_for_orders(db, deadline_s=120.0), "the node traded within 120 s"
+        assert _wait_for_new_rows(db, "live_equity", equity_rows, deadline_s=120.0), (
+            "the last node handled a bar within 120 s"
+        )
         time.sleep(3.0)
         last.send_signal(signal.SIGTERM)
         _, err = last.communicate(timeout=60)
