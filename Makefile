@@ -44,13 +44,16 @@ $(PEERS)/.installed: benchmarks/peers/requirements.txt
 
 peers: $(PEERS)/.installed
 
-# One worker per core (pytest-xdist): the suite took ~17.5 min on CI's two cores in one
+# Workers (pytest-xdist): the suite took ~17.5 min on CI's two cores in one
 # process. Tests must not share files or databases: each uses its own tmp_path, fresh
 # PostgreSQL database and local exchange port. PYTEST_WORKERS=0 runs it in one process.
 # --dist worksteal: a worker that runs out of tests takes queued ones from the other. With
 # xdist's default (load) one worker was handed a run of slow integration tests and worked
 # 797 s while the other idled after 310 s (837 s in all); stealing: 519 s and 507 s (543 s).
-PYTEST_WORKERS ?= auto
+# One worker more than the cores: the integration tests spend much of their time waiting on
+# a node or exchange subprocess, leaving a core idle. On CI's two cores with coverage
+# (2026-12-07, 4,728 tests): 2 workers 742 s, 3 workers 534 s.
+PYTEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print((os.cpu_count() or 1) + 1)")
 pytest: dev peers
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal --cov=engine --cov-report=term --cov-fail-under=80 -q --durations=10
 
