@@ -52,7 +52,8 @@ peers: $(PEERS)/.installed
 # 797 s while the other idled after 310 s (837 s in all); stealing: 519 s and 507 s (543 s).
 # One worker more than the cores: the integration tests spend much of their time waiting on
 # a node or exchange subprocess, leaving a core idle. On CI's two cores with coverage
-# (2026-12-07, 4,728 tests): 2 workers 742 s, 3 workers 534 s.
+# (2026-12-07, 4,728 tests, fresh clones, an idle but noisy machine): 2 workers 742 s;
+# 3 workers 534 s and 714 s.
 PYTEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print((os.cpu_count() or 1) + 1)")
 pytest: dev peers
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal --cov=engine --cov-report=term --cov-fail-under=80 -q --durations=10
