@@ -169,7 +169,9 @@ class Context(OrderMethods):
             (``ind[-1]`` is the current bar's), other outputs by ``ind.output(name)``.
 
         Raises:
-            IndicatorError: Unknown name, parameter or source (with the nearest valid name).
+            IndicatorError: Unknown name, parameter or source (with the nearest valid name),
+                or a ``source`` that feeds nothing (the indicator has no 'real' input, or
+                ``inputs`` names its column).
         """
         history = self._histories[self._known(symbol)]
         if source not in PRICE_COLUMNS:
@@ -177,6 +179,12 @@ class Context(OrderMethods):
             raise IndicatorError(f"indicator source {source!r} is not a bar column{suggestion}")
         spec, resolved = registry.resolve(name, params)
         columns = input_columns(spec.name, spec.inputs, source, inputs or {})
+        if source != "close" and ("real" not in spec.inputs or "real" in (inputs or {})):
+            read = ", ".join(f"{key} = {column}" for key, column in columns.items())
+            raise IndicatorError(
+                f"{spec.name}: source {source!r} is not used: it reads {read}; remove source "
+                "(it picks the column of the input 'real', as for sma or rsi)"
+            )
         key = (spec.name, symbol, tuple(columns.items()), tuple(sorted(resolved.items())))
         cached = self._indicators.get(key)
         if cached is not None:

@@ -334,6 +334,11 @@ def test_indicator_on_another_source_and_multi_output(world: World) -> None:
         macd.output("macdsignl")
 
 
+def test_a_source_feeds_the_single_series_input(world: World) -> None:
+    assert world.ctx.indicator("sma", "A", source="open", timeperiod=3) is not None
+    assert world.ctx.indicator("obv", "A", source="open") is not None  # real = open, volume
+
+
 def test_indicators_are_cached_per_arguments(world: World) -> None:
     a = world.ctx.indicator("sma", "A", timeperiod=3)
     assert world.ctx.indicator("SMA", "A", timeperiod=3) is a
@@ -347,6 +352,10 @@ def test_indicators_are_cached_per_arguments(world: World) -> None:
         (("smaa", "A"), {}, "did you mean 'sma'"),
         (("sma", "A"), {"period": 3}, "did you mean 'timeperiod'"),
         (("sma", "A"), {"source": "closed"}, "did you mean 'close'"),
+        # natr reads high, low and close: a source was silently ignored (an audit, which
+        # found it for [ml] features; a strategy's ctx.indicator had the same gap)
+        (("natr", "A"), {"source": "open"}, "natr: source 'open' is not used"),
+        (("sma", "A"), {"source": "open", "inputs": {"real": "high"}}, "source 'open' is not"),
     ],
 )
 def test_indicator_errors(
