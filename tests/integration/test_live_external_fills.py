@@ -1,6 +1,7 @@
 """Fills of orders placed outside the node (by hand on the exchange) while ``kestrel live``
-runs are recorded once, by trade id, at the next reconciliation, whatever their time
-relative to the node's own fills; the restart trades on (audit F3: it refused with exit 5).
+runs are recorded once, by trade id, by a reconciliation the stream's report of the trade
+sets off, whatever their time relative to the node's own fills; the restart trades on
+(audit F3: it refused with exit 5).
 
 The local exchange runs in this process, paused 24 bars into the BTC/USDT sample, and the
 node is a ``kestrel live`` subprocess stepped one bar at a time. Its strategy trades on
@@ -37,9 +38,10 @@ from engine.persistence import RunStore
 from engine.runtime.live import LiveLedger, LiveStatus, OrderManager
 from engine.runtime.live.kill import node_positions
 from engine.runtime.live.reconcile import reconcile
+from engine.runtime.live.stream import OUTSIDE_TRADE
 from tests.contract.conftest import BTC, BTC_CSV
 from tests.integration.test_live_crash import CONFIG as CRASH_CONFIG
-from tests.integration.test_live_perpetual_cli import SECRET, Node
+from tests.integration.test_live_perpetual_cli import SECRET, Node, records
 
 SYMBOL = "BTC/USDT"
 INSTRUMENTS = {SYMBOL: BTC}
@@ -140,6 +142,12 @@ def test_outside_fills_while_the_node_runs_are_recorded_once_and_the_restart_tra
                   (by_hand["id"], market["id"])]  # fmt: skip
     assert outside_ms == [1606885200000, 1606896000000]  # rows 28's close and 32's open
     assert last_own == 1606899600000 > max(outside_ms)  # the node's sale at row 33's open
+    # recorded while the node ran: the user-data stream's report of an outside trade sets off
+    # a reconciliation then (they waited for the next start or reconnect)
+    recorded = [f.client_id for f in ledger.fills() if f.client_id not in own | {"baseline"}]
+    assert recorded == ["by-hand", f"external-{market['id']}"]
+    reconciled = [r["after"] for r in records(tmp_path / "log", "reconciled")]
+    assert reconciled.count(OUTSIDE_TRADE) == 2  # one per outside trade
 
     # The restart reconciles (it refused with exit 5) and trades on.
     second = Node(config, local, tmp_path)

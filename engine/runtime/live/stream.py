@@ -45,12 +45,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from engine.adapters.ccxt.user import OrderEvent, UserStream
+from engine.adapters.ccxt.venue import ExchangeOrder
 from engine.errors import ExchangeFatalError, ExchangeTransientError
 from engine.model import Instrument
 from engine.runtime.live.orders import OrderManager, Update
 from engine.runtime.live.reconcile import Reconciliation, reconcile
 
-__all__ = ["StreamOptions", "StreamStats", "UserDataMonitor"]
+__all__ = ["OUTSIDE_TRADE", "StreamOptions", "StreamStats", "UserDataMonitor"]
+
+#: Why a reconciliation ran (``after`` of its events.jsonl record) when the stream reported
+#: a trade of an order the node did not place.
+OUTSIDE_TRADE = "a trade of an order placed outside the node"
 
 log = logging.getLogger("engine.runtime.live.stream")
 
@@ -209,16 +214,31 @@ class UserDataMonitor:
             self.apply(await self.stream.next())
 
     def apply(self, events: list[OrderEvent]) -> None:
-        """Bring the manager up to ``events`` (reports of the stream); publish the updates."""
+        """Bring the manager up to ``events`` (reports of the stream); publish the updates.
+
+        A trade of an order that is not the node's (placed by hand, or by another program on
+        the account) sets off a reconciliation at once, which records it by trade id (once:
+        `engine.runtime.live.reconcile`), so the store and the wallet agree while the node
+        runs, not only from its next start.
+        """
         updates: list[Update] = []
+        outside = False
         for event in events:
             self.stats.reports += 1
             self._delivered.update(t.trade_id for t in event.trades)
             if event.order.status not in ("open", ""):
                 self._finished.add(event.order.exchange_id)
             updates += self.manager.apply(event.order, event.trades)
+            outside = outside or (bool(event.trades) and not self._nodes(event.order))
         if updates:
             self.publish(updates)
+        if outside:
+            self.reconcile(OUTSIDE_TRADE)
+
+    def _nodes(self, order: ExchangeOrder) -> bool:
+        """True if ``order`` is one the node placed (its ledger holds it as the node's)."""
+        record = self.manager.ledger.get(order.client_id) if order.client_id else None
+        return record is not None and record.origin == "node"
 
     # -- the cross-check ------------------------------------------------------------------
 
