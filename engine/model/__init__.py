@@ -54,9 +54,10 @@ from engine.model.events import (
     TradingStateChanged,
 )
 from engine.model.instrument import Instrument
-from engine.model.orders import ORDER_TRANSITIONS, Order, next_status
+from engine.model.orders import LIQUIDATION_STRATEGY_ID, ORDER_TRANSITIONS, Order, next_status
 
 __all__ = [
+    "LIQUIDATION_STRATEGY_ID",
     "ORDER_TRANSITIONS",
     "AccountLiquidated",
     "Bar",

@@ -19,6 +19,10 @@ from dataclasses import dataclass
 
 from engine.model.enums import OrderSide, OrderStatus, OrderType, TimeInForce
 
+#: The strategy id of a margin call's liquidation orders (`engine.portfolio.accounts`): the
+#: venue's forced closes, which no limit of the strategy's risk settings may block.
+LIQUIDATION_STRATEGY_ID = "LIQ"
+
 S = OrderStatus
 _WORKING_EXITS = frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.EXPIRED})
 ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {

@@ -24,15 +24,18 @@ Rules (settings in ``[account]`` and ``[[data]]``; the README's fill table lists
   each close time is marked (every symbol's bar of that time), if
   ``equity < maintenance_margin × gross exposure`` the account publishes `MarginCalled`,
   cancels every working order and sends one reduce-only market order per open position
-  (strategy id ``LIQ``, tag ``"liquidation"``). They pass risk and fill like any market
-  order: at the next bar's open by default (at once at the last close under
-  ``execution.market_fill = "same_close"``), paying fees and slippage. No new margin call
+  (strategy id ``LIQ``, tag ``"liquidation"``). Risk checks their form only: no limit of
+  the strategy's (instrument minimums, exposure, price bands, plugins, trading state)
+  blocks them, and a working one counts as filled when a strategy order is checked
+  against leverage. They fill like any market order: at the next bar's open by default
+  (at once at the last close under ``execution.market_fill = "same_close"``), paying fees
+  and slippage. No new margin call
   is made while they work; when the last one ends, `AccountLiquidated`.
 - Currencies: amounts are in the account currency. For a symbol quoted in a foreign
   currency, borrow fees and funding are converted at the rate as of the bar's close
   (``fx``; `engine.portfolio.fx`), and the margin state values positions at that rate.
-  A call none of whose orders filled (all denied, e.g. below the instrument's minimum
-  notional) is not repeated until some order fills: one call, not one per bar.
+  A call none of whose orders filled (all denied or rejected: no rate into the account
+  currency yet, say) is not repeated until some order fills: one call, not one per bar.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from engine.feeds.readers import (
 )
 from engine.feeds.timeframe import format_timestamp
 from engine.model import (
+    LIQUIDATION_STRATEGY_ID,
     AccountLiquidated,
     Bar,
     CancelRequested,
@@ -78,7 +82,6 @@ from engine.portfolio.portfolio import Portfolio
 __all__ = ["LIQUIDATION_STRATEGY_ID", "AccountRules", "FundingRates", "load_funding_rates"]
 
 DAY_NS = 86_400 * 10**9
-LIQUIDATION_STRATEGY_ID = "LIQ"
 _NEVER = int(np.iinfo(np.int64).max)  # a time no bar reaches
 
 

@@ -16,7 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from engine.model import Instrument, Order, OrderRequested, OrderSide, OrderType
+from engine.model import (
+    LIQUIDATION_STRATEGY_ID,
+    Instrument,
+    Order,
+    OrderRequested,
+    OrderSide,
+    OrderType,
+)
 
 __all__ = [
     "CashCheck",
@@ -257,7 +264,8 @@ class LeverageCheck:
     """Gross exposure after the order must stay within ``equity × leverage``.
 
     Working orders count as if filled (at their limit/stop, else the last close), so a
-    series of orders cannot pass one by one what they break together. Only orders that
+    series of orders cannot pass one by one what they break together; reduce-only ones
+    are left out but a margin call's liquidation (it will fill). Only orders that
     increase gross exposure are checked; reducing orders always pass.
     """
 
@@ -295,7 +303,12 @@ class LeverageCheck:
         pending: dict[str, float] = {}
         pending_price: dict[str, float] = {}
         for working in working_orders:
-            if working.order_id in state.reduce_only_ids:
+            # reduce-only orders may never fill (exits that are alternatives); a margin
+            # call's liquidation will, and an order checked beside it must count it
+            if (
+                working.order_id in state.reduce_only_ids
+                and working.strategy_id != LIQUIDATION_STRATEGY_ID
+            ):
                 continue
             signed = working.side.sign * working.leaves_quantity
             pending[working.symbol] = pending.get(working.symbol, 0.0) + signed

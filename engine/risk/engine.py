@@ -7,14 +7,12 @@ modification (checked as the order it would make, see `RiskEngine.on_modify_requ
 Working orders count in the checks from their approval on (`WorkingBook`).
 
 Nothing raises for a bad order: NaN or negative quantities, missing prices and unknown
-symbols are denials like any other. In a multi-currency account (``fx_rate``) an
-order on a symbol whose quote currency has no known rate yet is denied (check
-``fx_rate``); otherwise checks value it in the account currency (`engine.risk.checks`).
-
-The engine also holds the trading state (`engine.model.TradingState`): in REDUCING
-only orders that reduce exposure pass, in HALTED no order passes (cancels never come
-here). Guards (`engine.risk.guards`) or the user (`set_trading_state`) change it; each
-change is a `TradingStateChanged` event.
+symbols are denials like any other. In a multi-currency account (``fx_rate``) an order on
+a symbol whose quote currency has no known rate yet is denied (check ``fx_rate``);
+otherwise checks value it in the account currency (`engine.risk.checks`). The trading
+state (`engine.model.TradingState`; guards or `set_trading_state` change it, each change
+a `TradingStateChanged`): REDUCING passes only orders that reduce exposure, HALTED none.
+A margin call's liquidation (strategy id ``LIQ``) is checked for its form only.
 """
 
 from __future__ import annotations
@@ -27,6 +25,7 @@ from engine.bus import EventBus
 from engine.clock import Clock
 from engine.errors import did_you_mean
 from engine.model import (
+    LIQUIDATION_STRATEGY_ID,
     CancelRequested,
     Instrument,
     ModifyApproved,
@@ -89,8 +88,7 @@ class RiskEngine:
         self._reject_off_grid = instrument_rules == "reject"
         self._reduce_only_ids: set[str] = set()  # shared by the states; grows on approval
         self._fx_rate = fx_rate
-        # Checks count working orders through this book: execution's plus the approvals
-        # execution has not booked yet (see `WorkingBook`).
+        # Checks count working orders through this book (execution's and unbooked approvals)
         self._book = WorkingBook(orders)
         self._in_flight = self._book.in_flight  # written and read once per order
         # One immutable state view per symbol, built once: checks read live values through it.
@@ -289,12 +287,14 @@ class RiskEngine:
                 f"to value the {rounded.symbol} order",
             )
             return
-        if self.trading_state is not _ACTIVE:
+        # the venue's forced close: no limit of the strategy's (state, minimums, …) blocks it
+        checked = rounded.strategy_id != LIQUIDATION_STRATEGY_ID or not rounded.reduce_only
+        if checked and self.trading_state is not _ACTIVE:
             blocked = self._blocked_by_state(rounded, state)
             if blocked:
                 self._deny(order, "trading_state", blocked)
                 return
-        for check in self._symbol_checks[rounded.symbol]:
+        for check in self._symbol_checks[rounded.symbol] if checked else ():
             reason = check.check(rounded, state)
             if reason is not None:
                 self._deny(order, check.name, reason)

@@ -266,16 +266,17 @@ SCENARIOS: dict[str, Scenario] = {
         account=MARGIN_5X,
         execution={"fee_rate": 0.001},
     ),
-    "margin_liquidation_denied_is_not_repeated": S(
+    "margin_liquidation_below_the_minimum_notional_fills": S(
         CRASH,
         {0: [buy(400)]},
-        # 400 x 80 = 32,000 is below the 35,000 minimum notional: the liquidation is denied,
-        # and c3 (still below maintenance) makes no second call since nothing filled
-        [("o1", 100.0, 400)],
+        # 400 x 80 = 32,000 is below the 35,000 minimum notional: the venue's forced close
+        # is not the strategy's order, and fills (an audit: it was denied, the account stayed
+        # long with "every position closed", and no call came again)
+        [("o1", 100.0, 400), ("o3", 78.0, 400)],
         margin_calls=[(2_000.0, 3_200.0, 32_000.0)],
-        statuses=["filled", "denied"],
-        position=400,
-        cash=-30_000,
+        statuses=["filled", "filled"],
+        position=0,
+        cash=1_200,
         account=MARGIN_5X,
         instrument={"min_notional": 35_000.0},
     ),
