@@ -310,7 +310,10 @@ def _trades(
         result.added += len(rows)
         result.total = table.num_rows
         cursor = max(cursor, int(rows[-1]["timestamp"]))
-        if caps.trades_window_ms is not None and len(rows) < limit:
+        # a short page ends the window; count the page as served, not the new rows in it:
+        # after a full page the next begins with its last trade again (skipped as seen), and
+        # a page taken as short jumped over the rest of the window, lost for good
+        if caps.trades_window_ms is not None and len(page) < limit:
             cursor = max(cursor, since + caps.trades_window_ms)
         if progress is not None:
             progress(f"{symbol} trades", result.added, None)
