@@ -134,6 +134,14 @@ def format_timestamp(ns: int) -> str:
     return pd.Timestamp(int(ns), unit="ns", tz="UTC").isoformat().replace("+00:00", "Z")
 
 
+# ISO-8601 in its extended form: a date, then a time to the minute or finer, then Z or an
+# offset (the time may follow a space, as str() of a date-time writes it)
+_ISO = re.compile(
+    r"\d{4}-\d{2}-\d{2}"
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?"
+)
+
+
 def parse_timestamp(text: str, *, what: str = "timestamp") -> int:
     """Parse an ISO-8601 date or date-time into ns since the epoch; naive text means UTC.
 
@@ -148,7 +156,11 @@ def parse_timestamp(text: str, *, what: str = "timestamp") -> int:
     Raises:
         DataError: If the text is not an ISO-8601 date or date-time.
     """
+    text = text.strip() if isinstance(text, str) else text
     try:
+        if not isinstance(text, str) or not _ISO.fullmatch(text):
+            # pandas would guess: "01/02/2021" as 2 January, "13/02/2021" as 13 February
+            raise ValueError("not ISO-8601")
         stamp = pd.Timestamp(text)
     except (ValueError, TypeError) as error:
         raise DataError(

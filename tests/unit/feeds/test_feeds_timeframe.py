@@ -82,3 +82,27 @@ def test_timestamps_are_utc_iso() -> None:
 def test_parse_timestamp_rejects_garbage() -> None:
     with pytest.raises(DataError, match="The start 'soon' is not an ISO-8601"):
         parse_timestamp("soon", what="start")
+
+
+@pytest.mark.parametrize(
+    "text", ["01/02/2021", "13/02/2021", "Feb 1 2021", "now", "today", "2021/01/02", "20210102"]
+)
+def test_parse_timestamp_refuses_what_is_not_iso_8601(text: str) -> None:
+    """pandas guessed: '01/02/2021' was 2 January (month first), '13/02/2021' 13 February
+    (day first), 'now' the clock's time: a silently different window (an audit)."""
+    with pytest.raises(DataError, match="is not an ISO-8601"):
+        parse_timestamp(text, what="start")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("2021-01-01 02:00:00+02:00", 1_609_459_200),  # str() of a TOML date-time
+        ("2021-01-01T04:00", 1_609_473_600),
+        ("2021-01-01T00:00:00.5Z", 1_609_459_200.5),
+        ("2021-01-01T01:00:00+0100", 1_609_459_200),
+        (" 2021-01-01 ", 1_609_459_200),
+    ],
+)
+def test_parse_timestamp_takes_the_iso_forms(text: str, seconds: float) -> None:
+    assert parse_timestamp(text) == round(seconds * 10**9)
