@@ -21,7 +21,7 @@ import pandas as pd
 
 from engine.config import DataSourceConfig, RunConfig
 from engine.errors import ConfigError, DataError, did_you_mean
-from engine.feeds import BarFrame, format_timestamp, load_bars
+from engine.feeds import BarFrame, format_timestamp, load_bars, parse_timeframe
 from engine.feeds.catalog import (
     CATALOG_SCHEME,
     DEFAULT_CATALOG,
@@ -96,7 +96,7 @@ def load_frames(config: RunConfig) -> list[BarFrame | TickFrame]:
             load_bars(
                 path,
                 symbol=source.symbol,
-                timeframe=source.timeframe,
+                timeframe=_catalog_timeframe(source.path, source.timeframe),
                 resample=source.resample,
                 start=source.start,
                 end=source.end,
@@ -104,6 +104,24 @@ def load_frames(config: RunConfig) -> list[BarFrame | TickFrame]:
             )
         )
     return frames
+
+
+def _catalog_timeframe(path: str, timeframe: str | None) -> str | None:
+    """The timeframe of a ``catalog://`` file is in its path: a sparse file (hours without
+    trades not served) would otherwise be inferred as longer bars, each visible late.
+
+    Raises:
+        ConfigError: ``[[data]] timeframe`` names another one.
+    """
+    if not path.startswith(CATALOG_SCHEME):
+        return timeframe
+    named = parse_catalog_uri(path)[2]
+    if timeframe is not None and parse_timeframe(timeframe) != parse_timeframe(named):
+        raise ConfigError(
+            f"data: {path!r}: the catalog file's timeframe is {named!r}, not {timeframe!r}; "
+            f"remove timeframe, or keep it and add resample = {timeframe!r} to aggregate"
+        )
+    return named
 
 
 def load_funding(config: RunConfig) -> dict[str, FundingRates]:

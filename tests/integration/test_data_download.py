@@ -268,3 +268,29 @@ def test_trades_are_all_stored_when_an_hour_holds_more_than_a_page(
     # one trade per bar opened before --until, at its open price: every one, once
     assert trades["timestamp"].tolist() == candles["timestamp"].tolist()
     assert trades["price"].tolist() == candles["open"].tolist()
+
+
+def test_a_catalog_path_gives_its_timeframe(kestrel: CliRunner, tmp_path: Path) -> None:
+    """A sparse 1h catalog file (most candles two hours apart: hours without trades are not
+    served) was read as 2h bars: each bar became visible an hour late and its 18 missing
+    hours were 0 gaps (an audit). The path's timeframe is the file's."""
+    import pyarrow as pa
+
+    rows = btc_rows(60)
+    sparse = rows[(rows.index % 2 == 0) | (rows.index < 6)].reset_index(drop=True)
+    folder = tmp_path / "data" / "catalog" / "binance" / "BTC_USDT"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pandas(sparse, preserve_index=False), folder / "1h.parquet")
+    template = (REPO / "configs" / "sma_cross_btc.toml").read_text()
+    original = 'path = "data/binance_BTC_USDT_1h_20201201_20210717.csv"'
+    config = tmp_path / "sparse.toml"
+    config.write_text(template.replace(original, 'path = "catalog://binance/BTC/USDT/1h"'))
+    result = kestrel("backtest", str(config), "--no-db", "--out", str(tmp_path / "out"))
+    assert result.code == 0, result.err
+    assert "missing 1h bars" in result.err  # the hours without a candle are gaps of a 1h file
+    refused = kestrel(
+        "backtest", str(config), "--no-db", "--out", str(tmp_path / "o2"),
+        "--set", 'data.0.timeframe="4h"',
+    )  # fmt: skip
+    assert refused.code == 2
+    assert "catalog file's timeframe is '1h'" in refused.err
