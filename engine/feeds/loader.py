@@ -62,7 +62,8 @@ def load_bars(
     """Load one symbol's OHLCV bars from CSV, Parquet or a DataFrame and validate them.
 
     Columns (case-insensitive): a timestamp column named ``timestamp``, ``time``, ``date``,
-    ``datetime``, ``ts`` or ``open_time``, else an unnamed first column or a
+    ``datetime``, ``ts`` or ``open_time``, else an unnamed first column (not beside a column
+    named like a time, e.g. ``Gmt time``: that one is a pandas row index) or a
     ``DatetimeIndex``; ``open``, ``high``, ``low``, ``close`` (required); ``volume``
     (optional, 0.0 when absent), each named once. Other columns are ignored.
 

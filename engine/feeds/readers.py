@@ -5,7 +5,8 @@ Column rules (documented in :func:`engine.feeds.load_bars`):
 * Names are matched case-insensitively after stripping spaces.
 * The timestamp column is the first of ``timestamp, time, date, datetime, ts, open_time``
   that exists; otherwise an unnamed first column (``",Open,High,..."`` CSVs, an index
-  written by pandas) or a ``DatetimeIndex``. Separate ``date`` and ``time`` columns (and
+  written by pandas) or a ``DatetimeIndex``. An unnamed first column beside a column
+  named like a time (``Gmt time``) is refused: pandas' ``to_csv()`` row numbers. Separate ``date`` and ``time`` columns (and
   no other timestamp column) are joined as ``"<date> <time>"``.
 * ``open, high, low, close`` are required; ``volume`` is optional (0.0 when absent).
 * Each column read is named once: ``close`` and ``Close``, or ``close`` twice (which pandas
@@ -263,7 +264,14 @@ def extract(frame: pd.DataFrame, source: str) -> Extracted:
     wanted = {name: by_name.get(name, []) for name in (*PRICE_NAMES, "volume")}
     # Suggest only among columns that are not already used for something.
     unused = [c for c in columns if c.strip().lower() not in (*wanted, *TIMESTAMP_NAMES)]
-    if ts_position is None:
+    index_like = _time_like(columns[1:]) if ts_position is None else None
+    if index_like is not None and _unnamed_first(columns):
+        result.problems.append(
+            f"{source}: the first, unnamed column looks like a row index (pandas' to_csv() "
+            f"writes one) and {index_like!r} like the times; rename {index_like!r} to "
+            "'timestamp', or write the file with to_csv(index=False)."
+        )
+    elif ts_position is None:
         result.problems.append(
             f"{source}: no timestamp column{closest_column('timestamp', unused)}; name one of "
             f"{', '.join(TIMESTAMP_NAMES)} or put the times in the first, unnamed column."
@@ -355,10 +363,21 @@ def _timestamp_position(by_name: dict[str, list[int]], columns: list[str]) -> in
     for name in TIMESTAMP_NAMES:
         if name in by_name:
             return by_name[name][0]
-    first = columns[0].strip().lower() if columns else "close"
-    if first in ("", "index") or first.startswith("unnamed: 0"):
-        return 0
+    if _unnamed_first(columns):
+        # beside a column named like a time ("Gmt time"), an unnamed first column is a
+        # pandas row index (`to_csv()`), not the times: its 0, 1, 2 read as 1970 seconds
+        return None if _time_like(columns[1:]) else 0
     return None
+
+
+def _unnamed_first(columns: list[str]) -> bool:
+    first = columns[0].strip().lower() if columns else "close"
+    return first in ("", "index") or first.startswith("unnamed: 0")
+
+
+def _time_like(columns: list[str]) -> str | None:
+    """Return the first of ``columns`` whose name says time or date, or None."""
+    return next((c for c in columns if re.search(r"time|date", c, re.IGNORECASE)), None)
 
 
 def _to_float(
@@ -368,7 +387,12 @@ def _to_float(
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan)
         return np.ascontiguousarray(values), np.zeros(len(values), dtype=bool), None
-    numbers = pd.to_numeric(column, errors="coerce")
+    # true/false is not a number (pandas would read 1.0/0.0)
+    numbers = (
+        pd.Series(np.nan, index=column.index)
+        if pd.api.types.is_bool_dtype(column)
+        else pd.to_numeric(column, errors="coerce")
+    )
     values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
     bad = column.notna().to_numpy() & np.isnan(values)
     problem = None

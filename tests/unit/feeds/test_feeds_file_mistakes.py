@@ -252,3 +252,31 @@ def test_trade_sides_are_read_in_lower_case(tmp_path: Path) -> None:
         "trades.csv",
     )
     assert load_ticks(path, symbol="X", kind="trades").sides == ["buy", "sell", ""]
+
+
+@pytest.mark.parametrize("header", ["Gmt time", "Open Time"])
+def test_a_pandas_row_index_beside_a_time_column_is_not_taken_for_the_times(
+    tmp_path: Path, header: str
+) -> None:
+    """``df.to_csv()`` writes the row numbers as an unnamed first column; they were read as
+    epoch seconds (1970 one-second bars, exit 0) while the real times sat in 'Gmt time'."""
+    path = _write(
+        tmp_path,
+        f",{header},Open,High,Low,Close,Volume\n"
+        "0,2021-01-01 00:00:00,1,2,0.5,1.5,10\n"
+        "1,2021-01-01 01:00:00,1.5,2,1,1.8,10\n"
+        "2,2021-01-01 02:00:00,1.8,2,1,1.9,10\n",
+    )
+    message = _error(load_bars, path, symbol="X")
+    assert f"'{header}'" in message
+    assert "index=False" in message
+
+
+def test_a_true_false_volume_column_is_not_read_as_numbers(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "timestamp,open,high,low,close,volume\n"
+        "2021-01-01T00:00:00Z,1,2,0.5,1.5,True\n"
+        "2021-01-01T01:00:00Z,1.5,2,1,1.8,False\n",
+    )
+    assert "column volume has values that are not numbers" in _error(load_bars, path, symbol="X")
