@@ -6,8 +6,9 @@ Column rules (documented in :func:`engine.feeds.load_bars`):
 * The timestamp column is the first of ``timestamp, time, date, datetime, ts, open_time``
   that exists; otherwise an unnamed first column (``",Open,High,..."`` CSVs, an index
   written by pandas) or a ``DatetimeIndex``. An unnamed first column beside a column
-  named like a time (``Gmt time``) is refused: pandas' ``to_csv()`` row numbers. Separate ``date`` and ``time`` columns (and
-  no other timestamp column) are joined as ``"<date> <time>"``.
+  named like a time (``Gmt time``) is refused: pandas' ``to_csv()`` row numbers.
+  Separate ``date`` and ``time`` columns (and no other timestamp column) are joined as
+  ``"<date> <time>"``.
 * ``open, high, low, close`` are required; ``volume`` is optional (0.0 when absent).
 * Each column read is named once: ``close`` and ``Close``, or ``close`` twice (which pandas
   would read as ``close`` and ``close.1``), is a problem, not a guess.
