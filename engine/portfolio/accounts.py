@@ -104,7 +104,7 @@ def load_funding_rates(path: str | Path) -> FundingRates:
     position: a price file given as a funding file is refused, not read as rates.
 
     Raises:
-        DataError: Missing file (or a folder), missing, repeated or ambiguous columns,
+        DataError: Missing file (or a folder), no rows, missing, repeated or ambiguous columns,
             unparsable or unordered times, a rate that is not finite or of 100 % or more.
     """
     source = str(path)
@@ -119,6 +119,11 @@ def load_funding_rates(path: str | Path) -> FundingRates:
     ts, problems = to_epoch_ns(table.iloc[:, time_at], source, columns[time_at])
     if problems:
         raise DataError(problems[0])
+    if not len(table):
+        raise DataError(
+            f"{source}: the funding file has no rows; a perpetual needs its funding rates "
+            "(remove `funding` from this [[data]] entry for a spot symbol)"
+        )
     rate = pd.to_numeric(table.iloc[:, rate_at], errors="coerce").to_numpy(dtype=np.float64)
     bad = np.flatnonzero(~(np.abs(rate) < _FUNDING_RATE_LIMIT))  # NaN and inf fail too
     if bad.size:

@@ -49,7 +49,7 @@ from engine.runtime.inputs import (
 )
 from engine.runtime.kernel import build_kernel
 from engine.runtime.modes import BACKTEST
-from engine.runtime.news import news_queue
+from engine.runtime.news import news_queue, warn_news_outside_bars
 from engine.runtime.result import BacktestResult, EquityCurve
 from engine.runtime.summary import summarize
 from engine.runtime.ticks import iter_events
@@ -232,6 +232,10 @@ def _run(
     starts = [int(frame.ts_open_ns[0]) for frame in bar_frames if len(frame)]
     starts += [int(frame.ts_ns[0]) for frame in ticks if len(frame)]
     first_open = min(starts)
+    if queue is not None:
+        ends = [int(frame.ts_close_ns[-1]) for frame in bar_frames if len(frame)]
+        ends += [int(frame.ts_ns[-1]) for frame in ticks if len(frame)]
+        warn_news_outside_bars(queue, first_open, max(ends))
     clock = SimClock(first_open)
     kernel = build_kernel(
         clock=clock,

@@ -23,13 +23,15 @@ they have no queue at all.
 from __future__ import annotations
 
 import heapq
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from engine.config import RunConfig
-from engine.errors import ConfigError
+from engine.errors import ConfigError, DataError
 from engine.feeds.headline_source import JsonlTailer
 from engine.feeds.headlines import load_news
+from engine.feeds.timeframe import format_timestamp
 from engine.model import NewsHeadline
 from engine.runtime.inputs import resolve_data_path
 from engine.strategy import Strategy
@@ -42,6 +44,7 @@ __all__ = [
     "news_queue",
     "open_live_news",
     "require_news_hook",
+    "warn_news_outside_bars",
 ]
 
 NEVER = 2**63 - 1  # `NewsQueue.next_ns` when nothing waits
@@ -80,6 +83,10 @@ class NewsQueue:
         self.next_ns = heap[0][0] if heap else NEVER
         return out
 
+    def stamps(self) -> list[int]:
+        """Return the waiting headlines' times (ns UTC), in order."""
+        return sorted(entry[0] for entry in self._heap)
+
 
 def require_news_hook(strategy: object, config: RunConfig) -> None:
     """Refuse a run with news whose strategy has no ``on_news`` hook (it would ignore them).
@@ -115,13 +122,66 @@ def load_run_news(config: RunConfig) -> list[NewsHeadline]:
     sources are merged by time, ties in config then file order.
 
     Raises:
-        DataError: A missing or malformed headline file (`engine.feeds.headlines`).
+        DataError: A missing or malformed headline file (`engine.feeds.headlines`), or
+            one with no headline for its symbols.
     """
     merged: list[NewsHeadline] = []
     for source, file in zip(config.news, news_files(config), strict=True):
-        merged.extend(load_news(file, source.symbols or config.symbols))
+        symbols = source.symbols or config.symbols
+        kept = load_news(file, symbols)
+        if not kept:  # a run "with news" that would read none: a misnamed symbol, say
+            raise DataError(_no_headline(file, symbols))
+        merged.extend(kept)
     merged.sort(key=lambda h: h.ts_event)  # stable
     return merged
+
+
+def _no_headline(file: Path, symbols: Iterable[str]) -> str:
+    """Return the error for a headline file with nothing for ``symbols``."""
+    found = sorted({headline.symbol for headline in load_news(file)})
+    where = f"{file}: no headline for {', '.join(symbols)}"
+    if not found:
+        return f"{where}; the file has no headlines"
+    return (
+        f"{where}; the file's headlines are for {', '.join(found)}; set this news [[data]] "
+        "table's symbols, or fix the file's symbol column"
+    )
+
+
+def warn_news_outside_bars(queue: NewsQueue, first_open_ns: int, last_close_ns: int) -> None:
+    """Write a ``warning:`` line to stderr for the headlines a backtest cannot deliver as news.
+
+    Those stamped before the first bar opens are all delivered at its close, as if new
+    (the delivery rule never drops one); those after the last bar's close are never
+    delivered (the run ends with its data). Neither is an error: a file may cover more
+    than the run's window.
+    """
+    stamps = queue.stamps()
+    early = [ts for ts in stamps if ts < first_open_ns]
+    late = [ts for ts in stamps if ts > last_close_ns]
+    if early:
+        it, be = ("it", "is") if len(early) == 1 else ("they", "are")
+        _warn(
+            f"{_count(early)} stamped before the first bar (from {format_timestamp(early[0])}; "
+            f"the first bar opens {format_timestamp(first_open_ns)}): {it} {be} delivered at "
+            f"that bar's close as if {it} were new; start the headlines with the data, or "
+            "the data earlier"
+        )
+    if late:
+        it = "it is" if len(late) == 1 else "they are"
+        _warn(
+            f"{_count(late)} stamped after the last bar's close "
+            f"({format_timestamp(last_close_ns)}, until {format_timestamp(late[-1])}): "
+            f"{it} never delivered"
+        )
+
+
+def _count(stamps: list[int]) -> str:
+    return "1 headline is" if len(stamps) == 1 else f"{len(stamps):,} headlines are"
+
+
+def _warn(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr, flush=True)
 
 
 def news_queue(

@@ -134,3 +134,13 @@ def test_a_folder_is_called_a_folder(tmp_path: Path) -> None:
     folder.mkdir()
     message = _error(folder)
     assert message.startswith(f"funding file {str(folder)!r} is a folder, not a file")
+
+
+def test_a_funding_file_with_a_header_and_no_rows_is_refused(tmp_path: Path) -> None:
+    # Found by an audit: a header-only file was accepted and silently made the symbol a
+    # perpetual paying no funding at all.
+    path = _write(tmp_path, "timestamp,rate\n")
+    assert _error(path) == (
+        f"{path}: the funding file has no rows; a perpetual needs its funding rates "
+        "(remove `funding` from this [[data]] entry for a spot symbol)"
+    )

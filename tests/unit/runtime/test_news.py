@@ -7,15 +7,17 @@ in ``on_news`` never fills at the open of the bar the headline was delivered wit
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from engine.clock import SimClock
 from engine.config import RunConfig, parse_config
-from engine.errors import ConfigError
+from engine.errors import ConfigError, DataError
 from engine.model import Bar, NewsHeadline
 from engine.runtime import run_backtest
-from engine.runtime.news import NEVER, NewsQueue
+from engine.runtime.news import NEVER, NewsQueue, load_run_news
 from engine.runtime.node import TradingNode
 from engine.strategy import Context, Strategy
 from engine.testing import make_bars
@@ -222,3 +224,68 @@ def test_tick_replay_delivers_news_after_the_due_timers_and_before_the_venue() -
         f"venue quote {T + 95 * MINUTE}",  # news before the venue matches the quote
         f"quote {T + 95 * MINUTE}",
     ]
+
+
+# Found by an audit (stop 30's leftovers): a headline file that named the symbol
+# differently ("BTCUSDT" for "BTC/USDT") or held only a header ran with no news at all,
+# exit 0; headlines stamped before the first bar were all delivered at it as if fresh,
+# and those after the last bar were dropped, both without a word.
+
+
+def _headline_file(tmp_path: Path, rows: list[tuple[str, str]]) -> Path:
+    path = tmp_path / "news.csv"
+    lines = ["timestamp,symbol,headline"] + [f"{ts},{symbol},words" for ts, symbol in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _news_config(path: Path, symbols: tuple[str, ...] = ("A",)) -> RunConfig:
+    return parse_config(
+        {
+            "account": {"initial_cash": 10_000.0},
+            "data": [{"symbol": s} for s in symbols] + [{"kind": "news", "path": str(path)}],
+            "instruments": [{"symbol": s, "lot_size": 1.0} for s in symbols],
+            "strategy": {"path": "x:Recorder"},
+        }
+    )
+
+
+def test_a_news_file_with_no_headline_for_the_runs_symbols_is_refused_naming_its_own(
+    tmp_path: Path,
+) -> None:
+    path = _headline_file(tmp_path, [("2024-01-01T00:30:00Z", "AUSD"), ("2024-01-01", "B")])
+    with pytest.raises(DataError) as caught:
+        load_run_news(_news_config(path))
+    assert str(caught.value) == (
+        f"{path}: no headline for A; the file's headlines are for AUSD, B; set this news "
+        "[[data]] table's symbols, or fix the file's symbol column"
+    )
+
+
+def test_a_news_file_with_a_header_only_is_refused(tmp_path: Path) -> None:
+    path = _headline_file(tmp_path, [])
+    with pytest.raises(DataError) as caught:
+        load_run_news(_news_config(path))
+    assert str(caught.value) == f"{path}: no headline for A; the file has no headlines"
+
+
+def test_headlines_outside_the_bars_are_named_in_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = news(T0 - 2 * HOUR, "old")  # before the first bar opens: delivered at its close
+    inside = news(T0 + HOUR // 2, "in")  # within the first bar: its close, as always
+    after = news(T0 + 5 * HOUR, "late")  # after the last close (T0 + 4h): never delivered
+    strategy = run([before, inside, after])
+    assert [entry[1] for entry in strategy.log if entry[0] == "news"] == ["old", "in"]
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: 1 headline is stamped before the first bar (from 2023-12-31T22:00:00Z; the "
+        "first bar opens 2024-01-01T00:00:00Z): it is delivered at that bar's close as if it "
+        "were new; start the headlines with the data, or the data earlier",
+        "warning: 1 headline is stamped after the last bar's close (2024-01-01T04:00:00Z, "
+        "until 2024-01-01T05:00:00Z): it is never delivered",
+    ]
+
+
+def test_headlines_within_the_bars_warn_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    run([news(T0 + HOUR // 2, "in"), news(T0 + 4 * HOUR, "at the last close")])
+    assert capsys.readouterr().err == ""
