@@ -8,7 +8,13 @@ reproduce the run. With ``include_data`` the data files go in too (under
 ``<run_id>/data/``) with ``reproduce.toml``, the run's config pointing at them, so
 ``kestrel backtest <run_id>/reproduce.toml`` re-runs it from the unzipped folder alone
 (the runtime resolves data paths next to the config file). Headline files
-(``[[data]] kind = "news"``, listed in run.json under ``news``) are data files too.
+(``[[data]] kind = "news"``, listed in run.json under ``news``), ``[[fx]]`` rate files and
+``[[data]] funding`` files (run.json ``fx``, ``funding``) are data files too; two files of
+one name are zipped as two (``X.csv``, ``X-2.csv``). ``[[risk.checks]]`` plugins given as
+files (run.json ``risk_checks``) go in under ``<run_id>/checks/``, re-pointed likewise. A
+run whose strategy reads files of its own (run.json ``strategy_files``: a saved model, a
+training file) is refused with ``include_data``: the strategy's own parameters name them,
+and the export cannot re-point those.
 
 ``report.html`` goes in with plotly.js embedded (a run's page loads the copy shared in
 ``<runs>/_assets/``, which is outside the run folder; `engine.report.assets`), so the
@@ -49,30 +55,86 @@ from engine.report.run_folder import check_complete, is_safe_name, is_safe_run_i
 __all__ = ["export_run"]
 
 
-def _data_files(folder: Path, config: dict[str, Any]) -> list[dict[str, Any]]:
+# Where a file input is named in the config: (table, index, key), e.g. ("fx", 0, "path").
+_Key = tuple[str, int, str]
+
+
+def _data_files(folder: Path, config: dict[str, Any]) -> list[tuple[dict[str, Any], _Key]]:
+    """Return the manifest's ``data`` entries, each with where the config names its file.
+
+    Bars and headline files (``[[data]] path``), funding files (``[[data]] funding``) and
+    ``[[fx]]`` rate files; each read from where run.json says the run read it, else from
+    the config's path as written.
+    """
     info_path = folder / "run.json"
     info = json.loads(info_path.read_text()) if info_path.is_file() else {}
     sources = {item.get("symbol"): item.get("source") for item in info.get("data", [])}
     # headline files ([[data]] kind = "news") are listed by their config path
     headlines = {item.get("path"): item.get("source") for item in info.get("news", [])}
+    funding = {item.get("symbol"): item.get("source") for item in info.get("funding", [])}
+    fx_read = [item.get("source") for item in info.get("fx", [])]  # in config order
     found = []
-    for source in config.get("data", []):
-        symbol = source.get("symbol", "")
-        if source.get("kind") == "news":
-            symbol = f"news {source.get('path', '')}"  # what the manifest and errors show
-            candidates = [headlines.get(source.get("path")), source.get("path")]
-        else:
-            candidates = [sources.get(symbol), source.get("path")]
+
+    def add(label: str, written: str, candidates: list[Any], key: _Key) -> None:
         path = next((Path(c) for c in candidates if c and Path(c).is_file()), None)
-        found.append(
-            {
-                "symbol": symbol,
-                "config_path": source.get("path", ""),
-                "read_from": str(path) if path else None,
-                "sha256": file_sha256(path) if path else None,
-            }
-        )
+        entry = {
+            "symbol": label,
+            "config_path": written,
+            "read_from": str(path) if path else None,
+            "sha256": file_sha256(path) if path else None,
+        }
+        found.append((entry, key))
+
+    for index, source in enumerate(config.get("data", [])):
+        symbol = source.get("symbol", "")
+        written = source.get("path", "")
+        if source.get("kind") == "news":  # what the manifest and errors show
+            add(
+                f"news {written}",
+                written,
+                [headlines.get(written), written],
+                ("data", index, "path"),
+            )
+        else:
+            add(symbol, written, [sources.get(symbol), written], ("data", index, "path"))
+        if source.get("funding"):
+            rates = source["funding"]
+            add(
+                f"funding {symbol}", rates, [funding.get(symbol), rates], ("data", index, "funding")
+            )
+    for index, item in enumerate(config.get("fx", [])):
+        read = fx_read[index] if index < len(fx_read) else None
+        written = item.get("path", "")
+        add(f"fx {item.get('currency', '')}", written, [read, written], ("fx", index, "path"))
     return found
+
+
+class _Members:
+    """Zip entry names under one folder of the zip, unique per file read."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.by_name: dict[str, Path] = {}
+
+    def name_for(self, path: Path) -> str:
+        """Return ``<prefix>/<file name>`` for ``path`` (``X-2.csv`` when ``X.csv`` is taken).
+
+        Raises:
+            DataError: The file's name is not a plain file name.
+        """
+        base = path.name
+        if not is_safe_name(base):
+            raise DataError(
+                f"data file {str(path)!r} has no usable file name; rename it "
+                "or export without --include-data"
+            )
+        stem, dot, suffix = base.partition(".")
+        name, number = base, 1
+        while name in self.by_name and self.by_name[name] != path.resolve():
+            number += 1  # two files of one name (a/X.csv, b/X.csv) stay two files
+            name = f"{stem}-{number}{dot}{suffix}"
+        self.by_name[name] = path.resolve()
+        return f"{self.prefix}/{name}"
 
 
 def _strategy_file(info: dict[str, Any]) -> dict[str, Any] | None:
@@ -89,6 +151,25 @@ def _strategy_file(info: dict[str, Any]) -> dict[str, Any] | None:
         "sha256": entry.get("sha256"),
         "unchanged": now is not None and now == entry.get("sha256"),
     }
+
+
+def _check_file(info: dict[str, Any], written: str) -> Path | None:
+    """Return the file of the ``[[risk.checks]]`` plugin written as ``written`` (None: a module).
+
+    Raises:
+        PluginError: The file is missing or was edited since the run.
+    """
+    entry = next((e for e in info.get("risk_checks", []) if e.get("path") == written), None)
+    if entry is None:
+        return None
+    path = Path(entry["source"])
+    if not path.is_file() or file_sha256(path) != entry.get("sha256"):
+        raise PluginError(
+            f"cannot include the risk check {written!r}: {path} is missing or was edited "
+            f"since the run (its sha256 then: {entry.get('sha256')}); restore that file or "
+            "run the backtest again"
+        )
+    return path
 
 
 def export_run(folder: Path, target: Path | None = None, *, include_data: bool = False) -> Path:
@@ -130,7 +211,7 @@ def export_run(folder: Path, target: Path | None = None, *, include_data: bool =
         strategy_member = f"strategy/{Path(strategy['source']).name}"
         members[f"{run_id}/{strategy_member}"] = Path(strategy["source"])
     if include_data:
-        missing = [d["symbol"] for d in data if d["read_from"] is None]
+        missing = [d["symbol"] for d, _ in data if d["read_from"] is None]
         if missing:
             raise DataError(
                 f"cannot include data for {', '.join(missing)}: file not found; restore it "
@@ -142,26 +223,36 @@ def export_run(folder: Path, target: Path | None = None, *, include_data: bool =
                 f"since the run (its sha256 then: {strategy['sha256']}); restore that file or "
                 "run the backtest again"
             )
+        own = info.get("strategy_files") or {}
+        if own:  # named by the strategy's own parameters, which reproduce.toml cannot re-point
+            named = ", ".join(f"{name}: {entry.get('source')}" for name, entry in own.items())
+            raise DataError(
+                f"cannot include the files the strategy reads of its own ({named}); export "
+                "without --include-data (run.json keeps their sha256): reproduce.toml cannot "
+                "re-point a strategy's parameters at copies"
+            )
         rewritten = json.loads(json.dumps(config))
         if strategy is not None and strategy_member:
             class_name = str(strategy["class"]).rpartition(":")[2]
             rewritten.setdefault("strategy", {})["path"] = f"{strategy_member}:{class_name}"
-        for source, item in zip(rewritten.get("data", []), data, strict=True):
-            base = Path(item["read_from"]).name
-            if not is_safe_name(base):
-                raise DataError(
-                    f"data file {item['read_from']!r} has no usable file name; rename it "
-                    "or export without --include-data"
-                )
-            name = f"data/{base}"
+        files_in = _Members("data")
+        for item, (table, index, key) in data:
+            name = files_in.name_for(Path(item["read_from"]))
             members[f"{run_id}/{name}"] = Path(item["read_from"])
-            source["path"] = name
+            rewritten[table][index][key] = name
+        checks_in = _Members("checks")
+        for check in rewritten.get("risk", {}).get("checks", []):
+            source = _check_file(info, check.get("path", ""))
+            if source is not None:
+                name = checks_in.name_for(source)
+                members[f"{run_id}/{name}"] = source
+                check["path"] = f"{name}:{str(check['path']).rpartition(':')[2]}"
         extra[f"{run_id}/reproduce.toml"] = tomli_w.dumps(rewritten)
         reproduce = f"kestrel backtest {run_id}/reproduce.toml"
     manifest = {
         "run_id": run_id,
         "reproduce": reproduce,
-        "data": data,
+        "data": [entry for entry, _ in data],
         "strategy": strategy,
         "files": {
             name: (

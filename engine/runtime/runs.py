@@ -20,7 +20,9 @@ same inputs share a hash suffix and different ones do not:
   scorer's training file); run.json lists them under ``strategy_files`` (name → source
   and sha256).
 run.json records the strategy's module file and its sha256 (``strategy``), which
-``runs export`` uses to put the file in the zip.
+``runs export`` uses to put the file in the zip, and where the fx, funding and file plugin
+check files were read (``fx``, ``funding``, ``risk_checks``: `side_inputs`), which
+``runs export --include-data`` packs.
 
 Order of writes (so that a crash, even ``kill -9``, never leaves a run that looks complete
 and is not, nor files the store does not know about):
@@ -154,6 +156,45 @@ def news_inputs(config: RunConfig) -> list[dict[str, Any]]:
     return entries
 
 
+def side_inputs(config: RunConfig) -> dict[str, list[dict[str, Any]]]:
+    """Return run.json's ``fx``, ``funding`` and ``risk_checks`` entries (only those present).
+
+    Each names a file the run read besides its bars as written in the config (``path``),
+    where it was read (``source``, absolute) and its sha256: ``[[fx]]`` rate files (with
+    their ``currency``), ``[[data]] funding`` files (with the ``symbol``) and the files of
+    ``[[risk.checks]]`` plugins given as ``"file.py:Class"``. ``runs export --include-data``
+    packs them and re-points ``reproduce.toml`` at the copies.
+    """
+
+    def entry(file: Path, **fields: str) -> dict[str, Any]:
+        return {
+            **fields,
+            "source": str(file.resolve()),
+            "sha256": hashlib.sha256(file.read_bytes()).hexdigest(),
+        }
+
+    found: dict[str, list[dict[str, Any]]] = {}
+    fx = [
+        entry(resolve_data_path(item.path, config.base_dir), currency=item.currency, path=item.path)
+        for item in config.fx
+    ]
+    funding = [
+        entry(resolve_data_path(rates, config.base_dir), symbol=source.symbol, path=rates)
+        for source in config.data
+        if (rates := source.funding) is not None
+    ]
+    checks = []
+    for check in config.risk.checks:
+        module_name = check.path.rpartition(":")[0]
+        file = plugin_file(module_name, check.base_dir) if is_file_reference(module_name) else None
+        if file is not None:  # (a run has imported it: it exists)
+            checks.append(entry(file, path=check.path))
+    for key, items in (("fx", fx), ("funding", funding), ("risk_checks", checks)):
+        if items:
+            found[key] = items
+    return found
+
+
 def inputs_hash(result: BacktestResult) -> str:
     """Return a sha256 over everything that decides the run (see the module docstring)."""
     digest = hashlib.sha256(tomli_w.dumps(dump_config(result.config)).encode())
@@ -226,6 +267,7 @@ def finish_run(
     }
     if result.config.news:  # only then: runs without news keep their run.json as it was
         info["news"] = news_inputs(result.config)
+    info.update(side_inputs(result.config))  # likewise
     files = strategy_inputs(result)
     if files:  # likewise
         info["strategy_files"] = files
