@@ -344,10 +344,15 @@ def _price_chart(data: ReportData, symbol: str) -> Figure:
                     "marker": {"symbol": symbol_marker, "size": 8, "color": color},
                 }
             )
+    # the stops that worked at the venue: a denied order's stop never did (and may be NaN,
+    # e.g. from an indicator not ready yet, which no JSON chart can hold)
     stops = [
         o
         for o in data.orders
-        if o.get("symbol") == symbol and o.get("stop_price") not in (None, "")
+        if o.get("symbol") == symbol
+        and o.get("status") != "denied"
+        and o.get("stop_price") not in (None, "")
+        and math.isfinite(float(o["stop_price"]))
     ]
     shown_stops = [stops[i] for i in _thin(len(stops)).tolist()]
     if shown_stops:

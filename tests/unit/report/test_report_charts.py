@@ -122,3 +122,51 @@ def test_a_report_rendered_from_the_folder_has_no_indicators(tmp_path: Path) -> 
     assert "sma(timeperiod=3)" in (folder / "report.html").read_text()
     again = render_report(folder, tmp_path / "again.html").read_text()
     assert "sma(timeperiod=3)" not in again
+
+
+BAD_STOPS = """
+from engine.strategy import Strategy
+
+
+class BadStops(Strategy):
+    def on_start(self, ctx):
+        self.k = 0
+
+    def on_bar(self, ctx, bar):
+        self.k += 1
+        if self.k == 3:
+            ctx.buy(bar.symbol, 1.0)
+        elif self.k == 5:  # a stop from an indicator not ready yet: risk denies them
+            ctx.sell(bar.symbol, 1.0, stop_price=float("nan"))
+            ctx.sell(bar.symbol, 1.0, stop_price=float("inf"))
+        elif self.k == 6:
+            ctx.sell(bar.symbol, 1.0, stop_price=bar.close - 5.0)  # works, then fills
+"""
+
+
+def test_denied_orders_with_a_nan_or_inf_stop_leave_the_charts_and_the_run_saved(
+    tmp_path: Path,
+) -> None:
+    """Found by an audit: the price chart plotted every order's stop, denied ones too, and
+    json.dumps(allow_nan=False) failed the save (exit 70, every artifact undone)."""
+    module = tmp_path / "bad_stops.py"
+    module.write_text(BAD_STOPS)
+    config = parse_config(
+        {
+            "run": {"name": "stops"},
+            "account": {"initial_cash": 1_000.0},
+            "data": [{"path": "<synthetic>", "symbol": "X/USD"}],
+            "strategy": {"path": f"{module}:BadStops"},
+            "execution": {"fee_rate": 0.0},
+        }
+    )
+    result = run_backtest(config, frames=[make_frame(np.linspace(120.0, 90.0, 20))])
+    assert len(result.recorder.orders_with_status("denied")) == 2
+    stops = [
+        trace for trace in charts_of(result)["price0"]["data"] if trace["name"] == "stop orders"
+    ]
+    assert len(stops) == 1 and len(stops[0]["y"]) == 1  # the working stop only
+    assert np.isfinite(stops[0]["y"]).all()
+    _, folder = finish_run(result, out_dir=tmp_path / "run", store=None)
+    assert (folder / "report.html").is_file()
+    assert "denied" in (folder / "orders.csv").read_text()
