@@ -8,7 +8,6 @@ from ``_assets/`` beside it, or embeds it (`engine.report.assets`).
 
 from __future__ import annotations
 
-import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 
 from engine.report.assets import PlotlyLink, plotly_script
 from engine.report.charts import display_indices
-from engine.report.data import load_equity
+from engine.report.data import load_equity, read_json, reading
 from engine.report.html import _e, _json_island, format_metric, plotly_js
 from engine.report.ownership import GENERATOR_META, check_replaceable, is_kestrel_page
 from engine.report.series import FloatArray, IntArray
@@ -61,14 +60,14 @@ class RunSeries:
 
 def run_series_from_dir(folder: Path) -> RunSeries:
     """Read a run folder's ``run.json``, ``metrics.json``, ``config.toml`` and equity."""
-    info = _json(folder / "run.json")
-    metrics = _json(folder / "metrics.json")
+    info = read_json(folder / "run.json")
+    metrics = read_json(folder / "metrics.json")
     strategy = ""
     config_path = folder / "config.toml"
     if config_path.is_file():
-        with config_path.open("rb") as handle:
+        with reading(config_path), config_path.open("rb") as handle:
             strategy = str(tomllib.load(handle).get("strategy", {}).get("path", ""))
-    ts, _, equity, _ = load_equity(folder / "equity.csv")
+    ts, _, equity, _ = load_equity(folder / "equity.csv", metrics)
     return RunSeries(
         run_id=str(info.get("run_id", folder.name)),
         strategy=strategy,
@@ -77,13 +76,6 @@ def run_series_from_dir(folder: Path) -> RunSeries:
         equity=equity,
         initial_cash=float(metrics.get("initial_cash") or (equity[0] if equity.size else 1.0)),
     )
-
-
-def _json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    loaded = json.loads(path.read_text())
-    return loaded if isinstance(loaded, dict) else {}
 
 
 def compare_rows(runs: list[RunSeries]) -> list[tuple[str, list[str]]]:

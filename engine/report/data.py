@@ -15,6 +15,8 @@ import hashlib
 import json
 import math
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -23,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from engine.config import dump_config
-from engine.errors import KestrelError, RunLookupError
+from engine.errors import DataError, KestrelError, RunLookupError
 from engine.feeds import BarFrame, load_bars
 from engine.report.metrics import compute_metrics
 from engine.report.recorder import TradeRecord
@@ -33,7 +35,16 @@ from engine.report.trade_stats import trade_excursions
 if TYPE_CHECKING:
     from engine.report.outputs import RunOutputs as BacktestResult  # see outputs.py
 
-__all__ = ["FillRow", "IndicatorLine", "ReportData", "file_sha256", "iso_to_ns", "load_equity"]
+__all__ = [
+    "FillRow",
+    "IndicatorLine",
+    "ReportData",
+    "file_sha256",
+    "iso_to_ns",
+    "load_equity",
+    "read_json",
+    "reading",
+]
 
 # TA-Lib groups whose values are prices: drawn on the price axis (others on a second axis)
 PRICE_GROUPS = frozenset({"Overlap Studies", "Price Transform"})
@@ -154,7 +165,7 @@ class ReportData:
         if run_info is not None:
             info = run_info
         else:
-            info = _read_json(folder / "run.json") if folder is not None else {}
+            info = read_json(folder / "run.json") if folder is not None else {}
         curve = result.equity_curve
         fills = [
             FillRow(
@@ -207,12 +218,19 @@ class ReportData:
                 f"{folder} is not a run folder (no config.toml/equity.csv); pass the folder "
                 "a backtest wrote or a run id from `kestrel runs list`"
             )
-        with (folder / "config.toml").open("rb") as handle:
+        with reading(folder / "config.toml"), (folder / "config.toml").open("rb") as handle:
             config = tomllib.load(handle)
-        info = _read_json(folder / "run.json")
-        stored = _read_json(folder / "metrics.json")
-        ts, cash, equity, gross = load_equity(folder / "equity.csv")
-        all_trades = _read_trades(folder / "trades.csv")
+        info = read_json(folder / "run.json")
+        stored = read_json(folder / "metrics.json")
+        ts, cash, equity, gross = load_equity(folder / "equity.csv", stored)
+        with reading(folder / "trades.csv"):
+            all_trades = _read_trades(folder / "trades.csv")
+        with reading(folder / "fills.csv"):
+            fills = _read_fills(folder / "fills.csv")
+        with reading(folder / "orders.csv"):
+            orders = _read_orders(folder / "orders.csv")
+        with reading(folder / "events.csv"):
+            events = _read_events(folder / "events.csv")
         notes: list[str] = []
         frames = _reload_frames(config, info, folder, notes)
         if frames:  # the page a backtest writes draws them from the run in memory
@@ -234,11 +252,11 @@ class ReportData:
             gross_exposure=gross,
             trades=[t for t in all_trades if not t.is_open],
             open_trades=[t for t in all_trades if t.is_open],
-            fills=_read_fills(folder / "fills.csv"),
-            orders=_read_orders(folder / "orders.csv"),
+            fills=fills,
+            orders=orders,
             frames=frames,
             notes=notes,
-            events=_read_events(folder / "events.csv"),
+            events=events,
             # fills.csv is in quote currencies: a multi-currency run keeps its stored figures
             metric_overrides=_guard_metrics(stored)
             | (
@@ -276,18 +294,76 @@ def iso_to_ns(values: list[str] | pd.Series) -> IntArray:
     return result
 
 
-def load_equity(path: Path) -> tuple[IntArray, FloatArray, FloatArray, FloatArray]:
-    """Return ``(ts_ns, cash, equity, gross_exposure)`` from an ``equity.csv``."""
-    frame = pd.read_csv(path, dtype={"ts_event": str})
-    if frame.empty:
-        empty = np.empty(0)
-        return np.empty(0, dtype=np.int64), empty, empty, empty
-    return (
-        iso_to_ns(frame["ts_event"]),
-        frame["cash"].to_numpy(np.float64),
-        frame["equity"].to_numpy(np.float64),
-        frame["gross_exposure"].to_numpy(np.float64),
+def load_equity(
+    path: Path, stored: dict[str, Any] | None = None
+) -> tuple[IntArray, FloatArray, FloatArray, FloatArray]:
+    """Return ``(ts_ns, cash, equity, gross_exposure)`` from an ``equity.csv``.
+
+    ``stored``: the run's metrics.json, whose ``bars`` (rows written) and ``end`` (the last
+    row's time) must match the file: a curve cut short is refused, not reported.
+
+    Raises:
+        DataError: The file is damaged: unreadable, a column missing, a row that is not a
+            time and numbers, or fewer rows than the run wrote (`reading`).
+    """
+    with reading(path):
+        frame = pd.read_csv(path, dtype={"ts_event": str})
+        if frame.empty:
+            empty = np.empty(0)
+            curve = np.empty(0, dtype=np.int64), empty, empty, empty
+        else:
+            curve = (
+                iso_to_ns(frame["ts_event"]),
+                frame["cash"].to_numpy(np.float64),
+                frame["equity"].to_numpy(np.float64),
+                frame["gross_exposure"].to_numpy(np.float64),
+            )
+    rows, end = (stored or {}).get("bars"), (stored or {}).get("end")
+    if isinstance(rows, int) and rows != curve[0].size:
+        raise _damaged(
+            path, f"{curve[0].size:,} rows, where metrics.json says the run wrote {rows:,}"
+        )
+    if isinstance(end, int) and curve[0].size and end != int(curve[0][-1]):
+        raise _damaged(path, "its last row is not the run's end in metrics.json")
+    return curve
+
+
+@contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """Turn a parse failure of a run folder's file into one `DataError` naming the file.
+
+    A file a run wrote that no longer reads (edited, cut short, overwritten) is an input to
+    fix, not a bug of Kestrel's: one line, exit 2 (`engine.errors`).
+    """
+    try:
+        yield
+    except KeyError as exc:
+        raise _damaged(path, f"no {exc.args[0]!r} column") from None
+    except (ValueError, TypeError, IndexError) as exc:  # JSON, TOML, CSV and number errors
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise _damaged(path, first.split(". You might")[0]) from None  # pandas' advice cut
+
+
+def _damaged(path: Path, why: str) -> DataError:
+    return DataError(
+        f"{path}: damaged, not as the run wrote it ({why}); restore the file or run the "
+        "backtest again"
     )
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """Return a run folder's JSON object file (a missing file: empty).
+
+    Raises:
+        DataError: The file is not JSON, or not one object (`reading`).
+    """
+    if not path.is_file():
+        return {}
+    with reading(path):
+        loaded = json.loads(path.read_text())
+    if not isinstance(loaded, dict):
+        raise _damaged(path, f"a JSON {type(loaded).__name__}, not an object")
+    return loaded
 
 
 def file_sha256(path: Path) -> str:
@@ -297,13 +373,6 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    loaded = json.loads(path.read_text())
-    return loaded if isinstance(loaded, dict) else {}
 
 
 def _read_rows(path: Path) -> list[dict[str, Any]]:
