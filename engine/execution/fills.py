@@ -10,10 +10,11 @@ trades: how much fills and at what price, in the order the caps apply —
    displayed size;
 3. reduce-only: at most the position left to reduce (fills published and not yet applied
    by the portfolio included: `AccountView.projected_position`);
-4. price: takers pay slippage, put on the tick grid against them, never beyond a
-   stop-limit's limit and, under ``slippage_within_range``, never beyond the worst price
-   the data shows (the bar's high for buys / low for sells, a trade's price, a quote's
-   ask / bid);
+4. price: takers pay slippage, put on the tick grid against them, never beyond the
+   limit of an order type that takes one (a triggered stop-limit's; a ``limit_price`` on
+   any other type, which risk denies, caps nothing) and, under ``slippage_within_range``,
+   never beyond the worst price the data shows (the bar's high for buys / low for sells,
+   a trade's price, a quote's ask / bid);
 5. cash account (leverage 1): a buy is capped at what cash pays at that price with the
    fee the configured model charges for that very fill (``cash_shortfall = "reduce"``)
    or canceled (``"cancel"``); a sell whose fee exceeds its proceeds by more than the
@@ -51,6 +52,7 @@ from engine.model import (
     OrderModified,
     OrderRequested,
     OrderSide,
+    OrderType,
     TimeInForce,
 )
 
@@ -59,6 +61,7 @@ __all__ = ["AccountView", "BrokerSettings", "FillMethods"]
 # members as globals, read per order (see `engine.model.enums`: ~70 ns a lookup otherwise)
 _BUY = OrderSide.BUY
 _FOK = TimeInForce.FOK
+_WITH_LIMIT = (OrderType.LIMIT, OrderType.STOP_LIMIT)  # the types that take a limit_price
 
 
 class AccountView(Protocol):
@@ -357,8 +360,10 @@ class FillMethods:
         # On the tick grid, rounded against the taker (a venue never fills between ticks
         # and slippage is a cost) ...
         price = self._instruments[order.symbol].round_price_passive(price, up=buy)
-        limit = order.limit_price  # a triggered stop-limit never pays beyond its limit
-        if limit is not None:
+        # A taker with a limit (a triggered stop-limit, a limit marketable on arrival) never
+        # pays beyond it; another type's limit_price, which risk denies, caps nothing.
+        limit = order.limit_price
+        if limit is not None and order.order_type in _WITH_LIMIT:
             price = min(price, limit) if buy else max(price, limit)
         if self._within_range:  # ... but never beyond a price the data shows traded
             price = min(price, high) if buy else max(price, low)

@@ -31,12 +31,16 @@ from engine.model.enums import (
 class OrderRequested(NamedTuple):
     """A strategy asks for an order. Risk approves (`OrderApproved`) or denies it.
 
+    A field the order type does not take (a market order's ``limit_price``, a limit's
+    ``stop_price`` or ``trailing_offset``, an ``expire_time_ns`` without GTD) is denied
+    (check ``order_validity``, `engine.risk.validity`).
+
     Attributes:
         quantity: Base units, > 0 (the side gives the direction).
-        limit_price: Limit of LIMIT and STOP_LIMIT orders.
+        limit_price: Limit of LIMIT and STOP_LIMIT orders (None on every other type).
         stop_price: Trigger of STOP and STOP_LIMIT orders; the initial stop of a trailing
             stop (None: computed from the last close and the offset on acceptance).
-        expire_time_ns: When a GTD order expires (ns UTC).
+        expire_time_ns: When a GTD order expires (ns UTC); None with any other time in force.
         post_only: The order must rest (maker); if it would take liquidity on arrival it
             is rejected.
         reduce_only: The order may only reduce the position; fills are capped at it.

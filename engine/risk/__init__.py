@@ -1,6 +1,8 @@
 """Risk: the gate between strategy intent and execution.
 
 - `engine`: `RiskEngine` (validate, round to tick/lot, run checks, approve or deny).
+- `validity`: the ``order_validity`` check (readable enums, prices, and only the fields
+  the order type takes).
 - `checks`: the `RiskCheck` protocol and the built-in checks (instrument minimums, short
   selling, cash, leverage).
 - `limits`: configurable limits (order size, position, exposure, open orders, rate, price

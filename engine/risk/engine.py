@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from enum import StrEnum
 
 from engine.bus import EventBus
 from engine.clock import Clock
@@ -48,6 +47,8 @@ from engine.model import (
 )
 from engine.risk.checks import OpenOrders, PortfolioState, RiskCheck, RiskState, default_checks
 from engine.risk.limits import expected_positions
+from engine.risk.validity import normalized
+from engine.risk.validity import problem as order_problem
 
 __all__ = ["FLATTEN_PREFIX", "RiskEngine", "WorkingBook"]
 
@@ -55,6 +56,7 @@ FLATTEN_PREFIX = "risk-flatten-"  # then the number: the ids of the "flatten" ac
 
 # members as globals, read per order (see `engine.model.enums`: ~70 ns a lookup otherwise)
 _BUY, _MARKET, _GTC = OrderSide.BUY, OrderType.MARKET, TimeInForce.GTC
+_PRICE = TrailingOffsetType.PRICE
 _ACTIVE = TradingState.ACTIVE
 
 
@@ -243,14 +245,17 @@ class RiskEngine:
             and order.stop_price is None
             and order.time_in_force is _GTC
             and not order.post_only
+            and order.trailing_offset is None  # else a field a market order does not take
+            and order.expire_time_ns is None
+            and order.trailing_offset_type is _PRICE
             and 0.0 < quantity < math.inf
             and type(order.side) is OrderSide  # a str side would misread as a sell below
         ):
             lots = instrument.round_quantity(quantity)
             rounded = order if lots == quantity else order._replace(quantity=lots)
         else:
-            order, unreadable = _normalized(order)
-            problem = unreadable or _malformed(order)
+            order, unreadable = normalized(order)
+            problem = unreadable or order_problem(order)
             if problem:
                 self._deny(order, "order_validity", problem)
                 return
@@ -489,84 +494,6 @@ def _applies(check: RiskCheck, state: RiskState) -> bool:
     """Return False if ``check`` declares (by an ``applies`` method) it cannot fail here."""
     applies = getattr(check, "applies", None)
     return applies is None or bool(applies(state))
-
-
-def _normalized(order: OrderRequested) -> tuple[OrderRequested, str]:
-    """Return ``order`` with its enum fields as members, or the reason it cannot be read.
-
-    `Context` already converts what strategies pass; this is the same rule for anything
-    else that publishes an `OrderRequested` (engine exits, adapters, tests, user code on
-    the bus), because every later stage compares members by identity
-    (``side is OrderSide.BUY``), which a plain ``"buy"`` fails: a str side would book
-    the opposite position. A string value in any case is converted; anything else denied.
-    """
-    side = parse_enum(OrderSide, order.side)
-    kind = parse_enum(OrderType, order.order_type)
-    tif = parse_enum(TimeInForce, order.time_in_force)
-    offset = parse_enum(TrailingOffsetType, order.trailing_offset_type)
-    if side is None or kind is None or tif is None or offset is None:
-        return order, _unreadable(order)
-    if (
-        side is order.side
-        and kind is order.order_type
-        and tif is order.time_in_force
-        and offset is order.trailing_offset_type
-    ):
-        return order, ""
-    return order._replace(
-        side=side, order_type=kind, time_in_force=tif, trailing_offset_type=offset
-    ), ""
-
-
-def _unreadable(order: OrderRequested) -> str:
-    """Return which enum field of ``order`` names no member, with the allowed values."""
-    fields: tuple[tuple[str, type[StrEnum]], ...] = (
-        ("side", OrderSide),
-        ("order_type", OrderType),
-        ("time_in_force", TimeInForce),
-        ("trailing_offset_type", TrailingOffsetType),
-    )
-    for name, enum in fields:
-        value = getattr(order, name)
-        if parse_enum(enum, value) is None:
-            return f"{name} {value!r} is not one of {', '.join(m.value for m in enum)}"
-    return ""
-
-
-def _malformed(order: OrderRequested) -> str | None:
-    # ``0 < x < inf`` is False for NaN, inf and non-positive numbers alike.
-    if not 0.0 < order.quantity < math.inf:
-        return f"quantity must be a positive number, got {order.quantity}"
-    limit, stop, kind = order.limit_price, order.stop_price, order.order_type
-    if limit is not None and not 0.0 < limit < math.inf:
-        return f"limit_price must be a positive number, got {limit}"
-    if stop is not None and not 0.0 < stop < math.inf:
-        return f"stop_price must be a positive number, got {stop}"
-    if kind is OrderType.MARKET:
-        pass  # the common case: nothing more to check
-    elif kind is OrderType.LIMIT or kind is OrderType.STOP_LIMIT:
-        if limit is None:
-            return f"a {kind} order needs a limit_price"
-        if kind is OrderType.STOP_LIMIT and stop is None:
-            return f"a {kind} order needs a stop_price"
-    elif kind is OrderType.STOP:
-        if stop is None:
-            return f"a {kind} order needs a stop_price"
-        if limit is not None:
-            return "a stop order with a limit price is a stop_limit order; set order_type"
-    elif kind is OrderType.TRAILING_STOP:
-        offset = order.trailing_offset
-        if offset is None or not 0.0 < offset < math.inf:
-            return f"a trailing stop needs a positive trailing_offset, got {offset}"
-        percent = order.trailing_offset_type is TrailingOffsetType.PERCENT
-        if percent and order.side is OrderSide.SELL and offset >= 100.0:
-            # the level, best × (1 − offset / 100), would be at or below 0: it never triggers
-            return f"a sell trailing stop's percent offset must be below 100, got {offset:g}"
-    if order.time_in_force is TimeInForce.GTD and order.expire_time_ns is None:
-        return "a GTD order needs an expire_time"
-    if order.post_only and kind is not OrderType.LIMIT:
-        return f"post_only applies to limit orders, not {kind}"
-    return None
 
 
 def _rounded(order: OrderRequested, instrument: Instrument) -> OrderRequested:

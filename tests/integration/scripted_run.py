@@ -15,9 +15,13 @@ from typing import Any
 import numpy as np
 
 from engine import Context, Strategy, parse_config, run_backtest
+from engine.cache import COLUMNS, SymbolHistory
+from engine.clock import SimClock
 from engine.feeds import BarFrame
-from engine.model import Bar
-from engine.runtime import BacktestResult
+from engine.model import Bar, Instrument
+from engine.runtime import BacktestResult, Kernel
+from engine.runtime.kernel import build_kernel
+from engine.runtime.modes import BACKTEST, RunMode
 
 DAY = 86_400 * 10**9
 T0 = 1_600_000_000 * 10**9 // DAY * DAY  # a UTC midnight
@@ -60,6 +64,23 @@ def run(
         }
     )
     return run_backtest(config, frames=[frame], strategy=Scripted(actions))
+
+
+def bare_kernel(mode: RunMode = BACKTEST) -> Kernel:
+    """Return the kernel a run wires by default (a result holds no kernel), without bars."""
+    config = run([FLAT] * 2, {}).config
+    empty = np.empty(0)
+    return build_kernel(
+        clock=SimClock(T0),
+        strategy=Scripted({}),
+        strategy_id="S1",
+        histories={"X": SymbolHistory("X", empty.astype(np.int64), dict.fromkeys(COLUMNS, empty))},
+        instruments={"X": Instrument("X", lot_size=1.0)},
+        account=config.account,
+        execution=config.execution,
+        risk_config=config.risk,
+        mode=mode,
+    )
 
 
 def position(result: BacktestResult) -> float:

@@ -8,22 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pytest
 
 from engine import Context
-from engine.cache import COLUMNS, SymbolHistory
-from engine.clock import SimClock
 from engine.errors import StrategyError
-from engine.model import Instrument, OrderRequested, OrderSide, OrderType
+from engine.model import OrderRequested, OrderSide, OrderType
 from engine.risk import TradingState
-from engine.runtime.kernel import build_kernel
 from tests.integration.scripted_run import (
     FLAT,
     MARGIN_2X,
-    T0,
     Action,
-    Scripted,
+    bare_kernel,
     cash,
     denied,
     fills,
@@ -188,19 +183,7 @@ def test_risk_reads_string_enums_published_on_the_bus_and_denies_unreadable_ones
 
 
 def test_set_trading_state_reads_any_case_and_refuses_unknown_states() -> None:
-    # the kernel a run wires (a result holds no kernel), with the run's defaults
-    config = run([FLAT] * 2, {}).config
-    empty = np.empty(0)
-    risk = build_kernel(
-        clock=SimClock(T0),
-        strategy=Scripted({}),
-        strategy_id="S1",
-        histories={"X": SymbolHistory("X", empty.astype(np.int64), dict.fromkeys(COLUMNS, empty))},
-        instruments={"X": Instrument("X", lot_size=1.0)},
-        account=config.account,
-        execution=config.execution,
-        risk_config=config.risk,
-    ).risk
+    risk = bare_kernel().risk  # the kernel a run wires, with the run's defaults
     risk.set_trading_state("HALTED", "test")
     assert risk.trading_state is TradingState.HALTED
     with pytest.raises(ValueError, match=r"'halt' is not one of active, reducing, halted \(did"):
