@@ -29,9 +29,11 @@ Rules (each a named setting of ``[execution]``; the README's fill table lists th
   passively (a sell stop down, a buy stop up: 100 − 2.003 sits at 97.99, not 98.00).
 - One-cancels-other groups (brackets): a fill of one member reduces the others by the
   same quantity (`OrderModified` to what they filled plus what is left; canceled when
-  nothing is left). When a bar reaches two members, ``bracket_conflict`` decides which
-  filled: ``"stop_first"`` (default, pessimistic: the stop-type order), ``"target_first"``
-  or ``"path"`` (the first reached along open → nearer extreme → farther extreme → close).
+  nothing is left). When a bar reaches two members, one the bar opens through was
+  reached first and fills (at the open); when both are first reached inside the bar,
+  ``bracket_conflict`` decides which filled: ``"stop_first"`` (default, pessimistic: the
+  stop-type order), ``"target_first"`` or ``"path"`` (the first reached along open →
+  nearer extreme → farther extreme → close).
 - Partial fills: with ``volume_participation`` set, a bar fills at most that fraction of
   its volume; the rest waits for later bars. IOC fills what it can on its first eligible
   bar and cancels the rest; FOK fills completely there or is canceled, whatever would

@@ -10,9 +10,11 @@ encode the assumptions (each documented in the README's fill table):
   strictness holds for a triggered stop-limit's resting limit and for trade ticks
   (`match_tick`). A quote whose ask (buys) / bid (sells) is at the limit does fill it:
   that is displayed liquidity at the limit, which a marketable order takes.
-- Intrabar order (used only to decide which of two sibling orders was reached first when
-  ``bracket_conflict = "path"``): open, then the extreme nearer the open, then the other
-  extreme, then the close.
+- Two sibling orders (one OCO group) reached on one bar: one the open is already beyond
+  was reached first and fills (at the open) under every ``bracket_conflict``; when both
+  are first reached inside the bar, ``"stop_first"`` / ``"target_first"`` choose, and
+  ``"path"`` takes the first along the intrabar order: open, then the extreme nearer the
+  open, then the other extreme, then the close (`prefer_in_group`).
 """
 
 from __future__ import annotations
@@ -247,8 +249,14 @@ def prefer_in_group(
     """Return True if ``candidate`` should fill instead of ``incumbent`` in one OCO group.
 
     Candidates are ``(order, price, liquidity, fill time, path position)`` as from
-    `match_bar`; ``rule`` is ``bracket_conflict``.
+    `match_bar`; ``rule`` is ``bracket_conflict``. A member the bar opened through (its
+    fill time is the bar's open) was reached first, at the open, under every rule: the
+    tie rule ("stop_first" / "target_first") decides only between members both first
+    reached inside the bar, or both at the open. Was: "stop_first" filled a long
+    bracket's stop at 95 on a bar that opened at 108, through its take-profit of 105.
     """
+    if candidate[3] != incumbent[3]:  # one at the open, the other inside the bar
+        return candidate[3] < incumbent[3]
     if rule == "path":
         return candidate[4] < incumbent[4]
     candidate_is_stop = candidate[0].order.order_type in _STOP_TYPES

@@ -299,8 +299,8 @@ class OrderMethods:
 
         The entry is a market order, or a limit at ``entry_price``. The two exits are held
         until the entry fills, then work as a reduce-only stop and limit in one
-        one-cancels-other group (`ExecutionConfig.bracket_conflict` decides a bar that
-        reaches both).
+        one-cancels-other group (a bar opening through one fills it at the open;
+        `ExecutionConfig.bracket_conflict` decides a bar that reaches both inside it).
 
         Returns:
             ``(entry_id, stop_loss_id, take_profit_id)``.
