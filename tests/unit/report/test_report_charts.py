@@ -165,7 +165,8 @@ def test_denied_orders_with_a_nan_or_inf_stop_leave_the_charts_and_the_run_saved
     stops = [
         trace for trace in charts_of(result)["price0"]["data"] if trace["name"] == "stop orders"
     ]
-    assert len(stops) == 1 and len(stops[0]["y"]) == 1  # the working stop only
+    assert len(stops) == 1  # the working stop only
+    assert len(stops[0]["y"]) == 1
     assert np.isfinite(stops[0]["y"]).all()
     _, folder = finish_run(result, out_dir=tmp_path / "run", store=None)
     assert (folder / "report.html").is_file()
