@@ -10,17 +10,32 @@ visible. Every metric is computed from the full series before any of this.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from engine.report.data import ReportData
 from engine.report.series import FloatArray, IntArray, benchmark_values, drawdown, period_returns
 
+if TYPE_CHECKING:
+    from engine.portfolio.fx import RateSeries
+
+# a multi-currency run's page rendered without the run's fx rates (from its folder)
+FX_BENCHMARK_NOTE = (
+    "Multi-currency run rendered without its fx rates (a run folder and a live account's "
+    "store do not hold them): "
+    "the buy-and-hold benchmark is left out (no line, its figures empty) rather than valued "
+    "in each symbol's quote currency. metrics.json and the page the backtest wrote have it "
+    "in the account currency."
+)
+
 __all__ = [
     "DISPLAY_BUCKETS",
+    "FX_BENCHMARK_NOTE",
     "MAX_MARKERS",
     "build_charts",
+    "buy_and_hold",
     "display_indices",
     "plotly_text",
     "rolling_stats",
@@ -465,12 +480,29 @@ def _excursion_chart(data: ReportData) -> Figure:
     return {"data": [trace], "layout": layout}
 
 
+def buy_and_hold(data: ReportData, rates: Mapping[str, RateSeries] | None) -> FloatArray | None:
+    """Return the buy-and-hold benchmark of ``data``'s bars in the account currency.
+
+    ``rates``: the run's fx rates (`engine.portfolio.fx.FxRates.series`). A multi-currency
+    run (``[[fx]]`` in its config) without them gets None, never a benchmark valued in
+    quote currencies: a run folder holds no rates (`FX_BENCHMARK_NOTE`).
+    """
+    if not data.frames or (data.config.get("fx") and rates is None):
+        return None
+    return benchmark_values(np.concatenate(([data.start_ns], data.ts)), data.frames, rates=rates)
+
+
 def build_charts(
-    data: ReportData, bench: FloatArray | None = None
+    data: ReportData,
+    bench: FloatArray | None = None,
+    rates: Mapping[str, RateSeries] | None = None,
 ) -> list[tuple[str, str, Figure]]:
-    """Return ``(id, title, figure)`` for every chart of the report, in page order."""
-    if bench is None and data.frames:
-        bench = benchmark_values(np.concatenate(([data.start_ns], data.ts)), data.frames)
+    """Return ``(id, title, figure)`` for every chart of the report, in page order.
+
+    ``bench``: the benchmark's values (start first); default `buy_and_hold` at ``rates``.
+    """
+    if bench is None:
+        bench = buy_and_hold(data, rates)
     charts = [
         ("equity", "Equity vs benchmark", _equity_chart(data, bench)),
         ("drawdown", "Drawdown (underwater)", _drawdown_chart(data)),

@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,8 +30,9 @@ from engine.feeds import BarFrame
 from engine.feeds.timeframe import format_timeframe
 from engine.report.artifacts import iso
 from engine.report.assets import PlotlyLink, plotly_js, plotly_script
-from engine.report.charts import build_charts
+from engine.report.charts import FX_BENCHMARK_NOTE, build_charts, buy_and_hold
 from engine.report.data import ReportData, file_sha256
+from engine.report.metrics import benchmark_metrics
 from engine.report.ownership import check_replaceable, is_kestrel_page
 from engine.report.page import SCRIPT, STYLE, TEMPLATE
 from engine.report.sections import assumptions_html, denials_html, drawdowns_html
@@ -38,6 +40,7 @@ from engine.report.series import FloatArray, IntArray, benchmark_values, check_b
 from engine.report.trade_stats import trade_excursions
 
 if TYPE_CHECKING:
+    from engine.portfolio.fx import RateSeries
     from engine.report.outputs import RunOutputs as BacktestResult  # see outputs.py
 
 __all__ = [
@@ -389,6 +392,7 @@ def render_report(
         KestrelError: Not a run folder. (Without the ``plotly`` package the page is
             written without charts and says why.)
     """
+    rates = None  # a run folder holds no fx rates (see `render_data`)
     if isinstance(result_or_dir, str | Path):
         folder = Path(result_or_dir)
         data = ReportData.from_dir(folder)
@@ -406,10 +410,12 @@ def render_report(
         check_replaceable(target, "report", is_kestrel_page)
         data = ReportData.from_result(result_or_dir, target.parent, orders, run_info)
         link = plotly if plotly is not None else PlotlyLink.beside(target)
+        rates = result_or_dir.fx.series
     known = len(data.notes)  # the folder's own notes (how the page was rendered)
     written = render_data(
         data, target, link, benchmark=_resolve_benchmark(benchmark),
         benchmark_label=benchmark_label, risk_free_rate=risk_free_rate, trials=trials,
+        rates=rates,
     )  # fmt: skip
     if notes is not None:
         notes.extend(data.notes[known:])
@@ -425,8 +431,12 @@ def render_data(
     benchmark_label: str | None = None,
     risk_free_rate: float = 0.0,
     trials: int = 1,
+    rates: Mapping[str, RateSeries] | None = None,
 ) -> Path:
     """Compute ``data``'s metrics and write its page to ``target`` (see `render_report`).
+
+    ``rates``: the run's fx rates, which value the buy-and-hold benchmark in the account
+    currency; a multi-currency run without them has no benchmark (`FX_BENCHMARK_NOTE`).
 
     For a report whose data is gathered elsewhere (a live account's, from the store:
     `engine.runtime.live.report`); ``data.metrics`` holds the metrics afterwards.
@@ -442,9 +452,17 @@ def render_data(
         note = check_benchmark_span(times, np.asarray(series[0]), data.benchmark_label)
         data.notes.extend([note] if note else [])
     data.compute(series, risk_free_rate, trials)
-    bench = None
-    if series is not None or data.frames:
+    if series is not None:
         bench = benchmark_values(np.concatenate(([data.start_ns], data.ts)), data.frames, series)
+    else:
+        bench = buy_and_hold(data, rates)
+        if data.config.get("fx"):  # `compute` values buy-and-hold in quote currencies
+            data.notes.extend([] if bench is not None else [FX_BENCHMARK_NOTE])
+            relative = benchmark_metrics(
+                initial_cash=data.initial_cash, start_ns=data.start_ns, ts=data.ts,
+                equity=data.equity, benchmark=bench, risk_free_rate=risk_free_rate,
+            )  # fmt: skip
+            data.metrics.update(relative)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(_page(data, bench, link), encoding="utf-8")
     return target

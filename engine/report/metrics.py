@@ -30,7 +30,8 @@ Returns and risk (per-bar unless stated):
 - Trades: see `engine.report.trade_stats` (closed round trips only). Positions still
   open at the end are beside them: open_positions (how many), unrealized_pnl (Σ of
   their unrealized PnL at the last close, account currency; already in E_n).
-- Benchmark (``b_i``: per-bar returns of buy-and-hold of the traded symbols, or of the
+- Benchmark (``b_i``: per-bar returns of buy-and-hold of the traded symbols — valued in
+  the account currency at the run's fx rates (``fx_rates``), as the equity is — or of the
   given series; ``y_i = b_i − rf_p``): beta = cov(x, y) / var(y); alpha = (mean(x) −
   beta · mean(y)) · P (annualized, arithmetic); information_ratio = mean(r − b) /
   std(r − b) · √P; correlation = Pearson corr(r, b); benchmark_total_return, benchmark_cagr.
@@ -48,9 +49,9 @@ Undefined values (no trades, zero volatility, no benchmark) are None in JSON, ne
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from statistics import NormalDist
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -66,7 +67,11 @@ from engine.report.series import (
 )
 from engine.report.trade_stats import trade_statistics
 
+if TYPE_CHECKING:
+    from engine.portfolio.fx import RateSeries
+
 __all__ = [
+    "benchmark_metrics",
     "central_moments",
     "compute_metrics",
     "drawdown_durations",
@@ -291,6 +296,50 @@ def _benchmark_metrics(
     return {key: _clean(value) for key, value in zip(keys, values, strict=True)}
 
 
+def _curve_returns(
+    initial_cash: float, start_ns: int, ts: IntArray, equity: FloatArray, risk_free_rate: float
+) -> tuple[FloatArray, IntArray, FloatArray, FloatArray, float, float, float]:
+    """Return (values, times, returns, excess returns, years, periods per year, rf per bar).
+
+    ``values`` and ``times`` are the curve with the initial value at ``start_ns`` first.
+    """
+    values = np.concatenate(([initial_cash], equity))
+    times = np.concatenate(([start_ns], ts))
+    returns = np.divide(values[1:], values[:-1])
+    returns -= 1.0
+    years = (times[-1] - times[0]) / NS_PER_DAY / DAYS_PER_YEAR if times.size > 1 else 0.0
+    periods = returns.size / years if years > 0 else math.nan
+    rf_period = (1.0 + risk_free_rate) ** (1.0 / periods) - 1.0 if periods == periods else 0.0
+    excess = returns - rf_period if rf_period else returns
+    return values, times, returns, excess, years, periods, rf_period
+
+
+def benchmark_metrics(
+    *,
+    initial_cash: float,
+    start_ns: int,
+    ts: np.ndarray,
+    equity: np.ndarray,
+    benchmark: FloatArray | None,
+    risk_free_rate: float = 0.0,
+) -> dict[str, float | None]:
+    """Return the benchmark-relative metrics of a curve against benchmark values.
+
+    The same keys and formulas as `compute_metrics` (benchmark_total_return,
+    benchmark_cagr, alpha, beta, information_ratio, correlation), for values computed
+    apart, e.g. the report's buy-and-hold in the account currency; ``benchmark``: one value
+    per curve time with the start first (`engine.report.series.benchmark_values`), or
+    None (every key None).
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        _, _, returns, excess, years, periods, rf_period = _curve_returns(
+            initial_cash, start_ns, np.asarray(ts, dtype=np.int64),
+            np.asarray(equity, dtype=np.float64), risk_free_rate,
+        )  # fmt: skip
+        bench = _benchmark_returns(benchmark)
+        return _benchmark_metrics(returns, excess, bench, rf_period, periods, years)
+
+
 def compute_metrics(
     *,
     initial_cash: float,
@@ -307,6 +356,7 @@ def compute_metrics(
     trials: int = 1,
     trials_sharpe_variance: float | None = None,
     open_trades: Sequence[TradeRecord] = (),
+    fx_rates: Mapping[str, RateSeries] | None = None,
 ) -> dict[str, Any]:
     """Return the run's metrics as a JSON-ready dict (formulas: see the module docstring).
 
@@ -326,6 +376,9 @@ def compute_metrics(
         trials_sharpe_variance: Variance of those variants' per-bar Sharpe ratios.
         open_trades: Positions still open at the end, marked to their last close
             (`engine.report.recorder.Recorder.marked_open_trades`).
+        fx_rates: Per symbol quoted in a foreign currency, its rate into the account
+            currency (`engine.portfolio.fx.FxRates.series`): the buy-and-hold benchmark
+            is valued with them (`engine.report.series.benchmark_values`).
     """
     # A ruined account (equity 0) makes some ratios infinite, and absurd data (a close of
     # 1e300, or a x1e5 run annualized) overflows: they become None, never warnings.
@@ -334,7 +387,7 @@ def compute_metrics(
             initial_cash, start_ns, np.asarray(ts, dtype=np.int64),
             np.asarray(equity, dtype=np.float64), np.asarray(gross_exposure, dtype=np.float64),
             trades, fees_paid, frames, fills, benchmark, risk_free_rate, trials,
-            trials_sharpe_variance,
+            trials_sharpe_variance, fx_rates,
         )  # fmt: skip
     metrics["open_positions"] = len(open_trades)
     metrics["unrealized_pnl"] = float(sum(t.unrealized_pnl for t in open_trades))
@@ -355,16 +408,12 @@ def _compute(
     risk_free_rate: float,
     trials: int,
     trials_sharpe_variance: float | None,
+    fx_rates: Mapping[str, RateSeries] | None,
 ) -> dict[str, Any]:
-    values = np.concatenate(([initial_cash], equity))
-    times = np.concatenate(([start_ns], ts))
-    returns = np.divide(values[1:], values[:-1])
-    returns -= 1.0
-    years = (times[-1] - times[0]) / NS_PER_DAY / DAYS_PER_YEAR if times.size > 1 else 0.0
-    periods = returns.size / years if years > 0 else math.nan
+    values, times, returns, excess, years, periods, rf_period = _curve_returns(
+        initial_cash, start_ns, ts, equity, risk_free_rate
+    )
     root = math.sqrt(periods) if periods == periods else math.nan
-    rf_period = (1.0 + risk_free_rate) ** (1.0 / periods) - 1.0 if periods == periods else 0.0
-    excess = returns - rf_period if rf_period else returns
     final = float(values[-1])
     total_return = final / initial_cash - 1.0
     cagr = (final / initial_cash) ** (1.0 / years) - 1.0 if years > 0 and final > 0 else math.nan
@@ -395,7 +444,9 @@ def _compute(
     psr, dsr = _sharpe_probability(mean, std, returns, trials, trials_sharpe_variance)
     mean_value, start, end = float(np.mean(values)), int(times[0]), int(times[-1])
     del values  # the benchmark's metrics below are this function's memory peak
-    bench_values = benchmark_values(times, frames, benchmark) if (frames or benchmark) else None
+    bench_values = (
+        benchmark_values(times, frames, benchmark, fx_rates) if (frames or benchmark) else None
+    )
     del times
     bench = _benchmark_returns(bench_values)
     del bench_values

@@ -12,14 +12,17 @@ at 2021-03-02T00:00Z) is 2021-03-01's return.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal, NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from engine.errors import DataError
 from engine.feeds import BarFrame, format_timestamp
+
+if TYPE_CHECKING:
+    from engine.portfolio.fx import RateSeries
 
 __all__ = [
     "NS_PER_DAY",
@@ -180,6 +183,7 @@ def benchmark_values(
     times: IntArray,
     frames: Sequence[BarFrame] | None = None,
     series: tuple[IntArray, FloatArray] | None = None,
+    rates: Mapping[str, RateSeries] | None = None,
 ) -> FloatArray | None:
     """Return a benchmark's value at ``times``, normalized to 1.0 at ``times[0]``.
 
@@ -188,6 +192,13 @@ def benchmark_values(
     Otherwise it is buy-and-hold of the traded symbols: each symbol bought at its first
     bar's open with an equal share of the initial value and never rebalanced, marked at
     the last close at or before each time. None when there is nothing to compare with.
+
+    In the account currency: a symbol in ``rates`` (the run's quote-to-account rates, the
+    ones the portfolio marks with, `engine.portfolio.fx`) is bought at its first open ×
+    the rate as of that open (the series' first rate when none is known yet) and valued
+    at close × the rate as of each time; before its first open its share is still cash
+    (1.0). Symbols not in ``rates`` are quoted in the account currency (rate 1, the same
+    bits as without ``rates``).
     """
     if times.size == 0:
         return None
@@ -206,6 +217,9 @@ def benchmark_values(
     for frame in usable:  # the sum of each symbol's value relative to its first open
         start = float(frame.open[0])
         aligned = series_on(times, frame.ts_close_ns, frame.close, start)
+        rate = (rates or {}).get(frame.symbol)
+        if rate is not None:
+            aligned *= _rate_ratio(times, int(frame.ts_open_ns[0]), rate)
         aligned /= start  # in place, the same bits as ``aligned / start``
         if total is None:
             total = aligned  # (0.0 + x is x: a sum need not start from an array of zeros)
@@ -215,6 +229,16 @@ def benchmark_values(
     assert total is not None
     total /= len(usable)
     return total
+
+
+def _rate_ratio(times: IntArray, first_open: int, rate: RateSeries) -> FloatArray:
+    """Return the rate as of each time over the rate at ``first_open`` (1.0 before it)."""
+    known = int(np.searchsorted(rate.ts, first_open, side="right")) - 1
+    entry = float(rate.rate[max(known, 0)])  # not known yet at the open: the first rate
+    ratio = series_on(times, rate.ts, rate.rate, entry)
+    ratio[times < first_open] = entry  # still cash in the account currency
+    ratio /= entry
+    return ratio
 
 
 def check_benchmark_span(times: IntArray, series_ts: IntArray, label: str) -> str | None:

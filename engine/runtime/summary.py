@@ -73,6 +73,7 @@ def summarize(
         frames=bar_frames,
         fills=fills,
         open_trades=still_open,
+        fx_rates=fx.series,
     )
     if kernel.guard is not None:  # runs without a guard (the shipped configs) keep their keys
         metrics.update(guard_metrics(recorder.trading_states, curve.ts, curve.gross_exposure))

@@ -24,15 +24,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine import Context, Strategy, parse_config, run_backtest
+from engine import Context, Strategy, load_config, parse_config, run_backtest
 from engine.feeds import BarFrame
 from engine.model import Bar
 from engine.portfolio.fx import load_rate_series
+from engine.report.assets import INLINE
 from engine.report.data import ReportData
+from engine.report.html import render_data, render_report
+from engine.report.series import benchmark_values
 from tests.integration.conftest import CliRunner, assert_one_line_error
 
 DAY = 86_400 * 10**9
 T0 = 1_600_000_000 * 10**9 // DAY * DAY
+REPO = Path(__file__).resolve().parents[2]
 Action = Callable[[Context], object]
 RATES = [1.10, 1.20, 1.25, 1.30, 1.40, 1.50]
 BARS = [
@@ -436,3 +440,66 @@ def test_sample_config_is_deterministic(kestrel: CliRunner, tmp_path: Path) -> N
         assert kestrel(*args, "--out", str(tmp_path / name)).code == 0
     for name in ("equity.csv", "fills.csv", "trades.csv", "metrics.json", "orders.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_buy_and_hold_benchmark_is_in_the_account_currency(tmp_path: Path) -> None:
+    # X opens at 100 (the EUR rate 1.10 known from T0) and its last bar closes at 110 when
+    # the rate is 1.50: buy-and-hold is worth 110 × 1.50 / (100 × 1.10) − 1 = +50 % in USD
+    # (+10 % in EUR, the old answer). Bar 0 closes at 100 at the rate 1.20: 1.2 / 1.1.
+    result = run(tmp_path, {})
+    assert result.metrics["benchmark_total_return"] == pytest.approx(0.5)
+    data = ReportData.from_result(result)
+    bench = benchmark_values(
+        np.concatenate(([data.start_ns], data.ts)), data.frames, rates=result.fx.series
+    )
+    assert bench is not None
+    assert bench[:2].tolist() == pytest.approx([1.0, 1.2 / 1.1])
+
+
+def test_eur_account_benchmark_of_the_sample_config() -> None:
+    # The audit's figures: a EUR account holding EUR/USD bought at the first open is
+    # worth close₀ / open₀ in EUR at the end: +0.06 %, CAGR 0.07 %, IR −8.25 (it read
+    # +14.69 %, 18.55 %, −2.74 valued in USD)
+    result = run_backtest(load_config(REPO / "configs/sma_cross_eurusd_eur_account.toml"))
+    metrics = result.metrics
+    assert metrics["benchmark_total_return"] == pytest.approx(0.0005505785740946845, rel=1e-9)
+    assert metrics["benchmark_cagr"] == pytest.approx(0.0006833770485448198, rel=1e-9)
+    assert metrics["information_ratio"] == pytest.approx(-8.252554543404452, rel=1e-9)
+
+
+def equity_traces(page: Path) -> dict[str, list[float]]:
+    text = page.read_text()
+    start = text.index('data-chart="chart-equity">') + len('data-chart="chart-equity">')
+    figure = json.loads(text[start : text.index("</script>", start)])
+    return {trace["name"]: trace["y"] for trace in figure["data"]}
+
+
+def test_report_page_draws_the_benchmark_in_the_account_currency(tmp_path: Path) -> None:
+    result = run(tmp_path, {})
+    traces = equity_traces(result.report(tmp_path / "page.html"))
+    assert list(traces) == ["strategy", "buy &amp; hold"]
+    assert traces["buy &amp; hold"][-1] == pytest.approx(15_000.0)  # +50 %, not +10 %
+    # options that recompute the metrics (a risk-free rate) keep the account currency
+    data = ReportData.from_result(result)
+    render_data(data, tmp_path / "rf.html", INLINE, risk_free_rate=0.02, rates=result.fx.series)
+    assert data.metrics["benchmark_total_return"] == pytest.approx(0.5)
+
+
+def test_folder_report_of_a_multi_currency_run_omits_the_benchmark(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    # the folder holds no fx rates: no buy-and-hold line or figures rather than wrong ones
+    out = tmp_path / "run"
+    config = fx_config(tmp_path, f'[[fx]]\ncurrency = "EUR"\npath = "{tmp_path / "eur.csv"}"')
+    assert kestrel("backtest", str(config), "--out", str(out), "--no-db").code == 0
+    assert json.loads((out / "metrics.json").read_text())["benchmark_total_return"] == (
+        pytest.approx(100 * 1.50 / (100 * 1.10) - 1)
+    )
+    notes: list[str] = []
+    page = render_report(out, tmp_path / "again.html", notes=notes)
+    assert list(equity_traces(page)) == ["strategy"]
+    assert any("fx rates" in note for note in notes)
+    data = ReportData.from_dir(out)
+    render_data(data, tmp_path / "again2.html", INLINE)
+    assert data.metrics["benchmark_total_return"] is None
+    assert data.metrics["beta"] is None
