@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.errors import StrategyError
+from engine.errors import ConfigError
 from engine.model import Bar
 from engine.strategy import Context, Strategy
 from strategies.pairs import adf_tstat, check_spread_params
@@ -125,8 +125,9 @@ class BasketTrading(Strategy):
     def on_start(self, ctx: Context) -> None:
         """Check there are three symbols; nothing fitted yet."""
         if len(ctx.symbols) != 3:
-            raise StrategyError(
-                f"BasketTrading needs exactly three symbols (y, x1, x2), got {len(ctx.symbols)}"
+            raise ConfigError(  # the config's [[data]] list, not the code, is to fix
+                f"BasketTrading needs exactly three symbols (y, x1, x2), got "
+                f"{len(ctx.symbols)}; list three [[data]] symbols"
             )
         self.closes: dict[str, float] = {}
         self.fit: BasketFit | None = None

@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from engine.errors import DataError
+from engine.errors import ConfigError, DataError
 from engine.feeds.timeframe import parse_timeframe
 from engine.model import Bar
 from engine.risk.sizing import VolatilityTarget
@@ -151,7 +151,7 @@ class TimeSeriesMomentum(Strategy):
                 ctx.close_position(symbol)
             return
         same_side = position * target > 0
-        if same_side and abs(target - position) <= p.tolerance * abs(position):
+        if same_side and abs(target - position) <= p.tolerance * abs(target):
             return
         ctx.order_target_quantity(symbol, target)
 
@@ -201,6 +201,11 @@ class CrossSectionalMomentum(Strategy):
         self.momentum: dict[str, Indicator] = {
             s: ctx.indicator("rocp", s, timeperiod=p.lookback) for s in ctx.symbols
         }
+        if p.top_k > len(ctx.symbols):  # each held at gross / top_k: the rest idle in cash
+            raise ConfigError(
+                f"strategy.params: top_k = {p.top_k} but the run has {len(ctx.symbols)} "
+                f"symbols; use top_k <= {len(ctx.symbols)} or add [[data]] symbols"
+            )
         self.interval_ns = _interval_ns(p.rebalance_every)
         self.last_period: int | None = None
         self.pending: list[str] | None = None  # the top k waiting for their buys

@@ -59,7 +59,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from engine.errors import StrategyError
+from engine.errors import ConfigError
 from engine.model import Bar
 from engine.strategy import Context, Strategy
 
@@ -248,8 +248,9 @@ class PairsTrading(Strategy):
     def on_start(self, ctx: Context) -> None:
         """Check there are two symbols; nothing fitted yet."""
         if len(ctx.symbols) != 2:
-            raise StrategyError(
-                f"PairsTrading needs exactly two symbols (y, x), got {len(ctx.symbols)}"
+            raise ConfigError(  # the config's [[data]] list, not the code, is to fix
+                f"PairsTrading needs exactly two symbols (y, x), got {len(ctx.symbols)}; "
+                "list two [[data]] symbols"
             )
         self.y, self.x = ctx.symbols
         self.fit: EngleGranger | None = None

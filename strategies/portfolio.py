@@ -56,7 +56,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.errors import DataError
+from engine.errors import ConfigError, DataError
 from engine.feeds.timeframe import parse_timeframe
 from engine.model import Bar, OrderFilled
 from engine.strategy import Context, Strategy
@@ -142,7 +142,12 @@ class PortfolioRebalance(Strategy):
         p = self.params
         self.interval_ns = parse_timeframe(p.rebalance_every)
         self.bounds = WeightBounds(p.min_weight, p.max_weight)
-        self.bounds.check(len(ctx.symbols))
+        try:
+            self.bounds.check(len(ctx.symbols))
+        except ValueError as exc:  # bounds the config set, not a fault of the code
+            raise ConfigError(
+                f"strategy.params min_weight/max_weight: {exc}; widen the bounds"
+            ) from None
         self.last_period: int | None = None
         self.targets: dict[str, float] | None = None  # weights of the last estimate
         self.pending = False  # buys waiting for the sales' cash

@@ -47,7 +47,7 @@ FIGURES = {
     "zscore_reversion_btc": (32, 10989.49),
     "donchian_breakout_btc": (83, 10441.98),
     "ma_trend_btc": (33, 10256.31),
-    "ts_momentum_btc": (7, 12168.53),
+    "ts_momentum_btc": (7, 11879.54),
     "xs_momentum_binance": (6, 76040.27),
     "pairs_eth_btc": (2, 10793.79),
     # no 30-day window of ETH against BTC and SOL passes the 5% test with |z| > 2: no trade

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.errors import ConfigError, StrategyError
+from engine.errors import ConfigError
 from engine.testing import fills_of, make_bars, run_strategy
 from strategies.basket import BASKET_CRITICAL_VALUES, BasketTrading, basket_fit
 
@@ -91,5 +91,5 @@ def test_bad_params_and_symbol_count() -> None:
         run_strategy(BasketTrading, _basket(), params={"window": 10})
     data = _basket()
     del data["X2"]
-    with pytest.raises(StrategyError, match="exactly three symbols"):
+    with pytest.raises(ConfigError, match="exactly three symbols"):
         run_strategy(BasketTrading, data)

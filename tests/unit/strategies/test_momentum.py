@@ -66,6 +66,25 @@ def test_tsm_leaves_a_position_within_the_tolerance() -> None:
     assert_fills(result, [(bars.index[4], "buy", 70, 104.0), (bars.index[8], "buy", 2, 108.0)])
 
 
+def test_tsm_tolerance_is_relative_to_the_target_not_the_position() -> None:
+    """Found by an audit: the code measured the gap against the position, so a position
+    above its target could run 33 % over (1 / 0.75) where the docstring says 25 %."""
+    closes = [100.0, 102.0, 102.0, 104.0, 104.0, 104.0, 104.0, 106.4, 106.4, 106.4]
+    bars = make_bars(closes, freq="1h")
+    # bar 3: 70 bought at bar 4's open (104). Bar 7: equity 10,000 + 70 * 2.4 = 10,168;
+    # changes [0, 2.4]: σ = 1.697 → target 59.9 → 59, 11 fewer than held: 11 > 0.17 * 59
+    # (10.03), beyond the tolerance of the target (within 0.17 * 70 = 11.9 of the position)
+    result = run_strategy(TimeSeriesMomentum, bars, params={**TSM, "tolerance": 0.17})
+    assert_fills(result, [(bars.index[4], "buy", 70, 104.0), (bars.index[8], "sell", 11, 106.4)])
+
+
+def test_xsm_refuses_a_top_k_above_the_number_of_symbols() -> None:
+    """Found by an audit: top_k = 5 of 3 symbols held each at gross / 5, 40 % idle in cash."""
+    data = {s: _bars([100.0] * 5) for s in ("A", "B", "C")}
+    with pytest.raises(ConfigError, match="top_k = 5 but the run has 3 symbols"):
+        run_strategy(CrossSectionalMomentum, data, params={"top_k": 5})
+
+
 def _bars(closes: list[float]) -> pd.DataFrame:
     """Hourly bars that open at the previous close (so a fill price is the sizing price)."""
     return make_bars(closes, open=[closes[0], *closes[:-1]], freq="1h")

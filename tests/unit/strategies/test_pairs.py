@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.errors import ConfigError, StrategyError
+from engine.errors import ConfigError
 from engine.testing import fills_of, make_bars, run_strategy
 from strategies.pairs import (
     CRITICAL_VALUES,
@@ -156,7 +156,7 @@ def test_bad_params_and_symbol_count() -> None:
         run_strategy(PairsTrading, _pair(), params={"neutral": "value"})
     with pytest.raises(ConfigError, match="exit_z"):
         run_strategy(PairsTrading, _pair(), params={"exit_z": 3.0})
-    with pytest.raises(StrategyError, match="exactly two symbols"):
+    with pytest.raises(ConfigError, match="exactly two symbols"):
         run_strategy(PairsTrading, {"Y": _pair()["Y"]})
 
 

@@ -53,6 +53,16 @@ def test_bad_params_fail_in_one_line() -> None:
         run_strategy(PortfolioRebalance, bars, params={"min_weight": 0.6, "max_weight": 0.5})
 
 
+def test_weight_bounds_no_allocation_can_meet_are_a_config_error() -> None:
+    """Found by an audit: exit 3, "PortfolioRebalance.on_start raised … ValueError" (the
+    code at fault) for bounds the config set."""
+    data = {s: make_bars([100.0] * 3) for s in ("A", "B", "C")}
+    with pytest.raises(ConfigError, match=r"3 assets with weights in \[0.0, 0.2\] cannot"):
+        run_strategy(PortfolioRebalance, data, params={"max_weight": 0.2})
+    with pytest.raises(ConfigError, match="min_weight/max_weight"):
+        run_strategy(PortfolioRebalance, data, params={"min_weight": 0.5})
+
+
 def test_a_foreign_quoted_symbol_is_sized_in_the_account_currency(tmp_path: Path) -> None:
     # EUR account; "E" is quoted in USD, 0.5 EUR per USD (rate file closes 2.0, inverted):
     # 5,000 EUR of E at 100 USD is 5,000 / (100 * 0.5) = 100 units, of C (EUR) 50 units
