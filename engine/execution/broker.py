@@ -18,7 +18,10 @@ Rules (each a named setting of ``[execution]``; the README's fill table lists th
   or low (sells) — on ticks the trade's price or the quote's ask (buys) / bid (sells).
   Limits fill at the limit when the bar trades through it (``limit_fill = "through"``)
   or touches it (``"touch"``), at the open when it opens beyond it (at the limit: only
-  under ``"touch"``); makers pay no slippage.
+  under ``"touch"``). A limit marketable on arrival (at the last price when accepted,
+  `engine.model.limit_marketable`, the post-only rule; or its first bar opens through it)
+  fills on its first bar as a taker, slipped and capped at its limit; one that rested is
+  a maker and pays no slippage.
 - Stop-limit: when its stop is reached it becomes a limit (`OrderTriggered`); if the limit
   is marketable at the trigger price it fills there at once, else it rests from the next
   bar.
@@ -96,10 +99,12 @@ from engine.model import (
     QuoteTick,
     TimeInForce,
     TradeTick,
+    limit_marketable,
 )
 
 # members as globals, read per order (see `engine.model.enums`: ~70 ns a lookup otherwise)
 _MARKET, _TRAILING_STOP, _GTC = OrderType.MARKET, OrderType.TRAILING_STOP, TimeInForce.GTC
+_LIMIT = OrderType.LIMIT
 _IMMEDIATE = (TimeInForce.IOC, TimeInForce.FOK)
 
 __all__ = ["AccountView", "BrokerSettings", "SimulatedBroker"]
@@ -198,6 +203,9 @@ class SimulatedBroker(FillBarExits, FillMethods):
         tif = order.time_in_force
         expiry = None if tif is _GTC else self._expiry(order, now)
         working = WorkingOrder(order, now + self._latency_ns, expiry)
+        if order.order_type is _LIMIT and math.isfinite(last):
+            assert order.limit_price is not None  # risk denies limits without a price
+            working.taking = limit_marketable(order.side, order.limit_price, last)
         if order.order_type is _TRAILING_STOP:
             self._start_trailing(working, last)
         if self._exits_on_fill_bar and self._attached_to_open_fill(order, now):
@@ -247,7 +255,8 @@ class SimulatedBroker(FillBarExits, FillMethods):
 
         The rules of the new terms (and their rounding): `engine.execution.amend.amend_terms`;
         a post-only limit moved to a price the last price is through is refused with its
-        submission's reason (it stays where it was).
+        submission's reason (it stays where it was). A limit given a new price arrives
+        anew: marketable then, it fills as a taker on its next bar (`match_bar`).
         """
         now = self._clock.timestamp_ns()
         working = self._find(order_id)
@@ -273,6 +282,15 @@ class SimulatedBroker(FillBarExits, FillMethods):
         working.leaves = working.order.quantity - (order.quantity - working.leaves)
         if stop_price is not None:
             working.stop = working.order.stop_price
+        if limit_price is not None and new.order_type is _LIMIT:
+            # a new price is a new arrival (an exchange's amend loses its place): marketable
+            # at the last price, it takes on its next bar, as on submission
+            assert new.limit_price is not None
+            last = self._prices.get(order.symbol, math.nan)
+            working.seen = False
+            working.taking = math.isfinite(last) and limit_marketable(
+                new.side, new.limit_price, last
+            )
         self._bus.publish(
             OrderModified(
                 order_id,
@@ -513,7 +531,7 @@ class SimulatedBroker(FillBarExits, FillMethods):
         if order.post_only and order.order_type is OrderType.LIMIT and math.isfinite(last):
             limit = order.limit_price
             assert limit is not None
-            if (limit >= last) if order.side is OrderSide.BUY else (limit <= last):
+            if limit_marketable(order.side, limit, last):  # as a limit that fills as a taker
                 return f"post-only limit {limit:g} would take liquidity at the last price {last:g}"
         trailing = order.order_type is OrderType.TRAILING_STOP
         if trailing and order.stop_price is None and not math.isfinite(last):

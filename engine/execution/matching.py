@@ -10,6 +10,9 @@ encode the assumptions (each documented in the README's fill table):
   strictness holds for a triggered stop-limit's resting limit and for trade ticks
   (`match_tick`). A quote whose ask (buys) / bid (sells) is at the limit does fill it:
   that is displayed liquidity at the limit, which a marketable order takes.
+- Liquidity: a limit marketable on arrival (at the last price when it reached the venue,
+  `engine.model.limit_marketable`, the post-only rule; or its first bar opens through
+  it; on ticks, filling on its first look) takes; a limit that rested is a maker.
 - Two sibling orders (one OCO group) reached on one bar: one the open is already beyond
   was reached first and fills (at the open) under every ``bracket_conflict``; when both
   are first reached inside the bar, ``"stop_first"`` / ``"target_first"`` choose, and
@@ -22,7 +25,15 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from engine.model import Bar, Instrument, OrderRequested, OrderSide, OrderType, TrailingOffsetType
+from engine.model import (
+    Bar,
+    Instrument,
+    OrderRequested,
+    OrderSide,
+    OrderType,
+    TrailingOffsetType,
+    limit_marketable,
+)
 
 __all__ = [
     "Reached",
@@ -111,6 +122,7 @@ class WorkingOrder:
         "order",
         "seen",
         "stop",
+        "taking",
         "triggered",
     )
 
@@ -122,7 +134,10 @@ class WorkingOrder:
         self.stop = order.stop_price
         self.triggered = False
         self.best = math.nan
-        self.seen = False  # has met the market on a tick (a marketable limit then takes)
+        self.seen = False  # has met the market (a bar or a tick): a limit filling then takes
+        # a limit marketable at the last price when it reached the venue (`limit_marketable`;
+        # the broker sets it): it takes on its first bar, as post-only would refuse it
+        self.taking = False
 
     @property
     def filled(self) -> float:
@@ -134,6 +149,15 @@ def match_bar(working: WorkingOrder, bar: Bar, touch: bool) -> tuple[float, str,
 
     A stop-limit whose stop is reached gets ``working.triggered`` set (the caller
     announces it); it fills at once only when marketable at the trigger price.
+
+    A limit fills as a taker on the first bar it meets if it was marketable on arrival:
+    at the last price when it reached the venue (``working.taking``, `limit_marketable`,
+    the rule that rejects a post-only limit) or at that bar's open (the bar opens through
+    it); a taker pays slippage, capped at its limit by the broker. A limit that rests past
+    its first bar is a maker when a later bar reaches it (at the limit, or at the open of a
+    bar gapping through it). Was: a maker always (a buy limit of 200 with the last close at
+    100 filled at the open with a maker's fee and no slippage, while post-only refused it
+    as taking).
     """
     order = working.order
     kind = order.order_type
@@ -144,11 +168,15 @@ def match_bar(working: WorkingOrder, bar: Bar, touch: bool) -> tuple[float, str,
         return bar.close, "taker", bar.ts_event, 3.0
     if kind is OrderType.LIMIT or (kind is OrderType.STOP_LIMIT and working.triggered):
         assert order.limit_price is not None  # risk denies limits without a price
+        arriving = kind is OrderType.LIMIT and not working.seen
+        if arriving:
+            working.seen = True
         reached = limit_reached(side, order.limit_price, bar, touch)
         if reached is None:
             return None
         when = bar.ts_open if reached.at_open else bar.ts_event
-        return reached.price, "maker", when, path_position(reached.price, reached.at_open, bar)
+        liquidity = "taker" if arriving and (working.taking or reached.at_open) else "maker"
+        return reached.price, liquidity, when, path_position(reached.price, reached.at_open, bar)
     stop = working.stop
     assert stop is not None  # risk denies stops without a price; trailing sets one
     reached = stop_reached(side, stop, bar)
@@ -190,10 +218,10 @@ def match_tick(
         assert limit is not None
         first_look = not working.seen
         working.seen = True
-        beyond = (take < limit) if buy else (take > limit)
-        if first_look and (beyond or ((touch or quote) and take == limit)):
+        marketable = limit_marketable(order.side, limit, take)
+        if first_look and marketable and (take != limit or touch or quote):
             return take, "taker"  # marketable on arrival: it takes, at a better price
-        crossed = beyond or (touch and take == limit)
+        crossed = (marketable and take != limit) or (touch and take == limit)
         return (limit, "maker") if crossed else None
     stop = working.stop
     assert stop is not None

@@ -12,8 +12,8 @@ Where things live:
 - `enums`: sides, order types, time in force, order statuses, the risk engine's
   `TradingState`; `parse_enum` reads a
   member from its string value at the public boundaries.
-- `orders`: `Order` (the one stateful object, changed only by the execution stage) and the
-  order state transition table.
+- `orders`: `Order` (the one stateful object, changed only by the execution stage), the
+  order state transition table and `limit_marketable` (when a limit takes liquidity).
 - `events`: commands (`OrderRequested`, `CancelRequested`, `ModifyRequested`) and facts
   (`ModifyApproved`, `OrderDenied`, `OrderAccepted`, `OrderRejected`, `OrderTriggered`,
   `OrderFilled`, `OrderModified`, `OrderModifyRejected`, `OrderCanceled`, `OrderExpired`,
@@ -54,7 +54,13 @@ from engine.model.events import (
     TradingStateChanged,
 )
 from engine.model.instrument import Instrument
-from engine.model.orders import LIQUIDATION_STRATEGY_ID, ORDER_TRANSITIONS, Order, next_status
+from engine.model.orders import (
+    LIQUIDATION_STRATEGY_ID,
+    ORDER_TRANSITIONS,
+    Order,
+    limit_marketable,
+    next_status,
+)
 
 __all__ = [
     "LIQUIDATION_STRATEGY_ID",
@@ -91,6 +97,7 @@ __all__ = [
     "TradingState",
     "TradingStateChanged",
     "TrailingOffsetType",
+    "limit_marketable",
     "next_status",
     "parse_enum",
 ]

@@ -40,6 +40,19 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 
+def limit_marketable(side: OrderSide, limit: float, price: float) -> bool:
+    """Return True if a limit of ``side`` at ``limit`` would take liquidity at ``price``.
+
+    A buy limit at or above the price, a sell at or below it (False for a NaN price). The
+    one definition of "marketable" the venue applies: a post-only limit marketable at the
+    last price is rejected (`engine.execution.broker`, the live venue's
+    `engine.runtime.live.sendable.takes`), and a limit marketable at the last price when it
+    reaches the venue fills as a taker (`engine.execution.matching.match_bar`; on ticks,
+    `match_tick`'s first look).
+    """
+    return limit >= price if side is OrderSide.BUY else limit <= price
+
+
 _OPEN = frozenset({S.ACCEPTED, S.TRIGGERED, S.PARTIALLY_FILLED})
 _FILLED, _PARTIALLY_FILLED = S.FILLED, S.PARTIALLY_FILLED  # per fill (see `enums`)
 

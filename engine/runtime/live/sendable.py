@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 
-from engine.model import OrderRequested, OrderSide, OrderType, TimeInForce
+from engine.model import OrderRequested, OrderSide, OrderType, TimeInForce, limit_marketable
 
 __all__ = ["SENT", "SENT_TIF", "stop_to_send", "takes", "unsupported"]
 
@@ -86,7 +86,7 @@ def takes(order: OrderRequested, last: float) -> str:
     limit = order.limit_price
     if not order.post_only or limit is None or not math.isfinite(last):
         return ""
-    if limit >= last if order.side is OrderSide.BUY else limit <= last:
+    if limit_marketable(order.side, limit, last):  # the backtest's rule, one definition
         return f"post-only limit {limit:g} would take liquidity at the last price {last:g}"
     return ""
 

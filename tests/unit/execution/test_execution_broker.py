@@ -202,11 +202,12 @@ def test_orders_wait_for_their_own_symbol() -> None:
         (BUY, 48.0, (50.0, 51.0, 48.0, 50.0), True, (48.0, "close")),
         (BUY, 48.0, (50.0, 51.0, 47.99, 50.0), False, (48.0, "close")),
         (BUY, 48.0, (50.0, 51.0, 48.5, 50.0), True, None),
-        # opening through the limit fills at the open: the gap gives the better price
-        (BUY, 48.0, (47.0, 49.0, 46.0, 48.0), False, (47.0, "open")),
+        # opening through the limit fills at the open: the gap gives the better price; on
+        # the order's first bar that is a taker's fill, slipped (47 + 10 bps, tick up)
+        (BUY, 48.0, (47.0, 49.0, 46.0, 48.0), False, (47.05, "open")),
         # opening AT the limit is a touch: "through" fills when the bar then trades below
         (BUY, 48.0, (48.0, 49.0, 47.5, 48.0), False, (48.0, "close")),
-        (BUY, 48.0, (48.0, 49.0, 47.5, 48.0), True, (48.0, "open")),
+        (BUY, 48.0, (48.0, 49.0, 47.5, 48.0), True, (48.0, "open")),  # slipped, capped
         (BUY, 48.0, (48.0, 49.0, 48.0, 48.5), False, None),
         (SELL, 52.0, (52.0, 52.0, 51.0, 51.5), False, None),
         (SELL, 52.0, (52.0, 52.0, 51.0, 51.5), True, (52.0, "open")),
@@ -214,7 +215,7 @@ def test_orders_wait_for_their_own_symbol() -> None:
         (SELL, 52.0, (50.0, 52.0, 49.0, 51.0), False, None),
         (SELL, 52.0, (50.0, 52.0, 49.0, 51.0), True, (52.0, "close")),
         (SELL, 52.0, (50.0, 52.01, 49.0, 51.0), False, (52.0, "close")),
-        (SELL, 52.0, (53.0, 54.0, 52.5, 53.0), False, (53.0, "open")),
+        (SELL, 52.0, (53.0, 54.0, 52.5, 53.0), False, (52.94, "open")),  # 53 - 10 bps
     ],
 )
 def test_limit_rules(
@@ -233,8 +234,10 @@ def test_limit_rules(
         return
     fill = only_fill(events)
     price, when = expected
-    assert fill.price == price  # makers get no slippage
-    assert fill.liquidity == "maker"
+    assert fill.price == price  # makers get no slippage; takers never beyond the limit
+    # reached inside its first bar: it rested there, a maker; at the open of its first
+    # bar: marketable on arrival, a taker (`test_limit_taker_on_arrival`)
+    assert fill.liquidity == ("taker" if when == "open" else "maker")
     assert fill.fee == pytest.approx(0.001 * 3 * price, abs=1e-12)
     assert fill.ts_event == (T0 if when == "open" else T0 + TF)
 
