@@ -462,6 +462,11 @@ def _print_summary(
         ("Sortino", _num(metrics["sortino"])),
         ("max drawdown", _pct(metrics["max_drawdown"])),
         ("max drawdown duration", f"{metrics['max_drawdown_duration_days']:.1f} days"),
+    ]
+    ruined = metrics.get("equity_went_non_positive_at")
+    if ruined is not None:  # the ratios from returns are "—" then (`engine.report.metrics`)
+        rows.append(("equity ≤ 0 from", iso(ruined)[:16].replace("T", " ")))
+    rows += [
         ("trades", str(metrics["num_trades"])),
         ("win rate", _pct(metrics["win_rate"])),
         ("profit factor", _num(metrics["profit_factor"])),

@@ -483,7 +483,7 @@ def _page(data: ReportData, bench: FloatArray | None, link: PlotlyLink) -> str:
     strategy = data.config.get("strategy", {})
     plotly = plotly_js()
     # A missing plotly must not fail the run that writes this page: say so on the page.
-    notes = [*data.notes, *([] if plotly else [PLOTLY_MISSING])]
+    notes = [*data.notes, *([] if plotly else [PLOTLY_MISSING]), *_ruin_note(metrics)]
     notes_html = "".join(f'<p class="note">{_e(note)}</p>' for note in notes)
     headline = " · ".join(
         f"{label} <b>{_e(format_metric(metrics.get(key), kind))}</b>"
@@ -529,3 +529,17 @@ def _page(data: ReportData, bench: FloatArray | None, link: PlotlyLink) -> str:
 
 
 HALF = {"yearly", "distribution", "rolling", "exposure"}
+
+
+def _ruin_note(metrics: dict[str, Any]) -> list[str]:
+    """Return the note of an account whose equity reached ≤ 0 (none otherwise)."""
+    ruined = metrics.get("equity_went_non_positive_at")
+    if ruined is None:
+        return []
+    return [
+        f"Equity reached zero or below at {iso(ruined)}: returns from there on are not "
+        "returns (a loss on negative equity reads as a gain), so Sharpe, Sortino, Omega, "
+        "volatility, VaR, the daily and monthly figures, exposure, turnover and the "
+        "benchmark ratios are left empty, and the return charts past that time mean "
+        "nothing. A max drawdown below −100 % is a loss larger than the peak."
+    ]

@@ -44,6 +44,18 @@ Returns and risk (per-bar unless stated):
   their per-bar Sharpe ratios; default: the estimator's variance (1 − γ3 SR + (γ4 − 1)/4
   SR²) / (n − 1)). With one trial nothing is deflated: deflated_sharpe = probabilistic_sharpe.
 Undefined values (no trades, zero volatility, no benchmark) are None in JSON, never NaN.
+
+A ruined account: once equity is ≤ 0 at a bar close, ``r_i`` stops meaning a return (from
+−2,000 to −3,000 reads as +50 %; from 0 it is infinite), so every figure built from the
+returns, the daily or monthly returns, or a division by equity is None for the whole run:
+volatility, Sharpe, Sortino, Calmar, Omega, PSR/DSR, VaR/CVaR, skew, kurtosis, tail ratio,
+best/worst day and month, average exposure, turnover, alpha, beta, information ratio and
+correlation (``UNDEFINED_AFTER_RUIN``). ``equity_went_non_positive_at`` is the first such
+close time (ns UTC; None when equity stayed > 0), which the CLI summary and the report
+show. Total return, final equity, CAGR (None unless E_n > 0), the benchmark's own return
+and CAGR, trade statistics and the drawdowns stay as computed: the running peak starts at
+E_0 > 0, so max_drawdown stays defined and is below −1 (−100 %) when equity went negative
+— −2.01 is a loss of 2.01 times the peak.
 """
 
 from __future__ import annotations
@@ -71,17 +83,26 @@ if TYPE_CHECKING:
     from engine.portfolio.fx import RateSeries
 
 __all__ = [
+    "UNDEFINED_AFTER_RUIN",
     "benchmark_metrics",
     "central_moments",
     "compute_metrics",
     "drawdown_durations",
     "expected_max_sharpe",
+    "first_non_positive",
     "probabilistic_sharpe",
     "sample_kurtosis",
     "sample_skew",
 ]
 
 DAYS_PER_YEAR = 365.25
+# Undefined once equity has been ≤ 0 (see the module docstring, "A ruined account")
+UNDEFINED_AFTER_RUIN = (
+    "volatility", "sharpe", "sortino", "calmar", "omega", "var_95", "cvar_95", "skew",
+    "kurtosis", "tail_ratio", "best_day", "worst_day", "best_month", "worst_month",
+    "average_exposure", "turnover", "alpha", "beta", "information_ratio", "correlation",
+    "probabilistic_sharpe", "deflated_sharpe",
+)  # fmt: skip
 EULER_GAMMA = 0.5772156649015329
 _NORMAL = NormalDist()
 
@@ -329,7 +350,8 @@ def benchmark_metrics(
     benchmark_cagr, alpha, beta, information_ratio, correlation), for values computed
     apart, e.g. the report's buy-and-hold in the account currency; ``benchmark``: one value
     per curve time with the start first (`engine.report.series.benchmark_values`), or
-    None (every key None).
+    None (every key None). Equity ≤ 0 anywhere leaves alpha, beta, the information ratio
+    and the correlation None, as `compute_metrics` does.
     """
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         _, _, returns, excess, years, periods, rf_period = _curve_returns(
@@ -337,7 +359,10 @@ def benchmark_metrics(
             np.asarray(equity, dtype=np.float64), risk_free_rate,
         )  # fmt: skip
         bench = _benchmark_returns(benchmark)
-        return _benchmark_metrics(returns, excess, bench, rf_period, periods, years)
+        relative = _benchmark_metrics(returns, excess, bench, rf_period, periods, years)
+    if first_non_positive(np.asarray(ts), np.asarray(equity)) is not None:
+        relative.update({key: None for key in relative if key in UNDEFINED_AFTER_RUIN})
+    return relative
 
 
 def compute_metrics(
@@ -380,8 +405,9 @@ def compute_metrics(
             currency (`engine.portfolio.fx.FxRates.series`): the buy-and-hold benchmark
             is valued with them (`engine.report.series.benchmark_values`).
     """
-    # A ruined account (equity 0) makes some ratios infinite, and absurd data (a close of
-    # 1e300, or a x1e5 run annualized) overflows: they become None, never warnings.
+    # A ruined account (equity ≤ 0) makes some ratios infinite or of the wrong sign (they
+    # are None: UNDEFINED_AFTER_RUIN), and absurd data (a close of 1e300, or a x1e5 run
+    # annualized) overflows: they become None, never warnings.
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         metrics = _compute(
             initial_cash, start_ns, np.asarray(ts, dtype=np.int64),
@@ -413,6 +439,7 @@ def _compute(
     values, times, returns, excess, years, periods, rf_period = _curve_returns(
         initial_cash, start_ns, ts, equity, risk_free_rate
     )
+    ruined_at = first_non_positive(ts, equity)
     root = math.sqrt(periods) if periods == periods else math.nan
     final = float(values[-1])
     total_return = final / initial_cash - 1.0
@@ -436,6 +463,7 @@ def _compute(
     low_tail = float(np.quantile(daily, 0.05)) if daily.size else math.nan
     high_tail = float(np.quantile(daily, 0.95)) if daily.size else math.nan
     losses = float(np.sum(np.maximum(-excess, 0.0)))
+    worst = daily[daily <= low_tail]  # (none when low_tail is NaN: an account at 0)
 
     if fills is not None:
         traded = sum(f.quantity * f.price for f in fills)
@@ -467,7 +495,7 @@ def _compute(
         "longest_drawdown_duration_days": longest_days,
         "ulcer_index": ulcer,
         "var_95": _clean(low_tail),
-        "cvar_95": _clean(float(np.mean(daily[daily <= low_tail])) if daily.size else math.nan),
+        "cvar_95": _clean(float(np.mean(worst)) if worst.size else math.nan),
         "skew": _clean(sample_skew(daily)),
         "kurtosis": _clean(sample_kurtosis(daily)),
         "tail_ratio": _clean(_ratio(abs(high_tail), abs(low_tail))),
@@ -491,8 +519,17 @@ def _compute(
         "periods_per_year": _clean(periods),
         "start": start,
         "end": end,
+        "equity_went_non_positive_at": ruined_at,
     }
+    if ruined_at is not None:
+        metrics.update(dict.fromkeys(UNDEFINED_AFTER_RUIN))
     return metrics
+
+
+def first_non_positive(ts: np.ndarray, equity: np.ndarray) -> int | None:
+    """Return the first close time (ns UTC) at which equity is ≤ 0, or None if never."""
+    found = np.flatnonzero(np.asarray(equity) <= 0.0)
+    return int(ts[found[0]]) if found.size else None
 
 
 def _exit_value_account(trade: TradeRecord) -> float:
