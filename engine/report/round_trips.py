@@ -150,10 +150,13 @@ class RoundTrips:
     def marked(self, marks: Mapping[str, Mark]) -> list[TradeRecord]:
         """Return the open trades marked to ``marks``, flagged ``is_open``.
 
-        Each is the trade as if its remaining quantity were sold (bought back) at its mark,
-        at the mark's time, without an exit fee (none was paid): its gross PnL is then
-        realized + unrealized. Copies, in the order they opened; the open trades themselves
-        are not changed. A symbol without a mark is skipped (it has no price to mark at).
+        Each is the whole trade (since the position left zero) as if its remaining
+        quantity were sold (bought back) at its mark, at the mark's time, without an exit
+        fee (none was paid): entry quantity and price are all it bought (sold short), not
+        what is held; the exit price blends the partial exits with the mark for the rest;
+        gross PnL is realized (partial exits) + unrealized. Copies, in the order they
+        opened; the open trades themselves are not changed. A symbol without a mark is
+        skipped (it has no price to mark at).
         """
         marked = []
         for symbol, trade in self.open.items():

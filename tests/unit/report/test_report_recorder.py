@@ -21,6 +21,7 @@ from engine.model import (
 )
 from engine.portfolio import Portfolio
 from engine.report import Recorder, TradeRecord
+from engine.report.recorder import Mark
 
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
 
@@ -268,3 +269,21 @@ def test_order_rows_follow_the_order_events(recorder: Recorder) -> None:
     assert list(recorder.orders) == ["S1-1", "S1-2", "S1-3", "S1-4"]
     assert recorder.orders_with_status("denied") == [recorder.orders["S1-2"]]
     assert recorder.orders_with_status("expired") == []
+
+
+def test_open_row_of_a_partly_reduced_position_is_the_whole_trade(recorder: Recorder) -> None:
+    # README "A run's artifacts", trades.csv: bought 10 at 100 (fee 1), sold 4 at 110
+    # (fee 0.44), 6 still held at the last close 120. The open row is the whole trade:
+    # quantity 10 (bought, not held), exit price (4 x 110 + 6 x 120) / 10 = 116 (a blend,
+    # not the close), gross 40 realized + 120 unrealized, net 158.56 = the equity change
+    # (cash 10,000 - 1,001 + 439.56 and 6 x 120 held = 10,158.56).
+    fill = Fills(recorder)
+    fill(BUY, 10, 100.0, 1.0)
+    fill(SELL, 4, 110.0, 0.44)
+    (row,) = recorder.marked_open_trades({"A": Mark(99, 120.0, 1.0, 6 * 20.0)})
+    assert (row.is_open, row.entry_quantity, row.exit_ts) == (True, 10, 99)
+    assert row.entry_price == 100.0
+    assert row.exit_price == pytest.approx(116.0)
+    assert row.gross_pnl == pytest.approx(40.0 + row.unrealized_pnl)
+    assert row.net_pnl == pytest.approx(158.56)
+    assert recorder.open_trades["A"].exit_quantity == 4  # the held 6 = 10 - 4
