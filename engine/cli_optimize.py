@@ -147,7 +147,14 @@ def optimize(
         raise UsageError("--keep-best and --top must be >= 0")
     check_executor(executor, workers, address)  # before the sweep's row is written
     if spec.method != "optuna":
-        plan(spec, rule)  # an empty plan (a constraint nothing satisfies) is refused now too
+        planned = plan(spec, rule)  # an empty plan (nothing satisfies a constraint): refused
+        if spec.method == "random" and trials is not None and len(planned) < trials:
+            print(
+                f"warning: --trials {trials} is more than the grid's {len(planned)} points"
+                f"{' that meet --constraint' if rule else ''}: the random search runs each "
+                "of them once (a grid search in random order)",
+                file=sys.stderr,
+            )
     out_root = project_root(run_config.base_dir) / "backtests"
     db_url = check_db_url(db or os.environ.get("KESTREL_DB_URL") or _default_db(out_root))
     store = RunStore(db_url)

@@ -470,3 +470,20 @@ def test_a_sweep_on_changed_data_is_another_sweep_never_resumed(
     url = f"sqlite:///{tmp_path}/k.db"
     assert len(stored_trials(url, sweep_of(first.out))) == 2
     assert len(stored_trials(url, sweep_of(again.out))) == 2
+
+
+def test_a_random_budget_above_the_grid_says_the_whole_grid_runs(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    """Found by an audit: --trials 100 on an 11-point grid ran 11 trials without a word."""
+    config = write_config(tmp_path)
+    result = kestrel(
+        "optimize", str(config), "--param", "fast=5:10:5", "--param", "slow=20,40",
+        "--method", "random", "--trials", "100", "--db", f"sqlite:///{tmp_path / 'k.db'}",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert result.err.splitlines() == [
+        "warning: --trials 100 is more than the grid's 4 points: the random search runs "
+        "each of them once (a grid search in random order)"
+    ]
+    assert "(4 trials)" in result.out
