@@ -197,7 +197,7 @@ def optimize(
     print_trials(outcome.results, spec, top)
     print_guards(outcome.guards)
     page = _write_page(outcome, spec, sweep, run_config.strategy.path, target)
-    _keep_best(outcome.results, spec, keep_best, run_config, sweep, sweeps, out_root)
+    _keep_best(outcome, spec, keep_best, run_config, sweep, sweeps, out_root)
     sweep_console().print(f"page: {page}", markup=False)
     sweep_console().print(f"sweep: {sweep} ({len(outcome.results)} trials)", markup=False)
     sweep_console().print(f"stored in: {store.display_url}", markup=False)
@@ -354,7 +354,7 @@ def print_guards(guards: dict[str, Any]) -> None:
 
 
 def _keep_best(
-    results: Sequence[TrialResult],
+    outcome: SweepOutcome,
     spec: SweepSpec,
     count: int,
     config: Any,
@@ -365,12 +365,14 @@ def _keep_best(
     """Write and store the full runs of the best ``count`` trials, each linked to its trial.
 
     A trial whose run is stored already (an earlier ``--keep-best``) is not run again. Each
-    report's deflated Sharpe ratio counts the sweep's trials (the run was picked among them)
-    as its guard does (`trials_tried`: failed points are no variant).
+    run's deflated Sharpe ratio — metrics.json, the store and the report alike — is the
+    sweep's guard's for that trial (`selection_metrics`: the run was picked among them).
     """
-    from engine.optimize.search import rank, trials_tried
+    from engine.optimize.search import rank, selection_metrics
     from engine.optimize.trial import COMPLETE, trial_config
     from engine.runtime import finish_run, run_backtest
+
+    results = outcome.results
 
     kept = sweeps.kept_runs(sweep)
     best = [r for r in rank(results, spec) if r.status == COMPLETE][:count]
@@ -384,13 +386,9 @@ def _keep_best(
             )
             continue
         backtest = run_backtest(trial_config(config, result.params))
-        run_id, folder = finish_run(
-            backtest,
-            out_dir=None,
-            store=sweeps.store,
-            out_root=out_root,
-            trials=trials_tried(results),
-        )
+        chosen = selection_metrics(results, result.number, outcome.guards)
+        backtest = dataclasses.replace(backtest, metrics={**backtest.metrics, **chosen})
+        run_id, folder = finish_run(backtest, out_dir=None, store=sweeps.store, out_root=out_root)
         sweeps.link_run(sweep, result.number, run_id)
         sweep_console().print(f"trial {result.number}: run {run_id} in {folder}", markup=False)
 

@@ -16,6 +16,7 @@ The sweeps' own rows are `engine.persistence.sweeps`; ranking is `engine.optimiz
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 import tomllib
 from pathlib import Path
@@ -154,7 +155,7 @@ def sweeps_best(
 ) -> None:
     """Print the best trial and its full run (written now if no earlier one is stored)."""
     from engine.config import parse_config
-    from engine.optimize.search import SweepSpec, rank, trials_tried
+    from engine.optimize.search import SweepSpec, rank, selection_metrics
     from engine.optimize.trial import COMPLETE, trial_config
     from engine.persistence.sweeps import SweepStore
     from engine.runtime import finish_run, run_backtest
@@ -181,14 +182,10 @@ def sweeps_best(
         base_dir = row.get("base_dir") or str(project_root(Path.cwd()))
         config = parse_config(tomllib.loads(row["config_toml"]), base_dir=base_dir)
         backtest = run_backtest(trial_config(config, best.params))
+        chosen = selection_metrics(results, best.number, row["guards"])  # the guard's figures
+        backtest = dataclasses.replace(backtest, metrics={**backtest.metrics, **chosen})
         out_root = project_root(config.base_dir) / "backtests"
-        run_id, folder = finish_run(
-            backtest,
-            out_dir=None,
-            store=sweeps.store,
-            out_root=out_root,
-            trials=trials_tried(results),
-        )
+        run_id, folder = finish_run(backtest, out_dir=None, store=sweeps.store, out_root=out_root)
         sweeps.link_run(found, best.number, run_id)
     report = folder / "report.html"
     out.print(f"run: {run_id} in {folder}", markup=False)

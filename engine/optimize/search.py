@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.errors import ConfigError, did_you_mean
-from engine.optimize.guards import deflated_sharpe, pbo_cscv, sharpe_ratios
+from engine.optimize.guards import Matrix, deflated_sharpe, pbo_cscv, sharpe_ratios
 from engine.optimize.space import Constraint, ParamSpec, grid_points, random_points
 from engine.optimize.trial import COMPLETE, TrialResult, TrialSpec
 from engine.report.metrics import compute_metrics
@@ -44,6 +44,7 @@ __all__ = [
     "plan",
     "rank",
     "result_from_row",
+    "selection_metrics",
     "sweep_guards",
     "sweep_id",
     "trial_row",
@@ -289,23 +290,63 @@ def trials_tried(results: Sequence[TrialResult]) -> int:
     return max(1, len(complete))
 
 
+def _returns_matrix(results: Sequence[TrialResult]) -> tuple[list[int], Matrix] | str:
+    """Return (trial numbers, per-period returns with a column each), or why there is none.
+
+    Every completed trial with returns is a column, in trial order; they must cover one
+    period (the same number of rows).
+    """
+    complete = [r for r in results if r.status == COMPLETE and r.returns is not None]
+    lengths = {r.returns.size for r in complete if r.returns is not None}
+    if not complete or len(lengths) != 1:
+        return "no completed trial" if not complete else "trials cover different periods"
+    columns = sorted(complete, key=lambda r: r.number)
+    matrix = np.stack([r.returns for r in columns if r.returns is not None], axis=1)
+    return [r.number for r in columns], matrix
+
+
 def sweep_guards(results: Sequence[TrialResult], spec: SweepSpec) -> dict[str, Any]:
     """Return the deflated Sharpe ratio of the best trial and the PBO of the sweep.
 
     Every completed trial with returns is a column of the matrix; the best is the first in
     `rank`. Keys: ``chosen`` (trial number), ``dsr`` and ``pbo`` (see `engine.optimize.guards`).
     """
-    complete = [r for r in results if r.status == COMPLETE and r.returns is not None]
-    lengths = {r.returns.size for r in complete if r.returns is not None}
-    if not complete or len(lengths) != 1:
-        reason = "no completed trial" if not complete else "trials cover different periods"
-        return {"chosen": None, "dsr": None, "pbo": None, "reason": reason}
-    best = rank(complete, spec)[0]
-    columns = sorted(complete, key=lambda r: r.number)
-    matrix = np.stack([r.returns for r in columns if r.returns is not None], axis=1)
-    chosen = [r.number for r in columns].index(best.number)
+    found = _returns_matrix(results)
+    if isinstance(found, str):
+        return {"chosen": None, "dsr": None, "pbo": None, "reason": found}
+    numbers, matrix = found
+    best = rank([r for r in results if r.number in numbers], spec)[0]
     return {
         "chosen": best.number,
-        "dsr": deflated_sharpe(matrix, chosen),
+        "dsr": deflated_sharpe(matrix, numbers.index(best.number)),
         "pbo": pbo_cscv(matrix),
+    }
+
+
+def selection_metrics(
+    results: Sequence[TrialResult], number: int, guards: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Return the metrics a trial's run kept from the sweep carries (metrics.json, store).
+
+    Its deflated Sharpe ratio as the sweep's guard computes it — over the trials' per-period
+    returns, against SR* from the variance of their Sharpe ratios — and that N and V:
+    ``deflated_sharpe``, ``trials``, ``trials_sharpe_variance``. The guard's own figures for
+    its chosen trial; for another trial, the same computation with that trial chosen; when
+    the trials' returns are not kept (a finished sweep reopened without ``--store-returns``)
+    and the trial is not the guard's, ``deflated_sharpe`` is None (not computable).
+    """
+    dsr = (guards or {}).get("dsr")
+    if dsr is None or (guards or {}).get("chosen") != number:
+        found = _returns_matrix(results)
+        if isinstance(found, str) or number not in found[0]:
+            return {
+                "deflated_sharpe": None,
+                "trials": trials_tried(results),
+                "trials_sharpe_variance": None,
+            }
+        dsr = deflated_sharpe(found[1], found[0].index(number))
+    return {
+        "deflated_sharpe": dsr["deflated_sharpe"],
+        "trials": dsr["trials"],
+        "trials_sharpe_variance": dsr["sharpe_variance"],
     }

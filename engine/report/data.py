@@ -98,6 +98,9 @@ class ReportData:
     # cannot be recomputed from the artifacts alone
     account_fills: list[FillRow] | None = None
     metric_overrides: dict[str, Any] = field(default_factory=dict)
+    # a run kept from a sweep: its deflated Sharpe ratio as the sweep's guard computed it
+    # (`engine.optimize.search.selection_metrics`), shown unless the page is given --trials
+    selection: dict[str, Any] = field(default_factory=dict)
     # the strategy's declared indicators per symbol: only known from an in-memory result
     # (a run folder does not store them), so a re-rendered report draws prices without them
     indicators: dict[str, list[IndicatorLine]] = field(default_factory=dict)
@@ -131,6 +134,7 @@ class ReportData:
             self.metrics = dict(reuse)
             self.metrics["fees_paid"] = sum(fill.fee for fill in fills)
             self.metrics.update(self.metric_overrides)
+            self.metrics.update(self.selection if trials == 1 else {})
             return
         self.metrics = compute_metrics(
             initial_cash=self.initial_cash,
@@ -148,6 +152,7 @@ class ReportData:
             open_trades=self.open_trades,
         )
         self.metrics.update(self.metric_overrides)
+        self.metrics.update(self.selection if trials == 1 else {})
 
     @classmethod
     def from_result(
@@ -203,6 +208,7 @@ class ReportData:
             events=[_event_cells(row) for row in result.recorder.event_rows()],
             indicators=_indicator_lines(result),
             metric_overrides=_guard_metrics(result.metrics),
+            selection=_selection(result.metrics),
             run_metrics=_reusable(result, min(starts) if starts else 0),
         )
 
@@ -258,6 +264,7 @@ class ReportData:
             notes=notes,
             events=events,
             # fills.csv is in quote currencies: a multi-currency run keeps its stored figures
+            selection=_selection(stored),
             metric_overrides=_guard_metrics(stored)
             | (
                 {k: stored[k] for k in ("fees_paid", "turnover") if k in stored}
@@ -278,6 +285,13 @@ def _reusable(result: BacktestResult, start_ns: int) -> dict[str, Any] | None:
     if not result.frames or metrics.get("start") != start_ns:
         return None
     return metrics
+
+
+def _selection(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Return a sweep's deflation figures of a run kept from it (none for a plain run)."""
+    keys = ("deflated_sharpe", "trials", "trials_sharpe_variance")
+    kept = isinstance(metrics.get("trials"), int) and metrics["trials"] > 1
+    return {key: metrics.get(key) for key in keys} if kept else {}
 
 
 def _guard_metrics(metrics: dict[str, Any]) -> dict[str, Any]:

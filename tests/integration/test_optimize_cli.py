@@ -487,3 +487,43 @@ def test_a_random_budget_above_the_grid_says_the_whole_grid_runs(
         "each of them once (a grid search in random order)"
     ]
     assert "(4 trials)" in result.out
+
+
+def test_a_kept_run_carries_the_sweeps_deflated_sharpe_everywhere(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    """Found by an audit: the sweep's guard said 0.9957 for the chosen trial, its kept run's
+    report 96.61 % (N trials but the single-estimator variance) and its metrics.json and
+    store row 0.99972 with trials 1 (not deflated at all)."""
+    from engine.report.html import format_metric
+
+    config = write_config(tmp_path)
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    result = kestrel(
+        "optimize", str(config), "--param", "fast=5:20:5", "--param", "slow=20:60:20",
+        "--constraint", "fast < slow", "--db", url, "--keep-best", "2",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    sweep = SweepStore(RunStore(url)).get_sweep(sweep_of(result.out))
+    assert sweep is not None
+    guard = sweep["guards"]["dsr"]
+    kept = [line.split() for line in result.out.splitlines() if line.startswith("trial ")]
+    assert len(kept) == 2
+    values = []
+    for words in kept:
+        number, run_id, folder = int(words[1].rstrip(":")), words[3], Path(words[5])
+        metrics = json.loads((folder / "metrics.json").read_text())
+        stored = RunStore(url).get_run(run_id)
+        assert stored is not None
+        assert metrics["trials"] == guard["trials"] == stored["metrics"]["trials"]
+        assert metrics["deflated_sharpe"] == stored["metrics"]["deflated_sharpe"]
+        if number == sweep["guards"]["chosen"]:
+            assert metrics["deflated_sharpe"] == guard["deflated_sharpe"]
+            assert metrics["trials_sharpe_variance"] == guard["sharpe_variance"]
+        shown = format_metric(metrics["deflated_sharpe"], "pct")
+        assert f"Deflated Sharpe</th><td>{shown}</td>" in (folder / "report.html").read_text()
+        again = kestrel("report", str(folder), "--out", str(tmp_path / f"{number}.html"))
+        assert again.code == 0, again.err
+        assert f"Deflated Sharpe</th><td>{shown}</td>" in (tmp_path / f"{number}.html").read_text()
+        values.append(metrics["deflated_sharpe"])
+    assert values[0] != values[1]  # each kept trial deflated as itself among the trials
