@@ -187,6 +187,8 @@ def backtest(
     for frame in result.frames:
         for warning in frame.warnings:
             print(f"warning: {frame.symbol}: {warning}", file=sys.stderr)
+    for warning in result.indicator_warnings():
+        print(f"warning: {warning}", file=sys.stderr)
     per_symbol = [(f.symbol, len(f)) for f in result.frames]
     per_symbol += [(f"{t.symbol} {t.kind}", len(t)) for t in result.tick_frames]
     _print_summary(run_id, result.metrics, per_symbol, result.elapsed_s)

@@ -19,6 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from engine.config import RunConfig
@@ -67,6 +68,25 @@ class BacktestResult:
     tick_frames: list[TickFrame] = field(default_factory=list)
     # positions still open at the end, marked to their last close (flagged ``is_open``)
     open_trades: list[TradeRecord] = field(default_factory=list)
+
+    def indicator_warnings(self) -> list[str]:
+        """Return a line for each declared indicator that never had a value in the run.
+
+        Its warm-up is longer than the data (``slow = 100000`` on 5,482 bars, say): the
+        strategy's rules that read it never ran, and the run is 0 trades for no reason the
+        results show. The CLI prints them as ``warning:`` lines.
+        """
+        lines = []
+        for symbol, declared in self.indicators.items():
+            for _, indicator in declared:
+                values = indicator.to_numpy()
+                if values.size and bool(np.isnan(values).all()):
+                    lines.append(
+                        f"{symbol}: {indicator.name} never had a value in {values.size:,} bars "
+                        "(its warm-up is longer than the data): the strategy's rules that "
+                        "read it never ran"
+                    )
+        return lines
 
     def report(self, path: str | Path | None = None, **options: Any) -> Path:
         """Write this run's HTML report and return its path.

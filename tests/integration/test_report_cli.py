@@ -79,3 +79,23 @@ def test_a_data_table_without_path_is_one_line_from_the_cli(
     )
     result = kestrel("backtest", str(config), "--no-db", "--out", str(tmp_path / "run"))
     assert_one_line_error(result, "BTC/USDT has no path", "run_backtest(config, data=")
+
+
+def test_an_indicator_that_never_had_a_value_is_named_in_a_warning(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    """Found by an audit: slow = 100000 on 5,482 bars ran with 0 trades, exit 0, no word."""
+    result = kestrel(
+        "backtest", "configs/sma_cross_btc.toml", "--no-db", "--out", str(tmp_path / "run"),
+        "--set", "strategy.params.slow=100000",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    warnings = [line for line in result.err.splitlines() if "never had a value" in line]
+    assert warnings == [
+        "warning: BTC/USDT: sma(timeperiod=100000) never had a value in 5,482 bars (its "
+        "warm-up is longer than the data): the strategy's rules that read it never ran"
+    ]
+    ordinary = kestrel(
+        "backtest", "configs/sma_cross_btc.toml", "--no-db", "--out", str(tmp_path / "ok")
+    )
+    assert "never had a value" not in ordinary.err
