@@ -316,10 +316,13 @@ def sweep_guards(results: Sequence[TrialResult], spec: SweepSpec) -> dict[str, A
         return {"chosen": None, "dsr": None, "pbo": None, "reason": found}
     numbers, matrix = found
     best = rank([r for r in results if r.number in numbers], spec)[0]
+    # the PBO ranks the trials the DSR counts: those with a Sharpe ratio (a do-nothing
+    # trial's flat returns would rank last out-of-sample in every split, lowering the PBO)
+    defined = np.isfinite(sharpe_ratios(matrix))
     return {
         "chosen": best.number,
         "dsr": deflated_sharpe(matrix, numbers.index(best.number)),
-        "pbo": pbo_cscv(matrix),
+        "pbo": pbo_cscv(matrix[:, defined]),
     }
 
 

@@ -136,3 +136,27 @@ def test_the_trials_a_kept_run_is_deflated_by_are_the_guards() -> None:
     # without stored returns (a sweep run without --store-returns), the completed ones
     bare = [TrialResult(r.number, r.params, r.status, r.metrics, r.error) for r in results]
     assert trials_tried(bare) == 3
+
+
+def test_the_pbo_counts_the_trials_the_dsr_counts() -> None:
+    """Found by an audit: PBO kept do-nothing trials (flat returns, no Sharpe ratio), which
+    rank last out-of-sample in every split and so lower PBO (0.259 over 6 trials against
+    0.561 over the 4 with a Sharpe ratio), while the DSR's N left them out."""
+    from engine.optimize.search import SweepSpec, sweep_guards
+    from engine.optimize.space import ParamSpec
+    from engine.optimize.trial import COMPLETE, TrialResult
+
+    rng = np.random.default_rng(11)
+    active = [rng.normal(0.0005, 0.01, 64) for _ in range(4)]
+    results = [
+        TrialResult(n, {"fast": n}, COMPLETE, {"sharpe": float(np.mean(r) / np.std(r))}, None, r)
+        for n, r in enumerate(active)
+    ]
+    results += [
+        TrialResult(n, {"fast": n}, COMPLETE, {"sharpe": None}, None, np.zeros(64)) for n in (4, 5)
+    ]
+    spec = SweepSpec((ParamSpec("fast", tuple(range(6))),), ("sharpe",), "grid", None, 0, None)
+    guards = sweep_guards(results, spec)
+    assert guards["dsr"]["trials"] == 4
+    assert guards["pbo"]["trials"] == 4
+    assert guards["pbo"]["pbo"] == pbo_cscv(np.stack(active, axis=1))["pbo"]
