@@ -278,7 +278,9 @@ def strategies_list() -> None:
 
 @data_app.command("inspect")
 def data_inspect(
-    file: Annotated[Path, typer.Argument(help="CSV or Parquet file.")],
+    file: Annotated[
+        str, typer.Argument(help="CSV or Parquet file, or catalog://EXCHANGE/SYMBOL/TIMEFRAME.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     calendar: Annotated[
         str | None,
@@ -286,11 +288,20 @@ def data_inspect(
     ] = None,
 ) -> None:
     """Report rows, time range, timeframe, gaps and every problem found in a data file."""
-    if not file.is_file():
-        raise DataError(f"data file {str(file)!r} does not exist{nearby_hint([file])}")
+    timeframe = None
+    if file.startswith("catalog://"):  # found as a config finds it; its path's timeframe
+        from engine.feeds.catalog import parse_catalog_uri
+        from engine.runtime.inputs import resolve_data_path
+
+        path = resolve_data_path(file, str(Path.cwd()), key="data inspect")
+        timeframe = parse_catalog_uri(file)[2]
+    else:  # a missing file is refused before pandas is imported (a quick answer)
+        path = Path(file)
+        if not path.is_file():
+            raise DataError(f"data file {file!r} does not exist{nearby_hint([path])}")
     from engine.feeds import inspect_file
 
-    report = inspect_file(file, calendar)
+    report = inspect_file(path, calendar, timeframe)
     if as_json:
         stdout.print_json(json.dumps(report.as_dict()))
     else:

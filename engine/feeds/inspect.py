@@ -11,7 +11,12 @@ import pandas as pd
 from engine.errors import DataError
 from engine.feeds.loader import validated
 from engine.feeds.readers import extract, read_source
-from engine.feeds.timeframe import format_duration, format_timeframe, format_timestamp
+from engine.feeds.timeframe import (
+    format_duration,
+    format_timeframe,
+    format_timestamp,
+    parse_timeframe,
+)
 from engine.feeds.validate import (
     analyze_spacing,
     check_calendar,
@@ -84,7 +89,9 @@ class DataInspection:
 
 
 def inspect_file(
-    source: str | os.PathLike[str] | pd.DataFrame, calendar: str | None = None
+    source: str | os.PathLike[str] | pd.DataFrame,
+    calendar: str | None = None,
+    timeframe: str | None = None,
 ) -> DataInspection:
     """Read a bar file and report rows, time range, timeframe, gaps and all problems.
 
@@ -95,6 +102,8 @@ def inspect_file(
     Args:
         source: Path to ``.csv``/``.csv.gz``/``.parquet`` (or a DataFrame).
         calendar: ``"24/7"`` or ``"weekdays"`` for the gap count; inferred when None.
+        timeframe: The bars' timeframe (``"1h"``; a catalog file's is in its path): gaps
+            are counted against it. Inferred from the spacing when None.
 
     Returns:
         The inspection.
@@ -126,7 +135,7 @@ def inspect_file(
         return DataInspection(
             path=name, rows=raw.rows, columns=raw.columns, problems=problems, warnings=warnings
         )
-    timeframe_ns = infer_timeframe(times)
+    timeframe_ns = parse_timeframe(timeframe) if timeframe else infer_timeframe(times)
     gaps = GapSummary()
     if timeframe_ns is not None:
         spacing = analyze_spacing(times, timeframe_ns, calendar)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.cli import main
 from engine.persistence import RunStore
 from tests.integration.conftest import REPO, CliRunner, assert_one_line_error
 
@@ -270,3 +271,30 @@ def test_a_long_path_is_printed_on_one_line_when_piped(kestrel: CliRunner, tmp_p
     assert len(f"artifacts: {out}") > 200
     assert f"artifacts: {out}\n" in result.out
     assert f"report: {out / 'report.html'}\n" in result.out
+
+
+def test_data_inspect_reads_a_catalog_file_at_its_timeframe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`data inspect catalog://…` said "data file 'catalog:/binance/…' does not exist"; a
+    sparse catalog file (hours without trades are not served) is read at the path's 1h,
+    not an inferred 2h that hides its missing hours (as 2c8c265 did for backtests)."""
+    import pyarrow as pa
+
+    from engine.feeds.catalog import CANDLE_SCHEMA, catalog_path, write_table
+
+    t0 = 1_609_459_200_000  # 2021-01-01T00:00Z in ms
+    hours = [0, 2, 4, 6, 8, 9]  # 1, 3, 5 and 7 had no trades
+    rows = {
+        "timestamp": [t0 + h * 3_600_000 for h in hours],
+        **{name: [100.0] * len(hours) for name in ("open", "high", "low", "close")},
+        "volume": [1.0] * len(hours),
+    }
+    path = catalog_path(tmp_path / "data" / "catalog", "binance", "BTC/USDT", "1h")
+    write_table(path, pa.Table.from_pydict(rows, schema=CANDLE_SCHEMA))
+    monkeypatch.chdir(tmp_path)  # data/catalog is looked up here, then under the project
+    assert main(["data", "inspect", "catalog://binance/BTC/USDT/1h", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["timeframe"] == "1h"
+    assert (report["rows"], report["gaps"]["count"], report["gaps"]["missing_bars"]) == (6, 4, 4)
+    assert report["path"] == str(path)
