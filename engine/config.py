@@ -301,10 +301,9 @@ class ExecutionConfig:
             cannot pay for it: ``"reduce"`` (default) fills the affordable quantity and
             cancels the rest; ``"cancel"`` cancels it whole.
         bracket_conflict: Which member of a one-cancels-other group fills when one bar
-            reaches two, both first inside the bar: ``"stop_first"`` (default,
-            pessimistic), ``"target_first"`` or ``"path"`` (first along open → nearer
-            extreme → farther extreme → close). One the bar opens through fills, at the
-            open, under every rule.
+            reaches two, both first inside the bar: ``"stop_first"`` (default, pessimistic),
+            ``"target_first"`` or ``"path"`` (first along open → nearer extreme → farther
+            extreme → close). One the bar opens through fills, at the open, under every rule.
         volume_participation: Largest fraction of a bar's volume one order may fill in
             that bar (None: no cap). The remainder waits for later bars.
         latency_ns: Time from a decision to the order's arrival at the venue, in ns, at

@@ -20,7 +20,8 @@ rows into S contiguous blocks (S even, default 16; sizes differ by at most one r
 not a multiple of S); for each of the C(S, S/2) ways to pick half the blocks as in-sample
 (IS), the rest out-of-sample (OOS), take the trial n* with the best IS Sharpe ratio (first on
 ties) and its OOS rank r among the N trials (1 = worst; tied values share their average
-rank; a sweep passes the trials its DSR counts, those with a Sharpe ratio: `sweep_guards`); ω = r / (N + 1), λ = ln(ω / (1 − ω)). PBO is the fraction of splits with λ ≤ 0 — the IS
+rank; a sweep passes the trials its DSR counts, those with a Sharpe ratio: `sweep_guards`);
+ω = r / (N + 1), λ = ln(ω / (1 − ω)). PBO is the fraction of splits with λ ≤ 0 — the IS
 winner at or below the OOS median. Also reported: the fraction of splits where the IS winner
 loses money OOS (``prob_oos_loss``). Per-block sums make each split a few matrix products,
 so 12,870 splits × 1,000 trials take well under a second.
