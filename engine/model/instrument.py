@@ -63,11 +63,13 @@ class Instrument:
 
         Risk uses it so that rounding never makes an order more aggressive than asked: a
         buy limit rounds down and a sell limit up; a buy stop rounds up and a sell stop down.
-        A price already on the grid (within float noise) is left there.
+        A price already on the grid (within float noise: 1e-9 tick plus a few units in the
+        last place of the tick count, never a share of the price, which at 3.3 million
+        ticks would forgive 0.0033 tick) is left there.
         """
         ticks = price / self.tick_size
         nearest = round(ticks)
-        if abs(ticks - nearest) <= 1e-9 * max(1.0, abs(ticks)):
+        if abs(ticks - nearest) <= 1e-9 + 4 * math.ulp(ticks):
             whole = nearest
         else:
             whole = math.ceil(ticks) if up else math.floor(ticks)

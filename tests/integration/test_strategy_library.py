@@ -42,8 +42,8 @@ ENTRY_POINTS: dict[str, str] = tomllib.loads((REPO / "pyproject.toml").read_text
 # config → (closed trades, final equity): the untuned defaults on the shipped data, fee
 # 0.1% and 1 bp slippage, as `kestrel backtest CONFIG` prints them
 FIGURES = {
-    "bollinger_reversion_btc": (112, 8977.22),
-    "rsi2_reversion_btc": (122, 10735.87),
+    "bollinger_reversion_btc": (112, 8977.21),
+    "rsi2_reversion_btc": (122, 10735.86),
     "zscore_reversion_btc": (32, 10989.49),
     "donchian_breakout_btc": (83, 10441.98),
     "ma_trend_btc": (33, 10256.31),

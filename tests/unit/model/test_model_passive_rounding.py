@@ -43,3 +43,21 @@ def test_round_order_price_is_passive_by_side_and_kind(
     price: float, buy: bool, stop: bool, expected: float
 ) -> None:
     assert Instrument("X", tick_size=0.01).round_order_price(price, buy, stop=stop) == expected
+
+
+@pytest.mark.parametrize(
+    ("price", "up", "expected"),
+    [
+        (32_996.749995, False, 32_996.74),  # 0.0005 tick off the grid: a real price, floored
+        (32_996.740005, True, 32_996.75),  # and ceiled
+        (32_996.75, False, 32_996.75),  # on the grid
+        (329_967_499 * 0.01, True, 3_299_674.99),  # float noise at 3.3e8 ticks: on the grid
+        (0.29 + 0.01, False, 0.3),  # 0.30000000000000004: float noise
+    ],
+)
+def test_the_on_grid_allowance_is_float_noise_not_a_share_of_the_price(
+    price: float, up: bool, expected: float
+) -> None:
+    """Found by an audit: the allowance was 1e-9 of the tick count, 0.0033 tick at 33,000
+    on a 0.01 tick, so a sell slipped to 32,996.749995 filled at 32,996.75, not .74."""
+    assert Instrument("X", tick_size=0.01).round_price_passive(price, up) == expected
