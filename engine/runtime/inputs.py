@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from engine.config import DataSourceConfig, RunConfig
@@ -29,6 +30,7 @@ from engine.feeds.catalog import (
     parse_catalog_uri,
 )
 from engine.feeds.ticks import TickFrame, load_ticks
+from engine.feeds.timeframe import format_duration
 from engine.model import Instrument
 from engine.paths import find_relative, nearby_hint, places_text
 from engine.portfolio.accounts import FundingRates, load_funding_rates
@@ -190,28 +192,54 @@ def load_fx(
         except DataError as exc:
             raise DataError(f"fx {item.currency}: {exc}") from None
         by_currency[item.currency] = (series, str(path))
-    first_known: dict[str, int] = {}
+    known: dict[str, tuple[int, int]] = {}  # symbol: (first, last) bar close or tick time
     for frame in frames:
         if len(frame) == 0:
             continue
-        first = frame.ts_close_ns[0] if isinstance(frame, BarFrame) else frame.ts_ns[0]
-        first_known[frame.symbol] = int(first)
+        times = frame.ts_close_ns if isinstance(frame, BarFrame) else frame.ts_ns
+        known[frame.symbol] = (int(times[0]), int(times[-1]))
     by_symbol: dict[str, RateSeries] = {}
     for symbol, instrument in instruments.items():
         found = by_currency.get(instrument.quote_currency)
         if found is None:
             continue  # quoted in the account currency (make_instruments checked the rest)
         series, source = found
-        start = first_known.get(symbol)
-        if start is not None and int(series.ts[0]) > start:
-            raise ConfigError(
-                f"fx: the {instrument.quote_currency} rate series {source} is first known at "
-                f"{format_timestamp(int(series.ts[0]))} (its first bar's close), after "
-                f"{symbol}'s first bar closes at {format_timestamp(start)}; give rates that "
-                f"start earlier or a later [[data]] start"
-            )
+        if symbol in known:
+            _check_rate_span(series, source, instrument.quote_currency, symbol, *known[symbol])
         by_symbol[symbol] = series
     return FxRates(by_symbol)
+
+
+def _check_rate_span(
+    series: RateSeries, source: str, currency: str, symbol: str, start: int, end: int
+) -> None:
+    """Refuse a rate series that does not cover ``symbol``'s bars (``start``/``end``: closes).
+
+    It must be known by the first close; it may end before the last one by no more than
+    its own largest gap (a market closed for the night or the weekend), else every later
+    mark and fill would take its last rate, silently (an audit: a file ending in May for a
+    run to February, 8.7 % off).
+
+    Raises:
+        ConfigError: The series starts after ``start`` or ends too long before ``end``.
+    """
+    first, last = int(series.ts[0]), int(series.ts[-1])
+    if first > start:
+        raise ConfigError(
+            f"fx: the {currency} rate series {source} is first known at "
+            f"{format_timestamp(first)} (its first bar's close), after {symbol}'s first bar "
+            f"closes at {format_timestamp(start)}; give rates that start earlier or a later "
+            "[[data]] start"
+        )
+    widest = int(np.diff(series.ts).max()) if series.ts.size > 1 else 0
+    if end - last > widest:
+        raise ConfigError(
+            f"fx: the {currency} rate series {source} ends at {format_timestamp(last)} (its "
+            f"last bar's close), {format_duration(end - last)} before {symbol}'s last bar "
+            f"closes at {format_timestamp(end)}, longer than any gap inside it "
+            f"({format_duration(widest)}): every later mark and fill would use its last "
+            "rate; give rates that cover the run, or an earlier [[data]] end"
+        )
 
 
 def from_dataframes(

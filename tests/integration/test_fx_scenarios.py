@@ -274,6 +274,38 @@ def test_rate_series_starting_after_the_first_bar_is_refused(tmp_path: Path) -> 
         run_backtest(config, frames=[frame("X", BARS)], strategy=Scripted({}))
 
 
+def _fx_config(rates: Path) -> Any:
+    return parse_config(
+        {
+            "account": {"currency": "USD"},
+            "data": [{"path": "<memory>", "symbol": "X"}],
+            "instruments": [{"symbol": "X", "quote_currency": "EUR"}],
+            "fx": [{"currency": "EUR", "path": str(rates)}],
+            "strategy": {"path": "scripted"},
+        }
+    )
+
+
+def test_rate_series_ending_before_the_data_is_refused(tmp_path: Path) -> None:
+    """Found by an audit: a rate file ending in May 2017 for a run to February 2018 was
+    accepted, its last rate used for every later mark and fill (8.7 % off, exit 0)."""
+    from engine.errors import ConfigError
+
+    short = _fx_config(write_rates(tmp_path / "short.csv", RATES[:2]))  # known to T0 + 1 day
+    with pytest.raises(ConfigError) as caught:
+        run_backtest(short, frames=[frame("X", BARS)], strategy=Scripted({}))
+    assert str(caught.value) == (
+        f"fx: the EUR rate series {tmp_path / 'short.csv'} ends at 2020-09-14T00:00:00Z "
+        "(its last bar's close), 4d before X's last bar closes at 2020-09-18T00:00:00Z, "
+        "longer than any gap inside it (1d): every later mark and fill would use its last "
+        "rate; give rates that cover the run, or an earlier [[data]] end"
+    )
+    # one rate short of the last close: within the series' own spacing (a market closed
+    # for the night or the weekend is normal), so the run goes on
+    covered = _fx_config(write_rates(tmp_path / "covered.csv", RATES[:5]))
+    run_backtest(covered, frames=[frame("X", BARS)], strategy=Scripted({}))
+
+
 def test_rate_as_of_never_looks_ahead(tmp_path: Path) -> None:
     series = load_rate_series(write_rates(tmp_path / "r.csv", RATES), "EUR")
     assert np.isnan(series.at(T0 - 1))
