@@ -393,7 +393,7 @@ async def _session(
     from engine.adapters.ccxt.venue import open_trading_exchange, wall_clock_ms
     from engine.clock import WallClock
     from engine.feeds import format_timeframe, format_timestamp
-    from engine.persistence import RunStore
+    from engine.persistence import RunStore, mask_url
     from engine.runtime.live import LiveLedger, OrderManager, Update
     from engine.runtime.live.checkpoint import Checkpoint
     from engine.runtime.live.kill import flatten_and_halt
@@ -581,7 +581,8 @@ async def _session(
               equity_skipped=checkpoint.skipped, funding_booked=funding.booked,
               funding_payments=funding.payments, **streams, **reads)  # fmt: skip
     log.close()
-    print(f"live account {name} stopped ({reason}): {bars} bars; orders in {url}", flush=True)
+    shown = mask_url(url)  # the password never reaches the terminal
+    print(f"live account {name} stopped ({reason}): {bars} bars; orders in {shown}", flush=True)
     return 0
 
 

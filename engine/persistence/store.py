@@ -82,7 +82,7 @@ from engine.persistence.schema import (
     schema_version,
     trades,
 )
-from engine.persistence.urls import mask_url, scrub
+from engine.persistence.urls import check_url, mask_url, scrub
 
 __all__ = [
     "DEFAULT_DB_URL",
@@ -145,6 +145,7 @@ class RunStore:
         self.url = resolve_db_url(url)
         self.display_url = mask_url(self.url)
         try:
+            check_url(self.url)
             self._sqlite = make_url(self.url).get_backend_name() == "sqlite"
             if self._sqlite:
                 database = make_url(self.url).database
@@ -560,6 +561,7 @@ def check_db_url(url: str | None) -> str:
     """
     resolved = resolve_db_url(url)
     try:
+        check_url(resolved)
         create_engine(resolved).dispose()
     except (ArgumentError, SQLAlchemyError, ImportError, ValueError) as exc:
         raise StoreOpenError(_open_error(resolved, exc)) from None

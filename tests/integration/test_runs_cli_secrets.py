@@ -42,3 +42,54 @@ def test_stored_in_line_masks_the_password(
     assert_one_line_error(missing, "postgres:***@")
     assert SECRET not in missing.err
     RunStore(postgres_url).delete_run(run_id)
+
+
+MALFORMED = [
+    f"postgresql+psycopg//postgres:{SECRET}@127.0.0.1:1/x",
+    f"postgresql+psycopg:/postgres:{SECRET}@127.0.0.1:1/x",
+    f"postgresql+psycopg:postgres:{SECRET}@127.0.0.1:1/x",
+    f"postgresql+psycopg://postgres:{SECRET}@2024!@127.0.0.1:1/x",
+]
+
+
+@pytest.mark.parametrize("url", MALFORMED)
+@pytest.mark.parametrize(
+    "command",
+    [["runs", "list"], ["runs", "show", "x"], ["report", "x"], ["runs", "gc"],
+     ["runs", "delete", "x", "--yes"], ["backtest", "configs/sma_cross_goog.toml"]],
+)  # fmt: skip
+def test_a_malformed_url_is_one_line_without_any_piece_of_the_password(
+    kestrel: CliRunner, url: str, command: list[str]
+) -> None:
+    result = kestrel(*command, "--db", url)
+    assert_one_line_error(result, "***")
+    assert SECRET not in result.err + result.out
+    assert "2024!" not in result.err + result.out
+
+
+def test_a_one_letter_password_does_not_garble_the_message(kestrel: CliRunner) -> None:
+    """``p@ss`` parsed as password ``p``: every ``p`` became ``***`` and ``ss`` showed."""
+    result = kestrel("runs", "list", "--db", "postgresql+psycopg://postgres:p@ss@127.0.0.1:1/x")
+    assert_one_line_error(
+        result, "cannot open run store 'postgresql+psycopg://***@127.0.0.1", "%40"
+    )
+    assert "ss@" not in result.err
+    assert "op***en" not in result.err
+
+
+@pytest.mark.postgres
+def test_live_stop_line_masks_the_password(
+    kestrel: CliRunner, fresh_postgres: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``live`` ended with "orders in <url>", the password in clear."""
+    from tests.integration.test_live_cli import _args, _config
+
+    monkeypatch.setenv("KESTREL_API_KEY", "key-5c1f9e")
+    monkeypatch.setenv("KESTREL_API_SECRET", "secret-8d2a7b")
+    url = fresh_postgres.replace("postgres@", f"postgres:{SECRET}@")
+    args = _args(_config(tmp_path), tmp_path, "--live", "--max-bars", "3")
+    args[args.index("--db") + 1] = url
+    result = kestrel(*args)
+    assert result.code == 0, result.err
+    assert "orders in postgresql+psycopg://postgres:***@" in result.out
+    assert SECRET not in result.out + result.err
