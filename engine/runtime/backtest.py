@@ -46,6 +46,7 @@ from engine.runtime.inputs import (
     load_fx,
     make_instruments,
     resolve_data_path,
+    warn_funding_span,
 )
 from engine.runtime.kernel import build_kernel
 from engine.runtime.modes import BACKTEST
@@ -237,6 +238,8 @@ def _run(
         ends += [int(frame.ts_ns[-1]) for frame in ticks if len(frame)]
         warn_news_outside_bars(queue, first_open, max(ends))
     clock = SimClock(first_open)
+    funding = load_funding(config)
+    warn_funding_span(funding, bar_frames)
     kernel = build_kernel(
         clock=clock,
         strategy=strategy,
@@ -246,7 +249,7 @@ def _run(
         account=config.account,
         execution=config.execution,
         risk_config=config.risk,
-        funding=load_funding(config),
+        funding=funding,
         mode=BACKTEST,
         fx=fx,
     )

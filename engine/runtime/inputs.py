@@ -13,6 +13,7 @@ bars are loaded and validated by `engine.feeds.load_bars`, ticks by
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -240,6 +241,29 @@ def _check_rate_span(
             f"({format_duration(widest)}): every later mark and fill would use its last "
             "rate; give rates that cover the run, or an earlier [[data]] end"
         )
+
+
+def warn_funding_span(funding: Mapping[str, FundingRates], frames: list[BarFrame]) -> None:
+    """Say on stderr when a symbol's funding file stops before its bars (`warning:` line).
+
+    After its last time nothing is charged, silently; a file ending before the last bar
+    closes by more than its own widest spacing is named (a warning, not an error: a sparse
+    file may be meant, e.g. in a test of one payment).
+    """
+    for frame in frames:
+        rates = funding.get(frame.symbol)
+        if rates is None or not len(frame) or not rates.ts.size:
+            continue
+        last, end = int(rates.ts[-1]), int(frame.ts_close_ns[-1])
+        widest = int(np.diff(rates.ts).max()) if rates.ts.size > 1 else 0
+        if end - last > widest:
+            print(
+                f"warning: {frame.symbol}: the funding file ends at {format_timestamp(last)}, "
+                f"{format_duration(end - last)} before the last bar closes at "
+                f"{format_timestamp(end)} (its funding times are at most "
+                f"{format_duration(widest)} apart): no funding is charged after it",
+                file=sys.stderr,
+            )
 
 
 def from_dataframes(

@@ -471,3 +471,23 @@ def test_funding_path_in_a_toml_config_is_resolved_beside_it(tmp_path: Path) -> 
         (1_609_545_600 * 10**9, pytest.approx(-20.0)),
     ]
     assert result.equity_curve.equity[-1] == pytest.approx(10_000 - 1_000 - 30 + 2_000)
+
+
+def test_a_funding_file_that_stops_before_the_data_is_named_in_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The fx rates' coverage rule (53b17e7) for funding: a file ending early charges
+    nothing after it, silently. Funding every 8 hours until T0 + 2d; daily bars to T0 + 10d
+    (a warning, not an error: a sparse file may be meant; the run goes on)."""
+    funding = [(k * 8 * HOUR, 0.0001) for k in range(1, 7)]
+    scenario = S([FLAT] * 10, {0: [buy(10)]}, [("o1", 100.0, 10)], funding=funding)
+    run(scenario, tmp_path)
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: X: the funding file ends at 2020-09-15T00:00:00Z, 8d before the last bar "
+        "closes at 2020-09-23T00:00:00Z (its funding times are at most 8h apart): no "
+        "funding is charged after it"
+    ]
+    every_8h = [(k * 8 * HOUR, 0.0001) for k in range(1, 10)]  # to T0 + 3d: the last close
+    covered = S([FLAT] * 3, {0: [buy(10)]}, [("o1", 100.0, 10)], funding=every_8h)
+    run(covered, tmp_path)
+    assert capsys.readouterr().err == ""
