@@ -127,7 +127,14 @@ def optimize(
 ) -> None:
     """Search strategy parameters; store every trial; rank them; report overfitting guards."""
     from engine.optimize.executors import check_executor
-    from engine.optimize.search import SweepSpec, inputs_digest, plan, result_from_row, sweep_id
+    from engine.optimize.search import (
+        SweepSpec,
+        check_points,
+        inputs_digest,
+        plan,
+        result_from_row,
+        sweep_id,
+    )
     from engine.optimize.space import parse_constraint, parse_param
     from engine.optimize.sweep import SweepOutcome
     from engine.persistence import RunStore
@@ -146,15 +153,17 @@ def optimize(
     if keep_best < 0 or top < 0:
         raise UsageError("--keep-best and --top must be >= 0")
     check_executor(executor, workers, address)  # before the sweep's row is written
-    if spec.method != "optuna":
-        planned = plan(spec, rule)  # an empty plan (nothing satisfies a constraint): refused
-        if spec.method == "random" and trials is not None and len(planned) < trials:
-            print(
-                f"warning: --trials {trials} is more than the grid's {len(planned)} points"
-                f"{' that meet --constraint' if rule else ''}: the random search runs each "
-                "of them once (a grid search in random order)",
-                file=sys.stderr,
-            )
+    planned = None if spec.method == "optuna" else plan(spec, rule)  # empty: refused
+    if spec.method == "random" and planned is not None and trials and len(planned) < trials:
+        print(
+            f"warning: --trials {trials} is more than the grid's {len(planned)} points"
+            f"{' that meet --constraint' if rule else ''}: the random search runs each "
+            "of them once (a grid search in random order)",
+            file=sys.stderr,
+        )
+    refusals = check_points(spec, planned, run_config.strategy.params, strategy_class.Params, rule)
+    if refusals:
+        print(f"warning: {refusals}", file=sys.stderr)
     out_root = project_root(run_config.base_dir) / "backtests"
     db_url = check_db_url(db or os.environ.get("KESTREL_DB_URL") or _default_db(out_root))
     store = RunStore(db_url)

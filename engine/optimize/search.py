@@ -16,21 +16,23 @@ the numbers missing from the store and ends with the same rows as an uninterrupt
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.errors import ConfigError, did_you_mean
+from engine.errors import ConfigError, KestrelError, did_you_mean
 from engine.optimize.guards import Matrix, deflated_sharpe, pbo_cscv, sharpe_ratios
 from engine.optimize.space import Constraint, ParamSpec, grid_points, random_points
-from engine.optimize.trial import COMPLETE, TrialResult, TrialSpec
+from engine.optimize.trial import COMPLETE, TrialResult, TrialSpec, describe
 from engine.report.metrics import compute_metrics
 from engine.runtime.inputs import resolve_data_path
+from engine.typed import build
 
 if TYPE_CHECKING:
     from engine.config import RunConfig
@@ -39,6 +41,7 @@ __all__ = [
     "METHODS",
     "MINIMIZE",
     "SweepSpec",
+    "check_points",
     "objective_names",
     "pareto_front",
     "plan",
@@ -214,6 +217,59 @@ def plan(spec: SweepSpec, constraint: Constraint | None) -> list[TrialSpec]:
     if not points:
         raise ConfigError(f"no parameter point satisfies --constraint {spec.constraint!r}")
     return [TrialSpec(number, point) for number, point in enumerate(points)]
+
+
+def check_points(
+    spec: SweepSpec,
+    planned: Sequence[TrialSpec] | None,
+    base: Mapping[str, Any],
+    params_class: type,
+    constraint: Constraint | None = None,
+) -> str | None:
+    """Refuse a sweep whose every point the strategy's ``Params`` refuses, before any trial.
+
+    ``planned`` is the grid or random plan (every point is built, `engine.typed.build`);
+    None (Optuna) checks the search space (each point ``constraint`` keeps) until one is
+    valid. Points refused while others are valid stay trials, stored failed with their
+    error (README, "Parameter search"): the returned warning says how many and why.
+
+    Raises:
+        ConfigError: No point is valid; names the first point and its reason.
+    """
+    if planned is None:
+        names = [p.name for p in spec.params]
+        combos = itertools.product(*(p.values for p in spec.params))
+        points: Iterable[dict[str, Any]] = (
+            point
+            for point in (dict(zip(names, c, strict=True)) for c in combos)
+            if constraint is None or constraint(point)
+        )
+    else:
+        points = (trial.params for trial in planned)
+    checked = refused = 0
+    first: tuple[dict[str, Any], str] | None = None
+    for point in points:
+        checked += 1
+        try:
+            build(params_class, {**base, **point}, "strategy.params")
+        except Exception as exc:  # any refusal: the trial would fail so
+            refused += 1
+            first = first or (point, str(exc) if isinstance(exc, KestrelError) else describe(exc))
+            continue
+        if planned is None:
+            return None
+    if first is None:
+        return None
+    where = ", ".join(f"{k}={v}" for k, v in first[0].items())
+    if refused == checked:
+        raise ConfigError(
+            f"every parameter point is refused by the strategy (first, {where}: {first[1]}); "
+            "change --param or the config's strategy.params"
+        )
+    return (
+        f"{refused} of {checked} parameter points are refused by the strategy (first, {where}:"
+        f" {first[1]}); they are stored as failed trials: exclude them with --constraint"
+    )
 
 
 def trial_row(result: TrialResult, objectives: Sequence[str]) -> dict[str, Any]:

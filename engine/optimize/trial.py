@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.config import RunConfig
+from engine.errors import UserInputError
 from engine.feeds import BarFrame
 from engine.feeds.ticks import TickFrame
 from engine.report.series import period_returns
@@ -130,8 +131,13 @@ def run_trials(data: SweepData, specs: list[TrialSpec]) -> list[TrialResult]:
 
 
 def describe(exc: BaseException) -> str:
-    """Return one line for a trial's error: type, message and where it was raised."""
+    """Return one line for a trial's error: type, message and where it was raised.
+
+    Where: a fault's file and line; never for an input the user fixes (a `ConfigError`:
+    its message names the key, and the engine file that checked it is no help).
+    """
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     frames = traceback.extract_tb(exc.__traceback__)
-    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    user_input = isinstance(exc, UserInputError)
+    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames and not user_input else ""
     return f"{type(exc).__name__}: {message}{where}"

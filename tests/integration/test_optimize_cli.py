@@ -161,8 +161,15 @@ def test_a_trial_that_raises_is_recorded_and_the_rest_finish(
     refused = by_point[(15, 10)]  # slow <= fast: the Params class refuses it
     assert refused["status"] == "failed"
     assert "slow (10) must be greater than fast (15)" in str(refused["error"])
+    assert "(at " not in str(refused["error"])  # an input error names no engine file
     assert by_point[(5, 40)]["status"] == by_point[(15, 40)]["status"] == "complete"
     assert "trials did not complete" in result.out
+    # said before any trial runs: which points the strategy refuses, and how to skip them
+    warned = [line for line in result.err.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 1, result.err
+    assert "2 of 6 parameter points" in warned[0]
+    assert "slow (10) must be greater than fast (10)" in warned[0]
+    assert "--constraint" in warned[0]
 
 
 @pytest.mark.parametrize(
@@ -183,6 +190,19 @@ def test_a_trial_that_raises_is_recorded_and_the_rest_finish(
         (["--param", "fast=5.5,6"], ["strategy.params.fast: expected a whole number, got 5.5"]),
         (["--param", "fast=5:6:0.5"], ["strategy.params.fast: expected a whole number, got 5.5"]),
         (["--param", "fast=five"], ["fast: expected a whole number, got str 'five'"]),
+        # every point refused by the strategy's Params (slow = 30 in the config): no sweep
+        (
+            ["--param", "fast=40,50"],
+            ["every parameter point", "slow (30) must be greater than fast (40)", "fast=40"],
+        ),
+        (
+            ["--param", "fast=40:50:10", "--method", "optuna", "--trials", "2"],
+            ["every parameter point", "slow (30) must be greater than fast (40)"],
+        ),
+        (
+            ["--param", "fast=40,50", "--method", "random", "--trials", "2"],
+            ["every parameter point", "must be greater than fast"],
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -386,7 +406,7 @@ def test_ctrl_c_keeps_the_finished_trials_and_exits_130(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'k.db'}"
     env = {**os.environ, "PYTHONPATH": str(REPO), "KESTREL_TEST_TRIAL_SLEEP": "0.1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "optimize", str(config), "--param", "fast=2:40:1",
+        [sys.executable, "-m", "engine.cli", "optimize", str(config), "--param", "fast=2:29:1",
          "--db", url, "--workers", "2"],
         cwd=REPO, env=env, start_new_session=True, text=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
