@@ -215,6 +215,9 @@ class ExitManager:
         self.strategy_id = f"{strategy_id}.exits"
         self._count = 0
         self._positions: dict[str, _Exits] = {}
+        # (symbol, time) of each position opened while ATR(atr_period) had no value, so its
+        # trailing_atr_multiple stop could not be sized: it has none (the CLI warns)
+        self.unsized_trailing: list[tuple[str, int]] = []
 
     @property
     def order_prefix(self) -> str:
@@ -311,6 +314,7 @@ class ExitManager:
             )
             if math.isfinite(atr) and atr > 0:
                 return config.trailing_atr_multiple * atr, TrailingOffsetType.PRICE
+            self.unsized_trailing.append((symbol, self._clock.timestamp_ns()))
         return None, TrailingOffsetType.PRICE
 
     def _submit(

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from engine.config import RunConfig
-from engine.feeds import BarFrame
+from engine.feeds import BarFrame, format_timestamp
 from engine.feeds.ticks import TickFrame
 from engine.model import Order
 from engine.portfolio.fx import FxRates
@@ -68,6 +68,9 @@ class BacktestResult:
     tick_frames: list[TickFrame] = field(default_factory=list)
     # positions still open at the end, marked to their last close (flagged ``is_open``)
     open_trades: list[TradeRecord] = field(default_factory=list)
+    # (symbol, time) of positions opened while [risk.exits]' ATR had no value: no trailing
+    # stop (`engine.risk.exits.ExitManager.unsized_trailing`)
+    unsized_trailing: list[tuple[str, int]] = field(default_factory=list)
 
     def indicator_warnings(self) -> list[str]:
         """Return a line for each declared indicator that never had a value in the run.
@@ -86,6 +89,14 @@ class BacktestResult:
                         "(its warm-up is longer than the data): the strategy's rules that "
                         "read it never ran"
                     )
+        period = self.config.risk.exits.atr_period if self.config.risk.exits else 0
+        for symbol in dict.fromkeys(symbol for symbol, _ in self.unsized_trailing):
+            times = [ts for s, ts in self.unsized_trailing if s == symbol]
+            lines.append(
+                f"{symbol}: [risk.exits] trailing_atr_multiple: ATR({period}) had no value when "
+                f"{len(times):,} position{'s' if len(times) > 1 else ''} opened (the first at "
+                f"{format_timestamp(times[0])}): they got no trailing stop"
+            )
         return lines
 
     def report(self, path: str | Path | None = None, **options: Any) -> Path:

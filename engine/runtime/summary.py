@@ -94,6 +94,7 @@ def summarize(
         },
         fx=fx,
         working_orders=tuple(kernel.execution.all_open_orders()),
+        unsized_trailing=list(kernel.exits.unsized_trailing) if kernel.exits else [],
         in_flight=kernel.risk.in_flight_ids(),
     )
 

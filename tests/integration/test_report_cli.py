@@ -99,3 +99,22 @@ def test_an_indicator_that_never_had_a_value_is_named_in_a_warning(
         "backtest", "configs/sma_cross_btc.toml", "--no-db", "--out", str(tmp_path / "ok")
     )
     assert "never had a value" not in ordinary.err
+
+
+def test_positions_opened_before_the_exit_atr_had_a_value_are_named_in_a_warning(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    """Found by an audit: [risk.exits] trailing_atr_multiple with atr_period = 100000 ran
+    with no trailing stop at all (115 trades, 13,342.94: the run without exits), exit 0."""
+    result = kestrel(
+        "backtest", "configs/sma_cross_btc.toml", "--no-db", "--out", str(tmp_path / "run"),
+        "--set", "risk.exits={trailing_atr_multiple=2,atr_period=100000}",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    warnings = [line for line in result.err.splitlines() if "trailing" in line]
+    assert len(warnings) == 1, result.err
+    assert warnings[0].startswith(
+        "warning: BTC/USDT: [risk.exits] trailing_atr_multiple: ATR(100000) had no value when "
+        "115 positions opened (the first at 2020-12-"
+    )
+    assert warnings[0].endswith("): they got no trailing stop")
