@@ -80,6 +80,7 @@ __all__ = ["FeeConfig", "FeeTier", "SlippageConfig", "build_cost_models"]
 
 FeeModelName = Literal["percent", "per_unit", "tiered"]
 SlippageModelName = Literal["fixed_bps", "half_spread", "volume_share"]
+MAX_WINDOW_DAYS = 3650  # a tiered fee window of ten years; longer overflows its int ns
 
 
 def _require(condition: bool, message: str) -> None:
@@ -145,8 +146,8 @@ class FeeConfig:
         maximum_rate: per_unit: most fee per fill as a fraction of its notional (default:
             no maximum). It wins over ``minimum``.
         tiers: tiered: the volume tiers, sorted by ``up_to_volume``, the last unbounded.
-        window_days: tiered: rolling window of traded volume in days (default: all
-            volume since the run started).
+        window_days: tiered: rolling window of traded volume in days, at most
+            `MAX_WINDOW_DAYS` (ten years; default: all volume since the run started).
         sizing_rate: Fraction of notional to reserve for fees when sizing an order
             (default: the model's own, see `engine.execution.models`).
     """
@@ -224,7 +225,11 @@ class FeeConfig:
             )
             previous = bound
         if self.window_days is not None:
-            _require(self.window_days > 0, f"window_days must be > 0, got {self.window_days}")
+            _require(
+                0 < self.window_days <= MAX_WINDOW_DAYS,
+                f"window_days must be in (0, {MAX_WINDOW_DAYS}] days (ten years), "
+                f"got {self.window_days:g}",
+            )
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ _UNITS: tuple[tuple[str, int], ...] = (
     ("ms", NS_PER_MILLISECOND),
 )
 _UNIT_NS = dict(_UNITS)
+MAX_TIMEFRAME_NS = 3650 * NS_PER_DAY  # ten years: longer is a typo, and overflows int64 ns
 _PATTERN = re.compile(r"^\s*(\d+)\s*([a-zA-Z]+)\s*$")
 
 
@@ -52,13 +53,14 @@ def parse_timeframe(text: str) -> int:
     case-insensitive except ``M``, which is refused because it could mean months.
 
     Args:
-        text: A positive whole number followed by a unit.
+        text: A positive whole number followed by a unit, at most ten years (``3650d``).
 
     Returns:
         The timeframe length in nanoseconds.
 
     Raises:
-        DataError: If the text is not a positive whole number and a known unit.
+        DataError: If the text is not a positive whole number and a known unit, or is
+            longer than ten years.
     """
     match = _PATTERN.match(text) if isinstance(text, str) else None
     if match is None:
@@ -80,6 +82,11 @@ def parse_timeframe(text: str) -> int:
         )
     if count <= 0:
         raise DataError(f"Timeframe {text!r} must be longer than zero; use for example '1h'.")
+    if count * _UNIT_NS[unit] > MAX_TIMEFRAME_NS:
+        raise DataError(
+            f"Timeframe {text!r} is longer than ten years ({format_timeframe(MAX_TIMEFRAME_NS)}); "
+            "use for example '1d' or '1w'."
+        )
     return count * _UNIT_NS[unit]
 
 

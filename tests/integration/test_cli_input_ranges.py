@@ -318,3 +318,32 @@ def test_live_refuses_a_stream_check_interval_longer_than_a_day(
     )  # fmt: skip
     assert_one_line_error(result, option)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["live.toml"]
+
+
+TIERED = 'execution.fees={model="tiered",tiers=[{maker=0.001,taker=0.001}],window_days=%s}'
+
+
+@pytest.mark.parametrize(
+    ("setting", "fragments"),
+    [
+        (TIERED % "1e300", ["window_days", "3650"]),
+        (TIERED % "3651", ["window_days", "3650"]),
+        (TIERED % "inf", ["window_days"]),
+        ('data.0.resample="99999999999999999d"', ["99999999999999999d", "3650d"]),
+        ('data.0.timeframe="99999999999999999d"', ["99999999999999999d", "3650d"]),
+        ('data.0.resample="3651d"', ["3651d", "longer than", "3650d"]),
+    ],
+)
+def test_a_config_duration_past_ten_years_is_refused_in_one_line(
+    kestrel: CliRunner, tmp_path: Path, setting: str, fragments: list[str]
+) -> None:
+    out = tmp_path / "run"
+    result = kestrel("backtest", str(BTC), "--no-db", "--out", str(out), "--set", setting)
+    assert_one_line_error(result, *fragments)
+    assert not out.exists()
+
+
+def test_a_fee_window_of_ten_years_runs(kestrel: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = kestrel("backtest", str(BTC), "--no-db", "--out", str(out), "--set", TIERED % "3650")
+    assert result.code == 0, result.err

@@ -285,7 +285,12 @@ def test_tables_round_trip_through_to_plain() -> None:
         (
             '[execution.fees]\nmodel = "tiered"\nwindow_days = 0\n'
             "[[execution.fees.tiers]]\nmaker = 0.001\ntaker = 0.001",
-            "window_days must be > 0, got 0.0",
+            "window_days must be in (0, 3650] days (ten years), got 0",
+        ),
+        (
+            '[execution.fees]\nmodel = "tiered"\nwindow_days = 1e300\n'
+            "[[execution.fees.tiers]]\nmaker = 0.001\ntaker = 0.001",
+            "window_days must be in (0, 3650] days (ten years), got 1e+300",
         ),
         (
             '[execution.fees]\nmodel = "tiered"\n'
