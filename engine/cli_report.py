@@ -44,6 +44,7 @@ from engine.report.run_folder import (
     is_safe_run_id,
     partial_folders,
     remove_run_files,
+    why_keep_partial,
     writer_alive,
 )
 
@@ -503,15 +504,22 @@ def runs_gc(
     """Remove what interrupted runs left: incomplete stored runs and ``.partial`` folders.
 
     A run whose writer (``host:pid``) is still alive, or runs on another host, is left
-    alone. Looks in the project's ``backtests/``, next to and inside every stored run's
-    folder and in each ``--dir``. In their ``_assets/`` it removes only temporary copies
+    alone; so is a ``.partial`` folder no run wrote (no writer mark, no stored run of its
+    id) or one holding anything a run does not write (`why_keep_partial`): it is named.
+    Looks in the project's ``backtests/``, next to and inside every stored run's folder and
+    in each ``--dir``. In their ``_assets/`` it removes only temporary copies
     of plotly.js over an hour old; the shared copies stay (`engine.report.assets`).
     """
     store = open_store(db)
     roots = {project_backtests(), *(dirs or [])}
     verb = "would remove" if dry_run else "removed"
     cleaned = 0
-    for run in store.incomplete_runs():
+    incomplete = store.incomplete_runs()
+    stored = {run["run_id"] for run in incomplete}  # their partial folders are Kestrel's
+    for run_dir in store.query_runs(limit=None, include_incomplete=True):
+        if run_dir["artifacts_dir"]:
+            roots.update({Path(run_dir["artifacts_dir"]), Path(run_dir["artifacts_dir"]).parent})
+    for run in incomplete:
         if writer_alive(run["writer"]):
             console.print(f"kept {run['run_id']}: still being written by {run['writer']}")
             continue
@@ -519,25 +527,14 @@ def runs_gc(
         if not dry_run:
             if folder is not None and is_safe_run_id(run["run_id"]):  # ids never trusted as paths
                 remove_run_files(folder, run["run_id"])
-                for partial in (
-                    folder / f".{run['run_id']}.partial",
-                    folder.parent / f".{run['run_id']}.partial",
-                ):
-                    shutil.rmtree(partial, ignore_errors=True)
+                roots.update({folder, folder.parent})  # its partial folder: below
             store.delete_run(run["run_id"])
         console.print(f"{verb} incomplete run {run['run_id']}", markup=False)
         cleaned += 1
-    for run_dir in store.query_runs(limit=None, include_incomplete=True):
-        if run_dir["artifacts_dir"]:
-            roots.update({Path(run_dir["artifacts_dir"]), Path(run_dir["artifacts_dir"]).parent})
     for root in sorted(roots):
         for partial in partial_folders(root):
-            if writer_alive(partial):
-                continue
-            if not dry_run:
-                shutil.rmtree(partial, ignore_errors=True)
-            console.print(f"{verb} {partial}", markup=False)
-            cleaned += 1
+            if partial.exists() and not writer_alive(partial):
+                cleaned += _remove_partial(partial, stored, dry_run=dry_run)
         for temporary in stale_temporaries(root / ASSETS_DIR, time.time()):
             if not dry_run:
                 temporary.unlink(missing_ok=True)
@@ -545,6 +542,18 @@ def runs_gc(
             cleaned += 1
     if not cleaned:
         console.print("nothing to clean")
+
+
+def _remove_partial(partial: Path, stored: set[str], *, dry_run: bool) -> int:
+    """Remove a dead writer's ``.partial`` folder if Kestrel wrote all of it; say which."""
+    reason = why_keep_partial(partial, stored)
+    if reason is not None:
+        console.print(f"kept {partial}: {reason}", markup=False)
+        return 0
+    if not dry_run:
+        shutil.rmtree(partial, ignore_errors=True)
+    console.print(f"{'would remove' if dry_run else 'removed'} {partial}", markup=False)
+    return 1
 
 
 def register(app: typer.Typer, runs_app: typer.Typer) -> None:

@@ -25,6 +25,11 @@ The shared ``_assets/`` folder beside run folders (plotly.js for their reports,
 `engine.report.assets`) is never a run: no run may be written as ``_assets``, and
 deleting runs never touches it.
 
+Cleaning up (``kestrel runs gc``): a ``.partial`` folder goes only when Kestrel wrote it
+(its ``.writer`` mark, or a stored run of its id that never completed), its writer is gone
+and it holds only files a run writes (`why_keep_partial`): never a folder that merely has
+the name, never a user's file put inside one.
+
 Deleting: `remove_run_files` removes the manifest's files and then the folder only if
 Kestrel created it and it is empty — never a user's own files, never a folder given with
 ``--out`` that already existed. Names read from a manifest are checked to be plain file
@@ -39,6 +44,7 @@ import re
 import shutil
 import socket
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +65,7 @@ __all__ = [
     "read_manifest",
     "remove_run_files",
     "start_partial",
+    "why_keep_partial",
     "writer_alive",
 ]
 
@@ -79,6 +86,8 @@ LEGACY_FILES = frozenset(
         "report.html",
     }
 )
+#: Every name a run writes into its partial folder (`start_partial`, the artifacts, the page).
+PARTIAL_FILES = LEGACY_FILES | {MANIFEST, WRITER}
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,159}$")
 
 
@@ -333,6 +342,33 @@ def partial_folders(root: Path) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted(p for p in root.iterdir() if _is_partial(p))
+
+
+def why_keep_partial(partial: Path, stored_ids: Collection[str] = ()) -> str | None:
+    """Return why ``kestrel runs gc`` must keep a ``.partial`` folder, or None to remove it.
+
+    Kept: a folder Kestrel did not write — no ``.writer`` mark (the file `start_partial`
+    writes first) and no stored run of its id in ``stored_ids``; the name alone proves
+    nothing (``.my-notes.partial``) — and one holding anything a run does not write (a
+    user's file, a folder, a link).
+    Whether its writer is still alive is `writer_alive`'s question, asked separately.
+    """
+    mark = partial / WRITER  # empty if the writer was killed while writing it
+    run_id = partial.name[1 : -len(PARTIAL_SUFFIX)]
+    if not (mark.is_file() and not mark.is_symlink()) and run_id not in stored_ids:
+        return "no run wrote it (no writer mark, no stored run of that id)"
+    try:
+        foreign = sorted(
+            p.name
+            for p in partial.iterdir()
+            if p.name not in PARTIAL_FILES or p.is_symlink() or not p.is_file()
+        )
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror})"
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (" …" if len(foreign) > 3 else "")
+        return f"it holds files no run writes ({shown}); remove it yourself"
+    return None
 
 
 def writer_alive(partial_or_writer: Path | str | None) -> bool:
