@@ -49,7 +49,7 @@ from engine.errors import (
     OutputPathError,
     exit_code,
 )
-from engine.paths import nearby_hint, project_root
+from engine.paths import file_problem, project_root
 from engine.report.assets import INLINE
 from engine.report.denials import denial_summary, format_denials
 from engine.report.run_folder import prepare_output
@@ -297,8 +297,9 @@ def data_inspect(
         timeframe = parse_catalog_uri(file)[2]
     else:  # a missing file is refused before pandas is imported (a quick answer)
         path = Path(file)
-        if not path.is_file():
-            raise DataError(f"data file {file!r} does not exist{nearby_hint([path])}")
+        problem = file_problem(file, "data file")
+        if problem:
+            raise DataError(problem)
     from engine.feeds import inspect_file
 
     report = inspect_file(path, calendar, timeframe)

@@ -24,7 +24,7 @@ from engine.cli_console import stdout_console
 from engine.config import load_config
 from engine.errors import ConfigError, DataError, Interrupted
 from engine.model import Instrument
-from engine.paths import project_root
+from engine.paths import file_problem, project_root
 
 if TYPE_CHECKING:  # the modules load inside the commands (ccxt, pandas)
     from engine.adapters.ccxt import Download, SymbolResult
@@ -175,10 +175,10 @@ def replay_source(
     # a file named on the command line is taken as typed; a catalog:// one is looked up
     # from here as a config's would be (this folder, then the project root)
     path = resolve_data_path(replay, ".") if replay.startswith(CATALOG_SCHEME) else Path(replay)
-    if not path.is_file():
-        raise ConfigError(
-            f"replay source {replay!r} does not exist (a .toml config or a data file)"
-        )
+    problem = file_problem(path if replay.startswith(CATALOG_SCHEME) else replay, "replay source")
+    if problem:
+        hinted = "did you mean" in problem  # else: say what a replay source can be
+        raise ConfigError(problem if hinted else f"{problem} (a .toml config or a data file)")
     if replay.startswith(CATALOG_SCHEME):
         symbol = symbol or parse_catalog_uri(replay)[1]
     symbol = symbol or _symbol_from_name(replay)

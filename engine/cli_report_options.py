@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from engine.errors import DataError
-from engine.paths import nearby_hint
+from engine.paths import file_problem
 
 if TYPE_CHECKING:  # the loader (pandas, pyarrow) loads only when a benchmark is given
     from engine.feeds import BarFrame
@@ -89,14 +89,15 @@ def load_benchmark(path: Path | None) -> BarFrame | None:
     """Return the bars of ``--benchmark`` (None if not given).
 
     Raises:
-        DataError: The file does not exist or cannot be read as bars.
+        DataError: The file does not exist, is a folder or cannot be read as bars.
     """
     if path is None:
         return None
     from engine.feeds import load_bars
 
-    if not path.is_file():
-        raise DataError(f"benchmark file {str(path)!r} does not exist{nearby_hint([path])}")
+    problem = file_problem(path, "benchmark file")
+    if problem:
+        raise DataError(problem)
     return load_bars(path, symbol=path.stem)
 
 

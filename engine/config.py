@@ -204,6 +204,10 @@ class DataSourceConfig:
 
     def __post_init__(self) -> None:
         require(bool(self.symbol), "data: every [[data]] table needs a symbol")
+        require(
+            self.funding is None or bool(self.funding.strip()),
+            "funding path is empty; give the symbol's funding-rate CSV file or remove the key",
+        )
         if self.kind != "bars":
             for name in ("timeframe", "resample", "start", "end", "funding", "calendar"):
                 require(
@@ -265,6 +269,7 @@ class FxRateConfig:
 
     def __post_init__(self) -> None:
         currency_code("fx: currency", self.currency)
+        require(bool(self.path.strip()), f"path is empty; give the {self.currency} rate file")
 
 
 @dataclass(frozen=True)

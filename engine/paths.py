@@ -166,3 +166,21 @@ def nearby_hint(tried: list[Path]) -> str:
             if close:
                 return f" (did you mean '{folder / close[0]}'?)"
     return ""
+
+
+def file_problem(given: str | Path, what: str) -> str | None:
+    """Return why ``given`` names no file, as a message starting with ``what``; None if it does.
+
+    Three answers, each saying what the name is: ``"<what>: the path is empty; …"`` (no name,
+    not the current folder it would resolve to), ``"<what> 'x' is a folder, not a file; …"``
+    and ``"<what> 'x' does not exist"`` with a "did you mean" for a close file name.
+    """
+    text = str(given)
+    if not text.strip():
+        return f"{what}: the path is empty; give the path of a file"
+    path = Path(text)
+    if path.is_dir():
+        return f"{what} {text!r} is a folder, not a file; give the path of a file in it"
+    if not path.is_file():
+        return f"{what} {text!r} does not exist{nearby_hint([path])}"
+    return None

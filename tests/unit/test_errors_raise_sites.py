@@ -219,7 +219,7 @@ def test_a_missing_data_file_is_a_data_error(
     (tmp_path / "GOOG.csv").write_text("")
     message = f"data file {str(missing)!r} does not exist (did you mean '{tmp_path / 'GOOG.csv'}'?)"
     with pytest.raises(DataError, match="does not exist"):
-        cli.data_inspect(file=missing)
+        cli.data_inspect(file=str(missing))
     code, err = kestrel(capsys, "data", "inspect", str(missing))
     assert code == 2
     assert_one_line(err, f"error: {message}\n")
