@@ -7,7 +7,7 @@ keep each file readable; the ledger (`engine.runtime.live.ledger`) reads and wri
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Float, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, Float, Integer, Table, Text
 
 from engine.persistence.metadata import metadata
 
@@ -29,9 +29,9 @@ __all__ = [
 live_accounts = Table(
     "live_accounts",
     metadata,
-    Column("account", String(200), primary_key=True),
-    Column("exchange", String(64), nullable=False),
-    Column("created_at", String(40), nullable=False),
+    Column("account", Text, primary_key=True),
+    Column("exchange", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
     Column("baseline_ms", BigInteger, nullable=False),
     Column("baseline_json", Text, nullable=False),
     Column("sessions", Integer, nullable=False, server_default="0"),
@@ -43,31 +43,31 @@ live_accounts = Table(
 live_orders = Table(
     "live_orders",
     metadata,
-    Column("account", String(200), primary_key=True),
-    Column("client_id", String(64), primary_key=True),
-    Column("order_id", String(64), nullable=False),
-    Column("strategy_id", String(64), nullable=False),
-    Column("symbol", String(64), nullable=False),
-    Column("side", String(8), nullable=False),
-    Column("order_type", String(16), nullable=False),
+    Column("account", Text, primary_key=True),
+    Column("client_id", Text, primary_key=True),
+    Column("order_id", Text, nullable=False),
+    Column("strategy_id", Text, nullable=False),
+    Column("symbol", Text, nullable=False),
+    Column("side", Text, nullable=False),
+    Column("order_type", Text, nullable=False),
     Column("quantity", Float, nullable=False),
     Column("limit_price", Float),
-    Column("time_in_force", String(8), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("origin", String(16), nullable=False),
-    Column("exchange_order_id", String(64)),
+    Column("time_in_force", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("exchange_order_id", Text),
     Column("filled_quantity", Float, nullable=False),
     Column("average_price", Float),
     Column("ts_created", BigInteger, nullable=False),
     Column("ts_last", BigInteger, nullable=False),
     Column("reason", Text, nullable=False),
     Column("stop_price", Float),
-    Column("list_id", String(64)),
+    Column("list_id", Text),
     Column("post_only", Integer),  # version 13: 1 for a post-only limit (LIMIT_MAKER)
     Column("expire_ns", BigInteger),  # version 13: when the node expires a DAY/GTD order
-    Column("replaces", String(64)),  # version 13: the client id a modification replaces
+    Column("replaces", Text),  # version 13: the client id a modification replaces
     # version 14: the refused stop (client id) this order was sent in place of
-    Column("triggered_from", String(64)),
+    Column("triggered_from", Text),
     Column("amending", Text),  # version 15: a perpetual's in-place modification in flight
     Column("reduce_only", Integer),  # version 16: 1 if it went out reduceOnly
 )
@@ -80,33 +80,33 @@ live_orders = Table(
 live_trails = Table(
     "live_trails",
     metadata,
-    Column("account", String(200), primary_key=True),
-    Column("order_id", String(64), primary_key=True),
+    Column("account", Text, primary_key=True),
+    Column("order_id", Text, primary_key=True),
     Column("offset", Float, nullable=False),
-    Column("offset_type", String(16), nullable=False),
+    Column("offset_type", Text, nullable=False),
     Column("best", Float, nullable=False),
     Column("stop", Float, nullable=False),
     Column("link", Integer, nullable=False),
-    Column("client_id", String(64), nullable=False),
-    Column("replaces", String(64), nullable=False),
-    Column("state", String(16), nullable=False),
+    Column("client_id", Text, nullable=False),
+    Column("replaces", Text, nullable=False),
+    Column("state", Text, nullable=False),
 )
 # The exchange's fills of an account's orders, keyed by the exchange's trade id (writing one
 # twice is a no-op); ``fee`` is in ``fee_asset``.
 live_fills = Table(
     "live_fills",
     metadata,
-    Column("account", String(200), primary_key=True),
-    Column("trade_id", String(64), primary_key=True),
-    Column("client_id", String(64), nullable=False),
-    Column("exchange_order_id", String(64), nullable=False),
-    Column("symbol", String(64), nullable=False),
-    Column("side", String(8), nullable=False),
+    Column("account", Text, primary_key=True),
+    Column("trade_id", Text, primary_key=True),
+    Column("client_id", Text, nullable=False),
+    Column("exchange_order_id", Text, nullable=False),
+    Column("symbol", Text, nullable=False),
+    Column("side", Text, nullable=False),
     Column("quantity", Float, nullable=False),
     Column("price", Float, nullable=False),
     Column("fee", Float, nullable=False),
-    Column("fee_asset", String(16), nullable=False),
-    Column("liquidity", String(8), nullable=False),
+    Column("fee_asset", Text, nullable=False),
+    Column("liquidity", Text, nullable=False),
     Column("ts_event", BigInteger, nullable=False),
 )
 
@@ -116,9 +116,9 @@ live_fills = Table(
 live_strategy_state = Table(
     "live_strategy_state",
     metadata,
-    Column("account", String(200), primary_key=True),
-    Column("strategy_id", String(64), primary_key=True),
-    Column("saved_at", String(40), nullable=False),
+    Column("account", Text, primary_key=True),
+    Column("strategy_id", Text, primary_key=True),
+    Column("saved_at", Text, nullable=False),
     Column("ts_event", BigInteger, nullable=False),
     Column("state_json", Text, nullable=False),
 )
@@ -130,9 +130,9 @@ live_strategy_state = Table(
 live_timers = Table(
     "live_timers",
     metadata,
-    Column("account", String(200), primary_key=True),
-    Column("strategy_id", String(64), primary_key=True),
-    Column("name", String(200), primary_key=True),
+    Column("account", Text, primary_key=True),
+    Column("strategy_id", Text, primary_key=True),
+    Column("name", Text, primary_key=True),
     Column("interval_ns", BigInteger, primary_key=True, autoincrement=False),
     Column("due_ns", BigInteger, nullable=False),
 )
@@ -142,7 +142,7 @@ live_timers = Table(
 live_equity = Table(
     "live_equity",
     metadata,
-    Column("account", String(200), primary_key=True),
+    Column("account", Text, primary_key=True),
     Column("ts_ns", BigInteger, primary_key=True, autoincrement=False),
     Column("session", Integer, nullable=False),
     Column("cash", Float, nullable=False),
@@ -157,8 +157,8 @@ live_equity = Table(
 live_bars = Table(
     "live_bars",
     metadata,
-    Column("account", String(200), primary_key=True),
-    Column("symbol", String(64), primary_key=True),
+    Column("account", Text, primary_key=True),
+    Column("symbol", Text, primary_key=True),
     Column("ts_ns", BigInteger, primary_key=True, autoincrement=False),
     Column("timeframe_ns", BigInteger, nullable=False),
     Column("open", Float, nullable=False),

@@ -54,8 +54,13 @@ NULL for the rows before and for every other order.
 flight, JSON, written before ``PUT /fapi/v1/order`` leaves: `engine.runtime.live.amend`).
 16 adds ``live_orders.reduce_only`` (1: the order went out ``reduceOnly``, so a restarted
 node adopts it as reduce-only: `engine.runtime.live.restore`); NULL for the rows before.
-Migrations only create tables or add nullable columns. A later release appends a function to
-`MIGRATIONS`; stored runs are kept.
+17 makes every string column unbounded ``TEXT``: PostgreSQL enforced the ``VARCHAR(n)``
+lengths SQLite ignores, so a run over ~120 symbols (``runs.symbols`` > 1,000 characters), a
+250-character run name or a long tag was stored in SQLite and lost on PostgreSQL after the
+whole backtest. On PostgreSQL each such column becomes ``TEXT`` in place (rows kept); SQLite
+has nothing to change. No column has a length any more (a test checks it).
+Migrations only create tables, add nullable columns or widen a column's type. A later
+release appends a function to `MIGRATIONS`; stored runs are kept.
 
 Why not Alembic: migrations here must run inside the same locked transaction that creates
 a fresh store (many processes start together), on SQLite and PostgreSQL alike, from an
@@ -77,7 +82,6 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     LargeBinary,
-    String,
     Table,
     Text,
     inspect,
@@ -133,11 +137,11 @@ from engine.persistence.metadata import metadata
 runs = Table(
     "runs",
     metadata,
-    Column("run_id", String(96), primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("strategy", String(300), nullable=False),
-    Column("symbols", String(1000), nullable=False),
-    Column("created_at", String(40), nullable=False, index=True),
+    Column("run_id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("strategy", Text, nullable=False),
+    Column("symbols", Text, nullable=False),
+    Column("created_at", Text, nullable=False, index=True),
     Column("start_ns", BigInteger),
     Column("end_ns", BigInteger),
     Column("bars", Integer, nullable=False),
@@ -147,11 +151,11 @@ runs = Table(
     Column("sharpe", Float),
     Column("max_drawdown", Float),
     Column("num_trades", Integer, nullable=False),
-    Column("artifacts_dir", String(1000)),
+    Column("artifacts_dir", Text),
     Column("config_toml", Text, nullable=False),
     Column("metrics_json", Text, nullable=False),
-    Column("status", String(16), nullable=False, server_default="complete"),
-    Column("writer", String(200)),
+    Column("status", Text, nullable=False, server_default="complete"),
+    Column("writer", Text),
     Column("params_json", Text),
 )
 
@@ -169,7 +173,7 @@ def _child(name: str, *columns: Column[Any]) -> Table:
         metadata,
         Column(
             "run_id",
-            String(96),
+            Text,
             ForeignKey("runs.run_id", ondelete="CASCADE"),
             primary_key=True,
         ),
@@ -179,42 +183,42 @@ def _child(name: str, *columns: Column[Any]) -> Table:
 
 orders = _child(
     "orders",
-    Column("order_id", String(64), primary_key=True),
-    Column("strategy_id", String(64)),
-    Column("symbol", String(64)),
-    Column("side", String(8)),
-    Column("order_type", String(16)),
+    Column("order_id", Text, primary_key=True),
+    Column("strategy_id", Text),
+    Column("symbol", Text),
+    Column("side", Text),
+    Column("order_type", Text),
     Column("quantity", Float),
     Column("limit_price", Float),
     Column("stop_price", Float),
-    Column("time_in_force", String(8)),
-    Column("status", String(24)),
+    Column("time_in_force", Text),
+    Column("status", Text),
     Column("filled_quantity", Float),
     Column("average_fill_price", Float),
     Column("fees", Float),
     Column("ts_requested", BigInteger),
     Column("ts_last", BigInteger),
-    Column("check", String(64)),
+    Column("check", Text),
     Column("reason", Text),
-    Column("tag", String(200)),
+    Column("tag", Text),
 )
 fills = _child(
     "fills",
-    Column("fill_id", String(32), primary_key=True),
-    Column("order_id", String(64)),
-    Column("symbol", String(64)),
-    Column("side", String(8)),
+    Column("fill_id", Text, primary_key=True),
+    Column("order_id", Text),
+    Column("symbol", Text),
+    Column("side", Text),
     Column("quantity", Float),
     Column("price", Float),
     Column("fee", Float),
-    Column("liquidity", String(8)),
+    Column("liquidity", Text),
     Column("ts_event", BigInteger),
 )
 trades = _child(
     "trades",
     Column("trade_id", Integer, primary_key=True, autoincrement=False),
-    Column("symbol", String(64)),
-    Column("side", String(8)),
+    Column("symbol", Text),
+    Column("side", Text),
     Column("entry_time", BigInteger),
     Column("exit_time", BigInteger),
     Column("quantity", Float),
@@ -229,8 +233,8 @@ events = _child(
     "events",
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("ts_event", BigInteger),
-    Column("kind", String(32)),
-    Column("symbol", String(200)),
+    Column("kind", Text),
+    Column("symbol", Text),
     Column("amount", Float),
     Column("detail", Text),
 )
@@ -261,13 +265,13 @@ equity_blocks = _child(
 paper_accounts = Table(
     "paper_accounts",
     metadata,
-    Column("account", String(200), primary_key=True),
-    Column("run_id", String(96), nullable=False),
-    Column("created_at", String(40), nullable=False),
+    Column("account", Text, primary_key=True),
+    Column("run_id", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
     Column("start_ns", BigInteger, nullable=False),
     Column("config_toml", Text, nullable=False),
     Column("config_parts", Text, nullable=False),
-    Column("writer", String(200)),
+    Column("writer", Text),
 )
 # The write-ahead journal: every input of the account's node, committed before it is
 # processed; ``payload`` is the event's fields as JSON (floats round-trip exactly).
@@ -276,14 +280,14 @@ paper_journal = Table(
     metadata,
     Column(
         "account",
-        String(200),
+        Text,
         ForeignKey("paper_accounts.account", ondelete="CASCADE"),
         primary_key=True,
     ),
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
-    Column("kind", String(16), nullable=False),
+    Column("kind", Text, nullable=False),
     Column("ts_event", BigInteger, nullable=False),
-    Column("symbol", String(64)),
+    Column("symbol", Text),
     Column("payload", Text, nullable=False),
 )
 
@@ -297,13 +301,13 @@ paper_journal = Table(
 sweeps = Table(
     "sweeps",
     metadata,
-    Column("sweep_id", String(96), primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("strategy", String(300), nullable=False),
-    Column("created_at", String(40), nullable=False),
+    Column("sweep_id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("strategy", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
     Column("config_toml", Text, nullable=False),
     Column("spec_json", Text, nullable=False),
-    Column("status", String(16), nullable=False),
+    Column("status", Text, nullable=False),
     Column("guards_json", Text),
     Column("base_dir", Text),  # the config's folder: its relative paths resolve from there
 )
@@ -312,13 +316,13 @@ sweep_trials = Table(
     metadata,
     Column(
         "sweep_id",
-        String(96),
+        Text,
         ForeignKey("sweeps.sweep_id", ondelete="CASCADE"),
         primary_key=True,
     ),
     Column("trial", Integer, primary_key=True, autoincrement=False),
     Column("params_json", Text, nullable=False),
-    Column("status", String(16), nullable=False),
+    Column("status", Text, nullable=False),
     Column("value", Float),
     Column("value2", Float),
     Column("sharpe", Float),
@@ -332,14 +336,14 @@ sweep_runs = Table(
     metadata,
     Column(
         "sweep_id",
-        String(96),
+        Text,
         ForeignKey("sweeps.sweep_id", ondelete="CASCADE"),
         primary_key=True,
     ),
     Column("trial", Integer, primary_key=True, autoincrement=False),
     Column(
         "run_id",
-        String(96),
+        Text,
         ForeignKey("runs.run_id", ondelete="CASCADE"),
         nullable=False,
         unique=True,
@@ -351,10 +355,10 @@ sweep_runs = Table(
 walkforwards = Table(
     "walkforwards",
     metadata,
-    Column("walkforward_id", String(96), primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("strategy", String(300), nullable=False),
-    Column("created_at", String(40), nullable=False),
+    Column("walkforward_id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("strategy", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
     Column("config_toml", Text, nullable=False),
     Column("spec_json", Text, nullable=False),
     Column("windows_json", Text, nullable=False),
@@ -467,6 +471,20 @@ def _v16_live_order_reduce_only(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE live_orders ADD COLUMN reduce_only INTEGER"))
 
 
+def _v17_unbounded_text(conn: Connection) -> None:
+    if conn.dialect.name != "postgresql":  # SQLite never enforces a VARCHAR's length
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    found = inspect(conn)
+    for table in sorted(set(found.get_table_names()) & set(metadata.tables)):
+        bounded = [
+            c["name"] for c in found.get_columns(table) if getattr(c["type"], "length", None)
+        ]
+        if bounded:  # varchar to text needs no rewrite: a catalog change, indexes kept
+            changes = ", ".join(f"ALTER COLUMN {quote(name)} TYPE TEXT" for name in bounded)
+            conn.execute(text(f"ALTER TABLE {quote(table)} {changes}"))
+
+
 #: ``MIGRATIONS[k]`` upgrades a store from version ``k + 1`` to ``k + 2``.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v2_status_writer_params,
@@ -484,6 +502,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v14_live_triggered_from,
     _v15_live_order_amending,
     _v16_live_order_reduce_only,
+    _v17_unbounded_text,
 )
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
