@@ -43,7 +43,10 @@ def warmup(
     for warmed in warm_up(chosen):
         total += warmed.seconds
         if warmed.error is not None:
-            print(f"error: {_shown(warmed.config)}: {warmed.error}", file=sys.stderr)
+            message = str(warmed.error)  # its config named once (a config error names it)
+            if not any(str(name) in message for name in (warmed.config, _shown(warmed.config))):
+                message = f"{_shown(warmed.config)}: {message}"
+            print(f"error: {message}", file=sys.stderr)
             first_error = first_error or exit_code(warmed.error)
             continue
         done += 1

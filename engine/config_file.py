@@ -16,6 +16,10 @@ from engine.errors import ConfigError, did_you_mean
 
 __all__ = ["apply_overrides", "read_toml"]
 
+BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark
+#: Names a config never has: a data file given where the run config goes (said so)
+DATA_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".jsonl", ".gz", ".bz2", ".xz", ".zip", ".zst")
+
 
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Return the parsed TOML document at ``path``, or raise `ConfigError`."""
@@ -28,17 +32,30 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     if file.is_dir():
         raise ConfigError(f"config file {str(file)!r} is a folder; give the .toml file in it")
     try:
-        with file.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file}: invalid TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{file}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
-            "TOML files must be UTF-8: re-save it as UTF-8"
-        ) from None
+        raw = file.read_bytes()
+        # a byte-order mark (Notepad's "UTF-8 with BOM") is harmless: read past it
+        return tomllib.loads(raw.removeprefix(BOM).decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(_not_toml(file, exc)) from None
     except OSError as exc:  # a folder, no permission
         raise ConfigError(f"config file {str(file)!r} cannot be read: {exc.strerror}") from None
+
+
+def _not_toml(file: Path, exc: tomllib.TOMLDecodeError | UnicodeDecodeError) -> str:
+    """Return what to say of a config file that is not UTF-8 TOML."""
+    name = file.name.lower()
+    suffix = next((suffix for suffix in DATA_SUFFIXES if name.endswith(suffix)), "")
+    if suffix:
+        return (
+            f"{file}: looks like a data file ({suffix}), not a run config; give the run "
+            "config (.toml) whose [[data]] path names it"
+        )
+    if isinstance(exc, UnicodeDecodeError):
+        return (
+            f"{file}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "TOML files must be UTF-8: re-save it as UTF-8"
+        )
+    return f"{file}: invalid TOML: {exc}"
 
 
 def apply_overrides(document: dict[str, Any], overrides: list[str]) -> dict[str, Any]:

@@ -55,3 +55,23 @@ def test_an_empty_file_key_says_the_path_is_empty_not_that_a_folder_is_one(
     )
     assert_one_line_error(result, key, "is empty")
     assert "folder" not in result.err
+
+
+def test_a_config_saved_with_a_byte_order_mark_runs(kestrel: CliRunner, tmp_path: Path) -> None:
+    text = (REPO / "configs" / "sma_cross_goog.toml").read_text()
+    config = tmp_path / "bom.toml"
+    config.write_bytes(b"\xef\xbb\xbf" + text.replace('"data/', f'"{REPO}/data/').encode())
+    result = kestrel("backtest", str(config), "--no-db", "--out", str(tmp_path / "o"))
+    assert result.code == 0, result.err
+
+
+@pytest.mark.parametrize("command", ["backtest", "warmup"])
+def test_a_data_file_given_as_the_config_says_give_the_run_config(
+    kestrel: CliRunner, tmp_path: Path, command: str
+) -> None:
+    data = REPO / "data" / "GOOG.csv"
+    extra = ["--no-db", "--out", str(tmp_path / "o")] if command == "backtest" else []
+    result = kestrel(command, str(data), *extra)
+    assert_one_line_error(result, "looks like a data file", "run config (.toml)")
+    assert result.err.count("GOOG.csv") == 1, result.err  # named once
+    assert "invalid TOML" not in result.err
