@@ -161,7 +161,8 @@ def parse_timestamp(text: str, *, what: str = "timestamp") -> int:
         Nanoseconds since 1970-01-01T00:00:00 UTC.
 
     Raises:
-        DataError: If the text is not an ISO-8601 date or date-time.
+        DataError: If the text is not an ISO-8601 date or date-time, or lies outside
+            1677-09-22 to 2262-04-11 (what int64 nanoseconds hold).
     """
     text = text.strip() if isinstance(text, str) else text
     try:
@@ -176,5 +177,11 @@ def parse_timestamp(text: str, *, what: str = "timestamp") -> int:
         ) from error
     if pd.isna(stamp):
         raise DataError(f"The {what} {text!r} is empty; write it like '2021-01-01'.")
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return int(stamp.as_unit("ns").value)
+    try:
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        return int(stamp.as_unit("ns").value)
+    except (OverflowError, ValueError):  # OutOfBoundsDatetime: beyond int64 nanoseconds
+        raise DataError(
+            f"The {what} {text!r} is outside 1677-09-22 to 2262-04-11, the times nanoseconds "
+            "since 1970 can hold; give a time in that range."
+        ) from None

@@ -106,3 +106,11 @@ def test_parse_timestamp_refuses_what_is_not_iso_8601(text: str) -> None:
 )
 def test_parse_timestamp_takes_the_iso_forms(text: str, seconds: float) -> None:
     assert parse_timestamp(text) == round(seconds * 10**9)
+
+
+@pytest.mark.parametrize("text", ["2999-01-01", "1500-06-01T00:00", "9999-12-31T23:59:59Z"])
+def test_parse_timestamp_refuses_a_time_nanoseconds_cannot_hold(text: str) -> None:
+    """pandas' ns range is 1677-09-21 to 2262-04-11: '2999-01-01' was "internal error
+    OutOfBoundsDatetime", exit 70 (a config's start, ``runs list --since``)."""
+    with pytest.raises(DataError, match="outside 1677-09-22 to 2262-04-11"):
+        parse_timestamp(text, what="--since")
