@@ -95,6 +95,18 @@ def _describe(value: object) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
+def _non_finite_text(value: Any) -> bool:
+    """Return True for text that reads as an infinite or NaN number (``"1e400"``, ``"nan"``).
+
+    ``--set`` keeps such a value as text (``run.name=nan`` is a name); where a number goes
+    it is refused as the number a file would give.
+    """
+    try:
+        return isinstance(value, str) and not math.isfinite(float(value))
+    except ValueError:
+        return False
+
+
 def _convert(tp: Any, value: Any, path: str) -> Any:
     origin = get_origin(tp)
     if origin in (typing.Union, types.UnionType):
@@ -136,6 +148,9 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(f"{path}: expected true or false, got {_describe(value)}")
         return value
+    if tp in (int, float) and _non_finite_text(value):  # --set x=1e400 (or nan): the word
+        kind = "a whole" if tp is int else "a finite"  # as a file's 1e400 would be refused
+        raise ConfigError(f"{path}: expected {kind} number, got {value}")
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{path}: expected a whole number, got {_describe(value)}")

@@ -350,3 +350,21 @@ def test_risk_symbol_lists_name_symbols_of_the_run(key: str) -> None:
     assert "did you mean 'B'" in str(info.value)
     document["risk"] = {key: ["A"]}
     assert parse_config(document).risk is not None
+
+
+@pytest.mark.parametrize("text", ["1e400", "-1e400", "nan", "inf", "-inf", "+inf"])
+def test_a_non_finite_override_is_refused_as_the_same_value_in_a_file_is(text: str) -> None:
+    # --set said "expected a number, got str '1e400'"; the file says "a finite number"
+    in_file = full()
+    in_file["account"]["initial_cash"] = float(text)
+    with pytest.raises(ConfigError, match=r"^account\.initial_cash: expected a finite number"):
+        parse_config(in_file)
+    with pytest.raises(ConfigError) as info:
+        parse_config(apply_overrides(full(), [f"account.initial_cash={text}"]))
+    assert str(info.value) == f"account.initial_cash: expected a finite number, got {text}"
+    with pytest.raises(ConfigError, match=r"^run\.seed: expected a whole number, got "):
+        parse_config(apply_overrides(full(), [f"run.seed={text}"]))
+
+
+def test_a_non_finite_word_stays_a_string_where_a_string_goes() -> None:
+    assert parse_config(apply_overrides(full(), ["run.name=nan"])).run.name == "nan"
