@@ -180,9 +180,12 @@ def runs_list(
     ] = None,
     symbol: Annotated[str | None, typer.Option(help="Only runs trading this symbol.")] = None,
     since: Annotated[
-        str | None, typer.Option(help="Created on or after this date (YYYY-MM-DD, UTC).")
+        str | None,
+        typer.Option(help="Created at or after this ISO-8601 date or time (naive: UTC)."),
     ] = None,
-    until: Annotated[str | None, typer.Option(help="Created before this date (UTC).")] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Created before this ISO-8601 date or time (naive: UTC).")
+    ] = None,
     where: Annotated[
         list[str] | None,
         typer.Option(help="Metric threshold, e.g. 'sharpe>1', 'max_drawdown>-20%' (repeatable)."),
@@ -219,6 +222,7 @@ def runs_list(
     from engine.persistence.sweeps import SweepStore
 
     conditions = [parse_condition(text) for text in where or []]
+    since_ns, until_ns = _instant(since, "--since"), _instant(until, "--until")
     store = open_store(db)
     if sweep is not None:
         _list_trials(SweepStore(store), sweep, conditions, sort, not ascending, limit)
@@ -227,8 +231,8 @@ def runs_list(
         extra=_live_accounts(store),
         strategy=strategy,
         symbol=symbol,
-        since=since,
-        until=until,
+        since_ns=since_ns,
+        until_ns=until_ns,
         conditions=conditions,
         sort=sort,
         descending=not ascending,
@@ -268,6 +272,15 @@ def runs_list(
             cells.append(_fmt_num(value) if isinstance(value, int | float) else str(value or "—"))
         table.add_row(*cells)
     console.print(table)
+
+
+def _instant(text: str | None, option: str) -> int | None:
+    """Return ``--since``/``--until`` as ns since the epoch (ISO-8601; naive: UTC)."""
+    if text is None:
+        return None
+    from engine.feeds.timeframe import parse_timestamp  # pandas: only when filtering by time
+
+    return parse_timestamp(text, what=option)
 
 
 def _live_accounts(store: RunStore) -> list[dict[str, Any]]:

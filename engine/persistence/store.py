@@ -41,6 +41,7 @@ import random
 import socket
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -100,6 +101,7 @@ BUSY_TIMEOUT_S = 60.0
 RETRIES = 8
 _ADVISORY_KEY = 0x4B455354  # "KEST": the schema lock of every Kestrel store on a server
 _T = TypeVar("_T")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 RUN_SUMMARY_COLUMNS = (
     "run_id",
@@ -265,8 +267,8 @@ class RunStore:
         *,
         strategy: str | None = None,
         symbol: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
+        since_ns: int | None = None,
+        until_ns: int | None = None,
         conditions: Sequence[tuple[str, str, float]] = (),
         sort: str = "created_at",
         descending: bool = True,
@@ -279,8 +281,11 @@ class RunStore:
         Args:
             strategy: Substring of the strategy path (case-insensitive).
             symbol: One of the run's symbols (exact, case-insensitive).
-            since: Runs created on or after this ISO date/time (UTC).
-            until: Runs created before this ISO date/time (UTC).
+            since_ns: Runs created at or after this instant (ns since the epoch, UTC; the
+                CLI parses ``--since`` with `engine.feeds.timeframe.parse_timestamp`).
+            until_ns: Runs created before this instant (likewise). ``created_at`` is
+                compared as an instant, never as text; a row whose ``created_at`` does not
+                parse does not match either filter.
             conditions: ``(field, op, value)`` with op in ``<, <=, >, >=, ==, !=``; a field
                 is a ``runs`` column, a metric key, a strategy parameter (``fast`` or
                 ``params.fast``) or an alias in `FIELD_ALIASES` (``trades``); a run whose
@@ -307,9 +312,7 @@ class RunStore:
         for row in sorted(all_rows, key=lambda r: (r["created_at"], r["run_id"]), reverse=True):
             if strategy and strategy.lower() not in row["strategy"].lower():
                 continue
-            if since and row["created_at"] < since:
-                continue
-            if until and row["created_at"] >= until:
+            if not _created_within(row["created_at"], since_ns, until_ns):
                 continue
             if symbol and symbol.lower() not in row["symbols"].lower().split(","):
                 continue
@@ -538,6 +541,20 @@ def _transient(exc: OperationalError) -> bool:
             "could not serialize",
         )
     )
+
+
+def _created_within(created_at: object, since_ns: int | None, until_ns: int | None) -> bool:
+    """Return True if ``created_at`` (ISO-8601; naive: UTC) is in ``[since_ns, until_ns)``."""
+    if since_ns is None and until_ns is None:
+        return True
+    try:
+        moment = datetime.fromisoformat(str(created_at))
+    except ValueError:
+        return False
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    created = (moment - _EPOCH) // timedelta(microseconds=1) * 1_000
+    return (since_ns is None or created >= since_ns) and (until_ns is None or created < until_ns)
 
 
 def _decode(row: dict[str, Any], *, keep_config: bool = False) -> dict[str, Any]:
