@@ -22,6 +22,7 @@ __all__ = [
     "field_names",
     "field_value",
     "matches",
+    "sort_rows",
 ]
 
 #: Short names accepted by ``--where`` and ``--sort`` (the column header `runs list` shows).
@@ -91,3 +92,26 @@ def matches(actual: Any, op: str, expected: float) -> bool:
     if not isinstance(actual, int | float):
         return False
     return bool(_OPERATORS[op](actual, expected))
+
+
+def sort_rows(
+    rows: Sequence[Mapping[str, Any]], name: str, *, descending: bool
+) -> list[Mapping[str, Any]]:
+    """Return ``rows`` sorted by ``name``: numbers, then text, then runs without a value.
+
+    A parameter can be a number in one run and text in another (``mode = 7``, ``mode =
+    "fast"``): numbers and text are never compared (``--where`` likewise matches numbers
+    only), each kind is sorted within itself in the asked direction, NaN counts as missing.
+    """
+    numbers, texts, missing = [], [], []
+    for row in rows:
+        value = field_value(row, name)
+        if isinstance(value, int | float) and value == value:
+            numbers.append(row)
+        elif isinstance(value, str):
+            texts.append(row)
+        else:
+            missing.append(row)
+    numbers.sort(key=lambda r: field_value(r, name), reverse=descending)
+    texts.sort(key=lambda r: field_value(r, name), reverse=descending)
+    return numbers + texts + missing

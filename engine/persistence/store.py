@@ -68,6 +68,7 @@ from engine.persistence.query import (
     field_names,
     field_value,
     matches,
+    sort_rows,
 )
 from engine.persistence.schema import (
     SCHEMA_VERSION,
@@ -290,7 +291,8 @@ class RunStore:
                 is a ``runs`` column, a metric key, a strategy parameter (``fast`` or
                 ``params.fast``) or an alias in `FIELD_ALIASES` (``trades``); a run whose
                 value is missing or not a number does not match.
-            sort: A field as above; runs without it sort last.
+            sort: A field as above: numbers first, then text, then runs without it
+                (`engine.persistence.query.sort_rows`).
             descending: Largest first.
             limit: At most this many rows (None: all).
             include_incomplete: Also runs still being written or left by a crash.
@@ -318,10 +320,7 @@ class RunStore:
                 continue
             if all(matches(field_value(row, name), op, value) for name, op, value in conditions):
                 rows.append(row)
-        present = [r for r in rows if isinstance(field_value(r, sort), int | float | str)]
-        missing = [r for r in rows if not isinstance(field_value(r, sort), int | float | str)]
-        present.sort(key=lambda r: field_value(r, sort), reverse=descending)
-        ordered = present + missing
+        ordered = [dict(row) for row in sort_rows(rows, sort, descending=descending)]
         return ordered if limit is None else ordered[:limit]
 
     def find_run_ids(self, text: str, *, include_incomplete: bool = False) -> list[str]:

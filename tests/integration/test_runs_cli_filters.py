@@ -71,3 +71,16 @@ def test_a_time_that_is_not_iso_8601_is_one_line(
 ) -> None:
     result = kestrel("runs", "list", "--db", url, option, value)
     assert_one_line_error(result, option, "ISO-8601")
+
+
+def order(kestrel: CliRunner, url: str, *args: str) -> list[str]:
+    result = kestrel("runs", "list", "--db", url, *args)
+    assert result.code == 0, result.err
+    return sorted(CREATED, key=lambda label: result.out.index(f"run-{label}"))
+
+
+def test_sort_puts_numbers_before_text_either_way(kestrel: CliRunner, url: str) -> None:
+    """``mode`` is "fast" in one run and a number in two: the sort raised TypeError, exit 70."""
+    assert order(kestrel, url, "--sort", "mode") == ["late", "mid", "early"]  # 12.5, 7, "fast"
+    assert order(kestrel, url, "--sort", "mode", "--asc") == ["mid", "late", "early"]
+    assert listed(kestrel, url, "--where", "mode>5") == ["mid", "late"]  # text never matches
