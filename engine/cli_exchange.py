@@ -156,9 +156,14 @@ def replay_speed(speed: str, *, lockstep: bool = False) -> float | None:
 
 
 def replay_source(
-    replay: str, symbol: str | None, quote: str
+    replay: str, symbol: str | None, quote: str, symbols: list[str] | None = None
 ) -> tuple[list[BarFrame], dict[str, Instrument], dict[str, float], float, bool]:
-    """Return frames, instruments, balances, fee rate and touch from a config or a data file."""
+    """Return frames, instruments, balances, fee rate and touch from a config or a data file.
+
+    A data file's symbol: ``symbol`` (``exchange serve --symbol``), else its name's
+    (``binance_BTC_USDT_1h.csv``), else — for ``paper``/``live``, whose run config trades
+    ``symbols`` — the config's symbol when it trades one (the file is its market).
+    """
     from engine.feeds import BarFrame, load_bars
     from engine.feeds.catalog import CATALOG_SCHEME, parse_catalog_uri
     from engine.runtime.inputs import load_frames, make_instruments, resolve_data_path
@@ -182,6 +187,14 @@ def replay_source(
     if replay.startswith(CATALOG_SCHEME):
         symbol = symbol or parse_catalog_uri(replay)[1]
     symbol = symbol or _symbol_from_name(replay)
+    if symbol is None and symbols is not None and len(symbols) == 1:
+        symbol = symbols[0]
+    if symbol is None and symbols is not None:
+        raise ConfigError(
+            f"cannot tell the symbol of {replay!r}: its name says none (as in "
+            f"binance_BTC_USDT_1h.csv) and the config trades {', '.join(symbols)}; give "
+            "--replay the run config (.toml) or a file named after its symbol"
+        )
     if symbol is None:
         raise ConfigError(f"cannot tell the symbol of {replay!r}; pass --symbol BASE/QUOTE")
     frame = load_bars(path, symbol=symbol)

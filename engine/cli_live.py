@@ -284,7 +284,9 @@ def live(
     local = None
     frames: list[BarFrame] = []
     if replay is not None:
-        local, frames = _start_local(replay, speed, keys.secret, count, bool(perpetuals))
+        local, frames = _start_local(
+            replay, speed, keys.secret, count, bool(perpetuals), run_config.symbols
+        )
         exchange_url = local.urls["http"]
     folder = account_folder(run_config, name, log_dir)
     try:
@@ -316,18 +318,19 @@ def live(
 
 
 def _start_local(
-    replay: str, speed: str, secret: str, history: int, perpetual: bool
+    replay: str, speed: str, secret: str, history: int, perpetual: bool, symbols: list[str]
 ) -> tuple[Any, list[BarFrame]]:
     """Start the local exchange paused ``history`` bars in (the warm-up's source).
 
     ``perpetual``: it replays USDⓈ-M perpetuals, paying the funding of the replayed
-    config's ``[[data]] funding`` series (none from a bare data file).
+    config's ``[[data]] funding`` series (none from a bare data file). ``symbols``: the
+    config's (a data file's symbol when its name has none).
     """
     from engine.adapters.local import LocalExchange
     from engine.cli_exchange import replay_source, replay_speed
     from engine.runtime.inputs import load_funding
 
-    frames, instruments, balances, fee_rate, touch = replay_source(replay, None, "USDT")
+    frames, instruments, balances, fee_rate, touch = replay_source(replay, None, "USDT", symbols)
     funding = load_funding(load_config(replay)) if perpetual and replay.endswith(".toml") else {}
     rate = replay_speed(speed, lockstep=True)  # lockstep: paused, the node steps it
     local = LocalExchange(

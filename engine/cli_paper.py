@@ -190,7 +190,7 @@ def paper(
     local = None
     if replay is not None:
         rate = replay_speed(speed)
-        local, frames = _start_local(replay, rate, warmup_bars)
+        local, frames = _start_local(replay, rate, warmup_bars, run_config.symbols)
         exchange_url = local.urls["http"]
         timeframes = {f.symbol: f.timeframe_ns for f in frames}
         until_ns: int | None = local.replay.boundaries[-1] * 1_000_000
@@ -297,15 +297,14 @@ async def _resume_when_listening(local: Any, streams: list[str]) -> None:
     local.resume()
 
 
-def _start_local(replay: str, rate: float | None, history: int) -> tuple[Any, list[BarFrame]]:
-    """Start the local exchange, paused at bar ``history``'s open, on a free port.
-
-    ``history`` (``--warmup-bars``): the bars already closed there, the warm-up's source.
-    """
+def _start_local(
+    replay: str, rate: float | None, history: int, symbols: list[str]
+) -> tuple[Any, list[BarFrame]]:
+    """Start the local exchange on a free port, ``history`` closed bars in (the warm-up's)."""
     from engine.adapters.local import LocalExchange
     from engine.cli_exchange import replay_source
 
-    frames, instruments, balances, fee_rate, touch = replay_source(replay, None, "USDT")
+    frames, instruments, balances, fee_rate, touch = replay_source(replay, None, "USDT", symbols)
     local = LocalExchange(
         frames,
         instruments,

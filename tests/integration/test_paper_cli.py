@@ -200,3 +200,28 @@ def test_a_strategy_error_is_exit_3_and_again_on_resume(kestrel: CliRunner, tmp_
     assert _query(db, "SELECT count(*) FROM paper_journal") == [(5,)]  # the fatal bar too
     assert_one_line_error(kestrel(*args, "--resume"), "boom at bar 5", code=3)
     assert _query(db, "SELECT count(*) FROM paper_journal") == [(5,)]
+
+
+def test_a_replayed_data_file_is_the_configs_one_symbol(kestrel: CliRunner, tmp_path: Path) -> None:
+    # its name says no symbol: it was "cannot tell the symbol …; pass --symbol BASE/QUOTE",
+    # an option paper does not have; the config trades one symbol, so the bars are its
+    bars = tmp_path / "hourly.csv"
+    bars.write_bytes(BTC_CSV.read_bytes())
+    config = _config(tmp_path)
+    result = kestrel(
+        *_args(config, tmp_path, "--replay", str(bars), "--speed", "max", "--max-bars", "3")
+    )
+    assert result.code == 0, result.err
+    assert "--symbol" not in result.err
+
+
+def test_a_replayed_data_file_for_several_symbols_names_them_not_an_option() -> None:
+    from engine.cli_exchange import replay_source
+    from engine.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        replay_source(str(REPO / "data" / "GOOG.csv"), None, "USDT", ["BTC/USDT", "ETH/USDT"])
+    message = str(info.value)
+    assert "BTC/USDT, ETH/USDT" in message
+    assert "--replay" in message
+    assert "--symbol" not in message
