@@ -125,10 +125,14 @@ def resolve_db_url(url: str | None) -> str:
 
 
 def sqlite_file(url: str) -> Path | None:
-    """Return the file of an SQLite ``url`` (None: not SQLite, in memory, or not a URL)."""
+    """Return the file of an SQLite ``url`` (None: not SQLite, in memory, or not a URL).
+
+    A malformed URL (``…:notaport/x``: SQLAlchemy's ``int()`` of the port raises
+    ValueError) is None too: opening it then fails as `StoreOpenError`, one line.
+    """
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return None
     database = parsed.database
     if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
