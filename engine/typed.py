@@ -60,7 +60,8 @@ def build(cls: type[T], data: Mapping[str, Any], where: str = "") -> T:
     try:
         return cls(**values)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where or cls.__name__}: {exc}") from None
+        # the whole document's rules name their keys ("data: …"): no class name before them
+        raise ConfigError(f"{where}: {exc}" if where else str(exc)) from None
 
 
 def check_field(cls: type[Any], name: str, value: Any, where: str = "") -> None:

@@ -368,3 +368,20 @@ def test_a_non_finite_override_is_refused_as_the_same_value_in_a_file_is(text: s
 
 def test_a_non_finite_word_stays_a_string_where_a_string_goes() -> None:
     assert parse_config(apply_overrides(full(), ["run.name=nan"])).run.name == "nan"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "start"),
+    [
+        (['data=[{path="a.csv",symbol="A"},{path="b.csv",symbol="A"}]'], "data: symbol ['A']"),
+        (["data=[]"], "data: at least one [[data]] source is required"),
+        (['risk.allowed_symbols=["Z"]'], "risk: allowed_symbols names 'Z'"),
+        (['instruments=[{symbol="Z"}]'], "instruments: 'Z' has no [[data]] source"),
+        (['fx=[{currency="EUR",path="e.csv"}]'], "fx: no instrument is quoted in 'EUR'"),
+    ],
+)
+def test_a_config_wide_rule_names_its_key_not_the_class(overrides: list[str], start: str) -> None:
+    # it said "RunConfig: data: symbol ['BTC/USDT'] appears in more than one source"
+    with pytest.raises(ConfigError) as info:
+        parse_config(apply_overrides(minimal(), overrides))
+    assert str(info.value).startswith(start), str(info.value)
