@@ -165,7 +165,9 @@ def optimize(
     if refusals:
         print(f"warning: {refusals}", file=sys.stderr)
     out_root = project_root(run_config.base_dir) / "backtests"
-    db_url = check_db_url(db or os.environ.get("KESTREL_DB_URL") or _default_db(out_root))
+    db_url = check_db_url(
+        db if db is not None else os.environ.get("KESTREL_DB_URL") or _default_db(out_root)
+    )
     store = RunStore(db_url)
     sweeps = SweepStore(store)
     config_toml = _config_toml(run_config)
@@ -489,7 +491,9 @@ def walkforward(
     bars = next(f for f in SweepData.load(run_config).frames if isinstance(f, BarFrame))
     windows = plan_windows(len(bars), in_sample, out_of_sample, scheme)
     out_root = project_root(run_config.base_dir) / "backtests"
-    db_url = check_db_url(db or os.environ.get("KESTREL_DB_URL") or _default_db(out_root))
+    db_url = check_db_url(
+        db if db is not None else os.environ.get("KESTREL_DB_URL") or _default_db(out_root)
+    )
     config_toml = _config_toml(run_config)
     plan = plan_json(spec, scheme, in_sample, out_of_sample)
     analysis = walkforward_id(run_config.run.name, config_toml, plan)

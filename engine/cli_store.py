@@ -50,12 +50,14 @@ def open_store(db: str | None) -> RunStore:
     "no runs". The project's own store (``backtests/kestrel.db``) is created on first use.
 
     Raises:
-        StoreOpenError: The named SQLite file does not exist, or the store cannot be opened.
+        StoreOpenError: ``--db`` is empty, the named SQLite file does not exist, or the
+            store cannot be opened.
     """
-    from engine.persistence import RunStore
+    from engine.persistence import RunStore, resolve_db_url
     from engine.persistence.store import sqlite_file
 
     environment = os.environ.get("KESTREL_DB_URL")
+    resolve_db_url(db)  # an empty --db is refused, never the working directory's store
     if db is None and not environment:
         return RunStore(f"sqlite:///{project_backtests() / 'kestrel.db'}")
     url = db if db is not None else str(environment)

@@ -120,7 +120,20 @@ RUN_SUMMARY_COLUMNS = (
 
 
 def resolve_db_url(url: str | None) -> str:
-    """Return ``url``, else ``$KESTREL_DB_URL``, else the default SQLite file."""
+    """Return ``url``, else ``$KESTREL_DB_URL``, else the default SQLite file.
+
+    An empty ``$KESTREL_DB_URL`` counts as unset, as shells do; an empty ``url`` (``--db
+    ""``) is refused: it opened ``backtests/kestrel.db`` below the working directory,
+    a store the project does not see (leave ``--db`` out for the project's store).
+
+    Raises:
+        StoreOpenError: ``url`` is empty or blank.
+    """
+    if url is not None and not url.strip():
+        raise StoreOpenError(
+            "--db is empty: give the run store's URL (e.g. sqlite:///backtests/kestrel.db "
+            "or postgresql+psycopg://user@host/db), or leave --db out for the project's store"
+        )
     return url or os.environ.get("KESTREL_DB_URL") or DEFAULT_DB_URL
 
 
