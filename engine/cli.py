@@ -565,7 +565,12 @@ def _main(argv: list[str] | None) -> int:
         if debug:
             traceback.print_exc()
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-        print(f"error: {message} (see `kestrel --help`)", file=sys.stderr)
+        where, ctx = "kestrel", getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:  # help shown above
+            where = ctx.command_path  # typer's vendored click: matched by name, not imported
+            names: list[str] = getattr(ctx.command, "list_commands", lambda _ctx: [])(ctx)
+            message = f"give a command: {where} {'|'.join(names) or 'COMMAND'}"
+        print(f"error: {message} (see `{where} --help`)", file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:  # a bug: still one line, but say so and how to see more
         if debug:

@@ -569,3 +569,20 @@ def test_ctrl_c_while_saving_says_nothing_was_kept_and_keeps_nothing(
     from engine.persistence import RunStore
 
     assert RunStore(url).run_ids(include_incomplete=True) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        ([], ["give a command: kestrel ", "backtest", "(see `kestrel --help`)"]),
+        (["runs"], ["give a command: kestrel runs ", "list", "(see `kestrel runs --help`)"]),
+        (["data"], ["give a command: kestrel data ", "inspect", "(see `kestrel data --help`)"]),
+    ],
+)
+def test_a_group_without_its_command_shows_help_and_says_give_a_command(
+    kestrel: CliRunner, args: list[str], fragments: list[str]
+) -> None:
+    # it printed the help, then "error:  (see `kestrel --help`)": an empty message
+    result = kestrel(*args)
+    assert_one_line_error(result, *fragments)
+    assert "Usage: kestrel" in result.out
