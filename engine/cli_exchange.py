@@ -280,7 +280,7 @@ def data_download(
     trades: Annotated[bool, typer.Option("--trades", help="Also download trades.")] = False,
     local_url: Annotated[
         str | None,
-        typer.Option("--local-url", hidden=True, help="Send every call to a local exchange."),
+        typer.Option("--local-url", help="Download from a local exchange (exchange serve) URL."),
     ] = None,
     page_limit: Annotated[int | None, typer.Option("--page-limit", hidden=True)] = None,
     retries: Annotated[int, typer.Option("--retries", hidden=True)] = 5,

@@ -294,3 +294,10 @@ def test_a_catalog_path_gives_its_timeframe(kestrel: CliRunner, tmp_path: Path) 
     )  # fmt: skip
     assert refused.code == 2
     assert "catalog file's timeframe is '1h'" in refused.err
+
+
+def test_the_readmes_local_url_option_is_in_the_help(kestrel: CliRunner) -> None:
+    # README documents `kestrel data download --local-url URL`; --help did not list it
+    result = kestrel("data", "download", "--help")
+    assert result.code == 0, result.err
+    assert "--local-url" in result.out
