@@ -39,6 +39,9 @@ __all__ = ["FeatureSpec", "LabelConfig", "MlConfig", "ModelConfig", "RetrainConf
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 
 
+MAX_BARS = 100_000  # the longest window in bars (the indicator kernels' longest timeperiod)
+
+
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ValueError(message)
@@ -144,11 +147,11 @@ class LabelConfig:
             ends at the touching bar. σ_t is the volatility over the horizon:
             the population standard deviation of the last ``vol_window`` one-bar returns
             (``stddev`` of ``rocp(1)``, the indicator kernels) times sqrt(horizon).
-        horizon: Bars to the time barrier (>= 1).
+        horizon: Bars to the time barrier (1 to `MAX_BARS`, 100,000).
         threshold: Return above which a time-barrier or forward-return label is 1.
         profit_take: Upper barrier in σ units (> 0).
         stop_loss: Lower barrier in σ units (> 0).
-        vol_window: Bars of one-bar returns in σ (>= 2).
+        vol_window: Bars of one-bar returns in σ (2 to `MAX_BARS`).
     """
 
     kind: Literal["forward_return", "triple_barrier"] = "triple_barrier"
@@ -159,10 +162,14 @@ class LabelConfig:
     vol_window: int = 100
 
     def __post_init__(self) -> None:
-        _require(1 <= self.horizon <= 100_000, f"label.horizon must be >= 1, got {self.horizon}")
+        for name, low in (("horizon", 1), ("vol_window", 2)):  # vol_window: stddev's period
+            value = getattr(self, name)
+            _require(
+                low <= value <= MAX_BARS,
+                f"label.{name} must be in [{low}, {MAX_BARS}], got {value}",
+            )
         _require(self.profit_take > 0, f"label.profit_take must be > 0, got {self.profit_take}")
         _require(self.stop_loss > 0, f"label.stop_loss must be > 0, got {self.stop_loss}")
-        _require(self.vol_window >= 2, f"label.vol_window must be >= 2, got {self.vol_window}")
         _require(
             -1 < self.threshold < 10, f"label.threshold must be in (-1, 10), got {self.threshold}"
         )
@@ -197,7 +204,7 @@ class SplitConfig:
         method: ``"purged_kfold"`` or ``"walk_forward"``.
         folds: Number of test folds (>= 2).
         embargo: Bars after a test fold whose samples are left out of training too
-            (serial correlation leaks across the fold's end), >= 0.
+            (serial correlation leaks across the fold's end), 0 to `MAX_BARS`.
     """
 
     method: Literal["purged_kfold", "walk_forward"] = "walk_forward"
@@ -206,7 +213,10 @@ class SplitConfig:
 
     def __post_init__(self) -> None:
         _require(self.folds >= 2, f"splits.folds must be >= 2, got {self.folds}")
-        _require(self.embargo >= 0, f"splits.embargo must be >= 0, got {self.embargo}")
+        _require(
+            0 <= self.embargo <= MAX_BARS,
+            f"splits.embargo must be in [0, {MAX_BARS}], got {self.embargo}",
+        )
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,20 @@ def test_ml_section_is_parsed() -> None:
         ({"features": [{"name": "rsi"}], "symbol": "ETH/USDT"}, "no [[data]] source"),
         ({"features": [{"name": "rsi"}], "model": {"kind": "svm"}}, "not one of"),
         ({"features": [{"name": "rsi"}], "model": {"params": {"random_state": 1}}}, "seed"),
-        ({"features": [{"name": "rsi"}], "label": {"horizon": 0}}, "horizon must be >= 1"),
+        ({"features": [{"name": "rsi"}], "label": {"horizon": 0}}, "horizon must be in [1, "),
+        # an audit: 'stddev: parameter timeperiod = 100000000 is out of range' named no key
+        (
+            {"features": [{"name": "rsi"}], "label": {"vol_window": 100_000_000}},
+            "ml.label: label.vol_window must be in [2, 100000], got 100000000",
+        ),
+        (
+            {"features": [{"name": "rsi"}], "splits": {"embargo": 100_000_000}},
+            "ml.splits: splits.embargo must be in [0, 100000], got 100000000",
+        ),
+        (
+            {"features": [{"name": "rsi"}], "label": {"horizon": 100_001}},
+            "label.horizon must be in [1, 100000], got 100001",
+        ),
         ({"features": [{"name": "rsi"}], "retrain": {"min_samples": 5}}, "min_samples"),
     ],
 )
