@@ -1,9 +1,9 @@
 """CLI commands for reports and stored runs: ``report``, ``runs list|compare|export|delete|gc``.
 
 Registered on the main app by `register` (called from `engine.cli`). A run is named by
-its folder or by its id in the run store (a unique prefix or substring is enough; for
-``runs delete`` only the id or a unique prefix). A folder counts only when it holds a
-complete run (`engine.report.run_folder`).
+its folder or by its id in the run store: the id or its unique beginning, in every
+command (never a substring from the middle, never empty). A folder counts only when it
+holds a complete run (`engine.report.run_folder`).
 Errors are `KestrelError`s, which ``kestrel`` prints as one line with their group's exit
 code (2 for every input to fix here: a run name, a query, a path, a missing ``--yes``).
 """
@@ -487,7 +487,7 @@ def runs_delete(
     must be exact or a unique beginning (never a substring, never empty).
     """
     store = open_store(db)
-    chosen = list(dict.fromkeys(store.resolve_id(target, substring=False) for target in targets))
+    chosen = list(dict.fromkeys(store.resolve_id(target) for target in targets))
     if not yes:
         if not sys.stdin.isatty():
             raise UsageError("runs delete asks for confirmation: pass --yes to delete")

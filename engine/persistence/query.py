@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from engine.errors import QueryError
@@ -19,6 +20,7 @@ __all__ = [
     "OPERATORS",
     "QUERYABLE_COLUMNS",
     "check_field",
+    "created_within",
     "field_names",
     "field_value",
     "matches",
@@ -39,6 +41,7 @@ QUERYABLE_COLUMNS = (
     "max_drawdown",
     "num_trades",
 )
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def field_value(row: Mapping[str, Any], name: str) -> Any:
@@ -115,3 +118,17 @@ def sort_rows(
     numbers.sort(key=lambda r: field_value(r, name), reverse=descending)
     texts.sort(key=lambda r: field_value(r, name), reverse=descending)
     return numbers + texts + missing
+
+
+def created_within(created_at: object, since_ns: int | None, until_ns: int | None) -> bool:
+    """Return True if ``created_at`` (ISO-8601; naive: UTC) is in ``[since_ns, until_ns)``."""
+    if since_ns is None and until_ns is None:
+        return True
+    try:
+        moment = datetime.fromisoformat(str(created_at))
+    except ValueError:
+        return False
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    created = (moment - _EPOCH) // timedelta(microseconds=1) * 1_000
+    return (since_ns is None or created >= since_ns) and (until_ns is None or created < until_ns)

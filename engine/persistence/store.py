@@ -41,7 +41,6 @@ import random
 import socket
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -65,6 +64,7 @@ from engine.persistence.bulk import (
 from engine.persistence.query import (
     OPERATORS,
     check_field,
+    created_within,
     field_names,
     field_value,
     matches,
@@ -102,7 +102,6 @@ BUSY_TIMEOUT_S = 60.0
 RETRIES = 8
 _ADVISORY_KEY = 0x4B455354  # "KEST": the schema lock of every Kestrel store on a server
 _T = TypeVar("_T")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 RUN_SUMMARY_COLUMNS = (
     "run_id",
@@ -122,9 +121,8 @@ RUN_SUMMARY_COLUMNS = (
 def resolve_db_url(url: str | None) -> str:
     """Return ``url``, else ``$KESTREL_DB_URL``, else the default SQLite file.
 
-    An empty ``$KESTREL_DB_URL`` counts as unset, as shells do; an empty ``url`` (``--db
-    ""``) is refused: it opened ``backtests/kestrel.db`` below the working directory,
-    a store the project does not see (leave ``--db`` out for the project's store).
+    An empty ``$KESTREL_DB_URL`` counts as unset; an empty ``url`` (``--db ""``) is
+    refused: it opened ``backtests/kestrel.db`` below the working directory.
 
     Raises:
         StoreOpenError: ``url`` is empty or blank.
@@ -138,11 +136,8 @@ def resolve_db_url(url: str | None) -> str:
 
 
 def sqlite_file(url: str) -> Path | None:
-    """Return the file of an SQLite ``url`` (None: not SQLite, in memory, or not a URL).
-
-    A malformed URL (``…:notaport/x``: SQLAlchemy's ``int()`` of the port raises
-    ValueError) is None too: opening it then fails as `StoreOpenError`, one line.
-    """
+    """Return the file of an SQLite ``url`` (None: not SQLite, in memory, or not a URL:
+    ``…:notaport/x`` raises ValueError in SQLAlchemy, and opening it is one line then)."""
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
@@ -331,7 +326,7 @@ class RunStore:
         for row in sorted(all_rows, key=lambda r: (r["created_at"], r["run_id"]), reverse=True):
             if strategy and strategy.lower() not in row["strategy"].lower():
                 continue
-            if not _created_within(row["created_at"], since_ns, until_ns):
+            if not created_within(row["created_at"], since_ns, until_ns):
                 continue
             if symbol and symbol.lower() not in row["symbols"].lower().split(","):
                 continue
@@ -341,33 +336,36 @@ class RunStore:
         return ordered if limit is None else ordered[:limit]
 
     def find_run_ids(self, text: str, *, include_incomplete: bool = False) -> list[str]:
-        """Return run ids equal to ``text``, else starting with it, else containing it.
+        """Return the run id equal to ``text``, else those starting with it (never a substring).
 
         An empty or blank ``text`` matches nothing (it would otherwise match every run).
         """
         if not text.strip():
             return []
         ids = self.run_ids(include_incomplete=include_incomplete)
-        for test in (str.__eq__, str.startswith, str.__contains__):
-            found = sorted(run_id for run_id in ids if test(run_id, text))
-            if found:
-                return found
-        return []
+        if text in ids:
+            return [text]
+        return sorted(run_id for run_id in ids if run_id.startswith(text))
 
-    def resolve_id(self, text: str, *, substring: bool = True) -> str:
-        """Return the one run id ``text`` names: exact, else a unique prefix (or substring).
+    def resolve_id(self, text: str) -> str:
+        """Return the one run id ``text`` names: the id itself or its unique beginning.
+
+        Every command that names a run (``runs show|compare|export|delete``, ``report``)
+        takes the same: never a substring from the middle (README, "Run folders").
 
         Raises:
-            RunLookupError: ``text`` is blank, names no run, or names several (listed).
+            RunLookupError: ``text`` is blank, names no run, or begins several (listed).
         """
         if not text.strip():
             raise RunLookupError("an empty run id names no run; see `kestrel runs list`")
         matches = self.find_run_ids(text)
-        if not substring and matches and not all(m.startswith(text) for m in matches):
-            matches = []
         if not matches:  # a mistyped id: name the closest one, if any is close
-            close = difflib.get_close_matches(text, self.run_ids(), n=1)
+            ids = self.run_ids()
+            inside = sorted(run_id for run_id in ids if text in run_id)
+            close = difflib.get_close_matches(text, ids, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
+            if inside:  # a piece from the middle: say what is taken instead
+                hint = f" ({inside[0]!r} holds it, but give the run id or its beginning)"
             if text.startswith("live-"):  # `runs list` shows live accounts as live-<account>
                 hint += (
                     " (a live account is not a run: `kestrel runs show` and "
@@ -375,16 +373,15 @@ class RunStore:
                 )
             raise RunLookupError(
                 f"no run {text!r} in {self.display_url}{hint}; see `kestrel runs list`"
-                + ("" if substring else " (give the run id or its beginning)")
             )
-        if len(matches) > 1 and text not in matches:
+        if len(matches) > 1:
             shown = ", ".join(matches[:5]) + (
                 f" and {len(matches) - 5} more" if len(matches) > 5 else ""
             )
             raise RunLookupError(
                 f"{text!r} matches {len(matches)} runs: {shown}; give more of the id"
             )
-        return text if text in matches else matches[0]
+        return matches[0]
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         """Return one run's row with ``metrics`` and ``params`` decoded, or None."""
@@ -557,20 +554,6 @@ def _transient(exc: OperationalError) -> bool:
             "could not serialize",
         )
     )
-
-
-def _created_within(created_at: object, since_ns: int | None, until_ns: int | None) -> bool:
-    """Return True if ``created_at`` (ISO-8601; naive: UTC) is in ``[since_ns, until_ns)``."""
-    if since_ns is None and until_ns is None:
-        return True
-    try:
-        moment = datetime.fromisoformat(str(created_at))
-    except ValueError:
-        return False
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    created = (moment - _EPOCH) // timedelta(microseconds=1) * 1_000
-    return (since_ns is None or created >= since_ns) and (until_ns is None or created < until_ns)
 
 
 def _decode(row: dict[str, Any], *, keep_config: bool = False) -> dict[str, Any]:

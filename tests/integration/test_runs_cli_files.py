@@ -171,6 +171,26 @@ def test_delete_refuses_empty_ambiguous_and_substring_ids(
     assert RunStore(db).run_ids() == [ids[1]]
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["runs", "show"], ["report"], ["runs", "compare", "X", "--html", "T/c.html"],
+     ["runs", "export", "--out", "T/x.zip"]],
+)  # fmt: skip
+def test_every_lookup_takes_the_id_or_its_unique_beginning_never_a_substring(
+    kestrel: CliRunner, tmp_path: Path, command: list[str]
+) -> None:
+    """``runs show``, ``report``, ``runs compare`` and ``runs export`` took a unique substring
+    (the README says "exact or a unique beginning", as ``runs delete`` does)."""
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    assert kestrel("backtest", GOOG, "--db", db, "--out", str(tmp_path / "a")).code == 0
+    (run_id,) = RunStore(db).run_ids()
+    args = [run_id if a == "X" else a.replace("T/", f"{tmp_path}/") for a in command]
+    middle = kestrel(*args, run_id[4:], "--db", db)
+    assert_one_line_error(middle, f"no run {run_id[4:]!r}", "give the run id or its beginning")
+    beginning = kestrel(*args, run_id[:-3], "--db", db)
+    assert beginning.code == 0, beginning.err
+
+
 def test_a_legacy_folder_loses_only_its_artifacts(kestrel: CliRunner, tmp_path: Path) -> None:
     """A run written before manifests: run.json names it; only artifact names go."""
     db = f"sqlite:///{tmp_path / 'runs.db'}"
