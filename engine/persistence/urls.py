@@ -105,12 +105,30 @@ def _mask_match(match: re.Match[str]) -> str:
     return f"{scheme}{separator}***@"
 
 
+def _in_memory_sqlite(url: str) -> bool:
+    """Return True for ``sqlite://``, ``sqlite:///`` and ``sqlite:///:memory:`` (any driver)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+")[0] != "sqlite":
+        return False
+    database = rest.split("?")[0].removeprefix("/")
+    return database in ("", ":memory:") or "mode=memory" in rest
+
+
 def check_url(url: str) -> None:
-    """Refuse a URL whose userinfo holds an unencoded ``@`` (before a driver parses it).
+    """Refuse an in-memory SQLite URL, or one whose userinfo holds an unencoded ``@``.
+
+    Both before a driver sees the URL: an in-memory store loses a run at its save, and a
+    driver would take the rest of an ``@`` password for the host.
 
     Raises:
-        ValueError: The userinfo holds ``@``; the message says to write it as ``%40``.
+        ValueError: Either case; the message says what to give instead.
     """
+    if _in_memory_sqlite(url):
+        raise ValueError(
+            "an in-memory SQLite store cannot hold runs (the save writes from several "
+            "connections, each with its own empty database); give a file "
+            "(sqlite:///path/kestrel.db), or --no-db to keep no store"
+        )
     parts = _split(url)
     if parts is not None and "@" in parts[1]:
         raise ValueError(

@@ -53,3 +53,14 @@ def test_an_empty_db_is_one_line_and_creates_nothing(
     result = kestrel(*command, "--db", "")
     assert_one_line_error(result, "--db is empty")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_in_memory_store_is_refused_before_the_backtest_runs(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    result = kestrel(
+        "backtest", "configs/sma_cross_btc.toml", "--out", str(out), "--db", "sqlite://"
+    )
+    assert_one_line_error(result, "in-memory SQLite", "--no-db")
+    assert not out.exists()

@@ -78,3 +78,15 @@ def test_an_unencoded_at_sign_in_the_userinfo_is_refused_before_connecting() -> 
     assert "2024" not in str(caught.value)
     urls.check_url("postgresql+psycopg://postgres:Adm1n%402024!@127.0.0.1/x")
     urls.check_url("sqlite:////tmp/a@b/kestrel.db")  # a path, not a user:password
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///", "sqlite:///:memory:", "sqlite+pysqlite://"]
+)
+def test_an_in_memory_sqlite_store_is_refused(url: str) -> None:
+    """Found by an audit: `backtest --db sqlite://` ran the whole backtest, then failed to
+    save it ("no such table: orders": each of the save's threads has its own empty
+    database), exit 6, the run lost."""
+    with pytest.raises(ValueError, match="in-memory SQLite"):
+        urls.check_url(url)
+    urls.check_url("sqlite:////tmp/k.db")  # a file is fine
