@@ -99,3 +99,17 @@ def test_gc_removes_a_partial_folder_whose_writer_was_killed_writing_its_mark(
     (partial / ".writer").write_text("")  # killed between creating the mark and writing it
     assert f"removed {partial}" in kestrel("runs", "gc").out
     assert not partial.exists()
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_gc_refuses_a_dir_that_is_not_a_folder(
+    kestrel: CliRunner, project: Path, tmp_path: Path, kind: str
+) -> None:
+    """Found by an audit: a mistyped --dir said "nothing to clean", exit 0."""
+    target = tmp_path / "nowhere"
+    if kind == "file":
+        target.write_text("mine\n")
+    result = kestrel("runs", "gc", "--dir", str(target))
+    fragment = "does not exist" if kind == "missing" else "is a file, not a folder"
+    assert result.code == 2, result.err
+    assert result.err.splitlines() == [f"error: runs gc --dir {str(target)!r} {fragment}"]
