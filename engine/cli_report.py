@@ -523,10 +523,10 @@ def runs_gc(
     in each ``--dir``. In their ``_assets/`` it removes only temporary copies
     of plotly.js over an hour old; the shared copies stay (`engine.report.assets`).
     """
-    for folder in dirs or []:  # a mistyped folder would "clean nothing" without a word
-        if not folder.is_dir():
-            what = "is a file, not a folder" if folder.exists() else "does not exist"
-            raise UsageError(f"runs gc --dir {str(folder)!r} {what}")
+    for given in dirs or []:  # a mistyped folder would "clean nothing" without a word
+        if not given.is_dir():
+            what = "is a file, not a folder" if given.exists() else "does not exist"
+            raise UsageError(f"runs gc --dir {str(given)!r} {what}")
     store = open_store(db)
     roots = {project_backtests(), *(dirs or [])}
     verb = "would remove" if dry_run else "removed"
