@@ -46,13 +46,13 @@ from engine.execution.fill_sizing import FillAt, quantity_at_fill
 from engine.execution.matching import WorkingOrder
 from engine.execution.models import FeeModel, SlippageModel
 from engine.model import (
+    TAKES_LIMIT_PRICE,
     Instrument,
     OrderCanceled,
     OrderFilled,
     OrderModified,
     OrderRequested,
     OrderSide,
-    OrderType,
     TimeInForce,
 )
 
@@ -61,7 +61,7 @@ __all__ = ["AccountView", "BrokerSettings", "FillMethods"]
 # members as globals, read per order (see `engine.model.enums`: ~70 ns a lookup otherwise)
 _BUY = OrderSide.BUY
 _FOK = TimeInForce.FOK
-_WITH_LIMIT = (OrderType.LIMIT, OrderType.STOP_LIMIT)  # the types that take a limit_price
+_WITH_LIMIT = TAKES_LIMIT_PRICE
 
 
 class AccountView(Protocol):

@@ -57,6 +57,7 @@ from engine.model.instrument import Instrument
 from engine.model.orders import (
     LIQUIDATION_STRATEGY_ID,
     ORDER_TRANSITIONS,
+    TAKES_LIMIT_PRICE,
     Order,
     limit_marketable,
     next_status,
@@ -65,6 +66,7 @@ from engine.model.orders import (
 __all__ = [
     "LIQUIDATION_STRATEGY_ID",
     "ORDER_TRANSITIONS",
+    "TAKES_LIMIT_PRICE",
     "AccountLiquidated",
     "Bar",
     "CancelRequested",

@@ -40,6 +40,11 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 
+#: The order types that carry a ``limit_price`` (risk denies one on any other type; the
+#: venue caps a taker's price by it only for these).
+TAKES_LIMIT_PRICE = (OrderType.LIMIT, OrderType.STOP_LIMIT)
+
+
 def limit_marketable(side: OrderSide, limit: float, price: float) -> bool:
     """Return True if a limit of ``side`` at ``limit`` would take liquidity at ``price``.
 

@@ -25,12 +25,19 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 
-from engine.model import OrderRequested, OrderSide, OrderType, TimeInForce, TrailingOffsetType
+from engine.model import (
+    TAKES_LIMIT_PRICE,
+    OrderRequested,
+    OrderSide,
+    OrderType,
+    TimeInForce,
+    TrailingOffsetType,
+)
 from engine.model import parse_enum as _parse
 
 __all__ = ["normalized", "problem"]
 
-_WITH_LIMIT = (OrderType.LIMIT, OrderType.STOP_LIMIT)
+_WITH_LIMIT = TAKES_LIMIT_PRICE
 _WITH_STOP = (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP)
 
 
