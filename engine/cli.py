@@ -48,6 +48,7 @@ from engine.errors import (
     KestrelError,
     OutputPathError,
     exit_code,
+    warn,
 )
 from engine.paths import file_problem, project_root
 from engine.report.assets import INLINE
@@ -186,9 +187,9 @@ def backtest(
         ) from None
     for frame in result.frames:
         for warning in frame.warnings:
-            print(f"warning: {frame.symbol}: {warning}", file=sys.stderr)
+            warn(f"{frame.symbol}: {warning}")
     for warning in result.indicator_warnings():
-        print(f"warning: {warning}", file=sys.stderr)
+        warn(warning)
     per_symbol = [(f.symbol, len(f)) for f in result.frames]
     per_symbol += [(f"{t.symbol} {t.kind}", len(t)) for t in result.tick_frames]
     _print_summary(run_id, result.metrics, per_symbol, result.elapsed_s)

@@ -54,6 +54,7 @@ nobody's policy, so it is treated like an exception outside the tree: exit 70.
 from __future__ import annotations
 
 import difflib
+import sys
 from collections.abc import Iterable
 
 __all__ = [
@@ -83,6 +84,7 @@ __all__ = [
     "UserInputError",
     "did_you_mean",
     "exit_code",
+    "warn",
 ]
 
 
@@ -224,6 +226,12 @@ def exit_code(error: BaseException) -> int:
         if isinstance(error, group):
             return code
     return EXIT_INTERNAL
+
+
+def warn(text: str) -> None:
+    """Write ``warning: <text>`` to stderr, one line: what a run goes on despite (the same
+    line in a backtest, a sweep's worker, paper and live)."""
+    print(f"warning: {text}", file=sys.stderr, flush=True)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -14,17 +14,10 @@ a backtest, a sweep's worker, paper and live.
 
 from __future__ import annotations
 
-import sys
-
-from engine.errors import DataError
+from engine.errors import DataError, warn
 from engine.feeds.timeframe import format_timestamp, parse_timestamp
 
 __all__ = ["check_in_sample", "warn"]
-
-
-def warn(text: str) -> None:
-    """Write ``warning: <text>`` to stderr, one line."""
-    print(f"warning: {text}", file=sys.stderr, flush=True)
 
 
 def check_in_sample(trained: str, until: str | int, first_ns: int, why: str, advice: str) -> bool:

@@ -13,7 +13,6 @@ bars are loaded and validated by `engine.feeds.load_bars`, ticks by
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from engine.config import DataSourceConfig, RunConfig
-from engine.errors import ConfigError, DataError, did_you_mean
+from engine.errors import ConfigError, DataError, did_you_mean, warn
 from engine.feeds import BarFrame, format_timestamp, load_bars, parse_timeframe
 from engine.feeds.catalog import (
     CATALOG_SCHEME,
@@ -257,12 +256,11 @@ def warn_funding_span(funding: Mapping[str, FundingRates], frames: list[BarFrame
         last, end = int(rates.ts[-1]), int(frame.ts_close_ns[-1])
         widest = int(np.diff(rates.ts).max()) if rates.ts.size > 1 else 0
         if end - last > widest:
-            print(
-                f"warning: {frame.symbol}: the funding file ends at {format_timestamp(last)}, "
+            warn(
+                f"{frame.symbol}: the funding file ends at {format_timestamp(last)}, "
                 f"{format_duration(end - last)} before the last bar closes at "
                 f"{format_timestamp(end)} (its funding times are at most "
-                f"{format_duration(widest)} apart): no funding is charged after it",
-                file=sys.stderr,
+                f"{format_duration(widest)} apart): no funding is charged after it"
             )
 
 

@@ -23,12 +23,11 @@ they have no queue at all.
 from __future__ import annotations
 
 import heapq
-import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from engine.config import RunConfig
-from engine.errors import ConfigError, DataError
+from engine.errors import ConfigError, DataError, warn
 from engine.feeds.headline_source import JsonlTailer
 from engine.feeds.headlines import load_news
 from engine.feeds.timeframe import format_timestamp
@@ -161,7 +160,7 @@ def warn_news_outside_bars(queue: NewsQueue, first_open_ns: int, last_close_ns: 
     late = [ts for ts in stamps if ts > last_close_ns]
     if early:
         it, be = ("it", "is") if len(early) == 1 else ("they", "are")
-        _warn(
+        warn(
             f"{_count(early)} stamped before the first bar (from {format_timestamp(early[0])}; "
             f"the first bar opens {format_timestamp(first_open_ns)}): {it} {be} delivered at "
             f"that bar's close as if {it} were new; start the headlines with the data, or "
@@ -169,7 +168,7 @@ def warn_news_outside_bars(queue: NewsQueue, first_open_ns: int, last_close_ns: 
         )
     if late:
         it = "it is" if len(late) == 1 else "they are"
-        _warn(
+        warn(
             f"{_count(late)} stamped after the last bar's close "
             f"({format_timestamp(last_close_ns)}, until {format_timestamp(late[-1])}): "
             f"{it} never delivered"
@@ -178,10 +177,6 @@ def warn_news_outside_bars(queue: NewsQueue, first_open_ns: int, last_close_ns: 
 
 def _count(stamps: list[int]) -> str:
     return "1 headline is" if len(stamps) == 1 else f"{len(stamps):,} headlines are"
-
-
-def _warn(text: str) -> None:
-    print(f"warning: {text}", file=sys.stderr, flush=True)
 
 
 def news_queue(
