@@ -210,6 +210,12 @@ def load_fx(
     return FxRates(by_symbol)
 
 
+def _widest_gap(ts: np.ndarray) -> int:
+    """Return the longest spacing of a time series (ns; 0 for one time): how far past its
+    last time it may still be taken to cover (a market's night or weekend)."""
+    return int(np.diff(ts).max()) if ts.size > 1 else 0
+
+
 def _check_rate_span(
     series: RateSeries, source: str, currency: str, symbol: str, start: int, end: int
 ) -> None:
@@ -231,7 +237,7 @@ def _check_rate_span(
             f"closes at {format_timestamp(start)}; give rates that start earlier or a later "
             "[[data]] start"
         )
-    widest = int(np.diff(series.ts).max()) if series.ts.size > 1 else 0
+    widest = _widest_gap(series.ts)
     if end - last > widest:
         raise ConfigError(
             f"fx: the {currency} rate series {source} ends at {format_timestamp(last)} (its "
@@ -254,7 +260,7 @@ def warn_funding_span(funding: Mapping[str, FundingRates], frames: list[BarFrame
         if rates is None or not len(frame) or not rates.ts.size:
             continue
         last, end = int(rates.ts[-1]), int(frame.ts_close_ns[-1])
-        widest = int(np.diff(rates.ts).max()) if rates.ts.size > 1 else 0
+        widest = _widest_gap(rates.ts)
         if end - last > widest:
             warn(
                 f"{frame.symbol}: the funding file ends at {format_timestamp(last)}, "
