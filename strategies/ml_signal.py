@@ -164,11 +164,17 @@ class MlSignal(Strategy):
         ctx.order_target_percent(self.symbol, target, tag=f"p={p:.3f}")
 
     def on_stop(self, ctx: Context) -> None:
-        """Warn if the walk-forward model never trained: the run predicted nothing."""
+        """Say what scikit-learn warned of in the refits (once each, with its count), and
+        warn if the walk-forward model never trained: the run predicted nothing."""
+        from engine.ml.model import summarize_fit_warnings
         from engine.ml.online import WalkForwardLearner, training_set
 
         learner = self.learner
-        if not isinstance(learner, WalkForwardLearner) or learner.model is not None:
+        if not isinstance(learner, WalkForwardLearner):
+            return
+        for line in summarize_fit_warnings(learner.fit_warnings, len(learner.fits)):
+            warn(line)
+        if learner.model is not None:
             return
         minimum = self.ml.retrain.min_samples
         bars = len(learner.closes)

@@ -38,11 +38,11 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from engine.errors import DataError
+from engine.errors import DataError, warn
 from engine.ml.config import MlConfig
 from engine.ml.dataset import Dataset
 from engine.ml.labels import uniqueness_weights
-from engine.ml.model import fit_pipeline, predict_up
+from engine.ml.model import fit_pipeline, predict_up, summarize_fit_warnings
 from engine.ml.splits import check_split, purged_kfold, walk_forward
 
 __all__ = ["CalibrationBin", "Evaluation", "FoldResult", "SkippedFold", "evaluate"]
@@ -142,6 +142,7 @@ def evaluate(data: Dataset, ml: MlConfig, seed: int) -> Evaluation:
     folds: list[FoldResult] = []
     importance_sum = np.zeros(len(data.feature_names))
     importance_sq = np.zeros(len(data.feature_names))
+    fit_warnings: list[str] = []  # scikit-learn's, one line each: said once with a count
     for k, train, test in splits:
         check_split(data.start, data.end, train, test, ml.splits.embargo)
         if len(np.unique(data.y[train])) < 2:
@@ -154,7 +155,9 @@ def evaluate(data: Dataset, ml: MlConfig, seed: int) -> Evaluation:
             if ml.weights == "uniqueness"
             else None
         )
-        model = fit_pipeline(ml.model, seed, data.x[train], data.y[train], weight)
+        model = fit_pipeline(
+            ml.model, seed, data.x[train], data.y[train], weight, caught=fit_warnings
+        )
         p = predict_up(model, data.x[test])
         probabilities[test] = p
         y = data.y[test]
@@ -179,6 +182,8 @@ def evaluate(data: Dataset, ml: MlConfig, seed: int) -> Evaluation:
         )
         importance_sum += result.importances_mean * len(test)
         importance_sq += result.importances_std * len(test)
+    for line in summarize_fit_warnings(fit_warnings, len(folds)):
+        warn(line)
     tested = np.flatnonzero(~np.isnan(probabilities))
     p, y = probabilities[tested], data.y[tested]
     total = len(tested)

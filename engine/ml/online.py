@@ -73,6 +73,9 @@ class WalkForwardLearner:
         self.model: Pipeline | None = None
         self.last_fit = -1  # bar of the last fit attempt
         self.fits: list[FitRecord] = []
+        # scikit-learn's warnings of every fit, one line each (`fit_pipeline`): the
+        # strategy reports them once at the end of the run (`summarize_fit_warnings`)
+        self.fit_warnings: list[str] = []
 
     def update(self, row: np.ndarray, close: float) -> float | None:
         """Add bar t's features and close; refit if due; return P(label of t is 1)."""
@@ -92,7 +95,7 @@ class WalkForwardLearner:
         x, y, weight, start, end = training_set(rows, np.asarray(self.closes[:t]), self.cfg)
         if len(start) < self.cfg.retrain.min_samples or len(np.unique(y)) < 2:
             return  # not enough known labels yet: try again next bar
-        self.model = fit_pipeline(self.cfg.model, self.seed, x, y, weight)
+        self.model = fit_pipeline(self.cfg.model, self.seed, x, y, weight, caught=self.fit_warnings)
         self.last_fit = t
         self.fits.append(FitRecord(t, start, end))
 

@@ -133,3 +133,61 @@ def test_too_few_labelled_samples_by_the_last_bar_is_named_with_their_count(
     assert found is not None, line
     # every bar but the warm-up (168-bar features and volatility) and the last horizon's
     assert _bars(*SHORT) - 168 - 24 - 1 <= int(found.group(1)) < 2500 < _bars(*SHORT)
+
+
+UNCONVERGED = "ml.model.params.max_iter=1"
+CONVERGE_LINE = re.compile(
+    r"warning: the logistic model did not converge \(scikit-learn: lbfgs failed to converge "
+    r"after 1 iteration\(s\) \(status=1\)\); raise ml\.model\.params\.max_iter \(now 1\)"
+)
+
+
+def test_a_model_that_does_not_converge_is_one_warning_line_for_the_whole_run(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    """scikit-learn's ConvergenceWarning printed 9 raw lines (its file path, the solver's
+    text, two URLs) at each of the walk-forward run's refits (an audit)."""
+    result = _backtest(kestrel, ML_CONFIG, tmp_path / "run", *SHORT, UNCONVERGED)
+    run = run_backtest(load_config(REPO / ML_CONFIG, [*SHORT, UNCONVERGED]))
+    assert isinstance(run.strategy, MlSignal)
+    fits = len(run.strategy.learner.fits)
+    assert fits > 1
+    lines = _ours(result)
+    assert len(lines) == 1, lines
+    assert CONVERGE_LINE.fullmatch(lines[0].removesuffix(f" (in {fits} of {fits} fits)"))
+    assert lines[0].endswith(f" (in {fits} of {fits} fits)")
+    assert "ConvergenceWarning" not in result.err
+
+
+def test_evaluate_and_train_say_it_in_one_line_too(kestrel: CliRunner, tmp_path: Path) -> None:
+    evaluated = kestrel(
+        "ml", "evaluate", ML_CONFIG, "--out", str(tmp_path / "ev"), *_sets([UNCONVERGED])
+    )
+    assert evaluated.code == 0, evaluated.err
+    lines = [line for line in _ours(evaluated) if line.startswith("warning: the logistic")]
+    assert len(lines) == 1, evaluated.err
+    folds = len(json.loads((tmp_path / "ev" / "evaluation.json").read_text())["folds"])
+    assert CONVERGE_LINE.fullmatch(lines[0].removesuffix(f" (in {folds} of {folds} fits)"))
+    assert lines[0].endswith(f" (in {folds} of {folds} fits)")
+    assert "ConvergenceWarning" not in evaluated.err
+    trained = kestrel("ml", "train", ML_CONFIG, "--out", str(tmp_path / "m"), *_sets([UNCONVERGED]))
+    assert trained.code == 0, trained.err
+    warned = [line for line in _ours(trained) if line.startswith("warning:")]
+    assert len(warned) == 1, trained.err  # one fit: no count
+    assert CONVERGE_LINE.fullmatch(warned[0])
+    assert "ConvergenceWarning" not in trained.err
+
+
+def test_zero_iterations_is_refused_in_one_line(kestrel: CliRunner, tmp_path: Path) -> None:
+    result = kestrel(
+        "backtest",
+        ML_CONFIG,
+        "--no-db",
+        "--out",
+        str(tmp_path / "r"),
+        "--set=ml.model.params.max_iter=0",
+    )
+    assert result.code == 2
+    assert result.err.strip().splitlines()[-1] == (
+        "error: ml.model.params.max_iter = 0: the solver needs at least 1 iteration"
+    )

@@ -99,3 +99,43 @@ def test_one_class_cannot_be_learned() -> None:
     x, _ = _data()
     with pytest.raises(ValueError, match="one class"):
         fit_pipeline(ModelConfig(), 0, x, np.ones(len(x)), None)
+
+
+def test_a_logistic_model_capped_at_zero_iterations_is_a_config_error() -> None:
+    """scikit-learn accepts ``max_iter = 0`` and fits nothing: every coefficient stays 0,
+    every prediction is 0.5, and a backtest ran on that (an audit: exit 0, 98 trades)."""
+    with pytest.raises(ConfigError) as raised:
+        make_pipeline(ModelConfig(kind="logistic", params={"max_iter": 0}), 0)
+    assert str(raised.value) == (
+        "ml.model.params.max_iter = 0: the solver needs at least 1 iteration"
+    )
+
+
+def _unconverged() -> tuple[ModelConfig, np.ndarray, np.ndarray]:
+    x, y = _data()
+    return ModelConfig(kind="logistic", params={"max_iter": 1}), x * 1e3, y
+
+
+def test_scikit_learns_warnings_are_collected_as_one_line_each_not_printed_raw(
+    capsys: pytest.CaptureFixture[str], recwarn: pytest.WarningsRecorder
+) -> None:
+    cfg, x, y = _unconverged()
+    caught: list[str] = []
+    fit_pipeline(cfg, 0, x, y, None, caught=caught)
+    assert caught == [
+        "the logistic model did not converge (scikit-learn: lbfgs failed to converge after "
+        "1 iteration(s) (status=1)); raise ml.model.params.max_iter (now 1)"
+    ]
+    assert capsys.readouterr().err == ""
+    assert not [w for w in recwarn if "converge" in str(w.message)]  # none escaped
+
+
+def test_without_a_list_the_fit_warns_on_stderr_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cfg, x, y = _unconverged()
+    fit_pipeline(cfg, 0, x, y, None)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("warning: the logistic model did not converge (scikit-learn: lbfgs")
+    assert "ConvergenceWarning" not in err
