@@ -24,6 +24,7 @@ fold on all the other labels, before and after it: no "latest" window, so
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,7 +137,9 @@ def evaluate(data: Dataset, ml: MlConfig, seed: int) -> Evaluation:
     """
     cut = purged_kfold if ml.splits.method == "purged_kfold" else walk_forward
     splits, skipped, notes = _windows(
-        cut(data.start, data.end, ml.splits.folds, ml.splits.embargo), ml
+        cut(data.start, data.end, ml.splits.folds, ml.splits.embargo),
+        ml,
+        lambda: max(len(train) for train, _ in cut(data.start, data.end, ml.splits.folds, 0)),
     )
     probabilities = np.full(len(data.y), np.nan)
     folds: list[FoldResult] = []
@@ -210,9 +213,15 @@ def evaluate(data: Dataset, ml: MlConfig, seed: int) -> Evaluation:
 
 
 def _windows(
-    splits: list[tuple[np.ndarray, np.ndarray]], ml: MlConfig
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    ml: MlConfig,
+    most_without_embargo: Callable[[], int],
 ) -> tuple[list[tuple[int, np.ndarray, np.ndarray]], list[SkippedFold], list[str]]:
-    """Return ``(fold number, train, test)`` under ``[ml.retrain]``, the skipped, the notes."""
+    """Return ``(fold number, train, test)`` under ``[ml.retrain]``, the skipped, the notes.
+
+    ``most_without_embargo``: the largest fold's training labels with no embargo, asked
+    only when no fold has enough, to tell whether the embargo is what left them too few.
+    """
     low, high = ml.retrain.min_samples, ml.retrain.max_samples
     kept: list[tuple[int, np.ndarray, np.ndarray]] = []
     skipped: list[SkippedFold] = []
@@ -227,10 +236,17 @@ def _windows(
         else:  # walk-forward: the latest `high` labels before the fold, as the learner
             window = train[-high:] if high and ml.splits.method == "walk_forward" else train
             kept.append((k, window, test))
+    most = max((s.train for s in skipped), default=0)
+    if not kept and ml.splits.embargo and most_without_embargo() >= low:
+        raise DataError(
+            f"ml evaluate: ml.splits.embargo = {ml.splits.embargo} bars leaves every fold "
+            f"fewer training labels than retrain.min_samples ({low}; the most: {most}, "
+            f"{most_without_embargo()} without the embargo): use a smaller ml.splits.embargo"
+        )
     if not kept:
         raise DataError(
             f"ml evaluate: every fold has fewer training labels than retrain.min_samples "
-            f"({low}; the most: {max(s.train for s in skipped)}): use fewer ml.splits.folds, "
+            f"({low}; the most: {most}): use fewer ml.splits.folds, "
             "a lower retrain.min_samples or more bars"
         )
     if high and ml.splits.method == "purged_kfold":

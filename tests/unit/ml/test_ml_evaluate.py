@@ -116,6 +116,24 @@ def test_every_fold_below_min_samples_is_one_error() -> None:
     )
 
 
+def test_an_embargo_that_leaves_no_training_label_is_named_not_the_folds() -> None:
+    """An embargo longer than the data blamed the folds and min_samples (an audit: the
+    advice 'use fewer folds' cannot help when the embargo removes every label). Purged
+    k-fold always trains on the labels before its test block: it cannot end here."""
+    cfg = MlConfig(
+        features=ML.features,
+        retrain=RetrainConfig(min_samples=100),
+        splits=SplitConfig(method="walk_forward", embargo=3000),
+    )
+    with pytest.raises(DataError) as caught:
+        evaluate(_data(signal=1.0), cfg, seed=0)
+    assert str(caught.value) == (
+        "ml evaluate: ml.splits.embargo = 3000 bars leaves every fold fewer training labels "
+        "than retrain.min_samples (100; the most: 0, 997 without the embargo): use a "
+        "smaller ml.splits.embargo"
+    )
+
+
 def test_purged_kfold_says_max_samples_is_a_walk_forward_window() -> None:
     cfg = MlConfig(
         features=ML.features,
