@@ -55,7 +55,9 @@ from __future__ import annotations
 
 import difflib
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 __all__ = [
     "EXIT_CODES",
@@ -228,10 +230,34 @@ def exit_code(error: BaseException) -> int:
     return EXIT_INTERNAL
 
 
+# The lines `warn` collects instead of printing, inside `collecting_warnings` (a context
+# variable, not a global: each thread and task has its own, and None outside a block).
+_COLLECTED: ContextVar[list[str] | None] = ContextVar("kestrel_collected_warnings", default=None)
+
+
 def warn(text: str) -> None:
     """Write ``warning: <text>`` to stderr, one line: what a run goes on despite (the same
-    line in a backtest, a sweep's worker, paper and live)."""
+    line in a backtest, paper and live). Inside `collecting_warnings` it is collected."""
+    collected = _COLLECTED.get()
+    if collected is not None:
+        collected.append(text)
+        return
     print(f"warning: {text}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def collecting_warnings() -> Iterator[list[str]]:
+    """Collect the `warn` lines of the block into the list yielded, in order, unprinted.
+
+    A sweep's trial runs inside one: its lines travel back with its result, and the sweep
+    says each distinct line once (`engine.optimize.trial.WarnOnce`), not once per trial.
+    """
+    lines: list[str] = []
+    token = _COLLECTED.set(lines)
+    try:
+        yield lines
+    finally:
+        _COLLECTED.reset(token)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

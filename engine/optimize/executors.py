@@ -37,7 +37,15 @@ from typing import Any, Protocol
 
 from engine.config import RunConfig
 from engine.errors import ConfigError
-from engine.optimize.trial import FAILED, SweepData, TrialResult, TrialSpec, run_trial, run_trials
+from engine.optimize.trial import (
+    FAILED,
+    SweepData,
+    TrialResult,
+    TrialSpec,
+    WarnOnce,
+    run_trial,
+    run_trials,
+)
 
 __all__ = [
     "Executor",
@@ -123,6 +131,7 @@ class LocalExecutor:
 
     def __init__(self, config: RunConfig, workers: int) -> None:
         self.workers = workers
+        self._say = WarnOnce()  # each trial's warning lines, said once per sweep
         method = "fork" if sys.platform == "linux" else "spawn"
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
@@ -143,10 +152,10 @@ class LocalExecutor:
                 pending.add(self._pool.submit(_pool_trial, spec))
                 if len(pending) >= 4 * self.workers:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    yield from (future.result() for future in done)
+                    yield from (self._say(future.result()) for future in done)
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                yield from (future.result() for future in done)
+                yield from (self._say(future.result()) for future in done)
         finally:
             for future in pending:
                 future.cancel()
@@ -170,11 +179,12 @@ class InlineExecutor:
     def __init__(self, config: RunConfig) -> None:
         self.workers = 1
         self._data = SweepData.load(config)
+        self._say = WarnOnce()
 
     def run(self, specs: Iterable[TrialSpec]) -> Iterator[TrialResult]:
         """Yield each spec's result in order."""
         for spec in specs:
-            yield run_trial(self._data, spec)
+            yield self._say(run_trial(self._data, spec))
 
     def close(self) -> None:
         """Nothing to release."""
@@ -209,6 +219,7 @@ class RayExecutor:
         self.workers = int(resources.get("CPU", workers or 1))
         self.batch_size = batch_size
         self.retried: set[int] = set()  # numbers of the trials run a second time
+        self._say = WarnOnce()
         self._data = ray.put(SweepData.load(config))
         self._task = ray.remote(max_retries=1)(run_trials)
 
@@ -244,7 +255,7 @@ class RayExecutor:
                         retried.add(result.number)
                         retry.append(TrialSpec(result.number, result.params))
                     else:
-                        yield result
+                        yield self._say(result)
 
     def _results(self, ref: Any, sent: list[TrialSpec]) -> list[TrialResult]:
         try:

@@ -25,14 +25,21 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.config import RunConfig
-from engine.errors import UserInputError
+from engine.errors import UserInputError, collecting_warnings, warn
 from engine.feeds import BarFrame
 from engine.feeds.ticks import TickFrame
 from engine.report.series import period_returns
 from engine.runtime.backtest import load_frames, run_backtest
 from engine.strategy import Strategy, load_strategy_class, make_strategy
 
-__all__ = ["SweepData", "TrialResult", "TrialSpec", "run_trial", "run_trials"]
+__all__ = [
+    "SweepData",
+    "TrialResult",
+    "TrialSpec",
+    "WarnOnce",
+    "run_trial",
+    "run_trials",
+]
 
 COMPLETE = "complete"
 FAILED = "failed"
@@ -58,6 +65,7 @@ class TrialResult:
         metrics: The run's metrics (None when it failed).
         error: One line: the exception's type and message (None when it completed).
         returns: Per-day returns (float64), None when it failed.
+        warnings: The run's ``warning:`` lines, unprinted (`WarnOnce` says each once).
     """
 
     number: int
@@ -66,6 +74,7 @@ class TrialResult:
     metrics: dict[str, Any] | None = None
     error: str | None = None
     returns: npt.NDArray[np.float64] | None = field(default=None, repr=False)
+    warnings: tuple[str, ...] = ()
 
     def value(self, objective: str) -> float | None:
         """Return the metric ``objective`` as a finite float (None: failed or undefined)."""
@@ -110,19 +119,47 @@ def trial_config(config: RunConfig, params: dict[str, Any]) -> RunConfig:
 
 
 def run_trial(data: SweepData, spec: TrialSpec) -> TrialResult:
-    """Run one trial; a trial that raises comes back failed with its error, not raised."""
-    try:
-        config = trial_config(data.config, spec.params)
-        strategy = make_strategy(data.strategy_class(), config.strategy.params)
-        result = run_backtest(config, frames=data.frames, strategy=strategy)
-        curve = result.equity_curve
-        initial = float(config.account.initial_cash)
-        _, daily = period_returns(curve.ts, curve.equity, initial, "D")
-        return TrialResult(
-            spec.number, spec.params, COMPLETE, dict(result.metrics), None, daily.astype(float)
-        )
-    except Exception as exc:  # any fault of one point: recorded, the sweep goes on
-        return TrialResult(spec.number, spec.params, FAILED, error=describe(exc))
+    """Run one trial; a trial that raises comes back failed with its error, not raised.
+
+    Its ``warning:`` lines are collected, not printed: they come back in the result.
+    """
+    with collecting_warnings() as warned:
+        try:
+            config = trial_config(data.config, spec.params)
+            strategy = make_strategy(data.strategy_class(), config.strategy.params)
+            result = run_backtest(config, frames=data.frames, strategy=strategy)
+            curve = result.equity_curve
+            initial = float(config.account.initial_cash)
+            _, daily = period_returns(curve.ts, curve.equity, initial, "D")
+            metrics = dict(result.metrics)
+        except Exception as exc:  # any fault of one point: recorded, the sweep goes on
+            return TrialResult(
+                spec.number, spec.params, FAILED, error=describe(exc), warnings=tuple(warned)
+            )
+    return TrialResult(
+        spec.number, spec.params, COMPLETE, metrics, None, daily.astype(float), tuple(warned)
+    )
+
+
+class WarnOnce:
+    """Print each distinct ``warning:`` line of a sweep's trials once, as it first arrives.
+
+    Every trial of a sweep runs the same data and mostly the same code, so a run warning
+    (an in-sample model, a feed gap, a model that did not converge) repeated per trial: a
+    100-trial sweep printed the same line 100 times. Lines that differ (a count that
+    differs per trial) are each said.
+    """
+
+    def __init__(self) -> None:
+        self._said: set[str] = set()
+
+    def __call__(self, result: TrialResult) -> TrialResult:
+        """Say the lines of ``result`` not said before; return ``result``."""
+        for line in result.warnings:
+            if line not in self._said:
+                self._said.add(line)
+                warn(line)
+        return result
 
 
 def run_trials(data: SweepData, specs: list[TrialSpec]) -> list[TrialResult]:

@@ -191,3 +191,23 @@ def test_zero_iterations_is_refused_in_one_line(kestrel: CliRunner, tmp_path: Pa
     assert result.err.strip().splitlines()[-1] == (
         "error: ml.model.params.max_iter = 0: the solver needs at least 1 iteration"
     )
+
+
+def test_a_sweep_says_each_trials_warning_once_not_once_per_trial(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    """Each trial of a sweep printed its own copy of a run warning: 3 identical in-sample
+    lines for a 3-trial sweep, 100 for 100 trials (noticed in stop 31)."""
+    labelled = (REPO / "data" / "sample_headlines_labelled.csv").read_text()
+    training = tmp_path / "december.csv"  # the run's own period: the in-sample warning
+    training.write_text(labelled.replace("2020-11-", "2020-12-"))
+    sets = ['strategy.params.scorer="tfidf"', f'strategy.params.training="{training}"']
+    for workers in ("1", "2"):  # in this process, and in a pool of worker processes
+        result = kestrel(
+            "optimize", SENTIMENT_CONFIG, "--param", "trend_period=20:60:20",
+            "--workers", workers, "--db", f"sqlite:///{tmp_path}/k{workers}.db", *_sets(sets),
+        )  # fmt: skip
+        assert result.code == 0, result.err
+        warned = [line for line in _ours(result) if line.startswith("warning:")]
+        assert len(warned) == 1, result.err
+        assert warned[0].startswith(f"warning: the tfidf scorer's training file {str(training)!r}")
