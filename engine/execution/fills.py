@@ -18,7 +18,9 @@ trades: how much fills and at what price, in the order the caps apply —
 5. cash account (leverage 1): a buy is capped at what cash pays at that price with the
    fee the configured model charges for that very fill (``cash_shortfall = "reduce"``)
    or canceled (``"cancel"``); a sell whose fee exceeds its proceeds by more than the
-   cash is canceled: cash never goes below zero. Foreign quotes convert at the rate as
+   cash is canceled: no trade of a long takes cash below zero. The part of a buy that
+   covers a short is never capped (`affordable_quantity`): a short that lost more than
+   the cash leaves it negative. Foreign quotes convert at the rate as
    of the fill's ``ts_event``. Margin accounts are not capped here (risk caps exposure);
 6. FOK: all or nothing, whatever trimmed it.
 
@@ -221,7 +223,7 @@ class FillMethods:
                 quantity = affordable if self._settings.cash_shortfall == "reduce" else 0.0
         elif self._cash_account and not buy and not cap_reason:
             # A sell pays its fee from its proceeds; a per-unit fee or a minimum can exceed
-            # them, and the cash must pay the difference (it never goes below zero).
+            # them, and the cash must pay the difference (never taking it below zero).
             fee = self._fees.fee(quantity, price, liquidity, ts_fill)  # the fill's, if it fills
             short_by = fee - quantity * price
             cash = self._account.projected_cash()

@@ -547,3 +547,35 @@ def test_a_modified_quantity_that_rounds_to_no_more_than_filled_is_refused(
     )
     assert rows(result) == [("buy", "limit", "filled", 10.0)]
     assert [o for o in result.working_orders if o.strategy_id == "S1"] == []
+
+
+def test_a_cash_accounts_short_is_covered_in_full_even_when_the_cash_cannot_pay() -> None:
+    """The cash-account cap never blocks buying back a short (closing risk goes through):
+    a 100-unit short sold at 100 (cash 20,000) and covered at a 300 open pays 30,000, and
+    the cash ends at -10,000, a debt, as README's cash-account row says. Capping the cover
+    at the cash would have left 33 units short with no cash and no way out (noticed by
+    the margin audit: the README said cash never goes below zero)."""
+    from engine.strategy import Strategy
+    from engine.testing import fills_of, make_bars, run_strategy
+
+    class ShortThenCover(Strategy):
+        def on_start(self, ctx: Context) -> None:
+            self.bars = 0
+
+        def on_bar(self, ctx: Context, bar: Any) -> None:
+            self.bars += 1
+            if self.bars == 1:
+                ctx.order_target_percent(bar.symbol, -1.0)
+            elif self.bars == 4:
+                ctx.close_position(bar.symbol)
+
+    bars = make_bars([100, 100, 130, 160, 200, 260, 300])
+    bars.loc[bars.index[4], ["open", "high"]] = 300.0  # the cover's bar gaps up to 300
+    result = run_strategy(ShortThenCover, bars, config={"account": {"allow_short": True}})
+    assert [(f.side, f.quantity, f.price) for f in fills_of(result)] == [
+        ("sell", 100.0, 100.0),
+        ("buy", 100.0, 300.0),
+    ]
+    assert result.portfolio.positions["X"].quantity == 0.0
+    assert result.portfolio.cash == -10_000.0
+    assert result.metrics["equity_went_non_positive_at"] is not None
