@@ -491,3 +491,46 @@ def test_a_funding_file_that_stops_before_the_data_is_named_in_a_warning(
     covered = S([FLAT] * 3, {0: [buy(10)]}, [("o1", 100.0, 10)], funding=every_8h)
     run(covered, tmp_path)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("market_fill", ["next_open", "same_close"])
+def test_funding_is_settled_on_the_position_before_the_trades_at_its_close(
+    market_fill: str, tmp_path: Path
+) -> None:
+    """Funding times t at bar 2's and bar 5's closes; a buy of 10 placed on bar 2 and a
+    sale placed on bar 5. Under ``same_close`` those trades happen at those very closes,
+    after the funding settled: the buy pays nothing for t1, the sale still pays t2
+    (10 × 100 × 1 % = 10), as under ``next_open`` (fills at the next opens). Pinned
+    because it was only implied by the README (the margin audit's note)."""
+    from engine.testing import fills_of, make_bars, run_strategy
+
+    class BuyThenSell(Strategy):
+        def on_start(self, ctx: Any) -> None:
+            self.bars = 0
+
+        def on_bar(self, ctx: Any, bar: Any) -> None:
+            self.bars += 1
+            if self.bars == 3:
+                ctx.order_target_quantity(bar.symbol, 10)
+            elif self.bars == 6:
+                ctx.order_target_quantity(bar.symbol, 0)
+
+    bars = make_bars([100.0] * 8)
+    funding = tmp_path / "funding.csv"  # bar i closes at bars.index[i + 1]
+    funding.write_text(
+        f"timestamp,rate\n{bars.index[3].isoformat()},0.01\n{bars.index[6].isoformat()},0.01\n"
+    )
+    result = run_strategy(
+        BuyThenSell,
+        bars,
+        config={
+            "execution": {"market_fill": market_fill},
+            "data": [{"symbol": "X", "funding": str(funding)}],
+        },
+    )
+    assert [(f.time, f.side) for f in fills_of(result)] == [
+        (bars.index[3], "buy"),
+        (bars.index[6], "sell"),
+    ]
+    assert result.portfolio.cash_flows == pytest.approx(-10.0)
+    assert result.portfolio.cash == pytest.approx(9_990.0)
