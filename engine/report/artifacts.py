@@ -9,16 +9,16 @@ byte-identical for the same inputs — and ``run.json`` with what differs betwee
 (run id, creation time, wall time), kept apart so the others can be compared with ``cmp``.
 Times are ISO-8601 UTC with a ``Z``; floats are written with ``repr`` (shortest exact).
 
-The CSVs are built column by column (`iso_many` formats a whole timestamp column with
-Arrow, `repr_many` gives floats ``repr``'s text in bulk) and written in blocks of
-`CHUNK_ROWS` rows, so a 10 M-bar equity curve costs seconds and a bounded amount of
-memory, not a Python ``datetime`` per row. equity.csv, one row per bar, goes faster still:
-its cells stay Arrow strings (no Python ``str`` per cell), a float column is ``repr``-ed
-once per run of equal values (`repr_runs`: cash changes only at fills, exposure is 0.0
-while flat), and Arrow's CSV writer lays the rows out unquoted, since no cell ever needs
-quotes (timestamps and numbers) — the same bytes. The other CSVs go through Arrow's writer
-too when none of their cells needs quotes (`_write_unquoted`), and through the csv module
-when one does.
+The CSVs are built column by column (`iso_many` lays a whole timestamp column out in
+numpy, each day's date formatted once; `repr_many` gives floats ``repr``'s text in bulk)
+and written in blocks of `CHUNK_ROWS` rows, so a 10 M-bar equity curve costs seconds and a
+bounded amount of memory, not a Python ``datetime`` per row. equity.csv, one row per bar,
+goes faster still: its cells stay Arrow strings (no Python ``str`` per cell), a float
+column is ``repr``-ed once per run of equal values (`repr_runs`: cash changes only at
+fills, equity and exposure not while flat), and Arrow's CSV writer lays the rows out
+unquoted, since no cell ever needs quotes (timestamps and numbers) — the same bytes. The
+other CSVs go through Arrow's writer too when none of their cells needs quotes
+(`_write_unquoted`), and through the csv module when one does.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import cache
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -94,11 +95,8 @@ def iso_many(ts_ns: Sequence[int | None] | np.ndarray) -> list[str]:
 def _iso_arrow(ts_ns: Sequence[int | None] | np.ndarray) -> Any:
     """Return `iso` of every value as an Arrow string array (None and 0 give ``""``).
 
-    Arrow casts whole seconds to ``YYYY-MM-DD HH:MM:SS`` ~5x faster than numpy's
-    ``datetime_as_string`` (and Arrow's own ``strftime`` is slower still); the space
-    becomes ``T`` and a ``Z`` is appended. The rare values with a fraction of a second,
-    ``0`` / None and times before 1970 are replaced by `_iso_numpy`'s text (int64
-    nanoseconds end in 2262, within the years Arrow writes as numpy does).
+    Whole seconds are laid out by `_iso_seconds`; the rare values with a fraction of a
+    second, ``0`` / None and times before 1970 are replaced by `_iso_numpy`'s text.
     """
     import pyarrow as pa  # pandas has imported it already
     import pyarrow.compute as pc
@@ -108,14 +106,69 @@ def _iso_arrow(ts_ns: Sequence[int | None] | np.ndarray) -> Any:
         dtype=np.int64,
     )
     seconds, nanos = np.divmod(values, 10**9)
-    text = pa.array(seconds.astype("datetime64[s]")).cast(pa.string())
-    text = pc.binary_join_element_wise(
-        pc.binary_replace_slice(text, start=10, stop=11, replacement="T"), "Z", ""
-    )
+    text = _iso_seconds(seconds)
     rare = (nanos != 0) | (seconds <= 0)
     if rare.any():
         text = pc.replace_with_mask(text, pa.array(rare), pa.array(_iso_numpy(values[rare])))
     return text
+
+
+ISO_WIDTH = 20  # len("YYYY-MM-DDTHH:MM:SSZ"): int64 nanoseconds span the years 1677-2262
+_DAY_S = 86_400
+
+
+def _iso_seconds(seconds: np.ndarray) -> Any:
+    """Return whole seconds since 1970 as ``YYYY-MM-DDTHH:MM:SSZ``, an Arrow string array.
+
+    Every text is `ISO_WIDTH` bytes, so the array is laid out in numpy and handed to Arrow
+    as it is: each distinct day is formatted once (numpy's ``datetime_as_string``; a
+    sorted column of bars has one per day) and the time of day is read from a table of
+    the 86,400 ``HH:MM:SS``. ~3x faster than Arrow's cast of a timestamp array to text
+    (the same text), which formats each date again.
+    """
+    import pyarrow as pa  # pandas has imported it already
+
+    count = seconds.size
+    if count * ISO_WIDTH >= 2**31:  # past what int32 offsets address: Arrow's own cast
+        text = pa.array(seconds.astype("datetime64[s]")).cast(pa.string())
+        return _arrow_iso_layout(text)
+    days, second_of_day = np.divmod(seconds, _DAY_S)
+    if count > 1 and bool((days[1:] >= days[:-1]).all()):  # sorted: one run per day
+        starts = np.empty(count, dtype=bool)
+        starts[0] = True
+        np.not_equal(days[1:], days[:-1], out=starts[1:])
+        distinct, which = days[starts], np.cumsum(starts) - 1
+    else:
+        distinct, which = np.unique(days, return_inverse=True)
+    dates = np.datetime_as_string(distinct.astype("datetime64[D]")).astype("S10")
+    layout = np.empty((count, ISO_WIDTH), dtype=np.uint8)
+    layout[:, :10] = dates[which].view(np.uint8).reshape(count, 10)
+    layout[:, 10] = ord("T")
+    layout[:, 11:19] = _clock_texts()[second_of_day].view(np.uint8).reshape(count, 8)
+    layout[:, 19] = ord("Z")
+    offsets = np.arange(0, (count + 1) * ISO_WIDTH, ISO_WIDTH, dtype=np.int32)
+    return pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(layout))
+
+
+def _arrow_iso_layout(text: Any) -> Any:
+    """Return Arrow's ``YYYY-MM-DD HH:MM:SS`` texts as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    import pyarrow.compute as pc
+
+    return pc.binary_join_element_wise(
+        pc.binary_replace_slice(text, start=10, stop=11, replacement="T"), "Z", ""
+    )
+
+
+@cache
+def _clock_texts() -> np.ndarray:
+    """Return ``HH:MM:SS`` of every second of a day, as 86,400 8-byte strings."""
+    second = np.arange(_DAY_S)
+    fields = (second // 3600, second // 60 % 60, second % 60)
+    table = np.full((_DAY_S, 8), ord(":"), dtype=np.uint8)
+    for position, value in zip((0, 3, 6), fields, strict=True):
+        table[:, position] = ord("0") + value // 10
+        table[:, position + 1] = ord("0") + value % 10
+    return table.view("S8").ravel()
 
 
 def _iso_numpy(values: np.ndarray) -> list[str]:
@@ -140,12 +193,16 @@ def _repr_arrow(values: np.ndarray) -> Any:
     Arrow's float-to-string cast writes the same shortest round-trip digits as ``repr``
     but lays some numbers out differently (``100000`` for ``100000.0``, ``0.00001`` for
     ``1e-05``, ``1.2e+11`` for ``120000000000.5``). Its text is kept where it is positional
-    with a decimal point and ``|x| >= 1e-4``; a finite whole number below 1e15 written
-    without point or exponent (``0``, ``-0``, ``100000``: exposure while flat, round cash)
-    gets ``.0`` appended; there the two agree (``tests/unit/report/test_artifacts_bulk.py``
-    compares ~750 k values across magnitudes). Every other value — tiny, huge, NaN, inf —
-    goes through ``repr``. For an equity curve this is ~3x faster than ``repr`` per value
-    (issue 13).
+    (no exponent) and ``repr``'s is too (``1e-4 <= |x| < 1e16``, or zero): with a decimal
+    point as it is, a whole number (``0``, ``-0``, ``100000``: exposure while flat, round
+    cash) with ``.0`` appended; there the two agree (``tests/unit/report/
+    test_artifacts_bulk.py`` compares ~750 k values across magnitudes). Every other value
+    — tiny, huge, NaN, inf — goes through ``repr``. For an equity curve this is ~4x
+    faster than ``repr`` per value (issue 13).
+
+    Which texts are positional is checked over the whole text buffer at once
+    (`_all_positional`); when one is not (Arrow writes ``1e+10`` and up with an exponent),
+    `_repr_arrow_checked` looks at each text.
     """
     import pyarrow as pa  # pandas has imported it already
     import pyarrow.compute as pc
@@ -153,6 +210,50 @@ def _repr_arrow(values: np.ndarray) -> Any:
     values = np.ascontiguousarray(values, dtype=np.float64)
     if values.size < BULK_REPR_MIN:
         return pa.array(list(map(repr, values.tolist())), pa.string())
+    size = np.abs(values)
+    # repr's exponent range, NaN and inf (comparisons with NaN are False): repr'd one by one
+    odd = ~((size >= 1e-4) & (size < 1e16)) & (values != 0)
+    stand_in = np.where(odd, 0.5, values) if odd.any() else values  # any positional value
+    whole = np.trunc(stand_in) == stand_in
+    texts = pa.array(stand_in).cast(pa.string())
+    if not _all_positional(texts, values.size - int(np.count_nonzero(whole))):
+        return _repr_arrow_checked(values)
+    if whole.any():
+        mask = pa.array(whole)
+        appended = pc.binary_join_element_wise(texts.filter(mask), ".0", "")
+        texts = pc.replace_with_mask(texts, mask, appended)
+    if odd.any():
+        fixed = pa.array(list(map(repr, values[odd].tolist())), pa.string())
+        texts = pc.replace_with_mask(texts, pa.array(odd), fixed)
+    return texts
+
+
+def _all_positional(texts: Any, points: int) -> bool:
+    """Return whether every text of Arrow's cast is positional, ``points`` of them with a
+    decimal point (the values that are not whole) and the rest without.
+
+    Read from the text bytes in one pass each: no letter (``e``, ``nan``, ``inf``: every
+    byte is a digit, ``-`` or ``.``) and as many ``.`` as texts that must have one. A
+    positional text of a value with a fraction has a point, so the count can only match
+    if each of those has exactly one and no whole number has any.
+    """
+    _, offsets_buffer, data_buffer = texts.buffers()
+    if data_buffer is None:
+        return points == 0
+    offsets = np.frombuffer(
+        offsets_buffer, dtype=np.int32, count=len(texts) + 1, offset=texts.offset * 4
+    )
+    data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    if data.size and int(data.max()) > ord("9"):
+        return False
+    return int(np.count_nonzero(data == ord("."))) == points
+
+
+def _repr_arrow_checked(values: np.ndarray) -> Any:
+    """`_repr_arrow` deciding text by text which of Arrow's texts to keep (see there)."""
+    import pyarrow as pa  # pandas has imported it already
+    import pyarrow.compute as pc
+
     texts = pa.array(values).cast(pa.string())
     plain = pc.invert(pc.match_substring(texts, "e")).to_numpy(zero_copy_only=False)
     point = pc.match_substring(texts, ".").to_numpy(zero_copy_only=False)
@@ -185,7 +286,9 @@ def _repr_runs_arrow(values: np.ndarray) -> Any:
         return pa.array([], pa.string())
     bits = values.view(np.int64)
     starts = np.flatnonzero(np.concatenate(([True], bits[1:] != bits[:-1])))
-    if starts.size * 2 > values.size:  # mostly distinct: repeating costs more than it saves
+    # A value's text costs ~10x what repeating it does (Arrow's cast vs its take): runs
+    # pay unless nearly every value is new (an equity curve half the time flat: ~1/2 are)
+    if starts.size * 8 > values.size * 7:
         return _repr_arrow(values)
     runs = np.repeat(np.arange(starts.size), np.diff(np.append(starts, values.size)))
     return _repr_arrow(values[starts]).take(pa.array(runs))

@@ -33,6 +33,16 @@ def test_iso_many_matches_iso_on_edge_values() -> None:
     assert iso_many([]) == []
 
 
+def test_iso_many_matches_iso_sorted_or_not_across_days_and_years() -> None:
+    """Each day's date is formatted once: sorted columns by runs, others by distinct day."""
+    rng = np.random.default_rng(3)
+    seconds = rng.integers(-9_000_000_000, 9_223_372_036, 5_000)  # 1684 to 2262
+    values = seconds * 10**9 + np.where(rng.random(5_000) < 0.1, 500_000_000, 0)
+    minutes = np.arange(3 * 1440, dtype=np.int64) * 60 * 10**9 + 1_600_000_000 * 10**9
+    for column in (values, np.sort(values), minutes):
+        assert iso_many(column) == [iso(v) for v in column.tolist()]
+
+
 def test_block_writer_matches_csv_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rows = [["a,b", 'say "hi"', ""], ["x", "1.5", "2020-01-01T00:00:00Z"], ["", "", ""]] * 5
     expected = tmp_path / "expected.csv"
@@ -146,6 +156,23 @@ def test_repr_many_is_repr_across_magnitudes_and_layouts() -> None:
     )
     assert repr_many(values) == [repr(v) for v in values.tolist()]
     assert repr_many(values[:10]) == [repr(v) for v in values[:10].tolist()]  # small: repr
+
+
+def test_repr_many_is_repr_where_arrow_is_positional_and_where_not() -> None:
+    """Whole numbers, zeros of either sign and values repr writes with an exponent among
+    positional ones; a column Arrow writes an exponent in (1e10 and up) is checked per text."""
+    rng = np.random.default_rng(11)
+    positional = np.concatenate(
+        [
+            rng.lognormal(11, 0.5, 5_000),
+            np.round(rng.uniform(-1e6, 1e6, 1_000)),
+            [0.0, -0.0, 1e-4, -1e-4, 9_999_999_999.0, 123.5],
+        ]
+    )
+    odd = np.array([1e-5, -9.999999999999999e-05, 1e-300, 1e16, -2e20, np.nan, np.inf, -np.inf])
+    for values in (positional, np.concatenate([positional, odd]), np.append(positional, 1e10)):
+        values = rng.permutation(values)
+        assert repr_many(values) == [repr(v) for v in values.tolist()]
 
 
 def test_equity_writer_matches_csv_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
