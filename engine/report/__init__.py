@@ -4,7 +4,8 @@
 - `metrics`: `compute_metrics` — documented formulas (returns, risk, tails, benchmark,
   probabilistic/deflated Sharpe); `trade_stats`: trade statistics and MAE/MFE;
   `series`: the period returns, drawdowns and benchmark series both of them use.
-- `artifacts`: `write_artifacts` — config.toml, metrics.json and the CSV files.
+- `artifacts`: `write_artifacts` — config.toml, metrics.json and the CSV files (their text
+  formatted and written a whole column at a time by `csv_text`).
 - `html`: `render_report` — ``report.html`` (from a result or a run folder, gathered by
   `data`; charts in `charts`, page style and script in `page`); `assets`: where a page
   gets plotly.js (one shared copy in ``_assets/``, or embedded with ``--self-contained``).

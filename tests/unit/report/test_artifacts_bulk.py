@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.report import artifacts
+from engine.report import artifacts, csv_text
 from engine.report.artifacts import iso, iso_many, repr_many, repr_runs
 from engine.report.outputs import EquityCurve
 
@@ -51,9 +51,9 @@ def test_block_writer_matches_csv_writer(tmp_path: Path, monkeypatch: pytest.Mon
         writer.writerow(("h1", "h2", "h3"))
         writer.writerows(rows)
     got = tmp_path / "got.csv"
-    monkeypatch.setattr(artifacts, "CHUNK_ROWS", 4)  # several blocks, the last one short
+    monkeypatch.setattr(csv_text, "CHUNK_ROWS", 4)  # several blocks, the last one short
     columns = [list(column) for column in zip(*rows, strict=True)]
-    artifacts._csv_columns(got, ("h1", "h2", "h3"), columns)
+    csv_text.write_columns(got, ("h1", "h2", "h3"), columns)
     assert got.read_bytes() == expected.read_bytes()
 
 
@@ -83,10 +83,10 @@ def test_unquoted_writer_matches_csv_writer(tmp_path: Path, cell: str) -> None:
         writer.writerows(rows)
     got = tmp_path / "got.csv"
     columns = [list(column) for column in zip(*rows, strict=True)]
-    artifacts._csv_columns(got, ("h1", "h2", "h3", "h4"), columns)
+    csv_text.write_columns(got, ("h1", "h2", "h3", "h4"), columns)
     assert got.read_bytes() == expected.read_bytes()
     quoted = any(c in cell for c in ',"\r\n')
-    assert artifacts._write_unquoted(got, ("h1", "h2", "h3", "h4"), columns) is not quoted
+    assert csv_text.write_unquoted(got, ("h1", "h2", "h3", "h4"), columns) is not quoted
 
 
 @pytest.mark.parametrize(
@@ -108,24 +108,24 @@ def test_unquoted_writer_matches_csv_writer(tmp_path: Path, cell: str) -> None:
 def test_dict_rows_writer_matches_cell_by_cell_csv(
     tmp_path: Path, header: tuple[str, ...], rows: list[dict[str, object]]
 ) -> None:
-    """`_csv_rows` gathers each row's cells in one pass: the bytes of `_cell` per cell."""
+    """`write_rows` gathers each row's cells in one pass: the bytes of `cell_text` per cell."""
     expected = tmp_path / "expected.csv"
     with expected.open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(header)
-        writer.writerows([[artifacts._cell(k, row[k]) for k in header] for row in rows])
+        writer.writerows([[csv_text.cell_text(k, row[k]) for k in header] for row in rows])
     got = tmp_path / "got.csv"
-    artifacts._csv_rows(got, header, rows)
+    csv_text.write_rows(got, header, rows)
     assert got.read_bytes() == expected.read_bytes()
 
 
 def test_unquoted_writer_leaves_odd_columns_to_the_csv_module(tmp_path: Path) -> None:
     header = ("a", "b")
-    assert not artifacts._write_unquoted(tmp_path / "x.csv", header, [["1"], [None]])
-    assert not artifacts._write_unquoted(tmp_path / "x.csv", header, [["1"], [2]])
-    assert not artifacts._write_unquoted(tmp_path / "x.csv", ("a",), [[""]])
-    assert not artifacts._write_unquoted(tmp_path / "x.csv", ("a,b", "c"), [["1"], ["2"]])
-    assert artifacts._write_unquoted(tmp_path / "x.csv", header, [[], []])
+    assert not csv_text.write_unquoted(tmp_path / "x.csv", header, [["1"], [None]])
+    assert not csv_text.write_unquoted(tmp_path / "x.csv", header, [["1"], [2]])
+    assert not csv_text.write_unquoted(tmp_path / "x.csv", ("a",), [[""]])
+    assert not csv_text.write_unquoted(tmp_path / "x.csv", ("a,b", "c"), [["1"], ["2"]])
+    assert csv_text.write_unquoted(tmp_path / "x.csv", header, [[], []])
     assert (tmp_path / "x.csv").read_text() == "a,b\n"
 
 
@@ -193,7 +193,7 @@ def test_equity_writer_matches_csv_writer(tmp_path: Path, monkeypatch: pytest.Mo
         for row in zip(ts.tolist(), cash.tolist(), equity.tolist(), exposure.tolist(), strict=True):
             writer.writerow([iso(row[0]), *map(repr, row[1:])])
     got = tmp_path / "got.csv"
-    monkeypatch.setattr(artifacts, "CHUNK_ROWS", 256)  # several blocks, the last one short
+    monkeypatch.setattr(csv_text, "CHUNK_ROWS", 256)  # several blocks, the last one short
     artifacts.write_equity(got, curve)
     assert got.read_bytes() == expected.read_bytes()
     artifacts.write_equity(got, EquityCurve(*(np.empty(0) for _ in range(4))))

@@ -1,4 +1,4 @@
-"""`_column` formats a column in bulk exactly as `_cell` formats each value."""
+"""`format_column` formats a column in bulk exactly as `cell_text` formats each value."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine.report.artifacts import _cell, _column
+from engine.report.csv_text import cell_text, format_column
 
 CASES: list[list[Any]] = [
     [1.0, -0.0, 0.1 + 0.2, 1e-300, 123456789.125],
@@ -25,17 +25,17 @@ CASES: list[list[Any]] = [
 
 
 def texts(cells: Any) -> list[str]:
-    """`_column`'s cells as a list (bulk-formatted columns stay Arrow string arrays)."""
+    """`format_column`'s cells as a list (bulk-formatted columns stay Arrow string arrays)."""
     return cells if isinstance(cells, list) else cells.to_pylist()
 
 
 @pytest.mark.parametrize("values", CASES)
 def test_bulk_formatting_gives_the_text_of_each_cell(values: list[Any]) -> None:
-    assert texts(_column("price", values)) == [_cell("price", v) for v in values]
+    assert texts(format_column("price", values)) == [cell_text("price", v) for v in values]
 
 
 def test_random_float_columns_match_cell_by_cell() -> None:
     rng = np.random.default_rng(7)
     values = rng.normal(0, 1e6, 5_000).tolist()
     values[::97] = [math.nan] * len(values[::97])
-    assert texts(_column("pnl", values)) == [_cell("pnl", v) for v in values]
+    assert texts(format_column("pnl", values)) == [cell_text("pnl", v) for v in values]
