@@ -2,8 +2,10 @@
 
 In: a connection, the run id, (table, rows) pairs and a batch size (`engine.persistence.store`
 passes its ``BATCH``). Out: the rows inserted, in batches, inside the caller's transaction.
-Tables of plain columns go straight to the driver's ``executemany`` as tuples; the rest take
-SQLAlchemy Core's insert. A backtest's equity curve comes as `EquityColumns` and goes to
+Rows come as mappings, or by column as `TableColumns` (what a backtest's artifacts hold:
+`engine.report.artifacts.RunTables`). Tables of plain columns go straight to the driver's
+``executemany`` as tuples (from columns, zipped in C); the rest take SQLAlchemy Core's
+insert. A backtest's equity curve comes as `EquityColumns` and goes to
 ``equity_blocks`` (`encode_blocks`), a block of `EQUITY_BLOCK_ROWS` bars per row, encoded one
 block at a time; `decode_blocks` turns the stored blocks back into the same columns.
 """
@@ -11,6 +13,8 @@ block at a time; `decode_blocks` turns the stored blocks back into the same colu
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import islice, repeat
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -33,6 +37,7 @@ if TYPE_CHECKING:  # numpy loads when a curve is encoded or decoded, not with th
 __all__ = [
     "EquityColumns",
     "Rows",
+    "TableColumns",
     "child_tables",
     "decode_blocks",
     "encode_blocks",
@@ -41,7 +46,7 @@ __all__ = [
     "with_row_columns",
 ]
 
-Rows = list[tuple[Any, "Sequence[Mapping[str, Any]] | EquityColumns"]]
+Rows = list[tuple[Any, "Sequence[Mapping[str, Any]] | EquityColumns | TableColumns"]]
 
 # Stored byte order and widths, whatever the machine: the blocks are portable.
 _INT = "<i8"
@@ -56,6 +61,25 @@ class EquityColumns(NamedTuple):
     cash: np.ndarray
     equity: np.ndarray
     gross_exposure: np.ndarray
+
+
+@dataclass(frozen=True)
+class TableColumns:
+    """A table's rows by column: each column name to its values, all of one length."""
+
+    columns: Mapping[str, Sequence[Any]]
+
+    def __len__(self) -> int:
+        """Return the number of rows."""
+        return len(next(iter(self.columns.values()), ()))
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Return the rows as mappings."""
+        names = list(self.columns)
+        return [
+            dict(zip(names, values, strict=True))
+            for values in zip(*self.columns.values(), strict=True)
+        ]
 
 
 def encode_blocks(curve: EquityColumns) -> Iterator[dict[str, Any]]:
@@ -129,25 +153,30 @@ def with_row_columns(curve: EquityColumns, rows: Sequence[Mapping[str, Any]]) ->
 
 
 def child_tables(
-    order_rows: Iterable[Mapping[str, Any]],
-    fill_rows: Iterable[Mapping[str, Any]],
-    trade_rows: Iterable[Mapping[str, Any]],
+    order_rows: Iterable[Mapping[str, Any]] | TableColumns,
+    fill_rows: Iterable[Mapping[str, Any]] | TableColumns,
+    trade_rows: Iterable[Mapping[str, Any]] | TableColumns,
     equity_rows: Iterable[Mapping[str, Any]] | EquityColumns,
     event_rows: Iterable[Mapping[str, Any]],
 ) -> Rows:
     """Return (table, rows) pairs, lists made once so that a retried transaction reuses them.
 
     `EquityColumns` go to ``equity_blocks`` (encoded while inserted); rows to ``equity``.
+    `TableColumns` stay columns (zipped into rows as they are inserted).
     """
     curve: tuple[Any, Any]
     if isinstance(equity_rows, EquityColumns):
         curve = (equity_blocks, equity_rows)
     else:  # a Sequence stays as it is: the caller may make its rows a batch at a time
         curve = (equity, equity_rows if isinstance(equity_rows, Sequence) else list(equity_rows))
+
+    def rows(given: Iterable[Mapping[str, Any]] | TableColumns) -> Any:
+        return given if isinstance(given, TableColumns) else list(given)
+
     return [
-        (orders, list(order_rows)),
-        (fills, list(fill_rows)),
-        (trades, list(trade_rows)),
+        (orders, rows(order_rows)),
+        (fills, rows(fill_rows)),
+        (trades, rows(trade_rows)),
         curve,
         (events, [{**row, "seq": i} for i, row in enumerate(event_rows)]),
     ]
@@ -165,9 +194,15 @@ def insert_children(conn: Connection, run_id: str, tables: Rows, batch_size: int
             for block in encode_blocks(rows):
                 conn.execute(table.insert(), [{**block, "run_id": run_id}])
             continue
-        if not rows:
+        if not len(rows):
             continue
-        if all(isinstance(c.type, _PLAIN_TYPES) for c in table.columns):
+        plain = all(isinstance(c.type, _PLAIN_TYPES) for c in table.columns)
+        if isinstance(rows, TableColumns):
+            if plain:
+                _insert_columns(conn, table, run_id, rows.columns, batch_size)
+                continue
+            rows = rows.rows()
+        if plain:
             _insert_plain(conn, table, run_id, rows, batch_size)
             continue
         for start in range(0, len(rows), batch_size):
@@ -202,3 +237,26 @@ def _insert_plain(
         for start in range(0, len(rows), batch_size):
             batch = [{**row, "run_id": run_id} for row in rows[start : start + batch_size]]
             conn.exec_driver_sql(sql, batch)
+
+
+def _insert_columns(
+    conn: Connection,
+    table: Any,
+    run_id: str,
+    columns: Mapping[str, Sequence[Any]],
+    batch_size: int,
+) -> None:
+    """`_insert_plain` of rows given by column: each row's tuple made by ``zip``, in C."""
+    keys = ["run_id", *(k for k in columns if k != "run_id")]
+    if len({len(columns[k]) for k in keys[1:]}) > 1:
+        raise ValueError(f"{table.name}: columns of different lengths")
+    compiled = table.insert().compile(dialect=conn.dialect, column_keys=keys)
+    sql = str(compiled)
+    order = list(compiled.positiontup or ()) if compiled.positional else keys
+    # run_id repeats for as long as the columns last (they are of one length: checked)
+    values = zip(*(repeat(run_id) if k == "run_id" else columns[k] for k in order), strict=False)
+    rows: Iterator[Any] = (
+        values if compiled.positional else (dict(zip(keys, row, strict=True)) for row in values)
+    )
+    while batch := list(islice(rows, batch_size)):
+        conn.exec_driver_sql(sql, batch)

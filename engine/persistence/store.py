@@ -55,6 +55,7 @@ from engine.errors import (
 )
 from engine.persistence.bulk import (
     EquityColumns,
+    TableColumns,
     child_tables,
     decode_blocks,
     insert_children,
@@ -195,9 +196,9 @@ class RunStore:
         self,
         run: Mapping[str, Any],
         *,
-        order_rows: Iterable[Mapping[str, Any]],
-        fill_rows: Iterable[Mapping[str, Any]],
-        trade_rows: Iterable[Mapping[str, Any]],
+        order_rows: Iterable[Mapping[str, Any]] | TableColumns,
+        fill_rows: Iterable[Mapping[str, Any]] | TableColumns,
+        trade_rows: Iterable[Mapping[str, Any]] | TableColumns,
         equity_rows: Sequence[Mapping[str, Any]] | EquityColumns,
         event_rows: Iterable[Mapping[str, Any]] = (),
     ) -> None:
@@ -230,9 +231,9 @@ class RunStore:
         self,
         run: Mapping[str, Any],
         *,
-        order_rows: Iterable[Mapping[str, Any]],
-        fill_rows: Iterable[Mapping[str, Any]],
-        trade_rows: Iterable[Mapping[str, Any]],
+        order_rows: Iterable[Mapping[str, Any]] | TableColumns,
+        fill_rows: Iterable[Mapping[str, Any]] | TableColumns,
+        trade_rows: Iterable[Mapping[str, Any]] | TableColumns,
         equity_rows: Sequence[Mapping[str, Any]] | EquityColumns,
         event_rows: Iterable[Mapping[str, Any]] = (),
         before_commit: Callable[[], None] | None = None,
@@ -241,9 +242,10 @@ class RunStore:
 
         Args:
             run: The run's row (its values replace the ones `begin_run` stored).
-            order_rows: Orders; likewise ``fill_rows``, ``trade_rows``, ``equity_rows``
-                (one per bar, or `EquityColumns`: stored as blocks) and ``event_rows``
-                (numbered here, in order).
+            order_rows: Orders (mappings, or `TableColumns`: the same rows by column);
+                likewise ``fill_rows``, ``trade_rows``, ``equity_rows`` (one per bar, or
+                `EquityColumns`: stored as blocks) and ``event_rows`` (numbered here, in
+                order).
             before_commit: Called inside the transaction after every row is written and
                 before it commits (the run folder is published there, so a crash leaves
                 either a complete run or a ``writing`` one, never a complete row without

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import tomli_w
@@ -32,6 +33,7 @@ import tomli_w
 from engine.config import dump_config
 from engine.report import csv_text
 from engine.report.csv_text import (
+    format_column,
     format_numbers,
     iso,
     iso_arrow,
@@ -50,12 +52,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ARTIFACT_FILES",
+    "RunTables",
     "iso",
     "iso_many",
     "open_trade_rows",
     "order_rows",
     "repr_many",
     "repr_runs",
+    "trade_columns",
     "trade_rows",
     "write_artifacts",
     "write_equity",
@@ -147,11 +151,80 @@ def write_trades(
     The backtest's file (`write_artifacts`) and a live account's (`engine.runtime.live.report`)
     are written here: the same trades give the same bytes.
     """
-    rows = [
-        {**_trade_row(n, trade), "status": "closed", "unrealized_pnl": 0.0}
-        for n, trade in enumerate(closed, start=1)
-    ]
-    write_rows(path, TRADE_COLUMNS, rows + _open_rows(len(closed), still_open))
+    _write_trade_columns(path, trade_columns(closed, still_open))
+
+
+def _write_trade_columns(path: Path, columns: dict[str, list[Any]]) -> None:
+    write_columns(path, TRADE_COLUMNS, [format_column(k, columns[k]) for k in TRADE_COLUMNS])
+
+
+def trade_columns(
+    closed: Sequence[TradeRecord], still_open: Sequence[TradeRecord]
+) -> dict[str, list[Any]]:
+    """Return trades.csv's columns (`TRADE_COLUMNS`): the closed trades, then the open ones.
+
+    The values of `trade_rows` and `open_trade_rows`, column by column: closed trades have
+    ``status = "closed"`` and ``unrealized_pnl = 0.0``. Trades without account-currency
+    values (a run in one currency) are computed a column at a time in numpy — the same
+    operations on the same floats as `TradeRecord`'s properties, so the same bits; others
+    trade by trade.
+    """
+    trades = [*closed, *still_open]
+    columns = _plain_trade_columns(trades)
+    if columns is None:
+        rows = [_trade_row(n, trade) for n, trade in enumerate(trades, start=1)]
+        columns = {k: list(map(itemgetter(k), rows)) for k in TRADE_COLUMNS[:-2]}
+    columns["status"] = ["closed"] * len(closed) + ["open"] * len(still_open)
+    columns["unrealized_pnl"] = [0.0] * len(closed) + [t.unrealized_pnl for t in still_open]
+    return columns
+
+
+def _plain_trade_columns(trades: list[TradeRecord]) -> dict[str, list[Any]] | None:
+    """Return `_trade_row`'s values by column, computed in numpy; None where that could
+    differ: account-currency values (fx), or an amount that is not a Python float."""
+    if any(t.entry_cost is not None or t.exit_proceeds is not None for t in trades):
+        return None
+    if not trades:
+        return {k: [] for k in TRADE_COLUMNS[:-2]}
+    raw = {
+        name: list(map(attrgetter(name), trades))
+        for name in ("entry_quantity", "entry_value", "exit_quantity", "exit_value", "fees")
+    }
+    if any(set(map(type, values)) - {float} for values in raw.values()):
+        return None
+    entry_quantity, entry_value, exit_quantity, exit_value, fees = (
+        np.array(values, dtype=np.float64) for values in raw.values()
+    )
+    # TradeRecord.entry_price / exit_price: value / quantity, 0.0 without a quantity
+    entry_price = np.divide(
+        entry_value, entry_quantity, out=np.zeros(len(trades)), where=entry_quantity != 0
+    )
+    exit_price = np.divide(
+        exit_value, exit_quantity, out=np.zeros(len(trades)), where=exit_quantity != 0
+    )
+    sides = list(map(attrgetter("side"), trades))
+    direction = np.where(np.array(sides) == "long", 1.0, -1.0)
+    gross = direction * (exit_value - entry_price * exit_quantity)  # TradeRecord.gross_pnl
+    net = gross - fees
+    with np.errstate(divide="ignore", invalid="ignore"):  # only where entry_value is 0
+        percent = net / entry_value * 100
+    return_pct: list[Any] = percent.tolist()
+    for i in np.flatnonzero(entry_value == 0).tolist():  # `_trade_row`: the int 0 there
+        return_pct[i] = 0
+    return {
+        "trade_id": list(range(1, len(trades) + 1)),
+        "symbol": list(map(attrgetter("symbol"), trades)),
+        "side": sides,
+        "entry_time": list(map(attrgetter("entry_ts"), trades)),
+        "exit_time": list(map(attrgetter("exit_ts"), trades)),
+        "quantity": raw["entry_quantity"],
+        "entry_price": entry_price.tolist(),
+        "exit_price": exit_price.tolist(),
+        "gross_pnl": gross.tolist(),
+        "fees": raw["fees"],
+        "net_pnl": net.tolist(),
+        "return_pct": return_pct,
+    }
 
 
 ORDER_COLUMNS = (
@@ -194,38 +267,81 @@ FILL_COLUMNS = (
 )
 
 
+class RunTables(NamedTuple):
+    """A run's orders, fills and trades, built once for its files, its store rows and its page.
+
+    ``orders`` are `order_rows` (the report reads them); the ``*_columns`` hold the raw
+    values of orders.csv, fills.csv and trades.csv by column (`ORDER_COLUMNS`,
+    `FILL_COLUMNS` with the side as text, `TRADE_COLUMNS`: the closed trades, then the
+    open ones), which the CSVs format and the run store inserts as they are.
+    """
+
+    orders: list[dict[str, Any]]
+    order_columns: dict[str, list[Any]]
+    fill_columns: dict[str, list[Any]]
+    trade_columns: dict[str, list[Any]]
+    closed_trades: int  # how many of the trade columns' rows are closed trades
+
+    @classmethod
+    def of(cls, result: BacktestResult) -> RunTables:
+        """Return ``result``'s tables."""
+        orders = order_rows(result)
+        closed = result.recorder.trades
+        return cls(
+            orders=orders,
+            order_columns={k: list(map(itemgetter(k), orders)) for k in ORDER_COLUMNS},
+            fill_columns=_fill_columns(result.recorder.fills),
+            trade_columns=trade_columns(closed, result.open_trades),
+            closed_trades=len(closed),
+        )
+
+    def stored_trades(self) -> dict[str, list[Any]]:
+        """Return the columns of the run store's trade rows: `trade_rows`, by column."""
+        count = self.closed_trades
+        return {k: self.trade_columns[k][:count] for k in TRADE_COLUMNS[:-2]}
+
+
+def _fill_columns(fills: Sequence[Any]) -> dict[str, list[Any]]:
+    columns = {k: list(map(attrgetter(k), fills)) for k in FILL_COLUMNS}
+    columns["side"] = list(map(str, columns["side"]))  # OrderSide members as their text
+    return columns
+
+
 def write_artifacts(
     result: BacktestResult,
     out_dir: Path,
     run_info: dict[str, Any],
-    orders: list[dict[str, Any]] | None = None,
+    tables: RunTables | None = None,
 ) -> Path:
     """Write every artifact of ``result`` into ``out_dir`` (created if missing).
 
-    ``orders``: `order_rows` of ``result`` when the caller has built them already (one
-    dict per order: ~80 ms at 39,000 orders, which `finish_run` builds once for all).
+    ``tables``: ``RunTables.of(result)`` when the caller has built them already
+    (`finish_run` builds them once for the files, the store and the report).
     """
+    if tables is None:
+        tables = RunTables.of(result)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "config.toml").write_text(tomli_w.dumps(dump_config(result.config)))
     write_metrics(out_dir / "metrics.json", result.metrics)
-    write_trades(out_dir / "trades.csv", result.recorder.trades, result.open_trades)
-    write_rows(
-        out_dir / "orders.csv", ORDER_COLUMNS, order_rows(result) if orders is None else orders
+    _write_trade_columns(out_dir / "trades.csv", tables.trade_columns)
+    orders = tables.order_columns
+    write_columns(
+        out_dir / "orders.csv", ORDER_COLUMNS, [format_column(k, orders[k]) for k in ORDER_COLUMNS]
     )
-    fills = result.recorder.fills
+    fills = tables.fill_columns
     write_columns(
         out_dir / "fills.csv",
         FILL_COLUMNS,
         [
-            [f.fill_id for f in fills],
-            [f.order_id for f in fills],
-            [f.symbol for f in fills],
-            [str(f.side) for f in fills],
-            format_numbers([f.quantity for f in fills]),
-            format_numbers([f.price for f in fills]),
-            format_numbers([f.fee for f in fills]),
-            [f.liquidity for f in fills],
-            iso_many([f.ts_event for f in fills]),
+            fills["fill_id"],
+            fills["order_id"],
+            fills["symbol"],
+            fills["side"],
+            format_numbers(fills["quantity"]),
+            format_numbers(fills["price"]),
+            format_numbers(fills["fee"]),
+            fills["liquidity"],
+            iso_many(fills["ts_event"]),
         ],
     )
     write_equity(out_dir / "equity.csv", result.equity_curve)

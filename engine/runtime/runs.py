@@ -65,7 +65,7 @@ from engine.config import RunConfig, dump_config
 from engine.errors import KestrelError
 from engine.ml.bind import strategy_files
 from engine.plugin_files import is_file_reference, plugin_file
-from engine.report.artifacts import order_rows, trade_rows, write_artifacts
+from engine.report.artifacts import RunTables, write_artifacts
 from engine.report.assets import PlotlyLink
 from engine.report.html import render_report
 from engine.report.run_folder import prepare_output, publish, remove_run_files, start_partial
@@ -281,22 +281,24 @@ def finish_run(
         with paused_gc():
             partial = start_partial(plan, run_id)
             folder_files = partial  # (a name mypy knows is not None inside the closures)
-            orders = order_rows(result)  # one dict per order: built once, read three times
+            # orders, fills and trades by column (and the order rows): built once, read by
+            # the files, the store and the page
+            tables = RunTables.of(result)
             # the page lives in ``folder`` once published, whichever partial it is written in
             link = plotly if plotly is not None else PlotlyLink.for_run(folder)
             _save_concurrently(
-                lambda: write_artifacts(result, folder_files, info, orders),
+                lambda: write_artifacts(result, folder_files, info, tables),
                 lambda: render_report(
                     result,
                     folder_files / "report.html",
                     plotly=link,
                     trials=trials,
-                    orders=orders,
+                    orders=tables.orders,
                     run_info=info,  # not read from run.json: it is being written meanwhile
                 ),
                 None
                 if store is None
-                else lambda before_commit: _complete(result, store, row, before_commit, orders),
+                else lambda before_commit: _complete(result, store, row, before_commit, tables),
                 lambda: publish(folder_files, plan, run_id),
             )
     except BaseException:  # Ctrl-C too: leave nothing half-done behind
@@ -365,29 +367,16 @@ def _complete(
     store: RunStore,
     row: dict[str, Any],
     publish: Callable[[], Any],
-    orders: list[dict[str, Any]],
+    tables: RunTables,
 ) -> None:
-    from engine.persistence.bulk import EquityColumns
+    from engine.persistence.bulk import EquityColumns, TableColumns
 
     curve = result.equity_curve
     store.complete_run(
         row,
-        order_rows=orders,
-        fill_rows=(
-            {
-                "fill_id": f.fill_id,
-                "order_id": f.order_id,
-                "symbol": f.symbol,
-                "side": str(f.side),
-                "quantity": f.quantity,
-                "price": f.price,
-                "fee": f.fee,
-                "liquidity": f.liquidity,
-                "ts_event": f.ts_event,
-            }
-            for f in result.recorder.fills
-        ),
-        trade_rows=trade_rows(result),
+        order_rows=TableColumns(tables.order_columns),
+        fill_rows=TableColumns(tables.fill_columns),
+        trade_rows=TableColumns(tables.stored_trades()),
         event_rows=result.recorder.event_rows(),
         equity_rows=EquityColumns(  # stored as columnar blocks (`engine.persistence.store`)
             curve.ts, curve.cash, curve.equity, curve.gross_exposure

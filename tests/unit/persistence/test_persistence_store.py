@@ -21,7 +21,7 @@ from engine.errors import PersistenceError
 from engine.persistence import DEFAULT_DB_URL, RunStore, resolve_db_url
 from engine.persistence import bulk as bulk_module
 from engine.persistence import store as store_module
-from engine.persistence.bulk import EquityColumns
+from engine.persistence.bulk import EquityColumns, TableColumns
 from engine.persistence.schema import equity_blocks
 
 SESSION = uuid.uuid4().hex[:10]
@@ -184,6 +184,29 @@ def test_child_rows_round_trip_in_key_order(runs: Runs) -> None:
         assert all(r["run_id"] == run_id for r in stored)
         assert without_run_id(stored) == sorted(rows, key=lambda r: r[key]), name
     assert store.table_rows("equity", run_id)[1]["ts_event"] == TS + 5  # 64-bit intact
+
+
+def test_rows_given_by_column_are_stored_as_the_same_rows(
+    runs: Runs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`TableColumns` (a backtest's tables as its artifacts hold them) store the rows that
+    mappings of the same values store, in batches."""
+    monkeypatch.setattr(store_module, "BATCH", 3)
+    orders = [{**order_row(f"S1-{i:06d}"), "stop_price": 1.5 * i or None} for i in range(7)]
+    fills = [{**fill_row(f"F-{i:07d}"), "quantity": i / 3} for i in range(7)]
+    trades = [{**trade_row(i), "return_pct": 0 if i == 2 else i / 7} for i in range(7)]
+    by_rows, by_columns = runs.new_id("rows"), runs.new_id("columns")
+    runs.save(by_rows, orders=orders, fills=fills, trades=trades)
+
+    def columns(rows: list[dict[str, Any]]) -> TableColumns:
+        return TableColumns({k: [row[k] for row in rows] for k in rows[0]})
+
+    runs.save(by_columns, orders=columns(orders), fills=columns(fills), trades=columns(trades))
+    for name in ("orders", "fills", "trades"):
+        stored = without_run_id(runs.store.table_rows(name, by_columns))
+        assert stored == without_run_id(runs.store.table_rows(name, by_rows)), name
+        assert len(stored) == 7
+    assert runs.store.table_rows("trades", by_columns)[2]["return_pct"] == 0
 
 
 def test_empty_child_tables(runs: Runs) -> None:
