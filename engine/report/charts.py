@@ -425,14 +425,16 @@ def _round_trip_traces(data: ReportData, symbol: str) -> list[dict[str, Any]]:
     One trace per colour with a gap (null) between trades; at most `MAX_MARKERS` trades,
     evenly spaced, are drawn.
     """
-    trades = [t for t in data.trades if t.symbol == symbol]
+    nets = data.net_pnls()
+    trades = [i for i, t in enumerate(data.trades) if t.symbol == symbol]
     chosen = [trades[i] for i in _thin(len(trades)).tolist()]
     traces: list[dict[str, Any]] = []
     for name, color, wanted in (("winning trades", "gain", True), ("losing trades", "loss", False)):
         x: list[int | None] = []
         y: list[float | None] = []
-        for trade in chosen:
-            if (trade.net_pnl > 0) is wanted:
+        for number in chosen:
+            trade = data.trades[number]
+            if (nets[number] > 0) is wanted:
                 x += [trade.entry_ts // 1_000_000, trade.exit_ts // 1_000_000, None]
                 y += [_price(trade.entry_price), _price(trade.exit_price), None]
         if x:
@@ -464,7 +466,8 @@ def _excursion_chart(data: ReportData) -> Figure:
     index = _thin(len(excursions)).tolist()
     maes = [round(excursions[i][0] * 100, 3) for i in index]
     mfes = [round(excursions[i][1] * 100, 3) for i in index]
-    colors = [COLORS["gain"] if data.trades[i].net_pnl > 0 else COLORS["loss"] for i in index]
+    nets = data.net_pnls()
+    colors = [COLORS["gain"] if nets[i] > 0 else COLORS["loss"] for i in index]
     trace = {
         "type": "scatter",
         "mode": "markers",

@@ -110,12 +110,19 @@ class ReportData:
     # defaults (no benchmark, risk-free rate 0, one trial): `compute` reuses them then
     run_metrics: dict[str, Any] | None = None
     _excursions: list[tuple[float, float]] | None = field(default=None, repr=False)
+    _net_pnls: list[float] | None = field(default=None, repr=False)
 
     def excursions(self) -> list[tuple[float, float]]:
         """Return ``(mae, mfe)`` of each closed trade (`trade_excursions`), computed once."""
         if self._excursions is None:
             self._excursions = trade_excursions(self.trades, self.frames)
         return self._excursions
+
+    def net_pnls(self) -> list[float]:
+        """Return each closed trade's `TradeRecord.net_pnl`, computed once."""
+        if self._net_pnls is None:
+            self._net_pnls = [trade.net_pnl for trade in self.trades]
+        return self._net_pnls
 
     def compute(
         self,

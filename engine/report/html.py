@@ -28,7 +28,7 @@ import tomli_w
 
 from engine.feeds import BarFrame
 from engine.feeds.timeframe import format_timeframe
-from engine.report.artifacts import iso
+from engine.report.artifacts import iso, iso_many
 from engine.report.assets import PlotlyLink, plotly_js, plotly_script
 from engine.report.charts import FX_BENCHMARK_NOTE, build_charts, buy_and_hold
 from engine.report.data import ReportData, file_sha256
@@ -191,10 +191,11 @@ def _metrics_html(metrics: dict[str, Any]) -> str:
 
 def _trades_table(data: ReportData) -> tuple[dict[str, Any], str]:
     trades = data.trades
+    nets = data.net_pnls()
     note = ""
     index = list(range(len(trades)))
     if len(trades) > MAX_TABLE_TRADES:
-        index = sorted(sorted(index, key=lambda i: -abs(trades[i].net_pnl))[:MAX_TABLE_TRADES])
+        index = sorted(sorted(index, key=lambda i: -abs(nets[i]))[:MAX_TABLE_TRADES])
         note = (
             f"Showing the {MAX_TABLE_TRADES:,} trades with the largest absolute PnL of "
             f"{len(trades):,}; every trade is in trades.csv."
@@ -210,6 +211,7 @@ def _trades_table(data: ReportData) -> tuple[dict[str, Any], str]:
         ).strip()
         index += range(len(trades), len(trades) + len(still_open))
         trades = [*trades, *still_open]
+        nets = [*nets, *(t.net_pnl for t in still_open)]
     excursions: list[tuple[float, float]] = []
     if data.frames:  # each trade's excursion is its own: the closed ones' are reused
         excursions = data.excursions()
@@ -232,10 +234,13 @@ def _trades_table(data: ReportData) -> tuple[dict[str, Any], str]:
         "MAE %",
         "MFE %",
     ]
+    shown = [trades[i] for i in index]
+    entries = _when_many([t.entry_ts for t in shown])
+    exits = _when_many([t.exit_ts for t in shown])
     rows = []
-    for i in index:
+    for row, i in enumerate(index):
         t = trades[i]
-        net = t.net_pnl
+        net = nets[i]
         mae, mfe = excursions[i] if excursions else (None, None)
         rows.append(
             [
@@ -243,8 +248,8 @@ def _trades_table(data: ReportData) -> tuple[dict[str, Any], str]:
                 t.symbol,
                 t.side,
                 "open" if t.is_open else "closed",
-                _when(t.entry_ts),
-                _when(t.exit_ts),
+                entries[row],
+                exits[row],
                 _round(t.entry_quantity, 8),
                 _round(t.entry_price, 8),
                 _round(t.exit_price, 8),
@@ -259,8 +264,9 @@ def _trades_table(data: ReportData) -> tuple[dict[str, Any], str]:
     return {"columns": columns, "rows": rows}, note
 
 
-def _when(ts_ns: int) -> str:
-    return iso(ts_ns)[:19].replace("T", " ")
+def _when_many(times: list[int]) -> list[str]:
+    """Return each time as ``YYYY-MM-DD HH:MM:SS`` (`iso` cut to the second; 0 is empty)."""
+    return [text[:19].replace("T", " ") for text in iso_many(times)]
 
 
 def _round(value: float | None, digits: int) -> float | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -47,28 +48,38 @@ def trade_excursions(
     """Return ``(mae, mfe)`` per trade (see the module docstring); NaN-free.
 
     A trade whose symbol has no frame gets excursions from its entry and exit prices only.
-    The bar ranges of all trades are gathered in one vectorized pass per symbol.
+    The trades' prices (`TradeRecord.entry_price`, ``exit_price``: the same divisions) and
+    the bar ranges of all trades are gathered in one vectorized pass per symbol.
     """
-    by_symbol = {frame.symbol: frame for frame in frames}
-    entry = np.array([t.entry_price for t in trades], dtype=np.float64)
+    count = len(trades)
+
+    def column(name: str, dtype: type = np.float64) -> np.ndarray:
+        return np.array(list(map(attrgetter(name), trades)), dtype=dtype)
+
+    entry_quantity, exit_quantity = column("entry_quantity"), column("exit_quantity")
+    # TradeRecord.entry_price; a trade never exited has no exit price (NaN)
+    entry = np.divide(
+        column("entry_value"), entry_quantity, out=np.zeros(count), where=entry_quantity != 0
+    )
+    exits = np.divide(
+        column("exit_value"), exit_quantity, out=np.full(count, np.nan), where=exit_quantity != 0
+    )
     low = entry.copy()
     high = entry.copy()
-    exits = np.array([t.exit_price if t.exit_quantity else np.nan for t in trades])
     has_exit = ~np.isnan(exits)
     low[has_exit] = np.minimum(low[has_exit], exits[has_exit])
     high[has_exit] = np.maximum(high[has_exit], exits[has_exit])
     symbols = np.array([t.symbol for t in trades], dtype=object)
-    for symbol, frame in by_symbol.items():
+    entry_times, exit_times = column("entry_ts", np.int64), column("exit_ts", np.int64)
+    for frame in {frame.symbol: frame for frame in frames}.values():
         if not len(frame):
             continue
-        rows = np.flatnonzero(symbols == symbol)
+        rows = np.flatnonzero(symbols == frame.symbol)
         if rows.size == 0:
             continue
-        entry_ts = np.array([trades[i].entry_ts for i in rows.tolist()], dtype=np.int64)
-        end_ts = np.array(
-            [trades[i].exit_ts or int(frame.ts_close_ns[-1]) + 1 for i in rows.tolist()],
-            dtype=np.int64,
-        )
+        entry_ts = entry_times[rows]
+        end_ts = exit_times[rows]
+        end_ts[end_ts == 0] = int(frame.ts_close_ns[-1]) + 1  # still open: to the last bar
         first = np.searchsorted(frame.ts_close_ns, entry_ts, side="right")
         stop = np.searchsorted(frame.ts_open_ns, end_ts, side="left")
         lengths = np.maximum(stop - first, 0)
@@ -82,16 +93,15 @@ def trade_excursions(
         index = np.repeat(first - offsets, lengths) + np.arange(int(lengths.sum()))
         low[spans] = np.minimum(low[spans], np.minimum.reduceat(frame.low[index], offsets))
         high[spans] = np.maximum(high[spans], np.maximum.reduceat(frame.high[index], offsets))
-    result = []
-    for i, trade in enumerate(trades):
-        price = entry[i]
-        if price <= 0:
-            result.append((0.0, 0.0))
-        elif trade.side == "long":
-            result.append((float(low[i] / price - 1.0), float(high[i] / price - 1.0)))
-        else:
-            result.append((float(1.0 - high[i] / price), float(1.0 - low[i] / price)))
-    return result
+    # each trade's pair from its side, all at once (the same float operations per trade)
+    long = np.array([t.side == "long" for t in trades], dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):  # an entry price of 0: see below
+        mae = np.where(long, low / entry - 1.0, 1.0 - high / entry)
+        mfe = np.where(long, high / entry - 1.0, 1.0 - low / entry)
+    unpriced = entry <= 0  # no price to measure from (a NaN one is measured, as NaN)
+    mae[unpriced] = 0.0
+    mfe[unpriced] = 0.0
+    return list(zip(mae.tolist(), mfe.tolist(), strict=True))
 
 
 def _mean(values: list[float]) -> float | None:

@@ -127,6 +127,56 @@ def test_excursions_of_a_long_and_a_short_trade() -> None:
     assert short_mfe == pytest.approx(0.05)
 
 
+def _excursion_of(trade: TradeRecord, frame: BarFrame) -> tuple[float, float]:
+    """The module docstring's definition, one trade at a time."""
+    entry = trade.entry_value / trade.entry_quantity if trade.entry_quantity else 0.0
+    prices = [entry]
+    if trade.exit_quantity:
+        prices.append(trade.exit_value / trade.exit_quantity)
+    end = trade.exit_ts or int(frame.ts_close_ns[-1]) + 1
+    held = (frame.ts_close_ns > trade.entry_ts) & (frame.ts_open_ns < end)
+    low = min([*prices, *frame.low[held].tolist()])
+    high = max([*prices, *frame.high[held].tolist()])
+    if entry <= 0:
+        return (0.0, 0.0)
+    if trade.side == "long":
+        return (low / entry - 1.0, high / entry - 1.0)
+    return (1.0 - high / entry, 1.0 - low / entry)
+
+
+def test_excursions_of_many_trades_are_each_trades_own() -> None:
+    """Gathered at once, each trade's pair is the one its own bars give, bit for bit."""
+    rng = np.random.default_rng(4)
+    minute = 60 * 10**9
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 2_000)))
+    frame = BarFrame(
+        "X", minute, np.arange(2_000, dtype=np.int64) * minute + T0,
+        open=close, high=close * 1.01, low=close * 0.99, close=close, volume=np.ones(2_000),
+    )  # fmt: skip
+    trades = []
+    for i in range(300):
+        start = int(rng.integers(0, 1_900))
+        quantity = float(rng.uniform(0.5, 5))
+        trade = TradeRecord(
+            "X" if i % 9 else "Y",  # Y has no bars: its entry and exit prices only
+            "long" if i % 2 else "short",
+            T0 + start * minute + int(rng.integers(0, minute)),
+            quantity,
+            quantity * float(rng.uniform(50, 150)) if i % 13 else 0.0,  # 0: no entry price
+            quantity if i % 7 else 0.0,  # some never exited
+            quantity * float(rng.uniform(50, 150)),
+            0.0,
+            0 if i % 17 == 0 else T0 + (start + int(rng.integers(0, 90))) * minute,
+        )
+        trades.append(trade)
+    got = trade_excursions(trades, [frame])
+    expected = [_excursion_of(t, frame) if t.symbol == "X" else None for t in trades]
+    for i, (trade, pair) in enumerate(zip(trades, got, strict=True)):
+        if trade.symbol == "X":
+            assert pair == expected[i], i
+    assert trade_excursions([], [frame]) == []
+
+
 def _psr(returns: np.ndarray, benchmark_sr: float = 0.0) -> float:
     n = returns.size
     sr = returns.mean() / returns.std(ddof=1)
