@@ -11,7 +11,7 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING
 
-from engine.indicators._common import Params
+from engine.indicators._common import TIE, Params
 from engine.indicators.families.overlap.kernels_sar import (
     SarState,
     sar_arguments,
@@ -152,26 +152,46 @@ class KamaStream(StreamingIndicator):
         self._period = int(params["timeperiod"])
         self._window: deque[float] = deque(maxlen=self._period + 1)
         self._noise = 0.0
+        self._moving = 0  # non-zero moves in the window
+        self._since = 0  # steps since the noise was last summed from the window
         self._value = NAN
 
     def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
+        # The batch kernel's sums in its order (`kernels_ma.kama`): the move leaving the
+        # window first, then the one entering it, and a fresh sum every `period` steps.
         value = row[0]
         period = self._period
         if period <= 1:
             return (value,)
         window = self._window
+        full = len(window) == period + 1
+        if full:
+            move = abs(window[1] - window[0])
+            self._noise -= move
+            self._moving -= move != 0.0
         if window:
-            self._noise += abs(value - window[-1])
-        if len(window) == period + 1:
-            self._noise -= abs(window[1] - window[0])
+            move = abs(value - window[-1])
+            self._noise += move
+            self._moving += move != 0.0
         window.append(value)
         if len(window) <= period:
             return (NAN,)
+        if full:
+            self._since += 1
+            if self._since == period:
+                self._since = 0
+                noise = 0.0
+                for k in range(period):
+                    noise += abs(window[k] - window[k + 1])
+                self._noise = noise
+        if self._moving == 0:
+            self._noise = 0.0
         if math.isnan(self._value):
             self._value = window[-2]
         change = value - window[0]
         noise = self._noise
-        ratio = 1.0 if noise <= change or noise == 0.0 else abs(change / noise)
+        flat = noise <= change or noise <= TIE * (abs(value) + abs(window[0]))
+        ratio = 1.0 if flat else abs(change / noise)
         const_max = 2.0 / 31.0
         sc = ratio * (2.0 / 3.0 - const_max) + const_max
         sc *= sc
@@ -181,6 +201,8 @@ class KamaStream(StreamingIndicator):
     def _clear(self) -> None:
         self._window.clear()
         self._noise = 0.0
+        self._moving = 0
+        self._since = 0
         self._value = NAN
 
 
