@@ -291,9 +291,18 @@ _Cells = Any
 
 def format_numbers(values: list[float | None]) -> _Cells:
     """Return `number_text` of every value, in bulk when all are Python floats."""
-    if all(type(v) is float for v in values):
-        return format_column("", values)
+    if set(map(type, values)) == {float}:
+        return _float_texts(values)
     return [number_text(v) for v in values]
+
+
+def _float_texts(values: list[float]) -> _Cells:
+    """Return `number_text` of Python floats in bulk: ``repr``, NaN and inf empty."""
+    array = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(array)
+    if finite.all():
+        return _repr_arrow(array)
+    return [repr(v) if ok else "" for v, ok in zip(values, finite.tolist(), strict=True)]
 
 
 def format_column(name: str, values: list[Any]) -> _Cells:
@@ -307,11 +316,7 @@ def format_column(name: str, values: list[Any]) -> _Cells:
         return iso_arrow(values)
     kinds = set(map(type, values))
     if kinds == {float}:
-        array = np.asarray(values, dtype=np.float64)
-        finite = np.isfinite(array)
-        if finite.all():
-            return _repr_arrow(array)
-        return [repr(v) if ok else "" for v, ok in zip(values, finite.tolist(), strict=True)]
+        return _float_texts(values)
     if kinds == {str}:
         return list(values)
     if kinds == {int}:
