@@ -36,8 +36,13 @@ if TYPE_CHECKING:
 NAN = math.nan
 
 
-def _is_zero(value: float) -> bool:
-    return value == 0.0
+def _ieee_ratio(top: float, bottom: float) -> float:
+    """Return ``top / bottom`` as IEEE division gives it: 0 / 0 is NaN, x / 0 is +-inf."""
+    if bottom == 0.0:
+        if top == 0.0 or math.isnan(top):
+            return NAN
+        return math.copysign(math.inf, top) * math.copysign(1.0, bottom)
+    return top / bottom
 
 
 Scalar = Callable[..., float]
@@ -320,7 +325,7 @@ class LineStream(StreamingIndicator):
             typical = (high + low + close) / 3.0
             self._weighted += typical * volume
             self._volume += volume
-            return (typical if self._volume == 0.0 else self._weighted / self._volume,)
+            return (0.0 if self._volume == 0.0 else self._weighted / self._volume,)
         else:
             self._changes(row, first)
         return (self._total,)
@@ -387,6 +392,8 @@ class FlowRatioStream(StreamingIndicator):
     def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
         if self._vwma:
             price, volume = row
+            if self._period <= 1:  # TA-Lib: the price itself, whatever the volume
+                return (price,)
             top = price * volume
         else:
             high, low, close, volume = row
@@ -399,8 +406,9 @@ class FlowRatioStream(StreamingIndicator):
         if len(pairs) < self._period:
             return (NAN,)
         total, weight = self._top, self._volume
-        if self._vwma:
-            value = 0.0 if _is_zero(weight) else total / weight
+        if self._vwma:  # as the kernel (`overlap.kernels.vwma`): no volume is NaN
+            period = self._period
+            value = _ieee_ratio(total / period, weight / period)
         else:
             value = 0.0 if weight == 0.0 else total / weight
         old_top, old_volume = pairs.popleft()

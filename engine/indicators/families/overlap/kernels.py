@@ -7,9 +7,11 @@ family for a moving average does not load the volatility family's kernels.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from engine.indicators._alloc import nan_head, new_array
+from engine.indicators._alloc import copy_into, nan_head, new_array
 from engine.indicators._common import FloatArray
 from engine.indicators._jit import exact_kernel, kernel
 from engine.indicators.kernels_window import donchian as window_donchian
@@ -87,8 +89,16 @@ def accbands(
 
 @exact_kernel
 def vwma(x: FloatArray, volume: FloatArray, period: int) -> FloatArray:
-    """Volume-weighted moving average over ``period`` bars."""
+    """Volume-weighted moving average over ``period`` bars, divided as TA-Lib 0.8.1 does.
+
+    ``(sum(x * v) / period) / (sum(v) / period)``: a window with no volume is 0 / 0 =
+    NaN, not 0 (which made ``close > vwma`` always true), and period 1 is ``x`` itself.
+    """
     n = x.shape[0]
+    if period <= 1:
+        out = new_array(n)
+        copy_into(out, x)
+        return out
     out = nan_head(n, period - 1)
     if period > n:
         return out
@@ -98,8 +108,21 @@ def vwma(x: FloatArray, volume: FloatArray, period: int) -> FloatArray:
         weighted += x[i] * volume[i]
         total += volume[i]
         if i >= period - 1:
-            out[i] = 0.0 if total == 0.0 else weighted / total
+            out[i] = volume_ratio(weighted / period, total / period)
             old = i - period + 1
             weighted -= x[old] * volume[old]
             total -= volume[old]
     return out
+
+
+@exact_kernel
+def volume_ratio(top: float, bottom: float) -> float:
+    """Return ``top / bottom`` as IEEE division gives it: 0 / 0 is NaN, x / 0 is +-inf.
+
+    (numba's Python error model raises ZeroDivisionError instead.)
+    """
+    if bottom == 0.0:
+        if top == 0.0 or math.isnan(top):
+            return math.nan
+        return math.copysign(math.inf, top) * math.copysign(1.0, bottom)
+    return top / bottom

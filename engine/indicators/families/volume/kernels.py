@@ -193,7 +193,10 @@ def rvol(volume: FloatArray, period: int) -> FloatArray:
 
 @exact_kernel
 def vwap(high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray) -> FloatArray:
-    """Volume-weighted average typical price, cumulative from the first bar."""
+    """Volume-weighted average typical price, cumulative from the first bar.
+
+    0 until some volume has traded, as TA-Lib 0.8.1 (not the bar's typical price).
+    """
     n = high.shape[0]
     out = new_array(n)
     weighted = 0.0
@@ -202,5 +205,5 @@ def vwap(high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArra
         typical = (high[i] + low[i] + close[i]) / 3.0
         weighted += typical * volume[i]
         total += volume[i]
-        out[i] = typical if total == 0.0 else weighted / total
+        out[i] = 0.0 if total == 0.0 else weighted / total
     return out
