@@ -296,7 +296,7 @@ def format_numbers(values: list[float | None]) -> _Cells:
     return [number_text(v) for v in values]
 
 
-def _float_texts(values: list[float]) -> _Cells:
+def _float_texts(values: list[Any]) -> _Cells:
     """Return `number_text` of Python floats in bulk: ``repr``, NaN and inf empty."""
     array = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(array)
