@@ -24,6 +24,9 @@ Kernel = Callable[[Sequence[FloatArray], Params], tuple[FloatArray, ...]]
 # (two typical prices an ulp apart are a tie; a CCI gap that small is no gap). Here, not in
 # the momentum kernels, so that streams of other families read it without loading those.
 TIE = 1e-14
+# BETA windows of at most this many returns are summed afresh at each bar, not kept as
+# running sums (`statistic.kernels.beta`, `BetaStream`): here, so the stream reads it too.
+BETA_FRESH_SUMS = 8
 
 
 def as_series(name: str, indicator: str, value: object) -> FloatArray:

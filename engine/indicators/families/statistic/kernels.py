@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from engine.indicators._alloc import nan_head, new_array
-from engine.indicators._common import FloatArray
+from engine.indicators._common import BETA_FRESH_SUMS, FloatArray
 from engine.indicators._jit import exact_kernel, kernel
 from engine.indicators.kernels_window import reanchor_interval
 
@@ -239,7 +239,10 @@ def beta(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
     Running sums over rings of the last ``period`` returns. When every return of one input
     in the window is zero (a flat stretch, common on prices quoted in cents) its sums are
     reset to exactly 0: the subtractions would leave a ~1e-20 residue, and a residue in the
-    denominator read as a beta of -0.94 where TA-Lib reads 0.
+    denominator read as a beta of -0.94 where TA-Lib reads 0. A window of at most
+    `BETA_FRESH_SUMS` returns is summed afresh at every bar (oldest first): with two
+    returns the denominator is ``(x1 - x2)²`` and the running sums' carried rounding was
+    a tenth of it (BETA(2) 0.109 relative from TA-Lib on EURUSD).
     """
     n = x.shape[0]
     out = nan_head(n, period)
@@ -263,6 +266,14 @@ def beta(x: FloatArray, y: FloatArray, period: int) -> FloatArray:
         s_x += rx
         s_y += ry
         if i >= period:
+            if period <= BETA_FRESH_SUMS:
+                s_xx = s_xy = s_x = s_y = 0.0
+                for k in range(period):
+                    j = slot + k if slot + k < period else slot + k - period
+                    s_xx += ring_x[j] * ring_x[j]
+                    s_xy += ring_x[j] * ring_y[j]
+                    s_x += ring_x[j]
+                    s_y += ring_y[j]
             denominator = period * s_xx - s_x * s_x
             if denominator == 0.0:
                 out[u] = 0.0

@@ -14,7 +14,7 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING, ClassVar
 
-from engine.indicators._common import Params
+from engine.indicators._common import BETA_FRESH_SUMS, Params
 from engine.indicators.kernels_window import reanchor_interval
 from engine.indicators.streaming import StreamingIndicator
 
@@ -208,6 +208,14 @@ class BetaStream(StreamingIndicator):
         if len(returns) < self._period:
             return (NAN,)
         period = self._period
+        if period <= BETA_FRESH_SUMS:  # as the kernel: short windows summed afresh
+            s_xx = s_xy = s_x = s_y = 0.0
+            for a, b in returns:
+                s_xx += a * a
+                s_xy += a * b
+                s_x += a
+                s_y += b
+            self._s_xx, self._s_xy, self._s_x, self._s_y = s_xx, s_xy, s_x, s_y
         denominator = period * self._s_xx - self._s_x * self._s_x
         if denominator == 0.0:
             value = 0.0
