@@ -413,3 +413,97 @@ def test_each_symbol_may_have_its_own_timeframe() -> None:
     expected = sorted([*eth, *served(venue, 98, 20)], key=lambda b: (b.ts_event, order[b.symbol]))
     assert events == expected[:15]
     assert {b.timeframe_ns for b in events} == {2 * HOUR_MS * 10**6, HOUR_MS * 10**6}
+
+
+def _cache_reaches(client: Any, open_ms: int) -> bool:
+    candles = (client.ohlcvs.get("BTC/USDT") or {}).get("1h") or []
+    return bool(candles) and candles[-1][0] >= open_ms
+
+
+def test_a_candle_whose_final_version_left_ccxts_cache_unread_is_not_its_opening(
+    exchange_factory: Any,
+) -> None:
+    # Audit F1 (a paper journal held bar 2017-07-03T05:00 as O=H=L=C=1.14046, volume 0):
+    # the session held row 101's opening snapshot (open only, volume 0); before the feed's
+    # watch task read again (it was in a REST fill, or the loop had been blocked and ccxt
+    # then read the socket's backlog at once), ccxt took in more candles than its cache
+    # keeps (OHLCVLimit, 1000 by default; 20 here), so row 101's final version was evicted
+    # unread. The next read started after row 101 and the feed handed over the snapshot.
+    venue = exchange_factory(btc_rows(300), paused=True, history=100)
+    calls = 0
+    wakers: list[asyncio.Future[Any]] = []
+
+    def late_second_read(client: Any) -> None:
+        client.options["OHLCVLimit"] = 20
+        watch_ohlcv = client.watch_ohlcv
+
+        async def late(*args: Any, **kwargs: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            if calls == 2:  # the session holds row 101's opening: 30 bars close meanwhile
+                await asyncio.to_thread(venue.advance, 30)
+                opened = venue.replay.markets["BTC/USDT"].open_ms[131]
+                while not _cache_reaches(client, opened):
+                    await asyncio.sleep(0.01)
+                wakers.append(asyncio.ensure_future(asyncio.to_thread(venue.advance, 1)))
+            return await watch_ohlcv(*args, **kwargs)
+
+        client.watch_ohlcv = late
+
+    async def advance() -> None:
+        await subscribed(venue, "btcusdt@kline_1h")
+        await asyncio.to_thread(venue.advance, 1)
+
+    events, _ = collect(venue, 8, close_ns(venue, 97), background=advance, adjust=late_second_read)
+    assert calls >= 2
+    assert events == served(venue, 98, 8)  # row 101 with its final values, every field
+
+
+def test_a_candle_a_failed_connection_delivers_after_the_recovery_is_not_a_bar(
+    exchange_factory: Any,
+) -> None:
+    # Audit F1's other path: ccxt closes a connection it failed (a stall declared stale)
+    # after the fact, and aiohttp still hands its waiting read the message it had buffered,
+    # so ccxt files that candle after the feed's recovery emptied ccxt's cache for the new
+    # session. Here row 101's opening snapshot comes so, while the REST fill's clock still
+    # has row 101 in progress; row 101 closes before the new subscription speaks, so that
+    # subscription's first candle is row 102's opening and row 101's snapshot looked final.
+    venue = exchange_factory(btc_rows(300), paused=True, history=100)
+    armed: dict[str, Any] = {}
+
+    def stray_after_the_stall(client: Any) -> None:
+        fetch_time, fetch_ohlcv = client.fetch_time, client.fetch_ohlcv
+
+        async def clock(*args: Any, **kwargs: Any) -> Any:
+            old = armed.pop("connection", None)
+            if old is not None and old.error is not None:  # the recovery's first question
+                market = venue.replay.markets["BTC/USDT"]
+                now = venue.replay.now_ms
+                opening = market.kline(market.in_progress(now), now)
+                client.handle_message(old, payloads.kline_event(market, opening, now))
+                armed["close_it"] = True
+            return await fetch_time(*args, **kwargs)
+
+        async def candles(*args: Any, **kwargs: Any) -> Any:
+            if armed.pop("close_it", False):  # after the clock was read: row 101 closes
+                await asyncio.to_thread(venue.advance, 1)
+            return await fetch_ohlcv(*args, **kwargs)
+
+        client.fetch_time, client.fetch_ohlcv = clock, candles
+
+    async def stall_after_bar_100(feed: CcxtFeed, n: int) -> None:
+        if n == 3:  # row 100 came from the stream; the session holds row 101's opening
+            hashes = "ohlcv::BTC/USDT::1h"
+            (old,) = [c for c in feed.exchange.clients.values() if hashes in c.subscriptions]
+            armed["connection"] = old  # the exchange stays paused: the stream goes stale
+
+    async def advance() -> None:
+        await subscribed(venue, "btcusdt@kline_1h")
+        await asyncio.to_thread(venue.advance, 1)
+
+    events, feed = collect(
+        venue, 4, close_ns(venue, 97), FeedOptions(stale_after_s=0.3),
+        action=stall_after_bar_100, background=advance, adjust=stray_after_the_stall,
+    )  # fmt: skip
+    assert feed.stats.stale >= 1
+    assert events == served(venue, 98, 4)  # row 101 with its final values, every field

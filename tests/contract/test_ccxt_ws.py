@@ -203,3 +203,37 @@ def test_speed_moves_the_clock_without_commands(exchange_factory: Any) -> None:
         int(row["timestamp"]),
         *(float(row[c]) for c in ("open", "high", "low", "close", "volume")),
     ]
+
+
+def test_a_stream_named_in_the_url_hears_what_is_published_while_its_latest_kline_goes_out(
+    venue: Any,
+) -> None:
+    # A client of /ws/<stream> is sent the stream's latest kline first. The hub used to add
+    # the connection to its listeners only after that send, so a step published meanwhile
+    # (row 101 closing, row 102 opening) never reached it: it held row 101's opening and next
+    # heard row 102 close, and a feed took the opening for row 101's final version.
+    venue.advance(1)  # row 100 closes, row 101 opens: the stream's latest kline
+    hub = venue._app.hub
+    send_latest = hub._send_latest
+
+    async def step_while_sending(connection: Any, streams: Any) -> None:
+        await send_latest(connection, streams)
+        await venue._app.step()  # the driver steps before the handler goes on
+
+    hub._send_latest = step_while_sending
+
+    async def scenario() -> list[tuple[int, bool]]:
+        url = f"{venue.urls['ws']}/ws/btcusdt@kline_1h"
+        async with aiohttp.ClientSession() as session, session.ws_connect(url) as raw:
+            heard = []
+            for _ in range(3):
+                kline = json.loads((await raw.receive(timeout=5)).data)["k"]
+                heard.append((kline["t"], kline["x"]))
+            return heard
+
+    hour = 3_600_000
+    assert asyncio.run(scenario()) == [
+        (ROW100_OPEN_MS + hour, False),  # row 101's opening, the latest kline
+        (ROW100_OPEN_MS + hour, True),  # row 101 closes
+        (ROW100_OPEN_MS + 2 * hour, False),  # row 102 opens
+    ]

@@ -19,6 +19,13 @@ How it runs:
   ``watch_order_book``. Before a closed candle is handed over, any candle missing between
   the cursor and it is fetched over REST (gap fill); one already handed over is dropped
   (the catch-up/live seam has neither gap nor duplicate).
+* **Kline messages** are read as ccxt receives them (its ``handle_ohlcv``, wrapped), for
+  what its cache loses: which version of a candle the venue marked final (Binance's
+  ``"x"``: the version handed over; a candle closed without its final version read, as
+  when ccxt's ``OHLCVLimit``-candle cache evicted it before the watch task read again,
+  comes from REST), and which connection a candle came from (one ccxt failed, dropped or
+  closed as stale, may still deliver a message it had read after the recovery emptied the
+  cache for the next session: it is dropped and that connection closed).
 * **Drops**: a ccxt ``NetworkError`` ends the session; after a bounded exponential pause the
   stream forgets the session's candles (and ccxt's cache of them), backfills over REST up
   to the exchange clock and subscribes again. `FeedOptions.max_failures` consecutive
@@ -49,7 +56,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
+import weakref
 from collections.abc import (
     AsyncGenerator,
     Awaitable,
@@ -71,6 +80,7 @@ from engine.adapters.ccxt.merge import (
     candle_bar,
     candle_problem,
     closed_rows,
+    kline_message,
 )
 from engine.adapters.ccxt.venue import linear_swap
 from engine.adapters.ccxt.watch import (
@@ -91,6 +101,8 @@ from engine.errors import (
 from engine.model import Bar
 
 __all__ = ["CcxtFeed", "FeedOptions", "FeedStats", "open_feed"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -152,6 +164,12 @@ class CcxtFeed:
         self._websocket: bool | None = None
         self._cursor: dict[str, int] = {}  # close (ms) of the last bar handed over
         self._gap_checked: dict[str, int] = {}
+        # Final versions of candles, by symbol and open time, where the venue's kline
+        # messages mark them (`_follow_klines`); the symbols whose messages do.
+        self._finals: dict[str, dict[int, list[Any]]] = {s: {} for s in self.symbols}
+        self._flagged: set[str] = set()
+        self._closing: weakref.WeakSet[Any] = weakref.WeakSet()  # failed connections
+        self._close_tasks: set[asyncio.Future[Any]] = set()
 
     def market(self, symbol: str) -> str:
         """Return ccxt's market symbol of the engine's ``symbol``."""
@@ -208,6 +226,8 @@ class CcxtFeed:
         self._closed = True
         self._wake.set()
         await self._stop_tasks()
+        if self._close_tasks:  # failed connections still closing (`_close_failed`)
+            await asyncio.wait(set(self._close_tasks), timeout=2.0)
         with contextlib.suppress(Exception):  # closing what is already broken
             await self.exchange.close()
 
@@ -260,8 +280,55 @@ class CcxtFeed:
                 raise ExchangeInputError(
                     f"{self.name}: live {option} need websockets ({capability})"
                 )
+        if websocket:
+            self._follow_klines(markets)
         self._websocket = websocket
         return websocket
+
+    def _follow_klines(self, markets: Mapping[str, Any]) -> None:
+        """Read each kline message as ccxt receives it, before its cache keeps the candle.
+
+        ccxt's ``handle_ohlcv(client, message)`` is wrapped (an exchange without one is
+        left alone): a message from a connection ccxt failed (``client.error`` set: a drop,
+        or the stale close of `Sessions.drop_connection`) is dropped and that connection
+        closed; a Binance kline message marked final (`kline_message`) records that version
+        in ``_finals``, and any with the mark tells that the symbol's venue marks them.
+        """
+        handle = getattr(self.exchange, "handle_ohlcv", None)
+        if not callable(handle):
+            return
+        timeframes = dict(getattr(self.exchange, "timeframes", None) or {})
+        followed: dict[tuple[str, str], str] = {}  # (market id, interval) -> symbol
+        for symbol in self.symbols:
+            market = markets.get(self.market(symbol))
+            market_id = market.get("id") if isinstance(market, dict) else None
+            if market_id:
+                interval = timeframes.get(self.timeframes[symbol], self.timeframes[symbol])
+                followed[str(market_id), str(interval)] = symbol
+
+        def handle_ohlcv(client: Any, message: Any) -> None:
+            if getattr(client, "error", None) is not None:
+                self._close_failed(client)
+                return
+            kline = kline_message(message)
+            symbol = followed.get(kline[:2]) if kline is not None else None
+            if kline is not None and symbol is not None:
+                self._flagged.add(symbol)
+                if kline[2]:
+                    self._finals[symbol][kline[3][0]] = kline[3]
+            handle(client, message)
+
+        self.exchange.handle_ohlcv = handle_ohlcv
+
+    def _close_failed(self, client: Any) -> None:
+        """Close a connection ccxt failed that still delivers candles (once at a time)."""
+        if client in self._closing:
+            return
+        self._closing.add(client)
+        log.info("%s: dropped candles a failed connection still delivered", self.name)
+        closing = asyncio.ensure_future(client.close())
+        self._close_tasks.add(closing)
+        closing.add_done_callback(self._close_tasks.discard)
 
     async def history(self, count: int | Mapping[str, int], until_ns: int) -> dict[str, list[Bar]]:
         """Return each symbol's last ``count`` bars closed at or before ``until_ns`` (REST).
@@ -437,11 +504,18 @@ class CcxtFeed:
         market = self.market(symbol)  # ccxt's name: its caches and message hashes use it
 
         async def on_candles(candles: list[list[Any]]) -> None:
-            closed, newest = session.update(candles)
+            finals = self._finals[symbol] if symbol in self._flagged else None
+            closed, newest, unconfirmed = session.update(candles, finals)
+            if unconfirmed and newest is not None:
+                # closed, but their final version was never read: REST has it
+                await self._rest_fill(symbol, before_open_ms=newest)
             for row in closed:
                 if int(row[0]) > self._cursor[symbol]:  # candles missing before this one
                     await self._rest_fill(symbol, before_open_ms=int(row[0]))
                 self._hand_over(symbol, row, rest=False)
+            if finals:
+                for open_ms in [o for o in finals if o + tf <= self._cursor[symbol]]:
+                    del finals[open_ms]  # handed over (or filled): not asked for again
             if newest is None:
                 return
             if newest > self._cursor[symbol] and self._gap_checked.get(symbol) != newest:

@@ -7,13 +7,19 @@ Out: closed `Bar`s and one time-ordered sequence of events. No I/O here: `CcxtFe
 plain lists.
 
 **The closed-candle rule.** ccxt's ``watch_ohlcv`` yields in-progress candles and drops the
-venue's "closed" flag, so a candle with open time ``o`` becomes a `Bar` only when one of:
+venue's "closed" flag, so a candle with open time ``o`` becomes a `Bar` only when it is known
+final, by one of:
 
 1. *Stream*: within one websocket session (one subscription, no reconnect in between), an
-   update of a later candle (open > ``o``) has arrived. Messages on one connection arrive in
-   order and every kline message carries the candle's cumulative values, so the last update
-   seen of ``o`` before the later candle's is its final state. A candle whose updates came in
-   an earlier session is forgotten on reconnect (`CandleSession.reset`) and never trusted.
+   update of a later candle (open > ``o``) has arrived, and the version handed over is the
+   final one. Where the venue's kline messages say which version is final (Binance's
+   ``"x": true``, the local exchange's too: `kline_message` reads it as ccxt receives it),
+   that version is the one handed over, and a candle whose final version the feed never
+   read (ccxt's cache, ``OHLCVLimit`` candles, evicted it unread; a message was lost) is
+   left to REST. Where the messages say nothing, the last update seen of ``o`` before the
+   later candle's is taken as final (messages on one connection arrive in order and carry
+   the candle's cumulative values). A candle whose updates came in an earlier session is
+   forgotten on reconnect (`CandleSession.reset`) and never trusted.
 2. *REST*: the exchange clock read *before* a ``fetch_ohlcv`` says ``o + timeframe <= now``;
    that call's row for ``o`` is final. (`closed_rows`.)
 
@@ -44,8 +50,8 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 from engine.errors import InternalError
 from engine.model import Bar, QuoteTick, TradeTick
@@ -54,9 +60,11 @@ __all__ = [
     "NS_PER_MS",
     "CandleSession",
     "EventMerger",
+    "SessionUpdate",
     "candle_bar",
     "candle_problem",
     "closed_rows",
+    "kline_message",
     "quote_problem",
     "trade_problem",
 ]
@@ -159,6 +167,39 @@ def closed_rows(
     return [kept[key] for key in sorted(kept)]
 
 
+def kline_message(message: Any) -> tuple[str, str, bool, list[Any]] | None:
+    """Return ``(market id, interval, final, candle)`` of a Binance kline message, else None.
+
+    ``message`` is what ccxt's ``handle_ohlcv`` receives: ``{"e": "kline", "k": {"t": open
+    ms, "s": "BTCUSDT", "i": "1h", "o", "h", "l", "c", "v": strings, "x": closed}}``. None
+    for any other shape (another venue's message, a field missing or not a number): the
+    message then says nothing about which version of a candle is final.
+    """
+    kline = message.get("k") if isinstance(message, dict) else None
+    if not isinstance(kline, dict) or not isinstance(kline.get("x"), bool):
+        return None
+    try:
+        candle = [int(kline["t"]), *(float(kline[key]) for key in ("o", "h", "l", "c", "v"))]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return str(kline.get("s", "")), str(kline.get("i", "")), kline["x"], candle
+
+
+class SessionUpdate(NamedTuple):
+    """What one ``watch_ohlcv`` result tells (`CandleSession.update`).
+
+    Attributes:
+        closed: Candles known final, in time order, to hand over.
+        newest: The open time of the newest candle seen (in progress), if any.
+        unconfirmed: Open times of candles a later one superseded whose final version was
+            not read: closed, but their values must come from REST.
+    """
+
+    closed: list[list[Any]]
+    newest: int | None
+    unconfirmed: list[int]
+
+
 class CandleSession:
     """One symbol's candles seen on the current websocket session (rule 1 above)."""
 
@@ -175,19 +216,35 @@ class CandleSession:
         """The open time of the newest candle seen and not handed over, if any."""
         return max(self._latest) if self._latest else None
 
-    def update(self, candles: Iterable[Sequence[Any]]) -> tuple[list[list[Any]], int | None]:
-        """Take a ``watch_ohlcv`` result; return ``(closed candles in order, newest open)``.
+    def update(
+        self,
+        candles: Iterable[Sequence[Any]],
+        finals: Mapping[int, Sequence[Any]] | None = None,
+    ) -> SessionUpdate:
+        """Take a ``watch_ohlcv`` result; return the candles it closed (`SessionUpdate`).
 
         ``candles`` are in time order (ccxt's cache); each replaces what was known of its
-        open time. A returned candle is forgotten (handed over once).
+        open time. ``finals``: the final version of each candle the venue's messages marked
+        final, by open time, or None where its messages mark none (then the last version
+        seen is taken). A candle a later one superseded is forgotten (handed over once),
+        closed with its final version, or unconfirmed when ``finals`` lacks it.
         """
         for candle in candles:
             self._latest[int(candle[0])] = list(candle[:6])
         if not self._latest:
-            return [], None
+            return SessionUpdate([], None, [])
         newest = max(self._latest)
-        done = sorted(o for o in self._latest if o < newest)
-        return [self._latest.pop(o) for o in done], newest
+        closed: list[list[Any]] = []
+        unconfirmed: list[int] = []
+        for open_ms in sorted(o for o in self._latest if o < newest):
+            seen = self._latest.pop(open_ms)
+            if finals is None:
+                closed.append(seen)
+            elif open_ms in finals:
+                closed.append(list(finals[open_ms][:6]))
+            else:
+                unconfirmed.append(open_ms)
+        return SessionUpdate(closed, newest, unconfirmed)
 
 
 class EventMerger:

@@ -22,13 +22,16 @@ A kline subscription (``SUBSCRIBE`` or a stream named in the URL) is answered at
 the stream's latest kline, if one was published: Binance pushes the current kline every
 2 s, while this exchange pushes only when a bar opens or closes, so without it a client
 subscribing after the replay's last bar (``--speed max`` runs ahead of it) would never hear
-the stream and never learn of the bars it missed.
+the stream and never learn of the bars it missed. The connection listens from before that
+kline is sent, so what a step publishes meanwhile follows it (a client missing a bar's
+close between the two would see that bar's opening, then the next bar).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -98,8 +101,9 @@ class StreamHub:
         for stream in request.query.get("streams", "").split("/"):
             if stream:
                 connection.streams.add(stream.lower())
-        await self._send_latest(connection, connection.streams)
-        return await self._serve(connection, self._on_stream_message)
+        # Listening before the latest kline goes out: a step published while it is being
+        # sent reaches this connection after it, never falls between the two.
+        return await self._serve(connection, self._on_stream_message, self._send_latest)
 
     async def handle_api(self, request: web.Request) -> web.StreamResponse:
         """Serve ``/ws-api/v3`` (the websocket API: user-data subscription, ping, time)."""
@@ -107,10 +111,18 @@ class StreamHub:
         await socket.prepare(request)
         return await self._serve(Connection(socket), self._on_api_message)
 
-    async def _serve(self, connection: Connection, on_message: Any) -> web.WebSocketResponse:
+    async def _serve(
+        self,
+        connection: Connection,
+        on_message: Any,
+        greet: Callable[[Connection, Any], Awaitable[None]] | None = None,
+    ) -> web.WebSocketResponse:
+        """Register ``connection``, ``greet`` it with its streams' latest klines, serve it."""
         self.connections.add(connection)
         self.opened += 1
         try:
+            if greet is not None:
+                await greet(connection, connection.streams)
             async for message in connection.socket:
                 if message.type != WSMsgType.TEXT:
                     continue

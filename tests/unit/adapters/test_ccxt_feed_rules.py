@@ -19,9 +19,11 @@ from engine.adapters.ccxt.merge import (
     NS_PER_MS,
     CandleSession,
     EventMerger,
+    SessionUpdate,
     candle_bar,
     candle_problem,
     closed_rows,
+    kline_message,
     quote_problem,
     trade_problem,
 )
@@ -147,14 +149,44 @@ def test_closed_rows_need_the_clock_read_before_the_request_past_their_close() -
 
 def test_a_session_hands_over_a_candle_once_a_later_one_has_opened() -> None:
     session = CandleSession()
-    assert session.update([candle(0, 100.5, 1.0)]) == ([], T0)
-    assert session.update([candle(0, 101.0, 2.0)]) == ([], T0)  # still in progress
-    closed, newest = session.update([candle(0, 101.5, 3.0), candle(1, 100.0, 0.1)])
-    assert (closed, newest) == ([candle(0, 101.5, 3.0)], T0 + MIN)
-    assert session.update([candle(1, 100.2, 0.2)]) == ([], T0 + MIN)  # handed over once
+    assert session.update([candle(0, 100.5, 1.0)]) == ([], T0, [])
+    assert session.update([candle(0, 101.0, 2.0)]) == ([], T0, [])  # still in progress
+    update = session.update([candle(0, 101.5, 3.0), candle(1, 100.0, 0.1)])
+    assert update == SessionUpdate([candle(0, 101.5, 3.0)], T0 + MIN, [])
+    assert session.update([candle(1, 100.2, 0.2)]) == ([], T0 + MIN, [])  # handed over once
     session.reset()
     assert session.newest is None
-    assert session.update([candle(2, 99.0, 1.0)]) == ([], T0 + 2 * MIN)
+    assert session.update([candle(2, 99.0, 1.0)]) == ([], T0 + 2 * MIN, [])
+
+
+def test_where_the_venue_marks_final_versions_only_those_are_handed_over() -> None:
+    # Audit F1: the session held candle 1's opening; its final version was never read (ccxt's
+    # cache evicted it), and candle 4 opened. The opening is not a bar: REST is asked.
+    session = CandleSession()
+    opening = [T0 + MIN, 100.0, 100.0, 100.0, 100.0, 0.0]
+    finals = {T0: candle(0, 101.5, 3.0)}
+    assert session.update([candle(0, 101.0, 2.0), opening], finals) == (
+        [candle(0, 101.5, 3.0)],  # the version the venue marked final, not the one last read
+        T0 + MIN,
+        [],
+    )
+    later = [candle(3, 99.0, 8.0), candle(4, 98.0, 0.1)]
+    finals[T0 + 3 * MIN] = candle(3, 99.0, 8.0)
+    assert session.update(later, finals) == ([candle(3, 99.0, 8.0)], T0 + 4 * MIN, [T0 + MIN])
+    assert session.update([candle(4, 98.5, 0.5)], finals) == ([], T0 + 4 * MIN, [])
+
+
+def test_a_binance_kline_message_says_which_version_is_final() -> None:
+    kline = {"t": T0, "s": "ABUSD", "i": "1m", "o": "1.5", "h": "2", "l": "1", "c": "1.75",
+             "v": "3.25", "x": True}  # fmt: skip
+    message = {"e": "kline", "E": T0 + 5, "s": "ABUSD", "k": kline}
+    assert kline_message(message) == ("ABUSD", "1m", True, [T0, 1.5, 2.0, 1.0, 1.75, 3.25])
+    assert kline_message({**message, "k": {**kline, "x": False}}) == (
+        "ABUSD", "1m", False, [T0, 1.5, 2.0, 1.0, 1.75, 3.25],
+    )  # fmt: skip
+    assert kline_message({**message, "k": {**kline, "c": None}}) is None
+    assert kline_message({"k": {**kline, "x": 1}}) is None  # not Binance's flag
+    assert kline_message(["okx", "candle"]) is None
 
 
 def test_a_bar_is_stamped_with_its_close_time() -> None:
