@@ -173,11 +173,13 @@ def child_tables(
     def rows(given: Iterable[Mapping[str, Any]] | TableColumns) -> Any:
         return given if isinstance(given, TableColumns) else list(given)
 
+    # the curve first: its blocks are written by SQLite outside the GIL, while a backtest's
+    # files and page are formatted in Python in other threads (`engine.runtime.runs`)
     return [
+        curve,
         (orders, rows(order_rows)),
         (fills, rows(fill_rows)),
         (trades, rows(trade_rows)),
-        curve,
         (events, [{**row, "seq": i} for i, row in enumerate(event_rows)]),
     ]
 

@@ -321,6 +321,9 @@ def write_artifacts(
     if tables is None:
         tables = RunTables.of(result)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # first: its formatting and writing run in Arrow, outside the GIL, while the threads
+    # that write the page and the store's rows (`finish_run`) run their Python
+    write_equity(out_dir / "equity.csv", result.equity_curve)
     (out_dir / "config.toml").write_text(tomli_w.dumps(dump_config(result.config)))
     write_metrics(out_dir / "metrics.json", result.metrics)
     _write_trade_columns(out_dir / "trades.csv", tables.trade_columns)
@@ -344,7 +347,6 @@ def write_artifacts(
             iso_many(fills["ts_event"]),
         ],
     )
-    write_equity(out_dir / "equity.csv", result.equity_curve)
     write_rows(out_dir / "events.csv", EVENT_COLUMNS, result.recorder.event_rows())
     (out_dir / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True) + "\n")
     return out_dir

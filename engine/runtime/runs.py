@@ -59,6 +59,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import tomli_w
 
 from engine.config import RunConfig, dump_config
@@ -202,15 +203,16 @@ def inputs_hash(result: BacktestResult) -> str:
         # length-prefixed, so that no two different inputs can concatenate alike
         digest.update(f"{label}:{len(content)}:".encode())
         digest.update(content)
+    # each column's bytes as ``tobytes()`` gives them, read in place (no copy)
     for frame in result.frames:
         digest.update(frame.symbol.encode())
         for name in ("ts_open_ns", "open", "high", "low", "close", "volume"):
-            digest.update(getattr(frame, name).tobytes())
+            digest.update(np.ascontiguousarray(getattr(frame, name)).data)
     for ticks in result.tick_frames:
         digest.update(f"{ticks.symbol}:{ticks.kind}".encode())
-        digest.update(ticks.ts_ns.tobytes())
+        digest.update(np.ascontiguousarray(ticks.ts_ns).data)
         for column in ticks.columns.values():
-            digest.update(column.tobytes())
+            digest.update(np.ascontiguousarray(column).data)
     return digest.hexdigest()
 
 
@@ -249,7 +251,13 @@ def finish_run(
         OutputPathError: ``out_dir`` is a user's non-empty folder (without ``force``).
         PersistenceError: The store failed (nothing of the run is left behind).
     """
-    digest = inputs_hash(result)
+    # orders, fills and trades by column (and the order rows): built once, read by the
+    # files, the store and the page; meanwhile another thread hashes the inputs (in
+    # hashlib, outside the GIL). The collector is paused: see below.
+    with paused_gc(), ThreadPoolExecutor(1, thread_name_prefix="kestrel-hash") as hashing:
+        hashed = hashing.submit(inputs_hash, result)
+        tables = RunTables.of(result)
+        digest = hashed.result()
     created = datetime.now(tz=UTC)
     run_id = new_run_id(result.config.run.name, digest, created)
     folder = out_dir if out_dir is not None else out_root / run_id
@@ -281,9 +289,6 @@ def finish_run(
         with paused_gc():
             partial = start_partial(plan, run_id)
             folder_files = partial  # (a name mypy knows is not None inside the closures)
-            # orders, fills and trades by column (and the order rows): built once, read by
-            # the files, the store and the page
-            tables = RunTables.of(result)
             # the page lives in ``folder`` once published, whichever partial it is written in
             link = plotly if plotly is not None else PlotlyLink.for_run(folder)
             _save_concurrently(
