@@ -142,7 +142,8 @@ def test_signatures_cover_the_percent_encoded_query(client: Any) -> None:
 
 
 def test_duplicate_client_order_id_is_invalid_order(client: Any) -> None:
-    client.create_order("BTC/USDT", "market", "buy", 0.001, params={"clientOrderId": "dup"})
+    # open: the id is in use (once it is filled or canceled it is free again, as on Binance)
+    client.create_order("BTC/USDT", "limit", "buy", 0.001, 18000, params={"clientOrderId": "dup"})
     with pytest.raises(ccxt.InvalidOrder, match="Duplicate order sent"):
         client.create_order("BTC/USDT", "market", "buy", 0.001, params={"clientOrderId": "dup"})
 

@@ -105,3 +105,18 @@ def test_an_oco_binance_would_refuse_is_refused(local: Any) -> None:
         oco(client, 18700.0, 18900.0, quantity="0.02")
     assert local.venue.orders == {}
     assert local.venue.lists == {}
+
+
+def test_a_list_client_id_is_unique_among_lists_still_executing(local: Any) -> None:
+    client = ccxt_client(local)
+    oco(client, 18700.0, 19500.0)
+    with pytest.raises(ccxt.InvalidOrder, match="Duplicate order sent"):
+        oco(client, 18600.0, 19600.0, aboveClientOrderId="tp-2", belowClientOrderId="sl-2")
+    client.private_delete_orderlist({"symbol": "BTCUSDT", "listClientOrderId": "list-1"})
+    # Binance: a list client id (and its legs' ids) may be used again once the list is done
+    again = oco(client, 18600.0, 19600.0)
+    assert (again["orderListId"], again["listClientOrderId"]) == (1, "list-1")
+    found = client.private_get_orderlist({"origClientOrderId": "list-1"})
+    assert (found["orderListId"], found["listOrderStatus"]) == (1, "EXECUTING")
+    leg = client.fetch_order(None, "BTC/USDT", {"origClientOrderId": "tp-1"})
+    assert (leg["status"], leg["price"]) == ("open", 19600.0)

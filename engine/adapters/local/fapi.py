@@ -35,9 +35,11 @@ calls each for a swap market:
   ``positionRisk`` (``fetch_positions``: ``positionAmt`` signed, ``entryPrice``,
   ``unRealizedProfit``, ``notional`` signed, ``markPrice``).
 
-Auth, faults and the lock are the spot server's (`engine.adapters.local.server`); like the
-spot ``myTrades``, ``userTrades`` ignores ``startTime``/``endTime`` (Binance limits a query
-to 7 days; ccxt filters by ``since`` itself).
+Auth, faults and the lock are the spot server's (`engine.adapters.local.server`).
+``userTrades`` and ``allOrders`` answer every row of the symbol (or of one ``orderId``):
+they ignore ``limit``, ``fromId``, ``startTime`` and ``endTime``, which the spot
+``myTrades`` and ``allOrders`` honour (`engine.adapters.local.history`); ccxt filters by
+``since`` itself.
 """
 
 from __future__ import annotations

@@ -15,8 +15,10 @@ What Binance does, and so the local exchange does:
   other way round (-1102 otherwise). The above leg's price must be above the below leg's
   (-2010 "The relationship of the prices for the orders is not correct."). Each leg is
   checked as a single order would be (filters, a stop that would trigger at once, a
-  LIMIT_MAKER that would take: -2010), reusing a client id or list client id is -2010
-  "Duplicate order sent.". Both legs or neither are placed.
+  LIMIT_MAKER that would take: -2010), a client id an open order has or a list client id
+  a list still executing has is -2010 "Duplicate order sent." (once the order or list is
+  done its id may be used again; a look-up by it finds the newest). Both legs or neither
+  are placed.
 * The list locks its funds once (a sell: ``quantity`` of the base asset).
 * The answer is the list: ``orderListId`` (counted from 0), ``contingencyType`` ``OCO``,
   ``listStatusType`` / ``listOrderStatus``, ``listClientOrderId``, ``orders`` (symbol,
@@ -98,7 +100,7 @@ def create_oco(venue: Venue, params: dict[str, str]) -> dict[str, Any]:
     if below["type"] not in _BELOW[side]:
         raise BinanceError(400, -1102, "Mandatory parameter 'belowType' was not sent or invalid.")
     list_client = params.get("listClientOrderId") or f"local-list-{len(venue.lists)}"
-    if any(lst.client_id == list_client for lst in venue.lists.values()):
+    if any(lst.client_id == list_client and not lst.done for lst in venue.lists.values()):
         raise BinanceError(400, -2010, "Duplicate order sent.")
     number = len(venue.orders) + 1
     first, asset, need = venue.validate(below, number)
@@ -130,7 +132,7 @@ def find_list(venue: Venue, params: dict[str, str]) -> OrderList:
     """Return the list of ``orderListId`` or ``listClientOrderId`` / ``origClientOrderId``."""
     number = params.get("orderListId")
     client = params.get("listClientOrderId") or params.get("origClientOrderId")
-    for order_list in venue.lists.values():
+    for order_list in reversed(venue.lists.values()):  # a reused client id: the newest list
         if (number and str(order_list.list_id) == number) or (
             client and order_list.client_id == client
         ):

@@ -3,11 +3,12 @@
 REST (Binance spot, ``/api/v3``): ``ping``, ``time`` (the replay clock), ``exchangeInfo``,
 ``klines``, ``ticker/24hr``, ``ticker/price``, ``ticker/bookTicker``, ``depth``, ``aggTrades``,
 ``trades``; signed: ``account``, ``order`` (POST/GET/DELETE), ``openOrders`` (GET/DELETE),
-``allOrders``, ``myTrades``, order lists (``orderList/oco`` POST, ``orderList`` GET/DELETE,
-``openOrderList``: `engine.adapters.local.lists`), ``order/cancelReplace`` POST
-(`engine.adapters.local.replace`); API key only: ``userDataStream``
-(POST/PUT/DELETE). The same routes answer under ``/api/v1``. An exchange of perpetuals
-(`FuturesVenue`) also serves Binance's USDⓈ-M futures API under ``/fapi``
+``allOrders`` and ``myTrades`` (Binance's limits, ids and times:
+`engine.adapters.local.history`), order lists (``orderList/oco`` POST, ``orderList``
+GET/DELETE, ``openOrderList``: `engine.adapters.local.lists`), ``order/cancelReplace`` POST
+(`engine.adapters.local.replace`); API key only: ``userDataStream`` (POST/PUT/DELETE).
+The same routes answer under ``/api/v1``. An exchange of perpetuals (`FuturesVenue`) also
+serves Binance's USDⓈ-M futures API under ``/fapi``
 (`engine.adapters.local.fapi`) and its websockets (``/market/ws``, ``/public/ws``,
 ``/private/ws``). Admin: ``/_admin/...`` (`engine.adapters.local.admin`).
 
@@ -38,7 +39,7 @@ from typing import Any
 
 from aiohttp import web
 
-from engine.adapters.local import lists, payloads, replace
+from engine.adapters.local import history, lists, payloads, replace
 from engine.adapters.local.admin import AdminRoutes
 from engine.adapters.local.fapi import FapiRoutes
 from engine.adapters.local.faults import Faults
@@ -392,22 +393,20 @@ class ExchangeApp(AdminRoutes):
             return venue.find(
                 symbol, params.get("orderId"), params.get("origClientOrderId")
             ).as_json()
-        if symbol:
-            venue.instrument(symbol)
-        matches = [
-            o for o in venue.orders.values() if not symbol or o.symbol.replace("/", "") == symbol
-        ]
-        if endpoint == "openOrders":
-            open_orders = [o for o in matches if o.open]
-            if method == "DELETE":
-                return [venue.cancel(symbol, str(o.order_id), None).as_json() for o in open_orders]
-            return [o.as_json() for o in open_orders]
         if endpoint == "allOrders":
-            return [o.as_json() for o in matches]
-        trades = [t for t in venue.trades if not symbol or t["symbol"] == symbol]
-        if "orderId" in params:  # Binance's myTrades filter
-            trades = [t for t in trades if str(t["orderId"]) == params["orderId"]]
-        return trades
+            return history.all_orders(venue, params)
+        if endpoint == "myTrades":
+            return history.my_trades(venue, params)
+        if symbol:  # openOrders: one symbol's, or every symbol's
+            venue.instrument(symbol)
+        open_orders = [
+            o
+            for o in venue.orders.values()
+            if o.open and (not symbol or o.symbol.replace("/", "") == symbol)
+        ]
+        if method == "DELETE":
+            return [venue.cancel(symbol, str(o.order_id), None).as_json() for o in open_orders]
+        return [o.as_json() for o in open_orders]
 
     async def user_data_stream(self, request: web.Request) -> web.Response:
         """POST makes a listenKey, PUT keeps it alive, DELETE closes it (API key only)."""

@@ -34,7 +34,10 @@ Fill rules (the same as the backtest's bar matching, `engine.execution.matching`
 * Filters: price on the tick (PRICE_FILTER), quantity on the lot and at least the minimum
   (LOT_SIZE), notional at least the minimum (NOTIONAL) -> ``-1013 Filter failure: ...``.
 * Ids: ``orderId`` counts from 1; ``clientOrderId`` is the client's ``newClientOrderId`` or
-  ``local-<orderId>``; reusing a client id -> ``-2010 Duplicate order sent.``.
+  ``local-<orderId>``. As on Binance a client id is unique among *open* orders: reusing one
+  an open order (a waiting stop included) has -> ``-2010 Duplicate order sent.``; once that
+  order is filled, canceled or expired the id may be used again, and a look-up or cancel
+  by ``origClientOrderId`` then finds the newest order under it.
 * Times: orders and trades are stamped with the replay clock (the exchange's "now").
 """
 
@@ -193,6 +196,11 @@ class Venue:
             raise BinanceError(400, -2013, "Order does not exist.")
         return order
 
+    def client_id_in_use(self, client_id: str) -> bool:
+        """True while an open order has ``client_id`` (Binance: "unique among open orders")."""
+        number = self.by_client.get(client_id)
+        return number is not None and self.orders[number].open
+
     def balances_json(self) -> list[dict[str, Any]]:
         """Return Binance's ``balances`` list, assets sorted."""
         return [
@@ -228,7 +236,7 @@ class Venue:
             raise BinanceError(400, -1116, "Invalid orderType.")
         number = number or len(self.orders) + 1
         client_id = params.get("newClientOrderId") or f"local-{number}"
-        if client_id in self.by_client:
+        if self.client_id_in_use(client_id):
             raise BinanceError(400, -2010, "Duplicate order sent.")
         if self.faults.take_reject():
             raise BinanceError(400, -2010, "Order was rejected (injected fault).")
