@@ -26,7 +26,7 @@ from engine.errors import ExchangeFatalError
 from engine.feeds import load_bars
 from engine.model import OrderRequested, OrderSide, OrderType, TimeInForce
 from engine.persistence import RunStore
-from engine.runtime.live import LiveLedger, LiveOrder, LiveStatus, OrderManager, client_order_id
+from engine.runtime.live import LiveLedger, LiveOrder, LiveStatus, OrderManager
 from engine.runtime.live.kill import flatten_and_halt
 from engine.runtime.live.reconcile import reconcile
 from engine.runtime.live.venue import LiveVenue
@@ -111,7 +111,7 @@ def test_restart_adopts_an_order_accepted_and_a_fill_while_down(
     )
     assert [u.kind for u in resting] == ["accepted"]
     # crash after the exchange accepted a short and before the row was written back
-    client_id = client_order_id("acct", "s-000002")
+    client_id = node.client_id("s-000002")
     node.ledger.insert(
         LiveOrder(client_id, "s-000002", "s", "BTC/USDT", "sell", "market", 0.01, None, "GTC",
                   LiveStatus.SENDING, ts_created=wall_clock_ms(), ts_last=0)
@@ -122,7 +122,7 @@ def test_restart_adopts_an_order_accepted_and_a_fill_while_down(
     local.advance(1)  # row 100 closes through 18900: the resting short fills while down
     assert position(local) == pytest.approx(-0.03)
     result = reconcile(start(local, store), INSTRUMENTS)
-    assert sorted(result.adopted) == sorted([client_id, client_order_id("acct", "s-000001")])
+    assert sorted(result.adopted) == sorted([client_id, node.client_id("s-000001")])
     assert result.actual["position BTC/USDT"] == pytest.approx(-0.03)
     ledger = LiveLedger(store, "acct")
     assert {o.status for o in ledger.orders()} == {LiveStatus.FILLED}

@@ -22,7 +22,7 @@ from engine.adapters.ccxt.venue import (
 )
 from engine.errors import ExchangeFatalError
 from engine.persistence import RunStore
-from engine.runtime.live import LiveLedger, LiveOrder, LiveStatus, OrderManager, client_order_id
+from engine.runtime.live import LiveLedger, LiveOrder, LiveStatus, OrderManager
 from engine.runtime.live.reconcile import reconcile
 from tests.contract.conftest import BTC, SECRET, btc_rows
 
@@ -64,7 +64,7 @@ def test_crash_after_acceptance_before_the_local_write_is_adopted(
 ) -> None:
     node = start(local, store)
     reconcile(node, INSTRUMENTS)
-    client_id = client_order_id("acct", "s-000001")
+    client_id = node.client_id("s-000001")
     # The row is written, the exchange accepts and fills, the node dies before the answer.
     node.ledger.insert(
         LiveOrder(client_id, "s-000001", "s", "BTC/USDT", "buy", "market", 0.01, None, "GTC",
@@ -90,7 +90,7 @@ def test_a_fill_while_the_node_was_down_is_recorded(local: Any, store: RunStore)
     result = reconcile(start(local, store), INSTRUMENTS)
     assert [u.kind for u in result.updates] == ["filled"]
     assert (result.updates[0].fill.quantity, result.updates[0].fill.price) == (0.01, 18810.0)
-    record = LiveLedger(store, "acct").get(client_order_id("acct", "s-000001"))
+    record = LiveLedger(store, "acct").get(node.client_id("s-000001"))
     assert record.status is LiveStatus.FILLED
     assert result.expected["USDT"] == pytest.approx(10000 - 188.1 - 0.1881)
 
@@ -102,7 +102,7 @@ def test_a_partial_fill_at_restart_is_seen_as_partial(local: Any, store: RunStor
     node.submit("s-000001", "s", OrderSpec("", "BTC/USDT", "buy", "limit", 0.02, 18810.0))
     local.advance(1)
     result = reconcile(start(local, store), INSTRUMENTS)
-    record = LiveLedger(store, "acct").get(client_order_id("acct", "s-000001"))
+    record = LiveLedger(store, "acct").get(node.client_id("s-000001"))
     assert (record.status, record.filled_quantity) == (LiveStatus.PARTIALLY_FILLED, 0.005)
     assert [u.kind for u in result.updates] == ["filled"]
     assert result.actual["BTC"] == pytest.approx(0.005)
@@ -204,7 +204,7 @@ def test_an_external_orders_fill_older_than_the_nodes_last_is_recorded_once(
         result = reconcile(start(local, store), INSTRUMENTS)
         assert [(f.client_id, f.quantity, f.price, f.fee, f.ts_event) for f in ledger.fills()] == [
             ("by-hand", 0.01, 18805.0, pytest.approx(0.18805), 1607144400000),
-            (client_order_id("acct", "s-000001"), 0.01, 18955.83, pytest.approx(0.1895583),
+            (node.client_id("s-000001"), 0.01, 18955.83, pytest.approx(0.1895583),
              1607148000000),
         ]  # fmt: skip
         # 10,000 - 0.01 x 18,805 x 1.001 - 0.01 x 18,955.83 x 1.001

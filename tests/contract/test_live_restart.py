@@ -23,7 +23,7 @@ from engine.clock import SimClock
 from engine.config import parse_config
 from engine.model import Bar, OrderFilled, OrderSide, OrderStatus, OrderType
 from engine.persistence import RunStore
-from engine.runtime.live import LiveLedger, LiveOrder, LiveStatus, OrderManager, client_order_id
+from engine.runtime.live import LiveLedger, LiveOrder, LiveStatus, OrderManager
 from engine.runtime.live.ledger import StoredTrail
 from engine.runtime.live.reconcile import reconcile
 from engine.runtime.live.restore import Restored, absorb, check_agrees, restore
@@ -209,7 +209,7 @@ def test_a_partial_fill_while_down_then_a_cancel_of_the_adopted_order(
     assert [f.quantity for f in second.strategy.fills] == [0.005]
     second.node.on_event(bar(100))  # the strategy cancels the rest: it reaches the exchange
     assert order.status is OrderStatus.CANCELED
-    record = second.manager.ledger.get(client_order_id("acct", "s-000001", 1))
+    record = second.manager.ledger.get(first.manager.client_id("s-000001"))  # session 1
     assert (record.status, record.filled_quantity) == (LiveStatus.CANCELED, 0.005)
     assert [o.status for o in local.venue.orders.values()] == ["CANCELED"]
     assert second.node.kernel.portfolio.position_quantity("BTC/USDT") == pytest.approx(0.005)
@@ -244,7 +244,7 @@ def test_an_order_of_another_strategy_is_canceled_with_a_reason(
 ) -> None:
     first = start(local, store, [rest()], strategy_id="old")
     first.node.on_event(bar(99))
-    client_id = client_order_id("acct", "old-000001", 1)
+    client_id = first.manager.client_id("old-000001")  # session 1
     second = start(local, store, [], strategy_id="s")
     assert second.restored.canceled == [client_id]
     assert second.restored.adopted == []
@@ -304,7 +304,7 @@ def test_another_strategys_order_found_filled_after_the_restart_counts_in_the_po
     local: Any, store: RunStore
 ) -> None:
     first = start(local, store, [], strategy_id="old")
-    client_id = client_order_id("acct", "old-000001", first.manager.session)
+    client_id = first.manager.client_id("old-000001")
     # the row is written, the exchange fills the order, the node dies before the answer
     first.manager.ledger.insert(
         LiveOrder(client_id, "old-000001", "old", "BTC/USDT", "buy", "market", 0.01, None,

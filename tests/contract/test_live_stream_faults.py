@@ -21,7 +21,7 @@ import pytest
 from engine.adapters.ccxt.venue import OrderSpec
 from engine.errors import ExchangeFatalError, ExchangeTransientError
 from engine.persistence import RunStore
-from engine.runtime.live import LiveStatus, OrderManager, Update, client_order_id
+from engine.runtime.live import LiveStatus, OrderManager, Update
 from engine.runtime.live.kill import node_positions
 from engine.runtime.live.reconcile import reconcile
 from engine.runtime.live.stream import StreamOptions, UserDataMonitor
@@ -136,7 +136,7 @@ def test_a_fill_during_a_silent_stall_is_caught_resubscribed_and_counted_once(
     assert "did not deliver" in stale
     assert f"trade {local.venue.trades[0]['id']}" in stale
     # The fill reached the node once, through the reconciliation after resubscribing.
-    limit_id = client_order_id("acct", "s-000001")
+    limit_id = rig.manager.client_id("s-000001")
     filled = [u for u in node.published if u.kind == "filled" and u.order.client_id == limit_id]
     assert len(filled) == 1
     assert filled[0].fill is not None
@@ -183,7 +183,7 @@ def test_a_fill_while_the_websocket_is_down_is_adopted_once_after_the_reconnect(
     monitor = run_monitor(local, rig, node, options, scenario)
     assert (monitor.stats.drops, monitor.stats.subscriptions, monitor.stats.stale) == (1, 2, 0)
     assert node.kinds()[:2] == ["user_stream_dropped", "reconciled"]
-    limit_id = client_order_id("acct", "s-000001")
+    limit_id = rig.manager.client_id("s-000001")
     assert node.notes[1][1]["adopted"] == [limit_id]
     filled = [u for u in node.published if u.kind == "filled"]
     assert [u.order.client_id for u in filled] == [limit_id]

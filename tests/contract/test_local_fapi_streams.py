@@ -27,7 +27,7 @@ from engine.feeds import load_bars
 from engine.model import Bar
 from engine.persistence import RunStore
 from engine.portfolio.accounts import FundingRates
-from engine.runtime.live import LiveLedger, OrderManager, client_order_id, perpetuals
+from engine.runtime.live import LiveLedger, OrderManager, perpetuals
 from engine.runtime.live.stream import StreamOptions
 from tests.contract.conftest import SECRET, btc_rows
 from tests.contract.test_live_stream_faults import Node, run_monitor, stall_then_fill
@@ -222,7 +222,7 @@ def test_a_perpetuals_fill_during_a_silent_stall_is_caught_resubscribed_and_coun
     scenario = stall_then_fill(local, manager, limit, close)
     monitor = run_monitor(local, rig, node, options, scenario, user_stream(local))
     assert (monitor.stats.stale, monitor.stats.subscriptions, monitor.stats.reconciles) == (1, 2, 1)
-    limit_id = client_order_id("a", "s-000001")
+    limit_id = manager.client_id("s-000001")
     filled = [u for u in node.published if u.kind == "filled" and u.order.client_id == limit_id]
     assert len(filled) == 1  # through the reconciliation after resubscribing, once
     trades = sorted(str(t["id"]) for t in local.venue.trades)

@@ -20,6 +20,13 @@ replaces (`.modify`); ``triggered_from`` (14): the refused stop an order stands 
 (`.triggered`); ``amending`` (15): a perpetual's modification in flight (`.amend`);
 ``reduce_only`` (16): it went out reduce-only (a restart adopts it so: `.restore`).
 
+The account's **client-id nonce** (`client_nonce`) is a random number drawn when the account
+is created, kept in ``live_accounts.baseline_json`` under `NONCE_KEY` beside the baseline
+wallet (no asset is named so): client order ids hash it (`engine.runtime.live.orders.
+client_order_id`), so two stores that hold an account of the same name never send the same
+id (audit F3: a fresh store's first orders went out under another store's ids and adopted
+its orders). An account created before it gets one at its next session (`begin_session`).
+
 Nothing secret is written here: the rows hold ids, symbols, quantities and prices, and
 the strategy's own state (what its ``on_save`` returns; the strategy never sees the keys).
 """
@@ -27,6 +34,7 @@ the strategy's own state (what its ``on_save`` returns; the strategy never sees 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -62,6 +70,7 @@ from engine.runtime.live.rows import (
 
 __all__ = [
     "BASELINE",
+    "NONCE_KEY",
     "Baseline",
     "EquityRow",
     "LiveFill",
@@ -82,6 +91,17 @@ def _order(row: dict[str, Any]) -> LiveOrder:
     return LiveOrder(**row)
 
 
+NONCE_KEY = "~client-id-nonce"  # baseline_json's key of the account's client-id nonce
+
+
+def _with_nonce(wallet: dict[str, Any]) -> str:
+    """Return ``wallet`` as baseline JSON with a new client-id nonce (see the module).
+
+    52 random bits, never 0: a JSON number every reader takes as the float it is exactly.
+    """
+    return json.dumps({**wallet, NONCE_KEY: secrets.randbits(52) | 1}, sort_keys=True)
+
+
 class LiveLedger:
     """Read and write one live account's orders and fills."""
 
@@ -89,6 +109,7 @@ class LiveLedger:
         """Use ``store`` for account ``account``."""
         self.store = store
         self.account = account
+        self._nonce: int | None = None  # read once it exists (it never changes then)
 
     def baseline(self) -> Baseline | None:
         """Return the account's baseline, or None for an account never started."""
@@ -96,8 +117,19 @@ class LiveLedger:
         if not rows:
             return None
         row = rows[0]
-        wallet = {str(k): float(v) for k, v in json.loads(row["baseline_json"]).items()}
+        stored = json.loads(row["baseline_json"])
+        stored.pop(NONCE_KEY, None)
+        wallet = {str(k): float(v) for k, v in stored.items()}
         return Baseline(str(row["exchange"]), int(row["baseline_ms"]), wallet)
+
+    def client_nonce(self) -> int | None:
+        """Return the account's client-id nonce (see the module); None before it has one."""
+        if self._nonce is None:
+            mine = live_accounts.c.account == self.account
+            rows = self.store.read(select(live_accounts.c.baseline_json).where(mine))
+            nonce = json.loads(rows[0]["baseline_json"]).get(NONCE_KEY) if rows else None
+            self._nonce = int(nonce) if nonce else None
+        return self._nonce
 
     def create_account(self, baseline: Baseline, known: Sequence[LiveFill]) -> None:
         """Record a new account's baseline and the fills already in it, in one transaction."""
@@ -109,7 +141,7 @@ class LiveLedger:
                     exchange=baseline.exchange,
                     created_at=datetime.now(UTC).isoformat(timespec="seconds"),
                     baseline_ms=baseline.at_ms,
-                    baseline_json=json.dumps(baseline.wallet, sort_keys=True),
+                    baseline_json=_with_nonce(baseline.wallet),
                 )
             )
             if known:
@@ -133,6 +165,9 @@ class LiveLedger:
             values: dict[str, Any] = {"sessions": live_accounts.c.sessions + 1}
             if config_toml is not None:
                 values["config_toml"] = config_toml
+            stored = conn.execute(select(live_accounts.c.baseline_json).where(where)).scalar()
+            if stored is not None and NONCE_KEY not in json.loads(stored):  # an older account
+                values["baseline_json"] = _with_nonce(json.loads(stored))
             conn.execute(update(live_accounts).where(where).values(**values))
             return int(conn.execute(select(live_accounts.c.sessions).where(where)).scalar_one())
 

@@ -7,19 +7,22 @@ expired) for the node to publish as order events, in the order they happened.
 
 The rules (issue 15; the error contract is `engine.adapters.ccxt.contract`):
 
-* Client order ids are deterministic: ``kst-`` + 20 hex digits of SHA-256 over the account,
-  the node's session (its start number, `LiveLedger.begin_session`) and the engine's order
-  id. The same order asked twice in a session finds its row and is never sent twice; a
-  restarted node continues its strategy's order numbers after the last stored one
-  (`engine.runtime.live.restore`) and the session keeps its ids apart from the last run's
-  besides; orders it took over from an earlier session are cancelled by their stored
-  client id (``adopted``). Binance allows 36 characters of ``[.A-Za-z0-9:/_-]``: 24 here.
+* Client order ids are deterministic: ``kst-`` + 20 hex digits of SHA-256 over the account
+  (its name and the random nonce stored with it: no other store's account of that name
+  sends the same ids), the node's session (its start number, `LiveLedger.begin_session`)
+  and the engine's order id (`engine.runtime.live.clientids`). The same order asked twice
+  in a session finds its row and is never sent twice; a restarted node continues its
+  strategy's order numbers after the last stored one (`engine.runtime.live.restore`) and
+  the session keeps its ids apart from the last run's besides; orders it took over from an
+  earlier session are cancelled by their stored client id (``adopted``).
 * The row is committed (status ``sending``) *before* the request leaves.
 * A timeout, a network error, a 5xx, -1006 or -1007 on create leaves the order UNKNOWN. It
   is then looked up by client id with backoff (``lookup`` policy); found, it is adopted with
   whatever fills it had. Never "rejected" and never re-sent while it may exist.
 * "Duplicate order sent" (-2010 as ccxt's InvalidOrder) on create: the id is known to the
-  exchange, so the order is looked up the same way.
+  exchange, so the order is looked up the same way. An order found under a row's client id
+  is adopted only with the row's symbol, side and quantity; another one is not the node's:
+  the row is rejected with what the exchange holds (`clientids.not_the_order`).
 * "Order not found" while looking up is not an answer: the exchange briefly forgets new
   orders, so the look-up goes on with backoff. An UNKNOWN order still not found once the
   request's ``recvWindow`` has long passed (``settle_ms`` after it was written) can no
@@ -58,7 +61,6 @@ The rules (issue 15; the error contract is `engine.adapters.ccxt.contract`):
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -77,9 +79,10 @@ from engine.adapters.ccxt.venue import (
 from engine.errors import ExchangeFatalError
 from engine.runtime.live import amend as amend_rules
 from engine.runtime.live import stopmove
+from engine.runtime.live.clientids import client_order_id, not_the_order
 from engine.runtime.live.ledger import LiveFill, LiveLedger, LiveOrder, LiveStatus
 from engine.runtime.live.pairs import cancel_legs, node_managed, settle_pair
-from engine.runtime.live.triggered import fallback_client_id, fallback_spec, respec, split
+from engine.runtime.live.triggered import fallback_client_id, fallback_spec, respec, triggered
 from engine.runtime.live.updates import Update
 
 __all__ = ["OrderManager", "Update", "client_order_id"]
@@ -88,12 +91,6 @@ _OPEN = (LiveStatus.OPEN, LiveStatus.PARTIALLY_FILLED)
 _STATUS = {"open": LiveStatus.OPEN, "closed": LiveStatus.FILLED, "canceled": LiveStatus.CANCELED,
            "cancelled": LiveStatus.CANCELED, "expired": LiveStatus.EXPIRED,
            "rejected": LiveStatus.REJECTED}  # fmt: skip
-
-
-def client_order_id(account: str, order_id: str, session: int = 0) -> str:
-    """Return the client order id of engine order ``order_id`` in ``account``'s ``session``."""
-    digest = hashlib.sha256(f"{account}\x00{session}\x00{order_id}".encode()).hexdigest()
-    return f"kst-{digest[:20]}"
 
 
 class OrderManager:
@@ -132,6 +129,11 @@ class OrderManager:
         self.adopted: dict[str, str] = {}
         self.settling: set[str] = set()  # pairs being settled (`.pairs.settle_pair`)
 
+    def client_id(self, order_id: str) -> str:
+        """Return the client id of engine order ``order_id`` in this session (the module)."""
+        return client_order_id(self.ledger.account, order_id, self.session,
+                               self.ledger.client_nonce())  # fmt: skip
+
     def submit(
         self,
         order_id: str,
@@ -153,7 +155,7 @@ class OrderManager:
         Raises:
             ExchangeError: The contract says stop (ban, keys, clock) — see ``halted``.
         """
-        client_id = client_id or client_order_id(self.ledger.account, order_id, self.session)
+        client_id = client_id or self.client_id(order_id)
         known = self.ledger.get(client_id)
         if known is not None:
             return self.refresh(known)
@@ -172,11 +174,10 @@ class OrderManager:
         transaction before the request leaves; the answer is applied leg by leg as
         `submit`'s. A pair already recorded is read, not sent again.
         """
-        account, session = self.ledger.account, self.session
-        list_id = client_order_id(account, f"oco:{stop[0]}", session)
+        list_id = self.client_id(f"oco:{stop[0]}")
         legs = []
         for order_id, spec in (stop, target):
-            client_id = client_order_id(account, order_id, session)
+            client_id = self.client_id(order_id)
             record = self._record(client_id, order_id, strategy_id, spec).but(list_id=list_id)
             legs.append((record, replace(spec, client_id=client_id)))
         known = [self.ledger.get(record.client_id) for record, _ in legs]
@@ -195,9 +196,7 @@ class OrderManager:
     def current(self, order_id: str) -> LiveOrder | None:
         """Return engine order ``order_id``'s current exchange order: the first one, or the
         newest modification of it that was not rejected (`replace`)."""
-        client_id = self.adopted.get(order_id) or client_order_id(
-            self.ledger.account, order_id, self.session
-        )
+        client_id = self.adopted.get(order_id) or self.client_id(order_id)
         record = self.ledger.get(client_id)
         if record is None:
             return None
@@ -258,7 +257,7 @@ class OrderManager:
     def link_id(self, order_id: str) -> str:
         """Return the client id of ``order_id``'s next exchange order: ``"<order id>~<n>"``."""
         links = sum(1 for o in self.ledger.orders() if o.order_id == order_id and o.replaces)
-        return client_order_id(self.ledger.account, f"{order_id}~{links + 1}", self.session)
+        return self.client_id(f"{order_id}~{links + 1}")
 
     def amend(self, record: LiveOrder, spec: OrderSpec, reduction: bool = False) -> list[Update]:
         """Modify the open perpetual limit ``record`` in place to ``spec``'s whole quantity
@@ -353,12 +352,21 @@ class OrderManager:
         left to reconciliation; a report older than the ledger (fewer fills than recorded,
         or the order already final) changes nothing.
         """
-        record = self.ledger.get(answer.client_id) if answer.client_id else None
-        if record is None or record.origin != "node" or record.status.final:
+        record = self.owns(answer)
+        if record is None or record.status.final:
             return []
         if answer.filled + 1e-12 < record.filled_quantity:
             return []  # pushed before the state the ledger already has
         return self._adopt(record, answer, trades)
+
+    def owns(self, answer: ExchangeOrder) -> LiveOrder | None:
+        """Return the node's row of exchange order ``answer`` (by its client id), None if
+        it has none: a row bound to another exchange order and of other terms is not it."""
+        record = self.ledger.get(answer.client_id) if answer.client_id else None
+        if record is None or record.origin != "node":
+            return None
+        bound = record.exchange_order_id in (None, answer.exchange_id)
+        return record if bound or not not_the_order(record, answer, self.exchange) else None
 
     def resolve_unknown(self) -> list[Update]:
         """Look up every UNKNOWN (or never answered) order once more; return the updates."""
@@ -408,23 +416,9 @@ class OrderManager:
             answers = create()
         except OrderCallFailed as failed:
             if failed.verdict.action is Action.TRIGGERED and specs:
-                return [*updates, *self._triggered(records, specs, failed.verdict.detail)]
+                return [*updates, *triggered(self, records, specs, failed.verdict.detail)]
             return [*updates, *self._create_failed(records, failed)]
         return [*updates, *self._adopt_all(records, answers)]
-
-    def _triggered(
-        self, records: list[LiveOrder], specs: Sequence[OrderSpec], reason: str
-    ) -> list[Update]:
-        """Send the stop among ``records`` refused as already triggered as its market or
-        limit order; an OCO's other leg expires (`engine.runtime.live.triggered.split`)."""
-        stop, others = split(records, specs)
-        if stop is None:  # nothing to trigger: a plain refusal
-            rejected = [r.but(status=LiveStatus.REJECTED, reason=reason) for r in records]
-            for record in rejected:
-                self.ledger.save(record)
-            return [Update("rejected", r) for r in rejected]
-        updates = self._instead(*stop, reason, replaces=None, others=others)
-        return [*updates, *(Update("expired", o) for o in others)]
 
     def _instead(
         self,
@@ -544,6 +538,11 @@ class OrderManager:
         """
         updates: list[Update] = []
         if record.status in (LiveStatus.SENDING, LiveStatus.UNKNOWN):
+            foreign = not_the_order(record, answer, self.exchange)
+            if foreign:  # someone else's order under this client id: never the node's
+                rejected = record.but(status=LiveStatus.REJECTED, reason=foreign)
+                self.ledger.save(rejected)
+                return [Update("rejected", rejected)]
             record = record.but(status=LiveStatus.OPEN, exchange_order_id=answer.exchange_id)
             self.ledger.save(record)
             updates.append(Update("accepted", record))

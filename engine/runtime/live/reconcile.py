@@ -12,7 +12,9 @@ Run on start and after every reconnect. In order:
    id: an order accepted before a crash but never written back is adopted, fills that
    happened while the node was down are recorded, a partial fill is seen as partial.
 3. Open orders the store does not know are recorded as **external** (``origin``): never
-   canceled, never counted as the node's position.
+   canceled, never counted as the node's position. One under a client id the store holds
+   for another order (neither bound to it nor of its symbol, side and quantity:
+   `engine.runtime.live.clientids`) is external too, as ``external-<exchange order id>``.
 4. **Trades**, each recorded once by its trade id (the store's key), whatever its time
    relative to the node's own fills. A running node records only its own orders' fills (a
    report of an outside order on the user-data stream is left to this step), so an outside
@@ -66,6 +68,7 @@ from engine.adapters.ccxt.venue import ExchangeOrder, ExchangeTrade
 from engine.errors import ExchangeFatalError
 from engine.model import Instrument
 from engine.persistence.schema import live_bars
+from engine.runtime.live.clientids import not_the_order
 from engine.runtime.live.ledger import (
     BASELINE,
     Baseline,
@@ -241,6 +244,20 @@ def _external_orders(
             ledger.save(record.but(**changes, ts_last=last))
 
 
+def _open_order_key(manager: OrderManager, order: ExchangeOrder) -> str | None:
+    """Return the client id to record the open ``order`` under as external; None when the
+    store already holds it (the node's row of it, or its external row)."""
+    known = manager.ledger.get(order.client_id)
+    if known is None:
+        return order.client_id
+    if known.exchange_order_id == order.exchange_id:
+        return None
+    if not not_the_order(known, order, manager.exchange):
+        return None  # its terms: the row's order (not bound yet, or a stop that triggered)
+    key = f"external-{order.exchange_id}"  # another order under a client id the store holds
+    return None if manager.ledger.get(key) is not None else key
+
+
 def reconcile(
     manager: OrderManager,
     instruments: Mapping[str, Instrument],
@@ -267,11 +284,12 @@ def reconcile(
     for symbol in symbols:
         for order in exchange.open_orders(symbol):
             showing[order.exchange_id] = order
-            if ledger.get(order.client_id) is not None:
+            client_id = _open_order_key(manager, order)
+            if client_id is None:
                 continue
             ledger.insert(
                 LiveOrder(
-                    client_id=order.client_id,
+                    client_id=client_id,
                     order_id="",
                     strategy_id="",
                     symbol=order.symbol,
@@ -290,7 +308,7 @@ def reconcile(
                     reason="placed outside this node",
                 )
             )
-            result.external.append(order.client_id)
+            result.external.append(client_id)
     # 4. trades, by trade id: the working external orders', then the window's
     recorded = {f.trade_id for f in ledger.fills()}
     _external_orders(manager, symbols, baseline, showing, recorded)

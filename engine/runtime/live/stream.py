@@ -237,8 +237,7 @@ class UserDataMonitor:
 
     def _nodes(self, order: ExchangeOrder) -> bool:
         """True if ``order`` is one the node placed (its ledger holds it as the node's)."""
-        record = self.manager.ledger.get(order.client_id) if order.client_id else None
-        return record is not None and record.origin == "node"
+        return self.manager.owns(order) is not None
 
     # -- the cross-check ------------------------------------------------------------------
 

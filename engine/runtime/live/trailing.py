@@ -60,7 +60,7 @@ from engine.adapters.ccxt.venue import OrderSpec
 from engine.execution.matching import trail_step, trailing_level
 from engine.model import Instrument, OrderRequested, OrderSide
 from engine.runtime.live.ledger import LiveOrder, LiveStatus, StoredTrail
-from engine.runtime.live.orders import OrderManager, Update, client_order_id
+from engine.runtime.live.orders import OrderManager, Update
 
 __all__ = ["Trailer"]
 
@@ -190,7 +190,7 @@ class Trailer:
 
     def _client_id(self, order_id: str, link: int) -> str:
         name = order_id if link == 0 else f"{order_id}#{link}"
-        return client_order_id(self.manager.ledger.account, name, self.manager.session)
+        return self.manager.client_id(name)
 
     def _save(self, trail: StoredTrail) -> None:
         """Write ``trail``; a done one stays held until `end` (its updates are sorted by it)."""

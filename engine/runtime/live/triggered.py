@@ -38,11 +38,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Protocol
 
 from engine.adapters.ccxt.venue import CcxtExchange, OrderSpec
-from engine.runtime.live.ledger import LiveOrder, LiveStatus
+from engine.runtime.live.ledger import LiveLedger, LiveOrder, LiveStatus
+from engine.runtime.live.updates import Update
 
-__all__ = ["fallback_client_id", "fallback_spec", "respec", "split"]
+__all__ = ["fallback_client_id", "fallback_spec", "respec", "split", "triggered"]
 
 _ALONE = "oco: the stop was sent alone, the exchange's price is through it"
 
@@ -90,3 +92,34 @@ def split(
     refused = stops[0][0]
     others = [r.but(status=LiveStatus.EXPIRED, reason=_ALONE) for r in records if r is not refused]
     return stops[0], others
+
+
+class InsteadHost(Protocol):
+    """What `triggered` uses of `engine.runtime.live.orders.OrderManager`."""
+
+    ledger: LiveLedger
+
+    def _instead(
+        self,
+        refused: LiveOrder,
+        spec: OrderSpec,
+        reason: str,
+        replaces: str | None,
+        others: Sequence[LiveOrder] = (),
+    ) -> list[Update]: ...
+
+
+def triggered(
+    manager: InsteadHost, records: list[LiveOrder], specs: Sequence[OrderSpec], reason: str
+) -> list[Update]:
+    """Send the stop among ``records`` refused as already triggered as its market or limit
+    order (``manager._instead``); an OCO's other leg expires (`split`). Without exactly one
+    stop among them it is a plain refusal: every row rejected with ``reason``."""
+    stop, others = split(records, specs)
+    if stop is None:  # nothing to trigger: a plain refusal
+        rejected = [r.but(status=LiveStatus.REJECTED, reason=reason) for r in records]
+        for record in rejected:
+            manager.ledger.save(record)
+        return [Update("rejected", r) for r in rejected]
+    updates = manager._instead(*stop, reason, replaces=None, others=others)
+    return [*updates, *(Update("expired", o) for o in others)]
