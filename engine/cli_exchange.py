@@ -37,9 +37,13 @@ __all__ = ["check_exchange_urls", "check_symbol", "register"]
 LOCAL_URL_ENV = "KESTREL_EXCHANGE_URL"
 _SYMBOL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
 
+# The secret is never printed (audit F9): the snippet reads it from the variable a node
+# reads its own from (`engine.adapters.ccxt.keys.API_SECRET_ENV`, not imported: ccxt).
+SECRET_ENV = "KESTREL_API_SECRET"
+DEFAULT_SECRET = "local-secret"  # public (--help shows it): no secret to hide
 CONNECT_SNIPPET = """\
-import ccxt
-exchange = ccxt.binance({{"apiKey": "any", "secret": "{secret}", "options": {{
+import os, ccxt
+exchange = ccxt.binance({{"apiKey": "any", "secret": os.environ["KESTREL_API_SECRET"], "options": {{
     "fetchMarkets": {{"types": ["spot"]}}, "fetchCurrencies": False, "fetchMargins": False}}}})
 exchange.urls["api"] = {{"public": "{http}/api/v3", "private": "{http}/api/v3",
     "v1": "{http}/api/v1", "ws": {{"spot": "{ws}/ws", "ws-api": {{"spot": "{ws}/ws-api/v3"}}}}}}
@@ -203,6 +207,21 @@ def replay_source(
     return [frame], {symbol: instrument}, {quote_asset: 10_000.0}, 0.001, False
 
 
+def serve_secret(option: str | None) -> tuple[str, str]:
+    """Return the secret ``exchange serve`` checks signatures with, and how to name it.
+
+    ``--secret``, else ``$KESTREL_API_SECRET`` (not empty), else `DEFAULT_SECRET`. The name
+    is what the connect snippet's reader must put in ``$KESTREL_API_SECRET``: a secret
+    given is named by where it came from, never written out; only the public default is.
+    """
+    if option is not None:
+        return option, f"{SECRET_ENV}=<the --secret you gave>"
+    from_env = os.environ.get(SECRET_ENV)
+    if from_env:
+        return from_env, f"{SECRET_ENV} (the one this server was started with)"
+    return DEFAULT_SECRET, f"{SECRET_ENV}={DEFAULT_SECRET} (the default --secret)"
+
+
 def exchange_serve(
     replay: Annotated[str, typer.Argument(help="Run config (.toml) or bar file to replay.")],
     speed: Annotated[
@@ -210,8 +229,13 @@ def exchange_serve(
     ] = "60",
     port: Annotated[int, typer.Option("--port", help="TCP port on 127.0.0.1.")] = 8765,
     secret: Annotated[
-        str, typer.Option("--secret", help="API secret that signatures are checked with.")
-    ] = "local-secret",
+        str | None,
+        typer.Option(
+            "--secret",
+            help="API secret that signatures are checked with (default: $KESTREL_API_SECRET, "
+            "else local-secret). Never printed.",
+        ),
+    ] = None,
     symbol: Annotated[
         str | None, typer.Option("--symbol", help="Symbol of a data file (BASE/QUOTE).")
     ] = None,
@@ -228,6 +252,7 @@ def exchange_serve(
 
     if symbol is not None:
         check_symbol(symbol)
+    secret, secret_from = serve_secret(secret)
     rate = replay_speed(speed)
     frames, instruments, balances, fee_rate, touch = replay_source(replay, symbol, "USDT")
     check_history(frames, history)
@@ -249,13 +274,12 @@ def exchange_serve(
     print(f"admin: POST {urls['http']}/_admin/fault | advance | pause | resume")
     first = frames[0]
     snippet = CONNECT_SNIPPET.format(
-        secret=secret,
         http=urls["http"],
         ws=urls["ws"],
         symbol=first.symbol,
         timeframe=format_timeframe(first.timeframe_ns),
     )
-    print("connect with ccxt:\n" + snippet + "\nstop with Ctrl-C", flush=True)
+    print(f"connect with ccxt ({secret_from}):\n" + snippet + "\nstop with Ctrl-C", flush=True)
     try:
         while True:
             time.sleep(1.0)
