@@ -108,7 +108,6 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-import json
 import os
 import signal
 import time
@@ -276,6 +275,7 @@ def live(
     if not name.strip():
         raise ConfigError("--account is empty; name the live account")
     url = store_url(run_config, db)
+    from engine.cli_live_replay import start_local
     from engine.runtime.live.restore import check_same_config
     from engine.runtime.live.warmup import warmup_count
 
@@ -284,7 +284,7 @@ def live(
     local = None
     frames: list[BarFrame] = []
     if replay is not None:
-        local, frames = _start_local(
+        local, frames = start_local(
             replay, speed, keys.secret, count, bool(perpetuals), run_config.symbols
         )
         exchange_url = local.urls["http"]
@@ -315,47 +315,6 @@ def live(
             local.stop()
     if code:
         raise typer.Exit(code)
-
-
-def _start_local(
-    replay: str, speed: str, secret: str, history: int, perpetual: bool, symbols: list[str]
-) -> tuple[Any, list[BarFrame]]:
-    """Start the local exchange paused ``history`` bars in (the warm-up's source).
-
-    ``perpetual``: it replays USDⓈ-M perpetuals, paying the funding of the replayed
-    config's ``[[data]] funding`` series (none from a bare data file). ``symbols``: the
-    config's (a data file's symbol when its name has none).
-    """
-    from engine.adapters.local import LocalExchange
-    from engine.cli_exchange import replay_source, replay_speed
-    from engine.runtime.inputs import load_funding
-
-    frames, instruments, balances, fee_rate, touch = replay_source(replay, None, "USDT", symbols)
-    funding = load_funding(load_config(replay)) if perpetual and replay.endswith(".toml") else {}
-    rate = replay_speed(speed, lockstep=True)  # lockstep: paused, the node steps it
-    local = LocalExchange(
-        frames, instruments, balances=balances, secret=secret, speed=rate, paused=True,
-        history=history, fee_rate=fee_rate, touch=touch, perpetual=perpetual,
-        funding=funding or None,
-    )  # fmt: skip
-    local.start()
-    return local, frames
-
-
-class _Log:
-    """``events.jsonl``: one JSON object per line (no keys are ever passed to it)."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("a", encoding="utf-8")
-
-    def write(self, kind: str, **data: Any) -> None:
-        record = {"kind": kind, "wall": time.time(), **data}
-        self._file.write(json.dumps(record, sort_keys=True, default=str) + "\n")
-        self._file.flush()
-
-    def close(self) -> None:
-        self._file.close()
 
 
 async def _stopping_on_signals(session: Callable[[asyncio.Event], Awaitable[int]]) -> int:
@@ -399,6 +358,7 @@ async def _session(
     from engine.persistence import RunStore, mask_url
     from engine.runtime.live import LiveLedger, OrderManager, Update
     from engine.runtime.live.checkpoint import Checkpoint
+    from engine.runtime.live.eventlog import EventLog
     from engine.runtime.live.kill import flatten_and_halt
     from engine.runtime.live.lockstep import Lockstep, replay_clock_ns
     from engine.runtime.live.perpcash import FundingShare
@@ -454,7 +414,7 @@ async def _session(
     except BaseException:
         await feed.close()
         raise
-    log = _Log(folder / "events.jsonl")
+    log = EventLog(folder / "events.jsonl")
     # With --replay the local exchange's address is logged: faults can be injected there
     # (POST <url>/_admin/fault, see engine.adapters.local.faults) to practise recoveries.
     where = {"exchange_url": exchange_url} if local is not None else {}

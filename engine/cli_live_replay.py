@@ -1,0 +1,43 @@
+"""The local exchange a ``kestrel live --replay`` practice run starts in-process.
+
+In: the ``--replay`` data or config, ``--speed``, the keys' secret (the exchange checks
+signatures with it), the warm-up's bar count, whether the config trades perpetuals and its
+symbols. Out: the started `LocalExchange`, paused ``history`` bars in, and the bar frames
+it replays (`engine.cli_live` feeds and paces the node from them).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engine.config import load_config
+
+if TYPE_CHECKING:
+    from engine.feeds import BarFrame
+
+__all__ = ["start_local"]
+
+
+def start_local(
+    replay: str, speed: str, secret: str, history: int, perpetual: bool, symbols: list[str]
+) -> tuple[Any, list[BarFrame]]:
+    """Start the local exchange paused ``history`` bars in (the warm-up's source).
+
+    ``perpetual``: it replays USDⓈ-M perpetuals, paying the funding of the replayed
+    config's ``[[data]] funding`` series (none from a bare data file). ``symbols``: the
+    config's (a data file's symbol when its name has none).
+    """
+    from engine.adapters.local import LocalExchange
+    from engine.cli_exchange import replay_source, replay_speed
+    from engine.runtime.inputs import load_funding
+
+    frames, instruments, balances, fee_rate, touch = replay_source(replay, None, "USDT", symbols)
+    funding = load_funding(load_config(replay)) if perpetual and replay.endswith(".toml") else {}
+    rate = replay_speed(speed, lockstep=True)  # lockstep: paused, the node steps it
+    local = LocalExchange(
+        frames, instruments, balances=balances, secret=secret, speed=rate, paused=True,
+        history=history, fee_rate=fee_rate, touch=touch, perpetual=perpetual,
+        funding=funding or None,
+    )  # fmt: skip
+    local.start()
+    return local, frames
