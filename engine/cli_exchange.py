@@ -245,6 +245,14 @@ def exchange_serve(
     paused: Annotated[
         bool, typer.Option("--paused", help="Start with the clock stopped (POST /_admin/advance).")
     ] = False,
+    fee_asset: Annotated[
+        str,
+        typer.Option(
+            "--fee-asset",
+            help="quote: every fee in the quote asset (the backtest's); received: in the asset "
+            "a trade brings in, as Binance (a buy's in the base asset).",
+        ),
+    ] = "quote",
 ) -> None:
     """Serve a local Binance-like exchange replaying history; runs until Ctrl-C."""
     from engine.adapters.local import LocalExchange
@@ -253,6 +261,8 @@ def exchange_serve(
     if symbol is not None:
         check_symbol(symbol)
     secret, secret_from = serve_secret(secret)
+    if fee_asset not in ("quote", "received"):
+        raise ConfigError(f"--fee-asset must be quote or received, got {fee_asset!r}")
     rate = replay_speed(speed)
     frames, instruments, balances, fee_rate, touch = replay_source(replay, symbol, "USDT")
     check_history(frames, history)
@@ -267,6 +277,7 @@ def exchange_serve(
         fee_rate=fee_rate,
         touch=touch,
         port=port,
+        fee_asset=fee_asset,
     )
     urls = exchange.start()
     # Plain prints: the URLs and the snippet must not be wrapped (they are copied as is).

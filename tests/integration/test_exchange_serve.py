@@ -116,11 +116,16 @@ def test_serve_takes_its_secret_from_the_variable_the_node_reads() -> None:
         _assert_stops(server)
 
 
-def test_without_a_secret_the_snippet_names_the_default() -> None:
-    server = _serve()
+def test_without_a_secret_the_snippet_names_the_default_and_fees_in_the_asset_received() -> None:
+    server = _serve("--fee-asset", "received")
     try:
         text = _until_ready(server)
         assert "KESTREL_API_SECRET=local-secret (the default --secret)" in text
+        base = re.findall(r"REST (http://127\.0\.0\.1:\d+)/api/v3", text)[0]
+        client = _client(base, "local-secret")
+        client.load_markets()
+        bought = client.create_order("BTC/USDT", "market", "buy", 0.01)
+        assert bought["fee"]["currency"] == "BTC"  # Binance's rule, not the quote asset
     finally:
         server.send_signal(signal.SIGINT)
         _assert_stops(server)
@@ -140,6 +145,10 @@ def test_without_a_secret_the_snippet_names_the_default() -> None:
             "--history 500 leaves nothing to replay: BTC/USDT has 336 bars",
         ),
         (["configs/live_btc.toml", "--history", "-1"], "--history must be >= 0"),
+        (
+            ["configs/sma_cross_btc.toml", "--fee-asset", "bnb"],
+            "--fee-asset must be quote or received, got 'bnb'",
+        ),
     ],
 )
 def test_bad_serve_input_is_one_line_and_exit_2(

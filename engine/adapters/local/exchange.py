@@ -71,6 +71,7 @@ class LocalExchange:
         port: int = 0,
         perpetual: bool = False,
         funding: Mapping[str, FundingRates] | None = None,
+        fee_asset: str = "quote",
     ) -> None:
         """Prepare the exchange (nothing listens until `start`).
 
@@ -82,7 +83,7 @@ class LocalExchange:
             speed: Replay seconds per wall second; None replays as fast as clients read.
             paused: Start with the replay clock stopped (`advance` / `resume` move it).
             history: Closed bars already there at the start.
-            fee_rate: Fee as a fraction of notional, in the quote asset.
+            fee_rate: Fee as a fraction of what is traded (in the asset ``fee_asset`` says).
             touch: Resting limits fill when the price only reaches them (default: through).
             quote: The asset of the default balance (assets of symbols come from
                 ``instruments``: the base before the ``/``, the quote its ``quote_currency``).
@@ -93,6 +94,9 @@ class LocalExchange:
                 under ``/fapi`` (`engine.adapters.local.fapi`).
             funding: Funding rates per symbol (perpetuals only): the positions pay them
                 at bar closes, as the backtest does.
+            fee_asset: ``"quote"`` (every fee in the quote asset, the backtest's arithmetic)
+                or ``"received"`` (spot only: in the asset the trade brings in, as Binance
+                charges without BNB — a buy's fee in the base asset).
         """
         missing = [f.symbol for f in frames if f.symbol not in instruments]
         if missing or not frames:
@@ -105,11 +109,23 @@ class LocalExchange:
         wallet = balances if balances is not None else {quote: 10_000.0}
         if funding and not perpetual:
             raise ConfigError("local exchange: funding rates need perpetual=True")
-        self.venue: Venue = (
-            FuturesVenue(self.replay, markets, wallet, self.faults, fee_rate, touch, funding)
-            if perpetual
-            else Venue(self.replay, markets, wallet, self.faults, fee_rate=fee_rate, touch=touch)
-        )
+        if fee_asset not in ("quote", "received"):
+            raise ConfigError(
+                f"local exchange: fee_asset must be 'quote' or 'received', got {fee_asset!r}"
+            )
+        if fee_asset == "received" and perpetual:
+            raise ConfigError(
+                "local exchange: fee_asset='received' is for spot (USDⓈ-M perpetuals charge "
+                "fees in the margin asset)"
+            )
+        self.venue: Venue
+        if perpetual:
+            self.venue = FuturesVenue(
+                self.replay, markets, wallet, self.faults, fee_rate, touch, funding
+            )
+        else:
+            received = fee_asset == "received"
+            self.venue = Venue(self.replay, markets, wallet, self.faults, fee_rate, touch, received)
         self.secret = secret
         self._options = (speed, paused, host, port)
         self._loop: asyncio.AbstractEventLoop | None = None

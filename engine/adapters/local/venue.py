@@ -27,10 +27,15 @@ Fill rules (the same as the backtest's bar matching, `engine.execution.matching`
   taker (no slippage: the open on a gap, else ``stopPrice``); a triggered stop-limit fills
   there as a taker if its limit is marketable at that price, else it rests as a limit from
   the next bar on (the backtest's rule).
-* Fees: ``fee_rate`` of the notional, charged in the quote asset on both sides (Binance
-  charges the received asset; one asset keeps the arithmetic equal to the backtest's).
+* Fees: ``fee_rate``, charged by default in the quote asset on both sides (``fee_rate`` of
+  the notional: one asset keeps the arithmetic equal to the backtest's). With
+  ``fee_asset="received"`` they are charged as Binance charges them (without BNB): in the
+  asset the trade brings in, so a buy pays ``fee_rate`` of its quantity in the base asset
+  (it receives ``quantity * (1 - fee_rate)``) and a sell ``fee_rate`` of its notional in
+  the quote asset.
 * Balances: a buy needs ``quantity * price * (1 + fee_rate)`` free quote (a resting buy
-  locks that much at its limit price), a sell needs ``quantity`` free base.
+  locks that much at its limit price; ``quantity * price`` when its fee is paid in the base
+  asset), a sell needs ``quantity`` free base.
 * Filters: price on the tick (PRICE_FILTER), quantity on the lot and at least the minimum
   (LOT_SIZE), notional at least the minimum (NOTIONAL) -> ``-1013 Filter failure: ...``.
 * Ids: ``orderId`` counts from 1; ``clientOrderId`` is the client's ``newClientOrderId`` or
@@ -161,8 +166,13 @@ class Venue:
         faults: Faults,
         fee_rate: float = 0.001,
         touch: bool = False,
+        fee_in_received: bool = False,
     ) -> None:
-        """Start with ``balances`` (asset -> free amount) and no orders."""
+        """Start with ``balances`` (asset -> free amount) and no orders.
+
+        ``fee_in_received``: charge each fee in the asset the trade brings in (Binance's
+        rule) instead of the quote asset (see the module).
+        """
         self.replay = replay
         self.instruments = instruments
         self.free = dict(balances)
@@ -170,6 +180,7 @@ class Venue:
         self.faults = faults
         self.fee_rate = fee_rate
         self.touch = touch
+        self.fee_in_received = fee_in_received
         self.orders: dict[int, Order] = {}
         self.by_client: dict[str, int] = {}
         self.trades: list[dict[str, Any]] = []
@@ -403,19 +414,32 @@ class Venue:
         """
         base, quote = split_symbol(instrument)
         if side == "BUY":
-            need_asset, need = quote, quantity * price * (1.0 + self.fee_rate)
+            fee_rate = 0.0 if self.fee_in_received else self.fee_rate  # paid from the base
+            need_asset, need = quote, quantity * price * (1.0 + fee_rate)
         else:
             need_asset, need = base, quantity
         if self.free.get(need_asset, 0.0) + 1e-12 < need:
             raise BinanceError(400, -2010, "Account has insufficient balance for requested action.")
         return need_asset, need
 
+    def _fee(self, order: Order, quantity: float, notional: float) -> tuple[float, str]:
+        """Return a fill's fee and its asset (see the module's fees)."""
+        base, quote = split_symbol(self.instruments[order.symbol])
+        if self.fee_in_received and order.side == "BUY":
+            return quantity * self.fee_rate, base
+        return notional * self.fee_rate, quote
+
     def _settle(self, order: Order, quantity: float, price: float, fee: float) -> dict[str, Any]:
-        """Move the wallet's assets for a fill; return fields to add to the trade (none here)."""
+        """Move the wallet's assets for a fill; return fields to add to the trade (none here).
+
+        ``fee`` is in `_fee`'s asset: the base asset for a buy when fees are charged in the
+        asset received, else the quote asset.
+        """
         base, quote = split_symbol(self.instruments[order.symbol])
         sign = 1.0 if order.side == "BUY" else -1.0
-        self.free[base] = self.free.get(base, 0.0) + sign * quantity
-        self.free[quote] = self.free.get(quote, 0.0) - sign * quantity * price - fee
+        base_fee = fee if self.fee_in_received and order.side == "BUY" else 0.0
+        self.free[base] = self.free.get(base, 0.0) + sign * quantity - base_fee
+        self.free[quote] = self.free.get(quote, 0.0) - sign * quantity * price - (fee - base_fee)
         self.locked.setdefault(base, 0.0)
         return {}
 
@@ -456,8 +480,7 @@ class Venue:
             quantity = min(remaining, round(max(part, 1) * instrument.lot_size, 12))
             order.partial_fraction = 1.0  # one partial fill per injected fault
         notional = quantity * price
-        fee = notional * self.fee_rate
-        quote = split_symbol(self.instruments[order.symbol])[1]
+        fee, fee_asset = self._fee(order, quantity, notional)
         for sibling in self.siblings(order):  # an order list locks once: the filling leg's
             order.locked += sibling.locked
             sibling.locked = 0.0
@@ -481,7 +504,7 @@ class Venue:
             "qty": fmt(quantity),
             "quoteQty": fmt(notional),
             "commission": fmt(fee),
-            "commissionAsset": quote,
+            "commissionAsset": fee_asset,
             "time": self.replay.now_ms,
             "isBuyer": order.side == "BUY",
             "isMaker": maker,
@@ -494,7 +517,7 @@ class Venue:
                 "price": fmt(price),
                 "qty": fmt(quantity),
                 "commission": fmt(fee),
-                "commissionAsset": quote,
+                "commissionAsset": fee_asset,
                 "tradeId": trade["id"],
             }
         )
