@@ -22,8 +22,10 @@ whose venue is the order manager (`engine.runtime.live.venue.live_mode`): its in
 are primed, no hook runs. Restore the node from the store (`engine.runtime.live.restore`:
 the portfolio replayed from the node's own fills, the strategy's open, partially filled and
 UNKNOWN orders adopted, other strategies' working orders cancelled with a reason, order
-numbering continued), then reconcile the account with the exchange
-(`engine.runtime.live.reconcile`; a wallet it cannot explain refuses to trade, exit 5).
+numbering continued); a new account whose ``initial_cash`` exceeds the wallet's free
+balance is refused, exit 2, before its baseline is written (`engine.runtime.live.holdings`);
+then reconcile the account with the exchange (`engine.runtime.live.reconcile`; a wallet it
+cannot explain, or coins of the node's the wallet no longer holds, refuse to trade, exit 5).
 Then ``on_start`` runs and, if the strategy defines ``on_load`` and a state was saved, the
 strategy gets its own state back (`engine.runtime.live.state`: ``on_load`` runs after
 ``on_start``, so it overrides what ``on_start`` set); then what happened while the node was
@@ -72,7 +74,8 @@ the next bar close only once the node has handled every bar it closed (orders se
 answered, checkpoint committed: `engine.runtime.live.lockstep`), so a practice run fills
 as the backtest does, as fast as the machine goes. The ``start`` record holds the session,
 the warm-up bars per symbol, the fills replayed, the orders adopted and cancelled, cash
-and positions, and ``state_loaded`` / ``state_saved_at`` (whether ``on_load`` got a saved
+and positions, the outside trades the reconciliation recorded (``outside_trades``), and
+``state_loaded`` / ``state_saved_at`` (whether ``on_load`` got a saved
 state, and when that was saved) and ``timers_realigned`` (their names); the ``stop`` record
 counts ``state_saves``, ``equity_rows`` and ``equity_skipped``.
 
@@ -359,6 +362,7 @@ async def _session(
     from engine.runtime.live import LiveLedger, OrderManager, Update
     from engine.runtime.live.checkpoint import Checkpoint
     from engine.runtime.live.eventlog import EventLog
+    from engine.runtime.live.holdings import check_initial_cash, outside_records
     from engine.runtime.live.kill import flatten_and_halt
     from engine.runtime.live.lockstep import Lockstep, replay_clock_ns
     from engine.runtime.live.perpcash import FundingShare
@@ -398,6 +402,8 @@ async def _session(
         venue = node.kernel.venue
         assert isinstance(venue, LiveVenue)
         restored = restore(node, manager, instruments)  # the store's account and orders
+        if restored.new:  # before its baseline is written: cash the wallet does not hold
+            check_initial_cash(config.account, name, exchange.exchange_id, exchange.balances())
         result = reconcile(manager, instruments)  # refuses (exit 5) on an unexplained wallet
         manager.session = manager.ledger.begin_session(config_text(config))
         node.start()  # on_start, then on_load over what it set, before the fills while down
@@ -420,6 +426,7 @@ async def _session(
     where = {"exchange_url": exchange_url} if local is not None else {}
     log.write("start", account=name, exchange=exchange.exchange_id, sandbox=config.live.sandbox,
               adopted=result.adopted, external=result.external, wallet=result.actual,
+              outside_trades=outside_records(result.outside),
               session=manager.session, warmup_bars={s: len(f) for s, f in warm.items()},
               restored_fills=restored.fills, restored_funding=restored.funding,
               restored_orders=restored.adopted,

@@ -43,7 +43,12 @@ Run on start and after every reconnect. In order:
    baseline plus every fill since (quantities, notionals and fees in their assets) must
    equal the exchange's total within ``tolerance``. Anything else (a deposit, a withdrawal,
    a trade the exchange does not show) is a mismatch nobody can explain: the node refuses
-   to trade and the error lists each asset's figures.
+   to trade and the error lists each asset's figures. Then, since that check counts outside
+   fills as explained, the node's own coins: for each base asset its fills' position must
+   not exceed the wallet's total, else it refuses with both quantities and the outside
+   trades of that asset (`engine.runtime.live.holdings`: an outside sale of the node's
+   coins passed as "wallet matches"). The trades this reconciliation recorded as outside
+   ones are counted in the summary line and listed (``outside``) for the start record.
 
 Perpetuals (`CcxtExchange.perpetuals`: USDⓈ-M, one-way mode) hold no base asset: step 5
 compares each one's **position** instead. The baseline records the exchange's position (in
@@ -69,6 +74,7 @@ from engine.errors import ExchangeFatalError
 from engine.model import Instrument
 from engine.persistence.schema import live_bars
 from engine.runtime.live.clientids import not_the_order
+from engine.runtime.live.holdings import short_holdings
 from engine.runtime.live.ledger import (
     BASELINE,
     Baseline,
@@ -95,6 +101,7 @@ class Reconciliation:
 
     adopted: list[str] = field(default_factory=list)  # client ids brought up to date
     external: list[str] = field(default_factory=list)  # client ids of external orders
+    outside: list[LiveFill] = field(default_factory=list)  # outside trades recorded now
     updates: list[Update] = field(default_factory=list)
     expected: dict[str, float] = field(default_factory=dict)
     actual: dict[str, float] = field(default_factory=dict)
@@ -105,6 +112,7 @@ class Reconciliation:
         return (
             f"reconciled: {len(self.adopted)} order(s) brought up to date, "
             f"{len(self.external)} external order(s) left alone, "
+            f"{len(self.outside)} outside trade(s) recorded, "
             + (
                 "wallet and positions match"
                 if any(k.startswith("position ") for k in self.actual)
@@ -210,20 +218,21 @@ def _external_orders(
     baseline: Baseline,
     showing: Mapping[str, ExchangeOrder],
     recorded: set[str],
-) -> None:
+) -> list[LiveFill]:
     """Record the new trades of each working external order; bring its row up (step 4a).
 
     ``showing`` holds the exchange's open orders by exchange order id, ``recorded`` the
-    trade ids the store holds (the new ones are added).
+    trade ids the store holds (the new ones are added). Returns the fills recorded.
     """
     ledger = manager.ledger
+    added: list[LiveFill] = []
     working = [LiveStatus.OPEN, LiveStatus.PARTIALLY_FILLED]
     for record in ledger.orders(working, origin="external"):
         if not record.exchange_order_id or record.symbol not in symbols:
             continue
         trades = manager.exchange.my_trades(record.symbol, None, record.exchange_order_id)
         new = [t for t in trades if t.trade_id not in recorded and t.ts_ms >= baseline.at_ms]
-        ledger.add_fills([_fill(t, record.client_id, t.side) for t in new])
+        added += ledger.add_fills([_fill(t, record.client_id, t.side) for t in new])
         recorded.update(t.trade_id for t in new)
         traded = sum(t.quantity for t in trades)
         answer = showing.get(record.exchange_order_id)
@@ -242,6 +251,7 @@ def _external_orders(
             last = max([record.ts_last, *(t.ts_ms for t in trades)])
             changes = {"status": status, "filled_quantity": filled, "average_price": average}
             ledger.save(record.but(**changes, ts_last=last))
+    return added
 
 
 def _open_order_key(manager: OrderManager, order: ExchangeOrder) -> str | None:
@@ -311,7 +321,7 @@ def reconcile(
             result.external.append(client_id)
     # 4. trades, by trade id: the working external orders', then the window's
     recorded = {f.trade_id for f in ledger.fills()}
-    _external_orders(manager, symbols, baseline, showing, recorded)
+    result.outside += _external_orders(manager, symbols, baseline, showing, recorded)
     owners = {o.exchange_order_id: o for o in ledger.orders(origin=None) if o.exchange_order_id}
     since = window_start(ledger, baseline)
     for symbol in symbols:
@@ -326,7 +336,7 @@ def reconcile(
                     result.updates += updates
                 continue
             client_id = owner.client_id if owner else f"external-{trade.exchange_order_id}"
-            ledger.add_fills([_fill(trade, client_id, trade.side)])
+            result.outside += ledger.add_fills([_fill(trade, client_id, trade.side)])
             recorded.add(trade.trade_id)
     # 5. the wallet (spot) and the positions (perpetuals)
     spot = {s: i for s, i in instruments.items() if not exchange.perpetual(s)}
@@ -355,6 +365,15 @@ def reconcile(
             + "; ".join(result.mismatches)
             + ". Refusing to trade: a deposit, withdrawal, trade or position change this "
             "node cannot explain; check the account on the exchange, then start a new --account"
+        )
+    short = short_holdings(ledger, spot, actual, tolerance)
+    if short:
+        raise ExchangeFatalError(
+            f"live account {ledger.account!r} at {exchange.exchange_id}: "
+            + "; ".join(short)
+            + ". Refusing to trade: its sells would be cut to what is left and its equity "
+            "would count coins the wallet does not hold; check the account on the exchange "
+            "(buy the difference back), or start a new --account"
         )
     return result
 
