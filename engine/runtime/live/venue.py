@@ -188,33 +188,18 @@ class LiveVenue:
         self._orders[order.order_id] = order
         self._quantity[order.order_id] = order.quantity
         self._filled[order.order_id] = 0.0
-        quantity = order.quantity
-        reduce_only = False
-        if perpetual:
-            quantity, reduce_only, refused = self.wallet.reducing(order)
-            if refused:
-                self._reject(order, refused, now)
-                return
-            if quantity < order.quantity:
-                self._modify(order, quantity, now)
-        elif order.side is OrderSide.SELL:
+        if not perpetual and order.side is OrderSide.SELL:
             for exit_id in self.wallet.locking_exits(order, self._orders, self.working):
                 if exit_id in self.working:  # a list's legs end together
                     self.cancel(exit_id)
-            quantity = self.wallet.sellable(order)
-            if quantity <= 0:
-                base = order.symbol.partition("/")[0]
-                self._reject(order, f"the wallet holds no {base} to sell", now)
-                return
-            if quantity < order.quantity:
-                self._modify(order, quantity, now)
-        else:
-            quantity, short = self.wallet.payable(order, self._stop_to_send(order))
-            if short:
-                self._reject(order, short, now)
-                return
-            if quantity < order.quantity:
-                self._modify(order, quantity, now)
+        quantity, reduce_only, refused = self.wallet.cap(
+            order, perpetual, self._stop_to_send(order)
+        )
+        if refused:
+            self._reject(order, refused, now)
+            return
+        if quantity < order.quantity:
+            self._modify(order, quantity, now)
         spec = None
         if order.order_type is not OrderType.TRAILING_STOP:  # its trailer builds its specs
             spec = self._spec(order, quantity, expires, reduce_only)

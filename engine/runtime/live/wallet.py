@@ -38,6 +38,23 @@ class Wallet:
         self.fees = fees
         self.cash_shortfall = cash_shortfall
 
+    def cap(
+        self, order: OrderRequested, perpetual: bool, stop: float | None
+    ) -> tuple[float, bool, str]:
+        """Return the quantity of ``order`` to send, whether it goes reduce-only, and why
+        nothing is sent ("" if it is): a perpetual's against the position (`reducing`), a
+        sell's against the free base (`sellable`), a buy's against the free quote
+        (`payable`; ``stop``: the stop price it is sent with)."""
+        if perpetual:
+            return self.reducing(order)
+        if order.side is OrderSide.SELL:
+            quantity = self.sellable(order)
+            if quantity <= 0:
+                return 0.0, False, f"the wallet holds no {order.symbol.partition('/')[0]} to sell"
+            return quantity, False, ""
+        quantity, short = self.payable(order, stop)
+        return quantity, False, short
+
     def reducing(self, order: OrderRequested) -> tuple[float, bool, str]:
         """Return a perpetual order's quantity, whether it is sent reduce-only, and why it
         is refused ("" if it is not): see the module docstring."""
