@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -438,29 +437,28 @@ def test_ctrl_c_keeps_the_finished_trials_and_exits_130(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_a_sweep_and_its_optuna_study_on_postgres(
-    postgres_url: str, kestrel: CliRunner, tmp_path: Path
+    fresh_postgres: str, kestrel: CliRunner, tmp_path: Path
 ) -> None:
     optuna = pytest.importorskip("optuna")
-    config = write_config(tmp_path, name=f"pg_sweep_{uuid.uuid4().hex[:8]}")
+    config = write_config(tmp_path, name="pg_sweep")
     result = kestrel(
         "optimize", str(config), "--param", "fast=2:20:2", "--param", "slow=30:90:10",
-        "--method", "optuna", "--trials", "4", "--workers", "2", "--db", postgres_url,
+        "--method", "optuna", "--trials", "4", "--workers", "2", "--db", fresh_postgres,
     )  # fmt: skip
     assert result.code == 0, result.err
     sweep = sweep_of(result.out)
-    store = RunStore(postgres_url)
+    store = RunStore(fresh_postgres)
     sweeps = SweepStore(store)
     try:
         trials = sweeps.trials(sweep)
         assert len(trials) == 4
-        study = optuna.load_study(study_name=sweep, storage=postgres_url)
+        study = optuna.load_study(study_name=sweep, storage=fresh_postgres)
         assert sorted(t.number for t in study.trials) == sorted(t["trial"] for t in trials)
         row = sweeps.get_sweep(sweep)
         assert row is not None
         assert row["status"] == "complete"
+        assert [s["sweep_id"] for s in sweeps.list_sweeps()] == [sweep]  # its own database
     finally:
-        sweeps.delete_sweep(sweep)
-        optuna.delete_study(study_name=sweep, storage=postgres_url)
         store.engine.dispose()
 
 

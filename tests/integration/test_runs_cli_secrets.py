@@ -28,20 +28,21 @@ def test_cli_never_prints_the_password(
 
 @pytest.mark.postgres
 def test_stored_in_line_masks_the_password(
-    kestrel: CliRunner, postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kestrel: CliRunner, fresh_postgres: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Trust auth ignores the password, so a real run can be stored through such a URL."""
-    with_password = postgres_url.replace("postgres@", f"postgres:{SECRET}@")
+    with_password = fresh_postgres.replace("postgres@", f"postgres:{SECRET}@")
     monkeypatch.setenv("KESTREL_DB_URL", with_password)  # after the fixture cleared it
     made = kestrel("backtest", "configs/sma_cross_goog.toml", "--out", str(tmp_path / "h"))
     assert made.code == 0, made.err
     assert SECRET not in made.out + made.err
-    assert "stored in: postgresql+psycopg://postgres:***@127.0.0.1:5432/test" in made.out
+    database = fresh_postgres.rsplit("/", 1)[1]
+    assert f"stored in: postgresql+psycopg://postgres:***@127.0.0.1:5432/{database}" in made.out
     run_id = json.loads((tmp_path / "h" / "run.json").read_text())["run_id"]
+    assert RunStore(fresh_postgres).get_run(run_id) is not None  # stored through that URL
     missing = kestrel("runs", "show", "no-such-run-" + run_id)
     assert_one_line_error(missing, "postgres:***@")
     assert SECRET not in missing.err
-    RunStore(postgres_url).delete_run(run_id)
 
 
 MALFORMED = [
