@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import math
 
+from engine.adapters.ccxt.venue import OrderSpec
 from engine.model import OrderRequested, OrderSide, OrderType, TimeInForce, limit_marketable
 
-__all__ = ["SENT", "SENT_TIF", "stop_to_send", "takes", "unsupported"]
+__all__ = ["SENT", "SENT_TIF", "order_spec", "stop_to_send", "takes", "unsupported"]
 
 #: time in force -> Binance's name, for the ones sent (DAY and GTD: GTC the node expires)
 SENT_TIF = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK",
@@ -102,3 +103,28 @@ def stop_to_send(order: OrderRequested, last: float | None) -> float | None:
         return stop
     through = last >= stop if order.side is OrderSide.BUY else last <= stop
     return None if through else stop
+
+
+def order_spec(
+    order: OrderRequested,
+    quantity: float,
+    expires: int | None,
+    reduce_only: bool,
+    stop: float | None,
+) -> OrderSpec:
+    """Return the exchange order of ``order`` for ``quantity`` (``stop``: `stop_to_send`'s;
+    ``expires``: a DAY or GTD order's expiry, ns): a market-on-open goes as a market."""
+    limit = order.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+    return OrderSpec(
+        client_id="",
+        symbol=order.symbol,
+        side=str(order.side).lower(),
+        order_type="limit" if limit else "market",  # market-on-open too
+        quantity=quantity,
+        price=order.limit_price if limit else None,
+        tif=SENT_TIF[order.time_in_force],
+        stop_price=stop,
+        reduce_only=reduce_only,
+        post_only=order.post_only and order.order_type is OrderType.LIMIT,
+        expire_ns=expires,
+    )

@@ -83,6 +83,10 @@ What differs from the simulated broker, on purpose:
   place, a stop is not (`engine.runtime.live.amend`).
 * ``execution.target_sizing = "fill"`` cannot be honoured (an exchange order's quantity
   is fixed when it is sent): `size_at_fill` raises `ConfigError`.
+* An order whose send left its outcome unknown (a timeout, a 5xx) is polled with the working
+  orders before each bar, trade or quote (`_watch_unknown`): found, it is accepted with its
+  fills; past the manager's ``settle_ms`` it is rejected as never placed — at the first
+  bar after, not when the strategy happens to send its next order.
 * Orders of an earlier run of the node are published only once `restore` took them over
   (``adopt``: the strategy's own working orders); others (another strategy's, the kill
   switch's, external ones) are not: reconciliation reports them.
@@ -94,7 +98,6 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine.adapters.ccxt.venue import OrderSpec
 from engine.bus import EventBus
 from engine.clock import Clock
 from engine.errors import ConfigError
@@ -119,17 +122,15 @@ from engine.model import (
 )
 from engine.runtime.live.expiry import Expiries, expiry_ns
 from engine.runtime.live.groups import Leg, OcoGroups, OcoReady, pair
+from engine.runtime.live.ledger import LiveStatus
 from engine.runtime.live.modify import Modifications
 from engine.runtime.live.orders import OrderManager, Update
-from engine.runtime.live.sendable import SENT_TIF, stop_to_send, takes, unsupported
+from engine.runtime.live.sendable import order_spec, stop_to_send, takes, unsupported
 from engine.runtime.live.trailing import Trailer
 from engine.runtime.live.wallet import Wallet, kernel_fill
 from engine.runtime.modes import RunMode, VenueParts
 
 __all__ = ["LiveVenue", "kernel_fill", "live_mode"]
-
-_LIMITS = (OrderType.LIMIT, OrderType.STOP_LIMIT)
-_STOPS = (OrderType.STOP, OrderType.STOP_LIMIT)
 
 
 class LiveVenue:
@@ -159,7 +160,7 @@ class LiveVenue:
         self._instruments = instruments
         self._fees: FeeModel = fees if fees is not None else PercentFeeModel(0.0)
         self._cash_shortfall = cash_shortfall
-        self.working: set[str] = set()  # engine order ids open at the exchange
+        self.working: set[str] = set()  # engine order ids open at the exchange (or unknown)
         self._orders: dict[str, OrderRequested] = {}
         self._quantity: dict[str, float] = {}  # what the kernel holds as the order's quantity
         self._filled: dict[str, float] = {}
@@ -202,7 +203,7 @@ class LiveVenue:
             self._modify(order, quantity, now)
         spec = None
         if order.order_type is not OrderType.TRAILING_STOP:  # its trailer builds its specs
-            spec = self._spec(order, quantity, expires, reduce_only)
+            spec = order_spec(order, quantity, expires, reduce_only, self._stop_to_send(order))
         self.expiries.start(order.order_id, expires)
         leg = Leg(order, quantity, spec)
         if not order.oco_group:
@@ -246,6 +247,7 @@ class LiveVenue:
             return
         legs_sent = ((stop.order.order_id, stop.spec), (target.order.order_id, target.spec))
         self._publish(self._manager.submit_oco(stop.order.strategy_id, *legs_sent))
+        self._watch_unknown(stop.order.order_id, target.order.order_id)
 
     def cancel(self, order_id: str, reason: str = "") -> None:
         """Cancel ``order_id`` at the exchange; publish how it ended (maybe filled).
@@ -290,7 +292,9 @@ class LiveVenue:
             self._modify(new, new.quantity, now)
             return
         leaves = new.quantity - self._filled[order_id]
-        spec = self._spec(new, leaves, self.expiries.at.get(order_id), False)
+        spec = order_spec(
+            new, leaves, self.expiries.at.get(order_id), False, self._stop_to_send(new)
+        )
         self._publish(self.modifications.send(new, spec))
 
     def size_at_fill(self, order_id: str, fraction: float) -> None:
@@ -353,25 +357,6 @@ class LiveVenue:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _spec(
-        self, order: OrderRequested, quantity: float, expires: int | None, reduce_only: bool
-    ) -> OrderSpec:
-        """Return the exchange order of ``order`` for ``quantity`` (see the module)."""
-        limit = order.order_type in _LIMITS
-        return OrderSpec(
-            client_id="",
-            symbol=order.symbol,
-            side=str(order.side).lower(),
-            order_type="limit" if limit else "market",  # market-on-open too
-            quantity=quantity,
-            price=order.limit_price if limit else None,
-            tif=SENT_TIF[order.time_in_force],
-            stop_price=self._stop_to_send(order),
-            reduce_only=reduce_only,
-            post_only=order.post_only and order.order_type is OrderType.LIMIT,
-            expire_ns=expires,
-        )
-
     def _unmodifiable(self, order_id: str, new: OrderRequested) -> str:
         """Return why ``order_id`` cannot take the terms ``new`` live ("" if it can)."""
         if order_id in self.trailer:
@@ -419,6 +404,19 @@ class LiveVenue:
             self._publish(self.trailer.start(order, leg.quantity))
         else:
             self._publish(self._manager.submit(order.order_id, order.strategy_id, leg.spec))
+        self._watch_unknown(order.order_id)
+
+    def _watch_unknown(self, *order_ids: str) -> None:
+        """Poll the orders among ``order_ids`` whose outcome the send left unknown at every
+        bar, as the working ones: each look-up settles it (accepted, or past the manager's
+        ``settle_ms`` rejected as never placed) without waiting for another order to be
+        sent (audit F4: an unknown sell stayed so through 5 bars, 103 s)."""
+        for order_id in order_ids:
+            if order_id in self.working or order_id in self._accepted:
+                continue  # answered: nothing unknown about it
+            record = self._manager.current(order_id)
+            if record is not None and record.status in (LiveStatus.UNKNOWN, LiveStatus.SENDING):
+                self.working.add(order_id)
 
     def _last(self, symbol: str) -> float:
         return self.prices.get(symbol, math.nan)
