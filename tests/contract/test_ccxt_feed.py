@@ -507,3 +507,34 @@ def test_a_candle_a_failed_connection_delivers_after_the_recovery_is_not_a_bar(
     )  # fmt: skip
     assert feed.stats.stale >= 1
     assert events == served(venue, 98, 4)  # row 101 with its final values, every field
+
+
+def test_a_replay_that_ends_at_its_last_close_hands_over_its_last_bar(
+    exchange_factory: Any,
+) -> None:
+    # Audit F2: a paper replay ends its stream at the replay's last boundary; that was the
+    # last bar's open, so the data's last bar never reached the node (the backtest's does).
+    rows = btc_rows(130)
+    venue = LocalExchange(
+        [load_bars(rows, symbol="BTC/USDT", timeframe="1h")], {"BTC/USDT": BTC},
+        secret=SECRET, paused=True, history=100,
+    )  # fmt: skip
+    venue.replay.end_at_last_close()  # what `kestrel paper --replay` asks of its exchange
+    venue.start()
+
+    async def main() -> list[Any]:
+        options = FeedOptions(until_ns=venue.replay.boundaries[-1] * 1_000_000)
+        feed = CcxtFeed(
+            ccxt_client(venue, pro=True), ["BTC/USDT"], "1h", options, capabilities("local")
+        )
+        resume = asyncio.ensure_future(subscribed(venue, "btcusdt@kline_1h"))
+        resume.add_done_callback(lambda _: venue.resume())
+        events = [event async for event in feed.stream(close_ns(venue, 97))]  # ends by itself
+        await feed.close()
+        return events
+
+    try:
+        events = asyncio.run(asyncio.wait_for(main(), 20))
+    finally:
+        venue.stop()
+    assert events == served(venue, 98, 32)  # rows 98..129: the data's last row too

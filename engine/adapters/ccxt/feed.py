@@ -40,8 +40,8 @@ How it runs:
   the timeframe, between 1 s and 60 s) a REST fill up to the exchange clock. Trades and
   quotes need websockets and are refused in this mode.
 * **End**: with `FeedOptions.until_ns` the stream ends by itself once every event at or
-  before it has been yielded (a paper run over a window; a replay whose last bar never
-  closes); events after it are not yielded.
+  before it has been yielded (a paper run over a window; a replay's end: its last bar's
+  close when the replay plays it, else that bar's open); events after it are not yielded.
 * **Warm-up**: `history` returns each symbol's last N bars closed before a time (REST,
   paginated), the bars a new paper account warms its indicators with.
 * **Clock**: the exchange's (``fetch_time`` where offered, else the local one); a REST row
@@ -505,7 +505,9 @@ class CcxtFeed:
 
         async def on_candles(candles: list[list[Any]]) -> None:
             finals = self._finals[symbol] if symbol in self._flagged else None
-            closed, newest, unconfirmed = session.update(candles, finals)
+            cursor = self._cursor[symbol]
+            fresh = [c for c in candles if int(c[0]) + tf > cursor]  # not handed over yet
+            closed, newest, unconfirmed = session.update(fresh, finals)
             if unconfirmed and newest is not None:
                 # closed, but their final version was never read: REST has it
                 await self._rest_fill(symbol, before_open_ms=newest)
@@ -522,7 +524,10 @@ class CcxtFeed:
                 # Candles closed before this session saw them (or a venue gap): ask REST once.
                 self._gap_checked[symbol] = newest
                 await self._rest_fill(symbol, before_open_ms=newest)
-            self._merger.advance(symbol, (newest + tf) * NS_PER_MS)
+            # The next bar closes after the newest candle's close (its own, when in
+            # progress) and after the last handed over (the newest's, when it was final).
+            bound_ms = max(newest + tf, self._cursor[symbol] + 1)
+            self._merger.advance(symbol, bound_ms * NS_PER_MS)
             self._wake.set()
 
         async def recover() -> None:

@@ -10,16 +10,17 @@ plain lists.
 venue's "closed" flag, so a candle with open time ``o`` becomes a `Bar` only when it is known
 final, by one of:
 
-1. *Stream*: within one websocket session (one subscription, no reconnect in between), an
-   update of a later candle (open > ``o``) has arrived, and the version handed over is the
-   final one. Where the venue's kline messages say which version is final (Binance's
-   ``"x": true``, the local exchange's too: `kline_message` reads it as ccxt receives it),
-   that version is the one handed over, and a candle whose final version the feed never
-   read (ccxt's cache, ``OHLCVLimit`` candles, evicted it unread; a message was lost) is
-   left to REST. Where the messages say nothing, the last update seen of ``o`` before the
-   later candle's is taken as final (messages on one connection arrive in order and carry
-   the candle's cumulative values). A candle whose updates came in an earlier session is
-   forgotten on reconnect (`CandleSession.reset`) and never trusted.
+1. *Stream*: the version handed over is the final one. Where the venue's kline messages
+   say which version is final (Binance's ``"x": true``, the local exchange's too:
+   `kline_message` reads it as ccxt receives it), that version is handed over as soon as
+   it is seen (a replay's last bar has no later candle to wait for), and a candle a later
+   one superseded within the session without its final version read (ccxt's cache,
+   ``OHLCVLimit`` candles, evicted it unread; a message was lost) is left to REST. Where
+   the messages say nothing: within one websocket session (one subscription, no reconnect
+   in between) an update of a later candle (open > ``o``) has arrived, and the last update
+   seen of ``o`` before it is taken as final (messages on one connection arrive in order
+   and carry the candle's cumulative values). A candle whose updates came in an earlier
+   session is forgotten on reconnect (`CandleSession.reset`) and never trusted.
 2. *REST*: the exchange clock read *before* a ``fetch_ohlcv`` says ``o + timeframe <= now``;
    that call's row for ``o`` is final. (`closed_rows`.)
 
@@ -190,7 +191,8 @@ class SessionUpdate(NamedTuple):
 
     Attributes:
         closed: Candles known final, in time order, to hand over.
-        newest: The open time of the newest candle seen (in progress), if any.
+        newest: The open time of the newest candle seen, if any: in progress, unless
+            ``closed`` ends with its final version.
         unconfirmed: Open times of candles a later one superseded whose final version was
             not read: closed, but their values must come from REST.
     """
@@ -225,9 +227,10 @@ class CandleSession:
 
         ``candles`` are in time order (ccxt's cache); each replaces what was known of its
         open time. ``finals``: the final version of each candle the venue's messages marked
-        final, by open time, or None where its messages mark none (then the last version
-        seen is taken). A candle a later one superseded is forgotten (handed over once),
-        closed with its final version, or unconfirmed when ``finals`` lacks it.
+        final, by open time, or None where its messages mark none. With ``finals``, a
+        candle in it is closed with that version, and one a later candle superseded that
+        is not is unconfirmed; without, one a later candle superseded is closed with the
+        last version seen. A candle closed or unconfirmed is forgotten (handed over once).
         """
         for candle in candles:
             self._latest[int(candle[0])] = list(candle[:6])
@@ -236,14 +239,16 @@ class CandleSession:
         newest = max(self._latest)
         closed: list[list[Any]] = []
         unconfirmed: list[int] = []
-        for open_ms in sorted(o for o in self._latest if o < newest):
-            seen = self._latest.pop(open_ms)
-            if finals is None:
-                closed.append(seen)
-            elif open_ms in finals:
+        for open_ms in sorted(self._latest):
+            if finals is not None and open_ms in finals:
+                del self._latest[open_ms]
                 closed.append(list(finals[open_ms][:6]))
-            else:
-                unconfirmed.append(open_ms)
+            elif open_ms < newest:
+                seen = self._latest.pop(open_ms)
+                if finals is None:
+                    closed.append(seen)
+                else:
+                    unconfirmed.append(open_ms)
         return SessionUpdate(closed, newest, unconfirmed)
 
 

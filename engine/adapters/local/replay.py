@@ -6,7 +6,12 @@ Time model (the reference; ``tests/unit/adapters/test_local_replay.py`` pins it)
   *boundaries*: every bar open and every bar close of every symbol, sorted. It starts at the
   open of bar ``history`` of the earliest symbol (so clients find closed history to warm up
   on) and stops at the last bar's open: the data has no later price, so the last bar never
-  closes and the market stays open for orders until the server stops.
+  closes and the market stays open for orders until the server stops. With
+  ``last_bar_closes`` it stops at the last bar's close instead: every bar of the data
+  arrives closed, as a backtest plays them all (what ``kestrel paper --replay`` wants: the
+  order decided on the second-to-last bar fills at the last bar's open, the last bar's
+  equity row exists); no bar is in progress after that, so a market order waits, never
+  filled, like one decided on a backtest's last bar.
 * A bar is *closed* once ``now_ms >= open + timeframe``; it is *in progress* while
   ``open <= now_ms < open + timeframe``. Like Binance, klines answer the closed bars plus the
   in-progress one as the last row. Of an in-progress bar only its open is known (the replay
@@ -140,23 +145,37 @@ class Market:
 class Replay:
     """Several markets on one replay clock that moves from boundary to boundary."""
 
-    def __init__(self, frames: Sequence[BarFrame], history: int = 500) -> None:
+    def __init__(
+        self, frames: Sequence[BarFrame], history: int = 500, *, last_bar_closes: bool = False
+    ) -> None:
         """Index the boundaries and put the clock at bar ``history`` of the earliest market.
 
         Args:
             frames: One validated frame per symbol (symbols must be unique).
             history: How many closed bars exist when the server starts (clamped to the data).
+            last_bar_closes: End at the last bar's close (every bar closes), not its open.
         """
         self.markets = {frame.symbol: Market(frame) for frame in frames if len(frame) > 0}
         edges: set[int] = set()
         for market in self.markets.values():
             edges.update(market.open_ms)
             edges.update(t + market.timeframe_ms for t in market.open_ms)
+        self._edges = sorted(edges)
         last_open = max(m.open_ms[-1] for m in self.markets.values())
-        self.boundaries = sorted(t for t in edges if t <= last_open)
+        self.boundaries = [t for t in self._edges if t <= last_open]
         first = min(self.markets.values(), key=lambda m: m.open_ms[0])
         start_ms = first.open_ms[min(max(history, 0), len(first) - 1)]
         self.cursor = bisect.bisect_left(self.boundaries, start_ms)
+        if last_bar_closes:
+            self.end_at_last_close()
+
+    def end_at_last_close(self) -> None:
+        """Let the clock go on to the last bar's close (``last_bar_closes``; idempotent).
+
+        For an exchange already built (``LocalExchange(...).replay``), before it starts.
+        """
+        last_close = max(m.open_ms[-1] + m.timeframe_ms for m in self.markets.values())
+        self.boundaries = [t for t in self._edges if t <= last_close]
 
     @property
     def now_ms(self) -> int:
@@ -165,7 +184,7 @@ class Replay:
 
     @property
     def finished(self) -> bool:
-        """True at the last boundary (the last bar is in progress and stays so)."""
+        """True at the last boundary (the last bar's open, or its close: see the module)."""
         return self.cursor >= len(self.boundaries) - 1
 
     def next_ms(self) -> int | None:

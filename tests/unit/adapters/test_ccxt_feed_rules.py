@@ -174,6 +174,13 @@ def test_where_the_venue_marks_final_versions_only_those_are_handed_over() -> No
     finals[T0 + 3 * MIN] = candle(3, 99.0, 8.0)
     assert session.update(later, finals) == ([candle(3, 99.0, 8.0)], T0 + 4 * MIN, [T0 + MIN])
     assert session.update([candle(4, 98.5, 0.5)], finals) == ([], T0 + 4 * MIN, [])
+    finals[T0 + 4 * MIN] = candle(4, 98.5, 0.7)  # marked final: no later candle to wait for
+    assert session.update([candle(4, 98.5, 0.7)], finals) == (
+        [candle(4, 98.5, 0.7)],
+        T0 + 4 * MIN,
+        [],
+    )
+    assert session.newest is None
 
 
 def test_a_binance_kline_message_says_which_version_is_final() -> None:

@@ -65,6 +65,43 @@ def test_the_clock_visits_every_open_and_close_and_stops_at_the_last_open() -> N
     assert (last.open_ms, last.high, last.closed) == (T0 + 3 * H, 90.0, False)
 
 
+def test_a_replay_told_so_plays_its_last_bar_to_its_close_as_the_backtest_does() -> None:
+    # Audit F2: `kestrel paper --replay` never played the data's last bar (the clock stopped
+    # at its open), so the order decided on the second-to-last bar never filled and the
+    # final equity differed from the backtest's. With last_bar_closes the clock ends at
+    # the last close: that bar arrives closed, with its full values, and nothing follows.
+    replay = Replay([frame("X/USD", [0, 1, 3], BARS)], history=0, last_bar_closes=True)
+    assert replay.boundaries == [T0 + h * H for h in range(5)]
+    for _ in range(3):
+        replay.step()
+    assert not replay.finished  # 3 h: the last bar is in progress
+    closed, opened = replay.step()
+    assert [(s, k.open_ms, k.high, k.close, k.closed) for s, k in closed] == [
+        ("X/USD", T0 + 3 * H, 92.0, 85.0, True)
+    ]
+    assert opened == []
+    assert replay.finished
+    market = replay.markets["X/USD"]
+    assert market.in_progress(replay.now_ms) is None
+    assert market.price(replay.now_ms) == 85.0  # the last close
+    assert replay.step() == ([], [])
+    built = Replay([frame("X/USD", [0, 1, 3], BARS)], history=0)
+    built.end_at_last_close()  # an exchange already built, before it starts
+    assert built.boundaries == replay.boundaries
+
+
+def test_after_the_last_close_a_market_order_waits_as_one_on_the_backtests_last_bar() -> None:
+    replay = Replay([frame("X/USD", [0, 1, 3], BARS)], history=0, last_bar_closes=True)
+    instrument = Instrument("X/USD", quote_currency="USD", tick_size=0.5, lot_size=0.1)
+    v = Venue(replay, {"X/USD": instrument}, {"USD": 1000.0}, Faults(), 0.01)
+    for _ in range(4):
+        step(v)
+    order(v, side="BUY", type="MARKET")
+    assert v.orders[1].status == "NEW"  # no later bar opens: it never fills
+    step(v)
+    assert v.orders[1].status == "NEW"
+
+
 def test_two_symbols_share_one_clock() -> None:
     four_hourly = frame("Y/USD", [0, 4], [(1.0, 2.0, 0.5, 1.5), (1.5, 2.0, 1.0, 1.2)], "4h")
     replay = Replay([frame("X/USD", [0, 1, 3], BARS), four_hourly], history=0)
