@@ -8,6 +8,7 @@ code); Ctrl-C during a download is `Interrupted` (exit 130), saying how to resum
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -139,13 +140,14 @@ def replay_speed(speed: str, *, lockstep: bool = False) -> float | None:
     """Return a ``--speed`` option as replay seconds per wall second (None: as fast as read).
 
     The one parser of ``kestrel exchange serve``, ``paper`` and ``live``'s ``--speed``: a
-    word that is not a number is a one-line `ConfigError`; the range (> 0) is checked by
+    word that is not a number, 0 and an infinite number are each a one-line `ConfigError`
+    (``max`` is the one way to say "as fast as read"); a negative or NaN rate is refused by
     `engine.adapters.local.LocalExchange`. ``lockstep`` (`LOCKSTEP`) is accepted only where
     the caller says so (``lockstep=True``: ``kestrel live --replay``, whose node drives the
     paused exchange, `engine.runtime.live.lockstep`) and answers None; elsewhere it is
     refused in one line, since no node there sends orders to the exchange.
     """
-    if speed in ("0", "max") or (lockstep and speed == LOCKSTEP):
+    if speed == "max" or (lockstep and speed == LOCKSTEP):
         return None
     if speed == LOCKSTEP:
         raise ConfigError(
@@ -153,10 +155,16 @@ def replay_speed(speed: str, *, lockstep: bool = False) -> float | None:
             "clock); here give a number or max"
         )
     try:
-        return float(speed)
+        rate = float(speed)
     except ValueError:
         words = "a number, max or lockstep" if lockstep else "a number or max"
         raise ConfigError(f"--speed must be {words}, got {speed!r}") from None
+    # 0 meant max while 0.0 was refused, and inf (or 1e400) ran as a number: one rule now
+    if rate == 0.0 or math.isinf(rate):
+        raise ConfigError(
+            f"--speed must be a positive number of replay seconds per second or max, got {speed!r}"
+        )
+    return rate  # negative and NaN: the local exchange's own check (> 0)
 
 
 def replay_source(
@@ -225,7 +233,7 @@ def serve_secret(option: str | None) -> tuple[str, str]:
 def exchange_serve(
     replay: Annotated[str, typer.Argument(help="Run config (.toml) or bar file to replay.")],
     speed: Annotated[
-        str, typer.Option("--speed", help="Replay seconds per second, or 0/max: as fast as read.")
+        str, typer.Option("--speed", help="Replay seconds per second, or max: as fast as read.")
     ] = "60",
     port: Annotated[int, typer.Option("--port", help="TCP port on 127.0.0.1.")] = 8765,
     secret: Annotated[

@@ -149,6 +149,11 @@ def test_live_kill_given_a_config_says_it_wants_the_account(
     ("fast", "--speed must be a number or max, got 'fast'"),
     ("-5", "speed must be > 0 or max"),
     ("nan", "speed must be > 0 or max"),
+    # 0 meant max and 0.0 was refused; inf and 1e400 (inf) were taken (streaming audit F9)
+    ("0", "--speed must be a positive number of replay seconds per second or max, got '0'"),
+    ("0.0", "--speed must be a positive number of replay seconds per second or max, got '0.0'"),
+    ("inf", "--speed must be a positive number of replay seconds per second or max, got 'inf'"),
+    ("1e400", "--speed must be a positive number of replay seconds per second or max"),
 ])  # fmt: skip
 def test_a_bad_replay_speed_is_one_line(
     kestrel: CliRunner, tmp_path: Path, keys: None, command: str, speed: str, fragment: str
