@@ -77,7 +77,13 @@ the warm-up bars per symbol, the fills replayed, the orders adopted and cancelle
 and positions, the outside trades the reconciliation recorded (``outside_trades``), and
 ``state_loaded`` / ``state_saved_at`` (whether ``on_load`` got a saved
 state, and when that was saved) and ``timers_realigned`` (their names); the ``stop`` record
-counts ``state_saves``, ``equity_rows`` and ``equity_skipped``.
+counts ``state_saves``, ``equity_rows`` and ``equity_skipped``. Once the ``start`` record is
+written, every run ends with a ``stop`` record, one that ends on an error too (``reason``
+``error: <its one line>``, ``error`` its class, ``exit_code``; `engine.runtime.live.
+eventlog.stop_record`). Each order the venue refuses before sending (``order_refused``),
+cuts to what the wallet holds (``order_cut``: asked, sent, why) and each rejection coming
+back (``order_rejected``) is a record too, the refused ones a ``live_orders`` row besides
+(`engine.runtime.live.refusals`).
 
 What this version does not do yet (README "Live trading"): restore the strategy object's
 own attributes unless it implements ``on_save`` / ``on_load`` (``on_start`` runs afresh;
@@ -109,7 +115,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import functools
 import os
 import signal
@@ -123,11 +128,12 @@ import typer
 from engine.cli_exchange import check_exchange_urls
 from engine.cli_live_kill import KILL_FILE, live_kill
 from engine.config import MAX_WARMUP_BARS, RunConfig, load_config
-from engine.errors import ConfigError
+from engine.errors import ConfigError, exit_code
 from engine.paths import account_name, project_root
 
 if TYPE_CHECKING:
     from engine.feeds import BarFrame
+    from engine.runtime.live.stream import UserDataMonitor
 
 __all__ = [
     "KILL_FILE",
@@ -361,7 +367,7 @@ async def _session(
     from engine.persistence import RunStore, mask_url
     from engine.runtime.live import LiveLedger, OrderManager, Update
     from engine.runtime.live.checkpoint import Checkpoint
-    from engine.runtime.live.eventlog import EventLog
+    from engine.runtime.live.eventlog import EventLog, stop_record
     from engine.runtime.live.holdings import check_initial_cash, outside_records
     from engine.runtime.live.kill import flatten_and_halt
     from engine.runtime.live.lockstep import Lockstep, replay_clock_ns
@@ -436,38 +442,45 @@ async def _session(
               timers_realigned=realigned, perpetuals=sorted(perpetuals),
               leverage=leverage, clock="replay" if server is None else "exchange",
               **where)  # fmt: skip
-    print(f"live account {name}: {result.summary()}", flush=True)
-    print(f"live account {name}: {restored.summary()}", flush=True)
-    if loaded and saved is not None:
-        print(f"live account {name}: strategy state loaded (saved {saved.saved_at})", flush=True)
-    if local is not None:
-        print(f"local exchange at {exchange_url} (faults: POST /_admin/fault)", flush=True)
-    # [[data]] kind = "news": each .jsonl file followed from its end (engine.runtime.news)
-    news = open_live_news(config, time.time_ns)
-    if news:
-        log.write("news_start", files=[str(t.path) for t in news],
-                  positions=[t.position for t in news])  # fmt: skip
-
-    def publish(updates: list[Update]) -> None:  # between bars: the stream, a reconciliation
-        node.deliver(lambda: venue.report(updates))
-
-    user = UserStream(
-        open_user_exchange(config.live.exchange, keys, sandbox=config.live.sandbox,
-                           local_url=exchange_url, perpetual=perpetual),
-        perpetuals,
-    )  # fmt: skip
-    checks = StreamOptions(check_every_s=user_check[0], grace_s=user_check[1])
-    monitor = UserDataMonitor(user, manager, instruments, publish, log.write, checks)
-    kill = folder / KILL_FILE
-    stopped = asyncio.ensure_future(stop.wait())
-    watching = asyncio.ensure_future(monitor.run())  # the user-data stream, its own task
-    recovered = 0  # market-data recoveries reconciled after
-    from engine.cli_paper import replay_streams
-
-    pacer = Lockstep(local, replay_streams(found, FeedOptions())) if lockstep else None
+    venue.notify = log.write  # orders refused, rejected or cut before sending (audit F5)
     bars = 0
     reason = "end of the data"
+    user: UserStream | None = None
+    monitor: UserDataMonitor | None = None
+    stopped: asyncio.Future[Any] | None = None
+    watching: asyncio.Future[Any] | None = None
     try:
+        print(f"live account {name}: {result.summary()}", flush=True)
+        print(f"live account {name}: {restored.summary()}", flush=True)
+        if loaded and saved is not None:
+            print(
+                f"live account {name}: strategy state loaded (saved {saved.saved_at})", flush=True
+            )
+        if local is not None:
+            print(f"local exchange at {exchange_url} (faults: POST /_admin/fault)", flush=True)
+        # [[data]] kind = "news": each .jsonl file followed from its end (engine.runtime.news)
+        news = open_live_news(config, time.time_ns)
+        if news:
+            log.write("news_start", files=[str(t.path) for t in news],
+                      positions=[t.position for t in news])  # fmt: skip
+
+        def publish(updates: list[Update]) -> None:  # between bars: the stream, a reconciliation
+            node.deliver(lambda: venue.report(updates))
+
+        user = UserStream(
+            open_user_exchange(config.live.exchange, keys, sandbox=config.live.sandbox,
+                               local_url=exchange_url, perpetual=perpetual),
+            perpetuals,
+        )  # fmt: skip
+        checks = StreamOptions(check_every_s=user_check[0], grace_s=user_check[1])
+        monitor = UserDataMonitor(user, manager, instruments, publish, log.write, checks)
+        kill = folder / KILL_FILE
+        stopped = asyncio.ensure_future(stop.wait())
+        watching = asyncio.ensure_future(monitor.run())  # the user-data stream, its own task
+        recovered = 0  # market-data recoveries reconciled after
+        from engine.cli_paper import replay_streams
+
+        pacer = Lockstep(local, replay_streams(found, FeedOptions())) if lockstep else None
         if local is not None and pacer is None:
             local.resume()  # in lockstep the exchange moves only when the node asks
         stream = feed.stream(since).__aiter__()
@@ -536,21 +549,24 @@ async def _session(
                 break
         else:
             reason = "stopped by a signal"
+    except BaseException as exc:  # ended on an error: the stop record says which (audit F10)
+        why = " ".join(str(exc).split()) or type(exc).__name__
+        error = {"error": type(exc).__name__, "exit_code": exit_code(exc)}
+        stop_record(log, f"error: {why}", bars, manager, checkpoint, feed, monitor, server,
+                     funding, **error)  # fmt: skip
+        raise
     finally:
-        stopped.cancel()
-        watching.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watching
+        for task in (stopped, watching):
+            if task is not None:
+                task.cancel()
+        if watching is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
         await feed.close()
-        await user.close()
+        if user is not None:
+            await user.close()
     checkpoint.stop()  # a clean stop: fills since the last bar may have changed the state
-    streams = {"feed": dataclasses.asdict(feed.stats), "user_stream": vars(monitor.stats)}
-    reads = {"clock_reads": server.reads, "clock_failures": server.failures} if server else {}
-    log.write("stop", reason=reason, bars=bars, halted=manager.halted,
-              state_saves=checkpoint.state_saves, equity_rows=checkpoint.rows,
-              equity_skipped=checkpoint.skipped, funding_booked=funding.booked,
-              funding_payments=funding.payments, **streams, **reads)  # fmt: skip
-    log.close()
+    stop_record(log, reason, bars, manager, checkpoint, feed, monitor, server, funding)
     shown = mask_url(url)  # the password never reaches the terminal
     print(f"live account {name} stopped ({reason}): {bars} bars; orders in {shown}", flush=True)
     return 0

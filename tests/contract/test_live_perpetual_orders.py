@@ -143,8 +143,11 @@ def test_a_post_only_limit_the_last_close_is_through_is_rejected_by_the_node(
     assert rig.events[0].reason == (  # the backtest's words
         "post-only limit 18820 would take liquidity at the last price 18818.8"
     )
-    assert rig.orders() == []
-    assert rig.manager.ledger.orders() == []
+    assert rig.orders() == []  # never sent; stored as refused (audit F5)
+    (row,) = rig.manager.ledger.orders()
+    assert (row.status, row.reason, row.exchange_order_id) == (
+        LiveStatus.REJECTED, rig.events[0].reason, None,
+    )  # fmt: skip
 
 
 def test_a_post_only_ioc_is_refused_as_on_spot(local: Any, store: RunStore) -> None:

@@ -83,6 +83,10 @@ What differs from the simulated broker, on purpose:
   place, a stop is not (`engine.runtime.live.amend`).
 * ``execution.target_sizing = "fill"`` cannot be honoured (an exchange order's quantity
   is fixed when it is sent): `size_at_fill` raises `ConfigError`.
+* Every order refused here, before the order manager sends it (a kind not sent, nothing to
+  sell or pay with, a cut below the exchange's minimums, an OCO it cannot pair), is stored
+  as a rejected row, and a cut one's row says why it was cut (`engine.runtime.live.
+  refusals`); refusals, rejections and cuts go to the account's log (``notify``).
 * An order whose send left its outcome unknown (a timeout, a 5xx) is polled with the working
   orders before each bar, trade or quote (`_watch_unknown`): found, it is accepted with its
   fills; past the manager's ``settle_ms`` it is rejected as never placed — at the first
@@ -125,6 +129,7 @@ from engine.runtime.live.groups import Leg, OcoGroups, OcoReady, pair
 from engine.runtime.live.ledger import LiveStatus
 from engine.runtime.live.modify import Modifications
 from engine.runtime.live.orders import OrderManager, Update
+from engine.runtime.live.refusals import note_cut, record_refusal
 from engine.runtime.live.sendable import order_spec, stop_to_send, takes, unsupported
 from engine.runtime.live.trailing import Trailer
 from engine.runtime.live.wallet import Wallet, kernel_fill
@@ -172,6 +177,9 @@ class LiveVenue:
         self.expiries = Expiries()  # DAY/GTD orders (`engine.runtime.live.expiry`)
         self.modifications = Modifications(manager)
         self.wallet = Wallet(manager, instruments, self._fees, cash_shortfall)
+        self._cuts: dict[str, str] = {}  # order id -> why the wallet cut it (until sent)
+        # the account's log (events.jsonl): order refusals, rejections and cuts
+        self.notify: Callable[..., None] = lambda kind, **data: None
 
     # -- commands -------------------------------------------------------------------------
 
@@ -184,7 +192,7 @@ class LiveVenue:
         if not refused and expires is not None and expires <= now:  # would fill, not expire
             refused = f"its expiry ({expires} ns) is not after now ({now} ns): nothing to send"
         if refused:
-            self._reject(order, refused, now)
+            self._refuse(order, refused, now, expires)
             return
         self._orders[order.order_id] = order
         self._quantity[order.order_id] = order.quantity
@@ -193,14 +201,14 @@ class LiveVenue:
             for exit_id in self.wallet.locking_exits(order, self._orders, self.working):
                 if exit_id in self.working:  # a list's legs end together
                     self.cancel(exit_id)
-        quantity, reduce_only, refused = self.wallet.cap(
-            order, perpetual, self._stop_to_send(order)
-        )
-        if refused:
-            self._reject(order, refused, now)
+        cap = self.wallet.cap(order, perpetual, self._stop_to_send(order), self._last(order.symbol))
+        quantity, reduce_only = cap.quantity, cap.reduce_only
+        if cap.refused:
+            self._refuse(order, cap.refused, now, expires)
             return
         if quantity < order.quantity:
             self._modify(order, quantity, now)
+            self._cuts[order.order_id] = cap.cut
         spec = None
         if order.order_type is not OrderType.TRAILING_STOP:  # its trailer builds its specs
             spec = order_spec(order, quantity, expires, reduce_only, self._stop_to_send(order))
@@ -225,7 +233,7 @@ class LiveVenue:
         now = self._clock.timestamp_ns()
         if isinstance(found, str):
             for leg in legs:
-                self._reject(leg.order, found, now)
+                self._refuse(leg.order, found, now, self.expiries.at.get(leg.order.order_id))
             return
         stop, target = found
         assert stop.spec is not None
@@ -247,7 +255,7 @@ class LiveVenue:
             return
         legs_sent = ((stop.order.order_id, stop.spec), (target.order.order_id, target.spec))
         self._publish(self._manager.submit_oco(stop.order.strategy_id, *legs_sent))
-        self._watch_unknown(stop.order.order_id, target.order.order_id)
+        self._after_send(stop.order.order_id, target.order.order_id)
 
     def cancel(self, order_id: str, reason: str = "") -> None:
         """Cancel ``order_id`` at the exchange; publish how it ended (maybe filled).
@@ -377,9 +385,17 @@ class LiveVenue:
         """Return the stop price to send (`engine.runtime.live.sendable.stop_to_send`)."""
         return stop_to_send(order, self.prices.get(order.symbol))
 
-    def _reject(self, order: OrderRequested, reason: str, now: int) -> None:
+    def _reject(self, order: OrderRequested, reason: str, now: int, kind: str = "rejected") -> None:
+        """Publish `OrderRejected` and log it (``order_<kind>``)."""
         event = OrderRejected(order.order_id, order.strategy_id, order.symbol, reason, now, now)
         self._bus.publish(event)
+        self.notify(f"order_{kind}", order_id=order.order_id, strategy_id=order.strategy_id,
+                    symbol=order.symbol, reason=reason)  # fmt: skip
+
+    def _refuse(self, order: OrderRequested, reason: str, now: int, expires: int | None) -> None:
+        """Reject ``order`` before sending it: stored, logged, published (`.refusals`)."""
+        record_refusal(self._manager, order, reason, expires)
+        self._reject(order, reason, now, "refused")
 
     def _modify(self, order: OrderRequested, quantity: float, now: int) -> None:
         self._quantity[order.order_id] = quantity
@@ -404,14 +420,18 @@ class LiveVenue:
             self._publish(self.trailer.start(order, leg.quantity))
         else:
             self._publish(self._manager.submit(order.order_id, order.strategy_id, leg.spec))
-        self._watch_unknown(order.order_id)
+        self._after_send(order.order_id)
 
-    def _watch_unknown(self, *order_ids: str) -> None:
-        """Poll the orders among ``order_ids`` whose outcome the send left unknown at every
+    def _after_send(self, *order_ids: str) -> None:
+        """Write why the wallet cut each of ``order_ids`` on its row and log it
+        (`.refusals.note_cut`); poll those whose outcome the send left unknown at every
         bar, as the working ones: each look-up settles it (accepted, or past the manager's
         ``settle_ms`` rejected as never placed) without waiting for another order to be
         sent (audit F4: an unknown sell stayed so through 5 bars, 103 s)."""
         for order_id in order_ids:
+            if order_id in self._cuts:
+                note_cut(self._manager, self.notify, self._orders[order_id],
+                         self._quantity[order_id], self._cuts.pop(order_id))  # fmt: skip
             if order_id in self.working or order_id in self._accepted:
                 continue  # answered: nothing unknown about it
             record = self._manager.current(order_id)
@@ -548,22 +568,9 @@ class LiveVenue:
         if leaves <= self._quantity[oid] * 1e-9:
             leaves = 0.0
             self.working.discard(oid)
-        self._bus.publish(
-            OrderFilled(
-                oid,
-                order.strategy_id,
-                f"X-{fill.trade_id}",
-                order.symbol,
-                order.side,
-                quantity,
-                fill.price,
-                fee,
-                fill.liquidity,
-                leaves,
-                now,
-                now,
-            )
-        )
+        self._bus.publish(OrderFilled(oid, order.strategy_id, f"X-{fill.trade_id}", order.symbol,
+                                      order.side, quantity, fill.price, fee, fill.liquidity,
+                                      leaves, now, now))  # fmt: skip
 
 
 def live_mode(manager: OrderManager) -> RunMode:

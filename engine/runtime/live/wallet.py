@@ -2,16 +2,20 @@
 
 In: an order about to be sent (or a modification's new terms), the exchange's balances and
 positions through the order manager. Out: the quantity to send and, when nothing can be
-sent, why; and what an exchange fill moved in the wallet (`kernel_fill`: a fee in the base
-asset). Split from `engine.runtime.live.venue`, whose module docstring states the rules
-(sells cut to the free base asset, buys to what the free quote pays with the fee, the
-backtest's cash-account cap; perpetuals reduce-only against the exchange's position).
+sent, why, and why a cut one was cut (`Cap`); and what an exchange fill moved in the wallet
+(`kernel_fill`: a fee in the base asset). Split from `engine.runtime.live.venue`, whose
+module docstring states the rules (sells cut to the free base asset, buys to what the free
+quote pays with the fee, the backtest's cash-account cap; perpetuals reduce-only against
+the exchange's position). A spot order cut below the instrument's minimum quantity or
+notional is refused rather than sent (audit F6: a buy cut to 1e-05 BTC, 0.19 USDT, went out
+and the exchange refused it, -1013 NOTIONAL, though the node knew min_notional = 10).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from engine.execution.caps import affordable_quantity
 from engine.execution.models import FeeModel
@@ -19,7 +23,18 @@ from engine.model import Instrument, OrderRequested, OrderSide, OrderType
 from engine.runtime.live.ledger import LiveFill, LiveOrder
 from engine.runtime.live.orders import OrderManager
 
-__all__ = ["Wallet", "kernel_fill"]
+__all__ = ["Cap", "Wallet", "kernel_fill"]
+
+
+class Cap(NamedTuple):
+    """What `Wallet.cap` lets an order send: ``quantity`` (0 with ``refused`` saying why),
+    whether it goes ``reduce_only``, and ``cut``: why ``quantity`` is below the order's
+    ("" when it is not)."""
+
+    quantity: float
+    reduce_only: bool
+    refused: str = ""
+    cut: str = ""
 
 
 class Wallet:
@@ -38,22 +53,49 @@ class Wallet:
         self.fees = fees
         self.cash_shortfall = cash_shortfall
 
-    def cap(
-        self, order: OrderRequested, perpetual: bool, stop: float | None
-    ) -> tuple[float, bool, str]:
-        """Return the quantity of ``order`` to send, whether it goes reduce-only, and why
-        nothing is sent ("" if it is): a perpetual's against the position (`reducing`), a
-        sell's against the free base (`sellable`), a buy's against the free quote
-        (`payable`; ``stop``: the stop price it is sent with)."""
+    def cap(self, order: OrderRequested, perpetual: bool, stop: float | None, last: float) -> Cap:
+        """Return what ``order`` may send: a perpetual's against the position (`reducing`),
+        a sell's against the free base (`sellable`), a buy's against the free quote
+        (`payable`; ``stop``: the stop price it is sent with). A spot order cut below the
+        instrument's minimum quantity or notional (at its limit, stop, the ask a buy would
+        reach, or ``last``, the last price seen) is refused: the exchange would refuse it."""
         if perpetual:
-            return self.reducing(order)
+            quantity, reduce_only, refused = self.reducing(order)
+            cut = quantity < order.quantity and not refused
+            why = f"the {order.symbol} position at the exchange is {quantity:.10g}" if cut else ""
+            return Cap(quantity, reduce_only, refused, why)
         if order.side is OrderSide.SELL:
-            quantity = self.sellable(order)
+            base = order.symbol.partition("/")[0]
+            quantity, free = self.sellable(order)
             if quantity <= 0:
-                return 0.0, False, f"the wallet holds no {order.symbol.partition('/')[0]} to sell"
-            return quantity, False, ""
-        quantity, short = self.payable(order, stop)
-        return quantity, False, short
+                return Cap(0.0, False, f"the wallet holds no {base} to sell")
+            why = f"the wallet has {free:.10g} {base} free"
+            price: float | None = order.limit_price or stop or last
+        else:
+            quantity, why, price = self.payable(order, stop)
+            if quantity <= 0:
+                return Cap(0.0, False, why)
+        if quantity >= order.quantity:
+            return Cap(quantity, False)
+        small = self._below_minimum(order.symbol, quantity, price)
+        if small:
+            return Cap(0.0, False, f"{why}: cut to {quantity:.10g}, {small}; nothing sent")
+        return Cap(quantity, False, "", why)
+
+    def _below_minimum(self, symbol: str, quantity: float, price: float | None) -> str:
+        """Return how ``quantity`` of ``symbol`` at ``price`` falls below the instrument's
+        minimum quantity or notional ("" if it does not)."""
+        instrument = self.instruments[symbol]
+        if quantity < instrument.min_quantity:
+            return f"below the minimum quantity {instrument.min_quantity:g} of {symbol}"
+        if price is None or not math.isfinite(price):
+            return ""  # nothing to value it at: the exchange decides
+        if quantity * price < instrument.min_notional:
+            return (
+                f"worth {quantity * price:.2f} {instrument.quote_currency} at {price:.10g}, "
+                f"below the minimum notional {instrument.min_notional:g} of {symbol}"
+            )
+        return ""
 
     def reducing(self, order: OrderRequested) -> tuple[float, bool, str]:
         """Return a perpetual order's quantity, whether it is sent reduce-only, and why it
@@ -97,16 +139,20 @@ class Wallet:
         return [o.order_id for o in exits if o.symbol == order.symbol
                 and o.side is OrderSide.SELL and o.strategy_id.endswith(".exits")]  # fmt: skip
 
-    def sellable(self, order: OrderRequested) -> float:
+    def sellable(self, order: OrderRequested) -> tuple[float, float]:
+        """Return the part of a sell the wallet's free base holds (floored to the lot), and
+        that free base."""
         base = order.symbol.partition("/")[0]
         free = self.manager.exchange.balances().get(base, (0.0, 0.0))[0]
         if order.quantity <= free:
-            return order.quantity
+            return order.quantity, free
         lot = self.instruments[order.symbol].lot_size
-        return round(math.floor(free / lot + 1e-9) * lot, 12)
+        return round(math.floor(free / lot + 1e-9) * lot, 12), free
 
-    def payable(self, order: OrderRequested, stop: float | None) -> tuple[float, str]:
-        """Return the part of a buy the wallet's free quote pays, or 0 and why it is refused.
+    def payable(self, order: OrderRequested, stop: float | None) -> tuple[float, str, float | None]:
+        """Return the part of a buy the wallet's free quote pays, why it is less than the
+        order (a cut: what the wallet has; 0: why it is refused; "" when all of it), and
+        the price it was valued at (None: no asks to price it).
 
         See the module docstring: the backtest's cash-account cap, at the limit price or
         at the ask the market order would reach in the book now.
@@ -120,7 +166,7 @@ class Wallet:
         else:
             price = exchange.ask_price(order.symbol, order.quantity)
         if price is None:
-            return order.quantity, ""  # no asks to price it: the exchange decides
+            return order.quantity, "", None  # no asks to price it: the exchange decides
         quote = instrument.quote_currency
         free = exchange.balances().get(quote, (0.0, 0.0))[0]
         # the taker rate: a limit buy may fill at once, and the reserve should cover it
@@ -128,9 +174,9 @@ class Wallet:
             instrument, self.fees, order.quantity, price, "taker", cash=free, position=0.0
         )
         if affordable >= order.quantity:
-            return order.quantity, ""
+            return order.quantity, "", price
         if affordable > 0 and self.cash_shortfall == "reduce":
-            return affordable, ""
+            return affordable, f"the wallet has {free:.2f} {quote} free", price
         cost = order.quantity * price + self.fees.fee(order.quantity, price, "taker")
         reason = (
             f"insufficient cash: {order.quantity:.10g} {order.symbol} at {price:.10g} costs "
@@ -138,7 +184,7 @@ class Wallet:
         )
         if affordable > 0:
             reason += ' (execution.cash_shortfall = "cancel")'
-        return 0.0, reason
+        return 0.0, reason, price
 
     def refit(self, new: OrderRequested, leaves: float, current: LiveOrder) -> str:
         """Return why the wallet cannot hold ``new``'s remaining ``leaves`` once the open
