@@ -83,7 +83,8 @@ written, every run ends with a ``stop`` record, one that ends on an error too (`
 eventlog.stop_record`). Each order the venue refuses before sending (``order_refused``),
 cuts to what the wallet holds (``order_cut``: asked, sent, why) and each rejection coming
 back (``order_rejected``) is a record too, the refused ones a ``live_orders`` row besides
-(`engine.runtime.live.refusals`).
+(`engine.runtime.live.refusals`), and so is each order the risk engine denies
+(``order_denied``: its check and reason).
 
 What this version does not do yet (README "Live trading"): restore the strategy object's
 own attributes unless it implements ``on_save`` / ``on_load`` (``on_start`` runs afresh;
@@ -364,6 +365,7 @@ async def _session(
     from engine.adapters.ccxt.venue import open_trading_exchange, wall_clock_ms
     from engine.clock import WallClock
     from engine.feeds import format_timeframe, format_timestamp
+    from engine.model import OrderDenied
     from engine.persistence import RunStore, mask_url
     from engine.runtime.live import LiveLedger, OrderManager, Update
     from engine.runtime.live.checkpoint import Checkpoint
@@ -443,6 +445,9 @@ async def _session(
               leverage=leverage, clock="replay" if server is None else "exchange",
               **where)  # fmt: skip
     venue.notify = log.write  # orders refused, rejected or cut before sending (audit F5)
+    node.kernel.bus.subscribe(OrderDenied, lambda e: log.write(
+        "order_denied", order_id=e.order_id, strategy_id=e.strategy_id, symbol=e.symbol,
+        check=e.check, reason=e.reason))  # fmt: skip  # the risk engine's refusals
     bars = 0
     reason = "end of the data"
     user: UserStream | None = None

@@ -60,3 +60,25 @@ def test_orders_refused_before_sending_are_in_the_log(
         (True, "BTC/USDT")
     ]
     assert "below the minimum notional 10 of BTC/USDT; nothing sent" in refused[0]["reason"]
+
+
+@pytest.mark.slow
+def test_orders_the_risk_engine_denies_are_in_the_log(
+    rig: tuple[BarFrame, Path, LocalExchange],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    frame, config, local = rig
+    (tmp_path / "buy_once.py").write_text(
+        (tmp_path / "buy_once.py").read_text().replace("0.05)", "0.000001)")
+    )  # under the lot 0.00001: the risk engine denies it before the venue
+    config.write_text(FUNDED)
+    node = Node(config, local, tmp_path)
+    node.started()
+    node.step(int(frame.ts_close_ns[HISTORY]))
+    node.stop()
+    denied = records(tmp_path / "log", "order_denied")
+    assert [(d["symbol"], d["reason"]) for d in denied] == [
+        ("BTC/USDT", "quantity 1e-06 rounds to 0 at lot size 1e-05")
+    ]
+    assert denied[0]["check"]
+    assert local.venue.orders == {}
