@@ -217,3 +217,27 @@ def test_spot_symbols_and_perpetuals_in_one_config_are_refused(
         result, "spot symbols or perpetuals, not both", "['BTC/USDT']", "['ETH/USDT']",
         "one node per wallet",
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("KESTREL_API_KEY", "key-5c1f9e\n", "contains a line break"),
+        ("KESTREL_API_KEY", "   ", "holds only spaces"),
+        ("KESTREL_API_SECRET", "secrét", "contains a non-ASCII character"),
+    ],
+)
+def test_a_malformed_key_is_one_line_naming_it(
+    kestrel: CliRunner,
+    tmp_path: Path,
+    keys: None,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    value: str,
+    problem: str,
+) -> None:
+    # audit F7: exit 5 "any other ccxt error … GET …/account", or 70 UnicodeEncodeError
+    monkeypatch.setenv(name, value)
+    result = kestrel(*_args(_config(tmp_path), tmp_path, "--live"))
+    assert_one_line_error(result, f"{name} is malformed: it {problem}")
+    assert not (tmp_path / "k.db").exists()  # refused before anything connects

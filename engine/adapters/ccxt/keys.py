@@ -17,6 +17,12 @@ The order (`load_credentials`):
    stored for one exchange is never sent to another; one of the two alone is an error.
 3. Otherwise an error saying to set the variables or run ``kestrel keys set EXCHANGE``.
 
+Each part must be printable ASCII without spaces (what exchanges issue; `malformed`): one
+with a line break, only spaces, a space or tab, a control or a non-ASCII character is
+refused in one line naming where it came from (the variable, the keyring entry, or what
+``kestrel keys set`` was given), never its value (audit F7: such a key reached ccxt and came
+back as exit 5 "any other ccxt error … GET …/account", or exit 70, UnicodeEncodeError).
+
 Keys are never read from a file, and never logged or written to the store: they are handed
 to ccxt and kept nowhere else. A machine without a keyring backend (a headless Linux
 server: keyring's ``fail`` backend) is no error while the environment has the keys; without
@@ -44,6 +50,7 @@ __all__ = [
     "forget",
     "keyring_usernames",
     "load_credentials",
+    "malformed",
     "store",
     "stored",
 ]
@@ -79,6 +86,31 @@ class Stored:
     secret: bool
 
 
+def malformed(value: str) -> str:
+    """Return how ``value`` is not printable ASCII without spaces ("" if it is)."""
+    if not value.strip():
+        return "holds only spaces"
+    if any(c in "\r\n" for c in value):
+        return "contains a line break"
+    if any(c in " \t" for c in value):
+        return "contains a space or a tab"
+    if not value.isascii():
+        return "contains a non-ASCII character"
+    if not value.isprintable():
+        return "contains a control character"
+    return ""
+
+
+def _check(where: str, value: str, fix: str) -> None:
+    """Raise `ConfigError` naming ``where`` if ``value`` is `malformed` (never the value)."""
+    problem = malformed(value)
+    if problem:
+        raise ConfigError(
+            f"{where} is malformed: it {problem}; an API key and secret are printable ASCII "
+            f"without spaces: {fix}"
+        )
+
+
 def keyring_usernames(exchange_id: str) -> tuple[str, str]:
     """Return the keyring usernames of ``exchange_id``'s API key and secret."""
     return f"{exchange_id}:api_key", f"{exchange_id}:secret"
@@ -101,6 +133,8 @@ def credentials_from_env(env: Mapping[str, str] | None = None) -> Credentials | 
             f"live trading needs both API keys in the environment: set {missing[0]} too, "
             f"or unset {present} to use the OS keyring (keys are never read from a file)"
         )
+    for name in names:
+        _check(name, source[name], "copy it again from the exchange (nothing was sent)")
     return Credentials(source[API_KEY_ENV], source[API_SECRET_ENV], FROM_ENV)
 
 
@@ -119,6 +153,10 @@ def load_credentials(exchange_id: str, env: Mapping[str, str] | None = None) -> 
     both = f"set {API_KEY_ENV} and {API_SECRET_ENV}"
     api_key, secret = _read(backend, exchange_id)
     if api_key and secret:
+        fix = f"store it again with `kestrel keys set {exchange_id}` (nothing was sent)"
+        for part, value, username in zip(("API key", "secret"), (api_key, secret),
+                                         keyring_usernames(exchange_id), strict=True):  # fmt: skip
+            _check(f"the OS keyring's {part} of {exchange_id} ({username})", value, fix)
         return Credentials(api_key, secret, FROM_KEYRING)
     if api_key or secret:
         have, lack = ("API key", "secret") if api_key else ("secret", "API key")
@@ -160,6 +198,8 @@ def store(exchange_id: str, credentials: Credentials) -> str:
     Raises:
         ConfigError: No OS keyring on this machine, or it refused the write.
     """
+    _check("the API key", credentials.api_key, "nothing was stored")
+    _check("the secret", credentials.secret, "nothing was stored")
     backend = _require_backend()
     values = (credentials.api_key, credentials.secret)
     for username, value in zip(keyring_usernames(exchange_id), values, strict=True):

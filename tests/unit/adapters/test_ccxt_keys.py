@@ -171,3 +171,52 @@ def test_keys_from_the_environment_do_not_import_keyring() -> None:
         f"load_credentials('binance', {ENV!r})"
     )
     assert loaded_after(setup, heavy=("keyring",)) == []
+
+
+# -- malformed keys: one line naming where, never the value (audit F7) ----------------------
+# A key with a newline or only spaces reached ccxt and came back as exit 5 "any other ccxt
+# error: ExchangeError: binance GET …/account" (never naming the key); a non-ASCII one was
+# exit 70, UnicodeEncodeError.
+
+MALFORMED = [
+    ("key-1\n", "contains a line break"),
+    ("   ", "holds only spaces"),
+    ("key 1", "contains a space or a tab"),
+    ("kéy-1", "contains a non-ASCII character"),
+    ("key\x07", "contains a control character"),
+]
+
+
+@pytest.mark.parametrize(("value", "problem"), MALFORMED)
+@pytest.mark.parametrize("name", ["KESTREL_API_KEY", "KESTREL_API_SECRET"])
+def test_a_malformed_variable_is_named_without_its_value(
+    no_keyring: None, name: str, value: str, problem: str
+) -> None:
+    env = {**ENV, name: value}
+    with pytest.raises(ConfigError) as caught:
+        load_credentials("binance", env)
+    message = str(caught.value)
+    assert f"{name} is malformed: it {problem}" in message
+    assert "printable ASCII without spaces" in message
+    assert "\n" not in message
+    assert value.strip() not in message or not value.strip()
+
+
+@pytest.mark.parametrize(("value", "problem"), MALFORMED)
+def test_a_malformed_keyring_entry_is_named_without_its_value(
+    memory_keyring: MemoryKeyring, value: str, problem: str
+) -> None:
+    _keep(memory_keyring, "binance", "ring-key", value)
+    with pytest.raises(ConfigError) as caught:
+        load_credentials("binance", {})
+    message = str(caught.value)
+    assert f"the OS keyring's secret of binance (binance:secret) is malformed: it {problem}" in (
+        message
+    )
+    assert "kestrel keys set binance" in message
+
+
+def test_a_malformed_pair_is_not_stored(memory_keyring: MemoryKeyring) -> None:
+    with pytest.raises(ConfigError, match="the API key is malformed: it contains a space"):
+        store("binance", Credentials("key 1", "secret"))
+    assert memory_keyring.entries == {}
