@@ -350,11 +350,19 @@ def why_keep_partial(partial: Path, stored_ids: Collection[str] = ()) -> str | N
     Kept: a folder Kestrel did not write — no ``.writer`` mark (the file `start_partial`
     writes first) and no stored run of its id in ``stored_ids``; the name alone proves
     nothing (``.my-notes.partial``) — and one holding anything a run does not write (a
-    user's file, a folder, a link).
+    user's file, a folder, a link). An empty one is removed: nothing in it can be lost.
     Whether its writer is still alive is `writer_alive`'s question, asked separately.
     """
     mark = partial / WRITER  # empty if the writer was killed while writing it
     run_id = partial.name[1 : -len(PARTIAL_SUFFIX)]
+    try:
+        empty = next(partial.iterdir(), None) is None
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror})"
+    # Empty: a run killed between creating it and writing the mark (`start_partial`);
+    # nothing in it can be lost, and `writer_alive` still spares one younger than a minute.
+    if empty:
+        return None
     if not (mark.is_file() and not mark.is_symlink()) and run_id not in stored_ids:
         return "no run wrote it (no writer mark, no stored run of that id)"
     try:

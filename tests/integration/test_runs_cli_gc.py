@@ -101,6 +101,24 @@ def test_gc_removes_a_partial_folder_whose_writer_was_killed_writing_its_mark(
     assert not partial.exists()
 
 
+def test_gc_removes_an_empty_partial_folder_whose_writer_was_killed_before_its_mark(
+    kestrel: CliRunner, project: Path
+) -> None:
+    """A run killed between creating its ``.partial`` folder and writing the mark in it
+    left an empty folder that gc kept forever (``test_kill_9_never_leaves_a_false_complete
+    _run`` failed 1 run in 10 there). An empty folder holds nothing anyone could lose; one
+    younger than a minute is still left to the run that may be creating it."""
+    partial = project / ".sma-20260101T000000-abcdef.partial"
+    partial.mkdir()
+    os.utime(partial, (1e9, 1e9))  # old: no run is still creating it
+    assert f"removed {partial}" in kestrel("runs", "gc").out
+    assert not partial.exists()
+    young = project / ".sma-20260101T000001-abcdef.partial"
+    young.mkdir()  # just created: its run may be writing the mark now
+    assert f"removed {young}" not in kestrel("runs", "gc").out
+    assert young.is_dir()
+
+
 @pytest.mark.parametrize("kind", ["missing", "file"])
 def test_gc_refuses_a_dir_that_is_not_a_folder(
     kestrel: CliRunner, project: Path, tmp_path: Path, kind: str
