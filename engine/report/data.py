@@ -25,10 +25,11 @@ import numpy as np
 import pandas as pd
 
 from engine.config import dump_config
-from engine.errors import DataError, KestrelError, RunLookupError
+from engine.errors import KestrelError, RunLookupError
 from engine.feeds import BarFrame, load_bars
 from engine.report.metrics import compute_metrics
 from engine.report.recorder import TradeRecord
+from engine.report.run_cells import damaged, number_column, numbers, require_cells, times
 from engine.report.series import FloatArray, IntArray
 from engine.report.trade_stats import trade_excursions
 
@@ -244,6 +245,7 @@ class ReportData:
             orders = _read_orders(folder / "orders.csv")
         with reading(folder / "events.csv"):
             events = _read_events(folder / "events.csv")
+        _check_against_metrics(folder, stored, all_trades, fills, config)
         notes: list[str] = []
         frames = _reload_frames(config, info, folder, notes)
         if frames:  # the page a backtest writes draws them from the run in memory
@@ -324,8 +326,9 @@ def load_equity(
     row's time) must match the file: a curve cut short is refused, not reported.
 
     Raises:
-        DataError: The file is damaged: unreadable, a column missing, a row that is not a
-            time and numbers, or fewer rows than the run wrote (`reading`).
+        DataError: The file is damaged: unreadable, a column missing, a cell empty or not a
+            time or a number (named by row and column), fewer rows than the run wrote or
+            another last equity than metrics.json's ``final_equity`` (`reading`).
     """
     with reading(path):
         frame = pd.read_csv(path, dtype={"ts_event": str})
@@ -334,18 +337,29 @@ def load_equity(
             curve = np.empty(0, dtype=np.int64), empty, empty, empty
         else:
             curve = (
-                iso_to_ns(frame["ts_event"]),
-                frame["cash"].to_numpy(np.float64),
-                frame["equity"].to_numpy(np.float64),
-                frame["gross_exposure"].to_numpy(np.float64),
+                times(path, "ts_event", frame["ts_event"]),
+                number_column(path, frame, "cash"),
+                number_column(path, frame, "equity"),
+                number_column(path, frame, "gross_exposure"),
             )
-    rows, end = (stored or {}).get("bars"), (stored or {}).get("end")
+    stored = stored or {}
+    rows, end, final = stored.get("bars"), stored.get("end"), stored.get("final_equity")
     if isinstance(rows, int) and rows != curve[0].size:
         raise _damaged(
             path, f"{curve[0].size:,} rows, where metrics.json says the run wrote {rows:,}"
         )
     if isinstance(end, int) and curve[0].size and end != int(curve[0][-1]):
         raise _damaged(path, "its last row is not the run's end in metrics.json")
+    if (
+        isinstance(final, float)
+        and curve[0].size
+        and not math.isclose(final, float(curve[2][-1]), rel_tol=1e-9, abs_tol=1e-9)
+    ):
+        raise _damaged(
+            path,
+            f"its last equity is {float(curve[2][-1]):,.2f}, where metrics.json says the run "
+            f"ended with {final:,.2f}",
+        )
     return curve
 
 
@@ -365,11 +379,7 @@ def reading(path: Path) -> Iterator[None]:
         raise _damaged(path, first.split(". You might")[0]) from None  # pandas' advice cut
 
 
-def _damaged(path: Path, why: str) -> DataError:
-    return DataError(
-        f"{path}: damaged, not as the run wrote it ({why}); restore the file or run the "
-        "backtest again"
-    )
+_damaged = damaged
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -397,55 +407,68 @@ def file_sha256(path: Path) -> str:
 
 
 def _read_rows(path: Path) -> list[dict[str, Any]]:
+    """Return a CSV's rows as text; a row with more or fewer cells than the header is refused."""
     if not path.is_file():
         return []
     with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
+        reader = csv.DictReader(handle)
+        rows: list[dict[str, Any]] = list(reader)
+        require_cells(path, rows, len(reader.fieldnames or ()))
+    return rows
 
 
-def _float(text: str) -> float:
-    return float(text) if text else 0.0
+def _column(path: Path, rows: list[dict[str, Any]], name: str) -> list[Any]:
+    if rows and name not in rows[0]:
+        raise _damaged(path, f"no {name!r} column")
+    return [row[name] for row in rows]
 
 
 def _read_orders(path: Path) -> list[dict[str, Any]]:
     rows = _read_rows(path)
     for column in ("ts_requested", "ts_last"):
-        times = iso_to_ns([row.get(column, "") for row in rows]).tolist()
-        for row, ts in zip(rows, times, strict=True):
+        stamps = times(path, column, _column(path, rows, column)).tolist()
+        for row, ts in zip(rows, stamps, strict=True):
             row[column] = ts
     return rows
 
 
 def _read_trades(path: Path) -> list[TradeRecord]:
     rows = _read_rows(path)
-    entries = iso_to_ns([row["entry_time"] for row in rows]).tolist()
-    exits = iso_to_ns([row["exit_time"] for row in rows]).tolist()
+    entries = times(path, "entry_time", _column(path, rows, "entry_time")).tolist()
+    exits = times(path, "exit_time", _column(path, rows, "exit_time")).tolist()
+    cells = {
+        name: numbers(path, name, _column(path, rows, name))
+        for name in (
+            "quantity", "entry_price", "exit_price", "gross_pnl", "fees", "net_pnl", "return_pct"
+        )
+    }  # fmt: skip
+    # older run folders have no status or unrealized_pnl column, and a closed trade's
+    # unrealized PnL may be empty: 0
+    unrealized = numbers(path, "unrealized_pnl", [row.get("unrealized_pnl") for row in rows], 0.0)
     trades = []
-    for row, entry_ts, exit_ts in zip(rows, entries, exits, strict=True):
-        quantity = _float(row["quantity"])
+    for index, row in enumerate(rows):
+        quantity = cells["quantity"][index]
         trade = TradeRecord(
             symbol=row["symbol"],
             side=row["side"],
-            entry_ts=entry_ts,
+            entry_ts=entries[index],
             entry_quantity=quantity,
-            entry_value=quantity * _float(row["entry_price"]),
+            entry_value=quantity * cells["entry_price"][index],
             exit_quantity=quantity,
-            exit_value=quantity * _float(row["exit_price"]),
-            fees=_float(row["fees"]),
-            exit_ts=exit_ts,
-            # older run folders have no status column: all their rows are closed trades
+            exit_value=quantity * cells["exit_price"][index],
+            fees=cells["fees"][index],
+            exit_ts=exits[index],
             is_open=row.get("status") == "open",
-            unrealized_pnl=_float(row.get("unrealized_pnl") or "0"),
+            unrealized_pnl=unrealized[index],
         )
-        gross = _float(row["gross_pnl"])
+        gross = cells["gross_pnl"][index]
         if math.isfinite(gross) and not math.isclose(
             gross, trade.gross_pnl, rel_tol=1e-9, abs_tol=1e-9
         ):
             # a foreign-quoted trade: its PnL (account currency) is not the price difference
             # (quote currency); keep the recorded PnL and the entry value behind return_pct
             direction = 1.0 if trade.side == "long" else -1.0
-            net = _float(row["net_pnl"])
-            percent = _float(row["return_pct"])
+            net, percent = cells["net_pnl"][index], cells["return_pct"][index]
             cost = net / percent * 100 if percent and math.isfinite(percent) else trade.entry_value
             trade.entry_cost = cost
             trade.exit_proceeds = cost + direction * gross
@@ -455,20 +478,53 @@ def _read_trades(path: Path) -> list[TradeRecord]:
 
 def _read_fills(path: Path) -> list[FillRow]:
     rows = _read_rows(path)
-    times = iso_to_ns([row["ts_event"] for row in rows]).tolist()
+    stamps = times(path, "ts_event", _column(path, rows, "ts_event")).tolist()
+    quantity, price, fee = (
+        numbers(path, name, _column(path, rows, name)) for name in ("quantity", "price", "fee")
+    )
     return [
         FillRow(
             row["fill_id"],
             row["order_id"],
             row["symbol"],
             row["side"],
-            _float(row["quantity"]),
-            _float(row["price"]),
-            _float(row["fee"]),
-            ts,
+            quantity[index],
+            price[index],
+            fee[index],
+            stamps[index],
         )
-        for row, ts in zip(rows, times, strict=True)
+        for index, row in enumerate(rows)
     ]
+
+
+def _check_against_metrics(
+    folder: Path,
+    stored: dict[str, Any],
+    trades: list[TradeRecord],
+    fills: list[FillRow],
+    config: dict[str, Any],
+) -> None:
+    """Refuse trades.csv or fills.csv when they disagree with metrics.json's counts.
+
+    A file cut after whole rows reads cleanly: the run's own count of closed trades and
+    its fees (account currency: only a single-currency run's fills add up to them) catch it.
+    """
+    count = stored.get("num_trades")
+    closed = sum(1 for trade in trades if not trade.is_open)
+    if isinstance(count, int) and count != closed:
+        raise _damaged(
+            folder / "trades.csv",
+            f"{closed:,} closed trades, where metrics.json's num_trades says {count:,}",
+        )
+    fees = stored.get("fees_paid")
+    if config.get("fx") or not isinstance(fees, int | float):
+        return
+    total = sum(fill.fee for fill in fills)
+    if not math.isclose(total, fees, rel_tol=1e-9, abs_tol=1e-6):
+        raise _damaged(
+            folder / "fills.csv",
+            f"its fees add up to {total:,.2f}, where metrics.json's fees_paid says {fees:,.2f}",
+        )
 
 
 def _reload_frames(
