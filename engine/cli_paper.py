@@ -315,6 +315,9 @@ def _start_local(
         fee_rate=fee_rate,
         touch=touch,
     )
+    # the data's last bar closes too (the README: "runs to the end of the data"), so the
+    # account ends on the backtest's bars; left open, the replay stopped one bar short
+    local.replay.end_at_last_close()
     local.start()
     return local, frames
 

@@ -3,8 +3,8 @@
 ``kestrel paper --replay`` serves the config's bars from the local exchange (in-process, as
 fast as it is read), polls them over REST like any exchange and runs the node on them; the
 backtest runs the same bars from the file. The bars the account journaled, its orders, its
-fills and its equity after every bar must equal the backtest's. The replay's last bar never
-closes (the exchange does not know its end), so the backtest stops one bar earlier.
+fills and its equity after every bar must equal the backtest's. The replay plays its last bar
+to its close too (`Replay.end_at_last_close`), so both run every bar of the data.
 """
 
 from __future__ import annotations
@@ -51,8 +51,7 @@ def test_paper_on_the_local_exchange_matches_the_backtest(
     config = load_config(config_path)
     (frame,) = load_frames(config)
     assert isinstance(frame, BarFrame)
-    frame = frame.head(len(frame) - 1)  # the replay's last bar stays in progress
-    backtest = run_backtest(config, frames=[frame])
+    backtest = run_backtest(config, frames=[frame])  # every bar: the replay's last closes too
 
     journal = _rows(db, "SELECT * FROM paper_journal WHERE account = 'paper_btc' ORDER BY seq")
     assert [row["ts_event"] for row in journal] == frame.ts_close_ns.tolist()

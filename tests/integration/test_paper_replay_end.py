@@ -30,11 +30,6 @@ def _rows(db: Path, sql: str) -> list[dict[str, Any]]:
         return [dict(row) for row in conn.execute(sql).fetchall()]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine/cli_paper.py's _start_local must call local.replay.end_at_last_close() "
-    "before local.start() (audit F2; the paper CLI is another engineer's file)",
-)
 def test_a_paper_replay_plays_the_last_bar_and_ends_as_the_backtest(
     kestrel: CliRunner, tmp_path: Path
 ) -> None:

@@ -89,7 +89,6 @@ def test_warm_indicators_decide_on_live_bars_as_the_backtest(
     config = load_config(config_path)
     (frame,) = load_frames(config)
     assert isinstance(frame, BarFrame)
-    frame = frame.head(len(frame) - 1)  # the replay's last bar stays in progress
     until = int(frame.ts_close_ns[WARMUP - 1])
 
     journal = _journal(db, "warm")

@@ -66,7 +66,7 @@ def _setup(tmp_path: Path, paper_section: str) -> tuple[Path, Path, BarFrame]:
     account_text += f"\n[paper]\n{paper_section}\n"
     config = tmp_path / "paper.toml"
     config.write_text(account_text)
-    return config, replay, frame.head(len(frame) - 1)  # the last replayed bar stays open
+    return config, replay, frame  # the replay plays its last bar to its close too
 
 
 def _args(config: Path, replay: Path, db: Path, *more: str) -> list[str]:

@@ -52,11 +52,11 @@ def test_the_readme_paper_trading_commands_run_as_written(tmp_path: Path) -> Non
     assert "paper account paper_btc: new" in first
     assert "(--max-bars 100): 100 new bars" in first
     assert "resumed (100 inputs replayed)" in second
-    assert "(end of the replay): 235 new bars" in second
+    assert "(end of the replay): 236 new bars" in second  # to the end of the data
     assert "run: paper-paper_btc" in shown
     assert "Paper account paper-paper_btc" in shown
     assert "Backtest" not in shown
-    assert re.search(r"bars\s*│\s*335", shown)
+    assert re.search(r"bars\s*│\s*336", shown)
     assert (tmp_path / "backtests" / "kestrel.db").is_file()  # the project's default store
     log = (tmp_path / "paper" / "paper_btc" / "events.jsonl").read_text().splitlines()
-    assert sum('"kind": "bar"' in line for line in log) == 335
+    assert sum('"kind": "bar"' in line for line in log) == 336
