@@ -225,7 +225,8 @@ CONTRACT: tuple[Rule, ...] = (
         _duplicate,
         Action.LOOK_UP,
         ExchangeStateUnknownError,
-        "the client id is known: look the order up and adopt it",
+        "the client id is known: look the order up; adopt it only if it is the "
+        "order sent (its symbol, side and quantity)",
     ),
     Rule(
         "InvalidOrder 'Stop price would trigger immediately.' (-2010; USDⓈ-M -2021)",
