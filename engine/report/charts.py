@@ -186,8 +186,23 @@ def _drawdown_chart(data: ReportData) -> Figure:
     return {"data": [trace], "layout": _layout("drawdown %", showlegend=False)}
 
 
+def _solvent_equity(data: ReportData) -> FloatArray:
+    """Return the equity curve for the return charts: NaN from the first close at or below 0.
+
+    From there on a change of equity is not a return (a loss from -2,000 to -3,000 reads
+    as +50 %), so each period or window that reaches it is left blank, as the metrics are
+    (`engine.report.metrics`, "A ruined account"). The curve itself when equity stayed > 0.
+    """
+    ruined = np.flatnonzero(data.equity <= 0.0)
+    if not ruined.size:
+        return data.equity
+    solvent = data.equity.copy()
+    solvent[int(ruined[0]) :] = np.nan
+    return solvent
+
+
 def _monthly_heatmap(data: ReportData) -> Figure:
-    labels, returns = period_returns(data.ts, data.equity, data.initial_cash, "M")
+    labels, returns = period_returns(data.ts, _solvent_equity(data), data.initial_cash, "M")
     years = labels.astype("datetime64[Y]").astype(int) + 1970
     months = labels.astype(int) % 12
     rows = sorted(set(years.tolist()))
@@ -220,7 +235,7 @@ def _monthly_heatmap(data: ReportData) -> Figure:
 
 
 def _yearly_bars(data: ReportData) -> Figure:
-    labels, returns = period_returns(data.ts, data.equity, data.initial_cash, "Y")
+    labels, returns = period_returns(data.ts, _solvent_equity(data), data.initial_cash, "Y")
     values = _values(returns * 100, 2)
     colors = [COLORS["gain"] if (v or 0) >= 0 else COLORS["loss"] for v in values]
     trace = {
@@ -237,7 +252,7 @@ def _yearly_bars(data: ReportData) -> Figure:
 
 
 def _rolling_chart(data: ReportData) -> Figure:
-    labels, daily = period_returns(data.ts, data.equity, data.initial_cash, "D")
+    labels, daily = period_returns(data.ts, _solvent_equity(data), data.initial_cash, "D")
     years = (data.ts[-1] - data.start_ns) / 86_400e9 / 365.25 if data.ts.size else 0.0
     per_year = daily.size / years if years > 0 else 365.25
     window = min(63, max(2, daily.size // 4))
@@ -275,7 +290,7 @@ def _rolling_chart(data: ReportData) -> Figure:
 
 
 def _distribution_chart(data: ReportData) -> Figure:
-    _, daily = period_returns(data.ts, data.equity, data.initial_cash, "D")
+    _, daily = period_returns(data.ts, _solvent_equity(data), data.initial_cash, "D")
     finite = daily[np.isfinite(daily)] * 100
     counts, edges = (
         np.histogram(finite, bins=min(60, max(5, finite.size // 5)))

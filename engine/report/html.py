@@ -548,7 +548,8 @@ def _ruin_note(metrics: dict[str, Any]) -> list[str]:
     return [
         f"Equity reached zero or below at {iso(ruined)}: returns from there on are not "
         "returns (a loss on negative equity reads as a gain), so Sharpe, Sortino, Omega, "
-        "volatility, VaR, the daily and monthly figures, exposure, turnover and the "
-        "benchmark ratios are left empty, and the return charts past that time mean "
-        "nothing. A max drawdown below −100 % is a loss larger than the peak."
+        "volatility, VaR, the daily and monthly figures, average exposure, turnover and "
+        "the benchmark ratios are left empty (time in market is still shown), and the "
+        "monthly, yearly, rolling and daily-return charts are blank from the period that "
+        "reaches it on. A max drawdown below −100 % is a loss larger than the peak."
     ]
