@@ -27,6 +27,7 @@ import pandas as pd
 from engine.config import dump_config
 from engine.errors import KestrelError, RunLookupError
 from engine.feeds import BarFrame, load_bars
+from engine.report.data_paths import recorded_places
 from engine.report.metrics import compute_metrics
 from engine.report.recorder import TradeRecord
 from engine.report.run_cells import damaged, number_column, numbers, require_cells, times
@@ -533,16 +534,20 @@ def _reload_frames(
     """Re-read the run's bars; a missing or unreadable file becomes a note, not an error."""
     sources = {item.get("symbol"): item.get("source") for item in info.get("data", [])}
     frames = []
+    missing: list[str] = []
     for source in config.get("data", []):
         if source.get("kind") == "news":
             continue  # a headline file: no bars to chart
         symbol = source.get("symbol", "")
-        candidates = [sources.get(symbol), source.get("path")]
-        paths = [Path(c) for c in candidates if c and not str(c).startswith("<")]
-        paths += [folder / p for p in paths if not p.is_absolute()]
-        path = next((p for p in paths if p.is_file()), None)
+        places = recorded_places([sources.get(symbol), source.get("path")], folder, info)
+        path = next((p for p in places if p.is_file()), None)
         if path is None:
-            notes.append(f"{symbol}: data file not found; its price chart and MAE/MFE are left out")
+            missing.append(symbol)
+            tried = ", ".join(str(p) for p in places[:3]) or "no path recorded"
+            notes.append(
+                f"{symbol}: data file not found (looked for {tried}); its price chart, "
+                "fill and trade markers and MAE/MFE are left out"
+            )
             continue
         try:
             frames.append(
@@ -556,8 +561,25 @@ def _reload_frames(
                 )
             )
         except KestrelError as exc:
+            missing.append(symbol)
             notes.append(f"{symbol}: cannot re-read {path}: {exc}")
+    if missing:
+        notes.append(_benchmark_left_out(missing, [frame.symbol for frame in frames]))
     return frames
+
+
+def _benchmark_left_out(missing: list[str], read: list[str]) -> str:
+    """Return the note on the buy & hold benchmark when some symbols' bars are not read."""
+    if not read:
+        return (
+            "without bars the buy & hold benchmark is left out: its line on the equity "
+            "chart and the benchmark figures (benchmark return and CAGR, alpha, beta, "
+            "information ratio, correlation) are empty unless --benchmark is given"
+        )
+    return (
+        f"the buy & hold benchmark and its figures hold {', '.join(read)} only, without "
+        f"{', '.join(missing)}, unless --benchmark is given"
+    )
 
 
 def _indicator_lines(result: BacktestResult) -> dict[str, list[IndicatorLine]]:

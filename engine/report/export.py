@@ -49,6 +49,7 @@ import tomli_w
 from engine.errors import DataError, InternalError, PluginError
 from engine.report.assets import embed_shared_plotly
 from engine.report.data import file_sha256
+from engine.report.data_paths import recorded_places
 from engine.report.ownership import check_replaceable, is_kestrel_zip
 from engine.report.run_folder import check_complete, is_safe_name, is_safe_run_id
 
@@ -76,7 +77,8 @@ def _data_files(folder: Path, config: dict[str, Any]) -> list[tuple[dict[str, An
     found = []
 
     def add(label: str, written: str, candidates: list[Any], key: _Key) -> None:
-        path = next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+        places = recorded_places(candidates, folder, info)
+        path = next((place for place in places if place.is_file()), None)
         entry = {
             "symbol": label,
             "config_path": written,

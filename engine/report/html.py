@@ -298,9 +298,12 @@ def _provenance_html(data: ReportData) -> str:
         # Shown: the path as the config writes it, the same from every working directory
         # (the report is byte-identical wherever the run was started). Hashed: the file
         # actually read, whose sha256 identifies the data wherever it lives.
-        read = str(info.get("source") or (frame.source if frame else source.get("path", "")))
+        # the file re-read (a folder's report looks further than run.json's words) or else
+        # the one run.json names
+        recorded = [str(frame.source) if frame else "", str(info.get("source") or "")]
+        read = next((n for n in recorded if n), str(source.get("path", "")))
         path_text = str(source.get("path") or read)
-        path = Path(read)
+        path = next((Path(n) for n in recorded if n and Path(n).is_file()), Path(read))
         digest = file_sha256(path) if path.is_file() else "—"
         if frame is not None and len(frame):
             span = f"{iso(int(frame.ts_open_ns[0]))} → {iso(int(frame.ts_close_ns[-1]))}"
@@ -310,9 +313,12 @@ def _provenance_html(data: ReportData) -> str:
                 str(frame.gaps),
             )
         else:
-            span, bars, timeframe, gaps = "—", str(info.get("bars", "—")), "—", "—"
+            counted = info.get("bars")
+            bars = f"{counted:,}" if isinstance(counted, int) else "—"
+            span, timeframe, gaps = "—", "—", "—"
         warnings = list(info.get("warnings", [])) or (list(frame.warnings) if frame else [])
-        warnings = [text.replace(read, path_text) for text in warnings]  # name it as shown
+        for name in sorted({n for n in recorded if n}, key=len, reverse=True):  # as shown
+            warnings = [text.replace(name, path_text) for text in warnings]
         rows.append(
             f"<tr><td>{_e(symbol)}</td><td><code>{_e(path_text)}</code></td><td>{_e(bars)}</td>"
             f"<td>{_e(timeframe)}</td><td>{_e(span)}</td><td>{_e(gaps)}</td>"

@@ -196,6 +196,16 @@ def side_inputs(config: RunConfig) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
+def _resolved(source: str) -> str:
+    """Return a bar file's path absolute, as the fx, news and funding entries are.
+
+    A relative one is relative to where the backtest ran, which a later report or export
+    does not know (audit of the HTML reports, finding 2). Sources that are not files
+    (``<synthetic>``, ``<memory>``) stay as they are.
+    """
+    return source if not source or source.startswith("<") else str(Path(source).resolve())
+
+
 def inputs_hash(result: BacktestResult) -> str:
     """Return a sha256 over everything that decides the run (see the module docstring)."""
     digest = hashlib.sha256(tomli_w.dumps(dump_config(result.config)).encode())
@@ -269,7 +279,12 @@ def finish_run(
         "inputs_sha256": digest,
         "strategy": strategy_source(result),
         "data": [
-            {"symbol": f.symbol, "source": f.source, "bars": len(f), "warnings": list(f.warnings)}
+            {
+                "symbol": f.symbol,
+                "source": _resolved(f.source),
+                "bars": len(f),
+                "warnings": list(f.warnings),
+            }
             for f in result.frames
         ],
     }
