@@ -1,7 +1,8 @@
 """Static parts of the HTML report page: its style sheet, script and template.
 
 The template is filled with `str.format` by `engine.report.html`; the script draws every
-chart island (``<script type="application/json" data-chart=ID>``) with plotly and builds
+chart island (``<script type="application/json" data-chart=ID>``) with plotly (when plotly
+did not load, a page moved without ``_assets/``, each box says so in one line) and builds
 the sortable trades table from its JSON island, then marks ``<body data-ready="1">``.
 """
 
@@ -49,10 +50,15 @@ pre{background:#fff;border:1px solid #d0d7de;padding:10px;overflow:auto}
 
 SCRIPT = """
 (function(){
-  if(window.Plotly)document.querySelectorAll('script[data-chart]').forEach(function(island){
+  var link=document.querySelector('script[src*="plotly"]');
+  var why=link?'it needs '+link.getAttribute('src')+' beside this page: copy the whole '+
+    'folder of runs with it, or re-render with kestrel report RUN --self-contained'
+    :'plotly.js is not in this page (see the note at the top)';
+  document.querySelectorAll('script[data-chart]').forEach(function(island){
+    var box=document.getElementById(island.dataset.chart);
+    if(!window.Plotly){box.className='note';box.textContent='Chart not drawn: '+why+'.';return;}
     var fig=JSON.parse(island.textContent);
-    Plotly.newPlot(document.getElementById(island.dataset.chart),fig.data,fig.layout,
-      {responsive:true,displaylogo:false});
+    Plotly.newPlot(box,fig.data,fig.layout,{responsive:true,displaylogo:false});
   });
   var spec=JSON.parse(document.getElementById('trades-data').textContent);
   var table=document.getElementById('trades'), rows=spec.rows.slice();
