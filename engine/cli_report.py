@@ -127,7 +127,8 @@ def _fmt_num(value: Any) -> str:
 def report(
     target: Annotated[str, typer.Argument(help="Run folder or run id (prefix is enough).")],
     out: Annotated[
-        Path | None, typer.Option("--out", help="Output file (default <folder>/report.html).")
+        Path | None,
+        typer.Option("--out", help="Output file (default <folder>/report-rerender.html)."),
     ] = None,
     open_browser: OpenOption = False,
     benchmark: BenchmarkOption = None,

@@ -156,6 +156,9 @@ def format_metric(value: Any, kind: str) -> str:
     return f"{value:,.2f}"
 
 
+#: Where `kestrel report RUN` writes without ``--out``: beside the backtest's report.html
+RERENDER_PAGE = "report-rerender.html"
+
 PLOTLY_MISSING = (
     "Charts are not drawn: the 'plotly' package (which ships plotly.js) is not installed; "
     "`pip install plotly`, then `kestrel report RUN` re-renders this page."
@@ -384,7 +387,8 @@ def render_report(
 
     Args:
         result_or_dir: A `BacktestResult`, or a run's artifacts folder.
-        path: Output file. Default: ``<folder>/report.html`` for a folder,
+        path: Output file. Default: ``<folder>/report-rerender.html`` for a folder (the
+            backtest's own report.html is never replaced unasked),
             ``backtests/<run name>-report.html`` for a result.
         benchmark: Bars (their closes are used) or ``(ts_ns, values)`` to compare with;
             default buy-and-hold of the traded symbols.
@@ -411,7 +415,8 @@ def render_report(
     if isinstance(result_or_dir, str | Path):
         folder = Path(result_or_dir)
         data = ReportData.from_dir(folder)
-        target = Path(path) if path is not None else folder / "report.html"
+        # never the backtest's own page (it has the indicator lines a folder cannot give)
+        target = Path(path) if path is not None else folder / RERENDER_PAGE
         check_replaceable(target, "report", is_kestrel_page)
         inside = target.absolute().parent == folder.absolute()
         default = PlotlyLink.for_run(folder) if inside else PlotlyLink.beside(target)

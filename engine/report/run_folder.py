@@ -51,6 +51,7 @@ from typing import Any
 
 from engine.errors import OutputPathError, RunLookupError
 from engine.report.assets import ASSETS_DIR
+from engine.report.ownership import is_kestrel_page
 
 __all__ = [
     "LEGACY_FILES",
@@ -319,6 +320,11 @@ def remove_run_files(folder: Path, run_id: str) -> list[str]:
         created = folder.name == run_id
     else:
         return []
+    # the page `kestrel report RUN` re-renders beside the run's own (never in the manifest:
+    # written after it), removed when it is a Kestrel page
+    rerender = folder / "report-rerender.html"
+    if rerender.is_file() and is_kestrel_page(rerender):
+        names.append(rerender.name)
     removed = []
     for name in [*names, MANIFEST, WRITER]:
         path = folder / name

@@ -48,10 +48,10 @@ def test_runs_share_one_copy_and_gc_and_delete_leave_it(kestrel: CliRunner, tmp_
         pages.append(text.replace(info["run_id"], "RUN").replace(info["created_at"], "T"))
     assert pages[0] == pages[1]
 
-    # kestrel report re-renders in place (shared) or embedded; --out elsewhere: beside it
+    # kestrel report re-renders beside the run's page (shared) or embedded; --out elsewhere
     again = kestrel("report", str(runs / "a"), "--db", db, "--self-contained")
     assert again.code == 0, again.err
-    assert MARK in (runs / "a" / "report.html").read_text()
+    assert MARK in (runs / "a" / "report-rerender.html").read_text()
     elsewhere = tmp_path / "pages" / "a.html"
     again = kestrel("report", str(runs / "b"), "--db", db, "--out", str(elsewhere))
     assert again.code == 0, again.err

@@ -62,10 +62,10 @@ def test_report_open_without_a_browser_says_so(
     monkeypatch.setattr(webbrowser, "open", no_browser)
     result = kestrel("report", str(run), "--open")
     assert result.code == 0, result.err
-    assert opened == [(run / "report.html").resolve().as_uri()]
+    page = (run / "report-rerender.html").resolve()
+    assert opened == [page.as_uri()]
     assert result.err.strip() == (
-        f"warning: no web browser could be opened here; open {(run / 'report.html').resolve()} "
-        "yourself"
+        f"warning: no web browser could be opened here; open {page} yourself"
     )
 
 

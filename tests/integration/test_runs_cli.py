@@ -101,7 +101,7 @@ def test_report_by_run_id_prefix_and_by_folder(
     (folder / "report.html").unlink()
     result = kestrel("report", stored["goog"][:30], "--db", stored["url"])
     assert result.code == 0, result.err
-    assert (folder / "report.html").is_file()
+    assert (folder / "report-rerender.html").is_file()  # never the backtest's page's name
     out = tmp_path / "r.html"
     again = kestrel("report", str(folder), "--out", str(out), "--risk-free-rate", "0.02")
     assert again.code == 0, again.err

@@ -85,6 +85,6 @@ def test_report_of_a_stored_run_on_postgres(
         (tmp_path / "g" / "report.html").unlink()
         result = kestrel("report", run_id, "--db", postgres_url)
         assert result.code == 0, result.err
-        assert (tmp_path / "g" / "report.html").is_file()
+        assert (tmp_path / "g" / "report-rerender.html").is_file()
     finally:
         store.delete_run(run_id)
