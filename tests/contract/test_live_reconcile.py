@@ -268,8 +268,10 @@ def test_the_window_of_trades_is_read_page_by_page(local: Any, store: RunStore) 
     later = start(local, store)
     everything = later.exchange.my_trades
 
-    def two_a_page(symbol: str, since_ms: int | None = None, order: str | None = None) -> Any:
-        return everything(symbol, since_ms, order)[:2]  # the oldest two from since_ms
+    def two_a_page(
+        symbol: str, since_ms: int | None = None, order: str | None = None, from_id: Any = None
+    ) -> Any:
+        return everything(symbol, since_ms, order, from_id)[:2]  # the oldest two from there
 
     later.exchange.my_trades = two_a_page  # type: ignore[method-assign]
     result = reconcile(later, INSTRUMENTS)

@@ -2,10 +2,13 @@
 
 The local exchange now answers ``myTrades`` as Binance does: 500 trades a page unless asked
 for more, from ``startTime`` on the oldest 500. The node's window of trades
-(`engine.runtime.live.reconcile._trades`) asks page after page, each from the newest
-trade's time of the one before; these tests give it more than a page and count what it
-records. The outside orders are placed in-process on the exchange (``venue.create``: the
-same matching as over REST, a thousand times faster than through ccxt).
+(`engine.runtime.live.reconcile._trades`) asks page after page, the first from its start,
+each next one from the last trade id + 1 (``fromId``: paging by time repeated a page when
+more than 500 trades shared a millisecond), and a new account's baseline reads every page
+from its clock on (it read the 500 most recent); these tests give it more than a page and
+count what it records. The outside orders are placed in-process on the exchange
+(``venue.create``: the same matching as over REST, a thousand times faster than through
+ccxt).
 
 Replay state: 100 closed hourly BTC/USDT bars, row 100 in progress (open 18818.05);
 100,000 USDT. Every fill is a market buy of 0.001 BTC at its bar's open, stamped with the
@@ -28,7 +31,6 @@ from engine.adapters.ccxt.venue import (
     open_trading_exchange,
     wall_clock_ms,
 )
-from engine.errors import ExchangeFatalError
 from engine.persistence import RunStore
 from engine.runtime.live import LiveLedger, OrderManager
 from engine.runtime.live.reconcile import reconcile
@@ -69,13 +71,16 @@ def buy_by_hand(local: Any, count: int) -> None:
 
 
 def pages_read(node: OrderManager) -> list[int]:
-    """Record the size of every page of the node's ``my_trades`` window reads (since given)."""
+    """Record the size of every page the node's ``my_trades`` window reads (from a time or,
+    after the first, from a trade id)."""
     sizes: list[int] = []
     read: Callable[..., list[ExchangeTrade]] = node.exchange.my_trades
 
-    def counted(symbol: str, since_ms: int | None = None, order: str | None = None) -> Any:
-        page = read(symbol, since_ms, order)
-        if since_ms is not None and order is None:
+    def counted(
+        symbol: str, since_ms: int | None = None, order: str | None = None, from_id: Any = None
+    ) -> Any:
+        page = read(symbol, since_ms, order, from_id)
+        if (since_ms is not None or from_id is not None) and order is None:
             sizes.append(len(page))
         return page
 
@@ -106,19 +111,6 @@ def test_fills_over_more_than_a_page_are_each_recorded_once(local: Any, store: R
     assert len(LiveLedger(store, "acct").fills()) == 750
 
 
-@pytest.mark.xfail(
-    raises=ExchangeFatalError,
-    strict=True,
-    reason=(
-        "node paging (reconcile._trades) pages by time only: each page starts at the "
-        "newest trade's time of the one before, so when more than 500 trades share one "
-        "millisecond the next page repeats the same 500 and the rest are never read; the "
-        "wallet check then refuses to trade (BTC: the exchange holds 0.601, the store "
-        "expects 0.5). Binance stamps every trade of one taker order with its transaction "
-        "time, and the local exchange every fill of one bar with the bar's time. Paging on "
-        "by fromId (the last trade id + 1: a combination Binance takes) would read them."
-    ),
-)
 def test_more_than_a_page_of_fills_in_one_millisecond_are_each_recorded_once(
     local: Any, store: RunStore
 ) -> None:
@@ -129,18 +121,6 @@ def test_more_than_a_page_of_fills_in_one_millisecond_are_each_recorded_once(
     assert_every_fill_once(local, store, result)
 
 
-@pytest.mark.xfail(
-    raises=ExchangeFatalError,
-    strict=True,
-    reason=(
-        "a new account's baseline (reconcile._start) reads one page of trades "
-        "(my_trades(symbol): Binance's 500 most recent), while the window that follows "
-        "starts at the baseline's clock, inclusive: when more than 500 trades made before "
-        "the baseline share its millisecond, the older ones are read as new fills on top "
-        "of a wallet that already holds them (BTC: the exchange holds 0.6, the store "
-        "expects 0.7). On the local exchange: 600 fills in the bar a new account starts in."
-    ),
-)
 def test_a_new_account_after_more_than_a_page_of_fills_in_its_first_millisecond(
     local: Any, store: RunStore
 ) -> None:

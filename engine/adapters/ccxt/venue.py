@@ -430,10 +430,15 @@ class CcxtExchange:
         return [self._order(r) for r in rows]
 
     def my_trades(
-        self, symbol: str, since_ms: int | None = None, exchange_order_id: str | None = None
+        self,
+        symbol: str,
+        since_ms: int | None = None,
+        exchange_order_id: str | None = None,
+        from_id: str | None = None,
     ) -> list[ExchangeTrade]:
-        """Return the account's ``symbol`` fills from ``since_ms`` on (of one order, if given)."""
-        params = {"orderId": exchange_order_id} if exchange_order_id else {}
+        """Return the account's ``symbol`` fills from ``since_ms`` on (of one order, if given;
+        from trade id ``from_id`` on, if given: Binance's ``fromId``, without a time)."""
+        params = {k: v for k, v in (("orderId", exchange_order_id), ("fromId", from_id)) if v}
         market = self.market_symbol(symbol)
         rows = self.read(
             f"fetching {symbol} trades",

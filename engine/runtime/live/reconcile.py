@@ -7,7 +7,8 @@ publish — or `ExchangeFatalError` with the report when the two cannot be made 
 Run on start and after every reconnect. In order:
 
 1. A new account records its **baseline**: the exchange's wallet and clock, the trades the
-   exchange already shows (so they are never adopted) and its open orders (external).
+   exchange already shows from that clock on, every page (so the window below never adopts
+   them: many can share its millisecond) and its open orders (external).
 2. Every order of the node that is open, UNKNOWN or was being sent is read back by client
    id: an order accepted before a crash but never written back is adopted, fills that
    happened while the node was down are recorded, a partial fill is seen as partial.
@@ -38,7 +39,9 @@ Run on start and after every reconnect. In order:
 
    A trade read twice — by both reads, by two starts, or after a reconnect — is recorded
    once, so repeated starts never count an outside fill twice. The cost is one ``myTrades``
-   per working external order and the window's pages (Binance: 500 trades a page).
+   per working external order and the window's pages (Binance: 500 trades a page, the
+   first from the window's start, the next from the last trade id + 1: ``fromId``, since
+   more than a page of trades can share a millisecond).
 5. The **wallet** is checked asset by asset (bases and quotes of the traded symbols): the
    baseline plus every fill since (quantities, notionals and fees in their assets) must
    equal the exchange's total within ``tolerance``. Anything else (a deposit, a withdrawal,
@@ -164,7 +167,9 @@ def _start(manager: OrderManager, symbols: Sequence[str]) -> Baseline:
     wallet = {asset: total for asset, (_, total) in exchange.balances().items()}
     for symbol, position in exchange.positions(symbols).items():
         wallet[exchange.market_symbol(symbol)] = position.quantity
-    known = [_fill(t, BASELINE, t.side) for symbol in symbols for t in exchange.my_trades(symbol)]
+    # every trade the window (from the baseline's clock on) would read is already in the
+    # wallet: all of them, every page (not the 500 most recent: many share a millisecond)
+    known = [_fill(t, BASELINE, t.side) for s in symbols for t in _trades(manager, s, at_ms)]
     wallet.update(baseline_entries(exchange, symbols))  # perpetuals: wallet, entry prices
     baseline = Baseline(exchange.exchange_id, at_ms, wallet)
     ledger.create_account(baseline, known)
@@ -196,19 +201,32 @@ def window_start(ledger: LiveLedger, baseline: Baseline) -> int:
 def _trades(manager: OrderManager, symbol: str, since_ms: int) -> list[ExchangeTrade]:
     """Return the account's ``symbol`` trades from ``since_ms`` on, every page, oldest first.
 
-    An exchange answers one page from ``since_ms`` (Binance: 500 trades unless asked for
-    more); the next page starts at the newest trade's time, until a page brings no trade not
-    seen yet.
+    An exchange answers one page from ``since_ms`` (Binance: the oldest 500 trades from
+    it); the next page starts after the newest trade id read (Binance's ``fromId``, which
+    takes no time), until a page brings no trade not seen yet. Paging by time repeated a
+    page whenever more than a page of trades shared one millisecond (every fill of one
+    taker order has its time). An exchange whose trade ids are not numbers is paged by
+    time: the next page from the newest trade's time.
     """
+    exchange = manager.exchange
+    start = since_ms
     found: dict[str, ExchangeTrade] = {}
+    page = exchange.my_trades(symbol, since_ms)
     while True:
-        page = manager.exchange.my_trades(symbol, since_ms)
-        new = [t for t in page if t.trade_id not in found]
+        # one that ignores fromId answers older trades again: only the window's are new
+        new = [t for t in page if t.trade_id not in found and t.ts_ms >= start]
         found.update((t.trade_id, t) for t in new)
-        newest = max((t.ts_ms for t in new), default=since_ms)
+        if not new:
+            break
+        if all(t.trade_id.isdigit() for t in new):
+            last = max(int(t.trade_id) for t in new)
+            page = exchange.my_trades(symbol, None, None, str(last + 1))
+            continue
+        newest = max(t.ts_ms for t in new)
         if newest <= since_ms:
             break
         since_ms = newest
+        page = exchange.my_trades(symbol, since_ms)
     return sorted(found.values(), key=lambda t: (t.ts_ms, t.trade_id))
 
 
