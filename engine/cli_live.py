@@ -365,7 +365,6 @@ async def _session(
     from engine.adapters.ccxt.venue import open_trading_exchange, wall_clock_ms
     from engine.clock import WallClock
     from engine.feeds import format_timeframe, format_timestamp
-    from engine.model import OrderDenied
     from engine.persistence import RunStore, mask_url
     from engine.runtime.live import LiveLedger, OrderManager, Update
     from engine.runtime.live.checkpoint import Checkpoint
@@ -444,10 +443,7 @@ async def _session(
               timers_realigned=realigned, perpetuals=sorted(perpetuals),
               leverage=leverage, clock="replay" if server is None else "exchange",
               **where)  # fmt: skip
-    venue.notify = log.write  # orders refused, rejected or cut before sending (audit F5)
-    node.kernel.bus.subscribe(OrderDenied, lambda e: log.write(
-        "order_denied", order_id=e.order_id, strategy_id=e.strategy_id, symbol=e.symbol,
-        check=e.check, reason=e.reason))  # fmt: skip  # the risk engine's refusals
+    venue.notify = log.write  # orders denied, refused, rejected or cut (audit F5)
     bars = 0
     reason = "end of the data"
     user: UserStream | None = None

@@ -305,16 +305,9 @@ def _start_local(
     from engine.cli_exchange import replay_source
 
     frames, instruments, balances, fee_rate, touch = replay_source(replay, None, "USDT", symbols)
-    local = LocalExchange(
-        frames,
-        instruments,
-        balances=balances,
-        speed=rate,
-        history=history,
-        paused=True,  # resumed once the account has read the clock (its start)
-        fee_rate=fee_rate,
-        touch=touch,
-    )
+    # paused: resumed once the account has read the clock (its start)
+    local = LocalExchange(frames, instruments, balances=balances, speed=rate, history=history,
+                          paused=True, fee_rate=fee_rate, touch=touch)  # fmt: skip
     # the data's last bar closes too (the README: "runs to the end of the data"), so the
     # account ends on the backtest's bars; left open, the replay stopped one bar short
     local.replay.end_at_last_close()

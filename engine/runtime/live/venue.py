@@ -86,7 +86,8 @@ What differs from the simulated broker, on purpose:
 * Every order refused here, before the order manager sends it (a kind not sent, nothing to
   sell or pay with, a cut below the exchange's minimums, an OCO it cannot pair), is stored
   as a rejected row, and a cut one's row says why it was cut (`engine.runtime.live.
-  refusals`); refusals, rejections and cuts go to the account's log (``notify``).
+  refusals`); refusals, rejections and cuts go to the account's log (``notify``), and so
+  do the risk engine's denials (heard on the bus: `own_events`).
 * An order whose send left its outcome unknown (a timeout, a 5xx) is polled with the working
   orders before each bar, trade or quote (`_watch_unknown`): found, it is accepted with its
   fills; past the manager's ``settle_ms`` it is rejected as never placed — at the first
@@ -112,6 +113,7 @@ from engine.model import (
     Instrument,
     OrderAccepted,
     OrderCanceled,
+    OrderDenied,
     OrderExpired,
     OrderFilled,
     OrderModified,
@@ -220,8 +222,14 @@ class LiveVenue:
             self._bus.publish(OcoReady(order.oco_group))
 
     def own_events(self) -> list[tuple[type, Callable[[Any], None]]]:
-        """Return the marker the venue hears on the bus (`OwnEvents`: `Kernel.wire`)."""
-        return [(OcoReady, self.on_oco_ready)]
+        """Return what the venue hears on the bus (`OwnEvents`: `Kernel.wire`): its OCO
+        marker, and the risk engine's denials, for the account's log."""
+        return [(OcoReady, self.on_oco_ready), (OrderDenied, self.on_order_denied)]
+
+    def on_order_denied(self, event: OrderDenied) -> None:
+        """Log an order the risk engine refused before it reached the venue (``notify``)."""
+        self.notify("order_denied", order_id=event.order_id, strategy_id=event.strategy_id,
+                    symbol=event.symbol, check=event.check, reason=event.reason)  # fmt: skip
 
     def on_oco_ready(self, event: OcoReady) -> None:
         """Send a one-cancels-other group once all its legs arrived (see `groups`)."""
