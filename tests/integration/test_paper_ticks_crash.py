@@ -26,6 +26,7 @@ from engine import load_config
 from engine.feeds import BarFrame
 from engine.runtime.backtest import load_frames
 from tests.integration.conftest import REPO
+from tests.integration.test_paper_crash import _Journal
 from tests.integration.test_paper_ticks_parity import COMMON, STRATEGY
 
 KILL_AT = (40, 130, 250)  # journal rows (of about 333) after which a kill is sent
@@ -36,27 +37,18 @@ def _rows(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         return list(conn.execute(sql, args).fetchall())
 
 
-def _journaled(db: Path, account: str) -> int:
-    if not db.exists():
-        return 0
-    try:
-        sql = "SELECT count(*) FROM paper_journal WHERE account = ?"
-        return int(_rows(db, sql, account)[0][0])
-    except sqlite3.OperationalError:  # the schema is not created yet
-        return 0
-
-
 def _crash_and_resume(
     command: Callable[[str], list[str]], db: Path, cwd: Path, env: dict[str, str]
 ) -> None:
     """Kill the crashy account after each of ``KILL_AT`` journal rows, then resume it."""
+    journal = _Journal(db)  # one connection for every look (a look each 5 ms)
     for target in KILL_AT:
         proc = subprocess.Popen(
             command("crashy"), cwd=cwd, env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
         deadline = time.monotonic() + 120
-        while _journaled(db, "crashy") < target and proc.poll() is None:
+        while journal.rows("crashy") < target and proc.poll() is None:
             assert time.monotonic() < deadline, "no progress"
             time.sleep(0.005)
         assert proc.poll() is None, proc.communicate()[1]
@@ -64,6 +56,7 @@ def _crash_and_resume(
         proc.wait()
         assert proc.stderr is not None
         proc.stderr.close()
+    journal.close()
     last = subprocess.run(
         [*command("crashy"), "--resume"],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=180,
