@@ -54,10 +54,10 @@ nobody's policy, so it is treated like an exception outside the tree: exit 70.
 from __future__ import annotations
 
 import difflib
+import io
 import sys
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextlib import contextmanager, redirect_stderr
 
 __all__ = [
     "EXIT_CODES",
@@ -230,34 +230,32 @@ def exit_code(error: BaseException) -> int:
     return EXIT_INTERNAL
 
 
-# The lines `warn` collects instead of printing, inside `collecting_warnings` (a context
-# variable, not a global: each thread and task has its own, and None outside a block).
-_COLLECTED: ContextVar[list[str] | None] = ContextVar("kestrel_collected_warnings", default=None)
-
-
 def warn(text: str) -> None:
     """Write ``warning: <text>`` to stderr, one line: what a run goes on despite (the same
-    line in a backtest, paper and live). Inside `collecting_warnings` it is collected."""
-    collected = _COLLECTED.get()
-    if collected is not None:
-        collected.append(text)
-        return
+    line in a backtest, paper and live; a sweep's trial collects it: `collecting_warnings`)."""
     print(f"warning: {text}", file=sys.stderr, flush=True)
 
 
 @contextmanager
 def collecting_warnings() -> Iterator[list[str]]:
-    """Collect the `warn` lines of the block into the list yielded, in order, unprinted.
+    """Collect the `warn` lines the block writes into the list yielded, unprinted.
 
     A sweep's trial runs inside one: its lines travel back with its result, and the sweep
     says each distinct line once (`engine.optimize.trial.WarnOnce`), not once per trial.
+    The block's stderr is captured (a trial runs alone in its worker or, inline, in the
+    sweep's own thread); its other lines are written on to stderr as they were.
     """
     lines: list[str] = []
-    token = _COLLECTED.set(lines)
+    buffer = io.StringIO()
     try:
-        yield lines
+        with redirect_stderr(buffer):
+            yield lines
     finally:
-        _COLLECTED.reset(token)
+        for line in buffer.getvalue().splitlines():
+            if line.startswith("warning: "):
+                lines.append(line.removeprefix("warning: "))
+            else:
+                print(line, file=sys.stderr)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
