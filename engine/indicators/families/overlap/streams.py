@@ -157,7 +157,7 @@ class KamaStream(StreamingIndicator):
         self._value = NAN
 
     def _step(self, row: tuple[float, ...]) -> tuple[float, ...]:
-        # The batch kernel's sums in its order (`kernels_ma.kama`): the move leaving the
+        # The batch kernel's sums in its order (`kernels_kama.kama`): the move leaving the
         # window first, then the one entering it, and a fresh sum every `period` steps.
         value = row[0]
         period = self._period
