@@ -58,7 +58,9 @@ Known deviations (the same table is in `tests/parity/_compare.py`):
 
 * `beta`, values 1e-5 relative: n·Σx² − (Σx)² cancels 7+ digits when a window's returns
   are nearly equal; TA-Lib sums in another order (2.1e-6 worst on the 1M-bar cent grid,
-  5e-10 on the walk).
+  5e-10 on the walk). Windows of at most 8 returns are summed afresh at each bar: with two
+  returns the carried rounding of running sums was 0.109 relative on EURUSD (now 2.3e-6;
+  `tests/parity/test_beta_short_windows.py`).
 * `linearreg_angle`, values 1e-7: TA-Lib's slope rounds ~1e-10 away from exact near 3e4
   and the angle multiplies by 57; its sign is compared above 1e-8.
 * `mfi`, `beta`, `correl`, sign compared above 1e-9: an input (or MFI side) with no move
