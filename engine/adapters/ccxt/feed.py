@@ -19,23 +19,18 @@ How it runs:
   ``watch_order_book``. Before a closed candle is handed over, any candle missing between
   the cursor and it is fetched over REST (gap fill); one already handed over is dropped
   (the catch-up/live seam has neither gap nor duplicate).
-* **Kline messages** are read as ccxt receives them (its ``handle_ohlcv``, wrapped), for
-  what its cache loses: which version of a candle the venue marked final (Binance's
-  ``"x"``: the version handed over; a candle closed without its final version read, as
-  when ccxt's ``OHLCVLimit``-candle cache evicted it before the watch task read again,
-  comes from REST), and which connection a candle came from (one ccxt failed, dropped or
-  closed as stale, may still deliver a message it had read after the recovery emptied the
-  cache for the next session: it is dropped and that connection closed).
+* **Kline messages** are read as ccxt receives them (``handle_ohlcv``, wrapped): the version
+  the venue marked final (Binance's ``"x"``) is the one handed over, and a candle closed
+  without it read (evicted from ccxt's ``OHLCVLimit`` cache) comes from REST; a message
+  from a connection ccxt already failed is dropped and that connection closed.
 * **Drops**: a ccxt ``NetworkError`` ends the session; after a bounded exponential pause the
   stream forgets the session's candles (and ccxt's cache of them), backfills over REST up
   to the exchange clock and subscribes again. `FeedOptions.max_failures` consecutive
   failures raise `ExchangeTransientError`.
-* **Stalls**: a candle stream silent for `FeedOptions.stale_after_s` is declared stale: its
-  connection is closed as if dropped and the drop path above runs; nothing the stale
-  session sent is used afterwards. The default comes from the venue's capabilities: 15 of
-  its in-progress candle pushes (at least 30 s; Binance pushes every 2 s), or, where the
-  venue only speaks when a candle opens or closes, one timeframe plus a tenth (at least
-  10 s more), since even such a venue sends the next candle's opening once per timeframe.
+* **Stalls**: a candle stream silent for `FeedOptions.stale_after_s` is closed as if dropped
+  (the drop path above; nothing the stale session sent is used afterwards). Default, from
+  the venue's capabilities: 15 of its in-progress candle pushes (at least 30 s), or, where
+  it speaks only when a candle opens or closes, a timeframe plus a tenth (at least 10 s).
 * **Polling mode** (no websockets): every `FeedOptions.poll_interval_s` (default a tenth of
   the timeframe, between 1 s and 60 s) a REST fill up to the exchange clock. Trades and
   quotes need websockets and are refused in this mode.
