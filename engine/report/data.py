@@ -31,6 +31,7 @@ from engine.report.data_paths import recorded_places
 from engine.report.metrics import compute_metrics
 from engine.report.recorder import TradeRecord
 from engine.report.run_cells import damaged, number_column, numbers, require_cells, times
+from engine.report.run_notes import benchmark_left_out, event_cells, read_events
 from engine.report.series import FloatArray, IntArray
 from engine.report.trade_stats import trade_excursions
 
@@ -214,7 +215,7 @@ class ReportData:
             fills=fills,
             orders=list(result.recorder.orders.values()) if orders is None else orders,
             frames=list(result.frames),
-            events=[_event_cells(row) for row in result.recorder.event_rows()],
+            events=[event_cells(row) for row in result.recorder.event_rows()],
             indicators=_indicator_lines(result),
             metric_overrides=_guard_metrics(result.metrics),
             selection=_selection(result.metrics),
@@ -245,7 +246,7 @@ class ReportData:
         with reading(folder / "orders.csv"):
             orders = _read_orders(folder / "orders.csv")
         with reading(folder / "events.csv"):
-            events = _read_events(folder / "events.csv")
+            events = read_events(folder / "events.csv")
         _check_against_metrics(folder, stored, all_trades, fills, config)
         notes: list[str] = []
         frames = _reload_frames(config, info, folder, notes)
@@ -564,22 +565,8 @@ def _reload_frames(
             missing.append(symbol)
             notes.append(f"{symbol}: cannot re-read {path}: {exc}")
     if missing:
-        notes.append(_benchmark_left_out(missing, [frame.symbol for frame in frames]))
+        notes.append(benchmark_left_out(missing, [frame.symbol for frame in frames]))
     return frames
-
-
-def _benchmark_left_out(missing: list[str], read: list[str]) -> str:
-    """Return the note on the buy & hold benchmark when some symbols' bars are not read."""
-    if not read:
-        return (
-            "without bars the buy & hold benchmark is left out: its line on the equity "
-            "chart and the benchmark figures (benchmark return and CAGR, alpha, beta, "
-            "information ratio, correlation) are empty unless --benchmark is given"
-        )
-    return (
-        f"the buy & hold benchmark and its figures hold {', '.join(read)} only, without "
-        f"{', '.join(missing)}, unless --benchmark is given"
-    )
 
 
 def _indicator_lines(result: BacktestResult) -> dict[str, list[IndicatorLine]]:
@@ -602,30 +589,3 @@ def _indicator_lines(result: BacktestResult) -> dict[str, list[IndicatorLine]]:
         if lines:
             found[frame.symbol] = lines
     return found
-
-
-def _event_cells(row: dict[str, Any]) -> dict[str, str]:
-    from engine.report.artifacts import iso  # artifacts imports this module's users
-
-    amount = row["amount"]
-    return {
-        "ts_event": iso(row["ts_event"]),
-        "kind": str(row["kind"]),
-        "symbol": str(row["symbol"]),
-        "amount": "" if amount is None else f"{amount:,.2f}",
-        "detail": str(row["detail"]),
-    }
-
-
-def _read_events(path: Path) -> list[dict[str, str]]:
-    """Return ``events.csv`` rows as text cells (older runs have no such file: none)."""
-    if not path.is_file():
-        return []
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    rows: list[dict[str, str]] = []
-    for record in frame.to_dict("records"):
-        cells = {str(key): str(value) for key, value in record.items()}
-        if cells.get("amount"):
-            cells["amount"] = f"{float(cells['amount']):,.2f}"
-        rows.append(cells)
-    return rows
