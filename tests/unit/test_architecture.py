@@ -32,6 +32,7 @@ imports, and ``importlib.import_module("engine....")`` with a literal name.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -85,7 +86,16 @@ def within(module: str, package: str) -> bool:
 
 
 SOURCES = sorted(ENGINE.rglob("*.py"))
-IMPORTS = {module_name(path): imported_modules(path) for path in SOURCES}
+
+
+@functools.cache
+def engine_imports() -> dict[str, set[str]]:
+    """Return ``module -> engine modules it imports`` for every module of engine/.
+
+    Parsed once, when a test first asks: at import time every pytest-xdist worker paid it
+    (~2 s of CPU each) while collecting, whether or not it ran these tests.
+    """
+    return {module_name(path): imported_modules(path) for path in SOURCES}
 
 
 def violations(
@@ -94,7 +104,7 @@ def violations(
     """Return ``importer -> imported`` pairs of ``imports`` breaking a rule.
 
     Args:
-        imports: ``module -> engine modules it imports`` (`IMPORTS`, or a made-up graph).
+        imports: ``module -> engine modules it imports`` (`engine_imports`, or a made-up graph).
         importers: Only modules within this package are checked (None: every module).
         forbidden: Packages they must not import.
         allowed: Importers exempt from the rule.
@@ -112,10 +122,11 @@ def violations(
 
 
 def test_the_scan_sees_the_engine() -> None:
+    imports = engine_imports()
     assert len(SOURCES) > 30
-    assert "engine.model.orders" in IMPORTS
-    assert "engine.model.enums" in IMPORTS["engine.model.orders"]  # absolute imports seen
-    assert "engine.runtime.kernel" in IMPORTS
+    assert "engine.model.orders" in imports
+    assert "engine.model.enums" in imports["engine.model.orders"]  # absolute imports seen
+    assert "engine.runtime.kernel" in imports
 
 
 def only_within(imports: dict[str, set[str]], packages: list[str]) -> list[str]:
@@ -188,21 +199,22 @@ def test_each_import_rule_catches_a_made_up_violation() -> None:
 
 
 def test_model_imports_nothing_else_from_engine() -> None:
-    assert model_violations(IMPORTS) == []
+    assert model_violations(engine_imports()) == []
 
 
 def test_the_foundation_imports_no_stage() -> None:
-    assert all(any(name == f or name.startswith(f + ".") for name in IMPORTS) for f in FOUNDATION)
-    assert foundation_violations(IMPORTS) == []
+    imports = engine_imports()
+    assert all(any(name == f or name.startswith(f + ".") for name in imports) for f in FOUNDATION)
+    assert foundation_violations(imports) == []
 
 
 def test_strategy_does_not_import_execution_adapters_or_persistence() -> None:
-    assert strategy_violations(IMPORTS) == []
+    assert strategy_violations(engine_imports()) == []
 
 
 @pytest.mark.parametrize("package", OUTER_PACKAGES)
 def test_only_runtime_and_cli_import_the_outer_packages(package: str) -> None:
-    assert outer_violations(IMPORTS, package) == []
+    assert outer_violations(engine_imports(), package) == []
 
 
 # --- "not on each other's internals": no private names across packages ------------------------
@@ -241,7 +253,7 @@ def test_the_private_import_checker_catches_internals() -> None:
 
 
 def test_no_package_imports_another_packages_internals() -> None:
-    assert private_imports(IMPORTS) == []
+    assert private_imports(engine_imports()) == []
 
 
 TYPE_CHECKED = (
@@ -306,7 +318,7 @@ def import_graph(imports: dict[str, set[str]]) -> dict[str, set[str]]:
             name
             for name in precise
             if not any(other.startswith(name + ".") and other in imports for other in precise)
-            or name in EXPLICIT[importer]
+            or name in explicit()[importer]
         }
     return graph
 
@@ -323,12 +335,15 @@ def explicit_imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             module = imports_in(f"from {'.' * node.level}{node.module or ''} import _", package)
             base = min(module, key=len) if module else ""
-            if any(f"{base}.{alias.name}" not in IMPORTS for alias in node.names):
+            if any(f"{base}.{alias.name}" not in engine_imports() for alias in node.names):
                 found.add(base)
     return found
 
 
-EXPLICIT = {module_name(path): explicit_imports(path) for path in SOURCES}
+@functools.cache
+def explicit() -> dict[str, set[str]]:
+    """Return `explicit_imports` of every module of engine/ (parsed once, when first asked)."""
+    return {module_name(path): explicit_imports(path) for path in SOURCES}
 
 
 def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -383,7 +398,7 @@ def test_the_cycle_finder_finds_cycles() -> None:
 def test_engine_has_no_import_cycles() -> None:
     cycles = [
         component
-        for component in strongly_connected(import_graph(IMPORTS))
+        for component in strongly_connected(import_graph(engine_imports()))
         if not all(any(within(m, ok) for ok in ALLOWED_CYCLES) for m in component)
     ]
     assert cycles == []

@@ -23,17 +23,29 @@ violation, and a test running it over engine/:
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Callable
 
 from tests.unit.test_architecture import SOURCES, module_name, within
 
-TEXTS = {module_name(path): path.read_text(encoding="utf-8") for path in SOURCES}
-TREES = {module: ast.parse(text) for module, text in TEXTS.items()}
+
+@functools.cache
+def engine_texts() -> dict[str, str]:
+    """Return every module of engine/'s source, read when a test first asks (not at import:
+    each pytest-xdist worker paid the reading and parsing while collecting)."""
+    return {module_name(path): path.read_text(encoding="utf-8") for path in SOURCES}
+
+
+@functools.cache
+def engine_trees() -> dict[str, ast.Module]:
+    """Return every module of engine/ parsed, once."""
+    return {module: ast.parse(text) for module, text in engine_texts().items()}
 
 
 def over_engine(check: Callable[[ast.Module, str], list[str]]) -> list[str]:
     """Return everything ``check(tree, module)`` reports over engine/, in module order."""
-    return [line for module, tree in sorted(TREES.items()) for line in check(tree, module)]
+    trees = engine_trees()
+    return [line for module, tree in sorted(trees.items()) for line in check(tree, module)]
 
 
 # --- §2: "All bus wiring sits in one screen of runtime/" -------------------------------------
@@ -138,7 +150,7 @@ def test_the_size_checker_catches_a_long_file() -> None:
 
 
 def test_no_engine_file_is_over_600_lines() -> None:
-    assert long_files(TEXTS) == []
+    assert long_files(engine_texts()) == []
 
 
 # --- §2: "No metaclasses, no stack walking" --------------------------------------------------
