@@ -5,7 +5,7 @@ In: a result (in memory, right after the run) or an artifacts folder written by
 ``trades.csv``, ``fills.csv``, ``orders.csv``). Out: a `ReportData` with the full equity
 curve, trades, fills, orders, the bars (re-read from the data files named in the run's
 config when rendering from a folder; price charts and MAE/MFE are left out, with a note,
-when those files are gone) and the metrics computed from all of it.
+when those files are gone: `engine.report.reload`) and the metrics computed from all of it.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ import numpy as np
 import pandas as pd
 
 from engine.config import dump_config
-from engine.errors import KestrelError, RunLookupError
-from engine.feeds import BarFrame, load_bars
-from engine.report.data_paths import recorded_places
+from engine.errors import RunLookupError
+from engine.feeds import BarFrame
 from engine.report.metrics import compute_metrics
 from engine.report.recorder import TradeRecord
+from engine.report.reload import reload_frames
 from engine.report.run_cells import damaged, number_column, numbers, require_cells, times
-from engine.report.run_notes import benchmark_left_out, event_cells, read_events
+from engine.report.run_notes import event_cells, read_events
 from engine.report.series import FloatArray, IntArray
 from engine.report.trade_stats import trade_excursions
 
@@ -188,7 +188,12 @@ class ReportData:
             )
             for f in result.recorder.fills
         ]
+        # the run's first open, ticks included (what metrics.json and a re-render start
+        # from); the first bar's open when the metrics lack it. A tick-only run has no bar
+        # frame: its page started at 0, an empty date in the header (audit finding 3)
         starts = [int(frame.ts_open_ns[0]) for frame in result.frames if len(frame)]
+        first = result.metrics.get("start")
+        start_ns = first if isinstance(first, int) and first else min(starts, default=0)
         account_fills = None
         if result.fx:
             rate = result.fx.rate
@@ -205,7 +210,7 @@ class ReportData:
             config=dump_config(result.config),
             run_info=info,
             initial_cash=result.config.account.initial_cash,
-            start_ns=min(starts) if starts else 0,
+            start_ns=start_ns,
             ts=curve.ts,
             cash=curve.cash,
             equity=curve.equity,
@@ -219,7 +224,7 @@ class ReportData:
             indicators=_indicator_lines(result),
             metric_overrides=_guard_metrics(result.metrics),
             selection=_selection(result.metrics),
-            run_metrics=_reusable(result, min(starts) if starts else 0),
+            run_metrics=_reusable(result, start_ns),
         )
 
     @classmethod
@@ -249,7 +254,7 @@ class ReportData:
             events = read_events(folder / "events.csv")
         _check_against_metrics(folder, stored, all_trades, fills, config)
         notes: list[str] = []
-        frames = _reload_frames(config, info, folder, notes)
+        frames = reload_frames(config, info, folder, notes)
         if frames:  # the page a backtest writes draws them from the run in memory
             notes.append(
                 "rendered from the run folder: indicator lines are not stored with a run, "
@@ -527,46 +532,6 @@ def _check_against_metrics(
             folder / "fills.csv",
             f"its fees add up to {total:,.2f}, where metrics.json's fees_paid says {fees:,.2f}",
         )
-
-
-def _reload_frames(
-    config: dict[str, Any], info: dict[str, Any], folder: Path, notes: list[str]
-) -> list[BarFrame]:
-    """Re-read the run's bars; a missing or unreadable file becomes a note, not an error."""
-    sources = {item.get("symbol"): item.get("source") for item in info.get("data", [])}
-    frames = []
-    missing: list[str] = []
-    for source in config.get("data", []):
-        if source.get("kind") == "news":
-            continue  # a headline file: no bars to chart
-        symbol = source.get("symbol", "")
-        places = recorded_places([sources.get(symbol), source.get("path")], folder, info)
-        path = next((p for p in places if p.is_file()), None)
-        if path is None:
-            missing.append(symbol)
-            tried = ", ".join(str(p) for p in places[:3]) or "no path recorded"
-            notes.append(
-                f"{symbol}: data file not found (looked for {tried}); its price chart, "
-                "fill and trade markers and MAE/MFE are left out"
-            )
-            continue
-        try:
-            frames.append(
-                load_bars(
-                    path,
-                    symbol=symbol,
-                    timeframe=source.get("timeframe"),
-                    resample=source.get("resample"),
-                    start=source.get("start"),
-                    end=source.get("end"),
-                )
-            )
-        except KestrelError as exc:
-            missing.append(symbol)
-            notes.append(f"{symbol}: cannot re-read {path}: {exc}")
-    if missing:
-        notes.append(benchmark_left_out(missing, [frame.symbol for frame in frames]))
-    return frames
 
 
 def _indicator_lines(result: BacktestResult) -> dict[str, list[IndicatorLine]]:

@@ -1,0 +1,70 @@
+"""A re-render reads the bars as the run did: its calendar and timeframe (audit finding 4).
+
+Finding 4: `kestrel report RUN` re-read the bars without the ``[[data]] calendar`` of the
+run's config, so USD/EUR (``calendar = "weekdays"`` in configs/portfolio_crypto_fx.toml)
+was counted around the clock: the backtest's page said 104, the re-render 1,247.
+Found beside them: a ``catalog://`` file was re-read with an inferred timeframe, not the
+one its path names (the run's).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from engine.cli import main
+from engine.feeds.catalog import catalog_path, write_table
+from tests.integration.conftest import REPO
+from tests.integration.report_page import provenance
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """The backtest's page and the re-render of the crypto + fx portfolio run."""
+    run = tmp_path_factory.mktemp("fx") / "run"
+    config = REPO / "configs" / "portfolio_crypto_fx.toml"
+    assert main(["backtest", str(config), "--no-db", "--out", str(run)]) == 0
+    assert main(["report", str(run)]) == 0
+    return (run / "report.html").read_text(), (run / "report-rerender.html").read_text()
+
+
+def test_the_rerender_counts_gaps_with_the_runs_calendar(pages: tuple[str, str]) -> None:
+    own, again = pages
+    names, rows = provenance(own)
+    column = next(i for i, name in enumerate(names) if name.startswith("gaps"))
+    assert provenance(again)[1]["USD/EUR"][column] == rows["USD/EUR"][column]
+    assert provenance(again)[1]["BTC/USD"][column] == rows["BTC/USD"][column]
+
+
+def test_a_catalog_files_rerender_keeps_the_timeframe_in_its_path(tmp_path: Path) -> None:
+    # a sparse hourly file (every other hour served): inferred, its bars read as 2h ones;
+    # the run reads them as the 1h its catalog path names, and so must the re-render
+    hours = np.arange(0, 400, 2, dtype=np.int64)
+    prices = 100.0 + np.sin(hours / 9.0) * 5
+    table = pa.table(
+        {
+            "timestamp": 1_600_000_000_000 + hours * 3_600_000,
+            "open": prices,
+            "high": prices + 1,
+            "low": prices - 1,
+            "close": prices,
+            "volume": np.ones(hours.size),
+        }
+    )
+    write_table(catalog_path(tmp_path / "data" / "catalog", "binance", "X/USDT", "1h"), table)
+    config = tmp_path / "catalog.toml"
+    config.write_text(
+        '[[data]]\npath = "catalog://binance/X/USDT/1h"\nsymbol = "X/USDT"\n'
+        '[strategy]\npath = "strategies.sma_cross:SmaCross"\n'
+    )
+    run = tmp_path / "run"
+    assert main(["backtest", str(config), "--no-db", "--out", str(run)]) == 0
+    assert main(["report", str(run)]) == 0
+    names, own = provenance((run / "report.html").read_text())
+    again = provenance((run / "report-rerender.html").read_text())[1]
+    timeframe = names.index("timeframe")
+    assert own["X/USDT"][timeframe] == "1h"
+    assert again["X/USDT"] == own["X/USDT"]
