@@ -28,6 +28,7 @@ import tomli_w
 
 from engine.feeds import BarFrame
 from engine.feeds.timeframe import format_timeframe
+from engine.feeds.validate import analyze_spacing
 from engine.report.artifacts import iso, iso_many
 from engine.report.assets import PlotlyLink, plotly_js, plotly_script
 from engine.report.charts import FX_BENCHMARK_NOTE, build_charts, buy_and_hold
@@ -310,10 +311,14 @@ def _provenance_html(data: ReportData) -> str:
         digest = file_sha256(path) if path.is_file() else "—"
         if frame is not None and len(frame):
             span = f"{iso(int(frame.ts_open_ns[0]))} → {iso(int(frame.ts_close_ns[-1]))}"
+            # gaps and the bars missing in them, as the warning beside them counts them:
+            # `BarFrame.gaps` alone is the missing bars (104 under "25 gaps (104 missing
+            # bars)"; audit finding 5)
+            spacing = analyze_spacing(frame.ts_open_ns, frame.timeframe_ns, frame.calendar)
             bars, timeframe, gaps = (
                 f"{len(frame):,}",
                 format_timeframe(frame.timeframe_ns),
-                str(frame.gaps),
+                f"{spacing.gaps:,} ({frame.gaps:,})",
             )
         else:
             counted = info.get("bars")
@@ -328,7 +333,10 @@ def _provenance_html(data: ReportData) -> str:
             f"<td><code class=hash>{_e(digest)}</code></td>"
             f"<td>{_e('; '.join(warnings) or '—')}</td></tr>"
         )
-    names = ("symbol", "file", "bars", "timeframe", "range (UTC)", "gaps", "sha256", "warnings")
+    names = (
+        "symbol", "file", "bars", "timeframe", "range (UTC)", "gaps (missing bars)", "sha256",
+        "warnings",
+    )  # fmt: skip
     head = "<tr>" + "".join(f"<th>{name}</th>" for name in names) + "</tr>"
     inputs = data.run_info.get("inputs_sha256")
     extra = f"<p>Inputs hash (config + every bar): <code>{_e(inputs)}</code></p>" if inputs else ""

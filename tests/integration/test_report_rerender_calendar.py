@@ -1,8 +1,10 @@
-"""A re-render reads the bars as the run did: its calendar and timeframe (audit finding 4).
+"""A re-render reads the bars as the run did (finding 4); the gaps column counts gaps (5).
 
 Finding 4: `kestrel report RUN` re-read the bars without the ``[[data]] calendar`` of the
 run's config, so USD/EUR (``calendar = "weekdays"`` in configs/portfolio_crypto_fx.toml)
 was counted around the clock: the backtest's page said 104, the re-render 1,247.
+Finding 5: the provenance column "gaps" held missing bars (104) beside a warning of
+"25 gaps (104 missing 1h weekday bars)"; it now shows both, labelled.
 Found beside them: a ``catalog://`` file was re-read with an inferred timeframe, not the
 one its path names (the run's).
 """
@@ -37,6 +39,19 @@ def test_the_rerender_counts_gaps_with_the_runs_calendar(pages: tuple[str, str])
     column = next(i for i, name in enumerate(names) if name.startswith("gaps"))
     assert provenance(again)[1]["USD/EUR"][column] == rows["USD/EUR"][column]
     assert provenance(again)[1]["BTC/USD"][column] == rows["BTC/USD"][column]
+
+
+def test_the_gaps_column_counts_gaps_and_missing_bars_as_the_warning_does(
+    pages: tuple[str, str],
+) -> None:
+    for page in pages:
+        names, rows = provenance(page)
+        column = names.index("gaps (missing bars)")
+        warnings = names.index("warnings")
+        assert rows["USD/EUR"][column] == "25 (104)"
+        assert "25 gaps (104 missing 1h weekday bars)" in rows["USD/EUR"][warnings]
+        assert rows["BTC/USD"][column] == "2 (8)"
+        assert "2 gaps (8 missing 1h bars)" in rows["BTC/USD"][warnings]
 
 
 def test_a_catalog_files_rerender_keeps_the_timeframe_in_its_path(tmp_path: Path) -> None:
