@@ -303,8 +303,10 @@ def _start_local(
     """Start the local exchange on a free port, ``history`` closed bars in (the warm-up's)."""
     from engine.adapters.local import LocalExchange
     from engine.cli_exchange import replay_source
+    from engine.runtime.paper.replay_check import check_replay_symbols
 
     frames, instruments, balances, fee_rate, touch = replay_source(replay, None, "USDT", symbols)
+    check_replay_symbols(symbols, [frame.symbol for frame in frames], replay)  # nothing runs yet
     # paused: resumed once the account has read the clock (its start)
     local = LocalExchange(frames, instruments, balances=balances, speed=rate, history=history,
                           paused=True, fee_rate=fee_rate, touch=touch)  # fmt: skip
