@@ -63,6 +63,7 @@ def live_report(
     from engine.persistence.store import sqlite_file
     from engine.report.assets import ASSETS_DIR, INLINE
     from engine.report.ownership import check_output_folder, is_kestrel_page
+    from engine.report.series import bar_benchmark
     from engine.runtime.live import LiveLedger
     from engine.runtime.live.report import (
         LIVE_REPORT_FILES,
@@ -90,7 +91,7 @@ def live_report(
             run_config,
             ledger,
             partial,
-            benchmark=(bench.ts_close_ns, bench.close) if bench is not None else None,
+            benchmark=bar_benchmark(bench) if bench is not None else None,
             benchmark_label=benchmark.stem if benchmark is not None else None,
             risk_free_rate=risk_free_rate,
             plotly=INLINE if self_contained else None,

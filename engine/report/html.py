@@ -37,7 +37,13 @@ from engine.report.metrics import benchmark_metrics
 from engine.report.ownership import check_replaceable, is_kestrel_page
 from engine.report.page import SCRIPT, STYLE, TEMPLATE
 from engine.report.sections import assumptions_html, denials_html, drawdowns_html
-from engine.report.series import FloatArray, IntArray, benchmark_values, check_benchmark_span
+from engine.report.series import (
+    FloatArray,
+    IntArray,
+    bar_benchmark,
+    benchmark_values,
+    check_benchmark_span,
+)
 from engine.report.trade_stats import trade_excursions
 
 if TYPE_CHECKING:
@@ -373,9 +379,7 @@ def _events_html(data: ReportData) -> str:
 def _resolve_benchmark(
     benchmark: BarFrame | tuple[IntArray, FloatArray] | None,
 ) -> tuple[IntArray, FloatArray] | None:
-    if isinstance(benchmark, BarFrame):
-        return benchmark.ts_close_ns, benchmark.close
-    return benchmark
+    return bar_benchmark(benchmark) if isinstance(benchmark, BarFrame) else benchmark
 
 
 def render_report(

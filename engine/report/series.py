@@ -29,6 +29,7 @@ __all__ = [
     "Drawdown",
     "FloatArray",
     "IntArray",
+    "bar_benchmark",
     "benchmark_values",
     "check_benchmark_span",
     "drawdown",
@@ -177,6 +178,20 @@ def series_on(ts: IntArray, source_ts: IntArray, values: FloatArray, before: flo
     index = np.searchsorted(source_ts, ts, side="right")
     result: FloatArray = np.concatenate(([before], values))[index]
     return result
+
+
+def bar_benchmark(frame: BarFrame) -> tuple[IntArray, FloatArray]:
+    """Return a benchmark's bars as ``(ts_ns, values)``: the first open, then each close.
+
+    The run starts at its first bar's open, which is when a bar file's first value is
+    known: its closes alone start one bar late, so the run's own file was said to cover
+    part of the run and was held at its first close over the first bar (audit finding 9).
+    """
+    if not len(frame):
+        return frame.ts_close_ns, frame.close
+    ts: IntArray = np.concatenate((frame.ts_open_ns[:1], frame.ts_close_ns))
+    values: FloatArray = np.concatenate((frame.open[:1], frame.close))
+    return ts, values
 
 
 def benchmark_values(

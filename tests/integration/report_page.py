@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["notes", "period", "provenance"]
+__all__ = ["metric", "notes", "period", "provenance"]
 
 
 def notes(page: str) -> list[str]:
@@ -34,3 +34,10 @@ def provenance(page: str) -> tuple[list[str], dict[str, list[str]]]:
         cells = [html.unescape(re.sub(r"<[^>]+>", "", c)) for c in row.split("</td><td>")]
         rows[cells[0]] = cells
     return names, rows
+
+
+def metric(page: str, label: str) -> str:
+    """Return the metrics table's cell of the row named ``label`` (e.g. "Benchmark return")."""
+    found = re.search(rf'<th scope="row">{re.escape(html.escape(label))}</th><td>(.*?)</td>', page)
+    assert found is not None, f"no metric row {label!r}"
+    return html.unescape(found.group(1))

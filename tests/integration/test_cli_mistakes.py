@@ -342,7 +342,7 @@ def test_a_benchmark_that_does_not_overlap_the_run_is_refused(
     result = kestrel("report", str(out), "--benchmark", btc)
     assert_one_line_error(
         result,
-        "benchmark binance_BTC_USDT_1h_20201201_20210717 (2020-12-01T01:00:00Z → "
+        "benchmark binance_BTC_USDT_1h_20201201_20210717 (2020-12-01T00:00:00Z → "
         "2021-07-17T21:00:00Z) does not overlap the run (2004-08-19T00:00:00Z → "
         "2013-03-02T00:00:00Z), so it would read 0.00%",
     )
