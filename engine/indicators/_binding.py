@@ -23,12 +23,19 @@ class Binding:
         kernel: Batch function on NaN-free-start float64 arrays, returning all outputs.
         lookback: Number of leading NaNs the kernel produces for given parameters.
         memory: ``"window"`` if the value at ``t`` depends only on the last
-            ``lookback + 1`` rows, ``"history"`` if it depends on all earlier rows; or a
-            function of the parameters returning one of those (e.g. per MA type).
+            ``lookback + 1`` rows; ``"history"`` if it depends on all earlier rows through
+            a seed whose weight decays geometrically (EMA, Wilder, ...); ``"path"`` if
+            through a state that forgets its start only after a data-dependent number of
+            rows (SAR's trend and acceleration: no decay rate); ``"cumulative"`` if it
+            never forgets where the rows started (running totals and averages: OBV, AD,
+            NVI, VWAP, ...: their level is relative to the first row); or a function of the
+            parameters returning one of those (e.g. per MA type). A live node's warm-up
+            length and start-up notices follow it (`engine.runtime.live.warmup`).
         stream: Optional O(1) streaming class or factory; it may return None for parameters
             it does not cover (e.g. an MA type without an O(1) form). None, or a None
             result, means the generic engine for ``memory``.
-        index_outputs: True when outputs are positions in the series (MAXINDEX and kin).
+        index_outputs: True when outputs are positions in the series (MAXINDEX and kin):
+            counted from the first row, so start-dependent as ``"cumulative"`` is.
     """
 
     kernel: Kernel
@@ -51,7 +58,7 @@ class Binding:
         memory = self.memory(params) if callable(self.memory) else self.memory
         if memory == "window":
             return WindowStream(spec, params, index_outputs=self.index_outputs)
-        return HistoryStream(spec, params)
+        return HistoryStream(spec, params)  # "history", "path", "cumulative": all rows
 
 
 # Helpers the families' binding modules build their Bindings from.

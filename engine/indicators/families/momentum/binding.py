@@ -276,7 +276,7 @@ BINDINGS: dict[str, Binding] = {
     ),
     "vhf": Binding(lambda a, p: (osc.vhf(a[0], _tp(p)),), period_minus(0), stream=WindowSumsStream),
     "wad": Binding(
-        lambda a, p: (osc.wad(a[0], a[1], a[2]),), constant(0), "history", stream=LineStream
+        lambda a, p: (osc.wad(a[0], a[1], a[2]),), constant(0), "cumulative", LineStream
     ),
     "smi": Binding(_smi, _smi_lookback, "history", SmiStream),
     "plus_di": _di(True),

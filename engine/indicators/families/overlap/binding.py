@@ -199,6 +199,6 @@ BINDINGS: dict[str, Binding] = {
     ),
     "mavp": Binding(_mavp, _mavp_lookback, memory_of(("matype", 0))),
     "mama": Binding(_mama, constant(co.MAMA_LOOKBACK), "history", HilbertStream),
-    "sar": Binding(_sar("sar"), constant(1), "history", SarStream),
-    "sarext": Binding(_sar("sarext"), constant(1), "history", SarStream),
+    "sar": Binding(_sar("sar"), constant(1), "path", SarStream),
+    "sarext": Binding(_sar("sarext"), constant(1), "path", SarStream),
 }

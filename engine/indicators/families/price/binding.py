@@ -84,7 +84,7 @@ BINDINGS: dict[str, Binding] = {
     "sub": _binary(np.subtract),
     "mult": _binary(np.multiply),
     "div": _binary(np.divide),
-    "cumsum": Binding(lambda a, p: (pr.cumsum(a[0]),), constant(0), "history", stream=LineStream),
+    "cumsum": Binding(lambda a, p: (pr.cumsum(a[0]),), constant(0), "cumulative", LineStream),
     "sum": _window(wi.rolling_sum, stream=SumStream),
     "max": _window(wi.rolling_max, stream=ExtremeStream),
     "min": _window(wi.rolling_min, stream=ExtremeStream),

@@ -33,7 +33,7 @@ def _pvo(a: Sequence[FloatArray], p: Params) -> tuple[FloatArray, ...]:
 
 BINDINGS: dict[str, Binding] = {
     "ad": Binding(
-        lambda a, p: (vm.ad(a[0], a[1], a[2], a[3]),), constant(0), "history", stream=LineStream
+        lambda a, p: (vm.ad(a[0], a[1], a[2], a[3]),), constant(0), "cumulative", LineStream
     ),
     "adosc": Binding(
         lambda a, p: (vm.adosc(a[0], a[1], a[2], a[3], *ints(p, "fastperiod", "slowperiod")),),
@@ -55,14 +55,14 @@ BINDINGS: dict[str, Binding] = {
     "nvi": Binding(
         lambda a, p: (vm.volume_index(a[0], a[1], False),),
         constant(0),
-        "history",
+        "cumulative",
         stream=LineStream,
     ),
     "pvi": Binding(
-        lambda a, p: (vm.volume_index(a[0], a[1], True),), constant(0), "history", stream=LineStream
+        lambda a, p: (vm.volume_index(a[0], a[1], True),), constant(0), "cumulative", LineStream
     ),
-    "obv": Binding(lambda a, p: (vm.obv(a[0], a[1]),), constant(0), "history", stream=LineStream),
-    "pvt": Binding(lambda a, p: (vm.pvt(a[0], a[1]),), constant(0), "history", stream=LineStream),
+    "obv": Binding(lambda a, p: (vm.obv(a[0], a[1]),), constant(0), "cumulative", LineStream),
+    "pvt": Binding(lambda a, p: (vm.pvt(a[0], a[1]),), constant(0), "cumulative", LineStream),
     "pvo": Binding(
         _pvo,
         _pvo_lookback,
@@ -71,6 +71,6 @@ BINDINGS: dict[str, Binding] = {
     ),
     "rvol": Binding(lambda a, p: (vm.rvol(a[0], _tp(p)),), period_minus(0), stream=RvolStream),
     "vwap": Binding(
-        lambda a, p: (vm.vwap(a[0], a[1], a[2], a[3]),), constant(0), "history", stream=LineStream
+        lambda a, p: (vm.vwap(a[0], a[1], a[2], a[3]),), constant(0), "cumulative", LineStream
     ),
 }
