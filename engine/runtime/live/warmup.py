@@ -22,7 +22,10 @@ from the registry's ``memory`` metadata, ``engine/indicators/_binding.py``)
   ``e^-30`` (1e-13), EMA's ``e^-60``; Heikin-Ashi's open halves its seed's weight a bar
   (lookback 0: the floor of 100). Measured over data/ (every TA-Lib function at default
   parameters, ``tests/unit/runtime/test_live_warmup_reference.py``): the slowest, CMO and
-  DX, need 26 x (lookback + 1) to come within 1e-10 of the backtest; 20 x left them at 1e-8;
+  DX, need 26 x (lookback + 1) to come within 1e-10 of the backtest; 20 x left them at 1e-8.
+  KAMA (and any MA type 6) adapts: where prices go nowhere its smoothing falls to
+  ``(2/31)^2`` a bar, whatever its period, so it needs `KAMA_BARS` (5,600: 1e-10); 30 x left
+  3e-5 over the 5-minute volumes;
 * ``"path"`` (SAR, SAREXT): `PATH_BARS` (400). The value is a state machine (trend,
   extreme point, acceleration factor) that forgets its start only once a reversal made
   both runs agree, after a data-dependent number of bars, not a decay; started at every
@@ -69,6 +72,7 @@ from engine.indicators import registry
 
 __all__ = [
     "HISTORY_MIN_BARS",
+    "KAMA_BARS",
     "PATH_BARS",
     "RECURSIVE_FACTOR",
     "START_DEPENDENT",
@@ -84,6 +88,10 @@ __all__ = [
 RECURSIVE_FACTOR = 30  # bars per (lookback + 1) a decaying ("history") indicator warms with
 HISTORY_MIN_BARS = 100  # a decaying indicator's floor: lookback 0 (Heikin-Ashi) still decays
 PATH_BARS = 400  # SAR's ("path"): over twice the 185 bars it took at worst over data/
+# KAMA's smoothing falls to (2/31)^2 a bar where prices go nowhere: its seed's weight is
+# below 1e-10 after ln(1e10) / -ln(1 - (2/31)^2) = 5,522 bars whatever the period.
+KAMA_BARS = 5_600
+KAMA = 6  # TA-Lib's MA type code of KAMA
 
 # Name -> how its value relates to a backtest's (module docstring); tested against the
 # registry: exactly the "cumulative" indicators and those with bar-index outputs.
@@ -132,10 +140,17 @@ def bars_needed(name: str, params: Mapping[str, int | float]) -> int:
     lookback = registry.get(name).lookback(**params)
     kind = memory_kind(name, params)
     if kind == "history":
-        return max(RECURSIVE_FACTOR * (lookback + 1), HISTORY_MIN_BARS)
+        decayed = max(RECURSIVE_FACTOR * (lookback + 1), HISTORY_MIN_BARS)
+        return max(decayed, KAMA_BARS) if _adapts_like_kama(name, params) else decayed
     if kind == "path":
         return max(PATH_BARS, lookback + 1)
     return lookback + 1  # a window, or start-dependent: no count makes its level equal
+
+
+def _adapts_like_kama(name: str, params: Mapping[str, int | float]) -> bool:
+    checked = registry.get(name).check_params(params)
+    kama_type = any(key.endswith("matype") and value == KAMA for key, value in checked.items())
+    return name == "kama" or kama_type
 
 
 def declared_indicators(config: RunConfig) -> list[Declared]:
