@@ -19,7 +19,11 @@ Policies (README "Paper trading"):
   (`engine.runtime.paper.warmup`) — stores them with the account and builds the node over
   them (indicators warm at the first live bar); a restart uses the stored ones, whatever
   ``--warmup-bars`` says then. With ``--replay`` the local exchange starts N bars into its
-  data so those bars exist;
+  data so those bars exist. The default stays 0, not live's automatic count: an account
+  starting cold decides as a backtest starting at its start does (a ``--replay`` of the
+  config reproduces that backtest's bars and fills), and stored warm-up is asked for, not
+  implied. A new account whose N is below what the strategy's indicators need (live's
+  `default_warmup_bars`) says so in one ``warning:`` line (`warmup_warnings`);
 - trades and quotes: a config's ``kind = "trades"`` / ``"quotes"`` source makes its
   symbol a live trade / best bid-ask stream (websockets), its bars followed but not
   delivered (`tick_options`); ticks are journaled like bars, not caught up after a stop;
@@ -53,7 +57,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from engine.config import MAX_WARMUP_BARS, load_config
-from engine.errors import ConfigError, Interrupted
+from engine.errors import ConfigError, Interrupted, warn
 from engine.paths import account_name, project_root
 
 if TYPE_CHECKING:  # the feed, asyncio, pandas and SQLAlchemy load when `kestrel paper` runs
@@ -393,10 +397,11 @@ async def _run(
     from engine.adapters.ccxt.feed import open_feed
     from engine.feeds import format_timeframe, format_timestamp
     from engine.persistence import RunStore
+    from engine.runtime.live.warmup import default_warmup_bars
     from engine.runtime.paper.console import JsonLog, LiveView
     from engine.runtime.paper.journal import PaperJournal
     from engine.runtime.paper.session import open_session
-    from engine.runtime.paper.warmup import fetch_warmup
+    from engine.runtime.paper.warmup import fetch_warmup, warmup_text, warmup_warnings
 
     names = {symbol: format_timeframe(ns) for symbol, ns in timeframes.items()}
     # With a URL the local exchange's capabilities apply, not those of the id it speaks as.
@@ -408,10 +413,13 @@ async def _run(
         journal = PaperJournal(store, name)
         warmup: list[Bar] = []
         existed = journal.load() is not None
-        if warmup_bars and not resume and not existed:  # new: read once, stored
-            warmup = await fetch_warmup(config, feed, warmup_bars, now_ns, timeframes)
-            bar_symbols = [s.symbol for s in config.data if s.kind == "bars"]
-            _warn_short_warmup(warmup, warmup_bars, bar_symbols)
+        bar_symbols = [s.symbol for s in config.data if s.kind == "bars"]
+        if not resume and not existed:  # new: read once, stored
+            if warmup_bars:
+                warmup = await fetch_warmup(config, feed, warmup_bars, now_ns, timeframes)
+            needed = default_warmup_bars(config)  # live's count: the strategy's indicators
+            for line in warmup_warnings(needed, warmup_bars, warmup, bar_symbols):
+                warn(line)
         session = open_session(
             config,
             journal,
@@ -428,7 +436,7 @@ async def _run(
             )
         log = JsonLog(folder / "events.jsonl")
         how = f"resumed ({session.replayed} inputs replayed)" if existed else "new"
-        how += f" ({len(warmup)} warm-up bars)" if warmup else ""
+        how += f" ({warmup_text(warmup, bar_symbols)})" if warmup else ""
         since = format_timestamp(session.resume_ns)
         log.write("start", account=name, state=how, since=since, pid=os.getpid())
         print(f"paper account {name}: {how}; bars after {since}", flush=True)
@@ -582,16 +590,3 @@ def _summary(
 def register(app: typer.Typer) -> None:
     """Add ``paper`` to ``app``."""
     app.command("paper")(paper)
-
-
-def _warn_short_warmup(warmup: list[Bar], asked: int, symbols: list[str]) -> None:
-    """Say on stderr when the exchange had fewer warm-up bars of a symbol than asked."""
-    for symbol in symbols:
-        got = sum(1 for bar in warmup if bar.symbol == symbol)
-        if got < asked:
-            print(
-                f"warning: {symbol}: {got} warm-up bars of the {asked} asked for were there "
-                "(the exchange's history, or a --replay's data, holds no more)",
-                file=sys.stderr,
-                flush=True,
-            )
