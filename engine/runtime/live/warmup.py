@@ -26,7 +26,9 @@ from the registry's ``memory`` metadata, ``engine/indicators/_binding.py``)
   KAMA (and any MA type 6) adapts: where prices go nowhere its smoothing falls to
   ``(2/31)^2`` a bar, whatever its period, so it needs `KAMA_BARS` (5,600: 1e-10); 30 x left
   3e-5 over the 5-minute volumes;
-* ``"path"`` (SAR, SAREXT): `PATH_BARS` (400). The value is a state machine (trend,
+* ``"path"`` (SAR, SAREXT): `PATH_BARS` (400) at the default acceleration 0.02, times
+  ``0.02 / acceleration`` below it (the slowest of SAREXT's long and short steps: 0.01
+  took 310 bars at worst over data/, 0.005 675, 0.002 1,280). The value is a state machine (trend,
   extreme point, acceleration factor) that forgets its start only once a reversal made
   both runs agree, after a data-dependent number of bars, not a decay; started at every
   bar of every price file in data/, SAR became bit-equal to the batch from the file's start
@@ -62,6 +64,7 @@ given ``--warmup-bars`` / ``[live] warmup_bars`` is too short for, with the coun
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -91,6 +94,8 @@ PATH_BARS = 400  # SAR's ("path"): over twice the 185 bars it took at worst over
 # KAMA's smoothing falls to (2/31)^2 a bar where prices go nowhere: its seed's weight is
 # below 1e-10 after ln(1e10) / -ln(1 - (2/31)^2) = 5,522 bars whatever the period.
 KAMA_BARS = 5_600
+SAR_STEPS = ("acceleration", "accelerationlong", "accelerationshort")  # SAR's, SAREXT's
+DEFAULT_SAR_STEP = 0.02
 KAMA = 6  # TA-Lib's MA type code of KAMA
 
 # Name -> how its value relates to a backtest's (module docstring); tested against the
@@ -143,8 +148,20 @@ def bars_needed(name: str, params: Mapping[str, int | float]) -> int:
         decayed = max(RECURSIVE_FACTOR * (lookback + 1), HISTORY_MIN_BARS)
         return max(decayed, KAMA_BARS) if _adapts_like_kama(name, params) else decayed
     if kind == "path":
-        return max(PATH_BARS, lookback + 1)
+        return max(_sar_bars(registry.get(name).check_params(params)), lookback + 1)
     return lookback + 1  # a window, or start-dependent: no count makes its level equal
+
+
+def _sar_bars(params: Mapping[str, int | float]) -> int:
+    # A smaller acceleration reverses less often: over data/ 0.01 took 310 bars at worst,
+    # 0.005 675, 0.002 1,280; PATH_BARS (for 0.02) x 0.02 / acceleration stays above them.
+    steps = [float(params[key]) for key in SAR_STEPS if key in params]
+    slowest = min(steps, default=DEFAULT_SAR_STEP)
+    if slowest >= DEFAULT_SAR_STEP:
+        return PATH_BARS
+    if slowest <= 0.0:  # an acceleration of 0 never forgets: as long as a node may warm
+        return MAX_WARMUP_BARS
+    return min(math.ceil(PATH_BARS * DEFAULT_SAR_STEP / slowest), MAX_WARMUP_BARS)
 
 
 def _adapts_like_kama(name: str, params: Mapping[str, int | float]) -> bool:
