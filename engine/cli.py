@@ -453,6 +453,7 @@ def _print_summary(
     sources, a "per symbol" row gives each one's own count.
     """
     from engine.report.artifacts import iso
+    from engine.report.csv_text import period_text
 
     # a paper account's runs row says so in its metrics (`PaperSession.run_row`), a live
     # account's row too (`engine.runtime.live.accounts`)
@@ -462,7 +463,7 @@ def _print_summary(
     table.add_column("metric")
     table.add_column("value", justify="right")
     rows = [
-        ("period", f"{iso(metrics['start'])[:10]} → {iso(metrics['end'])[:10]}"),
+        ("period", period_text(metrics["start"], metrics["end"])),  # the last bar's day
         ("bars", f"{metrics['bars']:,}"),
     ]
     if len(per_symbol) > 1:

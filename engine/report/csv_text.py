@@ -60,6 +60,17 @@ def iso(ts_ns: int | None) -> str:
     return text + "Z"
 
 
+def period_text(start_ns: int | None, end_ns: int | None) -> str:
+    """Return a run's dates, ``YYYY-MM-DD → YYYY-MM-DD``, both days holding its bars.
+
+    ``end_ns`` is the run's end, its last bar's close: a daily bar opened on Friday closes
+    on Saturday at 00:00, and that date ended GOOG's range on a Saturday (audit finding
+    10d). The end date is the day of the last instant before the close, the last bar's.
+    """
+    last = end_ns - 1 if end_ns and start_ns is not None and end_ns > start_ns else end_ns
+    return f"{iso(start_ns)[:10]} → {iso(last)[:10]}"
+
+
 def iso_many(ts_ns: Sequence[int | None] | np.ndarray) -> list[str]:
     """Return `iso` of every value, formatted in bulk (the same text as `iso`)."""
     out: list[str] = iso_arrow(ts_ns).to_pylist()

@@ -32,6 +32,7 @@ from engine.feeds.validate import analyze_spacing
 from engine.report.artifacts import iso, iso_many
 from engine.report.assets import PlotlyLink, plotly_js, plotly_script
 from engine.report.charts import FX_BENCHMARK_NOTE, build_charts, buy_and_hold
+from engine.report.csv_text import period_text
 from engine.report.data import ReportData, file_sha256
 from engine.report.metrics import benchmark_metrics
 from engine.report.ownership import check_replaceable, is_kestrel_page
@@ -501,17 +502,19 @@ def render_data(
 
 
 def _page(data: ReportData, bench: FloatArray | None, link: PlotlyLink) -> str:
-    charts = build_charts(data, bench)
+    captions: dict[str, str] = {}
+    charts = build_charts(data, bench, captions=captions)
     table, table_note = _trades_table(data)
     metrics = data.metrics
     chart_html = "".join(
         f'<section class="chart{" half" if chart_id in HALF else ""}"><h3>{_e(title)}</h3>'
-        f'<div id="chart-{chart_id}" class="plot"></div>'
+        + (f'<p class="sub">{_e(captions[chart_id])}</p>' if chart_id in captions else "")
+        + f'<div id="chart-{chart_id}" class="plot"></div>'
         f'<script type="application/json" data-chart="chart-{chart_id}">'
         f"{_json_island(figure)}</script></section>"
         for chart_id, title, figure in charts
     )
-    period = f"{iso(metrics['start'])[:10]} → {iso(metrics['end'])[:10]}"
+    period = period_text(metrics["start"], metrics["end"])
     strategy = data.config.get("strategy", {})
     plotly = plotly_js()
     # A missing plotly must not fail the run that writes this page: say so on the page.

@@ -285,12 +285,16 @@ def _benchmark_metrics(
         "information_ratio",
         "correlation",
     )
-    if bench is None or returns.size < 2:
+    if bench is None:
         return dict.fromkeys(keys)
-    # In place and without copies where the bits are the same (x - 0.0 is x)
     bench_returns, total = bench
-    bench_excess = bench_returns - rf_period if rf_period else bench_returns
     cagr = (1.0 + total) ** (1.0 / years) - 1.0 if years > 0 and total > -1 else math.nan
+    if returns.size < 2:
+        # one return (a one-bar run): the benchmark's return and CAGR are defined, as the
+        # run's own are, and its line is drawn; co-movement is not (audit finding 10c)
+        return dict.fromkeys(keys) | {keys[0]: _clean(total), keys[1]: _clean(cagr)}
+    # In place and without copies where the bits are the same (x - 0.0 is x)
+    bench_excess = bench_returns - rf_period if rf_period else bench_returns
     # Centered series and their products, once (np.cov / np.corrcoef would stack copies):
     # beta = cov(excess, bench) / var(bench); correlation = cov / (std * std_bench).
     own_mean, bench_mean = float(np.mean(excess)), float(np.mean(bench_excess))
