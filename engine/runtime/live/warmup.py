@@ -213,8 +213,9 @@ def warmup_notices(declared: list[Declared], count: int, given: bool) -> list[st
     """Return the lines that tell the user what a ``count``-bar warm-up cannot make equal.
 
     One per start-dependent indicator (`START_DEPENDENT`), one per indicator ``count``
-    bars are too few for (``given``: the count came from the flag or the config; else it
-    is the derived one, short only when capped at `MAX_WARMUP_BARS`).
+    bars are too few for, a start-dependent one too (``given``: the count came from the
+    flag or the config; else it is the derived one, short only when capped at
+    `MAX_WARMUP_BARS`).
     """
     lines: list[str] = []
     for name, symbol, params in declared:
@@ -222,7 +223,6 @@ def warmup_notices(declared: list[Declared], count: int, given: bool) -> list[st
         relation = START_DEPENDENT.get(name)
         if relation is not None:
             lines.append(f"warm-up: {label} {_RELATION[relation]}")
-            continue
         needed = bars_needed(name, params)
         if needed > count:
             why = "--warmup-bars / [live] warmup_bars gives" if given else "the cap is"
