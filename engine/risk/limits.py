@@ -39,26 +39,61 @@ __all__ = [
     "Session",
     "TradingHoursCheck",
     "expected_positions",
+    "pending_by_symbol",
 ]
 
 DAY_NS = 86_400 * 10**9
 _TOLERANCE = 1.0 + 1e-9
 
 
-def expected_positions(order: OrderRequested, state: RiskState) -> tuple[float, float]:
-    """Return ``(before, after)``: the symbol's position plus its working orders, without
-    and with ``order`` filled."""
-    before = state.portfolio.position_quantity(order.symbol)
+def pending_by_symbol(state: RiskState, joining: OrderRequested | None = None) -> dict[str, float]:
+    """Return the signed quantity each symbol's working orders add when they fill.
+
+    Reduce-only orders are left out (capped at the position, they never add exposure).
+    An OCO group fills at most one member, so a group counts once, its member that moves
+    the symbol's expected position furthest from zero; a group that can only shrink the
+    position (protective exits of the strategy's own) counts nothing, as exits may never
+    fill. Was: every order with an OCO group was left out, entries included, and three
+    OCO limit buys of 0.1 filled to 0.3 under ``max_position_quantity = 0.1``.
+    ``joining``: an OCO order counted as a member of its group (the order being checked).
+    """
     skip = state.reduce_only_ids
+    pending: dict[str, float] = {}
+    groups: dict[tuple[str, str], list[float]] = {}
     for working in state.orders.all_open_orders():
-        # Reduce-only orders never add exposure, and OCO members (protective exits) are
-        # alternatives, not additions: both are left out.
-        if (
-            working.symbol == order.symbol
-            and not working.oco_group
-            and working.order_id not in skip
-        ):
-            before += working.side.sign * working.leaves_quantity
+        if working.order_id in skip:
+            continue
+        signed = working.side.sign * working.leaves_quantity
+        if working.oco_group:
+            groups.setdefault((working.symbol, working.oco_group), []).append(signed)
+        else:
+            pending[working.symbol] = pending.get(working.symbol, 0.0) + signed
+    if joining is not None and joining.oco_group:
+        key = (joining.symbol, joining.oco_group)
+        groups.setdefault(key, []).append(joining.side.sign * joining.quantity)
+    portfolio = state.portfolio
+    for (symbol, _), members in groups.items():
+        running = portfolio.position_quantity(symbol) + pending.get(symbol, 0.0)
+        furthest = max(members, key=lambda signed: abs(running + signed))
+        if abs(running + furthest) > abs(running):
+            pending[symbol] = pending.get(symbol, 0.0) + furthest
+    return pending
+
+
+def expected_positions(
+    order: OrderRequested, state: RiskState, pending: dict[str, float] | None = None
+) -> tuple[float, float]:
+    """Return ``(before, after)``: the symbol's position plus its working orders
+    (`pending_by_symbol`), without and with ``order`` filled.
+
+    An order joining an OCO group is an alternative to its members: after it, the group
+    counts its furthest member, the order included."""
+    if pending is None:
+        pending = pending_by_symbol(state)
+    position = state.portfolio.position_quantity(order.symbol)
+    before = position + pending.get(order.symbol, 0.0)
+    if order.oco_group:
+        return before, position + pending_by_symbol(state, order).get(order.symbol, 0.0)
     return before, before + order.side.sign * order.quantity
 
 
@@ -189,21 +224,49 @@ def _exposures(order: OrderRequested, state: RiskState) -> tuple[float, float, f
     """Return gross and net exposure now and after ``order`` fills (at its reference price).
 
     Positions are valued at the last close; the order's symbol after the fill at the
-    order's reference price. Working orders of the symbol count as if filled.
+    order's reference price. Working orders count as if filled, of every symbol: another
+    symbol's at their limit/stop (else its last close), and only what they add to that
+    symbol's absolute position. Was: only the order's own symbol's, so a buy of 0.2 BTC
+    and one of 6 ETH placed on the same bar both passed ``max_gross_exposure = 6000``
+    (7,364.43 together; the built-in leverage check counted them).
     """
     portfolio = state.portfolio
     last = portfolio.last_price(order.symbol) * state.rate(order.symbol)
     price = _price(order, state)
     position = portfolio.position_quantity(order.symbol)
-    before, after = expected_positions(order, state)
+    pending = pending_by_symbol(state)
+    before, after = expected_positions(order, state, pending)
     gross = portfolio.gross_exposure()
     mark = last if math.isfinite(last) else price
     net = portfolio.equity() - portfolio.cash  # Σ signed position values
     gross_before = gross - abs(position) * mark + abs(before) * price
     net_before = net - position * mark + before * price
-    gross_after = gross - abs(position) * mark + abs(after) * price
-    net_after = net - position * mark + after * price
+    others = pending.keys() - {order.symbol}
+    prices = _working_prices(state) if others else {}
+    for symbol in others:
+        signed = pending[symbol]
+        held = portfolio.position_quantity(symbol)
+        added = abs(held + signed) - abs(held)
+        if added > 0.0:  # what may never fill does not lower an exposure
+            gross_before += added * prices[symbol]
+            net_before += signed * prices[symbol]
+    gross_after = gross_before - abs(before) * price + abs(after) * price
+    net_after = net_before + (after - before) * price
     return gross_before, gross_after, net_before, net_after
+
+
+def _working_prices(state: RiskState) -> dict[str, float]:
+    """Return the price (account currency) each symbol's working orders are valued at:
+    the highest limit/stop or last close among them (the larger value, the safer side)."""
+    portfolio = state.portfolio
+    prices: dict[str, float] = {}
+    for working in state.orders.all_open_orders():
+        symbol = working.symbol
+        quote = working.limit_price or working.stop_price or portfolio.last_price(symbol)
+        value = quote * state.rate(symbol)
+        if math.isfinite(value) and value > prices.get(symbol, 0.0):
+            prices[symbol] = value
+    return prices
 
 
 class GrossExposureCheck:

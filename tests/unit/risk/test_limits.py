@@ -155,9 +155,21 @@ def test_position_quantity_counts_working_orders_and_never_blocks_reducing() -> 
     over = state(Account(positions={"A": 15.0}))
     assert run(check, order(SELL, 3), over) == ""  # 15 -> 12: still over, but reducing
     assert run(check, order(BUY, 1, reduce_only=True), over) == ""
-    # OCO members (protective exits) do not add up
-    exits = state(Account(positions={"A": 9.0}), [working("A", BUY, 5, oco="X")])
+    # the strategy's own OCO exits (a stop and a take profit selling the 9 held) may never
+    # fill: they do not lower the expected position
+    exits = state(
+        Account(positions={"A": 9.0}),
+        [working("A", SELL, 9, oco="X"), working("A", SELL, 9.0, oco="X")],
+    )
     assert run(check, order(BUY, 1), exits) == ""
+    assert run(check, order(BUY, 2), exits) == (
+        "A position would be 11 (from 9), beyond the maximum 10"
+    )
+    # an OCO entry adds like any order (was: every OCO member left out, entries included)
+    entry = state(Account(positions={"A": 9.0}), [working("A", BUY, 5, oco="X")])
+    assert run(check, order(BUY, 1), entry) == (
+        "A position would be 15 (from 14), beyond the maximum 10"
+    )
 
 
 def test_position_notional_and_percent_of_equity() -> None:
