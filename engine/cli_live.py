@@ -25,7 +25,8 @@ UNKNOWN orders adopted, other strategies' working orders cancelled with a reason
 numbering continued); a new account whose ``initial_cash`` exceeds the wallet's free
 balance is refused, exit 2, before its baseline is written (`engine.runtime.live.holdings`);
 then reconcile the account with the exchange (`engine.runtime.live.reconcile`; a wallet it
-cannot explain, or coins of the node's the wallet no longer holds, refuse to trade, exit 5).
+cannot explain, or coins or cash of the node's the wallet no longer holds, refuse to trade,
+exit 5).
 Then ``on_start`` runs and, if the strategy defines ``on_load`` and a state was saved, the
 strategy gets its own state back (`engine.runtime.live.state`: ``on_load`` runs after
 ``on_start``, so it overrides what ``on_start`` set); then what happened while the node was
@@ -411,7 +412,8 @@ async def _session(
         restored = restore(node, manager, instruments)  # the store's account and orders
         if restored.new:  # before its baseline is written: cash the wallet does not hold
             check_initial_cash(config.account, name, exchange.exchange_id, exchange.balances())
-        result = reconcile(manager, instruments)  # refuses (exit 5) on an unexplained wallet
+        # refuses (exit 5) on an unexplained wallet, or coins or cash the wallet lacks
+        result = reconcile(manager, instruments, initial_cash=config.account.initial_cash)
         manager.session = manager.ledger.begin_session(config_text(config))
         node.start()  # on_start, then on_load over what it set, before the fills while down
         checkpoint = Checkpoint(node, manager.ledger, manager.session)
@@ -474,7 +476,8 @@ async def _session(
             perpetuals,
         )  # fmt: skip
         checks = StreamOptions(check_every_s=user_check[0], grace_s=user_check[1])
-        monitor = UserDataMonitor(user, manager, instruments, publish, log.write, checks)
+        monitor = UserDataMonitor(user, manager, instruments, publish, log.write, checks,
+                                  initial_cash=config.account.initial_cash)  # fmt: skip
         kill = folder / KILL_FILE
         stopped = asyncio.ensure_future(stop.wait())
         watching = asyncio.ensure_future(monitor.run())  # the user-data stream, its own task

@@ -95,7 +95,9 @@ def test_coins_sold_by_hand_refuse_the_restart_and_outside_trades_are_reported(
     rig: tuple[BarFrame, Path, LocalExchange], tmp_path: Path
 ) -> None:
     frame, config, local = rig
-    config.write_text(CONFIG.replace("initial_cash = 10000.0", "initial_cash = 1000.0"))
+    # 40 of the wallet's 1,000 USDT are not the node's: the outside buy below spends them
+    # (one that spent the node's cash would refuse the restart too: the next test)
+    config.write_text(CONFIG.replace("initial_cash = 10000.0", "initial_cash = 960.0"))
     node = Node(config, local, tmp_path)
     start = node.started()
     assert start["outside_trades"] == []
@@ -121,3 +123,31 @@ def test_coins_sold_by_hand_refuse_the_restart_and_outside_trades_are_reported(
     assert len(lines) == 1, lines
     assert "the node's own fills hold 0.05000000 BTC, the wallet holds 0.02200000 BTC" in lines[0]
     assert "outside trades of BTC: 2 (sold 0.03000000, bought 0.00200000)" in lines[0]
+
+
+@pytest.mark.slow
+def test_cash_spent_by_hand_refuses_the_restart_in_one_line(
+    rig: tuple[BarFrame, Path, LocalExchange], tmp_path: Path
+) -> None:
+    _, config, local = rig
+    config.write_text(CONFIG.replace("initial_cash = 10000.0", "initial_cash = 1000.0"))
+    node = Node(config, local, tmp_path)
+    assert node.started()["cash"] == 1000.0  # all of the wallet's 1,000 USDT
+    node.stop()
+    hand = _client(local).exchange  # buys BTC with the node's cash while it is down
+    bought = hand.create_order(SYMBOL, "market", "buy", 0.02, None, {"clientOrderId": "hand"})
+    spent = float(bought["cost"])
+    free = float(local.venue.free["USDT"])
+    assert free < 1000.0 - spent + 1e-9
+
+    second = Node(config, local, tmp_path)
+    _, err = second.process.communicate(timeout=90)
+    lines = [line for line in err.decode().splitlines() if line.strip()]
+    assert second.process.returncode == 5, err.decode()
+    assert len(lines) == 1, lines
+    assert (
+        f"the node's cash is 1,000.00 USDT, the wallet has {free:,.2f} USDT free (and 0.00 "
+        f"locked by the node's open orders; {1000.0 - free:,.2f} less; outside trades in "
+        f"USDT: 1 (bought for {spent:,.2f}, sold for 0.00))"
+    ) in lines[0]
+    assert "Refusing to trade" in lines[0]

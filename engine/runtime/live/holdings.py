@@ -24,6 +24,18 @@ plain records for the start line and record (`outside_records`).
   buy the difference back, or start a new ``--account``). More coins than the node's (a
   deposit explained by outside buys, the baseline's own) are not the node's and fine.
   Perpetuals hold no base asset: their positions are compared by the reconciliation.
+* **Cash (a spot account, at every reconciliation once the node says its ``initial_cash``:
+  `short_cash`).** The quote side of the coins' check: an outside buy spends the wallet's
+  quote and passes the wallet check (an explained fill) while the node still books the cash
+  (``initial_cash`` plus its own fills' cash flows, `engine.runtime.live.wallet.kernel_fill`'s
+  arithmetic, the restored portfolio's), so its next buy was cut or rejected. That cash
+  must not exceed what the wallet has for the node: its free quote plus what the node's own
+  working buys lock — their unfilled quantity at their limit (or stop price for a
+  stop-market: the exchange locks it at placement), plus `LOCK_ALLOWANCE` for a fee an
+  exchange may lock with it (the local exchange does), at most what the wallet shows
+  locked (total - free), so an account with no outside order is never refused. Refused
+  with both quantities and the outside trades paid in that quote (exit 5). Only when the
+  spot symbols share one quote currency (the account's cash is in one asset).
 """
 
 from __future__ import annotations
@@ -37,9 +49,18 @@ from engine.errors import ConfigError
 from engine.model import Instrument
 from engine.runtime.live.kill import node_positions
 from engine.runtime.live.ledger import LiveLedger
-from engine.runtime.live.rows import BASELINE, LiveFill
+from engine.runtime.live.rows import BASELINE, LiveFill, LiveStatus
+from engine.runtime.live.wallet import kernel_fill
 
-__all__ = ["check_initial_cash", "outside_records", "short_holdings"]
+__all__ = [
+    "LOCK_ALLOWANCE",
+    "check_initial_cash",
+    "outside_records",
+    "short_cash",
+    "short_holdings",
+]
+
+LOCK_ALLOWANCE = 0.01  # relative: a fee locked with a buy (Binance's highest rate is 0.1 %)
 
 
 def check_initial_cash(
@@ -101,6 +122,48 @@ def short_holdings(
             f"{sold:.8f}, bought {bought:.8f}))"
         )
     return short
+
+
+def short_cash(
+    ledger: LiveLedger,
+    spot: Mapping[str, Instrument],
+    balances: Mapping[str, tuple[float, float]],
+    initial_cash: float,
+    tolerance: float,
+) -> list[str]:
+    """Return a clause naming the node's cash, the wallet's and the outside trades paid in
+    its quote when the wallet has less for the node than the node books; [] if not."""
+    quotes = {i.quote_currency for i in spot.values()}
+    if len(quotes) != 1:
+        return []
+    (quote,) = quotes
+    own = ledger.orders(origin="node")
+    owned = {o.client_id for o in own}
+    cash = initial_cash
+    for fill in ledger.fills():
+        if fill.client_id in owned and fill.symbol in spot:
+            quantity, fee, _ = kernel_fill(fill, spot[fill.symbol])
+            signed = quantity if fill.side == "buy" else -quantity
+            cash -= signed * fill.price + fee
+    working = (LiveStatus.OPEN, LiveStatus.PARTIALLY_FILLED)
+    mine = sum(
+        (o.quantity - o.filled_quantity) * (o.limit_price or o.stop_price or 0.0)
+        for o in own
+        if o.status in working and o.side == "buy" and o.symbol in spot
+    )
+    free, total = balances.get(quote, (0.0, 0.0))
+    locked = min(mine * (1.0 + LOCK_ALLOWANCE), max(total - free, 0.0))
+    found = free + locked
+    if cash <= found + tolerance * max(1.0, abs(cash)):
+        return []
+    trades = [f for f in _outside(ledger) if f.symbol in spot]
+    bought = sum(f.quantity * f.price for f in trades if f.side == "buy")
+    sold = sum(f.quantity * f.price for f in trades if f.side == "sell")
+    return [
+        f"the node's cash is {cash:,.2f} {quote}, the wallet has {free:,.2f} {quote} free "
+        f"(and {locked:,.2f} locked by the node's open orders; {cash - found:,.2f} less; outside "
+        f"trades in {quote}: {len(trades)} (bought for {bought:,.2f}, sold for {sold:,.2f}))"
+    ]
 
 
 def outside_records(fills: Sequence[LiveFill]) -> list[dict[str, Any]]:

@@ -50,8 +50,11 @@ Run on start and after every reconnect. In order:
    fills as explained, the node's own coins: for each base asset its fills' position must
    not exceed the wallet's total, else it refuses with both quantities and the outside
    trades of that asset (`engine.runtime.live.holdings`: an outside sale of the node's
-   coins passed as "wallet matches"). The trades this reconciliation recorded as outside
-   ones are counted in the summary line and listed (``outside``) for the start record.
+   coins passed as "wallet matches"); and, given the node's ``initial_cash`` (a spot
+   account), its cash in the quote must not exceed the wallet's free quote plus what its
+   own working buys lock (`holdings.short_cash`: an outside buy spent it). The trades
+   this reconciliation recorded as outside ones are counted in the summary line and
+   listed (``outside``) for the start record.
 
 Perpetuals (`CcxtExchange.perpetuals`: USDⓈ-M, one-way mode) hold no base asset: step 5
 compares each one's **position** instead. The baseline records the exchange's position (in
@@ -77,7 +80,7 @@ from engine.errors import ExchangeFatalError
 from engine.model import Instrument
 from engine.persistence.schema import live_bars
 from engine.runtime.live.clientids import not_the_order
-from engine.runtime.live.holdings import short_holdings
+from engine.runtime.live.holdings import short_cash, short_holdings
 from engine.runtime.live.ledger import (
     BASELINE,
     Baseline,
@@ -290,8 +293,12 @@ def reconcile(
     manager: OrderManager,
     instruments: Mapping[str, Instrument],
     tolerance: float = 1e-6,
+    initial_cash: float | None = None,
 ) -> Reconciliation:
     """Bring the store up to the exchange's truth; raise if the wallet cannot be explained.
+
+    ``initial_cash``: the node's ``[account] initial_cash``; given, a spot account's cash is
+    checked against the wallet's free quote (the module's step 5).
 
     Raises:
         ExchangeFatalError: The wallet differs from baseline plus fills (the message lists
@@ -359,7 +366,8 @@ def reconcile(
     # 5. the wallet (spot) and the positions (perpetuals)
     spot = {s: i for s, i in instruments.items() if not exchange.perpetual(s)}
     change = wallet_changes(ledger.fills(), spot)
-    actual = {asset: total for asset, (_, total) in exchange.balances().items()}
+    balances = exchange.balances()
+    actual = {asset: total for asset, (_, total) in balances.items()}
     assets = sorted({a for s, i in spot.items() for a in _split(s, i)})
     for asset in assets:
         expected = baseline.wallet.get(asset, 0.0) + change.get(asset, 0.0)
@@ -393,6 +401,15 @@ def reconcile(
             "would count coins the wallet does not hold; check the account on the exchange "
             "(buy the difference back), or start a new --account"
         )
+    if initial_cash is not None and len(spot) == len(instruments):
+        short = short_cash(ledger, spot, balances, initial_cash, tolerance)
+        if short:
+            raise ExchangeFatalError(
+                f"live account {ledger.account!r} at {exchange.exchange_id}: {short[0]}. "
+                "Refusing to trade: its buys would be cut or rejected and its equity would "
+                "count cash the wallet does not hold; check the account on the exchange "
+                "(sell what was bought outside, or fund the wallet), or start a new --account"
+            )
     return result
 
 

@@ -94,14 +94,17 @@ class UserDataMonitor:
         publish: Callable[[list[Update]], None],
         note: Callable[..., None],
         options: StreamOptions | None = None,
+        initial_cash: float | None = None,
     ) -> None:
-        """Feed ``stream``'s reports to ``manager``; hand the updates to ``publish``."""
+        """Feed ``stream``'s reports to ``manager``; hand the updates to ``publish``;
+        ``initial_cash`` (the node's) checks a spot account's cash at each reconciliation."""
         self.stream = stream
         self.manager = manager
         self.instruments = instruments
         self.publish = publish
         self.note = note
         self.options = options or StreamOptions()
+        self.initial_cash = initial_cash
         self.stats = StreamStats()
         self.subscribed = asyncio.Event()  # set while a subscription is live
         self._since_ms = 0  # exchange time the session began (the cross-check's window)
@@ -155,7 +158,7 @@ class UserDataMonitor:
                 is the message); the manager is halted first.
         """
         try:
-            result = reconcile(self.manager, self.instruments)
+            result = reconcile(self.manager, self.instruments, initial_cash=self.initial_cash)
         except ExchangeFatalError as error:
             self.manager.halted = str(error)
             self.note("halt", reason=str(error), after=why)
