@@ -109,12 +109,15 @@ class SymbolHistory:
 class MarketCache:
     """Last prices and histories of every symbol in the run."""
 
-    __slots__ = ("close_time", "histories", "last")
+    __slots__ = ("close_time", "histories", "last", "tick_ns")
 
     def __init__(self, histories: Mapping[str, SymbolHistory]) -> None:
         self.histories = dict(histories)
         self.last: dict[str, float] = dict.fromkeys(self.histories, math.nan)
         self.close_time = CloseTime()  # set by the driver when bars share a close time
+        # symbol -> time of the last trade or quote that set its last price (bars: their
+        # history has their times; kept apart so that the bar loop stores nothing more)
+        self.tick_ns: dict[str, int] = {}
 
     @property
     def symbols(self) -> list[str]:
@@ -141,13 +144,33 @@ class MarketCache:
         i = n - 1
         return float(columns["high"][i]), float(columns["low"][i]), float(columns["volume"][i])
 
+    def priced_since(self, symbol: str, ts_ns: int) -> bool:
+        """Return whether ``symbol``'s last price was set at ``ts_ns`` or later.
+
+        Set by the close of the last bar when the last price is its close, else by the
+        trade or quote that set it. A ``market_fill = "same_close"`` order fills at the
+        last price only if it is no older than the decision (`engine.execution.broker`).
+        """
+        tick = self.tick_ns.get(symbol)
+        if tick is not None and tick >= ts_ns:
+            return True
+        history = self.histories[symbol]
+        n = history.cursor.n
+        return bool(
+            n
+            and history.columns["close"][n - 1] == self.last[symbol]
+            and history.ts_event[n - 1] >= ts_ns
+        )
+
     def on_trade(self, tick: TradeTick) -> None:
         """Record a trade's price as the symbol's last price."""
         self.last[tick.symbol] = tick.price
+        self.tick_ns[tick.symbol] = tick.ts_event
 
     def on_quote(self, quote: QuoteTick) -> None:
         """Record the quote's mid price as the symbol's last price."""
         self.last[quote.symbol] = (quote.bid_price + quote.ask_price) / 2.0
+        self.tick_ns[quote.symbol] = quote.ts_event
 
     def on_bar(self, bar: Bar) -> None:
         """Record the bar's close and reveal its row and indicator values."""

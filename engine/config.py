@@ -297,7 +297,10 @@ class ExecutionConfig:
         slippage_bps: Adverse price move applied to market and stop fills, in basis points.
         market_fill: ``"next_open"`` (default): an order decided on bar t fills at bar
             t+1's open. ``"same_close"``: fills at the close of the bar it was decided on
-            (optimistic; only honest for strategies that could really trade the close).
+            (optimistic; only honest for strategies that could really trade the close);
+            decided when its symbol's last close is older (on another symbol's bar
+            delivered first, a shorter timeframe's bar, a timer, a headline), at the
+            close of that symbol's next bar, never at a price before the decision.
         limit_fill: ``"through"`` (default): a limit fills only if the bar trades beyond
             its price (a bar that only opens at it has not). ``"touch"``: reaching the
             price is enough.
@@ -312,7 +315,7 @@ class ExecutionConfig:
             that bar (None: no cap). The remainder waits for later bars.
         latency_ns: Time from a decision to the order's arrival at the venue, in ns, at
             most one day; an order is matched from the first bar that opens at or after its
-            arrival.
+            arrival. Not with ``market_fill = "same_close"`` (refused).
         instrument_rules: ``"round"`` (default): quantities are rounded toward zero to
             the lot and prices to the tick passively (never more aggressive than asked: buy
             limits and sell stops down, sell limits and buy stops up); ``"reject"``: an
@@ -365,6 +368,12 @@ class ExecutionConfig:
         require(
             0 <= self.latency_ns <= MAX_LATENCY_NS,
             f"latency_ns must be in [0, {MAX_LATENCY_NS}] (one day, in ns), got {self.latency_ns}",
+        )
+        require(
+            self.market_fill == "next_open" or self.latency_ns == 0,
+            'market_fill = "same_close" needs latency_ns = 0 (an order reaching the venue '
+            "after a latency cannot fill at the close it was decided on; use "
+            '"next_open" to model latency)',
         )
         require(0 <= self.fee_rate < 1, f"fee_rate must be in [0, 1), got {self.fee_rate}")
         require(

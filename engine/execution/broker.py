@@ -9,8 +9,8 @@ see it (`process_bar`). Out on the bus: `OrderAccepted`, `OrderRejected`,
 Rules (each a named setting of ``[execution]``; the README's fill table lists them all):
 - Eligibility: an order is matched from the first bar that opens at or after it reached
   the venue (acceptance time + ``latency_ns``). With zero latency that is the bar after
-  the one it was decided on. ``market_fill = "same_close"`` fills market orders at once at
-  the last close instead.
+  the one it was decided on. ``market_fill = "same_close"`` fills market orders at the
+  close of their symbol's first bar closing at or after the decision instead (`submit`).
 - Market and market-on-open fill at the open; market-on-close at the close of the first
   eligible bar. Stops (and trailing stops) trigger on the range and fill at the stop, or at
   the open when the bar gaps beyond it; takers pay slippage, put on the tick grid against
@@ -53,11 +53,9 @@ Rules (each a named setting of ``[execution]``; the README's fill table lists th
   (``exits_from = "next_bar"``, default) or, under ``"fill_bar"``, against the same bar
   once they reach the venue (`engine.execution.fill_bar_exits`): the whole range follows the
   open, so the ordinary trigger rules and ``bracket_conflict`` apply, and an exit the open
-  is already through fills at the open (the entry's raw fill price). Trailing stops start
-  from the last close (the fill bar's, known only at its end) and market exits (a time
-  stop) are no attached exits: both keep the next-bar rule; so do fills on ticks (their
-  exits already work from the next tick) and intrabar fills (where in the bar the entry
-  filled is not known).
+  is already through fills at the open (the entry's raw fill price). Trailing stops (from
+  the fill bar's close, known at its end), market exits (a time stop), fills on ticks and
+  intrabar fills (where in the bar is not known) keep the next-bar rule.
 - Fill times: fills at the open carry the bar's open time; intrabar fills and closes carry
   the bar's close time (the first moment the engine can know they happened).
 """
@@ -127,15 +125,19 @@ class SimulatedBroker(FillBarExits, FillMethods):
         leverage: float = 1.0,
         fx: Callable[[str, int], float] | None = None,
         last_bar: Callable[[str], tuple[float, float, float | None]] | None = None,
+        priced_since: Callable[[str, int], bool] | None = None,
     ) -> None:
         """Build the venue; ``fx(symbol, ts_ns)`` is a quote-to-account rate (None: no FX).
 
         ``last_bar(symbol)`` is ``(high, low, volume)`` of the bar whose close is the last
         price (`MarketCache.last_bar`): a ``same_close`` fill's slippage stays in that
         range, and volume-share slippage and ``volume_participation`` read that volume.
+        ``priced_since(symbol, ts)``: whether the last price is that recent (`MarketCache.
+        priced_since`; None: always), as a ``same_close`` fill at it needs (`submit`).
         """
         self._bus = bus
         self._last_bar = last_bar
+        self._priced_since = priced_since
         self._fx = fx
         self._clock = clock
         self._instruments = instruments
@@ -181,11 +183,18 @@ class SimulatedBroker(FillBarExits, FillMethods):
         self._close_out = order_ids
 
     def submit(self, order: OrderRequested) -> None:
-        """Accept or reject ``order``; fill at once only under ``market_fill = "same_close"``."""
+        """Accept or reject ``order``; fill at once only under ``market_fill = "same_close"``.
+
+        A ``same_close`` market order fills at the close of its symbol's first bar closing
+        at or after the decision: at once if the symbol's last price is that recent, else
+        in `process_bar` (decided on another symbol's bar, a timer, a headline: README's
+        fill assumptions). A close-out fills at the last close whatever its age.
+        """
         now = self._clock.timestamp_ns()
         market = order.order_type is _MARKET
         closing = self._close_out
-        at_close = self._fill_at_close or closing is None or order.order_id in closing
+        forced = closing is None or order.order_id in closing
+        at_close = self._fill_at_close or forced
         last = math.nan
         if not market or at_close:  # the last price matters to these only
             last = self._prices.get(order.symbol, math.nan)
@@ -213,7 +222,10 @@ class SimulatedBroker(FillBarExits, FillMethods):
             if not waiting:
                 self._bus.publish(FillBarExitsDue(order.symbol))
             waiting.append(working)
-        if at_close and market and math.isfinite(last):
+        since = self._priced_since
+        if at_close and market and not forced and since and not since(order.symbol, now):
+            working.at_close = True  # its symbol's price is older than the decision
+        elif at_close and market and math.isfinite(last):
             # at the close of the bar just seen: its range bounds the slipped price and its
             # volume is the one the fill takes a share of (the rest waits for later bars)
             high, low, volume = math.inf, -math.inf, None
@@ -332,6 +344,7 @@ class SimulatedBroker(FillBarExits, FillMethods):
                 working.order.order_type is _MARKET
                 and working.expire_ns is None
                 and working.eligible_from <= ts_open
+                and not working.at_close
             ):
                 leaves = working.leaves
                 self._fill(working, bar.open, "taker", ts_open, bar.volume, None, bar.high, bar.low)
@@ -358,6 +371,10 @@ class SimulatedBroker(FillBarExits, FillMethods):
                 self._bus.publish(
                     OrderExpired(order.order_id, order.strategy_id, bar.symbol, now, now)
                 )
+                continue
+            if working.at_close:  # `submit`: at the close of the first bar closing since
+                if working.eligible_from <= bar.ts_event:
+                    candidates.append((working, bar.close, "taker", bar.ts_event, 0.0))
                 continue
             if working.eligible_from > ts_open:
                 continue  # not at the venue yet when this bar opened

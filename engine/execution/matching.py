@@ -115,6 +115,7 @@ class WorkingOrder:
     """Venue-side state of a working order (owned and mutated by the broker)."""
 
     __slots__ = (
+        "at_close",
         "best",
         "eligible_from",
         "expire_ns",
@@ -138,6 +139,9 @@ class WorkingOrder:
         # a limit marketable at the last price when it reached the venue (`limit_marketable`;
         # the broker sets it): it takes on its first bar, as post-only would refuse it
         self.taking = False
+        # a ``same_close`` market order decided while its symbol's last price was older
+        # than the decision: it fills at the close of its symbol's next bar (the broker)
+        self.at_close = False
 
     @property
     def filled(self) -> float:

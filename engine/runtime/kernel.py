@@ -234,6 +234,7 @@ def build_kernel(
             leverage=account.leverage,
             fx=fx_at,
             last_bar=cache.last_bar,
+            priced_since=cache.priced_since,
         )
     )
     execution_engine = ExecutionEngine(venue, bus, clock)

@@ -47,6 +47,7 @@ class VenueParts:
     leverage: float
     fx: Callable[[str, int], float] | None  # (symbol, ts_ns) -> quote-to-account rate
     last_bar: Callable[[str], tuple[float, float, float | None]]
+    priced_since: Callable[[str, int], bool]  # is the last price that recent (the cache's)
 
 
 VenueFactory = Callable[[VenueParts], Venue]
@@ -66,6 +67,7 @@ def simulated_venue(parts: VenueParts) -> SimulatedBroker:
         leverage=parts.leverage,
         fx=parts.fx,
         last_bar=parts.last_bar,
+        priced_since=parts.priced_since,
     )
 
 
