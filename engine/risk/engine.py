@@ -214,22 +214,43 @@ class RiskEngine:
         only stops new orders, and an entry left working (a limit buy under a long) would
         still fill and add exposure under the guard. Canceled: orders that are not
         reduce-only on the side that grows the position (a buy when flat or long, a sell
-        when flat or short), held bracket entries included (their exits go with them).
-        Kept: reduce-only orders and orders on the reducing side (the strategy's exits).
+        when flat or short), held bracket entries included (their exits go with them),
+        and orders on the reducing side that, with the ones kept before them, would take
+        |position| beyond its size now (a sell of 0.4 under a long of 0.1 flips it to a
+        short of 0.3: was kept and filled under REDUCING). Kept: reduce-only orders and
+        exits within the position; of an OCO group each member is judged alone (at most
+        one fills). A canceled order's reason names the guard and the position it would
+        have left.
 
         Args:
             reason: Why (the guard's sentence); the cancel's reason in orders.csv.
         """
         now = self._clock.timestamp_ns()
+        kept: dict[str, float] = {}  # per symbol: the signed quantity of the exits kept
+        groups: dict[tuple[str, str], float] = {}  # per OCO group: its largest kept member
         for order in self._book.all_open_orders():
             state = self._states.get(order.symbol)
             if state is None or order.order_id in self._reduce_only_ids:
                 continue
-            position = state.portfolio.position_quantity(order.symbol)
-            if position >= 0 if order.side is OrderSide.BUY else position <= 0:
-                self._bus.publish(
-                    CancelRequested(order.order_id, order.strategy_id, now, now, reason)
+            symbol = order.symbol
+            position = state.portfolio.position_quantity(symbol)
+            signed = order.side.sign * order.leaves_quantity
+            key = (symbol, order.oco_group)
+            alternatives = sum(v for k, v in groups.items() if k[0] == symbol and k != key)
+            after = position + kept.get(symbol, 0.0) + alternatives + signed
+            why = reason
+            if position * signed < 0 and abs(after) <= abs(position) * (1.0 + 1e-9):
+                if order.oco_group:
+                    groups[key] = max(groups.get(key, 0.0), signed, key=abs)
+                else:
+                    kept[symbol] = kept.get(symbol, 0.0) + signed
+                continue
+            if position * signed < 0:
+                why = (
+                    f"{reason}; {order.side} {order.leaves_quantity:g} would take the {symbol} "
+                    f"position from {position:g} to {after:g}"
                 )
+            self._bus.publish(CancelRequested(order.order_id, order.strategy_id, now, now, why))
 
     def on_order_requested(self, order: OrderRequested) -> None:
         """Approve (rounded) or deny ``order``."""
