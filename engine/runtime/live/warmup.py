@@ -54,6 +54,8 @@ starts, so no finite warm-up can equal a backtest's, whose data starts elsewhere
   backtest's minus the bars between its data's start and the warm-up's (a constant); the
   bars since the extreme (the bar's position minus the value) equal.
 
+Each restart fetches a new warm-up, so their levels start again from its first bar: a
+level a strategy saved (``on_save``) before a restart is not comparable with one after.
 Warming from the backtest's own data start is not possible in general (a live node does
 not know which file a backtest read, nor does the exchange serve bars that old), so these
 are not refused either: a strategy comparing changes, ratios or bars-since is right.
