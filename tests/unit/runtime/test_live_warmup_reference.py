@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import talib
 
-from engine.config import RunConfig, parse_config
+from engine.config import MAX_WARMUP_BARS, RunConfig, parse_config
 from engine.feeds import load_bars
 from engine.indicators import registry
 from engine.indicators._common import FloatArray
@@ -31,6 +31,7 @@ from engine.runtime.live.warmup import (
     bars_needed,
     memory_kind,
     warmup_count,
+    warmup_notices,
 )
 from engine.strategy import Context, Strategy
 
@@ -262,3 +263,15 @@ def test_kama_warmed_with_its_count_equals_the_batch_even_where_it_adapts_slowes
         window = {"real": volume[last - count + 1 : last + 1]}
         part = registry.get(name).compute(window, **params)["real"]
         assert worst(part[-1:], whole[last : last + 1]) <= TOLERANCE, f"row {last}"
+
+
+def test_a_derived_count_capped_below_a_need_is_told() -> None:
+    declared: list[tuple[str, str, dict[str, int | float]]] = [
+        ("ema", "BTC/USDT", {"timeperiod": 100_000}),  # 30 x 100,000 bars
+        ("sma", "BTC/USDT", {"timeperiod": 20}),
+    ]
+    assert bars_needed("ema", {"timeperiod": 100_000}) == 3_000_000 > MAX_WARMUP_BARS
+    assert warmup_notices(declared, MAX_WARMUP_BARS, given=False) == [
+        "warm-up: ema(timeperiod=100000) on BTC/USDT needs 3000000 bars to equal a backtest's "
+        "value and the cap is 1000000: until it has seen 3000000 bars its values differ"
+    ]
