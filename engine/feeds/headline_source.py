@@ -14,7 +14,9 @@ that a restarted paper account resumes where the journal says it stopped
   the position (truncated or rotated) is an error: the position would name another line.
 
 Each headline is validated as a headline file's line is (`engine.feeds.headlines`); a bad
-line stops the source with a one-line `DataError` naming file and line.
+line stops the source with a one-line `DataError` naming file and line. A headline whose
+symbol misses a kept one by spelling only (``ETHUSDT``) is not delivered and is named in
+one ``warning:`` line per spelling (`engine.feeds.headline_symbols`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from engine.errors import DataError
+from engine.errors import DataError, warn
+from engine.feeds.headline_symbols import near_miss, near_miss_warning
 from engine.feeds.headlines import headline_from_record, load_news, parse_json_line
 from engine.model import NewsHeadline
 
@@ -90,6 +93,7 @@ class JsonlTailer:
         self.line = line
         self._keep = None if symbols is None else frozenset(symbols)
         self._now_ns = now_ns
+        self._missed: set[str] = set()  # near-miss spellings already warned about
 
     @property
     def position(self) -> int:
@@ -132,6 +136,8 @@ class JsonlTailer:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
                 raise DataError(f"{where}: not UTF-8 text") from None
+            if self.line == 1:
+                text = text.removeprefix("\ufeff")  # a byte-order mark, as load_news skips it
             if not text.strip():
                 continue
             record = parse_json_line(text, where)
@@ -139,8 +145,17 @@ class JsonlTailer:
             headline = headline_from_record(record, where, name, f"{name}:{self.line}", ts_init)
             if self._keep is None or headline.symbol in self._keep:
                 out.append(headline)
+            elif headline.symbol not in self._missed:
+                self._warn_near_miss(where, headline.symbol, self._keep)
         self._position += end + 1
         return out
+
+    def _warn_near_miss(self, where: str, symbol: str, keep: frozenset[str]) -> None:
+        """Say once per spelling that a near-miss symbol's headlines are not delivered."""
+        meant = near_miss(symbol, keep)
+        if meant is not None:
+            self._missed.add(symbol)
+            warn(near_miss_warning(where, None, symbol, meant))
 
 
 def open_headline_source(

@@ -29,7 +29,7 @@ from pathlib import Path
 from engine.config import RunConfig
 from engine.errors import ConfigError, DataError, warn
 from engine.feeds.headline_source import JsonlTailer
-from engine.feeds.headlines import load_news
+from engine.feeds.headlines import HeadlineRow, keep_symbols, read_news, refuse_repeats
 from engine.feeds.timeframe import format_timestamp
 from engine.model import NewsHeadline
 from engine.runtime.inputs import resolve_data_path
@@ -117,27 +117,33 @@ def news_files(config: RunConfig) -> list[Path]:
 def load_run_news(config: RunConfig) -> list[NewsHeadline]:
     """Return the headlines of every news source of ``config``, in time order.
 
-    A source keeps the headlines of its ``symbols`` (default: the run's symbols); the
-    sources are merged by time, ties in config then file order.
+    A source keeps the headlines of its ``symbols`` (default: the run's symbols); a
+    near-miss spelling (``ETHUSDT`` for ``ETH/USDT``) is named in a warning, not kept
+    (`engine.feeds.headlines.keep_symbols`). The sources are merged by time, ties in
+    config then file order. A headline twice in the merged stream (one id in two files,
+    or one file in two news tables) is refused (`engine.feeds.headlines.refuse_repeats`).
 
     Raises:
-        DataError: A missing or malformed headline file (`engine.feeds.headlines`), or
-            one with no headline for its symbols.
+        DataError: A missing or malformed headline file (`engine.feeds.headlines`), one
+            with no headline for its symbols, or a repeated headline.
     """
-    merged: list[NewsHeadline] = []
+    rows: list[HeadlineRow] = []
     for source, file in zip(config.news, news_files(config), strict=True):
         symbols = source.symbols or config.symbols
-        kept = load_news(file, symbols)
+        every = read_news(file)
+        kept = keep_symbols(every, symbols)
         if not kept:  # a run "with news" that would read none: a misnamed symbol, say
-            raise DataError(_no_headline(file, symbols))
-        merged.extend(kept)
+            raise DataError(_no_headline(file, symbols, every))
+        rows.extend(kept)
+    refuse_repeats(rows)
+    merged = [row.headline for row in rows]
     merged.sort(key=lambda h: h.ts_event)  # stable
     return merged
 
 
-def _no_headline(file: Path, symbols: Iterable[str]) -> str:
+def _no_headline(file: Path, symbols: Iterable[str], rows: list[HeadlineRow]) -> str:
     """Return the error for a headline file with nothing for ``symbols``."""
-    found = sorted({headline.symbol for headline in load_news(file)})
+    found = sorted({row.headline.symbol for row in rows})
     where = f"{file}: no headline for {', '.join(symbols)}"
     if not found:
         return f"{where}; the file has no headlines"

@@ -86,7 +86,7 @@ def test_a_jsonl_file_keeps_its_own_ids_and_sources(tmp_path: Path) -> None:
         (
             "h.jsonl",
             '{"timestamp": 1.5, "symbol": "A", "headline": "x"}\n',
-            "h.jsonl:1: timestamp 1.5 is neither",
+            "h.jsonl:1: timestamp '1.5' is a decimal number; epoch milliseconds are whole",
         ),
         (
             "h.jsonl",
