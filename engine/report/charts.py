@@ -355,18 +355,28 @@ def _thin(count: int, limit: int = MAX_MARKERS) -> IntArray:
     )
 
 
+_FIRST_LINES = "indicator lines (the first declared)"
+
+
 def thinned_caption(counts: list[tuple[int, int, str, str]]) -> str:
     """Return the caption of a chart that draws some markers only (empty: all drawn).
 
-    ``counts``: ``(drawn, total, what, file listing them)`` per marker kind.
+    ``counts``: ``(drawn, total, what, file listing them)`` per marker kind; a kind no
+    file lists (``""``: indicator lines) is said apart, with how it is chosen in ``what``.
     """
     cut = [(drawn, total, what, file) for drawn, total, what, file in counts if drawn < total]
-    if not cut:
-        return ""
-    drawn_text = ", ".join(f"{drawn:,} of {total:,} {what}" for drawn, total, what, _ in cut)
-    files = list(dict.fromkeys(file for *_, file in cut))
-    listed = " and ".join(files) + (" lists" if len(files) == 1 else " list")
-    return f"Drawn: {drawn_text} (evenly spaced); a run folder's {listed} every one."
+    said = []
+    if markers := [entry for entry in cut if entry[3]]:
+        drawn_text = ", ".join(
+            f"{drawn:,} of {total:,} {what}" for drawn, total, what, _ in markers
+        )
+        files = list(dict.fromkeys(file for *_, file in markers))
+        listed = " and ".join(files) + (" lists" if len(files) == 1 else " list")
+        said.append(f"Drawn: {drawn_text} (evenly spaced); a run folder's {listed} every one.")
+    said += [
+        f"Drawn: {drawn:,} of {total:,} {what}." for drawn, total, what, file in cut if not file
+    ]
+    return " ".join(said)
 
 
 def _price_chart(data: ReportData, symbol: str, counts: list[tuple[int, int, str, str]]) -> Figure:
@@ -384,6 +394,8 @@ def _price_chart(data: ReportData, symbol: str, counts: list[tuple[int, int, str
         },
     ]
     traces += _indicator_traces(data, symbol, frame.ts_close_ns)
+    declared = len(data.indicators.get(symbol, []))
+    counts.append((min(declared, MAX_INDICATOR_LINES), declared, _FIRST_LINES, ""))
     traces += _round_trip_traces(data, symbol, counts)
     fills = [f for f in data.fills if f.symbol == symbol]
     for side, symbol_marker, color in (

@@ -215,6 +215,13 @@ def render_sweep(view: SweepView, path: Path) -> Path:
         + f"<td>{_e(p.status if p.error is None else f'{p.status}: {p.error}')}</td></tr>"
         for rank, p in enumerate(view.points[:MAX_ROWS], start=1)
     )
+    # the table holds the best MAX_ROWS under a header that counts every trial: say so
+    left_out = (
+        f"<p>Showing the best {MAX_ROWS:,} of {len(view.points):,} trials; every trial is in "
+        f"the run store (<code>kestrel sweeps show {_e(view.sweep_id)} --top N</code>).</p>"
+        if len(view.points) > MAX_ROWS
+        else ""
+    )
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"{GENERATOR_META}<title>Kestrel sweep {_e(view.sweep_id)}</title>"
@@ -225,7 +232,7 @@ def render_sweep(view: SweepView, path: Path) -> Path:
         f"<h1>Sweep {_e(view.sweep_id)}</h1><p>strategy <code>{_e(view.strategy)}</code> · "
         f"{len(view.points)} trials · objectives {_e(', '.join(view.objectives))}</p>"
         f"{islands}<h2>Overfitting guards</h2>{_guards_html(view.guards)}"
-        f"<h2>Trials, best first</h2><table><tr>{header}</tr>{rows}</table>"
+        f"<h2>Trials, best first</h2>{left_out}<table><tr>{header}</tr>{rows}</table>"
         "<script>if(window.Plotly)document.querySelectorAll('script[data-chart]').forEach("
         "function(s){var f=JSON.parse(s.textContent);Plotly.newPlot(document.getElementById("
         "s.dataset.chart),f.data,f.layout,{responsive:true,displaylogo:false});});"

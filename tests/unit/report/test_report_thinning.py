@@ -18,7 +18,7 @@ import numpy as np
 
 from engine.feeds import BarFrame
 from engine.report.assets import PlotlyLink
-from engine.report.charts import MAX_MARKERS, build_charts
+from engine.report.charts import MAX_MARKERS, Figure, build_charts
 from engine.report.data import FillRow, IndicatorLine, ReportData
 from engine.report.html import render_data
 from tests.integration.report_page import metric, period
@@ -43,8 +43,12 @@ def report_of(
 
 
 def traces(data: ReportData, chart: str) -> dict[str, dict[str, object]]:
-    figure = {chart_id: figure for chart_id, _, figure in build_charts(data)}[chart]
-    return {str(trace["name"]): trace for trace in figure["data"]}
+    return traces_of(build_charts(data), chart)
+
+
+def traces_of(charts: list[tuple[str, str, Figure]], chart: str) -> dict[str, dict[str, object]]:
+    figure = {chart_id: figure for chart_id, _, figure in charts}[chart]
+    return {str(trace.get("name")): trace for trace in figure["data"]}
 
 
 def test_the_benchmark_line_keeps_its_own_extremes() -> None:
@@ -123,3 +127,18 @@ def render(data: ReportData, folder: Path) -> str:
     target = folder / "report.html"
     render_data(data, target, PlotlyLink.beside(target))
     return target.read_text()
+
+
+def test_the_price_chart_says_when_it_leaves_indicator_lines_out() -> None:
+    # found hunting (a): the chart draws the first 8 declared lines, and said nothing
+    frame = make_frame(np.linspace(100.0, 110.0, 50))
+    data = report_of(frame, np.linspace(1_000.0, 1_050.0, 50))
+    data.indicators = {
+        "X/USD": [IndicatorLine(f"sma(timeperiod={n})", True, frame.close) for n in range(2, 13)]
+    }
+    captions: dict[str, str] = {}
+    drawn = traces_of(build_charts(data, captions=captions), "price0")
+    assert [name for name in drawn if name.startswith("sma")] == [
+        f"sma(timeperiod={n})" for n in range(2, 10)
+    ]
+    assert captions["price0"] == "Drawn: 8 of 11 indicator lines (the first declared)."
