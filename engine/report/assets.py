@@ -6,7 +6,8 @@ the shared file written when missing or different. Used by `engine.report.html`
 (``report.html``), `engine.report.compare` (``compare.html``) and `engine.report.export`
 (the zip's page embeds the library it used).
 
-plotly.js is 4.8 MB and a small run's page ~0.1 MB, so by default pages share one copy:
+plotly.js is 4.8 MB, the demo run's page 944 kB (a 1,000,000-bar run's 2.1 MB;
+README's table, measured by benchmarks/report_page_sizes.py), so by default pages share one copy:
 ``_assets/plotly-<version>-<sha256[:12]>.min.js``. The name is content-addressed: two
 plotly versions coexist, and a file is never replaced by different bytes under the same
 name (a damaged copy is rewritten). It is written to a temporary file in the same folder
