@@ -13,6 +13,13 @@ Rules:
       never appears as a finished one. Other buckets with missing source bars (gaps, or a
       first bucket that starts before the data) are kept and counted in a warning.
     * A source bar that would straddle a bucket boundary is an error.
+
+Warnings describe the bars a run uses: given the run's ``start``/``end`` window (the
+loader keeps the bars lying wholly inside it), a bucket outside it is neither counted as
+partial nor named as the dropped last bar. A bucket is partial when it holds fewer source
+bars than its slots under the gap calendar (`engine.feeds.validate`, inferred from the
+source bars when not given): every slot under ``"24/7"``, the weekday slots under
+``"weekdays"`` — a week of 5 daily bars is complete, one with a holiday is not.
 """
 
 from __future__ import annotations
@@ -23,12 +30,20 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.errors import DataError
-from engine.feeds.timeframe import NS_PER_DAY, NS_PER_WEEK, format_timeframe, format_timestamp
+from engine.feeds.timeframe import (
+    NS_PER_DAY,
+    NS_PER_WEEK,
+    format_timeframe,
+    format_timestamp,
+    parse_timestamp,
+)
+from engine.feeds.validate import _weekend_ns_before, infer_calendar
 
 __all__ = ["Resampled", "bucket_origin_ns", "resample_arrays"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 _MONDAY_1970_01_05_NS = 4 * NS_PER_DAY
 
@@ -74,6 +89,10 @@ def resample_arrays(
     columns: dict[str, FloatArray],
     source_ns: int,
     target_ns: int,
+    *,
+    calendar: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
 ) -> Resampled:
     """Aggregate validated bars into coarser buckets (see the module rules).
 
@@ -83,6 +102,11 @@ def resample_arrays(
         columns: float64 ``open, high, low, close, volume`` arrays.
         source_ns: Source timeframe, ns.
         target_ns: Target timeframe, ns; a whole multiple of ``source_ns``.
+        calendar: ``"24/7"`` or ``"weekdays"``: the slots a complete bucket holds;
+            inferred from the source bars when None.
+        start: The run's start (ISO-8601): warnings skip buckets opening before it.
+        end: The run's end: warnings skip buckets closing after it. All buckets are
+            returned either way (the caller windows them).
 
     Returns:
         The resampled columns.
@@ -114,30 +138,43 @@ def resample_arrays(
     opens = bucket[starts] * target_ns + origin
     per_bucket = target_ns // source_ns
     counts = ends - starts + 1
+    used = _in_window(opens, target_ns, start, end)
     keep = np.ones(len(starts), dtype=bool)
     warnings: list[str] = []
     last_close = int(ts_open_ns[-1]) + source_ns
     if last_close < int(opens[-1]) + target_ns:
         keep[-1] = False
-        warnings.append(
-            f"{source}: dropped the last {dst} bar opening at "
-            f"{format_timestamp(int(opens[-1]))} because the data ends at "
-            f"{format_timestamp(last_close)}, before it closes ({counts[-1]} of "
-            f"{per_bucket} {src} bars)."
-        )
+        if used[-1]:  # a window ending before the bucket closes never wanted it
+            warnings.append(
+                f"{source}: dropped the last {dst} bar opening at "
+                f"{format_timestamp(int(opens[-1]))} because the data ends at "
+                f"{format_timestamp(last_close)}, before it closes ({counts[-1]} of "
+                f"{per_bucket} {src} bars)."
+            )
     if not keep.any():
         raise DataError(
             f"{source}: no complete {dst} bar can be built from {len(ts_open_ns)} {src} bars "
             f"ending at {format_timestamp(last_close)}; load more data or resample to less."
         )
-    partial = keep & (counts < per_bucket)
+    weekdays = (calendar or infer_calendar(ts_open_ns, source_ns)) == "weekdays"
+    slots = _weekday_slots(opens, source_ns, target_ns) if weekdays else per_bucket
+    used &= keep
+    partial = used & (counts < slots)
     if partial.any():
-        count = int(np.count_nonzero(partial))
-        warnings.append(
-            f"{source}: {count} of the {dst} bars are built from fewer than {per_bucket} {src} "
-            f"bars because of missing data, first at "
-            f"{format_timestamp(int(opens[int(np.argmax(partial))]))}."
-        )
+        count, first = int(np.count_nonzero(partial)), int(np.argmax(partial))
+        of = f"{count} of the {int(np.count_nonzero(used))} {dst} bars are built from fewer"
+        at = format_timestamp(int(opens[first]))
+        if weekdays:
+            warnings.append(
+                f"{source}: {of} {src} bars than their weekdays hold (weekday calendar: "
+                f"holidays count as missing), first at {at} ({counts[first]} of "
+                f"{np.broadcast_to(slots, counts.shape)[first]})."
+            )
+        else:
+            warnings.append(
+                f"{source}: {of} than {per_bucket} {src} bars because of missing data, "
+                f"first at {at}."
+            )
     # reduceat runs each segment to the next start, so reduce over all buckets, then drop.
     return Resampled(
         ts_open_ns=np.ascontiguousarray(opens[keep], dtype=np.int64),
@@ -148,3 +185,24 @@ def resample_arrays(
         volume=np.add.reduceat(columns["volume"], starts)[keep],
         warnings=tuple(warnings),
     )
+
+
+def _in_window(opens: IntArray, target_ns: int, start: str | None, end: str | None) -> BoolArray:
+    """Return which buckets lie wholly inside ``[start, end)`` (the loader's window rule)."""
+    inside = np.ones(len(opens), dtype=bool)
+    if start is not None:
+        inside &= opens >= parse_timestamp(start, what="start")
+    if end is not None:
+        inside &= opens + target_ns <= parse_timestamp(end, what="end")
+    return inside
+
+
+def _weekday_slots(opens: IntArray, source_ns: int, target_ns: int) -> IntArray:
+    """Return the source-bar slots of each bucket that fall on Monday to Friday (UTC).
+
+    A bucket wholly in a weekend has none, yet holds bars (an explicit weekdays calendar
+    on data with weekend bars): all its slots count, so it is judged as under 24/7.
+    """
+    weekend = _weekend_ns_before(opens + target_ns) - _weekend_ns_before(opens)
+    slots: IntArray = (target_ns - weekend) // source_ns
+    return np.where(slots > 0, slots, target_ns // source_ns)

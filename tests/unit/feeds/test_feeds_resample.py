@@ -55,7 +55,7 @@ def test_hand_computed_4h() -> None:
     assert frame.warnings == (
         "<DataFrame>: dropped the last 4h bar opening at 2021-01-01T12:00:00Z because the data "
         "ends at 2021-01-01T15:00:00Z, before it closes (3 of 4 1h bars).",
-        "<DataFrame>: 2 of the 4h bars are built from fewer than 4 1h bars because of missing "
+        "<DataFrame>: 2 of the 3 4h bars are built from fewer than 4 1h bars because of missing "
         "data, first at 2021-01-01T00:00:00Z.",
     )
 
