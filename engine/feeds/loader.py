@@ -153,6 +153,9 @@ def _first_of(problems: list[str], name: str) -> str:
     return f"{first.removesuffix('.')} ({more} more {noun}: run `{where}` to list them all)."
 
 
+_SPACINGS_TO_JUDGE = 20  # bar spacings, none one timeframe: the timeframe is wrong
+
+
 def _source_timeframe(name: str, ts: np.ndarray, timeframe: str | None, notes: list[str]) -> int:
     """Return the source timeframe (given or inferred), checking it against the spacing."""
     inferred = infer_timeframe(ts)
@@ -174,10 +177,21 @@ def _source_timeframe(name: str, ts: np.ndarray, timeframe: str | None, notes: l
             f'aggregate them, set timeframe = "{format_timeframe(inferred or given)}" and '
             f'resample = "{timeframe}" in its [[data]] table.'
         )
+    if step.size >= _SPACINGS_TO_JUDGE and step.min() > given:
+        # each bar would count as closed one timeframe after it opens, before its data was
+        # known (an hourly bar at open + 1m): look-ahead, not gaps. A few bars all apart
+        # could be a sparse file of that timeframe (warned below); this many cannot.
+        raise DataError(
+            f"{name}: no two bars are {timeframe} apart (the closest are "
+            f"{format_timeframe(int(step.min()))} apart) but the timeframe is {timeframe}: "
+            f"each bar would be known before it closed (look-ahead); set timeframe = "
+            f'"{format_timeframe(inferred or int(step.min()))}" or leave it out to infer it.'
+        )
     if inferred is not None and inferred != given:
         notes.append(
             f"{name}: the most common spacing is {format_timeframe(inferred)} but timeframe "
-            f"{timeframe} was given; check that the timeframe is right."
+            f"{timeframe} was given; check that the timeframe is right (a bar counts as "
+            f"closed {timeframe} after it opens: if it is longer, that is look-ahead)."
         )
     return given
 

@@ -47,6 +47,7 @@ from engine.runtime.inputs import (
     make_instruments,
     resolve_data_path,
     warn_funding_span,
+    warn_short_frames,
 )
 from engine.runtime.kernel import build_kernel
 from engine.runtime.modes import BACKTEST
@@ -240,6 +241,7 @@ def _run(
     clock = SimClock(first_open)
     funding = load_funding(config)
     warn_funding_span(funding, bar_frames)
+    warn_short_frames(bar_frames)
     kernel = build_kernel(
         clock=clock,
         strategy=strategy,

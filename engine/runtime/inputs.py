@@ -44,6 +44,7 @@ __all__ = [
     "load_fx",
     "make_instruments",
     "resolve_data_path",
+    "warn_short_frames",
 ]
 
 DATAFRAME_PATH = "<DataFrame>"  # the path a source run from a DataFrame is recorded with
@@ -267,6 +268,28 @@ def warn_funding_span(funding: Mapping[str, FundingRates], frames: list[BarFrame
                 f"{format_duration(end - last)} before the last bar closes at "
                 f"{format_timestamp(end)} (its funding times are at most "
                 f"{format_duration(widest)} apart): no funding is charged after it"
+            )
+
+
+def warn_short_frames(frames: list[BarFrame]) -> None:
+    """Say on stderr when a symbol's bars end before the run's (`warning:` line).
+
+    After its last bar the symbol is marked at its last close (equity, exposure, margin)
+    and its orders wait for a bar that never comes: a silent flat line otherwise. A bar
+    file ending earlier than the last one by no more than its own widest spacing (its
+    night, its weekend, one bar) is no warning.
+    """
+    ends = [(int(frame.ts_close_ns[-1]), frame) for frame in frames if len(frame)]
+    if len(ends) < 2:
+        return
+    last = max(end for end, _ in ends)
+    for end, frame in ends:
+        if last - end > max(_widest_gap(frame.ts_close_ns), frame.timeframe_ns):
+            warn(
+                f"{frame.symbol}: its data ends at {format_timestamp(end)} (last bar's close), "
+                f"{format_duration(last - end)} before the run's last bar closes at "
+                f"{format_timestamp(last)}: after it, {frame.symbol} is marked at its last "
+                "close and its orders cannot fill"
             )
 
 

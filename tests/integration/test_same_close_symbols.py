@@ -134,3 +134,27 @@ def test_latency_cannot_be_combined_with_same_close() -> None:
                 "execution": {"market_fill": "same_close", "latency_ns": 60 * 10**9},
             }
         )
+
+
+def test_a_symbol_whose_data_ends_early_is_named_in_a_warning(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An audit's ETH file ended 36 h before BTC's: ETH was marked at its last close for
+    36 h (equity flat, Sharpe 19) and an ETH order after it stayed working, unsaid."""
+    btc, eth = frame("BTC", HOUR, BTC), frame("ETH", HOUR, ETH[:6])
+    config = parse_config(
+        {
+            "account": {"initial_cash": 1e6},
+            "data": [{"path": "<memory>", "symbol": s} for s in ("BTC", "ETH")],
+            "strategy": {"path": "scripted"},
+        }
+    )
+    run_backtest(config, frames=[btc, eth], strategy=BuyOnce("BTC", 99, "ETH"))
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: ETH: its data ends at 2020-09-13T18:00:00Z (last bar's close), 6h before "
+        "the run's last bar closes at 2020-09-14T00:00:00Z: after it, ETH is marked at its "
+        "last close and its orders cannot fill"
+    ]
+    # one symbol ending a bar early (its own spacing) is no warning
+    run_backtest(config, frames=[btc, frame("ETH", HOUR, ETH[:11])], strategy=BuyOnce("", 0, ""))
+    assert capsys.readouterr().err == ""

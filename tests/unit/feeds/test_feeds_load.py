@@ -224,9 +224,27 @@ def test_window_errors() -> None:
 def test_given_timeframe(bars: pd.DataFrame) -> None:
     frame = load_bars(bars, symbol="X", timeframe="1h")
     assert frame.timeframe_ns == HOUR_NS
+    # A timeframe shorter than every spacing would count each bar closed before its data
+    # was known (an hourly bar "closing" 30 minutes after it opens): look-ahead, refused.
+    hourly = pd.DataFrame(
+        {"timestamp": 1609459200000 + np.arange(21, dtype=np.int64) * 3_600_000}
+        | {name: np.full(21, 10.0) for name in ("open", "high", "low", "close", "volume")}
+    )
+    with pytest.raises(
+        DataError, match=r"no two bars are 30m apart \(the closest are 1h apart\).*look-ahead"
+    ):
+        load_bars(hourly, symbol="X", timeframe="30m")
+    # Three bars (two spacings) could be a sparse 30m file: warned, not refused.
     wider = load_bars(bars, symbol="X", timeframe="30m")
-    assert wider.gaps == 2
-    assert any("most common spacing is 1h but timeframe 30m" in w for w in wider.warnings)
+    assert any("look-ahead" in w for w in wider.warnings)
+    # Some bars a timeframe apart, most of them more (a sparse file): a warning only.
+    hours = np.array([0, 1, 3, 5, 7], dtype=np.int64)
+    sparse = pd.DataFrame(
+        {"timestamp": 1609459200000 + hours * 3_600_000}
+        | {name: np.full(5, 10.0) for name in ("open", "high", "low", "close", "volume")}
+    )
+    wider = load_bars(sparse, symbol="X", timeframe="1h")
+    assert any("most common spacing is 2h but timeframe 1h" in w for w in wider.warnings)
     with pytest.raises(DataError, match=r"bars are 1h apart at row 2 .* timeframe is 2h"):
         load_bars(bars, symbol="X", timeframe="2h")
 
