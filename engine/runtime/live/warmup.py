@@ -82,6 +82,7 @@ __all__ = [
     "RECURSIVE_FACTOR",
     "START_DEPENDENT",
     "bars_needed",
+    "declared_indicators",
     "default_warmup_bars",
     "fetch_live_warmup",
     "indicator_needs",
