@@ -84,7 +84,13 @@ class Strategy:
         """Run on each quote (top of book) update."""
 
     def on_timer(self, ctx: Context, name: str) -> None:
-        """Run when a timer set with `Context.set_timer` fires."""
+        """Run when a timer set with `Context.set_timer` fires.
+
+        ``ctx.time_ns`` is the timer's time. A timer due exactly at a bar's close fires
+        before that bar is delivered: the history ends at the bar before (conservative:
+        the bar closing then is not yet known). Under ``market_fill = "same_close"`` an
+        order placed here fills at its symbol's next close (`engine.execution.broker`).
+        """
 
     def on_news(self, ctx: Context, headline: NewsHeadline) -> None:
         """Run when a headline of a ``[[data]] kind = "news"`` source is delivered.
