@@ -5,7 +5,8 @@ trades: how much fills and at what price, in the order the caps apply —
 
 1. sizing at the fill (``target_sizing = "fill"``): a market order registered with
    `SimulatedBroker.size_at_fill` gets its quantity from a fraction of equity at the fill
-   price (`engine.execution.fill_sizing`), once, at its first fill;
+   price (`engine.execution.fill_sizing`), once, at its first fill, capped at the [risk]
+   quantity, notional and position limits (`cap_fill_sizing`, `engine.risk.fill_caps`);
 2. volume: ``volume_participation`` of the bar's (or trade's) volume, and a quote's
    displayed size;
 3. reduce-only: at most the position left to reduce (fills published and not yet applied
@@ -58,7 +59,7 @@ from engine.model import (
     TimeInForce,
 )
 
-__all__ = ["AccountView", "BrokerSettings", "FillMethods"]
+__all__ = ["AccountView", "BrokerSettings", "FillCap", "FillMethods"]
 
 # members as globals, read per order (see `engine.model.enums`: ~70 ns a lookup otherwise)
 _BUY = OrderSide.BUY
@@ -103,6 +104,11 @@ class BrokerSettings(Protocol):
     def exits_from(self) -> Literal["next_bar", "fill_bar"]: ...
 
 
+# (order as approved, fill price in quote currency, wanted quantity, position at the fill)
+# -> (quantity the [risk] limits allow, why it was capped or "")
+FillCap = Callable[[OrderRequested, float, float, float], tuple[float, str]]
+
+
 class FillMethods:
     """How `SimulatedBroker` fills a matched order (it inherits these methods).
 
@@ -127,6 +133,9 @@ class FillMethods:
     _fx: Callable[[str, int], float] | None
     _fill_count: int
     _fill_targets: dict[str, float]
+    # the [risk] limits a quantity sized at the fill is capped at (`cap_fill_sizing`); set
+    # once when the run is wired, None: no limits
+    _fill_cap: FillCap | None = None
 
     if TYPE_CHECKING:  # the order bookkeeping these methods call, in `SimulatedBroker`
 
@@ -315,6 +324,10 @@ class FillMethods:
             self._fees,
             self._instruments[symbol],
         )
+        capped = ""
+        if not reason and self._fill_cap is not None:
+            wanted, capped = self._fill_cap(order, price, wanted, positions[symbol])
+            reason = capped if wanted <= 0 else ""
         if reason:
             self._remove(working)
             now = self._clock.timestamp_ns()
@@ -322,7 +335,7 @@ class FillMethods:
                 OrderCanceled(order.order_id, order.strategy_id, symbol, reason, now, now)
             )
             return False
-        if wanted != working.leaves:
+        if wanted != working.leaves or capped:
             working.order = order._replace(quantity=working.filled + wanted)
             working.leaves = wanted
             new = working.order
@@ -337,9 +350,19 @@ class FillMethods:
                     new.stop_price,
                     now,
                     now,
+                    capped,
                 )
             )
         return True
+
+    def cap_fill_sizing(self, cap: FillCap) -> None:
+        """Cap every quantity sized at the fill with ``cap`` (`RiskEngine.fill_cap`).
+
+        ``cap(order, fill price, wanted, position)`` returns the quantity the [risk]
+        limits allow and why it was capped; the why is the `OrderModified`'s reason
+        (orders.csv). Zero cancels the order with that reason.
+        """
+        self._fill_cap = cap
 
     def _taker_price(
         self,

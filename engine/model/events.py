@@ -104,6 +104,9 @@ class OrderModified(NamedTuple):
     stop_price: float | None
     ts_event: int
     ts_init: int
+    # why the broker changed it on its own ("" for a requested change): a quantity sized
+    # at the fill capped at a [risk] limit
+    reason: str = ""
 
 
 class OrderModifyRejected(NamedTuple):

@@ -209,8 +209,10 @@ class Recorder:
         record[_TS] = event.ts_event
 
     def on_order_modified(self, event: OrderModified) -> None:
-        """Record the order's new quantity and prices."""
+        """Record the order's new quantity and prices (and why, when the broker says)."""
         record = self._orders[event.order_id]
+        if event.reason:
+            record[_REASON] = event.reason
         record[_QUANTITY] = event.quantity
         record[_LIMIT] = event.limit_price
         record[_STOP] = event.stop_price

@@ -46,6 +46,7 @@ from engine.model import (
     parse_enum,
 )
 from engine.risk.checks import OpenOrders, PortfolioState, RiskCheck, RiskState, default_checks
+from engine.risk.fill_caps import fill_cap
 from engine.risk.limits import expected_positions
 from engine.risk.validity import normalized
 from engine.risk.validity import problem as order_problem
@@ -422,6 +423,25 @@ class RiskEngine:
     def _approve_modify(self, event: ModifyRequested) -> None:
         now = self._clock.timestamp_ns()
         self._bus.publish(ModifyApproved(event, now, now))
+
+    def fill_cap(
+        self, order: OrderRequested, price: float, wanted: float, position: float
+    ) -> tuple[float, str]:
+        """Return ``wanted`` (a quantity sized at the fill) capped at the [risk] limits.
+
+        ``price`` is the fill's (quote currency) and ``position`` the symbol's at the fill;
+        returns ``(quantity, why)``, ``why`` empty when nothing was capped
+        (`engine.risk.fill_caps`). The order's own working self is left out.
+        """
+        state = self._states.get(order.symbol)
+        if state is None:
+            return wanted, ""
+        book = self._book
+        book.excluded = order.order_id
+        try:
+            return fill_cap(order, price, wanted, position, state, self._checks)
+        finally:
+            book.excluded = ""
 
     def on_order_answered(self, event: OrderAccepted | OrderRejected | OrderCanceled) -> None:
         """Stop counting an approval as in flight once the broker answered it.

@@ -19,6 +19,7 @@ from engine.clock import Clock, TimerClock
 from engine.config import AccountConfig, ExecutionConfig
 from engine.execution import ExecutionEngine, Venue
 from engine.execution.costs_config import build_cost_models
+from engine.execution.fills import FillMethods
 from engine.execution.venue import OwnEvents
 from engine.model import (
     AccountLiquidated,
@@ -254,6 +255,8 @@ def build_kernel(
         fx_rate=fx_rate,
         fee=fee_model.fee,
     )
+    if isinstance(venue, FillMethods):  # a quantity sized at the fill obeys [risk] too
+        venue.cap_fill_sizing(risk.fill_cap)
     # the guard's fast equity sum knows no rates: a multi-currency run asks the portfolio
     guard = build_guard(
         risk_settings,
