@@ -16,7 +16,11 @@ that a restarted paper account resumes where the journal says it stopped
 Each headline is validated as a headline file's line is (`engine.feeds.headlines`); a bad
 line stops the source with a one-line `DataError` naming file and line. A headline whose
 symbol misses a kept one by spelling only (``ETHUSDT``) is not delivered and is named in
-one ``warning:`` line per spelling (`engine.feeds.headline_symbols`).
+one ``warning:`` line per spelling (`engine.feeds.headline_symbols`). A headline already
+read from the file (the same id and symbol, or without an id the same time, symbol and
+text: `engine.feeds.headlines.headline_key`), before a restart's start position too, is
+skipped with a ``warning:`` line naming both lines: a file read whole refuses a repeat,
+but a followed file's earlier lines were delivered already and the node runs on.
 """
 
 from __future__ import annotations
@@ -27,7 +31,13 @@ from typing import Protocol
 
 from engine.errors import DataError, warn
 from engine.feeds.headline_symbols import near_miss, near_miss_warning
-from engine.feeds.headlines import headline_from_record, load_news, parse_json_line
+from engine.feeds.headlines import (
+    headline_from_record,
+    headline_key,
+    headline_name,
+    load_news,
+    parse_json_line,
+)
 from engine.model import NewsHeadline
 
 __all__ = ["HeadlineSource", "JsonlTailer", "ListHeadlineSource", "open_headline_source"]
@@ -94,6 +104,9 @@ class JsonlTailer:
         self._keep = None if symbols is None else frozenset(symbols)
         self._now_ns = now_ns
         self._missed: set[str] = set()  # near-miss spellings already warned about
+        # headline_key -> line of the kept headlines read; None until the first poll reads
+        # the lines before ``start`` (a restart must know them too)
+        self._seen: dict[tuple[object, ...], int] | None = None
 
     @property
     def position(self) -> int:
@@ -119,6 +132,8 @@ class JsonlTailer:
                 f"headline file {str(self.path)!r} shrank to {size} bytes, below the "
                 f"{self._position} already read (truncated or rotated?); append to it instead"
             )
+        if self._seen is None:
+            self._seen = self._known_before()
         if size == self._position:
             return []
         with self.path.open("rb") as handle:
@@ -128,27 +143,61 @@ class JsonlTailer:
         if end < 0:
             return []  # a line still being written
         out: list[NewsHeadline] = []
-        name = self.path.name
         for raw in chunk[:end].split(b"\n"):
             self.line += 1
             where = f"{self.path}:{self.line}"
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise DataError(f"{where}: not UTF-8 text") from None
-            if self.line == 1:
-                text = text.removeprefix("\ufeff")  # a byte-order mark, as load_news skips it
-            if not text.strip():
-                continue
-            record = parse_json_line(text, where)
             ts_init = None if self._now_ns is None else self._now_ns()
-            headline = headline_from_record(record, where, name, f"{name}:{self.line}", ts_init)
-            if self._keep is None or headline.symbol in self._keep:
-                out.append(headline)
-            elif headline.symbol not in self._missed:
-                self._warn_near_miss(where, headline.symbol, self._keep)
+            read = self._headline(raw, self.line, ts_init)
+            if read is None:
+                continue
+            headline, own_id = read
+            if self._keep is not None and headline.symbol not in self._keep:
+                if headline.symbol not in self._missed:
+                    self._warn_near_miss(where, headline.symbol, self._keep)
+                continue
+            key = headline_key(headline, own_id)
+            if key in self._seen:  # a file followed cannot be refused whole: skip, say so
+                warn(
+                    f"{where}: {headline_name(headline, own_id)} was read before (line "
+                    f"{self._seen[key]}); not delivered again (a repeated line in a followed "
+                    "file is skipped)"
+                )
+                continue
+            self._seen[key] = self.line
+            out.append(headline)
         self._position += end + 1
         return out
+
+    def _headline(
+        self, raw: bytes, line: int, ts_init: int | None
+    ) -> tuple[NewsHeadline, bool] | None:
+        """Return line ``line``'s headline and whether it gave its id (None: a blank line)."""
+        where = f"{self.path}:{line}"
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DataError(f"{where}: not UTF-8 text") from None
+        if line == 1:
+            text = text.removeprefix("\ufeff")  # a byte-order mark, as load_news skips it
+        if not text.strip():
+            return None
+        record = parse_json_line(text, where)
+        name = self.path.name
+        headline = headline_from_record(record, where, name, f"{name}:{line}", ts_init)
+        return headline, record.get("id") not in (None, "")
+
+    def _known_before(self) -> dict[tuple[object, ...], int]:
+        """Return the keys of the kept headlines on the lines before the start position."""
+        if self._position == 0:
+            return {}
+        with self.path.open("rb") as handle:
+            lines = handle.read(self._position).split(b"\n")[:-1]  # ends with a newline
+        known: dict[tuple[object, ...], int] = {}
+        for line, raw in enumerate(lines, 1):
+            read = self._headline(raw, line, None)
+            if read is not None and (self._keep is None or read[0].symbol in self._keep):
+                known.setdefault(headline_key(*read), line)
+        return known
 
     def _warn_near_miss(self, where: str, symbol: str, keep: frozenset[str]) -> None:
         """Say once per spelling that a near-miss symbol's headlines are not delivered."""

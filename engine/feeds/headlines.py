@@ -59,6 +59,8 @@ __all__ = [
     "COLUMNS",
     "HeadlineRow",
     "headline_from_record",
+    "headline_key",
+    "headline_name",
     "headline_timestamp",
     "keep_symbols",
     "load_news",
@@ -335,46 +337,52 @@ def read_news(path: str | Path) -> list[HeadlineRow]:
     return rows
 
 
+def headline_key(headline: NewsHeadline, own_id: bool) -> tuple[object, ...]:
+    """Return what makes two headlines the same one (see the module: "Repeats").
+
+    ``own_id``: the row gave its ``id`` (else the id is made up of file and line).
+    """
+    if own_id:
+        return ("id", headline.symbol, headline.headline_id)
+    return ("text", headline.ts_event, headline.symbol, headline.text)
+
+
+def headline_name(headline: NewsHeadline, own_id: bool) -> str:
+    """Return how a message names a headline: by its id, else by its text and time."""
+    if own_id:
+        return f"headline id {headline.headline_id!r} of {headline.symbol}"
+    return (
+        f"headline {headline.text!r} of {headline.symbol} at {format_timestamp(headline.ts_event)}"
+    )
+
+
 def refuse_repeats(rows: Iterable[HeadlineRow]) -> None:
     """Refuse a headline that appears twice in ``rows`` (see the module: "Repeats").
 
     Raises:
         DataError: One line naming the first repeated headline, its rows and files.
     """
-    seen: dict[tuple[Any, ...], list[HeadlineRow]] = {}
+    seen: dict[tuple[object, ...], list[HeadlineRow]] = {}
     for row in rows:
-        h = row.headline
-        key = ("id", h.symbol, h.headline_id) if row.own_id else ("t", h.ts_event, h.symbol, h.text)
-        seen.setdefault(key, []).append(row)
-    for key, group in seen.items():
-        if len(group) < 2:
-            continue
-        h = group[0].headline
-        if key[0] == "id":
-            what, fix = f"headline id {h.headline_id!r} of {h.symbol}", "row per id (and symbol)"
-        else:
-            what, fix = (
-                f"headline {h.text!r} of {h.symbol} at {format_timestamp(h.ts_event)}",
-                "row",
+        seen.setdefault(headline_key(row.headline, row.own_id), []).append(row)
+    for group in seen.values():
+        if len(group) > 1:
+            first = group[0]
+            fix = "row per id (and symbol)" if first.own_id else "row"
+            raise DataError(
+                f"{headline_name(first.headline, first.own_id)} appears {len(group)} times: "
+                f"{_places(group)}; a headline is delivered once, so keep one {fix}"
             )
-        raise DataError(
-            f"{what} appears {len(group)} times: {_places(group)}; a headline is delivered "
-            f"once, so keep one {fix}"
-        )
 
 
 def _places(group: list[HeadlineRow]) -> str:
-    """Return "FILE rows 2, 4 and FILE2 row 3", saying when one file is read twice."""
+    """Return "FILE rows 2, 4 and FILE2 row 3"."""
     by_file: dict[Path, list[int]] = {}
     for row in group:
         by_file.setdefault(row.file, []).append(row.line)
     parts = []
     for file, lines in by_file.items():
-        unique = sorted(set(lines))
-        rows = "row" if len(unique) == 1 else "rows"
-        part = f"{file} {rows} {', '.join(map(str, unique))}"
-        if len(unique) < len(lines):
-            part += " (the file is listed in more than one news [[data]] table)"
+        part = f"{file} {'row' if len(lines) == 1 else 'rows'} {', '.join(map(str, lines))}"
         parts.append(part)
     return " and ".join(parts)
 

@@ -107,11 +107,26 @@ def news_files(config: RunConfig) -> list[Path]:
 
     Raises:
         DataError: A file is in neither place a relative path is looked up.
+        ConfigError: One file is the path of two news tables keeping a common symbol:
+            its headlines would be delivered twice (in paper and live too, where each
+            table is a source of its own).
     """
-    return [
+    files = [
         resolve_data_path(source.path, config.base_dir, key="[[data]] kind = 'news' path")
         for source in config.news
     ]
+    seen: dict[Path, set[str]] = {}
+    for source, file in zip(config.news, files, strict=True):
+        symbols = set(source.symbols or config.symbols)
+        earlier = seen.setdefault(file.resolve(), set())
+        if earlier & symbols:
+            raise ConfigError(
+                f"[[data]] kind = 'news' path {source.path!r} is the file of another news "
+                f"table too, for the same symbols ({', '.join(sorted(earlier & symbols))}): "
+                "its headlines would be delivered twice; list the file once"
+            )
+        earlier |= symbols
+    return files
 
 
 def load_run_news(config: RunConfig) -> list[NewsHeadline]:

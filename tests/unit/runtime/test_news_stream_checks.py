@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from engine.config import RunConfig, parse_config
-from engine.errors import DataError
+from engine.errors import ConfigError, DataError
 from engine.feeds.headline_source import JsonlTailer, open_headline_source
-from engine.runtime.news import load_run_news
+from engine.runtime.news import load_run_news, news_files
 
 NEWS = (
     "timestamp,symbol,headline,id\n"
@@ -38,13 +38,35 @@ def run_config(files: list[Path], symbols: tuple[str, ...] = ("ETH/USDT",)) -> R
 def test_the_same_file_in_two_news_tables_is_refused_naming_it(tmp_path: Path) -> None:
     path = tmp_path / "news.csv"
     path.write_text(NEWS)
-    with pytest.raises(DataError) as caught:
-        load_run_news(run_config([path, path]))
-    assert str(caught.value) == (
-        f"headline id 'h1' of ETH/USDT appears 2 times: {path} row 2 (the file is listed in "
-        "more than one news [[data]] table); a headline is delivered once, so keep one row "
-        "per id (and symbol)"
+    config = run_config([path, tmp_path / "." / "news.csv"])
+    for read in (load_run_news, news_files):
+        with pytest.raises(ConfigError) as caught:
+            read(config)
+        assert str(caught.value) == (
+            f"[[data]] kind = 'news' path {str(tmp_path / '.' / 'news.csv')!r} is the file of "
+            "another news table too, for the same symbols (ETH/USDT): its headlines would be "
+            "delivered twice; list the file once"
+        )
+
+
+def test_one_file_in_two_news_tables_for_other_symbols_is_read_once_each(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "news.csv"
+    path.write_text(NEWS + "2021-05-01T01:30Z,BTC/USDT,c,h3\n")
+    config = parse_config(
+        {
+            "account": {"initial_cash": 10_000.0},
+            "data": [
+                {"symbol": "ETH/USDT"},
+                {"symbol": "BTC/USDT"},
+                {"kind": "news", "path": str(path), "symbols": ["ETH/USDT"]},
+                {"kind": "news", "path": str(path), "symbols": ["BTC/USDT"]},
+            ],
+            "strategy": {"path": "x:Recorder"},
+        }
     )
+    assert [h.headline_id for h in load_run_news(config)] == ["h1", "h3", "h2"]
 
 
 def test_one_id_in_two_files_is_refused_naming_both(tmp_path: Path) -> None:
@@ -129,3 +151,25 @@ def test_paper_sources_name_near_miss_symbols_too(
         f"warning: {jsonl}:1: a headline has symbol 'ETHUSDT', not delivered: did you mean "
         "ETH/USDT? (a symbol must be spelled as in its [[data]] table; said once per spelling)",
     ]
+
+
+def test_a_followed_file_delivers_a_repeated_headline_once_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "news.jsonl"
+    first = '{"timestamp": "2021-05-01T01:00Z", "symbol": "E", "headline": "a", "id": "n1"}\n'
+    path.write_text(first)
+    tailer = JsonlTailer(path, symbols=["E"])
+    assert [h.headline_id for h in tailer.poll()] == ["n1"]
+    with path.open("a") as handle:  # a crawler appends the same story again, then a new one
+        handle.write(first.replace('"a"', '"a, updated"'))
+        handle.write('{"timestamp": "2021-05-01T02:00Z", "symbol": "E", "headline": "b"}\n')
+    assert [h.headline_id for h in tailer.poll()] == ["news.jsonl:3"]
+    # a restart from the position after line 1 still knows line 1's headline
+    again = JsonlTailer(path, start=len(first), line=1, symbols=["E"])
+    assert [h.headline_id for h in again.poll()] == ["news.jsonl:3"]
+    message = (
+        f"warning: {path}:2: headline id 'n1' of E was read before (line 1); not delivered "
+        "again (a repeated line in a followed file is skipped)"
+    )
+    assert capsys.readouterr().err.splitlines() == [message, message]
