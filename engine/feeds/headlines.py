@@ -103,6 +103,8 @@ def headline_timestamp(raw: Any, where: str) -> int:
             raise TypeError
         if isinstance(raw, str) and _DECIMAL.match(raw.strip()):
             raise DataError(_decimal(raw.strip(), where))
+        if isinstance(raw, float) and math.isfinite(raw):  # a reader that parsed JSON itself
+            raise DataError(_decimal(repr(raw), where))
         if isinstance(raw, int) or (isinstance(raw, str) and _INTEGER.match(raw.strip())):
             stamp = pd.Timestamp(_milliseconds(raw, where), unit="ms", tz="UTC")
         elif isinstance(raw, str):

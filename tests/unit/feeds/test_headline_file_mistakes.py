@@ -14,7 +14,7 @@ import pytest
 
 from engine.errors import DataError
 from engine.feeds.headline_source import JsonlTailer
-from engine.feeds.headlines import load_news
+from engine.feeds.headlines import headline_timestamp, load_news
 
 T = 1_619_830_800_000_000_000  # 2021-05-01T01:00:00Z
 
@@ -185,3 +185,13 @@ def test_a_followed_jsonl_file_with_a_byte_order_mark_reads_its_first_line(
         b'\xef\xbb\xbf{"timestamp": "2021-05-01T01:00Z", "symbol": "E", "headline": "x"}\n',
     )
     assert [(h.text, h.headline_id) for h in JsonlTailer(path).poll()] == [("x", "h.jsonl:1")]
+
+
+def test_a_float_timestamp_from_any_reader_says_it_is_a_decimal_number() -> None:
+    # a reader that parses JSON numbers itself (a training file) hands over a float
+    with pytest.raises(DataError) as caught:
+        headline_timestamp(1619838000000.0, "f.jsonl:1")
+    assert str(caught.value) == (
+        "f.jsonl:1: timestamp '1619838000000.0' is a decimal number; epoch milliseconds are "
+        "whole numbers: write 1619838000000, or ISO-8601"
+    )
