@@ -91,6 +91,7 @@ class RiskEngine:
         self._reject_off_grid = instrument_rules == "reject"
         self._reduce_only_ids: set[str] = set()  # shared by the states; grows on approval
         self._fx_rate = fx_rate
+        self._canceling: set[str] = set()  # shared by the states: cancels on their way
         # Checks count working orders through this book (execution's and unbooked approvals)
         self._book = WorkingBook(orders)
         self._in_flight = self._book.in_flight  # written and read once per order
@@ -106,6 +107,7 @@ class RiskEngine:
                 self._reduce_only_ids,
                 fx_rate,
                 fee,
+                self._canceling,
             )
             for symbol, instrument in instruments.items()
         }
@@ -443,15 +445,28 @@ class RiskEngine:
         finally:
             book.excluded = ""
 
+    def on_cancel_requested(self, event: CancelRequested) -> None:
+        """Note that ``event``'s order is on its way out (not counted by max_open_orders).
+
+        Subscribed before execution handles the cancel: execution's book lists the order
+        until its `OrderCanceled` arrives, after whatever was published with the cancel
+        (the exits' replacement after a fill is a cancel and a new order in one step).
+        """
+        self._canceling.add(event.order_id)
+
     def on_order_answered(self, event: OrderAccepted | OrderRejected | OrderCanceled) -> None:
         """Stop counting an approval as in flight once the broker answered it.
 
         Subscribed to `OrderAccepted` (execution's book lists the order from then on),
-        `OrderRejected` and `OrderCanceled` (a held child canceled with its parent).
+        `OrderRejected` and `OrderCanceled` (a held child canceled with its parent); an
+        `OrderCanceled` also ends its cancel's wait.
         """
         in_flight = self._in_flight
         if in_flight:
             in_flight.pop(event.order_id, None)
+        canceling = self._canceling
+        if canceling:
+            canceling.discard(event.order_id)
 
     def continue_numbering(self, last: int) -> None:
         """Number the next flatten order ``last + 1`` or later (a restarted live node)."""

@@ -4,8 +4,9 @@ Every check has a ``name`` (the ``check`` of an `OrderDenied`) and returns a sen
 the numbers that failed it. Exposure limits (position, gross, net, leverage) never block
 an order that reduces exposure: reduce-only orders, and orders whose expected position
 after the fill is no larger in absolute size than before it. The expected position counts
-the symbol's working orders as if filled, so a series of orders cannot pass one by one
-what they break together.
+the symbol's working orders as if filled (`pending_by_symbol`: an OCO group once), and
+gross, net and leverage count every symbol's, so a series of orders cannot pass one by
+one what they break together.
 
 Percent settings (``_pct``) are percent: 5.0 means 5%. Notional and exposure limits are
 in the account currency: a foreign-quoted instrument's prices are converted at the rate
@@ -43,6 +44,7 @@ __all__ = [
 ]
 
 DAY_NS = 86_400 * 10**9
+EXITS_SUFFIX = ".exits"  # the strategy id of a strategy's protective exits (`ExitManager`)
 _TOLERANCE = 1.0 + 1e-9
 
 
@@ -340,7 +342,14 @@ class LeverageLimitCheck:
 
 
 class MaxOpenOrdersCheck:
-    """At most ``limit`` working orders (all strategies, all symbols) at a time."""
+    """At most ``limit`` working orders (all strategies, all symbols) at a time.
+
+    Not counted, and never denied: the engine's own protective exits (``[risk.exits]``,
+    strategy id ``<strategy>.exits``; denying one left a position without its take
+    profit) and the "flatten" action's orders; orders whose cancel was requested
+    (`RiskState.canceling`: the cancel is on its way, so a cancel-and-replace in one step
+    fits, as the exits' replacement after every fill does).
+    """
 
     name = "max_open_orders"
 
@@ -349,10 +358,23 @@ class MaxOpenOrdersCheck:
 
     def check(self, order: OrderRequested, state: RiskState) -> str | None:
         """Deny a new order when ``limit`` orders are already working."""
-        count = len(state.orders.all_open_orders())
+        if _engine_order(order.strategy_id, order.reduce_only):
+            return None
+        canceling = state.canceling
+        count = sum(
+            1
+            for working in state.orders.all_open_orders()
+            if working.order_id not in canceling
+            and not _engine_order(working.strategy_id, working.order_id in state.reduce_only_ids)
+        )
         if count >= self.limit:
             return f"{count} orders are working, the maximum is {self.limit}"
         return None
+
+
+def _engine_order(strategy_id: str, reduce_only: bool) -> bool:
+    """Return whether an order is the engine's own protective one (exits, flatten)."""
+    return reduce_only and (strategy_id.endswith(EXITS_SUFFIX) or strategy_id == "risk")
 
 
 class OrderRateCheck:

@@ -114,6 +114,7 @@ class Kernel:
         bus.subscribe(OrderRequested, risk.on_order_requested)
         bus.subscribe(OrderApproved, recorder.on_order_approved)
         bus.subscribe(OrderApproved, execution.on_order_approved)
+        bus.subscribe(CancelRequested, risk.on_cancel_requested)  # max_open_orders
         bus.subscribe(CancelRequested, execution.on_cancel_requested)
         bus.subscribe(ModifyRequested, risk.on_modify_requested)  # a change is checked too
         bus.subscribe(ModifyApproved, execution.on_modify_approved)
