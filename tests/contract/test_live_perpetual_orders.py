@@ -28,6 +28,7 @@ from engine.model import OrderRequested, OrderSide, OrderType, TimeInForce
 from engine.persistence import RunStore
 from engine.runtime.live import LiveLedger, LiveStatus, OrderManager
 from engine.runtime.live.reconcile import reconcile
+from engine.runtime.live.refusals import MODIFY_NOT_MADE
 from engine.runtime.live.venue import LiveVenue
 from tests.contract.conftest import BTC, SECRET, btc_rows
 
@@ -89,7 +90,8 @@ class Rig:
                 for o in self.local.venue.orders.values()]  # fmt: skip
 
     def row(self) -> Any:
-        rows = self.manager.ledger.orders()
+        """The order's one exchange order (not a refused modification's trace row)."""
+        rows = [o for o in self.manager.ledger.orders() if not o.reason.startswith(MODIFY_NOT_MADE)]
         assert len(rows) == 1
         return rows[0]
 

@@ -38,6 +38,7 @@ from engine.persistence import RunStore
 from engine.runtime.live import LiveLedger, LiveStatus, OrderManager
 from engine.runtime.live.perpetuals import prepare_perpetuals
 from engine.runtime.live.reconcile import reconcile
+from engine.runtime.live.refusals import MODIFY_NOT_MADE
 from engine.runtime.live.restore import absorb, check_agrees, restore
 from engine.runtime.live.venue import LiveVenue, live_mode
 from engine.runtime.node import TradingNode
@@ -175,7 +176,11 @@ def test_a_perpetual_node_killed_mid_modification_restarts_with_one_order_at_the
     assert isinstance(rejected, OrderModifyRejected)
     assert rejected.order_id == "s-000001"
     assert rejected.reason.startswith("never applied: the exchange still shows the old terms")
-    (row,) = node.manager.ledger.orders()
+    row, trace = node.manager.ledger.orders()  # and the refused modification's trace
+    assert (trace.status, trace.quantity, trace.limit_price, trace.replaces) == (
+        LiveStatus.REJECTED, 0.02, 18750.0, row.client_id,
+    )  # fmt: skip
+    assert trace.reason == MODIFY_NOT_MADE + rejected.reason
     assert (row.status, row.quantity, row.limit_price, row.amending) == (
         LiveStatus.OPEN, 0.01, 18700.0, None,
     )  # fmt: skip

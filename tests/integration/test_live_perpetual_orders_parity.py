@@ -30,6 +30,7 @@ from engine import load_config, run_backtest
 from engine.feeds import BarFrame, load_bars
 from engine.persistence import RunStore
 from engine.runtime.live import LiveLedger, LiveStatus
+from engine.runtime.live.refusals import MODIFY_NOT_MADE
 from tests.contract.conftest import BTC_CSV
 from tests.integration.conftest import CliRunner
 from tests.integration.perp_config import perpetual_config
@@ -117,8 +118,16 @@ def test_post_only_limits_modified_in_place_on_a_perpetual_trade_live_as_in_the_
     assert stop["funding_booked"] == pytest.approx(backtest.portfolio.cash_flows, abs=1e-9)
 
     # one exchange order per order (modified in place, never replaced), each ended as the
-    # backtest's: filled, or canceled at the exchange for its expiry
-    rows = {row.order_id: row for row in ledger.orders(origin="node")}
+    # backtest's: filled, or canceled at the exchange for its expiry; a modification the
+    # venue refused is a trace row besides (those of filled orders, "not working", the
+    # execution engine refuses before the venue)
+    every = ledger.orders(origin="node")
+    traces = [row for row in every if row.reason.startswith(MODIFY_NOT_MADE)]
+    refused = [kind for kind in answers if kind.startswith("modify-rejected")]
+    by_venue = [kind for kind in refused if not kind.endswith("order is not working")]
+    assert len(traces) == sum(answers[kind] for kind in by_venue) > 0
+    assert all(row.status is LiveStatus.REJECTED for row in traces)
+    rows = {row.order_id: row for row in every if row not in traces}
     statuses = {oid: row["status"] for oid, row in backtest.recorder.orders.items()}
     assert sorted(rows) == sorted(statuses)
     at_exchange = {"filled": LiveStatus.FILLED, "expired": LiveStatus.CANCELED}

@@ -141,7 +141,8 @@ def settle(manager: AmendHost, record: LiveOrder) -> list[Update]:
         return updates
     seconds = manager.settle_ms / 1000
     why = f"never applied: the exchange still shows the old terms {seconds:g} s after sending"
-    return [*updates, Update("amend_rejected", cleared.but(reason=why))]
+    # the update's row keeps the terms refused (``amending``: a restart lost the request)
+    return [*updates, Update("amend_rejected", current.but(reason=why))]
 
 
 def amended(

@@ -63,8 +63,14 @@ from engine.model import (
     OrderRequested,
     OrderType,
 )
+from engine.runtime.live.amend import Amending
 from engine.runtime.live.ledger import LiveOrder, LiveStatus
 from engine.runtime.live.orders import OrderManager, Update
+from engine.runtime.live.refusals import (
+    MODIFY_NOT_MADE,
+    note_modify_rejected,
+    trace_modification,
+)
 from engine.runtime.live.sendable import takes
 
 __all__ = ["Modifications", "unamendable"]
@@ -140,13 +146,22 @@ class Modifications:
         return self.manager.amend(current, spec)
 
     def answer(
-        self, order: OrderRequested, update: Update, now: int
+        self, order: OrderRequested, update: Update, now: int, notify: Callable[..., None]
     ) -> tuple[OrderModified | OrderModifyRejected | OrderCanceled, OrderRequested | None]:
         """Return the event of a perpetual's modification in place (`.amend`) and, done,
         ``order`` with the exchange's terms (the ones asked for, unless a restart lost them);
-        `OrderCanceled` with why when the exchange canceled the order on refusing it."""
+        `OrderCanceled` with why when the exchange canceled the order on refusing it. A
+        refused one is stored and logged (``notify``: `.refusals.trace_modification`)."""
         oid, sid, symbol = order.order_id, order.strategy_id, order.symbol
         request = self.pending.pop(oid, None)
+        if update.kind in ("amend_rejected", "amend_canceled"):
+            asked = request or order
+            if request is None and update.order.amending:  # a restart lost the request
+                sent = Amending.load(update.order.amending)
+                asked = order._replace(quantity=sent.quantity, limit_price=sent.price)
+            trace_modification(self.manager, notify, oid, order,
+                               (asked.quantity, asked.limit_price, asked.stop_price),
+                               update.order.reason, update.kind == "amend_canceled")  # fmt: skip
         if update.kind == "amend_rejected":
             return OrderModifyRejected(oid, sid, symbol, update.order.reason, now, now), None
         if update.kind == "amend_canceled":
@@ -180,8 +195,11 @@ class Modifications:
         current = self.manager.current(order_id)
         return current if current is not None and current.status in _OPEN else None
 
-    def outcome(self, update: Update, current: Callable[[], OrderRequested]) -> Outcome:
-        """Return what the kernel hears of ``update`` (``current``: the kernel's request)."""
+    def outcome(
+        self, update: Update, current: Callable[[], OrderRequested], notify: Callable[..., None]
+    ) -> Outcome:
+        """Return what the kernel hears of ``update`` (``current``: the kernel's request);
+        a refused new order is logged (``notify``: `.refusals.note_modify_rejected`)."""
         record = update.order
         ledger = self.manager.ledger
         if record.replaces:  # a modification's new exchange order
@@ -192,17 +210,21 @@ class Modifications:
                 self.pending.pop(record.order_id, None)
                 old = ledger.get(record.replaces)
                 if old is not None and (old.status in _OPEN or old.status is LiveStatus.FILLED):
+                    note_modify_rejected(notify, current(), record, canceled=False)
                     return Outcome("modify_rejected", reason=record.reason)  # after the fills
                 if old is not None and old.status in _ENDED and old.client_id not in self.told:
                     self.told.add(old.client_id)  # its cancel was held back (or restored)
+                    note_modify_rejected(notify, current(), record, canceled=True)
                     return Outcome("canceled", reason=f"canceled: {record.reason}")
                 return Outcome("hide")  # the old order's own update said how it ended
         if update.kind == "canceled":  # (a modification's new order may be replaced too)
-            newer = [o for o in ledger.orders() if o.replaces == record.client_id]
+            newer = [o for o in ledger.orders() if o.replaces == record.client_id
+                     and not o.reason.startswith(MODIFY_NOT_MADE)]  # fmt: skip  # traces
             if any(o.status is not LiveStatus.REJECTED for o in newer):
                 return Outcome("hide")  # replaced (or maybe: the new order decides)
             if newer:
                 self.told.add(record.client_id)
+                note_modify_rejected(notify, current(), newer[-1], canceled=True)
                 return Outcome("canceled", reason=f"canceled: {newer[-1].reason}")
         return Outcome("publish")
 

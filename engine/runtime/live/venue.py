@@ -51,7 +51,7 @@ What differs from the simulated broker, on purpose:
   model charges, as a backtest's cash account (`engine.execution.caps.affordable_quantity`,
   the same function): at its limit price for a limit order, and for a market order at the
   price it would reach in the exchange's order book when sent (the worst ask level its
-  quantity takes; `CcxtExchange.ask_price`). Under ``execution.cash_shortfall = "reduce"``
+  quantity takes; `CcxtExchange.book_price`). Under ``execution.cash_shortfall = "reduce"``
   (the default) a larger buy is cut to whole lots it pays (`OrderModified`), under
   ``"cancel"`` it is rejected, and one that pays for nothing is rejected either way.
   Without this, an all-in order sized at the last close costs more than the wallet once
@@ -80,7 +80,7 @@ What differs from the simulated broker, on purpose:
   `OrderModifyRejected` (or `OrderCanceled` if the exchange canceled the old one and
   refused the new). A trailing stop (the node moves it) and a leg of an exchange OCO are
   not modified: rejected with a reason. On a perpetual a resting limit is modified in
-  place, a stop is not (`engine.runtime.live.amend`).
+  place, a stop is not (`engine.runtime.live.amend`). Refused ones are stored, logged.
 * ``execution.target_sizing = "fill"`` cannot be honoured (an exchange order's quantity
   is fixed when it is sent): `size_at_fill` raises `ConfigError`.
 * Every order refused here, before the order manager sends it (a kind not sent, nothing to
@@ -126,12 +126,12 @@ from engine.model import (
     QuoteTick,
     TradeTick,
 )
+from engine.runtime.live import refusals
 from engine.runtime.live.expiry import Expiries, expiry_ns
 from engine.runtime.live.groups import Leg, OcoGroups, OcoReady, pair
 from engine.runtime.live.ledger import LiveStatus
 from engine.runtime.live.modify import Modifications
 from engine.runtime.live.orders import OrderManager, Update
-from engine.runtime.live.refusals import note_cut, record_refusal
 from engine.runtime.live.sendable import order_spec, stop_to_send, takes, unsupported
 from engine.runtime.live.trailing import Trailer
 from engine.runtime.live.wallet import Wallet, kernel_fill
@@ -299,7 +299,9 @@ class LiveVenue:
                 problem = problem or self._unmodifiable(order_id, new)
             elif limit_price is not None:  # the backtest's rules only: nothing is sent
                 problem = problem or takes(new, self._last(new.symbol))
-        if order is None or problem:
+        if order is None or problem:  # stored and logged, as a refused order (`.refusals`)
+            refusals.trace_modification(self._manager, self.notify, order_id, order,
+                                        (quantity, limit_price, stop_price), problem)  # fmt: skip
             symbol, strategy = (order.symbol, order.strategy_id) if order else ("", "")
             self._bus.publish(OrderModifyRejected(order_id, strategy, symbol, problem, now, now))
             return
@@ -402,7 +404,7 @@ class LiveVenue:
 
     def _refuse(self, order: OrderRequested, reason: str, now: int, expires: int | None) -> None:
         """Reject ``order`` before sending it: stored, logged, published (`.refusals`)."""
-        record_refusal(self._manager, order, reason, expires)
+        refusals.record_refusal(self._manager, order, reason, expires)
         self._reject(order, reason, now, "refused")
 
     def _modify(self, order: OrderRequested, quantity: float, now: int) -> None:
@@ -438,7 +440,7 @@ class LiveVenue:
         sent (audit F4: an unknown sell stayed so through 5 bars, 103 s)."""
         for order_id in order_ids:
             if order_id in self._cuts:
-                note_cut(self._manager, self.notify, self._orders[order_id],
+                refusals.note_cut(self._manager, self.notify, self._orders[order_id],
                          self._quantity[order_id], self._cuts.pop(order_id))  # fmt: skip
             if order_id in self.working or order_id in self._accepted:
                 continue  # answered: nothing unknown about it
@@ -458,7 +460,7 @@ class LiveVenue:
             oid, sid, symbol = order.order_id, order.strategy_id, order.symbol
             kind = update.kind
             if kind in ("amended", "amend_rejected", "amend_canceled"):  # a perpetual's
-                event, new = self.modifications.answer(order, update, now)
+                event, new = self.modifications.answer(order, update, now, self.notify)
                 if new is not None:
                     self._orders[oid], self._quantity[oid] = new, new.quantity
                 if kind == "amend_canceled":
@@ -517,7 +519,7 @@ class LiveVenue:
         False: it is an ordinary update."""
         oid = update.order.order_id
         order = self._orders[oid]
-        outcome = self.modifications.outcome(update, lambda: order)
+        outcome = self.modifications.outcome(update, lambda: order, self.notify)
         sid, symbol = order.strategy_id, order.symbol
         if outcome.kind == "modified" and outcome.request is not None:
             self.working.add(oid)
