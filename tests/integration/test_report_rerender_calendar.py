@@ -55,9 +55,10 @@ def test_the_gaps_column_counts_gaps_and_missing_bars_as_the_warning_does(
 
 
 def test_a_catalog_files_rerender_keeps_the_timeframe_in_its_path(tmp_path: Path) -> None:
-    # a sparse hourly file (every other hour served): inferred, its bars read as 2h ones;
-    # the run reads them as the 1h its catalog path names, and so must the re-render
-    hours = np.arange(0, 400, 2, dtype=np.int64)
+    # a sparse hourly file (20 hours, then every other hour served): inferred, its bars
+    # read as 2h ones (the most common spacing); the run reads them as the 1h its catalog
+    # path names, and so must the re-render
+    hours = np.concatenate((np.arange(20), np.arange(20, 400, 2))).astype(np.int64)
     prices = 100.0 + np.sin(hours / 9.0) * 5
     table = pa.table(
         {
