@@ -65,10 +65,11 @@ if TYPE_CHECKING:  # the feed, asyncio, pandas and SQLAlchemy load when `kestrel
     from collections.abc import Mapping
 
     from engine.adapters.ccxt.errors import RetryPolicy
-    from engine.adapters.ccxt.feed import FeedOptions, FeedStats
+    from engine.adapters.ccxt.feed import FeedOptions
     from engine.config import RunConfig
     from engine.feeds import BarFrame
     from engine.model import Bar
+    from engine.runtime.paper.gaps import GapWatch
 
 __all__ = [
     "bar_timeframes",
@@ -197,12 +198,16 @@ def paper(
         local, frames = _start_local(replay, rate, warmup_bars, run_config.symbols)
         exchange_url = local.urls["http"]
         timeframes = {f.symbol: f.timeframe_ns for f in frames}
+        calendars = {f.symbol: f.calendar for f in frames if f.calendar}
         until_ns: int | None = local.replay.boundaries[-1] * 1_000_000
         if stale_after is None:
             stale_after = replay_stale_after_s(max(timeframes.values()), rate)
     else:
         timeframes = _timeframes(run_config)
         until_ns = None
+        calendars = {}
+    # a gap is counted on the calendar a backtest counts it on: the config's, else the data's
+    calendars |= {s.symbol: s.calendar for s in run_config.data if s.calendar}
     options = dataclasses.replace(
         feed_options(poll, stale_after, until_ns, retry), **tick_options(run_config, timeframes)
     )
@@ -216,6 +221,7 @@ def paper(
                 exchange_url,
                 timeframes,
                 options,
+                calendars,
                 local=local,
                 cancel_on_stop=cancel_on_stop,
                 max_bars=max_bars,
@@ -384,6 +390,7 @@ async def _run(
     exchange_url: str | None,
     timeframes: dict[str, int],
     options: FeedOptions,
+    calendars: dict[str, str],
     *,
     local: Any,
     cancel_on_stop: bool,
@@ -398,7 +405,8 @@ async def _run(
     from engine.feeds import format_timeframe, format_timestamp
     from engine.persistence import RunStore
     from engine.runtime.live.warmup import default_warmup_bars
-    from engine.runtime.paper.console import JsonLog, LiveView
+    from engine.runtime.paper.console import JsonLog, LiveView, summarize
+    from engine.runtime.paper.gaps import GapWatch, warmup_gap_lines
     from engine.runtime.paper.journal import PaperJournal
     from engine.runtime.paper.session import open_session
     from engine.runtime.paper.warmup import fetch_warmup, warmup_text, warmup_warnings
@@ -420,6 +428,8 @@ async def _run(
             needed = default_warmup_bars(config)  # live's count: the strategy's indicators
             for line in warmup_warnings(needed, warmup_bars, warmup, bar_symbols):
                 warn(line)
+            for line in warmup_gap_lines(warmup, timeframes, calendars):
+                warn(line)
         session = open_session(
             config,
             journal,
@@ -429,6 +439,9 @@ async def _run(
             timeframes=timeframes,
             warmup=warmup,
         )
+        stored = journal.warmup() if existed else warmup  # in time order: the last one wins
+        last = {bar.symbol: bar.ts_event for bar in stored} | session.last_ts
+        gaps = GapWatch(timeframes, calendars, last)
         starting = None
         if local is not None:  # the clock starts as the feed's streams listen
             starting = asyncio.ensure_future(
@@ -453,7 +466,7 @@ async def _run(
             loop.add_signal_handler(sig, on_signal, sig)
         view.start()
         try:
-            reason = await _loop(session, feed, view, log, stop, max_bars)
+            reason = await _loop(session, feed, view, log, stop, max_bars, gaps)
             if signals:
                 reason = "Ctrl-C" if signals[0] == signal.SIGINT else "SIGTERM"
             if cancel_on_stop:
@@ -469,7 +482,7 @@ async def _run(
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
         late = feed.late_ticks + session.late_ticks
-        _summary(session, reason, log, store.display_url, feed.stats, late)
+        summarize(session, reason, log, store.display_url, feed.stats, late, gaps.gaps)
         log.close()
         return EXIT_INTERRUPTED if signals and signals[0] == signal.SIGINT else 0
     finally:
@@ -477,7 +490,13 @@ async def _run(
 
 
 async def _loop(
-    session: Any, feed: Any, view: Any, log: Any, stop: asyncio.Event, max_bars: int | None
+    session: Any,
+    feed: Any,
+    view: Any,
+    log: Any,
+    stop: asyncio.Event,
+    max_bars: int | None,
+    gaps: GapWatch | None = None,
 ) -> str:
     """Process the feed's events until it ends, ``max_bars`` or a stop; return why it ended.
 
@@ -489,7 +508,9 @@ async def _loop(
 
     from engine.feeds import format_timestamp
     from engine.model import Bar, TradeTick
+    from engine.runtime.paper.gaps import GapWatch
 
+    watch = gaps if gaps is not None else GapWatch({}, {}, {})  # none: nothing is a gap
     events = feed.stream(session.resume_ns).__aiter__()
     while not stop.is_set():
         following = asyncio.ensure_future(events.__anext__())
@@ -531,6 +552,12 @@ async def _loop(
             continue  # a duplicate or a late tick, dropped
         if type(event) is Bar:
             log.write("bar", event.ts_event, symbol=event.symbol, close=event.close)
+            gap = watch.see(event)  # a backtest's data warning, once per gap
+            if gap is not None:
+                log.write("gap", event.ts_event, symbol=gap.symbol, missing_bars=gap.missing_bars,
+                          since=format_timestamp(gap.from_ns))  # fmt: skip
+                for line in watch.lines(gap):
+                    warn(line)
             what = f"{event.symbol} close {event.close:g}"
         elif type(event) is TradeTick:
             log.write("trade", event.ts_event, symbol=event.symbol, price=event.price)
@@ -549,42 +576,6 @@ def _announce(changes: list[Any], log: Any, view: Any, what: str) -> None:
     for change in changes:
         log.write(change.kind, **change.data)
     view.update(changes, what)
-
-
-def _summary(
-    session: Any, reason: str, log: Any, url: str, feed: FeedStats, late_ticks: int
-) -> None:
-    kernel = session.node.kernel
-    portfolio = kernel.portfolio
-    positions = {
-        s: portfolio.positions[s].quantity
-        for s in session.config.symbols
-        if portfolio.positions[s].quantity
-    }
-    open_orders = len(kernel.execution.all_open_orders())
-    log.write(
-        "stop",
-        reason=reason,
-        bars=session.processed,
-        ticks=session.ticks,
-        timer_firings=session.timers,
-        cash=portfolio.cash,
-        equity=portfolio.equity(),
-        positions=positions,
-        open_orders=open_orders,
-        # what the feed went through (websocket drops and stalls, bars by REST and stream)
-        feed=dataclasses.asdict(feed),
-        late_ticks=late_ticks,  # dropped: they came after a later event had been processed
-    )
-    held = ", ".join(f"{s} {q:g}" for s, q in positions.items()) or "flat"
-    ticks = f", {session.ticks} trades/quotes" if session.ticks else ""
-    print(
-        f"paper account {session.account.name} stopped ({reason}): {session.processed} new "
-        f"bars{ticks}, {len(kernel.recorder.fills)} fills, cash {portfolio.cash:,.2f}, equity "
-        f"{portfolio.equity():,.2f}, {held}, {open_orders} open orders; stored in {url} as "
-        f"run {session.account.run_id}",
-        flush=True,
-    )
 
 
 def register(app: typer.Typer) -> None:

@@ -50,7 +50,7 @@ def test_a_short_warm_up_is_one_warning(
     needed = default_warmup_bars(load_config(config))
     assert needed > given
     result = _paper(kestrel, tmp_path, config, *flag)
-    warned = [line for line in _warnings(result) if "warm-up" in line]
+    warned = [line for line in _warnings(result) if "warm-up bars" in line]
     assert len(warned) == 1, result.err
     assert f"need {needed} warm-up bars per symbol" in warned[0]
     assert f"this account has {given}" in warned[0]
@@ -58,13 +58,13 @@ def test_a_short_warm_up_is_one_warning(
     # a resume warms with the stored bars whatever it is told: nothing more to say
     again = _paper(kestrel, tmp_path, config, "--warmup-bars", "2")
     assert "resumed" in again.out
-    assert not [line for line in _warnings(again) if "warm-up" in line], again.err
+    assert not [line for line in _warnings(again) if "warm-up bars" in line], again.err
 
 
 def test_the_config_key_counts_as_given(kestrel: CliRunner, tmp_path: Path) -> None:
     config = _config(tmp_path, "\n[paper]\nwarmup_bars = 7\n")
     result = _paper(kestrel, tmp_path, config)
-    warned = [line for line in _warnings(result) if "warm-up" in line]
+    warned = [line for line in _warnings(result) if "warm-up bars" in line]
     assert len(warned) == 1, result.err
     assert "this account has 7" in warned[0]
 
@@ -72,5 +72,5 @@ def test_the_config_key_counts_as_given(kestrel: CliRunner, tmp_path: Path) -> N
 def test_enough_warm_up_says_nothing_and_counts_true(kestrel: CliRunner, tmp_path: Path) -> None:
     config = _config(tmp_path)
     result = _paper(kestrel, tmp_path, config, "--warmup-bars", "1000")
-    assert not [line for line in _warnings(result) if "warm-up" in line], result.err
+    assert not [line for line in _warnings(result) if "warm-up bars" in line], result.err
     assert "new (1000 warm-up bars)" in result.out  # was 996 and a false "holds no more"

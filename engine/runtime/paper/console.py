@@ -6,18 +6,21 @@ open orders, the last events), nothing when stdout is not a terminal; and one JS
 per line appended to ``events.jsonl`` in the account's folder, for every start, resume,
 bar, order change, fill and stop, with the wall time (``time``) and the event time
 (``ts_event``, ISO-8601 UTC). A SIGKILL can cut the last line short: the next start ends
-it with a newline first, so every complete line stays parseable.
+it with a newline first, so every complete line stays parseable. At the end
+(`summarize`): the ``stop`` record (counts, cash, equity, positions, the feed's stats,
+the gaps per symbol) and the one-line summary on stdout.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -27,7 +30,10 @@ from rich.text import Text
 from engine.report.artifacts import iso
 from engine.runtime.paper.session import Change, PaperSession
 
-__all__ = ["JsonLog", "LiveView"]
+if TYPE_CHECKING:
+    from engine.adapters.ccxt.feed import FeedStats
+
+__all__ = ["JsonLog", "LiveView", "summarize"]
 
 REDRAW_S = 0.1  # at most ten redraws a second, however fast bars come
 
@@ -134,3 +140,47 @@ class LiveView:
             )
         events = Text("\n".join(self.events) or "(none yet)")
         return Group(head, positions, orders, Text("last events:"), events)
+
+
+def summarize(
+    session: PaperSession,
+    reason: str,
+    log: JsonLog,
+    url: str,
+    feed: FeedStats,
+    late_ticks: int,
+    gaps: Mapping[str, int],
+) -> None:
+    """Write the ``stop`` record and print the one-line summary of a session's end."""
+    kernel = session.node.kernel
+    portfolio = kernel.portfolio
+    positions = {
+        s: portfolio.positions[s].quantity
+        for s in session.config.symbols
+        if portfolio.positions[s].quantity
+    }
+    open_orders = len(kernel.execution.all_open_orders())
+    log.write(
+        "stop",
+        reason=reason,
+        bars=session.processed,
+        ticks=session.ticks,
+        timer_firings=session.timers,
+        cash=portfolio.cash,
+        equity=portfolio.equity(),
+        positions=positions,
+        open_orders=open_orders,
+        # what the feed went through (websocket drops and stalls, bars by REST and stream)
+        feed=dataclasses.asdict(feed),
+        late_ticks=late_ticks,  # dropped: they came after a later event had been processed
+        gaps=dict(gaps),  # runs of missing bars per symbol (`engine.runtime.paper.gaps`)
+    )
+    held = ", ".join(f"{s} {q:g}" for s, q in positions.items()) or "flat"
+    ticks = f", {session.ticks} trades/quotes" if session.ticks else ""
+    print(
+        f"paper account {session.account.name} stopped ({reason}): {session.processed} new "
+        f"bars{ticks}, {len(kernel.recorder.fills)} fills, cash {portfolio.cash:,.2f}, equity "
+        f"{portfolio.equity():,.2f}, {held}, {open_orders} open orders; stored in {url} as "
+        f"run {session.account.run_id}",
+        flush=True,
+    )
