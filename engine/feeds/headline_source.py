@@ -36,6 +36,7 @@ from engine.feeds.headlines import (
     headline_key,
     headline_name,
     load_news,
+    own_id,
     parse_json_line,
 )
 from engine.model import NewsHeadline
@@ -184,7 +185,7 @@ class JsonlTailer:
         record = parse_json_line(text, where)
         name = self.path.name
         headline = headline_from_record(record, where, name, f"{name}:{line}", ts_init)
-        return headline, record.get("id") not in (None, "")
+        return headline, own_id(record) is not None
 
     def _known_before(self) -> dict[tuple[object, ...], int]:
         """Return the keys of the kept headlines on the lines before the start position."""

@@ -64,6 +64,7 @@ __all__ = [
     "headline_timestamp",
     "keep_symbols",
     "load_news",
+    "own_id",
     "parse_json_line",
     "read_news",
     "refuse_repeats",
@@ -193,16 +194,25 @@ def headline_from_record(
     if missing:
         raise DataError(f"{where}: missing {', '.join(missing)}; need {', '.join(COLUMNS)}")
     ts = headline_timestamp(record["timestamp"], where)
-    raw_source = record.get("source")
-    raw_id = record.get("id")
     return NewsHeadline(
         symbol=_text(record["symbol"], "symbol", where),
         ts_event=ts,
         ts_init=ts if ts_init is None else ts_init,
         text=_text(record["headline"], "headline", where),
-        source=str(raw_source).strip() if raw_source not in (None, "") else source,
-        headline_id=str(raw_id).strip() if raw_id not in (None, "") else default_id,
+        source=_given(record, "source") or source,
+        headline_id=own_id(record) or default_id,
     )
+
+
+def own_id(record: Mapping[str, Any]) -> str | None:
+    """Return the ``id`` a record gives, trimmed; None when it gives none (or a blank)."""
+    return _given(record, "id")
+
+
+def _given(record: Mapping[str, Any], key: str) -> str | None:
+    raw = record.get(key)
+    text = "" if raw is None else str(raw).strip()
+    return text or None  # a blank id is no id: two blanks are not one headline
 
 
 def parse_json_line(line: str, where: str) -> dict[str, Any]:
@@ -335,7 +345,7 @@ def read_news(path: str | Path) -> list[HeadlineRow]:
     rows = []
     for number, record in _records(file):
         headline = headline_from_record(record, f"{file}:{number}", source, f"{source}:{number}")
-        rows.append(HeadlineRow(headline, file, number, record.get("id") not in (None, "")))
+        rows.append(HeadlineRow(headline, file, number, own_id(record) is not None))
     return rows
 
 

@@ -195,3 +195,12 @@ def test_a_float_timestamp_from_any_reader_says_it_is_a_decimal_number() -> None
         "f.jsonl:1: timestamp '1619838000000.0' is a decimal number; epoch milliseconds are "
         "whole numbers: write 1619838000000, or ISO-8601"
     )
+
+
+def test_a_blank_id_is_no_id(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "h.csv",
+        b"timestamp,symbol,headline,id\n2021-05-01T01:00Z,E,up,  \n2021-05-01T02:00Z,E,down, \n",
+    )
+    assert [h.headline_id for h in load_news(path)] == ["h.csv:2", "h.csv:3"]
