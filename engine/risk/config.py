@@ -166,6 +166,15 @@ class SizerConfig:
         for name in ("atr_period", "kelly_window", "kelly_min_trades"):
             value = getattr(self, name)
             _require(value >= 1, f"sizer.{name} must be >= 1, got {value}")
+        # σ of close-to-close changes over atr_period bars (`realized_volatility`): with one
+        # change there is no deviation, and the sizer returned 0 on every bar
+        _require(
+            self.kind != "volatility_target"
+            or self.volatility != "realized"
+            or self.atr_period >= 2,
+            f'sizer.atr_period must be >= 2 with volatility = "realized" (a standard deviation '
+            f"needs two changes), got {self.atr_period}",
+        )
 
     def build(self) -> Sizer:
         """Return the sizer this section describes."""
@@ -294,6 +303,13 @@ class RiskConfig:
                 value is None or (math.isfinite(value) and value <= MAX_WINDOW_S),
                 f"{name} must be in (0, {MAX_WINDOW_S:g}] seconds (ten years), got {value}",
             )
+            # counted in whole nanoseconds: below one it rounds to 0, which turned the rate
+            # limit off (1e-12 s) and ended a cooldown the moment it began
+            if value is not None:
+                _require(
+                    round(value * 1e9) >= 1,
+                    f"{name} must be at least 1e-09 s (1 ns, the clock's step), got {value:g}",
+                )
         for name in ("max_drawdown_pct", "daily_loss_pct"):
             value = getattr(self, name)
             _require(

@@ -64,6 +64,18 @@ def test_unknown_key_gets_did_you_mean() -> None:
         ({"sessions": [{"start": "25:00"}]}, "is not a time"),
         ({"sessions": [{"end": "9h"}]}, "must be a UTC time HH:MM"),
         ({"sessions": [{"weekdays": [7]}]}, "weekdays must be numbers 0"),
+        # rounded to 0 ns the window turned the rate limit off (and a cooldown ended at once)
+        (
+            {"order_rate_limit": 1, "order_rate_window_s": 1e-12},
+            r"order_rate_window_s must be at least 1e-09 s \(1 ns, the clock's step\), got 1e-12",
+        ),
+        ({"cooldown_s": 4e-10}, r"cooldown_s must be at least 1e-09 s"),
+        # a standard deviation of one change is no number: the sizer always returned 0
+        (
+            {"sizer": {"kind": "volatility_target", "volatility": "realized", "atr_period": 1}},
+            r'sizer.atr_period must be >= 2 with volatility = "realized" \(a standard '
+            r"deviation needs two changes\), got 1",
+        ),
     ],
 )
 def test_invalid_settings_are_config_errors(settings: dict[str, object], message: str) -> None:
