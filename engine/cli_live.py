@@ -498,9 +498,12 @@ async def _session(
                 recovered = feed.stats.recovered
                 monitor.reconcile("the market-data websocket reconnected")
             if kill.exists():
-                updates = flatten_and_halt(manager, instruments)
+                dust: list[str] = []  # positions too small for the exchange to take
+                updates = flatten_and_halt(manager, instruments, dust.append)
                 kill.unlink()
-                log.write("kill", updates=[(u.kind, u.order.order_id) for u in updates])
+                log.write("kill", updates=[(u.kind, u.order.order_id) for u in updates], dust=dust)
+                for line in dust:
+                    print(f"live account {name}: {line}", flush=True)
                 checkpoint.killed(updates, instruments)  # the sale: in the last equity row
                 reason = "killed: orders canceled, positions sold, halted"
                 break

@@ -187,7 +187,7 @@ class PlentyOfCash:
     def balances(self) -> dict[str, tuple[float, float]]:
         return {"USDT": (1e9, 1e9)}
 
-    def ask_price(self, symbol: str, quantity: float) -> float:
+    def book_price(self, symbol: str, quantity: float, side: str) -> float:
         return 20000.0
 
     def perpetual(self, symbol: str) -> bool:

@@ -402,11 +402,10 @@ class CcxtExchange:
             if amount
         }
 
-    def ask_price(self, symbol: str, quantity: float) -> float | None:
-        """Return the price a market buy of ``quantity`` would reach in the book now.
-
-        The worst ask level the quantity takes (the last level read when the book's top
-        20 levels hold less); None when the book has no asks.
+    def book_price(self, symbol: str, quantity: float, side: str) -> float | None:
+        """Return the price a market order of ``quantity`` would reach in the book now:
+        ``side`` ``"asks"`` (a buy's) or ``"bids"`` (a sell's), its worst level the quantity
+        takes (the last level read when the top 20 hold less); None when that side is empty.
         """
         book = self.read(
             f"fetching the {symbol} order book",
@@ -414,7 +413,7 @@ class CcxtExchange:
         )
         price: float | None = None
         taken = 0.0
-        for level in book.get("asks") or []:
+        for level in book.get(side) or []:
             price = float(level[0])
             taken += float(level[1])
             if taken >= quantity:

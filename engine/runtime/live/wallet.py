@@ -164,7 +164,7 @@ class Wallet:
         elif stop is not None:  # a stop-market: locked at its stop
             price = order.stop_price
         else:
-            price = exchange.ask_price(order.symbol, order.quantity)
+            price = exchange.book_price(order.symbol, order.quantity, "asks")
         if price is None:
             return order.quantity, "", None  # no asks to price it: the exchange decides
         quote = instrument.quote_currency
