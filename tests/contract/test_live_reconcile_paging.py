@@ -2,7 +2,7 @@
 
 The local exchange now answers ``myTrades`` as Binance does: 500 trades a page unless asked
 for more, from ``startTime`` on the oldest 500. The node's window of trades
-(`engine.runtime.live.reconcile._trades`) asks page after page, the first from its start,
+(`engine.runtime.live.reconcile.account_trades`) asks page after page, the first from its start,
 each next one from the last trade id + 1 (``fromId``: paging by time repeated a page when
 more than 500 trades shared a millisecond), and a new account's baseline reads every page
 from its clock on (it read the 500 most recent); these tests give it more than a page and

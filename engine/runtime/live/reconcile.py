@@ -75,7 +75,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from engine.adapters.ccxt.venue import ExchangeOrder, ExchangeTrade
+from engine.adapters.ccxt.venue import CcxtExchange, ExchangeOrder, ExchangeTrade
 from engine.errors import ExchangeFatalError
 from engine.model import Instrument
 from engine.persistence.schema import live_bars
@@ -94,6 +94,7 @@ from engine.runtime.live.perpcash import baseline_entries, check_wallet
 
 __all__ = [
     "Reconciliation",
+    "account_trades",
     "position_changes",
     "reconcile",
     "wallet_changes",
@@ -172,7 +173,8 @@ def _start(manager: OrderManager, symbols: Sequence[str]) -> Baseline:
         wallet[exchange.market_symbol(symbol)] = position.quantity
     # every trade the window (from the baseline's clock on) would read is already in the
     # wallet: all of them, every page (not the 500 most recent: many share a millisecond)
-    known = [_fill(t, BASELINE, t.side) for s in symbols for t in _trades(manager, s, at_ms)]
+    known = [_fill(t, BASELINE, t.side) for s in symbols
+             for t in account_trades(exchange, s, at_ms)]  # fmt: skip
     wallet.update(baseline_entries(exchange, symbols))  # perpetuals: wallet, entry prices
     baseline = Baseline(exchange.exchange_id, at_ms, wallet)
     ledger.create_account(baseline, known)
@@ -201,7 +203,7 @@ def window_start(ledger: LiveLedger, baseline: Baseline) -> int:
     return max(int(first) // 1_000_000, baseline.at_ms)
 
 
-def _trades(manager: OrderManager, symbol: str, since_ms: int) -> list[ExchangeTrade]:
+def account_trades(exchange: CcxtExchange, symbol: str, since_ms: int) -> list[ExchangeTrade]:
     """Return the account's ``symbol`` trades from ``since_ms`` on, every page, oldest first.
 
     An exchange answers one page from ``since_ms`` (Binance: the oldest 500 trades from
@@ -209,9 +211,9 @@ def _trades(manager: OrderManager, symbol: str, since_ms: int) -> list[ExchangeT
     takes no time), until a page brings no trade not seen yet. Paging by time repeated a
     page whenever more than a page of trades shared one millisecond (every fill of one
     taker order has its time). An exchange whose trade ids are not numbers is paged by
-    time: the next page from the newest trade's time.
+    time: the next page from the newest trade's time. (The user-data stream's cross-check
+    reads its session's trades so too: `engine.runtime.live.stream`.)
     """
-    exchange = manager.exchange
     start = since_ms
     found: dict[str, ExchangeTrade] = {}
     page = exchange.my_trades(symbol, since_ms)
@@ -350,7 +352,7 @@ def reconcile(
     owners = {o.exchange_order_id: o for o in ledger.orders(origin=None) if o.exchange_order_id}
     since = window_start(ledger, baseline)
     for symbol in symbols:
-        for trade in _trades(manager, symbol, since):
+        for trade in account_trades(exchange, symbol, since):
             if trade.trade_id in recorded:
                 continue
             owner = owners.get(trade.exchange_order_id)

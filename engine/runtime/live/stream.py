@@ -20,9 +20,12 @@ One session after another:
    trade-id dedup, the store) and its updates to the node at once, between bars.
 4. **Cross-check.** A healthy user stream is silent while nothing happens, so silence
    proves nothing. Every ``check_every_s`` the exchange is asked over REST for the
-   account's trades since the session began (``myTrades``) and its open orders: a trade the
-   stream has not carried, or an order that left the open list with no final report on the
-   stream, that is still missing ``grace_s`` later makes the stream **stale**.
+   account's trades since the session began (``myTrades``, every page: from the last trade
+   id + 1, as reconciliation pages, `engine.runtime.live.reconcile.account_trades`; one
+   page by time left all but 500 trades of one millisecond unchecked) and its open
+   orders: a trade the stream has not carried, or an order that left the open list with
+   no final report on the stream, that is still missing ``grace_s`` later makes the
+   stream **stale**.
 5. **Stale or dropped** (a ccxt ``NetworkError``, which is also how a failed keep-alive
    ping ends): logged (``user_stream_stale`` / ``user_stream_dropped``), the connection
    closed, and back to 1 — a new subscription (Binance spot's websocket API subscribes
@@ -49,7 +52,7 @@ from engine.adapters.ccxt.venue import ExchangeOrder
 from engine.errors import ExchangeFatalError, ExchangeTransientError
 from engine.model import Instrument
 from engine.runtime.live.orders import OrderManager, Update
-from engine.runtime.live.reconcile import Reconciliation, reconcile
+from engine.runtime.live.reconcile import Reconciliation, account_trades, reconcile
 
 __all__ = ["OUTSIDE_TRADE", "StreamOptions", "StreamStats", "UserDataMonitor"]
 
@@ -180,7 +183,8 @@ class UserDataMonitor:
         symbols = sorted(self.instruments)
         self._since_ms = since_ms
         self._before = {f.trade_id for f in self.manager.ledger.fills()}
-        self._before |= {t.trade_id for s in symbols for t in exchange.my_trades(s, since_ms)}
+        shown = [t for s in symbols for t in account_trades(exchange, s, since_ms)]
+        self._before |= {t.trade_id for t in shown}
         self._open = {o.exchange_id for s in symbols for o in exchange.open_orders(s)}
         self._unreported = set()
 
@@ -269,7 +273,7 @@ class UserDataMonitor:
         missing: set[str] = set()
         newest = self._since_ms
         for symbol in symbols:
-            for trade in exchange.my_trades(symbol, self._since_ms):
+            for trade in account_trades(exchange, symbol, self._since_ms):
                 if trade.trade_id in self._before or trade.trade_id in self._delivered:
                     newest = max(newest, trade.ts_ms)
                 else:
