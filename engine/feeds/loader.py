@@ -117,7 +117,9 @@ def load_bars(
     if resample is not None:
         timeframe_ns = parse_timeframe(resample)
         if timeframe_ns != source_ns:
-            result = resample_arrays(name, ts, columns, source_ns, timeframe_ns)
+            result = resample_arrays(  # its warnings describe the run's window's bars
+                name, ts, columns, source_ns, timeframe_ns, calendar=calendar, start=start, end=end
+            )
             ts = result.ts_open_ns
             columns = {field: getattr(result, field) for field in _FIELDS}
             warnings.extend(result.warnings)

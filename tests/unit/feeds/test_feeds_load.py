@@ -331,3 +331,15 @@ def test_utf8_bom_header(tmp_path: Path) -> None:
     path = tmp_path / "bom.csv"
     path.write_bytes(b"\xef\xbb\xbftimestamp,open,high,low,close\n1609459200000,1,1,1,1\n")
     assert load_bars(path, symbol="X", timeframe="1h").ts_open_ns.tolist() == [T0_NS]
+
+
+def test_resample_warnings_describe_the_windows_bars() -> None:
+    """An audit's weekly BTC run from 2020-12-01 to 2021-01-20 was warned that 5 of the
+    1w bars were partial and the July bar dropped: the whole file's, not its 6 bars'."""
+    frame = load_bars(BTC_1H, symbol="BTC/USDT", resample="1w", start="2020-12-01",
+                      end="2021-01-20")  # fmt: skip
+    assert len(frame) == 6
+    partial = [w for w in frame.warnings if "1w bars" in w]
+    assert len(partial) == 1, frame.warnings
+    assert "1 of the 6 1w bars" in partial[0]
+    assert not any("dropped the last" in w for w in frame.warnings), frame.warnings
