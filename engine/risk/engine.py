@@ -18,11 +18,12 @@ A margin call's liquidation (strategy id ``LIQ``) is checked for its form only.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Mapping, Sequence
 
 from engine.bus import EventBus
 from engine.clock import Clock
-from engine.errors import did_you_mean
+from engine.errors import StrategyError, did_you_mean
 from engine.model import (
     LIQUIDATION_STRATEGY_ID,
     CancelRequested,
@@ -50,6 +51,7 @@ from engine.risk.fill_caps import fill_cap
 from engine.risk.limits import expected_positions
 from engine.risk.validity import normalized
 from engine.risk.validity import problem as order_problem
+from engine.risk.working import WorkingBook
 
 __all__ = ["FLATTEN_PREFIX", "RiskEngine", "WorkingBook"]
 
@@ -326,7 +328,7 @@ class RiskEngine:
         for check in self._symbol_checks[rounded.symbol] if checked else ():
             reason = check.check(rounded, state)
             if reason is not None:
-                self._deny(order, check.name, reason)
+                self._deny(order, check.name, _reason(check, reason))
                 return
         if rounded.reduce_only:
             self._reduce_only_ids.add(rounded.order_id)
@@ -419,7 +421,7 @@ class RiskEngine:
         for check in self._symbol_checks[rounded.symbol]:
             reason = check.check(rounded, state)
             if reason is not None:
-                return f"risk {check.name}: {reason}"
+                return f"risk {check.name}: {_reason(check, reason)}"
         return ""
 
     def _approve_modify(self, event: ModifyRequested) -> None:
@@ -497,52 +499,22 @@ class RiskEngine:
         )
 
 
-class WorkingBook:
-    """The working orders risk counts: execution's book plus approvals still in flight.
+def _reason(check: RiskCheck, answer: object) -> str:
+    """Return a check's denial ``answer`` (not None), or raise: a check returns None to pass
+    or a non-empty str to deny.
 
-    Execution books an approved order only when it handles the `OrderApproved` and lists
-    it as working only once the broker accepts it, but the bus delivers events in order:
-    every order a strategy placed on the same bar is checked before any of their
-    approvals reach execution. Without this book two buys of 150 at 100 on 10,000 of
-    equity at leverage 2 each passed alone (15,000 <= 20,000) and filled together
-    (30,000). So an approval counts as working from the moment risk grants it (for its
-    whole quantity, at its limit/stop or the last close) until execution's book takes it
-    over (`OrderAccepted`) or it ends unsent (`OrderRejected`, `OrderCanceled` of a held
-    child). Held bracket children are in flight until their parent fills; being
-    reduce-only, they add no exposure (`RiskState.reduce_only_ids`).
+    A plugin's False or "" denied the order with the reason "False" or none; any other
+    answer is the plugin's mistake, a `StrategyError` (exit 3) naming it, as an
+    exception it raised is.
     """
-
-    def __init__(self, orders: OpenOrders) -> None:
-        self._orders = orders
-        self.in_flight: dict[str, OrderRequested] = {}
-        self.excluded = ""  # an order being modified: its change is checked in its place
-
-    def all_open_orders(self) -> list[Order]:
-        """Return every working order, execution's first, then those in flight."""
-        working = self._orders.all_open_orders()
-        if self.in_flight:  # viewed as `Order`s here, not at approval: rarely asked
-            working = working + [_entity(request) for request in self.in_flight.values()]
-        if self.excluded:
-            return [order for order in working if order.order_id != self.excluded]
-        return working
-
-
-def _entity(order: OrderRequested) -> Order:
-    """Return the `Order` view of an approval (positional, in field order: per order)."""
-    return Order(
-        order.order_id,
-        order.strategy_id,
-        order.symbol,
-        order.side,
-        order.quantity,
-        order.order_type,
-        order.limit_price,
-        order.stop_price,
-        order.time_in_force,
-        order.ts_event,
-        order.tag,
-        order.parent_order_id,
-        order.oco_group,
+    if isinstance(answer, str) and answer:
+        return answer
+    kind = type(check)
+    # the file it was read from names it best (a file plugin's module name is generated)
+    where = getattr(sys.modules.get(kind.__module__), "__file__", None) or kind.__module__
+    raise StrategyError(
+        f"risk check {check.name!r} ({where}:{kind.__qualname__}) returned "
+        f"{answer!r}: a check returns None to pass or a non-empty str (the reason) to deny"
     )
 
 

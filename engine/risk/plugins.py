@@ -6,7 +6,10 @@ the project root (`engine.plugin_files`).
 
 The class is built with the entry's ``params`` as keyword arguments and must have the
 `RiskCheck` shape: a ``name`` attribute (shown in denials) and ``check(order, state)``.
-Plugin checks run after the built-in limits and before the order-rate limit.
+Plugin checks run after the built-in limits and before the order-rate limit. ``check``
+returns None to pass or a non-empty ``str``, the denial's reason; any other answer (False,
+"", a number) stops the run with a `StrategyError` naming the check and its file (exit 3,
+as an exception the check raises does: `engine.risk.engine._reason`).
 
     [[risk.checks]]
     path = "my_risk.spread:MaxSpreadCheck"

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from engine.config import parse_config
-from engine.errors import ConfigError, PluginError
+from engine.errors import ConfigError, PluginError, StrategyError
 from engine.model import OrderRequested
 from engine.risk.checks import RiskState
 from engine.risk.config import build_limit_checks
+from engine.runtime import BacktestResult
 
 HERE = "tests.unit.risk.test_risk_plugins"
 BASE = {"data": [{"path": "x", "symbol": "X"}], "strategy": {"path": "s"}}
@@ -75,3 +76,45 @@ def test_a_plugin_module_calling_sys_exit_at_import_is_a_plugin_error(
         PluginError, match=r"'exits_on_import' failed to import: sys.exit\(4\) called"
     ):
         checks({"path": "exits_on_import:Check"})
+
+
+class Answers:
+    """A plugin check answering whatever it was built with."""
+
+    name = "answers"
+
+    def __init__(self, answer: object = None) -> None:
+        self.answer = answer
+
+    def check(self, order: OrderRequested, state: RiskState) -> object:
+        return self.answer
+
+
+def _run_with_answer(answer: object) -> BacktestResult:
+    from tests.integration.scripted_run import FLAT, run
+
+    entry = {"path": f"{HERE}:Answers", "params": {"answer": answer}}
+    return run([FLAT] * 3, {0: [lambda ctx: ctx.buy("X", 1)]}, risk={"checks": [entry]})
+
+
+def test_a_plugin_passes_with_none_and_denies_with_a_reason() -> None:
+    assert len(_run_with_answer(None).recorder.fills) == 1
+    denied = _run_with_answer("spread too wide")
+    assert denied.recorder.fills == []
+    (row,) = denied.recorder.orders.values()
+    assert (row["status"], row["check"], row["reason"]) == (
+        "denied",
+        "answers",
+        "spread too wide",
+    )
+
+
+@pytest.mark.parametrize("answer", [False, "", 0, True, ["x"]])
+def test_a_plugin_answering_neither_none_nor_a_reason_is_an_error(answer: object) -> None:
+    # was: False and "" denied the order with the reason "False" / an empty one
+    with pytest.raises(StrategyError) as raised:
+        _run_with_answer(answer)
+    assert str(raised.value) == (
+        f"risk check 'answers' ({__file__}:Answers) returned {answer!r}: a check returns None "
+        "to pass or a non-empty str (the reason) to deny"
+    )
