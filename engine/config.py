@@ -55,7 +55,7 @@ from engine.errors import ConfigError, did_you_mean
 from engine.execution.costs_config import FeeConfig, SlippageConfig
 from engine.feeds.news_config import NewsSourceConfig, news_tables, split_news
 from engine.ml.config import MlConfig
-from engine.risk.config import RiskConfig
+from engine.risk.config import RiskConfig, sizer_lot_problem
 from engine.typed import build, to_plain
 
 __all__ = [
@@ -459,6 +459,9 @@ class RunConfig:
                 f"{quote!r} and the path of its rate series",
             )
 
+        lots = {instrument.symbol: instrument.lot_size for instrument in self.instruments}
+        lot_problem = sizer_lot_problem(self.risk.sizer, lots)
+        require(not lot_problem, lot_problem)
         for key in ("allowed_symbols", "blocked_symbols"):
             for symbol in getattr(self.risk, key) or ():
                 require(

@@ -68,6 +68,7 @@ __all__ = [
     "build_guard",
     "build_limit_checks",
     "merge_risk_defaults",
+    "sizer_lot_problem",
 ]
 
 
@@ -176,14 +177,20 @@ class SizerConfig:
             f"needs two changes), got {self.atr_period}",
         )
 
-    def build(self) -> Sizer:
-        """Return the sizer this section describes."""
+    def build(self, cost_rate: float = 0.0) -> Sizer:
+        """Return the sizer this section describes.
+
+        ``cost_rate``: fee + slippage as a fraction of notional (the models' sizing rates),
+        reserved by the sizers that size a fraction of equity (fixed_fraction, and the
+        ``max_fraction`` caps of volatility_target and fractional_kelly), as
+        ``order_target_percent`` reserves it: a fraction of 1.0 is affordable.
+        """
         if self.kind == "fixed_quantity":
             return FixedQuantity(self.quantity)
         if self.kind == "fixed_notional":
             return FixedNotional(self.notional)
         if self.kind == "fixed_fraction":
-            return FixedFraction(self.fraction)
+            return FixedFraction(self.fraction, cost_rate)
         if self.kind == "volatility_target":
             return VolatilityTarget(
                 self.risk_fraction,
@@ -191,6 +198,7 @@ class SizerConfig:
                 self.atr_period,
                 self.max_fraction,
                 self.volatility,
+                cost_rate,
             )
         return FractionalKelly(
             self.kelly_fraction,
@@ -198,6 +206,7 @@ class SizerConfig:
             self.kelly_min_trades,
             self.fraction,
             self.max_fraction,
+            cost_rate,
         )
 
 
@@ -328,6 +337,23 @@ class RiskConfig:
             or self.daily_loss_pct is not None
             or self.max_consecutive_losses is not None
         )
+
+
+def sizer_lot_problem(sizer: SizerConfig | None, lots: Mapping[str, float]) -> str:
+    """Return why a ``fixed_quantity`` sizer can never trade one of ``lots``' symbols.
+
+    ``lots``: each symbol's lot size. A quantity below a symbol's lot rounds to 0 on every
+    signal (1e-6 under a lot of 1e-5: a run of no trades and no word). Empty if none.
+    """
+    if sizer is None or sizer.kind != "fixed_quantity":
+        return ""
+    for symbol, lot in lots.items():
+        if sizer.quantity < lot * (1.0 - 1e-9):
+            return (
+                f"risk.sizer: quantity {sizer.quantity:g} is below the lot size {lot:g} of "
+                f"{symbol}: every size would round to 0"
+            )
+    return ""
 
 
 def build_limit_checks(config: RiskConfig) -> list[RiskCheck]:

@@ -130,18 +130,25 @@ class FixedNotional(_NoFills):
 
 
 class FixedFraction(_NoFills):
-    """The quantity worth ``fraction`` of equity at the price."""
+    """The quantity worth ``fraction`` of equity at the price, its costs reserved.
+
+    ``cost_rate`` (the fee model's and the slippage model's sizing rates, as
+    ``order_target_percent`` reserves them) makes 1.0 affordable on a cash account: was
+    ``equity / price``, which with a 0.1 % fee cost 10,009.95 of 10,000 and the cash check
+    denied every full-size entry.
+    """
 
     name = "fixed_fraction"
 
-    def __init__(self, fraction: float) -> None:
+    def __init__(self, fraction: float, cost_rate: float = 0.0) -> None:
         self.fraction = fraction
+        self.cost_rate = cost_rate
 
     def quantity(self, inputs: SizingInputs) -> float:
-        """Return ``equity * fraction / price``."""
+        """Return ``equity * fraction / (price * (1 + cost_rate))``."""
         if inputs.price <= 0 or inputs.equity <= 0:
             return math.nan
-        return inputs.equity * self.fraction / inputs.price
+        return inputs.equity * self.fraction / (inputs.price * (1.0 + self.cost_rate))
 
 
 class VolatilityTarget(_NoFills):
@@ -160,12 +167,14 @@ class VolatilityTarget(_NoFills):
         atr_period: int = 14,
         max_fraction: float = 1.0,
         measure: str = "atr",
+        cost_rate: float = 0.0,
     ) -> None:
         self.risk_fraction = risk_fraction
         self.atr_multiple = atr_multiple
         self.atr_period = atr_period
         self.max_fraction = max_fraction
         self.measure = measure
+        self.cost_rate = cost_rate  # reserved in the max_fraction cap, as FixedFraction
 
     def quantity(self, inputs: SizingInputs) -> float:
         """Return ``equity * risk_fraction / (atr_multiple * ATR)``, capped."""
@@ -173,7 +182,8 @@ class VolatilityTarget(_NoFills):
         if not (stop > 0 and inputs.price > 0 and inputs.equity > 0):
             return math.nan
         wanted = inputs.equity * self.risk_fraction / stop
-        return min(wanted, inputs.equity * self.max_fraction / inputs.price)
+        cap = inputs.equity * self.max_fraction / (inputs.price * (1.0 + self.cost_rate))
+        return min(wanted, cap)
 
 
 def kelly_fraction(pnls: Sequence[float]) -> float:
@@ -209,7 +219,9 @@ class FractionalKelly:
         min_trades: int = 10,
         fallback_fraction: float = 0.1,
         max_fraction: float = 1.0,
+        cost_rate: float = 0.0,
     ) -> None:
+        self.cost_rate = cost_rate  # reserved, as FixedFraction
         self.fraction = fraction
         self.window = window
         self.min_trades = min_trades
@@ -229,10 +241,10 @@ class FractionalKelly:
         return max(0.0, min(self.max_fraction, self.fraction * kelly_fraction(closed)))
 
     def quantity(self, inputs: SizingInputs) -> float:
-        """Return ``equity * f / price``."""
+        """Return ``equity * f / (price * (1 + cost_rate))``."""
         if inputs.price <= 0 or inputs.equity <= 0:
             return math.nan
-        return inputs.equity * self.equity_fraction() / inputs.price
+        return inputs.equity * self.equity_fraction() / (inputs.price * (1.0 + self.cost_rate))
 
 
 def average_true_range(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int) -> float:

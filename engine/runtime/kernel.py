@@ -284,7 +284,9 @@ def build_kernel(
         fx_rate=fx_rate,
         size_at_fill=venue.size_at_fill if execution.target_sizing == "fill" else None,
     )
-    sizer = None if risk_settings.sizer is None else risk_settings.sizer.build()
+    # fee + slippage reserved as order_target_percent does (the context's sizing rate)
+    sizing_rate = fee_model.sizing_rate + slippage_model.sizing_rate
+    sizer = None if risk_settings.sizer is None else risk_settings.sizer.build(sizing_rate)
     context.use_sizer(sizer)
     rules = AccountRules(
         bus,
