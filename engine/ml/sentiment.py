@@ -14,10 +14,17 @@ Scorers (pluggable: anything with ``score(texts) -> ndarray``):
   on labelled headlines (seeded), score ``2 P(positive) - 1``. Train it on headlines from
   *before* the period it scores, or its scores leak the labels.
 
-Timestamps: ISO-8601 (UTC when naive) or integer milliseconds since the epoch, the
-publication time, under the rules of news files (`engine.feeds.headlines.headline_timestamp`:
-epoch seconds, compact dates such as ``20201203`` and times outside 1677-2262 are refused).
-A headline counts from that instant on.
+Reading (`load_headlines`): the file is read by the news reader,
+`engine.feeds.headlines.read_news`, so it follows every rule of a news file — a UTF-8
+byte-order mark skipped; a CSV row with a quote never closed, malformed quoting or more
+fields than the header, a JSON key named twice, a decimal epoch, epoch seconds, a compact
+date, a time outside 1677-2262, an empty headline or symbol refused in one line naming
+file and row — and then its ``label`` column (a ``label`` column named twice is refused).
+Repeats: a headline twice (same ``id`` and symbol, or without ids the same time, symbol
+and text) is refused naming its rows, as in a news file: trained twice it would weigh
+double. Given two labels (or a label and none) it is refused naming each label's rows:
+one story has one tone, and which row is right is the user's to say.
+A headline counts from its timestamp (the publication time) on.
 
 Headlines reach a strategy as `engine.model.NewsHeadline` events on the bus (a
 ``[[data]] kind = "news"`` table, `engine.feeds.headlines`, `engine.runtime.news`); a
@@ -28,7 +35,6 @@ strategy scores each as it arrives and feeds the index with `SentimentIndex.add`
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,7 +44,14 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 
 from engine.errors import DataError
-from engine.feeds.headlines import headline_timestamp
+from engine.feeds.headlines import (
+    HeadlineRow,
+    headline_key,
+    headline_name,
+    parse_json_line,
+    read_news,
+    refuse_repeats,
+)
 
 __all__ = [
     "Headline",
@@ -48,8 +61,6 @@ __all__ = [
     "VaderScorer",
     "load_headlines",
 ]
-
-COLUMNS = ("timestamp", "symbol", "headline")
 
 
 class Headline(NamedTuple):
@@ -80,49 +91,69 @@ def _label(raw: Any, where: str) -> float:
 def load_headlines(path: str | Path) -> list[Headline]:
     """Return the headlines of a ``.csv`` or ``.jsonl`` file, in time order (stable).
 
+    The file is read as a news file is (`engine.feeds.headlines.read_news`: BOM, quoting,
+    field counts, repeated JSON keys, timestamps, repeated headlines), then its labels.
+
     Raises:
-        DataError: Missing file or column, bad timestamp or label, empty headline.
+        DataError: What a news file is refused for (one line naming file and row), a bad
+            label, a ``label`` column named twice, or one headline given two labels.
     """
-    file = Path(path)
-    if not file.is_file():
-        raise DataError(f"headline file {str(file)!r} does not exist")
-    records: list[tuple[str, dict[str, Any]]] = []
-    if file.suffix.lower() == ".jsonl":
-        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
-            if line.strip():
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"{file}:{number}: not JSON: {exc.msg}") from None
-                if not isinstance(record, dict):
-                    raise DataError(f"{file}:{number}: expected an object per line")
-                records.append((f"{file}:{number}", record))
-    elif file.suffix.lower() == ".csv":
-        with file.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise DataError(f"{file}: missing column(s) {missing}; need {list(COLUMNS)}")
-            records = [(f"{file}:{n}", row) for n, row in enumerate(reader, 2)]
-    else:
-        raise DataError(f"headline file {str(file)!r}: expected a .csv or .jsonl file")
-    headlines = []
-    for where, record in records:
-        missing = [c for c in COLUMNS if c not in record]
-        if missing:
-            raise DataError(f"{where}: missing {missing}")
-        text = str(record["headline"]).strip()
-        if not text:
-            raise DataError(f"{where}: empty headline")
-        headlines.append(
-            Headline(
-                headline_timestamp(record["timestamp"], where),
-                str(record["symbol"]).strip(),
-                text,
-                _label(record.get("label"), where),
-            )
-        )
+    rows = read_news(path)
+    labels = [
+        _label(raw, f"{row.file}:{row.line}")
+        for row, raw in zip(rows, _raw_labels(Path(path)), strict=True)
+    ]
+    _refuse_two_labels(rows, labels)
+    refuse_repeats(rows)
+    headlines = [
+        Headline(row.headline.ts_event, row.headline.symbol, row.headline.text, label)
+        for row, label in zip(rows, labels, strict=True)
+    ]
     return sorted(headlines, key=lambda h: h.ts_ns)
+
+
+def _raw_labels(file: Path) -> list[Any]:
+    """Return each row's ``label`` (None when absent), the rows `read_news` returned.
+
+    Called after `read_news` accepted the file, so its rows parse: blank lines are skipped
+    here as there, which keeps the two lists row for row.
+    """
+    if file.suffix.lower() == ".jsonl":
+        with file.open(encoding="utf-8-sig") as handle:
+            return [
+                parse_json_line(line, f"{file}:{number}").get("label")
+                for number, line in enumerate(handle, 1)
+                if line.strip()
+            ]
+    with file.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle, strict=True)
+        if (reader.fieldnames or []).count("label") > 1:  # a row would keep the last one
+            raise DataError(f"{file}: several columns are named label; keep exactly one")
+        return [row.get("label") for row in reader]
+
+
+def _refuse_two_labels(rows: Sequence[HeadlineRow], labels: Sequence[float]) -> None:
+    """Refuse one headline (`headline_key`) given different labels on different rows.
+
+    A plain repeat is refused by `refuse_repeats` afterwards; this names the labels, since
+    which one is right is the question the user has to answer.
+    """
+    groups: dict[tuple[object, ...], dict[str, list[str]]] = {}
+    for row, label in zip(rows, labels, strict=True):
+        by_label = groups.setdefault(headline_key(row.headline, row.own_id), {})
+        text = "unlabelled" if math.isnan(label) else f"labelled {label:g}"
+        by_label.setdefault(text, []).append(f"{row.file}:{row.line}")
+    for key, by_label in groups.items():
+        if len(by_label) > 1:
+            first = next(row for row in rows if headline_key(row.headline, row.own_id) == key)
+            parts = [f"{text} at {', '.join(places)}" for text, places in by_label.items()]
+            if "unlabelled" not in by_label:  # "labelled 1 at f:2 and 0 at f:5"
+                parts[1:] = [part.removeprefix("labelled ") for part in parts[1:]]
+            said = " and ".join(parts)
+            raise DataError(
+                f"{headline_name(first.headline, first.own_id)} is {said}; a headline has "
+                "one label, keep the right row"
+            )
 
 
 class VaderScorer:

@@ -48,7 +48,11 @@ def test_csv_and_jsonl_headlines_load_in_time_order(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [
-        ("a.csv", "timestamp,symbol\n", "missing column(s) ['headline']"),
+        (
+            "a.csv",
+            "timestamp,symbol\n",
+            "a.csv: missing column(s) headline; need timestamp, symbol, headline",
+        ),
         ("b.csv", "timestamp,symbol,headline\nyesterday,BTC,x\n", "b.csv:2: timestamp 'yesterday'"),
         (
             "c.csv",
