@@ -195,7 +195,7 @@ def paper(
     local = None
     if replay is not None:
         rate = replay_speed(speed)
-        local, frames = _start_local(replay, rate, warmup_bars, run_config.symbols)
+        local, frames = _start_local(replay, rate, warmup_bars, run_config)
         exchange_url = local.urls["http"]
         timeframes = {f.symbol: f.timeframe_ns for f in frames}
         calendars = {f.symbol: f.calendar for f in frames if f.calendar}
@@ -308,15 +308,22 @@ async def _resume_when_listening(local: Any, streams: list[str]) -> None:
 
 
 def _start_local(
-    replay: str, rate: float | None, history: int, symbols: list[str]
+    replay: str, rate: float | None, history: int, config: RunConfig
 ) -> tuple[Any, list[BarFrame]]:
-    """Start the local exchange on a free port, ``history`` closed bars in (the warm-up's)."""
+    """Start the local exchange on a free port, ``history`` closed bars in (the warm-up's).
+
+    Raises:
+        ConfigError: The replay's bars are not the config's symbols or declared timeframes
+            (checked before the exchange starts: nothing is written).
+    """
     from engine.adapters.local import LocalExchange
     from engine.cli_exchange import replay_source
-    from engine.runtime.paper.replay_check import check_replay_symbols
+    from engine.runtime.paper.replay_check import check_replay_symbols, check_replay_timeframes
 
-    frames, instruments, balances, fee_rate, touch = replay_source(replay, None, "USDT", symbols)
-    check_replay_symbols(symbols, [frame.symbol for frame in frames], replay)  # nothing runs yet
+    source = replay_source(replay, None, "USDT", config.symbols)
+    frames, instruments, balances, fee_rate, touch = source
+    check_replay_symbols(config.symbols, [frame.symbol for frame in frames], replay)
+    check_replay_timeframes(config, {f.symbol: f.timeframe_ns for f in frames}, replay)
     # paused: resumed once the account has read the clock (its start)
     local = LocalExchange(frames, instruments, balances=balances, speed=rate, history=history,
                           paused=True, fee_rate=fee_rate, touch=touch)  # fmt: skip

@@ -68,3 +68,15 @@ def test_the_matching_file_still_runs(kestrel: CliRunner, tmp_path: Path) -> Non
     result = _paper(kestrel, tmp_path, config, BTC_FILE)
     assert result.code == 0, result.err
     assert "stopped (--max-bars 3): 3 new bars" in result.out
+
+
+def test_a_file_of_another_timeframe_than_declared_is_refused(
+    kestrel: CliRunner, tmp_path: Path
+) -> None:
+    # the config declares hourly bars; the 5-minute file ran as the account's bars, silently
+    config = _config(tmp_path, "paper_btc.toml")
+    config.write_text(config.read_text().replace('end = "2020-12-15"', 'timeframe = "1h"'))
+    result = _paper(kestrel, tmp_path, config, DATA / "binance_BTC_USDT_5m_202105.csv")
+    assert_one_line_error(result, "BTC/USDT", "1h", "serves 5m bars", "--replay")
+    assert not (tmp_path / "k.db").exists()
+    assert not (tmp_path / "log").exists()

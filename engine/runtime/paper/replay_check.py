@@ -9,17 +9,21 @@ Why before anything else: the local exchange serves the replay's symbols and the
 subscribes to them, so a symbol the config does not trade reached a node without it
 (``KeyError``, exit 3, after the account and its first rows were written), and a config
 symbol the replay lacks was never delivered (the account ran on the others, silently).
+Likewise a bar timeframe the config declares (``resample``, else ``timeframe``) that the
+replay's bars do not have: the account ran on the replay's (5m bars for a 1h config).
 `engine.cli_paper` calls this before the local exchange starts, the store is opened or any
 file is written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from engine.config import RunConfig
 from engine.errors import ConfigError
+from engine.feeds import format_timeframe, parse_timeframe
 
-__all__ = ["check_replay_symbols"]
+__all__ = ["check_replay_symbols", "check_replay_timeframes"]
 
 
 def check_replay_symbols(config_symbols: Sequence[str], served: Sequence[str], replay: str) -> None:
@@ -47,3 +51,26 @@ def check_replay_symbols(config_symbols: Sequence[str], served: Sequence[str], r
         "or data of exactly its symbols (a data file's symbol is its name's, as in "
         "binance_BTC_USDT_1h.csv)"
     )
+
+
+def check_replay_timeframes(config: RunConfig, served: Mapping[str, int], replay: str) -> None:
+    """Refuse a replay whose bars are not the timeframe the config declares for a symbol.
+
+    ``served``: symbol -> bar length (ns) of the replay's frames. A ``bars`` source's
+    ``resample``, else its ``timeframe``, is what a backtest of the config trades on; a
+    source declaring neither takes the replay's.
+
+    Raises:
+        ConfigError: A declared timeframe the replay's bars of that symbol do not have.
+    """
+    for source in config.data:
+        declared = source.resample or source.timeframe
+        if source.kind != "bars" or not declared or source.symbol not in served:
+            continue
+        if parse_timeframe(declared) != served[source.symbol]:
+            raise ConfigError(
+                f"paper: the config trades {source.symbol} on {declared} bars but --replay "
+                f"{replay} serves {format_timeframe(served[source.symbol])} bars; replay the "
+                "config itself (--replay CONFIG, resampled as it says) or a file of "
+                f"{declared} bars"
+            )
