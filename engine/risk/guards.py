@@ -302,7 +302,8 @@ def guard_metrics(
     Returns:
         ``guard_trips``: changes to a more severe state; ``guard_final_state``: the state
         at the end; ``guard_exposure_at_trip``: gross exposure at the last curve point at
-        or before the first trip (None without a trip); ``guard_exposure_left_open``: gross
+        or before the clock's time of the first trip (None without a trip): the point
+        that shows what tripped it; ``guard_exposure_left_open``: gross
         exposure at the end of the run if trading was not active then (what a halt left
         riding), else 0.0.
     """
@@ -312,7 +313,12 @@ def guard_metrics(
     final = changes[-1].state if changes else TradingState.ACTIVE
     at_trip: float | None = None
     if trips and len(ts):
-        index = int(np.searchsorted(ts, trips[0].ts_event, side="right")) - 1
+        # At the clock's time of the trip (``ts_init``), not its ``ts_event``: a fill at a
+        # bar's open is stamped with the previous close, whose curve point is from before
+        # the fill (a trip by the fill that closed the position showed its exposure, 2,980.35
+        # instead of 0); the clock is then at the close that first shows the fill.
+        first = trips[0]
+        index = int(np.searchsorted(ts, max(first.ts_event, first.ts_init), side="right")) - 1
         at_trip = float(gross_exposure[max(index, 0)])
     left = float(gross_exposure[-1]) if final is not TradingState.ACTIVE and len(ts) else 0.0
     return {

@@ -109,6 +109,15 @@ def _price(order: OrderRequested, state: RiskState) -> float:
     return state.reference_price(order) * state.rate(order.symbol)
 
 
+def _beyond(value: float, limit: float, digits: int = 2) -> tuple[str, str]:
+    """Return ``value`` and ``limit`` with as many decimals (``digits`` at least) as it
+    takes to show the first above the second: "6000.00 above the maximum 6000.00" hid an
+    excess of a fraction of a cent."""
+    while digits < 12 and round(abs(value), digits) <= round(limit, digits):
+        digits += 1
+    return f"{value:.{digits}f}", f"{limit:.{digits}f}"
+
+
 def _no_price(order: OrderRequested) -> str:
     return f"no price known yet for {order.symbol} to value the order"
 
@@ -124,7 +133,7 @@ class OrderQuantityCheck:
     def check(self, order: OrderRequested, state: RiskState) -> str | None:
         """Deny an order larger than the limit."""
         if order.quantity > self.limit * _TOLERANCE:
-            return f"order quantity {order.quantity:g} exceeds the maximum {self.limit:g}"
+            return f"order quantity {order.quantity:.12g} exceeds the maximum {self.limit:.12g}"
         return None
 
 
@@ -143,9 +152,10 @@ class OrderNotionalCheck:
             return _no_price(order)
         notional = order.quantity * price
         if notional > self.limit * _TOLERANCE:
+            shown, limit = _beyond(notional, self.limit)
             return (
-                f"order notional {notional:.2f} ({order.quantity:g} x {price:g}) exceeds "
-                f"the maximum {self.limit:.2f}"
+                f"order notional {shown} ({order.quantity:.12g} x {price:.12g}) exceeds "
+                f"the maximum {limit}"
             )
         return None
 
@@ -164,8 +174,8 @@ class PositionQuantityCheck:
         if reducing or abs(after) <= self.limit * _TOLERANCE:
             return None
         return (
-            f"{order.symbol} position would be {after:g} (from {before:g}), beyond the "
-            f"maximum {self.limit:g}"
+            f"{order.symbol} position would be {after:.12g} (from {before:.12g}), beyond the "
+            f"maximum {self.limit:.12g}"
         )
 
 
@@ -187,9 +197,10 @@ class PositionNotionalCheck:
             return _no_price(order)
         value = abs(after) * price
         if value > self.limit * _TOLERANCE:
+            shown, limit = _beyond(value, self.limit)
             return (
-                f"{order.symbol} position value would be {value:.2f} ({abs(after):g} x "
-                f"{price:g}), beyond the maximum {self.limit:.2f}"
+                f"{order.symbol} position value would be {shown} ({abs(after):.12g} x "
+                f"{price:.12g}), beyond the maximum {limit}"
             )
         return None
 
@@ -287,7 +298,8 @@ class GrossExposureCheck:
             return _no_price(order)
         _, gross_after, _, _ = _exposures(order, state)
         if gross_after > self.limit * _TOLERANCE:
-            return f"gross exposure would be {gross_after:.2f}, above the maximum {self.limit:.2f}"
+            shown, limit = _beyond(gross_after, self.limit)
+            return f"gross exposure would be {shown}, above the maximum {limit}"
         return None
 
 
@@ -311,7 +323,8 @@ class NetExposureCheck:
         _, _, net_before, net_after = _exposures(order, state)
         if abs(net_after) <= abs(net_before) or abs(net_after) <= self.limit * _TOLERANCE:
             return None
-        return f"net exposure would be {net_after:.2f}, beyond the maximum +/-{self.limit:.2f}"
+        shown, limit = _beyond(net_after, self.limit)
+        return f"net exposure would be {shown}, beyond the maximum +/-{limit}"
 
 
 class LeverageLimitCheck:
@@ -334,8 +347,9 @@ class LeverageLimitCheck:
             return f"equity is {equity:.2f}: no exposure may be added"
         leverage = gross_after / equity
         if leverage > self.limit * _TOLERANCE:
+            shown, _ = _beyond(leverage, self.limit, 3)
             return (
-                f"leverage would be {leverage:.3f} (gross {gross_after:.2f} / equity "
+                f"leverage would be {shown} (gross {gross_after:.2f} / equity "
                 f"{equity:.2f}), above the maximum {self.limit:g}"
             )
         return None
@@ -425,10 +439,16 @@ class PriceBandCheck:
             if price is None:
                 continue
             away = 100.0 * abs(price - last) / last
-            if away > self.band_pct * _TOLERANCE:
+            band = self.band_pct
+            if away > band * _TOLERANCE:
+                # as many decimals as it takes to show the distance beyond the band (was
+                # :.2f and :g, "17137.5 is 10.00% away ... beyond the band of 10%")
+                digits = 2
+                while digits < 12 and round(away, digits) <= band:
+                    digits += 1
                 return (
-                    f"{label} price {price:g} is {away:.2f}% away from the last price "
-                    f"{last:g}, beyond the band of {self.band_pct:g}%"
+                    f"{label} price {price:.12g} is {away:.{digits}f}% away from the last "
+                    f"price {last:.12g}, beyond the band of {band:g}%"
                 )
         return None
 
@@ -451,8 +471,8 @@ class DirectionCheck:
             return None
         side = "short" if self._sign > 0 else "long"
         return (
-            f"{self.name}: {order.side} {order.quantity:g} {order.symbol} would leave a "
-            f"{side} position of {after:g}"
+            f"{self.name}: {order.side} {order.quantity:.12g} {order.symbol} would leave a "
+            f"{side} position of {after:.12g}"
         )
 
 

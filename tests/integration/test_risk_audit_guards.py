@@ -75,3 +75,24 @@ def test_guard_to_reducing_keeps_both_members_of_an_oco_exit() -> None:
     rows = [(row["limit_price"], row["status"]) for row in result.recorder.orders.values()]
     assert rows[1:3] == [(110.0, "filled"), (111.0, "canceled")]
     assert result.recorder.order_row(list(result.recorder.orders)[2])["reason"].startswith("oco:")
+
+
+def test_exposure_at_trip_follows_the_fill_that_tripped() -> None:
+    # the buy of 1 closing the short at bar 4's open (a loss) trips the guard flat: gross
+    # exposure at the trip is 0 (was 102, the curve point of bar 3's close, before the fill)
+    actions = {("A", 1): [lambda ctx: ctx.sell("A", 1)], ("A", 3): [lambda ctx: ctx.buy("A", 1)]}
+    result = run2({"A": BARS}, actions, risk={"max_consecutive_losses": 1})
+    assert result.portfolio.position_quantity("A") == 0.0
+    assert result.metrics["guard_trips"] == 1
+    assert result.metrics["guard_exposure_at_trip"] == 0.0
+
+
+def test_exposure_at_trip_of_a_drawdown_is_that_close() -> None:
+    # long 10 at 100 (bar 2's open); bar 3 closes at 50: equity 10,000 - 500 = 9,500 is 5 %
+    # below the peak and trips at that close, exposure 10 x 50 = 500
+    bars = [(100.0, 101.0, 99.0, 100.0)] * 3 + [(100.0, 101.0, 49.0, 50.0)] * 3
+    result = run2(
+        {"A": bars}, {("A", 1): [lambda ctx: ctx.buy("A", 10)]}, risk={"max_drawdown_pct": 5.0}
+    )
+    assert result.metrics["guard_trips"] == 1
+    assert result.metrics["guard_exposure_at_trip"] == 500.0

@@ -246,6 +246,19 @@ def test_price_band() -> None:
     assert run(check, order(SELL, 1, stop=94.0)) == (
         "stop price 94 is 6.00% away from the last price 100, beyond the band of 5%"
     )
+    # a hair over a limit shows the hair (was "6000.00, above the maximum 6000.00")
+    assert run(GrossExposureCheck(5_000.0), order(BUY, 50.0000001)) == (
+        "gross exposure would be 5000.00001, above the maximum 5000.00000"
+    )
+    assert run(OrderQuantityCheck(10), order(BUY, 10.000001)) == (
+        "order quantity 10.000001 exceeds the maximum 10"
+    )
+    # just beyond: enough digits to see why (was "17137.5 is 10.00% away ... band of 10%")
+    near = state(Account(prices={"A": 15579.59}))
+    assert run(PriceBandCheck(10.0), order(BUY, 1, limit=17137.55), near) == (
+        "limit price 17137.55 is 10.00001% away from the last price 15579.59, beyond the "
+        "band of 10%"
+    )
 
 
 def test_long_only_and_short_only() -> None:
