@@ -534,6 +534,8 @@ def walkforward(
 
 def print_walkforward(summary: dict[str, Any], objective: str) -> None:
     """Print a walk-forward analysis from its JSON form (`walkforward.summary_json`)."""
+    from engine.optimize.walkforward import window_days  # a window's days, not its close
+
     windows = summary["windows"]
     table = Table(title=f"walk-forward: {len(windows)} windows, chosen by {objective}")
     for column in ("window", "in-sample", "out-of-sample", "params", "IS", "OOS", "OOS return"):
@@ -543,8 +545,8 @@ def print_walkforward(summary: dict[str, Any], objective: str) -> None:
         params = row["params"]
         table.add_row(
             str(row["index"]),
-            f"{row['is_start'][:10]} → {row['is_end'][:10]}",
-            f"{row['oos_start'][:10]} → {row['oos_end'][:10]}",
+            window_days(row["is_start"], row["is_end"]),
+            window_days(row["oos_start"], row["oos_end"]),
             "—" if params is None else ", ".join(f"{k}={v}" for k, v in params.items()),
             format_cell(inside.get(objective)),
             format_cell(outside.get(objective)),

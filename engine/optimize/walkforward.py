@@ -59,13 +59,14 @@ import numpy as np
 
 from engine.config import RunConfig
 from engine.errors import ConfigError
-from engine.feeds import BarFrame, format_timestamp
+from engine.feeds import BarFrame, format_timestamp, parse_timestamp
 from engine.optimize.executors import Executor
 from engine.optimize.search import SweepSpec, plan, rank
 from engine.optimize.space import Constraint
 from engine.optimize.trial import COMPLETE, SweepData, trial_config
 from engine.report.assets import ASSETS_DIR
 from engine.report.compare import RunSeries, render_compare
+from engine.report.csv_text import period_text
 from engine.report.metrics import compute_metrics
 from engine.report.ownership import check_output_folder, is_kestrel_json
 from engine.report.round_trips import TradeRecord
@@ -86,6 +87,7 @@ __all__ = [
     "untraded_windows",
     "walk_forward",
     "walkforward_id",
+    "window_days",
     "write_walkforward",
 ]
 
@@ -111,7 +113,12 @@ class Window:
 
 @dataclass
 class WindowResult:
-    """One window's choice and outcome (times: ISO-8601 UTC; ``params`` None: no choice)."""
+    """One window's choice and outcome (times: ISO-8601 UTC; ``params`` None: no choice).
+
+    ``is_start``/``oos_start`` are the open of a range's first bar, ``is_end``/``oos_end``
+    the close of its last (exclusive: a daily Friday bar ends on Saturday at 00:00); the
+    days to print are `window_days`'.
+    """
 
     window: Window
     is_start: str
@@ -163,6 +170,16 @@ def plan_windows(bars: int, in_sample: int, out_of_sample: int, scheme: str) -> 
         windows.append(Window(len(windows), first, stop, end))
         stop = end
     return windows
+
+
+def window_days(start: str, end: str) -> str:
+    """Return ``first day → last day`` of a range's bars (`period_text`, a report header's).
+
+    ``end`` is the close of the range's last bar: a daily bar opened on Friday closes on
+    Saturday at midnight, the day ``end[:10]`` printed (GOOG's first in-sample window read
+    2004-08-19 → 2006-08-12 for a last bar on 2006-08-11).
+    """
+    return period_text(parse_timestamp(start), parse_timestamp(end))
 
 
 def _sliced(config: RunConfig, frame: BarFrame, first: int, stop: int) -> RunConfig:
