@@ -103,8 +103,12 @@ def check_parts(
     config: RunConfig,
     node: TradingNode,
     timeframes: Mapping[str, int] | None = None,
+    started_symbols: Sequence[str] | None = None,
 ) -> dict[str, str] | None:
     """Refuse to resume ``account`` if a part of ``config`` changed since it ``stored`` them.
+
+    ``started_symbols``: the symbols the account was started with (its stored config's),
+    named in the refusal when the config's differ.
 
     Returns:
         The full parts to store when the account lacked some (it was stored before they
@@ -127,6 +131,11 @@ def check_parts(
             f"paper account {account!r} was started with a different config "
             f"({', '.join(changed)} changed)"
         )
+        if started_symbols is not None and list(started_symbols) != config.symbols:
+            start += (
+                f": it trades {', '.join(started_symbols)} and this config "
+                f"{', '.join(config.symbols)}"
+            )
         hint = _model_hint(config, node, stored.get("model")) if "model" in changed else None
         raise ConfigError(
             f"{start}: {hint}, or start a new account with --account NEW_NAME"

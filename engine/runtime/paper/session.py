@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import json
 import math
+import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -483,7 +484,9 @@ def open_session(
             run_id_of(journal.name), created, start_ns(), toml, parts, list(warmup)
         )
     else:
-        journal.claim(check_parts(journal.name, found.parts, config, node, timeframes))
+        stored = tomllib.loads(found.config_toml).get("data", [])  # its symbols: named if changed
+        started = [str(d["symbol"]) for d in stored if "symbol" in d]
+        journal.claim(check_parts(journal.name, found.parts, config, node, timeframes, started))
     # a fresh node over the stored history (the first one only hashed the code), its clock
     # at the account's start: timers set in on_start count from there at every open
     frames = warmup_frames(journal.warmup())
