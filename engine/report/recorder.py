@@ -83,6 +83,7 @@ class Recorder:
         self.cash_adjustments: list[CashAdjusted] = []
         self.account_events: list[MarginCalled | AccountLiquidated] = []
         self.trading_states: list[TradingStateChanged] = []  # risk's ACTIVE/REDUCING/HALTED
+        self.modify_rejections: list[OrderModifyRejected] = []  # by risk or the venue
 
     @property
     def orders(self) -> dict[str, dict[str, Any]]:
@@ -219,10 +220,18 @@ class Recorder:
         record[_TS] = event.ts_event
 
     def on_order_modify_rejected(self, event: OrderModifyRejected) -> None:
-        """Record why a modification was refused (the order keeps working)."""
+        """Record why a modification was refused (the order keeps working).
+
+        The reason joins the order's earlier ones (``; ``): a later refusal ("order is not
+        working") overwrote a risk refusal, which then appeared nowhere. Each refusal is
+        also kept (`modify_rejections`) and is a ``modify_rejected`` row of `event_rows`.
+        """
+        self.modify_rejections.append(event)
         record = self._orders.get(event.order_id)
         if record is not None:
-            record[_REASON] = f"modify rejected: {event.reason}"
+            reason = f"modify rejected: {event.reason}"
+            earlier = record[_REASON]
+            record[_REASON] = f"{earlier}; {reason}" if earlier else reason
             record[_TS] = event.ts_event
 
     def on_order_expired(self, event: OrderExpired) -> None:
@@ -265,8 +274,8 @@ class Recorder:
         """Return the run's account and risk events as rows, in time order.
 
         Columns: ``ts_event``, ``kind`` (``borrow_fee``, ``funding``, ``margin_called``,
-        ``account_liquidated``, ``trading_state``), ``symbol``, ``amount`` (cash change, or
-        equity for margin events) and ``detail`` (a sentence).
+        ``account_liquidated``, ``trading_state``, ``modify_rejected``), ``symbol``,
+        ``amount`` (cash change, or equity for margin events) and ``detail`` (a sentence).
         """
         rows: list[dict[str, Any]] = []
         for cash in self.cash_adjustments:
@@ -312,6 +321,16 @@ class Recorder:
                     "symbol": "",
                     "amount": None,
                     "detail": f"{change.previous} -> {change.state}: {change.reason}",
+                }
+            )
+        for refused in self.modify_rejections:
+            rows.append(
+                {
+                    "ts_event": refused.ts_event,
+                    "kind": "modify_rejected",
+                    "symbol": refused.symbol,
+                    "amount": None,
+                    "detail": f"{refused.order_id}: {refused.reason}",
                 }
             )
         rows.sort(key=lambda row: row["ts_event"])  # stable: same-time rows keep their kind order
