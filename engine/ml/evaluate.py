@@ -54,7 +54,11 @@ PERMUTATION_REPEATS = 5
 
 @dataclass(frozen=True)
 class FoldResult:
-    """One test fold: sizes, the bars it spans, and its own accuracy and AUC."""
+    """One test fold: sizes, the bars it spans, and its own accuracy and AUC.
+
+    ``first_ns`` / ``last_ns``: the close times of its first and last sample's bar (when
+    each decision was made), not the bars' open times: a daily fold's last sample on a
+    Friday shows Saturday 00:00 (the page says "decision (bar close)")."""
 
     fold: int
     train: int

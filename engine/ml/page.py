@@ -132,7 +132,15 @@ def render_evaluation(ev: Evaluation, title: str, notes: list[str]) -> str:
         + "<h2>Folds</h2>"
         + _table(
             "each test fold, from a model trained without it",
-            ["fold", "train", "test", "first bar", "last bar", "accuracy", "ROC AUC"],
+            [
+                "fold",
+                "train",
+                "test",
+                "first decision (bar close)",
+                "last decision (bar close)",
+                "accuracy",
+                "ROC AUC",
+            ],
             folds,
         )
         + f'<h2>Charts</h2><div class="charts">{islands}</div>'
