@@ -94,9 +94,6 @@ class RiskState:
     # the run's fee model, ``fee(quantity, price, liquidity)`` in quote currency (`FeeModel`);
     # None: ``fee_rate`` × notional
     fee: Callable[[float, float, str], float] | None = None
-    # ids of working orders whose cancel was requested (`RiskEngine.on_cancel_requested`):
-    # on their way out, they no longer take a place under ``max_open_orders``
-    canceling: set[str] = field(default_factory=set)
 
     def cost(self, order: Order | OrderRequested, quantity: float, last: float) -> float:
         """Return what buying ``quantity`` of ``order`` costs, fee included.

@@ -93,7 +93,6 @@ class RiskEngine:
         self._reject_off_grid = instrument_rules == "reject"
         self._reduce_only_ids: set[str] = set()  # shared by the states; grows on approval
         self._fx_rate = fx_rate
-        self._canceling: set[str] = set()  # shared by the states: cancels on their way
         # Checks count working orders through this book (execution's and unbooked approvals)
         self._book = WorkingBook(orders)
         self._in_flight = self._book.in_flight  # written and read once per order
@@ -109,7 +108,6 @@ class RiskEngine:
                 self._reduce_only_ids,
                 fx_rate,
                 fee,
-                self._canceling,
             )
             for symbol, instrument in instruments.items()
         }
@@ -448,13 +446,15 @@ class RiskEngine:
             book.excluded = ""
 
     def on_cancel_requested(self, event: CancelRequested) -> None:
-        """Note that ``event``'s order is on its way out (not counted by max_open_orders).
+        """Note that ``event``'s order is on its way out: no check counts it any more.
 
         Subscribed before execution handles the cancel: execution's book lists the order
         until its `OrderCanceled` arrives, after whatever was published with the cancel
         (the exits' replacement after a fill is a cancel and a new order in one step).
         """
-        self._canceling.add(event.order_id)
+        book = self._book
+        if any(order.order_id == event.order_id for order in book.all_open_orders()):
+            book.canceling.add(event.order_id)  # (only working ones: the set empties)
 
     def on_order_answered(self, event: OrderAccepted | OrderRejected | OrderCanceled) -> None:
         """Stop counting an approval as in flight once the broker answered it.
@@ -466,7 +466,7 @@ class RiskEngine:
         in_flight = self._in_flight
         if in_flight:
             in_flight.pop(event.order_id, None)
-        canceling = self._canceling
+        canceling = self._book.canceling
         if canceling:
             canceling.discard(event.order_id)
 

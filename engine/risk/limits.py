@@ -360,9 +360,9 @@ class MaxOpenOrdersCheck:
 
     Not counted, and never denied: the engine's own protective exits (``[risk.exits]``,
     strategy id ``<strategy>.exits``; denying one left a position without its take
-    profit) and the "flatten" action's orders; orders whose cancel was requested
-    (`RiskState.canceling`: the cancel is on its way, so a cancel-and-replace in one step
-    fits, as the exits' replacement after every fill does).
+    profit) and the "flatten" action's orders. Orders whose cancel was requested are not
+    in the risk engine's book (`engine.risk.working.WorkingBook`), so a cancel-and-replace
+    in one step fits, as the exits' replacement after every fill does.
     """
 
     name = "max_open_orders"
@@ -374,12 +374,10 @@ class MaxOpenOrdersCheck:
         """Deny a new order when ``limit`` orders are already working."""
         if _engine_order(order.strategy_id, order.reduce_only):
             return None
-        canceling = state.canceling
         count = sum(
             1
             for working in state.orders.all_open_orders()
-            if working.order_id not in canceling
-            and not _engine_order(working.strategy_id, working.order_id in state.reduce_only_ids)
+            if not _engine_order(working.strategy_id, working.order_id in state.reduce_only_ids)
         )
         if count >= self.limit:
             return f"{count} orders are working, the maximum is {self.limit}"

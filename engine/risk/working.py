@@ -26,20 +26,31 @@ class WorkingBook:
     over (`OrderAccepted`) or it ends unsent (`OrderRejected`, `OrderCanceled` of a held
     child). Held bracket children are in flight until their parent fills; being
     reduce-only, they add no exposure (`RiskState.reduce_only_ids`).
+
+    An order whose cancel was requested is left out from the request on (`canceling`):
+    the bus delivers the cancel to the venue before anything placed after it, so a
+    cancel-and-replace on one bar is checked as the replacement alone (was: a limit buy
+    replaced by another was still reserved by the cash check and counted as if filled by
+    the exposure limits and ``max_open_orders``, and the replacement denied). Live, a fill
+    racing the cancel is reported by the venue like any fill.
     """
 
     def __init__(self, orders: OpenOrders) -> None:
         self._orders = orders
         self.in_flight: dict[str, OrderRequested] = {}
         self.excluded = ""  # an order being modified: its change is checked in its place
+        # ids of working orders whose cancel was requested (`RiskEngine.on_cancel_requested`)
+        # until their `OrderCanceled`: on their way out, they count nowhere
+        self.canceling: set[str] = set()
 
     def all_open_orders(self) -> list[Order]:
         """Return every working order, execution's first, then those in flight."""
         working = self._orders.all_open_orders()
         if self.in_flight:  # viewed as `Order`s here, not at approval: rarely asked
             working = working + [_entity(request) for request in self.in_flight.values()]
-        if self.excluded:
-            return [order for order in working if order.order_id != self.excluded]
+        if self.excluded or self.canceling:
+            gone = self.canceling | {self.excluded}
+            return [order for order in working if order.order_id not in gone]
         return working
 
 

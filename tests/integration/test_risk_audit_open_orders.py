@@ -65,3 +65,27 @@ def test_a_strategy_may_cancel_and_replace_at_the_maximum() -> None:
     result = run([FLAT] * 5, {1: [two], 2: [replace]}, risk={"max_open_orders": 2})
     assert denied(result) == []
     assert sorted(o.limit_price or 0.0 for o in result.working_orders) == [88.0, 89.0]
+
+
+def test_a_canceled_order_no_longer_counts_in_cash_or_exposure() -> None:
+    # a limit buy of 90 at 95 replaced on the next bar by one at 96: the canceled order
+    # was still reserved (cash 1,450 left) and counted as if filled (gross 17,280)
+    ids: list[str] = []
+
+    def place(ctx: Context) -> None:
+        ids.append(ctx.submit_order("X", "buy", 90.0, order_type="limit", limit_price=95.0))
+
+    def replace(ctx: Context) -> None:
+        ctx.cancel(ids[0])
+        ctx.submit_order("X", "buy", 90.0, order_type="limit", limit_price=96.0)
+
+    cash = run([FLAT] * 4, {1: [place], 2: [replace]})
+    margin = run(
+        [FLAT] * 4,
+        {1: [place], 2: [replace]},
+        account={"leverage": 2.0},
+        risk={"max_gross_exposure": 9_000.0},
+    )
+    for result in (cash, margin):
+        assert denied(result) == []
+        assert [o.limit_price for o in result.working_orders] == [96.0]
