@@ -563,6 +563,7 @@ async def _loop(
             if gap is not None:
                 log.write("gap", event.ts_event, symbol=gap.symbol, missing_bars=gap.missing_bars,
                           since=format_timestamp(gap.from_ns))  # fmt: skip
+                view.note(gap.text)  # on a terminal: among the view's last events too
                 for line in watch.lines(gap):
                     warn(line)
             what = f"{event.symbol} close {event.close:g}"
