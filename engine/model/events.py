@@ -104,9 +104,7 @@ class OrderModified(NamedTuple):
     stop_price: float | None
     ts_event: int
     ts_init: int
-    # why the broker changed it on its own ("" for a requested change): a quantity sized
-    # at the fill capped at a [risk] limit
-    reason: str = ""
+    reason: str = ""  # why the broker changed it itself: a fill-sized quantity at a [risk] limit
 
 
 class OrderModifyRejected(NamedTuple):
