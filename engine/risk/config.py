@@ -167,6 +167,14 @@ class SizerConfig:
         for name in ("atr_period", "kelly_window", "kelly_min_trades"):
             value = getattr(self, name)
             _require(value >= 1, f"sizer.{name} must be >= 1, got {value}")
+        # the Kelly estimate reads the last kelly_window closed trades and needs
+        # kelly_min_trades of them: more than the window never come, and the sizer used
+        # the fallback fraction for the whole run
+        _require(
+            self.kind != "fractional_kelly" or self.kelly_min_trades <= self.kelly_window,
+            f"sizer.kelly_min_trades ({self.kelly_min_trades}) must be <= sizer.kelly_window "
+            f"({self.kelly_window}): the estimate reads the last kelly_window trades",
+        )
         # σ of close-to-close changes over atr_period bars (`realized_volatility`): with one
         # change there is no deviation, and the sizer returned 0 on every bar
         _require(

@@ -70,6 +70,12 @@ def test_unknown_key_gets_did_you_mean() -> None:
             r"order_rate_window_s must be at least 1e-09 s \(1 ns, the clock's step\), got 1e-12",
         ),
         ({"cooldown_s": 4e-10}, r"cooldown_s must be at least 1e-09 s"),
+        # the last 5 trades never reach 10: the sizer always used the fallback fraction
+        (
+            {"sizer": {"kind": "fractional_kelly", "kelly_window": 5, "kelly_min_trades": 10}},
+            r"sizer.kelly_min_trades \(10\) must be <= sizer.kelly_window \(5\): the estimate "
+            r"reads the last kelly_window trades",
+        ),
         # a standard deviation of one change is no number: the sizer always returned 0
         (
             {"sizer": {"kind": "volatility_target", "volatility": "realized", "atr_period": 1}},
