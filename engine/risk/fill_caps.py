@@ -72,8 +72,13 @@ def fill_cap(
     cap, name = min(caps, key=lambda item: item[0])
     if wanted <= cap * _TOLERANCE:
         return wanted, ""
-    quantity = max(state.instrument.round_quantity(cap * _TOLERANCE), 0.0)
-    return quantity, (
+    instrument = state.instrument
+    quantity = max(instrument.round_quantity(cap * _TOLERANCE), 0.0)
+    why = (
         f"target_sizing fill: the target {wanted:g} at {price:g} is capped at {quantity:g} "
         f"by {name}"
     )
+    if quantity < instrument.min_quantity or quantity * price < instrument.min_notional:
+        # what is left is an order risk would deny (`InstrumentRulesCheck`): none is sent
+        return 0.0, f"{why}, below the minimum order of {order.symbol}"
+    return quantity, why

@@ -5,7 +5,9 @@ The account of ``test_limits``: cash 10,000, A at 100. The fill is at 50.
 
 from __future__ import annotations
 
-from engine.model import OrderSide
+from dataclasses import replace
+
+from engine.model import Instrument, OrderSide
 from engine.risk.fill_caps import fill_cap
 from engine.risk.limits import (
     OrderNotionalCheck,
@@ -55,3 +57,14 @@ def test_the_tightest_limit_wins_and_reducing_is_not_capped_below_the_position()
         fill_cap(order(BUY, 10), 50.0, 300.0, -90.0, short, [PositionQuantityCheck(10)])[0] == 180.0
     )
     assert fill_cap(order(SELL, 10), 50.0, 5.0, 0.0, state(), []) == (5.0, "")
+
+
+def test_a_cap_below_the_instruments_minimum_sends_nothing() -> None:
+    # room for 2 at 50 = 100 under a minimum notional of 150: nothing is filled
+    held = state(Account(positions={"A": 8.0}))
+    minimum = replace(held, instrument=Instrument("A", min_notional=150.0))
+    assert fill_cap(order(BUY, 1), 50.0, 5.0, 8.0, minimum, [PositionQuantityCheck(10)]) == (
+        0.0,
+        "target_sizing fill: the target 5 at 50 is capped at 2 by max_position_quantity 10, "
+        "below the minimum order of A",
+    )
