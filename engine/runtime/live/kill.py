@@ -84,7 +84,7 @@ def flatten_and_halt(
     for record in manager.working():
         updates += manager.cancel_record(record)
     ledger = manager.ledger
-    earlier = sum(1 for o in ledger.orders() if o.strategy_id == KILL_STRATEGY)
+    earlier = len(ledger.orders(strategy_id=KILL_STRATEGY))
     exchange = manager.exchange
     wallet = exchange.balances()
     held = exchange.positions(list(instruments))

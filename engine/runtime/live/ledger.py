@@ -212,14 +212,25 @@ class LiveLedger:
         return _order(rows[0]) if rows else None
 
     def orders(
-        self, statuses: Sequence[LiveStatus] | None = None, origin: str | None = "node"
+        self,
+        statuses: Sequence[LiveStatus] | None = None,
+        origin: str | None = "node",
+        **matching: str,
     ) -> list[LiveOrder]:
-        """Return the account's orders (of ``statuses``, of ``origin``: None: all), oldest first."""
+        """Return the account's orders (of ``statuses``, of ``origin``: None: all), oldest first.
+
+        ``matching``: columns the rows must equal (``order_id``, ``replaces``, ``list_id``,
+        ``strategy_id``), asked of the database: the callers that want one order's rows
+        read those, not every row of the account (the live parity tests re-read the
+        whole table for each modification, cancel and trailing move).
+        """
         query = select(live_orders).where(live_orders.c.account == self.account)
         if origin is not None:
             query = query.where(live_orders.c.origin == origin)
         if statuses is not None:
             query = query.where(live_orders.c.status.in_([str(s) for s in statuses]))
+        for name, value in matching.items():
+            query = query.where(live_orders.c[name] == value)
         rows = self.store.read(query.order_by(live_orders.c.ts_created, live_orders.c.client_id))
         return [_order(r) for r in rows]
 

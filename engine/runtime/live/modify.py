@@ -181,7 +181,7 @@ class Modifications:
         a leg of another size would break: legs of two sizes are not carried live.)"""
         ledger = self.manager.ledger
         if current.list_id:  # the leg's whole quantity: its earlier orders' fills too
-            rows = [o for o in ledger.orders() if o.order_id == current.order_id]
+            rows = ledger.orders(order_id=current.order_id)
             earlier = sum(o.filled_quantity for o in rows if o.client_id != current.client_id)
             if not math.isclose(new.quantity, earlier + current.quantity, rel_tol=1e-9,
                                 abs_tol=1e-12):  # fmt: skip
@@ -218,8 +218,8 @@ class Modifications:
                     return Outcome("canceled", reason=f"canceled: {record.reason}")
                 return Outcome("hide")  # the old order's own update said how it ended
         if update.kind == "canceled":  # (a modification's new order may be replaced too)
-            newer = [o for o in ledger.orders() if o.replaces == record.client_id
-                     and not o.reason.startswith(MODIFY_NOT_MADE)]  # fmt: skip  # traces
+            newer = [o for o in ledger.orders(replaces=record.client_id)
+                     if not o.reason.startswith(MODIFY_NOT_MADE)]  # fmt: skip  # traces
             if any(o.status is not LiveStatus.REJECTED for o in newer):
                 return Outcome("hide")  # replaced (or maybe: the new order decides)
             if newer:

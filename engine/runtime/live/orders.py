@@ -201,8 +201,8 @@ class OrderManager:
         if record is None:
             return None
         newer: dict[str, LiveOrder] = {}
-        for later in self.ledger.orders():  # a modification's, a refused stop's stand-in
-            if later.order_id == order_id and later.status is not LiveStatus.REJECTED:
+        for later in self.ledger.orders(order_id=order_id):  # a modification's, a stand-in
+            if later.status is not LiveStatus.REJECTED:
                 for older in (later.replaces, later.triggered_from):
                     if older:
                         newer[older] = later
@@ -256,7 +256,7 @@ class OrderManager:
 
     def link_id(self, order_id: str) -> str:
         """Return the client id of ``order_id``'s next exchange order: ``"<order id>~<n>"``."""
-        links = sum(1 for o in self.ledger.orders() if o.order_id == order_id and o.replaces)
+        links = sum(1 for o in self.ledger.orders(order_id=order_id) if o.replaces)
         return self.client_id(f"{order_id}~{links + 1}")
 
     def amend(self, record: LiveOrder, spec: OrderSpec, reduction: bool = False) -> list[Update]:
@@ -453,8 +453,8 @@ class OrderManager:
         if not record.list_id:
             return [record]
         same = record.list_id
-        return [record, *(o for o in self.ledger.orders()
-                          if o.list_id == same and o.client_id != record.client_id)]  # fmt: skip
+        return [record, *(o for o in self.ledger.orders(list_id=same)
+                          if o.client_id != record.client_id)]  # fmt: skip
 
     def _adopt_all(
         self, records: Sequence[LiveOrder], answers: Sequence[ExchangeOrder]

@@ -86,7 +86,7 @@ def node_managed(exchange: Any, record: LiveOrder) -> bool:
 
 def pair_rows(ledger: LiveLedger, list_id: str) -> list[LiveOrder]:
     """Return every exchange order of the pair ``list_id`` (both legs, every link)."""
-    return [o for o in ledger.orders() if o.list_id == list_id]
+    return ledger.orders(list_id=list_id)
 
 
 def pair_left(ledger: LiveLedger, list_id: str) -> float:
@@ -143,7 +143,7 @@ def _reduce(host: PairHost, row: LiveOrder, left: float) -> list[Update]:
         # was unknown, a restart's included, is settled silently: `.amend.settle`)
         return [u for u in done if u.kind != "amend_rejected"]
     ledger = host.ledger
-    filled = sum(o.filled_quantity for o in ledger.orders() if o.order_id == row.order_id)
+    filled = sum(o.filled_quantity for o in ledger.orders(order_id=row.order_id))
     spec = OrderSpec(row.client_id, row.symbol, row.side, row.order_type,
                      round(filled + left, 12), row.limit_price, row.time_in_force,
                      row.stop_price, True, expire_ns=row.expire_ns)  # fmt: skip

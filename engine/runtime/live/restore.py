@@ -330,7 +330,7 @@ def restore(
                 record = record.but(status=LiveStatus.OPEN)
         _adopt(node, venue, record, fills, instruments, trailing, len(earlier))
         if trailing is not None:
-            chain = [o for o in ledger.orders() if o.order_id == record.order_id]
+            chain = ledger.orders(order_id=record.order_id)
             request = venue.adopted_request(record.order_id)
             venue.trailer.resume(trailing, request, chain[0].quantity)
         manager.adopted[record.order_id] = record.client_id

@@ -166,7 +166,7 @@ def resend(manager: MoveHost, lost: LiveOrder, reason: str) -> list[Update]:
     digest = hashlib.sha256(f"{ledger.account}\x00resend\x00{lost.client_id}".encode())
     client_id = f"kst-{digest.hexdigest()[:20]}"
     if ledger.get(client_id) is None:
-        filled = sum(o.filled_quantity for o in ledger.orders() if o.order_id == lost.order_id)
+        filled = sum(o.filled_quantity for o in ledger.orders(order_id=lost.order_id))
         now = manager.now_ms()  # its own settle_ms counts from here
         again = lost.but(client_id=client_id, status=LiveStatus.STAGED, reason="",
                          quantity=round(lost.quantity + filled, 12), exchange_order_id=None,
@@ -206,7 +206,7 @@ def _cancel(manager: MoveHost, old: LiveOrder) -> list[Update]:
 def _leaves(ledger: LiveLedger, staged: LiveOrder) -> float:
     """Return what the order has left to fill: ``staged``'s whole quantity less the fills
     of every exchange order of the order (a modification's earlier ones, a stand-in's)."""
-    filled = sum(o.filled_quantity for o in ledger.orders() if o.order_id == staged.order_id)
+    filled = sum(o.filled_quantity for o in ledger.orders(order_id=staged.order_id))
     leaves = round(staged.quantity - filled, 12)
     if staged.list_id:  # a leg of a pair: never more than what is left of the pair
         leaves = min(leaves, pair_left(ledger, staged.list_id))

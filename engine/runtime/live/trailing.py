@@ -262,8 +262,7 @@ class Trailer:
         exchange = self.manager.exchange
         if not exchange.perpetual(order.symbol):
             return False
-        if any(o.reduce_only for o in self.manager.ledger.orders(origin="node")
-               if o.order_id == order.order_id):  # fmt: skip
+        if any(o.reduce_only for o in self.manager.ledger.orders(order_id=order.order_id)):
             return True
         held = exchange.positions([order.symbol])[order.symbol].quantity
         closing = held != 0.0 and (held > 0) != (order.side is OrderSide.BUY)
@@ -271,9 +270,7 @@ class Trailer:
 
     def _leaves(self, order_id: str) -> float:
         """Return what the chain has still to fill (its quantity less every link's fills)."""
-        links: list[LiveOrder] = [
-            o for o in self.manager.ledger.orders(origin="node") if o.order_id == order_id
-        ]
+        links: list[LiveOrder] = self.manager.ledger.orders(order_id=order_id)
         filled = sum(o.filled_quantity for o in links)
         lot = self.instruments[self.orders[order_id].symbol].lot_size
         leaves = self.quantity[order_id] - filled
