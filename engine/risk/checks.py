@@ -264,8 +264,10 @@ class LeverageCheck:
     """Gross exposure after the order must stay within ``equity × leverage``.
 
     Working orders count as if filled (at their limit/stop, else the last close), so a
-    series of orders cannot pass one by one what they break together; reduce-only ones
-    are left out but a margin call's liquidation (it will fill). Only orders that
+    series of orders cannot pass one by one what they break together: on the order's
+    symbol those on its side (the other side may never fill and makes no room), on other
+    symbols the side that adds more; reduce-only ones are left out but a margin call's
+    liquidation (it will fill). Only orders that
     increase gross exposure are checked; reducing orders always pass.
     """
 
@@ -300,7 +302,12 @@ class LeverageCheck:
             if gross_after > limit_value * (1.0 + 1e-9):
                 return _over_leverage(gross_after, equity, state)
             return None
-        pending: dict[str, float] = {}
+        # per symbol, the working buys and sells apart: either side may be the one that
+        # fills (an exit far from the price may never do), so neither makes room for the
+        # other (was: a limit sell of 150 far above a long of 150 counted as filled, and a
+        # buy of 100 took gross exposure to 25,000 on 20,000 allowed)
+        buys: dict[str, float] = {}
+        sells: dict[str, float] = {}
         pending_price: dict[str, float] = {}
         for working in working_orders:
             # reduce-only orders may never fill (exits that are alternatives); a margin
@@ -310,13 +317,15 @@ class LeverageCheck:
                 and working.strategy_id != LIQUIDATION_STRATEGY_ID
             ):
                 continue
-            signed = working.side.sign * working.leaves_quantity
-            pending[working.symbol] = pending.get(working.symbol, 0.0) + signed
-            last_other = portfolio.last_price(working.symbol)
-            pending_price[working.symbol] = _order_price(working, last_other) * state.rate(
-                working.symbol
-            )
-        expected = position + pending.pop(symbol, 0.0) if pending else position
+            other = working.symbol
+            book = buys if working.side is _BUY else sells
+            book[other] = book.get(other, 0.0) + working.side.sign * working.leaves_quantity
+            last_other = portfolio.last_price(other)
+            value = _order_price(working, last_other) * state.rate(other)
+            pending_price[other] = max(value, pending_price.get(other, 0.0))
+        same_side = buys if order.side is _BUY else sells
+        expected = position + same_side.pop(symbol, 0.0)
+        (sells if order.side is _BUY else buys).pop(symbol, None)
         after = expected + signed_quantity
         if abs(after) <= abs(expected):
             return None
@@ -324,9 +333,10 @@ class LeverageCheck:
         current_value = abs(position) * (last if math.isfinite(last) else price)
         equity, gross = portfolio.margin_state()
         gross_after = gross - current_value + abs(after) * price
-        for other, signed in pending.items():  # other symbols' working orders
+        for other in buys.keys() | sells.keys():  # other symbols' working orders
             held = portfolio.position_quantity(other)
-            gross_after += max(abs(held + signed) - abs(held), 0.0) * pending_price[other]
+            added = max(abs(held + buys.get(other, 0.0)), abs(held + sells.get(other, 0.0)))
+            gross_after += max(added - abs(held), 0.0) * pending_price[other]
         return _over_leverage(gross_after, equity, state)
 
 

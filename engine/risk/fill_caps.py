@@ -45,7 +45,8 @@ def fill_cap(
     """Return ``(quantity, why)``: ``wanted`` capped at the limits among ``checks``."""
     value = price * state.rate(order.symbol)  # one unit, account currency
     sign = order.side.sign
-    before = sign * (position + pending_by_symbol(state).get(order.symbol, 0.0))
+    pending = pending_by_symbol(state, side=order.side).get(order.symbol, 0.0)
+    before = sign * (position + pending)
 
     def room(limit_quantity: float) -> float:
         # |before + q| <= limit; a reducing order may always go to the same size beyond 0

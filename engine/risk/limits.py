@@ -4,9 +4,9 @@ Every check has a ``name`` (the ``check`` of an `OrderDenied`) and returns a sen
 the numbers that failed it. Exposure limits (position, gross, net, leverage) never block
 an order that reduces exposure: reduce-only orders, and orders whose expected position
 after the fill is no larger in absolute size than before it. The expected position counts
-the symbol's working orders as if filled (`pending_by_symbol`: an OCO group once), and
-gross, net and leverage count every symbol's, so a series of orders cannot pass one by
-one what they break together.
+the symbol's working orders on the order's side as if filled (`pending_by_symbol`: an OCO
+group once; the other side may never fill), and gross, net and leverage count every
+symbol's, so a series of orders cannot pass one by one what they break together.
 
 Percent settings (``_pct``) are percent: 5.0 means 5%. Notional and exposure limits are
 in the account currency: a foreign-quoted instrument's prices are converted at the rate
@@ -19,7 +19,7 @@ import math
 from collections import deque
 from collections.abc import Sequence
 
-from engine.model import OrderRequested
+from engine.model import OrderRequested, OrderSide
 from engine.risk.checks import RiskState
 
 __all__ = [
@@ -44,14 +44,19 @@ __all__ = [
 ]
 
 DAY_NS = 86_400 * 10**9
+_BUY, _SELL = OrderSide.BUY, OrderSide.SELL
 EXITS_SUFFIX = ".exits"  # the strategy id of a strategy's protective exits (`ExitManager`)
 _TOLERANCE = 1.0 + 1e-9
 
 
-def pending_by_symbol(state: RiskState, joining: OrderRequested | None = None) -> dict[str, float]:
+def pending_by_symbol(
+    state: RiskState, joining: OrderRequested | None = None, side: OrderSide | None = None
+) -> dict[str, float]:
     """Return the signed quantity each symbol's working orders add when they fill.
 
-    Reduce-only orders are left out (capped at the position, they never add exposure).
+    ``side``: only the orders on that side (a check's worst case: the orders on the other
+    side may never fill). Reduce-only orders are left out (capped at the position, they
+    never add exposure).
     An OCO group fills at most one member, so a group counts once, its member that moves
     the symbol's expected position furthest from zero; a group that can only shrink the
     position (protective exits of the strategy's own) counts nothing, as exits may never
@@ -63,7 +68,7 @@ def pending_by_symbol(state: RiskState, joining: OrderRequested | None = None) -
     pending: dict[str, float] = {}
     groups: dict[tuple[str, str], list[float]] = {}
     for working in state.orders.all_open_orders():
-        if working.order_id in skip:
+        if working.order_id in skip or (side is not None and working.side is not side):
             continue
         signed = working.side.sign * working.leaves_quantity
         if working.oco_group:
@@ -85,18 +90,23 @@ def pending_by_symbol(state: RiskState, joining: OrderRequested | None = None) -
 def expected_positions(
     order: OrderRequested, state: RiskState, pending: dict[str, float] | None = None
 ) -> tuple[float, float]:
-    """Return ``(before, after)``: the symbol's position plus its working orders
-    (`pending_by_symbol`), without and with ``order`` filled.
+    """Return ``(before, after)``: the symbol's position plus its working orders on the
+    order's side (`pending_by_symbol`), without and with ``order`` filled.
 
-    An order joining an OCO group is an alternative to its members: after it, the group
-    counts its furthest member, the order included."""
+    Only the order's side: a working order on the other side may never fill, so it
+    makes no room (was: a limit sell of 9 at 150 under a long of 9 counted as filled, and
+    a buy of 10 passed ``max_position_quantity = 10``: 19 held). An order joining an OCO
+    group is an alternative to its members: after it, the group counts its furthest
+    member, the order included. ``pending``: `pending_by_symbol` on the order's side."""
+    side = order.side
     if pending is None:
-        pending = pending_by_symbol(state)
+        pending = pending_by_symbol(state, side=side)
     position = state.portfolio.position_quantity(order.symbol)
     before = position + pending.get(order.symbol, 0.0)
     if order.oco_group:
-        return before, position + pending_by_symbol(state, order).get(order.symbol, 0.0)
-    return before, before + order.side.sign * order.quantity
+        with_order = pending_by_symbol(state, order, side)
+        return before, position + with_order.get(order.symbol, 0.0)
+    return before, before + side.sign * order.quantity
 
 
 def _reduces(order: OrderRequested, state: RiskState) -> tuple[bool, float, float]:
@@ -247,18 +257,19 @@ def _exposures(order: OrderRequested, state: RiskState) -> tuple[float, float, f
     last = portfolio.last_price(order.symbol) * state.rate(order.symbol)
     price = _price(order, state)
     position = portfolio.position_quantity(order.symbol)
-    pending = pending_by_symbol(state)
-    before, after = expected_positions(order, state, pending)
+    before, after = expected_positions(order, state)
     gross = portfolio.gross_exposure()
     mark = last if math.isfinite(last) else price
     net = portfolio.equity() - portfolio.cash  # Σ signed position values
     gross_before = gross - abs(position) * mark + abs(before) * price
     net_before = net - position * mark + before * price
-    others = pending.keys() - {order.symbol}
+    buys, sells = pending_by_symbol(state, side=_BUY), pending_by_symbol(state, side=_SELL)
+    others = (buys.keys() | sells.keys()) - {order.symbol}
     prices = _working_prices(state) if others else {}
     for symbol in others:
-        signed = pending[symbol]
         held = portfolio.position_quantity(symbol)
+        # the side that adds more (the other may never fill), and only what it adds
+        signed = max(buys.get(symbol, 0.0), sells.get(symbol, 0.0), key=lambda q: abs(held + q))
         added = abs(held + signed) - abs(held)
         if added > 0.0:  # what may never fill does not lower an exposure
             gross_before += added * prices[symbol]

@@ -86,3 +86,49 @@ def test_an_oco_group_counts_once_its_largest_member() -> None:
     result = run2({"A": FLAT_A}, {("A", 1): [entries]}, risk={"max_position_quantity": 1.0})
     assert filled(result, "A") == 1.0
     assert denials(result) == []
+
+
+def test_an_exit_that_may_never_fill_makes_no_room_for_an_entry() -> None:
+    # long 9, a limit sell of 9 at 150 (never reached), then a buy of 10 under
+    # max_position_quantity 10: the sell counted as filled (9 - 9 + 10 = 10) and the
+    # position went to 19
+    actions = {
+        ("A", 1): [lambda ctx: ctx.buy("A", 9)],
+        ("A", 2): [
+            lambda ctx: ctx.submit_order("A", "sell", 9.0, order_type="limit", limit_price=150.0),
+            lambda ctx: ctx.buy("A", 10),
+        ],
+    }
+    result = run2({"A": FLAT_A}, actions, risk={"max_position_quantity": 10.0})
+    assert result.portfolio.position_quantity("A") == 9.0  # was 19
+    assert denials(result) == [
+        ("max_position_quantity", "A position would be 19 (from 9), beyond the maximum 10")
+    ]
+    # a sell within the position still passes beside a working buy: it reduces
+    actions = {
+        ("A", 1): [lambda ctx: ctx.buy("A", 9)],
+        ("A", 2): [
+            lambda ctx: ctx.submit_order("A", "buy", 1.0, order_type="limit", limit_price=50.0),
+            lambda ctx: ctx.sell("A", 4),
+        ],
+    }
+    result = run2({"A": FLAT_A}, actions, risk={"max_position_quantity": 10.0})
+    assert result.portfolio.position_quantity("A") == 5.0
+    assert denials(result) == []
+
+
+def test_account_leverage_makes_no_room_for_an_exit_that_may_never_fill() -> None:
+    # leverage 2 on 10,000: long 150 A (15,000), a limit sell of 150 at 150 (never
+    # reached), then a buy of 100: counted as flat + 100 it passed, 25,000 > 20,000 held
+    actions = {
+        ("A", 1): [lambda ctx: ctx.buy("A", 150)],
+        ("A", 2): [
+            lambda ctx: ctx.submit_order("A", "sell", 150.0, order_type="limit", limit_price=150.0),
+            lambda ctx: ctx.buy("A", 100),
+        ],
+    }
+    result = run2({"A": FLAT_A}, actions, account={"leverage": 2.0})
+    assert result.portfolio.position_quantity("A") == 150.0  # was 250
+    assert denials(result) == [
+        ("leverage", "gross exposure would be 25000.00, above equity x leverage = 20000.00")
+    ]
