@@ -2,8 +2,10 @@
 
 In: the ``--replay`` data or config, ``--speed``, the keys' secret (the exchange checks
 signatures with it), the warm-up's bar count, whether the config trades perpetuals and its
-symbols. Out: the started `LocalExchange`, paused ``history`` bars in, and the bar frames
-it replays (`engine.cli_live` feeds and paces the node from them).
+symbols. Out: the started `LocalExchange`, paused ``history`` bars in, playing the data to
+its last bar's close (`Replay.end_at_last_close`; at ``--speed max`` its last bar stays in
+progress, see `start_local`), and the bar frames it replays (`engine.cli_live` feeds and
+paces the node from them).
 """
 
 from __future__ import annotations
@@ -39,5 +41,12 @@ def start_local(
         history=history, fee_rate=fee_rate, touch=touch, perpetual=perpetual,
         funding=funding or None,
     )  # fmt: skip
+    # the data's last bar closes too, as a paper replay's (`engine.cli_paper`): left open,
+    # the run stopped one bar short of the backtest (its last bar never handled or marked).
+    # Not at --speed max: that exchange runs ahead of the node to the end of the data, and
+    # a last bar closed there would leave its late orders no market (canceled); left in
+    # progress, they fill at its open (a rehearsal, never the backtest's fills)
+    if speed != "max":
+        local.replay.end_at_last_close()
     local.start()
     return local, frames

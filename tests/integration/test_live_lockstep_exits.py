@@ -57,7 +57,7 @@ def test_a_lockstep_run_with_risk_exits_makes_the_fill_bar_backtests_fills(
     assert config.execution.exits_from == "fill_bar"
     (frame,) = load_frames(config)
     assert isinstance(frame, BarFrame)
-    frame = frame.head(len(frame) - 1)  # the replay's last bar stays in progress
+    # every bar of the data, the last one too (the replay plays it to its close)
     strategy = make_strategy(SkipWarmup, config.strategy.params)
     assert isinstance(strategy, SkipWarmup)
     strategy.until = int(frame.ts_close_ns[warmup - 1])
