@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from engine.model import OrderSide, OrderType
+from engine.model import OrderModifyRejected, OrderSide, OrderType
 from engine.persistence import RunStore
 from engine.runtime.live import LiveStatus
 from engine.runtime.live.refusals import MODIFY_NOT_MADE
@@ -132,3 +132,21 @@ def test_a_perpetual_s_amendment_the_exchange_refuses_is_stored_and_logged(
     rig.venue.modify("s-000001", None, 18750.0, None)
     assert rig.kinds()[-1] == "OrderModified"
     assert rig.orders() == [(1, "LIMIT", "GTC", 18750.0, 0.01, "NEW")]
+
+
+def test_a_modification_refused_before_the_venue_is_logged_once(local: Any, tmp_path: Path) -> None:
+    rig = Rig(local, tmp_path)
+    log = noted(rig.venue)
+    for kind, handler in rig.venue.own_events():  # as `Kernel.wire` subscribes them
+        rig.bus.subscribe(kind, handler)
+    resting = request(1, OrderSide.BUY, 0.01, order_type=OrderType.LIMIT, limit_price=18000.0)
+    rig.venue.submit(resting)
+    rig.venue.modify("s-000001", None, None, 17000.0)  # the venue's own: logged as refused
+    # the execution engine answers a modification of an order it holds as not working
+    # without the venue (its words: `ExecutionEngine.modify`)
+    rig.bus.publish(OrderModifyRejected("s-000002", "s", "BTC/USDT", "order is not working",
+                                        7, 7))  # fmt: skip
+    assert [kind for kind, _ in log] == ["order_modify_refused", "order_modify_denied"]
+    assert log[1][1] == {"order_id": "s-000002", "strategy_id": "s", "symbol": "BTC/USDT",
+                         "reason": "order is not working"}  # fmt: skip
+    assert len(rig.manager.ledger.orders()) == 2  # the order and its refused modification

@@ -23,13 +23,18 @@ order has one already (`engine.runtime.live.orders.OrderManager.replace`); other
 exchange order it was to modify, the terms asked and the reason after `MODIFY_NOT_MADE`.
 Such a row is a trace only, never an exchange order: `engine.runtime.live.modify` does not
 read it as a cancel-replace's refused half, and a later cancel of the order is a cancel.
+
+Refusals before the venue — an order the risk engine denies (``order_denied``), a
+modification the execution engine (the order is not working, or held for its parent) or
+the risk engine refuses (``order_modify_denied``) — are logged only: the venue never saw
+them, so there is no exchange order to trace (`note_denied`, `note_modify_denied`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from engine.model import OrderRequested, OrderType
+from engine.model import OrderDenied, OrderModifyRejected, OrderRequested, OrderType
 from engine.runtime.live.orders import OrderManager
 from engine.runtime.live.rows import LiveOrder, LiveStatus
 from engine.runtime.live.sendable import SENT_TIF
@@ -37,6 +42,8 @@ from engine.runtime.live.sendable import SENT_TIF
 __all__ = [
     "MODIFY_NOT_MADE",
     "note_cut",
+    "note_denied",
+    "note_modify_denied",
     "note_modify_rejected",
     "record_refusal",
     "trace_modification",
@@ -142,3 +149,15 @@ def note_modify_rejected(
            symbol=order.symbol, client_id=row.client_id, quantity=row.quantity,
            limit_price=row.limit_price, stop_price=row.stop_price, reason=row.reason,
            canceled=canceled)  # fmt: skip
+
+
+def note_denied(notify: Callable[..., None], event: OrderDenied) -> None:
+    """Log an order the risk engine denied before it reached the venue."""
+    notify("order_denied", order_id=event.order_id, strategy_id=event.strategy_id,
+           symbol=event.symbol, check=event.check, reason=event.reason)  # fmt: skip
+
+
+def note_modify_denied(notify: Callable[..., None], event: OrderModifyRejected) -> None:
+    """Log a modification refused before the venue (by the execution or risk engine)."""
+    notify("order_modify_denied", order_id=event.order_id, strategy_id=event.strategy_id,
+           symbol=event.symbol, reason=event.reason)  # fmt: skip

@@ -59,11 +59,10 @@ What differs from the simulated broker, on purpose:
   The book can still move before the fill: the exchange refuses, the strategy hears why.
   A buy stop is priced at its limit price, or, a stop-market, at its stop (what Binance
   locks); the reserve is conservative when the fee is taken from the asset bought.
-* A fee charged in the base asset reduces the position, on buys and sells alike: the fill
-  carries what the wallet's base moved by (a buy's quantity less the fee, a sell's plus
-  the fee) and the fee valued in quote (fee x price), so cash moves by the gross notional;
-  the order's quantity is changed by the fee first (`OrderModified`: lowered for a buy,
-  raised for a sell) so it ends FILLED. A fee in BNB is not converted: the portfolio sees 0.
+* A fee in the base asset reduces the position (buys and sells): the fill carries what the
+  wallet's base moved by and the fee valued in quote, so cash moves by the gross notional;
+  the order's quantity moves by the fee first (`OrderModified`) so it ends FILLED. A fee in
+  BNB is not converted: the portfolio sees 0 (`engine.runtime.live.wallet.kernel_fill`).
 * Perpetuals (`CcxtExchange.perpetual`: a symbol with a ``[[data]] funding`` series,
   traded as Binance USDⓈ-M in one-way mode): the two wallet caps above do not apply (there
   is no base asset to sell, and the exchange checks the margin: a refusal is
@@ -83,11 +82,11 @@ What differs from the simulated broker, on purpose:
   place, a stop is not (`engine.runtime.live.amend`). Refused ones are stored, logged.
 * ``execution.target_sizing = "fill"`` cannot be honoured (an exchange order's quantity
   is fixed when it is sent): `size_at_fill` raises `ConfigError`.
-* Every order refused here, before the order manager sends it (a kind not sent, nothing to
-  sell or pay with, a cut below the exchange's minimums, an OCO it cannot pair), is stored
-  as a rejected row, and a cut one's row says why it was cut (`engine.runtime.live.
-  refusals`); refusals, rejections and cuts go to the account's log (``notify``), and so
-  do the risk engine's denials (heard on the bus: `own_events`).
+* Every order refused here before sending (a kind not sent, nothing to sell or pay with, a
+  cut below the exchange's minimums, an OCO it cannot pair) is a rejected row, a cut one's
+  row says why (`.refusals`); refusals, rejections and cuts go to the account's log
+  (``notify``), and so do the risk and execution engines' denials of orders and
+  modifications (heard on the bus: `own_events`).
 * An order whose send left its outcome unknown (a timeout, a 5xx) is polled with the working
   orders before each bar, trade or quote (`_watch_unknown`): found, it is accepted with its
   fills; past the manager's ``settle_ms`` it is rejected as never placed — at the first
@@ -182,6 +181,7 @@ class LiveVenue:
         self._cuts: dict[str, str] = {}  # order id -> why the wallet cut it (until sent)
         # the account's log (events.jsonl): order refusals, rejections and cuts
         self.notify: Callable[..., None] = lambda kind, **data: None
+        self._said: object = None  # the venue's own event being published (`_own`)
 
     # -- commands -------------------------------------------------------------------------
 
@@ -222,14 +222,18 @@ class LiveVenue:
             self._bus.publish(OcoReady(order.oco_group))
 
     def own_events(self) -> list[tuple[type, Callable[[Any], None]]]:
-        """Return what the venue hears on the bus (`OwnEvents`: `Kernel.wire`): its OCO
-        marker, and the risk engine's denials, for the account's log."""
-        return [(OcoReady, self.on_oco_ready), (OrderDenied, self.on_order_denied)]
+        """Return what the venue hears on the bus (`Kernel.wire`): OCO markers, denials."""
+        return [(OcoReady, self.on_oco_ready), (OrderDenied, self.on_order_denied),
+                (OrderModifyRejected, self.on_modify_rejected)]  # fmt: skip
+
+    def on_modify_rejected(self, event: OrderModifyRejected) -> None:
+        """Log a modification refused before the venue (`.refusals.note_modify_denied`)."""
+        if event is not self._said:  # the venue's own are logged where they are decided
+            refusals.note_modify_denied(self.notify, event)
 
     def on_order_denied(self, event: OrderDenied) -> None:
         """Log an order the risk engine refused before it reached the venue (``notify``)."""
-        self.notify("order_denied", order_id=event.order_id, strategy_id=event.strategy_id,
-                    symbol=event.symbol, check=event.check, reason=event.reason)  # fmt: skip
+        refusals.note_denied(self.notify, event)
 
     def on_oco_ready(self, event: OcoReady) -> None:
         """Send a one-cancels-other group once all its legs arrived (see `groups`)."""
@@ -303,7 +307,7 @@ class LiveVenue:
             refusals.trace_modification(self._manager, self.notify, order_id, order,
                                         (quantity, limit_price, stop_price), problem)  # fmt: skip
             symbol, strategy = (order.symbol, order.strategy_id) if order else ("", "")
-            self._bus.publish(OrderModifyRejected(order_id, strategy, symbol, problem, now, now))
+            self._own(OrderModifyRejected(order_id, strategy, symbol, problem, now, now))
             return
         if expiring:  # answered as the backtest answers it (`engine.runtime.live.expiry`)
             self._orders[order_id] = new
@@ -362,8 +366,7 @@ class LiveVenue:
 
     def report(self, updates: list[Update]) -> None:
         """Publish ``updates`` that arrived between market data (the user-data stream, a
-        reconciliation after a reconnect); call it through `TradingNode.deliver`. A
-        trailing stop's move a restart left half done is finished first."""
+        reconciliation) through `TradingNode.deliver`; a half-done trailing move first."""
         deferred, self._deferred = self._deferred, []
         self._publish(deferred)  # the bar that held them back was seen by then
         self._publish(self.trailer.settle())
@@ -414,12 +417,9 @@ class LiveVenue:
                                         now))  # fmt: skip
 
     def _follow(self, updates: list[Update]) -> None:
-        """Publish a trailing move's updates; hold its fills until the next poll.
-
-        A move happens after a bar, before strategies see it; a new stop the market is
-        already through fills at the next bar's open (sent as a market order), where the
-        backtest fills it too — when the next bar is matched, not before this bar's hooks.
-        """
+        """Publish a trailing move's updates; hold its fills until the next poll (a move
+        happens after a bar: a stop the market is through fills at the next open, where the
+        backtest fills it too — when the next bar is matched, not before this bar's hooks)."""
         self._publish([u for u in updates if u.kind != "filled"])
         self._deferred += [u for u in updates if u.kind == "filled"]
 
@@ -434,10 +434,8 @@ class LiveVenue:
 
     def _after_send(self, *order_ids: str) -> None:
         """Write why the wallet cut each of ``order_ids`` on its row and log it
-        (`.refusals.note_cut`); poll those whose outcome the send left unknown at every
-        bar, as the working ones: each look-up settles it (accepted, or past the manager's
-        ``settle_ms`` rejected as never placed) without waiting for another order to be
-        sent (audit F4: an unknown sell stayed so through 5 bars, 103 s)."""
+        (`.refusals.note_cut`); poll at every bar those whose outcome the send left unknown,
+        until accepted or (past ``settle_ms``) rejected (audit F4: one stayed so 103 s)."""
         for order_id in order_ids:
             if order_id in self._cuts:
                 refusals.note_cut(self._manager, self.notify, self._orders[order_id],
@@ -447,6 +445,11 @@ class LiveVenue:
             record = self._manager.current(order_id)
             if record is not None and record.status in (LiveStatus.UNKNOWN, LiveStatus.SENDING):
                 self.working.add(order_id)
+
+    def _own(self, event: Any) -> None:
+        """Publish the venue's own ``event`` (its refusals are logged already)."""
+        self._said = event
+        self._bus.publish(event)
 
     def _last(self, symbol: str) -> float:
         return self.prices.get(symbol, math.nan)
@@ -466,7 +469,7 @@ class LiveVenue:
                 if kind == "amend_canceled":
                     self.working.discard(oid)
                     self.expiries.end(oid)
-                self._bus.publish(event)
+                self._own(event)
                 continue
             if (update.order.replaces or kind == "canceled") and self._modified(update, now):
                 continue
@@ -530,7 +533,7 @@ class LiveVenue:
                                             new.stop_price, now, now))  # fmt: skip
             self._triggered(new, update, now)
         elif outcome.kind == "modify_rejected":
-            self._bus.publish(OrderModifyRejected(oid, sid, symbol, outcome.reason, now, now))
+            self._own(OrderModifyRejected(oid, sid, symbol, outcome.reason, now, now))
         elif outcome.kind == "canceled":
             self.working.discard(oid)
             self.expiries.end(oid)
@@ -547,12 +550,9 @@ class LiveVenue:
     ) -> None:
         """Take over ``order``, placed before this process started (`restore`).
 
-        ``quantity`` and ``filled`` are the kernel's (base fees already applied, see
-        `kernel_fill`); ``working``: open at the exchange or its outcome unknown, so
-        polled at each bar; ``accepted``: the kernel booked it accepted (False for an
-        order whose outcome was unknown or whose answer was never written: the kernel
-        hears its acceptance when the exchange's answer is found).
-        """
+        ``quantity``, ``filled``: the kernel's (base fees applied: `kernel_fill`);
+        ``working``: open or unknown, polled at each bar; ``accepted``: booked accepted (False:
+        the kernel hears its acceptance when the exchange's answer is found)."""
         self._orders[order.order_id] = order
         self._quantity[order.order_id] = quantity
         self._filled[order.order_id] = filled
