@@ -33,7 +33,7 @@ class Wallet:
     def balances(self) -> dict[str, tuple[float, float]]:
         return {"BTC": (self.free, self.free), "USDT": (1e9, 1e9)}  # any buy is paid
 
-    def ask_price(self, symbol: str, quantity: float) -> float:
+    def book_price(self, symbol: str, quantity: float, side: str) -> float:
         return 20000.0
 
     def perpetual(self, symbol: str) -> bool:
