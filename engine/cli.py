@@ -258,6 +258,8 @@ def strategies_list() -> None:
     One row each: name, reference, the first line of the class docstring (what it does)
     and the parameters with their defaults.
     """
+    from rich.markup import escape
+
     from engine.strategy import available_strategies, load_strategy_class
 
     table = Table()
@@ -273,7 +275,8 @@ def strategies_list() -> None:
             description = (cls.__doc__ or "").strip().split("\n")[0]
         except KestrelError as exc:
             params, description = f"(cannot load: {exc})", ""
-        table.add_row(name, reference, description, params, end_section=True)
+        # docstrings are text, not rich markup (ml_signal's "[ml]" was dropped as a tag)
+        table.add_row(*map(escape, (name, reference, description, params)), end_section=True)
     stdout.print(table)
 
 

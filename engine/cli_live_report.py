@@ -58,7 +58,7 @@ def live_report(
     open_browser: OpenOption = False,
     self_contained: SelfContainedOption = False,
 ) -> None:
-    """Write a live account's equity.csv, metrics.json and report.html from the store."""
+    """Write a live account's equity.csv, trades.csv, metrics.json and report.html."""
     from engine.persistence import RunStore
     from engine.persistence.store import sqlite_file
     from engine.report.assets import ASSETS_DIR, INLINE

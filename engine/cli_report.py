@@ -212,7 +212,8 @@ def runs_list(
     sweep trial's full run (``optimize --keep-best``) shows ``<sweep>#<trial>``.
 
     ``--sweep ID`` lists that sweep's trials as rows instead — every trial, not only those
-    with a full run — filtered and sorted the same way (``--sort sharpe``, ``--where
+    with a full run, up to ``--limit`` (the title says how many of how many) — filtered and
+    sorted the same way (``--sort sharpe``, ``--where
     'fast>10'``; by default best first by the sweep's objective); ``kestrel sweeps best ID
     --open`` opens the best one's report.
 
@@ -349,10 +350,14 @@ def _list_trials(
     rows = [r for r in rows if all(holds(value(r, n), op, v) for n, op, v in conditions)]
     numbers = [r for r in rows if isinstance(value(r, sort), int | float)]
     numbers.sort(key=lambda r: value(r, sort), reverse=descending)
+    matched = len(rows)
     rows = (numbers + [r for r in rows if r not in numbers])[:limit]
     names = sorted({k for r in rows for k in r["params"]})
+    shown = f"{len(rows)} trials" if len(rows) == matched else (
+        f"{len(rows)} of {matched} trials (--limit {limit}; a larger --limit shows more)"
+    )  # fmt: skip
     table = Table("trial", *names, "return", "sharpe", "max dd", "trades", "status", "full run",
-                  title=f"sweep {sweep_id}: {len(rows)} trials")  # fmt: skip
+                  title=f"sweep {sweep_id}: {shown}")  # fmt: skip
     extra = FIELD_ALIASES.get(sort, sort) not in {"trial", "total_return", "sharpe",
                                                   "max_drawdown", "num_trades", *names}  # fmt: skip
     if extra:

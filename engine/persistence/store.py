@@ -590,6 +590,8 @@ def _open_error(url: str, exc: BaseException) -> str:
     """Return the one-line reason a store cannot be opened (password masked), with the fix."""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     text = f"cannot open run store {mask_url(url)!r}: {first}"
+    if "://" not in url:  # a bare path: say how to name a file (not guessed: a typo'd URL)
+        text += f"; a SQLite file is named by a URL: --db sqlite:///{url}"
     if isinstance(exc, ImportError) and url.startswith("postgresql"):
         # A plain postgresql:// URL means psycopg2 to SQLAlchemy; the extra installs psycopg 3.
         text += (

@@ -219,6 +219,8 @@ def test_usage_errors_and_unknown_run(kestrel: CliRunner, tmp_path: Path) -> Non
     RunStore(db).engine.dispose()  # an empty store (a missing file is refused: no store)
     assert_one_line_error(kestrel("runs", "show", "nope", "--db", db), "no run 'nope'")
     assert_one_line_error(kestrel("runs", "list", "--db", "nosuchdb://x"), "cannot open run store")
+    bare = kestrel("runs", "list", "--db", "/tmp/x.db")  # a path, not a URL: says how
+    assert_one_line_error(bare, "cannot open run store", "--db sqlite:////tmp/x.db")
 
 
 def test_strategy_exception_is_one_line_with_location(kestrel: CliRunner, tmp_path: Path) -> None:

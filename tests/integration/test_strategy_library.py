@@ -264,6 +264,7 @@ def test_strategies_list_describes_every_strategy(
         assert reference in result.out
     assert "Mean reversion: buy below the lower Bollinger band" in result.out
     assert "entry_period=20" in result.out
+    assert "of equity in the ``[ml]`` symbol" in result.out  # text, not a rich markup tag
 
 
 class _PairWatch(PairsTrading):

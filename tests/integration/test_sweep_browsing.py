@@ -89,6 +89,9 @@ def test_kept_runs_are_their_trials_in_runs_list_compare_and_best(
         for line in default.out.splitlines()
         if re.match(r"^│\s+\d+\s+│", line)
     ] == order
+    assert f"{len(order)} trials" in default.out
+    cut = kestrel("runs", "list", "--sweep", sweep, "--limit", "2", "--db", db)
+    assert f"2 of {len(order)} trials (--limit 2" in cut.out  # was "2 trials": cut unsaid
     only = kestrel("runs", "list", "--sweep", sweep, "--where", "fast>5", "--db", db)
     shown = [line for line in only.out.splitlines() if re.match(r"^│\s+\d+\s+│", line)]
     assert sorted(int(row.split("│")[2]) for row in shown) == [10, 10, 15, 15]  # the fast column
