@@ -22,7 +22,8 @@ How it runs:
 * **Kline messages** are read as ccxt receives them (``handle_ohlcv``, wrapped): the version
   the venue marked final (Binance's ``"x"``) is the one handed over, and a candle closed
   without it read (evicted from ccxt's ``OHLCVLimit`` cache) comes from REST; a message
-  from a connection ccxt already failed is dropped and that connection closed.
+  from a connection ccxt already failed is dropped and that connection closed. Candles
+  ccxt cached while no watch waited are read from its cache (`unread_candles`).
 * **Drops**: a ccxt ``NetworkError`` ends the session; after a bounded exponential pause the
   stream forgets the session's candles (and ccxt's cache of them), backfills over REST up
   to the exchange clock and subscribes again. `FeedOptions.max_failures` consecutive
@@ -31,6 +32,7 @@ How it runs:
   (the drop path above; nothing the stale session sent is used afterwards). Default, from
   the venue's capabilities: 15 of its in-progress candle pushes (at least 30 s), or, where
   it speaks only when a candle opens or closes, a timeframe plus a tenth (at least 10 s).
+  Past ``until_ns`` a candle stream stops watching: its silence is then no stall.
 * **Polling mode** (no websockets): every `FeedOptions.poll_interval_s` (default a tenth of
   the timeframe, between 1 s and 60 s) a REST fill up to the exchange clock. Trades and
   quotes need websockets and are refused in this mode.
@@ -76,6 +78,7 @@ from engine.adapters.ccxt.merge import (
     candle_problem,
     closed_rows,
     kline_message,
+    unread_candles,
 )
 from engine.adapters.ccxt.venue import linear_swap
 from engine.adapters.ccxt.watch import (
@@ -497,6 +500,7 @@ class CcxtFeed:
         tf = self._tf_ms[symbol]
         timeframe = self.timeframes[symbol]
         market = self.market(symbol)  # ccxt's name: its caches and message hashes use it
+        until = self.options.until_ns  # past it, the stream has nothing more to say
 
         async def on_candles(candles: list[list[Any]]) -> None:
             finals = self._finals[symbol] if symbol in self._flagged else None
@@ -532,18 +536,13 @@ class CcxtFeed:
             await self._rest_fill(symbol)
 
         async def watch() -> list[list[Any]]:
-            # A later candle's opening may already sit in ccxt's cache: the watch that
-            # returned the closing one resolved on its own message. Waiting for the next
-            # message would hold the closed bar back until then (a whole timeframe on a
-            # venue that sends only opens and closes). The cache holds only this session.
+            # Candles ccxt cached while no watch waited are read from its cache at once
+            # (`unread_candles`): the next watch returns only on the next message, which
+            # a venue at its end never sends. The cache holds only this session.
             cached = (getattr(self.exchange, "ohlcvs", None) or {}).get(market, {})
-            newest = session.newest
-            recent = [
-                list(c)
-                for c in cached.get(timeframe) or []
-                if newest is not None and c[0] >= newest  # the newest's own final values too
-            ]
-            if any(c[0] != newest for c in recent):
+            handed = self._cursor[symbol]
+            recent = unread_candles(cached.get(timeframe) or [], session.newest, handed, tf)
+            if recent:
                 return recent
             candles: list[list[Any]] = await self.exchange.watch_ohlcv(market, timeframe)
             return candles
@@ -554,6 +553,7 @@ class CcxtFeed:
             on_candles,
             recover,
             (f"ohlcv::{market}::{timeframe}", self._stale_after_s(tf)),
+            finished=lambda: until is not None and self._merger.bound(symbol) > until,
         )
 
     def _stale_after_s(self, timeframe_ms: int) -> float:

@@ -68,6 +68,7 @@ __all__ = [
     "kline_message",
     "quote_problem",
     "trade_problem",
+    "unread_candles",
 ]
 
 NS_PER_MS = 1_000_000
@@ -184,6 +185,27 @@ def kline_message(message: Any) -> tuple[str, str, bool, list[Any]] | None:
     except (KeyError, TypeError, ValueError):
         return None
     return str(kline.get("s", "")), str(kline.get("i", "")), kline["x"], candle
+
+
+def unread_candles(
+    cached: Iterable[Sequence[Any]], newest: int | None, handed_ms: int, timeframe_ms: int
+) -> list[list[Any]]:
+    """Return the candles of ccxt's cache a watch returns at once, else [] (it waits).
+
+    ccxt resolves a watch on a message and only caches the messages that come while no
+    watch waits; the next watch returns on the next message, which may never come (a venue
+    that speaks only when candles open and close, the local exchange at its end). So the
+    feed reads the cache first. ``newest``: the session's newest candle not handed over
+    (`CandleSession.newest`), None when it handed over all it read; ``handed_ms``: the
+    close of the last bar handed over. With ``newest``, the candles from it on if a later
+    one is among them (the newest's own final values too); without, every candle not
+    handed over yet (a later candle's opening, or a whole closed one, read after the final
+    version the session handed over). Never the same candles twice with nothing new.
+    """
+    if newest is None:
+        return [list(c) for c in cached if int(c[0]) + timeframe_ms > handed_ms]
+    recent = [list(c) for c in cached if int(c[0]) >= newest]
+    return recent if any(int(c[0]) != newest for c in recent) else []
 
 
 class SessionUpdate(NamedTuple):

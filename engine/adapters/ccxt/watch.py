@@ -136,11 +136,14 @@ class Sessions:
         recover: Callable[[], Awaitable[None]],
         stale: tuple[str, float] | None = None,
         on_drop: Callable[[], None] | None = None,
+        finished: Callable[[], bool] | None = None,
     ) -> None:
-        """Watch forever; ``stale`` = (ccxt message hash, bound in s) to detect stalls.
+        """Watch until ``finished()``, else forever; ``stale`` = (ccxt message hash, bound in s).
 
         ``on_drop`` runs as soon as a drop or stall is seen, before any pause (what must
         not wait, like holding the merge); ``recover`` runs before the next subscription.
+        ``finished`` is asked after each result and recovery: a stream with nothing more
+        to say (a replay's end) stops, and its silence is no stall.
 
         Raises:
             ExchangeTransientError: After `FeedOptions.max_failures` drops in a row.
@@ -161,6 +164,8 @@ class Sessions:
                 await self.drop_connection(task, stale[0])
                 await recover()
                 self.stats.recovered += 1
+                if finished is not None and finished():
+                    return
                 continue
             try:
                 result = task.result()
@@ -182,11 +187,15 @@ class Sessions:
                 await asyncio.sleep(pause)
                 await recover()
                 self.stats.recovered += 1
+                if finished is not None and finished():
+                    return
                 continue
             except ccxt.BaseError as exc:
                 raise translate(exc, self.name, what) from None
             failures = 0
             await on_result(result)
+            if finished is not None and finished():
+                return
 
     async def drop_connection(self, task: asyncio.Future[Any], message_hash: str) -> None:
         """Fail the connection carrying ``message_hash`` as a drop would; end ``task``.
