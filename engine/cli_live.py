@@ -73,7 +73,9 @@ exchange's server time (`engine.runtime.live.serverclock`: a replay's at an exch
 ``--speed lockstep`` (with ``--replay`` only) keeps that exchange paused and steps it to
 the next bar close only once the node has handled every bar it closed (orders sent and
 answered, checkpoint committed: `engine.runtime.live.lockstep`), so a practice run fills
-as the backtest does, as fast as the machine goes. The ``start`` record holds the session,
+as the backtest does, as fast as the machine goes. A replay's candle stream silent past
+`engine.cli_live_replay.replay_stale_after_s` (5 s at max) is stale: reconnected, REST
+backfilled. The ``start`` record holds the session,
 the warm-up bars per symbol, the fills replayed, the orders adopted and cancelled, cash
 and positions, the outside trades the reconciliation recorded (``outside_trades``), and
 ``state_loaded`` / ``state_saved_at`` (whether ``on_load`` got a saved
@@ -316,7 +318,7 @@ def live(
                     (user_check_every, user_grace),
                     count,
                     perpetuals,
-                    speed == "lockstep",
+                    speed,
                     stop,
                 )
             )
@@ -357,13 +359,15 @@ async def _session(
     user_check: tuple[float, float],
     warmup_bars: int,
     perpetuals: frozenset[str],
-    lockstep: bool,
+    speed: str,
     stop: asyncio.Event,
 ) -> int:
     from engine.adapters.ccxt.algo import AlgoExchange
     from engine.adapters.ccxt.feed import FeedOptions, open_feed
     from engine.adapters.ccxt.user import UserStream, open_user_exchange
     from engine.adapters.ccxt.venue import open_trading_exchange, wall_clock_ms
+    from engine.cli_exchange import LOCKSTEP
+    from engine.cli_live_replay import replay_stale_after_s
     from engine.clock import WallClock
     from engine.feeds import format_timeframe, format_timestamp
     from engine.persistence import RunStore, mask_url
@@ -397,8 +401,10 @@ async def _session(
     found = {f.symbol: f.timeframe_ns for f in frames} or bar_timeframes(config)
     timeframes = {symbol: format_timeframe(ns) for symbol, ns in found.items()}
     until = local.replay.boundaries[-1] * 1_000_000 if local is not None else None
+    # --replay: the paper replay's stall bound (5 s at max), not the venue's 66 min
+    stale = replay_stale_after_s(speed, found.values()) if local is not None else None
     feed = open_feed(exchange.exchange_id, list(timeframes), timeframes,
-                     FeedOptions(until_ns=until), local_url=exchange_url,
+                     FeedOptions(until_ns=until, stale_after_s=stale), local_url=exchange_url,
                      perpetuals=perpetuals)  # fmt: skip
     try:
         await feed.check()  # unknown symbol or timeframe: before the warm-up reads bars
@@ -484,6 +490,7 @@ async def _session(
         recovered = 0  # market-data recoveries reconciled after
         from engine.cli_paper import replay_streams
 
+        lockstep = speed == LOCKSTEP
         pacer = Lockstep(local, replay_streams(found, FeedOptions())) if lockstep else None
         if local is not None and pacer is None:
             local.resume()  # in lockstep the exchange moves only when the node asks

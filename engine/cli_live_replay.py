@@ -5,11 +5,13 @@ signatures with it), the warm-up's bar count, whether the config trades perpetua
 symbols. Out: the started `LocalExchange`, paused ``history`` bars in, playing the data to
 its last bar's close (`Replay.end_at_last_close`; at ``--speed max`` its last bar stays in
 progress, see `start_local`), and the bar frames it replays (`engine.cli_live` feeds and
-paces the node from them).
+paces the node from them); the staleness bound of the node's candle streams
+(`replay_stale_after_s`: the paper replay's, from ``--speed``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from engine.config import load_config
@@ -17,7 +19,29 @@ from engine.config import load_config
 if TYPE_CHECKING:
     from engine.feeds import BarFrame
 
-__all__ = ["start_local"]
+__all__ = ["REPLAY_LOCKSTEP_STALE_S", "replay_stale_after_s", "start_local"]
+
+# --speed lockstep: the exchange waits for the node to handle each bar, so a stream's
+# silence includes that handling (orders, a commit) on a loaded machine: a minute of it is
+# a stall, not a slow bar.
+REPLAY_LOCKSTEP_STALE_S = 60.0
+
+
+def replay_stale_after_s(speed: str, timeframes_ns: Iterable[int]) -> float:
+    """Return the staleness bound (wall s) of the practice run's candle streams.
+
+    The local exchange speaks only when a candle opens or closes: the venue's own bound
+    (a timeframe and a tenth, 66 min for hourly bars) would leave a silent stream
+    unnoticed for the whole of a replay at ``--speed max``. The paper replay's bound
+    (`engine.cli_paper.replay_stale_after_s`: 5 s at max, scaled by a numeric speed);
+    `REPLAY_LOCKSTEP_STALE_S` in lockstep.
+    """
+    from engine.cli_exchange import LOCKSTEP, replay_speed
+    from engine.cli_paper import replay_stale_after_s as paper_bound
+
+    if speed == LOCKSTEP:
+        return REPLAY_LOCKSTEP_STALE_S
+    return paper_bound(max(timeframes_ns), replay_speed(speed))
 
 
 def start_local(
