@@ -458,6 +458,7 @@ async def _session(
     monitor: UserDataMonitor | None = None
     stopped: asyncio.Future[Any] | None = None
     watching: asyncio.Future[Any] | None = None
+    following: asyncio.Future[Any] | None = None  # the pending read of the feed's stream
     try:
         print(f"live account {name}: {result.summary()}", flush=True)
         print(f"live account {name}: {restored.summary()}", flush=True)
@@ -514,9 +515,10 @@ async def _session(
                 checkpoint.killed(updates, instruments)  # the sale: in the last equity row
                 reason = "killed: orders canceled, positions sold, halted"
                 break
-            following = asyncio.ensure_future(stream.__anext__())
-            if pacer is not None:  # the feed is reading: the exchange may close the next bar
-                await pacer.next_bar()
+            if following is None:  # else still pending across a reconciliation: kept
+                following = asyncio.ensure_future(stream.__anext__())
+                if pacer is not None:  # the feed is reading: the exchange may close the next bar
+                    await pacer.next_bar()
             while True:
                 done, _ = await asyncio.wait(
                     {following, stopped, watching}, timeout=1.0,
@@ -528,12 +530,12 @@ async def _session(
                     break  # reconcile before the backfilled bars are delivered
                 node.poll()
             if following not in done:
-                following.cancel()
-                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                    await following
-                continue  # the loop's head: the monitor, a reconnect, the kill or the stop
+                # the monitor, a reconnect, the kill or the stop; the read stays pending (a
+                # cancel closed the feed's stream: a run ended at 3 bars after a ws drop)
+                continue
+            read, following = following, None
             try:
-                bar = following.result()
+                bar = read.result()
             except StopAsyncIteration:
                 break
             if feed.stats.recovered > recovered:
@@ -570,12 +572,15 @@ async def _session(
                      funding, **error)  # fmt: skip
         raise
     finally:
-        for task in (stopped, watching):
+        for task in (stopped, watching, following):
             if task is not None:
                 task.cancel()
         if watching is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await watching
+        if following is not None:  # a read pending at the stop: the stream closes with it
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, Exception):
+                await following  # leaving already: what it raised is not the run's error
         await feed.close()
         if user is not None:
             await user.close()
