@@ -2,7 +2,6 @@
 
 Concurrency (many ``kestrel backtest`` processes on one store, ``runs list`` while a big
 run saves):
-
 - Opening a store creates or migrates its schema (`engine.persistence.schema.migrate`)
   under a lock: ``pg_advisory_xact_lock`` on PostgreSQL, a ``BEGIN IMMEDIATE`` write
   transaction on SQLite. The first process creates the tables, the others wait and then
@@ -590,7 +589,7 @@ def _open_error(url: str, exc: BaseException) -> str:
     """Return the one-line reason a store cannot be opened (password masked), with the fix."""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     text = f"cannot open run store {mask_url(url)!r}: {first}"
-    if "://" not in url:  # a bare path: say how to name a file (not guessed: a typo'd URL)
+    if "://" not in url:  # a bare path (not taken as one: it may be a URL mistyped)
         text += f"; a SQLite file is named by a URL: --db sqlite:///{url}"
     if isinstance(exc, ImportError) and url.startswith("postgresql"):
         # A plain postgresql:// URL means psycopg2 to SQLAlchemy; the extra installs psycopg 3.
