@@ -297,9 +297,7 @@ def live(
     local = None
     frames: list[BarFrame] = []
     if replay is not None:
-        local, frames = start_local(
-            replay, speed, keys.secret, count, bool(perpetuals), run_config.symbols
-        )
+        local, frames = start_local(replay, speed, keys.secret, count, bool(perpetuals), run_config)
         exchange_url = local.urls["http"]
     folder = account_folder(run_config, name, log_dir)
     try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from engine.config import load_config
+from engine.config import RunConfig, load_config
 
 if TYPE_CHECKING:
     from engine.feeds import BarFrame
@@ -45,19 +45,25 @@ def replay_stale_after_s(speed: str, timeframes_ns: Iterable[int]) -> float:
 
 
 def start_local(
-    replay: str, speed: str, secret: str, history: int, perpetual: bool, symbols: list[str]
+    replay: str, speed: str, secret: str, history: int, perpetual: bool, config: RunConfig
 ) -> tuple[Any, list[BarFrame]]:
     """Start the local exchange paused ``history`` bars in (the warm-up's source).
 
     ``perpetual``: it replays USDⓈ-M perpetuals, paying the funding of the replayed
-    config's ``[[data]] funding`` series (none from a bare data file). ``symbols``: the
-    config's (a data file's symbol when its name has none).
+    config's ``[[data]] funding`` series (none from a bare data file). ``config``: the
+    node's (its symbols name a data file's bars when the file's name has none); the replay
+    must serve exactly its symbols at the timeframes it declares, as ``paper --replay``
+    checks (`engine.runtime.paper.replay_check`): else one line, before anything starts.
     """
     from engine.adapters.local import LocalExchange
     from engine.cli_exchange import replay_source, replay_speed
     from engine.runtime.inputs import load_funding
+    from engine.runtime.paper.replay_check import check_replay_symbols, check_replay_timeframes
 
+    symbols = config.symbols
     frames, instruments, balances, fee_rate, touch = replay_source(replay, None, "USDT", symbols)
+    check_replay_symbols(symbols, [frame.symbol for frame in frames], replay, "live")
+    check_replay_timeframes(config, {f.symbol: f.timeframe_ns for f in frames}, replay, "live")
     funding = load_funding(load_config(replay)) if perpetual and replay.endswith(".toml") else {}
     rate = replay_speed(speed, lockstep=True)  # lockstep: paused, the node steps it
     local = LocalExchange(

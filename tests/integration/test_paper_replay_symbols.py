@@ -80,3 +80,26 @@ def test_a_file_of_another_timeframe_than_declared_is_refused(
     assert_one_line_error(result, "BTC/USDT", "1h", "serves 5m bars", "--replay")
     assert not (tmp_path / "k.db").exists()
     assert not (tmp_path / "log").exists()
+
+
+def test_live_replay_refuses_other_symbols_and_timeframes_too(
+    kestrel: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``kestrel live --replay`` started the local exchange on any file (found reading its
+    code after the paper fix): the same checks, saying ``live:``, before anything runs."""
+    monkeypatch.setenv("KESTREL_API_KEY", "practice")
+    monkeypatch.setenv("KESTREL_API_SECRET", "practice")
+    config = _config(tmp_path, "live_btc.toml")
+
+    def live(replay: Path) -> CliResult:
+        return kestrel(
+            "live", str(config), "--live", "--replay", str(replay), "--speed", "max",
+            "--max-bars", "3", "--db", f"sqlite:///{tmp_path / 'k.db'}",
+            "--log-dir", str(tmp_path / "log"),
+        )  # fmt: skip
+
+    assert_one_line_error(live(ETH_FILE), "live: the config trades BTC/USDT", "serves ETH/USDT")
+    config.write_text(config.read_text().replace("[[data]]\n", '[[data]]\ntimeframe = "1h"\n'))
+    five = live(DATA / "binance_BTC_USDT_5m_202105.csv")
+    assert_one_line_error(five, "live: the config trades BTC/USDT on 1h bars", "serves 5m bars")
+    assert not (tmp_path / "log").exists()

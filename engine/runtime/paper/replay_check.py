@@ -26,8 +26,12 @@ from engine.feeds import format_timeframe, parse_timeframe
 __all__ = ["check_replay_symbols", "check_replay_timeframes"]
 
 
-def check_replay_symbols(config_symbols: Sequence[str], served: Sequence[str], replay: str) -> None:
+def check_replay_symbols(
+    config_symbols: Sequence[str], served: Sequence[str], replay: str, command: str = "paper"
+) -> None:
     """Refuse a replay whose bar symbols are not exactly the config's symbols.
+
+    ``command``: the message's first word (``paper``, ``live``).
 
     Raises:
         ConfigError: A config symbol the replay has no bars of, or a replay symbol the
@@ -46,14 +50,16 @@ def check_replay_symbols(config_symbols: Sequence[str], served: Sequence[str], r
         verb = "is" if len(extra) == 1 else "are"
         why.append(f"{', '.join(extra)} {verb} not traded by the config")
     raise ConfigError(
-        f"paper: the config trades {', '.join(wanted)} but --replay {replay} serves "
+        f"{command}: the config trades {', '.join(wanted)} but --replay {replay} serves "
         f"{', '.join(having)} ({'; '.join(why)}); replay the config itself (--replay CONFIG) "
         "or data of exactly its symbols (a data file's symbol is its name's, as in "
         "binance_BTC_USDT_1h.csv)"
     )
 
 
-def check_replay_timeframes(config: RunConfig, served: Mapping[str, int], replay: str) -> None:
+def check_replay_timeframes(
+    config: RunConfig, served: Mapping[str, int], replay: str, command: str = "paper"
+) -> None:
     """Refuse a replay whose bars are not the timeframe the config declares for a symbol.
 
     ``served``: symbol -> bar length (ns) of the replay's frames. A ``bars`` source's
@@ -69,7 +75,7 @@ def check_replay_timeframes(config: RunConfig, served: Mapping[str, int], replay
             continue
         if parse_timeframe(declared) != served[source.symbol]:
             raise ConfigError(
-                f"paper: the config trades {source.symbol} on {declared} bars but --replay "
+                f"{command}: the config trades {source.symbol} on {declared} bars but --replay "
                 f"{replay} serves {format_timeframe(served[source.symbol])} bars; replay the "
                 "config itself (--replay CONFIG, resampled as it says) or a file of "
                 f"{declared} bars"
