@@ -142,6 +142,7 @@ def load_bars(
         gaps=spacing.missing_bars,
         warnings=tuple(warnings),
         calendar=spacing.calendar,
+        gap_runs=spacing.gaps,
     )
 
 

@@ -321,11 +321,13 @@ def _provenance_html(data: ReportData) -> str:
             # gaps and the bars missing in them, as the warning beside them counts them:
             # `BarFrame.gaps` alone is the missing bars (104 under "25 gaps (104 missing
             # bars)"; audit finding 5)
-            spacing = analyze_spacing(frame.ts_open_ns, frame.timeframe_ns, frame.calendar)
+            runs = frame.gap_runs  # the loader's count; else counted here
+            if runs is None:
+                runs = analyze_spacing(frame.ts_open_ns, frame.timeframe_ns, frame.calendar).gaps
             bars, timeframe, gaps = (
                 f"{len(frame):,}",
                 format_timeframe(frame.timeframe_ns),
-                f"{spacing.gaps:,} ({frame.gaps:,})",
+                f"{runs:,} ({frame.gaps:,})",
             )
         else:
             counted = info.get("bars")
